@@ -1,0 +1,92 @@
+# Makefile - builds the three services and their shared library out of tree into $(BUILD)/.
+#
+#   make            build/ingest build/processor build/reporting
+#   make test       unit tests (cmocka) and integration tests against real servers
+#   make asan       the same tests, built with AddressSanitizer + UBSan, in build-asan/
+#   make valgrind   the integration tests with every service under valgrind
+#   make check      set-up, format-check, test, asan and valgrind: what CI runs
+#   make run        set-up, build, and start everything locally (Ctrl-C stops it)
+
+PKGS        := hiredis libmongoc-1.0 jansson
+PKG_CFLAGS   = $(shell pkg-config --cflags $(PKGS) 2>/dev/null | sed 's/-I/-isystem /g')
+PKG_LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcivetweb -lpthread
+WARN        := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
+CFLAGS      ?= -O2 -g
+BUILD       ?= build
+ifdef SANITIZE
+  SAN := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+ALL_CFLAGS   = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) $(SAN) $(CFLAGS) \
+               $(PKG_CFLAGS) -Icommon
+
+COMMON_SRC  := $(wildcard common/*.c)
+COMMON_OBJ  := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
+SERVICES    := ingest processor reporting
+UNIT_SRC    := $(wildcard tests/test_*.c)
+UNIT_BIN    := $(UNIT_SRC:tests/%.c=$(BUILD)/tests/%)
+IT_SCRIPTS  := $(sort $(wildcard tests/it_*.sh))
+FORMAT_SRC   = $(wildcard common/*.[ch] ingest/*.[ch] processor/*.[ch] reporting/*.[ch] tests/*.[ch])
+
+.PHONY: all test unit it asan valgrind check setup run format format-check clean
+.DELETE_ON_ERROR:
+
+all: $(SERVICES:%=$(BUILD)/%) $(BUILD)/tests/freeport
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libcommon.a: $(COMMON_OBJ)
+	$(AR) rcs $@ $^
+
+define service_rule
+$(BUILD)/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(1)/*.c)) $(BUILD)/libcommon.a
+	$$(CC) $$(SAN) $$(LDFLAGS) $$^ -o $$@ $$(PKG_LIBS)
+endef
+$(foreach s,$(SERVICES),$(eval $(call service_rule,$(s))))
+
+$(BUILD)/tests/freeport: $(BUILD)/obj/tests/freeport.o
+	@mkdir -p $(@D)
+	$(CC) $(SAN) $(LDFLAGS) $^ -o $@
+
+$(BUILD)/tests/test_%: $(BUILD)/obj/tests/test_%.o $(BUILD)/libcommon.a
+	@mkdir -p $(@D)
+	$(CC) $(SAN) $(LDFLAGS) $^ -o $@ -lcmocka $(PKG_LIBS)
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+it: all
+	@BUILD=$(BUILD) tests/run_it.sh $(IT_SCRIPTS)
+
+test: unit it
+
+asan:
+	$(MAKE) BUILD=build-asan SANITIZE=address,undefined CFLAGS='-O1 -g' test
+
+valgrind: all
+	@BUILD=$(BUILD) VALGRIND=1 tests/run_it.sh $(IT_SCRIPTS)
+
+setup:
+	@deploy/setup.sh
+
+check: setup
+	$(MAKE) format-check
+	$(MAKE) test
+	$(MAKE) asan
+	$(MAKE) valgrind
+
+run: setup
+	$(MAKE) all
+	deploy/run-local.sh
+
+format:
+	clang-format -i $(FORMAT_SRC)
+
+format-check:
+	clang-format --dry-run -Werror $(FORMAT_SRC)
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,146 @@
+/* cfg.c - configuration from environment variables, one table per service. */
+#include "cfg.h"
+
+#include <errno.h>
+#include <mongoc/mongoc.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+int
+cfg_parse_long(const char *s, long min, long max, long *out)
+{
+    char *end = NULL;
+    long v;
+
+    if (s == NULL || *s == '\0' || *s == ' ' || *s == '\t' || *s == '+') {
+        return -1;
+    }
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < min || v > max) {
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int
+parse_one(const struct cfg_var *v, const char *value, struct app_err *err)
+{
+    long num;
+
+    switch (v->kind) {
+    case CFG_STRING:
+        *(const char **)v->dest = value;
+        return 0;
+    case CFG_NONEMPTY:
+        if (*value == '\0') {
+            return err_set(err, ERR_INVALID, "%s: must not be empty", v->name);
+        }
+        *(const char **)v->dest = value;
+        return 0;
+    case CFG_PORT:
+        if (cfg_parse_long(value, 0, 65535, &num) != 0) {
+            return err_set(err, ERR_INVALID, "%s: \"%.64s\" is not a port number (1-65535)",
+                           v->name, value);
+        }
+        *(int *)v->dest = (int)num;
+        return 0;
+    case CFG_INT:
+        if (cfg_parse_long(value, v->min, v->max, &num) != 0) {
+            return err_set(err, ERR_INVALID, "%s: \"%.64s\" is not an integer from %ld to %ld",
+                           v->name, value, v->min, v->max);
+        }
+        *(long *)v->dest = num;
+        return 0;
+    case CFG_MONGO_URI: {
+        bson_error_t berr;
+        mongoc_uri_t *uri = mongoc_uri_new_with_error(value, &berr);
+        if (uri == NULL) {
+            return err_set(err, ERR_INVALID, "%s: not a valid MongoDB URI: %s", v->name,
+                           berr.message);
+        }
+        mongoc_uri_destroy(uri);
+        *(const char **)v->dest = value;
+        return 0;
+    }
+    case CFG_LOG_LEVEL:
+        if (log_level_parse(value, (enum log_level *)v->dest) != 0) {
+            return err_set(err, ERR_INVALID,
+                           "%s: \"%.64s\" is not a log level (debug, info, warn, error)", v->name,
+                           value);
+        }
+        return 0;
+    }
+    return err_set(err, ERR_INTERNAL, "%s: unknown kind", v->name);
+}
+
+int
+cfg_load(const struct cfg_var *vars, size_t n, struct app_err *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *value = getenv(vars[i].name);
+        if (value == NULL || *value == '\0') {
+            value = vars[i].def;
+        }
+        if (value == NULL) {
+            return err_set(err, ERR_INVALID, "%s: must be set", vars[i].name);
+        }
+        if (parse_one(&vars[i], value, err) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Mask the password part of a URI (user:secret@host). */
+static void
+mask_uri(const char *uri, char *out, size_t outlen)
+{
+    const char *scheme = strstr(uri, "://");
+    const char *at = strchr(uri, '@');
+    const char *colon;
+
+    snprintf(out, outlen, "%s", uri);
+    if (scheme == NULL || at == NULL || at < scheme) {
+        return;
+    }
+    colon = memchr(scheme + 3, ':', (size_t)(at - scheme - 3));
+    if (colon == NULL) {
+        return;
+    }
+    snprintf(out, outlen, "%.*s:***%s", (int)(colon - uri), uri, at);
+}
+
+void
+cfg_log(const struct cfg_var *vars, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct cfg_var *v = &vars[i];
+        char buf[512];
+
+        switch (v->kind) {
+        case CFG_PORT:
+            snprintf(buf, sizeof buf, "%d", *(int *)v->dest);
+            break;
+        case CFG_INT:
+            snprintf(buf, sizeof buf, "%ld", *(long *)v->dest);
+            break;
+        case CFG_LOG_LEVEL:
+            snprintf(buf, sizeof buf, "%s", log_level_name(*(enum log_level *)v->dest));
+            break;
+        case CFG_MONGO_URI:
+            mask_uri(*(const char **)v->dest, buf, sizeof buf);
+            break;
+        default:
+            snprintf(buf, sizeof buf, "%s", *(const char **)v->dest);
+            break;
+        }
+        if (v->secret && buf[0] != '\0') {
+            snprintf(buf, sizeof buf, "***");
+        }
+        LOG_INFO("config %s=%s", v->name, buf);
+    }
+}

@@ -1,0 +1,43 @@
+/* cfg.h - configuration from environment variables, one table per service. */
+#ifndef COMMON_CFG_H
+#define COMMON_CFG_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+enum cfg_kind {
+    CFG_STRING,    /* const char * (may be empty); dest: const char ** */
+    CFG_NONEMPTY,  /* const char *, must not be empty; dest: const char ** */
+    CFG_PORT,      /* 1-65535, or 0 for "any free port"; dest: int * */
+    CFG_INT,       /* decimal integer within [min, max]; dest: long * */
+    CFG_MONGO_URI, /* a URI libmongoc accepts; dest: const char ** */
+    CFG_LOG_LEVEL, /* debug|info|warn|error; dest: enum log_level * */
+};
+
+/* One row of a service's configuration table. */
+struct cfg_var {
+    const char *name; /* environment variable, e.g. "PORT" */
+    const char *def;  /* default when unset; NULL means "unset is an error" */
+    enum cfg_kind kind;
+    void *dest;
+    long min, max; /* CFG_INT bounds */
+    int secret;    /* mask the value in cfg_log() */
+};
+
+/* Read every variable of the table from the environment (unset or empty ->
+ * default) and store the parsed values. String values point into the
+ * environment or at the default, so nothing needs freeing, as long as the
+ * environment is not changed afterwards.
+ * Returns 0, or -1 with err->msg one line naming the first bad variable,
+ * e.g. `PORT: "abc" is not a port number (1-65535)`. */
+int cfg_load(const struct cfg_var *vars, size_t n, struct app_err *err);
+
+/* Log the configuration in effect at INFO, secrets masked. */
+void cfg_log(const struct cfg_var *vars, size_t n);
+
+/* Parse a decimal integer in [min, max] with strtol, checking the end pointer,
+ * errno and the range. Returns 0 or -1. */
+int cfg_parse_long(const char *s, long min, long max, long *out);
+
+#endif

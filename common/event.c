@@ -1,0 +1,187 @@
+/* event.c - the analytics event: validation of its fields and its id. */
+#include "event.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "ts.h"
+
+void
+event_init(struct event *ev)
+{
+    memset(ev, 0, sizeof *ev);
+}
+
+void
+event_cleanup(struct event *ev)
+{
+    json_decref(ev->src);
+    event_init(ev);
+}
+
+/* A present-and-not-null member, or NULL. */
+static json_t *
+member(json_t *obj, const char *name)
+{
+    json_t *v = json_object_get(obj, name);
+    return json_is_null(v) ? NULL : v;
+}
+
+/* Check an optional or required string member's type and length. */
+static int
+take_string(json_t *obj, const char *name, size_t min, size_t max, const char **out,
+            struct app_err *err)
+{
+    json_t *v = member(obj, name);
+    size_t len;
+
+    if (v == NULL) {
+        *out = NULL;
+        return 0;
+    }
+    if (!json_is_string(v)) {
+        return err_set(err, ERR_INVALID, "Field '%s' must be a string", name);
+    }
+    len = json_string_length(v);
+    if (len < min || len > max) {
+        if (min == 0) {
+            return err_set(err, ERR_INVALID, "Field '%s' must be at most %zu bytes", name, max);
+        }
+        return err_set(err, ERR_INVALID, "Field '%s' must be %zu-%zu bytes", name, min, max);
+    }
+    *out = json_string_value(v);
+    return 0;
+}
+
+static int
+take_timestamp(json_t *obj, enum event_source source, struct event *ev, struct app_err *err)
+{
+    if (source == EVENT_FROM_QUEUE) {
+        json_t *ts = member(obj, "ts");
+        json_t *rcv = member(obj, "received");
+        if (!json_is_integer(ts) || !json_is_integer(rcv)) {
+            return err_set(err, ERR_INVALID,
+                           "Envelope fields 'ts' and 'received' must be integers");
+        }
+        ev->ts_ms = json_integer_value(ts);
+        ev->received_ms = json_integer_value(rcv);
+        return 0;
+    }
+    json_t *v = member(obj, "timestamp");
+    if (!json_is_string(v)) {
+        return err_set(err, ERR_INVALID, "Field 'timestamp' must be a string");
+    }
+    if (ts_parse_rfc3339(json_string_value(v), json_string_length(v), &ev->ts_ms) != 0) {
+        return err_set(err, ERR_INVALID,
+                       "Field 'timestamp' must be an RFC 3339 date-time with a time zone, "
+                       "e.g. 2025-11-15T10:00:00Z");
+    }
+    return 0;
+}
+
+int
+event_from_json(json_t *obj, enum event_source source, struct event *ev, struct app_err *err)
+{
+    static const char *const required[] = {"site_id", "event_type", "timestamp"};
+    char missing[128] = "";
+    json_t *props;
+
+    event_init(ev);
+    if (!json_is_object(obj)) {
+        return err_set(err, ERR_INVALID, "Request body must be a JSON object");
+    }
+    for (size_t i = 0; i < 3; i++) {
+        const char *name = required[i];
+        if (source == EVENT_FROM_QUEUE && strcmp(name, "timestamp") == 0) {
+            name = "ts";
+        }
+        if (member(obj, name) == NULL) {
+            size_t n = strlen(missing);
+            snprintf(missing + n, sizeof missing - n, "%s%s", n ? ", " : "", name);
+        }
+    }
+    if (missing[0] != '\0') {
+        return err_set(err, ERR_INVALID, "Missing required fields: %s", missing);
+    }
+    if (take_string(obj, "site_id", 1, EVENT_SITE_ID_MAX, &ev->site_id, err) != 0 ||
+        take_string(obj, "event_type", 1, EVENT_TYPE_MAX, &ev->event_type, err) != 0 ||
+        take_timestamp(obj, source, ev, err) != 0 ||
+        take_string(obj, "path", 0, EVENT_PATH_MAX, &ev->path, err) != 0 ||
+        take_string(obj, "user_id", 0, EVENT_USER_ID_MAX, &ev->user_id, err) != 0) {
+        event_init(ev);
+        return -1;
+    }
+    props = member(obj, "properties");
+    if (props != NULL && !json_is_object(props)) {
+        event_init(ev);
+        return err_set(err, ERR_INVALID, "Field 'properties' must be an object");
+    }
+    ev->properties = props;
+    ev->src = json_incref(obj);
+    return 0;
+}
+
+/* Fill buf from getrandom(), retrying on EINTR; falls back to nothing worse
+ * than an abort, since ids without randomness could collide silently. */
+static void
+fill_random(unsigned char *buf, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = getrandom(buf + got, n - got, 0);
+        if (r > 0) {
+            got += (size_t)r;
+        } else if (r < 0 && errno != EINTR) {
+            abort(); /* no kernel randomness: refuse to mint ids that may collide */
+        }
+    }
+}
+
+void
+event_new_id(int64_t now_ms, char out[EVENT_ID_LEN + 1])
+{
+    /* A per-thread pool of random bytes amortises the system call. */
+    static _Thread_local unsigned char pool[4096];
+    static _Thread_local size_t used = sizeof pool;
+    static const char hex[] = "0123456789abcdef";
+    unsigned char b[16];
+    uint64_t t = (uint64_t)now_ms;
+
+    if (used + 10 > sizeof pool) {
+        fill_random(pool, sizeof pool);
+        used = 0;
+    }
+    for (int i = 0; i < 6; i++) {
+        b[i] = (unsigned char)(t >> (40 - 8 * i));
+    }
+    memcpy(b + 6, pool + used, 10);
+    used += 10;
+    b[6] = (unsigned char)(0x70 | (b[6] & 0x0f)); /* version 7 */
+    b[8] = (unsigned char)(0x80 | (b[8] & 0x3f)); /* RFC 4122 variant */
+    for (int i = 0, o = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) {
+            out[o++] = '-';
+        }
+        out[o++] = hex[b[i] >> 4];
+        out[o++] = hex[b[i] & 15];
+    }
+    out[EVENT_ID_LEN] = '\0';
+}
+
+int
+event_id_valid(const char *s)
+{
+    for (int i = 0; i < EVENT_ID_LEN; i++) {
+        char c = s[i];
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (c != '-') {
+                return 0;
+            }
+        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+            return 0;
+        }
+    }
+    return s[EVENT_ID_LEN] == '\0';
+}

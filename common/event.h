@@ -1,0 +1,67 @@
+/* event.h - the analytics event: validation of its fields and its id. */
+#ifndef COMMON_EVENT_H
+#define COMMON_EVENT_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+/* Field limits from SPEC.md, in bytes. */
+#define EVENT_SITE_ID_MAX 256
+#define EVENT_TYPE_MAX 64
+#define EVENT_PATH_MAX 2048
+#define EVENT_USER_ID_MAX 256
+
+/* An event id is a UUID version 7 in its 36-character text form: 48 bits of
+ * millisecond time then 74 random bits from getrandom(), so ids from any
+ * number of ingest instances do not collide (and sort by creation time). */
+#define EVENT_ID_LEN 36
+
+/* Where the JSON came from, which decides how `timestamp` is read. */
+enum event_source {
+    EVENT_FROM_REQUEST, /* a client's body: `timestamp` is an RFC 3339 string */
+    EVENT_FROM_QUEUE,   /* an envelope: `ts` is UTC milliseconds (see envelope.h) */
+};
+
+/* A validated event. The string fields point into `src`, which the event
+ * holds a reference to; they live until event_cleanup(). path, user_id and
+ * properties are NULL when the client did not send them. */
+struct event {
+    char id[EVENT_ID_LEN + 1];
+    const char *site_id;
+    const char *event_type;
+    const char *path;
+    const char *user_id;
+    json_t *properties;  /* borrowed from src: a JSON object or NULL */
+    int64_t ts_ms;       /* event time, UTC milliseconds */
+    int64_t received_ms; /* when ingest accepted it, UTC milliseconds */
+    json_t *src;         /* owned reference */
+};
+
+/* Zero an event so event_cleanup() is safe on it. */
+void event_init(struct event *ev);
+
+/* Release the reference to the source JSON and zero the event. */
+void event_cleanup(struct event *ev);
+
+/* Validate the fields of obj (the request body or a decoded envelope) and fill
+ * ev, taking a new reference to obj. For EVENT_FROM_REQUEST, id and received_ms
+ * are left for the caller. On failure returns -1 with err->code ERR_INVALID
+ * and err->msg the client-facing reason, checked in this order:
+ * "Request body must be a JSON object";
+ * "Missing required fields: site_id, timestamp" (exactly the missing ones;
+ * null counts as missing); "Field 'site_id' must be a string";
+ * "Field 'site_id' must be 1-256 bytes"; "Field 'timestamp' must be an RFC 3339
+ * date-time with a time zone, e.g. 2025-11-15T10:00:00Z";
+ * "Field 'properties' must be an object". Unknown top-level fields are ignored. */
+int event_from_json(json_t *obj, enum event_source source, struct event *ev, struct app_err *err);
+
+/* Write a new event id (EVENT_ID_LEN chars and a NUL) for time now_ms. Thread-safe. */
+void event_new_id(int64_t now_ms, char out[EVENT_ID_LEN + 1]);
+
+/* True when s is an id of the form event_new_id() writes. */
+int event_id_valid(const char *s);
+
+#endif

@@ -1,0 +1,43 @@
+/* log.h - one-line log messages on stderr, with a level threshold. */
+#ifndef COMMON_LOG_H
+#define COMMON_LOG_H
+
+struct mg_connection;
+
+enum log_level { LOG_LVL_DEBUG = 0, LOG_LVL_INFO, LOG_LVL_WARN, LOG_LVL_ERROR };
+
+/* Set the service name printed on every line (the string must outlive the logger). */
+void log_init(const char *service);
+
+/* Set the threshold; messages below it are dropped. */
+void log_set_level(enum log_level level);
+
+/* Parse "debug", "info", "warn" or "error" (any case). Returns 0 and sets *out, or -1. */
+int log_level_parse(const char *name, enum log_level *out);
+
+/* The upper-case name of a level, e.g. "WARN". */
+const char *log_level_name(enum log_level level);
+
+/* True when a message at this level would be written. */
+int log_enabled(enum log_level level);
+
+/* Format one message and write it as a single line:
+ * `2025-05-01T12:00:00.123Z processor WARN redis down, retry in 800 ms`.
+ * Newlines inside the message are replaced by spaces. Safe from any thread,
+ * not from a signal handler. */
+void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define LOG_DEBUG(...) log_msg(LOG_LVL_DEBUG, __VA_ARGS__)
+#define LOG_INFO(...) log_msg(LOG_LVL_INFO, __VA_ARGS__)
+#define LOG_WARN(...) log_msg(LOG_LVL_WARN, __VA_ARGS__)
+#define LOG_ERROR(...) log_msg(LOG_LVL_ERROR, __VA_ARGS__)
+
+/* Route libmongoc's log output through log_msg (its default handler prints
+ * debug lines). Call before any other mongoc function. */
+void log_route_mongoc(void);
+
+/* civetweb's `log_message` callback: writes the message at WARN and returns 1
+ * so civetweb does not print it again. */
+int log_civetweb(const struct mg_connection *conn, const char *message);
+
+#endif

@@ -1,0 +1,223 @@
+/* rconn.c - a Redis connection with connect/command timeouts and reconnect, and a pool of them. */
+#include "rconn.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+struct rconn {
+    struct rconn_opts opts;
+    redisContext *ctx;
+    struct rconn *next; /* free-list link inside a pool */
+};
+
+struct rconn_pool {
+    struct rconn_opts opts;
+    pthread_mutex_t lock;
+    rconn_t *free_list;
+};
+
+rconn_t *
+rconn_new(const struct rconn_opts *opts)
+{
+    rconn_t *c = calloc(1, sizeof *c);
+    if (c != NULL) {
+        c->opts = *opts;
+    }
+    return c;
+}
+
+void
+rconn_drop(rconn_t *c)
+{
+    if (c->ctx != NULL) {
+        redisFree(c->ctx);
+        c->ctx = NULL;
+    }
+}
+
+void
+rconn_free(rconn_t *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    rconn_drop(c);
+    free(c);
+}
+
+redisContext *
+rconn_context(rconn_t *c, struct app_err *err)
+{
+    struct timeval tv = {c->opts.timeout_ms / 1000, (c->opts.timeout_ms % 1000) * 1000};
+    redisContext *ctx;
+
+    if (c->ctx != NULL) {
+        return c->ctx;
+    }
+    ctx = redisConnectWithTimeout(c->opts.host, c->opts.port, tv);
+    if (ctx == NULL) {
+        err_set(err, ERR_TRANSIENT, "redis %s:%d: out of memory", c->opts.host, c->opts.port);
+        return NULL;
+    }
+    if (ctx->err != 0) {
+        err_set(err, ERR_TRANSIENT, "redis %s:%d: %s", c->opts.host, c->opts.port, ctx->errstr);
+        redisFree(ctx);
+        return NULL;
+    }
+    if (redisSetTimeout(ctx, tv) != REDIS_OK) {
+        err_set(err, ERR_TRANSIENT, "redis %s:%d: cannot set timeout", c->opts.host, c->opts.port);
+        redisFree(ctx);
+        return NULL;
+    }
+    if (c->opts.password != NULL && c->opts.password[0] != '\0') {
+        redisReply *r = redisCommand(ctx, "AUTH %s", c->opts.password);
+        int ok = r != NULL && r->type == REDIS_REPLY_STATUS;
+        if (!ok) {
+            err_set(err, ERR_TRANSIENT, "redis %s:%d: AUTH failed: %s", c->opts.host, c->opts.port,
+                    r ? (r->str ? r->str : "unexpected reply") : ctx->errstr);
+        }
+        if (r != NULL) {
+            freeReplyObject(r);
+        }
+        if (!ok) {
+            redisFree(ctx);
+            return NULL;
+        }
+    }
+    c->ctx = ctx;
+    return ctx;
+}
+
+static redisReply *
+finish(rconn_t *c, void *reply, struct app_err *err)
+{
+    if (reply == NULL) {
+        err_set(err, ERR_TRANSIENT, "redis %s:%d: %s", c->opts.host, c->opts.port,
+                c->ctx->errstr[0] ? c->ctx->errstr : "connection lost");
+        rconn_drop(c);
+    }
+    return reply;
+}
+
+redisReply *
+rconn_command(rconn_t *c, struct app_err *err, const char *fmt, ...)
+{
+    va_list ap;
+    void *reply;
+
+    if (rconn_context(c, err) == NULL) {
+        return NULL;
+    }
+    va_start(ap, fmt);
+    reply = redisvCommand(c->ctx, fmt, ap);
+    va_end(ap);
+    return finish(c, reply, err);
+}
+
+static struct timeval
+ms_to_tv(long ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    return tv;
+}
+
+redisReply *
+rconn_command_blocking(rconn_t *c, long block_ms, struct app_err *err, const char *fmt, ...)
+{
+    va_list ap;
+    void *reply;
+
+    if (rconn_context(c, err) == NULL) {
+        return NULL;
+    }
+    redisSetTimeout(c->ctx, ms_to_tv(block_ms + c->opts.timeout_ms));
+    va_start(ap, fmt);
+    reply = redisvCommand(c->ctx, fmt, ap);
+    va_end(ap);
+    if (reply != NULL) {
+        redisSetTimeout(c->ctx, ms_to_tv(c->opts.timeout_ms));
+    }
+    return finish(c, reply, err);
+}
+
+redisReply *
+rconn_command_argv(rconn_t *c, struct app_err *err, int argc, const char **argv,
+                   const size_t *argvlen)
+{
+    if (rconn_context(c, err) == NULL) {
+        return NULL;
+    }
+    return finish(c, redisCommandArgv(c->ctx, argc, argv, argvlen), err);
+}
+
+int
+rconn_ping(rconn_t *c, struct app_err *err)
+{
+    redisReply *r = rconn_command(c, err, "PING");
+    int rc = -1;
+
+    if (r == NULL) {
+        return -1;
+    }
+    if (r->type == REDIS_REPLY_STATUS && strcmp(r->str, "PONG") == 0) {
+        rc = 0;
+    } else {
+        err_set(err, ERR_TRANSIENT, "redis PING: %s", r->str ? r->str : "unexpected reply");
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+rconn_pool_t *
+rconn_pool_new(const struct rconn_opts *opts)
+{
+    rconn_pool_t *p = calloc(1, sizeof *p);
+    if (p == NULL) {
+        return NULL;
+    }
+    p->opts = *opts;
+    pthread_mutex_init(&p->lock, NULL);
+    return p;
+}
+
+void
+rconn_pool_free(rconn_pool_t *p)
+{
+    if (p == NULL) {
+        return;
+    }
+    while (p->free_list != NULL) {
+        rconn_t *c = p->free_list;
+        p->free_list = c->next;
+        rconn_free(c);
+    }
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+}
+
+rconn_t *
+rconn_pool_pop(rconn_pool_t *p)
+{
+    rconn_t *c;
+
+    pthread_mutex_lock(&p->lock);
+    c = p->free_list;
+    if (c != NULL) {
+        p->free_list = c->next;
+    }
+    pthread_mutex_unlock(&p->lock);
+    return c != NULL ? c : rconn_new(&p->opts);
+}
+
+void
+rconn_pool_push(rconn_pool_t *p, rconn_t *c)
+{
+    pthread_mutex_lock(&p->lock);
+    c->next = p->free_list;
+    p->free_list = c;
+    pthread_mutex_unlock(&p->lock);
+}

@@ -1,0 +1,67 @@
+/* rconn.h - a Redis connection with connect/command timeouts and reconnect, and a pool of them. */
+#ifndef COMMON_RCONN_H
+#define COMMON_RCONN_H
+
+#include <hiredis/hiredis.h>
+
+#include "err.h"
+
+typedef struct rconn rconn_t;
+
+/* Settings shared by every connection to one server. The strings must outlive
+ * the connections made with them. */
+struct rconn_opts {
+    const char *host;
+    int port;
+    const char *password; /* empty or NULL: no AUTH */
+    int timeout_ms;       /* connect timeout and per-command read/write timeout */
+};
+
+/* A connection that connects lazily on first use. Returns NULL when out of memory. */
+rconn_t *rconn_new(const struct rconn_opts *opts);
+
+/* Close and free. NULL is a no-op. */
+void rconn_free(rconn_t *c);
+
+/* Run one command (redisCommand format). Connects (and AUTHs) first when not
+ * connected. Returns the reply (free with freeReplyObject()); an error reply
+ * from the server is returned as a reply. Returns NULL with err->code
+ * ERR_TRANSIENT on connection failure, I/O error or timeout; the connection is
+ * then dropped and the next call reconnects. One thread at a time. */
+redisReply *rconn_command(rconn_t *c, struct app_err *err, const char *fmt, ...);
+
+/* rconn_command for a command that may block on the server for up to block_ms
+ * (BLMOVE): the read timeout is raised by block_ms for this command only. */
+redisReply *rconn_command_blocking(rconn_t *c, long block_ms, struct app_err *err, const char *fmt,
+                                   ...);
+
+/* The same with an argument vector (binary-safe). */
+redisReply *rconn_command_argv(rconn_t *c, struct app_err *err, int argc, const char **argv,
+                               const size_t *argvlen);
+
+/* For pipelining: the connected hiredis context (connecting if needed), or
+ * NULL with err filled. After any failed redisGetReply() on it, call
+ * rconn_drop(). */
+redisContext *rconn_context(rconn_t *c, struct app_err *err);
+
+/* Close the underlying connection after an error; the next use reconnects. */
+void rconn_drop(rconn_t *c);
+
+/* PING: returns 0 when the server answers PONG within the timeout, else -1. */
+int rconn_ping(rconn_t *c, struct app_err *err);
+
+typedef struct rconn_pool rconn_pool_t;
+
+/* A thread-safe pool of connections; it grows to as many as are in use at
+ * once. Returns NULL when out of memory. */
+rconn_pool_t *rconn_pool_new(const struct rconn_opts *opts);
+
+/* Free the pool and every connection in it; all must have been pushed back. */
+void rconn_pool_free(rconn_pool_t *p);
+
+/* Take a connection (never NULL unless out of memory); give it back with
+ * rconn_pool_push(). */
+rconn_t *rconn_pool_pop(rconn_pool_t *p);
+void rconn_pool_push(rconn_pool_t *p, rconn_t *c);
+
+#endif

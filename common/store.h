@@ -1,0 +1,70 @@
+/* store.h - MongoDB: a client pool, idempotent event writes and the /stats query. */
+#ifndef COMMON_STORE_H
+#define COMMON_STORE_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "event.h"
+
+#define STORE_EVENTS_COLLECTION "events"
+#define STORE_DEFAULT_DB "analytics"
+#define STORE_TOP_PATHS 10
+
+typedef struct store store_t;
+
+/* Connect lazily to the MongoDB of `uri` (database from its path, default
+ * "analytics"). Unless the URI sets them, serverSelectionTimeoutMS is 2000,
+ * connectTimeoutMS 2000 and socketTimeoutMS 10000, so an unreachable or frozen
+ * server turns into an error within seconds rather than minutes. Must be
+ * called after mongoc_init(). Returns NULL with err filled on a bad URI. */
+store_t *store_new(const char *uri, const char *appname, struct app_err *err);
+
+/* Free the pool. NULL is a no-op. Call before mongoc_cleanup(). */
+void store_free(store_t *s);
+
+/* Run `ping`: 0 when the server answers, -1 (err filled) otherwise. Thread-safe. */
+int store_ping(store_t *s, struct app_err *err);
+
+/* Create the indexes the queries need, idempotently: {site_id:1, timestamp:1}. */
+int store_ensure_indexes(store_t *s, struct app_err *err);
+
+/* What became of each event handed to store_insert_events(). */
+enum store_outcome {
+    STORE_INSERTED = 0,
+    STORE_DUPLICATE = 1, /* an event with this _id was already stored: counts as stored */
+    STORE_REJECTED = 2,  /* the server refused this document; see reasons[i] */
+};
+
+/* Write the events as documents {_id: id, site_id, event_type, path, user_id,
+ * timestamp: Date, createdAt: Date(now_ms), properties?} (absent path and
+ * user_id are null). Idempotent: the event id is the _id and a duplicate-key
+ * error means "already stored". One unordered insert_many; when the server
+ * reports write errors for it, the batch is written again one document at a
+ * time, since the test server inserts nothing from a batch with one duplicate
+ * while MongoDB inserts the rest (see MONGO.md).
+ * Returns 0 when every event has an outcome in outcomes[i] (and, for
+ * STORE_REJECTED, a reason in reasons[i], a buffer of 128 bytes each);
+ * -1 with err->code ERR_TRANSIENT when the server could not be reached or did
+ * not acknowledge: then nothing is known, and the whole batch is to be retried. */
+int store_insert_events(store_t *s, const struct event *evs, size_t n, int64_t now_ms,
+                        enum store_outcome *outcomes, char (*reasons)[128], struct app_err *err);
+
+/* The figures of /stats for one site and UTC day. */
+struct store_stats {
+    int64_t total_views;
+    int64_t unique_users;
+    json_t *top_paths; /* owned: array of {"path","views"}, at most STORE_TOP_PATHS */
+};
+
+/* Compute the stats of site_id for the UTC day starting at day_start_ms,
+ * narrowed to event_type unless it is NULL, with one aggregation over the
+ * {site_id, timestamp} range. site_id and event_type are matched as plain
+ * strings. Returns 0 and fills out (release top_paths with json_decref()), or
+ * -1 with err filled. Thread-safe. */
+int store_query_stats(store_t *s, const char *site_id, int64_t day_start_ms, const char *event_type,
+                      struct store_stats *out, struct app_err *err);
+
+#endif

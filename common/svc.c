@@ -1,0 +1,55 @@
+/* svc.c - what every service's main() shares: configuration at start, and the stop flag. */
+#include "svc.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+volatile sig_atomic_t svc_stop_requested = 0;
+
+int
+svc_configure(const char *service, const struct cfg_var *vars, size_t n,
+              const enum log_level *level)
+{
+    struct app_err err = {0};
+
+    log_init(service);
+    if (cfg_load(vars, n, &err) != 0) {
+        LOG_ERROR("configuration: %s", err.msg);
+        return -1;
+    }
+    log_set_level(*level);
+    cfg_log(vars, n);
+    return 0;
+}
+
+static void
+on_signal(int sig)
+{
+    (void)sig;
+    svc_stop_requested = 1;
+}
+
+void
+svc_install_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+}
+
+void
+svc_wait_for_stop(void)
+{
+    const struct timespec slice = {0, 100 * 1000000L};
+
+    while (!svc_stop_requested) {
+        nanosleep(&slice, NULL);
+    }
+}

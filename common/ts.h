@@ -1,0 +1,34 @@
+/* ts.h - RFC 3339 timestamps and calendar dates as UTC milliseconds since the epoch. */
+#ifndef COMMON_TS_H
+#define COMMON_TS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TS_DAY_MS 86400000LL
+
+/* Parse an RFC 3339 date-time with a zone, e.g. `2025-11-15T10:00:00Z`,
+ * `2025-11-15T10:00:00.5+05:30`: 'T' (or 't' or one space) between date and
+ * time, seconds required, any number of fraction digits (kept to the
+ * millisecond, truncated), zone 'Z', 'z' or +hh:mm / -hh:mm. Years 0000-9999.
+ * Impossible dates (2025-02-30) and times are rejected; a leap second (:60)
+ * counts as the first millisecond of the next minute. The whole string of
+ * length len must be consumed. Returns 0 and sets *ms (UTC), or -1. */
+int ts_parse_rfc3339(const char *s, size_t len, int64_t *ms);
+
+/* Parse a calendar date `YYYY-MM-DD` (exactly that, a real date) to the UTC
+ * midnight that starts it. Returns 0 and sets *ms, or -1. */
+int ts_parse_date(const char *s, size_t len, int64_t *ms);
+
+/* Write `YYYY-MM-DDTHH:MM:SS.mmmZ` (25 bytes with the NUL) for ms. out must
+ * hold TS_FORMAT_LEN bytes. */
+#define TS_FORMAT_LEN 25
+void ts_format(int64_t ms, char out[TS_FORMAT_LEN]);
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (month 1-12). */
+int64_t ts_days_from_civil(int64_t y, int m, int d);
+
+/* Current wall-clock time in UTC milliseconds. */
+int64_t ts_now_ms(void);
+
+#endif

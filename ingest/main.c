@@ -1,0 +1,53 @@
+/* main.c - ingest: accepts POST /event, validates it and queues it in Redis. */
+#include <stdlib.h>
+
+#include "ingest.h"
+#include "svc.h"
+
+int
+main(void)
+{
+    struct ingest in = {0};
+    struct ingest_cfg *c = &in.cfg;
+    const struct cfg_var vars[] = {
+        {"PORT", "3000", CFG_PORT, &c->port, 0, 0, 0},
+        {"BIND_ADDRESS", "0.0.0.0", CFG_NONEMPTY, &c->bind_address, 0, 0, 0},
+        {"REDIS_HOST", "127.0.0.1", CFG_NONEMPTY, &c->redis_host, 0, 0, 0},
+        {"REDIS_PORT", "6379", CFG_PORT, &c->redis_port, 0, 0, 0},
+        {"REDIS_PASSWORD", "", CFG_STRING, &c->redis_password, 0, 0, 1},
+        {"REDIS_TIMEOUT_MS", "1000", CFG_INT, &c->redis_timeout_ms, 1, 60000, 0},
+        {"QUEUE_KEY", "events", CFG_NONEMPTY, &c->queue_key, 0, 0, 0},
+        {"MAX_BODY_BYTES", "65536", CFG_INT, &c->max_body_bytes, 1, 16 * 1024 * 1024, 0},
+        {"HTTP_THREADS", "32", CFG_INT, &c->http_threads, 1, 1024, 0},
+        {"LOG_LEVEL", "info", CFG_LOG_LEVEL, &c->log_level, 0, 0, 0},
+    };
+    struct app_err err = {0};
+    http_server_t *http = NULL;
+    int status = 1;
+
+    if (svc_configure("ingest", vars, sizeof vars / sizeof vars[0], &c->log_level) != 0) {
+        return SVC_EXIT_CONFIG;
+    }
+    svc_install_signals();
+    struct rconn_opts ropts = {c->redis_host, c->redis_port, c->redis_password,
+                               (int)c->redis_timeout_ms};
+    in.redis = rconn_pool_new(&ropts);
+    if (in.redis == NULL) {
+        LOG_ERROR("out of memory");
+        goto done;
+    }
+    http = http_start(c->bind_address, c->port, (int)c->http_threads, ingest_routes,
+                      ingest_n_routes, &in, &err);
+    if (http == NULL) {
+        LOG_ERROR("http: %s", err.msg);
+        goto done;
+    }
+    LOG_INFO("listening on %s:%d", c->bind_address, http_port(http));
+    svc_wait_for_stop();
+    LOG_INFO("stopping");
+    status = 0;
+done:
+    http_stop(http);
+    rconn_pool_free(in.redis);
+    return status;
+}

@@ -1,0 +1,87 @@
+/* main.c - processor: drains the Redis queue into MongoDB; /health on PORT. */
+#include <mongoc/mongoc.h>
+
+#include "processor.h"
+#include "svc.h"
+
+static int
+handle_health(struct mg_connection *conn, void *arg)
+{
+    struct processor *p = arg;
+    struct app_err err = {0};
+    rconn_t *redis = rconn_pool_pop(p->redis);
+    int ok = redis != NULL && rconn_ping(redis, &err) == 0 && store_ping(p->store, &err) == 0;
+
+    if (redis != NULL) {
+        rconn_pool_push(p->redis, redis);
+    }
+    if (!ok) {
+        LOG_WARN("health: %s", err.msg);
+    }
+    return http_send_json(
+        conn, ok ? 200 : 503,
+        json_pack("{s:s,s:s}", "status", ok ? "ok" : "error", "service", "processor"));
+}
+
+const struct http_route processor_routes[] = {
+    {"GET", "/health", handle_health},
+};
+const size_t processor_n_routes = sizeof processor_routes / sizeof processor_routes[0];
+
+int
+main(void)
+{
+    struct processor p = {0};
+    struct processor_cfg *c = &p.cfg;
+    const struct cfg_var vars[] = {
+        {"PORT", "5000", CFG_PORT, &c->port, 0, 0, 0},
+        {"BIND_ADDRESS", "0.0.0.0", CFG_NONEMPTY, &c->bind_address, 0, 0, 0},
+        {"REDIS_HOST", "127.0.0.1", CFG_NONEMPTY, &c->redis_host, 0, 0, 0},
+        {"REDIS_PORT", "6379", CFG_PORT, &c->redis_port, 0, 0, 0},
+        {"REDIS_PASSWORD", "", CFG_STRING, &c->redis_password, 0, 0, 1},
+        {"REDIS_TIMEOUT_MS", "2000", CFG_INT, &c->redis_timeout_ms, 1, 60000, 0},
+        {"MONGO_URI", "mongodb://127.0.0.1:27017/analytics", CFG_MONGO_URI, &c->mongo_uri, 0, 0, 0},
+        {"QUEUE_KEY", "events", CFG_NONEMPTY, &c->queue_key, 0, 0, 0},
+        {"BATCH_SIZE", "100", CFG_INT, &c->batch_size, 1, 10000, 0},
+        {"BATCH_WAIT_MS", "1000", CFG_INT, &c->block_ms, 10, 60000, 0},
+        {"RETRY_BASE_MS", "100", CFG_INT, &c->retry_base_ms, 1, 60000, 0},
+        {"RETRY_MAX_MS", "30000", CFG_INT, &c->retry_max_ms, 1, 600000, 0},
+        {"LOG_LEVEL", "info", CFG_LOG_LEVEL, &c->log_level, 0, 0, 0},
+    };
+    struct app_err err = {0};
+    http_server_t *http = NULL;
+    int status = 1;
+
+    mongoc_init();
+    if (svc_configure("processor", vars, sizeof vars / sizeof vars[0], &c->log_level) != 0) {
+        mongoc_cleanup();
+        return SVC_EXIT_CONFIG;
+    }
+    log_route_mongoc();
+    svc_install_signals();
+    struct rconn_opts ropts = {c->redis_host, c->redis_port, c->redis_password,
+                               (int)c->redis_timeout_ms};
+    p.redis = rconn_pool_new(&ropts);
+    p.store = store_new(c->mongo_uri, "processor", &err);
+    if (p.redis == NULL || p.store == NULL) {
+        LOG_ERROR("start: %s", p.store == NULL ? err.msg : "out of memory");
+        goto done;
+    }
+    http = http_start(c->bind_address, c->port, 4, processor_routes, processor_n_routes, &p, &err);
+    if (http == NULL) {
+        LOG_ERROR("http: %s", err.msg);
+        goto done;
+    }
+    LOG_INFO("listening on %s:%d", c->bind_address, http_port(http));
+    if (drain_run(&p) != 0) {
+        goto done;
+    }
+    LOG_INFO("stopped");
+    status = 0;
+done:
+    http_stop(http);
+    store_free(p.store);
+    rconn_pool_free(p.redis);
+    mongoc_cleanup();
+    return status;
+}

@@ -1,0 +1,50 @@
+/* main.c - reporting: serves GET /stats and GET /health from MongoDB. */
+#include <mongoc/mongoc.h>
+
+#include "reporting.h"
+#include "svc.h"
+
+int
+main(void)
+{
+    struct reporting r = {0};
+    struct reporting_cfg *c = &r.cfg;
+    const struct cfg_var vars[] = {
+        {"PORT", "4000", CFG_PORT, &c->port, 0, 0, 0},
+        {"BIND_ADDRESS", "0.0.0.0", CFG_NONEMPTY, &c->bind_address, 0, 0, 0},
+        {"MONGO_URI", "mongodb://127.0.0.1:27017/analytics", CFG_MONGO_URI, &c->mongo_uri, 0, 0, 0},
+        {"HTTP_THREADS", "16", CFG_INT, &c->http_threads, 1, 1024, 0},
+        {"LOG_LEVEL", "info", CFG_LOG_LEVEL, &c->log_level, 0, 0, 0},
+    };
+    struct app_err err = {0};
+    http_server_t *http = NULL;
+    int status = 1;
+
+    mongoc_init();
+    if (svc_configure("reporting", vars, sizeof vars / sizeof vars[0], &c->log_level) != 0) {
+        mongoc_cleanup();
+        return SVC_EXIT_CONFIG;
+    }
+    log_route_mongoc();
+    svc_install_signals();
+    r.store = store_new(c->mongo_uri, "reporting", &err);
+    if (r.store == NULL) {
+        LOG_ERROR("start: %s", err.msg);
+        goto done;
+    }
+    http = http_start(c->bind_address, c->port, (int)c->http_threads, reporting_routes,
+                      reporting_n_routes, &r, &err);
+    if (http == NULL) {
+        LOG_ERROR("http: %s", err.msg);
+        goto done;
+    }
+    LOG_INFO("listening on %s:%d", c->bind_address, http_port(http));
+    svc_wait_for_stop();
+    LOG_INFO("stopping");
+    status = 0;
+done:
+    http_stop(http);
+    store_free(r.store);
+    mongoc_cleanup();
+    return status;
+}

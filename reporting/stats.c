@@ -1,0 +1,88 @@
+/* stats.c - reporting's HTTP handlers: GET /stats, GET /stats/aggregated, GET /health. */
+#include <string.h>
+
+#include "event.h"
+#include "reporting.h"
+#include "ts.h"
+
+#define MISSING_PARAMS "Missing required parameters: site_id, date (YYYY-MM-DD)"
+
+/* Read one query parameter into out. Returns its length, 0 when absent or
+ * empty, -1 when it is longer than max bytes or badly escaped. */
+static int
+param(const char *qs, const char *name, char *out, size_t max)
+{
+    int n = qs ? http_query_param(qs, name, out, max + 1) : -1;
+
+    if (n == -1) {
+        out[0] = '\0';
+        return 0;
+    }
+    return n == -2 ? -1 : n;
+}
+
+static int
+handle_stats(struct mg_connection *conn, void *arg)
+{
+    struct reporting *r = arg;
+    const char *qs = mg_get_request_info(conn)->query_string;
+    char site_id[EVENT_SITE_ID_MAX + 1], date[16], event_type[EVENT_TYPE_MAX + 1];
+    int site_len = param(qs, "site_id", site_id, EVENT_SITE_ID_MAX);
+    int date_len = param(qs, "date", date, 10);
+    int type_len = param(qs, "event_type", event_type, EVENT_TYPE_MAX);
+    struct store_stats st = {0};
+    struct app_err err = {0};
+    int64_t day;
+    json_t *reply;
+
+    if (site_len == 0 || date_len == 0) {
+        return http_send_error(conn, 400, MISSING_PARAMS);
+    }
+    if (site_len < 0) {
+        return http_send_error(conn, 400, "Parameter 'site_id' must be 1-%d bytes",
+                               EVENT_SITE_ID_MAX);
+    }
+    if (date_len < 0 || ts_parse_date(date, (size_t)date_len, &day) != 0) {
+        return http_send_error(conn, 400,
+                               "Parameter 'date' must be a calendar date as YYYY-MM-DD, "
+                               "e.g. 2025-11-15");
+    }
+    if (type_len < 0) {
+        return http_send_error(conn, 400, "Parameter 'event_type' must be 1-%d bytes",
+                               EVENT_TYPE_MAX);
+    }
+    if (store_query_stats(r->store, site_id, day, type_len > 0 ? event_type : NULL, &st, &err) !=
+        0) {
+        LOG_WARN("stats: %s", err.msg);
+        return http_send_error(conn, 503, "Database unavailable, please retry");
+    }
+    reply = json_pack("{s:s,s:s,s:I,s:I,s:o}", "site_id", site_id, "date", date, "total_views",
+                      (json_int_t)st.total_views, "unique_users", (json_int_t)st.unique_users,
+                      "top_paths", st.top_paths);
+    if (reply != NULL && type_len > 0) {
+        json_object_set_new(reply, "event_type", json_string(event_type));
+    }
+    return http_send_json(conn, 200, reply);
+}
+
+static int
+handle_health(struct mg_connection *conn, void *arg)
+{
+    struct reporting *r = arg;
+    struct app_err err = {0};
+    int ok = store_ping(r->store, &err) == 0;
+
+    if (!ok) {
+        LOG_WARN("health: %s", err.msg);
+    }
+    return http_send_json(
+        conn, ok ? 200 : 503,
+        json_pack("{s:s,s:s}", "status", ok ? "ok" : "error", "service", "reporting"));
+}
+
+const struct http_route reporting_routes[] = {
+    {"GET", "/stats", handle_stats},
+    {"GET", "/stats/aggregated", handle_stats},
+    {"GET", "/health", handle_health},
+};
+const size_t reporting_n_routes = sizeof reporting_routes / sizeof reporting_routes[0];
