@@ -30,7 +30,9 @@ FORMAT_SRC   = $(wildcard common/*.[ch] ingest/*.[ch] processor/*.[ch] reporting
 .PHONY: all test unit it asan valgrind check setup run format format-check clean
 .DELETE_ON_ERROR:
 
-all: $(SERVICES:%=$(BUILD)/%) $(BUILD)/tests/freeport
+TOOLS       := $(BUILD)/tests/freeport $(BUILD)/tests/mongoq
+
+all: $(SERVICES:%=$(BUILD)/%) $(TOOLS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -45,16 +47,16 @@ $(BUILD)/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(1)/*.c)) $(BUILD)/li
 endef
 $(foreach s,$(SERVICES),$(eval $(call service_rule,$(s))))
 
-$(BUILD)/tests/freeport: $(BUILD)/obj/tests/freeport.o
+$(BUILD)/tests/freeport $(BUILD)/tests/mongoq: $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o
 	@mkdir -p $(@D)
-	$(CC) $(SAN) $(LDFLAGS) $^ -o $@
+	$(CC) $(SAN) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
 
 $(BUILD)/tests/test_%: $(BUILD)/obj/tests/test_%.o $(BUILD)/libcommon.a
 	@mkdir -p $(@D)
 	$(CC) $(SAN) $(LDFLAGS) $^ -o $@ -lcmocka $(PKG_LIBS)
 
 unit: $(UNIT_BIN)
-	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+	@failed=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t || failed=1; done; exit $$failed
 
 it: all
 	@BUILD=$(BUILD) tests/run_it.sh $(IT_SCRIPTS)

@@ -31,7 +31,7 @@ backoff_next(struct backoff *b)
     long ceiling = b->base_ms;
 
     for (unsigned i = 0; i < b->attempt && ceiling < b->cap_ms; i++) {
-        ceiling *= 2;
+        ceiling = ceiling > b->cap_ms / 2 ? b->cap_ms : ceiling * 2;
     }
     if (ceiling > b->cap_ms) {
         ceiling = b->cap_ms;
@@ -40,7 +40,7 @@ backoff_next(struct backoff *b)
     b->rng ^= b->rng << 13;
     b->rng ^= b->rng >> 7;
     b->rng ^= b->rng << 17;
-    return (long)(b->rng % (uint64_t)(ceiling + 1));
+    return (long)(b->rng % ((uint64_t)ceiling + 1));
 }
 
 int

@@ -14,7 +14,7 @@ cfg_parse_long(const char *s, long min, long max, long *out)
     char *end = NULL;
     long v;
 
-    if (s == NULL || *s == '\0' || *s == ' ' || *s == '\t' || *s == '+') {
+    if (s == NULL || !((*s >= '0' && *s <= '9') || *s == '-')) {
         return -1;
     }
     errno = 0;

@@ -81,6 +81,36 @@ take_timestamp(json_t *obj, enum event_source source, struct event *ev, struct a
     return 0;
 }
 
+/* True when v holds containers nested more than max levels deep (v itself
+ * being level 1). */
+static int
+too_deep(json_t *v, int max)
+{
+    const char *key;
+    json_t *item;
+    size_t i;
+
+    if (max <= 0) {
+        return json_is_object(v) || json_is_array(v);
+    }
+    if (json_is_object(v)) {
+        json_object_foreach(v, key, item)
+        {
+            if (too_deep(item, max - 1)) {
+                return 1;
+            }
+        }
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, item)
+        {
+            if (too_deep(item, max - 1)) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
 int
 event_from_json(json_t *obj, enum event_source source, struct event *ev, struct app_err *err)
 {
@@ -117,6 +147,11 @@ event_from_json(json_t *obj, enum event_source source, struct event *ev, struct 
     if (props != NULL && !json_is_object(props)) {
         event_init(ev);
         return err_set(err, ERR_INVALID, "Field 'properties' must be an object");
+    }
+    if (props != NULL && too_deep(props, EVENT_PROPERTIES_DEPTH_MAX)) {
+        event_init(ev);
+        return err_set(err, ERR_INVALID, "Field 'properties' is nested more than %d levels deep",
+                       EVENT_PROPERTIES_DEPTH_MAX);
     }
     ev->properties = props;
     ev->src = json_incref(obj);
@@ -183,5 +218,5 @@ event_id_valid(const char *s)
             return 0;
         }
     }
-    return s[EVENT_ID_LEN] == '\0';
+    return s[14] == '7' && strchr("89ab", s[19]) != NULL && s[EVENT_ID_LEN] == '\0';
 }

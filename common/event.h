@@ -13,6 +13,9 @@
 #define EVENT_TYPE_MAX 64
 #define EVENT_PATH_MAX 2048
 #define EVENT_USER_ID_MAX 256
+/* MongoDB refuses documents nested more than 100 levels; properties get a
+ * generous share of that, and a clear 400 instead of a dead letter. */
+#define EVENT_PROPERTIES_DEPTH_MAX 32
 
 /* An event id is a UUID version 7 in its 36-character text form: 48 bits of
  * millisecond time then 74 random bits from getrandom(), so ids from any
@@ -55,7 +58,9 @@ void event_cleanup(struct event *ev);
  * null counts as missing); "Field 'site_id' must be a string";
  * "Field 'site_id' must be 1-256 bytes"; "Field 'timestamp' must be an RFC 3339
  * date-time with a time zone, e.g. 2025-11-15T10:00:00Z";
- * "Field 'properties' must be an object". Unknown top-level fields are ignored. */
+ * "Field 'properties' must be an object";
+ * "Field 'properties' is nested more than 32 levels deep".
+ * Unknown top-level fields are ignored. */
 int event_from_json(json_t *obj, enum event_source source, struct event *ev, struct app_err *err);
 
 /* Write a new event id (EVENT_ID_LEN chars and a NUL) for time now_ms. Thread-safe. */

@@ -167,6 +167,9 @@ http_query_param(const char *qs, const char *name, char *out, size_t outsz)
                 }
                 out[o++] = c;
             }
+            if (o >= outsz) {
+                return -2;
+            }
             out[o] = '\0';
             return (int)o;
         }

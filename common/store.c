@@ -10,8 +10,13 @@
 
 #define DUPLICATE_KEY 11000
 
+/* Timeouts of the probe pool used by store_ping(): a health check must answer
+ * within a probe's deadline even when the server is frozen. */
+#define PROBE_TIMEOUT_MS 2000
+
 struct store {
-    mongoc_client_pool_t *pool;
+    mongoc_client_pool_t *pool;  /* reads and writes */
+    mongoc_client_pool_t *probe; /* store_ping() only, with short timeouts */
     char *db;
 };
 
@@ -48,11 +53,16 @@ store_new(const char *uri_str, const char *appname, struct app_err *err)
         goto fail;
     }
     s->pool = mongoc_client_pool_new(uri);
-    if (s->pool == NULL) {
+    mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SOCKETTIMEOUTMS, PROBE_TIMEOUT_MS);
+    mongoc_uri_set_option_as_int32(uri, MONGOC_URI_CONNECTTIMEOUTMS, PROBE_TIMEOUT_MS);
+    mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, PROBE_TIMEOUT_MS);
+    s->probe = mongoc_client_pool_new(uri);
+    if (s->pool == NULL || s->probe == NULL) {
         err_set(err, ERR_INVALID, "MONGO_URI: cannot create a client pool");
         goto fail;
     }
     mongoc_client_pool_set_error_api(s->pool, MONGOC_ERROR_API_VERSION_2);
+    mongoc_client_pool_set_error_api(s->probe, MONGOC_ERROR_API_VERSION_2);
     mongoc_uri_destroy(uri);
     return s;
 fail:
@@ -67,6 +77,9 @@ store_free(store_t *s)
     if (s == NULL) {
         return;
     }
+    if (s->probe != NULL) {
+        mongoc_client_pool_destroy(s->probe);
+    }
     if (s->pool != NULL) {
         mongoc_client_pool_destroy(s->pool);
     }
@@ -77,7 +90,7 @@ store_free(store_t *s)
 int
 store_ping(store_t *s, struct app_err *err)
 {
-    mongoc_client_t *client = mongoc_client_pool_pop(s->pool);
+    mongoc_client_t *client = mongoc_client_pool_pop(s->probe);
     bson_t cmd = BSON_INITIALIZER;
     bson_error_t berr;
     int rc = 0;
@@ -87,7 +100,7 @@ store_ping(store_t *s, struct app_err *err)
         rc = err_set(err, ERR_TRANSIENT, "mongodb ping: %s", berr.message);
     }
     bson_destroy(&cmd);
-    mongoc_client_pool_push(s->pool, client);
+    mongoc_client_pool_push(s->probe, client);
     return rc;
 }
 
@@ -210,6 +223,41 @@ first_write_error(const bson_t *reply, char *msg, size_t msglen)
     return 0;
 }
 
+/* Server error codes that mean "this document can never be stored as it is". */
+static int
+is_document_error(int32_t code)
+{
+    static const int32_t codes[] = {2, 14, 52, 53, 55, 57, 121, 10334, 17280, 17419, 16837};
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+        if (codes[i] == code) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The error code a failed write reports for its document(s): the first entry
+ * of reply.writeErrors, else the server's command error code when it is a
+ * duplicate key or a document error (the test server reports a duplicate in
+ * a batch as a command error), else 0: a transient failure. */
+static int32_t
+write_error_code(const bson_t *reply, const bson_error_t *berr, char *msg, size_t msglen)
+{
+    int32_t code = first_write_error(reply, msg, msglen);
+
+    if (code != 0) {
+        return code;
+    }
+    if (berr->domain == MONGOC_ERROR_SERVER &&
+        (berr->code == DUPLICATE_KEY || is_document_error((int32_t)berr->code))) {
+        if (msg != NULL) {
+            snprintf(msg, msglen, "%.100s", berr->message);
+        }
+        return (int32_t)berr->code;
+    }
+    return 0;
+}
+
 /* Write one document. Returns 0 with *outcome set, or -1 (transient). */
 static int
 insert_one(mongoc_collection_t *coll, const bson_t *doc, const bson_t *opts,
@@ -223,14 +271,13 @@ insert_one(mongoc_collection_t *coll, const bson_t *doc, const bson_t *opts,
         *outcome = STORE_INSERTED;
     } else {
         char msg[128] = "";
-        int32_t code = first_write_error(&reply, msg, sizeof msg);
+        int32_t code = write_error_code(&reply, &berr, msg, sizeof msg);
         if (code == DUPLICATE_KEY) {
             *outcome = STORE_DUPLICATE;
         } else if (code != 0) {
             /* A document-level write error: the server refuses this document. */
             *outcome = STORE_REJECTED;
-            snprintf(reason, 128, "mongodb write error %d: %.90s", code,
-                     msg[0] ? msg : berr.message);
+            snprintf(reason, 128, "mongodb write error %d: %.90s", code, msg);
         } else {
             rc = err_set(err, ERR_TRANSIENT, "mongodb insert: %s", berr.message);
         }
@@ -275,7 +322,7 @@ store_insert_events(store_t *s, const struct event *evs, size_t n, int64_t now_m
         rc = 0;
         goto done;
     }
-    if (first_write_error(&reply, NULL, 0) == 0) {
+    if (write_error_code(&reply, &berr, NULL, 0) == 0) {
         err_set(err, ERR_TRANSIENT, "mongodb insert_many: %s", berr.message);
         goto done;
     }

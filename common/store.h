@@ -25,7 +25,9 @@ store_t *store_new(const char *uri, const char *appname, struct app_err *err);
 /* Free the pool. NULL is a no-op. Call before mongoc_cleanup(). */
 void store_free(store_t *s);
 
-/* Run `ping`: 0 when the server answers, -1 (err filled) otherwise. Thread-safe. */
+/* Run `ping` on a separate pool whose timeouts are 2 s whatever the URI says,
+ * so a health check answers within that even when the server is frozen.
+ * Returns 0 when the server answers, -1 (err filled) otherwise. Thread-safe. */
 int store_ping(store_t *s, struct app_err *err);
 
 /* Create the indexes the queries need, idempotently: {site_id:1, timestamp:1}. */

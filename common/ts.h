@@ -12,7 +12,7 @@
  * time, seconds required, any number of fraction digits (kept to the
  * millisecond, truncated), zone 'Z', 'z' or +hh:mm / -hh:mm. Years 0000-9999.
  * Impossible dates (2025-02-30) and times are rejected; a leap second (:60)
- * counts as the first millisecond of the next minute. The whole string of
+ * is read as second 0 of the next minute (fraction kept). The whole string of
  * length len must be consumed. Returns 0 and sets *ms (UTC), or -1. */
 int ts_parse_rfc3339(const char *s, size_t len, int64_t *ms);
 

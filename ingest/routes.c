@@ -31,7 +31,7 @@ handle_post_event(struct mg_connection *conn, void *arg)
         status = http_send_error(conn, 400, "Could not read the request body");
         goto done;
     }
-    body = json_loadb(buf, len, 0, &jerr);
+    body = json_loadb(buf, len, JSON_DECODE_ANY, &jerr);
     if (body == NULL) {
         status = http_send_error(conn, 400, "Invalid JSON: %s (line %d, column %d)", jerr.text,
                                  jerr.line, jerr.column);

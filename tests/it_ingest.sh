@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# it_ingest.sh - ingest against a real redis-server: every status and message of SPEC.md,
+# the envelope it queues, /health following Redis, configuration errors, SIGTERM.
+. "$(dirname "$0")/lib.sh"
+
+start_redis
+start_service ingest REDIS_PORT="$REDIS_PORT" QUEUE_KEY=q1 MAX_BODY_BYTES=2048
+U="http://127.0.0.1:$INGEST_PORT"
+
+# --- success --------------------------------------------------------------------------
+http POST "$U/event" '{"site_id":"site-abc-123","event_type":"page_view","path":"/pricing","user_id":"user-xyz-789","timestamp":"2025-11-15T10:00:00+05:30","properties":{"ref":"x","n":[1,2.5,true,null]}}'
+expect_eq "valid event: 202" "$HTTP_STATUS" 202
+expect_eq "valid event: status accepted" "$(jq -r .status <<<"$HTTP_BODY")" accepted
+id=$(jq -r .id <<<"$HTTP_BODY")
+expect_match "valid event: id is a UUIDv7" "$id" '^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$'
+expect_eq "valid event: reply has exactly status and id" "$(jq -c 'keys' <<<"$HTTP_BODY")" '["id","status"]'
+expect_match "202 is JSON" "$HTTP_HEADERS" 'Content-Type: application/json'
+
+expect_eq "one envelope queued" "$(redis_cli llen q1)" 1
+env=$(redis_cli rpop q1)
+expect_json "envelope: versioned, validated fields, UTC ms, received time" \
+    "$(jq -c 'del(.received)' <<<"$env")" \
+    "{\"v\":1,\"id\":\"$id\",\"site_id\":\"site-abc-123\",\"event_type\":\"page_view\",\"ts\":1763181000000,\"path\":\"/pricing\",\"user_id\":\"user-xyz-789\",\"properties\":{\"ref\":\"x\",\"n\":[1,2.5,true,null]}}"
+expect_match "envelope: received is milliseconds" "$(jq -r .received <<<"$env")" '^[0-9]{13}$'
+
+http POST "$U/event" '{"site_id":"s","event_type":"click","timestamp":"2024-02-29T23:59:59.999Z"}'
+expect_eq "minimal event (no path, user_id, properties): 202" "$HTTP_STATUS" 202
+id2=$(jq -r .id <<<"$HTTP_BODY")
+[ "$id" != "$id2" ] && pass "ids differ" || fail "ids differ"
+expect_json "minimal envelope carries no optional fields" \
+    "$(redis_cli rpop q1 | jq -c '{keys: (keys), ts}')" \
+    '{"keys":["event_type","id","received","site_id","ts","v"],"ts":1709251199999}'
+
+# --- 400: missing fields, exactly the missing ones ------------------------------------
+err() { echo "{\"status\":\"error\",\"message\":\"$1\"}"; }
+http POST "$U/event" '{"event_type":"page_view","path":"/"}'
+expect_http "missing site_id and timestamp" 400 "$(err 'Missing required fields: site_id, timestamp')"
+http POST "$U/event" '{}'
+expect_http "missing all three" 400 "$(err 'Missing required fields: site_id, event_type, timestamp')"
+http POST "$U/event" '{"site_id":"s","event_type":"e"}'
+expect_http "missing timestamp" 400 "$(err 'Missing required fields: timestamp')"
+http POST "$U/event" '{"site_id":null,"event_type":"e","timestamp":"2025-11-15T10:00:00Z"}'
+expect_http "null counts as missing" 400 "$(err 'Missing required fields: site_id')"
+
+# --- 400: wrong type, bad timestamp, invalid JSON, non-object -------------------------
+http POST "$U/event" '{"site_id":123,"event_type":"e","timestamp":"2025-11-15T10:00:00Z"}'
+expect_http "site_id not a string" 400 "$(err "Field 'site_id' must be a string")"
+http POST "$U/event" '{"site_id":"s","event_type":["e"],"timestamp":"2025-11-15T10:00:00Z"}'
+expect_http "event_type not a string" 400 "$(err "Field 'event_type' must be a string")"
+http POST "$U/event" '{"site_id":"s","event_type":"e","timestamp":1763200800}'
+expect_http "timestamp not a string" 400 "$(err "Field 'timestamp' must be a string")"
+tsmsg="Field 'timestamp' must be an RFC 3339 date-time with a time zone, e.g. 2025-11-15T10:00:00Z"
+for ts in 2025-02-30T10:00:00Z 2025-11-15T10:00:00 2025-11-15 "2025-11-15T25:00:00Z" "yesterday"; do
+    http POST "$U/event" "{\"site_id\":\"s\",\"event_type\":\"e\",\"timestamp\":\"$ts\"}"
+    expect_http "bad timestamp $ts" 400 "$(err "$tsmsg")"
+done
+http POST "$U/event" '{"site_id":"","event_type":"e","timestamp":"2025-11-15T10:00:00Z"}'
+expect_http "empty site_id" 400 "$(err "Field 'site_id' must be 1-256 bytes")"
+http POST "$U/event" "{\"site_id\":\"s\",\"event_type\":\"$(printf 'e%.0s' $(seq 65))\",\"timestamp\":\"2025-11-15T10:00:00Z\"}"
+expect_http "event_type over 64 bytes" 400 "$(err "Field 'event_type' must be 1-64 bytes")"
+http POST "$U/event" "{\"site_id\":\"s\",\"event_type\":\"e\",\"timestamp\":\"2025-11-15T10:00:00Z\",\"user_id\":\"$(printf 'u%.0s' $(seq 257))\"}"
+expect_http "user_id over 256 bytes" 400 "$(err "Field 'user_id' must be at most 256 bytes")"
+http POST "$U/event" '{"site_id":"s","event_type":"e","timestamp":"2025-11-15T10:00:00Z","path":5}'
+expect_http "path not a string" 400 "$(err "Field 'path' must be a string")"
+http POST "$U/event" '{"site_id":"s","event_type":"e","timestamp":"2025-11-15T10:00:00Z","properties":[1]}'
+expect_http "properties not an object" 400 "$(err "Field 'properties' must be an object")"
+http POST "$U/event" '{"site_id":"s",'
+expect_eq "invalid JSON: 400" "$HTTP_STATUS" 400
+expect_match "invalid JSON: says so, with the position" "$(jq -r .message <<<"$HTTP_BODY")" '^Invalid JSON: .+ \(line 1, column [0-9]+\)$'
+expect_eq "invalid JSON: error shape" "$(jq -c '[.status, (keys)]' <<<"$HTTP_BODY")" '["error",["message","status"]]'
+http POST "$U/event" ''
+expect_eq "empty body: 400" "$HTTP_STATUS" 400
+expect_match "empty body: invalid JSON message" "$(jq -r .message <<<"$HTTP_BODY")" '^Invalid JSON: '
+for body in '[1,2]' '"text"' '42' 'null'; do
+    http POST "$U/event" "$body"
+    expect_http "non-object body $body" 400 "$(err 'Request body must be a JSON object')"
+done
+
+# --- 413, 405, 404 ---------------------------------------------------------------------
+big=$(printf '{"site_id":"s","event_type":"e","timestamp":"2025-11-15T10:00:00Z","properties":{"pad":"%s"}}' "$(head -c 3000 /dev/zero | tr '\0' a)")
+http POST "$U/event" "$big"
+expect_http "body over MAX_BODY_BYTES" 413 "$(err 'Request body exceeds 2048 bytes')"
+# The same without Content-Length (chunked): the cap holds while reading.
+code=$(curl -s -o "$T_TMP/chunked" -w '%{http_code}' -H 'Transfer-Encoding: chunked' \
+    -H 'Content-Type: application/json' --data-binary "$big" "$U/event")
+expect_eq "chunked body over MAX_BODY_BYTES: 413" "$code" 413
+# A connection that sent a too-large body still serves the next request correctly.
+codes=$(curl -s -o /dev/null -w '%{http_code} ' --data-binary "$big" "$U/event" \
+    --next -s -o /dev/null -w '%{http_code}' "$U/health")
+expect_eq "413 then the next request on the same curl run" "$codes" "413 200"
+expect_eq "nothing queued by rejected requests" "$(redis_cli llen q1)" 0
+
+http GET "$U/event"
+expect_http "GET /event" 405 "$(err 'Method GET not allowed on /event; use POST')"
+expect_match "405 names the allowed method" "$HTTP_HEADERS" 'Allow: POST'
+http DELETE "$U/health"
+expect_eq "DELETE /health: 405" "$HTTP_STATUS" 405
+http GET "$U/nope"
+expect_http "unknown path" 404 "$(err 'Not found: /nope')"
+http POST "$U/event/extra" '{}'
+expect_eq "/event/extra is not /event: 404" "$HTTP_STATUS" 404
+
+# --- /health follows Redis; 503 while it is down, then recovery ------------------------
+http GET "$U/health"
+expect_http "health with Redis up" 200 '{"status":"ok","service":"ingest"}'
+stop_pid "$REDIS_PID"
+expect_eq "redis stopped" "$STOP_RC" 0
+http GET "$U/health"
+expect_http "health with Redis down" 503 '{"status":"error","service":"ingest"}'
+http POST "$U/event" '{"site_id":"s","event_type":"e","timestamp":"2025-11-15T10:00:00Z"}'
+expect_http "event with Redis down" 503 "$(err 'Queue unavailable, please retry')"
+REDIS_PORT_WANTED=$REDIS_PORT start_redis
+http GET "$U/health"
+expect_http "health after Redis returned" 200 '{"status":"ok","service":"ingest"}'
+http POST "$U/event" '{"site_id":"s","event_type":"e","timestamp":"2025-11-15T10:00:00Z"}'
+expect_eq "event after Redis returned: 202" "$HTTP_STATUS" 202
+expect_eq "and it is queued" "$(redis_cli llen q1)" 1
+
+expect_clean_stop ingest
+
+# --- configuration errors: one line naming the variable, exit 2 -------------------------
+for bad in PORT=abc PORT=70000 REDIS_PORT=x MAX_BODY_BYTES=0 LOG_LEVEL=verbose REDIS_TIMEOUT_MS=-5; do
+    out=$(env "$bad" "$BUILD/ingest" 2>&1)
+    rc=$?
+    expect_eq "$bad: exit 2" "$rc" 2
+    expect_match "$bad: one line naming ${bad%%=*}" "$out" "^[^
+]* ERROR configuration: ${bad%%=*}: [^
+]*$"
+done
+
+t_summary

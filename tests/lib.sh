@@ -1,0 +1,227 @@
+# lib.sh - integration-test harness: real redis-server and MongoDB-compatible server on
+# free ports in a temporary folder, the built services, HTTP helpers and assertions.
+#
+# Source it from a tests/it_*.sh script. Environment:
+#   BUILD     build folder with ingest, processor, reporting (default: build)
+#   VALGRIND  when 1, every service runs under valgrind; a leak or error fails its stop
+# Every server started here is stopped by PID when the script exits.
+
+set -uo pipefail
+
+T_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${BUILD:-build}
+case "$BUILD" in /*) ;; *) BUILD="$T_ROOT/$BUILD" ;; esac
+JONGODB_BIN=${JONGODB_BIN:-"$T_ROOT/.deps/jongodb/node_modules/@jongodb/memory-server-bin-linux-x64-gnu/bin/jongodb"}
+T_NAME=$(basename "$0" .sh)
+T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/$T_NAME.XXXXXX")
+T_PASSED=0
+T_FAILED=0
+T_PIDS=()
+# Services are slower to start and stop under valgrind.
+if [ "${VALGRIND:-0}" = 1 ]; then T_SLOW=10; else T_SLOW=1; fi
+
+t_cleanup() {
+    local pid
+    for pid in "${T_PIDS[@]}"; do
+        kill -CONT "$pid" 2>/dev/null
+        kill -TERM "$pid" 2>/dev/null
+    done
+    for pid in "${T_PIDS[@]}"; do
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null
+    done
+    if [ "$T_FAILED" -gt 0 ]; then
+        echo "# $T_NAME: logs of the failed run:"
+        for f in "$T_TMP"/*.log; do
+            [ -f "$f" ] || continue
+            echo "# --- $f (last 40 lines)"
+            tail -n 40 "$f" | sed 's/^/#   /'
+        done
+    fi
+    rm -rf "$T_TMP"
+}
+trap t_cleanup EXIT
+
+# --- assertions -------------------------------------------------------------------------
+
+pass() {
+    T_PASSED=$((T_PASSED + 1))
+    echo "ok - $1"
+}
+
+fail() {
+    T_FAILED=$((T_FAILED + 1))
+    echo "not ok - $1"
+    shift
+    local line
+    for line in "$@"; do echo "#   $line"; done
+}
+
+# expect_eq DESCRIPTION ACTUAL EXPECTED
+expect_eq() {
+    if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "expected: $3" "actual:   $2"; fi
+}
+
+# expect_match DESCRIPTION ACTUAL EXTENDED-REGEX
+expect_match() {
+    if [[ "$2" =~ $3 ]]; then pass "$1"; else fail "$1" "expected to match: $3" "actual: $2"; fi
+}
+
+# expect_json DESCRIPTION ACTUAL-JSON EXPECTED-JSON: equal as JSON values (key order ignored).
+expect_json() {
+    local a e
+    a=$(jq -cS . <<<"$2" 2>/dev/null) || a="(not JSON) $2"
+    e=$(jq -cS . <<<"$3")
+    if [ "$a" = "$e" ]; then pass "$1"; else fail "$1" "expected: $e" "actual:   $a"; fi
+}
+
+# expect_http DESCRIPTION STATUS JSON: the last http call answered exactly this.
+expect_http() {
+    expect_eq "$1: status" "$HTTP_STATUS" "$2"
+    expect_json "$1: body" "$HTTP_BODY" "$3"
+}
+
+# wait_until SECONDS COMMAND...: poll COMMAND until it succeeds; 1 if it never did.
+wait_until() {
+    local deadline=$((SECONDS + $1))
+    shift
+    while ! "$@" >/dev/null 2>&1; do
+        [ "$SECONDS" -lt "$deadline" ] || return 1
+        sleep 0.05
+    done
+}
+
+t_summary() {
+    echo "# $T_NAME: $T_PASSED passed, $T_FAILED failed"
+    echo "$T_PASSED $T_FAILED" >"${T_RESULT_FILE:-/dev/null}"
+    [ "$T_FAILED" -eq 0 ]
+}
+
+# --- HTTP -------------------------------------------------------------------------------
+
+# http METHOD URL [BODY]: sets HTTP_STATUS and HTTP_BODY (and HTTP_HEADERS).
+http() {
+    local out
+    local args=(-s -S -o "$T_TMP/http.body" -D "$T_TMP/http.headers" -w '%{http_code}'
+        --max-time 30 -X "$1" "$2")
+    if [ $# -ge 3 ]; then
+        args+=(-H 'Content-Type: application/json' --data-binary "$3")
+    fi
+    out=$(curl "${args[@]}" 2>"$T_TMP/http.err") || out="000"
+    HTTP_STATUS=$out
+    HTTP_BODY=$(cat "$T_TMP/http.body" 2>/dev/null)
+    HTTP_HEADERS=$(cat "$T_TMP/http.headers" 2>/dev/null)
+}
+
+# --- servers ----------------------------------------------------------------------------
+
+free_port() {
+    "$BUILD/tests/freeport"
+}
+
+# start_redis [NAME]: sets REDIS_PORT (and NAME_PID, default REDIS_PID). Retries on a port race.
+start_redis() {
+    local name=${1:-REDIS} port pid dir
+    dir="$T_TMP/${name,,}"
+    mkdir -p "$dir"
+    for _ in 1 2 3 4 5; do
+        port=${REDIS_PORT_WANTED:-$(free_port)}
+        redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir" \
+            --daemonize no ${REDIS_EXTRA_ARGS:-} >>"$T_TMP/${name,,}.log" 2>&1 &
+        pid=$!
+        if wait_until 10 redis-cli -p "$port" ping; then
+            T_PIDS+=("$pid")
+            REDIS_PORT=$port
+            printf -v "${name}_PID" '%s' "$pid"
+            return 0
+        fi
+        kill -KILL "$pid" 2>/dev/null
+    done
+    echo "could not start redis-server" >&2
+    return 1
+}
+
+# start_mongo: starts the MongoDB-compatible server on a free port; sets MONGO_HOSTPORT, MONGO_PID.
+# MONGO_PORT_WANTED restarts it on a given port.
+start_mongo() {
+    local log="$T_TMP/mongo.log" pid
+    [ -x "$JONGODB_BIN" ] || { echo "no $JONGODB_BIN: run deploy/setup.sh" >&2; return 1; }
+    : >"$log"
+    "$JONGODB_BIN" --host=127.0.0.1 --port="${MONGO_PORT_WANTED:-0}" >"$log" 2>&1 &
+    pid=$!
+    if ! wait_until 20 grep -q '^JONGODB_URI=' "$log"; then
+        echo "could not start the MongoDB-compatible server" >&2
+        kill -KILL "$pid" 2>/dev/null
+        return 1
+    fi
+    T_PIDS+=("$pid")
+    MONGO_PID=$pid
+    MONGO_HOSTPORT=$(sed -n 's|^JONGODB_URI=mongodb://\([^/]*\)/.*|\1|p' "$log")
+}
+
+# mongo_uri DB: a URI for database DB on the test server.
+mongo_uri() {
+    echo "mongodb://$MONGO_HOSTPORT/$1"
+}
+
+# start_service NAME [VAR=value ...]: runs $BUILD/NAME with PORT=0 on 127.0.0.1 and the
+# given environment; waits for its "listening on" line. Sets NAME_PORT and NAME_PID
+# (upper-case NAME), logs to $T_TMP/NAME.log.
+start_service() {
+    local name=$1 up log pid port
+    shift
+    up=${name^^}
+    log="$T_TMP/$name.log"
+    : >"$log"
+    local cmd=("$BUILD/$name")
+    if [ "${VALGRIND:-0}" = 1 ]; then
+        cmd=(valgrind --quiet --error-exitcode=99 --leak-check=full
+            --show-leak-kinds=definite,indirect,possible
+            --errors-for-leak-kinds=definite,indirect,possible
+            --suppressions="$T_ROOT/tests/valgrind.supp" "${cmd[@]}")
+    fi
+    env PORT=0 BIND_ADDRESS=127.0.0.1 "$@" "${cmd[@]}" >>"$log" 2>&1 &
+    pid=$!
+    if ! wait_until $((10 * T_SLOW)) grep -q 'INFO listening on ' "$log"; then
+        echo "$name did not start; its log:" >&2
+        cat "$log" >&2
+        kill -KILL "$pid" 2>/dev/null
+        return 1
+    fi
+    port=$(sed -n 's/.*INFO listening on .*:\([0-9]*\)$/\1/p' "$log" | tail -n 1)
+    T_PIDS+=("$pid")
+    printf -v "${up}_PORT" '%s' "$port"
+    printf -v "${up}_PID" '%s' "$pid"
+}
+
+# stop_pid PID [TIMEOUT]: SIGTERM a process started by this script, wait for it; sets
+# STOP_RC to its exit status, or "timeout". (Not in $(...): only this shell can wait.)
+stop_pid() {
+    local pid=$1 limit=${2:-$((10 * T_SLOW))}
+    kill -TERM "$pid" 2>/dev/null
+    local deadline=$((SECONDS + limit))
+    while kill -0 "$pid" 2>/dev/null && [ -d "/proc/$pid" ] &&
+        ! grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null; do
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            STOP_RC=timeout
+            return
+        fi
+        sleep 0.05
+    done
+    wait "$pid" 2>/dev/null
+    STOP_RC=$?
+}
+
+# expect_clean_stop NAME: SIGTERM the service and expect exit status 0 (under valgrind:
+# no leak and no error, else 99).
+expect_clean_stop() {
+    local up=${1^^} pid
+    pid=${up}_PID
+    stop_pid "${!pid}"
+    expect_eq "$1 exits 0 on SIGTERM" "$STOP_RC" 0
+}
+
+# redis_cli ARGS...: redis-cli against the test Redis.
+redis_cli() {
+    redis-cli -p "$REDIS_PORT" "$@"
+}

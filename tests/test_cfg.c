@@ -1,0 +1,510 @@
+/* test_cfg.c - unit tests for common/cfg.c. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <limits.h>
+#include <mongoc/mongoc.h>
+
+#include "cfg.h"
+#include "log.h"
+
+#define DEFAULT_URI "mongodb://127.0.0.1:27017/analytics"
+
+/* The variables every test table uses; cleared before each test so that the
+ * environment the tests run in cannot leak into them. */
+static const char *const var_names[] = {"PORT",  "MONGO_URI",  "LOG_LEVEL",     "QUEUE_KEY",
+                                        "BATCH", "REDIS_HOST", "REDIS_PASSWORD"};
+
+/* The values a table stores into, reset before each test. */
+static struct {
+    int port;
+    long batch;
+    const char *uri;
+    enum log_level level;
+    const char *queue_key;
+    const char *redis_host;
+    const char *password;
+} out;
+
+static int
+group_setup(void **state)
+{
+    (void)state;
+    mongoc_init();
+    return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+    (void)state;
+    mongoc_cleanup();
+    return 0;
+}
+
+static int
+clear_env(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof var_names / sizeof var_names[0]; i++) {
+        unsetenv(var_names[i]);
+    }
+    memset(&out, 0, sizeof out);
+    out.port = -7;
+    out.batch = -7;
+    out.level = (enum log_level) - 1;
+    return 0;
+}
+
+/* Load a one-row table and return cfg_load's result, err filled. */
+static int
+load_one(const char *name, const char *def, enum cfg_kind kind, void *dest, long min, long max,
+         struct app_err *err)
+{
+    const struct cfg_var vars[] = {{name, def, kind, dest, min, max, 0}};
+
+    err->code = 0;
+    err->msg[0] = '\0';
+    return cfg_load(vars, 1, err);
+}
+
+/* Assert that err's message starts with "<name>:". */
+static void
+assert_names(const struct app_err *err, const char *name)
+{
+    size_t n = strlen(name);
+
+    assert_int_equal(err->code, ERR_INVALID);
+    if (strncmp(err->msg, name, n) != 0 || err->msg[n] != ':') {
+        fail_msg("message \"%s\" does not start with \"%s:\"", err->msg, name);
+    }
+    assert_null(strchr(err->msg, '\n'));
+}
+
+static void
+test_defaults_when_unset(void **state)
+{
+    const struct cfg_var vars[] = {
+        {"PORT", "3000", CFG_PORT, &out.port, 0, 0, 0},
+        {"MONGO_URI", DEFAULT_URI, CFG_MONGO_URI, &out.uri, 0, 0, 0},
+        {"LOG_LEVEL", "info", CFG_LOG_LEVEL, &out.level, 0, 0, 0},
+        {"QUEUE_KEY", "events", CFG_NONEMPTY, &out.queue_key, 0, 0, 0},
+        {"BATCH", "100", CFG_INT, &out.batch, 1, 1000, 0},
+        {"REDIS_HOST", "127.0.0.1", CFG_STRING, &out.redis_host, 0, 0, 0},
+        {"REDIS_PASSWORD", "", CFG_STRING, &out.password, 0, 0, 1},
+    };
+    struct app_err err = {0, ""};
+
+    (void)state;
+    assert_int_equal(cfg_load(vars, sizeof vars / sizeof vars[0], &err), 0);
+    assert_int_equal(out.port, 3000);
+    assert_string_equal(out.uri, DEFAULT_URI);
+    assert_int_equal(out.level, LOG_LVL_INFO);
+    assert_string_equal(out.queue_key, "events");
+    assert_int_equal(out.batch, 100);
+    assert_string_equal(out.redis_host, "127.0.0.1");
+    assert_string_equal(out.password, "");
+}
+
+static void
+test_defaults_when_empty(void **state)
+{
+    const struct cfg_var vars[] = {
+        {"PORT", "3000", CFG_PORT, &out.port, 0, 0, 0},
+        {"MONGO_URI", DEFAULT_URI, CFG_MONGO_URI, &out.uri, 0, 0, 0},
+        {"LOG_LEVEL", "warn", CFG_LOG_LEVEL, &out.level, 0, 0, 0},
+        {"QUEUE_KEY", "events", CFG_NONEMPTY, &out.queue_key, 0, 0, 0},
+        {"BATCH", "100", CFG_INT, &out.batch, 1, 1000, 0},
+        {"REDIS_HOST", "127.0.0.1", CFG_STRING, &out.redis_host, 0, 0, 0},
+    };
+    struct app_err err = {0, ""};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+        setenv(vars[i].name, "", 1);
+    }
+    assert_int_equal(cfg_load(vars, sizeof vars / sizeof vars[0], &err), 0);
+    assert_int_equal(out.port, 3000);
+    assert_string_equal(out.uri, DEFAULT_URI);
+    assert_int_equal(out.level, LOG_LVL_WARN);
+    assert_string_equal(out.queue_key, "events");
+    assert_int_equal(out.batch, 100);
+    assert_string_equal(out.redis_host, "127.0.0.1");
+}
+
+static void
+test_environment_overrides_default(void **state)
+{
+    const struct cfg_var vars[] = {
+        {"PORT", "3000", CFG_PORT, &out.port, 0, 0, 0},
+        {"QUEUE_KEY", "events", CFG_NONEMPTY, &out.queue_key, 0, 0, 0},
+        {"REDIS_HOST", "127.0.0.1", CFG_STRING, &out.redis_host, 0, 0, 0},
+        {"BATCH", "100", CFG_INT, &out.batch, 1, 1000, 0},
+    };
+    struct app_err err = {0, ""};
+
+    (void)state;
+    setenv("PORT", "8080", 1);
+    setenv("QUEUE_KEY", "q:test", 1);
+    setenv("REDIS_HOST", "redis.internal", 1);
+    setenv("BATCH", "250", 1);
+    assert_int_equal(cfg_load(vars, sizeof vars / sizeof vars[0], &err), 0);
+    assert_int_equal(out.port, 8080);
+    assert_string_equal(out.queue_key, "q:test");
+    assert_string_equal(out.redis_host, "redis.internal");
+    assert_int_equal(out.batch, 250);
+}
+
+static void
+test_port_accepts(void **state)
+{
+    static const struct {
+        const char *text;
+        int port;
+    } cases[] = {{"1", 1}, {"80", 80}, {"3000", 3000}, {"65535", 65535}, {"0", 0}};
+    struct app_err err;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        setenv("PORT", cases[i].text, 1);
+        out.port = -7;
+        if (load_one("PORT", "3000", CFG_PORT, &out.port, 0, 0, &err) != 0) {
+            fail_msg("PORT=\"%s\" rejected: %s", cases[i].text, err.msg);
+        }
+        assert_int_equal(out.port, cases[i].port);
+    }
+}
+
+static void
+test_port_rejects(void **state)
+{
+    static const char *const bad[] = {
+        "abc",  "-1",  "65536", "80x",   " 80",        "+80",  "80 ",    "8 0",
+        "0x50", "1e3", "80.0",  "99999", "4294967376", "\t80", "-65535", "--1",
+    };
+    struct app_err err;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        setenv("PORT", bad[i], 1);
+        out.port = -7;
+        if (load_one("PORT", "3000", CFG_PORT, &out.port, 0, 0, &err) != -1) {
+            fail_msg("PORT=\"%s\" accepted as %d", bad[i], out.port);
+        }
+        assert_names(&err, "PORT");
+    }
+}
+
+static void
+test_bad_default_is_reported(void **state)
+{
+    struct app_err err;
+
+    (void)state;
+    assert_int_equal(load_one("PORT", "http", CFG_PORT, &out.port, 0, 0, &err), -1);
+    assert_names(&err, "PORT");
+}
+
+static void
+test_int_range(void **state)
+{
+    static const struct {
+        const char *text;
+        int ok;
+        long value;
+    } cases[] = {
+        {"1", 1, 1},    {"1000", 1, 1000}, {"500", 1, 500}, {"0", 0, 0},
+        {"1001", 0, 0}, {"-1", 0, 0},      {"x", 0, 0},     {"10 ", 0, 0},
+        {"1.5", 0, 0},  {"+5", 0, 0},      {" 5", 0, 0},    {"99999999999999999999", 0, 0},
+    };
+    struct app_err err;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int rc;
+        setenv("BATCH", cases[i].text, 1);
+        out.batch = -7;
+        rc = load_one("BATCH", "100", CFG_INT, &out.batch, 1, 1000, &err);
+        if (cases[i].ok) {
+            if (rc != 0) {
+                fail_msg("BATCH=\"%s\" rejected: %s", cases[i].text, err.msg);
+            }
+            assert_int_equal(out.batch, cases[i].value);
+        } else {
+            if (rc != -1) {
+                fail_msg("BATCH=\"%s\" accepted as %ld", cases[i].text, out.batch);
+            }
+            assert_names(&err, "BATCH");
+        }
+    }
+}
+
+static void
+test_int_negative_range(void **state)
+{
+    struct app_err err;
+
+    (void)state;
+    setenv("BATCH", "-5", 1);
+    assert_int_equal(load_one("BATCH", "0", CFG_INT, &out.batch, -10, 10, &err), 0);
+    assert_int_equal(out.batch, -5);
+    setenv("BATCH", "-11", 1);
+    assert_int_equal(load_one("BATCH", "0", CFG_INT, &out.batch, -10, 10, &err), -1);
+    assert_names(&err, "BATCH");
+}
+
+static void
+test_mongo_uri(void **state)
+{
+    struct app_err err;
+
+    (void)state;
+    setenv("MONGO_URI", "not-a-uri", 1);
+    out.uri = NULL;
+    assert_int_equal(load_one("MONGO_URI", DEFAULT_URI, CFG_MONGO_URI, &out.uri, 0, 0, &err), -1);
+    assert_names(&err, "MONGO_URI");
+
+    setenv("MONGO_URI", "http://h:1/db", 1);
+    assert_int_equal(load_one("MONGO_URI", DEFAULT_URI, CFG_MONGO_URI, &out.uri, 0, 0, &err), -1);
+    assert_names(&err, "MONGO_URI");
+
+    setenv("MONGO_URI", "mongodb://h:1/db", 1);
+    assert_int_equal(load_one("MONGO_URI", DEFAULT_URI, CFG_MONGO_URI, &out.uri, 0, 0, &err), 0);
+    assert_string_equal(out.uri, "mongodb://h:1/db");
+
+    setenv("MONGO_URI", "mongodb://user:secret@db1:27017,db2:27018/analytics?replicaSet=rs0", 1);
+    assert_int_equal(load_one("MONGO_URI", DEFAULT_URI, CFG_MONGO_URI, &out.uri, 0, 0, &err), 0);
+    assert_string_equal(out.uri,
+                        "mongodb://user:secret@db1:27017,db2:27018/analytics?replicaSet=rs0");
+}
+
+static void
+test_log_level(void **state)
+{
+    static const struct {
+        const char *text;
+        enum log_level level;
+    } cases[] = {
+        {"debug", LOG_LVL_DEBUG}, {"INFO", LOG_LVL_INFO}, {"info", LOG_LVL_INFO},
+        {"warn", LOG_LVL_WARN},   {"Warn", LOG_LVL_WARN}, {"error", LOG_LVL_ERROR},
+        {"ERROR", LOG_LVL_ERROR},
+    };
+    static const char *const bad[] = {"verbose", "warning", "inf", "info ", "trace", "0"};
+    struct app_err err;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        setenv("LOG_LEVEL", cases[i].text, 1);
+        out.level = (enum log_level) - 1;
+        if (load_one("LOG_LEVEL", "info", CFG_LOG_LEVEL, &out.level, 0, 0, &err) != 0) {
+            fail_msg("LOG_LEVEL=\"%s\" rejected: %s", cases[i].text, err.msg);
+        }
+        assert_int_equal(out.level, cases[i].level);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        setenv("LOG_LEVEL", bad[i], 1);
+        if (load_one("LOG_LEVEL", "info", CFG_LOG_LEVEL, &out.level, 0, 0, &err) != -1) {
+            fail_msg("LOG_LEVEL=\"%s\" accepted", bad[i]);
+        }
+        assert_names(&err, "LOG_LEVEL");
+    }
+}
+
+static void
+test_nonempty(void **state)
+{
+    struct app_err err;
+
+    (void)state;
+    /* Empty in the environment falls back to the default... */
+    setenv("QUEUE_KEY", "", 1);
+    assert_int_equal(load_one("QUEUE_KEY", "events", CFG_NONEMPTY, &out.queue_key, 0, 0, &err), 0);
+    assert_string_equal(out.queue_key, "events");
+    /* ...so only an empty default can make it empty, and that is an error. */
+    assert_int_equal(load_one("QUEUE_KEY", "", CFG_NONEMPTY, &out.queue_key, 0, 0, &err), -1);
+    assert_names(&err, "QUEUE_KEY");
+    unsetenv("QUEUE_KEY");
+    assert_int_equal(load_one("QUEUE_KEY", "", CFG_NONEMPTY, &out.queue_key, 0, 0, &err), -1);
+    assert_names(&err, "QUEUE_KEY");
+    /* A plain string may be empty. */
+    assert_int_equal(load_one("QUEUE_KEY", "", CFG_STRING, &out.queue_key, 0, 0, &err), 0);
+    assert_string_equal(out.queue_key, "");
+}
+
+static void
+test_required_without_default(void **state)
+{
+    struct app_err err;
+
+    (void)state;
+    assert_int_equal(load_one("REDIS_HOST", NULL, CFG_STRING, &out.redis_host, 0, 0, &err), -1);
+    assert_names(&err, "REDIS_HOST");
+    setenv("REDIS_HOST", "", 1);
+    assert_int_equal(load_one("REDIS_HOST", NULL, CFG_STRING, &out.redis_host, 0, 0, &err), -1);
+    assert_names(&err, "REDIS_HOST");
+    setenv("REDIS_HOST", "db", 1);
+    assert_int_equal(load_one("REDIS_HOST", NULL, CFG_STRING, &out.redis_host, 0, 0, &err), 0);
+    assert_string_equal(out.redis_host, "db");
+}
+
+static void
+test_first_bad_variable_is_named(void **state)
+{
+    const struct cfg_var vars[] = {
+        {"REDIS_HOST", "127.0.0.1", CFG_STRING, &out.redis_host, 0, 0, 0},
+        {"LOG_LEVEL", "info", CFG_LOG_LEVEL, &out.level, 0, 0, 0},
+        {"PORT", "3000", CFG_PORT, &out.port, 0, 0, 0},
+        {"MONGO_URI", DEFAULT_URI, CFG_MONGO_URI, &out.uri, 0, 0, 0},
+    };
+    const size_t n = sizeof vars / sizeof vars[0];
+    struct app_err err = {0, ""};
+
+    (void)state;
+    setenv("PORT", "abc", 1);
+    setenv("MONGO_URI", "not-a-uri", 1);
+    assert_int_equal(cfg_load(vars, n, &err), -1);
+    assert_names(&err, "PORT");
+
+    setenv("LOG_LEVEL", "verbose", 1);
+    assert_int_equal(cfg_load(vars, n, &err), -1);
+    assert_names(&err, "LOG_LEVEL");
+
+    unsetenv("LOG_LEVEL");
+    setenv("PORT", "80", 1);
+    assert_int_equal(cfg_load(vars, n, &err), -1);
+    assert_names(&err, "MONGO_URI");
+
+    unsetenv("MONGO_URI");
+    assert_int_equal(cfg_load(vars, n, &err), 0);
+    assert_int_equal(out.port, 80);
+}
+
+static void
+test_err_may_be_null(void **state)
+{
+    const struct cfg_var vars[] = {{"PORT", "3000", CFG_PORT, &out.port, 0, 0, 0}};
+
+    (void)state;
+    setenv("PORT", "abc", 1);
+    assert_int_equal(cfg_load(vars, 1, NULL), -1);
+}
+
+static void
+test_parse_long_accepts(void **state)
+{
+    static const struct {
+        const char *text;
+        long value;
+    } cases[] = {
+        {"0", 0},
+        {"-0", 0},
+        {"7", 7},
+        {"007", 7},
+        {"-42", -42},
+        {"9223372036854775807", LONG_MAX},
+        {"-9223372036854775808", LONG_MIN},
+    };
+    long v;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        v = 12345;
+        if (cfg_parse_long(cases[i].text, LONG_MIN, LONG_MAX, &v) != 0) {
+            fail_msg("cfg_parse_long rejected \"%s\"", cases[i].text);
+        }
+        assert_int_equal(v, cases[i].value);
+    }
+    assert_int_equal(cfg_parse_long("5", 5, 5, &v), 0);
+    assert_int_equal(v, 5);
+}
+
+static void
+test_parse_long_rejects(void **state)
+{
+    static const char *const bad[] = {
+        "",
+        " ",
+        " 1",
+        "\t1",
+        "+1",
+        "1 ",
+        "1\n",
+        "1x",
+        "x1",
+        "1.0",
+        "1e3",
+        "0x10",
+        "--1",
+        "- 1",
+        "-",
+        "+",
+        "9223372036854775808",
+        "-9223372036854775809",
+        "99999999999999999999999",
+    };
+    long v = 12345;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (cfg_parse_long(bad[i], LONG_MIN, LONG_MAX, &v) != -1) {
+            fail_msg("cfg_parse_long accepted \"%s\" as %ld", bad[i], v);
+        }
+    }
+    assert_int_equal(cfg_parse_long(NULL, LONG_MIN, LONG_MAX, &v), -1);
+    /* The range is inclusive at both ends and nothing outside it passes. */
+    assert_int_equal(cfg_parse_long("4", 5, 10, &v), -1);
+    assert_int_equal(cfg_parse_long("11", 5, 10, &v), -1);
+    assert_int_equal(cfg_parse_long("5", 5, 10, &v), 0);
+    assert_int_equal(cfg_parse_long("10", 5, 10, &v), 0);
+    assert_int_equal(cfg_parse_long("1", 5, 4, &v), -1);
+}
+
+static void
+test_parse_long_rejects_any_leading_whitespace(void **state)
+{
+    /* Leading ' ' and '\t' are refused; strtol() also skips '\n', '\v', '\f'
+     * and '\r', so those must be refused too, e.g. PORT=$'\n80'. */
+    static const char *const bad[] = {"\n80", "\r80", "\v80", "\f80", "\n\n80"};
+    long v = 12345;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (cfg_parse_long(bad[i], 0, 65535, &v) != -1) {
+            fail_msg("cfg_parse_long accepted whitespace-prefixed \"\\x%02x80\" as %ld",
+                     (unsigned char)bad[i][0], v);
+        }
+    }
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_defaults_when_unset, clear_env),
+        cmocka_unit_test_setup(test_defaults_when_empty, clear_env),
+        cmocka_unit_test_setup(test_environment_overrides_default, clear_env),
+        cmocka_unit_test_setup(test_port_accepts, clear_env),
+        cmocka_unit_test_setup(test_port_rejects, clear_env),
+        cmocka_unit_test_setup(test_bad_default_is_reported, clear_env),
+        cmocka_unit_test_setup(test_int_range, clear_env),
+        cmocka_unit_test_setup(test_int_negative_range, clear_env),
+        cmocka_unit_test_setup(test_mongo_uri, clear_env),
+        cmocka_unit_test_setup(test_log_level, clear_env),
+        cmocka_unit_test_setup(test_nonempty, clear_env),
+        cmocka_unit_test_setup(test_required_without_default, clear_env),
+        cmocka_unit_test_setup(test_first_bad_variable_is_named, clear_env),
+        cmocka_unit_test_setup(test_err_may_be_null, clear_env),
+        cmocka_unit_test_setup(test_parse_long_accepts, clear_env),
+        cmocka_unit_test_setup(test_parse_long_rejects, clear_env),
+        cmocka_unit_test_setup(test_parse_long_rejects_any_leading_whitespace, clear_env),
+    };
+
+    return cmocka_run_group_tests_name("cfg: configuration from the environment", tests,
+                                       group_setup, group_teardown);
+}

@@ -1,0 +1,411 @@
+/* test_envelope.c - unit tests for common/envelope.c. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <jansson.h>
+
+#include "envelope.h"
+#include "event.h"
+
+/* 2025-11-15T10:00:00Z. */
+#define EXAMPLE_MS 1763200800000LL
+
+#define VALID_ID "0190163d-8694-7abc-8def-0123456789ab"
+
+/* Validate a request body into ev and give it an id and a receive time, as
+ * ingest does. Drops the caller's reference to body. */
+static void
+request_event(json_t *body, struct event *ev)
+{
+    struct app_err err = {0, ""};
+
+    assert_non_null(body);
+    if (event_from_json(body, EVENT_FROM_REQUEST, ev, &err) != 0) {
+        fail_msg("test body rejected: %s", err.msg);
+    }
+    json_decref(body);
+    event_new_id(ev->ts_ms, ev->id);
+    ev->received_ms = EXAMPLE_MS + 123;
+}
+
+/* Decode text (its strlen) and expect a rejection with ERR_INVALID. */
+static void
+assert_decode_rejects(const char *text)
+{
+    struct event ev;
+    struct app_err err = {0, ""};
+
+    if (envelope_decode(text, strlen(text), &ev, &err) != -1) {
+        fail_msg("envelope_decode accepted %s", text);
+    }
+    assert_int_equal(err.code, ERR_INVALID);
+    assert_true(err.msg[0] != '\0');
+}
+
+static void
+test_round_trip_all_fields(void **state)
+{
+    struct event in, out;
+    struct app_err err = {0, ""};
+    size_t len = 0;
+    char *text;
+
+    (void)state;
+    request_event(json_pack("{s:s,s:s,s:s,s:s,s:s,s:{s:s,s:i}}", "site_id", "site-abc-123",
+                            "event_type", "page_view", "timestamp", "2025-11-15T10:00:00.042Z",
+                            "path", "/pricing?plan=pro", "user_id", "user-7", "properties", "ref",
+                            "newsletter", "count", 3),
+                  &in);
+    text = envelope_encode(&in, &len);
+    assert_non_null(text);
+    assert_int_equal(len, strlen(text));
+    assert_int_equal(envelope_decode(text, len, &out, &err), 0);
+    assert_string_equal(out.id, in.id);
+    assert_string_equal(out.site_id, "site-abc-123");
+    assert_string_equal(out.event_type, "page_view");
+    assert_string_equal(out.path, "/pricing?plan=pro");
+    assert_string_equal(out.user_id, "user-7");
+    assert_int_equal(out.ts_ms, EXAMPLE_MS + 42);
+    assert_int_equal(out.received_ms, EXAMPLE_MS + 123);
+    assert_non_null(out.properties);
+    assert_true(json_equal(out.properties, in.properties));
+    free(text);
+    event_cleanup(&in);
+    event_cleanup(&out);
+}
+
+static void
+test_round_trip_optional_fields_absent(void **state)
+{
+    struct event in, out;
+    size_t len = 0;
+    char *text;
+    json_t *parsed;
+
+    (void)state;
+    request_event(json_pack("{s:s,s:s,s:s}", "site_id", "s", "event_type", "click", "timestamp",
+                            "1969-07-20T20:17:40Z"),
+                  &in);
+    text = envelope_encode(&in, &len);
+    assert_non_null(text);
+    /* Absent optional fields are left out, not written as null or "". */
+    parsed = json_loads(text, 0, NULL);
+    assert_non_null(parsed);
+    assert_null(json_object_get(parsed, "path"));
+    assert_null(json_object_get(parsed, "user_id"));
+    assert_null(json_object_get(parsed, "properties"));
+    json_decref(parsed);
+    assert_int_equal(envelope_decode(text, len, &out, NULL), 0);
+    assert_string_equal(out.id, in.id);
+    assert_string_equal(out.site_id, "s");
+    assert_string_equal(out.event_type, "click");
+    assert_int_equal(out.ts_ms, -14182940000LL);
+    assert_int_equal(out.received_ms, in.received_ms);
+    assert_null(out.path);
+    assert_null(out.user_id);
+    assert_null(out.properties);
+    free(text);
+    event_cleanup(&in);
+    event_cleanup(&out);
+}
+
+static void
+test_round_trip_empty_optional_strings(void **state)
+{
+    struct event in, out;
+    size_t len = 0;
+    char *text;
+
+    (void)state;
+    request_event(json_pack("{s:s,s:s,s:s,s:s,s:s}", "site_id", "s", "event_type", "e", "timestamp",
+                            "2025-11-15T10:00:00Z", "path", "", "user_id", ""),
+                  &in);
+    text = envelope_encode(&in, &len);
+    assert_non_null(text);
+    assert_int_equal(envelope_decode(text, len, &out, NULL), 0);
+    assert_non_null(out.path);
+    assert_string_equal(out.path, "");
+    assert_non_null(out.user_id);
+    assert_string_equal(out.user_id, "");
+    free(text);
+    event_cleanup(&in);
+    event_cleanup(&out);
+}
+
+static void
+test_round_trip_nested_properties(void **state)
+{
+    const char *body =
+        "{\"site_id\":\"caf\\u00e9-\\u65e5\\u672c\",\"event_type\":\"purchase\","
+        "\"timestamp\":\"2025-11-15T15:30:00+05:30\",\"path\":\"/\\u00fcber\","
+        "\"properties\":{\"cart\":{\"items\":[{\"sku\":\"A-1\",\"qty\":2,\"price\":19.99},"
+        "{\"sku\":\"B-2\",\"qty\":1,\"price\":-0.5}],\"coupon\":null,\"gift\":false},"
+        "\"big\":9007199254740993,\"neg\":-42,\"exp\":1.5e300,\"emoji\":\"\\ud83d\\ude00\","
+        "\"quote\":\"a\\\"b\\\\c\\n\",\"empty\":{},\"list\":[[],[1,[2,[3]]]]}}";
+    json_t *src = json_loads(body, 0, NULL);
+    struct event in, out;
+    size_t len = 0;
+    char *text;
+
+    (void)state;
+    assert_non_null(src);
+    request_event(json_incref(src), &in);
+    text = envelope_encode(&in, &len);
+    assert_non_null(text);
+    assert_int_equal(envelope_decode(text, len, &out, NULL), 0);
+    assert_string_equal(out.site_id, "caf\xc3\xa9-\xe6\x97\xa5\xe6\x9c\xac");
+    assert_string_equal(out.path, "/\xc3\xbc"
+                                  "ber");
+    assert_int_equal(out.ts_ms, EXAMPLE_MS);
+    assert_non_null(out.properties);
+    assert_true(json_equal(out.properties, json_object_get(src, "properties")));
+    assert_int_equal(json_integer_value(json_object_get(out.properties, "big")),
+                     9007199254740993LL);
+    assert_string_equal(json_string_value(json_object_get(out.properties, "emoji")),
+                        "\xf0\x9f\x98\x80");
+    free(text);
+    event_cleanup(&in);
+    event_cleanup(&out);
+    json_decref(src);
+}
+
+static void
+test_encoded_text_has_version(void **state)
+{
+    struct event in;
+    size_t len = 0;
+    char *text;
+    json_t *parsed;
+
+    (void)state;
+    request_event(json_pack("{s:s,s:s,s:s}", "site_id", "s", "event_type", "e", "timestamp",
+                            "2025-11-15T10:00:00Z"),
+                  &in);
+    text = envelope_encode(&in, &len);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "\"v\":1"));
+    assert_null(strchr(text, '\n')); /* one Redis list element, compact */
+    parsed = json_loads(text, 0, NULL);
+    assert_non_null(parsed);
+    assert_int_equal(json_integer_value(json_object_get(parsed, "v")), ENVELOPE_VERSION);
+    assert_string_equal(json_string_value(json_object_get(parsed, "id")), in.id);
+    assert_int_equal(json_integer_value(json_object_get(parsed, "ts")), EXAMPLE_MS);
+    assert_int_equal(json_integer_value(json_object_get(parsed, "received")), EXAMPLE_MS + 123);
+    assert_null(json_object_get(parsed, "timestamp"));
+    json_decref(parsed);
+    free(text);
+    event_cleanup(&in);
+}
+
+static void
+test_encode_len_may_be_null(void **state)
+{
+    struct event in;
+    char *text;
+
+    (void)state;
+    request_event(json_pack("{s:s,s:s,s:s}", "site_id", "s", "event_type", "e", "timestamp",
+                            "2025-11-15T10:00:00Z"),
+                  &in);
+    text = envelope_encode(&in, NULL);
+    assert_non_null(text);
+    free(text);
+    event_cleanup(&in);
+}
+
+static void
+test_decode_known_text(void **state)
+{
+    /* The example in envelope.h, with an extra field a later version might add. */
+    const char *text = "{\"v\":1,\"id\":\"" VALID_ID "\",\"site_id\":\"site-abc-123\","
+                       "\"event_type\":\"page_view\",\"ts\":1763200800000,"
+                       "\"received\":1763200800123,\"path\":\"/pricing\",\"user_id\":\"u1\","
+                       "\"properties\":{\"a\":[1,2]},\"future_field\":{\"x\":1}}";
+    struct event ev;
+    struct app_err err = {0, ""};
+
+    (void)state;
+    assert_int_equal(envelope_decode(text, strlen(text), &ev, &err), 0);
+    assert_string_equal(ev.id, VALID_ID);
+    assert_string_equal(ev.site_id, "site-abc-123");
+    assert_string_equal(ev.event_type, "page_view");
+    assert_int_equal(ev.ts_ms, EXAMPLE_MS);
+    assert_int_equal(ev.received_ms, EXAMPLE_MS + 123);
+    assert_string_equal(ev.path, "/pricing");
+    assert_string_equal(ev.user_id, "u1");
+    assert_int_equal(json_array_size(json_object_get(ev.properties, "a")), 2);
+    event_cleanup(&ev);
+}
+
+static void
+test_decode_respects_length(void **state)
+{
+    const char *text = "{\"v\":1,\"id\":\"" VALID_ID "\",\"site_id\":\"s\","
+                       "\"event_type\":\"e\",\"ts\":1,\"received\":2}GARBAGE";
+    size_t json_len = strlen(text) - strlen("GARBAGE");
+    char *exact = malloc(json_len);
+    struct event ev;
+
+    (void)state;
+    assert_non_null(exact);
+    memcpy(exact, text, json_len); /* no NUL: reading past len trips ASan */
+    assert_int_equal(envelope_decode(exact, json_len, &ev, NULL), 0);
+    assert_int_equal(ev.received_ms, 2);
+    event_cleanup(&ev);
+    free(exact);
+    assert_decode_rejects(text);
+}
+
+static void
+test_decode_rejects_not_json(void **state)
+{
+    (void)state;
+    assert_decode_rejects("");
+    assert_decode_rejects("not json");
+    assert_decode_rejects("{\"v\":1,");
+    assert_decode_rejects("{\"v\":1,\"id\":\"" VALID_ID "\",\"site_id\":\"s\","
+                          "\"event_type\":\"e\",\"ts\":1,\"received\":2");
+}
+
+static void
+test_decode_rejects_non_object(void **state)
+{
+    (void)state;
+    assert_decode_rejects("[1,2]");
+    assert_decode_rejects("[{\"v\":1}]");
+    assert_decode_rejects("\"text\"");
+    assert_decode_rejects("1");
+    assert_decode_rejects("null");
+}
+
+static void
+test_decode_rejects_wrong_version(void **state)
+{
+    static const char *const versions[] = {"0", "2", "-1", "1.0", "\"1\"", "true", "null"};
+    char text[512];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof versions / sizeof versions[0]; i++) {
+        snprintf(text, sizeof text,
+                 "{\"v\":%s,\"id\":\"" VALID_ID "\",\"site_id\":\"s\",\"event_type\":\"e\","
+                 "\"ts\":1,\"received\":2}",
+                 versions[i]);
+        assert_decode_rejects(text);
+    }
+    /* No version at all. */
+    assert_decode_rejects("{\"id\":\"" VALID_ID "\",\"site_id\":\"s\",\"event_type\":\"e\","
+                          "\"ts\":1,\"received\":2}");
+}
+
+static void
+test_decode_rejects_bad_id(void **state)
+{
+    static const char *const ids[] = {
+        "\"\"",
+        "\"abc\"",
+        "\"0190163d-8694-7abc-8def-0123456789a\"",
+        "\"0190163d-8694-7abc-8def-0123456789abc\"",
+        "\"0190163D-8694-7ABC-8DEF-0123456789AB\"",
+        "\"0190163d_8694_7abc_8def_0123456789ab\"",
+        "5",
+        "null",
+        "[\"" VALID_ID "\"]",
+    };
+    char text[512];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        snprintf(text, sizeof text,
+                 "{\"v\":1,\"id\":%s,\"site_id\":\"s\",\"event_type\":\"e\","
+                 "\"ts\":1,\"received\":2}",
+                 ids[i]);
+        assert_decode_rejects(text);
+    }
+    assert_decode_rejects("{\"v\":1,\"site_id\":\"s\",\"event_type\":\"e\",\"ts\":1,"
+                          "\"received\":2}");
+}
+
+static void
+test_decode_rejects_invalid_fields(void **state)
+{
+    static const char *const fields[] = {
+        "\"site_id\":\"\",\"event_type\":\"e\",\"ts\":1,\"received\":2",
+        "\"site_id\":5,\"event_type\":\"e\",\"ts\":1,\"received\":2",
+        "\"event_type\":\"e\",\"ts\":1,\"received\":2",
+        "\"site_id\":\"s\",\"ts\":1,\"received\":2",
+        "\"site_id\":\"s\",\"event_type\":\"e\",\"received\":2",
+        "\"site_id\":\"s\",\"event_type\":\"e\",\"ts\":1",
+        "\"site_id\":\"s\",\"event_type\":\"e\",\"ts\":\"1\",\"received\":2",
+        "\"site_id\":\"s\",\"event_type\":\"e\",\"ts\":1.5,\"received\":2",
+        "\"site_id\":\"s\",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"path\":7",
+        "\"site_id\":\"s\",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"user_id\":[]",
+        "\"site_id\":\"s\",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"properties\":[1]",
+    };
+    char text[1024];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        snprintf(text, sizeof text, "{\"v\":1,\"id\":\"" VALID_ID "\",%s}", fields[i]);
+        assert_decode_rejects(text);
+    }
+}
+
+static void
+test_decode_rejects_site_id_too_long(void **state)
+{
+    char site[258];
+    char text[1024];
+    struct event ev;
+    struct app_err err = {0, ""};
+
+    (void)state;
+    memset(site, 's', 256);
+    site[256] = '\0';
+    snprintf(text, sizeof text,
+             "{\"v\":1,\"id\":\"" VALID_ID "\",\"site_id\":\"%s\",\"event_type\":\"e\","
+             "\"ts\":1,\"received\":2}",
+             site);
+    assert_int_equal(envelope_decode(text, strlen(text), &ev, &err), 0);
+    assert_int_equal(strlen(ev.site_id), 256);
+    event_cleanup(&ev);
+
+    site[256] = 's';
+    site[257] = '\0';
+    snprintf(text, sizeof text,
+             "{\"v\":1,\"id\":\"" VALID_ID "\",\"site_id\":\"%s\",\"event_type\":\"e\","
+             "\"ts\":1,\"received\":2}",
+             site);
+    assert_int_equal(envelope_decode(text, strlen(text), &ev, &err), -1);
+    assert_int_equal(err.code, ERR_INVALID);
+    assert_non_null(strstr(err.msg, "site_id"));
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip_all_fields),
+        cmocka_unit_test(test_round_trip_optional_fields_absent),
+        cmocka_unit_test(test_round_trip_empty_optional_strings),
+        cmocka_unit_test(test_round_trip_nested_properties),
+        cmocka_unit_test(test_encoded_text_has_version),
+        cmocka_unit_test(test_encode_len_may_be_null),
+        cmocka_unit_test(test_decode_known_text),
+        cmocka_unit_test(test_decode_respects_length),
+        cmocka_unit_test(test_decode_rejects_not_json),
+        cmocka_unit_test(test_decode_rejects_non_object),
+        cmocka_unit_test(test_decode_rejects_wrong_version),
+        cmocka_unit_test(test_decode_rejects_bad_id),
+        cmocka_unit_test(test_decode_rejects_invalid_fields),
+        cmocka_unit_test(test_decode_rejects_site_id_too_long),
+    };
+
+    return cmocka_run_group_tests_name("envelope: queue format v1 encode and decode", tests, NULL,
+                                       NULL);
+}

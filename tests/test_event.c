@@ -1,0 +1,740 @@
+/* test_event.c - unit tests for common/event.c. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <pthread.h>
+
+#include "event.h"
+#include "ts.h"
+
+/* 2025-11-15T10:00:00Z. */
+#define EXAMPLE_MS 1763200800000LL
+
+#define TS_MSG                                                                                     \
+    "Field 'timestamp' must be an RFC 3339 date-time with a time zone, e.g. 2025-11-15T10:00:00Z"
+
+/* A JSON object from text; the test fails if the text is not valid JSON. */
+static json_t *
+load(const char *text)
+{
+    json_error_t jerr;
+    json_t *o = json_loads(text, 0, &jerr);
+
+    if (o == NULL) {
+        fail_msg("bad test JSON: %s: %s", jerr.text, text);
+    }
+    return o;
+}
+
+/* The three required fields, valid. */
+static json_t *
+minimal_body(void)
+{
+    return json_pack("{s:s,s:s,s:s}", "site_id", "site-abc-123", "event_type", "page_view",
+                     "timestamp", "2025-11-15T10:00:00Z");
+}
+
+/* A string of n copies of c. */
+static json_t *
+string_of(size_t n, char c)
+{
+    char *buf = malloc(n + 1);
+    json_t *s;
+
+    assert_non_null(buf);
+    memset(buf, c, n);
+    buf[n] = '\0';
+    s = json_string(buf);
+    free(buf);
+    assert_non_null(s);
+    return s;
+}
+
+/* Run event_from_json on a request body expected to fail with message msg,
+ * and check the failure took no reference to the body. */
+static void
+assert_request_rejected(json_t *body, const char *msg)
+{
+    struct event ev;
+    struct app_err err = {0, ""};
+    size_t refs = body->refcount;
+
+    assert_int_equal(event_from_json(body, EVENT_FROM_REQUEST, &ev, &err), -1);
+    assert_int_equal(err.code, ERR_INVALID);
+    assert_string_equal(err.msg, msg);
+    assert_int_equal(body->refcount, refs);
+}
+
+/* The same, for a message that must start with prefix (the header fixes only
+ * the field and the reason's start for optional fields). */
+static void
+assert_request_rejected_prefix(json_t *body, const char *prefix)
+{
+    struct event ev;
+    struct app_err err = {0, ""};
+    size_t refs = body->refcount;
+
+    assert_int_equal(event_from_json(body, EVENT_FROM_REQUEST, &ev, &err), -1);
+    assert_int_equal(err.code, ERR_INVALID);
+    if (strncmp(err.msg, prefix, strlen(prefix)) != 0) {
+        fail_msg("message \"%s\" does not start with \"%s\"", err.msg, prefix);
+    }
+    assert_int_equal(body->refcount, refs);
+}
+
+/* Assert body is accepted and release the event. */
+static void
+assert_request_accepted(json_t *body)
+{
+    struct event ev;
+    struct app_err err = {0, ""};
+
+    if (event_from_json(body, EVENT_FROM_REQUEST, &ev, &err) != 0) {
+        fail_msg("rejected: %s", err.msg);
+    }
+    assert_ptr_equal(ev.src, body);
+    event_cleanup(&ev);
+}
+
+static void
+test_request_full_event(void **state)
+{
+    json_t *body = load("{\"site_id\":\"site-abc-123\",\"event_type\":\"page_view\","
+                        "\"timestamp\":\"2025-11-15T15:30:00.250+05:30\",\"path\":\"/pricing\","
+                        "\"user_id\":\"user-42\",\"properties\":{\"ref\":\"ad\",\"n\":[1,2]}}");
+    struct event ev;
+    struct app_err err = {0, ""};
+
+    (void)state;
+    assert_int_equal(event_from_json(body, EVENT_FROM_REQUEST, &ev, &err), 0);
+    assert_string_equal(ev.site_id, "site-abc-123");
+    assert_string_equal(ev.event_type, "page_view");
+    assert_string_equal(ev.path, "/pricing");
+    assert_string_equal(ev.user_id, "user-42");
+    assert_int_equal(ev.ts_ms, EXAMPLE_MS + 250);
+    assert_non_null(ev.properties);
+    assert_true(json_is_object(ev.properties));
+    assert_ptr_equal(ev.properties, json_object_get(body, "properties"));
+    assert_ptr_equal(ev.src, body);
+    assert_int_equal(body->refcount, 2);
+    event_cleanup(&ev);
+    assert_int_equal(body->refcount, 1);
+    assert_null(ev.src);
+    assert_null(ev.site_id);
+    assert_null(ev.properties);
+    json_decref(body);
+}
+
+static void
+test_request_minimal_event(void **state)
+{
+    json_t *body = minimal_body();
+    struct event ev;
+
+    (void)state;
+    assert_int_equal(event_from_json(body, EVENT_FROM_REQUEST, &ev, NULL), 0);
+    assert_string_equal(ev.site_id, "site-abc-123");
+    assert_string_equal(ev.event_type, "page_view");
+    assert_int_equal(ev.ts_ms, EXAMPLE_MS);
+    assert_null(ev.path);
+    assert_null(ev.user_id);
+    assert_null(ev.properties);
+    event_cleanup(&ev);
+    json_decref(body);
+}
+
+static void
+test_request_optional_nulls_are_absent(void **state)
+{
+    json_t *body = minimal_body();
+    struct event ev;
+
+    (void)state;
+    json_object_set_new(body, "path", json_null());
+    json_object_set_new(body, "user_id", json_null());
+    json_object_set_new(body, "properties", json_null());
+    assert_int_equal(event_from_json(body, EVENT_FROM_REQUEST, &ev, NULL), 0);
+    assert_null(ev.path);
+    assert_null(ev.user_id);
+    assert_null(ev.properties);
+    event_cleanup(&ev);
+    json_decref(body);
+}
+
+static void
+test_request_missing_fields(void **state)
+{
+    static const char *const names[] = {"site_id", "event_type", "timestamp"};
+
+    (void)state;
+    /* Every non-empty subset of the required fields, removed or set to null. */
+    for (int as_null = 0; as_null <= 1; as_null++) {
+        for (unsigned mask = 1; mask < 8; mask++) {
+            json_t *body = minimal_body();
+            char expect[128] = "Missing required fields: ";
+            int first = 1;
+
+            json_object_set_new(body, "path", json_string("/x"));
+            for (unsigned i = 0; i < 3; i++) {
+                if (!(mask & (1u << i))) {
+                    continue;
+                }
+                if (as_null) {
+                    json_object_set_new(body, names[i], json_null());
+                } else {
+                    json_object_del(body, names[i]);
+                }
+                if (!first) {
+                    strcat(expect, ", ");
+                }
+                strcat(expect, names[i]);
+                first = 0;
+            }
+            assert_request_rejected(body, expect);
+            json_decref(body);
+        }
+    }
+}
+
+static void
+test_request_missing_comes_before_type_errors(void **state)
+{
+    json_t *body = load("{\"site_id\":5,\"event_type\":\"x\",\"properties\":[]}");
+
+    (void)state;
+    assert_request_rejected(body, "Missing required fields: timestamp");
+    json_decref(body);
+    body = load("{}");
+    assert_request_rejected(body, "Missing required fields: site_id, event_type, timestamp");
+    json_decref(body);
+}
+
+static void
+test_request_wrong_types(void **state)
+{
+    static const struct {
+        const char *field;
+        const char *json_value;
+        const char *msg;
+    } cases[] = {
+        {"site_id", "5", "Field 'site_id' must be a string"},
+        {"site_id", "true", "Field 'site_id' must be a string"},
+        {"site_id", "[\"a\"]", "Field 'site_id' must be a string"},
+        {"site_id", "{\"a\":1}", "Field 'site_id' must be a string"},
+        {"event_type", "1.5", "Field 'event_type' must be a string"},
+        {"event_type", "false", "Field 'event_type' must be a string"},
+        {"timestamp", "1763200800000", "Field 'timestamp' must be a string"},
+        {"timestamp", "{}", "Field 'timestamp' must be a string"},
+        {"path", "42", "Field 'path' must be a string"},
+        {"path", "[]", "Field 'path' must be a string"},
+        {"user_id", "7", "Field 'user_id' must be a string"},
+        {"user_id", "{}", "Field 'user_id' must be a string"},
+        {"properties", "\"x\"", "Field 'properties' must be an object"},
+        {"properties", "[1,2]", "Field 'properties' must be an object"},
+        {"properties", "3", "Field 'properties' must be an object"},
+        {"properties", "true", "Field 'properties' must be an object"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_t *body = minimal_body();
+        json_t *v = json_loads(cases[i].json_value, JSON_DECODE_ANY, NULL);
+        assert_non_null(v);
+        json_object_set_new(body, cases[i].field, v);
+        assert_request_rejected(body, cases[i].msg);
+        json_decref(body);
+    }
+}
+
+static void
+test_request_check_order(void **state)
+{
+    /* Several bad fields: the first in the documented order is the one reported. */
+    json_t *body = load("{\"site_id\":\"\",\"event_type\":5,\"timestamp\":\"nope\","
+                        "\"properties\":[]}");
+
+    (void)state;
+    assert_request_rejected(body, "Field 'site_id' must be 1-256 bytes");
+    json_object_set_new(body, "site_id", json_string("s"));
+    assert_request_rejected(body, "Field 'event_type' must be a string");
+    json_object_set_new(body, "event_type", json_string("e"));
+    assert_request_rejected(body, TS_MSG);
+    json_object_set_new(body, "timestamp", json_string("2025-11-15T10:00:00Z"));
+    assert_request_rejected(body, "Field 'properties' must be an object");
+    json_decref(body);
+}
+
+/* properties nested n levels deep: {"a":{"a":...{}}} with n objects in all. */
+static json_t *
+nested_properties(int n)
+{
+    json_t *inner = json_object();
+
+    for (int i = 1; i < n; i++) {
+        json_t *outer = json_object();
+        json_object_set_new(outer, "a", inner);
+        inner = outer;
+    }
+    return inner;
+}
+
+static void
+test_request_properties_depth(void **state)
+{
+    json_t *body = minimal_body();
+    struct event ev;
+    struct app_err err = {0};
+
+    (void)state;
+    json_object_set_new(body, "properties", nested_properties(EVENT_PROPERTIES_DEPTH_MAX));
+    assert_int_equal(event_from_json(body, EVENT_FROM_REQUEST, &ev, &err), 0);
+    event_cleanup(&ev);
+    json_object_set_new(body, "properties", nested_properties(EVENT_PROPERTIES_DEPTH_MAX + 1));
+    assert_request_rejected(body, "Field 'properties' is nested more than 32 levels deep");
+    /* Arrays count as levels too. */
+    json_t *arr = json_array();
+    json_array_append_new(arr, nested_properties(EVENT_PROPERTIES_DEPTH_MAX - 1));
+    json_object_set_new(body, "properties", json_pack("{s:o}", "list", arr));
+    assert_request_rejected(body, "Field 'properties' is nested more than 32 levels deep");
+    json_decref(body);
+}
+
+static void
+test_request_site_id_length(void **state)
+{
+    json_t *body = minimal_body();
+
+    (void)state;
+    json_object_set_new(body, "site_id", string_of(256, 's'));
+    assert_request_accepted(body);
+    json_object_set_new(body, "site_id", string_of(1, 's'));
+    assert_request_accepted(body);
+    json_object_set_new(body, "site_id", string_of(257, 's'));
+    assert_request_rejected(body, "Field 'site_id' must be 1-256 bytes");
+    json_object_set_new(body, "site_id", json_string(""));
+    assert_request_rejected(body, "Field 'site_id' must be 1-256 bytes");
+    json_decref(body);
+}
+
+static void
+test_request_lengths_are_bytes(void **state)
+{
+    /* 128 two-byte characters are 256 bytes; 129 are 258. */
+    char buf[2 * 129 + 1];
+    json_t *body = minimal_body();
+
+    (void)state;
+    for (int i = 0; i < 129; i++) {
+        memcpy(buf + 2 * i, "\xc3\xa9", 2);
+    }
+    buf[2 * 128] = '\0';
+    json_object_set_new(body, "site_id", json_string(buf));
+    assert_request_accepted(body);
+    memcpy(buf + 2 * 128, "\xc3\xa9", 3);
+    assert_int_equal(strlen(buf), 258);
+    json_object_set_new(body, "site_id", json_string(buf));
+    assert_request_rejected(body, "Field 'site_id' must be 1-256 bytes");
+    json_decref(body);
+}
+
+static void
+test_request_event_type_length(void **state)
+{
+    json_t *body = minimal_body();
+
+    (void)state;
+    json_object_set_new(body, "event_type", string_of(64, 'e'));
+    assert_request_accepted(body);
+    json_object_set_new(body, "event_type", string_of(65, 'e'));
+    assert_request_rejected(body, "Field 'event_type' must be 1-64 bytes");
+    json_object_set_new(body, "event_type", json_string(""));
+    assert_request_rejected(body, "Field 'event_type' must be 1-64 bytes");
+    json_decref(body);
+}
+
+static void
+test_request_path_length(void **state)
+{
+    json_t *body = minimal_body();
+    struct event ev;
+
+    (void)state;
+    json_object_set_new(body, "path", string_of(2048, 'p'));
+    assert_request_accepted(body);
+    json_object_set_new(body, "path", string_of(2049, 'p'));
+    assert_request_rejected_prefix(body, "Field 'path' ");
+    json_object_set_new(body, "path", json_string(""));
+    assert_int_equal(event_from_json(body, EVENT_FROM_REQUEST, &ev, NULL), 0);
+    assert_non_null(ev.path);
+    assert_string_equal(ev.path, "");
+    event_cleanup(&ev);
+    json_decref(body);
+}
+
+static void
+test_request_user_id_length(void **state)
+{
+    json_t *body = minimal_body();
+    struct event ev;
+
+    (void)state;
+    json_object_set_new(body, "user_id", string_of(256, 'u'));
+    assert_request_accepted(body);
+    json_object_set_new(body, "user_id", string_of(257, 'u'));
+    assert_request_rejected_prefix(body, "Field 'user_id' ");
+    json_object_set_new(body, "user_id", json_string(""));
+    assert_int_equal(event_from_json(body, EVENT_FROM_REQUEST, &ev, NULL), 0);
+    assert_non_null(ev.user_id);
+    assert_string_equal(ev.user_id, "");
+    event_cleanup(&ev);
+    json_decref(body);
+}
+
+static void
+test_request_bad_timestamp(void **state)
+{
+    static const char *const bad[] = {
+        "",
+        "2025-11-15",
+        "2025-11-15T10:00:00",
+        "2025-02-30T10:00:00Z",
+        "yesterday",
+        "2025-11-15T10:00:00Z ",
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        json_t *body = minimal_body();
+        json_object_set_new(body, "timestamp", json_string(bad[i]));
+        assert_request_rejected(body, TS_MSG);
+        json_decref(body);
+    }
+}
+
+static void
+test_request_non_object_body(void **state)
+{
+    static const char *const bodies[] = {"[]",  "[{\"site_id\":\"s\"}]", "\"text\"", "42", "null",
+                                         "true"};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
+        json_t *body = json_loads(bodies[i], JSON_DECODE_ANY, NULL);
+        assert_non_null(body);
+        assert_request_rejected(body, "Request body must be a JSON object");
+        json_decref(body);
+    }
+}
+
+static void
+test_request_unknown_fields_ignored(void **state)
+{
+    json_t *body = load("{\"site_id\":\"s\",\"event_type\":\"click\",\"timestamp\":"
+                        "\"2025-11-15T10:00:00Z\",\"extra\":[1,{\"a\":null}],\"ts\":\"no\","
+                        "\"id\":5,\"received\":\"x\"}");
+    struct event ev;
+
+    (void)state;
+    assert_int_equal(event_from_json(body, EVENT_FROM_REQUEST, &ev, NULL), 0);
+    assert_string_equal(ev.event_type, "click");
+    assert_int_equal(ev.ts_ms, EXAMPLE_MS);
+    event_cleanup(&ev);
+    json_decref(body);
+}
+
+static void
+test_request_event_outlives_callers_reference(void **state)
+{
+    json_t *body = load("{\"site_id\":\"site-1\",\"event_type\":\"signup\",\"timestamp\":"
+                        "\"2025-11-15T10:00:00Z\",\"path\":\"/a\",\"user_id\":\"u\","
+                        "\"properties\":{\"k\":\"v\"}}");
+    struct event ev;
+
+    (void)state;
+    assert_int_equal(event_from_json(body, EVENT_FROM_REQUEST, &ev, NULL), 0);
+    assert_int_equal(body->refcount, 2);
+    json_decref(body); /* the caller's reference; the event's keeps it alive */
+    assert_int_equal(ev.src->refcount, 1);
+    assert_string_equal(ev.site_id, "site-1");
+    assert_string_equal(ev.event_type, "signup");
+    assert_string_equal(ev.path, "/a");
+    assert_string_equal(ev.user_id, "u");
+    assert_string_equal(json_string_value(json_object_get(ev.properties, "k")), "v");
+    event_cleanup(&ev);
+    assert_null(ev.src);
+}
+
+static void
+test_queue_source(void **state)
+{
+    json_t *o = load("{\"v\":1,\"site_id\":\"s\",\"event_type\":\"page_view\","
+                     "\"ts\":1763200800000,\"received\":1763200800123,\"path\":\"/\"}");
+    struct event ev;
+    struct app_err err = {0, ""};
+
+    (void)state;
+    assert_int_equal(event_from_json(o, EVENT_FROM_QUEUE, &ev, &err), 0);
+    assert_int_equal(ev.ts_ms, EXAMPLE_MS);
+    assert_int_equal(ev.received_ms, EXAMPLE_MS + 123);
+    assert_string_equal(ev.path, "/");
+    event_cleanup(&ev);
+
+    /* Before 1970 is fine as milliseconds. */
+    json_object_set_new(o, "ts", json_integer(-1000));
+    assert_int_equal(event_from_json(o, EVENT_FROM_QUEUE, &ev, &err), 0);
+    assert_int_equal(ev.ts_ms, -1000);
+    event_cleanup(&ev);
+
+    /* A string `timestamp` is not what a queue envelope carries. */
+    json_object_del(o, "ts");
+    json_object_set_new(o, "timestamp", json_string("2025-11-15T10:00:00Z"));
+    assert_int_equal(event_from_json(o, EVENT_FROM_QUEUE, &ev, &err), -1);
+    assert_int_equal(err.code, ERR_INVALID);
+    assert_string_equal(err.msg, "Missing required fields: ts");
+    assert_int_equal(o->refcount, 1);
+    json_decref(o);
+}
+
+static void
+test_queue_source_bad_integers(void **state)
+{
+    static const char *const bodies[] = {
+        "{\"site_id\":\"s\",\"event_type\":\"e\",\"ts\":\"1763200800000\",\"received\":1}",
+        "{\"site_id\":\"s\",\"event_type\":\"e\",\"ts\":1763200800000.5,\"received\":1}",
+        "{\"site_id\":\"s\",\"event_type\":\"e\",\"ts\":1,\"received\":\"1\"}",
+        "{\"site_id\":\"s\",\"event_type\":\"e\",\"ts\":1}",
+        "{\"site_id\":\"s\",\"event_type\":\"e\",\"ts\":1,\"received\":null}",
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
+        json_t *o = load(bodies[i]);
+        struct event ev;
+        struct app_err err = {0, ""};
+        if (event_from_json(o, EVENT_FROM_QUEUE, &ev, &err) != -1) {
+            fail_msg("accepted %s", bodies[i]);
+        }
+        assert_int_equal(err.code, ERR_INVALID);
+        assert_true(err.msg[0] != '\0');
+        assert_int_equal(o->refcount, 1);
+        json_decref(o);
+    }
+}
+
+/* Check id is in the form event_new_id() writes and return its time prefix. */
+static int64_t
+check_id_form(const char *id)
+{
+    int64_t t = 0;
+
+    assert_int_equal(strlen(id), EVENT_ID_LEN);
+    for (int i = 0; i < EVENT_ID_LEN; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            assert_int_equal(id[i], '-');
+        } else {
+            assert_non_null(strchr("0123456789abcdef", id[i]));
+            assert_true(id[i] != '\0');
+        }
+    }
+    assert_int_equal(id[14], '7');           /* version 7 */
+    assert_non_null(strchr("89ab", id[19])); /* RFC 4122 variant */
+    assert_true(id[19] != '\0');
+    for (int i = 0; i < 13; i++) {
+        if (i != 8) {
+            char c = id[i];
+            t = t * 16 + (c <= '9' ? c - '0' : c - 'a' + 10);
+        }
+    }
+    return t;
+}
+
+static void
+test_new_id_format(void **state)
+{
+    static const int64_t times[] = {0, 1, 0x0123456789abLL, EXAMPLE_MS, 0xffffffffffffLL};
+    char id[EVENT_ID_LEN + 1];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof times / sizeof times[0]; i++) {
+        memset(id, 'X', sizeof id);
+        event_new_id(times[i], id);
+        assert_int_equal(check_id_form(id), times[i]);
+        assert_true(event_id_valid(id));
+    }
+    event_new_id(0x0123456789abLL, id);
+    assert_memory_equal(id, "01234567-89ab-7", 15);
+    event_new_id(ts_now_ms(), id);
+    check_id_form(id);
+    assert_true(event_id_valid(id));
+}
+
+static void
+test_new_id_time_prefix_orders(void **state)
+{
+    static const int64_t starts[] = {0, 250, 65530, 16777210, EXAMPLE_MS, 0xfffffffffff0LL};
+    char prev[EVENT_ID_LEN + 1], cur[EVENT_ID_LEN + 1];
+
+    (void)state;
+    for (size_t s = 0; s < sizeof starts / sizeof starts[0]; s++) {
+        event_new_id(starts[s], prev);
+        for (int64_t t = starts[s] + 1; t < starts[s] + 12; t++) {
+            event_new_id(t, cur);
+            if (strcmp(prev, cur) >= 0) {
+                fail_msg("id for %lld (%s) does not sort after the previous ms (%s)", (long long)t,
+                         cur, prev);
+            }
+            memcpy(prev, cur, sizeof prev);
+        }
+    }
+}
+
+static void
+test_id_valid_rejects_malformed(void **state)
+{
+    static const char *const bad[] = {
+        "",
+        "0190163d-8694-7abc-8def-0123456789a",   /* 35 chars */
+        "0190163d-8694-7abc-8def-0123456789abc", /* 37 chars */
+        "0190163D-8694-7ABC-8DEF-0123456789AB",  /* upper case */
+        "0190163d-8694-7abc-8def-0123456789aG",
+        "0190163d 8694-7abc-8def-0123456789ab",
+        "0190163d8694-7abc-8def-0123456789ab-",
+        "0190163d-86947-abc-8def-0123456789ab",
+        "0190163d-8694-7abc-8def0-123456789ab",
+        "{0190163d-8694-7abc-8def-0123456789ab}",
+        "0190163d-8694-7abc-8def-0123456789ab\n",
+        "0190163d-8694-7abc-8def-0123456789a\xc3\xa9",
+        "zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz",
+        "------------------------------------",
+    };
+
+    (void)state;
+    assert_true(event_id_valid("0190163d-8694-7abc-8def-0123456789ab"));
+    assert_true(event_id_valid("0190163d-8694-7abc-bdef-0123456789ab"));
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (event_id_valid(bad[i])) {
+            fail_msg("event_id_valid accepted \"%s\"", bad[i]);
+        }
+    }
+}
+
+static void
+test_id_valid_rejects_other_uuid_versions(void **state)
+{
+    /* event_new_id() always writes version 7 and variant 10xx, so "of the form
+     * event_new_id() writes" excludes other versions and variants. */
+    static const char *const bad[] = {
+        "0190163d-8694-4abc-8def-0123456789ab", /* version 4 */
+        "00000000-0000-0000-0000-000000000000", /* the nil UUID */
+        "0190163d-8694-7abc-0def-0123456789ab", /* variant 0xxx */
+        "0190163d-8694-7abc-cdef-0123456789ab", /* variant 110x */
+        "ffffffff-ffff-ffff-ffff-ffffffffffff",
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (event_id_valid(bad[i])) {
+            fail_msg("event_id_valid accepted \"%s\"", bad[i]);
+        }
+    }
+}
+
+#define ID_THREADS 4
+#define IDS_PER_THREAD 25000
+
+struct id_batch {
+    char (*ids)[EVENT_ID_LEN + 1];
+    int64_t now_ms;
+};
+
+static void *
+make_ids(void *arg)
+{
+    struct id_batch *b = arg;
+
+    for (int i = 0; i < IDS_PER_THREAD; i++) {
+        event_new_id(b->now_ms, b->ids[i]);
+    }
+    return NULL;
+}
+
+static int
+cmp_id(const void *a, const void *b)
+{
+    return memcmp(a, b, EVENT_ID_LEN);
+}
+
+static void
+test_new_id_unique_across_threads(void **state)
+{
+    /* Every thread uses the same millisecond, so only the random bits can
+     * tell the ids apart. */
+    char(*ids)[EVENT_ID_LEN + 1] = calloc(ID_THREADS * IDS_PER_THREAD, sizeof *ids);
+    pthread_t th[ID_THREADS];
+    struct id_batch batch[ID_THREADS];
+    size_t n = ID_THREADS * IDS_PER_THREAD;
+
+    (void)state;
+    assert_non_null(ids);
+    for (int i = 0; i < ID_THREADS; i++) {
+        batch[i].ids = ids + i * IDS_PER_THREAD;
+        batch[i].now_ms = EXAMPLE_MS;
+        assert_int_equal(pthread_create(&th[i], NULL, make_ids, &batch[i]), 0);
+    }
+    for (int i = 0; i < ID_THREADS; i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!event_id_valid(ids[i])) {
+            fail_msg("invalid id \"%.36s\"", ids[i]);
+        }
+        assert_int_equal(check_id_form(ids[i]), EXAMPLE_MS);
+    }
+    qsort(ids, n, sizeof *ids, cmp_id);
+    for (size_t i = 1; i < n; i++) {
+        if (memcmp(ids[i - 1], ids[i], EVENT_ID_LEN) == 0) {
+            fail_msg("duplicate id %s", ids[i]);
+        }
+    }
+    free(ids);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_request_full_event),
+        cmocka_unit_test(test_request_minimal_event),
+        cmocka_unit_test(test_request_optional_nulls_are_absent),
+        cmocka_unit_test(test_request_missing_fields),
+        cmocka_unit_test(test_request_missing_comes_before_type_errors),
+        cmocka_unit_test(test_request_wrong_types),
+        cmocka_unit_test(test_request_check_order),
+        cmocka_unit_test(test_request_site_id_length),
+        cmocka_unit_test(test_request_lengths_are_bytes),
+        cmocka_unit_test(test_request_event_type_length),
+        cmocka_unit_test(test_request_path_length),
+        cmocka_unit_test(test_request_user_id_length),
+        cmocka_unit_test(test_request_bad_timestamp),
+        cmocka_unit_test(test_request_non_object_body),
+        cmocka_unit_test(test_request_unknown_fields_ignored),
+        cmocka_unit_test(test_request_event_outlives_callers_reference),
+        cmocka_unit_test(test_queue_source),
+        cmocka_unit_test(test_queue_source_bad_integers),
+        cmocka_unit_test(test_request_properties_depth),
+        cmocka_unit_test(test_new_id_format),
+        cmocka_unit_test(test_new_id_time_prefix_orders),
+        cmocka_unit_test(test_id_valid_rejects_malformed),
+        cmocka_unit_test(test_id_valid_rejects_other_uuid_versions),
+        cmocka_unit_test(test_new_id_unique_across_threads),
+    };
+
+    return cmocka_run_group_tests_name("event: validation and ids", tests, NULL, NULL);
+}
