@@ -45,7 +45,6 @@ http GET "$R/stats/aggregated?site_id=site-abc-123&date=2025-11-15"
 expect_http "SPEC example /stats/aggregated" 200 "$SPEC_ANSWER"
 
 # --- the stored document ----------------------------------------------------------------
-id=$(jq -r .id <<<'{}' 2>/dev/null)
 post doc-site click 2025-11-15T10:00:00.250+05:30 /x u1
 id=$(jq -r .id <<<"$HTTP_BODY")
 http POST "$I/event" '{"site_id":"doc-site","event_type":"click","timestamp":"2025-11-15T10:00:00Z","properties":{"a":{"b":[1,"two",false]},"c":1.5}}'
@@ -149,7 +148,8 @@ redis_cli lpush events "$env" >/dev/null
 redis_cli lpush events 'not json at all' >/dev/null
 redis_cli lpush events '{"v":1,"id":"bad","site_id":"s","event_type":"e","ts":1,"received":1}' >/dev/null
 post after-poison page_view 2025-11-15T10:00:00Z /ok u1
-wait_until $((30 * T_SLOW)) test "$(redis_cli llen events:dead)" = 2
+poison_done() { [ "$(redis_cli llen events:dead)" = 2 ] && [ "$(count '{"site_id":"after-poison"}')" = 1 ]; }
+wait_until $((30 * T_SLOW)) poison_done
 expect_eq "redelivered event: still one document" "$(count "{\"_id\":\"$id\"}")" 1
 expect_eq "event behind the poison is stored" "$(count '{"site_id":"after-poison"}')" 1
 expect_eq "two dead letters" "$(redis_cli llen events:dead)" 2
