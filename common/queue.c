@@ -1,5 +1,4 @@
-/* queue.c - the Redis list queue: push, reliable claim into a processing list, ack, hand-back, dead
- * letters. */
+/* queue.c - the Redis list queue: push, reliable claim, ack, hand-back, recovery, dead letters. */
 #include "queue.h"
 
 #include <jansson.h>
@@ -224,4 +223,178 @@ queue_dead_entry(const char *reason, const char *error, int attempts, long long 
     out = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     return out;
+}
+
+int
+queue_key(char *out, size_t outlen, const char *qkey, const char *kind, const char *consumer)
+{
+    int n = consumer ? snprintf(out, outlen, "%s:%s:%s", qkey, kind, consumer)
+                     : snprintf(out, outlen, "%s:%s", qkey, kind);
+    return n >= 0 && (size_t)n < outlen ? 0 : -1;
+}
+
+/* EVAL script with keys k1, k2 and up to two arguments (NULL: fewer); the script
+ * returns an integer. */
+static long
+eval_int(rconn_t *c, struct app_err *err, const char *script, const char *k1, const char *k2,
+         const char *a1, const char *a2)
+{
+    const char *argv[] = {"EVAL", script, "2", k1, k2, a1, a2};
+    size_t lens[7];
+    int argc = a1 == NULL ? 5 : a2 == NULL ? 6 : 7;
+    redisReply *r;
+    long n = -1;
+
+    for (int i = 0; i < argc; i++) {
+        lens[i] = strlen(argv[i]);
+    }
+    r = rconn_command_argv(c, err, argc, argv, lens);
+    if (r == NULL) {
+        return -1;
+    }
+    if (r->type == REDIS_REPLY_INTEGER) {
+        n = (long)r->integer;
+    } else {
+        err_set(err, ERR_TRANSIENT, "redis script: %s", r->str ? r->str : "unexpected reply");
+    }
+    freeReplyObject(r);
+    return n;
+}
+
+int
+queue_heartbeat(rconn_t *c, const char *qkey, const char *consumer, long ttl_ms,
+                struct app_err *err)
+{
+    static const char script[] = "redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])\n"
+                                 "return redis.call('SADD', KEYS[2], ARGV[2])\n";
+    char hb[512], set[512], ttl[32];
+
+    if (queue_key(hb, sizeof hb, qkey, "heartbeat", consumer) != 0 ||
+        queue_key(set, sizeof set, qkey, "consumers", NULL) != 0) {
+        return err_set(err, ERR_INVALID, "key too long");
+    }
+    snprintf(ttl, sizeof ttl, "%ld", ttl_ms);
+    return eval_int(c, err, script, hb, set, ttl, consumer) < 0 ? -1 : 0;
+}
+
+int
+queue_unregister(rconn_t *c, const char *qkey, const char *consumer, struct app_err *err)
+{
+    static const char script[] = "redis.call('DEL', KEYS[1])\n"
+                                 "if redis.call('LLEN', ARGV[2]) == 0 then\n"
+                                 "  return redis.call('SREM', KEYS[2], ARGV[1])\n"
+                                 "end\n"
+                                 "return 0\n";
+    char hb[512], set[512], plist[512];
+
+    if (queue_key(hb, sizeof hb, qkey, "heartbeat", consumer) != 0 ||
+        queue_key(set, sizeof set, qkey, "consumers", NULL) != 0 ||
+        queue_key(plist, sizeof plist, qkey, "processing", consumer) != 0) {
+        return err_set(err, ERR_INVALID, "key too long");
+    }
+    return eval_int(c, err, script, hb, set, consumer, plist) < 0 ? -1 : 0;
+}
+
+long
+queue_recover(rconn_t *c, const char *qkey, int scan, struct app_err *err)
+{
+    static const char script[] =
+        "local moved = 0\n"
+        "local function reclaim(id)\n"
+        "  if redis.call('EXISTS', ARGV[1] .. ':heartbeat:' .. id) == 0 then\n"
+        "    local plist = ARGV[1] .. ':processing:' .. id\n"
+        "    while redis.call('LMOVE', plist, KEYS[2], 'LEFT', 'RIGHT') do\n"
+        "      moved = moved + 1\n"
+        "    end\n"
+        "    redis.call('SREM', KEYS[1], id)\n"
+        "  end\n"
+        "end\n"
+        "for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do reclaim(id) end\n"
+        "if ARGV[2] == 'scan' then\n"
+        "  local prefix = ARGV[1] .. ':processing:'\n"
+        "  local pattern = prefix:gsub('[%*%?%[%]\\\\]', '\\\\%0') .. '*'\n"
+        "  local cursor = '0'\n"
+        "  repeat\n"
+        "    local res = redis.call('SCAN', cursor, 'MATCH', pattern, 'COUNT', 1000)\n"
+        "    cursor = res[1]\n"
+        "    for _, k in ipairs(res[2]) do reclaim(string.sub(k, #prefix + 1)) end\n"
+        "  until cursor == '0'\n"
+        "end\n"
+        "return moved\n";
+    char set[512];
+
+    if (queue_key(set, sizeof set, qkey, "consumers", NULL) != 0) {
+        return err_set(err, ERR_INVALID, "key too long");
+    }
+    return eval_int(c, err, script, set, qkey, qkey, scan ? "scan" : "set");
+}
+
+int
+queue_dead_list(rconn_t *c, const char *qkey, size_t max, struct queue_batch *out,
+                struct app_err *err)
+{
+    char dead[512];
+    redisReply *r;
+    int n = 0;
+
+    if (queue_key(dead, sizeof dead, qkey, "dead", NULL) != 0) {
+        return err_set(err, ERR_INVALID, "key too long");
+    }
+    r = rconn_command(c, err, "LRANGE %s 0 %lld", dead, (long long)max - 1);
+    if (r == NULL) {
+        return -1;
+    }
+    if (r->type != REDIS_REPLY_ARRAY) {
+        err_set(err, ERR_TRANSIENT, "redis LRANGE: %s", r->str ? r->str : "unexpected reply");
+        freeReplyObject(r);
+        return -1;
+    }
+    for (size_t i = 0; i < r->elements; i++) {
+        if (batch_add(out, r->element[i]) != 0) {
+            freeReplyObject(r);
+            return err_set(err, ERR_INTERNAL, "out of memory");
+        }
+        r->element[i] = NULL;
+        n++;
+    }
+    freeReplyObject(r);
+    return n;
+}
+
+long
+queue_dead_requeue(rconn_t *c, const char *qkey, struct app_err *err)
+{
+    /* Oldest first, so the requeued events keep their relative order. */
+    static const char script[] =
+        "local moved = 0\n"
+        "local entries = redis.call('LRANGE', KEYS[1], 0, -1)\n"
+        "for i = #entries, 1, -1 do\n"
+        "  local ok, d = pcall(cjson.decode, entries[i])\n"
+        "  if ok and type(d) == 'table' and type(d.payload) == 'string' then\n"
+        "    redis.call('LPUSH', KEYS[2], d.payload)\n"
+        "    redis.call('LREM', KEYS[1], -1, entries[i])\n"
+        "    moved = moved + 1\n"
+        "  end\n"
+        "end\n"
+        "return moved\n";
+    char dead[512];
+
+    if (queue_key(dead, sizeof dead, qkey, "dead", NULL) != 0) {
+        return err_set(err, ERR_INVALID, "key too long");
+    }
+    return eval_int(c, err, script, dead, qkey, NULL, NULL);
+}
+
+long
+queue_dead_purge(rconn_t *c, const char *qkey, struct app_err *err)
+{
+    static const char script[] = "local n = redis.call('LLEN', KEYS[1])\n"
+                                 "redis.call('DEL', KEYS[1])\n"
+                                 "return n\n";
+    char dead[512];
+
+    if (queue_key(dead, sizeof dead, qkey, "dead", NULL) != 0) {
+        return err_set(err, ERR_INVALID, "key too long");
+    }
+    return eval_int(c, err, script, dead, qkey, NULL, NULL);
 }

@@ -5,10 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cfg.h"
 #include "log.h"
 #include "ts.h"
 
 #define DUPLICATE_KEY 11000
+/* Our own code for a document the driver refused to send. */
+#define STORE_CLIENT_REFUSED (-2)
 
 /* Timeouts of the probe pool used by store_ping(): a health check must answer
  * within a probe's deadline even when the server is frozen. */
@@ -18,7 +21,10 @@ struct store {
     mongoc_client_pool_t *pool;  /* reads and writes */
     mongoc_client_pool_t *probe; /* store_ping() only, with short timeouts */
     char *db;
+    mongoc_write_concern_t *wc; /* for event writes; NULL: the URI's */
 };
+
+#define WTIMEOUT_MS 10000
 
 static void
 default_option(mongoc_uri_t *uri, const char *key, int32_t value)
@@ -71,12 +77,34 @@ fail:
     return NULL;
 }
 
+int
+store_set_write_concern(store_t *s, const char *w, struct app_err *err)
+{
+    mongoc_write_concern_t *wc = mongoc_write_concern_new();
+    long n;
+
+    if (strcmp(w, "majority") == 0) {
+        mongoc_write_concern_set_wmajority(wc, WTIMEOUT_MS);
+    } else if (cfg_parse_long(w, 1, 50, &n) == 0) {
+        mongoc_write_concern_set_w(wc, (int32_t)n);
+        mongoc_write_concern_set_wtimeout_int64(wc, WTIMEOUT_MS);
+    } else {
+        mongoc_write_concern_destroy(wc);
+        return err_set(err, ERR_INVALID, "\"%.32s\" is not \"majority\" or a number from 1 to 50",
+                       w);
+    }
+    mongoc_write_concern_destroy(s->wc);
+    s->wc = wc;
+    return 0;
+}
+
 void
 store_free(store_t *s)
 {
     if (s == NULL) {
         return;
     }
+    mongoc_write_concern_destroy(s->wc);
     if (s->probe != NULL) {
         mongoc_client_pool_destroy(s->probe);
     }
@@ -248,6 +276,14 @@ write_error_code(const bson_t *reply, const bson_error_t *berr, char *msg, size_
     if (code != 0) {
         return code;
     }
+    /* The driver itself refuses a document it cannot send (too large, say). */
+    if (berr->domain == MONGOC_ERROR_BSON ||
+        (berr->domain == MONGOC_ERROR_COMMAND && berr->code == MONGOC_ERROR_COMMAND_INVALID_ARG)) {
+        if (msg != NULL) {
+            snprintf(msg, msglen, "%.100s", berr->message);
+        }
+        return STORE_CLIENT_REFUSED;
+    }
     if (berr->domain == MONGOC_ERROR_SERVER &&
         (berr->code == DUPLICATE_KEY || is_document_error((int32_t)berr->code))) {
         if (msg != NULL) {
@@ -277,7 +313,11 @@ insert_one(mongoc_collection_t *coll, const bson_t *doc, const bson_t *opts,
         } else if (code != 0) {
             /* A document-level write error: the server refuses this document. */
             *outcome = STORE_REJECTED;
-            snprintf(reason, 128, "mongodb write error %d: %.90s", code, msg);
+            if (code == STORE_CLIENT_REFUSED) {
+                snprintf(reason, 128, "refused by the driver: %.100s", msg);
+            } else {
+                snprintf(reason, 128, "mongodb write error %d: %.90s", code, msg);
+            }
         } else {
             rc = err_set(err, ERR_TRANSIENT, "mongodb insert: %s", berr.message);
         }
@@ -306,6 +346,11 @@ store_insert_events(store_t *s, const struct event *evs, size_t n, int64_t now_m
 
     if (docs == NULL || ptrs == NULL) {
         err_set(err, ERR_INTERNAL, "out of memory");
+        goto done;
+    }
+    if (s->wc != NULL && (!mongoc_write_concern_append(s->wc, opts) ||
+                          !mongoc_write_concern_append(s->wc, one_opts))) {
+        err_set(err, ERR_INTERNAL, "cannot apply the write concern");
         goto done;
     }
     for (; built < n; built++) {

@@ -22,6 +22,13 @@ typedef struct store store_t;
  * called after mongoc_init(). Returns NULL with err filled on a bad URI. */
 store_t *store_new(const char *uri, const char *appname, struct app_err *err);
 
+/* The write concern of event writes: "majority" or a number of nodes (1 or
+ * more; 0, unacknowledged, is refused since nothing could then be known to be
+ * stored), with a 10-second wtimeout so that a missing majority turns into a
+ * retry rather than a hang. The default is the URI's, else the server's.
+ * Returns 0, or -1 with err->msg saying why the value is not accepted. */
+int store_set_write_concern(store_t *s, const char *w, struct app_err *err);
+
 /* Free the pool. NULL is a no-op. Call before mongoc_cleanup(). */
 void store_free(store_t *s);
 

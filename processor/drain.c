@@ -1,7 +1,10 @@
 /* drain.c - the processor's loop: claim a batch, store it in MongoDB, then acknowledge it. */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backoff.h"
@@ -16,8 +19,18 @@ struct drain {
     struct processor *p;
     rconn_t *redis;
     struct backoff bo;
-    char processing[512]; /* <QUEUE_KEY>:processing:<consumer id> */
-    char dead_key[300];   /* <QUEUE_KEY>:dead */
+    char consumer[200];
+    char processing[512]; /* <QUEUE_KEY>:processing:<consumer> */
+    char dead_key[512];   /* <QUEUE_KEY>:dead */
+};
+
+/* The heartbeat thread keeps this consumer's heartbeat fresh, on its own
+ * connection, even while the main loop waits on MongoDB. */
+struct heartbeat {
+    pthread_t thread;
+    atomic_int stop;
+    rconn_t *redis;
+    const struct drain *d;
 };
 
 /* A consumer id unique to this process: host, pid and a random tag. */
@@ -43,81 +56,182 @@ wait_retry(struct drain *d, const char *what, const struct app_err *err)
     return backoff_sleep(ms, &svc_stop_requested);
 }
 
+static void *
+heartbeat_main(void *arg)
+{
+    struct heartbeat *hb = arg;
+    const struct processor_cfg *c = &hb->d->p->cfg;
+    const struct timespec slice = {0, 50 * 1000000L};
+    long every = c->heartbeat_ttl_ms / 3;
+    struct app_err err = {0};
+    int failing = 0;
+
+    while (!atomic_load(&hb->stop)) {
+        if (queue_heartbeat(hb->redis, c->queue_key, hb->d->consumer, c->heartbeat_ttl_ms, &err) !=
+            0) {
+            if (!failing) {
+                LOG_WARN("heartbeat: %s", err.msg);
+            }
+            failing = 1;
+        } else {
+            failing = 0;
+        }
+        for (long waited = 0; waited < every && !atomic_load(&hb->stop); waited += 50) {
+            nanosleep(&slice, NULL);
+        }
+    }
+    return NULL;
+}
+
+/* Stored, duplicate or dead: count each event of a batch once. */
+struct tally {
+    size_t stored, dups, dead;
+};
+
+/* Add a dead letter for item to the list to push at ack time. */
+static void
+add_dead(char **dead, size_t *n_dead, const char *reason, const char *error, int attempts,
+         const redisReply *item)
+{
+    char *entry = queue_dead_entry(reason, error, attempts, ts_now_ms(), item->str, item->len);
+
+    if (entry != NULL) {
+        dead[(*n_dead)++] = entry;
+    } else {
+        LOG_ERROR("out of memory for a dead letter (%s)", reason);
+    }
+}
+
+/* Write evs[0..n) until each is stored, a duplicate, or refused max_attempts times
+ * (then a dead letter). Transient failures are retried without limit. Returns 0, or
+ * 1 when a stop request interrupted the retries. */
+static int
+store_all(struct drain *d, struct event *evs, const redisReply **items, size_t n, char **dead,
+          size_t *n_dead, struct tally *t)
+{
+    enum store_outcome *outcomes = calloc(n ? n : 1, sizeof *outcomes);
+    char(*reasons)[128] = calloc(n ? n : 1, sizeof *reasons);
+    int *attempts = calloc(n ? n : 1, sizeof *attempts);
+    struct app_err err = {0};
+    int rc = 0;
+
+    if (outcomes == NULL || reasons == NULL || attempts == NULL) {
+        LOG_ERROR("out of memory for a batch of %zu", n);
+        rc = 1;
+        goto done;
+    }
+    while (n > 0) {
+        size_t keep = 0;
+        if (store_insert_events(d->p->store, evs, n, ts_now_ms(), outcomes, reasons, &err) != 0) {
+            if (wait_retry(d, "mongodb", &err)) {
+                rc = 1;
+                goto done;
+            }
+            continue;
+        }
+        /* Compact the refused events that have tries left to the front. */
+        for (size_t i = 0; i < n; i++) {
+            if (outcomes[i] == STORE_INSERTED) {
+                t->stored++;
+            } else if (outcomes[i] == STORE_DUPLICATE) {
+                t->dups++;
+            } else if (++attempts[i] >= d->p->cfg.max_attempts) {
+                LOG_WARN("dead letter: event %s refused %d times: %s", evs[i].id, attempts[i],
+                         reasons[i]);
+                add_dead(dead, n_dead, "rejected_by_mongodb", reasons[i], attempts[i], items[i]);
+                t->dead++;
+            } else {
+                LOG_WARN("event %s refused (try %d of %ld): %s", evs[i].id, attempts[i],
+                         d->p->cfg.max_attempts, reasons[i]);
+                evs[keep] = evs[i];
+                items[keep] = items[i];
+                attempts[keep] = attempts[i];
+                keep++;
+            }
+        }
+        n = keep;
+        if (n > 0) {
+            struct app_err why = {ERR_INVALID, "documents refused"};
+            if (wait_retry(d, "mongodb", &why)) {
+                rc = 1;
+                goto done;
+            }
+        }
+    }
+    backoff_reset(&d->bo);
+done:
+    free(outcomes);
+    free(reasons);
+    free(attempts);
+    return rc;
+}
+
+/* Hand the processing list back to the queue, trying a few times. */
+static void
+hand_back(struct drain *d)
+{
+    struct app_err err = {0};
+    long n;
+
+    for (int tries = 0; tries < 5; tries++) {
+        n = queue_requeue(d->redis, d->processing, d->p->cfg.queue_key, &err);
+        if (n >= 0) {
+            LOG_INFO("handed %ld events back to %s", n, d->p->cfg.queue_key);
+            return;
+        }
+        LOG_WARN("handing back %s: %s", d->processing, err.msg);
+        backoff_sleep(backoff_next(&d->bo), NULL);
+    }
+    LOG_WARN("%s left for the recovery pass", d->processing);
+}
+
 /* Store the batch and acknowledge it. Returns 0 when done, 1 when a stop
- * request interrupted the retries (the batch is then handed back). */
+ * request interrupted it (the batch is then handed back or left for recovery). */
 static int
 process_batch(struct drain *d, struct queue_batch *batch)
 {
     struct event *evs = calloc(batch->n, sizeof *evs);
-    size_t *src = calloc(batch->n, sizeof *src); /* evs[i] came from batch->items[src[i]] */
-    enum store_outcome *outcomes = calloc(batch->n, sizeof *outcomes);
-    char(*reasons)[128] = calloc(batch->n, sizeof *reasons);
+    const redisReply **items = calloc(batch->n, sizeof *items); /* evs[i] came from items[i] */
     char **dead = calloc(batch->n, sizeof *dead);
-    size_t n_ok = 0, n_dead = 0, stored = 0, dups = 0;
+    size_t n_ok = 0, n_dead = 0;
+    struct tally t = {0, 0, 0};
     struct app_err err = {0};
     int rc = 0;
 
-    if (evs == NULL || src == NULL || outcomes == NULL || reasons == NULL || dead == NULL) {
+    if (evs == NULL || items == NULL || dead == NULL) {
         LOG_ERROR("out of memory for a batch of %zu", batch->n);
         rc = 1;
-        goto handback;
+        hand_back(d);
+        goto done;
     }
     for (size_t i = 0; i < batch->n; i++) {
         redisReply *item = batch->items[i];
         if (envelope_decode(item->str, item->len, &evs[n_ok], &err) == 0) {
-            src[n_ok++] = i;
+            items[n_ok++] = item;
             continue;
         }
         LOG_WARN("dead letter: invalid envelope: %s", err.msg);
-        dead[n_dead] =
-            queue_dead_entry("invalid_envelope", err.msg, 1, ts_now_ms(), item->str, item->len);
-        if (dead[n_dead] != NULL) {
-            n_dead++;
-        }
+        add_dead(dead, &n_dead, "invalid_envelope", err.msg, 1, item);
+        t.dead++;
     }
-    while (store_insert_events(d->p->store, evs, n_ok, ts_now_ms(), outcomes, reasons, &err) != 0) {
-        if (wait_retry(d, "mongodb", &err)) {
-            rc = 1;
-            goto handback;
-        }
-    }
-    backoff_reset(&d->bo);
-    for (size_t i = 0; i < n_ok; i++) {
-        redisReply *item = batch->items[src[i]];
-        if (outcomes[i] == STORE_INSERTED) {
-            stored++;
-        } else if (outcomes[i] == STORE_DUPLICATE) {
-            dups++;
-        } else {
-            LOG_WARN("dead letter: event %s rejected: %s", evs[i].id, reasons[i]);
-            dead[n_dead] = queue_dead_entry("rejected_by_mongodb", reasons[i], 1, ts_now_ms(),
-                                            item->str, item->len);
-            if (dead[n_dead] != NULL) {
-                n_dead++;
-            }
-        }
+    if (store_all(d, evs, items, n_ok, dead, &n_dead, &t) != 0) {
+        rc = 1;
+        hand_back(d);
+        goto done;
     }
     /* Only now, with MongoDB's acknowledgement in hand, does the batch leave Redis. */
     while (queue_ack(d->redis, d->processing, d->dead_key, dead, n_dead, &err) != 0) {
         if (wait_retry(d, "redis ack", &err)) {
-            LOG_WARN("stopping with %zu stored events unacknowledged in %s; they are "
-                     "idempotent on redelivery",
+            LOG_WARN("stopping with %zu stored events unacknowledged in %s; the recovery pass "
+                     "returns them and they are not stored twice",
                      batch->n, d->processing);
             rc = 1;
             goto done;
         }
     }
     backoff_reset(&d->bo);
-    LOG_DEBUG("batch of %zu: %zu stored, %zu already stored, %zu dead", batch->n, stored, dups,
-              n_dead);
-    goto done;
-handback:
-    while (queue_requeue(d->redis, d->processing, d->p->cfg.queue_key, &err) < 0) {
-        LOG_WARN("handing back %s: %s", d->processing, err.msg);
-        if (backoff_sleep(backoff_next(&d->bo), NULL) != 0 || d->bo.attempt > 5) {
-            break;
-        }
-    }
+    LOG_DEBUG("batch of %zu: %zu stored, %zu already stored, %zu dead", batch->n, t.stored, t.dups,
+              t.dead);
 done:
     for (size_t i = 0; evs != NULL && i < n_ok; i++) {
         event_cleanup(&evs[i]);
@@ -126,25 +240,42 @@ done:
         free(dead[i]);
     }
     free(evs);
-    free(src);
-    free(outcomes);
-    free(reasons);
+    free(items);
     free(dead);
     return rc;
 }
 
-/* Create the indexes, retrying until MongoDB answers or a stop is requested. */
+/* Create the indexes, register this consumer and run the first recovery pass
+ * (with a keyspace scan), retrying each until it works or a stop is requested. */
 static void
-ensure_indexes(struct drain *d)
+start_up(struct drain *d)
 {
+    const struct processor_cfg *c = &d->p->cfg;
     struct app_err err = {0};
+    long n = 0;
 
     while (!svc_stop_requested && store_ensure_indexes(d->p->store, &err) != 0) {
-        if (wait_retry(d, "mongodb indexes", &err)) {
-            return;
-        }
+        wait_retry(d, "mongodb indexes", &err);
+    }
+    while (!svc_stop_requested &&
+           queue_heartbeat(d->redis, c->queue_key, d->consumer, c->heartbeat_ttl_ms, &err) != 0) {
+        wait_retry(d, "redis register", &err);
+    }
+    while (!svc_stop_requested && (n = queue_recover(d->redis, c->queue_key, 1, &err)) < 0) {
+        wait_retry(d, "redis recovery", &err);
+    }
+    if (!svc_stop_requested && n > 0) {
+        LOG_INFO("recovery: returned %ld events of stopped processors to the queue", n);
     }
     backoff_reset(&d->bo);
+}
+
+static int64_t
+mono_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
 int
@@ -154,35 +285,72 @@ drain_run(struct processor *p)
     struct rconn_opts ropts = {c->redis_host, c->redis_port, c->redis_password,
                                (int)c->redis_timeout_ms};
     struct drain d = {.p = p};
+    struct heartbeat hb = {.d = &d};
     struct queue_batch batch;
-    char consumer[200];
     struct app_err err = {0};
+    int resume = 0, hb_started = 0, rc = -1;
+    int64_t next_recovery;
 
-    d.redis = rconn_new(&ropts);
-    if (d.redis == NULL) {
-        return -1;
-    }
-    make_consumer_id(consumer, sizeof consumer);
-    snprintf(d.processing, sizeof d.processing, "%s:processing:%s", c->queue_key, consumer);
-    snprintf(d.dead_key, sizeof d.dead_key, "%s:dead", c->queue_key);
-    backoff_init(&d.bo, c->retry_base_ms, c->retry_max_ms);
+    atomic_init(&hb.stop, 0);
     queue_batch_init(&batch);
-    LOG_INFO("consumer %s draining %s", consumer, c->queue_key);
-    ensure_indexes(&d);
+    d.redis = rconn_new(&ropts);
+    hb.redis = rconn_new(&ropts);
+    make_consumer_id(d.consumer, sizeof d.consumer);
+    if (d.redis == NULL || hb.redis == NULL ||
+        queue_key(d.processing, sizeof d.processing, c->queue_key, "processing", d.consumer) ||
+        queue_key(d.dead_key, sizeof d.dead_key, c->queue_key, "dead", NULL)) {
+        LOG_ERROR("cannot start: out of memory or QUEUE_KEY too long");
+        goto done;
+    }
+    backoff_init(&d.bo, c->retry_base_ms, c->retry_max_ms);
+    LOG_INFO("consumer %s draining %s", d.consumer, c->queue_key);
+    start_up(&d);
+    if (pthread_create(&hb.thread, NULL, heartbeat_main, &hb) != 0) {
+        LOG_ERROR("cannot start the heartbeat thread");
+        goto done;
+    }
+    hb_started = 1;
+    next_recovery = mono_ms() + c->heartbeat_ttl_ms / 2;
     while (!svc_stop_requested) {
-        int n = queue_claim(d.redis, c->queue_key, d.processing, (size_t)c->batch_size, c->block_ms,
+        int n;
+        if (mono_ms() >= next_recovery) {
+            long moved = queue_recover(d.redis, c->queue_key, 0, &err);
+            if (moved > 0) {
+                LOG_INFO("recovery: returned %ld events of stopped processors to the queue", moved);
+            }
+            next_recovery = mono_ms() + c->heartbeat_ttl_ms / 2;
+        }
+        if (resume) {
+            /* A claim failed midway: what it moved may be in our list unseen. */
+            n = queue_list(d.redis, d.processing, &batch, &err);
+        } else {
+            n = queue_claim(d.redis, c->queue_key, d.processing, (size_t)c->batch_size, c->block_ms,
                             &batch, &err);
+        }
         if (n < 0) {
             queue_batch_clear(&batch);
+            resume = 1;
             wait_retry(&d, "redis claim", &err);
             continue;
         }
+        resume = 0;
         backoff_reset(&d.bo);
         if (n > 0) {
             process_batch(&d, &batch);
         }
         queue_batch_clear(&batch);
     }
+    rc = 0;
+done:
+    if (hb_started) {
+        atomic_store(&hb.stop, 1);
+        pthread_join(hb.thread, NULL);
+        if (queue_unregister(d.redis, c->queue_key, d.consumer, &err) != 0) {
+            LOG_WARN("unregister: %s", err.msg);
+        }
+    }
+    queue_batch_clear(&batch);
+    rconn_free(hb.redis);
     rconn_free(d.redis);
-    return 0;
+    return rc;
 }

@@ -1,5 +1,7 @@
 /* main.c - processor: drains the Redis queue into MongoDB; /health on PORT. */
 #include <mongoc/mongoc.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "processor.h"
 #include "svc.h"
@@ -29,7 +31,7 @@ const struct http_route processor_routes[] = {
 const size_t processor_n_routes = sizeof processor_routes / sizeof processor_routes[0];
 
 int
-main(void)
+main(int argc, char **argv)
 {
     struct processor p = {0};
     struct processor_cfg *c = &p.cfg;
@@ -41,11 +43,14 @@ main(void)
         {"REDIS_PASSWORD", "", CFG_STRING, &c->redis_password, 0, 0, 1},
         {"REDIS_TIMEOUT_MS", "2000", CFG_INT, &c->redis_timeout_ms, 1, 60000, 0},
         {"MONGO_URI", "mongodb://127.0.0.1:27017/analytics", CFG_MONGO_URI, &c->mongo_uri, 0, 0, 0},
+        {"MONGO_WRITE_CONCERN", "majority", CFG_NONEMPTY, &c->write_concern, 0, 0, 0},
         {"QUEUE_KEY", "events", CFG_NONEMPTY, &c->queue_key, 0, 0, 0},
         {"BATCH_SIZE", "100", CFG_INT, &c->batch_size, 1, 10000, 0},
         {"BATCH_WAIT_MS", "1000", CFG_INT, &c->block_ms, 10, 60000, 0},
         {"RETRY_BASE_MS", "100", CFG_INT, &c->retry_base_ms, 1, 60000, 0},
         {"RETRY_MAX_MS", "30000", CFG_INT, &c->retry_max_ms, 1, 600000, 0},
+        {"MAX_ATTEMPTS", "5", CFG_INT, &c->max_attempts, 1, 1000, 0},
+        {"HEARTBEAT_TTL_MS", "15000", CFG_INT, &c->heartbeat_ttl_ms, 1000, 3600000, 0},
         {"LOG_LEVEL", "info", CFG_LOG_LEVEL, &c->log_level, 0, 0, 0},
     };
     struct app_err err = {0};
@@ -53,6 +58,21 @@ main(void)
     int status = 1;
 
     mongoc_init();
+    if (argc > 1) {
+        /* An operator command: the same configuration, no service, no config log. */
+        log_init("processor");
+        if (cfg_load(vars, sizeof vars / sizeof vars[0], &err) != 0) {
+            fprintf(stderr, "processor: configuration: %s\n", err.msg);
+            status = SVC_EXIT_CONFIG;
+        } else if (strcmp(argv[1], "--dead") == 0) {
+            status = dead_command(c, argc - 2, argv + 2);
+        } else {
+            fprintf(stderr, "usage: processor [--dead list [N] | requeue | purge]\n");
+            status = SVC_EXIT_CONFIG;
+        }
+        mongoc_cleanup();
+        return status;
+    }
     if (svc_configure("processor", vars, sizeof vars / sizeof vars[0], &c->log_level) != 0) {
         mongoc_cleanup();
         return SVC_EXIT_CONFIG;
@@ -65,6 +85,11 @@ main(void)
     p.store = store_new(c->mongo_uri, "processor", &err);
     if (p.redis == NULL || p.store == NULL) {
         LOG_ERROR("start: %s", p.store == NULL ? err.msg : "out of memory");
+        goto done;
+    }
+    if (store_set_write_concern(p.store, c->write_concern, &err) != 0) {
+        LOG_ERROR("configuration: MONGO_WRITE_CONCERN: %s", err.msg);
+        status = SVC_EXIT_CONFIG;
         goto done;
     }
     http = http_start(c->bind_address, c->port, 4, processor_routes, processor_n_routes, &p, &err);

@@ -15,11 +15,14 @@ struct processor_cfg {
     const char *redis_password;
     long redis_timeout_ms;
     const char *mongo_uri;
+    const char *write_concern;
     const char *queue_key;
     long batch_size;
     long block_ms;
     long retry_base_ms;
     long retry_max_ms;
+    long max_attempts;
+    long heartbeat_ttl_ms;
     enum log_level log_level;
 };
 
@@ -37,5 +40,10 @@ extern const size_t processor_n_routes;
  * set; then hand back or finish the batch in hand. Returns 0 on a clean stop,
  * -1 when it could not start (out of memory). */
 int drain_run(struct processor *p);
+
+/* `processor --dead list [N] | requeue | purge` (argv after "--dead"): the operator
+ * command for dead letters. Returns the exit status: 0, 1 on a Redis failure, 2 on a
+ * usage error. */
+int dead_command(const struct processor_cfg *c, int argc, char **argv);
 
 #endif
