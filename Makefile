@@ -30,7 +30,7 @@ FORMAT_SRC   = $(wildcard common/*.[ch] ingest/*.[ch] processor/*.[ch] reporting
 .PHONY: all test unit it asan valgrind check setup run format format-check clean
 .DELETE_ON_ERROR:
 
-TOOLS       := $(BUILD)/tests/freeport $(BUILD)/tests/mongoq
+TOOLS       := $(BUILD)/tests/freeport $(BUILD)/tests/mongoq $(BUILD)/tests/loadgen
 
 all: $(SERVICES:%=$(BUILD)/%) $(TOOLS)
 
@@ -47,7 +47,7 @@ $(BUILD)/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(1)/*.c)) $(BUILD)/li
 endef
 $(foreach s,$(SERVICES),$(eval $(call service_rule,$(s))))
 
-$(BUILD)/tests/freeport $(BUILD)/tests/mongoq: $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o
+$(TOOLS): $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o
 	@mkdir -p $(@D)
 	$(CC) $(SAN) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
 

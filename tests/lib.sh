@@ -166,14 +166,16 @@ mongo_uri() {
 
 # start_service NAME [VAR=value ...]: runs $BUILD/NAME with PORT=0 on 127.0.0.1 and the
 # given environment; waits for its "listening on" line. Sets NAME_PORT and NAME_PID
-# (upper-case NAME), logs to $T_TMP/NAME.log.
+# (upper-case NAME), logs to $T_TMP/NAME.log (appending across restarts). A digit suffix
+# names another instance of the same program: processor2 runs $BUILD/processor.
 start_service() {
-    local name=$1 up log pid port
+    local name=$1 up log pid port lines
     shift
     up=${name^^}
     log="$T_TMP/$name.log"
-    : >"$log"
-    local cmd=("$BUILD/$name")
+    touch "$log"
+    lines=$(wc -l <"$log")
+    local cmd=("$BUILD/${name%%[0-9]*}")
     if [ "${VALGRIND:-0}" = 1 ]; then
         cmd=(valgrind --quiet --error-exitcode=99 --leak-check=full
             --show-leak-kinds=definite,indirect,possible
@@ -182,13 +184,14 @@ start_service() {
     fi
     env PORT=0 BIND_ADDRESS=127.0.0.1 "$@" "${cmd[@]}" >>"$log" 2>&1 &
     pid=$!
-    if ! wait_until $((10 * T_SLOW)) grep -q 'INFO listening on ' "$log"; then
+    listening() { tail -n +"$((lines + 1))" "$log" | grep -q 'INFO listening on '; }
+    if ! wait_until $((10 * T_SLOW)) listening; then
         echo "$name did not start; its log:" >&2
         cat "$log" >&2
         kill -KILL "$pid" 2>/dev/null
         return 1
     fi
-    port=$(sed -n 's/.*INFO listening on .*:\([0-9]*\)$/\1/p' "$log" | tail -n 1)
+    port=$(tail -n +"$((lines + 1))" "$log" | sed -n 's/.*INFO listening on .*:\([0-9]*\)$/\1/p' | tail -n 1)
     T_PIDS+=("$pid")
     printf -v "${up}_PORT" '%s' "$port"
     printf -v "${up}_PID" '%s' "$pid"
@@ -224,4 +227,46 @@ expect_clean_stop() {
 # redis_cli ARGS...: redis-cli against the test Redis.
 redis_cli() {
     redis-cli -p "$REDIS_PORT" "$@"
+}
+
+# --- exactly-once checks for the fault tests ---------------------------------------------
+
+# queue_settled QUEUE_KEY: nothing pending and no processing list holds anything.
+queue_settled() {
+    local k
+    [ "$(redis_cli llen "$1")" = 0 ] || return 1
+    for k in $(redis_cli --scan --pattern "$1:processing:*"); do
+        [ "$(redis_cli llen "$k")" = 0 ] || return 1
+    done
+}
+
+# verify_exactly_once DB SITE LOADGEN-FILE...: every event that got a 202 (a line
+# "<id> <seq>") is stored exactly once; no event (seq) is stored twice; nothing is stored
+# that the client never sent or that was refused. Prints the exact counts.
+verify_exactly_once() {
+    local db=$1 site=$2 dir="$T_TMP/verify"
+    shift 2
+    mkdir -p "$dir"
+    cat "$@" | grep -v '^? ' | sort >"$dir/accepted"
+    cat "$@" | sed -n 's/^? //p' | sort >"$dir/unanswered"
+    "$BUILD/tests/mongoq" "$(mongo_uri "$db")" events find "{\"site_id\":\"$site\"}" |
+        jq -r '"\(._id) \(.properties.seq)"' | sort >"$dir/stored"
+    local accepted stored dups lost wrong extra phantom
+    accepted=$(wc -l <"$dir/accepted")
+    stored=$(wc -l <"$dir/stored")
+    dups=$(cut -d' ' -f2 "$dir/stored" | sort | uniq -d | wc -l)
+    lost=$(comm -23 <(cut -d' ' -f1 "$dir/accepted") <(cut -d' ' -f1 "$dir/stored" | sort) | wc -l)
+    # The stored document of each accepted id carries the seq the client sent with it.
+    wrong=$(join "$dir/accepted" "$dir/stored" | awk '$2 != $3' | wc -l)
+    # Stored but never answered 202: only requests whose answer was lost may be there.
+    extra=$(comm -13 <(cut -d' ' -f1 "$dir/accepted") <(cut -d' ' -f1 "$dir/stored" | sort) | wc -l)
+    phantom=$(comm -13 <(cut -d' ' -f2 "$dir/accepted" "$dir/unanswered" | sort) \
+        <(cut -d' ' -f2 "$dir/stored" | sort) | wc -l)
+    echo "# exactly-once: accepted=$accepted stored=$stored duplicates=$dups lost=$lost" \
+        "stored_without_answer=$extra (of $(wc -l <"$dir/unanswered") unanswered)"
+    [ "$accepted" -gt 0 ] && pass "load: some events accepted ($accepted)" || fail "load: no event accepted"
+    expect_eq "exactly once: lost" "$lost" 0
+    expect_eq "exactly once: duplicates" "$dups" 0
+    expect_eq "exactly once: stored documents match what was sent" "$wrong" 0
+    expect_eq "exactly once: nothing stored that was refused or never sent" "$phantom" 0
 }

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# it_fault_kill.sh - fault test 1: three processors drain a sustained load while one at a
+# time is killed with SIGKILL at random moments and restarted; at the end every event that
+# got a 202 is in MongoDB exactly once.
+. "$(dirname "$0")/lib.sh"
+
+start_redis
+start_mongo
+DB=fault_kill
+PROC_ENV=(REDIS_PORT="$REDIS_PORT" MONGO_URI="$(mongo_uri $DB)" BATCH_SIZE=50
+    HEARTBEAT_TTL_MS=1500 RETRY_BASE_MS=20 RETRY_MAX_MS=500)
+start_service ingest REDIS_PORT="$REDIS_PORT"
+for i in 1 2 3; do start_service "processor$i" "${PROC_ENV[@]}"; done
+
+"$BUILD/tests/loadgen" --port "$INGEST_PORT" --connections 4 --seconds 12 --rate 400 \
+    --site kill-site --tag k --out "$T_TMP/load.txt" >"$T_TMP/load.summary" &
+LOAD_PID=$!
+
+# mid_batch I: processor I holds a claimed batch right now.
+mid_batch() {
+    local consumer
+    consumer=$(sed -n 's/.*consumer \([^ ]*\) draining.*/\1/p' "$T_TMP/processor$1.log" | tail -n 1)
+    [ "$(redis_cli llen "events:processing:$consumer")" -gt 0 ]
+}
+kills=0
+for round in 1 2 3 4 5 6; do
+    sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.2f", 0.5 + (r % 100) / 100 }')"
+    i=$((RANDOM % 3 + 1))
+    pid_var="PROCESSOR${i}_PID"
+    wait_until 3 mid_batch "$i" # aim at a claimed, unacknowledged batch (or give up waiting)
+    kill -KILL "${!pid_var}" 2>/dev/null && kills=$((kills + 1))
+    wait "${!pid_var}" 2>/dev/null
+    start_service "processor$i" "${PROC_ENV[@]}"
+done
+wait "$LOAD_PID"
+echo "# load: $(cat "$T_TMP/load.summary")"
+expect_eq "six processors killed with SIGKILL" "$kills" 6
+
+if wait_until 60 queue_settled events; then pass "queue and processing lists drained"; else
+    fail "queue and processing lists drained" "pending $(redis_cli llen events)"; fi
+recovered=$(cat "$T_TMP"/processor*.log | sed -n 's/.*recovery: returned \([0-9]*\) events.*/\1/p' |
+    awk '{ s += $1 } END { print s + 0 }')
+echo "# recovery passes returned $recovered events of killed processors to the queue"
+[ "$recovered" -gt 0 ] && pass "kills hit claimed batches, which recovery returned" ||
+    fail "kills hit claimed batches, which recovery returned" "no recovery returned anything"
+verify_exactly_once $DB kill-site "$T_TMP/load.txt"
+expect_eq "no dead letters" "$(redis_cli llen events:dead)" 0
+for i in 1 2 3; do expect_clean_stop "processor$i"; done
+expect_eq "stopped processors unregistered" "$(redis_cli scard events:consumers)" 0
+expect_clean_stop ingest
+t_summary

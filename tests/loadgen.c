@@ -1,0 +1,293 @@
+/* loadgen.c - sustained POST /event load for the fault tests, recording every 202.
+ *
+ *   loadgen --port P [--host 127.0.0.1] [--connections 4] [--seconds 10] [--max N]
+ *           [--rate R] [--tag T] [--site S] --out FILE
+ *
+ * Each connection is a thread with one keep-alive HTTP/1.1 socket. Every event is
+ * unique: properties.seq = "<tag>-<thread>-<n>". For each 202 a line "<id> <seq>" goes
+ * to FILE; a request whose answer never came (connection lost, 5 s timeout) is written
+ * as "? <seq>" since it may or may not have been queued. At the end one line on stdout:
+ * "sent=N accepted=N rejected=N unknown=N" (rejected: answered, not 202). Stops after
+ * --seconds, after --max events in all, or on SIGTERM/SIGINT. --rate caps events per
+ * second over all connections. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *host = "127.0.0.1";
+static int port = 0, connections = 4;
+static double seconds = 10, rate = 0;
+static long max_events = -1;
+static const char *tag = "t", *site = "load-site";
+static FILE *out;
+static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_long issued, sent, accepted, rejected, unknown;
+static volatile sig_atomic_t stop;
+static struct timespec started;
+
+static void
+on_signal(int sig)
+{
+    (void)sig;
+    stop = 1;
+}
+
+static double
+elapsed(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - started.tv_sec) + (double)(now.tv_nsec - started.tv_nsec) / 1e9;
+}
+
+static int
+connect_to(void)
+{
+    struct sockaddr_in addr;
+    struct timeval tv = {5, 0};
+    int one = 1, fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    if (fd < 0) {
+        return -1;
+    }
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((uint16_t)port);
+    inet_pton(AF_INET, host, &addr.sin_addr);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int
+send_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t w = send(fd, buf, len, MSG_NOSIGNAL);
+        if (w <= 0) {
+            if (w < 0 && errno == EINTR) {
+                continue;
+            }
+            return -1;
+        }
+        buf += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Read one response; returns the status and copies the body into body. -1 on error. */
+static int
+read_response(int fd, char *body, size_t bodysz)
+{
+    char buf[8192];
+    size_t have = 0;
+    char *hdr_end = NULL;
+    long clen = 0;
+    int status;
+
+    while (hdr_end == NULL) {
+        ssize_t r = recv(fd, buf + have, sizeof buf - 1 - have, 0);
+        if (r <= 0) {
+            return -1;
+        }
+        have += (size_t)r;
+        buf[have] = '\0';
+        hdr_end = strstr(buf, "\r\n\r\n");
+        if (hdr_end == NULL && have >= sizeof buf - 1) {
+            return -1;
+        }
+    }
+    if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1) {
+        return -1;
+    }
+    char *cl = strstr(buf, "\r\nContent-Length:");
+    if (cl != NULL && cl < hdr_end) {
+        clen = strtol(cl + 17, NULL, 10);
+    }
+    size_t body_have = have - (size_t)(hdr_end + 4 - buf);
+    if (clen < 0 || (size_t)clen >= sizeof buf) {
+        return -1;
+    }
+    while (body_have < (size_t)clen) {
+        ssize_t r = recv(fd, buf + have, sizeof buf - 1 - have, 0);
+        if (r <= 0) {
+            return -1;
+        }
+        have += (size_t)r;
+        body_have += (size_t)r;
+    }
+    size_t n = (size_t)clen < bodysz - 1 ? (size_t)clen : bodysz - 1;
+    memcpy(body, hdr_end + 4, n);
+    body[n] = '\0';
+    return status;
+}
+
+static void
+record(const char *id, const char *seq)
+{
+    pthread_mutex_lock(&out_lock);
+    fprintf(out, "%s %s\n", id, seq);
+    pthread_mutex_unlock(&out_lock);
+}
+
+/* Wait until sending event number k keeps within --rate. */
+static void
+pace(long k)
+{
+    if (rate <= 0) {
+        return;
+    }
+    double due = (double)k / rate;
+    double now = elapsed();
+    if (due > now) {
+        struct timespec ts = {(time_t)(due - now),
+                              (long)((due - now - (double)(time_t)(due - now)) * 1e9)};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static void *
+worker(void *arg)
+{
+    long t = (long)(intptr_t)arg;
+    char req[2048], body[512], resp[512], seq[128];
+    int fd = -1;
+
+    for (long n = 0; !stop && elapsed() < seconds; n++) {
+        long k = atomic_fetch_add(&issued, 1);
+        if (max_events >= 0 && k >= max_events) {
+            break;
+        }
+        pace(k);
+        snprintf(seq, sizeof seq, "%s-%ld-%ld", tag, t, n);
+        int blen =
+            snprintf(body, sizeof body,
+                     "{\"site_id\":\"%s\",\"event_type\":\"%s\",\"path\":\"/p%ld\","
+                     "\"user_id\":\"u%ld\",\"timestamp\":\"2025-11-15T%02ld:%02ld:00Z\","
+                     "\"properties\":{\"seq\":\"%s\"}}",
+                     site, n % 5 ? "page_view" : "click", n % 7, n % 50, n % 24, n % 60, seq);
+        int rlen = snprintf(req, sizeof req,
+                            "POST /event HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
+                            "Content-Length: %d\r\n\r\n%s",
+                            host, blen, body);
+        if (fd < 0) {
+            fd = connect_to();
+            if (fd < 0) {
+                /* Not sent at all: the server is down. Try again shortly. */
+                const struct timespec pause = {0, 20 * 1000000L};
+                nanosleep(&pause, NULL);
+                atomic_fetch_add(&rejected, 1);
+                atomic_fetch_add(&sent, 1);
+                continue;
+            }
+        }
+        atomic_fetch_add(&sent, 1);
+        if (send_all(fd, req, (size_t)rlen) != 0) {
+            close(fd);
+            fd = -1;
+            atomic_fetch_add(&unknown, 1);
+            record("?", seq);
+            continue;
+        }
+        int status = read_response(fd, resp, sizeof resp);
+        if (status < 0) {
+            close(fd);
+            fd = -1;
+            atomic_fetch_add(&unknown, 1);
+            record("?", seq);
+            continue;
+        }
+        char *id = strstr(resp, "\"id\":\"");
+        if (status == 202 && id != NULL) {
+            id += 6;
+            char *end = strchr(id, '"');
+            if (end != NULL) {
+                *end = '\0';
+            }
+            record(id, seq);
+            atomic_fetch_add(&accepted, 1);
+        } else {
+            atomic_fetch_add(&rejected, 1);
+        }
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    return NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+    const char *out_path = NULL;
+    pthread_t threads[256];
+    struct sigaction sa;
+
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const char *k = argv[i], *v = argv[i + 1];
+        if (strcmp(k, "--port") == 0) {
+            port = atoi(v);
+        } else if (strcmp(k, "--host") == 0) {
+            host = v;
+        } else if (strcmp(k, "--connections") == 0) {
+            connections = atoi(v);
+        } else if (strcmp(k, "--seconds") == 0) {
+            seconds = atof(v);
+        } else if (strcmp(k, "--max") == 0) {
+            max_events = atol(v);
+        } else if (strcmp(k, "--rate") == 0) {
+            rate = atof(v);
+        } else if (strcmp(k, "--tag") == 0) {
+            tag = v;
+        } else if (strcmp(k, "--site") == 0) {
+            site = v;
+        } else if (strcmp(k, "--out") == 0) {
+            out_path = v;
+        } else {
+            fprintf(stderr, "loadgen: unknown option %s\n", k);
+            return 2;
+        }
+    }
+    if (port <= 0 || out_path == NULL || connections < 1 || connections > 256) {
+        fprintf(stderr, "usage: loadgen --port P --out FILE [--connections C] [--seconds S] "
+                        "[--max N] [--rate R] [--tag T] [--site S]\n");
+        return 2;
+    }
+    out = fopen(out_path, "w");
+    if (out == NULL) {
+        perror(out_path);
+        return 1;
+    }
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &started);
+    for (long t = 0; t < connections; t++) {
+        pthread_create(&threads[t], NULL, worker, (void *)(intptr_t)t);
+    }
+    for (int t = 0; t < connections; t++) {
+        pthread_join(threads[t], NULL);
+    }
+    fclose(out);
+    printf("sent=%ld accepted=%ld rejected=%ld unknown=%ld\n", atomic_load(&sent),
+           atomic_load(&accepted), atomic_load(&rejected), atomic_load(&unknown));
+    return 0;
+}
