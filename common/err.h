@@ -11,6 +11,7 @@ enum {
     ERR_INVALID = 1,   /* bad input: retrying the same thing fails the same way */
     ERR_TRANSIENT = 2, /* a dependency is unreachable or timed out: retry later */
     ERR_INTERNAL = 3,  /* out of memory or a bug */
+    ERR_UNKNOWN = 4,   /* sent, but no answer came: it may or may not have taken effect */
 };
 
 /* Optional out-parameter (may be NULL), in the manner of bson_error_t. */

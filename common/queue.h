@@ -31,8 +31,8 @@ void queue_batch_init(struct queue_batch *b);
 void queue_batch_clear(struct queue_batch *b);
 
 /* LPUSH one envelope. Returns 0 once Redis has acknowledged it; -1 with err
- * (ERR_TRANSIENT) when Redis is unreachable, timed out or refused the write.
- * After -1 the event may or may not be queued. */
+ * when Redis is unreachable or refused the write (ERR_TRANSIENT: not queued),
+ * or sent it but gave no answer in time (ERR_UNKNOWN: it may be queued). */
 int queue_push(rconn_t *c, const char *key, const char *payload, size_t len, struct app_err *err);
 
 /* Move up to max envelopes atomically, one by one, from the right of `key` to

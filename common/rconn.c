@@ -96,7 +96,9 @@ static redisReply *
 finish(rconn_t *c, void *reply, struct app_err *err)
 {
     if (reply == NULL) {
-        err_set(err, ERR_TRANSIENT, "redis %s:%d: %s", c->opts.host, c->opts.port,
+        /* The command may have reached the server before the connection failed
+         * or the answer timed out. */
+        err_set(err, ERR_UNKNOWN, "redis %s:%d: %s", c->opts.host, c->opts.port,
                 c->ctx->errstr[0] ? c->ctx->errstr : "connection lost");
         rconn_drop(c);
     }

@@ -26,8 +26,10 @@ void rconn_free(rconn_t *c);
 /* Run one command (redisCommand format). Connects (and AUTHs) first when not
  * connected. Returns the reply (free with freeReplyObject()); an error reply
  * from the server is returned as a reply. Returns NULL with err->code
- * ERR_TRANSIENT on connection failure, I/O error or timeout; the connection is
- * then dropped and the next call reconnects. One thread at a time. */
+ * ERR_TRANSIENT when it could not connect (the command was not sent), or
+ * ERR_UNKNOWN on an I/O error or timeout after sending (the command may have
+ * run); the connection is then dropped and the next call reconnects. One
+ * thread at a time. */
 redisReply *rconn_command(rconn_t *c, struct app_err *err, const char *fmt, ...);
 
 /* rconn_command for a command that may block on the server for up to block_ms

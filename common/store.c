@@ -35,7 +35,7 @@ default_option(mongoc_uri_t *uri, const char *key, int32_t value)
 }
 
 store_t *
-store_new(const char *uri_str, const char *appname, struct app_err *err)
+store_new(const char *uri_str, const char *appname, int socket_timeout_ms, struct app_err *err)
 {
     bson_error_t berr;
     mongoc_uri_t *uri = mongoc_uri_new_with_error(uri_str, &berr);
@@ -48,7 +48,7 @@ store_new(const char *uri_str, const char *appname, struct app_err *err)
     }
     default_option(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, 2000);
     default_option(uri, MONGOC_URI_CONNECTTIMEOUTMS, 2000);
-    default_option(uri, MONGOC_URI_SOCKETTIMEOUTMS, 10000);
+    default_option(uri, MONGOC_URI_SOCKETTIMEOUTMS, socket_timeout_ms);
     if (!mongoc_uri_has_option(uri, MONGOC_URI_APPNAME)) {
         mongoc_uri_set_appname(uri, appname);
     }

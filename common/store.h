@@ -17,10 +17,12 @@ typedef struct store store_t;
 
 /* Connect lazily to the MongoDB of `uri` (database from its path, default
  * "analytics"). Unless the URI sets them, serverSelectionTimeoutMS is 2000,
- * connectTimeoutMS 2000 and socketTimeoutMS 10000, so an unreachable or frozen
- * server turns into an error within seconds rather than minutes. Must be
- * called after mongoc_init(). Returns NULL with err filled on a bad URI. */
-store_t *store_new(const char *uri, const char *appname, struct app_err *err);
+ * connectTimeoutMS 2000 and socketTimeoutMS socket_timeout_ms, so an
+ * unreachable or frozen server turns into an error within seconds rather than
+ * minutes. Must be called after mongoc_init(). Returns NULL with err filled on
+ * a bad URI. */
+store_t *store_new(const char *uri, const char *appname, int socket_timeout_ms,
+                   struct app_err *err);
 
 /* The write concern of event writes: "majority" or a number of nodes (1 or
  * more; 0, unacknowledged, is refused since nothing could then be known to be

@@ -55,7 +55,14 @@ handle_post_event(struct mg_connection *conn, void *arg)
     }
     if (queue_push(redis, in->cfg.queue_key, envelope, envelope_len, &err) != 0) {
         rconn_pool_push(in->redis, redis);
-        LOG_WARN("event not queued: %s", err.msg);
+        if (err.code == ERR_UNKNOWN) {
+            /* Answered 503 all the same: the client may retry, which can store the
+             * event twice; never answered 202 without Redis's acknowledgement. */
+            LOG_WARN("event %s may or may not be queued (no answer from Redis): %s", ev.id,
+                     err.msg);
+        } else {
+            LOG_WARN("event %s not queued: %s", ev.id, err.msg);
+        }
         status = http_send_error(conn, 503, "Queue unavailable, please retry");
         goto done;
     }

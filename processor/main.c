@@ -82,7 +82,9 @@ main(int argc, char **argv)
     struct rconn_opts ropts = {c->redis_host, c->redis_port, c->redis_password,
                                (int)c->redis_timeout_ms};
     p.redis = rconn_pool_new(&ropts);
-    p.store = store_new(c->mongo_uri, "processor", &err);
+    /* A write stuck on a frozen server gives up within 5 s, so a SIGTERM is
+     * honoured within the 10 s a drain may take. */
+    p.store = store_new(c->mongo_uri, "processor", 5000, &err);
     if (p.redis == NULL || p.store == NULL) {
         LOG_ERROR("start: %s", p.store == NULL ? err.msg : "out of memory");
         goto done;

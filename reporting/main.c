@@ -27,7 +27,7 @@ main(void)
     }
     log_route_mongoc();
     svc_install_signals();
-    r.store = store_new(c->mongo_uri, "reporting", &err);
+    r.store = store_new(c->mongo_uri, "reporting", 10000, &err);
     if (r.store == NULL) {
         LOG_ERROR("start: %s", err.msg);
         goto done;

@@ -242,7 +242,9 @@ queue_settled() {
 
 # verify_exactly_once DB SITE LOADGEN-FILE...: every event that got a 202 (a line
 # "<id> <seq>") is stored exactly once; no event (seq) is stored twice; nothing is stored
-# that the client never sent or that was refused. Prints the exact counts.
+# that the client never sent or that was refused, except, at most, the events ingest
+# logged as "may or may not be queued" (Redis got the push but its answer never came back,
+# so the client got a 503). Prints the exact counts.
 verify_exactly_once() {
     local db=$1 site=$2 dir="$T_TMP/verify"
     shift 2
@@ -262,11 +264,18 @@ verify_exactly_once() {
     extra=$(comm -13 <(cut -d' ' -f1 "$dir/accepted") <(cut -d' ' -f1 "$dir/stored" | sort) | wc -l)
     phantom=$(comm -13 <(cut -d' ' -f2 "$dir/accepted" "$dir/unanswered" | sort) \
         <(cut -d' ' -f2 "$dir/stored" | sort) | wc -l)
+    local ambiguous
+    ambiguous=$(cat "$T_TMP"/ingest*.log | grep -c 'may or may not be queued')
     echo "# exactly-once: accepted=$accepted stored=$stored duplicates=$dups lost=$lost" \
-        "stored_without_answer=$extra (of $(wc -l <"$dir/unanswered") unanswered)"
+        "stored_without_202=$extra (client saw no answer: $(wc -l <"$dir/unanswered")," \
+        "ingest saw no answer from Redis: $ambiguous)"
     [ "$accepted" -gt 0 ] && pass "load: some events accepted ($accepted)" || fail "load: no event accepted"
     expect_eq "exactly once: lost" "$lost" 0
     expect_eq "exactly once: duplicates" "$dups" 0
     expect_eq "exactly once: stored documents match what was sent" "$wrong" 0
-    expect_eq "exactly once: nothing stored that was refused or never sent" "$phantom" 0
+    if [ "$phantom" -le "$ambiguous" ]; then
+        pass "exactly once: nothing stored that was refused ($phantom, all with no answer from Redis)"
+    else
+        fail "exactly once: nothing stored that was refused" "$phantom stored, $ambiguous ambiguous"
+    fi
 }

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# it_fault_sigterm.sh - fault test 4: SIGTERM to processors under load, also while MongoDB
+# is frozen: each exits 0 within 10 seconds, hands back or finishes its batch, unregisters,
+# and nothing is lost or stored twice.
+. "$(dirname "$0")/lib.sh"
+
+start_redis
+start_mongo
+DB=fault_sigterm
+PROC_ENV=(REDIS_PORT="$REDIS_PORT" MONGO_URI="$(mongo_uri $DB)" BATCH_SIZE=50
+    RETRY_BASE_MS=50 RETRY_MAX_MS=1000)
+start_service ingest REDIS_PORT="$REDIS_PORT"
+start_service processor1 "${PROC_ENV[@]}"
+start_service processor2 "${PROC_ENV[@]}"
+
+"$BUILD/tests/loadgen" --port "$INGEST_PORT" --connections 4 --seconds 14 --rate 250 \
+    --site term-site --tag s --out "$T_TMP/load.txt" >"$T_TMP/load.summary" &
+LOAD_PID=$!
+
+# consumer N: the consumer id of processorN's current run.
+consumer() { sed -n 's/.*consumer \([^ ]*\) draining.*/\1/p' "$T_TMP/processor$1.log" | tail -n 1; }
+for round in 1 2; do
+    for i in 1 2; do
+        sleep 1 # spread the stops over the load (pacing, not synchronisation)
+        c=$(consumer "$i")
+        pid_var="PROCESSOR${i}_PID"
+        stop_pid "${!pid_var}" 10
+        expect_eq "round $round: processor$i exits 0 within 10 s of SIGTERM under load" "$STOP_RC" 0
+        expect_eq "round $round: processor$i left no processing list" \
+            "$(redis_cli llen "events:processing:$c")" 0
+        expect_eq "round $round: processor$i unregistered" \
+            "$(redis_cli sismember events:consumers "$c")" 0
+        start_service "processor$i" "${PROC_ENV[@]}"
+    done
+done
+
+# SIGTERM while MongoDB is frozen: the batch in hand cannot be written, so it is handed
+# back, and the processor still stops in time.
+kill -STOP "$MONGO_PID"
+holds_batch() { [ "$(redis_cli llen "events:processing:$(consumer 1)")" -gt 0 ]; }
+wait_until 10 holds_batch
+c=$(consumer 1)
+stop_pid "$PROCESSOR1_PID" 10
+expect_eq "MongoDB frozen: processor1 exits 0 within 10 s of SIGTERM" "$STOP_RC" 0
+expect_eq "MongoDB frozen: its batch was handed back" "$(redis_cli llen "events:processing:$c")" 0
+grep -q 'handed [0-9]* events back' "$T_TMP/processor1.log" && pass "hand-back logged" ||
+    fail "hand-back logged"
+kill -CONT "$MONGO_PID"
+start_service processor1 "${PROC_ENV[@]}"
+wait "$LOAD_PID"
+echo "# load: $(cat "$T_TMP/load.summary")"
+
+if wait_until 60 queue_settled events; then pass "queue drained"; else
+    fail "queue drained" "pending $(redis_cli llen events)"; fi
+verify_exactly_once $DB term-site "$T_TMP/load.txt"
+for s in processor1 processor2 ingest; do expect_clean_stop $s; done
+expect_eq "no consumer left registered" "$(redis_cli scard events:consumers)" 0
+t_summary
