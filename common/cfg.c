@@ -42,8 +42,16 @@ parse_one(const struct cfg_var *v, const char *value, struct app_err *err)
         *(const char **)v->dest = value;
         return 0;
     case CFG_PORT:
-        if (cfg_parse_long(value, 0, 65535, &num) != 0) {
+        if (cfg_parse_long(value, 1, 65535, &num) != 0) {
             return err_set(err, ERR_INVALID, "%s: \"%.64s\" is not a port number (1-65535)",
+                           v->name, value);
+        }
+        *(int *)v->dest = (int)num;
+        return 0;
+    case CFG_LISTEN:
+        if (cfg_parse_long(value, 0, 65535, &num) != 0) {
+            return err_set(err, ERR_INVALID,
+                           "%s: \"%.64s\" is not a port number (1-65535, or 0 for any free port)",
                            v->name, value);
         }
         *(int *)v->dest = (int)num;
@@ -57,7 +65,11 @@ parse_one(const struct cfg_var *v, const char *value, struct app_err *err)
         return 0;
     case CFG_MONGO_URI: {
         bson_error_t berr;
-        mongoc_uri_t *uri = mongoc_uri_new_with_error(value, &berr);
+        mongoc_uri_t *uri;
+        /* The driver also logs why a URI is bad; our one line says it already. */
+        mongoc_log_set_handler(NULL, NULL);
+        uri = mongoc_uri_new_with_error(value, &berr);
+        log_route_mongoc();
         if (uri == NULL) {
             return err_set(err, ERR_INVALID, "%s: not a valid MongoDB URI: %s", v->name,
                            berr.message);
@@ -66,6 +78,14 @@ parse_one(const struct cfg_var *v, const char *value, struct app_err *err)
         *(const char **)v->dest = value;
         return 0;
     }
+    case CFG_WRITE_CONCERN:
+        if (strcmp(value, "majority") != 0 && cfg_parse_long(value, 1, 50, &num) != 0) {
+            return err_set(err, ERR_INVALID,
+                           "%s: \"%.64s\" is not \"majority\" or a number from 1 to 50", v->name,
+                           value);
+        }
+        *(const char **)v->dest = value;
+        return 0;
     case CFG_LOG_LEVEL:
         if (log_level_parse(value, (enum log_level *)v->dest) != 0) {
             return err_set(err, ERR_INVALID,
@@ -123,6 +143,7 @@ cfg_log(const struct cfg_var *vars, size_t n)
 
         switch (v->kind) {
         case CFG_PORT:
+        case CFG_LISTEN:
             snprintf(buf, sizeof buf, "%d", *(int *)v->dest);
             break;
         case CFG_INT:

@@ -7,12 +7,14 @@
 #include "err.h"
 
 enum cfg_kind {
-    CFG_STRING,    /* const char * (may be empty); dest: const char ** */
-    CFG_NONEMPTY,  /* const char *, must not be empty; dest: const char ** */
-    CFG_PORT,      /* 1-65535, or 0 for "any free port"; dest: int * */
-    CFG_INT,       /* decimal integer within [min, max]; dest: long * */
-    CFG_MONGO_URI, /* a URI libmongoc accepts; dest: const char ** */
-    CFG_LOG_LEVEL, /* debug|info|warn|error; dest: enum log_level * */
+    CFG_STRING,        /* const char * (may be empty); dest: const char ** */
+    CFG_NONEMPTY,      /* const char *, must not be empty; dest: const char ** */
+    CFG_PORT,          /* a port to connect to, 1-65535; dest: int * */
+    CFG_LISTEN,        /* a port to listen on, 1-65535, or 0 for "any free port"; dest: int * */
+    CFG_INT,           /* decimal integer within [min, max]; dest: long * */
+    CFG_MONGO_URI,     /* a URI libmongoc accepts; dest: const char ** */
+    CFG_LOG_LEVEL,     /* debug|info|warn|error; dest: enum log_level * */
+    CFG_WRITE_CONCERN, /* "majority" or a number of nodes 1-50; dest: const char ** */
 };
 
 /* One row of a service's configuration table. */

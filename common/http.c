@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "text.h"
 
 struct http_server {
     struct mg_context *mg;
@@ -43,7 +44,9 @@ send_json(struct mg_connection *conn, int status, json_t *body, const char *allo
         mg_response_header_add(conn, "Allow", allow, -1);
     }
     mg_response_header_send(conn);
-    mg_write(conn, text, len);
+    if (strcmp(mg_get_request_info(conn)->request_method, "HEAD") != 0) {
+        mg_write(conn, text, len);
+    }
     free(text);
     return status;
 }
@@ -57,12 +60,14 @@ http_send_json(struct mg_connection *conn, int status, json_t *body)
 int
 http_send_error(struct mg_connection *conn, int status, const char *fmt, ...)
 {
-    char msg[512];
+    char raw[512], msg[512];
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
+    /* The message may quote client bytes, or be cut inside a character. */
+    text_sanitize(msg, sizeof msg, raw, strlen(raw));
     return http_send_json(conn, status, json_pack("{s:s,s:s}", "status", "error", "message", msg));
 }
 
@@ -202,9 +207,10 @@ dispatch(struct mg_connection *conn)
         path_known = 1;
     }
     if (path_known) {
-        char msg[256];
-        snprintf(msg, sizeof msg, "Method %.16s not allowed on %.64s; use %s", ri->request_method,
+        char raw[256], msg[256];
+        snprintf(raw, sizeof raw, "Method %.16s not allowed on %.64s; use %s", ri->request_method,
                  ri->local_uri, allow);
+        text_sanitize(msg, sizeof msg, raw, strlen(raw));
         return send_json(conn, 405, json_pack("{s:s,s:s}", "status", "error", "message", msg),
                          allow);
     }

@@ -40,7 +40,9 @@ void http_stop(http_server_t *srv);
  * (which may be NULL after a failed json_pack: that sends a 500). Returns status. */
 int http_send_json(struct mg_connection *conn, int status, json_t *body);
 
-/* Send {"status":"error","message":"..."} with the given status. Returns status. */
+/* Send {"status":"error","message":"..."} with the given status; bytes of the
+ * message that are not UTF-8 are sent as '?'. Returns status. A reply to HEAD
+ * carries the headers only. */
 int http_send_error(struct mg_connection *conn, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text.h"
+
 void
 queue_batch_init(struct queue_batch *b)
 {
@@ -197,30 +199,41 @@ queue_requeue(rconn_t *c, const char *processing, const char *key, struct app_er
     return n;
 }
 
+/* A JSON string of the bytes, with what is not UTF-8 (or NUL) as '?'. */
+static json_t *
+safe_string(const char *s, size_t len)
+{
+    char *copy;
+    json_t *j;
+
+    if (text_is_utf8(s, len)) {
+        return json_stringn(s, len);
+    }
+    copy = malloc(len + 1);
+    if (copy == NULL) {
+        return NULL;
+    }
+    j = json_stringn(copy, text_sanitize(copy, len + 1, s, len));
+    free(copy);
+    return j;
+}
+
 char *
 queue_dead_entry(const char *reason, const char *error, int attempts, long long failed_at_ms,
                  const char *payload, size_t payload_len)
 {
-    json_t *text = json_stringn(payload, payload_len);
-    json_t *o;
-    char *out;
+    json_t *o =
+        json_pack("{s:o?,s:o?,s:i,s:I,s:o?}", "reason", safe_string(reason, strlen(reason)),
+                  "error", safe_string(error, strlen(error)), "attempts", attempts, "failed_at",
+                  (json_int_t)failed_at_ms, "payload", safe_string(payload, payload_len));
+    char *out = NULL;
 
-    if (text == NULL) {
-        /* Not UTF-8 (or has a NUL): keep it readable, bytes >= 0x80 and NUL as '?'. */
-        char *copy = malloc(payload_len + 1);
-        if (copy == NULL) {
-            return NULL;
-        }
-        for (size_t i = 0; i < payload_len; i++) {
-            unsigned char ch = (unsigned char)payload[i];
-            copy[i] = (char)(ch >= 0x80 || ch == 0 ? '?' : ch);
-        }
-        text = json_stringn(copy, payload_len);
-        free(copy);
+    /* o? turns a failed (NULL) string into null: refuse that, the entry must be whole. */
+    if (o != NULL && json_is_string(json_object_get(o, "reason")) &&
+        json_is_string(json_object_get(o, "error")) &&
+        json_is_string(json_object_get(o, "payload"))) {
+        out = json_dumps(o, JSON_COMPACT);
     }
-    o = json_pack("{s:s,s:s,s:i,s:I,s:o}", "reason", reason, "error", error, "attempts", attempts,
-                  "failed_at", (json_int_t)failed_at_ms, "payload", text);
-    out = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     return out;
 }

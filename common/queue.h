@@ -88,8 +88,9 @@ long queue_dead_requeue(rconn_t *c, const char *queue_key, struct app_err *err);
 long queue_dead_purge(rconn_t *c, const char *queue_key, struct app_err *err);
 
 /* Build a dead-letter entry: {"reason","error","attempts","failed_at","payload"}
- * with the original envelope text as payload. Returns a malloc'd string
- * (free() it) or NULL when out of memory. */
+ * with the original envelope text as payload. Bytes that are not UTF-8 (in any of
+ * the three texts) are kept as '?'. Returns a malloc'd string (free() it) or NULL
+ * when out of memory. */
 char *queue_dead_entry(const char *reason, const char *error, int attempts, long long failed_at_ms,
                        const char *payload, size_t payload_len);
 

@@ -1,6 +1,7 @@
 /* rconn.c - a Redis connection with connect/command timeouts and reconnect, and a pool of them. */
 #include "rconn.h"
 
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -201,6 +202,25 @@ rconn_pool_free(rconn_pool_t *p)
     free(p);
 }
 
+/* An idle connection has nothing to read: readable means the server closed it
+ * (restart, idle timeout) or sent something unasked. Drop it before use, so the
+ * next command goes to a fresh connection instead of failing. */
+static void
+drop_if_stale(rconn_t *c)
+{
+    struct pollfd pfd;
+
+    if (c->ctx == NULL) {
+        return;
+    }
+    pfd.fd = c->ctx->fd;
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    if (poll(&pfd, 1, 0) != 0) {
+        rconn_drop(c);
+    }
+}
+
 rconn_t *
 rconn_pool_pop(rconn_pool_t *p)
 {
@@ -212,7 +232,11 @@ rconn_pool_pop(rconn_pool_t *p)
         p->free_list = c->next;
     }
     pthread_mutex_unlock(&p->lock);
-    return c != NULL ? c : rconn_new(&p->opts);
+    if (c == NULL) {
+        return rconn_new(&p->opts);
+    }
+    drop_if_stale(c);
+    return c;
 }
 
 void

@@ -62,7 +62,8 @@ rconn_pool_t *rconn_pool_new(const struct rconn_opts *opts);
 void rconn_pool_free(rconn_pool_t *p);
 
 /* Take a connection (never NULL unless out of memory); give it back with
- * rconn_pool_push(). */
+ * rconn_pool_push(). A pooled connection the server has closed meanwhile is
+ * dropped first, so the caller's command goes out on a fresh one. */
 rconn_t *rconn_pool_pop(rconn_pool_t *p);
 void rconn_pool_push(rconn_pool_t *p, rconn_t *c);
 

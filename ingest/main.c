@@ -10,14 +10,14 @@ main(void)
     struct ingest in = {0};
     struct ingest_cfg *c = &in.cfg;
     const struct cfg_var vars[] = {
-        {"PORT", "3000", CFG_PORT, &c->port, 0, 0, 0},
+        {"PORT", "3000", CFG_LISTEN, &c->port, 0, 0, 0},
         {"BIND_ADDRESS", "0.0.0.0", CFG_NONEMPTY, &c->bind_address, 0, 0, 0},
         {"REDIS_HOST", "127.0.0.1", CFG_NONEMPTY, &c->redis_host, 0, 0, 0},
         {"REDIS_PORT", "6379", CFG_PORT, &c->redis_port, 0, 0, 0},
         {"REDIS_PASSWORD", "", CFG_STRING, &c->redis_password, 0, 0, 1},
         {"REDIS_TIMEOUT_MS", "1000", CFG_INT, &c->redis_timeout_ms, 1, 60000, 0},
         {"QUEUE_KEY", "events", CFG_NONEMPTY, &c->queue_key, 0, 0, 0},
-        {"MAX_BODY_BYTES", "65536", CFG_INT, &c->max_body_bytes, 1, 16 * 1024 * 1024, 0},
+        {"MAX_BODY_BYTES", "65536", CFG_INT, &c->max_body_bytes, 1, 1024 * 1024, 0},
         {"HTTP_THREADS", "32", CFG_INT, &c->http_threads, 1, 1024, 0},
         {"LOG_LEVEL", "info", CFG_LOG_LEVEL, &c->log_level, 0, 0, 0},
     };

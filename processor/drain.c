@@ -88,23 +88,25 @@ struct tally {
     size_t stored, dups, dead;
 };
 
-/* Add a dead letter for item to the list to push at ack time. */
-static void
+/* Add a dead letter for item to the list to push at ack time. Returns -1 when it
+ * could not be built (out of memory): the batch must then not be acknowledged. */
+static int
 add_dead(char **dead, size_t *n_dead, const char *reason, const char *error, int attempts,
          const redisReply *item)
 {
     char *entry = queue_dead_entry(reason, error, attempts, ts_now_ms(), item->str, item->len);
 
-    if (entry != NULL) {
-        dead[(*n_dead)++] = entry;
-    } else {
+    if (entry == NULL) {
         LOG_ERROR("out of memory for a dead letter (%s)", reason);
+        return -1;
     }
+    dead[(*n_dead)++] = entry;
+    return 0;
 }
 
 /* Write evs[0..n) until each is stored, a duplicate, or refused max_attempts times
  * (then a dead letter). Transient failures are retried without limit. Returns 0, or
- * 1 when a stop request interrupted the retries. */
+ * 1 when a stop request interrupted the retries (or memory ran out). */
 static int
 store_all(struct drain *d, struct event *evs, const redisReply **items, size_t n, char **dead,
           size_t *n_dead, struct tally *t)
@@ -138,7 +140,11 @@ store_all(struct drain *d, struct event *evs, const redisReply **items, size_t n
             } else if (++attempts[i] >= d->p->cfg.max_attempts) {
                 LOG_WARN("dead letter: event %s refused %d times: %s", evs[i].id, attempts[i],
                          reasons[i]);
-                add_dead(dead, n_dead, "rejected_by_mongodb", reasons[i], attempts[i], items[i]);
+                if (add_dead(dead, n_dead, "rejected_by_mongodb", reasons[i], attempts[i],
+                             items[i]) != 0) {
+                    rc = 1;
+                    goto done;
+                }
                 t->dead++;
             } else {
                 LOG_WARN("event %s refused (try %d of %ld): %s", evs[i].id, attempts[i],
@@ -180,7 +186,7 @@ hand_back(struct drain *d)
             return;
         }
         LOG_WARN("handing back %s: %s", d->processing, err.msg);
-        backoff_sleep(backoff_next(&d->bo), NULL);
+        backoff_sleep(200, NULL); /* short: this runs while stopping */
     }
     LOG_WARN("%s left for the recovery pass", d->processing);
 }
@@ -211,7 +217,11 @@ process_batch(struct drain *d, struct queue_batch *batch)
             continue;
         }
         LOG_WARN("dead letter: invalid envelope: %s", err.msg);
-        add_dead(dead, &n_dead, "invalid_envelope", err.msg, 1, item);
+        if (add_dead(dead, &n_dead, "invalid_envelope", err.msg, 1, item) != 0) {
+            rc = 1;
+            hand_back(d);
+            goto done;
+        }
         t.dead++;
     }
     if (store_all(d, evs, items, n_ok, dead, &n_dead, &t) != 0) {

@@ -36,17 +36,17 @@ main(int argc, char **argv)
     struct processor p = {0};
     struct processor_cfg *c = &p.cfg;
     const struct cfg_var vars[] = {
-        {"PORT", "5000", CFG_PORT, &c->port, 0, 0, 0},
+        {"PORT", "5000", CFG_LISTEN, &c->port, 0, 0, 0},
         {"BIND_ADDRESS", "0.0.0.0", CFG_NONEMPTY, &c->bind_address, 0, 0, 0},
         {"REDIS_HOST", "127.0.0.1", CFG_NONEMPTY, &c->redis_host, 0, 0, 0},
         {"REDIS_PORT", "6379", CFG_PORT, &c->redis_port, 0, 0, 0},
         {"REDIS_PASSWORD", "", CFG_STRING, &c->redis_password, 0, 0, 1},
         {"REDIS_TIMEOUT_MS", "2000", CFG_INT, &c->redis_timeout_ms, 1, 60000, 0},
         {"MONGO_URI", "mongodb://127.0.0.1:27017/analytics", CFG_MONGO_URI, &c->mongo_uri, 0, 0, 0},
-        {"MONGO_WRITE_CONCERN", "majority", CFG_NONEMPTY, &c->write_concern, 0, 0, 0},
+        {"MONGO_WRITE_CONCERN", "majority", CFG_WRITE_CONCERN, &c->write_concern, 0, 0, 0},
         {"QUEUE_KEY", "events", CFG_NONEMPTY, &c->queue_key, 0, 0, 0},
         {"BATCH_SIZE", "100", CFG_INT, &c->batch_size, 1, 10000, 0},
-        {"BATCH_WAIT_MS", "1000", CFG_INT, &c->block_ms, 10, 60000, 0},
+        {"BATCH_WAIT_MS", "1000", CFG_INT, &c->block_ms, 10, 1000, 0},
         {"RETRY_BASE_MS", "100", CFG_INT, &c->retry_base_ms, 1, 60000, 0},
         {"RETRY_MAX_MS", "30000", CFG_INT, &c->retry_max_ms, 1, 600000, 0},
         {"MAX_ATTEMPTS", "5", CFG_INT, &c->max_attempts, 1, 1000, 0},
@@ -90,8 +90,7 @@ main(int argc, char **argv)
         goto done;
     }
     if (store_set_write_concern(p.store, c->write_concern, &err) != 0) {
-        LOG_ERROR("configuration: MONGO_WRITE_CONCERN: %s", err.msg);
-        status = SVC_EXIT_CONFIG;
+        LOG_ERROR("start: %s", err.msg); /* cannot happen: cfg checked the value */
         goto done;
     }
     http = http_start(c->bind_address, c->port, 4, processor_routes, processor_n_routes, &p, &err);

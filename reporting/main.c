@@ -10,7 +10,7 @@ main(void)
     struct reporting r = {0};
     struct reporting_cfg *c = &r.cfg;
     const struct cfg_var vars[] = {
-        {"PORT", "4000", CFG_PORT, &c->port, 0, 0, 0},
+        {"PORT", "4000", CFG_LISTEN, &c->port, 0, 0, 0},
         {"BIND_ADDRESS", "0.0.0.0", CFG_NONEMPTY, &c->bind_address, 0, 0, 0},
         {"MONGO_URI", "mongodb://127.0.0.1:27017/analytics", CFG_MONGO_URI, &c->mongo_uri, 0, 0, 0},
         {"HTTP_THREADS", "16", CFG_INT, &c->http_threads, 1, 1024, 0},

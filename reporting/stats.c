@@ -3,12 +3,13 @@
 
 #include "event.h"
 #include "reporting.h"
+#include "text.h"
 #include "ts.h"
 
 #define MISSING_PARAMS "Missing required parameters: site_id, date (YYYY-MM-DD)"
 
 /* Read one query parameter into out. Returns its length, 0 when absent or
- * empty, -1 when it is longer than max bytes or badly escaped. */
+ * empty, -1 when it is longer than max bytes, badly escaped or not UTF-8. */
 static int
 param(const char *qs, const char *name, char *out, size_t max)
 {
@@ -18,7 +19,7 @@ param(const char *qs, const char *name, char *out, size_t max)
         out[0] = '\0';
         return 0;
     }
-    return n == -2 ? -1 : n;
+    return n == -2 || !text_is_utf8(out, (size_t)n) ? -1 : n;
 }
 
 static int
@@ -39,7 +40,7 @@ handle_stats(struct mg_connection *conn, void *arg)
         return http_send_error(conn, 400, MISSING_PARAMS);
     }
     if (site_len < 0) {
-        return http_send_error(conn, 400, "Parameter 'site_id' must be 1-%d bytes",
+        return http_send_error(conn, 400, "Parameter 'site_id' must be 1-%d bytes of UTF-8",
                                EVENT_SITE_ID_MAX);
     }
     if (date_len < 0 || ts_parse_date(date, (size_t)date_len, &day) != 0) {
@@ -48,7 +49,7 @@ handle_stats(struct mg_connection *conn, void *arg)
                                "e.g. 2025-11-15");
     }
     if (type_len < 0) {
-        return http_send_error(conn, 400, "Parameter 'event_type' must be 1-%d bytes",
+        return http_send_error(conn, 400, "Parameter 'event_type' must be 1-%d bytes of UTF-8",
                                EVENT_TYPE_MAX);
     }
     if (store_query_stats(r->store, site_id, day, type_len > 0 ? event_type : NULL, &st, &err) !=

@@ -119,7 +119,7 @@ expect_eq "and it is queued" "$(redis_cli llen q1)" 1
 expect_clean_stop ingest
 
 # --- configuration errors: one line naming the variable, exit 2 -------------------------
-for bad in PORT=abc PORT=70000 REDIS_PORT=x MAX_BODY_BYTES=0 LOG_LEVEL=verbose REDIS_TIMEOUT_MS=-5; do
+for bad in PORT=abc PORT=70000 REDIS_PORT=x REDIS_PORT=0 MAX_BODY_BYTES=0 MAX_BODY_BYTES=2000000 LOG_LEVEL=verbose REDIS_TIMEOUT_MS=-5; do
     out=$(env "$bad" "$BUILD/ingest" 2>&1)
     rc=$?
     expect_eq "$bad: exit 2" "$rc" 2

@@ -132,10 +132,22 @@ for d in 2025-02-30 2025-13-01 2025-11-5 15-11-2025 2025-11-15T00:00:00Z 2023-02
 done
 http GET "$R/stats?site_id=a&date=2025-11-15&event_type=$(printf 'e%.0s' $(seq 65))"
 expect_http "/stats event_type too long" 400 \
-    '{"status":"error","message":"Parameter '"'"'event_type'"'"' must be 1-64 bytes"}'
+    '{"status":"error","message":"Parameter '"'"'event_type'"'"' must be 1-64 bytes of UTF-8"}'
 http GET "$R/stats?site_id=$(printf 's%.0s' $(seq 257))&date=2025-11-15"
 expect_http "/stats site_id too long" 400 \
-    '{"status":"error","message":"Parameter '"'"'site_id'"'"' must be 1-256 bytes"}'
+    '{"status":"error","message":"Parameter '"'"'site_id'"'"' must be 1-256 bytes of UTF-8"}'
+http GET "$R/stats?site_id=%FF&date=2025-11-15"
+expect_http "/stats site_id not UTF-8" 400 \
+    '{"status":"error","message":"Parameter '"'"'site_id'"'"' must be 1-256 bytes of UTF-8"}'
+http GET "$R/stats?site_id=a&date=2025-11-15&event_type=%C3"
+expect_http "/stats event_type cut inside a character" 400 \
+    '{"status":"error","message":"Parameter '"'"'event_type'"'"' must be 1-64 bytes of UTF-8"}'
+http GET "$R/%FF%C3"
+expect_http "unknown path that is not UTF-8" 404 '{"status":"error","message":"Not found: /??"}'
+code=$(curl -s -o "$T_TMP/head" -w '%{http_code} %{size_download}' -I "$R/health")
+expect_eq "HEAD /health: 200, no body" "$code" "200 0"
+codes=$(curl -s -o /dev/null -w '%{http_code} ' -I "$R/nothing" --next -s -o /dev/null -w '%{http_code}' "$R/health")
+expect_eq "HEAD then GET on one connection" "$codes" "404 200"
 http POST "$R/stats" '{}'
 expect_http "POST /stats" 405 '{"status":"error","message":"Method POST not allowed on /stats; use GET"}'
 http GET "$R/nothing"
@@ -150,7 +162,7 @@ redis_cli lpush events '{"v":1,"id":"bad","site_id":"s","event_type":"e","ts":1,
 post after-poison page_view 2025-11-15T10:00:00Z /ok u1
 poison_done() { [ "$(redis_cli llen events:dead)" = 2 ] && [ "$(count '{"site_id":"after-poison"}')" = 1 ]; }
 wait_until $((30 * T_SLOW)) poison_done
-expect_eq "redelivered event: still one document" "$(count "{\"_id\":\"$id\"}")" 1
+expect_eq "redelivered event: stored once, no error" "$(count "{\"_id\":\"$id\"}")" 1
 expect_eq "event behind the poison is stored" "$(count '{"site_id":"after-poison"}')" 1
 expect_eq "two dead letters" "$(redis_cli llen events:dead)" 2
 dead=$(redis_cli lrange events:dead 0 -1 | jq -sc 'map({reason, attempts, payload, has_error: (.error | length > 0), has_time: (.failed_at > 0)}) | sort_by(.payload)')
@@ -192,14 +204,22 @@ wait_until $((15 * T_SLOW)) curl -sf "$P/health"
 http GET "$P/health"
 expect_http "processor health, MongoDB back" 200 '{"status":"ok","service":"processor"}'
 
-for s in ingest processor reporting; do expect_clean_stop $s; done; cp "$T_TMP/processor.log" /tmp/proc-debug.log
-for bad in "MONGO_URI=not-a-uri" "BATCH_SIZE=0" "PORT=-1"; do
+for s in ingest processor reporting; do expect_clean_stop $s; done
+for bad in "MONGO_URI=not-a-uri" "BATCH_SIZE=0" "PORT=-1" "REDIS_PORT=0" "BATCH_WAIT_MS=5000" "MONGO_WRITE_CONCERN=0"; do
     out=$(env "$bad" "$BUILD/processor" 2>&1)
     expect_eq "processor $bad: exit 2" "$?" 2
-    expect_match "processor $bad: names ${bad%%=*}" "$out" "ERROR configuration: ${bad%%=*}: "
+    expect_match "processor $bad: one line naming ${bad%%=*}" "$out" "^[^
+]* ERROR configuration: ${bad%%=*}: [^
+]*$"
 done
 out=$(env MONGO_URI=http://x "$BUILD/reporting" 2>&1)
 expect_eq "reporting MONGO_URI=http://x: exit 2" "$?" 2
-expect_match "reporting bad MONGO_URI: names it" "$out" "ERROR configuration: MONGO_URI: "
+expect_match "reporting bad MONGO_URI: one line naming it" "$out" "^[^
+]* ERROR configuration: MONGO_URI: [^
+]*$"
+out=$(env MONGO_URI=mongodb://h:99999/x "$BUILD/reporting" 2>&1)
+expect_match "reporting MONGO_URI with a bad port: one line" "$out" "^[^
+]* ERROR configuration: MONGO_URI: [^
+]*$"
 
 t_summary

@@ -167,7 +167,7 @@ test_port_accepts(void **state)
     static const struct {
         const char *text;
         int port;
-    } cases[] = {{"1", 1}, {"80", 80}, {"3000", 3000}, {"65535", 65535}, {"0", 0}};
+    } cases[] = {{"1", 1}, {"80", 80}, {"3000", 3000}, {"65535", 65535}};
     struct app_err err;
 
     (void)state;
@@ -178,7 +178,50 @@ test_port_accepts(void **state)
             fail_msg("PORT=\"%s\" rejected: %s", cases[i].text, err.msg);
         }
         assert_int_equal(out.port, cases[i].port);
+        out.port = -7;
+        if (load_one("PORT", "3000", CFG_LISTEN, &out.port, 0, 0, &err) != 0) {
+            fail_msg("listen PORT=\"%s\" rejected: %s", cases[i].text, err.msg);
+        }
+        assert_int_equal(out.port, cases[i].port);
     }
+}
+
+static void
+test_port_zero_only_for_listening(void **state)
+{
+    struct app_err err;
+
+    (void)state;
+    setenv("PORT", "0", 1);
+    out.port = -7;
+    assert_int_equal(load_one("PORT", "3000", CFG_LISTEN, &out.port, 0, 0, &err), 0);
+    assert_int_equal(out.port, 0);
+    assert_int_equal(load_one("PORT", "3000", CFG_PORT, &out.port, 0, 0, &err), -1);
+    assert_names(&err, "PORT");
+}
+
+static void
+test_write_concern(void **state)
+{
+    static const char *const good[] = {"majority", "1", "3", "50"};
+    static const char *const bad[] = {"0", "51", "Majority", "all", "-1", "1.5"};
+    const char *w = NULL;
+    struct app_err err;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        setenv("MONGO_WRITE_CONCERN", good[i], 1);
+        assert_int_equal(
+            load_one("MONGO_WRITE_CONCERN", "majority", CFG_WRITE_CONCERN, &w, 0, 0, &err), 0);
+        assert_string_equal(w, good[i]);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        setenv("MONGO_WRITE_CONCERN", bad[i], 1);
+        assert_int_equal(
+            load_one("MONGO_WRITE_CONCERN", "majority", CFG_WRITE_CONCERN, &w, 0, 0, &err), -1);
+        assert_names(&err, "MONGO_WRITE_CONCERN");
+    }
+    unsetenv("MONGO_WRITE_CONCERN");
 }
 
 static void
@@ -490,6 +533,8 @@ main(void)
         cmocka_unit_test_setup(test_defaults_when_empty, clear_env),
         cmocka_unit_test_setup(test_environment_overrides_default, clear_env),
         cmocka_unit_test_setup(test_port_accepts, clear_env),
+        cmocka_unit_test_setup(test_port_zero_only_for_listening, clear_env),
+        cmocka_unit_test_setup(test_write_concern, clear_env),
         cmocka_unit_test_setup(test_port_rejects, clear_env),
         cmocka_unit_test_setup(test_bad_default_is_reported, clear_env),
         cmocka_unit_test_setup(test_int_range, clear_env),
