@@ -65,10 +65,10 @@ log_vmsg(enum log_level level, const char *fmt, va_list ap)
     clock_gettime(CLOCK_REALTIME, &now);
     gmtime_r(&now.tv_sec, &tm);
     n = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
-    k = snprintf(line + n, sizeof line - n, ".%03ldZ %s %s ", now.tv_nsec / 1000000L, log_service,
-                 level_names[level]);
+    k = snprintf(line + n, sizeof line - n, ".%.3ldZ %.64s %s ", now.tv_nsec / 1000000L,
+                 log_service, level_names[level]);
     if (k > 0) {
-        n += (size_t)k;
+        n += (size_t)k; /* at most ~100 bytes: the service name is cut to 64 */
     }
     k = vsnprintf(line + n, sizeof line - n - 1, fmt, ap);
     if (k > 0) {

@@ -104,24 +104,31 @@ add_dead(char **dead, size_t *n_dead, const char *reason, const char *error, int
     return 0;
 }
 
-/* Write evs[0..n) until each is stored, a duplicate, or refused max_attempts times
- * (then a dead letter). Transient failures are retried without limit. Returns 0, or
- * 1 when a stop request interrupted the retries (or memory ran out). */
+/* Write events[0..n) until each is stored, a duplicate, or refused max_attempts times
+ * (then a dead letter). Transient failures are retried without limit. The caller keeps
+ * ownership of events and items; the retries work on copies. Returns 0, or 1 when a
+ * stop request interrupted the retries (or memory ran out). */
 static int
-store_all(struct drain *d, struct event *evs, const redisReply **items, size_t n, char **dead,
-          size_t *n_dead, struct tally *t)
+store_all(struct drain *d, const struct event *events, const redisReply *const *items_in, size_t n,
+          char **dead, size_t *n_dead, struct tally *t)
 {
-    enum store_outcome *outcomes = calloc(n ? n : 1, sizeof *outcomes);
-    char(*reasons)[128] = calloc(n ? n : 1, sizeof *reasons);
-    int *attempts = calloc(n ? n : 1, sizeof *attempts);
+    size_t sz = n ? n : 1;
+    /* Shallow copies, compacted as events are settled: they own nothing. */
+    struct event *evs = malloc(sz * sizeof *evs);
+    const redisReply **items = malloc(sz * sizeof *items);
+    enum store_outcome *outcomes = calloc(sz, sizeof *outcomes);
+    char(*reasons)[128] = calloc(sz, sizeof *reasons);
+    int *attempts = calloc(sz, sizeof *attempts);
     struct app_err err = {0};
     int rc = 0;
 
-    if (outcomes == NULL || reasons == NULL || attempts == NULL) {
+    if (evs == NULL || items == NULL || outcomes == NULL || reasons == NULL || attempts == NULL) {
         LOG_ERROR("out of memory for a batch of %zu", n);
         rc = 1;
         goto done;
     }
+    memcpy(evs, events, n * sizeof *evs);
+    memcpy(items, items_in, n * sizeof *items);
     while (n > 0) {
         size_t keep = 0;
         if (store_insert_events(d->p->store, evs, n, ts_now_ms(), outcomes, reasons, &err) != 0) {
@@ -166,6 +173,8 @@ store_all(struct drain *d, struct event *evs, const redisReply **items, size_t n
     }
     backoff_reset(&d->bo);
 done:
+    free(evs);
+    free(items);
     free(outcomes);
     free(reasons);
     free(attempts);

@@ -28,13 +28,19 @@ big_id=01a21000-0000-7000-8000-000000000001
     head -c 17000000 /dev/zero | tr '\0' x
     printf '"}}'
 } >"$T_TMP/big.json"
-redis_cli -x lpush events <"$T_TMP/big.json" >/dev/null
+# Pushed in one LPUSH behind two good envelopes, so that one batch holds all three with
+# the refused document last: the good ones are stored, the refused one retried alone.
+n1='{"v":1,"id":"01a21000-0000-7000-8000-00000000000a","site_id":"poison-neighbours","event_type":"e","ts":0,"received":0}'
+n2='{"v":1,"id":"01a21000-0000-7000-8000-00000000000b","site_id":"poison-neighbours","event_type":"e","ts":0,"received":0}'
+redis_cli -x lpush events "$n1" "$n2" <"$T_TMP/big.json" >/dev/null
 wait "$LOAD_PID"
 echo "# load: $(cat "$T_TMP/load.summary")"
 
 if wait_until 60 queue_settled events; then pass "queue drained past the poison"; else
     fail "queue drained past the poison" "pending $(redis_cli llen events)"; fi
 verify_exactly_once $DB poison-site "$T_TMP/load.txt"
+expect_eq "the good envelopes beside the refused one are stored" \
+    "$("$BUILD/tests/mongoq" "$(mongo_uri $DB)" events count '{"site_id":"poison-neighbours"}')" 2
 expect_eq "the refused document is not stored" \
     "$("$BUILD/tests/mongoq" "$(mongo_uri $DB)" events count '{"site_id":"poison-big"}')" 0
 

@@ -1,0 +1,377 @@
+/* test_queue.c - unit tests for the parts of common/queue.c that need no Redis server. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+
+#include "queue.h"
+#include "text.h"
+
+/* 2025-11-15T10:00:00.123Z: past 2^32, so a 32-bit truncation would show. */
+#define EXAMPLE_MS 1763200800123LL
+
+/* Call queue_key with out filled with '#', then check nothing was written past outlen. */
+static int
+key(char *out, size_t outlen, const char *qkey, const char *kind, const char *consumer)
+{
+    char buf[128];
+    int rc;
+
+    assert_true(outlen <= sizeof buf);
+    memset(buf, '#', sizeof buf);
+    rc = queue_key(buf, outlen, qkey, kind, consumer);
+    for (size_t i = outlen; i < sizeof buf; i++) {
+        if (buf[i] != '#') {
+            fail_msg("queue_key wrote byte %zu with outlen %zu", i, outlen);
+        }
+    }
+    memcpy(out, buf, outlen);
+    return rc;
+}
+
+static void
+test_key_without_consumer(void **state)
+{
+    char out[64];
+
+    (void)state;
+    assert_int_equal(key(out, sizeof out, "events", "consumers", NULL), 0);
+    assert_string_equal(out, "events:consumers");
+    assert_int_equal(key(out, sizeof out, "events", "dead", NULL), 0);
+    assert_string_equal(out, "events:dead");
+    assert_int_equal(key(out, sizeof out, "", "dead", NULL), 0);
+    assert_string_equal(out, ":dead");
+}
+
+static void
+test_key_with_consumer(void **state)
+{
+    char out[64];
+
+    (void)state;
+    assert_int_equal(key(out, sizeof out, "events", "processing", "proc-1"), 0);
+    assert_string_equal(out, "events:processing:proc-1");
+    assert_int_equal(key(out, sizeof out, "events", "heartbeat", "host:1234"), 0);
+    assert_string_equal(out, "events:heartbeat:host:1234");
+    /* An empty consumer still gets its separator; NULL is what leaves it out. */
+    assert_int_equal(key(out, sizeof out, "events", "processing", ""), 0);
+    assert_string_equal(out, "events:processing:");
+}
+
+static void
+test_key_exact_fit(void **state)
+{
+    char out[64];
+
+    (void)state;
+    /* "events:dead" is 11 bytes: 12 with the NUL. */
+    assert_int_equal(key(out, 12, "events", "dead", NULL), 0);
+    assert_string_equal(out, "events:dead");
+    /* "events:processing:p1" is 20 bytes. */
+    assert_int_equal(key(out, 21, "events", "processing", "p1"), 0);
+    assert_string_equal(out, "events:processing:p1");
+}
+
+static void
+test_key_overflow(void **state)
+{
+    char out[64];
+
+    (void)state;
+    /* One byte short of the NUL. */
+    assert_int_equal(key(out, 11, "events", "dead", NULL), -1);
+    assert_int_equal(key(out, 20, "events", "processing", "p1"), -1);
+    /* Far too short, and no room at all. */
+    assert_int_equal(key(out, 1, "events", "dead", NULL), -1);
+    assert_int_equal(key(out, 0, "events", "dead", NULL), -1);
+    assert_int_equal(key(out, 0, "events", "processing", "p1"), -1);
+    assert_int_equal(queue_key(NULL, 0, "events", "dead", NULL), -1);
+}
+
+/* Parse a dead-letter entry, check it has exactly the five documented fields with the
+ * right types, and return it (json_decref it). */
+static json_t *
+load_entry(const char *text)
+{
+    json_error_t jerr;
+    json_t *o;
+
+    assert_non_null(text);
+    assert_true(text_is_utf8(text, strlen(text)));
+    o = json_loads(text, 0, &jerr);
+    if (o == NULL) {
+        fail_msg("entry is not JSON: %s", jerr.text);
+    }
+    assert_true(json_is_object(o));
+    assert_int_equal(json_object_size(o), 5);
+    assert_true(json_is_string(json_object_get(o, "reason")));
+    assert_true(json_is_string(json_object_get(o, "error")));
+    assert_true(json_is_integer(json_object_get(o, "attempts")));
+    assert_true(json_is_integer(json_object_get(o, "failed_at")));
+    assert_true(json_is_string(json_object_get(o, "payload")));
+    return o;
+}
+
+/* The string field name of o, which must have exactly len bytes. */
+static const char *
+field(json_t *o, const char *name, size_t len)
+{
+    json_t *s = json_object_get(o, name);
+
+    assert_non_null(s);
+    assert_int_equal(json_string_length(s), len);
+    return json_string_value(s);
+}
+
+static void
+test_dead_entry_round_trip(void **state)
+{
+    static const char payload[] = "{\"v\":1,\"id\":\"0190163d\",\"site_id\":\"s\\\"q\\\\b\","
+                                  "\"url\":\"https://example.com/caf\xc3\xa9\"}";
+    char *text;
+    json_t *o;
+
+    (void)state;
+    text = queue_dead_entry("invalid", "document rejected: bad \"site_id\"\n", 3, EXAMPLE_MS,
+                            payload, sizeof payload - 1);
+    o = load_entry(text);
+    assert_string_equal(field(o, "reason", 7), "invalid");
+    assert_string_equal(field(o, "error", 33), "document rejected: bad \"site_id\"\n");
+    assert_int_equal(json_integer_value(json_object_get(o, "attempts")), 3);
+    assert_true(json_integer_value(json_object_get(o, "failed_at")) == EXAMPLE_MS);
+    assert_memory_equal(field(o, "payload", sizeof payload - 1), payload, sizeof payload);
+    json_decref(o);
+    free(text);
+}
+
+static void
+test_dead_entry_number_edges(void **state)
+{
+    char *text;
+    json_t *o;
+
+    (void)state;
+    text = queue_dead_entry("", "", 0, 0, "", 0);
+    o = load_entry(text);
+    assert_string_equal(field(o, "reason", 0), "");
+    assert_string_equal(field(o, "error", 0), "");
+    assert_string_equal(field(o, "payload", 0), "");
+    assert_int_equal(json_integer_value(json_object_get(o, "attempts")), 0);
+    assert_int_equal(json_integer_value(json_object_get(o, "failed_at")), 0);
+    json_decref(o);
+    free(text);
+
+    text = queue_dead_entry("r", "e", 2147483647, 253402300799999LL, "p", 1);
+    o = load_entry(text);
+    assert_int_equal(json_integer_value(json_object_get(o, "attempts")), 2147483647);
+    assert_true(json_integer_value(json_object_get(o, "failed_at")) == 253402300799999LL);
+    json_decref(o);
+    free(text);
+}
+
+static void
+test_dead_entry_payload_len_respected(void **state)
+{
+    char *text;
+    json_t *o;
+
+    (void)state;
+    text = queue_dead_entry("r", "e", 1, EXAMPLE_MS, "abcdef\xff", 3);
+    o = load_entry(text);
+    assert_string_equal(field(o, "payload", 3), "abc");
+    json_decref(o);
+    free(text);
+}
+
+static void
+test_dead_entry_payload_invalid_utf8(void **state)
+{
+    static const char payload[] = "{\"url\":\"/p\xff\xfe\",\"t\":\"caf\xc3\xa9\xe2\x82\"}";
+    static const char want[] = "{\"url\":\"/p??\",\"t\":\"caf\xc3\xa9??\"}";
+    char *text;
+    json_t *o;
+
+    (void)state;
+    text = queue_dead_entry("invalid", "not UTF-8", 1, EXAMPLE_MS, payload, sizeof payload - 1);
+    o = load_entry(text);
+    assert_string_equal(field(o, "payload", sizeof want - 1), want);
+    json_decref(o);
+    free(text);
+
+    /* Overlong, surrogate and truncated forms, and nothing else. */
+    text = queue_dead_entry("invalid", "x", 1, EXAMPLE_MS, "\xc0\x80\xed\xa0\x80\xf0\x9f", 7);
+    o = load_entry(text);
+    assert_string_equal(field(o, "payload", 7), "???????");
+    json_decref(o);
+    free(text);
+}
+
+static void
+test_dead_entry_payload_nul_bytes(void **state)
+{
+    static const char payload[] = "a\0b\0\0{\"k\":\"\xc3\xa9\"}\0";
+    static const char want[] = "a?b??{\"k\":\"\xc3\xa9\"}?";
+    char *text;
+    json_t *o;
+
+    (void)state;
+    text = queue_dead_entry("invalid", "NUL", 1, EXAMPLE_MS, payload, sizeof payload - 1);
+    o = load_entry(text);
+    assert_string_equal(field(o, "payload", sizeof want - 1), want);
+    json_decref(o);
+    free(text);
+}
+
+static void
+test_dead_entry_reason_and_error_invalid_utf8(void **state)
+{
+    /* A lone lead, a valid euro sign, a surrogate. (The literal is split so that "?" "?)"
+     * is not read as the trigraph for ']'.) */
+    static const char want_error[] = "mongo: ?(\xe2\x82\xac??"
+                                     "?)";
+    char *text;
+    json_t *o;
+
+    (void)state;
+    text = queue_dead_entry("bad\xff reason", "mongo: \xc3(\xe2\x82\xac\xed\xa0\x80)", 5,
+                            EXAMPLE_MS, "{}", 2);
+    o = load_entry(text);
+    assert_string_equal(field(o, "reason", 11), "bad? reason");
+    assert_string_equal(field(o, "error", sizeof want_error - 1), want_error);
+    assert_string_equal(field(o, "payload", 2), "{}");
+    assert_int_equal(json_integer_value(json_object_get(o, "attempts")), 5);
+    json_decref(o);
+    free(text);
+}
+
+#define MB (1024 * 1024)
+
+static void
+test_dead_entry_payload_1mb(void **state)
+{
+    char *payload = malloc(MB);
+    char *text;
+    json_t *o;
+    const char *got;
+
+    (void)state;
+    assert_non_null(payload);
+    /* Valid text with characters JSON must escape, and a multibyte character at the end. */
+    for (size_t i = 0; i < MB; i++) {
+        payload[i] = "ab\"\\/\n\tz"[i % 8];
+    }
+    memcpy(payload + MB - 3, "\xe2\x82\xac", 3);
+    text = queue_dead_entry("too_large", "e", 1, EXAMPLE_MS, payload, MB);
+    o = load_entry(text);
+    assert_memory_equal(field(o, "payload", MB), payload, MB);
+    json_decref(o);
+    free(text);
+
+    /* The same with an invalid byte every 1000 and a NUL at the very end. */
+    for (size_t i = 0; i < MB; i += 1000) {
+        payload[i] = (char)0xff;
+    }
+    payload[MB - 1] = '\0';
+    text = queue_dead_entry("too_large", "e", 1, EXAMPLE_MS, payload, MB);
+    o = load_entry(text);
+    got = field(o, "payload", MB);
+    for (size_t i = 0; i < MB - 3; i++) {
+        char want = i % 1000 == 0 ? '?' : payload[i];
+        if (got[i] != want) {
+            fail_msg("payload byte %zu is %02x, want %02x", i, (unsigned char)got[i],
+                     (unsigned char)want);
+        }
+    }
+    /* The euro sign lost its last byte, so its first two are invalid too. */
+    assert_memory_equal(got + MB - 3, "???", 3);
+    json_decref(o);
+    free(text);
+    free(payload);
+}
+
+static void
+test_batch_init_and_clear_empty(void **state)
+{
+    struct queue_batch b;
+
+    (void)state;
+    memset(&b, 0xa5, sizeof b);
+    queue_batch_init(&b);
+    assert_int_equal(b.n, 0);
+    assert_null(b.items);
+    queue_batch_clear(&b);
+    assert_int_equal(b.n, 0);
+    assert_null(b.items);
+    /* Clearing twice is harmless. */
+    queue_batch_clear(&b);
+    assert_int_equal(b.n, 0);
+    assert_null(b.items);
+}
+
+/* A string reply as hiredis builds one, from the protocol text, without a server. */
+static redisReply *
+string_reply(const char *resp)
+{
+    redisReader *rd = redisReaderCreate();
+    void *reply = NULL;
+
+    assert_non_null(rd);
+    assert_int_equal(redisReaderFeed(rd, resp, strlen(resp)), REDIS_OK);
+    assert_int_equal(redisReaderGetReply(rd, &reply), REDIS_OK);
+    assert_non_null(reply);
+    redisReaderFree(rd);
+    assert_int_equal(((redisReply *)reply)->type, REDIS_REPLY_STRING);
+    return reply;
+}
+
+/* Clearing a batch frees its replies (a leak here fails under ASan or valgrind) and
+ * leaves it empty and reusable. */
+static void
+test_batch_clear_frees_items(void **state)
+{
+    struct queue_batch b;
+
+    (void)state;
+    queue_batch_init(&b);
+    b.items = malloc(2 * sizeof *b.items);
+    assert_non_null(b.items);
+    b.items[0] = string_reply("$3\r\nabc\r\n");
+    b.items[1] = string_reply("$0\r\n\r\n");
+    b.n = 2;
+    assert_memory_equal(b.items[0]->str, "abc", 3);
+    queue_batch_clear(&b);
+    assert_int_equal(b.n, 0);
+    assert_null(b.items);
+    queue_batch_clear(&b);
+    assert_int_equal(b.n, 0);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_key_without_consumer),
+        cmocka_unit_test(test_key_with_consumer),
+        cmocka_unit_test(test_key_exact_fit),
+        cmocka_unit_test(test_key_overflow),
+        cmocka_unit_test(test_dead_entry_round_trip),
+        cmocka_unit_test(test_dead_entry_number_edges),
+        cmocka_unit_test(test_dead_entry_payload_len_respected),
+        cmocka_unit_test(test_dead_entry_payload_invalid_utf8),
+        cmocka_unit_test(test_dead_entry_payload_nul_bytes),
+        cmocka_unit_test(test_dead_entry_reason_and_error_invalid_utf8),
+        cmocka_unit_test(test_dead_entry_payload_1mb),
+        cmocka_unit_test(test_batch_init_and_clear_empty),
+        cmocka_unit_test(test_batch_clear_frees_items),
+    };
+
+    return cmocka_run_group_tests_name("queue: keys, dead-letter entries, batches", tests, NULL,
+                                       NULL);
+}
