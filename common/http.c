@@ -5,9 +5,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "text.h"
+
+#define HTTP_MAX_STATUS 600
+
+/* Requests answered on one path, by status, and how long they took. */
+struct path_stats {
+    const char *path; /* a route's path, or "other" */
+    atomic_ullong by_status[HTTP_MAX_STATUS];
+    struct metrics_histogram latency;
+};
 
 struct http_server {
     struct mg_context *mg;
@@ -15,6 +25,8 @@ struct http_server {
     size_t n_routes;
     void *ctx;
     int port;
+    struct path_stats *paths; /* one per distinct route path, then "other" */
+    size_t n_paths;
 };
 
 /* Send a JSON reply; allow, when not NULL, is sent as the Allow header. */
@@ -55,6 +67,70 @@ int
 http_send_json(struct mg_connection *conn, int status, json_t *body)
 {
     return send_json(conn, status, body, NULL);
+}
+
+int
+http_send_text(struct mg_connection *conn, int status, const char *content_type, const char *body,
+               size_t len)
+{
+    char clen[32];
+
+    snprintf(clen, sizeof clen, "%zu", len);
+    mg_response_header_start(conn, status);
+    mg_response_header_add(conn, "Content-Type", content_type, -1);
+    mg_response_header_add(conn, "Content-Length", clen, -1);
+    mg_response_header_add(conn, "Cache-Control", "no-store", -1);
+    mg_response_header_send(conn);
+    if (strcmp(mg_get_request_info(conn)->request_method, "HEAD") != 0) {
+        mg_write(conn, body, len);
+    }
+    return status;
+}
+
+static double
+now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static struct path_stats *
+stats_for(const http_server_t *srv, const char *path)
+{
+    for (size_t i = 0; i + 1 < srv->n_paths; i++) {
+        if (strcmp(srv->paths[i].path, path) == 0) {
+            return &srv->paths[i];
+        }
+    }
+    return &srv->paths[srv->n_paths - 1];
+}
+
+void
+http_metrics_render(const struct mg_connection *conn, struct metrics_buf *b)
+{
+    const http_server_t *srv = mg_get_request_info(conn)->user_data;
+    char labels[128];
+
+    metrics_family(b, "analytics_http_requests_total", "counter",
+                   "HTTP requests answered, by route and status.");
+    for (size_t i = 0; i < srv->n_paths; i++) {
+        for (int st = 100; st < HTTP_MAX_STATUS; st++) {
+            unsigned long long v = atomic_load(&srv->paths[i].by_status[st]);
+            if (v > 0) {
+                snprintf(labels, sizeof labels, "route=\"%s\",status=\"%d\"", srv->paths[i].path,
+                         st);
+                metrics_sample(b, "analytics_http_requests_total", labels, (double)v);
+            }
+        }
+    }
+    metrics_family(b, "analytics_http_request_duration_seconds", "histogram",
+                   "Time from request to reply, by route.");
+    for (size_t i = 0; i < srv->n_paths; i++) {
+        snprintf(labels, sizeof labels, "route=\"%s\"", srv->paths[i].path);
+        metrics_histogram_render(b, "analytics_http_request_duration_seconds", labels,
+                                 &srv->paths[i].latency);
+    }
 }
 
 int
@@ -183,10 +259,9 @@ http_query_param(const char *qs, const char *name, char *out, size_t outsz)
     return -1;
 }
 
-/* civetweb's begin_request callback: the whole routing happens here, so one
- * table decides every answer, 404 and 405 included. */
+/* Route one request to its handler (or 404/405); returns the status sent. */
 static int
-dispatch(struct mg_connection *conn)
+route(struct mg_connection *conn)
 {
     const struct mg_request_info *ri = mg_get_request_info(conn);
     const http_server_t *srv = ri->user_data;
@@ -217,6 +292,24 @@ dispatch(struct mg_connection *conn)
     return http_send_error(conn, 404, "Not found: %.128s", ri->local_uri);
 }
 
+/* civetweb's begin_request callback: the whole routing happens here, so one
+ * table decides every answer, 404 and 405 included; each answer is counted. */
+static int
+dispatch(struct mg_connection *conn)
+{
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    const http_server_t *srv = ri->user_data;
+    double start = now_seconds();
+    int status = route(conn);
+    struct path_stats *ps = stats_for(srv, ri->local_uri);
+
+    if (status > 0 && status < HTTP_MAX_STATUS) {
+        atomic_fetch_add_explicit(&ps->by_status[status], 1, memory_order_relaxed);
+    }
+    metrics_observe(&ps->latency, now_seconds() - start);
+    return status;
+}
+
 http_server_t *
 http_start(const char *bind_addr, int port, int threads, const struct http_route *routes,
            size_t n_routes, void *ctx, struct app_err *err)
@@ -233,6 +326,28 @@ http_start(const char *bind_addr, int port, int threads, const struct http_route
     srv->routes = routes;
     srv->n_routes = n_routes;
     srv->ctx = ctx;
+    srv->paths = calloc(n_routes + 1, sizeof *srv->paths);
+    if (srv->paths == NULL) {
+        err_set(err, ERR_INTERNAL, "out of memory");
+        free(srv);
+        return NULL;
+    }
+    for (size_t i = 0; i < n_routes; i++) {
+        int seen = 0;
+        for (size_t k = 0; k < srv->n_paths; k++) {
+            seen |= strcmp(srv->paths[k].path, routes[i].path) == 0;
+        }
+        if (!seen) {
+            srv->paths[srv->n_paths++].path = routes[i].path;
+        }
+    }
+    srv->paths[srv->n_paths++].path = "other";
+    for (size_t i = 0; i < srv->n_paths; i++) {
+        for (int st = 0; st < HTTP_MAX_STATUS; st++) {
+            atomic_init(&srv->paths[i].by_status[st], 0);
+        }
+        metrics_histogram_init(&srv->paths[i].latency, metrics_latency_bounds, metrics_latency_n);
+    }
     snprintf(listen, sizeof listen, "%s:%d", bind_addr, port);
     snprintf(nthreads, sizeof nthreads, "%d", threads);
     const char *options[] = {"listening_ports", listen, "num_threads", nthreads,
@@ -247,6 +362,7 @@ http_start(const char *bind_addr, int port, int threads, const struct http_route
     srv->mg = mg_start(&cb, srv, options);
     if (srv->mg == NULL) {
         err_set(err, ERR_INVALID, "cannot listen on %s", listen);
+        free(srv->paths);
         free(srv);
         return NULL;
     }
@@ -272,5 +388,6 @@ http_stop(http_server_t *srv)
         return;
     }
     mg_stop(srv->mg);
+    free(srv->paths);
     free(srv);
 }

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "metrics.h"
 
 /* A handler sends a complete reply and returns its HTTP status (civetweb's
  * contract). ctx is the pointer given to http_start(). */
@@ -45,6 +46,16 @@ int http_send_json(struct mg_connection *conn, int status, json_t *body);
  * carries the headers only. */
 int http_send_error(struct mg_connection *conn, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Send a non-JSON body (e.g. METRICS_CONTENT_TYPE) with the given status. Returns status. */
+int http_send_text(struct mg_connection *conn, int status, const char *content_type,
+                   const char *body, size_t len);
+
+/* Append the server's own metrics for the server conn belongs to:
+ * analytics_http_requests_total{route,status} and
+ * analytics_http_request_duration_seconds{route} (route is the table's path, or
+ * "other" for unknown paths). */
+void http_metrics_render(const struct mg_connection *conn, struct metrics_buf *b);
 
 /* Read the whole request body, at most max bytes. Returns 0 and sets *buf
  * (malloc'd, NUL-terminated, caller frees) and *len; 413 when the body is

@@ -21,6 +21,19 @@ struct rconn_pool {
     rconn_t *free_list;
 };
 
+void
+rconn_stats_init(struct rconn_stats *s)
+{
+    atomic_init(&s->connects, 0);
+    atomic_init(&s->errors, 0);
+}
+
+static void
+count(atomic_ullong *counter)
+{
+    atomic_fetch_add_explicit(counter, 1, memory_order_relaxed);
+}
+
 rconn_t *
 rconn_new(const struct rconn_opts *opts)
 {
@@ -34,6 +47,9 @@ rconn_new(const struct rconn_opts *opts)
 void
 rconn_drop(rconn_t *c)
 {
+    if (c->ctx != NULL && c->ctx->err != 0 && c->opts.stats != NULL) {
+        count(&c->opts.stats->errors); /* a pipelined read failed */
+    }
     if (c->ctx != NULL) {
         redisFree(c->ctx);
         c->ctx = NULL;
@@ -60,6 +76,9 @@ rconn_context(rconn_t *c, struct app_err *err)
         return c->ctx;
     }
     ctx = redisConnectWithTimeout(c->opts.host, c->opts.port, tv);
+    if (c->opts.stats != NULL && (ctx == NULL || ctx->err != 0)) {
+        count(&c->opts.stats->errors);
+    }
     if (ctx == NULL) {
         err_set(err, ERR_TRANSIENT, "redis %s:%d: out of memory", c->opts.host, c->opts.port);
         return NULL;
@@ -90,6 +109,9 @@ rconn_context(rconn_t *c, struct app_err *err)
         }
     }
     c->ctx = ctx;
+    if (c->opts.stats != NULL) {
+        count(&c->opts.stats->connects);
+    }
     return ctx;
 }
 
@@ -97,8 +119,8 @@ static redisReply *
 finish(rconn_t *c, void *reply, struct app_err *err)
 {
     if (reply == NULL) {
-        /* The command may have reached the server before the connection failed
-         * or the answer timed out. */
+        /* (Counted as an error by rconn_drop.) The command may have reached the server before the
+         * connection failed or the answer timed out. */
         err_set(err, ERR_UNKNOWN, "redis %s:%d: %s", c->opts.host, c->opts.port,
                 c->ctx->errstr[0] ? c->ctx->errstr : "connection lost");
         rconn_drop(c);

@@ -3,19 +3,30 @@
 #define COMMON_RCONN_H
 
 #include <hiredis/hiredis.h>
+#include <stdatomic.h>
 
 #include "err.h"
 
 typedef struct rconn rconn_t;
 
-/* Settings shared by every connection to one server. The strings must outlive
- * the connections made with them. */
+/* Counts for metrics, shared by the connections given the same opts. */
+struct rconn_stats {
+    atomic_ullong connects; /* connections opened (the first, then reconnects) */
+    atomic_ullong errors;   /* failed connects and commands */
+};
+
+/* Settings shared by every connection to one server. The strings (and stats) must
+ * outlive the connections made with them. */
 struct rconn_opts {
     const char *host;
     int port;
-    const char *password; /* empty or NULL: no AUTH */
-    int timeout_ms;       /* connect timeout and per-command read/write timeout */
+    const char *password;      /* empty or NULL: no AUTH */
+    int timeout_ms;            /* connect timeout and per-command read/write timeout */
+    struct rconn_stats *stats; /* optional */
 };
+
+/* Zero a stats block before use. */
+void rconn_stats_init(struct rconn_stats *s);
 
 /* A connection that connects lazily on first use. Returns NULL when out of memory. */
 rconn_t *rconn_new(const struct rconn_opts *opts);

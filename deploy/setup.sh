@@ -64,4 +64,20 @@ if ! sha_ok; then
         exit 1
     fi
 fi
+# promtool (checks the /metrics format in tests), unpacked from Debian's prometheus package
+# without installing the server.
+promtool="$root/.deps/bin/promtool"
+if ! [ -x "$promtool" ]; then
+    echo "setup: unpacking promtool from Debian's prometheus package into .deps/bin/"
+    tmp=$(mktemp -d)
+    chmod 755 "$tmp" # apt's download user must be able to write there
+    if ! (cd "$tmp" && apt-get download prometheus >/dev/null 2>&1); then
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        (cd "$tmp" && apt-get download prometheus >/dev/null)
+    fi
+    dpkg-deb -x "$tmp"/prometheus_*.deb "$tmp/x"
+    mkdir -p "$root/.deps/bin"
+    cp "$tmp/x/usr/bin/promtool" "$promtool"
+    rm -rf "$tmp"
+fi
 echo "setup: ready"

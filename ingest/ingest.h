@@ -2,6 +2,8 @@
 #ifndef INGEST_INGEST_H
 #define INGEST_INGEST_H
 
+#include <stdatomic.h>
+
 #include "http.h"
 #include "log.h"
 #include "rconn.h"
@@ -19,9 +21,20 @@ struct ingest_cfg {
     enum log_level log_level;
 };
 
+/* Counters for /metrics. */
+struct ingest_stats {
+    atomic_ullong valid;       /* requests whose event passed validation */
+    atomic_ullong enqueued;    /* events in Redis, answered 202 */
+    atomic_ullong invalid;     /* answered 400 */
+    atomic_ullong too_large;   /* answered 413 */
+    atomic_ullong unavailable; /* answered 503: Redis failed */
+    struct rconn_stats redis;
+};
+
 struct ingest {
     struct ingest_cfg cfg;
     rconn_pool_t *redis;
+    struct ingest_stats stats;
 };
 
 /* The route table: POST /event, GET /health. */

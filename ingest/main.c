@@ -29,8 +29,9 @@ main(void)
         return SVC_EXIT_CONFIG;
     }
     svc_install_signals();
+    rconn_stats_init(&in.stats.redis);
     struct rconn_opts ropts = {c->redis_host, c->redis_port, c->redis_password,
-                               (int)c->redis_timeout_ms};
+                               (int)c->redis_timeout_ms, &in.stats.redis};
     in.redis = rconn_pool_new(&ropts);
     if (in.redis == NULL) {
         LOG_ERROR("out of memory");

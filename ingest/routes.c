@@ -23,6 +23,7 @@ handle_post_event(struct mg_connection *conn, void *arg)
     event_init(&ev);
     status = http_read_body(conn, (size_t)in->cfg.max_body_bytes, &buf, &len);
     if (status == 413) {
+        atomic_fetch_add(&in->stats.too_large, 1);
         status =
             http_send_error(conn, 413, "Request body exceeds %ld bytes", in->cfg.max_body_bytes);
         goto done;
@@ -33,14 +34,17 @@ handle_post_event(struct mg_connection *conn, void *arg)
     }
     body = json_loadb(buf, len, JSON_DECODE_ANY, &jerr);
     if (body == NULL) {
+        atomic_fetch_add(&in->stats.invalid, 1);
         status = http_send_error(conn, 400, "Invalid JSON: %s (line %d, column %d)", jerr.text,
                                  jerr.line, jerr.column);
         goto done;
     }
     if (event_from_json(body, EVENT_FROM_REQUEST, &ev, &err) != 0) {
+        atomic_fetch_add(&in->stats.invalid, 1);
         status = http_send_error(conn, 400, "%s", err.msg);
         goto done;
     }
+    atomic_fetch_add(&in->stats.valid, 1);
     ev.received_ms = ts_now_ms();
     event_new_id(ev.received_ms, ev.id);
     envelope = envelope_encode(&ev, &envelope_len);
@@ -63,10 +67,12 @@ handle_post_event(struct mg_connection *conn, void *arg)
         } else {
             LOG_WARN("event %s not queued: %s", ev.id, err.msg);
         }
+        atomic_fetch_add(&in->stats.unavailable, 1);
         status = http_send_error(conn, 503, "Queue unavailable, please retry");
         goto done;
     }
     rconn_pool_push(in->redis, redis);
+    atomic_fetch_add(&in->stats.enqueued, 1);
     status = http_send_json(conn, 202, json_pack("{s:s,s:s}", "status", "accepted", "id", ev.id));
 done:
     event_cleanup(&ev);
@@ -95,8 +101,44 @@ handle_health(struct mg_connection *conn, void *arg)
         json_pack("{s:s,s:s}", "status", ok ? "ok" : "error", "service", "ingest"));
 }
 
+static int
+handle_metrics(struct mg_connection *conn, void *arg)
+{
+    struct ingest *in = arg;
+    struct ingest_stats *s = &in->stats;
+    struct metrics_buf b;
+    int status;
+
+    metrics_buf_init(&b);
+    http_metrics_render(conn, &b);
+    metrics_single(&b, "analytics_events_accepted_total", "counter",
+                   "Events that passed validation.", (double)atomic_load(&s->valid));
+    metrics_single(&b, "analytics_events_enqueued_total", "counter",
+                   "Events pushed onto the Redis queue and answered 202.",
+                   (double)atomic_load(&s->enqueued));
+    metrics_family(&b, "analytics_events_rejected_total", "counter",
+                   "Events not queued, by reason: invalid (400), too_large (413), "
+                   "queue_unavailable (503).");
+    metrics_sample(&b, "analytics_events_rejected_total", "reason=\"invalid\"",
+                   (double)atomic_load(&s->invalid));
+    metrics_sample(&b, "analytics_events_rejected_total", "reason=\"too_large\"",
+                   (double)atomic_load(&s->too_large));
+    metrics_sample(&b, "analytics_events_rejected_total", "reason=\"queue_unavailable\"",
+                   (double)atomic_load(&s->unavailable));
+    metrics_single(&b, "analytics_redis_connections_total", "counter",
+                   "Redis connections opened (reconnects included).",
+                   (double)atomic_load(&s->redis.connects));
+    metrics_single(&b, "analytics_redis_errors_total", "counter",
+                   "Failed Redis connects and commands.", (double)atomic_load(&s->redis.errors));
+    status = b.failed ? http_send_error(conn, 500, "Internal error")
+                      : http_send_text(conn, 200, METRICS_CONTENT_TYPE, b.data, b.len);
+    metrics_buf_free(&b);
+    return status;
+}
+
 const struct http_route ingest_routes[] = {
     {"POST", "/event", handle_post_event},
     {"GET", "/health", handle_health},
+    {"GET", "/metrics", handle_metrics},
 };
 const size_t ingest_n_routes = sizeof ingest_routes / sizeof ingest_routes[0];

@@ -18,7 +18,7 @@ int
 dead_command(const struct processor_cfg *c, int argc, char **argv)
 {
     struct rconn_opts ropts = {c->redis_host, c->redis_port, c->redis_password,
-                               (int)c->redis_timeout_ms};
+                               (int)c->redis_timeout_ms, NULL};
     rconn_t *redis = NULL;
     struct queue_batch batch;
     struct app_err err = {0};

@@ -17,12 +17,19 @@
 
 struct drain {
     struct processor *p;
+    struct processor_stats *stats;
     rconn_t *redis;
     struct backoff bo;
-    char consumer[200];
-    char processing[512]; /* <QUEUE_KEY>:processing:<consumer> */
-    char dead_key[512];   /* <QUEUE_KEY>:dead */
+    const char *consumer;   /* p->consumer */
+    const char *processing; /* p->processing */
+    const char *dead_key;   /* p->dead_key */
 };
+
+static void
+count(atomic_ullong *counter, unsigned long long n)
+{
+    atomic_fetch_add_explicit(counter, n, memory_order_relaxed);
+}
 
 /* The heartbeat thread keeps this consumer's heartbeat fresh, on its own
  * connection, even while the main loop waits on MongoDB. */
@@ -52,6 +59,7 @@ wait_retry(struct drain *d, const char *what, const struct app_err *err)
 {
     long ms = backoff_next(&d->bo);
 
+    count(&d->stats->retries, 1);
     LOG_WARN("%s: %s; retry %u in %ld ms", what, err->msg, d->bo.attempt, ms);
     return backoff_sleep(ms, &svc_stop_requested);
 }
@@ -85,7 +93,7 @@ heartbeat_main(void *arg)
 
 /* Stored, duplicate or dead: count each event of a batch once. */
 struct tally {
-    size_t stored, dups, dead;
+    size_t stored, dups, dead, dead_invalid;
 };
 
 /* Add a dead letter for item to the list to push at ack time. Returns -1 when it
@@ -132,6 +140,7 @@ store_all(struct drain *d, const struct event *events, const redisReply *const *
     while (n > 0) {
         size_t keep = 0;
         if (store_insert_events(d->p->store, evs, n, ts_now_ms(), outcomes, reasons, &err) != 0) {
+            count(&d->stats->mongo_errors, 1);
             if (wait_retry(d, "mongodb", &err)) {
                 rc = 1;
                 goto done;
@@ -209,7 +218,7 @@ process_batch(struct drain *d, struct queue_batch *batch)
     const redisReply **items = calloc(batch->n, sizeof *items); /* evs[i] came from items[i] */
     char **dead = calloc(batch->n, sizeof *dead);
     size_t n_ok = 0, n_dead = 0;
-    struct tally t = {0, 0, 0};
+    struct tally t = {0, 0, 0, 0};
     struct app_err err = {0};
     int rc = 0;
 
@@ -232,6 +241,7 @@ process_batch(struct drain *d, struct queue_batch *batch)
             goto done;
         }
         t.dead++;
+        t.dead_invalid++;
     }
     if (store_all(d, evs, items, n_ok, dead, &n_dead, &t) != 0) {
         rc = 1;
@@ -249,6 +259,12 @@ process_batch(struct drain *d, struct queue_batch *batch)
         }
     }
     backoff_reset(&d->bo);
+    count(&d->stats->stored, t.stored);
+    count(&d->stats->duplicates, t.dups);
+    count(&d->stats->dead_invalid, t.dead_invalid);
+    count(&d->stats->dead_rejected, t.dead - t.dead_invalid);
+    count(&d->stats->batches, 1);
+    metrics_observe(&d->stats->batch_size, (double)batch->n);
     LOG_DEBUG("batch of %zu: %zu stored, %zu already stored, %zu dead", batch->n, t.stored, t.dups,
               t.dead);
 done:
@@ -285,6 +301,7 @@ start_up(struct drain *d)
     }
     if (!svc_stop_requested && n > 0) {
         LOG_INFO("recovery: returned %ld events of stopped processors to the queue", n);
+        count(&d->stats->recovered, (unsigned long long)n);
     }
     backoff_reset(&d->bo);
 }
@@ -298,12 +315,36 @@ mono_ms(void)
 }
 
 int
+drain_prepare(struct processor *p)
+{
+    struct processor_stats *s = &p->stats;
+
+    atomic_init(&s->stored, 0);
+    atomic_init(&s->duplicates, 0);
+    atomic_init(&s->dead_invalid, 0);
+    atomic_init(&s->dead_rejected, 0);
+    atomic_init(&s->retries, 0);
+    atomic_init(&s->mongo_errors, 0);
+    atomic_init(&s->batches, 0);
+    atomic_init(&s->recovered, 0);
+    metrics_histogram_init(&s->batch_size, metrics_size_bounds, metrics_size_n);
+    rconn_stats_init(&s->redis);
+    make_consumer_id(p->consumer, sizeof p->consumer);
+    if (queue_key(p->processing, sizeof p->processing, p->cfg.queue_key, "processing",
+                  p->consumer) != 0 ||
+        queue_key(p->dead_key, sizeof p->dead_key, p->cfg.queue_key, "dead", NULL) != 0) {
+        return -1;
+    }
+    return 0;
+}
+
+int
 drain_run(struct processor *p)
 {
     const struct processor_cfg *c = &p->cfg;
     struct rconn_opts ropts = {c->redis_host, c->redis_port, c->redis_password,
-                               (int)c->redis_timeout_ms};
-    struct drain d = {.p = p};
+                               (int)c->redis_timeout_ms, &p->stats.redis};
+    struct drain d = {.p = p, .stats = &p->stats};
     struct heartbeat hb = {.d = &d};
     struct queue_batch batch;
     struct app_err err = {0};
@@ -314,11 +355,11 @@ drain_run(struct processor *p)
     queue_batch_init(&batch);
     d.redis = rconn_new(&ropts);
     hb.redis = rconn_new(&ropts);
-    make_consumer_id(d.consumer, sizeof d.consumer);
-    if (d.redis == NULL || hb.redis == NULL ||
-        queue_key(d.processing, sizeof d.processing, c->queue_key, "processing", d.consumer) ||
-        queue_key(d.dead_key, sizeof d.dead_key, c->queue_key, "dead", NULL)) {
-        LOG_ERROR("cannot start: out of memory or QUEUE_KEY too long");
+    d.consumer = p->consumer;
+    d.processing = p->processing;
+    d.dead_key = p->dead_key;
+    if (d.redis == NULL || hb.redis == NULL) {
+        LOG_ERROR("cannot start: out of memory");
         goto done;
     }
     backoff_init(&d.bo, c->retry_base_ms, c->retry_max_ms);

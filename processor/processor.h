@@ -2,8 +2,11 @@
 #ifndef PROCESSOR_PROCESSOR_H
 #define PROCESSOR_PROCESSOR_H
 
+#include <stdatomic.h>
+
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "rconn.h"
 #include "store.h"
 
@@ -26,15 +29,37 @@ struct processor_cfg {
     enum log_level log_level;
 };
 
+/* Counters for /metrics, updated by the drain loop. */
+struct processor_stats {
+    atomic_ullong stored;        /* documents inserted */
+    atomic_ullong duplicates;    /* events found already stored (redeliveries) */
+    atomic_ullong dead_invalid;  /* dead letters: envelopes that do not decode */
+    atomic_ullong dead_rejected; /* dead letters: documents refused MAX_ATTEMPTS times */
+    atomic_ullong retries;       /* waits before trying again after a failure */
+    atomic_ullong mongo_errors;  /* failed MongoDB writes (transient) */
+    atomic_ullong batches;       /* batches acknowledged */
+    atomic_ullong recovered;     /* events returned to the queue by recovery passes */
+    struct metrics_histogram batch_size;
+    struct rconn_stats redis;
+};
+
 struct processor {
     struct processor_cfg cfg;
     store_t *store;
-    rconn_pool_t *redis; /* for /health; the drain loop has its own connection */
+    rconn_pool_t *redis; /* for /health and /metrics; the drain loop has its own */
+    struct processor_stats stats;
+    char consumer[200];   /* this process's consumer id: host:pid:tag */
+    char processing[512]; /* <QUEUE_KEY>:processing:<consumer> */
+    char dead_key[512];   /* <QUEUE_KEY>:dead */
 };
 
 /* The route table: GET /health. */
 extern const struct http_route processor_routes[];
 extern const size_t processor_n_routes;
+
+/* Set up the stats, the consumer id and the key names. Returns 0, or -1 when
+ * QUEUE_KEY is too long for them. */
+int drain_prepare(struct processor *p);
 
 /* Claim batches from the queue and store them until svc_stop_requested is
  * set; then hand back or finish the batch in hand. Returns 0 on a clean stop,

@@ -2,6 +2,8 @@
 #ifndef REPORTING_REPORTING_H
 #define REPORTING_REPORTING_H
 
+#include <stdatomic.h>
+
 #include "http.h"
 #include "log.h"
 #include "store.h"
@@ -17,6 +19,7 @@ struct reporting_cfg {
 struct reporting {
     struct reporting_cfg cfg;
     store_t *store;
+    atomic_ullong mongo_errors; /* failed /stats queries */
 };
 
 /* The route table: GET /stats, GET /stats/aggregated, GET /health. */

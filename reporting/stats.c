@@ -55,6 +55,7 @@ handle_stats(struct mg_connection *conn, void *arg)
     if (store_query_stats(r->store, site_id, day, type_len > 0 ? event_type : NULL, &st, &err) !=
         0) {
         LOG_WARN("stats: %s", err.msg);
+        atomic_fetch_add(&r->mongo_errors, 1);
         return http_send_error(conn, 503, "Database unavailable, please retry");
     }
     reply = json_pack("{s:s,s:s,s:I,s:I,s:o}", "site_id", site_id, "date", date, "total_views",
@@ -81,9 +82,27 @@ handle_health(struct mg_connection *conn, void *arg)
         json_pack("{s:s,s:s}", "status", ok ? "ok" : "error", "service", "reporting"));
 }
 
+static int
+handle_metrics(struct mg_connection *conn, void *arg)
+{
+    struct reporting *r = arg;
+    struct metrics_buf b;
+    int status;
+
+    metrics_buf_init(&b);
+    http_metrics_render(conn, &b);
+    metrics_single(&b, "analytics_mongodb_errors_total", "counter",
+                   "Failed MongoDB queries (answered 503).", (double)atomic_load(&r->mongo_errors));
+    status = b.failed ? http_send_error(conn, 500, "Internal error")
+                      : http_send_text(conn, 200, METRICS_CONTENT_TYPE, b.data, b.len);
+    metrics_buf_free(&b);
+    return status;
+}
+
 const struct http_route reporting_routes[] = {
     {"GET", "/stats", handle_stats},
     {"GET", "/stats/aggregated", handle_stats},
     {"GET", "/health", handle_health},
+    {"GET", "/metrics", handle_metrics},
 };
 const size_t reporting_n_routes = sizeof reporting_routes / sizeof reporting_routes[0];

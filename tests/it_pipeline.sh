@@ -177,7 +177,7 @@ http GET "$P/health"
 expect_http "processor health" 200 '{"status":"ok","service":"processor"}'
 http GET "$R/health"
 expect_http "reporting health" 200 '{"status":"ok","service":"reporting"}'
-http GET "$P/metrics"
+http GET "$P/stats"
 expect_eq "processor unknown path: 404" "$HTTP_STATUS" 404
 
 stop_pid "$REDIS_PID"

@@ -1,0 +1,59 @@
+/* metrics.h - counters and histograms updated lock-free from any thread, rendered in the
+ * Prometheus text exposition format (version 0.0.4). */
+#ifndef COMMON_METRICS_H
+#define COMMON_METRICS_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+
+#define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+#define METRICS_MAX_BUCKETS 20
+
+/* A growing text buffer. */
+struct metrics_buf {
+    char *data;
+    size_t len, cap;
+    int failed; /* out of memory: the text is incomplete */
+};
+
+void metrics_buf_init(struct metrics_buf *b);
+void metrics_buf_free(struct metrics_buf *b);
+
+/* Append printf-formatted text. */
+void metrics_printf(struct metrics_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Write the `# HELP` and `# TYPE` lines of a metric family. */
+void metrics_family(struct metrics_buf *b, const char *name, const char *type, const char *help);
+
+/* Append one sample line: `name{labels} value`; labels may be NULL or "". */
+void metrics_sample(struct metrics_buf *b, const char *name, const char *labels, double value);
+
+/* One whole family with a single unlabelled sample: type is "counter" or "gauge". */
+void metrics_single(struct metrics_buf *b, const char *name, const char *type, const char *help,
+                    double value);
+
+/* A histogram with fixed upper bounds (ascending, +Inf implied). Observations are
+ * counted per bucket (non-cumulative; rendering accumulates) with their sum in
+ * millionths of the unit, so a sum in seconds keeps microseconds. */
+struct metrics_histogram {
+    const double *bounds;
+    size_t n_bounds;
+    atomic_ullong buckets[METRICS_MAX_BUCKETS + 1];
+    atomic_ullong sum_micros;
+};
+
+/* Latency bounds in seconds, 100 us to 10 s, and batch-size bounds (1 to 10000). */
+extern const double metrics_latency_bounds[];
+extern const size_t metrics_latency_n;
+extern const double metrics_size_bounds[];
+extern const size_t metrics_size_n;
+
+void metrics_histogram_init(struct metrics_histogram *h, const double *bounds, size_t n);
+void metrics_observe(struct metrics_histogram *h, double value);
+
+/* Append the _bucket, _sum and _count lines of h (the family lines are the caller's). */
+void metrics_histogram_render(struct metrics_buf *b, const char *name, const char *labels,
+                              const struct metrics_histogram *h);
+
+#endif
