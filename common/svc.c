@@ -45,11 +45,33 @@ svc_install_signals(void)
 }
 
 void
-svc_wait_for_stop(void)
+svc_wait_for_stop(long delay_ms)
 {
     const struct timespec slice = {0, 100 * 1000000L};
 
     while (!svc_stop_requested) {
         nanosleep(&slice, NULL);
     }
+    if (delay_ms > 0) {
+        LOG_INFO("stopping: not ready, serving %ld ms more", delay_ms);
+        struct timespec rest = {delay_ms / 1000, (delay_ms % 1000) * 1000000L};
+        nanosleep(&rest, NULL);
+    }
+}
+
+int
+svc_probe(struct mg_connection *conn, const char *service, enum svc_probe kind, svc_deps_fn deps,
+          void *ctx)
+{
+    struct app_err err = {0};
+    const char *status = "ok";
+
+    if (kind == SVC_READY && svc_stop_requested) {
+        status = "stopping";
+    } else if (kind != SVC_LIVE && deps(ctx, &err) != 0) {
+        LOG_WARN("%s: %s", kind == SVC_READY ? "readiness" : "health", err.msg);
+        status = "error";
+    }
+    return http_send_json(conn, strcmp(status, "ok") == 0 ? 200 : 503,
+                          json_pack("{s:s,s:s}", "status", status, "service", service));
 }

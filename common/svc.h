@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "cfg.h"
+#include "http.h"
 #include "log.h"
 
 /* Exit status for a bad configuration value (SPEC.md). */
@@ -24,7 +25,22 @@ int svc_configure(const char *service, const struct cfg_var *vars, size_t n,
 /* Install the SIGTERM/SIGINT handler (sets svc_stop_requested) and ignore SIGPIPE. */
 void svc_install_signals(void);
 
-/* Sleep in 100 ms slices until a stop is requested. */
-void svc_wait_for_stop(void);
+/* Sleep in 100 ms slices until a stop is requested; then, for delay_ms more, keep
+ * serving (so /readyz answers "stopping" while a load balancer takes the instance out). */
+void svc_wait_for_stop(long delay_ms);
+
+/* The probes every program serves. */
+enum svc_probe {
+    SVC_HEALTH, /* /health (SPEC): 200 when the dependencies answer, else 503 */
+    SVC_READY,  /* /readyz: as /health, and 503 "stopping" once a stop was requested */
+    SVC_LIVE,   /* /livez: 200 while the process serves; dependencies are not checked */
+};
+
+/* Checks the program's dependencies: 0 when they answer, else -1 with err filled. */
+typedef int (*svc_deps_fn)(void *ctx, struct app_err *err);
+
+/* Answer a probe with {"status":"ok"|"error"|"stopping","service":service}. */
+int svc_probe(struct mg_connection *conn, const char *service, enum svc_probe kind,
+              svc_deps_fn deps, void *ctx);
 
 #endif

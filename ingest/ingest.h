@@ -18,6 +18,7 @@ struct ingest_cfg {
     const char *queue_key;
     long max_body_bytes;
     long http_threads;
+    long shutdown_delay_ms;
     enum log_level log_level;
 };
 

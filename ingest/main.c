@@ -19,6 +19,7 @@ main(void)
         {"QUEUE_KEY", "events", CFG_NONEMPTY, &c->queue_key, 0, 0, 0},
         {"MAX_BODY_BYTES", "65536", CFG_INT, &c->max_body_bytes, 1, 1024 * 1024, 0},
         {"HTTP_THREADS", "32", CFG_INT, &c->http_threads, 1, 1024, 0},
+        {"SHUTDOWN_DELAY_MS", "0", CFG_INT, &c->shutdown_delay_ms, 0, 60000, 0},
         {"LOG_LEVEL", "info", CFG_LOG_LEVEL, &c->log_level, 0, 0, 0},
     };
     struct app_err err = {0};
@@ -44,7 +45,7 @@ main(void)
         goto done;
     }
     LOG_INFO("listening on %s:%d", c->bind_address, http_port(http));
-    svc_wait_for_stop();
+    svc_wait_for_stop(c->shutdown_delay_ms);
     LOG_INFO("stopping");
     status = 0;
 done:

@@ -5,6 +5,7 @@
 #include "event.h"
 #include "ingest.h"
 #include "queue.h"
+#include "svc.h"
 #include "ts.h"
 
 static int
@@ -83,22 +84,35 @@ done:
 }
 
 static int
-handle_health(struct mg_connection *conn, void *arg)
+redis_ok(void *arg, struct app_err *err)
 {
     struct ingest *in = arg;
-    struct app_err err = {0};
     rconn_t *redis = rconn_pool_pop(in->redis);
-    int ok = redis != NULL && rconn_ping(redis, &err) == 0;
+    int rc = -1;
 
     if (redis != NULL) {
+        rc = rconn_ping(redis, err);
         rconn_pool_push(in->redis, redis);
     }
-    if (!ok) {
-        LOG_WARN("health: %s", err.msg);
-    }
-    return http_send_json(
-        conn, ok ? 200 : 503,
-        json_pack("{s:s,s:s}", "status", ok ? "ok" : "error", "service", "ingest"));
+    return rc;
+}
+
+static int
+handle_health(struct mg_connection *conn, void *arg)
+{
+    return svc_probe(conn, "ingest", SVC_HEALTH, redis_ok, arg);
+}
+
+static int
+handle_ready(struct mg_connection *conn, void *arg)
+{
+    return svc_probe(conn, "ingest", SVC_READY, redis_ok, arg);
+}
+
+static int
+handle_live(struct mg_connection *conn, void *arg)
+{
+    return svc_probe(conn, "ingest", SVC_LIVE, redis_ok, arg);
 }
 
 static int
@@ -137,8 +151,8 @@ handle_metrics(struct mg_connection *conn, void *arg)
 }
 
 const struct http_route ingest_routes[] = {
-    {"POST", "/event", handle_post_event},
-    {"GET", "/health", handle_health},
+    {"POST", "/event", handle_post_event}, {"GET", "/health", handle_health},
+    {"GET", "/readyz", handle_ready},      {"GET", "/livez", handle_live},
     {"GET", "/metrics", handle_metrics},
 };
 const size_t ingest_n_routes = sizeof ingest_routes / sizeof ingest_routes[0];

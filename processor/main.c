@@ -7,22 +7,35 @@
 #include "svc.h"
 
 static int
-handle_health(struct mg_connection *conn, void *arg)
+deps_ok(void *arg, struct app_err *err)
 {
     struct processor *p = arg;
-    struct app_err err = {0};
     rconn_t *redis = rconn_pool_pop(p->redis);
-    int ok = redis != NULL && rconn_ping(redis, &err) == 0 && store_ping(p->store, &err) == 0;
+    int rc = -1;
 
     if (redis != NULL) {
+        rc = rconn_ping(redis, err);
         rconn_pool_push(p->redis, redis);
     }
-    if (!ok) {
-        LOG_WARN("health: %s", err.msg);
-    }
-    return http_send_json(
-        conn, ok ? 200 : 503,
-        json_pack("{s:s,s:s}", "status", ok ? "ok" : "error", "service", "processor"));
+    return rc == 0 ? store_ping(p->store, err) : -1;
+}
+
+static int
+handle_health(struct mg_connection *conn, void *arg)
+{
+    return svc_probe(conn, "processor", SVC_HEALTH, deps_ok, arg);
+}
+
+static int
+handle_ready(struct mg_connection *conn, void *arg)
+{
+    return svc_probe(conn, "processor", SVC_READY, deps_ok, arg);
+}
+
+static int
+handle_live(struct mg_connection *conn, void *arg)
+{
+    return svc_probe(conn, "processor", SVC_LIVE, deps_ok, arg);
 }
 
 /* LLEN of key, or -1 when Redis does not answer. */
@@ -105,6 +118,8 @@ handle_metrics(struct mg_connection *conn, void *arg)
 
 const struct http_route processor_routes[] = {
     {"GET", "/health", handle_health},
+    {"GET", "/readyz", handle_ready},
+    {"GET", "/livez", handle_live},
     {"GET", "/metrics", handle_metrics},
 };
 const size_t processor_n_routes = sizeof processor_routes / sizeof processor_routes[0];

@@ -14,6 +14,7 @@ main(void)
         {"BIND_ADDRESS", "0.0.0.0", CFG_NONEMPTY, &c->bind_address, 0, 0, 0},
         {"MONGO_URI", "mongodb://127.0.0.1:27017/analytics", CFG_MONGO_URI, &c->mongo_uri, 0, 0, 0},
         {"HTTP_THREADS", "16", CFG_INT, &c->http_threads, 1, 1024, 0},
+        {"SHUTDOWN_DELAY_MS", "0", CFG_INT, &c->shutdown_delay_ms, 0, 60000, 0},
         {"LOG_LEVEL", "info", CFG_LOG_LEVEL, &c->log_level, 0, 0, 0},
     };
     struct app_err err = {0};
@@ -39,7 +40,7 @@ main(void)
         goto done;
     }
     LOG_INFO("listening on %s:%d", c->bind_address, http_port(http));
-    svc_wait_for_stop();
+    svc_wait_for_stop(c->shutdown_delay_ms);
     LOG_INFO("stopping");
     status = 0;
 done:

@@ -13,6 +13,7 @@ struct reporting_cfg {
     const char *bind_address;
     const char *mongo_uri;
     long http_threads;
+    long shutdown_delay_ms;
     enum log_level log_level;
 };
 

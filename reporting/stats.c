@@ -3,6 +3,7 @@
 
 #include "event.h"
 #include "reporting.h"
+#include "svc.h"
 #include "text.h"
 #include "ts.h"
 
@@ -68,18 +69,28 @@ handle_stats(struct mg_connection *conn, void *arg)
 }
 
 static int
-handle_health(struct mg_connection *conn, void *arg)
+mongo_ok(void *arg, struct app_err *err)
 {
     struct reporting *r = arg;
-    struct app_err err = {0};
-    int ok = store_ping(r->store, &err) == 0;
+    return store_ping(r->store, err);
+}
 
-    if (!ok) {
-        LOG_WARN("health: %s", err.msg);
-    }
-    return http_send_json(
-        conn, ok ? 200 : 503,
-        json_pack("{s:s,s:s}", "status", ok ? "ok" : "error", "service", "reporting"));
+static int
+handle_health(struct mg_connection *conn, void *arg)
+{
+    return svc_probe(conn, "reporting", SVC_HEALTH, mongo_ok, arg);
+}
+
+static int
+handle_ready(struct mg_connection *conn, void *arg)
+{
+    return svc_probe(conn, "reporting", SVC_READY, mongo_ok, arg);
+}
+
+static int
+handle_live(struct mg_connection *conn, void *arg)
+{
+    return svc_probe(conn, "reporting", SVC_LIVE, mongo_ok, arg);
 }
 
 static int
@@ -100,9 +111,8 @@ handle_metrics(struct mg_connection *conn, void *arg)
 }
 
 const struct http_route reporting_routes[] = {
-    {"GET", "/stats", handle_stats},
-    {"GET", "/stats/aggregated", handle_stats},
-    {"GET", "/health", handle_health},
-    {"GET", "/metrics", handle_metrics},
+    {"GET", "/stats", handle_stats},   {"GET", "/stats/aggregated", handle_stats},
+    {"GET", "/health", handle_health}, {"GET", "/readyz", handle_ready},
+    {"GET", "/livez", handle_live},    {"GET", "/metrics", handle_metrics},
 };
 const size_t reporting_n_routes = sizeof reporting_routes / sizeof reporting_routes[0];
