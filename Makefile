@@ -79,8 +79,7 @@ valgrind: all
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD   := build-fuzz
 FUZZ_FLAGS   := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -O1 -g
-FUZZ_SRC     := tests/fuzz_event.c common/event.c common/envelope.c common/ts.c common/http.c \
-                common/err.c common/log.c
+FUZZ_SRC     := tests/fuzz_event.c $(COMMON_SRC)
 
 $(FUZZ_BUILD)/fuzz_event: $(FUZZ_SRC) $(wildcard common/*.h)
 	@mkdir -p $(@D)
