@@ -78,6 +78,12 @@ parse_one(const struct cfg_var *v, const char *value, struct app_err *err)
         *(const char **)v->dest = value;
         return 0;
     }
+    case CFG_LOG_FORMAT:
+        if (log_format_parse(value, (enum log_format *)v->dest) != 0) {
+            return err_set(err, ERR_INVALID, "%s: \"%.64s\" is not a log format (text, json)",
+                           v->name, value);
+        }
+        return 0;
     case CFG_WRITE_CONCERN:
         if (strcmp(value, "majority") != 0 && cfg_parse_long(value, 1, 50, &num) != 0) {
             return err_set(err, ERR_INVALID,
@@ -151,6 +157,10 @@ cfg_log(const struct cfg_var *vars, size_t n)
             break;
         case CFG_LOG_LEVEL:
             snprintf(buf, sizeof buf, "%s", log_level_name(*(enum log_level *)v->dest));
+            break;
+        case CFG_LOG_FORMAT:
+            snprintf(buf, sizeof buf, "%s",
+                     *(enum log_format *)v->dest == LOG_FORMAT_JSON ? "json" : "text");
             break;
         case CFG_MONGO_URI:
             mask_uri(*(const char **)v->dest, buf, sizeof buf);

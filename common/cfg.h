@@ -14,6 +14,7 @@ enum cfg_kind {
     CFG_INT,           /* decimal integer within [min, max]; dest: long * */
     CFG_MONGO_URI,     /* a URI libmongoc accepts; dest: const char ** */
     CFG_LOG_LEVEL,     /* debug|info|warn|error; dest: enum log_level * */
+    CFG_LOG_FORMAT,    /* text|json; dest: enum log_format * */
     CFG_WRITE_CONCERN, /* "majority" or a number of nodes 1-50; dest: const char ** */
 };
 

@@ -18,7 +18,8 @@ envelope_encode(const struct event *ev, size_t *len)
     }
     if ((ev->path && json_object_set_new(o, "path", json_string(ev->path)) != 0) ||
         (ev->user_id && json_object_set_new(o, "user_id", json_string(ev->user_id)) != 0) ||
-        (ev->properties && json_object_set(o, "properties", ev->properties) != 0)) {
+        (ev->properties && json_object_set(o, "properties", ev->properties) != 0) ||
+        (ev->request_id && json_object_set_new(o, "rid", json_string(ev->request_id)) != 0)) {
         goto done;
     }
     out = json_dumps(o, JSON_COMPACT);

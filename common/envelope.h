@@ -10,7 +10,9 @@
  *    "received":1763200800123,    when ingest accepted it, UTC milliseconds
  *    "path":"/pricing",           optional, as sent
  *    "user_id":"u1",              optional, as sent
- *    "properties":{...}}          optional JSON object, as sent
+ *    "properties":{...},          optional JSON object, as sent
+ *    "rid":"a1b2..."}             optional request id (ingest's X-Request-Id or the event id),
+ *                                 logged by the processor so one event can be followed
  *
  * A later version may add fields; a version-1 decoder ignores fields it does
  * not know, so adding optional fields does not need a new version number. */

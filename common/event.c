@@ -154,6 +154,10 @@ event_from_json(json_t *obj, enum event_source source, struct event *ev, struct 
                        EVENT_PROPERTIES_DEPTH_MAX);
     }
     ev->properties = props;
+    if (source == EVENT_FROM_QUEUE) {
+        json_t *rid = json_object_get(obj, "rid");
+        ev->request_id = json_is_string(rid) ? json_string_value(rid) : NULL;
+    }
     ev->src = json_incref(obj);
     return 0;
 }

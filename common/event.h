@@ -37,10 +37,11 @@ struct event {
     const char *event_type;
     const char *path;
     const char *user_id;
-    json_t *properties;  /* borrowed from src: a JSON object or NULL */
-    int64_t ts_ms;       /* event time, UTC milliseconds */
-    int64_t received_ms; /* when ingest accepted it, UTC milliseconds */
-    json_t *src;         /* owned reference */
+    json_t *properties;     /* borrowed from src: a JSON object or NULL */
+    const char *request_id; /* for following the event in logs, or NULL; not owned */
+    int64_t ts_ms;          /* event time, UTC milliseconds */
+    int64_t received_ms;    /* when ingest accepted it, UTC milliseconds */
+    json_t *src;            /* owned reference */
 };
 
 /* Zero an event so event_cleanup() is safe on it. */

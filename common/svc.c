@@ -9,7 +9,7 @@ volatile sig_atomic_t svc_stop_requested = 0;
 
 int
 svc_configure(const char *service, const struct cfg_var *vars, size_t n,
-              const enum log_level *level)
+              const struct svc_log_cfg *log)
 {
     struct app_err err = {0};
 
@@ -18,7 +18,8 @@ svc_configure(const char *service, const struct cfg_var *vars, size_t n,
         LOG_ERROR("configuration: %s", err.msg);
         return -1;
     }
-    log_set_level(*level);
+    log_set_level(log->level);
+    log_set_format(log->format);
     cfg_log(vars, n);
     return 0;
 }

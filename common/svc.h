@@ -15,12 +15,24 @@
 /* Set by SIGTERM or SIGINT; the only mutable global besides the logger's state. */
 extern volatile sig_atomic_t svc_stop_requested;
 
+/* The logging settings every service's table has rows for (LOG_LEVEL, LOG_FORMAT). */
+struct svc_log_cfg {
+    enum log_level level;
+    enum log_format format;
+};
+
+/* Rows for LOG_LEVEL and LOG_FORMAT writing into *l, to put in a table. */
+#define SVC_LOG_VARS(l)                                                                            \
+    {"LOG_LEVEL", "info", CFG_LOG_LEVEL, &(l)->level, 0, 0, 0},                                    \
+    {                                                                                              \
+        "LOG_FORMAT", "text", CFG_LOG_FORMAT, &(l)->format, 0, 0, 0                                \
+    }
+
 /* Start the logger for `service`, load the configuration table (which must
- * contain a CFG_LOG_LEVEL row pointing at *level) and log it. On a bad value
- * prints one line naming the variable and returns -1: main() then exits with
- * SVC_EXIT_CONFIG. */
+ * contain SVC_LOG_VARS(log)) and log it. On a bad value prints one line naming
+ * the variable and returns -1: main() then exits with SVC_EXIT_CONFIG. */
 int svc_configure(const char *service, const struct cfg_var *vars, size_t n,
-                  const enum log_level *level);
+                  const struct svc_log_cfg *log);
 
 /* Install the SIGTERM/SIGINT handler (sets svc_stop_requested) and ignore SIGPIPE. */
 void svc_install_signals(void);

@@ -7,6 +7,7 @@
 #include "http.h"
 #include "log.h"
 #include "rconn.h"
+#include "svc.h"
 
 struct ingest_cfg {
     int port;
@@ -19,7 +20,7 @@ struct ingest_cfg {
     long max_body_bytes;
     long http_threads;
     long shutdown_delay_ms;
-    enum log_level log_level;
+    struct svc_log_cfg log;
 };
 
 /* Counters for /metrics. */

@@ -20,13 +20,13 @@ main(void)
         {"MAX_BODY_BYTES", "65536", CFG_INT, &c->max_body_bytes, 1, 1024 * 1024, 0},
         {"HTTP_THREADS", "32", CFG_INT, &c->http_threads, 1, 1024, 0},
         {"SHUTDOWN_DELAY_MS", "0", CFG_INT, &c->shutdown_delay_ms, 0, 60000, 0},
-        {"LOG_LEVEL", "info", CFG_LOG_LEVEL, &c->log_level, 0, 0, 0},
+        SVC_LOG_VARS(&c->log),
     };
     struct app_err err = {0};
     http_server_t *http = NULL;
     int status = 1;
 
-    if (svc_configure("ingest", vars, sizeof vars / sizeof vars[0], &c->log_level) != 0) {
+    if (svc_configure("ingest", vars, sizeof vars / sizeof vars[0], &c->log) != 0) {
         return SVC_EXIT_CONFIG;
     }
     svc_install_signals();

@@ -1,5 +1,7 @@
 /* routes.c - ingest's HTTP handlers: POST /event and GET /health. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "envelope.h"
 #include "event.h"
@@ -7,6 +9,23 @@
 #include "queue.h"
 #include "svc.h"
 #include "ts.h"
+
+/* The request id: the client's X-Request-Id when it is 1-64 characters of
+ * [A-Za-z0-9._:-], else the event id. */
+static void
+request_id(const struct mg_connection *conn, const char *event_id, char *out, size_t outlen)
+{
+    const char *h = mg_get_header(conn, "X-Request-Id");
+    size_t n = h ? strlen(h) : 0;
+    int ok = n > 0 && n <= 64;
+
+    for (size_t i = 0; ok && i < n; i++) {
+        char c = h[i];
+        ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+             c == '.' || c == '_' || c == ':' || c == '-';
+    }
+    snprintf(out, outlen, "%s", ok ? h : event_id);
+}
 
 static int
 handle_post_event(struct mg_connection *conn, void *arg)
@@ -16,7 +35,7 @@ handle_post_event(struct mg_connection *conn, void *arg)
     struct app_err err = {0};
     json_error_t jerr;
     json_t *body = NULL;
-    char *buf = NULL, *envelope = NULL;
+    char *buf = NULL, *envelope = NULL, rid[65];
     size_t len = 0, envelope_len = 0;
     rconn_t *redis;
     int status;
@@ -48,6 +67,9 @@ handle_post_event(struct mg_connection *conn, void *arg)
     atomic_fetch_add(&in->stats.valid, 1);
     ev.received_ms = ts_now_ms();
     event_new_id(ev.received_ms, ev.id);
+    request_id(conn, ev.id, rid, sizeof rid);
+    ev.request_id = rid;
+    log_set_request_id(rid);
     envelope = envelope_encode(&ev, &envelope_len);
     if (envelope == NULL) {
         status = http_send_error(conn, 500, "Internal error");
@@ -74,8 +96,10 @@ handle_post_event(struct mg_connection *conn, void *arg)
     }
     rconn_pool_push(in->redis, redis);
     atomic_fetch_add(&in->stats.enqueued, 1);
+    LOG_DEBUG("event %s queued", ev.id);
     status = http_send_json(conn, 202, json_pack("{s:s,s:s}", "status", "accepted", "id", ev.id));
 done:
+    log_set_request_id(NULL);
     event_cleanup(&ev);
     json_decref(body);
     free(envelope);

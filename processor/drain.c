@@ -149,9 +149,12 @@ store_all(struct drain *d, const struct event *events, const redisReply *const *
         }
         /* Compact the refused events that have tries left to the front. */
         for (size_t i = 0; i < n; i++) {
+            log_set_request_id(evs[i].request_id);
             if (outcomes[i] == STORE_INSERTED) {
+                LOG_DEBUG("event %s stored", evs[i].id);
                 t->stored++;
             } else if (outcomes[i] == STORE_DUPLICATE) {
+                LOG_DEBUG("event %s was already stored", evs[i].id);
                 t->dups++;
             } else if (++attempts[i] >= d->p->cfg.max_attempts) {
                 LOG_WARN("dead letter: event %s refused %d times: %s", evs[i].id, attempts[i],
@@ -171,6 +174,7 @@ store_all(struct drain *d, const struct event *events, const redisReply *const *
                 keep++;
             }
         }
+        log_set_request_id(NULL);
         n = keep;
         if (n > 0) {
             struct app_err why = {ERR_INVALID, "documents refused"};
@@ -182,6 +186,7 @@ store_all(struct drain *d, const struct event *events, const redisReply *const *
     }
     backoff_reset(&d->bo);
 done:
+    log_set_request_id(NULL);
     free(evs);
     free(items);
     free(outcomes);

@@ -145,7 +145,7 @@ main(int argc, char **argv)
         {"RETRY_MAX_MS", "30000", CFG_INT, &c->retry_max_ms, 1, 600000, 0},
         {"MAX_ATTEMPTS", "5", CFG_INT, &c->max_attempts, 1, 1000, 0},
         {"HEARTBEAT_TTL_MS", "15000", CFG_INT, &c->heartbeat_ttl_ms, 1000, 3600000, 0},
-        {"LOG_LEVEL", "info", CFG_LOG_LEVEL, &c->log_level, 0, 0, 0},
+        SVC_LOG_VARS(&c->log),
     };
     struct app_err err = {0};
     http_server_t *http = NULL;
@@ -167,7 +167,7 @@ main(int argc, char **argv)
         mongoc_cleanup();
         return status;
     }
-    if (svc_configure("processor", vars, sizeof vars / sizeof vars[0], &c->log_level) != 0) {
+    if (svc_configure("processor", vars, sizeof vars / sizeof vars[0], &c->log) != 0) {
         mongoc_cleanup();
         return SVC_EXIT_CONFIG;
     }

@@ -9,6 +9,7 @@
 #include "metrics.h"
 #include "rconn.h"
 #include "store.h"
+#include "svc.h"
 
 struct processor_cfg {
     int port;
@@ -26,7 +27,7 @@ struct processor_cfg {
     long retry_max_ms;
     long max_attempts;
     long heartbeat_ttl_ms;
-    enum log_level log_level;
+    struct svc_log_cfg log;
 };
 
 /* Counters for /metrics, updated by the drain loop. */

@@ -15,14 +15,14 @@ main(void)
         {"MONGO_URI", "mongodb://127.0.0.1:27017/analytics", CFG_MONGO_URI, &c->mongo_uri, 0, 0, 0},
         {"HTTP_THREADS", "16", CFG_INT, &c->http_threads, 1, 1024, 0},
         {"SHUTDOWN_DELAY_MS", "0", CFG_INT, &c->shutdown_delay_ms, 0, 60000, 0},
-        {"LOG_LEVEL", "info", CFG_LOG_LEVEL, &c->log_level, 0, 0, 0},
+        SVC_LOG_VARS(&c->log),
     };
     struct app_err err = {0};
     http_server_t *http = NULL;
     int status = 1;
 
     mongoc_init();
-    if (svc_configure("reporting", vars, sizeof vars / sizeof vars[0], &c->log_level) != 0) {
+    if (svc_configure("reporting", vars, sizeof vars / sizeof vars[0], &c->log) != 0) {
         mongoc_cleanup();
         return SVC_EXIT_CONFIG;
     }

@@ -7,6 +7,7 @@
 #include "http.h"
 #include "log.h"
 #include "store.h"
+#include "svc.h"
 
 struct reporting_cfg {
     int port;
@@ -14,7 +15,7 @@ struct reporting_cfg {
     const char *mongo_uri;
     long http_threads;
     long shutdown_delay_ms;
-    enum log_level log_level;
+    struct svc_log_cfg log;
 };
 
 struct reporting {

@@ -18,9 +18,9 @@ expect_match "202 is JSON" "$HTTP_HEADERS" 'Content-Type: application/json'
 
 expect_eq "one envelope queued" "$(redis_cli llen q1)" 1
 env=$(redis_cli rpop q1)
-expect_json "envelope: versioned, validated fields, UTC ms, received time" \
+expect_json "envelope: versioned, validated fields, UTC ms, request id, received time" \
     "$(jq -c 'del(.received)' <<<"$env")" \
-    "{\"v\":1,\"id\":\"$id\",\"site_id\":\"site-abc-123\",\"event_type\":\"page_view\",\"ts\":1763181000000,\"path\":\"/pricing\",\"user_id\":\"user-xyz-789\",\"properties\":{\"ref\":\"x\",\"n\":[1,2.5,true,null]}}"
+    "{\"v\":1,\"id\":\"$id\",\"site_id\":\"site-abc-123\",\"event_type\":\"page_view\",\"ts\":1763181000000,\"path\":\"/pricing\",\"user_id\":\"user-xyz-789\",\"properties\":{\"ref\":\"x\",\"n\":[1,2.5,true,null]},\"rid\":\"$id\"}"
 expect_match "envelope: received is milliseconds" "$(jq -r .received <<<"$env")" '^[0-9]{13}$'
 
 http POST "$U/event" '{"site_id":"s","event_type":"click","timestamp":"2024-02-29T23:59:59.999Z"}'
@@ -29,7 +29,7 @@ id2=$(jq -r .id <<<"$HTTP_BODY")
 [ "$id" != "$id2" ] && pass "ids differ" || fail "ids differ"
 expect_json "minimal envelope carries no optional fields" \
     "$(redis_cli rpop q1 | jq -c '{keys: (keys), ts}')" \
-    '{"keys":["event_type","id","received","site_id","ts","v"],"ts":1709251199999}'
+    '{"keys":["event_type","id","received","rid","site_id","ts","v"],"ts":1709251199999}'
 
 # --- 400: missing fields, exactly the missing ones ------------------------------------
 err() { echo "{\"status\":\"error\",\"message\":\"$1\"}"; }

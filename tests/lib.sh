@@ -184,14 +184,15 @@ start_service() {
     fi
     env PORT=0 BIND_ADDRESS=127.0.0.1 "$@" "${cmd[@]}" >>"$log" 2>&1 &
     pid=$!
-    listening() { tail -n +"$((lines + 1))" "$log" | grep -q 'INFO listening on '; }
+    listening() { tail -n +"$((lines + 1))" "$log" | grep -Eq 'INFO listening on |"message":"listening on '; }
     if ! wait_until $((10 * T_SLOW)) listening; then
         echo "$name did not start; its log:" >&2
         cat "$log" >&2
         kill -KILL "$pid" 2>/dev/null
         return 1
     fi
-    port=$(tail -n +"$((lines + 1))" "$log" | sed -n 's/.*INFO listening on .*:\([0-9]*\)$/\1/p' | tail -n 1)
+    port=$(tail -n +"$((lines + 1))" "$log" | grep -E 'INFO listening on |"message":"listening on ' |
+        sed -n 's/.*listening on [^:]*:\([0-9]*\).*/\1/p' | tail -n 1)
     T_PIDS+=("$pid")
     printf -v "${up}_PORT" '%s' "$port"
     printf -v "${up}_PID" '%s' "$pid"
