@@ -3,7 +3,8 @@
 # ingest (:3000), reporting (:4000) and processor (:5000), each log line labelled; Ctrl-C
 # stops everything. Runtime data lives in run/ (git-ignored).
 #
-# Environment: REDIS_PORT (6379), MONGO_PORT (27017), LOG_LEVEL (info). With MONGO_URI set,
+# Environment: REDIS_PORT (6379), MONGO_PORT (27017), LOG_LEVEL (info), INGESTS (1) and
+# PROCESSORS (1): that many instances, on consecutive ports from 3000 and 5000. With MONGO_URI set,
 # no local MongoDB-compatible server is started and the services use that URI; with
 # REDIS_HOST set, no local Redis is started (REDIS_PORT, REDIS_PASSWORD then name yours).
 set -euo pipefail
@@ -15,6 +16,8 @@ jongodb="$root/.deps/jongodb/node_modules/@jongodb/memory-server-bin-linux-x64-g
 export REDIS_PORT=${REDIS_PORT:-6379}
 MONGO_PORT=${MONGO_PORT:-27017}
 export LOG_LEVEL=${LOG_LEVEL:-info}
+INGESTS=${INGESTS:-1}
+PROCESSORS=${PROCESSORS:-1}
 pids=()
 
 stop_all() {
@@ -52,7 +55,11 @@ wait_port() {
     exit 1
 }
 
-for p in 3000 4000 5000; do
+case "$INGESTS$PROCESSORS" in *[!0-9]*) echo "[run] INGESTS and PROCESSORS are numbers" >&2; exit 2 ;; esac
+ports=(4000)
+for ((i = 0; i < INGESTS; i++)); do ports+=($((3000 + i))); done
+for ((i = 0; i < PROCESSORS; i++)); do ports+=($((5000 + i))); done
+for p in "${ports[@]}"; do
     if port_busy "$p"; then
         echo "[run] port $p is in use; stop whatever listens there first" >&2
         exit 1
@@ -84,13 +91,19 @@ if [ -z "${MONGO_URI:-}" ]; then
     export MONGO_URI="mongodb://127.0.0.1:$MONGO_PORT/analytics"
 fi
 
-start ingest env PORT=3000 BIND_ADDRESS=127.0.0.1 "$build/ingest"
-start processor env PORT=5000 BIND_ADDRESS=127.0.0.1 "$build/processor"
+label() { if [ "$2" -gt 1 ]; then echo "$1$(($3 + 1))"; else echo "$1"; fi; }
+for ((i = 0; i < INGESTS; i++)); do
+    start "$(label ingest "$INGESTS" "$i")" env PORT=$((3000 + i)) BIND_ADDRESS=127.0.0.1 "$build/ingest"
+done
+for ((i = 0; i < PROCESSORS; i++)); do
+    start "$(label processor "$PROCESSORS" "$i")" env PORT=$((5000 + i)) BIND_ADDRESS=127.0.0.1 \
+        "$build/processor"
+done
 start reporting env PORT=4000 BIND_ADDRESS=127.0.0.1 "$build/reporting"
-wait_port ingest 3000
-wait_port processor 5000
-wait_port reporting 4000
-echo "[run] up: ingest http://127.0.0.1:3000  reporting http://127.0.0.1:4000  processor http://127.0.0.1:5000  (Ctrl-C stops)"
+for p in "${ports[@]}"; do wait_port service "$p"; done
+echo "[run] up: ingest http://127.0.0.1:3000$([ "$INGESTS" -gt 1 ] && echo "-$((2999 + INGESTS))")" \
+    " reporting http://127.0.0.1:4000  processor http://127.0.0.1:5000$([ "$PROCESSORS" -gt 1 ] &&
+    echo "-$((4999 + PROCESSORS))")  (Ctrl-C stops)"
 
 # Run until Ctrl-C, or until any one of them exits.
 set +e
