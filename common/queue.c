@@ -177,27 +177,6 @@ queue_ack(rconn_t *c, const char *processing, const char *dead_key, char **dead,
     return rc;
 }
 
-long
-queue_requeue(rconn_t *c, const char *processing, const char *key, struct app_err *err)
-{
-    static const char script[] =
-        "local n = 0\n"
-        "while redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT') do n = n + 1 end\n"
-        "return n\n";
-    redisReply *r = rconn_command(c, err, "EVAL %s 2 %s %s", script, processing, key);
-    long n = -1;
-
-    if (r == NULL) {
-        return -1;
-    }
-    if (r->type == REDIS_REPLY_INTEGER) {
-        n = (long)r->integer;
-    } else {
-        err_set(err, ERR_TRANSIENT, "redis requeue: %s", r->str ? r->str : "unexpected reply");
-    }
-    freeReplyObject(r);
-    return n;
-}
 
 /* A JSON string of the bytes, with what is not UTF-8 (or NUL) as '?'. */
 static json_t *
@@ -272,6 +251,17 @@ eval_int(rconn_t *c, struct app_err *err, const char *script, const char *k1, co
     }
     freeReplyObject(r);
     return n;
+}
+
+long
+queue_requeue(rconn_t *c, const char *processing, const char *key, struct app_err *err)
+{
+    static const char script[] =
+        "local n = 0\n"
+        "while redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT') do n = n + 1 end\n"
+        "return n\n";
+
+    return eval_int(c, err, script, processing, key, NULL, NULL);
 }
 
 int
