@@ -177,7 +177,6 @@ queue_ack(rconn_t *c, const char *processing, const char *dead_key, char **dead,
     return rc;
 }
 
-
 /* A JSON string of the bytes, with what is not UTF-8 (or NUL) as '?'. */
 static json_t *
 safe_string(const char *s, size_t len)

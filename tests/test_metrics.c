@@ -1,0 +1,120 @@
+/* test_metrics.c - unit tests for common/metrics.c. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "metrics.h"
+
+static void
+test_family_and_samples(void **state)
+{
+    struct metrics_buf b;
+
+    (void)state;
+    metrics_buf_init(&b);
+    metrics_family(&b, "x_total", "counter", "Things.");
+    metrics_sample(&b, "x_total", "a=\"1\"", 3);
+    metrics_sample(&b, "x_total", NULL, 0.5);
+    metrics_sample(&b, "x_total", "", 12345678901.0);
+    assert_false(b.failed);
+    assert_string_equal(b.data, "# HELP x_total Things.\n# TYPE x_total counter\n"
+                                "x_total{a=\"1\"} 3\nx_total 0.5\nx_total 12345678901\n");
+    assert_int_equal(b.len, strlen(b.data));
+    metrics_buf_free(&b);
+    assert_null(b.data);
+}
+
+static void
+test_buffer_grows(void **state)
+{
+    struct metrics_buf b;
+    size_t expect = 0;
+
+    (void)state;
+    metrics_buf_init(&b);
+    for (int i = 0; i < 5000; i++) {
+        metrics_printf(&b, "line %d\n", i);
+        expect += (size_t)snprintf(NULL, 0, "line %d\n", i);
+    }
+    assert_false(b.failed);
+    assert_int_equal(b.len, expect);
+    assert_int_equal(strlen(b.data), expect);
+    assert_memory_equal(b.data, "line 0\nline 1\n", 14);
+    assert_non_null(strstr(b.data, "line 4999\n"));
+    metrics_buf_free(&b);
+}
+
+static void
+test_single(void **state)
+{
+    struct metrics_buf b;
+
+    (void)state;
+    metrics_buf_init(&b);
+    metrics_single(&b, "depth", "gauge", "Queue depth.", 7);
+    assert_string_equal(b.data, "# HELP depth Queue depth.\n# TYPE depth gauge\ndepth 7\n");
+    metrics_buf_free(&b);
+}
+
+static void
+test_histogram_buckets_are_cumulative(void **state)
+{
+    static const double bounds[] = {1, 5, 10};
+    struct metrics_histogram h;
+    struct metrics_buf b;
+
+    (void)state;
+    metrics_histogram_init(&h, bounds, 3);
+    metrics_observe(&h, 0.5); /* le 1 */
+    metrics_observe(&h, 1);   /* a value equal to a bound belongs to that bucket */
+    metrics_observe(&h, 3);   /* le 5 */
+    metrics_observe(&h, 50);  /* +Inf only */
+    metrics_buf_init(&b);
+    metrics_histogram_render(&b, "h", "r=\"x\"", &h);
+    assert_false(b.failed);
+    assert_string_equal(b.data, "h_bucket{r=\"x\",le=\"1\"} 2\n"
+                                "h_bucket{r=\"x\",le=\"5\"} 3\n"
+                                "h_bucket{r=\"x\",le=\"10\"} 3\n"
+                                "h_bucket{r=\"x\",le=\"+Inf\"} 4\n"
+                                "h_sum{r=\"x\"} 54.500000\n"
+                                "h_count{r=\"x\"} 4\n");
+    metrics_buf_free(&b);
+}
+
+static void
+test_histogram_without_labels(void **state)
+{
+    struct metrics_histogram h;
+    struct metrics_buf b;
+
+    (void)state;
+    metrics_histogram_init(&h, metrics_latency_bounds, metrics_latency_n);
+    metrics_observe(&h, 0.0002);
+    metrics_buf_init(&b);
+    metrics_histogram_render(&b, "lat", NULL, &h);
+    assert_non_null(strstr(b.data, "lat_bucket{le=\"0.0001\"} 0\n"));
+    assert_non_null(strstr(b.data, "lat_bucket{le=\"0.00025\"} 1\n"));
+    assert_non_null(strstr(b.data, "lat_bucket{le=\"+Inf\"} 1\n"));
+    assert_non_null(strstr(b.data, "lat_sum 0.000200\n"));
+    assert_non_null(strstr(b.data, "lat_count 1\n"));
+    metrics_buf_free(&b);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_family_and_samples),
+        cmocka_unit_test(test_buffer_grows),
+        cmocka_unit_test(test_single),
+        cmocka_unit_test(test_histogram_buckets_are_cumulative),
+        cmocka_unit_test(test_histogram_without_labels),
+    };
+    return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);
+}
