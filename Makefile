@@ -5,7 +5,8 @@
 #   make asan       the same tests, built with AddressSanitizer + UBSan, in build-asan/
 #   make valgrind   the integration tests with every service under valgrind
 #   make fuzz       libFuzzer on the parsers for FUZZ_SECONDS (60), ASan + UBSan
-#   make check      set-up, format-check, test, asan, valgrind and fuzz: what CI runs
+#   make k8s-check  validate deploy/kubernetes offline (schemas, required fields)
+#   make check      set-up, format-check, k8s-check, test, asan, valgrind, fuzz: what CI runs
 #   make run        set-up, build, and start everything locally (Ctrl-C stops it)
 
 PKGS        := hiredis libmongoc-1.0 jansson
@@ -28,7 +29,7 @@ UNIT_BIN    := $(UNIT_SRC:tests/%.c=$(BUILD)/tests/%)
 IT_SCRIPTS  := $(sort $(wildcard tests/it_*.sh))
 FORMAT_SRC   = $(wildcard common/*.[ch] ingest/*.[ch] processor/*.[ch] reporting/*.[ch] tests/*.[ch])
 
-.PHONY: all test unit it asan valgrind fuzz check setup run format format-check clean
+.PHONY: all test unit it asan valgrind fuzz k8s-check check setup run format format-check clean
 .DELETE_ON_ERROR:
 
 TOOLS       := $(BUILD)/tests/freeport $(BUILD)/tests/mongoq $(BUILD)/tests/loadgen
@@ -91,11 +92,16 @@ fuzz: $(FUZZ_BUILD)/fuzz_event
 	$(FUZZ_BUILD)/fuzz_event -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=2048 \
 	    -artifact_prefix=$(FUZZ_BUILD)/ -print_final_stats=1 $(FUZZ_BUILD)/corpus tests/corpus
 
+# The Kubernetes manifests, offline: yamllint, kustomize render, schemas, required fields.
+k8s-check:
+	deploy/kubernetes/validate.sh
+
 setup:
 	@deploy/setup.sh
 
 check: setup
 	$(MAKE) format-check
+	$(MAKE) k8s-check
 	$(MAKE) test
 	$(MAKE) asan
 	$(MAKE) valgrind
