@@ -5,6 +5,7 @@
 #   make asan       the same tests, built with AddressSanitizer + UBSan, in build-asan/
 #   make valgrind   the integration tests with every service under valgrind
 #   make fuzz       libFuzzer on the parsers for FUZZ_SECONDS (60), ASan + UBSan
+#   make format-check  clang-format and shellcheck
 #   make k8s-check  validate deploy/kubernetes offline (schemas, required fields)
 #   make check      set-up, format-check, k8s-check, test, asan, valgrind, fuzz: what CI runs
 #   make run        set-up, build, and start everything locally (Ctrl-C stops it)
@@ -116,6 +117,7 @@ format:
 
 format-check:
 	clang-format --dry-run -Werror $(FORMAT_SRC)
+	shellcheck -x tests/*.sh deploy/*.sh deploy/kubernetes/*.sh .ci/run
 
 clean:
 	rm -rf build build-asan build-fuzz

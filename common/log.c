@@ -191,8 +191,10 @@ mongoc_handler(mongoc_log_level_t mlevel, const char *domain, const char *messag
         break;
     }
     /* The test server lacks endSessions; the driver warns about it at client
-     * destroy. It is harmless (see MONGO.md), so it is demoted to debug. */
-    if (strstr(message, "endSessions") != NULL) {
+     * destroy. It is harmless (see MONGO.md), so it is demoted to debug, as is
+     * mongoc_init()'s note that it keeps its counters in memory rather than in
+     * shared memory. */
+    if (strstr(message, "endSessions") != NULL || strstr(message, "counters") != NULL) {
         level = LOG_LVL_DEBUG;
     }
     if (mlevel == MONGOC_LOG_LEVEL_TRACE) {

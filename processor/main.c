@@ -151,6 +151,9 @@ main(int argc, char **argv)
     http_server_t *http = NULL;
     int status = 1;
 
+    /* The driver's messages go through our logger from the first one on. */
+    log_init("processor");
+    log_route_mongoc();
     mongoc_init();
     if (argc > 1) {
         /* An operator command: the same configuration, no service, no config log. */
@@ -171,7 +174,6 @@ main(int argc, char **argv)
         mongoc_cleanup();
         return SVC_EXIT_CONFIG;
     }
-    log_route_mongoc();
     svc_install_signals();
     struct rconn_opts ropts = {c->redis_host, c->redis_port, c->redis_password,
                                (int)c->redis_timeout_ms, NULL};

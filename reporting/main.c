@@ -21,12 +21,14 @@ main(void)
     http_server_t *http = NULL;
     int status = 1;
 
+    /* The driver's messages go through our logger from the first one on. */
+    log_init("reporting");
+    log_route_mongoc();
     mongoc_init();
     if (svc_configure("reporting", vars, sizeof vars / sizeof vars[0], &c->log) != 0) {
         mongoc_cleanup();
         return SVC_EXIT_CONFIG;
     }
-    log_route_mongoc();
     svc_install_signals();
     r.store = store_new(c->mongo_uri, "reporting", 10000, &err);
     if (r.store == NULL) {

@@ -2,6 +2,7 @@
 # it_fault_kill.sh - fault test 1: three processors drain a sustained load while one at a
 # time is killed with SIGKILL at random moments and restarted; at the end every event that
 # got a 202 is in MongoDB exactly once.
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 start_redis
@@ -23,7 +24,7 @@ mid_batch() {
     [ "$(redis_cli llen "events:processing:$consumer")" -gt 0 ]
 }
 kills=0
-for round in 1 2 3 4 5 6; do
+for _ in 1 2 3 4 5 6; do
     sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.2f", 0.5 + (r % 100) / 100 }')"
     i=$((RANDOM % 3 + 1))
     pid_var="PROCESSOR${i}_PID"
@@ -41,8 +42,7 @@ if wait_until 60 queue_settled events; then pass "queue and processing lists dra
 recovered=$(cat "$T_TMP"/processor*.log | sed -n 's/.*recovery: returned \([0-9]*\) events.*/\1/p' |
     awk '{ s += $1 } END { print s + 0 }')
 echo "# recovery passes returned $recovered events of killed processors to the queue"
-[ "$recovered" -gt 0 ] && pass "kills hit claimed batches, which recovery returned" ||
-    fail "kills hit claimed batches, which recovery returned" "no recovery returned anything"
+check "kills hit claimed batches, which recovery returned" [ "$recovered" -gt 0 ]
 verify_exactly_once $DB kill-site "$T_TMP/load.txt"
 expect_eq "no dead letters" "$(redis_cli llen events:dead)" 0
 for i in 1 2 3; do expect_clean_stop "processor$i"; done

@@ -2,6 +2,7 @@
 # it_fault_mongo.sh - fault test 2: the MongoDB server is frozen (SIGSTOP) for 12 seconds
 # under a sustained load and then thawed; processors wait and retry, and at the end every
 # event that got a 202 is stored exactly once. /health reports the outage promptly.
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 start_redis
@@ -39,7 +40,7 @@ if wait_until 90 queue_settled events; then pass "queue drained after the outage
     fail "queue drained after the outage" "pending $(redis_cli llen events)"; fi
 retries=$(cat "$T_TMP"/processor*.log | grep -c 'WARN mongodb: .*retry')
 echo "# processors retried MongoDB writes $retries times"
-[ "$retries" -gt 0 ] && pass "processors retried during the outage" || fail "processors retried during the outage"
+check "processors retried during the outage" [ "$retries" -gt 0 ]
 verify_exactly_once $DB mongo-site "$T_TMP/load.txt"
 expect_eq "no dead letters" "$(redis_cli llen events:dead)" 0
 for s in processor1 processor2 ingest; do expect_clean_stop $s; done

@@ -3,6 +3,7 @@
 # (one that is not an envelope, one MongoDB can never store) land in the dead-letter list
 # with their reason, the events behind them are stored, and the operator command lists,
 # requeues and purges dead letters.
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 start_redis
@@ -51,8 +52,8 @@ summary=$(jq -c '{reason, attempts, big: (.payload | length > 1000000), err: (.e
 expect_eq "dead letters carry reason, attempts and error" "$summary" \
 '{"reason":"invalid_envelope","attempts":1,"big":false,"err":true}
 {"reason":"rejected_by_mongodb","attempts":3,"big":true,"err":true}'
-grep -q "event $big_id refused (try 2 of 3)" "$T_TMP/processor.log" && pass "refused document retried before it died" ||
-    fail "refused document retried before it died"
+check "refused document retried before it died" \
+    grep -q "event $big_id refused (try 2 of 3)" "$T_TMP/processor.log"
 expect_eq "--dead list 1: newest only" "$(dead list 1 | grep -c .)" 1
 
 # requeue puts the events back on the queue; both fail again and come back.

@@ -2,6 +2,7 @@
 # it_fault_sigterm.sh - fault test 4: SIGTERM to processors under load, also while MongoDB
 # is frozen: each exits 0 within 10 seconds, hands back or finishes its batch, unregisters,
 # and nothing is lost or stored twice.
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 start_redis
@@ -43,8 +44,7 @@ c=$(consumer 1)
 stop_pid "$PROCESSOR1_PID" 10
 expect_eq "MongoDB frozen: processor1 exits 0 within 10 s of SIGTERM" "$STOP_RC" 0
 expect_eq "MongoDB frozen: its batch was handed back" "$(redis_cli llen "events:processing:$c")" 0
-grep -q 'handed [0-9]* events back' "$T_TMP/processor1.log" && pass "hand-back logged" ||
-    fail "hand-back logged"
+check "hand-back logged" grep -q 'handed [0-9]* events back' "$T_TMP/processor1.log"
 kill -CONT "$MONGO_PID"
 start_service processor1 "${PROC_ENV[@]}"
 wait "$LOAD_PID"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # it_ingest.sh - ingest against a real redis-server: every status and message of SPEC.md,
 # the envelope it queues, /health following Redis, configuration errors, SIGTERM.
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 start_redis
@@ -26,7 +27,7 @@ expect_match "envelope: received is milliseconds" "$(jq -r .received <<<"$env")"
 http POST "$U/event" '{"site_id":"s","event_type":"click","timestamp":"2024-02-29T23:59:59.999Z"}'
 expect_eq "minimal event (no path, user_id, properties): 202" "$HTTP_STATUS" 202
 id2=$(jq -r .id <<<"$HTTP_BODY")
-[ "$id" != "$id2" ] && pass "ids differ" || fail "ids differ"
+check "ids differ" [ "$id" != "$id2" ]
 expect_json "minimal envelope carries no optional fields" \
     "$(redis_cli rpop q1 | jq -c '{keys: (keys), ts}')" \
     '{"keys":["event_type","id","received","rid","site_id","ts","v"],"ts":1709251199999}'

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # it_logs.sh - LOG_FORMAT=json: one JSON object per line (time, level, service, message,
 # fields), and a request id that ingest puts in the envelope and the processor logs again.
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 start_redis

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # it_metrics.sh - /metrics on all three programs: Prometheus text format that promtool
 # accepts, and counters that move with traffic.
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 PROMTOOL="$T_ROOT/.deps/bin/promtool"
@@ -61,7 +62,7 @@ expect_eq "processor: no duplicates" "$(metric "$P" analytics_events_duplicate_t
 expect_eq "processor: queue depth 0" "$(metric "$P" analytics_queue_depth)" 0
 expect_eq "processor: processing depth 0" "$(metric "$P" analytics_processing_depth)" 0
 b=$(metric "$P" analytics_batches_total)
-[ "$b" -ge 1 ] && pass "processor: batches counted ($b)" || fail "processor: batches counted"
+check "processor: batches counted ($b)" [ "$b" -ge 1 ]
 expect_eq "processor: batch sizes sum to the events" "$(metric "$P" analytics_batch_size_sum)" 5.000000
 redis_cli lpush events garbage >/dev/null
 dead1() { [ "$(metric "$P" 'analytics_events_dead_lettered_total{reason="invalid_envelope"}')" = 1 ]; }

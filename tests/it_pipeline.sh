@@ -2,6 +2,7 @@
 # it_pipeline.sh - ingest -> Redis -> processor -> MongoDB -> reporting, end to end with real
 # servers: the SPEC example, UTC day boundaries, ties, event_type, empty results, the stored
 # document, redelivery, dead letters, every /stats error, /health of both, SIGTERM.
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 start_redis
@@ -55,6 +56,7 @@ doc=$("$BUILD/tests/mongoq" "$(mongo_uri $DB)" events find "{\"_id\":\"$id\"}")
 expect_json "document: _id is the event id, timestamp a UTC Date" \
     "$(jq -c 'del(.createdAt)' <<<"$doc")" \
     "{\"_id\":\"$id\",\"site_id\":\"doc-site\",\"event_type\":\"click\",\"path\":\"/x\",\"user_id\":\"u1\",\"timestamp\":{\"\$date\":\"2025-11-15T04:30:00.250Z\"}}"
+# shellcheck disable=SC2016 # a literal $ in the JSON
 expect_match "document: createdAt is a Date" "$(jq -c .createdAt <<<"$doc")" '^\{"\$date":"[0-9-]+T'
 doc=$("$BUILD/tests/mongoq" "$(mongo_uri $DB)" events find "{\"_id\":\"$id2\"}")
 expect_json "document: properties kept as sent; absent path/user_id are null" \
@@ -112,6 +114,7 @@ expect_http "unknown site: zeros" 200 '{"site_id":"nobody","date":"2025-11-15","
 http GET "$R/stats?site_id=site-abc-123&date=2024-02-29"
 expect_http "day without events: zeros" 200 '{"site_id":"site-abc-123","date":"2024-02-29","total_views":0,"unique_users":0,"top_paths":[]}'
 http GET "$R/stats?site_id=%7B%22%24ne%22%3A%22x%22%7D&date=2025-11-15"
+# shellcheck disable=SC2016 # a literal $ in the JSON
 expect_http "an operator in site_id is just a string" 200 \
     '{"site_id":"{\"$ne\":\"x\"}","date":"2025-11-15","total_views":0,"unique_users":0,"top_paths":[]}'
 http GET "$R/stats?site_id=site%2Dabc%2D123&date=2025-11-15"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # it_probes.sh - /livez (process only), /readyz (dependencies, and "stopping" from SIGTERM on)
 # on all three programs, beside /health.
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 start_redis
@@ -16,6 +17,7 @@ ok() { echo "{\"status\":\"ok\",\"service\":\"$1\"}"; }
 bad() { echo "{\"status\":\"$2\",\"service\":\"$1\"}"; }
 
 for pair in "ingest $I" "processor $P" "reporting $R"; do
+    # shellcheck disable=SC2086 # split "name url [pid]" into $1 $2 $3
     set -- $pair
     for probe in livez readyz health; do
         http GET "$2/$probe"
@@ -25,6 +27,7 @@ done
 
 stop_pid "$REDIS_PID"
 for pair in "ingest $I" "processor $P"; do
+    # shellcheck disable=SC2086 # split "name url [pid]" into $1 $2 $3
     set -- $pair
     http GET "$2/readyz"
     expect_http "$1 /readyz, Redis down" 503 "$(bad "$1" error)"
@@ -50,6 +53,7 @@ expect_http "reporting /readyz, MongoDB thawed" 200 "$(ok reporting)"
 
 # SIGTERM: not ready at once, still alive and serving for SHUTDOWN_DELAY_MS, then exit 0.
 for pair in "ingest $I $INGEST_PID" "reporting $R $REPORTING_PID"; do
+    # shellcheck disable=SC2086 # split "name url [pid]" into $1 $2 $3
     set -- $pair
     kill -TERM "$3"
     stopping() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$1/readyz")" = 503 ]; }

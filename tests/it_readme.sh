@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # it_readme.sh - the README's "Try it" commands, run as written (ports aside) against the
 # three services, give exactly the answer the README and the SPEC show.
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 start_redis
@@ -20,6 +21,7 @@ for c in "${cmds[@]:0:4}"; do
     out=$(eval "$c")
     expect_match "README post answers accepted" "$out" '^\{"status":"accepted","id":"[0-9a-f-]{36}"\}$'
 done
+# shellcheck disable=SC2016 # literal backquotes of the README
 expected=$(sed -n '/^Each `POST` answers/,/^```$/p' "$T_ROOT/README.md" | sed -n '/^{/p')
 expect_json "the README's answer is the SPEC's" "$expected" \
     '{"site_id":"site-abc-123","date":"2025-11-15","total_views":4,"unique_users":3,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # it_scaling.sh - horizontal scaling on one machine: 1 ingest + 3 processors + reporting
 # under load; every accepted event stored exactly once, and every processor did work.
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 start_redis
@@ -24,7 +25,7 @@ for i in 1 2 3; do
     port_var="PROCESSOR${i}_PORT"
     n=$(metric "http://127.0.0.1:${!port_var}" analytics_events_stored_total)
     echo "# processor$i stored $n events"
-    [ "$n" -gt 0 ] && pass "processor$i did work" || fail "processor$i did work"
+    check "processor$i did work" [ "$n" -gt 0 ]
     total=$((total + n))
 done
 stored=$("$BUILD/tests/mongoq" "$(mongo_uri $DB)" events count '{"site_id":"scale-site"}')

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # lib.sh - integration-test harness: real redis-server and MongoDB-compatible server on
 # free ports in a temporary folder, the built services, HTTP helpers and assertions.
 #
@@ -57,6 +58,13 @@ fail() {
     for line in "$@"; do echo "#   $line"; done
 }
 
+# check DESCRIPTION COMMAND...: pass when COMMAND succeeds, else fail.
+check() {
+    local what=$1
+    shift
+    if "$@"; then pass "$what"; else fail "$what"; fi
+}
+
 # expect_eq DESCRIPTION ACTUAL EXPECTED
 expect_eq() {
     if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "expected: $3" "actual:   $2"; fi
@@ -110,6 +118,7 @@ http() {
     out=$(curl "${args[@]}" 2>"$T_TMP/http.err") || out="000"
     HTTP_STATUS=$out
     HTTP_BODY=$(cat "$T_TMP/http.body" 2>/dev/null)
+    # shellcheck disable=SC2034 # read by the test scripts
     HTTP_HEADERS=$(cat "$T_TMP/http.headers" 2>/dev/null)
 }
 
@@ -119,13 +128,15 @@ free_port() {
     "$BUILD/tests/freeport"
 }
 
-# start_redis [NAME]: sets REDIS_PORT (and NAME_PID, default REDIS_PID). Retries on a port race.
+# start_redis: sets REDIS_PORT and REDIS_PID. Retries on a port race. REDIS_PORT_WANTED
+# restarts it on a given port, REDIS_EXTRA_ARGS adds server options.
 start_redis() {
-    local name=${1:-REDIS} port pid dir
+    local name=REDIS port pid dir
     dir="$T_TMP/${name,,}"
     mkdir -p "$dir"
     for _ in 1 2 3 4 5; do
         port=${REDIS_PORT_WANTED:-$(free_port)}
+        # shellcheck disable=SC2086 # REDIS_EXTRA_ARGS is a list of options
         redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir" \
             --daemonize no ${REDIS_EXTRA_ARGS:-} >>"$T_TMP/${name,,}.log" 2>&1 &
         pid=$!
@@ -155,6 +166,7 @@ start_mongo() {
         return 1
     fi
     T_PIDS+=("$pid")
+    # shellcheck disable=SC2034 # read by the test scripts
     MONGO_PID=$pid
     MONGO_HOSTPORT=$(sed -n 's|^JONGODB_URI=mongodb://\([^/]*\)/.*|\1|p' "$log")
 }
@@ -176,6 +188,7 @@ start_service() {
     touch "$log"
     lines=$(wc -l <"$log")
     local cmd=("$BUILD/${name%%[0-9]*}")
+    # shellcheck disable=SC2054 # valgrind options that contain commas
     if [ "${VALGRIND:-0}" = 1 ]; then
         cmd=(valgrind --quiet --error-exitcode=99 --leak-check=full
             --show-leak-kinds=definite,indirect,possible
@@ -184,6 +197,7 @@ start_service() {
     fi
     env PORT=0 BIND_ADDRESS=127.0.0.1 "$@" "${cmd[@]}" >>"$log" 2>&1 &
     pid=$!
+    # shellcheck disable=SC2317 # called through wait_until
     listening() { tail -n +"$((lines + 1))" "$log" | grep -Eq 'INFO listening on |"message":"listening on '; }
     if ! wait_until $((10 * T_SLOW)) listening; then
         echo "$name did not start; its log:" >&2
@@ -270,7 +284,7 @@ verify_exactly_once() {
     echo "# exactly-once: accepted=$accepted stored=$stored duplicates=$dups lost=$lost" \
         "stored_without_202=$extra (client saw no answer: $(wc -l <"$dir/unanswered")," \
         "ingest saw no answer from Redis: $ambiguous)"
-    [ "$accepted" -gt 0 ] && pass "load: some events accepted ($accepted)" || fail "load: no event accepted"
+    check "load: some events accepted ($accepted)" [ "$accepted" -gt 0 ]
     expect_eq "exactly once: lost" "$lost" 0
     expect_eq "exactly once: duplicates" "$dups" 0
     expect_eq "exactly once: stored documents match what was sent" "$wrong" 0
