@@ -366,18 +366,23 @@ queue_dead_list(rconn_t *c, const char *qkey, size_t max, struct queue_batch *ou
 long
 queue_dead_requeue(rconn_t *c, const char *qkey, struct app_err *err)
 {
-    /* Oldest first, so the requeued events keep their relative order. */
+    /* Oldest first, so the requeued events keep their relative order; the entries
+     * that cannot be requeued are written back in their order (one pass, no LREM). */
     static const char script[] =
         "local moved = 0\n"
+        "local keep = {}\n"
         "local entries = redis.call('LRANGE', KEYS[1], 0, -1)\n"
         "for i = #entries, 1, -1 do\n"
         "  local ok, d = pcall(cjson.decode, entries[i])\n"
         "  if ok and type(d) == 'table' and type(d.payload) == 'string' then\n"
         "    redis.call('LPUSH', KEYS[2], d.payload)\n"
-        "    redis.call('LREM', KEYS[1], -1, entries[i])\n"
         "    moved = moved + 1\n"
+        "  else\n"
+        "    table.insert(keep, 1, entries[i])\n"
         "  end\n"
         "end\n"
+        "redis.call('DEL', KEYS[1])\n"
+        "for _, e in ipairs(keep) do redis.call('RPUSH', KEYS[1], e) end\n"
         "return moved\n";
     char dead[512];
 

@@ -56,14 +56,17 @@ check "refused document retried before it died" \
     grep -q "event $big_id refused (try 2 of 3)" "$T_TMP/processor.log"
 expect_eq "--dead list 1: newest only" "$(dead list 1 | grep -c .)" 1
 
-# requeue puts the events back on the queue; both fail again and come back.
+# requeue puts the events back on the queue; both fail again and come back. An entry
+# that is not a dead letter (no payload) stays where it is.
+redis_cli rpush events:dead 'not a dead letter' >/dev/null
 out=$(dead requeue)
 expect_eq "--dead requeue" "$out" "requeued 2 dead letters onto events"
-requeued_and_dead_again() { [ "$(redis_cli llen events:dead)" = 2 ] && queue_settled events; }
+expect_eq "an entry without payload stays" "$(redis_cli lrange events:dead 0 -1)" 'not a dead letter'
+requeued_and_dead_again() { [ "$(redis_cli llen events:dead)" = 3 ] && queue_settled events; }
 if wait_until 60 requeued_and_dead_again; then pass "requeued poison goes back to the dead letters"; else
     fail "requeued poison goes back to the dead letters"; fi
 out=$(dead purge)
-expect_eq "--dead purge" "$out" "purged 2 dead letters from events:dead"
+expect_eq "--dead purge" "$out" "purged 3 dead letters from events:dead"
 expect_eq "no dead letters after purge" "$(redis_cli llen events:dead)" 0
 dead bogus 2>/dev/null
 expect_eq "--dead with an unknown verb: exit 2" "$?" 2
