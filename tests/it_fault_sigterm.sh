@@ -37,9 +37,16 @@ done
 
 # SIGTERM while MongoDB is frozen: the batch in hand cannot be written, so it is handed
 # back, and the processor still stops in time.
+# (processor1 was just restarted: wait until it has registered, which it does after
+# creating the indexes, so that the freeze finds it draining, not starting.)
+registered() { [ "$(redis_cli sismember events:consumers "$(consumer 1)")" = 1 ]; }
+check "processor1 registered before the freeze" wait_until $((10 * T_SLOW)) registered
 kill -STOP "$MONGO_PID"
+# Enough events for both processors to claim a batch each, even if the load has ended.
+"$BUILD/tests/loadgen" --port "$INGEST_PORT" --connections 2 --max 200 \
+    --site term-site --tag f --out "$T_TMP/frozen.txt" >"$T_TMP/frozen.summary"
 holds_batch() { [ "$(redis_cli llen "events:processing:$(consumer 1)")" -gt 0 ]; }
-wait_until 10 holds_batch
+check "processor1 holds a batch while MongoDB is frozen" wait_until 10 holds_batch
 c=$(consumer 1)
 stop_pid "$PROCESSOR1_PID" 10
 expect_eq "MongoDB frozen: processor1 exits 0 within 10 s of SIGTERM" "$STOP_RC" 0
@@ -52,7 +59,7 @@ echo "# load: $(cat "$T_TMP/load.summary")"
 
 if wait_until 60 queue_settled events; then pass "queue drained"; else
     fail "queue drained" "pending $(redis_cli llen events)"; fi
-verify_exactly_once $DB term-site "$T_TMP/load.txt"
+verify_exactly_once $DB term-site "$T_TMP/load.txt" "$T_TMP/frozen.txt"
 for s in processor1 processor2 ingest; do expect_clean_stop $s; done
 expect_eq "no consumer left registered" "$(redis_cli scard events:consumers)" 0
 t_summary
