@@ -16,6 +16,8 @@ jongodb="$root/.deps/jongodb/node_modules/@jongodb/memory-server-bin-linux-x64-g
 export REDIS_PORT=${REDIS_PORT:-6379}
 MONGO_PORT=${MONGO_PORT:-27017}
 export LOG_LEVEL=${LOG_LEVEL:-info}
+# No libmongoc counters in /dev/shm (see README, Configuration).
+export MONGOC_DISABLE_SHM=1
 INGESTS=${INGESTS:-1}
 PROCESSORS=${PROCESSORS:-1}
 pids=()
