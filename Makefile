@@ -6,8 +6,10 @@
 #   make valgrind   the integration tests with every service under valgrind
 #   make fuzz       libFuzzer on the parsers for FUZZ_SECONDS (60), ASan + UBSan
 #   make format-check  clang-format and shellcheck
+#   make images     container images of the three programs (podman); images-test runs them
 #   make k8s-check  validate deploy/kubernetes offline (schemas, required fields)
-#   make check      set-up, format-check, k8s-check, test, asan, valgrind, fuzz: what CI runs
+#   make check      set-up, format-check, k8s-check, test, images-test, asan, valgrind, fuzz:
+#                   what CI runs
 #   make run        set-up, build, and start everything locally (Ctrl-C stops it)
 
 PKGS        := hiredis libmongoc-1.0 jansson
@@ -27,10 +29,12 @@ COMMON_OBJ  := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
 SERVICES    := ingest processor reporting
 UNIT_SRC    := $(wildcard tests/test_*.c)
 UNIT_BIN    := $(UNIT_SRC:tests/%.c=$(BUILD)/tests/%)
-IT_SCRIPTS  := $(sort $(wildcard tests/it_*.sh))
+# it_images.sh builds and runs the container images: once, in `make images-test`.
+IT_SCRIPTS  := $(filter-out tests/it_images.sh,$(sort $(wildcard tests/it_*.sh)))
 FORMAT_SRC   = $(wildcard common/*.[ch] ingest/*.[ch] processor/*.[ch] reporting/*.[ch] tests/*.[ch])
 
-.PHONY: all test unit it asan valgrind fuzz k8s-check check setup run format format-check clean
+.PHONY: all test unit it asan valgrind fuzz k8s-check images images-test check setup run format \
+        format-check clean
 .DELETE_ON_ERROR:
 
 TOOLS       := $(BUILD)/tests/freeport $(BUILD)/tests/mongoq $(BUILD)/tests/loadgen
@@ -93,6 +97,13 @@ fuzz: $(FUZZ_BUILD)/fuzz_event
 	$(FUZZ_BUILD)/fuzz_event -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=2048 \
 	    -artifact_prefix=$(FUZZ_BUILD)/ -print_final_stats=1 $(FUZZ_BUILD)/corpus tests/corpus
 
+# Container images (podman, from a debootstrap base): build them; build and run them.
+images:
+	deploy/images.sh
+
+images-test: all
+	@BUILD=$(BUILD) tests/run_it.sh tests/it_images.sh
+
 # The Kubernetes manifests, offline: yamllint, kustomize render, schemas, required fields.
 k8s-check:
 	deploy/kubernetes/validate.sh
@@ -104,6 +115,7 @@ check: setup
 	$(MAKE) format-check
 	$(MAKE) k8s-check
 	$(MAKE) test
+	$(MAKE) images-test
 	$(MAKE) asan
 	$(MAKE) valgrind
 	$(MAKE) fuzz
