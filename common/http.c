@@ -106,6 +106,15 @@ stats_for(const http_server_t *srv, const char *path)
     return &srv->paths[srv->n_paths - 1];
 }
 
+int
+http_send_metrics(struct mg_connection *conn, const struct metrics_buf *b)
+{
+    if (b->failed) {
+        return http_send_error(conn, 500, "Internal error");
+    }
+    return http_send_text(conn, 200, METRICS_CONTENT_TYPE, b->data, b->len);
+}
+
 void
 http_metrics_render(const struct mg_connection *conn, struct metrics_buf *b)
 {

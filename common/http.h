@@ -51,6 +51,10 @@ int http_send_error(struct mg_connection *conn, int status, const char *fmt, ...
 int http_send_text(struct mg_connection *conn, int status, const char *content_type,
                    const char *body, size_t len);
 
+/* Send a finished metrics text (METRICS_CONTENT_TYPE), or 500 when building it ran out
+ * of memory. The caller still frees b. Returns the status sent. */
+int http_send_metrics(struct mg_connection *conn, const struct metrics_buf *b);
+
 /* Append the server's own metrics for the server conn belongs to:
  * analytics_http_requests_total{route,status} and
  * analytics_http_request_duration_seconds{route} (route is the table's path, or

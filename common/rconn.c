@@ -269,3 +269,17 @@ rconn_pool_push(rconn_pool_t *p, rconn_t *c)
     p->free_list = c;
     pthread_mutex_unlock(&p->lock);
 }
+
+int
+rconn_pool_ping(rconn_pool_t *p, struct app_err *err)
+{
+    rconn_t *c = rconn_pool_pop(p);
+    int rc;
+
+    if (c == NULL) {
+        return err_set(err, ERR_INTERNAL, "out of memory");
+    }
+    rc = rconn_ping(c, err);
+    rconn_pool_push(p, c);
+    return rc;
+}

@@ -72,6 +72,10 @@ rconn_pool_t *rconn_pool_new(const struct rconn_opts *opts);
 /* Free the pool and every connection in it; all must have been pushed back. */
 void rconn_pool_free(rconn_pool_t *p);
 
+/* PING on a pooled connection (taken and given back): 0 when Redis answers, else -1
+ * with err filled. */
+int rconn_pool_ping(rconn_pool_t *p, struct app_err *err);
+
 /* Take a connection (never NULL unless out of memory); give it back with
  * rconn_pool_push(). A pooled connection the server has closed meanwhile is
  * dropped first, so the caller's command goes out on a fresh one. */

@@ -111,14 +111,7 @@ static int
 redis_ok(void *arg, struct app_err *err)
 {
     struct ingest *in = arg;
-    rconn_t *redis = rconn_pool_pop(in->redis);
-    int rc = -1;
-
-    if (redis != NULL) {
-        rc = rconn_ping(redis, err);
-        rconn_pool_push(in->redis, redis);
-    }
-    return rc;
+    return rconn_pool_ping(in->redis, err);
 }
 
 static int
@@ -168,8 +161,7 @@ handle_metrics(struct mg_connection *conn, void *arg)
                    (double)atomic_load(&s->redis.connects));
     metrics_single(&b, "analytics_redis_errors_total", "counter",
                    "Failed Redis connects and commands.", (double)atomic_load(&s->redis.errors));
-    status = b.failed ? http_send_error(conn, 500, "Internal error")
-                      : http_send_text(conn, 200, METRICS_CONTENT_TYPE, b.data, b.len);
+    status = http_send_metrics(conn, &b);
     metrics_buf_free(&b);
     return status;
 }

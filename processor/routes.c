@@ -7,14 +7,7 @@ static int
 deps_ok(void *arg, struct app_err *err)
 {
     struct processor *p = arg;
-    rconn_t *redis = rconn_pool_pop(p->redis);
-    int rc = -1;
-
-    if (redis != NULL) {
-        rc = rconn_ping(redis, err);
-        rconn_pool_push(p->redis, redis);
-    }
-    return rc == 0 ? store_ping(p->store, err) : -1;
+    return rconn_pool_ping(p->redis, err) == 0 ? store_ping(p->store, err) : -1;
 }
 
 static int
@@ -107,8 +100,7 @@ handle_metrics(struct mg_connection *conn, void *arg)
     if (redis != NULL) {
         rconn_pool_push(p->redis, redis);
     }
-    status = b.failed ? http_send_error(conn, 500, "Internal error")
-                      : http_send_text(conn, 200, METRICS_CONTENT_TYPE, b.data, b.len);
+    status = http_send_metrics(conn, &b);
     metrics_buf_free(&b);
     return status;
 }

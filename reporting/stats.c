@@ -104,8 +104,7 @@ handle_metrics(struct mg_connection *conn, void *arg)
     http_metrics_render(conn, &b);
     metrics_single(&b, "analytics_mongodb_errors_total", "counter",
                    "Failed MongoDB queries (answered 503).", (double)atomic_load(&r->mongo_errors));
-    status = b.failed ? http_send_error(conn, 500, "Internal error")
-                      : http_send_text(conn, 200, METRICS_CONTENT_TYPE, b.data, b.len);
+    status = http_send_metrics(conn, &b);
     metrics_buf_free(&b);
     return status;
 }
