@@ -18,8 +18,9 @@
 #define PROBE_TIMEOUT_MS 2000
 
 struct store {
-    mongoc_client_pool_t *pool;  /* reads and writes */
-    mongoc_client_pool_t *probe; /* store_ping() only, with short timeouts */
+    mongoc_client_pool_t *pool;     /* reads and writes */
+    struct store_counters counters; /* of pool, updated by its monitor threads */
+    mongoc_client_pool_t *probe;    /* store_ping() only, with short timeouts */
     char *db;
     mongoc_write_concern_t *wc; /* for event writes; NULL: the URI's */
 };
@@ -32,6 +33,62 @@ default_option(mongoc_uri_t *uri, const char *key, int32_t value)
     if (!mongoc_uri_has_option(uri, key)) {
         mongoc_uri_set_option_as_int32(uri, key, value);
     }
+}
+
+/* libmongoc's SDAM monitoring (called from the pool's monitor threads): a server whose
+ * description turns Unknown has been lost (a network error or a failed heartbeat); one
+ * that turns from Unknown to a known type has been connected to again. */
+static void
+on_server_changed(const mongoc_apm_server_changed_t *event)
+{
+    struct store_counters *c = mongoc_apm_server_changed_get_context(event);
+    int was = strcmp(mongoc_server_description_type(
+                         mongoc_apm_server_changed_get_previous_description(event)),
+                     "Unknown") != 0;
+    int is =
+        strcmp(mongoc_server_description_type(mongoc_apm_server_changed_get_new_description(event)),
+               "Unknown") != 0;
+
+    if (was && !is) {
+        atomic_fetch_add(&c->servers_lost, 1);
+    } else if (!was && is) {
+        atomic_fetch_add(&c->servers_connected, 1);
+    }
+}
+
+static void
+on_heartbeat_failed(const mongoc_apm_server_heartbeat_failed_t *event)
+{
+    struct store_counters *c = mongoc_apm_server_heartbeat_failed_get_context(event);
+    atomic_fetch_add(&c->heartbeats_failed, 1);
+}
+
+static int
+watch_pool(store_t *s)
+{
+    mongoc_apm_callbacks_t *cbs = mongoc_apm_callbacks_new();
+    bool ok;
+
+    mongoc_apm_set_server_changed_cb(cbs, on_server_changed);
+    mongoc_apm_set_server_heartbeat_failed_cb(cbs, on_heartbeat_failed);
+    ok = mongoc_client_pool_set_apm_callbacks(s->pool, cbs, &s->counters);
+    mongoc_apm_callbacks_destroy(cbs);
+    return ok ? 0 : -1;
+}
+
+void
+store_render_metrics(const store_t *s, struct metrics_buf *b)
+{
+    metrics_single(b, "analytics_mongodb_connections_total", "counter",
+                   "MongoDB servers found reachable after being unknown: the first connection "
+                   "and every reconnect.",
+                   (double)atomic_load(&s->counters.servers_connected));
+    metrics_single(b, "analytics_mongodb_disconnects_total", "counter",
+                   "MongoDB servers lost (network error or failed heartbeat).",
+                   (double)atomic_load(&s->counters.servers_lost));
+    metrics_single(b, "analytics_mongodb_heartbeat_failures_total", "counter",
+                   "Failed MongoDB server heartbeats.",
+                   (double)atomic_load(&s->counters.heartbeats_failed));
 }
 
 store_t *
@@ -69,6 +126,10 @@ store_new(const char *uri_str, const char *appname, int socket_timeout_ms, struc
     }
     mongoc_client_pool_set_error_api(s->pool, MONGOC_ERROR_API_VERSION_2);
     mongoc_client_pool_set_error_api(s->probe, MONGOC_ERROR_API_VERSION_2);
+    if (watch_pool(s) != 0) {
+        err_set(err, ERR_INTERNAL, "cannot set MongoDB monitoring callbacks");
+        goto fail;
+    }
     mongoc_uri_destroy(uri);
     return s;
 fail:

@@ -3,11 +3,13 @@
 #define COMMON_STORE_H
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "err.h"
 #include "event.h"
+#include "metrics.h"
 
 #define STORE_EVENTS_COLLECTION "events"
 #define STORE_DEFAULT_DB "analytics"
@@ -30,6 +32,17 @@ store_t *store_new(const char *uri, const char *appname, int socket_timeout_ms,
  * retry rather than a hang. The default is the URI's, else the server's.
  * Returns 0, or -1 with err->msg saying why the value is not accepted. */
 int store_set_write_concern(store_t *s, const char *w, struct app_err *err);
+
+/* What the driver's server monitoring saw of the main pool. */
+struct store_counters {
+    atomic_ullong servers_connected; /* Unknown -> reachable: first connection, reconnects */
+    atomic_ullong servers_lost;      /* reachable -> Unknown */
+    atomic_ullong heartbeats_failed;
+};
+
+/* Append the analytics_mongodb_connections_total, _disconnects_total and
+ * _heartbeat_failures_total families. */
+void store_render_metrics(const store_t *s, struct metrics_buf *b);
 
 /* Free the pool. NULL is a no-op. Call before mongoc_cleanup(). */
 void store_free(store_t *s);

@@ -78,6 +78,7 @@ handle_metrics(struct mg_connection *conn, void *arg)
             &s->retries);
     counter(&b, "analytics_mongodb_errors_total", "Failed MongoDB writes (retried).",
             &s->mongo_errors);
+    store_render_metrics(p->store, &b);
     counter(&b, "analytics_batches_total", "Batches stored and acknowledged.", &s->batches);
     metrics_family(&b, "analytics_batch_size", "histogram", "Events per claimed batch.");
     metrics_histogram_render(&b, "analytics_batch_size", NULL, &s->batch_size);

@@ -104,6 +104,7 @@ handle_metrics(struct mg_connection *conn, void *arg)
     http_metrics_render(conn, &b);
     metrics_single(&b, "analytics_mongodb_errors_total", "counter",
                    "Failed MongoDB queries (answered 503).", (double)atomic_load(&r->mongo_errors));
+    store_render_metrics(r->store, &b);
     status = http_send_metrics(conn, &b);
     metrics_buf_free(&b);
     return status;

@@ -33,6 +33,12 @@ kill -CONT "$MONGO_PID"
 wait_until 20 curl -sf "$P/health"
 http GET "$P/health"
 expect_http "processor health after the thaw" 200 '{"status":"ok","service":"processor"}'
+# The driver's server monitoring saw the server go and come back.
+reconnected() { [ "$(metric "$P" analytics_mongodb_connections_total)" -ge 2 ]; }
+if wait_until 30 reconnected; then pass "processor counted the MongoDB reconnect"; else
+    fail "processor counted the MongoDB reconnect" "$(curl -s "$P/metrics" | grep mongodb_)"; fi
+check "processor counted the MongoDB server lost" \
+    [ "$(metric "$P" analytics_mongodb_disconnects_total)" -ge 1 ]
 wait "$LOAD_PID"
 echo "# load: $(cat "$T_TMP/load.summary")"
 

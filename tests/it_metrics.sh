@@ -15,10 +15,6 @@ I="http://127.0.0.1:$INGEST_PORT"
 P="http://127.0.0.1:$PROCESSOR_PORT"
 R="http://127.0.0.1:$REPORTING_PORT"
 
-# metric URL NAME{LABELS}: the value of one sample (0 when absent).
-metric() {
-    curl -s "$1/metrics" | awk -v k="$2" '$1 == k { v = $2 } END { print v == "" ? 0 : v }'
-}
 # promtool_ok URL: promtool accepts the exposition, with no lint problems.
 promtool_check() {
     local out
@@ -75,6 +71,10 @@ http GET "$R/stats?site_id=m"
 expect_eq "reporting: /stats 200 counted" "$(metric "$R" 'analytics_http_requests_total{route="/stats",status="200"}')" 1
 expect_eq "reporting: /stats 400 counted" "$(metric "$R" 'analytics_http_requests_total{route="/stats",status="400"}')" 1
 expect_eq "reporting: no MongoDB errors" "$(metric "$R" analytics_mongodb_errors_total)" 0
+for u in "$P" "$R"; do
+    c=$(metric "$u" analytics_mongodb_connections_total)
+    check "$u: MongoDB connection counted ($c)" [ "$c" -ge 1 ]
+done
 
 promtool_check "ingest after traffic" "$I"
 promtool_check "processor after traffic" "$P"

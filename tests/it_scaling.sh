@@ -19,7 +19,6 @@ echo "# load: $(cat "$T_TMP/load.summary")"
 if wait_until 60 queue_settled events; then pass "queue drained"; else fail "queue drained"; fi
 verify_exactly_once $DB scale-site "$T_TMP/load.txt"
 
-metric() { curl -s "$1/metrics" | awk -v k="$2" '$1 == k { v = $2 } END { print v == "" ? 0 : v }'; }
 total=0
 for i in 1 2 3; do
     port_var="PROCESSOR${i}_PORT"

@@ -251,6 +251,11 @@ redis_cli() {
 # --- exactly-once checks for the fault tests ---------------------------------------------
 
 # queue_settled QUEUE_KEY: nothing pending and no processing list holds anything.
+# metric URL NAME{LABELS}: the value of one sample of URL/metrics (0 when absent).
+metric() {
+    curl -s "$1/metrics" | awk -v k="$2" '$1 == k { v = $2 } END { print v == "" ? 0 : v }'
+}
+
 queue_settled() {
     local k
     [ "$(redis_cli llen "$1")" = 0 ] || return 1
