@@ -38,8 +38,10 @@ FORMAT_SRC   = $(wildcard common/*.[ch] ingest/*.[ch] processor/*.[ch] reporting
 .DELETE_ON_ERROR:
 
 TOOLS       := $(BUILD)/tests/freeport $(BUILD)/tests/mongoq $(BUILD)/tests/loadgen
+# Built against libcommon.a: the benchmark's do-nothing baseline server.
+BENCH_TOOLS := $(BUILD)/tests/nothing
 
-all: $(SERVICES:%=$(BUILD)/%) $(TOOLS)
+all: $(SERVICES:%=$(BUILD)/%) $(TOOLS) $(BENCH_TOOLS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -55,6 +57,10 @@ endef
 $(foreach s,$(SERVICES),$(eval $(call service_rule,$(s))))
 
 $(TOOLS): $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o
+	@mkdir -p $(@D)
+	$(CC) $(SAN) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
+
+$(BENCH_TOOLS): $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BUILD)/libcommon.a
 	@mkdir -p $(@D)
 	$(CC) $(SAN) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
 

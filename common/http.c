@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "log.h"
@@ -29,36 +30,76 @@ struct http_server {
     size_t n_paths;
 };
 
-/* Send a JSON reply; allow, when not NULL, is sent as the Allow header. */
+/* Whether the connection stays open after this reply: HTTP/1.1 unless the client
+ * asked to close, HTTP/1.0 only when it asked to keep it. */
+static int
+keep_alive(const struct mg_connection *conn)
+{
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    const char *h = mg_get_header(conn, "Connection");
+
+    if (strcmp(ri->http_version, "1.1") == 0) {
+        return h == NULL || strcasecmp(h, "close") != 0;
+    }
+    return h != NULL && strcasecmp(h, "keep-alive") == 0;
+}
+
+/* Send a whole reply, status line, headers and body, in one write: civetweb's header
+ * functions send the head and the body in two, which costs a second segment (and
+ * syscall) per request. allow, when not NULL, is sent as the Allow header. HEAD gets
+ * the head only. */
+static int
+send_reply(struct mg_connection *conn, int status, const char *content_type, const char *body,
+           size_t len, const char *allow)
+{
+    char stack[2048], date[64], *buf = stack;
+    struct tm tm;
+    time_t now = time(NULL);
+    size_t head_len, total;
+    int n, head_only = strcmp(mg_get_request_info(conn)->request_method, "HEAD") == 0;
+
+    gmtime_r(&now, &tm);
+    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    n = snprintf(stack, sizeof stack,
+                 "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                 "Cache-Control: no-store\r\nConnection: %s\r\n%s%s%s\r\n",
+                 status, mg_get_response_code_text(conn, status), date, content_type, len,
+                 keep_alive(conn) ? "keep-alive" : "close", allow ? "Allow: " : "",
+                 allow ? allow : "", allow ? "\r\n" : "");
+    if (n < 0 || (size_t)n >= sizeof stack) {
+        return status; /* cannot happen: every header is short */
+    }
+    head_len = (size_t)n;
+    total = head_len + (head_only ? 0 : len);
+    if (total > sizeof stack) {
+        buf = malloc(total);
+        if (buf == NULL) {
+            mg_write(conn, stack, head_len); /* the body is lost; its length tells */
+            return status;
+        }
+        memcpy(buf, stack, head_len);
+    }
+    if (!head_only) {
+        memcpy(buf + head_len, body, len);
+    }
+    mg_write(conn, buf, total);
+    if (buf != stack) {
+        free(buf);
+    }
+    return status;
+}
+
 static int
 send_json(struct mg_connection *conn, int status, json_t *body, const char *allow)
 {
+    static const char oom[] = "{\"status\":\"error\",\"message\":\"Internal error\"}";
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    char clen[32];
-    size_t len;
 
     json_decref(body);
     if (text == NULL) {
-        static const char oom[] = "{\"status\":\"error\",\"message\":\"Internal error\"}";
-        status = 500;
-        text = strdup(oom);
-        if (text == NULL) {
-            return status;
-        }
+        return send_reply(conn, 500, "application/json", oom, sizeof oom - 1, NULL);
     }
-    len = strlen(text);
-    snprintf(clen, sizeof clen, "%zu", len);
-    mg_response_header_start(conn, status);
-    mg_response_header_add(conn, "Content-Type", "application/json", -1);
-    mg_response_header_add(conn, "Content-Length", clen, -1);
-    mg_response_header_add(conn, "Cache-Control", "no-store", -1);
-    if (allow != NULL) {
-        mg_response_header_add(conn, "Allow", allow, -1);
-    }
-    mg_response_header_send(conn);
-    if (strcmp(mg_get_request_info(conn)->request_method, "HEAD") != 0) {
-        mg_write(conn, text, len);
-    }
+    send_reply(conn, status, "application/json", text, strlen(text), allow);
     free(text);
     return status;
 }
@@ -73,18 +114,7 @@ int
 http_send_text(struct mg_connection *conn, int status, const char *content_type, const char *body,
                size_t len)
 {
-    char clen[32];
-
-    snprintf(clen, sizeof clen, "%zu", len);
-    mg_response_header_start(conn, status);
-    mg_response_header_add(conn, "Content-Type", content_type, -1);
-    mg_response_header_add(conn, "Content-Length", clen, -1);
-    mg_response_header_add(conn, "Cache-Control", "no-store", -1);
-    mg_response_header_send(conn);
-    if (strcmp(mg_get_request_info(conn)->request_method, "HEAD") != 0) {
-        mg_write(conn, body, len);
-    }
-    return status;
+    return send_reply(conn, status, content_type, body, len, NULL);
 }
 
 static double
@@ -156,6 +186,24 @@ http_send_error(struct mg_connection *conn, int status, const char *fmt, ...)
     return http_send_json(conn, status, json_pack("{s:s,s:s}", "status", "error", "message", msg));
 }
 
+/* Bytes of an oversized body read and thrown away before answering 413: a server that
+ * closes with unread data makes the kernel reset the connection, and the client then
+ * sees a failed send instead of the 413. Beyond this, the reset is the lesser evil. */
+#define HTTP_DISCARD_MAX (4 * 1024 * 1024)
+
+/* Read and drop up to HTTP_DISCARD_MAX bytes of what is left of the body. */
+static void
+discard_body(struct mg_connection *conn)
+{
+    char sink[16384];
+    size_t total = 0;
+    int r;
+
+    while (total < HTTP_DISCARD_MAX && (r = mg_read(conn, sink, sizeof sink)) > 0) {
+        total += (size_t)r;
+    }
+}
+
 int
 http_read_body(struct mg_connection *conn, size_t max, char **buf, size_t *len)
 {
@@ -166,6 +214,7 @@ http_read_body(struct mg_connection *conn, size_t max, char **buf, size_t *len)
     *buf = NULL;
     *len = 0;
     if (ri->content_length > 0 && (unsigned long long)ri->content_length > max) {
+        discard_body(conn);
         return 413;
     }
     if (ri->content_length >= 0 && (size_t)ri->content_length < max) {
@@ -187,6 +236,7 @@ http_read_body(struct mg_connection *conn, size_t max, char **buf, size_t *len)
         n += (size_t)r;
         if (n > max) {
             free(b);
+            discard_body(conn);
             return 413;
         }
         if (n == cap) {

@@ -63,7 +63,9 @@ void http_metrics_render(const struct mg_connection *conn, struct metrics_buf *b
 
 /* Read the whole request body, at most max bytes. Returns 0 and sets *buf
  * (malloc'd, NUL-terminated, caller frees) and *len; 413 when the body is
- * larger than max; 400 when the body could not be read (client gone). */
+ * larger than max (the rest of it, up to 4 MiB, is read and dropped so that the
+ * client gets the answer rather than a reset connection); 400 when the body could not be read
+ * (client gone). */
 int http_read_body(struct mg_connection *conn, size_t max, char **buf, size_t *len);
 
 /* Find parameter `name` in a query string (`a=1&b=x%20y`, no leading '?'),

@@ -6,8 +6,14 @@
 
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
+#include "pusher.h"
 #include "rconn.h"
 #include "svc.h"
+
+/* POST /events: at most this many events, and this many bytes of body. */
+#define INGEST_BATCH_MAX_EVENTS 500
+#define INGEST_BATCH_MAX_BYTES (512L * 1024)
 
 struct ingest_cfg {
     int port;
@@ -25,21 +31,23 @@ struct ingest_cfg {
 
 /* Counters for /metrics. */
 struct ingest_stats {
-    atomic_ullong valid;       /* requests whose event passed validation */
+    atomic_ullong valid;       /* events that passed validation */
     atomic_ullong enqueued;    /* events in Redis, answered 202 */
-    atomic_ullong invalid;     /* answered 400 */
-    atomic_ullong too_large;   /* answered 413 */
-    atomic_ullong unavailable; /* answered 503: Redis failed */
+    atomic_ullong invalid;     /* events answered 400 (each event of a refused batch) */
+    atomic_ullong too_large;   /* requests answered 413 */
+    atomic_ullong unavailable; /* events answered 503: Redis failed */
     struct rconn_stats redis;
+    struct metrics_histogram push_sizes; /* events per LPUSH of the group commit */
 };
 
 struct ingest {
     struct ingest_cfg cfg;
-    rconn_pool_t *redis;
+    rconn_pool_t *redis; /* the probes */
+    pusher_t *pusher;    /* the events */
     struct ingest_stats stats;
 };
 
-/* The route table: POST /event, GET /health. */
+/* The route table: POST /event, POST /events, the probes and /metrics. */
 extern const struct http_route ingest_routes[];
 extern const size_t ingest_n_routes;
 

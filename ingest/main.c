@@ -18,7 +18,7 @@ main(void)
         {"REDIS_TIMEOUT_MS", "1000", CFG_INT, &c->redis_timeout_ms, 1, 60000, 0},
         {"QUEUE_KEY", "events", CFG_NONEMPTY, &c->queue_key, 0, 0, 0},
         {"MAX_BODY_BYTES", "65536", CFG_INT, &c->max_body_bytes, 1, 1024 * 1024, 0},
-        {"HTTP_THREADS", "32", CFG_INT, &c->http_threads, 1, 1024, 0},
+        {"HTTP_THREADS", "64", CFG_INT, &c->http_threads, 1, 1024, 0},
         {"SHUTDOWN_DELAY_MS", "0", CFG_INT, &c->shutdown_delay_ms, 0, 60000, 0},
         SVC_LOG_VARS(&c->log),
     };
@@ -33,9 +33,15 @@ main(void)
     rconn_stats_init(&in.stats.redis);
     struct rconn_opts ropts = {c->redis_host, c->redis_port, c->redis_password,
                                (int)c->redis_timeout_ms, &in.stats.redis};
+    metrics_histogram_init(&in.stats.push_sizes, metrics_size_bounds, metrics_size_n);
     in.redis = rconn_pool_new(&ropts);
     if (in.redis == NULL) {
         LOG_ERROR("out of memory");
+        goto done;
+    }
+    in.pusher = pusher_new(&ropts, c->queue_key, &in.stats.push_sizes, &err);
+    if (in.pusher == NULL) {
+        LOG_ERROR("%s", err.msg);
         goto done;
     }
     http = http_start(c->bind_address, c->port, (int)c->http_threads, ingest_routes,
@@ -50,6 +56,7 @@ main(void)
     status = 0;
 done:
     http_stop(http);
+    pusher_free(in.pusher);
     rconn_pool_free(in.redis);
     return status;
 }

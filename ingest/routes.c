@@ -1,4 +1,4 @@
-/* routes.c - ingest's HTTP handlers: POST /event and GET /health. */
+/* routes.c - ingest's HTTP handlers: POST /event, POST /events and the probes. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,7 +6,7 @@
 #include "envelope.h"
 #include "event.h"
 #include "ingest.h"
-#include "queue.h"
+#include "pusher.h"
 #include "svc.h"
 #include "ts.h"
 
@@ -27,83 +27,210 @@ request_id(const struct mg_connection *conn, const char *event_id, char *out, si
     snprintf(out, outlen, "%s", ok ? h : event_id);
 }
 
+/* Read the body (at most max bytes) and parse it as JSON. Returns 0 with *out set
+ * (the caller's reference), or the status of the error reply it sent. */
+static int
+read_json(struct mg_connection *conn, struct ingest *in, long max, json_t **out)
+{
+    json_error_t jerr;
+    char *buf = NULL;
+    size_t len = 0;
+    int status = http_read_body(conn, (size_t)max, &buf, &len);
+
+    *out = NULL;
+    if (status == 413) {
+        atomic_fetch_add(&in->stats.too_large, 1);
+        status = http_send_error(conn, 413, "Request body exceeds %ld bytes", max);
+    } else if (status != 0) {
+        status = http_send_error(conn, 400, "Could not read the request body");
+    } else if ((*out = json_loadb(buf, len, JSON_DECODE_ANY, &jerr)) == NULL) {
+        atomic_fetch_add(&in->stats.invalid, 1);
+        status = http_send_error(conn, 400, "Invalid JSON: %s (line %d, column %d)", jerr.text,
+                                 jerr.line, jerr.column);
+    }
+    free(buf);
+    return status;
+}
+
+/* The events of one request on their way to Redis. */
+struct outgoing {
+    size_t n;
+    struct event *evs;
+    char **envelopes; /* owned */
+    size_t *lens;
+    char rid[65];
+};
+
+static void
+outgoing_free(struct outgoing *o)
+{
+    for (size_t i = 0; o->evs != NULL && o->envelopes != NULL && i < o->n; i++) {
+        event_cleanup(&o->evs[i]);
+        free(o->envelopes[i]);
+    }
+    free(o->evs);
+    free(o->envelopes);
+    free(o->lens);
+}
+
+static int
+outgoing_alloc(struct outgoing *o, size_t n)
+{
+    o->n = n;
+    o->evs = calloc(n, sizeof *o->evs);
+    o->envelopes = calloc(n, sizeof *o->envelopes);
+    o->lens = calloc(n, sizeof *o->lens);
+    return o->evs && o->envelopes && o->lens ? 0 : -1;
+}
+
+/* Give each validated event its id and envelope. Returns 0, or -1 when out of memory. */
+static int
+seal(struct mg_connection *conn, struct outgoing *o)
+{
+    int64_t now = ts_now_ms();
+
+    for (size_t i = 0; i < o->n; i++) {
+        struct event *ev = &o->evs[i];
+        ev->received_ms = now;
+        event_new_id(now, ev->id);
+        if (i == 0) {
+            request_id(conn, ev->id, o->rid, sizeof o->rid);
+        }
+        ev->request_id = o->rid;
+        if ((o->envelopes[i] = envelope_encode(ev, &o->lens[i])) == NULL) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Queue the sealed events with one atomic push, then answer: 202 with reply, a JSON
+ * text, or 503. */
+static int
+enqueue(struct mg_connection *conn, struct ingest *in, struct outgoing *o, const char *reply)
+{
+    struct app_err err = {0};
+
+    log_set_request_id(o->rid);
+    if (pusher_push(in->pusher, (const char *const *)o->envelopes, o->lens, o->n, &err) != 0) {
+        if (err.code == ERR_UNKNOWN) {
+            /* Answered 503 all the same: the client may retry, which can store the
+             * events twice; never answered 202 without Redis's acknowledgement. */
+            LOG_WARN("%zu event(s) may or may not be queued (no answer from Redis), first %s: %s",
+                     o->n, o->evs[0].id, err.msg);
+        } else {
+            LOG_WARN("%zu event(s) not queued, first %s: %s", o->n, o->evs[0].id, err.msg);
+        }
+        atomic_fetch_add(&in->stats.unavailable, o->n);
+        log_set_request_id(NULL);
+        return http_send_error(conn, 503, "Queue unavailable, please retry");
+    }
+    atomic_fetch_add(&in->stats.enqueued, o->n);
+    LOG_DEBUG("%zu event(s) queued, first %s", o->n, o->evs[0].id);
+    log_set_request_id(NULL);
+    return http_send_text(conn, 202, "application/json", reply, strlen(reply));
+}
+
 static int
 handle_post_event(struct mg_connection *conn, void *arg)
 {
     struct ingest *in = arg;
-    struct event ev;
+    struct outgoing o = {0};
     struct app_err err = {0};
-    json_error_t jerr;
     json_t *body = NULL;
-    char *buf = NULL, *envelope = NULL, rid[65];
-    size_t len = 0, envelope_len = 0;
-    rconn_t *redis;
-    int status;
+    char reply[96];
+    int status = read_json(conn, in, in->cfg.max_body_bytes, &body);
 
-    event_init(&ev);
-    status = http_read_body(conn, (size_t)in->cfg.max_body_bytes, &buf, &len);
-    if (status == 413) {
-        atomic_fetch_add(&in->stats.too_large, 1);
-        status =
-            http_send_error(conn, 413, "Request body exceeds %ld bytes", in->cfg.max_body_bytes);
-        goto done;
-    }
     if (status != 0) {
-        status = http_send_error(conn, 400, "Could not read the request body");
         goto done;
     }
-    body = json_loadb(buf, len, JSON_DECODE_ANY, &jerr);
-    if (body == NULL) {
-        atomic_fetch_add(&in->stats.invalid, 1);
-        status = http_send_error(conn, 400, "Invalid JSON: %s (line %d, column %d)", jerr.text,
-                                 jerr.line, jerr.column);
+    if (outgoing_alloc(&o, 1) != 0) {
+        status = http_send_error(conn, 500, "Internal error");
         goto done;
     }
-    if (event_from_json(body, EVENT_FROM_REQUEST, &ev, &err) != 0) {
+    if (event_from_json(body, EVENT_FROM_REQUEST, &o.evs[0], &err) != 0) {
         atomic_fetch_add(&in->stats.invalid, 1);
         status = http_send_error(conn, 400, "%s", err.msg);
         goto done;
     }
     atomic_fetch_add(&in->stats.valid, 1);
-    ev.received_ms = ts_now_ms();
-    event_new_id(ev.received_ms, ev.id);
-    request_id(conn, ev.id, rid, sizeof rid);
-    ev.request_id = rid;
-    log_set_request_id(rid);
-    envelope = envelope_encode(&ev, &envelope_len);
-    if (envelope == NULL) {
+    if (seal(conn, &o) != 0) {
         status = http_send_error(conn, 500, "Internal error");
         goto done;
     }
-    redis = rconn_pool_pop(in->redis);
-    if (redis == NULL) {
-        status = http_send_error(conn, 500, "Internal error");
-        goto done;
-    }
-    if (queue_push(redis, in->cfg.queue_key, envelope, envelope_len, &err) != 0) {
-        rconn_pool_push(in->redis, redis);
-        if (err.code == ERR_UNKNOWN) {
-            /* Answered 503 all the same: the client may retry, which can store the
-             * event twice; never answered 202 without Redis's acknowledgement. */
-            LOG_WARN("event %s may or may not be queued (no answer from Redis): %s", ev.id,
-                     err.msg);
-        } else {
-            LOG_WARN("event %s not queued: %s", ev.id, err.msg);
-        }
-        atomic_fetch_add(&in->stats.unavailable, 1);
-        status = http_send_error(conn, 503, "Queue unavailable, please retry");
-        goto done;
-    }
-    rconn_pool_push(in->redis, redis);
-    atomic_fetch_add(&in->stats.enqueued, 1);
-    LOG_DEBUG("event %s queued", ev.id);
-    status = http_send_json(conn, 202, json_pack("{s:s,s:s}", "status", "accepted", "id", ev.id));
+    /* The reply without jansson: it is the same every time but for the id. */
+    snprintf(reply, sizeof reply, "{\"status\":\"accepted\",\"id\":\"%s\"}", o.evs[0].id);
+    status = enqueue(conn, in, &o, reply);
 done:
-    log_set_request_id(NULL);
-    event_cleanup(&ev);
+    outgoing_free(&o);
     json_decref(body);
-    free(envelope);
-    free(buf);
+    return status;
+}
+
+/* 400 for a batch: {"status":"error","message":..., "errors":[{"index","message"}]}. */
+static int
+send_batch_errors(struct mg_connection *conn, json_t *errors)
+{
+    json_t *reply = json_pack("{s:s,s:s,s:o}", "status", "error", "message",
+                              "Invalid events in the batch; none was accepted", "errors", errors);
+    return http_send_json(conn, 400, reply);
+}
+
+static int
+handle_post_events(struct mg_connection *conn, void *arg)
+{
+    struct ingest *in = arg;
+    struct outgoing o = {0};
+    json_t *body = NULL, *errors = NULL, *ids = NULL, *item;
+    char *reply = NULL;
+    size_t i, n;
+    int status = read_json(conn, in, INGEST_BATCH_MAX_BYTES, &body);
+
+    if (status != 0) {
+        goto done;
+    }
+    n = json_is_array(body) ? json_array_size(body) : 0;
+    if (n < 1 || n > INGEST_BATCH_MAX_EVENTS) {
+        atomic_fetch_add(&in->stats.invalid, n ? n : 1);
+        status = http_send_error(conn, 400, "Request body must be a JSON array of 1 to %d events",
+                                 INGEST_BATCH_MAX_EVENTS);
+        goto done;
+    }
+    if (outgoing_alloc(&o, n) != 0 || (errors = json_array()) == NULL) {
+        status = http_send_error(conn, 500, "Internal error");
+        goto done;
+    }
+    json_array_foreach(body, i, item)
+    {
+        struct app_err err = {0};
+        if (event_from_json(item, EVENT_FROM_REQUEST, &o.evs[i], &err) != 0) {
+            json_array_append_new(
+                errors, json_pack("{s:I,s:s}", "index", (json_int_t)i, "message", err.msg));
+        }
+    }
+    if (json_array_size(errors) > 0) {
+        atomic_fetch_add(&in->stats.invalid, n);
+        status = send_batch_errors(conn, errors);
+        errors = NULL; /* stolen */
+        goto done;
+    }
+    atomic_fetch_add(&in->stats.valid, n);
+    if (seal(conn, &o) != 0 || (ids = json_array()) == NULL) {
+        status = http_send_error(conn, 500, "Internal error");
+        goto done;
+    }
+    for (i = 0; i < n; i++) {
+        json_array_append_new(ids, json_string(o.evs[i].id));
+    }
+    ids = json_pack("{s:s,s:o}", "status", "accepted", "ids", ids); /* steals ids */
+    reply = ids ? json_dumps(ids, JSON_COMPACT) : NULL;
+    status = reply ? enqueue(conn, in, &o, reply) : http_send_error(conn, 500, "Internal error");
+done:
+    free(reply);
+    json_decref(ids);
+    outgoing_free(&o);
+    json_decref(errors);
+    json_decref(body);
     return status;
 }
 
@@ -161,14 +288,17 @@ handle_metrics(struct mg_connection *conn, void *arg)
                    (double)atomic_load(&s->redis.connects));
     metrics_single(&b, "analytics_redis_errors_total", "counter",
                    "Failed Redis connects and commands.", (double)atomic_load(&s->redis.errors));
+    metrics_family(&b, "analytics_redis_push_batch_size", "histogram",
+                   "Events per LPUSH: concurrent requests share one (group commit).");
+    metrics_histogram_render(&b, "analytics_redis_push_batch_size", NULL, &s->push_sizes);
     status = http_send_metrics(conn, &b);
     metrics_buf_free(&b);
     return status;
 }
 
 const struct http_route ingest_routes[] = {
-    {"POST", "/event", handle_post_event}, {"GET", "/health", handle_health},
-    {"GET", "/readyz", handle_ready},      {"GET", "/livez", handle_live},
-    {"GET", "/metrics", handle_metrics},
+    {"POST", "/event", handle_post_event}, {"POST", "/events", handle_post_events},
+    {"GET", "/health", handle_health},     {"GET", "/readyz", handle_ready},
+    {"GET", "/livez", handle_live},        {"GET", "/metrics", handle_metrics},
 };
 const size_t ingest_n_routes = sizeof ingest_routes / sizeof ingest_routes[0];

@@ -1,0 +1,63 @@
+/* nothing.c - the benchmark's baseline: the same civetweb server as ingest (common/http.c,
+ * same options and thread count), whose POST /event and POST /events read the body and
+ * answer 202 without looking at it. What ingest adds on top is what ingest costs.
+ *
+ *   PORT=0 HTTP_THREADS=64 nothing      prints "listening on 127.0.0.1:<port>", then
+ *                                       serves until SIGTERM or SIGINT */
+#include <stdlib.h>
+
+#include "cfg.h"
+#include "http.h"
+#include "log.h"
+#include "svc.h"
+
+static int
+handle_post(struct mg_connection *conn, void *arg)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    int status;
+
+    (void)arg;
+    if (http_read_body(conn, 1024 * 1024, &buf, &len) != 0) {
+        return http_send_error(conn, 400, "Could not read the request body");
+    }
+    free(buf);
+    status = http_send_json(conn, 202, json_pack("{s:s}", "status", "accepted"));
+    return status;
+}
+
+static const struct http_route routes[] = {
+    {"POST", "/event", handle_post},
+    {"POST", "/events", handle_post},
+};
+
+int
+main(void)
+{
+    int port = 0;
+    long threads = 0;
+    struct svc_log_cfg log = {0};
+    const struct cfg_var vars[] = {
+        {"PORT", "0", CFG_LISTEN, &port, 0, 0, 0},
+        {"HTTP_THREADS", "32", CFG_INT, &threads, 1, 1024, 0},
+        SVC_LOG_VARS(&log),
+    };
+    struct app_err err = {0};
+    http_server_t *http;
+
+    if (svc_configure("nothing", vars, sizeof vars / sizeof vars[0], &log) != 0) {
+        return SVC_EXIT_CONFIG;
+    }
+    svc_install_signals();
+    http = http_start("127.0.0.1", port, (int)threads, routes, sizeof routes / sizeof routes[0],
+                      NULL, &err);
+    if (http == NULL) {
+        LOG_ERROR("http: %s", err.msg);
+        return 1;
+    }
+    LOG_INFO("listening on 127.0.0.1:%d", http_port(http));
+    svc_wait_for_stop(0);
+    http_stop(http);
+    return 0;
+}
