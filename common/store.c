@@ -2,6 +2,8 @@
 #include "store.h"
 
 #include <mongoc/mongoc.h>
+
+#include "store_int.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,7 +11,6 @@
 #include "log.h"
 #include "ts.h"
 
-#define DUPLICATE_KEY 11000
 /* Our own code for a document the driver refused to send. */
 #define STORE_CLIENT_REFUSED (-2)
 
@@ -17,15 +18,19 @@
  * within a probe's deadline even when the server is frozen. */
 #define PROBE_TIMEOUT_MS 2000
 
-struct store {
-    mongoc_client_pool_t *pool;     /* reads and writes */
-    struct store_counters counters; /* of pool, updated by its monitor threads */
-    mongoc_client_pool_t *probe;    /* store_ping() only, with short timeouts */
-    char *db;
-    mongoc_write_concern_t *wc; /* for event writes; NULL: the URI's */
-};
-
 #define WTIMEOUT_MS 10000
+
+mongoc_client_t *
+store_client_pop(store_t *s)
+{
+    return mongoc_client_pool_pop(s->pool);
+}
+
+void
+store_client_push(store_t *s, mongoc_client_t *client)
+{
+    mongoc_client_pool_push(s->pool, client);
+}
 
 static void
 default_option(mongoc_uri_t *uri, const char *key, int32_t value)
@@ -193,21 +198,37 @@ store_ping(store_t *s, struct app_err *err)
     return rc;
 }
 
+/* createIndexes for one index of one collection. */
+static int
+create_index(mongoc_database_t *db, const char *coll, const char *name, bson_t *key,
+             struct app_err *err)
+{
+    bson_t *cmd = BCON_NEW("createIndexes", BCON_UTF8(coll), "indexes", "[", "{", "key",
+                           BCON_DOCUMENT(key), "name", BCON_UTF8(name), "}", "]");
+    bson_error_t berr;
+    int rc = 0;
+
+    if (!mongoc_database_write_command_with_opts(db, cmd, NULL, NULL, &berr)) {
+        rc = err_set(err, ERR_TRANSIENT, "mongodb createIndexes %s: %s", name, berr.message);
+    }
+    bson_destroy(cmd);
+    bson_destroy(key);
+    return rc;
+}
+
 int
 store_ensure_indexes(store_t *s, struct app_err *err)
 {
     mongoc_client_t *client = mongoc_client_pool_pop(s->pool);
     mongoc_database_t *db = mongoc_client_get_database(client, s->db);
-    bson_t *cmd = BCON_NEW("createIndexes", BCON_UTF8(STORE_EVENTS_COLLECTION), "indexes", "[", "{",
-                           "key", "{", "site_id", BCON_INT32(1), "timestamp", BCON_INT32(1), "}",
-                           "name", BCON_UTF8("site_id_1_timestamp_1"), "}", "]");
-    bson_error_t berr;
-    int rc = 0;
+    int rc = create_index(db, STORE_EVENTS_COLLECTION, "site_id_1_timestamp_1",
+                          BCON_NEW("site_id", BCON_INT32(1), "timestamp", BCON_INT32(1)), err);
 
-    if (!mongoc_database_write_command_with_opts(db, cmd, NULL, NULL, &berr)) {
-        rc = err_set(err, ERR_TRANSIENT, "mongodb createIndexes: %s", berr.message);
+    if (rc == 0) {
+        rc = create_index(
+            db, STORE_PATHS_COLLECTION, "scope_1_views_-1_path_1",
+            BCON_NEW("scope", BCON_INT32(1), "views", BCON_INT32(-1), "path", BCON_INT32(1)), err);
     }
-    bson_destroy(cmd);
     mongoc_database_destroy(db);
     mongoc_client_pool_push(s->pool, client);
     return rc;
@@ -272,9 +293,12 @@ append_opt_utf8(bson_t *b, const char *key, const char *v)
     }
 }
 
+/* own: which batch counts the event in each figure it is part of (see rollup.h). */
 static int
-event_to_bson(const struct event *ev, int64_t now_ms, bson_t *doc)
+event_to_bson(const struct event *ev, int64_t now_ms, const char *batch, bson_t *doc)
 {
+    bson_t own;
+
     bson_init(doc);
     BSON_APPEND_UTF8(doc, "_id", ev->id);
     BSON_APPEND_UTF8(doc, "site_id", ev->site_id);
@@ -286,12 +310,19 @@ event_to_bson(const struct event *ev, int64_t now_ms, bson_t *doc)
     if (ev->properties != NULL && append_json(doc, "properties", ev->properties) != 0) {
         return -1;
     }
+    bson_append_document_begin(doc, "own", -1, &own);
+    for (int k = 0; k < STORE_KINDS; k++) {
+        if (k < STORE_KIND_PATH_ALL || (ev->path != NULL && ev->path[0] != '\0')) {
+            bson_append_utf8(&own, store_kind_names[k], -1, batch, -1);
+        }
+    }
+    bson_append_document_end(doc, &own);
     return 0;
 }
 
 /* The code of the first entry of reply.writeErrors, or 0 when there is none. */
-static int32_t
-first_write_error(const bson_t *reply, char *msg, size_t msglen)
+int32_t
+store_first_write_error(const bson_t *reply, char *msg, size_t msglen)
 {
     bson_iter_t it, child;
 
@@ -332,7 +363,7 @@ is_document_error(int32_t code)
 static int32_t
 write_error_code(const bson_t *reply, const bson_error_t *berr, char *msg, size_t msglen)
 {
-    int32_t code = first_write_error(reply, msg, msglen);
+    int32_t code = store_first_write_error(reply, msg, msglen);
 
     if (code != 0) {
         return code;
@@ -346,7 +377,7 @@ write_error_code(const bson_t *reply, const bson_error_t *berr, char *msg, size_
         return STORE_CLIENT_REFUSED;
     }
     if (berr->domain == MONGOC_ERROR_SERVER &&
-        (berr->code == DUPLICATE_KEY || is_document_error((int32_t)berr->code))) {
+        (berr->code == STORE_DUPLICATE_KEY || is_document_error((int32_t)berr->code))) {
         if (msg != NULL) {
             snprintf(msg, msglen, "%.100s", berr->message);
         }
@@ -369,7 +400,7 @@ insert_one(mongoc_collection_t *coll, const bson_t *doc, const bson_t *opts,
     } else {
         char msg[128] = "";
         int32_t code = write_error_code(&reply, &berr, msg, sizeof msg);
-        if (code == DUPLICATE_KEY) {
+        if (code == STORE_DUPLICATE_KEY) {
             *outcome = STORE_DUPLICATE;
         } else if (code != 0) {
             /* A document-level write error: the server refuses this document. */
@@ -387,9 +418,12 @@ insert_one(mongoc_collection_t *coll, const bson_t *doc, const bson_t *opts,
     return rc;
 }
 
+const char *const store_kind_names[STORE_KINDS] = {"a", "t", "pa", "pt"};
+
 int
 store_insert_events(store_t *s, const struct event *evs, size_t n, int64_t now_ms,
-                    enum store_outcome *outcomes, char (*reasons)[128], struct app_err *err)
+                    const char *batch, enum store_outcome *outcomes, char (*reasons)[128],
+                    struct app_err *err)
 {
     mongoc_client_t *client = mongoc_client_pool_pop(s->pool);
     mongoc_collection_t *coll =
@@ -415,7 +449,7 @@ store_insert_events(store_t *s, const struct event *evs, size_t n, int64_t now_m
         goto done;
     }
     for (; built < n; built++) {
-        if (event_to_bson(&evs[built], now_ms, &docs[built]) != 0) {
+        if (event_to_bson(&evs[built], now_ms, batch, &docs[built]) != 0) {
             built++;
             err_set(err, ERR_INTERNAL, "cannot build the document of event %s", evs[built - 1].id);
             goto done;

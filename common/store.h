@@ -12,6 +12,9 @@
 #include "metrics.h"
 
 #define STORE_EVENTS_COLLECTION "events"
+#define STORE_ROLLUPS_COLLECTION "rollups"    /* see rollup.h */
+#define STORE_PATHS_COLLECTION "rollup_paths" /* see rollup.h */
+#define STORE_USERS_COLLECTION "rollup_users" /* see rollup.h */
 #define STORE_DEFAULT_DB "analytics"
 #define STORE_TOP_PATHS 10
 
@@ -52,7 +55,8 @@ void store_free(store_t *s);
  * Returns 0 when the server answers, -1 (err filled) otherwise. Thread-safe. */
 int store_ping(store_t *s, struct app_err *err);
 
-/* Create the indexes the queries need, idempotently: {site_id:1, timestamp:1}. */
+/* Create the indexes the queries need, idempotently: events {site_id:1, timestamp:1}
+ * and rollup_paths {scope:1, views:-1, path:1}. */
 int store_ensure_indexes(store_t *s, struct app_err *err);
 
 /* What became of each event handed to store_insert_events(). */
@@ -62,19 +66,33 @@ enum store_outcome {
     STORE_REJECTED = 2,  /* the server refused this document; see reasons[i] */
 };
 
+/* The figures an event counts in, each kept by the processors in its own rollup
+ * document (see rollup.h): the site-day, the site-day of its event type, and, when it
+ * has a path, that path's counts in each of the two. */
+enum store_kind {
+    STORE_KIND_ALL = 0,
+    STORE_KIND_TYPE = 1,
+    STORE_KIND_PATH_ALL = 2,
+    STORE_KIND_PATH_TYPE = 3,
+    STORE_KINDS = 4
+};
+/* Their names in an event document's `own` field: "a", "t", "pa", "pt". */
+extern const char *const store_kind_names[STORE_KINDS];
+
 /* Write the events as documents {_id: id, site_id, event_type, path, user_id,
- * timestamp: Date, createdAt: Date(now_ms), properties?} (absent path and
- * user_id are null). Idempotent: the event id is the _id and a duplicate-key
- * error means "already stored". One unordered insert_many; when the server
- * reports write errors for it, the batch is written again one document at a
- * time, since the test server inserts nothing from a batch with one duplicate
- * while MongoDB inserts the rest (see MONGO.md).
+ * timestamp: Date, createdAt: Date(now_ms), properties?, own: {a, t, pa?, pt?}}
+ * (absent path and user_id are null; own names `batch` for each figure the event
+ * counts in, pa and pt only with a non-empty path). Idempotent: the event id is the _id and a
+ * duplicate-key error means "already stored". One unordered insert_many; when the server reports
+ * write errors for it, the batch is written again one document at a time, since the test server
+ * inserts nothing from a batch with one duplicate while MongoDB inserts the rest (see MONGO.md).
  * Returns 0 when every event has an outcome in outcomes[i] (and, for
  * STORE_REJECTED, a reason in reasons[i], a buffer of 128 bytes each);
  * -1 with err->code ERR_TRANSIENT when the server could not be reached or did
  * not acknowledge: then nothing is known, and the whole batch is to be retried. */
 int store_insert_events(store_t *s, const struct event *evs, size_t n, int64_t now_ms,
-                        enum store_outcome *outcomes, char (*reasons)[128], struct app_err *err);
+                        const char *batch, enum store_outcome *outcomes, char (*reasons)[128],
+                        struct app_err *err);
 
 /* The figures of /stats for one site and UTC day. */
 struct store_stats {

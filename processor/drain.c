@@ -1,5 +1,6 @@
 /* drain.c - the processor's loop: claim a batch, store it in MongoDB, then acknowledge it. */
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "event.h"
 #include "processor.h"
 #include "queue.h"
+#include "rollup.h"
 #include "svc.h"
 #include "ts.h"
 
@@ -20,9 +22,10 @@ struct drain {
     struct processor_stats *stats;
     rconn_t *redis;
     struct backoff bo;
-    const char *consumer;   /* p->consumer */
-    const char *processing; /* p->processing */
-    const char *dead_key;   /* p->dead_key */
+    const char *consumer;      /* p->consumer */
+    const char *processing;    /* p->processing */
+    const char *dead_key;      /* p->dead_key */
+    struct rollup_batch batch; /* the id of the batch in hand */
 };
 
 static void
@@ -112,10 +115,47 @@ add_dead(char **dead, size_t *n_dead, const char *reason, const char *error, int
     return 0;
 }
 
+/* The failpoints of the fault tests: a processor killed, or frozen (then continued by
+ * the test), after storing its N-th batch and before counting it in the rollups. */
+static void
+fault_before_rollup(const struct drain *d)
+{
+    const struct processor_cfg *c = &d->p->cfg;
+
+    if (d->batch.seq == c->fault_kill_before_rollup) {
+        LOG_WARN("failpoint: killing this processor before the rollup of batch %s", d->batch.id);
+        raise(SIGKILL);
+    }
+    if (d->batch.seq == c->fault_stop_before_rollup) {
+        LOG_WARN("failpoint: stopping this processor before the rollup of batch %s", d->batch.id);
+        raise(SIGSTOP);
+        LOG_WARN("failpoint: continued; counting batch %s", d->batch.id);
+    }
+}
+
+/* Count the stored events in the rollups (see rollup.h), retrying transient failures
+ * without limit. Returns 0, or 1 when a stop request interrupted the retries. */
+static int
+count_all(struct drain *d, const struct event *events, const enum store_outcome *outcomes, size_t n)
+{
+    struct rollup_tally tally = {0, 0};
+    struct app_err err = {0};
+
+    while (rollup_apply(d->p->store, &d->batch, events, outcomes, n, &tally, &err) != 0) {
+        count(&d->stats->mongo_errors, 1);
+        if (wait_retry(d, "mongodb rollup", &err)) {
+            return 1;
+        }
+    }
+    count(&d->stats->taken_over, tally.taken_over);
+    return 0;
+}
+
 /* Write events[0..n) until each is stored, a duplicate, or refused max_attempts times
- * (then a dead letter). Transient failures are retried without limit. The caller keeps
- * ownership of events and items; the retries work on copies. Returns 0, or 1 when a
- * stop request interrupted the retries (or memory ran out). */
+ * (then a dead letter), then count them in the rollups. Transient failures are retried
+ * without limit. The caller keeps ownership of events and items; the retries work on
+ * copies. Returns 0, or 1 when a stop request interrupted the retries (or memory ran
+ * out). */
 static int
 store_all(struct drain *d, const struct event *events, const redisReply *const *items_in, size_t n,
           char **dead, size_t *n_dead, struct tally *t)
@@ -125,21 +165,29 @@ store_all(struct drain *d, const struct event *events, const redisReply *const *
     struct event *evs = malloc(sz * sizeof *evs);
     const redisReply **items = malloc(sz * sizeof *items);
     enum store_outcome *outcomes = calloc(sz, sizeof *outcomes);
+    enum store_outcome *final = calloc(sz, sizeof *final); /* by the caller's index */
+    size_t *orig = calloc(sz, sizeof *orig);               /* evs[i] is events[orig[i]] */
     char(*reasons)[128] = calloc(sz, sizeof *reasons);
     int *attempts = calloc(sz, sizeof *attempts);
     struct app_err err = {0};
+    size_t total = n;
     int rc = 0;
 
-    if (evs == NULL || items == NULL || outcomes == NULL || reasons == NULL || attempts == NULL) {
+    if (evs == NULL || items == NULL || outcomes == NULL || final == NULL || orig == NULL ||
+        reasons == NULL || attempts == NULL) {
         LOG_ERROR("out of memory for a batch of %zu", n);
         rc = 1;
         goto done;
     }
     memcpy(evs, events, n * sizeof *evs);
     memcpy(items, items_in, n * sizeof *items);
+    for (size_t i = 0; i < n; i++) {
+        orig[i] = i;
+    }
     while (n > 0) {
         size_t keep = 0;
-        if (store_insert_events(d->p->store, evs, n, ts_now_ms(), outcomes, reasons, &err) != 0) {
+        if (store_insert_events(d->p->store, evs, n, ts_now_ms(), d->batch.id, outcomes, reasons,
+                                &err) != 0) {
             count(&d->stats->mongo_errors, 1);
             if (wait_retry(d, "mongodb", &err)) {
                 rc = 1;
@@ -150,6 +198,7 @@ store_all(struct drain *d, const struct event *events, const redisReply *const *
         /* Compact the refused events that have tries left to the front. */
         for (size_t i = 0; i < n; i++) {
             log_set_request_id(evs[i].request_id);
+            final[orig[i]] = outcomes[i];
             if (outcomes[i] == STORE_INSERTED) {
                 LOG_DEBUG("event %s stored", evs[i].id);
                 t->stored++;
@@ -171,6 +220,7 @@ store_all(struct drain *d, const struct event *events, const redisReply *const *
                 evs[keep] = evs[i];
                 items[keep] = items[i];
                 attempts[keep] = attempts[i];
+                orig[keep] = orig[i];
                 keep++;
             }
         }
@@ -184,12 +234,20 @@ store_all(struct drain *d, const struct event *events, const redisReply *const *
             }
         }
     }
+    log_set_request_id(NULL);
+    fault_before_rollup(d);
+    if (count_all(d, events, final, total) != 0) {
+        rc = 1;
+        goto done;
+    }
     backoff_reset(&d->bo);
 done:
     log_set_request_id(NULL);
     free(evs);
     free(items);
     free(outcomes);
+    free(final);
+    free(orig);
     free(reasons);
     free(attempts);
     return rc;
@@ -227,6 +285,7 @@ process_batch(struct drain *d, struct queue_batch *batch)
     struct app_err err = {0};
     int rc = 0;
 
+    rollup_batch_next(&d->batch);
     if (evs == NULL || items == NULL || dead == NULL) {
         LOG_ERROR("out of memory for a batch of %zu", batch->n);
         rc = 1;
@@ -332,6 +391,7 @@ drain_prepare(struct processor *p)
     atomic_init(&s->mongo_errors, 0);
     atomic_init(&s->batches, 0);
     atomic_init(&s->recovered, 0);
+    atomic_init(&s->taken_over, 0);
     metrics_histogram_init(&s->batch_size, metrics_size_bounds, metrics_size_n);
     rconn_stats_init(&s->redis);
     make_consumer_id(p->consumer, sizeof p->consumer);
@@ -368,7 +428,8 @@ drain_run(struct processor *p)
         goto done;
     }
     backoff_init(&d.bo, c->retry_base_ms, c->retry_max_ms);
-    LOG_INFO("consumer %s draining %s", d.consumer, c->queue_key);
+    rollup_batch_init(&d.batch);
+    LOG_INFO("consumer %s draining %s (rollup run %s)", d.consumer, c->queue_key, d.batch.run);
     start_up(&d);
     if (pthread_create(&hb.thread, NULL, heartbeat_main, &hb) != 0) {
         LOG_ERROR("cannot start the heartbeat thread");

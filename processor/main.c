@@ -1,5 +1,6 @@
 /* main.c - processor: drains the Redis queue into MongoDB; probes and metrics on PORT (routes.c).
  */
+#include <limits.h>
 #include <mongoc/mongoc.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,6 +29,8 @@ main(int argc, char **argv)
         {"RETRY_MAX_MS", "30000", CFG_INT, &c->retry_max_ms, 1, 600000, 0},
         {"MAX_ATTEMPTS", "5", CFG_INT, &c->max_attempts, 1, 1000, 0},
         {"HEARTBEAT_TTL_MS", "15000", CFG_INT, &c->heartbeat_ttl_ms, 1000, 3600000, 0},
+        {"FAULT_KILL_BEFORE_ROLLUP", "0", CFG_INT, &c->fault_kill_before_rollup, 0, LONG_MAX, 0},
+        {"FAULT_STOP_BEFORE_ROLLUP", "0", CFG_INT, &c->fault_stop_before_rollup, 0, LONG_MAX, 0},
         SVC_LOG_VARS(&c->log),
     };
     struct app_err err = {0};

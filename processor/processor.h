@@ -27,6 +27,8 @@ struct processor_cfg {
     long retry_max_ms;
     long max_attempts;
     long heartbeat_ttl_ms;
+    long fault_kill_before_rollup; /* tests only: SIGKILL itself before batch N's rollup */
+    long fault_stop_before_rollup; /* tests only: SIGSTOP itself before batch N's rollup */
     struct svc_log_cfg log;
 };
 
@@ -40,6 +42,7 @@ struct processor_stats {
     atomic_ullong mongo_errors;  /* failed MongoDB writes (transient) */
     atomic_ullong batches;       /* batches acknowledged */
     atomic_ullong recovered;     /* events returned to the queue by recovery passes */
+    atomic_ullong taken_over;    /* rollup counts taken over from batches that never will */
     struct metrics_histogram batch_size;
     struct rconn_stats redis;
 };

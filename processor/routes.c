@@ -85,6 +85,10 @@ handle_metrics(struct mg_connection *conn, void *arg)
     counter(&b, "analytics_events_recovered_total",
             "Events of stopped processors returned to the queue by this one's recovery passes.",
             &s->recovered);
+    counter(&b, "analytics_rollup_takeovers_total",
+            "Counts of redelivered events taken over from a batch that crashed or was "
+            "recovered before adding them to the rollups.",
+            &s->taken_over);
     counter(&b, "analytics_redis_connections_total",
             "Redis connections opened (reconnects included).", &s->redis.connects);
     counter(&b, "analytics_redis_errors_total", "Failed Redis connects and commands.",

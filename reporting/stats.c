@@ -3,6 +3,7 @@
 
 #include "event.h"
 #include "reporting.h"
+#include "rollup.h"
 #include "svc.h"
 #include "text.h"
 #include "ts.h"
@@ -23,10 +24,14 @@ param(const char *qs, const char *name, char *out, size_t max)
     return n == -2 || !text_is_utf8(out, (size_t)n) ? -1 : n;
 }
 
+/* How /stats computes its figures: from the rollups, or from the raw events. */
+typedef int (*stats_fn)(store_t *s, const char *site_id, int64_t day_start_ms,
+                        const char *event_type, struct store_stats *out, struct app_err *err);
+
+/* GET /stats and GET /stats/aggregated: the same parameters, errors and answer. */
 static int
-handle_stats(struct mg_connection *conn, void *arg)
+answer_stats(struct mg_connection *conn, struct reporting *r, stats_fn query)
 {
-    struct reporting *r = arg;
     const char *qs = mg_get_request_info(conn)->query_string;
     char site_id[EVENT_SITE_ID_MAX + 1], date[16], event_type[EVENT_TYPE_MAX + 1];
     int site_len = param(qs, "site_id", site_id, EVENT_SITE_ID_MAX);
@@ -53,8 +58,7 @@ handle_stats(struct mg_connection *conn, void *arg)
         return http_send_error(conn, 400, "Parameter 'event_type' must be 1-%d bytes of UTF-8",
                                EVENT_TYPE_MAX);
     }
-    if (store_query_stats(r->store, site_id, day, type_len > 0 ? event_type : NULL, &st, &err) !=
-        0) {
+    if (query(r->store, site_id, day, type_len > 0 ? event_type : NULL, &st, &err) != 0) {
         LOG_WARN("stats: %s", err.msg);
         atomic_fetch_add(&r->mongo_errors, 1);
         return http_send_error(conn, 503, "Database unavailable, please retry");
@@ -66,6 +70,20 @@ handle_stats(struct mg_connection *conn, void *arg)
         json_object_set_new(reply, "event_type", json_string(event_type));
     }
     return http_send_json(conn, 200, reply);
+}
+
+/* From the rollups the processors keep: a few documents, however many events. */
+static int
+handle_stats(struct mg_connection *conn, void *arg)
+{
+    return answer_stats(conn, arg, rollup_query);
+}
+
+/* From the raw events, with one aggregation over the site-day. */
+static int
+handle_stats_aggregated(struct mg_connection *conn, void *arg)
+{
+    return answer_stats(conn, arg, store_query_stats);
 }
 
 static int
@@ -111,7 +129,7 @@ handle_metrics(struct mg_connection *conn, void *arg)
 }
 
 const struct http_route reporting_routes[] = {
-    {"GET", "/stats", handle_stats},   {"GET", "/stats/aggregated", handle_stats},
+    {"GET", "/stats", handle_stats},   {"GET", "/stats/aggregated", handle_stats_aggregated},
     {"GET", "/health", handle_health}, {"GET", "/readyz", handle_ready},
     {"GET", "/livez", handle_live},    {"GET", "/metrics", handle_metrics},
 };

@@ -84,5 +84,6 @@ expect_eq "200 events: 202" "$HTTP_STATUS" 202
 jq -r '.ids | to_entries[] | "\(.value) \(.key)"' <<<"$HTTP_BODY" >"$T_TMP/batch.txt"
 if wait_until 60 queue_settled q2; then pass "queue drained"; else fail "queue drained"; fi
 verify_exactly_once $DB s2 "$T_TMP/batch.txt"
+ROLLUP_TYPES=page_view verify_rollup $DB s2 2025-11-15
 for s in processor ingest; do expect_clean_stop $s; done
 t_summary

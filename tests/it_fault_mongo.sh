@@ -48,6 +48,7 @@ retries=$(cat "$T_TMP"/processor*.log | grep -c 'WARN mongodb: .*retry')
 echo "# processors retried MongoDB writes $retries times"
 check "processors retried during the outage" [ "$retries" -gt 0 ]
 verify_exactly_once $DB mongo-site "$T_TMP/load.txt"
+verify_rollup $DB mongo-site 2025-11-15
 expect_eq "no dead letters" "$(redis_cli llen events:dead)" 0
 for s in processor1 processor2 ingest; do expect_clean_stop $s; done
 t_summary

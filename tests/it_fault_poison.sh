@@ -40,6 +40,7 @@ echo "# load: $(cat "$T_TMP/load.summary")"
 if wait_until 60 queue_settled events; then pass "queue drained past the poison"; else
     fail "queue drained past the poison" "pending $(redis_cli llen events)"; fi
 verify_exactly_once $DB poison-site "$T_TMP/load.txt"
+verify_rollup $DB poison-site 2025-11-15
 expect_eq "the good envelopes beside the refused one are stored" \
     "$("$BUILD/tests/mongoq" "$(mongo_uri $DB)" events count '{"site_id":"poison-neighbours"}')" 2
 expect_eq "the refused document is not stored" \

@@ -43,5 +43,6 @@ check "some requests were refused during the outage ($refused)" [ "$refused" -gt
 if wait_until 60 queue_settled events; then pass "queue drained after the restart"; else
     fail "queue drained after the restart" "pending $(redis_cli llen events)"; fi
 verify_exactly_once $DB redis-site "$T_TMP/load.txt"
+verify_rollup $DB redis-site 2025-11-15
 for s in processor ingest; do expect_clean_stop $s; done
 t_summary

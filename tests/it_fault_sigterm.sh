@@ -60,6 +60,7 @@ echo "# load: $(cat "$T_TMP/load.summary")"
 if wait_until 60 queue_settled events; then pass "queue drained"; else
     fail "queue drained" "pending $(redis_cli llen events)"; fi
 verify_exactly_once $DB term-site "$T_TMP/load.txt" "$T_TMP/frozen.txt"
+verify_rollup $DB term-site 2025-11-15
 for s in processor1 processor2 ingest; do expect_clean_stop $s; done
 expect_eq "no consumer left registered" "$(redis_cli scard events:consumers)" 0
 t_summary

@@ -54,11 +54,14 @@ id2=$(jq -r .id <<<"$HTTP_BODY")
 drained "documents"
 doc=$("$BUILD/tests/mongoq" "$(mongo_uri $DB)" events find "{\"_id\":\"$id\"}")
 expect_json "document: _id is the event id, timestamp a UTC Date" \
-    "$(jq -c 'del(.createdAt)' <<<"$doc")" \
+    "$(jq -c 'del(.createdAt, .own)' <<<"$doc")" \
     "{\"_id\":\"$id\",\"site_id\":\"doc-site\",\"event_type\":\"click\",\"path\":\"/x\",\"user_id\":\"u1\",\"timestamp\":{\"\$date\":\"2025-11-15T04:30:00.250Z\"}}"
 # shellcheck disable=SC2016 # a literal $ in the JSON
 expect_match "document: createdAt is a Date" "$(jq -c .createdAt <<<"$doc")" '^\{"\$date":"[0-9-]+T'
+expect_match "document: one batch counts it in the four rollup figures" \
+    "$(jq -r '.own | [.a, .t, .pa, .pt] | unique | join(" ")' <<<"$doc")" '^[0-9a-f]{16}:[0-9]+$'
 doc=$("$BUILD/tests/mongoq" "$(mongo_uri $DB)" events find "{\"_id\":\"$id2\"}")
+expect_eq "document without a path: no path figures" "$(jq -c '.own | keys' <<<"$doc")" '["a","t"]'
 expect_json "document: properties kept as sent; absent path/user_id are null" \
     "$(jq -c '{path, user_id, properties}' <<<"$doc")" \
     '{"path":null,"user_id":null,"properties":{"a":{"b":[1,"two",false]},"c":1.5}}'

@@ -18,6 +18,7 @@ start_service reporting MONGO_URI="$(mongo_uri $DB)"
 echo "# load: $(cat "$T_TMP/load.summary")"
 if wait_until 60 queue_settled events; then pass "queue drained"; else fail "queue drained"; fi
 verify_exactly_once $DB scale-site "$T_TMP/load.txt"
+verify_rollup $DB scale-site 2025-11-15
 
 total=0
 for i in 1 2 3; do

@@ -307,3 +307,31 @@ verify_exactly_once() {
         fail "exactly once: nothing stored that was refused" "$phantom stored, $ambiguous ambiguous"
     fi
 }
+
+# verify_rollup DB SITE DATE...: /stats (from the processors' rollups) answers exactly as
+# /stats/aggregated (from the raw events) for SITE on each DATE, for all events and for
+# each type in ROLLUP_TYPES (default: page_view click). Starts a reporting service on DB
+# unless one runs. The figures must not all be zero.
+verify_rollup() {
+    local db=$1 site=$2 date type q a b same=0 differ=0 views=0
+    shift 2
+    [ -n "${REPORTING_PORT:-}" ] || start_service reporting MONGO_URI="$(mongo_uri "$db")"
+    for date in "$@"; do
+        for type in "" ${ROLLUP_TYPES:-page_view click}; do
+            q="site_id=$site&date=$date${type:+&event_type=$type}"
+            a=$(curl -s "http://127.0.0.1:$REPORTING_PORT/stats?$q")
+            b=$(curl -s "http://127.0.0.1:$REPORTING_PORT/stats/aggregated?$q")
+            if [ "$a" = "$b" ] && [ -n "$a" ]; then
+                same=$((same + 1))
+                views=$((views + $(jq .total_views <<<"$a")))
+            else
+                differ=$((differ + 1))
+                echo "# $q: /stats $a"
+                echo "#   /stats/aggregated $b"
+            fi
+        done
+    done
+    echo "# rollups: $same queries answered alike, $differ differ ($views views in all)"
+    expect_eq "rollups: /stats equals /stats/aggregated" "$differ" 0
+    check "rollups: the queries counted something" [ "$views" -gt 0 ]
+}

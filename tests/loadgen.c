@@ -1,7 +1,7 @@
 /* loadgen.c - sustained POST /event load for the fault tests, recording every 202.
  *
  *   loadgen --port P [--host 127.0.0.1] [--connections 4] [--seconds 10] [--max N]
- *           [--rate R] [--tag T] [--site S] --out FILE
+ *           [--rate R] [--tag T] [--site S] [--random SEED] --out FILE
  *
  * Each connection is a thread with one keep-alive HTTP/1.1 socket. Every event is
  * unique: properties.seq = "<tag>-<thread>-<n>". For each 202 a line "<id> <seq>" goes
@@ -9,7 +9,13 @@
  * as "? <seq>" since it may or may not have been queued. At the end one line on stdout:
  * "sent=N accepted=N rejected=N unknown=N" (rejected: answered, not 202). Stops after
  * --seconds, after --max events in all, or on SIGTERM/SIGINT. --rate caps events per
- * second over all connections. */
+ * second over all connections.
+ *
+ * Without --random the events cycle through fixed patterns (2025-11-15, 7 paths, 50
+ * users, page_view and click). With --random SEED they are drawn from a PRNG seeded with
+ * SEED and the thread number: event_type page_view, click or signup; path one of 20, or
+ * absent, or empty; user_id one of 100, or absent, or empty; timestamp any second of
+ * 2025-11-15 or 2025-11-16 (UTC), written with a +02:00 or Z zone. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -29,6 +35,7 @@ static const char *host = "127.0.0.1";
 static int port = 0, connections = 4;
 static double seconds = 10, rate = 0;
 static long max_events = -1;
+static long seed = -1; /* --random: < 0 means fixed patterns */
 static const char *tag = "t", *site = "load-site";
 static FILE *out;
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -163,11 +170,59 @@ pace(long k)
     }
 }
 
+/* The JSON body of event n of thread t (see the header comment); returns its length. */
+static int
+random_body(char *body, size_t size, long t, long n, const char *seq, unsigned int *rnd)
+{
+    static const char *const types[] = {"page_view", "click", "signup"};
+    char path[32] = "", user[32] = "";
+    long secs, p, u;
+
+    (void)t;
+    if (seed < 0) {
+        return snprintf(body, size,
+                        "{\"site_id\":\"%s\",\"event_type\":\"%s\",\"path\":\"/p%ld\","
+                        "\"user_id\":\"u%ld\",\"timestamp\":\"2025-11-15T%02ld:%02ld:00Z\","
+                        "\"properties\":{\"seq\":\"%s\"}}",
+                        site, n % 5 ? "page_view" : "click", n % 7, n % 50, n % 24, n % 60, seq);
+    }
+    p = rand_r(rnd) % 24;  /* 0-19 a path, 20-21 none, 22-23 empty */
+    u = rand_r(rnd) % 110; /* 0-99 a user, 100-104 none, 105-109 empty */
+    secs = rand_r(rnd) % (2 * 86400);
+    if (p < 20) {
+        snprintf(path, sizeof path, ",\"path\":\"/r%ld\"", p);
+    } else if (p >= 22) {
+        snprintf(path, sizeof path, ",\"path\":\"\"");
+    }
+    if (u < 100) {
+        snprintf(user, sizeof user, ",\"user_id\":\"ru%ld\"", u);
+    } else if (u >= 105) {
+        snprintf(user, sizeof user, ",\"user_id\":\"\"");
+    }
+    if (rand_r(rnd) % 2) {
+        /* The same instant, written in +02:00. */
+        long local = secs + 2 * 3600;
+        return snprintf(body, size,
+                        "{\"site_id\":\"%s\",\"event_type\":\"%s\"%s%s,"
+                        "\"timestamp\":\"2025-11-%02ldT%02ld:%02ld:%02ld+02:00\","
+                        "\"properties\":{\"seq\":\"%s\"}}",
+                        site, types[rand_r(rnd) % 3], path, user, 15 + local / 86400,
+                        local % 86400 / 3600, local % 3600 / 60, local % 60, seq);
+    }
+    return snprintf(body, size,
+                    "{\"site_id\":\"%s\",\"event_type\":\"%s\"%s%s,"
+                    "\"timestamp\":\"2025-11-%02ldT%02ld:%02ld:%02ldZ\","
+                    "\"properties\":{\"seq\":\"%s\"}}",
+                    site, types[rand_r(rnd) % 3], path, user, 15 + secs / 86400,
+                    secs % 86400 / 3600, secs % 3600 / 60, secs % 60, seq);
+}
+
 static void *
 worker(void *arg)
 {
     long t = (long)(intptr_t)arg;
     char req[2048], body[512], resp[512], seq[128];
+    unsigned int rnd = (unsigned int)(seed * 1000003 + t);
     int fd = -1;
 
     for (long n = 0; !stop && elapsed() < seconds; n++) {
@@ -177,12 +232,7 @@ worker(void *arg)
         }
         pace(k);
         snprintf(seq, sizeof seq, "%s-%ld-%ld", tag, t, n);
-        int blen =
-            snprintf(body, sizeof body,
-                     "{\"site_id\":\"%s\",\"event_type\":\"%s\",\"path\":\"/p%ld\","
-                     "\"user_id\":\"u%ld\",\"timestamp\":\"2025-11-15T%02ld:%02ld:00Z\","
-                     "\"properties\":{\"seq\":\"%s\"}}",
-                     site, n % 5 ? "page_view" : "click", n % 7, n % 50, n % 24, n % 60, seq);
+        int blen = random_body(body, sizeof body, t, n, seq, &rnd);
         int rlen = snprintf(req, sizeof req,
                             "POST /event HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
                             "Content-Length: %d\r\n\r\n%s",
@@ -258,6 +308,8 @@ main(int argc, char **argv)
             tag = v;
         } else if (strcmp(k, "--site") == 0) {
             site = v;
+        } else if (strcmp(k, "--random") == 0) {
+            seed = atol(v);
         } else if (strcmp(k, "--out") == 0) {
             out_path = v;
         } else {
@@ -267,7 +319,7 @@ main(int argc, char **argv)
     }
     if (port <= 0 || out_path == NULL || connections < 1 || connections > 256) {
         fprintf(stderr, "usage: loadgen --port P --out FILE [--connections C] [--seconds S] "
-                        "[--max N] [--rate R] [--tag T] [--site S]\n");
+                        "[--max N] [--rate R] [--tag T] [--site S] [--random SEED]\n");
         return 2;
     }
     out = fopen(out_path, "w");

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# it_rollup.sh - the rollups behind /stats stay exact through injected crashes: on random
+# events over two days, one processor is killed and one frozen between storing a batch and
+# counting it; a third takes their batches over. /stats (rollups) must answer exactly as
+# /stats/aggregated (raw events) before and after the frozen one wakes up and tries to
+# count its batch late.
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+start_redis
+start_mongo
+DB=rollup
+TYPES="page_view click signup"
+PROC_ENV=(REDIS_PORT="$REDIS_PORT" MONGO_URI="$(mongo_uri $DB)" BATCH_SIZE=40
+    HEARTBEAT_TTL_MS=1000 RETRY_BASE_MS=50 RETRY_MAX_MS=1000)
+start_service ingest REDIS_PORT="$REDIS_PORT"
+start_service processor1 "${PROC_ENV[@]}" FAULT_KILL_BEFORE_ROLLUP=3
+start_service processor2 "${PROC_ENV[@]}" FAULT_STOP_BEFORE_ROLLUP=2
+start_service processor3 "${PROC_ENV[@]}"
+start_service reporting MONGO_URI="$(mongo_uri $DB)"
+
+"$BUILD/tests/loadgen" --port "$INGEST_PORT" --connections 4 --max 1500 --rate 300 \
+    --random 42 --site roll-site --tag r --out "$T_TMP/load.txt" >"$T_TMP/load.summary"
+echo "# load: $(cat "$T_TMP/load.summary")"
+
+# shellcheck disable=SC2317 # called through wait_until
+killed() { ! kill -0 "$PROCESSOR1_PID" 2>/dev/null; }
+# shellcheck disable=SC2317
+frozen() { grep -q '^State:.*T' "/proc/$PROCESSOR2_PID/status" 2>/dev/null; }
+check "processor1 killed itself before counting batch 3" wait_until $((30 * T_SLOW)) killed
+check "processor2 froze before counting batch 2" wait_until $((30 * T_SLOW)) frozen
+# processor3 recovers both lists once their heartbeats lapse, and stores what is left.
+if wait_until $((60 * T_SLOW)) queue_settled events; then pass "queue drained"; else
+    fail "queue drained" "pending $(redis_cli llen events)"; fi
+verify_exactly_once $DB roll-site "$T_TMP/load.txt"
+ROLLUP_TYPES=$TYPES verify_rollup $DB roll-site 2025-11-15 2025-11-16
+
+# The day totals add up to the stored documents.
+sum=0
+for d in 2025-11-15 2025-11-16; do
+    http GET "http://127.0.0.1:$REPORTING_PORT/stats?site_id=roll-site&date=$d"
+    sum=$((sum + $(jq .total_views <<<"$HTTP_BODY")))
+done
+stored=$("$BUILD/tests/mongoq" "$(mongo_uri $DB)" events count '{"site_id":"roll-site"}')
+expect_eq "/stats of both days adds up to the stored events" "$sum" "$stored"
+taken=$(metric "http://127.0.0.1:$PROCESSOR3_PORT" analytics_rollup_takeovers_total)
+echo "# processor3 took over $taken counts of the crashed batches"
+check "the crashed batches' counts were taken over" [ "$taken" -gt 0 ]
+
+# The frozen processor wakes up and tries to count its batch: it must add nothing.
+kill -CONT "$PROCESSOR2_PID"
+# shellcheck disable=SC2317
+acked() {
+    [ "$(metric "http://127.0.0.1:$PROCESSOR2_PORT" analytics_batches_total)" -ge 2 ]
+}
+check "processor2 finished its late batch" wait_until $((20 * T_SLOW)) acked
+check "processor2 logged the late count" grep -q 'failpoint: continued' "$T_TMP/processor2.log"
+if wait_until 30 queue_settled events; then pass "queue settled again"; else
+    fail "queue settled again"; fi
+ROLLUP_TYPES=$TYPES verify_rollup $DB roll-site 2025-11-15 2025-11-16
+for s in processor2 processor3 ingest reporting; do expect_clean_stop $s; done
+t_summary
