@@ -11,6 +11,8 @@
 #   make check      set-up, format-check, k8s-check, test, images-test, asan, valgrind, fuzz:
 #                   what CI runs
 #   make run        set-up, build, and start everything locally (Ctrl-C stops it)
+#   make bench      benchmark suite (a few minutes; not part of check): prints a table,
+#                   writes BENCHMARKS.md
 
 PKGS        := hiredis libmongoc-1.0 jansson
 PKG_CFLAGS   = $(shell pkg-config --cflags $(PKGS) 2>/dev/null | sed 's/-I/-isystem /g')
@@ -34,10 +36,11 @@ IT_SCRIPTS  := $(filter-out tests/it_images.sh,$(sort $(wildcard tests/it_*.sh))
 FORMAT_SRC   = $(wildcard common/*.[ch] ingest/*.[ch] processor/*.[ch] reporting/*.[ch] tests/*.[ch])
 
 .PHONY: all test unit it asan valgrind fuzz k8s-check images images-test check setup run format \
-        format-check clean
+        format-check clean bench
 .DELETE_ON_ERROR:
 
-TOOLS       := $(BUILD)/tests/freeport $(BUILD)/tests/mongoq $(BUILD)/tests/loadgen
+TOOLS       := $(BUILD)/tests/freeport $(BUILD)/tests/mongoq $(BUILD)/tests/loadgen \
+               $(BUILD)/tests/rawinsert
 # Built against libcommon.a: the benchmark's do-nothing baseline server.
 BENCH_TOOLS := $(BUILD)/tests/nothing
 
@@ -129,6 +132,10 @@ check: setup
 run: setup
 	$(MAKE) all
 	deploy/run-local.sh
+
+# Benchmarks against servers started on free ports; overwrites BENCHMARKS.md.
+bench: all
+	@BUILD=$(BUILD) tests/bench.sh
 
 format:
 	clang-format -i $(FORMAT_SRC)
