@@ -412,7 +412,7 @@ cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
     echo "# Benchmarks"
     echo
     echo "Written by \`make bench\` (\`tests/bench.sh\`), which overwrites this file on each run;"
-    echo "only the Notes section at the end is meant to be edited by hand (copy it over after a run)."
+    echo "the analysis at the end comes from tests/bench/NOTES.md (edit it there)."
     echo
     echo "## Machine and run"
     echo
@@ -469,7 +469,7 @@ cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
     echo "is the figure to read. Likewise \`/stats/aggregated\` scans the day's events here (no"
     echo "index), while \`/stats\` reads a site-day document and the top path documents."
     echo
-    echo "_Profile explanations: to be added._"
+    cat "$T_ROOT/tests/bench/NOTES.md"
 } >"$BENCH_OUT"
 
 echo
