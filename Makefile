@@ -11,8 +11,8 @@
 #   make check      set-up, format-check, k8s-check, test, images-test, asan, valgrind, fuzz:
 #                   what CI runs
 #   make run        set-up, build, and start everything locally (Ctrl-C stops it)
-#   make bench      benchmark suite (a few minutes; not part of check): prints a table,
-#                   writes BENCHMARKS.md
+#   make bench      set-up, build, and the benchmark suite (a few minutes; not part of
+#                   check): prints a table, writes BENCHMARKS.md
 
 PKGS        := hiredis libmongoc-1.0 jansson
 PKG_CFLAGS   = $(shell pkg-config --cflags $(PKGS) 2>/dev/null | sed 's/-I/-isystem /g')
@@ -134,7 +134,8 @@ run: setup
 	deploy/run-local.sh
 
 # Benchmarks against servers started on free ports; overwrites BENCHMARKS.md.
-bench: all
+bench: setup
+	$(MAKE) all
 	@BUILD=$(BUILD) tests/bench.sh
 
 format:

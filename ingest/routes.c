@@ -126,7 +126,9 @@ enqueue(struct mg_connection *conn, struct ingest *in, struct outgoing *o, const
         return http_send_error(conn, 503, "Queue unavailable, please retry");
     }
     atomic_fetch_add(&in->stats.enqueued, o->n);
-    LOG_DEBUG("%zu event(s) queued, first %s", o->n, o->evs[0].id);
+    for (size_t i = 0; i < o->n && log_enabled(LOG_LVL_DEBUG); i++) {
+        LOG_DEBUG("event %s queued", o->evs[i].id); /* as the processor's "event ... stored" */
+    }
     log_set_request_id(NULL);
     return http_send_text(conn, 202, "application/json", reply, strlen(reply));
 }
