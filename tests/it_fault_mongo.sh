@@ -44,7 +44,7 @@ echo "# load: $(cat "$T_TMP/load.summary")"
 
 if wait_until 90 queue_settled events; then pass "queue drained after the outage"; else
     fail "queue drained after the outage" "pending $(redis_cli llen events)"; fi
-retries=$(cat "$T_TMP"/processor*.log | grep -c 'WARN mongodb: .*retry')
+retries=$(cat "$T_TMP"/processor*.log | grep -Ec 'WARN mongodb( rollup)?: .*retry')
 echo "# processors retried MongoDB writes $retries times"
 check "processors retried during the outage" [ "$retries" -gt 0 ]
 verify_exactly_once $DB mongo-site "$T_TMP/load.txt"
