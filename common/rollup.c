@@ -56,6 +56,8 @@ rollup_batch_init(struct rollup_batch *b)
     snprintf(b->run, sizeof b->run, "%.4s%.12s", rnd + 19, rnd + 24);
     b->seq = 0;
     b->id[0] = '\0';
+    b->fault = NULL;
+    b->fault_seq = 0;
 }
 
 void
@@ -524,7 +526,20 @@ claim_users(struct ctx *c, struct table *t, const long *user_docs, size_t n)
             taken++;
         }
     }
-    rc = taken > 0 ? read_user_owners(c, t, user_docs, n) : 0;
+    if (taken > 0) {
+        size_t before = 0, after = 0;
+        for (size_t i = 0; i < n; i++) {
+            before += t->docs[user_docs[i]].mine != 0;
+        }
+        if (read_user_owners(c, t, user_docs, n) != 0) {
+            goto done;
+        }
+        for (size_t i = 0; i < n; i++) {
+            after += t->docs[user_docs[i]].mine != 0;
+        }
+        c->tally->users_taken_over += after - before;
+    }
+    rc = 0;
 done:
     if (filters != NULL && updates != NULL) {
         free_ops(filters, updates, n);
@@ -885,6 +900,9 @@ rollup_apply(store_t *s, const struct rollup_batch *b, const struct event *evs,
     }
     if (claim_users(&c, &t, user_docs, n_users) != 0) {
         goto done;
+    }
+    if (b->fault != NULL && b->seq == b->fault_seq) {
+        b->fault(b);
     }
     for (size_t i = 0; i < n_users; i++) {
         const struct doc *u = &t.docs[user_docs[i]];

@@ -51,9 +51,14 @@ struct rollup_batch {
     char run[ROLLUP_RUN_LEN + 1];
     int64_t seq;
     char id[ROLLUP_BATCH_ID_MAX];
+    /* A failpoint for the fault tests (NULL, the default: none): rollup_apply() of batch
+     * number fault_seq calls fault(b) once its user documents are claimed and before any
+     * count is applied, to crash half-way through. */
+    void (*fault)(const struct rollup_batch *b);
+    int64_t fault_seq;
 };
 
-/* Start a run: a random run id, before its first batch. */
+/* Start a run: a random run id, before its first batch; no failpoint. */
 void rollup_batch_init(struct rollup_batch *b);
 
 /* The id of the run's next batch. */
@@ -61,8 +66,9 @@ void rollup_batch_next(struct rollup_batch *b);
 
 /* What a rollup_apply() did beyond counting its own events. */
 struct rollup_tally {
-    size_t taken_over; /* (event, figure) pairs counted for a batch that never will */
-    size_t skipped;    /* (event, figure) pairs already counted by another batch */
+    size_t taken_over;       /* (event, figure) pairs counted for a batch that never will */
+    size_t skipped;          /* (event, figure) pairs already counted by another batch */
+    size_t users_taken_over; /* user documents of a voided batch counted by this one */
 };
 
 /* Count the events of batch b in the rollup documents: those with outcome

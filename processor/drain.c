@@ -133,12 +133,20 @@ fault_before_rollup(const struct drain *d)
     }
 }
 
+/* The failpoint inside the rollup step (see struct rollup_batch). */
+static void
+fault_in_rollup(const struct rollup_batch *b)
+{
+    LOG_WARN("failpoint: killing this processor half-way through the rollup of batch %s", b->id);
+    raise(SIGKILL);
+}
+
 /* Count the stored events in the rollups (see rollup.h), retrying transient failures
  * without limit. Returns 0, or 1 when a stop request interrupted the retries. */
 static int
 count_all(struct drain *d, const struct event *events, const enum store_outcome *outcomes, size_t n)
 {
-    struct rollup_tally tally = {0, 0};
+    struct rollup_tally tally = {0, 0, 0};
     struct app_err err = {0};
 
     while (rollup_apply(d->p->store, &d->batch, events, outcomes, n, &tally, &err) != 0) {
@@ -148,6 +156,7 @@ count_all(struct drain *d, const struct event *events, const enum store_outcome 
         }
     }
     count(&d->stats->taken_over, tally.taken_over);
+    count(&d->stats->users_taken_over, tally.users_taken_over);
     return 0;
 }
 
@@ -392,6 +401,7 @@ drain_prepare(struct processor *p)
     atomic_init(&s->batches, 0);
     atomic_init(&s->recovered, 0);
     atomic_init(&s->taken_over, 0);
+    atomic_init(&s->users_taken_over, 0);
     metrics_histogram_init(&s->batch_size, metrics_size_bounds, metrics_size_n);
     rconn_stats_init(&s->redis);
     make_consumer_id(p->consumer, sizeof p->consumer);
@@ -429,6 +439,10 @@ drain_run(struct processor *p)
     }
     backoff_init(&d.bo, c->retry_base_ms, c->retry_max_ms);
     rollup_batch_init(&d.batch);
+    if (c->fault_kill_in_rollup > 0) {
+        d.batch.fault = fault_in_rollup;
+        d.batch.fault_seq = c->fault_kill_in_rollup;
+    }
     LOG_INFO("consumer %s draining %s (rollup run %s)", d.consumer, c->queue_key, d.batch.run);
     start_up(&d);
     if (pthread_create(&hb.thread, NULL, heartbeat_main, &hb) != 0) {

@@ -31,6 +31,7 @@ main(int argc, char **argv)
         {"HEARTBEAT_TTL_MS", "15000", CFG_INT, &c->heartbeat_ttl_ms, 1000, 3600000, 0},
         {"FAULT_KILL_BEFORE_ROLLUP", "0", CFG_INT, &c->fault_kill_before_rollup, 0, LONG_MAX, 0},
         {"FAULT_STOP_BEFORE_ROLLUP", "0", CFG_INT, &c->fault_stop_before_rollup, 0, LONG_MAX, 0},
+        {"FAULT_KILL_IN_ROLLUP", "0", CFG_INT, &c->fault_kill_in_rollup, 0, LONG_MAX, 0},
         SVC_LOG_VARS(&c->log),
     };
     struct app_err err = {0};

@@ -89,6 +89,10 @@ handle_metrics(struct mg_connection *conn, void *arg)
             "Counts of redelivered events taken over from a batch that crashed or was "
             "recovered before adding them to the rollups.",
             &s->taken_over);
+    counter(&b, "analytics_rollup_user_takeovers_total",
+            "Distinct users of a site-day counted for a batch that crashed or was recovered "
+            "after claiming them and before adding them to the rollups.",
+            &s->users_taken_over);
     counter(&b, "analytics_redis_connections_total",
             "Redis connections opened (reconnects included).", &s->redis.connects);
     counter(&b, "analytics_redis_errors_total", "Failed Redis connects and commands.",

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # it_rollup.sh - the rollups behind /stats stay exact through injected crashes: on random
-# events over two days, one processor is killed and one frozen between storing a batch and
-# counting it; a third takes their batches over. /stats (rollups) must answer exactly as
-# /stats/aggregated (raw events) before and after the frozen one wakes up and tries to
-# count its batch late.
+# events over two days, one processor is killed between storing a batch and counting it,
+# one half-way through counting it (its user documents claimed, no count applied), and one
+# frozen before counting it; a third takes their batches over. /stats (rollups) must answer
+# exactly as /stats/aggregated (raw events) before and after the frozen one wakes up and
+# tries to count its batch late.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -14,9 +15,10 @@ TYPES="page_view click signup"
 PROC_ENV=(REDIS_PORT="$REDIS_PORT" MONGO_URI="$(mongo_uri $DB)" BATCH_SIZE=40
     HEARTBEAT_TTL_MS=1000 RETRY_BASE_MS=50 RETRY_MAX_MS=1000)
 start_service ingest REDIS_PORT="$REDIS_PORT"
-start_service processor1 "${PROC_ENV[@]}" FAULT_KILL_BEFORE_ROLLUP=3
+start_service processor1 "${PROC_ENV[@]}" FAULT_KILL_IN_ROLLUP=3
 start_service processor2 "${PROC_ENV[@]}" FAULT_STOP_BEFORE_ROLLUP=2
 start_service processor3 "${PROC_ENV[@]}"
+start_service processor4 "${PROC_ENV[@]}" FAULT_KILL_BEFORE_ROLLUP=3
 start_service reporting MONGO_URI="$(mongo_uri $DB)"
 
 "$BUILD/tests/loadgen" --port "$INGEST_PORT" --connections 4 --max 1500 --rate 300 \
@@ -24,10 +26,13 @@ start_service reporting MONGO_URI="$(mongo_uri $DB)"
 echo "# load: $(cat "$T_TMP/load.summary")"
 
 # shellcheck disable=SC2317 # called through wait_until
-killed() { ! kill -0 "$PROCESSOR1_PID" 2>/dev/null; }
+killed() { ! kill -0 "$PROCESSOR1_PID" 2>/dev/null && ! kill -0 "$PROCESSOR4_PID" 2>/dev/null; }
 # shellcheck disable=SC2317
 frozen() { grep -q '^State:.*T' "/proc/$PROCESSOR2_PID/status" 2>/dev/null; }
-check "processor1 killed itself before counting batch 3" wait_until $((30 * T_SLOW)) killed
+check "processor1 and processor4 killed themselves in and before counting batch 3" \
+    wait_until $((30 * T_SLOW)) killed
+check "processor1 died half-way through its count" \
+    grep -q 'failpoint: killing this processor half-way' "$T_TMP/processor1.log"
 check "processor2 froze before counting batch 2" wait_until $((30 * T_SLOW)) frozen
 # processor3 recovers both lists once their heartbeats lapse, and stores what is left.
 if wait_until $((60 * T_SLOW)) queue_settled events; then pass "queue drained"; else
@@ -46,6 +51,9 @@ expect_eq "/stats of both days adds up to the stored events" "$sum" "$stored"
 taken=$(metric "http://127.0.0.1:$PROCESSOR3_PORT" analytics_rollup_takeovers_total)
 echo "# processor3 took over $taken counts of the crashed batches"
 check "the crashed batches' counts were taken over" [ "$taken" -gt 0 ]
+users=$(metric "http://127.0.0.1:$PROCESSOR3_PORT" analytics_rollup_user_takeovers_total)
+echo "# processor3 took over $users user documents claimed by the batch killed half-way"
+check "the half-counted batch's user documents were taken over" [ "$users" -gt 0 ]
 
 # The frozen processor wakes up and tries to count its batch: it must add nothing.
 kill -CONT "$PROCESSOR2_PID"
