@@ -405,7 +405,9 @@ targets() {
     printf '%s\n' "${TARGETS[@]}"
 }
 commit=$(git -C "$T_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-git -C "$T_ROOT" diff --quiet HEAD 2>/dev/null || commit+=" with uncommitted changes"
+# (BENCHMARKS.md itself, the output of an earlier run, does not count.)
+git -C "$T_ROOT" diff --quiet HEAD -- . ':!BENCHMARKS.md' 2>/dev/null ||
+    commit+=" with uncommitted changes"
 mem_kb=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)
 cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 {
