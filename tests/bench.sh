@@ -212,15 +212,15 @@ say "redis :$REDIS_PORT, mongo $MONGO_HOSTPORT, ingest :$INGEST_PORT, nothing :$
 
 
 declare -A RPS P50 P99
-warm_up tests/bench/event.lua "http://127.0.0.1:$NOTHING_PORT/event"
-warm_up tests/bench/event.lua "http://127.0.0.1:$INGEST_PORT/event"
+warm_up tests/bench/post.lua "http://127.0.0.1:$NOTHING_PORT/event"
+warm_up tests/bench/post.lua "http://127.0.0.1:$INGEST_PORT/event"
 for load in "1 1" "2 50"; do
     read -r threads conns <<<"$load"
     for target in nothing ingest; do
         if [ "$target" = nothing ]; then port=$NOTHING_PORT; else port=$INGEST_PORT; fi
         redis_cli del "$QUEUE" >/dev/null
         sleep 1
-        bench_wrk -t"$threads" -c"$conns" -d8s --latency -s tests/bench/event.lua \
+        bench_wrk -t"$threads" -c"$conns" -d8s --latency -s tests/bench/post.lua \
             "http://127.0.0.1:$port/event"
         RPS[$target$conns]=$W_RPS P50[$target$conns]=$W_P50 P99[$target$conns]=$W_P99
         if [ "$target" = nothing ]; then what="do-nothing server"; else what=ingest; fi
@@ -237,14 +237,14 @@ row "1.5" "**ingest / do-nothing req/s, 50 connections (headline)**" "**$RATIO50
 # --- 2. POST /events, 500 events per request ---------------------------------------------
 
 sleep 1
-bench_wrk -t2 -c8 -d8s --latency -s tests/bench/events.lua "http://127.0.0.1:$INGEST_PORT/events"
+bench_wrk -t2 -c8 -d8s --latency -s tests/bench/post.lua "http://127.0.0.1:$INGEST_PORT/events" -- 500
 BATCH_EPS=$((W_RPS * 500))
 row "2.1" "ingest, \`POST /events\` (500 events each), 8 connections" \
     "**$(group "$BATCH_EPS") events/s** ($(wrk_result))" "\`$W_CMD\`"
 INGEST_HWM=$(rss_kb "$INGEST_PID" VmHWM)
 redis_cli del "$QUEUE" >/dev/null
 sleep 1
-bench_wrk -t2 -c8 -d8s --latency -s tests/bench/events.lua "http://127.0.0.1:$NOTHING_PORT/events"
+bench_wrk -t2 -c8 -d8s --latency -s tests/bench/post.lua "http://127.0.0.1:$NOTHING_PORT/events" -- 500
 row "2.2" "do-nothing server, \`POST /events\` (reference)" \
     "$(group $((W_RPS * 500))) events/s ($(wrk_result))" "\`$W_CMD\`"
 redis_cli del "$QUEUE" >/dev/null
@@ -348,9 +348,9 @@ for n in "$SMALL_N" "$LARGE_N"; do
     [ "$(jq .total_views <<<"$a")" = "$n" ] || die "/stats counts $(jq .total_views <<<"$a") views, not $n: $a"
     say "/stats = /stats/aggregated for $n events: $a"
     for ep in stats stats/aggregated; do
-        warm_up tests/bench/stats.lua "$base/$ep?$q"
+        warm_up tests/bench/report.lua "$base/$ep?$q"
         sleep 1
-        bench_wrk -t1 -c1 -d5s --latency -s tests/bench/stats.lua "$base/$ep?$q"
+        bench_wrk -t1 -c1 -d5s --latency -s tests/bench/report.lua "$base/$ep?$q"
         if [ "$ep" = stats ]; then
             STATS_P50[$n]=$W_P50
             what="\`/stats\` (rollups), $(group "$n") events"

@@ -1,6 +1,7 @@
--- stats.lua - wrk script: GET the URL given (/stats or /stats/aggregated with its query).
+-- report.lua - wrk's end-of-run report for the benchmark (tests/bench.sh), and on its own
+-- a script that GETs the URL given (/stats or /stats/aggregated with its query):
 --
---   wrk -t1 -c1 -d5s --latency -s tests/bench/stats.lua \
+--   wrk -t1 -c1 -d5s --latency -s tests/bench/report.lua \
 --       'http://127.0.0.1:PORT/stats?site_id=bench-site&date=2025-11-15'
 --
 -- At the end one line: "BENCH requests=N duration_us=D p50_us=P p99_us=Q socket_errors=E
