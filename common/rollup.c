@@ -750,10 +750,7 @@ take_over_all(struct ctx *c, struct table *t, const struct event *evs, const siz
                 goto done;
             }
         resolved:
-            p[x].candidate = r;
-            if (r == 0) {
-                c->tally->skipped++; /* its owner counted it */
-            }
+            p[x].candidate = r; /* 0: its owner counted it */
         }
         /* Take over the voided owners' pairs: one compare-and-set per (kind, owner). */
         for (size_t x = 0; x < n; x++) {

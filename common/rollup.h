@@ -67,7 +67,6 @@ void rollup_batch_next(struct rollup_batch *b);
 /* What a rollup_apply() did beyond counting its own events. */
 struct rollup_tally {
     size_t taken_over;       /* (event, figure) pairs counted for a batch that never will */
-    size_t skipped;          /* (event, figure) pairs already counted by another batch */
     size_t users_taken_over; /* user documents of a voided batch counted by this one */
 };
 

@@ -146,7 +146,7 @@ fault_in_rollup(const struct rollup_batch *b)
 static int
 count_all(struct drain *d, const struct event *events, const enum store_outcome *outcomes, size_t n)
 {
-    struct rollup_tally tally = {0, 0, 0};
+    struct rollup_tally tally = {0, 0};
     struct app_err err = {0};
 
     while (rollup_apply(d->p->store, &d->batch, events, outcomes, n, &tally, &err) != 0) {

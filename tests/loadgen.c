@@ -199,22 +199,15 @@ random_body(char *body, size_t size, long t, long n, const char *seq, unsigned i
     } else if (u >= 105) {
         snprintf(user, sizeof user, ",\"user_id\":\"\"");
     }
-    if (rand_r(rnd) % 2) {
-        /* The same instant, written in +02:00. */
-        long local = secs + 2 * 3600;
-        return snprintf(body, size,
-                        "{\"site_id\":\"%s\",\"event_type\":\"%s\"%s%s,"
-                        "\"timestamp\":\"2025-11-%02ldT%02ld:%02ld:%02ld+02:00\","
-                        "\"properties\":{\"seq\":\"%s\"}}",
-                        site, types[rand_r(rnd) % 3], path, user, 15 + local / 86400,
-                        local % 86400 / 3600, local % 3600 / 60, local % 60, seq);
-    }
+    /* Half of them the same instant written in +02:00. */
+    long offset = rand_r(rnd) % 2 ? 2 * 3600 : 0, local = secs + offset;
     return snprintf(body, size,
                     "{\"site_id\":\"%s\",\"event_type\":\"%s\"%s%s,"
-                    "\"timestamp\":\"2025-11-%02ldT%02ld:%02ld:%02ldZ\","
+                    "\"timestamp\":\"2025-11-%02ldT%02ld:%02ld:%02ld%s\","
                     "\"properties\":{\"seq\":\"%s\"}}",
-                    site, types[rand_r(rnd) % 3], path, user, 15 + secs / 86400,
-                    secs % 86400 / 3600, secs % 3600 / 60, secs % 60, seq);
+                    site, types[rand_r(rnd) % 3], path, user, 15 + local / 86400,
+                    local % 86400 / 3600, local % 3600 / 60, local % 60, offset ? "+02:00" : "Z",
+                    seq);
 }
 
 static void *
