@@ -111,6 +111,12 @@ store_new(const char *uri_str, const char *appname, int socket_timeout_ms, struc
     default_option(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, 2000);
     default_option(uri, MONGOC_URI_CONNECTTIMEOUTMS, 2000);
     default_option(uri, MONGOC_URI_SOCKETTIMEOUTMS, socket_timeout_ms);
+    /* A read the driver retries by itself can block for two socket timeouts (the retry
+     * opens a new connection whose handshake waits as long); our callers retry on their
+     * own, with backoff and a check for SIGTERM, so one timeout is the most a call takes. */
+    if (!mongoc_uri_has_option(uri, MONGOC_URI_RETRYREADS)) {
+        mongoc_uri_set_option_as_bool(uri, MONGOC_URI_RETRYREADS, false);
+    }
     if (!mongoc_uri_has_option(uri, MONGOC_URI_APPNAME)) {
         mongoc_uri_set_appname(uri, appname);
     }
