@@ -85,7 +85,7 @@ ts_parse_date(const char *s, size_t len, int64_t *ms)
     size_t pos = 0;
     int y, m, d;
 
-    if (parse_ymd(s, len, &pos, &y, &m, &d) != 0 || pos != len) {
+    if (parse_ymd(s, len, &pos, &y, &m, &d) != 0 || pos != len || y < 1) {
         return -1;
     }
     *ms = ts_days_from_civil(y, m, d) * TS_DAY_MS;
@@ -97,6 +97,7 @@ ts_parse_rfc3339(const char *s, size_t len, int64_t *ms)
 {
     size_t pos = 0;
     int y, mo, d, h, mi, sec, frac_ms = 0, off_min = 0;
+    int64_t t;
 
     if (parse_ymd(s, len, &pos, &y, &mo, &d) != 0) {
         return -1;
@@ -158,9 +159,13 @@ ts_parse_rfc3339(const char *s, size_t len, int64_t *ms)
     if (pos != len) {
         return -1;
     }
-    *ms = ((ts_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec) - off_min * 60LL) *
-              1000 +
-          frac_ms;
+    t = ((ts_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec) - off_min * 60LL) *
+            1000 +
+        frac_ms;
+    if (t < TS_MIN_MS || t > TS_MAX_MS) {
+        return -1;
+    }
+    *ms = t;
     return 0;
 }
 

@@ -51,7 +51,9 @@ expect_http "event_type not a string" 400 "$(err "Field 'event_type' must be a s
 http POST "$U/event" '{"site_id":"s","event_type":"e","timestamp":1763200800}'
 expect_http "timestamp not a string" 400 "$(err "Field 'timestamp' must be a string")"
 tsmsg="Field 'timestamp' must be an RFC 3339 date-time with a time zone, e.g. 2025-11-15T10:00:00Z"
-for ts in 2025-02-30T10:00:00Z 2025-11-15T10:00:00 2025-11-15 "2025-11-15T25:00:00Z" "yesterday"; do
+# The last three are real date-times whose UTC instant falls outside years 0001-9999.
+for ts in 2025-02-30T10:00:00Z 2025-11-15T10:00:00 2025-11-15 "2025-11-15T25:00:00Z" "yesterday" \
+    0000-01-01T00:30:00+01:00 9999-12-31T23:59:60Z 9999-12-31T23:00:00-01:00; do
     http POST "$U/event" "{\"site_id\":\"s\",\"event_type\":\"e\",\"timestamp\":\"$ts\"}"
     expect_http "bad timestamp $ts" 400 "$(err "$tsmsg")"
 done

@@ -132,7 +132,7 @@ for q in "" "?site_id=a" "?date=2025-11-15" "?site_id=&date=2025-11-15" "?site_i
 done
 http GET "$R/stats/aggregated?date=2025-11-15"
 expect_http "/stats/aggregated missing site_id" 400 "$MISSING"
-for d in 2025-02-30 2025-13-01 2025-11-5 15-11-2025 2025-11-15T00:00:00Z 2023-02-29 x; do
+for d in 2025-02-30 2025-13-01 2025-11-5 15-11-2025 2025-11-15T00:00:00Z 2023-02-29 x 0000-01-01 0000-12-31; do
     http GET "$R/stats?site_id=a&date=$d"
     expect_http "/stats date=$d" 400 "$BADDATE"
 done

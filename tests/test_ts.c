@@ -260,20 +260,44 @@ test_parse_leap_second(void **state)
 static void
 test_parse_year_range(void **state)
 {
+    /* Instants whose UTC date is outside 0001-01-01..9999-12-31, however written. */
+    static const char *const outside[] = {
+        "0000-01-01T00:00:00Z",      "0000-02-29T00:00:00Z",      "0000-12-31T23:59:59.999Z",
+        "0001-01-01T00:30:00+01:00", "0001-01-01T00:00:00+00:01", "9999-12-31T23:59:60Z",
+        "9999-12-31T23:00:00-01:00", "9999-12-31T23:59:59-00:01", "9999-12-31T23:59:60.999Z",
+        "9999-12-31T22:00:00-23:59", "0001-01-01T01:00:00+23:59",
+    };
     int64_t ms = 0;
     char out[TS_FORMAT_LEN];
 
     (void)state;
-    assert_int_equal(parse("0000-01-01T00:00:00Z", &ms), 0);
-    assert_int_equal(ms, -62167219200000LL);
+    for (size_t i = 0; i < sizeof outside / sizeof outside[0]; i++) {
+        if (parse(outside[i], &ms) != -1) {
+            fail_msg("accepted \"%s\", outside years 0001-9999 in UTC", outside[i]);
+        }
+    }
+    /* The first and the last millisecond, written in UTC or with an offset. */
+    assert_int_equal(parse("0001-01-01T00:00:00Z", &ms), 0);
+    assert_int_equal(ms, TS_MIN_MS);
     ts_format(ms, out);
-    assert_string_equal(out, "0000-01-01T00:00:00.000Z");
-    /* Year 0 is a leap year in the proleptic Gregorian calendar. */
-    assert_int_equal(parse("0000-02-29T00:00:00Z", &ms), 0);
+    assert_string_equal(out, "0001-01-01T00:00:00.000Z");
+    assert_int_equal(parse("0001-01-01T01:00:00+01:00", &ms), 0);
+    assert_int_equal(ms, TS_MIN_MS);
+    assert_int_equal(parse("0001-01-01T00:00:00-00:01", &ms), 0);
+    assert_int_equal(ms, TS_MIN_MS + 60000);
     assert_int_equal(parse("9999-12-31T23:59:59.999Z", &ms), 0);
-    assert_int_equal(ms, 253402300799999LL);
+    assert_int_equal(ms, TS_MAX_MS);
+    ts_format(ms, out);
+    assert_string_equal(out, "9999-12-31T23:59:59.999Z");
+    assert_int_equal(parse("9999-12-31T22:59:59.999-01:00", &ms), 0);
+    assert_int_equal(ms, TS_MAX_MS);
     assert_int_equal(parse("9999-12-31T23:59:59Z", &ms), 0);
     assert_int_equal(ms, 253402300799000LL);
+    /* A leap second just before the end is still inside: 23:58:60 is 23:59:00. */
+    assert_int_equal(parse("9999-12-31T23:58:60Z", &ms), 0);
+    assert_int_equal(ms, 253402300740000LL);
+    assert_int_equal(TS_MIN_MS, ts_days_from_civil(1, 1, 1) * TS_DAY_MS);
+    assert_int_equal(TS_MAX_MS, ts_days_from_civil(10000, 1, 1) * TS_DAY_MS - 1);
 }
 
 static void
@@ -324,7 +348,8 @@ test_parse_date_valid(void **state)
     assert_int_equal(parse_date("2024-02-29", &ms), 0);
     assert_int_equal(ms, 1709164800000LL);
     assert_int_equal(parse_date("2000-02-29", &ms), 0);
-    assert_int_equal(parse_date("0000-01-01", &ms), 0);
+    assert_int_equal(parse_date("0001-01-01", &ms), 0);
+    assert_int_equal(ms, TS_MIN_MS);
     assert_int_equal(parse_date("9999-12-31", &ms), 0);
     assert_int_equal(ms, 2932896LL * TS_DAY_MS);
     /* The length argument bounds the parse. */
@@ -361,6 +386,9 @@ test_parse_date_rejects(void **state)
         "-2025-11-15",
         "2025-11-15\n",
         "yyyy-mm-dd",
+        "0000-01-01",
+        "0000-02-29",
+        "0000-12-31",
     };
 
     (void)state;
@@ -403,7 +431,7 @@ test_format_round_trips(void **state)
 {
     static const char *const texts[] = {
         "1970-01-01T00:00:00.000Z", "1969-12-31T23:59:59.999Z", "1900-01-01T00:00:00.000Z",
-        "1600-03-01T12:00:00.001Z", "0000-01-01T00:00:00.000Z", "0001-01-01T00:00:00.000Z",
+        "1600-03-01T12:00:00.001Z", "0001-01-01T00:00:00.000Z", "0001-03-01T00:00:00.000Z",
         "2000-02-29T23:59:59.999Z", "2024-02-29T12:34:56.789Z", "2025-11-15T10:00:00.000Z",
         "2038-01-19T03:14:08.000Z", "9999-12-31T23:59:59.999Z",
     };
@@ -418,8 +446,8 @@ test_format_round_trips(void **state)
         TS_DAY_MS - 1,
         -TS_DAY_MS,
         EXAMPLE_MS,
-        253402300799999LL,
-        -62167219200000LL,
+        TS_MAX_MS,
+        TS_MIN_MS,
         951782400000LL,
         4102444800000LL,
         -2208988800000LL,
