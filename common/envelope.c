@@ -115,11 +115,18 @@ int
 envelope_decode(const char *buf, size_t len, struct event *ev, struct app_err *err)
 {
     json_error_t jerr;
-    json_t *o = json_loadb(buf, len, 0, &jerr);
-    json_t *v, *id;
+    json_t *o = NULL, *v, *id;
     int rc = -1;
 
     event_init(ev);
+    /* ingest never queues deeper JSON; refusing it keeps the parser's recursion bounded
+     * whatever else wrote to the list. */
+    if (event_json_depth(buf, len, EVENT_BODY_DEPTH_MAX) > EVENT_BODY_DEPTH_MAX) {
+        err_set(err, ERR_INVALID, "envelope is nested more than %d levels deep",
+                EVENT_BODY_DEPTH_MAX);
+        goto done;
+    }
+    o = json_loadb(buf, len, 0, &jerr);
     if (o == NULL) {
         err_set(err, ERR_INVALID, "envelope is not JSON: %s", jerr.text);
         goto done;

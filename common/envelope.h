@@ -32,7 +32,8 @@ char *envelope_encode(const struct event *ev, size_t *len);
 
 /* Parse and validate an envelope. On success returns 0 and fills ev (release
  * with event_cleanup()). On failure returns -1 with err->code ERR_INVALID and
- * a reason: not JSON, wrong version, bad id, or an invalid field. */
+ * a reason: nested more than EVENT_BODY_DEPTH_MAX levels, not JSON, wrong version,
+ * bad id, or an invalid field. */
 int envelope_decode(const char *buf, size_t len, struct event *ev, struct app_err *err);
 
 #endif

@@ -81,6 +81,51 @@ take_timestamp(json_t *obj, enum event_source source, struct event *ev, struct a
     return 0;
 }
 
+int
+event_json_depth(const char *buf, size_t len, int max)
+{
+    int depth = 0, deepest = 0, in_string = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        char c = buf[i];
+        if (in_string) {
+            if (c == '\\') {
+                i++; /* the escaped character cannot end the string */
+            } else if (c == '"') {
+                in_string = 0;
+            }
+        } else if (c == '"') {
+            in_string = 1;
+        } else if (c == '[' || c == '{') {
+            if (++depth > deepest && (deepest = depth) > max) {
+                return max + 1;
+            }
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            depth--;
+        }
+    }
+    return deepest;
+}
+
+json_t *
+event_parse_body(const char *buf, size_t len, struct app_err *err)
+{
+    json_error_t jerr;
+    json_t *v;
+
+    if (event_json_depth(buf, len, EVENT_BODY_DEPTH_MAX) > EVENT_BODY_DEPTH_MAX) {
+        err_set(err, ERR_INVALID, "Request body is nested more than %d levels deep",
+                EVENT_BODY_DEPTH_MAX);
+        return NULL;
+    }
+    v = json_loadb(buf, len, JSON_DECODE_ANY, &jerr);
+    if (v == NULL) {
+        err_set(err, ERR_INVALID, "Invalid JSON: %s (line %d, column %d)", jerr.text, jerr.line,
+                jerr.column);
+    }
+    return v;
+}
+
 /* True when v holds containers nested more than max levels deep (v itself
  * being level 1). */
 static int

@@ -16,6 +16,12 @@
 /* MongoDB refuses documents nested more than 100 levels; properties get a
  * generous share of that, and a clear 400 instead of a dead letter. */
 #define EVENT_PROPERTIES_DEPTH_MAX 32
+/* A request body may nest arrays and objects at most this deep, checked before it is
+ * parsed: jansson's parser recurses once per level (up to its own limit of 2048), and
+ * an HTTP worker thread has about 100 KiB of stack, which a body of 1,000 brackets
+ * overflows. 64 leaves room for an /events array, its event objects and properties
+ * at EVENT_PROPERTIES_DEPTH_MAX, so those still get their precise message. */
+#define EVENT_BODY_DEPTH_MAX 64
 
 /* An event id is a UUID version 7 in its 36-character text form: 48 bits of
  * millisecond time then 74 random bits from getrandom(), so ids from any
@@ -49,6 +55,18 @@ void event_init(struct event *ev);
 
 /* Release the reference to the source JSON and zero the event. */
 void event_cleanup(struct event *ev);
+
+/* Parse a request body as JSON (any value). Refuses, before parsing, a body whose
+ * arrays and objects nest more than EVENT_BODY_DEPTH_MAX deep, so that no body can
+ * exhaust a worker thread's stack. Returns a new reference, or NULL with err->code
+ * ERR_INVALID and err->msg "Request body is nested more than 64 levels deep" or
+ * "Invalid JSON: <reason> (line L, column C)". */
+json_t *event_parse_body(const char *buf, size_t len, struct app_err *err);
+
+/* The deepest nesting of arrays and objects in the JSON text buf[0..len), counting
+ * only brackets outside strings, or max + 1 as soon as it exceeds max (so the scan
+ * stops early). Not a validator: unbalanced text just counts what it sees. */
+int event_json_depth(const char *buf, size_t len, int max);
 
 /* Validate the fields of obj (the request body or a decoded envelope) and fill
  * ev, taking a new reference to obj. For EVENT_FROM_REQUEST, id and received_ms

@@ -274,6 +274,30 @@ test_decode_rejects_not_json(void **state)
 }
 
 static void
+test_decode_rejects_deep_nesting(void **state)
+{
+    /* An envelope whose properties nest 3,000 arrays: refused before jansson recurses. */
+    size_t depth = 3000, n = 2 * depth + 256, o = 0;
+    char *text = malloc(n);
+    struct event ev;
+    struct app_err err = {0};
+
+    (void)state;
+    assert_non_null(text);
+    o += (size_t)snprintf(text, n,
+                          "{\"v\":1,\"id\":\"" VALID_ID "\",\"site_id\":\"s\",\"event_type\":\"e\","
+                          "\"ts\":1,\"received\":2,\"properties\":{\"x\":");
+    memset(text + o, '[', depth);
+    memset(text + o + depth, ']', depth);
+    o += 2 * depth;
+    memcpy(text + o, "}}", 3);
+    assert_int_equal(envelope_decode(text, strlen(text), &ev, &err), -1);
+    assert_int_equal(err.code, ERR_INVALID);
+    assert_string_equal(err.msg, "envelope is nested more than 64 levels deep");
+    free(text);
+}
+
+static void
 test_decode_rejects_non_object(void **state)
 {
     (void)state;
@@ -433,6 +457,7 @@ main(void)
         cmocka_unit_test(test_round_trip_optional_fields_absent),
         cmocka_unit_test(test_round_trip_empty_optional_strings),
         cmocka_unit_test(test_round_trip_nested_properties),
+        cmocka_unit_test(test_decode_rejects_deep_nesting),
         cmocka_unit_test(test_encoded_text_has_version),
         cmocka_unit_test(test_encode_len_may_be_null),
         cmocka_unit_test(test_decode_known_text),

@@ -306,6 +306,105 @@ test_request_properties_depth(void **state)
     json_decref(body);
 }
 
+/* n opening brackets of kind open, then n closing ones. */
+static char *
+brackets(size_t n, char open, char close)
+{
+    char *s = malloc(2 * n + 1);
+
+    assert_non_null(s);
+    memset(s, open, n);
+    memset(s + n, close, n);
+    s[2 * n] = '\0';
+    return s;
+}
+
+static void
+test_json_depth_table(void **state)
+{
+    static const struct {
+        const char *text;
+        int depth; /* with max 8 */
+    } cases[] = {
+        {"", 0},
+        {"42", 0},
+        {"\"[[[[[[[[[[[\"", 0},
+        {"{}", 1},
+        {"[]", 1},
+        {"[[]]", 2},
+        {"[[],[],[[]]]", 3},
+        {"{\"a\":{\"b\":[1,{\"c\":2}]}}", 4},
+        /* Brackets inside strings, escaped quotes and backslashes do not count. */
+        {"{\"a\":\"[{[{\"}", 1},
+        {"{\"a\\\"[[\":[\"\\\\\",[]]}", 3},
+        {"[\"\\\"\",[\"]]]]\"]]", 2},
+        /* Unbalanced text counts what it sees; closers never go below zero. */
+        {"]]]]][", 1},
+        {"[[[", 3},
+        {"}}{{", 2},
+        /* Past max the scan stops with max + 1. */
+        {"[[[[[[[[[]]]]]]]]]", 9},
+        {"[[[[[[[[[[[[[[[[[[[[", 9},
+        {"{\"k\":[[[[[[[[\"x\"]]]]]]]]}", 9},
+        {"[[[[[[[[]]]]]]]]", 8},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int d = event_json_depth(cases[i].text, strlen(cases[i].text), 8);
+        if (d != cases[i].depth) {
+            fail_msg("depth of %s: %d, expected %d", cases[i].text, d, cases[i].depth);
+        }
+    }
+    /* The length bounds the scan: a NUL is just a byte, and what follows len is unseen. */
+    assert_int_equal(event_json_depth("[\0[[]]]", 7, 8), 3);
+    assert_int_equal(event_json_depth("[[[[", 2, 8), 2);
+}
+
+static void
+test_parse_body_depth(void **state)
+{
+    static const size_t levels[] = {1, 2, 32, 63, 64, 65, 100, 900, 1000, 2048, 2049, 100000};
+    struct app_err err = {0};
+    json_t *v;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof levels / sizeof levels[0]; i++) {
+        char *arr = brackets(levels[i], '[', ']');
+        v = event_parse_body(arr, strlen(arr), &err);
+        if (levels[i] <= EVENT_BODY_DEPTH_MAX) {
+            assert_non_null(v);
+        } else {
+            assert_null(v);
+            assert_int_equal(err.code, ERR_INVALID);
+            assert_string_equal(err.msg, "Request body is nested more than 64 levels deep");
+        }
+        json_decref(v);
+        free(arr);
+    }
+    /* An event whose properties are deep is refused the same way, unparsed. */
+    char *deep = brackets(5000, '[', ']');
+    size_t n = strlen(deep) + 200;
+    char *body = malloc(n);
+    assert_non_null(body);
+    snprintf(body, n,
+             "{\"site_id\":\"s\",\"event_type\":\"e\",\"timestamp\":\"2025-11-15T10:00:00Z\","
+             "\"properties\":{\"x\":%s}}",
+             deep);
+    assert_null(event_parse_body(body, strlen(body), &err));
+    assert_string_equal(err.msg, "Request body is nested more than 64 levels deep");
+    free(body);
+    free(deep);
+    /* Within the limit, the parser's own errors come through. */
+    assert_null(event_parse_body("{\"a\":", 5, &err));
+    assert_int_equal(err.code, ERR_INVALID);
+    assert_string_equal(err.msg,
+                        "Invalid JSON: unexpected token near end of file (line 1, column 5)");
+    v = event_parse_body("\"x\"", 3, &err);
+    assert_true(json_is_string(v));
+    json_decref(v);
+}
+
 static void
 test_request_site_id_length(void **state)
 {
@@ -729,6 +828,8 @@ main(void)
         cmocka_unit_test(test_queue_source),
         cmocka_unit_test(test_queue_source_bad_integers),
         cmocka_unit_test(test_request_properties_depth),
+        cmocka_unit_test(test_json_depth_table),
+        cmocka_unit_test(test_parse_body_depth),
         cmocka_unit_test(test_new_id_format),
         cmocka_unit_test(test_new_id_time_prefix_orders),
         cmocka_unit_test(test_id_valid_rejects_malformed),
