@@ -457,6 +457,7 @@ drain_run(struct processor *p)
             long moved = queue_recover(d.redis, c->queue_key, 0, &err);
             if (moved > 0) {
                 LOG_INFO("recovery: returned %ld events of stopped processors to the queue", moved);
+                count(&d.stats->recovered, (unsigned long long)moved);
             }
             next_recovery = mono_ms() + c->heartbeat_ttl_ms / 2;
         }

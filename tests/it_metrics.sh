@@ -9,7 +9,7 @@ start_redis
 start_mongo
 DB=metrics
 start_service ingest REDIS_PORT="$REDIS_PORT" MAX_BODY_BYTES=1024
-start_service processor REDIS_PORT="$REDIS_PORT" MONGO_URI="$(mongo_uri $DB)"
+start_service processor REDIS_PORT="$REDIS_PORT" MONGO_URI="$(mongo_uri $DB)" HEARTBEAT_TTL_MS=2000
 start_service reporting MONGO_URI="$(mongo_uri $DB)"
 I="http://127.0.0.1:$INGEST_PORT"
 P="http://127.0.0.1:$PROCESSOR_PORT"
@@ -64,9 +64,19 @@ redis_cli lpush events garbage >/dev/null
 dead1() { [ "$(metric "$P" 'analytics_events_dead_lettered_total{reason="invalid_envelope"}')" = 1 ]; }
 if wait_until 30 dead1; then pass "processor: dead letter counted"; else fail "processor: dead letter counted"; fi
 expect_eq "processor: dead-letter gauge" "$(metric "$P" analytics_dead_letters)" 1
+# A consumer that died holding one event (registered, no heartbeat): the processor's
+# periodic recovery pass (every HEARTBEAT_TTL_MS / 2) returns it, counts it and stores it.
+redis_cli sadd events:consumers ghost:1:x >/dev/null
+redis_cli rpush events:processing:ghost:1:x \
+    '{"v":1,"id":"01a2107d-783e-7c3a-a236-cf84b3a876e4","site_id":"m","event_type":"page_view","ts":1763200800000,"received":1763200800000}' >/dev/null
+recovered1() { [ "$(metric "$P" analytics_events_recovered_total)" = 1 ]; }
+if wait_until 30 recovered1; then pass "processor: a periodic recovery pass is counted"; else
+    fail "processor: a periodic recovery pass is counted" "$(metric "$P" analytics_events_recovered_total)"; fi
+stored6() { [ "$(metric "$P" analytics_events_stored_total)" = 6 ]; }
+check "processor: the recovered event is stored" wait_until 30 stored6
 
 http GET "$R/stats?site_id=m&date=2025-11-15"
-expect_eq "reporting: stats answered" "$(jq .total_views <<<"$HTTP_BODY")" 5
+expect_eq "reporting: stats answered" "$(jq .total_views <<<"$HTTP_BODY")" 6
 http GET "$R/stats?site_id=m"
 expect_eq "reporting: /stats 200 counted" "$(metric "$R" 'analytics_http_requests_total{route="/stats",status="200"}')" 1
 expect_eq "reporting: /stats 400 counted" "$(metric "$R" 'analytics_http_requests_total{route="/stats",status="400"}')" 1
