@@ -70,7 +70,7 @@ queue_claim(rconn_t *c, const char *key, const char *processing, size_t max, lon
     redisContext *ctx;
     char secs[32];
     redisReply *r;
-    int claimed = 0;
+    int claimed = 0, lost = 0;
 
     snprintf(secs, sizeof secs, "%ld.%03ld", block_ms / 1000, block_ms % 1000);
     r = rconn_command_blocking(c, block_ms, err, "BLMOVE %s %s RIGHT LEFT %s", key, processing,
@@ -106,11 +106,20 @@ queue_claim(rconn_t *c, const char *key, const char *processing, size_t max, lon
             return err_set(err, ERR_TRANSIENT, "redis LMOVE: connection lost");
         }
         r = reply;
-        if (r->type == REDIS_REPLY_STRING && batch_add(out, r) == 0) {
+        if (r->type != REDIS_REPLY_STRING) {
+            freeReplyObject(r); /* nil: the queue ran empty */
+        } else if (batch_add(out, r) == 0) {
             claimed++;
         } else {
+            /* Moved into the processing list but not into the batch: the claim must not
+             * be processed (its ack would delete this one unseen). Read the rest of the
+             * replies, then fail: the caller resumes from the processing list. */
             freeReplyObject(r);
+            lost = 1;
         }
+    }
+    if (lost) {
+        return err_set(err, ERR_INTERNAL, "out of memory while claiming");
     }
     return claimed;
 }

@@ -38,7 +38,9 @@ int queue_push(rconn_t *c, const char *key, const char *payload, size_t len, str
 /* Move up to max envelopes atomically, one by one, from the right of `key` to
  * `processing`: BLMOVE waiting at most block_ms for the first, then LMOVE for
  * the rest in one pipeline. Returns the number claimed (0 when the wait ended
- * empty) with the envelopes appended to out, or -1 with err. */
+ * empty) with the envelopes appended to out, or -1 with err. After -1, `processing`
+ * may hold envelopes that are not in out (a lost connection, or no memory to keep
+ * one): read it with queue_list() before claiming more, and never acknowledge out. */
 int queue_claim(rconn_t *c, const char *key, const char *processing, size_t max, long block_ms,
                 struct queue_batch *out, struct app_err *err);
 

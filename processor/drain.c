@@ -476,8 +476,11 @@ drain_run(struct processor *p)
         }
         resume = 0;
         backoff_reset(&d.bo);
-        if (n > 0) {
-            process_batch(&d, &batch);
+        /* A batch that failed (out of memory, or handed back while Redis was away) may
+         * still be in the processing list: the next batch is what that list holds, so
+         * that the next acknowledgement cannot delete events never stored. */
+        if (n > 0 && process_batch(&d, &batch) != 0) {
+            resume = 1;
         }
         queue_batch_clear(&batch);
     }
