@@ -1,7 +1,10 @@
 /* http.c - a small HTTP server over civetweb: route table, capped body reads, JSON replies. */
 #include "http.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +15,14 @@
 #include "text.h"
 
 #define HTTP_MAX_STATUS 600
+/* civetweb 1.15 keeps at most this many headers of a request (MG_MAX_HEADERS). */
+#define HTTP_MAX_HEADERS 64
+/* How often the watchdog looks for body reads past their deadline. */
+#define HTTP_WATCHDOG_MS 100
+/* The signal that interrupts a worker's read: civetweb's poll() returns EINTR, and
+ * mg_read() with it. Nothing else here uses SIGURG (it is only sent for out-of-band
+ * TCP data to a process that asked for it with F_SETOWN). */
+#define HTTP_INTERRUPT SIGURG
 
 /* Requests answered on one path, by status, and how long they took. */
 struct path_stats {
@@ -20,52 +31,114 @@ struct path_stats {
     struct metrics_histogram latency;
 };
 
+/* A main-listener worker thread as the watchdog sees it. The watchdog signals the
+ * thread only while holding lock with deadline set, and the thread clears deadline
+ * under the same lock; a signal sent is delivered before the thread runs another
+ * instruction, so it can only ever interrupt the body read it was meant for. */
+struct reader {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    int64_t deadline_ms; /* monotonic; 0 while not reading a body */
+};
+
 struct http_server {
-    struct mg_context *mg;
+    struct mg_context *mg, *probe_mg;
     const struct http_route *routes;
     size_t n_routes;
     void *ctx;
-    int port;
+    struct http_opts opts;
+    int port, probe_port;
     struct path_stats *paths; /* one per distinct route path, then "other" */
     size_t n_paths;
+    /* Readers of the main listener's workers, registered on their first body read. */
+    struct reader **readers;
+    atomic_size_t n_readers;
+    size_t readers_cap;
+    pthread_t watchdog;
+    int watchdog_started, watchdog_stop;
+    pthread_mutex_t watchdog_lock;
+    pthread_cond_t watchdog_wake;
 };
 
+/* Per worker thread (each connection is served by one thread from accept to close):
+ * when this thread began waiting for its current request, and its reader. */
+static _Thread_local int64_t wait_start_ms;
+static _Thread_local struct reader self_reader;
+static _Thread_local const http_server_t *self_registered;
+
+static int64_t mono_ms(void);
+
+/* When the request on conn must have arrived whole: its listener's timeout after the
+ * wait for it began. */
+static int64_t
+request_deadline(const struct mg_connection *conn)
+{
+    const http_server_t *srv = mg_get_request_info(conn)->user_data;
+    long timeout = mg_get_context(conn) == srv->probe_mg ? HTTP_PROBE_TIMEOUT_MS
+                                                         : srv->opts.request_timeout_ms;
+    return wait_start_ms + timeout;
+}
+
+static int64_t
+mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Set once this request's reply must close the connection (see close_after_reply()). */
+static _Thread_local int reply_closes;
+
 /* Whether the connection stays open after this reply: HTTP/1.1 unless the client
- * asked to close, HTTP/1.0 only when it asked to keep it. */
+ * asked to close, HTTP/1.0 only when it asked to keep it; never after
+ * close_after_reply(). civetweb decides the same from the same headers. */
 static int
 keep_alive(const struct mg_connection *conn)
 {
     const struct mg_request_info *ri = mg_get_request_info(conn);
     const char *h = mg_get_header(conn, "Connection");
 
+    if (reply_closes || ri->http_version == NULL) {
+        return 0;
+    }
     if (strcmp(ri->http_version, "1.1") == 0) {
         return h == NULL || strcasecmp(h, "close") != 0;
     }
     return h != NULL && strcasecmp(h, "keep-alive") == 0;
 }
 
+/* Close the connection once this request is answered, without reading what is left of
+ * its body (civetweb would otherwise read and drop it, with no bound on the time). */
+static void
+close_after_reply(struct mg_connection *conn)
+{
+    mg_disable_connection_keep_alive(conn);
+    reply_closes = 1;
+}
+
 /* Send a whole reply, status line, headers and body, in one write: civetweb's header
  * functions send the head and the body in two, which costs a second segment (and
- * syscall) per request. allow, when not NULL, is sent as the Allow header. HEAD gets
- * the head only. */
+ * syscall) per request. extra, when not NULL, holds more header lines, each ending in
+ * CRLF. HEAD gets the head only. */
 static int
 send_reply(struct mg_connection *conn, int status, const char *content_type, const char *body,
-           size_t len, const char *allow)
+           size_t len, const char *extra)
 {
     char stack[2048], date[64], *buf = stack;
     struct tm tm;
     time_t now = time(NULL);
     size_t head_len, total;
-    int n, head_only = strcmp(mg_get_request_info(conn)->request_method, "HEAD") == 0;
+    const char *method = mg_get_request_info(conn)->request_method;
+    int n, head_only = method != NULL && strcmp(method, "HEAD") == 0;
 
     gmtime_r(&now, &tm);
     strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
     n = snprintf(stack, sizeof stack,
                  "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                 "Cache-Control: no-store\r\nConnection: %s\r\n%s%s%s\r\n",
+                 "Cache-Control: no-store\r\nConnection: %s\r\n%s\r\n",
                  status, mg_get_response_code_text(conn, status), date, content_type, len,
-                 keep_alive(conn) ? "keep-alive" : "close", allow ? "Allow: " : "",
-                 allow ? allow : "", allow ? "\r\n" : "");
+                 keep_alive(conn) ? "keep-alive" : "close", extra ? extra : "");
     if (n < 0 || (size_t)n >= sizeof stack) {
         return status; /* cannot happen: every header is short */
     }
@@ -90,7 +163,7 @@ send_reply(struct mg_connection *conn, int status, const char *content_type, con
 }
 
 static int
-send_json(struct mg_connection *conn, int status, json_t *body, const char *allow)
+send_json(struct mg_connection *conn, int status, json_t *body, const char *extra)
 {
     static const char oom[] = "{\"status\":\"error\",\"message\":\"Internal error\"}";
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
@@ -99,7 +172,7 @@ send_json(struct mg_connection *conn, int status, json_t *body, const char *allo
     if (text == NULL) {
         return send_reply(conn, 500, "application/json", oom, sizeof oom - 1, NULL);
     }
-    send_reply(conn, status, "application/json", text, strlen(text), allow);
+    send_reply(conn, status, "application/json", text, strlen(text), extra);
     free(text);
     return status;
 }
@@ -172,18 +245,146 @@ http_metrics_render(const struct mg_connection *conn, struct metrics_buf *b)
     }
 }
 
+/* An error reply in the one shape, with extra header lines (or NULL). */
+static int
+send_error_v(struct mg_connection *conn, int status, const char *extra, const char *fmt, va_list ap)
+{
+    char raw[512], msg[512];
+
+    vsnprintf(raw, sizeof raw, fmt, ap);
+    /* The message may quote client bytes, or be cut inside a character. */
+    text_sanitize(msg, sizeof msg, raw, strlen(raw));
+    return send_json(conn, status, json_pack("{s:s,s:s}", "status", "error", "message", msg),
+                     extra);
+}
+
 int
 http_send_error(struct mg_connection *conn, int status, const char *fmt, ...)
 {
-    char raw[512], msg[512];
     va_list ap;
+    int rc;
 
     va_start(ap, fmt);
-    vsnprintf(raw, sizeof raw, fmt, ap);
+    rc = send_error_v(conn, status, NULL, fmt, ap);
     va_end(ap);
-    /* The message may quote client bytes, or be cut inside a character. */
-    text_sanitize(msg, sizeof msg, raw, strlen(raw));
-    return http_send_json(conn, status, json_pack("{s:s,s:s}", "status", "error", "message", msg));
+    return rc;
+}
+
+int
+http_send_error_headers(struct mg_connection *conn, int status, const char *headers,
+                        const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = send_error_v(conn, status, headers, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* Send an error reply and close the connection after it. */
+static int refuse(struct mg_connection *conn, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+refuse(struct mg_connection *conn, int status, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    close_after_reply(conn);
+    va_start(ap, fmt);
+    rc = send_error_v(conn, status, NULL, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* --- body reads with a deadline ------------------------------------------------------ */
+
+static void
+on_interrupt(int sig)
+{
+    (void)sig; /* only there to make the blocked poll() return EINTR */
+}
+
+static void
+install_interrupt(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: the read must fail, not resume */
+    sigaction(HTTP_INTERRUPT, &sa, NULL);
+}
+
+/* This thread's reader, registered with srv on first use; NULL when srv's table is
+ * full (then reads are bounded by civetweb's per-read timeout only). */
+static struct reader *
+my_reader(http_server_t *srv)
+{
+    size_t i;
+
+    if (self_registered == srv) {
+        return &self_reader;
+    }
+    pthread_mutex_lock(&srv->watchdog_lock);
+    i = atomic_load(&srv->n_readers);
+    if (i < srv->readers_cap) {
+        self_reader.thread = pthread_self();
+        pthread_mutex_init(&self_reader.lock, NULL);
+        self_reader.deadline_ms = 0;
+        srv->readers[i] = &self_reader;
+        atomic_store(&srv->n_readers, i + 1);
+        self_registered = srv;
+    }
+    pthread_mutex_unlock(&srv->watchdog_lock);
+    return self_registered == srv ? &self_reader : NULL;
+}
+
+static void
+reader_arm(struct reader *r, int64_t deadline_ms)
+{
+    if (r != NULL) {
+        pthread_mutex_lock(&r->lock);
+        r->deadline_ms = deadline_ms;
+        pthread_mutex_unlock(&r->lock);
+    }
+}
+
+/* Interrupt every body read past its deadline, until the server stops. A thread keeps
+ * being signalled every HTTP_WATCHDOG_MS while it is past its deadline, in case a
+ * signal landed between two reads rather than in one. */
+static void *
+watchdog_main(void *arg)
+{
+    http_server_t *srv = arg;
+
+    pthread_mutex_lock(&srv->watchdog_lock);
+    while (!srv->watchdog_stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += HTTP_WATCHDOG_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&srv->watchdog_wake, &srv->watchdog_lock, &until);
+        int64_t now = mono_ms();
+        size_t n = atomic_load(&srv->n_readers);
+        for (size_t i = 0; i < n && !srv->watchdog_stop; i++) {
+            struct reader *r = srv->readers[i];
+            pthread_mutex_lock(&r->lock);
+            if (r->deadline_ms != 0 && now >= r->deadline_ms) {
+                pthread_kill(r->thread, HTTP_INTERRUPT);
+            }
+            pthread_mutex_unlock(&r->lock);
+        }
+    }
+    pthread_mutex_unlock(&srv->watchdog_lock);
+    return NULL;
 }
 
 /* Bytes of an oversized body read and thrown away before answering 413: a server that
@@ -191,16 +392,61 @@ http_send_error(struct mg_connection *conn, int status, const char *fmt, ...)
  * sees a failed send instead of the 413. Beyond this, the reset is the lesser evil. */
 #define HTTP_DISCARD_MAX (4 * 1024 * 1024)
 
-/* Read and drop up to HTTP_DISCARD_MAX bytes of what is left of the body. */
-static void
-discard_body(struct mg_connection *conn)
+/* Read the body into b (cap bytes; NULL: read and drop), at most limit bytes, until it
+ * ends or the deadline passes. Returns the bytes read, or -1 with *why 400 (read
+ * failed), 408 (deadline) or 413 (more than limit). */
+static long
+read_until(struct mg_connection *conn, struct reader *rd, int64_t deadline, char **b, size_t *cap,
+           size_t limit, int *why)
 {
+    const struct mg_request_info *ri = mg_get_request_info(conn);
     char sink[16384];
-    size_t total = 0;
-    int r;
+    size_t n = 0;
 
-    while (total < HTTP_DISCARD_MAX && (r = mg_read(conn, sink, sizeof sink)) > 0) {
-        total += (size_t)r;
+    for (;;) {
+        char *dst = *b ? *b + n : sink;
+        size_t room = *b ? *cap - n : sizeof sink;
+        int r;
+
+        if (ri->content_length >= 0 && n >= (size_t)ri->content_length) {
+            return (long)n; /* all of it: no read that could block */
+        }
+        if (mono_ms() >= deadline) {
+            *why = 408;
+            return -1;
+        }
+        reader_arm(rd, deadline);
+        r = mg_read(conn, dst, room);
+        reader_arm(rd, 0);
+        if (r == 0) {
+            /* The end of the body, or civetweb's own read timeout, which returns 0 too
+             * and only ever ends past the deadline. */
+            if (mono_ms() >= deadline) {
+                *why = 408;
+                return -1;
+            }
+            return (long)n;
+        }
+        if (r < 0) {
+            *why = mono_ms() >= deadline ? 408 : 400;
+            return -1;
+        }
+        n += (size_t)r;
+        if (n > limit) {
+            *why = 413;
+            return -1;
+        }
+        if (*b != NULL && n == *cap) {
+            /* Only reached for a body of unknown length: grow up to limit + 1. */
+            size_t ncap = *cap * 2 > limit + 1 ? limit + 1 : *cap * 2;
+            char *nb = realloc(*b, ncap + 1);
+            if (nb == NULL) {
+                *why = 400;
+                return -1;
+            }
+            *b = nb;
+            *cap = ncap;
+        }
     }
 }
 
@@ -208,57 +454,80 @@ int
 http_read_body(struct mg_connection *conn, size_t max, char **buf, size_t *len)
 {
     const struct mg_request_info *ri = mg_get_request_info(conn);
-    size_t cap = max + 1, n = 0;
-    char *b;
+    http_server_t *srv = ri->user_data;
+    const char *expect = mg_get_header(conn, "Expect");
+    int64_t deadline = request_deadline(conn);
+    struct reader *rd = my_reader(srv);
+    size_t cap = max + 1;
+    char *b = NULL, *none = NULL;
+    int why = 0;
+    long n;
 
     *buf = NULL;
     *len = 0;
+    if (expect != NULL && strcasecmp(expect, "100-continue") != 0) {
+        return refuse(conn, 417, "Unsupported Expect header: only 100-continue is");
+    }
     if (ri->content_length > 0 && (unsigned long long)ri->content_length > max) {
-        discard_body(conn);
-        return 413;
+        if (expect != NULL) {
+            /* The client waits for our word before it sends: refuse now, send nothing. */
+            return refuse(conn, 413, "Request body exceeds %zu bytes", max);
+        }
+        why = 413;
+        goto drain;
+    }
+    if (expect != NULL && ri->http_version != NULL && strcmp(ri->http_version, "1.1") == 0) {
+        static const char go_on[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        mg_write(conn, go_on, sizeof go_on - 1);
     }
     if (ri->content_length >= 0 && (size_t)ri->content_length < max) {
         cap = (size_t)ri->content_length + 1;
     }
-    b = malloc(cap + 1);
-    if (b == NULL) {
-        return 400;
+    if ((b = malloc(cap + 1)) == NULL) {
+        return refuse(conn, 500, "Internal error");
     }
-    for (;;) {
-        int r = mg_read(conn, b + n, cap - n);
-        if (r < 0) {
-            free(b);
-            return 400;
-        }
-        if (r == 0) {
-            break;
-        }
-        n += (size_t)r;
-        if (n > max) {
-            free(b);
-            discard_body(conn);
-            return 413;
-        }
-        if (n == cap) {
-            /* Only reached for a body of unknown length: grow up to max + 1. */
-            size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
-            char *nb;
-            if (ncap == cap) {
-                continue;
-            }
-            nb = realloc(b, ncap + 1);
-            if (nb == NULL) {
-                free(b);
-                return 400;
-            }
-            b = nb;
-            cap = ncap;
-        }
+    n = read_until(conn, rd, deadline, &b, &cap, max, &why);
+    if (n >= 0) {
+        b[n] = '\0';
+        *buf = b;
+        *len = (size_t)n;
+        return 0;
     }
-    b[n] = '\0';
-    *buf = b;
-    *len = n;
-    return 0;
+    free(b);
+drain:
+    if (why == 413) {
+        int drained = 0;
+        if (read_until(conn, rd, deadline, &none, &cap, HTTP_DISCARD_MAX, &drained) < 0) {
+            close_after_reply(conn);
+        }
+        return http_send_error(conn, 413, "Request body exceeds %zu bytes", max);
+    }
+    if (why == 408) {
+        return refuse(conn, 408, "Request not received within %ld ms",
+                      srv->opts.request_timeout_ms);
+    }
+    return refuse(conn, 400, "Could not read the request body");
+}
+
+/* Read and drop what the handler left of the body (nothing, usually: one call that
+ * returns at once), within the request's deadline; close the connection when that
+ * fails, rather than let civetweb read it with no bound on the time. */
+static void
+finish_body(struct mg_connection *conn)
+{
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    http_server_t *srv = ri->user_data;
+    size_t cap = 0;
+    char *none = NULL;
+    int why = 0;
+
+    if (ri->content_length == 0) {
+        return;
+    }
+    if (read_until(conn, my_reader(srv), request_deadline(conn), &none, &cap, HTTP_DISCARD_MAX,
+                   &why) < 0) {
+        close_after_reply(conn);
+    }
 }
 
 static int
@@ -318,18 +587,97 @@ http_query_param(const char *qs, const char *name, char *out, size_t outsz)
     return -1;
 }
 
-/* Route one request to its handler (or 404/405); returns the status sent. */
+/* Why civetweb may not have kept every line of the request's header block, or NULL.
+ * civetweb 1.15 stops parsing headers, silently, at a line that starts with a space or
+ * tab (obsolete line folding), at a line it cannot read as a header, and after its
+ * 64th header; what follows is dropped, a Content-Length included, and the body is
+ * then read as the next request on the connection (request smuggling). It parses in
+ * place, turning each line's CR and LF into NULs, so the bytes after the last value it
+ * kept tell: NUL NUL CR NUL is the end of the block (the last line's CRLF, the blank
+ * line's CR, and its LF, which civetweb also zeroes); anything else is a line it
+ * dropped. Lines must end with CRLF, which the first line shows (a block of bare LFs
+ * would make the check read past its end). */
+static const char *
+headers_incomplete(const struct mg_request_info *ri)
+{
+    const char *q = ri->http_version + strlen(ri->http_version);
+
+    if (ri->num_headers >= HTTP_MAX_HEADERS) {
+        return "Too many request headers (at most 63)";
+    }
+    if (ri->num_headers == 0) {
+        /* civetweb zeroed every whitespace byte after the version: CR LF CR, then the
+         * final LF (already NUL). Anything else is a line it did not take. */
+        return q[1] == '\0' && q[2] == '\0' && q[3] == '\0' ? NULL : "Malformed request headers";
+    }
+    if (ri->http_headers[0].name != q + 2) {
+        return "Request header lines must end with CRLF";
+    }
+    q = ri->http_headers[ri->num_headers - 1].value;
+    q += strlen(q);
+    if (q[1] == '\0' && q[2] == '\r' && q[3] == '\0') {
+        return NULL;
+    }
+    q += q[1] == '\0' ? 2 : 1; /* the first byte of the line civetweb dropped */
+    return *q == ' ' || *q == '\t' ? "Obsolete line folding in request headers is not accepted"
+                                   : "Malformed request headers";
+}
+
+/* Why the request's framing cannot be trusted (each a way to smuggle a second request
+ * in a body), or NULL. */
+static const char *
+framing_error(const struct mg_request_info *ri)
+{
+    const char *cl = NULL, *te = NULL, *why = headers_incomplete(ri);
+    int n_cl = 0, n_te = 0;
+
+    if (why != NULL) {
+        return why;
+    }
+    for (int i = 0; i < ri->num_headers; i++) {
+        if (strcasecmp(ri->http_headers[i].name, "Content-Length") == 0) {
+            cl = ri->http_headers[i].value;
+            n_cl++;
+        } else if (strcasecmp(ri->http_headers[i].name, "Transfer-Encoding") == 0) {
+            te = ri->http_headers[i].value;
+            n_te++;
+        }
+    }
+    if (n_cl > 1) {
+        return "More than one Content-Length header";
+    }
+    if (n_te > 1) {
+        return "More than one Transfer-Encoding header";
+    }
+    if (cl != NULL && te != NULL) {
+        return "Content-Length and Transfer-Encoding may not be sent together";
+    }
+    if (te != NULL && strcasecmp(te, "chunked") != 0) {
+        return "Transfer-Encoding must be chunked";
+    }
+    if (cl != NULL) {
+        size_t n = strspn(cl, "0123456789");
+        if (n == 0 || n > 18 || cl[n] != '\0') {
+            return "Content-Length must be a decimal number";
+        }
+    }
+    return NULL;
+}
+
+/* Route one request to its handler (or 404/405); returns the status sent. Requests on
+ * the probe listener reach only the probe routes. */
 static int
 route(struct mg_connection *conn)
 {
     const struct mg_request_info *ri = mg_get_request_info(conn);
     const http_server_t *srv = ri->user_data;
-    char allow[128] = "";
+    int on_probe = mg_get_context(conn) == srv->probe_mg;
+    char allow[128] = "", extra[160];
     int path_known = 0;
 
     for (size_t i = 0; i < srv->n_routes; i++) {
         const struct http_route *r = &srv->routes[i];
-        if (strcmp(r->path, ri->local_uri) != 0) {
+        if (strcmp(r->path, ri->local_uri) != 0 || (on_probe && !r->probe)) {
             continue;
         }
         if (strcmp(r->method, ri->request_method) == 0 ||
@@ -345,50 +693,179 @@ route(struct mg_connection *conn)
         snprintf(raw, sizeof raw, "Method %.16s not allowed on %.64s; use %s", ri->request_method,
                  ri->local_uri, allow);
         text_sanitize(msg, sizeof msg, raw, strlen(raw));
+        snprintf(extra, sizeof extra, "Allow: %s\r\n", allow);
         return send_json(conn, 405, json_pack("{s:s,s:s}", "status", "error", "message", msg),
-                         allow);
+                         extra);
     }
     return http_send_error(conn, 404, "Not found: %.128s", ri->local_uri);
 }
 
+static void
+count(struct path_stats *ps, int status, double seconds)
+{
+    if (status > 0 && status < HTTP_MAX_STATUS) {
+        atomic_fetch_add_explicit(&ps->by_status[status], 1, memory_order_relaxed);
+    }
+    if (seconds >= 0) {
+        metrics_observe(&ps->latency, seconds);
+    }
+}
+
 /* civetweb's begin_request callback: the whole routing happens here, so one
- * table decides every answer, 404 and 405 included; each answer is counted. */
+ * table decides every answer, 404 and 405 included; each answer is counted. A request
+ * whose framing could hide another is refused and its connection closed. */
 static int
 dispatch(struct mg_connection *conn)
 {
     const struct mg_request_info *ri = mg_get_request_info(conn);
     const http_server_t *srv = ri->user_data;
     double start = now_seconds();
-    int status = route(conn);
-    struct path_stats *ps = stats_for(srv, ri->local_uri);
+    const char *bad;
+    int status;
 
-    if (status > 0 && status < HTTP_MAX_STATUS) {
-        atomic_fetch_add_explicit(&ps->by_status[status], 1, memory_order_relaxed);
+    reply_closes = 0;
+    bad = framing_error(ri);
+    status = bad ? refuse(conn, 400, "%s", bad) : route(conn);
+    if (!reply_closes) {
+        finish_body(conn);
     }
-    metrics_observe(&ps->latency, now_seconds() - start);
+    count(stats_for(srv, ri->local_uri), status, now_seconds() - start);
     return status;
 }
 
-http_server_t *
-http_start(const char *bind_addr, int port, int threads, const struct http_route *routes,
-           size_t n_routes, void *ctx, struct app_err *err)
+/* civetweb's own error replies (a request it could not read or parse), in our shape
+ * and counted as route "other"; civetweb closes the connection after them. */
+static int
+on_http_error(struct mg_connection *conn, int status, const char *civetweb_msg)
 {
-    char listen[320], nthreads[16];
+    const http_server_t *srv = mg_get_request_info(conn)->user_data;
+    const char *msg;
+    int sent = status;
+
+    /* civetweb_msg may quote the client's bytes back (505 did): only its fixed texts are
+     * looked at. "Malformed message" is a header block civetweb could not read whole: bad
+     * bytes, more than its 16 KiB buffer, or not in time. */
+    switch (status) {
+    case 400:
+        if (mono_ms() >= request_deadline(conn)) {
+            sent = 408;
+            msg = "Request not received in time"; /* worded as http_read_body()'s below */
+        } else if (strcmp(civetweb_msg, "Malformed message") == 0) {
+            msg = "Malformed HTTP request, or headers over 16384 bytes";
+        } else {
+            msg = "Malformed HTTP request";
+        }
+        break;
+    case 411:
+        sent = 400;
+        msg = "Content-Length must be a decimal number";
+        break;
+    case 505:
+        msg = "HTTP version not supported; use HTTP/1.1";
+        break;
+    default:
+        msg = sent >= 500 ? "Internal error" : "Bad request";
+        break;
+    }
+    reply_closes = 1; /* civetweb closes the connection after its errors */
+    http_send_error(conn, sent, "%s", msg);
+    count(&srv->paths[srv->n_paths - 1], sent, -1);
+    return 0; /* handled */
+}
+
+/* The start of the wait for a request: a new connection, or the end of the last one. */
+static int
+on_init_connection(const struct mg_connection *conn, void **conn_data)
+{
+    (void)conn;
+    (void)conn_data;
+    wait_start_ms = mono_ms();
+    return 0;
+}
+
+static void
+on_end_request(const struct mg_connection *conn, int status)
+{
+    (void)conn;
+    (void)status;
+    wait_start_ms = mono_ms();
+}
+
+/* Start one civetweb listener on srv; returns its context and sets *port. */
+static struct mg_context *
+listen_on(http_server_t *srv, int port, int threads, long timeout_ms, long keep_alive_ms,
+          int *bound, struct app_err *err)
+{
+    char listen[320], nthreads[16], timeout[24], keep[24];
     struct mg_callbacks cb;
     struct mg_server_port ports[4];
+    struct mg_context *mg;
+
+    snprintf(listen, sizeof listen, "%s:%d", srv->opts.bind_addr, port);
+    snprintf(nthreads, sizeof nthreads, "%d", threads);
+    snprintf(timeout, sizeof timeout, "%ld", timeout_ms);
+    snprintf(keep, sizeof keep, "%ld", keep_alive_ms);
+    const char *options[] = {"listening_ports", listen, "num_threads", nthreads,
+                             "enable_keep_alive", keep_alive_ms > 0 ? "yes" : "no",
+                             /* civetweb bounds the headers of a request as a whole by this
+                              * (the first on a connection) or keep_alive_timeout_ms (the
+                              * next ones, idle time included); http_read_body() bounds
+                              * the body from the same start. */
+                             "request_timeout_ms", timeout, "keep_alive_timeout_ms",
+                             keep_alive_ms > 0 ? keep : "0",
+                             /* Accepted connections wait here for a worker, and in the
+                              * kernel's backlog behind it. */
+                             "connection_queue", "256", "listen_backlog", "1024",
+                             /* Each reply is one write; without TCP_NODELAY Nagle would
+                              * hold it back behind an unacknowledged 100 Continue or
+                              * previous reply. */
+                             "tcp_nodelay", "1", NULL};
+    memset(&cb, 0, sizeof cb);
+    cb.begin_request = dispatch;
+    cb.end_request = on_end_request;
+    cb.init_connection = on_init_connection;
+    cb.http_error = on_http_error;
+    cb.log_message = log_civetweb;
+    mg = mg_start(&cb, srv, options);
+    if (mg == NULL) {
+        err_set(err, ERR_INVALID, "cannot listen on %s", listen);
+        return NULL;
+    }
+    if (mg_get_server_ports(mg, 4, ports) < 1) {
+        err_set(err, ERR_INTERNAL, "cannot read the listening port of %s", listen);
+        mg_stop(mg);
+        return NULL;
+    }
+    *bound = ports[0].port;
+    return mg;
+}
+
+http_server_t *
+http_start(const struct http_opts *opts, const struct http_route *routes, size_t n_routes,
+           void *ctx, struct app_err *err)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
     http_server_t *srv = calloc(1, sizeof *srv);
 
     if (srv == NULL) {
         err_set(err, ERR_INTERNAL, "out of memory");
         return NULL;
     }
+    pthread_once(&once, install_interrupt);
     srv->routes = routes;
     srv->n_routes = n_routes;
     srv->ctx = ctx;
+    srv->opts = *opts;
+    srv->probe_port = -1;
+    pthread_mutex_init(&srv->watchdog_lock, NULL);
+    pthread_cond_init(&srv->watchdog_wake, NULL);
+    atomic_init(&srv->n_readers, 0);
+    srv->readers_cap = (size_t)opts->threads + HTTP_PROBE_THREADS;
+    srv->readers = calloc(srv->readers_cap, sizeof *srv->readers);
     srv->paths = calloc(n_routes + 1, sizeof *srv->paths);
-    if (srv->paths == NULL) {
+    if (srv->paths == NULL || srv->readers == NULL) {
         err_set(err, ERR_INTERNAL, "out of memory");
-        free(srv);
+        http_stop(srv);
         return NULL;
     }
     for (size_t i = 0; i < n_routes; i++) {
@@ -407,30 +884,26 @@ http_start(const char *bind_addr, int port, int threads, const struct http_route
         }
         metrics_histogram_init(&srv->paths[i].latency, metrics_latency_bounds, metrics_latency_n);
     }
-    snprintf(listen, sizeof listen, "%s:%d", bind_addr, port);
-    snprintf(nthreads, sizeof nthreads, "%d", threads);
-    const char *options[] = {"listening_ports", listen, "num_threads", nthreads,
-                             "enable_keep_alive", "yes", "request_timeout_ms", "10000",
-                             "keep_alive_timeout_ms", "60000",
-                             /* Headers and body go out in two writes: without this, Nagle
-                              * and delayed ACKs hold the body back ~40 ms. */
-                             "tcp_nodelay", "1", NULL};
-    memset(&cb, 0, sizeof cb);
-    cb.begin_request = dispatch;
-    cb.log_message = log_civetweb;
-    srv->mg = mg_start(&cb, srv, options);
-    if (srv->mg == NULL) {
-        err_set(err, ERR_INVALID, "cannot listen on %s", listen);
-        free(srv->paths);
-        free(srv);
-        return NULL;
-    }
-    if (mg_get_server_ports(srv->mg, 4, ports) < 1) {
-        err_set(err, ERR_INTERNAL, "cannot read the listening port");
+    if (pthread_create(&srv->watchdog, NULL, watchdog_main, srv) != 0) {
+        err_set(err, ERR_INTERNAL, "cannot start the HTTP watchdog thread");
         http_stop(srv);
         return NULL;
     }
-    srv->port = ports[0].port;
+    srv->watchdog_started = 1;
+    srv->mg = listen_on(srv, opts->port, opts->threads, opts->request_timeout_ms,
+                        opts->keep_alive_ms, &srv->port, err);
+    if (srv->mg == NULL) {
+        http_stop(srv);
+        return NULL;
+    }
+    if (opts->probe_port >= 0) {
+        srv->probe_mg = listen_on(srv, opts->probe_port, HTTP_PROBE_THREADS, HTTP_PROBE_TIMEOUT_MS,
+                                  0, &srv->probe_port, err);
+        if (srv->probe_mg == NULL) {
+            http_stop(srv);
+            return NULL;
+        }
+    }
     return srv;
 }
 
@@ -440,13 +913,36 @@ http_port(const http_server_t *srv)
     return srv->port;
 }
 
+int
+http_probe_port(const http_server_t *srv)
+{
+    return srv->probe_port;
+}
+
 void
 http_stop(http_server_t *srv)
 {
     if (srv == NULL) {
         return;
     }
-    mg_stop(srv->mg);
+    /* The watchdog first: the readers live in the workers' thread-local storage, which
+     * mg_stop() frees as it joins them. */
+    if (srv->watchdog_started) {
+        pthread_mutex_lock(&srv->watchdog_lock);
+        srv->watchdog_stop = 1;
+        pthread_cond_signal(&srv->watchdog_wake);
+        pthread_mutex_unlock(&srv->watchdog_lock);
+        pthread_join(srv->watchdog, NULL);
+    }
+    if (srv->probe_mg != NULL) {
+        mg_stop(srv->probe_mg);
+    }
+    if (srv->mg != NULL) {
+        mg_stop(srv->mg);
+    }
+    pthread_cond_destroy(&srv->watchdog_wake);
+    pthread_mutex_destroy(&srv->watchdog_lock);
+    free(srv->readers);
     free(srv->paths);
     free(srv);
 }

@@ -14,25 +14,48 @@
 typedef int (*http_handler_fn)(struct mg_connection *conn, void *ctx);
 
 /* One row of a route table: exact path and method. A path with routes for
- * other methods only answers 405 (with Allow); an unknown path answers 404. */
+ * other methods only answers 405 (with Allow); an unknown path answers 404.
+ * Routes marked probe are served on the probe listener too (see http_opts). */
 struct http_route {
     const char *method;
     const char *path;
     http_handler_fn handler;
+    int probe;
 };
+
+/* How a server listens and how long it waits for its clients.
+ *
+ * civetweb gives each open connection one worker thread for as long as it stays
+ * open, so a client that sends slowly, or keeps an idle connection, holds a worker.
+ * The bounds here keep that short: a request, headers and body together, must
+ * arrive within request_timeout_ms of when the worker began waiting for it (else
+ * 408, or a closed connection if nothing came), and an idle keep-alive connection is
+ * closed after keep_alive_ms. The probe listener, when there is one, is a second
+ * listener with its own HTTP_PROBE_THREADS workers serving only the probe routes,
+ * with HTTP_PROBE_TIMEOUT_MS and no keep-alive, so probes and /metrics are answered
+ * however many clients hold the main workers. */
+struct http_opts {
+    const char *bind_addr;
+    int port;                /* 0: any free port (see http_port()) */
+    int threads;             /* worker threads of the main listener */
+    long request_timeout_ms; /* the whole request must arrive within this */
+    long keep_alive_ms;      /* idle keep-alive limit; 0: one request per connection */
+    int probe_port;          /* the probe listener's port, 0: any free port, -1: none */
+};
+
+#define HTTP_PROBE_THREADS 32
+#define HTTP_PROBE_TIMEOUT_MS 2000
 
 typedef struct http_server http_server_t;
 
-/* Start listening on bind_addr:port (port 0 picks a free port; see
- * http_port()) with `threads` worker threads, serving the route table (which
- * must outlive the server). Returns NULL with err filled when the port cannot
- * be bound. */
-http_server_t *http_start(const char *bind_addr, int port, int threads,
-                          const struct http_route *routes, size_t n_routes, void *ctx,
-                          struct app_err *err);
+/* Start listening as opts says, serving the route table (which must outlive the
+ * server). Returns NULL with err filled when a port cannot be bound. */
+http_server_t *http_start(const struct http_opts *opts, const struct http_route *routes,
+                          size_t n_routes, void *ctx, struct app_err *err);
 
-/* The port actually listened on. */
+/* The ports actually listened on; http_probe_port() is -1 without a probe listener. */
 int http_port(const http_server_t *srv);
+int http_probe_port(const http_server_t *srv);
 
 /* Stop accepting, wait for handlers in progress, free everything. NULL is a no-op. */
 void http_stop(http_server_t *srv);
@@ -46,6 +69,11 @@ int http_send_json(struct mg_connection *conn, int status, json_t *body);
  * carries the headers only. */
 int http_send_error(struct mg_connection *conn, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* As http_send_error(), with more header lines (each ending in CRLF), e.g.
+ * "Retry-After: 1\r\n". Returns status. */
+int http_send_error_headers(struct mg_connection *conn, int status, const char *headers,
+                            const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Send a non-JSON body (e.g. METRICS_CONTENT_TYPE) with the given status. Returns status. */
 int http_send_text(struct mg_connection *conn, int status, const char *content_type,
@@ -62,10 +90,14 @@ int http_send_metrics(struct mg_connection *conn, const struct metrics_buf *b);
 void http_metrics_render(const struct mg_connection *conn, struct metrics_buf *b);
 
 /* Read the whole request body, at most max bytes. Returns 0 and sets *buf
- * (malloc'd, NUL-terminated, caller frees) and *len; 413 when the body is
- * larger than max (the rest of it, up to 4 MiB, is read and dropped so that the
- * client gets the answer rather than a reset connection); 400 when the body could not be read
- * (client gone). */
+ * (malloc'd, NUL-terminated, caller frees) and *len. Otherwise it has sent the error
+ * reply and returns its status: 413 "Request body exceeds <max> bytes" (the body is
+ * read and dropped, up to 4 MiB, so that the client gets the answer rather than a reset
+ * connection; with `Expect: 100-continue` it is refused before it is sent); 408 when
+ * the request did not arrive within the request timeout; 417 for an Expect other than
+ * 100-continue; 400 when the body could not be read (client gone, bad chunking). After
+ * any of them but a drained 413 the connection is closed. A client that sent
+ * `Expect: 100-continue` is told to go on before the body is read. */
 int http_read_body(struct mg_connection *conn, size_t max, char **buf, size_t *len);
 
 /* Find parameter `name` in a query string (`a=1&b=x%20y`, no leading '?'),

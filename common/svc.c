@@ -24,6 +24,24 @@ svc_configure(const char *service, const struct cfg_var *vars, size_t n,
     return 0;
 }
 
+http_server_t *
+svc_listen(const struct http_opts *opts, const struct http_route *routes, size_t n_routes,
+           void *ctx)
+{
+    struct app_err err = {0};
+    http_server_t *http = http_start(opts, routes, n_routes, ctx, &err);
+
+    if (http == NULL) {
+        LOG_ERROR("http: %s", err.msg);
+        return NULL;
+    }
+    LOG_INFO("listening on %s:%d", opts->bind_addr, http_port(http));
+    if (http_probe_port(http) >= 0) {
+        LOG_INFO("probes on %s:%d", opts->bind_addr, http_probe_port(http));
+    }
+    return http;
+}
+
 static void
 on_signal(int sig)
 {

@@ -28,6 +28,29 @@ struct svc_log_cfg {
         "LOG_FORMAT", "text", CFG_LOG_FORMAT, &(l)->format, 0, 0, 0                                \
     }
 
+/* The settings of a program's HTTP listeners (see struct http_opts). */
+struct svc_http_cfg {
+    long threads;
+    long request_timeout_ms;
+    long keep_alive_ms;
+    int probe_port;
+};
+
+/* Rows for HTTP_THREADS, REQUEST_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS and PROBE_PORT
+ * writing into *h, with the program's defaults for the first and the last. */
+#define SVC_HTTP_VARS(h, threads_def, probe_port_def)                                              \
+    {"HTTP_THREADS", threads_def, CFG_INT, &(h)->threads, 1, 4096, 0},                             \
+        {"REQUEST_TIMEOUT_MS", "10000", CFG_INT, &(h)->request_timeout_ms, 100, 600000, 0},        \
+        {"KEEP_ALIVE_TIMEOUT_MS", "5000", CFG_INT, &(h)->keep_alive_ms, 0, 600000, 0},             \
+    {                                                                                              \
+        "PROBE_PORT", probe_port_def, CFG_LISTEN, &(h)->probe_port, 0, 0, 0                        \
+    }
+
+/* Start the HTTP listeners and log "listening on ADDR:PORT" (and "probes on
+ * ADDR:PORT" when there is a probe listener). Returns NULL after logging why. */
+http_server_t *svc_listen(const struct http_opts *opts, const struct http_route *routes,
+                          size_t n_routes, void *ctx);
+
 /* Start the logger for `service`, load the configuration table (which must
  * contain SVC_LOG_VARS(log)) and log it. On a bad value prints one line naming
  * the variable and returns -1: main() then exits with SVC_EXIT_CONFIG. */

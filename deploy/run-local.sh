@@ -58,8 +58,8 @@ wait_port() {
 }
 
 case "$INGESTS$PROCESSORS" in *[!0-9]*) echo "[run] INGESTS and PROCESSORS are numbers" >&2; exit 2 ;; esac
-ports=(4000)
-for ((i = 0; i < INGESTS; i++)); do ports+=($((3000 + i))); done
+ports=(4000 4900)
+for ((i = 0; i < INGESTS; i++)); do ports+=($((3000 + i)) $((3900 + i))); done
 for ((i = 0; i < PROCESSORS; i++)); do ports+=($((5000 + i))); done
 for p in "${ports[@]}"; do
     if port_busy "$p"; then
@@ -95,7 +95,8 @@ fi
 
 label() { if [ "$2" -gt 1 ]; then echo "$1$(($3 + 1))"; else echo "$1"; fi; }
 for ((i = 0; i < INGESTS; i++)); do
-    start "$(label ingest "$INGESTS" "$i")" env PORT=$((3000 + i)) BIND_ADDRESS=127.0.0.1 "$build/ingest"
+    start "$(label ingest "$INGESTS" "$i")" env PORT=$((3000 + i)) PROBE_PORT=$((3900 + i)) \
+        BIND_ADDRESS=127.0.0.1 "$build/ingest"
 done
 for ((i = 0; i < PROCESSORS; i++)); do
     start "$(label processor "$PROCESSORS" "$i")" env PORT=$((5000 + i)) BIND_ADDRESS=127.0.0.1 \

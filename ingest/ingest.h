@@ -24,7 +24,7 @@ struct ingest_cfg {
     long redis_timeout_ms;
     const char *queue_key;
     long max_body_bytes;
-    long http_threads;
+    struct svc_http_cfg http;
     long shutdown_delay_ms;
     struct svc_log_cfg log;
 };

@@ -18,7 +18,7 @@ main(void)
         {"REDIS_TIMEOUT_MS", "1000", CFG_INT, &c->redis_timeout_ms, 1, 60000, 0},
         {"QUEUE_KEY", "events", CFG_NONEMPTY, &c->queue_key, 0, 0, 0},
         {"MAX_BODY_BYTES", "65536", CFG_INT, &c->max_body_bytes, 1, 1024 * 1024, 0},
-        {"HTTP_THREADS", "64", CFG_INT, &c->http_threads, 1, 1024, 0},
+        SVC_HTTP_VARS(&c->http, "256", "3900"),
         {"SHUTDOWN_DELAY_MS", "0", CFG_INT, &c->shutdown_delay_ms, 0, 60000, 0},
         SVC_LOG_VARS(&c->log),
     };
@@ -44,13 +44,13 @@ main(void)
         LOG_ERROR("%s", err.msg);
         goto done;
     }
-    http = http_start(c->bind_address, c->port, (int)c->http_threads, ingest_routes,
-                      ingest_n_routes, &in, &err);
+    struct http_opts hopts = {c->bind_address,       c->port,
+                              (int)c->http.threads,  c->http.request_timeout_ms,
+                              c->http.keep_alive_ms, c->http.probe_port};
+    http = svc_listen(&hopts, ingest_routes, ingest_n_routes, &in);
     if (http == NULL) {
-        LOG_ERROR("http: %s", err.msg);
         goto done;
     }
-    LOG_INFO("listening on %s:%d", c->bind_address, http_port(http));
     svc_wait_for_stop(c->shutdown_delay_ms);
     LOG_INFO("stopping");
     status = 0;

@@ -28,25 +28,24 @@ request_id(const struct mg_connection *conn, const char *event_id, char *out, si
 }
 
 /* Read the body (at most max bytes) and parse it as JSON. Returns 0 with *out set
- * (the caller's reference), or the status of the error reply it sent. */
+ * (the caller's reference), or the status of the error reply sent (by http_read_body()
+ * for a body that could not be read). */
 static int
 read_json(struct mg_connection *conn, struct ingest *in, long max, json_t **out)
 {
-    json_error_t jerr;
+    struct app_err err = {0};
     char *buf = NULL;
     size_t len = 0;
     int status = http_read_body(conn, (size_t)max, &buf, &len);
 
     *out = NULL;
-    if (status == 413) {
-        atomic_fetch_add(&in->stats.too_large, 1);
-        status = http_send_error(conn, 413, "Request body exceeds %ld bytes", max);
-    } else if (status != 0) {
-        status = http_send_error(conn, 400, "Could not read the request body");
-    } else if ((*out = json_loadb(buf, len, JSON_DECODE_ANY, &jerr)) == NULL) {
+    if (status != 0) {
+        if (status == 413) {
+            atomic_fetch_add(&in->stats.too_large, 1);
+        }
+    } else if ((*out = event_parse_body(buf, len, &err)) == NULL) {
         atomic_fetch_add(&in->stats.invalid, 1);
-        status = http_send_error(conn, 400, "Invalid JSON: %s (line %d, column %d)", jerr.text,
-                                 jerr.line, jerr.column);
+        status = http_send_error(conn, 400, "%s", err.msg);
     }
     free(buf);
     return status;
@@ -299,8 +298,8 @@ handle_metrics(struct mg_connection *conn, void *arg)
 }
 
 const struct http_route ingest_routes[] = {
-    {"POST", "/event", handle_post_event}, {"POST", "/events", handle_post_events},
-    {"GET", "/health", handle_health},     {"GET", "/readyz", handle_ready},
-    {"GET", "/livez", handle_live},        {"GET", "/metrics", handle_metrics},
+    {"POST", "/event", handle_post_event, 0}, {"POST", "/events", handle_post_events, 0},
+    {"GET", "/health", handle_health, 1},     {"GET", "/readyz", handle_ready, 1},
+    {"GET", "/livez", handle_live, 1},        {"GET", "/metrics", handle_metrics, 1},
 };
 const size_t ingest_n_routes = sizeof ingest_routes / sizeof ingest_routes[0];

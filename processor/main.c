@@ -82,12 +82,13 @@ main(int argc, char **argv)
         LOG_ERROR("start: %s", err.msg); /* cannot happen: cfg checked the value */
         goto done;
     }
-    http = http_start(c->bind_address, c->port, 4, processor_routes, processor_n_routes, &p, &err);
+    /* Probes and metrics only: a probe listener's settings (see http_opts). */
+    struct http_opts hopts = {c->bind_address,       c->port, HTTP_PROBE_THREADS,
+                              HTTP_PROBE_TIMEOUT_MS, 0,       -1};
+    http = svc_listen(&hopts, processor_routes, processor_n_routes, &p);
     if (http == NULL) {
-        LOG_ERROR("http: %s", err.msg);
         goto done;
     }
-    LOG_INFO("listening on %s:%d", c->bind_address, http_port(http));
     if (drain_run(&p) != 0) {
         goto done;
     }

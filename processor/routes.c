@@ -115,9 +115,9 @@ handle_metrics(struct mg_connection *conn, void *arg)
 }
 
 const struct http_route processor_routes[] = {
-    {"GET", "/health", handle_health},
-    {"GET", "/readyz", handle_ready},
-    {"GET", "/livez", handle_live},
-    {"GET", "/metrics", handle_metrics},
+    {"GET", "/health", handle_health, 1},
+    {"GET", "/readyz", handle_ready, 1},
+    {"GET", "/livez", handle_live, 1},
+    {"GET", "/metrics", handle_metrics, 1},
 };
 const size_t processor_n_routes = sizeof processor_routes / sizeof processor_routes[0];

@@ -13,7 +13,8 @@ main(void)
         {"PORT", "4000", CFG_LISTEN, &c->port, 0, 0, 0},
         {"BIND_ADDRESS", "0.0.0.0", CFG_NONEMPTY, &c->bind_address, 0, 0, 0},
         {"MONGO_URI", "mongodb://127.0.0.1:27017/analytics", CFG_MONGO_URI, &c->mongo_uri, 0, 0, 0},
-        {"HTTP_THREADS", "16", CFG_INT, &c->http_threads, 1, 1024, 0},
+        SVC_HTTP_VARS(&c->http, "128", "4900"),
+        {"MAX_DB_REQUESTS", "32", CFG_INT, &c->max_db_requests, 1, 4096, 0},
         {"SHUTDOWN_DELAY_MS", "0", CFG_INT, &c->shutdown_delay_ms, 0, 60000, 0},
         SVC_LOG_VARS(&c->log),
     };
@@ -30,24 +31,26 @@ main(void)
         return SVC_EXIT_CONFIG;
     }
     svc_install_signals();
+    sem_init(&r.db_slots, 0, (unsigned)c->max_db_requests);
     r.store = store_new(c->mongo_uri, "reporting", 10000, &err);
     if (r.store == NULL) {
         LOG_ERROR("start: %s", err.msg);
         goto done;
     }
-    http = http_start(c->bind_address, c->port, (int)c->http_threads, reporting_routes,
-                      reporting_n_routes, &r, &err);
+    struct http_opts hopts = {c->bind_address,       c->port,
+                              (int)c->http.threads,  c->http.request_timeout_ms,
+                              c->http.keep_alive_ms, c->http.probe_port};
+    http = svc_listen(&hopts, reporting_routes, reporting_n_routes, &r);
     if (http == NULL) {
-        LOG_ERROR("http: %s", err.msg);
         goto done;
     }
-    LOG_INFO("listening on %s:%d", c->bind_address, http_port(http));
     svc_wait_for_stop(c->shutdown_delay_ms);
     LOG_INFO("stopping");
     status = 0;
 done:
     http_stop(http);
     store_free(r.store);
+    sem_destroy(&r.db_slots);
     mongoc_cleanup();
     return status;
 }

@@ -2,6 +2,7 @@
 #ifndef REPORTING_REPORTING_H
 #define REPORTING_REPORTING_H
 
+#include <semaphore.h>
 #include <stdatomic.h>
 
 #include "http.h"
@@ -13,7 +14,8 @@ struct reporting_cfg {
     int port;
     const char *bind_address;
     const char *mongo_uri;
-    long http_threads;
+    struct svc_http_cfg http;
+    long max_db_requests;
     long shutdown_delay_ms;
     struct svc_log_cfg log;
 };
@@ -22,6 +24,10 @@ struct reporting {
     struct reporting_cfg cfg;
     store_t *store;
     atomic_ullong mongo_errors; /* failed /stats queries */
+    atomic_ullong db_busy;      /* requests answered 503 because MAX_DB_REQUESTS were waiting */
+    /* One slot per request that may wait on MongoDB at once: beyond them a request is
+     * answered 503 at once rather than hold an HTTP worker while the database is slow. */
+    sem_t db_slots;
 };
 
 /* The route table: GET /stats, GET /stats/aggregated, GET /health. */

@@ -41,6 +41,7 @@ answer_stats(struct mg_connection *conn, struct reporting *r, stats_fn query)
     struct app_err err = {0};
     int64_t day;
     json_t *reply;
+    int rc;
 
     if (site_len == 0 || date_len == 0) {
         return http_send_error(conn, 400, MISSING_PARAMS);
@@ -58,7 +59,14 @@ answer_stats(struct mg_connection *conn, struct reporting *r, stats_fn query)
         return http_send_error(conn, 400, "Parameter 'event_type' must be 1-%d bytes of UTF-8",
                                EVENT_TYPE_MAX);
     }
-    if (query(r->store, site_id, day, type_len > 0 ? event_type : NULL, &st, &err) != 0) {
+    if (sem_trywait(&r->db_slots) != 0) {
+        atomic_fetch_add(&r->db_busy, 1);
+        return http_send_error_headers(conn, 503, "Retry-After: 1\r\n",
+                                       "Too many requests waiting for the database, please retry");
+    }
+    rc = query(r->store, site_id, day, type_len > 0 ? event_type : NULL, &st, &err);
+    sem_post(&r->db_slots);
+    if (rc != 0) {
         LOG_WARN("stats: %s", err.msg);
         atomic_fetch_add(&r->mongo_errors, 1);
         return http_send_error(conn, 503, "Database unavailable, please retry");
@@ -122,6 +130,10 @@ handle_metrics(struct mg_connection *conn, void *arg)
     http_metrics_render(conn, &b);
     metrics_single(&b, "analytics_mongodb_errors_total", "counter",
                    "Failed MongoDB queries (answered 503).", (double)atomic_load(&r->mongo_errors));
+    metrics_single(&b, "analytics_db_busy_total", "counter",
+                   "Requests answered 503 at once because MAX_DB_REQUESTS were already waiting "
+                   "on MongoDB.",
+                   (double)atomic_load(&r->db_busy));
     store_render_metrics(r->store, &b);
     status = http_send_metrics(conn, &b);
     metrics_buf_free(&b);
@@ -129,8 +141,8 @@ handle_metrics(struct mg_connection *conn, void *arg)
 }
 
 const struct http_route reporting_routes[] = {
-    {"GET", "/stats", handle_stats},   {"GET", "/stats/aggregated", handle_stats_aggregated},
-    {"GET", "/health", handle_health}, {"GET", "/readyz", handle_ready},
-    {"GET", "/livez", handle_live},    {"GET", "/metrics", handle_metrics},
+    {"GET", "/stats", handle_stats, 0},   {"GET", "/stats/aggregated", handle_stats_aggregated, 0},
+    {"GET", "/health", handle_health, 1}, {"GET", "/readyz", handle_ready, 1},
+    {"GET", "/livez", handle_live, 1},    {"GET", "/metrics", handle_metrics, 1},
 };
 const size_t reporting_n_routes = sizeof reporting_routes / sizeof reporting_routes[0];

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # it_hostile.sh - ingest against bodies and requests sent to break it: nesting from 1 to
-# 100,000 levels on /event and /events. Each answer is checked exactly, and the process
-# that answered the first request answers the last.
+# 100,000 levels on /event and /events; requests that smuggle a second request in their
+# body; what civetweb itself refuses; Expect: 100-continue; bodies and headers that never
+# finish arriving. Each answer is checked exactly, nothing hidden is queued, and the
+# process that answered the first request answers the last.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 start_redis
-start_service ingest REDIS_PORT="$REDIS_PORT" QUEUE_KEY=q MAX_BODY_BYTES=1048576
+start_service ingest REDIS_PORT="$REDIS_PORT" QUEUE_KEY=q MAX_BODY_BYTES=1048576 \
+    REQUEST_TIMEOUT_MS=2000
 U="http://127.0.0.1:$INGEST_PORT"
 pid=$INGEST_PID
 
@@ -70,6 +73,88 @@ printf '{%s,"properties":{"s":"%s"}}' "$EVENT" "$(nest 5000 '[' ']')" >"$T_TMP/b
 post /event "$T_TMP/body"
 expect_eq "brackets inside a string are text" "$CODE $MSG" "202 accepted"
 expect_eq "accepted events queued: 31 + 31 + 1" "$(redis_cli llen q)" 63
+redis_cli del q >/dev/null
+
+# --- request smuggling: each hides "POST /event" (which would be queued) in a body --------
+# raw NAME EXPECTED: send $T_TMP/req on one connection; the replies and the connection's
+# state, one per line, must be EXPECTED.
+raw() {
+    local got
+    got=$(python3 "$T_ROOT/tests/attack.py" raw "$INGEST_PORT" <"$T_TMP/req" | tr '\n' '|')
+    expect_eq "$1" "$got" "$2"
+}
+CRLF=$'\r\n'
+HIDDEN="POST /event HTTP/1.1${CRLF}Host: x${CRLF}Content-Type: application/json${CRLF}Content-Length: 68${CRLF}${CRLF}{\"site_id\":\"s\",\"event_type\":\"e\",\"timestamp\":\"2025-11-15T10:00:00Z\"}"
+req() { # req HEADER-LINES...: a POST /health request line and the given header lines, CRLF ends
+    local line
+    printf 'POST /health HTTP/1.1\r\nHost: x\r\n'
+    for line in "$@"; do printf '%s\r\n' "$line"; done
+    printf '\r\n'
+}
+{ req "Content-Length: 5" "Transfer-Encoding: chunked"; printf '0\r\n\r\n%s' "$HIDDEN"; } >"$T_TMP/req"
+raw "Content-Length with chunked: 400, closed" \
+        "400 Content-Length and Transfer-Encoding may not be sent together|closed|"
+{ req "Content-Length: 0" "Content-Length: ${#HIDDEN}"; printf '%s' "$HIDDEN"; } >"$T_TMP/req"
+raw "two different Content-Lengths: 400, closed" "400 More than one Content-Length header|closed|"
+{ req "Transfer-Encoding: chunked" "Transfer-Encoding: identity"; printf '0\r\n\r\n'; } >"$T_TMP/req"
+raw "two Transfer-Encodings: 400, closed" "400 More than one Transfer-Encoding header|closed|"
+{ req "Transfer-Encoding: identity" "X-After: 1"; printf '%s' "$HIDDEN"; } >"$T_TMP/req"
+raw "Transfer-Encoding identity: 400, closed" "400 Transfer-Encoding must be chunked|closed|"
+{ req "Transfer-Encoding: gzip, chunked"; printf '0\r\n\r\n'; } >"$T_TMP/req"
+raw "Transfer-Encoding gzip (civetweb's refusal): 400, closed" "400 Malformed HTTP request|closed|"
+{ req "Content-Length: +5"; printf '%s' "$HIDDEN"; } >"$T_TMP/req"
+raw "a signed Content-Length: 400, closed" "400 Content-Length must be a decimal number|closed|"
+mapfile -t many < <(for i in $(seq 64); do echo "X-H$i: v"; done)
+{ req "${many[@]}" "Content-Length: ${#HIDDEN}"; printf '%s' "$HIDDEN"; } >"$T_TMP/req"
+raw "a Content-Length after the 64th header: 400, closed" "400 Too many request headers (at most 63)|closed|"
+{ req "${many[@]:0:61}"; } >"$T_TMP/req"
+raw "63 headers (Host and 62 more) are served" "405 Method POST not allowed on /health; use GET|open|"
+{ req "X-Folded: a" "  b" "Content-Length: ${#HIDDEN}"; printf '%s' "$HIDDEN"; } >"$T_TMP/req"
+raw "obsolete line folding hiding Content-Length: 400, closed" \
+        "400 Obsolete line folding in request headers is not accepted|closed|"
+{ req "X-Bad header: a" "Content-Length: ${#HIDDEN}"; printf '%s' "$HIDDEN"; } >"$T_TMP/req"
+raw "a line that is not a header: 400, closed" "400 Malformed HTTP request|closed|"
+printf 'GET /livez HTTP/1.1\nHost: x\n\n' >"$T_TMP/req"
+raw "bare LF line ends: 400, closed" \
+    "400 Request header lines must end with CRLF|closed|"
+expect_eq "nothing hidden was queued" "$(redis_cli llen q)" 0
+printf 'GET /livez HTTP/1.1\r\nHost: x\r\n\r\nGET /livez HTTP/1.1\r\nHost: x\r\n\r\n' >"$T_TMP/req"
+raw "two pipelined requests: both answered, kept open" "200 ok|200 ok|open|"
+
+# --- what civetweb refuses itself: JSON in the one shape, counted ------------------------
+printf 'GET /livez HTTP/7.3\r\n\r\n' >"$T_TMP/req"
+raw "HTTP/7.3: 505 without echoing it" "505 HTTP version not supported; use HTTP/1.1|closed|"
+printf '\001\002 hello\r\n\r\n' >"$T_TMP/req"
+raw "garbage: 400" "400 Malformed HTTP request, or headers over 16384 bytes|closed|"
+printf 'POST /event HTTP/1.1\r\nContent-Length: x5\r\n\r\n' >"$T_TMP/req"
+raw "Content-Length x5: 400" \
+    "400 Content-Length must be a decimal number|closed|"
+{ printf 'GET /livez HTTP/1.1\r\nX-Big: %s\r\n\r\n' "$(head -c 20000 /dev/zero | tr '\0' a)"; } >"$T_TMP/req"
+raw "20 KB of headers: 400" "400 Malformed HTTP request, or headers over 16384 bytes|closed|"
+m() { metric "http://127.0.0.1:$INGEST_PROBE_PORT" "analytics_http_requests_total{route=\"other\",status=\"$1\"}"; }
+expect_eq "civetweb's errors counted as route other: 505 once, 400 five times" "$(m 505) $(m 400)" "1 5"
+
+# --- Expect: 100-continue ------------------------------------------------------------------
+EV='{"site_id":"s","event_type":"e","timestamp":"2025-11-15T10:00:00Z"}'
+printf 'POST /event HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n%s' "${#EV}" "$EV" >"$T_TMP/req"
+raw "Expect: 100-continue: told to go on, then 202" "100 continue|202 accepted|open|"
+printf 'POST /event HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2000000\r\n\r\n' >"$T_TMP/req"
+raw "Expect: 100-continue with a body over the limit: 413 before it is sent" \
+        "413 Request body exceeds 1048576 bytes|closed|"
+printf 'POST /event HTTP/1.1\r\nHost: x\r\nExpect: coffee\r\nContent-Length: 2\r\n\r\n{}' >"$T_TMP/req"
+raw "another expectation: 417" "417 Unsupported Expect header: only 100-continue is|closed|"
+expect_eq "the 100-continue event was queued" "$(redis_cli llen q)" 1
+
+# --- requests that never finish arriving: bounded as a whole (REQUEST_TIMEOUT_MS=2000) ----
+start=$SECONDS
+printf 'POST /event HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\n{"site_id":' >"$T_TMP/req"
+raw "a body that stops: 408 and closed" "408 Request not received within 2000 ms|closed|"
+printf 'GET /livez HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\n' >"$T_TMP/req"
+raw "a GET with a body that never comes: answered, then closed" "200 ok|closed|"
+printf 'GET /livez HTTP/1.1\r\nHost: x\r\n' >"$T_TMP/req"
+raw "headers that stop: 408 and closed" "408 Request not received in time|closed|"
+check "each closed within the 2 s timeout ($((SECONDS - start)) s for three)" [ $((SECONDS - start)) -le 9 ]
+
 expect_eq "the same process answered throughout" "$(kill -0 "$pid" && echo alive)" alive
 http GET "$U/health"
 expect_http "health at the end" 200 '{"status":"ok","service":"ingest"}'

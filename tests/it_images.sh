@@ -25,7 +25,7 @@ run_image() {
     podman export "$cid" | tar -x -C "$dir"
     podman rm -f "$cid" >/dev/null
     : >"$log"
-    env -i PORT=0 BIND_ADDRESS=127.0.0.1 MONGOC_DISABLE_SHM=1 "$@" \
+    env -i PORT=0 PROBE_PORT=0 BIND_ADDRESS=127.0.0.1 MONGOC_DISABLE_SHM=1 "$@" \
         /usr/sbin/chroot --userspec=10001:10001 "$dir" "/usr/local/bin/$name" >>"$log" 2>&1 &
     IMG_PID=$!
     T_PIDS+=("$IMG_PID")

@@ -182,10 +182,11 @@ mongo_uri() {
     echo "mongodb://$MONGO_HOSTPORT/$1"
 }
 
-# start_service NAME [VAR=value ...]: runs $BUILD/NAME with PORT=0 on 127.0.0.1 and the
-# given environment; waits for its "listening on" line. Sets NAME_PORT and NAME_PID
-# (upper-case NAME), logs to $T_TMP/NAME.log (appending across restarts). A digit suffix
-# names another instance of the same program: processor2 runs $BUILD/processor.
+# start_service NAME [VAR=value ...]: runs $BUILD/NAME with PORT=0 and PROBE_PORT=0 on
+# 127.0.0.1 and the given environment; waits for its "listening on" line. Sets NAME_PORT,
+# NAME_PROBE_PORT (ingest and reporting: the probe listener) and NAME_PID (upper-case
+# NAME), logs to $T_TMP/NAME.log (appending across restarts). A digit suffix names
+# another instance of the same program: processor2 runs $BUILD/processor.
 start_service() {
     local name=$1 up log pid port lines
     shift
@@ -201,7 +202,7 @@ start_service() {
             --errors-for-leak-kinds=definite,indirect,possible
             --suppressions="$T_ROOT/tests/valgrind.supp" "${cmd[@]}")
     fi
-    env PORT=0 BIND_ADDRESS=127.0.0.1 "$@" "${cmd[@]}" >>"$log" 2>&1 &
+    env PORT=0 PROBE_PORT=0 BIND_ADDRESS=127.0.0.1 "$@" "${cmd[@]}" >>"$log" 2>&1 &
     pid=$!
     # shellcheck disable=SC2317 # called through wait_until
     listening() { tail -n +"$((lines + 1))" "$log" | grep -Eq 'INFO listening on |"message":"listening on '; }
@@ -215,6 +216,9 @@ start_service() {
         sed -n 's/.*listening on [^:]*:\([0-9]*\).*/\1/p' | tail -n 1)
     T_PIDS+=("$pid")
     printf -v "${up}_PORT" '%s' "$port"
+    port=$(tail -n +"$((lines + 1))" "$log" | grep -E 'INFO probes on |"message":"probes on ' |
+        sed -n 's/.*probes on [^:]*:\([0-9]*\).*/\1/p' | tail -n 1)
+    printf -v "${up}_PROBE_PORT" '%s' "$port"
     printf -v "${up}_PID" '%s' "$pid"
 }
 

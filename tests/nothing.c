@@ -19,8 +19,8 @@ handle_post(struct mg_connection *conn, void *arg)
     int status;
 
     (void)arg;
-    if (http_read_body(conn, 1024 * 1024, &buf, &len) != 0) {
-        return http_send_error(conn, 400, "Could not read the request body");
+    if ((status = http_read_body(conn, 1024 * 1024, &buf, &len)) != 0) {
+        return status;
     }
     free(buf);
     status = http_send_json(conn, 202, json_pack("{s:s}", "status", "accepted"));
@@ -28,35 +28,33 @@ handle_post(struct mg_connection *conn, void *arg)
 }
 
 static const struct http_route routes[] = {
-    {"POST", "/event", handle_post},
-    {"POST", "/events", handle_post},
+    {"POST", "/event", handle_post, 0},
+    {"POST", "/events", handle_post, 0},
 };
 
 int
 main(void)
 {
     int port = 0;
-    long threads = 0;
+    struct svc_http_cfg h = {0};
     struct svc_log_cfg log = {0};
     const struct cfg_var vars[] = {
         {"PORT", "0", CFG_LISTEN, &port, 0, 0, 0},
-        {"HTTP_THREADS", "32", CFG_INT, &threads, 1, 1024, 0},
+        SVC_HTTP_VARS(&h, "32", "0"),
         SVC_LOG_VARS(&log),
     };
-    struct app_err err = {0};
     http_server_t *http;
 
     if (svc_configure("nothing", vars, sizeof vars / sizeof vars[0], &log) != 0) {
         return SVC_EXIT_CONFIG;
     }
     svc_install_signals();
-    http = http_start("127.0.0.1", port, (int)threads, routes, sizeof routes / sizeof routes[0],
-                      NULL, &err);
+    struct http_opts opts = {"127.0.0.1",     port, (int)h.threads, h.request_timeout_ms,
+                             h.keep_alive_ms, -1};
+    http = svc_listen(&opts, routes, sizeof routes / sizeof routes[0], NULL);
     if (http == NULL) {
-        LOG_ERROR("http: %s", err.msg);
         return 1;
     }
-    LOG_INFO("listening on 127.0.0.1:%d", http_port(http));
     svc_wait_for_stop(0);
     http_stop(http);
     return 0;

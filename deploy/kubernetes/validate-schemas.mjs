@@ -185,10 +185,12 @@ function execHandlers(c) {
 }
 
 // ------------------------------------------------------------ assertions
+// port: the public one; probePort: where the probes and /metrics are served (ingest and
+// reporting have a probe listener of their own; the processor's one port is one).
 const PROGRAMS = {
-  ingest: { port: 3000, secrets: ['REDIS_PASSWORD'], serves: true },
-  processor: { port: 5000, secrets: ['MONGO_URI', 'REDIS_PASSWORD'], serves: false },
-  reporting: { port: 4000, secrets: ['MONGO_URI'], serves: true },
+  ingest: { port: 3000, probePort: 3900, secrets: ['REDIS_PASSWORD'], serves: true },
+  processor: { port: 5000, probePort: 5000, secrets: ['MONGO_URI', 'REDIS_PASSWORD'], serves: false },
+  reporting: { port: 4000, probePort: 4900, secrets: ['MONGO_URI'], serves: true },
 };
 const SECRET = 'analytics-secrets';
 
@@ -239,12 +241,16 @@ function assertTarget(t, objs) {
       `${id} image analytics/${name}`, `is ${c.image}`);
     check(portNumber(c, 'http') === prog.port, `${id} container port http is ${prog.port}`);
     check(String(envValue(objs, c, 'PORT')) === String(prog.port), `${id} PORT=${prog.port}`);
+    if (prog.probePort !== prog.port) {
+      check(portNumber(c, 'probes') === prog.probePort, `${id} container port probes is ${prog.probePort}`);
+      check(String(envValue(objs, c, 'PROBE_PORT')) === String(prog.probePort), `${id} PROBE_PORT=${prog.probePort}`);
+    }
 
     for (const [probe, pathWanted] of [['readinessProbe', '/readyz'], ['livenessProbe', '/livez'], ['startupProbe', null]]) {
       const p = c[probe];
       const ok = p?.httpGet && (pathWanted === null || p.httpGet.path === pathWanted)
-        && portNumber(c, p.httpGet.port) === prog.port;
-      check(Boolean(ok), `${id} ${probe}${pathWanted ? ` GET ${pathWanted}` : ''} on port ${prog.port}`,
+        && portNumber(c, p.httpGet.port) === prog.probePort;
+      check(Boolean(ok), `${id} ${probe}${pathWanted ? ` GET ${pathWanted}` : ''} on port ${prog.probePort}`,
         p ? JSON.stringify(p.httpGet ?? p) : 'missing');
     }
     if (c.startupProbe?.httpGet) {
@@ -293,7 +299,7 @@ function assertTarget(t, objs) {
     }
 
     check(ann['prometheus.io/scrape'] === 'true', `${id} annotation prometheus.io/scrape "true"`);
-    check(ann['prometheus.io/port'] === String(prog.port), `${id} annotation prometheus.io/port "${prog.port}"`);
+    check(ann['prometheus.io/port'] === String(prog.probePort), `${id} annotation prometheus.io/port "${prog.probePort}"`);
     check(ann['prometheus.io/path'] === '/metrics', `${id} annotation prometheus.io/path /metrics`);
 
     for (const src of c.envFrom ?? []) {
