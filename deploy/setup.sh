@@ -13,7 +13,7 @@ packages=(
     gcc make pkg-config clang-format clang libclang-rt-14-dev
     libcivetweb-dev libhiredis-dev libmongoc-dev libbson-dev libjansson-dev libcmocka-dev
     redis-server curl jq valgrind nodejs npm ca-certificates
-    yamllint shellcheck python3-yaml unzip podman debootstrap wrk
+    yamllint shellcheck python3 python3-yaml unzip podman debootstrap wrk
 )
 
 JONGODB_PKG="@jongodb/memory-server-bin-linux-x64-gnu"
