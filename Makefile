@@ -44,7 +44,7 @@ TOOLS       := $(BUILD)/tests/freeport $(BUILD)/tests/mongoq $(BUILD)/tests/load
 # Built against libcommon.a: the benchmark's do-nothing baseline server.
 BENCH_TOOLS := $(BUILD)/tests/nothing
 
-all: $(SERVICES:%=$(BUILD)/%) $(TOOLS) $(BENCH_TOOLS)
+all: $(SERVICES:%=$(BUILD)/%) $(SERVICES:%=$(BUILD)/%-fault) $(TOOLS) $(BENCH_TOOLS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -58,6 +58,29 @@ $(BUILD)/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(1)/*.c)) $(BUILD)/li
 	$$(CC) $$(SAN) $$(LDFLAGS) $$^ -o $$@ $$(PKG_LIBS)
 endef
 $(foreach s,$(SERVICES),$(eval $(call service_rule,$(s))))
+
+# The fault-injection variants, for tests only: <program>-fault, every object built with
+# -DFAULT_INJECTION (the failpoints) and linked with tests/fault.c, whose wrappers make
+# the N-th allocation, Redis or MongoDB call fail (FAULT_INJECT). The programs above
+# carry neither.
+FAULT_WRAP := malloc calloc realloc strdup redisConnectWithTimeout redisCommand \
+              redisCommandArgv redisGetReply mongoc_collection_insert_many \
+              mongoc_collection_insert_one mongoc_collection_update_one \
+              mongoc_collection_update_many mongoc_client_command_simple \
+              mongoc_database_write_command_with_opts mongoc_bulk_operation_execute \
+              mongoc_collection_count_documents mongoc_cursor_next mongoc_cursor_error
+FAULT_LDFLAGS := $(foreach f,$(FAULT_WRAP),-Wl,--wrap=$(f))
+
+$(BUILD)/obj-fault/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -DFAULT_INJECTION -MMD -MP -c $< -o $@
+
+define fault_rule
+$(BUILD)/$(1)-fault: $(patsubst %.c,$(BUILD)/obj-fault/%.o,$(wildcard $(1)/*.c) $(COMMON_SRC)) \
+                     $(BUILD)/obj-fault/tests/fault.o
+	$$(CC) $$(SAN) $$(LDFLAGS) $$(FAULT_LDFLAGS) $$^ -o $$@ $$(PKG_LIBS)
+endef
+$(foreach s,$(SERVICES),$(eval $(call fault_rule,$(s))))
 
 $(TOOLS): $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o
 	@mkdir -p $(@D)

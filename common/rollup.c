@@ -56,8 +56,10 @@ rollup_batch_init(struct rollup_batch *b)
     snprintf(b->run, sizeof b->run, "%.4s%.12s", rnd + 19, rnd + 24);
     b->seq = 0;
     b->id[0] = '\0';
+#ifdef FAULT_INJECTION
     b->fault = NULL;
     b->fault_seq = 0;
+#endif
 }
 
 void
@@ -254,11 +256,15 @@ static int
 update_doc(struct ctx *c, mongoc_collection_t *coll, const bson_t *filter, const bson_t *update,
            int upsert)
 {
-    bson_t *opts = upsert ? upsert_opts(c->s) : NULL;
+    bson_t *opts;
     bson_t reply;
     bson_error_t berr;
     int rc;
 
+    if (store_stopping(c->s, c->err) != 0) {
+        return -1;
+    }
+    opts = upsert ? upsert_opts(c->s) : NULL;
     if (mongoc_collection_update_one(coll, filter, update, opts, &reply, &berr)) {
         bson_iter_t it;
         rc = upsert ||
@@ -300,6 +306,9 @@ resolve(struct ctx *c, const struct table *t, const struct doc *d, const char *v
         return rc; /* voided now (or before), or a failure */
     }
     /* runs.<run> >= seq: it applied here, unless it had been voided before that. */
+    if (store_stopping(c->s, c->err) != 0) {
+        return -1;
+    }
     filter = BCON_NEW("_id", BCON_UTF8(d->id));
     mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, filter, NULL, NULL);
     const bson_t *doc;
@@ -322,13 +331,26 @@ resolve(struct ctx *c, const struct table *t, const struct doc *d, const char *v
     return rc;
 }
 
-/* Run the upserts filters[i] / updates[i] as one unordered bulk write. When it reports
- * a write error (a duplicate key: an upsert whose condition failed on an existing
+/* How many of the n items from `from` on the next command takes (store_chunk() at most),
+ * or 0 with c->err "stopping" once a stop is requested. */
+static size_t
+next_chunk(struct ctx *c, size_t from, size_t n)
+{
+    size_t m = store_chunk(c->s);
+
+    if (store_stopping(c->s, c->err) != 0) {
+        return 0;
+    }
+    return m < n - from ? m : n - from;
+}
+
+/* Run the upserts filters[i] / updates[i] (at most store_chunk()) as one unordered bulk write. When
+ * it reports a write error (a duplicate key: an upsert whose condition failed on an existing
  * document), run each by itself: servers differ in what they keep of a bulk with
  * errors (see ../shared/MONGO.md), and each update here is safe to repeat.
  * Returns 0, or -1 with c->err. */
 static int
-upsert_all(struct ctx *c, mongoc_collection_t *coll, bson_t **filters, bson_t **updates, size_t n)
+upsert_chunk(struct ctx *c, mongoc_collection_t *coll, bson_t **filters, bson_t **updates, size_t n)
 {
     bson_t *opts = BCON_NEW("ordered", BCON_BOOL(false));
     bson_t *one = BCON_NEW("upsert", BCON_BOOL(true));
@@ -337,11 +359,6 @@ upsert_all(struct ctx *c, mongoc_collection_t *coll, bson_t **filters, bson_t **
     bson_error_t berr;
     int rc = -1;
 
-    if (n == 0) {
-        bson_destroy(opts);
-        bson_destroy(one);
-        return 0;
-    }
     if (c->s->wc != NULL) {
         mongoc_write_concern_append(c->s->wc, opts);
     }
@@ -354,6 +371,7 @@ upsert_all(struct ctx *c, mongoc_collection_t *coll, bson_t **filters, bson_t **
         }
     }
     if (mongoc_bulk_operation_execute(bulk, &reply, &berr) != 0) {
+        store_chunk_outcome(c->s, n, NULL);
         rc = 0;
     } else if (berr.code == STORE_DUPLICATE_KEY || store_first_write_error(&reply, NULL, 0) != 0) {
         rc = 0;
@@ -361,6 +379,7 @@ upsert_all(struct ctx *c, mongoc_collection_t *coll, bson_t **filters, bson_t **
             rc = update_doc(c, coll, filters[i], updates[i], 1) < 0 ? -1 : 0;
         }
     } else {
+        store_chunk_outcome(c->s, n, &berr);
         err_set(c->err, ERR_TRANSIENT, "mongodb rollup bulk write: %s", berr.message);
     }
 done:
@@ -369,6 +388,20 @@ done:
     bson_destroy(opts);
     bson_destroy(one);
     return rc;
+}
+
+/* Run the upserts filters[i] / updates[i] in bulk writes of store_chunk() at most. Returns
+ * 0, or -1 with c->err. */
+static int
+upsert_all(struct ctx *c, mongoc_collection_t *coll, bson_t **filters, bson_t **updates, size_t n)
+{
+    for (size_t from = 0, m; from < n; from += m) {
+        if ((m = next_chunk(c, from, n)) == 0 ||
+            upsert_chunk(c, coll, filters + from, updates + from, m) != 0) {
+            return -1;
+        }
+    }
+    return 0;
 }
 
 static void
@@ -432,12 +465,17 @@ ids_filter(const struct table *t, const long *idx, size_t n)
 static int
 read_user_owners(struct ctx *c, struct table *t, const long *user_docs, size_t n)
 {
-    bson_t *in = ids_filter(t, user_docs, n);
-    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(c->users, in, NULL, NULL);
+    bson_t *in;
+    mongoc_cursor_t *cur;
     const bson_t *doc;
     bson_error_t berr;
     int rc = 0;
 
+    if (store_stopping(c->s, c->err) != 0) {
+        return -1;
+    }
+    in = ids_filter(t, user_docs, n);
+    cur = mongoc_collection_find_with_opts(c->users, in, NULL, NULL);
     while (mongoc_cursor_next(cur, &doc)) {
         bson_iter_t it;
         const char *b = "";
@@ -468,10 +506,15 @@ read_user_owners(struct ctx *c, struct table *t, const long *user_docs, size_t n
 static int
 is_voided(struct ctx *c, const struct doc *scope, const char *b)
 {
-    bson_t *filter = BCON_NEW("_id", BCON_UTF8(scope->id), "voided", BCON_UTF8(b));
+    bson_t *filter;
     bson_error_t berr;
-    int64_t n = mongoc_collection_count_documents(c->rollups, filter, NULL, NULL, NULL, &berr);
+    int64_t n;
 
+    if (store_stopping(c->s, c->err) != 0) {
+        return -1;
+    }
+    filter = BCON_NEW("_id", BCON_UTF8(scope->id), "voided", BCON_UTF8(b));
+    n = mongoc_collection_count_documents(c->rollups, filter, NULL, NULL, NULL, &berr);
     bson_destroy(filter);
     if (n < 0) {
         return err_set(c->err, ERR_TRANSIENT, "mongodb rollup voided: %s", berr.message);
@@ -608,52 +651,64 @@ done:
     return rc;
 }
 
-/* The `own` ids of the already-stored events evs[dups[0..n)], read in one query, into
- * own[i * STORE_KINDS + k] ("" when missing). */
+/* The `own` ids of the already-stored events evs[dups[0..n)], read with one query per
+ * store_chunk() of them, into own[i * STORE_KINDS + k] ("" when missing). */
 static int
 read_owners(struct ctx *c, const struct event *evs, const size_t *dups, size_t n,
             char (*own)[ROLLUP_BATCH_ID_MAX])
 {
-    struct in_filter x;
-    bson_t *f;
-    mongoc_cursor_t *cur;
-    const bson_t *doc;
-    bson_error_t berr;
-    int rc = 0;
+    for (size_t from = 0, m; from < n; from += m) {
+        struct in_filter x;
+        bson_t *f;
+        mongoc_cursor_t *cur;
+        const bson_t *doc;
+        bson_error_t berr;
+        int rc = 0;
 
-    in_begin(&x);
-    for (size_t i = 0; i < n; i++) {
-        in_add(&x, evs[dups[i]].id);
-    }
-    f = in_end(&x);
-    cur = mongoc_collection_find_with_opts(c->events, f, NULL, NULL);
-    while (mongoc_cursor_next(cur, &doc)) {
-        bson_iter_t it, o;
-        const char *id;
-        size_t j;
-        if (!bson_iter_init_find(&it, doc, "_id") || !BSON_ITER_HOLDS_UTF8(&it)) {
-            continue;
+        if ((m = next_chunk(c, from, n)) == 0) {
+            return -1;
         }
-        id = bson_iter_utf8(&it, NULL);
-        for (j = 0; j < n && strcmp(evs[dups[j]].id, id) != 0; j++) {
+        in_begin(&x);
+        for (size_t i = from; i < from + m; i++) {
+            in_add(&x, evs[dups[i]].id);
         }
-        if (j == n || !bson_iter_init_find(&it, doc, "own") || !BSON_ITER_HOLDS_DOCUMENT(&it)) {
-            continue;
-        }
-        for (int k = 0; k < STORE_KINDS; k++) {
-            if (bson_iter_recurse(&it, &o) && bson_iter_find(&o, store_kind_names[k]) &&
-                BSON_ITER_HOLDS_UTF8(&o)) {
-                snprintf(own[j * STORE_KINDS + (size_t)k], ROLLUP_BATCH_ID_MAX, "%s",
-                         bson_iter_utf8(&o, NULL));
+        f = in_end(&x);
+        cur = mongoc_collection_find_with_opts(c->events, f, NULL, NULL);
+        while (mongoc_cursor_next(cur, &doc)) {
+            bson_iter_t it, o;
+            const char *id;
+            size_t j;
+            if (!bson_iter_init_find(&it, doc, "_id") || !BSON_ITER_HOLDS_UTF8(&it)) {
+                continue;
+            }
+            id = bson_iter_utf8(&it, NULL);
+            for (j = from; j < from + m && strcmp(evs[dups[j]].id, id) != 0; j++) {
+            }
+            if (j == from + m || !bson_iter_init_find(&it, doc, "own") ||
+                !BSON_ITER_HOLDS_DOCUMENT(&it)) {
+                continue;
+            }
+            for (int k = 0; k < STORE_KINDS; k++) {
+                if (bson_iter_recurse(&it, &o) && bson_iter_find(&o, store_kind_names[k]) &&
+                    BSON_ITER_HOLDS_UTF8(&o)) {
+                    snprintf(own[j * STORE_KINDS + (size_t)k], ROLLUP_BATCH_ID_MAX, "%s",
+                             bson_iter_utf8(&o, NULL));
+                }
             }
         }
+        if (mongoc_cursor_error(cur, &berr)) {
+            store_chunk_outcome(c->s, m, &berr);
+            rc = err_set(c->err, ERR_TRANSIENT, "mongodb rollup owners: %s", berr.message);
+        } else {
+            store_chunk_outcome(c->s, m, NULL);
+        }
+        mongoc_cursor_destroy(cur);
+        bson_destroy(f);
+        if (rc != 0) {
+            return rc;
+        }
     }
-    if (mongoc_cursor_error(cur, &berr)) {
-        rc = err_set(c->err, ERR_TRANSIENT, "mongodb rollup owners: %s", berr.message);
-    }
-    mongoc_cursor_destroy(cur);
-    bson_destroy(f);
-    return rc;
+    return 0;
 }
 
 /* One (event, figure) pair of a redelivered event still to decide. */
@@ -663,39 +718,51 @@ struct pending {
     int candidate; /* its owner has been voided there: try to take it over */
 };
 
-/* updateMany {_id: {$in: ids}, field: from ("" = missing)} -> {$set: {field: ours}}: a
- * compare-and-set on each document (which ones succeeded, a read tells). */
+/* updateMany {_id: {$in: ids}, field: from ("" = missing)} -> {$set: {field: ours}}, in
+ * commands of store_chunk() ids at most: a compare-and-set on each document (which ones
+ * succeeded, a read tells). */
 static int
 cas_many(struct ctx *c, mongoc_collection_t *coll, const char *const *ids, size_t n,
          const char *field, const char *from)
 {
-    struct in_filter x;
-    bson_t *f;
-    bson_t *update = BCON_NEW("$set", "{", field, BCON_UTF8(c->b->id), "}");
-    bson_t *opts = bson_new();
-    bson_error_t berr;
-    int rc = 0;
+    for (size_t at = 0, m; at < n; at += m) {
+        struct in_filter x;
+        bson_t *f, *update, *opts;
+        bson_error_t berr;
+        int rc = 0;
 
-    in_begin(&x);
-    for (size_t i = 0; i < n; i++) {
-        in_add(&x, ids[i]);
+        if ((m = next_chunk(c, at, n)) == 0) {
+            return -1;
+        }
+        in_begin(&x);
+        for (size_t i = at; i < at + m; i++) {
+            in_add(&x, ids[i]);
+        }
+        f = in_end(&x);
+        if (from[0] != '\0') {
+            BSON_APPEND_UTF8(f, field, from);
+        } else {
+            BCON_APPEND(f, field, "{", "$exists", BCON_BOOL(false), "}");
+        }
+        update = BCON_NEW("$set", "{", field, BCON_UTF8(c->b->id), "}");
+        opts = bson_new();
+        if (c->s->wc != NULL) {
+            mongoc_write_concern_append(c->s->wc, opts);
+        }
+        if (!mongoc_collection_update_many(coll, f, update, opts, NULL, &berr)) {
+            store_chunk_outcome(c->s, m, &berr);
+            rc = err_set(c->err, ERR_TRANSIENT, "mongodb rollup takeover: %s", berr.message);
+        } else {
+            store_chunk_outcome(c->s, m, NULL);
+        }
+        bson_destroy(f);
+        bson_destroy(update);
+        bson_destroy(opts);
+        if (rc != 0) {
+            return rc;
+        }
     }
-    f = in_end(&x);
-    if (from[0] != '\0') {
-        BSON_APPEND_UTF8(f, field, from);
-    } else {
-        BCON_APPEND(f, field, "{", "$exists", BCON_BOOL(false), "}");
-    }
-    if (c->s->wc != NULL) {
-        mongoc_write_concern_append(c->s->wc, opts);
-    }
-    if (!mongoc_collection_update_many(coll, f, update, opts, NULL, &berr)) {
-        rc = err_set(c->err, ERR_TRANSIENT, "mongodb rollup takeover: %s", berr.message);
-    }
-    bson_destroy(f);
-    bson_destroy(update);
-    bson_destroy(opts);
-    return rc;
+    return 0;
 }
 
 /* Decide, for every (event, figure) pair of the redelivered events evs[dups[j]], whether
@@ -898,9 +965,11 @@ rollup_apply(store_t *s, const struct rollup_batch *b, const struct event *evs,
     if (claim_users(&c, &t, user_docs, n_users) != 0) {
         goto done;
     }
+#ifdef FAULT_INJECTION
     if (b->fault != NULL && b->seq == b->fault_seq) {
         b->fault(b);
     }
+#endif
     for (size_t i = 0; i < n_users; i++) {
         const struct doc *u = &t.docs[user_docs[i]];
         if (u->mine) {

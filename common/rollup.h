@@ -51,11 +51,13 @@ struct rollup_batch {
     char run[ROLLUP_RUN_LEN + 1];
     int64_t seq;
     char id[ROLLUP_BATCH_ID_MAX];
+#ifdef FAULT_INJECTION
     /* A failpoint for the fault tests (NULL, the default: none): rollup_apply() of batch
      * number fault_seq calls fault(b) once its user documents are claimed and before any
      * count is applied, to crash half-way through. */
     void (*fault)(const struct rollup_batch *b);
     int64_t fault_seq;
+#endif
 };
 
 /* Start a run: a random run id, before its first batch; no failpoint. */

@@ -94,6 +94,13 @@ store_render_metrics(const store_t *s, struct metrics_buf *b)
     metrics_single(b, "analytics_mongodb_heartbeat_failures_total", "counter",
                    "Failed MongoDB server heartbeats.",
                    (double)atomic_load(&s->counters.heartbeats_failed));
+    metrics_single(b, "analytics_mongodb_timeouts_total", "counter",
+                   "MongoDB commands of a batch that got no answer within socketTimeoutMS.",
+                   (double)atomic_load(&s->chunk_timeouts));
+    metrics_single(b, "analytics_mongodb_write_chunk", "gauge",
+                   "The most documents one MongoDB command of a batch carries now: halved after "
+                   "each timeout, doubled back after 8 commands that did not.",
+                   (double)atomic_load(&s->chunk));
 }
 
 store_t *
@@ -126,6 +133,9 @@ store_new(const char *uri_str, const char *appname, int socket_timeout_ms, struc
         err_set(err, ERR_INTERNAL, "out of memory");
         goto fail;
     }
+    atomic_init(&s->chunk, STORE_CHUNK_MAX);
+    atomic_init(&s->chunk_streak, 0);
+    atomic_init(&s->chunk_timeouts, 0);
     s->pool = mongoc_client_pool_new(uri);
     mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SOCKETTIMEOUTMS, PROBE_TIMEOUT_MS);
     mongoc_uri_set_option_as_int32(uri, MONGOC_URI_CONNECTTIMEOUTMS, PROBE_TIMEOUT_MS);
@@ -168,6 +178,52 @@ store_set_write_concern(store_t *s, const char *w, struct app_err *err)
     mongoc_write_concern_destroy(s->wc);
     s->wc = wc;
     return 0;
+}
+
+void
+store_set_stop_flag(store_t *s, const volatile sig_atomic_t *stop)
+{
+    s->stop = stop;
+}
+
+int
+store_stopping(const store_t *s, struct app_err *err)
+{
+    if (s->stop != NULL && *s->stop) {
+        return err_set(err, ERR_TRANSIENT, "stopping");
+    }
+    return 0;
+}
+
+size_t
+store_chunk(const store_t *s)
+{
+    return atomic_load(&s->chunk);
+}
+
+int
+store_chunk_outcome(store_t *s, size_t m, const bson_error_t *berr)
+{
+    /* libmongoc's words for a socket that got no answer within socketTimeoutMS. */
+    int timed_out = berr != NULL && berr->domain == MONGOC_ERROR_STREAM &&
+                    berr->code == MONGOC_ERROR_STREAM_SOCKET && strstr(berr->message, "timeout");
+    size_t n = atomic_load(&s->chunk);
+
+    if (timed_out) {
+        size_t half = m > 1 ? m / 2 : 1;
+        atomic_fetch_add(&s->chunk_timeouts, 1);
+        atomic_store(&s->chunk_streak, 0);
+        if (half < n) {
+            atomic_store(&s->chunk, half);
+            LOG_WARN("mongodb: a command of %zu documents timed out; at most %zu at a time now", m,
+                     half);
+        }
+    } else if (berr == NULL && n < STORE_CHUNK_MAX &&
+               atomic_fetch_add(&s->chunk_streak, 1) + 1 >= STORE_CHUNK_GROW) {
+        atomic_store(&s->chunk_streak, 0);
+        atomic_store(&s->chunk, n * 2 < STORE_CHUNK_MAX ? n * 2 : STORE_CHUNK_MAX);
+    }
+    return timed_out;
 }
 
 void
@@ -463,20 +519,30 @@ store_insert_events(store_t *s, const struct event *evs, size_t n, int64_t now_m
         ptrs[built] = &docs[built];
         outcomes[built] = STORE_INSERTED;
     }
-    bson_destroy(&reply);
-    if (n == 0 || mongoc_collection_insert_many(coll, ptrs, n, opts, &reply, &berr)) {
-        rc = 0;
-        goto done;
-    }
-    if (write_error_code(&reply, &berr, NULL, 0) == 0) {
-        err_set(err, ERR_TRANSIENT, "mongodb insert_many: %s", berr.message);
-        goto done;
-    }
-    /* Some documents were refused (duplicates, most likely). Which ones were
-     * inserted differs between servers, so write each one again by itself. */
-    for (size_t i = 0; i < n; i++) {
-        if (insert_one(coll, &docs[i], one_opts, &outcomes[i], reasons[i], err) != 0) {
+    /* Chunk by chunk. A chunk whose insert_many reports write errors (duplicates, most
+     * likely) is written again one document at a time, since which of its documents were
+     * inserted differs between servers. */
+    for (size_t from = 0, m; from < n; from += m) {
+        m = store_chunk(s);
+        m = m < n - from ? m : n - from;
+        if (store_stopping(s, err) != 0) {
             goto done;
+        }
+        bson_destroy(&reply);
+        if (mongoc_collection_insert_many(coll, ptrs + from, m, opts, &reply, &berr)) {
+            store_chunk_outcome(s, m, NULL);
+            continue;
+        }
+        if (write_error_code(&reply, &berr, NULL, 0) == 0) {
+            store_chunk_outcome(s, m, &berr);
+            err_set(err, ERR_TRANSIENT, "mongodb insert_many: %s", berr.message);
+            goto done;
+        }
+        for (size_t i = from; i < from + m; i++) {
+            if (store_stopping(s, err) != 0 ||
+                insert_one(coll, &docs[i], one_opts, &outcomes[i], reasons[i], err) != 0) {
+                goto done;
+            }
         }
     }
     rc = 0;

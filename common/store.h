@@ -3,6 +3,7 @@
 #define COMMON_STORE_H
 
 #include <jansson.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -47,6 +48,20 @@ struct store_counters {
  * _heartbeat_failures_total families. */
 void store_render_metrics(const store_t *s, struct metrics_buf *b);
 
+/* From now on, every call that sends more than one command to the server checks *stop
+ * before each (store_insert_events() and rollup_apply()), and fails with "stopping" as
+ * soon as it is set: a stop then waits for at most the one command in flight. */
+void store_set_stop_flag(store_t *s, const volatile sig_atomic_t *stop);
+
+/* The most documents one write command carries (and the most ids one $in names). It
+ * starts at STORE_CHUNK_MAX; when a command times out (a server too slow to answer that
+ * many within socketTimeoutMS: retrying the same command would time out again, for
+ * ever) it becomes half the size of that command, and it doubles back after
+ * STORE_CHUNK_GROW commands in a row that did not. */
+#define STORE_CHUNK_MAX 10000
+#define STORE_CHUNK_GROW 8
+size_t store_chunk(const store_t *s);
+
 /* Free the pool. NULL is a no-op. Call before mongoc_cleanup(). */
 void store_free(store_t *s);
 
@@ -89,7 +104,8 @@ extern const char *const store_kind_names[STORE_KINDS];
  * Returns 0 when every event has an outcome in outcomes[i] (and, for
  * STORE_REJECTED, a reason in reasons[i], a buffer of 128 bytes each);
  * -1 with err->code ERR_TRANSIENT when the server could not be reached or did
- * not acknowledge: then nothing is known, and the whole batch is to be retried. */
+ * not acknowledge: then nothing is known, and the whole batch is to be retried.
+ * The documents go out in commands of at most store_chunk() each. */
 int store_insert_events(store_t *s, const struct event *evs, size_t n, int64_t now_ms,
                         const char *batch, enum store_outcome *outcomes, char (*reasons)[128],
                         struct app_err *err);

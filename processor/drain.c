@@ -115,6 +115,7 @@ add_dead(char **dead, size_t *n_dead, const char *reason, const char *error, int
     return 0;
 }
 
+#ifdef FAULT_INJECTION
 /* The failpoints of the fault tests: a processor killed, or frozen (then continued by
  * the test), after storing its N-th batch and before counting it in the rollups. */
 static void
@@ -140,6 +141,7 @@ fault_in_rollup(const struct rollup_batch *b)
     LOG_WARN("failpoint: killing this processor half-way through the rollup of batch %s", b->id);
     raise(SIGKILL);
 }
+#endif
 
 /* Count the stored events in the rollups (see rollup.h), retrying transient failures
  * without limit. Returns 0, or 1 when a stop request interrupted the retries. */
@@ -244,7 +246,9 @@ store_all(struct drain *d, const struct event *events, const redisReply *const *
         }
     }
     log_set_request_id(NULL);
+#ifdef FAULT_INJECTION
     fault_before_rollup(d);
+#endif
     if (count_all(d, events, final, total) != 0) {
         rc = 1;
         goto done;
@@ -262,22 +266,35 @@ done:
     return rc;
 }
 
-/* Hand the processing list back to the queue, trying a few times. */
+static int64_t
+mono_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/* Tries to hand a batch back go on for at most this long (plus one Redis timeout). */
+#define DRAIN_HAND_BACK_MS 2000
+
+/* Hand the processing list back to the queue, trying for up to DRAIN_HAND_BACK_MS. */
 static void
 hand_back(struct drain *d)
 {
     struct app_err err = {0};
     long n;
 
-    for (int tries = 0; tries < 5; tries++) {
+    int64_t until = mono_ms() + DRAIN_HAND_BACK_MS; /* this runs while stopping */
+
+    do {
         n = queue_requeue(d->redis, d->processing, d->p->cfg.queue_key, &err);
         if (n >= 0) {
             LOG_INFO("handed %ld events back to %s", n, d->p->cfg.queue_key);
             return;
         }
         LOG_WARN("handing back %s: %s", d->processing, err.msg);
-        backoff_sleep(200, NULL); /* short: this runs while stopping */
-    }
+        backoff_sleep(200, NULL);
+    } while (mono_ms() < until);
     LOG_WARN("%s left for the recovery pass", d->processing);
 }
 
@@ -379,14 +396,6 @@ start_up(struct drain *d)
     backoff_reset(&d->bo);
 }
 
-static int64_t
-mono_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
-
 int
 drain_prepare(struct processor *p)
 {
@@ -439,10 +448,12 @@ drain_run(struct processor *p)
     }
     backoff_init(&d.bo, c->retry_base_ms, c->retry_max_ms);
     rollup_batch_init(&d.batch);
+#ifdef FAULT_INJECTION
     if (c->fault_kill_in_rollup > 0) {
         d.batch.fault = fault_in_rollup;
         d.batch.fault_seq = c->fault_kill_in_rollup;
     }
+#endif
     LOG_INFO("consumer %s draining %s (rollup run %s)", d.consumer, c->queue_key, d.batch.run);
     start_up(&d);
     if (pthread_create(&hb.thread, NULL, heartbeat_main, &hb) != 0) {

@@ -29,9 +29,11 @@ main(int argc, char **argv)
         {"RETRY_MAX_MS", "30000", CFG_INT, &c->retry_max_ms, 1, 600000, 0},
         {"MAX_ATTEMPTS", "5", CFG_INT, &c->max_attempts, 1, 1000, 0},
         {"HEARTBEAT_TTL_MS", "15000", CFG_INT, &c->heartbeat_ttl_ms, 1000, 3600000, 0},
+#ifdef FAULT_INJECTION /* the failpoints of the tests' processor-fault */
         {"FAULT_KILL_BEFORE_ROLLUP", "0", CFG_INT, &c->fault_kill_before_rollup, 0, LONG_MAX, 0},
         {"FAULT_STOP_BEFORE_ROLLUP", "0", CFG_INT, &c->fault_stop_before_rollup, 0, LONG_MAX, 0},
         {"FAULT_KILL_IN_ROLLUP", "0", CFG_INT, &c->fault_kill_in_rollup, 0, LONG_MAX, 0},
+#endif
         SVC_LOG_VARS(&c->log),
     };
     struct app_err err = {0};
@@ -78,6 +80,8 @@ main(int argc, char **argv)
         LOG_ERROR("start: %s", p.store == NULL ? err.msg : "out of memory");
         goto done;
     }
+    /* Every command of a batch checks for SIGTERM: a stop waits for one in flight. */
+    store_set_stop_flag(p.store, &svc_stop_requested);
     if (store_set_write_concern(p.store, c->write_concern, &err) != 0) {
         LOG_ERROR("start: %s", err.msg); /* cannot happen: cfg checked the value */
         goto done;

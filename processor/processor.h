@@ -27,9 +27,11 @@ struct processor_cfg {
     long retry_max_ms;
     long max_attempts;
     long heartbeat_ttl_ms;
-    long fault_kill_before_rollup; /* tests only: SIGKILL itself before batch N's rollup */
-    long fault_stop_before_rollup; /* tests only: SIGSTOP itself before batch N's rollup */
-    long fault_kill_in_rollup;     /* tests only: SIGKILL itself half-way through it */
+#ifdef FAULT_INJECTION
+    long fault_kill_before_rollup; /* SIGKILL itself before batch N's rollup */
+    long fault_stop_before_rollup; /* SIGSTOP itself before batch N's rollup */
+    long fault_kill_in_rollup;     /* SIGKILL itself half-way through it */
+#endif
     struct svc_log_cfg log;
 };
 

@@ -39,6 +39,10 @@ if wait_until 30 reconnected; then pass "processor counted the MongoDB reconnect
     fail "processor counted the MongoDB reconnect" "$(curl -s "$P/metrics" | grep mongodb_)"; fi
 check "processor counted the MongoDB server lost" \
     [ "$(metric "$P" analytics_mongodb_disconnects_total)" -ge 1 ]
+# A write that got no answer from the frozen server was seen as a timeout (which halves the
+# documents per command; see it_fault_inject.sh for a server that stays too slow).
+timeouts=$(($(metric "$P" analytics_mongodb_timeouts_total) + $(metric "http://127.0.0.1:$PROCESSOR2_PORT" analytics_mongodb_timeouts_total)))
+check "the processors counted the writes that timed out ($timeouts)" [ "$timeouts" -ge 1 ]
 wait "$LOAD_PID"
 echo "# load: $(cat "$T_TMP/load.summary")"
 

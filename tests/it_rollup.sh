@@ -4,7 +4,8 @@
 # one half-way through counting it (its user documents claimed, no count applied), and one
 # frozen before counting it; a third takes their batches over. /stats (rollups) must answer
 # exactly as /stats/aggregated (raw events) before and after the frozen one wakes up and
-# tries to count its batch late.
+# tries to count its batch late. The three run the fault-injection variant, which alone
+# has the failpoints.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -15,10 +16,10 @@ TYPES="page_view click signup"
 PROC_ENV=(REDIS_PORT="$REDIS_PORT" MONGO_URI="$(mongo_uri $DB)" BATCH_SIZE=40
     HEARTBEAT_TTL_MS=1000 RETRY_BASE_MS=50 RETRY_MAX_MS=1000)
 start_service ingest REDIS_PORT="$REDIS_PORT"
-start_service processor1 "${PROC_ENV[@]}" FAULT_KILL_IN_ROLLUP=3
-start_service processor2 "${PROC_ENV[@]}" FAULT_STOP_BEFORE_ROLLUP=2
+VARIANT=-fault start_service processor1 "${PROC_ENV[@]}" FAULT_KILL_IN_ROLLUP=3
+VARIANT=-fault start_service processor2 "${PROC_ENV[@]}" FAULT_STOP_BEFORE_ROLLUP=2
 start_service processor3 "${PROC_ENV[@]}"
-start_service processor4 "${PROC_ENV[@]}" FAULT_KILL_BEFORE_ROLLUP=3
+VARIANT=-fault start_service processor4 "${PROC_ENV[@]}" FAULT_KILL_BEFORE_ROLLUP=3
 start_service reporting MONGO_URI="$(mongo_uri $DB)"
 
 "$BUILD/tests/loadgen" --port "$INGEST_PORT" --connections 4 --max 1500 --rate 300 \

@@ -186,7 +186,8 @@ mongo_uri() {
 # 127.0.0.1 and the given environment; waits for its "listening on" line. Sets NAME_PORT,
 # NAME_PROBE_PORT (ingest and reporting: the probe listener) and NAME_PID (upper-case
 # NAME), logs to $T_TMP/NAME.log (appending across restarts). A digit suffix names
-# another instance of the same program: processor2 runs $BUILD/processor.
+# another instance of the same program: processor2 runs $BUILD/processor. With
+# VARIANT=-fault it runs the fault-injection variant ($BUILD/processor-fault, see fault.c).
 start_service() {
     local name=$1 up log pid port lines
     shift
@@ -194,7 +195,7 @@ start_service() {
     log="$T_TMP/$name.log"
     touch "$log"
     lines=$(wc -l <"$log")
-    local cmd=("$BUILD/${name%%[0-9]*}")
+    local cmd=("$BUILD/${name%%[0-9]*}${VARIANT:-}")
     # shellcheck disable=SC2054 # valgrind options that contain commas
     if [ "${VALGRIND:-0}" = 1 ]; then
         cmd=(valgrind --quiet --error-exitcode=99 --leak-check=full
@@ -206,10 +207,13 @@ start_service() {
     pid=$!
     # shellcheck disable=SC2317 # called through wait_until
     listening() { tail -n +"$((lines + 1))" "$log" | grep -Eq 'INFO listening on |"message":"listening on '; }
-    if ! wait_until $((10 * T_SLOW)) listening; then
+    # shellcheck disable=SC2317 # called through wait_until
+    up_or_gone() { listening || ! kill -0 "$pid" 2>/dev/null; }
+    if ! wait_until $((10 * T_SLOW)) up_or_gone || ! listening; then
         echo "$name did not start; its log:" >&2
-        cat "$log" >&2
+        tail -n +"$((lines + 1))" "$log" >&2
         kill -KILL "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
         return 1
     fi
     port=$(tail -n +"$((lines + 1))" "$log" | grep -E 'INFO listening on |"message":"listening on ' |

@@ -1,0 +1,349 @@
+/* fault.c - fault injection for the test variants of the programs (<program>-fault, built
+ * with -DFAULT_INJECTION and linked with --wrap for each function below): the N-th
+ * allocation, Redis call or MongoDB call of the process fails, once, as it would for real.
+ *
+ *   FAULT_INJECT=alloc:N   the N-th malloc/calloc/realloc/strdup of our own code returns
+ *                          NULL (the libraries' allocations are not counted)
+ *   FAULT_INJECT=redis:N   the N-th Redis call (connect, command, reply read) fails as a
+ *                          lost connection: the context gets REDIS_ERR_IO
+ *   FAULT_INJECT=mongo:N   the N-th MongoDB call (write, command, count, cursor read)
+ *                          fails as a socket error, with no effect on the server
+ *   FAULT_INJECT=alloc:N+redis:K
+ *                          the N-th allocation fails, and then the K Redis calls after it
+ *                          (a failed batch whose hand-back fails too)
+ *   FAULT_INJECT=slow:N    every insert_many of more than N documents times out (as a
+ *                          server too slow for that many within socketTimeoutMS), with
+ *                          no effect on the server
+ *
+ * Production builds link none of this: the --wrap flags and this file are only in the
+ * -fault variants (see the Makefile). */
+#include <hiredis/hiredis.h>
+#include <mongoc/mongoc.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum kind { KIND_NONE, KIND_ALLOC, KIND_REDIS, KIND_MONGO, KIND_SLOW };
+
+static atomic_int configured; /* 0: not read yet, 1: read */
+static enum kind fault_kind;
+static long fault_nth;
+static long then_redis;           /* +redis:K: Redis calls to fail after the fault */
+static atomic_long redis_to_fail; /* what is left of them once the fault has fired */
+static atomic_long calls[5];
+
+/* Read FAULT_INJECT once. No allocation here: this runs inside malloc. */
+static void
+configure(void)
+{
+    const char *v = getenv("FAULT_INJECT");
+    int expected = 0;
+
+    if (atomic_load(&configured)) {
+        return;
+    }
+    if (v != NULL) {
+        const char *colon = strchr(v, ':');
+        long n = colon ? strtol(colon + 1, NULL, 10) : 0;
+        const char *plus = strstr(v, "+redis:");
+        if (plus != NULL) {
+            then_redis = strtol(plus + 7, NULL, 10);
+        }
+        if (colon && n > 0) {
+            size_t len = (size_t)(colon - v);
+            fault_nth = n;
+            fault_kind = len == 5 && strncmp(v, "alloc", 5) == 0   ? KIND_ALLOC
+                         : len == 5 && strncmp(v, "redis", 5) == 0 ? KIND_REDIS
+                         : len == 5 && strncmp(v, "mongo", 5) == 0 ? KIND_MONGO
+                         : len == 4 && strncmp(v, "slow", 4) == 0  ? KIND_SLOW
+                                                                   : KIND_NONE;
+        }
+    }
+    atomic_compare_exchange_strong(&configured, &expected, 1);
+}
+
+/* Count a call of this kind; 1 when it is the one to fail. */
+static int
+hit(enum kind k)
+{
+    long n;
+
+    configure();
+    n = atomic_fetch_add(&calls[k], 1) + 1;
+    if (k == KIND_REDIS && atomic_load(&redis_to_fail) > 0 &&
+        atomic_fetch_sub(&redis_to_fail, 1) > 0) {
+        static const char line[] = "FAULT: failing a Redis call after the fault\n";
+        fwrite(line, 1, sizeof line - 1, stderr);
+        return 1;
+    }
+    if (k == fault_kind && n == fault_nth) {
+        atomic_store(&redis_to_fail, then_redis);
+        static const char *const names[] = {"", "allocation", "Redis call", "MongoDB call"};
+        char line[96];
+        int len = snprintf(line, sizeof line, "FAULT: failing %s %ld\n", names[k], n);
+        fwrite(line, 1, (size_t)len, stderr);
+        return 1;
+    }
+    return 0;
+}
+
+/* At exit, how many calls of each kind the process made, so that a test can tell which
+ * N reach past its last call. */
+__attribute__((destructor)) static void
+report(void)
+{
+    char line[160];
+    int len;
+
+    if (getenv("FAULT_INJECT") == NULL) {
+        return;
+    }
+    len = snprintf(line, sizeof line, "FAULT: calls: alloc %ld redis %ld mongo %ld slow %ld\n",
+                   atomic_load(&calls[KIND_ALLOC]), atomic_load(&calls[KIND_REDIS]),
+                   atomic_load(&calls[KIND_MONGO]), atomic_load(&calls[KIND_SLOW]));
+    fwrite(line, 1, (size_t)len, stderr);
+}
+
+/* --- allocations ---------------------------------------------------------------------- */
+
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t n);
+char *__real_strdup(const char *s);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t n, size_t size);
+void *__wrap_realloc(void *p, size_t n);
+char *__wrap_strdup(const char *s);
+
+void *
+__wrap_malloc(size_t n)
+{
+    return hit(KIND_ALLOC) ? NULL : __real_malloc(n);
+}
+
+void *
+__wrap_calloc(size_t n, size_t size)
+{
+    return hit(KIND_ALLOC) ? NULL : __real_calloc(n, size);
+}
+
+void *
+__wrap_realloc(void *p, size_t n)
+{
+    return hit(KIND_ALLOC) ? NULL : __real_realloc(p, n);
+}
+
+char *
+__wrap_strdup(const char *s)
+{
+    return hit(KIND_ALLOC) ? NULL : __real_strdup(s);
+}
+
+/* --- Redis ---------------------------------------------------------------------------- */
+
+redisContext *__real_redisConnectWithTimeout(const char *ip, int port, const struct timeval tv);
+void *__real_redisCommandArgv(redisContext *c, int argc, const char **argv, const size_t *argvlen);
+int __real_redisGetReply(redisContext *c, void **reply);
+redisContext *__wrap_redisConnectWithTimeout(const char *ip, int port, const struct timeval tv);
+void *__wrap_redisCommandArgv(redisContext *c, int argc, const char **argv, const size_t *argvlen);
+void *__wrap_redisCommand(redisContext *c, const char *format, ...);
+int __wrap_redisGetReply(redisContext *c, void **reply);
+
+/* What hiredis does to a context whose connection broke. */
+static void
+break_context(redisContext *c)
+{
+    c->err = REDIS_ERR_IO;
+    snprintf(c->errstr, sizeof c->errstr, "fault injection: connection lost");
+}
+
+redisContext *
+__wrap_redisConnectWithTimeout(const char *ip, int port, const struct timeval tv)
+{
+    redisContext *c = __real_redisConnectWithTimeout(ip, port, tv);
+
+    if (c != NULL && hit(KIND_REDIS)) {
+        break_context(c);
+    }
+    return c;
+}
+
+void *
+__wrap_redisCommandArgv(redisContext *c, int argc, const char **argv, const size_t *argvlen)
+{
+    if (hit(KIND_REDIS)) {
+        break_context(c);
+        return NULL;
+    }
+    return __real_redisCommandArgv(c, argc, argv, argvlen);
+}
+
+void *
+__wrap_redisCommand(redisContext *c, const char *format, ...)
+{
+    va_list ap;
+    void *r;
+
+    if (hit(KIND_REDIS)) {
+        break_context(c);
+        return NULL;
+    }
+    va_start(ap, format);
+    r = redisvCommand(c, format, ap);
+    va_end(ap);
+    return r;
+}
+
+int
+__wrap_redisGetReply(redisContext *c, void **reply)
+{
+    if (hit(KIND_REDIS)) {
+        break_context(c);
+        return REDIS_ERR;
+    }
+    return __real_redisGetReply(c, reply);
+}
+
+/* --- MongoDB -------------------------------------------------------------------------- */
+
+/* What a call that lost its connection reports. */
+static void
+socket_error(bson_t *reply, bson_error_t *error)
+{
+    if (reply != NULL) {
+        bson_init(reply);
+    }
+    if (error != NULL) {
+        bson_set_error(error, MONGOC_ERROR_STREAM, MONGOC_ERROR_STREAM_SOCKET,
+                       "fault injection: socket error");
+    }
+}
+
+#define WRAP_BOOL(name, params, args, reply, error)                                                \
+    bool __real_##name params;                                                                     \
+    bool __wrap_##name params;                                                                     \
+    bool __wrap_##name params                                                                      \
+    {                                                                                              \
+        if (hit(KIND_MONGO)) {                                                                     \
+            socket_error(reply, error);                                                            \
+            return false;                                                                          \
+        }                                                                                          \
+        return __real_##name args;                                                                 \
+    }
+
+bool __real_mongoc_collection_insert_many(mongoc_collection_t *c, const bson_t **docs, size_t n,
+                                          const bson_t *opts, bson_t *reply, bson_error_t *error);
+bool __wrap_mongoc_collection_insert_many(mongoc_collection_t *c, const bson_t **docs, size_t n,
+                                          const bson_t *opts, bson_t *reply, bson_error_t *error);
+bool
+__wrap_mongoc_collection_insert_many(mongoc_collection_t *c, const bson_t **docs, size_t n,
+                                     const bson_t *opts, bson_t *reply, bson_error_t *error)
+{
+    configure();
+    if (fault_kind == KIND_SLOW && (long)n > fault_nth) {
+        atomic_fetch_add(&calls[KIND_SLOW], 1);
+        if (reply != NULL) {
+            bson_init(reply);
+        }
+        /* libmongoc's words for a socket read that timed out. */
+        bson_set_error(error, MONGOC_ERROR_STREAM, MONGOC_ERROR_STREAM_SOCKET,
+                       "Failed to read 4 bytes: socket error or timeout");
+        return false;
+    }
+    if (hit(KIND_MONGO)) {
+        socket_error(reply, error);
+        return false;
+    }
+    return __real_mongoc_collection_insert_many(c, docs, n, opts, reply, error);
+}
+WRAP_BOOL(mongoc_collection_insert_one,
+          (mongoc_collection_t * c, const bson_t *doc, const bson_t *opts, bson_t *reply,
+           bson_error_t *error),
+          (c, doc, opts, reply, error), reply, error)
+WRAP_BOOL(mongoc_collection_update_one,
+          (mongoc_collection_t * c, const bson_t *selector, const bson_t *update,
+           const bson_t *opts, bson_t *reply, bson_error_t *error),
+          (c, selector, update, opts, reply, error), reply, error)
+WRAP_BOOL(mongoc_collection_update_many,
+          (mongoc_collection_t * c, const bson_t *selector, const bson_t *update,
+           const bson_t *opts, bson_t *reply, bson_error_t *error),
+          (c, selector, update, opts, reply, error), reply, error)
+WRAP_BOOL(mongoc_client_command_simple,
+          (mongoc_client_t * c, const char *db, const bson_t *command,
+           const mongoc_read_prefs_t *read_prefs, bson_t *reply, bson_error_t *error),
+          (c, db, command, read_prefs, reply, error), reply, error)
+WRAP_BOOL(mongoc_database_write_command_with_opts,
+          (mongoc_database_t * d, const bson_t *command, const bson_t *opts, bson_t *reply,
+           bson_error_t *error),
+          (d, command, opts, reply, error), reply, error)
+
+uint32_t __real_mongoc_bulk_operation_execute(mongoc_bulk_operation_t *bulk, bson_t *reply,
+                                              bson_error_t *error);
+uint32_t __wrap_mongoc_bulk_operation_execute(mongoc_bulk_operation_t *bulk, bson_t *reply,
+                                              bson_error_t *error);
+uint32_t
+__wrap_mongoc_bulk_operation_execute(mongoc_bulk_operation_t *bulk, bson_t *reply,
+                                     bson_error_t *error)
+{
+    if (hit(KIND_MONGO)) {
+        socket_error(reply, error);
+        return 0;
+    }
+    return __real_mongoc_bulk_operation_execute(bulk, reply, error);
+}
+
+int64_t __real_mongoc_collection_count_documents(mongoc_collection_t *c, const bson_t *filter,
+                                                 const bson_t *opts,
+                                                 const mongoc_read_prefs_t *read_prefs,
+                                                 bson_t *reply, bson_error_t *error);
+int64_t __wrap_mongoc_collection_count_documents(mongoc_collection_t *c, const bson_t *filter,
+                                                 const bson_t *opts,
+                                                 const mongoc_read_prefs_t *read_prefs,
+                                                 bson_t *reply, bson_error_t *error);
+int64_t
+__wrap_mongoc_collection_count_documents(mongoc_collection_t *c, const bson_t *filter,
+                                         const bson_t *opts, const mongoc_read_prefs_t *read_prefs,
+                                         bson_t *reply, bson_error_t *error)
+{
+    if (hit(KIND_MONGO)) {
+        socket_error(reply, error);
+        return -1;
+    }
+    return __real_mongoc_collection_count_documents(c, filter, opts, read_prefs, reply, error);
+}
+
+/* A cursor read that fails: its next returns false and its error says why. The cursor is
+ * remembered per thread, as each is read by one thread. */
+static _Thread_local const mongoc_cursor_t *failed_cursor;
+
+bool __real_mongoc_cursor_next(mongoc_cursor_t *cursor, const bson_t **bson);
+bool __real_mongoc_cursor_error(mongoc_cursor_t *cursor, bson_error_t *error);
+bool __wrap_mongoc_cursor_next(mongoc_cursor_t *cursor, const bson_t **bson);
+bool __wrap_mongoc_cursor_error(mongoc_cursor_t *cursor, bson_error_t *error);
+
+bool
+__wrap_mongoc_cursor_next(mongoc_cursor_t *cursor, const bson_t **bson)
+{
+    if (failed_cursor == cursor) {
+        return false;
+    }
+    if (hit(KIND_MONGO)) {
+        failed_cursor = cursor;
+        *bson = NULL;
+        return false;
+    }
+    return __real_mongoc_cursor_next(cursor, bson);
+}
+
+bool
+__wrap_mongoc_cursor_error(mongoc_cursor_t *cursor, bson_error_t *error)
+{
+    if (failed_cursor == cursor) {
+        failed_cursor = NULL; /* the pointer may be reused by the next cursor */
+        socket_error(NULL, error);
+        return true;
+    }
+    return __real_mongoc_cursor_error(cursor, error);
+}

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# it_fault_inject.sh - fault test 7: no error path loses or doubles an event. The pipeline
+# (ingest-fault and processor-fault, see tests/fault.c) runs once per injection site: the
+# N-th allocation, the N-th Redis call or the N-th MongoDB call of each process fails,
+# once, for every N up to 30 (start-up, the first requests and batches: where each call
+# site is first met) and 15 more spread to the end of a clean run. (A run of every N of
+# every kind, 245 runs, found nothing more.) Each run posts 40 events; a process the
+# fault made exit is restarted without it, as Kubernetes would. Then every event
+# answered 202 must be stored exactly once or be in the dead-letter list, /stats must
+# equal /stats/aggregated, and no process may have died of a signal. Last, a server that
+# times out any write of more than 8 documents: the processor halves its commands until
+# they pass. Production binaries must carry none of this.
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+# --- production binaries have no failpoints ----------------------------------------------
+for p in ingest processor reporting; do
+    check "$p carries no failpoint" bash -c "! grep -aq 'FAULT_' '$BUILD/$p'"
+done
+
+start_redis
+start_mongo
+RUNS=0
+FAILED_RUNS=()
+
+# one_run NAME [FAULT]: the pipeline on its own queue and database, with FAULT_INJECT=FAULT
+# in ingest and the processor. Sets CALLS_INGEST and CALLS_PROC ("alloc N redis N mongo N").
+one_run() {
+    local name=$1 fault=${2:-} q db rc ok=1 why=()
+    RUNS=$((RUNS + 1))
+    q="q$RUNS"
+    db="inject$RUNS"
+    local env=(REDIS_PORT="$REDIS_PORT" QUEUE_KEY="$q")
+    local penv=("${env[@]}" MONGO_URI="$(mongo_uri "$db")" BATCH_SIZE=10 BATCH_WAIT_MS=50
+        RETRY_BASE_MS=10 RETRY_MAX_MS=200 HEARTBEAT_TTL_MS=1000 MAX_ATTEMPTS=3)
+    : >"$T_TMP/ingest-$RUNS.log"
+    VARIANT=-fault start_service ingest "${env[@]}" ${fault:+FAULT_INJECT=$fault} || {
+        # A fault at start-up: ingest refused to start, which is what it should do.
+        start_service ingest "${env[@]}"
+    }
+    VARIANT=-fault start_service processor "${penv[@]}" ${fault:+FAULT_INJECT=$fault} ||
+        start_service processor "${penv[@]}"
+    "$BUILD/tests/loadgen" --port "$INGEST_PORT" --connections 2 --max 40 --seconds 20 \
+        --site inject --tag "$RUNS" --out "$T_TMP/load$RUNS.txt" >/dev/null
+    # A process the fault made exit is restarted without the fault.
+    settled() {
+        kill -0 "$PROCESSOR_PID" 2>/dev/null || start_service processor "${penv[@]}"
+        queue_settled "$q"
+    }
+    wait_until 60 settled || { ok=0; why+=("queue $q never settled"); }
+    for s in ingest processor; do
+        local pid_var="${s^^}_PID"
+        stop_pid "${!pid_var}" 20
+        rc=$STOP_RC
+        # 0: stopped cleanly; 1: the fault stopped it (logged); a signal or a hang: not ok.
+        if [ "$rc" != 0 ] && [ "$rc" != 1 ]; then ok=0; why+=("$s ended with $rc"); fi
+    done
+    CALLS_INGEST=$(sed -n 's/^FAULT: calls: //p' "$T_TMP/ingest.log" | tail -n 1)
+    CALLS_PROC=$(sed -n 's/^FAULT: calls: //p' "$T_TMP/processor.log" | tail -n 1)
+    # Every 202 stored exactly once, or a dead letter; nothing stored twice.
+    local accepted stored dead lost dups
+    accepted="$T_TMP/accepted$RUNS"
+    grep -v '^? ' "$T_TMP/load$RUNS.txt" | cut -d' ' -f1 | sort >"$accepted"
+    "$BUILD/tests/mongoq" "$(mongo_uri "$db")" events find '{"site_id":"inject"}' |
+        jq -r '._id' | sort >"$T_TMP/stored$RUNS"
+    redis_cli lrange "$q:dead" 0 -1 | jq -r '.payload | fromjson | .id' 2>/dev/null |
+        sort >"$T_TMP/dead$RUNS"
+    stored=$(wc -l <"$T_TMP/stored$RUNS")
+    dead=$(wc -l <"$T_TMP/dead$RUNS")
+    dups=$(uniq -d "$T_TMP/stored$RUNS" | wc -l)
+    lost=$(comm -23 "$accepted" <(sort -u "$T_TMP/stored$RUNS" "$T_TMP/dead$RUNS") | wc -l)
+    [ "$(wc -l <"$accepted")" -gt 0 ] || { ok=0; why+=("nothing accepted"); }
+    [ "$lost" = 0 ] || { ok=0; why+=("$lost lost"); }
+    [ "$dups" = 0 ] || { ok=0; why+=("$dups stored twice"); }
+    # The counts: /stats from the rollups equals /stats/aggregated from the events.
+    start_service reporting MONGO_URI="$(mongo_uri "$db")"
+    local a b
+    a=$(curl -s "http://127.0.0.1:$REPORTING_PORT/stats?site_id=inject&date=2025-11-15")
+    b=$(curl -s "http://127.0.0.1:$REPORTING_PORT/stats/aggregated?site_id=inject&date=2025-11-15")
+    [ "$a" = "$b" ] || { ok=0; why+=("/stats $a vs /stats/aggregated $b"); }
+    stop_pid "$REPORTING_PID"
+    unset REPORTING_PORT
+    echo "# $name: accepted $(wc -l <"$accepted"), stored $stored, dead $dead${why[*]:+; ${why[*]}}"
+    if [ "$ok" = 0 ]; then
+        FAILED_RUNS+=("$name: ${why[*]}")
+        cp "$T_TMP/ingest.log" "$T_TMP/ingest-$RUNS.log"
+        cp "$T_TMP/processor.log" "$T_TMP/processor-$RUNS.log"
+    fi
+    : >"$T_TMP/ingest.log"
+    : >"$T_TMP/processor.log"
+}
+
+# FAULT_ONLY=SPEC runs that one injection only (to look into a failure).
+if [ -n "${FAULT_ONLY:-}" ]; then
+    one_run "$FAULT_ONLY" "$FAULT_ONLY"
+    expect_eq "$FAULT_ONLY: each 202 stored once or dead-lettered, counts exact, no crash" \
+        "${#FAILED_RUNS[@]}" 0
+    t_summary
+    exit
+fi
+
+# A clean run counts the calls; then one run per injection site.
+one_run "no fault" none
+echo "# calls in a clean run: ingest $CALLS_INGEST; processor $CALLS_PROC"
+count_of() { awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }' <<<"$2"; }
+for kind in redis mongo alloc; do
+    max=$(count_of "$kind" "$CALLS_INGEST")
+    pmax=$(count_of "$kind" "$CALLS_PROC")
+    [ "$pmax" -gt "$max" ] && max=$pmax
+    # Every one of the first 30 (start-up and the first requests and batches, where each
+    # call site is met first), then 15 more spread evenly to the end of the run.
+    ns=$( (seq 1 30; awk -v m="$max" 'BEGIN { for (i = 1; i <= 15; i++) print int(30 + i * (m - 30) / 15) }') |
+        awk -v m="$max" '$1 <= m' | sort -nu)
+    for n in $ns; do one_run "$kind:$n" "$kind:$n"; done
+    # An allocation that fails a batch, and then its hand-back: the next 6 Redis calls fail.
+    if [ "$kind" = alloc ]; then
+        for n in $ns; do one_run "alloc:$n+redis:6" "alloc:$n+redis:6"; done
+    fi
+done
+echo "# $RUNS runs"
+expect_eq "every injected fault: each 202 stored once or dead-lettered, counts exact, no crash" \
+    "${#FAILED_RUNS[@]}" 0
+for f in "${FAILED_RUNS[@]}"; do echo "#   $f"; done
+
+# --- a database too slow to write more than 8 documents in one command ------------------
+# (slow:8: every insert of more than 8 times out, as a real one would after socketTimeoutMS.)
+# Retried whole, a batch of 100 would time out for ever; halved, it goes through.
+start_service ingest REDIS_PORT="$REDIS_PORT" QUEUE_KEY=slowq
+VARIANT=-fault start_service processor REDIS_PORT="$REDIS_PORT" QUEUE_KEY=slowq \
+    MONGO_URI="$(mongo_uri slow)" BATCH_SIZE=100 RETRY_BASE_MS=10 RETRY_MAX_MS=100 \
+    FAULT_INJECT=slow:8
+"$BUILD/tests/loadgen" --port "$INGEST_PORT" --connections 4 --max 400 --seconds 30 \
+    --site slow-site --tag w --out "$T_TMP/slow.txt" >/dev/null
+if wait_until 60 queue_settled slowq; then pass "slow server: the queue drained"; else
+    fail "slow server: the queue drained" "pending $(redis_cli llen slowq)"; fi
+P="http://127.0.0.1:$PROCESSOR_PORT"
+timeouts=$(metric "$P" analytics_mongodb_timeouts_total)
+chunk=$(metric "$P" analytics_mongodb_write_chunk)
+echo "# slow server: $timeouts commands timed out; $chunk documents per command now"
+check "slow server: commands timed out, and were halved" [ "$timeouts" -ge 1 ]
+check "slow server: at most 16 documents per command now ($chunk)" [ "$chunk" -le 16 ]
+verify_exactly_once slow slow-site "$T_TMP/slow.txt"
+verify_rollup slow slow-site 2025-11-15
+for s in processor ingest reporting; do expect_clean_stop $s; done
+t_summary

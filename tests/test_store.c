@@ -1,0 +1,158 @@
+/* test_store.c - unit tests for common/store.c that need no server: the adaptive size of
+ * write commands (store_chunk()) and the stop flag. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <mongoc/mongoc.h>
+
+#include "store.h"
+#include "store_int.h"
+
+/* A store on a port nothing listens on: it connects lazily, so nothing is sent here. */
+static int
+setup(void **state)
+{
+    struct app_err err = {0};
+
+    mongoc_init();
+    *state = store_new("mongodb://127.0.0.1:9/unit", "test", 1000, &err);
+    return *state == NULL ? -1 : 0;
+}
+
+static int
+teardown(void **state)
+{
+    store_free(*state);
+    mongoc_cleanup();
+    return 0;
+}
+
+static bson_error_t
+error_of(uint32_t domain, uint32_t code, const char *msg)
+{
+    bson_error_t e;
+    bson_set_error(&e, domain, code, "%s", msg);
+    return e;
+}
+
+static void
+test_chunk_starts_at_max(void **state)
+{
+    assert_int_equal(store_chunk(*state), STORE_CHUNK_MAX);
+}
+
+static void
+test_timeouts_halve_the_command_that_timed_out(void **state)
+{
+    store_t *s = *state;
+    bson_error_t timeout = error_of(MONGOC_ERROR_STREAM, MONGOC_ERROR_STREAM_SOCKET,
+                                    "Failed to read 4 bytes: socket error or timeout");
+
+    /* A batch of 100 timed out: the next commands carry 50, then 25, ... down to 1. */
+    assert_true(store_chunk_outcome(s, 100, &timeout));
+    assert_int_equal(store_chunk(s), 50);
+    assert_true(store_chunk_outcome(s, 50, &timeout));
+    assert_int_equal(store_chunk(s), 25);
+    /* A smaller command timing out halves it, a larger one (a retry still in flight)
+     * never raises it. */
+    assert_true(store_chunk_outcome(s, 100, &timeout));
+    assert_int_equal(store_chunk(s), 25);
+    assert_true(store_chunk_outcome(s, 10, &timeout));
+    assert_int_equal(store_chunk(s), 5);
+    for (int i = 0; i < 5; i++) {
+        store_chunk_outcome(s, store_chunk(s), &timeout);
+    }
+    assert_int_equal(store_chunk(s), 1);
+}
+
+static void
+test_other_errors_change_nothing(void **state)
+{
+    store_t *s = *state;
+    static const struct {
+        uint32_t domain, code;
+        const char *msg;
+    } others[] = {
+        {MONGOC_ERROR_STREAM, MONGOC_ERROR_STREAM_SOCKET, "Failed to send: connection reset"},
+        {MONGOC_ERROR_STREAM, MONGOC_ERROR_STREAM_CONNECT, "Failed to connect: timeout"},
+        {MONGOC_ERROR_SERVER_SELECTION, MONGOC_ERROR_SERVER_SELECTION_FAILURE,
+         "No suitable servers found: timeout"},
+        {MONGOC_ERROR_SERVER, 11000, "E11000 duplicate key"},
+    };
+
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+        bson_error_t e = error_of(others[i].domain, others[i].code, others[i].msg);
+        assert_false(store_chunk_outcome(s, 100, &e));
+        assert_int_equal(store_chunk(s), STORE_CHUNK_MAX);
+    }
+}
+
+static void
+test_successes_grow_it_back(void **state)
+{
+    store_t *s = *state;
+    bson_error_t timeout = error_of(MONGOC_ERROR_STREAM, MONGOC_ERROR_STREAM_SOCKET,
+                                    "Failed to read 4 bytes: socket error or timeout");
+
+    store_chunk_outcome(s, 20, &timeout);
+    assert_int_equal(store_chunk(s), 10);
+    /* STORE_CHUNK_GROW commands in a row that answered in time double it. */
+    for (int i = 0; i < STORE_CHUNK_GROW - 1; i++) {
+        store_chunk_outcome(s, 10, NULL);
+        assert_int_equal(store_chunk(s), 10);
+    }
+    store_chunk_outcome(s, 10, NULL);
+    assert_int_equal(store_chunk(s), 20);
+    /* A timeout in between starts the count again. */
+    for (int i = 0; i < STORE_CHUNK_GROW - 1; i++) {
+        store_chunk_outcome(s, 20, NULL);
+    }
+    store_chunk_outcome(s, 20, &timeout);
+    assert_int_equal(store_chunk(s), 10);
+    for (int i = 0; i < STORE_CHUNK_GROW - 1; i++) {
+        store_chunk_outcome(s, 10, NULL);
+    }
+    assert_int_equal(store_chunk(s), 10);
+    /* Never past the maximum. */
+    for (int i = 0; i < 40 * STORE_CHUNK_GROW; i++) {
+        store_chunk_outcome(s, store_chunk(s), NULL);
+    }
+    assert_int_equal(store_chunk(s), STORE_CHUNK_MAX);
+}
+
+static void
+test_stop_flag(void **state)
+{
+    store_t *s = *state;
+    volatile sig_atomic_t stop = 0;
+    struct app_err err = {0};
+
+    assert_int_equal(store_stopping(s, &err), 0);
+    store_set_stop_flag(s, &stop);
+    assert_int_equal(store_stopping(s, &err), 0);
+    stop = 1;
+    assert_int_equal(store_stopping(s, &err), -1);
+    assert_int_equal(err.code, ERR_TRANSIENT);
+    assert_string_equal(err.msg, "stopping");
+    store_set_stop_flag(s, NULL);
+    assert_int_equal(store_stopping(s, &err), 0);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_chunk_starts_at_max, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_timeouts_halve_the_command_that_timed_out, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_other_errors_change_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_successes_grow_it_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_flag, setup, teardown),
+    };
+
+    return cmocka_run_group_tests_name("store: command sizes and the stop flag", tests, NULL, NULL);
+}
