@@ -170,6 +170,30 @@ table_free(struct table *t)
     free(t->slots);
 }
 
+/* The slot of document `id` of namespace ns: where it is, or the free slot where it
+ * would go. */
+static size_t
+table_slot(const struct table *t, const char *id, int ns)
+{
+    size_t slot = hash(ns, id) % t->nslots;
+
+    while (t->slots[slot] >= 0) {
+        const struct doc *d = &t->docs[t->slots[slot]];
+        if (d->ns == ns && strcmp(d->id, id) == 0) {
+            break;
+        }
+        slot = (slot + 1) % t->nslots;
+    }
+    return slot;
+}
+
+/* The index of the document `id` of namespace ns, or -1 when it is not in the table. */
+static long
+table_find(const struct table *t, const char *id, int ns)
+{
+    return t->slots[table_slot(t, id, ns)];
+}
+
 /* The index of the document `id` of namespace ns (id is taken: freed here when already
  * present), added with the given fields when new; -1 when id is NULL (out of memory).
  * At most `max` distinct ids (table_init()). */
@@ -181,14 +205,10 @@ table_ref(struct table *t, char *id, int ns, const struct event *ev, int kind, l
     if (id == NULL) {
         return -1;
     }
-    slot = hash(ns, id) % t->nslots;
-    while (t->slots[slot] >= 0) {
-        const struct doc *d = &t->docs[t->slots[slot]];
-        if (d->ns == ns && strcmp(d->id, id) == 0) {
-            free(id);
-            return t->slots[slot];
-        }
-        slot = (slot + 1) % t->nslots;
+    slot = table_slot(t, id, ns);
+    if (t->slots[slot] >= 0) {
+        free(id);
+        return t->slots[slot];
     }
     if (t->n == t->cap) {
         free(id);
@@ -483,9 +503,11 @@ read_user_owners(struct ctx *c, struct table *t, const long *user_docs, size_t n
         if (!bson_iter_init_find(&it, doc, "_id") || !BSON_ITER_HOLDS_UTF8(&it)) {
             continue;
         }
-        di = table_ref(t, strdup(bson_iter_utf8(&it, NULL)), NS_USER, NULL, 0, -1);
+        /* A lookup, allocating nothing: an owner skipped here for want of memory would
+         * leave its user uncounted. */
+        di = table_find(t, bson_iter_utf8(&it, NULL), NS_USER);
         if (di < 0) {
-            continue;
+            continue; /* not one of this batch's user documents */
         }
         if (bson_iter_init_find(&it, doc, "b") && BSON_ITER_HOLDS_UTF8(&it)) {
             b = bson_iter_utf8(&it, NULL);
