@@ -29,7 +29,7 @@ for _ in 1 2 3 4 5 6; do
     i=$((RANDOM % 3 + 1))
     pid_var="PROCESSOR${i}_PID"
     wait_until 3 mid_batch "$i" # aim at a claimed, unacknowledged batch (or give up waiting)
-    kill -KILL "${!pid_var}" 2>/dev/null && kills=$((kills + 1))
+    ours "${!pid_var}" && kill -KILL "${!pid_var}" 2>/dev/null && kills=$((kills + 1))
     wait "${!pid_var}" 2>/dev/null
     start_service "processor$i" "${PROC_ENV[@]}"
 done

@@ -7,6 +7,7 @@
 # 0.2 s, must each answer within 1 s every time, and every hostile connection must be
 # closed by the server within its bound (REQUEST_TIMEOUT_MS=3000, KEEP_ALIVE_TIMEOUT_MS=2000
 # here). Not run under valgrind, whose slowdown is not the property tested.
+# it: alone (run_it.sh: its bounds are about time)
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 

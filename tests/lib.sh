@@ -25,15 +25,28 @@ T_PIDS=()
 # Services are slower to start and stop under valgrind.
 if [ "${VALGRIND:-0}" = 1 ]; then T_SLOW=10; else T_SLOW=1; fi
 
+# ours PID: the process lives and is a child of this script. A PID of ours that has
+# ended may be reused by another script's process (run_it.sh runs scripts side by side),
+# so nothing is signalled without this check.
+ours() {
+    local stat
+    stat=$(<"/proc/$1/stat") 2>/dev/null || return 1
+    stat=${stat##*) }
+    # shellcheck disable=SC2086 # split the fields after the command name
+    set -- $stat
+    [ "$2" = "$$" ] && [ "$1" != Z ]
+}
+
 t_cleanup() {
     local pid
     for pid in "${T_PIDS[@]}"; do
+        ours "$pid" || continue
         kill -CONT "$pid" 2>/dev/null
         kill -TERM "$pid" 2>/dev/null
     done
     for pid in "${T_PIDS[@]}"; do
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null
+        for _ in $(seq 50); do ours "$pid" || break; sleep 0.1; done
+        ours "$pid" && kill -KILL "$pid" 2>/dev/null
     done
     if [ "$T_FAILED" -gt 0 ]; then
         echo "# $T_NAME: logs of the failed run:"
@@ -152,7 +165,7 @@ start_redis() {
             printf -v "${name}_PID" '%s' "$pid"
             return 0
         fi
-        kill -KILL "$pid" 2>/dev/null
+        ours "$pid" && kill -KILL "$pid" 2>/dev/null
     done
     echo "could not start redis-server" >&2
     return 1
@@ -168,7 +181,7 @@ start_mongo() {
     pid=$!
     if ! wait_until 20 grep -q '^JONGODB_URI=' "$log"; then
         echo "could not start the MongoDB-compatible server" >&2
-        kill -KILL "$pid" 2>/dev/null
+        ours "$pid" && kill -KILL "$pid" 2>/dev/null
         return 1
     fi
     T_PIDS+=("$pid")
@@ -208,11 +221,11 @@ start_service() {
     # shellcheck disable=SC2317 # called through wait_until
     listening() { tail -n +"$((lines + 1))" "$log" | grep -Eq 'INFO listening on |"message":"listening on '; }
     # shellcheck disable=SC2317 # called through wait_until
-    up_or_gone() { listening || ! kill -0 "$pid" 2>/dev/null; }
+    up_or_gone() { listening || ! ours "$pid"; }
     if ! wait_until $((10 * T_SLOW)) up_or_gone || ! listening; then
         echo "$name did not start; its log:" >&2
         tail -n +"$((lines + 1))" "$log" >&2
-        kill -KILL "$pid" 2>/dev/null
+        ours "$pid" && kill -KILL "$pid" 2>/dev/null
         wait "$pid" 2>/dev/null
         return 1
     fi
@@ -230,10 +243,9 @@ start_service() {
 # STOP_RC to its exit status, or "timeout". (Not in $(...): only this shell can wait.)
 stop_pid() {
     local pid=$1 limit=${2:-$((10 * T_SLOW))}
-    kill -TERM "$pid" 2>/dev/null
+    ours "$pid" && kill -TERM "$pid" 2>/dev/null
     local deadline=$((SECONDS + limit))
-    while kill -0 "$pid" 2>/dev/null && [ -d "/proc/$pid" ] &&
-        ! grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null; do
+    while ours "$pid"; do
         if [ "$SECONDS" -ge "$deadline" ]; then
             STOP_RC=timeout
             return
