@@ -250,6 +250,9 @@ http_metrics_render(const struct mg_connection *conn, struct metrics_buf *b)
 }
 
 /* An error reply in the one shape, with extra header lines (or NULL). */
+static int send_error_v(struct mg_connection *conn, int status, const char *extra, const char *fmt,
+                        va_list ap) __attribute__((format(printf, 4, 0)));
+
 static int
 send_error_v(struct mg_connection *conn, int status, const char *extra, const char *fmt, va_list ap)
 {

@@ -30,7 +30,7 @@ if [ "${VALGRIND:-0}" = 1 ]; then T_SLOW=10; else T_SLOW=1; fi
 # so nothing is signalled without this check.
 ours() {
     local stat
-    stat=$(<"/proc/$1/stat") 2>/dev/null || return 1
+    read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
     stat=${stat##*) }
     # shellcheck disable=SC2086 # split the fields after the command name
     set -- $stat
