@@ -14,17 +14,31 @@
 #   make bench      set-up, build, and the benchmark suite (a few minutes; not part of
 #                   check): prints a table, writes BENCHMARKS.md
 
+# Each program is built from its own folder and the common/ modules it names below, and
+# linked with only the libraries it uses: ingest has no MongoDB driver, reporting no Redis
+# client. Every common/ module is in at least two of these lists.
+COMMON_BASE          := err text ts log cfg metrics http svc
+ingest_COMMON        := $(COMMON_BASE) rconn event envelope
+processor_COMMON     := $(COMMON_BASE) rconn event envelope store rollup_doc
+reporting_COMMON     := $(COMMON_BASE) store rollup_doc
+ingest_PKGS          := hiredis jansson
+processor_PKGS       := hiredis libmongoc-1.0 jansson
+reporting_PKGS       := libmongoc-1.0 jansson
+
 PKGS        := hiredis libmongoc-1.0 jansson
 PKG_CFLAGS   = $(shell pkg-config --cflags $(PKGS) 2>/dev/null | sed 's/-I/-isystem /g')
-PKG_LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcivetweb -lpthread
+pkg_libs     = $(shell pkg-config --libs $(1) 2>/dev/null) -lcivetweb -lpthread
+PKG_LIBS     = $(call pkg_libs,$(PKGS))
 WARN        := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
 CFLAGS      ?= -O2 -g
 BUILD       ?= build
 ifdef SANITIZE
   SAN := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
+# A program's sources find their own headers beside them; tests see every program's.
 ALL_CFLAGS   = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) $(SAN) $(CFLAGS) \
                $(PKG_CFLAGS) -Icommon
+TEST_INC    := -Iingest -Iprocessor -Ireporting
 
 COMMON_SRC  := $(wildcard common/*.c)
 COMMON_OBJ  := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
@@ -34,6 +48,9 @@ UNIT_BIN    := $(UNIT_SRC:tests/%.c=$(BUILD)/tests/%)
 # it_images.sh builds and runs the container images: once, in `make images-test`.
 IT_SCRIPTS  := $(filter-out tests/it_images.sh,$(sort $(wildcard tests/it_*.sh)))
 FORMAT_SRC   = $(wildcard common/*.[ch] ingest/*.[ch] processor/*.[ch] reporting/*.[ch] tests/*.[ch])
+
+# The sources of program $(1) (variant objects under $(2)): its folder and its common list.
+prog_obj = $(patsubst %.c,$(BUILD)/$(2)/%.o,$(wildcard $(1)/*.c) $($(1)_COMMON:%=common/%.c))
 
 .PHONY: all test unit it asan valgrind fuzz k8s-check images images-test check setup run format \
         format-check clean bench
@@ -50,19 +67,29 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
+$(BUILD)/obj/tests/%.o: tests/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(TEST_INC) -MMD -MP -c $< -o $@
+
+# Every common/ module, for the tests and tools (the linker takes what each one uses).
 $(BUILD)/libcommon.a: $(COMMON_OBJ)
 	$(AR) rcs $@ $^
 
+# $(BUILD)/lib<program>.a: a program's own modules without its main(), for the unit tests
+# of those modules.
 define service_rule
-$(BUILD)/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(1)/*.c)) $(BUILD)/libcommon.a
-	$$(CC) $$(SAN) $$(LDFLAGS) $$^ -o $$@ $$(PKG_LIBS)
+$(BUILD)/$(1): $(call prog_obj,$(1),obj)
+	$$(CC) $$(SAN) $$(LDFLAGS) $$^ -o $$@ $$(call pkg_libs,$$($(1)_PKGS))
+
+$(BUILD)/lib$(1).a: $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out $(1)/main.c,$(wildcard $(1)/*.c)))
+	$$(AR) rcs $$@ $$^
 endef
 $(foreach s,$(SERVICES),$(eval $(call service_rule,$(s))))
 
 # The fault-injection variants, for tests only: <program>-fault, every object built with
 # -DFAULT_INJECTION (the failpoints) and linked with tests/fault.c, whose wrappers make
 # the N-th allocation, Redis or MongoDB call fail (FAULT_INJECT). The programs above
-# carry neither.
+# carry neither. Each is linked with every library, as tests/fault.c wraps them all.
 FAULT_WRAP := malloc calloc realloc strdup redisConnectWithTimeout redisCommand \
               redisCommandArgv redisGetReply mongoc_collection_insert_many \
               mongoc_collection_insert_one mongoc_collection_update_one \
@@ -73,11 +100,10 @@ FAULT_LDFLAGS := $(foreach f,$(FAULT_WRAP),-Wl,--wrap=$(f))
 
 $(BUILD)/obj-fault/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -DFAULT_INJECTION -MMD -MP -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(TEST_INC) -DFAULT_INJECTION -MMD -MP -c $< -o $@
 
 define fault_rule
-$(BUILD)/$(1)-fault: $(patsubst %.c,$(BUILD)/obj-fault/%.o,$(wildcard $(1)/*.c) $(COMMON_SRC)) \
-                     $(BUILD)/obj-fault/tests/fault.o
+$(BUILD)/$(1)-fault: $(call prog_obj,$(1),obj-fault) $(BUILD)/obj-fault/tests/fault.o
 	$$(CC) $$(SAN) $$(LDFLAGS) $$(FAULT_LDFLAGS) $$^ -o $$@ $$(PKG_LIBS)
 endef
 $(foreach s,$(SERVICES),$(eval $(call fault_rule,$(s))))
@@ -86,11 +112,13 @@ $(TOOLS): $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o
 	@mkdir -p $(@D)
 	$(CC) $(SAN) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
 
-$(BENCH_TOOLS): $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BUILD)/libcommon.a
+$(BENCH_TOOLS) $(BUILD)/tests/fuzz_event: $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o \
+                                          $(BUILD)/libcommon.a
 	@mkdir -p $(@D)
 	$(CC) $(SAN) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
 
-$(BUILD)/tests/test_%: $(BUILD)/obj/tests/test_%.o $(BUILD)/libcommon.a
+$(BUILD)/tests/test_%: $(BUILD)/obj/tests/test_%.o $(SERVICES:%=$(BUILD)/lib%.a) \
+                       $(BUILD)/libcommon.a
 	@mkdir -p $(@D)
 	$(CC) $(SAN) $(LDFLAGS) $^ -o $@ -lcmocka $(PKG_LIBS)
 
@@ -118,19 +146,15 @@ valgrind: all
 
 # libFuzzer (clang) over the event validator, envelope codec, timestamp and query parsers,
 # under ASan and UBSan, for FUZZ_SECONDS, starting from the seed corpus in tests/corpus.
+# Built by the rules above, with clang and the fuzzer's sanitizers, in build-fuzz/.
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD   := build-fuzz
-FUZZ_FLAGS   := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -O1 -g
-FUZZ_SRC     := tests/fuzz_event.c $(COMMON_SRC)
 
-$(FUZZ_BUILD)/fuzz_event: $(FUZZ_SRC) $(wildcard common/*.h)
-	@mkdir -p $(@D)
-	clang -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) $(FUZZ_FLAGS) \
-	    $(PKG_CFLAGS) -Icommon $(FUZZ_SRC) -o $@ $(PKG_LIBS)
-
-fuzz: $(FUZZ_BUILD)/fuzz_event
+fuzz:
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang SANITIZE=fuzzer,address,undefined CFLAGS='-O1 -g' \
+	    $(FUZZ_BUILD)/tests/fuzz_event
 	@mkdir -p $(FUZZ_BUILD)/corpus
-	$(FUZZ_BUILD)/fuzz_event -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=2048 \
+	$(FUZZ_BUILD)/tests/fuzz_event -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=2048 \
 	    -artifact_prefix=$(FUZZ_BUILD)/ -print_final_stats=1 $(FUZZ_BUILD)/corpus tests/corpus
 
 # Container images (podman, from a debootstrap base): build them; build and run them.

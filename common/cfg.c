@@ -2,7 +2,6 @@
 #include "cfg.h"
 
 #include <errno.h>
-#include <mongoc/mongoc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,18 +62,11 @@ parse_one(const struct cfg_var *v, const char *value, struct app_err *err)
         }
         *(long *)v->dest = num;
         return 0;
-    case CFG_MONGO_URI: {
-        bson_error_t berr;
-        mongoc_uri_t *uri;
-        /* The driver also logs why a URI is bad; our one line says it already. */
-        mongoc_log_set_handler(NULL, NULL);
-        uri = mongoc_uri_new_with_error(value, &berr);
-        log_route_mongoc();
-        if (uri == NULL) {
-            return err_set(err, ERR_INVALID, "%s: not a valid MongoDB URI: %s", v->name,
-                           berr.message);
+    case CFG_URI: {
+        char why[256] = "";
+        if (v->check != NULL && v->check(value, why, sizeof why) != 0) {
+            return err_set(err, ERR_INVALID, "%s: not a valid URI: %s", v->name, why);
         }
-        mongoc_uri_destroy(uri);
         *(const char **)v->dest = value;
         return 0;
     }
@@ -162,7 +154,7 @@ cfg_log(const struct cfg_var *vars, size_t n)
             snprintf(buf, sizeof buf, "%s",
                      *(enum log_format *)v->dest == LOG_FORMAT_JSON ? "json" : "text");
             break;
-        case CFG_MONGO_URI:
+        case CFG_URI:
             mask_uri(*(const char **)v->dest, buf, sizeof buf);
             break;
         default:

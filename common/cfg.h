@@ -12,7 +12,8 @@ enum cfg_kind {
     CFG_PORT,          /* a port to connect to, 1-65535; dest: int * */
     CFG_LISTEN,        /* a port to listen on, 1-65535, or 0 for "any free port"; dest: int * */
     CFG_INT,           /* decimal integer within [min, max]; dest: long * */
-    CFG_MONGO_URI,     /* a URI libmongoc accepts; dest: const char ** */
+    CFG_URI,           /* a URI that the row's check accepts, logged with its password
+                        * masked; dest: const char ** */
     CFG_LOG_LEVEL,     /* debug|info|warn|error; dest: enum log_level * */
     CFG_LOG_FORMAT,    /* text|json; dest: enum log_format * */
     CFG_WRITE_CONCERN, /* "majority" or a number of nodes 1-50; dest: const char ** */
@@ -26,6 +27,9 @@ struct cfg_var {
     void *dest;
     long min, max; /* CFG_INT bounds */
     int secret;    /* mask the value in cfg_log() */
+    /* CFG_URI: 0 when the value is acceptable, else -1 with why (one line) filled. It is
+     * the library that will use the value that knows (e.g. store_check_uri()). */
+    int (*check)(const char *value, char *why, size_t whylen);
 };
 
 /* Read every variable of the table from the environment (unset or empty ->

@@ -3,8 +3,8 @@
 
 #include "text.h"
 
-#include <mongoc/mongoc.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -12,8 +12,8 @@
 #include <unistd.h>
 
 static const char *log_service = "app";
-static volatile int log_threshold = LOG_LVL_INFO;
-static volatile int log_format_json = 0;
+static atomic_int log_threshold = LOG_LVL_INFO;
+static atomic_int log_format_json = 0;
 static _Thread_local char log_rid[65];
 
 static const char *const level_names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
@@ -166,48 +166,6 @@ log_msg(enum log_level level, const char *fmt, ...)
     va_start(ap, fmt);
     log_vmsg(level, fmt, ap);
     va_end(ap);
-}
-
-static void
-mongoc_handler(mongoc_log_level_t mlevel, const char *domain, const char *message, void *data)
-{
-    enum log_level level;
-
-    (void)data;
-    switch (mlevel) {
-    case MONGOC_LOG_LEVEL_ERROR:
-    case MONGOC_LOG_LEVEL_CRITICAL:
-        level = LOG_LVL_ERROR;
-        break;
-    case MONGOC_LOG_LEVEL_WARNING:
-        level = LOG_LVL_WARN;
-        break;
-    case MONGOC_LOG_LEVEL_MESSAGE:
-    case MONGOC_LOG_LEVEL_INFO:
-        level = LOG_LVL_INFO;
-        break;
-    default:
-        level = LOG_LVL_DEBUG;
-        break;
-    }
-    /* The test server lacks endSessions; the driver warns about it at client
-     * destroy. It is harmless (see MONGO.md), so it is demoted to debug, as is
-     * mongoc_init()'s note that it keeps its counters in memory rather than in
-     * shared memory. */
-    if (strstr(message, "endSessions") != NULL || strstr(message, "counters") != NULL) {
-        level = LOG_LVL_DEBUG;
-    }
-    if (mlevel == MONGOC_LOG_LEVEL_TRACE) {
-        return;
-    }
-    log_msg(level, "mongoc[%s]: %s", domain, message);
-}
-
-void
-log_route_mongoc(void)
-{
-    mongoc_log_trace_disable();
-    mongoc_log_set_handler(mongoc_handler, NULL);
 }
 
 int

@@ -47,10 +47,6 @@ void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(p
 #define LOG_WARN(...) log_msg(LOG_LVL_WARN, __VA_ARGS__)
 #define LOG_ERROR(...) log_msg(LOG_LVL_ERROR, __VA_ARGS__)
 
-/* Route libmongoc's log output through log_msg (its default handler prints
- * debug lines). Call before any other mongoc function. */
-void log_route_mongoc(void);
-
 /* civetweb's `log_message` callback: writes the message at WARN and returns 1
  * so civetweb does not print it again. */
 int log_civetweb(const struct mg_connection *conn, const char *message);

@@ -1,24 +1,99 @@
-/* store.c - MongoDB: a client pool, idempotent event writes and the /stats query. */
+/* store.c - MongoDB for the processor and reporting: the driver, a client pool, health. */
 #include "store.h"
 
-#include <mongoc/mongoc.h>
-
-#include "store_int.h"
 #include <stdlib.h>
 #include <string.h>
 
 #include "cfg.h"
 #include "log.h"
-#include "ts.h"
-
-/* Our own code for a document the driver refused to send. */
-#define STORE_CLIENT_REFUSED (-2)
 
 /* Timeouts of the probe pool used by store_ping(): a health check must answer
  * within a probe's deadline even when the server is frozen. */
 #define PROBE_TIMEOUT_MS 2000
 
 #define WTIMEOUT_MS 10000
+
+struct store {
+    mongoc_client_pool_t *pool;     /* reads and writes */
+    const atomic_int *stop;         /* see store_set_stop_flag(); NULL: never */
+    atomic_size_t chunk;            /* see store_chunk() */
+    atomic_uint chunk_streak;       /* commands in a row that did not time out */
+    atomic_ullong chunk_timeouts;   /* commands that timed out (each halved chunk) */
+    struct store_counters counters; /* of pool, updated by its monitor threads */
+    mongoc_client_pool_t *probe;    /* store_ping() only, with short timeouts */
+    char *db;
+    mongoc_write_concern_t *wc; /* for the processor's writes; NULL: the URI's */
+};
+
+/* The driver's messages, at our levels. Two are harmless and demoted to debug: the test
+ * server lacks endSessions, which the driver warns about when a client is destroyed (see
+ * MONGO.md), and with MONGOC_DISABLE_SHM the driver notes at mongoc_init() that its
+ * counters are kept in memory rather than in /dev/shm. */
+static void
+driver_log(mongoc_log_level_t mlevel, const char *domain, const char *message, void *data)
+{
+    static const char *const demoted[] = {"Couldn't send \"endSessions\"",
+                                          "Falling back to malloc for counters"};
+    enum log_level level;
+
+    (void)data;
+    switch (mlevel) {
+    case MONGOC_LOG_LEVEL_ERROR:
+    case MONGOC_LOG_LEVEL_CRITICAL:
+        level = LOG_LVL_ERROR;
+        break;
+    case MONGOC_LOG_LEVEL_WARNING:
+        level = LOG_LVL_WARN;
+        break;
+    case MONGOC_LOG_LEVEL_MESSAGE:
+    case MONGOC_LOG_LEVEL_INFO:
+        level = LOG_LVL_INFO;
+        break;
+    case MONGOC_LOG_LEVEL_TRACE:
+        return;
+    default:
+        level = LOG_LVL_DEBUG;
+        break;
+    }
+    for (size_t i = 0; i < sizeof demoted / sizeof demoted[0]; i++) {
+        if (strncmp(message, demoted[i], strlen(demoted[i])) == 0) {
+            level = LOG_LVL_DEBUG;
+        }
+    }
+    log_msg(level, "mongoc[%s]: %s", domain, message);
+}
+
+void
+store_driver_init(void)
+{
+    mongoc_log_trace_disable();
+    mongoc_log_set_handler(driver_log, NULL);
+    mongoc_init();
+}
+
+void
+store_driver_cleanup(void)
+{
+    mongoc_cleanup();
+}
+
+int
+store_check_uri(const char *value, char *why, size_t whylen)
+{
+    bson_error_t berr;
+    mongoc_uri_t *uri;
+
+    /* The driver also logs why a URI is bad; the caller's one line says it already. */
+    mongoc_log_set_handler(NULL, NULL);
+    uri = mongoc_uri_new_with_error(value, &berr);
+    mongoc_log_set_handler(driver_log, NULL);
+    if (uri == NULL) {
+        snprintf(why, whylen, "%s", berr.message);
+        return -1;
+    }
+    mongoc_uri_destroy(uri);
+    return 0;
+}
 
 mongoc_client_t *
 store_client_pop(store_t *s)
@@ -30,6 +105,24 @@ void
 store_client_push(store_t *s, mongoc_client_t *client)
 {
     mongoc_client_pool_push(s->pool, client);
+}
+
+mongoc_collection_t *
+store_collection(const store_t *s, mongoc_client_t *client, const char *name)
+{
+    return mongoc_client_get_collection(client, s->db, name);
+}
+
+mongoc_database_t *
+store_database(const store_t *s, mongoc_client_t *client)
+{
+    return mongoc_client_get_database(client, s->db);
+}
+
+int
+store_append_write_concern(const store_t *s, bson_t *opts)
+{
+    return s->wc == NULL || mongoc_write_concern_append(s->wc, opts) ? 0 : -1;
 }
 
 static void
@@ -181,7 +274,7 @@ store_set_write_concern(store_t *s, const char *w, struct app_err *err)
 }
 
 void
-store_set_stop_flag(store_t *s, const volatile sig_atomic_t *stop)
+store_set_stop_flag(store_t *s, const atomic_int *stop)
 {
     s->stop = stop;
 }
@@ -189,7 +282,7 @@ store_set_stop_flag(store_t *s, const volatile sig_atomic_t *stop)
 int
 store_stopping(const store_t *s, struct app_err *err)
 {
-    if (s->stop != NULL && *s->stop) {
+    if (s->stop != NULL && atomic_load(s->stop)) {
         return err_set(err, ERR_TRANSIENT, "stopping");
     }
     return 0;
@@ -260,128 +353,6 @@ store_ping(store_t *s, struct app_err *err)
     return rc;
 }
 
-/* createIndexes for one index of one collection. */
-static int
-create_index(mongoc_database_t *db, const char *coll, const char *name, bson_t *key,
-             struct app_err *err)
-{
-    bson_t *cmd = BCON_NEW("createIndexes", BCON_UTF8(coll), "indexes", "[", "{", "key",
-                           BCON_DOCUMENT(key), "name", BCON_UTF8(name), "}", "]");
-    bson_error_t berr;
-    int rc = 0;
-
-    if (!mongoc_database_write_command_with_opts(db, cmd, NULL, NULL, &berr)) {
-        rc = err_set(err, ERR_TRANSIENT, "mongodb createIndexes %s: %s", name, berr.message);
-    }
-    bson_destroy(cmd);
-    bson_destroy(key);
-    return rc;
-}
-
-int
-store_ensure_indexes(store_t *s, struct app_err *err)
-{
-    mongoc_client_t *client = mongoc_client_pool_pop(s->pool);
-    mongoc_database_t *db = mongoc_client_get_database(client, s->db);
-    int rc = create_index(db, STORE_EVENTS_COLLECTION, "site_id_1_timestamp_1",
-                          BCON_NEW("site_id", BCON_INT32(1), "timestamp", BCON_INT32(1)), err);
-
-    if (rc == 0) {
-        rc = create_index(
-            db, STORE_PATHS_COLLECTION, "scope_1_views_-1_path_1",
-            BCON_NEW("scope", BCON_INT32(1), "views", BCON_INT32(-1), "path", BCON_INT32(1)), err);
-    }
-    mongoc_database_destroy(db);
-    mongoc_client_pool_push(s->pool, client);
-    return rc;
-}
-
-/* Append a JSON value as a BSON value under key. */
-static int
-append_json(bson_t *b, const char *key, json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: {
-        bson_t child;
-        const char *k;
-        json_t *item;
-        bson_append_document_begin(b, key, -1, &child);
-        json_object_foreach(v, k, item)
-        {
-            if (append_json(&child, k, item) != 0) {
-                return -1;
-            }
-        }
-        return bson_append_document_end(b, &child) ? 0 : -1;
-    }
-    case JSON_ARRAY: {
-        bson_t child;
-        size_t i;
-        json_t *item;
-        bson_append_array_begin(b, key, -1, &child);
-        json_array_foreach(v, i, item)
-        {
-            char idx[24];
-            snprintf(idx, sizeof idx, "%zu", i);
-            if (append_json(&child, idx, item) != 0) {
-                return -1;
-            }
-        }
-        return bson_append_array_end(b, &child) ? 0 : -1;
-    }
-    case JSON_STRING:
-        return bson_append_utf8(b, key, -1, json_string_value(v), (int)json_string_length(v)) ? 0
-                                                                                              : -1;
-    case JSON_INTEGER:
-        return bson_append_int64(b, key, -1, json_integer_value(v)) ? 0 : -1;
-    case JSON_REAL:
-        return bson_append_double(b, key, -1, json_real_value(v)) ? 0 : -1;
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return bson_append_bool(b, key, -1, json_is_true(v)) ? 0 : -1;
-    case JSON_NULL:
-        return bson_append_null(b, key, -1) ? 0 : -1;
-    }
-    return -1;
-}
-
-static void
-append_opt_utf8(bson_t *b, const char *key, const char *v)
-{
-    if (v != NULL) {
-        bson_append_utf8(b, key, -1, v, -1);
-    } else {
-        bson_append_null(b, key, -1);
-    }
-}
-
-/* own: which batch counts the event in each figure it is part of (see rollup.h). */
-static int
-event_to_bson(const struct event *ev, int64_t now_ms, const char *batch, bson_t *doc)
-{
-    bson_t own;
-
-    bson_init(doc);
-    BSON_APPEND_UTF8(doc, "_id", ev->id);
-    BSON_APPEND_UTF8(doc, "site_id", ev->site_id);
-    BSON_APPEND_UTF8(doc, "event_type", ev->event_type);
-    append_opt_utf8(doc, "path", ev->path);
-    append_opt_utf8(doc, "user_id", ev->user_id);
-    BSON_APPEND_DATE_TIME(doc, "timestamp", ev->ts_ms);
-    BSON_APPEND_DATE_TIME(doc, "createdAt", now_ms);
-    if (ev->properties != NULL && append_json(doc, "properties", ev->properties) != 0) {
-        return -1;
-    }
-    bson_append_document_begin(doc, "own", -1, &own);
-    for (int k = 0; k < STORE_KINDS; k++) {
-        if (k < STORE_KIND_PATH_ALL || (ev->path != NULL && ev->path[0] != '\0')) {
-            bson_append_utf8(&own, store_kind_names[k], -1, batch, -1);
-        }
-    }
-    bson_append_document_end(doc, &own);
-    return 0;
-}
-
 /* The code of the first entry of reply.writeErrors, or 0 when there is none. */
 int32_t
 store_first_write_error(const bson_t *reply, char *msg, size_t msglen)
@@ -403,305 +374,4 @@ store_first_write_error(const bson_t *reply, char *msg, size_t msglen)
         return code != 0 ? code : -1;
     }
     return 0;
-}
-
-/* Server error codes that mean "this document can never be stored as it is". */
-static int
-is_document_error(int32_t code)
-{
-    static const int32_t codes[] = {2, 14, 52, 53, 55, 57, 121, 10334, 17280, 17419, 16837};
-    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
-        if (codes[i] == code) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* The error code a failed write reports for its document(s): the first entry
- * of reply.writeErrors, else the server's command error code when it is a
- * duplicate key or a document error (the test server reports a duplicate in
- * a batch as a command error), else 0: a transient failure. */
-static int32_t
-write_error_code(const bson_t *reply, const bson_error_t *berr, char *msg, size_t msglen)
-{
-    int32_t code = store_first_write_error(reply, msg, msglen);
-
-    if (code != 0) {
-        return code;
-    }
-    /* The driver itself refuses a document it cannot send (too large, say). */
-    if (berr->domain == MONGOC_ERROR_BSON ||
-        (berr->domain == MONGOC_ERROR_COMMAND && berr->code == MONGOC_ERROR_COMMAND_INVALID_ARG)) {
-        if (msg != NULL) {
-            snprintf(msg, msglen, "%.100s", berr->message);
-        }
-        return STORE_CLIENT_REFUSED;
-    }
-    if (berr->domain == MONGOC_ERROR_SERVER &&
-        (berr->code == STORE_DUPLICATE_KEY || is_document_error((int32_t)berr->code))) {
-        if (msg != NULL) {
-            snprintf(msg, msglen, "%.100s", berr->message);
-        }
-        return (int32_t)berr->code;
-    }
-    return 0;
-}
-
-/* Write one document. Returns 0 with *outcome set, or -1 (transient). */
-static int
-insert_one(mongoc_collection_t *coll, const bson_t *doc, const bson_t *opts,
-           enum store_outcome *outcome, char reason[128], struct app_err *err)
-{
-    bson_t reply;
-    bson_error_t berr;
-    int rc = 0;
-
-    if (mongoc_collection_insert_one(coll, doc, opts, &reply, &berr)) {
-        *outcome = STORE_INSERTED;
-    } else {
-        char msg[128] = "";
-        int32_t code = write_error_code(&reply, &berr, msg, sizeof msg);
-        if (code == STORE_DUPLICATE_KEY) {
-            *outcome = STORE_DUPLICATE;
-        } else if (code != 0) {
-            /* A document-level write error: the server refuses this document. */
-            *outcome = STORE_REJECTED;
-            if (code == STORE_CLIENT_REFUSED) {
-                snprintf(reason, 128, "refused by the driver: %.100s", msg);
-            } else {
-                snprintf(reason, 128, "mongodb write error %d: %.90s", code, msg);
-            }
-        } else {
-            rc = err_set(err, ERR_TRANSIENT, "mongodb insert: %s", berr.message);
-        }
-    }
-    bson_destroy(&reply);
-    return rc;
-}
-
-const char *const store_kind_names[STORE_KINDS] = {"a", "t", "pa", "pt"};
-
-int
-store_insert_events(store_t *s, const struct event *evs, size_t n, int64_t now_ms,
-                    const char *batch, enum store_outcome *outcomes, char (*reasons)[128],
-                    struct app_err *err)
-{
-    mongoc_client_t *client = mongoc_client_pool_pop(s->pool);
-    mongoc_collection_t *coll =
-        mongoc_client_get_collection(client, s->db, STORE_EVENTS_COLLECTION);
-    bson_t *docs = calloc(n ? n : 1, sizeof *docs);
-    const bson_t **ptrs = calloc(n ? n : 1, sizeof *ptrs);
-    /* validate:false leaves field names in `properties` as the client sent them
-     * (MongoDB 5.0+ stores dotted and $-prefixed nested names). */
-    bson_t *opts = BCON_NEW("ordered", BCON_BOOL(false), "validate", BCON_BOOL(false));
-    bson_t *one_opts = BCON_NEW("validate", BCON_BOOL(false));
-    bson_t reply = BSON_INITIALIZER;
-    bson_error_t berr;
-    size_t built = 0;
-    int rc = -1;
-
-    if (docs == NULL || ptrs == NULL) {
-        err_set(err, ERR_INTERNAL, "out of memory");
-        goto done;
-    }
-    if (s->wc != NULL && (!mongoc_write_concern_append(s->wc, opts) ||
-                          !mongoc_write_concern_append(s->wc, one_opts))) {
-        err_set(err, ERR_INTERNAL, "cannot apply the write concern");
-        goto done;
-    }
-    for (; built < n; built++) {
-        if (event_to_bson(&evs[built], now_ms, batch, &docs[built]) != 0) {
-            built++;
-            err_set(err, ERR_INTERNAL, "cannot build the document of event %s", evs[built - 1].id);
-            goto done;
-        }
-        ptrs[built] = &docs[built];
-        outcomes[built] = STORE_INSERTED;
-    }
-    /* Chunk by chunk. A chunk whose insert_many reports write errors (duplicates, most
-     * likely) is written again one document at a time, since which of its documents were
-     * inserted differs between servers. */
-    for (size_t from = 0, m; from < n; from += m) {
-        m = store_chunk(s);
-        m = m < n - from ? m : n - from;
-        if (store_stopping(s, err) != 0) {
-            goto done;
-        }
-        bson_destroy(&reply);
-        if (mongoc_collection_insert_many(coll, ptrs + from, m, opts, &reply, &berr)) {
-            store_chunk_outcome(s, m, NULL);
-            continue;
-        }
-        if (write_error_code(&reply, &berr, NULL, 0) == 0) {
-            store_chunk_outcome(s, m, &berr);
-            err_set(err, ERR_TRANSIENT, "mongodb insert_many: %s", berr.message);
-            goto done;
-        }
-        for (size_t i = from; i < from + m; i++) {
-            if (store_stopping(s, err) != 0 ||
-                insert_one(coll, &docs[i], one_opts, &outcomes[i], reasons[i], err) != 0) {
-                goto done;
-            }
-        }
-    }
-    rc = 0;
-done:
-    bson_destroy(&reply);
-    for (size_t i = 0; i < built; i++) {
-        bson_destroy(&docs[i]);
-    }
-    free(docs);
-    free(ptrs);
-    bson_destroy(opts);
-    bson_destroy(one_opts);
-    mongoc_collection_destroy(coll);
-    mongoc_client_pool_push(s->pool, client);
-    return rc;
-}
-
-/* The pipeline: match the site-day (and type), then count, distinct users and
- * top paths in one $facet. */
-static bson_t *
-stats_pipeline(const char *site_id, int64_t day_start_ms, const char *event_type)
-{
-    bson_t *p = bson_new();
-    bson_t stages, stage, match, range, facet, arr, st, inner;
-
-    bson_append_array_begin(p, "pipeline", -1, &stages);
-
-    bson_append_document_begin(&stages, "0", -1, &stage);
-    bson_append_document_begin(&stage, "$match", -1, &match);
-    bson_append_utf8(&match, "site_id", -1, site_id, -1); /* a plain string: never an operator */
-    bson_append_document_begin(&match, "timestamp", -1, &range);
-    bson_append_date_time(&range, "$gte", -1, day_start_ms);
-    bson_append_date_time(&range, "$lt", -1, day_start_ms + TS_DAY_MS);
-    bson_append_document_end(&match, &range);
-    if (event_type != NULL) {
-        bson_append_utf8(&match, "event_type", -1, event_type, -1);
-    }
-    bson_append_document_end(&stage, &match);
-    bson_append_document_end(&stages, &stage);
-
-    bson_append_document_begin(&stages, "1", -1, &stage);
-    bson_append_document_begin(&stage, "$facet", -1, &facet);
-
-    bson_append_array_begin(&facet, "total", -1, &arr);
-    bson_append_document_begin(&arr, "0", -1, &st);
-    BSON_APPEND_UTF8(&st, "$count", "n");
-    bson_append_document_end(&arr, &st);
-    bson_append_array_end(&facet, &arr);
-
-    /* {$gt: ""} matches exactly the non-empty strings (type bracketing). */
-    bson_append_array_begin(&facet, "users", -1, &arr);
-    bson_append_document_begin(&arr, "0", -1, &st);
-    bson_append_document_begin(&st, "$match", -1, &inner);
-    BCON_APPEND(&inner, "user_id", "{", "$gt", BCON_UTF8(""), "}");
-    bson_append_document_end(&st, &inner);
-    bson_append_document_end(&arr, &st);
-    BCON_APPEND(&arr, "1", "{", "$group", "{", "_id", BCON_UTF8("$user_id"), "}", "}");
-    BCON_APPEND(&arr, "2", "{", "$count", BCON_UTF8("n"), "}");
-    bson_append_array_end(&facet, &arr);
-
-    bson_append_array_begin(&facet, "paths", -1, &arr);
-    bson_append_document_begin(&arr, "0", -1, &st);
-    bson_append_document_begin(&st, "$match", -1, &inner);
-    BCON_APPEND(&inner, "path", "{", "$gt", BCON_UTF8(""), "}");
-    bson_append_document_end(&st, &inner);
-    bson_append_document_end(&arr, &st);
-    BCON_APPEND(&arr, "1", "{", "$group", "{", "_id", BCON_UTF8("$path"), "views", "{", "$sum",
-                BCON_INT32(1), "}", "}", "}");
-    BCON_APPEND(&arr, "2", "{", "$sort", "{", "views", BCON_INT32(-1), "_id", BCON_INT32(1), "}",
-                "}");
-    BCON_APPEND(&arr, "3", "{", "$limit", BCON_INT32(STORE_TOP_PATHS), "}");
-    bson_append_array_end(&facet, &arr);
-
-    bson_append_document_end(&stage, &facet);
-    bson_append_document_end(&stages, &stage);
-    bson_append_array_end(p, &stages);
-    return p;
-}
-
-/* The `n` of the first document of facet array `name`, or 0 when it is empty. */
-static int64_t
-facet_count(const bson_t *doc, const char *name)
-{
-    bson_iter_t it, d;
-    char path[64];
-
-    snprintf(path, sizeof path, "%s.0.n", name);
-    if (bson_iter_init(&it, doc) && bson_iter_find_descendant(&it, path, &d) &&
-        BSON_ITER_HOLDS_NUMBER(&d)) {
-        return bson_iter_as_int64(&d);
-    }
-    return 0;
-}
-
-int
-store_query_stats(store_t *s, const char *site_id, int64_t day_start_ms, const char *event_type,
-                  struct store_stats *out, struct app_err *err)
-{
-    mongoc_client_t *client = mongoc_client_pool_pop(s->pool);
-    mongoc_collection_t *coll =
-        mongoc_client_get_collection(client, s->db, STORE_EVENTS_COLLECTION);
-    bson_t *pipeline = stats_pipeline(site_id, day_start_ms, event_type);
-    mongoc_cursor_t *cursor =
-        mongoc_collection_aggregate(coll, MONGOC_QUERY_NONE, pipeline, NULL, NULL);
-    const bson_t *doc;
-    bson_error_t berr;
-    bson_iter_t it, arr, entry;
-    int rc = -1;
-
-    out->total_views = 0;
-    out->unique_users = 0;
-    out->top_paths = json_array();
-    if (out->top_paths == NULL) {
-        err_set(err, ERR_INTERNAL, "out of memory");
-        goto done;
-    }
-    if (!mongoc_cursor_next(cursor, &doc)) {
-        if (mongoc_cursor_error(cursor, &berr)) {
-            err_set(err, ERR_TRANSIENT, "mongodb aggregate: %s", berr.message);
-        } else {
-            err_set(err, ERR_INTERNAL, "mongodb aggregate returned no document");
-        }
-        goto done;
-    }
-    out->total_views = facet_count(doc, "total");
-    out->unique_users = facet_count(doc, "users");
-    if (bson_iter_init_find(&it, doc, "paths") && BSON_ITER_HOLDS_ARRAY(&it) &&
-        bson_iter_recurse(&it, &arr)) {
-        while (bson_iter_next(&arr)) {
-            const char *path = NULL;
-            int64_t views = 0;
-            if (!BSON_ITER_HOLDS_DOCUMENT(&arr) || !bson_iter_recurse(&arr, &entry)) {
-                continue;
-            }
-            while (bson_iter_next(&entry)) {
-                if (strcmp(bson_iter_key(&entry), "_id") == 0 && BSON_ITER_HOLDS_UTF8(&entry)) {
-                    path = bson_iter_utf8(&entry, NULL);
-                } else if (strcmp(bson_iter_key(&entry), "views") == 0 &&
-                           BSON_ITER_HOLDS_NUMBER(&entry)) {
-                    views = bson_iter_as_int64(&entry);
-                }
-            }
-            if (path != NULL &&
-                json_array_append_new(out->top_paths, json_pack("{s:s,s:I}", "path", path, "views",
-                                                                (json_int_t)views)) != 0) {
-                err_set(err, ERR_INTERNAL, "out of memory");
-                goto done;
-            }
-        }
-    }
-    rc = 0;
-done:
-    if (rc != 0) {
-        json_decref(out->top_paths);
-        out->top_paths = NULL;
-    }
-    mongoc_cursor_destroy(cursor);
-    bson_destroy(pipeline);
-    mongoc_collection_destroy(coll);
-    mongoc_client_pool_push(s->pool, client);
-    return rc;
 }

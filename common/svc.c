@@ -5,7 +5,7 @@
 #include <string.h>
 #include <time.h>
 
-volatile sig_atomic_t svc_stop_requested = 0;
+atomic_int svc_stop_requested = 0;
 
 int
 svc_configure(const char *service, const struct cfg_var *vars, size_t n,
@@ -46,7 +46,7 @@ static void
 on_signal(int sig)
 {
     (void)sig;
-    svc_stop_requested = 1;
+    atomic_store(&svc_stop_requested, 1);
 }
 
 void
@@ -68,7 +68,7 @@ svc_wait_for_stop(long delay_ms)
 {
     const struct timespec slice = {0, 100 * 1000000L};
 
-    while (!svc_stop_requested) {
+    while (!atomic_load(&svc_stop_requested)) {
         nanosleep(&slice, NULL);
     }
     if (delay_ms > 0) {
@@ -85,7 +85,7 @@ svc_probe(struct mg_connection *conn, const char *service, enum svc_probe kind, 
     struct app_err err = {0};
     const char *status = "ok";
 
-    if (kind == SVC_READY && svc_stop_requested) {
+    if (kind == SVC_READY && atomic_load(&svc_stop_requested)) {
         status = "stopping";
     } else if (kind != SVC_LIVE && deps(ctx, &err) != 0) {
         LOG_WARN("%s: %s", kind == SVC_READY ? "readiness" : "health", err.msg);

@@ -3,6 +3,7 @@
 #define COMMON_SVC_H
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "cfg.h"
@@ -12,8 +13,9 @@
 /* Exit status for a bad configuration value (SPEC.md). */
 #define SVC_EXIT_CONFIG 2
 
-/* Set by SIGTERM or SIGINT; the only mutable global besides the logger's state. */
-extern volatile sig_atomic_t svc_stop_requested;
+/* Set by SIGTERM or SIGINT (a lock-free atomic, so a signal handler may set it and any
+ * thread read it); the only mutable global besides the logger's state. */
+extern atomic_int svc_stop_requested;
 
 /* The logging settings every service's table has rows for (LOG_LEVEL, LOG_FORMAT). */
 struct svc_log_cfg {
@@ -23,9 +25,9 @@ struct svc_log_cfg {
 
 /* Rows for LOG_LEVEL and LOG_FORMAT writing into *l, to put in a table. */
 #define SVC_LOG_VARS(l)                                                                            \
-    {"LOG_LEVEL", "info", CFG_LOG_LEVEL, &(l)->level, 0, 0, 0},                                    \
+    {"LOG_LEVEL", "info", CFG_LOG_LEVEL, &(l)->level, 0, 0, 0, NULL},                              \
     {                                                                                              \
-        "LOG_FORMAT", "text", CFG_LOG_FORMAT, &(l)->format, 0, 0, 0                                \
+        "LOG_FORMAT", "text", CFG_LOG_FORMAT, &(l)->format, 0, 0, 0, NULL                          \
     }
 
 /* The settings of a program's HTTP listeners (see struct http_opts). */
@@ -39,11 +41,11 @@ struct svc_http_cfg {
 /* Rows for HTTP_THREADS, REQUEST_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS and PROBE_PORT
  * writing into *h, with the program's defaults for the first and the last. */
 #define SVC_HTTP_VARS(h, threads_def, probe_port_def)                                              \
-    {"HTTP_THREADS", threads_def, CFG_INT, &(h)->threads, 1, 4096, 0},                             \
-        {"REQUEST_TIMEOUT_MS", "10000", CFG_INT, &(h)->request_timeout_ms, 100, 600000, 0},        \
-        {"KEEP_ALIVE_TIMEOUT_MS", "5000", CFG_INT, &(h)->keep_alive_ms, 0, 600000, 0},             \
+    {"HTTP_THREADS", threads_def, CFG_INT, &(h)->threads, 1, 4096, 0, NULL},                       \
+        {"REQUEST_TIMEOUT_MS", "10000", CFG_INT, &(h)->request_timeout_ms, 100, 600000, 0, NULL},  \
+        {"KEEP_ALIVE_TIMEOUT_MS", "5000", CFG_INT, &(h)->keep_alive_ms, 0, 600000, 0, NULL},       \
     {                                                                                              \
-        "PROBE_PORT", probe_port_def, CFG_LISTEN, &(h)->probe_port, 0, 0, 0                        \
+        "PROBE_PORT", probe_port_def, CFG_LISTEN, &(h)->probe_port, 0, 0, 0, NULL                  \
     }
 
 /* Start the HTTP listeners and log "listening on ADDR:PORT" (and "probes on

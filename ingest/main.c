@@ -10,16 +10,16 @@ main(void)
     struct ingest in = {0};
     struct ingest_cfg *c = &in.cfg;
     const struct cfg_var vars[] = {
-        {"PORT", "3000", CFG_LISTEN, &c->port, 0, 0, 0},
-        {"BIND_ADDRESS", "0.0.0.0", CFG_NONEMPTY, &c->bind_address, 0, 0, 0},
-        {"REDIS_HOST", "127.0.0.1", CFG_NONEMPTY, &c->redis_host, 0, 0, 0},
-        {"REDIS_PORT", "6379", CFG_PORT, &c->redis_port, 0, 0, 0},
-        {"REDIS_PASSWORD", "", CFG_STRING, &c->redis_password, 0, 0, 1},
-        {"REDIS_TIMEOUT_MS", "1000", CFG_INT, &c->redis_timeout_ms, 1, 60000, 0},
-        {"QUEUE_KEY", "events", CFG_NONEMPTY, &c->queue_key, 0, 0, 0},
-        {"MAX_BODY_BYTES", "65536", CFG_INT, &c->max_body_bytes, 1, 1024 * 1024, 0},
+        {"PORT", "3000", CFG_LISTEN, &c->port, 0, 0, 0, NULL},
+        {"BIND_ADDRESS", "0.0.0.0", CFG_NONEMPTY, &c->bind_address, 0, 0, 0, NULL},
+        {"REDIS_HOST", "127.0.0.1", CFG_NONEMPTY, &c->redis_host, 0, 0, 0, NULL},
+        {"REDIS_PORT", "6379", CFG_PORT, &c->redis_port, 0, 0, 0, NULL},
+        {"REDIS_PASSWORD", "", CFG_STRING, &c->redis_password, 0, 0, 1, NULL},
+        {"REDIS_TIMEOUT_MS", "1000", CFG_INT, &c->redis_timeout_ms, 1, 60000, 0, NULL},
+        {"QUEUE_KEY", "events", CFG_NONEMPTY, &c->queue_key, 0, 0, 0, NULL},
+        {"MAX_BODY_BYTES", "65536", CFG_INT, &c->max_body_bytes, 1, 1024 * 1024, 0, NULL},
         SVC_HTTP_VARS(&c->http, "256", "3900"),
-        {"SHUTDOWN_DELAY_MS", "0", CFG_INT, &c->shutdown_delay_ms, 0, 60000, 0},
+        {"SHUTDOWN_DELAY_MS", "0", CFG_INT, &c->shutdown_delay_ms, 0, 60000, 0, NULL},
         SVC_LOG_VARS(&c->log),
     };
     struct app_err err = {0};

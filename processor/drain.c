@@ -11,6 +11,7 @@
 #include "backoff.h"
 #include "envelope.h"
 #include "event.h"
+#include "insert.h"
 #include "processor.h"
 #include "queue.h"
 #include "rollup.h"
@@ -146,7 +147,8 @@ fault_in_rollup(const struct rollup_batch *b)
 /* Count the stored events in the rollups (see rollup.h), retrying transient failures
  * without limit. Returns 0, or 1 when a stop request interrupted the retries. */
 static int
-count_all(struct drain *d, const struct event *events, const enum store_outcome *outcomes, size_t n)
+count_all(struct drain *d, const struct event *events, const enum insert_outcome *outcomes,
+          size_t n)
 {
     struct rollup_tally tally = {0, 0};
     struct app_err err = {0};
@@ -175,10 +177,10 @@ store_all(struct drain *d, const struct event *events, const redisReply *const *
     /* Shallow copies, compacted as events are settled: they own nothing. */
     struct event *evs = malloc(sz * sizeof *evs);
     const redisReply **items = malloc(sz * sizeof *items);
-    enum store_outcome *outcomes = calloc(sz, sizeof *outcomes);
-    enum store_outcome *final = calloc(sz, sizeof *final); /* by the caller's index */
-    size_t *orig = calloc(sz, sizeof *orig);               /* evs[i] is events[orig[i]] */
-    char(*reasons)[128] = calloc(sz, sizeof *reasons);
+    enum insert_outcome *outcomes = calloc(sz, sizeof *outcomes);
+    enum insert_outcome *final = calloc(sz, sizeof *final); /* by the caller's index */
+    size_t *orig = calloc(sz, sizeof *orig);                /* evs[i] is events[orig[i]] */
+    char(*reasons)[INSERT_REASON_LEN] = calloc(sz, sizeof *reasons);
     int *attempts = calloc(sz, sizeof *attempts);
     struct app_err err = {0};
     size_t total = n;
@@ -197,8 +199,8 @@ store_all(struct drain *d, const struct event *events, const redisReply *const *
     }
     while (n > 0) {
         size_t keep = 0;
-        if (store_insert_events(d->p->store, evs, n, ts_now_ms(), d->batch.id, outcomes, reasons,
-                                &err) != 0) {
+        if (insert_events(d->p->store, evs, n, ts_now_ms(), d->batch.id, outcomes, reasons, &err) !=
+            0) {
             count(&d->stats->mongo_errors, 1);
             if (wait_retry(d, "mongodb", &err)) {
                 rc = 1;
@@ -210,10 +212,10 @@ store_all(struct drain *d, const struct event *events, const redisReply *const *
         for (size_t i = 0; i < n; i++) {
             log_set_request_id(evs[i].request_id);
             final[orig[i]] = outcomes[i];
-            if (outcomes[i] == STORE_INSERTED) {
+            if (outcomes[i] == INSERT_NEW) {
                 LOG_DEBUG("event %s stored", evs[i].id);
                 t->stored++;
-            } else if (outcomes[i] == STORE_DUPLICATE) {
+            } else if (outcomes[i] == INSERT_DUPLICATE) {
                 LOG_DEBUG("event %s was already stored", evs[i].id);
                 t->dups++;
             } else if (++attempts[i] >= d->p->cfg.max_attempts) {
@@ -379,17 +381,18 @@ start_up(struct drain *d)
     struct app_err err = {0};
     long n = 0;
 
-    while (!svc_stop_requested && store_ensure_indexes(d->p->store, &err) != 0) {
+    while (!atomic_load(&svc_stop_requested) && insert_ensure_indexes(d->p->store, &err) != 0) {
         wait_retry(d, "mongodb indexes", &err);
     }
-    while (!svc_stop_requested &&
+    while (!atomic_load(&svc_stop_requested) &&
            queue_heartbeat(d->redis, c->queue_key, d->consumer, c->heartbeat_ttl_ms, &err) != 0) {
         wait_retry(d, "redis register", &err);
     }
-    while (!svc_stop_requested && (n = queue_recover(d->redis, c->queue_key, 1, &err)) < 0) {
+    while (!atomic_load(&svc_stop_requested) &&
+           (n = queue_recover(d->redis, c->queue_key, 1, &err)) < 0) {
         wait_retry(d, "redis recovery", &err);
     }
-    if (!svc_stop_requested && n > 0) {
+    if (!atomic_load(&svc_stop_requested) && n > 0) {
         LOG_INFO("recovery: returned %ld events of stopped processors to the queue", n);
         count(&d->stats->recovered, (unsigned long long)n);
     }
@@ -462,7 +465,7 @@ drain_run(struct processor *p)
     }
     hb_started = 1;
     next_recovery = mono_ms() + c->heartbeat_ttl_ms / 2;
-    while (!svc_stop_requested) {
+    while (!atomic_load(&svc_stop_requested)) {
         int n;
         if (mono_ms() >= next_recovery) {
             long moved = queue_recover(d.redis, c->queue_key, 0, &err);

@@ -1,7 +1,6 @@
 /* main.c - processor: drains the Redis queue into MongoDB; probes and metrics on PORT (routes.c).
  */
 #include <limits.h>
-#include <mongoc/mongoc.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,25 +13,28 @@ main(int argc, char **argv)
     struct processor p = {0};
     struct processor_cfg *c = &p.cfg;
     const struct cfg_var vars[] = {
-        {"PORT", "5000", CFG_LISTEN, &c->port, 0, 0, 0},
-        {"BIND_ADDRESS", "0.0.0.0", CFG_NONEMPTY, &c->bind_address, 0, 0, 0},
-        {"REDIS_HOST", "127.0.0.1", CFG_NONEMPTY, &c->redis_host, 0, 0, 0},
-        {"REDIS_PORT", "6379", CFG_PORT, &c->redis_port, 0, 0, 0},
-        {"REDIS_PASSWORD", "", CFG_STRING, &c->redis_password, 0, 0, 1},
-        {"REDIS_TIMEOUT_MS", "2000", CFG_INT, &c->redis_timeout_ms, 1, 60000, 0},
-        {"MONGO_URI", "mongodb://127.0.0.1:27017/analytics", CFG_MONGO_URI, &c->mongo_uri, 0, 0, 0},
-        {"MONGO_WRITE_CONCERN", "majority", CFG_WRITE_CONCERN, &c->write_concern, 0, 0, 0},
-        {"QUEUE_KEY", "events", CFG_NONEMPTY, &c->queue_key, 0, 0, 0},
-        {"BATCH_SIZE", "100", CFG_INT, &c->batch_size, 1, 10000, 0},
-        {"BATCH_WAIT_MS", "1000", CFG_INT, &c->block_ms, 10, 1000, 0},
-        {"RETRY_BASE_MS", "100", CFG_INT, &c->retry_base_ms, 1, 60000, 0},
-        {"RETRY_MAX_MS", "30000", CFG_INT, &c->retry_max_ms, 1, 600000, 0},
-        {"MAX_ATTEMPTS", "5", CFG_INT, &c->max_attempts, 1, 1000, 0},
-        {"HEARTBEAT_TTL_MS", "15000", CFG_INT, &c->heartbeat_ttl_ms, 1000, 3600000, 0},
+        {"PORT", "5000", CFG_LISTEN, &c->port, 0, 0, 0, NULL},
+        {"BIND_ADDRESS", "0.0.0.0", CFG_NONEMPTY, &c->bind_address, 0, 0, 0, NULL},
+        {"REDIS_HOST", "127.0.0.1", CFG_NONEMPTY, &c->redis_host, 0, 0, 0, NULL},
+        {"REDIS_PORT", "6379", CFG_PORT, &c->redis_port, 0, 0, 0, NULL},
+        {"REDIS_PASSWORD", "", CFG_STRING, &c->redis_password, 0, 0, 1, NULL},
+        {"REDIS_TIMEOUT_MS", "2000", CFG_INT, &c->redis_timeout_ms, 1, 60000, 0, NULL},
+        {"MONGO_URI", "mongodb://127.0.0.1:27017/analytics", CFG_URI, &c->mongo_uri, 0, 0, 0,
+         store_check_uri},
+        {"MONGO_WRITE_CONCERN", "majority", CFG_WRITE_CONCERN, &c->write_concern, 0, 0, 0, NULL},
+        {"QUEUE_KEY", "events", CFG_NONEMPTY, &c->queue_key, 0, 0, 0, NULL},
+        {"BATCH_SIZE", "100", CFG_INT, &c->batch_size, 1, 10000, 0, NULL},
+        {"BATCH_WAIT_MS", "1000", CFG_INT, &c->block_ms, 10, 1000, 0, NULL},
+        {"RETRY_BASE_MS", "100", CFG_INT, &c->retry_base_ms, 1, 60000, 0, NULL},
+        {"RETRY_MAX_MS", "30000", CFG_INT, &c->retry_max_ms, 1, 600000, 0, NULL},
+        {"MAX_ATTEMPTS", "5", CFG_INT, &c->max_attempts, 1, 1000, 0, NULL},
+        {"HEARTBEAT_TTL_MS", "15000", CFG_INT, &c->heartbeat_ttl_ms, 1000, 3600000, 0, NULL},
 #ifdef FAULT_INJECTION /* the failpoints of the tests' processor-fault */
-        {"FAULT_KILL_BEFORE_ROLLUP", "0", CFG_INT, &c->fault_kill_before_rollup, 0, LONG_MAX, 0},
-        {"FAULT_STOP_BEFORE_ROLLUP", "0", CFG_INT, &c->fault_stop_before_rollup, 0, LONG_MAX, 0},
-        {"FAULT_KILL_IN_ROLLUP", "0", CFG_INT, &c->fault_kill_in_rollup, 0, LONG_MAX, 0},
+        {"FAULT_KILL_BEFORE_ROLLUP", "0", CFG_INT, &c->fault_kill_before_rollup, 0, LONG_MAX, 0,
+         NULL},
+        {"FAULT_STOP_BEFORE_ROLLUP", "0", CFG_INT, &c->fault_stop_before_rollup, 0, LONG_MAX, 0,
+         NULL},
+        {"FAULT_KILL_IN_ROLLUP", "0", CFG_INT, &c->fault_kill_in_rollup, 0, LONG_MAX, 0, NULL},
 #endif
         SVC_LOG_VARS(&c->log),
     };
@@ -42,8 +44,7 @@ main(int argc, char **argv)
 
     /* The driver's messages go through our logger from the first one on. */
     log_init("processor");
-    log_route_mongoc();
-    mongoc_init();
+    store_driver_init();
     if (argc > 1) {
         /* An operator command: the same configuration, no service, no config log. */
         log_init("processor");
@@ -56,11 +57,11 @@ main(int argc, char **argv)
             fprintf(stderr, "usage: processor [--dead list [N] | requeue | purge]\n");
             status = SVC_EXIT_CONFIG;
         }
-        mongoc_cleanup();
+        store_driver_cleanup();
         return status;
     }
     if (svc_configure("processor", vars, sizeof vars / sizeof vars[0], &c->log) != 0) {
-        mongoc_cleanup();
+        store_driver_cleanup();
         return SVC_EXIT_CONFIG;
     }
     svc_install_signals();
@@ -102,6 +103,6 @@ done:
     http_stop(http);
     store_free(p.store);
     rconn_pool_free(p.redis);
-    mongoc_cleanup();
+    store_driver_cleanup();
     return status;
 }

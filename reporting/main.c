@@ -1,5 +1,4 @@
 /* main.c - reporting: serves GET /stats and GET /health from MongoDB. */
-#include <mongoc/mongoc.h>
 
 #include "reporting.h"
 #include "svc.h"
@@ -10,12 +9,13 @@ main(void)
     struct reporting r = {0};
     struct reporting_cfg *c = &r.cfg;
     const struct cfg_var vars[] = {
-        {"PORT", "4000", CFG_LISTEN, &c->port, 0, 0, 0},
-        {"BIND_ADDRESS", "0.0.0.0", CFG_NONEMPTY, &c->bind_address, 0, 0, 0},
-        {"MONGO_URI", "mongodb://127.0.0.1:27017/analytics", CFG_MONGO_URI, &c->mongo_uri, 0, 0, 0},
+        {"PORT", "4000", CFG_LISTEN, &c->port, 0, 0, 0, NULL},
+        {"BIND_ADDRESS", "0.0.0.0", CFG_NONEMPTY, &c->bind_address, 0, 0, 0, NULL},
+        {"MONGO_URI", "mongodb://127.0.0.1:27017/analytics", CFG_URI, &c->mongo_uri, 0, 0, 0,
+         store_check_uri},
         SVC_HTTP_VARS(&c->http, "128", "4900"),
-        {"MAX_DB_REQUESTS", "32", CFG_INT, &c->max_db_requests, 1, 4096, 0},
-        {"SHUTDOWN_DELAY_MS", "0", CFG_INT, &c->shutdown_delay_ms, 0, 60000, 0},
+        {"MAX_DB_REQUESTS", "32", CFG_INT, &c->max_db_requests, 1, 4096, 0, NULL},
+        {"SHUTDOWN_DELAY_MS", "0", CFG_INT, &c->shutdown_delay_ms, 0, 60000, 0, NULL},
         SVC_LOG_VARS(&c->log),
     };
     struct app_err err = {0};
@@ -24,10 +24,9 @@ main(void)
 
     /* The driver's messages go through our logger from the first one on. */
     log_init("reporting");
-    log_route_mongoc();
-    mongoc_init();
+    store_driver_init();
     if (svc_configure("reporting", vars, sizeof vars / sizeof vars[0], &c->log) != 0) {
-        mongoc_cleanup();
+        store_driver_cleanup();
         return SVC_EXIT_CONFIG;
     }
     svc_install_signals();
@@ -51,6 +50,6 @@ done:
     http_stop(http);
     store_free(r.store);
     sem_destroy(&r.db_slots);
-    mongoc_cleanup();
+    store_driver_cleanup();
     return status;
 }

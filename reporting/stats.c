@@ -2,8 +2,8 @@
 #include <string.h>
 
 #include "event.h"
+#include "query.h"
 #include "reporting.h"
-#include "rollup.h"
 #include "svc.h"
 #include "text.h"
 #include "ts.h"
@@ -24,23 +24,19 @@ param(const char *qs, const char *name, char *out, size_t max)
     return n == -2 || !text_is_utf8(out, (size_t)n) ? -1 : n;
 }
 
-/* How /stats computes its figures: from the rollups, or from the raw events. */
-typedef int (*stats_fn)(store_t *s, const char *site_id, int64_t day_start_ms,
-                        const char *event_type, struct store_stats *out, struct app_err *err);
-
 /* GET /stats and GET /stats/aggregated: the same parameters, errors and answer. */
 static int
-answer_stats(struct mg_connection *conn, struct reporting *r, stats_fn query)
+answer_stats(struct mg_connection *conn, struct reporting *r, query_stats_fn query)
 {
     const char *qs = mg_get_request_info(conn)->query_string;
     char site_id[EVENT_SITE_ID_MAX + 1], date[16], event_type[EVENT_TYPE_MAX + 1];
     int site_len = param(qs, "site_id", site_id, EVENT_SITE_ID_MAX);
     int date_len = param(qs, "date", date, 10);
     int type_len = param(qs, "event_type", event_type, EVENT_TYPE_MAX);
-    struct store_stats st = {0};
+    struct stats st;
     struct app_err err = {0};
     int64_t day;
-    json_t *reply;
+    json_t *reply, *paths;
     int rc;
 
     if (site_len == 0 || date_len == 0) {
@@ -71,12 +67,22 @@ answer_stats(struct mg_connection *conn, struct reporting *r, stats_fn query)
         atomic_fetch_add(&r->mongo_errors, 1);
         return http_send_error(conn, 503, "Database unavailable, please retry");
     }
+    paths = json_array();
+    for (size_t i = 0; paths != NULL && i < st.n_paths; i++) {
+        if (json_array_append_new(paths, json_pack("{s:s,s:I}", "path", st.top_paths[i].path,
+                                                   "views", (json_int_t)st.top_paths[i].views)) !=
+            0) {
+            json_decref(paths);
+            paths = NULL; /* out of memory: the reply below fails, and says so */
+        }
+    }
     reply = json_pack("{s:s,s:s,s:I,s:I,s:o}", "site_id", site_id, "date", date, "total_views",
                       (json_int_t)st.total_views, "unique_users", (json_int_t)st.unique_users,
-                      "top_paths", st.top_paths);
+                      "top_paths", paths);
     if (reply != NULL && type_len > 0) {
         json_object_set_new(reply, "event_type", json_string(event_type));
     }
+    stats_clear(&st);
     return http_send_json(conn, 200, reply);
 }
 
@@ -84,14 +90,14 @@ answer_stats(struct mg_connection *conn, struct reporting *r, stats_fn query)
 static int
 handle_stats(struct mg_connection *conn, void *arg)
 {
-    return answer_stats(conn, arg, rollup_query);
+    return answer_stats(conn, arg, query_stats_rollups);
 }
 
 /* From the raw events, with one aggregation over the site-day. */
 static int
 handle_stats_aggregated(struct mg_connection *conn, void *arg)
 {
-    return answer_stats(conn, arg, store_query_stats);
+    return answer_stats(conn, arg, query_stats_events);
 }
 
 static int

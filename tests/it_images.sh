@@ -2,7 +2,8 @@
 # it_images.sh - the container images: built with podman (deploy/images.sh), non-root, the
 # binary as entrypoint; each image's exported filesystem runs its program under chroot
 # against the test Redis and MongoDB until /health answers, which proves the runtime stage
-# carries every library.
+# carries every library; and it carries no other program's (ingest no MongoDB driver,
+# reporting no Redis client), as the binaries link none.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -33,9 +34,31 @@ run_image() {
     up() { grep -q 'INFO listening on ' "$log"; }
     wait_until 20 up || { fail "$name starts in its image" "$(cat "$log")"; return 1; }
     IMG_PORT=$(sed -n 's/.*INFO listening on .*:\([0-9]*\)$/\1/p' "$log" | tail -n 1)
+    IMG_DIR=$dir
+}
+
+# has_lib DIR NAME: the filesystem at DIR (an exported image) holds a library whose file
+# name starts with NAME.
+has_lib() { compgen -G "$1/usr/lib/x86_64-linux-gnu/$2*" >/dev/null; }
+# links BINARY NAME: ldd lists a library of BINARY whose name starts with NAME.
+links() {
+    local out
+    out=$(ldd "$1")
+    grep -q "^[[:space:]]*$2" <<<"$out"
 }
 
 for name in ingest processor reporting; do
+    case $name in
+    ingest) want="libhiredis" none="libmongoc libbson" ;;
+    processor) want="libhiredis libmongoc libbson" none="" ;;
+    reporting) want="libmongoc libbson" none="libhiredis" ;;
+    esac
+    for lib in $want; do
+        if links "$BUILD/$name" "$lib"; then pass "$name links $lib"; else fail "$name links $lib" "$(ldd "$BUILD/$name")"; fi
+    done
+    for lib in $none; do
+        if links "$BUILD/$name" "$lib"; then fail "$name does not link $lib" "$(ldd "$BUILD/$name")"; else pass "$name does not link $lib"; fi
+    done
     meta=$(podman image inspect --format '{{.Config.User}} {{json .Config.Entrypoint}}' "analytics/$name:$TAG")
     expect_eq "$name image: non-root user, the binary as entrypoint" "$meta" "10001 [\"/usr/local/bin/$name\"]"
     case $name in
@@ -43,6 +66,12 @@ for name in ingest processor reporting; do
     processor) run_image processor REDIS_PORT="$REDIS_PORT" MONGO_URI="$(mongo_uri images)" || continue ;;
     reporting) run_image reporting MONGO_URI="$(mongo_uri images)" || continue ;;
     esac
+    for lib in $want; do
+        if has_lib "$IMG_DIR" "$lib"; then pass "$name image carries $lib"; else fail "$name image carries $lib" ""; fi
+    done
+    for lib in $none; do
+        if has_lib "$IMG_DIR" "$lib"; then fail "$name image carries no $lib" "$(compgen -G "$IMG_DIR/usr/lib/x86_64-linux-gnu/$lib*")"; else pass "$name image carries no $lib"; fi
+    done
     healthy() { [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$IMG_PORT/health")" = 200 ]; }
     wait_until 20 healthy
     http GET "http://127.0.0.1:$IMG_PORT/health"

@@ -13,7 +13,7 @@ T_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD:-build}
 case "$BUILD" in /*) ;; *) BUILD="$T_ROOT/$BUILD" ;; esac
 JONGODB_BIN=${JONGODB_BIN:-"$T_ROOT/.deps/jongodb/node_modules/@jongodb/memory-server-bin-linux-x64-gnu/bin/jongodb"}
-# libmongoc (loaded by every program) keeps counters in /dev/shm/mongoc-<pid>; a
+# libmongoc (loaded by the processor and reporting) keeps counters in /dev/shm/mongoc-<pid>; a
 # process killed with SIGKILL leaves its file, and a later process given the same pid
 # then prints a warning before main() (breaking "one line" checks). Tests turn it off.
 export MONGOC_DISABLE_SHM=1

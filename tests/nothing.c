@@ -39,7 +39,7 @@ main(void)
     struct svc_http_cfg h = {0};
     struct svc_log_cfg log = {0};
     const struct cfg_var vars[] = {
-        {"PORT", "0", CFG_LISTEN, &port, 0, 0, 0},
+        {"PORT", "0", CFG_LISTEN, &port, 0, 0, 0, NULL},
         SVC_HTTP_VARS(&h, "32", "0"),
         SVC_LOG_VARS(&log),
     };

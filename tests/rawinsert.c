@@ -8,7 +8,7 @@
  * Each batch is one unordered insert_many of documents shaped like the processor's
  * ({_id, site_id, event_type, path, user_id, timestamp: Date, createdAt: Date,
  * own: {a, t, pa, pt}}), then one unordered bulk of plain upserts per rollup collection,
- * one upsert per distinct document the batch touches (see common/rollup.h for the ids):
+ * one upsert per distinct document the batch touches (see common/rollup_doc.h for the ids):
  * rollup_users ($setOnInsert, one per distinct user in the site-day and in the site-day
  * of its type), rollup_paths ($inc views, one per path in each of the two) and rollups
  * ($inc views and users, the site-day and each site-day-type). Write concern majority
@@ -311,7 +311,7 @@ done:
     return rc;
 }
 
-/* The indexes store_ensure_indexes() creates. */
+/* The indexes insert_ensure_indexes() (processor/insert.c) creates. */
 static int
 create_indexes(mongoc_database_t *db)
 {

@@ -1,4 +1,4 @@
-/* test_backoff.c - unit tests for common/backoff.c. */
+/* test_backoff.c - unit tests for processor/backoff.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -163,7 +163,7 @@ test_init_clamps_bad_parameters(void **state)
 static void
 test_sleep_returns_1_when_already_stopped(void **state)
 {
-    volatile sig_atomic_t stop = 1;
+    atomic_int stop = 1;
 
     (void)state;
     /* An hour: if the flag were not checked first, this would hang. */
@@ -175,7 +175,7 @@ test_sleep_returns_1_when_already_stopped(void **state)
 static void
 test_sleep_nothing_to_do(void **state)
 {
-    volatile sig_atomic_t stop = 0;
+    atomic_int stop = 0;
 
     (void)state;
     assert_int_equal(backoff_sleep(0, &stop), 0);

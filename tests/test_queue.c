@@ -1,4 +1,4 @@
-/* test_queue.c - unit tests for the parts of common/queue.c that need no Redis server. */
+/* test_queue.c - unit tests for the parts of processor/queue.c that need no Redis server. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* test_rollup.c - unit tests for common/rollup.c's batch ids; the rollup writes and the
+/* test_rollup.c - unit tests for processor/rollup.c's batch ids; the rollup writes and the
  * query run against real servers in it_rollup.sh and the fault tests. */
 #include <setjmp.h>
 #include <stdarg.h>

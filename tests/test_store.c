@@ -1,16 +1,17 @@
 /* test_store.c - unit tests for common/store.c that need no server: the adaptive size of
- * write commands (store_chunk()) and the stop flag. */
+ * write commands (store_chunk()), the stop flag, the URI check, the write concern and the
+ * reading of write errors. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <cmocka.h>
 
 #include <mongoc/mongoc.h>
 
 #include "store.h"
-#include "store_int.h"
 
 /* A store on a port nothing listens on: it connects lazily, so nothing is sent here. */
 static int
@@ -18,7 +19,7 @@ setup(void **state)
 {
     struct app_err err = {0};
 
-    mongoc_init();
+    store_driver_init();
     *state = store_new("mongodb://127.0.0.1:9/unit", "test", 1000, &err);
     return *state == NULL ? -1 : 0;
 }
@@ -27,7 +28,7 @@ static int
 teardown(void **state)
 {
     store_free(*state);
-    mongoc_cleanup();
+    store_driver_cleanup();
     return 0;
 }
 
@@ -128,7 +129,7 @@ static void
 test_stop_flag(void **state)
 {
     store_t *s = *state;
-    volatile sig_atomic_t stop = 0;
+    atomic_int stop = 0;
     struct app_err err = {0};
 
     assert_int_equal(store_stopping(s, &err), 0);
@@ -142,6 +143,80 @@ test_stop_flag(void **state)
     assert_int_equal(store_stopping(s, &err), 0);
 }
 
+static void
+test_check_uri(void **state)
+{
+    static const char *const good[] = {
+        "mongodb://h:1/db",
+        "mongodb://127.0.0.1:27017/analytics",
+        "mongodb://user:secret@db1:27017,db2:27018/analytics?replicaSet=rs0",
+    };
+    static const char *const bad[] = {"not-a-uri", "http://h:1/db", "mongodb://", ""};
+    char why[256];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        why[0] = '\0';
+        if (store_check_uri(good[i], why, sizeof why) != 0) {
+            fail_msg("%s refused: %s", good[i], why);
+        }
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        why[0] = '\0';
+        if (store_check_uri(bad[i], why, sizeof why) == 0) {
+            fail_msg("\"%s\" accepted", bad[i]);
+        }
+        assert_true(why[0] != '\0');
+        assert_null(strchr(why, '\n'));
+    }
+}
+
+/* The write concern goes into a write's options as {w, wtimeout}; none is set by default. */
+static void
+test_write_concern(void **state)
+{
+    store_t *s = *state;
+    struct app_err err = {0};
+    bson_t *opts = bson_new();
+    bson_iter_t it;
+
+    assert_int_equal(store_append_write_concern(s, opts), 0);
+    assert_false(bson_iter_init_find(&it, opts, "writeConcern"));
+    assert_int_equal(store_set_write_concern(s, "0", &err), -1);
+    assert_int_equal(store_set_write_concern(s, "many", &err), -1);
+    assert_int_equal(store_set_write_concern(s, "2", &err), 0);
+    assert_int_equal(store_append_write_concern(s, opts), 0);
+    assert_true(bson_iter_init(&it, opts) && bson_iter_find_descendant(&it, "writeConcern.w", &it));
+    assert_int_equal(bson_iter_as_int64(&it), 2);
+    bson_destroy(opts);
+    opts = bson_new();
+    assert_int_equal(store_set_write_concern(s, "majority", &err), 0);
+    assert_int_equal(store_append_write_concern(s, opts), 0);
+    assert_true(bson_iter_init(&it, opts) && bson_iter_find_descendant(&it, "writeConcern.w", &it));
+    assert_string_equal(bson_iter_utf8(&it, NULL), "majority");
+    bson_destroy(opts);
+}
+
+static void
+test_first_write_error(void **state)
+{
+    bson_t *none = BCON_NEW("nInserted", BCON_INT32(3));
+    bson_t *dup = BCON_NEW("writeErrors", "[", "{", "index", BCON_INT32(1), "code",
+                           BCON_INT32(STORE_DUPLICATE_KEY), "errmsg", BCON_UTF8("E11000 dup"), "}",
+                           "{", "index", BCON_INT32(2), "code", BCON_INT32(121), "}", "]");
+    bson_t *nocode = BCON_NEW("writeErrors", "[", "{", "index", BCON_INT32(0), "}", "]");
+    char msg[64] = "";
+
+    (void)state;
+    assert_int_equal(store_first_write_error(none, msg, sizeof msg), 0);
+    assert_int_equal(store_first_write_error(dup, msg, sizeof msg), STORE_DUPLICATE_KEY);
+    assert_string_equal(msg, "E11000 dup");
+    assert_int_equal(store_first_write_error(nocode, NULL, 0), -1);
+    bson_destroy(none);
+    bson_destroy(dup);
+    bson_destroy(nocode);
+}
+
 int
 main(void)
 {
@@ -152,7 +227,11 @@ main(void)
         cmocka_unit_test_setup_teardown(test_other_errors_change_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_successes_grow_it_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_flag, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check_uri, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_concern, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_first_write_error, setup, teardown),
     };
 
-    return cmocka_run_group_tests_name("store: command sizes and the stop flag", tests, NULL, NULL);
+    return cmocka_run_group_tests_name("store: command sizes, stop flag, URI, write errors", tests,
+                                       NULL, NULL);
 }

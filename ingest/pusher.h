@@ -15,8 +15,8 @@
  * and no caller is told "queued" before Redis has acknowledged the command carrying
  * its payloads.
  */
-#ifndef COMMON_PUSHER_H
-#define COMMON_PUSHER_H
+#ifndef INGEST_PUSHER_H
+#define INGEST_PUSHER_H
 
 #include <stddef.h>
 

@@ -1,19 +1,14 @@
 /* rollup.h - exact per-site, per-day figures kept up to date by the processors, so that
- * /stats reads a few small documents instead of scanning the day's events.
+ * /stats reads a few small documents instead of scanning the day's events. The documents
+ * are described in common/rollup_doc.h.
  *
- * Documents (ids are self-delimiting: "<date>|*|<n>:<site>" for a site-day, with
- * "<n>:<event type>" in place of "*" for one event type; lengths in bytes):
- *   rollups       {_id: site-day id, site_id, date, event_type|null, views, users,
- *                  runs: {<run>: <seq>}, voided: [<batch id>...]}
- *   rollup_paths  {_id: site-day id + "|" + path, scope: site-day id, path, views, runs, voided}
- *   rollup_users  {_id: site-day id + "|" + user_id, b: <batch id>}
- * An event counts in four figures ("kinds", see store.h): its site-day, its site-day
- * and type, and (with a non-empty path) the path document of each of the two.
+ * An event counts in four figures ("kinds", below): its site-day, its site-day and type,
+ * and (with a non-empty path) the path document of each of the two.
  *
  * Exactly once, with any number of processors, crashes and redeliveries:
  *  - Each processor run has a random run id; its batches are numbered 1, 2, ... and
  *    applied one after another. A batch id is "<run>:<seq>".
- *  - A batch inserts its events with own = {kind: batch id} (store_insert_events()):
+ *  - A batch inserts its events with own = {kind: batch id} (rollup_append_own()):
  *    the batch that first stored an event is the one to count it, in each figure.
  *  - It applies its counts to each document with one conditional update: only if
  *    runs.<run> < seq (not applied yet) and its id is not in voided; the same update
@@ -33,15 +28,34 @@
  *    events, never because of a user, so a live batch keeps its users.
  * Updates are single-document and conditional, so this needs no transactions.
  */
-#ifndef COMMON_ROLLUP_H
-#define COMMON_ROLLUP_H
+#ifndef PROCESSOR_ROLLUP_H
+#define PROCESSOR_ROLLUP_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "err.h"
 #include "event.h"
+#include "insert.h"
 #include "store.h"
+
+/* The figures an event counts in, each kept in its own rollup document: the site-day, the
+ * site-day of its event type, and, when it has a path, that path's counts in each of the
+ * two. */
+enum rollup_kind {
+    ROLLUP_KIND_ALL = 0,
+    ROLLUP_KIND_TYPE = 1,
+    ROLLUP_KIND_PATH_ALL = 2,
+    ROLLUP_KIND_PATH_TYPE = 3,
+    ROLLUP_KINDS = 4
+};
+/* Their names in an event document's `own` field: "a", "t", "pa", "pt". */
+extern const char *const rollup_kind_names[ROLLUP_KINDS];
+
+/* Append own: {<kind name>: batch} to an event's document, for each kind it counts in (pa
+ * and pt only with a non-empty path): the batch that stores an event first is the one to
+ * count it. Returns 0, or -1 when the document cannot grow. */
+int rollup_append_own(bson_t *doc, const struct event *ev, const char *batch);
 
 #define ROLLUP_RUN_LEN 16
 #define ROLLUP_BATCH_ID_MAX 48
@@ -73,18 +87,12 @@ struct rollup_tally {
 };
 
 /* Count the events of batch b in the rollup documents: those with outcome
- * STORE_INSERTED (stored by this batch, with own = b) and those STORE_DUPLICATE whose
- * owner has not and will not count them (see above); STORE_REJECTED ones are not
+ * INSERT_NEW (stored by this batch, with own = b) and those INSERT_DUPLICATE whose
+ * owner has not and will not count them (see above); INSERT_REJECTED ones are not
  * stored and not counted. Idempotent: call it again with the same arguments after a
  * failure. Returns 0, or -1 with err (ERR_TRANSIENT: retry later). Adds to *tally. */
 int rollup_apply(store_t *s, const struct rollup_batch *b, const struct event *evs,
-                 const enum store_outcome *outcomes, size_t n, struct rollup_tally *tally,
+                 const enum insert_outcome *outcomes, size_t n, struct rollup_tally *tally,
                  struct app_err *err);
-
-/* The figures of /stats from the rollup documents: the same answer as
- * store_query_stats() on the raw events, from at most a site-day document and the 10
- * top path documents. Returns 0 (release out->top_paths), or -1 with err. */
-int rollup_query(store_t *s, const char *site_id, int64_t day_start_ms, const char *event_type,
-                 struct store_stats *out, struct app_err *err);
 
 #endif

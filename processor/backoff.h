@@ -1,8 +1,8 @@
 /* backoff.h - capped exponential backoff with full jitter, and interruptible sleeps. */
-#ifndef COMMON_BACKOFF_H
-#define COMMON_BACKOFF_H
+#ifndef PROCESSOR_BACKOFF_H
+#define PROCESSOR_BACKOFF_H
 
-#include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 struct backoff {
@@ -24,6 +24,6 @@ void backoff_reset(struct backoff *b);
 
 /* Sleep ms milliseconds in slices of at most 100 ms, returning early when
  * *stop becomes non-zero. Returns 1 when stopped early, else 0. */
-int backoff_sleep(long ms, volatile sig_atomic_t *stop);
+int backoff_sleep(long ms, const atomic_int *stop);
 
 #endif

@@ -44,16 +44,16 @@ backoff_next(struct backoff *b)
 }
 
 int
-backoff_sleep(long ms, volatile sig_atomic_t *stop)
+backoff_sleep(long ms, const atomic_int *stop)
 {
     while (ms > 0) {
         long slice = ms > 100 ? 100 : ms;
         struct timespec ts = {slice / 1000, (slice % 1000) * 1000000L};
-        if (stop != NULL && *stop) {
+        if (stop != NULL && atomic_load(stop)) {
             return 1;
         }
         nanosleep(&ts, NULL);
         ms -= slice;
     }
-    return stop != NULL && *stop ? 1 : 0;
+    return stop != NULL && atomic_load(stop) ? 1 : 0;
 }

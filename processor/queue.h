@@ -11,8 +11,8 @@
  * expired to the queue. The scripts touch keys derived from QUEUE_KEY, so all of them
  * must live on one Redis node (standalone or Sentinel, not spread over a Redis Cluster).
  */
-#ifndef COMMON_QUEUE_H
-#define COMMON_QUEUE_H
+#ifndef PROCESSOR_QUEUE_H
+#define PROCESSOR_QUEUE_H
 
 #include <stddef.h>
 

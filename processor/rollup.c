@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "log.h"
-#include "store_int.h"
+#include "rollup_doc.h"
 #include "ts.h"
 
 /* How many times an event's owner may change under our feet before we give up (and
@@ -62,6 +62,24 @@ rollup_batch_init(struct rollup_batch *b)
 #endif
 }
 
+const char *const rollup_kind_names[ROLLUP_KINDS] = {"a", "t", "pa", "pt"};
+
+int
+rollup_append_own(bson_t *doc, const struct event *ev, const char *batch)
+{
+    bson_t own;
+
+    if (!bson_append_document_begin(doc, "own", -1, &own)) {
+        return -1;
+    }
+    for (int k = 0; k < ROLLUP_KINDS; k++) {
+        if (k < ROLLUP_KIND_PATH_ALL || (ev->path != NULL && ev->path[0] != '\0')) {
+            bson_append_utf8(&own, rollup_kind_names[k], -1, batch, -1);
+        }
+    }
+    return bson_append_document_end(doc, &own) ? 0 : -1;
+}
+
 void
 rollup_batch_next(struct rollup_batch *b)
 {
@@ -91,39 +109,6 @@ parse_batch(const char *id, char run[ROLLUP_RUN_LEN + 1], int64_t *seq)
 }
 
 /* --- ids ------------------------------------------------------------------------------ */
-
-/* The site-day id of an event (kind STORE_KIND_ALL or STORE_KIND_TYPE), or of a query. */
-static char *
-scope_id(const char *site, int64_t ts_ms, const char *type)
-{
-    char day[TS_FORMAT_LEN];
-    size_t n = strlen(site) + (type ? strlen(type) : 0) + 64;
-    char *id = malloc(n);
-
-    if (id == NULL) {
-        return NULL;
-    }
-    ts_format(ts_ms, day);
-    if (type != NULL) {
-        snprintf(id, n, "%.10s|%zu:%s|%zu:%s", day, strlen(type), type, strlen(site), site);
-    } else {
-        snprintf(id, n, "%.10s|*|%zu:%s", day, strlen(site), site);
-    }
-    return id;
-}
-
-/* parent + "|" + leaf, malloc'd. */
-static char *
-child_id(const char *parent, const char *leaf)
-{
-    size_t n = strlen(parent) + strlen(leaf) + 2;
-    char *id = malloc(n);
-
-    if (id != NULL) {
-        snprintf(id, n, "%s|%s", parent, leaf);
-    }
-    return id;
-}
 
 static int
 nonempty(const char *s)
@@ -239,7 +224,7 @@ append_on_insert(bson_t *update, const struct table *t, const struct doc *d)
         ts_format(d->ev->ts_ms, day);
         BSON_APPEND_UTF8(&set, "site_id", d->ev->site_id);
         bson_append_utf8(&set, "date", -1, day, 10);
-        if (d->kind == STORE_KIND_TYPE) {
+        if (d->kind == ROLLUP_KIND_TYPE) {
             BSON_APPEND_UTF8(&set, "event_type", d->ev->event_type);
         } else {
             BSON_APPEND_NULL(&set, "event_type");
@@ -264,9 +249,7 @@ static bson_t *
 upsert_opts(const store_t *s)
 {
     bson_t *opts = BCON_NEW("upsert", BCON_BOOL(true));
-    if (s->wc != NULL) {
-        mongoc_write_concern_append(s->wc, opts);
-    }
+    store_append_write_concern(s, opts);
     return opts;
 }
 
@@ -379,9 +362,7 @@ upsert_chunk(struct ctx *c, mongoc_collection_t *coll, bson_t **filters, bson_t 
     bson_error_t berr;
     int rc = -1;
 
-    if (c->s->wc != NULL) {
-        mongoc_write_concern_append(c->s->wc, opts);
-    }
+    store_append_write_concern(c->s, opts);
     bulk = mongoc_collection_create_bulk_operation_with_opts(coll, opts);
     for (size_t i = 0; i < n; i++) {
         if (!mongoc_bulk_operation_update_one_with_opts(bulk, filters[i], updates[i], one, &berr)) {
@@ -674,7 +655,7 @@ done:
 }
 
 /* The `own` ids of the already-stored events evs[dups[0..n)], read with one query per
- * store_chunk() of them, into own[i * STORE_KINDS + k] ("" when missing). */
+ * store_chunk() of them, into own[i * ROLLUP_KINDS + k] ("" when missing). */
 static int
 read_owners(struct ctx *c, const struct event *evs, const size_t *dups, size_t n,
             char (*own)[ROLLUP_BATCH_ID_MAX])
@@ -710,10 +691,10 @@ read_owners(struct ctx *c, const struct event *evs, const size_t *dups, size_t n
                 !BSON_ITER_HOLDS_DOCUMENT(&it)) {
                 continue;
             }
-            for (int k = 0; k < STORE_KINDS; k++) {
-                if (bson_iter_recurse(&it, &o) && bson_iter_find(&o, store_kind_names[k]) &&
+            for (int k = 0; k < ROLLUP_KINDS; k++) {
+                if (bson_iter_recurse(&it, &o) && bson_iter_find(&o, rollup_kind_names[k]) &&
                     BSON_ITER_HOLDS_UTF8(&o)) {
-                    snprintf(own[j * STORE_KINDS + (size_t)k], ROLLUP_BATCH_ID_MAX, "%s",
+                    snprintf(own[j * ROLLUP_KINDS + (size_t)k], ROLLUP_BATCH_ID_MAX, "%s",
                              bson_iter_utf8(&o, NULL));
                 }
             }
@@ -768,9 +749,7 @@ cas_many(struct ctx *c, mongoc_collection_t *coll, const char *const *ids, size_
         }
         update = BCON_NEW("$set", "{", field, BCON_UTF8(c->b->id), "}");
         opts = bson_new();
-        if (c->s->wc != NULL) {
-            mongoc_write_concern_append(c->s->wc, opts);
-        }
+        store_append_write_concern(c->s, opts);
         if (!mongoc_collection_update_many(coll, f, update, opts, NULL, &berr)) {
             store_chunk_outcome(c->s, m, &berr);
             rc = err_set(c->err, ERR_TRANSIENT, "mongodb rollup takeover: %s", berr.message);
@@ -794,10 +773,10 @@ cas_many(struct ctx *c, mongoc_collection_t *coll, const char *const *ids, size_
  * user documents follow in claim_users()). own[] holds the owners read, updated in place. */
 static int
 take_over_all(struct ctx *c, struct table *t, const struct event *evs, const size_t *dups,
-              size_t n_dups, char (*own)[ROLLUP_BATCH_ID_MAX], long (*docs)[STORE_KINDS],
-              unsigned char (*counted)[STORE_KINDS])
+              size_t n_dups, char (*own)[ROLLUP_BATCH_ID_MAX], long (*docs)[ROLLUP_KINDS],
+              unsigned char (*counted)[ROLLUP_KINDS])
 {
-    size_t cap = n_dups * STORE_KINDS, n = 0;
+    size_t cap = n_dups * ROLLUP_KINDS, n = 0;
     struct pending *p = calloc(cap ? cap : 1, sizeof *p);
     const char **ids = calloc(cap ? cap : 1, sizeof *ids);
     int rc = -1;
@@ -807,7 +786,7 @@ take_over_all(struct ctx *c, struct table *t, const struct event *evs, const siz
         goto done;
     }
     for (size_t j = 0; j < n_dups; j++) {
-        for (int k = 0; k < STORE_KINDS; k++) {
+        for (int k = 0; k < ROLLUP_KINDS; k++) {
             if (docs[dups[j]][k] >= 0) {
                 p[n++] = (struct pending){j, k, 0};
             }
@@ -822,7 +801,7 @@ take_over_all(struct ctx *c, struct table *t, const struct event *evs, const siz
         /* Ours already (an earlier try of this batch), counted by their owner, or voided. */
         for (size_t x = 0; x < n; x++) {
             size_t i = dups[p[x].j];
-            const char *owner = own[p[x].j * STORE_KINDS + (size_t)p[x].k];
+            const char *owner = own[p[x].j * ROLLUP_KINDS + (size_t)p[x].k];
             int r = 1;
             if (strcmp(owner, c->b->id) == 0) {
                 counted[i][p[x].k] = 1;
@@ -830,7 +809,7 @@ take_over_all(struct ctx *c, struct table *t, const struct event *evs, const siz
             }
             for (size_t y = 0; y < x && owner[0] != '\0'; y++) { /* resolved already? */
                 if (p[y].candidate >= 0 && docs[dups[p[y].j]][p[y].k] == docs[i][p[x].k] &&
-                    strcmp(own[p[y].j * STORE_KINDS + (size_t)p[y].k], owner) == 0) {
+                    strcmp(own[p[y].j * ROLLUP_KINDS + (size_t)p[y].k], owner) == 0) {
                     r = p[y].candidate;
                     goto resolved;
                 }
@@ -843,7 +822,7 @@ take_over_all(struct ctx *c, struct table *t, const struct event *evs, const siz
         }
         /* Take over the voided owners' pairs: one compare-and-set per (kind, owner). */
         for (size_t x = 0; x < n; x++) {
-            const char *owner = own[p[x].j * STORE_KINDS + (size_t)p[x].k];
+            const char *owner = own[p[x].j * ROLLUP_KINDS + (size_t)p[x].k];
             char field[16];
             size_t m = 0;
             if (p[x].candidate != 1 || strcmp(owner, c->b->id) == 0) {
@@ -851,12 +830,12 @@ take_over_all(struct ctx *c, struct table *t, const struct event *evs, const siz
             }
             for (size_t y = x; y < n; y++) {
                 if (p[y].candidate == 1 && p[y].k == p[x].k &&
-                    strcmp(own[p[y].j * STORE_KINDS + (size_t)p[y].k], owner) == 0) {
+                    strcmp(own[p[y].j * ROLLUP_KINDS + (size_t)p[y].k], owner) == 0) {
                     ids[m++] = evs[dups[p[y].j]].id;
                     p[y].candidate = 2; /* sent */
                 }
             }
-            snprintf(field, sizeof field, "own.%s", store_kind_names[p[x].k]);
+            snprintf(field, sizeof field, "own.%s", rollup_kind_names[p[x].k]);
             if (cas_many(c, c->events, ids, m, field, owner) != 0) {
                 goto done;
             }
@@ -867,7 +846,7 @@ take_over_all(struct ctx *c, struct table *t, const struct event *evs, const siz
         }
         for (size_t x = 0; x < n; x++) {
             size_t i = dups[p[x].j];
-            const char *now = own[p[x].j * STORE_KINDS + (size_t)p[x].k];
+            const char *now = own[p[x].j * ROLLUP_KINDS + (size_t)p[x].k];
             if (p[x].candidate != 2) {
                 continue; /* counted by its owner, or ours from the start */
             }
@@ -890,25 +869,27 @@ done:
 /* The documents of event ev: docs[k] for each kind it counts in (else -1), users[k] for
  * its user document in the two site-days (else -1). Returns 0, or -1 out of memory. */
 static int
-event_docs(struct table *t, const struct event *ev, long docs[STORE_KINDS], long users[2])
+event_docs(struct table *t, const struct event *ev, long docs[ROLLUP_KINDS], long users[2])
 {
-    for (int k = 0; k < STORE_KINDS; k++) {
+    for (int k = 0; k < ROLLUP_KINDS; k++) {
         docs[k] = -1;
     }
     users[0] = users[1] = -1;
-    for (int k = STORE_KIND_ALL; k <= STORE_KIND_TYPE; k++) {
-        const char *type = k == STORE_KIND_TYPE ? ev->event_type : NULL;
-        long sd = table_ref(t, scope_id(ev->site_id, ev->ts_ms, type), NS_SCOPE, ev, k, -1);
+    for (int k = ROLLUP_KIND_ALL; k <= ROLLUP_KIND_TYPE; k++) {
+        const char *type = k == ROLLUP_KIND_TYPE ? ev->event_type : NULL;
+        long sd = table_ref(t, rollup_scope_id(ev->site_id, ev->ts_ms, type), NS_SCOPE, ev, k, -1);
         if (sd < 0) {
             return -1;
         }
         docs[k] = sd;
-        if (nonempty(ev->path) && (docs[k + 2] = table_ref(t, child_id(t->docs[sd].id, ev->path),
-                                                           NS_PATH, ev, k + 2, sd)) < 0) {
+        if (nonempty(ev->path) &&
+            (docs[k + 2] = table_ref(t, rollup_child_id(t->docs[sd].id, ev->path), NS_PATH, ev,
+                                     k + 2, sd)) < 0) {
             return -1;
         }
-        if (nonempty(ev->user_id) && (users[k] = table_ref(t, child_id(t->docs[sd].id, ev->user_id),
-                                                           NS_USER, NULL, k, sd)) < 0) {
+        if (nonempty(ev->user_id) &&
+            (users[k] = table_ref(t, rollup_child_id(t->docs[sd].id, ev->user_id), NS_USER, NULL, k,
+                                  sd)) < 0) {
             return -1;
         }
     }
@@ -917,25 +898,25 @@ event_docs(struct table *t, const struct event *ev, long docs[STORE_KINDS], long
 
 int
 rollup_apply(store_t *s, const struct rollup_batch *b, const struct event *evs,
-             const enum store_outcome *outcomes, size_t n, struct rollup_tally *tally,
+             const enum insert_outcome *outcomes, size_t n, struct rollup_tally *tally,
              struct app_err *err)
 {
     mongoc_client_t *client = store_client_pop(s);
     struct ctx c = {s, b, NULL, NULL, NULL, NULL, err, tally};
     struct table t = {0};
     size_t sz = n ? n : 1, n_dups = 0, n_users = 0;
-    long(*docs)[STORE_KINDS] = calloc(sz, sizeof *docs);
+    long(*docs)[ROLLUP_KINDS] = calloc(sz, sizeof *docs);
     long(*users)[2] = calloc(sz, sizeof *users);
-    unsigned char(*counted)[STORE_KINDS] = calloc(sz, sizeof *counted);
+    unsigned char(*counted)[ROLLUP_KINDS] = calloc(sz, sizeof *counted);
     size_t *dups = calloc(sz, sizeof *dups);
     long *user_docs = calloc(sz * 2, sizeof *user_docs);
     char(*own)[ROLLUP_BATCH_ID_MAX] = NULL;
     int rc = -1;
 
-    c.events = mongoc_client_get_collection(client, s->db, STORE_EVENTS_COLLECTION);
-    c.rollups = mongoc_client_get_collection(client, s->db, STORE_ROLLUPS_COLLECTION);
-    c.paths = mongoc_client_get_collection(client, s->db, STORE_PATHS_COLLECTION);
-    c.users = mongoc_client_get_collection(client, s->db, STORE_USERS_COLLECTION);
+    c.events = store_collection(s, client, STORE_EVENTS_COLLECTION);
+    c.rollups = store_collection(s, client, ROLLUP_COLLECTION);
+    c.paths = store_collection(s, client, ROLLUP_PATHS_COLLECTION);
+    c.users = store_collection(s, client, ROLLUP_USERS_COLLECTION);
     if (docs == NULL || users == NULL || counted == NULL || dups == NULL || user_docs == NULL ||
         table_init(&t, sz * 6) != 0) {
         err_set(err, ERR_INTERNAL, "out of memory");
@@ -943,24 +924,24 @@ rollup_apply(store_t *s, const struct rollup_batch *b, const struct event *evs,
     }
     /* The documents, and what is this batch's to count without asking. */
     for (size_t i = 0; i < n; i++) {
-        if (outcomes[i] == STORE_REJECTED) {
+        if (outcomes[i] == INSERT_REJECTED) {
             continue; /* not stored, not counted */
         }
         if (event_docs(&t, &evs[i], docs[i], users[i]) != 0) {
             err_set(err, ERR_INTERNAL, "out of memory");
             goto done;
         }
-        if (outcomes[i] == STORE_DUPLICATE) {
+        if (outcomes[i] == INSERT_DUPLICATE) {
             dups[n_dups++] = i;
             continue;
         }
-        for (int k = 0; k < STORE_KINDS; k++) {
+        for (int k = 0; k < ROLLUP_KINDS; k++) {
             counted[i][k] = docs[i][k] >= 0;
         }
     }
     /* Redelivered events: counted here only if their owner never will. */
     if (n_dups > 0) {
-        own = calloc(n_dups * STORE_KINDS, sizeof *own);
+        own = calloc(n_dups * ROLLUP_KINDS, sizeof *own);
         if (own == NULL) {
             err_set(err, ERR_INTERNAL, "out of memory");
             goto done;
@@ -999,7 +980,7 @@ rollup_apply(store_t *s, const struct rollup_batch *b, const struct event *evs,
         }
     }
     for (size_t i = 0; i < n; i++) {
-        for (int k = 0; k < STORE_KINDS; k++) {
+        for (int k = 0; k < ROLLUP_KINDS; k++) {
             if (counted[i][k]) {
                 t.docs[docs[i][k]].views++;
             }
@@ -1019,87 +1000,5 @@ done:
     free(dups);
     free(user_docs);
     free(own);
-    return rc;
-}
-
-/* --- the query ---------------------------------------------------------------------------- */
-
-int
-rollup_query(store_t *s, const char *site_id, int64_t day_start_ms, const char *event_type,
-             struct store_stats *out, struct app_err *err)
-{
-    mongoc_client_t *client = store_client_pop(s);
-    mongoc_collection_t *rollups =
-        mongoc_client_get_collection(client, s->db, STORE_ROLLUPS_COLLECTION);
-    mongoc_collection_t *paths =
-        mongoc_client_get_collection(client, s->db, STORE_PATHS_COLLECTION);
-    char *id = scope_id(site_id, day_start_ms, event_type);
-    bson_t *filter = NULL, *pipeline = NULL;
-    mongoc_cursor_t *cur = NULL;
-    const bson_t *doc;
-    bson_error_t berr;
-    bson_iter_t it;
-    int rc = -1;
-
-    out->total_views = 0;
-    out->unique_users = 0;
-    out->top_paths = json_array();
-    if (id == NULL || out->top_paths == NULL) {
-        err_set(err, ERR_INTERNAL, "out of memory");
-        goto done;
-    }
-    filter = BCON_NEW("_id", BCON_UTF8(id));
-    cur = mongoc_collection_find_with_opts(rollups, filter, NULL, NULL);
-    if (mongoc_cursor_next(cur, &doc)) {
-        if (bson_iter_init_find(&it, doc, "views") && BSON_ITER_HOLDS_NUMBER(&it)) {
-            out->total_views = bson_iter_as_int64(&it);
-        }
-        if (bson_iter_init_find(&it, doc, "users") && BSON_ITER_HOLDS_NUMBER(&it)) {
-            out->unique_users = bson_iter_as_int64(&it);
-        }
-    } else if (mongoc_cursor_error(cur, &berr)) {
-        err_set(err, ERR_TRANSIENT, "mongodb rollup: %s", berr.message);
-        goto done;
-    }
-    mongoc_cursor_destroy(cur);
-    /* The index {scope: 1, views: -1, path: 1} serves this on MongoDB. */
-    pipeline =
-        BCON_NEW("pipeline", "[", "{", "$match", "{", "scope", BCON_UTF8(id), "views", "{", "$gt",
-                 BCON_INT32(0), "}", "}", "}", "{", "$sort", "{", "views", BCON_INT32(-1), "path",
-                 BCON_INT32(1), "}", "}", "{", "$limit", BCON_INT32(STORE_TOP_PATHS), "}", "]");
-    cur = mongoc_collection_aggregate(paths, MONGOC_QUERY_NONE, pipeline, NULL, NULL);
-    while (mongoc_cursor_next(cur, &doc)) {
-        const char *path = NULL;
-        int64_t views = 0;
-        if (bson_iter_init_find(&it, doc, "path") && BSON_ITER_HOLDS_UTF8(&it)) {
-            path = bson_iter_utf8(&it, NULL);
-        }
-        if (bson_iter_init_find(&it, doc, "views") && BSON_ITER_HOLDS_NUMBER(&it)) {
-            views = bson_iter_as_int64(&it);
-        }
-        if (path != NULL &&
-            json_array_append_new(out->top_paths, json_pack("{s:s,s:I}", "path", path, "views",
-                                                            (json_int_t)views)) != 0) {
-            err_set(err, ERR_INTERNAL, "out of memory");
-            goto done;
-        }
-    }
-    if (mongoc_cursor_error(cur, &berr)) {
-        err_set(err, ERR_TRANSIENT, "mongodb rollup paths: %s", berr.message);
-        goto done;
-    }
-    rc = 0;
-done:
-    if (rc != 0) {
-        json_decref(out->top_paths);
-        out->top_paths = NULL;
-    }
-    mongoc_cursor_destroy(cur);
-    bson_destroy(pipeline);
-    bson_destroy(filter);
-    free(id);
-    mongoc_collection_destroy(paths);
-    mongoc_collection_destroy(rollups);
-    store_client_push(s, client);
     return rc;
 }

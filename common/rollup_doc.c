@@ -1,0 +1,39 @@
+/* rollup_doc.c - the ids of the rollup documents. */
+#include "rollup_doc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ts.h"
+
+char *
+rollup_scope_id(const char *site, int64_t ts_ms, const char *type)
+{
+    char day[TS_FORMAT_LEN];
+    size_t n = strlen(site) + (type ? strlen(type) : 0) + 64;
+    char *id = malloc(n);
+
+    if (id == NULL) {
+        return NULL;
+    }
+    ts_format(ts_ms, day);
+    if (type != NULL) {
+        snprintf(id, n, "%.10s|%zu:%s|%zu:%s", day, strlen(type), type, strlen(site), site);
+    } else {
+        snprintf(id, n, "%.10s|*|%zu:%s", day, strlen(site), site);
+    }
+    return id;
+}
+
+char *
+rollup_child_id(const char *parent, const char *leaf)
+{
+    size_t n = strlen(parent) + strlen(leaf) + 2;
+    char *id = malloc(n);
+
+    if (id != NULL) {
+        snprintf(id, n, "%s|%s", parent, leaf);
+    }
+    return id;
+}

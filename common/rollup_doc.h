@@ -1,0 +1,32 @@
+/* rollup_doc.h - the rollup documents: written by the processors (processor/rollup.h, which
+ * spells out the exactly-once protocol), read by reporting (reporting/query.h).
+ *
+ * Ids are self-delimiting: "<date>|*|<n>:<site>" for a site-day, with "<n>:<event type>"
+ * in place of "*" for one event type; lengths in bytes. Collections:
+ *   rollups       {_id: site-day id, site_id, date, event_type|null, views, users,
+ *                  runs: {<run>: <seq>}, voided: [<batch id>...]}
+ *   rollup_paths  {_id: site-day id + "|" + path, scope: site-day id, path, views, runs, voided}
+ *   rollup_users  {_id: site-day id + "|" + user_id, b: <batch id>}
+ * views and users are the figures of /stats; runs, voided and b are the protocol's.
+ */
+#ifndef COMMON_ROLLUP_DOC_H
+#define COMMON_ROLLUP_DOC_H
+
+#include <stdint.h>
+
+#define ROLLUP_COLLECTION "rollups"
+#define ROLLUP_PATHS_COLLECTION "rollup_paths"
+#define ROLLUP_USERS_COLLECTION "rollup_users"
+
+/* How many paths /stats lists, most viewed first. */
+#define ROLLUP_TOP_PATHS 10
+
+/* The site-day id of site's UTC day containing ts_ms, of one event type unless type is
+ * NULL. malloc'd; NULL when out of memory. */
+char *rollup_scope_id(const char *site, int64_t ts_ms, const char *type);
+
+/* The id of a path or user document: parent + "|" + leaf. malloc'd; NULL when out of
+ * memory. */
+char *rollup_child_id(const char *parent, const char *leaf);
+
+#endif

@@ -1,0 +1,277 @@
+/* insert.c - the processor's writes of events to MongoDB, and the indexes of the reads. */
+#include "insert.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rollup.h"
+#include "rollup_doc.h"
+
+/* Our own code for a document the driver refused to send. */
+#define INSERT_CLIENT_REFUSED (-2)
+
+/* createIndexes for one index of one collection. */
+static int
+create_index(mongoc_database_t *db, const char *coll, const char *name, bson_t *key,
+             struct app_err *err)
+{
+    bson_t *cmd = BCON_NEW("createIndexes", BCON_UTF8(coll), "indexes", "[", "{", "key",
+                           BCON_DOCUMENT(key), "name", BCON_UTF8(name), "}", "]");
+    bson_error_t berr;
+    int rc = 0;
+
+    if (!mongoc_database_write_command_with_opts(db, cmd, NULL, NULL, &berr)) {
+        rc = err_set(err, ERR_TRANSIENT, "mongodb createIndexes %s: %s", name, berr.message);
+    }
+    bson_destroy(cmd);
+    bson_destroy(key);
+    return rc;
+}
+
+int
+insert_ensure_indexes(store_t *s, struct app_err *err)
+{
+    mongoc_client_t *client = store_client_pop(s);
+    mongoc_database_t *db = store_database(s, client);
+    int rc = create_index(db, STORE_EVENTS_COLLECTION, "site_id_1_timestamp_1",
+                          BCON_NEW("site_id", BCON_INT32(1), "timestamp", BCON_INT32(1)), err);
+
+    if (rc == 0) {
+        rc = create_index(
+            db, ROLLUP_PATHS_COLLECTION, "scope_1_views_-1_path_1",
+            BCON_NEW("scope", BCON_INT32(1), "views", BCON_INT32(-1), "path", BCON_INT32(1)), err);
+    }
+    mongoc_database_destroy(db);
+    store_client_push(s, client);
+    return rc;
+}
+
+/* Append a JSON value as a BSON value under key. */
+static int
+append_json(bson_t *b, const char *key, json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        bson_t child;
+        const char *k;
+        json_t *item;
+        bson_append_document_begin(b, key, -1, &child);
+        json_object_foreach(v, k, item)
+        {
+            if (append_json(&child, k, item) != 0) {
+                return -1;
+            }
+        }
+        return bson_append_document_end(b, &child) ? 0 : -1;
+    }
+    case JSON_ARRAY: {
+        bson_t child;
+        size_t i;
+        json_t *item;
+        bson_append_array_begin(b, key, -1, &child);
+        json_array_foreach(v, i, item)
+        {
+            char idx[24];
+            snprintf(idx, sizeof idx, "%zu", i);
+            if (append_json(&child, idx, item) != 0) {
+                return -1;
+            }
+        }
+        return bson_append_array_end(b, &child) ? 0 : -1;
+    }
+    case JSON_STRING:
+        return bson_append_utf8(b, key, -1, json_string_value(v), (int)json_string_length(v)) ? 0
+                                                                                              : -1;
+    case JSON_INTEGER:
+        return bson_append_int64(b, key, -1, json_integer_value(v)) ? 0 : -1;
+    case JSON_REAL:
+        return bson_append_double(b, key, -1, json_real_value(v)) ? 0 : -1;
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return bson_append_bool(b, key, -1, json_is_true(v)) ? 0 : -1;
+    case JSON_NULL:
+        return bson_append_null(b, key, -1) ? 0 : -1;
+    }
+    return -1;
+}
+
+static void
+append_opt_utf8(bson_t *b, const char *key, const char *v)
+{
+    if (v != NULL) {
+        bson_append_utf8(b, key, -1, v, -1);
+    } else {
+        bson_append_null(b, key, -1);
+    }
+}
+
+/* The event's document; own: which batch counts it in each figure it is part of
+ * (rollup_append_own()). */
+static int
+event_to_bson(const struct event *ev, int64_t now_ms, const char *batch, bson_t *doc)
+{
+    bson_init(doc);
+    BSON_APPEND_UTF8(doc, "_id", ev->id);
+    BSON_APPEND_UTF8(doc, "site_id", ev->site_id);
+    BSON_APPEND_UTF8(doc, "event_type", ev->event_type);
+    append_opt_utf8(doc, "path", ev->path);
+    append_opt_utf8(doc, "user_id", ev->user_id);
+    BSON_APPEND_DATE_TIME(doc, "timestamp", ev->ts_ms);
+    BSON_APPEND_DATE_TIME(doc, "createdAt", now_ms);
+    if (ev->properties != NULL && append_json(doc, "properties", ev->properties) != 0) {
+        return -1;
+    }
+    return rollup_append_own(doc, ev, batch);
+}
+
+/* Server error codes that mean "this document can never be stored as it is". */
+static int
+is_document_error(int32_t code)
+{
+    static const int32_t codes[] = {2, 14, 52, 53, 55, 57, 121, 10334, 17280, 17419, 16837};
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+        if (codes[i] == code) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The error code a failed write reports for its document(s): the first entry
+ * of reply.writeErrors, else the server's command error code when it is a
+ * duplicate key or a document error (the test server reports a duplicate in
+ * a batch as a command error), else 0: a transient failure. */
+static int32_t
+write_error_code(const bson_t *reply, const bson_error_t *berr, char *msg, size_t msglen)
+{
+    int32_t code = store_first_write_error(reply, msg, msglen);
+
+    if (code != 0) {
+        return code;
+    }
+    /* The driver itself refuses a document it cannot send (too large, say). */
+    if (berr->domain == MONGOC_ERROR_BSON ||
+        (berr->domain == MONGOC_ERROR_COMMAND && berr->code == MONGOC_ERROR_COMMAND_INVALID_ARG)) {
+        if (msg != NULL) {
+            snprintf(msg, msglen, "%.100s", berr->message);
+        }
+        return INSERT_CLIENT_REFUSED;
+    }
+    if (berr->domain == MONGOC_ERROR_SERVER &&
+        (berr->code == STORE_DUPLICATE_KEY || is_document_error((int32_t)berr->code))) {
+        if (msg != NULL) {
+            snprintf(msg, msglen, "%.100s", berr->message);
+        }
+        return (int32_t)berr->code;
+    }
+    return 0;
+}
+
+/* Write one document. Returns 0 with *outcome set, or -1 (transient). */
+static int
+insert_one(mongoc_collection_t *coll, const bson_t *doc, const bson_t *opts,
+           enum insert_outcome *outcome, char reason[INSERT_REASON_LEN], struct app_err *err)
+{
+    bson_t reply;
+    bson_error_t berr;
+    int rc = 0;
+
+    if (mongoc_collection_insert_one(coll, doc, opts, &reply, &berr)) {
+        *outcome = INSERT_NEW;
+    } else {
+        char msg[128] = "";
+        int32_t code = write_error_code(&reply, &berr, msg, sizeof msg);
+        if (code == STORE_DUPLICATE_KEY) {
+            *outcome = INSERT_DUPLICATE;
+        } else if (code != 0) {
+            /* A document-level write error: the server refuses this document. */
+            *outcome = INSERT_REJECTED;
+            if (code == INSERT_CLIENT_REFUSED) {
+                snprintf(reason, INSERT_REASON_LEN, "refused by the driver: %.100s", msg);
+            } else {
+                snprintf(reason, INSERT_REASON_LEN, "mongodb write error %d: %.90s", code, msg);
+            }
+        } else {
+            rc = err_set(err, ERR_TRANSIENT, "mongodb insert: %s", berr.message);
+        }
+    }
+    bson_destroy(&reply);
+    return rc;
+}
+
+int
+insert_events(store_t *s, const struct event *evs, size_t n, int64_t now_ms, const char *batch,
+              enum insert_outcome *outcomes, char (*reasons)[INSERT_REASON_LEN],
+              struct app_err *err)
+{
+    mongoc_client_t *client = store_client_pop(s);
+    mongoc_collection_t *coll = store_collection(s, client, STORE_EVENTS_COLLECTION);
+    bson_t *docs = calloc(n ? n : 1, sizeof *docs);
+    const bson_t **ptrs = calloc(n ? n : 1, sizeof *ptrs);
+    /* validate:false leaves field names in `properties` as the client sent them
+     * (MongoDB 5.0+ stores dotted and $-prefixed nested names). */
+    bson_t *opts = BCON_NEW("ordered", BCON_BOOL(false), "validate", BCON_BOOL(false));
+    bson_t *one_opts = BCON_NEW("validate", BCON_BOOL(false));
+    bson_t reply = BSON_INITIALIZER;
+    bson_error_t berr;
+    size_t built = 0;
+    int rc = -1;
+
+    if (docs == NULL || ptrs == NULL) {
+        err_set(err, ERR_INTERNAL, "out of memory");
+        goto done;
+    }
+    if (store_append_write_concern(s, opts) != 0 || store_append_write_concern(s, one_opts) != 0) {
+        err_set(err, ERR_INTERNAL, "cannot apply the write concern");
+        goto done;
+    }
+    for (; built < n; built++) {
+        if (event_to_bson(&evs[built], now_ms, batch, &docs[built]) != 0) {
+            built++;
+            err_set(err, ERR_INTERNAL, "cannot build the document of event %s", evs[built - 1].id);
+            goto done;
+        }
+        ptrs[built] = &docs[built];
+        outcomes[built] = INSERT_NEW;
+    }
+    /* Chunk by chunk. A chunk whose insert_many reports write errors (duplicates, most
+     * likely) is written again one document at a time, since which of its documents were
+     * inserted differs between servers. */
+    for (size_t from = 0, m; from < n; from += m) {
+        m = store_chunk(s);
+        m = m < n - from ? m : n - from;
+        if (store_stopping(s, err) != 0) {
+            goto done;
+        }
+        bson_destroy(&reply);
+        if (mongoc_collection_insert_many(coll, ptrs + from, m, opts, &reply, &berr)) {
+            store_chunk_outcome(s, m, NULL);
+            continue;
+        }
+        if (write_error_code(&reply, &berr, NULL, 0) == 0) {
+            store_chunk_outcome(s, m, &berr);
+            err_set(err, ERR_TRANSIENT, "mongodb insert_many: %s", berr.message);
+            goto done;
+        }
+        for (size_t i = from; i < from + m; i++) {
+            if (store_stopping(s, err) != 0 ||
+                insert_one(coll, &docs[i], one_opts, &outcomes[i], reasons[i], err) != 0) {
+                goto done;
+            }
+        }
+    }
+    rc = 0;
+done:
+    bson_destroy(&reply);
+    for (size_t i = 0; i < built; i++) {
+        bson_destroy(&docs[i]);
+    }
+    free(docs);
+    free(ptrs);
+    bson_destroy(opts);
+    bson_destroy(one_opts);
+    mongoc_collection_destroy(coll);
+    store_client_push(s, client);
+    return rc;
+}

@@ -1,0 +1,93 @@
+/* test_rollup_doc.c - unit tests for common/rollup_doc.c: the ids of the rollup documents,
+ * which the processors write and reporting reads, must be the same and never collide. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "rollup_doc.h"
+
+/* 2025-11-15T10:30:00Z, and the start of that day. */
+#define T_1030 1763202600000LL
+#define DAY_START 1763164800000LL
+
+static void
+test_scope_ids(void **state)
+{
+    static const struct {
+        const char *site, *type;
+        int64_t ts;
+        const char *want;
+    } rows[] = {
+        {"site-abc-123", NULL, T_1030, "2025-11-15|*|12:site-abc-123"},
+        {"site-abc-123", NULL, DAY_START, "2025-11-15|*|12:site-abc-123"},
+        {"site-abc-123", "page_view", T_1030, "2025-11-15|9:page_view|12:site-abc-123"},
+        {"a|b", "c", T_1030, "2025-11-15|1:c|3:a|b"},
+        {"s", "*", T_1030, "2025-11-15|1:*|1:s"},
+        {"é", NULL, DAY_START - 1, "2025-11-14|*|2:é"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char *id = rollup_scope_id(rows[i].site, rows[i].ts, rows[i].type);
+        assert_non_null(id);
+        assert_string_equal(id, rows[i].want);
+        free(id);
+    }
+}
+
+/* Ids that would collide without the lengths: a site "x|1:y" of all types against the site
+ * "y" of type "x"... every pair here must differ. */
+static void
+test_scope_ids_never_collide(void **state)
+{
+    static const struct {
+        const char *site, *type;
+    } rows[] = {
+        {"a", NULL}, {"*", NULL}, {"a", "*"}, {"1:a", NULL}, {"a|1:b", NULL}, {"b", "a"},
+        {"a", "b"},  {"|", "|"},  {"", ""},   {"a|", NULL},  {"|a", NULL},
+    };
+    char *ids[sizeof rows / sizeof rows[0]];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        ids[i] = rollup_scope_id(rows[i].site, T_1030, rows[i].type);
+        assert_non_null(ids[i]);
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(ids[i], ids[j]) == 0) {
+                fail_msg("rows %zu and %zu share the id %s", j, i, ids[i]);
+            }
+        }
+    }
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        free(ids[i]);
+    }
+}
+
+static void
+test_child_ids(void **state)
+{
+    char *scope = rollup_scope_id("s", T_1030, NULL);
+    char *path = rollup_child_id(scope, "/pricing");
+
+    (void)state;
+    assert_string_equal(path, "2025-11-15|*|1:s|/pricing");
+    free(path);
+    free(scope);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_scope_ids),
+        cmocka_unit_test(test_scope_ids_never_collide),
+        cmocka_unit_test(test_child_ids),
+    };
+
+    return cmocka_run_group_tests_name("rollup_doc: document ids", tests, NULL, NULL);
+}
