@@ -8,34 +8,8 @@
 
 #include "log.h"
 #include "rollup_doc.h"
+#include "rollup_plan.h"
 #include "ts.h"
-
-/* How many times an event's owner may change under our feet before we give up (and
- * retry the batch later): each change is another processor taking it over. */
-#define TAKEOVER_TRIES 8
-
-/* One document this batch touches. */
-enum doc_ns { NS_SCOPE = 0, NS_PATH = 1, NS_USER = 2 };
-
-struct doc {
-    char *id;
-    int ns;                 /* enum doc_ns: its collection (the same id may be in two) */
-    int is_path;            /* rollup_paths, else rollups */
-    const struct event *ev; /* one of its events: the fields written at insert */
-    int kind;               /* the kind of its figure */
-    long scope;             /* path and user documents: the index of their site-day */
-    int64_t views, users;
-    int mine;                        /* user documents: created by, or taken over by, this batch */
-    char owner[ROLLUP_BATCH_ID_MAX]; /* user documents: their b, as last read */
-};
-
-/* Documents by id: an array and an open-addressing index over it. */
-struct table {
-    struct doc *docs;
-    size_t n, cap;
-    long *slots; /* index into docs, or -1 */
-    size_t nslots;
-};
 
 /* Everything one rollup_apply() works with. */
 struct ctx {
@@ -43,7 +17,7 @@ struct ctx {
     const struct rollup_batch *b;
     mongoc_collection_t *events, *rollups, *paths, *users;
     struct app_err *err;
-    struct rollup_tally *tally;
+    struct rollup_plan *plan;
 };
 
 void
@@ -108,102 +82,6 @@ parse_batch(const char *id, char run[ROLLUP_RUN_LEN + 1], int64_t *seq)
     return 0;
 }
 
-/* --- ids ------------------------------------------------------------------------------ */
-
-static int
-nonempty(const char *s)
-{
-    return s != NULL && s[0] != '\0';
-}
-
-/* --- the table ------------------------------------------------------------------------ */
-
-static uint64_t
-hash(int ns, const char *s)
-{
-    uint64_t h = 1469598103934665603ULL ^ (uint64_t)ns;
-    for (; *s != '\0'; s++) {
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    }
-    return h;
-}
-
-static int
-table_init(struct table *t, size_t max)
-{
-    t->n = 0;
-    t->cap = max ? max : 1;
-    t->nslots = t->cap * 2;
-    t->docs = calloc(t->cap, sizeof *t->docs);
-    t->slots = malloc(t->nslots * sizeof *t->slots);
-    if (t->docs == NULL || t->slots == NULL) {
-        return -1;
-    }
-    for (size_t i = 0; i < t->nslots; i++) {
-        t->slots[i] = -1;
-    }
-    return 0;
-}
-
-static void
-table_free(struct table *t)
-{
-    for (size_t i = 0; t->docs != NULL && i < t->n; i++) {
-        free(t->docs[i].id);
-    }
-    free(t->docs);
-    free(t->slots);
-}
-
-/* The slot of document `id` of namespace ns: where it is, or the free slot where it
- * would go. */
-static size_t
-table_slot(const struct table *t, const char *id, int ns)
-{
-    size_t slot = hash(ns, id) % t->nslots;
-
-    while (t->slots[slot] >= 0) {
-        const struct doc *d = &t->docs[t->slots[slot]];
-        if (d->ns == ns && strcmp(d->id, id) == 0) {
-            break;
-        }
-        slot = (slot + 1) % t->nslots;
-    }
-    return slot;
-}
-
-/* The index of the document `id` of namespace ns, or -1 when it is not in the table. */
-static long
-table_find(const struct table *t, const char *id, int ns)
-{
-    return t->slots[table_slot(t, id, ns)];
-}
-
-/* The index of the document `id` of namespace ns (id is taken: freed here when already
- * present), added with the given fields when new; -1 when id is NULL (out of memory).
- * At most `max` distinct ids (table_init()). */
-static long
-table_ref(struct table *t, char *id, int ns, const struct event *ev, int kind, long scope)
-{
-    size_t slot;
-
-    if (id == NULL) {
-        return -1;
-    }
-    slot = table_slot(t, id, ns);
-    if (t->slots[slot] >= 0) {
-        free(id);
-        return t->slots[slot];
-    }
-    if (t->n == t->cap) {
-        free(id);
-        return -1; /* cannot happen: the caller sized the table */
-    }
-    t->docs[t->n] = (struct doc){id, ns, ns == NS_PATH, ev, kind, scope, 0, 0, 0, ""};
-    t->slots[slot] = (long)t->n;
-    return (long)t->n++;
-}
-
 /* --- writes --------------------------------------------------------------------------- */
 
 static int cas_many(struct ctx *c, mongoc_collection_t *coll, const char *const *ids, size_t n,
@@ -211,14 +89,14 @@ static int cas_many(struct ctx *c, mongoc_collection_t *coll, const char *const 
 
 /* The fields a rollup document gets when an update creates it. */
 static void
-append_on_insert(bson_t *update, const struct table *t, const struct doc *d)
+append_on_insert(bson_t *update, const struct rollup_plan *p, const struct plan_doc *d)
 {
     bson_t set;
     char day[TS_FORMAT_LEN];
 
     bson_append_document_begin(update, "$setOnInsert", -1, &set);
-    if (d->is_path) {
-        BSON_APPEND_UTF8(&set, "scope", t->docs[d->scope].id);
+    if (d->ns == PLAN_PATH) {
+        BSON_APPEND_UTF8(&set, "scope", p->docs[d->scope].id);
         BSON_APPEND_UTF8(&set, "path", d->ev->path);
     } else {
         ts_format(d->ev->ts_ms, day);
@@ -287,9 +165,9 @@ update_doc(struct ctx *c, mongoc_collection_t *coll, const bson_t *filter, const
 /* Whether batch `victim` has been voided on document d (1) or has applied there (0):
  * voids it first when it has not applied. -1 on failure. */
 static int
-resolve(struct ctx *c, const struct table *t, const struct doc *d, const char *victim)
+resolve(struct ctx *c, const struct plan_doc *d, const char *victim)
 {
-    mongoc_collection_t *coll = d->is_path ? c->paths : c->rollups;
+    mongoc_collection_t *coll = d->ns == PLAN_PATH ? c->paths : c->rollups;
     char run[ROLLUP_RUN_LEN + 1];
     int64_t seq;
     bson_t *filter, *update;
@@ -301,7 +179,7 @@ resolve(struct ctx *c, const struct table *t, const struct doc *d, const char *v
     }
     filter = not_applied_filter(d->id, run, seq);
     update = BCON_NEW("$addToSet", "{", "voided", BCON_UTF8(victim), "}");
-    append_on_insert(update, t, d);
+    append_on_insert(update, c->plan, d);
     rc = update_doc(c, coll, filter, update, 1);
     bson_destroy(filter);
     bson_destroy(update);
@@ -448,23 +326,22 @@ in_end(struct in_filter *x)
     return x->f;
 }
 
-/* {_id: {$in: [ids of docs[idx[0..n)]]}}. */
+/* {_id: {$in: [the plan's user documents]}}. */
 static bson_t *
-ids_filter(const struct table *t, const long *idx, size_t n)
+users_filter(const struct rollup_plan *p)
 {
     struct in_filter x;
 
     in_begin(&x);
-    for (size_t i = 0; i < n; i++) {
-        in_add(&x, t->docs[idx[i]].id);
+    for (size_t i = 0; i < p->n_users; i++) {
+        in_add(&x, p->docs[p->user_docs[i]].id);
     }
     return in_end(&x);
 }
 
-/* Read the owner (b) of each user document docs[user_docs[0..n)] into its doc's owner,
- * and mark the ones that are this batch's. */
+/* Read the owner (b) of each of the plan's user documents into the plan. */
 static int
-read_user_owners(struct ctx *c, struct table *t, const long *user_docs, size_t n)
+read_user_owners(struct ctx *c)
 {
     bson_t *in;
     mongoc_cursor_t *cur;
@@ -475,26 +352,21 @@ read_user_owners(struct ctx *c, struct table *t, const long *user_docs, size_t n
     if (store_stopping(c->s, c->err) != 0) {
         return -1;
     }
-    in = ids_filter(t, user_docs, n);
+    in = users_filter(c->plan);
     cur = mongoc_collection_find_with_opts(c->users, in, NULL, NULL);
     while (mongoc_cursor_next(cur, &doc)) {
         bson_iter_t it;
-        const char *b = "";
-        long di;
+        const char *id, *b = "";
         if (!bson_iter_init_find(&it, doc, "_id") || !BSON_ITER_HOLDS_UTF8(&it)) {
             continue;
         }
-        /* A lookup, allocating nothing: an owner skipped here for want of memory would
-         * leave its user uncounted. */
-        di = table_find(t, bson_iter_utf8(&it, NULL), NS_USER);
-        if (di < 0) {
-            continue; /* not one of this batch's user documents */
-        }
+        id = bson_iter_utf8(&it, NULL);
         if (bson_iter_init_find(&it, doc, "b") && BSON_ITER_HOLDS_UTF8(&it)) {
             b = bson_iter_utf8(&it, NULL);
         }
-        snprintf(t->docs[di].owner, sizeof t->docs[di].owner, "%s", b);
-        t->docs[di].mine = strcmp(b, c->b->id) == 0;
+        /* Allocates nothing: an owner skipped for want of memory would leave its user
+         * uncounted. Not one of this batch's user documents: skipped. */
+        rollup_plan_user_owner(c->plan, id, b);
     }
     if (mongoc_cursor_error(cur, &berr)) {
         rc = err_set(c->err, ERR_TRANSIENT, "mongodb rollup users: %s", berr.message);
@@ -507,7 +379,7 @@ read_user_owners(struct ctx *c, struct table *t, const long *user_docs, size_t n
 /* Whether batch id `b` is in the voided list of the rollup document `scope`: 1, 0, or -1
  * on failure. */
 static int
-is_voided(struct ctx *c, const struct doc *scope, const char *b)
+is_voided(struct ctx *c, const struct plan_doc *scope, const char *b)
 {
     bson_t *filter;
     bson_error_t berr;
@@ -532,11 +404,12 @@ is_voided(struct ctx *c, const struct doc *scope, const char *b)
  * user. Only voided owners are taken from, never voided here, so a live batch keeps its
  * users. */
 static int
-claim_users(struct ctx *c, struct table *t, const long *user_docs, size_t n)
+claim_users(struct ctx *c)
 {
+    struct rollup_plan *p = c->plan;
+    size_t n = rollup_plan_users(p), n_q, n_cas;
     bson_t **filters = calloc(n ? n : 1, sizeof *filters);
     bson_t **updates = calloc(n ? n : 1, sizeof *updates);
-    size_t taken = 0;
     int rc = -1;
 
     if (filters == NULL || updates == NULL) {
@@ -544,46 +417,32 @@ claim_users(struct ctx *c, struct table *t, const long *user_docs, size_t n)
         goto done;
     }
     for (size_t i = 0; i < n; i++) {
-        filters[i] = BCON_NEW("_id", BCON_UTF8(t->docs[user_docs[i]].id));
+        filters[i] = BCON_NEW("_id", BCON_UTF8(p->docs[p->user_docs[i]].id));
         updates[i] = BCON_NEW("$setOnInsert", "{", "b", BCON_UTF8(c->b->id), "}");
     }
     if (n == 0) {
         rc = 0;
         goto done;
     }
-    if (upsert_all(c, c->users, filters, updates, n) != 0 ||
-        read_user_owners(c, t, user_docs, n) != 0) {
+    if (upsert_all(c, c->users, filters, updates, n) != 0 || read_user_owners(c) != 0) {
         goto done;
     }
-    for (size_t i = 0; i < n; i++) {
-        const struct doc *u = &t->docs[user_docs[i]];
-        const char *uid = u->id, *owner = u->owner;
-        int v;
-        if (u->mine || owner[0] == '\0') {
-            continue;
-        }
-        if ((v = is_voided(c, &t->docs[u->scope], owner)) < 0) {
+    n_q = rollup_plan_user_questions(p);
+    for (size_t i = 0; i < n_q; i++) {
+        int v = is_voided(c, &p->docs[p->q[i].doc], p->q[i].owner);
+        if (v < 0) {
             goto done;
         }
-        if (v == 1) {
-            if (cas_many(c, c->users, &uid, 1, "b", owner) != 0) {
-                goto done;
-            }
-            taken++;
+        p->q[i].voided = v;
+    }
+    n_cas = rollup_plan_user_takeovers(p);
+    for (size_t i = 0; i < n_cas; i++) {
+        if (cas_many(c, c->users, p->cas[i].ids, p->cas[i].n, "b", p->cas[i].from) != 0) {
+            goto done;
         }
     }
-    if (taken > 0) {
-        size_t before = 0, after = 0;
-        for (size_t i = 0; i < n; i++) {
-            before += t->docs[user_docs[i]].mine != 0;
-        }
-        if (read_user_owners(c, t, user_docs, n) != 0) {
-            goto done;
-        }
-        for (size_t i = 0; i < n; i++) {
-            after += t->docs[user_docs[i]].mine != 0;
-        }
-        c->tally->users_taken_over += after - before;
+    if (n_cas > 0 && read_user_owners(c) != 0) {
+        goto done;
     }
     rc = 0;
 done:
@@ -598,9 +457,10 @@ done:
 /* Apply this batch's counts: one conditional upsert per site-day and per path document
  * with something to add. */
 static int
-apply_counts(struct ctx *c, const struct table *t)
+apply_counts(struct ctx *c)
 {
-    size_t n = t->n, n_scope = 0, n_path = 0;
+    const struct rollup_plan *p = c->plan;
+    size_t n = p->n_docs, n_scope = 0, n_path = 0;
     bson_t **f = calloc(n ? n : 1, sizeof *f), **u = calloc(n ? n : 1, sizeof *u);
     bson_t **pf = calloc(n ? n : 1, sizeof *pf), **pu = calloc(n ? n : 1, sizeof *pu);
     char key[ROLLUP_RUN_LEN + 8];
@@ -612,9 +472,9 @@ apply_counts(struct ctx *c, const struct table *t)
     }
     snprintf(key, sizeof key, "runs.%s", c->b->run);
     for (size_t i = 0; i < n; i++) {
-        const struct doc *d = &t->docs[i];
+        const struct plan_doc *d = &p->docs[i];
         bson_t *filter, *update, inc;
-        if (d->ev == NULL || (d->views == 0 && d->users == 0)) {
+        if ((d->ns != PLAN_SCOPE && d->ns != PLAN_PATH) || (d->views == 0 && d->users == 0)) {
             continue; /* a user document, or nothing to add */
         }
         filter = not_applied_filter(d->id, c->b->run, c->b->seq);
@@ -622,13 +482,13 @@ apply_counts(struct ctx *c, const struct table *t)
         update = bson_new();
         bson_append_document_begin(update, "$inc", -1, &inc);
         BSON_APPEND_INT64(&inc, "views", d->views);
-        if (!d->is_path) {
+        if (d->ns == PLAN_SCOPE) {
             BSON_APPEND_INT64(&inc, "users", d->users);
         }
         bson_append_document_end(update, &inc);
         BCON_APPEND(update, "$set", "{", key, BCON_INT64(c->b->seq), "}");
-        append_on_insert(update, t, d);
-        if (d->is_path) {
+        append_on_insert(update, p, d);
+        if (d->ns == PLAN_PATH) {
             pf[n_path] = filter;
             pu[n_path++] = update;
         } else {
@@ -654,12 +514,16 @@ done:
     return rc;
 }
 
-/* The `own` ids of the already-stored events evs[dups[0..n)], read with one query per
- * store_chunk() of them, into own[i * ROLLUP_KINDS + k] ("" when missing). */
+/* The `own` ids of the plan's redelivered events, read with one query per store_chunk() of
+ * them, into its own[] ("" when missing). */
 static int
-read_owners(struct ctx *c, const struct event *evs, const size_t *dups, size_t n,
-            char (*own)[ROLLUP_BATCH_ID_MAX])
+read_owners(struct ctx *c)
 {
+    const struct event *evs = c->plan->evs;
+    const size_t *dups = c->plan->dups;
+    size_t n = c->plan->n_dups;
+    char(*own)[ROLLUP_BATCH_ID_MAX] = c->plan->own;
+
     for (size_t from = 0, m; from < n; from += m) {
         struct in_filter x;
         bson_t *f;
@@ -714,13 +578,6 @@ read_owners(struct ctx *c, const struct event *evs, const size_t *dups, size_t n
     return 0;
 }
 
-/* One (event, figure) pair of a redelivered event still to decide. */
-struct pending {
-    size_t j;      /* index in dups */
-    int k;         /* kind */
-    int candidate; /* its owner has been voided there: try to take it over */
-};
-
 /* updateMany {_id: {$in: ids}, field: from ("" = missing)} -> {$set: {field: ours}}, in
  * commands of store_chunk() ids at most: a compare-and-set on each document (which ones
  * succeeded, a read tells). */
@@ -766,132 +623,46 @@ cas_many(struct ctx *c, mongoc_collection_t *coll, const char *const *ids, size_
     return 0;
 }
 
-/* Decide, for every (event, figure) pair of the redelivered events evs[dups[j]], whether
- * this batch counts it (see rollup.h), a set at a time so that a whole redelivered
- * batch costs a few round trips: resolve each (owner, document) once, take the events
- * over with one compare-and-set per (figure, owner) and read back which are ours (their
- * user documents follow in claim_users()). own[] holds the owners read, updated in place. */
+/* Decide, for every (event, figure) pair of the redelivered events, whether this batch
+ * counts it (see rollup.h), a set at a time so that a whole redelivered batch costs a few
+ * round trips: resolve each (owner, document) once, take the events over with one
+ * compare-and-set per (figure, owner) and read back which are ours. */
 static int
-take_over_all(struct ctx *c, struct table *t, const struct event *evs, const size_t *dups,
-              size_t n_dups, char (*own)[ROLLUP_BATCH_ID_MAX], long (*docs)[ROLLUP_KINDS],
-              unsigned char (*counted)[ROLLUP_KINDS])
+take_over(struct ctx *c)
 {
-    size_t cap = n_dups * ROLLUP_KINDS, n = 0;
-    struct pending *p = calloc(cap ? cap : 1, sizeof *p);
-    const char **ids = calloc(cap ? cap : 1, sizeof *ids);
-    int rc = -1;
+    struct rollup_plan *p = c->plan;
 
-    if (p == NULL || ids == NULL) {
-        err_set(c->err, ERR_INTERNAL, "out of memory");
-        goto done;
+    if (p->n_dups == 0) {
+        return 0;
     }
-    for (size_t j = 0; j < n_dups; j++) {
-        for (int k = 0; k < ROLLUP_KINDS; k++) {
-            if (docs[dups[j]][k] >= 0) {
-                p[n++] = (struct pending){j, k, 0};
-            }
-        }
+    if (read_owners(c) != 0) {
+        return -1;
     }
-    for (int round = 0; n > 0; round++) {
-        size_t keep = 0;
-        if (round == TAKEOVER_TRIES) {
-            err_set(c->err, ERR_TRANSIENT, "redelivered events: their owners keep changing");
-            goto done;
+    for (int round = 0; rollup_plan_pending(p) > 0; round++) {
+        size_t n_q, n_cas;
+        if (round == ROLLUP_TAKEOVER_TRIES) {
+            return err_set(c->err, ERR_TRANSIENT, "redelivered events: their owners keep changing");
         }
-        /* Ours already (an earlier try of this batch), counted by their owner, or voided. */
-        for (size_t x = 0; x < n; x++) {
-            size_t i = dups[p[x].j];
-            const char *owner = own[p[x].j * ROLLUP_KINDS + (size_t)p[x].k];
-            int r = 1;
-            if (strcmp(owner, c->b->id) == 0) {
-                counted[i][p[x].k] = 1;
-                continue;
+        n_q = rollup_plan_questions(p);
+        for (size_t i = 0; i < n_q; i++) {
+            int r = resolve(c, &p->docs[p->q[i].doc], p->q[i].owner);
+            if (r < 0) {
+                return -1;
             }
-            for (size_t y = 0; y < x && owner[0] != '\0'; y++) { /* resolved already? */
-                if (p[y].candidate >= 0 && docs[dups[p[y].j]][p[y].k] == docs[i][p[x].k] &&
-                    strcmp(own[p[y].j * ROLLUP_KINDS + (size_t)p[y].k], owner) == 0) {
-                    r = p[y].candidate;
-                    goto resolved;
-                }
-            }
-            if (owner[0] != '\0' && (r = resolve(c, t, &t->docs[docs[i][p[x].k]], owner)) < 0) {
-                goto done;
-            }
-        resolved:
-            p[x].candidate = r; /* 0: its owner counted it */
+            p->q[i].voided = r;
         }
-        /* Take over the voided owners' pairs: one compare-and-set per (kind, owner). */
-        for (size_t x = 0; x < n; x++) {
-            const char *owner = own[p[x].j * ROLLUP_KINDS + (size_t)p[x].k];
+        n_cas = rollup_plan_takeovers(p);
+        for (size_t i = 0; i < n_cas; i++) {
             char field[16];
-            size_t m = 0;
-            if (p[x].candidate != 1 || strcmp(owner, c->b->id) == 0) {
-                continue;
-            }
-            for (size_t y = x; y < n; y++) {
-                if (p[y].candidate == 1 && p[y].k == p[x].k &&
-                    strcmp(own[p[y].j * ROLLUP_KINDS + (size_t)p[y].k], owner) == 0) {
-                    ids[m++] = evs[dups[p[y].j]].id;
-                    p[y].candidate = 2; /* sent */
-                }
-            }
-            snprintf(field, sizeof field, "own.%s", rollup_kind_names[p[x].k]);
-            if (cas_many(c, c->events, ids, m, field, owner) != 0) {
-                goto done;
+            snprintf(field, sizeof field, "own.%s", rollup_kind_names[p->cas[i].kind]);
+            if (cas_many(c, c->events, p->cas[i].ids, p->cas[i].n, field, p->cas[i].from) != 0) {
+                return -1;
             }
         }
-        /* Read back who owns what now. */
-        if (read_owners(c, evs, dups, n_dups, own) != 0) {
-            goto done;
-        }
-        for (size_t x = 0; x < n; x++) {
-            size_t i = dups[p[x].j];
-            const char *now = own[p[x].j * ROLLUP_KINDS + (size_t)p[x].k];
-            if (p[x].candidate != 2) {
-                continue; /* counted by its owner, or ours from the start */
-            }
-            if (strcmp(now, c->b->id) != 0) {
-                p[keep++] = (struct pending){p[x].j, p[x].k, 0}; /* someone else moved first */
-                continue;
-            }
-            counted[i][p[x].k] = 1;
-            c->tally->taken_over++;
-        }
-        n = keep;
-    }
-    rc = 0;
-done:
-    free(p);
-    free(ids);
-    return rc;
-}
-
-/* The documents of event ev: docs[k] for each kind it counts in (else -1), users[k] for
- * its user document in the two site-days (else -1). Returns 0, or -1 out of memory. */
-static int
-event_docs(struct table *t, const struct event *ev, long docs[ROLLUP_KINDS], long users[2])
-{
-    for (int k = 0; k < ROLLUP_KINDS; k++) {
-        docs[k] = -1;
-    }
-    users[0] = users[1] = -1;
-    for (int k = ROLLUP_KIND_ALL; k <= ROLLUP_KIND_TYPE; k++) {
-        const char *type = k == ROLLUP_KIND_TYPE ? ev->event_type : NULL;
-        long sd = table_ref(t, rollup_scope_id(ev->site_id, ev->ts_ms, type), NS_SCOPE, ev, k, -1);
-        if (sd < 0) {
+        if (read_owners(c) != 0) {
             return -1;
         }
-        docs[k] = sd;
-        if (nonempty(ev->path) &&
-            (docs[k + 2] = table_ref(t, rollup_child_id(t->docs[sd].id, ev->path), NS_PATH, ev,
-                                     k + 2, sd)) < 0) {
-            return -1;
-        }
-        if (nonempty(ev->user_id) &&
-            (users[k] = table_ref(t, rollup_child_id(t->docs[sd].id, ev->user_id), NS_USER, NULL, k,
-                                  sd)) < 0) {
-            return -1;
-        }
+        rollup_plan_round_end(p);
     }
     return 0;
 }
@@ -902,70 +673,21 @@ rollup_apply(store_t *s, const struct rollup_batch *b, const struct event *evs,
              struct app_err *err)
 {
     mongoc_client_t *client = store_client_pop(s);
-    struct ctx c = {s, b, NULL, NULL, NULL, NULL, err, tally};
-    struct table t = {0};
-    size_t sz = n ? n : 1, n_dups = 0, n_users = 0;
-    long(*docs)[ROLLUP_KINDS] = calloc(sz, sizeof *docs);
-    long(*users)[2] = calloc(sz, sizeof *users);
-    unsigned char(*counted)[ROLLUP_KINDS] = calloc(sz, sizeof *counted);
-    size_t *dups = calloc(sz, sizeof *dups);
-    long *user_docs = calloc(sz * 2, sizeof *user_docs);
-    char(*own)[ROLLUP_BATCH_ID_MAX] = NULL;
+    struct rollup_plan plan;
+    struct ctx c = {s, b, NULL, NULL, NULL, NULL, err, &plan};
     int rc = -1;
 
     c.events = store_collection(s, client, STORE_EVENTS_COLLECTION);
     c.rollups = store_collection(s, client, ROLLUP_COLLECTION);
     c.paths = store_collection(s, client, ROLLUP_PATHS_COLLECTION);
     c.users = store_collection(s, client, ROLLUP_USERS_COLLECTION);
-    if (docs == NULL || users == NULL || counted == NULL || dups == NULL || user_docs == NULL ||
-        table_init(&t, sz * 6) != 0) {
+    if (rollup_plan_init(&plan, b->id, evs, outcomes, n) != 0) {
         err_set(err, ERR_INTERNAL, "out of memory");
         goto done;
     }
-    /* The documents, and what is this batch's to count without asking. */
-    for (size_t i = 0; i < n; i++) {
-        if (outcomes[i] == INSERT_REJECTED) {
-            continue; /* not stored, not counted */
-        }
-        if (event_docs(&t, &evs[i], docs[i], users[i]) != 0) {
-            err_set(err, ERR_INTERNAL, "out of memory");
-            goto done;
-        }
-        if (outcomes[i] == INSERT_DUPLICATE) {
-            dups[n_dups++] = i;
-            continue;
-        }
-        for (int k = 0; k < ROLLUP_KINDS; k++) {
-            counted[i][k] = docs[i][k] >= 0;
-        }
-    }
-    /* Redelivered events: counted here only if their owner never will. */
-    if (n_dups > 0) {
-        own = calloc(n_dups * ROLLUP_KINDS, sizeof *own);
-        if (own == NULL) {
-            err_set(err, ERR_INTERNAL, "out of memory");
-            goto done;
-        }
-        if (read_owners(&c, evs, dups, n_dups, own) != 0) {
-            goto done;
-        }
-    }
-    if (n_dups > 0 && take_over_all(&c, &t, evs, dups, n_dups, own, docs, counted) != 0) {
-        goto done;
-    }
-    /* Users: a site-day counts the user documents this batch owns. */
-    for (size_t i = 0; i < n; i++) {
-        for (int k = 0; k < 2; k++) {
-            if (users[i][k] >= 0 && counted[i][k] && !t.docs[users[i][k]].mine) {
-                t.docs[users[i][k]].mine = -1; /* listed */
-                user_docs[n_users++] = users[i][k];
-            }
-        }
-    }
-    for (size_t i = 0; i < n_users; i++) {
-        t.docs[user_docs[i]].mine = 0;
-    }
-    if (claim_users(&c, &t, user_docs, n_users) != 0) {
+    /* Redelivered events: counted here only if their owner never will. Then the users: a
+     * site-day counts the user documents this batch owns. */
+    if (take_over(&c) != 0 || claim_users(&c) != 0) {
         goto done;
     }
 #ifdef FAULT_INJECTION
@@ -973,32 +695,16 @@ rollup_apply(store_t *s, const struct rollup_batch *b, const struct event *evs,
         b->fault(b);
     }
 #endif
-    for (size_t i = 0; i < n_users; i++) {
-        const struct doc *u = &t.docs[user_docs[i]];
-        if (u->mine) {
-            t.docs[u->scope].users++;
-        }
-    }
-    for (size_t i = 0; i < n; i++) {
-        for (int k = 0; k < ROLLUP_KINDS; k++) {
-            if (counted[i][k]) {
-                t.docs[docs[i][k]].views++;
-            }
-        }
-    }
-    rc = apply_counts(&c, &t);
+    rollup_plan_counts(&plan);
+    rc = apply_counts(&c);
 done:
+    tally->taken_over += plan.taken_over;
+    tally->users_taken_over += plan.users_taken_over;
     mongoc_collection_destroy(c.events);
     mongoc_collection_destroy(c.rollups);
     mongoc_collection_destroy(c.paths);
     mongoc_collection_destroy(c.users);
     store_client_push(s, client);
-    table_free(&t);
-    free(docs);
-    free(users);
-    free(counted);
-    free(dups);
-    free(user_docs);
-    free(own);
+    rollup_plan_free(&plan);
     return rc;
 }

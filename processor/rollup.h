@@ -26,7 +26,8 @@
  *    b voided on the site-day takes the user document over (compare-and-set of b): its
  *    owner will never count it there. Owners are only voided through their redelivered
  *    events, never because of a user, so a live batch keeps its users.
- * Updates are single-document and conditional, so this needs no transactions.
+ * Updates are single-document and conditional, so this needs no transactions. The
+ * decisions are rollup_plan.h's pure functions; rollup_apply() runs them on MongoDB.
  */
 #ifndef PROCESSOR_ROLLUP_H
 #define PROCESSOR_ROLLUP_H

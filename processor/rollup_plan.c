@@ -1,0 +1,430 @@
+/* rollup_plan.c - the decisions of the rollup protocol, as pure functions. */
+#include "rollup_plan.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rollup_doc.h"
+
+/* The states of a pending pair within a round. */
+enum {
+    PAIR_OPEN = 0,    /* to decide from its owner */
+    PAIR_ASKED = 1,   /* waiting for the answer to q[pair.q] */
+    PAIR_VOIDED = 2,  /* its owner never counts it here: take it over */
+    PAIR_SENT = 3,    /* in a compare-and-set */
+    PAIR_SETTLED = 4, /* decided: counted here, or by its owner */
+};
+
+/* --- the documents ----------------------------------------------------------------------- */
+
+static uint64_t
+hash(int ns, const char *s)
+{
+    uint64_t h = 1469598103934665603ULL ^ (uint64_t)ns;
+    for (; *s != '\0'; s++) {
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    }
+    return h;
+}
+
+/* The slot of document `id` of namespace ns: where it is, or the free slot where it would go. */
+static size_t
+slot_of(const struct rollup_plan *p, const char *id, int ns)
+{
+    size_t slot = hash(ns, id) % p->n_slots;
+
+    while (p->slots[slot] >= 0) {
+        const struct plan_doc *d = &p->docs[p->slots[slot]];
+        if (d->ns == ns && strcmp(d->id, id) == 0) {
+            break;
+        }
+        slot = (slot + 1) % p->n_slots;
+    }
+    return slot;
+}
+
+/* The index of document `id` (taken: freed here when already present), added when new;
+ * -1 when id is NULL (out of memory). */
+static long
+doc_ref(struct rollup_plan *p, char *id, int ns, const struct event *ev, int kind, long scope)
+{
+    size_t slot;
+
+    if (id == NULL) {
+        return -1;
+    }
+    slot = slot_of(p, id, ns);
+    if (p->slots[slot] >= 0) {
+        free(id);
+        return p->slots[slot];
+    }
+    if (p->n_docs == p->cap_docs) {
+        free(id);
+        return -1; /* cannot happen: rollup_plan_init() sized it */
+    }
+    p->docs[p->n_docs] = (struct plan_doc){id, ns, ev, kind, scope, 0, 0, 0, 0, ""};
+    p->slots[slot] = (long)p->n_docs;
+    return (long)p->n_docs++;
+}
+
+static int
+nonempty(const char *s)
+{
+    return s != NULL && s[0] != '\0';
+}
+
+/* The documents of event i: doc_of[i][k] for each kind it counts in, user_of[i][k] for its
+ * user document in the two site-days. Returns 0, or -1 out of memory. */
+static int
+event_docs(struct rollup_plan *p, size_t i)
+{
+    const struct event *ev = &p->evs[i];
+
+    for (int k = ROLLUP_KIND_ALL; k <= ROLLUP_KIND_TYPE; k++) {
+        const char *type = k == ROLLUP_KIND_TYPE ? ev->event_type : NULL;
+        long sd = doc_ref(p, rollup_scope_id(ev->site_id, ev->ts_ms, type), PLAN_SCOPE, ev, k, -1);
+        if (sd < 0) {
+            return -1;
+        }
+        p->doc_of[i][k] = sd;
+        if (nonempty(ev->path) &&
+            (p->doc_of[i][k + 2] = doc_ref(p, rollup_child_id(p->docs[sd].id, ev->path), PLAN_PATH,
+                                           ev, k + 2, sd)) < 0) {
+            return -1;
+        }
+        if (nonempty(ev->user_id) &&
+            (p->user_of[i][k] = doc_ref(p, rollup_child_id(p->docs[sd].id, ev->user_id), PLAN_USER,
+                                        NULL, k, sd)) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int
+rollup_plan_init(struct rollup_plan *p, const char *batch, const struct event *evs,
+                 const enum insert_outcome *outcomes, size_t n)
+{
+    size_t sz = n ? n : 1, n_before;
+
+    memset(p, 0, sizeof *p);
+    p->batch = batch;
+    p->evs = evs;
+    p->n = n;
+    p->cap_docs = sz * 7; /* per event: its id, two site-days, two paths, two users */
+    p->n_slots = p->cap_docs * 2;
+    p->docs = calloc(p->cap_docs, sizeof *p->docs);
+    p->slots = malloc(p->n_slots * sizeof *p->slots);
+    p->doc_of = malloc(sz * sizeof *p->doc_of);
+    p->user_of = malloc(sz * sizeof *p->user_of);
+    p->counted = calloc(sz, sizeof *p->counted);
+    p->dups = calloc(sz, sizeof *p->dups);
+    p->own = calloc(sz * ROLLUP_KINDS, sizeof *p->own);
+    p->pairs = calloc(sz * ROLLUP_KINDS, sizeof *p->pairs);
+    p->user_docs = calloc(sz * 2, sizeof *p->user_docs);
+    p->q = calloc(sz * ROLLUP_KINDS, sizeof *p->q);
+    p->cas = calloc(sz * ROLLUP_KINDS, sizeof *p->cas);
+    p->cas_ids = calloc(sz * ROLLUP_KINDS, sizeof *p->cas_ids);
+    if (p->docs == NULL || p->slots == NULL || p->doc_of == NULL || p->user_of == NULL ||
+        p->counted == NULL || p->dups == NULL || p->own == NULL || p->pairs == NULL ||
+        p->user_docs == NULL || p->q == NULL || p->cas == NULL || p->cas_ids == NULL) {
+        return -1;
+    }
+    for (size_t s = 0; s < p->n_slots; s++) {
+        p->slots[s] = -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        for (int k = 0; k < ROLLUP_KINDS; k++) {
+            p->doc_of[i][k] = -1;
+        }
+        p->user_of[i][0] = p->user_of[i][1] = -1;
+        if (outcomes[i] == INSERT_REJECTED) {
+            continue; /* not stored, not counted */
+        }
+        /* A second copy of an event in the same batch (a client that sent it twice): the
+         * first copy is the one this batch may count. */
+        n_before = p->n_docs;
+        if (doc_ref(p, strdup(p->evs[i].id), PLAN_EVENT, NULL, -1, -1) < 0) {
+            return -1;
+        }
+        if (p->n_docs == n_before) {
+            continue;
+        }
+        if (event_docs(p, i) != 0) {
+            return -1;
+        }
+        if (outcomes[i] == INSERT_DUPLICATE) {
+            for (int k = 0; k < ROLLUP_KINDS; k++) {
+                if (p->doc_of[i][k] >= 0) {
+                    p->pairs[p->n_pairs++] = (struct plan_pair){p->n_dups, k, -1, PAIR_OPEN};
+                }
+            }
+            p->dups[p->n_dups++] = i;
+            continue;
+        }
+        for (int k = 0; k < ROLLUP_KINDS; k++) {
+            p->counted[i][k] = p->doc_of[i][k] >= 0;
+        }
+    }
+    return 0;
+}
+
+void
+rollup_plan_free(struct rollup_plan *p)
+{
+    for (size_t d = 0; p->docs != NULL && d < p->n_docs; d++) {
+        free(p->docs[d].id);
+    }
+    free(p->docs);
+    free(p->slots);
+    free(p->doc_of);
+    free(p->user_of);
+    free(p->counted);
+    free(p->dups);
+    free(p->own);
+    free(p->pairs);
+    free(p->user_docs);
+    free(p->q);
+    free(p->cas);
+    free(p->cas_ids);
+    memset(p, 0, sizeof *p);
+}
+
+/* --- redelivered events -------------------------------------------------------------------- */
+
+size_t
+rollup_plan_pending(const struct rollup_plan *p)
+{
+    return p->n_pairs;
+}
+
+static const char *
+owner_of(const struct rollup_plan *p, const struct plan_pair *x)
+{
+    return p->own[x->j * ROLLUP_KINDS + (size_t)x->k];
+}
+
+static long
+doc_of_pair(const struct rollup_plan *p, const struct plan_pair *x)
+{
+    return p->doc_of[p->dups[x->j]][x->k];
+}
+
+/* The question (doc, owner), added unless it is there already. */
+static long
+ask(struct rollup_plan *p, long doc, const char *owner)
+{
+    for (size_t i = 0; i < p->n_q; i++) {
+        if (p->q[i].doc == doc && strcmp(p->q[i].owner, owner) == 0) {
+            return (long)i;
+        }
+    }
+    p->q[p->n_q] = (struct plan_question){doc, owner, 0};
+    return (long)p->n_q++;
+}
+
+size_t
+rollup_plan_questions(struct rollup_plan *p)
+{
+    p->n_q = 0;
+    for (size_t x = 0; x < p->n_pairs; x++) {
+        struct plan_pair *pr = &p->pairs[x];
+        const char *owner = owner_of(p, pr);
+        if (strcmp(owner, p->batch) == 0) {
+            /* Ours already: stored by this batch, or taken over by an earlier try. */
+            p->counted[p->dups[pr->j]][pr->k] = 1;
+            pr->state = PAIR_SETTLED;
+        } else if (owner[0] == '\0') {
+            pr->state = PAIR_VOIDED; /* stored without an owner: nobody counts it */
+        } else {
+            pr->q = ask(p, doc_of_pair(p, pr), owner);
+            pr->state = PAIR_ASKED;
+        }
+    }
+    return p->n_q;
+}
+
+/* The compare-and-set of (kind, from) in cas[], added unless it is there already. */
+static struct plan_cas *
+cas_for(struct rollup_plan *p, int kind, const char *from)
+{
+    for (size_t c = 0; c < p->n_cas; c++) {
+        if (p->cas[c].kind == kind && strcmp(p->cas[c].from, from) == 0) {
+            return &p->cas[c];
+        }
+    }
+    p->cas[p->n_cas] = (struct plan_cas){kind, from, NULL, 0};
+    return &p->cas[p->n_cas++];
+}
+
+/* Lay out cas[c].ids in cas_ids, in the order of cas[], for the ids counted in cas[c].n. */
+static void
+place_ids(struct rollup_plan *p)
+{
+    size_t at = 0;
+
+    for (size_t c = 0; c < p->n_cas; c++) {
+        p->cas[c].ids = p->cas_ids + at;
+        at += p->cas[c].n;
+        p->cas[c].n = 0;
+    }
+}
+
+size_t
+rollup_plan_takeovers(struct rollup_plan *p)
+{
+    p->n_cas = 0;
+    for (size_t x = 0; x < p->n_pairs; x++) {
+        struct plan_pair *pr = &p->pairs[x];
+        if (pr->state == PAIR_ASKED) {
+            pr->state = p->q[pr->q].voided ? PAIR_VOIDED : PAIR_SETTLED; /* applied: counted */
+        }
+        if (pr->state == PAIR_VOIDED) {
+            cas_for(p, pr->k, owner_of(p, pr))->n++;
+        }
+    }
+    place_ids(p);
+    for (size_t x = 0; x < p->n_pairs; x++) {
+        struct plan_pair *pr = &p->pairs[x];
+        if (pr->state == PAIR_VOIDED) {
+            struct plan_cas *c = cas_for(p, pr->k, owner_of(p, pr));
+            c->ids[c->n++] = p->evs[p->dups[pr->j]].id;
+            pr->state = PAIR_SENT;
+        }
+    }
+    return p->n_cas;
+}
+
+size_t
+rollup_plan_round_end(struct rollup_plan *p)
+{
+    size_t keep = 0;
+
+    for (size_t x = 0; x < p->n_pairs; x++) {
+        struct plan_pair pr = p->pairs[x];
+        if (pr.state != PAIR_SENT) {
+            continue; /* settled */
+        }
+        if (strcmp(owner_of(p, &pr), p->batch) == 0) {
+            p->counted[p->dups[pr.j]][pr.k] = 1;
+            p->taken_over++;
+            continue;
+        }
+        p->pairs[keep++] = (struct plan_pair){pr.j, pr.k, -1, PAIR_OPEN}; /* another moved first */
+    }
+    p->n_pairs = keep;
+    return keep;
+}
+
+/* --- users ----------------------------------------------------------------------------------- */
+
+size_t
+rollup_plan_users(struct rollup_plan *p)
+{
+    p->n_users = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        for (int k = 0; k < 2; k++) {
+            long u = p->user_of[i][k];
+            if (u >= 0 && p->counted[i][k] && !p->docs[u].listed) {
+                p->docs[u].listed = 1;
+                p->docs[u].mine = 0;
+                p->docs[u].owner[0] = '\0';
+                p->user_docs[p->n_users++] = u;
+            }
+        }
+    }
+    return p->n_users;
+}
+
+int
+rollup_plan_user_owner(struct rollup_plan *p, const char *id, const char *owner)
+{
+    long u = p->slots[slot_of(p, id, PLAN_USER)];
+    struct plan_doc *d;
+
+    if (u < 0 || !p->docs[u].listed) {
+        return -1;
+    }
+    d = &p->docs[u];
+    snprintf(d->owner, sizeof d->owner, "%s", owner);
+    d->mine = strcmp(owner, p->batch) == 0;
+    return 0;
+}
+
+static size_t
+users_mine(const struct rollup_plan *p)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < p->n_users; i++) {
+        n += p->docs[p->user_docs[i]].mine != 0;
+    }
+    return n;
+}
+
+size_t
+rollup_plan_user_questions(struct rollup_plan *p)
+{
+    p->n_q = 0;
+    p->users_mine_before = users_mine(p);
+    for (size_t i = 0; i < p->n_users; i++) {
+        const struct plan_doc *u = &p->docs[p->user_docs[i]];
+        if (!u->mine && u->owner[0] != '\0') {
+            ask(p, u->scope, u->owner);
+        }
+    }
+    return p->n_q;
+}
+
+size_t
+rollup_plan_user_takeovers(struct rollup_plan *p)
+{
+    p->n_cas = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < p->n_users; i++) {
+            const struct plan_doc *u = &p->docs[p->user_docs[i]];
+            long q;
+            if (u->mine || u->owner[0] == '\0') {
+                continue;
+            }
+            q = ask(p, u->scope, u->owner); /* answered already: found, not added */
+            if (!p->q[q].voided) {
+                continue; /* a live owner keeps its user */
+            }
+            if (pass == 0) {
+                cas_for(p, -1, u->owner)->n++;
+            } else {
+                struct plan_cas *c = cas_for(p, -1, u->owner);
+                c->ids[c->n++] = u->id;
+            }
+        }
+        if (pass == 0) {
+            place_ids(p);
+        }
+    }
+    return p->n_cas;
+}
+
+void
+rollup_plan_counts(struct rollup_plan *p)
+{
+    p->users_taken_over += users_mine(p) - p->users_mine_before;
+    for (size_t d = 0; d < p->n_docs; d++) {
+        p->docs[d].views = 0;
+        p->docs[d].users = 0;
+    }
+    for (size_t i = 0; i < p->n_users; i++) {
+        const struct plan_doc *u = &p->docs[p->user_docs[i]];
+        if (u->mine) {
+            p->docs[u->scope].users++;
+        }
+    }
+    for (size_t i = 0; i < p->n; i++) {
+        for (int k = 0; k < ROLLUP_KINDS; k++) {
+            if (p->counted[i][k]) {
+                p->docs[p->doc_of[i][k]].views++;
+            }
+        }
+    }
+}

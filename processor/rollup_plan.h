@@ -1,0 +1,160 @@
+/* rollup_plan.h - the decisions of the rollup protocol (rollup.h) as pure functions: given
+ * a batch and what the store reported, which documents to void, which events and user
+ * documents to take over, and what to count where. rollup.c runs a plan against MongoDB;
+ * tests/test_rollup_plan.c runs it against tables of what a store could report.
+ *
+ *   rollup_plan_init()          the documents of the batch's events; the ones it stored
+ *                               are counted at once, the redelivered ones are pending
+ *   read the owners (own.<kind>) of the redelivered events into own[]             [store]
+ *   while rollup_plan_pending() (at most ROLLUP_TAKEOVER_TRIES rounds):
+ *     rollup_plan_questions()   which (document, owner) to resolve: void the owner there
+ *                               unless it has applied there; the answers into q[]  [store]
+ *     rollup_plan_takeovers()   compare-and-sets of own.<kind> from a voided owner  [store]
+ *     read the owners again into own[]; rollup_plan_round_end()                  [store]
+ *   rollup_plan_users()         the user documents of what this batch counts: create the
+ *                               missing ones (b: this batch), read every b back     [store]
+ *                               with rollup_plan_user_owner()
+ *   rollup_plan_user_questions()  is the owner of a user document voided on its
+ *                               site-day? the answers into q[]                      [store]
+ *   rollup_plan_user_takeovers()  compare-and-sets of b from a voided owner; when there
+ *                               are any, read every b back again                    [store]
+ *   rollup_plan_counts()        views and users to add to each document             [store]
+ */
+#ifndef PROCESSOR_ROLLUP_PLAN_H
+#define PROCESSOR_ROLLUP_PLAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event.h"
+#include "insert.h"
+#include "rollup.h"
+
+/* How many rounds an event's owner may change under our feet before the batch gives up
+ * (and is retried later): each change is another processor taking it over. */
+#define ROLLUP_TAKEOVER_TRIES 8
+
+/* The collection of a document (PLAN_EVENT: the batch's event ids, to find a second copy). */
+enum plan_ns { PLAN_SCOPE = 0, PLAN_PATH = 1, PLAN_USER = 2, PLAN_EVENT = 3 };
+
+/* One document the batch touches. */
+struct plan_doc {
+    char *id;               /* owned */
+    int ns;                 /* enum plan_ns (the same id may be in two collections) */
+    const struct event *ev; /* site-day and path documents: one of their events, whose
+                             * fields the document gets when an update creates it */
+    int kind;               /* enum rollup_kind of its figure; user documents: of its site-day */
+    long scope;             /* path and user documents: the index of their site-day */
+    int64_t views, users;   /* what this batch adds (rollup_plan_counts()) */
+    int listed;             /* user documents: in users[] */
+    int mine;               /* user documents: b is this batch, as last read */
+    char owner[ROLLUP_BATCH_ID_MAX]; /* user documents: b as last read ("" unread) */
+};
+
+/* A question for the store. Events: has batch `owner` applied on document doc? (If not, the
+ * executor voids it there first, so that it never will.) User documents: is `owner` in the
+ * voided list of site-day doc? The answer: voided 1 (voided now or before), 0 (applied). */
+struct plan_question {
+    long doc;
+    const char *owner; /* points into the plan */
+    int voided;
+};
+
+/* A compare-and-set for the store: on each of ids[0..n), set the field (own.<kind> of an
+ * event, or b of a user document when kind is -1) to this batch where it is `from` ("":
+ * where it is missing). Which succeeded, the next read of the owners tells. */
+struct plan_cas {
+    int kind;
+    const char *from;
+    const char **ids; /* points into the plan */
+    size_t n;
+};
+
+/* One (redelivered event, figure) pair still to decide. */
+struct plan_pair {
+    size_t j;  /* index in dups[] */
+    int k;     /* enum rollup_kind */
+    long q;    /* its question in q[], or -1 */
+    int state; /* see rollup_plan.c */
+};
+
+struct rollup_plan {
+    const char *batch; /* this batch's id */
+    const struct event *evs;
+    size_t n;
+    /* The documents: an array, and an open-addressing index over it. */
+    struct plan_doc *docs;
+    size_t n_docs, cap_docs;
+    long *slots;
+    size_t n_slots;
+    long (*doc_of)[ROLLUP_KINDS]; /* doc_of[i][k]: event i's document of kind k, or -1 */
+    long (*user_of)[2];           /* user_of[i][k]: its user document in site-day k, or -1 */
+    unsigned char (*counted)[ROLLUP_KINDS]; /* this batch counts event i in figure k */
+    /* The redelivered events (INSERT_DUPLICATE): evs[dups[j]], and their owners as last
+     * read: own[j * ROLLUP_KINDS + k] ("" when missing). The executor fills own. */
+    size_t *dups;
+    size_t n_dups;
+    char (*own)[ROLLUP_BATCH_ID_MAX];
+    struct plan_pair *pairs;
+    size_t n_pairs;
+    /* The user documents listed by rollup_plan_users(). */
+    long *user_docs;
+    size_t n_users;
+    /* The questions and compare-and-sets of the current step. */
+    struct plan_question *q;
+    size_t n_q;
+    struct plan_cas *cas;
+    size_t n_cas;
+    const char **cas_ids;
+    /* What the plan took over: (event, figure) pairs, and user documents. */
+    size_t taken_over, users_taken_over;
+    size_t users_mine_before;
+};
+
+/* Plan batch `batch` (its id, kept by pointer) of events evs[0..n) with their outcomes:
+ * INSERT_NEW ones are this batch's to count, INSERT_DUPLICATE ones are pending,
+ * INSERT_REJECTED ones are not stored and not counted. Returns 0, or -1 out of memory
+ * (then rollup_plan_free() it). */
+int rollup_plan_init(struct rollup_plan *p, const char *batch, const struct event *evs,
+                     const enum insert_outcome *outcomes, size_t n);
+void rollup_plan_free(struct rollup_plan *p);
+
+/* The number of (redelivered event, figure) pairs still undecided. */
+size_t rollup_plan_pending(const struct rollup_plan *p);
+
+/* Decide what the owners in own[] settle (this batch's own: counted; missing: to take
+ * over) and list the rest as questions in q[0..n_q). Returns n_q. */
+size_t rollup_plan_questions(struct rollup_plan *p);
+
+/* With the answers in q[]: list the compare-and-sets that take over the pairs of voided
+ * owners in cas[0..n_cas), one per (kind, owner); the pairs whose owner applied are
+ * settled (not counted here). Returns n_cas. */
+size_t rollup_plan_takeovers(struct rollup_plan *p);
+
+/* With the owners read again into own[]: the pairs now this batch's are counted (taken
+ * over); the others (another batch moved first) are pending again. Returns the number
+ * pending. */
+size_t rollup_plan_round_end(struct rollup_plan *p);
+
+/* List the user documents of the site-days where this batch counts an event of a user, in
+ * user_docs[0..n_users), with their owners unread. Returns n_users. */
+size_t rollup_plan_users(struct rollup_plan *p);
+
+/* Record the b read from user document `id` ("" when it has none). Returns 0, or -1 when
+ * it is not one of the listed user documents. Allocates nothing. */
+int rollup_plan_user_owner(struct rollup_plan *p, const char *id, const char *owner);
+
+/* List, in q[0..n_q), whether each owner of a listed user document that is not this
+ * batch's is voided on its site-day. Returns n_q. */
+size_t rollup_plan_user_questions(struct rollup_plan *p);
+
+/* With the answers in q[]: the compare-and-sets of b (kind -1) that take over the user
+ * documents of voided owners, in cas[0..n_cas). Returns n_cas. */
+size_t rollup_plan_user_takeovers(struct rollup_plan *p);
+
+/* What to add: docs[d].views for each site-day and path document, docs[d].users (the
+ * listed user documents that are this batch's) for each site-day. Also updates
+ * users_taken_over. */
+void rollup_plan_counts(struct rollup_plan *p);
+
+#endif

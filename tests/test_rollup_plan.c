@@ -1,0 +1,320 @@
+/* test_rollup_plan.c - table tests of processor/rollup_plan.c: the rollup protocol's
+ * decisions for each crash and redelivery interleaving, run against a store described by the
+ * row (which batches have applied, which are voided, who owns what), not against MongoDB. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "rollup_doc.h"
+#include "rollup_plan.h"
+
+#define ME "bbbbbbbbbbbbbbbb:7" /* the batch planned */
+#define V "vvvvvvvvvvvvvvvv:3"  /* an earlier batch */
+#define W "wwwwwwwwwwwwwwww:5"  /* another processor's batch */
+#define T_DAY 1763202600000LL   /* 2025-11-15T10:30:00Z */
+#define MAX_EVS 4
+
+/* One event of the batch: its fields, its insert outcome and, for a duplicate, the owner
+ * that the store reports in each of its figures. */
+struct row_event {
+    const char *id, *type, *path, *user;
+    enum insert_outcome outcome;
+    const char *owner;
+};
+
+/* What the store holds when the batch runs. */
+struct row_store {
+    const char *applied[3];  /* batches that have applied on every document they touch */
+    const char *cas_lost_to; /* the first takeover of each pair loses to this batch */
+    const char *user_owner;  /* b of every user document that exists already (NULL: none) */
+    const char *voided[3];   /* batches in the voided list of the site-days */
+};
+
+/* What the plan must decide, on the site-day (all types) document and overall. */
+struct row_want {
+    int64_t views, users;    /* added to the site-day document */
+    int64_t path_views;      /* added to its "/a" path document */
+    size_t taken_over;       /* (event, figure) pairs */
+    size_t users_taken_over; /* user documents */
+    size_t questions;        /* (document, owner) pairs resolved in the first round */
+    int rounds;
+};
+
+struct row {
+    const char *name;
+    struct row_event evs[MAX_EVS];
+    struct row_store store;
+    struct row_want want;
+};
+
+static const struct row rows[] = {
+    {"a fresh batch: counts its events, a user once, no question",
+     {{"e1", "page_view", "/a", "u1", INSERT_NEW, NULL},
+      {"e2", "page_view", "/a", "u1", INSERT_NEW, NULL},
+      {"e3", "click", "/b", "u2", INSERT_NEW, NULL}},
+     {{NULL}, NULL, NULL, {NULL}},
+     {3, 2, 2, 0, 0, 0, 0}},
+    {"its own retry after a crash between storing and counting",
+     {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, ME},
+      {"e2", "page_view", "/a", "u1", INSERT_DUPLICATE, ME}},
+     {{NULL}, NULL, ME, {NULL}},
+     {2, 1, 2, 0, 0, 0, 1}},
+    {"a rejected event is neither stored nor counted",
+     {{"e1", "page_view", "/a", "u1", INSERT_REJECTED, NULL},
+      {"e2", "page_view", "/b", "u2", INSERT_NEW, NULL}},
+     {{NULL}, NULL, NULL, {NULL}},
+     {1, 1, 0, 0, 0, 0, 0}},
+    {"redelivered, its first batch applied: counted there, not here",
+     {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V}},
+     {{V}, NULL, V, {NULL}},
+     {0, 0, 0, 0, 0, 4, 1}},
+    {"redelivered, its first batch crashed before counting: voided, taken over",
+     {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V}},
+     {{NULL}, NULL, V, {V}},
+     {1, 1, 1, 4, 2, 4, 1}},
+    {"redelivered while its first batch is live (frozen, not applied): voided, taken over",
+     {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V},
+      {"e2", "page_view", "/a", "u2", INSERT_NEW, NULL}},
+     {{NULL}, NULL, V, {V}},
+     {2, 2, 2, 4, 4, 4, 1}},
+    {"two owners: one applied, one voided",
+     {{"e1", "page_view", "/a", NULL, INSERT_DUPLICATE, V},
+      {"e2", "page_view", "/a", NULL, INSERT_DUPLICATE, W}},
+     {{V}, NULL, NULL, {NULL}},
+     {1, 0, 1, 4, 0, 8, 1}},
+    {"stored without an owner: taken over without a question",
+     {{"e1", "page_view", "/a", NULL, INSERT_DUPLICATE, ""}},
+     {{NULL}, NULL, NULL, {NULL}},
+     {1, 0, 1, 4, 0, 0, 1}},
+    {"a takeover lost to another processor, whose batch then applied",
+     {{"e1", "page_view", "/a", NULL, INSERT_DUPLICATE, V}},
+     {{W}, W, NULL, {NULL}},
+     {0, 0, 0, 0, 0, 4, 2}},
+    {"a takeover lost to another processor that crashed too: taken from it",
+     {{"e1", "page_view", "/a", NULL, INSERT_DUPLICATE, V}},
+     {{NULL}, W, NULL, {NULL}},
+     {1, 0, 1, 4, 0, 4, 2}},
+    {"a user document whose owner was voided: taken over, the user counted here",
+     {{"e1", "page_view", "/a", "u1", INSERT_NEW, NULL}},
+     {{NULL}, NULL, V, {V}},
+     {1, 1, 1, 0, 2, 0, 0}},
+    {"a user document of a live batch: it keeps its user",
+     {{"e1", "page_view", "/a", "u1", INSERT_NEW, NULL}},
+     {{NULL}, NULL, W, {V}},
+     {1, 0, 1, 0, 0, 0, 0}},
+    {"a client's duplicate in the batch itself: counted once",
+     {{"e1", "page_view", "/a", "u1", INSERT_NEW, NULL},
+      {"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, ME}},
+     {{NULL}, NULL, NULL, {NULL}},
+     {1, 1, 1, 0, 0, 0, 0}},
+};
+
+static int
+listed(const char *const *list, size_t n, const char *b)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (list[i] != NULL && strcmp(list[i], b) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The index of the event with id `id` among the duplicates of the plan. */
+static size_t
+dup_of(const struct rollup_plan *p, const char *id)
+{
+    for (size_t j = 0; j < p->n_dups; j++) {
+        if (strcmp(p->evs[p->dups[j]].id, id) == 0) {
+            return j;
+        }
+    }
+    fail_msg("a compare-and-set of %s, which is not redelivered", id);
+    return 0;
+}
+
+/* The index of document `id` of collection ns, or -1. */
+static long
+doc_named(const struct rollup_plan *p, const char *id, int ns)
+{
+    for (size_t d = 0; d < p->n_docs; d++) {
+        if (p->docs[d].ns == ns && strcmp(p->docs[d].id, id) == 0) {
+            return (long)d;
+        }
+    }
+    return -1;
+}
+
+/* Run the plan as rollup.c does, the row's store answering. */
+static void
+run_row(const struct row *r)
+{
+    struct event evs[MAX_EVS];
+    enum insert_outcome outcomes[MAX_EVS];
+    char stored[MAX_EVS][ROLLUP_KINDS][ROLLUP_BATCH_ID_MAX]; /* own.<kind> in the store */
+    char user_b[2 * MAX_EVS][ROLLUP_BATCH_ID_MAX];           /* b of the listed user docs */
+    struct rollup_plan p;
+    size_t n = 0, first_questions = 0;
+    int rounds = 0;
+
+    for (; n < MAX_EVS && r->evs[n].id != NULL; n++) {
+        const struct row_event *e = &r->evs[n];
+        memset(&evs[n], 0, sizeof evs[n]);
+        snprintf(evs[n].id, sizeof evs[n].id, "%s", e->id);
+        evs[n].site_id = "site";
+        evs[n].event_type = e->type;
+        evs[n].path = e->path;
+        evs[n].user_id = e->user;
+        evs[n].ts_ms = T_DAY;
+        outcomes[n] = e->outcome;
+    }
+    assert_int_equal(rollup_plan_init(&p, ME, evs, outcomes, n), 0);
+    for (size_t j = 0; j < p.n_dups; j++) {
+        for (int k = 0; k < ROLLUP_KINDS; k++) {
+            snprintf(stored[j][k], ROLLUP_BATCH_ID_MAX, "%s", r->evs[p.dups[j]].owner);
+            snprintf(p.own[j * ROLLUP_KINDS + (size_t)k], ROLLUP_BATCH_ID_MAX, "%s", stored[j][k]);
+        }
+    }
+    /* Redelivered events, round by round. */
+    while (rollup_plan_pending(&p) > 0) {
+        size_t n_q, n_cas;
+        assert_true(rounds < ROLLUP_TAKEOVER_TRIES);
+        n_q = rollup_plan_questions(&p);
+        if (rounds == 0) {
+            first_questions = n_q;
+        }
+        for (size_t i = 0; i < n_q; i++) {
+            p.q[i].voided = !listed(r->store.applied, 3, p.q[i].owner);
+        }
+        n_cas = rollup_plan_takeovers(&p);
+        for (size_t c = 0; c < n_cas; c++) {
+            for (size_t x = 0; x < p.cas[c].n; x++) {
+                char *cur = stored[dup_of(&p, p.cas[c].ids[x])][p.cas[c].kind];
+                if (strcmp(cur, p.cas[c].from) != 0) {
+                    continue; /* compare-and-set: the owner moved */
+                }
+                snprintf(cur, ROLLUP_BATCH_ID_MAX, "%s",
+                         r->store.cas_lost_to != NULL && rounds == 0 ? r->store.cas_lost_to : ME);
+            }
+        }
+        for (size_t j = 0; j < p.n_dups; j++) {
+            for (int k = 0; k < ROLLUP_KINDS; k++) {
+                snprintf(p.own[j * ROLLUP_KINDS + (size_t)k], ROLLUP_BATCH_ID_MAX, "%s",
+                         stored[j][k]);
+            }
+        }
+        rollup_plan_round_end(&p);
+        rounds++;
+    }
+    /* Users: created with b = this batch unless they exist; read back; voided owners'. */
+    rollup_plan_users(&p);
+    for (size_t i = 0; i < p.n_users; i++) {
+        snprintf(user_b[i], ROLLUP_BATCH_ID_MAX, "%s",
+                 r->store.user_owner ? r->store.user_owner : ME);
+        assert_int_equal(rollup_plan_user_owner(&p, p.docs[p.user_docs[i]].id, user_b[i]), 0);
+    }
+    for (size_t i = 0, n_q = rollup_plan_user_questions(&p); i < n_q; i++) {
+        assert_int_equal(p.docs[p.q[i].doc].ns, PLAN_SCOPE);
+        p.q[i].voided = listed(r->store.voided, 3, p.q[i].owner);
+    }
+    size_t n_cas = rollup_plan_user_takeovers(&p);
+    for (size_t c = 0; c < n_cas; c++) {
+        assert_int_equal(p.cas[c].kind, -1);
+        for (size_t x = 0; x < p.cas[c].n; x++) {
+            for (size_t i = 0; i < p.n_users; i++) {
+                if (strcmp(p.docs[p.user_docs[i]].id, p.cas[c].ids[x]) == 0 &&
+                    strcmp(user_b[i], p.cas[c].from) == 0) {
+                    snprintf(user_b[i], ROLLUP_BATCH_ID_MAX, "%s", ME);
+                }
+            }
+        }
+    }
+    for (size_t i = 0; n_cas > 0 && i < p.n_users; i++) {
+        rollup_plan_user_owner(&p, p.docs[p.user_docs[i]].id, user_b[i]);
+    }
+    assert_int_equal(rollup_plan_user_owner(&p, "no such document", ME), -1);
+    rollup_plan_counts(&p);
+
+    char *scope = rollup_scope_id("site", T_DAY, NULL);
+    char *path = rollup_child_id(scope, "/a");
+    long sd = doc_named(&p, scope, PLAN_SCOPE), pd = doc_named(&p, path, PLAN_PATH);
+    int64_t views = sd >= 0 ? p.docs[sd].views : 0, users = sd >= 0 ? p.docs[sd].users : 0;
+    int64_t path_views = pd >= 0 ? p.docs[pd].views : 0;
+    if (views != r->want.views || users != r->want.users || path_views != r->want.path_views ||
+        p.taken_over != r->want.taken_over || p.users_taken_over != r->want.users_taken_over ||
+        first_questions != r->want.questions || rounds != r->want.rounds) {
+        fail_msg("%s:\n  got  views %lld users %lld /a %lld taken %zu users taken %zu "
+                 "questions %zu rounds %d\n  want views %lld users %lld /a %lld taken %zu users "
+                 "taken %zu questions %zu rounds %d",
+                 r->name, (long long)views, (long long)users, (long long)path_views, p.taken_over,
+                 p.users_taken_over, first_questions, rounds, (long long)r->want.views,
+                 (long long)r->want.users, (long long)r->want.path_views, r->want.taken_over,
+                 r->want.users_taken_over, r->want.questions, r->want.rounds);
+    }
+    free(scope);
+    free(path);
+    rollup_plan_free(&p);
+}
+
+static void
+test_rows(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        run_row(&rows[i]);
+    }
+}
+
+/* The figures of an event: the site-day and its type always, the path documents only with
+ * a non-empty path, the users only with a non-empty user id. */
+static void
+test_figures_of_an_event(void **state)
+{
+    struct event evs[2];
+    enum insert_outcome outcomes[2] = {INSERT_NEW, INSERT_NEW};
+    struct rollup_plan p;
+    size_t scopes = 0, paths = 0;
+
+    (void)state;
+    memset(evs, 0, sizeof evs);
+    snprintf(evs[0].id, sizeof evs[0].id, "a");
+    snprintf(evs[1].id, sizeof evs[1].id, "b");
+    evs[0].site_id = evs[1].site_id = "s";
+    evs[0].event_type = "click";
+    evs[1].event_type = "page_view";
+    evs[0].path = "";
+    evs[1].path = "/x";
+    evs[0].user_id = "";
+    evs[1].user_id = NULL;
+    evs[0].ts_ms = evs[1].ts_ms = T_DAY;
+    assert_int_equal(rollup_plan_init(&p, ME, evs, outcomes, 2), 0);
+    assert_int_equal(rollup_plan_users(&p), 0);
+    rollup_plan_counts(&p);
+    for (size_t d = 0; d < p.n_docs; d++) {
+        scopes += p.docs[d].ns == PLAN_SCOPE;
+        paths += p.docs[d].ns == PLAN_PATH;
+    }
+    assert_int_equal(scopes, 3); /* all types, click, page_view */
+    assert_int_equal(paths, 2);  /* /x in all types and in page_view */
+    assert_int_equal(p.docs[p.doc_of[0][ROLLUP_KIND_ALL]].views, 2);
+    assert_int_equal(p.doc_of[0][ROLLUP_KIND_PATH_ALL], -1);
+    assert_int_equal(p.docs[p.doc_of[1][ROLLUP_KIND_PATH_TYPE]].views, 1);
+    rollup_plan_free(&p);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rows),
+        cmocka_unit_test(test_figures_of_an_event),
+    };
+
+    return cmocka_run_group_tests_name("rollup_plan: the protocol's decisions", tests, NULL, NULL);
+}
