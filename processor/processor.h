@@ -61,7 +61,7 @@ struct processor {
     char dead_key[512];   /* <QUEUE_KEY>:dead */
 };
 
-/* The route table: GET /health. */
+/* The route table: GET /health, /readyz, /livez and /metrics. */
 extern const struct http_route processor_routes[];
 extern const size_t processor_n_routes;
 

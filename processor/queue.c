@@ -37,32 +37,6 @@ batch_add(struct queue_batch *b, redisReply *r)
     return 0;
 }
 
-/* Consume a reply that should be an integer or status; an error reply or
- * NULL fails. */
-static int
-expect_ok(redisReply *r, const char *what, struct app_err *err)
-{
-    int rc = 0;
-
-    if (r == NULL) {
-        return -1; /* err already filled by rconn */
-    }
-    if (r->type == REDIS_REPLY_ERROR) {
-        rc = err_set(err, ERR_TRANSIENT, "redis %s: %s", what, r->str);
-    }
-    freeReplyObject(r);
-    return rc;
-}
-
-int
-queue_push(rconn_t *c, const char *key, const char *payload, size_t len, struct app_err *err)
-{
-    const char *argv[] = {"LPUSH", key, payload};
-    const size_t lens[] = {5, strlen(key), len};
-
-    return expect_ok(rconn_command_argv(c, err, 3, argv, lens), "LPUSH", err);
-}
-
 int
 queue_claim(rconn_t *c, const char *key, const char *processing, size_t max, long block_ms,
             struct queue_batch *out, struct app_err *err)

@@ -1,4 +1,5 @@
-/* queue.h - the Redis list queue: push, reliable claim, ack, hand-back, recovery, dead letters.
+/* queue.h - the processor's side of the Redis list queue (ingest pushes, ingest/pusher.h):
+ * reliable claim, ack, hand-back, recovery, dead letters.
  *
  * Keys, for QUEUE_KEY = "events":
  *   events                        pending envelopes: ingest LPUSHes, processors take from
@@ -29,11 +30,6 @@ void queue_batch_init(struct queue_batch *b);
 
 /* Free the items and empty the batch. */
 void queue_batch_clear(struct queue_batch *b);
-
-/* LPUSH one envelope. Returns 0 once Redis has acknowledged it; -1 with err
- * when Redis is unreachable or refused the write (ERR_TRANSIENT: not queued),
- * or sent it but gave no answer in time (ERR_UNKNOWN: it may be queued). */
-int queue_push(rconn_t *c, const char *key, const char *payload, size_t len, struct app_err *err);
 
 /* Move up to max envelopes atomically, one by one, from the right of `key` to
  * `processing`: BLMOVE waiting at most block_ms for the first, then LMOVE for

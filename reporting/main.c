@@ -1,4 +1,4 @@
-/* main.c - reporting: serves GET /stats and GET /health from MongoDB. */
+/* main.c - reporting: serves /stats, /stats/aggregated and the probes from MongoDB (stats.c). */
 
 #include "reporting.h"
 #include "svc.h"

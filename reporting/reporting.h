@@ -30,7 +30,8 @@ struct reporting {
     sem_t db_slots;
 };
 
-/* The route table: GET /stats, GET /stats/aggregated, GET /health. */
+/* The route table: GET /stats, /stats/aggregated (the client listener), /health, /readyz,
+ * /livez and /metrics (both listeners). */
 extern const struct http_route reporting_routes[];
 extern const size_t reporting_n_routes;
 
