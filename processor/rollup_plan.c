@@ -211,14 +211,26 @@ doc_of_pair(const struct rollup_plan *p, const struct plan_pair *x)
     return p->doc_of[p->dups[x->j]][x->k];
 }
 
-/* The question (doc, owner), added unless it is there already. */
+/* The index of the question (doc, owner) in q[], or -1. */
 static long
-ask(struct rollup_plan *p, long doc, const char *owner)
+question_of(const struct rollup_plan *p, long doc, const char *owner)
 {
     for (size_t i = 0; i < p->n_q; i++) {
         if (p->q[i].doc == doc && strcmp(p->q[i].owner, owner) == 0) {
             return (long)i;
         }
+    }
+    return -1;
+}
+
+/* The question (doc, owner), added unless it is there already. */
+static long
+ask(struct rollup_plan *p, long doc, const char *owner)
+{
+    long q = question_of(p, doc, owner);
+
+    if (q >= 0) {
+        return q;
     }
     p->q[p->n_q] = (struct plan_question){doc, owner, 0};
     return (long)p->n_q++;
@@ -271,6 +283,19 @@ place_ids(struct rollup_plan *p)
     }
 }
 
+/* Add id to the compare-and-set of (kind, from): only counted while laying out (fill 0,
+ * before place_ids()), stored in its ids after (fill 1). */
+static void
+cas_add(struct rollup_plan *p, int kind, const char *from, const char *id, int fill)
+{
+    struct plan_cas *c = cas_for(p, kind, from);
+
+    if (fill) {
+        c->ids[c->n] = id;
+    }
+    c->n++;
+}
+
 size_t
 rollup_plan_takeovers(struct rollup_plan *p)
 {
@@ -280,17 +305,21 @@ rollup_plan_takeovers(struct rollup_plan *p)
         if (pr->state == PAIR_ASKED) {
             pr->state = p->q[pr->q].voided ? PAIR_VOIDED : PAIR_SETTLED; /* applied: counted */
         }
-        if (pr->state == PAIR_VOIDED) {
-            cas_for(p, pr->k, owner_of(p, pr))->n++;
+    }
+    for (int fill = 0; fill < 2; fill++) {
+        for (size_t x = 0; x < p->n_pairs; x++) {
+            const struct plan_pair *pr = &p->pairs[x];
+            if (pr->state == PAIR_VOIDED) {
+                cas_add(p, pr->k, owner_of(p, pr), p->evs[p->dups[pr->j]].id, fill);
+            }
+        }
+        if (fill == 0) {
+            place_ids(p);
         }
     }
-    place_ids(p);
     for (size_t x = 0; x < p->n_pairs; x++) {
-        struct plan_pair *pr = &p->pairs[x];
-        if (pr->state == PAIR_VOIDED) {
-            struct plan_cas *c = cas_for(p, pr->k, owner_of(p, pr));
-            c->ids[c->n++] = p->evs[p->dups[pr->j]].id;
-            pr->state = PAIR_SENT;
+        if (p->pairs[x].state == PAIR_VOIDED) {
+            p->pairs[x].state = PAIR_SENT;
         }
     }
     return p->n_cas;
@@ -381,25 +410,19 @@ size_t
 rollup_plan_user_takeovers(struct rollup_plan *p)
 {
     p->n_cas = 0;
-    for (int pass = 0; pass < 2; pass++) {
+    for (int fill = 0; fill < 2; fill++) {
         for (size_t i = 0; i < p->n_users; i++) {
             const struct plan_doc *u = &p->docs[p->user_docs[i]];
             long q;
             if (u->mine || u->owner[0] == '\0') {
                 continue;
             }
-            q = ask(p, u->scope, u->owner); /* answered already: found, not added */
-            if (!p->q[q].voided) {
-                continue; /* a live owner keeps its user */
-            }
-            if (pass == 0) {
-                cas_for(p, -1, u->owner)->n++;
-            } else {
-                struct plan_cas *c = cas_for(p, -1, u->owner);
-                c->ids[c->n++] = u->id;
+            q = question_of(p, u->scope, u->owner); /* asked by rollup_plan_user_questions() */
+            if (q >= 0 && p->q[q].voided) {
+                cas_add(p, -1, u->owner, u->id, fill); /* a live owner keeps its user: not here */
             }
         }
-        if (pass == 0) {
+        if (fill == 0) {
             place_ids(p);
         }
     }
