@@ -14,7 +14,7 @@
 static const char *log_service = "app";
 static atomic_int log_threshold = LOG_LVL_INFO;
 static atomic_int log_format_json = 0;
-static _Thread_local char log_rid[65];
+static _Thread_local char log_rid[LOG_REQUEST_ID_MAX + 1];
 
 static const char *const level_names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
 

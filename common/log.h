@@ -17,8 +17,11 @@ void log_set_format(enum log_format format);
 /* Parse "text" or "json". Returns 0 and sets *out, or -1. */
 int log_format_parse(const char *name, enum log_format *out);
 
+/* The longest request id kept: ingest takes a client's X-Request-Id up to this long. */
+#define LOG_REQUEST_ID_MAX 64
+
 /* Attach a request id to this thread's following messages (NULL or "" clears it).
- * Copied; at most 64 bytes are kept. */
+ * Copied; at most LOG_REQUEST_ID_MAX bytes are kept. */
 void log_set_request_id(const char *rid);
 
 /* Set the service name printed on every line (the string must outlive the logger). */

@@ -5,6 +5,7 @@
 #include <hiredis/hiredis.h>
 #include <stdatomic.h>
 
+#include "cfg.h"
 #include "err.h"
 
 typedef struct rconn rconn_t;
@@ -21,9 +22,20 @@ struct rconn_opts {
     const char *host;
     int port;
     const char *password;      /* empty or NULL: no AUTH */
-    int timeout_ms;            /* connect timeout and per-command read/write timeout */
+    long timeout_ms;           /* connect timeout and per-command read/write timeout */
     struct rconn_stats *stats; /* optional */
 };
+
+/* Rows for REDIS_HOST, REDIS_PORT, REDIS_PASSWORD and REDIS_TIMEOUT_MS writing into the
+ * struct rconn_opts *o, with the program's default timeout; the strings then point
+ * into the environment (see cfg_load()). */
+#define RCONN_VARS(o, timeout_def)                                                                 \
+    {"REDIS_HOST", "127.0.0.1", CFG_NONEMPTY, &(o)->host, 0, 0, 0, NULL},                          \
+        {"REDIS_PORT", "6379", CFG_PORT, &(o)->port, 0, 0, 0, NULL},                               \
+        {"REDIS_PASSWORD", "", CFG_STRING, &(o)->password, 0, 0, 1, NULL},                         \
+    {                                                                                              \
+        "REDIS_TIMEOUT_MS", timeout_def, CFG_INT, &(o)->timeout_ms, 1, 60000, 0, NULL              \
+    }
 
 /* Zero a stats block before use. */
 void rconn_stats_init(struct rconn_stats *s);

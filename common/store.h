@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cfg.h"
 #include "err.h"
 #include "metrics.h"
 
@@ -31,6 +32,13 @@ void store_driver_cleanup(void);
 /* Whether the driver accepts `value` as a MongoDB URI: 0, or -1 with why (one line) filled.
  * The check function of the MONGO_URI row of a configuration table (struct cfg_var). */
 int store_check_uri(const char *value, char *why, size_t whylen);
+
+/* The MONGO_URI row, writing into the const char **dest. */
+#define STORE_URI_VAR(dest)                                                                        \
+    {                                                                                              \
+        "MONGO_URI", "mongodb://127.0.0.1:27017/analytics", CFG_URI, (dest), 0, 0, 0,              \
+            store_check_uri                                                                        \
+    }
 
 /* Connect lazily to the MongoDB of `uri` (database from its path, default
  * "analytics"). Unless the URI sets them, serverSelectionTimeoutMS is 2000,

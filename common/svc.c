@@ -1,4 +1,4 @@
-/* svc.c - what every service's main() shares: configuration at start, and the stop flag. */
+/* svc.c - what every program's main() shares: configuration, listeners, probes, the stop. */
 #include "svc.h"
 
 #include <stdio.h>
@@ -7,39 +7,14 @@
 
 atomic_int svc_stop_requested = 0;
 
-int
-svc_configure(const char *service, const struct cfg_var *vars, size_t n,
-              const struct svc_log_cfg *log)
+void
+svc_probe_only_cfg(struct svc_cfg *c)
 {
-    struct app_err err = {0};
-
-    log_init(service);
-    if (cfg_load(vars, n, &err) != 0) {
-        LOG_ERROR("configuration: %s", err.msg);
-        return -1;
-    }
-    log_set_level(log->level);
-    log_set_format(log->format);
-    cfg_log(vars, n);
-    return 0;
-}
-
-http_server_t *
-svc_listen(const struct http_opts *opts, const struct http_route *routes, size_t n_routes,
-           void *ctx)
-{
-    struct app_err err = {0};
-    http_server_t *http = http_start(opts, routes, n_routes, ctx, &err);
-
-    if (http == NULL) {
-        LOG_ERROR("http: %s", err.msg);
-        return NULL;
-    }
-    LOG_INFO("listening on %s:%d", opts->bind_addr, http_port(http));
-    if (http_probe_port(http) >= 0) {
-        LOG_INFO("probes on %s:%d", opts->bind_addr, http_probe_port(http));
-    }
-    return http;
+    c->threads = HTTP_PROBE_THREADS;
+    c->request_timeout_ms = HTTP_PROBE_TIMEOUT_MS;
+    c->keep_alive_ms = 0;
+    c->probe_port = -1;
+    c->shutdown_delay_ms = 0;
 }
 
 static void
@@ -49,8 +24,9 @@ on_signal(int sig)
     atomic_store(&svc_stop_requested, 1);
 }
 
-void
-svc_install_signals(void)
+/* SIGTERM and SIGINT set svc_stop_requested; SIGPIPE is ignored. */
+static void
+install_signals(void)
 {
     struct sigaction sa;
 
@@ -63,8 +39,10 @@ svc_install_signals(void)
     sigaction(SIGPIPE, &sa, NULL);
 }
 
-void
-svc_wait_for_stop(long delay_ms)
+/* Sleep in 100 ms slices until a stop is requested; then, for delay_ms more, keep
+ * serving (so /readyz answers "stopping" while a load balancer takes the instance out). */
+static void
+wait_for_stop(long delay_ms)
 {
     const struct timespec slice = {0, 100 * 1000000L};
 
@@ -78,19 +56,105 @@ svc_wait_for_stop(long delay_ms)
     }
 }
 
-int
-svc_probe(struct mg_connection *conn, const char *service, enum svc_probe kind, svc_deps_fn deps,
-          void *ctx)
+/* Start the listeners and log "listening on ADDR:PORT" (and "probes on ADDR:PORT").
+ * Returns NULL after logging why. */
+static http_server_t *
+listen_as(struct svc_program *prog)
 {
+    const struct svc_cfg *c = &prog->cfg;
+    struct http_opts opts = {c->bind_address,       c->port,          (int)c->threads,
+                             c->request_timeout_ms, c->keep_alive_ms, c->probe_port};
+    struct app_err err = {0};
+    http_server_t *http = http_start(&opts, prog->routes, prog->n_routes, prog, &err);
+
+    if (http == NULL) {
+        LOG_ERROR("http: %s", err.msg);
+        return NULL;
+    }
+    LOG_INFO("listening on %s:%d", c->bind_address, http_port(http));
+    if (http_probe_port(http) >= 0) {
+        LOG_INFO("probes on %s:%d", c->bind_address, http_probe_port(http));
+    }
+    return http;
+}
+
+int
+svc_main(struct svc_program *prog)
+{
+    struct app_err err = {0};
+    http_server_t *http = NULL;
+    int status = 1;
+
+    log_init(prog->name);
+    if (cfg_load(prog->vars, prog->n_vars, &err) != 0) {
+        LOG_ERROR("configuration: %s", err.msg);
+        return SVC_EXIT_CONFIG;
+    }
+    log_set_level(prog->cfg.log_level);
+    log_set_format(prog->cfg.log_format);
+    cfg_log(prog->vars, prog->n_vars);
+    install_signals();
+    if (prog->start != NULL && prog->start(prog, &err) != 0) {
+        LOG_ERROR("start: %s", err.msg);
+        goto done;
+    }
+    if ((http = listen_as(prog)) == NULL) {
+        goto done;
+    }
+    if (prog->work != NULL) {
+        if (prog->work(prog) != 0) {
+            goto done;
+        }
+    } else {
+        wait_for_stop(prog->cfg.shutdown_delay_ms);
+    }
+    LOG_INFO("stopping");
+    status = 0;
+done:
+    http_stop(http);
+    if (prog->finish != NULL) {
+        prog->finish(prog);
+    }
+    return status;
+}
+
+enum probe {
+    PROBE_HEALTH,
+    PROBE_READY,
+    PROBE_LIVE,
+};
+
+static int
+probe(struct mg_connection *conn, void *ctx, enum probe kind)
+{
+    const struct svc_program *prog = ctx;
     struct app_err err = {0};
     const char *status = "ok";
 
-    if (kind == SVC_READY && atomic_load(&svc_stop_requested)) {
+    if (kind == PROBE_READY && atomic_load(&svc_stop_requested)) {
         status = "stopping";
-    } else if (kind != SVC_LIVE && deps(ctx, &err) != 0) {
-        LOG_WARN("%s: %s", kind == SVC_READY ? "readiness" : "health", err.msg);
+    } else if (kind != PROBE_LIVE && prog->deps != NULL && prog->deps(ctx, &err) != 0) {
+        LOG_WARN("%s: %s", kind == PROBE_READY ? "readiness" : "health", err.msg);
         status = "error";
     }
     return http_send_json(conn, strcmp(status, "ok") == 0 ? 200 : 503,
-                          json_pack("{s:s,s:s}", "status", status, "service", service));
+                          json_pack("{s:s,s:s}", "status", status, "service", prog->name));
+}
+
+int
+svc_handle_health(struct mg_connection *conn, void *ctx)
+{
+    return probe(conn, ctx, PROBE_HEALTH);
+}
+
+int
+svc_handle_ready(struct mg_connection *conn, void *ctx)
+{
+    return probe(conn, ctx, PROBE_READY);
+}
+
+int
+svc_handle_live(struct mg_connection *conn, void *ctx)
+{
+    return probe(conn, ctx, PROBE_LIVE);
 }

@@ -17,67 +17,98 @@
  * thread read it); the only mutable global besides the logger's state. */
 extern atomic_int svc_stop_requested;
 
-/* The logging settings every service's table has rows for (LOG_LEVEL, LOG_FORMAT). */
-struct svc_log_cfg {
-    enum log_level level;
-    enum log_format format;
-};
-
-/* Rows for LOG_LEVEL and LOG_FORMAT writing into *l, to put in a table. */
-#define SVC_LOG_VARS(l)                                                                            \
-    {"LOG_LEVEL", "info", CFG_LOG_LEVEL, &(l)->level, 0, 0, 0, NULL},                              \
-    {                                                                                              \
-        "LOG_FORMAT", "text", CFG_LOG_FORMAT, &(l)->format, 0, 0, 0, NULL                          \
-    }
-
-/* The settings of a program's HTTP listeners (see struct http_opts). */
-struct svc_http_cfg {
-    long threads;
-    long request_timeout_ms;
+/* The settings every program's table has rows for: its listener, logging and stop. */
+struct svc_cfg {
+    const char *bind_address;
+    int port;
+    long threads;            /* worker threads of the main listener */
+    long request_timeout_ms; /* see struct http_opts */
     long keep_alive_ms;
-    int probe_port;
+    int probe_port; /* -1: no probe listener */
+    long shutdown_delay_ms;
+    enum log_level log_level;
+    enum log_format log_format;
 };
 
-/* Rows for HTTP_THREADS, REQUEST_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS and PROBE_PORT
- * writing into *h, with the program's defaults for the first and the last. */
-#define SVC_HTTP_VARS(h, threads_def, probe_port_def)                                              \
-    {"HTTP_THREADS", threads_def, CFG_INT, &(h)->threads, 1, 4096, 0, NULL},                       \
-        {"REQUEST_TIMEOUT_MS", "10000", CFG_INT, &(h)->request_timeout_ms, 100, 600000, 0, NULL},  \
-        {"KEEP_ALIVE_TIMEOUT_MS", "5000", CFG_INT, &(h)->keep_alive_ms, 0, 600000, 0, NULL},       \
+/* Rows for PORT and BIND_ADDRESS writing into the struct svc_cfg *c. */
+#define SVC_LISTEN_VARS(c, port_def)                                                               \
+    {"PORT", port_def, CFG_LISTEN, &(c)->port, 0, 0, 0, NULL},                                     \
     {                                                                                              \
-        "PROBE_PORT", probe_port_def, CFG_LISTEN, &(h)->probe_port, 0, 0, 0, NULL                  \
+        "BIND_ADDRESS", "0.0.0.0", CFG_NONEMPTY, &(c)->bind_address, 0, 0, 0, NULL                 \
     }
 
-/* Start the HTTP listeners and log "listening on ADDR:PORT" (and "probes on
- * ADDR:PORT" when there is a probe listener). Returns NULL after logging why. */
-http_server_t *svc_listen(const struct http_opts *opts, const struct http_route *routes,
-                          size_t n_routes, void *ctx);
+/* Rows for HTTP_THREADS, REQUEST_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, PROBE_PORT and
+ * SHUTDOWN_DELAY_MS, with the program's defaults for the first and PROBE_PORT. A program
+ * without them serves its probes only, as svc_probe_only_cfg() sets. */
+#define SVC_HTTP_VARS(c, threads_def, probe_port_def)                                              \
+    {"HTTP_THREADS", threads_def, CFG_INT, &(c)->threads, 1, 4096, 0, NULL},                       \
+        {"REQUEST_TIMEOUT_MS", "10000", CFG_INT, &(c)->request_timeout_ms, 100, 600000, 0, NULL},  \
+        {"KEEP_ALIVE_TIMEOUT_MS", "5000", CFG_INT, &(c)->keep_alive_ms, 0, 600000, 0, NULL},       \
+        {"PROBE_PORT", probe_port_def, CFG_LISTEN, &(c)->probe_port, 0, 0, 0, NULL},               \
+    {                                                                                              \
+        "SHUTDOWN_DELAY_MS", "0", CFG_INT, &(c)->shutdown_delay_ms, 0, 60000, 0, NULL              \
+    }
 
-/* Start the logger for `service`, load the configuration table (which must
- * contain SVC_LOG_VARS(log)) and log it. On a bad value prints one line naming
- * the variable and returns -1: main() then exits with SVC_EXIT_CONFIG. */
-int svc_configure(const char *service, const struct cfg_var *vars, size_t n,
-                  const struct svc_log_cfg *log);
+/* Rows for LOG_LEVEL and LOG_FORMAT. */
+#define SVC_LOG_VARS(c)                                                                            \
+    {"LOG_LEVEL", "info", CFG_LOG_LEVEL, &(c)->log_level, 0, 0, 0, NULL},                          \
+    {                                                                                              \
+        "LOG_FORMAT", "text", CFG_LOG_FORMAT, &(c)->log_format, 0, 0, 0, NULL                      \
+    }
 
-/* Install the SIGTERM/SIGINT handler (sets svc_stop_requested) and ignore SIGPIPE. */
-void svc_install_signals(void);
-
-/* Sleep in 100 ms slices until a stop is requested; then, for delay_ms more, keep
- * serving (so /readyz answers "stopping" while a load balancer takes the instance out). */
-void svc_wait_for_stop(long delay_ms);
-
-/* The probes every program serves. */
-enum svc_probe {
-    SVC_HEALTH, /* /health (SPEC): 200 when the dependencies answer, else 503 */
-    SVC_READY,  /* /readyz: as /health, and 503 "stopping" once a stop was requested */
-    SVC_LIVE,   /* /livez: 200 while the process serves; dependencies are not checked */
-};
+/* The listener of a program that serves probes and /metrics only (the processor):
+ * HTTP_PROBE_THREADS workers, HTTP_PROBE_TIMEOUT_MS, no keep-alive, no second listener.
+ * Set before loading a table without SVC_HTTP_VARS. */
+void svc_probe_only_cfg(struct svc_cfg *c);
 
 /* Checks the program's dependencies: 0 when they answer, else -1 with err filled. */
 typedef int (*svc_deps_fn)(void *ctx, struct app_err *err);
 
-/* Answer a probe with {"status":"ok"|"error"|"stopping","service":service}. */
-int svc_probe(struct mg_connection *conn, const char *service, enum svc_probe kind,
-              svc_deps_fn deps, void *ctx);
+/* A program: a configuration table, a route table and its own work. The program's
+ * state struct begins with this one (so the routes' ctx, the program's state, is also
+ * a struct svc_program *: SVC_PROBE_ROUTES relies on it), e.g.
+ *
+ *   struct ingest { struct svc_program svc; ...the program's own state... };
+ *
+ * svc_main() then runs every program the same way:
+ *   1. start the logger, load the table (which holds SVC_LOG_VARS(&svc.cfg)), log it;
+ *   2. install the signal handlers;
+ *   3. start(): open what the routes and the work need (pools, stores);
+ *   4. listen on svc.cfg's address and ports, serving routes with the state as ctx;
+ *   5. work() until svc_stop_requested (without work: wait for the stop, then serve
+ *      shutdown_delay_ms more so that /readyz says "stopping" to the load balancer);
+ *   6. stop listening, then finish(): free what start() made (also after a failed one).
+ * The threads: main() runs steps 1-6 (so work() runs on the main thread); the HTTP
+ * workers of http.c run the routes; the program describes any others in its header. */
+struct svc_program {
+    const char *name; /* "ingest": the logger's service name and the probes' */
+    const struct cfg_var *vars;
+    size_t n_vars;
+    struct svc_cfg cfg; /* written by the table's SVC_*_VARS rows */
+    const struct http_route *routes;
+    size_t n_routes;
+    svc_deps_fn deps; /* what /health and /readyz check; ctx is the program's state */
+    int (*start)(struct svc_program *prog, struct app_err *err); /* 0, or -1 with err */
+    int (*work)(struct svc_program *prog);    /* 0 at a clean stop, else -1; may be NULL */
+    void (*finish)(struct svc_program *prog); /* may be NULL */
+};
+
+/* Run the program (see struct svc_program). Returns main()'s exit status: 0 after a
+ * clean stop, SVC_EXIT_CONFIG for a bad configuration value, 1 when it could not start
+ * or its work failed. */
+int svc_main(struct svc_program *prog);
+
+/* The probe routes every program serves, on both listeners: /health (SPEC: 200 when
+ * the dependencies answer, else 503), /readyz (as /health, and 503 "stopping" once a
+ * stop was requested) and /livez (200 while the process serves). Each answers
+ * {"status":"ok"|"error"|"stopping","service":name}. */
+int svc_handle_health(struct mg_connection *conn, void *ctx);
+int svc_handle_ready(struct mg_connection *conn, void *ctx);
+int svc_handle_live(struct mg_connection *conn, void *ctx);
+#define SVC_PROBE_ROUTES                                                                           \
+    {"GET", "/health", svc_handle_health, 1}, {"GET", "/readyz", svc_handle_ready, 1},             \
+    {                                                                                              \
+        "GET", "/livez", svc_handle_live, 1                                                        \
+    }
 
 #endif

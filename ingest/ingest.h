@@ -3,6 +3,7 @@
 #define INGEST_INGEST_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 
 #include "http.h"
 #include "log.h"
@@ -15,18 +16,11 @@
 #define INGEST_BATCH_MAX_EVENTS 500
 #define INGEST_BATCH_MAX_BYTES (512L * 1024)
 
+/* ingest's own settings; the listener's and the logger's are in its struct svc_program. */
 struct ingest_cfg {
-    int port;
-    const char *bind_address;
-    const char *redis_host;
-    int redis_port;
-    const char *redis_password;
-    long redis_timeout_ms;
+    struct rconn_opts redis;
     const char *queue_key;
     long max_body_bytes;
-    struct svc_http_cfg http;
-    long shutdown_delay_ms;
-    struct svc_log_cfg log;
 };
 
 /* Counters for /metrics. */
@@ -40,15 +34,24 @@ struct ingest_stats {
     struct metrics_histogram push_sizes; /* events per LPUSH of the group commit */
 };
 
+/* The threads: main() (svc_main) waits for the stop; the HTTP workers (HTTP_THREADS, and
+ * HTTP_PROBE_THREADS on PROBE_PORT) run the routes; whichever worker leads the pusher's
+ * group commit sends the LPUSH for the others (pusher.h). No thread of ingest's own. */
 struct ingest {
+    struct svc_program svc; /* first: the routes' ctx is a struct ingest */
     struct ingest_cfg cfg;
     rconn_pool_t *redis; /* the probes */
     pusher_t *pusher;    /* the events */
     struct ingest_stats stats;
 };
 
+_Static_assert(offsetof(struct ingest, svc) == 0, "struct svc_program must come first");
+
 /* The route table: POST /event, POST /events, the probes and /metrics. */
 extern const struct http_route ingest_routes[];
 extern const size_t ingest_n_routes;
+
+/* The dependency /health and /readyz check: Redis answers PING. */
+int ingest_deps(void *ctx, struct app_err *err);
 
 #endif

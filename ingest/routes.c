@@ -10,14 +10,14 @@
 #include "svc.h"
 #include "ts.h"
 
-/* The request id: the client's X-Request-Id when it is 1-64 characters of
- * [A-Za-z0-9._:-], else the event id. */
+/* The request id: the client's X-Request-Id when it is 1-LOG_REQUEST_ID_MAX characters
+ * of [A-Za-z0-9._:-], else the event id. */
 static void
 request_id(const struct mg_connection *conn, const char *event_id, char *out, size_t outlen)
 {
     const char *h = mg_get_header(conn, "X-Request-Id");
     size_t n = h ? strlen(h) : 0;
-    int ok = n > 0 && n <= 64;
+    int ok = n > 0 && n <= LOG_REQUEST_ID_MAX;
 
     for (size_t i = 0; ok && i < n; i++) {
         char c = h[i];
@@ -57,7 +57,7 @@ struct outgoing {
     struct event *evs;
     char **envelopes; /* owned */
     size_t *lens;
-    char rid[65];
+    char rid[LOG_REQUEST_ID_MAX + 1];
 };
 
 static void
@@ -235,29 +235,11 @@ done:
     return status;
 }
 
-static int
-redis_ok(void *arg, struct app_err *err)
+int
+ingest_deps(void *ctx, struct app_err *err)
 {
-    struct ingest *in = arg;
+    struct ingest *in = ctx;
     return rconn_pool_ping(in->redis, err);
-}
-
-static int
-handle_health(struct mg_connection *conn, void *arg)
-{
-    return svc_probe(conn, "ingest", SVC_HEALTH, redis_ok, arg);
-}
-
-static int
-handle_ready(struct mg_connection *conn, void *arg)
-{
-    return svc_probe(conn, "ingest", SVC_READY, redis_ok, arg);
-}
-
-static int
-handle_live(struct mg_connection *conn, void *arg)
-{
-    return svc_probe(conn, "ingest", SVC_LIVE, redis_ok, arg);
 }
 
 static int
@@ -298,8 +280,9 @@ handle_metrics(struct mg_connection *conn, void *arg)
 }
 
 const struct http_route ingest_routes[] = {
-    {"POST", "/event", handle_post_event, 0}, {"POST", "/events", handle_post_events, 0},
-    {"GET", "/health", handle_health, 1},     {"GET", "/readyz", handle_ready, 1},
-    {"GET", "/livez", handle_live, 1},        {"GET", "/metrics", handle_metrics, 1},
+    {"POST", "/event", handle_post_event, 0},
+    {"POST", "/events", handle_post_events, 0},
+    SVC_PROBE_ROUTES,
+    {"GET", "/metrics", handle_metrics, 1},
 };
 const size_t ingest_n_routes = sizeof ingest_routes / sizeof ingest_routes[0];

@@ -17,9 +17,8 @@ static const char usage[] =
 int
 dead_command(const struct processor_cfg *c, int argc, char **argv)
 {
-    struct rconn_opts ropts = {c->redis_host, c->redis_port, c->redis_password,
-                               (int)c->redis_timeout_ms, NULL};
     rconn_t *redis = NULL;
+    queue_t *q = NULL;
     struct queue_batch batch;
     struct app_err err = {0};
     long n = -1, max = 100;
@@ -31,25 +30,26 @@ dead_command(const struct processor_cfg *c, int argc, char **argv)
         fputs(usage, stderr);
         return SVC_EXIT_CONFIG;
     }
-    redis = rconn_new(&ropts);
-    if (redis == NULL) {
+    redis = rconn_new(&c->redis);
+    q = queue_new(c->queue_key, NULL);
+    if (redis == NULL || q == NULL) {
         fputs("processor: out of memory\n", stderr);
         goto done;
     }
     if (strcmp(argv[0], "list") == 0) {
-        n = queue_dead_list(redis, c->queue_key, (size_t)max, &batch, &err);
+        n = queue_dead_list(q, redis, (size_t)max, &batch, &err);
         for (size_t i = 0; n >= 0 && i < batch.n; i++) {
             printf("%.*s\n", (int)batch.items[i]->len, batch.items[i]->str);
         }
     } else if (strcmp(argv[0], "requeue") == 0) {
-        n = queue_dead_requeue(redis, c->queue_key, &err);
+        n = queue_dead_requeue(q, redis, &err);
         if (n >= 0) {
-            printf("requeued %ld dead letters onto %s\n", n, c->queue_key);
+            printf("requeued %ld dead letters onto %s\n", n, queue_name(q, QUEUE_PENDING));
         }
     } else if (strcmp(argv[0], "purge") == 0) {
-        n = queue_dead_purge(redis, c->queue_key, &err);
+        n = queue_dead_purge(q, redis, &err);
         if (n >= 0) {
-            printf("purged %ld dead letters from %s:dead\n", n, c->queue_key);
+            printf("purged %ld dead letters from %s\n", n, queue_name(q, QUEUE_DEAD));
         }
     } else {
         fputs(usage, stderr);
@@ -64,5 +64,6 @@ dead_command(const struct processor_cfg *c, int argc, char **argv)
 done:
     queue_batch_clear(&batch);
     rconn_free(redis);
+    queue_free(q);
     return rc;
 }

@@ -21,11 +21,9 @@
 struct drain {
     struct processor *p;
     struct processor_stats *stats;
+    const queue_t *q; /* p->queue */
     rconn_t *redis;
     struct backoff bo;
-    const char *consumer;      /* p->consumer */
-    const char *processing;    /* p->processing */
-    const char *dead_key;      /* p->dead_key */
     struct rollup_batch batch; /* the id of the batch in hand */
 };
 
@@ -79,8 +77,7 @@ heartbeat_main(void *arg)
     int failing = 0;
 
     while (!atomic_load(&hb->stop)) {
-        if (queue_heartbeat(hb->redis, c->queue_key, hb->d->consumer, c->heartbeat_ttl_ms, &err) !=
-            0) {
+        if (queue_heartbeat(hb->d->q, hb->redis, c->heartbeat_ttl_ms, &err) != 0) {
             if (!failing) {
                 LOG_WARN("heartbeat: %s", err.msg);
             }
@@ -289,15 +286,15 @@ hand_back(struct drain *d)
     int64_t until = mono_ms() + DRAIN_HAND_BACK_MS; /* this runs while stopping */
 
     do {
-        n = queue_requeue(d->redis, d->processing, d->p->cfg.queue_key, &err);
+        n = queue_requeue(d->q, d->redis, &err);
         if (n >= 0) {
-            LOG_INFO("handed %ld events back to %s", n, d->p->cfg.queue_key);
+            LOG_INFO("handed %ld events back to %s", n, queue_name(d->q, QUEUE_PENDING));
             return;
         }
-        LOG_WARN("handing back %s: %s", d->processing, err.msg);
+        LOG_WARN("handing back %s: %s", queue_name(d->q, QUEUE_PROCESSING), err.msg);
         backoff_sleep(200, NULL);
     } while (mono_ms() < until);
-    LOG_WARN("%s left for the recovery pass", d->processing);
+    LOG_WARN("%s left for the recovery pass", queue_name(d->q, QUEUE_PROCESSING));
 }
 
 /* Store the batch and acknowledge it. Returns 0 when done, 1 when a stop
@@ -341,11 +338,11 @@ process_batch(struct drain *d, struct queue_batch *batch)
         goto done;
     }
     /* Only now, with MongoDB's acknowledgement in hand, does the batch leave Redis. */
-    while (queue_ack(d->redis, d->processing, d->dead_key, dead, n_dead, &err) != 0) {
+    while (queue_ack(d->q, d->redis, dead, n_dead, &err) != 0) {
         if (wait_retry(d, "redis ack", &err)) {
             LOG_WARN("stopping with %zu stored events unacknowledged in %s; the recovery pass "
                      "returns them and they are not stored twice",
-                     batch->n, d->processing);
+                     batch->n, queue_name(d->q, QUEUE_PROCESSING));
             rc = 1;
             goto done;
         }
@@ -385,11 +382,10 @@ start_up(struct drain *d)
         wait_retry(d, "mongodb indexes", &err);
     }
     while (!atomic_load(&svc_stop_requested) &&
-           queue_heartbeat(d->redis, c->queue_key, d->consumer, c->heartbeat_ttl_ms, &err) != 0) {
+           queue_heartbeat(d->q, d->redis, c->heartbeat_ttl_ms, &err) != 0) {
         wait_retry(d, "redis register", &err);
     }
-    while (!atomic_load(&svc_stop_requested) &&
-           (n = queue_recover(d->redis, c->queue_key, 1, &err)) < 0) {
+    while (!atomic_load(&svc_stop_requested) && (n = queue_recover(d->q, d->redis, 1, &err)) < 0) {
         wait_retry(d, "redis recovery", &err);
     }
     if (!atomic_load(&svc_stop_requested) && n > 0) {
@@ -400,8 +396,9 @@ start_up(struct drain *d)
 }
 
 int
-drain_prepare(struct processor *p)
+drain_prepare(struct processor *p, struct app_err *err)
 {
+    char consumer[256];
     struct processor_stats *s = &p->stats;
 
     atomic_init(&s->stored, 0);
@@ -416,22 +413,17 @@ drain_prepare(struct processor *p)
     atomic_init(&s->users_taken_over, 0);
     metrics_histogram_init(&s->batch_size, metrics_size_bounds, metrics_size_n);
     rconn_stats_init(&s->redis);
-    make_consumer_id(p->consumer, sizeof p->consumer);
-    if (queue_key(p->processing, sizeof p->processing, p->cfg.queue_key, "processing",
-                  p->consumer) != 0 ||
-        queue_key(p->dead_key, sizeof p->dead_key, p->cfg.queue_key, "dead", NULL) != 0) {
-        return -1;
-    }
-    return 0;
+    make_consumer_id(consumer, sizeof consumer);
+    p->queue = queue_new(p->cfg.queue_key, consumer);
+    return p->queue != NULL ? 0 : err_set(err, ERR_INTERNAL, "out of memory");
 }
 
 int
-drain_run(struct processor *p)
+drain_run(struct svc_program *prog)
 {
+    struct processor *p = (struct processor *)prog;
     const struct processor_cfg *c = &p->cfg;
-    struct rconn_opts ropts = {c->redis_host, c->redis_port, c->redis_password,
-                               (int)c->redis_timeout_ms, &p->stats.redis};
-    struct drain d = {.p = p, .stats = &p->stats};
+    struct drain d = {.p = p, .stats = &p->stats, .q = p->queue};
     struct heartbeat hb = {.d = &d};
     struct queue_batch batch;
     struct app_err err = {0};
@@ -440,11 +432,8 @@ drain_run(struct processor *p)
 
     atomic_init(&hb.stop, 0);
     queue_batch_init(&batch);
-    d.redis = rconn_new(&ropts);
-    hb.redis = rconn_new(&ropts);
-    d.consumer = p->consumer;
-    d.processing = p->processing;
-    d.dead_key = p->dead_key;
+    d.redis = rconn_new(&c->redis);
+    hb.redis = rconn_new(&c->redis);
     if (d.redis == NULL || hb.redis == NULL) {
         LOG_ERROR("cannot start: out of memory");
         goto done;
@@ -457,7 +446,8 @@ drain_run(struct processor *p)
         d.batch.fault_seq = c->fault_kill_in_rollup;
     }
 #endif
-    LOG_INFO("consumer %s draining %s (rollup run %s)", d.consumer, c->queue_key, d.batch.run);
+    LOG_INFO("consumer %s draining %s (rollup run %s)", queue_name(d.q, QUEUE_CONSUMER),
+             queue_name(d.q, QUEUE_PENDING), d.batch.run);
     start_up(&d);
     if (pthread_create(&hb.thread, NULL, heartbeat_main, &hb) != 0) {
         LOG_ERROR("cannot start the heartbeat thread");
@@ -468,7 +458,7 @@ drain_run(struct processor *p)
     while (!atomic_load(&svc_stop_requested)) {
         int n;
         if (mono_ms() >= next_recovery) {
-            long moved = queue_recover(d.redis, c->queue_key, 0, &err);
+            long moved = queue_recover(d.q, d.redis, 0, &err);
             if (moved > 0) {
                 LOG_INFO("recovery: returned %ld events of stopped processors to the queue", moved);
                 count(&d.stats->recovered, (unsigned long long)moved);
@@ -477,10 +467,9 @@ drain_run(struct processor *p)
         }
         if (resume) {
             /* A claim failed midway: what it moved may be in our list unseen. */
-            n = queue_list(d.redis, d.processing, &batch, &err);
+            n = queue_list(d.q, d.redis, &batch, &err);
         } else {
-            n = queue_claim(d.redis, c->queue_key, d.processing, (size_t)c->batch_size, c->block_ms,
-                            &batch, &err);
+            n = queue_claim(d.q, d.redis, (size_t)c->batch_size, c->block_ms, &batch, &err);
         }
         if (n < 0) {
             queue_batch_clear(&batch);
@@ -503,7 +492,7 @@ done:
     if (hb_started) {
         atomic_store(&hb.stop, 1);
         pthread_join(hb.thread, NULL);
-        if (queue_unregister(d.redis, c->queue_key, d.consumer, &err) != 0) {
+        if (queue_unregister(d.q, d.redis, &err) != 0) {
             LOG_WARN("unregister: %s", err.msg);
         }
     }

@@ -180,7 +180,7 @@ insert_one(mongoc_collection_t *coll, const bson_t *doc, const bson_t *opts,
     if (mongoc_collection_insert_one(coll, doc, opts, &reply, &berr)) {
         *outcome = INSERT_NEW;
     } else {
-        char msg[128] = "";
+        char msg[INSERT_REASON_LEN] = "";
         int32_t code = write_error_code(&reply, &berr, msg, sizeof msg);
         if (code == STORE_DUPLICATE_KEY) {
             *outcome = INSERT_DUPLICATE;

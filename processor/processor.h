@@ -3,21 +3,19 @@
 #define PROCESSOR_PROCESSOR_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "queue.h"
 #include "rconn.h"
 #include "store.h"
 #include "svc.h"
 
+/* The processor's own settings; its listener's and logger's are in its struct svc_program. */
 struct processor_cfg {
-    int port;
-    const char *bind_address;
-    const char *redis_host;
-    int redis_port;
-    const char *redis_password;
-    long redis_timeout_ms;
+    struct rconn_opts redis;
     const char *mongo_uri;
     const char *write_concern;
     const char *queue_key;
@@ -32,7 +30,6 @@ struct processor_cfg {
     long fault_stop_before_rollup; /* SIGSTOP itself before batch N's rollup */
     long fault_kill_in_rollup;     /* SIGKILL itself half-way through it */
 #endif
-    struct svc_log_cfg log;
 };
 
 /* Counters for /metrics, updated by the drain loop. */
@@ -51,28 +48,43 @@ struct processor_stats {
     struct rconn_stats redis;
 };
 
+/* The threads:
+ *   - main() runs svc_main, whose work is drain_run(): the drain loop claims, stores and
+ *     acknowledges batches on its own Redis connection (drain.c);
+ *   - the heartbeat thread, started by drain_run(), refreshes this consumer's heartbeat
+ *     every HEARTBEAT_TTL_MS / 3 on a second connection, so a batch waiting on MongoDB
+ *     does not look like a dead processor;
+ *   - HTTP_PROBE_THREADS HTTP workers serve the probes and /metrics (the processor's
+ *     listener serves probes only, see svc_probe_only_cfg());
+ *   - the MongoDB driver's pools each run a monitor thread per server (common/store.h).
+ * Across them: svc_stop_requested (an atomic, set by the signal handler), the stats
+ * (atomics), the queue handle (immutable) and the pools (thread-safe). */
 struct processor {
+    struct svc_program svc; /* first: the routes' ctx is a struct processor */
     struct processor_cfg cfg;
     store_t *store;
     rconn_pool_t *redis; /* for /health and /metrics; the drain loop has its own */
+    queue_t *queue;      /* the keys of QUEUE_KEY for this process's consumer id */
     struct processor_stats stats;
-    char consumer[200];   /* this process's consumer id: host:pid:tag */
-    char processing[512]; /* <QUEUE_KEY>:processing:<consumer> */
-    char dead_key[512];   /* <QUEUE_KEY>:dead */
 };
+
+_Static_assert(offsetof(struct processor, svc) == 0, "struct svc_program must come first");
 
 /* The route table: GET /health, /readyz, /livez and /metrics. */
 extern const struct http_route processor_routes[];
 extern const size_t processor_n_routes;
 
-/* Set up the stats, the consumer id and the key names. Returns 0, or -1 when
- * QUEUE_KEY is too long for them. */
-int drain_prepare(struct processor *p);
+/* The dependencies /health and /readyz check: Redis, then MongoDB. */
+int processor_deps(void *ctx, struct app_err *err);
+
+/* Set up the stats, and the queue handle with a new consumer id. Returns 0, or -1
+ * with err when out of memory. */
+int drain_prepare(struct processor *p, struct app_err *err);
 
 /* Claim batches from the queue and store them until svc_stop_requested is
  * set; then hand back or finish the batch in hand. Returns 0 on a clean stop,
- * -1 when it could not start (out of memory). */
-int drain_run(struct processor *p);
+ * -1 when it could not start (out of memory). The processor's svc work. */
+int drain_run(struct svc_program *prog);
 
 /* `processor --dead list [N] | requeue | purge` (argv after "--dead"): the operator
  * command for dead letters. Returns the exit status: 0, 1 on a Redis failure, 2 on a

@@ -1,4 +1,4 @@
-/* queue.c - the Redis list queue: push, reliable claim, ack, hand-back, recovery, dead letters. */
+/* queue.c - the Redis list queue: reliable claim, ack, hand-back, recovery, dead letters. */
 #include "queue.h"
 
 #include <jansson.h>
@@ -7,6 +7,82 @@
 #include <string.h>
 
 #include "text.h"
+
+/* The key names, built once; with no consumer the per-consumer ones are NULL. The names
+ * of the enum queue_key_kind come first (see queue.h), then the two only scripts use. */
+enum { QUEUE_HEARTBEAT = QUEUE_CONSUMER + 1, QUEUE_CONSUMERS, QUEUE_N_NAMES };
+
+struct queue {
+    char *names[QUEUE_N_NAMES];
+};
+
+/* "<name>:<kind>" or "<name>:<kind>:<consumer>", malloc'd; NULL when out of memory. */
+static char *
+make_key(const char *name, const char *kind, const char *consumer)
+{
+    size_t len = strlen(name) + 1 + strlen(kind) + (consumer ? 1 + strlen(consumer) : 0) + 1;
+    char *k = malloc(len);
+
+    if (k != NULL) {
+        snprintf(k, len, consumer ? "%s:%s:%s" : "%s:%s", name, kind, consumer);
+    }
+    return k;
+}
+
+queue_t *
+queue_new(const char *queue_key, const char *consumer)
+{
+    queue_t *q = calloc(1, sizeof *q);
+    char **k;
+
+    if (q == NULL) {
+        return NULL;
+    }
+    k = q->names;
+    k[QUEUE_PENDING] = strdup(queue_key);
+    k[QUEUE_DEAD] = make_key(queue_key, "dead", NULL);
+    k[QUEUE_CONSUMERS] = make_key(queue_key, "consumers", NULL);
+    if (consumer != NULL) {
+        k[QUEUE_CONSUMER] = strdup(consumer);
+        k[QUEUE_PROCESSING] = make_key(queue_key, "processing", consumer);
+        k[QUEUE_HEARTBEAT] = make_key(queue_key, "heartbeat", consumer);
+    }
+    for (int i = 0; i < QUEUE_N_NAMES; i++) {
+        int wanted = consumer != NULL ||
+                     (i != QUEUE_CONSUMER && i != QUEUE_PROCESSING && i != QUEUE_HEARTBEAT);
+        if (wanted && k[i] == NULL) {
+            queue_free(q);
+            return NULL;
+        }
+    }
+    return q;
+}
+
+void
+queue_free(queue_t *q)
+{
+    if (q == NULL) {
+        return;
+    }
+    for (int i = 0; i < QUEUE_N_NAMES; i++) {
+        free(q->names[i]);
+    }
+    free(q);
+}
+
+const char *
+queue_name(const queue_t *q, enum queue_key_kind which)
+{
+    return q->names[which];
+}
+
+/* The consumer operations need a consumer: fail clearly rather than touch a NULL key. */
+static int
+need_consumer(const queue_t *q, struct app_err *err)
+{
+    return q->names[QUEUE_CONSUMER] != NULL ? 0
+                                            : err_set(err, ERR_INTERNAL, "queue: no consumer id");
+}
 
 void
 queue_batch_init(struct queue_batch *b)
@@ -38,14 +114,18 @@ batch_add(struct queue_batch *b, redisReply *r)
 }
 
 int
-queue_claim(rconn_t *c, const char *key, const char *processing, size_t max, long block_ms,
-            struct queue_batch *out, struct app_err *err)
+queue_claim(const queue_t *q, rconn_t *c, size_t max, long block_ms, struct queue_batch *out,
+            struct app_err *err)
 {
+    const char *key = q->names[QUEUE_PENDING], *processing = q->names[QUEUE_PROCESSING];
     redisContext *ctx;
     char secs[32];
     redisReply *r;
     int claimed = 0, lost = 0;
 
+    if (need_consumer(q, err) != 0) {
+        return -1;
+    }
     snprintf(secs, sizeof secs, "%ld.%03ld", block_ms / 1000, block_ms % 1000);
     r = rconn_command_blocking(c, block_ms, err, "BLMOVE %s %s RIGHT LEFT %s", key, processing,
                                secs);
@@ -99,11 +179,15 @@ queue_claim(rconn_t *c, const char *key, const char *processing, size_t max, lon
 }
 
 int
-queue_list(rconn_t *c, const char *processing, struct queue_batch *out, struct app_err *err)
+queue_list(const queue_t *q, rconn_t *c, struct queue_batch *out, struct app_err *err)
 {
-    redisReply *r = rconn_command(c, err, "LRANGE %s 0 -1", processing);
+    redisReply *r;
     int n = 0;
 
+    if (need_consumer(q, err) != 0) {
+        return -1;
+    }
+    r = rconn_command(c, err, "LRANGE %s 0 -1", q->names[QUEUE_PROCESSING]);
     if (r == NULL) {
         return -1;
     }
@@ -130,20 +214,19 @@ queue_list(rconn_t *c, const char *processing, struct queue_batch *out, struct a
 }
 
 int
-queue_ack(rconn_t *c, const char *processing, const char *dead_key, char **dead, size_t n_dead,
-          struct app_err *err)
+queue_ack(const queue_t *q, rconn_t *c, char **dead, size_t n_dead, struct app_err *err)
 {
-    redisContext *ctx = rconn_context(c, err);
+    redisContext *ctx;
     int rc = 0;
 
-    if (ctx == NULL) {
+    if (need_consumer(q, err) != 0 || (ctx = rconn_context(c, err)) == NULL) {
         return -1;
     }
     redisAppendCommand(ctx, "MULTI");
     for (size_t i = 0; i < n_dead; i++) {
-        redisAppendCommand(ctx, "LPUSH %s %s", dead_key, dead[i]);
+        redisAppendCommand(ctx, "LPUSH %s %s", q->names[QUEUE_DEAD], dead[i]);
     }
-    redisAppendCommand(ctx, "DEL %s", processing);
+    redisAppendCommand(ctx, "DEL %s", q->names[QUEUE_PROCESSING]);
     redisAppendCommand(ctx, "EXEC");
     for (size_t i = 0; i < n_dead + 3; i++) {
         void *reply = NULL;
@@ -199,14 +282,6 @@ queue_dead_entry(const char *reason, const char *error, int attempts, long long 
     return out;
 }
 
-int
-queue_key(char *out, size_t outlen, const char *qkey, const char *kind, const char *consumer)
-{
-    int n = consumer ? snprintf(out, outlen, "%s:%s:%s", qkey, kind, consumer)
-                     : snprintf(out, outlen, "%s:%s", qkey, kind);
-    return n >= 0 && (size_t)n < outlen ? 0 : -1;
-}
-
 /* EVAL script with keys k1, k2 and up to two arguments (NULL: fewer); the script
  * returns an integer. */
 static long
@@ -236,52 +311,58 @@ eval_int(rconn_t *c, struct app_err *err, const char *script, const char *k1, co
 }
 
 long
-queue_requeue(rconn_t *c, const char *processing, const char *key, struct app_err *err)
+queue_requeue(const queue_t *q, rconn_t *c, struct app_err *err)
 {
     static const char script[] =
         "local n = 0\n"
         "while redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT') do n = n + 1 end\n"
         "return n\n";
 
-    return eval_int(c, err, script, processing, key, NULL, NULL);
+    if (need_consumer(q, err) != 0) {
+        return -1;
+    }
+    return eval_int(c, err, script, q->names[QUEUE_PROCESSING], q->names[QUEUE_PENDING], NULL,
+                    NULL);
 }
 
 int
-queue_heartbeat(rconn_t *c, const char *qkey, const char *consumer, long ttl_ms,
-                struct app_err *err)
+queue_heartbeat(const queue_t *q, rconn_t *c, long ttl_ms, struct app_err *err)
 {
     static const char script[] = "redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])\n"
                                  "return redis.call('SADD', KEYS[2], ARGV[2])\n";
-    char hb[512], set[512], ttl[32];
+    char ttl[32];
 
-    if (queue_key(hb, sizeof hb, qkey, "heartbeat", consumer) != 0 ||
-        queue_key(set, sizeof set, qkey, "consumers", NULL) != 0) {
-        return err_set(err, ERR_INVALID, "key too long");
+    if (need_consumer(q, err) != 0) {
+        return -1;
     }
     snprintf(ttl, sizeof ttl, "%ld", ttl_ms);
-    return eval_int(c, err, script, hb, set, ttl, consumer) < 0 ? -1 : 0;
+    return eval_int(c, err, script, q->names[QUEUE_HEARTBEAT], q->names[QUEUE_CONSUMERS], ttl,
+                    q->names[QUEUE_CONSUMER]) < 0
+               ? -1
+               : 0;
 }
 
 int
-queue_unregister(rconn_t *c, const char *qkey, const char *consumer, struct app_err *err)
+queue_unregister(const queue_t *q, rconn_t *c, struct app_err *err)
 {
     static const char script[] = "redis.call('DEL', KEYS[1])\n"
                                  "if redis.call('LLEN', ARGV[2]) == 0 then\n"
                                  "  return redis.call('SREM', KEYS[2], ARGV[1])\n"
                                  "end\n"
                                  "return 0\n";
-    char hb[512], set[512], plist[512];
+    const char *const *k = (const char *const *)q->names;
 
-    if (queue_key(hb, sizeof hb, qkey, "heartbeat", consumer) != 0 ||
-        queue_key(set, sizeof set, qkey, "consumers", NULL) != 0 ||
-        queue_key(plist, sizeof plist, qkey, "processing", consumer) != 0) {
-        return err_set(err, ERR_INVALID, "key too long");
+    if (need_consumer(q, err) != 0) {
+        return -1;
     }
-    return eval_int(c, err, script, hb, set, consumer, plist) < 0 ? -1 : 0;
+    return eval_int(c, err, script, k[QUEUE_HEARTBEAT], k[QUEUE_CONSUMERS], k[QUEUE_CONSUMER],
+                    k[QUEUE_PROCESSING]) < 0
+               ? -1
+               : 0;
 }
 
 long
-queue_recover(rconn_t *c, const char *qkey, int scan, struct app_err *err)
+queue_recover(const queue_t *q, rconn_t *c, int scan, struct app_err *err)
 {
     static const char script[] =
         "local moved = 0\n"
@@ -306,26 +387,18 @@ queue_recover(rconn_t *c, const char *qkey, int scan, struct app_err *err)
         "  until cursor == '0'\n"
         "end\n"
         "return moved\n";
-    char set[512];
-
-    if (queue_key(set, sizeof set, qkey, "consumers", NULL) != 0) {
-        return err_set(err, ERR_INVALID, "key too long");
-    }
-    return eval_int(c, err, script, set, qkey, qkey, scan ? "scan" : "set");
+    return eval_int(c, err, script, q->names[QUEUE_CONSUMERS], q->names[QUEUE_PENDING],
+                    q->names[QUEUE_PENDING], scan ? "scan" : "set");
 }
 
 int
-queue_dead_list(rconn_t *c, const char *qkey, size_t max, struct queue_batch *out,
+queue_dead_list(const queue_t *q, rconn_t *c, size_t max, struct queue_batch *out,
                 struct app_err *err)
 {
-    char dead[512];
-    redisReply *r;
+    redisReply *r =
+        rconn_command(c, err, "LRANGE %s 0 %lld", q->names[QUEUE_DEAD], (long long)max - 1);
     int n = 0;
 
-    if (queue_key(dead, sizeof dead, qkey, "dead", NULL) != 0) {
-        return err_set(err, ERR_INVALID, "key too long");
-    }
-    r = rconn_command(c, err, "LRANGE %s 0 %lld", dead, (long long)max - 1);
     if (r == NULL) {
         return -1;
     }
@@ -347,7 +420,7 @@ queue_dead_list(rconn_t *c, const char *qkey, size_t max, struct queue_batch *ou
 }
 
 long
-queue_dead_requeue(rconn_t *c, const char *qkey, struct app_err *err)
+queue_dead_requeue(const queue_t *q, rconn_t *c, struct app_err *err)
 {
     /* Oldest first, so the requeued events keep their relative order; the entries
      * that cannot be requeued are written back in their order (one pass, no LREM). */
@@ -367,24 +440,53 @@ queue_dead_requeue(rconn_t *c, const char *qkey, struct app_err *err)
         "redis.call('DEL', KEYS[1])\n"
         "for _, e in ipairs(keep) do redis.call('RPUSH', KEYS[1], e) end\n"
         "return moved\n";
-    char dead[512];
-
-    if (queue_key(dead, sizeof dead, qkey, "dead", NULL) != 0) {
-        return err_set(err, ERR_INVALID, "key too long");
-    }
-    return eval_int(c, err, script, dead, qkey, NULL, NULL);
+    return eval_int(c, err, script, q->names[QUEUE_DEAD], q->names[QUEUE_PENDING], NULL, NULL);
 }
 
 long
-queue_dead_purge(rconn_t *c, const char *qkey, struct app_err *err)
+queue_dead_purge(const queue_t *q, rconn_t *c, struct app_err *err)
 {
     static const char script[] = "local n = redis.call('LLEN', KEYS[1])\n"
                                  "redis.call('DEL', KEYS[1])\n"
                                  "return n\n";
-    char dead[512];
+    return eval_int(c, err, script, q->names[QUEUE_DEAD], q->names[QUEUE_PENDING], NULL, NULL);
+}
 
-    if (queue_key(dead, sizeof dead, qkey, "dead", NULL) != 0) {
-        return err_set(err, ERR_INVALID, "key too long");
+int
+queue_depths(const queue_t *q, rconn_t *c, struct queue_depths *out, struct app_err *err)
+{
+    const char *keys[] = {q->names[QUEUE_PENDING], q->names[QUEUE_PROCESSING],
+                          q->names[QUEUE_DEAD]};
+    long long *dest[] = {&out->pending, &out->processing, &out->dead};
+    redisContext *ctx = rconn_context(c, err);
+    int rc = 0;
+
+    if (ctx == NULL) {
+        return -1;
     }
-    return eval_int(c, err, script, dead, qkey, NULL, NULL);
+    for (size_t i = 0; i < 3; i++) {
+        *dest[i] = 0;
+        if (keys[i] != NULL) {
+            redisAppendCommand(ctx, "LLEN %s", keys[i]);
+        }
+    }
+    for (size_t i = 0; i < 3; i++) {
+        void *reply = NULL;
+        if (keys[i] == NULL) {
+            continue;
+        }
+        if (redisGetReply(ctx, &reply) != REDIS_OK) {
+            rconn_drop(c);
+            return err_set(err, ERR_TRANSIENT, "redis LLEN: connection lost");
+        }
+        redisReply *r = reply;
+        if (r->type == REDIS_REPLY_INTEGER) {
+            *dest[i] = r->integer;
+        } else {
+            rc =
+                err_set(err, ERR_TRANSIENT, "redis LLEN: %s", r->str ? r->str : "unexpected reply");
+        }
+        freeReplyObject(r);
+    }
+    return rc;
 }

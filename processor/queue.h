@@ -20,6 +20,27 @@
 #include "err.h"
 #include "rconn.h"
 
+typedef struct queue queue_t;
+
+/* The queue's key names for QUEUE_KEY and one consumer, computed once. The handle
+ * holds no connection and does not change after queue_new(): any thread may use it
+ * with its own connection (the drain loop, the heartbeat thread and /metrics do).
+ * consumer is this processor's id, or NULL for an operator command, which may then
+ * use only queue_dead_*(). Returns NULL when out of memory. */
+queue_t *queue_new(const char *queue_key, const char *consumer);
+
+/* NULL is a no-op. */
+void queue_free(queue_t *q);
+
+/* The names a handle holds, for logs and metrics. */
+enum queue_key_kind {
+    QUEUE_PENDING,    /* QUEUE_KEY: the pending envelopes */
+    QUEUE_PROCESSING, /* <QUEUE_KEY>:processing:<consumer>; NULL without a consumer */
+    QUEUE_DEAD,       /* <QUEUE_KEY>:dead */
+    QUEUE_CONSUMER,   /* the consumer id itself (not a key); NULL without one */
+};
+const char *queue_name(const queue_t *q, enum queue_key_kind which);
+
 /* The envelopes claimed by one queue_claim(), oldest first. */
 struct queue_batch {
     size_t n;
@@ -31,40 +52,35 @@ void queue_batch_init(struct queue_batch *b);
 /* Free the items and empty the batch. */
 void queue_batch_clear(struct queue_batch *b);
 
-/* Move up to max envelopes atomically, one by one, from the right of `key` to
- * `processing`: BLMOVE waiting at most block_ms for the first, then LMOVE for
- * the rest in one pipeline. Returns the number claimed (0 when the wait ended
- * empty) with the envelopes appended to out, or -1 with err. After -1, `processing`
- * may hold envelopes that are not in out (a lost connection, or no memory to keep
- * one): read it with queue_list() before claiming more, and never acknowledge out. */
-int queue_claim(rconn_t *c, const char *key, const char *processing, size_t max, long block_ms,
-                struct queue_batch *out, struct app_err *err);
+/* Move up to max envelopes atomically, one by one, from the queue to this consumer's
+ * processing list: BLMOVE waiting at most block_ms for the first, then LMOVE for the
+ * rest in one pipeline. Returns the number claimed (0 when the wait ended empty) with
+ * the envelopes appended to out, or -1 with err. After -1, the processing list may
+ * hold envelopes that are not in out (a lost connection, or no memory to keep one):
+ * read it with queue_list() before claiming more, and never acknowledge out. */
+int queue_claim(const queue_t *q, rconn_t *c, size_t max, long block_ms, struct queue_batch *out,
+                struct app_err *err);
 
-/* Read a processing list, oldest first (to resume after a restart). Returns
- * the number read or -1. */
-int queue_list(rconn_t *c, const char *processing, struct queue_batch *out, struct app_err *err);
+/* Read this consumer's processing list, oldest first (to resume after a failed claim).
+ * Returns the number read or -1. */
+int queue_list(const queue_t *q, rconn_t *c, struct queue_batch *out, struct app_err *err);
 
-/* Acknowledge: in one MULTI/EXEC, LPUSH the n dead-letter entries (may be 0)
- * onto dead_key and delete the processing list. Returns 0 or -1 with err. */
-int queue_ack(rconn_t *c, const char *processing, const char *dead_key, char **dead, size_t n_dead,
-              struct app_err *err);
+/* Acknowledge: in one MULTI/EXEC, LPUSH the n dead-letter entries (may be 0) onto the
+ * dead-letter list and delete the processing list. Returns 0 or -1 with err. */
+int queue_ack(const queue_t *q, rconn_t *c, char **dead, size_t n_dead, struct app_err *err);
 
-/* Hand everything in `processing` back to the consuming end of `key`, in its
- * original order, atomically (one Lua script). Returns the number moved or -1. */
-long queue_requeue(rconn_t *c, const char *processing, const char *key, struct app_err *err);
+/* Hand everything in the processing list back to the consuming end of the queue, in
+ * its original order, atomically (one Lua script). Returns the number moved or -1. */
+long queue_requeue(const queue_t *q, rconn_t *c, struct app_err *err);
 
-/* Write "<queue_key>:<kind>" or "<queue_key>:<kind>:<consumer>" (consumer may be
- * NULL) into out. Returns 0, or -1 when it does not fit. */
-int queue_key(char *out, size_t outlen, const char *queue_key, const char *kind,
-              const char *consumer);
+/* Mark this consumer alive for ttl_ms and register it: SET heartbeat PX ttl, SADD
+ * consumers. Returns 0 or -1. */
+int queue_heartbeat(const queue_t *q, rconn_t *c, long ttl_ms, struct app_err *err);
 
-/* Mark consumer alive for ttl_ms and register it: SET heartbeat PX ttl, SADD consumers. */
-int queue_heartbeat(rconn_t *c, const char *queue_key, const char *consumer, long ttl_ms,
-                    struct app_err *err);
-
-/* At a clean stop: delete consumer's heartbeat, and unregister it when its processing
- * list is empty; a list left behind is then returned by the next recovery pass. */
-int queue_unregister(rconn_t *c, const char *queue_key, const char *consumer, struct app_err *err);
+/* At a clean stop: delete this consumer's heartbeat, and unregister it when its
+ * processing list is empty; a list left behind is then returned by the next recovery
+ * pass. Returns 0 or -1. */
+int queue_unregister(const queue_t *q, rconn_t *c, struct app_err *err);
 
 /* The recovery pass, one atomic script: for each registered consumer whose heartbeat
  * has expired, move its processing list back to the consuming end of the queue (in
@@ -73,17 +89,24 @@ int queue_unregister(rconn_t *c, const char *queue_key, const char *consumer, st
  * killed before it registered again): use it at start, as it walks the keyspace.
  * Safe to run from every processor at once. Returns the number of envelopes returned
  * to the queue, or -1. */
-long queue_recover(rconn_t *c, const char *queue_key, int scan, struct app_err *err);
+long queue_recover(const queue_t *q, rconn_t *c, int scan, struct app_err *err);
+
+/* The lengths of the queue, this consumer's processing list (0 without a consumer)
+ * and the dead-letter list, in one round trip. Returns 0 or -1. */
+struct queue_depths {
+    long long pending, processing, dead;
+};
+int queue_depths(const queue_t *q, rconn_t *c, struct queue_depths *out, struct app_err *err);
 
 /* Dead-letter operations for operators. Each returns the number of entries concerned,
  * or -1. queue_dead_list() appends up to max entries, newest first, to out. */
-int queue_dead_list(rconn_t *c, const char *queue_key, size_t max, struct queue_batch *out,
+int queue_dead_list(const queue_t *q, rconn_t *c, size_t max, struct queue_batch *out,
                     struct app_err *err);
 /* Push every dead letter's payload back onto the queue (as new arrivals) and remove
  * the entries, atomically; entries whose JSON has no payload string stay. */
-long queue_dead_requeue(rconn_t *c, const char *queue_key, struct app_err *err);
+long queue_dead_requeue(const queue_t *q, rconn_t *c, struct app_err *err);
 /* Delete every dead letter. */
-long queue_dead_purge(rconn_t *c, const char *queue_key, struct app_err *err);
+long queue_dead_purge(const queue_t *q, rconn_t *c, struct app_err *err);
 
 /* Build a dead-letter entry: {"reason","error","attempts","failed_at","payload"}
  * with the original envelope text as payload. Bytes that are not UTF-8 (in any of

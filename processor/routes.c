@@ -3,46 +3,11 @@
 #include "queue.h"
 #include "svc.h"
 
-static int
-deps_ok(void *arg, struct app_err *err)
+int
+processor_deps(void *ctx, struct app_err *err)
 {
-    struct processor *p = arg;
+    struct processor *p = ctx;
     return rconn_pool_ping(p->redis, err) == 0 ? store_ping(p->store, err) : -1;
-}
-
-static int
-handle_health(struct mg_connection *conn, void *arg)
-{
-    return svc_probe(conn, "processor", SVC_HEALTH, deps_ok, arg);
-}
-
-static int
-handle_ready(struct mg_connection *conn, void *arg)
-{
-    return svc_probe(conn, "processor", SVC_READY, deps_ok, arg);
-}
-
-static int
-handle_live(struct mg_connection *conn, void *arg)
-{
-    return svc_probe(conn, "processor", SVC_LIVE, deps_ok, arg);
-}
-
-/* LLEN of key, or -1 when Redis does not answer. */
-static long long
-list_length(rconn_t *redis, const char *key)
-{
-    struct app_err err = {0};
-    redisReply *r = rconn_command(redis, &err, "LLEN %s", key);
-    long long n = -1;
-
-    if (r != NULL && r->type == REDIS_REPLY_INTEGER) {
-        n = r->integer;
-    }
-    if (r != NULL) {
-        freeReplyObject(r);
-    }
-    return n;
 }
 
 static void
@@ -57,8 +22,9 @@ handle_metrics(struct mg_connection *conn, void *arg)
     struct processor *p = arg;
     struct processor_stats *s = &p->stats;
     rconn_t *redis = rconn_pool_pop(p->redis);
+    struct queue_depths depths;
+    struct app_err err = {0};
     struct metrics_buf b;
-    long long depth;
     int status;
 
     metrics_buf_init(&b);
@@ -97,14 +63,14 @@ handle_metrics(struct mg_connection *conn, void *arg)
             "Redis connections opened (reconnects included).", &s->redis.connects);
     counter(&b, "analytics_redis_errors_total", "Failed Redis connects and commands.",
             &s->redis.errors);
-    if (redis != NULL && (depth = list_length(redis, p->cfg.queue_key)) >= 0) {
+    if (redis != NULL && queue_depths(p->queue, redis, &depths, &err) == 0) {
         metrics_single(&b, "analytics_queue_depth", "gauge", "Events waiting in the queue.",
-                       (double)depth);
+                       (double)depths.pending);
         metrics_single(&b, "analytics_processing_depth", "gauge",
                        "Events claimed by this processor and not yet acknowledged.",
-                       (double)list_length(redis, p->processing));
+                       (double)depths.processing);
         metrics_single(&b, "analytics_dead_letters", "gauge", "Entries in the dead-letter list.",
-                       (double)list_length(redis, p->dead_key));
+                       (double)depths.dead);
     }
     if (redis != NULL) {
         rconn_pool_push(p->redis, redis);
@@ -115,9 +81,7 @@ handle_metrics(struct mg_connection *conn, void *arg)
 }
 
 const struct http_route processor_routes[] = {
-    {"GET", "/health", handle_health, 1},
-    {"GET", "/readyz", handle_ready, 1},
-    {"GET", "/livez", handle_live, 1},
+    SVC_PROBE_ROUTES,
     {"GET", "/metrics", handle_metrics, 1},
 };
 const size_t processor_n_routes = sizeof processor_routes / sizeof processor_routes[0];

@@ -1,4 +1,4 @@
-/* stats.c - reporting's HTTP handlers: GET /stats, GET /stats/aggregated, GET /health. */
+/* stats.c - reporting's HTTP handlers: GET /stats, GET /stats/aggregated, /metrics. */
 #include <string.h>
 
 #include "event.h"
@@ -100,29 +100,11 @@ handle_stats_aggregated(struct mg_connection *conn, void *arg)
     return answer_stats(conn, arg, query_stats_events);
 }
 
-static int
-mongo_ok(void *arg, struct app_err *err)
+int
+reporting_deps(void *ctx, struct app_err *err)
 {
-    struct reporting *r = arg;
+    struct reporting *r = ctx;
     return store_ping(r->store, err);
-}
-
-static int
-handle_health(struct mg_connection *conn, void *arg)
-{
-    return svc_probe(conn, "reporting", SVC_HEALTH, mongo_ok, arg);
-}
-
-static int
-handle_ready(struct mg_connection *conn, void *arg)
-{
-    return svc_probe(conn, "reporting", SVC_READY, mongo_ok, arg);
-}
-
-static int
-handle_live(struct mg_connection *conn, void *arg)
-{
-    return svc_probe(conn, "reporting", SVC_LIVE, mongo_ok, arg);
 }
 
 static int
@@ -147,8 +129,9 @@ handle_metrics(struct mg_connection *conn, void *arg)
 }
 
 const struct http_route reporting_routes[] = {
-    {"GET", "/stats", handle_stats, 0},   {"GET", "/stats/aggregated", handle_stats_aggregated, 0},
-    {"GET", "/health", handle_health, 1}, {"GET", "/readyz", handle_ready, 1},
-    {"GET", "/livez", handle_live, 1},    {"GET", "/metrics", handle_metrics, 1},
+    {"GET", "/stats", handle_stats, 0},
+    {"GET", "/stats/aggregated", handle_stats_aggregated, 0},
+    SVC_PROBE_ROUTES,
+    {"GET", "/metrics", handle_metrics, 1},
 };
 const size_t reporting_n_routes = sizeof reporting_routes / sizeof reporting_routes[0];

@@ -3,7 +3,7 @@
  * answer 202 without looking at it. What ingest adds on top is what ingest costs.
  *
  *   PORT=0 HTTP_THREADS=64 nothing      prints "listening on 127.0.0.1:<port>", then
- *                                       serves until SIGTERM or SIGINT */
+ *                                       serves until SIGTERM or SIGINT (svc_main, no probes) */
 #include <stdlib.h>
 
 #include "cfg.h"
@@ -35,27 +35,18 @@ static const struct http_route routes[] = {
 int
 main(void)
 {
-    int port = 0;
-    struct svc_http_cfg h = {0};
-    struct svc_log_cfg log = {0};
+    struct svc_program prog = {0};
     const struct cfg_var vars[] = {
-        {"PORT", "0", CFG_LISTEN, &port, 0, 0, 0, NULL},
-        SVC_HTTP_VARS(&h, "32", "0"),
-        SVC_LOG_VARS(&log),
+        {"PORT", "0", CFG_LISTEN, &prog.cfg.port, 0, 0, 0, NULL},
+        SVC_HTTP_VARS(&prog.cfg, "32", "0"),
+        SVC_LOG_VARS(&prog.cfg),
     };
-    http_server_t *http;
 
-    if (svc_configure("nothing", vars, sizeof vars / sizeof vars[0], &log) != 0) {
-        return SVC_EXIT_CONFIG;
-    }
-    svc_install_signals();
-    struct http_opts opts = {"127.0.0.1",     port, (int)h.threads, h.request_timeout_ms,
-                             h.keep_alive_ms, -1};
-    http = svc_listen(&opts, routes, sizeof routes / sizeof routes[0], NULL);
-    if (http == NULL) {
-        return 1;
-    }
-    svc_wait_for_stop(0);
-    http_stop(http);
-    return 0;
+    prog.name = "nothing";
+    prog.vars = vars;
+    prog.n_vars = sizeof vars / sizeof vars[0];
+    prog.cfg.bind_address = "127.0.0.1";
+    prog.routes = routes;
+    prog.n_routes = sizeof routes / sizeof routes[0];
+    return svc_main(&prog);
 }

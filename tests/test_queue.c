@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,82 +18,68 @@
 /* 2025-11-15T10:00:00.123Z: past 2^32, so a 32-bit truncation would show. */
 #define EXAMPLE_MS 1763200800123LL
 
-/* Call queue_key with out filled with '#', then check nothing was written past outlen. */
-static int
-key(char *out, size_t outlen, const char *qkey, const char *kind, const char *consumer)
-{
-    char buf[128];
-    int rc;
-
-    assert_true(outlen <= sizeof buf);
-    memset(buf, '#', sizeof buf);
-    rc = queue_key(buf, outlen, qkey, kind, consumer);
-    for (size_t i = outlen; i < sizeof buf; i++) {
-        if (buf[i] != '#') {
-            fail_msg("queue_key wrote byte %zu with outlen %zu", i, outlen);
-        }
-    }
-    memcpy(out, buf, outlen);
-    return rc;
-}
-
 static void
-test_key_without_consumer(void **state)
+test_keys_of_a_consumer(void **state)
 {
-    char out[64];
+    queue_t *q = queue_new("events", "host:1234:abcd");
 
     (void)state;
-    assert_int_equal(key(out, sizeof out, "events", "consumers", NULL), 0);
-    assert_string_equal(out, "events:consumers");
-    assert_int_equal(key(out, sizeof out, "events", "dead", NULL), 0);
-    assert_string_equal(out, "events:dead");
-    assert_int_equal(key(out, sizeof out, "", "dead", NULL), 0);
-    assert_string_equal(out, ":dead");
+    assert_non_null(q);
+    assert_string_equal(queue_name(q, QUEUE_PENDING), "events");
+    assert_string_equal(queue_name(q, QUEUE_CONSUMER), "host:1234:abcd");
+    assert_string_equal(queue_name(q, QUEUE_PROCESSING), "events:processing:host:1234:abcd");
+    assert_string_equal(queue_name(q, QUEUE_DEAD), "events:dead");
+    queue_free(q);
 }
 
+/* An operator's handle has no consumer keys, and the consumer operations refuse to run
+ * (before any Redis call: the connection is never used). */
 static void
-test_key_with_consumer(void **state)
+test_keys_without_consumer(void **state)
 {
-    char out[64];
+    queue_t *q = queue_new("tenant-a:events", NULL);
+    struct queue_batch b;
+    struct app_err err = {0};
 
     (void)state;
-    assert_int_equal(key(out, sizeof out, "events", "processing", "proc-1"), 0);
-    assert_string_equal(out, "events:processing:proc-1");
-    assert_int_equal(key(out, sizeof out, "events", "heartbeat", "host:1234"), 0);
-    assert_string_equal(out, "events:heartbeat:host:1234");
-    /* An empty consumer still gets its separator; NULL is what leaves it out. */
-    assert_int_equal(key(out, sizeof out, "events", "processing", ""), 0);
-    assert_string_equal(out, "events:processing:");
+    assert_non_null(q);
+    assert_string_equal(queue_name(q, QUEUE_PENDING), "tenant-a:events");
+    assert_null(queue_name(q, QUEUE_CONSUMER));
+    assert_null(queue_name(q, QUEUE_PROCESSING));
+    assert_string_equal(queue_name(q, QUEUE_DEAD), "tenant-a:events:dead");
+    queue_batch_init(&b);
+    assert_int_equal(queue_claim(q, NULL, 10, 10, &b, &err), -1);
+    assert_int_equal(err.code, ERR_INTERNAL);
+    assert_int_equal(queue_list(q, NULL, &b, &err), -1);
+    assert_int_equal(queue_ack(q, NULL, NULL, 0, &err), -1);
+    assert_int_equal(queue_requeue(q, NULL, &err), -1);
+    assert_int_equal(queue_heartbeat(q, NULL, 1000, &err), -1);
+    assert_int_equal(queue_unregister(q, NULL, &err), -1);
+    assert_int_equal(b.n, 0);
+    queue_free(q);
 }
 
+/* Keys are built at their full length, however long QUEUE_KEY and the consumer are
+ * (no fixed-size buffers to overflow or truncate). */
 static void
-test_key_exact_fit(void **state)
+test_keys_long(void **state)
 {
-    char out[64];
+    char name[2001], consumer[301], want[2400];
+    queue_t *q;
 
     (void)state;
-    /* "events:dead" is 11 bytes: 12 with the NUL. */
-    assert_int_equal(key(out, 12, "events", "dead", NULL), 0);
-    assert_string_equal(out, "events:dead");
-    /* "events:processing:p1" is 20 bytes. */
-    assert_int_equal(key(out, 21, "events", "processing", "p1"), 0);
-    assert_string_equal(out, "events:processing:p1");
-}
-
-static void
-test_key_overflow(void **state)
-{
-    char out[64];
-
-    (void)state;
-    /* One byte short of the NUL. */
-    assert_int_equal(key(out, 11, "events", "dead", NULL), -1);
-    assert_int_equal(key(out, 20, "events", "processing", "p1"), -1);
-    /* Far too short, and no room at all. */
-    assert_int_equal(key(out, 1, "events", "dead", NULL), -1);
-    assert_int_equal(key(out, 0, "events", "dead", NULL), -1);
-    assert_int_equal(key(out, 0, "events", "processing", "p1"), -1);
-    assert_int_equal(queue_key(NULL, 0, "events", "dead", NULL), -1);
+    memset(name, 'q', sizeof name - 1);
+    name[sizeof name - 1] = '\0';
+    memset(consumer, 'c', sizeof consumer - 1);
+    consumer[sizeof consumer - 1] = '\0';
+    q = queue_new(name, consumer);
+    assert_non_null(q);
+    snprintf(want, sizeof want, "%s:processing:%s", name, consumer);
+    assert_string_equal(queue_name(q, QUEUE_PROCESSING), want);
+    snprintf(want, sizeof want, "%s:dead", name);
+    assert_string_equal(queue_name(q, QUEUE_DEAD), want);
+    queue_free(q);
+    queue_free(NULL);
 }
 
 /* Parse a dead-letter entry, check it has exactly the five documented fields with the
@@ -357,10 +344,9 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_key_without_consumer),
-        cmocka_unit_test(test_key_with_consumer),
-        cmocka_unit_test(test_key_exact_fit),
-        cmocka_unit_test(test_key_overflow),
+        cmocka_unit_test(test_keys_of_a_consumer),
+        cmocka_unit_test(test_keys_without_consumer),
+        cmocka_unit_test(test_keys_long),
         cmocka_unit_test(test_dead_entry_round_trip),
         cmocka_unit_test(test_dead_entry_number_edges),
         cmocka_unit_test(test_dead_entry_payload_len_respected),
