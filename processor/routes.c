@@ -1,4 +1,6 @@
 /* routes.c - the processor's HTTP endpoints: /health, /readyz, /livez, /metrics. */
+#include <stdio.h>
+
 #include "processor.h"
 #include "queue.h"
 #include "svc.h"
@@ -51,6 +53,24 @@ counter(struct metrics_buf *b, const char *name, const char *help, atomic_ullong
     metrics_single(b, name, "counter", help, (double)atomic_load(v));
 }
 
+/* analytics_processor_info: which consumer this process is, for scrapers and tests to
+ * find its processing list without reading its logs. */
+static void
+info(struct metrics_buf *b, const struct processor *p)
+{
+    /* Twice the size holds any escaped value: the escapes cannot fail. */
+    char consumer[2 * sizeof p->consumer], queue[2 * sizeof p->processing];
+    char labels[sizeof consumer + sizeof queue + 32];
+
+    metrics_label_escape(p->consumer, consumer, sizeof consumer);
+    metrics_label_escape(p->cfg.queue_key, queue, sizeof queue);
+    snprintf(labels, sizeof labels, "consumer=\"%s\",queue=\"%s\"", consumer, queue);
+    metrics_family(b, "analytics_processor_info", "gauge",
+                   "This processor's consumer id (host:pid:tag; its processing list is "
+                   "<queue>:processing:<consumer>) and queue; always 1.");
+    metrics_sample(b, "analytics_processor_info", labels, 1);
+}
+
 static int
 handle_metrics(struct mg_connection *conn, void *arg)
 {
@@ -63,6 +83,7 @@ handle_metrics(struct mg_connection *conn, void *arg)
 
     metrics_buf_init(&b);
     http_metrics_render(conn, &b);
+    info(&b, p);
     counter(&b, "analytics_events_stored_total", "Event documents inserted into MongoDB.",
             &s->stored);
     counter(&b, "analytics_events_duplicate_total",

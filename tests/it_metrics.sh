@@ -54,6 +54,11 @@ expect_eq "ingest: latency histogram counts every /event request" \
 expect_eq "ingest: one Redis connection per concurrent request, none failed" \
     "$(metric "$I" analytics_redis_errors_total)" 0
 
+expect_match "processor: analytics_processor_info names this process (host:pid:tag) and queue" \
+    "$(curl -s "$P/metrics" | grep '^analytics_processor_info{')" \
+    "^analytics_processor_info\\{consumer=\"[^\"]+:$PROCESSOR_PID:[0-9a-f]{8}\",queue=\"events\"\\} 1$"
+expect_eq "processor: that consumer id is the one registered in Redis" \
+    "$(redis_cli sismember events:consumers "$(consumer_of processor)")" 1
 expect_eq "processor: no duplicates" "$(metric "$P" analytics_events_duplicate_total)" 0
 expect_eq "processor: queue depth 0" "$(metric "$P" analytics_queue_depth)" 0
 expect_eq "processor: processing depth 0" "$(metric "$P" analytics_processing_depth)" 0

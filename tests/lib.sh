@@ -277,6 +277,15 @@ metric() {
     curl -s "$1/metrics" | awk -v k="$2" '$1 == k { v = $2 } END { print v == "" ? 0 : v }'
 }
 
+# consumer_of NAME: the consumer id of the running processor NAME (processor, processor2,
+# ...), from the analytics_processor_info sample of its /metrics (empty when it does not
+# answer). A label value is escaped as a JSON string is (\\, \", \n), so jq unescapes it.
+consumer_of() {
+    local port=${1^^}_PORT
+    curl -s "http://127.0.0.1:${!port}/metrics" |
+        grep -oE '^analytics_processor_info\{consumer="([^"\\]|\\.)*"' | sed 's/^[^"]*//' | jq -r .
+}
+
 # queue_settled QUEUE_KEY: nothing pending and no processing list holds anything.
 
 queue_settled() {
