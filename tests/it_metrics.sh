@@ -53,6 +53,8 @@ expect_eq "ingest: latency histogram counts every /event request" \
     "$(metric "$I" 'analytics_http_request_duration_seconds_count{route="/event"}')" 7
 expect_eq "ingest: one Redis connection per concurrent request, none failed" \
     "$(metric "$I" analytics_redis_errors_total)" 0
+expect_eq "ingest: no push left without an answer from Redis (counter present, 0)" \
+    "$(curl -s "$I/metrics" | grep -c '^analytics_events_ambiguous_total 0$')" 1
 
 expect_match "processor: analytics_processor_info names this process (host:pid:tag) and queue" \
     "$(curl -s "$P/metrics" | grep '^analytics_processor_info{')" \
