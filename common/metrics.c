@@ -89,6 +89,34 @@ metrics_sample(struct metrics_buf *b, const char *name, const char *labels, doub
     }
 }
 
+int
+metrics_label_escape(const char *value, char *out, size_t outlen)
+{
+    size_t n = 0;
+    int rc = 0;
+
+    if (outlen == 0) {
+        return -1;
+    }
+    for (const char *c = value; *c != '\0'; c++) {
+        /* The letter after the backslash, or 0 for a character that stands as it is. */
+        char e = *c == '\\' ? '\\' : *c == '"' ? '"' : *c == '\n' ? 'n' : 0;
+        if (n + (e ? 2 : 1) >= outlen) {
+            n = 0;
+            rc = -1;
+            break;
+        }
+        if (e) {
+            out[n++] = '\\';
+            out[n++] = e;
+        } else {
+            out[n++] = *c;
+        }
+    }
+    out[n] = '\0';
+    return rc;
+}
+
 void
 metrics_single(struct metrics_buf *b, const char *name, const char *type, const char *help,
                double value)

@@ -29,6 +29,12 @@ void metrics_family(struct metrics_buf *b, const char *name, const char *type, c
 /* Append one sample line: `name{labels} value`; labels may be NULL or "". */
 void metrics_sample(struct metrics_buf *b, const char *name, const char *labels, double value);
 
+/* Escape value for use between the double quotes of a label: backslash, double quote
+ * and newline become \\, \" and \n, as the exposition format requires. Writes a
+ * NUL-terminated string to out. Returns 0, or -1 when it does not fit in outlen bytes
+ * (out is then the empty string). */
+int metrics_label_escape(const char *value, char *out, size_t outlen);
+
 /* One whole family with a single unlabelled sample: type is "counter" or "gauge". */
 void metrics_single(struct metrics_buf *b, const char *name, const char *type, const char *help,
                     double value);

@@ -30,6 +30,7 @@ struct ingest_stats {
     atomic_ullong invalid;     /* events answered 400 (each event of a refused batch) */
     atomic_ullong too_large;   /* requests answered 413 */
     atomic_ullong unavailable; /* events answered 503: Redis failed */
+    atomic_ullong ambiguous;   /* of those, events Redis may have queued (no answer came) */
     struct rconn_stats redis;
     struct metrics_histogram push_sizes; /* events per LPUSH of the group commit */
 };

@@ -117,6 +117,7 @@ enqueue(struct mg_connection *conn, struct ingest *in, struct outgoing *o, const
              * events twice; never answered 202 without Redis's acknowledgement. */
             LOG_WARN("%zu event(s) may or may not be queued (no answer from Redis), first %s: %s",
                      o->n, o->evs[0].id, err.msg);
+            atomic_fetch_add(&in->stats.ambiguous, o->n);
         } else {
             LOG_WARN("%zu event(s) not queued, first %s: %s", o->n, o->evs[0].id, err.msg);
         }
@@ -266,6 +267,10 @@ handle_metrics(struct mg_connection *conn, void *arg)
                    (double)atomic_load(&s->too_large));
     metrics_sample(&b, "analytics_events_rejected_total", "reason=\"queue_unavailable\"",
                    (double)atomic_load(&s->unavailable));
+    metrics_single(&b, "analytics_events_ambiguous_total", "counter",
+                   "Events whose push Redis did not answer: they may or may not be queued "
+                   "(answered 503, counted as queue_unavailable too).",
+                   (double)atomic_load(&s->ambiguous));
     metrics_single(&b, "analytics_redis_connections_total", "counter",
                    "Redis connections opened (reconnects included).",
                    (double)atomic_load(&s->redis.connects));

@@ -1,4 +1,8 @@
 /* routes.c - the processor's HTTP endpoints: /health, /readyz, /livez, /metrics. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "processor.h"
 #include "queue.h"
 #include "svc.h"
@@ -16,6 +20,31 @@ counter(struct metrics_buf *b, const char *name, const char *help, atomic_ullong
     metrics_single(b, name, "counter", help, (double)atomic_load(v));
 }
 
+/* analytics_processor_info: which consumer this process is, for scrapers and tests to
+ * find its processing list without reading its logs. */
+static void
+info(struct metrics_buf *b, const struct processor *p)
+{
+    const char *consumer = queue_name(p->queue, QUEUE_CONSUMER);
+    const char *queue = queue_name(p->queue, QUEUE_PENDING);
+    /* Twice a value's length holds it escaped, so the escapes cannot fail. */
+    size_t nc = 2 * strlen(consumer) + 1, nq = 2 * strlen(queue) + 1, n = nc + nq + 32;
+    char *c = malloc(nc), *q = malloc(nq), *labels = malloc(n);
+
+    if (c != NULL && q != NULL && labels != NULL) {
+        metrics_label_escape(consumer, c, nc);
+        metrics_label_escape(queue, q, nq);
+        snprintf(labels, n, "consumer=\"%s\",queue=\"%s\"", c, q);
+        metrics_family(b, "analytics_processor_info", "gauge",
+                       "This processor's consumer id (host:pid:tag; its processing list is "
+                       "<queue>:processing:<consumer>) and queue; always 1.");
+        metrics_sample(b, "analytics_processor_info", labels, 1);
+    }
+    free(c);
+    free(q);
+    free(labels);
+}
+
 static int
 handle_metrics(struct mg_connection *conn, void *arg)
 {
@@ -29,6 +58,7 @@ handle_metrics(struct mg_connection *conn, void *arg)
 
     metrics_buf_init(&b);
     http_metrics_render(conn, &b);
+    info(&b, p);
     counter(&b, "analytics_events_stored_total", "Event documents inserted into MongoDB.",
             &s->stored);
     counter(&b, "analytics_events_duplicate_total",

@@ -25,6 +25,9 @@ code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 -X POST -d "$EV" "$I/
 expect_eq "frozen Redis: POST /event answers 503 within the 3 s client deadline" "$code" 503
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "$I/health")
 expect_eq "frozen Redis: /health answers 503 within the client deadline" "$code" 503
+# A push sent to the frozen server got no answer: Redis may apply it once thawed.
+check "frozen Redis: ingest counted the events of pushes Redis did not answer" \
+    [ "$(metric "$I" analytics_events_ambiguous_total)" -ge 1 ]
 kill -CONT "$REDIS_PID"
 
 kill -KILL "$REDIS_PID"

@@ -53,7 +53,14 @@ expect_eq "ingest: latency histogram counts every /event request" \
     "$(metric "$I" 'analytics_http_request_duration_seconds_count{route="/event"}')" 7
 expect_eq "ingest: one Redis connection per concurrent request, none failed" \
     "$(metric "$I" analytics_redis_errors_total)" 0
+expect_eq "ingest: no push left without an answer from Redis (counter present, 0)" \
+    "$(curl -s "$I/metrics" | grep -c '^analytics_events_ambiguous_total 0$')" 1
 
+expect_match "processor: analytics_processor_info names this process (host:pid:tag) and queue" \
+    "$(curl -s "$P/metrics" | grep '^analytics_processor_info{')" \
+    "^analytics_processor_info\\{consumer=\"[^\"]+:$PROCESSOR_PID:[0-9a-f]{8}\",queue=\"events\"\\} 1$"
+expect_eq "processor: that consumer id is the one registered in Redis" \
+    "$(redis_cli sismember events:consumers "$(consumer_of processor)")" 1
 expect_eq "processor: no duplicates" "$(metric "$P" analytics_events_duplicate_total)" 0
 expect_eq "processor: queue depth 0" "$(metric "$P" analytics_queue_depth)" 0
 expect_eq "processor: processing depth 0" "$(metric "$P" analytics_processing_depth)" 0

@@ -63,6 +63,39 @@ test_single(void **state)
 }
 
 static void
+test_label_escape(void **state)
+{
+    char out[32];
+
+    (void)state;
+    assert_int_equal(metrics_label_escape("host:42:ab", out, sizeof out), 0);
+    assert_string_equal(out, "host:42:ab");
+    /* Backslash, double quote and newline are escaped; nothing else is. */
+    assert_int_equal(metrics_label_escape("a\\b\"c\nd\te", out, sizeof out), 0);
+    assert_string_equal(out, "a\\\\b\\\"c\\nd\te");
+    assert_int_equal(metrics_label_escape("", out, sizeof out), 0);
+    assert_string_equal(out, "");
+}
+
+static void
+test_label_escape_too_long(void **state)
+{
+    char out[8];
+
+    (void)state;
+    /* Seven characters and the NUL fit exactly; the escaped pair counts as two. */
+    assert_int_equal(metrics_label_escape("abcdefg", out, sizeof out), 0);
+    assert_string_equal(out, "abcdefg");
+    assert_int_equal(metrics_label_escape("abcdefgh", out, sizeof out), -1);
+    assert_string_equal(out, "");
+    assert_int_equal(metrics_label_escape("abcdef\"", out, sizeof out), -1);
+    assert_string_equal(out, "");
+    assert_int_equal(metrics_label_escape("abcde\"", out, sizeof out), 0);
+    assert_string_equal(out, "abcde\\\"");
+    assert_int_equal(metrics_label_escape("x", out, 0), -1);
+}
+
+static void
 test_histogram_buckets_are_cumulative(void **state)
 {
     static const double bounds[] = {1, 5, 10};
@@ -113,6 +146,8 @@ main(void)
         cmocka_unit_test(test_family_and_samples),
         cmocka_unit_test(test_buffer_grows),
         cmocka_unit_test(test_single),
+        cmocka_unit_test(test_label_escape),
+        cmocka_unit_test(test_label_escape_too_long),
         cmocka_unit_test(test_histogram_buckets_are_cumulative),
         cmocka_unit_test(test_histogram_without_labels),
     };
