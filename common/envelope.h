@@ -30,10 +30,15 @@
  * or NULL when out of memory. */
 char *envelope_encode(const struct event *ev, size_t *len);
 
-/* Parse and validate an envelope. On success returns 0 and fills ev (release
- * with event_cleanup()). On failure returns -1 with err->code ERR_INVALID and
- * a reason: nested more than EVENT_BODY_DEPTH_MAX levels, not JSON, wrong version,
- * bad id, or an invalid field. */
+/* Parse and validate an envelope. On success returns 0 and fills ev, id, received_ms
+ * and request_id included (release with event_cleanup()). On failure returns -1 with
+ * err->code ERR_INVALID and a reason for the dead letter, the first of: "envelope is
+ * nested more than 64 levels deep"; "envelope is not JSON: <parser's reason>";
+ * "envelope is not a JSON object"; "envelope version is not 1"; "envelope has no valid
+ * event id"; then those of event_take_fields() with time_name "ts" (for example
+ * "Missing required fields: ts" or "Field 'site_id' must be 1-256 bytes"), whose own are
+ * "envelope field 'ts' is not an integer" and "envelope field 'received' is missing or
+ * not an integer". A string rid is the request id; any other rid is ignored. */
 int envelope_decode(const char *buf, size_t len, struct event *ev, struct app_err *err);
 
 #endif
