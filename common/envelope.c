@@ -65,9 +65,20 @@ put_string(struct out *o, const char *key, const char *v)
     put(o, "\"", 1);
 }
 
+/* put() for json_dump_callback(): jansson writes properties straight into the envelope. */
+static int
+put_json(const char *buf, size_t n, void *data)
+{
+    struct out *o = data;
+
+    put(o, buf, n);
+    return o->failed ? -1 : 0;
+}
+
 /* Written by hand rather than with json_pack() + json_dumps(): this runs once per
  * accepted event, and building a jansson object only to serialise it cost ingest a
- * measurable share of its throughput. */
+ * measurable share of its throughput. Properties, the client's own JSON, are dumped
+ * by jansson into the same buffer, not into a string of their own to be copied. */
 char *
 envelope_encode(const struct event *ev, size_t *len)
 {
@@ -88,13 +99,9 @@ envelope_encode(const struct event *ev, size_t *len)
         put_string(&o, "user_id", ev->user_id);
     }
     if (ev->properties != NULL) {
-        char *p = json_dumps(ev->properties, JSON_COMPACT);
-        if (p == NULL) {
+        put(&o, ",\"properties\":", 14);
+        if (json_dump_callback(ev->properties, put_json, &o, JSON_COMPACT) != 0) {
             o.failed = 1;
-        } else {
-            put(&o, ",\"properties\":", 14);
-            put(&o, p, strlen(p));
-            free(p);
         }
     }
     if (ev->request_id != NULL) {

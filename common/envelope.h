@@ -15,7 +15,29 @@
  *                                 logged by the processor so one event can be followed
  *
  * A later version may add fields; a version-1 decoder ignores fields it does
- * not know, so adding optional fields does not need a new version number. */
+ * not know, so adding optional fields does not need a new version number.
+ *
+ * On its way an event is client text -> jansson tree -> struct event -> envelope text
+ * -> Redis -> jansson tree -> struct event -> BSON, and each form is there for a reason:
+ * - jansson in ingest: the body is text, parsed once and validated on the tree
+ *   (event_from_request()).
+ * - struct event: the validated fields, typed, pointing into that tree (nothing is
+ *   copied); what envelope_encode() and the processor's insert and rollup code take.
+ * - The envelope is JSON text: Redis stores bytes, ingest does not link libbson (it has
+ *   civetweb, hiredis and jansson), and text stays readable in redis-cli and in dead
+ *   letters, whose payload is the envelope as it was queued.
+ * - envelope_encode() writes that text by hand from struct event into one buffer, and
+ *   has jansson dump only properties (the client's own JSON) into the same buffer: it
+ *   runs once per accepted event, and building a jansson object only to serialise it
+ *   cost ingest a measurable share of its throughput.
+ * - jansson in the processor: what it pops must be checked again (anything may have
+ *   written to the list, and a bad element must become a dead letter, not a crash), and
+ *   on a jansson tree the processor checks it with ingest's own code
+ *   (event_take_fields()). libbson's JSON reader would need a second validator, and its
+ *   document would be rebuilt anyway (ts becomes a Date, id the _id).
+ * - BSON: what MongoDB stores. processor/insert.c builds it from struct event, and
+ *   properties value by value from the tree, with no text in between.
+ * So properties are serialised once (here) and parsed once (envelope_decode()). */
 #ifndef COMMON_ENVELOPE_H
 #define COMMON_ENVELOPE_H
 

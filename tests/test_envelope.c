@@ -216,6 +216,38 @@ test_encoded_text_has_version(void **state)
     event_cleanup(&in);
 }
 
+/* The exact text of version 1, which envelopes already queued are written in: the order
+ * of the members, no spaces, properties as jansson's compact dump of the client's JSON. */
+static void
+test_encode_known_text(void **state)
+{
+    static const char expect[] =
+        "{\"v\":1,\"id\":\"" VALID_ID
+        "\",\"site_id\":\"site-abc-123\",\"event_type\":\"page_view\","
+        "\"ts\":1763200800000,\"received\":1763200800123,\"path\":\"/pricing\",\"user_id\":\"u1\","
+        "\"properties\":{\"a\":[1,2.5,\"x\\u0001\\\"\"],\"b\":{\"c\":null,\"d\":true},\"e\":{}},"
+        "\"rid\":\"r1\"}";
+    struct event in;
+    size_t len = 0;
+    char *text;
+
+    (void)state;
+    request_event(json_loads("{\"site_id\":\"site-abc-123\",\"event_type\":\"page_view\","
+                             "\"timestamp\":\"2025-11-15T10:00:00Z\",\"path\":\"/pricing\","
+                             "\"user_id\":\"u1\",\"properties\":{\"a\":[1, 2.5, \"x\\u0001\\\"\"],"
+                             "\"b\":{\"c\":null,\"d\":true},\"e\":{}}}",
+                             0, NULL),
+                  &in);
+    memcpy(in.id, VALID_ID, sizeof in.id);
+    in.request_id = "r1";
+    text = envelope_encode(&in, &len);
+    assert_non_null(text);
+    assert_string_equal(text, expect);
+    assert_int_equal(len, strlen(expect));
+    free(text);
+    event_cleanup(&in);
+}
+
 static void
 test_encode_len_may_be_null(void **state)
 {
@@ -561,6 +593,7 @@ main(void)
         cmocka_unit_test(test_round_trip_nested_properties),
         cmocka_unit_test(test_decode_rejects_deep_nesting),
         cmocka_unit_test(test_encoded_text_has_version),
+        cmocka_unit_test(test_encode_known_text),
         cmocka_unit_test(test_encode_len_may_be_null),
         cmocka_unit_test(test_decode_known_text),
         cmocka_unit_test(test_decode_respects_length),
