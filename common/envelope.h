@@ -15,7 +15,29 @@
  *                                 logged by the processor so one event can be followed
  *
  * A later version may add fields; a version-1 decoder ignores fields it does
- * not know, so adding optional fields does not need a new version number. */
+ * not know, so adding optional fields does not need a new version number.
+ *
+ * On its way an event is client text -> jansson tree -> struct event -> envelope text
+ * -> Redis -> jansson tree -> struct event -> BSON, and each form is there for a reason:
+ * - jansson in ingest: the body is text, parsed once and validated on the tree
+ *   (event_from_request()).
+ * - struct event: the validated fields, typed, pointing into that tree (nothing is
+ *   copied); what envelope_encode() and the processor's insert and rollup code take.
+ * - The envelope is JSON text: Redis stores bytes, ingest does not link libbson (it has
+ *   civetweb, hiredis and jansson), and text stays readable in redis-cli and in dead
+ *   letters, whose payload is the envelope as it was queued.
+ * - envelope_encode() writes that text by hand from struct event into one buffer, and
+ *   has jansson dump only properties (the client's own JSON) into the same buffer: it
+ *   runs once per accepted event, and building a jansson object only to serialise it
+ *   cost ingest a measurable share of its throughput.
+ * - jansson in the processor: what it pops must be checked again (anything may have
+ *   written to the list, and a bad element must become a dead letter, not a crash), and
+ *   on a jansson tree the processor checks it with ingest's own code
+ *   (event_take_fields()). libbson's JSON reader would need a second validator, and its
+ *   document would be rebuilt anyway (ts becomes a Date, id the _id).
+ * - BSON: what MongoDB stores. processor/insert.c builds it from struct event, and
+ *   properties value by value from the tree, with no text in between.
+ * So properties are serialised once (here) and parsed once (envelope_decode()). */
 #ifndef COMMON_ENVELOPE_H
 #define COMMON_ENVELOPE_H
 
@@ -30,10 +52,15 @@
  * or NULL when out of memory. */
 char *envelope_encode(const struct event *ev, size_t *len);
 
-/* Parse and validate an envelope. On success returns 0 and fills ev (release
- * with event_cleanup()). On failure returns -1 with err->code ERR_INVALID and
- * a reason: nested more than EVENT_BODY_DEPTH_MAX levels, not JSON, wrong version,
- * bad id, or an invalid field. */
+/* Parse and validate an envelope. On success returns 0 and fills ev, id, received_ms
+ * and request_id included (release with event_cleanup()). On failure returns -1 with
+ * err->code ERR_INVALID and a reason for the dead letter, the first of: "envelope is
+ * nested more than 64 levels deep"; "envelope is not JSON: <parser's reason>";
+ * "envelope is not a JSON object"; "envelope version is not 1"; "envelope has no valid
+ * event id"; then those of event_take_fields() with time_name "ts" (for example
+ * "Missing required fields: ts" or "Field 'site_id' must be 1-256 bytes"), whose own are
+ * "envelope field 'ts' is not an integer" and "envelope field 'received' is missing or
+ * not an integer". A string rid is the request id; any other rid is ignored. */
 int envelope_decode(const char *buf, size_t len, struct event *ev, struct app_err *err);
 
 #endif

@@ -1,4 +1,4 @@
-/* event.c - the analytics event: validation of its fields and its id. */
+/* event.c - the analytics event: a client's event, the fields an envelope shares, its id. */
 #include "event.h"
 
 #include <errno.h>
@@ -55,21 +55,12 @@ take_string(json_t *obj, const char *name, size_t min, size_t max, const char **
     return 0;
 }
 
+/* The client's event time: an RFC 3339 string with a time zone. */
 static int
-take_timestamp(json_t *obj, enum event_source source, struct event *ev, struct app_err *err)
+take_timestamp(json_t *obj, struct event *ev, struct app_err *err)
 {
-    if (source == EVENT_FROM_QUEUE) {
-        json_t *ts = member(obj, "ts");
-        json_t *rcv = member(obj, "received");
-        if (!json_is_integer(ts) || !json_is_integer(rcv)) {
-            return err_set(err, ERR_INVALID,
-                           "Envelope fields 'ts' and 'received' must be integers");
-        }
-        ev->ts_ms = json_integer_value(ts);
-        ev->received_ms = json_integer_value(rcv);
-        return 0;
-    }
     json_t *v = member(obj, "timestamp");
+
     if (!json_is_string(v)) {
         return err_set(err, ERR_INVALID, "Field 'timestamp' must be a string");
     }
@@ -157,24 +148,18 @@ too_deep(json_t *v, int max)
 }
 
 int
-event_from_json(json_t *obj, enum event_source source, struct event *ev, struct app_err *err)
+event_take_fields(json_t *obj, const char *time_name, event_time_reader read_time, struct event *ev,
+                  struct app_err *err)
 {
-    static const char *const required[] = {"site_id", "event_type", "timestamp"};
+    const char *const required[] = {"site_id", "event_type", time_name};
     char missing[128] = "";
     json_t *props;
 
     event_init(ev);
-    if (!json_is_object(obj)) {
-        return err_set(err, ERR_INVALID, "Request body must be a JSON object");
-    }
-    for (size_t i = 0; i < 3; i++) {
-        const char *name = required[i];
-        if (source == EVENT_FROM_QUEUE && strcmp(name, "timestamp") == 0) {
-            name = "ts";
-        }
-        if (member(obj, name) == NULL) {
+    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++) {
+        if (member(obj, required[i]) == NULL) {
             size_t n = strlen(missing);
-            snprintf(missing + n, sizeof missing - n, "%s%s", n ? ", " : "", name);
+            snprintf(missing + n, sizeof missing - n, "%s%s", n ? ", " : "", required[i]);
         }
     }
     if (missing[0] != '\0') {
@@ -182,7 +167,7 @@ event_from_json(json_t *obj, enum event_source source, struct event *ev, struct 
     }
     if (take_string(obj, "site_id", 1, EVENT_SITE_ID_MAX, &ev->site_id, err) != 0 ||
         take_string(obj, "event_type", 1, EVENT_TYPE_MAX, &ev->event_type, err) != 0 ||
-        take_timestamp(obj, source, ev, err) != 0 ||
+        read_time(obj, ev, err) != 0 ||
         take_string(obj, "path", 0, EVENT_PATH_MAX, &ev->path, err) != 0 ||
         take_string(obj, "user_id", 0, EVENT_USER_ID_MAX, &ev->user_id, err) != 0) {
         event_init(ev);
@@ -199,9 +184,18 @@ event_from_json(json_t *obj, enum event_source source, struct event *ev, struct 
                        EVENT_PROPERTIES_DEPTH_MAX);
     }
     ev->properties = props;
-    if (source == EVENT_FROM_QUEUE) {
-        json_t *rid = json_object_get(obj, "rid");
-        ev->request_id = json_is_string(rid) ? json_string_value(rid) : NULL;
+    return 0;
+}
+
+int
+event_from_request(json_t *obj, struct event *ev, struct app_err *err)
+{
+    event_init(ev);
+    if (!json_is_object(obj)) {
+        return err_set(err, ERR_INVALID, "Request body must be a JSON object");
+    }
+    if (event_take_fields(obj, "timestamp", take_timestamp, ev, err) != 0) {
+        return -1;
     }
     ev->src = json_incref(obj);
     return 0;

@@ -1,4 +1,4 @@
-/* event.h - the analytics event: validation of its fields and its id. */
+/* event.h - the analytics event: a client's event, the fields an envelope shares, its id. */
 #ifndef COMMON_EVENT_H
 #define COMMON_EVENT_H
 
@@ -27,12 +27,6 @@
  * millisecond time then 74 random bits from getrandom(), so ids from any
  * number of ingest instances do not collide (and sort by creation time). */
 #define EVENT_ID_LEN 36
-
-/* Where the JSON came from, which decides how `timestamp` is read. */
-enum event_source {
-    EVENT_FROM_REQUEST, /* a client's body: `timestamp` is an RFC 3339 string */
-    EVENT_FROM_QUEUE,   /* an envelope: `ts` is UTC milliseconds (see envelope.h) */
-};
 
 /* A validated event. The string fields point into `src`, which the event
  * holds a reference to; they live until event_cleanup(). path, user_id and
@@ -68,19 +62,37 @@ json_t *event_parse_body(const char *buf, size_t len, struct app_err *err);
  * stops early). Not a validator: unbalanced text just counts what it sees. */
 int event_json_depth(const char *buf, size_t len, int max);
 
-/* Validate the fields of obj (the request body or a decoded envelope) and fill
- * ev, taking a new reference to obj. For EVENT_FROM_REQUEST, id and received_ms
- * are left for the caller. On failure returns -1 with err->code ERR_INVALID
- * and err->msg the client-facing reason, checked in this order:
- * "Request body must be a JSON object";
- * "Missing required fields: site_id, timestamp" (exactly the missing ones;
- * null counts as missing); "Field 'site_id' must be a string";
- * "Field 'site_id' must be 1-256 bytes"; "Field 'timestamp' must be an RFC 3339
- * date-time with a time zone, e.g. 2025-11-15T10:00:00Z";
- * "Field 'properties' must be an object";
+/* Reads the event time of obj into ev->ts_ms, with whatever else the format keeps
+ * beside it. Called with the time member present and not null. Returns 0, or -1 with
+ * err set (ERR_INVALID). */
+typedef int (*event_time_reader)(json_t *obj, struct event *ev, struct app_err *err);
+
+/* Validate the fields that a client's event and a queue envelope share, and point ev's
+ * site_id, event_type, path, user_id and properties into obj (a JSON object). Each
+ * format names the member that carries its event time (time_name, required like
+ * site_id and event_type) and reads it with read_time; the rest of a format is its
+ * caller's. Zeroes ev first (so it must hold no reference) and takes no reference to
+ * obj: the caller sets ev->src. On failure returns -1 with ev zeroed, err->code
+ * ERR_INVALID and err->msg the first of these, in this order:
+ * "Missing required fields: site_id, <time_name>" (exactly the missing ones, in the
+ * order site_id, event_type, time_name; null counts as missing);
+ * "Field 'site_id' must be a string"; "Field 'site_id' must be 1-256 bytes";
+ * the same for event_type (1-64 bytes); read_time's reason;
+ * "Field 'path' must be a string"; "Field 'path' must be at most 2048 bytes";
+ * the same for user_id (256 bytes); "Field 'properties' must be an object";
  * "Field 'properties' is nested more than 32 levels deep".
- * Unknown top-level fields are ignored. */
-int event_from_json(json_t *obj, enum event_source source, struct event *ev, struct app_err *err);
+ * Unknown members are ignored. */
+int event_take_fields(json_t *obj, const char *time_name, event_time_reader read_time,
+                      struct event *ev, struct app_err *err);
+
+/* Validate a client's event (a request body, or one item of an /events array) and
+ * fill ev, taking a new reference to obj; id, received_ms and request_id are left for
+ * the caller. On failure returns -1 with err->code ERR_INVALID and err->msg the
+ * client-facing reason: "Request body must be a JSON object", then those of
+ * event_take_fields() with time_name "timestamp", whose reasons are "Field 'timestamp'
+ * must be a string" and "Field 'timestamp' must be an RFC 3339 date-time with a time
+ * zone, e.g. 2025-11-15T10:00:00Z". */
+int event_from_request(json_t *obj, struct event *ev, struct app_err *err);
 
 /* Write a new event id (EVENT_ID_LEN chars and a NUL) for time now_ms. Thread-safe. */
 void event_new_id(int64_t now_ms, char out[EVENT_ID_LEN + 1]);

@@ -150,7 +150,7 @@ handle_post_event(struct mg_connection *conn, void *arg)
         status = http_send_error(conn, 500, "Internal error");
         goto done;
     }
-    if (event_from_json(body, EVENT_FROM_REQUEST, &o.evs[0], &err) != 0) {
+    if (event_from_request(body, &o.evs[0], &err) != 0) {
         atomic_fetch_add(&in->stats.invalid, 1);
         status = http_send_error(conn, 400, "%s", err.msg);
         goto done;
@@ -205,7 +205,7 @@ handle_post_events(struct mg_connection *conn, void *arg)
     json_array_foreach(body, i, item)
     {
         struct app_err err = {0};
-        if (event_from_json(item, EVENT_FROM_REQUEST, &o.evs[i], &err) != 0) {
+        if (event_from_request(item, &o.evs[i], &err) != 0) {
             json_array_append_new(
                 errors, json_pack("{s:I,s:s}", "index", (json_int_t)i, "message", err.msg));
         }

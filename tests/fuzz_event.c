@@ -28,11 +28,12 @@ request_round_trip(const char *buf, size_t len)
     size_t text_len = 0;
 
     event_init(&back);
-    if (body == NULL || event_from_json(body, EVENT_FROM_REQUEST, &ev, &err) != 0) {
+    if (body == NULL || event_from_request(body, &ev, &err) != 0) {
         json_decref(body);
         return;
     }
     ev.received_ms = 1;
+    ev.request_id = "fuzz-rid";
     event_new_id(ev.ts_ms, ev.id);
     text = envelope_encode(&ev, &text_len);
     if (text == NULL) {
@@ -40,7 +41,8 @@ request_round_trip(const char *buf, size_t len)
     }
     if (envelope_decode(text, text_len, &back, &err) != 0 || strcmp(back.id, ev.id) != 0 ||
         strcmp(back.site_id, ev.site_id) != 0 || strcmp(back.event_type, ev.event_type) != 0 ||
-        back.ts_ms != ev.ts_ms || (ev.path == NULL) != (back.path == NULL) ||
+        back.ts_ms != ev.ts_ms || back.received_ms != ev.received_ms || back.request_id == NULL ||
+        strcmp(back.request_id, ev.request_id) != 0 || (ev.path == NULL) != (back.path == NULL) ||
         (ev.path && strcmp(ev.path, back.path) != 0) ||
         (ev.user_id == NULL) != (back.user_id == NULL) ||
         (ev.user_id && strcmp(ev.user_id, back.user_id) != 0) ||

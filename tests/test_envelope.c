@@ -26,7 +26,7 @@ request_event(json_t *body, struct event *ev)
     struct app_err err = {0, ""};
 
     assert_non_null(body);
-    if (event_from_json(body, EVENT_FROM_REQUEST, ev, &err) != 0) {
+    if (event_from_request(body, ev, &err) != 0) {
         fail_msg("test body rejected: %s", err.msg);
     }
     json_decref(body);
@@ -34,18 +34,31 @@ request_event(json_t *body, struct event *ev)
     ev->received_ms = EXAMPLE_MS + 123;
 }
 
-/* Decode text (its strlen) and expect a rejection with ERR_INVALID. */
+#define NOT_JSON "envelope is not JSON: "
+#define VERSION_MSG "envelope version is not 1"
+#define ID_MSG "envelope has no valid event id"
+
+/* Decode text (its strlen) and expect a rejection with ERR_INVALID and message msg;
+ * a msg ending in ": " need only start the message (the parser's reason follows).
+ * A rejected envelope leaves ev zeroed. */
 static void
-assert_decode_rejects(const char *text)
+assert_decode_rejects(const char *text, const char *msg)
 {
     struct event ev;
     struct app_err err = {0, ""};
+    size_t n = strlen(msg);
 
     if (envelope_decode(text, strlen(text), &ev, &err) != -1) {
         fail_msg("envelope_decode accepted %s", text);
     }
     assert_int_equal(err.code, ERR_INVALID);
-    assert_true(err.msg[0] != '\0');
+    if (n >= 2 && strcmp(msg + n - 2, ": ") == 0 ? strncmp(err.msg, msg, n) != 0
+                                                 : strcmp(err.msg, msg) != 0) {
+        fail_msg("envelope %s: message \"%s\", expected \"%s\"", text, err.msg, msg);
+    }
+    assert_null(ev.src);
+    assert_null(ev.site_id);
+    assert_string_equal(ev.id, "");
 }
 
 static void
@@ -203,6 +216,38 @@ test_encoded_text_has_version(void **state)
     event_cleanup(&in);
 }
 
+/* The exact text of version 1, which envelopes already queued are written in: the order
+ * of the members, no spaces, properties as jansson's compact dump of the client's JSON. */
+static void
+test_encode_known_text(void **state)
+{
+    static const char expect[] =
+        "{\"v\":1,\"id\":\"" VALID_ID
+        "\",\"site_id\":\"site-abc-123\",\"event_type\":\"page_view\","
+        "\"ts\":1763200800000,\"received\":1763200800123,\"path\":\"/pricing\",\"user_id\":\"u1\","
+        "\"properties\":{\"a\":[1,2.5,\"x\\u0001\\\"\"],\"b\":{\"c\":null,\"d\":true},\"e\":{}},"
+        "\"rid\":\"r1\"}";
+    struct event in;
+    size_t len = 0;
+    char *text;
+
+    (void)state;
+    request_event(json_loads("{\"site_id\":\"site-abc-123\",\"event_type\":\"page_view\","
+                             "\"timestamp\":\"2025-11-15T10:00:00Z\",\"path\":\"/pricing\","
+                             "\"user_id\":\"u1\",\"properties\":{\"a\":[1, 2.5, \"x\\u0001\\\"\"],"
+                             "\"b\":{\"c\":null,\"d\":true},\"e\":{}}}",
+                             0, NULL),
+                  &in);
+    memcpy(in.id, VALID_ID, sizeof in.id);
+    in.request_id = "r1";
+    text = envelope_encode(&in, &len);
+    assert_non_null(text);
+    assert_string_equal(text, expect);
+    assert_int_equal(len, strlen(expect));
+    free(text);
+    event_cleanup(&in);
+}
+
 static void
 test_encode_len_may_be_null(void **state)
 {
@@ -240,6 +285,9 @@ test_decode_known_text(void **state)
     assert_string_equal(ev.path, "/pricing");
     assert_string_equal(ev.user_id, "u1");
     assert_int_equal(json_array_size(json_object_get(ev.properties, "a")), 2);
+    assert_null(ev.request_id);
+    /* The event holds the decoded object's only reference. */
+    assert_int_equal(ev.src->refcount, 1);
     event_cleanup(&ev);
 }
 
@@ -259,18 +307,19 @@ test_decode_respects_length(void **state)
     assert_int_equal(ev.received_ms, 2);
     event_cleanup(&ev);
     free(exact);
-    assert_decode_rejects(text);
+    assert_decode_rejects(text, NOT_JSON);
 }
 
 static void
 test_decode_rejects_not_json(void **state)
 {
     (void)state;
-    assert_decode_rejects("");
-    assert_decode_rejects("not json");
-    assert_decode_rejects("{\"v\":1,");
+    assert_decode_rejects("", NOT_JSON);
+    assert_decode_rejects("not json", NOT_JSON);
+    assert_decode_rejects("{\"v\":1,", NOT_JSON);
     assert_decode_rejects("{\"v\":1,\"id\":\"" VALID_ID "\",\"site_id\":\"s\","
-                          "\"event_type\":\"e\",\"ts\":1,\"received\":2");
+                          "\"event_type\":\"e\",\"ts\":1,\"received\":2",
+                          NOT_JSON);
 }
 
 static void
@@ -301,11 +350,15 @@ static void
 test_decode_rejects_non_object(void **state)
 {
     (void)state;
-    assert_decode_rejects("[1,2]");
-    assert_decode_rejects("[{\"v\":1}]");
-    assert_decode_rejects("\"text\"");
-    assert_decode_rejects("1");
-    assert_decode_rejects("null");
+    /* Without JSON_DECODE_ANY jansson parses only objects and arrays: an array is named. */
+    assert_decode_rejects("[1,2]", "envelope is not a JSON object");
+    assert_decode_rejects("[{\"v\":1,\"id\":\"" VALID_ID
+                          "\",\"site_id\":\"s\",\"event_type\":\"e\","
+                          "\"ts\":1,\"received\":2}]",
+                          "envelope is not a JSON object");
+    assert_decode_rejects("\"text\"", NOT_JSON);
+    assert_decode_rejects("1", NOT_JSON);
+    assert_decode_rejects("null", NOT_JSON);
 }
 
 static void
@@ -320,11 +373,12 @@ test_decode_rejects_wrong_version(void **state)
                  "{\"v\":%s,\"id\":\"" VALID_ID "\",\"site_id\":\"s\",\"event_type\":\"e\","
                  "\"ts\":1,\"received\":2}",
                  versions[i]);
-        assert_decode_rejects(text);
+        assert_decode_rejects(text, VERSION_MSG);
     }
     /* No version at all. */
     assert_decode_rejects("{\"id\":\"" VALID_ID "\",\"site_id\":\"s\",\"event_type\":\"e\","
-                          "\"ts\":1,\"received\":2}");
+                          "\"ts\":1,\"received\":2}",
+                          VERSION_MSG);
 }
 
 static void
@@ -349,34 +403,113 @@ test_decode_rejects_bad_id(void **state)
                  "{\"v\":1,\"id\":%s,\"site_id\":\"s\",\"event_type\":\"e\","
                  "\"ts\":1,\"received\":2}",
                  ids[i]);
-        assert_decode_rejects(text);
+        assert_decode_rejects(text, ID_MSG);
     }
     assert_decode_rejects("{\"v\":1,\"site_id\":\"s\",\"event_type\":\"e\",\"ts\":1,"
-                          "\"received\":2}");
+                          "\"received\":2}",
+                          ID_MSG);
 }
+
+#define TIMES_MSG "envelope field 'received' is missing or not an integer"
 
 static void
 test_decode_rejects_invalid_fields(void **state)
 {
-    static const char *const fields[] = {
-        "\"site_id\":\"\",\"event_type\":\"e\",\"ts\":1,\"received\":2",
-        "\"site_id\":5,\"event_type\":\"e\",\"ts\":1,\"received\":2",
-        "\"event_type\":\"e\",\"ts\":1,\"received\":2",
-        "\"site_id\":\"s\",\"ts\":1,\"received\":2",
-        "\"site_id\":\"s\",\"event_type\":\"e\",\"received\":2",
-        "\"site_id\":\"s\",\"event_type\":\"e\",\"ts\":1",
-        "\"site_id\":\"s\",\"event_type\":\"e\",\"ts\":\"1\",\"received\":2",
-        "\"site_id\":\"s\",\"event_type\":\"e\",\"ts\":1.5,\"received\":2",
-        "\"site_id\":\"s\",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"path\":7",
-        "\"site_id\":\"s\",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"user_id\":[]",
-        "\"site_id\":\"s\",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"properties\":[1]",
+    /* The members after v and id, and the reason each envelope is refused with. */
+    static const struct {
+        const char *fields;
+        const char *msg;
+    } cases[] = {
+        /* Required: site_id, event_type and ts, named in that order. */
+        {"\"received\":2", "Missing required fields: site_id, event_type, ts"},
+        {"\"event_type\":\"e\",\"ts\":1,\"received\":2", "Missing required fields: site_id"},
+        {"\"site_id\":\"s\",\"ts\":1,\"received\":2", "Missing required fields: event_type"},
+        {"\"site_id\":\"s\",\"event_type\":\"e\",\"received\":2", "Missing required fields: ts"},
+        {"\"site_id\":\"s\",\"event_type\":\"e\",\"ts\":null,\"received\":2",
+         "Missing required fields: ts"},
+        /* A client's timestamp is not what an envelope carries. */
+        {"\"site_id\":\"s\",\"event_type\":\"e\",\"timestamp\":\"2025-11-15T10:00:00Z\","
+         "\"received\":2",
+         "Missing required fields: ts"},
+        {"\"site_id\":\"\",\"event_type\":\"e\",\"ts\":1,\"received\":2",
+         "Field 'site_id' must be 1-256 bytes"},
+        {"\"site_id\":5,\"event_type\":\"e\",\"ts\":1,\"received\":2",
+         "Field 'site_id' must be a string"},
+        {"\"site_id\":\"s\",\"event_type\":[],\"ts\":1,\"received\":2",
+         "Field 'event_type' must be a string"},
+        /* ts and received: integers, UTC milliseconds. */
+        {"\"site_id\":\"s\",\"event_type\":\"e\",\"ts\":\"1\",\"received\":2",
+         "envelope field 'ts' is not an integer"},
+        {"\"site_id\":\"s\",\"event_type\":\"e\",\"ts\":1.5,\"received\":2",
+         "envelope field 'ts' is not an integer"},
+        {"\"site_id\":\"s\",\"event_type\":\"e\",\"ts\":1763200800000.5,\"received\":1",
+         "envelope field 'ts' is not an integer"},
+        {"\"site_id\":\"s\",\"event_type\":\"e\",\"ts\":1", TIMES_MSG},
+        {"\"site_id\":\"s\",\"event_type\":\"e\",\"ts\":1,\"received\":null", TIMES_MSG},
+        {"\"site_id\":\"s\",\"event_type\":\"e\",\"ts\":1,\"received\":\"1\"", TIMES_MSG},
+        {"\"site_id\":\"s\",\"event_type\":\"e\",\"ts\":1,\"received\":2.0", TIMES_MSG},
+        /* The times come before the optional fields. */
+        {"\"site_id\":\"s\",\"event_type\":\"e\",\"ts\":1,\"received\":\"2\",\"path\":7",
+         TIMES_MSG},
+        {"\"site_id\":\"s\",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"path\":7",
+         "Field 'path' must be a string"},
+        {"\"site_id\":\"s\",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"user_id\":[]",
+         "Field 'user_id' must be a string"},
+        {"\"site_id\":\"s\",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"properties\":[1]",
+         "Field 'properties' must be an object"},
+        {"\"site_id\":\"s\",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"properties\":"
+         "{\"a\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
+         "Field 'properties' is nested more than 32 levels deep"},
     };
     char text[1024];
 
     (void)state;
-    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
-        snprintf(text, sizeof text, "{\"v\":1,\"id\":\"" VALID_ID "\",%s}", fields[i]);
-        assert_decode_rejects(text);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(text, sizeof text, "{\"v\":1,\"id\":\"" VALID_ID "\",%s}", cases[i].fields);
+        assert_decode_rejects(text, cases[i].msg);
+    }
+}
+
+/* The members only an envelope has: ts and received as integers, which may be before
+ * 1970, and rid, the request id, when it is a string. */
+static void
+test_decode_envelope_members(void **state)
+{
+    static const struct {
+        const char *fields;
+        long long ts, received;
+        const char *rid; /* NULL: none */
+    } cases[] = {
+        {"\"ts\":1763200800000,\"received\":1763200800123", EXAMPLE_MS, EXAMPLE_MS + 123, NULL},
+        {"\"ts\":-1000,\"received\":0", -1000, 0, NULL},
+        {"\"ts\":1,\"received\":2,\"rid\":\"req-1\"", 1, 2, "req-1"},
+        {"\"ts\":1,\"received\":2,\"rid\":\"\"", 1, 2, ""},
+        {"\"ts\":1,\"received\":2,\"rid\":5", 1, 2, NULL},
+        {"\"ts\":1,\"received\":2,\"rid\":null", 1, 2, NULL},
+        /* A client's timestamp beside ts is an unknown member, ignored. */
+        {"\"ts\":1,\"received\":2,\"timestamp\":\"nope\"", 1, 2, NULL},
+    };
+    char text[512];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct event ev;
+        struct app_err err = {0, ""};
+        snprintf(text, sizeof text,
+                 "{\"v\":1,\"id\":\"" VALID_ID "\",\"site_id\":\"s\",\"event_type\":\"e\",%s}",
+                 cases[i].fields);
+        if (envelope_decode(text, strlen(text), &ev, &err) != 0) {
+            fail_msg("rejected %s: %s", text, err.msg);
+        }
+        assert_int_equal(ev.ts_ms, cases[i].ts);
+        assert_int_equal(ev.received_ms, cases[i].received);
+        if (cases[i].rid == NULL) {
+            assert_null(ev.request_id);
+        } else {
+            assert_non_null(ev.request_id);
+            assert_string_equal(ev.request_id, cases[i].rid);
+        }
+        event_cleanup(&ev);
     }
 }
 
@@ -407,7 +540,7 @@ test_decode_rejects_site_id_too_long(void **state)
              site);
     assert_int_equal(envelope_decode(text, strlen(text), &ev, &err), -1);
     assert_int_equal(err.code, ERR_INVALID);
-    assert_non_null(strstr(err.msg, "site_id"));
+    assert_string_equal(err.msg, "Field 'site_id' must be 1-256 bytes");
 }
 
 /* Every character JSON must escape, and UTF-8 that it must not, survive the hand-written
@@ -443,6 +576,7 @@ test_round_trip_escapes(void **state)
     assert_string_equal(out.event_type, "e\"");
     assert_string_equal(out.user_id, "\\");
     assert_string_equal(out.id, in.id);
+    assert_string_equal(out.request_id, "r\"1");
     free(text);
     event_cleanup(&in);
     event_cleanup(&out);
@@ -459,6 +593,7 @@ main(void)
         cmocka_unit_test(test_round_trip_nested_properties),
         cmocka_unit_test(test_decode_rejects_deep_nesting),
         cmocka_unit_test(test_encoded_text_has_version),
+        cmocka_unit_test(test_encode_known_text),
         cmocka_unit_test(test_encode_len_may_be_null),
         cmocka_unit_test(test_decode_known_text),
         cmocka_unit_test(test_decode_respects_length),
@@ -467,6 +602,7 @@ main(void)
         cmocka_unit_test(test_decode_rejects_wrong_version),
         cmocka_unit_test(test_decode_rejects_bad_id),
         cmocka_unit_test(test_decode_rejects_invalid_fields),
+        cmocka_unit_test(test_decode_envelope_members),
         cmocka_unit_test(test_decode_rejects_site_id_too_long),
     };
 

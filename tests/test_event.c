@@ -57,7 +57,7 @@ string_of(size_t n, char c)
     return s;
 }
 
-/* Run event_from_json on a request body expected to fail with message msg,
+/* Run event_from_request on a request body expected to fail with message msg,
  * and check the failure took no reference to the body. */
 static void
 assert_request_rejected(json_t *body, const char *msg)
@@ -66,7 +66,7 @@ assert_request_rejected(json_t *body, const char *msg)
     struct app_err err = {0, ""};
     size_t refs = body->refcount;
 
-    assert_int_equal(event_from_json(body, EVENT_FROM_REQUEST, &ev, &err), -1);
+    assert_int_equal(event_from_request(body, &ev, &err), -1);
     assert_int_equal(err.code, ERR_INVALID);
     assert_string_equal(err.msg, msg);
     assert_int_equal(body->refcount, refs);
@@ -81,7 +81,7 @@ assert_request_rejected_prefix(json_t *body, const char *prefix)
     struct app_err err = {0, ""};
     size_t refs = body->refcount;
 
-    assert_int_equal(event_from_json(body, EVENT_FROM_REQUEST, &ev, &err), -1);
+    assert_int_equal(event_from_request(body, &ev, &err), -1);
     assert_int_equal(err.code, ERR_INVALID);
     if (strncmp(err.msg, prefix, strlen(prefix)) != 0) {
         fail_msg("message \"%s\" does not start with \"%s\"", err.msg, prefix);
@@ -96,7 +96,7 @@ assert_request_accepted(json_t *body)
     struct event ev;
     struct app_err err = {0, ""};
 
-    if (event_from_json(body, EVENT_FROM_REQUEST, &ev, &err) != 0) {
+    if (event_from_request(body, &ev, &err) != 0) {
         fail_msg("rejected: %s", err.msg);
     }
     assert_ptr_equal(ev.src, body);
@@ -113,7 +113,7 @@ test_request_full_event(void **state)
     struct app_err err = {0, ""};
 
     (void)state;
-    assert_int_equal(event_from_json(body, EVENT_FROM_REQUEST, &ev, &err), 0);
+    assert_int_equal(event_from_request(body, &ev, &err), 0);
     assert_string_equal(ev.site_id, "site-abc-123");
     assert_string_equal(ev.event_type, "page_view");
     assert_string_equal(ev.path, "/pricing");
@@ -139,7 +139,7 @@ test_request_minimal_event(void **state)
     struct event ev;
 
     (void)state;
-    assert_int_equal(event_from_json(body, EVENT_FROM_REQUEST, &ev, NULL), 0);
+    assert_int_equal(event_from_request(body, &ev, NULL), 0);
     assert_string_equal(ev.site_id, "site-abc-123");
     assert_string_equal(ev.event_type, "page_view");
     assert_int_equal(ev.ts_ms, EXAMPLE_MS);
@@ -160,7 +160,7 @@ test_request_optional_nulls_are_absent(void **state)
     json_object_set_new(body, "path", json_null());
     json_object_set_new(body, "user_id", json_null());
     json_object_set_new(body, "properties", json_null());
-    assert_int_equal(event_from_json(body, EVENT_FROM_REQUEST, &ev, NULL), 0);
+    assert_int_equal(event_from_request(body, &ev, NULL), 0);
     assert_null(ev.path);
     assert_null(ev.user_id);
     assert_null(ev.properties);
@@ -294,7 +294,7 @@ test_request_properties_depth(void **state)
 
     (void)state;
     json_object_set_new(body, "properties", nested_properties(EVENT_PROPERTIES_DEPTH_MAX));
-    assert_int_equal(event_from_json(body, EVENT_FROM_REQUEST, &ev, &err), 0);
+    assert_int_equal(event_from_request(body, &ev, &err), 0);
     event_cleanup(&ev);
     json_object_set_new(body, "properties", nested_properties(EVENT_PROPERTIES_DEPTH_MAX + 1));
     assert_request_rejected(body, "Field 'properties' is nested more than 32 levels deep");
@@ -470,7 +470,7 @@ test_request_path_length(void **state)
     json_object_set_new(body, "path", string_of(2049, 'p'));
     assert_request_rejected_prefix(body, "Field 'path' ");
     json_object_set_new(body, "path", json_string(""));
-    assert_int_equal(event_from_json(body, EVENT_FROM_REQUEST, &ev, NULL), 0);
+    assert_int_equal(event_from_request(body, &ev, NULL), 0);
     assert_non_null(ev.path);
     assert_string_equal(ev.path, "");
     event_cleanup(&ev);
@@ -489,7 +489,7 @@ test_request_user_id_length(void **state)
     json_object_set_new(body, "user_id", string_of(257, 'u'));
     assert_request_rejected_prefix(body, "Field 'user_id' ");
     json_object_set_new(body, "user_id", json_string(""));
-    assert_int_equal(event_from_json(body, EVENT_FROM_REQUEST, &ev, NULL), 0);
+    assert_int_equal(event_from_request(body, &ev, NULL), 0);
     assert_non_null(ev.user_id);
     assert_string_equal(ev.user_id, "");
     event_cleanup(&ev);
@@ -541,7 +541,7 @@ test_request_unknown_fields_ignored(void **state)
     struct event ev;
 
     (void)state;
-    assert_int_equal(event_from_json(body, EVENT_FROM_REQUEST, &ev, NULL), 0);
+    assert_int_equal(event_from_request(body, &ev, NULL), 0);
     assert_string_equal(ev.event_type, "click");
     assert_int_equal(ev.ts_ms, EXAMPLE_MS);
     event_cleanup(&ev);
@@ -557,7 +557,7 @@ test_request_event_outlives_callers_reference(void **state)
     struct event ev;
 
     (void)state;
-    assert_int_equal(event_from_json(body, EVENT_FROM_REQUEST, &ev, NULL), 0);
+    assert_int_equal(event_from_request(body, &ev, NULL), 0);
     assert_int_equal(body->refcount, 2);
     json_decref(body); /* the caller's reference; the event's keeps it alive */
     assert_int_equal(ev.src->refcount, 1);
@@ -570,61 +570,114 @@ test_request_event_outlives_callers_reference(void **state)
     assert_null(ev.src);
 }
 
-static void
-test_queue_source(void **state)
+/* A time reader for event_take_fields() that counts its calls, reads the member "when"
+ * (an integer) into ts_ms, and fails with "when is bad" for anything else. */
+static int when_calls;
+
+static int
+read_when(json_t *obj, struct event *ev, struct app_err *err)
 {
-    json_t *o = load("{\"v\":1,\"site_id\":\"s\",\"event_type\":\"page_view\","
-                     "\"ts\":1763200800000,\"received\":1763200800123,\"path\":\"/\"}");
+    json_t *v = json_object_get(obj, "when");
+
+    when_calls++;
+    if (!json_is_integer(v)) {
+        return err_set(err, ERR_INVALID, "when is bad");
+    }
+    ev->ts_ms = json_integer_value(v);
+    return 0;
+}
+
+/* event_take_fields() on the JSON text, with time member "when": its message
+ * (NULL: expect success, then release nothing, as the event holds no reference) and
+ * how many times it called the reader. */
+static void
+assert_take_fields(const char *text, const char *msg, int calls)
+{
+    json_t *o = load(text);
     struct event ev;
     struct app_err err = {0, ""};
 
-    (void)state;
-    assert_int_equal(event_from_json(o, EVENT_FROM_QUEUE, &ev, &err), 0);
-    assert_int_equal(ev.ts_ms, EXAMPLE_MS);
-    assert_int_equal(ev.received_ms, EXAMPLE_MS + 123);
-    assert_string_equal(ev.path, "/");
-    event_cleanup(&ev);
-
-    /* Before 1970 is fine as milliseconds. */
-    json_object_set_new(o, "ts", json_integer(-1000));
-    assert_int_equal(event_from_json(o, EVENT_FROM_QUEUE, &ev, &err), 0);
-    assert_int_equal(ev.ts_ms, -1000);
-    event_cleanup(&ev);
-
-    /* A string `timestamp` is not what a queue envelope carries. */
-    json_object_del(o, "ts");
-    json_object_set_new(o, "timestamp", json_string("2025-11-15T10:00:00Z"));
-    assert_int_equal(event_from_json(o, EVENT_FROM_QUEUE, &ev, &err), -1);
-    assert_int_equal(err.code, ERR_INVALID);
-    assert_string_equal(err.msg, "Missing required fields: ts");
+    when_calls = 0;
+    memset(&ev, 0x55, sizeof ev); /* event_take_fields zeroes it first */
+    if (msg == NULL) {
+        if (event_take_fields(o, "when", read_when, &ev, &err) != 0) {
+            fail_msg("rejected %s: %s", text, err.msg);
+        }
+        assert_null(ev.src);
+    } else {
+        assert_int_equal(event_take_fields(o, "when", read_when, &ev, &err), -1);
+        assert_int_equal(err.code, ERR_INVALID);
+        assert_string_equal(err.msg, msg);
+        /* Left zeroed, so event_cleanup() is safe and nothing points into o. */
+        assert_null(ev.site_id);
+        assert_null(ev.event_type);
+        assert_null(ev.path);
+        assert_int_equal(ev.ts_ms, 0);
+    }
+    assert_int_equal(when_calls, calls);
     assert_int_equal(o->refcount, 1);
     json_decref(o);
 }
 
 static void
-test_queue_source_bad_integers(void **state)
+test_take_fields_table(void **state)
 {
-    static const char *const bodies[] = {
-        "{\"site_id\":\"s\",\"event_type\":\"e\",\"ts\":\"1763200800000\",\"received\":1}",
-        "{\"site_id\":\"s\",\"event_type\":\"e\",\"ts\":1763200800000.5,\"received\":1}",
-        "{\"site_id\":\"s\",\"event_type\":\"e\",\"ts\":1,\"received\":\"1\"}",
-        "{\"site_id\":\"s\",\"event_type\":\"e\",\"ts\":1}",
-        "{\"site_id\":\"s\",\"event_type\":\"e\",\"ts\":1,\"received\":null}",
+    static const struct {
+        const char *text;
+        const char *msg; /* NULL: accepted */
+        int calls;       /* of the time reader */
+    } cases[] = {
+        {"{\"site_id\":\"s\",\"event_type\":\"e\",\"when\":7}", NULL, 1},
+        /* The time member is required in third place, by the caller's name. */
+        {"{}", "Missing required fields: site_id, event_type, when", 0},
+        {"{\"site_id\":\"s\",\"event_type\":\"e\",\"timestamp\":\"x\"}",
+         "Missing required fields: when", 0},
+        {"{\"event_type\":\"e\",\"when\":null}", "Missing required fields: site_id, when", 0},
+        {"{\"site_id\":5,\"event_type\":5}", "Missing required fields: when", 0},
+        /* The reader runs after site_id and event_type, before path, user_id, properties. */
+        {"{\"site_id\":5,\"event_type\":\"e\",\"when\":\"x\"}", "Field 'site_id' must be a string",
+         0},
+        {"{\"site_id\":\"s\",\"event_type\":\"\",\"when\":\"x\"}",
+         "Field 'event_type' must be 1-64 bytes", 0},
+        {"{\"site_id\":\"s\",\"event_type\":\"e\",\"when\":\"x\",\"path\":1,\"properties\":2}",
+         "when is bad", 1},
+        {"{\"site_id\":\"s\",\"event_type\":\"e\",\"when\":7,\"path\":1,\"user_id\":2}",
+         "Field 'path' must be a string", 1},
+        {"{\"site_id\":\"s\",\"event_type\":\"e\",\"when\":7,\"user_id\":2,\"properties\":2}",
+         "Field 'user_id' must be a string", 1},
+        {"{\"site_id\":\"s\",\"event_type\":\"e\",\"when\":7,\"path\":\"/\",\"properties\":[]}",
+         "Field 'properties' must be an object", 1},
     };
 
     (void)state;
-    for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
-        json_t *o = load(bodies[i]);
-        struct event ev;
-        struct app_err err = {0, ""};
-        if (event_from_json(o, EVENT_FROM_QUEUE, &ev, &err) != -1) {
-            fail_msg("accepted %s", bodies[i]);
-        }
-        assert_int_equal(err.code, ERR_INVALID);
-        assert_true(err.msg[0] != '\0');
-        assert_int_equal(o->refcount, 1);
-        json_decref(o);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_take_fields(cases[i].text, cases[i].msg, cases[i].calls);
     }
+}
+
+static void
+test_take_fields_fills_event(void **state)
+{
+    json_t *o = load("{\"site_id\":\"s\",\"event_type\":\"e\",\"when\":-1000,\"path\":\"/p\","
+                     "\"user_id\":\"u\",\"properties\":{\"k\":1},\"id\":\"x\",\"rid\":\"r\"}");
+    struct event ev;
+
+    (void)state;
+    assert_int_equal(event_take_fields(o, "when", read_when, &ev, NULL), 0);
+    assert_ptr_equal(ev.site_id, json_string_value(json_object_get(o, "site_id")));
+    assert_string_equal(ev.event_type, "e");
+    assert_string_equal(ev.path, "/p");
+    assert_string_equal(ev.user_id, "u");
+    assert_ptr_equal(ev.properties, json_object_get(o, "properties"));
+    assert_int_equal(ev.ts_ms, -1000);
+    /* What belongs to a format (ids, receive time, request id, the reference) is left
+     * to its caller. */
+    assert_string_equal(ev.id, "");
+    assert_int_equal(ev.received_ms, 0);
+    assert_null(ev.request_id);
+    assert_null(ev.src);
+    assert_int_equal(o->refcount, 1);
+    json_decref(o);
 }
 
 /* Check id is in the form event_new_id() writes and return its time prefix. */
@@ -825,8 +878,8 @@ main(void)
         cmocka_unit_test(test_request_non_object_body),
         cmocka_unit_test(test_request_unknown_fields_ignored),
         cmocka_unit_test(test_request_event_outlives_callers_reference),
-        cmocka_unit_test(test_queue_source),
-        cmocka_unit_test(test_queue_source_bad_integers),
+        cmocka_unit_test(test_take_fields_table),
+        cmocka_unit_test(test_take_fields_fills_event),
         cmocka_unit_test(test_request_properties_depth),
         cmocka_unit_test(test_json_depth_table),
         cmocka_unit_test(test_parse_body_depth),
