@@ -124,25 +124,34 @@ close_after_reply(struct mg_connection *conn)
 /* Send a whole reply, status line, headers and body, in one write: civetweb's header
  * functions send the head and the body in two, which costs a second segment (and
  * syscall) per request. extra, when not NULL, holds more header lines, each ending in
- * CRLF. HEAD gets the head only. */
+ * CRLF; cache is the Cache-Control value (NULL: no-store). HEAD gets the head only; a
+ * 304 has neither body nor Content-Type and Content-Length (RFC 9110, 15.4.5). */
 static int
-send_reply(struct mg_connection *conn, int status, const char *content_type, const char *body,
-           size_t len, const char *extra)
+send_reply_cached(struct mg_connection *conn, int status, const char *content_type,
+                  const char *body, size_t len, const char *extra, const char *cache)
 {
     char stack[2048], date[64], *buf = stack;
     struct tm tm;
     time_t now = time(NULL);
     size_t head_len, total;
     const char *method = mg_get_request_info(conn)->request_method;
-    int n, head_only = method != NULL && strcmp(method, "HEAD") == 0;
+    int n, m = 0, head_only = status == 304 || (method != NULL && strcmp(method, "HEAD") == 0);
 
     gmtime_r(&now, &tm);
     strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    n = snprintf(stack, sizeof stack,
-                 "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                 "Cache-Control: no-store\r\nConnection: %s\r\n%s\r\n",
-                 status, mg_get_response_code_text(conn, status), date, content_type, len,
-                 keep_alive(conn) ? "keep-alive" : "close", extra ? extra : "");
+    n = snprintf(stack, sizeof stack, "HTTP/1.1 %d %s\r\nDate: %s\r\n", status,
+                 mg_get_response_code_text(conn, status), date);
+    if (status != 304 && n > 0 && (size_t)n < sizeof stack) {
+        m = snprintf(stack + n, sizeof stack - (size_t)n,
+                     "Content-Type: %s\r\nContent-Length: %zu\r\n", content_type, len);
+        n = m < 0 ? m : n + m;
+    }
+    if (n > 0 && (size_t)n < sizeof stack) {
+        m = snprintf(stack + n, sizeof stack - (size_t)n,
+                     "Cache-Control: %s\r\nConnection: %s\r\n%s\r\n", cache ? cache : "no-store",
+                     keep_alive(conn) ? "keep-alive" : "close", extra ? extra : "");
+        n = m < 0 ? m : n + m;
+    }
     if (n < 0 || (size_t)n >= sizeof stack) {
         return status; /* cannot happen: every header is short */
     }
@@ -164,6 +173,13 @@ send_reply(struct mg_connection *conn, int status, const char *content_type, con
         free(buf);
     }
     return status;
+}
+
+static int
+send_reply(struct mg_connection *conn, int status, const char *content_type, const char *body,
+           size_t len, const char *extra)
+{
+    return send_reply_cached(conn, status, content_type, body, len, extra, NULL);
 }
 
 static int
@@ -192,6 +208,50 @@ http_send_text(struct mg_connection *conn, int status, const char *content_type,
                size_t len)
 {
     return send_reply(conn, status, content_type, body, len, NULL);
+}
+
+int
+http_etag_match(const char *if_none_match, const char *etag)
+{
+    const char *p = if_none_match;
+    size_t n = etag ? strlen(etag) : 0;
+
+    if (etag == NULL || p == NULL || n < 2 || etag[0] != '"' || etag[n - 1] != '"') {
+        return 0;
+    }
+    for (;;) {
+        while (*p == ' ' || *p == '\t' || *p == ',') {
+            p++;
+        }
+        if (*p == '\0') {
+            return 0;
+        }
+        if (*p == '*') {
+            return 1;
+        }
+        if (strncmp(p, "W/", 2) == 0) {
+            p += 2;
+        }
+        const char *end = *p == '"' ? strchr(p + 1, '"') : NULL;
+        if (end == NULL) {
+            return 0; /* not an entity tag: the header means nothing */
+        }
+        if ((size_t)(end + 1 - p) == n && memcmp(p, etag, n) == 0) {
+            return 1;
+        }
+        p = end + 1;
+    }
+}
+
+int
+http_send_asset(struct mg_connection *conn, const struct http_asset *a)
+{
+    char extra[128];
+    int status = http_etag_match(mg_get_header(conn, "If-None-Match"), a->etag) ? 304 : 200;
+
+    snprintf(extra, sizeof extra, "ETag: %s\r\n", a->etag);
+    return send_reply_cached(conn, status, a->content_type, a->body, a->len, extra,
+                             a->cache_control);
 }
 
 static double

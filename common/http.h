@@ -79,6 +79,26 @@ int http_send_error_headers(struct mg_connection *conn, int status, const char *
 int http_send_text(struct mg_connection *conn, int status, const char *content_type,
                    const char *body, size_t len);
 
+/* A fixed body served with a validator and a cache lifetime (ingest's /tracker.js). */
+struct http_asset {
+    const char *content_type;
+    const char *body;
+    size_t len;
+    const char *etag;          /* a strong entity tag, quoted: "\"3f2a9c\"" */
+    const char *cache_control; /* e.g. "public, max-age=3600" */
+};
+
+/* Send the asset: 304 Not Modified, with no body, when the request's If-None-Match
+ * matches its ETag (http_etag_match()), else 200 with the body (the head only for
+ * HEAD). Both carry ETag and Cache-Control. Returns the status sent. */
+int http_send_asset(struct mg_connection *conn, const struct http_asset *a);
+
+/* Whether an If-None-Match value matches etag (a quoted strong tag): the value is "*"
+ * or a comma-separated list of entity tags, compared weakly (W/"x" matches "x") as RFC
+ * 9110, 13.1.2 says. NULL, an empty list or a malformed one matches nothing past the
+ * tags read before the fault. */
+int http_etag_match(const char *if_none_match, const char *etag);
+
 /* Send a finished metrics text (METRICS_CONTENT_TYPE), or 500 when building it ran out
  * of memory. The caller still frees b. Returns the status sent. */
 int http_send_metrics(struct mg_connection *conn, const struct metrics_buf *b);

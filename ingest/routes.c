@@ -1,4 +1,4 @@
-/* routes.c - ingest's HTTP handlers: POST /event, POST /events and the probes. */
+/* routes.c - ingest's HTTP handlers: POST /event, POST /events, /tracker.js and the probes. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +8,7 @@
 #include "ingest.h"
 #include "pusher.h"
 #include "svc.h"
+#include "tracker.h"
 #include "ts.h"
 
 /* The request id: the client's X-Request-Id when it is 1-LOG_REQUEST_ID_MAX characters
@@ -236,6 +237,23 @@ done:
     return status;
 }
 
+/* GET (and HEAD) /tracker.js: the browser tracker, cached for an hour, 304 when the
+ * browser holds this very version (its ETag). */
+static int
+handle_tracker(struct mg_connection *conn, void *arg)
+{
+    const struct http_asset tracker = {
+        .content_type = "application/javascript; charset=utf-8",
+        .body = tracker_js,
+        .len = tracker_js_len,
+        .etag = tracker_js_etag,
+        .cache_control = "public, max-age=3600",
+    };
+
+    (void)arg;
+    return http_send_asset(conn, &tracker);
+}
+
 int
 ingest_deps(void *ctx, struct app_err *err)
 {
@@ -285,9 +303,8 @@ handle_metrics(struct mg_connection *conn, void *arg)
 }
 
 const struct http_route ingest_routes[] = {
-    {"POST", "/event", handle_post_event, 0},
-    {"POST", "/events", handle_post_events, 0},
-    SVC_PROBE_ROUTES,
+    {"POST", "/event", handle_post_event, 0},  {"POST", "/events", handle_post_events, 0},
+    {"GET", "/tracker.js", handle_tracker, 0}, SVC_PROBE_ROUTES,
     {"GET", "/metrics", handle_metrics, 1},
 };
 const size_t ingest_n_routes = sizeof ingest_routes / sizeof ingest_routes[0];

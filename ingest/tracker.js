@@ -1,0 +1,162 @@
+// tracker.js - the browser side: captures page views, clicks, scroll depth and custom
+// events (and, opted in, mouse moves and form use) and sends them in batches to the
+// ingest it was loaded from. Served by ingest at /tracker.js (README: The tracker).
+// Plain JavaScript (ES2017), no dependencies; the Makefile minifies it with esbuild.
+((w, d, n) => {
+  var s = d.currentScript, L = location, ls, uid, q = [], busy, timer, delay = 0;
+  var depth = 0, told, last, cur = L.href, ref = d.referrer, moved = 0, st;
+  if (!s || w.analytics) return;
+  var A = (k) => s.getAttribute('data-' + k);
+  var site = A('site-id'), url = new URL('/events', s.src).href;
+  var cap = ',' + A('capture') + ',';
+  var off = !site || (A('respect-dnt') != null && (n.doNotTrack == '1' || n.globalPrivacyControl));
+  var bytes = (v) => new Blob([v]).size;
+  // Random [a-z0-9], 24 to 28 characters: event ids and the anonymous user id.
+  var rnd = () => crypto.getRandomValues(new Uint32Array(4)).reduce((r, x) => r + x.toString(36), '');
+  var id = (v) => {
+    v = String(v);
+    if (v && bytes(v) <= 256) {
+      uid = v;
+      try {
+        ls.setItem('analytics_uid', v);
+      } catch (e) {}
+    }
+  };
+  try {
+    ls = w.localStorage;
+    uid = ls.getItem('analytics_uid');
+  } catch (e) {}
+  if (A('user-id')) id(A('user-id'));
+  else if (!uid) id(rnd());
+  // Each event is kept as its JSON text with its event_id: a retry sends the same ids.
+  var track = (t, p, path) => {
+    t = String(t);
+    if (off || !t || bytes(t) > 64) return;
+    try {
+      q.push(JSON.stringify({
+        site_id: site, event_type: t, timestamp: new Date().toISOString(),
+        path: path || L.pathname, user_id: uid, event_id: rnd(), properties: Object.assign({}, p)
+      }));
+    } catch (e) {}
+    if (q.length > 1000) q.shift();
+    if (q.length >= 20 && !delay) flush();
+    else if (!timer) later(2000);
+  };
+  var later = (ms) => {
+    clearTimeout(timer);
+    timer = setTimeout(flush, ms);
+  };
+  var body = (b) => {
+    return '{"sent_at":"' + new Date().toISOString() + '","events":[' + b.join() + ']}';
+  };
+  // One fetch at a time, 20 events at most; 503, 429 and network errors are retried
+  // after 1, 2, 4 ... 60 s; any other answer drops the batch (400 will not change).
+  var flush = () => {
+    timer = 0;
+    if (busy || !q.length) return;
+    var b = q.slice(0, 20);
+    busy = 1;
+    fetch(url, {method: 'POST', body: body(b), keepalive: true, headers: {'Content-Type': 'text/plain'}})
+      .then((r) => {
+        if (r.status == 503 || r.status == 429) throw 0;
+        q = q.filter((e) => {
+          return b.indexOf(e) < 0;
+        });
+        delay = busy = 0;
+        if (q.length) later(q.length < 20 ? 2000 : 0);
+      })
+      .catch(() => {
+        busy = 0;
+        later(delay = Math.min(delay * 2 || 1000, 60000));
+      });
+  };
+  // The deepest point of the page seen so far, in percent of its height.
+  var measure = () => {
+    var h = d.documentElement.scrollHeight;
+    depth = Math.max(depth, Math.min(100, Math.round((scrollY + innerHeight) / h * 100)) || 0);
+  };
+  var tellDepth = () => {
+    measure();
+    if (!told && depth) track('scroll', {depth: depth}, last);
+    told = 1;
+  };
+  var view = () => {
+    last = L.pathname;
+    track('page_view', {referrer: ref});
+  };
+  // A single-page app's navigation: a page view when the path changes.
+  var nav = () => {
+    if (L.pathname != last) {
+      tellDepth();
+      depth = told = 0;
+      ref = cur;
+      view();
+    }
+    cur = L.href;
+  };
+  // The page is hidden or left: what is queued goes by beacon (text/plain, no preflight).
+  var leave = () => {
+    tellDepth();
+    while (q.length) {
+      var b = q.splice(0, 20);
+      if (!n.sendBeacon(url, new Blob([body(b)], {type: 'text/plain'}))) {
+        q = b.concat(q);
+        break;
+      }
+    }
+  };
+  var on = (o, t, f, c) => {
+    o.addEventListener(t, f, {passive: true, capture: c});
+  };
+  w.analytics = {track: track, identify: id};
+  if (off) return;
+  ['pushState', 'replaceState'].forEach((k) => {
+    var o = history[k];
+    history[k] = function () {
+      var r = o.apply(this, arguments);
+      nav();
+      return r;
+    };
+  });
+  on(w, 'popstate', nav);
+  on(w, 'pagehide', leave);
+  on(d, 'visibilitychange', () => {
+    if (d.visibilityState == 'hidden') leave();
+  });
+  on(w, 'scroll', () => {
+    st = st || setTimeout(() => {
+      st = 0;
+      measure();
+    }, 250);
+  });
+  // A click: the element (or its nearest link, button or data-analytics ancestor), a short
+  // label of its text but never a form field's, which may be what was typed.
+  on(d, 'click', (e) => {
+    var t = e.target.closest('a,button,[data-analytics]') || e.target, g = t.tagName;
+    var x = /^(INPUT|TEXTAREA|SELECT)$/.test(g) ? '' : t.innerText;
+    track('click', {
+      tag: g.toLowerCase(), id: t.id || void 0, analytics: t.getAttribute('data-analytics') || void 0,
+      text: (t.getAttribute('aria-label') || x || '').replace(/\s+/g, ' ').trim().slice(0, 64) || void 0
+    });
+  });
+  if (cap.indexOf(',mousemove,') >= 0)
+    on(d, 'mousemove', (e) => {
+      var t = Date.now();
+      if (t - moved >= 1000) {
+        moved = t;
+        track('mousemove', {x: Math.round(e.clientX / innerWidth * 1e3) / 1e3, y: Math.round(e.clientY / innerHeight * 1e3) / 1e3});
+      }
+    });
+  // Form use: blur of a text field, change of a checkbox, radio or select; never the value.
+  if (cap.indexOf(',form,') >= 0)
+    ['blur', 'change'].forEach((k) => {
+      on(d, k, (e) => {
+        var t = e.target, y = t.type || '';
+        if (/^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName) && !/^(submit|button|reset|image|hidden)$/.test(y) &&
+            (k == 'change') == /^(checkbox|radio|select)/.test(y))
+          track('form', {action: k, name: t.name || t.id || void 0, type: y});
+      }, 1);
+    });
+  view();
+  measure();
+})(window, document, navigator);
