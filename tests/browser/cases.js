@@ -1,0 +1,161 @@
+// cases.js - one browser case of it_browser.sh, in headless Chromium driven by playwright-core:
+// opens the test page (server.js) that loads the tracker from ingest, acts on it as a visitor
+// would, closes the page, prints "info <key> <value>" lines and then "done". The browser
+// stays open (a beacon sent as a page closes still goes out) until SIGTERM.
+//
+//   node cases.js CASE   with PAGES, INGEST, REFUSING, PROXY: the origins of the page server,
+//                        of ingest, of an ingest whose CORS_ORIGINS omits PAGES, of the proxy
+'use strict';
+const {chromium} = require('playwright-core');
+
+const env = (k) => {
+  if (!process.env[k]) throw new Error(`${k} is not set`);
+  return process.env[k];
+};
+const info = (k, v) => console.log(`info ${k} ${v}`);
+
+// A page of site `site` loading the tracker from `tracker`, at /page/<path>.
+const pageUrl = (path, site, tracker, extra = '') =>
+  `${env('PAGES')}/page/${path}?site=${site}&tracker=${encodeURIComponent(tracker)}${extra}`;
+
+// Open url in a new page of ctx, once the tracker has started on it.
+async function open(ctx, url) {
+  const page = await ctx.newPage();
+  await page.goto(url);
+  await page.waitForFunction(() => window.analytics);
+  return page;
+}
+
+// Requests to a /events URL made by the pages of ctx (fetches and beacons).
+function countBatches(ctx) {
+  const seen = {n: 0};
+  ctx.on('request', (r) => {
+    if (new URL(r.url()).pathname === '/events') seen.n++;
+  });
+  return seen;
+}
+
+const cases = {
+  // Everything the tracker collects by default, and data-capture="form".
+  async collect(browser) {
+    const ctx = await browser.newContext({viewport: {width: 1000, height: 800}});
+    const url = pageUrl('home', 'site-abc-123', env('INGEST'), '&capture=form&tall=1');
+    const page = await open(ctx, url);
+    await page.click('#signup span');
+    await page.check('#agree');
+    await page.fill('#email', 'secret-typed-value');
+    await page.locator('#email').blur();
+    await page.evaluate(() => analytics.track('signup_completed', {plan: 'pro', seats: 3}));
+    await page.evaluate(() => scrollTo(0, document.documentElement.scrollHeight));
+    await page.evaluate(() => history.pushState({}, '', '/page/pricing'));
+    info('user_id', await page.evaluate(() => localStorage.getItem('analytics_uid')));
+    info('url', url);
+    await page.close({runBeforeUnload: true});
+  },
+
+  // data-capture="mousemove": at most one per second, as shares of the viewport.
+  async mousemove(browser) {
+    const ctx = await browser.newContext({viewport: {width: 1000, height: 800}});
+    const page = await open(ctx, pageUrl('move', 'site-mouse', env('INGEST'), '&capture=mousemove'));
+    await page.mouse.move(250, 200);
+    const first = await page.evaluate(() => Date.now());
+    await page.mouse.move(300, 300);
+    await page.mouse.move(400, 400);
+    // A second later, by the page's own clock (the throttle's), one more move counts.
+    await page.waitForFunction((t) => Date.now() - t >= 1000, first);
+    await page.mouse.move(500, 600);
+    await page.close({runBeforeUnload: true});
+  },
+
+  // Events tracked just before the page closes leave by beacon.
+  async beacon(browser) {
+    const ctx = await browser.newContext();
+    const seen = countBatches(ctx);
+    const page = await open(ctx, pageUrl('beacon', 'site-beacon', env('INGEST')));
+    await page.evaluate(() => ['one', 'two', 'three'].forEach((k) => analytics.track('last_' + k)));
+    info('batches_before_close', seen.n);
+    await page.close({runBeforeUnload: true});
+  },
+
+  // The proxy answers the first batch 503: the tracker sends it again, same event ids.
+  async retry(browser) {
+    const ctx = await browser.newContext();
+    const statuses = [];
+    ctx.on('response', (r) => {
+      if (new URL(r.url()).pathname === '/events') statuses.push(r.status());
+    });
+    const page = await open(ctx, pageUrl('retry', 'site-retry', env('PROXY')));
+    await page.evaluate(() => analytics.track('retry_me'));
+    await page.waitForResponse((r) => new URL(r.url()).pathname === '/events' && r.status() === 202,
+                               {timeout: 30000});
+    info('statuses', statuses.join(','));
+    await page.close({runBeforeUnload: true});
+  },
+
+  // The tracker loaded from an ingest that does not allow this page's origin.
+  async refused(browser) {
+    const ctx = await browser.newContext();
+    const page = await open(ctx, pageUrl('refused', 'site-cors', env('REFUSING')));
+    await page.evaluate(() => analytics.track('refused_event'));
+    await page.close({runBeforeUnload: true});
+  },
+
+  // A visitor whose clock is a day ahead.
+  async skew(browser) {
+    const ctx = await browser.newContext();
+    await ctx.addInitScript(() => {
+      const Real = Date, ahead = 86400000;
+      class Ahead extends Real {
+        constructor(...a) {
+          super(...(a.length ? a : [Real.now() + ahead]));
+        }
+        static now() {
+          return Real.now() + ahead;
+        }
+      }
+      window.Date = Ahead;
+    });
+    const page = await open(ctx, pageUrl('skew', 'site-skew', env('INGEST')));
+    info('page_clock', await page.evaluate(() => new Date().toISOString()));
+    await page.evaluate(() => analytics.track('skewed'));
+    await page.close({runBeforeUnload: true});
+  },
+
+  // data-respect-dnt with Do Not Track, then with Global Privacy Control: nothing leaves.
+  // Then a page without data-respect-dnt, with Do Not Track on: it sends, and once its
+  // events are stored anything the first two had sent would be too.
+  async dnt(browser) {
+    const optOut = [['site-dnt', 'doNotTrack', '1'], ['site-gpc', 'globalPrivacyControl', true]];
+    for (const [site, prop, value] of optOut) {
+      const ctx = await browser.newContext();
+      await ctx.addInitScript(([p, v]) => Object.defineProperty(Navigator.prototype, p, {get: () => v}),
+                              [prop, value]);
+      const seen = countBatches(ctx);
+      const page = await open(ctx, pageUrl('private', site, env('INGEST'), '&dnt=1'));
+      await page.click('#signup');
+      await page.evaluate(() => analytics.track('private_event'));
+      await page.close({runBeforeUnload: true});
+      info(`batches_${site}`, seen.n);
+    }
+    const ctx = await browser.newContext();
+    await ctx.addInitScript(() => Object.defineProperty(Navigator.prototype, 'doNotTrack', {get: () => '1'}));
+    const page = await open(ctx, pageUrl('control', 'site-dnt-control', env('INGEST')));
+    await page.evaluate(() => analytics.track('control_event'));
+    await page.close({runBeforeUnload: true});
+  },
+};
+
+(async () => {
+  const name = process.argv[2];
+  if (!cases[name]) throw new Error(`no case ${name}; cases: ${Object.keys(cases).join(', ')}`);
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+  process.on('SIGTERM', () => browser.close().then(() => process.exit(0)));
+  await cases[name](browser);
+  console.log('done');
+})().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,86 @@
+// server.js - the other origin of the browser tests (it_browser.sh): test pages that load
+// the tracker from ingest, or a proxy in front of ingest that fails on purpose.
+//
+//   node server.js pages          GET /page/<anything>?site=&tracker=<origin>[&capture=]
+//                                 [&dnt=1][&tall=1]: a page with the one-line snippet
+//   node server.js proxy TARGET N  forwards everything to TARGET (an origin), but answers the
+//                                 first N POST /events with 503 itself
+//
+// Listens on a free port of 127.0.0.1 and prints "listening on 127.0.0.1:<port>"; the
+// proxy prints "POST /events <status> <event_id,...>" for each batch it sees.
+'use strict';
+const http = require('http');
+
+const [mode, target, failFirst] = process.argv.slice(2);
+
+function page(req, res) {
+  const u = new URL(req.url, 'http://x');
+  const q = (k) => (u.searchParams.get(k) || '').replace(/[^\w.,:\/-]/g, '');
+  if (!u.pathname.startsWith('/page/')) {
+    res.writeHead(404).end();
+    return;
+  }
+  const capture = q('capture') ? ` data-capture="${q('capture')}"` : '';
+  const dnt = q('dnt') ? ' data-respect-dnt' : '';
+  res.writeHead(200, {'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store'});
+  res.end(`<!doctype html><html><head><meta charset="utf-8"><title>test page</title></head>
+<body style="margin:0">
+<button id="signup" data-analytics="signup"><span>Sign up</span>
+  now</button>
+<input id="email" name="email" type="email">
+<input id="agree" type="checkbox">
+<div style="height:${q('tall') ? 4000 : 0}px"></div>
+<script defer src="${q('tracker')}/tracker.js" data-site-id="${q('site')}"${capture}${dnt}></script>
+</body></html>
+`);
+}
+
+let failed = 0;
+function proxy(req, res) {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    const body = Buffer.concat(chunks);
+    const batch = req.method === 'POST' && req.url === '/events';
+    const log = (status) => {
+      if (!batch) return;
+      let ids = '?';
+      try {
+        ids = JSON.parse(body).events.map((e) => e.event_id).join(',');
+      } catch (e) {}
+      console.log(`POST /events ${status} ${ids}`);
+    };
+    if (batch && failed < Number(failFirst)) {
+      failed++;
+      log(503);
+      res.writeHead(503, {'Content-Type': 'application/json',
+                          'Access-Control-Allow-Origin': req.headers.origin || '*'});
+      res.end('{"status":"error","message":"Queue unavailable, please retry"}');
+      return;
+    }
+    const t = new URL(target);
+    const headers = Object.assign({}, req.headers, {host: t.host});
+    const up = http.request({host: t.hostname, port: t.port, method: req.method, path: req.url,
+                             headers}, (r) => {
+      log(r.statusCode);
+      res.writeHead(r.statusCode, r.headers);
+      r.pipe(res);
+    });
+    up.on('error', () => {
+      log(502);
+      res.writeHead(502).end();
+    });
+    up.end(body);
+  });
+}
+
+if (mode !== 'pages' && !(mode === 'proxy' && target && failFirst)) {
+  console.error('usage: node server.js pages | proxy TARGET-ORIGIN FAIL-FIRST-N');
+  process.exit(2);
+}
+const srv = http.createServer(mode === 'pages' ? page : proxy);
+srv.listen(0, '127.0.0.1', () => console.log(`listening on 127.0.0.1:${srv.address().port}`));
+process.on('SIGTERM', () => {
+  srv.close(() => process.exit(0));
+  srv.closeAllConnections();
+});
