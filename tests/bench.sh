@@ -375,6 +375,12 @@ row "5.2" "processor RSS: idle / peak" "$(mb "$PROC_IDLE") / **$(mb "$PROC_HWM")
 row "5.3" "reporting RSS: idle / peak" "$(mb "$REP_IDLE") / **$(mb "$REP_HWM")**" \
     "VmRSS just after start; VmHWM after its wrk runs, largest of the two instances (\`/proc/PID/status\`)"
 
+# --- 6. the browser tracker ---------------------------------------------------------------
+
+TRACKER_BYTES=$(curl -s "http://127.0.0.1:$INGEST_PORT/tracker.js" | wc -c)
+row "6.1" "\`GET /tracker.js\`: the tracker as served (minified by esbuild, no compression)" \
+    "**$(group "$TRACKER_BYTES") bytes**" "\`curl -s http://127.0.0.1:$INGEST_PORT/tracker.js | wc -c\`"
+
 # --- targets ------------------------------------------------------------------------------
 
 S1=${STATS_P50[$SMALL_N]} S2=${STATS_P50[$LARGE_N]} A1=${AGG_P50[$SMALL_N]} A2=${AGG_P50[$LARGE_N]}
@@ -389,6 +395,7 @@ TARGETS=(
     "| ingest < 64 MB RSS under load | $(mb "$INGEST_HWM") | $(verdict "$INGEST_HWM < 65536") |"
     "| processor < 64 MB RSS under load | $(mb "$PROC_HWM") | $(verdict "$PROC_HWM < 65536") |"
     "| reporting < 64 MB RSS under load | $(mb "$REP_HWM") | $(verdict "$REP_HWM < 65536") |"
+    "| tracker.js ≤ 3 KB (3,072 bytes) as served | $(group "$TRACKER_BYTES") bytes | $(verdict "$TRACKER_BYTES > 0 && $TRACKER_BYTES <= 3072") |"
 )
 
 # --- report -------------------------------------------------------------------------------
