@@ -98,7 +98,12 @@ $(BUILD)/gen/tracker_js.c: $(BUILD)/gen/tracker.min.js
 	  echo "const char tracker_js_etag[] = \"\\\"$$(sha256sum <$< | cut -c1-16)\\\"\";"; \
 	} >$@
 
-$(BUILD)/obj/gen/%.o $(BUILD)/obj-fault/gen/%.o: $(BUILD)/gen/%.c
+# (One rule per folder: a pattern rule with two targets makes both with one run.)
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Iingest -MMD -MP -c $< -o $@
+
+$(BUILD)/obj-fault/gen/%.o: $(BUILD)/gen/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Iingest -MMD -MP -c $< -o $@
 
