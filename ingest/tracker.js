@@ -132,7 +132,10 @@
   // A click: the element (or its nearest link, button or data-analytics ancestor), a short
   // label of its text but never a form field's, which may be what was typed.
   on(d, 'click', (e) => {
-    var t = e.target.closest('a,button,[data-analytics]') || e.target, g = t.tagName;
+    var t = e.target, g;
+    if (!t.closest) return; // not an element: a click dispatched on the document itself
+    t = t.closest('a,button,[data-analytics]') || t;
+    g = t.tagName;
     var x = /^(INPUT|TEXTAREA|SELECT)$/.test(g) ? '' : t.innerText;
     track('click', {
       tag: g.toLowerCase(), id: t.id || void 0, analytics: t.getAttribute('data-analytics') || void 0,

@@ -57,6 +57,7 @@ run_case() {
         fail "browser case $1 ran" "$(tail -n 20 "$log")"
         return 1
     fi
+    expect_eq "case $1: no exception on the page" "$(grep '^pageerror ' "$log")" ""
 }
 # case_info KEY: a value the last case printed.
 case_info() {

@@ -1,6 +1,7 @@
 // cases.js - one browser case of it_browser.sh, in headless Chromium driven by playwright-core:
 // opens the test page (server.js) that loads the tracker from ingest, acts on it as a visitor
-// would, closes the page, prints "info <key> <value>" lines and then "done". The browser
+// would, closes the page, prints "info <key> <value>" lines (and "pageerror" ones) and then
+// "done". The browser
 // stays open (a beacon sent as a page closes still goes out) until SIGTERM.
 //
 //   node cases.js CASE   with PAGES, INGEST, REFUSING, PROXY: the origins of the page server,
@@ -18,9 +19,11 @@ const info = (k, v) => console.log(`info ${k} ${v}`);
 const pageUrl = (path, site, tracker, extra = '') =>
   `${env('PAGES')}/page/${path}?site=${site}&tracker=${encodeURIComponent(tracker)}${extra}`;
 
-// Open url in a new page of ctx, once the tracker has started on it.
+// Open url in a new page of ctx, once the tracker has started on it. An exception on the
+// page is printed as "pageerror <message>".
 async function open(ctx, url) {
   const page = await ctx.newPage();
+  page.on('pageerror', (e) => console.log(`pageerror ${e.message}`));
   await page.goto(url);
   await page.waitForFunction(() => window.analytics);
   return page;
@@ -42,6 +45,7 @@ const cases = {
     const url = pageUrl('home', 'site-abc-123', env('INGEST'), '&capture=form&tall=1');
     const page = await open(ctx, url);
     await page.click('#signup span');
+    await page.evaluate(() => document.dispatchEvent(new MouseEvent('click'))); // not counted
     await page.check('#agree');
     await page.fill('#email', 'secret-typed-value');
     await page.locator('#email').blur();
