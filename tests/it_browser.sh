@@ -160,6 +160,16 @@ if run_case beacon; then
     expect_ids site-beacon
 fi
 
+# -- a batch too large for keepalive (over 64 KiB) is sent all the same ---------------------
+if run_case large; then
+    check "site-large: the events arrive" wait_until 30 stored_at_least site-large 3
+    end_case
+    expect_events site-large '
+        ["page_view", "/page/large", {"referrer": ""}]
+        ["large", "/page/large", {"blob": "'"$(printf 'x%.0s' $(seq 70000))"'"}]
+        ["scroll", "/page/large", {"depth": 100}]'
+fi
+
 # -- a batch answered 503 is sent again, with the same event ids, and stored once ---------
 if run_case retry; then
     check "site-retry: the events arrive" wait_until 30 stored_at_least site-retry 3

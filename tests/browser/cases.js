@@ -81,6 +81,16 @@ const cases = {
     await page.close({runBeforeUnload: true});
   },
 
+  // A batch over the 64 KiB that keepalive allows still goes (as a plain fetch).
+  async large(browser) {
+    const ctx = await browser.newContext();
+    const page = await open(ctx, pageUrl('large', 'site-large', env('INGEST')));
+    await page.evaluate(() => analytics.track('large', {blob: 'x'.repeat(70000)}));
+    await page.waitForResponse((r) => new URL(r.url()).pathname === '/events' && r.status() === 202,
+                               {timeout: 30000});
+    await page.close({runBeforeUnload: true});
+  },
+
   // The proxy answers the first batch 503: the tracker sends it again, same event ids.
   async retry(browser) {
     const ctx = await browser.newContext();
