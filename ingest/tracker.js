@@ -8,10 +8,10 @@
   if (!s || w.analytics) return;
   var A = (k) => s.getAttribute('data-' + k);
   var site = A('site-id'), url = new URL('/events', s.src).href;
-  var cap = ',' + A('capture') + ',';
+  var cap = (',' + A('capture') + ',').replace(/\s/g, '');
   var off = !site || (A('respect-dnt') != null && (n.doNotTrack == '1' || n.globalPrivacyControl));
   var bytes = (v) => new Blob([v]).size;
-  // Random [a-z0-9], 24 to 28 characters: event ids and the anonymous user id.
+  // 128 random bits as [a-z0-9], at most 28 characters: event ids, the anonymous user id.
   var rnd = () => crypto.getRandomValues(new Uint32Array(4)).reduce((r, x) => r + x.toString(36), '');
   var id = (v) => {
     v = String(v);
@@ -46,9 +46,7 @@
     clearTimeout(timer);
     timer = setTimeout(flush, ms);
   };
-  var body = (b) => {
-    return '{"sent_at":"' + new Date().toISOString() + '","events":[' + b.join() + ']}';
-  };
+  var body = (b) => '{"sent_at":"' + new Date().toISOString() + '","events":[' + b.join() + ']}';
   // One fetch at a time, 20 events at most; 503, 429 and network errors are retried
   // after 1, 2, 4 ... 60 s; any other answer drops the batch (400 will not change).
   var flush = () => {
@@ -60,9 +58,7 @@
     fetch(url, {method: 'POST', body: x, keepalive: bytes(x) < 6e4, headers: {'Content-Type': 'text/plain'}})
       .then((r) => {
         if (r.status == 503 || r.status == 429) throw 0;
-        q = q.filter((e) => {
-          return b.indexOf(e) < 0;
-        });
+        q = q.filter((e) => b.indexOf(e) < 0);
         delay = busy = 0;
         if (q.length) later(q.length < 20 ? 2000 : 0);
       })
@@ -131,13 +127,13 @@
     }, 250);
   });
   // A click: the element (or its nearest link, button or data-analytics ancestor), a short
-  // label of its text but never a form field's, which may be what was typed.
+  // label of its text but never a form field's or an editable element's: what was typed.
   on(d, 'click', (e) => {
     var t = e.target, g;
     if (!t.closest) return; // not an element: a click dispatched on the document itself
     t = t.closest('a,button,[data-analytics]') || t;
     g = t.tagName;
-    var x = /^(INPUT|TEXTAREA|SELECT)$/.test(g) ? '' : t.innerText;
+    var x = /^(INPUT|TEXTAREA|SELECT)$/.test(g) || t.isContentEditable ? '' : t.innerText;
     track('click', {
       tag: g.toLowerCase(), id: t.id || void 0, analytics: t.getAttribute('data-analytics') || void 0,
       text: (t.getAttribute('aria-label') || x || '').replace(/\s+/g, ' ').trim().slice(0, 64) || void 0

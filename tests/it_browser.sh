@@ -100,16 +100,17 @@ expect_times() {
 # -- a page view on load, a click, form use, a custom event, scrolling and a pushState ---
 from=$(date -u +%s)
 if run_case collect; then
-    check "site-abc-123: the events arrive" wait_until 30 stored_at_least site-abc-123 9
+    check "site-abc-123: the events arrive" wait_until 30 stored_at_least site-abc-123 10
     end_case
     to=$(date -u +%s)
     url=$(case_info url)
-    expect_eq "site-abc-123: stored once each" "$(count site-abc-123)" 9
+    expect_eq "site-abc-123: stored once each" "$(count site-abc-123)" 10
     expect_events site-abc-123 '
         ["page_view", "/page/home", {"referrer": ""}]
         ["click", "/page/home", {"tag": "button", "id": "signup", "analytics": "signup",
                                  "text": "Sign up now"}]
         ["click", "/page/home", {"tag": "input", "id": "agree"}]
+        ["click", "/page/home", {"tag": "div", "id": "note"}]
         ["form", "/page/home", {"action": "change", "name": "agree", "type": "checkbox"}]
         ["form", "/page/home", {"action": "blur", "name": "email", "type": "email"}]
         ["signup_completed", "/page/home", {"plan": "pro", "seats": 3}]
@@ -120,14 +121,14 @@ if run_case collect; then
     expect_match "the anonymous user id kept in localStorage" "$uid" '^[a-z0-9]{4,28}$'
     expect_eq "site-abc-123: every event carries it" \
         "$(q find '{"site_id":"site-abc-123"}' | jq -r .user_id | sort -u)" "$uid"
-    expect_eq "what was typed is stored nowhere" \
-        "$(q find '{}' | grep -c secret-typed-value)" 0
+    expect_eq "what was typed, or is editable, is stored nowhere" \
+        "$(q find '{}' | grep -c -e secret-typed-value -e 'private note')" 0
     expect_ids site-abc-123
     expect_times site-abc-123 "$from" "$to"
     day=$(date -u +%F)
     http GET "http://127.0.0.1:$REPORTING_PORT/stats?site_id=site-abc-123&date=$day"
     expect_http "/stats for the site" 200 '{"site_id":"site-abc-123","date":"'"$day"'",
-        "total_views":9,"unique_users":1,"top_paths":[{"path":"/page/home","views":7},
+        "total_views":10,"unique_users":1,"top_paths":[{"path":"/page/home","views":8},
         {"path":"/page/pricing","views":2}]}'
     http GET "http://127.0.0.1:$REPORTING_PORT/stats?site_id=site-abc-123&date=$day&event_type=page_view"
     expect_http "/stats for the site's page views" 200 '{"site_id":"site-abc-123",
@@ -135,7 +136,7 @@ if run_case collect; then
         {"path":"/page/home","views":1},{"path":"/page/pricing","views":1}]}'
 fi
 
-# -- data-capture="mousemove": one a second at most, as shares of the viewport -----------
+# -- data-capture="form, mousemove": one move a second at most, as shares of the window ----
 if run_case mousemove; then
     check "site-mouse: the events arrive" wait_until 30 stored_at_least site-mouse 4
     end_case

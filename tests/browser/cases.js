@@ -47,6 +47,7 @@ const cases = {
     await page.click('#signup span');
     await page.evaluate(() => document.dispatchEvent(new MouseEvent('click'))); // not counted
     await page.check('#agree');
+    await page.click('#note');
     await page.fill('#email', 'secret-typed-value');
     await page.locator('#email').blur();
     await page.evaluate(() => analytics.track('signup_completed', {plan: 'pro', seats: 3}));
@@ -57,10 +58,10 @@ const cases = {
     await page.close({runBeforeUnload: true});
   },
 
-  // data-capture="mousemove": at most one per second, as shares of the viewport.
+  // data-capture="form, mousemove": mouse moves at most one a second, as shares of the window.
   async mousemove(browser) {
     const ctx = await browser.newContext({viewport: {width: 1000, height: 800}});
-    const page = await open(ctx, pageUrl('move', 'site-mouse', env('INGEST'), '&capture=mousemove'));
+    const page = await open(ctx, pageUrl('move', 'site-mouse', env('INGEST'), '&capture=form,%20mousemove'));
     await page.mouse.move(250, 200);
     const first = await page.evaluate(() => Date.now());
     await page.mouse.move(300, 300);

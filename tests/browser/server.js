@@ -15,7 +15,7 @@ const [mode, target, failFirst] = process.argv.slice(2);
 
 function page(req, res) {
   const u = new URL(req.url, 'http://x');
-  const q = (k) => (u.searchParams.get(k) || '').replace(/[^\w.,:\/-]/g, '');
+  const q = (k) => (u.searchParams.get(k) || '').replace(/[^\w.,:\/ -]/g, '');
   if (!u.pathname.startsWith('/page/')) {
     res.writeHead(404).end();
     return;
@@ -29,6 +29,7 @@ function page(req, res) {
   now</button>
 <input id="email" name="email" type="email">
 <input id="agree" type="checkbox">
+<div id="note" contenteditable>private note</div>
 <div style="height:${q('tall') ? 4000 : 0}px"></div>
 <script defer src="${q('tracker')}/tracker.js" data-site-id="${q('site')}"${capture}${dnt}></script>
 </body></html>
