@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
+#include "cors.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -21,16 +22,18 @@ struct ingest_cfg {
     struct rconn_opts redis;
     const char *queue_key;
     long max_body_bytes;
+    const char *cors_origins; /* CORS_ORIGINS, checked by cors_check_origins() */
 };
 
 /* Counters for /metrics. */
 struct ingest_stats {
-    atomic_ullong valid;       /* events that passed validation */
-    atomic_ullong enqueued;    /* events in Redis, answered 202 */
-    atomic_ullong invalid;     /* events answered 400 (each event of a refused batch) */
-    atomic_ullong too_large;   /* requests answered 413 */
-    atomic_ullong unavailable; /* events answered 503: Redis failed */
-    atomic_ullong ambiguous;   /* of those, events Redis may have queued (no answer came) */
+    atomic_ullong valid;            /* events that passed validation */
+    atomic_ullong enqueued;         /* events in Redis, answered 202 */
+    atomic_ullong invalid;          /* events answered 400 (each event of a refused batch) */
+    atomic_ullong too_large;        /* requests answered 413 */
+    atomic_ullong unavailable;      /* events answered 503: Redis failed */
+    atomic_ullong ambiguous;        /* of those, events Redis may have queued (no answer came) */
+    atomic_ullong forbidden_origin; /* requests answered 403: Origin not in CORS_ORIGINS */
     struct rconn_stats redis;
     struct metrics_histogram push_sizes; /* events per LPUSH of the group commit */
 };
@@ -43,6 +46,7 @@ struct ingest {
     struct ingest_cfg cfg;
     rconn_pool_t *redis; /* the probes */
     pusher_t *pusher;    /* the events */
+    cors_policy_t *cors;
     struct ingest_stats stats;
 };
 
@@ -54,5 +58,11 @@ extern const size_t ingest_n_routes;
 
 /* The dependency /health and /readyz check: Redis answers PING. */
 int ingest_deps(void *ctx, struct app_err *err);
+
+/* The filter every request of the main listener passes first (CORS): it attaches
+ * "Vary: Origin" to every reply, and "Access-Control-Allow-Origin" for an allowed
+ * Origin; a request whose Origin CORS_ORIGINS does not allow is answered 403
+ * "Origin not allowed" and goes no further. */
+int ingest_filter(struct mg_connection *conn, void *ctx);
 
 #endif

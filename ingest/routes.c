@@ -243,6 +243,35 @@ ingest_deps(void *ctx, struct app_err *err)
     return rconn_pool_ping(in->redis, err);
 }
 
+int
+ingest_filter(struct mg_connection *conn, void *ctx)
+{
+    struct ingest *in = ctx;
+    char headers[CORS_HEADERS_MAX];
+
+    if (cors_check(in->cors, mg_get_header(conn, "Origin"), headers, sizeof headers) ==
+        CORS_FORBIDDEN) {
+        atomic_fetch_add(&in->stats.forbidden_origin, 1);
+        http_add_reply_headers(conn, headers);
+        return http_send_error(conn, 403, "Origin not allowed");
+    }
+    http_add_reply_headers(conn, headers);
+    return 0;
+}
+
+/* OPTIONS /event, /events: a browser's preflight, after ingest_filter() let it through. */
+static int
+handle_preflight(struct mg_connection *conn, void *arg)
+{
+    struct ingest *in = arg;
+    char headers[CORS_HEADERS_MAX], scratch[CORS_HEADERS_MAX];
+    enum cors_verdict v =
+        cors_check(in->cors, mg_get_header(conn, "Origin"), scratch, sizeof scratch);
+
+    cors_preflight_headers(in->cors, v, headers, sizeof headers);
+    return http_send_empty(conn, 204, headers);
+}
+
 static int
 handle_metrics(struct mg_connection *conn, void *arg)
 {
@@ -260,13 +289,15 @@ handle_metrics(struct mg_connection *conn, void *arg)
                    (double)atomic_load(&s->enqueued));
     metrics_family(&b, "analytics_events_rejected_total", "counter",
                    "Events not queued, by reason: invalid (400), too_large (413), "
-                   "queue_unavailable (503).");
+                   "queue_unavailable (503), forbidden_origin (403).");
     metrics_sample(&b, "analytics_events_rejected_total", "reason=\"invalid\"",
                    (double)atomic_load(&s->invalid));
     metrics_sample(&b, "analytics_events_rejected_total", "reason=\"too_large\"",
                    (double)atomic_load(&s->too_large));
     metrics_sample(&b, "analytics_events_rejected_total", "reason=\"queue_unavailable\"",
                    (double)atomic_load(&s->unavailable));
+    metrics_sample(&b, "analytics_events_rejected_total", "reason=\"forbidden_origin\"",
+                   (double)atomic_load(&s->forbidden_origin));
     metrics_single(&b, "analytics_events_ambiguous_total", "counter",
                    "Events whose push Redis did not answer: they may or may not be queued "
                    "(answered 503, counted as queue_unavailable too).",
@@ -287,6 +318,8 @@ handle_metrics(struct mg_connection *conn, void *arg)
 const struct http_route ingest_routes[] = {
     {"POST", "/event", handle_post_event, 0},
     {"POST", "/events", handle_post_events, 0},
+    {"OPTIONS", "/event", handle_preflight, 0},
+    {"OPTIONS", "/events", handle_preflight, 0},
     SVC_PROBE_ROUTES,
     {"GET", "/metrics", handle_metrics, 1},
 };

@@ -32,6 +32,27 @@ expect_json "minimal envelope carries no optional fields" \
     "$(redis_cli rpop q1 | jq -c '{keys: (keys), ts}')" \
     '{"keys":["event_type","id","received","rid","site_id","ts","v"],"ts":1709251199999}'
 
+# --- beacon bodies: the Content-Type is not looked at ---------------------------------
+# navigator.sendBeacon sends a string as text/plain;charset=UTF-8 (a CORS "simple"
+# request, so no preflight); a Blob may go without any type. Both are JSON all the same.
+for ct in 'text/plain;charset=UTF-8' 'text/plain' 'Text/Plain; charset=utf-8' '' \
+    'application/x-www-form-urlencoded'; do
+    code=$(curl -s -o "$T_TMP/beacon" -w '%{http_code}' -H "Content-Type:${ct:+ $ct}" \
+        --data-binary '{"site_id":"s","event_type":"beacon","timestamp":"2025-11-15T10:00:00Z"}' "$U/event")
+    expect_eq "Content-Type '${ct:-(none)}': 202" "$code" 202
+    code=$(curl -s -o "$T_TMP/beacon" -w '%{http_code}' -H "Content-Type:${ct:+ $ct}" \
+        --data-binary '[{"site_id":"s","event_type":"beacon","timestamp":"2025-11-15T10:00:00Z"}]' "$U/events")
+    expect_eq "Content-Type '${ct:-(none)}' on /events: 202" "$code" 202
+done
+curl -sv -o /dev/null -H 'Content-Type:' --data-binary '{}' "$U/event" 2>"$T_TMP/beacon.trace"
+expect_eq "curl really sends no Content-Type then" "$(grep -ci '^> content-type' "$T_TMP/beacon.trace")" 0
+expect_eq "beacons queued, each once" "$(redis_cli llen q1)" 10
+expect_eq "a beacon's envelope" "$(redis_cli rpop q1 | jq -r .event_type)" beacon
+redis_cli del q1 >/dev/null
+code=$(curl -s -o "$T_TMP/beacon" -w '%{http_code}' -H 'Content-Type: text/plain' --data-binary 'not json' "$U/event")
+expect_eq "text/plain that is not JSON: 400" "$code" 400
+expect_match "... Invalid JSON" "$(jq -r .message "$T_TMP/beacon")" '^Invalid JSON: '
+
 # --- 400: missing fields, exactly the missing ones ------------------------------------
 err() { echo "{\"status\":\"error\",\"message\":\"$1\"}"; }
 http POST "$U/event" '{"event_type":"page_view","path":"/"}'
@@ -94,8 +115,8 @@ expect_eq "413 then the next request on the same curl run" "$codes" "413 200"
 expect_eq "nothing queued by rejected requests" "$(redis_cli llen q1)" 0
 
 http GET "$U/event"
-expect_http "GET /event" 405 "$(err 'Method GET not allowed on /event; use POST')"
-expect_match "405 names the allowed method" "$HTTP_HEADERS" 'Allow: POST'
+expect_http "GET /event" 405 "$(err 'Method GET not allowed on /event; use POST, OPTIONS')"
+expect_match "405 names the allowed methods" "$HTTP_HEADERS" 'Allow: POST, OPTIONS'
 http DELETE "$U/health"
 expect_eq "DELETE /health: 405" "$HTTP_STATUS" 405
 http GET "$U/nope"
@@ -122,7 +143,9 @@ expect_eq "and it is queued" "$(redis_cli llen q1)" 1
 expect_clean_stop ingest
 
 # --- configuration errors: one line naming the variable, exit 2 -------------------------
-for bad in PORT=abc PORT=70000 REDIS_PORT=x REDIS_PORT=0 MAX_BODY_BYTES=0 MAX_BODY_BYTES=2000000 LOG_LEVEL=verbose REDIS_TIMEOUT_MS=-5; do
+for bad in PORT=abc PORT=70000 REDIS_PORT=x REDIS_PORT=0 MAX_BODY_BYTES=0 MAX_BODY_BYTES=2000000 LOG_LEVEL=verbose REDIS_TIMEOUT_MS=-5 \
+    'CORS_ORIGINS=https://shop.example/' 'CORS_ORIGINS=*,https://shop.example' \
+    'CORS_ORIGINS=https://a.example,,https://b.example' 'CORS_ORIGINS=shop.example'; do
     out=$(env "$bad" "$BUILD/ingest" 2>&1)
     rc=$?
     expect_eq "$bad: exit 2" "$rc" 2
