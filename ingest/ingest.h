@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
+#include "abuse.h"
 #include "cors.h"
 #include "http.h"
 #include "log.h"
@@ -23,6 +24,10 @@ struct ingest_cfg {
     const char *queue_key;
     long max_body_bytes;
     const char *cors_origins; /* CORS_ORIGINS, checked by cors_check_origins() */
+    const char *site_ids;     /* SITE_IDS, checked by abuse_check_sites() */
+    long rate_limit;          /* RATE_LIMIT: events per second per client, 0: no limit */
+    long rate_burst;          /* RATE_BURST: the bucket's size, 0: rate_limit */
+    long trust_proxy;         /* TRUST_PROXY: 1 to key clients by X-Forwarded-For */
 };
 
 /* Counters for /metrics. */
@@ -34,6 +39,8 @@ struct ingest_stats {
     atomic_ullong unavailable;      /* events answered 503: Redis failed */
     atomic_ullong ambiguous;        /* of those, events Redis may have queued (no answer came) */
     atomic_ullong forbidden_origin; /* requests answered 403: Origin not in CORS_ORIGINS */
+    atomic_ullong unknown_site;     /* events answered 403: site not in SITE_IDS */
+    atomic_ullong rate_limited;     /* events answered 429 */
     struct rconn_stats redis;
     struct metrics_histogram push_sizes; /* events per LPUSH of the group commit */
 };
@@ -47,6 +54,8 @@ struct ingest {
     rconn_pool_t *redis; /* the probes */
     pusher_t *pusher;    /* the events */
     cors_policy_t *cors;
+    abuse_sites_t *sites;
+    abuse_rate_t *rate; /* NULL without RATE_LIMIT */
     struct ingest_stats stats;
 };
 

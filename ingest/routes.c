@@ -8,6 +8,7 @@
 #include "ingest.h"
 #include "pusher.h"
 #include "svc.h"
+#include "text.h"
 #include "ts.h"
 
 /* The request id: the client's X-Request-Id when it is 1-LOG_REQUEST_ID_MAX characters
@@ -49,6 +50,48 @@ read_json(struct mg_connection *conn, struct ingest *in, long max, json_t **out)
     }
     free(buf);
     return status;
+}
+
+/* Take n events from the client's allowance (RATE_LIMIT). Returns 0 when they are within
+ * it, else the status of the 429 sent. */
+static int
+rate_limit(struct mg_connection *conn, struct ingest *in, size_t n)
+{
+    char client[ABUSE_CLIENT_MAX], retry[40];
+    long after = 0;
+    enum abuse_verdict v;
+
+    if (in->rate == NULL) {
+        return 0;
+    }
+    abuse_client(mg_get_request_info(conn)->remote_addr, mg_get_header(conn, "X-Forwarded-For"),
+                 (int)in->cfg.trust_proxy, client, sizeof client);
+    v = abuse_rate_take(in->rate, client, abuse_now_ms(), (long)n, &after);
+    if (v == ABUSE_OK) {
+        return 0;
+    }
+    atomic_fetch_add(&in->stats.rate_limited, n);
+    if (v == ABUSE_NEVER) {
+        return http_send_error(conn, 429,
+                               "Batch of %zu events exceeds the rate limit's burst of %ld events; "
+                               "send at most %ld per request",
+                               n, in->cfg.rate_burst, in->cfg.rate_burst);
+    }
+    snprintf(retry, sizeof retry, "Retry-After: %ld\r\n", after);
+    return http_send_error_headers(
+        conn, 429, retry, "Rate limit exceeded (%ld events per second), please retry later",
+        in->cfg.rate_limit);
+}
+
+/* The message of an event refused for its site (SITE_IDS), into out: valid UTF-8, even
+ * where the site id is cut. */
+static void
+unknown_site(const char *site_id, char *out, size_t outlen)
+{
+    char raw[96];
+
+    snprintf(raw, sizeof raw, "Unknown site_id '%.64s'", site_id);
+    text_sanitize(out, outlen, raw, strlen(raw));
 }
 
 /* The events of one request on their way to Redis. */
@@ -140,10 +183,10 @@ handle_post_event(struct mg_connection *conn, void *arg)
     struct outgoing o = {0};
     struct app_err err = {0};
     json_t *body = NULL;
-    char reply[96];
+    char reply[96], msg[96];
     int status = read_json(conn, in, in->cfg.max_body_bytes, &body);
 
-    if (status != 0) {
+    if (status != 0 || (status = rate_limit(conn, in, 1)) != 0) {
         goto done;
     }
     if (outgoing_alloc(&o, 1) != 0) {
@@ -153,6 +196,12 @@ handle_post_event(struct mg_connection *conn, void *arg)
     if (event_from_request(body, &o.evs[0], &err) != 0) {
         atomic_fetch_add(&in->stats.invalid, 1);
         status = http_send_error(conn, 400, "%s", err.msg);
+        goto done;
+    }
+    if (!abuse_site_accepted(in->sites, o.evs[0].site_id)) {
+        atomic_fetch_add(&in->stats.unknown_site, 1);
+        unknown_site(o.evs[0].site_id, msg, sizeof msg);
+        status = http_send_error(conn, 403, "%s", msg);
         goto done;
     }
     atomic_fetch_add(&in->stats.valid, 1);
@@ -169,13 +218,43 @@ done:
     return status;
 }
 
-/* 400 for a batch: {"status":"error","message":..., "errors":[{"index","message"}]}. */
+/* A refused batch: {"status":"error","message":..., "errors":[{"index","message"}]};
+ * takes ownership of errors. */
 static int
-send_batch_errors(struct mg_connection *conn, json_t *errors)
+send_batch_errors(struct mg_connection *conn, int status, const char *message, json_t *errors)
 {
-    json_t *reply = json_pack("{s:s,s:s,s:o}", "status", "error", "message",
-                              "Invalid events in the batch; none was accepted", "errors", errors);
-    return http_send_json(conn, 400, reply);
+    json_t *reply =
+        json_pack("{s:s,s:s,s:o}", "status", "error", "message", message, "errors", errors);
+    return http_send_json(conn, status, reply);
+}
+
+/* 403 for a batch with events of sites SITE_IDS does not list, naming the first and its
+ * index; the errors list each such event. Returns 0 when every site is accepted. */
+static int
+refuse_unknown_sites(struct mg_connection *conn, struct ingest *in, const struct outgoing *o)
+{
+    json_t *errors = NULL;
+    char msg[96], first[192];
+
+    for (size_t i = 0; i < o->n; i++) {
+        if (abuse_site_accepted(in->sites, o->evs[i].site_id)) {
+            continue;
+        }
+        unknown_site(o->evs[i].site_id, msg, sizeof msg);
+        if (errors == NULL) {
+            snprintf(first, sizeof first, "%s at index %zu; none was accepted", msg, i);
+            if ((errors = json_array()) == NULL) {
+                return http_send_error(conn, 500, "Internal error");
+            }
+        }
+        json_array_append_new(errors,
+                              json_pack("{s:I,s:s}", "index", (json_int_t)i, "message", msg));
+    }
+    if (errors == NULL) {
+        return 0;
+    }
+    atomic_fetch_add(&in->stats.unknown_site, o->n);
+    return send_batch_errors(conn, 403, first, errors);
 }
 
 static int
@@ -198,6 +277,9 @@ handle_post_events(struct mg_connection *conn, void *arg)
                                  INGEST_BATCH_MAX_EVENTS);
         goto done;
     }
+    if ((status = rate_limit(conn, in, n)) != 0) {
+        goto done;
+    }
     if (outgoing_alloc(&o, n) != 0 || (errors = json_array()) == NULL) {
         status = http_send_error(conn, 500, "Internal error");
         goto done;
@@ -212,8 +294,12 @@ handle_post_events(struct mg_connection *conn, void *arg)
     }
     if (json_array_size(errors) > 0) {
         atomic_fetch_add(&in->stats.invalid, n);
-        status = send_batch_errors(conn, errors);
+        status =
+            send_batch_errors(conn, 400, "Invalid events in the batch; none was accepted", errors);
         errors = NULL; /* stolen */
+        goto done;
+    }
+    if ((status = refuse_unknown_sites(conn, in, &o)) != 0) {
         goto done;
     }
     atomic_fetch_add(&in->stats.valid, n);
@@ -289,7 +375,8 @@ handle_metrics(struct mg_connection *conn, void *arg)
                    (double)atomic_load(&s->enqueued));
     metrics_family(&b, "analytics_events_rejected_total", "counter",
                    "Events not queued, by reason: invalid (400), too_large (413), "
-                   "queue_unavailable (503), forbidden_origin (403).");
+                   "queue_unavailable (503), forbidden_origin (403), unknown_site (403), "
+                   "rate_limited (429).");
     metrics_sample(&b, "analytics_events_rejected_total", "reason=\"invalid\"",
                    (double)atomic_load(&s->invalid));
     metrics_sample(&b, "analytics_events_rejected_total", "reason=\"too_large\"",
@@ -298,6 +385,10 @@ handle_metrics(struct mg_connection *conn, void *arg)
                    (double)atomic_load(&s->unavailable));
     metrics_sample(&b, "analytics_events_rejected_total", "reason=\"forbidden_origin\"",
                    (double)atomic_load(&s->forbidden_origin));
+    metrics_sample(&b, "analytics_events_rejected_total", "reason=\"unknown_site\"",
+                   (double)atomic_load(&s->unknown_site));
+    metrics_sample(&b, "analytics_events_rejected_total", "reason=\"rate_limited\"",
+                   (double)atomic_load(&s->rate_limited));
     metrics_single(&b, "analytics_events_ambiguous_total", "counter",
                    "Events whose push Redis did not answer: they may or may not be queued "
                    "(answered 503, counted as queue_unavailable too).",

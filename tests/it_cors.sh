@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # it_cors.sh - ingest as a browser's endpoint: CORS (preflights, the headers of every reply,
-# 403 for an origin CORS_ORIGINS does not list). Nothing refused is ever queued.
+# 403 for an origin CORS_ORIGINS does not list), SITE_IDS, RATE_LIMIT with TRUST_PROXY on
+# and off, and their configuration errors. Nothing refused is ever queued.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -41,9 +42,9 @@ cors_headers() {
     echo "$(header Access-Control-Allow-Origin)|$(header Vary)"
 }
 
-# === CORS_ORIGINS as a list =================================================================
+# === CORS_ORIGINS as a list, SITE_IDS =====================================================
 start_service ingest REDIS_PORT="$REDIS_PORT" QUEUE_KEY=qa MAX_BODY_BYTES=1024 \
-    CORS_ORIGINS="https://shop.example, http://localhost:8080"
+    CORS_ORIGINS="https://shop.example, http://localhost:8080" SITE_IDS="site-a, site-b"
 U="http://127.0.0.1:$INGEST_PORT"
 SHOP=(-H 'Origin: https://shop.example')
 EVIL=(-H 'Origin: https://evil.example')
@@ -127,8 +128,31 @@ expect_eq "nothing queued by the refused origins" "$(redis_cli llen qa)" 5
 http GET "http://127.0.0.1:$INGEST_PROBE_PORT/health"
 expect_eq "the probe port has no CORS filter" "$HTTP_STATUS" 200
 
+# --- SITE_IDS -----------------------------------------------------------------------------
+req POST "$U/event" '{"site_id":"site-z","event_type":"e","timestamp":"2025-11-15T10:00:00Z"}' "${SHOP[@]}"
+expect_http "POST /event, site not in SITE_IDS" 403 "$(err "Unknown site_id 'site-z'")"
+expect_eq "site 403 to an allowed origin: Allow-Origin" "$(cors_headers)" "https://shop.example|Origin"
+req POST "$U/event" '{"site_id":"SITE-A","event_type":"e","timestamp":"2025-11-15T10:00:00Z"}'
+expect_http "site ids match exactly (case too)" 403 "$(err "Unknown site_id 'SITE-A'")"
+batch='[{"site_id":"site-a","event_type":"e","timestamp":"2025-11-15T10:00:00Z"},
+{"site_id":"site-z","event_type":"e","timestamp":"2025-11-15T10:00:00Z"},
+{"site_id":"site-b","event_type":"e","timestamp":"2025-11-15T10:00:00Z"},
+{"site_id":"site-y","event_type":"e","timestamp":"2025-11-15T10:00:00Z"}]'
+req POST "$U/events" "$batch"
+expect_http "POST /events with sites not in SITE_IDS: the whole batch" 403 \
+    '{"status":"error","message":"Unknown site_id '"'site-z'"' at index 1; none was accepted","errors":[{"index":1,"message":"Unknown site_id '"'site-z'"'"},{"index":3,"message":"Unknown site_id '"'site-y'"'"}]}'
+req POST "$U/events" '[{"site_id":"site-z","event_type":"e","timestamp":"2025-11-15T10:00:00Z"},{"site_id":"site-a"}]'
+expect_eq "a batch with invalid events and unknown sites: 400 first" \
+    "$HTTP_STATUS $(jq -c .errors <<<"$HTTP_BODY")" \
+    '400 [{"index":1,"message":"Missing required fields: event_type, timestamp"}]'
+expect_eq "nothing queued by the refused sites" "$(redis_cli llen qa)" 5
+req POST "$U/events" '[{"site_id":"site-b","event_type":"e","timestamp":"2025-11-15T10:00:00Z"}]'
+expect_eq "a listed site: 202" "$HTTP_STATUS" 202
+expect_eq "and it is queued" "$(redis_cli llen qa)" 6
+
 m() { metric "http://127.0.0.1:$INGEST_PROBE_PORT" "analytics_events_rejected_total{reason=\"$1\"}"; }
 expect_eq "metrics: forbidden_origin counts the refused requests" "$(m forbidden_origin)" 10
+expect_eq "metrics: unknown_site counts the events of refused requests" "$(m unknown_site)" 6
 expect_clean_stop ingest
 
 # === the default, CORS_ORIGINS=*: any origin ==============================================
@@ -146,7 +170,84 @@ req POST "$U/event" "$EV" -H 'Origin: not an origin'
 expect_eq "*: a malformed Origin is not echoed" "$HTTP_STATUS|$(cors_headers)" "202|*|Origin"
 req POST "$U/event" "$EV"
 expect_eq "*: no Origin: no Allow-Origin" "$HTTP_STATUS|$(cors_headers)" "202||Origin"
-expect_eq "all queued" "$(redis_cli llen qb)" 4
+req POST "$U/event" '{"site_id":"anything","event_type":"e","timestamp":"2025-11-15T10:00:00Z"}'
+expect_eq "no SITE_IDS: any site" "$HTTP_STATUS" 202
+expect_eq "all queued" "$(redis_cli llen qb)" 5
+expect_clean_stop ingest
+
+# === RATE_LIMIT ===========================================================================
+# 1 event per second, bursts of 5, clients told apart by X-Forwarded-For. A bucket refills
+# one token a second, so what must be refused is refused as long as the requests after the
+# first arrive within a second of it; each check measures that window and, should the
+# machine be slower than that, allows exactly the tokens the extra time refilled.
+start_service ingest REDIS_PORT="$REDIS_PORT" QUEUE_KEY=qc RATE_LIMIT=1 RATE_BURST=5 TRUST_PROXY=1
+U="http://127.0.0.1:$INGEST_PORT"
+ms() { date +%s%3N; }
+batch() { # batch N SITE: a JSON array of N events
+    local i out=""
+    for ((i = 0; i < $1; i++)); do out+="${out:+,}$EV"; done
+    echo "[$out]"
+}
+printf '%s' "$(batch 5)" >"$T_TMP/b5"
+printf '%s' "$(batch 3)" >"$T_TMP/b3"
+printf '%s' "$EV" >"$T_TMP/b1"
+A=(-H 'X-Forwarded-For: 203.0.113.1, 10.0.0.1')
+# One connection: 5 events (the burst), then 1, then 3, from the same client.
+t0=$(ms)
+curl -s -D "$T_TMP/h1" -o "$T_TMP/r1" -w '%{http_code} ' "${A[@]}" --data-binary "@$T_TMP/b5" "$U/events" \
+    --next -s -D "$T_TMP/h2" -o "$T_TMP/r2" -w '%{http_code} ' "${A[@]}" --data-binary "@$T_TMP/b1" "$U/event" \
+    --next -s -D "$T_TMP/h3" -o "$T_TMP/r3" -w '%{http_code}' "${A[@]}" --data-binary "@$T_TMP/b3" "$U/events" \
+    >"$T_TMP/codes"
+window=$(($(ms) - t0))
+codes=$(cat "$T_TMP/codes")
+retry() { tr -d '\r' <"$1" | sed -n 's/^Retry-After: //Ip'; }
+if [ "$window" -lt 1000 ]; then
+    expect_eq "the burst of 5 passes, then 429 for 1 event and for 3 (in $window ms)" "$codes" "202 429 429"
+    expect_eq "429 for 1 event: Retry-After 1" "$(retry "$T_TMP/h2")" 1
+    expect_match "429 for 3 events: Retry-After 2 or 3 (tokens refill meanwhile)" "$(retry "$T_TMP/h3")" '^[23]$'
+    expect_json "429: the message" "$(cat "$T_TMP/r2")" "$(err 'Rate limit exceeded (1 events per second), please retry later')"
+else
+    echo "# the three requests took $window ms: up to $((window / 1000)) token(s) refilled"
+    expect_eq "the burst of 5 passes" "${codes%% *}" 202
+    refused=$(grep -o 429 <<<"$codes" | wc -l)
+    check "at most $((window / 1000)) more event(s) passed than the burst" [ $((2 - refused)) -le $((window / 1000)) ]
+fi
+# The events of the 202s and of the 429s, from the codes seen.
+c2=$(cut -d' ' -f2 <<<"$codes")
+c3=$(cut -d' ' -f3 <<<"$codes")
+queued=$((5 + (c2 == 202 ? 1 : 0) + (c3 == 202 ? 3 : 0)))
+rl_expected=$(((c2 == 429 ? 1 : 0) + (c3 == 429 ? 3 : 0)))
+expect_eq "queued: the events answered 202" "$(redis_cli llen qc)" "$queued"
+# Another client has a bucket of its own.
+req POST "$U/events" "$(batch 5)" -H 'X-Forwarded-For: 203.0.113.2'
+expect_eq "another address (X-Forwarded-For, TRUST_PROXY=1): its own burst" "$HTTP_STATUS" 202
+req POST "$U/event" "$EV" -H 'X-Forwarded-For: [2001:db8:1:2::1]:4431' -H 'Origin: https://x.example'
+expect_eq "an IPv6 client: 202 with CORS headers" "$HTTP_STATUS|$(cors_headers)" "202|https://x.example|Origin"
+# A batch bigger than the burst can never fit: refused whatever the bucket holds.
+req POST "$U/events" "$(batch 6)" -H 'X-Forwarded-For: 198.51.100.9' -H 'Origin: https://x.example'
+expect_http "a batch bigger than the burst" 429 "$(err "Batch of 6 events exceeds the rate limit's burst of 5 events; send at most 5 per request")"
+expect_eq "... without Retry-After (waiting does not help), with CORS headers" \
+    "$(header Retry-After)|$(cors_headers)" "|https://x.example|Origin"
+rl_expected=$((rl_expected + 6))
+expect_eq "metrics: rate_limited counts the refused events" \
+    "$(metric "http://127.0.0.1:$INGEST_PROBE_PORT" 'analytics_events_rejected_total{reason="rate_limited"}')" "$rl_expected"
+expect_eq "nothing refused was queued" "$(redis_cli llen qc)" $((queued + 5 + 1))
+expect_clean_stop ingest
+
+# TRUST_PROXY=0 (the default): X-Forwarded-For is ignored; all of these come from 127.0.0.1.
+start_service ingest REDIS_PORT="$REDIS_PORT" QUEUE_KEY=qd RATE_LIMIT=1 RATE_BURST=2
+U="http://127.0.0.1:$INGEST_PORT"
+t0=$(ms)
+codes=$(curl -s -o /dev/null -w '%{http_code} ' -H 'X-Forwarded-For: 203.0.113.1' --data-binary "@$T_TMP/b1" "$U/event" \
+    --next -s -o /dev/null -w '%{http_code} ' -H 'X-Forwarded-For: 203.0.113.2' --data-binary "@$T_TMP/b1" "$U/event" \
+    --next -s -o /dev/null -w '%{http_code}' -H 'X-Forwarded-For: 203.0.113.3' --data-binary "@$T_TMP/b1" "$U/event")
+window=$(($(ms) - t0))
+if [ "$window" -lt 1000 ]; then
+    expect_eq "TRUST_PROXY=0: one bucket whatever X-Forwarded-For says (in $window ms)" "$codes" "202 202 429"
+else
+    echo "# the three requests took $window ms"
+    expect_eq "TRUST_PROXY=0: the burst passes" "${codes% *}" "202 202"
+fi
 expect_clean_stop ingest
 
 # === configuration errors (it_ingest.sh checks that each stops ingest with exit 2) ====

@@ -145,7 +145,9 @@ expect_clean_stop ingest
 # --- configuration errors: one line naming the variable, exit 2 -------------------------
 for bad in PORT=abc PORT=70000 REDIS_PORT=x REDIS_PORT=0 MAX_BODY_BYTES=0 MAX_BODY_BYTES=2000000 LOG_LEVEL=verbose REDIS_TIMEOUT_MS=-5 \
     'CORS_ORIGINS=https://shop.example/' 'CORS_ORIGINS=*,https://shop.example' \
-    'CORS_ORIGINS=https://a.example,,https://b.example' 'CORS_ORIGINS=shop.example'; do
+    'CORS_ORIGINS=https://a.example,,https://b.example' 'CORS_ORIGINS=shop.example' \
+    'SITE_IDS=a,,b' 'SITE_IDS=a,' RATE_LIMIT=-1 RATE_LIMIT=abc RATE_LIMIT=1000001 RATE_BURST=x \
+    TRUST_PROXY=2 TRUST_PROXY=yes; do
     out=$(env "$bad" "$BUILD/ingest" 2>&1)
     rc=$?
     expect_eq "$bad: exit 2" "$rc" 2
