@@ -221,6 +221,7 @@ enum cors_verdict
 cors_check(const cors_policy_t *p, const char *origin, char *out, size_t outsz)
 {
     char norm[CORS_ORIGIN_MAX + 1];
+    const char *allow = NULL;
     int valid;
 
     if (origin == NULL) {
@@ -228,19 +229,23 @@ cors_check(const cors_policy_t *p, const char *origin, char *out, size_t outsz)
         return CORS_NONE;
     }
     valid = cors_origin_normalize(origin, strlen(origin), norm, sizeof norm) == 0;
-    for (size_t i = 0; !p->any && valid && i < p->n; i++) {
+    if (p->any) {
+        allow = valid ? origin : "*";
+    }
+    for (size_t i = 0; allow == NULL && valid && i < p->n; i++) {
         if (strcmp(norm, p->origins[i]) == 0) {
-            snprintf(out, outsz, "Vary: Origin\r\nAccess-Control-Allow-Origin: %s\r\n", origin);
-            return CORS_ALLOWED;
+            allow = origin;
         }
     }
-    if (p->any) {
-        snprintf(out, outsz, "Vary: Origin\r\nAccess-Control-Allow-Origin: %s\r\n",
-                 valid ? origin : "*");
-        return CORS_ALLOWED;
+    if (allow == NULL) {
+        snprintf(out, outsz, "Vary: Origin\r\n");
+        return CORS_FORBIDDEN;
     }
-    snprintf(out, outsz, "Vary: Origin\r\n");
-    return CORS_FORBIDDEN;
+    snprintf(out, outsz,
+             "Vary: Origin\r\nAccess-Control-Allow-Origin: %s\r\n"
+             "Access-Control-Expose-Headers: Retry-After\r\n",
+             allow);
+    return CORS_ALLOWED;
 }
 
 void

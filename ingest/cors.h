@@ -54,7 +54,9 @@ enum cors_verdict {
 /* Decide about a request whose Origin header is origin (NULL when it has none), and
  * write to out (outsz >= CORS_HEADERS_MAX) the header lines every reply to the request
  * carries: "Vary: Origin" always (the replies differ by Origin, which caches must know),
- * and for CORS_ALLOWED "Access-Control-Allow-Origin: <origin>" as the request sent it.
+ * and for CORS_ALLOWED "Access-Control-Allow-Origin: <origin>" as the request sent it and
+ * "Access-Control-Expose-Headers: Retry-After" (so that a page's script may read a 429's
+ * Retry-After, which browsers otherwise hide from it).
  * Under "*" every Origin is allowed: one that is not an origin ("null", from a sandboxed
  * frame or a file) is answered "Access-Control-Allow-Origin: *". Under a list, an Origin
  * is allowed when its normal form is one of the list's. */

@@ -88,6 +88,7 @@ expect_eq "OPTIONS on a route without it: 405" "$HTTP_STATUS|$(header Allow)" "4
 req POST "$U/event" "$EV" "${SHOP[@]}" -H 'Content-Type: application/json'
 expect_eq "POST /event, allowed origin: 202" "$HTTP_STATUS" 202
 expect_eq "202: Allow-Origin and Vary, once each" "$(cors_headers)" "https://shop.example|Origin"
+expect_eq "202: Retry-After exposed to the page's script" "$(header Access-Control-Expose-Headers)" Retry-After
 req POST "$U/event" '{"site_id":"site-a"}' "${SHOP[@]}"
 expect_http "400, allowed origin" 400 "$(err 'Missing required fields: event_type, timestamp')"
 expect_eq "400: Allow-Origin and Vary" "$(cors_headers)" "https://shop.example|Origin"
@@ -114,7 +115,7 @@ expect_eq "no Origin: queued" "$(redis_cli llen qa)" 4
 # --- an origin not listed: 403, nothing queued ------------------------------------------
 req POST "$U/event" "$EV" "${EVIL[@]}" -H 'Content-Type: text/plain'
 expect_http "POST /event, origin not listed" 403 "$(err 'Origin not allowed')"
-expect_eq "403: no Allow-Origin" "$(cors_headers)" "|Origin"
+expect_eq "403: no Allow-Origin, nothing exposed" "$(cors_headers)|$(header Access-Control-Expose-Headers)" "|Origin|"
 req POST "$U/events" "[$EV,$EV,$EV]" "${EVIL[@]}"
 expect_http "POST /events, origin not listed" 403 "$(err 'Origin not allowed')"
 req GET "$U/health" '' "${EVIL[@]}"
@@ -195,7 +196,8 @@ A=(-H 'X-Forwarded-For: 203.0.113.1, 10.0.0.1')
 # One connection: 5 events (the burst), then 1, then 3, from the same client.
 t0=$(ms)
 curl -s -D "$T_TMP/h1" -o "$T_TMP/r1" -w '%{http_code} ' "${A[@]}" --data-binary "@$T_TMP/b5" "$U/events" \
-    --next -s -D "$T_TMP/h2" -o "$T_TMP/r2" -w '%{http_code} ' "${A[@]}" --data-binary "@$T_TMP/b1" "$U/event" \
+    --next -s -D "$T_TMP/h2" -o "$T_TMP/r2" -w '%{http_code} ' "${A[@]}" -H 'Origin: https://x.example' \
+    --data-binary "@$T_TMP/b1" "$U/event" \
     --next -s -D "$T_TMP/h3" -o "$T_TMP/r3" -w '%{http_code}' "${A[@]}" --data-binary "@$T_TMP/b3" "$U/events" \
     >"$T_TMP/codes"
 window=$(($(ms) - t0))
@@ -204,6 +206,9 @@ retry() { tr -d '\r' <"$1" | sed -n 's/^Retry-After: //Ip'; }
 if [ "$window" -lt 1000 ]; then
     expect_eq "the burst of 5 passes, then 429 for 1 event and for 3 (in $window ms)" "$codes" "202 429 429"
     expect_eq "429 for 1 event: Retry-After 1" "$(retry "$T_TMP/h2")" 1
+    expect_eq "429 to a page: Retry-After exposed to its script, Allow-Origin" \
+        "$(tr -d '\r' <"$T_TMP/h2" | grep -iE '^Access-Control-(Expose-Headers|Allow-Origin): ' | sort | tr '\n' '|')" \
+        "Access-Control-Allow-Origin: https://x.example|Access-Control-Expose-Headers: Retry-After|"
     expect_match "429 for 3 events: Retry-After 2 or 3 (tokens refill meanwhile)" "$(retry "$T_TMP/h3")" '^[23]$'
     expect_json "429: the message" "$(cat "$T_TMP/r2")" "$(err 'Rate limit exceeded (1 events per second), please retry later')"
 else
@@ -228,6 +233,7 @@ req POST "$U/events" "$(batch 6)" -H 'X-Forwarded-For: 198.51.100.9' -H 'Origin:
 expect_http "a batch bigger than the burst" 429 "$(err "Batch of 6 events exceeds the rate limit's burst of 5 events; send at most 5 per request")"
 expect_eq "... without Retry-After (waiting does not help), with CORS headers" \
     "$(header Retry-After)|$(cors_headers)" "|https://x.example|Origin"
+
 rl_expected=$((rl_expected + 6))
 expect_eq "metrics: rate_limited counts the refused events" \
     "$(metric "http://127.0.0.1:$INGEST_PROBE_PORT" 'analytics_events_rejected_total{reason="rate_limited"}')" "$rl_expected"

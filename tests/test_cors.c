@@ -164,6 +164,7 @@ policy(const char *spec)
 
 #define VARY "Vary: Origin\r\n"
 #define ACAO "Access-Control-Allow-Origin: "
+#define EXPOSE "Access-Control-Expose-Headers: Retry-After\r\n"
 
 static void
 test_check(void **state)
@@ -176,23 +177,23 @@ test_check(void **state)
     } cases[] = {
         /* "*": any Origin, echoed when it is one, else "*". */
         {"*", NULL, CORS_NONE, VARY},
-        {"*", "https://a.example", CORS_ALLOWED, VARY ACAO "https://a.example\r\n"},
-        {"*", "HTTPS://A.example:443", CORS_ALLOWED, VARY ACAO "HTTPS://A.example:443\r\n"},
-        {"*", "null", CORS_ALLOWED, VARY ACAO "*\r\n"},
-        {"*", "", CORS_ALLOWED, VARY ACAO "*\r\n"},
-        {"*", "https://a.example/path", CORS_ALLOWED, VARY ACAO "*\r\n"},
+        {"*", "https://a.example", CORS_ALLOWED, VARY ACAO "https://a.example\r\n" EXPOSE},
+        {"*", "HTTPS://A.example:443", CORS_ALLOWED, VARY ACAO "HTTPS://A.example:443\r\n" EXPOSE},
+        {"*", "null", CORS_ALLOWED, VARY ACAO "*\r\n" EXPOSE},
+        {"*", "", CORS_ALLOWED, VARY ACAO "*\r\n" EXPOSE},
+        {"*", "https://a.example/path", CORS_ALLOWED, VARY ACAO "*\r\n" EXPOSE},
         /* A list: the normal forms are compared; the reply echoes what the browser sent. */
         {"https://a.example, http://b.example:8080", NULL, CORS_NONE, VARY},
         {"https://a.example, http://b.example:8080", "https://a.example", CORS_ALLOWED,
-         VARY ACAO "https://a.example\r\n"},
+         VARY ACAO "https://a.example\r\n" EXPOSE},
         {"https://a.example, http://b.example:8080", "https://A.EXAMPLE", CORS_ALLOWED,
-         VARY ACAO "https://A.EXAMPLE\r\n"},
+         VARY ACAO "https://A.EXAMPLE\r\n" EXPOSE},
         {"https://a.example, http://b.example:8080", "https://a.example:443", CORS_ALLOWED,
-         VARY ACAO "https://a.example:443\r\n"},
+         VARY ACAO "https://a.example:443\r\n" EXPOSE},
         {"https://a.example, http://b.example:8080", "http://b.example:8080", CORS_ALLOWED,
-         VARY ACAO "http://b.example:8080\r\n"},
+         VARY ACAO "http://b.example:8080\r\n" EXPOSE},
         {"HTTPS://A.Example:443", "https://a.example", CORS_ALLOWED,
-         VARY ACAO "https://a.example\r\n"},
+         VARY ACAO "https://a.example\r\n" EXPOSE},
         {"https://a.example, http://b.example:8080", "http://a.example", CORS_FORBIDDEN, VARY},
         {"https://a.example, http://b.example:8080", "https://a.example:8443", CORS_FORBIDDEN,
          VARY},
