@@ -76,6 +76,10 @@ expect_eq "/events with event_ids: 202" "$HTTP_STATUS" 202
 expect_eq "/events: derived ids where event_id was sent, in order" \
     "$(jq -c '[.ids[0], .ids[2], (.ids[1] | test("^[0-9a-f-]{36}$"))]' <<<"$HTTP_BODY")" \
     '["site-1:b1","site-1:b1",true]'
+code=$(curl -s -o "$T_TMP/key.body" -w '%{http_code}' -H 'Idempotency-Key: k9' \
+    -H 'Content-Type: application/json' --data-binary "[{$ev}]" "$U/events")
+expect_eq "Idempotency-Key on /events is ignored: 202 with a generated id" \
+    "$code $(jq -r '.ids[0] | test("^[0-9a-f-]{36}$")' "$T_TMP/key.body")" "202 true"
 http POST "$U/events" "[{$ev},{$ev,\"event_id\":\"a:b\"}]"
 expect_http "/events: a bad event_id refuses the batch" 400 \
     "{\"status\":\"error\",\"message\":\"Invalid events in the batch; none was accepted\",\"errors\":[{\"index\":1,\"message\":\"$idmsg\"}]}"
