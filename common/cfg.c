@@ -62,10 +62,12 @@ parse_one(const struct cfg_var *v, const char *value, struct app_err *err)
         }
         *(long *)v->dest = num;
         return 0;
-    case CFG_URI: {
+    case CFG_URI:
+    case CFG_CHECKED: {
         char why[256] = "";
         if (v->check != NULL && v->check(value, why, sizeof why) != 0) {
-            return err_set(err, ERR_INVALID, "%s: not a valid URI: %s", v->name, why);
+            return err_set(err, ERR_INVALID, "%s: %s%s", v->name,
+                           v->kind == CFG_URI ? "not a valid URI: " : "", why);
         }
         *(const char **)v->dest = value;
         return 0;

@@ -17,6 +17,8 @@ enum cfg_kind {
     CFG_LOG_LEVEL,     /* debug|info|warn|error; dest: enum log_level * */
     CFG_LOG_FORMAT,    /* text|json; dest: enum log_format * */
     CFG_WRITE_CONCERN, /* "majority" or a number of nodes 1-50; dest: const char ** */
+    CFG_CHECKED,       /* a string (may be empty) that the row's check accepts, e.g. a list
+                        * the program parses again when it starts; dest: const char ** */
 };
 
 /* One row of a service's configuration table. */
@@ -27,8 +29,8 @@ struct cfg_var {
     void *dest;
     long min, max; /* CFG_INT bounds */
     int secret;    /* mask the value in cfg_log() */
-    /* CFG_URI: 0 when the value is acceptable, else -1 with why (one line) filled. It is
-     * the library that will use the value that knows (e.g. store_check_uri()). */
+    /* CFG_URI, CFG_CHECKED: 0 when the value is acceptable, else -1 with why (one line)
+     * filled. It is the code that will use the value that knows (e.g. store_check_uri()). */
     int (*check)(const char *value, char *why, size_t whylen);
 };
 

@@ -85,13 +85,21 @@ envelope_encode(const struct event *ev, size_t *len)
     struct out o = {0};
     char num[96];
 
-    snprintf(num, sizeof num, "{\"v\":%d,\"id\":\"%s\"", ENVELOPE_VERSION, ev->id);
+    snprintf(num, sizeof num, "{\"v\":%d", ENVELOPE_VERSION);
     put(&o, num, strlen(num));
+    put_string(&o, "id", ev->id); /* a derived id holds the client's site_id */
+    if (ev->delivery[0] != '\0' && strcmp(ev->delivery, ev->id) != 0) {
+        put_string(&o, "dlv", ev->delivery);
+    }
     put_string(&o, "site_id", ev->site_id);
     put_string(&o, "event_type", ev->event_type);
     snprintf(num, sizeof num, ",\"ts\":%lld,\"received\":%lld", (long long)ev->ts_ms,
              (long long)ev->received_ms);
     put(&o, num, strlen(num));
+    if (ev->has_client_ts) {
+        snprintf(num, sizeof num, ",\"cts\":%lld", (long long)ev->client_ts_ms);
+        put(&o, num, strlen(num));
+    }
     if (ev->path != NULL) {
         put_string(&o, "path", ev->path);
     }
@@ -118,13 +126,14 @@ envelope_encode(const struct event *ev, size_t *len)
     return o.buf;
 }
 
-/* The envelope's times, both UTC milliseconds: ts (the event time, which
- * event_take_fields() found present) and received. */
+/* The envelope's times, all UTC milliseconds: ts (the event time, which
+ * event_take_fields() found present), received and the optional cts. */
 static int
 take_times(json_t *o, struct event *ev, struct app_err *err)
 {
     json_t *ts = json_object_get(o, "ts");
     json_t *received = json_object_get(o, "received");
+    json_t *cts = json_object_get(o, "cts");
 
     if (!json_is_integer(ts)) {
         return err_set(err, ERR_INVALID, "envelope field 'ts' is not an integer");
@@ -132,8 +141,13 @@ take_times(json_t *o, struct event *ev, struct app_err *err)
     if (!json_is_integer(received)) {
         return err_set(err, ERR_INVALID, "envelope field 'received' is missing or not an integer");
     }
+    if (cts != NULL && !json_is_integer(cts)) {
+        return err_set(err, ERR_INVALID, "envelope field 'cts' is not an integer");
+    }
     ev->ts_ms = json_integer_value(ts);
     ev->received_ms = json_integer_value(received);
+    ev->has_client_ts = cts != NULL;
+    ev->client_ts_ms = cts != NULL ? json_integer_value(cts) : 0;
     return 0;
 }
 
@@ -141,7 +155,7 @@ int
 envelope_decode(const char *buf, size_t len, struct event *ev, struct app_err *err)
 {
     json_error_t jerr;
-    json_t *o = NULL, *v, *id, *rid;
+    json_t *o = NULL, *v, *id, *dlv, *rid;
     int rc = -1;
 
     event_init(ev);
@@ -167,14 +181,28 @@ envelope_decode(const char *buf, size_t len, struct event *ev, struct app_err *e
         goto done;
     }
     id = json_object_get(o, "id");
-    if (!json_is_string(id) || !event_id_valid(json_string_value(id))) {
+    if (!json_is_string(id) || json_string_length(id) > EVENT_DOC_ID_MAX) {
         err_set(err, ERR_INVALID, "envelope has no valid event id");
+        goto done;
+    }
+    dlv = json_object_get(o, "dlv");
+    if (dlv != NULL && (!json_is_string(dlv) || !event_id_valid(json_string_value(dlv)))) {
+        err_set(err, ERR_INVALID, "envelope field 'dlv' is not a valid delivery id");
         goto done;
     }
     if (event_take_fields(o, "ts", take_times, ev, err) != 0) {
         goto done;
     }
-    memcpy(ev->id, json_string_value(id), EVENT_ID_LEN + 1);
+    /* The id's form depends on the site: a UUIDv7, or "<site_id>:<event_id>". */
+    if (!event_doc_id_valid(json_string_value(id), ev->site_id)) {
+        event_init(ev);
+        err_set(err, ERR_INVALID, "envelope has no valid event id");
+        goto done;
+    }
+    snprintf(ev->id, sizeof ev->id, "%s", json_string_value(id));
+    if (dlv != NULL) {
+        snprintf(ev->delivery, sizeof ev->delivery, "%s", json_string_value(dlv));
+    }
     rid = json_object_get(o, "rid");
     ev->request_id = json_is_string(rid) ? json_string_value(rid) : NULL;
     ev->src = o; /* the event's strings point into o */

@@ -3,11 +3,21 @@
  * One envelope is one Redis list element: a compact JSON object, version 1:
  *
  *   {"v":1,                       format version; a decoder rejects other values
- *    "id":"0190163d-8694-7...",   event id (UUIDv7 text), the MongoDB _id
+ *    "id":"0190163d-8694-7...",   the MongoDB _id: a UUIDv7 made by ingest, or, for an
+ *                                 event with a client event_id, "<site_id>:<event_id>"
+ *                                 (event_derive_id(); checked against site_id)
+ *    "dlv":"0190163d-8695-7...",  optional delivery id: ingest's UUIDv7 for this envelope,
+ *                                 present when it is not "id" (absent: delivery = id, as
+ *                                 in every envelope written before it existed). The
+ *                                 processor tells a redelivery (same delivery as the
+ *                                 stored document) from a client's duplicate (another)
  *    "site_id":"site-abc-123",    as validated by ingest (1-256 bytes)
  *    "event_type":"page_view",    1-64 bytes
- *    "ts":1763200800000,          event time, UTC milliseconds since the epoch
+ *    "ts":1763200800000,          event time, UTC milliseconds since the epoch (corrected
+ *                                 for the client's clock skew when it sent sent_at)
  *    "received":1763200800123,    when ingest accepted it, UTC milliseconds
+ *    "cts":1763287200000,         optional: the client's own timestamp, present only
+ *                                 when ts was corrected (POST /events with sent_at)
  *    "path":"/pricing",           optional, as sent
  *    "user_id":"u1",              optional, as sent
  *    "properties":{...},          optional JSON object, as sent
@@ -47,7 +57,7 @@
 
 #define ENVELOPE_VERSION 1
 
-/* Serialise a validated event (id and received_ms set). Returns a malloc'd,
+/* Serialise a validated event (id, delivery and received_ms set). Returns a malloc'd,
  * NUL-terminated string (caller frees with free()) and its length in *len,
  * or NULL when out of memory. */
 char *envelope_encode(const struct event *ev, size_t *len);
@@ -57,10 +67,13 @@ char *envelope_encode(const struct event *ev, size_t *len);
  * err->code ERR_INVALID and a reason for the dead letter, the first of: "envelope is
  * nested more than 64 levels deep"; "envelope is not JSON: <parser's reason>";
  * "envelope is not a JSON object"; "envelope version is not 1"; "envelope has no valid
- * event id"; then those of event_take_fields() with time_name "ts" (for example
- * "Missing required fields: ts" or "Field 'site_id' must be 1-256 bytes"), whose own are
- * "envelope field 'ts' is not an integer" and "envelope field 'received' is missing or
- * not an integer". A string rid is the request id; any other rid is ignored. */
+ * event id" (id not a string of at most EVENT_DOC_ID_MAX bytes); "envelope field 'dlv' is
+ * not a valid delivery id"; then those of event_take_fields() with time_name "ts" (for
+ * example "Missing required fields: ts" or "Field 'site_id' must be 1-256 bytes"), whose
+ * own are "envelope field 'ts' is not an integer", "envelope field 'received' is missing
+ * or not an integer" and "envelope field 'cts' is not an integer"; then "envelope has no
+ * valid event id" when id is neither a UUIDv7 nor "<site_id>:<event_id>" of its site_id.
+ * A string rid is the request id; any other rid is ignored. */
 int envelope_decode(const char *buf, size_t len, struct event *ev, struct app_err *err);
 
 #endif

@@ -2,6 +2,7 @@
 #include "event.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -55,21 +56,28 @@ take_string(json_t *obj, const char *name, size_t min, size_t max, const char **
     return 0;
 }
 
+int
+event_take_time(json_t *obj, const char *name, int64_t *ms, struct app_err *err)
+{
+    json_t *v = member(obj, name);
+
+    if (!json_is_string(v)) {
+        return err_set(err, ERR_INVALID, "Field '%s' must be a string", name);
+    }
+    if (ts_parse_rfc3339(json_string_value(v), json_string_length(v), ms) != 0) {
+        return err_set(err, ERR_INVALID,
+                       "Field '%s' must be an RFC 3339 date-time with a time zone, "
+                       "e.g. 2025-11-15T10:00:00Z",
+                       name);
+    }
+    return 0;
+}
+
 /* The client's event time: an RFC 3339 string with a time zone. */
 static int
 take_timestamp(json_t *obj, struct event *ev, struct app_err *err)
 {
-    json_t *v = member(obj, "timestamp");
-
-    if (!json_is_string(v)) {
-        return err_set(err, ERR_INVALID, "Field 'timestamp' must be a string");
-    }
-    if (ts_parse_rfc3339(json_string_value(v), json_string_length(v), &ev->ts_ms) != 0) {
-        return err_set(err, ERR_INVALID,
-                       "Field 'timestamp' must be an RFC 3339 date-time with a time zone, "
-                       "e.g. 2025-11-15T10:00:00Z");
-    }
-    return 0;
+    return event_take_time(obj, "timestamp", &ev->ts_ms, err);
 }
 
 int
@@ -194,10 +202,72 @@ event_from_request(json_t *obj, struct event *ev, struct app_err *err)
     if (!json_is_object(obj)) {
         return err_set(err, ERR_INVALID, "Request body must be a JSON object");
     }
+    json_t *cid;
+
     if (event_take_fields(obj, "timestamp", take_timestamp, ev, err) != 0) {
         return -1;
     }
+    cid = member(obj, "event_id");
+    if (cid != NULL && (!json_is_string(cid) ||
+                        !event_client_id_valid(json_string_value(cid), json_string_length(cid)))) {
+        event_init(ev);
+        return err_set(err, ERR_INVALID, "%s", EVENT_CLIENT_ID_MSG);
+    }
+    ev->client_id = cid != NULL ? json_string_value(cid) : NULL;
     ev->src = json_incref(obj);
+    return 0;
+}
+
+int
+event_client_id_valid(const char *s, size_t len)
+{
+    if (len < 1 || len > EVENT_CLIENT_ID_MAX) {
+        return 0;
+    }
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-')) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+void
+event_derive_id(const char *site_id, const char *client_id, char out[EVENT_DOC_ID_MAX + 1])
+{
+    snprintf(out, EVENT_DOC_ID_MAX + 1, "%s:%s", site_id, client_id);
+}
+
+int
+event_doc_id_valid(const char *id, const char *site_id)
+{
+    size_t n = strlen(site_id);
+
+    if (event_id_valid(id)) {
+        return 1;
+    }
+    return n <= EVENT_SITE_ID_MAX && strncmp(id, site_id, n) == 0 && id[n] == ':' &&
+           event_client_id_valid(id + n + 1, strlen(id + n + 1));
+}
+
+const char *
+event_delivery(const struct event *ev)
+{
+    return ev->delivery[0] != '\0' ? ev->delivery : ev->id;
+}
+
+int
+event_correct_ts(int64_t ts_ms, int64_t sent_ms, int64_t received_ms, int64_t *out)
+{
+    int64_t skew, t;
+
+    if (__builtin_sub_overflow(received_ms, sent_ms, &skew) ||
+        __builtin_add_overflow(ts_ms, skew, &t) || t < TS_MIN_MS || t > TS_MAX_MS) {
+        return -1;
+    }
+    *out = t;
     return 0;
 }
 

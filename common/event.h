@@ -28,11 +28,23 @@
  * number of ingest instances do not collide (and sort by creation time). */
 #define EVENT_ID_LEN 36
 
+/* A client's own id for an event (its `event_id`, or POST /event's Idempotency-Key):
+ * 1-64 characters of [A-Za-z0-9_-]. The event's _id is then "<site_id>:<event_id>"
+ * (event_derive_id()), at most EVENT_DOC_ID_MAX characters; unambiguous, since an
+ * event_id has no ':'. */
+#define EVENT_CLIENT_ID_MAX 64
+#define EVENT_DOC_ID_MAX (EVENT_SITE_ID_MAX + 1 + EVENT_CLIENT_ID_MAX)
+
 /* A validated event. The string fields point into `src`, which the event
  * holds a reference to; they live until event_cleanup(). path, user_id and
  * properties are NULL when the client did not send them. */
 struct event {
-    char id[EVENT_ID_LEN + 1];
+    char id[EVENT_DOC_ID_MAX + 1]; /* the _id: a UUIDv7, or "<site_id>:<event_id>" */
+    /* The delivery id: ingest's UUIDv7 for this one envelope, so that the processor tells a
+     * redelivered envelope (same delivery) from a client's second send of one event_id
+     * (another delivery). "" when it is the id itself (event_delivery()). */
+    char delivery[EVENT_ID_LEN + 1];
+    const char *client_id; /* the client's event_id (event_from_request()), or NULL */
     const char *site_id;
     const char *event_type;
     const char *path;
@@ -41,6 +53,8 @@ struct event {
     const char *request_id; /* for following the event in logs, or NULL; not owned */
     int64_t ts_ms;          /* event time, UTC milliseconds */
     int64_t received_ms;    /* when ingest accepted it, UTC milliseconds */
+    int64_t client_ts_ms;   /* the client's own timestamp, when ts_ms is corrected for skew */
+    int has_client_ts;      /* client_ts_ms is set: ts_ms was corrected (event_correct_ts()) */
     json_t *src;            /* owned reference */
 };
 
@@ -85,14 +99,42 @@ typedef int (*event_time_reader)(json_t *obj, struct event *ev, struct app_err *
 int event_take_fields(json_t *obj, const char *time_name, event_time_reader read_time,
                       struct event *ev, struct app_err *err);
 
+/* Read member `name` of obj, a client's RFC 3339 time, into *ms. Returns 0, or -1 with
+ * err->code ERR_INVALID and err->msg "Field '<name>' must be a string" or "Field '<name>'
+ * must be an RFC 3339 date-time with a time zone, e.g. 2025-11-15T10:00:00Z" (a missing
+ * or null member is not a string). */
+int event_take_time(json_t *obj, const char *name, int64_t *ms, struct app_err *err);
+
 /* Validate a client's event (a request body, or one item of an /events array) and
- * fill ev, taking a new reference to obj; id, received_ms and request_id are left for
- * the caller. On failure returns -1 with err->code ERR_INVALID and err->msg the
- * client-facing reason: "Request body must be a JSON object", then those of
- * event_take_fields() with time_name "timestamp", whose reasons are "Field 'timestamp'
- * must be a string" and "Field 'timestamp' must be an RFC 3339 date-time with a time
- * zone, e.g. 2025-11-15T10:00:00Z". */
+ * fill ev, taking a new reference to obj; client_id is its event_id (NULL without one);
+ * id, delivery, received_ms and request_id are left for the caller. On failure returns
+ * -1 with err->code ERR_INVALID and err->msg the client-facing reason: "Request body
+ * must be a JSON object", then those of event_take_fields() with time_name "timestamp",
+ * whose reasons are event_take_time()'s, then EVENT_CLIENT_ID_MSG for event_id. */
 int event_from_request(json_t *obj, struct event *ev, struct app_err *err);
+
+/* The reason given for a bad event_id (any JSON type but a string of the form below). */
+#define EVENT_CLIENT_ID_MSG "Field 'event_id' must be 1-64 characters of A-Z, a-z, 0-9, '_' and '-'"
+
+/* True when s[0..len) is a client event id: 1-EVENT_CLIENT_ID_MAX of [A-Za-z0-9_-]. */
+int event_client_id_valid(const char *s, size_t len);
+
+/* Write the _id of the event with client id client_id (valid) on site site_id (at most
+ * EVENT_SITE_ID_MAX bytes): "<site_id>:<client_id>". The one place ids are derived. */
+void event_derive_id(const char *site_id, const char *client_id, char out[EVENT_DOC_ID_MAX + 1]);
+
+/* True when id is an event's _id for site site_id: an id of the form event_new_id()
+ * writes, or what event_derive_id() writes for that site. */
+int event_doc_id_valid(const char *id, const char *site_id);
+
+/* The event's delivery id: ev->delivery, or its id when that is "". */
+const char *event_delivery(const struct event *ev);
+
+/* Clock-skew correction (the Segment rule): the event time ts_ms of a client whose clock
+ * read sent_ms when ingest's read received_ms, in ingest's clock: ts_ms + (received_ms -
+ * sent_ms). Returns 0 with *out set, or -1 when that is outside TS_MIN_MS..TS_MAX_MS (or
+ * does not fit in 64 bits): an absurd skew is refused, not clamped. Pure. */
+int event_correct_ts(int64_t ts_ms, int64_t sent_ms, int64_t received_ms, int64_t *out);
 
 /* Write a new event id (EVENT_ID_LEN chars and a NUL) for time now_ms. Thread-safe. */
 void event_new_id(int64_t now_ms, char out[EVENT_ID_LEN + 1]);

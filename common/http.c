@@ -121,11 +121,59 @@ close_after_reply(struct mg_connection *conn)
     reply_closes = 1;
 }
 
+/* Header lines attached to every reply of this thread's current request (see
+ * http_add_reply_headers()); emptied when a request begins and when it ends. */
+static _Thread_local char reply_headers[HTTP_REPLY_HEADERS_MAX + 1];
+static _Thread_local size_t reply_headers_len;
+
+static void
+clear_reply_headers(void)
+{
+    reply_headers[0] = '\0';
+    reply_headers_len = 0;
+}
+
+int
+http_add_reply_headers(struct mg_connection *conn, const char *lines)
+{
+    size_t n = strlen(lines);
+
+    (void)conn; /* one request at a time per worker thread: the lines are the thread's */
+    if (reply_headers_len + n > HTTP_REPLY_HEADERS_MAX) {
+        return -1;
+    }
+    memcpy(reply_headers + reply_headers_len, lines, n + 1);
+    reply_headers_len += n;
+    return 0;
+}
+
+/* Write the status line and headers of a reply into dst (cap bytes); returns the length
+ * they need (snprintf's rule: dst holds them whole only when that is below cap). A reply
+ * without a body (204, 304) has no Content-Type or Content-Length. cache is the
+ * Cache-Control value (NULL: no-store). */
+static int
+format_head(char *dst, size_t cap, struct mg_connection *conn, const char *date, int status,
+            const char *content_type, size_t len, const char *extra, const char *cache)
+{
+    char framing[160] = "";
+
+    if (content_type != NULL) {
+        snprintf(framing, sizeof framing, "Content-Type: %s\r\nContent-Length: %zu\r\n",
+                 content_type, len);
+    }
+    return snprintf(dst, cap,
+                    "HTTP/1.1 %d %s\r\nDate: %s\r\n%sCache-Control: %s\r\n"
+                    "Connection: %s\r\n%s%s\r\n",
+                    status, mg_get_response_code_text(conn, status), date, framing,
+                    cache ? cache : "no-store", keep_alive(conn) ? "keep-alive" : "close",
+                    extra ? extra : "", reply_headers);
+}
+
 /* Send a whole reply, status line, headers and body, in one write: civetweb's header
  * functions send the head and the body in two, which costs a second segment (and
  * syscall) per request. extra, when not NULL, holds more header lines, each ending in
- * CRLF; cache is the Cache-Control value (NULL: no-store). HEAD gets the head only; a
- * 304 has neither body nor Content-Type and Content-Length (RFC 9110, 15.4.5). */
+ * CRLF; the request's attached lines follow them. content_type NULL: no body at all
+ * (204, 304). HEAD gets the head only. cache: as format_head()'s. */
 static int
 send_reply_cached(struct mg_connection *conn, int status, const char *content_type,
                   const char *body, size_t len, const char *extra, const char *cache)
@@ -135,35 +183,28 @@ send_reply_cached(struct mg_connection *conn, int status, const char *content_ty
     time_t now = time(NULL);
     size_t head_len, total;
     const char *method = mg_get_request_info(conn)->request_method;
-    int n, m = 0, head_only = status == 304 || (method != NULL && strcmp(method, "HEAD") == 0);
+    int n, head_only = content_type == NULL || (method != NULL && strcmp(method, "HEAD") == 0);
 
     gmtime_r(&now, &tm);
     strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    n = snprintf(stack, sizeof stack, "HTTP/1.1 %d %s\r\nDate: %s\r\n", status,
-                 mg_get_response_code_text(conn, status), date);
-    if (status != 304 && n > 0 && (size_t)n < sizeof stack) {
-        m = snprintf(stack + n, sizeof stack - (size_t)n,
-                     "Content-Type: %s\r\nContent-Length: %zu\r\n", content_type, len);
-        n = m < 0 ? m : n + m;
-    }
-    if (n > 0 && (size_t)n < sizeof stack) {
-        m = snprintf(stack + n, sizeof stack - (size_t)n,
-                     "Cache-Control: %s\r\nConnection: %s\r\n%s\r\n", cache ? cache : "no-store",
-                     keep_alive(conn) ? "keep-alive" : "close", extra ? extra : "");
-        n = m < 0 ? m : n + m;
-    }
-    if (n < 0 || (size_t)n >= sizeof stack) {
-        return status; /* cannot happen: every header is short */
+    n = format_head(stack, sizeof stack, conn, date, status, content_type, len, extra, cache);
+    if (n < 0) {
+        return status; /* cannot happen: the formats are ours */
     }
     head_len = (size_t)n;
     total = head_len + (head_only ? 0 : len);
-    if (total > sizeof stack) {
-        buf = malloc(total);
+    if (total >= sizeof stack) {
+        buf = malloc(total + 1);
         if (buf == NULL) {
-            mg_write(conn, stack, head_len); /* the body is lost; its length tells */
+            /* The body is lost; its length tells (or the head is, for huge headers). */
+            mg_write(conn, stack, head_len < sizeof stack ? head_len : 0);
             return status;
         }
-        memcpy(buf, stack, head_len);
+        if (head_len >= sizeof stack) {
+            format_head(buf, head_len + 1, conn, date, status, content_type, len, extra, cache);
+        } else {
+            memcpy(buf, stack, head_len);
+        }
     }
     if (!head_only) {
         memcpy(buf + head_len, body, len);
@@ -180,6 +221,12 @@ send_reply(struct mg_connection *conn, int status, const char *content_type, con
            size_t len, const char *extra)
 {
     return send_reply_cached(conn, status, content_type, body, len, extra, NULL);
+}
+
+int
+http_send_empty(struct mg_connection *conn, int status, const char *headers)
+{
+    return send_reply(conn, status, NULL, NULL, 0, headers);
 }
 
 static int
@@ -247,11 +294,12 @@ int
 http_send_asset(struct mg_connection *conn, const struct http_asset *a)
 {
     char extra[128];
-    int status = http_etag_match(mg_get_header(conn, "If-None-Match"), a->etag) ? 304 : 200;
 
     snprintf(extra, sizeof extra, "ETag: %s\r\n", a->etag);
-    return send_reply_cached(conn, status, a->content_type, a->body, a->len, extra,
-                             a->cache_control);
+    if (http_etag_match(mg_get_header(conn, "If-None-Match"), a->etag)) {
+        return send_reply_cached(conn, 304, NULL, NULL, 0, extra, a->cache_control);
+    }
+    return send_reply_cached(conn, 200, a->content_type, a->body, a->len, extra, a->cache_control);
 }
 
 static double
@@ -780,7 +828,8 @@ count(struct path_stats *ps, int status, double seconds)
 
 /* civetweb's begin_request callback: the whole routing happens here, so one
  * table decides every answer, 404 and 405 included; each answer is counted. A request
- * whose framing could hide another is refused and its connection closed. */
+ * whose framing could hide another is refused and its connection closed. On the main
+ * listener the server's filter sees the request first. */
 static int
 dispatch(struct mg_connection *conn)
 {
@@ -788,14 +837,23 @@ dispatch(struct mg_connection *conn)
     const http_server_t *srv = ri->user_data;
     double start = now_seconds();
     const char *bad;
-    int status;
+    int status = 0;
 
     reply_closes = 0;
+    clear_reply_headers();
     bad = framing_error(ri);
-    status = bad ? refuse(conn, 400, "%s", bad) : route(conn);
+    if (bad != NULL) {
+        status = refuse(conn, 400, "%s", bad);
+    } else if (srv->opts.filter != NULL && mg_get_context(conn) != srv->probe_mg) {
+        status = srv->opts.filter(conn, srv->ctx);
+    }
+    if (status == 0) {
+        status = route(conn);
+    }
     if (!reply_closes) {
         finish_body(conn);
     }
+    clear_reply_headers();
     count(stats_for(srv, ri->local_uri), status, now_seconds() - start);
     return status;
 }
@@ -835,6 +893,7 @@ on_http_error(struct mg_connection *conn, int status, const char *civetweb_msg)
         break;
     }
     reply_closes = 1; /* civetweb closes the connection after its errors */
+    clear_reply_headers();
     http_send_error(conn, sent, "%s", msg);
     count(&srv->paths[srv->n_paths - 1], sent, -1);
     return 0; /* handled */

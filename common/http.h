@@ -23,6 +23,13 @@ struct http_route {
     int probe;
 };
 
+/* A filter runs for each request of the main listener (not the probe listener) after
+ * the framing checks and before the request is routed, with the ctx given to
+ * http_start(). It returns 0 to let the request be routed, or the status of a reply it
+ * sent itself (the request goes no further). It may attach headers to every reply of
+ * the request with http_add_reply_headers(), whatever route or error answers it. */
+typedef int (*http_filter_fn)(struct mg_connection *conn, void *ctx);
+
 /* How a server listens and how long it waits for its clients.
  *
  * civetweb gives each open connection one worker thread for as long as it stays
@@ -41,6 +48,7 @@ struct http_opts {
     long request_timeout_ms; /* the whole request must arrive within this */
     long keep_alive_ms;      /* idle keep-alive limit; 0: one request per connection */
     int probe_port;          /* the probe listener's port, 0: any free port, -1: none */
+    http_filter_fn filter;   /* NULL: every request is routed */
 };
 
 #define HTTP_PROBE_THREADS 32
@@ -59,6 +67,20 @@ int http_probe_port(const http_server_t *srv);
 
 /* Stop accepting, wait for handlers in progress, free everything. NULL is a no-op. */
 void http_stop(http_server_t *srv);
+
+/* The most bytes of header lines http_add_reply_headers() keeps for one request. */
+#define HTTP_REPLY_HEADERS_MAX 1024
+
+/* Attach header lines (each ending in CRLF, e.g. "Vary: Origin\r\n") to every reply
+ * sent for the request on conn from now on: the handler's, and any error reply (413,
+ * 408, 500...) sent for it. They add to those attached before, and are dropped when the
+ * request is done. Returns 0, or -1 (nothing attached) when the request's lines would
+ * exceed HTTP_REPLY_HEADERS_MAX bytes. */
+int http_add_reply_headers(struct mg_connection *conn, const char *lines);
+
+/* Send a reply without a body (for 204 and 304, which may have none), with more header
+ * lines (each ending in CRLF) or NULL. Returns status. */
+int http_send_empty(struct mg_connection *conn, int status, const char *headers);
 
 /* Send body as a JSON reply with the given status; takes ownership of body
  * (which may be NULL after a failed json_pack: that sends a 500). Returns status. */

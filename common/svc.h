@@ -87,7 +87,8 @@ struct svc_program {
     struct svc_cfg cfg; /* written by the table's SVC_*_VARS rows */
     const struct http_route *routes;
     size_t n_routes;
-    svc_deps_fn deps; /* what /health and /readyz check; ctx is the program's state */
+    svc_deps_fn deps;      /* what /health and /readyz check; ctx is the program's state */
+    http_filter_fn filter; /* sees each request of the main listener first; may be NULL */
     int (*start)(struct svc_program *prog, struct app_err *err); /* 0, or -1 with err */
     int (*work)(struct svc_program *prog);    /* 0 at a clean stop, else -1; may be NULL */
     void (*finish)(struct svc_program *prog); /* may be NULL */

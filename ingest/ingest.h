@@ -5,6 +5,8 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
+#include "abuse.h"
+#include "cors.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -21,16 +23,24 @@ struct ingest_cfg {
     struct rconn_opts redis;
     const char *queue_key;
     long max_body_bytes;
+    const char *cors_origins; /* CORS_ORIGINS, checked by cors_check_origins() */
+    const char *site_ids;     /* SITE_IDS, checked by abuse_check_sites() */
+    long rate_limit;          /* RATE_LIMIT: events per second per client, 0: no limit */
+    long rate_burst;          /* RATE_BURST: the bucket's size, 0: rate_limit */
+    long trust_proxy;         /* TRUST_PROXY: 1 to key clients by X-Forwarded-For */
 };
 
 /* Counters for /metrics. */
 struct ingest_stats {
-    atomic_ullong valid;       /* events that passed validation */
-    atomic_ullong enqueued;    /* events in Redis, answered 202 */
-    atomic_ullong invalid;     /* events answered 400 (each event of a refused batch) */
-    atomic_ullong too_large;   /* requests answered 413 */
-    atomic_ullong unavailable; /* events answered 503: Redis failed */
-    atomic_ullong ambiguous;   /* of those, events Redis may have queued (no answer came) */
+    atomic_ullong valid;            /* events that passed validation */
+    atomic_ullong enqueued;         /* events in Redis, answered 202 */
+    atomic_ullong invalid;          /* events answered 400 (each event of a refused batch) */
+    atomic_ullong too_large;        /* requests answered 413 */
+    atomic_ullong unavailable;      /* events answered 503: Redis failed */
+    atomic_ullong ambiguous;        /* of those, events Redis may have queued (no answer came) */
+    atomic_ullong forbidden_origin; /* requests answered 403: Origin not in CORS_ORIGINS */
+    atomic_ullong unknown_site;     /* events answered 403: site not in SITE_IDS */
+    atomic_ullong rate_limited;     /* events answered 429 */
     struct rconn_stats redis;
     struct metrics_histogram push_sizes; /* events per LPUSH of the group commit */
 };
@@ -43,6 +53,9 @@ struct ingest {
     struct ingest_cfg cfg;
     rconn_pool_t *redis; /* the probes */
     pusher_t *pusher;    /* the events */
+    cors_policy_t *cors;
+    abuse_sites_t *sites;
+    abuse_rate_t *rate; /* NULL without RATE_LIMIT */
     struct ingest_stats stats;
 };
 
@@ -54,5 +67,11 @@ extern const size_t ingest_n_routes;
 
 /* The dependency /health and /readyz check: Redis answers PING. */
 int ingest_deps(void *ctx, struct app_err *err);
+
+/* The filter every request of the main listener passes first (CORS): it attaches
+ * "Vary: Origin" to every reply, and "Access-Control-Allow-Origin" for an allowed
+ * Origin; a request whose Origin CORS_ORIGINS does not allow is answered 403
+ * "Origin not allowed" and goes no further. */
+int ingest_filter(struct mg_connection *conn, void *ctx);
 
 #endif

@@ -8,6 +8,7 @@
 #include "ingest.h"
 #include "pusher.h"
 #include "svc.h"
+#include "text.h"
 #include "tracker.h"
 #include "ts.h"
 
@@ -52,6 +53,48 @@ read_json(struct mg_connection *conn, struct ingest *in, long max, json_t **out)
     return status;
 }
 
+/* Take n events from the client's allowance (RATE_LIMIT). Returns 0 when they are within
+ * it, else the status of the 429 sent. */
+static int
+rate_limit(struct mg_connection *conn, struct ingest *in, size_t n)
+{
+    char client[ABUSE_CLIENT_MAX], retry[40];
+    long after = 0;
+    enum abuse_verdict v;
+
+    if (in->rate == NULL) {
+        return 0;
+    }
+    abuse_client(mg_get_request_info(conn)->remote_addr, mg_get_header(conn, "X-Forwarded-For"),
+                 (int)in->cfg.trust_proxy, client, sizeof client);
+    v = abuse_rate_take(in->rate, client, abuse_now_ms(), (long)n, &after);
+    if (v == ABUSE_OK) {
+        return 0;
+    }
+    atomic_fetch_add(&in->stats.rate_limited, n);
+    if (v == ABUSE_NEVER) {
+        return http_send_error(conn, 429,
+                               "Batch of %zu events exceeds the rate limit's burst of %ld events; "
+                               "send at most %ld per request",
+                               n, in->cfg.rate_burst, in->cfg.rate_burst);
+    }
+    snprintf(retry, sizeof retry, "Retry-After: %ld\r\n", after);
+    return http_send_error_headers(
+        conn, 429, retry, "Rate limit exceeded (%ld events per second), please retry later",
+        in->cfg.rate_limit);
+}
+
+/* The message of an event refused for its site (SITE_IDS), into out: valid UTF-8, even
+ * where the site id is cut. */
+static void
+unknown_site(const char *site_id, char *out, size_t outlen)
+{
+    char raw[96];
+
+    snprintf(raw, sizeof raw, "Unknown site_id '%.64s'", site_id);
+    text_sanitize(out, outlen, raw, strlen(raw));
+}
+
 /* The events of one request on their way to Redis. */
 struct outgoing {
     size_t n;
@@ -83,24 +126,56 @@ outgoing_alloc(struct outgoing *o, size_t n)
     return o->evs && o->envelopes && o->lens ? 0 : -1;
 }
 
-/* Give each validated event its id and envelope. Returns 0, or -1 when out of memory. */
+/* Give each validated event, received at now (UTC ms), its ids and envelope: a new
+ * delivery id (UUIDv7) always; the _id derived from the client's event_id when it sent
+ * one, else the delivery id itself. Returns 0, or -1 when out of memory. */
 static int
-seal(struct mg_connection *conn, struct outgoing *o)
+seal(struct mg_connection *conn, struct outgoing *o, int64_t now)
 {
-    int64_t now = ts_now_ms();
-
     for (size_t i = 0; i < o->n; i++) {
         struct event *ev = &o->evs[i];
         ev->received_ms = now;
-        event_new_id(now, ev->id);
+        event_new_id(now, ev->delivery);
+        if (ev->client_id != NULL) {
+            event_derive_id(ev->site_id, ev->client_id, ev->id);
+        } else {
+            memcpy(ev->id, ev->delivery, sizeof ev->delivery);
+            ev->delivery[0] = '\0'; /* the id itself */
+        }
         if (i == 0) {
-            request_id(conn, ev->id, o->rid, sizeof o->rid);
+            request_id(conn, event_delivery(ev), o->rid, sizeof o->rid);
         }
         ev->request_id = o->rid;
         if ((o->envelopes[i] = envelope_encode(ev, &o->lens[i])) == NULL) {
             return -1;
         }
     }
+    return 0;
+}
+
+/* The Idempotency-Key header of POST /event, which stands for the body's event_id: into
+ * ev->client_id when the body has none. Returns 0, or the status of the 400 sent. */
+static int
+take_idempotency_key(struct mg_connection *conn, struct ingest *in, struct event *ev)
+{
+    const char *key = mg_get_header(conn, "Idempotency-Key");
+
+    if (key == NULL) {
+        return 0;
+    }
+    if (!event_client_id_valid(key, strlen(key))) {
+        atomic_fetch_add(&in->stats.invalid, 1);
+        return http_send_error(conn, 400,
+                               "Header 'Idempotency-Key' must be 1-64 characters of A-Z, a-z, "
+                               "0-9, '_' and '-'");
+    }
+    if (ev->client_id != NULL && strcmp(ev->client_id, key) != 0) {
+        atomic_fetch_add(&in->stats.invalid, 1);
+        return http_send_error(conn, 400,
+                               "Header 'Idempotency-Key' and field 'event_id' differ; send one, "
+                               "or the same value in both");
+    }
+    ev->client_id = key; /* civetweb's: lives as long as the request */
     return 0;
 }
 
@@ -140,11 +215,11 @@ handle_post_event(struct mg_connection *conn, void *arg)
     struct ingest *in = arg;
     struct outgoing o = {0};
     struct app_err err = {0};
-    json_t *body = NULL;
-    char reply[96];
+    json_t *body = NULL, *derived = NULL;
+    char reply[96], msg[96], *dumped = NULL;
     int status = read_json(conn, in, in->cfg.max_body_bytes, &body);
 
-    if (status != 0) {
+    if (status != 0 || (status = rate_limit(conn, in, 1)) != 0) {
         goto done;
     }
     if (outgoing_alloc(&o, 1) != 0) {
@@ -156,27 +231,136 @@ handle_post_event(struct mg_connection *conn, void *arg)
         status = http_send_error(conn, 400, "%s", err.msg);
         goto done;
     }
+    if ((status = take_idempotency_key(conn, in, &o.evs[0])) != 0) {
+        goto done;
+    }
+    if (!abuse_site_accepted(in->sites, o.evs[0].site_id)) {
+        atomic_fetch_add(&in->stats.unknown_site, 1);
+        unknown_site(o.evs[0].site_id, msg, sizeof msg);
+        status = http_send_error(conn, 403, "%s", msg);
+        goto done;
+    }
     atomic_fetch_add(&in->stats.valid, 1);
-    if (seal(conn, &o) != 0) {
+    if (seal(conn, &o, ts_now_ms()) != 0) {
         status = http_send_error(conn, 500, "Internal error");
         goto done;
     }
-    /* The reply without jansson: it is the same every time but for the id. */
-    snprintf(reply, sizeof reply, "{\"status\":\"accepted\",\"id\":\"%s\"}", o.evs[0].id);
-    status = enqueue(conn, in, &o, reply);
+    if (o.evs[0].client_id == NULL) {
+        /* The reply without jansson: it is the same every time but for the UUID. */
+        snprintf(reply, sizeof reply, "{\"status\":\"accepted\",\"id\":\"%.36s\"}", o.evs[0].id);
+        status = enqueue(conn, in, &o, reply);
+        goto done;
+    }
+    /* A derived id holds the client's site_id, which may need escaping. */
+    derived = json_pack("{s:s,s:s}", "status", "accepted", "id", o.evs[0].id);
+    dumped = derived != NULL ? json_dumps(derived, JSON_COMPACT) : NULL;
+    status = dumped != NULL ? enqueue(conn, in, &o, dumped)
+                            : http_send_error(conn, 500, "Internal error");
 done:
+    free(dumped);
+    json_decref(derived);
     outgoing_free(&o);
     json_decref(body);
     return status;
 }
 
-/* 400 for a batch: {"status":"error","message":..., "errors":[{"index","message"}]}. */
+/* A refused batch: {"status":"error","message":..., "errors":[{"index","message"}]};
+ * takes ownership of errors. */
 static int
-send_batch_errors(struct mg_connection *conn, json_t *errors)
+send_batch_errors(struct mg_connection *conn, int status, const char *message, json_t *errors)
 {
-    json_t *reply = json_pack("{s:s,s:s,s:o}", "status", "error", "message",
-                              "Invalid events in the batch; none was accepted", "errors", errors);
-    return http_send_json(conn, 400, reply);
+    json_t *reply =
+        json_pack("{s:s,s:s,s:o}", "status", "error", "message", message, "errors", errors);
+    return http_send_json(conn, status, reply);
+}
+
+/* 403 for a batch with events of sites SITE_IDS does not list, naming the first and its
+ * index; the errors list each such event. Returns 0 when every site is accepted. */
+static int
+refuse_unknown_sites(struct mg_connection *conn, struct ingest *in, const struct outgoing *o)
+{
+    json_t *errors = NULL;
+    char msg[96], first[192];
+
+    for (size_t i = 0; i < o->n; i++) {
+        if (abuse_site_accepted(in->sites, o->evs[i].site_id)) {
+            continue;
+        }
+        unknown_site(o->evs[i].site_id, msg, sizeof msg);
+        if (errors == NULL) {
+            snprintf(first, sizeof first, "%s at index %zu; none was accepted", msg, i);
+            if ((errors = json_array()) == NULL) {
+                return http_send_error(conn, 500, "Internal error");
+            }
+        }
+        json_array_append_new(errors,
+                              json_pack("{s:I,s:s}", "index", (json_int_t)i, "message", msg));
+    }
+    if (errors == NULL) {
+        return 0;
+    }
+    atomic_fetch_add(&in->stats.unknown_site, o->n);
+    return send_batch_errors(conn, 403, first, errors);
+}
+
+/* The events of a POST /events body: the array itself, or {"sent_at": ..., "events": [...]}
+ * with *has_sent set and *sent_ms the client's clock at sending. Returns the array
+ * (borrowed from body), or NULL with err set (the reason for a 400). */
+static json_t *
+batch_events(json_t *body, int *has_sent, int64_t *sent_ms, struct app_err *err)
+{
+    json_t *events;
+
+    *has_sent = 0;
+    if (!json_is_object(body)) {
+        events = body;
+        if (json_is_array(events) && json_array_size(events) >= 1 &&
+            json_array_size(events) <= INGEST_BATCH_MAX_EVENTS) {
+            return events;
+        }
+        err_set(err, ERR_INVALID, "Request body must be a JSON array of 1 to %d events",
+                INGEST_BATCH_MAX_EVENTS);
+        return NULL;
+    }
+    events = json_object_get(body, "events");
+    if (events == NULL) {
+        err_set(err, ERR_INVALID,
+                "Request body must be a JSON array of 1 to %d events, or an object with "
+                "field 'events'",
+                INGEST_BATCH_MAX_EVENTS);
+        return NULL;
+    }
+    if (!json_is_array(events) || json_array_size(events) < 1 ||
+        json_array_size(events) > INGEST_BATCH_MAX_EVENTS) {
+        err_set(err, ERR_INVALID, "Field 'events' must be a JSON array of 1 to %d events",
+                INGEST_BATCH_MAX_EVENTS);
+        return NULL;
+    }
+    if (json_object_get(body, "sent_at") != NULL &&
+        !json_is_null(json_object_get(body, "sent_at"))) {
+        if (event_take_time(body, "sent_at", sent_ms, err) != 0) {
+            return NULL;
+        }
+        *has_sent = 1;
+    }
+    return events;
+}
+
+/* Correct ev's timestamp for the client's clock skew (event_correct_ts()), keeping the
+ * client's own. Returns 0, or -1 with err set when the result is out of range. */
+static int
+correct_skew(struct event *ev, int64_t sent_ms, int64_t now, struct app_err *err)
+{
+    int64_t t;
+
+    if (event_correct_ts(ev->ts_ms, sent_ms, now, &t) != 0) {
+        return err_set(err, ERR_INVALID,
+                       "Field 'timestamp' corrected by 'sent_at' falls outside years 0001-9999");
+    }
+    ev->client_ts_ms = ev->ts_ms;
+    ev->has_client_ts = 1;
+    ev->ts_ms = t;
+    return 0;
 }
 
 static int
@@ -184,41 +368,52 @@ handle_post_events(struct mg_connection *conn, void *arg)
 {
     struct ingest *in = arg;
     struct outgoing o = {0};
-    json_t *body = NULL, *errors = NULL, *ids = NULL, *item;
+    struct app_err berr = {0};
+    json_t *body = NULL, *events, *errors = NULL, *ids = NULL, *item;
     char *reply = NULL;
     size_t i, n;
+    int64_t now = ts_now_ms(), sent_ms = 0;
+    int has_sent;
     int status = read_json(conn, in, INGEST_BATCH_MAX_BYTES, &body);
 
     if (status != 0) {
         goto done;
     }
-    n = json_is_array(body) ? json_array_size(body) : 0;
-    if (n < 1 || n > INGEST_BATCH_MAX_EVENTS) {
+    if ((events = batch_events(body, &has_sent, &sent_ms, &berr)) == NULL) {
+        n = json_is_array(body) ? json_array_size(body) : 0;
         atomic_fetch_add(&in->stats.invalid, n ? n : 1);
-        status = http_send_error(conn, 400, "Request body must be a JSON array of 1 to %d events",
-                                 INGEST_BATCH_MAX_EVENTS);
+        status = http_send_error(conn, 400, "%s", berr.msg);
+        goto done;
+    }
+    n = json_array_size(events);
+    if ((status = rate_limit(conn, in, n)) != 0) {
         goto done;
     }
     if (outgoing_alloc(&o, n) != 0 || (errors = json_array()) == NULL) {
         status = http_send_error(conn, 500, "Internal error");
         goto done;
     }
-    json_array_foreach(body, i, item)
+    json_array_foreach(events, i, item)
     {
         struct app_err err = {0};
-        if (event_from_request(item, &o.evs[i], &err) != 0) {
+        if (event_from_request(item, &o.evs[i], &err) != 0 ||
+            (has_sent && correct_skew(&o.evs[i], sent_ms, now, &err) != 0)) {
             json_array_append_new(
                 errors, json_pack("{s:I,s:s}", "index", (json_int_t)i, "message", err.msg));
         }
     }
     if (json_array_size(errors) > 0) {
         atomic_fetch_add(&in->stats.invalid, n);
-        status = send_batch_errors(conn, errors);
+        status =
+            send_batch_errors(conn, 400, "Invalid events in the batch; none was accepted", errors);
         errors = NULL; /* stolen */
         goto done;
     }
+    if ((status = refuse_unknown_sites(conn, in, &o)) != 0) {
+        goto done;
+    }
     atomic_fetch_add(&in->stats.valid, n);
-    if (seal(conn, &o) != 0 || (ids = json_array()) == NULL) {
+    if (seal(conn, &o, now) != 0 || (ids = json_array()) == NULL) {
         status = http_send_error(conn, 500, "Internal error");
         goto done;
     }
@@ -261,6 +456,35 @@ ingest_deps(void *ctx, struct app_err *err)
     return rconn_pool_ping(in->redis, err);
 }
 
+int
+ingest_filter(struct mg_connection *conn, void *ctx)
+{
+    struct ingest *in = ctx;
+    char headers[CORS_HEADERS_MAX];
+
+    if (cors_check(in->cors, mg_get_header(conn, "Origin"), headers, sizeof headers) ==
+        CORS_FORBIDDEN) {
+        atomic_fetch_add(&in->stats.forbidden_origin, 1);
+        http_add_reply_headers(conn, headers);
+        return http_send_error(conn, 403, "Origin not allowed");
+    }
+    http_add_reply_headers(conn, headers);
+    return 0;
+}
+
+/* OPTIONS /event, /events: a browser's preflight, after ingest_filter() let it through. */
+static int
+handle_preflight(struct mg_connection *conn, void *arg)
+{
+    struct ingest *in = arg;
+    char headers[CORS_HEADERS_MAX], scratch[CORS_HEADERS_MAX];
+    enum cors_verdict v =
+        cors_check(in->cors, mg_get_header(conn, "Origin"), scratch, sizeof scratch);
+
+    cors_preflight_headers(in->cors, v, headers, sizeof headers);
+    return http_send_empty(conn, 204, headers);
+}
+
 static int
 handle_metrics(struct mg_connection *conn, void *arg)
 {
@@ -278,13 +502,20 @@ handle_metrics(struct mg_connection *conn, void *arg)
                    (double)atomic_load(&s->enqueued));
     metrics_family(&b, "analytics_events_rejected_total", "counter",
                    "Events not queued, by reason: invalid (400), too_large (413), "
-                   "queue_unavailable (503).");
+                   "queue_unavailable (503), forbidden_origin (403), unknown_site (403), "
+                   "rate_limited (429).");
     metrics_sample(&b, "analytics_events_rejected_total", "reason=\"invalid\"",
                    (double)atomic_load(&s->invalid));
     metrics_sample(&b, "analytics_events_rejected_total", "reason=\"too_large\"",
                    (double)atomic_load(&s->too_large));
     metrics_sample(&b, "analytics_events_rejected_total", "reason=\"queue_unavailable\"",
                    (double)atomic_load(&s->unavailable));
+    metrics_sample(&b, "analytics_events_rejected_total", "reason=\"forbidden_origin\"",
+                   (double)atomic_load(&s->forbidden_origin));
+    metrics_sample(&b, "analytics_events_rejected_total", "reason=\"unknown_site\"",
+                   (double)atomic_load(&s->unknown_site));
+    metrics_sample(&b, "analytics_events_rejected_total", "reason=\"rate_limited\"",
+                   (double)atomic_load(&s->rate_limited));
     metrics_single(&b, "analytics_events_ambiguous_total", "counter",
                    "Events whose push Redis did not answer: they may or may not be queued "
                    "(answered 503, counted as queue_unavailable too).",
@@ -303,8 +534,9 @@ handle_metrics(struct mg_connection *conn, void *arg)
 }
 
 const struct http_route ingest_routes[] = {
-    {"POST", "/event", handle_post_event, 0},  {"POST", "/events", handle_post_events, 0},
-    {"GET", "/tracker.js", handle_tracker, 0}, SVC_PROBE_ROUTES,
+    {"POST", "/event", handle_post_event, 0},   {"POST", "/events", handle_post_events, 0},
+    {"OPTIONS", "/event", handle_preflight, 0}, {"OPTIONS", "/events", handle_preflight, 0},
+    {"GET", "/tracker.js", handle_tracker, 0},  SVC_PROBE_ROUTES,
     {"GET", "/metrics", handle_metrics, 1},
 };
 const size_t ingest_n_routes = sizeof ingest_routes / sizeof ingest_routes[0];

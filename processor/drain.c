@@ -147,7 +147,7 @@ static int
 count_all(struct drain *d, const struct event *events, const enum insert_outcome *outcomes,
           size_t n)
 {
-    struct rollup_tally tally = {0, 0};
+    struct rollup_tally tally = {0, 0, 0};
     struct app_err err = {0};
 
     while (rollup_apply(d->p->store, &d->batch, events, outcomes, n, &tally, &err) != 0) {
@@ -158,6 +158,7 @@ count_all(struct drain *d, const struct event *events, const enum insert_outcome
     }
     count(&d->stats->taken_over, tally.taken_over);
     count(&d->stats->users_taken_over, tally.users_taken_over);
+    count(&d->stats->client_duplicates, tally.client_duplicates);
     return 0;
 }
 
@@ -403,6 +404,7 @@ drain_prepare(struct processor *p, struct app_err *err)
 
     atomic_init(&s->stored, 0);
     atomic_init(&s->duplicates, 0);
+    atomic_init(&s->client_duplicates, 0);
     atomic_init(&s->dead_invalid, 0);
     atomic_init(&s->dead_rejected, 0);
     atomic_init(&s->retries, 0);

@@ -106,8 +106,9 @@ append_opt_utf8(bson_t *b, const char *key, const char *v)
     }
 }
 
-/* The event's document; own: which batch counts it in each figure it is part of
- * (rollup_append_own()). */
+/* The event's document; delivery: the envelope that stored it (a second one with this _id
+ * is a client's duplicate, not a redelivery); own: which batch counts it in each figure it
+ * is part of (rollup_append_own()). */
 static int
 event_to_bson(const struct event *ev, int64_t now_ms, const char *batch, bson_t *doc)
 {
@@ -119,6 +120,11 @@ event_to_bson(const struct event *ev, int64_t now_ms, const char *batch, bson_t 
     append_opt_utf8(doc, "user_id", ev->user_id);
     BSON_APPEND_DATE_TIME(doc, "timestamp", ev->ts_ms);
     BSON_APPEND_DATE_TIME(doc, "createdAt", now_ms);
+    BSON_APPEND_DATE_TIME(doc, "received_at", ev->received_ms);
+    if (ev->has_client_ts) {
+        BSON_APPEND_DATE_TIME(doc, "client_timestamp", ev->client_ts_ms);
+    }
+    BSON_APPEND_UTF8(doc, "delivery", event_delivery(ev));
     if (ev->properties != NULL && append_json(doc, "properties", ev->properties) != 0) {
         return -1;
     }

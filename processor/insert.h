@@ -26,8 +26,10 @@ enum insert_outcome {
 int insert_ensure_indexes(store_t *s, struct app_err *err);
 
 /* Write the events as documents {_id: id, site_id, event_type, path, user_id,
- * timestamp: Date, createdAt: Date(now_ms), properties?, own} (absent path and user_id are
- * null; own: see rollup_append_own()). Idempotent: the event id is the _id and a
+ * timestamp: Date, createdAt: Date(now_ms), received_at: Date, client_timestamp?: Date,
+ * delivery, properties?, own} (absent path and user_id are null; client_timestamp only for
+ * an event whose timestamp ingest corrected for clock skew; delivery: event_delivery();
+ * own: see rollup_append_own()). Idempotent: the event id is the _id and a
  * duplicate-key error means "already stored". One unordered insert_many; when the server
  * reports write errors for it, the batch is written again one document at a time, since the
  * test server inserts nothing from a batch with one duplicate while MongoDB inserts the rest

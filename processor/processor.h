@@ -34,16 +34,17 @@ struct processor_cfg {
 
 /* Counters for /metrics, updated by the drain loop. */
 struct processor_stats {
-    atomic_ullong stored;           /* documents inserted */
-    atomic_ullong duplicates;       /* events found already stored (redeliveries) */
-    atomic_ullong dead_invalid;     /* dead letters: envelopes that do not decode */
-    atomic_ullong dead_rejected;    /* dead letters: documents refused MAX_ATTEMPTS times */
-    atomic_ullong retries;          /* waits before trying again after a failure */
-    atomic_ullong mongo_errors;     /* failed MongoDB writes (transient) */
-    atomic_ullong batches;          /* batches acknowledged */
-    atomic_ullong recovered;        /* events returned to the queue by recovery passes */
-    atomic_ullong taken_over;       /* rollup counts taken over from batches that never will */
-    atomic_ullong users_taken_over; /* rollup user documents taken over likewise */
+    atomic_ullong stored;            /* documents inserted */
+    atomic_ullong duplicates;        /* events found already stored (redeliveries) */
+    atomic_ullong client_duplicates; /* of those, stored from another envelope (rollup.h) */
+    atomic_ullong dead_invalid;      /* dead letters: envelopes that do not decode */
+    atomic_ullong dead_rejected;     /* dead letters: documents refused MAX_ATTEMPTS times */
+    atomic_ullong retries;           /* waits before trying again after a failure */
+    atomic_ullong mongo_errors;      /* failed MongoDB writes (transient) */
+    atomic_ullong batches;           /* batches acknowledged */
+    atomic_ullong recovered;         /* events returned to the queue by recovery passes */
+    atomic_ullong taken_over;        /* rollup counts taken over from batches that never will */
+    atomic_ullong users_taken_over;  /* rollup user documents taken over likewise */
     struct metrics_histogram batch_size;
     struct rconn_stats redis;
 };

@@ -514,8 +514,8 @@ done:
     return rc;
 }
 
-/* The `own` ids of the plan's redelivered events, read with one query per store_chunk() of
- * them, into its own[] ("" when missing). */
+/* The `own` ids and the delivery of the plan's redelivered events, read with one query per
+ * store_chunk() of them, into its own[] and dlv[] ("" when missing). */
 static int
 read_owners(struct ctx *c)
 {
@@ -523,6 +523,7 @@ read_owners(struct ctx *c)
     const size_t *dups = c->plan->dups;
     size_t n = c->plan->n_dups;
     char(*own)[ROLLUP_BATCH_ID_MAX] = c->plan->own;
+    char(*dlv)[EVENT_DOC_ID_MAX + 2] = c->plan->dlv;
 
     for (size_t from = 0, m; from < n; from += m) {
         struct in_filter x;
@@ -543,23 +544,29 @@ read_owners(struct ctx *c)
         cur = mongoc_collection_find_with_opts(c->events, f, NULL, NULL);
         while (mongoc_cursor_next(cur, &doc)) {
             bson_iter_t it, o;
-            const char *id;
-            size_t j;
+            const char *id, *d = "";
             if (!bson_iter_init_find(&it, doc, "_id") || !BSON_ITER_HOLDS_UTF8(&it)) {
                 continue;
             }
             id = bson_iter_utf8(&it, NULL);
-            for (j = from; j < from + m && strcmp(evs[dups[j]].id, id) != 0; j++) {
+            if (bson_iter_init_find(&it, doc, "delivery") && BSON_ITER_HOLDS_UTF8(&it)) {
+                d = bson_iter_utf8(&it, NULL);
             }
-            if (j == from + m || !bson_iter_init_find(&it, doc, "own") ||
-                !BSON_ITER_HOLDS_DOCUMENT(&it)) {
-                continue;
-            }
-            for (int k = 0; k < ROLLUP_KINDS; k++) {
-                if (bson_iter_recurse(&it, &o) && bson_iter_find(&o, rollup_kind_names[k]) &&
-                    BSON_ITER_HOLDS_UTF8(&o)) {
-                    snprintf(own[j * ROLLUP_KINDS + (size_t)k], ROLLUP_BATCH_ID_MAX, "%s",
-                             bson_iter_utf8(&o, NULL));
+            /* Every copy of the id: a client's two sends of one event_id may share a batch. */
+            for (size_t j = from; j < from + m; j++) {
+                if (strcmp(evs[dups[j]].id, id) != 0) {
+                    continue;
+                }
+                snprintf(dlv[j], sizeof dlv[j], "%s", d);
+                if (!bson_iter_init_find(&it, doc, "own") || !BSON_ITER_HOLDS_DOCUMENT(&it)) {
+                    continue;
+                }
+                for (int k = 0; k < ROLLUP_KINDS; k++) {
+                    if (bson_iter_recurse(&it, &o) && bson_iter_find(&o, rollup_kind_names[k]) &&
+                        BSON_ITER_HOLDS_UTF8(&o)) {
+                        snprintf(own[j * ROLLUP_KINDS + (size_t)k], ROLLUP_BATCH_ID_MAX, "%s",
+                                 bson_iter_utf8(&o, NULL));
+                    }
                 }
             }
         }
@@ -638,6 +645,7 @@ take_over(struct ctx *c)
     if (read_owners(c) != 0) {
         return -1;
     }
+    rollup_plan_client_duplicates(p); /* no question, no void, no takeover for those */
     for (int round = 0; rollup_plan_pending(p) > 0; round++) {
         size_t n_q, n_cas;
         if (round == ROLLUP_TAKEOVER_TRIES) {
@@ -698,6 +706,9 @@ rollup_apply(store_t *s, const struct rollup_batch *b, const struct event *evs,
     rollup_plan_counts(&plan);
     rc = apply_counts(&c);
 done:
+    if (rc == 0) {
+        tally->client_duplicates += plan.client_dups; /* once, as the batch succeeds */
+    }
     tally->taken_over += plan.taken_over;
     tally->users_taken_over += plan.users_taken_over;
     mongoc_collection_destroy(c.events);

@@ -21,6 +21,13 @@
  *    already counted and is skipped. Every event of a voided batch is redelivered (a
  *    redelivery means that batch's processing list went back to the queue), so each is
  *    taken over in turn.
+ *  - A redelivery is the same envelope again: each envelope has a delivery id (ingest's
+ *    UUIDv7), stored in the event's document. An event already stored from another
+ *    envelope (a client that sent one event_id twice, through one ingest or two) is a
+ *    client's duplicate: its owner V may be a live batch that has not applied yet, and
+ *    voiding V would lose V's other events there. So it is neither voided for nor taken
+ *    over, and not counted here: V counts it, or, if V crashed, V's own redelivery of the
+ *    envelope that stored it takes it over.
  *  - A user document belongs to the batch that created it (b), and that batch counts
  *    the user once in the site-day. A batch that counts an event of that user and finds
  *    b voided on the site-day takes the user document over (compare-and-set of b): its
@@ -83,8 +90,11 @@ void rollup_batch_next(struct rollup_batch *b);
 
 /* What a rollup_apply() did beyond counting its own events. */
 struct rollup_tally {
-    size_t taken_over;       /* (event, figure) pairs counted for a batch that never will */
-    size_t users_taken_over; /* user documents of a voided batch counted by this one */
+    size_t taken_over;        /* (event, figure) pairs counted for a batch that never will */
+    size_t users_taken_over;  /* user documents of a voided batch counted by this one */
+    size_t client_duplicates; /* events stored from another envelope (a client's second send
+                               * of one event_id): counted by that one, not here; added only
+                               * by the call that succeeds */
 };
 
 /* Count the events of batch b in the rollup documents: those with outcome

@@ -102,6 +102,22 @@ event_docs(struct rollup_plan *p, size_t i)
     return 0;
 }
 
+/* "<delivery> <id>": one envelope's key (malloc'd), or NULL out of memory. */
+static char *
+envelope_key(const struct event *ev)
+{
+    const char *dlv = event_delivery(ev);
+    size_t a = strlen(dlv), b = strlen(ev->id);
+    char *key = malloc(a + b + 2);
+
+    if (key != NULL) {
+        memcpy(key, dlv, a);
+        key[a] = ' ';
+        memcpy(key + a + 1, ev->id, b + 1);
+    }
+    return key;
+}
+
 int
 rollup_plan_init(struct rollup_plan *p, const char *batch, const struct event *evs,
                  const enum insert_outcome *outcomes, size_t n)
@@ -121,14 +137,16 @@ rollup_plan_init(struct rollup_plan *p, const char *batch, const struct event *e
     p->counted = calloc(sz, sizeof *p->counted);
     p->dups = calloc(sz, sizeof *p->dups);
     p->own = calloc(sz * ROLLUP_KINDS, sizeof *p->own);
+    p->dlv = calloc(sz, sizeof *p->dlv);
     p->pairs = calloc(sz * ROLLUP_KINDS, sizeof *p->pairs);
     p->user_docs = calloc(sz * 2, sizeof *p->user_docs);
     p->q = calloc(sz * ROLLUP_KINDS, sizeof *p->q);
     p->cas = calloc(sz * ROLLUP_KINDS, sizeof *p->cas);
     p->cas_ids = calloc(sz * ROLLUP_KINDS, sizeof *p->cas_ids);
     if (p->docs == NULL || p->slots == NULL || p->doc_of == NULL || p->user_of == NULL ||
-        p->counted == NULL || p->dups == NULL || p->own == NULL || p->pairs == NULL ||
-        p->user_docs == NULL || p->q == NULL || p->cas == NULL || p->cas_ids == NULL) {
+        p->counted == NULL || p->dups == NULL || p->own == NULL || p->dlv == NULL ||
+        p->pairs == NULL || p->user_docs == NULL || p->q == NULL || p->cas == NULL ||
+        p->cas_ids == NULL) {
         return -1;
     }
     for (size_t s = 0; s < p->n_slots; s++) {
@@ -142,10 +160,12 @@ rollup_plan_init(struct rollup_plan *p, const char *batch, const struct event *e
         if (outcomes[i] == INSERT_REJECTED) {
             continue; /* not stored, not counted */
         }
-        /* A second copy of an event in the same batch (a client that sent it twice): the
-         * first copy is the one this batch may count. */
+        /* A second copy of an envelope in the same batch: the first copy is the one this
+         * batch may count. Copies from two envelopes (a client that sent one event_id
+         * twice) are told apart by their deliveries: "<delivery> <id>", since a delivery
+         * has no space. */
         n_before = p->n_docs;
-        if (doc_ref(p, strdup(p->evs[i].id), PLAN_EVENT, NULL, -1, -1) < 0) {
+        if (doc_ref(p, envelope_key(&p->evs[i]), PLAN_EVENT, NULL, -1, -1) < 0) {
             return -1;
         }
         if (p->n_docs == n_before) {
@@ -183,6 +203,7 @@ rollup_plan_free(struct rollup_plan *p)
     free(p->counted);
     free(p->dups);
     free(p->own);
+    free(p->dlv);
     free(p->pairs);
     free(p->user_docs);
     free(p->q);
@@ -192,6 +213,35 @@ rollup_plan_free(struct rollup_plan *p)
 }
 
 /* --- redelivered events -------------------------------------------------------------------- */
+
+/* Whether redelivered event j is a client's duplicate: its stored document came from
+ * another envelope (a missing delivery is the document's _id). */
+static int
+client_dup(const struct rollup_plan *p, size_t j)
+{
+    const struct event *ev = &p->evs[p->dups[j]];
+    const char *stored = p->dlv[j][0] != '\0' ? p->dlv[j] : ev->id;
+
+    return strcmp(stored, event_delivery(ev)) != 0;
+}
+
+size_t
+rollup_plan_client_duplicates(struct rollup_plan *p)
+{
+    size_t keep = 0;
+
+    p->client_dups = 0;
+    for (size_t j = 0; j < p->n_dups; j++) {
+        p->client_dups += (size_t)client_dup(p, j);
+    }
+    for (size_t x = 0; x < p->n_pairs; x++) {
+        if (!client_dup(p, p->pairs[x].j)) {
+            p->pairs[keep++] = p->pairs[x]; /* a redelivery: to decide from its owner */
+        }
+    }
+    p->n_pairs = keep;
+    return p->client_dups;
+}
 
 size_t
 rollup_plan_pending(const struct rollup_plan *p)

@@ -5,7 +5,10 @@
  *
  *   rollup_plan_init()          the documents of the batch's events; the ones it stored
  *                               are counted at once, the redelivered ones are pending
- *   read the owners (own.<kind>) of the redelivered events into own[]             [store]
+ *   read the owners (own.<kind>) and the delivery of the redelivered events into
+ *   own[] and dlv[]                                                                [store]
+ *   rollup_plan_client_duplicates()  the redelivered events stored from another envelope
+ *                               (a client's second send of one event_id) leave the plan
  *   while rollup_plan_pending() (at most ROLLUP_TAKEOVER_TRIES rounds):
  *     rollup_plan_questions()   which (document, owner) to resolve: void the owner there
  *                               unless it has applied there; the answers into q[]  [store]
@@ -95,6 +98,10 @@ struct rollup_plan {
     size_t *dups;
     size_t n_dups;
     char (*own)[ROLLUP_BATCH_ID_MAX];
+    /* The delivery of each stored document, as read with own: dlv[j] ("" when missing:
+     * a document stored before deliveries were recorded, whose delivery is its _id). */
+    char (*dlv)[EVENT_DOC_ID_MAX + 2];
+    size_t client_dups; /* of the redelivered events, a client's duplicates */
     struct plan_pair *pairs;
     size_t n_pairs;
     /* The user documents listed by rollup_plan_users(). */
@@ -113,11 +120,24 @@ struct rollup_plan {
 
 /* Plan batch `batch` (its id, kept by pointer) of events evs[0..n) with their outcomes:
  * INSERT_NEW ones are this batch's to count, INSERT_DUPLICATE ones are pending,
- * INSERT_REJECTED ones are not stored and not counted. Returns 0, or -1 out of memory
- * (then rollup_plan_free() it). */
+ * INSERT_REJECTED ones are not stored and not counted. Of two copies of one envelope in
+ * the batch (same id and delivery), only the first is planned; copies of one id with
+ * different deliveries are each planned, and rollup_plan_client_duplicates() keeps only
+ * the one whose delivery stored the document. Returns 0, or -1 out of memory (then
+ * rollup_plan_free() it). */
 int rollup_plan_init(struct rollup_plan *p, const char *batch, const struct event *evs,
                      const enum insert_outcome *outcomes, size_t n);
 void rollup_plan_free(struct rollup_plan *p);
+
+/* With the stored deliveries in dlv[] (read with the first owners): a redelivered event
+ * whose stored document came from another envelope (its delivery differs from
+ * event_delivery() of this one) is a client's duplicate, not a redelivery: that envelope
+ * and its batch, live or crashed, count the event (a crashed batch's own redelivery takes
+ * it over), so this one is settled at once, not counted here, with no question, no void
+ * and no takeover. Voiding a live owner here would lose the counts of all its other
+ * events on those documents. Returns the number of client duplicates (also in
+ * client_dups). */
+size_t rollup_plan_client_duplicates(struct rollup_plan *p);
 
 /* The number of (redelivered event, figure) pairs still undecided. */
 size_t rollup_plan_pending(const struct rollup_plan *p);

@@ -62,7 +62,13 @@ handle_metrics(struct mg_connection *conn, void *arg)
     counter(&b, "analytics_events_stored_total", "Event documents inserted into MongoDB.",
             &s->stored);
     counter(&b, "analytics_events_duplicate_total",
-            "Redelivered events found already stored (not stored again).", &s->duplicates);
+            "Events found already stored (not stored again): redeliveries and client "
+            "duplicates.",
+            &s->duplicates);
+    counter(&b, "analytics_events_client_duplicate_total",
+            "Of those, events stored from another envelope with the same event_id (a client "
+            "that sent one event twice): counted in the rollups by that one only.",
+            &s->client_duplicates);
     metrics_family(&b, "analytics_events_dead_lettered_total", "counter",
                    "Events moved to the dead-letter list, by reason.");
     metrics_sample(&b, "analytics_events_dead_lettered_total", "reason=\"invalid_envelope\"",

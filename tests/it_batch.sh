@@ -43,10 +43,14 @@ expect_http "two invalid events of four" 400 '{"status":"error","message":"Inval
 expect_eq "nothing queued from a batch with an invalid event" "$(redis_cli llen q)" 0
 http POST "$U/events" '[{"site_id":"s","event_type":"e","timestamp":"2025-11-15T10:00:00Z"}, 42]'
 expect_http "an element that is not an object" 400 '{"status":"error","message":"Invalid events in the batch; none was accepted","errors":[{"index":1,"message":"Request body must be a JSON object"}]}'
-for body in '[]' '{"site_id":"s"}' '"x"'; do
+for body in '[]' '"x"'; do
     http POST "$U/events" "$body"
     expect_http "body $body" 400 "$(err 'Request body must be a JSON array of 1 to 500 events')"
 done
+# An object is {"sent_at": ..., "events": [...]} (see it_ingest.sh): one event is not a batch.
+http POST "$U/events" '{"site_id":"s"}'
+expect_http "body {\"site_id\":\"s\"}" 400 \
+    "$(err "Request body must be a JSON array of 1 to 500 events, or an object with field 'events'")"
 http POST "$U/events" "$(events 501 s1)"
 expect_http "501 events" 400 "$(err 'Request body must be a JSON array of 1 to 500 events')"
 http POST "$U/events" '[{"site_id":'

@@ -32,8 +32,115 @@ expect_json "minimal envelope carries no optional fields" \
     "$(redis_cli rpop q1 | jq -c '{keys: (keys), ts}')" \
     '{"keys":["event_type","id","received","rid","site_id","ts","v"],"ts":1709251199999}'
 
-# --- 400: missing fields, exactly the missing ones ------------------------------------
+# --- beacon bodies: the Content-Type is not looked at ---------------------------------
+# navigator.sendBeacon sends a string as text/plain;charset=UTF-8 (a CORS "simple"
+# request, so no preflight); a Blob may go without any type. Both are JSON all the same.
+for ct in 'text/plain;charset=UTF-8' 'text/plain' 'Text/Plain; charset=utf-8' '' \
+    'application/x-www-form-urlencoded'; do
+    code=$(curl -s -o "$T_TMP/beacon" -w '%{http_code}' -H "Content-Type:${ct:+ $ct}" \
+        --data-binary '{"site_id":"s","event_type":"beacon","timestamp":"2025-11-15T10:00:00Z"}' "$U/event")
+    expect_eq "Content-Type '${ct:-(none)}': 202" "$code" 202
+    code=$(curl -s -o "$T_TMP/beacon" -w '%{http_code}' -H "Content-Type:${ct:+ $ct}" \
+        --data-binary '[{"site_id":"s","event_type":"beacon","timestamp":"2025-11-15T10:00:00Z"}]' "$U/events")
+    expect_eq "Content-Type '${ct:-(none)}' on /events: 202" "$code" 202
+done
+curl -sv -o /dev/null -H 'Content-Type:' --data-binary '{}' "$U/event" 2>"$T_TMP/beacon.trace"
+expect_eq "curl really sends no Content-Type then" "$(grep -ci '^> content-type' "$T_TMP/beacon.trace")" 0
+expect_eq "beacons queued, each once" "$(redis_cli llen q1)" 10
+expect_eq "a beacon's envelope" "$(redis_cli rpop q1 | jq -r .event_type)" beacon
+redis_cli del q1 >/dev/null
+code=$(curl -s -o "$T_TMP/beacon" -w '%{http_code}' -H 'Content-Type: text/plain' --data-binary 'not json' "$U/event")
+expect_eq "text/plain that is not JSON: 400" "$code" 400
+expect_match "... Invalid JSON" "$(jq -r .message "$T_TMP/beacon")" '^Invalid JSON: '
+
+# --- client event ids: event_id, Idempotency-Key ---------------------------------------
 err() { echo "{\"status\":\"error\",\"message\":\"$1\"}"; }
+# post_key KEY BODY: POST /event with the header Idempotency-Key: KEY.
+post_key() {
+    HTTP_STATUS=$(curl -s -o "$T_TMP/key.body" -w '%{http_code}' -H "Idempotency-Key: $1" \
+        -H 'Content-Type: application/json' --data-binary "$2" "$U/event")
+    HTTP_BODY=$(cat "$T_TMP/key.body")
+}
+ev='"site_id":"site-1","event_type":"click","timestamp":"2025-11-15T10:00:00Z"'
+http POST "$U/event" "{$ev,\"event_id\":\"btn-42_A\"}"
+expect_http "event_id: 202 with the id derived from site and event_id" 202 \
+    '{"status":"accepted","id":"site-1:btn-42_A"}'
+env=$(redis_cli rpop q1)
+expect_eq "event_id: the envelope's id is the derived one" "$(jq -r .id <<<"$env")" "site-1:btn-42_A"
+expect_match "event_id: the envelope has its own delivery id" "$(jq -r .dlv <<<"$env")" \
+    '^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$'
+expect_eq "event_id: the request id is the delivery id" "$(jq -r '.rid == .dlv' <<<"$env")" true
+http POST "$U/event" "{$ev,\"event_id\":\"btn-42_A\"}"
+expect_http "event_id sent again: the same id" 202 '{"status":"accepted","id":"site-1:btn-42_A"}'
+check "event_id sent again: another delivery" [ "$(redis_cli rpop q1 | jq -r .dlv)" != "$(jq -r .dlv <<<"$env")" ]
+http POST "$U/event" '{"site_id":"a \"b\"","event_type":"e","timestamp":"2025-11-15T10:00:00Z","event_id":"x"}'
+expect_http "event_id: a site_id that needs escaping, escaped in the reply" 202 \
+    '{"status":"accepted","id":"a \"b\":x"}'
+redis_cli del q1 >/dev/null
+post_key "key-1" "{$ev}"
+expect_http "Idempotency-Key: 202 with the derived id" 202 '{"status":"accepted","id":"site-1:key-1"}'
+post_key "key-1" "{$ev,\"event_id\":\"key-1\"}"
+expect_http "Idempotency-Key equal to event_id: 202" 202 '{"status":"accepted","id":"site-1:key-1"}'
+post_key "key-1" "{$ev,\"event_id\":\"other\"}"
+expect_http "Idempotency-Key and event_id differ" 400 \
+    "$(err "Header 'Idempotency-Key' and field 'event_id' differ; send one, or the same value in both")"
+post_key "bad key" "{$ev}"
+expect_http "bad Idempotency-Key" 400 \
+    "$(err "Header 'Idempotency-Key' must be 1-64 characters of A-Z, a-z, 0-9, '_' and '-'")"
+idmsg="Field 'event_id' must be 1-64 characters of A-Z, a-z, 0-9, '_' and '-'"
+for bad in '""' '"a:b"' '"a b"' '"\u00e9"' 5 true '{}' "\"$(printf 'x%.0s' $(seq 65))\""; do
+    http POST "$U/event" "{$ev,\"event_id\":$bad}"
+    expect_http "bad event_id $bad" 400 "$(err "$idmsg")"
+done
+http POST "$U/events" "[{$ev,\"event_id\":\"b1\"},{$ev},{$ev,\"event_id\":\"b1\"}]"
+expect_eq "/events with event_ids: 202" "$HTTP_STATUS" 202
+expect_eq "/events: derived ids where event_id was sent, in order" \
+    "$(jq -c '[.ids[0], .ids[2], (.ids[1] | test("^[0-9a-f-]{36}$"))]' <<<"$HTTP_BODY")" \
+    '["site-1:b1","site-1:b1",true]'
+code=$(curl -s -o "$T_TMP/key.body" -w '%{http_code}' -H 'Idempotency-Key: k9' \
+    -H 'Content-Type: application/json' --data-binary "[{$ev}]" "$U/events")
+expect_eq "Idempotency-Key on /events is ignored: 202 with a generated id" \
+    "$code $(jq -r '.ids[0] | test("^[0-9a-f-]{36}$")' "$T_TMP/key.body")" "202 true"
+http POST "$U/events" "[{$ev},{$ev,\"event_id\":\"a:b\"}]"
+expect_http "/events: a bad event_id refuses the batch" 400 \
+    "{\"status\":\"error\",\"message\":\"Invalid events in the batch; none was accepted\",\"errors\":[{\"index\":1,\"message\":\"$idmsg\"}]}"
+
+# --- POST /events with sent_at: clock-skew correction ------------------------------------
+redis_cli del q1 >/dev/null
+now=$(date +%s)
+ahead=$(date -u -d "@$((now + 86400))" +%Y-%m-%dT%H:%M:%SZ)
+http POST "$U/events" "{\"sent_at\":\"$ahead\",\"events\":[{$ev}]}"
+expect_eq "sent_at a day ahead: 202" "$HTTP_STATUS" 202
+env=$(redis_cli rpop q1)
+# ts = 2025-11-15T10:00:00Z + (received - sent_at): a day earlier, to within a second.
+expect_eq "sent_at: cts is the client's timestamp" "$(jq .cts <<<"$env")" 1763200800000
+skew=$(jq '(.ts - .cts) + 86400000' <<<"$env")
+check "sent_at: ts moved back a day, to within a second ($skew ms)" [ "${skew#-}" -le 1500 ]
+http POST "$U/events" "{\"events\":[{$ev}]}"
+expect_eq "an object without sent_at: 202" "$HTTP_STATUS" 202
+expect_eq "without sent_at: no correction, no cts" "$(redis_cli rpop q1 | jq -c '[.ts, has("cts")]')" \
+    '[1763200800000,false]'
+http POST "$U/events" "{\"sent_at\":\"yesterday\",\"events\":[{$ev}]}"
+expect_http "bad sent_at" 400 \
+    "$(err "Field 'sent_at' must be an RFC 3339 date-time with a time zone, e.g. 2025-11-15T10:00:00Z")"
+http POST "$U/events" "{\"sent_at\":5,\"events\":[{$ev}]}"
+expect_http "sent_at not a string" 400 "$(err "Field 'sent_at' must be a string")"
+for body in '{}' '{"sent_at":"2025-11-15T10:00:00Z"}' '{"site_id":"s","event_type":"e"}'; do
+    http POST "$U/events" "$body"
+    expect_http "object body $body: no events" 400 \
+        "$(err "Request body must be a JSON array of 1 to 500 events, or an object with field 'events'")"
+done
+for body in '{"events":{}}' '{"events":null}' '{"events":[]}'; do
+    http POST "$U/events" "$body"
+    expect_http "object body $body: events not an array of 1 to 500" 400 \
+        "$(err "Field 'events' must be a JSON array of 1 to 500 events")"
+done
+http POST "$U/events" '{"sent_at":"0001-01-01T00:00:00Z","events":[{"site_id":"s","event_type":"e","timestamp":"9000-01-01T00:00:00Z"}]}'
+expect_http "a skew that moves a timestamp past year 9999" 400 \
+    "{\"status\":\"error\",\"message\":\"Invalid events in the batch; none was accepted\",\"errors\":[{\"index\":0,\"message\":\"Field 'timestamp' corrected by 'sent_at' falls outside years 0001-9999\"}]}"
+expect_eq "nothing queued by the refused batches" "$(redis_cli llen q1)" 0
+
+# --- 400: missing fields, exactly the missing ones ------------------------------------
 http POST "$U/event" '{"event_type":"page_view","path":"/"}'
 expect_http "missing site_id and timestamp" 400 "$(err 'Missing required fields: site_id, timestamp')"
 http POST "$U/event" '{}'
@@ -94,8 +201,8 @@ expect_eq "413 then the next request on the same curl run" "$codes" "413 200"
 expect_eq "nothing queued by rejected requests" "$(redis_cli llen q1)" 0
 
 http GET "$U/event"
-expect_http "GET /event" 405 "$(err 'Method GET not allowed on /event; use POST')"
-expect_match "405 names the allowed method" "$HTTP_HEADERS" 'Allow: POST'
+expect_http "GET /event" 405 "$(err 'Method GET not allowed on /event; use POST, OPTIONS')"
+expect_match "405 names the allowed methods" "$HTTP_HEADERS" 'Allow: POST, OPTIONS'
 http DELETE "$U/health"
 expect_eq "DELETE /health: 405" "$HTTP_STATUS" 405
 http GET "$U/nope"
@@ -122,7 +229,11 @@ expect_eq "and it is queued" "$(redis_cli llen q1)" 1
 expect_clean_stop ingest
 
 # --- configuration errors: one line naming the variable, exit 2 -------------------------
-for bad in PORT=abc PORT=70000 REDIS_PORT=x REDIS_PORT=0 MAX_BODY_BYTES=0 MAX_BODY_BYTES=2000000 LOG_LEVEL=verbose REDIS_TIMEOUT_MS=-5; do
+for bad in PORT=abc PORT=70000 REDIS_PORT=x REDIS_PORT=0 MAX_BODY_BYTES=0 MAX_BODY_BYTES=2000000 LOG_LEVEL=verbose REDIS_TIMEOUT_MS=-5 \
+    'CORS_ORIGINS=https://shop.example/' 'CORS_ORIGINS=*,https://shop.example' \
+    'CORS_ORIGINS=https://a.example,,https://b.example' 'CORS_ORIGINS=shop.example' \
+    'SITE_IDS=a,,b' 'SITE_IDS=a,' RATE_LIMIT=-1 RATE_LIMIT=abc RATE_LIMIT=1000001 RATE_BURST=x \
+    TRUST_PROXY=2 TRUST_PROXY=yes; do
     out=$(env "$bad" "$BUILD/ingest" 2>&1)
     rc=$?
     expect_eq "$bad: exit 2" "$rc" 2

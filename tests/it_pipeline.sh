@@ -54,10 +54,15 @@ id2=$(jq -r .id <<<"$HTTP_BODY")
 drained "documents"
 doc=$("$BUILD/tests/mongoq" "$(mongo_uri $DB)" events find "{\"_id\":\"$id\"}")
 expect_json "document: _id is the event id, timestamp a UTC Date" \
-    "$(jq -c 'del(.createdAt, .own)' <<<"$doc")" \
+    "$(jq -c 'del(.createdAt, .own, .received_at, .delivery)' <<<"$doc")" \
     "{\"_id\":\"$id\",\"site_id\":\"doc-site\",\"event_type\":\"click\",\"path\":\"/x\",\"user_id\":\"u1\",\"timestamp\":{\"\$date\":\"2025-11-15T04:30:00.250Z\"}}"
 # shellcheck disable=SC2016 # a literal $ in the JSON
 expect_match "document: createdAt is a Date" "$(jq -c .createdAt <<<"$doc")" '^\{"\$date":"[0-9-]+T'
+# shellcheck disable=SC2016 # a literal $ in the JSON
+expect_match "document: received_at (ingest's receive time) is a Date" \
+    "$(jq -c .received_at <<<"$doc")" '^\{"\$date":"[0-9-]+T'
+expect_eq "document: without event_id its delivery is its _id; no client_timestamp" \
+    "$(jq -c '[.delivery == ._id, has("client_timestamp")]' <<<"$doc")" '[true,false]'
 expect_match "document: one batch counts it in the four rollup figures" \
     "$(jq -r '.own | [.a, .t, .pa, .pt] | unique | join(" ")' <<<"$doc")" '^[0-9a-f]{16}:[0-9]+$'
 doc=$("$BUILD/tests/mongoq" "$(mongo_uri $DB)" events find "{\"_id\":\"$id2\"}")

@@ -319,6 +319,34 @@ test_uri(void **state)
                         "mongodb://user:secret@db1:27017,db2:27018/analytics?replicaSet=rs0");
 }
 
+/* CFG_CHECKED: the row's check decides, and its reason follows the variable's name. */
+static void
+test_checked(void **state)
+{
+    struct app_err err;
+
+    (void)state;
+    setenv("QUEUE_KEY", "http://h", 1);
+    out.queue_key = NULL;
+    assert_int_equal(load_one("QUEUE_KEY", "mongodb://d", CFG_CHECKED, &out.queue_key, 0, 0, &err),
+                     -1);
+    assert_string_equal(err.msg, "QUEUE_KEY: Invalid URI Schema, expecting 'mongodb://'");
+    assert_null(out.queue_key);
+
+    setenv("QUEUE_KEY", "mongodb://x", 1);
+    assert_int_equal(load_one("QUEUE_KEY", "mongodb://d", CFG_CHECKED, &out.queue_key, 0, 0, &err),
+                     0);
+    assert_string_equal(out.queue_key, "mongodb://x");
+
+    /* Unset: the default goes through the same check. */
+    unsetenv("QUEUE_KEY");
+    assert_int_equal(load_one("QUEUE_KEY", "mongodb://d", CFG_CHECKED, &out.queue_key, 0, 0, &err),
+                     0);
+    assert_string_equal(out.queue_key, "mongodb://d");
+    assert_int_equal(load_one("QUEUE_KEY", "bad", CFG_CHECKED, &out.queue_key, 0, 0, &err), -1);
+    assert_names(&err, "QUEUE_KEY");
+}
+
 static void
 test_log_level(void **state)
 {
@@ -532,6 +560,7 @@ main(void)
         cmocka_unit_test_setup(test_int_range, clear_env),
         cmocka_unit_test_setup(test_int_negative_range, clear_env),
         cmocka_unit_test_setup(test_uri, clear_env),
+        cmocka_unit_test_setup(test_checked, clear_env),
         cmocka_unit_test_setup(test_log_level, clear_env),
         cmocka_unit_test_setup(test_nonempty, clear_env),
         cmocka_unit_test_setup(test_required_without_default, clear_env),

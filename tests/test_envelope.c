@@ -12,6 +12,7 @@
 
 #include "envelope.h"
 #include "event.h"
+#include "ts.h"
 
 /* 2025-11-15T10:00:00Z. */
 #define EXAMPLE_MS 1763200800000LL
@@ -238,7 +239,7 @@ test_encode_known_text(void **state)
                              "\"b\":{\"c\":null,\"d\":true},\"e\":{}}}",
                              0, NULL),
                   &in);
-    memcpy(in.id, VALID_ID, sizeof in.id);
+    snprintf(in.id, sizeof in.id, "%s", VALID_ID);
     in.request_id = "r1";
     text = envelope_encode(&in, &len);
     assert_non_null(text);
@@ -513,6 +514,117 @@ test_decode_envelope_members(void **state)
     }
 }
 
+/* An event with a client event_id: its derived id, its own delivery ("dlv") and, when
+ * ingest corrected its timestamp, the client's ("cts") survive the trip. */
+static void
+test_round_trip_client_id_delivery_and_client_ts(void **state)
+{
+    struct event in, out;
+    struct app_err err = {0, ""};
+    size_t len = 0;
+    char *text;
+
+    (void)state;
+    request_event(json_pack("{s:s,s:s,s:s,s:s}", "site_id", "site \"1\"", "event_type", "e",
+                            "timestamp", "2025-11-15T10:00:00Z", "event_id", "click-42_a"),
+                  &in);
+    memcpy(in.delivery, in.id, sizeof in.delivery); /* the UUIDv7 request_event() made */
+    event_derive_id(in.site_id, in.client_id, in.id);
+    assert_string_equal(in.id, "site \"1\":click-42_a");
+    in.has_client_ts = 1;
+    in.client_ts_ms = EXAMPLE_MS + TS_DAY_MS;
+    text = envelope_encode(&in, &len);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "\"dlv\":\""));
+    assert_non_null(strstr(text, "\"cts\":"));
+    assert_int_equal(envelope_decode(text, len, &out, &err), 0);
+    assert_string_equal(out.id, in.id);
+    assert_string_equal(out.delivery, in.delivery);
+    assert_string_equal(event_delivery(&out), in.delivery);
+    assert_int_equal(out.has_client_ts, 1);
+    assert_int_equal(out.client_ts_ms, EXAMPLE_MS + TS_DAY_MS);
+    free(text);
+    event_cleanup(&out);
+
+    /* Without a client id the delivery is the id: no "dlv", no "cts" (version 1 as before). */
+    in.delivery[0] = '\0';
+    in.has_client_ts = 0;
+    snprintf(in.id, sizeof in.id, "%s", VALID_ID);
+    text = envelope_encode(&in, &len);
+    assert_non_null(text);
+    assert_null(strstr(text, "\"dlv\""));
+    assert_null(strstr(text, "\"cts\""));
+    assert_int_equal(envelope_decode(text, len, &out, &err), 0);
+    assert_string_equal(out.delivery, "");
+    assert_string_equal(event_delivery(&out), VALID_ID);
+    assert_int_equal(out.has_client_ts, 0);
+    free(text);
+    event_cleanup(&out);
+    event_cleanup(&in);
+}
+
+/* The id of an envelope: a UUIDv7, or "<site_id>:<event_id>" of its own site; dlv a UUIDv7;
+ * cts an integer. */
+static void
+test_decode_ids_of_client_events(void **state)
+{
+    static const struct {
+        const char *id, *site, *extra;
+        const char *msg; /* NULL: accepted */
+    } cases[] = {
+        {"s:abc", "s", "", NULL},
+        {"s:a_B-9", "s", ",\"dlv\":\"" VALID_ID "\"", NULL},
+        {"a:b:c", "a:b", "", NULL},
+        {"s:abc", "s", ",\"cts\":5", NULL},
+        {"t:abc", "s", "", ID_MSG},
+        {"s:", "s", "", ID_MSG},
+        {"s:a b", "s", "", ID_MSG},
+        {"s:a:b", "s", "", ID_MSG},
+        {"sabc", "s", "", ID_MSG},
+        {"s:" VALID_ID, "s", "", NULL},
+        {"s:abc", "s", ",\"dlv\":\"abc\"", "envelope field 'dlv' is not a valid delivery id"},
+        {"s:abc", "s", ",\"dlv\":5", "envelope field 'dlv' is not a valid delivery id"},
+        {"s:abc", "s", ",\"cts\":\"x\"", "envelope field 'cts' is not an integer"},
+    };
+    char text[512];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct event ev;
+        struct app_err err = {0, ""};
+        snprintf(text, sizeof text,
+                 "{\"v\":1,\"id\":\"%s\",\"site_id\":\"%s\",\"event_type\":\"e\",\"ts\":1,"
+                 "\"received\":2%s}",
+                 cases[i].id, cases[i].site, cases[i].extra);
+        if (cases[i].msg != NULL) {
+            assert_decode_rejects(text, cases[i].msg);
+            continue;
+        }
+        if (envelope_decode(text, strlen(text), &ev, &err) != 0) {
+            fail_msg("rejected %s: %s", text, err.msg);
+        }
+        assert_string_equal(ev.id, cases[i].id);
+        event_cleanup(&ev);
+    }
+    /* 64 characters of event_id is the most. */
+    char eid[70];
+    memset(eid, 'x', 65);
+    eid[65] = '\0';
+    snprintf(text, sizeof text,
+             "{\"v\":1,\"id\":\"s:%s\",\"site_id\":\"s\",\"event_type\":\"e\",\"ts\":1,"
+             "\"received\":2}",
+             eid);
+    assert_decode_rejects(text, ID_MSG);
+    eid[64] = '\0';
+    snprintf(text, sizeof text,
+             "{\"v\":1,\"id\":\"s:%s\",\"site_id\":\"s\",\"event_type\":\"e\",\"ts\":1,"
+             "\"received\":2}",
+             eid);
+    struct event ok;
+    assert_int_equal(envelope_decode(text, strlen(text), &ok, NULL), 0);
+    event_cleanup(&ok);
+}
+
 static void
 test_decode_rejects_site_id_too_long(void **state)
 {
@@ -604,6 +716,8 @@ main(void)
         cmocka_unit_test(test_decode_rejects_invalid_fields),
         cmocka_unit_test(test_decode_envelope_members),
         cmocka_unit_test(test_decode_rejects_site_id_too_long),
+        cmocka_unit_test(test_round_trip_client_id_delivery_and_client_ts),
+        cmocka_unit_test(test_decode_ids_of_client_events),
     };
 
     return cmocka_run_group_tests_name("envelope: queue format v1 encode and decode", tests, NULL,

@@ -858,11 +858,182 @@ test_new_id_unique_across_threads(void **state)
     free(ids);
 }
 
+/* event_id: 1-64 characters of [A-Za-z0-9_-]; null is absent; anything else is refused
+ * with the one message that names the field. */
+static void
+test_request_event_id(void **state)
+{
+    static const struct {
+        const char *json; /* the event_id member's value */
+        int ok;
+    } cases[] = {
+        {"\"a\"", 1},
+        {"\"click-42_A\"", 1},
+        {"\"0123456789012345678901234567890123456789012345678901234567890123\"", 1},
+        {"\"01234567890123456789012345678901234567890123456789012345678901234\"", 0},
+        {"\"\"", 0},
+        {"\"a:b\"", 0},
+        {"\"a b\"", 0},
+        {"\"a.b\"", 0},
+        {"\"\u00e9\"", 0},
+        {"5", 0},
+        {"true", 0},
+        {"{}", 0},
+        {"null", 1},
+    };
+    char text[512];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct event ev;
+        struct app_err err = {0, ""};
+        json_t *body;
+        snprintf(text, sizeof text,
+                 "{\"site_id\":\"s\",\"event_type\":\"e\",\"timestamp\":\"2025-11-15T10:00:00Z\","
+                 "\"event_id\":%s}",
+                 cases[i].json);
+        body = load(text);
+        if (!cases[i].ok) {
+            assert_request_rejected(body, EVENT_CLIENT_ID_MSG);
+            json_decref(body);
+            continue;
+        }
+        if (event_from_request(body, &ev, &err) != 0) {
+            fail_msg("rejected %s: %s", text, err.msg);
+        }
+        if (strcmp(cases[i].json, "null") == 0) {
+            assert_null(ev.client_id);
+        } else {
+            assert_non_null(ev.client_id);
+            assert_int_equal(strlen(ev.client_id) + 2, strlen(cases[i].json));
+        }
+        event_cleanup(&ev);
+        json_decref(body);
+    }
+    /* The required fields' reasons come first. */
+    json_t *body = load("{\"site_id\":\"s\",\"event_id\":5}");
+    assert_request_rejected(body, "Missing required fields: event_type, timestamp");
+    json_decref(body);
+}
+
+static void
+test_client_id_valid_table(void **state)
+{
+    static const struct {
+        const char *s;
+        size_t len;
+        int ok;
+    } cases[] = {
+        {"a", 1, 1},  {"Z9_-", 4, 1}, {"", 0, 0},   {"a:", 2, 0},
+        {"a/", 2, 0}, {"a\0b", 3, 0}, {"ab", 1, 1}, /* only len characters are read */
+    };
+    char big[66];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (event_client_id_valid(cases[i].s, cases[i].len) != cases[i].ok) {
+            fail_msg("event_client_id_valid(\"%s\", %zu) != %d", cases[i].s, cases[i].len,
+                     cases[i].ok);
+        }
+    }
+    memset(big, '-', sizeof big);
+    assert_true(event_client_id_valid(big, 64));
+    assert_false(event_client_id_valid(big, 65));
+}
+
+/* The derived _id, and which ids an envelope of a site may carry. */
+static void
+test_derive_and_doc_id_valid(void **state)
+{
+    char out[EVENT_DOC_ID_MAX + 1], site[EVENT_SITE_ID_MAX + 1], eid[EVENT_CLIENT_ID_MAX + 1];
+
+    (void)state;
+    event_derive_id("site-abc-123", "click-1", out);
+    assert_string_equal(out, "site-abc-123:click-1");
+    assert_true(event_doc_id_valid(out, "site-abc-123"));
+    assert_false(event_doc_id_valid(out, "site-abc-12"));
+    assert_false(event_doc_id_valid(out, "site-abc-1234"));
+    assert_true(event_doc_id_valid("0190163d-8694-7abc-8def-0123456789ab", "any"));
+    assert_false(event_doc_id_valid("s:", "s"));
+    assert_false(event_doc_id_valid("s:a:b", "s"));
+    assert_true(event_doc_id_valid("a:b:c", "a:b")); /* site ids may hold ':' */
+    /* The longest: a 256-byte site and a 64-character id fill the buffer exactly. */
+    memset(site, 's', EVENT_SITE_ID_MAX);
+    site[EVENT_SITE_ID_MAX] = '\0';
+    memset(eid, 'e', EVENT_CLIENT_ID_MAX);
+    eid[EVENT_CLIENT_ID_MAX] = '\0';
+    event_derive_id(site, eid, out);
+    assert_int_equal(strlen(out), EVENT_DOC_ID_MAX);
+    assert_true(event_doc_id_valid(out, site));
+}
+
+/* The skew correction: ts + (received - sent), refused outside years 0001-9999 or 64 bits. */
+static void
+test_correct_ts_table(void **state)
+{
+    static const struct {
+        int64_t ts, sent, received;
+        int ok;
+        int64_t want;
+    } cases[] = {
+        /* A clock a day ahead: its times move back a day. */
+        {1763200800000LL + TS_DAY_MS, 1763200900000LL + TS_DAY_MS, 1763200900000LL, 1,
+         1763200800000LL},
+        /* A clock an hour behind. */
+        {1763197200000LL, 1763200800000LL - 3600000LL, 1763200800000LL, 1, 1763200800000LL},
+        {5, 7, 7, 1, 5}, /* no skew */
+        {TS_MAX_MS, 0, 0, 1, TS_MAX_MS},
+        {TS_MAX_MS, 0, 1, 0, 0},
+        {TS_MIN_MS, 1, 0, 0, 0},
+        {TS_MIN_MS, TS_MIN_MS, TS_MAX_MS, 1, TS_MAX_MS}, /* the widest skew there is */
+        {TS_MIN_MS + 1, TS_MIN_MS, TS_MAX_MS, 0, 0},
+        {0, INT64_MIN, INT64_MAX, 0, 0}, /* received - sent overflows */
+        {INT64_MAX, 0, 1, 0, 0},         /* ts + skew overflows */
+        {INT64_MIN, 1, 0, 0, 0},
+        {INT64_MAX, 5, 5, 0, 0}, /* in 64 bits but no date */
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int64_t out = -42;
+        int rc = event_correct_ts(cases[i].ts, cases[i].sent, cases[i].received, &out);
+        if (rc != (cases[i].ok ? 0 : -1) || (cases[i].ok && out != cases[i].want) ||
+            (!cases[i].ok && out != -42)) {
+            fail_msg("case %zu: rc %d out %lld", i, rc, (long long)out);
+        }
+    }
+}
+
+/* A named RFC 3339 member, as /events reads sent_at. */
+static void
+test_take_time(void **state)
+{
+    json_t *o = load("{\"a\":\"2025-11-15T10:00:00Z\",\"b\":5,\"c\":\"2025-11-15\"}");
+    struct app_err err = {0, ""};
+    int64_t ms = 0;
+
+    (void)state;
+    assert_int_equal(event_take_time(o, "a", &ms, &err), 0);
+    assert_int_equal(ms, 1763200800000LL);
+    assert_int_equal(event_take_time(o, "b", &ms, &err), -1);
+    assert_string_equal(err.msg, "Field 'b' must be a string");
+    assert_int_equal(event_take_time(o, "c", &ms, &err), -1);
+    assert_string_equal(err.msg, "Field 'c' must be an RFC 3339 date-time with a time zone, "
+                                 "e.g. 2025-11-15T10:00:00Z");
+    assert_int_equal(event_take_time(o, "missing", &ms, &err), -1);
+    json_decref(o);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_request_full_event),
+        cmocka_unit_test(test_request_event_id),
+        cmocka_unit_test(test_client_id_valid_table),
+        cmocka_unit_test(test_derive_and_doc_id_valid),
+        cmocka_unit_test(test_correct_ts_table),
+        cmocka_unit_test(test_take_time),
         cmocka_unit_test(test_request_minimal_event),
         cmocka_unit_test(test_request_optional_nulls_are_absent),
         cmocka_unit_test(test_request_missing_fields),

@@ -21,11 +21,13 @@
 #define MAX_EVS 4
 
 /* One event of the batch: its fields, its insert outcome and, for a duplicate, the owner
- * that the store reports in each of its figures. */
+ * that the store reports in each of its figures; its envelope's delivery (NULL: its id, an
+ * envelope without "dlv") and the delivery of the stored document (NULL: none recorded). */
 struct row_event {
     const char *id, *type, *path, *user;
     enum insert_outcome outcome;
     const char *owner;
+    const char *dlv, *stored_dlv;
 };
 
 /* What the store holds when the batch runs. */
@@ -44,6 +46,7 @@ struct row_want {
     size_t users_taken_over; /* user documents */
     size_t questions;        /* (document, owner) pairs resolved in the first round */
     int rounds;
+    size_t client_dups; /* redelivered events found to be a client's duplicates */
 };
 
 struct row {
@@ -55,64 +58,108 @@ struct row {
 
 static const struct row rows[] = {
     {"a fresh batch: counts its events, a user once, no question",
-     {{"e1", "page_view", "/a", "u1", INSERT_NEW, NULL},
-      {"e2", "page_view", "/a", "u1", INSERT_NEW, NULL},
-      {"e3", "click", "/b", "u2", INSERT_NEW, NULL}},
+     {{"e1", "page_view", "/a", "u1", INSERT_NEW, NULL, NULL, NULL},
+      {"e2", "page_view", "/a", "u1", INSERT_NEW, NULL, NULL, NULL},
+      {"e3", "click", "/b", "u2", INSERT_NEW, NULL, NULL, NULL}},
      {{NULL}, NULL, NULL, {NULL}},
-     {3, 2, 2, 0, 0, 0, 0}},
+     {3, 2, 2, 0, 0, 0, 0, 0}},
     {"its own retry after a crash between storing and counting",
-     {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, ME},
-      {"e2", "page_view", "/a", "u1", INSERT_DUPLICATE, ME}},
+     {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, ME, NULL, NULL},
+      {"e2", "page_view", "/a", "u1", INSERT_DUPLICATE, ME, NULL, NULL}},
      {{NULL}, NULL, ME, {NULL}},
-     {2, 1, 2, 0, 0, 0, 1}},
+     {2, 1, 2, 0, 0, 0, 1, 0}},
     {"a rejected event is neither stored nor counted",
-     {{"e1", "page_view", "/a", "u1", INSERT_REJECTED, NULL},
-      {"e2", "page_view", "/b", "u2", INSERT_NEW, NULL}},
+     {{"e1", "page_view", "/a", "u1", INSERT_REJECTED, NULL, NULL, NULL},
+      {"e2", "page_view", "/b", "u2", INSERT_NEW, NULL, NULL, NULL}},
      {{NULL}, NULL, NULL, {NULL}},
-     {1, 1, 0, 0, 0, 0, 0}},
+     {1, 1, 0, 0, 0, 0, 0, 0}},
     {"redelivered, its first batch applied: counted there, not here",
-     {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V}},
+     {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL}},
      {{V}, NULL, V, {NULL}},
-     {0, 0, 0, 0, 0, 4, 1}},
+     {0, 0, 0, 0, 0, 4, 1, 0}},
     {"redelivered, its first batch crashed before counting: voided, taken over",
-     {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V}},
+     {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL}},
      {{NULL}, NULL, V, {V}},
-     {1, 1, 1, 4, 2, 4, 1}},
+     {1, 1, 1, 4, 2, 4, 1, 0}},
     {"redelivered while its first batch is live (frozen, not applied): voided, taken over",
-     {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V},
-      {"e2", "page_view", "/a", "u2", INSERT_NEW, NULL}},
+     {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL},
+      {"e2", "page_view", "/a", "u2", INSERT_NEW, NULL, NULL, NULL}},
      {{NULL}, NULL, V, {V}},
-     {2, 2, 2, 4, 4, 4, 1}},
+     {2, 2, 2, 4, 4, 4, 1, 0}},
     {"two owners: one applied, one voided",
-     {{"e1", "page_view", "/a", NULL, INSERT_DUPLICATE, V},
-      {"e2", "page_view", "/a", NULL, INSERT_DUPLICATE, W}},
+     {{"e1", "page_view", "/a", NULL, INSERT_DUPLICATE, V, NULL, NULL},
+      {"e2", "page_view", "/a", NULL, INSERT_DUPLICATE, W, NULL, NULL}},
      {{V}, NULL, NULL, {NULL}},
-     {1, 0, 1, 4, 0, 8, 1}},
+     {1, 0, 1, 4, 0, 8, 1, 0}},
     {"stored without an owner: taken over without a question",
-     {{"e1", "page_view", "/a", NULL, INSERT_DUPLICATE, ""}},
+     {{"e1", "page_view", "/a", NULL, INSERT_DUPLICATE, "", NULL, NULL}},
      {{NULL}, NULL, NULL, {NULL}},
-     {1, 0, 1, 4, 0, 0, 1}},
+     {1, 0, 1, 4, 0, 0, 1, 0}},
     {"a takeover lost to another processor, whose batch then applied",
-     {{"e1", "page_view", "/a", NULL, INSERT_DUPLICATE, V}},
+     {{"e1", "page_view", "/a", NULL, INSERT_DUPLICATE, V, NULL, NULL}},
      {{W}, W, NULL, {NULL}},
-     {0, 0, 0, 0, 0, 4, 2}},
+     {0, 0, 0, 0, 0, 4, 2, 0}},
     {"a takeover lost to another processor that crashed too: taken from it",
-     {{"e1", "page_view", "/a", NULL, INSERT_DUPLICATE, V}},
+     {{"e1", "page_view", "/a", NULL, INSERT_DUPLICATE, V, NULL, NULL}},
      {{NULL}, W, NULL, {NULL}},
-     {1, 0, 1, 4, 0, 4, 2}},
+     {1, 0, 1, 4, 0, 4, 2, 0}},
     {"a user document whose owner was voided: taken over, the user counted here",
-     {{"e1", "page_view", "/a", "u1", INSERT_NEW, NULL}},
+     {{"e1", "page_view", "/a", "u1", INSERT_NEW, NULL, NULL, NULL}},
      {{NULL}, NULL, V, {V}},
-     {1, 1, 1, 0, 2, 0, 0}},
+     {1, 1, 1, 0, 2, 0, 0, 0}},
     {"a user document of a live batch: it keeps its user",
-     {{"e1", "page_view", "/a", "u1", INSERT_NEW, NULL}},
+     {{"e1", "page_view", "/a", "u1", INSERT_NEW, NULL, NULL, NULL}},
      {{NULL}, NULL, W, {V}},
-     {1, 0, 1, 0, 0, 0, 0}},
+     {1, 0, 1, 0, 0, 0, 0, 0}},
     {"a client's duplicate in the batch itself: counted once",
-     {{"e1", "page_view", "/a", "u1", INSERT_NEW, NULL},
-      {"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, ME}},
+     {{"e1", "page_view", "/a", "u1", INSERT_NEW, NULL, NULL, NULL},
+      {"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, ME, NULL, NULL}},
      {{NULL}, NULL, NULL, {NULL}},
-     {1, 1, 1, 0, 0, 0, 0}},
+     {1, 1, 1, 0, 0, 0, 0, 0}},
+    /* Client ids: the same _id from two envelopes (deliveries d1 stored it, d2 the second). */
+    {"a client's duplicate meeting a live batch: no question, not voided, not counted here",
+     {{"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, W, "d2", "d1"},
+      {"e2", "page_view", "/a", "u2", INSERT_NEW, NULL, NULL, NULL}},
+     {{NULL}, NULL, NULL, {NULL}},
+     {1, 1, 1, 0, 0, 0, 0, 1}},
+    {"a client's duplicate meeting an applied batch: not counted again",
+     {{"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, "d2", "d1"}},
+     {{V}, NULL, V, {NULL}},
+     {0, 0, 0, 0, 0, 0, 0, 1}},
+    {"a client's duplicate meeting a crashed batch: not taken over by the duplicate",
+     {{"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, "d2", "d1"}},
+     {{NULL}, NULL, V, {V}},
+     {0, 0, 0, 0, 0, 0, 0, 1}},
+    {"the crashed batch's own redelivery (same delivery): voided, taken over",
+     {{"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, "d1", "d1"}},
+     {{NULL}, NULL, V, {V}},
+     {1, 1, 1, 4, 2, 4, 1, 0}},
+    {"a client's duplicate, then the genuine redelivery, in one batch: taken over once",
+     {{"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, "d2", "d1"},
+      {"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, "d1", "d1"}},
+     {{NULL}, NULL, V, {V}},
+     {1, 1, 1, 4, 2, 4, 1, 1}},
+    {"the genuine redelivery, then a client's duplicate, in one batch: taken over once",
+     {{"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, "d1", "d1"},
+      {"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, "d2", "d1"}},
+     {{NULL}, NULL, V, {V}},
+     {1, 1, 1, 4, 2, 4, 1, 1}},
+    {"stored and then sent again by the client in one batch: counted once, by the first",
+     {{"s:e1", "page_view", "/a", "u1", INSERT_NEW, NULL, "d1", NULL},
+      {"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, ME, "d2", "d1"}},
+     {{NULL}, NULL, NULL, {NULL}},
+     {1, 1, 1, 0, 0, 0, 0, 1}},
+    {"a document without a delivery (stored before them) is its _id's: an old envelope's "
+     "redelivery takes it over",
+     {{"0190163d-8694-7abc-8def-0123456789ab", "page_view", "/a", NULL, INSERT_DUPLICATE, V, NULL,
+       NULL}},
+     {{NULL}, NULL, NULL, {NULL}},
+     {1, 0, 1, 4, 0, 4, 1, 0}},
+    {"a document without a delivery met by a new envelope with that _id: a client duplicate",
+     {{"0190163d-8694-7abc-8def-0123456789ab", "page_view", "/a", NULL, INSERT_DUPLICATE, V, "d2",
+       NULL}},
+     {{NULL}, NULL, NULL, {NULL}},
+     {0, 0, 0, 0, 0, 0, 0, 1}},
 };
 
 static int
@@ -126,17 +173,26 @@ listed(const char *const *list, size_t n, const char *b)
     return 0;
 }
 
-/* The index of the event with id `id` among the duplicates of the plan. */
-static size_t
-dup_of(const struct rollup_plan *p, const char *id)
+/* A compare-and-set of own.<kind> of event `id` from `from` to `to` in the store, where
+ * stored[j] is the document of the plan's duplicate j (two duplicates of one id are one
+ * document). */
+static void
+store_cas(const struct rollup_plan *p, char (*stored)[ROLLUP_KINDS][ROLLUP_BATCH_ID_MAX],
+          const char *id, int kind, const char *from, const char *to)
 {
+    int found = 0;
+
     for (size_t j = 0; j < p->n_dups; j++) {
         if (strcmp(p->evs[p->dups[j]].id, id) == 0) {
-            return j;
+            found = 1;
+            if (strcmp(stored[j][kind], from) == 0) { /* else the owner moved */
+                snprintf(stored[j][kind], ROLLUP_BATCH_ID_MAX, "%s", to);
+            }
         }
     }
-    fail_msg("a compare-and-set of %s, which is not redelivered", id);
-    return 0;
+    if (!found) {
+        fail_msg("a compare-and-set of %s, which is not redelivered", id);
+    }
 }
 
 /* The index of document `id` of collection ns, or -1. */
@@ -160,13 +216,14 @@ run_row(const struct row *r)
     char stored[MAX_EVS][ROLLUP_KINDS][ROLLUP_BATCH_ID_MAX]; /* own.<kind> in the store */
     char user_b[2 * MAX_EVS][ROLLUP_BATCH_ID_MAX];           /* b of the listed user docs */
     struct rollup_plan p;
-    size_t n = 0, first_questions = 0;
+    size_t n = 0, first_questions = 0, client_dups;
     int rounds = 0;
 
     for (; n < MAX_EVS && r->evs[n].id != NULL; n++) {
         const struct row_event *e = &r->evs[n];
         memset(&evs[n], 0, sizeof evs[n]);
         snprintf(evs[n].id, sizeof evs[n].id, "%s", e->id);
+        snprintf(evs[n].delivery, sizeof evs[n].delivery, "%s", e->dlv ? e->dlv : "");
         evs[n].site_id = "site";
         evs[n].event_type = e->type;
         evs[n].path = e->path;
@@ -180,7 +237,10 @@ run_row(const struct row *r)
             snprintf(stored[j][k], ROLLUP_BATCH_ID_MAX, "%s", r->evs[p.dups[j]].owner);
             snprintf(p.own[j * ROLLUP_KINDS + (size_t)k], ROLLUP_BATCH_ID_MAX, "%s", stored[j][k]);
         }
+        snprintf(p.dlv[j], sizeof p.dlv[j], "%s",
+                 r->evs[p.dups[j]].stored_dlv ? r->evs[p.dups[j]].stored_dlv : "");
     }
+    client_dups = rollup_plan_client_duplicates(&p);
     /* Redelivered events, round by round. */
     while (rollup_plan_pending(&p) > 0) {
         size_t n_q, n_cas;
@@ -195,12 +255,8 @@ run_row(const struct row *r)
         n_cas = rollup_plan_takeovers(&p);
         for (size_t c = 0; c < n_cas; c++) {
             for (size_t x = 0; x < p.cas[c].n; x++) {
-                char *cur = stored[dup_of(&p, p.cas[c].ids[x])][p.cas[c].kind];
-                if (strcmp(cur, p.cas[c].from) != 0) {
-                    continue; /* compare-and-set: the owner moved */
-                }
-                snprintf(cur, ROLLUP_BATCH_ID_MAX, "%s",
-                         r->store.cas_lost_to != NULL && rounds == 0 ? r->store.cas_lost_to : ME);
+                store_cas(&p, stored, p.cas[c].ids[x], p.cas[c].kind, p.cas[c].from,
+                          r->store.cas_lost_to != NULL && rounds == 0 ? r->store.cas_lost_to : ME);
             }
         }
         for (size_t j = 0; j < p.n_dups; j++) {
@@ -248,14 +304,15 @@ run_row(const struct row *r)
     int64_t path_views = pd >= 0 ? p.docs[pd].views : 0;
     if (views != r->want.views || users != r->want.users || path_views != r->want.path_views ||
         p.taken_over != r->want.taken_over || p.users_taken_over != r->want.users_taken_over ||
-        first_questions != r->want.questions || rounds != r->want.rounds) {
+        first_questions != r->want.questions || rounds != r->want.rounds ||
+        client_dups != r->want.client_dups) {
         fail_msg("%s:\n  got  views %lld users %lld /a %lld taken %zu users taken %zu "
-                 "questions %zu rounds %d\n  want views %lld users %lld /a %lld taken %zu users "
-                 "taken %zu questions %zu rounds %d",
+                 "questions %zu rounds %d client dups %zu\n  want views %lld users %lld /a %lld "
+                 "taken %zu users taken %zu questions %zu rounds %d client dups %zu",
                  r->name, (long long)views, (long long)users, (long long)path_views, p.taken_over,
-                 p.users_taken_over, first_questions, rounds, (long long)r->want.views,
+                 p.users_taken_over, first_questions, rounds, client_dups, (long long)r->want.views,
                  (long long)r->want.users, (long long)r->want.path_views, r->want.taken_over,
-                 r->want.users_taken_over, r->want.questions, r->want.rounds);
+                 r->want.users_taken_over, r->want.questions, r->want.rounds, r->want.client_dups);
     }
     free(scope);
     free(path);
