@@ -10,7 +10,8 @@
   var site = A('site-id'), url = new URL('/events', s.src).href;
   var cap = (',' + A('capture') + ',').replace(/\s/g, '');
   var off = !site || (A('respect-dnt') != null && (n.doNotTrack == '1' || n.globalPrivacyControl));
-  var bytes = (v) => new Blob([v]).size;
+  var bytes = (v) => new Blob([v]).size, KEY = 'analytics_uid', FIELD = /^(INPUT|TEXTAREA|SELECT)$/;
+  var share = (a, b) => Math.round(a / b * 1e3) / 1e3;
   // 128 random bits as [a-z0-9], at most 28 characters: event ids, the anonymous user id.
   var rnd = () => crypto.getRandomValues(new Uint32Array(4)).reduce((r, x) => r + x.toString(36), '');
   var id = (v) => {
@@ -18,13 +19,13 @@
     if (v && bytes(v) <= 256) {
       uid = v;
       try {
-        ls.setItem('analytics_uid', v);
+        ls.setItem(KEY, v);
       } catch (e) {}
     }
   };
   try {
     ls = w.localStorage;
-    uid = ls.getItem('analytics_uid');
+    uid = ls.getItem(KEY);
   } catch (e) {}
   if (A('user-id')) id(A('user-id'));
   else if (!uid) id(rnd());
@@ -48,7 +49,8 @@
   };
   var body = (b) => '{"sent_at":"' + new Date().toISOString() + '","events":[' + b.join() + ']}';
   // One fetch at a time, 20 events at most; 503, 429 and network errors are retried
-  // after 1, 2, 4 ... 60 s; any other answer drops the batch (400 will not change).
+  // after 1, 2, 4 ... 60 s, or Retry-After if longer; any other answer drops the batch
+  // (a 400 will not change).
   var flush = () => {
     timer = 0;
     if (busy || !q.length) return;
@@ -57,14 +59,15 @@
     // keepalive lets the request outlive the page, but only for bodies under 64 KiB in all.
     fetch(url, {method: 'POST', body: x, keepalive: bytes(x) < 6e4, headers: {'Content-Type': 'text/plain'}})
       .then((r) => {
-        if (r.status == 503 || r.status == 429) throw 0;
+        if (r.status == 503 || r.status == 429) throw r.headers.get('Retry-After') * 1e3;
         q = q.filter((e) => b.indexOf(e) < 0);
         delay = busy = 0;
         if (q.length) later(q.length < 20 ? 2000 : 0);
       })
-      .catch(() => {
+      .catch((a) => {
         busy = 0;
-        later(delay = Math.min(delay * 2 || 1000, 60000));
+        delay = Math.min(delay * 2 || 1000, 60000);
+        later(Math.max(delay, +a || 0));
       });
   };
   // The deepest point of the page seen so far, in percent of its height.
@@ -133,7 +136,7 @@
     if (!t.closest) return; // not an element: a click dispatched on the document itself
     t = t.closest('a,button,[data-analytics]') || t;
     g = t.tagName;
-    var x = /^(INPUT|TEXTAREA|SELECT)$/.test(g) || t.isContentEditable ? '' : t.innerText;
+    var x = FIELD.test(g) || t.isContentEditable ? '' : t.innerText;
     track('click', {
       tag: g.toLowerCase(), id: t.id || void 0, analytics: t.getAttribute('data-analytics') || void 0,
       text: (t.getAttribute('aria-label') || x || '').replace(/\s+/g, ' ').trim().slice(0, 64) || void 0
@@ -144,7 +147,7 @@
       var t = Date.now();
       if (t - moved >= 1000) {
         moved = t;
-        track('mousemove', {x: Math.round(e.clientX / innerWidth * 1e3) / 1e3, y: Math.round(e.clientY / innerHeight * 1e3) / 1e3});
+        track('mousemove', {x: share(e.clientX, innerWidth), y: share(e.clientY, innerHeight)});
       }
     });
   // Form use: blur of a text field, change of a checkbox, radio or select; never the value.
@@ -152,7 +155,7 @@
     ['blur', 'change'].forEach((k) => {
       on(d, k, (e) => {
         var t = e.target, y = t.type || '';
-        if (/^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName) && !/^(submit|button|reset|image|hidden)$/.test(y) &&
+        if (FIELD.test(t.tagName) && !/^(submit|button|reset|image|hidden)$/.test(y) &&
             (k == 'change') == /^(checkbox|radio|select)/.test(y))
           track('form', {action: k, name: t.name || t.id || void 0, type: y});
       }, 1);

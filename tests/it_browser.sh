@@ -40,13 +40,14 @@ start_service processor REDIS_PORT="$REDIS_PORT" MONGO_URI="$(mongo_uri $DB)"
 start_service reporting MONGO_URI="$(mongo_uri $DB)"
 I="http://127.0.0.1:$INGEST_PORT"
 start_node proxy proxy "$I" 1
+start_node proxy429 proxy "$I" 1 429 3
 
 # run_case NAME: run cases.js NAME until its page is closed ("done"); CASE_PID is its
 # process (its browser stays open until end_case, so that beacons still go out).
 run_case() {
     local log="$T_TMP/case-$1.log"
     PAGES=$PAGES INGEST=$I REFUSING="http://127.0.0.1:$INGEST2_PORT" \
-        PROXY="http://127.0.0.1:$PROXY_PORT" node "$T_ROOT/tests/browser/cases.js" "$1" >"$log" 2>&1 &
+        PROXY="http://127.0.0.1:$PROXY_PORT" PROXY429="http://127.0.0.1:$PROXY429_PORT" node "$T_ROOT/tests/browser/cases.js" "$1" >"$log" 2>&1 &
     CASE_PID=$!
     CASE_LOG=$log
     T_PIDS+=("$CASE_PID")
@@ -188,6 +189,20 @@ if run_case retry; then
     expect_eq "site-retry: those ids are the stored _ids" \
         "$(q find '{"site_id":"site-retry"}' | jq -r ._id | grep -cFx \
             -e "site-retry:${failed_ids%,*}" -e "site-retry:${failed_ids#*,}")" 2
+fi
+
+# -- a 429's Retry-After is waited before the batch is sent again --------------------------
+if run_case ratelimited; then
+    check "site-limited: the events arrive" wait_until 30 stored_at_least site-limited 2
+    end_case
+    gap=$(case_info retry_after_ms)
+    check "the retry came after Retry-After's 3 s, not the first backoff's 1 s ($gap ms)" \
+        [ "${gap:-0}" -ge 3000 ]
+    expect_events site-limited '
+        ["page_view", "/page/limited", {"referrer": ""}]
+        ["scroll", "/page/limited", {"depth": 100}]'
+    expect_eq "site-limited: the 429, then one 202" \
+        "$(sed -n 's/^POST \/events \([0-9]*\) .*/\1/p' "$T_TMP/proxy429.log" | head -n 2 | tr '\n' ' ')" "429 202 "
 fi
 
 # -- CORS_ORIGINS without the page's origin: refused, nothing stored ----------------------

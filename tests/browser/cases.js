@@ -4,8 +4,10 @@
 // "done". The browser
 // stays open (a beacon sent as a page closes still goes out) until SIGTERM.
 //
-//   node cases.js CASE   with PAGES, INGEST, REFUSING, PROXY: the origins of the page server,
-//                        of ingest, of an ingest whose CORS_ORIGINS omits PAGES, of the proxy
+//   node cases.js CASE   with PAGES, INGEST, REFUSING, PROXY, PROXY429: the origins of the
+//                        page server, of ingest, of an ingest whose CORS_ORIGINS omits
+//                        PAGES, of the proxy that answers 503 once, and of the one that
+//                        answers 429 with Retry-After: 3 once
 'use strict';
 const {chromium} = require('playwright-core');
 
@@ -79,6 +81,20 @@ const cases = {
     const page = await open(ctx, pageUrl('beacon', 'site-beacon', env('INGEST')));
     await page.evaluate(() => ['one', 'two', 'three'].forEach((k) => analytics.track('last_' + k)));
     info('batches_before_close', seen.n);
+    await page.close({runBeforeUnload: true});
+  },
+
+  // A 429's Retry-After (3 s) is waited, rather than the 1 s of the first backoff.
+  async ratelimited(browser) {
+    const ctx = await browser.newContext();
+    const sent = [];
+    ctx.on('request', (r) => {
+      if (new URL(r.url()).pathname === '/events') sent.push(Date.now());
+    });
+    const page = await open(ctx, pageUrl('limited', 'site-limited', env('PROXY429')));
+    await page.waitForResponse((r) => new URL(r.url()).pathname === '/events' && r.status() === 202,
+                               {timeout: 30000});
+    info('retry_after_ms', sent[1] - sent[0]);
     await page.close({runBeforeUnload: true});
   },
 

@@ -3,15 +3,17 @@
 //
 //   node server.js pages          GET /page/<anything>?site=&tracker=<origin>[&capture=]
 //                                 [&dnt=1][&tall=1]: a page with the one-line snippet
-//   node server.js proxy TARGET N  forwards everything to TARGET (an origin), but answers the
-//                                 first N POST /events with 503 itself
+//   node server.js proxy TARGET N [STATUS [RETRY_AFTER]]
+//                                 forwards everything to TARGET (an origin), but answers the
+//                                 first N POST /events itself: 503, or STATUS, with a
+//                                 Retry-After of RETRY_AFTER seconds when given
 //
 // Listens on a free port of 127.0.0.1 and prints "listening on 127.0.0.1:<port>"; the
 // proxy prints "POST /events <status> <event_id,...>" for each batch it sees.
 'use strict';
 const http = require('http');
 
-const [mode, target, failFirst] = process.argv.slice(2);
+const [mode, target, failFirst, failStatus = '503', retryAfter] = process.argv.slice(2);
 
 function page(req, res) {
   const u = new URL(req.url, 'http://x');
@@ -53,10 +55,12 @@ function proxy(req, res) {
     };
     if (batch && failed < Number(failFirst)) {
       failed++;
-      log(503);
-      res.writeHead(503, {'Content-Type': 'application/json',
-                          'Access-Control-Allow-Origin': req.headers.origin || '*'});
-      res.end('{"status":"error","message":"Queue unavailable, please retry"}');
+      log(failStatus);
+      const h = {'Content-Type': 'application/json', 'Access-Control-Allow-Origin': req.headers.origin || '*',
+                 'Access-Control-Expose-Headers': 'Retry-After'};
+      if (retryAfter) h['Retry-After'] = retryAfter;
+      res.writeHead(Number(failStatus), h);
+      res.end('{"status":"error","message":"failed on purpose by the test proxy"}');
       return;
     }
     const t = new URL(target);
@@ -76,7 +80,7 @@ function proxy(req, res) {
 }
 
 if (mode !== 'pages' && !(mode === 'proxy' && target && failFirst)) {
-  console.error('usage: node server.js pages | proxy TARGET-ORIGIN FAIL-FIRST-N');
+  console.error('usage: node server.js pages | proxy TARGET-ORIGIN FAIL-FIRST-N [STATUS [RETRY-AFTER]]');
   process.exit(2);
 }
 const srv = http.createServer(mode === 'pages' ? page : proxy);
