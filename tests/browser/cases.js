@@ -31,11 +31,17 @@ async function open(ctx, url) {
   return page;
 }
 
+// Whether a request or response is a batch's (POST /events).
+const isBatch = (r) => new URL(r.url()).pathname === '/events';
+
+// Wait until a batch of the page is answered 202.
+const accepted = (page) => page.waitForResponse((r) => isBatch(r) && r.status() === 202, {timeout: 30000});
+
 // Requests to a /events URL made by the pages of ctx (fetches and beacons).
 function countBatches(ctx) {
   const seen = {n: 0};
   ctx.on('request', (r) => {
-    if (new URL(r.url()).pathname === '/events') seen.n++;
+    if (isBatch(r)) seen.n++;
   });
   return seen;
 }
@@ -89,11 +95,10 @@ const cases = {
     const ctx = await browser.newContext();
     const sent = [];
     ctx.on('request', (r) => {
-      if (new URL(r.url()).pathname === '/events') sent.push(Date.now());
+      if (isBatch(r)) sent.push(Date.now());
     });
     const page = await open(ctx, pageUrl('limited', 'site-limited', env('PROXY429')));
-    await page.waitForResponse((r) => new URL(r.url()).pathname === '/events' && r.status() === 202,
-                               {timeout: 30000});
+    await accepted(page);
     info('retry_after_ms', sent[1] - sent[0]);
     await page.close({runBeforeUnload: true});
   },
@@ -103,8 +108,7 @@ const cases = {
     const ctx = await browser.newContext();
     const page = await open(ctx, pageUrl('large', 'site-large', env('INGEST')));
     await page.evaluate(() => analytics.track('large', {blob: 'x'.repeat(70000)}));
-    await page.waitForResponse((r) => new URL(r.url()).pathname === '/events' && r.status() === 202,
-                               {timeout: 30000});
+    await accepted(page);
     await page.close({runBeforeUnload: true});
   },
 
@@ -113,12 +117,11 @@ const cases = {
     const ctx = await browser.newContext();
     const statuses = [];
     ctx.on('response', (r) => {
-      if (new URL(r.url()).pathname === '/events') statuses.push(r.status());
+      if (isBatch(r)) statuses.push(r.status());
     });
     const page = await open(ctx, pageUrl('retry', 'site-retry', env('PROXY')));
     await page.evaluate(() => analytics.track('retry_me'));
-    await page.waitForResponse((r) => new URL(r.url()).pathname === '/events' && r.status() === 202,
-                               {timeout: 30000});
+    await accepted(page);
     info('statuses', statuses.join(','));
     await page.close({runBeforeUnload: true});
   },
