@@ -73,7 +73,8 @@ PLAYWRIGHT_VERSION="1.65.1"
 PLAYWRIGHT_SHA256="6f5a60be62a4fddfbe7d10c448d8fbd54547da3358f2f8a04211440471ee863e"
 playwright_dir="$root/.deps/playwright"
 playwright_stamp="$playwright_dir/playwright-core-$PLAYWRIGHT_VERSION.sha256"
-if ! [ -f "$playwright_stamp" ] || [ "$(cat "$playwright_stamp")" != "$PLAYWRIGHT_SHA256" ]; then
+if ! [ -f "$playwright_dir/node_modules/playwright-core/package.json" ] ||
+    [ "$(cat "$playwright_stamp" 2>/dev/null)" != "$PLAYWRIGHT_SHA256" ]; then
     echo "setup: installing playwright-core@$PLAYWRIGHT_VERSION into .deps/"
     rm -rf "$playwright_dir"
     mkdir -p "$playwright_dir/node_modules/playwright-core"
