@@ -5,6 +5,7 @@
 # Source it from a tests/it_*.sh script. Environment:
 #   BUILD     build folder with ingest, processor, reporting (default: build)
 #   VALGRIND  when 1, every service runs under valgrind; a leak or error fails its stop
+#             (VALGRIND_ARGS: more valgrind options, e.g. --track-origins=yes)
 # Every server started here is stopped by PID when the script exits.
 
 set -uo pipefail
@@ -211,10 +212,12 @@ start_service() {
     local cmd=("$BUILD/${name%%[0-9]*}${VARIANT:-}")
     # shellcheck disable=SC2054 # valgrind options that contain commas
     if [ "${VALGRIND:-0}" = 1 ]; then
+        local extra
+        read -r -a extra <<<"${VALGRIND_ARGS:-}"
         cmd=(valgrind --quiet --error-exitcode=99 --leak-check=full
             --show-leak-kinds=definite,indirect,possible
             --errors-for-leak-kinds=definite,indirect,possible
-            --suppressions="$T_ROOT/tests/valgrind.supp" "${cmd[@]}")
+            --suppressions="$T_ROOT/tests/valgrind.supp" "${extra[@]}" "${cmd[@]}")
     fi
     env PORT=0 PROBE_PORT=0 BIND_ADDRESS=127.0.0.1 "$@" "${cmd[@]}" >>"$log" 2>&1 &
     pid=$!
