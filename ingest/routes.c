@@ -521,6 +521,6 @@ const struct http_route ingest_routes[] = {
     {"OPTIONS", "/event", handle_preflight, 0},
     {"OPTIONS", "/events", handle_preflight, 0},
     SVC_PROBE_ROUTES,
-    {"GET", "/metrics", handle_metrics, 1},
+    {"GET", "/metrics", handle_metrics, SVC_OPEN_ROUTE},
 };
 const size_t ingest_n_routes = sizeof ingest_routes / sizeof ingest_routes[0];
