@@ -112,8 +112,13 @@ $(TOOLS): $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o
 	@mkdir -p $(@D)
 	$(CC) $(SAN) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
 
-$(BENCH_TOOLS) $(BUILD)/tests/fuzz_event: $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o \
-                                          $(BUILD)/libcommon.a
+$(BENCH_TOOLS): $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BUILD)/libcommon.a
+	@mkdir -p $(@D)
+	$(CC) $(SAN) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
+
+# The fuzz target also runs reporting's parsers (libreporting.a, before what it uses).
+$(BUILD)/tests/fuzz_event: $(BUILD)/obj/tests/fuzz_event.o $(BUILD)/libreporting.a \
+                           $(BUILD)/libcommon.a
 	@mkdir -p $(@D)
 	$(CC) $(SAN) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
 
