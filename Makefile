@@ -150,6 +150,7 @@ valgrind: all
 	@BUILD=$(BUILD) VALGRIND=1 tests/run_it.sh $(VALGRIND_IT)
 
 # libFuzzer (clang) over the event validator, envelope codec, timestamp and query parsers,
+# reporting's GET /events parameters and cursor and its READ_TOKENS parser,
 # under ASan and UBSan, for FUZZ_SECONDS, starting from the seed corpus in tests/corpus.
 # Built by the rules above, with clang and the fuzzer's sanitizers, in build-fuzz/.
 FUZZ_SECONDS ?= 60
