@@ -248,7 +248,7 @@ bson_t *
 explorer_filter(const struct events_query *q)
 {
     bson_t *f = bson_new();
-    bson_t range, or, clause, lt;
+    bson_t range, alts, clause, lt;
     int64_t upper = q->to_ms;
 
     if (q->has_after && q->after_ms + 1 < upper) {
@@ -270,20 +270,21 @@ explorer_filter(const struct events_query *q)
         BSON_APPEND_UTF8(f, EVDOC_PATH, q->path);
     }
     if (q->has_after) {
-        /* Within timestamp <= after: (timestamp < after) or (timestamp == after and
-         * _id < after_id). */
-        BSON_APPEND_ARRAY_BEGIN(f, "$or", & or);
-        BSON_APPEND_DOCUMENT_BEGIN(& or, "0", &clause);
+        /* (timestamp < after) or (timestamp == after and _id < after_id): each branch
+         * has tight bounds on the index {site_id, timestamp, _id}. */
+        BSON_APPEND_ARRAY_BEGIN(f, "$or", &alts);
+        BSON_APPEND_DOCUMENT_BEGIN(&alts, "0", &clause);
         BSON_APPEND_DOCUMENT_BEGIN(&clause, EVDOC_TIMESTAMP, &lt);
         BSON_APPEND_DATE_TIME(&lt, "$lt", q->after_ms);
         bson_append_document_end(&clause, &lt);
-        bson_append_document_end(& or, &clause);
-        BSON_APPEND_DOCUMENT_BEGIN(& or, "1", &clause);
+        bson_append_document_end(&alts, &clause);
+        BSON_APPEND_DOCUMENT_BEGIN(&alts, "1", &clause);
+        BSON_APPEND_DATE_TIME(&clause, EVDOC_TIMESTAMP, q->after_ms);
         BSON_APPEND_DOCUMENT_BEGIN(&clause, EVDOC_ID, &lt);
         BSON_APPEND_UTF8(&lt, "$lt", q->after_id);
         bson_append_document_end(&clause, &lt);
-        bson_append_document_end(& or, &clause);
-        bson_append_array_end(f, & or);
+        bson_append_document_end(&alts, &clause);
+        bson_append_array_end(f, &alts);
     }
     return f;
 }

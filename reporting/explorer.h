@@ -68,8 +68,8 @@ void explorer_cursor_encode(const struct events_query *q, int64_t ts_ms, const c
 int explorer_cursor_decode(const char *s, size_t len, struct events_query *q);
 
 /* The find() filter of q: {site_id, timestamp: {$gte: from, $lt: to}, the fields given,
- * and after a cursor $or: [{timestamp: {$lt: after}}, {_id: {$lt: after_id}}] with the
- * upper bound lowered to after + 1 ms}. The caller destroys it. */
+ * and after a cursor $or: [{timestamp: {$lt: after}}, {timestamp: after, _id: {$lt:
+ * after_id}}] with the upper bound lowered to after + 1 ms}. The caller destroys it. */
 bson_t *explorer_filter(const struct events_query *q);
 
 /* The find() options of q: sort {timestamp: -1, _id: -1}, limit q->limit + 1 (the extra

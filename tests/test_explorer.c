@@ -289,6 +289,7 @@ test_filter(void **state)
                   "\"$numberLong\" : \"-62135596800000\" } }, \"$lt\" : { \"$date\" : { "
                   "\"$numberLong\" : \"1763200800001\" } } }, \"$or\" : [ { \"timestamp\" : { "
                   "\"$lt\" : { \"$date\" : { \"$numberLong\" : \"1763200800000\" } } } }, { "
+                  "\"timestamp\" : { \"$date\" : { \"$numberLong\" : \"1763200800000\" } }, "
                   "\"_id\" : { \"$lt\" : \"ev-1\" } } ] }");
 }
 
