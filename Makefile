@@ -149,8 +149,13 @@ $(TOOLS): $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o
 	@mkdir -p $(@D)
 	$(CC) $(SAN) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
 
-$(BENCH_TOOLS) $(BUILD)/tests/fuzz_event: $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o \
-                                          $(BUILD)/libcommon.a
+$(BENCH_TOOLS): $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BUILD)/libcommon.a
+	@mkdir -p $(@D)
+	$(CC) $(SAN) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
+
+# The fuzz target also runs reporting's parsers (libreporting.a, before what it uses).
+$(BUILD)/tests/fuzz_event: $(BUILD)/obj/tests/fuzz_event.o $(BUILD)/libreporting.a \
+                           $(BUILD)/libcommon.a
 	@mkdir -p $(@D)
 	$(CC) $(SAN) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
 
@@ -194,6 +199,7 @@ valgrind: all
 	@BUILD=$(BUILD) VALGRIND=1 tests/run_it.sh $(VALGRIND_IT)
 
 # libFuzzer (clang) over the event validator, envelope codec, timestamp and query parsers,
+# reporting's GET /events parameters and cursor and its READ_TOKENS parser,
 # under ASan and UBSan, for FUZZ_SECONDS, starting from the seed corpus in tests/corpus.
 # Built by the rules above, with clang and the fuzzer's sanitizers, in build-fuzz/.
 FUZZ_SECONDS ?= 60

@@ -107,6 +107,20 @@ expect_http() {
     expect_json "$1: body" "$HTTP_BODY" "$3"
 }
 
+# expect_config_error PROGRAM VAR=value [NAME=value...]: $BUILD/PROGRAM, with VAR=value
+# (and the other variables), exits 2 at once with one line naming VAR:
+# "... ERROR configuration: VAR: why".
+expect_config_error() {
+    local prog=$1 bad=$2 out rc
+    shift 2
+    out=$(env "$@" "$bad" "$BUILD/$prog" 2>&1)
+    rc=$?
+    expect_eq "$bad: exit 2" "$rc" 2
+    expect_match "$bad: one line naming ${bad%%=*}" "$out" "^[^
+]* ERROR configuration: ${bad%%=*}: [^
+]*$"
+}
+
 # wait_until SECONDS COMMAND...: poll COMMAND until it succeeds; 1 if it never did.
 wait_until() {
     local deadline=$((SECONDS + $1))
