@@ -37,3 +37,23 @@ rollup_child_id(const char *parent, const char *leaf)
     }
     return id;
 }
+
+int
+rollup_batch_parse(const char *id, char run[ROLLUP_RUN_LEN + 1], int64_t *seq)
+{
+    const char *colon = strchr(id, ':');
+    char *end;
+    long long v;
+
+    if (colon == NULL || colon - id != ROLLUP_RUN_LEN) {
+        return -1;
+    }
+    v = strtoll(colon + 1, &end, 10);
+    if (*end != '\0' || v < 1) {
+        return -1;
+    }
+    memcpy(run, id, ROLLUP_RUN_LEN);
+    run[ROLLUP_RUN_LEN] = '\0';
+    *seq = v;
+    return 0;
+}

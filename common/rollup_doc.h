@@ -18,6 +18,15 @@
 #define ROLLUP_PATHS_COLLECTION "rollup_paths"
 #define ROLLUP_USERS_COLLECTION "rollup_users"
 
+/* A batch id is "<run>:<seq>": ROLLUP_RUN_LEN characters, a colon and a sequence number
+ * from 1 (processor/rollup.h). */
+#define ROLLUP_RUN_LEN 16
+#define ROLLUP_BATCH_ID_MAX 48
+
+/* Split batch id `id` into its run and sequence number. Returns 0, or -1 when it is not a
+ * batch id. */
+int rollup_batch_parse(const char *id, char run[ROLLUP_RUN_LEN + 1], int64_t *seq);
+
 /* How many paths /stats lists, most viewed first. */
 #define ROLLUP_TOP_PATHS 10
 

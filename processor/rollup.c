@@ -61,27 +61,6 @@ rollup_batch_next(struct rollup_batch *b)
     snprintf(b->id, sizeof b->id, "%s:%" PRId64, b->run, b->seq);
 }
 
-/* Split a batch id "<run>:<seq>". Returns 0, or -1 when it is not one. */
-static int
-parse_batch(const char *id, char run[ROLLUP_RUN_LEN + 1], int64_t *seq)
-{
-    const char *colon = strchr(id, ':');
-    char *end;
-    long long v;
-
-    if (colon == NULL || colon - id != ROLLUP_RUN_LEN) {
-        return -1;
-    }
-    v = strtoll(colon + 1, &end, 10);
-    if (*end != '\0' || v < 1) {
-        return -1;
-    }
-    memcpy(run, id, ROLLUP_RUN_LEN);
-    run[ROLLUP_RUN_LEN] = '\0';
-    *seq = v;
-    return 0;
-}
-
 /* --- writes --------------------------------------------------------------------------- */
 
 static int cas_many(struct ctx *c, mongoc_collection_t *coll, const char *const *ids, size_t n,
@@ -174,7 +153,7 @@ resolve(struct ctx *c, const struct plan_doc *d, const char *victim)
     bson_iter_t it, arr;
     int rc;
 
-    if (parse_batch(victim, run, &seq) != 0) {
+    if (rollup_batch_parse(victim, run, &seq) != 0) {
         return 1; /* no batch of ours: nobody applies it */
     }
     filter = not_applied_filter(d->id, run, seq);

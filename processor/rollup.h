@@ -45,6 +45,7 @@
 #include "err.h"
 #include "event.h"
 #include "insert.h"
+#include "rollup_doc.h"
 #include "store.h"
 
 /* The figures an event counts in, each kept in its own rollup document: the site-day, the
@@ -64,9 +65,6 @@ extern const char *const rollup_kind_names[ROLLUP_KINDS];
  * and pt only with a non-empty path): the batch that stores an event first is the one to
  * count it. Returns 0, or -1 when the document cannot grow. */
 int rollup_append_own(bson_t *doc, const struct event *ev, const char *batch);
-
-#define ROLLUP_RUN_LEN 16
-#define ROLLUP_BATCH_ID_MAX 48
 
 /* A batch id: run and sequence number, and their text form. */
 struct rollup_batch {

@@ -7,10 +7,11 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "range.h"
 #include "rollup_doc.h"
 #include "store.h"
 
-/* The figures of /stats for one site and UTC day. */
+/* The figures of /stats for one site and a range of UTC days. */
 struct stats {
     int64_t total_views;
     int64_t unique_users;
@@ -24,21 +25,23 @@ struct stats {
 /* Free the paths of st and zero it. */
 void stats_clear(struct stats *st);
 
-/* A query: the stats of site_id for the UTC day starting at day_start_ms, narrowed to
- * event_type unless it is NULL; site_id and event_type are matched as plain strings.
- * Returns 0 and fills out (release it with stats_clear()), or -1 with err filled (out is
- * then empty). Thread-safe. */
-typedef int (*query_stats_fn)(store_t *s, const char *site_id, int64_t day_start_ms,
+/* A query: the stats of site_id over the UTC days of r, narrowed to event_type unless it
+ * is NULL; site_id and event_type are matched as plain strings. unique_users counts a
+ * user once over the whole range. Returns 0 and fills out (release it with stats_clear()),
+ * or -1 with err filled (out is then empty). Thread-safe. */
+typedef int (*query_stats_fn)(store_t *s, const char *site_id, const struct day_range *r,
                               const char *event_type, struct stats *out, struct app_err *err);
 
-/* From the rollup documents: at most a site-day document and the top path documents,
- * however many events the day has. */
-int query_stats_rollups(store_t *s, const char *site_id, int64_t day_start_ms,
+/* From the rollup documents: the site-day documents of the range (one read by _id), the
+ * top path documents (one day: the top 10 of the index {scope, views, path}; a range: a
+ * $group over the range's path documents) and, over more than one day, the range's user
+ * documents, whatever the number of events: exact, each user counted once. */
+int query_stats_rollups(store_t *s, const char *site_id, const struct day_range *r,
                         const char *event_type, struct stats *out, struct app_err *err);
 
 /* From the raw events, with one aggregation over the {site_id, timestamp} range: the same
  * answer as query_stats_rollups(). */
-int query_stats_events(store_t *s, const char *site_id, int64_t day_start_ms,
+int query_stats_events(store_t *s, const char *site_id, const struct day_range *r,
                        const char *event_type, struct stats *out, struct app_err *err);
 
 #endif

@@ -3,6 +3,7 @@
 
 #include "event.h"
 #include "query.h"
+#include "range.h"
 #include "reporting.h"
 #include "svc.h"
 #include "text.h"
@@ -29,27 +30,28 @@ static int
 answer_stats(struct mg_connection *conn, struct reporting *r, query_stats_fn query)
 {
     const char *qs = mg_get_request_info(conn)->query_string;
-    char site_id[EVENT_SITE_ID_MAX + 1], date[16], event_type[EVENT_TYPE_MAX + 1];
+    char site_id[EVENT_SITE_ID_MAX + 1], date[16], from[16], to[16], event_type[EVENT_TYPE_MAX + 1];
     int site_len = param(qs, "site_id", site_id, EVENT_SITE_ID_MAX);
     int date_len = param(qs, "date", date, 10);
+    int from_len = param(qs, "from", from, 10);
+    int to_len = param(qs, "to", to, 10);
     int type_len = param(qs, "event_type", event_type, EVENT_TYPE_MAX);
     struct stats st;
     struct app_err err = {0};
-    int64_t day;
+    struct day_range days;
+    const char *bad;
     json_t *reply, *paths;
-    int rc;
+    int rc, dropped;
 
-    if (site_len == 0 || date_len == 0) {
+    if (site_len == 0 || (date_len == 0 && from_len == 0 && to_len == 0)) {
         return http_send_error(conn, 400, MISSING_PARAMS);
     }
     if (site_len < 0) {
         return http_send_error(conn, 400, "Parameter 'site_id' must be 1-%d bytes of UTF-8",
                                EVENT_SITE_ID_MAX);
     }
-    if (date_len < 0 || ts_parse_date(date, (size_t)date_len, &day) != 0) {
-        return http_send_error(conn, 400,
-                               "Parameter 'date' must be a calendar date as YYYY-MM-DD, "
-                               "e.g. 2025-11-15");
+    if ((bad = range_parse(date, date_len, from, from_len, to, to_len, &days)) != NULL) {
+        return http_send_error(conn, 400, "%s", bad);
     }
     if (type_len < 0) {
         return http_send_error(conn, 400, "Parameter 'event_type' must be 1-%d bytes of UTF-8",
@@ -60,7 +62,7 @@ answer_stats(struct mg_connection *conn, struct reporting *r, query_stats_fn que
         return http_send_error_headers(conn, 503, "Retry-After: 1\r\n",
                                        "Too many requests waiting for the database, please retry");
     }
-    rc = query(r->store, site_id, day, type_len > 0 ? event_type : NULL, &st, &err);
+    rc = query(r->store, site_id, &days, type_len > 0 ? event_type : NULL, &st, &err);
     sem_post(&r->db_slots);
     if (rc != 0) {
         LOG_WARN("stats: %s", err.msg);
@@ -76,9 +78,23 @@ answer_stats(struct mg_connection *conn, struct reporting *r, query_stats_fn que
             paths = NULL; /* out of memory: the reply below fails, and says so */
         }
     }
-    reply = json_pack("{s:s,s:s,s:I,s:I,s:o}", "site_id", site_id, "date", date, "total_views",
-                      (json_int_t)st.total_views, "unique_users", (json_int_t)st.unique_users,
-                      "top_paths", paths);
+    /* The SPEC's order: site_id, the day or the range, then the figures. */
+    reply = date_len > 0 ? json_pack("{s:s,s:s}", "site_id", site_id, "date", date)
+                         : json_pack("{s:s,s:s,s:s}", "site_id", site_id, "from", from, "to", to);
+    /* json_object_set_new() takes its value, also when it fails (out of memory): the reply
+     * is then dropped, and the send below fails and says so. */
+    dropped = reply == NULL ||
+              json_object_set_new(reply, "total_views", json_integer(st.total_views)) != 0 ||
+              json_object_set_new(reply, "unique_users", json_integer(st.unique_users)) != 0;
+    if (dropped) {
+        json_decref(paths);
+    } else {
+        dropped = json_object_set_new(reply, "top_paths", paths) != 0;
+    }
+    if (dropped) {
+        json_decref(reply);
+        reply = NULL;
+    }
     if (reply != NULL && type_len > 0) {
         json_object_set_new(reply, "event_type", json_string(event_type));
     }

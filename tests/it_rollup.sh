@@ -3,9 +3,9 @@
 # events over two days, one processor is killed between storing a batch and counting it,
 # one half-way through counting it (its user documents claimed, no count applied), and one
 # frozen before counting it; a third takes their batches over. /stats (rollups) must answer
-# exactly as /stats/aggregated (raw events) before and after the frozen one wakes up and
-# tries to count its batch late. The three run the fault-injection variant, which alone
-# has the failpoints.
+# exactly as /stats/aggregated (raw events), for each day and over ranges of days, before
+# and after the frozen one wakes up and tries to count its batch late. The three run the
+# fault-injection variant, which alone has the failpoints.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -13,6 +13,8 @@ start_redis
 start_mongo
 DB=rollup
 TYPES="page_view click signup"
+# Ranges over both days: a user of both days counts once (from the per-day user documents).
+RANGES=(2025-11-15..2025-11-16 2025-11-14..2025-11-17)
 PROC_ENV=(REDIS_PORT="$REDIS_PORT" MONGO_URI="$(mongo_uri $DB)" BATCH_SIZE=40
     HEARTBEAT_TTL_MS=1000 RETRY_BASE_MS=50 RETRY_MAX_MS=1000)
 start_service ingest REDIS_PORT="$REDIS_PORT"
@@ -39,7 +41,7 @@ check "processor2 froze before counting batch 2" wait_until $((30 * T_SLOW)) fro
 if wait_until $((60 * T_SLOW)) queue_settled events; then pass "queue drained"; else
     fail "queue drained" "pending $(redis_cli llen events)"; fi
 verify_exactly_once $DB roll-site "$T_TMP/load.txt"
-ROLLUP_TYPES=$TYPES verify_rollup $DB roll-site 2025-11-15 2025-11-16
+ROLLUP_TYPES=$TYPES verify_rollup $DB roll-site 2025-11-15 2025-11-16 "${RANGES[@]}"
 
 # The day totals add up to the stored documents.
 sum=0
@@ -66,6 +68,6 @@ check "processor2 finished its late batch" wait_until $((20 * T_SLOW)) acked
 check "processor2 logged the late count" grep -q 'failpoint: continued' "$T_TMP/processor2.log"
 if wait_until 30 queue_settled events; then pass "queue settled again"; else
     fail "queue settled again"; fi
-ROLLUP_TYPES=$TYPES verify_rollup $DB roll-site 2025-11-15 2025-11-16
+ROLLUP_TYPES=$TYPES verify_rollup $DB roll-site 2025-11-15 2025-11-16 "${RANGES[@]}"
 for s in processor2 processor3 ingest reporting; do expect_clean_stop $s; done
 t_summary

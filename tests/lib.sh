@@ -340,15 +340,20 @@ verify_exactly_once() {
 
 # verify_rollup DB SITE DATE...: /stats (from the processors' rollups) answers exactly as
 # /stats/aggregated (from the raw events) for SITE on each DATE, for all events and for
-# each type in ROLLUP_TYPES (default: page_view click). Starts a reporting service on DB
-# unless one runs. The figures must not all be zero.
+# each type in ROLLUP_TYPES (default: page_view click). A DATE of the form FROM..TO asks
+# for that range (from=FROM&to=TO). Starts a reporting service on DB unless one runs. The
+# figures must not all be zero.
 verify_rollup() {
-    local db=$1 site=$2 date type q a b same=0 differ=0 views=0
+    local db=$1 site=$2 date span type q a b same=0 differ=0 views=0
     shift 2
     [ -n "${REPORTING_PORT:-}" ] || start_service reporting MONGO_URI="$(mongo_uri "$db")"
     for date in "$@"; do
+        case $date in
+        *..*) span="from=${date%..*}&to=${date#*..}" ;;
+        *) span="date=$date" ;;
+        esac
         for type in "" ${ROLLUP_TYPES:-page_view click}; do
-            q="site_id=$site&date=$date${type:+&event_type=$type}"
+            q="site_id=$site&$span${type:+&event_type=$type}"
             a=$(curl -s "http://127.0.0.1:$REPORTING_PORT/stats?$q")
             b=$(curl -s "http://127.0.0.1:$REPORTING_PORT/stats/aggregated?$q")
             if [ "$a" = "$b" ] && [ -n "$a" ]; then

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# it_ranges.sh - figures over ranges of days: /stats and /stats/aggregated with from/to on
+# known events (a user on several days counts once), answers equal to the raw events', and
+# every parameter error with its exact message.
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+start_redis
+start_mongo
+DB=ranges
+start_service ingest REDIS_PORT="$REDIS_PORT"
+start_service processor REDIS_PORT="$REDIS_PORT" MONGO_URI="$(mongo_uri $DB)" BATCH_SIZE=5
+start_service reporting MONGO_URI="$(mongo_uri $DB)"
+I="http://127.0.0.1:$INGEST_PORT"
+R="http://127.0.0.1:$REPORTING_PORT"
+SENT=0
+err() { echo "{\"status\":\"error\",\"message\":\"$1\"}"; }
+
+post() { # post TYPE TIMESTAMP PATH USER [REFERRER]
+    local body="{\"site_id\":\"rs\",\"event_type\":\"$1\",\"timestamp\":\"$2\""
+    [ -n "$3" ] && body+=",\"path\":\"$3\""
+    [ -n "$4" ] && body+=",\"user_id\":\"$4\""
+    [ -n "${5:-}" ] && body+=",\"properties\":{\"referrer\":\"$5\"}"
+    http POST "$I/event" "$body}"
+    if [ "$HTTP_STATUS" = 202 ]; then SENT=$((SENT + 1)); else fail "post $body: $HTTP_STATUS $HTTP_BODY"; fi
+}
+count() { "$BUILD/tests/mongoq" "$(mongo_uri $DB)" events count '{}'; }
+# The processor counts a batch right after storing it: wait until /stats has them all.
+counted() {
+    [ "$(curl -s "$R/stats?site_id=rs&from=2025-11-01&to=2025-12-31" | jq .total_views)" = "$SENT" ]
+}
+
+# Three days and a day before a gap: u1 on every day, u2 on two, u3 once; no user once.
+post page_view 2025-11-14T23:59:59.999Z /a u1 https://news.example.com/x?y=1
+post page_view 2025-11-15T00:00:00Z /a u1 https://www.search.example/q
+post page_view 2025-11-15T10:00:00Z /b u2 https://news.example.com/other
+post click 2025-11-15T10:30:00Z /b u2
+post page_view 2025-11-16T08:00:00Z /a u1
+post signup 2025-11-16T23:00:00Z "" u3
+post page_view 2025-11-16T23:59:59Z /c "" https://news.example.com/
+post page_view 2025-11-20T12:00:00Z /c u2
+if wait_until $((30 * T_SLOW)) counted; then pass "all $SENT events counted"; else
+    fail "all $SENT events counted" "stored $(count)"; fi
+
+# --- /stats over a range -------------------------------------------------------------------
+q="site_id=rs&from=2025-11-14&to=2025-11-16"
+want='{"site_id":"rs","from":"2025-11-14","to":"2025-11-16","total_views":7,"unique_users":3,
+  "top_paths":[{"path":"/a","views":3},{"path":"/b","views":2},{"path":"/c","views":1}]}'
+http GET "$R/stats?$q"
+expect_http "/stats over three days: each user once" 200 "$want"
+http GET "$R/stats/aggregated?$q"
+expect_http "/stats/aggregated over three days" 200 "$want"
+http GET "$R/stats?$q&event_type=page_view"
+expect_http "/stats over three days, page_view" 200 '{"site_id":"rs","from":"2025-11-14",
+  "to":"2025-11-16","event_type":"page_view","total_views":5,"unique_users":2,
+  "top_paths":[{"path":"/a","views":3},{"path":"/b","views":1},{"path":"/c","views":1}]}'
+http GET "$R/stats?site_id=rs&from=2025-11-15&to=2025-11-15"
+expect_http "a one-day range is that day" 200 '{"site_id":"rs","from":"2025-11-15",
+  "to":"2025-11-15","total_views":3,"unique_users":2,
+  "top_paths":[{"path":"/b","views":2},{"path":"/a","views":1}]}'
+http GET "$R/stats?site_id=rs&from=2025-11-17&to=2025-11-19"
+expect_http "a range without events" 200 '{"site_id":"rs","from":"2025-11-17","to":"2025-11-19",
+  "total_views":0,"unique_users":0,"top_paths":[]}'
+same=0
+for span in 2025-11-14..2025-11-20 2025-11-15..2025-11-16 2025-11-16..2025-11-20 \
+    2024-11-21..2025-11-20 2025-11-20..2025-11-20; do
+    for type in "" page_view click signup; do
+        q="site_id=rs&from=${span%..*}&to=${span#*..}${type:+&event_type=$type}"
+        a=$(curl -s "$R/stats?$q")
+        b=$(curl -s "$R/stats/aggregated?$q")
+        if [ "$a" = "$b" ]; then same=$((same + 1)); else echo "# $q: $a / $b"; fi
+    done
+done
+expect_eq "ranges: /stats equals /stats/aggregated" "$same" 20
+http GET "$R/stats?site_id=rs&from=2024-11-20&to=2025-11-20"
+expect_eq "366 days (2024-11-20 to 2025-11-20) are allowed" "$HTTP_STATUS $(jq .total_views <<<"$HTTP_BODY")" "200 $SENT"
+
+# --- errors ----------------------------------------------------------------------------------
+MISSING=$(err 'Missing required parameters: site_id, date (YYYY-MM-DD)')
+for q in "?site_id=rs" "?from=2025-11-14&to=2025-11-15" "?site_id=&from=2025-11-14&to=2025-11-15"; do
+    http GET "$R/stats$q"
+    expect_http "/stats$q" 400 "$MISSING"
+done
+declare -A MSG=(
+    [both]="Use either 'date' or 'from' and 'to', not both"
+    [pair]="Parameters 'from' and 'to' must be given together"
+    [badfrom]="Parameter 'from' must be a calendar date as YYYY-MM-DD, e.g. 2025-11-15"
+    [badto]="Parameter 'to' must be a calendar date as YYYY-MM-DD, e.g. 2025-11-15"
+    [order]="Parameter 'from' must not be after 'to'"
+    [long]="The range from 'from' to 'to' may span at most 366 days"
+)
+while read -r want q; do
+    for ep in stats stats/aggregated; do
+        http GET "$R/$ep?site_id=rs&$q"
+        expect_http "/$ep?$q" 400 "$(err "${MSG[$want]}")"
+    done
+done <<'CASES'
+both date=2025-11-15&from=2025-11-14&to=2025-11-16
+both date=2025-11-15&to=2025-11-16
+pair from=2025-11-14
+pair to=2025-11-14
+badfrom from=2025-02-30&to=2025-03-01
+badfrom from=2025-11-14T00:00:00Z&to=2025-11-16
+badfrom from=x&to=2025-11-16
+badto from=2025-11-14&to=2025-11-31
+badto from=2025-11-14&to=20251116
+order from=2025-11-16&to=2025-11-15
+long from=2024-11-19&to=2025-11-20
+long from=0001-01-01&to=9999-12-31
+CASES
+
+for s in processor ingest reporting; do expect_clean_stop $s; done
+t_summary
