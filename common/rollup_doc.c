@@ -7,23 +7,36 @@
 
 #include "ts.h"
 
-char *
-rollup_scope_id(const char *site, int64_t ts_ms, const char *type)
+/* The id of site's bucket of `prefix` characters of ts_ms's timestamp: 10 a day, 13 an hour. */
+static char *
+bucket_id(const char *site, int64_t ts_ms, const char *type, int prefix)
 {
-    char day[TS_FORMAT_LEN];
+    char t[TS_FORMAT_LEN];
     size_t n = strlen(site) + (type ? strlen(type) : 0) + 64;
     char *id = malloc(n);
 
     if (id == NULL) {
         return NULL;
     }
-    ts_format(ts_ms, day);
+    ts_format(ts_ms, t);
     if (type != NULL) {
-        snprintf(id, n, "%.10s|%zu:%s|%zu:%s", day, strlen(type), type, strlen(site), site);
+        snprintf(id, n, "%.*s|%zu:%s|%zu:%s", prefix, t, strlen(type), type, strlen(site), site);
     } else {
-        snprintf(id, n, "%.10s|*|%zu:%s", day, strlen(site), site);
+        snprintf(id, n, "%.*s|*|%zu:%s", prefix, t, strlen(site), site);
     }
     return id;
+}
+
+char *
+rollup_scope_id(const char *site, int64_t ts_ms, const char *type)
+{
+    return bucket_id(site, ts_ms, type, 10);
+}
+
+char *
+rollup_hour_id(const char *site, int64_t ts_ms, const char *type)
+{
+    return bucket_id(site, ts_ms, type, 13);
 }
 
 char *

@@ -2,12 +2,17 @@
  * spells out the exactly-once protocol), read by reporting (reporting/query.h).
  *
  * Ids are self-delimiting: "<date>|*|<n>:<site>" for a site-day, with "<n>:<event type>"
- * in place of "*" for one event type; lengths in bytes. Collections:
+ * in place of "*" for one event type; "<date>T<HH>|..." the same for a site-hour; lengths
+ * in bytes. Collections:
  *   rollups       {_id: site-day id, site_id, date, event_type|null, views, users,
  *                  runs: {<run>: <seq>}, voided: [<batch id>...]}
+ *   rollup_hours  {_id: site-hour id, site_id, date, hour: <Date, the hour's start>,
+ *                  event_type|null, views, runs, voided}
  *   rollup_paths  {_id: site-day id + "|" + path, scope: site-day id, path, views, runs, voided}
  *   rollup_users  {_id: site-day id + "|" + user_id, b: <batch id>}
- * views and users are the figures of /stats; runs, voided and b are the protocol's.
+ * views and users are the figures of /stats and /stats/timeseries; runs, voided and b are
+ * the protocol's. A site-hour document is a site-day document of one hour without users:
+ * the same protocol, in its own collection.
  */
 #ifndef COMMON_ROLLUP_DOC_H
 #define COMMON_ROLLUP_DOC_H
@@ -17,6 +22,7 @@
 #define ROLLUP_COLLECTION "rollups"
 #define ROLLUP_PATHS_COLLECTION "rollup_paths"
 #define ROLLUP_USERS_COLLECTION "rollup_users"
+#define ROLLUP_HOURS_COLLECTION "rollup_hours"
 
 /* A batch id is "<run>:<seq>": ROLLUP_RUN_LEN characters, a colon and a sequence number
  * from 1 (processor/rollup.h). */
@@ -33,6 +39,10 @@ int rollup_batch_parse(const char *id, char run[ROLLUP_RUN_LEN + 1], int64_t *se
 /* The site-day id of site's UTC day containing ts_ms, of one event type unless type is
  * NULL. malloc'd; NULL when out of memory. */
 char *rollup_scope_id(const char *site, int64_t ts_ms, const char *type);
+
+/* The site-hour id of site's UTC hour containing ts_ms, of one event type unless type is
+ * NULL. malloc'd; NULL when out of memory. */
+char *rollup_hour_id(const char *site, int64_t ts_ms, const char *type);
 
 /* The id of a path or user document: parent + "|" + leaf. malloc'd; NULL when out of
  * memory. */

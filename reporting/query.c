@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "event.h"
 #include "ts.h"
 
 void
@@ -503,6 +504,170 @@ done:
     mongoc_cursor_destroy(cursor);
     bson_destroy(pipeline);
     mongoc_collection_destroy(coll);
+    store_client_push(s, client);
+    return rc;
+}
+
+/* --- time series -------------------------------------------------------------------------- */
+
+void
+series_clear(struct series *ts)
+{
+    free(ts->views);
+    free(ts->users);
+    memset(ts, 0, sizeof *ts);
+}
+
+/* Allocate the zeroed buckets of r. Returns 0, or -1 with err. */
+static int
+series_init(struct series *out, const struct day_range *r, int64_t step_ms, struct app_err *err)
+{
+    memset(out, 0, sizeof *out);
+    out->n = range_buckets(r, step_ms);
+    out->views = calloc((size_t)out->n, sizeof *out->views);
+    out->users = calloc((size_t)out->n, sizeof *out->users);
+    if (out->views == NULL || out->users == NULL) {
+        series_clear(out);
+        return err_set(err, ERR_INTERNAL, "out of memory");
+    }
+    return 0;
+}
+
+/* Add the figures of the raw events of the range to out's buckets (allocated): the views
+ * when `views` is set, and the distinct users of each bucket. One find through the index
+ * {site_id: 1, timestamp: 1}, with a client of s; the events are bucketed here. */
+static int
+series_from_events(store_t *s, mongoc_client_t *client, const char *site_id,
+                   const struct day_range *r, int64_t step_ms, const char *event_type,
+                   struct series *out, int views, struct app_err *err)
+{
+    mongoc_collection_t *coll = store_collection(s, client, STORE_EVENTS_COLLECTION);
+    bson_t *filter = BCON_NEW("site_id", BCON_UTF8(site_id), "timestamp", "{", "$gte",
+                              BCON_DATE_TIME(r->from_ms), "$lt",
+                              BCON_DATE_TIME(r->from_ms + r->days * TS_DAY_MS), "}");
+    bson_t *opts =
+        BCON_NEW("projection", "{", "timestamp", BCON_INT32(1), "user_id", BCON_INT32(1), "}");
+    struct names keys = {NULL, 0, 0};
+    mongoc_cursor_t *cur;
+    const bson_t *doc;
+    bson_error_t berr;
+    int rc = 0;
+
+    if (event_type != NULL) {
+        BSON_APPEND_UTF8(filter, "event_type", event_type);
+    }
+    cur = mongoc_collection_find_with_opts(coll, filter, opts, NULL);
+    while (rc == 0 && mongoc_cursor_next(cur, &doc)) {
+        bson_iter_t it;
+        const char *user = utf8_field(doc, "user_id");
+        char key[24 + EVENT_USER_ID_MAX + 2];
+        int64_t b = bson_iter_init_find(&it, doc, "timestamp") && BSON_ITER_HOLDS_DATE_TIME(&it)
+                        ? range_bucket_of(r, step_ms, bson_iter_date_time(&it))
+                        : -1;
+        if (b < 0) {
+            continue;
+        }
+        out->views[b] += views != 0;
+        if (user == NULL || user[0] == '\0') {
+            continue;
+        }
+        snprintf(key, sizeof key, "%lld|%s", (long long)b, user);
+        if (names_add(&keys, key) != 0) {
+            rc = err_set(err, ERR_INTERNAL, "out of memory");
+        }
+    }
+    if (rc == 0 && mongoc_cursor_error(cur, &berr)) {
+        rc = err_set(err, ERR_TRANSIENT, "mongodb events series: %s", berr.message);
+    }
+    if (rc == 0) {
+        range_distinct_per_bucket(keys.v, keys.n, out->users, out->n);
+    }
+    names_free(&keys);
+    mongoc_cursor_destroy(cur);
+    bson_destroy(opts);
+    bson_destroy(filter);
+    mongoc_collection_destroy(coll);
+    return rc;
+}
+
+int
+query_series_rollups(store_t *s, const char *site_id, const struct day_range *r, int64_t step_ms,
+                     const char *event_type, struct series *out, struct app_err *err)
+{
+    int hour = step_ms != TS_DAY_MS;
+    mongoc_client_t *client = store_client_pop(s);
+    mongoc_collection_t *coll =
+        store_collection(s, client, hour ? ROLLUP_HOURS_COLLECTION : ROLLUP_COLLECTION);
+    int64_t n = range_buckets(r, step_ms);
+    char **ids = calloc((size_t)n, sizeof *ids);
+    bson_t *filter = NULL;
+    mongoc_cursor_t *cur = NULL;
+    const bson_t *doc;
+    bson_error_t berr;
+    int rc = -1;
+
+    memset(out, 0, sizeof *out);
+    for (int64_t i = 0; ids != NULL && i < n; i++) {
+        int64_t t = r->from_ms + i * step_ms;
+        if ((ids[i] = hour ? rollup_hour_id(site_id, t, event_type)
+                           : rollup_scope_id(site_id, t, event_type)) == NULL) {
+            free_ids(ids, i);
+            ids = NULL;
+        }
+    }
+    if (ids == NULL) {
+        err_set(err, ERR_INTERNAL, "out of memory");
+        goto done;
+    }
+    if (series_init(out, r, step_ms, err) != 0) {
+        goto done;
+    }
+    filter = bson_new();
+    append_in(filter, "_id", ids, n);
+    cur = mongoc_collection_find_with_opts(coll, filter, NULL, NULL);
+    while (mongoc_cursor_next(cur, &doc)) {
+        const char *id = utf8_field(doc, "_id");
+        int64_t b = id != NULL ? range_bucket_of_id(r, step_ms, id) : -1;
+        if (b >= 0 && strcmp(id, ids[b]) == 0) {
+            out->views[b] = num_field(doc, "views");
+            out->users[b] = num_field(doc, "users");
+        }
+    }
+    if (mongoc_cursor_error(cur, &berr)) {
+        err_set(err, ERR_TRANSIENT, "mongodb rollup series: %s", berr.message);
+        goto done;
+    }
+    /* Site-hours keep views only: the users of each hour come from its raw events. */
+    if (hour && series_from_events(s, client, site_id, r, step_ms, event_type, out, 0, err) != 0) {
+        goto done;
+    }
+    rc = 0;
+done:
+    if (rc != 0) {
+        series_clear(out);
+    }
+    mongoc_cursor_destroy(cur);
+    bson_destroy(filter);
+    free_ids(ids, ids != NULL ? n : 0);
+    mongoc_collection_destroy(coll);
+    store_client_push(s, client);
+    return rc;
+}
+
+int
+query_series_events(store_t *s, const char *site_id, const struct day_range *r, int64_t step_ms,
+                    const char *event_type, struct series *out, struct app_err *err)
+{
+    mongoc_client_t *client = store_client_pop(s);
+    int rc =
+        series_init(out, r, step_ms, err) != 0 ||
+                series_from_events(s, client, site_id, r, step_ms, event_type, out, 1, err) != 0
+            ? -1
+            : 0;
+
+    if (rc != 0) {
+        series_clear(out);
+    }
     store_client_push(s, client);
     return rc;
 }

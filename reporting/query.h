@@ -44,4 +44,33 @@ int query_stats_rollups(store_t *s, const char *site_id, const struct day_range 
 int query_stats_events(store_t *s, const char *site_id, const struct day_range *r,
                        const char *event_type, struct stats *out, struct app_err *err);
 
+/* The points of /stats/timeseries: views[i] and users[i] of bucket i of n, each a UTC
+ * hour or day from the range's start. */
+struct series {
+    int64_t n;
+    int64_t *views, *users; /* owned */
+};
+
+/* Free a series' arrays and zero it. */
+void series_clear(struct series *ts);
+
+/* A query: the series of site_id over r in buckets of step_ms (an hour or a day; r at most
+ * RANGE_MAX_HOUR_DAYS days for an hour), narrowed to event_type unless it is NULL. Every
+ * bucket is present. Returns 0 and fills out (series_clear()), or -1 with err. */
+typedef int (*query_series_fn)(store_t *s, const char *site_id, const struct day_range *r,
+                               int64_t step_ms, const char *event_type, struct series *out,
+                               struct app_err *err);
+
+/* From the site-day documents (views and users), or the site-hour documents (views: one
+ * read by _id of at most 744 documents) and, for the users of each hour, the raw events
+ * of the range (as query_series_events(): their cost grows with the events). */
+int query_series_rollups(store_t *s, const char *site_id, const struct day_range *r,
+                         int64_t step_ms, const char *event_type, struct series *out,
+                         struct app_err *err);
+
+/* From the raw events of the range (through {site_id, timestamp}), bucketed here: the
+ * yardstick of query_series_rollups(), its cost growing with the events. */
+int query_series_events(store_t *s, const char *site_id, const struct day_range *r, int64_t step_ms,
+                        const char *event_type, struct series *out, struct app_err *err);
+
 #endif

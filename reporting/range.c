@@ -82,6 +82,35 @@ range_bucket_of(const struct day_range *r, int64_t step_ms, int64_t ts_ms)
     return (ts_ms - r->from_ms) / step_ms;
 }
 
+int64_t
+range_bucket_of_id(const struct day_range *r, int64_t step_ms, const char *id)
+{
+    size_t len = strnlen(id, 14);
+    int64_t ms;
+    int h;
+
+    if (len < 11 || ts_parse_date(id, 10, &ms) != 0) {
+        return -1;
+    }
+    if (step_ms == TS_DAY_MS) {
+        return id[10] == '|' ? range_bucket_of(r, step_ms, ms) : -1;
+    }
+    if (len < 14 || id[10] != 'T' || id[11] < '0' || id[11] > '2' || id[12] < '0' || id[12] > '9' ||
+        id[13] != '|' || (h = (id[11] - '0') * 10 + (id[12] - '0')) > 23) {
+        return -1;
+    }
+    return range_bucket_of(r, step_ms, ms + h * step_ms);
+}
+
+void
+range_bucket_time(const struct day_range *r, int64_t step_ms, int64_t i, char out[RANGE_T_LEN])
+{
+    char t[TS_FORMAT_LEN];
+
+    ts_format(r->from_ms + i * step_ms, t);
+    snprintf(out, RANGE_T_LEN, "%.19sZ", t);
+}
+
 const char *
 range_limit(const char *s, int len, int def, int max, int *limit)
 {
@@ -152,4 +181,24 @@ range_distinct(char **ids, size_t n)
         distinct += i == 0 || strcmp(ids[i - 1], ids[i]) != 0;
     }
     return distinct;
+}
+
+void
+range_distinct_per_bucket(char **keys, size_t n, int64_t *users, int64_t n_buckets)
+{
+    if (n == 0) {
+        return;
+    }
+    qsort(keys, n, sizeof *keys, cmp_str);
+    for (size_t i = 0; i < n; i++) {
+        char *end;
+        long long b;
+        if (i > 0 && strcmp(keys[i - 1], keys[i]) == 0) {
+            continue;
+        }
+        b = strtoll(keys[i], &end, 10);
+        if (end != keys[i] && *end == '|' && b >= 0 && b < n_buckets) {
+            users[b]++;
+        }
+    }
 }

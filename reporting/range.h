@@ -49,6 +49,15 @@ const char *range_interval(const char *interval, int len, const struct day_range
 int64_t range_buckets(const struct day_range *r, int64_t step_ms);
 int64_t range_bucket_of(const struct day_range *r, int64_t step_ms, int64_t ts_ms);
 
+/* The bucket of a site-day id ("YYYY-MM-DD|...", step a day) or site-hour id
+ * ("YYYY-MM-DDTHH|...", step an hour) in r: its index, or -1 (another form, or outside). */
+int64_t range_bucket_of_id(const struct day_range *r, int64_t step_ms, const char *id);
+
+/* Write bucket i's start as "YYYY-MM-DDTHH:MM:SSZ" (21 bytes with the NUL) into out. */
+#define RANGE_T_LEN 21
+void range_bucket_time(const struct day_range *r, int64_t step_ms, int64_t i,
+                       char out[RANGE_T_LEN]);
+
 /* `limit` (length len as above): absent means def; else an integer 1..max. Returns NULL
  * and sets *limit, or RANGE_ERR_LIMIT. */
 const char *range_limit(const char *s, int len, int def, int max, int *limit);
@@ -60,5 +69,10 @@ int range_user_counted(const bson_t *scope, const char *b);
 
 /* Sort ids[0..n) and return how many distinct strings there are. */
 size_t range_distinct(char **ids, size_t n);
+
+/* Sort keys[0..n), each "<bucket>|<user_id>" (bucket a decimal index below n_buckets), and
+ * add to users[bucket] the number of distinct users of each bucket. Keys of another form
+ * are skipped. */
+void range_distinct_per_bucket(char **keys, size_t n, int64_t *users, int64_t n_buckets);
 
 #endif

@@ -1,4 +1,5 @@
-/* stats.c - reporting's HTTP handlers: GET /stats, GET /stats/aggregated, /metrics. */
+/* stats.c - reporting's HTTP handlers: GET /stats, /stats/timeseries (each also from the
+ * raw events: /aggregated), /metrics. */
 #include <string.h>
 
 #include "event.h"
@@ -10,6 +11,7 @@
 #include "ts.h"
 
 #define MISSING_PARAMS "Missing required parameters: site_id, date (YYYY-MM-DD)"
+#define MISSING_SERIES "Missing required parameters: site_id, from, to (YYYY-MM-DD), interval"
 
 /* Read one query parameter into out. Returns its length, 0 when absent or
  * empty, -1 when it is longer than max bytes, badly escaped or not UTF-8. */
@@ -25,49 +27,109 @@ param(const char *qs, const char *name, char *out, size_t max)
     return n == -2 || !text_is_utf8(out, (size_t)n) ? -1 : n;
 }
 
-/* GET /stats and GET /stats/aggregated: the same parameters, errors and answer. */
-static int
-answer_stats(struct mg_connection *conn, struct reporting *r, query_stats_fn query)
-{
-    const char *qs = mg_get_request_info(conn)->query_string;
-    char site_id[EVENT_SITE_ID_MAX + 1], date[16], from[16], to[16], event_type[EVENT_TYPE_MAX + 1];
-    int site_len = param(qs, "site_id", site_id, EVENT_SITE_ID_MAX);
-    int date_len = param(qs, "date", date, 10);
-    int from_len = param(qs, "from", from, 10);
-    int to_len = param(qs, "to", to, 10);
-    int type_len = param(qs, "event_type", event_type, EVENT_TYPE_MAX);
-    struct stats st;
-    struct app_err err = {0};
+/* The parameters every figure shares: the site, the days (date, or from and to), the type. */
+struct req {
+    char site_id[EVENT_SITE_ID_MAX + 1], date[16], from[16], to[16];
+    char event_type[EVENT_TYPE_MAX + 1];
+    int date_len, from_len, to_len, type_len;
     struct day_range days;
-    const char *bad;
-    json_t *reply, *paths;
-    int rc, dropped;
+};
 
-    if (site_len == 0 || (date_len == 0 && from_len == 0 && to_len == 0)) {
-        return http_send_error(conn, 400, MISSING_PARAMS);
+/* Read them from the query string into q. Returns 0, or the HTTP status of the 400 sent
+ * (`missing`: the message when site_id or every day parameter is absent). */
+static int
+read_req(struct mg_connection *conn, const char *qs, struct req *q, const char *missing)
+{
+    int site_len = param(qs, "site_id", q->site_id, EVENT_SITE_ID_MAX);
+    const char *bad;
+
+    q->date_len = param(qs, "date", q->date, 10);
+    q->from_len = param(qs, "from", q->from, 10);
+    q->to_len = param(qs, "to", q->to, 10);
+    q->type_len = param(qs, "event_type", q->event_type, EVENT_TYPE_MAX);
+    if (site_len == 0 || (q->date_len == 0 && q->from_len == 0 && q->to_len == 0)) {
+        return http_send_error(conn, 400, "%s", missing);
     }
     if (site_len < 0) {
         return http_send_error(conn, 400, "Parameter 'site_id' must be 1-%d bytes of UTF-8",
                                EVENT_SITE_ID_MAX);
     }
-    if ((bad = range_parse(date, date_len, from, from_len, to, to_len, &days)) != NULL) {
+    bad = range_parse(q->date, q->date_len, q->from, q->from_len, q->to, q->to_len, &q->days);
+    if (bad != NULL) {
         return http_send_error(conn, 400, "%s", bad);
     }
-    if (type_len < 0) {
+    if (q->type_len < 0) {
         return http_send_error(conn, 400, "Parameter 'event_type' must be 1-%d bytes of UTF-8",
                                EVENT_TYPE_MAX);
     }
-    if (sem_trywait(&r->db_slots) != 0) {
-        atomic_fetch_add(&r->db_busy, 1);
-        return http_send_error_headers(conn, 503, "Retry-After: 1\r\n",
-                                       "Too many requests waiting for the database, please retry");
+    return 0;
+}
+
+/* Take one of the MAX_DB_REQUESTS slots. Returns 0, or the status of the 503 sent. */
+static int
+db_slot(struct mg_connection *conn, struct reporting *r)
+{
+    if (sem_trywait(&r->db_slots) == 0) {
+        return 0;
     }
-    rc = query(r->store, site_id, &days, type_len > 0 ? event_type : NULL, &st, &err);
+    atomic_fetch_add(&r->db_busy, 1);
+    return http_send_error_headers(conn, 503, "Retry-After: 1\r\n",
+                                   "Too many requests waiting for the database, please retry");
+}
+
+/* Release the slot; on a failed query (rc != 0), log it and send the 503. Returns 0 when
+ * the query succeeded, else the status sent. */
+static int
+db_done(struct mg_connection *conn, struct reporting *r, int rc, const struct app_err *err)
+{
     sem_post(&r->db_slots);
-    if (rc != 0) {
-        LOG_WARN("stats: %s", err.msg);
-        atomic_fetch_add(&r->mongo_errors, 1);
-        return http_send_error(conn, 503, "Database unavailable, please retry");
+    if (rc == 0) {
+        return 0;
+    }
+    LOG_WARN("stats: %s", err->msg);
+    atomic_fetch_add(&r->mongo_errors, 1);
+    return http_send_error(conn, 503, "Database unavailable, please retry");
+}
+
+/* {"site_id", "date" or "from" and "to"}: the head of every figure's answer, in the SPEC's
+ * order. NULL out of memory. */
+static json_t *
+reply_head(const struct req *q)
+{
+    return q->date_len > 0
+               ? json_pack("{s:s,s:s}", "site_id", q->site_id, "date", q->date)
+               : json_pack("{s:s,s:s,s:s}", "site_id", q->site_id, "from", q->from, "to", q->to);
+}
+
+/* Add "event_type" to a reply when the request narrowed to one, then send it (a NULL
+ * reply: out of memory, which the send reports). */
+static int
+send_reply(struct mg_connection *conn, const struct req *q, json_t *reply)
+{
+    if (reply != NULL && q->type_len > 0) {
+        json_object_set_new(reply, "event_type", json_string(q->event_type));
+    }
+    return http_send_json(conn, 200, reply);
+}
+
+/* GET /stats and GET /stats/aggregated: the same parameters, errors and answer. */
+static int
+answer_stats(struct mg_connection *conn, struct reporting *r, query_stats_fn query)
+{
+    struct req q;
+    struct stats st;
+    struct app_err err = {0};
+    json_t *reply, *paths;
+    int status, dropped;
+
+    if ((status = read_req(conn, mg_get_request_info(conn)->query_string, &q, MISSING_PARAMS)) !=
+            0 ||
+        (status = db_slot(conn, r)) != 0) {
+        return status;
+    }
+    status = query(r->store, q.site_id, &q.days, q.type_len > 0 ? q.event_type : NULL, &st, &err);
+    if ((status = db_done(conn, r, status, &err)) != 0) {
+        return status;
     }
     paths = json_array();
     for (size_t i = 0; paths != NULL && i < st.n_paths; i++) {
@@ -78,9 +140,7 @@ answer_stats(struct mg_connection *conn, struct reporting *r, query_stats_fn que
             paths = NULL; /* out of memory: the reply below fails, and says so */
         }
     }
-    /* The SPEC's order: site_id, the day or the range, then the figures. */
-    reply = date_len > 0 ? json_pack("{s:s,s:s}", "site_id", site_id, "date", date)
-                         : json_pack("{s:s,s:s,s:s}", "site_id", site_id, "from", from, "to", to);
+    reply = reply_head(&q);
     /* json_object_set_new() takes its value, also when it fails (out of memory): the reply
      * is then dropped, and the send below fails and says so. */
     dropped = reply == NULL ||
@@ -95,11 +155,62 @@ answer_stats(struct mg_connection *conn, struct reporting *r, query_stats_fn que
         json_decref(reply);
         reply = NULL;
     }
-    if (reply != NULL && type_len > 0) {
-        json_object_set_new(reply, "event_type", json_string(event_type));
-    }
     stats_clear(&st);
-    return http_send_json(conn, 200, reply);
+    return send_reply(conn, &q, reply);
+}
+
+/* GET /stats/timeseries and /stats/timeseries/aggregated: the points of every bucket. */
+static int
+answer_series(struct mg_connection *conn, struct reporting *r, query_series_fn query)
+{
+    const char *qs = mg_get_request_info(conn)->query_string;
+    char interval[8];
+    int interval_len = param(qs, "interval", interval, 4);
+    struct req q;
+    struct series ts;
+    struct app_err err = {0};
+    const char *bad;
+    int64_t step;
+    json_t *reply, *points;
+    int status;
+
+    if ((status = read_req(conn, qs, &q, MISSING_SERIES)) != 0) {
+        return status;
+    }
+    if ((bad = range_interval(interval, interval_len, &q.days, &step)) != NULL) {
+        return http_send_error(conn, 400, "%s", bad);
+    }
+    if ((status = db_slot(conn, r)) != 0) {
+        return status;
+    }
+    status =
+        query(r->store, q.site_id, &q.days, step, q.type_len > 0 ? q.event_type : NULL, &ts, &err);
+    if ((status = db_done(conn, r, status, &err)) != 0) {
+        return status;
+    }
+    points = json_array();
+    for (int64_t i = 0; points != NULL && i < ts.n; i++) {
+        char t[RANGE_T_LEN];
+        range_bucket_time(&q.days, step, i, t);
+        if (json_array_append_new(points, json_pack("{s:s,s:I,s:I}", "t", t, "views",
+                                                    (json_int_t)ts.views[i], "unique_users",
+                                                    (json_int_t)ts.users[i])) != 0) {
+            json_decref(points);
+            points = NULL;
+        }
+    }
+    series_clear(&ts);
+    reply = reply_head(&q);
+    if (reply == NULL || points == NULL ||
+        json_object_set_new(reply, "interval", json_string(interval)) != 0) {
+        json_decref(points);
+        json_decref(reply);
+        reply = NULL;
+    } else if (json_object_set_new(reply, "points", points) != 0) {
+        json_decref(reply);
+        reply = NULL;
+    }
+    return send_reply(conn, &q, reply);
 }
 
 /* From the rollups the processors keep: a few documents, however many events. */
@@ -114,6 +225,20 @@ static int
 handle_stats_aggregated(struct mg_connection *conn, void *arg)
 {
     return answer_stats(conn, arg, query_stats_events);
+}
+
+/* From the site-day or site-hour rollups. */
+static int
+handle_series(struct mg_connection *conn, void *arg)
+{
+    return answer_series(conn, arg, query_series_rollups);
+}
+
+/* From the raw events of the range. */
+static int
+handle_series_aggregated(struct mg_connection *conn, void *arg)
+{
+    return answer_series(conn, arg, query_series_events);
 }
 
 int
@@ -147,6 +272,8 @@ handle_metrics(struct mg_connection *conn, void *arg)
 const struct http_route reporting_routes[] = {
     {"GET", "/stats", handle_stats, 0},
     {"GET", "/stats/aggregated", handle_stats_aggregated, 0},
+    {"GET", "/stats/timeseries", handle_series, 0},
+    {"GET", "/stats/timeseries/aggregated", handle_series_aggregated, 0},
     SVC_PROBE_ROUTES,
     {"GET", "/metrics", handle_metrics, 1},
 };

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# it_ranges.sh - figures over ranges of days: /stats and /stats/aggregated with from/to on
-# known events (a user on several days counts once), answers equal to the raw events', and
-# every parameter error with its exact message.
+# it_ranges.sh - figures over ranges of days: /stats and /stats/aggregated with from/to,
+# and /stats/timeseries by hour and by day, on known events (a user on several days counts
+# once), answers equal to the raw events', and every parameter error with its exact message.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -75,6 +75,38 @@ expect_eq "ranges: /stats equals /stats/aggregated" "$same" 20
 http GET "$R/stats?site_id=rs&from=2024-11-20&to=2025-11-20"
 expect_eq "366 days (2024-11-20 to 2025-11-20) are allowed" "$HTTP_STATUS $(jq .total_views <<<"$HTTP_BODY")" "200 $SENT"
 
+# --- /stats/timeseries --------------------------------------------------------------------
+pts() { jq -c '[.points[] | select(.views > 0 or .unique_users > 0)]' <<<"$HTTP_BODY"; }
+q="site_id=rs&from=2025-11-15&to=2025-11-16"
+for ep in stats/timeseries stats/timeseries/aggregated; do
+    http GET "$R/$ep?$q&interval=hour"
+    expect_eq "/$ep by hour: 48 points from midnight" \
+        "$HTTP_STATUS $(jq -c '[(.points | length), .points[0].t, .points[47].t, .interval]' <<<"$HTTP_BODY")" \
+        '200 [48,"2025-11-15T00:00:00Z","2025-11-16T23:00:00Z","hour"]'
+    expect_json "/$ep by hour: the hours with events" "$(pts)" \
+        '[{"t":"2025-11-15T00:00:00Z","views":1,"unique_users":1},
+          {"t":"2025-11-15T10:00:00Z","views":2,"unique_users":1},
+          {"t":"2025-11-16T08:00:00Z","views":1,"unique_users":1},
+          {"t":"2025-11-16T23:00:00Z","views":2,"unique_users":1}]'
+    http GET "$R/$ep?$q&interval=day&event_type=page_view"
+    expect_http "/$ep by day, page_view" 200 '{"site_id":"rs","from":"2025-11-15","to":"2025-11-16",
+      "event_type":"page_view","interval":"day","points":[
+      {"t":"2025-11-15T00:00:00Z","views":2,"unique_users":2},
+      {"t":"2025-11-16T00:00:00Z","views":2,"unique_users":1}]}'
+    http GET "$R/$ep?site_id=rs&date=2025-11-20&interval=hour"
+    expect_eq "/$ep of one date by hour" "$(pts)" '[{"t":"2025-11-20T12:00:00Z","views":1,"unique_users":1}]'
+done
+V_SAME=0 V_DIFFER=0
+for span in 2025-11-14..2025-11-20 2025-10-21..2025-11-20; do
+    for type in "" page_view click signup; do
+        same_answer stats/timeseries "site_id=rs&from=${span%..*}&to=${span#*..}&interval=hour${type:+&event_type=$type}"
+        same_answer stats/timeseries "site_id=rs&from=${span%..*}&to=${span#*..}&interval=day${type:+&event_type=$type}"
+    done
+done
+expect_eq "time series: the rollups' answers equal the raw events'" "$V_SAME $V_DIFFER" "16 0"
+http GET "$R/stats/timeseries?site_id=rs&from=2024-11-20&to=2025-11-20&interval=day"
+expect_eq "a 366-day series by day" "$HTTP_STATUS $(jq '.points | length' <<<"$HTTP_BODY")" "200 366"
+
 # --- errors ----------------------------------------------------------------------------------
 MISSING=$(err 'Missing required parameters: site_id, date (YYYY-MM-DD)')
 for q in "?site_id=rs" "?from=2025-11-14&to=2025-11-15" "?site_id=&from=2025-11-14&to=2025-11-15"; do
@@ -108,6 +140,35 @@ order from=2025-11-16&to=2025-11-15
 long from=2024-11-19&to=2025-11-20
 long from=0001-01-01&to=9999-12-31
 CASES
+
+SERIES_MISSING=$(err 'Missing required parameters: site_id, from, to (YYYY-MM-DD), interval')
+for q in "?site_id=rs&interval=hour" "?from=2025-11-14&to=2025-11-15&interval=hour" ""; do
+    http GET "$R/stats/timeseries$q"
+    expect_http "/stats/timeseries$q" 400 "$SERIES_MISSING"
+done
+MSG[interval]="Parameter 'interval' must be hour or day"
+MSG[hours]="With interval=hour the range may span at most 31 days"
+while read -r want q; do
+    for ep in stats/timeseries stats/timeseries/aggregated; do
+        http GET "$R/$ep?site_id=rs&$q"
+        expect_http "/$ep?$q" 400 "$(err "${MSG[$want]}")"
+    done
+done <<'CASES'
+interval from=2025-11-14&to=2025-11-16
+interval from=2025-11-14&to=2025-11-16&interval=
+interval from=2025-11-14&to=2025-11-16&interval=minute
+interval from=2025-11-14&to=2025-11-16&interval=hourly
+interval from=2025-11-14&to=2025-11-16&interval=HOUR
+hours from=2025-10-15&to=2025-11-15&interval=hour
+both date=2025-11-15&from=2025-11-14&to=2025-11-16&interval=hour
+pair from=2025-11-14&interval=day
+order from=2025-11-16&to=2025-11-15&interval=day
+long from=2024-11-19&to=2025-11-20&interval=day
+badto from=2025-11-14&to=2025-11-31&interval=day
+CASES
+http GET "$R/stats/timeseries?site_id=rs&from=2025-10-16&to=2025-11-15&interval=hour"
+expect_eq "31 days by hour are allowed: 744 points" \
+    "$HTTP_STATUS $(jq '.points | length' <<<"$HTTP_BODY")" "200 744"
 
 for s in processor ingest reporting; do expect_clean_stop $s; done
 t_summary

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # it_rollup.sh - the rollups behind /stats stay exact through injected crashes: on random
 # events over two days, one processor is killed between storing a batch and counting it,
-# one half-way through counting it (its user documents claimed, no count applied), and one
-# frozen before counting it; a third takes their batches over. /stats (rollups) must answer
-# exactly as /stats/aggregated (raw events), for each day and over ranges of days, before
+# one half-way through counting it (its user documents claimed, no count applied), one
+# between counting it in the site-days and in the site-hours, and one frozen before
+# counting it; a third takes their batches over. /stats (rollups) must answer
+# exactly as /stats/aggregated (raw events), for each day and over ranges of days, and
+# /stats/timeseries by hour and by day as /stats/timeseries/aggregated, before
 # and after the frozen one wakes up and tries to count its batch late. The three run the
 # fault-injection variant, which alone has the failpoints.
 # shellcheck source=tests/lib.sh
@@ -22,6 +24,7 @@ VARIANT=-fault start_service processor1 "${PROC_ENV[@]}" FAULT_KILL_IN_ROLLUP=3
 VARIANT=-fault start_service processor2 "${PROC_ENV[@]}" FAULT_STOP_BEFORE_ROLLUP=2
 start_service processor3 "${PROC_ENV[@]}"
 VARIANT=-fault start_service processor4 "${PROC_ENV[@]}" FAULT_KILL_BEFORE_ROLLUP=3
+VARIANT=-fault start_service processor5 "${PROC_ENV[@]}" FAULT_KILL_BEFORE_HOURS=2
 start_service reporting MONGO_URI="$(mongo_uri $DB)"
 
 "$BUILD/tests/loadgen" --port "$INGEST_PORT" --connections 4 --max 1500 --rate 300 \
@@ -29,13 +32,19 @@ start_service reporting MONGO_URI="$(mongo_uri $DB)"
 echo "# load: $(cat "$T_TMP/load.summary")"
 
 # shellcheck disable=SC2317 # called through wait_until
-killed() { ! kill -0 "$PROCESSOR1_PID" 2>/dev/null && ! kill -0 "$PROCESSOR4_PID" 2>/dev/null; }
+killed() {
+    ! kill -0 "$PROCESSOR1_PID" 2>/dev/null && ! kill -0 "$PROCESSOR4_PID" 2>/dev/null &&
+        ! kill -0 "$PROCESSOR5_PID" 2>/dev/null
+}
 # shellcheck disable=SC2317
 frozen() { grep -q '^State:.*T' "/proc/$PROCESSOR2_PID/status" 2>/dev/null; }
-check "processor1 and processor4 killed themselves in and before counting batch 3" \
+check "processor1, 4 and 5 killed themselves in, before and (5, batch 2) amid counting" \
     wait_until $((30 * T_SLOW)) killed
 check "processor1 died half-way through its count" \
     grep -q 'failpoint: killing this processor half-way' "$T_TMP/processor1.log"
+check "processor5 died between the site-days and the site-hours of batch 2" \
+    grep -q 'failpoint: killing this processor between the site-days and the site-hours' \
+    "$T_TMP/processor5.log"
 check "processor2 froze before counting batch 2" wait_until $((30 * T_SLOW)) frozen
 # processor3 recovers both lists once their heartbeats lapse, and stores what is left.
 if wait_until $((60 * T_SLOW)) queue_settled events; then pass "queue drained"; else

@@ -226,13 +226,91 @@ test_distinct(void **state)
     }
 }
 
+static void
+test_bucket_of_id(void **state)
+{
+    static const struct {
+        int64_t step;
+        const char *id;
+        int64_t want;
+    } rows[] = {
+        {TS_DAY_MS, "2025-11-15|*|1:s", 0},
+        {TS_DAY_MS, "2025-11-16|4:view|1:s", 1},
+        {TS_DAY_MS, "2025-11-17|*|1:s", -1}, /* after the range */
+        {TS_DAY_MS, "2025-11-14|*|1:s", -1},
+        {TS_DAY_MS, "2025-11-15T10|*|1:s", -1}, /* a site-hour */
+        {TS_DAY_MS, "2025-11-15", -1},
+        {TS_DAY_MS, "2025-02-30|*|1:s", -1},
+        {HOUR, "2025-11-15T00|*|1:s", 0},
+        {HOUR, "2025-11-15T23|*|1:s", 23},
+        {HOUR, "2025-11-16T23|4:view|1:s", 47},
+        {HOUR, "2025-11-15T24|*|1:s", -1},
+        {HOUR, "2025-11-15T3|*|1:s", -1},
+        {HOUR, "2025-11-15|*|1:s", -1}, /* a site-day */
+        {HOUR, "2025-11-17T00|*|1:s", -1},
+        {HOUR, "2025-11-15T1x|*|1:s", -1},
+        {HOUR, "", -1},
+    };
+    struct day_range r = {NOV15, 2};
+    (void)state;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        if (range_bucket_of_id(&r, rows[i].step, rows[i].id) != rows[i].want) {
+            fail_msg("%s: %lld, want %lld", rows[i].id,
+                     (long long)range_bucket_of_id(&r, rows[i].step, rows[i].id),
+                     (long long)rows[i].want);
+        }
+    }
+}
+
+static void
+test_bucket_time(void **state)
+{
+    static const struct {
+        int64_t step, i;
+        const char *want;
+    } rows[] = {
+        {HOUR, 0, "2025-11-15T00:00:00Z"},
+        {HOUR, 13, "2025-11-15T13:00:00Z"},
+        {HOUR, 24 * 17, "2025-12-02T00:00:00Z"},
+        {TS_DAY_MS, 47, "2026-01-01T00:00:00Z"},
+    };
+    struct day_range r = {NOV15, 366};
+    (void)state;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char t[RANGE_T_LEN];
+        range_bucket_time(&r, rows[i].step, rows[i].i, t);
+        assert_string_equal(t, rows[i].want);
+    }
+}
+
+static void
+test_distinct_per_bucket(void **state)
+{
+    char *keys[] = {"1|u1", "0|u1", "1|u1", "1|u2", "3|u1", "2|x", "7|u9", "x|u", "|u", "1u"};
+    int64_t users[4] = {0, 0, 0, 0};
+    const int64_t want[4] = {1, 2, 1, 1}; /* 7 is no bucket, nor the three malformed keys */
+    (void)state;
+    range_distinct_per_bucket(keys, sizeof keys / sizeof keys[0], users, 4);
+    for (int b = 0; b < 4; b++) {
+        assert_int_equal(users[b], want[b]);
+    }
+    range_distinct_per_bucket(keys, 0, users, 4);
+    assert_int_equal(users[1], 2);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse),        cmocka_unit_test(test_interval_and_buckets),
-        cmocka_unit_test(test_bucket_of),    cmocka_unit_test(test_limit),
-        cmocka_unit_test(test_user_counted), cmocka_unit_test(test_distinct),
+        cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_interval_and_buckets),
+        cmocka_unit_test(test_bucket_of),
+        cmocka_unit_test(test_limit),
+        cmocka_unit_test(test_user_counted),
+        cmocka_unit_test(test_distinct),
+        cmocka_unit_test(test_bucket_of_id),
+        cmocka_unit_test(test_bucket_time),
+        cmocka_unit_test(test_distinct_per_bucket),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
