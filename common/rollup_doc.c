@@ -1,9 +1,11 @@
 /* rollup_doc.c - the ids of the rollup documents. */
 #include "rollup_doc.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ts.h"
 
@@ -69,4 +71,40 @@ rollup_batch_parse(const char *id, char run[ROLLUP_RUN_LEN + 1], int64_t *seq)
     run[ROLLUP_RUN_LEN] = '\0';
     *seq = v;
     return 0;
+}
+
+int
+rollup_referrer_host(const char *referrer, char out[ROLLUP_REFERRER_MAX + 1])
+{
+    const char *p, *end, *at;
+    size_t n = 0;
+
+    if (referrer == NULL) {
+        return -1;
+    }
+    if (strncasecmp(referrer, "https://", 8) == 0) {
+        p = referrer + 8;
+    } else if (strncasecmp(referrer, "http://", 7) == 0) {
+        p = referrer + 7;
+    } else {
+        return -1;
+    }
+    end = p + strcspn(p, "/?#");
+    for (at = p; at < end; at++) {
+        if (*at == '@') {
+            p = at + 1; /* user info */
+        }
+    }
+    for (; p < end && *p != ':'; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (!isalnum(c) && c != '.' && c != '-' && c != '_') {
+            return -1;
+        }
+        if (n == ROLLUP_REFERRER_MAX) {
+            return -1;
+        }
+        out[n++] = (char)tolower(c);
+    }
+    out[n] = '\0';
+    return n > 0 ? (int)n : -1;
 }

@@ -10,6 +10,8 @@
  *                  event_type|null, views, runs, voided}
  *   rollup_paths  {_id: site-day id + "|" + path, scope: site-day id, path, views, runs, voided}
  *   rollup_users  {_id: site-day id + "|" + user_id, b: <batch id>}
+ *   rollup_referrers {_id: site-day id (all types) + "|" + host, scope, referrer: host,
+ *                  views, runs, voided}: page views by referrer (rollup_referrer_host())
  * views and users are the figures of /stats and /stats/timeseries; runs, voided and b are
  * the protocol's. A site-hour document is a site-day document of one hour without users:
  * the same protocol, in its own collection.
@@ -23,6 +25,17 @@
 #define ROLLUP_PATHS_COLLECTION "rollup_paths"
 #define ROLLUP_USERS_COLLECTION "rollup_users"
 #define ROLLUP_HOURS_COLLECTION "rollup_hours"
+#define ROLLUP_REFERRERS_COLLECTION "rollup_referrers"
+
+/* The longest referrer kept: a DNS name. */
+#define ROLLUP_REFERRER_MAX 253
+
+/* The referrer a page view counts under: the host of properties.referrer, an absolute
+ * http or https URL, lower-cased, without user info or port ("https://News.Example.com:8443/
+ * a?b" -> "news.example.com"); letters, digits, '.', '-' and '_' only. Writes it into out
+ * (ROLLUP_REFERRER_MAX + 1 bytes) and returns its length, or -1 when referrer is NULL or
+ * no such URL: the page view then counts under no referrer. */
+int rollup_referrer_host(const char *referrer, char out[ROLLUP_REFERRER_MAX + 1]);
 
 /* A batch id is "<run>:<seq>": ROLLUP_RUN_LEN characters, a colon and a sequence number
  * from 1 (processor/rollup.h). */

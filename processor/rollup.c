@@ -15,7 +15,7 @@
 struct ctx {
     store_t *s;
     const struct rollup_batch *b;
-    mongoc_collection_t *events, *rollups, *paths, *users, *hours;
+    mongoc_collection_t *events, *rollups, *paths, *users, *hours, *refs;
     struct app_err *err;
     struct rollup_plan *plan;
 };
@@ -38,19 +38,35 @@ rollup_batch_init(struct rollup_batch *b)
 #endif
 }
 
-const char *const rollup_kind_names[ROLLUP_KINDS] = {"a", "t", "pa", "pt", "h", "ht"};
+const char *const rollup_kind_names[ROLLUP_KINDS] = {"a", "t", "pa", "pt", "h", "ht", "r"};
+
+int
+rollup_event_referrer(const struct event *ev, char out[ROLLUP_REFERRER_MAX + 1])
+{
+    json_t *ref = ev->properties != NULL ? json_object_get(ev->properties, "referrer") : NULL;
+
+    if (ev->event_type == NULL || strcmp(ev->event_type, "page_view") != 0 ||
+        !json_is_string(ref)) {
+        return -1;
+    }
+    return rollup_referrer_host(json_string_value(ref), out);
+}
 
 int
 rollup_append_own(bson_t *doc, const struct event *ev, const char *batch)
 {
+    char host[ROLLUP_REFERRER_MAX + 1];
+    int has_ref = rollup_event_referrer(ev, host) > 0;
     bson_t own;
 
     if (!bson_append_document_begin(doc, "own", -1, &own)) {
         return -1;
     }
     for (int k = 0; k < ROLLUP_KINDS; k++) {
-        if ((k != ROLLUP_KIND_PATH_ALL && k != ROLLUP_KIND_PATH_TYPE) ||
-            (ev->path != NULL && ev->path[0] != '\0')) {
+        int path_kind = k == ROLLUP_KIND_PATH_ALL || k == ROLLUP_KIND_PATH_TYPE;
+        if ((k == ROLLUP_KIND_REFERRER && has_ref) ||
+            (k != ROLLUP_KIND_REFERRER &&
+             (!path_kind || (ev->path != NULL && ev->path[0] != '\0')))) {
             bson_append_utf8(&own, rollup_kind_names[k], -1, batch, -1);
         }
     }
@@ -77,9 +93,11 @@ append_on_insert(bson_t *update, const struct rollup_plan *p, const struct plan_
     char day[TS_FORMAT_LEN];
 
     bson_append_document_begin(update, "$setOnInsert", -1, &set);
-    if (d->ns == PLAN_PATH) {
-        BSON_APPEND_UTF8(&set, "scope", p->docs[d->scope].id);
-        BSON_APPEND_UTF8(&set, "path", d->ev->path);
+    if (d->ns == PLAN_PATH || d->ns == PLAN_REF) {
+        const char *scope = p->docs[d->scope].id;
+        BSON_APPEND_UTF8(&set, "scope", scope);
+        /* The leaf of the id "<scope>|<leaf>": the path, or the referrer's host. */
+        BSON_APPEND_UTF8(&set, d->ns == PLAN_PATH ? "path" : "referrer", d->id + strlen(scope) + 1);
     } else {
         ts_format(d->ev->ts_ms, day);
         BSON_APPEND_UTF8(&set, "site_id", d->ev->site_id);
@@ -147,12 +165,12 @@ update_doc(struct ctx *c, mongoc_collection_t *coll, const bson_t *filter, const
     return rc;
 }
 
-/* The collection of a site-day, site-hour or path document. */
+/* The collection of a site-day, site-hour, path or referrer document. */
 static mongoc_collection_t *
 coll_of(const struct ctx *c, const struct plan_doc *d)
 {
-    if (d->ns == PLAN_PATH) {
-        return c->paths;
+    if (d->ns == PLAN_PATH || d->ns == PLAN_REF) {
+        return d->ns == PLAN_PATH ? c->paths : c->refs;
     }
     return rollup_plan_is_hour(d) ? c->hours : c->rollups;
 }
@@ -449,17 +467,17 @@ done:
     return rc;
 }
 
-/* Apply this batch's counts: one conditional upsert per site-day, site-hour and path
- * document with something to add, one bulk write per collection: the paths, the site-days,
- * then the site-hours (a crash between two leaves the rest to a takeover, figure by
- * figure). */
+/* Apply this batch's counts: one conditional upsert per site-day, site-hour, path and
+ * referrer document with something to add, one bulk write per collection: the paths, the
+ * referrers, the site-days, then the site-hours (a crash between two leaves the rest to a takeover,
+ * figure by figure). */
 static int
 apply_counts(struct ctx *c)
 {
-    enum { PATHS, DAYS, HOURS, GROUPS };
+    enum { PATHS, REFS, DAYS, HOURS, GROUPS };
     const struct rollup_plan *p = c->plan;
-    size_t n = p->n_docs, m[GROUPS] = {0, 0, 0};
-    mongoc_collection_t *colls[GROUPS] = {c->paths, c->rollups, c->hours};
+    size_t n = p->n_docs, m[GROUPS] = {0, 0, 0, 0};
+    mongoc_collection_t *colls[GROUPS] = {c->paths, c->refs, c->rollups, c->hours};
     bson_t **f[GROUPS], **u[GROUPS];
     char key[ROLLUP_RUN_LEN + 8];
     int rc = -1, ok = 1;
@@ -478,10 +496,12 @@ apply_counts(struct ctx *c)
         const struct plan_doc *d = &p->docs[i];
         bson_t *filter, *update, inc;
         int g;
-        if ((d->ns != PLAN_SCOPE && d->ns != PLAN_PATH) || (d->views == 0 && d->users == 0)) {
-            continue; /* a user document, or nothing to add */
+        if (d->ns == PLAN_USER || d->ns == PLAN_EVENT || (d->views == 0 && d->users == 0)) {
+            continue; /* not a figure, or nothing to add */
         }
-        g = d->ns == PLAN_PATH ? PATHS : rollup_plan_is_hour(d) ? HOURS : DAYS;
+        g = d->ns == PLAN_PATH  ? PATHS
+            : d->ns == PLAN_REF ? REFS
+                                : (rollup_plan_is_hour(d) ? HOURS : DAYS);
         filter = not_applied_filter(d->id, c->b->run, c->b->seq);
         BCON_APPEND(filter, "voided", "{", "$ne", BCON_UTF8(c->b->id), "}");
         update = bson_new();
@@ -685,7 +705,7 @@ rollup_apply(store_t *s, const struct rollup_batch *b, const struct event *evs,
 {
     mongoc_client_t *client = store_client_pop(s);
     struct rollup_plan plan;
-    struct ctx c = {s, b, NULL, NULL, NULL, NULL, NULL, err, &plan};
+    struct ctx c = {s, b, NULL, NULL, NULL, NULL, NULL, NULL, err, &plan};
     int rc = -1;
 
     c.events = store_collection(s, client, STORE_EVENTS_COLLECTION);
@@ -693,6 +713,7 @@ rollup_apply(store_t *s, const struct rollup_batch *b, const struct event *evs,
     c.paths = store_collection(s, client, ROLLUP_PATHS_COLLECTION);
     c.users = store_collection(s, client, ROLLUP_USERS_COLLECTION);
     c.hours = store_collection(s, client, ROLLUP_HOURS_COLLECTION);
+    c.refs = store_collection(s, client, ROLLUP_REFERRERS_COLLECTION);
     if (rollup_plan_init(&plan, b->id, evs, outcomes, n) != 0) {
         err_set(err, ERR_INTERNAL, "out of memory");
         goto done;
@@ -720,6 +741,7 @@ done:
     mongoc_collection_destroy(c.paths);
     mongoc_collection_destroy(c.users);
     mongoc_collection_destroy(c.hours);
+    mongoc_collection_destroy(c.refs);
     store_client_push(s, client);
     rollup_plan_free(&plan);
     return rc;

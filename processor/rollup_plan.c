@@ -81,8 +81,9 @@ rollup_plan_is_hour(const struct plan_doc *d)
            (d->kind == ROLLUP_KIND_HOUR_ALL || d->kind == ROLLUP_KIND_HOUR_TYPE);
 }
 
-/* The documents of event i: doc_of[i][k] for each kind it counts in, user_of[i][k] for its
- * user document in each site-day (site-hours count views only). Returns 0, or -1 out of
+/* The documents of event i: doc_of[i][k] for each kind it counts in (its referrer's in
+ * the site-day of all types), user_of[i][k] for its user document in each site-day
+ * (site-hours count views only). Returns 0, or -1 out of
  * memory. */
 static int
 event_docs(struct rollup_plan *p, size_t i)
@@ -90,6 +91,8 @@ event_docs(struct rollup_plan *p, size_t i)
     static const int scopes[] = {ROLLUP_KIND_ALL, ROLLUP_KIND_TYPE, ROLLUP_KIND_HOUR_ALL,
                                  ROLLUP_KIND_HOUR_TYPE};
     const struct event *ev = &p->evs[i];
+    char ref[ROLLUP_REFERRER_MAX + 1];
+    int ref_len;
 
     for (size_t s = 0; s < sizeof scopes / sizeof scopes[0]; s++) {
         int k = scopes[s], hour = k >= ROLLUP_KIND_HOUR_ALL;
@@ -105,6 +108,12 @@ event_docs(struct rollup_plan *p, size_t i)
         if (!hour && nonempty(ev->path) &&
             (p->doc_of[i][k + 2] = doc_ref(p, rollup_child_id(p->docs[sd].id, ev->path), PLAN_PATH,
                                            ev, k + 2, sd)) < 0) {
+            return -1;
+        }
+        if (k == ROLLUP_KIND_ALL && (ref_len = rollup_event_referrer(ev, ref)) > 0 &&
+            (p->doc_of[i][ROLLUP_KIND_REFERRER] = doc_ref(p, rollup_child_id(p->docs[sd].id, ref),
+                                                          PLAN_REF, ev, ROLLUP_KIND_REFERRER, sd)) <
+                0) {
             return -1;
         }
         if (!hour && nonempty(ev->user_id) &&
@@ -142,8 +151,8 @@ rollup_plan_init(struct rollup_plan *p, const char *batch, const struct event *e
     p->batch = batch;
     p->evs = evs;
     p->n = n;
-    /* Per event: its id, two site-days, two paths, two site-hours, two users. */
-    p->cap_docs = sz * 9;
+    /* Per event: its id, two site-days, two paths, two site-hours, a referrer, two users. */
+    p->cap_docs = sz * 10;
     p->n_slots = p->cap_docs * 2;
     p->docs = calloc(p->cap_docs, sizeof *p->docs);
     p->slots = malloc(p->n_slots * sizeof *p->slots);

@@ -38,7 +38,7 @@
 #define ROLLUP_TAKEOVER_TRIES 8
 
 /* The collection of a document (PLAN_EVENT: the batch's event ids, to find a second copy). */
-enum plan_ns { PLAN_SCOPE = 0, PLAN_PATH = 1, PLAN_USER = 2, PLAN_EVENT = 3 };
+enum plan_ns { PLAN_SCOPE = 0, PLAN_PATH = 1, PLAN_USER = 2, PLAN_EVENT = 3, PLAN_REF = 4 };
 
 /* One document the batch touches. */
 struct plan_doc {
@@ -47,7 +47,7 @@ struct plan_doc {
     const struct event *ev; /* site-day and path documents: one of their events, whose
                              * fields the document gets when an update creates it */
     int kind;               /* enum rollup_kind of its figure; user documents: of their scope */
-    long scope;             /* path and user documents: the index of their site-day */
+    long scope;             /* path, referrer and user documents: the index of their site-day */
     int64_t views, users;   /* what this batch adds (rollup_plan_counts()) */
     int listed;             /* user documents: in users[] */
     int mine;               /* user documents: b is this batch, as last read */

@@ -283,16 +283,19 @@ range_users(mongoc_collection_t *users, char **ids, const struct day_range *r, b
     return rc;
 }
 
-/* The top paths of the range's path documents, with the name of their path field: one
- * day, the top of the index {scope: 1, views: -1, path: 1}; more, each path's views summed
- * over the days. */
+/* The top values of `field` (path or referrer) of the range's child documents (path or
+ * referrer documents: {scope, <field>, views}), with the name of their value's field in
+ * the answers: one day, the top of the index {scope: 1, views: -1, <field>: 1}; more, each
+ * value's views summed over the days. */
 static bson_t *
-paths_pipeline(char **ids, const struct day_range *r, const char **key)
+top_pipeline(char **ids, const struct day_range *r, const char *field, int limit, const char **key)
 {
     bson_t *p = bson_new();
     bson_t stages, stage, match;
+    char ref[16];
 
-    *key = r->days == 1 ? "path" : "_id";
+    snprintf(ref, sizeof ref, "$%s", field);
+    *key = r->days == 1 ? field : "_id";
     bson_append_array_begin(p, "pipeline", -1, &stages);
     bson_append_document_begin(&stages, "0", -1, &stage);
     bson_append_document_begin(&stage, "$match", -1, &match);
@@ -305,18 +308,41 @@ paths_pipeline(char **ids, const struct day_range *r, const char **key)
     bson_append_document_end(&stage, &match);
     bson_append_document_end(&stages, &stage);
     if (r->days == 1) {
-        BCON_APPEND(&stages, "1", "{", "$sort", "{", "views", BCON_INT32(-1), "path", BCON_INT32(1),
+        BCON_APPEND(&stages, "1", "{", "$sort", "{", "views", BCON_INT32(-1), field, BCON_INT32(1),
                     "}", "}");
     } else {
-        BCON_APPEND(&stages, "1", "{", "$group", "{", "_id", BCON_UTF8("$path"), "views", "{",
-                    "$sum", BCON_UTF8("$views"), "}", "}", "}");
+        BCON_APPEND(&stages, "1", "{", "$group", "{", "_id", BCON_UTF8(ref), "views", "{", "$sum",
+                    BCON_UTF8("$views"), "}", "}", "}");
         BCON_APPEND(&stages, "2", "{", "$sort", "{", "views", BCON_INT32(-1), "_id", BCON_INT32(1),
                     "}", "}");
     }
-    BCON_APPEND(&stages, r->days == 1 ? "2" : "3", "{", "$limit", BCON_INT32(ROLLUP_TOP_PATHS),
-                "}");
+    BCON_APPEND(&stages, r->days == 1 ? "2" : "3", "{", "$limit", BCON_INT32(limit), "}");
     bson_append_array_end(p, &stages);
     return p;
+}
+
+/* The views of a site over r (total_views) and its distinct users (unique_users), from
+ * the site-day documents of ids[0..r->days) and, over more than a day, their user
+ * documents. */
+static int
+scope_figures(mongoc_collection_t *rollups, mongoc_collection_t *users, char **ids,
+              const struct day_range *r, struct stats *out, struct app_err *err)
+{
+    bson_t **docs = calloc((size_t)r->days, sizeof *docs);
+    int rc;
+
+    if (docs == NULL) {
+        return err_set(err, ERR_INTERNAL, "out of memory");
+    }
+    rc = read_scopes(rollups, ids, r, out, docs, err) != 0 ||
+                 (r->days > 1 && range_users(users, ids, r, docs, &out->unique_users, err) != 0)
+             ? -1
+             : 0;
+    for (int64_t i = 0; i < r->days; i++) {
+        bson_destroy(docs[i]);
+    }
+    free(docs);
+    return rc;
 }
 
 int
@@ -328,7 +354,6 @@ query_stats_rollups(store_t *s, const char *site_id, const struct day_range *r,
     mongoc_collection_t *paths = store_collection(s, client, ROLLUP_PATHS_COLLECTION);
     mongoc_collection_t *users = store_collection(s, client, ROLLUP_USERS_COLLECTION);
     char **ids = scope_ids(site_id, r, event_type);
-    bson_t **docs = calloc((size_t)r->days, sizeof *docs);
     bson_t *pipeline = NULL;
     mongoc_cursor_t *cur = NULL;
     const bson_t *doc;
@@ -337,15 +362,14 @@ query_stats_rollups(store_t *s, const char *site_id, const struct day_range *r,
     int rc = -1;
 
     memset(out, 0, sizeof *out);
-    if (ids == NULL || docs == NULL) {
+    if (ids == NULL) {
         err_set(err, ERR_INTERNAL, "out of memory");
         goto done;
     }
-    if (read_scopes(rollups, ids, r, out, docs, err) != 0 ||
-        (r->days > 1 && range_users(users, ids, r, docs, &out->unique_users, err) != 0)) {
+    if (scope_figures(rollups, users, ids, r, out, err) != 0) {
         goto done;
     }
-    pipeline = paths_pipeline(ids, r, &key);
+    pipeline = top_pipeline(ids, r, "path", ROLLUP_TOP_PATHS, &key);
     cur = mongoc_collection_aggregate(paths, MONGOC_QUERY_NONE, pipeline, NULL, NULL);
     while (mongoc_cursor_next(cur, &doc)) {
         if (add_path(out, doc, key) != 0) {
@@ -362,11 +386,7 @@ done:
     if (rc != 0) {
         stats_clear(out);
     }
-    for (int64_t i = 0; docs != NULL && i < r->days; i++) {
-        bson_destroy(docs[i]);
-    }
-    free(docs);
-    free_ids(ids, r->days);
+    free_ids(ids, ids != NULL ? r->days : 0);
     mongoc_cursor_destroy(cur);
     bson_destroy(pipeline);
     mongoc_collection_destroy(users);
@@ -668,6 +688,226 @@ query_series_events(store_t *s, const char *site_id, const struct day_range *r, 
     if (rc != 0) {
         series_clear(out);
     }
+    store_client_push(s, client);
+    return rc;
+}
+
+/* --- breakdowns ---------------------------------------------------------------------------- */
+
+void
+breakdown_clear(struct breakdown *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        free(b->rows[i].value);
+    }
+    memset(b, 0, sizeof *b);
+}
+
+/* Add a row. Returns 0, or -1 out of memory. */
+static int
+breakdown_add(struct breakdown *b, const char *value, int64_t views, int64_t users)
+{
+    if (b->n == BREAKDOWN_MAX) {
+        return 0;
+    }
+    if ((b->rows[b->n].value = strdup(value)) == NULL) {
+        return -1;
+    }
+    b->rows[b->n].views = views;
+    b->rows[b->n++].users = users;
+    return 0;
+}
+
+/* The pipeline of the event types of site_id's days in r: their views (and, one day, its
+ * users) summed over the site-day-type documents, most viewed first. */
+static bson_t *
+types_pipeline(const char *site_id, const struct day_range *r, int limit)
+{
+    char from[TS_FORMAT_LEN], to[TS_FORMAT_LEN];
+
+    ts_format(r->from_ms, from);
+    ts_format(r->from_ms + (r->days - 1) * TS_DAY_MS, to);
+    from[10] = to[10] = '\0';
+    return BCON_NEW("pipeline", "[", "{", "$match", "{", "site_id", BCON_UTF8(site_id), "date", "{",
+                    "$gte", BCON_UTF8(from), "$lte", BCON_UTF8(to), "}", "event_type", "{", "$ne",
+                    BCON_NULL, "}", "views", "{", "$gt", BCON_INT32(0), "}", "}", "}", "{",
+                    "$group", "{", "_id", BCON_UTF8("$event_type"), "views", "{", "$sum",
+                    BCON_UTF8("$views"), "}", "users", "{", "$sum", BCON_UTF8("$users"), "}", "}",
+                    "}", "{", "$sort", "{", "views", BCON_INT32(-1), "_id", BCON_INT32(1), "}", "}",
+                    "{", "$limit", BCON_INT32(limit), "}", "]");
+}
+
+/* Each listed type's distinct users over r (more than a day), as /stats?event_type=. */
+static int
+types_users(mongoc_collection_t *rollups, mongoc_collection_t *users, const char *site_id,
+            const struct day_range *r, struct breakdown *out, struct app_err *err)
+{
+    for (size_t i = 0; i < out->n; i++) {
+        char **ids = scope_ids(site_id, r, out->rows[i].value);
+        struct stats st;
+        int rc;
+        if (ids == NULL) {
+            return err_set(err, ERR_INTERNAL, "out of memory");
+        }
+        memset(&st, 0, sizeof st);
+        rc = scope_figures(rollups, users, ids, r, &st, err);
+        free_ids(ids, r->days);
+        if (rc != 0) {
+            return -1;
+        }
+        out->rows[i].users = st.unique_users;
+    }
+    return 0;
+}
+
+int
+query_breakdown_rollups(store_t *s, const char *site_id, const struct day_range *r, int by,
+                        int limit, struct breakdown *out, struct app_err *err)
+{
+    mongoc_client_t *client = store_client_pop(s);
+    const char *name = by == RANGE_BY_EVENT_TYPE ? ROLLUP_COLLECTION
+                       : by == RANGE_BY_PATH     ? ROLLUP_PATHS_COLLECTION
+                                                 : ROLLUP_REFERRERS_COLLECTION;
+    mongoc_collection_t *coll = store_collection(s, client, name);
+    mongoc_collection_t *users = store_collection(s, client, ROLLUP_USERS_COLLECTION);
+    char **ids = NULL;
+    bson_t *pipeline = NULL;
+    mongoc_cursor_t *cur = NULL;
+    const bson_t *doc;
+    const char *key = "_id";
+    bson_error_t berr;
+    int rc = -1;
+
+    memset(out, 0, sizeof *out);
+    out->has_users = by == RANGE_BY_EVENT_TYPE;
+    if (by == RANGE_BY_EVENT_TYPE) {
+        pipeline = types_pipeline(site_id, r, limit);
+    } else if ((ids = scope_ids(site_id, r, NULL)) != NULL) {
+        pipeline = top_pipeline(ids, r, range_by_names[by], limit, &key);
+    } else {
+        err_set(err, ERR_INTERNAL, "out of memory");
+        goto done;
+    }
+    cur = mongoc_collection_aggregate(coll, MONGOC_QUERY_NONE, pipeline, NULL, NULL);
+    while (mongoc_cursor_next(cur, &doc)) {
+        const char *value = utf8_field(doc, key);
+        if (value != NULL &&
+            breakdown_add(out, value, num_field(doc, "views"), num_field(doc, "users")) != 0) {
+            err_set(err, ERR_INTERNAL, "out of memory");
+            goto done;
+        }
+    }
+    if (mongoc_cursor_error(cur, &berr)) {
+        err_set(err, ERR_TRANSIENT, "mongodb rollup breakdown: %s", berr.message);
+        goto done;
+    }
+    if (by == RANGE_BY_EVENT_TYPE && r->days > 1 &&
+        types_users(coll, users, site_id, r, out, err) != 0) {
+        goto done;
+    }
+    rc = 0;
+done:
+    if (rc != 0) {
+        breakdown_clear(out);
+    }
+    free_ids(ids, ids != NULL ? r->days : 0);
+    mongoc_cursor_destroy(cur);
+    bson_destroy(pipeline);
+    mongoc_collection_destroy(users);
+    mongoc_collection_destroy(coll);
+    store_client_push(s, client);
+    return rc;
+}
+
+/* The value event document doc counts under for `by` into out, or NULL when none: its
+ * type, its non-empty path, or a page view's referrer host. */
+static const char *
+event_value(const bson_t *doc, int by, char out[ROLLUP_REFERRER_MAX + 1])
+{
+    bson_iter_t it;
+    const char *type = utf8_field(doc, "event_type"), *path;
+
+    if (by == RANGE_BY_EVENT_TYPE) {
+        return type;
+    }
+    if (by == RANGE_BY_PATH) {
+        path = utf8_field(doc, "path");
+        return path != NULL && path[0] != '\0' ? path : NULL;
+    }
+    if (type == NULL || strcmp(type, "page_view") != 0 || !bson_iter_init(&it, doc) ||
+        !bson_iter_find_descendant(&it, "properties.referrer", &it) || !BSON_ITER_HOLDS_UTF8(&it) ||
+        rollup_referrer_host(bson_iter_utf8(&it, NULL), out) < 0) {
+        return NULL;
+    }
+    return out;
+}
+
+int
+query_breakdown_events(store_t *s, const char *site_id, const struct day_range *r, int by,
+                       int limit, struct breakdown *out, struct app_err *err)
+{
+    mongoc_client_t *client = store_client_pop(s);
+    mongoc_collection_t *coll = store_collection(s, client, STORE_EVENTS_COLLECTION);
+    bson_t *filter = BCON_NEW("site_id", BCON_UTF8(site_id), "timestamp", "{", "$gte",
+                              BCON_DATE_TIME(r->from_ms), "$lt",
+                              BCON_DATE_TIME(r->from_ms + r->days * TS_DAY_MS), "}");
+    bson_t *opts = BCON_NEW("projection", "{", "event_type", BCON_INT32(1), "path", BCON_INT32(1),
+                            "user_id", BCON_INT32(1), "properties.referrer", BCON_INT32(1), "}");
+    struct names keys = {NULL, 0, 0};
+    struct top_row rows[BREAKDOWN_MAX];
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, filter, opts, NULL);
+    const bson_t *doc;
+    bson_error_t berr;
+    long n;
+    int rc = -1, added;
+
+    memset(out, 0, sizeof *out);
+    out->has_users = by == RANGE_BY_EVENT_TYPE;
+    while (mongoc_cursor_next(cur, &doc)) {
+        char host[ROLLUP_REFERRER_MAX + 1], *key;
+        const char *value = event_value(doc, by, host), *user = utf8_field(doc, "user_id");
+        size_t len;
+        if (value == NULL) {
+            continue;
+        }
+        user = user != NULL ? user : "";
+        len = strlen(value) + strlen(user) + 2;
+        if ((key = malloc(len)) == NULL) {
+            err_set(err, ERR_INTERNAL, "out of memory");
+            goto done;
+        }
+        snprintf(key, len, "%s\x1f%s", value, user);
+        added = names_add(&keys, key);
+        free(key);
+        if (added != 0) {
+            err_set(err, ERR_INTERNAL, "out of memory");
+            goto done;
+        }
+    }
+    if (mongoc_cursor_error(cur, &berr)) {
+        err_set(err, ERR_TRANSIENT, "mongodb events breakdown: %s", berr.message);
+        goto done;
+    }
+    if ((n = range_top(keys.v, keys.n, rows, (size_t)limit)) < 0) {
+        err_set(err, ERR_INTERNAL, "out of memory");
+        goto done;
+    }
+    for (long i = 0; i < n; i++) {
+        if (breakdown_add(out, rows[i].value, rows[i].views, rows[i].users) != 0) {
+            err_set(err, ERR_INTERNAL, "out of memory");
+            goto done;
+        }
+    }
+    rc = 0;
+done:
+    if (rc != 0) {
+        breakdown_clear(out);
+    }
+    names_free(&keys);
+    mongoc_cursor_destroy(cur);
+    bson_destroy(opts);
+    bson_destroy(filter);
+    mongoc_collection_destroy(coll);
     store_client_push(s, client);
     return rc;
 }

@@ -73,4 +73,37 @@ int query_series_rollups(store_t *s, const char *site_id, const struct day_range
 int query_series_events(store_t *s, const char *site_id, const struct day_range *r, int64_t step_ms,
                         const char *event_type, struct series *out, struct app_err *err);
 
+/* The largest `limit` of a breakdown, and its default. */
+#define BREAKDOWN_MAX 100
+#define BREAKDOWN_DEFAULT 10
+
+/* The answer of /stats/breakdown: the top values, most viewed first, ties by value. */
+struct breakdown {
+    int has_users; /* users are kept for this `by` (event_type) */
+    size_t n;
+    struct breakdown_row {
+        char *value; /* owned */
+        int64_t views, users;
+    } rows[BREAKDOWN_MAX];
+};
+
+/* Free the values of b and zero it. */
+void breakdown_clear(struct breakdown *b);
+
+/* A query: the top `limit` values of `by` (enum range_by) of site_id over r. Returns 0
+ * and fills out (breakdown_clear()), or -1 with err. */
+typedef int (*query_breakdown_fn)(store_t *s, const char *site_id, const struct day_range *r,
+                                  int by, int limit, struct breakdown *out, struct app_err *err);
+
+/* From the rollups: by event_type, the site-day-type documents of the range (index
+ * {site_id, date}), their users exact over the range as /stats's; by path or referrer, the
+ * path or referrer documents as /stats's top paths (views only). */
+int query_breakdown_rollups(store_t *s, const char *site_id, const struct day_range *r, int by,
+                            int limit, struct breakdown *out, struct app_err *err);
+
+/* From the raw events of the range (one find through {site_id, timestamp}), grouped here:
+ * the yardstick of query_breakdown_rollups(), its cost growing with the events. */
+int query_breakdown_events(store_t *s, const char *site_id, const struct day_range *r, int by,
+                           int limit, struct breakdown *out, struct app_err *err);
+
 #endif

@@ -111,6 +111,20 @@ range_bucket_time(const struct day_range *r, int64_t step_ms, int64_t i, char ou
     snprintf(out, RANGE_T_LEN, "%.19sZ", t);
 }
 
+const char *const range_by_names[3] = {"event_type", "path", "referrer"};
+
+const char *
+range_by(const char *s, int len, int *by)
+{
+    for (int i = 0; len > 0 && i < 3; i++) {
+        if ((size_t)len == strlen(range_by_names[i]) && memcmp(s, range_by_names[i], len) == 0) {
+            *by = i;
+            return NULL;
+        }
+    }
+    return RANGE_ERR_BY;
+}
+
 const char *
 range_limit(const char *s, int len, int def, int max, int *limit)
 {
@@ -201,4 +215,57 @@ range_distinct_per_bucket(char **keys, size_t n, int64_t *users, int64_t n_bucke
             users[b]++;
         }
     }
+}
+
+static int
+cmp_rows(const void *a, const void *b)
+{
+    const struct top_row *x = a, *y = b;
+
+    if (x->views != y->views) {
+        return x->views > y->views ? -1 : 1;
+    }
+    return strcmp(x->value, y->value);
+}
+
+long
+range_top(char **keys, size_t n, struct top_row *rows, size_t limit)
+{
+    struct top_row *all = malloc((n ? n : 1) * sizeof *all);
+    const char *prev_user = "";
+    size_t n_all = 0;
+
+    if (all == NULL) {
+        return -1;
+    }
+    if (n > 0) {
+        qsort(keys, n, sizeof *keys, cmp_str);
+    }
+    for (size_t i = 0; i < n; i++) {
+        char *sep = strchr(keys[i], '\x1f');
+        const char *user = sep != NULL ? sep + 1 : "";
+        int same_value = n_all > 0 && sep != NULL &&
+                         strncmp(all[n_all - 1].value, keys[i], (size_t)(sep - keys[i])) == 0 &&
+                         all[n_all - 1].value[sep - keys[i]] == '\0';
+        if (sep == NULL) {
+            continue;
+        }
+        *sep = '\0';
+        if (!same_value) {
+            all[n_all++] = (struct top_row){keys[i], 0, 0};
+        }
+        all[n_all - 1].views++;
+        /* A new user: the first key of the value, or another user than the key before. */
+        if (user[0] != '\0' && (!same_value || strcmp(prev_user, user) != 0)) {
+            all[n_all - 1].users++;
+        }
+        prev_user = user;
+    }
+    qsort(all, n_all, sizeof *all, cmp_rows);
+    if (n_all > limit) {
+        n_all = limit;
+    }
+    memcpy(rows, all, n_all * sizeof *rows);
+    free(all);
+    return (long)n_all;
 }

@@ -24,6 +24,11 @@
 #define RANGE_ERR_HOURS "With interval=hour the range may span at most 31 days"
 #define RANGE_ERR_INTERVAL "Parameter 'interval' must be hour or day"
 #define RANGE_ERR_LIMIT "Parameter 'limit' must be an integer from 1 to 100"
+#define RANGE_ERR_BY "Parameter 'by' must be event_type, path or referrer"
+
+/* What a breakdown groups by. */
+enum range_by { RANGE_BY_EVENT_TYPE = 0, RANGE_BY_PATH = 1, RANGE_BY_REFERRER = 2 };
+extern const char *const range_by_names[3];
 
 /* UTC days from_ms (a midnight) to from_ms + (days - 1) days, inclusive; days >= 1. */
 struct day_range {
@@ -57,6 +62,22 @@ int64_t range_bucket_of_id(const struct day_range *r, int64_t step_ms, const cha
 #define RANGE_T_LEN 21
 void range_bucket_time(const struct day_range *r, int64_t step_ms, int64_t i,
                        char out[RANGE_T_LEN]);
+
+/* `by` (length len as above): sets *by. Returns NULL, or RANGE_ERR_BY (unknown or
+ * missing). */
+const char *range_by(const char *s, int len, int *by);
+
+/* One value of a breakdown. */
+struct top_row {
+    const char *value;
+    int64_t views, users;
+};
+
+/* keys[0..n): one per event, "<value>\x1f<user_id>" ("<value>\x1f" without a user). Sorts
+ * them and fills rows[0..limit) with each value's views (its keys) and distinct non-empty
+ * users, most viewed first, ties by value ascending; the values point into the keys (each
+ * key's \x1f becomes a NUL). Returns the number of rows, or -1 out of memory. */
+long range_top(char **keys, size_t n, struct top_row *rows, size_t limit);
 
 /* `limit` (length len as above): absent means def; else an integer 1..max. Returns NULL
  * and sets *limit, or RANGE_ERR_LIMIT. */

@@ -35,8 +35,8 @@ struct reporting {
 
 _Static_assert(offsetof(struct reporting, svc) == 0, "struct svc_program must come first");
 
-/* The route table: GET /stats, /stats/aggregated, /stats/timeseries and
- * /stats/timeseries/aggregated (the client listener), /health, /readyz,
+/* The route table: GET /stats, /stats/timeseries, /stats/breakdown and each one's
+ * /aggregated (the client listener), /health, /readyz,
  * /livez and /metrics (both listeners). */
 extern const struct http_route reporting_routes[];
 extern const size_t reporting_n_routes;

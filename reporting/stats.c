@@ -1,5 +1,5 @@
-/* stats.c - reporting's HTTP handlers: GET /stats, /stats/timeseries (each also from the
- * raw events: /aggregated), /metrics. */
+/* stats.c - reporting's HTTP handlers: GET /stats, /stats/timeseries, /stats/breakdown
+ * (each also from the raw events: /aggregated), /metrics. */
 #include <string.h>
 
 #include "event.h"
@@ -12,6 +12,8 @@
 
 #define MISSING_PARAMS "Missing required parameters: site_id, date (YYYY-MM-DD)"
 #define MISSING_SERIES "Missing required parameters: site_id, from, to (YYYY-MM-DD), interval"
+#define MISSING_BREAKDOWN                                                                          \
+    "Missing required parameters: site_id, date or from and to (YYYY-MM-DD), by"
 
 /* Read one query parameter into out. Returns its length, 0 when absent or
  * empty, -1 when it is longer than max bytes, badly escaped or not UTF-8. */
@@ -213,6 +215,65 @@ answer_series(struct mg_connection *conn, struct reporting *r, query_series_fn q
     return send_reply(conn, &q, reply);
 }
 
+/* GET /stats/breakdown and /stats/breakdown/aggregated: the top values of `by`. */
+static int
+answer_breakdown(struct mg_connection *conn, struct reporting *r, query_breakdown_fn query)
+{
+    const char *qs = mg_get_request_info(conn)->query_string;
+    char by_s[16], limit_s[8];
+    int by_len = param(qs, "by", by_s, 10), limit_len = param(qs, "limit", limit_s, 4);
+    struct req q;
+    struct breakdown bd;
+    struct app_err err = {0};
+    const char *bad;
+    int by, limit, status;
+    json_t *reply, *values;
+
+    if ((status = read_req(conn, qs, &q, MISSING_BREAKDOWN)) != 0) {
+        return status;
+    }
+    if (q.type_len != 0) {
+        return http_send_error(conn, 400,
+                               "Parameter 'event_type' does not apply to "
+                               "/stats/breakdown; use by=event_type");
+    }
+    if ((bad = range_by(by_s, by_len, &by)) != NULL ||
+        (bad = range_limit(limit_s, limit_len, BREAKDOWN_DEFAULT, BREAKDOWN_MAX, &limit)) != NULL) {
+        return http_send_error(conn, 400, "%s", bad);
+    }
+    if ((status = db_slot(conn, r)) != 0) {
+        return status;
+    }
+    status = query(r->store, q.site_id, &q.days, by, limit, &bd, &err);
+    if ((status = db_done(conn, r, status, &err)) != 0) {
+        return status;
+    }
+    values = json_array();
+    for (size_t i = 0; values != NULL && i < bd.n; i++) {
+        json_t *row = json_pack("{s:s,s:I}", "value", bd.rows[i].value, "views",
+                                (json_int_t)bd.rows[i].views);
+        if (row != NULL && bd.has_users) {
+            json_object_set_new(row, "unique_users", json_integer(bd.rows[i].users));
+        }
+        if (json_array_append_new(values, row) != 0) {
+            json_decref(values);
+            values = NULL;
+        }
+    }
+    breakdown_clear(&bd);
+    reply = reply_head(&q);
+    if (reply == NULL || values == NULL ||
+        json_object_set_new(reply, "by", json_string(range_by_names[by])) != 0) {
+        json_decref(values);
+        json_decref(reply);
+        reply = NULL;
+    } else if (json_object_set_new(reply, "values", values) != 0) {
+        json_decref(reply);
+        reply = NULL;
+    }
+    return send_reply(conn, &q, reply);
+}
+
 /* From the rollups the processors keep: a few documents, however many events. */
 static int
 handle_stats(struct mg_connection *conn, void *arg)
@@ -239,6 +300,20 @@ static int
 handle_series_aggregated(struct mg_connection *conn, void *arg)
 {
     return answer_series(conn, arg, query_series_events);
+}
+
+/* From the type, path and referrer rollups. */
+static int
+handle_breakdown(struct mg_connection *conn, void *arg)
+{
+    return answer_breakdown(conn, arg, query_breakdown_rollups);
+}
+
+/* From the raw events of the range. */
+static int
+handle_breakdown_aggregated(struct mg_connection *conn, void *arg)
+{
+    return answer_breakdown(conn, arg, query_breakdown_events);
 }
 
 int
@@ -274,6 +349,8 @@ const struct http_route reporting_routes[] = {
     {"GET", "/stats/aggregated", handle_stats_aggregated, 0},
     {"GET", "/stats/timeseries", handle_series, 0},
     {"GET", "/stats/timeseries/aggregated", handle_series_aggregated, 0},
+    {"GET", "/stats/breakdown", handle_breakdown, 0},
+    {"GET", "/stats/breakdown/aggregated", handle_breakdown_aggregated, 0},
     SVC_PROBE_ROUTES,
     {"GET", "/metrics", handle_metrics, 1},
 };

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # it_ranges.sh - figures over ranges of days: /stats and /stats/aggregated with from/to,
-# and /stats/timeseries by hour and by day, on known events (a user on several days counts
-# once), answers equal to the raw events', and every parameter error with its exact message.
+# /stats/timeseries by hour and by day, /stats/breakdown by type, path and referrer, on
+# known events (a user on several days counts once), answers equal to the raw events', and
+# every parameter error with its exact message.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -107,12 +108,50 @@ expect_eq "time series: the rollups' answers equal the raw events'" "$V_SAME $V_
 http GET "$R/stats/timeseries?site_id=rs&from=2024-11-20&to=2025-11-20&interval=day"
 expect_eq "a 366-day series by day" "$HTTP_STATUS $(jq '.points | length' <<<"$HTTP_BODY")" "200 366"
 
+# --- /stats/breakdown ----------------------------------------------------------------------
+for ep in stats/breakdown stats/breakdown/aggregated; do
+    http GET "$R/$ep?$q&by=event_type"
+    expect_http "/$ep by event_type over two days" 200 '{"site_id":"rs","from":"2025-11-15",
+      "to":"2025-11-16","by":"event_type","values":[
+      {"value":"page_view","views":4,"unique_users":2},{"value":"click","views":1,"unique_users":1},
+      {"value":"signup","views":1,"unique_users":1}]}'
+    http GET "$R/$ep?site_id=rs&from=2025-11-14&to=2025-11-20&by=path&limit=2"
+    expect_http "/$ep by path, limit 2" 200 '{"site_id":"rs","from":"2025-11-14",
+      "to":"2025-11-20","by":"path","values":[{"value":"/a","views":3},{"value":"/b","views":2}]}'
+    http GET "$R/$ep?site_id=rs&from=2025-11-14&to=2025-11-20&by=referrer"
+    expect_http "/$ep by referrer: page views by host" 200 '{"site_id":"rs","from":"2025-11-14",
+      "to":"2025-11-20","by":"referrer","values":[{"value":"news.example.com","views":3},
+      {"value":"www.search.example","views":1}]}'
+    http GET "$R/$ep?site_id=rs&date=2025-11-15&by=referrer"
+    expect_http "/$ep by referrer on one date" 200 '{"site_id":"rs","date":"2025-11-15",
+      "by":"referrer","values":[{"value":"news.example.com","views":1},
+      {"value":"www.search.example","views":1}]}'
+done
+V_SAME=0 V_DIFFER=0
+for span in date=2025-11-15 date=2025-11-16 from=2025-11-14\&to=2025-11-20; do
+    for by in event_type path referrer; do
+        for limit in 1 100; do same_answer stats/breakdown "site_id=rs&$span&by=$by&limit=$limit"; done
+    done
+done
+expect_eq "breakdowns: the rollups' answers equal the raw events'" "$V_SAME $V_DIFFER" "18 0"
+
 # --- errors ----------------------------------------------------------------------------------
 MISSING=$(err 'Missing required parameters: site_id, date (YYYY-MM-DD)')
 for q in "?site_id=rs" "?from=2025-11-14&to=2025-11-15" "?site_id=&from=2025-11-14&to=2025-11-15"; do
     http GET "$R/stats$q"
     expect_http "/stats$q" 400 "$MISSING"
 done
+# expect_errors EP: for each line "KEY QUERY" of stdin, /EP and /EP/aggregated answer
+# site_id=rs&QUERY with a 400 of message MSG[KEY].
+expect_errors() {
+    local want q ep
+    while read -r want q; do
+        for ep in "$1" "$1/aggregated"; do
+            http GET "$R/$ep?site_id=rs&$q"
+            expect_http "/$ep?$q" 400 "$(err "${MSG[$want]}")"
+        done
+    done
+}
 declare -A MSG=(
     [both]="Use either 'date' or 'from' and 'to', not both"
     [pair]="Parameters 'from' and 'to' must be given together"
@@ -121,12 +160,7 @@ declare -A MSG=(
     [order]="Parameter 'from' must not be after 'to'"
     [long]="The range from 'from' to 'to' may span at most 366 days"
 )
-while read -r want q; do
-    for ep in stats stats/aggregated; do
-        http GET "$R/$ep?site_id=rs&$q"
-        expect_http "/$ep?$q" 400 "$(err "${MSG[$want]}")"
-    done
-done <<'CASES'
+expect_errors stats <<'CASES'
 both date=2025-11-15&from=2025-11-14&to=2025-11-16
 both date=2025-11-15&to=2025-11-16
 pair from=2025-11-14
@@ -148,12 +182,7 @@ for q in "?site_id=rs&interval=hour" "?from=2025-11-14&to=2025-11-15&interval=ho
 done
 MSG[interval]="Parameter 'interval' must be hour or day"
 MSG[hours]="With interval=hour the range may span at most 31 days"
-while read -r want q; do
-    for ep in stats/timeseries stats/timeseries/aggregated; do
-        http GET "$R/$ep?site_id=rs&$q"
-        expect_http "/$ep?$q" 400 "$(err "${MSG[$want]}")"
-    done
-done <<'CASES'
+expect_errors stats/timeseries <<'CASES'
 interval from=2025-11-14&to=2025-11-16
 interval from=2025-11-14&to=2025-11-16&interval=
 interval from=2025-11-14&to=2025-11-16&interval=minute
@@ -165,6 +194,29 @@ pair from=2025-11-14&interval=day
 order from=2025-11-16&to=2025-11-15&interval=day
 long from=2024-11-19&to=2025-11-20&interval=day
 badto from=2025-11-14&to=2025-11-31&interval=day
+CASES
+BD_MISSING=$(err 'Missing required parameters: site_id, date or from and to (YYYY-MM-DD), by')
+for q in "?site_id=rs&by=path" "?date=2025-11-15&by=path"; do
+    http GET "$R/stats/breakdown$q"
+    expect_http "/stats/breakdown$q" 400 "$BD_MISSING"
+done
+MSG[by]="Parameter 'by' must be event_type, path or referrer"
+MSG[limit]="Parameter 'limit' must be an integer from 1 to 100"
+MSG[type]="Parameter 'event_type' does not apply to /stats/breakdown; use by=event_type"
+expect_errors stats/breakdown <<'CASES'
+by date=2025-11-15
+by date=2025-11-15&by=
+by date=2025-11-15&by=user_id
+by date=2025-11-15&by=paths
+limit date=2025-11-15&by=path&limit=0
+limit date=2025-11-15&by=path&limit=101
+limit date=2025-11-15&by=path&limit=-1
+limit date=2025-11-15&by=path&limit=ten
+limit date=2025-11-15&by=path&limit=10000
+type date=2025-11-15&by=path&event_type=click
+both date=2025-11-15&from=2025-11-14&to=2025-11-16&by=path
+long from=2024-11-19&to=2025-11-20&by=path
+badfrom from=2025-13-01&to=2025-11-16&by=path
 CASES
 http GET "$R/stats/timeseries?site_id=rs&from=2025-10-16&to=2025-11-15&interval=hour"
 expect_eq "31 days by hour are allowed: 744 points" \

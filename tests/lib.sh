@@ -342,10 +342,11 @@ verify_exactly_once() {
 # /stats/aggregated (from the raw events) for SITE on each DATE, for all events and for
 # each type in ROLLUP_TYPES (default: page_view click). A DATE of the form FROM..TO asks
 # for that range (from=FROM&to=TO), and then /stats/timeseries too, by hour and by day,
-# against /stats/timeseries/aggregated. Starts a reporting service on DB unless one runs.
+# against /stats/timeseries/aggregated. /stats/breakdown by each of event_type, path and
+# referrer against /stats/breakdown/aggregated, for every DATE. Starts a reporting service on DB unless one runs.
 # The figures must not all be zero.
 verify_rollup() {
-    local db=$1 site=$2 date span type q
+    local db=$1 site=$2 date span type q by
     V_SAME=0 V_DIFFER=0 V_VIEWS=0
     shift 2
     [ -n "${REPORTING_PORT:-}" ] || start_service reporting MONGO_URI="$(mongo_uri "$db")"
@@ -357,6 +358,11 @@ verify_rollup() {
         for type in "" ${ROLLUP_TYPES:-page_view click}; do
             q="site_id=$site&$span${type:+&event_type=$type}"
             same_answer stats "$q"
+            if [ -z "$type" ]; then
+                for by in event_type path referrer; do
+                    same_answer stats/breakdown "$q&by=$by&limit=100"
+                done
+            fi
             [ "$span" = "date=$date" ] && continue
             same_answer stats/timeseries "$q&interval=hour"
             same_answer stats/timeseries "$q&interval=day"

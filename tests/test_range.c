@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -298,6 +299,76 @@ test_distinct_per_bucket(void **state)
     assert_int_equal(users[1], 2);
 }
 
+static void
+test_by(void **state)
+{
+    static const struct {
+        const char *s;
+        int want; /* -1: RANGE_ERR_BY */
+    } rows[] = {
+        {"event_type", RANGE_BY_EVENT_TYPE},
+        {"path", RANGE_BY_PATH},
+        {"referrer", RANGE_BY_REFERRER},
+        {"Path", -1},
+        {"paths", -1},
+        {"pat", -1},
+        {"", -1},
+        {NULL, -1},
+        {"<bad>", -1},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        int by = -7;
+        const char *e = range_by(rows[i].s, len_of(rows[i].s), &by);
+        if (rows[i].want < 0) {
+            assert_non_null(e);
+            assert_string_equal(e, RANGE_ERR_BY);
+            assert_int_equal(by, -7);
+        } else {
+            assert_null(e);
+            assert_int_equal(by, rows[i].want);
+            assert_string_equal(range_by_names[by], rows[i].s);
+        }
+    }
+}
+
+static void
+test_top(void **state)
+{
+    static const struct {
+        const char *keys[8];
+        size_t n, limit;
+        const char *want; /* "value:views:users ..." */
+    } rows[] = {
+        {{NULL}, 0, 10, ""},
+        {{"/a\x1fu1", "/b\x1fu1", "/a\x1fu2", "/a\x1fu1", "/b\x1f"}, 5, 10, "/a:3:2 /b:2:1 "},
+        {{"b\x1f", "a\x1f", "c\x1fx", "c\x1fx"}, 4, 10, "c:2:1 a:1:0 b:1:0 "}, /* ties by value */
+        {{"b\x1f", "a\x1f", "c\x1fx", "c\x1fx"}, 4, 2, "c:2:1 a:1:0 "},
+        {{"a\x1fu", "ab\x1fu", "a\x1fv", "no separator"}, 4, 10, "a:2:2 ab:1:1 "},
+        {{"a\x1fu", "a\x1fu", "a\x1fu"}, 3, 1, "a:3:1 "},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char *keys[8], got[256] = "";
+        struct top_row out[8];
+        long n;
+        for (size_t k = 0; k < rows[i].n; k++) {
+            keys[k] = strdup(rows[i].keys[k]);
+        }
+        n = range_top(keys, rows[i].n, out, rows[i].limit);
+        assert_true(n >= 0);
+        for (long k = 0; k < n; k++) {
+            size_t at = strlen(got);
+            snprintf(got + at, sizeof got - at, "%s:%lld:%lld ", out[k].value,
+                     (long long)out[k].views, (long long)out[k].users);
+        }
+        assert_string_equal(got, rows[i].want);
+        for (size_t k = 0; k < rows[i].n; k++) {
+            free(keys[k]);
+        }
+    }
+}
+
 int
 main(void)
 {
@@ -311,6 +382,8 @@ main(void)
         cmocka_unit_test(test_bucket_of_id),
         cmocka_unit_test(test_bucket_time),
         cmocka_unit_test(test_distinct_per_bucket),
+        cmocka_unit_test(test_by),
+        cmocka_unit_test(test_top),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -28,6 +28,7 @@ struct row_event {
     enum insert_outcome outcome;
     const char *owner;
     const char *dlv, *stored_dlv;
+    const char *referrer; /* properties.referrer (NULL: no properties) */
 };
 
 /* What the store holds when the batch runs. */
@@ -51,6 +52,7 @@ struct row_want {
     size_t client_dups;             /* redelivered events found to be a client's duplicates */
     int64_t hour_views, hour_users; /* added to the site-hour (all types); -1: the views as
                                      * the day's, the users 0 (site-hours have none) */
+    int64_t ref_views;              /* added to the site-day's "news.example.com" document */
 };
 
 struct row {
@@ -62,119 +64,134 @@ struct row {
 
 static const struct row rows[] = {
     {"a fresh batch: counts its events, a user once, no question",
-     {{"e1", "page_view", "/a", "u1", INSERT_NEW, NULL, NULL, NULL},
-      {"e2", "page_view", "/a", "u1", INSERT_NEW, NULL, NULL, NULL},
-      {"e3", "click", "/b", "u2", INSERT_NEW, NULL, NULL, NULL}},
+     {{"e1", "page_view", "/a", "u1", INSERT_NEW, NULL, NULL, NULL, NULL},
+      {"e2", "page_view", "/a", "u1", INSERT_NEW, NULL, NULL, NULL, NULL},
+      {"e3", "click", "/b", "u2", INSERT_NEW, NULL, NULL, NULL, NULL}},
      {{NULL}, NULL, NULL, {NULL}, NULL},
-     {3, 2, 2, 0, 0, 0, 0, 0, -1, -1}},
+     {3, 2, 2, 0, 0, 0, 0, 0, -1, -1, 0}},
     {"its own retry after a crash between storing and counting",
-     {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, ME, NULL, NULL},
-      {"e2", "page_view", "/a", "u1", INSERT_DUPLICATE, ME, NULL, NULL}},
+     {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, ME, NULL, NULL, NULL},
+      {"e2", "page_view", "/a", "u1", INSERT_DUPLICATE, ME, NULL, NULL, NULL}},
      {{NULL}, NULL, ME, {NULL}, NULL},
-     {2, 1, 2, 0, 0, 0, 1, 0, -1, -1}},
+     {2, 1, 2, 0, 0, 0, 1, 0, -1, -1, 0}},
     {"a rejected event is neither stored nor counted",
-     {{"e1", "page_view", "/a", "u1", INSERT_REJECTED, NULL, NULL, NULL},
-      {"e2", "page_view", "/b", "u2", INSERT_NEW, NULL, NULL, NULL}},
+     {{"e1", "page_view", "/a", "u1", INSERT_REJECTED, NULL, NULL, NULL, NULL},
+      {"e2", "page_view", "/b", "u2", INSERT_NEW, NULL, NULL, NULL, NULL}},
      {{NULL}, NULL, NULL, {NULL}, NULL},
-     {1, 1, 0, 0, 0, 0, 0, 0, -1, -1}},
+     {1, 1, 0, 0, 0, 0, 0, 0, -1, -1, 0}},
     {"redelivered, its first batch applied: counted there, not here",
-     {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL}},
+     {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL, NULL}},
      {{V}, NULL, V, {NULL}, NULL},
-     {0, 0, 0, 0, 0, 6, 1, 0, -1, -1}},
+     {0, 0, 0, 0, 0, 6, 1, 0, -1, -1, 0}},
     {"redelivered, its first batch crashed before counting: voided, taken over",
-     {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL}},
+     {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL, NULL}},
      {{NULL}, NULL, V, {V}, NULL},
-     {1, 1, 1, 6, 2, 6, 1, 0, -1, -1}},
+     {1, 1, 1, 6, 2, 6, 1, 0, -1, -1, 0}},
     {"redelivered while its first batch is live (frozen, not applied): voided, taken over",
-     {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL},
-      {"e2", "page_view", "/a", "u2", INSERT_NEW, NULL, NULL, NULL}},
+     {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL, NULL},
+      {"e2", "page_view", "/a", "u2", INSERT_NEW, NULL, NULL, NULL, NULL}},
      {{NULL}, NULL, V, {V}, NULL},
-     {2, 2, 2, 6, 4, 6, 1, 0, -1, -1}},
+     {2, 2, 2, 6, 4, 6, 1, 0, -1, -1, 0}},
     {"two owners: one applied, one voided",
-     {{"e1", "page_view", "/a", NULL, INSERT_DUPLICATE, V, NULL, NULL},
-      {"e2", "page_view", "/a", NULL, INSERT_DUPLICATE, W, NULL, NULL}},
+     {{"e1", "page_view", "/a", NULL, INSERT_DUPLICATE, V, NULL, NULL, NULL},
+      {"e2", "page_view", "/a", NULL, INSERT_DUPLICATE, W, NULL, NULL, NULL}},
      {{V}, NULL, NULL, {NULL}, NULL},
-     {1, 0, 1, 6, 0, 12, 1, 0, -1, -1}},
+     {1, 0, 1, 6, 0, 12, 1, 0, -1, -1, 0}},
     {"stored without an owner: taken over without a question",
-     {{"e1", "page_view", "/a", NULL, INSERT_DUPLICATE, "", NULL, NULL}},
+     {{"e1", "page_view", "/a", NULL, INSERT_DUPLICATE, "", NULL, NULL, NULL}},
      {{NULL}, NULL, NULL, {NULL}, NULL},
-     {1, 0, 1, 6, 0, 0, 1, 0, -1, -1}},
+     {1, 0, 1, 6, 0, 0, 1, 0, -1, -1, 0}},
     {"a takeover lost to another processor, whose batch then applied",
-     {{"e1", "page_view", "/a", NULL, INSERT_DUPLICATE, V, NULL, NULL}},
+     {{"e1", "page_view", "/a", NULL, INSERT_DUPLICATE, V, NULL, NULL, NULL}},
      {{W}, W, NULL, {NULL}, NULL},
-     {0, 0, 0, 0, 0, 6, 2, 0, -1, -1}},
+     {0, 0, 0, 0, 0, 6, 2, 0, -1, -1, 0}},
     {"a takeover lost to another processor that crashed too: taken from it",
-     {{"e1", "page_view", "/a", NULL, INSERT_DUPLICATE, V, NULL, NULL}},
+     {{"e1", "page_view", "/a", NULL, INSERT_DUPLICATE, V, NULL, NULL, NULL}},
      {{NULL}, W, NULL, {NULL}, NULL},
-     {1, 0, 1, 6, 0, 6, 2, 0, -1, -1}},
+     {1, 0, 1, 6, 0, 6, 2, 0, -1, -1, 0}},
     {"a user document whose owner was voided: taken over, the user counted here",
-     {{"e1", "page_view", "/a", "u1", INSERT_NEW, NULL, NULL, NULL}},
+     {{"e1", "page_view", "/a", "u1", INSERT_NEW, NULL, NULL, NULL, NULL}},
      {{NULL}, NULL, V, {V}, NULL},
-     {1, 1, 1, 0, 2, 0, 0, 0, -1, -1}},
+     {1, 1, 1, 0, 2, 0, 0, 0, -1, -1, 0}},
     {"a user document of a live batch: it keeps its user",
-     {{"e1", "page_view", "/a", "u1", INSERT_NEW, NULL, NULL, NULL}},
+     {{"e1", "page_view", "/a", "u1", INSERT_NEW, NULL, NULL, NULL, NULL}},
      {{NULL}, NULL, W, {V}, NULL},
-     {1, 0, 1, 0, 0, 0, 0, 0, -1, -1}},
+     {1, 0, 1, 0, 0, 0, 0, 0, -1, -1, 0}},
     {"a client's duplicate in the batch itself: counted once",
-     {{"e1", "page_view", "/a", "u1", INSERT_NEW, NULL, NULL, NULL},
-      {"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, ME, NULL, NULL}},
+     {{"e1", "page_view", "/a", "u1", INSERT_NEW, NULL, NULL, NULL, NULL},
+      {"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, ME, NULL, NULL, NULL}},
      {{NULL}, NULL, NULL, {NULL}, NULL},
-     {1, 1, 1, 0, 0, 0, 0, 0, -1, -1}},
+     {1, 1, 1, 0, 0, 0, 0, 0, -1, -1, 0}},
     /* Client ids: the same _id from two envelopes (deliveries d1 stored it, d2 the second). */
     {"a client's duplicate meeting a live batch: no question, not voided, not counted here",
-     {{"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, W, "d2", "d1"},
-      {"e2", "page_view", "/a", "u2", INSERT_NEW, NULL, NULL, NULL}},
+     {{"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, W, "d2", "d1", NULL},
+      {"e2", "page_view", "/a", "u2", INSERT_NEW, NULL, NULL, NULL, NULL}},
      {{NULL}, NULL, NULL, {NULL}, NULL},
-     {1, 1, 1, 0, 0, 0, 0, 1, -1, -1}},
+     {1, 1, 1, 0, 0, 0, 0, 1, -1, -1, 0}},
     {"a client's duplicate meeting an applied batch: not counted again",
-     {{"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, "d2", "d1"}},
+     {{"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, "d2", "d1", NULL}},
      {{V}, NULL, V, {NULL}, NULL},
-     {0, 0, 0, 0, 0, 0, 0, 1, -1, -1}},
+     {0, 0, 0, 0, 0, 0, 0, 1, -1, -1, 0}},
     {"a client's duplicate meeting a crashed batch: not taken over by the duplicate",
-     {{"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, "d2", "d1"}},
+     {{"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, "d2", "d1", NULL}},
      {{NULL}, NULL, V, {V}, NULL},
-     {0, 0, 0, 0, 0, 0, 0, 1, -1, -1}},
+     {0, 0, 0, 0, 0, 0, 0, 1, -1, -1, 0}},
     {"the crashed batch's own redelivery (same delivery): voided, taken over",
-     {{"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, "d1", "d1"}},
+     {{"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, "d1", "d1", NULL}},
      {{NULL}, NULL, V, {V}, NULL},
-     {1, 1, 1, 6, 2, 6, 1, 0, -1, -1}},
+     {1, 1, 1, 6, 2, 6, 1, 0, -1, -1, 0}},
     {"a client's duplicate, then the genuine redelivery, in one batch: taken over once",
-     {{"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, "d2", "d1"},
-      {"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, "d1", "d1"}},
+     {{"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, "d2", "d1", NULL},
+      {"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, "d1", "d1", NULL}},
      {{NULL}, NULL, V, {V}, NULL},
-     {1, 1, 1, 6, 2, 6, 1, 1, -1, -1}},
+     {1, 1, 1, 6, 2, 6, 1, 1, -1, -1, 0}},
     {"the genuine redelivery, then a client's duplicate, in one batch: taken over once",
-     {{"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, "d1", "d1"},
-      {"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, "d2", "d1"}},
+     {{"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, "d1", "d1", NULL},
+      {"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, "d2", "d1", NULL}},
      {{NULL}, NULL, V, {V}, NULL},
-     {1, 1, 1, 6, 2, 6, 1, 1, -1, -1}},
+     {1, 1, 1, 6, 2, 6, 1, 1, -1, -1, 0}},
     {"stored and then sent again by the client in one batch: counted once, by the first",
-     {{"s:e1", "page_view", "/a", "u1", INSERT_NEW, NULL, "d1", NULL},
-      {"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, ME, "d2", "d1"}},
+     {{"s:e1", "page_view", "/a", "u1", INSERT_NEW, NULL, "d1", NULL, NULL},
+      {"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, ME, "d2", "d1", NULL}},
      {{NULL}, NULL, NULL, {NULL}, NULL},
-     {1, 1, 1, 0, 0, 0, 0, 1, -1, -1}},
+     {1, 1, 1, 0, 0, 0, 0, 1, -1, -1, 0}},
     {"a document without a delivery (stored before them) is its _id's: an old envelope's "
      "redelivery takes it over",
      {{"0190163d-8694-7abc-8def-0123456789ab", "page_view", "/a", NULL, INSERT_DUPLICATE, V, NULL,
-       NULL}},
+       NULL, NULL}},
      {{NULL}, NULL, NULL, {NULL}, NULL},
-     {1, 0, 1, 6, 0, 6, 1, 0, -1, -1}},
+     {1, 0, 1, 6, 0, 6, 1, 0, -1, -1, 0}},
     {"a document without a delivery met by a new envelope with that _id: a client duplicate",
      {{"0190163d-8694-7abc-8def-0123456789ab", "page_view", "/a", NULL, INSERT_DUPLICATE, V, "d2",
-       NULL}},
+       NULL, NULL}},
      {{NULL}, NULL, NULL, {NULL}, NULL},
-     {0, 0, 0, 0, 0, 0, 0, 1, -1, -1}},
+     {0, 0, 0, 0, 0, 0, 0, 1, -1, -1, 0}},
+    {"page views with a referrer count under its host; a click's referrer counts nowhere",
+     {{"e1", "page_view", "/a", "u1", INSERT_NEW, NULL, NULL, NULL, "https://News.example.com/x"},
+      {"e2", "page_view", "/a", "u1", INSERT_NEW, NULL, NULL, NULL, "http://news.example.com:80"},
+      {"e3", "click", "/a", "u1", INSERT_NEW, NULL, NULL, NULL, "https://news.example.com/"},
+      {"e4", "page_view", "/a", "u1", INSERT_NEW, NULL, NULL, NULL, "news.example.com"}},
+     {{NULL}, NULL, NULL, {NULL}, NULL},
+     {4, 1, 4, 0, 0, 0, 0, 0, -1, -1, 2}},
+    {"a redelivered page view with a referrer, its batch crashed: taken over there too",
+     {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL, "https://news.example.com"}},
+     {{NULL}, NULL, V, {V}, NULL},
+     {1, 1, 1, 7, 2, 7, 1, 0, -1, -1, 1}},
+    {"a redelivered page view with a referrer, its batch applied: counted there, not here",
+     {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL, "https://news.example.com"}},
+     {{V}, NULL, V, {NULL}, NULL},
+     {0, 0, 0, 0, 0, 7, 1, 0, -1, -1, 0}},
     {"redelivered, its batch crashed between the site-days and the site-hours: taken over "
      "on the site-hours only (views: they have no users)",
-     {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL}},
+     {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL, NULL}},
      {{NULL}, NULL, V, {NULL}, V},
-     {0, 0, 0, 2, 0, 6, 1, 0, 1, 0}},
+     {0, 0, 0, 2, 0, 6, 1, 0, 1, 0, 0}},
     {"a batch crashed between the site-days and the site-hours, an event of its user: its "
      "user documents stay its own (not voided on the site-days)",
-     {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL},
-      {"e2", "click", "/b", "u1", INSERT_NEW, NULL, NULL, NULL}},
+     {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL, NULL},
+      {"e2", "click", "/b", "u1", INSERT_NEW, NULL, NULL, NULL, NULL}},
      {{NULL}, NULL, V, {NULL}, V},
-     {1, 0, 0, 2, 0, 6, 1, 0, 2, 0}},
+     {1, 0, 0, 2, 0, 6, 1, 0, 2, 0, 0}},
 };
 
 static int
@@ -244,6 +261,7 @@ run_row(const struct row *r)
         evs[n].path = e->path;
         evs[n].user_id = e->user;
         evs[n].ts_ms = T_DAY;
+        evs[n].properties = e->referrer ? json_pack("{s:s}", "referrer", e->referrer) : NULL;
         outcomes[n] = e->outcome;
     }
     assert_int_equal(rollup_plan_init(&p, ME, evs, outcomes, n), 0);
@@ -333,6 +351,17 @@ run_row(const struct row *r)
                  (long long)want_hu);
     }
     free(hour);
+    char *ref = rollup_child_id(scope, "news.example.com");
+    long rd = doc_named(&p, ref, PLAN_REF);
+    int64_t ref_views = rd >= 0 ? p.docs[rd].views : 0;
+    if (ref_views != r->want.ref_views) {
+        fail_msg("%s: referrer views %lld, want %lld", r->name, (long long)ref_views,
+                 (long long)r->want.ref_views);
+    }
+    free(ref);
+    for (size_t i = 0; i < n; i++) {
+        json_decref(evs[i].properties);
+    }
     if (views != r->want.views || users != r->want.users || path_views != r->want.path_views ||
         p.taken_over != r->want.taken_over || p.users_taken_over != r->want.users_taken_over ||
         first_questions != r->want.questions || rounds != r->want.rounds ||
