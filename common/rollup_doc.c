@@ -1,29 +1,44 @@
 /* rollup_doc.c - the ids of the rollup documents. */
 #include "rollup_doc.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ts.h"
 
-char *
-rollup_scope_id(const char *site, int64_t ts_ms, const char *type)
+/* The id of site's bucket of `prefix` characters of ts_ms's timestamp: 10 a day, 13 an hour. */
+static char *
+bucket_id(const char *site, int64_t ts_ms, const char *type, int prefix)
 {
-    char day[TS_FORMAT_LEN];
+    char t[TS_FORMAT_LEN];
     size_t n = strlen(site) + (type ? strlen(type) : 0) + 64;
     char *id = malloc(n);
 
     if (id == NULL) {
         return NULL;
     }
-    ts_format(ts_ms, day);
+    ts_format(ts_ms, t);
     if (type != NULL) {
-        snprintf(id, n, "%.10s|%zu:%s|%zu:%s", day, strlen(type), type, strlen(site), site);
+        snprintf(id, n, "%.*s|%zu:%s|%zu:%s", prefix, t, strlen(type), type, strlen(site), site);
     } else {
-        snprintf(id, n, "%.10s|*|%zu:%s", day, strlen(site), site);
+        snprintf(id, n, "%.*s|*|%zu:%s", prefix, t, strlen(site), site);
     }
     return id;
+}
+
+char *
+rollup_scope_id(const char *site, int64_t ts_ms, const char *type)
+{
+    return bucket_id(site, ts_ms, type, 10);
+}
+
+char *
+rollup_hour_id(const char *site, int64_t ts_ms, const char *type)
+{
+    return bucket_id(site, ts_ms, type, 13);
 }
 
 char *
@@ -36,4 +51,60 @@ rollup_child_id(const char *parent, const char *leaf)
         snprintf(id, n, "%s|%s", parent, leaf);
     }
     return id;
+}
+
+int
+rollup_batch_parse(const char *id, char run[ROLLUP_RUN_LEN + 1], int64_t *seq)
+{
+    const char *colon = strchr(id, ':');
+    char *end;
+    long long v;
+
+    if (colon == NULL || colon - id != ROLLUP_RUN_LEN) {
+        return -1;
+    }
+    v = strtoll(colon + 1, &end, 10);
+    if (*end != '\0' || v < 1) {
+        return -1;
+    }
+    memcpy(run, id, ROLLUP_RUN_LEN);
+    run[ROLLUP_RUN_LEN] = '\0';
+    *seq = v;
+    return 0;
+}
+
+int
+rollup_referrer_host(const char *referrer, char out[ROLLUP_REFERRER_MAX + 1])
+{
+    const char *p, *end, *at;
+    size_t n = 0;
+
+    if (referrer == NULL) {
+        return -1;
+    }
+    if (strncasecmp(referrer, "https://", 8) == 0) {
+        p = referrer + 8;
+    } else if (strncasecmp(referrer, "http://", 7) == 0) {
+        p = referrer + 7;
+    } else {
+        return -1;
+    }
+    end = p + strcspn(p, "/?#");
+    for (at = p; at < end; at++) {
+        if (*at == '@') {
+            p = at + 1; /* user info */
+        }
+    }
+    for (; p < end && *p != ':'; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (!isalnum(c) && c != '.' && c != '-' && c != '_') {
+            return -1;
+        }
+        if (n == ROLLUP_REFERRER_MAX) {
+            return -1;
+        }
+        out[n++] = (char)tolower(c);
+    }
+    out[n] = '\0';
+    return n > 0 ? (int)n : -1;
 }

@@ -2,12 +2,19 @@
  * spells out the exactly-once protocol), read by reporting (reporting/query.h).
  *
  * Ids are self-delimiting: "<date>|*|<n>:<site>" for a site-day, with "<n>:<event type>"
- * in place of "*" for one event type; lengths in bytes. Collections:
+ * in place of "*" for one event type; "<date>T<HH>|..." the same for a site-hour; lengths
+ * in bytes. Collections:
  *   rollups       {_id: site-day id, site_id, date, event_type|null, views, users,
  *                  runs: {<run>: <seq>}, voided: [<batch id>...]}
+ *   rollup_hours  {_id: site-hour id, site_id, date, hour: <Date, the hour's start>,
+ *                  event_type|null, views, runs, voided}
  *   rollup_paths  {_id: site-day id + "|" + path, scope: site-day id, path, views, runs, voided}
  *   rollup_users  {_id: site-day id + "|" + user_id, b: <batch id>}
- * views and users are the figures of /stats; runs, voided and b are the protocol's.
+ *   rollup_referrers {_id: site-day id (all types) + "|" + host, scope, referrer: host,
+ *                  views, runs, voided}: page views by referrer (rollup_referrer_host())
+ * views and users are the figures of /stats and /stats/timeseries; runs, voided and b are
+ * the protocol's. A site-hour document is a site-day document of one hour without users:
+ * the same protocol, in its own collection.
  */
 #ifndef COMMON_ROLLUP_DOC_H
 #define COMMON_ROLLUP_DOC_H
@@ -17,6 +24,27 @@
 #define ROLLUP_COLLECTION "rollups"
 #define ROLLUP_PATHS_COLLECTION "rollup_paths"
 #define ROLLUP_USERS_COLLECTION "rollup_users"
+#define ROLLUP_HOURS_COLLECTION "rollup_hours"
+#define ROLLUP_REFERRERS_COLLECTION "rollup_referrers"
+
+/* The longest referrer kept: a DNS name. */
+#define ROLLUP_REFERRER_MAX 253
+
+/* The referrer a page view counts under: the host of properties.referrer, an absolute
+ * http or https URL, lower-cased, without user info or port ("https://News.Example.com:8443/
+ * a?b" -> "news.example.com"); letters, digits, '.', '-' and '_' only. Writes it into out
+ * (ROLLUP_REFERRER_MAX + 1 bytes) and returns its length, or -1 when referrer is NULL or
+ * no such URL: the page view then counts under no referrer. */
+int rollup_referrer_host(const char *referrer, char out[ROLLUP_REFERRER_MAX + 1]);
+
+/* A batch id is "<run>:<seq>": ROLLUP_RUN_LEN characters, a colon and a sequence number
+ * from 1 (processor/rollup.h). */
+#define ROLLUP_RUN_LEN 16
+#define ROLLUP_BATCH_ID_MAX 48
+
+/* Split batch id `id` into its run and sequence number. Returns 0, or -1 when it is not a
+ * batch id. */
+int rollup_batch_parse(const char *id, char run[ROLLUP_RUN_LEN + 1], int64_t *seq);
 
 /* How many paths /stats lists, most viewed first. */
 #define ROLLUP_TOP_PATHS 10
@@ -24,6 +52,10 @@
 /* The site-day id of site's UTC day containing ts_ms, of one event type unless type is
  * NULL. malloc'd; NULL when out of memory. */
 char *rollup_scope_id(const char *site, int64_t ts_ms, const char *type);
+
+/* The site-hour id of site's UTC hour containing ts_ms, of one event type unless type is
+ * NULL. malloc'd; NULL when out of memory. */
+char *rollup_hour_id(const char *site, int64_t ts_ms, const char *type);
 
 /* The id of a path or user document: parent + "|" + leaf. malloc'd; NULL when out of
  * memory. */

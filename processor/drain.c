@@ -139,6 +139,16 @@ fault_in_rollup(const struct rollup_batch *b)
     LOG_WARN("failpoint: killing this processor half-way through the rollup of batch %s", b->id);
     raise(SIGKILL);
 }
+
+/* The failpoint between the site-days and the site-hours (see struct rollup_batch). */
+static void
+fault_before_hours(const struct rollup_batch *b)
+{
+    LOG_WARN("failpoint: killing this processor between the site-days and the site-hours of "
+             "batch %s",
+             b->id);
+    raise(SIGKILL);
+}
 #endif
 
 /* Count the stored events in the rollups (see rollup.h), retrying transient failures
@@ -446,6 +456,10 @@ drain_run(struct svc_program *prog)
     if (c->fault_kill_in_rollup > 0) {
         d.batch.fault = fault_in_rollup;
         d.batch.fault_seq = c->fault_kill_in_rollup;
+    }
+    if (c->fault_kill_before_hours > 0) {
+        d.batch.fault_hours = fault_before_hours;
+        d.batch.fault_hours_seq = c->fault_kill_before_hours;
     }
 #endif
     LOG_INFO("consumer %s draining %s (rollup run %s)", queue_name(d.q, QUEUE_CONSUMER),

@@ -51,6 +51,16 @@ insert_ensure_indexes(store_t *s, struct app_err *err)
             db, ROLLUP_PATHS_COLLECTION, "scope_1_views_-1_path_1",
             BCON_NEW("scope", BCON_INT32(1), "views", BCON_INT32(-1), "path", BCON_INT32(1)), err);
     }
+    if (rc == 0) { /* a day's top referrers, as its top paths */
+        rc = create_index(
+            db, ROLLUP_REFERRERS_COLLECTION, "scope_1_views_-1_referrer_1",
+            BCON_NEW("scope", BCON_INT32(1), "views", BCON_INT32(-1), "referrer", BCON_INT32(1)),
+            err);
+    }
+    if (rc == 0) { /* the event types of a site's days (/stats/breakdown?by=event_type) */
+        rc = create_index(db, ROLLUP_COLLECTION, "site_id_1_date_1",
+                          BCON_NEW("site_id", BCON_INT32(1), "date", BCON_INT32(1)), err);
+    }
     mongoc_database_destroy(db);
     store_client_push(s, client);
     return rc;

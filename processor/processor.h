@@ -29,6 +29,7 @@ struct processor_cfg {
     long fault_kill_before_rollup; /* SIGKILL itself before batch N's rollup */
     long fault_stop_before_rollup; /* SIGSTOP itself before batch N's rollup */
     long fault_kill_in_rollup;     /* SIGKILL itself half-way through it */
+    long fault_kill_before_hours;  /* SIGKILL itself between its site-days and site-hours */
 #endif
 };
 

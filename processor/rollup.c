@@ -15,7 +15,7 @@
 struct ctx {
     store_t *s;
     const struct rollup_batch *b;
-    mongoc_collection_t *events, *rollups, *paths, *users;
+    mongoc_collection_t *events, *rollups, *paths, *users, *hours, *refs;
     struct app_err *err;
     struct rollup_plan *plan;
 };
@@ -33,21 +33,40 @@ rollup_batch_init(struct rollup_batch *b)
 #ifdef FAULT_INJECTION
     b->fault = NULL;
     b->fault_seq = 0;
+    b->fault_hours = NULL;
+    b->fault_hours_seq = 0;
 #endif
 }
 
-const char *const rollup_kind_names[ROLLUP_KINDS] = {"a", "t", "pa", "pt"};
+const char *const rollup_kind_names[ROLLUP_KINDS] = {"a", "t", "pa", "pt", "h", "ht", "r"};
+
+int
+rollup_event_referrer(const struct event *ev, char out[ROLLUP_REFERRER_MAX + 1])
+{
+    json_t *ref = ev->properties != NULL ? json_object_get(ev->properties, "referrer") : NULL;
+
+    if (ev->event_type == NULL || strcmp(ev->event_type, "page_view") != 0 ||
+        !json_is_string(ref)) {
+        return -1;
+    }
+    return rollup_referrer_host(json_string_value(ref), out);
+}
 
 int
 rollup_append_own(bson_t *doc, const struct event *ev, const char *batch)
 {
+    char host[ROLLUP_REFERRER_MAX + 1];
+    int has_ref = rollup_event_referrer(ev, host) > 0;
     bson_t own;
 
     if (!bson_append_document_begin(doc, "own", -1, &own)) {
         return -1;
     }
     for (int k = 0; k < ROLLUP_KINDS; k++) {
-        if (k < ROLLUP_KIND_PATH_ALL || (ev->path != NULL && ev->path[0] != '\0')) {
+        int path_kind = k == ROLLUP_KIND_PATH_ALL || k == ROLLUP_KIND_PATH_TYPE;
+        if ((k == ROLLUP_KIND_REFERRER && has_ref) ||
+            (k != ROLLUP_KIND_REFERRER &&
+             (!path_kind || (ev->path != NULL && ev->path[0] != '\0')))) {
             bson_append_utf8(&own, rollup_kind_names[k], -1, batch, -1);
         }
     }
@@ -59,27 +78,6 @@ rollup_batch_next(struct rollup_batch *b)
 {
     b->seq++;
     snprintf(b->id, sizeof b->id, "%s:%" PRId64, b->run, b->seq);
-}
-
-/* Split a batch id "<run>:<seq>". Returns 0, or -1 when it is not one. */
-static int
-parse_batch(const char *id, char run[ROLLUP_RUN_LEN + 1], int64_t *seq)
-{
-    const char *colon = strchr(id, ':');
-    char *end;
-    long long v;
-
-    if (colon == NULL || colon - id != ROLLUP_RUN_LEN) {
-        return -1;
-    }
-    v = strtoll(colon + 1, &end, 10);
-    if (*end != '\0' || v < 1) {
-        return -1;
-    }
-    memcpy(run, id, ROLLUP_RUN_LEN);
-    run[ROLLUP_RUN_LEN] = '\0';
-    *seq = v;
-    return 0;
 }
 
 /* --- writes --------------------------------------------------------------------------- */
@@ -95,14 +93,19 @@ append_on_insert(bson_t *update, const struct rollup_plan *p, const struct plan_
     char day[TS_FORMAT_LEN];
 
     bson_append_document_begin(update, "$setOnInsert", -1, &set);
-    if (d->ns == PLAN_PATH) {
-        BSON_APPEND_UTF8(&set, "scope", p->docs[d->scope].id);
-        BSON_APPEND_UTF8(&set, "path", d->ev->path);
+    if (d->ns == PLAN_PATH || d->ns == PLAN_REF) {
+        const char *scope = p->docs[d->scope].id;
+        BSON_APPEND_UTF8(&set, "scope", scope);
+        /* The leaf of the id "<scope>|<leaf>": the path, or the referrer's host. */
+        BSON_APPEND_UTF8(&set, d->ns == PLAN_PATH ? "path" : "referrer", d->id + strlen(scope) + 1);
     } else {
         ts_format(d->ev->ts_ms, day);
         BSON_APPEND_UTF8(&set, "site_id", d->ev->site_id);
         bson_append_utf8(&set, "date", -1, day, 10);
-        if (d->kind == ROLLUP_KIND_TYPE) {
+        if (rollup_plan_is_hour(d)) {
+            BSON_APPEND_DATE_TIME(&set, "hour", d->ev->ts_ms - d->ev->ts_ms % (TS_DAY_MS / 24));
+        }
+        if (d->kind == ROLLUP_KIND_TYPE || d->kind == ROLLUP_KIND_HOUR_TYPE) {
             BSON_APPEND_UTF8(&set, "event_type", d->ev->event_type);
         } else {
             BSON_APPEND_NULL(&set, "event_type");
@@ -162,19 +165,29 @@ update_doc(struct ctx *c, mongoc_collection_t *coll, const bson_t *filter, const
     return rc;
 }
 
+/* The collection of a site-day, site-hour, path or referrer document. */
+static mongoc_collection_t *
+coll_of(const struct ctx *c, const struct plan_doc *d)
+{
+    if (d->ns == PLAN_PATH || d->ns == PLAN_REF) {
+        return d->ns == PLAN_PATH ? c->paths : c->refs;
+    }
+    return rollup_plan_is_hour(d) ? c->hours : c->rollups;
+}
+
 /* Whether batch `victim` has been voided on document d (1) or has applied there (0):
  * voids it first when it has not applied. -1 on failure. */
 static int
 resolve(struct ctx *c, const struct plan_doc *d, const char *victim)
 {
-    mongoc_collection_t *coll = d->ns == PLAN_PATH ? c->paths : c->rollups;
+    mongoc_collection_t *coll = coll_of(c, d);
     char run[ROLLUP_RUN_LEN + 1];
     int64_t seq;
     bson_t *filter, *update;
     bson_iter_t it, arr;
     int rc;
 
-    if (parse_batch(victim, run, &seq) != 0) {
+    if (rollup_batch_parse(victim, run, &seq) != 0) {
         return 1; /* no batch of ours: nobody applies it */
     }
     filter = not_applied_filter(d->id, run, seq);
@@ -376,7 +389,7 @@ read_user_owners(struct ctx *c)
     return rc;
 }
 
-/* Whether batch id `b` is in the voided list of the rollup document `scope`: 1, 0, or -1
+/* Whether batch id `b` is in the voided list of the site-day `scope`: 1, 0, or -1
  * on failure. */
 static int
 is_voided(struct ctx *c, const struct plan_doc *scope, const char *b)
@@ -389,7 +402,7 @@ is_voided(struct ctx *c, const struct plan_doc *scope, const char *b)
         return -1;
     }
     filter = BCON_NEW("_id", BCON_UTF8(scope->id), "voided", BCON_UTF8(b));
-    n = mongoc_collection_count_documents(c->rollups, filter, NULL, NULL, NULL, &berr);
+    n = mongoc_collection_count_documents(coll_of(c, scope), filter, NULL, NULL, NULL, &berr);
     bson_destroy(filter);
     if (n < 0) {
         return err_set(c->err, ERR_TRANSIENT, "mongodb rollup voided: %s", berr.message);
@@ -454,19 +467,27 @@ done:
     return rc;
 }
 
-/* Apply this batch's counts: one conditional upsert per site-day and per path document
- * with something to add. */
+/* Apply this batch's counts: one conditional upsert per site-day, site-hour, path and
+ * referrer document with something to add, one bulk write per collection: the paths, the
+ * referrers, the site-days, then the site-hours (a crash between two leaves the rest to a takeover,
+ * figure by figure). */
 static int
 apply_counts(struct ctx *c)
 {
+    enum { PATHS, REFS, DAYS, HOURS, GROUPS };
     const struct rollup_plan *p = c->plan;
-    size_t n = p->n_docs, n_scope = 0, n_path = 0;
-    bson_t **f = calloc(n ? n : 1, sizeof *f), **u = calloc(n ? n : 1, sizeof *u);
-    bson_t **pf = calloc(n ? n : 1, sizeof *pf), **pu = calloc(n ? n : 1, sizeof *pu);
+    size_t n = p->n_docs, m[GROUPS] = {0, 0, 0, 0};
+    mongoc_collection_t *colls[GROUPS] = {c->paths, c->refs, c->rollups, c->hours};
+    bson_t **f[GROUPS], **u[GROUPS];
     char key[ROLLUP_RUN_LEN + 8];
-    int rc = -1;
+    int rc = -1, ok = 1;
 
-    if (f == NULL || u == NULL || pf == NULL || pu == NULL) {
+    for (int g = 0; g < GROUPS; g++) {
+        f[g] = calloc(n ? n : 1, sizeof *f[g]);
+        u[g] = calloc(n ? n : 1, sizeof *u[g]);
+        ok = ok && f[g] != NULL && u[g] != NULL;
+    }
+    if (!ok) {
         err_set(c->err, ERR_INTERNAL, "out of memory");
         goto done;
     }
@@ -474,43 +495,45 @@ apply_counts(struct ctx *c)
     for (size_t i = 0; i < n; i++) {
         const struct plan_doc *d = &p->docs[i];
         bson_t *filter, *update, inc;
-        if ((d->ns != PLAN_SCOPE && d->ns != PLAN_PATH) || (d->views == 0 && d->users == 0)) {
-            continue; /* a user document, or nothing to add */
+        int g;
+        if (d->ns == PLAN_USER || d->ns == PLAN_EVENT || (d->views == 0 && d->users == 0)) {
+            continue; /* not a figure, or nothing to add */
         }
+        g = d->ns == PLAN_PATH  ? PATHS
+            : d->ns == PLAN_REF ? REFS
+                                : (rollup_plan_is_hour(d) ? HOURS : DAYS);
         filter = not_applied_filter(d->id, c->b->run, c->b->seq);
         BCON_APPEND(filter, "voided", "{", "$ne", BCON_UTF8(c->b->id), "}");
         update = bson_new();
         bson_append_document_begin(update, "$inc", -1, &inc);
         BSON_APPEND_INT64(&inc, "views", d->views);
-        if (d->ns == PLAN_SCOPE) {
+        if (g == DAYS) {
             BSON_APPEND_INT64(&inc, "users", d->users);
         }
         bson_append_document_end(update, &inc);
         BCON_APPEND(update, "$set", "{", key, BCON_INT64(c->b->seq), "}");
         append_on_insert(update, p, d);
-        if (d->ns == PLAN_PATH) {
-            pf[n_path] = filter;
-            pu[n_path++] = update;
-        } else {
-            f[n_scope] = filter;
-            u[n_scope++] = update;
+        f[g][m[g]] = filter;
+        u[g][m[g]++] = update;
+    }
+    rc = 0;
+    for (int g = 0; g < GROUPS && rc == 0; g++) {
+        rc = upsert_all(c, colls[g], f[g], u[g], m[g]);
+#ifdef FAULT_INJECTION
+        if (rc == 0 && g == DAYS && c->b->fault_hours != NULL &&
+            c->b->seq == c->b->fault_hours_seq) {
+            c->b->fault_hours(c->b);
         }
+#endif
     }
-    rc = upsert_all(c, c->paths, pf, pu, n_path) == 0 &&
-                 upsert_all(c, c->rollups, f, u, n_scope) == 0
-             ? 0
-             : -1;
 done:
-    if (f != NULL && u != NULL) {
-        free_ops(f, u, n_scope);
+    for (int g = 0; g < GROUPS; g++) {
+        if (f[g] != NULL && u[g] != NULL) {
+            free_ops(f[g], u[g], m[g]);
+        }
+        free(f[g]);
+        free(u[g]);
     }
-    if (pf != NULL && pu != NULL) {
-        free_ops(pf, pu, n_path);
-    }
-    free(f);
-    free(u);
-    free(pf);
-    free(pu);
     return rc;
 }
 
@@ -682,13 +705,15 @@ rollup_apply(store_t *s, const struct rollup_batch *b, const struct event *evs,
 {
     mongoc_client_t *client = store_client_pop(s);
     struct rollup_plan plan;
-    struct ctx c = {s, b, NULL, NULL, NULL, NULL, err, &plan};
+    struct ctx c = {s, b, NULL, NULL, NULL, NULL, NULL, NULL, err, &plan};
     int rc = -1;
 
     c.events = store_collection(s, client, STORE_EVENTS_COLLECTION);
     c.rollups = store_collection(s, client, ROLLUP_COLLECTION);
     c.paths = store_collection(s, client, ROLLUP_PATHS_COLLECTION);
     c.users = store_collection(s, client, ROLLUP_USERS_COLLECTION);
+    c.hours = store_collection(s, client, ROLLUP_HOURS_COLLECTION);
+    c.refs = store_collection(s, client, ROLLUP_REFERRERS_COLLECTION);
     if (rollup_plan_init(&plan, b->id, evs, outcomes, n) != 0) {
         err_set(err, ERR_INTERNAL, "out of memory");
         goto done;
@@ -715,6 +740,8 @@ done:
     mongoc_collection_destroy(c.rollups);
     mongoc_collection_destroy(c.paths);
     mongoc_collection_destroy(c.users);
+    mongoc_collection_destroy(c.hours);
+    mongoc_collection_destroy(c.refs);
     store_client_push(s, client);
     rollup_plan_free(&plan);
     return rc;

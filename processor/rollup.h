@@ -2,8 +2,11 @@
  * /stats reads a few small documents instead of scanning the day's events. The documents
  * are described in common/rollup_doc.h.
  *
- * An event counts in four figures ("kinds", below): its site-day, its site-day and type,
- * and (with a non-empty path) the path document of each of the two.
+ * An event counts in up to seven figures ("kinds", below): its site-day, its site-day and
+ * type, (with a non-empty path) the path document of each of the two, its site-hour and
+ * site-hour and type, and (a page view with a referrer) its site-day's referrer document. Each
+ * figure is decided by itself: a batch that crashed between applying on the site-days and on the
+ * site-hours is voided, and its events taken over, on the site-hours only.
  *
  * Exactly once, with any number of processors, crashes and redeliveries:
  *  - Each processor run has a random run id; its batches are numbered 1, 2, ... and
@@ -29,7 +32,8 @@
  *    over, and not counted here: V counts it, or, if V crashed, V's own redelivery of the
  *    envelope that stored it takes it over.
  *  - A user document belongs to the batch that created it (b), and that batch counts
- *    the user once in the site-day. A batch that counts an event of that user and finds
+ *    the user once in the site-day (site-hours count views only: no user documents). A
+ *    batch that counts an event of that user and finds
  *    b voided on the site-day takes the user document over (compare-and-set of b): its
  *    owner will never count it there. Owners are only voided through their redelivered
  *    events, never because of a user, so a live batch keeps its users.
@@ -45,28 +49,36 @@
 #include "err.h"
 #include "event.h"
 #include "insert.h"
+#include "rollup_doc.h"
 #include "store.h"
 
 /* The figures an event counts in, each kept in its own rollup document: the site-day, the
- * site-day of its event type, and, when it has a path, that path's counts in each of the
- * two. */
+ * site-day of its event type, when it has a path that path's counts in each of the two,
+ * the site-hour and site-hour of its type, and, for a page view with a referrer
+ * (rollup_event_referrer()), that referrer's views in its site-day. The site-days count
+ * users too. */
 enum rollup_kind {
     ROLLUP_KIND_ALL = 0,
     ROLLUP_KIND_TYPE = 1,
     ROLLUP_KIND_PATH_ALL = 2,
     ROLLUP_KIND_PATH_TYPE = 3,
-    ROLLUP_KINDS = 4
+    ROLLUP_KIND_HOUR_ALL = 4,
+    ROLLUP_KIND_HOUR_TYPE = 5,
+    ROLLUP_KIND_REFERRER = 6, /* a page view with a referrer: its site-day's referrer doc */
+    ROLLUP_KINDS = 7
 };
-/* Their names in an event document's `own` field: "a", "t", "pa", "pt". */
+/* Their names in an event document's `own` field: "a", "t", "pa", "pt", "h", "ht", "r". */
 extern const char *const rollup_kind_names[ROLLUP_KINDS];
 
-/* Append own: {<kind name>: batch} to an event's document, for each kind it counts in (pa
- * and pt only with a non-empty path): the batch that stores an event first is the one to
- * count it. Returns 0, or -1 when the document cannot grow. */
-int rollup_append_own(bson_t *doc, const struct event *ev, const char *batch);
+/* The referrer event ev counts under (rollup_referrer_host() of properties.referrer of a
+ * page_view) into out: its length, or -1 when it counts under none. */
+int rollup_event_referrer(const struct event *ev, char out[ROLLUP_REFERRER_MAX + 1]);
 
-#define ROLLUP_RUN_LEN 16
-#define ROLLUP_BATCH_ID_MAX 48
+/* Append own: {<kind name>: batch} to an event's document, for each kind it counts in (pa
+ * and pt only with a non-empty path, r only with a referrer; an event stored before the hour kinds
+ * existed has no h and ht: its redelivery takes them over as an owner-less figure): the batch that
+ * stores an event first is the one to count it. Returns 0, or -1 when the document cannot grow. */
+int rollup_append_own(bson_t *doc, const struct event *ev, const char *batch);
 
 /* A batch id: run and sequence number, and their text form. */
 struct rollup_batch {
@@ -79,6 +91,10 @@ struct rollup_batch {
      * count is applied, to crash half-way through. */
     void (*fault)(const struct rollup_batch *b);
     int64_t fault_seq;
+    /* Another (NULL: none): batch number fault_hours_seq calls fault_hours(b) once its
+     * counts are applied on the site-days and paths, before the site-hours. */
+    void (*fault_hours)(const struct rollup_batch *b);
+    int64_t fault_hours_seq;
 #endif
 };
 

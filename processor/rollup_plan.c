@@ -74,26 +74,49 @@ nonempty(const char *s)
     return s != NULL && s[0] != '\0';
 }
 
-/* The documents of event i: doc_of[i][k] for each kind it counts in, user_of[i][k] for its
- * user document in the two site-days. Returns 0, or -1 out of memory. */
+int
+rollup_plan_is_hour(const struct plan_doc *d)
+{
+    return d->ns == PLAN_SCOPE &&
+           (d->kind == ROLLUP_KIND_HOUR_ALL || d->kind == ROLLUP_KIND_HOUR_TYPE);
+}
+
+/* The documents of event i: doc_of[i][k] for each kind it counts in (its referrer's in
+ * the site-day of all types), user_of[i][k] for its user document in each site-day
+ * (site-hours count views only). Returns 0, or -1 out of
+ * memory. */
 static int
 event_docs(struct rollup_plan *p, size_t i)
 {
+    static const int scopes[] = {ROLLUP_KIND_ALL, ROLLUP_KIND_TYPE, ROLLUP_KIND_HOUR_ALL,
+                                 ROLLUP_KIND_HOUR_TYPE};
     const struct event *ev = &p->evs[i];
+    char ref[ROLLUP_REFERRER_MAX + 1];
+    int ref_len;
 
-    for (int k = ROLLUP_KIND_ALL; k <= ROLLUP_KIND_TYPE; k++) {
-        const char *type = k == ROLLUP_KIND_TYPE ? ev->event_type : NULL;
-        long sd = doc_ref(p, rollup_scope_id(ev->site_id, ev->ts_ms, type), PLAN_SCOPE, ev, k, -1);
+    for (size_t s = 0; s < sizeof scopes / sizeof scopes[0]; s++) {
+        int k = scopes[s], hour = k >= ROLLUP_KIND_HOUR_ALL;
+        const char *type =
+            k == ROLLUP_KIND_TYPE || k == ROLLUP_KIND_HOUR_TYPE ? ev->event_type : NULL;
+        char *id = hour ? rollup_hour_id(ev->site_id, ev->ts_ms, type)
+                        : rollup_scope_id(ev->site_id, ev->ts_ms, type);
+        long sd = doc_ref(p, id, PLAN_SCOPE, ev, k, -1);
         if (sd < 0) {
             return -1;
         }
         p->doc_of[i][k] = sd;
-        if (nonempty(ev->path) &&
+        if (!hour && nonempty(ev->path) &&
             (p->doc_of[i][k + 2] = doc_ref(p, rollup_child_id(p->docs[sd].id, ev->path), PLAN_PATH,
                                            ev, k + 2, sd)) < 0) {
             return -1;
         }
-        if (nonempty(ev->user_id) &&
+        if (k == ROLLUP_KIND_ALL && (ref_len = rollup_event_referrer(ev, ref)) > 0 &&
+            (p->doc_of[i][ROLLUP_KIND_REFERRER] = doc_ref(p, rollup_child_id(p->docs[sd].id, ref),
+                                                          PLAN_REF, ev, ROLLUP_KIND_REFERRER, sd)) <
+                0) {
+            return -1;
+        }
+        if (!hour && nonempty(ev->user_id) &&
             (p->user_of[i][k] = doc_ref(p, rollup_child_id(p->docs[sd].id, ev->user_id), PLAN_USER,
                                         NULL, k, sd)) < 0) {
             return -1;
@@ -128,7 +151,8 @@ rollup_plan_init(struct rollup_plan *p, const char *batch, const struct event *e
     p->batch = batch;
     p->evs = evs;
     p->n = n;
-    p->cap_docs = sz * 7; /* per event: its id, two site-days, two paths, two users */
+    /* Per event: its id, two site-days, two paths, two site-hours, a referrer, two users. */
+    p->cap_docs = sz * 10;
     p->n_slots = p->cap_docs * 2;
     p->docs = calloc(p->cap_docs, sizeof *p->docs);
     p->slots = malloc(p->n_slots * sizeof *p->slots);
@@ -154,9 +178,8 @@ rollup_plan_init(struct rollup_plan *p, const char *batch, const struct event *e
     }
     for (size_t i = 0; i < n; i++) {
         for (int k = 0; k < ROLLUP_KINDS; k++) {
-            p->doc_of[i][k] = -1;
+            p->doc_of[i][k] = p->user_of[i][k] = -1;
         }
-        p->user_of[i][0] = p->user_of[i][1] = -1;
         if (outcomes[i] == INSERT_REJECTED) {
             continue; /* not stored, not counted */
         }
@@ -403,7 +426,7 @@ rollup_plan_users(struct rollup_plan *p)
 {
     p->n_users = 0;
     for (size_t i = 0; i < p->n; i++) {
-        for (int k = 0; k < 2; k++) {
+        for (int k = 0; k < ROLLUP_KINDS; k++) {
             long u = p->user_of[i][k];
             if (u >= 0 && p->counted[i][k] && !p->docs[u].listed) {
                 p->docs[u].listed = 1;

@@ -38,7 +38,7 @@
 #define ROLLUP_TAKEOVER_TRIES 8
 
 /* The collection of a document (PLAN_EVENT: the batch's event ids, to find a second copy). */
-enum plan_ns { PLAN_SCOPE = 0, PLAN_PATH = 1, PLAN_USER = 2, PLAN_EVENT = 3 };
+enum plan_ns { PLAN_SCOPE = 0, PLAN_PATH = 1, PLAN_USER = 2, PLAN_EVENT = 3, PLAN_REF = 4 };
 
 /* One document the batch touches. */
 struct plan_doc {
@@ -46,8 +46,8 @@ struct plan_doc {
     int ns;                 /* enum plan_ns (the same id may be in two collections) */
     const struct event *ev; /* site-day and path documents: one of their events, whose
                              * fields the document gets when an update creates it */
-    int kind;               /* enum rollup_kind of its figure; user documents: of its site-day */
-    long scope;             /* path and user documents: the index of their site-day */
+    int kind;               /* enum rollup_kind of its figure; user documents: of their scope */
+    long scope;             /* path, referrer and user documents: the index of their site-day */
     int64_t views, users;   /* what this batch adds (rollup_plan_counts()) */
     int listed;             /* user documents: in users[] */
     int mine;               /* user documents: b is this batch, as last read */
@@ -90,8 +90,9 @@ struct rollup_plan {
     size_t n_docs, cap_docs;
     long *slots;
     size_t n_slots;
-    long (*doc_of)[ROLLUP_KINDS]; /* doc_of[i][k]: event i's document of kind k, or -1 */
-    long (*user_of)[2];           /* user_of[i][k]: its user document in site-day k, or -1 */
+    long (*doc_of)[ROLLUP_KINDS];           /* doc_of[i][k]: event i's document of kind k, or -1 */
+    long (*user_of)[ROLLUP_KINDS];          /* user_of[i][k]: its user document in scope k (a
+                                             * site-day or site-hour kind), or -1 */
     unsigned char (*counted)[ROLLUP_KINDS]; /* this batch counts event i in figure k */
     /* The redelivered events (INSERT_DUPLICATE): evs[dups[j]], and their owners as last
      * read: own[j * ROLLUP_KINDS + k] ("" when missing). The executor fills own. */
@@ -117,6 +118,9 @@ struct rollup_plan {
     size_t taken_over, users_taken_over;
     size_t users_mine_before;
 };
+
+/* Whether d is a site-hour document (in rollup_hours; else a site-day or path document). */
+int rollup_plan_is_hour(const struct plan_doc *d);
 
 /* Plan batch `batch` (its id, kept by pointer) of events evs[0..n) with their outcomes:
  * INSERT_NEW ones are this batch's to count, INSERT_DUPLICATE ones are pending,
@@ -156,8 +160,8 @@ size_t rollup_plan_takeovers(struct rollup_plan *p);
  * pending. */
 size_t rollup_plan_round_end(struct rollup_plan *p);
 
-/* List the user documents of the site-days where this batch counts an event of a user, in
- * user_docs[0..n_users), with their owners unread. Returns n_users. */
+/* List the user documents of the site-days and site-hours where this batch counts an event of a
+ * user, in user_docs[0..n_users), with their owners unread. Returns n_users. */
 size_t rollup_plan_users(struct rollup_plan *p);
 
 /* Record the b read from user document `id` ("" when it has none). Returns 0, or -1 when
@@ -172,8 +176,8 @@ size_t rollup_plan_user_questions(struct rollup_plan *p);
  * documents of voided owners, in cas[0..n_cas). Returns n_cas. */
 size_t rollup_plan_user_takeovers(struct rollup_plan *p);
 
-/* What to add: docs[d].views for each site-day and path document, docs[d].users (the
- * listed user documents that are this batch's) for each site-day. Also updates
+/* What to add: docs[d].views for each site-day, site-hour and path document, docs[d].users
+ * (the listed user documents that are this batch's) for each site-day. Also updates
  * users_taken_over. */
 void rollup_plan_counts(struct rollup_plan *p);
 

@@ -9,10 +9,11 @@
 #include "err.h"
 #include "event.h"
 #include "explorer.h"
+#include "range.h"
 #include "rollup_doc.h"
 #include "store.h"
 
-/* The figures of /stats for one site and UTC day. */
+/* The figures of /stats for one site and a range of UTC days. */
 struct stats {
     int64_t total_views;
     int64_t unique_users;
@@ -26,21 +27,23 @@ struct stats {
 /* Free the paths of st and zero it. */
 void stats_clear(struct stats *st);
 
-/* A query: the stats of site_id for the UTC day starting at day_start_ms, narrowed to
- * event_type unless it is NULL; site_id and event_type are matched as plain strings.
- * Returns 0 and fills out (release it with stats_clear()), or -1 with err filled (out is
- * then empty). Thread-safe. */
-typedef int (*query_stats_fn)(store_t *s, const char *site_id, int64_t day_start_ms,
+/* A query: the stats of site_id over the UTC days of r, narrowed to event_type unless it
+ * is NULL; site_id and event_type are matched as plain strings. unique_users counts a
+ * user once over the whole range. Returns 0 and fills out (release it with stats_clear()),
+ * or -1 with err filled (out is then empty). Thread-safe. */
+typedef int (*query_stats_fn)(store_t *s, const char *site_id, const struct day_range *r,
                               const char *event_type, struct stats *out, struct app_err *err);
 
-/* From the rollup documents: at most a site-day document and the top path documents,
- * however many events the day has. */
-int query_stats_rollups(store_t *s, const char *site_id, int64_t day_start_ms,
+/* From the rollup documents: the site-day documents of the range (one read by _id), the
+ * top path documents (one day: the top 10 of the index {scope, views, path}; a range: a
+ * $group over the range's path documents) and, over more than one day, the range's user
+ * documents, whatever the number of events: exact, each user counted once. */
+int query_stats_rollups(store_t *s, const char *site_id, const struct day_range *r,
                         const char *event_type, struct stats *out, struct app_err *err);
 
 /* From the raw events, with one aggregation over the {site_id, timestamp} range: the same
  * answer as query_stats_rollups(). */
-int query_stats_events(store_t *s, const char *site_id, int64_t day_start_ms,
+int query_stats_events(store_t *s, const char *site_id, const struct day_range *r,
                        const char *event_type, struct stats *out, struct app_err *err);
 
 /* A page of GET /events. */
@@ -57,5 +60,67 @@ struct events_page {
  * when out of memory or a stored event has no string _id or no date timestamp. Thread-safe. */
 int query_events(store_t *s, const struct events_query *q, struct events_page *out,
                  struct app_err *err);
+
+/* The points of /stats/timeseries: views[i] and users[i] of bucket i of n, each a UTC
+ * hour or day from the range's start. */
+struct series {
+    int64_t n;
+    int64_t *views, *users; /* owned */
+};
+
+/* Free a series' arrays and zero it. */
+void series_clear(struct series *ts);
+
+/* A query: the series of site_id over r in buckets of step_ms (an hour or a day; r at most
+ * RANGE_MAX_HOUR_DAYS days for an hour), narrowed to event_type unless it is NULL. Every
+ * bucket is present. Returns 0 and fills out (series_clear()), or -1 with err. */
+typedef int (*query_series_fn)(store_t *s, const char *site_id, const struct day_range *r,
+                               int64_t step_ms, const char *event_type, struct series *out,
+                               struct app_err *err);
+
+/* From the site-day documents (views and users), or the site-hour documents (views: one
+ * read by _id of at most 744 documents) and, for the users of each hour, the raw events
+ * of the range (as query_series_events(): their cost grows with the events). */
+int query_series_rollups(store_t *s, const char *site_id, const struct day_range *r,
+                         int64_t step_ms, const char *event_type, struct series *out,
+                         struct app_err *err);
+
+/* From the raw events of the range (through {site_id, timestamp}), bucketed here: the
+ * yardstick of query_series_rollups(), its cost growing with the events. */
+int query_series_events(store_t *s, const char *site_id, const struct day_range *r, int64_t step_ms,
+                        const char *event_type, struct series *out, struct app_err *err);
+
+/* The largest `limit` of a breakdown, and its default. */
+#define BREAKDOWN_MAX 100
+#define BREAKDOWN_DEFAULT 10
+
+/* The answer of /stats/breakdown: the top values, most viewed first, ties by value. */
+struct breakdown {
+    int has_users; /* users are kept for this `by` (event_type) */
+    size_t n;
+    struct breakdown_row {
+        char *value; /* owned */
+        int64_t views, users;
+    } rows[BREAKDOWN_MAX];
+};
+
+/* Free the values of b and zero it. */
+void breakdown_clear(struct breakdown *b);
+
+/* A query: the top `limit` values of `by` (enum range_by) of site_id over r. Returns 0
+ * and fills out (breakdown_clear()), or -1 with err. */
+typedef int (*query_breakdown_fn)(store_t *s, const char *site_id, const struct day_range *r,
+                                  int by, int limit, struct breakdown *out, struct app_err *err);
+
+/* From the rollups: by event_type, the site-day-type documents of the range (index
+ * {site_id, date}), their users exact over the range as /stats's; by path or referrer, the
+ * path or referrer documents as /stats's top paths (views only). */
+int query_breakdown_rollups(store_t *s, const char *site_id, const struct day_range *r, int by,
+                            int limit, struct breakdown *out, struct app_err *err);
+
+/* From the raw events of the range (one find through {site_id, timestamp}), grouped here:
+ * the yardstick of query_breakdown_rollups(), its cost growing with the events. */
+int query_breakdown_events(store_t *s, const char *site_id, const struct day_range *r, int by,
+                           int limit, struct breakdown *out, struct app_err *err);
 
 #endif

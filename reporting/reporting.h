@@ -39,7 +39,8 @@ struct reporting {
 
 _Static_assert(offsetof(struct reporting, svc) == 0, "struct svc_program must come first");
 
-/* The route table: GET /stats, /stats/aggregated, /events (the client listener), /health,
+/* The route table: GET /stats, /stats/aggregated, /stats/timeseries,
+ * /stats/timeseries/aggregated, /events (the client listener), /health,
  * /readyz, /livez and /metrics (both listeners, and public: SVC_OPEN_ROUTE). */
 extern const struct http_route reporting_routes[];
 extern const size_t reporting_n_routes;

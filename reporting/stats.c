@@ -1,15 +1,20 @@
-/* stats.c - reporting's HTTP handlers: GET /stats, GET /stats/aggregated, /metrics. */
+/* stats.c - reporting's HTTP handlers: GET /stats, /stats/timeseries, /stats/breakdown
+ * (each also from the raw events: /aggregated), /metrics. */
 #include <string.h>
 
 #include "event.h"
 #include "params.h"
 #include "query.h"
+#include "range.h"
 #include "reporting.h"
 #include "svc.h"
 #include "text.h"
 #include "ts.h"
 
 #define MISSING_PARAMS "Missing required parameters: site_id, date (YYYY-MM-DD)"
+#define MISSING_SERIES "Missing required parameters: site_id, from, to (YYYY-MM-DD), interval"
+#define MISSING_BREAKDOWN                                                                          \
+    "Missing required parameters: site_id, date or from and to (YYYY-MM-DD), by"
 
 int
 reporting_db_enter(struct mg_connection *conn, struct reporting *r)
@@ -37,45 +42,101 @@ reporting_db_failed(struct mg_connection *conn, struct reporting *r, const char 
     return http_send_error(conn, 503, "Database unavailable, please retry");
 }
 
-/* GET /stats and GET /stats/aggregated: the same parameters, errors and answer. */
-static int
-answer_stats(struct mg_connection *conn, struct reporting *r, query_stats_fn query)
-{
-    const char *qs = mg_get_request_info(conn)->query_string;
-    char site_id[EVENT_SITE_ID_MAX + 1], date[16], event_type[EVENT_TYPE_MAX + 1];
-    int site_len = reporting_param(qs, "site_id", site_id, EVENT_SITE_ID_MAX);
-    int date_len = reporting_param(qs, "date", date, 10);
-    int type_len = reporting_param(qs, "event_type", event_type, EVENT_TYPE_MAX);
-    struct stats st;
-    struct app_err err = {0};
-    int64_t day;
-    json_t *reply, *paths;
-    int rc;
+/* The parameters every figure shares: the site, the days (date, or from and to), the type. */
+struct req {
+    char site_id[EVENT_SITE_ID_MAX + 1], date[16], from[16], to[16];
+    char event_type[EVENT_TYPE_MAX + 1];
+    int date_len, from_len, to_len, type_len;
+    struct day_range days;
+};
 
-    if (site_len == 0 || date_len == 0) {
-        return http_send_error(conn, 400, MISSING_PARAMS);
+/* Read them from the query string into q. Returns 0, or the HTTP status of the 400 sent
+ * (`missing`: the message when site_id or every day parameter is absent). */
+static int
+read_req(struct mg_connection *conn, const char *qs, struct req *q, const char *missing)
+{
+    int site_len = reporting_param(qs, "site_id", q->site_id, EVENT_SITE_ID_MAX);
+    const char *bad;
+
+    q->date_len = reporting_param(qs, "date", q->date, 10);
+    q->from_len = reporting_param(qs, "from", q->from, 10);
+    q->to_len = reporting_param(qs, "to", q->to, 10);
+    q->type_len = reporting_param(qs, "event_type", q->event_type, EVENT_TYPE_MAX);
+    if (site_len == 0 || (q->date_len == 0 && q->from_len == 0 && q->to_len == 0)) {
+        return http_send_error(conn, 400, "%s", missing);
     }
     if (site_len < 0) {
         return http_send_error(conn, 400, "Parameter 'site_id' must be 1-%d bytes of UTF-8",
                                EVENT_SITE_ID_MAX);
     }
-    if (date_len < 0 || ts_parse_date(date, (size_t)date_len, &day) != 0) {
-        return http_send_error(conn, 400,
-                               "Parameter 'date' must be a calendar date as YYYY-MM-DD, "
-                               "e.g. 2025-11-15");
+    bad = range_parse(q->date, q->date_len, q->from, q->from_len, q->to, q->to_len, &q->days);
+    if (bad != NULL) {
+        return http_send_error(conn, 400, "%s", bad);
     }
-    if (type_len < 0) {
+    if (q->type_len < 0) {
         return http_send_error(conn, 400, "Parameter 'event_type' must be 1-%d bytes of UTF-8",
                                EVENT_TYPE_MAX);
     }
-    if ((rc = reporting_may_read(conn, r, site_id)) != 0 ||
-        (rc = reporting_db_enter(conn, r)) != 0) {
-        return rc;
-    }
-    rc = query(r->store, site_id, day, type_len > 0 ? event_type : NULL, &st, &err);
+    return 0;
+}
+
+/* May this request read site_id, and is there a MAX_DB_REQUESTS slot for it? Returns 0
+ * with the slot taken, or the status of the 403 or 503 sent. */
+static int
+db_slot(struct mg_connection *conn, struct reporting *r, const char *site_id)
+{
+    int rc = reporting_may_read(conn, r, site_id);
+    return rc != 0 ? rc : reporting_db_enter(conn, r);
+}
+
+/* Release the slot; on a failed query (rc != 0), log it and send the 503. Returns 0 when
+ * the query succeeded, else the status sent. */
+static int
+db_done(struct mg_connection *conn, struct reporting *r, int rc, const struct app_err *err)
+{
     reporting_db_leave(r);
-    if (rc != 0) {
-        return reporting_db_failed(conn, r, "stats", &err);
+    return rc == 0 ? 0 : reporting_db_failed(conn, r, "stats", err);
+}
+
+/* {"site_id", "date" or "from" and "to"}: the head of every figure's answer, in the SPEC's
+ * order. NULL out of memory. */
+static json_t *
+reply_head(const struct req *q)
+{
+    return q->date_len > 0
+               ? json_pack("{s:s,s:s}", "site_id", q->site_id, "date", q->date)
+               : json_pack("{s:s,s:s,s:s}", "site_id", q->site_id, "from", q->from, "to", q->to);
+}
+
+/* Add "event_type" to a reply when the request narrowed to one, then send it (a NULL
+ * reply: out of memory, which the send reports). */
+static int
+send_reply(struct mg_connection *conn, const struct req *q, json_t *reply)
+{
+    if (reply != NULL && q->type_len > 0) {
+        json_object_set_new(reply, "event_type", json_string(q->event_type));
+    }
+    return http_send_json(conn, 200, reply);
+}
+
+/* GET /stats and GET /stats/aggregated: the same parameters, errors and answer. */
+static int
+answer_stats(struct mg_connection *conn, struct reporting *r, query_stats_fn query)
+{
+    struct req q;
+    struct stats st;
+    struct app_err err = {0};
+    json_t *reply, *paths;
+    int status, dropped;
+
+    if ((status = read_req(conn, mg_get_request_info(conn)->query_string, &q, MISSING_PARAMS)) !=
+            0 ||
+        (status = db_slot(conn, r, q.site_id)) != 0) {
+        return status;
+    }
+    status = query(r->store, q.site_id, &q.days, q.type_len > 0 ? q.event_type : NULL, &st, &err);
+    if ((status = db_done(conn, r, status, &err)) != 0) {
+        return status;
     }
     paths = json_array();
     for (size_t i = 0; paths != NULL && i < st.n_paths; i++) {
@@ -86,14 +147,137 @@ answer_stats(struct mg_connection *conn, struct reporting *r, query_stats_fn que
             paths = NULL; /* out of memory: the reply below fails, and says so */
         }
     }
-    reply = json_pack("{s:s,s:s,s:I,s:I,s:o}", "site_id", site_id, "date", date, "total_views",
-                      (json_int_t)st.total_views, "unique_users", (json_int_t)st.unique_users,
-                      "top_paths", paths);
-    if (reply != NULL && type_len > 0) {
-        json_object_set_new(reply, "event_type", json_string(event_type));
+    reply = reply_head(&q);
+    /* json_object_set_new() takes its value, also when it fails (out of memory): the reply
+     * is then dropped, and the send below fails and says so. */
+    dropped = reply == NULL ||
+              json_object_set_new(reply, "total_views", json_integer(st.total_views)) != 0 ||
+              json_object_set_new(reply, "unique_users", json_integer(st.unique_users)) != 0;
+    if (dropped) {
+        json_decref(paths);
+    } else {
+        dropped = json_object_set_new(reply, "top_paths", paths) != 0;
+    }
+    if (dropped) {
+        json_decref(reply);
+        reply = NULL;
     }
     stats_clear(&st);
-    return http_send_json(conn, 200, reply);
+    return send_reply(conn, &q, reply);
+}
+
+/* GET /stats/timeseries and /stats/timeseries/aggregated: the points of every bucket. */
+static int
+answer_series(struct mg_connection *conn, struct reporting *r, query_series_fn query)
+{
+    const char *qs = mg_get_request_info(conn)->query_string;
+    char interval[8];
+    int interval_len = reporting_param(qs, "interval", interval, 4);
+    struct req q;
+    struct series ts;
+    struct app_err err = {0};
+    const char *bad;
+    int64_t step;
+    json_t *reply, *points;
+    int status;
+
+    if ((status = read_req(conn, qs, &q, MISSING_SERIES)) != 0) {
+        return status;
+    }
+    if ((bad = range_interval(interval, interval_len, &q.days, &step)) != NULL) {
+        return http_send_error(conn, 400, "%s", bad);
+    }
+    if ((status = db_slot(conn, r, q.site_id)) != 0) {
+        return status;
+    }
+    status =
+        query(r->store, q.site_id, &q.days, step, q.type_len > 0 ? q.event_type : NULL, &ts, &err);
+    if ((status = db_done(conn, r, status, &err)) != 0) {
+        return status;
+    }
+    points = json_array();
+    for (int64_t i = 0; points != NULL && i < ts.n; i++) {
+        char t[RANGE_T_LEN];
+        range_bucket_time(&q.days, step, i, t);
+        if (json_array_append_new(points, json_pack("{s:s,s:I,s:I}", "t", t, "views",
+                                                    (json_int_t)ts.views[i], "unique_users",
+                                                    (json_int_t)ts.users[i])) != 0) {
+            json_decref(points);
+            points = NULL;
+        }
+    }
+    series_clear(&ts);
+    reply = reply_head(&q);
+    if (reply == NULL || points == NULL ||
+        json_object_set_new(reply, "interval", json_string(interval)) != 0) {
+        json_decref(points);
+        json_decref(reply);
+        reply = NULL;
+    } else if (json_object_set_new(reply, "points", points) != 0) {
+        json_decref(reply);
+        reply = NULL;
+    }
+    return send_reply(conn, &q, reply);
+}
+
+/* GET /stats/breakdown and /stats/breakdown/aggregated: the top values of `by`. */
+static int
+answer_breakdown(struct mg_connection *conn, struct reporting *r, query_breakdown_fn query)
+{
+    const char *qs = mg_get_request_info(conn)->query_string;
+    char by_s[16], limit_s[8];
+    int by_len = reporting_param(qs, "by", by_s, 10),
+        limit_len = reporting_param(qs, "limit", limit_s, 4);
+    struct req q;
+    struct breakdown bd;
+    struct app_err err = {0};
+    const char *bad;
+    int by, limit, status;
+    json_t *reply, *values;
+
+    if ((status = read_req(conn, qs, &q, MISSING_BREAKDOWN)) != 0) {
+        return status;
+    }
+    if (q.type_len != 0) {
+        return http_send_error(conn, 400,
+                               "Parameter 'event_type' does not apply to "
+                               "/stats/breakdown; use by=event_type");
+    }
+    if ((bad = range_by(by_s, by_len, &by)) != NULL ||
+        (bad = range_limit(limit_s, limit_len, BREAKDOWN_DEFAULT, BREAKDOWN_MAX, &limit)) != NULL) {
+        return http_send_error(conn, 400, "%s", bad);
+    }
+    if ((status = db_slot(conn, r, q.site_id)) != 0) {
+        return status;
+    }
+    status = query(r->store, q.site_id, &q.days, by, limit, &bd, &err);
+    if ((status = db_done(conn, r, status, &err)) != 0) {
+        return status;
+    }
+    values = json_array();
+    for (size_t i = 0; values != NULL && i < bd.n; i++) {
+        json_t *row = json_pack("{s:s,s:I}", "value", bd.rows[i].value, "views",
+                                (json_int_t)bd.rows[i].views);
+        if (row != NULL && bd.has_users) {
+            json_object_set_new(row, "unique_users", json_integer(bd.rows[i].users));
+        }
+        if (json_array_append_new(values, row) != 0) {
+            json_decref(values);
+            values = NULL;
+        }
+    }
+    breakdown_clear(&bd);
+    reply = reply_head(&q);
+    if (reply == NULL || values == NULL ||
+        json_object_set_new(reply, "by", json_string(range_by_names[by])) != 0) {
+        json_decref(values);
+        json_decref(reply);
+        reply = NULL;
+    } else if (json_object_set_new(reply, "values", values) != 0) {
+        json_decref(reply);
+        reply = NULL;
+    }
+    return send_reply(conn, &q, reply);
 }
 
 /* From the rollups the processors keep: a few documents, however many events. */
@@ -108,6 +292,34 @@ static int
 handle_stats_aggregated(struct mg_connection *conn, void *arg)
 {
     return answer_stats(conn, arg, query_stats_events);
+}
+
+/* From the site-day or site-hour rollups. */
+static int
+handle_series(struct mg_connection *conn, void *arg)
+{
+    return answer_series(conn, arg, query_series_rollups);
+}
+
+/* From the raw events of the range. */
+static int
+handle_series_aggregated(struct mg_connection *conn, void *arg)
+{
+    return answer_series(conn, arg, query_series_events);
+}
+
+/* From the type, path and referrer rollups. */
+static int
+handle_breakdown(struct mg_connection *conn, void *arg)
+{
+    return answer_breakdown(conn, arg, query_breakdown_rollups);
+}
+
+/* From the raw events of the range. */
+static int
+handle_breakdown_aggregated(struct mg_connection *conn, void *arg)
+{
+    return answer_breakdown(conn, arg, query_breakdown_events);
 }
 
 int
@@ -142,6 +354,10 @@ const struct http_route reporting_routes[] = {
     {"GET", "/stats", handle_stats, 0},
     {"GET", "/stats/aggregated", handle_stats_aggregated, 0},
     {"GET", "/events", reporting_handle_events, 0},
+    {"GET", "/stats/timeseries", handle_series, 0},
+    {"GET", "/stats/timeseries/aggregated", handle_series_aggregated, 0},
+    {"GET", "/stats/breakdown", handle_breakdown, 0},
+    {"GET", "/stats/breakdown/aggregated", handle_breakdown_aggregated, 0},
     SVC_PROBE_ROUTES,
     {"GET", "/metrics", handle_metrics, SVC_OPEN_ROUTE},
 };

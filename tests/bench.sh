@@ -9,7 +9,8 @@
 #   2. ingest POST /events, 500 events per request
 #   3. processor drain rate and CPU per event for a pre-filled queue, next to
 #      build/tests/rawinsert (the same writes, raw, into the same server)
-#   4. reporting /stats and /stats/aggregated latency at two data sizes, 10x apart
+#   4. reporting /stats and /stats/aggregated latency at two data sizes, 10x apart; /stats
+#      over 30 days and /stats/timeseries by hour over 7 days, each next to its /aggregated
 #   5. resident memory of each service, idle and at its peak
 #
 # About 2-3 minutes on 2 cores; every wait is bounded. Environment (defaults in brackets):
@@ -295,7 +296,7 @@ row "3.4" "**processor drain / raw writes**" "**$DRAIN_RATIO**" "3.1 / 3.3"
 
 # --- 4. reporting at two data sizes ------------------------------------------------------
 
-declare -A LOAD_S STATS_P50 AGG_P50
+declare -A LOAD_S STATS_P50 AGG_P50 RANGE_P50
 n_proc=1
 n_rep=0
 n_row=0
@@ -361,6 +362,27 @@ for n in "$SMALL_N" "$LARGE_N"; do
         n_row=$((n_row + 1))
         row "4.$n_row" "$what" "$(wrk_result)" "\`$W_CMD\`"
     done
+    # Ranges: /stats over the 30 days ending on DATE, /stats/timeseries by hour over the 7
+    # days ending on it, each next to its raw-events yardstick, checked equal first.
+    RANGE_Q="site_id=$SITE&from=$(date -u -d "$DATE -29 days" +%F)&to=$DATE"
+    SERIES_Q="site_id=$SITE&from=$(date -u -d "$DATE -6 days" +%F)&to=$DATE&interval=hour"
+    for ep_q in "stats?$RANGE_Q" "stats/timeseries?$SERIES_Q"; do
+        a=$(curl -s --max-time 60 "$base/${ep_q%%\?*}?${ep_q#*\?}")
+        b=$(curl -s --max-time 60 "$base/${ep_q%%\?*}/aggregated?${ep_q#*\?}")
+        if [ -z "$a" ] || [ "$a" != "$b" ] || ! jq -e .site_id >/dev/null <<<"$a"; then
+            die "/$ep_q differs from its /aggregated ($n events): $a; aggregated $b"
+        fi
+    done
+    for ep_q in "stats?$RANGE_Q" "stats/aggregated?$RANGE_Q" "stats/timeseries?$SERIES_Q" \
+        "stats/timeseries/aggregated?$SERIES_Q"; do
+        warm_up tests/bench/report.lua "$base/$ep_q"
+        bench_wrk -t1 -c1 -d5s --latency -s tests/bench/report.lua "$base/$ep_q"
+        RANGE_P50["${ep_q%%\?*} $n"]=$W_P50
+        n_row=$((n_row + 1))
+        span="over 30 days"
+        [[ $ep_q != stats/time* ]] || span="by hour over 7 days"
+        row "4.$n_row" "\`/${ep_q%%\?*}\` $span, $(group "$n") events" "$(wrk_result)" "\`$W_CMD\`"
+    done
     hwm=$(rss_kb "$pid" VmHWM)
     [ "$hwm" -le "$REP_HWM" ] || REP_HWM=$hwm
     REP_CMD="PORT=0 MONGO_URI=$(mongo_uri "bench_stats_<N>") $REL_BUILD/reporting"
@@ -385,6 +407,10 @@ row "6.1" "\`GET /tracker.js\`: the tracker as served (minified by esbuild, no c
 
 S1=${STATS_P50[$SMALL_N]} S2=${STATS_P50[$LARGE_N]} A1=${AGG_P50[$SMALL_N]} A2=${AGG_P50[$LARGE_N]}
 STATS_GROWTH=$(calc "$S2 / ($S1 > 0 ? $S1 : 1)" "%.2f")
+R1=${RANGE_P50["stats $SMALL_N"]} R2=${RANGE_P50["stats $LARGE_N"]}
+T1=${RANGE_P50["stats/timeseries $SMALL_N"]} T2=${RANGE_P50["stats/timeseries $LARGE_N"]}
+R_GROWTH=$(calc "$R2 / ($R1 > 0 ? $R1 : 1)" "%.2f")
+T_GROWTH=$(calc "$T2 / ($T1 > 0 ? $T1 : 1)" "%.2f")
 AGG_GROWTH=$(calc "$A2 / ($A1 > 0 ? $A1 : 1)" "%.2f")
 TARGETS=(
     "| ingest ≥ 0.7× do-nothing req/s at 50 connections | $RATIO50× | $(verdict "$RATIO50 >= 0.7") |"
@@ -392,6 +418,8 @@ TARGETS=(
     "| ingest single-connection p50 ≤ 150 µs | $(fmt_us "${P50[ingest1]}") | $(verdict "${P50[ingest1]} <= 150") |"
     "| \`POST /events\` ≥ 300,000 events/s | $(group "$BATCH_EPS") events/s | $(verdict "$BATCH_EPS >= 300000") |"
     "| \`/stats\` p50 ≤ 10 ms at both sizes, flat (≤ 2× from $(group "$SMALL_N") to $(group "$LARGE_N") events) while \`/stats/aggregated\` grows | /stats $(fmt_us "$S1") → $(fmt_us "$S2") (×$STATS_GROWTH); /stats/aggregated $(fmt_us "$A1") → $(fmt_us "$A2") (×$AGG_GROWTH) | $(verdict "$S1 <= 10000 && $S2 <= 10000 && $STATS_GROWTH <= 2") |"
+    "| \`/stats\` over 30 days p50 ≤ 20 ms at both sizes, flat (≤ 2×) | $(fmt_us "$R1") → $(fmt_us "$R2") (×$R_GROWTH) | $(verdict "$R1 <= 20000 && $R2 <= 20000 && $R_GROWTH <= 2") |"
+    "| \`/stats/timeseries\` by hour over 7 days p50 ≤ 20 ms at both sizes, flat (≤ 2×) | $(fmt_us "$T1") → $(fmt_us "$T2") (×$T_GROWTH) | $(verdict "$T1 <= 20000 && $T2 <= 20000 && $T_GROWTH <= 2") |"
     "| ingest < 64 MB RSS under load | $(mb "$INGEST_HWM") | $(verdict "$INGEST_HWM < 65536") |"
     "| processor < 64 MB RSS under load | $(mb "$PROC_HWM") | $(verdict "$PROC_HWM < 65536") |"
     "| reporting < 64 MB RSS under load | $(mb "$REP_HWM") | $(verdict "$REP_HWM < 65536") |"
@@ -454,7 +482,11 @@ cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
     echo "percent. Data for part 4: $(group "$SMALL_N") events loaded in ${LOAD_S[$SMALL_N]} s and"
     echo "$(group "$LARGE_N") events in ${LOAD_S[$LARGE_N]} s (ingest + processor, so the rollups are real);"
     echo "before timing, \`/stats\` and \`/stats/aggregated\` were checked to answer the same JSON"
-    echo "(all types, \`page_view\`, \`click\`) with \`total_views\` equal to the events loaded."
+    echo "(all types, \`page_view\`, \`click\`) with \`total_views\` equal to the events loaded,"
+    echo "and so were the 30-day \`/stats\` and the 7-day hourly \`/stats/timeseries\` and their"
+    echo "\`/aggregated\`. All events fall on $DATE, so a range reads 29 absent site-days around it;"
+    echo "the hourly series' \`unique_users\` come from the raw events (README), so its cost grows"
+    echo "with them, unlike its views."
     echo
     echo "## Targets"
     echo

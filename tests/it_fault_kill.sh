@@ -56,7 +56,7 @@ for i in 1 2 3; do recovered=$((recovered + $(recovered_by "$i"))); done
 echo "# recovery passes returned $recovered events of killed processors to the queue"
 check "kills hit claimed batches, which recovery returned" [ "$recovered" -gt 0 ]
 verify_exactly_once $DB kill-site "$T_TMP/load.txt"
-verify_rollup $DB kill-site 2025-11-15
+verify_rollup $DB kill-site 2025-11-15 2025-11-15..2025-11-15
 expect_eq "no dead letters" "$(redis_cli llen events:dead)" 0
 for i in 1 2 3; do expect_clean_stop "processor$i"; done
 expect_eq "stopped processors unregistered" "$(redis_cli scard events:consumers)" 0

@@ -93,7 +93,7 @@ start_service reporting MONGO_URI="$(mongo_uri $DB)"
 http GET "http://127.0.0.1:$REPORTING_PORT/stats?site_id=$SITE&date=$DAY"
 expect_eq "the live batch counted all its events: 25 views, 7 + 5 users" "$(jq -c '[.total_views, .unique_users]' <<<"$HTTP_BODY")" \
     '[25,12]'
-verify_rollup $DB "$SITE" "$DAY"
+verify_rollup $DB "$SITE" "$DAY" "$DAY..$DAY"
 
 # --- many sends through two ingests, processors racing, one killed --------------------
 start_service processor3 "${PROC_ENV[@]}"
@@ -141,7 +141,7 @@ check "one document per distinct id, each with the user sent" diff "$T_TMP/expec
 http GET "http://127.0.0.1:$REPORTING_PORT/stats?site_id=$SITE&date=$DAY"
 expect_eq "/stats: views and users computed from what was sent" \
     "$(jq -c '[.total_views, .unique_users]' <<<"$HTTP_BODY")" "[$distinct,$users]"
-verify_rollup $DB "$SITE" "$DAY"
+verify_rollup $DB "$SITE" "$DAY" "$DAY..$DAY"
 cdups=0
 for p in processor1 processor2 processor3; do
     port=${p^^}_PORT

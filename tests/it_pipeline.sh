@@ -63,10 +63,11 @@ expect_match "document: received_at (ingest's receive time) is a Date" \
     "$(jq -c .received_at <<<"$doc")" '^\{"\$date":"[0-9-]+T'
 expect_eq "document: without event_id its delivery is its _id; no client_timestamp" \
     "$(jq -c '[.delivery == ._id, has("client_timestamp")]' <<<"$doc")" '[true,false]'
-expect_match "document: one batch counts it in the four rollup figures" \
-    "$(jq -r '.own | [.a, .t, .pa, .pt] | unique | join(" ")' <<<"$doc")" '^[0-9a-f]{16}:[0-9]+$'
+expect_match "document: one batch counts it in the six rollup figures (a click: no referrer)" \
+    "$(jq -r '.own | [.a, .t, .pa, .pt, .h, .ht] | unique | join(" ")' <<<"$doc")" '^[0-9a-f]{16}:[0-9]+$'
+expect_eq "document: a click has no referrer figure" "$(jq -c '.own | has("r")' <<<"$doc")" false
 doc=$("$BUILD/tests/mongoq" "$(mongo_uri $DB)" events find "{\"_id\":\"$id2\"}")
-expect_eq "document without a path: no path figures" "$(jq -c '.own | keys' <<<"$doc")" '["a","t"]'
+expect_eq "document without a path: no path figures" "$(jq -c '.own | keys' <<<"$doc")" '["a","h","ht","t"]'
 expect_json "document: properties kept as sent; absent path/user_id are null" \
     "$(jq -c '{path, user_id, properties}' <<<"$doc")" \
     '{"path":null,"user_id":null,"properties":{"a":{"b":[1,"two",false]},"c":1.5}}'

@@ -357,28 +357,51 @@ verify_exactly_once() {
 
 # verify_rollup DB SITE DATE...: /stats (from the processors' rollups) answers exactly as
 # /stats/aggregated (from the raw events) for SITE on each DATE, for all events and for
-# each type in ROLLUP_TYPES (default: page_view click). Starts a reporting service on DB
-# unless one runs. The figures must not all be zero.
+# each type in ROLLUP_TYPES (default: page_view click). A DATE of the form FROM..TO asks
+# for that range (from=FROM&to=TO), and then /stats/timeseries too, by hour and by day,
+# against /stats/timeseries/aggregated. /stats/breakdown by each of event_type, path and
+# referrer against /stats/breakdown/aggregated, for every DATE. Starts a reporting service on DB unless one runs.
+# The figures must not all be zero.
 verify_rollup() {
-    local db=$1 site=$2 date type q a b same=0 differ=0 views=0
+    local db=$1 site=$2 date span type q by
+    V_SAME=0 V_DIFFER=0 V_VIEWS=0
     shift 2
     [ -n "${REPORTING_PORT:-}" ] || start_service reporting MONGO_URI="$(mongo_uri "$db")"
     for date in "$@"; do
+        case $date in
+        *..*) span="from=${date%..*}&to=${date#*..}" ;;
+        *) span="date=$date" ;;
+        esac
         for type in "" ${ROLLUP_TYPES:-page_view click}; do
-            q="site_id=$site&date=$date${type:+&event_type=$type}"
-            a=$(curl -s "http://127.0.0.1:$REPORTING_PORT/stats?$q")
-            b=$(curl -s "http://127.0.0.1:$REPORTING_PORT/stats/aggregated?$q")
-            if [ "$a" = "$b" ] && [ -n "$a" ]; then
-                same=$((same + 1))
-                views=$((views + $(jq .total_views <<<"$a")))
-            else
-                differ=$((differ + 1))
-                echo "# $q: /stats $a"
-                echo "#   /stats/aggregated $b"
+            q="site_id=$site&$span${type:+&event_type=$type}"
+            same_answer stats "$q"
+            if [ -z "$type" ]; then
+                for by in event_type path referrer; do
+                    same_answer stats/breakdown "$q&by=$by&limit=100"
+                done
             fi
+            [ "$span" = "date=$date" ] && continue
+            same_answer stats/timeseries "$q&interval=hour"
+            same_answer stats/timeseries "$q&interval=day"
         done
     done
-    echo "# rollups: $same queries answered alike, $differ differ ($views views in all)"
-    expect_eq "rollups: /stats equals /stats/aggregated" "$differ" 0
-    check "rollups: the queries counted something" [ "$views" -gt 0 ]
+    echo "# rollups: $V_SAME queries answered alike, $V_DIFFER differ ($V_VIEWS views in all)"
+    expect_eq "rollups: the rollups' answers equal the raw events'" "$V_DIFFER" 0
+    check "rollups: the queries counted something" [ "$V_VIEWS" -gt 0 ]
+}
+
+# same_answer EP QUERY: /EP and /EP/aggregated answer alike (a 200 with a site_id); counts
+# in V_SAME, V_DIFFER, and the views of /stats in V_VIEWS.
+same_answer() {
+    local a b
+    a=$(curl -s "http://127.0.0.1:$REPORTING_PORT/$1?$2")
+    b=$(curl -s "http://127.0.0.1:$REPORTING_PORT/$1/aggregated?$2")
+    if [ "$a" = "$b" ] && jq -e .site_id >/dev/null 2>&1 <<<"$a"; then
+        V_SAME=$((V_SAME + 1))
+        if [ "$1" = stats ]; then V_VIEWS=$((V_VIEWS + $(jq .total_views <<<"$a"))); fi
+    else
+        V_DIFFER=$((V_DIFFER + 1))
+        echo "# /$1?$2: $a"
+        echo "#   /$1/aggregated: $b"
+    fi
 }

@@ -15,7 +15,8 @@
  * users, page_view and click). With --random SEED they are drawn from a PRNG seeded with
  * SEED and the thread number: event_type page_view, click or signup; path one of 20, or
  * absent, or empty; user_id one of 100, or absent, or empty; timestamp any second of
- * 2025-11-15 or 2025-11-16 (UTC), written with a +02:00 or Z zone. */
+ * 2025-11-15 or 2025-11-16 (UTC), written with a +02:00 or Z zone; properties.referrer one
+ * of four URLs of three hosts, not a URL, or absent. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -175,6 +176,13 @@ static int
 random_body(char *body, size_t size, long t, long n, const char *seq, unsigned int *rnd)
 {
     static const char *const types[] = {"page_view", "click", "signup"};
+    /* properties.referrer: four URLs of three hosts, something else, or none (""). */
+    static const char *const refs[] = {",\"referrer\":\"https://ref0.example/a\"",
+                                       ",\"referrer\":\"http://REF1.example:8080/\"",
+                                       ",\"referrer\":\"https://u@ref2.example/x?y\"",
+                                       ",\"referrer\":\"https://ref0.example/b\"",
+                                       ",\"referrer\":\"not a url\"",
+                                       ""};
     char path[32] = "", user[32] = "";
     long secs, p, u;
 
@@ -201,13 +209,14 @@ random_body(char *body, size_t size, long t, long n, const char *seq, unsigned i
     }
     /* Half of them the same instant written in +02:00. */
     long offset = rand_r(rnd) % 2 ? 2 * 3600 : 0, local = secs + offset;
+    /* The referrer from the time, not another draw: the other fields stay as they were. */
+    const char *type = types[rand_r(rnd) % 3], *ref = refs[secs / 7 % 6];
     return snprintf(body, size,
                     "{\"site_id\":\"%s\",\"event_type\":\"%s\"%s%s,"
                     "\"timestamp\":\"2025-11-%02ldT%02ld:%02ld:%02ld%s\","
-                    "\"properties\":{\"seq\":\"%s\"}}",
-                    site, types[rand_r(rnd) % 3], path, user, 15 + local / 86400,
-                    local % 86400 / 3600, local % 3600 / 60, local % 60, offset ? "+02:00" : "Z",
-                    seq);
+                    "\"properties\":{\"seq\":\"%s\"%s}}",
+                    site, type, path, user, 15 + local / 86400, local % 86400 / 3600,
+                    local % 3600 / 60, local % 60, offset ? "+02:00" : "Z", seq, ref);
 }
 
 static void *

@@ -80,6 +80,49 @@ test_child_ids(void **state)
     free(scope);
 }
 
+static void
+test_referrer_hosts(void **state)
+{
+    static const struct {
+        const char *in, *want; /* want NULL: no referrer */
+    } rows[] = {
+        {"https://news.example.com/a?b#c", "news.example.com"},
+        {"HTTP://News.Example.COM:8080", "news.example.com"},
+        {"https://user:pw@www.search.example/q", "www.search.example"},
+        {"http://a.b/", "a.b"},
+        {"https://x_y-z.example?q=1", "x_y-z.example"},
+        {"https://", NULL},
+        {"https:///path", NULL},
+        {"https://:443/", NULL},
+        {"ftp://example.com", NULL},
+        {"example.com", NULL},
+        {"/relative", NULL},
+        {"", NULL},
+        {"https://exa mple.com", NULL},
+        {"https://[::1]/", NULL},
+        {"https://ex%41mple.com", NULL},
+        {"https://\xc3\xa9t\xc3\xa9.example", NULL},
+        {NULL, NULL},
+    };
+    char out[ROLLUP_REFERRER_MAX + 1], longest[ROLLUP_REFERRER_MAX + 10];
+    (void)state;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        int n = rollup_referrer_host(rows[i].in, out);
+        if (rows[i].want == NULL) {
+            assert_int_equal(n, -1);
+            continue;
+        }
+        assert_int_equal(n, (int)strlen(rows[i].want));
+        assert_string_equal(out, rows[i].want);
+    }
+    memcpy(longest, "http://", 7);
+    memset(longest + 7, 'a', ROLLUP_REFERRER_MAX);
+    longest[7 + ROLLUP_REFERRER_MAX] = '\0';
+    assert_int_equal(rollup_referrer_host(longest, out), ROLLUP_REFERRER_MAX);
+    memcpy(longest + 7 + ROLLUP_REFERRER_MAX, "a", 2);
+    assert_int_equal(rollup_referrer_host(longest, out), -1);
+}
+
 int
 main(void)
 {
@@ -87,6 +130,7 @@ main(void)
         cmocka_unit_test(test_scope_ids),
         cmocka_unit_test(test_scope_ids_never_collide),
         cmocka_unit_test(test_child_ids),
+        cmocka_unit_test(test_referrer_hosts),
     };
 
     return cmocka_run_group_tests_name("rollup_doc: document ids", tests, NULL, NULL);

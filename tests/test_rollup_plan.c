@@ -28,6 +28,7 @@ struct row_event {
     enum insert_outcome outcome;
     const char *owner;
     const char *dlv, *stored_dlv;
+    const char *referrer; /* properties.referrer (NULL: no properties) */
 };
 
 /* What the store holds when the batch runs. */
@@ -36,6 +37,8 @@ struct row_store {
     const char *cas_lost_to; /* the first takeover of each pair loses to this batch */
     const char *user_owner;  /* b of every user document that exists already (NULL: none) */
     const char *voided[3];   /* batches in the voided list of the site-days */
+    const char *days_only;   /* a batch that applied on the site-days and paths, and crashed
+                              * before the site-hours: voided there once asked */
 };
 
 /* What the plan must decide, on the site-day (all types) document and overall. */
@@ -46,7 +49,10 @@ struct row_want {
     size_t users_taken_over; /* user documents */
     size_t questions;        /* (document, owner) pairs resolved in the first round */
     int rounds;
-    size_t client_dups; /* redelivered events found to be a client's duplicates */
+    size_t client_dups;             /* redelivered events found to be a client's duplicates */
+    int64_t hour_views, hour_users; /* added to the site-hour (all types); -1: the views as
+                                     * the day's, the users 0 (site-hours have none) */
+    int64_t ref_views;              /* added to the site-day's "news.example.com" document */
 };
 
 struct row {
@@ -58,108 +64,134 @@ struct row {
 
 static const struct row rows[] = {
     {"a fresh batch: counts its events, a user once, no question",
-     {{"e1", "page_view", "/a", "u1", INSERT_NEW, NULL, NULL, NULL},
-      {"e2", "page_view", "/a", "u1", INSERT_NEW, NULL, NULL, NULL},
-      {"e3", "click", "/b", "u2", INSERT_NEW, NULL, NULL, NULL}},
-     {{NULL}, NULL, NULL, {NULL}},
-     {3, 2, 2, 0, 0, 0, 0, 0}},
+     {{"e1", "page_view", "/a", "u1", INSERT_NEW, NULL, NULL, NULL, NULL},
+      {"e2", "page_view", "/a", "u1", INSERT_NEW, NULL, NULL, NULL, NULL},
+      {"e3", "click", "/b", "u2", INSERT_NEW, NULL, NULL, NULL, NULL}},
+     {{NULL}, NULL, NULL, {NULL}, NULL},
+     {3, 2, 2, 0, 0, 0, 0, 0, -1, -1, 0}},
     {"its own retry after a crash between storing and counting",
-     {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, ME, NULL, NULL},
-      {"e2", "page_view", "/a", "u1", INSERT_DUPLICATE, ME, NULL, NULL}},
-     {{NULL}, NULL, ME, {NULL}},
-     {2, 1, 2, 0, 0, 0, 1, 0}},
+     {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, ME, NULL, NULL, NULL},
+      {"e2", "page_view", "/a", "u1", INSERT_DUPLICATE, ME, NULL, NULL, NULL}},
+     {{NULL}, NULL, ME, {NULL}, NULL},
+     {2, 1, 2, 0, 0, 0, 1, 0, -1, -1, 0}},
     {"a rejected event is neither stored nor counted",
-     {{"e1", "page_view", "/a", "u1", INSERT_REJECTED, NULL, NULL, NULL},
-      {"e2", "page_view", "/b", "u2", INSERT_NEW, NULL, NULL, NULL}},
-     {{NULL}, NULL, NULL, {NULL}},
-     {1, 1, 0, 0, 0, 0, 0, 0}},
+     {{"e1", "page_view", "/a", "u1", INSERT_REJECTED, NULL, NULL, NULL, NULL},
+      {"e2", "page_view", "/b", "u2", INSERT_NEW, NULL, NULL, NULL, NULL}},
+     {{NULL}, NULL, NULL, {NULL}, NULL},
+     {1, 1, 0, 0, 0, 0, 0, 0, -1, -1, 0}},
     {"redelivered, its first batch applied: counted there, not here",
-     {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL}},
-     {{V}, NULL, V, {NULL}},
-     {0, 0, 0, 0, 0, 4, 1, 0}},
+     {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL, NULL}},
+     {{V}, NULL, V, {NULL}, NULL},
+     {0, 0, 0, 0, 0, 6, 1, 0, -1, -1, 0}},
     {"redelivered, its first batch crashed before counting: voided, taken over",
-     {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL}},
-     {{NULL}, NULL, V, {V}},
-     {1, 1, 1, 4, 2, 4, 1, 0}},
+     {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL, NULL}},
+     {{NULL}, NULL, V, {V}, NULL},
+     {1, 1, 1, 6, 2, 6, 1, 0, -1, -1, 0}},
     {"redelivered while its first batch is live (frozen, not applied): voided, taken over",
-     {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL},
-      {"e2", "page_view", "/a", "u2", INSERT_NEW, NULL, NULL, NULL}},
-     {{NULL}, NULL, V, {V}},
-     {2, 2, 2, 4, 4, 4, 1, 0}},
+     {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL, NULL},
+      {"e2", "page_view", "/a", "u2", INSERT_NEW, NULL, NULL, NULL, NULL}},
+     {{NULL}, NULL, V, {V}, NULL},
+     {2, 2, 2, 6, 4, 6, 1, 0, -1, -1, 0}},
     {"two owners: one applied, one voided",
-     {{"e1", "page_view", "/a", NULL, INSERT_DUPLICATE, V, NULL, NULL},
-      {"e2", "page_view", "/a", NULL, INSERT_DUPLICATE, W, NULL, NULL}},
-     {{V}, NULL, NULL, {NULL}},
-     {1, 0, 1, 4, 0, 8, 1, 0}},
+     {{"e1", "page_view", "/a", NULL, INSERT_DUPLICATE, V, NULL, NULL, NULL},
+      {"e2", "page_view", "/a", NULL, INSERT_DUPLICATE, W, NULL, NULL, NULL}},
+     {{V}, NULL, NULL, {NULL}, NULL},
+     {1, 0, 1, 6, 0, 12, 1, 0, -1, -1, 0}},
     {"stored without an owner: taken over without a question",
-     {{"e1", "page_view", "/a", NULL, INSERT_DUPLICATE, "", NULL, NULL}},
-     {{NULL}, NULL, NULL, {NULL}},
-     {1, 0, 1, 4, 0, 0, 1, 0}},
+     {{"e1", "page_view", "/a", NULL, INSERT_DUPLICATE, "", NULL, NULL, NULL}},
+     {{NULL}, NULL, NULL, {NULL}, NULL},
+     {1, 0, 1, 6, 0, 0, 1, 0, -1, -1, 0}},
     {"a takeover lost to another processor, whose batch then applied",
-     {{"e1", "page_view", "/a", NULL, INSERT_DUPLICATE, V, NULL, NULL}},
-     {{W}, W, NULL, {NULL}},
-     {0, 0, 0, 0, 0, 4, 2, 0}},
+     {{"e1", "page_view", "/a", NULL, INSERT_DUPLICATE, V, NULL, NULL, NULL}},
+     {{W}, W, NULL, {NULL}, NULL},
+     {0, 0, 0, 0, 0, 6, 2, 0, -1, -1, 0}},
     {"a takeover lost to another processor that crashed too: taken from it",
-     {{"e1", "page_view", "/a", NULL, INSERT_DUPLICATE, V, NULL, NULL}},
-     {{NULL}, W, NULL, {NULL}},
-     {1, 0, 1, 4, 0, 4, 2, 0}},
+     {{"e1", "page_view", "/a", NULL, INSERT_DUPLICATE, V, NULL, NULL, NULL}},
+     {{NULL}, W, NULL, {NULL}, NULL},
+     {1, 0, 1, 6, 0, 6, 2, 0, -1, -1, 0}},
     {"a user document whose owner was voided: taken over, the user counted here",
-     {{"e1", "page_view", "/a", "u1", INSERT_NEW, NULL, NULL, NULL}},
-     {{NULL}, NULL, V, {V}},
-     {1, 1, 1, 0, 2, 0, 0, 0}},
+     {{"e1", "page_view", "/a", "u1", INSERT_NEW, NULL, NULL, NULL, NULL}},
+     {{NULL}, NULL, V, {V}, NULL},
+     {1, 1, 1, 0, 2, 0, 0, 0, -1, -1, 0}},
     {"a user document of a live batch: it keeps its user",
-     {{"e1", "page_view", "/a", "u1", INSERT_NEW, NULL, NULL, NULL}},
-     {{NULL}, NULL, W, {V}},
-     {1, 0, 1, 0, 0, 0, 0, 0}},
+     {{"e1", "page_view", "/a", "u1", INSERT_NEW, NULL, NULL, NULL, NULL}},
+     {{NULL}, NULL, W, {V}, NULL},
+     {1, 0, 1, 0, 0, 0, 0, 0, -1, -1, 0}},
     {"a client's duplicate in the batch itself: counted once",
-     {{"e1", "page_view", "/a", "u1", INSERT_NEW, NULL, NULL, NULL},
-      {"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, ME, NULL, NULL}},
-     {{NULL}, NULL, NULL, {NULL}},
-     {1, 1, 1, 0, 0, 0, 0, 0}},
+     {{"e1", "page_view", "/a", "u1", INSERT_NEW, NULL, NULL, NULL, NULL},
+      {"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, ME, NULL, NULL, NULL}},
+     {{NULL}, NULL, NULL, {NULL}, NULL},
+     {1, 1, 1, 0, 0, 0, 0, 0, -1, -1, 0}},
     /* Client ids: the same _id from two envelopes (deliveries d1 stored it, d2 the second). */
     {"a client's duplicate meeting a live batch: no question, not voided, not counted here",
-     {{"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, W, "d2", "d1"},
-      {"e2", "page_view", "/a", "u2", INSERT_NEW, NULL, NULL, NULL}},
-     {{NULL}, NULL, NULL, {NULL}},
-     {1, 1, 1, 0, 0, 0, 0, 1}},
+     {{"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, W, "d2", "d1", NULL},
+      {"e2", "page_view", "/a", "u2", INSERT_NEW, NULL, NULL, NULL, NULL}},
+     {{NULL}, NULL, NULL, {NULL}, NULL},
+     {1, 1, 1, 0, 0, 0, 0, 1, -1, -1, 0}},
     {"a client's duplicate meeting an applied batch: not counted again",
-     {{"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, "d2", "d1"}},
-     {{V}, NULL, V, {NULL}},
-     {0, 0, 0, 0, 0, 0, 0, 1}},
+     {{"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, "d2", "d1", NULL}},
+     {{V}, NULL, V, {NULL}, NULL},
+     {0, 0, 0, 0, 0, 0, 0, 1, -1, -1, 0}},
     {"a client's duplicate meeting a crashed batch: not taken over by the duplicate",
-     {{"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, "d2", "d1"}},
-     {{NULL}, NULL, V, {V}},
-     {0, 0, 0, 0, 0, 0, 0, 1}},
+     {{"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, "d2", "d1", NULL}},
+     {{NULL}, NULL, V, {V}, NULL},
+     {0, 0, 0, 0, 0, 0, 0, 1, -1, -1, 0}},
     {"the crashed batch's own redelivery (same delivery): voided, taken over",
-     {{"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, "d1", "d1"}},
-     {{NULL}, NULL, V, {V}},
-     {1, 1, 1, 4, 2, 4, 1, 0}},
+     {{"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, "d1", "d1", NULL}},
+     {{NULL}, NULL, V, {V}, NULL},
+     {1, 1, 1, 6, 2, 6, 1, 0, -1, -1, 0}},
     {"a client's duplicate, then the genuine redelivery, in one batch: taken over once",
-     {{"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, "d2", "d1"},
-      {"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, "d1", "d1"}},
-     {{NULL}, NULL, V, {V}},
-     {1, 1, 1, 4, 2, 4, 1, 1}},
+     {{"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, "d2", "d1", NULL},
+      {"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, "d1", "d1", NULL}},
+     {{NULL}, NULL, V, {V}, NULL},
+     {1, 1, 1, 6, 2, 6, 1, 1, -1, -1, 0}},
     {"the genuine redelivery, then a client's duplicate, in one batch: taken over once",
-     {{"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, "d1", "d1"},
-      {"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, "d2", "d1"}},
-     {{NULL}, NULL, V, {V}},
-     {1, 1, 1, 4, 2, 4, 1, 1}},
+     {{"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, "d1", "d1", NULL},
+      {"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, "d2", "d1", NULL}},
+     {{NULL}, NULL, V, {V}, NULL},
+     {1, 1, 1, 6, 2, 6, 1, 1, -1, -1, 0}},
     {"stored and then sent again by the client in one batch: counted once, by the first",
-     {{"s:e1", "page_view", "/a", "u1", INSERT_NEW, NULL, "d1", NULL},
-      {"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, ME, "d2", "d1"}},
-     {{NULL}, NULL, NULL, {NULL}},
-     {1, 1, 1, 0, 0, 0, 0, 1}},
+     {{"s:e1", "page_view", "/a", "u1", INSERT_NEW, NULL, "d1", NULL, NULL},
+      {"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, ME, "d2", "d1", NULL}},
+     {{NULL}, NULL, NULL, {NULL}, NULL},
+     {1, 1, 1, 0, 0, 0, 0, 1, -1, -1, 0}},
     {"a document without a delivery (stored before them) is its _id's: an old envelope's "
      "redelivery takes it over",
      {{"0190163d-8694-7abc-8def-0123456789ab", "page_view", "/a", NULL, INSERT_DUPLICATE, V, NULL,
-       NULL}},
-     {{NULL}, NULL, NULL, {NULL}},
-     {1, 0, 1, 4, 0, 4, 1, 0}},
+       NULL, NULL}},
+     {{NULL}, NULL, NULL, {NULL}, NULL},
+     {1, 0, 1, 6, 0, 6, 1, 0, -1, -1, 0}},
     {"a document without a delivery met by a new envelope with that _id: a client duplicate",
      {{"0190163d-8694-7abc-8def-0123456789ab", "page_view", "/a", NULL, INSERT_DUPLICATE, V, "d2",
-       NULL}},
-     {{NULL}, NULL, NULL, {NULL}},
-     {0, 0, 0, 0, 0, 0, 0, 1}},
+       NULL, NULL}},
+     {{NULL}, NULL, NULL, {NULL}, NULL},
+     {0, 0, 0, 0, 0, 0, 0, 1, -1, -1, 0}},
+    {"page views with a referrer count under its host; a click's referrer counts nowhere",
+     {{"e1", "page_view", "/a", "u1", INSERT_NEW, NULL, NULL, NULL, "https://News.example.com/x"},
+      {"e2", "page_view", "/a", "u1", INSERT_NEW, NULL, NULL, NULL, "http://news.example.com:80"},
+      {"e3", "click", "/a", "u1", INSERT_NEW, NULL, NULL, NULL, "https://news.example.com/"},
+      {"e4", "page_view", "/a", "u1", INSERT_NEW, NULL, NULL, NULL, "news.example.com"}},
+     {{NULL}, NULL, NULL, {NULL}, NULL},
+     {4, 1, 4, 0, 0, 0, 0, 0, -1, -1, 2}},
+    {"a redelivered page view with a referrer, its batch crashed: taken over there too",
+     {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL, "https://news.example.com"}},
+     {{NULL}, NULL, V, {V}, NULL},
+     {1, 1, 1, 7, 2, 7, 1, 0, -1, -1, 1}},
+    {"a redelivered page view with a referrer, its batch applied: counted there, not here",
+     {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL, "https://news.example.com"}},
+     {{V}, NULL, V, {NULL}, NULL},
+     {0, 0, 0, 0, 0, 7, 1, 0, -1, -1, 0}},
+    {"redelivered, its batch crashed between the site-days and the site-hours: taken over "
+     "on the site-hours only (views: they have no users)",
+     {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL, NULL}},
+     {{NULL}, NULL, V, {NULL}, V},
+     {0, 0, 0, 2, 0, 6, 1, 0, 1, 0, 0}},
+    {"a batch crashed between the site-days and the site-hours, an event of its user: its "
+     "user documents stay its own (not voided on the site-days)",
+     {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL, NULL},
+      {"e2", "click", "/b", "u1", INSERT_NEW, NULL, NULL, NULL, NULL}},
+     {{NULL}, NULL, V, {NULL}, V},
+     {1, 0, 0, 2, 0, 6, 1, 0, 2, 0, 0}},
 };
 
 static int
@@ -229,6 +261,7 @@ run_row(const struct row *r)
         evs[n].path = e->path;
         evs[n].user_id = e->user;
         evs[n].ts_ms = T_DAY;
+        evs[n].properties = e->referrer ? json_pack("{s:s}", "referrer", e->referrer) : NULL;
         outcomes[n] = e->outcome;
     }
     assert_int_equal(rollup_plan_init(&p, ME, evs, outcomes, n), 0);
@@ -250,7 +283,9 @@ run_row(const struct row *r)
             first_questions = n_q;
         }
         for (size_t i = 0; i < n_q; i++) {
-            p.q[i].voided = !listed(r->store.applied, 3, p.q[i].owner);
+            int hour = rollup_plan_is_hour(&p.docs[p.q[i].doc]);
+            p.q[i].voided = !listed(r->store.applied, 3, p.q[i].owner) &&
+                            (hour || !listed(&r->store.days_only, 1, p.q[i].owner));
         }
         n_cas = rollup_plan_takeovers(&p);
         for (size_t c = 0; c < n_cas; c++) {
@@ -277,7 +312,9 @@ run_row(const struct row *r)
     }
     for (size_t i = 0, n_q = rollup_plan_user_questions(&p); i < n_q; i++) {
         assert_int_equal(p.docs[p.q[i].doc].ns, PLAN_SCOPE);
-        p.q[i].voided = listed(r->store.voided, 3, p.q[i].owner);
+        p.q[i].voided = listed(r->store.voided, 3, p.q[i].owner) ||
+                        (rollup_plan_is_hour(&p.docs[p.q[i].doc]) &&
+                         listed(&r->store.days_only, 1, p.q[i].owner));
     }
     size_t n_cas = rollup_plan_user_takeovers(&p);
     for (size_t c = 0; c < n_cas; c++) {
@@ -302,6 +339,29 @@ run_row(const struct row *r)
     long sd = doc_named(&p, scope, PLAN_SCOPE), pd = doc_named(&p, path, PLAN_PATH);
     int64_t views = sd >= 0 ? p.docs[sd].views : 0, users = sd >= 0 ? p.docs[sd].users : 0;
     int64_t path_views = pd >= 0 ? p.docs[pd].views : 0;
+    char *hour = rollup_hour_id("site", T_DAY, NULL);
+    long hd = doc_named(&p, hour, PLAN_SCOPE);
+    int64_t hour_views = hd >= 0 ? p.docs[hd].views : 0,
+            hour_users = hd >= 0 ? p.docs[hd].users : 0;
+    int64_t want_hv = r->want.hour_views >= 0 ? r->want.hour_views : r->want.views;
+    int64_t want_hu = r->want.hour_users >= 0 ? r->want.hour_users : 0;
+    if (hour_views != want_hv || hour_users != want_hu) {
+        fail_msg("%s:\n  got  site-hour views %lld users %lld\n  want views %lld users %lld",
+                 r->name, (long long)hour_views, (long long)hour_users, (long long)want_hv,
+                 (long long)want_hu);
+    }
+    free(hour);
+    char *ref = rollup_child_id(scope, "news.example.com");
+    long rd = doc_named(&p, ref, PLAN_REF);
+    int64_t ref_views = rd >= 0 ? p.docs[rd].views : 0;
+    if (ref_views != r->want.ref_views) {
+        fail_msg("%s: referrer views %lld, want %lld", r->name, (long long)ref_views,
+                 (long long)r->want.ref_views);
+    }
+    free(ref);
+    for (size_t i = 0; i < n; i++) {
+        json_decref(evs[i].properties);
+    }
     if (views != r->want.views || users != r->want.users || path_views != r->want.path_views ||
         p.taken_over != r->want.taken_over || p.users_taken_over != r->want.users_taken_over ||
         first_questions != r->want.questions || rounds != r->want.rounds ||
@@ -357,8 +417,12 @@ test_figures_of_an_event(void **state)
         scopes += p.docs[d].ns == PLAN_SCOPE;
         paths += p.docs[d].ns == PLAN_PATH;
     }
-    assert_int_equal(scopes, 3); /* all types, click, page_view */
-    assert_int_equal(paths, 2);  /* /x in all types and in page_view */
+    assert_int_equal(scopes, 6); /* all types, click, page_view: a day and an hour each */
+    assert_int_equal(paths, 2);  /* /x in all types and in page_view, of the day */
+    assert_int_equal(p.docs[p.doc_of[0][ROLLUP_KIND_HOUR_ALL]].views, 2);
+    assert_int_equal(p.docs[p.doc_of[1][ROLLUP_KIND_HOUR_TYPE]].views, 1);
+    assert_true(rollup_plan_is_hour(&p.docs[p.doc_of[1][ROLLUP_KIND_HOUR_TYPE]]));
+    assert_false(rollup_plan_is_hour(&p.docs[p.doc_of[1][ROLLUP_KIND_TYPE]]));
     assert_int_equal(p.docs[p.doc_of[0][ROLLUP_KIND_ALL]].views, 2);
     assert_int_equal(p.doc_of[0][ROLLUP_KIND_PATH_ALL], -1);
     assert_int_equal(p.docs[p.doc_of[1][ROLLUP_KIND_PATH_TYPE]].views, 1);

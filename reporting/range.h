@@ -1,0 +1,99 @@
+/* range.h - the pure decisions behind reporting's figures over a range of days: the days a
+ * query's parameters ask for, the buckets of a time series, the `limit` of a breakdown,
+ * which user documents a site-day counts, and a distinct count. No I/O; table-tested in
+ * tests/test_range.c. */
+#ifndef REPORTING_RANGE_H
+#define REPORTING_RANGE_H
+
+#include <mongoc/mongoc.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The longest range a query may ask for, in days: any interval, and interval=hour. */
+#define RANGE_MAX_DAYS 366
+#define RANGE_MAX_HOUR_DAYS 31
+
+/* The answers to bad parameters (400), exactly as sent. */
+#define RANGE_ERR_BOTH "Use either 'date' or 'from' and 'to', not both"
+#define RANGE_ERR_PAIR "Parameters 'from' and 'to' must be given together"
+#define RANGE_ERR_DATE "Parameter 'date' must be a calendar date as YYYY-MM-DD, e.g. 2025-11-15"
+#define RANGE_ERR_FROM "Parameter 'from' must be a calendar date as YYYY-MM-DD, e.g. 2025-11-15"
+#define RANGE_ERR_TO "Parameter 'to' must be a calendar date as YYYY-MM-DD, e.g. 2025-11-15"
+#define RANGE_ERR_ORDER "Parameter 'from' must not be after 'to'"
+#define RANGE_ERR_LONG "The range from 'from' to 'to' may span at most 366 days"
+#define RANGE_ERR_HOURS "With interval=hour the range may span at most 31 days"
+#define RANGE_ERR_INTERVAL "Parameter 'interval' must be hour or day"
+#define RANGE_ERR_LIMIT "Parameter 'limit' must be an integer from 1 to 100"
+#define RANGE_ERR_BY "Parameter 'by' must be event_type, path or referrer"
+
+/* What a breakdown groups by. */
+enum range_by { RANGE_BY_EVENT_TYPE = 0, RANGE_BY_PATH = 1, RANGE_BY_REFERRER = 2 };
+extern const char *const range_by_names[3];
+
+/* UTC days from_ms (a midnight) to from_ms + (days - 1) days, inclusive; days >= 1. */
+struct day_range {
+    int64_t from_ms;
+    int64_t days;
+};
+
+/* The days asked for by `date` (one day) or by `from` and `to` (inclusive), each given
+ * with its length as read from the query: 0 when absent or empty, -1 when unreadable.
+ * The caller has checked that at least one of the three is present. Returns NULL and
+ * fills *r, or the RANGE_ERR_* message of a 400. */
+const char *range_parse(const char *date, int date_len, const char *from, int from_len,
+                        const char *to, int to_len, struct day_range *r);
+
+/* The bucket length of `interval` ("hour" or "day", length len as above) over r: sets
+ * *step_ms. Returns NULL, or RANGE_ERR_INTERVAL (unknown or missing) or RANGE_ERR_HOURS
+ * (hour over more than RANGE_MAX_HOUR_DAYS days). */
+const char *range_interval(const char *interval, int len, const struct day_range *r,
+                           int64_t *step_ms);
+
+/* The number of buckets of step_ms (an hour or a day) in r, and the index of the bucket
+ * holding instant ts_ms (-1 outside r). */
+int64_t range_buckets(const struct day_range *r, int64_t step_ms);
+int64_t range_bucket_of(const struct day_range *r, int64_t step_ms, int64_t ts_ms);
+
+/* The bucket of a site-day id ("YYYY-MM-DD|...", step a day) or site-hour id
+ * ("YYYY-MM-DDTHH|...", step an hour) in r: its index, or -1 (another form, or outside). */
+int64_t range_bucket_of_id(const struct day_range *r, int64_t step_ms, const char *id);
+
+/* Write bucket i's start as "YYYY-MM-DDTHH:MM:SSZ" (21 bytes with the NUL) into out. */
+#define RANGE_T_LEN 21
+void range_bucket_time(const struct day_range *r, int64_t step_ms, int64_t i,
+                       char out[RANGE_T_LEN]);
+
+/* `by` (length len as above): sets *by. Returns NULL, or RANGE_ERR_BY (unknown or
+ * missing). */
+const char *range_by(const char *s, int len, int *by);
+
+/* One value of a breakdown. */
+struct top_row {
+    const char *value;
+    int64_t views, users;
+};
+
+/* keys[0..n): one per event, "<value>\x1f<user_id>" ("<value>\x1f" without a user). Sorts
+ * them and fills rows[0..limit) with each value's views (its keys) and distinct non-empty
+ * users, most viewed first, ties by value ascending; the values point into the keys (each
+ * key's \x1f becomes a NUL). Returns the number of rows, or -1 out of memory. */
+long range_top(char **keys, size_t n, struct top_row *rows, size_t limit);
+
+/* `limit` (length len as above): absent means def; else an integer 1..max. Returns NULL
+ * and sets *limit, or RANGE_ERR_LIMIT. */
+const char *range_limit(const char *s, int len, int def, int max, int *limit);
+
+/* Whether batch `b` (a user document's owner) has applied on the site-day document
+ * `scope` (runs.<run> >= seq and b not in voided): exactly the user documents counted in
+ * that site-day's `users`. A b that is no batch id counts nowhere. */
+int range_user_counted(const bson_t *scope, const char *b);
+
+/* Sort ids[0..n) and return how many distinct strings there are. */
+size_t range_distinct(char **ids, size_t n);
+
+/* Sort keys[0..n), each "<bucket>|<user_id>" (bucket a decimal index below n_buckets), and
+ * add to users[bucket] the number of distinct users of each bucket. Keys of another form
+ * are skipped. */
+void range_distinct_per_bucket(char **keys, size_t n, int64_t *users, int64_t n_buckets);
+
+#endif

@@ -1,0 +1,389 @@
+/* test_range.c - unit tests for reporting/range.c: the days of a query's parameters, the
+ * buckets of a time series, `limit`, which user documents a site-day counts, and the
+ * distinct count. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "range.h"
+#include "ts.h"
+
+/* 2025-11-15T00:00:00Z. */
+#define NOV15 1763164800000LL
+#define HOUR (TS_DAY_MS / 24)
+
+/* The length param() reports: -1 for the rows' "unreadable", else strlen. */
+static int
+len_of(const char *s)
+{
+    if (s == NULL) {
+        return 0;
+    }
+    return strcmp(s, "<bad>") == 0 ? -1 : (int)strlen(s);
+}
+
+static void
+test_parse(void **state)
+{
+    static const struct {
+        const char *date, *from, *to;
+        const char *err; /* NULL: ok */
+        int64_t from_ms, days;
+    } rows[] = {
+        {"2025-11-15", NULL, NULL, NULL, NOV15, 1},
+        {NULL, "2025-11-15", "2025-11-15", NULL, NOV15, 1},
+        {NULL, "2025-11-15", "2025-11-17", NULL, NOV15, 3},
+        {NULL, "2024-02-28", "2024-03-01", NULL, NOV15, 3}, /* leap day: from_ms not checked */
+        {NULL, "2024-11-20", "2025-11-20", NULL, 0, 366},   /* the longest */
+        {NULL, "2024-11-19", "2025-11-20", RANGE_ERR_LONG, 0, 0},
+        {NULL, "0001-01-01", "9999-12-31", RANGE_ERR_LONG, 0, 0},
+        {NULL, "2025-11-16", "2025-11-15", RANGE_ERR_ORDER, 0, 0},
+        {"2025-11-15", "2025-11-15", "2025-11-16", RANGE_ERR_BOTH, 0, 0},
+        {"2025-11-15", NULL, "2025-11-16", RANGE_ERR_BOTH, 0, 0},
+        {"2025-11-15", "2025-11-15", NULL, RANGE_ERR_BOTH, 0, 0},
+        {"<bad>", "2025-11-15", NULL, RANGE_ERR_BOTH, 0, 0},
+        {NULL, "2025-11-15", NULL, RANGE_ERR_PAIR, 0, 0},
+        {NULL, NULL, "2025-11-15", RANGE_ERR_PAIR, 0, 0},
+        {"2025-02-30", NULL, NULL, RANGE_ERR_DATE, 0, 0},
+        {"<bad>", NULL, NULL, RANGE_ERR_DATE, 0, 0},
+        {NULL, "2025-02-30", "2025-03-01", RANGE_ERR_FROM, 0, 0},
+        {NULL, "<bad>", "2025-03-01", RANGE_ERR_FROM, 0, 0},
+        {NULL, "2025-11-15T00:00:00Z", "2025-11-16", RANGE_ERR_FROM, 0, 0},
+        {NULL, "2025-11-15", "2025-11-31", RANGE_ERR_TO, 0, 0},
+        {NULL, "2025-11-15", "<bad>", RANGE_ERR_TO, 0, 0},
+        {NULL, "x", "y", RANGE_ERR_FROM, 0, 0},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        struct day_range r = {-1, -1};
+        const char *e = range_parse(rows[i].date, len_of(rows[i].date), rows[i].from,
+                                    len_of(rows[i].from), rows[i].to, len_of(rows[i].to), &r);
+        if (rows[i].err != NULL) {
+            assert_non_null(e);
+            assert_string_equal(e, rows[i].err);
+            continue;
+        }
+        assert_null(e);
+        assert_int_equal(r.days, rows[i].days);
+        if (rows[i].from_ms != 0) {
+            int64_t want;
+            assert_int_equal(ts_parse_date(rows[i].from ? rows[i].from : rows[i].date, 10, &want),
+                             0);
+            assert_int_equal(r.from_ms, want);
+        }
+    }
+}
+
+static void
+test_interval_and_buckets(void **state)
+{
+    static const struct {
+        const char *interval;
+        int64_t days;
+        const char *err;
+        int64_t step, buckets;
+    } rows[] = {
+        {"day", 1, NULL, TS_DAY_MS, 1},
+        {"day", 366, NULL, TS_DAY_MS, 366},
+        {"hour", 1, NULL, HOUR, 24},
+        {"hour", 31, NULL, HOUR, 744},
+        {"hour", 32, RANGE_ERR_HOURS, 0, 0},
+        {"Hour", 1, RANGE_ERR_INTERVAL, 0, 0},
+        {"minute", 1, RANGE_ERR_INTERVAL, 0, 0},
+        {"", 1, RANGE_ERR_INTERVAL, 0, 0},
+        {"<bad>", 1, RANGE_ERR_INTERVAL, 0, 0},
+        {"days", 1, RANGE_ERR_INTERVAL, 0, 0},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        struct day_range r = {NOV15, rows[i].days};
+        int64_t step = 0;
+        const char *e = range_interval(rows[i].interval, len_of(rows[i].interval), &r, &step);
+        if (rows[i].err != NULL) {
+            assert_non_null(e);
+            assert_string_equal(e, rows[i].err);
+            continue;
+        }
+        assert_null(e);
+        assert_int_equal(step, rows[i].step);
+        assert_int_equal(range_buckets(&r, step), rows[i].buckets);
+    }
+}
+
+static void
+test_bucket_of(void **state)
+{
+    static const struct {
+        int64_t step, ts, want;
+    } rows[] = {
+        {HOUR, NOV15, 0},
+        {HOUR, NOV15 - 1, -1},
+        {HOUR, NOV15 + HOUR - 1, 0},
+        {HOUR, NOV15 + HOUR, 1},
+        {HOUR, NOV15 + 2 * TS_DAY_MS - 1, 47},
+        {HOUR, NOV15 + 2 * TS_DAY_MS, -1},
+        {TS_DAY_MS, NOV15 + TS_DAY_MS + 5, 1},
+        {TS_DAY_MS, NOV15 + 2 * TS_DAY_MS, -1},
+        {TS_DAY_MS, INT64_MIN, -1},
+        {TS_DAY_MS, INT64_MAX, -1},
+    };
+    struct day_range r = {NOV15, 2};
+    (void)state;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        assert_int_equal(range_bucket_of(&r, rows[i].step, rows[i].ts), rows[i].want);
+    }
+}
+
+static void
+test_limit(void **state)
+{
+    static const struct {
+        const char *s;
+        const char *err;
+        int want;
+    } rows[] = {
+        {NULL, NULL, 10},
+        {"1", NULL, 1},
+        {"100", NULL, 100},
+        {"010", NULL, 10},
+        {"0", RANGE_ERR_LIMIT, 0},
+        {"101", RANGE_ERR_LIMIT, 0},
+        {"1000", RANGE_ERR_LIMIT, 0},
+        {"-1", RANGE_ERR_LIMIT, 0},
+        {"1.5", RANGE_ERR_LIMIT, 0},
+        {"x", RANGE_ERR_LIMIT, 0},
+        {" 5", RANGE_ERR_LIMIT, 0},
+        {"<bad>", RANGE_ERR_LIMIT, 0},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        int limit = -7;
+        const char *e = range_limit(rows[i].s, len_of(rows[i].s), 10, 100, &limit);
+        if (rows[i].err != NULL) {
+            assert_non_null(e);
+            assert_string_equal(e, rows[i].err);
+            assert_int_equal(limit, -7);
+            continue;
+        }
+        assert_null(e);
+        assert_int_equal(limit, rows[i].want);
+    }
+}
+
+#define RUN_A "aaaaaaaaaaaaaaaa"
+#define RUN_B "bbbbbbbbbbbbbbbb"
+
+static void
+test_user_counted(void **state)
+{
+    /* runs: A applied up to 5, B up to 2; A:3 voided (A:4 and A:5 applied after it). */
+    bson_t *scope = BCON_NEW("runs", "{", RUN_A, BCON_INT64(5), RUN_B, BCON_INT32(2), "}", "voided",
+                             "[", BCON_UTF8(RUN_A ":3"), BCON_UTF8("x:1"), "]");
+    bson_t *bare = BCON_NEW("views", BCON_INT64(3));
+    static const struct {
+        const char *b;
+        int want;
+    } rows[] = {
+        {RUN_A ":1", 1},  {RUN_A ":5", 1}, {RUN_A ":3", 0},           /* voided */
+        {RUN_A ":6", 0},                                              /* not applied yet */
+        {RUN_B ":2", 1},  {RUN_B ":3", 0}, {"cccccccccccccccc:1", 0}, /* no such run */
+        {"x:1", 0},                                                   /* no batch id */
+        {"", 0},          {RUN_A ":0", 0}, {RUN_A ":", 0},
+        {RUN_A ":1x", 0},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        assert_int_equal(range_user_counted(scope, rows[i].b), rows[i].want);
+        assert_int_equal(range_user_counted(bare, rows[i].b), 0);
+    }
+    bson_destroy(scope);
+    bson_destroy(bare);
+}
+
+static void
+test_distinct(void **state)
+{
+    static const struct {
+        const char *in[6];
+        size_t n, want;
+    } rows[] = {
+        {{NULL}, 0, 0},        {{"u1"}, 1, 1},
+        {{"u1", "u1"}, 2, 1},  {{"u2", "u1", "u2", "u3", "u1", "u10"}, 6, 4},
+        {{"", "a", ""}, 3, 2},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char *v[6];
+        for (size_t k = 0; k < rows[i].n; k++) {
+            v[k] = (char *)rows[i].in[k];
+        }
+        assert_int_equal(range_distinct(v, rows[i].n), rows[i].want);
+    }
+}
+
+static void
+test_bucket_of_id(void **state)
+{
+    static const struct {
+        int64_t step;
+        const char *id;
+        int64_t want;
+    } rows[] = {
+        {TS_DAY_MS, "2025-11-15|*|1:s", 0},
+        {TS_DAY_MS, "2025-11-16|4:view|1:s", 1},
+        {TS_DAY_MS, "2025-11-17|*|1:s", -1}, /* after the range */
+        {TS_DAY_MS, "2025-11-14|*|1:s", -1},
+        {TS_DAY_MS, "2025-11-15T10|*|1:s", -1}, /* a site-hour */
+        {TS_DAY_MS, "2025-11-15", -1},
+        {TS_DAY_MS, "2025-02-30|*|1:s", -1},
+        {HOUR, "2025-11-15T00|*|1:s", 0},
+        {HOUR, "2025-11-15T23|*|1:s", 23},
+        {HOUR, "2025-11-16T23|4:view|1:s", 47},
+        {HOUR, "2025-11-15T24|*|1:s", -1},
+        {HOUR, "2025-11-15T3|*|1:s", -1},
+        {HOUR, "2025-11-15|*|1:s", -1}, /* a site-day */
+        {HOUR, "2025-11-17T00|*|1:s", -1},
+        {HOUR, "2025-11-15T1x|*|1:s", -1},
+        {HOUR, "", -1},
+    };
+    struct day_range r = {NOV15, 2};
+    (void)state;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        if (range_bucket_of_id(&r, rows[i].step, rows[i].id) != rows[i].want) {
+            fail_msg("%s: %lld, want %lld", rows[i].id,
+                     (long long)range_bucket_of_id(&r, rows[i].step, rows[i].id),
+                     (long long)rows[i].want);
+        }
+    }
+}
+
+static void
+test_bucket_time(void **state)
+{
+    static const struct {
+        int64_t step, i;
+        const char *want;
+    } rows[] = {
+        {HOUR, 0, "2025-11-15T00:00:00Z"},
+        {HOUR, 13, "2025-11-15T13:00:00Z"},
+        {HOUR, 24 * 17, "2025-12-02T00:00:00Z"},
+        {TS_DAY_MS, 47, "2026-01-01T00:00:00Z"},
+    };
+    struct day_range r = {NOV15, 366};
+    (void)state;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char t[RANGE_T_LEN];
+        range_bucket_time(&r, rows[i].step, rows[i].i, t);
+        assert_string_equal(t, rows[i].want);
+    }
+}
+
+static void
+test_distinct_per_bucket(void **state)
+{
+    char *keys[] = {"1|u1", "0|u1", "1|u1", "1|u2", "3|u1", "2|x", "7|u9", "x|u", "|u", "1u"};
+    int64_t users[4] = {0, 0, 0, 0};
+    const int64_t want[4] = {1, 2, 1, 1}; /* 7 is no bucket, nor the three malformed keys */
+    (void)state;
+    range_distinct_per_bucket(keys, sizeof keys / sizeof keys[0], users, 4);
+    for (int b = 0; b < 4; b++) {
+        assert_int_equal(users[b], want[b]);
+    }
+    range_distinct_per_bucket(keys, 0, users, 4);
+    assert_int_equal(users[1], 2);
+}
+
+static void
+test_by(void **state)
+{
+    static const struct {
+        const char *s;
+        int want; /* -1: RANGE_ERR_BY */
+    } rows[] = {
+        {"event_type", RANGE_BY_EVENT_TYPE},
+        {"path", RANGE_BY_PATH},
+        {"referrer", RANGE_BY_REFERRER},
+        {"Path", -1},
+        {"paths", -1},
+        {"pat", -1},
+        {"", -1},
+        {NULL, -1},
+        {"<bad>", -1},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        int by = -7;
+        const char *e = range_by(rows[i].s, len_of(rows[i].s), &by);
+        if (rows[i].want < 0) {
+            assert_non_null(e);
+            assert_string_equal(e, RANGE_ERR_BY);
+            assert_int_equal(by, -7);
+        } else {
+            assert_null(e);
+            assert_int_equal(by, rows[i].want);
+            assert_string_equal(range_by_names[by], rows[i].s);
+        }
+    }
+}
+
+static void
+test_top(void **state)
+{
+    static const struct {
+        const char *keys[8];
+        size_t n, limit;
+        const char *want; /* "value:views:users ..." */
+    } rows[] = {
+        {{NULL}, 0, 10, ""},
+        {{"/a\x1fu1", "/b\x1fu1", "/a\x1fu2", "/a\x1fu1", "/b\x1f"}, 5, 10, "/a:3:2 /b:2:1 "},
+        {{"b\x1f", "a\x1f", "c\x1fx", "c\x1fx"}, 4, 10, "c:2:1 a:1:0 b:1:0 "}, /* ties by value */
+        {{"b\x1f", "a\x1f", "c\x1fx", "c\x1fx"}, 4, 2, "c:2:1 a:1:0 "},
+        {{"a\x1fu", "ab\x1fu", "a\x1fv", "no separator"}, 4, 10, "a:2:2 ab:1:1 "},
+        {{"a\x1fu", "a\x1fu", "a\x1fu"}, 3, 1, "a:3:1 "},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char *keys[8], got[256] = "";
+        struct top_row out[8];
+        long n;
+        for (size_t k = 0; k < rows[i].n; k++) {
+            keys[k] = strdup(rows[i].keys[k]);
+        }
+        n = range_top(keys, rows[i].n, out, rows[i].limit);
+        assert_true(n >= 0);
+        for (long k = 0; k < n; k++) {
+            size_t at = strlen(got);
+            snprintf(got + at, sizeof got - at, "%s:%lld:%lld ", out[k].value,
+                     (long long)out[k].views, (long long)out[k].users);
+        }
+        assert_string_equal(got, rows[i].want);
+        for (size_t k = 0; k < rows[i].n; k++) {
+            free(keys[k]);
+        }
+    }
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_interval_and_buckets),
+        cmocka_unit_test(test_bucket_of),
+        cmocka_unit_test(test_limit),
+        cmocka_unit_test(test_user_counted),
+        cmocka_unit_test(test_distinct),
+        cmocka_unit_test(test_bucket_of_id),
+        cmocka_unit_test(test_bucket_time),
+        cmocka_unit_test(test_distinct_per_bucket),
+        cmocka_unit_test(test_by),
+        cmocka_unit_test(test_top),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
