@@ -1,6 +1,7 @@
 /* stats.c - reporting's HTTP handlers: GET /stats, GET /stats/aggregated, /metrics. */
 #include <string.h>
 
+#include "dashboard.h"
 #include "event.h"
 #include "query.h"
 #include "reporting.h"
@@ -131,6 +132,7 @@ handle_metrics(struct mg_connection *conn, void *arg)
 const struct http_route reporting_routes[] = {
     {"GET", "/stats", handle_stats, 0},
     {"GET", "/stats/aggregated", handle_stats_aggregated, 0},
+    DASHBOARD_ROUTES,
     SVC_PROBE_ROUTES,
     {"GET", "/metrics", handle_metrics, 1},
 };
