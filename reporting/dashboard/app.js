@@ -226,7 +226,7 @@
     $('feed').replaceChildren(
       ...events.map((e) => {
         const li = document.createElement('li');
-        if (e.event_id) li.dataset.eventId = e.event_id;
+        if (e.id) li.dataset.id = e.id;
         const time = document.createElement('time');
         const ts = typeof e.timestamp === 'string' ? e.timestamp : '';
         time.dateTime = ts;
