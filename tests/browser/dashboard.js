@@ -33,9 +33,12 @@ const loads = (page) => page.evaluate(() => Number(document.body.dataset.loads |
 async function answered(page, before, state = 'ready') {
   await page.waitForFunction((n) => Number(document.body.dataset.loads || 0) > n, before,
                              {timeout: 30000});
-  const [got, words] = await page.evaluate(() => [document.body.dataset.state,
-                                                   document.body.innerText]);
-  if (got !== state) throw new Error(`the page's state is ${got}, not ${state}; it says:\n${words}`);
+  const [got, words] = await page.evaluate(() => [
+    document.body.dataset.state,
+    [...document.querySelectorAll('#status-text, #token-why, .msg:not([hidden])')]
+      .map((e) => e.textContent).filter((t) => t).join(' | '),
+  ]);
+  if (got !== state) throw new Error(`the page's state is ${got}, not ${state}; it says: ${words}`);
 }
 
 // Open the dashboard at origin with the site and range in its address (as a person's
