@@ -174,6 +174,8 @@ if run_case token; then
     expect_eq "the token is kept for the session" "$(shown kept)" "[\"$TOKEN\"]"
     expect_eq "and nowhere else" "$(shown kept_local)" 0
     expect_eq "a new session asks again" "$(shown asked_again)" true
+    expect_eq "a site the token does not cover: the API's 403, in words" "$(shown other_site -r .)" \
+        "This token may not read site_id '$EMPTY_SITE'"
 fi
 
 if run_case dberror; then

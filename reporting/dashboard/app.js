@@ -37,7 +37,7 @@
     const m = body && typeof body.message === 'string' ? body.message : '';
     if (status === 0) return 'Reporting could not be reached: check the connection and retry';
     if (status === 401) return 'This reporting server needs a read token.';
-    if (status === 403) return 'This token may not read this site.';
+    if (status === 403) return m || 'This token may not read this site.';
     if (status === 503) return 'Reporting could not reach the database: retry';
     return m || 'Reporting answered ' + status;
   }
@@ -313,6 +313,14 @@
     const unauthorized = errors.find((e) => e.status === 401);
     if (unauthorized) {
       failed(unauthorized);
+      return;
+    }
+    const forbidden = errors.find((e) => e.status === 403);
+    if (forbidden) {
+      // Nothing of this site may be shown with this token: said once, for the page.
+      $('data').hidden = true;
+      setStatus(forbidden.message, true);
+      setState('error');
       return;
     }
     $('token-form').hidden = true;

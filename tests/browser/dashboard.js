@@ -190,6 +190,12 @@ const cases = {
     info('kept', await page.evaluate(() => Object.keys(sessionStorage).map((k) => sessionStorage.getItem(k))));
     info('kept_local', await page.evaluate(() => localStorage.length));
     await shot(page, 'token-data');
+    // A site the token does not cover: the API's 403, in words.
+    n = await loads(page);
+    await page.fill('#site', env('EMPTY_SITE'));
+    await page.click('#show');
+    await answered(page, n, 'error');
+    info('other_site', await page.textContent('#status-text'));
     // A new browser session asks again.
     const again = await newPage(browser);
     await open(again, env('AUTH'), env('SITE'), '7', 'token');
