@@ -335,14 +335,24 @@
       $('users').textContent = '–';
       failed(stats.reason, 'cards-msg');
     }
+    // A section that failed shows nothing of an earlier query: only its words.
     if (ts.status === 'fulfilled') showSeries(ts.value, interval);
-    else failed(ts.reason, 'chart-msg');
+    else {
+      showSeries({points: []}, interval);
+      failed(ts.reason, 'chart-msg');
+    }
     if (paths.status === 'fulfilled') {
       showBreakdown(paths.value, 'path', '#paths', 'paths-msg', 'No paths in this range');
-    } else failed(paths.reason, 'paths-msg');
+    } else {
+      fillRows('#paths', []);
+      failed(paths.reason, 'paths-msg');
+    }
     if (types.status === 'fulfilled') {
       showBreakdown(types.value, 'event_type', '#types', 'types-msg', 'No events in this range');
-    } else failed(types.reason, 'types-msg');
+    } else {
+      fillRows('#types', []);
+      failed(types.reason, 'types-msg');
+    }
     const db = errors.find((e) => e.status === 503 || e.status === 0);
     if (db) setStatus(db.message, true, true);
     else if (errors.length) setStatus('Some figures could not be shown: see below.', true);
