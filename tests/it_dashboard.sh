@@ -107,9 +107,13 @@ run_case() {
     expect_eq "case $1: nothing refused by the page's Content-Security-Policy" \
         "$(grep '^csp ' "$CASE_LOG")" ""
 }
-# shown KEY [JQ]: the value the last case printed for KEY, through jq filter JQ.
+# shown KEY [JQ-ARGS...]: the value the last case printed for KEY, through jq with JQ-ARGS
+# (default: the value as it is).
 shown() {
-    sed -n "s/^info $1 //p" "$CASE_LOG" | jq -c "${2:-.}"
+    local key=$1
+    shift
+    [ $# -gt 0 ] || set -- .
+    sed -n "s/^info $key //p" "$CASE_LOG" | jq -c "$@"
 }
 # api PATH: the API's answer (reporting's JSON) to GET PATH, compact.
 api() {
@@ -120,9 +124,13 @@ expect_range() {
     local name=$1 days=$2 from to span interval points want_points
     from=$(shown "$name" -r .from)
     to=$(shown "$name" -r .to)
+    if ! [[ "$from $to" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}\ [0-9]{4}-[0-9]{2}-[0-9]{2}$ ]]; then
+        fail "$name: the page's range is two dates" "from: $from" "to: $to"
+        return 1
+    fi
     span="site_id=$SITE&from=$from&to=$to"
     expect_eq "$name: $days days, to today" \
-        "$(($(date -u -d "$to" +%s) / 86400 - $(date -u -d "$from" +%s) / 86400 + 1)) $to" \
+        "$((($(date -u -d "$to" +%s) - $(date -u -d "$from" +%s)) / 86400 + 1)) $to" \
         "$days $(date -u +%F)"
     expect_eq "$name: the cards are /stats's figures" "$(shown "$name" '[.views, .users]')" \
         "$(api "/stats?$span" | jq -c '[.total_views, .unique_users]')"
