@@ -81,7 +81,7 @@ for i in $(seq 0 239); do
     [ "$at" -gt "$now" ] && at=$((now - i))
     [ "$at" -lt "$today" ] && [ "$d" -eq 0 ] && at=$today
     ts=$(date -u -d "@$at" +%FT%TZ)
-    events+=("{\"site_id\":\"$SITE\",\"event_type\":\"${types[i * 3 % 10]}\",\"path\":\"${paths[i * 7 % 10]}\",\"user_id\":\"user-$((i * i % 7))\",\"timestamp\":\"$ts\"}")
+    events+=("{\"site_id\":\"$SITE\",\"event_type\":\"${types[i * 3 % 10]}\",\"path\":\"${paths[i * 7 % 10]}\",\"user_id\":\"user-$(((i * 3 + i / 10) % 7))\",\"timestamp\":\"$ts\"}")
 done
 for start in 0 120; do
     batch=$(printf '%s\n' "${events[@]:start:120}" | jq -cs .)
