@@ -141,9 +141,10 @@ expect_range() {
     expect_eq "$name: the chart's points are /stats/timeseries's" \
         "$(shown "$name" '[.series[] | .[1:]]')" "$(jq -c '[.points[] | [.views, .unique_users]]' <<<"$points")"
     expect_eq "$name: the top paths, in order, are /stats/breakdown's" "$(shown "$name" .paths)" \
-        "$(api "/stats/breakdown?$span&by=path&limit=10" | jq -c '[(.values // .top // .items)[] | [(.value // .path), .views]]')"
-    expect_eq "$name: the event types, in order, are /stats/breakdown's" "$(shown "$name" .types)" \
-        "$(api "/stats/breakdown?$span&by=event_type&limit=10" | jq -c '[(.values // .top // .items)[] | [(.value // .event_type), .views]]')"
+        "$(api "/stats/breakdown?$span&by=path&limit=10" | jq -c '[.values[] | [.value, .views]]')"
+    expect_eq "$name: the event types, in order, with their users, are /stats/breakdown's" \
+        "$(shown "$name" .types)" \
+        "$(api "/stats/breakdown?$span&by=event_type&limit=10" | jq -c '[.values[] | [.value, .views, .unique_users]]')"
 }
 
 if run_case ranges; then

@@ -198,15 +198,17 @@
     setMsg('chart-msg', none ? 'No events for this site in this range' : '');
   }
 
-  // The rows of a /stats/breakdown answer: [value, views], most viewed first.
-  function breakdownRows(body, by) {
-    const list = Array.isArray(body.values) ? body.values
-      : Array.isArray(body.top) ? body.top : Array.isArray(body.items) ? body.items : [];
-    return list.map((v) => [String(v.value !== undefined ? v.value : v[by]), fmt(v.views)]);
+  // The rows of a /stats/breakdown answer ({"values":[{"value","views"[,"unique_users"]}]},
+  // most viewed first): [value, views] or, where users are kept (by=event_type), [value,
+  // views, users].
+  function breakdownRows(body, withUsers) {
+    const list = Array.isArray(body.values) ? body.values : [];
+    return list.map((v) => (withUsers ? [String(v.value), fmt(v.views), fmt(v.unique_users)]
+                                      : [String(v.value), fmt(v.views)]));
   }
 
-  function showBreakdown(body, by, table, msgId, empty) {
-    const rows = breakdownRows(body, by);
+  function showBreakdown(body, withUsers, table, msgId, empty) {
+    const rows = breakdownRows(body, withUsers);
     fillRows(table, rows);
     setMsg(msgId, rows.length === 0 ? empty : '');
   }
@@ -342,13 +344,13 @@
       failed(ts.reason, 'chart-msg');
     }
     if (paths.status === 'fulfilled') {
-      showBreakdown(paths.value, 'path', '#paths', 'paths-msg', 'No paths in this range');
+      showBreakdown(paths.value, false, '#paths', 'paths-msg', 'No paths in this range');
     } else {
       fillRows('#paths', []);
       failed(paths.reason, 'paths-msg');
     }
     if (types.status === 'fulfilled') {
-      showBreakdown(types.value, 'event_type', '#types', 'types-msg', 'No events in this range');
+      showBreakdown(types.value, true, '#types', 'types-msg', 'No events in this range');
     } else {
       fillRows('#types', []);
       failed(types.reason, 'types-msg');

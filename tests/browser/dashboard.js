@@ -63,7 +63,8 @@ const shown = (page) => page.evaluate(() => {
     series: rows('#series').map(([t, v, u]) => [t, Number(v.replace(/,/g, '')),
                                                 Number(u.replace(/,/g, ''))]),
     paths: rows('#paths').map(([p, v]) => [p, Number(v.replace(/,/g, ''))]),
-    types: rows('#types').map(([p, v]) => [p, Number(v.replace(/,/g, ''))]),
+    types: rows('#types').map(([p, v, u]) => [p, Number(v.replace(/,/g, '')),
+                                              Number(u.replace(/,/g, ''))]),
     interval: document.getElementById('interval').textContent,
   };
 });
