@@ -162,6 +162,26 @@
     setMsg('cards-msg', st.total_views === 0 ? 'No events for this site in this range' : '');
   }
 
+  // The x axis in UTC: ticks on whole hours (hourly) or days (daily), labelled "HH:00", with
+  // the date under midnight, or "MM-DD".
+  function timeAxis(interval) {
+    const H = 3600;
+    const D = 24 * H;
+    const two = (n) => String(n).padStart(2, '0');
+    const label = (ts) => {
+      const d = new Date(ts * 1000);
+      const day = two(d.getUTCMonth() + 1) + '-' + two(d.getUTCDate());
+      if (interval !== 'hour') return day;
+      return two(d.getUTCHours()) + ':00' + (d.getUTCHours() === 0 ? '\n' + day : '');
+    };
+    return {
+      incrs: interval === 'hour' ? [H, 2 * H, 3 * H, 4 * H, 6 * H, 12 * H, D]
+                                 : [D, 2 * D, 7 * D, 14 * D, 28 * D],
+      values: (u, splits) => splits.map(label),
+      space: 50,
+    };
+  }
+
   function drawChart(points, interval) {
     const xs = points.map((p) => Date.parse(p.t) / 1000);
     const data = [xs, points.map((p) => p.views), points.map((p) => p.unique_users)];
@@ -180,7 +200,7 @@
         {label: 'Users', stroke: '#e07a10', width: 2,
          value: (u, v) => (v == null ? '–' : fmt(v))},
       ],
-      axes: [{}, {size: 50}],
+      axes: [timeAxis(interval), {size: 50}],
     };
     if (chart) chart.destroy();
     box.replaceChildren();
