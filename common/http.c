@@ -779,6 +779,28 @@ framing_error(const struct mg_request_info *ri)
     return NULL;
 }
 
+/* Whether route r serves a request with method m. */
+static int
+serves(const struct http_route *r, const char *m)
+{
+    return strcmp(r->method, m) == 0 || (strcmp(m, "HEAD") == 0 && strcmp(r->method, "GET") == 0);
+}
+
+int
+http_route_flags(const struct mg_connection *conn)
+{
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    const http_server_t *srv = ri->user_data;
+
+    for (size_t i = 0; i < srv->n_routes; i++) {
+        const struct http_route *r = &srv->routes[i];
+        if (strcmp(r->path, ri->local_uri) == 0 && serves(r, ri->request_method)) {
+            return r->flags;
+        }
+    }
+    return 0;
+}
+
 /* Route one request to its handler (or 404/405); returns the status sent. Requests on
  * the probe listener reach only the probe routes. */
 static int
@@ -792,11 +814,10 @@ route(struct mg_connection *conn)
 
     for (size_t i = 0; i < srv->n_routes; i++) {
         const struct http_route *r = &srv->routes[i];
-        if (strcmp(r->path, ri->local_uri) != 0 || (on_probe && !r->probe)) {
+        if (strcmp(r->path, ri->local_uri) != 0 || (on_probe && !(r->flags & HTTP_ROUTE_PROBE))) {
             continue;
         }
-        if (strcmp(r->method, ri->request_method) == 0 ||
-            (strcmp(ri->request_method, "HEAD") == 0 && strcmp(r->method, "GET") == 0)) {
+        if (serves(r, ri->request_method)) {
             return r->handler(conn, srv->ctx);
         }
         size_t n = strlen(allow);

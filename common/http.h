@@ -13,14 +13,19 @@
  * contract). ctx is the pointer given to http_start(). */
 typedef int (*http_handler_fn)(struct mg_connection *conn, void *ctx);
 
+/* A route's flags. HTTP_ROUTE_PROBE: served on the probe listener too (see http_opts).
+ * HTTP_ROUTE_PUBLIC: open to every client; http.c does not look at it, a program's
+ * filter does (http_route_flags()), e.g. to serve it without credentials. */
+#define HTTP_ROUTE_PROBE 1
+#define HTTP_ROUTE_PUBLIC 2
+
 /* One row of a route table: exact path and method. A path with routes for
- * other methods only answers 405 (with Allow); an unknown path answers 404.
- * Routes marked probe are served on the probe listener too (see http_opts). */
+ * other methods only answers 405 (with Allow); an unknown path answers 404. */
 struct http_route {
     const char *method;
     const char *path;
     http_handler_fn handler;
-    int probe;
+    int flags; /* HTTP_ROUTE_* */
 };
 
 /* A filter runs for each request of the main listener (not the probe listener) after
@@ -29,6 +34,10 @@ struct http_route {
  * sent itself (the request goes no further). It may attach headers to every reply of
  * the request with http_add_reply_headers(), whatever route or error answers it. */
 typedef int (*http_filter_fn)(struct mg_connection *conn, void *ctx);
+
+/* The flags of the route that serves the request on conn (HEAD is served by GET's), or 0
+ * when no route does (the request gets 404 or 405). */
+int http_route_flags(const struct mg_connection *conn);
 
 /* How a server listens and how long it waits for its clients.
  *

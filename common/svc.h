@@ -106,10 +106,13 @@ int svc_main(struct svc_program *prog);
 int svc_handle_health(struct mg_connection *conn, void *ctx);
 int svc_handle_ready(struct mg_connection *conn, void *ctx);
 int svc_handle_live(struct mg_connection *conn, void *ctx);
+/* The flags of the probes and /metrics: on both listeners, and open to every client. */
+#define SVC_OPEN_ROUTE (HTTP_ROUTE_PROBE | HTTP_ROUTE_PUBLIC)
 #define SVC_PROBE_ROUTES                                                                           \
-    {"GET", "/health", svc_handle_health, 1}, {"GET", "/readyz", svc_handle_ready, 1},             \
+    {"GET", "/health", svc_handle_health, SVC_OPEN_ROUTE},                                         \
+        {"GET", "/readyz", svc_handle_ready, SVC_OPEN_ROUTE},                                      \
     {                                                                                              \
-        "GET", "/livez", svc_handle_live, 1                                                        \
+        "GET", "/livez", svc_handle_live, SVC_OPEN_ROUTE                                           \
     }
 
 #endif

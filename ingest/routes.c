@@ -529,9 +529,12 @@ handle_metrics(struct mg_connection *conn, void *arg)
 }
 
 const struct http_route ingest_routes[] = {
-    {"POST", "/event", handle_post_event, 0},   {"POST", "/events", handle_post_events, 0},
-    {"OPTIONS", "/event", handle_preflight, 0}, {"OPTIONS", "/events", handle_preflight, 0},
-    {"GET", "/tracker.js", handle_tracker, 0},  SVC_PROBE_ROUTES,
-    {"GET", "/metrics", handle_metrics, 1},
+    {"POST", "/event", handle_post_event, 0},
+    {"POST", "/events", handle_post_events, 0},
+    {"OPTIONS", "/event", handle_preflight, 0},
+    {"OPTIONS", "/events", handle_preflight, 0},
+    {"GET", "/tracker.js", handle_tracker, 0},
+    SVC_PROBE_ROUTES,
+    {"GET", "/metrics", handle_metrics, SVC_OPEN_ROUTE},
 };
 const size_t ingest_n_routes = sizeof ingest_routes / sizeof ingest_routes[0];

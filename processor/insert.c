@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "event_doc.h"
 #include "rollup.h"
 #include "rollup_doc.h"
 
@@ -34,9 +35,17 @@ insert_ensure_indexes(store_t *s, struct app_err *err)
 {
     mongoc_client_t *client = store_client_pop(s);
     mongoc_database_t *db = store_database(s, client);
-    int rc = create_index(db, STORE_EVENTS_COLLECTION, "site_id_1_timestamp_1",
-                          BCON_NEW("site_id", BCON_INT32(1), "timestamp", BCON_INT32(1)), err);
+    int rc =
+        create_index(db, STORE_EVENTS_COLLECTION, "site_id_1_timestamp_1",
+                     BCON_NEW(EVDOC_SITE_ID, BCON_INT32(1), EVDOC_TIMESTAMP, BCON_INT32(1)), err);
 
+    /* GET /events on reporting: a site's events, newest first, by (timestamp, _id). */
+    if (rc == 0) {
+        rc = create_index(db, STORE_EVENTS_COLLECTION, EVENTS_INDEX_NAME,
+                          BCON_NEW(EVDOC_SITE_ID, BCON_INT32(1), EVDOC_TIMESTAMP, BCON_INT32(-1),
+                                   EVDOC_ID, BCON_INT32(-1)),
+                          err);
+    }
     if (rc == 0) {
         rc = create_index(
             db, ROLLUP_PATHS_COLLECTION, "scope_1_views_-1_path_1",
@@ -113,19 +122,19 @@ static int
 event_to_bson(const struct event *ev, int64_t now_ms, const char *batch, bson_t *doc)
 {
     bson_init(doc);
-    BSON_APPEND_UTF8(doc, "_id", ev->id);
-    BSON_APPEND_UTF8(doc, "site_id", ev->site_id);
-    BSON_APPEND_UTF8(doc, "event_type", ev->event_type);
-    append_opt_utf8(doc, "path", ev->path);
-    append_opt_utf8(doc, "user_id", ev->user_id);
-    BSON_APPEND_DATE_TIME(doc, "timestamp", ev->ts_ms);
-    BSON_APPEND_DATE_TIME(doc, "createdAt", now_ms);
-    BSON_APPEND_DATE_TIME(doc, "received_at", ev->received_ms);
+    BSON_APPEND_UTF8(doc, EVDOC_ID, ev->id);
+    BSON_APPEND_UTF8(doc, EVDOC_SITE_ID, ev->site_id);
+    BSON_APPEND_UTF8(doc, EVDOC_EVENT_TYPE, ev->event_type);
+    append_opt_utf8(doc, EVDOC_PATH, ev->path);
+    append_opt_utf8(doc, EVDOC_USER_ID, ev->user_id);
+    BSON_APPEND_DATE_TIME(doc, EVDOC_TIMESTAMP, ev->ts_ms);
+    BSON_APPEND_DATE_TIME(doc, EVDOC_CREATED_AT, now_ms);
+    BSON_APPEND_DATE_TIME(doc, EVDOC_RECEIVED_AT, ev->received_ms);
     if (ev->has_client_ts) {
-        BSON_APPEND_DATE_TIME(doc, "client_timestamp", ev->client_ts_ms);
+        BSON_APPEND_DATE_TIME(doc, EVDOC_CLIENT_TIMESTAMP, ev->client_ts_ms);
     }
-    BSON_APPEND_UTF8(doc, "delivery", event_delivery(ev));
-    if (ev->properties != NULL && append_json(doc, "properties", ev->properties) != 0) {
+    BSON_APPEND_UTF8(doc, EVDOC_DELIVERY, event_delivery(ev));
+    if (ev->properties != NULL && append_json(doc, EVDOC_PROPERTIES, ev->properties) != 0) {
         return -1;
     }
     return rollup_append_own(doc, ev, batch);

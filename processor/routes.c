@@ -118,6 +118,6 @@ handle_metrics(struct mg_connection *conn, void *arg)
 
 const struct http_route processor_routes[] = {
     SVC_PROBE_ROUTES,
-    {"GET", "/metrics", handle_metrics, 1},
+    {"GET", "/metrics", handle_metrics, SVC_OPEN_ROUTE},
 };
 const size_t processor_n_routes = sizeof processor_routes / sizeof processor_routes[0];

@@ -19,22 +19,16 @@ const struct http_asset *dashboard_file(const char *path);
  * a Content-Security-Policy allowing only this origin's scripts, styles and requests. */
 int dashboard_handle(struct mg_connection *conn, void *ctx);
 
-/* The routes of the page's files, for reporting's route table: open to every client, with
- * or without READ_TOKENS (the page asks for a token itself, for the JSON API). Where the
- * route table has flags (HTTP_ROUTE_PUBLIC, from the explorer branch), they say so; until
- * then every route of reporting is open. */
-#ifdef HTTP_ROUTE_PUBLIC
-#define DASHBOARD_ROUTE_FLAGS HTTP_ROUTE_PUBLIC
-#else
-#define DASHBOARD_ROUTE_FLAGS 0
-#endif
+/* The routes of the page's files, for reporting's route table: public (HTTP_ROUTE_PUBLIC),
+ * open to every client whatever READ_TOKENS says; the page asks for a token itself, for
+ * the JSON API. */
 #define DASHBOARD_ROUTES                                                                           \
-    {"GET", "/", dashboard_handle, DASHBOARD_ROUTE_FLAGS},                                         \
-        {"GET", "/dashboard/app.css", dashboard_handle, DASHBOARD_ROUTE_FLAGS},                    \
-        {"GET", "/dashboard/app.js", dashboard_handle, DASHBOARD_ROUTE_FLAGS},                     \
-        {"GET", "/dashboard/uplot.css", dashboard_handle, DASHBOARD_ROUTE_FLAGS},                  \
+    {"GET", "/", dashboard_handle, HTTP_ROUTE_PUBLIC},                                             \
+        {"GET", "/dashboard/app.css", dashboard_handle, HTTP_ROUTE_PUBLIC},                        \
+        {"GET", "/dashboard/app.js", dashboard_handle, HTTP_ROUTE_PUBLIC},                         \
+        {"GET", "/dashboard/uplot.css", dashboard_handle, HTTP_ROUTE_PUBLIC},                      \
     {                                                                                              \
-        "GET", "/dashboard/uplot.js", dashboard_handle, DASHBOARD_ROUTE_FLAGS                      \
+        "GET", "/dashboard/uplot.js", dashboard_handle, HTTP_ROUTE_PUBLIC                          \
     }
 
 #endif

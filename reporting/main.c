@@ -1,13 +1,78 @@
-/* main.c - reporting: serves /stats, /stats/aggregated and the probes from MongoDB (stats.c). */
+/* main.c - reporting: serves /stats, /stats/aggregated (stats.c), /events (events.c) and the
+ * probes from MongoDB, to the holders of its read tokens (access.c). */
+#include <stdlib.h>
+#include <string.h>
 
 #include "reporting.h"
 #include "svc.h"
+
+/* cfg's check of READ_TOKENS_FILE: READ_TOKENS is not set too, and the file holds a token
+ * list auth_parse() accepts. */
+static int
+check_tokens_file(const char *path, char *why, size_t whylen)
+{
+    const char *inline_list = getenv("READ_TOKENS");
+    struct auth a;
+    char *text;
+    int rc;
+
+    if (path[0] == '\0') {
+        return 0;
+    }
+    if (inline_list != NULL && inline_list[0] != '\0') {
+        snprintf(why, whylen, "set together with READ_TOKENS; set only one of them");
+        return -1;
+    }
+    if (auth_read_file(path, &text, why, whylen) != 0) {
+        return -1;
+    }
+    rc = auth_parse(text, &a, why, whylen);
+    free(text);
+    if (rc == 0) {
+        auth_free(&a);
+    }
+    return rc;
+}
+
+/* The read tokens, from READ_TOKENS or READ_TOKENS_FILE (both checked by cfg_load()). */
+static int
+load_tokens(struct reporting *r, struct app_err *err)
+{
+    char why[200];
+    char *text = NULL;
+    const char *spec = r->cfg.read_tokens;
+    int rc;
+
+    if (r->cfg.read_tokens_file[0] != '\0') {
+        if (auth_read_file(r->cfg.read_tokens_file, &text, why, sizeof why) != 0) {
+            return err_set(err, ERR_INVALID, "READ_TOKENS_FILE: %s", why);
+        }
+        spec = text;
+    }
+    if (spec[0] == '\0') {
+        LOG_WARN("READ_TOKENS and READ_TOKENS_FILE are not set: every client may read every "
+                 "site");
+        return 0;
+    }
+    rc = auth_parse(spec, &r->auth, why, sizeof why);
+    free(text);
+    if (rc != 0) {
+        return err_set(err, ERR_INVALID, "%s: %s",
+                       r->cfg.read_tokens_file[0] != '\0' ? "READ_TOKENS_FILE" : "READ_TOKENS",
+                       why);
+    }
+    LOG_INFO("read tokens: %zu; every route but the probes and /metrics needs one", r->auth.n);
+    return 0;
+}
 
 static int
 start(struct svc_program *prog, struct app_err *err)
 {
     struct reporting *r = (struct reporting *)prog;
 
+    if (load_tokens(r, err) != 0) {
+        return -1;
+    }
     sem_init(&r->db_slots, 0, (unsigned)r->cfg.max_db_requests);
     r->slots_made = 1;
     r->store = store_new(r->cfg.mongo_uri, "reporting", 10000, err);
@@ -20,6 +85,7 @@ finish(struct svc_program *prog)
     struct reporting *r = (struct reporting *)prog;
 
     store_free(r->store);
+    auth_free(&r->auth);
     if (r->slots_made) {
         sem_destroy(&r->db_slots);
     }
@@ -34,6 +100,8 @@ main(void)
         SVC_LISTEN_VARS(&r.svc.cfg, "4000"),
         STORE_URI_VAR(&c->mongo_uri),
         {"MAX_DB_REQUESTS", "32", CFG_INT, &c->max_db_requests, 1, 4096, 0, NULL},
+        {"READ_TOKENS", "", CFG_CHECKED, &c->read_tokens, 0, 0, 1, auth_check_spec},
+        {"READ_TOKENS_FILE", "", CFG_CHECKED, &c->read_tokens_file, 0, 0, 0, check_tokens_file},
         SVC_HTTP_VARS(&r.svc.cfg, "128", "4900"),
         SVC_LOG_VARS(&r.svc.cfg),
     };
@@ -46,6 +114,7 @@ main(void)
         .routes = reporting_routes,
         .n_routes = reporting_n_routes,
         .deps = reporting_deps,
+        .filter = reporting_filter,
         .start = start,
         .finish = finish,
     };

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "event_doc.h"
 #include "ts.h"
 
 void
@@ -235,6 +236,62 @@ done:
     }
     mongoc_cursor_destroy(cursor);
     bson_destroy(pipeline);
+    mongoc_collection_destroy(coll);
+    store_client_push(s, client);
+    return rc;
+}
+
+/* --- the events themselves --------------------------------------------------------------- */
+
+int
+query_events(store_t *s, const struct events_query *q, struct events_page *out, struct app_err *err)
+{
+    mongoc_client_t *client = store_client_pop(s);
+    mongoc_collection_t *coll = store_collection(s, client, STORE_EVENTS_COLLECTION);
+    bson_t *filter = explorer_filter(q), *opts = explorer_find_opts(q);
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, filter, opts, NULL);
+    const bson_t *doc;
+    bson_error_t berr;
+    long n = 0;
+    int rc = -1;
+
+    memset(out, 0, sizeof *out);
+    if ((out->events = json_array()) == NULL) {
+        err_set(err, ERR_INTERNAL, "out of memory");
+        goto done;
+    }
+    while (mongoc_cursor_next(cur, &doc)) {
+        json_t *ev;
+        bson_iter_t it;
+        if (n == q->limit) {
+            out->more = 1;
+            break;
+        }
+        if ((ev = explorer_render(doc)) == NULL || json_array_append_new(out->events, ev) != 0) {
+            err_set(err, ERR_INTERNAL,
+                    "cannot render an event (no string _id or no date "
+                    "timestamp, or out of memory)");
+            goto done;
+        }
+        n++;
+        bson_iter_init_find(&it, doc, EVDOC_TIMESTAMP);
+        out->last_ms = bson_iter_date_time(&it);
+        bson_iter_init_find(&it, doc, EVDOC_ID);
+        snprintf(out->last_id, sizeof out->last_id, "%s", bson_iter_utf8(&it, NULL));
+    }
+    if (mongoc_cursor_error(cur, &berr)) {
+        err_set(err, ERR_TRANSIENT, "mongodb find events: %s", berr.message);
+        goto done;
+    }
+    rc = 0;
+done:
+    if (rc != 0) {
+        json_decref(out->events);
+        out->events = NULL;
+    }
+    mongoc_cursor_destroy(cur);
+    bson_destroy(opts);
+    bson_destroy(filter);
     mongoc_collection_destroy(coll);
     store_client_push(s, client);
     return rc;

@@ -7,6 +7,8 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "event.h"
+#include "explorer.h"
 #include "rollup_doc.h"
 #include "store.h"
 
@@ -40,5 +42,20 @@ int query_stats_rollups(store_t *s, const char *site_id, int64_t day_start_ms,
  * answer as query_stats_rollups(). */
 int query_stats_events(store_t *s, const char *site_id, int64_t day_start_ms,
                        const char *event_type, struct stats *out, struct app_err *err);
+
+/* A page of GET /events. */
+struct events_page {
+    json_t *events;  /* owned: the events' JSON (explorer_render()), newest first */
+    int more;        /* another page follows */
+    int64_t last_ms; /* the (timestamp, _id) of the last event, when events is not empty */
+    char last_id[EVENT_DOC_ID_MAX + 1];
+};
+
+/* A query: the page of events q asks for, from the index EVENTS_INDEX_NAME (one find() of
+ * q->limit + 1 documents). Returns 0 and fills out (the caller json_decref()s
+ * out->events), or -1 with err filled: ERR_TRANSIENT when MongoDB failed, ERR_INTERNAL
+ * when out of memory or a stored event has no string _id or no date timestamp. Thread-safe. */
+int query_events(store_t *s, const struct events_query *q, struct events_page *out,
+                 struct app_err *err);
 
 #endif

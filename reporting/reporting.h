@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
+#include "auth.h"
 #include "http.h"
 #include "log.h"
 #include "store.h"
@@ -15,6 +16,8 @@
 struct reporting_cfg {
     const char *mongo_uri;
     long max_db_requests;
+    const char *read_tokens;      /* READ_TOKENS: "" when open */
+    const char *read_tokens_file; /* READ_TOKENS_FILE: "" when not set */
 };
 
 /* The threads: main() (svc_main) waits for the stop; the HTTP workers (HTTP_THREADS, and
@@ -30,17 +33,42 @@ struct reporting {
     /* One slot per request that may wait on MongoDB at once: beyond them a request is
      * answered 503 at once rather than hold an HTTP worker while the database is slow. */
     sem_t db_slots;
-    int slots_made; /* db_slots was initialised (by start) */
+    int slots_made;   /* db_slots was initialised (by start) */
+    struct auth auth; /* the read tokens; none (n == 0): every client may read */
 };
 
 _Static_assert(offsetof(struct reporting, svc) == 0, "struct svc_program must come first");
 
-/* The route table: GET /stats, /stats/aggregated (the client listener), /health, /readyz,
- * /livez and /metrics (both listeners). */
+/* The route table: GET /stats, /stats/aggregated, /events (the client listener), /health,
+ * /readyz, /livez and /metrics (both listeners, and public: SVC_OPEN_ROUTE). */
 extern const struct http_route reporting_routes[];
 extern const size_t reporting_n_routes;
 
 /* The dependency /health and /readyz check: MongoDB answers ping. */
 int reporting_deps(void *ctx, struct app_err *err);
+
+/* GET /events (events.c). */
+int reporting_handle_events(struct mg_connection *conn, void *arg);
+
+/* Take one of the MAX_DB_REQUESTS slots for a request that is about to wait on MongoDB.
+ * Returns 0, or sends 503 "Too many requests waiting for the database, please retry" and
+ * returns 503. Give the slot back with reporting_db_leave(). */
+int reporting_db_enter(struct mg_connection *conn, struct reporting *r);
+void reporting_db_leave(struct reporting *r);
+
+/* The reply to a query that failed with err: logged at WARN as `what: message`, counted
+ * in mongo_errors, and answered 503 "Database unavailable, please retry". */
+int reporting_db_failed(struct mg_connection *conn, struct reporting *r, const char *what,
+                        const struct app_err *err);
+
+/* The filter of the client listener (access.c): with read tokens, every route but the
+ * public ones (HTTP_ROUTE_PUBLIC) needs `Authorization: Bearer <token>` with a known
+ * token, else 401 with `WWW-Authenticate: Bearer`. */
+int reporting_filter(struct mg_connection *conn, void *ctx);
+
+/* Whether the request's token (which reporting_filter() let through) may read site_id.
+ * Returns 0, or sends 403 and returns 403. Every handler that reads a site calls it once
+ * it has its site_id. */
+int reporting_may_read(struct mg_connection *conn, struct reporting *r, const char *site_id);
 
 #endif

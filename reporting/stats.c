@@ -3,6 +3,7 @@
 
 #include "dashboard.h"
 #include "event.h"
+#include "params.h"
 #include "query.h"
 #include "reporting.h"
 #include "svc.h"
@@ -11,18 +12,30 @@
 
 #define MISSING_PARAMS "Missing required parameters: site_id, date (YYYY-MM-DD)"
 
-/* Read one query parameter into out. Returns its length, 0 when absent or
- * empty, -1 when it is longer than max bytes, badly escaped or not UTF-8. */
-static int
-param(const char *qs, const char *name, char *out, size_t max)
+int
+reporting_db_enter(struct mg_connection *conn, struct reporting *r)
 {
-    int n = qs ? http_query_param(qs, name, out, max + 1) : -1;
-
-    if (n == -1) {
-        out[0] = '\0';
-        return 0;
+    if (sem_trywait(&r->db_slots) != 0) {
+        atomic_fetch_add(&r->db_busy, 1);
+        return http_send_error_headers(conn, 503, "Retry-After: 1\r\n",
+                                       "Too many requests waiting for the database, please retry");
     }
-    return n == -2 || !text_is_utf8(out, (size_t)n) ? -1 : n;
+    return 0;
+}
+
+void
+reporting_db_leave(struct reporting *r)
+{
+    sem_post(&r->db_slots);
+}
+
+int
+reporting_db_failed(struct mg_connection *conn, struct reporting *r, const char *what,
+                    const struct app_err *err)
+{
+    LOG_WARN("%s: %s", what, err->msg);
+    atomic_fetch_add(&r->mongo_errors, 1);
+    return http_send_error(conn, 503, "Database unavailable, please retry");
 }
 
 /* GET /stats and GET /stats/aggregated: the same parameters, errors and answer. */
@@ -31,9 +44,9 @@ answer_stats(struct mg_connection *conn, struct reporting *r, query_stats_fn que
 {
     const char *qs = mg_get_request_info(conn)->query_string;
     char site_id[EVENT_SITE_ID_MAX + 1], date[16], event_type[EVENT_TYPE_MAX + 1];
-    int site_len = param(qs, "site_id", site_id, EVENT_SITE_ID_MAX);
-    int date_len = param(qs, "date", date, 10);
-    int type_len = param(qs, "event_type", event_type, EVENT_TYPE_MAX);
+    int site_len = reporting_param(qs, "site_id", site_id, EVENT_SITE_ID_MAX);
+    int date_len = reporting_param(qs, "date", date, 10);
+    int type_len = reporting_param(qs, "event_type", event_type, EVENT_TYPE_MAX);
     struct stats st;
     struct app_err err = {0};
     int64_t day;
@@ -56,17 +69,14 @@ answer_stats(struct mg_connection *conn, struct reporting *r, query_stats_fn que
         return http_send_error(conn, 400, "Parameter 'event_type' must be 1-%d bytes of UTF-8",
                                EVENT_TYPE_MAX);
     }
-    if (sem_trywait(&r->db_slots) != 0) {
-        atomic_fetch_add(&r->db_busy, 1);
-        return http_send_error_headers(conn, 503, "Retry-After: 1\r\n",
-                                       "Too many requests waiting for the database, please retry");
+    if ((rc = reporting_may_read(conn, r, site_id)) != 0 ||
+        (rc = reporting_db_enter(conn, r)) != 0) {
+        return rc;
     }
     rc = query(r->store, site_id, day, type_len > 0 ? event_type : NULL, &st, &err);
-    sem_post(&r->db_slots);
+    reporting_db_leave(r);
     if (rc != 0) {
-        LOG_WARN("stats: %s", err.msg);
-        atomic_fetch_add(&r->mongo_errors, 1);
-        return http_send_error(conn, 503, "Database unavailable, please retry");
+        return reporting_db_failed(conn, r, "stats", &err);
     }
     paths = json_array();
     for (size_t i = 0; paths != NULL && i < st.n_paths; i++) {
@@ -132,8 +142,9 @@ handle_metrics(struct mg_connection *conn, void *arg)
 const struct http_route reporting_routes[] = {
     {"GET", "/stats", handle_stats, 0},
     {"GET", "/stats/aggregated", handle_stats_aggregated, 0},
+    {"GET", "/events", reporting_handle_events, 0},
     DASHBOARD_ROUTES,
     SVC_PROBE_ROUTES,
-    {"GET", "/metrics", handle_metrics, 1},
+    {"GET", "/metrics", handle_metrics, SVC_OPEN_ROUTE},
 };
 const size_t reporting_n_routes = sizeof reporting_routes / sizeof reporting_routes[0];

@@ -1,5 +1,6 @@
 /* fuzz_event.c - libFuzzer target: the event parser/validator, the envelope codec, the
- * timestamp parsers and the query-string parser, with round-trip properties. Each input
+ * timestamp parsers, the query-string parser, reporting's GET /events parameters and
+ * cursor and its READ_TOKENS parser, with round-trip properties. Each input
  * runs on a thread with the stack of a civetweb worker (102400 bytes, Debian's
  * CIVETWEB_THREAD_STACK_SIZE), so a parse that recurses too deep for a worker crashes
  * here too. */
@@ -8,8 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "envelope.h"
 #include "event.h"
+#include "explorer.h"
 #include "http.h"
 #include "ts.h"
 
@@ -54,6 +57,53 @@ request_round_trip(const char *buf, size_t len)
     event_cleanup(&back);
     event_cleanup(&ev);
     json_decref(body);
+}
+
+/* GET /events: an accepted query has a non-empty range and a limit in 1-1000, builds its
+ * filter, and a cursor made for it decodes with it to what was encoded; any cursor the
+ * decoder accepts is the encoder's exact output. READ_TOKENS: an accepted list has tokens
+ * that each match themselves. qs is NUL-terminated. */
+static void
+reporting_properties(const char *qs, size_t len)
+{
+    struct events_query *q = malloc(sizeof *q), *back = malloc(sizeof *back);
+    char msg[256], cursor[EXPLORER_CURSOR_MAX + 1];
+    struct auth a;
+
+    if (q == NULL || back == NULL) {
+        abort();
+    }
+    if (explorer_parse(qs, q, msg, sizeof msg) == 0) {
+        bson_t *f = explorer_filter(q), *o = explorer_find_opts(q);
+        if (q->from_ms >= q->to_ms || q->limit < 1 || q->limit > EXPLORER_LIMIT_MAX) {
+            abort();
+        }
+        bson_destroy(f);
+        bson_destroy(o);
+        explorer_cursor_encode(q, q->from_ms, "an-id", cursor);
+        *back = *q;
+        if (explorer_cursor_decode(cursor, strlen(cursor), back) != 0 ||
+            back->after_ms != q->from_ms || strcmp(back->after_id, "an-id") != 0) {
+            abort();
+        }
+        *back = *q;
+        if (explorer_cursor_decode(qs, len, back) == 0) {
+            explorer_cursor_encode(back, back->after_ms, back->after_id, cursor);
+            if (strlen(cursor) != len || memcmp(cursor, qs, len) != 0) {
+                abort();
+            }
+        }
+    }
+    if (auth_parse(qs, &a, msg, sizeof msg) == 0) {
+        for (size_t i = 0; i < a.n; i++) {
+            if (auth_match(&a, a.tokens[i].token, a.tokens[i].len) != &a.tokens[i]) {
+                abort();
+            }
+        }
+        auth_free(&a);
+    }
+    free(q);
+    free(back);
 }
 
 struct input {
@@ -103,6 +153,7 @@ run_one(void *arg)
         if (n >= 0 && ((size_t)n >= sizeof out || out[n] != '\0')) {
             abort();
         }
+        reporting_properties(qs, size);
         free(qs);
     }
     return NULL;

@@ -234,12 +234,7 @@ for bad in PORT=abc PORT=70000 REDIS_PORT=x REDIS_PORT=0 MAX_BODY_BYTES=0 MAX_BO
     'CORS_ORIGINS=https://a.example,,https://b.example' 'CORS_ORIGINS=shop.example' \
     'SITE_IDS=a,,b' 'SITE_IDS=a,' RATE_LIMIT=-1 RATE_LIMIT=abc RATE_LIMIT=1000001 RATE_BURST=x \
     TRUST_PROXY=2 TRUST_PROXY=yes; do
-    out=$(env "$bad" "$BUILD/ingest" 2>&1)
-    rc=$?
-    expect_eq "$bad: exit 2" "$rc" 2
-    expect_match "$bad: one line naming ${bad%%=*}" "$out" "^[^
-]* ERROR configuration: ${bad%%=*}: [^
-]*$"
+    expect_config_error ingest "$bad"
 done
 
 t_summary

@@ -5,6 +5,7 @@
 # Source it from a tests/it_*.sh script. Environment:
 #   BUILD     build folder with ingest, processor, reporting (default: build)
 #   VALGRIND  when 1, every service runs under valgrind; a leak or error fails its stop
+#             (VALGRIND_ARGS: more valgrind options, e.g. --track-origins=yes)
 # Every server started here is stopped by PID when the script exits.
 
 set -uo pipefail
@@ -104,6 +105,20 @@ expect_json() {
 expect_http() {
     expect_eq "$1: status" "$HTTP_STATUS" "$2"
     expect_json "$1: body" "$HTTP_BODY" "$3"
+}
+
+# expect_config_error PROGRAM VAR=value [NAME=value...]: $BUILD/PROGRAM, with VAR=value
+# (and the other variables), exits 2 at once with one line naming VAR:
+# "... ERROR configuration: VAR: why".
+expect_config_error() {
+    local prog=$1 bad=$2 out rc
+    shift 2
+    out=$(env "$@" "$bad" "$BUILD/$prog" 2>&1)
+    rc=$?
+    expect_eq "$bad: exit 2" "$rc" 2
+    expect_match "$bad: one line naming ${bad%%=*}" "$out" "^[^
+]* ERROR configuration: ${bad%%=*}: [^
+]*$"
 }
 
 # wait_until SECONDS COMMAND...: poll COMMAND until it succeeds; 1 if it never did.
@@ -222,10 +237,12 @@ start_service() {
     local cmd=("$BUILD/${name%%[0-9]*}${VARIANT:-}")
     # shellcheck disable=SC2054 # valgrind options that contain commas
     if [ "${VALGRIND:-0}" = 1 ]; then
+        local extra
+        read -r -a extra <<<"${VALGRIND_ARGS:-}"
         cmd=(valgrind --quiet --error-exitcode=99 --leak-check=full
             --show-leak-kinds=definite,indirect,possible
             --errors-for-leak-kinds=definite,indirect,possible
-            --suppressions="$T_ROOT/tests/valgrind.supp" "${cmd[@]}")
+            --suppressions="$T_ROOT/tests/valgrind.supp" "${extra[@]}" "${cmd[@]}")
     fi
     env PORT=0 PROBE_PORT=0 BIND_ADDRESS=127.0.0.1 "$@" "${cmd[@]}" >>"$log" 2>&1 &
     pid=$!

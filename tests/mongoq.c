@@ -3,6 +3,8 @@
  *   mongoq URI COLLECTION count FILTER   prints the number of matching documents
  *   mongoq URI COLLECTION find FILTER    prints each match as relaxed extended JSON, by _id
  *   mongoq URI COLLECTION insert DOC     inserts one document (extended JSON)
+ *   mongoq URI COLLECTION command CMD    runs database command CMD (COLLECTION unused), e.g.
+ *                                        '{"listIndexes":"events"}', and prints the reply
  * FILTER and DOC are extended JSON, e.g. '{"site_id":"s1"}'. Exit status 1 on any error. */
 #include <mongoc/mongoc.h>
 #include <stdio.h>
@@ -47,6 +49,20 @@ run(mongoc_collection_t *coll, const char *verb, const bson_t *arg)
         }
         return 0;
     }
+    if (strcmp(verb, "command") == 0) {
+        bson_t reply;
+        char *s;
+        int ok = mongoc_collection_command_simple(coll, arg, NULL, &reply, &err);
+        s = bson_as_relaxed_extended_json(&reply, NULL);
+        printf("%s\n", s);
+        bson_free(s);
+        bson_destroy(&reply);
+        if (!ok) {
+            fprintf(stderr, "mongoq: command: %s\n", err.message);
+            return 1;
+        }
+        return 0;
+    }
     fprintf(stderr, "mongoq: unknown verb %s\n", verb);
     return 1;
 }
@@ -73,7 +89,7 @@ main(int argc, char **argv)
     int rc = 1;
 
     if (argc != 5) {
-        fprintf(stderr, "usage: mongoq URI COLLECTION count|find|insert JSON\n");
+        fprintf(stderr, "usage: mongoq URI COLLECTION count|find|insert|command JSON\n");
         return 1;
     }
     mongoc_init();

@@ -1,0 +1,22 @@
+/* event_doc.h - the field names of an event's document in STORE_EVENTS_COLLECTION: the
+ * processor writes them (processor/insert.c), reporting reads them (reporting/). */
+#ifndef COMMON_EVENT_DOC_H
+#define COMMON_EVENT_DOC_H
+
+#define EVDOC_ID "_id"                            /* string: the event id */
+#define EVDOC_SITE_ID "site_id"                   /* string */
+#define EVDOC_EVENT_TYPE "event_type"             /* string */
+#define EVDOC_PATH "path"                         /* string, or null when not sent */
+#define EVDOC_USER_ID "user_id"                   /* string, or null when not sent */
+#define EVDOC_TIMESTAMP "timestamp"               /* date: when the event happened */
+#define EVDOC_CREATED_AT "createdAt"              /* date: when the processor stored it */
+#define EVDOC_RECEIVED_AT "received_at"           /* date: when ingest accepted it */
+#define EVDOC_CLIENT_TIMESTAMP "client_timestamp" /* date: the client's clock, when sent */
+#define EVDOC_DELIVERY "delivery"                 /* string: the envelope that stored it */
+#define EVDOC_PROPERTIES "properties"             /* document, when sent */
+
+/* The index of reporting's GET /events, which the processor creates:
+ * {site_id: 1, timestamp: -1, _id: -1}. */
+#define EVENTS_INDEX_NAME "site_id_1_timestamp_-1__id_-1"
+
+#endif

@@ -1,0 +1,379 @@
+/* explorer.c - GET /events: parameters, cursor, filter and rendering (pure). */
+#include "explorer.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cfg.h"
+#include "event_doc.h"
+#include "params.h"
+#include "text.h"
+#include "ts.h"
+
+/* Parse `from` or `to` (name) of length len into *ms: an instant as it is, a date as its
+ * midnight, or for `to` the next one (the end of that day). */
+static int
+parse_bound(const char *v, int len, int is_to, int64_t *ms)
+{
+    if (len == 10) {
+        if (ts_parse_date(v, 10, ms) != 0) {
+            return -1;
+        }
+        if (is_to) {
+            *ms += TS_DAY_MS;
+        }
+        return 0;
+    }
+    return len > 0 && ts_parse_rfc3339(v, (size_t)len, ms) == 0 ? 0 : -1;
+}
+
+/* Read filter `name` (at most max bytes) into out; -1 with msg when it is bad. */
+static int
+filter_param(const char *qs, const char *name, char *out, size_t max, char *msg, size_t msglen)
+{
+    if (reporting_param(qs, name, out, max) < 0) {
+        snprintf(msg, msglen, "Parameter '%s' must be 1-%zu bytes of UTF-8", name, max);
+        return -1;
+    }
+    return 0;
+}
+
+int
+explorer_parse(const char *qs, struct events_query *q, char *msg, size_t msglen)
+{
+    char from[64], to[64], limit[16], cursor[EXPLORER_CURSOR_MAX + 1];
+    int site_len, from_len, to_len, limit_len, cursor_len, rc;
+
+    memset(q, 0, sizeof *q);
+    site_len = reporting_param(qs, "site_id", q->site_id, EVENT_SITE_ID_MAX);
+    if (site_len == 0) {
+        snprintf(msg, msglen, "%s", EXPLORER_MISSING_SITE);
+        return -1;
+    }
+    if (site_len < 0) {
+        snprintf(msg, msglen, "Parameter 'site_id' must be 1-%d bytes of UTF-8", EVENT_SITE_ID_MAX);
+        return -1;
+    }
+    if (filter_param(qs, "event_type", q->event_type, EVENT_TYPE_MAX, msg, msglen) != 0 ||
+        filter_param(qs, "user_id", q->user_id, EVENT_USER_ID_MAX, msg, msglen) != 0 ||
+        filter_param(qs, "path", q->path, EVENT_PATH_MAX, msg, msglen) != 0) {
+        return -1;
+    }
+    q->from_ms = TS_MIN_MS;
+    q->to_ms = TS_MAX_MS + 1;
+    from_len = reporting_param(qs, "from", from, sizeof from - 1);
+    to_len = reporting_param(qs, "to", to, sizeof to - 1);
+    if (from_len != 0 && parse_bound(from, from_len, 0, &q->from_ms) != 0) {
+        snprintf(msg, msglen,
+                 "Parameter 'from' must be an RFC 3339 instant (e.g. 2025-11-15T10:00:00Z) or "
+                 "a date YYYY-MM-DD");
+        return -1;
+    }
+    if (to_len != 0 && parse_bound(to, to_len, 1, &q->to_ms) != 0) {
+        snprintf(msg, msglen,
+                 "Parameter 'to' must be an RFC 3339 instant (e.g. 2025-11-15T10:00:00Z) or a "
+                 "date YYYY-MM-DD");
+        return -1;
+    }
+    if (q->from_ms >= q->to_ms) {
+        snprintf(msg, msglen, "%s", EXPLORER_FROM_AFTER_TO);
+        return -1;
+    }
+    q->limit = EXPLORER_LIMIT_DEFAULT;
+    limit_len = reporting_param(qs, "limit", limit, sizeof limit - 1);
+    if (limit_len < 0 ||
+        (limit_len > 0 && cfg_parse_long(limit, 1, EXPLORER_LIMIT_MAX, &q->limit) != 0)) {
+        snprintf(msg, msglen, "%s", EXPLORER_BAD_LIMIT);
+        return -1;
+    }
+    cursor_len = reporting_param(qs, "cursor", cursor, EXPLORER_CURSOR_MAX);
+    if (cursor_len < 0) {
+        snprintf(msg, msglen, "%s", EXPLORER_BAD_CURSOR);
+        return -1;
+    }
+    if (cursor_len > 0 && (rc = explorer_cursor_decode(cursor, (size_t)cursor_len, q)) != 0) {
+        snprintf(msg, msglen, "%s", rc == -2 ? EXPLORER_OTHER_CURSOR : EXPLORER_BAD_CURSOR);
+        return -1;
+    }
+    return 0;
+}
+
+/* --- the cursor ------------------------------------------------------------------------ */
+
+static uint64_t
+fnv1a(uint64_t h, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+
+    for (size_t i = 0; i < len; i++) {
+        h = (h ^ p[i]) * 1099511628211ULL;
+    }
+    return h;
+}
+
+uint64_t
+explorer_filters_hash(const struct events_query *q)
+{
+    const char *fields[] = {q->site_id, q->event_type, q->user_id, q->path};
+    uint64_t h = 14695981039346656037ULL;
+    unsigned char b[16];
+
+    /* Each string with its NUL, so that the fields cannot run into each other. */
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        h = fnv1a(h, fields[i], strlen(fields[i]) + 1);
+    }
+    for (int i = 0; i < 8; i++) {
+        b[i] = (unsigned char)((uint64_t)q->from_ms >> (56 - 8 * i));
+        b[8 + i] = (unsigned char)((uint64_t)q->to_ms >> (56 - 8 * i));
+    }
+    return fnv1a(h, b, sizeof b);
+}
+
+static const char B64URL[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* base64url of in[0..n) without padding into out (NUL-terminated). */
+static void
+b64url_encode(const unsigned char *in, size_t n, char *out)
+{
+    size_t o = 0, i = 0;
+
+    for (; i + 2 < n; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+        out[o++] = B64URL[v >> 18];
+        out[o++] = B64URL[(v >> 12) & 63];
+        out[o++] = B64URL[(v >> 6) & 63];
+        out[o++] = B64URL[v & 63];
+    }
+    if (n - i == 1) {
+        uint32_t v = (uint32_t)in[i] << 16;
+        out[o++] = B64URL[v >> 18];
+        out[o++] = B64URL[(v >> 12) & 63];
+    } else if (n - i == 2) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
+        out[o++] = B64URL[v >> 18];
+        out[o++] = B64URL[(v >> 12) & 63];
+        out[o++] = B64URL[(v >> 6) & 63];
+    }
+    out[o] = '\0';
+}
+
+/* Decode base64url s[0..len) (no padding) into out (room for len * 3 / 4 bytes). Returns
+ * the decoded length, or -1 for a character outside the alphabet or a length of 4k + 1.
+ * Leftover bits are not checked here: the caller compares a re-encoding. */
+static long
+b64url_decode(const char *s, size_t len, unsigned char *out)
+{
+    uint32_t acc = 0;
+    int bits = 0;
+    long o = 0;
+
+    if (len % 4 == 1) {
+        return -1;
+    }
+    for (size_t i = 0; i < len; i++) {
+        const char *p = s[i] != '\0' ? strchr(B64URL, s[i]) : NULL;
+        if (p == NULL) {
+            return -1;
+        }
+        acc = (acc << 6 | (uint32_t)(p - B64URL)) & 0xffffff;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (unsigned char)(acc >> bits);
+        }
+    }
+    return o;
+}
+
+void
+explorer_cursor_encode(const struct events_query *q, int64_t ts_ms, const char *id,
+                       char out[EXPLORER_CURSOR_MAX + 1])
+{
+    unsigned char raw[EXPLORER_CURSOR_FIXED + EVENT_DOC_ID_MAX];
+    uint64_t h = explorer_filters_hash(q);
+    size_t id_len = strnlen(id, EVENT_DOC_ID_MAX);
+
+    raw[0] = 1;
+    for (int i = 0; i < 8; i++) {
+        raw[1 + i] = (unsigned char)((uint64_t)ts_ms >> (56 - 8 * i));
+        raw[9 + i] = (unsigned char)(h >> (56 - 8 * i));
+    }
+    memcpy(raw + EXPLORER_CURSOR_FIXED, id, id_len);
+    b64url_encode(raw, EXPLORER_CURSOR_FIXED + id_len, out);
+}
+
+int
+explorer_cursor_decode(const char *s, size_t len, struct events_query *q)
+{
+    unsigned char raw[EXPLORER_CURSOR_MAX];
+    char again[EXPLORER_CURSOR_MAX + 1];
+    uint64_t ts = 0, h = 0;
+    long n;
+    size_t id_len;
+
+    if (len > EXPLORER_CURSOR_MAX || (n = b64url_decode(s, len, raw)) < 0 ||
+        n <= EXPLORER_CURSOR_FIXED || raw[0] != 1) {
+        return -1;
+    }
+    id_len = (size_t)n - EXPLORER_CURSOR_FIXED;
+    if (id_len > EVENT_DOC_ID_MAX ||
+        !text_is_utf8((const char *)raw + EXPLORER_CURSOR_FIXED, id_len)) {
+        return -1;
+    }
+    for (int i = 0; i < 8; i++) {
+        ts = ts << 8 | raw[1 + i];
+        h = h << 8 | raw[9 + i];
+    }
+    if ((int64_t)ts < TS_MIN_MS || (int64_t)ts > TS_MAX_MS) {
+        return -1;
+    }
+    memcpy(q->after_id, raw + EXPLORER_CURSOR_FIXED, id_len);
+    q->after_id[id_len] = '\0';
+    /* Only the encoder's own output: the same bytes again, no stray bits. */
+    b64url_encode(raw, (size_t)n, again);
+    if (strlen(again) != len || memcmp(again, s, len) != 0) {
+        return -1;
+    }
+    if (h != explorer_filters_hash(q)) {
+        return -2;
+    }
+    q->after_ms = (int64_t)ts;
+    q->has_after = 1;
+    return 0;
+}
+
+/* --- the query ------------------------------------------------------------------------- */
+
+bson_t *
+explorer_filter(const struct events_query *q)
+{
+    bson_t *f = bson_new();
+    bson_t range, alts, clause, lt;
+    int64_t upper = q->to_ms;
+
+    if (q->has_after && q->after_ms + 1 < upper) {
+        upper = q->after_ms + 1;
+    }
+    /* Plain strings: a value is never read as an operator. */
+    BSON_APPEND_UTF8(f, EVDOC_SITE_ID, q->site_id);
+    BSON_APPEND_DOCUMENT_BEGIN(f, EVDOC_TIMESTAMP, &range);
+    BSON_APPEND_DATE_TIME(&range, "$gte", q->from_ms);
+    BSON_APPEND_DATE_TIME(&range, "$lt", upper);
+    bson_append_document_end(f, &range);
+    if (q->event_type[0] != '\0') {
+        BSON_APPEND_UTF8(f, EVDOC_EVENT_TYPE, q->event_type);
+    }
+    if (q->user_id[0] != '\0') {
+        BSON_APPEND_UTF8(f, EVDOC_USER_ID, q->user_id);
+    }
+    if (q->path[0] != '\0') {
+        BSON_APPEND_UTF8(f, EVDOC_PATH, q->path);
+    }
+    if (q->has_after) {
+        /* (timestamp < after) or (timestamp == after and _id < after_id): each branch
+         * has tight bounds on the index {site_id, timestamp, _id}. */
+        BSON_APPEND_ARRAY_BEGIN(f, "$or", &alts);
+        BSON_APPEND_DOCUMENT_BEGIN(&alts, "0", &clause);
+        BSON_APPEND_DOCUMENT_BEGIN(&clause, EVDOC_TIMESTAMP, &lt);
+        BSON_APPEND_DATE_TIME(&lt, "$lt", q->after_ms);
+        bson_append_document_end(&clause, &lt);
+        bson_append_document_end(&alts, &clause);
+        BSON_APPEND_DOCUMENT_BEGIN(&alts, "1", &clause);
+        BSON_APPEND_DATE_TIME(&clause, EVDOC_TIMESTAMP, q->after_ms);
+        BSON_APPEND_DOCUMENT_BEGIN(&clause, EVDOC_ID, &lt);
+        BSON_APPEND_UTF8(&lt, "$lt", q->after_id);
+        bson_append_document_end(&clause, &lt);
+        bson_append_document_end(&alts, &clause);
+        bson_append_array_end(f, &alts);
+    }
+    return f;
+}
+
+bson_t *
+explorer_find_opts(const struct events_query *q)
+{
+    return BCON_NEW("sort", "{", EVDOC_TIMESTAMP, BCON_INT32(-1), EVDOC_ID, BCON_INT32(-1), "}",
+                    "limit", BCON_INT64(q->limit + 1));
+}
+
+/* Set key to the date at field of doc as YYYY-MM-DDTHH:MM:SS.mmmZ; nothing when absent. */
+static int
+render_date(json_t *ev, const char *key, const bson_t *doc, const char *field, int64_t *ms)
+{
+    bson_iter_t it;
+    char buf[TS_FORMAT_LEN];
+
+    if (!bson_iter_init_find(&it, doc, field) || !BSON_ITER_HOLDS_DATE_TIME(&it)) {
+        return 0;
+    }
+    *ms = bson_iter_date_time(&it);
+    ts_format(*ms, buf);
+    return json_object_set_new(ev, key, json_string(buf));
+}
+
+/* Set key to the string at field of doc, or null when it is not a string. */
+static int
+render_string(json_t *ev, const char *key, const bson_t *doc, const char *field)
+{
+    bson_iter_t it;
+
+    if (bson_iter_init_find(&it, doc, field) && BSON_ITER_HOLDS_UTF8(&it)) {
+        uint32_t len;
+        const char *s = bson_iter_utf8(&it, &len);
+        return json_object_set_new(ev, key, json_stringn(s, len));
+    }
+    return json_object_set_new(ev, key, json_null());
+}
+
+/* The properties: a document stored from JSON, so its relaxed extended JSON is plain. */
+static int
+render_properties(json_t *ev, const bson_t *doc)
+{
+    bson_iter_t it;
+    const uint8_t *data;
+    uint32_t len;
+    bson_t props;
+    char *s;
+    json_t *v;
+
+    if (!bson_iter_init_find(&it, doc, EVDOC_PROPERTIES) || !BSON_ITER_HOLDS_DOCUMENT(&it)) {
+        return 0;
+    }
+    bson_iter_document(&it, &len, &data);
+    if (!bson_init_static(&props, data, len) ||
+        (s = bson_as_relaxed_extended_json(&props, NULL)) == NULL) {
+        return -1;
+    }
+    v = json_loads(s, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+    bson_free(s);
+    return v != NULL ? json_object_set_new(ev, "properties", v) : -1;
+}
+
+json_t *
+explorer_render(const bson_t *doc)
+{
+    bson_iter_t it;
+    json_t *ev;
+    int64_t ms = 0;
+    int bad = 0;
+
+    if (!bson_iter_init_find(&it, doc, EVDOC_ID) || !BSON_ITER_HOLDS_UTF8(&it) ||
+        !bson_iter_init_find(&it, doc, EVDOC_TIMESTAMP) || !BSON_ITER_HOLDS_DATE_TIME(&it) ||
+        (ev = json_object()) == NULL) {
+        return NULL;
+    }
+    bad |= render_string(ev, "id", doc, EVDOC_ID);
+    bad |= render_string(ev, "site_id", doc, EVDOC_SITE_ID);
+    bad |= render_string(ev, "event_type", doc, EVDOC_EVENT_TYPE);
+    bad |= render_string(ev, "path", doc, EVDOC_PATH);
+    bad |= render_string(ev, "user_id", doc, EVDOC_USER_ID);
+    bad |= render_date(ev, "timestamp", doc, EVDOC_TIMESTAMP, &ms);
+    bad |= render_date(ev, "received_at", doc, EVDOC_RECEIVED_AT, &ms);
+    bad |= render_date(ev, "client_timestamp", doc, EVDOC_CLIENT_TIMESTAMP, &ms);
+    bad |= render_properties(ev, doc);
+    if (bad) {
+        json_decref(ev);
+        return NULL;
+    }
+    return ev;
+}

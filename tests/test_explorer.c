@@ -1,0 +1,387 @@
+/* test_explorer.c - unit tests for reporting/explorer.c: GET /events' parameters, cursor,
+ * MongoDB filter and the JSON of an event. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "explorer.h"
+#include "ts.h"
+
+#define D15 1763164800000LL /* 2025-11-15T00:00:00Z */
+#define D16 1763251200000LL /* 2025-11-16T00:00:00Z */
+#define T10 1763200800000LL /* 2025-11-15T10:00:00Z */
+#define NONE_FROM TS_MIN_MS
+#define NONE_TO (TS_MAX_MS + 1)
+
+/* Cursors computed outside explorer.c (Python: base64url of 0x01, the timestamp and the
+ * FNV-1a 64 hash of the filters, big endian, then the id). */
+#define CUR_S1_T10_EV1 "AQAAAZqG9RUAg4zmL5GXZCRldi0x"      /* site s1 only; (T10, "ev-1") */
+#define CUR_S1_CLICK_DAY "AQAAAZqG9RUARS1D51yBha1zMTphYmM" /* s1, click, 2025-11-15; "s1:abc" */
+
+static void
+test_parse_accepts(void **state)
+{
+    static const struct {
+        const char *qs;
+        int64_t from, to;
+        long limit;
+        const char *type, *user, *path;
+    } rows[] = {
+        {"site_id=s1", NONE_FROM, NONE_TO, 100, "", "", ""},
+        {"site_id=s1&limit=1", NONE_FROM, NONE_TO, 1, "", "", ""},
+        {"site_id=s1&limit=1000", NONE_FROM, NONE_TO, 1000, "", "", ""},
+        /* A date `from` is its midnight; a date `to` the end of that day. */
+        {"site_id=s1&from=2025-11-15&to=2025-11-15", D15, D16, 100, "", "", ""},
+        /* An instant `to` is exclusive, as it is. */
+        {"site_id=s1&from=2025-11-15T10:00:00Z&to=2025-11-16T00:00:00Z", T10, D16, 100, "", "", ""},
+        {"site_id=s1&from=2025-11-15T12:00:00%2B02:00", T10, NONE_TO, 100, "", "", ""},
+        {"site_id=s1&to=2025-11-15T10:00:00.000Z", NONE_FROM, T10, 100, "", "", ""},
+        /* The shortest range: one millisecond. */
+        {"site_id=s1&from=2025-11-15T10:00:00Z&to=2025-11-15T10:00:00.001Z", T10, T10 + 1, 100, "",
+         "", ""},
+        /* A date `to` ends with its day, so an instant on that day may start the range. */
+        {"site_id=s1&from=2025-11-15T10:00:00Z&to=2025-11-15", T10, D16, 100, "", "", ""},
+        {"site_id=s1&event_type=click&user_id=u%201&path=%2Fa%3Fb", NONE_FROM, NONE_TO, 100,
+         "click", "u 1", "/a?b"},
+        /* Empty parameters are not given. */
+        {"site_id=s1&event_type=&from=&limit=", NONE_FROM, NONE_TO, 100, "", "", ""},
+    };
+    struct events_query q;
+    char msg[256];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        msg[0] = '\0';
+        assert_int_equal(explorer_parse(rows[i].qs, &q, msg, sizeof msg), 0);
+        assert_string_equal(q.site_id, "s1");
+        assert_int_equal(q.from_ms, rows[i].from);
+        assert_int_equal(q.to_ms, rows[i].to);
+        assert_int_equal(q.limit, rows[i].limit);
+        assert_string_equal(q.event_type, rows[i].type);
+        assert_string_equal(q.user_id, rows[i].user);
+        assert_string_equal(q.path, rows[i].path);
+        assert_int_equal(q.has_after, 0);
+    }
+}
+
+static void
+test_parse_refuses(void **state)
+{
+    static const char bad_from[] = "Parameter 'from' must be an RFC 3339 instant (e.g. "
+                                   "2025-11-15T10:00:00Z) or a date YYYY-MM-DD";
+    static const char bad_to[] = "Parameter 'to' must be an RFC 3339 instant (e.g. "
+                                 "2025-11-15T10:00:00Z) or a date YYYY-MM-DD";
+    static const struct {
+        const char *qs, *msg;
+    } rows[] = {
+        {NULL, EXPLORER_MISSING_SITE},
+        {"", EXPLORER_MISSING_SITE},
+        {"site_id=", EXPLORER_MISSING_SITE},
+        {"limit=5", EXPLORER_MISSING_SITE},
+        {"site_id=%FF", "Parameter 'site_id' must be 1-256 bytes of UTF-8"},
+        {"site_id=s1&event_type=%C3", "Parameter 'event_type' must be 1-64 bytes of UTF-8"},
+        {"site_id=s1&user_id=%00", "Parameter 'user_id' must be 1-256 bytes of UTF-8"},
+        {"site_id=s1&path=%G1", "Parameter 'path' must be 1-2048 bytes of UTF-8"},
+        {"site_id=s1&from=2025-11-31", bad_from},
+        {"site_id=s1&from=2025-11-15T10:00:00", bad_from},
+        {"site_id=s1&from=yesterday", bad_from},
+        {"site_id=s1&from=1763200800000", bad_from},
+        {"site_id=s1&to=2025-13-01", bad_to},
+        {"site_id=s1&to=2025-11-15T25:00:00Z", bad_to},
+        {"site_id=s1&from=2025-11-16&to=2025-11-15", EXPLORER_FROM_AFTER_TO},
+        {"site_id=s1&from=2025-11-15T10:00:00.001Z&to=2025-11-15T10:00:00Z",
+         EXPLORER_FROM_AFTER_TO},
+        /* An empty range: `to` is exclusive. */
+        {"site_id=s1&from=2025-11-15T10:00:00Z&to=2025-11-15T10:00:00Z", EXPLORER_FROM_AFTER_TO},
+        {"site_id=s1&from=2025-11-16&to=2025-11-15T23:59:59.999Z", EXPLORER_FROM_AFTER_TO},
+        /* A date `to` ends with its day: the next day's midnight is after it. */
+        {"site_id=s1&from=2025-11-16T00:00:00Z&to=2025-11-15", EXPLORER_FROM_AFTER_TO},
+        {"site_id=s1&limit=0", EXPLORER_BAD_LIMIT},
+        {"site_id=s1&limit=1001", EXPLORER_BAD_LIMIT},
+        {"site_id=s1&limit=-1", EXPLORER_BAD_LIMIT},
+        {"site_id=s1&limit=10x", EXPLORER_BAD_LIMIT},
+        {"site_id=s1&limit=%2010", EXPLORER_BAD_LIMIT},
+        {"site_id=s1&limit=99999999999999999999", EXPLORER_BAD_LIMIT},
+        {"site_id=s1&cursor=abc!", EXPLORER_BAD_CURSOR},
+        /* The cursor of another query's filters. */
+        {"site_id=s1&event_type=click&cursor=" CUR_S1_T10_EV1, EXPLORER_OTHER_CURSOR},
+        {"site_id=s2&cursor=" CUR_S1_T10_EV1, EXPLORER_OTHER_CURSOR},
+        {"site_id=s1&from=2025-11-15&cursor=" CUR_S1_T10_EV1, EXPLORER_OTHER_CURSOR},
+    };
+    struct events_query q;
+    char msg[256];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        msg[0] = '\0';
+        if (explorer_parse(rows[i].qs, &q, msg, sizeof msg) != -1) {
+            fail_msg("accepted %s", rows[i].qs);
+        }
+        assert_string_equal(msg, rows[i].msg);
+    }
+}
+
+static void
+test_parse_cursor(void **state)
+{
+    struct events_query q;
+    char msg[256];
+
+    (void)state;
+    assert_int_equal(
+        explorer_parse("site_id=s1&limit=7&cursor=" CUR_S1_T10_EV1, &q, msg, sizeof msg), 0);
+    assert_int_equal(q.has_after, 1);
+    assert_int_equal(q.after_ms, T10);
+    assert_string_equal(q.after_id, "ev-1");
+    assert_int_equal(q.limit, 7); /* the limit may change from page to page */
+    assert_int_equal(explorer_parse("site_id=s1&event_type=click&from=2025-11-15&to=2025-11-15&"
+                                    "cursor=" CUR_S1_CLICK_DAY,
+                                    &q, msg, sizeof msg),
+                     0);
+    assert_int_equal(q.after_ms, T10);
+    assert_string_equal(q.after_id, "s1:abc");
+}
+
+static void
+test_cursor_encode_matches_reference(void **state)
+{
+    struct events_query q;
+    char out[EXPLORER_CURSOR_MAX + 1], msg[256];
+
+    (void)state;
+    assert_int_equal(explorer_parse("site_id=s1", &q, msg, sizeof msg), 0);
+    explorer_cursor_encode(&q, T10, "ev-1", out);
+    assert_string_equal(out, CUR_S1_T10_EV1);
+    assert_int_equal(explorer_parse("site_id=s1&event_type=click&from=2025-11-15&to=2025-11-15", &q,
+                                    msg, sizeof msg),
+                     0);
+    explorer_cursor_encode(&q, T10, "s1:abc", out);
+    assert_string_equal(out, CUR_S1_CLICK_DAY);
+}
+
+/* Every (timestamp, id) comes back as it went, the longest id and the extreme instants
+ * included. */
+static void
+test_cursor_round_trip(void **state)
+{
+    static const int64_t times[] = {TS_MIN_MS, -1, 0, 1, T10, TS_MAX_MS};
+    char long_id[EVENT_DOC_ID_MAX + 1];
+    const char *ids[] = {"a", "ev-1", "s1:abc", "\xc3\xa9t\xc3\xa9", long_id};
+    struct events_query q, back;
+    char out[EXPLORER_CURSOR_MAX + 1], msg[256];
+
+    (void)state;
+    memset(long_id, 'x', EVENT_DOC_ID_MAX);
+    long_id[EVENT_DOC_ID_MAX] = '\0';
+    assert_int_equal(explorer_parse("site_id=s1&user_id=u&path=/p", &q, msg, sizeof msg), 0);
+    for (size_t t = 0; t < sizeof times / sizeof times[0]; t++) {
+        for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+            explorer_cursor_encode(&q, times[t], ids[i], out);
+            assert_true(strlen(out) <= EXPLORER_CURSOR_MAX);
+            back = q;
+            assert_int_equal(explorer_cursor_decode(out, strlen(out), &back), 0);
+            assert_int_equal(back.has_after, 1);
+            assert_int_equal(back.after_ms, times[t]);
+            assert_string_equal(back.after_id, ids[i]);
+        }
+    }
+}
+
+static void
+test_cursor_refuses_malformed(void **state)
+{
+    static const char *rows[] = {
+        "",
+        "A",
+        "AQ",
+        "AQAAAZqG9RUAg4zmL5GXZCRldi0x=",    /* padding */
+        "AQAAAZqG9RUAg4zmL5GXZCRldi0xMg==", /* padding */
+        "AQAAAZqG9RUAg4zmL5GXZCRldi0xMh",   /* stray bits: not the encoder's output */
+        "AQAAAZqG9RUAg4zmL5GXZCRldi0xM",    /* a length of 4k + 1 */
+        "AQAAAZqG9RUAg4zmL5GXZCRldi0+",     /* base64, not base64url */
+        "AQAAAZqG9RUAg4zmL5GXZCRldi0/",
+        "AQAAAZqG9RUAg4zmL5GXZCRldi0 ",
+        "AgAAAZqG9RUAg4zmL5GXZCRldi0x", /* version 2 */
+        "AQAA5nfSH9wAg4zmL5GXZCRldi0x", /* timestamp after 9999-12-31 */
+        "AQAAAZqG9RUAg4zmL5GXZCT_",     /* an id that is not UTF-8 */
+        "AQAAAZqG9RUAg4zmL5GXZCQ",      /* no id */
+    };
+    struct events_query q;
+    char msg[256];
+
+    (void)state;
+    assert_int_equal(explorer_parse("site_id=s1", &q, msg, sizeof msg), 0);
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        assert_int_equal(explorer_cursor_decode(rows[i], strlen(rows[i]), &q), -1);
+        assert_int_equal(q.has_after, 0);
+    }
+    /* An embedded NUL, and one byte longer than the longest cursor. */
+    assert_int_equal(explorer_cursor_decode("AQAA\0ZqG", 8, &q), -1);
+    {
+        char big[EXPLORER_CURSOR_MAX + 2];
+        memset(big, 'A', sizeof big - 1);
+        big[sizeof big - 1] = '\0';
+        assert_int_equal(explorer_cursor_decode(big, strlen(big), &q), -1);
+    }
+}
+
+/* The filters' hash changes with each filter, not with the limit or the cursor. */
+static void
+test_filters_hash(void **state)
+{
+    static const char *others[] = {
+        "site_id=s2",        "site_id=s1&event_type=e",    "site_id=s1&user_id=e",
+        "site_id=s1&path=e", "site_id=s1&from=2025-11-15", "site_id=s1&to=2025-11-15",
+        "site_id=s1e",       "site_id=s&event_type=1e",
+    };
+    struct events_query base, q;
+    char msg[256];
+
+    (void)state;
+    assert_int_equal(explorer_parse("site_id=s1&event_type=", &base, msg, sizeof msg), 0);
+    assert_int_equal(explorer_parse("site_id=s1&limit=3", &q, msg, sizeof msg), 0);
+    assert_true(explorer_filters_hash(&base) == explorer_filters_hash(&q));
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+        assert_int_equal(explorer_parse(others[i], &q, msg, sizeof msg), 0);
+        assert_true(explorer_filters_hash(&base) != explorer_filters_hash(&q));
+    }
+}
+
+/* The filter as canonical extended JSON. */
+static void
+expect_filter(const char *qs, const char *json)
+{
+    struct events_query q;
+    char msg[256];
+    bson_t *f;
+    char *s;
+
+    assert_int_equal(explorer_parse(qs, &q, msg, sizeof msg), 0);
+    f = explorer_filter(&q);
+    s = bson_as_canonical_extended_json(f, NULL);
+    assert_string_equal(s, json);
+    bson_free(s);
+    bson_destroy(f);
+}
+
+static void
+test_filter(void **state)
+{
+    (void)state;
+    expect_filter("site_id=s1", "{ \"site_id\" : \"s1\", \"timestamp\" : { \"$gte\" : { \"$date\" "
+                                ": { \"$numberLong\" : \"-62135596800000\" } }, \"$lt\" : { "
+                                "\"$date\" : { \"$numberLong\" : \"253402300800000\" } } } }");
+    /* A value that looks like an operator stays a string. */
+    expect_filter("site_id=%7B%22%24ne%22%3A1%7D&from=2025-11-15&to=2025-11-15&event_type=click&"
+                  "user_id=u&path=/p",
+                  "{ \"site_id\" : \"{\\\"$ne\\\":1}\", \"timestamp\" : { \"$gte\" : { \"$date\" "
+                  ": { \"$numberLong\" : \"1763164800000\" } }, \"$lt\" : { \"$date\" : { "
+                  "\"$numberLong\" : \"1763251200000\" } } }, \"event_type\" : \"click\", "
+                  "\"user_id\" : \"u\", \"path\" : \"/p\" }");
+    /* After a cursor: the upper bound drops to just after the cursor's instant. */
+    expect_filter("site_id=s1&cursor=" CUR_S1_T10_EV1,
+                  "{ \"site_id\" : \"s1\", \"timestamp\" : { \"$gte\" : { \"$date\" : { "
+                  "\"$numberLong\" : \"-62135596800000\" } }, \"$lt\" : { \"$date\" : { "
+                  "\"$numberLong\" : \"1763200800001\" } } }, \"$or\" : [ { \"timestamp\" : { "
+                  "\"$lt\" : { \"$date\" : { \"$numberLong\" : \"1763200800000\" } } } }, { "
+                  "\"timestamp\" : { \"$date\" : { \"$numberLong\" : \"1763200800000\" } }, "
+                  "\"_id\" : { \"$lt\" : \"ev-1\" } } ] }");
+}
+
+static void
+test_find_opts(void **state)
+{
+    struct events_query q;
+    char msg[256];
+    bson_t *o;
+    char *s;
+
+    (void)state;
+    assert_int_equal(explorer_parse("site_id=s1&limit=20", &q, msg, sizeof msg), 0);
+    o = explorer_find_opts(&q);
+    s = bson_as_relaxed_extended_json(o, NULL);
+    assert_string_equal(s, "{ \"sort\" : { \"timestamp\" : -1, \"_id\" : -1 }, \"limit\" : 21 }");
+    bson_free(s);
+    bson_destroy(o);
+}
+
+/* Render a stored document given as extended JSON; compare as compact, sorted JSON. */
+static void
+expect_render(const char *doc_json, const char *want)
+{
+    bson_error_t berr;
+    bson_t *doc = bson_new_from_json((const uint8_t *)doc_json, -1, &berr);
+    json_t *ev, *w;
+
+    assert_non_null(doc);
+    ev = explorer_render(doc);
+    bson_destroy(doc);
+    if (want == NULL) {
+        assert_null(ev);
+        return;
+    }
+    assert_non_null(ev);
+    w = json_loads(want, 0, NULL);
+    assert_non_null(w);
+    if (!json_equal(ev, w)) {
+        char *got = json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS);
+        fail_msg("rendered %s, want %s", got, want);
+    }
+    json_decref(w);
+    json_decref(ev);
+}
+
+static void
+test_render(void **state)
+{
+    (void)state;
+    /* A stored event: internal fields (createdAt, delivery, own) are not shown. */
+    expect_render(
+        "{\"_id\":\"e1\",\"site_id\":\"s1\",\"event_type\":\"page_view\",\"path\":\"/a\","
+        "\"user_id\":\"u1\",\"timestamp\":{\"$date\":{\"$numberLong\":\"1763200800000\"}},"
+        "\"createdAt\":{\"$date\":{\"$numberLong\":\"1763200800100\"}},"
+        "\"received_at\":{\"$date\":{\"$numberLong\":\"1763200800050\"}},"
+        "\"client_timestamp\":{\"$date\":{\"$numberLong\":\"1763200799999\"}},"
+        "\"delivery\":\"e1\",\"properties\":{\"n\":{\"$numberLong\":\"9007199254740993\"},"
+        "\"x\":1.5,\"s\":\"\\u00e9\",\"b\":true,\"z\":null,\"a\":[1,{\"k\":\"v\"}]},"
+        "\"own\":{\"a\":\"b:1\"}}",
+        "{\"id\":\"e1\",\"site_id\":\"s1\",\"event_type\":\"page_view\",\"path\":\"/a\","
+        "\"user_id\":\"u1\",\"timestamp\":\"2025-11-15T10:00:00.000Z\","
+        "\"received_at\":\"2025-11-15T10:00:00.050Z\","
+        "\"client_timestamp\":\"2025-11-15T09:59:59.999Z\",\"properties\":{\"n\":9007199254740993,"
+        "\"x\":1.5,\"s\":\"\\u00e9\",\"b\":true,\"z\":null,\"a\":[1,{\"k\":\"v\"}]}}");
+    /* No path, user or properties sent. */
+    expect_render("{\"_id\":\"e2\",\"site_id\":\"s1\",\"event_type\":\"click\",\"path\":null,"
+                  "\"user_id\":null,\"timestamp\":{\"$date\":{\"$numberLong\":\"-1\"}}}",
+                  "{\"id\":\"e2\",\"site_id\":\"s1\",\"event_type\":\"click\",\"path\":null,"
+                  "\"user_id\":null,\"timestamp\":\"1969-12-31T23:59:59.999Z\"}");
+    /* Not an event: no string _id, no date timestamp. */
+    expect_render("{\"_id\":1,\"timestamp\":{\"$date\":{\"$numberLong\":\"0\"}}}", NULL);
+    expect_render("{\"_id\":\"e3\",\"timestamp\":\"2025-11-15T10:00:00Z\"}", NULL);
+    expect_render("{\"_id\":\"e3\"}", NULL);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse_accepts),
+        cmocka_unit_test(test_parse_refuses),
+        cmocka_unit_test(test_parse_cursor),
+        cmocka_unit_test(test_cursor_encode_matches_reference),
+        cmocka_unit_test(test_cursor_round_trip),
+        cmocka_unit_test(test_cursor_refuses_malformed),
+        cmocka_unit_test(test_filters_hash),
+        cmocka_unit_test(test_filter),
+        cmocka_unit_test(test_find_opts),
+        cmocka_unit_test(test_render),
+    };
+
+    return cmocka_run_group_tests_name("explorer: GET /events parameters, cursor, filter", tests,
+                                       NULL, NULL);
+}
