@@ -35,7 +35,7 @@ async function answered(page, before, state = 'ready') {
                              {timeout: 30000});
   const [got, words] = await page.evaluate(() => [
     document.body.dataset.state,
-    [...document.querySelectorAll('#status-text, #token-why, .msg:not([hidden])')]
+    [...document.querySelectorAll('#status-text, #token-form:not([hidden]) p, .msg:not([hidden])')]
       .map((e) => e.textContent).filter((t) => t).join(' | '),
   ]);
   if (got !== state) throw new Error(`the page's state is ${got}, not ${state}; it says: ${words}`);
