@@ -105,7 +105,7 @@ done
 start reporting env PORT=4000 BIND_ADDRESS=127.0.0.1 "$build/reporting"
 for p in "${ports[@]}"; do wait_port service "$p"; done
 echo "[run] up: ingest http://127.0.0.1:3000$([ "$INGESTS" -gt 1 ] && echo "-$((2999 + INGESTS))")" \
-    " reporting http://127.0.0.1:4000  processor http://127.0.0.1:5000$([ "$PROCESSORS" -gt 1 ] &&
+    " reporting and its dashboard http://127.0.0.1:4000/  processor http://127.0.0.1:5000$([ "$PROCESSORS" -gt 1 ] &&
     echo "-$((4999 + PROCESSORS))")  (Ctrl-C stops)"
 
 # Run until Ctrl-C, or until any one of them exits.

@@ -3,9 +3,9 @@
 #
 # Debian packages (compiler, libraries, esbuild for the tracker, redis-server, test tools,
 # chromium for the browser tests) via apt-get; the MongoDB-wire-compatible test server (see
-# ../shared/MONGO.md) and playwright-core (drives chromium) from npm's registry, into .deps/
-# at the top of the repository, each pinned and checked against a sha256. Safe to run
-# again: it installs only what is missing. Needs root (or sudo) the first time only.
+# ../shared/MONGO.md), playwright-core (drives chromium) and uPlot (the dashboard's chart,
+# built into reporting) from npm's registry, into .deps/ at the top of the repository, each
+# pinned and checked against a sha256. Safe to run again: it installs only what is missing. Needs root (or sudo) the first time only.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -66,28 +66,35 @@ if ! sha_ok; then
         exit 1
     fi
 fi
-# playwright-core (tests/browser/ drive Debian's chromium with it; it downloads no browser):
-# the registry's tarball, checked against its sha256 before it is unpacked into
-# .deps/playwright/node_modules/playwright-core. It has no dependencies.
-PLAYWRIGHT_VERSION="1.65.1"
-PLAYWRIGHT_SHA256="6f5a60be62a4fddfbe7d10c448d8fbd54547da3358f2f8a04211440471ee863e"
-playwright_dir="$root/.deps/playwright"
-playwright_stamp="$playwright_dir/playwright-core-$PLAYWRIGHT_VERSION.sha256"
-if ! [ -f "$playwright_dir/node_modules/playwright-core/package.json" ] ||
-    [ "$(cat "$playwright_stamp" 2>/dev/null)" != "$PLAYWRIGHT_SHA256" ]; then
-    echo "setup: installing playwright-core@$PLAYWRIGHT_VERSION into .deps/"
-    rm -rf "$playwright_dir"
-    mkdir -p "$playwright_dir/node_modules/playwright-core"
-    (cd "$playwright_dir" && npm pack --silent --loglevel=error "playwright-core@$PLAYWRIGHT_VERSION" >/dev/null)
-    tarball="$playwright_dir/playwright-core-$PLAYWRIGHT_VERSION.tgz"
-    if ! echo "$PLAYWRIGHT_SHA256  $tarball" | sha256sum --check --status; then
+# npm_tarball DIR NAME VERSION SHA256: the registry's tarball of NAME@VERSION, checked
+# against its sha256 before it is unpacked into .deps/DIR/node_modules/NAME; done again
+# only when the stamp (the sha256 it was installed with) or the unpacked package.json is
+# missing or different. For packages without dependencies.
+npm_tarball() {
+    local dir="$root/.deps/$1" name=$2 version=$3 sha=$4 tarball
+    local stamp="$dir/$name-$version.sha256"
+    if [ -f "$dir/node_modules/$name/package.json" ] &&
+        [ "$(cat "$stamp" 2>/dev/null)" = "$sha" ]; then
+        return 0
+    fi
+    echo "setup: installing $name@$version into .deps/"
+    rm -rf "$dir"
+    mkdir -p "$dir/node_modules/$name"
+    (cd "$dir" && npm pack --silent --loglevel=error "$name@$version" >/dev/null)
+    tarball="$dir/$name-$version.tgz"
+    if ! echo "$sha  $tarball" | sha256sum --check --status; then
         echo "setup: $tarball does not match its expected sha256" >&2
         exit 1
     fi
-    tar -xzf "$tarball" -C "$playwright_dir/node_modules/playwright-core" --strip-components=1
+    tar -xzf "$tarball" -C "$dir/node_modules/$name" --strip-components=1
     rm -f "$tarball"
-    echo "$PLAYWRIGHT_SHA256" >"$playwright_stamp"
-fi
+    echo "$sha" >"$stamp"
+}
+# playwright-core: tests/browser/ drive Debian's chromium with it (it downloads no browser).
+npm_tarball playwright playwright-core 1.65.1 6f5a60be62a4fddfbe7d10c448d8fbd54547da3358f2f8a04211440471ee863e
+# uPlot, the dashboard's chart, embedded into reporting at build time: the Makefile checks
+# the two files it takes (UPLOT_* there) against their own sha256s.
+npm_tarball uplot uplot 1.6.32 4b8a8191e425658e3ea8c8c1314b0fc679c861ee3a1af2b20c7b16ba50b5133d
 # promtool (checks the /metrics format in tests), unpacked from Debian's prometheus package
 # without installing the server.
 promtool="$root/.deps/bin/promtool"

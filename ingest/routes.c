@@ -437,15 +437,10 @@ done:
 static int
 handle_tracker(struct mg_connection *conn, void *arg)
 {
-    const struct http_asset tracker = {
-        .content_type = "application/javascript; charset=utf-8",
-        .body = tracker_js,
-        .len = tracker_js_len,
-        .etag = tracker_js_etag,
-        .cache_control = "public, max-age=3600",
-    };
+    struct http_asset tracker = tracker_js;
 
     (void)arg;
+    tracker.cache_control = "public, max-age=3600";
     return http_send_asset(conn, &tracker);
 }
 

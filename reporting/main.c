@@ -61,7 +61,9 @@ load_tokens(struct reporting *r, struct app_err *err)
                        r->cfg.read_tokens_file[0] != '\0' ? "READ_TOKENS_FILE" : "READ_TOKENS",
                        why);
     }
-    LOG_INFO("read tokens: %zu; every route but the probes and /metrics needs one", r->auth.n);
+    LOG_INFO("read tokens: %zu; every route but the probes, /metrics and the dashboard's files "
+             "needs one",
+             r->auth.n);
     return 0;
 }
 

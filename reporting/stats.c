@@ -2,6 +2,7 @@
  * (each also from the raw events: /aggregated), /metrics. */
 #include <string.h>
 
+#include "dashboard.h"
 #include "event.h"
 #include "params.h"
 #include "query.h"
@@ -358,6 +359,7 @@ const struct http_route reporting_routes[] = {
     {"GET", "/stats/timeseries/aggregated", handle_series_aggregated, 0},
     {"GET", "/stats/breakdown", handle_breakdown, 0},
     {"GET", "/stats/breakdown/aggregated", handle_breakdown_aggregated, 0},
+    DASHBOARD_ROUTES,
     SVC_PROBE_ROUTES,
     {"GET", "/metrics", handle_metrics, SVC_OPEN_ROUTE},
 };

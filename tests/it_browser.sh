@@ -6,12 +6,7 @@
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-export NODE_PATH="$T_ROOT/.deps/playwright/node_modules"
-if ! [ -f "$NODE_PATH/playwright-core/package.json" ] || ! [ -x /usr/bin/chromium ]; then
-    fail "playwright-core in .deps/ and /usr/bin/chromium (run deploy/setup.sh)"
-    t_summary
-    exit 1
-fi
+need_browser
 DB=browser
 q() { "$BUILD/tests/mongoq" "$(mongo_uri $DB)" events "$@"; }
 count() { q count "{\"site_id\":\"$1\"}"; }

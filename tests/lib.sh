@@ -156,6 +156,17 @@ http() {
     HTTP_HEADERS=$(cat "$T_TMP/http.headers" 2>/dev/null)
 }
 
+# need_browser: playwright-core (in .deps/, put on NODE_PATH) and Debian's Chromium, for
+# tests/browser/; when either is missing the script fails and ends here.
+need_browser() {
+    export NODE_PATH="$T_ROOT/.deps/playwright/node_modules"
+    if ! [ -f "$NODE_PATH/playwright-core/package.json" ] || ! [ -x /usr/bin/chromium ]; then
+        fail "playwright-core in .deps/ and /usr/bin/chromium (run deploy/setup.sh)"
+        t_summary
+        exit 1
+    fi
+}
+
 # --- servers ----------------------------------------------------------------------------
 
 free_port() {

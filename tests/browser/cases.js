@@ -9,12 +9,8 @@
 //                        PAGES, of the proxy that answers 503 once, and of the one that
 //                        answers 429 with Retry-After: 3 once
 'use strict';
-const {chromium} = require('playwright-core');
+const {env, main} = require('./run');
 
-const env = (k) => {
-  if (!process.env[k]) throw new Error(`${k} is not set`);
-  return process.env[k];
-};
 const info = (k, v) => console.log(`info ${k} ${v}`);
 
 // A page of site `site` loading the tracker from `tracker`, at /page/<path>.
@@ -179,17 +175,4 @@ const cases = {
   },
 };
 
-(async () => {
-  const name = process.argv[2];
-  if (!cases[name]) throw new Error(`no case ${name}; cases: ${Object.keys(cases).join(', ')}`);
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
-  process.on('SIGTERM', () => browser.close().then(() => process.exit(0)));
-  await cases[name](browser);
-  console.log('done');
-})().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+main(cases, {keepOpen: true});

@@ -1,0 +1,427 @@
+// app.js - the dashboard: reads reporting's JSON API only (/stats, /stats/timeseries,
+// /stats/breakdown, /events) for the site and range picked, and draws it with uPlot.
+//
+// Ranges are whole UTC days, as the API counts them: today, the last 7 or 30 days (today
+// included) or custom from/to (inclusive). The chart is hourly for ranges of up to 2 days,
+// daily beyond. The live feed asks for the site's latest events every 5 s until paused.
+// When reporting answers 401 (READ_TOKENS), the page asks for a token and keeps it in
+// sessionStorage: for this tab only, until it is closed.
+'use strict';
+(function () {
+  const FEED_MS = 5000;
+  const FEED_LIMIT = 20;
+  const TOP_LIMIT = 10;
+  const HOURLY_MAX_DAYS = 2;
+  const DAY_MS = 86400000;
+  const TOKEN_KEY = 'reporting-read-token';
+
+  const $ = (id) => document.getElementById(id);
+  const fmt = (n) => Number(n).toLocaleString('en-US');
+
+  let token = sessionStorage.getItem(TOKEN_KEY) || '';
+  let current = null; // {site, from, to, days, interval}: what is shown
+  let generation = 0; // each new query; answers to older ones are dropped
+  let feedTimer = null;
+  let feedPaused = false;
+  let chart = null;
+
+  class ApiError extends Error {
+    constructor(status, message) {
+      super(message);
+      this.status = status;
+    }
+  }
+
+  // The words shown for a failed request.
+  function messageFor(status, body) {
+    const m = body && typeof body.message === 'string' ? body.message : '';
+    if (status === 0) return 'Reporting could not be reached: check the connection and retry';
+    if (status === 401) return 'This reporting server needs a read token.';
+    if (status === 403) return m || 'This token may not read this site.';
+    if (status === 503) return 'Reporting could not reach the database: retry';
+    return m || 'Reporting answered ' + status;
+  }
+
+  // GET path?params from reporting; resolves to the JSON body of a 2xx, or rejects with an
+  // ApiError carrying the status (0: no answer) and the words to show.
+  async function api(path, params) {
+    const headers = token ? {Authorization: 'Bearer ' + token} : {};
+    let res;
+    try {
+      res = await fetch(path + '?' + new URLSearchParams(params), {headers, cache: 'no-store'});
+    } catch (e) {
+      throw new ApiError(0, messageFor(0, null));
+    }
+    let body = null;
+    try {
+      body = await res.json();
+    } catch (e) {
+      body = null;
+    }
+    if (res.ok && body && typeof body === 'object') return body;
+    throw new ApiError(res.ok ? 502 : res.status, res.ok ? 'Reporting sent an unreadable answer'
+                                                         : messageFor(res.status, body));
+  }
+
+  // -- dates (UTC days as YYYY-MM-DD) ---------------------------------------------------
+  const dayOf = (ms) => new Date(ms).toISOString().slice(0, 10);
+  const msOf = (day) => Date.parse(day + 'T00:00:00Z');
+  const isDay = (s) => /^\d{4}-\d{2}-\d{2}$/.test(s) && !isNaN(msOf(s)) && dayOf(msOf(s)) === s;
+
+  // The range the picker says: {from, to, days} or {error}.
+  function pickedRange() {
+    const today = dayOf(Date.now());
+    const r = $('range').value;
+    let from = today;
+    let to = today;
+    if (r === 'custom') {
+      from = $('from').value;
+      to = $('to').value;
+      if (!isDay(from) || !isDay(to)) return {error: 'Pick both dates of the custom range.'};
+      if (from > to) return {error: 'The range must not start after it ends.'};
+    } else if (r !== 'today') {
+      from = dayOf(msOf(today) - (Number(r) - 1) * DAY_MS);
+    }
+    return {from, to, days: (msOf(to) - msOf(from)) / DAY_MS + 1};
+  }
+
+  // -- showing states ------------------------------------------------------------------
+  // The page's state on <body>, for people's tools and tests alike: data-state is
+  // "loading", "ready", "error" or "token"; data-loads counts the queries answered.
+  function setState(state) {
+    document.body.dataset.state = state;
+    if (state !== 'loading') {
+      document.body.dataset.loads = String(Number(document.body.dataset.loads || 0) + 1);
+    }
+  }
+
+  function setStatus(text, isError, retry) {
+    const s = $('status');
+    const words = document.createElement('span');
+    words.id = 'status-text';
+    words.textContent = text;
+    s.replaceChildren(words);
+    s.classList.toggle('error', Boolean(isError));
+    if (retry) {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.textContent = 'Retry';
+      b.addEventListener('click', () => load());
+      s.append(b);
+    }
+  }
+
+  function setMsg(id, text, isError) {
+    const m = $(id);
+    m.textContent = text || '';
+    m.hidden = !text;
+    m.classList.toggle('error', Boolean(isError));
+  }
+
+  function askToken(why) {
+    stopFeed();
+    $('token-why').textContent = why;
+    $('token-form').hidden = false;
+    $('data').hidden = true;
+    setStatus('', false);
+    setState('token');
+    $('token').focus();
+  }
+
+  // A failed request: the token form for 401, else the words in the status line or in the
+  // section's own place.
+  function failed(err, msgId) {
+    if (err.status === 401) {
+      askToken(token ? 'That token was not accepted: enter another read token.'
+                     : 'This reporting server needs a read token.');
+      return;
+    }
+    const retry = err.status === 0 || err.status === 503;
+    if (msgId) setMsg(msgId, err.message, true);
+    else setStatus(err.message, true, retry);
+  }
+
+  function fillRows(tbodySelector, rows) {
+    const tbody = document.querySelector(tbodySelector + ' tbody');
+    tbody.replaceChildren(
+      ...rows.map((cells) => {
+        const tr = document.createElement('tr');
+        for (const c of cells) {
+          const td = document.createElement('td');
+          td.textContent = c;
+          tr.append(td);
+        }
+        return tr;
+      }));
+  }
+
+  // -- the sections ----------------------------------------------------------------------
+  function showTotals(st) {
+    $('views').textContent = fmt(st.total_views);
+    $('users').textContent = fmt(st.unique_users);
+    setMsg('cards-msg', st.total_views === 0 ? 'No events for this site in this range' : '');
+  }
+
+  // The x axis in UTC: ticks on whole hours (hourly) or days (daily), labelled "HH:00", with
+  // the date under midnight, or "MM-DD".
+  function timeAxis(interval) {
+    const H = 3600;
+    const D = 24 * H;
+    const two = (n) => String(n).padStart(2, '0');
+    const label = (ts) => {
+      const d = new Date(ts * 1000);
+      const day = two(d.getUTCMonth() + 1) + '-' + two(d.getUTCDate());
+      if (interval !== 'hour') return day;
+      return two(d.getUTCHours()) + ':00' + (d.getUTCHours() === 0 ? '\n' + day : '');
+    };
+    return {
+      incrs: interval === 'hour' ? [H, 2 * H, 3 * H, 4 * H, 6 * H, 12 * H, D]
+                                 : [D, 2 * D, 7 * D, 14 * D, 28 * D],
+      values: (u, splits) => splits.map(label),
+      space: 50,
+    };
+  }
+
+  function drawChart(points, interval) {
+    const xs = points.map((p) => Date.parse(p.t) / 1000);
+    const data = [xs, points.map((p) => p.views), points.map((p) => p.unique_users)];
+    const box = $('chart');
+    const width = Math.max(200, box.clientWidth);
+    const opts = {
+      width,
+      height: 220,
+      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
+      legend: {show: true},
+      scales: {x: {time: true}, y: {range: (u, min, max) => [0, Math.max(1, max)]}},
+      series: [
+        {label: interval === 'hour' ? 'Hour (UTC)' : 'Day (UTC)'},
+        {label: 'Views', stroke: '#2456d3', fill: 'rgba(36,86,211,0.08)', width: 2,
+         value: (u, v) => (v == null ? '–' : fmt(v))},
+        {label: 'Users', stroke: '#e07a10', width: 2,
+         value: (u, v) => (v == null ? '–' : fmt(v))},
+      ],
+      axes: [timeAxis(interval), {size: 50}],
+    };
+    if (chart) chart.destroy();
+    box.replaceChildren();
+    chart = new uPlot(opts, data, box);
+    box.dataset.points = String(points.length);
+  }
+
+  function showSeries(ts, interval) {
+    const points = Array.isArray(ts.points) ? ts.points : [];
+    $('interval').textContent = interval === 'hour' ? 'by hour (UTC)' : 'by day (UTC)';
+    drawChart(points, interval);
+    const label = (t) => (interval === 'hour' ? t.slice(0, 16).replace('T', ' ') : t.slice(0, 10));
+    fillRows('#series', points.map((p) => [label(p.t), fmt(p.views), fmt(p.unique_users)]));
+    const none = points.every((p) => !p.views);
+    setMsg('chart-msg', none ? 'No events for this site in this range' : '');
+  }
+
+  // The rows of a /stats/breakdown answer ({"values":[{"value","views"[,"unique_users"]}]},
+  // most viewed first): [value, views] or, where users are kept (by=event_type), [value,
+  // views, users].
+  function breakdownRows(body, withUsers) {
+    const list = Array.isArray(body.values) ? body.values : [];
+    return list.map((v) => (withUsers ? [String(v.value), fmt(v.views), fmt(v.unique_users)]
+                                      : [String(v.value), fmt(v.views)]));
+  }
+
+  function showBreakdown(body, withUsers, table, msgId, empty) {
+    const rows = breakdownRows(body, withUsers);
+    fillRows(table, rows);
+    setMsg(msgId, rows.length === 0 ? empty : '');
+  }
+
+  // -- the live feed ------------------------------------------------------------------
+  function stopFeed() {
+    clearTimeout(feedTimer);
+    feedTimer = null;
+  }
+
+  function scheduleFeed() {
+    stopFeed();
+    if (!feedPaused && current) feedTimer = setTimeout(loadFeed, FEED_MS);
+  }
+
+  function showFeed(events) {
+    $('feed').replaceChildren(
+      ...events.map((e) => {
+        const li = document.createElement('li');
+        if (e.id) li.dataset.id = e.id;
+        const time = document.createElement('time');
+        const ts = typeof e.timestamp === 'string' ? e.timestamp : '';
+        time.dateTime = ts;
+        time.textContent = ts.replace('T', ' ').replace(/\.\d+/, '').replace('Z', ' UTC');
+        const type = document.createElement('span');
+        type.className = 'type';
+        type.textContent = e.event_type;
+        const path = document.createElement('span');
+        path.className = 'path';
+        path.textContent = e.path || '';
+        const user = document.createElement('span');
+        user.className = 'user';
+        user.textContent = e.user_id ? 'user ' + e.user_id : '';
+        li.append(time, type, path, user);
+        return li;
+      }));
+    setMsg('feed-msg', events.length === 0 ? 'No events for this site yet' : '');
+  }
+
+  async function loadFeed() {
+    const q = current;
+    const gen = generation;
+    if (!q) return;
+    try {
+      const body = await api('/events', {site_id: q.site, limit: FEED_LIMIT});
+      if (gen !== generation) return;
+      showFeed(Array.isArray(body.events) ? body.events : []);
+      $('feed-status').textContent = 'Updated ' + new Date().toISOString().slice(11, 19) + ' UTC';
+    } catch (err) {
+      if (gen !== generation) return;
+      failed(err, 'feed-msg');
+      if (err.status === 401) return;
+    }
+    scheduleFeed();
+  }
+
+  function togglePause() {
+    feedPaused = !feedPaused;
+    const b = $('pause');
+    b.setAttribute('aria-pressed', String(feedPaused));
+    b.textContent = feedPaused ? 'Resume' : 'Pause';
+    if (feedPaused) {
+      stopFeed();
+      $('feed-status').textContent = 'Paused';
+    } else {
+      loadFeed();
+    }
+  }
+
+  // -- one query -----------------------------------------------------------------------
+  async function load() {
+    const site = $('site').value.trim();
+    const range = pickedRange();
+    stopFeed();
+    generation++;
+    if (!site) {
+      setStatus('Enter a site to see its data.', false);
+      setState('error');
+      return;
+    }
+    if (range.error) {
+      setStatus(range.error, true);
+      setState('error');
+      return;
+    }
+    const interval = range.days <= HOURLY_MAX_DAYS ? 'hour' : 'day';
+    const q = {site, from: range.from, to: range.to, days: range.days, interval};
+    const gen = generation;
+    current = q;
+    history.replaceState(null, '', '#' + new URLSearchParams({site, range: $('range').value,
+                                                             from: range.from, to: range.to}));
+    setStatus('Loading…', false);
+    setState('loading');
+    const span = {site_id: site, from: q.from, to: q.to};
+    const parts = [
+      api('/stats', span),
+      api('/stats/timeseries', Object.assign({interval}, span)),
+      api('/stats/breakdown', Object.assign({by: 'path', limit: TOP_LIMIT}, span)),
+      api('/stats/breakdown', Object.assign({by: 'event_type', limit: TOP_LIMIT}, span)),
+    ];
+    const results = await Promise.allSettled(parts);
+    if (gen !== generation) return;
+    const errors = results.filter((r) => r.status === 'rejected').map((r) => r.reason);
+    const unauthorized = errors.find((e) => e.status === 401);
+    if (unauthorized) {
+      failed(unauthorized);
+      return;
+    }
+    const forbidden = errors.find((e) => e.status === 403);
+    if (forbidden) {
+      // Nothing of this site may be shown with this token: said once, for the page.
+      $('data').hidden = true;
+      setStatus(forbidden.message, true);
+      setState('error');
+      return;
+    }
+    $('token-form').hidden = true;
+    $('data').hidden = false;
+    $('range-label').textContent = q.from === q.to ? site + ', ' + q.from + ' (UTC)'
+      : site + ', ' + q.from + ' to ' + q.to + ' (UTC)';
+    // Every section shows its own answer, or the words for its failure.
+    const [stats, ts, paths, types] = results;
+    if (stats.status === 'fulfilled') showTotals(stats.value);
+    else {
+      $('views').textContent = '–';
+      $('users').textContent = '–';
+      failed(stats.reason, 'cards-msg');
+    }
+    // A section that failed shows nothing of an earlier query: only its words.
+    if (ts.status === 'fulfilled') showSeries(ts.value, interval);
+    else {
+      showSeries({points: []}, interval);
+      failed(ts.reason, 'chart-msg');
+    }
+    if (paths.status === 'fulfilled') {
+      showBreakdown(paths.value, false, '#paths', 'paths-msg', 'No paths in this range');
+    } else {
+      fillRows('#paths', []);
+      failed(paths.reason, 'paths-msg');
+    }
+    if (types.status === 'fulfilled') {
+      showBreakdown(types.value, true, '#types', 'types-msg', 'No events in this range');
+    } else {
+      fillRows('#types', []);
+      failed(types.reason, 'types-msg');
+    }
+    const db = errors.find((e) => e.status === 503 || e.status === 0);
+    if (db) setStatus(db.message, true, true);
+    else if (errors.length) setStatus('Some figures could not be shown: see below.', true);
+    else setStatus('', false);
+    setState(errors.length ? 'error' : 'ready');
+    if (!feedPaused) loadFeed();
+  }
+
+  // -- wiring --------------------------------------------------------------------------
+  function init() {
+    const saved = new URLSearchParams(location.hash.slice(1));
+    if (saved.get('site')) $('site').value = saved.get('site');
+    if (saved.get('range')) $('range').value = saved.get('range');
+    if (saved.get('from')) $('from').value = saved.get('from');
+    if (saved.get('to')) $('to').value = saved.get('to');
+    if (!$('range').value) $('range').value = 'today';
+    $('custom').hidden = $('range').value !== 'custom';
+    $('range').addEventListener('change', () => {
+      $('custom').hidden = $('range').value !== 'custom';
+      if ($('range').value !== 'custom') load();
+    });
+    $('query').addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      load();
+    });
+    $('token-form').addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      token = $('token').value.trim();
+      $('token').value = '';
+      sessionStorage.setItem(TOKEN_KEY, token);
+      $('token-form').hidden = true;
+      load();
+    });
+    $('pause').addEventListener('click', togglePause);
+    let resizeTimer = null;
+    window.addEventListener('resize', () => {
+      clearTimeout(resizeTimer);
+      resizeTimer = setTimeout(() => {
+        if (chart) chart.setSize({width: Math.max(200, $('chart').clientWidth), height: 220});
+      }, 100);
+    });
+    if ($('site').value) load();
+  }
+
+  if (typeof uPlot !== 'function') {
+    setStatus('The chart library did not load: reload the page.', true);
+    return;
+  }
+  init();
+})();

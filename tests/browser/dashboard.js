@@ -1,0 +1,227 @@
+// dashboard.js - one browser case of it_dashboard.sh: reporting's dashboard page (GET /) in
+// headless Chromium driven by playwright-core. Each case acts as a person would, prints what
+// the page shows as "info <key> <json>" lines (and "pageerror" or "csp" ones), saves a
+// screenshot of each state in SHOTS, and then prints "done". it_dashboard.sh compares what
+// was shown with the API's own answers.
+//
+//   node dashboard.js CASE   with REPORTING (the dashboard's origin), AUTH (a reporting with
+//                            READ_TOKENS=TOKEN), DEAD (a reporting whose database is not
+//                            there), INGEST, SITE (a site with events), EMPTY_SITE, TOKEN
+//                            and SHOTS (a folder)
+'use strict';
+const {env, main} = require('./run');
+
+const info = (k, v) => console.log(`info ${k} ${JSON.stringify(v)}`);
+const shot = (page, name) => page.screenshot({path: `${env('SHOTS')}/dashboard-${name}.png`,
+                                              fullPage: true});
+
+// A new page of a new context (a new browser session) with this viewport.
+async function newPage(browser, width = 1200, height = 900) {
+  const ctx = await browser.newContext({viewport: {width, height}});
+  const page = await ctx.newPage();
+  page.on('pageerror', (e) => console.log(`pageerror ${e.message}`));
+  page.on('console', (m) => {
+    if (/Content[- ]Security[- ]Policy/i.test(m.text())) console.log(`csp ${m.text()}`);
+  });
+  return page;
+}
+
+// The number of queries the page has answered (data-loads on <body>).
+const loads = (page) => page.evaluate(() => Number(document.body.dataset.loads || 0));
+
+// Wait until the page has answered one more query than `before`, and its state is `state`.
+async function answered(page, before, state = 'ready') {
+  await page.waitForFunction((n) => Number(document.body.dataset.loads || 0) > n, before,
+                             {timeout: 30000});
+  const [got, words] = await page.evaluate(() => [
+    document.body.dataset.state,
+    [...document.querySelectorAll('#status-text, #token-form:not([hidden]) p, .msg:not([hidden])')]
+      .map((e) => e.textContent).filter((t) => t).join(' | '),
+  ]);
+  if (got !== state) throw new Error(`the page's state is ${got}, not ${state}; it says: ${words}`);
+}
+
+// Open the dashboard at origin with the site and range in its address (as a person's
+// bookmark would) and wait for its answer.
+async function open(page, origin, site, range, state = 'ready') {
+  await page.goto(`${origin}/#site=${encodeURIComponent(site)}&range=${range}`);
+  await answered(page, 0, state);
+}
+
+// What the page shows: the cards, the chart's points (the canvas and the table under it),
+// the tables, and the range it asked for.
+const shown = (page) => page.evaluate(() => {
+  const rows = (sel) => [...document.querySelectorAll(`${sel} tbody tr`)]
+    .map((tr) => [...tr.cells].map((td) => td.textContent));
+  const num = (id) => Number(document.getElementById(id).textContent.replace(/,/g, ''));
+  const hash = new URLSearchParams(location.hash.slice(1));
+  return {
+    from: hash.get('from'), to: hash.get('to'),
+    views: num('views'), users: num('users'),
+    canvas: document.querySelectorAll('#chart canvas').length,
+    chart_points: Number(document.getElementById('chart').dataset.points),
+    series: rows('#series').map(([t, v, u]) => [t, Number(v.replace(/,/g, '')),
+                                                Number(u.replace(/,/g, ''))]),
+    paths: rows('#paths').map(([p, v]) => [p, Number(v.replace(/,/g, ''))]),
+    types: rows('#types').map(([p, v, u]) => [p, Number(v.replace(/,/g, '')),
+                                              Number(u.replace(/,/g, ''))]),
+    interval: document.getElementById('interval').textContent,
+  };
+});
+
+// The UTC day `back` days before today.
+const day = (back) => new Date(Date.now() - back * 86400000).toISOString().slice(0, 10);
+
+// Post one event for the site to ingest; resolves once ingest answered 202.
+async function post(path) {
+  const res = await fetch(`${env('INGEST')}/event`, {
+    method: 'POST',
+    headers: {'Content-Type': 'application/json'},
+    body: JSON.stringify({site_id: env('SITE'), event_type: 'page_view', path,
+                          user_id: 'live-user', timestamp: new Date().toISOString()}),
+  });
+  if (res.status !== 202) throw new Error(`ingest answered ${res.status}`);
+}
+
+const feedHas = (path) => `#feed li .path >> text="${path}"`;
+
+const cases = {
+  // Every range of the picker: the figures shown, for it_dashboard.sh to compare with the API.
+  async ranges(browser) {
+    const page = await newPage(browser);
+    await open(page, env('REPORTING'), env('SITE'), 'today');
+    info('today', await shown(page));
+    await shot(page, 'today');
+    for (const [name, value] of [['last7', '7'], ['last30', '30']]) {
+      const n = await loads(page);
+      await page.selectOption('#range', value);
+      await answered(page, n);
+      info(name, await shown(page));
+      await shot(page, name);
+    }
+    // Custom: two days (still hourly), then three (daily).
+    for (const [name, from, to] of [['custom2', day(1), day(0)], ['custom3', day(2), day(0)]]) {
+      await page.selectOption('#range', 'custom');
+      await page.fill('#from', from);
+      await page.fill('#to', to);
+      const n = await loads(page);
+      await page.click('#show');
+      await answered(page, n);
+      info(name, await shown(page));
+      await shot(page, name);
+    }
+    // A custom range that ends before it starts is refused in words, without a request.
+    await page.fill('#from', day(0));
+    await page.fill('#to', day(1));
+    const n = await loads(page);
+    await page.click('#show');
+    await answered(page, n, 'error');
+    info('backwards', await page.textContent('#status-text'));
+  },
+
+  // A site without events: the empty state, in words.
+  async empty(browser) {
+    const page = await newPage(browser);
+    await open(page, env('REPORTING'), env('EMPTY_SITE'), '7');
+    info('cards_msg', await page.textContent('#cards-msg'));
+    info('paths_msg', await page.textContent('#paths-msg'));
+    info('empty', await shown(page));
+    await page.waitForSelector('#feed-msg:not([hidden])');
+    info('feed_msg', await page.textContent('#feed-msg'));
+    await shot(page, 'empty');
+  },
+
+  // The live feed: an event posted now is shown within 6 s, newest first; paused, the feed
+  // asks nothing and shows nothing new; resumed, it does again.
+  async live(browser) {
+    const page = await newPage(browser);
+    await open(page, env('REPORTING'), env('SITE'), 'today');
+    await page.waitForSelector('#feed li');
+    const path = `/live/${Date.now()}`;
+    await post(path);
+    const posted = Date.now();
+    await page.waitForSelector(feedHas(path), {timeout: 15000});
+    info('live_ms', Date.now() - posted);
+    info('live_first', await page.textContent('#feed li:first-child .path'));
+    await shot(page, 'live');
+
+    await page.click('#pause');
+    info('pause_label', await page.textContent('#pause'));
+    let asked = 0;
+    page.on('request', (r) => {
+      if (new URL(r.url()).pathname === '/events') asked++;
+    });
+    const pausedPath = `/paused/${Date.now()}`;
+    await post(pausedPath);
+    // The measurement itself: longer than the 5 s refresh, and nothing may happen in it.
+    await page.waitForTimeout(7000);
+    info('paused_requests', asked);
+    info('paused_shown', await page.locator(feedHas(pausedPath)).count());
+    await shot(page, 'paused');
+    const resumed = Date.now();
+    await page.click('#pause');
+    await page.waitForSelector(feedHas(pausedPath), {timeout: 15000});
+    info('resumed_ms', Date.now() - resumed);
+  },
+
+  // READ_TOKENS: the page's files load without a token; the page asks for one, says so when
+  // it is refused, then shows the data with it, sending it as a bearer token and keeping it
+  // for the session only.
+  async token(browser) {
+    const page = await newPage(browser);
+    const auths = [];
+    page.on('request', (r) => {
+      if (new URL(r.url()).pathname.startsWith('/stats')) auths.push(r.headers().authorization || '');
+    });
+    await open(page, env('AUTH'), env('SITE'), '7', 'token');
+    info('asked', await page.isVisible('#token-form'));
+    info('asked_why', await page.textContent('#token-why'));
+    await shot(page, 'token');
+    let n = await loads(page);
+    await page.fill('#token', 'not-the-token');
+    await page.click('#token-form button');
+    await answered(page, n, 'token');
+    info('wrong_why', await page.textContent('#token-why'));
+    n = await loads(page);
+    await page.fill('#token', env('TOKEN'));
+    await page.click('#token-form button');
+    await answered(page, n);
+    info('with_token', await shown(page));
+    info('sent', auths[auths.length - 1]);
+    info('kept', await page.evaluate(() => Object.keys(sessionStorage).map((k) => sessionStorage.getItem(k))));
+    info('kept_local', await page.evaluate(() => localStorage.length));
+    await shot(page, 'token-data');
+    // A site the token does not cover: the API's 403, in words.
+    n = await loads(page);
+    await page.fill('#site', env('EMPTY_SITE'));
+    await page.click('#show');
+    await answered(page, n, 'error');
+    info('other_site', await page.textContent('#status-text'));
+    // A new browser session asks again.
+    const again = await newPage(browser);
+    await open(again, env('AUTH'), env('SITE'), '7', 'token');
+    info('asked_again', await again.isVisible('#token-form'));
+  },
+
+  // Reporting without its database: the reason, in words, and a way to retry.
+  async dberror(browser) {
+    const page = await newPage(browser);
+    await open(page, env('DEAD'), env('SITE'), '7', 'error');
+    info('status', await page.textContent('#status-text'));
+    info('retry', await page.isVisible('#status button'));
+    await shot(page, 'dberror');
+  },
+
+  // At phone width (375 px), nothing scrolls sideways.
+  async phone(browser) {
+    const page = await newPage(browser, 375, 740);
+    await open(page, env('REPORTING'), env('SITE'), '30');
+    await page.waitForSelector('#feed li');
+    info('widths', await page.evaluate(() => [document.documentElement.scrollWidth,
+                                               document.documentElement.clientWidth]));
+    info('phone', await shown(page));
+    await shot(page, 'phone');
+  },
+};
+
+main(cases);
