@@ -10,7 +10,8 @@
 #   3. processor drain rate and CPU per event for a pre-filled queue, next to
 #      build/tests/rawinsert (the same writes, raw, into the same server)
 #   4. reporting /stats and /stats/aggregated latency at two data sizes, 10x apart; /stats
-#      over 30 days and /stats/timeseries by hour over 7 days, each next to its /aggregated
+#      over 30 days and /stats/timeseries by hour over 7 days, each next to its /aggregated;
+#      /events, the first page and a page 100 cursors deep
 #   5. resident memory of each service, idle and at its peak
 #
 # About 2-3 minutes on 2 cores; every wait is bounded. Environment (defaults in brackets):
@@ -296,7 +297,7 @@ row "3.4" "**processor drain / raw writes**" "**$DRAIN_RATIO**" "3.1 / 3.3"
 
 # --- 4. reporting at two data sizes ------------------------------------------------------
 
-declare -A LOAD_S STATS_P50 AGG_P50 RANGE_P50
+declare -A LOAD_S STATS_P50 AGG_P50 RANGE_P50 EVENTS_P50
 n_proc=1
 n_rep=0
 n_row=0
@@ -383,6 +384,30 @@ for n in "$SMALL_N" "$LARGE_N"; do
         [[ $ep_q != stats/time* ]] || span="by hour over 7 days"
         row "4.$n_row" "\`/${ep_q%%\?*}\` $span, $(group "$n") events" "$(wrk_result)" "\`$W_CMD\`"
     done
+    # GET /events: the first page (100 events), and the page 100 cursors deep (pages of 10,
+    # so that both sizes have one: events 1,001-1,010 from the newest), its cursor found by
+    # following next_cursor.
+    cursor=""
+    for _ in $(seq 100); do
+        cursor=$(curl -s --max-time 60 "$base/events?site_id=$SITE&limit=10${cursor:+&cursor=$cursor}" |
+            jq -r .next_cursor)
+        if [ -z "$cursor" ] || [ "$cursor" = null ]; then
+            die "/events ran out of pages before 100 ($n events)"
+        fi
+    done
+    for ep_q in "events?site_id=$SITE" "events?site_id=$SITE&limit=10&cursor=$cursor"; do
+        warm_up tests/bench/report.lua "$base/$ep_q"
+        bench_wrk -t1 -c1 -d5s --latency -s tests/bench/report.lua "$base/$ep_q"
+        if [[ $ep_q == *cursor=* ]]; then
+            EVENTS_P50["deep $n"]=$W_P50
+            what="\`/events\` 100 cursors deep (pages of 10), $(group "$n") events"
+        else
+            EVENTS_P50["first $n"]=$W_P50
+            what="\`/events\` first page (100 events), $(group "$n") events"
+        fi
+        n_row=$((n_row + 1))
+        row "4.$n_row" "$what" "$(wrk_result)" "\`$W_CMD\`"
+    done
     hwm=$(rss_kb "$pid" VmHWM)
     [ "$hwm" -le "$REP_HWM" ] || REP_HWM=$hwm
     REP_CMD="PORT=0 MONGO_URI=$(mongo_uri "bench_stats_<N>") $REL_BUILD/reporting"
@@ -420,6 +445,7 @@ TARGETS=(
     "| \`/stats\` p50 ≤ 10 ms at both sizes, flat (≤ 2× from $(group "$SMALL_N") to $(group "$LARGE_N") events) while \`/stats/aggregated\` grows | /stats $(fmt_us "$S1") → $(fmt_us "$S2") (×$STATS_GROWTH); /stats/aggregated $(fmt_us "$A1") → $(fmt_us "$A2") (×$AGG_GROWTH) | $(verdict "$S1 <= 10000 && $S2 <= 10000 && $STATS_GROWTH <= 2") |"
     "| \`/stats\` over 30 days p50 ≤ 20 ms at both sizes, flat (≤ 2×) | $(fmt_us "$R1") → $(fmt_us "$R2") (×$R_GROWTH) | $(verdict "$R1 <= 20000 && $R2 <= 20000 && $R_GROWTH <= 2") |"
     "| \`/stats/timeseries\` by hour over 7 days p50 ≤ 20 ms at both sizes, flat (≤ 2×) | $(fmt_us "$T1") → $(fmt_us "$T2") (×$T_GROWTH) | $(verdict "$T1 <= 20000 && $T2 <= 20000 && $T_GROWTH <= 2") |"
+    "| \`/events\` first page and 100 cursors deep p50 ≤ 20 ms at both sizes | first $(fmt_us "${EVENTS_P50["first $SMALL_N"]}") → $(fmt_us "${EVENTS_P50["first $LARGE_N"]}"); deep $(fmt_us "${EVENTS_P50["deep $SMALL_N"]}") → $(fmt_us "${EVENTS_P50["deep $LARGE_N"]}") | $(verdict "${EVENTS_P50["first $SMALL_N"]} <= 20000 && ${EVENTS_P50["first $LARGE_N"]} <= 20000 && ${EVENTS_P50["deep $SMALL_N"]} <= 20000 && ${EVENTS_P50["deep $LARGE_N"]} <= 20000") |"
     "| ingest < 64 MB RSS under load | $(mb "$INGEST_HWM") | $(verdict "$INGEST_HWM < 65536") |"
     "| processor < 64 MB RSS under load | $(mb "$PROC_HWM") | $(verdict "$PROC_HWM < 65536") |"
     "| reporting < 64 MB RSS under load | $(mb "$REP_HWM") | $(verdict "$REP_HWM < 65536") |"
