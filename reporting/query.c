@@ -592,6 +592,7 @@ series_clear(struct series *ts)
 {
     free(ts->views);
     free(ts->users);
+    free(ts->capped);
     memset(ts, 0, sizeof *ts);
 }
 
@@ -603,7 +604,8 @@ series_init(struct series *out, const struct day_range *r, int64_t step_ms, stru
     out->n = range_buckets(r, step_ms);
     out->views = calloc((size_t)out->n, sizeof *out->views);
     out->users = calloc((size_t)out->n, sizeof *out->users);
-    if (out->views == NULL || out->users == NULL) {
+    out->capped = calloc((size_t)out->n, sizeof *out->capped);
+    if (out->views == NULL || out->users == NULL || out->capped == NULL) {
         series_clear(out);
         return err_set(err, ERR_INTERNAL, "out of memory");
     }
@@ -686,6 +688,15 @@ set_size(const bson_t *doc, const char *key)
     return n;
 }
 
+/* Whether doc's field `key` is true. */
+static int
+bool_field(const bson_t *doc, const char *key)
+{
+    bson_iter_t it;
+
+    return bson_iter_init_find(&it, doc, key) && BSON_ITER_HOLDS_BOOL(&it) && bson_iter_bool(&it);
+}
+
 int
 query_series_rollups(store_t *s, const char *site_id, const struct day_range *r, int64_t step_ms,
                      const char *event_type, struct series *out, struct app_err *err)
@@ -727,6 +738,7 @@ query_series_rollups(store_t *s, const char *site_id, const struct day_range *r,
         if (b >= 0 && strcmp(id, ids[b]) == 0) {
             out->views[b] = num_field(doc, "views");
             out->users[b] = hour ? set_size(doc, "u") : num_field(doc, "users");
+            out->capped[b] = hour && bool_field(doc, "u_capped");
         }
     }
     if (mongoc_cursor_error(cur, &berr)) {
