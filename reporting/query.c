@@ -613,12 +613,12 @@ series_init(struct series *out, const struct day_range *r, int64_t step_ms, stru
 }
 
 /* Add the figures of the raw events of the range to out's buckets (allocated): the views
- * when `views` is set, and the distinct users of each bucket. One find through the index
+ * and the distinct users of each bucket. One find through the index
  * {site_id: 1, timestamp: 1}, with a client of s; the events are bucketed here. */
 static int
 series_from_events(store_t *s, mongoc_client_t *client, const char *site_id,
                    const struct day_range *r, int64_t step_ms, const char *event_type,
-                   struct series *out, int views, struct app_err *err)
+                   struct series *out, struct app_err *err)
 {
     mongoc_collection_t *coll = store_collection(s, client, STORE_EVENTS_COLLECTION);
     bson_t *filter = BCON_NEW("site_id", BCON_UTF8(site_id), "timestamp", "{", "$gte",
@@ -646,7 +646,7 @@ series_from_events(store_t *s, mongoc_client_t *client, const char *site_id,
         if (b < 0) {
             continue;
         }
-        out->views[b] += views != 0;
+        out->views[b]++;
         if (user == NULL || user[0] == '\0') {
             continue;
         }
@@ -763,11 +763,10 @@ query_series_events(store_t *s, const char *site_id, const struct day_range *r, 
                     const char *event_type, struct series *out, struct app_err *err)
 {
     mongoc_client_t *client = store_client_pop(s);
-    int rc =
-        series_init(out, r, step_ms, err) != 0 ||
-                series_from_events(s, client, site_id, r, step_ms, event_type, out, 1, err) != 0
-            ? -1
-            : 0;
+    int rc = series_init(out, r, step_ms, err) != 0 ||
+                     series_from_events(s, client, site_id, r, step_ms, event_type, out, err) != 0
+                 ? -1
+                 : 0;
 
     if (rc != 0) {
         series_clear(out);
