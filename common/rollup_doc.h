@@ -8,7 +8,7 @@
  *                  runs: {<run>: <seq>}, voided: [<batch id>...]}
  *   rollup_hours  {_id: site-hour id, site_id, date, hour: <Date, the hour's start>,
  *                  event_type|null, views, u: [<int64 user hash>...], u_capped: true|missing,
- *                  runs, voided}
+ *                  u_all: true (created with the sets; missing: from before them), runs, voided}
  *   rollup_paths  {_id: site-day id + "|" + path, scope: site-day id, path, views, runs, voided}
  *   rollup_users  {_id: site-day id + "|" + user_id, b: <batch id>}
  *   rollup_referrers {_id: site-day id (all types) + "|" + host, scope, referrer: host,

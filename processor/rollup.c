@@ -104,6 +104,10 @@ append_on_insert(bson_t *update, const struct rollup_plan *p, const struct plan_
         bson_append_utf8(&set, "date", -1, day, 10);
         if (rollup_plan_is_hour(d)) {
             BSON_APPEND_DATE_TIME(&set, "hour", d->ev->ts_ms - d->ev->ts_ms % (TS_DAY_MS / 24));
+            /* Its set u holds every user counted since its creation (a site-hour created
+             * before the sets were kept has no u_all: reporting counts its users from the
+             * raw events). */
+            BSON_APPEND_BOOL(&set, "u_all", true);
         }
         if (d->kind == ROLLUP_KIND_TYPE || d->kind == ROLLUP_KIND_HOUR_TYPE) {
             BSON_APPEND_UTF8(&set, "event_type", d->ev->event_type);

@@ -697,6 +697,29 @@ bool_field(const bson_t *doc, const char *key)
     return bson_iter_init_find(&it, doc, key) && BSON_ITER_HOLDS_BOOL(&it) && bson_iter_bool(&it);
 }
 
+/* The users of out's buckets marked -1 (site-hours from before the sets), from the raw
+ * events of the range. Returns 0, or -1 with err. */
+static int
+users_from_events(store_t *s, mongoc_client_t *client, const char *site_id,
+                  const struct day_range *r, int64_t step_ms, const char *event_type,
+                  struct series *out, struct app_err *err)
+{
+    struct series raw;
+
+    if (series_init(&raw, r, step_ms, err) != 0 ||
+        series_from_events(s, client, site_id, r, step_ms, event_type, &raw, err) != 0) {
+        series_clear(&raw);
+        return -1;
+    }
+    for (int64_t b = 0; b < out->n; b++) {
+        if (out->users[b] < 0) {
+            out->users[b] = raw.users[b];
+        }
+    }
+    series_clear(&raw);
+    return 0;
+}
+
 int
 query_series_rollups(store_t *s, const char *site_id, const struct day_range *r, int64_t step_ms,
                      const char *event_type, struct series *out, struct app_err *err)
@@ -711,7 +734,7 @@ query_series_rollups(store_t *s, const char *site_id, const struct day_range *r,
     mongoc_cursor_t *cur = NULL;
     const bson_t *doc;
     bson_error_t berr;
-    int rc = -1;
+    int rc = -1, before_sets = 0;
 
     memset(out, 0, sizeof *out);
     for (int64_t i = 0; ids != NULL && i < n; i++) {
@@ -739,10 +762,20 @@ query_series_rollups(store_t *s, const char *site_id, const struct day_range *r,
             out->views[b] = num_field(doc, "views");
             out->users[b] = hour ? set_size(doc, "u") : num_field(doc, "users");
             out->capped[b] = hour && bool_field(doc, "u_capped");
+            /* A site-hour created before the sets were kept has no u_all: its users come
+             * from its raw events. */
+            if (hour && out->views[b] > 0 && !bool_field(doc, "u_all")) {
+                out->users[b] = -1;
+                before_sets = 1;
+            }
         }
     }
     if (mongoc_cursor_error(cur, &berr)) {
         err_set(err, ERR_TRANSIENT, "mongodb rollup series: %s", berr.message);
+        goto done;
+    }
+    if (before_sets &&
+        users_from_events(s, client, site_id, r, step_ms, event_type, out, err) != 0) {
         goto done;
     }
     rc = 0;

@@ -2,7 +2,8 @@
 # it_hourusers.sh - the hourly unique users of /stats/timeseries come from the set of user
 # hashes each site-hour document keeps (u), not from the raw events: the set holds each user
 # of the hour once (a client's second send of an event adds nothing), and a site-hour whose
-# set was found full (u_capped) answers its users flagged as a lower bound.
+# set was found full (u_capped) answers its users flagged as a lower bound; one created before
+# the sets were kept (no u_all) answers them from its raw events.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -39,13 +40,13 @@ counted() {
 check "the processor counted the six events and met the client's duplicate" \
     wait_until $((10 * T_SLOW)) counted
 
-hour_set() { # hour_set ID: the number of entries of the site-hour's u
-    q rollup_hours find "{\"_id\":\"$1\"}" | jq -s '.[0].u | length'
+hour_set() { # hour_set ID: the number of entries of the site-hour's u, and its u_all
+    q rollup_hours find "{\"_id\":\"$1\"}" | jq -s -c '.[0] | [(.u | length), .u_all]'
 }
-expect_eq "the site-hour 10:00 keeps three users" "$(hour_set '2025-11-15T10|*|2:hu')" 3
+expect_eq "the site-hour 10:00 keeps three users" "$(hour_set '2025-11-15T10|*|2:hu')" '[3,true]'
 expect_eq "the site-hour 10:00 of page_view keeps three users" \
-    "$(hour_set '2025-11-15T10|9:page_view|2:hu')" 3
-expect_eq "the site-hour 11:00 keeps one user" "$(hour_set '2025-11-15T11|*|2:hu')" 1
+    "$(hour_set '2025-11-15T10|9:page_view|2:hu')" '[3,true]'
+expect_eq "the site-hour 11:00 keeps one user" "$(hour_set '2025-11-15T11|*|2:hu')" '[1,true]'
 
 pts() { jq -c '[.points[] | select(.views > 0 or .unique_users > 0)]' <<<"$HTTP_BODY"; }
 for ep in stats/timeseries stats/timeseries/aggregated; do
@@ -59,10 +60,27 @@ done
 # shellcheck disable=SC2016 # $numberLong is extended JSON, not an expansion
 q rollup_hours insert '{"_id":"2025-11-16T09|*|2:hu","site_id":"hu","date":"2025-11-16",
   "event_type":null,"views":{"$numberLong":"7"},"u":[{"$numberLong":"5"},{"$numberLong":"-9"}],
-  "u_capped":true}' >/dev/null
+  "u_all":true,"u_capped":true}' >/dev/null
 http GET "$R/stats/timeseries?site_id=hu&date=2025-11-16&interval=hour"
 expect_json "a full set: unique_users flagged as a lower bound" "$(pts)" \
     '[{"t":"2025-11-16T09:00:00Z","views":7,"unique_users":2,"unique_users_capped":true}]'
+
+# A site-hour from before the sets were kept (no u_all, no u): its users come from its raw
+# events (two users here, stored directly), the other hours' from their sets.
+# shellcheck disable=SC2016 # $numberLong is extended JSON, not an expansion
+q rollup_hours insert '{"_id":"2025-11-17T08|*|2:hu","site_id":"hu","date":"2025-11-17",
+  "event_type":null,"views":{"$numberLong":"3"}}' >/dev/null
+for e in "o1 u7" "o2 u8" "o3 u7"; do
+    q events insert "{\"_id\":\"${e% *}\",\"site_id\":\"hu\",\"event_type\":\"page_view\",
+      \"timestamp\":{\"\$date\":\"2025-11-17T08:30:00Z\"},\"user_id\":\"${e#* }\"}" >/dev/null
+done
+http GET "$R/stats/timeseries?site_id=hu&from=2025-11-15&to=2025-11-17&interval=hour"
+expect_json "a site-hour from before the sets: its users from its raw events" "$(pts)" \
+    '[{"t":"2025-11-15T10:00:00Z","views":5,"unique_users":3},
+      {"t":"2025-11-15T11:00:00Z","views":1,"unique_users":1},
+      {"t":"2025-11-16T09:00:00Z","views":7,"unique_users":2,"unique_users_capped":true},
+      {"t":"2025-11-17T08:00:00Z","views":3,"unique_users":2}]'
+
 http GET "$R/stats/timeseries?site_id=hu&date=2025-11-15&interval=hour"
 expect_eq "no flag where the set was not full" \
     "$(jq '[.points[] | select(has("unique_users_capped"))] | length' <<<"$HTTP_BODY")" 0
