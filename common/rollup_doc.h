@@ -7,14 +7,18 @@
  *   rollups       {_id: site-day id, site_id, date, event_type|null, views, users,
  *                  runs: {<run>: <seq>}, voided: [<batch id>...]}
  *   rollup_hours  {_id: site-hour id, site_id, date, hour: <Date, the hour's start>,
- *                  event_type|null, views, runs, voided}
+ *                  event_type|null, views, u: [<int64 user hash>...], u_capped: true|missing,
+ *                  u_all: true (created with the sets; missing: from before them), runs, voided}
  *   rollup_paths  {_id: site-day id + "|" + path, scope: site-day id, path, views, runs, voided}
  *   rollup_users  {_id: site-day id + "|" + user_id, b: <batch id>}
  *   rollup_referrers {_id: site-day id (all types) + "|" + host, scope, referrer: host,
  *                  views, runs, voided}: page views by referrer (rollup_referrer_host())
  * views and users are the figures of /stats and /stats/timeseries; runs, voided and b are
  * the protocol's. A site-hour document is a site-day document of one hour without users:
- * the same protocol, in its own collection.
+ * the same protocol, in its own collection; its users are the set u of the hashes (FNV-1a 64 of
+ * the user_id's bytes, processor/rollup_plan.h) of the users of the events counted there, added
+ * by the update that adds their views ($addToSet: idempotent, no stamps of its own). The hour's
+ * unique users are u's size: exact up to a hash collision (about n^2 / 2^65 for n users).
  */
 #ifndef COMMON_ROLLUP_DOC_H
 #define COMMON_ROLLUP_DOC_H
@@ -26,6 +30,14 @@
 #define ROLLUP_USERS_COLLECTION "rollup_users"
 #define ROLLUP_HOURS_COLLECTION "rollup_hours"
 #define ROLLUP_REFERRERS_COLLECTION "rollup_referrers"
+
+/* A site-hour's set u grows only while it has fewer than ROLLUP_HOUR_USERS_MAX entries (a
+ * document is limited to 16 MB, about 900,000 int64s in an array): a batch finding it full
+ * counts its views, not its users, and sets u_capped: the hour's users are then a lower bound.
+ * One batch may take it past the limit by its own users (at most a batch's events).
+ * ROLLUP_HOUR_USERS_CAP_KEY is the update filter's key for "it has fewer": u.<MAX - 1> missing. */
+#define ROLLUP_HOUR_USERS_MAX 500000
+#define ROLLUP_HOUR_USERS_CAP_KEY "u.499999"
 
 /* The longest referrer kept: a DNS name. */
 #define ROLLUP_REFERRER_MAX 253

@@ -104,6 +104,10 @@ append_on_insert(bson_t *update, const struct rollup_plan *p, const struct plan_
         bson_append_utf8(&set, "date", -1, day, 10);
         if (rollup_plan_is_hour(d)) {
             BSON_APPEND_DATE_TIME(&set, "hour", d->ev->ts_ms - d->ev->ts_ms % (TS_DAY_MS / 24));
+            /* Its set u holds every user counted since its creation (a site-hour created
+             * before the sets were kept has no u_all: reporting counts its users from the
+             * raw events). */
+            BSON_APPEND_BOOL(&set, "u_all", true);
         }
         if (d->kind == ROLLUP_KIND_TYPE || d->kind == ROLLUP_KIND_HOUR_TYPE) {
             BSON_APPEND_UTF8(&set, "event_type", d->ev->event_type);
@@ -225,6 +229,30 @@ resolve(struct ctx *c, const struct plan_doc *d, const char *victim)
     return rc;
 }
 
+/* The fallback of a site-hour's update when it did not match: filter without its last
+ * condition (that the set u has fewer than ROLLUP_HOUR_USERS_MAX entries), with update
+ * `capped` (the views, no users, and u_capped: true). When the set is full, that counts
+ * the views and flags the hour's users as a lower bound; when the batch had applied or was
+ * voided there, it matches nothing either. Returns 1, 0 or -1 as update_doc(). */
+static int
+capped_update(struct ctx *c, mongoc_collection_t *coll, const bson_t *filter, const bson_t *capped)
+{
+    bson_t uncapped = BSON_INITIALIZER;
+    bson_iter_t it;
+    int rc;
+
+    if (bson_iter_init(&it, filter)) {
+        while (bson_iter_next(&it)) {
+            if (strcmp(bson_iter_key(&it), ROLLUP_HOUR_USERS_CAP_KEY) != 0) {
+                bson_append_iter(&uncapped, NULL, 0, &it);
+            }
+        }
+    }
+    rc = update_doc(c, coll, &uncapped, capped, 1);
+    bson_destroy(&uncapped);
+    return rc;
+}
+
 /* How many of the n items from `from` on the next command takes (store_chunk() at most),
  * or 0 with c->err "stopping" once a stop is requested. */
 static size_t
@@ -241,10 +269,12 @@ next_chunk(struct ctx *c, size_t from, size_t n)
 /* Run the upserts filters[i] / updates[i] (at most store_chunk()) as one unordered bulk write. When
  * it reports a write error (a duplicate key: an upsert whose condition failed on an existing
  * document), run each by itself: servers differ in what they keep of a bulk with
- * errors (see ../shared/MONGO.md), and each update here is safe to repeat.
- * Returns 0, or -1 with c->err. */
+ * errors (see ../shared/MONGO.md), and each update here is safe to repeat. capped[i] (NULL:
+ * capped NULL: none) is the update of a site-hour whose set u is full: run when updates[i] found
+ * the document there but not matching (capped_update()). Returns 0, or -1 with c->err. */
 static int
-upsert_chunk(struct ctx *c, mongoc_collection_t *coll, bson_t **filters, bson_t **updates, size_t n)
+upsert_chunk(struct ctx *c, mongoc_collection_t *coll, bson_t **filters, bson_t **updates,
+             bson_t **capped, size_t n)
 {
     bson_t *opts = BCON_NEW("ordered", BCON_BOOL(false));
     bson_t *one = BCON_NEW("upsert", BCON_BOOL(true));
@@ -268,7 +298,11 @@ upsert_chunk(struct ctx *c, mongoc_collection_t *coll, bson_t **filters, bson_t 
     } else if (berr.code == STORE_DUPLICATE_KEY || store_first_write_error(&reply, NULL, 0) != 0) {
         rc = 0;
         for (size_t i = 0; i < n && rc == 0; i++) {
-            rc = update_doc(c, coll, filters[i], updates[i], 1) < 0 ? -1 : 0;
+            rc = update_doc(c, coll, filters[i], updates[i], 1);
+            if (rc == 0 && capped != NULL && capped[i] != NULL) {
+                rc = capped_update(c, coll, filters[i], capped[i]);
+            }
+            rc = rc < 0 ? -1 : 0;
         }
     } else {
         store_chunk_outcome(c->s, n, &berr);
@@ -282,14 +316,16 @@ done:
     return rc;
 }
 
-/* Run the upserts filters[i] / updates[i] in bulk writes of store_chunk() at most. Returns
- * 0, or -1 with c->err. */
+/* Run the upserts filters[i] / updates[i] in bulk writes of store_chunk() at most (capped[i]:
+ * see upsert_chunk()). Returns 0, or -1 with c->err. */
 static int
-upsert_all(struct ctx *c, mongoc_collection_t *coll, bson_t **filters, bson_t **updates, size_t n)
+upsert_all(struct ctx *c, mongoc_collection_t *coll, bson_t **filters, bson_t **updates,
+           bson_t **capped, size_t n)
 {
     for (size_t from = 0, m; from < n; from += m) {
         if ((m = next_chunk(c, from, n)) == 0 ||
-            upsert_chunk(c, coll, filters + from, updates + from, m) != 0) {
+            upsert_chunk(c, coll, filters + from, updates + from,
+                         capped != NULL ? capped + from : NULL, m) != 0) {
             return -1;
         }
     }
@@ -437,7 +473,7 @@ claim_users(struct ctx *c)
         rc = 0;
         goto done;
     }
-    if (upsert_all(c, c->users, filters, updates, n) != 0 || read_user_owners(c) != 0) {
+    if (upsert_all(c, c->users, filters, updates, NULL, n) != 0 || read_user_owners(c) != 0) {
         goto done;
     }
     n_q = rollup_plan_user_questions(p);
@@ -467,6 +503,26 @@ done:
     return rc;
 }
 
+/* Append {$addToSet: {u: {$each: [<hash>...]}}}: the users the batch counts in site-hour d. */
+static void
+append_user_hashes(bson_t *update, const struct rollup_plan *p, const struct plan_doc *d)
+{
+    bson_t add, set, each;
+    char idx[24];
+    const char *k;
+
+    bson_append_document_begin(update, "$addToSet", -1, &add);
+    bson_append_document_begin(&add, "u", -1, &set);
+    bson_append_array_begin(&set, "$each", -1, &each);
+    for (size_t x = 0; x < d->u_n; x++) {
+        bson_uint32_to_string((uint32_t)x, &k, idx, sizeof idx);
+        BSON_APPEND_INT64(&each, k, p->uhash[d->u_at + x]);
+    }
+    bson_append_array_end(&set, &each);
+    bson_append_document_end(&add, &set);
+    bson_append_document_end(update, &add);
+}
+
 /* Apply this batch's counts: one conditional upsert per site-day, site-hour, path and
  * referrer document with something to add, one bulk write per collection: the paths, the
  * referrers, the site-days, then the site-hours (a crash between two leaves the rest to a takeover,
@@ -478,7 +534,7 @@ apply_counts(struct ctx *c)
     const struct rollup_plan *p = c->plan;
     size_t n = p->n_docs, m[GROUPS] = {0, 0, 0, 0};
     mongoc_collection_t *colls[GROUPS] = {c->paths, c->refs, c->rollups, c->hours};
-    bson_t **f[GROUPS], **u[GROUPS];
+    bson_t **f[GROUPS], **u[GROUPS], **caps;
     char key[ROLLUP_RUN_LEN + 8];
     int rc = -1, ok = 1;
 
@@ -487,6 +543,8 @@ apply_counts(struct ctx *c)
         u[g] = calloc(n ? n : 1, sizeof *u[g]);
         ok = ok && f[g] != NULL && u[g] != NULL;
     }
+    caps = calloc(n ? n : 1, sizeof *caps);
+    ok = ok && caps != NULL;
     if (!ok) {
         err_set(c->err, ERR_INTERNAL, "out of memory");
         goto done;
@@ -494,7 +552,7 @@ apply_counts(struct ctx *c)
     snprintf(key, sizeof key, "runs.%s", c->b->run);
     for (size_t i = 0; i < n; i++) {
         const struct plan_doc *d = &p->docs[i];
-        bson_t *filter, *update, inc;
+        bson_t *filter, *update, *capped, inc;
         int g;
         if (d->ns == PLAN_USER || d->ns == PLAN_EVENT || (d->views == 0 && d->users == 0)) {
             continue; /* not a figure, or nothing to add */
@@ -511,6 +569,17 @@ apply_counts(struct ctx *c)
             BSON_APPEND_INT64(&inc, "users", d->users);
         }
         bson_append_document_end(update, &inc);
+        if (g == HOURS && d->u_n > 0) {
+            /* The set u grows only while it has fewer than ROLLUP_HOUR_USERS_MAX entries
+             * (the filter's last condition); past that, capped counts the views alone. */
+            capped = bson_copy(update);
+            BCON_APPEND(capped, "$set", "{", key, BCON_INT64(c->b->seq), "u_capped",
+                        BCON_BOOL(true), "}");
+            append_on_insert(capped, p, d);
+            BCON_APPEND(filter, ROLLUP_HOUR_USERS_CAP_KEY, "{", "$exists", BCON_BOOL(false), "}");
+            append_user_hashes(update, p, d);
+            caps[m[g]] = capped;
+        }
         BCON_APPEND(update, "$set", "{", key, BCON_INT64(c->b->seq), "}");
         append_on_insert(update, p, d);
         f[g][m[g]] = filter;
@@ -518,7 +587,7 @@ apply_counts(struct ctx *c)
     }
     rc = 0;
     for (int g = 0; g < GROUPS && rc == 0; g++) {
-        rc = upsert_all(c, colls[g], f[g], u[g], m[g]);
+        rc = upsert_all(c, colls[g], f[g], u[g], g == HOURS ? caps : NULL, m[g]);
 #ifdef FAULT_INJECTION
         if (rc == 0 && g == DAYS && c->b->fault_hours != NULL &&
             c->b->seq == c->b->fault_hours_seq) {
@@ -534,6 +603,10 @@ done:
         free(f[g]);
         free(u[g]);
     }
+    for (size_t i = 0; caps != NULL && i < n; i++) {
+        bson_destroy(caps[i]);
+    }
+    free(caps);
     return rc;
 }
 

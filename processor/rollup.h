@@ -32,7 +32,9 @@
  *    over, and not counted here: V counts it, or, if V crashed, V's own redelivery of the
  *    envelope that stored it takes it over.
  *  - A user document belongs to the batch that created it (b), and that batch counts
- *    the user once in the site-day (site-hours count views only: no user documents). A
+ *    the user once in the site-day. Site-hours have no user documents: each keeps the set u
+ *    of its users' hashes, added by the update that adds their views (rollup_plan_counts()),
+ *    so a user is in it exactly when one of its events is counted there. A
  *    batch that counts an event of that user and finds
  *    b voided on the site-day takes the user document over (compare-and-set of b): its
  *    owner will never count it there. Owners are only voided through their redelivered

@@ -21,7 +21,7 @@ enum {
 static uint64_t
 hash(int ns, const char *s)
 {
-    uint64_t h = 1469598103934665603ULL ^ (uint64_t)ns;
+    uint64_t h = 14695981039346656037ULL ^ (uint64_t)ns; /* FNV-1a 64 (offset basis xor ns) */
     for (; *s != '\0'; s++) {
         h = (h ^ (unsigned char)*s) * 1099511628211ULL;
     }
@@ -63,9 +63,15 @@ doc_ref(struct rollup_plan *p, char *id, int ns, const struct event *ev, int kin
         free(id);
         return -1; /* cannot happen: rollup_plan_init() sized it */
     }
-    p->docs[p->n_docs] = (struct plan_doc){id, ns, ev, kind, scope, 0, 0, 0, 0, ""};
+    p->docs[p->n_docs] = (struct plan_doc){id, ns, ev, kind, scope, 0, 0, 0, 0, 0, 0, ""};
     p->slots[slot] = (long)p->n_docs;
     return (long)p->n_docs++;
+}
+
+int64_t
+rollup_plan_user_hash(const char *user)
+{
+    return (int64_t)hash(0, user); /* FNV-1a 64: its offset basis xor 0 */
 }
 
 static int
@@ -167,10 +173,11 @@ rollup_plan_init(struct rollup_plan *p, const char *batch, const struct event *e
     p->q = calloc(sz * ROLLUP_KINDS, sizeof *p->q);
     p->cas = calloc(sz * ROLLUP_KINDS, sizeof *p->cas);
     p->cas_ids = calloc(sz * ROLLUP_KINDS, sizeof *p->cas_ids);
+    p->uhash = calloc(sz * 2, sizeof *p->uhash); /* a user in each of two site-hours */
     if (p->docs == NULL || p->slots == NULL || p->doc_of == NULL || p->user_of == NULL ||
         p->counted == NULL || p->dups == NULL || p->own == NULL || p->dlv == NULL ||
         p->pairs == NULL || p->user_docs == NULL || p->q == NULL || p->cas == NULL ||
-        p->cas_ids == NULL) {
+        p->cas_ids == NULL || p->uhash == NULL) {
         return -1;
     }
     for (size_t s = 0; s < p->n_slots; s++) {
@@ -232,6 +239,7 @@ rollup_plan_free(struct rollup_plan *p)
     free(p->q);
     free(p->cas);
     free(p->cas_ids);
+    free(p->uhash);
     memset(p, 0, sizeof *p);
 }
 
@@ -502,6 +510,67 @@ rollup_plan_user_takeovers(struct rollup_plan *p)
     return p->n_cas;
 }
 
+static int
+cmp_int64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The user of event i in figure k, when it is a site-hour's and counted here: its user id,
+ * else NULL. */
+static const char *
+hour_user(const struct rollup_plan *p, size_t i, int k)
+{
+    const char *user = p->evs[i].user_id;
+
+    return (k == ROLLUP_KIND_HOUR_ALL || k == ROLLUP_KIND_HOUR_TYPE) && p->counted[i][k] &&
+                   nonempty(user)
+               ? user
+               : NULL;
+}
+
+/* The site-hours' user hashes: laid out per document (u_at), filled, then sorted and made
+ * distinct within each (u_n). */
+static void
+hour_users(struct rollup_plan *p)
+{
+    size_t at = 0;
+
+    for (size_t i = 0; i < p->n; i++) {
+        for (int k = 0; k < ROLLUP_KINDS; k++) {
+            if (hour_user(p, i, k) != NULL) {
+                p->docs[p->doc_of[i][k]].u_n++;
+            }
+        }
+    }
+    for (size_t d = 0; d < p->n_docs; d++) {
+        p->docs[d].u_at = at;
+        at += p->docs[d].u_n;
+        p->docs[d].u_n = 0;
+    }
+    for (size_t i = 0; i < p->n; i++) {
+        for (int k = 0; k < ROLLUP_KINDS; k++) {
+            const char *user = hour_user(p, i, k);
+            if (user != NULL) {
+                struct plan_doc *d = &p->docs[p->doc_of[i][k]];
+                p->uhash[d->u_at + d->u_n++] = rollup_plan_user_hash(user);
+            }
+        }
+    }
+    for (size_t d = 0; d < p->n_docs; d++) {
+        int64_t *h = p->uhash + p->docs[d].u_at;
+        size_t n = p->docs[d].u_n, keep = 0;
+        qsort(h, n, sizeof *h, cmp_int64);
+        for (size_t x = 0; x < n; x++) {
+            if (keep == 0 || h[keep - 1] != h[x]) {
+                h[keep++] = h[x];
+            }
+        }
+        p->docs[d].u_n = keep;
+    }
+}
+
 void
 rollup_plan_counts(struct rollup_plan *p)
 {
@@ -509,7 +578,9 @@ rollup_plan_counts(struct rollup_plan *p)
     for (size_t d = 0; d < p->n_docs; d++) {
         p->docs[d].views = 0;
         p->docs[d].users = 0;
+        p->docs[d].u_n = 0;
     }
+    hour_users(p);
     for (size_t i = 0; i < p->n_users; i++) {
         const struct plan_doc *u = &p->docs[p->user_docs[i]];
         if (u->mine) {

@@ -49,6 +49,8 @@ struct plan_doc {
     int kind;               /* enum rollup_kind of its figure; user documents: of their scope */
     long scope;             /* path, referrer and user documents: the index of their site-day */
     int64_t views, users;   /* what this batch adds (rollup_plan_counts()) */
+    size_t u_at, u_n;       /* site-hour documents: the user hashes to add to its set u,
+                             * uhash[u_at..u_at + u_n), distinct (rollup_plan_counts()) */
     int listed;             /* user documents: in users[] */
     int mine;               /* user documents: b is this batch, as last read */
     char owner[ROLLUP_BATCH_ID_MAX]; /* user documents: b as last read ("" unread) */
@@ -117,7 +119,13 @@ struct rollup_plan {
     /* What the plan took over: (event, figure) pairs, and user documents. */
     size_t taken_over, users_taken_over;
     size_t users_mine_before;
+    /* The hashes of the users this batch counts in each site-hour (plan_doc u_at, u_n). */
+    int64_t *uhash;
 };
+
+/* The hash a site-hour document's set u keeps of user id `user`: FNV-1a 64 of its bytes,
+ * as a signed 64-bit integer (BSON's int64). */
+int64_t rollup_plan_user_hash(const char *user);
 
 /* Whether d is a site-hour document (in rollup_hours; else a site-day or path document). */
 int rollup_plan_is_hour(const struct plan_doc *d);
@@ -177,8 +185,11 @@ size_t rollup_plan_user_questions(struct rollup_plan *p);
 size_t rollup_plan_user_takeovers(struct rollup_plan *p);
 
 /* What to add: docs[d].views for each site-day, site-hour and path document, docs[d].users
- * (the listed user documents that are this batch's) for each site-day. Also updates
- * users_taken_over. */
+ * (the listed user documents that are this batch's) for each site-day, and for each
+ * site-hour the distinct hashes (rollup_plan_user_hash()) of the non-empty user ids of the
+ * events this batch counts there (uhash[u_at..u_at + u_n), ascending): added to its set u
+ * by the same update that adds its views, so a user is in the set exactly when one of its
+ * events is counted there. Also updates users_taken_over. */
 void rollup_plan_counts(struct rollup_plan *p);
 
 #endif

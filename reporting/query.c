@@ -592,6 +592,7 @@ series_clear(struct series *ts)
 {
     free(ts->views);
     free(ts->users);
+    free(ts->capped);
     memset(ts, 0, sizeof *ts);
 }
 
@@ -603,7 +604,8 @@ series_init(struct series *out, const struct day_range *r, int64_t step_ms, stru
     out->n = range_buckets(r, step_ms);
     out->views = calloc((size_t)out->n, sizeof *out->views);
     out->users = calloc((size_t)out->n, sizeof *out->users);
-    if (out->views == NULL || out->users == NULL) {
+    out->capped = calloc((size_t)out->n, sizeof *out->capped);
+    if (out->views == NULL || out->users == NULL || out->capped == NULL) {
         series_clear(out);
         return err_set(err, ERR_INTERNAL, "out of memory");
     }
@@ -611,12 +613,12 @@ series_init(struct series *out, const struct day_range *r, int64_t step_ms, stru
 }
 
 /* Add the figures of the raw events of the range to out's buckets (allocated): the views
- * when `views` is set, and the distinct users of each bucket. One find through the index
+ * and the distinct users of each bucket. One find through the index
  * {site_id: 1, timestamp: 1}, with a client of s; the events are bucketed here. */
 static int
 series_from_events(store_t *s, mongoc_client_t *client, const char *site_id,
                    const struct day_range *r, int64_t step_ms, const char *event_type,
-                   struct series *out, int views, struct app_err *err)
+                   struct series *out, struct app_err *err)
 {
     mongoc_collection_t *coll = store_collection(s, client, STORE_EVENTS_COLLECTION);
     bson_t *filter = BCON_NEW("site_id", BCON_UTF8(site_id), "timestamp", "{", "$gte",
@@ -644,7 +646,7 @@ series_from_events(store_t *s, mongoc_client_t *client, const char *site_id,
         if (b < 0) {
             continue;
         }
-        out->views[b] += views != 0;
+        out->views[b]++;
         if (user == NULL || user[0] == '\0') {
             continue;
         }
@@ -667,6 +669,57 @@ series_from_events(store_t *s, mongoc_client_t *client, const char *site_id,
     return rc;
 }
 
+/* The number of entries of array field `key` of doc (0 when missing). A site-hour's users are
+ * its set u's size: counted here from the array, since the test server cannot compute $size
+ * (../shared/MONGO.md): that reads 8 bytes a user per site-hour document, a real MongoDB could
+ * project {$size: "$u"} instead. */
+static int64_t
+set_size(const bson_t *doc, const char *key)
+{
+    bson_iter_t it, arr;
+    int64_t n = 0;
+
+    if (bson_iter_init_find(&it, doc, key) && BSON_ITER_HOLDS_ARRAY(&it) &&
+        bson_iter_recurse(&it, &arr)) {
+        while (bson_iter_next(&arr)) {
+            n++;
+        }
+    }
+    return n;
+}
+
+/* Whether doc's field `key` is true. */
+static int
+bool_field(const bson_t *doc, const char *key)
+{
+    bson_iter_t it;
+
+    return bson_iter_init_find(&it, doc, key) && BSON_ITER_HOLDS_BOOL(&it) && bson_iter_bool(&it);
+}
+
+/* The users of out's buckets marked -1 (site-hours from before the sets), from the raw
+ * events of the range. Returns 0, or -1 with err. */
+static int
+users_from_events(store_t *s, mongoc_client_t *client, const char *site_id,
+                  const struct day_range *r, int64_t step_ms, const char *event_type,
+                  struct series *out, struct app_err *err)
+{
+    struct series raw;
+
+    if (series_init(&raw, r, step_ms, err) != 0 ||
+        series_from_events(s, client, site_id, r, step_ms, event_type, &raw, err) != 0) {
+        series_clear(&raw);
+        return -1;
+    }
+    for (int64_t b = 0; b < out->n; b++) {
+        if (out->users[b] < 0) {
+            out->users[b] = raw.users[b];
+        }
+    }
+    series_clear(&raw);
+    return 0;
+}
+
 int
 query_series_rollups(store_t *s, const char *site_id, const struct day_range *r, int64_t step_ms,
                      const char *event_type, struct series *out, struct app_err *err)
@@ -681,7 +734,7 @@ query_series_rollups(store_t *s, const char *site_id, const struct day_range *r,
     mongoc_cursor_t *cur = NULL;
     const bson_t *doc;
     bson_error_t berr;
-    int rc = -1;
+    int rc = -1, before_sets = 0;
 
     memset(out, 0, sizeof *out);
     for (int64_t i = 0; ids != NULL && i < n; i++) {
@@ -707,15 +760,22 @@ query_series_rollups(store_t *s, const char *site_id, const struct day_range *r,
         int64_t b = id != NULL ? range_bucket_of_id(r, step_ms, id) : -1;
         if (b >= 0 && strcmp(id, ids[b]) == 0) {
             out->views[b] = num_field(doc, "views");
-            out->users[b] = num_field(doc, "users");
+            out->users[b] = hour ? set_size(doc, "u") : num_field(doc, "users");
+            out->capped[b] = hour && bool_field(doc, "u_capped");
+            /* A site-hour created before the sets were kept has no u_all: its users come
+             * from its raw events. */
+            if (hour && out->views[b] > 0 && !bool_field(doc, "u_all")) {
+                out->users[b] = -1;
+                before_sets = 1;
+            }
         }
     }
     if (mongoc_cursor_error(cur, &berr)) {
         err_set(err, ERR_TRANSIENT, "mongodb rollup series: %s", berr.message);
         goto done;
     }
-    /* Site-hours keep views only: the users of each hour come from its raw events. */
-    if (hour && series_from_events(s, client, site_id, r, step_ms, event_type, out, 0, err) != 0) {
+    if (before_sets &&
+        users_from_events(s, client, site_id, r, step_ms, event_type, out, err) != 0) {
         goto done;
     }
     rc = 0;
@@ -736,11 +796,10 @@ query_series_events(store_t *s, const char *site_id, const struct day_range *r, 
                     const char *event_type, struct series *out, struct app_err *err)
 {
     mongoc_client_t *client = store_client_pop(s);
-    int rc =
-        series_init(out, r, step_ms, err) != 0 ||
-                series_from_events(s, client, site_id, r, step_ms, event_type, out, 1, err) != 0
-            ? -1
-            : 0;
+    int rc = series_init(out, r, step_ms, err) != 0 ||
+                     series_from_events(s, client, site_id, r, step_ms, event_type, out, err) != 0
+                 ? -1
+                 : 0;
 
     if (rc != 0) {
         series_clear(out);

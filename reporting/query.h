@@ -66,6 +66,8 @@ int query_events(store_t *s, const struct events_query *q, struct events_page *o
 struct series {
     int64_t n;
     int64_t *views, *users; /* owned */
+    unsigned char *capped;  /* owned: bucket i's users are a lower bound (a site-hour whose
+                             * set of users was full, u_capped) */
 };
 
 /* Free a series' arrays and zero it. */
@@ -78,9 +80,10 @@ typedef int (*query_series_fn)(store_t *s, const char *site_id, const struct day
                                int64_t step_ms, const char *event_type, struct series *out,
                                struct app_err *err);
 
-/* From the site-day documents (views and users), or the site-hour documents (views: one
- * read by _id of at most 744 documents) and, for the users of each hour, the raw events
- * of the range (as query_series_events(): their cost grows with the events). */
+/* From the site-day documents (views and users), or the site-hour documents (views, and
+ * users as the size of their set u, with u_capped: one read by _id of at most 744
+ * documents, whatever the number of events; only a site-hour created before the sets,
+ * without u_all, has its users from the raw events of the range). */
 int query_series_rollups(store_t *s, const char *site_id, const struct day_range *r,
                          int64_t step_ms, const char *event_type, struct series *out,
                          struct app_err *err);

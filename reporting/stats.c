@@ -199,10 +199,17 @@ answer_series(struct mg_connection *conn, struct reporting *r, query_series_fn q
     points = json_array();
     for (int64_t i = 0; points != NULL && i < ts.n; i++) {
         char t[RANGE_T_LEN];
+        json_t *pt;
         range_bucket_time(&q.days, step, i, t);
-        if (json_array_append_new(points, json_pack("{s:s,s:I,s:I}", "t", t, "views",
-                                                    (json_int_t)ts.views[i], "unique_users",
-                                                    (json_int_t)ts.users[i])) != 0) {
+        pt = json_pack("{s:s,s:I,s:I}", "t", t, "views", (json_int_t)ts.views[i], "unique_users",
+                       (json_int_t)ts.users[i]);
+        /* A lower bound: the hour's set of users was full (README). */
+        if (pt != NULL && ts.capped[i] &&
+            json_object_set_new(pt, "unique_users_capped", json_true()) != 0) {
+            json_decref(pt);
+            pt = NULL;
+        }
+        if (pt == NULL || json_array_append_new(points, pt) != 0) {
             json_decref(points);
             points = NULL;
         }

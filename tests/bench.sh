@@ -511,8 +511,8 @@ cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
     echo "(all types, \`page_view\`, \`click\`) with \`total_views\` equal to the events loaded,"
     echo "and so were the 30-day \`/stats\` and the 7-day hourly \`/stats/timeseries\` and their"
     echo "\`/aggregated\`. All events fall on $DATE, so a range reads 29 absent site-days around it;"
-    echo "the hourly series' \`unique_users\` come from the raw events (README), so its cost grows"
-    echo "with them, unlike its views."
+    echo "the hourly series' \`unique_users\` are the sizes of the sets of user hashes the site-hour"
+    echo "documents keep (README), so its cost grows with the users of an hour, not with the events."
     echo
     echo "## Targets"
     echo

@@ -53,6 +53,8 @@ struct row_want {
     int64_t hour_views, hour_users; /* added to the site-hour (all types); -1: the views as
                                      * the day's, the users 0 (site-hours have none) */
     int64_t ref_views;              /* added to the site-day's "news.example.com" document */
+    const char *hour_set; /* the users added to the site-hour's (all types) set u, separated
+                           * by spaces ("": none; NULL: not checked) */
 };
 
 struct row {
@@ -68,131 +70,212 @@ static const struct row rows[] = {
       {"e2", "page_view", "/a", "u1", INSERT_NEW, NULL, NULL, NULL, NULL},
       {"e3", "click", "/b", "u2", INSERT_NEW, NULL, NULL, NULL, NULL}},
      {{NULL}, NULL, NULL, {NULL}, NULL},
-     {3, 2, 2, 0, 0, 0, 0, 0, -1, -1, 0}},
+     {3, 2, 2, 0, 0, 0, 0, 0, -1, -1, 0, NULL}},
     {"its own retry after a crash between storing and counting",
      {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, ME, NULL, NULL, NULL},
       {"e2", "page_view", "/a", "u1", INSERT_DUPLICATE, ME, NULL, NULL, NULL}},
      {{NULL}, NULL, ME, {NULL}, NULL},
-     {2, 1, 2, 0, 0, 0, 1, 0, -1, -1, 0}},
+     {2, 1, 2, 0, 0, 0, 1, 0, -1, -1, 0, NULL}},
     {"a rejected event is neither stored nor counted",
      {{"e1", "page_view", "/a", "u1", INSERT_REJECTED, NULL, NULL, NULL, NULL},
       {"e2", "page_view", "/b", "u2", INSERT_NEW, NULL, NULL, NULL, NULL}},
      {{NULL}, NULL, NULL, {NULL}, NULL},
-     {1, 1, 0, 0, 0, 0, 0, 0, -1, -1, 0}},
+     {1, 1, 0, 0, 0, 0, 0, 0, -1, -1, 0, NULL}},
     {"redelivered, its first batch applied: counted there, not here",
      {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL, NULL}},
      {{V}, NULL, V, {NULL}, NULL},
-     {0, 0, 0, 0, 0, 6, 1, 0, -1, -1, 0}},
+     {0, 0, 0, 0, 0, 6, 1, 0, -1, -1, 0, NULL}},
     {"redelivered, its first batch crashed before counting: voided, taken over",
      {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL, NULL}},
      {{NULL}, NULL, V, {V}, NULL},
-     {1, 1, 1, 6, 2, 6, 1, 0, -1, -1, 0}},
+     {1, 1, 1, 6, 2, 6, 1, 0, -1, -1, 0, NULL}},
     {"redelivered while its first batch is live (frozen, not applied): voided, taken over",
      {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL, NULL},
       {"e2", "page_view", "/a", "u2", INSERT_NEW, NULL, NULL, NULL, NULL}},
      {{NULL}, NULL, V, {V}, NULL},
-     {2, 2, 2, 6, 4, 6, 1, 0, -1, -1, 0}},
+     {2, 2, 2, 6, 4, 6, 1, 0, -1, -1, 0, NULL}},
     {"two owners: one applied, one voided",
      {{"e1", "page_view", "/a", NULL, INSERT_DUPLICATE, V, NULL, NULL, NULL},
       {"e2", "page_view", "/a", NULL, INSERT_DUPLICATE, W, NULL, NULL, NULL}},
      {{V}, NULL, NULL, {NULL}, NULL},
-     {1, 0, 1, 6, 0, 12, 1, 0, -1, -1, 0}},
+     {1, 0, 1, 6, 0, 12, 1, 0, -1, -1, 0, NULL}},
     {"stored without an owner: taken over without a question",
      {{"e1", "page_view", "/a", NULL, INSERT_DUPLICATE, "", NULL, NULL, NULL}},
      {{NULL}, NULL, NULL, {NULL}, NULL},
-     {1, 0, 1, 6, 0, 0, 1, 0, -1, -1, 0}},
+     {1, 0, 1, 6, 0, 0, 1, 0, -1, -1, 0, NULL}},
     {"a takeover lost to another processor, whose batch then applied",
      {{"e1", "page_view", "/a", NULL, INSERT_DUPLICATE, V, NULL, NULL, NULL}},
      {{W}, W, NULL, {NULL}, NULL},
-     {0, 0, 0, 0, 0, 6, 2, 0, -1, -1, 0}},
+     {0, 0, 0, 0, 0, 6, 2, 0, -1, -1, 0, NULL}},
     {"a takeover lost to another processor that crashed too: taken from it",
      {{"e1", "page_view", "/a", NULL, INSERT_DUPLICATE, V, NULL, NULL, NULL}},
      {{NULL}, W, NULL, {NULL}, NULL},
-     {1, 0, 1, 6, 0, 6, 2, 0, -1, -1, 0}},
+     {1, 0, 1, 6, 0, 6, 2, 0, -1, -1, 0, NULL}},
     {"a user document whose owner was voided: taken over, the user counted here",
      {{"e1", "page_view", "/a", "u1", INSERT_NEW, NULL, NULL, NULL, NULL}},
      {{NULL}, NULL, V, {V}, NULL},
-     {1, 1, 1, 0, 2, 0, 0, 0, -1, -1, 0}},
+     {1, 1, 1, 0, 2, 0, 0, 0, -1, -1, 0, NULL}},
     {"a user document of a live batch: it keeps its user",
      {{"e1", "page_view", "/a", "u1", INSERT_NEW, NULL, NULL, NULL, NULL}},
      {{NULL}, NULL, W, {V}, NULL},
-     {1, 0, 1, 0, 0, 0, 0, 0, -1, -1, 0}},
+     {1, 0, 1, 0, 0, 0, 0, 0, -1, -1, 0, NULL}},
     {"a client's duplicate in the batch itself: counted once",
      {{"e1", "page_view", "/a", "u1", INSERT_NEW, NULL, NULL, NULL, NULL},
       {"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, ME, NULL, NULL, NULL}},
      {{NULL}, NULL, NULL, {NULL}, NULL},
-     {1, 1, 1, 0, 0, 0, 0, 0, -1, -1, 0}},
+     {1, 1, 1, 0, 0, 0, 0, 0, -1, -1, 0, NULL}},
     /* Client ids: the same _id from two envelopes (deliveries d1 stored it, d2 the second). */
     {"a client's duplicate meeting a live batch: no question, not voided, not counted here",
      {{"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, W, "d2", "d1", NULL},
       {"e2", "page_view", "/a", "u2", INSERT_NEW, NULL, NULL, NULL, NULL}},
      {{NULL}, NULL, NULL, {NULL}, NULL},
-     {1, 1, 1, 0, 0, 0, 0, 1, -1, -1, 0}},
+     {1, 1, 1, 0, 0, 0, 0, 1, -1, -1, 0, NULL}},
     {"a client's duplicate meeting an applied batch: not counted again",
      {{"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, "d2", "d1", NULL}},
      {{V}, NULL, V, {NULL}, NULL},
-     {0, 0, 0, 0, 0, 0, 0, 1, -1, -1, 0}},
+     {0, 0, 0, 0, 0, 0, 0, 1, -1, -1, 0, NULL}},
     {"a client's duplicate meeting a crashed batch: not taken over by the duplicate",
      {{"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, "d2", "d1", NULL}},
      {{NULL}, NULL, V, {V}, NULL},
-     {0, 0, 0, 0, 0, 0, 0, 1, -1, -1, 0}},
+     {0, 0, 0, 0, 0, 0, 0, 1, -1, -1, 0, NULL}},
     {"the crashed batch's own redelivery (same delivery): voided, taken over",
      {{"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, "d1", "d1", NULL}},
      {{NULL}, NULL, V, {V}, NULL},
-     {1, 1, 1, 6, 2, 6, 1, 0, -1, -1, 0}},
+     {1, 1, 1, 6, 2, 6, 1, 0, -1, -1, 0, NULL}},
     {"a client's duplicate, then the genuine redelivery, in one batch: taken over once",
      {{"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, "d2", "d1", NULL},
       {"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, "d1", "d1", NULL}},
      {{NULL}, NULL, V, {V}, NULL},
-     {1, 1, 1, 6, 2, 6, 1, 1, -1, -1, 0}},
+     {1, 1, 1, 6, 2, 6, 1, 1, -1, -1, 0, NULL}},
     {"the genuine redelivery, then a client's duplicate, in one batch: taken over once",
      {{"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, "d1", "d1", NULL},
       {"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, "d2", "d1", NULL}},
      {{NULL}, NULL, V, {V}, NULL},
-     {1, 1, 1, 6, 2, 6, 1, 1, -1, -1, 0}},
+     {1, 1, 1, 6, 2, 6, 1, 1, -1, -1, 0, NULL}},
     {"stored and then sent again by the client in one batch: counted once, by the first",
      {{"s:e1", "page_view", "/a", "u1", INSERT_NEW, NULL, "d1", NULL, NULL},
       {"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, ME, "d2", "d1", NULL}},
      {{NULL}, NULL, NULL, {NULL}, NULL},
-     {1, 1, 1, 0, 0, 0, 0, 1, -1, -1, 0}},
+     {1, 1, 1, 0, 0, 0, 0, 1, -1, -1, 0, NULL}},
     {"a document without a delivery (stored before them) is its _id's: an old envelope's "
      "redelivery takes it over",
      {{"0190163d-8694-7abc-8def-0123456789ab", "page_view", "/a", NULL, INSERT_DUPLICATE, V, NULL,
        NULL, NULL}},
      {{NULL}, NULL, NULL, {NULL}, NULL},
-     {1, 0, 1, 6, 0, 6, 1, 0, -1, -1, 0}},
+     {1, 0, 1, 6, 0, 6, 1, 0, -1, -1, 0, NULL}},
     {"a document without a delivery met by a new envelope with that _id: a client duplicate",
      {{"0190163d-8694-7abc-8def-0123456789ab", "page_view", "/a", NULL, INSERT_DUPLICATE, V, "d2",
        NULL, NULL}},
      {{NULL}, NULL, NULL, {NULL}, NULL},
-     {0, 0, 0, 0, 0, 0, 0, 1, -1, -1, 0}},
+     {0, 0, 0, 0, 0, 0, 0, 1, -1, -1, 0, NULL}},
     {"page views with a referrer count under its host; a click's referrer counts nowhere",
      {{"e1", "page_view", "/a", "u1", INSERT_NEW, NULL, NULL, NULL, "https://News.example.com/x"},
       {"e2", "page_view", "/a", "u1", INSERT_NEW, NULL, NULL, NULL, "http://news.example.com:80"},
       {"e3", "click", "/a", "u1", INSERT_NEW, NULL, NULL, NULL, "https://news.example.com/"},
       {"e4", "page_view", "/a", "u1", INSERT_NEW, NULL, NULL, NULL, "news.example.com"}},
      {{NULL}, NULL, NULL, {NULL}, NULL},
-     {4, 1, 4, 0, 0, 0, 0, 0, -1, -1, 2}},
+     {4, 1, 4, 0, 0, 0, 0, 0, -1, -1, 2, NULL}},
     {"a redelivered page view with a referrer, its batch crashed: taken over there too",
      {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL, "https://news.example.com"}},
      {{NULL}, NULL, V, {V}, NULL},
-     {1, 1, 1, 7, 2, 7, 1, 0, -1, -1, 1}},
+     {1, 1, 1, 7, 2, 7, 1, 0, -1, -1, 1, NULL}},
     {"a redelivered page view with a referrer, its batch applied: counted there, not here",
      {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL, "https://news.example.com"}},
      {{V}, NULL, V, {NULL}, NULL},
-     {0, 0, 0, 0, 0, 7, 1, 0, -1, -1, 0}},
+     {0, 0, 0, 0, 0, 7, 1, 0, -1, -1, 0, NULL}},
     {"redelivered, its batch crashed between the site-days and the site-hours: taken over "
      "on the site-hours only (views: they have no users)",
      {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL, NULL}},
      {{NULL}, NULL, V, {NULL}, V},
-     {0, 0, 0, 2, 0, 6, 1, 0, 1, 0, 0}},
+     {0, 0, 0, 2, 0, 6, 1, 0, 1, 0, 0, NULL}},
     {"a batch crashed between the site-days and the site-hours, an event of its user: its "
      "user documents stay its own (not voided on the site-days)",
      {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL, NULL},
       {"e2", "click", "/b", "u1", INSERT_NEW, NULL, NULL, NULL, NULL}},
      {{NULL}, NULL, V, {NULL}, V},
-     {1, 0, 0, 2, 0, 6, 1, 0, 2, 0, 0}},
+     {1, 0, 0, 2, 0, 6, 1, 0, 2, 0, 0, NULL}},
+    /* The site-hour's set u: the users of the events counted there, each once. */
+    {"hour set: the users of a fresh batch's events in the hour, each once; none without a user",
+     {{"e1", "page_view", "/a", "u1", INSERT_NEW, NULL, NULL, NULL, NULL},
+      {"e2", "click", "/b", "u1", INSERT_NEW, NULL, NULL, NULL, NULL},
+      {"e3", "page_view", "/a", "u2", INSERT_NEW, NULL, NULL, NULL, NULL},
+      {"e4", "page_view", "/a", "", INSERT_NEW, NULL, NULL, NULL, NULL}},
+     {{NULL}, NULL, NULL, {NULL}, NULL},
+     {4, 2, 3, 0, 0, 0, 0, 0, -1, -1, 0, "u1 u2"}},
+    {"hour set: a takeover adds the user of the taken-over event",
+     {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL, NULL},
+      {"e2", "page_view", "/a", "u2", INSERT_NEW, NULL, NULL, NULL, NULL}},
+     {{NULL}, NULL, V, {V}, NULL},
+     {2, 2, 2, 6, 4, 6, 1, 0, -1, -1, 0, "u1 u2"}},
+    {"hour set: an event whose batch applied adds nothing (its batch added its user)",
+     {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL, NULL}},
+     {{V}, NULL, V, {NULL}, NULL},
+     {0, 0, 0, 0, 0, 6, 1, 0, -1, -1, 0, ""}},
+    {"hour set: a client's duplicate adds nothing",
+     {{"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, W, "d2", "d1", NULL},
+      {"e2", "page_view", "/a", "u2", INSERT_NEW, NULL, NULL, NULL, NULL}},
+     {{NULL}, NULL, NULL, {NULL}, NULL},
+     {1, 1, 1, 0, 0, 0, 0, 1, -1, -1, 0, "u2"}},
+    {"hour set: taken over on the site-hours only, the user added there (not on the day)",
+     {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL, NULL}},
+     {{NULL}, NULL, V, {NULL}, V},
+     {0, 0, 0, 2, 0, 6, 1, 0, 1, 0, 0, "u1"}},
+    {"hour set: a user whose day document a live batch keeps is still in the hour's set",
+     {{"e1", "page_view", "/a", "u1", INSERT_NEW, NULL, NULL, NULL, NULL}},
+     {{NULL}, NULL, W, {V}, NULL},
+     {1, 0, 1, 0, 0, 0, 0, 0, -1, -1, 0, "u1"}},
 };
+
+/* Check that the hashes the plan adds to site-hour hd's set are those of the users in
+ * `want` (separated by spaces), in ascending order, each once. */
+static void
+check_hour_set(const struct rollup_plan *p, long hd, const char *want, const char *name)
+{
+    int64_t hashes[MAX_EVS];
+    size_t n = 0;
+    char buf[64];
+    const struct plan_doc *d = hd >= 0 ? &p->docs[hd] : NULL;
+
+    snprintf(buf, sizeof buf, "%s", want);
+    for (char *save = NULL, *u = strtok_r(buf, " ", &save); u != NULL;
+         u = strtok_r(NULL, " ", &save)) {
+        int64_t h = rollup_plan_user_hash(u);
+        size_t at = n++;
+        while (at > 0 && hashes[at - 1] > h) { /* keep them ascending */
+            hashes[at] = hashes[at - 1];
+            at--;
+        }
+        hashes[at] = h;
+    }
+    if ((d != NULL ? d->u_n : 0) != n) {
+        fail_msg("%s: site-hour set of %zu users, want %zu", name, d != NULL ? d->u_n : 0, n);
+    }
+    for (size_t x = 0; x < n; x++) {
+        if (p->uhash[d->u_at + x] != hashes[x]) {
+            fail_msg("%s: site-hour set entry %zu differs", name, x);
+        }
+    }
+}
+
+/* FNV-1a 64 of the user id's bytes, as int64: the published test vectors. */
+static void
+test_user_hash(void **state)
+{
+    static const struct {
+        const char *user;
+        uint64_t want;
+    } cases[] = {
+        {"", 0xcbf29ce484222325ULL},
+        {"a", 0xaf63dc4c8601ec8cULL},
+        {"foobar", 0x85944171f73967e8ULL},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_true(rollup_plan_user_hash(cases[i].user) == (int64_t)cases[i].want);
+    }
+    assert_true(rollup_plan_user_hash("u1") != rollup_plan_user_hash("u2"));
+}
 
 static int
 listed(const char *const *list, size_t n, const char *b)
@@ -350,6 +433,9 @@ run_row(const struct row *r)
                  r->name, (long long)hour_views, (long long)hour_users, (long long)want_hv,
                  (long long)want_hu);
     }
+    if (r->want.hour_set != NULL) {
+        check_hour_set(&p, hd, r->want.hour_set, r->name);
+    }
     free(hour);
     char *ref = rollup_child_id(scope, "news.example.com");
     long rd = doc_named(&p, ref, PLAN_REF);
@@ -435,6 +521,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rows),
         cmocka_unit_test(test_figures_of_an_event),
+        cmocka_unit_test(test_user_hash),
     };
 
     return cmocka_run_group_tests_name("rollup_plan: the protocol's decisions", tests, NULL, NULL);
