@@ -178,16 +178,16 @@ queue_claim(const queue_t *q, rconn_t *c, size_t max, long block_ms, struct queu
     return claimed;
 }
 
-int
-queue_list(const queue_t *q, rconn_t *c, struct queue_batch *out, struct app_err *err)
+/* LRANGE key 0 stop, moving its elements into out: right to left when reversed (a list
+ * whose newest element is at the left, read oldest first), else as listed. Returns the
+ * number moved, or -1 with err. */
+static int
+take_range(rconn_t *c, const char *key, long long stop, int reversed, struct queue_batch *out,
+           struct app_err *err)
 {
-    redisReply *r;
+    redisReply *r = rconn_command(c, err, "LRANGE %s 0 %lld", key, stop);
     int n = 0;
 
-    if (need_consumer(q, err) != 0) {
-        return -1;
-    }
-    r = rconn_command(c, err, "LRANGE %s 0 -1", q->names[QUEUE_PROCESSING]);
     if (r == NULL) {
         return -1;
     }
@@ -196,13 +196,12 @@ queue_list(const queue_t *q, rconn_t *c, struct queue_batch *out, struct app_err
         freeReplyObject(r);
         return -1;
     }
-    /* The list holds the newest claim at the left: walk it right to left. */
-    for (size_t i = r->elements; i-- > 0;) {
-        redisReply *item = r->element[i];
-        if (item->type != REDIS_REPLY_STRING) {
+    for (size_t k = 0; k < r->elements; k++) {
+        size_t i = reversed ? r->elements - 1 - k : k;
+        if (r->element[i]->type != REDIS_REPLY_STRING) {
             continue;
         }
-        if (batch_add(out, item) != 0) {
+        if (batch_add(out, r->element[i]) != 0) {
             freeReplyObject(r);
             return err_set(err, ERR_INTERNAL, "out of memory");
         }
@@ -211,6 +210,16 @@ queue_list(const queue_t *q, rconn_t *c, struct queue_batch *out, struct app_err
     }
     freeReplyObject(r);
     return n;
+}
+
+int
+queue_list(const queue_t *q, rconn_t *c, struct queue_batch *out, struct app_err *err)
+{
+    if (need_consumer(q, err) != 0) {
+        return -1;
+    }
+    /* The list holds the newest claim at the left. */
+    return take_range(c, q->names[QUEUE_PROCESSING], -1, 1, out, err);
 }
 
 int
@@ -395,28 +404,7 @@ int
 queue_dead_list(const queue_t *q, rconn_t *c, size_t max, struct queue_batch *out,
                 struct app_err *err)
 {
-    redisReply *r =
-        rconn_command(c, err, "LRANGE %s 0 %lld", q->names[QUEUE_DEAD], (long long)max - 1);
-    int n = 0;
-
-    if (r == NULL) {
-        return -1;
-    }
-    if (r->type != REDIS_REPLY_ARRAY) {
-        err_set(err, ERR_TRANSIENT, "redis LRANGE: %s", r->str ? r->str : "unexpected reply");
-        freeReplyObject(r);
-        return -1;
-    }
-    for (size_t i = 0; i < r->elements; i++) {
-        if (batch_add(out, r->element[i]) != 0) {
-            freeReplyObject(r);
-            return err_set(err, ERR_INTERNAL, "out of memory");
-        }
-        r->element[i] = NULL;
-        n++;
-    }
-    freeReplyObject(r);
-    return n;
+    return take_range(c, q->names[QUEUE_DEAD], (long long)max - 1, 0, out, err);
 }
 
 long
