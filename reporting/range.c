@@ -197,26 +197,6 @@ range_distinct(char **ids, size_t n)
     return distinct;
 }
 
-void
-range_distinct_per_bucket(char **keys, size_t n, int64_t *users, int64_t n_buckets)
-{
-    if (n == 0) {
-        return;
-    }
-    qsort(keys, n, sizeof *keys, cmp_str);
-    for (size_t i = 0; i < n; i++) {
-        char *end;
-        long long b;
-        if (i > 0 && strcmp(keys[i - 1], keys[i]) == 0) {
-            continue;
-        }
-        b = strtoll(keys[i], &end, 10);
-        if (end != keys[i] && *end == '|' && b >= 0 && b < n_buckets) {
-            users[b]++;
-        }
-    }
-}
-
 static int
 cmp_rows(const void *a, const void *b)
 {

@@ -91,9 +91,4 @@ int range_user_counted(const bson_t *scope, const char *b);
 /* Sort ids[0..n) and return how many distinct strings there are. */
 size_t range_distinct(char **ids, size_t n);
 
-/* Sort keys[0..n), each "<bucket>|<user_id>" (bucket a decimal index below n_buckets), and
- * add to users[bucket] the number of distinct users of each bucket. Keys of another form
- * are skipped. */
-void range_distinct_per_bucket(char **keys, size_t n, int64_t *users, int64_t n_buckets);
-
 #endif

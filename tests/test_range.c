@@ -285,21 +285,6 @@ test_bucket_time(void **state)
 }
 
 static void
-test_distinct_per_bucket(void **state)
-{
-    char *keys[] = {"1|u1", "0|u1", "1|u1", "1|u2", "3|u1", "2|x", "7|u9", "x|u", "|u", "1u"};
-    int64_t users[4] = {0, 0, 0, 0};
-    const int64_t want[4] = {1, 2, 1, 1}; /* 7 is no bucket, nor the three malformed keys */
-    (void)state;
-    range_distinct_per_bucket(keys, sizeof keys / sizeof keys[0], users, 4);
-    for (int b = 0; b < 4; b++) {
-        assert_int_equal(users[b], want[b]);
-    }
-    range_distinct_per_bucket(keys, 0, users, 4);
-    assert_int_equal(users[1], 2);
-}
-
-static void
 test_by(void **state)
 {
     static const struct {
@@ -373,17 +358,11 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse),
-        cmocka_unit_test(test_interval_and_buckets),
-        cmocka_unit_test(test_bucket_of),
-        cmocka_unit_test(test_limit),
-        cmocka_unit_test(test_user_counted),
-        cmocka_unit_test(test_distinct),
-        cmocka_unit_test(test_bucket_of_id),
-        cmocka_unit_test(test_bucket_time),
-        cmocka_unit_test(test_distinct_per_bucket),
-        cmocka_unit_test(test_by),
-        cmocka_unit_test(test_top),
+        cmocka_unit_test(test_parse),        cmocka_unit_test(test_interval_and_buckets),
+        cmocka_unit_test(test_bucket_of),    cmocka_unit_test(test_limit),
+        cmocka_unit_test(test_user_counted), cmocka_unit_test(test_distinct),
+        cmocka_unit_test(test_bucket_of_id), cmocka_unit_test(test_bucket_time),
+        cmocka_unit_test(test_by),           cmocka_unit_test(test_top),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
