@@ -160,6 +160,19 @@ if run_case ranges; then
         "The range must not start after it ends."
 fi
 
+if run_case latest; then
+    latest_day=$(curl -s "$R/events?site_id=$SITE&limit=1" | jq -r '.events[0].timestamp[:10]')
+    expect_eq "a range without the site's events: the day of its latest event is offered" \
+        "$(shown offer -r .)" \
+        "No events for this site in this range; its latest event is on $latest_day. Show $latest_day"
+    expect_eq "the offer taken: that day is shown" "$(shown latest '[.from, .to]')" \
+        "[\"$latest_day\",\"$latest_day\"]"
+    curl -s "$R/stats?site_id=$SITE&date=$latest_day" >"$T_TMP/latest.json"
+    expect_eq "the offer taken: the cards are that day's /stats" \
+        "$(shown latest '[.views, .users]')" "$(jq -c '[.total_views, .unique_users]' "$T_TMP/latest.json")"
+    expect_eq "the offer taken: it is gone" "$(shown offer_after)" true
+fi
+
 if run_case empty; then
     expect_eq "a site without events: said so" "$(shown cards_msg -r .)" \
         "No events for this site in this range"

@@ -268,6 +268,29 @@
     setMsg('feed-msg', events.length === 0 ? 'No events for this site yet' : '');
   }
 
+  // A range without events of a site that has some (the feed's newest): the page offers the
+  // day of the latest one, since a first look often picks a range the events are not in.
+  function offerLatest(events) {
+    const q = current;
+    if (!q || !q.empty || events.length === 0 || typeof events[0].timestamp !== 'string') return;
+    const latest = events[0].timestamp.slice(0, 10);
+    if (!isDay(latest) || (latest >= q.from && latest <= q.to)) return;
+    setMsg('cards-msg', 'No events for this site in this range; its latest event is on ' +
+           latest + '. ');
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.id = 'show-latest';
+    b.textContent = 'Show ' + latest;
+    b.addEventListener('click', () => {
+      $('range').value = 'custom';
+      $('custom').hidden = false;
+      $('from').value = latest;
+      $('to').value = latest;
+      load();
+    });
+    $('cards-msg').append(b);
+  }
+
   async function loadFeed() {
     const q = current;
     const gen = generation;
@@ -275,7 +298,9 @@
     try {
       const body = await api('/events', {site_id: q.site, limit: FEED_LIMIT});
       if (gen !== generation) return;
-      showFeed(Array.isArray(body.events) ? body.events : []);
+      const events = Array.isArray(body.events) ? body.events : [];
+      showFeed(events);
+      offerLatest(events);
       $('feed-status').textContent = 'Updated ' + new Date().toISOString().slice(11, 19) + ' UTC';
     } catch (err) {
       if (gen !== generation) return;
@@ -351,6 +376,7 @@
       : site + ', ' + q.from + ' to ' + q.to + ' (UTC)';
     // Every section shows its own answer, or the words for its failure.
     const [stats, ts, paths, types] = results;
+    q.empty = stats.status === 'fulfilled' && stats.value.total_views === 0;
     if (stats.status === 'fulfilled') showTotals(stats.value);
     else {
       $('views').textContent = '–';

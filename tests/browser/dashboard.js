@@ -131,6 +131,24 @@ const cases = {
     await shot(page, 'empty');
   },
 
+  // A range without the site's events: the page offers the day of its latest event, and
+  // shows that day when asked.
+  async latest(browser) {
+    const page = await newPage(browser);
+    await page.goto(`${env('REPORTING')}/#site=${encodeURIComponent(env('SITE'))}` +
+                    '&range=custom&from=2020-01-01&to=2020-01-02');
+    await answered(page, 0);
+    await page.waitForSelector('#show-latest');
+    info('offer', await page.textContent('#cards-msg'));
+    await shot(page, 'latest-offer');
+    const n = await loads(page);
+    await page.click('#show-latest');
+    await answered(page, n);
+    info('latest', await shown(page));
+    info('offer_after', await page.isHidden('#cards-msg'));
+    await shot(page, 'latest');
+  },
+
   // The live feed: an event posted now is shown within 6 s, newest first; paused, the feed
   // asks nothing and shows nothing new; resumed, it does again.
   async live(browser) {
