@@ -26,7 +26,11 @@ request_id(const struct mg_connection *conn, const char *event_id, char *out, si
         ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
              c == '.' || c == '_' || c == ':' || c == '-';
     }
-    snprintf(out, outlen, "%s", ok ? h : event_id);
+    const char *rid = ok ? h : event_id;
+
+    n = strnlen(rid, outlen - 1);
+    memcpy(out, rid, n); /* not snprintf(): once per request */
+    out[n] = '\0';
 }
 
 /* Read the body (at most max bytes) into *buf (the caller frees it) and *len. Returns 0,
@@ -172,6 +176,59 @@ seal(struct mg_connection *conn, struct outgoing *o, int64_t now)
     return 0;
 }
 
+/* Whether id is written in JSON as it is: printable ASCII, no '"' or '\\'. */
+static int
+plain_id(const char *id)
+{
+    for (; *id != '\0'; id++) {
+        unsigned char c = (unsigned char)*id;
+        if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The 202's text for the sealed events of o, as json_dumps(JSON_COMPACT) writes it:
+ * {"status":"accepted","ids":[...]} for POST /events, or with single set POST /event's
+ * {"status":"accepted","id":"..."}. Returns it malloc'd (the caller frees it), or NULL
+ * when an id needs escaping (or out of memory): jansson writes that one. */
+static char *
+accepted_reply(const struct outgoing *o, int single)
+{
+    static const char many[] = "{\"status\":\"accepted\",\"ids\":[";
+    static const char one[] = "{\"status\":\"accepted\",\"id\":";
+    size_t n = single ? 1 : o->n, len = sizeof many + 2, at;
+    char *out;
+
+    for (size_t i = 0; i < n; i++) {
+        if (!plain_id(o->evs[i].id)) {
+            return NULL;
+        }
+        len += strlen(o->evs[i].id) + 3;
+    }
+    if ((out = malloc(len)) == NULL) {
+        return NULL;
+    }
+    at = single ? sizeof one - 1 : sizeof many - 1;
+    memcpy(out, single ? one : many, at);
+    for (size_t i = 0; i < n; i++) {
+        size_t k = strlen(o->evs[i].id);
+        out[at++] = '"';
+        memcpy(out + at, o->evs[i].id, k);
+        at += k;
+        out[at++] = '"';
+        out[at++] = ',';
+    }
+    at--; /* the last comma */
+    if (!single) {
+        out[at++] = ']';
+    }
+    out[at++] = '}';
+    out[at] = '\0';
+    return out;
+}
+
 /* The Idempotency-Key header of POST /event, which stands for the body's event_id: into
  * ev->client_id when the body has none. Returns 0, or the status of the 400 sent. */
 static int
@@ -235,7 +292,7 @@ handle_post_event(struct mg_connection *conn, void *arg)
     struct outgoing o = {0};
     struct app_err err = {0};
     json_t *body = NULL, *derived = NULL;
-    char reply[96], msg[96], *dumped = NULL, *buf = NULL;
+    char msg[96], *dumped = NULL, *buf = NULL;
     size_t len = 0;
     int scanned = 0;
     int status = read_body(conn, in, in->cfg.max_body_bytes, &buf, &len);
@@ -270,13 +327,11 @@ handle_post_event(struct mg_connection *conn, void *arg)
         status = http_send_error(conn, 500, "Internal error");
         goto done;
     }
-    if (o.evs[0].client_id == NULL) {
-        /* The reply without jansson: it is the same every time but for the UUID. */
-        snprintf(reply, sizeof reply, "{\"status\":\"accepted\",\"id\":\"%.36s\"}", o.evs[0].id);
-        status = enqueue(conn, in, &o, reply);
+    if ((dumped = accepted_reply(&o, 1)) != NULL) {
+        status = enqueue(conn, in, &o, dumped);
         goto done;
     }
-    /* A derived id holds the client's site_id, which may need escaping. */
+    /* A derived id holds the client's site_id, which may need escaping: jansson's. */
     derived = json_pack("{s:s,s:s}", "status", "accepted", "id", o.evs[0].id);
     dumped = derived != NULL ? json_dumps(derived, JSON_COMPACT) : NULL;
     status = dumped != NULL ? enqueue(conn, in, &o, dumped)
@@ -457,7 +512,15 @@ valid:
         goto done;
     }
     atomic_fetch_add(&in->stats.valid, n);
-    if (seal(conn, &o, now) != 0 || (ids = json_array()) == NULL) {
+    if (seal(conn, &o, now) != 0) {
+        status = http_send_error(conn, 500, "Internal error");
+        goto done;
+    }
+    if ((reply = accepted_reply(&o, 0)) != NULL) {
+        status = enqueue(conn, in, &o, reply);
+        goto done;
+    }
+    if ((ids = json_array()) == NULL) {
         status = http_send_error(conn, 500, "Internal error");
         goto done;
     }
