@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A growing output string; failed is set once an allocation fails. */
+/* A growing output string; failed is set once an allocation fails. Not kept
+ * NUL-terminated as it grows (envelope_encode() ends it), but room for the NUL is. */
 struct out {
     char *buf;
     size_t len, cap;
@@ -14,44 +15,51 @@ struct out {
 };
 
 static void
-put(struct out *o, const char *s, size_t n)
+grow(struct out *o, size_t n)
 {
-    if (o->failed) {
+    size_t cap = (o->len + n + 1) * 2;
+    char *b = o->failed ? NULL : realloc(o->buf, cap);
+
+    if (b == NULL) {
+        o->failed = 1;
         return;
     }
+    o->buf = b;
+    o->cap = cap;
+}
+
+static inline void
+put(struct out *o, const char *s, size_t n)
+{
     if (o->len + n + 1 > o->cap) {
-        size_t cap = (o->len + n + 1) * 2;
-        char *b = realloc(o->buf, cap);
-        if (b == NULL) {
-            o->failed = 1;
+        grow(o, n);
+        if (o->failed) {
             return;
         }
-        o->buf = b;
-        o->cap = cap;
     }
     memcpy(o->buf + o->len, s, n);
     o->len += n;
-    o->buf[o->len] = '\0';
 }
 
-/* Append "key":"value" (with a leading comma) with value escaped as JSON requires;
- * the text is valid UTF-8 (jansson checked it), so only '"', '\\' and control
- * characters need escaping. */
+/* Append ,"key":"value" (prefix is the literal ,"key":" of length plen) with value
+ * escaped as JSON requires; the text is valid UTF-8 (jansson or event_scan() checked
+ * it), so only '"', '\\' and control characters need escaping. */
 static void
-put_string(struct out *o, const char *key, const char *v)
+put_string_n(struct out *o, const char *prefix, size_t plen, const char *v)
 {
     static const char hex[] = "0123456789abcdef";
     const char *run = v;
 
-    put(o, ",\"", 2);
-    put(o, key, strlen(key));
-    put(o, "\":\"", 3);
-    for (; *v != '\0'; v++) {
+    put(o, prefix, plen);
+    for (;; v++) {
         unsigned char c = (unsigned char)*v;
         if (c >= 0x20 && c != '"' && c != '\\') {
             continue;
         }
         put(o, run, (size_t)(v - run));
+        if (c == '\0') {
+            break;
+        }
         run = v + 1;
         if (c == '"' || c == '\\') {
             char e[2] = {'\\', (char)c};
@@ -61,9 +69,10 @@ put_string(struct out *o, const char *key, const char *v)
             put(o, e, 6);
         }
     }
-    put(o, run, (size_t)(v - run));
     put(o, "\"", 1);
 }
+
+#define PUT_STRING(o, key, v) put_string_n(o, ",\"" key "\":\"", sizeof(",\"" key "\":\"") - 1, v)
 
 /* Append v in decimal (snprintf is a measurable share of the encoding's cost). */
 static void
@@ -83,15 +92,12 @@ put_num(struct out *o, int64_t v)
     put(o, b + i, sizeof b - i);
 }
 
-/* Append ",\"key\":<v>". */
-static void
-put_int(struct out *o, const char *key, int64_t v)
-{
-    put(o, ",\"", 2);
-    put(o, key, strlen(key));
-    put(o, "\":", 2);
-    put_num(o, v);
-}
+/* Append ,"key":<v>. */
+#define PUT_INT(o, key, v)                                                                         \
+    do {                                                                                           \
+        put(o, ",\"" key "\":", sizeof(",\"" key "\":") - 1);                                      \
+        put_num(o, v);                                                                             \
+    } while (0)
 
 static size_t
 len_or_0(const char *s)
@@ -128,22 +134,22 @@ envelope_encode(const struct event *ev, size_t *len)
     }
     put(&o, "{\"v\":", 5);
     put_num(&o, ENVELOPE_VERSION);
-    put_string(&o, "id", ev->id); /* a derived id holds the client's site_id */
+    PUT_STRING(&o, "id", ev->id); /* a derived id holds the client's site_id */
     if (ev->delivery[0] != '\0' && strcmp(ev->delivery, ev->id) != 0) {
-        put_string(&o, "dlv", ev->delivery);
+        PUT_STRING(&o, "dlv", ev->delivery);
     }
-    put_string(&o, "site_id", ev->site_id);
-    put_string(&o, "event_type", ev->event_type);
-    put_int(&o, "ts", ev->ts_ms);
-    put_int(&o, "received", ev->received_ms);
+    PUT_STRING(&o, "site_id", ev->site_id);
+    PUT_STRING(&o, "event_type", ev->event_type);
+    PUT_INT(&o, "ts", ev->ts_ms);
+    PUT_INT(&o, "received", ev->received_ms);
     if (ev->has_client_ts) {
-        put_int(&o, "cts", ev->client_ts_ms);
+        PUT_INT(&o, "cts", ev->client_ts_ms);
     }
     if (ev->path != NULL) {
-        put_string(&o, "path", ev->path);
+        PUT_STRING(&o, "path", ev->path);
     }
     if (ev->user_id != NULL) {
-        put_string(&o, "user_id", ev->user_id);
+        PUT_STRING(&o, "user_id", ev->user_id);
     }
     if (ev->properties != NULL) {
         put(&o, ",\"properties\":", 14);
@@ -152,13 +158,14 @@ envelope_encode(const struct event *ev, size_t *len)
         }
     }
     if (ev->request_id != NULL) {
-        put_string(&o, "rid", ev->request_id);
+        PUT_STRING(&o, "rid", ev->request_id);
     }
     put(&o, "}", 1);
     if (o.failed) {
         free(o.buf);
         return NULL;
     }
+    o.buf[o.len] = '\0';
     if (len != NULL) {
         *len = o.len;
     }
