@@ -346,6 +346,7 @@ enum { P_SITE, P_TYPE, P_TS, P_PATH, P_USER, P_CID };
 
 static const char *const plain_names[] = {"site_id", "event_type", "timestamp",
                                           "path",    "user_id",    "event_id"};
+static const size_t plain_lens[] = {7, 10, 9, 4, 7, 8};
 
 static const char *
 skip_ws(const char *p, const char *end)
@@ -402,7 +403,7 @@ plain_object(const char *p, const char *end, struct plain *pl)
         }
         v = p + 1;
         for (k = 0; k < sizeof plain_names / sizeof plain_names[0]; k++) {
-            if (strlen(plain_names[k]) == klen && memcmp(plain_names[k], key, klen) == 0) {
+            if (plain_lens[k] == klen && memcmp(plain_names[k], key, klen) == 0) {
                 break;
             }
         }
@@ -445,16 +446,27 @@ plain_valid(const struct plain *pl, struct event *ev)
     return 1;
 }
 
-/* End each of ev's strings at its closing quote (or, undo = 1, put the quote back). */
+/* End each of pl's strings that the event keeps (all but the timestamp) at its closing
+ * quote. */
 static void
-plain_terminate(struct event *ev, int undo)
+plain_terminate(const struct plain *pl)
+{
+    for (size_t k = 0; k < sizeof pl->v / sizeof pl->v[0]; k++) {
+        if (k != P_TS && pl->v[k] != NULL) {
+            ((char *)pl->v[k])[pl->len[k]] = '\0';
+        }
+    }
+}
+
+/* Put back the closing quotes of ev's strings (plain_terminate() undone). */
+static void
+plain_restore(struct event *ev)
 {
     const char *s[] = {ev->site_id, ev->event_type, ev->path, ev->user_id, ev->client_id};
 
     for (size_t i = 0; i < sizeof s / sizeof s[0]; i++) {
         if (s[i] != NULL) {
-            char *q = (char *)s[i] + (undo ? strlen(s[i]) : strcspn(s[i], "\""));
-            *q = undo ? '"' : '\0';
+            ((char *)s[i])[strlen(s[i])] = '"';
         }
     }
 }
@@ -470,7 +482,7 @@ event_scan(char *buf, size_t len, struct event *ev)
         event_init(ev);
         return 0;
     }
-    plain_terminate(ev, 0);
+    plain_terminate(&pl);
     return 1;
 }
 
@@ -502,7 +514,8 @@ event_scan_batch(char *buf, size_t len, size_t max, size_t *n)
         if ((p = plain_object(p, end, &pl)) == NULL || !plain_valid(&pl, &evs[count])) {
             goto fail;
         }
-        plain_terminate(&evs[count++], 0);
+        plain_terminate(&pl);
+        count++;
         p = skip_ws(p, end);
         if (p < end && *p == ']') {
             break;
@@ -519,7 +532,7 @@ event_scan_batch(char *buf, size_t len, size_t max, size_t *n)
     return evs;
 fail:
     while (count > 0) {
-        plain_terminate(&evs[--count], 1); /* the body goes to jansson as it came */
+        plain_restore(&evs[--count]); /* the body goes to jansson as it came */
     }
     free(evs);
     return NULL;
