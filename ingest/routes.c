@@ -455,7 +455,7 @@ handle_post_events(struct mg_connection *conn, void *arg)
     struct event *scanned = NULL;
     size_t i, n, len = 0;
     int64_t now = ts_now_ms(), sent_ms = 0;
-    int has_sent;
+    int has_sent = 0;
     int status = read_body(conn, in, INGEST_BATCH_MAX_BYTES, &buf, &len);
 
     if (status != 0) {
