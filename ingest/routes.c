@@ -7,6 +7,7 @@
 #include "event.h"
 #include "ingest.h"
 #include "pusher.h"
+#include "reply.h"
 #include "svc.h"
 #include "text.h"
 #include "tracker.h"
@@ -176,59 +177,6 @@ seal(struct mg_connection *conn, struct outgoing *o, int64_t now)
     return 0;
 }
 
-/* Whether id is written in JSON as it is: printable ASCII, no '"' or '\\'. */
-static int
-plain_id(const char *id)
-{
-    for (; *id != '\0'; id++) {
-        unsigned char c = (unsigned char)*id;
-        if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-/* The 202's text for the sealed events of o, as json_dumps(JSON_COMPACT) writes it:
- * {"status":"accepted","ids":[...]} for POST /events, or with single set POST /event's
- * {"status":"accepted","id":"..."}. Returns it malloc'd (the caller frees it), or NULL
- * when an id needs escaping (or out of memory): jansson writes that one. */
-static char *
-accepted_reply(const struct outgoing *o, int single)
-{
-    static const char many[] = "{\"status\":\"accepted\",\"ids\":[";
-    static const char one[] = "{\"status\":\"accepted\",\"id\":";
-    size_t n = single ? 1 : o->n, len = sizeof many + 2, at;
-    char *out;
-
-    for (size_t i = 0; i < n; i++) {
-        if (!plain_id(o->evs[i].id)) {
-            return NULL;
-        }
-        len += strlen(o->evs[i].id) + 3;
-    }
-    if ((out = malloc(len)) == NULL) {
-        return NULL;
-    }
-    at = single ? sizeof one - 1 : sizeof many - 1;
-    memcpy(out, single ? one : many, at);
-    for (size_t i = 0; i < n; i++) {
-        size_t k = strlen(o->evs[i].id);
-        out[at++] = '"';
-        memcpy(out + at, o->evs[i].id, k);
-        at += k;
-        out[at++] = '"';
-        out[at++] = ',';
-    }
-    at--; /* the last comma */
-    if (!single) {
-        out[at++] = ']';
-    }
-    out[at++] = '}';
-    out[at] = '\0';
-    return out;
-}
-
 /* The Idempotency-Key header of POST /event, which stands for the body's event_id: into
  * ev->client_id when the body has none. Returns 0, or the status of the 400 sent. */
 static int
@@ -327,7 +275,7 @@ handle_post_event(struct mg_connection *conn, void *arg)
         status = http_send_error(conn, 500, "Internal error");
         goto done;
     }
-    if ((dumped = accepted_reply(&o, 1)) != NULL) {
+    if ((dumped = reply_accepted(o.evs, 1, 1)) != NULL) {
         status = enqueue(conn, in, &o, dumped);
         goto done;
     }
@@ -516,7 +464,7 @@ valid:
         status = http_send_error(conn, 500, "Internal error");
         goto done;
     }
-    if ((reply = accepted_reply(&o, 0)) != NULL) {
+    if ((reply = reply_accepted(o.evs, o.n, 0)) != NULL) {
         status = enqueue(conn, in, &o, reply);
         goto done;
     }
