@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A growing output string; failed is set once an allocation fails. */
+/* A growing output string; failed is set once an allocation fails. Not kept
+ * NUL-terminated as it grows (envelope_encode() ends it), but room for the NUL is. */
 struct out {
     char *buf;
     size_t len, cap;
@@ -14,44 +15,51 @@ struct out {
 };
 
 static void
-put(struct out *o, const char *s, size_t n)
+grow(struct out *o, size_t n)
 {
-    if (o->failed) {
+    size_t cap = (o->len + n + 1) * 2;
+    char *b = o->failed ? NULL : realloc(o->buf, cap);
+
+    if (b == NULL) {
+        o->failed = 1;
         return;
     }
+    o->buf = b;
+    o->cap = cap;
+}
+
+static inline void
+put(struct out *o, const char *s, size_t n)
+{
     if (o->len + n + 1 > o->cap) {
-        size_t cap = (o->len + n + 1) * 2;
-        char *b = realloc(o->buf, cap);
-        if (b == NULL) {
-            o->failed = 1;
+        grow(o, n);
+        if (o->failed) {
             return;
         }
-        o->buf = b;
-        o->cap = cap;
     }
     memcpy(o->buf + o->len, s, n);
     o->len += n;
-    o->buf[o->len] = '\0';
 }
 
-/* Append "key":"value" (with a leading comma) with value escaped as JSON requires;
- * the text is valid UTF-8 (jansson checked it), so only '"', '\\' and control
- * characters need escaping. */
+/* Append ,"key":"value" (prefix is the literal ,"key":" of length plen) with value
+ * escaped as JSON requires; the text is valid UTF-8 (jansson or event_scan() checked
+ * it), so only '"', '\\' and control characters need escaping. */
 static void
-put_string(struct out *o, const char *key, const char *v)
+put_string_n(struct out *o, const char *prefix, size_t plen, const char *v)
 {
     static const char hex[] = "0123456789abcdef";
     const char *run = v;
 
-    put(o, ",\"", 2);
-    put(o, key, strlen(key));
-    put(o, "\":\"", 3);
-    for (; *v != '\0'; v++) {
+    put(o, prefix, plen);
+    for (;; v++) {
         unsigned char c = (unsigned char)*v;
         if (c >= 0x20 && c != '"' && c != '\\') {
             continue;
         }
         put(o, run, (size_t)(v - run));
+        if (c == '\0') {
+            break;
+        }
         run = v + 1;
         if (c == '"' || c == '\\') {
             char e[2] = {'\\', (char)c};
@@ -61,8 +69,40 @@ put_string(struct out *o, const char *key, const char *v)
             put(o, e, 6);
         }
     }
-    put(o, run, (size_t)(v - run));
     put(o, "\"", 1);
+}
+
+#define PUT_STRING(o, key, v) put_string_n(o, ",\"" key "\":\"", sizeof(",\"" key "\":\"") - 1, v)
+
+/* Append v in decimal (snprintf is a measurable share of the encoding's cost). */
+static void
+put_num(struct out *o, int64_t v)
+{
+    char b[24];
+    size_t i = sizeof b;
+    uint64_t m = v < 0 ? -(uint64_t)v : (uint64_t)v;
+
+    do {
+        b[--i] = (char)('0' + m % 10);
+        m /= 10;
+    } while (m != 0);
+    if (v < 0) {
+        b[--i] = '-';
+    }
+    put(o, b + i, sizeof b - i);
+}
+
+/* Append ,"key":<v>. */
+#define PUT_INT(o, key, v)                                                                         \
+    do {                                                                                           \
+        put(o, ",\"" key "\":", sizeof(",\"" key "\":") - 1);                                      \
+        put_num(o, v);                                                                             \
+    } while (0)
+
+static size_t
+len_or_0(const char *s)
+{
+    return s != NULL ? strlen(s) : 0;
 }
 
 /* put() for json_dump_callback(): jansson writes properties straight into the envelope. */
@@ -83,28 +123,33 @@ char *
 envelope_encode(const struct event *ev, size_t *len)
 {
     struct out o = {0};
-    char num[96];
 
-    snprintf(num, sizeof num, "{\"v\":%d", ENVELOPE_VERSION);
-    put(&o, num, strlen(num));
-    put_string(&o, "id", ev->id); /* a derived id holds the client's site_id */
-    if (ev->delivery[0] != '\0' && strcmp(ev->delivery, ev->id) != 0) {
-        put_string(&o, "dlv", ev->delivery);
+    /* One allocation for the usual envelope: its fixed part and its strings (escapes and
+     * properties may grow it). */
+    o.cap = 160 + strlen(ev->id) + strlen(ev->delivery) + len_or_0(ev->site_id) +
+            len_or_0(ev->event_type) + len_or_0(ev->path) + len_or_0(ev->user_id) +
+            len_or_0(ev->request_id);
+    if ((o.buf = malloc(o.cap)) == NULL) {
+        return NULL;
     }
-    put_string(&o, "site_id", ev->site_id);
-    put_string(&o, "event_type", ev->event_type);
-    snprintf(num, sizeof num, ",\"ts\":%lld,\"received\":%lld", (long long)ev->ts_ms,
-             (long long)ev->received_ms);
-    put(&o, num, strlen(num));
+    put(&o, "{\"v\":", 5);
+    put_num(&o, ENVELOPE_VERSION);
+    PUT_STRING(&o, "id", ev->id); /* a derived id holds the client's site_id */
+    if (ev->delivery[0] != '\0' && strcmp(ev->delivery, ev->id) != 0) {
+        PUT_STRING(&o, "dlv", ev->delivery);
+    }
+    PUT_STRING(&o, "site_id", ev->site_id);
+    PUT_STRING(&o, "event_type", ev->event_type);
+    PUT_INT(&o, "ts", ev->ts_ms);
+    PUT_INT(&o, "received", ev->received_ms);
     if (ev->has_client_ts) {
-        snprintf(num, sizeof num, ",\"cts\":%lld", (long long)ev->client_ts_ms);
-        put(&o, num, strlen(num));
+        PUT_INT(&o, "cts", ev->client_ts_ms);
     }
     if (ev->path != NULL) {
-        put_string(&o, "path", ev->path);
+        PUT_STRING(&o, "path", ev->path);
     }
     if (ev->user_id != NULL) {
-        put_string(&o, "user_id", ev->user_id);
+        PUT_STRING(&o, "user_id", ev->user_id);
     }
     if (ev->properties != NULL) {
         put(&o, ",\"properties\":", 14);
@@ -113,13 +158,14 @@ envelope_encode(const struct event *ev, size_t *len)
         }
     }
     if (ev->request_id != NULL) {
-        put_string(&o, "rid", ev->request_id);
+        PUT_STRING(&o, "rid", ev->request_id);
     }
     put(&o, "}", 1);
     if (o.failed) {
         free(o.buf);
         return NULL;
     }
+    o.buf[o.len] = '\0';
     if (len != NULL) {
         *len = o.len;
     }

@@ -333,3 +333,207 @@ event_id_valid(const char *s)
     }
     return s[14] == '7' && strchr("89ab", s[19]) != NULL && s[EVENT_ID_LEN] == '\0';
 }
+
+/* --- the fast path: a plain event without jansson ------------------------------------ */
+
+/* Where a plain event's members are: the text between their quotes, NULL when absent. */
+struct plain {
+    const char *v[6];
+    size_t len[6];
+};
+
+enum { P_SITE, P_TYPE, P_TS, P_PATH, P_USER, P_CID };
+
+static const char *const plain_names[] = {"site_id", "event_type", "timestamp",
+                                          "path",    "user_id",    "event_id"};
+static const size_t plain_lens[] = {7, 10, 9, 4, 7, 8};
+
+static const char *
+skip_ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) {
+        p++;
+    }
+    return p;
+}
+
+/* A string at p (its opening quote) of printable ASCII without escapes; returns the
+ * position of its closing quote, or NULL. */
+static const char *
+plain_string(const char *p, const char *end)
+{
+    for (p++; p < end; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '"') {
+            return p;
+        }
+        if (c < 0x20 || c >= 0x7f || c == '\\') {
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
+/* One plain event object at p: returns the first byte after it, or NULL. Fills pl. */
+static const char *
+plain_object(const char *p, const char *end, struct plain *pl)
+{
+    memset(pl, 0, sizeof *pl);
+    p = skip_ws(p, end);
+    if (p == end || *p != '{') {
+        return NULL;
+    }
+    for (;;) {
+        const char *key, *kend, *v, *vend;
+        size_t klen, k;
+
+        p = skip_ws(p + 1, end);
+        if (p == end || *p != '"' || (kend = plain_string(p, end)) == NULL) {
+            return NULL;
+        }
+        key = p + 1;
+        klen = (size_t)(kend - key);
+        p = skip_ws(kend + 1, end);
+        if (p == end || *p != ':') {
+            return NULL;
+        }
+        p = skip_ws(p + 1, end);
+        if (p == end || *p != '"' || (vend = plain_string(p, end)) == NULL) {
+            return NULL; /* null, numbers, objects (properties)...: jansson's */
+        }
+        v = p + 1;
+        for (k = 0; k < sizeof plain_names / sizeof plain_names[0]; k++) {
+            if (plain_lens[k] == klen && memcmp(plain_names[k], key, klen) == 0) {
+                break;
+            }
+        }
+        if (k < sizeof plain_names / sizeof plain_names[0]) {
+            if (pl->v[k] != NULL) {
+                return NULL; /* a repeated member: jansson keeps the last */
+            }
+            pl->v[k] = v;
+            pl->len[k] = (size_t)(vend - v);
+        }
+        p = skip_ws(vend + 1, end);
+        if (p < end && *p == '}') {
+            return p + 1;
+        }
+        if (p == end || *p != ',') {
+            return NULL;
+        }
+    }
+}
+
+/* Whether pl is an event that event_from_request() accepts; fills ev (strings not yet
+ * terminated). */
+static int
+plain_valid(const struct plain *pl, struct event *ev)
+{
+    event_init(ev);
+    if (pl->v[P_SITE] == NULL || pl->len[P_SITE] < 1 || pl->len[P_SITE] > EVENT_SITE_ID_MAX ||
+        pl->v[P_TYPE] == NULL || pl->len[P_TYPE] < 1 || pl->len[P_TYPE] > EVENT_TYPE_MAX ||
+        pl->v[P_TS] == NULL || ts_parse_rfc3339(pl->v[P_TS], pl->len[P_TS], &ev->ts_ms) != 0 ||
+        (pl->v[P_PATH] != NULL && pl->len[P_PATH] > EVENT_PATH_MAX) ||
+        (pl->v[P_USER] != NULL && pl->len[P_USER] > EVENT_USER_ID_MAX) ||
+        (pl->v[P_CID] != NULL && !event_client_id_valid(pl->v[P_CID], pl->len[P_CID]))) {
+        return 0;
+    }
+    ev->site_id = pl->v[P_SITE];
+    ev->event_type = pl->v[P_TYPE];
+    ev->path = pl->v[P_PATH];
+    ev->user_id = pl->v[P_USER];
+    ev->client_id = pl->v[P_CID];
+    return 1;
+}
+
+/* End each of pl's strings that the event keeps (all but the timestamp) at its closing
+ * quote. */
+static void
+plain_terminate(const struct plain *pl)
+{
+    for (size_t k = 0; k < sizeof pl->v / sizeof pl->v[0]; k++) {
+        if (k != P_TS && pl->v[k] != NULL) {
+            ((char *)pl->v[k])[pl->len[k]] = '\0';
+        }
+    }
+}
+
+/* Put back the closing quotes of ev's strings (plain_terminate() undone). */
+static void
+plain_restore(struct event *ev)
+{
+    const char *s[] = {ev->site_id, ev->event_type, ev->path, ev->user_id, ev->client_id};
+
+    for (size_t i = 0; i < sizeof s / sizeof s[0]; i++) {
+        if (s[i] != NULL) {
+            ((char *)s[i])[strlen(s[i])] = '"';
+        }
+    }
+}
+
+int
+event_scan(char *buf, size_t len, struct event *ev)
+{
+    const char *end = buf + len, *p;
+    struct plain pl;
+
+    p = plain_object(buf, end, &pl);
+    if (p == NULL || skip_ws(p, end) != end || !plain_valid(&pl, ev)) {
+        event_init(ev);
+        return 0;
+    }
+    plain_terminate(&pl);
+    return 1;
+}
+
+struct event *
+event_scan_batch(char *buf, size_t len, size_t max, size_t *n)
+{
+    const char *end = buf + len, *p = skip_ws(buf, end);
+    struct event *evs = NULL, *grown;
+    size_t count = 0, cap = 0;
+    struct plain pl;
+
+    *n = 0;
+    if (p == end || *p != '[') {
+        return NULL;
+    }
+    p++;
+    for (;;) {
+        if (count == max) {
+            goto fail;
+        }
+        if (count == cap) {
+            cap = cap ? cap * 4 : 16;
+            cap = cap > max ? max : cap;
+            if ((grown = realloc(evs, cap * sizeof *evs)) == NULL) {
+                goto fail;
+            }
+            evs = grown;
+        }
+        if ((p = plain_object(p, end, &pl)) == NULL || !plain_valid(&pl, &evs[count])) {
+            goto fail;
+        }
+        plain_terminate(&pl);
+        count++;
+        p = skip_ws(p, end);
+        if (p < end && *p == ']') {
+            break;
+        }
+        if (p == end || *p != ',') {
+            goto fail;
+        }
+        p++;
+    }
+    if (skip_ws(p + 1, end) != end) {
+        goto fail;
+    }
+    *n = count;
+    return evs;
+fail:
+    while (count > 0) {
+        plain_restore(&evs[--count]); /* the body goes to jansson as it came */
+    }
+    free(evs);
+    return NULL;
+}

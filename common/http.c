@@ -147,26 +147,96 @@ http_add_reply_headers(struct mg_connection *conn, const char *lines)
     return 0;
 }
 
+/* A reply head being written: what fits in dst[0..cap), and the length it needs. */
+struct head {
+    char *dst;
+    size_t cap, len;
+};
+
+/* Append n bytes. Once something did not fit, nothing more is written, but the length
+ * still counts, so the caller learns how much room the whole head needs. */
+static void
+head_put(struct head *h, const char *s, size_t n)
+{
+    if (h->len + n < h->cap) {
+        memcpy(h->dst + h->len, s, n);
+    } else {
+        h->cap = 0;
+    }
+    h->len += n;
+}
+
+static void
+head_str(struct head *h, const char *s)
+{
+    head_put(h, s, strlen(s));
+}
+
+static void
+head_num(struct head *h, unsigned long long v)
+{
+    char b[24];
+    size_t i = sizeof b;
+
+    do {
+        b[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    head_put(h, b + i, sizeof b - i);
+}
+
 /* Write the status line and headers of a reply into dst (cap bytes); returns the length
- * they need (snprintf's rule: dst holds them whole only when that is below cap). A reply
- * without a body (204, 304) has no Content-Type or Content-Length. cache is the
- * Cache-Control value (NULL: no-store). */
-static int
+ * they need (snprintf's rule: dst holds them whole, NUL-terminated, only when that is
+ * below cap). A reply without a body (204, 304) has no Content-Type or Content-Length.
+ * cache is the Cache-Control value (NULL: no-store). Built with memcpy rather than
+ * snprintf: every reply takes this path. */
+static size_t
 format_head(char *dst, size_t cap, struct mg_connection *conn, const char *date, int status,
             const char *content_type, size_t len, const char *extra, const char *cache)
 {
-    char framing[160] = "";
+    struct head h = {dst, cap, 0};
 
+    head_str(&h, "HTTP/1.1 ");
+    head_num(&h, (unsigned long long)status);
+    head_str(&h, " ");
+    head_str(&h, mg_get_response_code_text(conn, status));
+    head_str(&h, "\r\nDate: ");
+    head_str(&h, date);
+    head_str(&h, "\r\n");
     if (content_type != NULL) {
-        snprintf(framing, sizeof framing, "Content-Type: %s\r\nContent-Length: %zu\r\n",
-                 content_type, len);
+        head_str(&h, "Content-Type: ");
+        head_str(&h, content_type);
+        head_str(&h, "\r\nContent-Length: ");
+        head_num(&h, len);
+        head_str(&h, "\r\n");
     }
-    return snprintf(dst, cap,
-                    "HTTP/1.1 %d %s\r\nDate: %s\r\n%sCache-Control: %s\r\n"
-                    "Connection: %s\r\n%s%s\r\n",
-                    status, mg_get_response_code_text(conn, status), date, framing,
-                    cache ? cache : "no-store", keep_alive(conn) ? "keep-alive" : "close",
-                    extra ? extra : "", reply_headers);
+    head_str(&h, "Cache-Control: ");
+    head_str(&h, cache ? cache : "no-store");
+    head_str(&h, keep_alive(conn) ? "\r\nConnection: keep-alive\r\n" : "\r\nConnection: close\r\n");
+    head_str(&h, extra ? extra : "");
+    head_put(&h, reply_headers, reply_headers_len);
+    head_str(&h, "\r\n");
+    if (h.len < cap) {
+        dst[h.len] = '\0';
+    }
+    return h.len;
+}
+
+/* The Date header's value for now, formatted once a second per thread. */
+static const char *
+http_date(void)
+{
+    static _Thread_local time_t last = -1;
+    static _Thread_local char date[64];
+    time_t now = time(NULL);
+    struct tm tm;
+
+    if (now != last) {
+        gmtime_r(&now, &tm);
+        strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        last = now;
+    }
+    return date;
 }
 
 /* Send a whole reply, status line, headers and body, in one write: civetweb's header
@@ -178,20 +248,14 @@ static int
 send_reply_cached(struct mg_connection *conn, int status, const char *content_type,
                   const char *body, size_t len, const char *extra, const char *cache)
 {
-    char stack[2048], date[64], *buf = stack;
-    struct tm tm;
-    time_t now = time(NULL);
+    char stack[2048], *buf = stack;
+    const char *date = http_date();
     size_t head_len, total;
     const char *method = mg_get_request_info(conn)->request_method;
-    int n, head_only = content_type == NULL || (method != NULL && strcmp(method, "HEAD") == 0);
+    int head_only = content_type == NULL || (method != NULL && strcmp(method, "HEAD") == 0);
 
-    gmtime_r(&now, &tm);
-    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    n = format_head(stack, sizeof stack, conn, date, status, content_type, len, extra, cache);
-    if (n < 0) {
-        return status; /* cannot happen: the formats are ours */
-    }
-    head_len = (size_t)n;
+    head_len =
+        format_head(stack, sizeof stack, conn, date, status, content_type, len, extra, cache);
     total = head_len + (head_only ? 0 : len);
     if (total >= sizeof stack) {
         buf = malloc(total + 1);

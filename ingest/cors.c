@@ -217,6 +217,19 @@ cors_check_origins(const char *value, char *why, size_t whylen)
     return 0;
 }
 
+/* out = "Vary: Origin\r\n" (snprintf's truncation; not snprintf: once per request). */
+static void
+vary_only(char *out, size_t outsz)
+{
+    static const char vary[] = "Vary: Origin\r\n";
+    size_t n = outsz == 0 ? 0 : sizeof vary - 1 < outsz - 1 ? sizeof vary - 1 : outsz - 1;
+
+    if (outsz > 0) {
+        memcpy(out, vary, n);
+        out[n] = '\0';
+    }
+}
+
 enum cors_verdict
 cors_check(const cors_policy_t *p, const char *origin, char *out, size_t outsz)
 {
@@ -225,7 +238,7 @@ cors_check(const cors_policy_t *p, const char *origin, char *out, size_t outsz)
     int valid;
 
     if (origin == NULL) {
-        snprintf(out, outsz, "Vary: Origin\r\n");
+        vary_only(out, outsz);
         return CORS_NONE;
     }
     valid = cors_origin_normalize(origin, strlen(origin), norm, sizeof norm) == 0;

@@ -7,6 +7,7 @@
 #include "event.h"
 #include "ingest.h"
 #include "pusher.h"
+#include "reply.h"
 #include "svc.h"
 #include "text.h"
 #include "tracker.h"
@@ -26,31 +27,38 @@ request_id(const struct mg_connection *conn, const char *event_id, char *out, si
         ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
              c == '.' || c == '_' || c == ':' || c == '-';
     }
-    snprintf(out, outlen, "%s", ok ? h : event_id);
+    const char *rid = ok ? h : event_id;
+
+    n = strnlen(rid, outlen - 1);
+    memcpy(out, rid, n); /* not snprintf(): once per request */
+    out[n] = '\0';
 }
 
-/* Read the body (at most max bytes) and parse it as JSON. Returns 0 with *out set
- * (the caller's reference), or the status of the error reply sent (by http_read_body()
- * for a body that could not be read). */
+/* Read the body (at most max bytes) into *buf (the caller frees it) and *len. Returns 0,
+ * or the status of the error reply http_read_body() sent. */
 static int
-read_json(struct mg_connection *conn, struct ingest *in, long max, json_t **out)
+read_body(struct mg_connection *conn, struct ingest *in, long max, char **buf, size_t *len)
+{
+    int status = http_read_body(conn, (size_t)max, buf, len);
+
+    if (status == 413) {
+        atomic_fetch_add(&in->stats.too_large, 1);
+    }
+    return status;
+}
+
+/* Parse a body as JSON. Returns 0 with *out set (the caller's reference), or the status
+ * of the 400 sent. */
+static int
+parse_json(struct mg_connection *conn, struct ingest *in, const char *buf, size_t len, json_t **out)
 {
     struct app_err err = {0};
-    char *buf = NULL;
-    size_t len = 0;
-    int status = http_read_body(conn, (size_t)max, &buf, &len);
 
-    *out = NULL;
-    if (status != 0) {
-        if (status == 413) {
-            atomic_fetch_add(&in->stats.too_large, 1);
-        }
-    } else if ((*out = event_parse_body(buf, len, &err)) == NULL) {
+    if ((*out = event_parse_body(buf, len, &err)) == NULL) {
         atomic_fetch_add(&in->stats.invalid, 1);
-        status = http_send_error(conn, 400, "%s", err.msg);
+        return http_send_error(conn, 400, "%s", err.msg);
     }
-    free(buf);
-    return status;
+    return 0;
 }
 
 /* Take n events from the client's allowance (RATE_LIMIT). Returns 0 when they are within
@@ -95,13 +103,17 @@ unknown_site(const char *site_id, char *out, size_t outlen)
     text_sanitize(out, outlen, raw, strlen(raw));
 }
 
-/* The events of one request on their way to Redis. */
+/* The events of one request on their way to Redis. A single event lives in the struct
+ * itself, so that POST /event allocates none of these arrays. */
 struct outgoing {
     size_t n;
     struct event *evs;
     char **envelopes; /* owned */
     size_t *lens;
     char rid[LOG_REQUEST_ID_MAX + 1];
+    struct event one;
+    char *one_envelope;
+    size_t one_len;
 };
 
 static void
@@ -111,16 +123,28 @@ outgoing_free(struct outgoing *o)
         event_cleanup(&o->evs[i]);
         free(o->envelopes[i]);
     }
-    free(o->evs);
-    free(o->envelopes);
-    free(o->lens);
+    if (o->evs != &o->one) {
+        free(o->evs);
+        free(o->envelopes);
+        free(o->lens);
+    }
 }
 
+/* Room for n events: evs, when not NULL, is a malloc'd array of them (event_scan_batch()),
+ * which o takes over, else o's own, zeroed. Returns 0, or -1 when out of memory. */
 static int
-outgoing_alloc(struct outgoing *o, size_t n)
+outgoing_alloc(struct outgoing *o, size_t n, struct event *evs)
 {
     o->n = n;
-    o->evs = calloc(n, sizeof *o->evs);
+    if (n == 1 && evs == NULL) {
+        o->evs = &o->one;
+        o->envelopes = &o->one_envelope;
+        o->lens = &o->one_len;
+        event_init(&o->one);
+        o->one_envelope = NULL;
+        return 0;
+    }
+    o->evs = evs != NULL ? evs : calloc(n, sizeof *o->evs);
     o->envelopes = calloc(n, sizeof *o->envelopes);
     o->lens = calloc(n, sizeof *o->lens);
     return o->evs && o->envelopes && o->lens ? 0 : -1;
@@ -216,17 +240,23 @@ handle_post_event(struct mg_connection *conn, void *arg)
     struct outgoing o = {0};
     struct app_err err = {0};
     json_t *body = NULL, *derived = NULL;
-    char reply[96], msg[96], *dumped = NULL;
-    int status = read_json(conn, in, in->cfg.max_body_bytes, &body);
+    char msg[96], *dumped = NULL, *buf = NULL;
+    size_t len = 0;
+    int scanned = 0;
+    int status = read_body(conn, in, in->cfg.max_body_bytes, &buf, &len);
 
-    if (status != 0 || (status = rate_limit(conn, in, 1)) != 0) {
+    if (status != 0) {
         goto done;
     }
-    if (outgoing_alloc(&o, 1) != 0) {
-        status = http_send_error(conn, 500, "Internal error");
+    outgoing_alloc(&o, 1, NULL); /* cannot fail for one event */
+    /* A plain event skips jansson; anything else (or anything wrong) takes the full
+     * parse, which finds the precise reason. */
+    scanned = event_scan(buf, len, &o.evs[0]);
+    if ((!scanned && (status = parse_json(conn, in, buf, len, &body)) != 0) ||
+        (status = rate_limit(conn, in, 1)) != 0) {
         goto done;
     }
-    if (event_from_request(body, &o.evs[0], &err) != 0) {
+    if (!scanned && event_from_request(body, &o.evs[0], &err) != 0) {
         atomic_fetch_add(&in->stats.invalid, 1);
         status = http_send_error(conn, 400, "%s", err.msg);
         goto done;
@@ -245,13 +275,11 @@ handle_post_event(struct mg_connection *conn, void *arg)
         status = http_send_error(conn, 500, "Internal error");
         goto done;
     }
-    if (o.evs[0].client_id == NULL) {
-        /* The reply without jansson: it is the same every time but for the UUID. */
-        snprintf(reply, sizeof reply, "{\"status\":\"accepted\",\"id\":\"%.36s\"}", o.evs[0].id);
-        status = enqueue(conn, in, &o, reply);
+    if ((dumped = reply_accepted(o.evs, 1, 1)) != NULL) {
+        status = enqueue(conn, in, &o, dumped);
         goto done;
     }
-    /* A derived id holds the client's site_id, which may need escaping. */
+    /* A derived id holds the client's site_id, which may need escaping: jansson's. */
     derived = json_pack("{s:s,s:s}", "status", "accepted", "id", o.evs[0].id);
     dumped = derived != NULL ? json_dumps(derived, JSON_COMPACT) : NULL;
     status = dumped != NULL ? enqueue(conn, in, &o, dumped)
@@ -261,6 +289,7 @@ done:
     json_decref(derived);
     outgoing_free(&o);
     json_decref(body);
+    free(buf);
     return status;
 }
 
@@ -370,13 +399,30 @@ handle_post_events(struct mg_connection *conn, void *arg)
     struct outgoing o = {0};
     struct app_err berr = {0};
     json_t *body = NULL, *events, *errors = NULL, *ids = NULL, *item;
-    char *reply = NULL;
-    size_t i, n;
+    char *reply = NULL, *buf = NULL;
+    struct event *scanned = NULL;
+    size_t i, n, len = 0;
     int64_t now = ts_now_ms(), sent_ms = 0;
-    int has_sent;
-    int status = read_json(conn, in, INGEST_BATCH_MAX_BYTES, &body);
+    int has_sent = 0;
+    int status = read_body(conn, in, INGEST_BATCH_MAX_BYTES, &buf, &len);
 
     if (status != 0) {
+        goto done;
+    }
+    /* An array of plain events skips jansson (event_scan_batch()). */
+    if ((scanned = event_scan_batch(buf, len, INGEST_BATCH_MAX_EVENTS, &n)) != NULL) {
+        if ((status = rate_limit(conn, in, n)) != 0) {
+            goto done;
+        }
+        if (outgoing_alloc(&o, n, scanned) != 0) {
+            scanned = NULL; /* o's */
+            status = http_send_error(conn, 500, "Internal error");
+            goto done;
+        }
+        scanned = NULL; /* o's */
+        goto valid;
+    }
+    if ((status = parse_json(conn, in, buf, len, &body)) != 0) {
         goto done;
     }
     if ((events = batch_events(body, &has_sent, &sent_ms, &berr)) == NULL) {
@@ -389,7 +435,7 @@ handle_post_events(struct mg_connection *conn, void *arg)
     if ((status = rate_limit(conn, in, n)) != 0) {
         goto done;
     }
-    if (outgoing_alloc(&o, n) != 0 || (errors = json_array()) == NULL) {
+    if (outgoing_alloc(&o, n, NULL) != 0 || (errors = json_array()) == NULL) {
         status = http_send_error(conn, 500, "Internal error");
         goto done;
     }
@@ -409,11 +455,20 @@ handle_post_events(struct mg_connection *conn, void *arg)
         errors = NULL; /* stolen */
         goto done;
     }
+valid:
     if ((status = refuse_unknown_sites(conn, in, &o)) != 0) {
         goto done;
     }
     atomic_fetch_add(&in->stats.valid, n);
-    if (seal(conn, &o, now) != 0 || (ids = json_array()) == NULL) {
+    if (seal(conn, &o, now) != 0) {
+        status = http_send_error(conn, 500, "Internal error");
+        goto done;
+    }
+    if ((reply = reply_accepted(o.evs, o.n, 0)) != NULL) {
+        status = enqueue(conn, in, &o, reply);
+        goto done;
+    }
+    if ((ids = json_array()) == NULL) {
         status = http_send_error(conn, 500, "Internal error");
         goto done;
     }
@@ -429,6 +484,8 @@ done:
     outgoing_free(&o);
     json_decref(errors);
     json_decref(body);
+    free(scanned);
+    free(buf);
     return status;
 }
 

@@ -440,7 +440,7 @@ AGG_GROWTH=$(calc "$A2 / ($A1 > 0 ? $A1 : 1)" "%.2f")
 TARGETS=(
     "| ingest ≥ 0.7× do-nothing req/s at 50 connections | $RATIO50× | $(verdict "$RATIO50 >= 0.7") |"
     "| ingest p99 ≤ 2 ms at 50 connections | $(fmt_us "${P99[ingest50]}") | $(verdict "${P99[ingest50]} <= 2000") |"
-    "| ingest single-connection p50 ≤ 150 µs | $(fmt_us "${P50[ingest1]}") | $(verdict "${P50[ingest1]} <= 150") |"
+    "| ingest single-connection p50 ≤ 100 µs | $(fmt_us "${P50[ingest1]}") | $(verdict "${P50[ingest1]} <= 100") |"
     "| \`POST /events\` ≥ 300,000 events/s | $(group "$BATCH_EPS") events/s | $(verdict "$BATCH_EPS >= 300000") |"
     "| \`/stats\` p50 ≤ 10 ms at both sizes, flat (≤ 2× from $(group "$SMALL_N") to $(group "$LARGE_N") events) while \`/stats/aggregated\` grows | /stats $(fmt_us "$S1") → $(fmt_us "$S2") (×$STATS_GROWTH); /stats/aggregated $(fmt_us "$A1") → $(fmt_us "$A2") (×$AGG_GROWTH) | $(verdict "$S1 <= 10000 && $S2 <= 10000 && $STATS_GROWTH <= 2") |"
     "| \`/stats\` over 30 days p50 ≤ 20 ms at both sizes, flat (≤ 2×) | $(fmt_us "$R1") → $(fmt_us "$R2") (×$R_GROWTH) | $(verdict "$R1 <= 20000 && $R2 <= 20000 && $R_GROWTH <= 2") |"

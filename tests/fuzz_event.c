@@ -59,6 +59,64 @@ request_round_trip(const char *buf, size_t len)
     json_decref(body);
 }
 
+/* The same strings, or both absent. */
+static int
+same(const char *a, const char *b)
+{
+    return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* event_scan() and event_scan_batch() accept only what the jansson path accepts, with
+ * the same fields, and leave what they refuse untouched. */
+static void
+scan_agrees(const char *buf, size_t len)
+{
+    char *copy = malloc(len + 1);
+    json_t *body = event_parse_body(buf, len, NULL), *item;
+    struct event s, j, *evs;
+    struct app_err err = {0};
+    size_t n = 0, i;
+
+    if (copy == NULL) {
+        abort();
+    }
+    memcpy(copy, buf, len);
+    copy[len] = '\0';
+    if (event_scan(copy, len, &s)) {
+        if (body == NULL || event_from_request(body, &j, &err) != 0 ||
+            !same(s.site_id, j.site_id) || !same(s.event_type, j.event_type) ||
+            s.ts_ms != j.ts_ms || !same(s.path, j.path) || !same(s.user_id, j.user_id) ||
+            !same(s.client_id, j.client_id) || j.properties != NULL) {
+            abort();
+        }
+        event_cleanup(&j);
+    } else if (memcmp(copy, buf, len) != 0) {
+        abort();
+    }
+    memcpy(copy, buf, len);
+    copy[len] = '\0';
+    evs = event_scan_batch(copy, len, 500, &n);
+    if (evs != NULL) {
+        if (!json_is_array(body) || json_array_size(body) != n) {
+            abort();
+        }
+        json_array_foreach(body, i, item)
+        {
+            if (event_from_request(item, &j, &err) != 0 || !same(evs[i].site_id, j.site_id) ||
+                evs[i].ts_ms != j.ts_ms || !same(evs[i].user_id, j.user_id) ||
+                !same(evs[i].client_id, j.client_id)) {
+                abort();
+            }
+            event_cleanup(&j);
+        }
+        free(evs);
+    } else if (memcmp(copy, buf, len) != 0) {
+        abort();
+    }
+    json_decref(body);
+    free(copy);
+}
+
 /* GET /events: an accepted query has a non-empty range and a limit in 1-1000, builds its
  * filter, and a cursor made for it decodes with it to what was encoded; any cursor the
  * decoder accepts is the encoder's exact output. READ_TOKENS: an accepted list has tokens
@@ -124,6 +182,7 @@ run_one(void *arg)
     char out[64], *qs;
 
     request_round_trip(buf, size);
+    scan_agrees(buf, size);
 
     if (envelope_decode(buf, size, &ev, &err) == 0) {
         event_cleanup(&ev);

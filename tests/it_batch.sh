@@ -36,6 +36,29 @@ expect_eq "500 ids" "$(jq '.ids | length' <<<"$HTTP_BODY")" 500
 expect_eq "500 events queued" "$(redis_cli llen q)" 500
 redis_cli del q >/dev/null
 
+# Plain events (strings only, no properties) skip jansson (event_scan_batch()): the same
+# reply, byte for byte as jansson writes it, and the same envelopes.
+plain='[{"site_id":"s2","event_type":"click","path":"/a","user_id":"u1","event_id":"k-1",
+  "timestamp":"2025-11-15T10:00:00+01:00"}, {"event_id":"k_2","site_id":"s2",
+  "event_type":"page_view","timestamp":"2025-11-15T10:00:00.5Z","x":"ignored"}]'
+http POST "$U/events" "$plain"
+expect_eq "plain events: 202" "$HTTP_STATUS" 202
+expect_eq "plain events: the reply's exact bytes" "$HTTP_BODY" \
+    '{"status":"accepted","ids":["s2:k-1","s2:k_2"]}'
+queued=$(for _ in 1 2; do redis_cli rpop q | jq -c '[.id, .site_id, .event_type, .ts, .path, .user_id]'; done | jq -sc .)
+expect_eq "plain events: their envelopes" "$queued" \
+    '[["s2:k-1","s2","click",1763197200000,"/a","u1"],["s2:k_2","s2","page_view",1763200800500,null,null]]'
+http POST "$U/events" '[{"site_id":"s2","event_type":"click","timestamp":"2025-11-15T10:00:00Z"}]'
+expect_match "a plain event without event_id: a UUIDv7 in the reply" "$HTTP_BODY" \
+    '^\{"status":"accepted","ids":\["[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"\]\}$'
+http POST "$U/event" '{"site_id":"s2","event_type":"click","timestamp":"2025-11-15T10:00:00Z","event_id":"k3"}'
+expect_eq "POST /event, plain with event_id: the reply's exact bytes" "$HTTP_BODY" \
+    '{"status":"accepted","id":"s2:k3"}'
+http POST "$U/event" '{"site_id":"s\"2","event_type":"click","timestamp":"2025-11-15T10:00:00Z","event_id":"k3"}'
+expect_eq "POST /event, a quote in the site: jansson's escaping" "$HTTP_BODY" \
+    '{"status":"accepted","id":"s\"2:k3"}'
+redis_cli del q >/dev/null
+
 # --- 400: every invalid event listed by index, nothing queued -------------------------------
 bad=$(events 4 s1 | jq -c '.[1] |= del(.site_id) | .[3].timestamp = "yesterday"')
 http POST "$U/events" "$bad"
@@ -76,7 +99,8 @@ expect_eq "every accepted event queued once" \
 pushes=$(metric "$U" analytics_redis_push_batch_size_count)
 pushed=$(metric "$U" analytics_redis_push_batch_size_sum | cut -d. -f1)
 echo "# $pushed events in $pushes LPUSHes"
-expect_eq "the push-size histogram counts every event queued" "$pushed" $((accepted + 503))
+# accepted, and the 3 + 500 + 2 + 1 events of the batches and the 2 single events above
+expect_eq "the push-size histogram counts every event queued" "$pushed" $((accepted + 508))
 check "concurrent requests shared LPUSHes ($pushes < $accepted)" [ "$pushes" -lt "$accepted" ]
 expect_clean_stop ingest
 

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1024,6 +1025,157 @@ test_take_time(void **state)
     json_decref(o);
 }
 
+/* event_scan() accepts exactly what the jansson path accepts, with the same fields, for
+ * a plain body; anything else is left to jansson, with the buffer untouched. */
+static void
+scan_agrees(const char *text)
+{
+    size_t len = strlen(text);
+    char *buf = strdup(text);
+    struct event s, j;
+    struct app_err err = {0};
+    json_t *body = event_parse_body(text, len, NULL);
+    int slow = body != NULL && event_from_request(body, &j, &err) == 0;
+
+    assert_non_null(buf);
+    if (event_scan(buf, len, &s)) {
+        assert_true(slow);
+        assert_string_equal(s.site_id, j.site_id);
+        assert_string_equal(s.event_type, j.event_type);
+        assert_int_equal(s.ts_ms, j.ts_ms);
+        assert_true((s.path == NULL) == (j.path == NULL));
+        assert_true(s.path == NULL || strcmp(s.path, j.path) == 0);
+        assert_true((s.user_id == NULL) == (j.user_id == NULL));
+        assert_true(s.user_id == NULL || strcmp(s.user_id, j.user_id) == 0);
+        assert_true((s.client_id == NULL) == (j.client_id == NULL));
+        assert_true(s.client_id == NULL || strcmp(s.client_id, j.client_id) == 0);
+        assert_null(j.properties);
+        assert_null(s.src);
+    } else {
+        assert_memory_equal(buf, text, len + 1);
+    }
+    if (slow) {
+        event_cleanup(&j);
+    }
+    json_decref(body);
+    free(buf);
+}
+
+static void
+test_scan_plain(void **state)
+{
+    char buf[] = " {\"site_id\":\"s1\", \"event_type\" : \"page_view\",\n\"path\":\"\","
+                 "\"timestamp\":\"2025-11-15T10:00:00Z\",\"user_id\":\"u1\",\"x\":\"y\"} ";
+    struct event ev;
+
+    (void)state;
+    assert_int_equal(event_scan(buf, strlen(buf), &ev), 1);
+    assert_string_equal(ev.site_id, "s1");
+    assert_string_equal(ev.event_type, "page_view");
+    assert_string_equal(ev.path, "");
+    assert_string_equal(ev.user_id, "u1");
+    assert_null(ev.client_id);
+    assert_int_equal(ev.ts_ms, EXAMPLE_MS);
+    event_cleanup(&ev);
+}
+
+static void
+test_scan_agrees_with_jansson(void **state)
+{
+    static const char *const bodies[] = {
+        "{\"site_id\":\"s\",\"event_type\":\"t\",\"timestamp\":\"2025-11-15T10:00:00Z\"}",
+        "{\"site_id\":\"s\",\"event_type\":\"t\",\"timestamp\":\"2025-11-15T10:00:00+05:30\","
+        "\"event_id\":\"abc-1\"}",
+        "{\"site_id\":\"s\",\"event_type\":\"t\",\"timestamp\":\"2025-11-15T10:00:00Z\","
+        "\"event_id\":\"a:b\"}",
+        "{\"site_id\":\"s\",\"event_type\":\"t\",\"timestamp\":\"2025-11-15\"}",
+        "{\"site_id\":\"\",\"event_type\":\"t\",\"timestamp\":\"2025-11-15T10:00:00Z\"}",
+        "{\"site_id\":\"s\",\"event_type\":\"t\"}",
+        "{\"site_id\":\"s\",\"event_type\":\"t\",\"timestamp\":\"2025-11-15T10:00:00Z\"} x",
+        "{\"site_id\":\"s\",\"event_type\":\"t\",\"timestamp\":\"2025-11-15T10:00:00Z\",}",
+        "{\"site_id\":\"s\",\"site_id\":\"r\",\"event_type\":\"t\","
+        "\"timestamp\":\"2025-11-15T10:00:00Z\"}",
+        "{\"site_id\":\"s\\u0041\",\"event_type\":\"t\",\"timestamp\":\"2025-11-15T10:00:00Z\"}",
+        "{\"site_id\":\"s\xc3\xa9\",\"event_type\":\"t\",\"timestamp\":\"2025-11-15T10:00:00Z\"}",
+        "{\"site_id\":\"s\xc3\",\"event_type\":\"t\",\"timestamp\":\"2025-11-15T10:00:00Z\"}",
+        "{\"site_id\":\"s\",\"event_type\":\"t\",\"timestamp\":\"2025-11-15T10:00:00Z\","
+        "\"path\":null}",
+        "{\"site_id\":\"s\",\"event_type\":\"t\",\"timestamp\":\"2025-11-15T10:00:00Z\","
+        "\"properties\":{\"a\":1}}",
+        "{\"site_id\":\"s\",\"event_type\":\"t\",\"timestamp\":\"2025-11-15T10:00:00Z\","
+        "\"n\":1}",
+        "{\"site_id\":\"s\",\"event_type\":\"t\",\"timestamp\":\"2025-11-15T10:00:00Z\"",
+        "{\"site_id\":\"s\",\"event_type\":\"t\",\"timestamp\":\"2025-11-15T10:00:00Z",
+        "[{\"site_id\":\"s\",\"event_type\":\"t\",\"timestamp\":\"2025-11-15T10:00:00Z\"}]",
+        "{}",
+        "",
+        "{\"site_id\":\"s\"\"event_type\":\"t\"}",
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
+        scan_agrees(bodies[i]);
+    }
+}
+
+static void
+test_scan_lengths(void **state)
+{
+    char site[EVENT_SITE_ID_MAX + 2], text[1024];
+
+    (void)state;
+    memset(site, 'a', sizeof site - 1);
+    site[sizeof site - 1] = '\0';
+    snprintf(text, sizeof text,
+             "{\"site_id\":\"%s\",\"event_type\":\"t\",\"timestamp\":\"2025-11-15T10:00:00Z\"}",
+             site);
+    scan_agrees(text); /* 257 bytes: jansson's 400 */
+    site[EVENT_SITE_ID_MAX] = '\0';
+    snprintf(text, sizeof text,
+             "{\"site_id\":\"%s\",\"event_type\":\"t\",\"timestamp\":\"2025-11-15T10:00:00Z\"}",
+             site);
+    scan_agrees(text);
+}
+
+static void
+test_scan_batch(void **state)
+{
+    static const char one[] =
+        "{\"site_id\":\"s\",\"event_type\":\"t\",\"timestamp\":\"2025-11-15T10:00:00Z\"}";
+    char text[4096], copy[4096];
+    struct event *evs;
+    size_t n = 99;
+
+    (void)state;
+    snprintf(text, sizeof text, " [ %s ,%s,\n%s ] ", one, one, one);
+    memcpy(copy, text, sizeof text);
+    evs = event_scan_batch(text, strlen(text), 500, &n);
+    assert_non_null(evs);
+    assert_int_equal(n, 3);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(evs[i].site_id, "s");
+        assert_int_equal(evs[i].ts_ms, EXAMPLE_MS);
+    }
+    free(evs);
+    /* Too many, a bad last event, an empty array, an object: left whole to jansson. */
+    memcpy(text, copy, sizeof text);
+    assert_null(event_scan_batch(text, strlen(text), 2, &n));
+    assert_int_equal(n, 0);
+    assert_string_equal(text, copy);
+    snprintf(text, sizeof text, "[%s,%s,{\"site_id\":\"s\"}]", one, one);
+    memcpy(copy, text, sizeof text);
+    assert_null(event_scan_batch(text, strlen(text), 500, &n));
+    assert_string_equal(text, copy);
+    snprintf(text, sizeof text, "[%s,%s] x", one, one);
+    memcpy(copy, text, sizeof text);
+    assert_null(event_scan_batch(text, strlen(text), 500, &n));
+    assert_string_equal(text, copy);
+    snprintf(text, sizeof text, "[]");
+    assert_null(event_scan_batch(text, strlen(text), 500, &n));
+    snprintf(text, sizeof text, "{\"events\":[%s]}", one);
+    assert_null(event_scan_batch(text, strlen(text), 500, &n));
+}
+
 int
 main(void)
 {
@@ -1059,6 +1211,10 @@ main(void)
         cmocka_unit_test(test_id_valid_rejects_malformed),
         cmocka_unit_test(test_id_valid_rejects_other_uuid_versions),
         cmocka_unit_test(test_new_id_unique_across_threads),
+        cmocka_unit_test(test_scan_plain),
+        cmocka_unit_test(test_scan_agrees_with_jansson),
+        cmocka_unit_test(test_scan_lengths),
+        cmocka_unit_test(test_scan_batch),
     };
 
     return cmocka_run_group_tests_name("event: validation and ids", tests, NULL, NULL);
