@@ -229,14 +229,12 @@ rollup_plan_init(struct rollup_plan *p, const char *batch, const struct event *e
     /* Per event: its id, two site-days, two paths, two site-hours, a referrer, two users. */
     p->cap_docs = sz * 10;
     p->n_slots = p->cap_docs * 2;
-    p->docs = calloc(p->cap_docs, sizeof *p->docs);
+    p->docs = malloc(p->cap_docs * sizeof *p->docs); /* doc_ref() sets each one it adds */
     p->slots = malloc(p->n_slots * sizeof *p->slots);
     p->doc_of = malloc(sz * sizeof *p->doc_of);
     p->user_of = malloc(sz * sizeof *p->user_of);
     p->counted = calloc(sz, sizeof *p->counted);
     p->dups = calloc(sz, sizeof *p->dups);
-    p->own = calloc(sz * ROLLUP_KINDS, sizeof *p->own);
-    p->dlv = calloc(sz, sizeof *p->dlv);
     p->pairs = calloc(sz * ROLLUP_KINDS, sizeof *p->pairs);
     p->user_docs = calloc(sz * 2, sizeof *p->user_docs);
     p->q = calloc(sz * ROLLUP_KINDS, sizeof *p->q);
@@ -244,9 +242,8 @@ rollup_plan_init(struct rollup_plan *p, const char *batch, const struct event *e
     p->cas_ids = calloc(sz * ROLLUP_KINDS, sizeof *p->cas_ids);
     p->uhash = calloc(sz * 2, sizeof *p->uhash); /* a user in each of two site-hours */
     if (p->docs == NULL || p->slots == NULL || p->doc_of == NULL || p->user_of == NULL ||
-        p->counted == NULL || p->dups == NULL || p->own == NULL || p->dlv == NULL ||
-        p->pairs == NULL || p->user_docs == NULL || p->q == NULL || p->cas == NULL ||
-        p->cas_ids == NULL || p->uhash == NULL) {
+        p->counted == NULL || p->dups == NULL || p->pairs == NULL || p->user_docs == NULL ||
+        p->q == NULL || p->cas == NULL || p->cas_ids == NULL || p->uhash == NULL) {
         return -1;
     }
     for (size_t s = 0; s < p->n_slots; s++) {
@@ -286,7 +283,10 @@ rollup_plan_init(struct rollup_plan *p, const char *batch, const struct event *e
             p->counted[i][k] = p->doc_of[i][k] >= 0;
         }
     }
-    return 0;
+    /* The owners and deliveries of the redelivered events only (most batches have none). */
+    p->own = calloc((p->n_dups ? p->n_dups : 1) * ROLLUP_KINDS, sizeof *p->own);
+    p->dlv = calloc(p->n_dups ? p->n_dups : 1, sizeof *p->dlv);
+    return p->own != NULL && p->dlv != NULL ? 0 : -1;
 }
 
 void
