@@ -52,25 +52,47 @@ rollup_event_referrer(const struct event *ev, char out[ROLLUP_REFERRER_MAX + 1])
     return rollup_referrer_host(json_string_value(ref), out);
 }
 
+void
+rollup_own_init(struct rollup_own *o, const char *batch)
+{
+    o->batch = batch;
+    o->built = 0;
+}
+
+void
+rollup_own_cleanup(struct rollup_own *o)
+{
+    for (int s = 0; s < 4; s++) {
+        if (o->built & (1u << s)) {
+            bson_destroy(&o->shape[s]);
+        }
+    }
+    o->built = 0;
+}
+
 int
-rollup_append_own(bson_t *doc, const struct event *ev, const char *batch)
+rollup_append_own(bson_t *doc, const struct event *ev, struct rollup_own *o)
 {
     char host[ROLLUP_REFERRER_MAX + 1];
     int has_ref = rollup_event_referrer(ev, host) > 0;
-    bson_t own;
+    int has_path = ev->path != NULL && ev->path[0] != '\0';
+    int s = has_ref * 2 + has_path;
+    bson_t *own = &o->shape[s];
 
-    if (!bson_append_document_begin(doc, "own", -1, &own)) {
-        return -1;
-    }
-    for (int k = 0; k < ROLLUP_KINDS; k++) {
-        int path_kind = k == ROLLUP_KIND_PATH_ALL || k == ROLLUP_KIND_PATH_TYPE;
-        if ((k == ROLLUP_KIND_REFERRER && has_ref) ||
-            (k != ROLLUP_KIND_REFERRER &&
-             (!path_kind || (ev->path != NULL && ev->path[0] != '\0')))) {
-            bson_append_utf8(&own, rollup_kind_names[k], -1, batch, -1);
+    if (!(o->built & (1u << s))) {
+        bson_init(own);
+        o->built |= 1u << s;
+        for (int k = 0; k < ROLLUP_KINDS; k++) {
+            int path_kind = k == ROLLUP_KIND_PATH_ALL || k == ROLLUP_KIND_PATH_TYPE;
+            if ((k == ROLLUP_KIND_REFERRER && has_ref) ||
+                (k != ROLLUP_KIND_REFERRER && (!path_kind || has_path))) {
+                if (!bson_append_utf8(own, rollup_kind_names[k], -1, o->batch, -1)) {
+                    return -1;
+                }
+            }
         }
     }
-    return bson_append_document_end(doc, &own) ? 0 : -1;
+    return bson_append_document(doc, "own", 3, own) ? 0 : -1;
 }
 
 void
