@@ -384,9 +384,10 @@ in_begin(struct in_filter *x)
 static void
 in_add(struct in_filter *x, const char *id)
 {
-    char key[24];
+    char buf[16];
+    const char *key;
 
-    snprintf(key, sizeof key, "%zu", x->n++);
+    bson_uint32_to_string((uint32_t)x->n++, &key, buf, sizeof buf);
     BSON_APPEND_UTF8(&x->list, key, id);
 }
 

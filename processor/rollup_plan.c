@@ -526,7 +526,9 @@ rollup_plan_user_owner(struct rollup_plan *p, const char *id, const char *owner)
         return -1;
     }
     d = &p->docs[u];
-    snprintf(d->owner, sizeof d->owner, "%s", owner);
+    size_t n = strnlen(owner, sizeof d->owner - 1); /* as snprintf "%s" would cut it */
+    memcpy(d->owner, owner, n);
+    d->owner[n] = '\0';
     d->mine = strcmp(owner, p->batch) == 0;
     return 0;
 }
