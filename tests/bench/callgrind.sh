@@ -255,10 +255,14 @@ printf '%s\t%s\t%s\t%s\n' C.4 "processor: MongoDB commands and documents written
     "$result" "calls in C.3's profile: \`mongoc_cluster_run_command_monitored\` (every command), \`insert_many\`/\`insert_one\`, \`find_with_opts\`/\`count_documents\`, \`_mongoc_write_command_insert_append\`/\`_update_append\` (statements)" >>"$ROWS_FILE"
 say "C.4 per batch: $result"
 
+commit=$(git -C "$T_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+git -C "$T_ROOT" diff --quiet HEAD -- . ':!BENCHMARKS.md' 2>/dev/null || commit+=" with uncommitted changes"
 {
     echo "<!-- cost details: tests/bench/callgrind.sh -->"
-    echo "Where the instructions of C.1-C.3 go: the top five functions by inclusive cost"
-    echo "(\`callgrind_annotate --inclusive=yes\`; thread entry points left out):"
+    echo "Rows C.1-C.4 were measured at commit $commit on $(date -u +%Y-%m-%dT%H:%M:%SZ) by"
+    echo "tests/bench/callgrind.sh (\`make bench-cost\` rewrites only them). Where the instructions"
+    echo "of C.1-C.3 go: the top five functions by inclusive cost (\`callgrind_annotate"
+    echo "--inclusive=yes\`; thread entry points left out):"
     echo
     echo "| # | top five functions (inclusive) |"
     echo "|---|---|"
