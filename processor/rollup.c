@@ -450,25 +450,63 @@ read_user_owners(struct ctx *c)
     return rc;
 }
 
-/* Whether batch id `b` is in the voided list of the site-day `scope`: 1, 0, or -1
- * on failure. */
+/* Answer the plan's n_q user questions (is owner q[i].owner in the voided list of site-day
+ * q[i].doc?) with one read of those site-days' voided lists, not one count per question.
+ * User documents belong to site-days only, all in the rollups collection. Returns 0, or -1
+ * with c->err. */
 static int
-is_voided(struct ctx *c, const struct plan_doc *scope, const char *b)
+read_voided(struct ctx *c, size_t n_q)
 {
-    bson_t *filter;
+    struct rollup_plan *p = c->plan;
+    struct in_filter x;
+    bson_t *f, *opts;
+    mongoc_cursor_t *cur;
+    const bson_t *doc;
     bson_error_t berr;
-    int64_t n;
+    int rc = 0;
 
     if (store_stopping(c->s, c->err) != 0) {
         return -1;
     }
-    filter = BCON_NEW("_id", BCON_UTF8(scope->id), "voided", BCON_UTF8(b));
-    n = mongoc_collection_count_documents(coll_of(c, scope), filter, NULL, NULL, NULL, &berr);
-    bson_destroy(filter);
-    if (n < 0) {
-        return err_set(c->err, ERR_TRANSIENT, "mongodb rollup voided: %s", berr.message);
+    in_begin(&x);
+    for (size_t i = 0; i < n_q; i++) {
+        size_t j = 0;
+        p->q[i].voided = 0;
+        while (j < i && p->q[j].doc != p->q[i].doc) {
+            j++;
+        }
+        if (j == i) { /* each site-day once */
+            in_add(&x, p->docs[p->q[i].doc].id);
+        }
     }
-    return n > 0;
+    f = in_end(&x);
+    opts = BCON_NEW("projection", "{", "voided", BCON_INT32(1), "}");
+    cur = mongoc_collection_find_with_opts(c->rollups, f, opts, NULL);
+    while (mongoc_cursor_next(cur, &doc)) {
+        bson_iter_t it, v, arr;
+        const char *id;
+        if (!bson_iter_init_find(&it, doc, "_id") || !BSON_ITER_HOLDS_UTF8(&it) ||
+            !bson_iter_init_find(&v, doc, "voided") || !BSON_ITER_HOLDS_ARRAY(&v)) {
+            continue;
+        }
+        id = bson_iter_utf8(&it, NULL);
+        for (size_t i = 0; i < n_q; i++) {
+            if (strcmp(p->docs[p->q[i].doc].id, id) != 0 || !bson_iter_recurse(&v, &arr)) {
+                continue;
+            }
+            while (!p->q[i].voided && bson_iter_next(&arr)) {
+                p->q[i].voided = BSON_ITER_HOLDS_UTF8(&arr) &&
+                                 strcmp(bson_iter_utf8(&arr, NULL), p->q[i].owner) == 0;
+            }
+        }
+    }
+    if (mongoc_cursor_error(cur, &berr)) {
+        rc = err_set(c->err, ERR_TRANSIENT, "mongodb rollup voided: %s", berr.message);
+    }
+    mongoc_cursor_destroy(cur);
+    bson_destroy(opts);
+    bson_destroy(f);
+    return rc;
 }
 
 /* Create the missing user documents (b: this batch), then learn which are this batch's:
@@ -512,12 +550,8 @@ claim_users(struct ctx *c)
         goto done;
     }
     n_q = rollup_plan_user_questions(p);
-    for (size_t i = 0; i < n_q; i++) {
-        int v = is_voided(c, &p->docs[p->q[i].doc], p->q[i].owner);
-        if (v < 0) {
-            goto done;
-        }
-        p->q[i].voided = v;
+    if (n_q > 0 && read_voided(c, n_q) != 0) {
+        goto done;
     }
     n_cas = rollup_plan_user_takeovers(p);
     for (size_t i = 0; i < n_cas; i++) {
