@@ -13,6 +13,7 @@
 #   make run        set-up, build, and start everything locally (Ctrl-C stops it)
 #   make bench      set-up, build, and the benchmark suite (a few minutes; not part of
 #                   check): prints a table, writes BENCHMARKS.md
+#   make bench-cost set-up, build, and only the benchmark's instruction counts (callgrind)
 
 # Each program is built from its own folder and the common/ modules it names below, and
 # linked with only the libraries it uses: ingest has no MongoDB driver, reporting no Redis
@@ -60,7 +61,7 @@ prog_obj = $(patsubst %.c,$(BUILD)/$(2)/%.o,$(wildcard $(1)/*.c) $($(1)_COMMON:%
            $($(1)_GEN:%=$(BUILD)/$(2)/gen/%.o)
 
 .PHONY: all test unit it asan check-test check-asan valgrind fuzz k8s-check images images-test check setup run format \
-        format-check clean bench
+        format-check clean bench bench-cost
 .DELETE_ON_ERROR:
 
 TOOLS       := $(BUILD)/tests/freeport $(BUILD)/tests/mongoq $(BUILD)/tests/loadgen \
@@ -290,12 +291,18 @@ bench: setup
 	$(MAKE) all
 	@BUILD=$(BUILD) tests/bench.sh
 
+# The instruction counts alone (tests/bench/callgrind.sh, under a minute): prints them and
+# rewrites their rows (C.*) in BENCHMARKS.md, next to the previous run's.
+bench-cost: setup
+	$(MAKE) all
+	@BUILD=$(BUILD) tests/bench/callgrind.sh --update
+
 format:
 	clang-format -i $(FORMAT_SRC)
 
 format-check:
 	clang-format --dry-run -Werror $(FORMAT_SRC)
-	shellcheck -x tests/*.sh deploy/*.sh deploy/kubernetes/*.sh .ci/run
+	shellcheck -x tests/*.sh tests/bench/*.sh deploy/*.sh deploy/kubernetes/*.sh .ci/run
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -76,4 +76,9 @@ char *envelope_encode(const struct event *ev, size_t *len);
  * A string rid is the request id; any other rid is ignored. */
 int envelope_decode(const char *buf, size_t len, struct event *ev, struct app_err *err);
 
+/* envelope_decode() by jansson alone. envelope_decode() first tries a scan of the exact form
+ * envelope_encode() writes, which decodes what ingest queues at a tenth of the cost, and
+ * leaves anything else to this; the tests and the fuzz target check that both agree. */
+int envelope_decode_json(const char *buf, size_t len, struct event *ev, struct app_err *err);
+
 #endif

@@ -129,7 +129,7 @@ append_opt_utf8(bson_t *b, const char *key, const char *v)
  * is a client's duplicate, not a redelivery); own: which batch counts it in each figure it
  * is part of (rollup_append_own()). */
 static int
-event_to_bson(const struct event *ev, int64_t now_ms, const char *batch, bson_t *doc)
+event_to_bson(const struct event *ev, int64_t now_ms, struct rollup_own *own, bson_t *doc)
 {
     bson_init(doc);
     BSON_APPEND_UTF8(doc, EVDOC_ID, ev->id);
@@ -147,7 +147,7 @@ event_to_bson(const struct event *ev, int64_t now_ms, const char *batch, bson_t 
     if (ev->properties != NULL && append_json(doc, EVDOC_PROPERTIES, ev->properties) != 0) {
         return -1;
     }
-    return rollup_append_own(doc, ev, batch);
+    return rollup_append_own(doc, ev, own);
 }
 
 /* Server error codes that mean "this document can never be stored as it is". */
@@ -241,7 +241,10 @@ insert_events(store_t *s, const struct event *evs, size_t n, int64_t now_ms, con
     bson_t reply = BSON_INITIALIZER;
     bson_error_t berr;
     size_t built = 0;
+    struct rollup_own own;
     int rc = -1;
+
+    rollup_own_init(&own, batch);
 
     if (docs == NULL || ptrs == NULL) {
         err_set(err, ERR_INTERNAL, "out of memory");
@@ -252,7 +255,7 @@ insert_events(store_t *s, const struct event *evs, size_t n, int64_t now_ms, con
         goto done;
     }
     for (; built < n; built++) {
-        if (event_to_bson(&evs[built], now_ms, batch, &docs[built]) != 0) {
+        if (event_to_bson(&evs[built], now_ms, &own, &docs[built]) != 0) {
             built++;
             err_set(err, ERR_INTERNAL, "cannot build the document of event %s", evs[built - 1].id);
             goto done;
@@ -296,6 +299,7 @@ done:
     free(ptrs);
     bson_destroy(opts);
     bson_destroy(one_opts);
+    rollup_own_cleanup(&own);
     mongoc_collection_destroy(coll);
     store_client_push(s, client);
     return rc;

@@ -76,11 +76,24 @@ extern const char *const rollup_kind_names[ROLLUP_KINDS];
  * page_view) into out: its length, or -1 when it counts under none. */
 int rollup_event_referrer(const struct event *ev, char out[ROLLUP_REFERRER_MAX + 1]);
 
+/* The `own` documents of one batch's events: an event's has one of four shapes (with or
+ * without a path, with or without a referrer), each built once per batch and copied into
+ * every event document of that shape (building it for each event was a tenth of the
+ * processor's instructions). rollup_own_init() keeps batch by pointer;
+ * rollup_own_cleanup() frees what was built. */
+struct rollup_own {
+    const char *batch;
+    bson_t shape[4];
+    unsigned built; /* bit s: shape[s] is built */
+};
+void rollup_own_init(struct rollup_own *o, const char *batch);
+void rollup_own_cleanup(struct rollup_own *o);
+
 /* Append own: {<kind name>: batch} to an event's document, for each kind it counts in (pa
  * and pt only with a non-empty path, r only with a referrer; an event stored before the hour kinds
  * existed has no h and ht: its redelivery takes them over as an owner-less figure): the batch that
  * stores an event first is the one to count it. Returns 0, or -1 when the document cannot grow. */
-int rollup_append_own(bson_t *doc, const struct event *ev, const char *batch);
+int rollup_append_own(bson_t *doc, const struct event *ev, struct rollup_own *o);
 
 /* A batch id: run and sequence number, and their text form. */
 struct rollup_batch {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "rollup_doc.h"
+#include "ts.h"
 
 /* The states of a pending pair within a round. */
 enum {
@@ -87,64 +88,130 @@ rollup_plan_is_hour(const struct plan_doc *d)
            (d->kind == ROLLUP_KIND_HOUR_ALL || d->kind == ROLLUP_KIND_HOUR_TYPE);
 }
 
+/* doc_ref() of the id "<a><sep><b>", built in buf (of size n) unless it does not fit:
+ * most path, user and envelope documents of a batch are already in the plan (a batch has
+ * far fewer paths and users than events), and only a new one is copied. */
+static long
+pair_ref(struct rollup_plan *p, char *buf, size_t n, const char *a, char sep, const char *b, int ns,
+         const struct event *ev, int kind, long scope)
+{
+    size_t la = strlen(a), lb = strlen(b), slot;
+    char *id;
+
+    if (la + lb + 2 <= n) {
+        memcpy(buf, a, la);
+        buf[la] = sep;
+        memcpy(buf + la + 1, b, lb + 1);
+        slot = slot_of(p, buf, ns);
+        if (p->slots[slot] >= 0) {
+            return p->slots[slot];
+        }
+    }
+    if ((id = malloc(la + lb + 2)) == NULL) {
+        return -1;
+    }
+    memcpy(id, a, la);
+    id[la] = sep;
+    memcpy(id + la + 1, b, lb + 1);
+    return doc_ref(p, id, ns, ev, kind, scope);
+}
+
+/* The document "<parent's id>|<leaf>" (rollup_child_id()) of namespace ns. */
+static long
+child_ref(struct rollup_plan *p, long parent, const char *leaf, int ns, const struct event *ev,
+          int kind)
+{
+    char buf[1024];
+
+    return pair_ref(p, buf, sizeof buf, p->docs[parent].id, '|', leaf, ns, ev, kind, parent);
+}
+
+/* The site-day and site-hour documents of the last few (site, type, hour) planned: the next
+ * event of one of them (most of a batch: a site's events of a few types, in time order) has
+ * the same four, found without building their ids. */
+#define SCOPE_MEMO_N 8
+struct scope_memo {
+    struct {
+        const struct event *ev; /* NULL: free */
+        long doc[4];            /* by the order of scopes[] in event_docs() */
+    } e[SCOPE_MEMO_N];
+    size_t next; /* the entry to replace next */
+};
+
+/* Whether a and b fall in the same site-hour and type (hence the same site-day). */
+static int
+same_scopes(const struct event *a, const struct event *b)
+{
+    const int64_t hour = TS_DAY_MS / 24;
+
+    return a->ts_ms >= 0 && b->ts_ms >= 0 && a->ts_ms / hour == b->ts_ms / hour &&
+           strcmp(a->site_id, b->site_id) == 0 && strcmp(a->event_type, b->event_type) == 0;
+}
+
 /* The documents of event i: doc_of[i][k] for each kind it counts in (its referrer's in
  * the site-day of all types), user_of[i][k] for its user document in each site-day
  * (site-hours count views only). Returns 0, or -1 out of
  * memory. */
 static int
-event_docs(struct rollup_plan *p, size_t i)
+event_docs(struct rollup_plan *p, size_t i, struct scope_memo *memo)
 {
     static const int scopes[] = {ROLLUP_KIND_ALL, ROLLUP_KIND_TYPE, ROLLUP_KIND_HOUR_ALL,
                                  ROLLUP_KIND_HOUR_TYPE};
     const struct event *ev = &p->evs[i];
     char ref[ROLLUP_REFERRER_MAX + 1];
     int ref_len;
+    size_t m = 0;
+
+    while (m < SCOPE_MEMO_N && memo->e[m].ev != NULL && !same_scopes(memo->e[m].ev, ev)) {
+        m++;
+    }
+    int reuse = m < SCOPE_MEMO_N && memo->e[m].ev != NULL;
+    if (!reuse) {
+        m = memo->next;
+        memo->next = (memo->next + 1) % SCOPE_MEMO_N;
+        memo->e[m].ev = NULL; /* until its four are known */
+    }
 
     for (size_t s = 0; s < sizeof scopes / sizeof scopes[0]; s++) {
         int k = scopes[s], hour = k >= ROLLUP_KIND_HOUR_ALL;
         const char *type =
             k == ROLLUP_KIND_TYPE || k == ROLLUP_KIND_HOUR_TYPE ? ev->event_type : NULL;
-        char *id = hour ? rollup_hour_id(ev->site_id, ev->ts_ms, type)
-                        : rollup_scope_id(ev->site_id, ev->ts_ms, type);
-        long sd = doc_ref(p, id, PLAN_SCOPE, ev, k, -1);
+        long sd = reuse ? memo->e[m].doc[s]
+                        : doc_ref(p,
+                                  hour ? rollup_hour_id(ev->site_id, ev->ts_ms, type)
+                                       : rollup_scope_id(ev->site_id, ev->ts_ms, type),
+                                  PLAN_SCOPE, ev, k, -1);
         if (sd < 0) {
             return -1;
         }
+        memo->e[m].doc[s] = sd;
         p->doc_of[i][k] = sd;
         if (!hour && nonempty(ev->path) &&
-            (p->doc_of[i][k + 2] = doc_ref(p, rollup_child_id(p->docs[sd].id, ev->path), PLAN_PATH,
-                                           ev, k + 2, sd)) < 0) {
+            (p->doc_of[i][k + 2] = child_ref(p, sd, ev->path, PLAN_PATH, ev, k + 2)) < 0) {
             return -1;
         }
         if (k == ROLLUP_KIND_ALL && (ref_len = rollup_event_referrer(ev, ref)) > 0 &&
-            (p->doc_of[i][ROLLUP_KIND_REFERRER] = doc_ref(p, rollup_child_id(p->docs[sd].id, ref),
-                                                          PLAN_REF, ev, ROLLUP_KIND_REFERRER, sd)) <
-                0) {
+            (p->doc_of[i][ROLLUP_KIND_REFERRER] =
+                 child_ref(p, sd, ref, PLAN_REF, ev, ROLLUP_KIND_REFERRER)) < 0) {
             return -1;
         }
         if (!hour && nonempty(ev->user_id) &&
-            (p->user_of[i][k] = doc_ref(p, rollup_child_id(p->docs[sd].id, ev->user_id), PLAN_USER,
-                                        NULL, k, sd)) < 0) {
+            (p->user_of[i][k] = child_ref(p, sd, ev->user_id, PLAN_USER, NULL, k)) < 0) {
             return -1;
         }
     }
+    memo->e[m].ev = ev;
     return 0;
 }
 
-/* "<delivery> <id>": one envelope's key (malloc'd), or NULL out of memory. */
-static char *
-envelope_key(const struct event *ev)
+/* The index of the document of event i's envelope, "<delivery> <id>" (a delivery has no
+ * space), added when new; -1 out of memory. */
+static long
+envelope_ref(struct rollup_plan *p, const struct event *ev)
 {
-    const char *dlv = event_delivery(ev);
-    size_t a = strlen(dlv), b = strlen(ev->id);
-    char *key = malloc(a + b + 2);
+    char buf[EVENT_ID_LEN + EVENT_DOC_ID_MAX + 8];
 
-    if (key != NULL) {
-        memcpy(key, dlv, a);
-        key[a] = ' ';
-        memcpy(key + a + 1, ev->id, b + 1);
-    }
-    return key;
+    return pair_ref(p, buf, sizeof buf, event_delivery(ev), ' ', ev->id, PLAN_EVENT, NULL, -1, -1);
 }
 
 int
@@ -152,22 +219,22 @@ rollup_plan_init(struct rollup_plan *p, const char *batch, const struct event *e
                  const enum insert_outcome *outcomes, size_t n)
 {
     size_t sz = n ? n : 1, n_before;
+    struct scope_memo memo;
 
     memset(p, 0, sizeof *p);
+    memset(&memo, 0, sizeof memo);
     p->batch = batch;
     p->evs = evs;
     p->n = n;
     /* Per event: its id, two site-days, two paths, two site-hours, a referrer, two users. */
     p->cap_docs = sz * 10;
     p->n_slots = p->cap_docs * 2;
-    p->docs = calloc(p->cap_docs, sizeof *p->docs);
+    p->docs = malloc(p->cap_docs * sizeof *p->docs); /* doc_ref() sets each one it adds */
     p->slots = malloc(p->n_slots * sizeof *p->slots);
     p->doc_of = malloc(sz * sizeof *p->doc_of);
     p->user_of = malloc(sz * sizeof *p->user_of);
     p->counted = calloc(sz, sizeof *p->counted);
     p->dups = calloc(sz, sizeof *p->dups);
-    p->own = calloc(sz * ROLLUP_KINDS, sizeof *p->own);
-    p->dlv = calloc(sz, sizeof *p->dlv);
     p->pairs = calloc(sz * ROLLUP_KINDS, sizeof *p->pairs);
     p->user_docs = calloc(sz * 2, sizeof *p->user_docs);
     p->q = calloc(sz * ROLLUP_KINDS, sizeof *p->q);
@@ -175,9 +242,8 @@ rollup_plan_init(struct rollup_plan *p, const char *batch, const struct event *e
     p->cas_ids = calloc(sz * ROLLUP_KINDS, sizeof *p->cas_ids);
     p->uhash = calloc(sz * 2, sizeof *p->uhash); /* a user in each of two site-hours */
     if (p->docs == NULL || p->slots == NULL || p->doc_of == NULL || p->user_of == NULL ||
-        p->counted == NULL || p->dups == NULL || p->own == NULL || p->dlv == NULL ||
-        p->pairs == NULL || p->user_docs == NULL || p->q == NULL || p->cas == NULL ||
-        p->cas_ids == NULL || p->uhash == NULL) {
+        p->counted == NULL || p->dups == NULL || p->pairs == NULL || p->user_docs == NULL ||
+        p->q == NULL || p->cas == NULL || p->cas_ids == NULL || p->uhash == NULL) {
         return -1;
     }
     for (size_t s = 0; s < p->n_slots; s++) {
@@ -195,13 +261,13 @@ rollup_plan_init(struct rollup_plan *p, const char *batch, const struct event *e
          * twice) are told apart by their deliveries: "<delivery> <id>", since a delivery
          * has no space. */
         n_before = p->n_docs;
-        if (doc_ref(p, envelope_key(&p->evs[i]), PLAN_EVENT, NULL, -1, -1) < 0) {
+        if (envelope_ref(p, &p->evs[i]) < 0) {
             return -1;
         }
         if (p->n_docs == n_before) {
             continue;
         }
-        if (event_docs(p, i) != 0) {
+        if (event_docs(p, i, &memo) != 0) {
             return -1;
         }
         if (outcomes[i] == INSERT_DUPLICATE) {
@@ -217,7 +283,10 @@ rollup_plan_init(struct rollup_plan *p, const char *batch, const struct event *e
             p->counted[i][k] = p->doc_of[i][k] >= 0;
         }
     }
-    return 0;
+    /* The owners and deliveries of the redelivered events only (most batches have none). */
+    p->own = calloc((p->n_dups ? p->n_dups : 1) * ROLLUP_KINDS, sizeof *p->own);
+    p->dlv = calloc(p->n_dups ? p->n_dups : 1, sizeof *p->dlv);
+    return p->own != NULL && p->dlv != NULL ? 0 : -1;
 }
 
 void
@@ -457,7 +526,9 @@ rollup_plan_user_owner(struct rollup_plan *p, const char *id, const char *owner)
         return -1;
     }
     d = &p->docs[u];
-    snprintf(d->owner, sizeof d->owner, "%s", owner);
+    size_t n = strnlen(owner, sizeof d->owner - 1); /* as snprintf "%s" would cut it */
+    memcpy(d->owner, owner, n);
+    d->owner[n] = '\0';
     d->mine = strcmp(owner, p->batch) == 0;
     return 0;
 }

@@ -14,11 +14,12 @@
  *                               unless it has applied there; the answers into q[]  [store]
  *     rollup_plan_takeovers()   compare-and-sets of own.<kind> from a voided owner  [store]
  *     read the owners again into own[]; rollup_plan_round_end()                  [store]
- *   rollup_plan_users()         the user documents of what this batch counts: create the
- *                               missing ones (b: this batch), read every b back     [store]
- *                               with rollup_plan_user_owner()
+ *   rollup_plan_users()         the user documents of what this batch counts: read every
+ *                               b with rollup_plan_user_owner(), create the missing
+ *                               ones (b: this batch) and read b again               [store]
  *   rollup_plan_user_questions()  is the owner of a user document voided on its
- *                               site-day? the answers into q[]                      [store]
+ *                               site-day? the answers into q[] (one read of the
+ *                               site-days' voided lists)                            [store]
  *   rollup_plan_user_takeovers()  compare-and-sets of b from a voided owner; when there
  *                               are any, read every b back again                    [store]
  *   rollup_plan_counts()        views and users to add to each document             [store]

@@ -13,6 +13,9 @@
 #      over 30 days and /stats/timeseries by hour over 7 days, each next to its /aggregated;
 #      /events, the first page and a page 100 cursors deep
 #   5. resident memory of each service, idle and at its peak
+#   7. instructions per request and per event (callgrind) of ingest and the processor, next
+#      to the previous run's, and MongoDB commands per batch: tests/bench/callgrind.sh, which
+#      `make bench-cost` runs alone
 #
 # About 2-3 minutes on 2 cores; every wait is bounded. Environment (defaults in brackets):
 #   BENCH_DRAIN_N [5000]  events the processor drains in part 3
@@ -428,6 +431,16 @@ TRACKER_BYTES=$(curl -s "http://127.0.0.1:$INGEST_PORT/tracker.js" | wc -c)
 row "6.1" "\`GET /tracker.js\`: the tracker as served (minified by esbuild, no compression)" \
     "**$(group "$TRACKER_BYTES") bytes**" "\`curl -s http://127.0.0.1:$INGEST_PORT/tracker.js | wc -c\`"
 
+# --- 7. instruction counts (tests/bench/callgrind.sh) --------------------------------------
+
+COST_DIR="$T_TMP/cost"
+say "instruction counts under callgrind: tests/bench/callgrind.sh (its own servers)"
+BUILD="$BUILD" BENCH_OUT="$BENCH_OUT" tests/bench/callgrind.sh --out "$COST_DIR" >"$T_TMP/cost.log" 2>&1 ||
+    { sed 's/^/#   /' "$T_TMP/cost.log"; die "tests/bench/callgrind.sh failed"; }
+while IFS=$'\t' read -r id what result how; do
+    row "$id" "$what" "$result" "$how"
+done <"$COST_DIR/rows"
+
 # --- targets ------------------------------------------------------------------------------
 
 S1=${STATS_P50[$SMALL_N]} S2=${STATS_P50[$LARGE_N]} A1=${AGG_P50[$SMALL_N]} A2=${AGG_P50[$LARGE_N]}
@@ -500,6 +513,8 @@ cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
     echo "## Results"
     echo
     table
+    echo
+    cat "$COST_DIR/details.md"
     echo
     echo "Latencies are wrk's, on keep-alive connections; p50/p99 come from its \`done()\` hook"
     echo "(tests/bench/*.lua). Each server gets one unmeasured second of single-connection load"

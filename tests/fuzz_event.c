@@ -20,6 +20,41 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define WORKER_STACK_BYTES 102400
 
+/* Two optional strings are the same (both NULL, or equal). */
+static int
+same_str(const char *a, const char *b)
+{
+    return (a == NULL) == (b == NULL) && (a == NULL || strcmp(a, b) == 0);
+}
+
+/* envelope_decode() (its fast scan, or jansson) and envelope_decode_json() (jansson alone)
+ * must agree on every text: the same outcome, the same event or the same reason. */
+static void
+decoders_agree(const char *buf, size_t len)
+{
+    struct event a, b;
+    struct app_err ea = {0}, eb = {0};
+    int ra = envelope_decode(buf, len, &a, &ea), rb = envelope_decode_json(buf, len, &b, &eb);
+
+    if (ra != rb || (ra != 0 && strcmp(ea.msg, eb.msg) != 0)) {
+        abort();
+    }
+    if (ra == 0 && (strcmp(a.id, b.id) != 0 || strcmp(a.delivery, b.delivery) != 0 ||
+                    !same_str(a.site_id, b.site_id) || !same_str(a.event_type, b.event_type) ||
+                    !same_str(a.path, b.path) || !same_str(a.user_id, b.user_id) ||
+                    !same_str(a.request_id, b.request_id) || !same_str(a.client_id, b.client_id) ||
+                    a.ts_ms != b.ts_ms || a.received_ms != b.received_ms ||
+                    a.has_client_ts != b.has_client_ts || a.client_ts_ms != b.client_ts_ms ||
+                    (a.properties == NULL) != (b.properties == NULL) ||
+                    (a.properties != NULL && !json_equal(a.properties, b.properties)))) {
+        abort();
+    }
+    if (ra == 0) {
+        event_cleanup(&a);
+        event_cleanup(&b);
+    }
+}
+
 /* A request body that validates must survive envelope encode -> decode unchanged. */
 static void
 request_round_trip(const char *buf, size_t len)
@@ -42,6 +77,7 @@ request_round_trip(const char *buf, size_t len)
     if (text == NULL) {
         abort();
     }
+    decoders_agree(text, text_len);
     if (envelope_decode(text, text_len, &back, &err) != 0 || strcmp(back.id, ev.id) != 0 ||
         strcmp(back.site_id, ev.site_id) != 0 || strcmp(back.event_type, ev.event_type) != 0 ||
         back.ts_ms != ev.ts_ms || back.received_ms != ev.received_ms || back.request_id == NULL ||
@@ -187,6 +223,7 @@ run_one(void *arg)
     if (envelope_decode(buf, size, &ev, &err) == 0) {
         event_cleanup(&ev);
     }
+    decoders_agree(buf, size);
 
     if (ts_parse_rfc3339(buf, size, &ms) == 0) {
         char text[TS_FORMAT_LEN];

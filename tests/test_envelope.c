@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -694,6 +695,104 @@ test_round_trip_escapes(void **state)
     event_cleanup(&out);
 }
 
+/* envelope_decode() scans the form envelope_encode() writes by hand and leaves anything
+ * else to jansson (envelope_decode_json()): on texts at the edges of that form, both must
+ * agree on the outcome, the reason, and the event. */
+static void
+test_fast_scan_agrees_with_jansson(void **state)
+{
+    static const char *const head = "{\"v\":1,\"id\":\"" VALID_ID "\",\"site_id\":\"s\"";
+    static const char *const tails[] = {
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2}",
+        ",\"event_type\":\"e\",\"ts\":-0,\"received\":0,\"cts\":3,\"path\":\"\",\"user_id\":\"\"}",
+        ",\"event_type\":\"e\",\"ts\":01,\"received\":2}",
+        ",\"event_type\":\"e\",\"ts\":1.5,\"received\":2}",
+        ",\"event_type\":\"e\",\"ts\":1e3,\"received\":2}",
+        ",\"event_type\":\"e\",\"ts\":123456789012345678,\"received\":2}",
+        ",\"event_type\":\"e\",\"ts\":12345678901234567890,\"received\":2}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"path\":\"/a\\\"b\"}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"path\":\"/caf\u00e9\"}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"path\":\"/caf\xc3\xa9\"}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"path\":\"\xff\"}",
+        ",\"event_type\":\"\",\"ts\":1,\"received\":2}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"path\":null}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"other\":1}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2} ",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"properties\":{}}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"properties\":{\"a\":\"}{\\\"\",\"b\":[{}]}"
+        ","
+        "\"rid\":\"r\"}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"properties\":{\"a\":1,\"a\":2}}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"properties\":[]}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"properties\":{\"a\":}}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"properties\":null}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"rid\":5}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"user_id\":\"u\",\"path\":\"/p\"}",
+        ",\"event_type\":\"e\",\"ts\":1}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2",
+    };
+    char text[6000];
+    (void)state;
+
+    for (size_t i = 0; i < sizeof tails / sizeof tails[0] + 3; i++) {
+        struct event a, b;
+        struct app_err ea = {0, ""}, eb = {0, ""};
+        int ra, rb;
+        if (i < sizeof tails / sizeof tails[0]) {
+            snprintf(text, sizeof text, "%s%s", head, tails[i]);
+        } else if (i == sizeof tails / sizeof tails[0]) { /* properties 33 deep, then 32 */
+            int n = snprintf(text, sizeof text,
+                             "%s,\"event_type\":\"e\",\"ts\":1,\"received\":2,"
+                             "\"properties\":",
+                             head);
+            for (int d = 0; d < 33; d++) {
+                text[n++] = '{', text[n++] = '"', text[n++] = 'a', text[n++] = '"', text[n++] = ':';
+            }
+            text[n++] = '1';
+            for (int d = 0; d < 34; d++) {
+                text[n++] = '}';
+            }
+            text[n] = '\0';
+        } else if (i == sizeof tails / sizeof tails[0] + 1) {
+            snprintf(text, sizeof text,
+                     "{\"v\":1,\"id\":\"s:k-1\",\"dlv\":\"%s\",\"site_id\":\"s\","
+                     "\"event_type\":\"e\",\"ts\":1,\"received\":2}",
+                     VALID_ID);
+        } else { /* a path one byte too long */
+            int n = snprintf(text, sizeof text,
+                             "%s,\"event_type\":\"e\",\"ts\":1,\"received\":2,"
+                             "\"path\":\"",
+                             head);
+            memset(text + n, 'p', EVENT_PATH_MAX + 1);
+            snprintf(text + n + EVENT_PATH_MAX + 1, 4, "\"}");
+        }
+        ra = envelope_decode(text, strlen(text), &a, &ea);
+        rb = envelope_decode_json(text, strlen(text), &b, &eb);
+        if (ra != rb || strcmp(ea.msg, eb.msg) != 0) {
+            fail_msg("%s: %d \"%s\" against jansson's %d \"%s\"", text, ra, ea.msg, rb, eb.msg);
+        }
+        if (ra != 0) {
+            continue;
+        }
+        assert_string_equal(a.id, b.id);
+        assert_string_equal(a.delivery, b.delivery);
+        assert_string_equal(a.site_id, b.site_id);
+        assert_string_equal(a.event_type, b.event_type);
+        assert_true((a.path == NULL) == (b.path == NULL) &&
+                    (a.path == NULL || !strcmp(a.path, b.path)));
+        assert_true((a.user_id == NULL) == (b.user_id == NULL) &&
+                    (a.user_id == NULL || !strcmp(a.user_id, b.user_id)));
+        assert_true((a.request_id == NULL) == (b.request_id == NULL) &&
+                    (a.request_id == NULL || !strcmp(a.request_id, b.request_id)));
+        assert_true(a.ts_ms == b.ts_ms && a.received_ms == b.received_ms &&
+                    a.has_client_ts == b.has_client_ts && a.client_ts_ms == b.client_ts_ms);
+        assert_true((a.properties == NULL) == (b.properties == NULL) &&
+                    (a.properties == NULL || json_equal(a.properties, b.properties)));
+        event_cleanup(&a);
+        event_cleanup(&b);
+    }
+}
+
 int
 main(void)
 {
@@ -718,6 +817,7 @@ main(void)
         cmocka_unit_test(test_decode_rejects_site_id_too_long),
         cmocka_unit_test(test_round_trip_client_id_delivery_and_client_ts),
         cmocka_unit_test(test_decode_ids_of_client_events),
+        cmocka_unit_test(test_fast_scan_agrees_with_jansson),
     };
 
     return cmocka_run_group_tests_name("envelope: queue format v1 encode and decode", tests, NULL,
