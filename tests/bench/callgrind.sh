@@ -6,8 +6,9 @@
 # (`callgrind_control -i on PID`) only once it has started and taken unmeasured warm-up
 # work, and the profile is dumped (`callgrind_control -d PID`) when the measured work is
 # done, so start-up is not counted. Rows (ids C.1-C.4):
-#   C.1 ingest, POST /event: instructions per request, over 2,000 requests on one
-#       keep-alive connection (build/tests/loadgen --connections 1 --max 2000)
+#   C.1 ingest, POST /event: instructions per request, over 2,000 requests of the
+#       benchmark's event (part 1's) on one keep-alive connection (curl)
+#   C.1p the same with events that have properties (build/tests/loadgen --connections 1)
 #   C.2 ingest, POST /events: instructions per event, over 20 requests of 500 events
 #       (the events of tests/bench.sh's `fill`)
 #   C.3 processor: instructions per event while it drains 2,000 queued events (4 batches
@@ -73,13 +74,16 @@ group() {
     echo "$n$out"
 }
 
-# cg_start NAME ENV...: run $BUILD/NAME under callgrind, instrumentation off, with PORT=0 and
-# the environment given; waits for its "listening on" line. Sets CG_PID and CG_PORT.
+# cg_start LABEL NAME ENV...: run $BUILD/NAME under callgrind, instrumentation off, with
+# PORT=0 and the environment given, its profile and log named LABEL; waits for its
+# "listening on" line. Sets CG_PID and CG_PORT. Each measure has a process of its own: the
+# inclusive costs of a second dump of one process are wrong for the calls that were under
+# way when collection was switched off and on (poll, nanosleep...), and so is its summary.
 cg_start() {
-    local name=$1 log="$T_TMP/$1.log"
-    shift
+    local label=$1 name=$2 log="$T_TMP/$1.log"
+    shift 2
     env PORT=0 PROBE_PORT=0 BIND_ADDRESS=127.0.0.1 "$@" valgrind --tool=callgrind \
-        --instr-atstart=no --callgrind-out-file="$T_TMP/$name.cg" "$BUILD/$name" >"$log" 2>&1 &
+        --instr-atstart=no --callgrind-out-file="$T_TMP/$label.cg" "$BUILD/$name" >"$log" 2>&1 &
     CG_PID=$!
     T_PIDS+=("$CG_PID")
     wait_until 60 grep -q 'INFO listening on ' "$log" || die "$name did not start under callgrind"
@@ -99,7 +103,7 @@ cg_dump() {
 
 # cg_total FILE: the instructions of a dump.
 cg_total() {
-    awk '/^(summary|totals):/ { print $2; exit }' "$1"
+    awk '/^totals:/ { print $2; exit }' "$1"
 }
 
 # cg_top FILE: the top five functions by inclusive cost, "name NN %; ..." (thread entry
@@ -163,9 +167,33 @@ start_mongo || die "the MongoDB-compatible server did not start"
 
 # --- C.1, C.2: ingest ---------------------------------------------------------------------
 
-cg_start ingest REDIS_PORT="$REDIS_PORT" QUEUE_KEY=cost
+# C.1: the benchmark's own event (part 1's body, tests/bench/post.lua), plain strings only.
+cg_start ingest ingest REDIS_PORT="$REDIS_PORT" QUEUE_KEY=cost
 INGEST_CG=$CG_PID
 INGEST_URL="http://127.0.0.1:$CG_PORT"
+EVENT='{"site_id":"bench-site","event_type":"page_view","path":"/p0","user_id":"u0","timestamp":"2025-11-15T10:00:00Z"}'
+# post_event N: N POST /event of EVENT on one keep-alive connection; their statuses.
+post_event() {
+    local urls=() i
+    for ((i = 0; i < $1; i++)); do urls+=(-o /dev/null "$INGEST_URL/event"); done
+    curl -s -w '%{http_code}\n' --max-time 300 -H 'Content-Type: application/json' \
+        --data-binary "$EVENT" "${urls[@]}"
+}
+[ "$(post_event 200 | grep -c '^202$')" = 200 ] || die "POST /event (warm-up) failed"
+cg_on "$INGEST_CG"
+codes=$(post_event "$REQS")
+cg_dump "$INGEST_CG"
+[ "$(grep -c '^202$' <<<"$codes")" = "$REQS" ] || die "not every POST /event was accepted"
+total=$(cg_total "$T_TMP/ingest.cg.1")
+cost_row C.1 "ingest, \`POST /event\` of the benchmark's event: instructions per request (callgrind, steady state)" \
+    $((total / REQS)) "$total" request \
+    "$REQS × \`curl --data-binary '{\"site_id\":\"bench-site\",...}' URL/event\` (one keep-alive connection, post.lua's event 0) against \`valgrind --tool=callgrind --instr-atstart=no $REL_BUILD/ingest\`, counted between \`callgrind_control -i on\` and \`-d\` after 200 unmeasured requests" \
+    "$T_TMP/ingest.cg.1"
+stop_pid "$INGEST_CG" 60
+
+# C.1p: events with properties (tests/loadgen's), which take the jansson path.
+cg_start ingest-props ingest REDIS_PORT="$REDIS_PORT" QUEUE_KEY=cost
+INGEST_CG=$CG_PID
 "$BUILD/tests/loadgen" --port "$CG_PORT" --connections 1 --max 200 --seconds 120 \
     --out "$T_TMP/warm.ids" >/dev/null || die "loadgen (warm-up) failed"
 cg_on "$INGEST_CG"
@@ -174,11 +202,11 @@ out=$("$BUILD/tests/loadgen" --port "$CG_PORT" --connections 1 --max "$REQS" --s
     --out "$T_TMP/event.ids") || die "loadgen failed: $out"
 cg_dump "$INGEST_CG"
 [[ "$out" == *"accepted=$REQS "* ]] || die "not every POST /event was accepted: $out"
-total=$(cg_total "$T_TMP/ingest.cg.1")
-cost_row C.1 "ingest, \`POST /event\`: instructions per request (callgrind, steady state)" \
+total=$(cg_total "$T_TMP/ingest-props.cg.1")
+cost_row C.1p "ingest, \`POST /event\` with properties: instructions per request (callgrind, steady state)" \
     $((total / REQS)) "$total" request \
-    "\`$LOADGEN_CMD\` against \`valgrind --tool=callgrind --instr-atstart=no $REL_BUILD/ingest\`, counted between \`callgrind_control -i on\` and \`-d\` after 200 unmeasured requests" \
-    "$T_TMP/ingest.cg.1"
+    "\`$LOADGEN_CMD\` (events with \`properties\`), as C.1" \
+    "$T_TMP/ingest-props.cg.1"
 
 jq -nc --arg site "$SITE" '
     def two: tostring | if length < 2 then "0" + . else . end;
@@ -187,6 +215,10 @@ jq -nc --arg site "$SITE" '
       path: "/p\(. % 50)", user_id: "u\(. % 200)",
       timestamp: "2025-11-15T10:\($s / 60 | floor | two):\($s % 60 | two)Z"}]' >"$T_TMP/batch.json" ||
     die "jq could not make the events"
+stop_pid "$INGEST_CG" 60
+cg_start ingest-batch ingest REDIS_PORT="$REDIS_PORT" QUEUE_KEY=cost
+INGEST_CG=$CG_PID
+INGEST_URL="http://127.0.0.1:$CG_PORT"
 urls=() # one -o per URL: the answers go nowhere, their statuses are counted
 for ((i = 0; i < BATCHES; i++)); do urls+=(-o /dev/null "$INGEST_URL/events"); done
 curl -sf --max-time 60 -H 'Content-Type: application/json' --data-binary "@$T_TMP/batch.json" \
@@ -197,11 +229,11 @@ codes=$(curl -s -w '%{http_code}\n' --max-time 300 -H 'Content-Type: application
     --data-binary "@$T_TMP/batch.json" "${urls[@]}")
 cg_dump "$INGEST_CG"
 [ "$(grep -c '^202$' <<<"$codes")" = "$BATCHES" ] || die "POST /events answered: $(tr '\n' ' ' <<<"$codes")"
-total=$(cg_total "$T_TMP/ingest.cg.2")
+total=$(cg_total "$T_TMP/ingest-batch.cg.1")
 cost_row C.2 "ingest, \`POST /events\` of 500 events: instructions per event (callgrind)" \
     $((total / (BATCHES * 500))) "$total" event \
     "$BATCHES × \`curl --data-binary @batch.json URL/events\` (one keep-alive connection) after 2 unmeasured, as C.1" \
-    "$T_TMP/ingest.cg.2"
+    "$T_TMP/ingest-batch.cg.1"
 
 # --- C.3, C.4: processor -----------------------------------------------------------------
 
@@ -215,7 +247,7 @@ done
 [ "$(redis_cli llen cost)" = "$DRAIN_N" ] || die "the queue holds $(redis_cli llen cost) events, not $DRAIN_N"
 stop_pid "$INGEST_CG" 60
 URI=$(mongo_uri cost)
-cg_start processor REDIS_PORT="$REDIS_PORT" QUEUE_KEY=events BATCH_SIZE=500 MONGO_URI="$URI"
+cg_start processor processor REDIS_PORT="$REDIS_PORT" QUEUE_KEY=events BATCH_SIZE=500 MONGO_URI="$URI"
 PROC_CG=$CG_PID
 # Started: registered as a consumer once its indexes are made and its first recovery pass ran.
 # shellcheck disable=SC2317 # called through wait_until
