@@ -13,6 +13,9 @@
 #      over 30 days and /stats/timeseries by hour over 7 days, each next to its /aggregated;
 #      /events, the first page and a page 100 cursors deep
 #   5. resident memory of each service, idle and at its peak
+#   6. the tracker's size
+#   7-9. (tests/bench/same_run.sh) the drain ratio at two batch sizes, /stats/aggregated
+#      against a peer's plain aggregation, and freshness (202 to counted in /stats)
 #
 # About 2-3 minutes on 2 cores; every wait is bounded. Environment (defaults in brackets):
 #   BENCH_DRAIN_N [5000]  events the processor drains in part 3
@@ -24,6 +27,8 @@
 # and the processor retries it for ever, so part 4 stays well below that.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/bench/same_run.sh
+. "$(dirname "$0")/bench/same_run.sh"
 
 cd "$T_ROOT" || exit 1
 BENCH_START=$SECONDS
@@ -50,7 +55,8 @@ say() { echo "# $*"; }
 for tool in wrk jq curl redis-server redis-cli awk; do
     command -v "$tool" >/dev/null || die "$tool is not installed (run make setup)"
 done
-for bin in ingest processor reporting tests/nothing tests/rawinsert tests/mongoq tests/freeport; do
+for bin in ingest processor reporting tests/nothing tests/rawinsert tests/mongoq tests/freeport \
+    tests/aggpeer tests/loadgen; do
     [ -x "$BUILD/$bin" ] || die "$BUILD/$bin is missing (run make all)"
 done
 for n in "$DRAIN_N" "$SMALL_N" "$LARGE_N"; do
@@ -428,6 +434,12 @@ TRACKER_BYTES=$(curl -s "http://127.0.0.1:$INGEST_PORT/tracker.js" | wc -c)
 row "6.1" "\`GET /tracker.js\`: the tracker as served (minified by esbuild, no compression)" \
     "**$(group "$TRACKER_BYTES") bytes**" "\`curl -s http://127.0.0.1:$INGEST_PORT/tracker.js | wc -c\`"
 
+# --- 7-9. drain ratio at two batch sizes, the peer's aggregation, freshness ----------------
+
+bench_drain_sizes
+bench_aggregate_peer
+bench_freshness
+
 # --- targets ------------------------------------------------------------------------------
 
 S1=${STATS_P50[$SMALL_N]} S2=${STATS_P50[$LARGE_N]} A1=${AGG_P50[$SMALL_N]} A2=${AGG_P50[$LARGE_N]}
@@ -450,6 +462,7 @@ TARGETS=(
     "| processor < 64 MB RSS under load | $(mb "$PROC_HWM") | $(verdict "$PROC_HWM < 65536") |"
     "| reporting < 64 MB RSS under load | $(mb "$REP_HWM") | $(verdict "$REP_HWM < 65536") |"
     "| tracker.js ≤ 3 KB (3,072 bytes) as served | $(group "$TRACKER_BYTES") bytes | $(verdict "$TRACKER_BYTES > 0 && $TRACKER_BYTES <= 3072") |"
+    "${EXTRA_TARGETS[@]}"
 )
 
 # --- report -------------------------------------------------------------------------------

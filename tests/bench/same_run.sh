@@ -1,0 +1,154 @@
+# shellcheck shell=bash
+# same_run.sh - parts 7-9 of tests/bench.sh (sourced by it; uses its helpers and servers):
+#
+#   7. the processor's drain rate against raw writes of the same events (build/tests/rawinsert)
+#      at two batch sizes, BATCH_SIZE 100 and 500, each pair run back to back
+#   8. /stats/aggregated against the plain aggregation a peer service would run for the same
+#      answer on the same server (build/tests/aggpeer peer: three commands, count, distinct
+#      users, top paths), next to reporting's own pipeline without HTTP (aggpeer group: one
+#      $match+$group) and its fallback (aggpeer facet), at the two data sizes of part 4; the
+#      HTTP figure is measured again right after them
+#   9. freshness: the time from an event's 202 to its being counted in /stats, at a steady
+#      load and right after a burst, at the two data sizes of part 4 (build/tests/loadgen
+#      --fresh)
+#
+# Environment (defaults in brackets): BENCH_RATIO_N [3000] events per drain of part 7;
+# BENCH_AGG_RUNS [10] timed runs per mode of part 8; BENCH_FRESH_N [10] probes at steady
+# load, BENCH_FRESH_RATE [50] events/s of that load, BENCH_BURST_N [1000] events per burst,
+# BENCH_BURSTS [3] bursts, per data size in part 9.
+RATIO_N=${BENCH_RATIO_N:-3000}
+AGG_RUNS=${BENCH_AGG_RUNS:-10}
+FRESH_N=${BENCH_FRESH_N:-10}
+FRESH_RATE=${BENCH_FRESH_RATE:-50}
+BURST_N=${BENCH_BURST_N:-1000}
+BURSTS=${BENCH_BURSTS:-3}
+EXTRA_TARGETS=()
+
+# drain_once SIZE: one processor with BATCH_SIZE=SIZE drains RATIO_N queued events into a
+# database of its own; sets D_EPS and D_CMD.
+drain_once() {
+    local uri t0 t1 pid
+    uri=$(mongo_uri "bench_ratio_$1")
+    redis_cli del "$QUEUE" >/dev/null
+    fill "$RATIO_N"
+    t0=$EPOCHREALTIME
+    start_service processor9 REDIS_PORT="$REDIS_PORT" QUEUE_KEY="$QUEUE" BATCH_SIZE="$1" \
+        MONGO_URI="$uri" || die "processor did not start"
+    pid=$PROCESSOR9_PID
+    wait_until 240 drained "$uri" "$RATIO_N" ||
+        die "the processor (BATCH_SIZE=$1) did not drain $RATIO_N events within 240 s"
+    t1=$EPOCHREALTIME
+    stop_pid "$pid"
+    [ "$STOP_RC" = 0 ] || die "the processor exited $STOP_RC on SIGTERM"
+    D_EPS=$(calc "$RATIO_N / ($t1 - $t0)" "%.0f")
+    D_CMD="PORT=0 REDIS_PORT=$REDIS_PORT QUEUE_KEY=$QUEUE BATCH_SIZE=$1 MONGO_URI=$uri $REL_BUILD/processor"
+}
+
+bench_drain_sizes() {
+    local size out raw ratio ratios="" ok=1 i=0
+    for size in 100 500; do
+        say "part 7: drain of $RATIO_N events at BATCH_SIZE=$size, then rawinsert"
+        drain_once "$size"
+        out=$(timeout 240 "$BUILD/tests/rawinsert" "$(mongo_uri "bench_ratio_raw_$size")" \
+            "$RATIO_N" "$size") || die "rawinsert failed: $out"
+        raw=$(sed -n 's/.* rate=\([0-9]*\).*/\1/p' <<<"$out")
+        [ -n "$raw" ] || die "rawinsert printed no rate: $out"
+        ratio=$(calc "$D_EPS / $raw" "%.2f")
+        row "7.$((i += 1))" "processor drain / raw writes, BATCH_SIZE=$size ($(group "$RATIO_N") events)" \
+            "**$ratio** ($(group "$D_EPS") / $(group "$raw") events/s)" \
+            "\`$D_CMD\` timed as in 3.1; \`$REL_BUILD/tests/rawinsert $(mongo_uri "bench_ratio_raw_$size") $RATIO_N $size\`"
+        ratios+="${ratios:+, }$ratio at $size"
+        awk "BEGIN { exit !($ratio >= 0.9) }" || ok=0
+    done
+    EXTRA_TARGETS+=("| processor drain ≥ 0.9× raw writes at BATCH_SIZE 100 and 500 | $ratios | $([ "$ok" = 1 ] && echo met || echo "not met") |")
+}
+
+# agg_mode URI MODE: aggpeer's p50 (µs) of MODE on URI; checks its answer against /stats.
+agg_mode() {
+    local out
+    out=$(timeout 300 "$BUILD/tests/aggpeer" "$1" "$SITE" "$DATE" "$2" "$AGG_RUNS") ||
+        die "aggpeer $2 failed: $out"
+    [ "$(tail -n 1 <<<"$out")" = "$A_WANT" ] ||
+        die "aggpeer $2 answers $(tail -n 1 <<<"$out"), /stats $A_WANT"
+    sed -n 's/.* p50_us=\([0-9]*\).*/\1/p' <<<"$out"
+}
+
+bench_aggregate_peer() {
+    local n port uri i=0 peer group facet http verdicts="" ok=1
+    for n in "$SMALL_N" "$LARGE_N"; do
+        if [ "$n" = "$SMALL_N" ]; then port=$REPORTING_PORT; else port=$REPORTING2_PORT; fi
+        uri=$(mongo_uri "bench_stats_$n")
+        A_WANT=$(curl -s --max-time 60 "http://127.0.0.1:$port/stats?site_id=$SITE&date=$DATE" |
+            jq -c '{total_views, unique_users, top_paths}')
+        say "part 8: the plain aggregations on $uri ($n events), $AGG_RUNS runs each"
+        peer=$(agg_mode "$uri" peer)
+        group=$(agg_mode "$uri" group)
+        facet=$(agg_mode "$uri" facet)
+        warm_up tests/bench/report.lua "http://127.0.0.1:$port/stats/aggregated?site_id=$SITE&date=$DATE"
+        bench_wrk -t1 -c1 -d3s --latency -s tests/bench/report.lua \
+            "http://127.0.0.1:$port/stats/aggregated?site_id=$SITE&date=$DATE"
+        http=$W_P50
+        row "8.$((i += 1))" "yardstick: a peer's plain aggregation, three commands (count, users, top paths), $(group "$n") events" \
+            "p50 $(fmt_us "$peer")" "\`$REL_BUILD/tests/aggpeer $uri $SITE $DATE peer $AGG_RUNS\`"
+        row "8.$((i += 1))" "reporting's pipeline (one \$match+\$group by path, users unioned in C), without HTTP, $(group "$n") events" \
+            "p50 $(fmt_us "$group")" "\`$REL_BUILD/tests/aggpeer $uri $SITE $DATE group $AGG_RUNS\`"
+        row "8.$((i += 1))" "reporting's fallback (and former) pipeline, \$facet, without HTTP, $(group "$n") events" \
+            "p50 $(fmt_us "$facet")" "\`$REL_BUILD/tests/aggpeer $uri $SITE $DATE facet $AGG_RUNS\`"
+        row "8.$((i += 1))" "\`/stats/aggregated\` through HTTP, right after, $(group "$n") events" "$(wrk_result)" "\`$W_CMD\`"
+        row "8.$((i += 1))" "**\`/stats/aggregated\` / the peer's aggregation**, $(group "$n") events" \
+            "**$(calc "$http / $peer" "%.2f")** (HTTP, mongoc and JSON add $(fmt_us "$((http > group ? http - group : 0))") to the pipeline)" \
+            "8.$((i - 1)) / 8.$((i - 4))"
+        verdicts+="${verdicts:+; }$(group "$n"): $(fmt_us "$http") vs $(fmt_us "$peer")"
+        [ "$http" -lt "$peer" ] || ok=0
+    done
+    EXTRA_TARGETS+=("| \`/stats/aggregated\` (HTTP) faster than a peer's plain aggregation on the same server, at both sizes | $verdicts | $([ "$ok" = 1 ] && echo met || echo "not met") |")
+}
+
+# fresh_line FILE: "p50 X ms, p99 Y ms (N probes)" of loadgen --fresh's summary in FILE.
+fresh_line() {
+    awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
+         END { printf "p50 %s ms, p99 %s ms, max %s ms (%s probes)", v["p50_ms"], v["p99_ms"], v["max_ms"], v["probes"] }' "$1"
+}
+
+bench_freshness() {
+    local n port uri pid load_pid b i=0 out p99s="" ok=1 cmd p99
+    for n in "$SMALL_N" "$LARGE_N"; do
+        if [ "$n" = "$SMALL_N" ]; then port=$REPORTING_PORT; else port=$REPORTING2_PORT; fi
+        uri=$(mongo_uri "bench_stats_$n")
+        redis_cli del "$QUEUE" >/dev/null
+        start_service processor8 REDIS_PORT="$REDIS_PORT" QUEUE_KEY="$QUEUE" BATCH_SIZE=500 \
+            MONGO_URI="$uri" || die "processor did not start"
+        pid=$PROCESSOR8_PID
+        say "part 9: freshness on $uri ($n events), $FRESH_RATE events/s of other load"
+        "$BUILD/tests/loadgen" --port "$INGEST_PORT" --site fresh-load --rate "$FRESH_RATE" \
+            --connections 2 --seconds 600 --out "$T_TMP/fresh-load.$n" >/dev/null &
+        load_pid=$!
+        T_PIDS+=("$load_pid")
+        cmd="$REL_BUILD/tests/loadgen --port $INGEST_PORT --site $SITE --fresh $FRESH_N --stats-port $port --seconds 60 --out FILE"
+        "$BUILD/tests/loadgen" --port "$INGEST_PORT" --site "$SITE" --tag "s$n" --fresh "$FRESH_N" \
+            --stats-port "$port" --seconds 60 --out "$T_TMP/fresh.$n" >"$T_TMP/fresh-sum.$n" ||
+            die "the freshness probes failed ($n events)"
+        stop_pid "$load_pid"
+        row "9.$((i += 1))" "freshness, 202 to counted in \`/stats\`, at $FRESH_RATE events/s of other load, $(group "$n") events" \
+            "**$(fresh_line "$T_TMP/fresh-sum.$n")**" \
+            "\`$cmd\` next to \`loadgen --site fresh-load --rate $FRESH_RATE\`; processor BATCH_SIZE=500"
+        p99=$(sed -n 's/.*p99_ms=\([0-9.]*\).*/\1/p' "$T_TMP/fresh-sum.$n")
+        p99s+="${p99s:+; }$(group "$n") events: steady $p99 ms"
+        awk "BEGIN { exit !($p99 < 1000) }" || ok=0
+        : >"$T_TMP/burst.$n"
+        for ((b = 0; b < BURSTS; b++)); do
+            fill "$BURST_N"
+            "$BUILD/tests/loadgen" --port "$INGEST_PORT" --site "$SITE" --tag "b$n-$b" --fresh 1 \
+                --stats-port "$port" --seconds 60 --out "$T_TMP/burst1" >/dev/null ||
+                die "the freshness probe after a burst failed ($n events)"
+            cat "$T_TMP/burst1" >>"$T_TMP/burst.$n"
+        done
+        out=$(sort -n "$T_TMP/burst.$n" | awk '{ v[NR] = $1 } END { printf "p50 %s ms, max %s ms (%d bursts)", v[int((NR + 1) / 2)], v[NR], NR }')
+        row "9.$((i += 1))" "freshness of an event sent right after a burst of $(group "$BURST_N") events, $(group "$n") events" \
+            "**$out**" "\`fill $BURST_N\` (POST /events), then \`loadgen ... --fresh 1\`"
+        p99s+=", after a burst $(sort -n "$T_TMP/burst.$n" | tail -n 1) ms"
+        stop_pid "$pid"
+        [ "$STOP_RC" = 0 ] || die "the processor exited $STOP_RC on SIGTERM"
+    done
+    EXTRA_TARGETS+=("| freshness p99 < 1 s at a steady load, both sizes | $p99s | $([ "$ok" = 1 ] && echo met || echo "not met") |")
+}
