@@ -603,6 +603,9 @@ names_compact(struct names *x)
 {
     size_t k = 0;
 
+    if (x->n == 0) {
+        return; /* x->v may be NULL, which qsort() may not be given */
+    }
     qsort(x->v, x->n, sizeof *x->v, cmp_name);
     for (size_t i = 0; i < x->n; i++) {
         if (k > 0 && strcmp(x->v[k - 1], x->v[i]) == 0) {
