@@ -14,14 +14,14 @@
 #
 # Environment (defaults in brackets): BENCH_RATIO_N [3000] events per drain of part 7;
 # BENCH_AGG_RUNS [10] timed runs per mode of part 8; BENCH_FRESH_N [10] probes at steady
-# load, BENCH_FRESH_RATE [50] events/s of that load, BENCH_BURST_N [1000] events per burst,
-# BENCH_BURSTS [3] bursts, per data size in part 9.
+# load, BENCH_FRESH_RATE [20] events/s of that load, BENCH_BURST_N [1000] events per burst,
+# BENCH_BURSTS [2] bursts, per data size in part 9.
 RATIO_N=${BENCH_RATIO_N:-3000}
 AGG_RUNS=${BENCH_AGG_RUNS:-10}
 FRESH_N=${BENCH_FRESH_N:-10}
-FRESH_RATE=${BENCH_FRESH_RATE:-50}
+FRESH_RATE=${BENCH_FRESH_RATE:-20}
 BURST_N=${BENCH_BURST_N:-1000}
-BURSTS=${BENCH_BURSTS:-3}
+BURSTS=${BENCH_BURSTS:-2}
 EXTRA_TARGETS=()
 
 # drain_once SIZE: one processor with BATCH_SIZE=SIZE drains RATIO_N queued events into a
