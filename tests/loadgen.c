@@ -354,13 +354,24 @@ fresh_probes(void)
                             host, blen, body);
         double t0, now;
         long users;
-        if (send_all(in, req, (size_t)rlen) != 0 || read_response(in, resp, sizeof resp) != 202) {
+        /* A connection of its own: the last one may have idled past the keep-alive timeout
+         * while the previous probe polled. */
+        close(in);
+        resp[0] = '\0';
+        if ((in = connect_to()) < 0 || send_all(in, req, (size_t)rlen) != 0 ||
+            read_response(in, resp, sizeof resp) != 202) {
             fprintf(stderr, "loadgen: probe %ld was not accepted: %s\n", k, resp);
             goto done;
         }
         t0 = elapsed();
-        while ((users = stats_users(rep)) >= 0 && users < base + k + 1 &&
-               (now = elapsed()) - t0 < seconds) {
+        while ((users = stats_users(rep)) < base + k + 1 && (now = elapsed()) - t0 < seconds) {
+            if (users < 0) { /* the connection closed: another, and ask again */
+                close(rep);
+                if ((rep = connect_to_port(stats_port)) < 0) {
+                    break;
+                }
+                continue;
+            }
             nanosleep(&gap, NULL);
         }
         now = elapsed();
