@@ -2,7 +2,7 @@
 # same_run.sh - parts 7-9 of tests/bench.sh (sourced by it; uses its helpers and servers):
 #
 #   7. the processor's drain rate against raw writes of the same events (build/tests/rawinsert)
-#      at two batch sizes, BATCH_SIZE 100 and 500, each pair run back to back
+#      at two batch sizes, BATCH_SIZE 100 and 500, each pair run back to back, twice
 #   8. /stats/aggregated against the plain aggregation a peer service would run for the same
 #      answer on the same server (build/tests/aggpeer peer: three commands, count, distinct
 #      users, top paths), next to reporting's own pipeline without HTTP (aggpeer group: one
@@ -24,11 +24,11 @@ BURST_N=${BENCH_BURST_N:-1000}
 BURSTS=${BENCH_BURSTS:-2}
 EXTRA_TARGETS=()
 
-# drain_once SIZE: one processor with BATCH_SIZE=SIZE drains RATIO_N queued events into a
+# drain_once SIZE TRY: one processor with BATCH_SIZE=SIZE drains RATIO_N queued events into a
 # database of its own; sets D_EPS and D_CMD.
 drain_once() {
     local uri t0 t1 pid
-    uri=$(mongo_uri "bench_ratio_$1")
+    uri=$(mongo_uri "bench_ratio_$1_$2")
     redis_cli del "$QUEUE" >/dev/null
     fill "$RATIO_N"
     t0=$EPOCHREALTIME
@@ -44,19 +44,29 @@ drain_once() {
     D_CMD="PORT=0 REDIS_PORT=$REDIS_PORT QUEUE_KEY=$QUEUE BATCH_SIZE=$1 MONGO_URI=$uri $REL_BUILD/processor"
 }
 
+# Each pair (processor, rawinsert) runs twice, alternating, each time into new databases; the
+# better rate of each side counts, so that a moment of load from elsewhere on the machine
+# weighs less on the ratio.
 bench_drain_sizes() {
-    local size out raw ratio ratios="" ok=1 i=0
+    local size try out raw ratio ratios="" ok=1 i=0 best_d best_r raw_cmd
     for size in 100 500; do
-        say "part 7: drain of $RATIO_N events at BATCH_SIZE=$size, then rawinsert"
-        drain_once "$size"
-        out=$(timeout 240 "$BUILD/tests/rawinsert" "$(mongo_uri "bench_ratio_raw_$size")" \
-            "$RATIO_N" "$size") || die "rawinsert failed: $out"
-        raw=$(sed -n 's/.* rate=\([0-9]*\).*/\1/p' <<<"$out")
-        [ -n "$raw" ] || die "rawinsert printed no rate: $out"
-        ratio=$(calc "$D_EPS / $raw" "%.2f")
-        row "7.$((i += 1))" "processor drain / raw writes, BATCH_SIZE=$size ($(group "$RATIO_N") events)" \
-            "**$ratio** ($(group "$D_EPS") / $(group "$raw") events/s)" \
-            "\`$D_CMD\` timed as in 3.1; \`$REL_BUILD/tests/rawinsert $(mongo_uri "bench_ratio_raw_$size") $RATIO_N $size\`"
+        best_d=0 best_r=0
+        for try in 1 2; do
+            say "part 7: drain of $RATIO_N events at BATCH_SIZE=$size, then rawinsert (try $try)"
+            drain_once "$size" "$try"
+            raw_cmd="$REL_BUILD/tests/rawinsert $(mongo_uri "bench_ratio_raw_${size}_$try") $RATIO_N $size"
+            out=$(timeout 240 "$BUILD/tests/rawinsert" "$(mongo_uri "bench_ratio_raw_${size}_$try")" \
+                "$RATIO_N" "$size") || die "rawinsert failed: $out"
+            raw=$(sed -n 's/.* rate=\([0-9]*\).*/\1/p' <<<"$out")
+            [ -n "$raw" ] || die "rawinsert printed no rate: $out"
+            say "  drain $D_EPS events/s, raw $raw events/s"
+            [ "$D_EPS" -le "$best_d" ] || best_d=$D_EPS
+            [ "$raw" -le "$best_r" ] || best_r=$raw
+        done
+        ratio=$(calc "$best_d / $best_r" "%.2f")
+        row "7.$((i += 1))" "processor drain / raw writes, BATCH_SIZE=$size ($(group "$RATIO_N") events, better of two tries each)" \
+            "**$ratio** ($(group "$best_d") / $(group "$best_r") events/s)" \
+            "\`$D_CMD\` timed as in 3.1; \`$raw_cmd\`"
         ratios+="${ratios:+, }$ratio at $size"
         awk "BEGIN { exit !($ratio >= 0.9) }" || ok=0
     done
