@@ -73,40 +73,57 @@ bench_drain_sizes() {
     EXTRA_TARGETS+=("| processor drain ≥ 0.9× raw writes at BATCH_SIZE 100 and 500 | $ratios | $([ "$ok" = 1 ] && echo met || echo "not met") |")
 }
 
-# agg_mode URI MODE: aggpeer's p50 (µs) of MODE on URI; checks its answer against /stats.
+# agg_mode URI MODE: runs aggpeer MODE on URI (checking its answer against /stats); sets
+# AG_P50 (µs) and AG_CPU, the test server's CPU time per run (µs, its utime+stime over all
+# the runs, the unmeasured first included).
 agg_mode() {
-    local out
+    local out c0
+    c0=$(cpu_ticks "$MONGO_PID")
     out=$(timeout 300 "$BUILD/tests/aggpeer" "$1" "$SITE" "$DATE" "$2" "$AGG_RUNS") ||
         die "aggpeer $2 failed: $out"
+    AG_CPU=$(calc "($(cpu_ticks "$MONGO_PID") - $c0) * 1e6 / $TICK / ($AGG_RUNS + 1)" "%.0f")
     [ "$(tail -n 1 <<<"$out")" = "$A_WANT" ] ||
         die "aggpeer $2 answers $(tail -n 1 <<<"$out"), /stats $A_WANT"
-    sed -n 's/.* p50_us=\([0-9]*\).*/\1/p' <<<"$out"
+    AG_P50=$(sed -n 's/.* p50_us=\([0-9]*\).*/\1/p' <<<"$out")
+}
+
+# agg_row ID WHAT MODE URI: a row for the last agg_mode.
+agg_row() {
+    row "$1" "$2" "p50 $(fmt_us "$AG_P50"); test server CPU $(fmt_us "$AG_CPU") a run" \
+        "\`$REL_BUILD/tests/aggpeer $4 $SITE $DATE $3 $AGG_RUNS\`"
 }
 
 bench_aggregate_peer() {
-    local n port uri i=0 peer group facet http verdicts="" ok=1
+    local n port pid uri i=0 peer peer_cpu http verdicts="" ok=1 c0m c0r srv own
     for n in "$SMALL_N" "$LARGE_N"; do
-        if [ "$n" = "$SMALL_N" ]; then port=$REPORTING_PORT; else port=$REPORTING2_PORT; fi
+        if [ "$n" = "$SMALL_N" ]; then
+            port=$REPORTING_PORT pid=$REPORTING_PID
+        else
+            port=$REPORTING2_PORT pid=$REPORTING2_PID
+        fi
         uri=$(mongo_uri "bench_stats_$n")
         A_WANT=$(curl -s --max-time 60 "http://127.0.0.1:$port/stats?site_id=$SITE&date=$DATE" |
             jq -c '{total_views, unique_users, top_paths}')
         say "part 8: the plain aggregations on $uri ($n events), $AGG_RUNS runs each"
-        peer=$(agg_mode "$uri" peer)
-        group=$(agg_mode "$uri" group)
-        facet=$(agg_mode "$uri" facet)
+        agg_mode "$uri" peer
+        peer=$AG_P50 peer_cpu=$AG_CPU
+        agg_row "8.$((i += 1))" "yardstick: a peer's plain aggregation, three commands (count, users, top paths), $(group "$n") events" peer "$uri"
+        agg_mode "$uri" group
+        agg_row "8.$((i += 1))" "reporting's pipeline (one \$match+\$group by path, users unioned in C), without HTTP, $(group "$n") events" group "$uri"
+        agg_mode "$uri" facet
+        agg_row "8.$((i += 1))" "reporting's fallback (and former) pipeline, \$facet, without HTTP, $(group "$n") events" facet "$uri"
         warm_up tests/bench/report.lua "http://127.0.0.1:$port/stats/aggregated?site_id=$SITE&date=$DATE"
+        c0m=$(cpu_ticks "$MONGO_PID") c0r=$(cpu_ticks "$pid")
         bench_wrk -t1 -c1 -d3s --latency -s tests/bench/report.lua \
             "http://127.0.0.1:$port/stats/aggregated?site_id=$SITE&date=$DATE"
+        srv=$(calc "($(cpu_ticks "$MONGO_PID") - $c0m) * 1e6 / $TICK / $W_REQ" "%.0f")
+        own=$(calc "($(cpu_ticks "$pid") - $c0r) * 1e6 / $TICK / $W_REQ" "%.0f")
         http=$W_P50
-        row "8.$((i += 1))" "yardstick: a peer's plain aggregation, three commands (count, users, top paths), $(group "$n") events" \
-            "p50 $(fmt_us "$peer")" "\`$REL_BUILD/tests/aggpeer $uri $SITE $DATE peer $AGG_RUNS\`"
-        row "8.$((i += 1))" "reporting's pipeline (one \$match+\$group by path, users unioned in C), without HTTP, $(group "$n") events" \
-            "p50 $(fmt_us "$group")" "\`$REL_BUILD/tests/aggpeer $uri $SITE $DATE group $AGG_RUNS\`"
-        row "8.$((i += 1))" "reporting's fallback (and former) pipeline, \$facet, without HTTP, $(group "$n") events" \
-            "p50 $(fmt_us "$facet")" "\`$REL_BUILD/tests/aggpeer $uri $SITE $DATE facet $AGG_RUNS\`"
-        row "8.$((i += 1))" "\`/stats/aggregated\` through HTTP, right after, $(group "$n") events" "$(wrk_result)" "\`$W_CMD\`"
+        row "8.$((i += 1))" "\`/stats/aggregated\` through HTTP, right after, $(group "$n") events" \
+            "$(wrk_result); CPU a request: test server $(fmt_us "$srv"), reporting $(fmt_us "$own")" \
+            "\`$W_CMD\`; utime+stime of both from \`/proc/PID/stat\`"
         row "8.$((i += 1))" "**\`/stats/aggregated\` / the peer's aggregation**, $(group "$n") events" \
-            "**$(calc "$http / $peer" "%.2f")** (HTTP, mongoc and JSON add $(fmt_us "$((http > group ? http - group : 0))") to the pipeline)" \
+            "**$(calc "$http / $peer" "%.2f")** (p50); test server CPU $(calc "$srv / ($peer_cpu > 0 ? $peer_cpu : 1)" "%.2f")" \
             "8.$((i - 1)) / 8.$((i - 4))"
         verdicts+="${verdicts:+; }$(group "$n"): $(fmt_us "$http") vs $(fmt_us "$peer")"
         [ "$http" -lt "$peer" ] || ok=0
