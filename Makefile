@@ -65,7 +65,7 @@ prog_obj = $(patsubst %.c,$(BUILD)/$(2)/%.o,$(wildcard $(1)/*.c) $($(1)_COMMON:%
 .DELETE_ON_ERROR:
 
 TOOLS       := $(BUILD)/tests/freeport $(BUILD)/tests/mongoq $(BUILD)/tests/loadgen \
-               $(BUILD)/tests/rawinsert
+               $(BUILD)/tests/rawinsert $(BUILD)/tests/aggpeer
 # Built against libcommon.a: the benchmark's do-nothing baseline server.
 BENCH_TOOLS := $(BUILD)/tests/nothing
 

@@ -13,7 +13,10 @@
 #      over 30 days and /stats/timeseries by hour over 7 days, each next to its /aggregated;
 #      /events, the first page and a page 100 cursors deep
 #   5. resident memory of each service, idle and at its peak
-#   7. instructions per request and per event (callgrind) of ingest and the processor, next
+#   6. the tracker's size
+#   7-9. (tests/bench/same_run.sh) the drain ratio at two batch sizes, /stats/aggregated
+#      against a peer's plain aggregation, and freshness (202 to counted in /stats)
+#   C. instructions per request and per event (callgrind) of ingest and the processor, next
 #      to the previous run's, and MongoDB commands per batch: tests/bench/callgrind.sh, which
 #      `make bench-cost` runs alone
 #
@@ -27,6 +30,8 @@
 # and the processor retries it for ever, so part 4 stays well below that.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/bench/same_run.sh
+. "$(dirname "$0")/bench/same_run.sh"
 
 cd "$T_ROOT" || exit 1
 BENCH_START=$SECONDS
@@ -53,7 +58,8 @@ say() { echo "# $*"; }
 for tool in wrk jq curl redis-server redis-cli awk; do
     command -v "$tool" >/dev/null || die "$tool is not installed (run make setup)"
 done
-for bin in ingest processor reporting tests/nothing tests/rawinsert tests/mongoq tests/freeport; do
+for bin in ingest processor reporting tests/nothing tests/rawinsert tests/mongoq tests/freeport \
+    tests/aggpeer tests/loadgen; do
     [ -x "$BUILD/$bin" ] || die "$BUILD/$bin is missing (run make all)"
 done
 for n in "$DRAIN_N" "$SMALL_N" "$LARGE_N"; do
@@ -431,7 +437,13 @@ TRACKER_BYTES=$(curl -s "http://127.0.0.1:$INGEST_PORT/tracker.js" | wc -c)
 row "6.1" "\`GET /tracker.js\`: the tracker as served (minified by esbuild, no compression)" \
     "**$(group "$TRACKER_BYTES") bytes**" "\`curl -s http://127.0.0.1:$INGEST_PORT/tracker.js | wc -c\`"
 
-# --- 7. instruction counts (tests/bench/callgrind.sh) --------------------------------------
+# --- 7-9. drain ratio at two batch sizes, the peer's aggregation, freshness ----------------
+
+bench_drain_sizes
+bench_aggregate_peer
+bench_freshness
+
+# --- C. instruction counts (tests/bench/callgrind.sh) --------------------------------------
 
 COST_DIR="$T_TMP/cost"
 say "instruction counts under callgrind: tests/bench/callgrind.sh (its own servers)"
@@ -463,6 +475,7 @@ TARGETS=(
     "| processor < 64 MB RSS under load | $(mb "$PROC_HWM") | $(verdict "$PROC_HWM < 65536") |"
     "| reporting < 64 MB RSS under load | $(mb "$REP_HWM") | $(verdict "$REP_HWM < 65536") |"
     "| tracker.js ≤ 3 KB (3,072 bytes) as served | $(group "$TRACKER_BYTES") bytes | $(verdict "$TRACKER_BYTES > 0 && $TRACKER_BYTES <= 3072") |"
+    "${EXTRA_TARGETS[@]}"
 )
 
 # --- report -------------------------------------------------------------------------------

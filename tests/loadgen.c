@@ -16,7 +16,18 @@
  * SEED and the thread number: event_type page_view, click or signup; path one of 20, or
  * absent, or empty; user_id one of 100, or absent, or empty; timestamp any second of
  * 2025-11-15 or 2025-11-16 (UTC), written with a +02:00 or Z zone; properties.referrer one
- * of four URLs of three hosts, not a URL, or absent. */
+ * of four URLs of three hosts, not a URL, or absent.
+ *
+ *   loadgen --port P --fresh N --stats-port R [--site S] [--tag T] [--seconds S] --out FILE
+ *
+ * Freshness probes instead of load (make bench): N events, one after another, each with a
+ * user_id of its own ("fresh-<tag>-<k>", on 2025-11-15), and after each 202 GET /stats of
+ * that site and day from reporting on port R, again and again (1 ms apart) until its
+ * unique_users has grown by one: the time from the 202 to that answer is the event's
+ * freshness. Each probe waits at most --seconds (default 10); a probe that times out fails
+ * the run (exit 1). FILE gets one line per probe, its freshness in ms; stdout one line
+ * "probes=N p50_ms=X p99_ms=Y max_ms=Z". Nothing else may add users to that site-day
+ * meanwhile. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -38,6 +49,8 @@ static double seconds = 10, rate = 0;
 static long max_events = -1;
 static long seed = -1; /* --random: < 0 means fixed patterns */
 static const char *tag = "t", *site = "load-site";
+static long fresh = 0; /* --fresh: probes to run (0: load instead) */
+static int stats_port; /* --stats-port: reporting */
 static FILE *out;
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_long issued, sent, accepted, rejected, unknown;
@@ -60,7 +73,7 @@ elapsed(void)
 }
 
 static int
-connect_to(void)
+connect_to_port(int to_port)
 {
     struct sockaddr_in addr;
     struct timeval tv = {5, 0};
@@ -71,7 +84,7 @@ connect_to(void)
     }
     memset(&addr, 0, sizeof addr);
     addr.sin_family = AF_INET;
-    addr.sin_port = htons((uint16_t)port);
+    addr.sin_port = htons((uint16_t)to_port);
     inet_pton(AF_INET, host, &addr.sin_addr);
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
@@ -81,6 +94,12 @@ connect_to(void)
         return -1;
     }
     return fd;
+}
+
+static int
+connect_to(void)
+{
+    return connect_to_port(port);
 }
 
 static int
@@ -285,6 +304,101 @@ worker(void *arg)
     return NULL;
 }
 
+/* unique_users of GET /stats for the site on 2025-11-15, or -1 on any error. */
+static long
+stats_users(int fd)
+{
+    char req[512], resp[4096];
+    int len =
+        snprintf(req, sizeof req,
+                 "GET /stats?site_id=%s&date=2025-11-15 HTTP/1.1\r\nHost: %s\r\n\r\n", site, host);
+    const char *u;
+
+    if (send_all(fd, req, (size_t)len) != 0 || read_response(fd, resp, sizeof resp) != 200 ||
+        (u = strstr(resp, "\"unique_users\":")) == NULL) {
+        return -1;
+    }
+    return strtol(u + 15, NULL, 10);
+}
+
+static int
+cmp_double(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+
+    return (a > b) - (a < b);
+}
+
+/* The --fresh mode (see the header comment). Returns the exit status. */
+static int
+fresh_probes(void)
+{
+    const struct timespec gap = {0, 1000000L};
+    char req[1024], body[512], resp[512];
+    double *ms = calloc((size_t)fresh, sizeof *ms);
+    int in = connect_to(), rep = connect_to_port(stats_port), rc = 1;
+    long base;
+
+    if (ms == NULL || in < 0 || rep < 0 || (base = stats_users(rep)) < 0) {
+        fprintf(stderr, "loadgen: cannot reach ingest or reporting's /stats\n");
+        goto done;
+    }
+    for (long k = 0; k < fresh; k++) {
+        int blen = snprintf(body, sizeof body,
+                            "{\"site_id\":\"%s\",\"event_type\":\"page_view\",\"path\":\"/fresh\","
+                            "\"user_id\":\"fresh-%s-%ld\",\"timestamp\":\"2025-11-15T12:00:00Z\"}",
+                            site, tag, k);
+        int rlen = snprintf(req, sizeof req,
+                            "POST /event HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
+                            "Content-Length: %d\r\n\r\n%s",
+                            host, blen, body);
+        double t0, now;
+        long users;
+        /* A connection of its own: the last one may have idled past the keep-alive timeout
+         * while the previous probe polled. */
+        close(in);
+        resp[0] = '\0';
+        if ((in = connect_to()) < 0 || send_all(in, req, (size_t)rlen) != 0 ||
+            read_response(in, resp, sizeof resp) != 202) {
+            fprintf(stderr, "loadgen: probe %ld was not accepted: %s\n", k, resp);
+            goto done;
+        }
+        t0 = elapsed();
+        while ((users = stats_users(rep)) < base + k + 1 && (now = elapsed()) - t0 < seconds) {
+            if (users < 0) { /* the connection closed: another, and ask again */
+                close(rep);
+                if ((rep = connect_to_port(stats_port)) < 0) {
+                    break;
+                }
+                continue;
+            }
+            nanosleep(&gap, NULL);
+        }
+        now = elapsed();
+        if (users != base + k + 1) {
+            fprintf(stderr,
+                    "loadgen: probe %ld: /stats has %ld users, not %ld, %.1f s after the 202\n", k,
+                    users, base + k + 1, now - t0);
+            goto done;
+        }
+        ms[k] = (now - t0) * 1000;
+        fprintf(out, "%.1f\n", ms[k]);
+    }
+    qsort(ms, (size_t)fresh, sizeof *ms, cmp_double);
+    printf("probes=%ld p50_ms=%.1f p99_ms=%.1f max_ms=%.1f\n", fresh, ms[(fresh - 1) / 2],
+           ms[(fresh * 99 + 99) / 100 - 1], ms[fresh - 1]);
+    rc = 0;
+done:
+    if (in >= 0) {
+        close(in);
+    }
+    if (rep >= 0) {
+        close(rep);
+    }
+    free(ms);
+    return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -314,14 +428,21 @@ main(int argc, char **argv)
             seed = atol(v);
         } else if (strcmp(k, "--out") == 0) {
             out_path = v;
+        } else if (strcmp(k, "--fresh") == 0) {
+            fresh = atol(v);
+        } else if (strcmp(k, "--stats-port") == 0) {
+            stats_port = atoi(v);
         } else {
             fprintf(stderr, "loadgen: unknown option %s\n", k);
             return 2;
         }
     }
-    if (port <= 0 || out_path == NULL || connections < 1 || connections > 256) {
+    if (port <= 0 || out_path == NULL || connections < 1 || connections > 256 || fresh < 0 ||
+        (fresh > 0 && stats_port <= 0)) {
         fprintf(stderr, "usage: loadgen --port P --out FILE [--connections C] [--seconds S] "
-                        "[--max N] [--rate R] [--tag T] [--site S] [--random SEED]\n");
+                        "[--max N] [--rate R] [--tag T] [--site S] [--random SEED]\n"
+                        "       loadgen --port P --out FILE --fresh N --stats-port R [--site S] "
+                        "[--tag T] [--seconds S]\n");
         return 2;
     }
     out = fopen(out_path, "w");
@@ -334,6 +455,11 @@ main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     clock_gettime(CLOCK_MONOTONIC, &started);
+    if (fresh > 0) {
+        int rc = fresh_probes();
+        fclose(out);
+        return rc;
+    }
     for (long t = 0; t < connections; t++) {
         pthread_create(&threads[t], NULL, worker, (void *)(intptr_t)t);
     }

@@ -11,7 +11,9 @@
  * one upsert per distinct document the batch touches (see common/rollup_doc.h for the ids):
  * rollup_users ($setOnInsert, one per distinct user in the site-day and in the site-day
  * of its type), rollup_paths ($inc views, one per path in each of the two) and rollups
- * ($inc views and users, the site-day and each site-day-type). Write concern majority
+ * ($inc views and users, the site-day and each site-day-type) and rollup_hours ($inc views and
+ * $addToSet of the users' FNV-1a 64 hashes, the site-hour and each site-hour-type: every
+ * event falls in hour 10). Write concern majority
  * with a 10 s wtimeout, as the processor's default. The indexes the processor creates
  * are created first, outside the timing.
  *
@@ -140,6 +142,18 @@ write_opts(const mongoc_write_concern_t *wc)
     return opts;
 }
 
+/* FNV-1a 64 of s, as an int64 (processor/rollup_plan.h hashes a site-hour's users so). */
+static int64_t
+fnv1a(const char *s)
+{
+    uint64_t h = 14695981039346656037ULL;
+
+    for (; *s != '\0'; s++) {
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    }
+    return (int64_t)h;
+}
+
 /* Run the upserts filters[i] / updates[i] as one unordered bulk. Fills *reply. */
 static int
 bulk_upsert(mongoc_collection_t *coll, const mongoc_write_concern_t *wc, bson_t **filters,
@@ -175,7 +189,7 @@ bulk_upsert(mongoc_collection_t *coll, const mongoc_write_concern_t *wc, bson_t 
 
 /* The collections, the write concern and the scratch space of a run. */
 struct ctx {
-    mongoc_collection_t *events, *rollups, *paths, *users;
+    mongoc_collection_t *events, *rollups, *paths, *users, *hours;
     mongoc_write_concern_t *wc;
     struct ev *evs;
     bson_t **docs, **filters, **updates;
@@ -297,6 +311,39 @@ write_batch(struct ctx *c, long first, size_t n, long seq)
     if (bulk_upsert(c->rollups, c->wc, c->filters, c->updates, scopes.n, &reply) != 0) {
         goto done;
     }
+    bson_destroy(&reply);
+    /* Site-hours: views and the set of the users' hashes ("<date>T10|..." ids). */
+    for (k = 0; k < scopes.n; k++) {
+        char hour[ID_LEN + 4];
+        bson_t add, each;
+        size_t x = 0;
+        snprintf(hour, sizeof hour, "%sT10%s", DATE, scopes.ids[k] + strlen(DATE));
+        c->filters[k] = BCON_NEW("_id", BCON_UTF8(hour));
+        c->updates[k] =
+            BCON_NEW("$inc", "{", "views", BCON_INT64(scopes.counts[k]), "}", "$setOnInsert", "{",
+                     "site_id", BCON_UTF8(SITE), "date", BCON_UTF8(DATE), "hour",
+                     BCON_DATE_TIME(DAY_START_MS + 36000000), "u_all", BCON_BOOL(true), "}");
+        bson_append_document_begin(c->updates[k], "$addToSet", -1, &add);
+        bson_append_document_begin(&add, "u", -1, &each);
+        {
+            bson_t hashes;
+            char idx[24];
+            const char *key;
+            bson_append_array_begin(&each, "$each", -1, &hashes);
+            for (size_t u = 0; u < users.n; u++) {
+                if (users.scope[u] == (int)k) {
+                    bson_uint32_to_string((uint32_t)x++, &key, idx, sizeof idx);
+                    BSON_APPEND_INT64(&hashes, key, fnv1a(strrchr(users.ids[u], '|') + 1));
+                }
+            }
+            bson_append_array_end(&each, &hashes);
+        }
+        bson_append_document_end(&add, &each);
+        bson_append_document_end(c->updates[k], &add);
+    }
+    if (bulk_upsert(c->hours, c->wc, c->filters, c->updates, scopes.n, &reply) != 0) {
+        goto done;
+    }
     rc = 0;
 done:
     bson_destroy(&reply);
@@ -386,6 +433,7 @@ main(int argc, char **argv)
     c.rollups = mongoc_database_get_collection(db, "rollups");
     c.paths = mongoc_database_get_collection(db, "rollup_paths");
     c.users = mongoc_database_get_collection(db, "rollup_users");
+    c.hours = mongoc_database_get_collection(db, "rollup_hours");
     c.wc = mongoc_write_concern_new();
     mongoc_write_concern_set_wmajority(c.wc, 10000);
     c.evs = calloc((size_t)batch, sizeof *c.evs);
@@ -425,6 +473,7 @@ done:
     mongoc_collection_destroy(c.rollups);
     mongoc_collection_destroy(c.paths);
     mongoc_collection_destroy(c.users);
+    mongoc_collection_destroy(c.hours);
     mongoc_database_destroy(db);
     mongoc_client_destroy(client);
     mongoc_uri_destroy(uri);
