@@ -407,13 +407,17 @@ done:
 
 /* --- from the raw events ---------------------------------------------------------------- */
 
-/* Stage "0" of stages: $match on the site and days (and type). */
-static void
-append_match(bson_t *stages, const char *site_id, const struct day_range *r, const char *event_type)
+/* The pipeline: match the site and days (and type), then count, distinct users and
+ * top paths in one $facet. */
+static bson_t *
+stats_pipeline(const char *site_id, const struct day_range *r, const char *event_type)
 {
-    bson_t stage, match, range;
+    bson_t *p = bson_new();
+    bson_t stages, stage, match, range, facet, arr, st;
 
-    bson_append_document_begin(stages, "0", -1, &stage);
+    bson_append_array_begin(p, "pipeline", -1, &stages);
+
+    bson_append_document_begin(&stages, "0", -1, &stage);
     bson_append_document_begin(&stage, "$match", -1, &match);
     bson_append_utf8(&match, "site_id", -1, site_id, -1); /* a plain string: never an operator */
     bson_append_document_begin(&match, "timestamp", -1, &range);
@@ -424,19 +428,7 @@ append_match(bson_t *stages, const char *site_id, const struct day_range *r, con
         bson_append_utf8(&match, "event_type", -1, event_type, -1);
     }
     bson_append_document_end(&stage, &match);
-    bson_append_document_end(stages, &stage);
-}
-
-/* The fallback pipeline: match the site and days (and type), then count, distinct users and
- * top paths in one $facet. */
-static bson_t *
-stats_pipeline(const char *site_id, const struct day_range *r, const char *event_type)
-{
-    bson_t *p = bson_new();
-    bson_t stages, stage, facet, arr, st, inner;
-
-    bson_append_array_begin(p, "pipeline", -1, &stages);
-    append_match(&stages, site_id, r, event_type);
+    bson_append_document_end(&stages, &stage);
 
     /* Only the two fields the facets read go on: MongoDB works that out by itself, the test
      * server copies whole events into each facet and takes twice as long without it. */
@@ -452,25 +444,19 @@ stats_pipeline(const char *site_id, const struct day_range *r, const char *event
     bson_append_document_end(&arr, &st);
     bson_append_array_end(&facet, &arr);
 
-    /* {$gt: ""} matches exactly the non-empty strings (type bracketing). */
+    /* Each facet groups first and then keeps the groups whose _id is a non-empty string
+     * ({$gt: ""}, type bracketing): the test server walks every document a stage is given,
+     * so matching the few groups costs less than matching the events (tests/bench/NOTES.md). */
     bson_append_array_begin(&facet, "users", -1, &arr);
-    bson_append_document_begin(&arr, "0", -1, &st);
-    bson_append_document_begin(&st, "$match", -1, &inner);
-    BCON_APPEND(&inner, "user_id", "{", "$gt", BCON_UTF8(""), "}");
-    bson_append_document_end(&st, &inner);
-    bson_append_document_end(&arr, &st);
-    BCON_APPEND(&arr, "1", "{", "$group", "{", "_id", BCON_UTF8("$user_id"), "}", "}");
+    BCON_APPEND(&arr, "0", "{", "$group", "{", "_id", BCON_UTF8("$user_id"), "}", "}");
+    BCON_APPEND(&arr, "1", "{", "$match", "{", "_id", "{", "$gt", BCON_UTF8(""), "}", "}", "}");
     BCON_APPEND(&arr, "2", "{", "$count", BCON_UTF8("n"), "}");
     bson_append_array_end(&facet, &arr);
 
     bson_append_array_begin(&facet, "paths", -1, &arr);
-    bson_append_document_begin(&arr, "0", -1, &st);
-    bson_append_document_begin(&st, "$match", -1, &inner);
-    BCON_APPEND(&inner, "path", "{", "$gt", BCON_UTF8(""), "}");
-    bson_append_document_end(&st, &inner);
-    bson_append_document_end(&arr, &st);
-    BCON_APPEND(&arr, "1", "{", "$group", "{", "_id", BCON_UTF8("$path"), "views", "{", "$sum",
+    BCON_APPEND(&arr, "0", "{", "$group", "{", "_id", BCON_UTF8("$path"), "views", "{", "$sum",
                 BCON_INT32(1), "}", "}", "}");
+    BCON_APPEND(&arr, "1", "{", "$match", "{", "_id", "{", "$gt", BCON_UTF8(""), "}", "}", "}");
     BCON_APPEND(&arr, "2", "{", "$sort", "{", "views", BCON_INT32(-1), "_id", BCON_INT32(1), "}",
                 "}");
     BCON_APPEND(&arr, "3", "{", "$limit", BCON_INT32(ROLLUP_TOP_PATHS), "}");
@@ -478,25 +464,6 @@ stats_pipeline(const char *site_id, const struct day_range *r, const char *event
 
     bson_append_document_end(&stage, &facet);
     bson_append_document_end(&stages, &stage);
-    bson_append_array_end(p, &stages);
-    return p;
-}
-
-/* The first pipeline: match, then one $group by path with its views and its set of users;
- * the total, the distinct users and the top paths are folded here (fold_group()). One pass
- * over the matched events where the $facet makes three: 40% less server time on the test
- * server at 15,000 events (tests/bench/NOTES.md). */
-static bson_t *
-group_pipeline(const char *site_id, const struct day_range *r, const char *event_type)
-{
-    bson_t *p = bson_new();
-    bson_t stages;
-
-    bson_append_array_begin(p, "pipeline", -1, &stages);
-    append_match(&stages, site_id, r, event_type);
-    BCON_APPEND(&stages, "1", "{", "$group", "{", "_id", BCON_UTF8("$path"), "views", "{", "$sum",
-                BCON_INT32(1), "}", "users", "{", "$addToSet", BCON_UTF8("$user_id"), "}", "}",
-                "}");
     bson_append_array_end(p, &stages);
     return p;
 }
@@ -516,11 +483,12 @@ facet_count(const bson_t *doc, const char *name)
     return 0;
 }
 
-/* The answer of stats_pipeline() into out. Returns 0, or -1 with err. */
-static int
-stats_by_facet(mongoc_collection_t *coll, const char *site_id, const struct day_range *r,
-               const char *event_type, struct stats *out, struct app_err *err)
+int
+query_stats_events(store_t *s, const char *site_id, const struct day_range *r,
+                   const char *event_type, struct stats *out, struct app_err *err)
 {
+    mongoc_client_t *client = store_client_pop(s);
+    mongoc_collection_t *coll = store_collection(s, client, STORE_EVENTS_COLLECTION);
     bson_t *pipeline = stats_pipeline(site_id, r, event_type);
     mongoc_cursor_t *cursor =
         mongoc_collection_aggregate(coll, MONGOC_QUERY_NONE, pipeline, NULL, NULL);
@@ -529,6 +497,7 @@ stats_by_facet(mongoc_collection_t *coll, const char *site_id, const struct day_
     bson_iter_t it, arr;
     int rc = -1;
 
+    memset(out, 0, sizeof *out);
     if (!mongoc_cursor_next(cursor, &doc)) {
         if (mongoc_cursor_error(cursor, &berr)) {
             err_set(err, ERR_TRANSIENT, "mongodb aggregate: %s", berr.message);
@@ -557,142 +526,9 @@ stats_by_facet(mongoc_collection_t *coll, const char *site_id, const struct day_
     }
     rc = 0;
 done:
-    mongoc_cursor_destroy(cursor);
-    bson_destroy(pipeline);
-    return rc;
-}
-
-/* Put path among st's top paths (views descending, then path ascending) if it ranks there.
- * Returns 0, or -1 out of memory. */
-static int
-top_insert(struct stats *st, const char *path, int64_t views)
-{
-    struct stats_path *top = st->top_paths;
-    size_t i = st->n_paths;
-    char *copy;
-
-    while (i > 0 && (top[i - 1].views < views ||
-                     (top[i - 1].views == views && strcmp(top[i - 1].path, path) > 0))) {
-        i--;
-    }
-    if (i == ROLLUP_TOP_PATHS) {
-        return 0;
-    }
-    if ((copy = strdup(path)) == NULL) {
-        return -1;
-    }
-    if (st->n_paths == ROLLUP_TOP_PATHS) {
-        free(top[--st->n_paths].path);
-    }
-    memmove(&top[i + 1], &top[i], (st->n_paths - i) * sizeof *top);
-    top[i].path = copy;
-    top[i].views = views;
-    st->n_paths++;
-    return 0;
-}
-
-static int
-cmp_name(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Sort x's names and free the repeated ones: x then holds each name once. */
-static void
-names_compact(struct names *x)
-{
-    size_t k = 0;
-
-    if (x->n == 0) {
-        return; /* x->v may be NULL, which qsort() may not be given */
-    }
-    qsort(x->v, x->n, sizeof *x->v, cmp_name);
-    for (size_t i = 0; i < x->n; i++) {
-        if (k > 0 && strcmp(x->v[k - 1], x->v[i]) == 0) {
-            free(x->v[i]);
-        } else {
-            x->v[k++] = x->v[i];
-        }
-    }
-    x->n = k;
-}
-
-/* Fold one document of group_pipeline() ({_id: path, views, users: [...]}) into out and
- * users (its non-empty user ids; compacted whenever it has doubled since *kept, so that it
- * holds at most about twice the distinct users). Returns 0, or -1 out of memory. */
-static int
-fold_group(const bson_t *doc, struct stats *out, struct names *users, size_t *kept)
-{
-    bson_iter_t it, arr;
-    int64_t views = 0;
-
-    if (bson_iter_init_find(&it, doc, "views") && BSON_ITER_HOLDS_NUMBER(&it)) {
-        views = bson_iter_as_int64(&it);
-    }
-    out->total_views += views;
-    /* Events without a path, or with an empty one, are counted but not listed. */
-    if (bson_iter_init_find(&it, doc, "_id") && BSON_ITER_HOLDS_UTF8(&it) &&
-        bson_iter_utf8(&it, NULL)[0] != '\0' &&
-        top_insert(out, bson_iter_utf8(&it, NULL), views) != 0) {
-        return -1;
-    }
-    if (bson_iter_init_find(&it, doc, "users") && BSON_ITER_HOLDS_ARRAY(&it) &&
-        bson_iter_recurse(&it, &arr)) {
-        while (bson_iter_next(&arr)) {
-            if (BSON_ITER_HOLDS_UTF8(&arr) && bson_iter_utf8(&arr, NULL)[0] != '\0' &&
-                names_add(users, bson_iter_utf8(&arr, NULL)) != 0) {
-                return -1;
-            }
-        }
-    }
-    if (users->n >= 2 * *kept + 1024) {
-        names_compact(users);
-        *kept = users->n;
-    }
-    return 0;
-}
-
-int
-query_stats_events(store_t *s, const char *site_id, const struct day_range *r,
-                   const char *event_type, struct stats *out, struct app_err *err)
-{
-    mongoc_client_t *client = store_client_pop(s);
-    mongoc_collection_t *coll = store_collection(s, client, STORE_EVENTS_COLLECTION);
-    bson_t *pipeline = group_pipeline(site_id, r, event_type);
-    mongoc_cursor_t *cursor =
-        mongoc_collection_aggregate(coll, MONGOC_QUERY_NONE, pipeline, NULL, NULL);
-    struct names users = {NULL, 0, 0};
-    size_t kept = 0;
-    const bson_t *doc;
-    bson_error_t berr;
-    int rc = -1;
-
-    memset(out, 0, sizeof *out);
-    while (mongoc_cursor_next(cursor, &doc)) {
-        if (fold_group(doc, out, &users, &kept) != 0) {
-            err_set(err, ERR_INTERNAL, "out of memory");
-            goto done;
-        }
-    }
-    if (mongoc_cursor_error(cursor, &berr)) {
-        if (berr.domain != MONGOC_ERROR_SERVER && berr.domain != MONGOC_ERROR_QUERY) {
-            err_set(err, ERR_TRANSIENT, "mongodb aggregate: %s", berr.message);
-            goto done;
-        }
-        /* Refused by the server (on MongoDB: a path's set of users over 16 MB, or the
-         * $group over its memory limit): the $facet, which returns only counts. */
-        stats_clear(out);
-        rc = stats_by_facet(coll, site_id, r, event_type, out, err);
-        goto done;
-    }
-    names_compact(&users);
-    out->unique_users = (int64_t)users.n;
-    rc = 0;
-done:
     if (rc != 0) {
         stats_clear(out);
     }
-    names_free(&users);
     mongoc_cursor_destroy(cursor);
     bson_destroy(pipeline);
     mongoc_collection_destroy(coll);
