@@ -131,6 +131,7 @@ bench_aggregate_peer() {
         srv=$(calc "($(cpu_ticks "$MONGO_PID") - $c0m) * 1e6 / $TICK / $W_REQ" "%.0f")
         own=$(calc "($(cpu_ticks "$pid") - $c0r) * 1e6 / $TICK / $W_REQ" "%.0f")
         http=$W_P50
+        # shellcheck disable=SC2153 # W_CMD: set by bench.sh's bench_wrk, just above
         row "8.$((i += 1))" "\`/stats/aggregated\` through HTTP, right after, $(group "$n") events" \
             "$(wrk_result); CPU a request: test server $(fmt_us "$srv"), reporting $(fmt_us "$own")" \
             "\`$W_CMD\`; utime+stime of both from \`/proc/PID/stat\`"
