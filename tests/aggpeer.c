@@ -12,11 +12,6 @@
  *           countDocuments of the day's events; [$match non-empty user_id, $group by
  *           user_id, $count]; [$match non-empty path, $group by path with $sum, $sort,
  *           $limit 10]
- *   group   reporting's pipeline (reporting/query.c): $match, then one $group by path with
- *           $sum views and $addToSet users (the union of the users and the top ten computed
- *           here); server and driver only, no HTTP
- *   facet   reporting's fallback, and its pipeline before: $match, $project, $facet of the
- *           three
  *   [...]   any other pipeline, given as extended JSON (to time one stage against another);
  *           the answer printed is then the number of documents it returned, as total_views
  * Every event is matched on site_id and the UTC day of its timestamp, as reporting does. */
@@ -170,138 +165,6 @@ run_peer(mongoc_collection_t *coll, const char *site, int64_t from_ms, struct an
     return 0;
 }
 
-static int
-take_facet(const bson_t *doc, struct answer *a)
-{
-    bson_iter_t it, sub;
-
-    if (bson_iter_init(&it, doc) && bson_iter_find_descendant(&it, "total.0.n", &sub)) {
-        a->total = bson_iter_as_int64(&sub);
-    }
-    if (bson_iter_init(&it, doc) && bson_iter_find_descendant(&it, "users.0.n", &sub)) {
-        a->users = bson_iter_as_int64(&sub);
-    }
-    if (bson_iter_init_find(&it, doc, "paths") && bson_iter_recurse(&it, &sub)) {
-        while (bson_iter_next(&sub)) {
-            const uint8_t *data;
-            uint32_t len;
-            bson_t entry;
-            bson_iter_document(&sub, &len, &data);
-            if (bson_init_static(&entry, data, len) && take_path(&entry, a) != 0) {
-                return -1;
-            }
-        }
-    }
-    return 0;
-}
-
-static int
-run_facet(mongoc_collection_t *coll, const char *site, int64_t from_ms, struct answer *a)
-{
-    bson_t *m = day_match(site, from_ms, NULL);
-    int rc = aggregate(
-        coll,
-        BCON_NEW("pipeline", "[", "{", "$match", BCON_DOCUMENT(m), "}", "{", "$project", "{", "_id",
-                 BCON_INT32(0), "user_id", BCON_INT32(1), "path", BCON_INT32(1), "}", "}", "{",
-                 "$facet", "{", "total", "[", "{", "$count", BCON_UTF8("n"), "}", "]", "users", "[",
-                 "{", "$match", "{", "user_id", "{", "$gt", BCON_UTF8(""), "}", "}", "}", "{",
-                 "$group", "{", "_id", BCON_UTF8("$user_id"), "}", "}", "{", "$count",
-                 BCON_UTF8("n"), "}", "]", "paths", "[", "{", "$match", "{", "path", "{", "$gt",
-                 BCON_UTF8(""), "}", "}", "}", "{", "$group", "{", "_id", BCON_UTF8("$path"),
-                 "views", "{", "$sum", BCON_INT32(1), "}", "}", "}", "{", "$sort", "{", "views",
-                 BCON_INT32(-1), "_id", BCON_INT32(1), "}", "}", "{", "$limit", BCON_INT32(TOP),
-                 "}", "]", "}", "}", "]"),
-        take_facet, a);
-
-    bson_destroy(m);
-    return rc;
-}
-
-/* The distinct users of the group mode: a sorted, growing array of strings. */
-struct users {
-    char **v;
-    size_t n, cap;
-};
-
-static int
-run_group(mongoc_collection_t *coll, const char *site, int64_t from_ms, struct answer *a)
-{
-    bson_t *m = day_match(site, from_ms, NULL);
-    bson_t *pipeline =
-        BCON_NEW("pipeline", "[", "{", "$match", BCON_DOCUMENT(m), "}", "{", "$group", "{", "_id",
-                 BCON_UTF8("$path"), "views", "{", "$sum", BCON_INT32(1), "}", "users", "{",
-                 "$addToSet", BCON_UTF8("$user_id"), "}", "}", "}", "]");
-    mongoc_cursor_t *cur =
-        mongoc_collection_aggregate(coll, MONGOC_QUERY_NONE, pipeline, NULL, NULL);
-    const bson_t *doc;
-    bson_error_t err;
-    struct users u = {NULL, 0, 0};
-    int rc = 0;
-
-    while (rc == 0 && mongoc_cursor_next(cur, &doc)) {
-        bson_iter_t it, arr;
-        int64_t views = 0;
-        if (bson_iter_init_find(&it, doc, "views")) {
-            views = bson_iter_as_int64(&it);
-        }
-        a->total += views;
-        if (bson_iter_init_find(&it, doc, "_id") && BSON_ITER_HOLDS_UTF8(&it) &&
-            bson_iter_utf8(&it, NULL)[0] != '\0') {
-            rc = add_path(a, bson_iter_utf8(&it, NULL), views);
-        }
-        if (rc == 0 && bson_iter_init_find(&it, doc, "users") && bson_iter_recurse(&it, &arr)) {
-            while (rc == 0 && bson_iter_next(&arr)) {
-                const char *s;
-                size_t lo = 0, hi;
-                if (!BSON_ITER_HOLDS_UTF8(&arr) || (s = bson_iter_utf8(&arr, NULL))[0] == '\0') {
-                    continue;
-                }
-                hi = u.n;
-                while (lo < hi) {
-                    size_t mid = (lo + hi) / 2;
-                    if (strcmp(u.v[mid], s) < 0) {
-                        lo = mid + 1;
-                    } else {
-                        hi = mid;
-                    }
-                }
-                if (lo < u.n && strcmp(u.v[lo], s) == 0) {
-                    continue;
-                }
-                if (u.n == u.cap) {
-                    size_t cap = u.cap ? 2 * u.cap : 256;
-                    char **v = realloc(u.v, cap * sizeof *v);
-                    if (v == NULL) {
-                        rc = -1;
-                        break;
-                    }
-                    u.v = v;
-                    u.cap = cap;
-                }
-                memmove(u.v + lo + 1, u.v + lo, (u.n - lo) * sizeof *u.v);
-                if ((u.v[lo] = strdup(s)) == NULL) {
-                    rc = -1;
-                    break;
-                }
-                u.n++;
-            }
-        }
-    }
-    if (mongoc_cursor_error(cur, &err)) {
-        fprintf(stderr, "aggpeer: aggregate: %s\n", err.message);
-        rc = -1;
-    }
-    a->users = (int64_t)u.n;
-    for (size_t i = 0; i < u.n; i++) {
-        free(u.v[i]);
-    }
-    free(u.v);
-    mongoc_cursor_destroy(cur);
-    bson_destroy(pipeline);
-    bson_destroy(m);
-    return rc;
-}
-
 /* The pipeline of the [...] mode (extended JSON), and its documents counted as total. */
 static const char *raw_json;
 
@@ -378,17 +241,12 @@ main(int argc, char **argv)
 
     if (argc == 6) {
         runs = strtol(argv[5], &end, 10);
-        run = strcmp(argv[4], "peer") == 0    ? run_peer
-              : strcmp(argv[4], "facet") == 0 ? run_facet
-              : strcmp(argv[4], "group") == 0 ? run_group
-              : argv[4][0] == '['             ? run_raw
-                                              : NULL;
+        run = strcmp(argv[4], "peer") == 0 ? run_peer : argv[4][0] == '[' ? run_raw : NULL;
         raw_json = argv[4];
     }
     if (run == NULL || end == NULL || *end != '\0' || runs < 1 || runs > MAX_RUNS ||
         sscanf(argv[3], "%4d-%2d-%2d", &day.tm_year, &day.tm_mon, &day.tm_mday) != 3) {
-        fprintf(stderr, "usage: aggpeer URI SITE YYYY-MM-DD peer|facet|group|PIPELINE RUNS(1-%d)\n",
-                MAX_RUNS);
+        fprintf(stderr, "usage: aggpeer URI SITE YYYY-MM-DD peer|PIPELINE RUNS(1-%d)\n", MAX_RUNS);
         return 1;
     }
     day.tm_year -= 1900;

@@ -5,9 +5,8 @@
 #      at two batch sizes, BATCH_SIZE 100 and 500, each pair run back to back, twice
 #   8. /stats/aggregated against the plain aggregation a peer service would run for the same
 #      answer on the same server (build/tests/aggpeer peer: three commands, count, distinct
-#      users, top paths), next to reporting's own pipeline without HTTP (aggpeer group: one
-#      $match+$group) and its fallback (aggpeer facet), at the two data sizes of part 4; the
-#      HTTP figure is measured again right after them
+#      users, top paths), at the two data sizes of part 4, with the test server's and
+#      reporting's CPU time per request (where the time goes)
 #   9. freshness: the time from an event's 202 to its being counted in /stats, at a steady
 #      load and right after a burst, at the two data sizes of part 4 (build/tests/loadgen
 #      --fresh)
@@ -120,10 +119,6 @@ bench_aggregate_peer() {
         agg_mode "$uri" peer
         peer=$AG_P50 peer_cpu=$AG_CPU
         agg_row "8.$((i += 1))" "yardstick: a peer's plain aggregation, three commands (count, users, top paths), $(group "$n") events" peer "$uri"
-        agg_mode "$uri" group
-        agg_row "8.$((i += 1))" "reporting's pipeline (one \$match+\$group by path, users unioned in C), without HTTP, $(group "$n") events" group "$uri"
-        agg_mode "$uri" facet
-        agg_row "8.$((i += 1))" "reporting's fallback (and former) pipeline, \$facet, without HTTP, $(group "$n") events" facet "$uri"
         warm_up tests/bench/report.lua "http://127.0.0.1:$port/stats/aggregated?site_id=$SITE&date=$DATE"
         c0m=$(cpu_ticks "$MONGO_PID") c0r=$(cpu_ticks "$pid")
         bench_wrk -t1 -c1 -d3s --latency -s tests/bench/report.lua \
@@ -132,12 +127,12 @@ bench_aggregate_peer() {
         own=$(calc "($(cpu_ticks "$pid") - $c0r) * 1e6 / $TICK / $W_REQ" "%.0f")
         http=$W_P50
         # shellcheck disable=SC2153 # W_CMD: set by bench.sh's bench_wrk, just above
-        row "8.$((i += 1))" "\`/stats/aggregated\` through HTTP, right after, $(group "$n") events" \
+        row "8.$((i += 1))" "\`/stats/aggregated\` through HTTP, $(group "$n") events" \
             "$(wrk_result); CPU a request: test server $(fmt_us "$srv"), reporting $(fmt_us "$own")" \
             "\`$W_CMD\`; utime+stime of both from \`/proc/PID/stat\`"
         row "8.$((i += 1))" "**\`/stats/aggregated\` / the peer's aggregation**, $(group "$n") events" \
             "**$(calc "$http / $peer" "%.2f")** (p50); test server CPU $(calc "$srv / ($peer_cpu > 0 ? $peer_cpu : 1)" "%.2f")" \
-            "8.$((i - 1)) / 8.$((i - 4))"
+            "8.$((i - 1)) / 8.$((i - 2))"
         verdicts+="${verdicts:+; }$(group "$n"): $(fmt_us "$http") vs $(fmt_us "$peer")"
         [ "$http" -lt "$peer" ] || ok=0
     done
