@@ -233,14 +233,16 @@ check-test:
 check-asan:
 	$(MAKE) asan IT_SKIP=tests/it_starvation.sh
 
-# Every integration script but three, which run in `make test` and `make asan`: the poison
+# Every integration script but five, which run in `make test` and `make asan`: the poison
 # test, whose 17 MB document takes minutes under valgrind (its dead-letter paths run under
 # valgrind in it_pipeline.sh); the starvation test, whose 1 s bounds are not valgrind's
-# speed (it_hostile.sh runs the same timeouts and deadlines under valgrind); and the
+# speed (it_hostile.sh runs the same timeouts and deadlines under valgrind); the
 # fault-injection sweep, a hundred and more runs of the pipeline (ASan checks its error
-# paths for memory errors).
+# paths for memory errors); and the two browser tests, whose time under valgrind is mostly
+# Chromium's (the services' routes they use run under valgrind in it_cors.sh, it_tracker.sh
+# and it_explorer.sh, and the browser tests themselves under ASan and LeakSanitizer).
 VALGRIND_IT := $(filter-out tests/it_fault_poison.sh tests/it_starvation.sh \
-                 tests/it_fault_inject.sh,$(IT_SCRIPTS))
+                 tests/it_fault_inject.sh tests/it_browser.sh tests/it_dashboard.sh,$(IT_SCRIPTS))
 valgrind: all
 	@BUILD=$(BUILD) VALGRIND=1 tests/run_it.sh $(VALGRIND_IT)
 
@@ -302,7 +304,8 @@ format:
 
 format-check:
 	clang-format --dry-run -Werror $(FORMAT_SRC)
-	shellcheck -x tests/*.sh tests/bench/*.sh deploy/*.sh deploy/kubernetes/*.sh .ci/run
+	printf '%s\n' tests/*.sh tests/bench/*.sh deploy/*.sh deploy/kubernetes/*.sh .ci/run | \
+	    xargs -P 2 -n 8 shellcheck -x
 
 clean:
 	rm -rf build build-asan build-fuzz
