@@ -64,9 +64,12 @@ function proxy(req, res) {
       return;
     }
     const t = new URL(target);
-    const headers = Object.assign({}, req.headers, {host: t.host});
+    const headers = Object.assign({}, req.headers, {host: t.host, connection: 'close'});
+    // A connection of its own per request (agent: false): a kept-alive one that sat idle as
+    // long as ingest's KEEP_ALIVE_TIMEOUT_MS can be closed by ingest as it is reused (the
+    // race README's proxy advice is about), and the test would see that as a 502.
     const up = http.request({host: t.hostname, port: t.port, method: req.method, path: req.url,
-                             headers}, (r) => {
+                             headers, agent: false}, (r) => {
       log(r.statusCode);
       res.writeHead(r.statusCode, r.headers);
       r.pipe(res);
