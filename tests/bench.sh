@@ -77,16 +77,6 @@ cmd_str() {
     echo "${out# }"
 }
 
-# group N: 1234567 -> 1,234,567
-group() {
-    local n=$1 out=""
-    while [ ${#n} -gt 3 ]; do
-        out=",${n: -3}$out"
-        n=${n:0:${#n}-3}
-    done
-    echo "$n$out"
-}
-
 # fmt_us MICROSECONDS: "85 µs" or "2.31 ms"
 fmt_us() {
     awk -v u="$1" 'BEGIN { if (u < 1000) printf "%d µs", u; else printf "%.2f ms", u / 1000 }'

@@ -61,6 +61,16 @@ t_cleanup() {
 }
 trap t_cleanup EXIT
 
+# group N: 1234567 -> 1,234,567 (the benchmark's figures)
+group() {
+    local n=$1 out=""
+    while [ ${#n} -gt 3 ]; do
+        out=",${n: -3}$out"
+        n=${n:0:${#n}-3}
+    done
+    echo "$n$out"
+}
+
 # --- assertions -------------------------------------------------------------------------
 
 pass() {

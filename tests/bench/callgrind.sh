@@ -64,16 +64,6 @@ for bin in ingest processor tests/loadgen tests/mongoq tests/freeport; do
     [ -x "$BUILD/$bin" ] || die "$BUILD/$bin is missing (run make all)"
 done
 
-# group N: 1234567 -> 1,234,567
-group() {
-    local n=$1 out=""
-    while [ ${#n} -gt 3 ]; do
-        out=",${n: -3}$out"
-        n=${n:0:${#n}-3}
-    done
-    echo "$n$out"
-}
-
 # cg_start LABEL NAME ENV...: run $BUILD/NAME under callgrind, instrumentation off, with
 # PORT=0 and the environment given, its profile and log named LABEL; waits for its
 # "listening on" line. Sets CG_PID and CG_PORT. Each measure has a process of its own: the
