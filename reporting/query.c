@@ -10,11 +10,33 @@
 #include "ts.h"
 
 void
+breakdown_clear(struct breakdown *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        free(b->rows[i].value);
+    }
+    memset(b, 0, sizeof *b);
+}
+
+/* Add a row. Returns 0, or -1 out of memory. */
+static int
+breakdown_add(struct breakdown *b, const char *value, int64_t views, int64_t users)
+{
+    if (b->n == BREAKDOWN_MAX) {
+        return 0;
+    }
+    if ((b->rows[b->n].value = strdup(value)) == NULL) {
+        return -1;
+    }
+    b->rows[b->n].views = views;
+    b->rows[b->n++].users = users;
+    return 0;
+}
+
+void
 stats_clear(struct stats *st)
 {
-    for (size_t i = 0; i < st->n_paths; i++) {
-        free(st->top_paths[i].path);
-    }
+    breakdown_clear(&st->top_paths);
     memset(st, 0, sizeof *st);
 }
 
@@ -33,14 +55,10 @@ add_path(struct stats *st, const bson_t *entry, const char *path_key)
     if (bson_iter_init_find(&it, entry, "views") && BSON_ITER_HOLDS_NUMBER(&it)) {
         views = bson_iter_as_int64(&it);
     }
-    if (path == NULL || st->n_paths == ROLLUP_TOP_PATHS) {
+    if (path == NULL || st->top_paths.n == ROLLUP_TOP_PATHS) {
         return 0;
     }
-    if ((st->top_paths[st->n_paths].path = strdup(path)) == NULL) {
-        return -1;
-    }
-    st->top_paths[st->n_paths++].views = views;
-    return 0;
+    return breakdown_add(&st->top_paths, path, views, 0);
 }
 
 /* --- from the rollups ------------------------------------------------------------------ */
@@ -825,30 +843,6 @@ query_series_events(store_t *s, const char *site_id, const struct day_range *r, 
 }
 
 /* --- breakdowns ---------------------------------------------------------------------------- */
-
-void
-breakdown_clear(struct breakdown *b)
-{
-    for (size_t i = 0; i < b->n; i++) {
-        free(b->rows[i].value);
-    }
-    memset(b, 0, sizeof *b);
-}
-
-/* Add a row. Returns 0, or -1 out of memory. */
-static int
-breakdown_add(struct breakdown *b, const char *value, int64_t views, int64_t users)
-{
-    if (b->n == BREAKDOWN_MAX) {
-        return 0;
-    }
-    if ((b->rows[b->n].value = strdup(value)) == NULL) {
-        return -1;
-    }
-    b->rows[b->n].views = views;
-    b->rows[b->n++].users = users;
-    return 0;
-}
 
 /* The pipeline of the event types of site_id's days in r: their views (and, one day, its
  * users) summed over the site-day-type documents, most viewed first. */

@@ -13,15 +13,29 @@
 #include "rollup_doc.h"
 #include "store.h"
 
+/* The largest `limit` of a breakdown, and its default. */
+#define BREAKDOWN_MAX 100
+#define BREAKDOWN_DEFAULT 10
+
+/* Top values with their views (and users where kept), most viewed first, ties by value:
+ * the answer of /stats/breakdown, and the top paths of /stats. */
+struct breakdown {
+    int has_users; /* users are kept for this `by` (event_type) */
+    size_t n;
+    struct breakdown_row {
+        char *value; /* owned */
+        int64_t views, users;
+    } rows[BREAKDOWN_MAX];
+};
+
+/* Free the values of b and zero it. */
+void breakdown_clear(struct breakdown *b);
+
 /* The figures of /stats for one site and a range of UTC days. */
 struct stats {
     int64_t total_views;
     int64_t unique_users;
-    size_t n_paths; /* top_paths[0..n_paths), most viewed first, then by path */
-    struct stats_path {
-        char *path; /* owned */
-        int64_t views;
-    } top_paths[ROLLUP_TOP_PATHS];
+    struct breakdown top_paths; /* at most ROLLUP_TOP_PATHS rows, users not kept */
 };
 
 /* Free the paths of st and zero it. */
@@ -92,23 +106,6 @@ int query_series_rollups(store_t *s, const char *site_id, const struct day_range
  * yardstick of query_series_rollups(), its cost growing with the events. */
 int query_series_events(store_t *s, const char *site_id, const struct day_range *r, int64_t step_ms,
                         const char *event_type, struct series *out, struct app_err *err);
-
-/* The largest `limit` of a breakdown, and its default. */
-#define BREAKDOWN_MAX 100
-#define BREAKDOWN_DEFAULT 10
-
-/* The answer of /stats/breakdown: the top values, most viewed first, ties by value. */
-struct breakdown {
-    int has_users; /* users are kept for this `by` (event_type) */
-    size_t n;
-    struct breakdown_row {
-        char *value; /* owned */
-        int64_t views, users;
-    } rows[BREAKDOWN_MAX];
-};
-
-/* Free the values of b and zero it. */
-void breakdown_clear(struct breakdown *b);
 
 /* A query: the top `limit` values of `by` (enum range_by) of site_id over r. Returns 0
  * and fills out (breakdown_clear()), or -1 with err. */

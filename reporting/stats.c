@@ -140,10 +140,10 @@ answer_stats(struct mg_connection *conn, struct reporting *r, query_stats_fn que
         return status;
     }
     paths = json_array();
-    for (size_t i = 0; paths != NULL && i < st.n_paths; i++) {
-        if (json_array_append_new(paths, json_pack("{s:s,s:I}", "path", st.top_paths[i].path,
-                                                   "views", (json_int_t)st.top_paths[i].views)) !=
-            0) {
+    for (size_t i = 0; paths != NULL && i < st.top_paths.n; i++) {
+        const struct breakdown_row *row = &st.top_paths.rows[i];
+        if (json_array_append_new(paths, json_pack("{s:s,s:I}", "path", row->value, "views",
+                                                   (json_int_t)row->views)) != 0) {
             json_decref(paths);
             paths = NULL; /* out of memory: the reply below fails, and says so */
         }
