@@ -48,7 +48,7 @@ rollup_child_id(const char *parent, const char *leaf)
     char *id = malloc(n);
 
     if (id != NULL) {
-        snprintf(id, n, "%s|%s", parent, leaf);
+        snprintf(id, n, "%s%c%s", parent, ROLLUP_CHILD_SEP, leaf);
     }
     return id;
 }

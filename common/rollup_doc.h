@@ -69,8 +69,9 @@ char *rollup_scope_id(const char *site, int64_t ts_ms, const char *type);
  * NULL. malloc'd; NULL when out of memory. */
 char *rollup_hour_id(const char *site, int64_t ts_ms, const char *type);
 
-/* The id of a path or user document: parent + "|" + leaf. malloc'd; NULL when out of
- * memory. */
+/* The id of a path, referrer or user document: parent, ROLLUP_CHILD_SEP, leaf. malloc'd;
+ * NULL when out of memory. (The processor's planner builds the same ids on its stack.) */
+#define ROLLUP_CHILD_SEP '|'
 char *rollup_child_id(const char *parent, const char *leaf);
 
 #endif

@@ -116,14 +116,15 @@ pair_ref(struct rollup_plan *p, char *buf, size_t n, const char *a, char sep, co
     return doc_ref(p, id, ns, ev, kind, scope);
 }
 
-/* The document "<parent's id>|<leaf>" (rollup_child_id()) of namespace ns. */
+/* The document rollup_child_id(parent's id, leaf) of namespace ns. */
 static long
 child_ref(struct rollup_plan *p, long parent, const char *leaf, int ns, const struct event *ev,
           int kind)
 {
     char buf[1024];
 
-    return pair_ref(p, buf, sizeof buf, p->docs[parent].id, '|', leaf, ns, ev, kind, parent);
+    return pair_ref(p, buf, sizeof buf, p->docs[parent].id, ROLLUP_CHILD_SEP, leaf, ns, ev, kind,
+                    parent);
 }
 
 /* The site-day and site-hour documents of the last few (site, type, hour) planned: the next

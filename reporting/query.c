@@ -217,9 +217,9 @@ names_free(struct names *x)
 }
 
 /* {$or: [{_id: {$gte: "<id>|", $lt: "<id>}"}}, ...]} over the days with a site-day
- * document: every user document of those days, through the _id index ('}' follows '|',
- * so every string between the two starts with "<id>|"). Sets *filter NULL when no day has
- * one. Returns 0, or -1 out of memory. */
+ * document: every user document of those days, through the _id index ('}', the character
+ * after ROLLUP_CHILD_SEP '|', bounds every string that starts with "<id>|"). Sets *filter
+ * NULL when no day has one. Returns 0, or -1 out of memory. */
 static int
 users_filter(char **ids, const struct day_range *r, bson_t **docs, bson_t **filter)
 {
@@ -247,9 +247,9 @@ users_filter(char **ids, const struct day_range *r, bson_t **docs, bson_t **filt
         snprintf(k, sizeof k, "%zu", n++);
         bson_append_document_begin(& or, k, -1, &clause);
         bson_append_document_begin(&clause, "_id", -1, &range);
-        bound[len] = '|';
+        bound[len] = ROLLUP_CHILD_SEP;
         BSON_APPEND_UTF8(&range, "$gte", bound);
-        bound[len] = '}';
+        bound[len] = ROLLUP_CHILD_SEP + 1;
         BSON_APPEND_UTF8(&range, "$lt", bound);
         bson_append_document_end(&clause, &range);
         bson_append_document_end(& or, &clause);
@@ -289,7 +289,7 @@ range_users(mongoc_collection_t *users, char **ids, const struct day_range *r, b
         int64_t day = id != NULL ? day_of_id(id, r) : -1;
         size_t len = day >= 0 ? strlen(ids[day]) : 0;
         if (day < 0 || b == NULL || docs[day] == NULL || strncmp(id, ids[day], len) != 0 ||
-            id[len] != '|' || !range_user_counted(docs[day], b)) {
+            id[len] != ROLLUP_CHILD_SEP || !range_user_counted(docs[day], b)) {
             continue;
         }
         if (names_add(&names, id + len + 1) != 0) {
