@@ -1,6 +1,7 @@
 /* cfg.c - configuration from environment variables, one table per service. */
 #include "cfg.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,42 @@ cfg_parse_long(const char *s, long min, long max, long *out)
     }
     *out = v;
     return 0;
+}
+
+/* True when s is an IPv4 address in dotted form: four decimal numbers 0-255 joined by
+ * dots, without leading zeros (octal to some parsers), signs or blanks. */
+static int
+is_ipv4(const char *s)
+{
+    for (int field = 0; field < 4; field++) {
+        int v = 0, digits = 0;
+        if (field > 0 && *s++ != '.') {
+            return 0;
+        }
+        for (; *s >= '0' && *s <= '9' && digits < 4; s++, digits++) {
+            v = v * 10 + (*s - '0');
+        }
+        if (digits == 0 || v > 255 || (digits > 1 && s[-digits] == '0')) {
+            return 0;
+        }
+    }
+    return *s == '\0';
+}
+
+/* True when s is an IPv6 address, bare or in brackets. */
+static int
+is_ipv6(const char *s)
+{
+    char bare[64];
+    struct in6_addr a;
+    size_t n = strlen(s);
+
+    if (n >= 2 && s[0] == '[' && s[n - 1] == ']' && n - 2 < sizeof bare) {
+        memcpy(bare, s + 1, n - 2);
+        bare[n - 2] = '\0';
+        s = bare;
+    }
+    return inet_pton(AF_INET6, s, &a) == 1;
 }
 
 static int
@@ -72,6 +109,21 @@ parse_one(const struct cfg_var *v, const char *value, struct app_err *err)
         *(const char **)v->dest = value;
         return 0;
     }
+    case CFG_BIND_ADDRESS:
+        if (is_ipv6(value)) {
+            return err_set(err, ERR_INVALID,
+                           "%s: \"%.64s\" is an IPv6 address, and civetweb as built here listens "
+                           "on IPv4 only: use an IPv4 address (0.0.0.0: every interface)",
+                           v->name, value);
+        }
+        if (!is_ipv4(value)) {
+            return err_set(err, ERR_INVALID,
+                           "%s: \"%.64s\" is not an IPv4 address: four numbers 0-255, e.g. "
+                           "0.0.0.0 (every interface) or 127.0.0.1 (this host only)",
+                           v->name, value);
+        }
+        *(const char **)v->dest = value;
+        return 0;
     case CFG_LOG_FORMAT:
         if (log_format_parse(value, (enum log_format *)v->dest) != 0) {
             return err_set(err, ERR_INVALID, "%s: \"%.64s\" is not a log format (text, json)",
@@ -109,6 +161,10 @@ cfg_load(const struct cfg_var *vars, size_t n, struct app_err *err)
             return err_set(err, ERR_INVALID, "%s: must be set", vars[i].name);
         }
         if (parse_one(&vars[i], value, err) != 0) {
+            /* The messages quote the value: keep them one line whatever it holds. */
+            for (char *p = err != NULL ? err->msg : ""; *p != '\0'; p++) {
+                *p = (unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p;
+            }
             return -1;
         }
     }

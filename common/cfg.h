@@ -19,6 +19,10 @@ enum cfg_kind {
     CFG_WRITE_CONCERN, /* "majority" or a number of nodes 1-50; dest: const char ** */
     CFG_CHECKED,       /* a string (may be empty) that the row's check accepts, e.g. a list
                         * the program parses again when it starts; dest: const char ** */
+    CFG_BIND_ADDRESS,  /* an IPv4 address to listen on, in dotted form (four numbers 0-255,
+                        * no leading zeros); an IPv6 address is refused with a message of its
+                        * own, as Debian's civetweb 1.15 is built without IPv6;
+                        * dest: const char ** */
 };
 
 /* One row of a service's configuration table. */

@@ -34,7 +34,7 @@ struct svc_cfg {
 #define SVC_LISTEN_VARS(c, port_def)                                                               \
     {"PORT", port_def, CFG_LISTEN, &(c)->port, 0, 0, 0, NULL},                                     \
     {                                                                                              \
-        "BIND_ADDRESS", "0.0.0.0", CFG_NONEMPTY, &(c)->bind_address, 0, 0, 0, NULL                 \
+        "BIND_ADDRESS", "0.0.0.0", CFG_BIND_ADDRESS, &(c)->bind_address, 0, 0, 0, NULL             \
     }
 
 /* Rows for HTTP_THREADS, REQUEST_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, PROBE_PORT and

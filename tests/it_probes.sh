@@ -1,8 +1,17 @@
 #!/usr/bin/env bash
 # it_probes.sh - /livez (process only), /readyz (dependencies, and "stopping" from SIGTERM on)
-# on all three programs, beside /health.
+# on all three programs, beside /health; and a bad BIND_ADDRESS stops each at start.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
+
+# BIND_ADDRESS is checked with the rest of the configuration: an address that is not IPv4
+# (civetweb 1.15 logged "999.0.0.1" and bound something else, and answered "::1" with its
+# own message and exit 1) stops each program at start, exit 2, one line naming it.
+for prog in ingest processor reporting; do
+    for bad in 999.0.0.1 ::1 '[::1]' localhost 127.1; do
+        expect_config_error "$prog" BIND_ADDRESS="$bad"
+    done
+done
 
 start_redis
 start_mongo

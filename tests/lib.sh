@@ -119,14 +119,15 @@ expect_http() {
 
 # expect_config_error PROGRAM VAR=value [NAME=value...]: $BUILD/PROGRAM, with VAR=value
 # (and the other variables), exits 2 at once with one line naming VAR:
-# "... ERROR configuration: VAR: why".
+# "... ERROR configuration: VAR: why". A program that starts instead is stopped after 10 s
+# (exit 124), on free ports.
 expect_config_error() {
     local prog=$1 bad=$2 out rc
     shift 2
-    out=$(env "$@" "$bad" "$BUILD/$prog" 2>&1)
+    out=$(env PORT=0 PROBE_PORT=0 "$@" "$bad" timeout 10 "$BUILD/$prog" 2>&1)
     rc=$?
-    expect_eq "$bad: exit 2" "$rc" 2
-    expect_match "$bad: one line naming ${bad%%=*}" "$out" "^[^
+    expect_eq "$prog $bad: exit 2" "$rc" 2
+    expect_match "$prog $bad: one line naming ${bad%%=*}" "$out" "^[^
 ]* ERROR configuration: ${bad%%=*}: [^
 ]*$"
 }

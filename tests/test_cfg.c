@@ -13,13 +13,14 @@
 
 #include "cfg.h"
 #include "log.h"
+#include "svc.h"
 
 #define DEFAULT_URI "mongodb://127.0.0.1:27017/analytics"
 
 /* The variables every test table uses; cleared before each test so that the
  * environment the tests run in cannot leak into them. */
-static const char *const var_names[] = {"PORT",  "MONGO_URI",  "LOG_LEVEL",     "QUEUE_KEY",
-                                        "BATCH", "REDIS_HOST", "REDIS_PASSWORD"};
+static const char *const var_names[] = {"PORT",  "MONGO_URI",  "LOG_LEVEL",      "QUEUE_KEY",
+                                        "BATCH", "REDIS_HOST", "REDIS_PASSWORD", "BIND_ADDRESS"};
 
 /* The values a table stores into, reset before each test. */
 static struct {
@@ -448,6 +449,101 @@ test_first_bad_variable_is_named(void **state)
     assert_int_equal(out.port, 80);
 }
 
+/* BIND_ADDRESS, through the rows every program has (SVC_LISTEN_VARS): an IPv4 address in
+ * dotted form, or the program stops at start naming the variable. An IPv6 address is
+ * refused with its own message: Debian's civetweb 1.15 is built without IPv6
+ * (mg_check_feature(8) is 0) and answers "[::1]:3000" with "invalid port spec". */
+static void
+test_bind_address(void **state)
+{
+    enum { OK, NOT_V4, V6 };
+    static const struct {
+        const char *text;
+        int verdict;
+        const char *shown; /* as the message quotes it, when not text */
+    } cases[] = {
+        {"0.0.0.0", OK, NULL},
+        {"127.0.0.1", OK, NULL},
+        {"10.20.30.40", OK, NULL},
+        {"255.255.255.255", OK, NULL},
+        {"192.0.2.9", OK, NULL},
+        {"999.0.0.1", NOT_V4, NULL}, /* civetweb 1.15 logged it and bound something else */
+        {"256.0.0.1", NOT_V4, NULL},
+        {"1.2.3.256", NOT_V4, NULL},
+        {"127.1", NOT_V4, NULL}, /* inet_aton's short forms */
+        {"1.2.3", NOT_V4, NULL},
+        {"1.2.3.4.5", NOT_V4, NULL},
+        {"01.2.3.4", NOT_V4, NULL}, /* octal to some parsers, decimal to others */
+        {"1.2.3.04", NOT_V4, NULL},
+        {"0x7f.0.0.1", NOT_V4, NULL},
+        {"1.2.3.4:80", NOT_V4, NULL},
+        {" 127.0.0.1", NOT_V4, NULL},
+        {"127.0.0.1 ", NOT_V4, NULL},
+        {"127.0.0.1\n", NOT_V4, "127.0.0.1?"}, /* the message stays one line */
+        {"\t127.0.0.1", NOT_V4, "?127.0.0.1"},
+        {"+1.2.3.4", NOT_V4, NULL},
+        {"-1.2.3.4", NOT_V4, NULL},
+        {"1..2.3", NOT_V4, NULL},
+        {"1.2.3.", NOT_V4, NULL},
+        {".1.2.3", NOT_V4, NULL},
+        {"1.2.3.4.", NOT_V4, NULL},
+        {"1234.2.3.4", NOT_V4, NULL},
+        {"00000000001.2.3.4", NOT_V4, NULL},
+        {"localhost", NOT_V4, NULL}, /* a name: civetweb would resolve it, to what it finds */
+        {"example.com", NOT_V4, NULL},
+        {"*", NOT_V4, NULL},
+        {"::1", V6, NULL},
+        {"::", V6, NULL},
+        {"[::1]", V6, NULL},
+        {"2001:db8::7", V6, NULL},
+        {"::ffff:127.0.0.1", V6, NULL},
+        {"[::1", NOT_V4, NULL},
+        {"fe80::1%eth0", NOT_V4, NULL},
+        {":::1", NOT_V4, NULL},
+    };
+    struct svc_cfg c;
+    const struct cfg_var vars[] = {SVC_LISTEN_VARS(&c, "3000")};
+    struct app_err err;
+    char want[256];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        setenv("BIND_ADDRESS", cases[i].text, 1);
+        memset(&c, 0, sizeof c);
+        err.code = 0;
+        err.msg[0] = '\0';
+        int rc = cfg_load(vars, sizeof vars / sizeof vars[0], &err);
+        if (cases[i].verdict == OK) {
+            if (rc != 0 || c.bind_address == NULL || strcmp(c.bind_address, cases[i].text) != 0) {
+                fail_msg("BIND_ADDRESS=\"%s\" refused: %s", cases[i].text, err.msg);
+            }
+            continue;
+        }
+        if (rc != -1) {
+            fail_msg("BIND_ADDRESS=\"%s\" accepted", cases[i].text);
+        }
+        assert_names(&err, "BIND_ADDRESS");
+        if (cases[i].verdict == V6) {
+            snprintf(want, sizeof want,
+                     "BIND_ADDRESS: \"%s\" is an IPv6 address, and civetweb as built here "
+                     "listens on IPv4 only: use an IPv4 address (0.0.0.0: every interface)",
+                     cases[i].shown ? cases[i].shown : cases[i].text);
+        } else {
+            snprintf(want, sizeof want,
+                     "BIND_ADDRESS: \"%s\" is not an IPv4 address: four numbers 0-255, "
+                     "e.g. 0.0.0.0 (every interface) or 127.0.0.1 (this host only)",
+                     cases[i].shown ? cases[i].shown : cases[i].text);
+        }
+        if (strcmp(err.msg, want) != 0) {
+            fail_msg("BIND_ADDRESS=\"%s\": \"%s\", expected \"%s\"", cases[i].text, err.msg, want);
+        }
+    }
+    /* Unset or empty: 0.0.0.0. */
+    unsetenv("BIND_ADDRESS");
+    assert_int_equal(cfg_load(vars, sizeof vars / sizeof vars[0], &err), 0);
+    assert_string_equal(c.bind_address, "0.0.0.0");
+}
+
 static void
 test_err_may_be_null(void **state)
 {
@@ -565,6 +661,7 @@ main(void)
         cmocka_unit_test_setup(test_nonempty, clear_env),
         cmocka_unit_test_setup(test_required_without_default, clear_env),
         cmocka_unit_test_setup(test_first_bad_variable_is_named, clear_env),
+        cmocka_unit_test_setup(test_bind_address, clear_env),
         cmocka_unit_test_setup(test_err_may_be_null, clear_env),
         cmocka_unit_test_setup(test_parse_long_accepts, clear_env),
         cmocka_unit_test_setup(test_parse_long_rejects, clear_env),
