@@ -147,13 +147,17 @@ abuse_bucket_take(struct abuse_bucket *b, int64_t now_ms, long rate, long burst,
 
 /* --- the client address ----------------------------------------------------------------- */
 
-/* The address in the first hop of an X-Forwarded-For value, without brackets or port,
- * into out (outsz bytes). Returns 0, or -1 when there is none or it does not fit. */
+/* The address in one X-Forwarded-For item, item[0..len), without blanks around it,
+ * brackets or port, into out (outsz bytes). Returns 0, or -1 when there is none or it does
+ * not fit. */
 static int
-first_hop(const char *xff, char *out, size_t outsz)
+hop_address(const char *item, size_t len, char *out, size_t outsz)
 {
-    const char *p = xff + strspn(xff, " \t"), *end = p + strcspn(p, ","), *colon;
+    const char *p = item, *end = item + len, *colon;
 
+    while (p < end && (*p == ' ' || *p == '\t')) {
+        p++;
+    }
     while (end > p && (end[-1] == ' ' || end[-1] == '\t')) {
         end--;
     }
@@ -174,6 +178,31 @@ first_hop(const char *xff, char *out, size_t outsz)
     memcpy(out, p, (size_t)(end - p));
     out[end - p] = '\0';
     return 0;
+}
+
+/* The nth item from the right (n >= 1) of the lists xff[0..n_xff), read as one list:
+ * sets *item and *len and returns 0, or returns -1 when there are fewer than n items. */
+static int
+nth_from_right(const char *const *xff, size_t n_xff, long n, const char **item, size_t *len)
+{
+    for (size_t h = n_xff; h-- > 0;) {
+        const char *start = xff[h], *end = start + strlen(start), *p = end;
+        for (;;) {
+            while (p > start && p[-1] != ',') {
+                p--;
+            }
+            if (--n == 0) {
+                *item = p;
+                *len = (size_t)(end - p);
+                return 0;
+            }
+            if (p == start) {
+                break;
+            }
+            end = --p; /* the comma that ends the item before */
+        }
+    }
+    return -1;
 }
 
 /* The key of an address: IPv4 dotted, IPv6 as its /64. Returns 0, or -1 when addr is
@@ -203,30 +232,28 @@ key_of(const char *addr, char *out, size_t outsz)
 }
 
 int
-abuse_client(const char *remote, const char *xff, int trust_proxy, char *out, size_t outsz)
+abuse_client(const char *remote, const char *const *xff, size_t n_xff, long trust_proxy, char *out,
+             size_t outsz)
 {
     char hop[ABUSE_CLIENT_MAX];
+    const char *item;
+    size_t len;
 
-    if (trust_proxy && xff != NULL && first_hop(xff, hop, sizeof hop) == 0 &&
-        key_of(hop, out, outsz) == 0) {
+    if (trust_proxy > 0 && nth_from_right(xff, n_xff, trust_proxy, &item, &len) == 0 &&
+        hop_address(item, len, hop, sizeof hop) == 0 && key_of(hop, out, outsz) == 0) {
         return 1;
     }
     if (key_of(remote, out, outsz) != 0) {
-        snprintf(out, outsz, "%s", remote);
+        snprintf(out, outsz, "%s", remote[0] != '\0' ? remote : "?");
     }
     return 0;
 }
 
 /* --- the per-client table ---------------------------------------------------------------- */
 
-struct slot {
-    char key[ABUSE_CLIENT_MAX]; /* "" while unused */
-    struct abuse_bucket b;
-};
-
 struct stripe {
     pthread_mutex_t lock;
-    struct slot sets[ABUSE_SETS][ABUSE_WAYS];
+    struct abuse_slot sets[ABUSE_SETS][ABUSE_WAYS];
 };
 
 struct abuse_rate {
@@ -282,14 +309,11 @@ hash(uint64_t seed, const char *s)
 }
 
 enum abuse_verdict
-abuse_rate_take(abuse_rate_t *r, const char *client, int64_t now_ms, long n, long *retry_after_s)
+abuse_set_take(struct abuse_slot *set, const char *client, int64_t now_ms, long rate, long burst,
+               long n, long *retry_after_s)
 {
-    uint64_t h = hash(r->seed, client);
-    struct stripe *st = &r->stripes[h % ABUSE_STRIPES];
-    struct slot *set = st->sets[(h / ABUSE_STRIPES) % ABUSE_SETS], *s = NULL;
-    enum abuse_verdict v;
+    struct abuse_slot *s = NULL;
 
-    pthread_mutex_lock(&st->lock);
     for (size_t i = 0; i < ABUSE_WAYS && s == NULL; i++) {
         if (set[i].key[0] != '\0' && strcmp(set[i].key, client) == 0) {
             s = &set[i];
@@ -302,10 +326,26 @@ abuse_rate_take(abuse_rate_t *r, const char *client, int64_t now_ms, long n, lon
                 s = &set[i];
             }
         }
+        if (s->key[0] == '\0') {
+            abuse_bucket_init(&s->b, burst, now_ms);
+        }
+        /* else the bucket is handed on as it stands: abuse_bucket_take() refills it for
+         * the time since it was last used, up to burst, and no further. */
         snprintf(s->key, sizeof s->key, "%s", client);
-        abuse_bucket_init(&s->b, r->burst, now_ms);
     }
-    v = abuse_bucket_take(&s->b, now_ms, r->rate, r->burst, n, retry_after_s);
+    return abuse_bucket_take(&s->b, now_ms, rate, burst, n, retry_after_s);
+}
+
+enum abuse_verdict
+abuse_rate_take(abuse_rate_t *r, const char *client, int64_t now_ms, long n, long *retry_after_s)
+{
+    uint64_t h = hash(r->seed, client);
+    struct stripe *st = &r->stripes[h % ABUSE_STRIPES];
+    enum abuse_verdict v;
+
+    pthread_mutex_lock(&st->lock);
+    v = abuse_set_take(st->sets[(h / ABUSE_STRIPES) % ABUSE_SETS], client, now_ms, r->rate,
+                       r->burst, n, retry_after_s);
     pthread_mutex_unlock(&st->lock);
     return v;
 }

@@ -27,7 +27,7 @@ struct ingest_cfg {
     const char *site_ids;     /* SITE_IDS, checked by abuse_check_sites() */
     long rate_limit;          /* RATE_LIMIT: events per second per client, 0: no limit */
     long rate_burst;          /* RATE_BURST: the bucket's size, 0: rate_limit */
-    long trust_proxy;         /* TRUST_PROXY: 1 to key clients by X-Forwarded-For */
+    long trust_proxy;         /* TRUST_PROXY: the proxies in front (abuse_client()) */
 };
 
 /* Counters for /metrics. */

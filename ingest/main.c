@@ -57,7 +57,7 @@ main(void)
         {"SITE_IDS", "", CFG_CHECKED, &c->site_ids, 0, 0, 0, abuse_check_sites},
         {"RATE_LIMIT", "0", CFG_INT, &c->rate_limit, 0, 1000000, 0, NULL},
         {"RATE_BURST", "0", CFG_INT, &c->rate_burst, 0, 1000000, 0, NULL},
-        {"TRUST_PROXY", "0", CFG_INT, &c->trust_proxy, 0, 1, 0, NULL},
+        {"TRUST_PROXY", "0", CFG_INT, &c->trust_proxy, 0, ABUSE_TRUST_PROXY_MAX, 0, NULL},
         SVC_HTTP_VARS(&in.svc.cfg, "256", "3900"),
         SVC_LOG_VARS(&in.svc.cfg),
     };

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "envelope.h"
 #include "event.h"
@@ -66,15 +67,23 @@ parse_json(struct mg_connection *conn, struct ingest *in, const char *buf, size_
 static int
 rate_limit(struct mg_connection *conn, struct ingest *in, size_t n)
 {
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    const char *xff[MG_MAX_HEADERS];
     char client[ABUSE_CLIENT_MAX], retry[40];
     long after = 0;
+    size_t n_xff = 0;
     enum abuse_verdict v;
 
     if (in->rate == NULL) {
         return 0;
     }
-    abuse_client(mg_get_request_info(conn)->remote_addr, mg_get_header(conn, "X-Forwarded-For"),
-                 (int)in->cfg.trust_proxy, client, sizeof client);
+    /* Every X-Forwarded-For header, in order: a proxy may add its own after the client's. */
+    for (int i = 0; i < ri->num_headers && n_xff < sizeof xff / sizeof xff[0]; i++) {
+        if (strcasecmp(ri->http_headers[i].name, "X-Forwarded-For") == 0) {
+            xff[n_xff++] = ri->http_headers[i].value;
+        }
+    }
+    abuse_client(ri->remote_addr, xff, n_xff, in->cfg.trust_proxy, client, sizeof client);
     v = abuse_rate_take(in->rate, client, abuse_now_ms(), (long)n, &after);
     if (v == ABUSE_OK) {
         return 0;
