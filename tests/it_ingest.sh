@@ -233,7 +233,8 @@ for bad in PORT=abc PORT=70000 REDIS_PORT=x REDIS_PORT=0 MAX_BODY_BYTES=0 MAX_BO
     'CORS_ORIGINS=https://shop.example/' 'CORS_ORIGINS=*,https://shop.example' \
     'CORS_ORIGINS=https://a.example,,https://b.example' 'CORS_ORIGINS=shop.example' \
     'SITE_IDS=a,,b' 'SITE_IDS=a,' RATE_LIMIT=-1 RATE_LIMIT=abc RATE_LIMIT=1000001 RATE_BURST=x \
-    TRUST_PROXY=17 TRUST_PROXY=-1 TRUST_PROXY=yes; do
+    TRUST_PROXY=17 TRUST_PROXY=-1 TRUST_PROXY=yes \
+    CORS_ORIGINS=REPLACE_ME RATE_LIMIT=REPLACE_ME TRUST_PROXY=REPLACE_ME; do # the production overlay's placeholders
     expect_config_error ingest "$bad"
 done
 

