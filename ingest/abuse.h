@@ -112,8 +112,8 @@ struct abuse_slot {
  * 8,192 * (burst + rate * t) events in t seconds, what the whole table holds and refills
  * (with M < 8,192 addresses, M buckets' worth, as M clients would). The price: a client
  * whose bucket a flood evicted comes back to what its set's oldest bucket holds, empty at
- * worst (then it waits at most burst / rate seconds). A pure function of the set and its
- * arguments; the caller holds the set's lock. */
+ * worst (then it may wait burst / rate seconds, longer while the flood evicts it again).
+ * A pure function of the set and its arguments; the caller holds the set's lock. */
 enum abuse_verdict abuse_set_take(struct abuse_slot *set, const char *client, int64_t now_ms,
                                   long rate, long burst, long n, long *retry_after_s);
 
