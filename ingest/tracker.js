@@ -48,9 +48,10 @@
     timer = setTimeout(flush, ms);
   };
   var body = (b) => '{"sent_at":"' + new Date().toISOString() + '","events":[' + b.join() + ']}';
-  // One fetch at a time, 20 events at most; 503, 429 and network errors are retried
-  // after 1, 2, 4 ... 60 s, or Retry-After if longer; any other answer drops the batch
-  // (a 400 will not change).
+  // One fetch at a time, 20 events at most; any 5xx, 408, 429 and network errors (an
+  // ingress during a deploy, a proxy's timeout) are retried after 1, 2, 4 ... 60 s, or
+  // Retry-After if longer; any other answer ends the batch: a 2xx, or a 4xx that a
+  // retry would not change.
   var flush = () => {
     timer = 0;
     if (busy || !q.length) return;
@@ -59,7 +60,7 @@
     // keepalive lets the request outlive the page, but only for bodies under 64 KiB in all.
     fetch(url, {method: 'POST', body: x, keepalive: bytes(x) < 6e4, headers: {'Content-Type': 'text/plain'}})
       .then((r) => {
-        if (r.status == 503 || r.status == 429) throw r.headers.get('Retry-After') * 1e3;
+        if (/^(5|408|429)/.test(r.status)) throw r.headers.get('Retry-After') * 1e3; // 5xx, 408, 429
         q = q.filter((e) => b.indexOf(e) < 0);
         delay = busy = 0;
         if (q.length) later(q.length < 20 ? 2000 : 0);

@@ -4,10 +4,11 @@
 // "done". The browser
 // stays open (a beacon sent as a page closes still goes out) until SIGTERM.
 //
-//   node cases.js CASE   with PAGES, INGEST, REFUSING, PROXY, PROXY429: the origins of the
-//                        page server, of ingest, of an ingest whose CORS_ORIGINS omits
-//                        PAGES, of the proxy that answers 503 once, and of the one that
-//                        answers 429 with Retry-After: 3 once
+//   node cases.js CASE   with PAGES, INGEST, REFUSING, PROXY, PROXY429, PROXY5XX: the origins
+//                        of the page server, of ingest, of an ingest whose CORS_ORIGINS
+//                        omits PAGES, of the proxy that answers 503 once, of the one that
+//                        answers 429 with Retry-After: 3 once, and of the one that answers
+//                        502, 504 and 408 before letting batches through
 'use strict';
 const {env, main} = require('./run');
 
@@ -32,6 +33,22 @@ const isBatch = (r) => new URL(r.url()).pathname === '/events';
 
 // Wait until a batch of the page is answered 202.
 const accepted = (page) => page.waitForResponse((r) => isBatch(r) && r.status() === 202, {timeout: 30000});
+
+// Open page /page/<path> of site `site` with its tracker loaded through the proxy at origin
+// `proxy`, track event `type`, wait until a batch is accepted and print the statuses of
+// the batches the page saw ("statuses 503,202").
+async function throughProxy(browser, proxy, path, site, type) {
+  const ctx = await browser.newContext();
+  const statuses = [];
+  ctx.on('response', (r) => {
+    if (isBatch(r)) statuses.push(r.status());
+  });
+  const page = await open(ctx, pageUrl(path, site, proxy));
+  await page.evaluate((t) => analytics.track(t), type);
+  await accepted(page);
+  info('statuses', statuses.join(','));
+  await page.close({runBeforeUnload: true});
+}
 
 // Requests to a /events URL made by the pages of ctx (fetches and beacons).
 function countBatches(ctx) {
@@ -109,18 +126,12 @@ const cases = {
   },
 
   // The proxy answers the first batch 503: the tracker sends it again, same event ids.
-  async retry(browser) {
-    const ctx = await browser.newContext();
-    const statuses = [];
-    ctx.on('response', (r) => {
-      if (isBatch(r)) statuses.push(r.status());
-    });
-    const page = await open(ctx, pageUrl('retry', 'site-retry', env('PROXY')));
-    await page.evaluate(() => analytics.track('retry_me'));
-    await accepted(page);
-    info('statuses', statuses.join(','));
-    await page.close({runBeforeUnload: true});
-  },
+  retry: (browser) => throughProxy(browser, env('PROXY'), 'retry', 'site-retry', 'retry_me'),
+
+  // A proxy in front of ingest answers 502, 504 and 408 (a deploy, a proxy's timeout): the
+  // tracker sends the batch again each time, same event ids, until it is taken.
+  proxyerrors: (browser) => throughProxy(browser, env('PROXY5XX'), 'proxied', 'site-proxied',
+                                         'through_proxy'),
 
   // The tracker loaded from an ingest that does not allow this page's origin.
   async refused(browser) {

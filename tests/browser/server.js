@@ -3,17 +3,18 @@
 //
 //   node server.js pages          GET /page/<anything>?site=&tracker=<origin>[&capture=]
 //                                 [&dnt=1][&tall=1]: a page with the one-line snippet
-//   node server.js proxy TARGET N [STATUS [RETRY_AFTER]]
+//   node server.js proxy TARGET N [STATUS[,STATUS...] [RETRY_AFTER]]
 //                                 forwards everything to TARGET (an origin), but answers the
-//                                 first N POST /events itself: 503, or STATUS, with a
-//                                 Retry-After of RETRY_AFTER seconds when given
+//                                 first N POST /events itself: 503, or the STATUSes in turn,
+//                                 with a Retry-After of RETRY_AFTER seconds when given
 //
 // Listens on a free port of 127.0.0.1 and prints "listening on 127.0.0.1:<port>"; the
 // proxy prints "POST /events <status> <event_id,...>" for each batch it sees.
 'use strict';
 const http = require('http');
 
-const [mode, target, failFirst, failStatus = '503', retryAfter] = process.argv.slice(2);
+const [mode, target, failFirst, failStatuses = '503', retryAfter] = process.argv.slice(2);
+const failStatus = failStatuses.split(',').map(Number);
 
 function page(req, res) {
   const u = new URL(req.url, 'http://x');
@@ -54,12 +55,14 @@ function proxy(req, res) {
       console.log(`POST /events ${status} ${ids}`);
     };
     if (batch && failed < Number(failFirst)) {
-      failed++;
-      log(failStatus);
+      const status = failStatus[failed++ % failStatus.length];
+      log(status);
+      // Connection: close, so that the next request comes on a new connection: Chromium
+      // itself resends a request answered 408 on a reused one, and the page would never see it.
       const h = {'Content-Type': 'application/json', 'Access-Control-Allow-Origin': req.headers.origin || '*',
-                 'Access-Control-Expose-Headers': 'Retry-After'};
+                 'Access-Control-Expose-Headers': 'Retry-After', 'Connection': 'close'};
       if (retryAfter) h['Retry-After'] = retryAfter;
-      res.writeHead(Number(failStatus), h);
+      res.writeHead(status, h);
       res.end('{"status":"error","message":"failed on purpose by the test proxy"}');
       return;
     }
@@ -83,7 +86,7 @@ function proxy(req, res) {
 }
 
 if (mode !== 'pages' && !(mode === 'proxy' && target && failFirst)) {
-  console.error('usage: node server.js pages | proxy TARGET-ORIGIN FAIL-FIRST-N [STATUS [RETRY-AFTER]]');
+  console.error('usage: node server.js pages | proxy TARGET-ORIGIN FAIL-FIRST-N [STATUS[,STATUS...] [RETRY-AFTER]]');
   process.exit(2);
 }
 const srv = http.createServer(mode === 'pages' ? page : proxy);
