@@ -113,7 +113,7 @@ if run_case collect; then
         ["form", "/page/home", {"action": "blur", "name": "email", "type": "email"}]
         ["signup_completed", "/page/home", {"plan": "pro", "seats": 3}]
         ["scroll", "/page/home", {"depth": 100}]
-        ["page_view", "/page/pricing", {"referrer": "'"$url"'"}]
+        ["page_view", "/page/pricing", {"referrer": "'"${url%%\?*}"'"}]
         ["scroll", "/page/pricing", {"depth": 100}]'
     uid=$(case_info user_id)
     expect_match "the anonymous user id kept in localStorage" "$uid" '^[a-z0-9]{4,28}$'
@@ -223,6 +223,43 @@ if run_case proxyerrors; then
         ["scroll", "/page/proxied", {"depth": 100}]'
     http GET "http://127.0.0.1:$REPORTING_PORT/stats?site_id=site-proxied&date=$(date -u +%F)"
     expect_eq "site-proxied: counted once each in /stats" "$(jq .total_views <<<"$HTTP_BODY")" 3
+fi
+
+# -- what is chosen or typed, and URLs' queries and fragments, are stored nowhere ---------
+# every_document: every document of every collection the programs write (each named by a
+# *_COLLECTION constant in common/: the test server has no listCollections), as JSON lines.
+every_document() {
+    local c
+    grep -ho '_COLLECTION "[a-z_]*"' "$T_ROOT"/common/*.h | cut -d'"' -f2 | while read -r c; do
+        "$BUILD/tests/mongoq" "$(mongo_uri $DB)" "$c" find '{}'
+    done
+}
+if run_case private; then
+    check "site-private: the events arrive" wait_until 30 stored_at_least site-private 13
+    end_case
+    expect_eq "the options were chosen" "$(case_info chosen)" \
+        "secret-card-amex-0005,secret-choice-insurance"
+    expect_eq "the note was typed" "$(case_info typed)" "secret-typed-note"
+    origin=$(case_info origin)
+    expect_events site-private '
+        ["page_view", "/page/from", {"referrer": ""}]
+        ["scroll", "/page/from", {"depth": 100}]
+        ["page_view", "/page/private", {"referrer": "'"$origin"'/page/from"}]
+        ["click", "/page/private", {"tag": "select", "id": "card"}]
+        ["click", "/page/private", {"tag": "div", "id": "pay", "analytics": "payment"}]
+        ["click", "/page/private", {"tag": "div", "id": "pay", "analytics": "payment"}]
+        ["click", "/page/private", {"tag": "div", "id": "notes", "analytics": "notes"}]
+        ["click", "/page/private", {"tag": "div", "id": "notes", "analytics": "notes"}]
+        ["click", "/page/private", {"tag": "div", "id": "notes", "analytics": "notes"}]
+        ["click", "/page/private", {"tag": "button", "id": "widget"}]
+        ["scroll", "/page/private", {"depth": 100}]
+        ["page_view", "/page/private-next", {"referrer": "'"$origin"'/page/private"}]
+        ["scroll", "/page/private-next", {"depth": 100}]'
+    every_document >"$T_TMP/everything"
+    check "the collections searched hold the site's events" grep -q '"_id" : "site-private:' "$T_TMP/everything"
+    check "and the rollups" grep -q '"views" : ' "$T_TMP/everything"
+    expect_eq "nothing chosen, typed or in a query or fragment is stored, in any collection" \
+        "$(grep -o 'secret-[a-z0-9-]*' "$T_TMP/everything" | sort -u)" ""
 fi
 
 # -- CORS_ORIGINS without the page's origin: refused, nothing stored ----------------------

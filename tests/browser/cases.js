@@ -133,6 +133,38 @@ const cases = {
   proxyerrors: (browser) => throughProxy(browser, env('PROXY5XX'), 'proxied', 'site-proxied',
                                          'through_proxy'),
 
+  // What is chosen or typed never leaves the page: options of a list box and of a multiple
+  // select (one inside a [data-analytics] element), text typed in an editable element inside
+  // one, clicks on those wrappers' padding, a script's text; and no URL sent carries a query
+  // or a fragment: the referrer of a page reached from one with both, and of a pushState
+  // from one with both.
+  async private(browser) {
+    const ctx = await browser.newContext();
+    const from = pageUrl('from', 'site-private', env('INGEST'), '&ref=secret-ref-query#secret-ref-fragment');
+    const page = await open(ctx, from);
+    const to = pageUrl('private', 'site-private', env('INGEST'),
+                       '&private=1&t=secret-page-query#secret-page-fragment');
+    await page.evaluate((u) => setTimeout(() => {
+      location.href = u;
+    }), to);
+    await page.waitForURL(to);
+    await page.waitForFunction(() => window.analytics);
+    await page.click('#card option:nth-child(2)');
+    await page.click('#extras option:nth-child(1)');
+    await page.click('#pay', {position: {x: 5, y: 5}});
+    await page.click('#editor');
+    await page.keyboard.type('secret-typed-note');
+    await page.click('#editor');
+    await page.click('#notes', {position: {x: 5, y: 5}});
+    await page.click('#widget');
+    info('chosen', await page.evaluate(() => [...document.querySelectorAll('option:checked')]
+      .map((o) => o.textContent).join(',')));
+    info('typed', await page.textContent('#editor'));
+    await page.evaluate(() => history.pushState({}, '', '/page/private-next'));
+    info('origin', new URL(to).origin);
+    await page.close({runBeforeUnload: true});
+  },
+
   // The tracker loaded from an ingest that does not allow this page's origin.
   async refused(browser) {
     const ctx = await browser.newContext();
