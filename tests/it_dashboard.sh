@@ -6,8 +6,8 @@
 # cards, one chart point per hour up to 2 days and per day beyond, the top paths in order),
 # an empty site and a missing database are said in words, the live feed shows a new event
 # within 6 s and stops when paused, READ_TOKENS makes the page ask for a token, and a
-# 375 px wide screen has no sideways scroll. Screenshots of each state go to
-# $BUILD/screenshots/.
+# 375 px wide screen has no sideways scroll; no case may log a console error (the icon's
+# 404 was one). Screenshots of each state go to $BUILD/screenshots/.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -41,13 +41,15 @@ AUTH="http://127.0.0.1:$REPORTING2_PORT" DEAD="http://127.0.0.1:$REPORTING3_PORT
 header() {
     printf '%s\n' "$HTTP_HEADERS" | tr -d '\r' | sed -n "s/^$1: //Ip" | head -n 1
 }
-for f in "/ text/html" "/dashboard/app.js application/javascript" \
-    "/dashboard/app.css text/css" "/dashboard/uplot.js application/javascript" \
-    "/dashboard/uplot.css text/css"; do
-    path=${f% *}
-    http GET "$R$path"
+for f in "/ text/html; charset=utf-8" "/dashboard/app.js application/javascript; charset=utf-8" \
+    "/dashboard/app.css text/css; charset=utf-8" \
+    "/dashboard/uplot.js application/javascript; charset=utf-8" \
+    "/dashboard/uplot.css text/css; charset=utf-8" "/favicon.ico image/x-icon"; do
+    path=${f%% *}
+    # (2>/dev/null: bash's warning that the icon's body, read into HTTP_BODY, holds NULs)
+    http GET "$R$path" 2>/dev/null
     expect_eq "GET $path: 200" "$HTTP_STATUS" 200
-    expect_eq "GET $path: its type" "$(header Content-Type)" "${f#* }; charset=utf-8"
+    expect_eq "GET $path: its type" "$(header Content-Type)" "${f#* }"
     expect_eq "GET $path: revalidated each time" "$(header Cache-Control)" no-cache
     etag=$(header ETag)
     expect_match "GET $path: a strong ETag" "$etag" '^"[0-9a-f]{16}"$'
@@ -59,6 +61,8 @@ expect_match "the page's Content-Security-Policy: this origin's scripts only" \
     "$(header Content-Security-Policy)" "^default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self';"
 expect_eq "the page: served as written in reporting/dashboard/index.html" \
     "$(curl -s "$R/" | sha256sum)" "$(sha256sum <"$T_ROOT/reporting/dashboard/index.html")"
+expect_eq "the icon: served as in reporting/dashboard/favicon.ico" \
+    "$(curl -s "$R/favicon.ico" | sha256sum)" "$(sha256sum <"$T_ROOT/reporting/dashboard/favicon.ico")"
 expect_eq "uPlot: served as its npm package has it" \
     "$(curl -s "$R/dashboard/uplot.js" | sha256sum)" \
     "$(sha256sum <"$T_ROOT/.deps/uplot/node_modules/uplot/dist/uPlot.iife.min.js")"
@@ -106,6 +110,7 @@ run_case() {
     expect_eq "case $1: no exception on the page" "$(grep '^pageerror ' "$CASE_LOG")" ""
     expect_eq "case $1: nothing refused by the page's Content-Security-Policy" \
         "$(grep '^csp ' "$CASE_LOG")" ""
+    expect_eq "case $1: no error in the browser's console" "$(grep '^console ' "$CASE_LOG")" ""
 }
 # shown KEY [JQ-ARGS...]: the value the last case printed for KEY, through jq with JQ-ARGS
 # (default: the value as it is).
@@ -158,6 +163,7 @@ if run_case ranges; then
         '["/","/pricing","/docs","/blog/launch"]'
     expect_eq "a custom range that ends before it starts" "$(shown backwards -r .)" \
         "The range must not start after it ends."
+    expect_eq "the icon: a 16 x 16 image" "$(shown icon)" "[16,16]"
 fi
 
 if run_case latest; then

@@ -1,8 +1,8 @@
 // dashboard.js - one browser case of it_dashboard.sh: reporting's dashboard page (GET /) in
 // headless Chromium driven by playwright-core. Each case acts as a person would, prints what
-// the page shows as "info <key> <json>" lines (and "pageerror" or "csp" ones), saves a
-// screenshot of each state in SHOTS, and then prints "done". it_dashboard.sh compares what
-// was shown with the API's own answers.
+// the page shows as "info <key> <json>" lines (and "pageerror", "csp" or "console" ones),
+// saves a screenshot of each state in SHOTS, and then prints "done". it_dashboard.sh compares
+// what was shown with the API's own answers.
 //
 //   node dashboard.js CASE   with REPORTING (the dashboard's origin), AUTH (a reporting with
 //                            READ_TOKENS=TOKEN), DEAD (a reporting whose database is not
@@ -15,13 +15,23 @@ const info = (k, v) => console.log(`info ${k} ${JSON.stringify(v)}`);
 const shot = (page, name) => page.screenshot({path: `${env('SHOTS')}/dashboard-${name}.png`,
                                               fullPage: true});
 
-// A new page of a new context (a new browser session) with this viewport.
-async function newPage(browser, width = 1200, height = 900) {
+// Whether a URL is one of reporting's API calls (not one of the page's files).
+const isApi = (url) => /^\/(stats|events)/.test(new URL(url).pathname);
+
+// A new page of a new context (a new browser session) with this viewport. Every console
+// error is printed as "console <text> (<url>)", but Chromium's "Failed to load resource" for
+// an API call answered with one of the statuses the case expects (`failing`).
+async function newPage(browser, {width = 1200, height = 900, failing = []} = {}) {
   const ctx = await browser.newContext({viewport: {width, height}});
   const page = await ctx.newPage();
   page.on('pageerror', (e) => console.log(`pageerror ${e.message}`));
   page.on('console', (m) => {
     if (/Content[- ]Security[- ]Policy/i.test(m.text())) console.log(`csp ${m.text()}`);
+    if (m.type() !== 'error') return;
+    const url = m.location().url || '';
+    const status = /^Failed to load resource: the server responded with a status of (\d+)/.exec(m.text());
+    if (status && failing.includes(Number(status[1])) && url && isApi(url)) return;
+    console.log(`console ${m.text()} (${url})`);
   });
   return page;
 }
@@ -91,6 +101,13 @@ const cases = {
     const page = await newPage(browser);
     await open(page, env('REPORTING'), env('SITE'), 'today');
     info('today', await shown(page));
+    // The icon browsers ask for on their own: served, and an image.
+    info('icon', await page.evaluate(async () => {
+      const img = new Image();
+      img.src = '/favicon.ico';
+      await img.decode();
+      return [img.naturalWidth, img.naturalHeight];
+    }));
     await shot(page, 'today');
     for (const [name, value] of [['last7', '7'], ['last30', '30']]) {
       const n = await loads(page);
@@ -186,7 +203,7 @@ const cases = {
   // it is refused, then shows the data with it, sending it as a bearer token and keeping it
   // for the session only.
   async token(browser) {
-    const page = await newPage(browser);
+    const page = await newPage(browser, {failing: [401, 403]});
     const auths = [];
     page.on('request', (r) => {
       if (new URL(r.url()).pathname.startsWith('/stats')) auths.push(r.headers().authorization || '');
@@ -216,14 +233,14 @@ const cases = {
     await answered(page, n, 'error');
     info('other_site', await page.textContent('#status-text'));
     // A new browser session asks again.
-    const again = await newPage(browser);
+    const again = await newPage(browser, {failing: [401]});
     await open(again, env('AUTH'), env('SITE'), '7', 'token');
     info('asked_again', await again.isVisible('#token-form'));
   },
 
   // Reporting without its database: the reason, in words, and a way to retry.
   async dberror(browser) {
-    const page = await newPage(browser);
+    const page = await newPage(browser, {failing: [503]});
     await open(page, env('DEAD'), env('SITE'), '7', 'error');
     info('status', await page.textContent('#status-text'));
     info('retry', await page.isVisible('#status button'));
@@ -232,7 +249,7 @@ const cases = {
 
   // At phone width (375 px), nothing scrolls sideways.
   async phone(browser) {
-    const page = await newPage(browser, 375, 740);
+    const page = await newPage(browser, {width: 375, height: 740});
     await open(page, env('REPORTING'), env('SITE'), '30');
     await page.waitForSelector('#feed li');
     info('widths', await page.evaluate(() => [document.documentElement.scrollWidth,
