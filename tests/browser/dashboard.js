@@ -36,6 +36,59 @@ async function newPage(browser, {width = 1200, height = 900, failing = []} = {})
   return page;
 }
 
+// The page's API calls, as they go: [{path, query, start, end, status}] (times in ms since
+// the first one).
+function calls(page) {
+  const list = [];
+  const byRequest = new Map();
+  let t0 = null;
+  const now = () => Date.now() - (t0 === null ? (t0 = Date.now()) : t0);
+  page.on('request', (r) => {
+    if (!isApi(r.url())) return;
+    const u = new URL(r.url());
+    const c = {path: u.pathname, query: u.search, start: now(), end: null, status: null};
+    byRequest.set(r, c);
+    list.push(c);
+  });
+  const end = async (r) => {
+    const c = byRequest.get(r);
+    if (!c) return;
+    c.end = now();
+    const res = await r.response();
+    c.status = res ? res.status() : 0;
+  };
+  page.on('requestfinished', end);
+  page.on('requestfailed', end);
+  return list;
+}
+
+// The most calls of `list` in flight at one time.
+function mostAtOnce(list) {
+  const edges = list.flatMap((c) => [[c.start, 1], [c.end === null ? Infinity : c.end, -1]]);
+  edges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let n = 0;
+  let most = 0;
+  for (const [, d] of edges) most = Math.max(most, (n += d));
+  return most;
+}
+
+// Record in window.statusSeen each text the status line shows, in order, from the start.
+const watchStatus = (page) => page.addInitScript(() => {
+  window.statusSeen = [];
+  new MutationObserver(() => {
+    const e = document.getElementById('status-text');
+    const t = e ? e.textContent : '';
+    if (t && t !== window.statusSeen[window.statusSeen.length - 1]) window.statusSeen.push(t);
+  }).observe(document, {childList: true, subtree: true, characterData: true});
+});
+
+// Answer the page's API calls as a reporting shedding load does (stats.c's 503), while
+// refuse() says so; the others go to reporting.
+const BUSY = {status: 503, headers: {'Content-Type': 'application/json', 'Retry-After': '2'},
+              body: '{"status":"error","message":"Too many requests waiting for the database, please retry"}'};
+const shed = (page, refuse) => page.route((url) => isApi(url.href),
+                                          (route) => (refuse() ? route.fulfill(BUSY) : route.continue()));
+
 // The number of queries the page has answered (data-loads on <body>).
 const loads = (page) => page.evaluate(() => Number(document.body.dataset.loads || 0));
 
@@ -99,8 +152,13 @@ const cases = {
   // Every range of the picker: the figures shown, for it_dashboard.sh to compare with the API.
   async ranges(browser) {
     const page = await newPage(browser);
+    const asked = calls(page);
     await open(page, env('REPORTING'), env('SITE'), 'today');
     info('today', await shown(page));
+    // What the first load asked for, the feed's first poll included, and how many at once.
+    await page.waitForSelector('#feed li');
+    info('first_calls', asked.map((c) => c.path + c.query));
+    info('first_at_once', mostAtOnce(asked));
     // The icon browsers ask for on their own: served, and an image.
     info('icon', await page.evaluate(async () => {
       const img = new Image();
@@ -245,6 +303,43 @@ const cases = {
     info('status', await page.textContent('#status-text'));
     info('retry', await page.isVisible('#status button'));
     await shot(page, 'dberror');
+  },
+
+  // Reporting sheds load: its first 3 answers are 503 Too many requests with Retry-After: 2.
+  // The page says it is busy, asks again after 2, 2 and 4 s (the wait asked for, or its own
+  // backoff of 1, 2, 4 s if longer), one call at a time, and shows the figures without a click.
+  async busy(browser) {
+    const page = await newPage(browser, {failing: [503]});
+    const asked = calls(page);
+    let refused = 0;
+    await shed(page, () => refused++ < 3);
+    await watchStatus(page);
+    await open(page, env('REPORTING'), env('SITE'), '7');
+    info('seen', await page.evaluate(() => window.statusSeen));
+    info('busy', await shown(page));
+    await page.waitForSelector('#feed li');
+    info('calls', asked);
+    info('at_once', mostAtOnce(asked));
+    await shot(page, 'busy');
+  },
+
+  // Reporting stays busy: after 3 retries the page stops asking and says so, with a Retry
+  // button; once reporting answers again, Retry shows the figures.
+  async overloaded(browser) {
+    const page = await newPage(browser, {failing: [503]});
+    const asked = calls(page);
+    let busy = true;
+    await shed(page, () => busy);
+    await open(page, env('REPORTING'), env('SITE'), '7', 'error');
+    info('status', await page.textContent('#status-text'));
+    info('retry', await page.isVisible('#status button'));
+    info('calls', asked.length);
+    await shot(page, 'overloaded');
+    busy = false;
+    const n = await loads(page);
+    await page.click('#status button');
+    await answered(page, n);
+    info('after_retry', await shown(page));
   },
 
   // At phone width (375 px), nothing scrolls sideways.
