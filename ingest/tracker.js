@@ -4,13 +4,17 @@
 // Plain JavaScript (ES2017), no dependencies; the Makefile minifies it with esbuild.
 ((w, d, n) => {
   var s = d.currentScript, L = location, ls, uid, q = [], busy, timer, delay = 0;
-  var depth = 0, told, last, cur = L.href, ref = d.referrer, moved = 0, st;
+  // URLs leave as scheme, host and path only: a query or fragment can hold anything (a
+  // token, an e-mail address). document.referrer has no user info or fragment (HTML).
+  var depth = 0, told, last, ref = d.referrer.replace(/[?#].*/, ''), moved = 0, st;
   if (!s || w.analytics) return;
   var A = (k) => s.getAttribute('data-' + k);
   var site = A('site-id'), url = new URL('/events', s.src).href;
   var cap = (',' + A('capture') + ',').replace(/\s/g, '');
   var off = !site || (A('respect-dnt') != null && (n.doNotTrack == '1' || n.globalPrivacyControl));
-  var bytes = (v) => new Blob([v]).size, KEY = 'analytics_uid', FIELD = /^(INPUT|TEXTAREA|SELECT)$/;
+  // A batch's body goes as text/plain (a CORS-safelisted type: no preflight), by fetch or beacon.
+  var blob = (v) => new Blob([v], {type: 'text/plain'}), now = () => new Date().toISOString();
+  var bytes = (v) => blob(v).size, KEY = 'analytics_uid', FIELD = 'input,textarea,select';
   var share = (a, b) => Math.round(a / b * 1e3) / 1e3;
   // 128 random bits as [a-z0-9], at most 28 characters: event ids, the anonymous user id.
   var rnd = () => crypto.getRandomValues(new Uint32Array(4)).reduce((r, x) => r + x.toString(36), '');
@@ -35,7 +39,7 @@
     if (off || !t || bytes(t) > 64) return;
     try {
       q.push(JSON.stringify({
-        site_id: site, event_type: t, timestamp: new Date().toISOString(),
+        site_id: site, event_type: t, timestamp: now(),
         path: path || L.pathname, user_id: uid, event_id: rnd(), properties: Object.assign({}, p)
       }));
     } catch (e) {}
@@ -47,19 +51,20 @@
     clearTimeout(timer);
     timer = setTimeout(flush, ms);
   };
-  var body = (b) => '{"sent_at":"' + new Date().toISOString() + '","events":[' + b.join() + ']}';
-  // One fetch at a time, 20 events at most; 503, 429 and network errors are retried
-  // after 1, 2, 4 ... 60 s, or Retry-After if longer; any other answer drops the batch
-  // (a 400 will not change).
+  var body = (b) => '{"sent_at":"' + now() + '","events":[' + b.join() + ']}';
+  // One fetch at a time, 20 events at most; any 5xx, 408, 429 and network errors (an
+  // ingress during a deploy, a proxy's timeout) are retried after 1, 2, 4 ... 60 s, or
+  // Retry-After if longer; any other answer ends the batch: a 2xx, or a 4xx that a
+  // retry would not change.
   var flush = () => {
     timer = 0;
     if (busy || !q.length) return;
     var b = q.slice(0, 20), x = body(b);
     busy = 1;
     // keepalive lets the request outlive the page, but only for bodies under 64 KiB in all.
-    fetch(url, {method: 'POST', body: x, keepalive: bytes(x) < 6e4, headers: {'Content-Type': 'text/plain'}})
+    fetch(url, {method: 'POST', body: blob(x), keepalive: bytes(x) < 6e4})
       .then((r) => {
-        if (r.status == 503 || r.status == 429) throw r.headers.get('Retry-After') * 1e3;
+        if (/^(5|408|429)/.test(r.status)) throw r.headers.get('Retry-After') * 1e3; // 5xx, 408, 429
         q = q.filter((e) => b.indexOf(e) < 0);
         delay = busy = 0;
         if (q.length) later(q.length < 20 ? 2000 : 0);
@@ -84,22 +89,22 @@
     last = L.pathname;
     track('page_view', {referrer: ref});
   };
-  // A single-page app's navigation: a page view when the path changes.
+  // A single-page app's navigation: a page view when the path changes, referred by the
+  // previous page view's URL (pushState keeps the origin).
   var nav = () => {
     if (L.pathname != last) {
       tellDepth();
       depth = told = 0;
-      ref = cur;
+      ref = L.origin + last;
       view();
     }
-    cur = L.href;
   };
   // The page is hidden or left: what is queued goes by beacon (text/plain, no preflight).
   var leave = () => {
     tellDepth();
     while (q.length) {
       var b = q.splice(0, 20);
-      if (!n.sendBeacon(url, new Blob([body(b)], {type: 'text/plain'}))) {
+      if (!n.sendBeacon(url, blob(body(b)))) {
         q = b.concat(q);
         break;
       }
@@ -129,17 +134,22 @@
       measure();
     }, 250);
   });
-  // A click: the element (or its nearest link, button or data-analytics ancestor), a short
-  // label of its text but never a form field's or an editable element's: what was typed.
+  // A click: the element (or its nearest link, button or data-analytics ancestor; an option
+  // stands for its select), and a short label of its text. Never what was typed or chosen:
+  // no label for a click on a form control or in editable content, nor from an element
+  // holding one (or a script or style). textContent, cut before the squeeze: no layout.
   on(d, 'click', (e) => {
-    var t = e.target, g;
+    var t = e.target, f, g, x;
     if (!t.closest) return; // not an element: a click dispatched on the document itself
-    t = t.closest('a,button,[data-analytics]') || t;
+    f = t.closest(FIELD);
+    x = f || t.isContentEditable;
+    t = (f || t).closest('a,button,[data-analytics]') || f || t;
     g = t.tagName;
-    var x = FIELD.test(g) || t.isContentEditable ? '' : t.innerText;
+    x = x ? '' : t.getAttribute('aria-label') ||
+      (t.querySelector(FIELD + ',[contenteditable],script,style') ? '' : t.textContent.slice(0, 999));
     track('click', {
       tag: g.toLowerCase(), id: t.id || void 0, analytics: t.getAttribute('data-analytics') || void 0,
-      text: (t.getAttribute('aria-label') || x || '').replace(/\s+/g, ' ').trim().slice(0, 64) || void 0
+      text: x.replace(/\s+/g, ' ').trim().slice(0, 64) || void 0
     });
   });
   if (cap.indexOf(',mousemove,') >= 0)
@@ -155,7 +165,7 @@
     ['blur', 'change'].forEach((k) => {
       on(d, k, (e) => {
         var t = e.target, y = t.type || '';
-        if (FIELD.test(t.tagName) && !/^(submit|button|reset|image|hidden)$/.test(y) &&
+        if (t.matches && t.matches(FIELD) && !/^(submit|button|reset|image|hidden)$/.test(y) &&
             (k == 'change') == /^(checkbox|radio|select)/.test(y))
           track('form', {action: k, name: t.name || t.id || void 0, type: y});
       }, 1);

@@ -16,6 +16,7 @@ dashboard_file(const char *path)
         {"/dashboard/app.js", &dashboard_js},
         {"/dashboard/uplot.css", &uplot_css},
         {"/dashboard/uplot.js", &uplot_js},
+        {"/favicon.ico", &favicon_ico},
     };
 
     for (size_t i = 0; path != NULL && i < sizeof files / sizeof files[0]; i++) {

@@ -36,13 +36,15 @@ start_service reporting MONGO_URI="$(mongo_uri $DB)"
 I="http://127.0.0.1:$INGEST_PORT"
 start_node proxy proxy "$I" 1
 start_node proxy429 proxy "$I" 1 429 3
+start_node proxy5xx proxy "$I" 3 502,504,408
 
 # run_case NAME: run cases.js NAME until its page is closed ("done"); CASE_PID is its
 # process (its browser stays open until end_case, so that beacons still go out).
 run_case() {
     local log="$T_TMP/case-$1.log"
     PAGES=$PAGES INGEST=$I REFUSING="http://127.0.0.1:$INGEST2_PORT" \
-        PROXY="http://127.0.0.1:$PROXY_PORT" PROXY429="http://127.0.0.1:$PROXY429_PORT" node "$T_ROOT/tests/browser/cases.js" "$1" >"$log" 2>&1 &
+        PROXY="http://127.0.0.1:$PROXY_PORT" PROXY429="http://127.0.0.1:$PROXY429_PORT" \
+        PROXY5XX="http://127.0.0.1:$PROXY5XX_PORT" node "$T_ROOT/tests/browser/cases.js" "$1" >"$log" 2>&1 &
     CASE_PID=$!
     CASE_LOG=$log
     T_PIDS+=("$CASE_PID")
@@ -111,7 +113,7 @@ if run_case collect; then
         ["form", "/page/home", {"action": "blur", "name": "email", "type": "email"}]
         ["signup_completed", "/page/home", {"plan": "pro", "seats": 3}]
         ["scroll", "/page/home", {"depth": 100}]
-        ["page_view", "/page/pricing", {"referrer": "'"$url"'"}]
+        ["page_view", "/page/pricing", {"referrer": "'"${url%%\?*}"'"}]
         ["scroll", "/page/pricing", {"depth": 100}]'
     uid=$(case_info user_id)
     expect_match "the anonymous user id kept in localStorage" "$uid" '^[a-z0-9]{4,28}$'
@@ -198,6 +200,66 @@ if run_case ratelimited; then
         ["scroll", "/page/limited", {"depth": 100}]'
     expect_eq "site-limited: the 429, then one 202" \
         "$(sed -n 's/^POST \/events \([0-9]*\) .*/\1/p' "$T_TMP/proxy429.log" | head -n 2 | tr '\n' ' ')" "429 202 "
+fi
+
+# -- a proxy's 502, 504 and 408: the batch is sent again each time, and stored once ------
+if run_case proxyerrors; then
+    check "site-proxied: the events arrive" wait_until 30 stored_at_least site-proxied 3
+    end_case
+    expect_eq "the browser saw 502, 504, 408, then 202" "$(case_info statuses)" "502,504,408,202"
+    sed -n 's/^POST \/events \([0-9]*\) \(.*\)/\1 \2/p' "$T_TMP/proxy5xx.log" >"$T_TMP/proxied"
+    expect_eq "each refused batch was sent again with the same event ids" \
+        "$(head -n 4 "$T_TMP/proxied" | cut -d' ' -f2 | sort -u | wc -l)" 1
+    ids=$(cut -d' ' -f2 "$T_TMP/proxied" | tr ',' '\n' | sort -u)
+    once=0
+    for id in $ids; do
+        [ "$(q count "{\"_id\":\"site-proxied:$id\"}")" = 1 ] && once=$((once + 1))
+    done
+    expect_eq "every event id the proxy saw is stored exactly once" "$once $(count site-proxied)" \
+        "$(wc -w <<<"$ids") $(wc -w <<<"$ids")"
+    expect_events site-proxied '
+        ["page_view", "/page/proxied", {"referrer": ""}]
+        ["through_proxy", "/page/proxied", {}]
+        ["scroll", "/page/proxied", {"depth": 100}]'
+    http GET "http://127.0.0.1:$REPORTING_PORT/stats?site_id=site-proxied&date=$(date -u +%F)"
+    expect_eq "site-proxied: counted once each in /stats" "$(jq .total_views <<<"$HTTP_BODY")" 3
+fi
+
+# -- what is chosen or typed, and URLs' queries and fragments, are stored nowhere ---------
+# every_document: every document of every collection the programs write (each named by a
+# *_COLLECTION constant in common/: the test server has no listCollections), as JSON lines.
+every_document() {
+    local c
+    grep -ho '_COLLECTION "[a-z_]*"' "$T_ROOT"/common/*.h | cut -d'"' -f2 | while read -r c; do
+        "$BUILD/tests/mongoq" "$(mongo_uri $DB)" "$c" find '{}'
+    done
+}
+if run_case private; then
+    check "site-private: the events arrive" wait_until 30 stored_at_least site-private 13
+    end_case
+    expect_eq "the options were chosen" "$(case_info chosen)" \
+        "secret-card-amex-0005,secret-choice-insurance"
+    expect_eq "the note was typed" "$(case_info typed)" "secret-typed-note"
+    origin=$(case_info origin)
+    expect_events site-private '
+        ["page_view", "/page/from", {"referrer": ""}]
+        ["scroll", "/page/from", {"depth": 100}]
+        ["page_view", "/page/private", {"referrer": "'"$origin"'/page/from"}]
+        ["click", "/page/private", {"tag": "select", "id": "card"}]
+        ["click", "/page/private", {"tag": "div", "id": "pay", "analytics": "payment"}]
+        ["click", "/page/private", {"tag": "div", "id": "pay", "analytics": "payment"}]
+        ["click", "/page/private", {"tag": "div", "id": "notes", "analytics": "notes"}]
+        ["click", "/page/private", {"tag": "div", "id": "notes", "analytics": "notes"}]
+        ["click", "/page/private", {"tag": "div", "id": "notes", "analytics": "notes"}]
+        ["click", "/page/private", {"tag": "button", "id": "widget"}]
+        ["scroll", "/page/private", {"depth": 100}]
+        ["page_view", "/page/private-next", {"referrer": "'"$origin"'/page/private"}]
+        ["scroll", "/page/private-next", {"depth": 100}]'
+    every_document >"$T_TMP/everything"
+    check "the collections searched hold the site's events" grep -q '"_id" : "site-private:' "$T_TMP/everything"
+    check "and the rollups" grep -q '"views" : ' "$T_TMP/everything"
+    expect_eq "nothing chosen, typed or in a query or fragment is stored, in any collection" \
+        "$(grep -o 'secret-[a-z0-9-]*' "$T_TMP/everything" | sort -u)" ""
 fi
 
 # -- CORS_ORIGINS without the page's origin: refused, nothing stored ----------------------

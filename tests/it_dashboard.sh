@@ -3,11 +3,13 @@
 # and 304, the page's Content-Security-Policy), then, in headless Chromium driven by
 # playwright-core (tests/browser/dashboard.js), the page over example events of several
 # days, types, paths and users: each range of the picker shows the API's own figures (the
-# cards, one chart point per hour up to 2 days and per day beyond, the top paths in order),
-# an empty site and a missing database are said in words, the live feed shows a new event
-# within 6 s and stops when paused, READ_TOKENS makes the page ask for a token, and a
-# 375 px wide screen has no sideways scroll. Screenshots of each state go to
-# $BUILD/screenshots/.
+# cards, one chart point per hour up to 2 days and per day beyond, the top paths in order)
+# asking one call at a time and only what it shows, an empty site and a missing database
+# are said in words, a busy reporting (503 with Retry-After) is said and asked again until
+# the figures show, the live feed shows a new event within 6 s and stops when paused,
+# READ_TOKENS makes the page ask for a token, and a 375 px wide screen has no sideways
+# scroll; no case may log a console error (the icon's 404 was one). Screenshots of each
+# state go to $BUILD/screenshots/.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -41,13 +43,15 @@ AUTH="http://127.0.0.1:$REPORTING2_PORT" DEAD="http://127.0.0.1:$REPORTING3_PORT
 header() {
     printf '%s\n' "$HTTP_HEADERS" | tr -d '\r' | sed -n "s/^$1: //Ip" | head -n 1
 }
-for f in "/ text/html" "/dashboard/app.js application/javascript" \
-    "/dashboard/app.css text/css" "/dashboard/uplot.js application/javascript" \
-    "/dashboard/uplot.css text/css"; do
-    path=${f% *}
-    http GET "$R$path"
+for f in "/ text/html; charset=utf-8" "/dashboard/app.js application/javascript; charset=utf-8" \
+    "/dashboard/app.css text/css; charset=utf-8" \
+    "/dashboard/uplot.js application/javascript; charset=utf-8" \
+    "/dashboard/uplot.css text/css; charset=utf-8" "/favicon.ico image/x-icon"; do
+    path=${f%% *}
+    # (2>/dev/null: bash's warning that the icon's body, read into HTTP_BODY, holds NULs)
+    http GET "$R$path" 2>/dev/null
     expect_eq "GET $path: 200" "$HTTP_STATUS" 200
-    expect_eq "GET $path: its type" "$(header Content-Type)" "${f#* }; charset=utf-8"
+    expect_eq "GET $path: its type" "$(header Content-Type)" "${f#* }"
     expect_eq "GET $path: revalidated each time" "$(header Cache-Control)" no-cache
     etag=$(header ETag)
     expect_match "GET $path: a strong ETag" "$etag" '^"[0-9a-f]{16}"$'
@@ -59,6 +63,8 @@ expect_match "the page's Content-Security-Policy: this origin's scripts only" \
     "$(header Content-Security-Policy)" "^default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self';"
 expect_eq "the page: served as written in reporting/dashboard/index.html" \
     "$(curl -s "$R/" | sha256sum)" "$(sha256sum <"$T_ROOT/reporting/dashboard/index.html")"
+expect_eq "the icon: served as in reporting/dashboard/favicon.ico" \
+    "$(curl -s "$R/favicon.ico" | sha256sum)" "$(sha256sum <"$T_ROOT/reporting/dashboard/favicon.ico")"
 expect_eq "uPlot: served as its npm package has it" \
     "$(curl -s "$R/dashboard/uplot.js" | sha256sum)" \
     "$(sha256sum <"$T_ROOT/.deps/uplot/node_modules/uplot/dist/uPlot.iife.min.js")"
@@ -106,6 +112,7 @@ run_case() {
     expect_eq "case $1: no exception on the page" "$(grep '^pageerror ' "$CASE_LOG")" ""
     expect_eq "case $1: nothing refused by the page's Content-Security-Policy" \
         "$(grep '^csp ' "$CASE_LOG")" ""
+    expect_eq "case $1: no error in the browser's console" "$(grep '^console ' "$CASE_LOG")" ""
 }
 # shown KEY [JQ-ARGS...]: the value the last case printed for KEY, through jq with JQ-ARGS
 # (default: the value as it is).
@@ -118,6 +125,12 @@ shown() {
 # api PATH: the API's answer (reporting's JSON) to GET PATH, compact.
 api() {
     curl -s "$R$1" | jq -c .
+}
+# api_figures KEY: /stats's [total_views, unique_users] for the range the last case showed
+# as KEY.
+api_figures() {
+    api "/stats?site_id=$SITE&from=$(shown "$1" -r .from)&to=$(shown "$1" -r .to)" |
+        jq -c '[.total_views, .unique_users]'
 }
 # expect_range NAME DAYS: what case "ranges" showed for range NAME (DAYS days) is the API's.
 expect_range() {
@@ -158,6 +171,13 @@ if run_case ranges; then
         '["/","/pricing","/docs","/blog/launch"]'
     expect_eq "a custom range that ends before it starts" "$(shown backwards -r .)" \
         "The range must not start after it ends."
+    expect_eq "a load asks for the figures (/stats's top paths are the table's), then the feed" \
+        "$(shown first_calls '[.[] | split("?")[0]]')" \
+        '["/stats","/stats/timeseries","/stats/breakdown","/events"]'
+    expect_eq "the feed asks for what it shows: 20 events, without their properties" \
+        "$(shown first_calls -r '.[3] | split("?")[1]')" "site_id=$SITE&limit=20&properties=false"
+    expect_eq "one call at a time" "$(shown first_at_once)" 1
+    expect_eq "the icon: a 16 x 16 image" "$(shown icon)" "[16,16]"
 fi
 
 if run_case latest; then
@@ -204,6 +224,33 @@ if run_case dberror; then
     expect_eq "no database: said in words" "$(shown status -r .)" \
         "Reporting could not reach the database: retry"
     expect_eq "no database: a retry button" "$(shown retry)" true
+fi
+
+busy_words='Reporting is busy (too many requests are waiting for its database)'
+if run_case busy; then
+    said=$(shown seen -r '.[] | select(startswith("Reporting is busy"))')
+    check "busy: said so while waiting" [ -n "$said" ]
+    expect_eq "busy: in these words, with when the page asks again" "$(grep -cvE \
+        '^Reporting is busy \(too many requests are waiting for its database\): trying again in [0-9]+ s$' \
+        <<<"$said")" 0
+    expect_eq "busy: then the figures, without a click" "$(shown busy '[.views, .users]')" \
+        "$(api_figures busy)"
+    expect_eq "busy: /stats asked 4 times (3 refused), then the other calls" \
+        "$(shown calls -c '[.[] | [.path, .status]]')" \
+        '[["/stats",503],["/stats",503],["/stats",503],["/stats",200],["/stats/timeseries",200],["/stats/breakdown",200],["/events",200]]'
+    # shellcheck disable=SC2016 # jq's variable
+    gaps=$(shown calls -c '[range(1; 4) as $i | .[$i].start - .[$i - 1].start]')
+    check "busy: each retry after Retry-After (2 s) or the backoff if longer (2, 4 s): $gaps ms" \
+        [ "$(jq '.[0] >= 1900 and .[1] >= 1900 and .[2] >= 3900' <<<"$gaps")" = true ]
+    expect_eq "busy: one call at a time" "$(shown at_once)" 1
+fi
+
+if run_case overloaded; then
+    expect_eq "still busy after 3 retries: said so" "$(shown status -r .)" "$busy_words: retry"
+    expect_eq "still busy: a retry button" "$(shown retry)" true
+    expect_eq "still busy: 4 calls in all, the figures' first" "$(shown calls)" 4
+    expect_eq "still busy, then Retry: the figures" "$(shown after_retry '[.views, .users]')" \
+        "$(api_figures after_retry)"
 fi
 
 if run_case phone; then

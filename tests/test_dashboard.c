@@ -25,6 +25,7 @@ test_paths(void **state)
         {"/dashboard/app.js", &dashboard_js, "application/javascript; charset=utf-8"},
         {"/dashboard/uplot.css", &uplot_css, "text/css; charset=utf-8"},
         {"/dashboard/uplot.js", &uplot_js, "application/javascript; charset=utf-8"},
+        {"/favicon.ico", &favicon_ico, "image/x-icon"},
         {"", NULL, NULL},
         {"/index.html", NULL, NULL},
         {"/dashboard/", NULL, NULL},
@@ -63,6 +64,7 @@ test_bytes(void **state)
         {"reporting/dashboard/app.js", &dashboard_js},
         {".deps/uplot/node_modules/uplot/dist/uPlot.iife.min.js", &uplot_js},
         {".deps/uplot/node_modules/uplot/dist/uPlot.min.css", &uplot_css},
+        {"reporting/dashboard/favicon.ico", &favicon_ico},
     };
 
     (void)state;

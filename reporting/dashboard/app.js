@@ -6,6 +6,11 @@
 // daily beyond. The live feed asks for the site's latest events every 5 s until paused.
 // When reporting answers 401 (READ_TOKENS), the page asks for a token and keeps it in
 // sessionStorage: for this tab only, until it is closed.
+//
+// The page asks one thing at a time (it holds at most one of reporting's MAX_DB_REQUESTS
+// database slots) and only what it shows: three calls for the figures (/stats's top_paths
+// are the top paths table), then the feed's, without the events' properties. When
+// reporting sheds load (503 with Retry-After) the page says it is busy and asks again.
 'use strict';
 (function () {
   const FEED_MS = 5000;
@@ -14,6 +19,8 @@
   const HOURLY_MAX_DAYS = 2;
   const DAY_MS = 86400000;
   const TOKEN_KEY = 'reporting-read-token';
+  const BUSY_RETRIES = 3; // a call answered 503 with Retry-After is asked again this often
+  const RETRY_MAX_MS = 30000; // the longest wait asked for is cut to this
 
   const $ = (id) => document.getElementById(id);
   const fmt = (n) => Number(n).toLocaleString('en-US');
@@ -25,42 +32,78 @@
   let feedPaused = false;
   let chart = null;
 
+  // A failed request: its status (0: no answer; -1: dropped for a newer query), the words
+  // to show, the answer's body and, for a 503 with Retry-After, the wait asked for (ms;
+  // else 0).
   class ApiError extends Error {
-    constructor(status, message) {
+    constructor(status, message, body = null, waitMs = 0) {
       super(message);
       this.status = status;
+      this.body = body;
+      this.waitMs = waitMs;
     }
   }
 
-  // The words shown for a failed request.
-  function messageFor(status, body) {
+  // The words shown for a failed request; for a 503, with "trying again in N s" when the
+  // page will (waitMs), else "retry". Reporting says 503 for two things (README): too many
+  // requests already waiting on its database (busy: load shed, the database may be fine),
+  // or the database unreachable.
+  function messageFor(status, body, waitMs = 0) {
     const m = body && typeof body.message === 'string' ? body.message : '';
     if (status === 0) return 'Reporting could not be reached: check the connection and retry';
     if (status === 401) return 'This reporting server needs a read token.';
     if (status === 403) return m || 'This token may not read this site.';
-    if (status === 503) return 'Reporting could not reach the database: retry';
+    if (status === 503) {
+      const what = /^Too many requests/.test(m)
+        ? 'Reporting is busy (too many requests are waiting for its database)'
+        : 'Reporting could not reach the database';
+      return what + (waitMs ? ': trying again in ' + Math.ceil(waitMs / 1000) + ' s' : ': retry');
+    }
     return m || 'Reporting answered ' + status;
   }
 
+  // How long to wait before retry number `attempt` (0, 1, ...) of a call answered with
+  // Retry-After `header` (seconds): that, or 1, 2, 4 ... s if longer, at most RETRY_MAX_MS,
+  // plus up to a quarter more at random, so that pages refused together do not come back
+  // together.
+  function retryDelay(header, attempt) {
+    const asked = /^\d+$/.test(header) ? Number(header) * 1000 : 0;
+    const ms = Math.max(asked, 1000 * 2 ** attempt) * (1 + Math.random() / 4);
+    return Math.min(RETRY_MAX_MS, Math.round(ms));
+  }
+
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
   // GET path?params from reporting; resolves to the JSON body of a 2xx, or rejects with an
-  // ApiError carrying the status (0: no answer) and the words to show.
-  async function api(path, params) {
-    const headers = token ? {Authorization: 'Bearer ' + token} : {};
-    let res;
-    try {
-      res = await fetch(path + '?' + new URLSearchParams(params), {headers, cache: 'no-store'});
-    } catch (e) {
-      throw new ApiError(0, messageFor(0, null));
+  // ApiError. A 503 with Retry-After is asked again after retryDelay(), up to `retries`
+  // times, calling onWait(words) before each wait, while the query is still the page's.
+  async function api(path, params, {retries = BUSY_RETRIES, onWait = () => {}} = {}) {
+    const gen = generation;
+    for (let attempt = 0; ; attempt++) {
+      const headers = token ? {Authorization: 'Bearer ' + token} : {};
+      let res;
+      try {
+        res = await fetch(path + '?' + new URLSearchParams(params), {headers, cache: 'no-store'});
+      } catch (e) {
+        throw new ApiError(0, messageFor(0, null));
+      }
+      let body = null;
+      try {
+        body = await res.json();
+      } catch (e) {
+        body = null;
+      }
+      if (res.ok && body && typeof body === 'object') return body;
+      if (res.ok) throw new ApiError(502, 'Reporting sent an unreadable answer');
+      const after = res.status === 503 ? res.headers.get('Retry-After') : null;
+      const waitMs = after === null ? 0 : retryDelay(after, attempt);
+      if (!waitMs || attempt >= retries) {
+        throw new ApiError(res.status, messageFor(res.status, body), body, waitMs);
+      }
+      onWait(messageFor(503, body, waitMs));
+      await sleep(waitMs);
+      if (gen !== generation) throw new ApiError(-1, '');
     }
-    let body = null;
-    try {
-      body = await res.json();
-    } catch (e) {
-      body = null;
-    }
-    if (res.ok && body && typeof body === 'object') return body;
-    throw new ApiError(res.ok ? 502 : res.status, res.ok ? 'Reporting sent an unreadable answer'
-                                                         : messageFor(res.status, body));
   }
 
   // -- dates (UTC days as YYYY-MM-DD) ---------------------------------------------------
@@ -128,8 +171,8 @@
     $('token').focus();
   }
 
-  // A failed request: the token form for 401, else the words in the status line or in the
-  // section's own place.
+  // A failed request: the token form for 401, else the words in the section's own place, or
+  // in the status line (with a Retry button for a 503 or no answer).
   function failed(err, msgId) {
     if (err.status === 401) {
       askToken(token ? 'That token was not accepted: enter another read token.'
@@ -239,9 +282,9 @@
     feedTimer = null;
   }
 
-  function scheduleFeed() {
+  function scheduleFeed(ms = FEED_MS) {
     stopFeed();
-    if (!feedPaused && current) feedTimer = setTimeout(loadFeed, FEED_MS);
+    if (!feedPaused && current) feedTimer = setTimeout(loadFeed, ms);
   }
 
   function showFeed(events) {
@@ -295,8 +338,12 @@
     const q = current;
     const gen = generation;
     if (!q) return;
+    let next = FEED_MS;
     try {
-      const body = await api('/events', {site_id: q.site, limit: FEED_LIMIT});
+      // Only what the feed shows: no properties (reporting's properties=false; an older
+      // reporting ignores the parameter). A busy answer waits for the next poll, or longer.
+      const body = await api('/events', {site_id: q.site, limit: FEED_LIMIT, properties: 'false'},
+                             {retries: 0});
       if (gen !== generation) return;
       const events = Array.isArray(body.events) ? body.events : [];
       showFeed(events);
@@ -304,10 +351,15 @@
       $('feed-status').textContent = 'Updated ' + new Date().toISOString().slice(11, 19) + ' UTC';
     } catch (err) {
       if (gen !== generation) return;
-      failed(err, 'feed-msg');
-      if (err.status === 401) return;
+      if (err.status === 401) {
+        failed(err);
+        return;
+      }
+      next = Math.max(next, err.waitMs);
+      if (err.waitMs) setMsg('feed-msg', messageFor(503, err.body, next), true);
+      else failed(err, 'feed-msg');
     }
-    scheduleFeed();
+    scheduleFeed(next);
   }
 
   function togglePause() {
@@ -348,34 +400,46 @@
     setStatus('Loading…', false);
     setState('loading');
     const span = {site_id: site, from: q.from, to: q.to};
-    const parts = [
-      api('/stats', span),
-      api('/stats/timeseries', Object.assign({interval}, span)),
-      api('/stats/breakdown', Object.assign({by: 'path', limit: TOP_LIMIT}, span)),
-      api('/stats/breakdown', Object.assign({by: 'event_type', limit: TOP_LIMIT}, span)),
+    const onWait = (words) => setStatus(words, true);
+    const calls = [
+      ['/stats', span],
+      ['/stats/timeseries', Object.assign({interval}, span)],
+      ['/stats/breakdown', Object.assign({by: 'event_type', limit: TOP_LIMIT}, span)],
     ];
-    const results = await Promise.allSettled(parts);
-    if (gen !== generation) return;
+    // One call at a time. A failure that is the page's, not a section's (no token, a site
+    // the token may not read, reporting busy or without its database, no answer), ends the
+    // query: the calls after it would fail alike.
+    const results = [];
+    for (const [path, params] of calls) {
+      let result;
+      try {
+        result = {status: 'fulfilled', value: await api(path, params, {onWait})};
+      } catch (err) {
+        result = {status: 'rejected', reason: err};
+      }
+      if (gen !== generation) return;
+      results.push(result);
+      const err = result.reason;
+      if (err && err.status === 401) {
+        failed(err);
+        return;
+      }
+      if (err && [403, 503, 0].includes(err.status)) {
+        // Said once, for the page, without the figures of an earlier query.
+        $('data').hidden = true;
+        setStatus(err.message, true, err.status !== 403);
+        setState('error');
+        return;
+      }
+      if (!err) setStatus('Loading…', false);
+    }
     const errors = results.filter((r) => r.status === 'rejected').map((r) => r.reason);
-    const unauthorized = errors.find((e) => e.status === 401);
-    if (unauthorized) {
-      failed(unauthorized);
-      return;
-    }
-    const forbidden = errors.find((e) => e.status === 403);
-    if (forbidden) {
-      // Nothing of this site may be shown with this token: said once, for the page.
-      $('data').hidden = true;
-      setStatus(forbidden.message, true);
-      setState('error');
-      return;
-    }
     $('token-form').hidden = true;
     $('data').hidden = false;
     $('range-label').textContent = q.from === q.to ? site + ', ' + q.from + ' (UTC)'
       : site + ', ' + q.from + ' to ' + q.to + ' (UTC)';
     // Every section shows its own answer, or the words for its failure.
-    const [stats, ts, paths, types] = results;
+    const [stats, ts, types] = results;
     q.empty = stats.status === 'fulfilled' && stats.value.total_views === 0;
     if (stats.status === 'fulfilled') showTotals(stats.value);
     else {
@@ -389,11 +453,13 @@
       showSeries({points: []}, interval);
       failed(ts.reason, 'chart-msg');
     }
-    if (paths.status === 'fulfilled') {
-      showBreakdown(paths.value, false, '#paths', 'paths-msg', 'No paths in this range');
+    if (stats.status === 'fulfilled') {
+      const top = Array.isArray(stats.value.top_paths) ? stats.value.top_paths : [];
+      showBreakdown({values: top.map((p) => ({value: p.path, views: p.views}))}, false, '#paths',
+                    'paths-msg', 'No paths in this range');
     } else {
       fillRows('#paths', []);
-      failed(paths.reason, 'paths-msg');
+      failed(stats.reason, 'paths-msg');
     }
     if (types.status === 'fulfilled') {
       showBreakdown(types.value, true, '#types', 'types-msg', 'No events in this range');
@@ -401,9 +467,7 @@
       fillRows('#types', []);
       failed(types.reason, 'types-msg');
     }
-    const db = errors.find((e) => e.status === 503 || e.status === 0);
-    if (db) setStatus(db.message, true, true);
-    else if (errors.length) setStatus('Some figures could not be shown: see below.', true);
+    if (errors.length) setStatus('Some figures could not be shown: see below.', true);
     else setStatus('', false);
     setState(errors.length ? 'error' : 'ready');
     if (!feedPaused) loadFeed();

@@ -4,10 +4,11 @@
 // "done". The browser
 // stays open (a beacon sent as a page closes still goes out) until SIGTERM.
 //
-//   node cases.js CASE   with PAGES, INGEST, REFUSING, PROXY, PROXY429: the origins of the
-//                        page server, of ingest, of an ingest whose CORS_ORIGINS omits
-//                        PAGES, of the proxy that answers 503 once, and of the one that
-//                        answers 429 with Retry-After: 3 once
+//   node cases.js CASE   with PAGES, INGEST, REFUSING, PROXY, PROXY429, PROXY5XX: the origins
+//                        of the page server, of ingest, of an ingest whose CORS_ORIGINS
+//                        omits PAGES, of the proxy that answers 503 once, of the one that
+//                        answers 429 with Retry-After: 3 once, and of the one that answers
+//                        502, 504 and 408 before letting batches through
 'use strict';
 const {env, main} = require('./run');
 
@@ -32,6 +33,22 @@ const isBatch = (r) => new URL(r.url()).pathname === '/events';
 
 // Wait until a batch of the page is answered 202.
 const accepted = (page) => page.waitForResponse((r) => isBatch(r) && r.status() === 202, {timeout: 30000});
+
+// Open page /page/<path> of site `site` with its tracker loaded through the proxy at origin
+// `proxy`, track event `type`, wait until a batch is accepted and print the statuses of
+// the batches the page saw ("statuses 503,202").
+async function throughProxy(browser, proxy, path, site, type) {
+  const ctx = await browser.newContext();
+  const statuses = [];
+  ctx.on('response', (r) => {
+    if (isBatch(r)) statuses.push(r.status());
+  });
+  const page = await open(ctx, pageUrl(path, site, proxy));
+  await page.evaluate((t) => analytics.track(t), type);
+  await accepted(page);
+  info('statuses', statuses.join(','));
+  await page.close({runBeforeUnload: true});
+}
 
 // Requests to a /events URL made by the pages of ctx (fetches and beacons).
 function countBatches(ctx) {
@@ -109,16 +126,42 @@ const cases = {
   },
 
   // The proxy answers the first batch 503: the tracker sends it again, same event ids.
-  async retry(browser) {
+  retry: (browser) => throughProxy(browser, env('PROXY'), 'retry', 'site-retry', 'retry_me'),
+
+  // A proxy in front of ingest answers 502, 504 and 408 (a deploy, a proxy's timeout): the
+  // tracker sends the batch again each time, same event ids, until it is taken.
+  proxyerrors: (browser) => throughProxy(browser, env('PROXY5XX'), 'proxied', 'site-proxied',
+                                         'through_proxy'),
+
+  // What is chosen or typed never leaves the page: options of a list box and of a multiple
+  // select (one inside a [data-analytics] element), text typed in an editable element inside
+  // one, clicks on those wrappers' padding, a script's text; and no URL sent carries a query
+  // or a fragment: the referrer of a page reached from one with both, and of a pushState
+  // from one with both.
+  async private(browser) {
     const ctx = await browser.newContext();
-    const statuses = [];
-    ctx.on('response', (r) => {
-      if (isBatch(r)) statuses.push(r.status());
-    });
-    const page = await open(ctx, pageUrl('retry', 'site-retry', env('PROXY')));
-    await page.evaluate(() => analytics.track('retry_me'));
-    await accepted(page);
-    info('statuses', statuses.join(','));
+    const from = pageUrl('from', 'site-private', env('INGEST'), '&ref=secret-ref-query#secret-ref-fragment');
+    const page = await open(ctx, from);
+    const to = pageUrl('private', 'site-private', env('INGEST'),
+                       '&private=1&t=secret-page-query#secret-page-fragment');
+    await page.evaluate((u) => setTimeout(() => {
+      location.href = u;
+    }), to);
+    await page.waitForURL(to);
+    await page.waitForFunction(() => window.analytics);
+    await page.click('#card option:nth-child(2)');
+    await page.click('#extras option:nth-child(1)');
+    await page.click('#pay', {position: {x: 5, y: 5}});
+    await page.click('#editor');
+    await page.keyboard.type('secret-typed-note');
+    await page.click('#editor');
+    await page.click('#notes', {position: {x: 5, y: 5}});
+    await page.click('#widget');
+    info('chosen', await page.evaluate(() => [...document.querySelectorAll('option:checked')]
+      .map((o) => o.textContent).join(',')));
+    info('typed', await page.textContent('#editor'));
+    await page.evaluate(() => history.pushState({}, '', '/page/private-next'));
+    info('origin', new URL(to).origin);
     await page.close({runBeforeUnload: true});
   },
 

@@ -1,8 +1,8 @@
 // dashboard.js - one browser case of it_dashboard.sh: reporting's dashboard page (GET /) in
 // headless Chromium driven by playwright-core. Each case acts as a person would, prints what
-// the page shows as "info <key> <json>" lines (and "pageerror" or "csp" ones), saves a
-// screenshot of each state in SHOTS, and then prints "done". it_dashboard.sh compares what
-// was shown with the API's own answers.
+// the page shows as "info <key> <json>" lines (and "pageerror", "csp" or "console" ones),
+// saves a screenshot of each state in SHOTS, and then prints "done". it_dashboard.sh compares
+// what was shown with the API's own answers.
 //
 //   node dashboard.js CASE   with REPORTING (the dashboard's origin), AUTH (a reporting with
 //                            READ_TOKENS=TOKEN), DEAD (a reporting whose database is not
@@ -15,16 +15,79 @@ const info = (k, v) => console.log(`info ${k} ${JSON.stringify(v)}`);
 const shot = (page, name) => page.screenshot({path: `${env('SHOTS')}/dashboard-${name}.png`,
                                               fullPage: true});
 
-// A new page of a new context (a new browser session) with this viewport.
-async function newPage(browser, width = 1200, height = 900) {
+// Whether a URL is one of reporting's API calls (not one of the page's files).
+const isApi = (url) => /^\/(stats|events)/.test(new URL(url).pathname);
+
+// A new page of a new context (a new browser session) with this viewport. Every console
+// error is printed as "console <text> (<url>)", but Chromium's "Failed to load resource" for
+// an API call answered with one of the statuses the case expects (`failing`).
+async function newPage(browser, {width = 1200, height = 900, failing = []} = {}) {
   const ctx = await browser.newContext({viewport: {width, height}});
   const page = await ctx.newPage();
   page.on('pageerror', (e) => console.log(`pageerror ${e.message}`));
   page.on('console', (m) => {
     if (/Content[- ]Security[- ]Policy/i.test(m.text())) console.log(`csp ${m.text()}`);
+    if (m.type() !== 'error') return;
+    const url = m.location().url || '';
+    const status = /^Failed to load resource: the server responded with a status of (\d+)/.exec(m.text());
+    if (status && failing.includes(Number(status[1])) && url && isApi(url)) return;
+    console.log(`console ${m.text()} (${url})`);
   });
   return page;
 }
+
+// The page's API calls, as they go: [{path, query, start, end, status}] (times in ms since
+// the first one).
+function calls(page) {
+  const list = [];
+  const byRequest = new Map();
+  let t0 = null;
+  const now = () => Date.now() - (t0 === null ? (t0 = Date.now()) : t0);
+  page.on('request', (r) => {
+    if (!isApi(r.url())) return;
+    const u = new URL(r.url());
+    const c = {path: u.pathname, query: u.search, start: now(), end: null, status: null};
+    byRequest.set(r, c);
+    list.push(c);
+  });
+  const end = async (r) => {
+    const c = byRequest.get(r);
+    if (!c) return;
+    c.end = now();
+    const res = await r.response();
+    c.status = res ? res.status() : 0;
+  };
+  page.on('requestfinished', end);
+  page.on('requestfailed', end);
+  return list;
+}
+
+// The most calls of `list` in flight at one time.
+function mostAtOnce(list) {
+  const edges = list.flatMap((c) => [[c.start, 1], [c.end === null ? Infinity : c.end, -1]]);
+  edges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let n = 0;
+  let most = 0;
+  for (const [, d] of edges) most = Math.max(most, (n += d));
+  return most;
+}
+
+// Record in window.statusSeen each text the status line shows, in order, from the start.
+const watchStatus = (page) => page.addInitScript(() => {
+  window.statusSeen = [];
+  new MutationObserver(() => {
+    const e = document.getElementById('status-text');
+    const t = e ? e.textContent : '';
+    if (t && t !== window.statusSeen[window.statusSeen.length - 1]) window.statusSeen.push(t);
+  }).observe(document, {childList: true, subtree: true, characterData: true});
+});
+
+// Answer the page's API calls as a reporting shedding load does (stats.c's 503), while
+// refuse() says so; the others go to reporting.
+const BUSY = {status: 503, headers: {'Content-Type': 'application/json', 'Retry-After': '2'},
+              body: '{"status":"error","message":"Too many requests waiting for the database, please retry"}'};
+const shed = (page, refuse) => page.route((url) => isApi(url.href),
+                                          (route) => (refuse() ? route.fulfill(BUSY) : route.continue()));
 
 // The number of queries the page has answered (data-loads on <body>).
 const loads = (page) => page.evaluate(() => Number(document.body.dataset.loads || 0));
@@ -89,8 +152,20 @@ const cases = {
   // Every range of the picker: the figures shown, for it_dashboard.sh to compare with the API.
   async ranges(browser) {
     const page = await newPage(browser);
+    const asked = calls(page);
     await open(page, env('REPORTING'), env('SITE'), 'today');
     info('today', await shown(page));
+    // What the first load asked for, the feed's first poll included, and how many at once.
+    await page.waitForSelector('#feed li');
+    info('first_calls', asked.map((c) => c.path + c.query));
+    info('first_at_once', mostAtOnce(asked));
+    // The icon browsers ask for on their own: served, and an image.
+    info('icon', await page.evaluate(async () => {
+      const img = new Image();
+      img.src = '/favicon.ico';
+      await img.decode();
+      return [img.naturalWidth, img.naturalHeight];
+    }));
     await shot(page, 'today');
     for (const [name, value] of [['last7', '7'], ['last30', '30']]) {
       const n = await loads(page);
@@ -186,7 +261,7 @@ const cases = {
   // it is refused, then shows the data with it, sending it as a bearer token and keeping it
   // for the session only.
   async token(browser) {
-    const page = await newPage(browser);
+    const page = await newPage(browser, {failing: [401, 403]});
     const auths = [];
     page.on('request', (r) => {
       if (new URL(r.url()).pathname.startsWith('/stats')) auths.push(r.headers().authorization || '');
@@ -216,23 +291,60 @@ const cases = {
     await answered(page, n, 'error');
     info('other_site', await page.textContent('#status-text'));
     // A new browser session asks again.
-    const again = await newPage(browser);
+    const again = await newPage(browser, {failing: [401]});
     await open(again, env('AUTH'), env('SITE'), '7', 'token');
     info('asked_again', await again.isVisible('#token-form'));
   },
 
   // Reporting without its database: the reason, in words, and a way to retry.
   async dberror(browser) {
-    const page = await newPage(browser);
+    const page = await newPage(browser, {failing: [503]});
     await open(page, env('DEAD'), env('SITE'), '7', 'error');
     info('status', await page.textContent('#status-text'));
     info('retry', await page.isVisible('#status button'));
     await shot(page, 'dberror');
   },
 
+  // Reporting sheds load: its first 3 answers are 503 Too many requests with Retry-After: 2.
+  // The page says it is busy, asks again after 2, 2 and 4 s (the wait asked for, or its own
+  // backoff of 1, 2, 4 s if longer), one call at a time, and shows the figures without a click.
+  async busy(browser) {
+    const page = await newPage(browser, {failing: [503]});
+    const asked = calls(page);
+    let refused = 0;
+    await shed(page, () => refused++ < 3);
+    await watchStatus(page);
+    await open(page, env('REPORTING'), env('SITE'), '7');
+    info('seen', await page.evaluate(() => window.statusSeen));
+    info('busy', await shown(page));
+    await page.waitForSelector('#feed li');
+    info('calls', asked);
+    info('at_once', mostAtOnce(asked));
+    await shot(page, 'busy');
+  },
+
+  // Reporting stays busy: after 3 retries the page stops asking and says so, with a Retry
+  // button; once reporting answers again, Retry shows the figures.
+  async overloaded(browser) {
+    const page = await newPage(browser, {failing: [503]});
+    const asked = calls(page);
+    let busy = true;
+    await shed(page, () => busy);
+    await open(page, env('REPORTING'), env('SITE'), '7', 'error');
+    info('status', await page.textContent('#status-text'));
+    info('retry', await page.isVisible('#status button'));
+    info('calls', asked.length);
+    await shot(page, 'overloaded');
+    busy = false;
+    const n = await loads(page);
+    await page.click('#status button');
+    await answered(page, n);
+    info('after_retry', await shown(page));
+  },
+
   // At phone width (375 px), nothing scrolls sideways.
   async phone(browser) {
-    const page = await newPage(browser, 375, 740);
+    const page = await newPage(browser, {width: 375, height: 740});
     await open(page, env('REPORTING'), env('SITE'), '30');
     await page.waitForSelector('#feed li');
     info('widths', await page.evaluate(() => [document.documentElement.scrollWidth,

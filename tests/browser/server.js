@@ -2,18 +2,22 @@
 // the tracker from ingest, or a proxy in front of ingest that fails on purpose.
 //
 //   node server.js pages          GET /page/<anything>?site=&tracker=<origin>[&capture=]
-//                                 [&dnt=1][&tall=1]: a page with the one-line snippet
-//   node server.js proxy TARGET N [STATUS [RETRY_AFTER]]
+//                                 [&dnt=1][&tall=1][&private=1]: a page with the one-line
+//                                 snippet (private: with a list box, a multiple select and
+//                                 an editable element, each inside or beside [data-analytics],
+//                                 and a button holding a script)
+//   node server.js proxy TARGET N [STATUS[,STATUS...] [RETRY_AFTER]]
 //                                 forwards everything to TARGET (an origin), but answers the
-//                                 first N POST /events itself: 503, or STATUS, with a
-//                                 Retry-After of RETRY_AFTER seconds when given
+//                                 first N POST /events itself: 503, or the STATUSes in turn,
+//                                 with a Retry-After of RETRY_AFTER seconds when given
 //
 // Listens on a free port of 127.0.0.1 and prints "listening on 127.0.0.1:<port>"; the
 // proxy prints "POST /events <status> <event_id,...>" for each batch it sees.
 'use strict';
 const http = require('http');
 
-const [mode, target, failFirst, failStatus = '503', retryAfter] = process.argv.slice(2);
+const [mode, target, failFirst, failStatuses = '503', retryAfter] = process.argv.slice(2);
+const failStatus = failStatuses.split(',').map(Number);
 
 function page(req, res) {
   const u = new URL(req.url, 'http://x');
@@ -24,6 +28,18 @@ function page(req, res) {
   }
   const capture = q('capture') ? ` data-capture="${q('capture')}"` : '';
   const dnt = q('dnt') ? ' data-respect-dnt' : '';
+  // What a visitor chooses or types here must never leave the page (README: never collected).
+  const secrets = q('private') ? `<label>Card <select id="card" size="3">
+  <option>secret-card-visa-4242</option><option id="secret-option-id">secret-card-amex-0005</option>
+</select></label>
+<div id="pay" data-analytics="payment" style="padding:20px">Payment
+  <select id="extras" multiple><option>secret-choice-insurance</option><option>secret-choice-gift</option></select>
+</div>
+<div id="notes" data-analytics="notes" style="padding:20px">Notes
+  <div id="editor" contenteditable style="min-height:2em"></div>
+</div>
+<button id="widget">Open<script>/* secret-script-text */</script></button>
+` : '';
   res.writeHead(200, {'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store'});
   res.end(`<!doctype html><html><head><meta charset="utf-8"><title>test page</title></head>
 <body style="margin:0">
@@ -32,7 +48,7 @@ function page(req, res) {
 <input id="email" name="email" type="email">
 <input id="agree" type="checkbox">
 <div id="note" contenteditable>private note</div>
-<div style="height:${q('tall') ? 4000 : 0}px"></div>
+${secrets}<div style="height:${q('tall') ? 4000 : 0}px"></div>
 <script defer src="${q('tracker')}/tracker.js" data-site-id="${q('site')}"${capture}${dnt}></script>
 </body></html>
 `);
@@ -54,12 +70,14 @@ function proxy(req, res) {
       console.log(`POST /events ${status} ${ids}`);
     };
     if (batch && failed < Number(failFirst)) {
-      failed++;
-      log(failStatus);
+      const status = failStatus[failed++ % failStatus.length];
+      log(status);
+      // Connection: close, so that the next request comes on a new connection: Chromium
+      // itself resends a request answered 408 on a reused one, and the page would never see it.
       const h = {'Content-Type': 'application/json', 'Access-Control-Allow-Origin': req.headers.origin || '*',
-                 'Access-Control-Expose-Headers': 'Retry-After'};
+                 'Access-Control-Expose-Headers': 'Retry-After', 'Connection': 'close'};
       if (retryAfter) h['Retry-After'] = retryAfter;
-      res.writeHead(Number(failStatus), h);
+      res.writeHead(status, h);
       res.end('{"status":"error","message":"failed on purpose by the test proxy"}');
       return;
     }
@@ -83,7 +101,7 @@ function proxy(req, res) {
 }
 
 if (mode !== 'pages' && !(mode === 'proxy' && target && failFirst)) {
-  console.error('usage: node server.js pages | proxy TARGET-ORIGIN FAIL-FIRST-N [STATUS [RETRY-AFTER]]');
+  console.error('usage: node server.js pages | proxy TARGET-ORIGIN FAIL-FIRST-N [STATUS[,STATUS...] [RETRY-AFTER]]');
   process.exit(2);
 }
 const srv = http.createServer(mode === 'pages' ? page : proxy);
