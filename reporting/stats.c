@@ -94,12 +94,16 @@ db_slot(struct mg_connection *conn, struct reporting *r, const char *site_id)
     return rc != 0 ? rc : reporting_db_enter(conn, r);
 }
 
-/* Release the slot; on a failed query (rc != 0), log it and send the 503. Returns 0 when
- * the query succeeded, else the status sent. */
+/* Release the slot; on a failed query (rc != 0), send the 400 of a read refused for its
+ * size (ERR_INVALID, with its message), or log it and send the 503. Returns 0 when the
+ * query succeeded, else the status sent. */
 static int
 db_done(struct mg_connection *conn, struct reporting *r, int rc, const struct app_err *err)
 {
     reporting_db_leave(r);
+    if (rc != 0 && err->code == ERR_INVALID) {
+        return http_send_error(conn, 400, "%s", err->msg);
+    }
     return rc == 0 ? 0 : reporting_db_failed(conn, r, "stats", err);
 }
 
