@@ -26,7 +26,9 @@ bench_memory() {
     load_s=$(calc "$EPOCHREALTIME - $t0" "%.0f")
     row "10.1" "data: $(group "$MEM_N") events over 366 days, each with its own path and user, and their rollup documents (raw writes)" \
         "loaded in $load_s s" "\`$REL_BUILD/tests/memfill $uri wide $MEM_N 366 64 200\`"
-    start_service reporting10 MONGO_URI="$uri" || die "reporting did not start"
+    # A read of this many documents takes the test server (it scans) longer than
+    # reporting's default socketTimeoutMS of 10 s.
+    start_service reporting10 MONGO_URI="$uri?socketTimeoutMS=900000" || die "reporting did not start"
     pid=$REPORTING10_PID
     port=$REPORTING10_PORT
     sleep 0.5
