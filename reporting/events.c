@@ -1,19 +1,131 @@
-/* events.c - GET /events: a site's raw events, newest first, page by page. */
+/* events.c - GET /events: a site's raw events, newest first, page by page, each page read
+ * and written within a bounded memory. */
+#include <stdio.h>
+#include <string.h>
+
+#include "event_doc.h"
 #include "explorer.h"
-#include "query.h"
+#include "jsontext.h"
 #include "reporting.h"
+
+/* The reply's head: the page's text starts with it, so that the reply is sent without a
+ * copy of the page next to it. */
+static const char head[] = "{\"events\":[";
+#define HEAD_LEN (sizeof head - 1)
+
+/* A page being read: the head, then the events' JSON, comma-separated, and where it ends. */
+struct page {
+    struct jsontext text; /* owned */
+    long n;               /* events in text */
+    int more;             /* another page follows */
+    int64_t last_ms;      /* the (timestamp, _id) of the last event, when n > 0 */
+    char last_id[EVENT_DOC_ID_MAX + 1];
+};
+
+/* Read the page q asks for into pg, with one aggregation (explorer_pipeline()) whose
+ * batches are sized to the room left in the page (explorer_batch()), each event rendered
+ * as text (explorer_render()) and kept only while the page stays within
+ * EXPLORER_PAGE_BYTES (explorer_page_fits()): reporting holds the page, one event and one
+ * batch. Returns 0, or -1 with err filled: ERR_TRANSIENT when MongoDB failed, ERR_INTERNAL
+ * when out of memory or a stored event has no string _id or no date timestamp. */
+static int
+read_page(store_t *s, const struct events_query *q, struct page *pg, struct app_err *err)
+{
+    mongoc_client_t *client = store_client_pop(s);
+    mongoc_collection_t *coll = store_collection(s, client, STORE_EVENTS_COLLECTION);
+    bson_t *pipeline = explorer_pipeline(q);
+    bson_t *opts = BCON_NEW("batchSize", BCON_INT64(explorer_batch(q, 0, 0, 0)));
+    mongoc_cursor_t *cur =
+        mongoc_collection_aggregate(coll, MONGOC_QUERY_NONE, pipeline, opts, NULL);
+    const bson_t *doc;
+    bson_error_t berr;
+    size_t largest = 0;
+    int rc = -1;
+
+    if (jsontext_append(&pg->text, head, HEAD_LEN) != 0) {
+        err_set(err, ERR_INTERNAL, "out of memory");
+        goto done;
+    }
+    while (mongoc_cursor_next(cur, &doc)) {
+        bson_iter_t it;
+        size_t len;
+        char *ev;
+        if (pg->n == q->limit) {
+            pg->more = 1;
+            break;
+        }
+        if ((ev = explorer_render(doc, q->properties, &len)) == NULL) {
+            err_set(err, ERR_INTERNAL,
+                    "cannot render an event (no string _id or no date timestamp, or out of "
+                    "memory)");
+            goto done;
+        }
+        if (!explorer_page_fits(pg->n, pg->text.len - HEAD_LEN, len)) {
+            free(ev);
+            pg->more = 1; /* the next page starts with this event */
+            break;
+        }
+        if ((pg->n > 0 && jsontext_append(&pg->text, ",", 1) != 0) ||
+            jsontext_append(&pg->text, ev, len) != 0) {
+            free(ev);
+            err_set(err, ERR_INTERNAL, "out of memory");
+            goto done;
+        }
+        free(ev);
+        pg->n++;
+        bson_iter_init_find(&it, doc, EVDOC_TIMESTAMP);
+        pg->last_ms = bson_iter_date_time(&it);
+        bson_iter_init_find(&it, doc, EVDOC_ID);
+        snprintf(pg->last_id, sizeof pg->last_id, "%s", bson_iter_utf8(&it, NULL));
+        if (doc->len > largest) {
+            largest = doc->len;
+        }
+        mongoc_cursor_set_batch_size(cur,
+                                     explorer_batch(q, pg->n, pg->text.len - HEAD_LEN, largest));
+    }
+    if (mongoc_cursor_error(cur, &berr)) {
+        err_set(err, ERR_TRANSIENT, "mongodb find events: %s", berr.message);
+        goto done;
+    }
+    rc = 0;
+done:
+    mongoc_cursor_destroy(cur);
+    bson_destroy(opts);
+    bson_destroy(pipeline);
+    mongoc_collection_destroy(coll);
+    store_client_push(s, client);
+    return rc;
+}
+
+/* {"events":[<page>],"next_cursor":...}: the tail appended to the page's text, sent. */
+static int
+send_page(struct mg_connection *conn, const struct events_query *q, struct page *pg)
+{
+    char tail[EXPLORER_CURSOR_MAX + 32], cursor[EXPLORER_CURSOR_MAX + 1];
+
+    if (pg->more) {
+        explorer_cursor_encode(q, pg->last_ms, pg->last_id, cursor);
+        snprintf(tail, sizeof tail, "],\"next_cursor\":\"%s\"}", cursor);
+    } else {
+        snprintf(tail, sizeof tail, "],\"next_cursor\":null}");
+    }
+    if (jsontext_append(&pg->text, tail, strlen(tail)) != 0) {
+        return http_send_error(conn, 500, "Internal error");
+    }
+    return http_send_text(conn, 200, "application/json", pg->text.s, pg->text.len);
+}
 
 int
 reporting_handle_events(struct mg_connection *conn, void *arg)
 {
     struct reporting *r = arg;
     struct events_query *q = malloc(sizeof *q); /* 3 KiB: off the worker's stack */
-    struct events_page page = {0};
+    struct page pg;
     struct app_err err = {0};
-    char msg[256], cursor[EXPLORER_CURSOR_MAX + 1];
-    json_t *reply;
+    char msg[256];
     int rc;
 
+    memset(&pg, 0, sizeof pg);
     if (q == NULL) {
         return http_send_error(conn, 500, "Internal error");
     }
@@ -26,17 +138,10 @@ reporting_handle_events(struct mg_connection *conn, void *arg)
         free(q);
         return rc;
     }
-    rc = query_events(r->store, q, &page, &err);
+    rc = read_page(r->store, q, &pg, &err);
     reporting_db_leave(r);
-    if (rc != 0) {
-        free(q);
-        return reporting_db_failed(conn, r, "events", &err);
-    }
-    if (page.more) {
-        explorer_cursor_encode(q, page.last_ms, page.last_id, cursor);
-    }
-    reply =
-        json_pack("{s:o,s:s?}", "events", page.events, "next_cursor", page.more ? cursor : NULL);
+    rc = rc != 0 ? reporting_db_failed(conn, r, "events", &err) : send_page(conn, q, &pg);
+    jsontext_free(&pg.text);
     free(q);
-    return http_send_json(conn, 200, reply);
+    return rc;
 }

@@ -6,7 +6,9 @@
 
 #include "cfg.h"
 #include "event_doc.h"
+#include "jsontext.h"
 #include "params.h"
+#include "range.h"
 #include "text.h"
 #include "ts.h"
 
@@ -41,8 +43,8 @@ filter_param(const char *qs, const char *name, char *out, size_t max, char *msg,
 int
 explorer_parse(const char *qs, struct events_query *q, char *msg, size_t msglen)
 {
-    char from[64], to[64], limit[16], cursor[EXPLORER_CURSOR_MAX + 1];
-    int site_len, from_len, to_len, limit_len, cursor_len, rc;
+    char from[64], to[64], limit[16], props[8], cursor[EXPLORER_CURSOR_MAX + 1];
+    int site_len, from_len, to_len, limit_len, props_len, cursor_len, rc;
 
     memset(q, 0, sizeof *q);
     site_len = reporting_param(qs, "site_id", q->site_id, EVENT_SITE_ID_MAX);
@@ -84,6 +86,12 @@ explorer_parse(const char *qs, struct events_query *q, char *msg, size_t msglen)
     if (limit_len < 0 ||
         (limit_len > 0 && cfg_parse_long(limit, 1, EXPLORER_LIMIT_MAX, &q->limit) != 0)) {
         snprintf(msg, msglen, "%s", EXPLORER_BAD_LIMIT);
+        return -1;
+    }
+    props_len = reporting_param(qs, "properties", props, 5);
+    q->properties = props_len == 0 || (props_len == 4 && memcmp(props, "true", 4) == 0);
+    if (props_len != 0 && !q->properties && (props_len != 5 || memcmp(props, "false", 5) != 0)) {
+        snprintf(msg, msglen, "%s", EXPLORER_BAD_PROPERTIES);
         return -1;
     }
     cursor_len = reporting_param(qs, "cursor", cursor, EXPLORER_CURSOR_MAX);
@@ -290,10 +298,48 @@ explorer_filter(const struct events_query *q)
 }
 
 bson_t *
-explorer_find_opts(const struct events_query *q)
+explorer_pipeline(const struct events_query *q)
 {
-    return BCON_NEW("sort", "{", EVDOC_TIMESTAMP, BCON_INT32(-1), EVDOC_ID, BCON_INT32(-1), "}",
-                    "limit", BCON_INT64(q->limit + 1));
+    bson_t *filter = explorer_filter(q), *p;
+    bson_t project = BSON_INITIALIZER;
+
+    BSON_APPEND_INT32(&project, EVDOC_CREATED_AT, 0);
+    BSON_APPEND_INT32(&project, EVDOC_DELIVERY, 0);
+    BSON_APPEND_INT32(&project, "own", 0);
+    if (!q->properties) {
+        BSON_APPEND_INT32(&project, EVDOC_PROPERTIES, 0);
+    }
+    p = BCON_NEW("pipeline", "[", "{", "$match", BCON_DOCUMENT(filter), "}", "{", "$sort", "{",
+                 EVDOC_TIMESTAMP, BCON_INT32(-1), EVDOC_ID, BCON_INT32(-1), "}", "}", "{", "$limit",
+                 BCON_INT64(q->limit + 1), "}", "{", "$project", BCON_DOCUMENT(&project), "}", "]");
+    bson_destroy(&project);
+    bson_destroy(filter);
+    return p;
+}
+
+int
+explorer_page_fits(long n, size_t used, size_t len)
+{
+    /* used + ',' + len <= EXPLORER_PAGE_BYTES, without overflow. */
+    return n == 0 || (used < EXPLORER_PAGE_BYTES && len < EXPLORER_PAGE_BYTES - used);
+}
+
+uint32_t
+explorer_batch(const struct events_query *q, long n, size_t used, size_t largest)
+{
+    uint32_t most = q->properties ? EXPLORER_BATCH_PROPS : EXPLORER_BATCH_BARE;
+    long need = q->limit + 1 - n;
+
+    if (need < 1) {
+        need = 1;
+    }
+    if ((long)most > need) {
+        most = (uint32_t)need;
+    }
+    if (largest == 0) {
+        return q->properties && most > 8 ? 8 : most;
+    }
+    return range_batch(used < EXPLORER_PAGE_BYTES ? EXPLORER_PAGE_BYTES - used : 0, largest, most);
 }
 
 /* Set key to the date at field of doc as YYYY-MM-DDTHH:MM:SS.mmmZ; nothing when absent. */
@@ -325,35 +371,33 @@ render_string(json_t *ev, const char *key, const bson_t *doc, const char *field)
     return json_object_set_new(ev, key, json_null());
 }
 
-/* The properties: a document stored from JSON, so its relaxed extended JSON is plain. */
+/* Append ,"properties":{...} (the document at EVDOC_PROPERTIES, when there is one). */
 static int
-render_properties(json_t *ev, const bson_t *doc)
+render_properties(struct jsontext *t, const bson_t *doc)
 {
     bson_iter_t it;
     const uint8_t *data;
     uint32_t len;
     bson_t props;
-    char *s;
-    json_t *v;
+    static const char key[] = ",\"properties\":";
 
     if (!bson_iter_init_find(&it, doc, EVDOC_PROPERTIES) || !BSON_ITER_HOLDS_DOCUMENT(&it)) {
         return 0;
     }
     bson_iter_document(&it, &len, &data);
-    if (!bson_init_static(&props, data, len) ||
-        (s = bson_as_relaxed_extended_json(&props, NULL)) == NULL) {
-        return -1;
-    }
-    v = json_loads(s, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
-    bson_free(s);
-    return v != NULL ? json_object_set_new(ev, "properties", v) : -1;
+    return bson_init_static(&props, data, len) && jsontext_append(t, key, sizeof key - 1) == 0 &&
+                   jsontext_bson(t, &props) == 0
+               ? 0
+               : -1;
 }
 
-json_t *
-explorer_render(const bson_t *doc)
+char *
+explorer_render(const bson_t *doc, int with_properties, size_t *len)
 {
+    struct jsontext t = {0};
     bson_iter_t it;
     json_t *ev;
+    char *head = NULL;
     int64_t ms = 0;
     int bad = 0;
 
@@ -370,10 +414,17 @@ explorer_render(const bson_t *doc)
     bad |= render_date(ev, "timestamp", doc, EVDOC_TIMESTAMP, &ms);
     bad |= render_date(ev, "received_at", doc, EVDOC_RECEIVED_AT, &ms);
     bad |= render_date(ev, "client_timestamp", doc, EVDOC_CLIENT_TIMESTAMP, &ms);
-    bad |= render_properties(ev, doc);
+    /* The small fields through jansson; the properties written after them, closing the
+     * object again: "{...}" becomes "{...,"properties":{...}}". */
+    bad |= (head = json_dumps(ev, JSON_COMPACT)) == NULL ||
+           jsontext_append(&t, head, strlen(head) - 1) != 0 ||
+           (with_properties && render_properties(&t, doc) != 0) || jsontext_append(&t, "}", 1) != 0;
+    free(head);
+    json_decref(ev);
     if (bad) {
-        json_decref(ev);
+        jsontext_free(&t);
         return NULL;
     }
-    return ev;
+    *len = t.len;
+    return t.s;
 }

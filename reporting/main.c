@@ -1,5 +1,6 @@
 /* main.c - reporting: serves /stats, /stats/aggregated (stats.c), /events (events.c) and the
  * probes from MongoDB, to the holders of its read tokens (access.c). */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,7 +76,10 @@ start(struct svc_program *prog, struct app_err *err)
     if (load_tokens(r, err) != 0) {
         return -1;
     }
-    sem_init(&r->db_slots, 0, (unsigned)r->cfg.max_db_requests);
+    /* It fails only for a count past SEM_VALUE_MAX (MAX_DB_REQUESTS is at most 4096). */
+    if (sem_init(&r->db_slots, 0, (unsigned)r->cfg.max_db_requests) != 0) {
+        return err_set(err, ERR_INTERNAL, "sem_init: %s", strerror(errno));
+    }
     r->slots_made = 1;
     r->store = store_new(r->cfg.mongo_uri, "reporting", 10000, err);
     return r->store == NULL ? -1 : 0;

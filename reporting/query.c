@@ -7,6 +7,7 @@
 
 #include "event.h"
 #include "event_doc.h"
+#include "hosts.h"
 #include "ts.h"
 
 void
@@ -174,47 +175,13 @@ read_scopes(mongoc_collection_t *rollups, char **ids, const struct day_range *r,
     return rc;
 }
 
-/* Names collected for a distinct count. */
-struct names {
-    char **v;
-    size_t n, cap;
-};
+/* The user documents a read of the range's users asks for in one batch: each at most about
+ * 800 bytes (a site-day id, a user_id of at most 256 bytes and a batch id), so a batch holds
+ * at most about 200 KB. */
+#define USERS_BATCH 256
 
-static int
-names_add(struct names *x, const char *s)
-{
-    if (x->n == x->cap) {
-        size_t cap = x->cap ? x->cap * 2 : 256;
-        char **v = realloc(x->v, cap * sizeof *v);
-        if (v == NULL) {
-            return -1;
-        }
-        x->v = v;
-        x->cap = cap;
-    }
-    if ((x->v[x->n] = strdup(s)) == NULL) {
-        return -1;
-    }
-    x->n++;
-    return 0;
-}
-
-/* Forget x's names, keeping its array for the next ones. */
-static void
-names_reset(struct names *x)
-{
-    for (size_t i = 0; i < x->n; i++) {
-        free(x->v[i]);
-    }
-    x->n = 0;
-}
-
-static void
-names_free(struct names *x)
-{
-    names_reset(x);
-    free(x->v);
-}
+/* The most passes a distinct count of users makes (RANGE_USERS_PASS hashes each). */
+#define USERS_PASSES_MAX 4096
 
 /* {$or: [{_id: {$gte: "<id>|", $lt: "<id>}"}}, ...]} over the days with a site-day
  * document: every user document of those days, through the _id index ('}', the character
@@ -262,17 +229,60 @@ users_filter(char **ids, const struct day_range *r, bson_t **docs, bson_t **filt
     return 0;
 }
 
+/* One pass over the user documents of filter: the distinct users of the days of r that
+ * their site-day counts (range_user_counted(): its owner applied there) and whose hash %
+ * passes == pass, into *out. Returns 0, 1 when the pass holds too many (more passes), or -1
+ * with err. */
+static int
+users_pass(mongoc_collection_t *users, const bson_t *filter, char **ids, const struct day_range *r,
+           bson_t **docs, int64_t passes, int64_t pass, int64_t *out, struct app_err *err)
+{
+    bson_t *opts =
+        BCON_NEW("projection", "{", "b", BCON_INT32(1), "}", "batchSize", BCON_INT32(USERS_BATCH));
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(users, filter, opts, NULL);
+    size_t n = 0, cap = 4096;
+    uint64_t *h = malloc(cap * sizeof *h);
+    const bson_t *doc;
+    bson_error_t berr;
+    int rc = h == NULL ? err_set(err, ERR_INTERNAL, "out of memory") : 0;
+
+    while (rc == 0 && mongoc_cursor_next(cur, &doc)) {
+        const char *id = utf8_field(doc, "_id"), *b = utf8_field(doc, "b");
+        int64_t day = id != NULL ? day_of_id(id, r) : -1;
+        size_t len = day >= 0 ? strlen(ids[day]) : 0;
+        uint64_t x;
+        if (day < 0 || b == NULL || docs[day] == NULL || strncmp(id, ids[day], len) != 0 ||
+            id[len] != ROLLUP_CHILD_SEP || !range_user_counted(docs[day], b)) {
+            continue;
+        }
+        x = range_user_hash(id + len + 1, strlen(id + len + 1));
+        if ((int64_t)(x % (uint64_t)passes) == pass && (rc = range_hold(&h, &n, &cap, x)) < 0) {
+            err_set(err, ERR_INTERNAL, "out of memory");
+        }
+    }
+    if (rc == 0 && mongoc_cursor_error(cur, &berr)) {
+        rc = err_set(err, ERR_TRANSIENT, "mongodb rollup users: %s", berr.message);
+    }
+    if (rc == 0) {
+        *out = (int64_t)range_unique(h, n);
+    }
+    free(h);
+    mongoc_cursor_destroy(cur);
+    bson_destroy(opts);
+    return rc;
+}
+
 /* The distinct users over the days of r: the user documents of each day that its site-day
- * counts (range_user_counted(): its owner applied there), each user_id once. */
+ * counts, each user once, by hash (range.h): in range_passes() passes over the documents
+ * (their number from the days' `users`, each a user document), each holding at most
+ * RANGE_USERS_PASS hashes (2 MiB) and a batch of USERS_BATCH documents; a pass that would
+ * hold more doubles the passes. */
 static int
 range_users(mongoc_collection_t *users, char **ids, const struct day_range *r, bson_t **docs,
             int64_t *out, struct app_err *err)
 {
-    bson_t *filter, *opts;
-    struct names names = {NULL, 0, 0};
-    mongoc_cursor_t *cur;
-    const bson_t *doc;
-    bson_error_t berr;
+    bson_t *filter;
+    int64_t entries = 0, passes, pass = 0, count;
     int rc = 0;
 
     *out = 0;
@@ -282,30 +292,25 @@ range_users(mongoc_collection_t *users, char **ids, const struct day_range *r, b
     if (filter == NULL) {
         return 0;
     }
-    opts = BCON_NEW("projection", "{", "b", BCON_INT32(1), "}");
-    cur = mongoc_collection_find_with_opts(users, filter, opts, NULL);
-    while (mongoc_cursor_next(cur, &doc)) {
-        const char *id = utf8_field(doc, "_id"), *b = utf8_field(doc, "b");
-        int64_t day = id != NULL ? day_of_id(id, r) : -1;
-        size_t len = day >= 0 ? strlen(ids[day]) : 0;
-        if (day < 0 || b == NULL || docs[day] == NULL || strncmp(id, ids[day], len) != 0 ||
-            id[len] != ROLLUP_CHILD_SEP || !range_user_counted(docs[day], b)) {
-            continue;
+    for (int64_t i = 0; i < r->days; i++) {
+        entries += docs[i] != NULL ? num_field(docs[i], "users") : 0;
+    }
+    passes = range_passes(entries);
+    while (rc == 0 && pass < passes) {
+        rc = users_pass(users, filter, ids, r, docs, passes, pass, &count, err);
+        if (rc == 1) {
+            /* More distinct users than the `users` figures said: split the passes. */
+            rc = passes * 2 > USERS_PASSES_MAX
+                     ? err_set(err, ERR_INTERNAL, "mongodb rollup users: too many users")
+                     : 0;
+            passes *= 2;
+            pass = 0;
+            *out = 0;
+        } else if (rc == 0) {
+            *out += count;
+            pass++;
         }
-        if (names_add(&names, id + len + 1) != 0) {
-            rc = err_set(err, ERR_INTERNAL, "out of memory");
-            break;
-        }
     }
-    if (rc == 0 && mongoc_cursor_error(cur, &berr)) {
-        rc = err_set(err, ERR_TRANSIENT, "mongodb rollup users: %s", berr.message);
-    }
-    if (rc == 0) {
-        *out = (int64_t)range_distinct(names.v, names.n);
-    }
-    names_free(&names);
-    mongoc_cursor_destroy(cur);
-    bson_destroy(opts);
     bson_destroy(filter);
     return rc;
 }
@@ -554,62 +559,6 @@ done:
     return rc;
 }
 
-/* --- the events themselves --------------------------------------------------------------- */
-
-int
-query_events(store_t *s, const struct events_query *q, struct events_page *out, struct app_err *err)
-{
-    mongoc_client_t *client = store_client_pop(s);
-    mongoc_collection_t *coll = store_collection(s, client, STORE_EVENTS_COLLECTION);
-    bson_t *filter = explorer_filter(q), *opts = explorer_find_opts(q);
-    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, filter, opts, NULL);
-    const bson_t *doc;
-    bson_error_t berr;
-    long n = 0;
-    int rc = -1;
-
-    memset(out, 0, sizeof *out);
-    if ((out->events = json_array()) == NULL) {
-        err_set(err, ERR_INTERNAL, "out of memory");
-        goto done;
-    }
-    while (mongoc_cursor_next(cur, &doc)) {
-        json_t *ev;
-        bson_iter_t it;
-        if (n == q->limit) {
-            out->more = 1;
-            break;
-        }
-        if ((ev = explorer_render(doc)) == NULL || json_array_append_new(out->events, ev) != 0) {
-            err_set(err, ERR_INTERNAL,
-                    "cannot render an event (no string _id or no date "
-                    "timestamp, or out of memory)");
-            goto done;
-        }
-        n++;
-        bson_iter_init_find(&it, doc, EVDOC_TIMESTAMP);
-        out->last_ms = bson_iter_date_time(&it);
-        bson_iter_init_find(&it, doc, EVDOC_ID);
-        snprintf(out->last_id, sizeof out->last_id, "%s", bson_iter_utf8(&it, NULL));
-    }
-    if (mongoc_cursor_error(cur, &berr)) {
-        err_set(err, ERR_TRANSIENT, "mongodb find events: %s", berr.message);
-        goto done;
-    }
-    rc = 0;
-done:
-    if (rc != 0) {
-        json_decref(out->events);
-        out->events = NULL;
-    }
-    mongoc_cursor_destroy(cur);
-    bson_destroy(opts);
-    bson_destroy(filter);
-    mongoc_collection_destroy(coll);
-    store_client_push(s, client);
-    return rc;
-}
-
 /* --- time series -------------------------------------------------------------------------- */
 
 void
@@ -637,33 +586,78 @@ series_init(struct series *out, const struct day_range *r, int64_t step_ms, stru
     return 0;
 }
 
-/* Add the figures of the raw events of the range to out's buckets (allocated): the views
- * and the distinct users of each bucket. One find through the index
- * {site_id: 1, timestamp: 1}, in time order, so that the events come bucket by bucket: only
- * the users of the bucket being read are held, and a long range costs no more memory than
- * its busiest bucket. */
+/* The distinct non-empty user_ids of site_id's events in [from_ms, to_ms) (of event_type
+ * unless NULL), counted on the server: one aggregation through {site_id, timestamp} that
+ * groups them by user_id and counts the groups, so that reporting receives one number. */
 static int
-series_from_events(store_t *s, mongoc_client_t *client, const char *site_id,
-                   const struct day_range *r, int64_t step_ms, const char *event_type,
-                   struct series *out, struct app_err *err)
+events_users(mongoc_collection_t *events, const char *site_id, int64_t from_ms, int64_t to_ms,
+             const char *event_type, int64_t *out, struct app_err *err)
 {
-    mongoc_collection_t *coll = store_collection(s, client, STORE_EVENTS_COLLECTION);
-    bson_t *filter = BCON_NEW("site_id", BCON_UTF8(site_id), "timestamp", "{", "$gte",
-                              BCON_DATE_TIME(r->from_ms), "$lt",
-                              BCON_DATE_TIME(r->from_ms + r->days * TS_DAY_MS), "}");
-    bson_t *opts = BCON_NEW("projection", "{", "timestamp", BCON_INT32(1), "user_id", BCON_INT32(1),
-                            "}", "sort", "{", "timestamp", BCON_INT32(1), "}");
-    struct names users = {NULL, 0, 0};
-    int64_t bucket = -1; /* the bucket whose users are in `users` */
+    bson_t *match = BCON_NEW("site_id", BCON_UTF8(site_id), "timestamp", "{", "$gte",
+                             BCON_DATE_TIME(from_ms), "$lt", BCON_DATE_TIME(to_ms), "}");
+    bson_t *pipeline;
     mongoc_cursor_t *cur;
     const bson_t *doc;
     bson_error_t berr;
     int rc = 0;
 
     if (event_type != NULL) {
-        BSON_APPEND_UTF8(filter, "event_type", event_type);
+        BSON_APPEND_UTF8(match, "event_type", event_type);
     }
-    cur = mongoc_collection_find_with_opts(coll, filter, opts, NULL);
+    /* Grouped first and matched after ({$gt: ""}: the non-empty strings), as the $facet of
+     * /stats/aggregated (tests/bench/NOTES.md). */
+    pipeline =
+        BCON_NEW("pipeline", "[", "{", "$match", BCON_DOCUMENT(match), "}", "{", "$project", "{",
+                 "_id", BCON_INT32(0), "user_id", BCON_INT32(1), "}", "}", "{", "$group", "{",
+                 "_id", BCON_UTF8("$user_id"), "}", "}", "{", "$match", "{", "_id", "{", "$gt",
+                 BCON_UTF8(""), "}", "}", "}", "{", "$count", BCON_UTF8("n"), "}", "]");
+    cur = mongoc_collection_aggregate(events, MONGOC_QUERY_NONE, pipeline, NULL, NULL);
+    *out = mongoc_cursor_next(cur, &doc) ? num_field(doc, "n") : 0; /* none: no document */
+    if (mongoc_cursor_error(cur, &berr)) {
+        rc = err_set(err, ERR_TRANSIENT, "mongodb events users: %s", berr.message);
+    }
+    mongoc_cursor_destroy(cur);
+    bson_destroy(pipeline);
+    bson_destroy(match);
+    return rc;
+}
+
+/* The events a read of the range's (timestamp, user_id) asks for in one batch: each at most
+ * about 300 bytes. */
+#define TIMES_BATCH 1024
+
+/* Add the figures of the raw events of the range to out's buckets (allocated): the views
+ * and the distinct users of each bucket. One aggregation through {site_id, timestamp} that
+ * sends only the events' timestamp and user_id, in time order and in batches of
+ * TIMES_BATCH, so that the events come bucket by bucket: the users of the bucket being read
+ * are held as hashes (range_user_hash()), at most RANGE_USERS_PASS of them; a bucket with
+ * more distinct users than that has them counted on the server (events_users()). */
+static int
+series_from_events(store_t *s, mongoc_client_t *client, const char *site_id,
+                   const struct day_range *r, int64_t step_ms, const char *event_type,
+                   struct series *out, struct app_err *err)
+{
+    mongoc_collection_t *coll = store_collection(s, client, STORE_EVENTS_COLLECTION);
+    bson_t *match = BCON_NEW("site_id", BCON_UTF8(site_id), "timestamp", "{", "$gte",
+                             BCON_DATE_TIME(r->from_ms), "$lt",
+                             BCON_DATE_TIME(r->from_ms + r->days * TS_DAY_MS), "}");
+    bson_t *pipeline, *opts = BCON_NEW("batchSize", BCON_INT32(TIMES_BATCH));
+    mongoc_cursor_t *cur;
+    const bson_t *doc;
+    bson_error_t berr;
+    size_t n = 0, cap = 4096;
+    uint64_t *h = malloc(cap * sizeof *h);
+    int64_t bucket = -1; /* the bucket whose users are in h */
+    int rc = h == NULL ? err_set(err, ERR_INTERNAL, "out of memory") : 0, full = 0;
+
+    if (event_type != NULL) {
+        BSON_APPEND_UTF8(match, "event_type", event_type);
+    }
+    pipeline =
+        BCON_NEW("pipeline", "[", "{", "$match", BCON_DOCUMENT(match), "}", "{", "$sort", "{",
+                 "timestamp", BCON_INT32(1), "}", "}", "{", "$project", "{", "_id", BCON_INT32(0),
+                 "timestamp", BCON_INT32(1), "user_id", BCON_INT32(1), "}", "}", "]");
+    cur = mongoc_collection_aggregate(coll, MONGOC_QUERY_NONE, pipeline, opts, NULL);
     while (rc == 0 && mongoc_cursor_next(cur, &doc)) {
         bson_iter_t it;
         const char *user = utf8_field(doc, "user_id");
@@ -679,13 +673,15 @@ series_from_events(store_t *s, mongoc_client_t *client, const char *site_id,
                 break;
             }
             if (bucket >= 0) {
-                out->users[bucket] = (int64_t)range_distinct(users.v, users.n);
+                out->users[bucket] = full ? -1 : (int64_t)range_unique(h, n);
             }
-            names_reset(&users);
+            n = 0;
+            full = 0;
             bucket = b;
         }
         out->views[b]++;
-        if (user != NULL && user[0] != '\0' && names_add(&users, user) != 0) {
+        if (user != NULL && user[0] != '\0' && !full &&
+            (full = range_hold(&h, &n, &cap, range_user_hash(user, strlen(user)))) < 0) {
             rc = err_set(err, ERR_INTERNAL, "out of memory");
         }
     }
@@ -693,12 +689,20 @@ series_from_events(store_t *s, mongoc_client_t *client, const char *site_id,
         rc = err_set(err, ERR_TRANSIENT, "mongodb events series: %s", berr.message);
     }
     if (rc == 0 && bucket >= 0) {
-        out->users[bucket] = (int64_t)range_distinct(users.v, users.n);
+        out->users[bucket] = full ? -1 : (int64_t)range_unique(h, n);
     }
-    names_free(&users);
+    /* The buckets with too many users to hold: counted on the server. */
+    for (int64_t b = 0; rc == 0 && b < out->n; b++) {
+        int64_t from = r->from_ms + b * step_ms;
+        if (out->users[b] < 0) {
+            rc = events_users(coll, site_id, from, from + step_ms, event_type, &out->users[b], err);
+        }
+    }
+    free(h);
     mongoc_cursor_destroy(cur);
     bson_destroy(opts);
-    bson_destroy(filter);
+    bson_destroy(pipeline);
+    bson_destroy(match);
     mongoc_collection_destroy(coll);
     return rc;
 }
@@ -732,27 +736,32 @@ bool_field(const bson_t *doc, const char *key)
 }
 
 /* The users of out's buckets marked -1 (site-hours from before the sets), from the raw
- * events of the range. Returns 0, or -1 with err. */
+ * events of each, counted on the server (events_users()). Returns 0, or -1 with err. */
 static int
 users_from_events(store_t *s, mongoc_client_t *client, const char *site_id,
                   const struct day_range *r, int64_t step_ms, const char *event_type,
                   struct series *out, struct app_err *err)
 {
-    struct series raw;
+    mongoc_collection_t *coll = store_collection(s, client, STORE_EVENTS_COLLECTION);
+    int rc = 0;
 
-    if (series_init(&raw, r, step_ms, err) != 0 ||
-        series_from_events(s, client, site_id, r, step_ms, event_type, &raw, err) != 0) {
-        series_clear(&raw);
-        return -1;
-    }
-    for (int64_t b = 0; b < out->n; b++) {
+    for (int64_t b = 0; rc == 0 && b < out->n; b++) {
+        int64_t from = r->from_ms + b * step_ms;
         if (out->users[b] < 0) {
-            out->users[b] = raw.users[b];
+            rc = events_users(coll, site_id, from, from + step_ms, event_type, &out->users[b], err);
         }
     }
-    series_clear(&raw);
-    return 0;
+    mongoc_collection_destroy(coll);
+    return rc;
 }
+
+/* A batch of site-day or site-hour documents holds about SERIES_BATCH_BYTES at the largest
+ * size met so far (a site-hour keeps its hour's users, 9 bytes each, up to
+ * ROLLUP_HOUR_USERS_MAX), at most SERIES_BATCH_MAX documents, SERIES_BATCH_FIRST before
+ * any is met. */
+#define SERIES_BATCH_BYTES (1024 * 1024)
+#define SERIES_BATCH_MAX 64
+#define SERIES_BATCH_FIRST 8
 
 int
 query_series_rollups(store_t *s, const char *site_id, const struct day_range *r, int64_t step_ms,
@@ -764,10 +773,11 @@ query_series_rollups(store_t *s, const char *site_id, const struct day_range *r,
         store_collection(s, client, hour ? ROLLUP_HOURS_COLLECTION : ROLLUP_COLLECTION);
     int64_t n = range_buckets(r, step_ms);
     char **ids = calloc((size_t)n, sizeof *ids);
-    bson_t *filter = NULL;
+    bson_t *filter = NULL, *opts = NULL;
     mongoc_cursor_t *cur = NULL;
     const bson_t *doc;
     bson_error_t berr;
+    size_t largest = 0;
     int rc = -1, before_sets = 0;
 
     memset(out, 0, sizeof *out);
@@ -788,10 +798,14 @@ query_series_rollups(store_t *s, const char *site_id, const struct day_range *r,
     }
     filter = bson_new();
     append_in(filter, "_id", ids, n);
-    cur = mongoc_collection_find_with_opts(coll, filter, NULL, NULL);
+    opts = BCON_NEW("batchSize", BCON_INT32(SERIES_BATCH_FIRST));
+    cur = mongoc_collection_find_with_opts(coll, filter, opts, NULL);
     while (mongoc_cursor_next(cur, &doc)) {
         const char *id = utf8_field(doc, "_id");
         int64_t b = id != NULL ? range_bucket_of_id(r, step_ms, id) : -1;
+        largest = doc->len > largest ? doc->len : largest;
+        mongoc_cursor_set_batch_size(cur,
+                                     range_batch(SERIES_BATCH_BYTES, largest, SERIES_BATCH_MAX));
         if (b >= 0 && strcmp(id, ids[b]) == 0) {
             out->views[b] = num_field(doc, "views");
             out->users[b] = hour ? set_size(doc, "u") : num_field(doc, "users");
@@ -818,6 +832,7 @@ done:
         series_clear(out);
     }
     mongoc_cursor_destroy(cur);
+    bson_destroy(opts);
     bson_destroy(filter);
     free_ids(ids, ids != NULL ? n : 0);
     mongoc_collection_destroy(coll);
@@ -945,27 +960,96 @@ done:
     return rc;
 }
 
-/* The value event document doc counts under for `by` into out, or NULL when none: its
- * type, its non-empty path, or a page view's referrer host. */
-static const char *
-event_value(const bson_t *doc, int by, char out[ROLLUP_REFERRER_MAX + 1])
+/* The page views of the range by referrer host into out: the server groups them by their
+ * raw properties.referrer (one document per distinct URL, in batches), reporting reduces
+ * each to its host (rollup_referrer_host()) and adds them up, holding at most HOSTS_MAX
+ * hosts: more is refused (ERR_INVALID, a 400). */
+static int
+referrers_from_events(mongoc_collection_t *coll, const bson_t *match, int limit,
+                      struct breakdown *out, struct app_err *err)
 {
-    bson_iter_t it;
-    const char *type = utf8_field(doc, "event_type"), *path;
+    bson_t *pipeline = BCON_NEW("pipeline", "[", "{", "$match", BCON_DOCUMENT(match), "}", "{",
+                                "$match", "{", "event_type", BCON_UTF8("page_view"), "}", "}", "{",
+                                "$group", "{", "_id", BCON_UTF8("$properties.referrer"), "views",
+                                "{", "$sum", BCON_INT32(1), "}", "}", "}", "]");
+    bson_t *opts = BCON_NEW("batchSize", BCON_INT32(USERS_BATCH));
+    mongoc_cursor_t *cur =
+        mongoc_collection_aggregate(coll, MONGOC_QUERY_NONE, pipeline, opts, NULL);
+    struct hosts h;
+    const struct host_views *top[BREAKDOWN_MAX];
+    const bson_t *doc;
+    bson_error_t berr;
+    long n = 0;
+    int rc = hosts_init(&h) != 0 ? err_set(err, ERR_INTERNAL, "out of memory") : 0;
 
-    if (by == RANGE_BY_EVENT_TYPE) {
-        return type;
+    while (rc == 0 && mongoc_cursor_next(cur, &doc)) {
+        char host[ROLLUP_REFERRER_MAX + 1];
+        const char *ref = utf8_field(doc, "_id");
+        int added;
+        if (ref == NULL || rollup_referrer_host(ref, host) < 0) {
+            continue; /* counted under no referrer */
+        }
+        if ((added = hosts_add(&h, host, num_field(doc, "views"))) < 0) {
+            rc = err_set(err, ERR_INTERNAL, "out of memory");
+        } else if (added > 0) {
+            rc = err_set(err, ERR_INVALID,
+                         "The range has more than %d referrer hosts, too many to count from the "
+                         "raw events: ask /stats/breakdown, or a shorter range",
+                         HOSTS_MAX);
+        }
     }
-    if (by == RANGE_BY_PATH) {
-        path = utf8_field(doc, "path");
-        return path != NULL && path[0] != '\0' ? path : NULL;
+    if (rc == 0 && mongoc_cursor_error(cur, &berr)) {
+        rc = err_set(err, ERR_TRANSIENT, "mongodb events breakdown: %s", berr.message);
     }
-    if (type == NULL || strcmp(type, "page_view") != 0 || !bson_iter_init(&it, doc) ||
-        !bson_iter_find_descendant(&it, "properties.referrer", &it) || !BSON_ITER_HOLDS_UTF8(&it) ||
-        rollup_referrer_host(bson_iter_utf8(&it, NULL), out) < 0) {
-        return NULL;
+    if (rc == 0 && (n = hosts_top(&h, (size_t)limit, top)) < 0) {
+        rc = err_set(err, ERR_INTERNAL, "out of memory");
     }
-    return out;
+    for (long i = 0; rc == 0 && i < n; i++) {
+        if (breakdown_add(out, top[i]->host, top[i]->views, 0) != 0) {
+            rc = err_set(err, ERR_INTERNAL, "out of memory");
+        }
+    }
+    hosts_free(&h);
+    mongoc_cursor_destroy(cur);
+    bson_destroy(opts);
+    bson_destroy(pipeline);
+    return rc;
+}
+
+/* The top `limit` values of `field` (event_type or path) of the range's events, counted on
+ * the server: grouped by the field, non-empty strings only, most viewed first, ties by
+ * value. */
+static int
+values_from_events(mongoc_collection_t *coll, const bson_t *match, const char *field, int limit,
+                   struct breakdown *out, struct app_err *err)
+{
+    char ref[16];
+    bson_t *pipeline;
+    mongoc_cursor_t *cur;
+    const bson_t *doc;
+    bson_error_t berr;
+    int rc = 0;
+
+    snprintf(ref, sizeof ref, "$%s", field);
+    pipeline = BCON_NEW("pipeline", "[", "{", "$match", BCON_DOCUMENT(match), "}", "{", "$project",
+                        "{", "_id", BCON_INT32(0), field, BCON_INT32(1), "}", "}", "{", "$group",
+                        "{", "_id", BCON_UTF8(ref), "views", "{", "$sum", BCON_INT32(1), "}", "}",
+                        "}", "{", "$match", "{", "_id", "{", "$gt", BCON_UTF8(""), "}", "}", "}",
+                        "{", "$sort", "{", "views", BCON_INT32(-1), "_id", BCON_INT32(1), "}", "}",
+                        "{", "$limit", BCON_INT32(limit), "}", "]");
+    cur = mongoc_collection_aggregate(coll, MONGOC_QUERY_NONE, pipeline, NULL, NULL);
+    while (rc == 0 && mongoc_cursor_next(cur, &doc)) {
+        const char *value = utf8_field(doc, "_id");
+        if (value != NULL && breakdown_add(out, value, num_field(doc, "views"), 0) != 0) {
+            rc = err_set(err, ERR_INTERNAL, "out of memory");
+        }
+    }
+    if (rc == 0 && mongoc_cursor_error(cur, &berr)) {
+        rc = err_set(err, ERR_TRANSIENT, "mongodb events breakdown: %s", berr.message);
+    }
+    mongoc_cursor_destroy(cur);
+    bson_destroy(pipeline);
+    return rc;
 }
 
 int
@@ -974,66 +1058,26 @@ query_breakdown_events(store_t *s, const char *site_id, const struct day_range *
 {
     mongoc_client_t *client = store_client_pop(s);
     mongoc_collection_t *coll = store_collection(s, client, STORE_EVENTS_COLLECTION);
-    bson_t *filter = BCON_NEW("site_id", BCON_UTF8(site_id), "timestamp", "{", "$gte",
-                              BCON_DATE_TIME(r->from_ms), "$lt",
-                              BCON_DATE_TIME(r->from_ms + r->days * TS_DAY_MS), "}");
-    bson_t *opts = BCON_NEW("projection", "{", "event_type", BCON_INT32(1), "path", BCON_INT32(1),
-                            "user_id", BCON_INT32(1), "properties.referrer", BCON_INT32(1), "}");
-    struct names keys = {NULL, 0, 0};
-    struct top_row rows[BREAKDOWN_MAX];
-    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, filter, opts, NULL);
-    const bson_t *doc;
-    bson_error_t berr;
-    long n;
-    int rc = -1, added;
+    int64_t to_ms = r->from_ms + r->days * TS_DAY_MS;
+    bson_t *match = BCON_NEW("site_id", BCON_UTF8(site_id), "timestamp", "{", "$gte",
+                             BCON_DATE_TIME(r->from_ms), "$lt", BCON_DATE_TIME(to_ms), "}");
+    int rc;
 
     memset(out, 0, sizeof *out);
     out->has_users = by == RANGE_BY_EVENT_TYPE;
-    while (mongoc_cursor_next(cur, &doc)) {
-        char host[ROLLUP_REFERRER_MAX + 1], *key;
-        const char *value = event_value(doc, by, host), *user = utf8_field(doc, "user_id");
-        size_t len;
-        if (value == NULL) {
-            continue;
-        }
-        user = user != NULL ? user : "";
-        len = strlen(value) + strlen(user) + 2;
-        if ((key = malloc(len)) == NULL) {
-            err_set(err, ERR_INTERNAL, "out of memory");
-            goto done;
-        }
-        snprintf(key, len, "%s\x1f%s", value, user);
-        added = names_add(&keys, key);
-        free(key);
-        if (added != 0) {
-            err_set(err, ERR_INTERNAL, "out of memory");
-            goto done;
-        }
+    rc = by == RANGE_BY_REFERRER
+             ? referrers_from_events(coll, match, limit, out, err)
+             : values_from_events(coll, match, range_by_names[by], limit, out, err);
+    /* Each listed type's users, counted on the server as /stats/aggregated counts them. */
+    for (size_t i = 0; rc == 0 && by == RANGE_BY_EVENT_TYPE && i < out->n; i++) {
+        rc = events_users(coll, site_id, r->from_ms, to_ms, out->rows[i].value, &out->rows[i].users,
+                          err);
     }
-    if (mongoc_cursor_error(cur, &berr)) {
-        err_set(err, ERR_TRANSIENT, "mongodb events breakdown: %s", berr.message);
-        goto done;
-    }
-    if ((n = range_top(keys.v, keys.n, rows, (size_t)limit)) < 0) {
-        err_set(err, ERR_INTERNAL, "out of memory");
-        goto done;
-    }
-    for (long i = 0; i < n; i++) {
-        if (breakdown_add(out, rows[i].value, rows[i].views, rows[i].users) != 0) {
-            err_set(err, ERR_INTERNAL, "out of memory");
-            goto done;
-        }
-    }
-    rc = 0;
-done:
     if (rc != 0) {
         breakdown_clear(out);
     }
-    names_free(&keys);
-    mongoc_cursor_destroy(cur);
-    bson_destroy(opts);
-    bson_destroy(filter);
+    bson_destroy(match);
     mongoc_collection_destroy(coll);
     store_client_push(s, client);
-    return rc;
+    return rc != 0 ? -1 : 0;
 }

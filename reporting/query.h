@@ -8,7 +8,6 @@
 
 #include "err.h"
 #include "event.h"
-#include "explorer.h"
 #include "range.h"
 #include "rollup_doc.h"
 #include "store.h"
@@ -60,21 +59,6 @@ int query_stats_rollups(store_t *s, const char *site_id, const struct day_range 
 int query_stats_events(store_t *s, const char *site_id, const struct day_range *r,
                        const char *event_type, struct stats *out, struct app_err *err);
 
-/* A page of GET /events. */
-struct events_page {
-    json_t *events;  /* owned: the events' JSON (explorer_render()), newest first */
-    int more;        /* another page follows */
-    int64_t last_ms; /* the (timestamp, _id) of the last event, when events is not empty */
-    char last_id[EVENT_DOC_ID_MAX + 1];
-};
-
-/* A query: the page of events q asks for, from the index EVENTS_INDEX_NAME (one find() of
- * q->limit + 1 documents). Returns 0 and fills out (the caller json_decref()s
- * out->events), or -1 with err filled: ERR_TRANSIENT when MongoDB failed, ERR_INTERNAL
- * when out of memory or a stored event has no string _id or no date timestamp. Thread-safe. */
-int query_events(store_t *s, const struct events_query *q, struct events_page *out,
-                 struct app_err *err);
-
 /* The points of /stats/timeseries: views[i] and users[i] of bucket i of n, each a UTC
  * hour or day from the range's start. */
 struct series {
@@ -102,8 +86,9 @@ int query_series_rollups(store_t *s, const char *site_id, const struct day_range
                          int64_t step_ms, const char *event_type, struct series *out,
                          struct app_err *err);
 
-/* From the raw events of the range (through {site_id, timestamp}), bucketed here: the
- * yardstick of query_series_rollups(), its cost growing with the events. */
+/* From the raw events of the range (through {site_id, timestamp}): their timestamps,
+ * bucketed here, and each bucket's users counted on the server. The yardstick of
+ * query_series_rollups(), its cost growing with the events, its memory with the buckets. */
 int query_series_events(store_t *s, const char *site_id, const struct day_range *r, int64_t step_ms,
                         const char *event_type, struct series *out, struct app_err *err);
 
@@ -118,8 +103,11 @@ typedef int (*query_breakdown_fn)(store_t *s, const char *site_id, const struct 
 int query_breakdown_rollups(store_t *s, const char *site_id, const struct day_range *r, int by,
                             int limit, struct breakdown *out, struct app_err *err);
 
-/* From the raw events of the range (one find through {site_id, timestamp}), grouped here:
- * the yardstick of query_breakdown_rollups(), its cost growing with the events. */
+/* From the raw events of the range (through {site_id, timestamp}), grouped on the server:
+ * by event_type or path, the top values (and each listed type's users); by referrer, the
+ * page views grouped by their referrer URL there and by host here, at most 10,000 hosts
+ * (more: -1 with ERR_INVALID and the 400's message). The yardstick of
+ * query_breakdown_rollups(), its cost growing with the events. */
 int query_breakdown_events(store_t *s, const char *site_id, const struct day_range *r, int by,
                            int limit, struct breakdown *out, struct app_err *err);
 

@@ -176,76 +176,80 @@ range_user_counted(const bson_t *scope, const char *b)
     return 1;
 }
 
-static int
-cmp_str(const void *a, const void *b)
+uint32_t
+range_batch(size_t room, size_t largest, uint32_t most)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    size_t n;
+
+    if (most < 1) {
+        most = 1;
+    }
+    if (largest == 0) {
+        return most;
+    }
+    n = room / largest;
+    return n < 1 ? 1 : n > most ? most : (uint32_t)n;
+}
+
+uint64_t
+range_user_hash(const char *s, size_t len)
+{
+    uint64_t h = 14695981039346656037ULL;
+
+    for (size_t i = 0; i < len; i++) {
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+    }
+    return h;
+}
+
+int64_t
+range_passes(int64_t entries)
+{
+    return entries <= RANGE_USERS_PASS ? 1 : (entries + RANGE_USERS_PASS - 1) / RANGE_USERS_PASS;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
 }
 
 size_t
-range_distinct(char **ids, size_t n)
+range_unique(uint64_t *h, size_t n)
 {
-    size_t distinct = 0;
+    size_t out = 0;
 
     if (n == 0) {
         return 0;
     }
-    qsort(ids, n, sizeof *ids, cmp_str);
+    qsort(h, n, sizeof *h, cmp_u64);
     for (size_t i = 0; i < n; i++) {
-        distinct += i == 0 || strcmp(ids[i - 1], ids[i]) != 0;
+        if (i == 0 || h[i] != h[out - 1]) {
+            h[out++] = h[i];
+        }
     }
-    return distinct;
+    return out;
 }
 
-static int
-cmp_rows(const void *a, const void *b)
+int
+range_hold(uint64_t **h, size_t *n, size_t *cap, uint64_t x)
 {
-    const struct top_row *x = a, *y = b;
-
-    if (x->views != y->views) {
-        return x->views > y->views ? -1 : 1;
-    }
-    return strcmp(x->value, y->value);
-}
-
-long
-range_top(char **keys, size_t n, struct top_row *rows, size_t limit)
-{
-    struct top_row *all = malloc((n ? n : 1) * sizeof *all);
-    const char *prev_user = "";
-    size_t n_all = 0;
-
-    if (all == NULL) {
-        return -1;
-    }
-    if (n > 0) {
-        qsort(keys, n, sizeof *keys, cmp_str);
-    }
-    for (size_t i = 0; i < n; i++) {
-        char *sep = strchr(keys[i], '\x1f');
-        const char *user = sep != NULL ? sep + 1 : "";
-        int same_value = n_all > 0 && sep != NULL &&
-                         strncmp(all[n_all - 1].value, keys[i], (size_t)(sep - keys[i])) == 0 &&
-                         all[n_all - 1].value[sep - keys[i]] == '\0';
-        if (sep == NULL) {
-            continue;
+    if (*n == *cap) {
+        *n = range_unique(*h, *n);
+        if (*n > *cap / 2 && *cap < RANGE_USERS_PASS) {
+            size_t grown = *cap * 2 < RANGE_USERS_PASS ? *cap * 2 : RANGE_USERS_PASS;
+            uint64_t *v = realloc(*h, grown * sizeof *v);
+            if (v == NULL) {
+                return -1;
+            }
+            *h = v;
+            *cap = grown;
+        } else if (*n == *cap) {
+            return 1;
         }
-        *sep = '\0';
-        if (!same_value) {
-            all[n_all++] = (struct top_row){keys[i], 0, 0};
-        }
-        all[n_all - 1].views++;
-        /* A new user: the first key of the value, or another user than the key before. */
-        if (user[0] != '\0' && (!same_value || strcmp(prev_user, user) != 0)) {
-            all[n_all - 1].users++;
-        }
-        prev_user = user;
     }
-    qsort(all, n_all, sizeof *all, cmp_rows);
-    if (n_all > limit) {
-        n_all = limit;
-    }
-    memcpy(rows, all, n_all * sizeof *rows);
-    free(all);
-    return (long)n_all;
+    (*h)[(*n)++] = x;
+    return 0;
 }

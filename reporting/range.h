@@ -67,18 +67,6 @@ void range_bucket_time(const struct day_range *r, int64_t step_ms, int64_t i,
  * missing). */
 const char *range_by(const char *s, int len, int *by);
 
-/* One value of a breakdown. */
-struct top_row {
-    const char *value;
-    int64_t views, users;
-};
-
-/* keys[0..n): one per event, "<value>\x1f<user_id>" ("<value>\x1f" without a user). Sorts
- * them and fills rows[0..limit) with each value's views (its keys) and distinct non-empty
- * users, most viewed first, ties by value ascending; the values point into the keys (each
- * key's \x1f becomes a NUL). Returns the number of rows, or -1 out of memory. */
-long range_top(char **keys, size_t n, struct top_row *rows, size_t limit);
-
 /* `limit` (length len as above): absent means def; else an integer 1..max. Returns NULL
  * and sets *limit, or RANGE_ERR_LIMIT. */
 const char *range_limit(const char *s, int len, int def, int max, int *limit);
@@ -88,7 +76,33 @@ const char *range_limit(const char *s, int len, int def, int max, int *limit);
  * that site-day's `users`. A b that is no batch id counts nowhere. */
 int range_user_counted(const bson_t *scope, const char *b);
 
-/* Sort ids[0..n) and return how many distinct strings there are. */
-size_t range_distinct(char **ids, size_t n);
+/* How many documents to ask for in a cursor's next batch, so that a batch of documents
+ * the size of the largest met so far (largest bytes; 0: none yet) fits in room bytes:
+ * room / largest, at least 1 and at most `most` (`most` when none has been met). A read
+ * sets it before each batch (mongoc_cursor_set_batch_size()), so that it holds one batch
+ * of about room bytes however many documents it reads; MongoDB itself never sends more
+ * than 16 MiB in a batch. */
+uint32_t range_batch(size_t room, size_t largest, uint32_t most);
+
+/* A distinct count of users within a bounded memory holds 64-bit hashes (FNV-1a 64 of the
+ * user_id's bytes, as the site-hour sets do), at most RANGE_USERS_PASS of them (2 MiB) at
+ * once: over more user documents than that, the documents are read in passes, pass p
+ * keeping the users whose hash % passes == p, and the passes' counts added. Exact unless
+ * two users' hashes collide: a chance of about n^2 / 2^65 for n users. */
+#define RANGE_USERS_PASS 262144
+uint64_t range_user_hash(const char *s, size_t len);
+
+/* The number of passes for a count over `entries` user documents (at least 1). */
+int64_t range_passes(int64_t entries);
+
+/* Sort h[0..n), keep each value once at its front, and return how many there are. */
+size_t range_unique(uint64_t *h, size_t n);
+
+/* Add hash x to the set h[0..*n) (room for *cap, a power of two from 2 up to
+ * RANGE_USERS_PASS, malloc'd): when it is full, its duplicates are dropped first
+ * (range_unique()), then it doubles while that left it more than half full. Returns 0, 1
+ * when RANGE_USERS_PASS distinct hashes are held already (x not added: the count needs
+ * more passes), or -1 out of memory (h unchanged). */
+int range_hold(uint64_t **h, size_t *n, size_t *cap, uint64_t x);
 
 #endif

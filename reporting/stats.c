@@ -1,5 +1,6 @@
 /* stats.c - reporting's HTTP handlers: GET /stats, /stats/timeseries, /stats/breakdown
  * (each also from the raw events: /aggregated), /metrics. */
+#include <errno.h>
 #include <string.h>
 
 #include "dashboard.h"
@@ -31,7 +32,10 @@ reporting_db_enter(struct mg_connection *conn, struct reporting *r)
 void
 reporting_db_leave(struct reporting *r)
 {
-    sem_post(&r->db_slots);
+    /* It fails only past SEM_VALUE_MAX posts, which one post per taken slot never reaches. */
+    if (sem_post(&r->db_slots) != 0) {
+        LOG_ERROR("sem_post: %s", strerror(errno));
+    }
 }
 
 int
@@ -90,12 +94,16 @@ db_slot(struct mg_connection *conn, struct reporting *r, const char *site_id)
     return rc != 0 ? rc : reporting_db_enter(conn, r);
 }
 
-/* Release the slot; on a failed query (rc != 0), log it and send the 503. Returns 0 when
- * the query succeeded, else the status sent. */
+/* Release the slot; on a failed query (rc != 0), send the 400 of a read refused for its
+ * size (ERR_INVALID, with its message), or log it and send the 503. Returns 0 when the
+ * query succeeded, else the status sent. */
 static int
 db_done(struct mg_connection *conn, struct reporting *r, int rc, const struct app_err *err)
 {
     reporting_db_leave(r);
+    if (rc != 0 && err->code == ERR_INVALID) {
+        return http_send_error(conn, 400, "%s", err->msg);
+    }
     return rc == 0 ? 0 : reporting_db_failed(conn, r, "stats", err);
 }
 
@@ -114,8 +122,10 @@ reply_head(const struct req *q)
 static int
 send_reply(struct mg_connection *conn, const struct req *q, json_t *reply)
 {
-    if (reply != NULL && q->type_len > 0) {
-        json_object_set_new(reply, "event_type", json_string(q->event_type));
+    if (reply != NULL && q->type_len > 0 &&
+        json_object_set_new(reply, "event_type", json_string(q->event_type)) != 0) {
+        json_decref(reply);
+        reply = NULL; /* out of memory: the send says so */
     }
     return http_send_json(conn, 200, reply);
 }
@@ -266,8 +276,10 @@ answer_breakdown(struct mg_connection *conn, struct reporting *r, query_breakdow
     for (size_t i = 0; values != NULL && i < bd.n; i++) {
         json_t *row = json_pack("{s:s,s:I}", "value", bd.rows[i].value, "views",
                                 (json_int_t)bd.rows[i].views);
-        if (row != NULL && bd.has_users) {
-            json_object_set_new(row, "unique_users", json_integer(bd.rows[i].users));
+        if (row != NULL && bd.has_users &&
+            json_object_set_new(row, "unique_users", json_integer(bd.rows[i].users)) != 0) {
+            json_decref(row);
+            row = NULL; /* out of memory: the append below fails, and the reply says so */
         }
         if (json_array_append_new(values, row) != 0) {
             json_decref(values);

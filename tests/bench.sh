@@ -16,13 +16,17 @@
 #   6. the tracker's size
 #   7-9. (tests/bench/same_run.sh) the drain ratio at two batch sizes, /stats/aggregated
 #      against a peer's plain aggregation, and freshness (202 to counted in /stats)
+#   10. (tests/bench/memory.sh) reporting's peak RSS reading every figure over a 366-day
+#      range of BENCH_DISTINCT_N distinct paths and users
 #   C. instructions per request and per event (callgrind) of ingest and the processor, next
 #      to the previous run's, and MongoDB commands per batch: tests/bench/callgrind.sh, which
 #      `make bench-cost` runs alone
 #
-# About 2-3 minutes on 2 cores; every wait is bounded. Environment (defaults in brackets):
+# About 4-5 minutes on 2 cores (part 10 loads its data for one or two); every wait is bounded.
+# Environment (defaults in brackets):
 #   BENCH_DRAIN_N [5000]  events the processor drains in part 3
 #   BENCH_SMALL_N [1500], BENCH_LARGE_N [15000]  the two data sizes of part 4
+#   BENCH_DISTINCT_N [10000]  the distinct paths and users of part 10 (tests/bench/memory.sh)
 #   BENCH_OUT [BENCHMARKS.md at the top of the repository]
 # The test server scans a whole collection on every write (../shared/MONGO.md), so its
 # write cost grows with the collection. 15,000 events load in well under a minute; from
@@ -32,6 +36,8 @@
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=tests/bench/same_run.sh
 . "$(dirname "$0")/bench/same_run.sh"
+# shellcheck source=tests/bench/memory.sh
+. "$(dirname "$0")/bench/memory.sh"
 
 cd "$T_ROOT" || exit 1
 BENCH_START=$SECONDS
@@ -59,7 +65,7 @@ for tool in wrk jq curl redis-server redis-cli awk; do
     command -v "$tool" >/dev/null || die "$tool is not installed (run make setup)"
 done
 for bin in ingest processor reporting tests/nothing tests/rawinsert tests/mongoq tests/freeport \
-    tests/aggpeer tests/loadgen; do
+    tests/aggpeer tests/loadgen tests/memfill; do
     [ -x "$BUILD/$bin" ] || die "$BUILD/$bin is missing (run make all)"
 done
 for n in "$DRAIN_N" "$SMALL_N" "$LARGE_N"; do
@@ -432,6 +438,10 @@ row "6.1" "\`GET /tracker.js\`: the tracker as served (minified by esbuild, no c
 bench_drain_sizes
 bench_aggregate_peer
 bench_freshness
+
+# --- 10. reporting's memory over a 366-day range of distinct paths and users ---------------
+
+bench_memory
 
 # --- C. instruction counts (tests/bench/callgrind.sh) --------------------------------------
 

@@ -168,8 +168,9 @@ reporting_properties(const char *qs, size_t len)
         abort();
     }
     if (explorer_parse(qs, q, msg, sizeof msg) == 0) {
-        bson_t *f = explorer_filter(q), *o = explorer_find_opts(q);
-        if (q->from_ms >= q->to_ms || q->limit < 1 || q->limit > EXPLORER_LIMIT_MAX) {
+        bson_t *f = explorer_filter(q), *o = explorer_pipeline(q);
+        if (q->from_ms >= q->to_ms || q->limit < 1 || q->limit > EXPLORER_LIMIT_MAX ||
+            (q->properties != 0 && q->properties != 1)) {
             abort();
         }
         bson_destroy(f);

@@ -2,9 +2,10 @@
 # it_explorer.sh - GET /events on reporting and who may read (READ_TOKENS): events over
 # several days, types, users and paths, posted through ingest and stored by the processor;
 # /events answers exactly what is stored, newest first, with its filters, from/to edges
-# and limit; paging with the cursor lists each event once while more events arrive; every
-# error's exact message; the index it reads; 401/403 with read tokens, the open routes,
-# READ_TOKENS_FILE and the configuration errors.
+# and limit; properties=false; pages that end at 1 MiB of events; paging with the cursor
+# lists each event once while more events arrive; every error's exact message; the index
+# it reads; 401/403 with read tokens, the open routes, READ_TOKENS_FILE and the
+# configuration errors.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 export LC_ALL=C # sort and comm by bytes, as MongoDB orders strings
@@ -149,6 +150,20 @@ expect_events "to=<date> alone: up to the end of that day" \
     "site_id=$SITE&to=2025-11-14&limit=1000" ".timestamp < $D15"
 expect_events "from=<date> alone" "site_id=$SITE&from=2025-11-16&limit=1000" ".timestamp >= $D16"
 
+# --- properties=false ----------------------------------------------------------------------
+events "site_id=$SITE&limit=1000&properties=false"
+got=$GOT
+expect_eq "properties=false: 200" "$HTTP_STATUS" 200
+expect_json "properties=false: the stored events without their properties" "$got" \
+    "$(jq -c '[.[] | del(.properties)]' "$T_TMP/stored.json")"
+events "site_id=$SITE&limit=1000&properties=true"
+got=$GOT
+expect_json "properties=true: the stored events, properties included" "$got" "$(cat "$T_TMP/stored.json")"
+for v in 1 yes FALSE; do
+    http GET "$R/events?site_id=$SITE&properties=$v"
+    expect_http "properties=$v" 400 '{"status":"error","message":"Parameter '"'properties'"' must be true or false"}'
+done
+
 # --- paging -----------------------------------------------------------------------------
 # page_all QUERY OUT: follow the cursor from the first page to the last, each page's
 # events (id, timestamp) appended to OUT; before each page after the first, WAIT (a
@@ -226,6 +241,29 @@ expect_eq "concurrent paging: the others are events the sender posted" \
 check "concurrent paging: newest first across the pages" in_order "$T_TMP/pages"
 check "concurrent paging: some late events listed" [ "$(wc -l <"$T_TMP/pages")" -gt "$N" ]
 
+# --- the page's byte cap: 6 events of 400 KB ------------------------------------------------
+# A page ends before the event that would take its events past 1 MiB of JSON (README): two
+# a page here; the next_cursor continues with the event left out. Without properties, all six.
+BLOB=$(head -c 400000 /dev/zero | tr '\0' x)
+for i in 1 2 3 4 5 6; do
+    post_events '[{"site_id":"big-ex","event_type":"blob","event_id":"b'$i'",
+      "timestamp":"2025-11-15T10:0'$i':00Z","properties":{"seq":'$i',"blob":"'"$BLOB"'"}}]'
+done
+# shellcheck disable=SC2317 # called through wait_until
+big_stored() { [ "$("$BUILD/tests/mongoq" "$(mongo_uri $DB)" events count '{"site_id":"big-ex"}')" = 6 ]; }
+check "six events of 400 KB stored" wait_until $((30 * T_SLOW)) big_stored
+http GET "$R/events?site_id=big-ex&limit=6"
+expect_eq "400 KB events, limit=6: the page ends at 1 MiB (2 events), with a next_cursor" \
+    "$HTTP_STATUS $(jq -c '[(.events | length), (.events | tojson | length <= 1048576), (.next_cursor | type)]' <<<"$HTTP_BODY")" \
+    '200 [2,true,"string"]'
+page_all "site_id=big-ex&limit=6" "$T_TMP/bigpages"
+expect_eq "400 KB events: 3 pages, each event once, newest first" "$PAGES $(cut -d' ' -f2 "$T_TMP/bigpages" | tr '\n' ' ')" \
+    "3 big-ex:b6 big-ex:b5 big-ex:b4 big-ex:b3 big-ex:b2 big-ex:b1 "
+http GET "$R/events?site_id=big-ex&limit=6&properties=false"
+expect_eq "400 KB events, properties=false: all six on one page" \
+    "$HTTP_STATUS $(jq -c '[(.events | length), .next_cursor, ([.events[] | has("properties")] | any)]' <<<"$HTTP_BODY")" \
+    '200 [6,null,false]'
+
 # --- errors -----------------------------------------------------------------------------
 http GET "$R/events?site_id=$SITE&limit=2"
 CURSOR=$(jq -r .next_cursor <<<"$HTTP_BODY")
@@ -273,9 +311,10 @@ indexes=$("$BUILD/tests/mongoq" "$(mongo_uri $DB)" events command '{"listIndexes
 check "the processor created the index {site_id: 1, timestamp: -1, _id: -1}" \
     jq -e '.cursor.firstBatch[] | select(.name == "site_id_1_timestamp_-1__id_-1")
         | .key == {"site_id": 1, "timestamp": -1, "_id": -1}' <<<"$indexes"
-# explain, where the server has it (MongoDB): the page is read from that index, no scan.
-# shellcheck disable=SC2016 # $gte, $lt, $date are MongoDB's
-explain='{"explain":{"find":"events","filter":{"site_id":"'"$SITE"'","timestamp":{"$gte":{"$date":"2025-11-14T00:00:00Z"},"$lt":{"$date":"2025-11-17T00:00:00Z"}},"event_type":"click"},"sort":{"timestamp":-1,"_id":-1},"limit":11}}'
+# explain, where the server has it (MongoDB): the page's aggregation is read from that
+# index, no scan.
+# shellcheck disable=SC2016 # $match, $gte, $lt, $date are MongoDB's
+explain='{"explain":{"aggregate":"events","pipeline":[{"$match":{"site_id":"'"$SITE"'","timestamp":{"$gte":{"$date":"2025-11-14T00:00:00Z"},"$lt":{"$date":"2025-11-17T00:00:00Z"}},"event_type":"click"}},{"$sort":{"timestamp":-1,"_id":-1}},{"$limit":11},{"$project":{"createdAt":0,"delivery":0,"own":0,"properties":0}}],"cursor":{}}}'
 if plan=$("$BUILD/tests/mongoq" "$(mongo_uri $DB)" events command "$explain" 2>/dev/null); then
     check "explain: the index, no collection scan" \
         jq -e '(tostring | contains("site_id_1_timestamp_-1__id_-1")) and (tostring | contains("COLLSCAN") | not)' <<<"$plan"

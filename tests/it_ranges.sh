@@ -76,6 +76,27 @@ expect_eq "ranges: /stats equals /stats/aggregated" "$same" 20
 http GET "$R/stats?site_id=rs&from=2024-11-20&to=2025-11-20"
 expect_eq "366 days (2024-11-20 to 2025-11-20) are allowed" "$HTTP_STATUS $(jq .total_views <<<"$HTTP_BODY")" "200 $SENT"
 
+# --- a unit separator (\x1f) inside a path, a user id and an event type ---------------------
+# The raw events' breakdown once joined value and user with \x1f and split them at the
+# first one: "/x\x1fy" counted as "/x". Another site, so that the figures above stay.
+for ev in '"page_view","path":"/x\u001fy","user_id":"u\u001fv"' '"page_view","path":"/x\u001fy","user_id":"w"' \
+    '"page_view","path":"/x","user_id":"u"' '"a\u001fb","user_id":"u"' '"a","user_id":"u2"'; do
+    http POST "$I/event" '{"site_id":"rs-sep","timestamp":"2025-11-15T09:00:00Z","event_type":'"$ev"'}'
+    [ "$HTTP_STATUS" = 202 ] || fail "post $ev: $HTTP_STATUS $HTTP_BODY"
+done
+# shellcheck disable=SC2317 # called through wait_until
+sep_counted() { [ "$(curl -s "$R/stats?site_id=rs-sep&date=2025-11-15" | jq .total_views)" = 5 ]; }
+check "the \x1f events counted" wait_until $((30 * T_SLOW)) sep_counted
+for ep in stats/breakdown stats/breakdown/aggregated; do
+    http GET "$R/$ep?site_id=rs-sep&date=2025-11-15&by=path"
+    expect_http "/$ep by path, \x1f inside a path" 200 '{"site_id":"rs-sep","date":"2025-11-15",
+      "by":"path","values":[{"value":"/x\u001fy","views":2},{"value":"/x","views":1}]}'
+    http GET "$R/$ep?site_id=rs-sep&date=2025-11-15&by=event_type"
+    expect_http "/$ep by event_type, \x1f inside a type and a user" 200 '{"site_id":"rs-sep",
+      "date":"2025-11-15","by":"event_type","values":[{"value":"page_view","views":3,"unique_users":3},
+      {"value":"a","views":1,"unique_users":1},{"value":"a\u001fb","views":1,"unique_users":1}]}'
+done
+
 # --- /stats/timeseries --------------------------------------------------------------------
 pts() { jq -c '[.points[] | select(.views > 0 or .unique_users > 0)]' <<<"$HTTP_BODY"; }
 q="site_id=rs&from=2025-11-15&to=2025-11-16"

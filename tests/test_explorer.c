@@ -1,5 +1,5 @@
 /* test_explorer.c - unit tests for reporting/explorer.c: GET /events' parameters, cursor,
- * MongoDB filter and the JSON of an event. */
+ * MongoDB query, the JSON of an event and the bounds of a page. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,25 +31,31 @@ test_parse_accepts(void **state)
         int64_t from, to;
         long limit;
         const char *type, *user, *path;
+        int properties;
     } rows[] = {
-        {"site_id=s1", NONE_FROM, NONE_TO, 100, "", "", ""},
-        {"site_id=s1&limit=1", NONE_FROM, NONE_TO, 1, "", "", ""},
-        {"site_id=s1&limit=1000", NONE_FROM, NONE_TO, 1000, "", "", ""},
+        {"site_id=s1", NONE_FROM, NONE_TO, 100, "", "", "", 1},
+        {"site_id=s1&properties=true", NONE_FROM, NONE_TO, 100, "", "", "", 1},
+        {"site_id=s1&properties=false", NONE_FROM, NONE_TO, 100, "", "", "", 0},
+        {"site_id=s1&properties=", NONE_FROM, NONE_TO, 100, "", "", "", 1},
+        {"site_id=s1&properties=fal%73e&limit=7", NONE_FROM, NONE_TO, 7, "", "", "", 0},
+        {"site_id=s1&limit=1", NONE_FROM, NONE_TO, 1, "", "", "", 1},
+        {"site_id=s1&limit=1000", NONE_FROM, NONE_TO, 1000, "", "", "", 1},
         /* A date `from` is its midnight; a date `to` the end of that day. */
-        {"site_id=s1&from=2025-11-15&to=2025-11-15", D15, D16, 100, "", "", ""},
+        {"site_id=s1&from=2025-11-15&to=2025-11-15", D15, D16, 100, "", "", "", 1},
         /* An instant `to` is exclusive, as it is. */
-        {"site_id=s1&from=2025-11-15T10:00:00Z&to=2025-11-16T00:00:00Z", T10, D16, 100, "", "", ""},
-        {"site_id=s1&from=2025-11-15T12:00:00%2B02:00", T10, NONE_TO, 100, "", "", ""},
-        {"site_id=s1&to=2025-11-15T10:00:00.000Z", NONE_FROM, T10, 100, "", "", ""},
+        {"site_id=s1&from=2025-11-15T10:00:00Z&to=2025-11-16T00:00:00Z", T10, D16, 100, "", "", "",
+         1},
+        {"site_id=s1&from=2025-11-15T12:00:00%2B02:00", T10, NONE_TO, 100, "", "", "", 1},
+        {"site_id=s1&to=2025-11-15T10:00:00.000Z", NONE_FROM, T10, 100, "", "", "", 1},
         /* The shortest range: one millisecond. */
         {"site_id=s1&from=2025-11-15T10:00:00Z&to=2025-11-15T10:00:00.001Z", T10, T10 + 1, 100, "",
-         "", ""},
+         "", "", 1},
         /* A date `to` ends with its day, so an instant on that day may start the range. */
-        {"site_id=s1&from=2025-11-15T10:00:00Z&to=2025-11-15", T10, D16, 100, "", "", ""},
+        {"site_id=s1&from=2025-11-15T10:00:00Z&to=2025-11-15", T10, D16, 100, "", "", "", 1},
         {"site_id=s1&event_type=click&user_id=u%201&path=%2Fa%3Fb", NONE_FROM, NONE_TO, 100,
-         "click", "u 1", "/a?b"},
+         "click", "u 1", "/a?b", 1},
         /* Empty parameters are not given. */
-        {"site_id=s1&event_type=&from=&limit=", NONE_FROM, NONE_TO, 100, "", "", ""},
+        {"site_id=s1&event_type=&from=&limit=", NONE_FROM, NONE_TO, 100, "", "", "", 1},
     };
     struct events_query q;
     char msg[256];
@@ -66,6 +72,7 @@ test_parse_accepts(void **state)
         assert_string_equal(q.user_id, rows[i].user);
         assert_string_equal(q.path, rows[i].path);
         assert_int_equal(q.has_after, 0);
+        assert_int_equal(q.properties, rows[i].properties);
     }
 }
 
@@ -108,6 +115,11 @@ test_parse_refuses(void **state)
         {"site_id=s1&limit=%2010", EXPLORER_BAD_LIMIT},
         {"site_id=s1&limit=99999999999999999999", EXPLORER_BAD_LIMIT},
         {"site_id=s1&cursor=abc!", EXPLORER_BAD_CURSOR},
+        {"site_id=s1&properties=1", EXPLORER_BAD_PROPERTIES},
+        {"site_id=s1&properties=FALSE", EXPLORER_BAD_PROPERTIES},
+        {"site_id=s1&properties=yes", EXPLORER_BAD_PROPERTIES},
+        {"site_id=s1&properties=falsey", EXPLORER_BAD_PROPERTIES},
+        {"site_id=s1&properties=%FF", EXPLORER_BAD_PROPERTIES},
         /* The cursor of another query's filters. */
         {"site_id=s1&event_type=click&cursor=" CUR_S1_T10_EV1, EXPLORER_OTHER_CURSOR},
         {"site_id=s2&cursor=" CUR_S1_T10_EV1, EXPLORER_OTHER_CURSOR},
@@ -294,46 +306,139 @@ test_filter(void **state)
 }
 
 static void
-test_find_opts(void **state)
+test_pipeline(void **state)
 {
+    static const struct {
+        const char *qs, *want;
+    } rows[] = {
+        {"site_id=s1&limit=20",
+         "{ \"pipeline\" : [ { \"$match\" : { \"site_id\" : \"s1\", \"timestamp\" : { \"$gte\" : { "
+         "\"$date\" : { \"$numberLong\" : \"-62135596800000\" } }, \"$lt\" : { \"$date\" : \""
+         "10000-01-01T00:00:00Z\" } } } }, { \"$sort\" : { \"timestamp\" : -1, "
+         "\"_id\" : -1 } }, { \"$limit\" : 21 }, { \"$project\" : { \"createdAt\" : 0, "
+         "\"delivery\" : 0, \"own\" : 0 } } ] }"},
+        /* Without properties, the server leaves them out too. */
+        {"site_id=s1&properties=false",
+         "{ \"pipeline\" : [ { \"$match\" : { \"site_id\" : \"s1\", \"timestamp\" : { \"$gte\" : { "
+         "\"$date\" : { \"$numberLong\" : \"-62135596800000\" } }, \"$lt\" : { \"$date\" : \""
+         "10000-01-01T00:00:00Z\" } } } }, { \"$sort\" : { \"timestamp\" : -1, "
+         "\"_id\" : -1 } }, { \"$limit\" : 101 }, { \"$project\" : { \"createdAt\" : 0, "
+         "\"delivery\" : 0, \"own\" : 0, \"properties\" : 0 } } ] }"},
+    };
     struct events_query q;
     char msg[256];
-    bson_t *o;
-    char *s;
 
     (void)state;
-    assert_int_equal(explorer_parse("site_id=s1&limit=20", &q, msg, sizeof msg), 0);
-    o = explorer_find_opts(&q);
-    s = bson_as_relaxed_extended_json(o, NULL);
-    assert_string_equal(s, "{ \"sort\" : { \"timestamp\" : -1, \"_id\" : -1 }, \"limit\" : 21 }");
-    bson_free(s);
-    bson_destroy(o);
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        bson_t *p;
+        char *s;
+        assert_int_equal(explorer_parse(rows[i].qs, &q, msg, sizeof msg), 0);
+        p = explorer_pipeline(&q);
+        s = bson_as_relaxed_extended_json(p, NULL);
+        assert_string_equal(s, rows[i].want);
+        bson_free(s);
+        bson_destroy(p);
+    }
 }
 
-/* Render a stored document given as extended JSON; compare as compact, sorted JSON. */
 static void
-expect_render(const char *doc_json, const char *want)
+test_page_fits(void **state)
+{
+    static const struct {
+        long n;
+        size_t used, len;
+        int fits;
+    } rows[] = {
+        {0, 0, 10, 1},
+        {0, 0, EXPLORER_PAGE_BYTES * 3, 1}, /* the first event always: a page is never empty */
+        {1, 100, 100, 1},
+        /* used + ',' + len up to the cap, not past it */
+        {1, EXPLORER_PAGE_BYTES - 101, 100, 1},
+        {1, EXPLORER_PAGE_BYTES - 100, 100, 0},
+        {1, EXPLORER_PAGE_BYTES, 0, 0},
+        {2, EXPLORER_PAGE_BYTES * 2, 1, 0}, /* a first event larger than the cap: alone */
+        {5, 10, SIZE_MAX, 0},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        assert_int_equal(explorer_page_fits(rows[i].n, rows[i].used, rows[i].len), rows[i].fits);
+    }
+}
+
+static void
+test_batch(void **state)
+{
+    static const struct {
+        const char *qs;
+        long n;
+        size_t used, largest;
+        uint32_t want;
+    } rows[] = {
+        /* Before any document: 8 with properties (up to 1 MiB each), 256 without. */
+        {"site_id=s&limit=1000", 0, 0, 0, 8},
+        {"site_id=s&limit=3", 0, 0, 0, 4},
+        {"site_id=s&limit=1000&properties=false", 0, 0, 0, EXPLORER_BATCH_BARE},
+        {"site_id=s&limit=10&properties=false", 0, 0, 0, 11},
+        /* Then what fits in the page's room at the largest size met, within the bounds. */
+        {"site_id=s&limit=1000", 8, 480000, 60000, 9},
+        {"site_id=s&limit=1000", 8, 2000, 250, EXPLORER_BATCH_PROPS},
+        {"site_id=s&limit=20", 8, 2000, 250, 13},
+        {"site_id=s&limit=1000", 1, 900000, 500000, 1},
+        {"site_id=s&limit=1000", 3, EXPLORER_PAGE_BYTES, 1000, 1},
+        {"site_id=s&limit=1000&properties=false", 256, 76800, 300, EXPLORER_BATCH_BARE},
+        {"site_id=s&limit=1000", 1000, 5000, 5, 1},
+    };
+    struct events_query q;
+    char msg[256];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        assert_int_equal(explorer_parse(rows[i].qs, &q, msg, sizeof msg), 0);
+        assert_int_equal(explorer_batch(&q, rows[i].n, rows[i].used, rows[i].largest),
+                         rows[i].want);
+    }
+}
+
+/* Render a stored document given as extended JSON (with or without its properties);
+ * compare as JSON values, and with want_text (when not NULL) byte for byte. */
+static void
+expect_render_text(const char *doc_json, int with_properties, const char *want,
+                   const char *want_text)
 {
     bson_error_t berr;
     bson_t *doc = bson_new_from_json((const uint8_t *)doc_json, -1, &berr);
     json_t *ev, *w;
+    char *text;
+    size_t len = 0;
 
     assert_non_null(doc);
-    ev = explorer_render(doc);
+    text = explorer_render(doc, with_properties, &len);
     bson_destroy(doc);
     if (want == NULL) {
-        assert_null(ev);
+        assert_null(text);
         return;
     }
+    assert_non_null(text);
+    assert_int_equal(len, strlen(text));
+    ev = json_loads(text, 0, NULL);
     assert_non_null(ev);
     w = json_loads(want, 0, NULL);
     assert_non_null(w);
     if (!json_equal(ev, w)) {
-        char *got = json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS);
-        fail_msg("rendered %s, want %s", got, want);
+        fail_msg("rendered %s, want %s", text, want);
+    }
+    if (want_text != NULL) {
+        assert_string_equal(text, want_text);
     }
     json_decref(w);
     json_decref(ev);
+    free(text);
+}
+
+static void
+expect_render(const char *doc_json, const char *want)
+{
+    expect_render_text(doc_json, 1, want, NULL);
 }
 
 static void
@@ -364,6 +469,23 @@ test_render(void **state)
     expect_render("{\"_id\":1,\"timestamp\":{\"$date\":{\"$numberLong\":\"0\"}}}", NULL);
     expect_render("{\"_id\":\"e3\",\"timestamp\":\"2025-11-15T10:00:00Z\"}", NULL);
     expect_render("{\"_id\":\"e3\"}", NULL);
+    /* Compact, in the stored order, as jansson writes it; without properties, none. */
+    expect_render_text("{\"_id\":\"e4\",\"site_id\":\"s\",\"event_type\":\"t\","
+                       "\"timestamp\":{\"$date\":{\"$numberLong\":\"0\"}},"
+                       "\"properties\":{\"k\":[0.1,\"\\u001f\\\"\",{}],\"e\":[]}}",
+                       1,
+                       "{\"id\":\"e4\",\"site_id\":\"s\",\"event_type\":\"t\",\"path\":null,"
+                       "\"user_id\":null,\"timestamp\":\"1970-01-01T00:00:00.000Z\","
+                       "\"properties\":{\"k\":[0.1,\"\\u001f\\\"\",{}],\"e\":[]}}",
+                       "{\"id\":\"e4\",\"site_id\":\"s\",\"event_type\":\"t\",\"path\":null,"
+                       "\"user_id\":null,\"timestamp\":\"1970-01-01T00:00:00.000Z\","
+                       "\"properties\":{\"k\":[0.10000000000000001,\"\\u001F\\\"\",{}],\"e\":[]}}");
+    expect_render_text("{\"_id\":\"e4\",\"timestamp\":{\"$date\":{\"$numberLong\":\"0\"}},"
+                       "\"properties\":{\"k\":1}}",
+                       0,
+                       "{\"id\":\"e4\",\"site_id\":null,\"event_type\":null,\"path\":null,"
+                       "\"user_id\":null,\"timestamp\":\"1970-01-01T00:00:00.000Z\"}",
+                       NULL);
 }
 
 int
@@ -378,10 +500,12 @@ main(void)
         cmocka_unit_test(test_cursor_refuses_malformed),
         cmocka_unit_test(test_filters_hash),
         cmocka_unit_test(test_filter),
-        cmocka_unit_test(test_find_opts),
+        cmocka_unit_test(test_pipeline),
+        cmocka_unit_test(test_page_fits),
+        cmocka_unit_test(test_batch),
         cmocka_unit_test(test_render),
     };
 
-    return cmocka_run_group_tests_name("explorer: GET /events parameters, cursor, filter", tests,
-                                       NULL, NULL);
+    return cmocka_run_group_tests_name("explorer: GET /events parameters, cursor, query, page",
+                                       tests, NULL, NULL);
 }

@@ -1,6 +1,6 @@
 /* test_range.c - unit tests for reporting/range.c: the days of a query's parameters, the
- * buckets of a time series, `limit`, which user documents a site-day counts, and the
- * distinct count. */
+ * buckets of a time series, `limit`, which user documents a site-day counts, the distinct
+ * count by hash and its passes, and the size of a batch. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -207,23 +207,106 @@ test_user_counted(void **state)
 }
 
 static void
-test_distinct(void **state)
+test_unique(void **state)
 {
     static const struct {
-        const char *in[6];
+        uint64_t in[6];
         size_t n, want;
+        uint64_t out[6];
     } rows[] = {
-        {{NULL}, 0, 0},        {{"u1"}, 1, 1},
-        {{"u1", "u1"}, 2, 1},  {{"u2", "u1", "u2", "u3", "u1", "u10"}, 6, 4},
-        {{"", "a", ""}, 3, 2},
+        {{0}, 0, 0, {0}},       {{7}, 1, 1, {7}},
+        {{7, 7}, 2, 1, {7}},    {{3, 1, 3, UINT64_MAX, 1, 2}, 6, 4, {1, 2, 3, UINT64_MAX}},
+        {{0, 0, 0}, 3, 1, {0}},
     };
     (void)state;
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-        char *v[6];
-        for (size_t k = 0; k < rows[i].n; k++) {
-            v[k] = (char *)rows[i].in[k];
-        }
-        assert_int_equal(range_distinct(v, rows[i].n), rows[i].want);
+        uint64_t v[6];
+        memcpy(v, rows[i].in, sizeof v);
+        assert_int_equal(range_unique(v, rows[i].n), rows[i].want);
+        assert_memory_equal(v, rows[i].out, rows[i].want * sizeof v[0]);
+    }
+}
+
+static void
+test_user_hash_and_passes(void **state)
+{
+    static const struct {
+        int64_t entries, passes;
+    } rows[] = {
+        {0, 1},
+        {1, 1},
+        {RANGE_USERS_PASS, 1},
+        {RANGE_USERS_PASS + 1, 2},
+        {2 * RANGE_USERS_PASS, 2},
+        {2 * RANGE_USERS_PASS + 1, 3},
+        {100 * RANGE_USERS_PASS, 100},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        assert_int_equal(range_passes(rows[i].entries), rows[i].passes);
+    }
+    /* FNV-1a 64: the offset basis for no bytes, and its published vectors. */
+    assert_true(range_user_hash("", 0) == 0xcbf29ce484222325ULL);
+    assert_true(range_user_hash("a", 1) == 0xaf63dc4c8601ec8cULL);
+    assert_true(range_user_hash("foobar", 6) == 0x85944171f73967e8ULL);
+    /* Every byte counts, also a unit separator or a NUL. */
+    assert_true(range_user_hash("a\x1f", 2) != range_user_hash("a", 1));
+    assert_true(range_user_hash("a\0b", 3) != range_user_hash("a\0c", 3));
+}
+
+/* The bounded set: compacted when full, doubled while that leaves it more than half full, and
+ * full (1) with RANGE_USERS_PASS distinct hashes. */
+static void
+test_hold(void **state)
+{
+    size_t n = 0, cap = 4;
+    uint64_t *h = malloc(cap * sizeof *h);
+
+    (void)state;
+    assert_non_null(h);
+    /* Duplicates make room: 4, 4, 4, 4 then 5 compacts to {4} and adds. */
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(range_hold(&h, &n, &cap, 4), 0);
+    }
+    assert_int_equal(range_hold(&h, &n, &cap, 5), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(cap, 4);
+    /* Distinct ones make it grow. */
+    for (uint64_t x = 10; x < 20; x++) {
+        assert_int_equal(range_hold(&h, &n, &cap, x), 0);
+    }
+    assert_int_equal(range_unique(h, n), 12);
+    assert_int_equal(cap, 16);
+    /* Up to RANGE_USERS_PASS distinct, then full; a duplicate while full compacts first. */
+    n = range_unique(h, n);
+    for (uint64_t x = 100; n < RANGE_USERS_PASS; x++) {
+        assert_int_equal(range_hold(&h, &n, &cap, x), 0);
+    }
+    assert_int_equal(cap, RANGE_USERS_PASS);
+    assert_int_equal(range_hold(&h, &n, &cap, 1), 1);
+    assert_int_equal(n, RANGE_USERS_PASS);
+    free(h);
+}
+
+static void
+test_batch(void **state)
+{
+    static const struct {
+        size_t room, largest;
+        uint32_t most, want;
+    } rows[] = {
+        {1 << 20, 0, 8, 8},          /* none met yet: the most */
+        {1 << 20, 1024, 2000, 1024}, /* as many as fit */
+        {1 << 20, 1024, 32, 32},     /* at most the most */
+        {1 << 20, 60000, 32, 17},    /* 60 KB events */
+        {1000, 60000, 32, 1},        /* no room: still one */
+        {0, 1, 32, 1},               /* page full: one, to see whether another follows */
+        {1 << 20, 2 << 20, 32, 1},   /* a document larger than the room */
+        {100, 10, 0, 1},             /* at least one */
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        assert_int_equal(range_batch(rows[i].room, rows[i].largest, rows[i].most), rows[i].want);
     }
 }
 
@@ -317,52 +400,16 @@ test_by(void **state)
     }
 }
 
-static void
-test_top(void **state)
-{
-    static const struct {
-        const char *keys[8];
-        size_t n, limit;
-        const char *want; /* "value:views:users ..." */
-    } rows[] = {
-        {{NULL}, 0, 10, ""},
-        {{"/a\x1fu1", "/b\x1fu1", "/a\x1fu2", "/a\x1fu1", "/b\x1f"}, 5, 10, "/a:3:2 /b:2:1 "},
-        {{"b\x1f", "a\x1f", "c\x1fx", "c\x1fx"}, 4, 10, "c:2:1 a:1:0 b:1:0 "}, /* ties by value */
-        {{"b\x1f", "a\x1f", "c\x1fx", "c\x1fx"}, 4, 2, "c:2:1 a:1:0 "},
-        {{"a\x1fu", "ab\x1fu", "a\x1fv", "no separator"}, 4, 10, "a:2:2 ab:1:1 "},
-        {{"a\x1fu", "a\x1fu", "a\x1fu"}, 3, 1, "a:3:1 "},
-    };
-    (void)state;
-    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-        char *keys[8], got[256] = "";
-        struct top_row out[8];
-        long n;
-        for (size_t k = 0; k < rows[i].n; k++) {
-            keys[k] = strdup(rows[i].keys[k]);
-        }
-        n = range_top(keys, rows[i].n, out, rows[i].limit);
-        assert_true(n >= 0);
-        for (long k = 0; k < n; k++) {
-            size_t at = strlen(got);
-            snprintf(got + at, sizeof got - at, "%s:%lld:%lld ", out[k].value,
-                     (long long)out[k].views, (long long)out[k].users);
-        }
-        assert_string_equal(got, rows[i].want);
-        for (size_t k = 0; k < rows[i].n; k++) {
-            free(keys[k]);
-        }
-    }
-}
-
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse),        cmocka_unit_test(test_interval_and_buckets),
         cmocka_unit_test(test_bucket_of),    cmocka_unit_test(test_limit),
-        cmocka_unit_test(test_user_counted), cmocka_unit_test(test_distinct),
+        cmocka_unit_test(test_user_counted), cmocka_unit_test(test_unique),
         cmocka_unit_test(test_bucket_of_id), cmocka_unit_test(test_bucket_time),
-        cmocka_unit_test(test_by),           cmocka_unit_test(test_top),
+        cmocka_unit_test(test_by),           cmocka_unit_test(test_user_hash_and_passes),
+        cmocka_unit_test(test_hold),         cmocka_unit_test(test_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
