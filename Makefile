@@ -205,10 +205,13 @@ $(BUILD)/tests/fuzz_event: $(BUILD)/obj/tests/fuzz_event.o $(BUILD)/libreporting
 	@mkdir -p $(@D)
 	$(CC) $(SAN) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
 
+# test_<module>_WRAP: the library calls a unit test fakes at link time (-Wl,--wrap).
+test_rconn_WRAP := redisConnectWithTimeout redisSetTimeout
 $(BUILD)/tests/test_%: $(BUILD)/obj/tests/test_%.o $(SERVICES:%=$(BUILD)/lib%.a) \
                        $(BUILD)/libcommon.a
 	@mkdir -p $(@D)
-	$(CC) $(SAN) $(LDFLAGS) $^ -o $@ -lcmocka $(PKG_LIBS)
+	$(CC) $(SAN) $(LDFLAGS) $(foreach f,$(test_$*_WRAP),-Wl,--wrap=$(f)) $^ -o $@ -lcmocka \
+	    $(PKG_LIBS)
 
 unit: $(UNIT_BIN)
 	@failed=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t || failed=1; done; exit $$failed
