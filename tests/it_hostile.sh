@@ -117,6 +117,23 @@ raw "a line that is not a header: 400, closed" "400 Malformed HTTP request|close
 printf 'GET /livez HTTP/1.1\nHost: x\n\n' >"$T_TMP/req"
 raw "bare LF line ends: 400, closed" \
     "400 Request header lines must end with CRLF|closed|"
+# A CRLF request line, then header lines ended by bare LFs: the check of the header block
+# must not read past its end (it did, one or two bytes: past civetweb's 16384-byte buffer,
+# under ASan, for a block of exactly that size).
+printf 'GET /livez HTTP/1.1\r\nHost: x\n\n' >"$T_TMP/req"
+raw "CRLF request line, LF header line: 400, closed" \
+    "400 Request header lines must end with CRLF|closed|"
+printf 'GET /livez HTTP/1.1\r\nHost: x\r\nX-A: 1\n\n' >"$T_TMP/req"
+raw "CRLF lines, then an LF-ended last line: 400, closed" \
+    "400 Request header lines must end with CRLF|closed|"
+printf 'GET /livez HTTP/1.1\r\nHost: x\r\n\n' >"$T_TMP/req"
+raw "CRLF lines, then an LF blank line: 400, closed" \
+    "400 Request header lines must end with CRLF|closed|"
+pad=$((16384 - ${#CRLF} - $(printf 'GET /livez HTTP/1.1Host: x\nX-Pad: \n\n' | wc -c)))
+{ printf 'GET /livez HTTP/1.1\r\nHost: x\nX-Pad: '; head -c "$pad" /dev/zero | tr '\0' a; printf '\n\n'; } >"$T_TMP/req"
+expect_eq "that request, padded to a 16384-byte header block" "$(wc -c <"$T_TMP/req")" 16384
+raw "a 16384-byte header block of LF-ended lines: 400, closed" \
+    "400 Request header lines must end with CRLF|closed|"
 expect_eq "nothing hidden was queued" "$(redis_cli llen q)" 0
 printf 'GET /livez HTTP/1.1\r\nHost: x\r\n\r\nGET /livez HTTP/1.1\r\nHost: x\r\n\r\n' >"$T_TMP/req"
 raw "two pipelined requests: both answered, kept open" "200 ok|200 ok|open|"
@@ -154,6 +171,10 @@ raw "a GET with a body that never comes: answered, then closed" "200 ok|closed|"
 printf 'GET /livez HTTP/1.1\r\nHost: x\r\n' >"$T_TMP/req"
 raw "headers that stop: 408 and closed" "408 Request not received in time|closed|"
 check "each closed within the 2 s timeout ($((SECONDS - start)) s for three)" [ $((SECONDS - start)) -le 9 ]
+# The keep-alive time (5 s here) is not taken from the next request's 2 s: a POST after
+# 2.5 s idle on a kept-alive connection has its whole time for its body.
+printf 'GET /livez HTTP/1.1\r\nHost: x\r\n\r\n<pause:2.5>POST /event HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s' "${#EV}" "$EV" >"$T_TMP/req"
+raw "a POST after an idle longer than REQUEST_TIMEOUT_MS: 202" "200 ok|202 accepted|open|"
 
 expect_eq "the same process answered throughout" "$(kill -0 "$pid" && echo alive)" alive
 http GET "$U/health"

@@ -36,8 +36,15 @@ flood() {
     check "$name, $2 x $1: normal requests within 1 s (slowest ${r[normal_max_ms]} ms)" \
         [ "${r[normal_max_ms]}" -lt 1000 ]
     check "$name, $2 x $1: the server closed them all (${r[closed]} closed)" [ "${r[closed]}" -ge "$2" ]
-    check "$name, $2 x $1: none open longer than its bound + 1.5 s (${r[longest_s]} s)" \
-        awk -v l="${r[longest_s]}" -v b="$FLOOD_BOUND" 'BEGIN { exit !(l <= b + 1.5) }'
+    # (A connection the server never closed counts with its age when the flood ended:
+    # a bound not enforced fails here, loudly, whatever else passed.)
+    if awk -v l="${r[longest_s]}" -v b="$FLOOD_BOUND" 'BEGIN { exit !(l <= b + 1.5) }'; then
+        pass "$name, $2 x $1: none open longer than its bound + 1.5 s (${r[longest_s]} s)"
+    else
+        fail "$name, $2 x $1: none open longer than its bound + 1.5 s" \
+            "BOUND EXCEEDED: a connection was held ${r[longest_s]} s, the bound is $FLOOD_BOUND s" \
+            "(${r[open_at_end]} still open when the flood ended)"
+    fi
 }
 
 I="http://127.0.0.1:$INGEST_PORT"
