@@ -26,6 +26,9 @@
 #define CONN_REQUEST_INFO 16
 #define CONN_PHYS_CTX 2272    /* struct mg_context *phys_ctx: what mg_get_context() returns */
 #define CONN_SOCK 2296        /* int client.sock */
+#define CONN_CONTENT_LEN 2368 /* int64_t content_len: the body's bytes mg_read() may return */
+#define CONN_CONSUMED 2376    /* int64_t consumed_content: those it returned */
+#define CONN_IS_CHUNKED 2384  /* int is_chunked: 0 no, 1 decoding, 4 all read */
 #define CONN_BUF 2392         /* char *buf: the received bytes, the header block first */
 #define CONN_BUF_SIZE 2428    /* int buf_size */
 #define CONN_REQUEST_LEN 2432 /* int request_len: the header block's length in buf */
@@ -174,6 +177,53 @@ civet_internals_headers_error(const struct mg_connection *conn)
     /* q + 2 starts a line that civetweb did not take. */
     return q[2] == ' ' || q[2] == '\t' ? "Obsolete line folding in request headers is not accepted"
                                        : "Malformed request headers";
+}
+
+int
+civet_internals_raw_chunked(struct mg_connection *conn)
+{
+    char *base = (char *)conn;
+    int64_t content_len, consumed, unlimited = INT64_MAX;
+    int is_chunked, raw = 0;
+
+    if (conn_base(conn) == NULL || mg_get_request_info(conn) == NULL) {
+        return -1;
+    }
+    memcpy(&content_len, base + CONN_CONTENT_LEN, sizeof content_len);
+    memcpy(&consumed, base + CONN_CONSUMED, sizeof consumed);
+    memcpy(&is_chunked, base + CONN_IS_CHUNKED, sizeof is_chunked);
+    /* get_request() leaves a chunked request so: decoding, nothing of it read yet. */
+    if (is_chunked != 1 || content_len != 0 || consumed != 0) {
+        return -1;
+    }
+    /* mg_read_inner() then returns the bytes as they come, without an end. */
+    memcpy(base + CONN_IS_CHUNKED, &raw, sizeof raw);
+    memcpy(base + CONN_CONTENT_LEN, &unlimited, sizeof unlimited);
+    return 0;
+}
+
+void
+civet_internals_raw_chunked_done(struct mg_connection *conn)
+{
+    char *base = (char *)conn;
+    int all_read = 4;
+
+    /* As civetweb's own decoder leaves a body read to its end: process_new_connection()
+     * keeps the connection for is_chunked 4, and keeps the bytes after content_len (the
+     * body's, framing included) in its buffer as the next request. */
+    memcpy(base + CONN_CONTENT_LEN, base + CONN_CONSUMED, sizeof(int64_t));
+    memcpy(base + CONN_IS_CHUNKED, &all_read, sizeof all_read);
+}
+
+int
+civet_internals_request_dropped(const struct mg_connection *conn)
+{
+    /* process_new_connection(): a request parsed (its method set), whose local_uri
+     * get_rel_url_at_current_server() could not make (NULL), is neither handled nor
+     * answered; the connection is closed. */
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+
+    return ri != NULL && ri->request_method != NULL && ri->local_uri == NULL;
 }
 
 const char *

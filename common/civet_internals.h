@@ -28,6 +28,22 @@ int civet_internals_socket(const struct mg_connection *conn);
  * the bytes of the header block. A message for a 400 reply. */
 const char *civet_internals_headers_error(const struct mg_connection *conn);
 
+/* Whether civetweb read a request on conn and is closing the connection without an
+ * answer, not having handed the request over (begin_request): 1.15 does so for a target
+ * that is not a path on this server (absolute-form "http://host/path", "*"). Call it from
+ * the connection_close callback, and only when nothing was answered. */
+int civet_internals_request_dropped(const struct mg_connection *conn);
+
+/* Take over the decoding of the chunked body of the request on conn: from now on
+ * mg_read() returns its raw bytes, chunk sizes and all (civetweb 1.15 refuses chunk
+ * extensions and trailer fields, which RFC 9112 allows). Returns 0, or -1 (nothing
+ * changed) when conn is not a chunked request whose body is untouched. */
+int civet_internals_raw_chunked(struct mg_connection *conn);
+
+/* After civet_internals_raw_chunked(): the body was read to its end, so that civetweb
+ * may keep the connection for the next request (which may already be in its buffer). */
+void civet_internals_raw_chunked_done(struct mg_connection *conn);
+
 /* civetweb's own error reply for status with its message civetweb_msg, in our words:
  * sets *status to the status to answer (civetweb's 411 for a Content-Length it cannot
  * read is a 400) and returns the message. Only civetweb's fixed texts are looked at

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "civet_internals.h"
+#include "framing.h"
 #include "log.h"
 #include "text.h"
 
@@ -70,6 +71,7 @@ static _Thread_local int64_t wait_start_ms;
 static _Thread_local int wait_reused;
 static _Thread_local int64_t body_start_ms;
 static _Thread_local int self_fd = -1;
+static _Thread_local int answered; /* something was sent for the request being read */
 static _Thread_local struct reader self_reader;
 static _Thread_local const http_server_t *self_registered;
 
@@ -231,6 +233,10 @@ format_head(char *dst, size_t cap, struct mg_connection *conn, const char *date,
         head_str(&h, "\r\nContent-Length: ");
         head_num(&h, len);
         head_str(&h, "\r\n");
+        if (strcmp(content_type, "application/json") == 0) {
+            /* JSON replies quote client strings: never let a browser sniff them as HTML. */
+            head_str(&h, "X-Content-Type-Options: nosniff\r\n");
+        }
     }
     head_str(&h, "Cache-Control: ");
     head_str(&h, cache ? cache : "no-store");
@@ -619,7 +625,7 @@ read_until(struct mg_connection *conn, struct reader *rd, int64_t deadline, char
             return -1;
         }
         reader_arm(rd, deadline);
-        r = mg_read(conn, dst, room);
+        r = framing_read(conn, dst, room);
         if (reader_disarm(rd)) {
             close_after_reply(conn); /* its socket reads nothing more */
         }
@@ -735,21 +741,6 @@ finish_body(struct mg_connection *conn)
     }
 }
 
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 int
 http_query_param(const char *qs, const char *name, char *out, size_t outsz)
 {
@@ -768,8 +759,8 @@ http_query_param(const char *qs, const char *name, char *out, size_t outsz)
                 if (c == '+') {
                     c = ' ';
                 } else if (c == '%') {
-                    int hi = v < stop ? hexval(v[0]) : -1;
-                    int lo = v + 1 < stop ? hexval(v[1]) : -1;
+                    int hi = v < stop ? framing_hex_digit(v[0]) : -1;
+                    int lo = v + 1 < stop ? framing_hex_digit(v[1]) : -1;
                     if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
                         return -2;
                     }
@@ -792,46 +783,15 @@ http_query_param(const char *qs, const char *name, char *out, size_t outsz)
     return -1;
 }
 
-/* Why the request's framing cannot be trusted (each a way to smuggle a second request
- * in a body), or NULL. */
+/* Why the request's framing cannot be trusted, or NULL: a header block civetweb did not
+ * take whole, or headers that frame the message ambiguously. */
 static const char *
-framing_error(const struct mg_connection *conn)
+request_framing_error(const struct mg_connection *conn)
 {
     const struct mg_request_info *ri = mg_get_request_info(conn);
-    const char *cl = NULL, *te = NULL, *why = civet_internals_headers_error(conn);
-    int n_cl = 0, n_te = 0;
+    const char *why = civet_internals_headers_error(conn);
 
-    if (why != NULL) {
-        return why;
-    }
-    for (int i = 0; i < ri->num_headers; i++) {
-        if (strcasecmp(ri->http_headers[i].name, "Content-Length") == 0) {
-            cl = ri->http_headers[i].value;
-            n_cl++;
-        } else if (strcasecmp(ri->http_headers[i].name, "Transfer-Encoding") == 0) {
-            te = ri->http_headers[i].value;
-            n_te++;
-        }
-    }
-    if (n_cl > 1) {
-        return "More than one Content-Length header";
-    }
-    if (n_te > 1) {
-        return "More than one Transfer-Encoding header";
-    }
-    if (cl != NULL && te != NULL) {
-        return "Content-Length and Transfer-Encoding may not be sent together";
-    }
-    if (te != NULL && strcasecmp(te, "chunked") != 0) {
-        return "Transfer-Encoding must be chunked";
-    }
-    if (cl != NULL) {
-        size_t n = strspn(cl, "0123456789");
-        if (n == 0 || n > 18 || cl[n] != '\0') {
-            return "Content-Length must be a decimal number";
-        }
-    }
-    return NULL;
+    return why != NULL ? why : framing_error(ri->http_version, ri->http_headers, ri->num_headers);
 }
 
 /* Whether route r serves a request with method m. */
@@ -916,9 +876,12 @@ dispatch(struct mg_connection *conn)
     int status = 0;
 
     reply_closes = 0;
+    answered = 1;
     body_start_ms = mono_ms();
     clear_reply_headers();
-    bad = framing_error(conn);
+    bad = request_framing_error(conn);
+    /* (Framed well, a Transfer-Encoding is "chunked".) */
+    framing_start(conn, bad == NULL && mg_get_header(conn, "Transfer-Encoding") != NULL);
     if (bad != NULL) {
         status = refuse(conn, 400, "%s", bad);
     } else if (srv->opts.filter != NULL && mg_get_context(conn) != srv->probe_mg) {
@@ -951,10 +914,31 @@ on_http_error(struct mg_connection *conn, int status, const char *civetweb_msg)
         msg = "Request not received in time"; /* worded as http_read_body()'s */
     }
     reply_closes = 1; /* civetweb closes the connection after its errors */
+    answered = 1;
     clear_reply_headers();
     http_send_error(conn, sent, "%s", msg);
     count(&srv->paths[srv->n_paths - 1], sent, -1);
     return 0; /* handled */
+}
+
+/* A connection is closing: a request civetweb read but dropped without a word (a target
+ * that is not a path) gets its 400 here, counted as route "other", rather than silence. */
+static void
+on_connection_close(const struct mg_connection *cconn)
+{
+    /* (civetweb's connection, writable: the callback's const is its API's caution.) */
+    struct mg_connection *conn = (struct mg_connection *)(uintptr_t)cconn;
+    const http_server_t *srv;
+
+    if (answered || !civet_internals_request_dropped(conn)) {
+        return;
+    }
+    srv = mg_get_request_info(conn)->user_data;
+    answered = 1;
+    reply_closes = 1;
+    clear_reply_headers();
+    http_send_error(conn, 400, "Request target must be a path, such as /event");
+    count(&srv->paths[srv->n_paths - 1], 400, -1);
 }
 
 /* The start of the wait for a request: a new connection, or the end of the last one.
@@ -967,6 +951,7 @@ on_init_connection(const struct mg_connection *conn, void **conn_data)
     (void)conn_data;
     wait_start_ms = mono_ms();
     wait_reused = 0;
+    answered = 0;
     self_fd = civet_internals_socket(conn);
     if (self_fd < 0 && !atomic_exchange(&warned, 1)) {
         LOG_ERROR("http: civetweb's connection is not as checked (civet_internals.c): bodies "
@@ -982,6 +967,7 @@ on_end_request(const struct mg_connection *conn, int status)
     (void)status;
     wait_start_ms = mono_ms();
     wait_reused = 1;
+    answered = 0;
 }
 
 /* Start one civetweb listener on srv; returns its context and sets *port. */
@@ -1018,6 +1004,7 @@ listen_on(http_server_t *srv, int port, int threads, long timeout_ms, long keep_
     cb.end_request = on_end_request;
     cb.init_connection = on_init_connection;
     cb.http_error = on_http_error;
+    cb.connection_close = on_connection_close;
     cb.log_message = log_civetweb;
     mg = mg_start(&cb, srv, options);
     if (mg == NULL) {
