@@ -69,7 +69,15 @@ TOOLS       := $(BUILD)/tests/freeport $(BUILD)/tests/mongoq $(BUILD)/tests/load
 # Built against libcommon.a: the benchmark's do-nothing baseline server.
 BENCH_TOOLS := $(BUILD)/tests/nothing
 
-all: $(SERVICES:%=$(BUILD)/%) $(SERVICES:%=$(BUILD)/%-fault) $(TOOLS) $(BENCH_TOOLS)
+# Preloaded by it_starvation.sh (LD_PRELOAD): built without sanitizers, which a preloaded
+# library may not carry.
+PRELOADS    := $(BUILD)/tests/eintr_retry.so
+
+all: $(SERVICES:%=$(BUILD)/%) $(SERVICES:%=$(BUILD)/%-fault) $(TOOLS) $(BENCH_TOOLS) $(PRELOADS)
+
+$(BUILD)/tests/%.so: tests/%.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 $(WARN) $(CFLAGS) -shared -fPIC $< -o $@ -ldl
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
