@@ -18,7 +18,7 @@
 # Each program is built from its own folder and the common/ modules it names below, and
 # linked with only the libraries it uses: ingest has no MongoDB driver, reporting no Redis
 # client. Every common/ module is in at least two of these lists.
-COMMON_BASE          := err text ts log cfg metrics http svc
+COMMON_BASE          := err text ts log cfg metrics civet_internals framing http svc
 ingest_COMMON        := $(COMMON_BASE) rconn event envelope
 processor_COMMON     := $(COMMON_BASE) rconn event envelope store rollup_doc
 reporting_COMMON     := $(COMMON_BASE) store rollup_doc
@@ -70,7 +70,15 @@ TOOLS       := $(BUILD)/tests/freeport $(BUILD)/tests/mongoq $(BUILD)/tests/load
 # data of the memory checks, ids as common/rollup_doc.h makes them).
 BENCH_TOOLS := $(BUILD)/tests/nothing $(BUILD)/tests/memfill
 
-all: $(SERVICES:%=$(BUILD)/%) $(SERVICES:%=$(BUILD)/%-fault) $(TOOLS) $(BENCH_TOOLS)
+# Preloaded by it_starvation.sh (LD_PRELOAD): built without sanitizers, which a preloaded
+# library may not carry.
+PRELOADS    := $(BUILD)/tests/eintr_retry.so
+
+all: $(SERVICES:%=$(BUILD)/%) $(SERVICES:%=$(BUILD)/%-fault) $(TOOLS) $(BENCH_TOOLS) $(PRELOADS)
+
+$(BUILD)/tests/%.so: tests/%.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 $(WARN) $(CFLAGS) -shared -fPIC $< -o $@ -ldl
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -208,10 +216,13 @@ $(BUILD)/tests/fuzz_event: $(BUILD)/obj/tests/fuzz_event.o $(BUILD)/libreporting
 	@mkdir -p $(@D)
 	$(CC) $(SAN) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
 
+# test_<module>_WRAP: the library calls a unit test fakes at link time (-Wl,--wrap).
+test_rconn_WRAP := redisConnectWithTimeout redisSetTimeout
 $(BUILD)/tests/test_%: $(BUILD)/obj/tests/test_%.o $(SERVICES:%=$(BUILD)/lib%.a) \
                        $(BUILD)/libcommon.a
 	@mkdir -p $(@D)
-	$(CC) $(SAN) $(LDFLAGS) $^ -o $@ -lcmocka $(PKG_LIBS)
+	$(CC) $(SAN) $(LDFLAGS) $(foreach f,$(test_$*_WRAP),-Wl,--wrap=$(f)) $^ -o $@ -lcmocka \
+	    $(PKG_LIBS)
 
 unit: $(UNIT_BIN)
 	@failed=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t || failed=1; done; exit $$failed

@@ -15,18 +15,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "civet_internals.h"
+#include "framing.h"
 #include "log.h"
 #include "text.h"
 
 #define HTTP_MAX_STATUS 600
-/* civetweb 1.15 keeps at most this many headers of a request (MG_MAX_HEADERS). */
-#define HTTP_MAX_HEADERS 64
 /* How often the watchdog looks for body reads past their deadline. */
 #define HTTP_WATCHDOG_MS 100
-/* The signal that interrupts a worker's read: civetweb's poll() returns EINTR, and
- * mg_read() with it. Nothing else here uses SIGURG (it is only sent for out-of-band
- * TCP data to a process that asked for it with F_SETOWN). */
-#define HTTP_INTERRUPT SIGURG
 
 /* Requests answered on one path, by status, and how long they took. */
 struct path_stats {
@@ -35,14 +31,17 @@ struct path_stats {
     struct metrics_histogram latency;
 };
 
-/* A main-listener worker thread as the watchdog sees it. The watchdog signals the
- * thread only while holding lock with deadline set, and the thread clears deadline
- * under the same lock; a signal sent is delivered before the thread runs another
- * instruction, so it can only ever interrupt the body read it was meant for. */
+/* A worker thread as the watchdog sees it. Past the deadline of the body read in
+ * progress, the watchdog shuts down the read side of the connection's socket: every
+ * read of it, civetweb's poll() and recv() whatever their version, then ends at once
+ * (end of file) instead of waiting for the client. It does so only while holding lock
+ * with deadline set, and the thread clears deadline under the same lock before its
+ * connection can close, so fd is always the socket of the read it was meant for. */
 struct reader {
-    pthread_t thread;
     pthread_mutex_t lock;
     int64_t deadline_ms; /* monotonic; 0 while not reading a body */
+    int fd;              /* the connection's socket, -1 when unknown */
+    int cut;             /* the watchdog shut its read side down */
 };
 
 struct http_server {
@@ -65,22 +64,47 @@ struct http_server {
 };
 
 /* Per worker thread (each connection is served by one thread from accept to close):
- * when this thread began waiting for its current request, and its reader. */
+ * when this thread began waiting for its current request, whether that request is not
+ * the connection's first, when its headers had all arrived, its connection's socket,
+ * and its reader. */
 static _Thread_local int64_t wait_start_ms;
+static _Thread_local int wait_reused;
+static _Thread_local int64_t body_start_ms;
+static _Thread_local int self_fd = -1;
+static _Thread_local int answered; /* something was sent for the request being read */
 static _Thread_local struct reader self_reader;
 static _Thread_local const http_server_t *self_registered;
 
 static int64_t mono_ms(void);
 
-/* When the request on conn must have arrived whole: its listener's timeout after the
- * wait for it began. */
-static int64_t
-request_deadline(const struct mg_connection *conn)
+/* The request timeout of conn's listener. */
+static long
+request_timeout(const struct mg_connection *conn)
 {
     const http_server_t *srv = mg_get_request_info(conn)->user_data;
-    long timeout = mg_get_context(conn) == srv->probe_mg ? HTTP_PROBE_TIMEOUT_MS
-                                                         : srv->opts.request_timeout_ms;
-    return wait_start_ms + timeout;
+    return mg_get_context(conn) == srv->probe_mg ? HTTP_PROBE_TIMEOUT_MS
+                                                 : srv->opts.request_timeout_ms;
+}
+
+/* When civetweb gives up on the headers of the request on conn (its rules): the request
+ * timeout after a new connection began waiting, the keep-alive timeout after the previous
+ * request of a kept-alive one, idle time included. */
+static int64_t
+header_deadline(const struct mg_connection *conn)
+{
+    const http_server_t *srv = mg_get_request_info(conn)->user_data;
+    int reused = wait_reused && mg_get_context(conn) != srv->probe_mg;
+
+    return wait_start_ms + (reused ? srv->opts.keep_alive_ms : request_timeout(conn));
+}
+
+/* When the body of the request on conn must have arrived whole: the request timeout
+ * after its headers had. Counted from there, not from the end of the previous request,
+ * so that the idle time of a kept-alive connection is not taken from the request. */
+static int64_t
+body_deadline(const struct mg_connection *conn)
+{
+    return body_start_ms + request_timeout(conn);
 }
 
 static int64_t
@@ -209,6 +233,10 @@ format_head(char *dst, size_t cap, struct mg_connection *conn, const char *date,
         head_str(&h, "\r\nContent-Length: ");
         head_num(&h, len);
         head_str(&h, "\r\n");
+        if (strcmp(content_type, "application/json") == 0) {
+            /* JSON replies quote client strings: never let a browser sniff them as HTML. */
+            head_str(&h, "X-Content-Type-Options: nosniff\r\n");
+        }
     }
     head_str(&h, "Cache-Control: ");
     head_str(&h, cache ? cache : "no-store");
@@ -481,24 +509,6 @@ refuse(struct mg_connection *conn, int status, const char *fmt, ...)
 
 /* --- body reads with a deadline ------------------------------------------------------ */
 
-static void
-on_interrupt(int sig)
-{
-    (void)sig; /* only there to make the blocked poll() return EINTR */
-}
-
-static void
-install_interrupt(void)
-{
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_interrupt;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART: the read must fail, not resume */
-    sigaction(HTTP_INTERRUPT, &sa, NULL);
-}
-
 /* This thread's reader, registered with srv on first use; NULL when srv's table is
  * full (then reads are bounded by civetweb's per-read timeout only). */
 static struct reader *
@@ -512,9 +522,10 @@ my_reader(http_server_t *srv)
     pthread_mutex_lock(&srv->watchdog_lock);
     i = atomic_load(&srv->n_readers);
     if (i < srv->readers_cap) {
-        self_reader.thread = pthread_self();
         pthread_mutex_init(&self_reader.lock, NULL);
         self_reader.deadline_ms = 0;
+        self_reader.fd = -1;
+        self_reader.cut = 0;
         srv->readers[i] = &self_reader;
         atomic_store(&srv->n_readers, i + 1);
         self_registered = srv;
@@ -523,19 +534,37 @@ my_reader(http_server_t *srv)
     return self_registered == srv ? &self_reader : NULL;
 }
 
+/* Arm r for a read of this thread's connection until deadline_ms. */
 static void
 reader_arm(struct reader *r, int64_t deadline_ms)
 {
     if (r != NULL) {
         pthread_mutex_lock(&r->lock);
         r->deadline_ms = deadline_ms;
+        r->fd = self_fd;
+        r->cut = 0;
         pthread_mutex_unlock(&r->lock);
     }
 }
 
-/* Interrupt every body read past its deadline, until the server stops. A thread keeps
- * being signalled every HTTP_WATCHDOG_MS while it is past its deadline, in case a
- * signal landed between two reads rather than in one. */
+/* Disarm r; returns whether the watchdog shut the connection's read side down. */
+static int
+reader_disarm(struct reader *r)
+{
+    int cut = 0;
+
+    if (r != NULL) {
+        pthread_mutex_lock(&r->lock);
+        r->deadline_ms = 0;
+        r->fd = -1;
+        cut = r->cut;
+        pthread_mutex_unlock(&r->lock);
+    }
+    return cut;
+}
+
+/* End every body read past its deadline, until the server stops: shut down the read
+ * side of its connection (see struct reader). */
 static void *
 watchdog_main(void *arg)
 {
@@ -556,8 +585,9 @@ watchdog_main(void *arg)
         for (size_t i = 0; i < n && !srv->watchdog_stop; i++) {
             struct reader *r = srv->readers[i];
             pthread_mutex_lock(&r->lock);
-            if (r->deadline_ms != 0 && now >= r->deadline_ms) {
-                pthread_kill(r->thread, HTTP_INTERRUPT);
+            if (r->deadline_ms != 0 && now >= r->deadline_ms && r->fd >= 0 && !r->cut) {
+                shutdown(r->fd, SHUT_RD);
+                r->cut = 1;
             }
             pthread_mutex_unlock(&r->lock);
         }
@@ -595,8 +625,10 @@ read_until(struct mg_connection *conn, struct reader *rd, int64_t deadline, char
             return -1;
         }
         reader_arm(rd, deadline);
-        r = mg_read(conn, dst, room);
-        reader_arm(rd, 0);
+        r = framing_read(conn, dst, room);
+        if (reader_disarm(rd)) {
+            close_after_reply(conn); /* its socket reads nothing more */
+        }
         if (r == 0) {
             /* The end of the body, or civetweb's own read timeout, which returns 0 too
              * and only ever ends past the deadline. */
@@ -635,7 +667,7 @@ http_read_body(struct mg_connection *conn, size_t max, char **buf, size_t *len)
     const struct mg_request_info *ri = mg_get_request_info(conn);
     http_server_t *srv = ri->user_data;
     const char *expect = mg_get_header(conn, "Expect");
-    int64_t deadline = request_deadline(conn);
+    int64_t deadline = body_deadline(conn);
     struct reader *rd = my_reader(srv);
     size_t cap = max + 1;
     char *b = NULL, *none = NULL;
@@ -703,25 +735,10 @@ finish_body(struct mg_connection *conn)
     if (ri->content_length == 0) {
         return;
     }
-    if (read_until(conn, my_reader(srv), request_deadline(conn), &none, &cap, HTTP_DISCARD_MAX,
-                   &why) < 0) {
+    if (read_until(conn, my_reader(srv), body_deadline(conn), &none, &cap, HTTP_DISCARD_MAX, &why) <
+        0) {
         close_after_reply(conn);
     }
-}
-
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
 }
 
 int
@@ -742,8 +759,8 @@ http_query_param(const char *qs, const char *name, char *out, size_t outsz)
                 if (c == '+') {
                     c = ' ';
                 } else if (c == '%') {
-                    int hi = v < stop ? hexval(v[0]) : -1;
-                    int lo = v + 1 < stop ? hexval(v[1]) : -1;
+                    int hi = v < stop ? framing_hex_digit(v[0]) : -1;
+                    int lo = v + 1 < stop ? framing_hex_digit(v[1]) : -1;
                     if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
                         return -2;
                     }
@@ -766,81 +783,15 @@ http_query_param(const char *qs, const char *name, char *out, size_t outsz)
     return -1;
 }
 
-/* Why civetweb may not have kept every line of the request's header block, or NULL.
- * civetweb 1.15 stops parsing headers, silently, at a line that starts with a space or
- * tab (obsolete line folding), at a line it cannot read as a header, and after its
- * 64th header; what follows is dropped, a Content-Length included, and the body is
- * then read as the next request on the connection (request smuggling). It parses in
- * place, turning each line's CR and LF into NULs, so the bytes after the last value it
- * kept tell: NUL NUL CR NUL is the end of the block (the last line's CRLF, the blank
- * line's CR, and its LF, which civetweb also zeroes); anything else is a line it
- * dropped. Lines must end with CRLF, which the first line shows (a block of bare LFs
- * would make the check read past its end). */
+/* Why the request's framing cannot be trusted, or NULL: a header block civetweb did not
+ * take whole, or headers that frame the message ambiguously. */
 static const char *
-headers_incomplete(const struct mg_request_info *ri)
+request_framing_error(const struct mg_connection *conn)
 {
-    const char *q = ri->http_version + strlen(ri->http_version);
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    const char *why = civet_internals_headers_error(conn);
 
-    if (ri->num_headers >= HTTP_MAX_HEADERS) {
-        return "Too many request headers (at most 63)";
-    }
-    if (ri->num_headers == 0) {
-        /* civetweb zeroed every whitespace byte after the version: CR LF CR, then the
-         * final LF (already NUL). Anything else is a line it did not take. */
-        return q[1] == '\0' && q[2] == '\0' && q[3] == '\0' ? NULL : "Malformed request headers";
-    }
-    if (ri->http_headers[0].name != q + 2) {
-        return "Request header lines must end with CRLF";
-    }
-    q = ri->http_headers[ri->num_headers - 1].value;
-    q += strlen(q);
-    if (q[1] == '\0' && q[2] == '\r' && q[3] == '\0') {
-        return NULL;
-    }
-    q += q[1] == '\0' ? 2 : 1; /* the first byte of the line civetweb dropped */
-    return *q == ' ' || *q == '\t' ? "Obsolete line folding in request headers is not accepted"
-                                   : "Malformed request headers";
-}
-
-/* Why the request's framing cannot be trusted (each a way to smuggle a second request
- * in a body), or NULL. */
-static const char *
-framing_error(const struct mg_request_info *ri)
-{
-    const char *cl = NULL, *te = NULL, *why = headers_incomplete(ri);
-    int n_cl = 0, n_te = 0;
-
-    if (why != NULL) {
-        return why;
-    }
-    for (int i = 0; i < ri->num_headers; i++) {
-        if (strcasecmp(ri->http_headers[i].name, "Content-Length") == 0) {
-            cl = ri->http_headers[i].value;
-            n_cl++;
-        } else if (strcasecmp(ri->http_headers[i].name, "Transfer-Encoding") == 0) {
-            te = ri->http_headers[i].value;
-            n_te++;
-        }
-    }
-    if (n_cl > 1) {
-        return "More than one Content-Length header";
-    }
-    if (n_te > 1) {
-        return "More than one Transfer-Encoding header";
-    }
-    if (cl != NULL && te != NULL) {
-        return "Content-Length and Transfer-Encoding may not be sent together";
-    }
-    if (te != NULL && strcasecmp(te, "chunked") != 0) {
-        return "Transfer-Encoding must be chunked";
-    }
-    if (cl != NULL) {
-        size_t n = strspn(cl, "0123456789");
-        if (n == 0 || n > 18 || cl[n] != '\0') {
-            return "Content-Length must be a decimal number";
-        }
-    }
-    return NULL;
+    return why != NULL ? why : framing_error(ri->http_version, ri->http_headers, ri->num_headers);
 }
 
 /* Whether route r serves a request with method m. */
@@ -925,8 +876,12 @@ dispatch(struct mg_connection *conn)
     int status = 0;
 
     reply_closes = 0;
+    answered = 1;
+    body_start_ms = mono_ms();
     clear_reply_headers();
-    bad = framing_error(ri);
+    bad = request_framing_error(conn);
+    /* (Framed well, a Transfer-Encoding is "chunked".) */
+    framing_start(conn, bad == NULL && mg_get_header(conn, "Transfer-Encoding") != NULL);
     if (bad != NULL) {
         status = refuse(conn, 400, "%s", bad);
     } else if (srv->opts.filter != NULL && mg_get_context(conn) != srv->probe_mg) {
@@ -952,45 +907,56 @@ on_http_error(struct mg_connection *conn, int status, const char *civetweb_msg)
     const char *msg;
     int sent = status;
 
-    /* civetweb_msg may quote the client's bytes back (505 did): only its fixed texts are
-     * looked at. "Malformed message" is a header block civetweb could not read whole: bad
-     * bytes, more than its 16 KiB buffer, or not in time. */
-    switch (status) {
-    case 400:
-        if (mono_ms() >= request_deadline(conn)) {
-            sent = 408;
-            msg = "Request not received in time"; /* worded as http_read_body()'s below */
-        } else if (strcmp(civetweb_msg, "Malformed message") == 0) {
-            msg = "Malformed HTTP request, or headers over 16384 bytes";
-        } else {
-            msg = "Malformed HTTP request";
-        }
-        break;
-    case 411:
-        sent = 400;
-        msg = "Content-Length must be a decimal number";
-        break;
-    case 505:
-        msg = "HTTP version not supported; use HTTP/1.1";
-        break;
-    default:
-        msg = sent >= 500 ? "Internal error" : "Bad request";
-        break;
+    msg = civet_internals_error_message(&sent, civetweb_msg);
+    if (status == 400 && mono_ms() >= header_deadline(conn)) {
+        /* civetweb gave up on headers that did not arrive in time. */
+        sent = 408;
+        msg = "Request not received in time"; /* worded as http_read_body()'s */
     }
     reply_closes = 1; /* civetweb closes the connection after its errors */
+    answered = 1;
     clear_reply_headers();
     http_send_error(conn, sent, "%s", msg);
     count(&srv->paths[srv->n_paths - 1], sent, -1);
     return 0; /* handled */
 }
 
-/* The start of the wait for a request: a new connection, or the end of the last one. */
+/* A connection is closing: a request civetweb read but dropped without a word (a target
+ * that is not a path) gets its 400 here, counted as route "other", rather than silence. */
+static void
+on_connection_close(const struct mg_connection *cconn)
+{
+    /* (civetweb's connection, writable: the callback's const is its API's caution.) */
+    struct mg_connection *conn = (struct mg_connection *)(uintptr_t)cconn;
+    const http_server_t *srv;
+
+    if (answered || !civet_internals_request_dropped(conn)) {
+        return;
+    }
+    srv = mg_get_request_info(conn)->user_data;
+    answered = 1;
+    reply_closes = 1;
+    clear_reply_headers();
+    http_send_error(conn, 400, "Request target must be a path, such as /event");
+    count(&srv->paths[srv->n_paths - 1], 400, -1);
+}
+
+/* The start of the wait for a request: a new connection, or the end of the last one.
+ * A new connection's socket is looked up once, for the watchdog. */
 static int
 on_init_connection(const struct mg_connection *conn, void **conn_data)
 {
-    (void)conn;
+    static atomic_int warned;
+
     (void)conn_data;
     wait_start_ms = mono_ms();
+    wait_reused = 0;
+    answered = 0;
+    self_fd = civet_internals_socket(conn);
+    if (self_fd < 0 && !atomic_exchange(&warned, 1)) {
+        LOG_ERROR("http: civetweb's connection is not as checked (civet_internals.c): bodies "
+                  "are bounded by civetweb's per-read timeout only");
+    }
     return 0;
 }
 
@@ -1000,6 +966,8 @@ on_end_request(const struct mg_connection *conn, int status)
     (void)conn;
     (void)status;
     wait_start_ms = mono_ms();
+    wait_reused = 1;
+    answered = 0;
 }
 
 /* Start one civetweb listener on srv; returns its context and sets *port. */
@@ -1036,6 +1004,7 @@ listen_on(http_server_t *srv, int port, int threads, long timeout_ms, long keep_
     cb.end_request = on_end_request;
     cb.init_connection = on_init_connection;
     cb.http_error = on_http_error;
+    cb.connection_close = on_connection_close;
     cb.log_message = log_civetweb;
     mg = mg_start(&cb, srv, options);
     if (mg == NULL) {
@@ -1055,14 +1024,15 @@ http_server_t *
 http_start(const struct http_opts *opts, const struct http_route *routes, size_t n_routes,
            void *ctx, struct app_err *err)
 {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    http_server_t *srv = calloc(1, sizeof *srv);
+    http_server_t *srv;
 
-    if (srv == NULL) {
+    if (civet_internals_check(err) != 0) {
+        return NULL;
+    }
+    if ((srv = calloc(1, sizeof *srv)) == NULL) {
         err_set(err, ERR_INTERNAL, "out of memory");
         return NULL;
     }
-    pthread_once(&once, install_interrupt);
     srv->routes = routes;
     srv->n_routes = n_routes;
     srv->ctx = ctx;

@@ -43,18 +43,19 @@ int http_route_flags(const struct mg_connection *conn);
  *
  * civetweb gives each open connection one worker thread for as long as it stays
  * open, so a client that sends slowly, or keeps an idle connection, holds a worker.
- * The bounds here keep that short: a request, headers and body together, must
- * arrive within request_timeout_ms of when the worker began waiting for it (else
- * 408, or a closed connection if nothing came), and an idle keep-alive connection is
- * closed after keep_alive_ms. The probe listener, when there is one, is a second
- * listener with its own HTTP_PROBE_THREADS workers serving only the probe routes,
- * with HTTP_PROBE_TIMEOUT_MS and no keep-alive, so probes and /metrics are answered
+ * The bounds here keep that short: a request's headers must arrive within
+ * request_timeout_ms of the connection's start (keep_alive_ms of the previous reply on
+ * a kept-alive connection, idle time included: civetweb's bounds), and its body within
+ * request_timeout_ms of the end of its headers (else 408, or a closed connection if
+ * nothing came); an idle keep-alive connection is closed after keep_alive_ms. The probe listener,
+ * when there is one, is a second listener with its own HTTP_PROBE_THREADS workers serving only the
+ * probe routes, with HTTP_PROBE_TIMEOUT_MS and no keep-alive, so probes and /metrics are answered
  * however many clients hold the main workers. */
 struct http_opts {
     const char *bind_addr;
     int port;                /* 0: any free port (see http_port()) */
     int threads;             /* worker threads of the main listener */
-    long request_timeout_ms; /* the whole request must arrive within this */
+    long request_timeout_ms; /* the headers, then the body, must arrive within this */
     long keep_alive_ms;      /* idle keep-alive limit; 0: one request per connection */
     int probe_port;          /* the probe listener's port, 0: any free port, -1: none */
     http_filter_fn filter;   /* NULL: every request is routed */
@@ -145,10 +146,10 @@ void http_metrics_render(const struct mg_connection *conn, struct metrics_buf *b
  * reply and returns its status: 413 "Request body exceeds <max> bytes" (the body is
  * read and dropped, up to 4 MiB, so that the client gets the answer rather than a reset
  * connection; with `Expect: 100-continue` it is refused before it is sent); 408 when
- * the request did not arrive within the request timeout; 417 for an Expect other than
- * 100-continue; 400 when the body could not be read (client gone, bad chunking). After
- * any of them but a drained 413 the connection is closed. A client that sent
- * `Expect: 100-continue` is told to go on before the body is read. */
+ * the body did not arrive within the request timeout of the headers' end; 417 for an
+ * Expect other than 100-continue; 400 when the body could not be read (client gone, bad
+ * chunking). After any of them but a drained 413 the connection is closed. A client
+ * that sent `Expect: 100-continue` is told to go on before the body is read. */
 int http_read_body(struct mg_connection *conn, size_t max, char **buf, size_t *len);
 
 /* Find parameter `name` in a query string (`a=1&b=x%20y`, no leading '?'),

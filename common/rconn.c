@@ -159,12 +159,23 @@ rconn_command_blocking(rconn_t *c, long block_ms, struct app_err *err, const cha
     if (rconn_context(c, err) == NULL) {
         return NULL;
     }
-    redisSetTimeout(c->ctx, ms_to_tv(block_ms + c->opts.timeout_ms));
+    if (redisSetTimeout(c->ctx, ms_to_tv(block_ms + c->opts.timeout_ms)) != REDIS_OK) {
+        /* With the short timeout the read would give up while the server still blocks:
+         * send nothing. */
+        err_set(err, ERR_TRANSIENT, "redis %s:%d: cannot set timeout", c->opts.host, c->opts.port);
+        rconn_drop(c);
+        return NULL;
+    }
     va_start(ap, fmt);
     reply = redisvCommand(c->ctx, fmt, ap);
     va_end(ap);
-    if (reply != NULL) {
-        redisSetTimeout(c->ctx, ms_to_tv(c->opts.timeout_ms));
+    if (reply != NULL && redisSetTimeout(c->ctx, ms_to_tv(c->opts.timeout_ms)) != REDIS_OK) {
+        /* The reply is good, but the connection would keep the long timeout for every
+         * command after it: close it, the next command reconnects. */
+        LOG_WARN("redis %s:%d: cannot restore the timeout; reconnecting", c->opts.host,
+                 c->opts.port);
+        rconn_drop(c);
+        return reply;
     }
     return finish(c, reply, err);
 }
@@ -205,7 +216,10 @@ rconn_pool_new(const struct rconn_opts *opts)
         return NULL;
     }
     p->opts = *opts;
-    pthread_mutex_init(&p->lock, NULL);
+    if (pthread_mutex_init(&p->lock, NULL) != 0) {
+        free(p);
+        return NULL;
+    }
     return p;
 }
 

@@ -24,7 +24,10 @@ on_signal(int sig)
     atomic_store(&svc_stop_requested, 1);
 }
 
-/* SIGTERM and SIGINT set svc_stop_requested; SIGPIPE is ignored. */
+/* SIGTERM and SIGINT set svc_stop_requested. SIGPIPE is ignored, and so are SIGHUP, SIGUSR1
+ * and SIGUSR2, whose default action would end the program on the spot, with no graceful
+ * stop (events accepted but not yet pushed, a batch in hand): none of them has a meaning
+ * here, and a stray one (a terminal closing, a misdirected kill) must not cost anything. */
 static void
 install_signals(void)
 {
@@ -37,6 +40,9 @@ install_signals(void)
     sigaction(SIGINT, &sa, NULL);
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGUSR2, &sa, NULL);
 }
 
 /* Sleep in 100 ms slices until a stop is requested; then, for delay_ms more, keep

@@ -72,7 +72,8 @@ typedef int (*svc_deps_fn)(void *ctx, struct app_err *err);
  *
  * svc_main() then runs every program the same way:
  *   1. start the logger, load the table (which holds SVC_LOG_VARS(&svc.cfg)), log it;
- *   2. install the signal handlers;
+ *   2. install the signal handlers (SIGTERM, SIGINT: stop; SIGPIPE, SIGHUP, SIGUSR1,
+ *      SIGUSR2: ignored);
  *   3. start(): open what the routes and the work need (pools, stores);
  *   4. listen on svc.cfg's address and ports, serving routes with the state as ctx;
  *   5. work() until svc_stop_requested (without work: wait for the stop, then serve
