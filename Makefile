@@ -18,7 +18,7 @@
 # Each program is built from its own folder and the common/ modules it names below, and
 # linked with only the libraries it uses: ingest has no MongoDB driver, reporting no Redis
 # client. Every common/ module is in at least two of these lists.
-COMMON_BASE          := err text ts log cfg metrics http svc
+COMMON_BASE          := err text ts log cfg metrics http svc jsonmem
 ingest_COMMON        := $(COMMON_BASE) rconn event envelope
 processor_COMMON     := $(COMMON_BASE) rconn event envelope store rollup_doc
 reporting_COMMON     := $(COMMON_BASE) store rollup_doc
@@ -209,6 +209,12 @@ $(BUILD)/tests/test_%: $(BUILD)/obj/tests/test_%.o $(SERVICES:%=$(BUILD)/lib%.a)
                        $(BUILD)/libcommon.a
 	@mkdir -p $(@D)
 	$(CC) $(SAN) $(LDFLAGS) $^ -o $@ -lcmocka $(PKG_LIBS)
+
+# Unit tests that make allocations fail (tests/failalloc.c): linked with its wrappers.
+FAILALLOC_TESTS := test_event
+FAILALLOC_WRAP  := $(foreach f,malloc calloc realloc strdup free,-Wl,--wrap=$(f))
+$(FAILALLOC_TESTS:%=$(BUILD)/tests/%): $(BUILD)/obj/tests/failalloc.o
+$(FAILALLOC_TESTS:%=$(BUILD)/tests/%): LDFLAGS += $(FAILALLOC_WRAP)
 
 unit: $(UNIT_BIN)
 	@failed=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t || failed=1; done; exit $$failed

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "jsonmem.h"
 #include "ts.h"
 
 void
@@ -130,6 +131,7 @@ event_parse_body(const char *buf, size_t len, struct app_err *err)
 {
     json_error_t jerr;
     json_t *v;
+    unsigned long failures = jsonmem_failures();
 
     if (event_json_depth(buf, len, EVENT_BODY_DEPTH_MAX) > EVENT_BODY_DEPTH_MAX) {
         err_set(err, ERR_INVALID, "Request body is nested more than %d levels deep",
@@ -137,6 +139,12 @@ event_parse_body(const char *buf, size_t len, struct app_err *err)
         return NULL;
     }
     v = json_loadb(buf, len, JSON_DECODE_ANY, &jerr);
+    if (jsonmem_failures() != failures) {
+        /* Whatever jansson made of it (a syntax error, or a string short of a byte). */
+        json_decref(v);
+        err_set(err, ERR_INTERNAL, "out of memory while parsing the body");
+        return NULL;
+    }
     if (v == NULL) {
         err_set(err, ERR_INVALID, "Invalid JSON: %s (line %d, column %d)", jerr.text, jerr.line,
                 jerr.column);

@@ -82,7 +82,8 @@ void event_cleanup(struct event *ev);
  * arrays and objects nest more than EVENT_BODY_DEPTH_MAX deep, so that no body can
  * exhaust a worker thread's stack. Returns a new reference, or NULL with err->code
  * ERR_INVALID and err->msg "Request body is nested more than 64 levels deep" or
- * "Invalid JSON: <reason> (line L, column C)". */
+ * "Invalid JSON: <reason> (line L, column C)", or ERR_INTERNAL when one of jansson's
+ * allocations failed (jsonmem.h): the body may be fine. */
 json_t *event_parse_body(const char *buf, size_t len, struct app_err *err);
 
 /* The deepest nesting of arrays and objects in the JSON text buf[0..len), counting

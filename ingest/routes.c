@@ -48,13 +48,17 @@ read_body(struct mg_connection *conn, struct ingest *in, long max, char **buf, s
 }
 
 /* Parse a body as JSON. Returns 0 with *out set (the caller's reference), or the status
- * of the 400 sent. */
+ * of the error sent: 400, or 500 when memory ran out (the body may be fine). */
 static int
 parse_json(struct mg_connection *conn, struct ingest *in, const char *buf, size_t len, json_t **out)
 {
     struct app_err err = {0};
 
     if ((*out = event_parse_body(buf, len, &err)) == NULL) {
+        if (err.code != ERR_INVALID) {
+            LOG_ERROR("%s", err.msg);
+            return http_send_error(conn, 500, "Internal error");
+        }
         atomic_fetch_add(&in->stats.invalid, 1);
         return http_send_error(conn, 400, "%s", err.msg);
     }

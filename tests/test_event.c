@@ -14,6 +14,8 @@
 
 #include "envelope.h"
 #include "event.h"
+#include "failalloc.h"
+#include "jsonmem.h"
 #include "ts.h"
 
 /* 2025-11-15T10:00:00Z. */
@@ -1361,6 +1363,65 @@ test_scan_member_type_table(void **state)
     assert_true(fast_answers >= 40); /* the scanner answered many of them (48) */
 }
 
+/* Out of memory while reading a body: each allocation of a parse fails in turn. The parse
+ * then gives the very tree it gives with memory to spare, or NULL with ERR_INTERNAL (ingest
+ * answers 500, which a client retries, never a 400 it would not), and leaks nothing; the
+ * scanner hands a batch it has no room for to jansson, untouched. */
+static void
+test_parse_body_out_of_memory(void **state)
+{
+    static const char *const bodies[] = {
+        "{\"site_id\":\"site-abcdefghijklmnopqrstuvwxyz\",\"event_type\":\"page_view_0123456789\","
+        "\"timestamp\":\"2025-11-15T10:00:00.123456789+05:30\",\"path\":\"/a/b/c/d/e/f/g/h/i\","
+        "\"properties\":{\"referrer\":\"https://example.com/0123456789\",\"n\":[1,2.5,true,null,"
+        "{\"deep\":\"\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\"}],\"big\":12345678901234}}",
+        "[{\"site_id\":\"s\",\"event_type\":\"e\",\"timestamp\":\"2025-11-15T10:00:00Z\"},"
+        "{\"site_id\":\"s0123456789abcdef0123\",\"event_type\":\"e\",\"timestamp\":\"x\"}]",
+    };
+    char batch[4096], copy[4096];
+    struct app_err err = {0, ""};
+    size_t at = 1, n = 0;
+
+    (void)state;
+    for (size_t b = 0; b < sizeof bodies / sizeof bodies[0]; b++) {
+        long live = failalloc_live(), made = 0;
+        json_t *want = event_parse_body(bodies[b], strlen(bodies[b]), &err), *got;
+
+        assert_non_null(want);
+        for (long k = 1; made >= k - 1; k++) {
+            failalloc_arm(k);
+            got = event_parse_body(bodies[b], strlen(bodies[b]), &err);
+            made = failalloc_count();
+            failalloc_arm(0);
+            if (got != NULL) {
+                assert_true(json_equal(got, want));
+            } else if (err.code != ERR_INTERNAL) {
+                fail_msg("allocation %ld of %ld failed: \"%s\" for %s", k, made, err.msg,
+                         bodies[b]);
+            }
+            json_decref(got);
+        }
+        json_decref(want);
+        assert_int_equal(failalloc_live(), live);
+    }
+    /* 20 plain events: the scanner's array grows past 16, and cannot. */
+    batch[0] = '[';
+    for (int i = 0; i < 20; i++) {
+        at += (size_t)snprintf(batch + at, sizeof batch - at,
+                               "%s{\"site_id\":\"s\",\"event_type\":\"e\","
+                               "\"timestamp\":\"2025-11-15T10:00:00Z\"}",
+                               i ? "," : "");
+    }
+    snprintf(batch + at, sizeof batch - at, "]");
+    memcpy(copy, batch, sizeof batch);
+    failalloc_arm(2);
+    assert_null(event_scan_batch(batch, strlen(batch), 500, &n));
+    assert_int_equal(failalloc_count(), 2);
+    failalloc_arm(0);
+    assert_int_equal(n, 0);
+    assert_string_equal(batch, copy);
+}
+
 int
 main(void)
 {
@@ -1401,7 +1462,10 @@ main(void)
         cmocka_unit_test(test_scan_lengths),
         cmocka_unit_test(test_scan_batch),
         cmocka_unit_test(test_scan_member_type_table),
+        cmocka_unit_test(test_parse_body_out_of_memory),
     };
+
+    jsonmem_install(); /* jansson's allocations through failalloc's counters */
 
     return cmocka_run_group_tests_name("event: validation and ids", tests, NULL, NULL);
 }
