@@ -8,6 +8,7 @@
 #include <sys/random.h>
 
 #include "jsonmem.h"
+#include "log.h"
 #include "ts.h"
 
 void
@@ -244,20 +245,27 @@ event_from_request(json_t *obj, struct event *ev, struct app_err *err)
     return 0;
 }
 
-int
-event_client_id_valid(const char *s, size_t len)
+/* True when s[0..len) is 1 to max characters of [A-Za-z0-9] and those of punct. */
+static int
+id_of(const char *s, size_t len, size_t max, const char *punct)
 {
-    if (len < 1 || len > EVENT_CLIENT_ID_MAX) {
+    if (len < 1 || len > max) {
         return 0;
     }
     for (size_t i = 0; i < len; i++) {
         char c = s[i];
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-')) {
+              (c != '\0' && strchr(punct, c) != NULL))) {
             return 0;
         }
     }
     return 1;
+}
+
+int
+event_client_id_valid(const char *s, size_t len)
+{
+    return id_of(s, len, EVENT_CLIENT_ID_MAX, "_-");
 }
 
 void
@@ -285,12 +293,24 @@ event_delivery(const struct event *ev)
 }
 
 int
+event_request_id_valid(const char *s, size_t len)
+{
+    return id_of(s, len, LOG_REQUEST_ID_MAX, "._:-");
+}
+
+int
+event_time_valid(int64_t ms)
+{
+    return ms >= TS_MIN_MS && ms <= TS_MAX_MS;
+}
+
+int
 event_correct_ts(int64_t ts_ms, int64_t sent_ms, int64_t received_ms, int64_t *out)
 {
     int64_t skew, t;
 
     if (__builtin_sub_overflow(received_ms, sent_ms, &skew) ||
-        __builtin_add_overflow(ts_ms, skew, &t) || t < TS_MIN_MS || t > TS_MAX_MS) {
+        __builtin_add_overflow(ts_ms, skew, &t) || !event_time_valid(t)) {
         return -1;
     }
     *out = t;

@@ -151,6 +151,14 @@ struct event *event_scan_batch(char *buf, size_t len, size_t max, size_t *n);
 /* True when s[0..len) is a client event id: 1-EVENT_CLIENT_ID_MAX of [A-Za-z0-9_-]. */
 int event_client_id_valid(const char *s, size_t len);
 
+/* True when s[0..len) is a request id as ingest makes one (the client's X-Request-Id, or
+ * else the delivery id): 1-LOG_REQUEST_ID_MAX characters of [A-Za-z0-9._:-]. */
+int event_request_id_valid(const char *s, size_t len);
+
+/* True when ms is an instant within years 0001-9999 (TS_MIN_MS..TS_MAX_MS), as every time
+ * ingest accepts or makes is. */
+int event_time_valid(int64_t ms);
+
 /* Write the _id of the event with client id client_id (valid) on site site_id (at most
  * EVENT_SITE_ID_MAX bytes): "<site_id>:<client_id>". The one place ids are derived. */
 void event_derive_id(const char *site_id, const char *client_id, char out[EVENT_DOC_ID_MAX + 1]);

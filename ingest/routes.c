@@ -19,17 +19,9 @@ static void
 request_id(const struct mg_connection *conn, const char *event_id, char *out, size_t outlen)
 {
     const char *h = mg_get_header(conn, "X-Request-Id");
-    size_t n = h ? strlen(h) : 0;
-    int ok = n > 0 && n <= LOG_REQUEST_ID_MAX;
+    const char *rid = h != NULL && event_request_id_valid(h, strlen(h)) ? h : event_id;
+    size_t n = strnlen(rid, outlen - 1);
 
-    for (size_t i = 0; ok && i < n; i++) {
-        char c = h[i];
-        ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-             c == '.' || c == '_' || c == ':' || c == '-';
-    }
-    const char *rid = ok ? h : event_id;
-
-    n = strnlen(rid, outlen - 1);
     memcpy(out, rid, n); /* not snprintf(): once per request */
     out[n] = '\0';
 }
