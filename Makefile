@@ -211,7 +211,7 @@ $(BUILD)/tests/test_%: $(BUILD)/obj/tests/test_%.o $(SERVICES:%=$(BUILD)/lib%.a)
 	$(CC) $(SAN) $(LDFLAGS) $^ -o $@ -lcmocka $(PKG_LIBS)
 
 # Unit tests that make allocations fail (tests/failalloc.c): linked with its wrappers.
-FAILALLOC_TESTS := test_event test_envelope
+FAILALLOC_TESTS := test_event test_envelope test_batch
 FAILALLOC_WRAP  := $(foreach f,malloc calloc realloc strdup free,-Wl,--wrap=$(f))
 $(FAILALLOC_TESTS:%=$(BUILD)/tests/%): $(BUILD)/obj/tests/failalloc.o
 $(FAILALLOC_TESTS:%=$(BUILD)/tests/%): LDFLAGS += $(FAILALLOC_WRAP)
