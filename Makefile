@@ -171,14 +171,16 @@ $(foreach s,$(SERVICES),$(eval $(call service_rule,$(s))))
 
 # The fault-injection variants, for tests only: <program>-fault, every object built with
 # -DFAULT_INJECTION (the failpoints) and linked with tests/fault.c, whose wrappers make
-# the N-th allocation, Redis or MongoDB call fail (FAULT_INJECT). The programs above
-# carry neither. Each is linked with every library, as tests/fault.c wraps them all.
+# the N-th allocation (ours, jansson's or libbson's), Redis or MongoDB call fail
+# (FAULT_INJECT). The programs above carry neither. Each is linked with every library, as
+# tests/fault.c wraps them all.
 FAULT_WRAP := malloc calloc realloc strdup redisConnectWithTimeout redisCommand \
               redisCommandArgv redisGetReply mongoc_collection_insert_many \
               mongoc_collection_insert_one mongoc_collection_update_one \
               mongoc_collection_update_many mongoc_client_command_simple \
               mongoc_database_write_command_with_opts mongoc_bulk_operation_execute \
-              mongoc_collection_count_documents mongoc_cursor_next mongoc_cursor_error
+              mongoc_collection_count_documents mongoc_cursor_next mongoc_cursor_error \
+              json_set_alloc_funcs
 FAULT_LDFLAGS := $(foreach f,$(FAULT_WRAP),-Wl,--wrap=$(f))
 
 $(BUILD)/obj-fault/%.o: %.c

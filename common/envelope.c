@@ -437,7 +437,7 @@ decode_fast(const char *buf, size_t len, struct event *ev)
         json_decref(props);
         return FAST_NOT_MINE;
     }
-    for (int i = 0; i < F_N; i++) { /* each at most 2048 bytes: 4096 holds them */
+    for (int i = 0; i < F_N; i++) { /* checked above: at most 2,693 bytes with the NULs */
         off[i] = at;
         if (f[i] != NULL) {
             memcpy(text + at, f[i], n[i]);
