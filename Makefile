@@ -18,7 +18,7 @@
 # Each program is built from its own folder and the common/ modules it names below, and
 # linked with only the libraries it uses: ingest has no MongoDB driver, reporting no Redis
 # client. Every common/ module is in at least two of these lists.
-COMMON_BASE          := err text ts log cfg metrics civet_internals framing http svc
+COMMON_BASE          := err text ts log cfg metrics civet_internals framing http svc jsonmem
 ingest_COMMON        := $(COMMON_BASE) rconn event envelope
 processor_COMMON     := $(COMMON_BASE) rconn event envelope store rollup_doc
 reporting_COMMON     := $(COMMON_BASE) store rollup_doc
@@ -182,14 +182,16 @@ $(foreach s,$(SERVICES),$(eval $(call service_rule,$(s))))
 
 # The fault-injection variants, for tests only: <program>-fault, every object built with
 # -DFAULT_INJECTION (the failpoints) and linked with tests/fault.c, whose wrappers make
-# the N-th allocation, Redis or MongoDB call fail (FAULT_INJECT). The programs above
-# carry neither. Each is linked with every library, as tests/fault.c wraps them all.
+# the N-th allocation (ours, jansson's or libbson's), Redis or MongoDB call fail
+# (FAULT_INJECT). The programs above carry neither. Each is linked with every library, as
+# tests/fault.c wraps them all.
 FAULT_WRAP := malloc calloc realloc strdup redisConnectWithTimeout redisCommand \
               redisCommandArgv redisGetReply mongoc_collection_insert_many \
               mongoc_collection_insert_one mongoc_collection_update_one \
               mongoc_collection_update_many mongoc_client_command_simple \
               mongoc_database_write_command_with_opts mongoc_bulk_operation_execute \
-              mongoc_collection_count_documents mongoc_cursor_next mongoc_cursor_error
+              mongoc_collection_count_documents mongoc_cursor_next mongoc_cursor_error \
+              json_set_alloc_funcs
 FAULT_LDFLAGS := $(foreach f,$(FAULT_WRAP),-Wl,--wrap=$(f))
 
 $(BUILD)/obj-fault/%.o: %.c
@@ -223,6 +225,12 @@ $(BUILD)/tests/test_%: $(BUILD)/obj/tests/test_%.o $(SERVICES:%=$(BUILD)/lib%.a)
 	@mkdir -p $(@D)
 	$(CC) $(SAN) $(LDFLAGS) $(foreach f,$(test_$*_WRAP),-Wl,--wrap=$(f)) $^ -o $@ -lcmocka \
 	    $(PKG_LIBS)
+
+# Unit tests that make allocations fail (tests/failalloc.c): linked with its wrappers.
+FAILALLOC_TESTS := test_event test_envelope test_batch
+FAILALLOC_WRAP  := $(foreach f,malloc calloc realloc strdup free,-Wl,--wrap=$(f))
+$(FAILALLOC_TESTS:%=$(BUILD)/tests/%): $(BUILD)/obj/tests/failalloc.o
+$(FAILALLOC_TESTS:%=$(BUILD)/tests/%): LDFLAGS += $(FAILALLOC_WRAP)
 
 unit: $(UNIT_BIN)
 	@failed=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t || failed=1; done; exit $$failed

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonmem.h"
+
 /* A growing output string; failed is set once an allocation fails. Not kept
  * NUL-terminated as it grows (envelope_encode() ends it), but room for the NUL is. */
 struct out {
@@ -172,8 +174,30 @@ envelope_encode(const struct event *ev, size_t *len)
     return o.buf;
 }
 
+/* The rule of the envelope's times on what a decoder read, for both decoders: ts, received
+ * and cts (when has_client_ts) are instants within years 0001-9999, as every time ingest
+ * writes is. (rid, when present, is a request id as ingest makes one:
+ * event_request_id_valid().) */
+static int
+check_times(const struct event *ev, struct app_err *err)
+{
+    static const char range[] = "envelope field '%s' is outside years 0001-9999";
+
+    if (!event_time_valid(ev->ts_ms)) {
+        return err_set(err, ERR_INVALID, range, "ts");
+    }
+    if (!event_time_valid(ev->received_ms)) {
+        return err_set(err, ERR_INVALID, range, "received");
+    }
+    if (ev->has_client_ts && !event_time_valid(ev->client_ts_ms)) {
+        return err_set(err, ERR_INVALID, range, "cts");
+    }
+    return 0;
+}
+
 /* The envelope's times, all UTC milliseconds: ts (the event time, which
- * event_take_fields() found present), received and the optional cts. */
+ * event_take_fields() found present), received and the optional cts: integers, then
+ * check_times(). */
 static int
 take_times(json_t *o, struct event *ev, struct app_err *err)
 {
@@ -194,7 +218,7 @@ take_times(json_t *o, struct event *ev, struct app_err *err)
     ev->received_ms = json_integer_value(received);
     ev->has_client_ts = cts != NULL;
     ev->client_ts_ms = cts != NULL ? json_integer_value(cts) : 0;
-    return 0;
+    return check_times(ev, err);
 }
 
 /* --- the fast path of envelope_decode() --------------------------------------------------- */
@@ -314,66 +338,106 @@ scan_properties(struct scan *s)
     return o;
 }
 
-/* The string fields of an envelope decoded by decode_fast(): where they are in its text. */
-enum { F_SITE, F_TYPE, F_PATH, F_USER, F_RID, F_N };
+/* The string fields of an envelope decoded by decode_fast(): where they are in its text
+ * (the first four are enum event_string's). */
+enum {
+    F_SITE = EVENT_SITE_ID,
+    F_TYPE = EVENT_EVENT_TYPE,
+    F_PATH = EVENT_PATH,
+    F_USER = EVENT_USER_ID,
+    F_RID = EVENT_N_STRINGS,
+    F_N
+};
+
+/* What decode_fast() returns besides 0: the text is not of its form (the jansson path
+ * decides), or an allocation failed. */
+#define FAST_NOT_MINE 1
+#define FAST_NO_MEMORY (-1)
+
+/* The event's src for the strings text[0..len) (NULs between them) and properties props
+ * (may be NULL): one jansson string, or with properties the array [that string, props].
+ * Takes props's reference in all cases. NULL when out of memory. */
+static json_t *
+fast_src(const char *text, size_t len, json_t *props)
+{
+    json_t *strs = json_stringn_nocheck(text, len), *src;
+
+    if (strs == NULL || props == NULL) {
+        json_decref(props);
+        return strs;
+    }
+    src = json_array();
+    if (src == NULL || json_array_append_new(src, strs) != 0) {
+        if (src == NULL) {
+            json_decref(strs); /* json_array_append_new() took it otherwise */
+        }
+        json_decref(src);
+        json_decref(props);
+        return NULL;
+    }
+    if (json_array_append_new(src, props) != 0) {
+        json_decref(src);
+        return NULL;
+    }
+    return src;
+}
 
 /* Decode an envelope of exactly the form envelope_encode() writes: its members in that
  * order, no space, strings of printable ASCII without escapes, integers that fit, and
- * properties (if any) an object no deeper than EVENT_PROPERTIES_DEPTH_MAX, with every
- * field within the limits that the jansson path checks. That is what ingest queues, and
- * such an envelope decodes to exactly what the jansson path makes of it; for anything
- * else this returns -1 without touching ev, and the jansson path decides (and gives the
- * reason). The string fields are copied, NUL-terminated, into one jansson string, which
- * is the event's src (with properties, src is the array [that string, properties]). It
- * costs a tenth of parsing the envelope into a jansson object (callgrind). */
+ * properties (if any) an object no deeper than EVENT_PROPERTIES_DEPTH_MAX. Its fields are
+ * then checked with the rules the jansson path applies (event_plain_strings_valid(),
+ * check_times(), event_doc_id_valid(), event_id_valid(), event_request_id_valid()), so such an
+ * envelope decodes to exactly what the jansson path makes of it; for anything else this returns
+ * FAST_NOT_MINE without touching ev, and the jansson path decides (and gives the reason).
+ * FAST_NO_MEMORY when an allocation failed. The string fields are copied, NUL-terminated,
+ * into one jansson string, which is the event's src (with properties, src is the array
+ * [that string, properties]). It costs a tenth of parsing the envelope into a jansson
+ * object (callgrind). */
 static int
 decode_fast(const char *buf, size_t len, struct event *ev)
 {
-    static const size_t max[F_N] = {EVENT_SITE_ID_MAX, EVENT_TYPE_MAX, EVENT_PATH_MAX,
-                                    EVENT_USER_ID_MAX, 256};
     struct scan s = {buf, buf + len};
     const char *id, *dlv = NULL, *f[F_N] = {NULL, NULL, NULL, NULL, NULL};
     size_t id_n, dlv_n = 0, n[F_N] = {0, 0, 0, 0, 0}, at = 0, off[F_N];
-    int64_t ts, received, cts = 0;
-    int has_cts = 0;
-    json_t *props = NULL, *strs, *src;
-    char text[4096], idbuf[EVENT_DOC_ID_MAX + 1], delivery[EVENT_ID_LEN + 1] = "";
+    struct event e;
+    json_t *props = NULL, *src;
+    char text[4096];
     const char *t;
+    unsigned long failures = jsonmem_failures();
 
+    event_init(&e);
     if (!SCAN_LIT(&s, "{\"v\":1,\"id\":") || !scan_str(&s, &id, &id_n) || id_n > EVENT_DOC_ID_MAX) {
-        return -1;
+        return FAST_NOT_MINE;
     }
     if (SCAN_LIT(&s, ",\"dlv\":") && (!scan_str(&s, &dlv, &dlv_n) || dlv_n != EVENT_ID_LEN)) {
-        return -1;
+        return FAST_NOT_MINE;
     }
     if (!SCAN_LIT(&s, ",\"site_id\":") || !scan_str(&s, &f[F_SITE], &n[F_SITE]) ||
         !SCAN_LIT(&s, ",\"event_type\":") || !scan_str(&s, &f[F_TYPE], &n[F_TYPE]) ||
-        !SCAN_LIT(&s, ",\"ts\":") || !scan_int(&s, &ts) || !SCAN_LIT(&s, ",\"received\":") ||
-        !scan_int(&s, &received)) {
-        return -1;
+        !SCAN_LIT(&s, ",\"ts\":") || !scan_int(&s, &e.ts_ms) || !SCAN_LIT(&s, ",\"received\":") ||
+        !scan_int(&s, &e.received_ms)) {
+        return FAST_NOT_MINE;
     }
-    if (SCAN_LIT(&s, ",\"cts\":") && !(has_cts = scan_int(&s, &cts))) {
-        return -1;
+    if (SCAN_LIT(&s, ",\"cts\":") && !(e.has_client_ts = scan_int(&s, &e.client_ts_ms))) {
+        return FAST_NOT_MINE;
     }
     if (SCAN_LIT(&s, ",\"path\":") && !scan_str(&s, &f[F_PATH], &n[F_PATH])) {
-        return -1;
+        return FAST_NOT_MINE;
     }
     if (SCAN_LIT(&s, ",\"user_id\":") && !scan_str(&s, &f[F_USER], &n[F_USER])) {
-        return -1;
+        return FAST_NOT_MINE;
     }
     if (SCAN_LIT(&s, ",\"properties\":") && (props = scan_properties(&s)) == NULL) {
-        return -1;
+        return jsonmem_failures() != failures ? FAST_NO_MEMORY : FAST_NOT_MINE;
     }
-    if ((SCAN_LIT(&s, ",\"rid\":") && !scan_str(&s, &f[F_RID], &n[F_RID])) || !SCAN_LIT(&s, "}") ||
-        s.p != s.end || n[F_SITE] < 1 || n[F_TYPE] < 1) {
+    if ((SCAN_LIT(&s, ",\"rid\":") &&
+         (!scan_str(&s, &f[F_RID], &n[F_RID]) || !event_request_id_valid(f[F_RID], n[F_RID]))) ||
+        !SCAN_LIT(&s, "}") || s.p != s.end || !event_plain_strings_valid(f, n) ||
+        check_times(&e, NULL) != 0) {
         json_decref(props);
-        return -1;
+        return FAST_NOT_MINE;
     }
-    for (int i = 0; i < F_N; i++) {
-        if (n[i] > max[i]) {
-            json_decref(props);
-            return -1;
-        }
+    for (int i = 0; i < F_N; i++) { /* checked above: at most 2,693 bytes with the NULs */
         off[i] = at;
         if (f[i] != NULL) {
             memcpy(text + at, f[i], n[i]);
@@ -381,55 +445,44 @@ decode_fast(const char *buf, size_t len, struct event *ev)
         }
         text[at++] = '\0';
     }
-    memcpy(idbuf, id, id_n);
-    idbuf[id_n] = '\0';
-    strs = json_stringn_nocheck(text, at);
-    src = strs;
-    if (strs != NULL && props != NULL) {
-        src = json_array();
-        if (src == NULL || json_array_append_new(src, strs) != 0) {
-            json_decref(src);
-            src = NULL;
-        } else if (json_array_append(src, props) != 0) {
-            json_decref(src);
-            src = NULL;
-        }
-    }
+    memcpy(e.id, id, id_n);
+    e.id[id_n] = '\0';
     if (dlv != NULL) {
-        memcpy(delivery, dlv, dlv_n);
-        delivery[dlv_n] = '\0';
+        memcpy(e.delivery, dlv, dlv_n);
+        e.delivery[dlv_n] = '\0';
     }
-    if (src == NULL || !event_doc_id_valid(idbuf, json_string_value(strs) + off[F_SITE]) ||
-        (dlv != NULL && !event_id_valid(delivery))) {
-        json_decref(src);
+    if (!event_doc_id_valid(e.id, text + off[F_SITE]) ||
+        (dlv != NULL && !event_id_valid(e.delivery))) {
         json_decref(props);
-        return -1;
+        return FAST_NOT_MINE;
     }
-    t = json_string_value(strs);
-    event_init(ev);
-    memcpy(ev->id, idbuf, id_n + 1);
-    memcpy(ev->delivery, delivery, dlv_n + 1);
-    ev->site_id = t + off[F_SITE];
-    ev->event_type = t + off[F_TYPE];
-    ev->path = f[F_PATH] != NULL ? t + off[F_PATH] : NULL;
-    ev->user_id = f[F_USER] != NULL ? t + off[F_USER] : NULL;
-    ev->request_id = f[F_RID] != NULL ? t + off[F_RID] : NULL;
-    ev->ts_ms = ts;
-    ev->received_ms = received;
-    ev->has_client_ts = has_cts;
-    ev->client_ts_ms = cts;
-    ev->properties = props; /* borrowed from src */
-    ev->src = src;
-    json_decref(props); /* src holds it */
+    if ((src = fast_src(text, at, props)) == NULL || jsonmem_failures() != failures) {
+        json_decref(src);
+        return FAST_NO_MEMORY;
+    }
+    t = json_string_value(json_is_array(src) ? json_array_get(src, 0) : src);
+    e.site_id = t + off[F_SITE];
+    e.event_type = t + off[F_TYPE];
+    e.path = f[F_PATH] != NULL ? t + off[F_PATH] : NULL;
+    e.user_id = f[F_USER] != NULL ? t + off[F_USER] : NULL;
+    e.request_id = f[F_RID] != NULL ? t + off[F_RID] : NULL;
+    e.properties = json_is_array(src) ? json_array_get(src, 1) : NULL; /* borrowed from src */
+    e.src = src;
+    *ev = e;
     return 0;
 }
 
 int
 envelope_decode(const char *buf, size_t len, struct event *ev, struct app_err *err)
 {
+    int rc;
+
     event_init(ev);
-    if (decode_fast(buf, len, ev) == 0) {
+    if ((rc = decode_fast(buf, len, ev)) == 0) {
         return 0;
+    }
+    if (rc == FAST_NO_MEMORY) {
+        return err_set(err, ERR_INTERNAL, "out of memory while decoding the envelope");
     }
     return envelope_decode_json(buf, len, ev, err);
 }
@@ -439,6 +492,7 @@ envelope_decode_json(const char *buf, size_t len, struct event *ev, struct app_e
 {
     json_error_t jerr;
     json_t *o = NULL, *v, *id, *dlv, *rid;
+    unsigned long failures = jsonmem_failures();
     int rc = -1;
 
     event_init(ev);
@@ -450,6 +504,12 @@ envelope_decode_json(const char *buf, size_t len, struct event *ev, struct app_e
         goto done;
     }
     o = json_loadb(buf, len, 0, &jerr);
+    if (jsonmem_failures() != failures) {
+        /* Whatever jansson made of it (a syntax error, or a string short of a byte): the
+         * envelope may be fine, so the batch is tried again, not dead-lettered. */
+        err_set(err, ERR_INTERNAL, "out of memory while decoding the envelope");
+        goto done;
+    }
     if (o == NULL) {
         err_set(err, ERR_INVALID, "envelope is not JSON: %s", jerr.text);
         goto done;
@@ -482,12 +542,18 @@ envelope_decode_json(const char *buf, size_t len, struct event *ev, struct app_e
         err_set(err, ERR_INVALID, "envelope has no valid event id");
         goto done;
     }
+    rid = json_object_get(o, "rid");
+    if (rid != NULL && (!json_is_string(rid) ||
+                        !event_request_id_valid(json_string_value(rid), json_string_length(rid)))) {
+        event_init(ev);
+        err_set(err, ERR_INVALID, "envelope field 'rid' is not a valid request id");
+        goto done;
+    }
     snprintf(ev->id, sizeof ev->id, "%s", json_string_value(id));
     if (dlv != NULL) {
         snprintf(ev->delivery, sizeof ev->delivery, "%s", json_string_value(dlv));
     }
-    rid = json_object_get(o, "rid");
-    ev->request_id = json_is_string(rid) ? json_string_value(rid) : NULL;
+    ev->request_id = rid != NULL ? json_string_value(rid) : NULL;
     ev->src = o; /* the event's strings point into o */
     o = NULL;
     rc = 0;

@@ -14,15 +14,17 @@
  *    "site_id":"site-abc-123",    as validated by ingest (1-256 bytes)
  *    "event_type":"page_view",    1-64 bytes
  *    "ts":1763200800000,          event time, UTC milliseconds since the epoch (corrected
- *                                 for the client's clock skew when it sent sent_at)
+ *                                 for the client's clock skew when it sent sent_at); like
+ *                                 every time here, within years 0001-9999
  *    "received":1763200800123,    when ingest accepted it, UTC milliseconds
  *    "cts":1763287200000,         optional: the client's own timestamp, present only
  *                                 when ts was corrected (POST /events with sent_at)
  *    "path":"/pricing",           optional, as sent
  *    "user_id":"u1",              optional, as sent
  *    "properties":{...},          optional JSON object, as sent
- *    "rid":"a1b2..."}             optional request id (ingest's X-Request-Id or the event id),
- *                                 logged by the processor so one event can be followed
+ *    "rid":"a1b2..."}             optional request id (ingest's X-Request-Id or the event id:
+ *                                 1-64 of [A-Za-z0-9._:-]), logged by the processor so one
+ *                                 event can be followed
  *
  * A later version may add fields; a version-1 decoder ignores fields it does
  * not know, so adding optional fields does not need a new version number.
@@ -62,18 +64,23 @@
  * or NULL when out of memory. */
 char *envelope_encode(const struct event *ev, size_t *len);
 
-/* Parse and validate an envelope. On success returns 0 and fills ev, id, received_ms
- * and request_id included (release with event_cleanup()). On failure returns -1 with
- * err->code ERR_INVALID and a reason for the dead letter, the first of: "envelope is
- * nested more than 64 levels deep"; "envelope is not JSON: <parser's reason>";
- * "envelope is not a JSON object"; "envelope version is not 1"; "envelope has no valid
- * event id" (id not a string of at most EVENT_DOC_ID_MAX bytes); "envelope field 'dlv' is
- * not a valid delivery id"; then those of event_take_fields() with time_name "ts" (for
- * example "Missing required fields: ts" or "Field 'site_id' must be 1-256 bytes"), whose
- * own are "envelope field 'ts' is not an integer", "envelope field 'received' is missing
- * or not an integer" and "envelope field 'cts' is not an integer"; then "envelope has no
- * valid event id" when id is neither a UUIDv7 nor "<site_id>:<event_id>" of its site_id.
- * A string rid is the request id; any other rid is ignored. */
+/* Parse and validate an envelope, every field by the rule ingest applies to it (an
+ * envelope is accepted only as ingest could have written it). On success returns 0 and
+ * fills ev, id, received_ms and request_id included (release with event_cleanup()). On
+ * failure returns -1 with err->code ERR_INVALID and a reason for the dead letter, the
+ * first of: "envelope is nested more than 64 levels deep"; "envelope is not JSON:
+ * <parser's reason>"; "envelope is not a JSON object"; "envelope version is not 1";
+ * "envelope has no valid event id" (id not a string of at most EVENT_DOC_ID_MAX bytes);
+ * "envelope field 'dlv' is not a valid delivery id"; then those of event_take_fields()
+ * with time_name "ts" (for example "Missing required fields: ts" or "Field 'site_id' must
+ * be 1-256 bytes"), whose own are "envelope field 'ts' is not an integer", "envelope field
+ * 'received' is missing or not an integer", "envelope field 'cts' is not an integer", then
+ * "envelope field 'ts' is outside years 0001-9999" (the same for received and cts); then
+ * "envelope has no valid event id" when id is neither a UUIDv7 nor "<site_id>:<event_id>"
+ * of its site_id; then "envelope field 'rid' is not a valid request id" (rid is optional;
+ * when present it is 1-64 characters of [A-Za-z0-9._:-], event_request_id_valid()). Or -1
+ * with ERR_INTERNAL when an allocation failed (jansson's included, jsonmem.h): the
+ * envelope may be fine, and the caller tries again later. */
 int envelope_decode(const char *buf, size_t len, struct event *ev, struct app_err *err);
 
 /* envelope_decode() by jansson alone. envelope_decode() first tries a scan of the exact form

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "jsonmem.h"
+#include "log.h"
 #include "ts.h"
 
 void
@@ -30,13 +32,31 @@ member(json_t *obj, const char *name)
     return json_is_null(v) ? NULL : v;
 }
 
+/* The length rule of each string member (enum event_string): the one statement of it,
+ * which the jansson path (take_string()) and both fast paths (event_scan(), the envelope's)
+ * read through event_string_fits(). */
+static const struct {
+    const char *name;
+    size_t min, max;
+} string_rules[EVENT_N_STRINGS] = {
+    [EVENT_SITE_ID] = {"site_id", 1, EVENT_SITE_ID_MAX},
+    [EVENT_EVENT_TYPE] = {"event_type", 1, EVENT_TYPE_MAX},
+    [EVENT_PATH] = {"path", 0, EVENT_PATH_MAX},
+    [EVENT_USER_ID] = {"user_id", 0, EVENT_USER_ID_MAX},
+};
+
+int
+event_string_fits(enum event_string m, size_t len)
+{
+    return len >= string_rules[m].min && len <= string_rules[m].max;
+}
+
 /* Check an optional or required string member's type and length. */
 static int
-take_string(json_t *obj, const char *name, size_t min, size_t max, const char **out,
-            struct app_err *err)
+take_string(json_t *obj, enum event_string m, const char **out, struct app_err *err)
 {
+    const char *name = string_rules[m].name;
     json_t *v = member(obj, name);
-    size_t len;
 
     if (v == NULL) {
         *out = NULL;
@@ -45,12 +65,13 @@ take_string(json_t *obj, const char *name, size_t min, size_t max, const char **
     if (!json_is_string(v)) {
         return err_set(err, ERR_INVALID, "Field '%s' must be a string", name);
     }
-    len = json_string_length(v);
-    if (len < min || len > max) {
-        if (min == 0) {
-            return err_set(err, ERR_INVALID, "Field '%s' must be at most %zu bytes", name, max);
+    if (!event_string_fits(m, json_string_length(v))) {
+        if (string_rules[m].min == 0) {
+            return err_set(err, ERR_INVALID, "Field '%s' must be at most %zu bytes", name,
+                           string_rules[m].max);
         }
-        return err_set(err, ERR_INVALID, "Field '%s' must be %zu-%zu bytes", name, min, max);
+        return err_set(err, ERR_INVALID, "Field '%s' must be %zu-%zu bytes", name,
+                       string_rules[m].min, string_rules[m].max);
     }
     *out = json_string_value(v);
     return 0;
@@ -111,6 +132,7 @@ event_parse_body(const char *buf, size_t len, struct app_err *err)
 {
     json_error_t jerr;
     json_t *v;
+    unsigned long failures = jsonmem_failures();
 
     if (event_json_depth(buf, len, EVENT_BODY_DEPTH_MAX) > EVENT_BODY_DEPTH_MAX) {
         err_set(err, ERR_INVALID, "Request body is nested more than %d levels deep",
@@ -118,6 +140,12 @@ event_parse_body(const char *buf, size_t len, struct app_err *err)
         return NULL;
     }
     v = json_loadb(buf, len, JSON_DECODE_ANY, &jerr);
+    if (jsonmem_failures() != failures) {
+        /* Whatever jansson made of it (a syntax error, or a string short of a byte). */
+        json_decref(v);
+        err_set(err, ERR_INTERNAL, "out of memory while parsing the body");
+        return NULL;
+    }
     if (v == NULL) {
         err_set(err, ERR_INVALID, "Invalid JSON: %s (line %d, column %d)", jerr.text, jerr.line,
                 jerr.column);
@@ -173,11 +201,10 @@ event_take_fields(json_t *obj, const char *time_name, event_time_reader read_tim
     if (missing[0] != '\0') {
         return err_set(err, ERR_INVALID, "Missing required fields: %s", missing);
     }
-    if (take_string(obj, "site_id", 1, EVENT_SITE_ID_MAX, &ev->site_id, err) != 0 ||
-        take_string(obj, "event_type", 1, EVENT_TYPE_MAX, &ev->event_type, err) != 0 ||
-        read_time(obj, ev, err) != 0 ||
-        take_string(obj, "path", 0, EVENT_PATH_MAX, &ev->path, err) != 0 ||
-        take_string(obj, "user_id", 0, EVENT_USER_ID_MAX, &ev->user_id, err) != 0) {
+    if (take_string(obj, EVENT_SITE_ID, &ev->site_id, err) != 0 ||
+        take_string(obj, EVENT_EVENT_TYPE, &ev->event_type, err) != 0 ||
+        read_time(obj, ev, err) != 0 || take_string(obj, EVENT_PATH, &ev->path, err) != 0 ||
+        take_string(obj, EVENT_USER_ID, &ev->user_id, err) != 0) {
         event_init(ev);
         return -1;
     }
@@ -218,20 +245,27 @@ event_from_request(json_t *obj, struct event *ev, struct app_err *err)
     return 0;
 }
 
-int
-event_client_id_valid(const char *s, size_t len)
+/* True when s[0..len) is 1 to max characters of [A-Za-z0-9] and those of punct. */
+static int
+id_of(const char *s, size_t len, size_t max, const char *punct)
 {
-    if (len < 1 || len > EVENT_CLIENT_ID_MAX) {
+    if (len < 1 || len > max) {
         return 0;
     }
     for (size_t i = 0; i < len; i++) {
         char c = s[i];
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-')) {
+              (c != '\0' && strchr(punct, c) != NULL))) {
             return 0;
         }
     }
     return 1;
+}
+
+int
+event_client_id_valid(const char *s, size_t len)
+{
+    return id_of(s, len, EVENT_CLIENT_ID_MAX, "_-");
 }
 
 void
@@ -259,12 +293,24 @@ event_delivery(const struct event *ev)
 }
 
 int
+event_request_id_valid(const char *s, size_t len)
+{
+    return id_of(s, len, LOG_REQUEST_ID_MAX, "._:-");
+}
+
+int
+event_time_valid(int64_t ms)
+{
+    return ms >= TS_MIN_MS && ms <= TS_MAX_MS;
+}
+
+int
 event_correct_ts(int64_t ts_ms, int64_t sent_ms, int64_t received_ms, int64_t *out)
 {
     int64_t skew, t;
 
     if (__builtin_sub_overflow(received_ms, sent_ms, &skew) ||
-        __builtin_add_overflow(ts_ms, skew, &t) || t < TS_MIN_MS || t > TS_MAX_MS) {
+        __builtin_add_overflow(ts_ms, skew, &t) || !event_time_valid(t)) {
         return -1;
     }
     *out = t;
@@ -336,17 +382,21 @@ event_id_valid(const char *s)
 
 /* --- the fast path: a plain event without jansson ------------------------------------ */
 
+/* Its acceptance is a whitelist. A plain event has only these members: the string ones of
+ * string_rules[], timestamp and event_id, each at most once and each a string of printable
+ * ASCII without escapes (the same bytes to jansson), and each checked with the rule the
+ * jansson path applies to it: event_string_fits(), ts_parse_rfc3339(),
+ * event_client_id_valid(). Any other member (properties, one the jansson path ignores), any
+ * other type, a repeated member or any doubt hands the body over, untouched, to the jansson
+ * path: so this accepts nothing that path would refuse or read otherwise, without having
+ * to know what it does with the rest. */
+enum { P_TS = EVENT_N_STRINGS, P_CID, P_N }; /* after enum event_string's members */
+
 /* Where a plain event's members are: the text between their quotes, NULL when absent. */
 struct plain {
-    const char *v[6];
-    size_t len[6];
+    const char *v[P_N];
+    size_t len[P_N];
 };
-
-enum { P_SITE, P_TYPE, P_TS, P_PATH, P_USER, P_CID };
-
-static const char *const plain_names[] = {"site_id", "event_type", "timestamp",
-                                          "path",    "user_id",    "event_id"};
-static const size_t plain_lens[] = {7, 10, 9, 4, 7, 8};
 
 static const char *
 skip_ws(const char *p, const char *end)
@@ -374,6 +424,19 @@ plain_string(const char *p, const char *end)
     return NULL;
 }
 
+/* The whitelisted member named key[0..klen), or P_N. */
+static size_t
+plain_member(const char *key, size_t klen)
+{
+    for (size_t k = 0; k < P_N; k++) {
+        const char *name = k < P_TS ? string_rules[k].name : k == P_TS ? "timestamp" : "event_id";
+        if (strlen(name) == klen && memcmp(name, key, klen) == 0) {
+            return k;
+        }
+    }
+    return P_N;
+}
+
 /* One plain event object at p: returns the first byte after it, or NULL. Fills pl. */
 static const char *
 plain_object(const char *p, const char *end, struct plain *pl)
@@ -385,35 +448,27 @@ plain_object(const char *p, const char *end, struct plain *pl)
     }
     for (;;) {
         const char *key, *kend, *v, *vend;
-        size_t klen, k;
+        size_t k;
 
         p = skip_ws(p + 1, end);
         if (p == end || *p != '"' || (kend = plain_string(p, end)) == NULL) {
             return NULL;
         }
         key = p + 1;
-        klen = (size_t)(kend - key);
+        if ((k = plain_member(key, (size_t)(kend - key))) == P_N || pl->v[k] != NULL) {
+            return NULL; /* not on the list, or repeated (jansson keeps the last) */
+        }
         p = skip_ws(kend + 1, end);
         if (p == end || *p != ':') {
             return NULL;
         }
         p = skip_ws(p + 1, end);
         if (p == end || *p != '"' || (vend = plain_string(p, end)) == NULL) {
-            return NULL; /* null, numbers, objects (properties)...: jansson's */
+            return NULL; /* null, numbers, objects...: jansson's */
         }
         v = p + 1;
-        for (k = 0; k < sizeof plain_names / sizeof plain_names[0]; k++) {
-            if (plain_lens[k] == klen && memcmp(plain_names[k], key, klen) == 0) {
-                break;
-            }
-        }
-        if (k < sizeof plain_names / sizeof plain_names[0]) {
-            if (pl->v[k] != NULL) {
-                return NULL; /* a repeated member: jansson keeps the last */
-            }
-            pl->v[k] = v;
-            pl->len[k] = (size_t)(vend - v);
-        }
+        pl->v[k] = v;
+        pl->len[k] = (size_t)(vend - v);
         p = skip_ws(vend + 1, end);
         if (p < end && *p == '}') {
             return p + 1;
@@ -424,24 +479,32 @@ plain_object(const char *p, const char *end, struct plain *pl)
     }
 }
 
+int
+event_plain_strings_valid(const char *const s[EVENT_N_STRINGS], const size_t len[EVENT_N_STRINGS])
+{
+    for (int m = 0; m < EVENT_N_STRINGS; m++) {
+        if (s[m] == NULL ? string_rules[m].min > 0 : !event_string_fits(m, len[m])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* Whether pl is an event that event_from_request() accepts; fills ev (strings not yet
  * terminated). */
 static int
 plain_valid(const struct plain *pl, struct event *ev)
 {
     event_init(ev);
-    if (pl->v[P_SITE] == NULL || pl->len[P_SITE] < 1 || pl->len[P_SITE] > EVENT_SITE_ID_MAX ||
-        pl->v[P_TYPE] == NULL || pl->len[P_TYPE] < 1 || pl->len[P_TYPE] > EVENT_TYPE_MAX ||
-        pl->v[P_TS] == NULL || ts_parse_rfc3339(pl->v[P_TS], pl->len[P_TS], &ev->ts_ms) != 0 ||
-        (pl->v[P_PATH] != NULL && pl->len[P_PATH] > EVENT_PATH_MAX) ||
-        (pl->v[P_USER] != NULL && pl->len[P_USER] > EVENT_USER_ID_MAX) ||
+    if (!event_plain_strings_valid(pl->v, pl->len) || pl->v[P_TS] == NULL ||
+        ts_parse_rfc3339(pl->v[P_TS], pl->len[P_TS], &ev->ts_ms) != 0 ||
         (pl->v[P_CID] != NULL && !event_client_id_valid(pl->v[P_CID], pl->len[P_CID]))) {
         return 0;
     }
-    ev->site_id = pl->v[P_SITE];
-    ev->event_type = pl->v[P_TYPE];
-    ev->path = pl->v[P_PATH];
-    ev->user_id = pl->v[P_USER];
+    ev->site_id = pl->v[EVENT_SITE_ID];
+    ev->event_type = pl->v[EVENT_EVENT_TYPE];
+    ev->path = pl->v[EVENT_PATH];
+    ev->user_id = pl->v[EVENT_USER_ID];
     ev->client_id = pl->v[P_CID];
     return 1;
 }

@@ -35,6 +35,20 @@
 #define EVENT_CLIENT_ID_MAX 64
 #define EVENT_DOC_ID_MAX (EVENT_SITE_ID_MAX + 1 + EVENT_CLIENT_ID_MAX)
 
+/* The string members that a client's event and an envelope share. */
+enum event_string { EVENT_SITE_ID, EVENT_EVENT_TYPE, EVENT_PATH, EVENT_USER_ID, EVENT_N_STRINGS };
+
+/* True when len bytes is a length that string member m may have: site_id 1-256 bytes,
+ * event_type 1-64, path at most 2048, user_id at most 256. The one statement of those rules,
+ * read by event_take_fields() and by both fast paths (event_scan(), envelope_decode()). */
+int event_string_fits(enum event_string m, size_t len);
+
+/* For a fast path that found the string members s[m] (len[m] bytes; NULL when absent) as
+ * strings that jansson would read as those same bytes: true when event_take_fields() accepts
+ * them, that is when site_id and event_type are present and every one present fits. */
+int event_plain_strings_valid(const char *const s[EVENT_N_STRINGS],
+                              const size_t len[EVENT_N_STRINGS]);
+
 /* A validated event. The string fields point into `src`, which the event
  * holds a reference to; they live until event_cleanup(). path, user_id and
  * properties are NULL when the client did not send them. */
@@ -68,7 +82,8 @@ void event_cleanup(struct event *ev);
  * arrays and objects nest more than EVENT_BODY_DEPTH_MAX deep, so that no body can
  * exhaust a worker thread's stack. Returns a new reference, or NULL with err->code
  * ERR_INVALID and err->msg "Request body is nested more than 64 levels deep" or
- * "Invalid JSON: <reason> (line L, column C)". */
+ * "Invalid JSON: <reason> (line L, column C)", or ERR_INTERNAL when one of jansson's
+ * allocations failed (jsonmem.h): the body may be fine. */
 json_t *event_parse_body(const char *buf, size_t len, struct app_err *err);
 
 /* The deepest nesting of arrays and objects in the JSON text buf[0..len), counting
@@ -113,14 +128,16 @@ int event_take_time(json_t *obj, const char *name, int64_t *ms, struct app_err *
  * whose reasons are event_take_time()'s, then EVENT_CLIENT_ID_MSG for event_id. */
 int event_from_request(json_t *obj, struct event *ev, struct app_err *err);
 
-/* The fast path of event_parse_body() + event_from_request(), for the events most clients
- * send: a JSON object whose members are all strings of printable ASCII without escapes,
- * with no properties and no member repeated. When buf[0..len) is such an object and
- * event_from_request() would accept it, returns 1 and fills ev as that would, with the
- * strings pointing into buf (each ended there with a NUL written over its closing quote)
- * and no src: buf must outlive ev. Otherwise returns 0, buf untouched, and the caller
- * takes the jansson path, which gives the same answer for any input this accepts and
- * the precise reason for the rest. */
+/* The fast path of event_parse_body() + event_from_request(), for plain events. Its
+ * acceptance is a whitelist: a JSON object whose members are among site_id, event_type,
+ * timestamp, path, user_id and event_id, each at most once and each a string of printable
+ * ASCII without escapes, each checked by the jansson path's own rule for it. When
+ * buf[0..len) is such an object and event_from_request() would accept it, returns 1 and
+ * fills ev as that would, with the strings pointing into buf (each ended there with a NUL
+ * written over its closing quote) and no src: buf must outlive ev. Anything else (another
+ * member, properties included, another type, a repeated member) returns 0, buf untouched,
+ * and the caller takes the jansson path, which gives the same answer for any input this
+ * accepts and the precise reason for the rest. */
 int event_scan(char *buf, size_t len, struct event *ev);
 
 /* The same for a POST /events body that is a JSON array of 1 to max such events: returns
@@ -133,6 +150,14 @@ struct event *event_scan_batch(char *buf, size_t len, size_t max, size_t *n);
 
 /* True when s[0..len) is a client event id: 1-EVENT_CLIENT_ID_MAX of [A-Za-z0-9_-]. */
 int event_client_id_valid(const char *s, size_t len);
+
+/* True when s[0..len) is a request id as ingest makes one (the client's X-Request-Id, or
+ * else the delivery id): 1-LOG_REQUEST_ID_MAX characters of [A-Za-z0-9._:-]. */
+int event_request_id_valid(const char *s, size_t len);
+
+/* True when ms is an instant within years 0001-9999 (TS_MIN_MS..TS_MAX_MS), as every time
+ * ingest accepts or makes is. */
+int event_time_valid(int64_t ms);
 
 /* Write the _id of the event with client id client_id (valid) on site site_id (at most
  * EVENT_SITE_ID_MAX bytes): "<site_id>:<client_id>". The one place ids are derived. */

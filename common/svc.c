@@ -5,6 +5,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "jsonmem.h"
+
 atomic_int svc_stop_requested = 0;
 
 void
@@ -92,6 +94,7 @@ svc_main(struct svc_program *prog)
     http_server_t *http = NULL;
     int status = 1;
 
+    jsonmem_install(); /* before any thread */
     log_init(prog->name);
     if (cfg_load(prog->vars, prog->n_vars, &err) != 0) {
         LOG_ERROR("configuration: %s", err.msg);

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "batch.h"
 #include "envelope.h"
 #include "event.h"
 #include "ingest.h"
@@ -20,17 +21,9 @@ static void
 request_id(const struct mg_connection *conn, const char *event_id, char *out, size_t outlen)
 {
     const char *h = mg_get_header(conn, "X-Request-Id");
-    size_t n = h ? strlen(h) : 0;
-    int ok = n > 0 && n <= LOG_REQUEST_ID_MAX;
+    const char *rid = h != NULL && event_request_id_valid(h, strlen(h)) ? h : event_id;
+    size_t n = strnlen(rid, outlen - 1);
 
-    for (size_t i = 0; ok && i < n; i++) {
-        char c = h[i];
-        ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-             c == '.' || c == '_' || c == ':' || c == '-';
-    }
-    const char *rid = ok ? h : event_id;
-
-    n = strnlen(rid, outlen - 1);
     memcpy(out, rid, n); /* not snprintf(): once per request */
     out[n] = '\0';
 }
@@ -49,13 +42,17 @@ read_body(struct mg_connection *conn, struct ingest *in, long max, char **buf, s
 }
 
 /* Parse a body as JSON. Returns 0 with *out set (the caller's reference), or the status
- * of the 400 sent. */
+ * of the error sent: 400, or 500 when memory ran out (the body may be fine). */
 static int
 parse_json(struct mg_connection *conn, struct ingest *in, const char *buf, size_t len, json_t **out)
 {
     struct app_err err = {0};
 
     if ((*out = event_parse_body(buf, len, &err)) == NULL) {
+        if (err.code != ERR_INVALID) {
+            LOG_ERROR("%s", err.msg);
+            return http_send_error(conn, 500, "Internal error");
+        }
         atomic_fetch_add(&in->stats.invalid, 1);
         return http_send_error(conn, 400, "%s", err.msg);
     }
@@ -319,6 +316,7 @@ refuse_unknown_sites(struct mg_connection *conn, struct ingest *in, const struct
 {
     json_t *errors = NULL;
     char msg[96], first[192];
+    int lost = 0; /* an entry that could not be added: the list would not be whole */
 
     for (size_t i = 0; i < o->n; i++) {
         if (abuse_site_accepted(in->sites, o->evs[i].site_id)) {
@@ -331,11 +329,15 @@ refuse_unknown_sites(struct mg_connection *conn, struct ingest *in, const struct
                 return http_send_error(conn, 500, "Internal error");
             }
         }
-        json_array_append_new(errors,
-                              json_pack("{s:I,s:s}", "index", (json_int_t)i, "message", msg));
+        lost |= json_array_append_new(
+                    errors, json_pack("{s:I,s:s}", "index", (json_int_t)i, "message", msg)) != 0;
     }
     if (errors == NULL) {
         return 0;
+    }
+    if (lost) {
+        json_decref(errors);
+        return http_send_error(conn, 500, "Internal error");
     }
     atomic_fetch_add(&in->stats.unknown_site, o->n);
     return send_batch_errors(conn, 403, first, errors);
@@ -384,35 +386,18 @@ batch_events(json_t *body, int *has_sent, int64_t *sent_ms, struct app_err *err)
     return events;
 }
 
-/* Correct ev's timestamp for the client's clock skew (event_correct_ts()), keeping the
- * client's own. Returns 0, or -1 with err set when the result is out of range. */
-static int
-correct_skew(struct event *ev, int64_t sent_ms, int64_t now, struct app_err *err)
-{
-    int64_t t;
-
-    if (event_correct_ts(ev->ts_ms, sent_ms, now, &t) != 0) {
-        return err_set(err, ERR_INVALID,
-                       "Field 'timestamp' corrected by 'sent_at' falls outside years 0001-9999");
-    }
-    ev->client_ts_ms = ev->ts_ms;
-    ev->has_client_ts = 1;
-    ev->ts_ms = t;
-    return 0;
-}
-
 static int
 handle_post_events(struct mg_connection *conn, void *arg)
 {
     struct ingest *in = arg;
     struct outgoing o = {0};
     struct app_err berr = {0};
-    json_t *body = NULL, *events, *errors = NULL, *ids = NULL, *item;
+    json_t *body = NULL, *events, *errors = NULL, *ids = NULL;
     char *reply = NULL, *buf = NULL;
     struct event *scanned = NULL;
     size_t i, n, len = 0;
     int64_t now = ts_now_ms(), sent_ms = 0;
-    int has_sent = 0;
+    int has_sent = 0, rc;
     int status = read_body(conn, in, INGEST_BATCH_MAX_BYTES, &buf, &len);
 
     if (status != 0) {
@@ -444,20 +429,12 @@ handle_post_events(struct mg_connection *conn, void *arg)
     if ((status = rate_limit(conn, in, n)) != 0) {
         goto done;
     }
-    if (outgoing_alloc(&o, n, NULL) != 0 || (errors = json_array()) == NULL) {
+    if (outgoing_alloc(&o, n, NULL) != 0 ||
+        (rc = batch_validate(events, has_sent, sent_ms, now, o.evs, &errors)) < 0) {
         status = http_send_error(conn, 500, "Internal error");
         goto done;
     }
-    json_array_foreach(events, i, item)
-    {
-        struct app_err err = {0};
-        if (event_from_request(item, &o.evs[i], &err) != 0 ||
-            (has_sent && correct_skew(&o.evs[i], sent_ms, now, &err) != 0)) {
-            json_array_append_new(
-                errors, json_pack("{s:I,s:s}", "index", (json_int_t)i, "message", err.msg));
-        }
-    }
-    if (json_array_size(errors) > 0) {
+    if (rc > 0) {
         atomic_fetch_add(&in->stats.invalid, n);
         status =
             send_batch_errors(conn, 400, "Invalid events in the batch; none was accepted", errors);

@@ -334,6 +334,12 @@ process_batch(struct drain *d, struct queue_batch *batch)
             items[n_ok++] = item;
             continue;
         }
+        if (err.code != ERR_INVALID) { /* out of memory: the envelope may be fine */
+            LOG_ERROR("decoding an envelope: %s; the batch is tried again", err.msg);
+            rc = 1;
+            hand_back(d);
+            goto done;
+        }
         LOG_WARN("dead letter: invalid envelope: %s", err.msg);
         if (add_dead(dead, &n_dead, "invalid_envelope", err.msg, 1, item) != 0) {
             rc = 1;

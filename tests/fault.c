@@ -2,8 +2,9 @@
  * with -DFAULT_INJECTION and linked with --wrap for each function below): the N-th
  * allocation, Redis call or MongoDB call of the process fails, once, as it would for real.
  *
- *   FAULT_INJECT=alloc:N   the N-th malloc/calloc/realloc/strdup of our own code returns
- *                          NULL (the libraries' allocations are not counted)
+ *   FAULT_INJECT=alloc:N   the N-th malloc/calloc/realloc/strdup of our own code, or of
+ *                          jansson (which allocates through common/jsonmem.c), returns
+ *                          NULL (other libraries' allocations are not counted)
  *   FAULT_INJECT=redis:N   the N-th Redis call (connect, command, reply read) fails as a
  *                          lost connection: the context gets REDIS_ERR_IO
  *   FAULT_INJECT=mongo:N   the N-th MongoDB call (write, command, count, cursor read)
@@ -14,6 +15,8 @@
  *   FAULT_INJECT=slow:N    every insert_many of more than N documents times out (as a
  *                          server too slow for that many within socketTimeoutMS), with
  *                          no effect on the server
+ *   FAULT_INJECT=json:N    the N-th of jansson's allocations fails (the libraries' block
+ *   FAULT_INJECT=bson:N    below); or the N-th of libbson's, and libbson aborts
  *
  * Production builds link none of this: the --wrap flags and this file are only in the
  * -fault variants (see the Makefile). */
@@ -117,10 +120,15 @@ void *__wrap_calloc(size_t n, size_t size);
 void *__wrap_realloc(void *p, size_t n);
 char *__wrap_strdup(const char *s);
 
+static _Thread_local int json_fails_next; /* set by the libraries' block below */
+
 void *
 __wrap_malloc(size_t n)
 {
-    return hit(KIND_ALLOC) ? NULL : __real_malloc(n);
+    int json_fails = json_fails_next;
+
+    json_fails_next = 0;
+    return hit(KIND_ALLOC) || json_fails ? NULL : __real_malloc(n);
 }
 
 void *
@@ -346,4 +354,136 @@ __wrap_mongoc_cursor_error(mongoc_cursor_t *cursor, bson_error_t *error)
         return true;
     }
     return __real_mongoc_cursor_error(cursor, error);
+}
+
+/* --- the libraries' allocations: jansson's and libbson's --------------------------------
+ *
+ *   FAULT_INJECT=json:N    the N-th of jansson's allocations fails. jansson allocates
+ *                          through common/jsonmem.c's allocator (which counts the failures
+ *                          its callers check); this wraps it, and makes the malloc() it
+ *                          calls return NULL, so that jsonmem counts this failure too.
+ *                          (alloc:N counts these allocations with our own.)
+ *   FAULT_INJECT=bson:N    the N-th of libbson's allocations (libmongoc's included) fails.
+ *                          libbson then aborts the process, as it does whenever memory runs
+ *                          out (bson_malloc() and the rest have no failure to return): so
+ *                          this is a crash at that point, which the pipeline must survive.
+ *
+ * At exit, with FAULT_INJECT set, a line "FAULT: library calls: json N bson N". */
+#include <jansson.h>
+
+enum lib { LIB_JSON, LIB_BSON, LIB_N };
+
+static const char *const lib_names[LIB_N] = {"json", "bson"};
+static long lib_nth[LIB_N];
+static atomic_long lib_calls[LIB_N];
+static atomic_int lib_configured;
+
+/* Read FAULT_INJECT for json:N or bson:N, once. No allocation: this runs inside them. */
+static void
+lib_configure(void)
+{
+    const char *v = getenv("FAULT_INJECT");
+    int expected = 0;
+
+    if (atomic_load(&lib_configured)) {
+        return;
+    }
+    for (int k = 0; v != NULL && k < LIB_N; k++) {
+        if (strncmp(v, lib_names[k], 4) == 0 && v[4] == ':') {
+            lib_nth[k] = strtol(v + 5, NULL, 10);
+        }
+    }
+    atomic_compare_exchange_strong(&lib_configured, &expected, 1);
+}
+
+/* Count an allocation of library k; 1 when it is the one to fail. */
+static int
+lib_hit(enum lib k)
+{
+    long n;
+
+    lib_configure();
+    n = atomic_fetch_add(&lib_calls[k], 1) + 1;
+    if (n == lib_nth[k]) {
+        char line[96];
+        int len =
+            snprintf(line, sizeof line, "FAULT: failing %s allocation %ld\n", lib_names[k], n);
+        fwrite(line, 1, (size_t)len, stderr);
+        return 1;
+    }
+    return 0;
+}
+
+__attribute__((destructor)) static void
+lib_report(void)
+{
+    char line[96];
+    int len;
+
+    if (getenv("FAULT_INJECT") == NULL) {
+        return;
+    }
+    len = snprintf(line, sizeof line, "FAULT: library calls: json %ld bson %ld\n",
+                   atomic_load(&lib_calls[LIB_JSON]), atomic_load(&lib_calls[LIB_BSON]));
+    fwrite(line, 1, (size_t)len, stderr);
+}
+
+static json_malloc_t json_inner; /* jsonmem's allocator */
+
+static void *
+json_fault_malloc(size_t n)
+{
+    if (lib_hit(LIB_JSON)) {
+        json_fails_next = 1; /* the malloc() jsonmem's allocator calls: seen failing there */
+    }
+    return json_inner(n);
+}
+
+void __real_json_set_alloc_funcs(json_malloc_t malloc_fn, json_free_t free_fn);
+void __wrap_json_set_alloc_funcs(json_malloc_t malloc_fn, json_free_t free_fn);
+
+void
+__wrap_json_set_alloc_funcs(json_malloc_t malloc_fn, json_free_t free_fn)
+{
+    json_inner = malloc_fn;
+    __real_json_set_alloc_funcs(json_fault_malloc, free_fn);
+}
+
+static void *
+bson_fault_malloc(size_t n)
+{
+    return lib_hit(LIB_BSON) ? NULL : __real_malloc(n);
+}
+
+static void *
+bson_fault_calloc(size_t n, size_t size)
+{
+    return lib_hit(LIB_BSON) ? NULL : __real_calloc(n, size);
+}
+
+static void *
+bson_fault_realloc(void *p, size_t n)
+{
+    return lib_hit(LIB_BSON) ? NULL : __real_realloc(p, n);
+}
+
+static void *
+bson_fault_aligned_alloc(size_t alignment, size_t n)
+{
+    return lib_hit(LIB_BSON) ? NULL : aligned_alloc(alignment, n);
+}
+
+/* Before main(), so before mongoc_init(): libbson's allocations through the counters. */
+__attribute__((constructor)) static void
+lib_install(void)
+{
+    static const bson_mem_vtable_t vtable = {
+        .malloc = bson_fault_malloc,
+        .calloc = bson_fault_calloc,
+        .realloc = bson_fault_realloc,
+        .free = free,
+        .aligned_alloc = bson_fault_aligned_alloc,
+    };
+
+    bson_mem_set_vtable(&vtable);
 }

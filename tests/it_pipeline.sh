@@ -184,6 +184,38 @@ expect_json "dead letters carry reason, error, attempts and the payload" "$dead"
 expect_eq "nothing left in processing lists" "$(redis_cli --scan --pattern 'events:processing:*' | wc -l)" 0
 expect_eq "documents: one per accepted event" "$(count)" "$((before + 1))"
 
+# --- the processor checks every envelope field as ingest does ----------------------------
+# Times outside years 0001-9999 (year 12025 was counted under 2025, and INT64's bounds under
+# 8994) and a request id ingest would not make: dead letters with the reason, nothing stored
+# or counted. The valid event after them is stored and counted alone.
+uuid() { printf '0190163d-8694-7abc-8def-%012d' "$1"; }
+range_env() { # range_env N MEMBERS: an envelope of range-site, id N, with these members
+    echo "{\"v\":1,\"id\":\"$(uuid "$1")\",\"site_id\":\"range-site\",\"event_type\":\"page_view\",$2}"
+}
+range_envs=(
+    "$(range_env 1 '"ts":317332720800000,"received":1763200800000')"
+    "$(range_env 2 '"ts":9223372036854775807,"received":1763200800000')"
+    "$(range_env 3 '"ts":-9223372036854775808,"received":1763200800000')"
+    "$(range_env 4 '"ts":1763200800000,"received":317332720800000')"
+    "$(range_env 5 '"ts":1763200800000,"received":1763200800000,"cts":253402300800000')"
+    "$(range_env 6 '"ts":1763200800000,"received":1763200800000,"rid":"a b"')"
+)
+dead_before=$(redis_cli llen events:dead)
+for e in "${range_envs[@]}"; do redis_cli lpush events "$e" >/dev/null; done
+post range-site page_view 2025-11-15T10:00:00Z /ok u1
+range_done() { [ "$(redis_cli llen events:dead)" = $((dead_before + 6)) ] &&
+    [ "$(count '{"site_id":"range-site"}')" = 1 ]; }
+wait_until $((30 * T_SLOW)) range_done
+dead=$(redis_cli lrange events:dead 0 5 | jq -sc 'map({reason, error, id: (.payload | fromjson | .id)}) | sort_by(.id) | map(del(.id))')
+range_msg() { echo "{\"reason\":\"invalid_envelope\",\"error\":\"envelope field '$1' is outside years 0001-9999\"}"; }
+expect_json "out-of-range times and a bad rid: dead letters with the reason" "$dead" \
+    "[$(range_msg ts),$(range_msg ts),$(range_msg ts),$(range_msg received),$(range_msg cts),
+      {\"reason\":\"invalid_envelope\",\"error\":\"envelope field 'rid' is not a valid request id\"}]"
+expect_eq "range-site: only the valid event stored" "$(count '{"site_id":"range-site"}')" 1
+http GET "$R/stats?site_id=range-site&date=2025-11-15"
+expect_http "range-site: /stats counts the valid event alone" 200 \
+    '{"site_id":"range-site","date":"2025-11-15","total_views":1,"unique_users":1,"top_paths":[{"path":"/ok","views":1}]}'
+
 # --- /health of processor and reporting follow their dependencies -------------------------
 http GET "$P/health"
 expect_http "processor health" 200 '{"status":"ok","service":"processor"}'

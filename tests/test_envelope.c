@@ -13,6 +13,8 @@
 
 #include "envelope.h"
 #include "event.h"
+#include "failalloc.h"
+#include "jsonmem.h"
 #include "ts.h"
 
 /* 2025-11-15T10:00:00Z. */
@@ -39,6 +41,7 @@ request_event(json_t *body, struct event *ev)
 #define NOT_JSON "envelope is not JSON: "
 #define VERSION_MSG "envelope version is not 1"
 #define ID_MSG "envelope has no valid event id"
+#define RID_MSG "envelope field 'rid' is not a valid request id"
 
 /* Decode text (its strlen) and expect a rejection with ERR_INVALID and message msg;
  * a msg ending in ": " need only start the message (the parser's reason follows).
@@ -61,6 +64,49 @@ assert_decode_rejects(const char *text, const char *msg)
     assert_null(ev.src);
     assert_null(ev.site_id);
     assert_string_equal(ev.id, "");
+}
+
+/* Two optional strings are the same (both NULL, or equal). */
+static int
+same_str(const char *a, const char *b)
+{
+    return (a == NULL) == (b == NULL) && (a == NULL || strcmp(a, b) == 0);
+}
+
+/* Fail unless a and b are the same event, field by field. */
+static void
+assert_same_event(const struct event *a, const struct event *b, const char *text)
+{
+    if (strcmp(a->id, b->id) != 0 || strcmp(a->delivery, b->delivery) != 0 ||
+        !same_str(a->site_id, b->site_id) || !same_str(a->event_type, b->event_type) ||
+        !same_str(a->path, b->path) || !same_str(a->user_id, b->user_id) ||
+        !same_str(a->request_id, b->request_id) || a->ts_ms != b->ts_ms ||
+        a->received_ms != b->received_ms || a->has_client_ts != b->has_client_ts ||
+        a->client_ts_ms != b->client_ts_ms || (a->properties == NULL) != (b->properties == NULL) ||
+        (a->properties != NULL && !json_equal(a->properties, b->properties))) {
+        fail_msg("%s: the events differ", text);
+    }
+}
+
+/* envelope_decode() (its fast scan first) and envelope_decode_json() (jansson alone) give
+ * text the same outcome, the same reason, and the same event. Returns the outcome. */
+static int
+assert_decoders_agree(const char *text)
+{
+    struct event a, b;
+    struct app_err ea = {0, ""}, eb = {0, ""};
+    int ra = envelope_decode(text, strlen(text), &a, &ea);
+    int rb = envelope_decode_json(text, strlen(text), &b, &eb);
+
+    if (ra != rb || strcmp(ea.msg, eb.msg) != 0 || ea.code != eb.code) {
+        fail_msg("%s: %d \"%s\" against jansson's %d \"%s\"", text, ra, ea.msg, rb, eb.msg);
+    }
+    if (ra == 0) {
+        assert_same_event(&a, &b, text);
+        event_cleanup(&a);
+        event_cleanup(&b);
+    }
+    return ra;
 }
 
 static void
@@ -473,7 +519,7 @@ test_decode_rejects_invalid_fields(void **state)
 }
 
 /* The members only an envelope has: ts and received as integers, which may be before
- * 1970, and rid, the request id, when it is a string. */
+ * 1970, and rid, the request id. */
 static void
 test_decode_envelope_members(void **state)
 {
@@ -485,9 +531,7 @@ test_decode_envelope_members(void **state)
         {"\"ts\":1763200800000,\"received\":1763200800123", EXAMPLE_MS, EXAMPLE_MS + 123, NULL},
         {"\"ts\":-1000,\"received\":0", -1000, 0, NULL},
         {"\"ts\":1,\"received\":2,\"rid\":\"req-1\"", 1, 2, "req-1"},
-        {"\"ts\":1,\"received\":2,\"rid\":\"\"", 1, 2, ""},
-        {"\"ts\":1,\"received\":2,\"rid\":5", 1, 2, NULL},
-        {"\"ts\":1,\"received\":2,\"rid\":null", 1, 2, NULL},
+        {"\"ts\":1,\"received\":2,\"rid\":\"a.b_C:9-z\"", 1, 2, "a.b_C:9-z"},
         /* A client's timestamp beside ts is an unknown member, ignored. */
         {"\"ts\":1,\"received\":2,\"timestamp\":\"nope\"", 1, 2, NULL},
     };
@@ -683,13 +727,19 @@ test_round_trip_escapes(void **state)
     }
     assert_string_equal(json_string_value(json_object_get(parsed, "rid")), "r\"1");
     json_decref(parsed);
+    /* ingest writes no such request id (X-Request-Id is [A-Za-z0-9._:-]): refused. */
+    assert_decode_rejects(text, RID_MSG);
+    free(text);
+    in.request_id = "r-1";
+    text = envelope_encode(&in, &len);
+    assert_non_null(text);
     assert_int_equal(envelope_decode(text, len, &out, &err), 0);
     assert_string_equal(out.site_id, nasty);
     assert_string_equal(out.path, nasty);
     assert_string_equal(out.event_type, "e\"");
     assert_string_equal(out.user_id, "\\");
     assert_string_equal(out.id, in.id);
-    assert_string_equal(out.request_id, "r\"1");
+    assert_string_equal(out.request_id, "r-1");
     free(text);
     event_cleanup(&in);
     event_cleanup(&out);
@@ -735,9 +785,6 @@ test_fast_scan_agrees_with_jansson(void **state)
     (void)state;
 
     for (size_t i = 0; i < sizeof tails / sizeof tails[0] + 3; i++) {
-        struct event a, b;
-        struct app_err ea = {0, ""}, eb = {0, ""};
-        int ra, rb;
         if (i < sizeof tails / sizeof tails[0]) {
             snprintf(text, sizeof text, "%s%s", head, tails[i]);
         } else if (i == sizeof tails / sizeof tails[0]) { /* properties 33 deep, then 32 */
@@ -766,30 +813,202 @@ test_fast_scan_agrees_with_jansson(void **state)
             memset(text + n, 'p', EVENT_PATH_MAX + 1);
             snprintf(text + n + EVENT_PATH_MAX + 1, 4, "\"}");
         }
-        ra = envelope_decode(text, strlen(text), &a, &ea);
-        rb = envelope_decode_json(text, strlen(text), &b, &eb);
-        if (ra != rb || strcmp(ea.msg, eb.msg) != 0) {
-            fail_msg("%s: %d \"%s\" against jansson's %d \"%s\"", text, ra, ea.msg, rb, eb.msg);
+        assert_decoders_agree(text);
+    }
+}
+
+/* The envelope's members in the order envelope_encode() writes them (so that the fast
+ * scan reads the base whole), each with a valid value, then one it does not know. */
+static const char *const env_members[] = {"v",          "id",       "dlv",  "site_id", "event_type",
+                                          "ts",         "received", "cts",  "path",    "user_id",
+                                          "properties", "rid",      "other"};
+static const char *const env_valid[] = {"1",
+                                        "\"s:k-1\"",
+                                        "\"" VALID_ID "\"",
+                                        "\"s\"",
+                                        "\"e\"",
+                                        "1763200800000",
+                                        "1763200800123",
+                                        "1763200799000",
+                                        "\"/p\"",
+                                        "\"u\"",
+                                        "{\"a\":[1,{\"b\":null}]}",
+                                        "\"r-1\"",
+                                        "\"x\""};
+#define ENV_N (sizeof env_members / sizeof env_members[0])
+
+/* Every JSON type, with the strings and integers at the edges of the envelope's rules. */
+static const char *const env_any[] = {"\"x\"",
+                                      "\"\"",
+                                      "\"s\"",
+                                      "\"" VALID_ID "\"",
+                                      "\"s:k-1\"",
+                                      "\"caf\\u00e9\"",
+                                      "\"a b\"",
+                                      "1",
+                                      "0",
+                                      "-1",
+                                      "1.5",
+                                      "1e3",
+                                      "-62135596800000",
+                                      "-62135596800001",
+                                      "253402300799999",
+                                      "253402300800000",
+                                      "317332720800000",
+                                      "9223372036854775807",
+                                      "-9223372036854775808",
+                                      "true",
+                                      "false",
+                                      "null",
+                                      "{}",
+                                      "{\"a\":1}",
+                                      "[]",
+                                      "[\"x\"]"};
+
+/* An envelope with member m set to v (mode 0), or m twice: its valid value in its place
+ * and v after the others (1), or v in its place and its valid value after (2); m == ENV_N:
+ * the base. */
+static void
+make_envelope(size_t m, const char *v, int mode, char *out, size_t outlen)
+{
+    size_t at = 0;
+
+    out[at++] = '{';
+    for (size_t k = 0; k < ENV_N; k++) {
+        const char *val = k == m && mode != 1 ? v : env_valid[k];
+        if (k == ENV_N - 1 && k != m) {
+            continue; /* the unknown member only when it is the one tried */
         }
-        if (ra != 0) {
-            continue;
+        at += (size_t)snprintf(out + at, outlen - at, "\"%s\":%s,", env_members[k], val);
+    }
+    if (m < ENV_N && mode != 0) {
+        at += (size_t)snprintf(out + at, outlen - at, "\"%s\":%s,", env_members[m],
+                               mode == 1 ? v : env_valid[m]);
+    }
+    out[at - 1] = '}';
+}
+
+/* One input, one answer: every member of an envelope with a value of every type, and each
+ * repeated, decode alike by the fast scan and by jansson. */
+static void
+test_decode_member_type_table(void **state)
+{
+    char text[1024];
+    size_t accepted = 0;
+
+    (void)state;
+    make_envelope(ENV_N, NULL, 0, text, sizeof text);
+    assert_int_equal(assert_decoders_agree(text), 0); /* the base is valid */
+    for (size_t m = 0; m < ENV_N; m++) {
+        for (size_t v = 0; v < sizeof env_any / sizeof env_any[0]; v++) {
+            for (int mode = 0; mode < 3; mode++) {
+                make_envelope(m, env_any[v], mode, text, sizeof text);
+                accepted += assert_decoders_agree(text) == 0;
+            }
         }
-        assert_string_equal(a.id, b.id);
-        assert_string_equal(a.delivery, b.delivery);
-        assert_string_equal(a.site_id, b.site_id);
-        assert_string_equal(a.event_type, b.event_type);
-        assert_true((a.path == NULL) == (b.path == NULL) &&
-                    (a.path == NULL || !strcmp(a.path, b.path)));
-        assert_true((a.user_id == NULL) == (b.user_id == NULL) &&
-                    (a.user_id == NULL || !strcmp(a.user_id, b.user_id)));
-        assert_true((a.request_id == NULL) == (b.request_id == NULL) &&
-                    (a.request_id == NULL || !strcmp(a.request_id, b.request_id)));
-        assert_true(a.ts_ms == b.ts_ms && a.received_ms == b.received_ms &&
-                    a.has_client_ts == b.has_client_ts && a.client_ts_ms == b.client_ts_ms);
-        assert_true((a.properties == NULL) == (b.properties == NULL) &&
-                    (a.properties == NULL || json_equal(a.properties, b.properties)));
-        event_cleanup(&a);
-        event_cleanup(&b);
+    }
+    assert_true(accepted >= 100); /* the table is not all refusals */
+}
+
+/* The envelope's times are instants within years 0001-9999, as every time ingest writes;
+ * its request id is what ingest makes one of (1-64 of [A-Za-z0-9._:-]). */
+static void
+test_decode_rejects_out_of_range(void **state)
+{
+    static const struct {
+        const char *ts, *received, *extra;
+        const char *msg; /* NULL: accepted */
+    } cases[] = {
+        {"-62135596800000", "253402300799999", "", NULL},
+        {"253402300799999", "-62135596800000", ",\"cts\":253402300799999", NULL},
+        {"317332720800000", "1", "", "envelope field 'ts' is outside years 0001-9999"},
+        {"253402300800000", "1", "", "envelope field 'ts' is outside years 0001-9999"},
+        {"-62135596800001", "1", "", "envelope field 'ts' is outside years 0001-9999"},
+        {"9223372036854775807", "1", "", "envelope field 'ts' is outside years 0001-9999"},
+        {"-9223372036854775808", "1", "", "envelope field 'ts' is outside years 0001-9999"},
+        {"1", "317332720800000", "", "envelope field 'received' is outside years 0001-9999"},
+        {"1", "-9223372036854775808", "", "envelope field 'received' is outside years 0001-9999"},
+        {"1", "2", ",\"cts\":253402300800000", "envelope field 'cts' is outside years 0001-9999"},
+        {"1", "2", ",\"cts\":9223372036854775807",
+         "envelope field 'cts' is outside years 0001-9999"},
+        {"1", "2", ",\"rid\":\"\"", RID_MSG},
+        {"1", "2", ",\"rid\":\"a b\"", RID_MSG},
+        {"1", "2", ",\"rid\":\"caf\\u00e9\"", RID_MSG},
+        {"1", "2", ",\"rid\":5", RID_MSG},
+        {"1", "2", ",\"rid\":null", RID_MSG},
+        {"1", "2", ",\"rid\":\"0123456789012345678901234567890123456789012345678901234567890123\"",
+         NULL},
+        {"1", "2", ",\"rid\":\"01234567890123456789012345678901234567890123456789012345678901234\"",
+         RID_MSG},
+    };
+    char text[512];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(text, sizeof text,
+                 "{\"v\":1,\"id\":\"" VALID_ID "\",\"site_id\":\"s\",\"event_type\":\"e\","
+                 "\"ts\":%s,\"received\":%s%s}",
+                 cases[i].ts, cases[i].received, cases[i].extra);
+        if (cases[i].msg != NULL) {
+            assert_decode_rejects(text, cases[i].msg);
+        }
+        assert_int_equal(assert_decoders_agree(text), cases[i].msg != NULL ? -1 : 0);
+    }
+}
+
+/* Out of memory while decoding: each allocation a decode makes fails in turn. The decode
+ * then gives exactly the event it gives with memory to spare, or fails with ERR_INTERNAL
+ * (a batch to retry, never a dead letter), and leaves nothing allocated. */
+static void
+test_decode_out_of_memory(void **state)
+{
+    char long_props[600];
+    const char *texts[] = {
+        NULL, /* the base, the fast scan's form: filled below */
+        /* jansson's: an escape, and strings long enough for its buffers to grow */
+        "{\"v\":1,\"id\":\"" VALID_ID "\",\"site_id\":\"site-\\u0041-0123456789abcdef\","
+        "\"event_type\":\"page_view_0123456789abcdef\",\"ts\":1763200800000,"
+        "\"received\":1763200800123,\"path\":\"/a/b/c/d/e/f/g/h/i/j/k/l/m\","
+        "\"properties\":{\"referrer\":\"https://example.com/0123456789\",\"n\":[1,2,3]}}",
+        long_props,
+    };
+    char base[1024];
+    int (*decoders[])(const char *, size_t, struct event *,
+                      struct app_err *) = {envelope_decode, envelope_decode_json};
+
+    (void)state;
+    make_envelope(ENV_N, NULL, 0, base, sizeof base);
+    texts[0] = base;
+    snprintf(long_props, sizeof long_props,
+             "{\"v\":1,\"id\":\"" VALID_ID "\",\"site_id\":\"site-abcdefghijklmnopqrstuvwxyz\","
+             "\"event_type\":\"e\",\"ts\":1,\"received\":2,\"properties\":{\"k0123456789\":"
+             "\"v0123456789abcdefghijklmnopqrstuvwxyz\",\"list\":[\"abcdefghijklmnopq\","
+             "{\"deep\":{\"deeper\":\"0123456789abcdefghij\"}}]},\"rid\":\"r-0123456789\"}");
+    for (size_t t = 0; t < sizeof texts / sizeof texts[0]; t++) {
+        for (size_t d = 0; d < sizeof decoders / sizeof decoders[0]; d++) {
+            struct event want, got;
+            struct app_err err = {0, ""};
+            long live = failalloc_live(), made = 0;
+
+            assert_int_equal(decoders[d](texts[t], strlen(texts[t]), &want, &err), 0);
+            for (long n = 1; made >= n - 1; n++) {
+                failalloc_arm(n);
+                int rc = decoders[d](texts[t], strlen(texts[t]), &got, &err);
+                made = failalloc_count();
+                failalloc_arm(0);
+                if (rc == 0) {
+                    assert_same_event(&want, &got, texts[t]);
+                    event_cleanup(&got);
+                } else if (err.code != ERR_INTERNAL) {
+                    fail_msg("allocation %ld of %ld failed: \"%s\" (code %d) for %s", n, made,
+                             err.msg, err.code, texts[t]);
+                } else {
+                    assert_true(made >= n); /* only a failed allocation may fail it */
+                }
+            }
+            event_cleanup(&want);
+            assert_int_equal(failalloc_live(), live); /* nothing leaked */
+        }
     }
 }
 
@@ -818,7 +1037,12 @@ main(void)
         cmocka_unit_test(test_round_trip_client_id_delivery_and_client_ts),
         cmocka_unit_test(test_decode_ids_of_client_events),
         cmocka_unit_test(test_fast_scan_agrees_with_jansson),
+        cmocka_unit_test(test_decode_member_type_table),
+        cmocka_unit_test(test_decode_rejects_out_of_range),
+        cmocka_unit_test(test_decode_out_of_memory),
     };
+
+    jsonmem_install(); /* jansson's allocations through failalloc's counters */
 
     return cmocka_run_group_tests_name("envelope: queue format v1 encode and decode", tests, NULL,
                                        NULL);

@@ -12,7 +12,10 @@
 #include <jansson.h>
 #include <pthread.h>
 
+#include "envelope.h"
 #include "event.h"
+#include "failalloc.h"
+#include "jsonmem.h"
 #include "ts.h"
 
 /* 2025-11-15T10:00:00Z. */
@@ -1065,7 +1068,10 @@ static void
 test_scan_plain(void **state)
 {
     char buf[] = " {\"site_id\":\"s1\", \"event_type\" : \"page_view\",\n\"path\":\"\","
-                 "\"timestamp\":\"2025-11-15T10:00:00Z\",\"user_id\":\"u1\",\"x\":\"y\"} ";
+                 "\"timestamp\":\"2025-11-15T10:00:00Z\",\"user_id\":\"u1\"} ";
+    char other[] =
+        "{\"site_id\":\"s1\",\"event_type\":\"t\",\"timestamp\":\"2025-11-15T10:00:00Z\","
+        "\"x\":\"y\"}";
     struct event ev;
 
     (void)state;
@@ -1077,6 +1083,8 @@ test_scan_plain(void **state)
     assert_null(ev.client_id);
     assert_int_equal(ev.ts_ms, EXAMPLE_MS);
     event_cleanup(&ev);
+    /* A member off the scanner's list, even one the jansson path ignores, is jansson's. */
+    assert_int_equal(event_scan(other, strlen(other), &ev), 0);
 }
 
 static void
@@ -1176,6 +1184,244 @@ test_scan_batch(void **state)
     assert_null(event_scan_batch(text, strlen(text), 500, &n));
 }
 
+/* --- one input, one answer: the scanner against jansson, member by member ------------ */
+
+#define ANSWER_MAX 8192
+static size_t fast_answers; /* answers the scanner gave (so the table is not vacuous) */
+
+/* Append to out the envelope of ev as ingest queues it (seal() in ingest/routes.c), with a
+ * fixed delivery id, receive time and request id, so that two paths' envelopes compare as
+ * text. */
+static void
+append_envelope(struct event *ev, char *out)
+{
+    size_t at = strlen(out);
+    char *text;
+
+    snprintf(ev->delivery, sizeof ev->delivery, "0190163d-8694-7abc-8def-0123456789ab");
+    if (ev->client_id != NULL) {
+        event_derive_id(ev->site_id, ev->client_id, ev->id);
+    } else {
+        memcpy(ev->id, ev->delivery, sizeof ev->delivery);
+        ev->delivery[0] = '\0';
+    }
+    ev->received_ms = EXAMPLE_MS;
+    ev->request_id = "rid";
+    text = envelope_encode(ev, NULL);
+    assert_non_null(text);
+    snprintf(out + at, ANSWER_MAX - at, " %s", text);
+    free(text);
+}
+
+/* What POST /event answers for the body text by one path, into out: "202 <envelope>" or
+ * "400 <message>". fast: event_scan() first, as the handler does; else jansson alone. */
+static void
+answer_event(const char *text, int fast, char *out)
+{
+    size_t len = strlen(text);
+    char *buf = strdup(text);
+    struct event ev;
+    struct app_err err = {0, ""};
+    json_t *body = NULL;
+
+    assert_non_null(buf);
+    if (fast && event_scan(buf, len, &ev)) {
+        fast_answers++;
+        snprintf(out, ANSWER_MAX, "202");
+        append_envelope(&ev, out);
+    } else {
+        assert_memory_equal(buf, text, len + 1); /* handed over as it came */
+        body = event_parse_body(text, len, &err);
+        if (body == NULL || event_from_request(body, &ev, &err) != 0) {
+            snprintf(out, ANSWER_MAX, "400 %s", err.msg);
+        } else {
+            snprintf(out, ANSWER_MAX, "202");
+            append_envelope(&ev, out);
+        }
+    }
+    event_cleanup(&ev);
+    json_decref(body);
+    free(buf);
+}
+
+/* The same for a POST /events body that is an array: "202 <envelopes>", or "400" and each
+ * invalid event's index and message. */
+static void
+answer_batch(const char *text, int fast, char *out)
+{
+    size_t len = strlen(text), n = 0, i;
+    char *buf = strdup(text), refused[ANSWER_MAX] = "400";
+    struct event *evs, ev;
+    struct app_err err = {0, ""};
+    json_t *body = NULL, *item;
+
+    assert_non_null(buf);
+    snprintf(out, ANSWER_MAX, "202");
+    if (fast && (evs = event_scan_batch(buf, len, 500, &n)) != NULL) {
+        fast_answers++;
+        for (i = 0; i < n; i++) {
+            append_envelope(&evs[i], out);
+            event_cleanup(&evs[i]);
+        }
+        free(evs);
+    } else {
+        assert_memory_equal(buf, text, len + 1);
+        body = event_parse_body(text, len, &err);
+        assert_true(json_is_array(body)); /* the table's batches are arrays */
+        json_array_foreach(body, i, item)
+        {
+            if (event_from_request(item, &ev, &err) != 0) {
+                size_t at = strlen(refused);
+                snprintf(refused + at, sizeof refused - at, " [%zu] %s", i, err.msg);
+                continue;
+            }
+            append_envelope(&ev, out);
+            event_cleanup(&ev);
+        }
+        if (strcmp(refused, "400") != 0) {
+            snprintf(out, ANSWER_MAX, "%s", refused);
+        }
+    }
+    json_decref(body);
+    free(buf);
+}
+
+/* Every member the jansson path reads, and one it ignores; a valid value of each. */
+static const char *const members[] = {"site_id", "event_type", "timestamp", "path",
+                                      "user_id", "properties", "event_id",  "other"};
+static const char *const valid_values[] = {"\"s1\"",  "\"page_view\"", "\"2025-11-15T10:00:00Z\"",
+                                           "\"/p\"",  "\"u1\"",        "{\"k\":\"v\"}",
+                                           "\"e-1\"", "\"y\""};
+#define N_REQUIRED 3 /* the first three members */
+/* Every JSON type, strings of several kinds among them. */
+static const char *const any_values[] = {"\"x\"",
+                                         "\"\"",
+                                         "\"caf\\u00e9\"",
+                                         "\"caf\xc3\xa9\"",
+                                         "\"2025-11-16T10:00:00+01:00\"",
+                                         "\"a:b\"",
+                                         "1",
+                                         "-0.5",
+                                         "true",
+                                         "false",
+                                         "null",
+                                         "{}",
+                                         "{\"a\":1}",
+                                         "[]",
+                                         "[\"x\"]"};
+
+/* An event object: the required members valid, and member m with value v (mode 0), or
+ * twice: its valid value then v (mode 1), or v then its valid value (mode 2). */
+static void
+make_body(size_t m, const char *v, int mode, char *out, size_t outlen)
+{
+    size_t at = 0;
+
+    out[at++] = '{';
+    for (size_t k = 0; k < sizeof members / sizeof members[0]; k++) {
+        const char *vals[2] = {k < N_REQUIRED ? valid_values[k] : NULL, NULL};
+        if (k == m) {
+            vals[0] = mode == 1 ? valid_values[k] : v;
+            vals[1] = mode == 0 ? NULL : mode == 1 ? v : valid_values[k];
+        }
+        for (int j = 0; j < 2 && vals[j] != NULL; j++) {
+            at += (size_t)snprintf(out + at, outlen - at, "\"%s\":%s,", members[k], vals[j]);
+        }
+    }
+    out[at - 1] = '}';
+}
+
+static void
+test_scan_member_type_table(void **state)
+{
+    char body[1024], batch[2048], a[ANSWER_MAX], b[ANSWER_MAX], base[1024];
+
+    (void)state;
+    fast_answers = 0;
+    make_body(0, valid_values[0], 0, base, sizeof base);
+    for (size_t m = 0; m < sizeof members / sizeof members[0]; m++) {
+        for (size_t v = 0; v < sizeof any_values / sizeof any_values[0]; v++) {
+            for (int mode = 0; mode < 3; mode++) {
+                make_body(m, any_values[v], mode, body, sizeof body);
+                answer_event(body, 1, a);
+                answer_event(body, 0, b);
+                if (strcmp(a, b) != 0) {
+                    fail_msg("POST /event %s: scanner \"%s\", jansson \"%s\"", body, a, b);
+                }
+                for (int shape = 0; shape < 2; shape++) {
+                    snprintf(batch, sizeof batch, shape ? "[%s,%s]" : "[%s]", shape ? base : body,
+                             body);
+                    answer_batch(batch, 1, a);
+                    answer_batch(batch, 0, b);
+                    if (strcmp(a, b) != 0) {
+                        fail_msg("POST /events %s: scanner \"%s\", jansson \"%s\"", batch, a, b);
+                    }
+                }
+            }
+        }
+    }
+    assert_true(fast_answers >= 40); /* the scanner answered many of them (48) */
+}
+
+/* Out of memory while reading a body: each allocation of a parse fails in turn. The parse
+ * then gives the very tree it gives with memory to spare, or NULL with ERR_INTERNAL (ingest
+ * answers 500, which a client retries, never a 400 it would not), and leaks nothing; the
+ * scanner hands a batch it has no room for to jansson, untouched. */
+static void
+test_parse_body_out_of_memory(void **state)
+{
+    static const char *const bodies[] = {
+        "{\"site_id\":\"site-abcdefghijklmnopqrstuvwxyz\",\"event_type\":\"page_view_0123456789\","
+        "\"timestamp\":\"2025-11-15T10:00:00.123456789+05:30\",\"path\":\"/a/b/c/d/e/f/g/h/i\","
+        "\"properties\":{\"referrer\":\"https://example.com/0123456789\",\"n\":[1,2.5,true,null,"
+        "{\"deep\":\"\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\"}],\"big\":12345678901234}}",
+        "[{\"site_id\":\"s\",\"event_type\":\"e\",\"timestamp\":\"2025-11-15T10:00:00Z\"},"
+        "{\"site_id\":\"s0123456789abcdef0123\",\"event_type\":\"e\",\"timestamp\":\"x\"}]",
+    };
+    char batch[4096], copy[4096];
+    struct app_err err = {0, ""};
+    size_t at = 1, n = 0;
+
+    (void)state;
+    for (size_t b = 0; b < sizeof bodies / sizeof bodies[0]; b++) {
+        long live = failalloc_live(), made = 0;
+        json_t *want = event_parse_body(bodies[b], strlen(bodies[b]), &err), *got;
+
+        assert_non_null(want);
+        for (long k = 1; made >= k - 1; k++) {
+            failalloc_arm(k);
+            got = event_parse_body(bodies[b], strlen(bodies[b]), &err);
+            made = failalloc_count();
+            failalloc_arm(0);
+            if (got != NULL) {
+                assert_true(json_equal(got, want));
+            } else if (err.code != ERR_INTERNAL) {
+                fail_msg("allocation %ld of %ld failed: \"%s\" for %s", k, made, err.msg,
+                         bodies[b]);
+            }
+            json_decref(got);
+        }
+        json_decref(want);
+        assert_int_equal(failalloc_live(), live);
+    }
+    /* 20 plain events: the scanner's array grows past 16, and cannot. */
+    batch[0] = '[';
+    for (int i = 0; i < 20; i++) {
+        at += (size_t)snprintf(batch + at, sizeof batch - at,
+                               "%s{\"site_id\":\"s\",\"event_type\":\"e\","
+                               "\"timestamp\":\"2025-11-15T10:00:00Z\"}",
+                               i ? "," : "");
+    }
+    snprintf(batch + at, sizeof batch - at, "]");
+    memcpy(copy, batch, sizeof batch);
+    failalloc_arm(2);
+    assert_null(event_scan_batch(batch, strlen(batch), 500, &n));
+    assert_int_equal(failalloc_count(), 2);
+    failalloc_arm(0);
+    assert_int_equal(n, 0);
+    assert_string_equal(batch, copy);
+}
+
 int
 main(void)
 {
@@ -1215,7 +1461,11 @@ main(void)
         cmocka_unit_test(test_scan_agrees_with_jansson),
         cmocka_unit_test(test_scan_lengths),
         cmocka_unit_test(test_scan_batch),
+        cmocka_unit_test(test_scan_member_type_table),
+        cmocka_unit_test(test_parse_body_out_of_memory),
     };
+
+    jsonmem_install(); /* jansson's allocations through failalloc's counters */
 
     return cmocka_run_group_tests_name("event: validation and ids", tests, NULL, NULL);
 }
