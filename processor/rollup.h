@@ -39,6 +39,10 @@
  *    b voided on the site-day takes the user document over (compare-and-set of b): its
  *    owner will never count it there. Owners are only voided through their redelivered
  *    events, never because of a user, so a live batch keeps its users.
+ *  - Whether a batch has applied or is voided on a document is read from the document
+ *    (runs.<run>, voided: rollup_plan_doc_state()), never inferred from an update's duplicate
+ *    key: an upsert whose filter is not a plain equality gets one when another processor
+ *    creates the document at that moment, having changed nothing; it is then run again.
  * Updates are single-document and conditional, so this needs no transactions. The
  * decisions are rollup_plan.h's pure functions; rollup_apply() runs them on MongoDB.
  */

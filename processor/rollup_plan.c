@@ -344,6 +344,22 @@ rollup_plan_client_duplicates(struct rollup_plan *p)
     return p->client_dups;
 }
 
+enum rollup_doc_state
+rollup_plan_doc_state(int64_t runs_seq, int voided, int64_t seq)
+{
+    return voided ? ROLLUP_DOC_VOIDED : runs_seq >= seq ? ROLLUP_DOC_APPLIED : ROLLUP_DOC_OPEN;
+}
+
+int
+rollup_plan_answer(struct plan_question *q, int matched, enum rollup_doc_state st)
+{
+    if (!matched && st == ROLLUP_DOC_OPEN) {
+        return 0; /* the update lost the race to create the document: nothing is known yet */
+    }
+    q->voided = matched || st == ROLLUP_DOC_VOIDED;
+    return 1;
+}
+
 size_t
 rollup_plan_pending(const struct rollup_plan *p)
 {
