@@ -125,7 +125,7 @@ append_on_insert(bson_t *update, const struct rollup_plan *p, const struct plan_
         BSON_APPEND_UTF8(&set, "site_id", d->ev->site_id);
         bson_append_utf8(&set, "date", -1, day, 10);
         if (rollup_plan_is_hour(d)) {
-            BSON_APPEND_DATE_TIME(&set, "hour", d->ev->ts_ms - d->ev->ts_ms % (TS_DAY_MS / 24));
+            BSON_APPEND_DATE_TIME(&set, "hour", ts_floor(d->ev->ts_ms, TS_HOUR_MS));
             /* Its set u holds every user counted since its creation (a site-hour created
              * before the sets were kept has no u_all: reporting counts its users from the
              * raw events). */

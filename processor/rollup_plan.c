@@ -143,9 +143,7 @@ struct scope_memo {
 static int
 same_scopes(const struct event *a, const struct event *b)
 {
-    const int64_t hour = TS_DAY_MS / 24;
-
-    return a->ts_ms >= 0 && b->ts_ms >= 0 && a->ts_ms / hour == b->ts_ms / hour &&
+    return ts_floor(a->ts_ms, TS_HOUR_MS) == ts_floor(b->ts_ms, TS_HOUR_MS) &&
            strcmp(a->site_id, b->site_id) == 0 && strcmp(a->event_type, b->event_type) == 0;
 }
 
