@@ -349,7 +349,7 @@ process_batch(struct drain *d, struct queue_batch *batch)
         goto done;
     }
     /* Only now, with MongoDB's acknowledgement in hand, does the batch leave Redis. */
-    while (queue_ack(d->q, d->redis, dead, n_dead, &err) != 0) {
+    while (queue_ack(d->q, d->redis, dead, n_dead, &err) < 0) {
         if (wait_retry(d, "redis ack", &err)) {
             LOG_WARN("stopping with %zu stored events unacknowledged in %s; the recovery pass "
                      "returns them and they are not stored twice",

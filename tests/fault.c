@@ -469,7 +469,7 @@ static void *
 race_reply(redisContext *c, void *reply)
 {
     race_configure();
-    if (reply == NULL || lose_nth == 0 || atomic_fetch_add(&replies_seen, 1) + 1 != lose_nth) {
+    if (reply == NULL || atomic_fetch_add(&replies_seen, 1) + 1 != lose_nth) {
         return reply;
     }
     freeReplyObject(reply);
