@@ -91,6 +91,7 @@ main(int argc, char **argv)
         {"FAULT_KILL_IN_ROLLUP", "0", CFG_INT, &c->fault_kill_in_rollup, 0, LONG_MAX, 0, NULL},
         {"FAULT_KILL_BEFORE_HOURS", "0", CFG_INT, &c->fault_kill_before_hours, 0, LONG_MAX, 0,
          NULL},
+        {"FAULT_FAIL_ROLLUP", "0", CFG_INT, &c->fault_fail_rollup, 0, LONG_MAX, 0, NULL},
 #endif
         SVC_LOG_VARS(&p.svc.cfg),
     };

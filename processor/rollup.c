@@ -21,20 +21,27 @@ struct ctx {
 };
 
 void
-rollup_batch_init(struct rollup_batch *b)
+rollup_batch_new_run(struct rollup_batch *b)
 {
     char rnd[EVENT_ID_LEN + 1];
 
     /* The random part of a UUIDv7: 16 hex digits (62 random bits). */
     event_new_id(ts_now_ms(), rnd);
     snprintf(b->run, sizeof b->run, "%.4s%.12s", rnd + 19, rnd + 24);
-    b->seq = 0;
     b->id[0] = '\0';
+}
+
+void
+rollup_batch_init(struct rollup_batch *b)
+{
+    rollup_batch_new_run(b);
+    b->seq = 0;
 #ifdef FAULT_INJECTION
     b->fault = NULL;
     b->fault_seq = 0;
     b->fault_hours = NULL;
     b->fault_hours_seq = 0;
+    b->fault_fail_seq = 0;
 #endif
 }
 
@@ -939,6 +946,10 @@ rollup_apply(store_t *s, const struct rollup_batch *b, const struct event *evs,
 #ifdef FAULT_INJECTION
     if (b->fault != NULL && b->seq == b->fault_seq) {
         b->fault(b);
+    }
+    if (b->fault_fail_seq != 0 && b->seq == b->fault_fail_seq) {
+        err_set(err, ERR_INTERNAL, "failpoint: the rollup of batch %s fails", b->id);
+        goto done;
     }
 #endif
     rollup_plan_counts(&plan);

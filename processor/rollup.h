@@ -10,7 +10,8 @@
  *
  * Exactly once, with any number of processors, crashes and redeliveries:
  *  - Each processor run has a random run id; its batches are numbered 1, 2, ... and
- *    applied one after another. A batch id is "<run>:<seq>".
+ *    applied one after another. A batch id is "<run>:<seq>". A batch that will never
+ *    apply (given up, or handed back) ends its run (rollup_batch_new_run()).
  *  - A batch inserts its events with own = {kind: batch id} (rollup_append_own()):
  *    the batch that first stored an event is the one to count it, in each figure.
  *  - It applies its counts to each document with one conditional update: only if
@@ -114,11 +115,21 @@ struct rollup_batch {
      * counts are applied on the site-days and paths, before the site-hours. */
     void (*fault_hours)(const struct rollup_batch *b);
     int64_t fault_hours_seq;
+    /* And (0: none) every rollup_apply() of batch number fault_fail_seq fails, with an
+     * internal error, once its user documents are claimed. */
+    int64_t fault_fail_seq;
 #endif
 };
 
 /* Start a run: a random run id, before its first batch; no failpoint. */
 void rollup_batch_init(struct rollup_batch *b);
+
+/* End the run after a batch that will never apply (given up, or handed back to the queue
+ * after it stored events) and go on with a new random run id; batch numbers go on from the
+ * last one, failpoints are kept. A run's batches must apply in order: once a later batch of
+ * the run had applied on a document, runs.<run> there would say that the abandoned one had
+ * too, and its events, met again, would be counted by nobody. */
+void rollup_batch_new_run(struct rollup_batch *b);
 
 /* The id of the run's next batch. */
 void rollup_batch_next(struct rollup_batch *b);

@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
-# it_fault_dead.sh - dead letters are written once. A processor-fault with FAULT_LOSE_REPLY=N
-# (tests/fault.c) loses the answer of its N-th Redis call after Redis ran it, for every N of
-# a run that stores three events and dead-letters two bad envelopes (the claim, the
-# heartbeat, the recovery pass, the acknowledgement that pushes the dead letters): each event
-# is stored once and each dead letter pushed once.
+# it_fault_dead.sh - dead letters are written once, and a batch that can never be counted
+# becomes dead letters instead of stalling its processor.
+#  1. A lost reply: a processor-fault with FAULT_LOSE_REPLY=N (tests/fault.c) loses the
+#     answer of its N-th Redis call after Redis ran it, for every N of a run that stores
+#     three events and dead-letters two bad envelopes (the claim, the heartbeat, the recovery
+#     pass, the acknowledgement that pushes the dead letters): each event is stored once and
+#     each dead letter pushed once.
+#  2. A stall: the rollup of one batch fails every time (the failpoint FAULT_FAIL_ROLLUP);
+#     after MAX_ATTEMPTS tries its envelopes go to the dead-letter list (reason rollup_failed,
+#     counted in analytics_events_dead_lettered_total) and the batch behind it, on the same
+#     documents, is counted; requeued (processor --dead requeue) once the failpoint is gone,
+#     they are counted too, and /stats answers as /stats/aggregated.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -17,7 +24,7 @@ envelope() {
         "$1" "$2" "$((TS + $1))" "$((TS + $1 + 5))" "$(($1 % 3))" "$1"
 }
 
-# --- lost replies -----------------------------------------------------------------------------
+# --- 1. lost replies --------------------------------------------------------------------------
 RUN=0
 FAILED_RUNS=()
 # lose_run N: on a queue and database of their own, three events and two bad envelopes,
@@ -62,5 +69,55 @@ for n in $(seq 1 "${clean:-0}"); do lose_run "$n"; done
 expect_eq "each lost reply: every event stored once, every dead letter pushed once" \
     "${#FAILED_RUNS[@]}" 0
 for f in "${FAILED_RUNS[@]}"; do echo "#   $f"; done
+
+# --- 2. a batch whose rollup can never succeed ---------------------------------------------
+Q=stall
+DB=stall
+P_ENV=(REDIS_PORT="$REDIS_PORT" QUEUE_KEY="$Q" MONGO_URI="$(mongo_uri $DB)" BATCH_SIZE=10
+    BATCH_WAIT_MS=100 RETRY_BASE_MS=10 RETRY_MAX_MS=50 MAX_ATTEMPTS=3)
+for i in 1 2 3 4; do redis_cli lpush $Q "$(envelope "$i" stall-site)" >/dev/null; done
+: >"$T_TMP/processor.log"
+VARIANT=-fault start_service processor "${P_ENV[@]}" FAULT_FAIL_ROLLUP=1
+P="http://127.0.0.1:$PROCESSOR_PORT"
+# shellcheck disable=SC2317 # called through wait_until
+dead_of_batch1() { [ "$(redis_cli llen $Q:dead)" = 4 ] && queue_settled $Q; }
+check "the batch that cannot be counted is dead-lettered after 3 tries" \
+    wait_until $((20 * T_SLOW)) dead_of_batch1
+dead=$(redis_cli lrange $Q:dead 0 -1 | jq -sc 'map({reason, attempts,
+    failpoint: (.error | test("failpoint")), id: (.payload | fromjson | .id)}) | sort_by(.id)')
+expect_json "its dead letters: each envelope, reason rollup_failed, 3 attempts, the error" \
+    "$dead" "$(for i in 1 2 3 4; do printf '{"reason":"rollup_failed","attempts":3,"failpoint":true,"id":"0190163d-8694-7abc-8def-%012d"}' "$i"; done | jq -sc .)"
+expect_eq "analytics_events_dead_lettered_total{reason=\"rollup_failed\"}" \
+    "$(metric "$P" 'analytics_events_dead_lettered_total{reason="rollup_failed"}')" 4
+# The next batch, on the same site-day, paths and site-hour, is counted.
+for i in 5 6 7; do redis_cli lpush $Q "$(envelope "$i" stall-site)" >/dev/null; done
+# shellcheck disable=SC2317 # called through wait_until
+batch2() { [ "$(metric "$P" analytics_batches_total)" -ge 2 ] && queue_settled $Q; }
+check "the batch behind it is counted" wait_until $((20 * T_SLOW)) batch2
+start_service reporting MONGO_URI="$(mongo_uri $DB)"
+R="http://127.0.0.1:$REPORTING_PORT"
+expect_eq "/stats: the given-up batch's stored events are not counted yet" \
+    "$(curl -s "$R/stats?site_id=stall-site&date=2025-11-15" | jq -c '[.total_views, .unique_users]')" \
+    '[3,3]'
+expect_eq "/stats/aggregated: all seven are stored" \
+    "$(curl -s "$R/stats/aggregated?site_id=stall-site&date=2025-11-15" | jq .total_views)" 7
+expect_clean_stop processor
+# Without the failpoint, requeued: met again, taken over from the given-up batch, counted.
+start_service processor "${P_ENV[@]}"
+P="http://127.0.0.1:$PROCESSOR_PORT"
+expect_eq "processor --dead requeue: 4 dead letters back on the queue" \
+    "$(env REDIS_PORT="$REDIS_PORT" QUEUE_KEY=$Q "$BUILD/processor" --dead requeue 2>&1 | tail -n 1)" \
+    "requeued 4 dead letters onto $Q"
+# shellcheck disable=SC2317 # called through wait_until
+requeued() { [ "$(metric "$P" analytics_batches_total)" -ge 1 ] && queue_settled $Q; }
+check "the requeued envelopes are processed" wait_until $((20 * T_SLOW)) requeued
+expect_eq "no dead letters left" "$(redis_cli llen $Q:dead)" 0
+check "their counts were taken over from the given-up batch" \
+    [ "$(metric "$P" analytics_rollup_takeovers_total)" -gt 0 ]
+verify_rollup $DB stall-site 2025-11-15
+expect_eq "/stats: all seven counted" \
+    "$(curl -s "$R/stats?site_id=stall-site&date=2025-11-15" | jq -c '[.total_views, .unique_users]')" \
+    '[7,7]'
+for s in processor reporting; do expect_clean_stop $s; done
 
 t_summary
