@@ -93,7 +93,7 @@ heartbeat_main(void *arg)
 }
 
 const char *const processor_dead_reasons[DEAD_REASONS] = {"invalid_envelope", "rejected_by_mongodb",
-                                                          "rollup_failed"};
+                                                          "rollup_failed", "id_conflict"};
 
 /* What became of a batch's events: stored or duplicate (each event once), and the dead
  * letters by reason (an event stored and then dead-lettered with its batch is in both). */
@@ -240,6 +240,12 @@ store_all(struct drain *d, const struct event *events, const redisReply *const *
             } else if (outcomes[i] == INSERT_DUPLICATE) {
                 LOG_DEBUG("event %s was already stored", evs[i].id);
                 t->dups++;
+            } else if (outcomes[i] == INSERT_CONFLICT) {
+                LOG_WARN("dead letter: %s", reasons[i]);
+                if (add_dead(dead, n_dead, t, DEAD_ID_CONFLICT, reasons[i], 1, items[i]) != 0) {
+                    rc = 1;
+                    goto done;
+                }
             } else if (++attempts[i] >= d->p->cfg.max_attempts) {
                 LOG_WARN("dead letter: event %s refused %d times: %s", evs[i].id, attempts[i],
                          reasons[i]);

@@ -40,6 +40,7 @@ enum processor_dead {
     DEAD_INVALID_ENVELOPE, /* it does not decode */
     DEAD_REJECTED,         /* MongoDB refused its document MAX_ATTEMPTS times */
     DEAD_ROLLUP_FAILED,    /* stored, but its batch's rollup failed MAX_ATTEMPTS times */
+    DEAD_ID_CONFLICT,      /* its id is another event's (INSERT_CONFLICT) */
     DEAD_REASONS
 };
 extern const char *const processor_dead_reasons[DEAD_REASONS];

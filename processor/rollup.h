@@ -145,9 +145,10 @@ struct rollup_tally {
 
 /* Count the events of batch b in the rollup documents: those with outcome
  * INSERT_NEW (stored by this batch, with own = b) and those INSERT_DUPLICATE whose
- * owner has not and will not count them (see above); INSERT_REJECTED ones are not
- * stored and not counted. Idempotent: call it again with the same arguments after a
- * failure. Returns 0, or -1 with err (ERR_TRANSIENT: retry later). Adds to *tally. */
+ * owner has not and will not count them (see above); INSERT_REJECTED and
+ * INSERT_CONFLICT ones are not stored and not counted. Idempotent: call it again with the same
+ * arguments after a failure. Returns 0, or -1 with err (ERR_TRANSIENT: retry later). Adds to
+ * *tally. */
 int rollup_apply(store_t *s, const struct rollup_batch *b, const struct event *evs,
                  const enum insert_outcome *outcomes, size_t n, struct rollup_tally *tally,
                  struct app_err *err);

@@ -252,8 +252,8 @@ rollup_plan_init(struct rollup_plan *p, const char *batch, const struct event *e
         for (int k = 0; k < ROLLUP_KINDS; k++) {
             p->doc_of[i][k] = p->user_of[i][k] = -1;
         }
-        if (outcomes[i] == INSERT_REJECTED) {
-            continue; /* not stored, not counted */
+        if (outcomes[i] != INSERT_NEW && outcomes[i] != INSERT_DUPLICATE) {
+            continue; /* not stored (or not this event's document): not counted */
         }
         /* A second copy of an envelope in the same batch: the first copy is the one this
          * batch may count. Copies from two envelopes (a client that sent one event_id

@@ -146,8 +146,8 @@ int rollup_plan_is_hour(const struct plan_doc *d);
 
 /* Plan batch `batch` (its id, kept by pointer) of events evs[0..n) with their outcomes:
  * INSERT_NEW ones are this batch's to count, INSERT_DUPLICATE ones are pending,
- * INSERT_REJECTED ones are not stored and not counted. Of two copies of one envelope in
- * the batch (same id and delivery), only the first is planned; copies of one id with
+ * INSERT_REJECTED and INSERT_CONFLICT ones are not stored and not counted. Of two copies of one
+ * envelope in the batch (same id and delivery), only the first is planned; copies of one id with
  * different deliveries are each planned, and rollup_plan_client_duplicates() keeps only
  * the one whose delivery stored the document. Returns 0, or -1 out of memory (then
  * rollup_plan_free() it). */

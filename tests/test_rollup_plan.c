@@ -83,6 +83,12 @@ static const struct row rows[] = {
       {"e2", "page_view", "/b", "u2", INSERT_NEW, NULL, NULL, NULL, NULL}},
      {{NULL}, NULL, NULL, {NULL}, NULL, 0},
      {1, 1, 0, 0, 0, 0, 0, 0, -1, -1, 0, NULL}},
+    {"an envelope reusing a stored event's id (a conflict): not counted, no question, no "
+     "takeover",
+     {{"e1", "page_view", "/a", "u1", INSERT_CONFLICT, V, NULL, NULL, NULL},
+      {"e2", "page_view", "/a", "u2", INSERT_NEW, NULL, NULL, NULL, NULL}},
+     {{NULL}, NULL, NULL, {V}, NULL, 0},
+     {1, 1, 1, 0, 0, 0, 0, 0, -1, -1, 0, NULL}},
     {"redelivered, its first batch applied: counted there, not here",
      {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL, NULL}},
      {{V}, NULL, V, {NULL}, NULL, 0},
