@@ -624,7 +624,7 @@ claim_users(struct ctx *c)
     for (size_t i = 0; i < n; i++) {
         const struct plan_doc *u = &p->docs[p->user_docs[i]];
         if (u->owner[0] == '\0') {
-            err_set(c->err, ERR_TRANSIENT, "rollup user document %s: no owner after its upsert",
+            err_set(c->err, ERR_INVALID, "rollup user document %s: no owner after its upsert",
                     u->id);
             goto done;
         }
@@ -894,7 +894,8 @@ take_over(struct ctx *c)
     for (int round = 0; rollup_plan_pending(p) > 0; round++) {
         size_t n_q, n_cas;
         if (round == ROLLUP_TAKEOVER_TRIES) {
-            return err_set(c->err, ERR_TRANSIENT, "redelivered events: their owners keep changing");
+            /* Not MongoDB being away: retried a few times, then given up (drain.c). */
+            return err_set(c->err, ERR_INVALID, "redelivered events: their owners keep changing");
         }
         n_q = rollup_plan_questions(p);
         for (size_t i = 0; i < n_q; i++) {

@@ -147,7 +147,10 @@ struct rollup_tally {
  * INSERT_NEW (stored by this batch, with own = b) and those INSERT_DUPLICATE whose
  * owner has not and will not count them (see above); INSERT_REJECTED and
  * INSERT_CONFLICT ones are not stored and not counted. Idempotent: call it again with the same
- * arguments after a failure. Returns 0, or -1 with err (ERR_TRANSIENT: retry later). Adds to
+ * arguments after a failure. Returns 0, or -1 with err: ERR_TRANSIENT when MongoDB is away
+ * or slow, or a stop was requested (retry later, for as long as it lasts); ERR_INTERNAL (out
+ * of memory) or ERR_INVALID (owners that keep changing, a document that never settles) when
+ * retrying may never help (the processor gives up after MAX_ATTEMPTS). Adds to
  * *tally. */
 int rollup_apply(store_t *s, const struct rollup_batch *b, const struct event *evs,
                  const enum insert_outcome *outcomes, size_t n, struct rollup_tally *tally,

@@ -272,10 +272,6 @@ WRAP_BOOL(mongoc_collection_insert_one,
           (mongoc_collection_t * c, const bson_t *doc, const bson_t *opts, bson_t *reply,
            bson_error_t *error),
           (c, doc, opts, reply, error), reply, error)
-WRAP_BOOL(mongoc_collection_update_many,
-          (mongoc_collection_t * c, const bson_t *selector, const bson_t *update,
-           const bson_t *opts, bson_t *reply, bson_error_t *error),
-          (c, selector, update, opts, reply, error), reply, error)
 WRAP_BOOL(mongoc_client_command_simple,
           (mongoc_client_t * c, const char *db, const bson_t *command,
            const mongoc_read_prefs_t *read_prefs, bson_t *reply, bson_error_t *error),
@@ -370,12 +366,16 @@ __wrap_mongoc_cursor_error(mongoc_cursor_t *cursor, bson_error_t *error)
  *                         rerun one by one, the first meeting the same race)
  *   FAULT_LOSE_REPLY=N    the N-th Redis reply is read and then lost with the connection:
  *                         Redis ran the command, and the caller never learns that it did
+ *   FAULT_CAS_LOST=1      every multi-document update (the rollups' compare-and-sets of
+ *                         an owner) succeeds without changing anything, as when another
+ *                         processor takes every event over first, again and again
  */
 
 static atomic_int race_configured;
 static int dupkey_void; /* FAULT_DUPKEY names void updates (1) or bulk writes (0) */
 static long dupkey_nth; /* 0: no FAULT_DUPKEY */
 static long lose_nth;   /* 0: no FAULT_LOSE_REPLY */
+static int cas_lost;    /* FAULT_CAS_LOST */
 static atomic_long dupkey_seen, replies_seen;
 static _Thread_local int dupkey_next_update; /* the rerun of a bulk answered a duplicate key */
 
@@ -395,6 +395,8 @@ race_configure(void)
     }
     v = getenv("FAULT_LOSE_REPLY");
     lose_nth = v != NULL ? strtol(v, NULL, 10) : 0;
+    v = getenv("FAULT_CAS_LOST");
+    cas_lost = v != NULL && strcmp(v, "1") == 0;
     atomic_compare_exchange_strong(&race_configured, &expected, 1);
 }
 
@@ -439,30 +441,61 @@ voids(const bson_t *update)
            bson_iter_recurse(&it, &child) && bson_iter_find(&child, "voided");
 }
 
-bool __real_mongoc_collection_update_one(mongoc_collection_t *c, const bson_t *selector,
-                                         const bson_t *update, const bson_t *opts, bson_t *reply,
-                                         bson_error_t *error);
-bool __wrap_mongoc_collection_update_one(mongoc_collection_t *c, const bson_t *selector,
-                                         const bson_t *update, const bson_t *opts, bson_t *reply,
-                                         bson_error_t *error);
-bool
-__wrap_mongoc_collection_update_one(mongoc_collection_t *c, const bson_t *selector,
-                                    const bson_t *update, const bson_t *opts, bson_t *reply,
-                                    bson_error_t *error)
+/* The single update's race: a duplicate key where FAULT_DUPKEY says. Returns 1 with the
+ * answer in *answer when it answers in the server's place, else 0. */
+static int
+race_update_one(const bson_t *update, bson_t *reply, bson_error_t *error, bool *answer)
 {
-    if (hit(KIND_MONGO)) {
-        socket_error(reply, error);
-        return false;
-    }
-    race_configure();
     if (dupkey_next_update || (dupkey_nth > 0 && dupkey_void && voids(update) &&
                                atomic_fetch_add(&dupkey_seen, 1) + 1 == dupkey_nth)) {
         dupkey_next_update = 0;
         duplicate_key(reply, error, 0);
-        return false;
+        *answer = false;
+        return 1;
     }
-    return __real_mongoc_collection_update_one(c, selector, update, opts, reply, error);
+    return 0;
 }
+
+/* The multi-document update's: with FAULT_CAS_LOST, it succeeds and changes nothing. */
+static int
+race_update_many(const bson_t *update, bson_t *reply, bson_error_t *error, bool *answer)
+{
+    (void)update;
+    (void)error;
+    if (!cas_lost) {
+        return 0;
+    }
+    if (reply != NULL) {
+        bson_init(reply);
+        BCON_APPEND(reply, "matchedCount", BCON_INT32(0), "modifiedCount", BCON_INT32(0));
+    }
+    *answer = true;
+    return 1;
+}
+
+/* An update's wrapper: FAULT_INJECT's lost connection, then the race of FAULT_DUPKEY or
+ * FAULT_CAS_LOST. */
+#define WRAP_UPDATE(name, race)                                                                    \
+    bool __real_##name(mongoc_collection_t *c, const bson_t *selector, const bson_t *update,       \
+                       const bson_t *opts, bson_t *reply, bson_error_t *error);                    \
+    bool __wrap_##name(mongoc_collection_t *c, const bson_t *selector, const bson_t *update,       \
+                       const bson_t *opts, bson_t *reply, bson_error_t *error);                    \
+    bool __wrap_##name(mongoc_collection_t *c, const bson_t *selector, const bson_t *update,       \
+                       const bson_t *opts, bson_t *reply, bson_error_t *error)                     \
+    {                                                                                              \
+        bool answer;                                                                               \
+        if (hit(KIND_MONGO)) {                                                                     \
+            socket_error(reply, error);                                                            \
+            return false;                                                                          \
+        }                                                                                          \
+        race_configure();                                                                          \
+        if (race(update, reply, error, &answer)) {                                                 \
+            return answer;                                                                         \
+        }                                                                                          \
+        return __real_##name(c, selector, update, opts, reply, error);                             \
+    }
+WRAP_UPDATE(mongoc_collection_update_one, race_update_one)
+WRAP_UPDATE(mongoc_collection_update_many, race_update_many)
 
 /* The reply of a Redis call, or NULL when it is the one to lose (freed, the context broken). */
 static void *

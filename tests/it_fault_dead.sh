@@ -11,6 +11,8 @@
 #     counted in analytics_events_dead_lettered_total) and the batch behind it, on the same
 #     documents, is counted; requeued (processor --dead requeue) once the failpoint is gone,
 #     they are counted too, and /stats answers as /stats/aggregated.
+#  3. Owners that keep changing: every compare-and-set of a redelivered event's owner loses
+#     (FAULT_CAS_LOST); the batch is dead-lettered after MAX_ATTEMPTS tries.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -119,5 +121,28 @@ expect_eq "/stats: all seven counted" \
     "$(curl -s "$R/stats?site_id=stall-site&date=2025-11-15" | jq -c '[.total_views, .unique_users]')" \
     '[7,7]'
 for s in processor reporting; do expect_clean_stop $s; done
+
+# --- 3. owners that keep changing ----------------------------------------------------------
+# processor1 stores a batch and dies before counting it; processor2 takes it over, but every
+# compare-and-set of an owner loses (FAULT_CAS_LOST, as if other processors always moved
+# first): after MAX_ATTEMPTS its batch is dead-lettered rather than retried for ever.
+Q=owners
+DB=owners
+P_ENV=(REDIS_PORT="$REDIS_PORT" QUEUE_KEY="$Q" MONGO_URI="$(mongo_uri $DB)" BATCH_SIZE=10
+    BATCH_WAIT_MS=100 RETRY_BASE_MS=10 RETRY_MAX_MS=50 MAX_ATTEMPTS=2 HEARTBEAT_TTL_MS=1000)
+for i in 11 12 13; do redis_cli lpush $Q "$(envelope "$i" owners-site)" >/dev/null; done
+VARIANT=-fault start_service processor1 "${P_ENV[@]}" FAULT_KILL_BEFORE_ROLLUP=1
+# shellcheck disable=SC2317 # called through wait_until
+gone() { ! ours "$PROCESSOR1_PID"; }
+check "processor1 stored its batch and died before counting it" wait_until $((20 * T_SLOW)) gone
+VARIANT=-fault start_service processor2 "${P_ENV[@]}" FAULT_CAS_LOST=1
+# shellcheck disable=SC2317 # called through wait_until
+given_up() { [ "$(redis_cli llen $Q:dead)" = 3 ] && queue_settled $Q; }
+check "a batch whose owners keep changing is dead-lettered after 2 tries" \
+    wait_until $((30 * T_SLOW)) given_up
+expect_eq "its dead letters say why" \
+    "$(redis_cli lrange $Q:dead 0 -1 | jq -sc 'map([.reason, .attempts, .error]) | unique')" \
+    '[["rollup_failed",2,"redelivered events: their owners keep changing"]]'
+expect_clean_stop processor2
 
 t_summary
