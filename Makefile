@@ -258,18 +258,20 @@ check-test:
 check-asan:
 	$(MAKE) asan IT_SKIP="tests/it_starvation.sh tests/it_memory.sh"
 
-# Every integration script but six, which run in `make test` and `make asan`: the poison
+# Every integration script but eight, which run in `make test` and `make asan`: the poison
 # test, whose 17 MB document takes minutes under valgrind (its dead-letter paths run under
 # valgrind in it_pipeline.sh); the starvation test, whose 1 s bounds are not valgrind's
 # speed (it_hostile.sh runs the same timeouts and deadlines under valgrind); the
 # fault-injection sweep, a hundred and more runs of the pipeline (ASan checks its error
-# paths for memory errors); and the two browser tests, whose time under valgrind is mostly
+# paths for memory errors), and the processor's race and lost-reply sweeps (it_fault_race.sh,
+# it_fault_dead.sh: twenty-odd processor runs each, ten minutes under valgrind; ASan and
+# LeakSanitizer check them); and the two browser tests, whose time under valgrind is mostly
 # Chromium's (the services' routes they use run under valgrind in it_cors.sh, it_tracker.sh
 # and it_explorer.sh, and the browser tests themselves under ASan and LeakSanitizer); and
 # the memory test, whose bounds are reporting's resident memory (see check-asan above).
 VALGRIND_IT := $(filter-out tests/it_fault_poison.sh tests/it_starvation.sh \
-                 tests/it_fault_inject.sh tests/it_browser.sh tests/it_dashboard.sh \
-                 tests/it_memory.sh,$(IT_SCRIPTS))
+                 tests/it_fault_inject.sh tests/it_fault_race.sh tests/it_fault_dead.sh \
+                 tests/it_browser.sh tests/it_dashboard.sh tests/it_memory.sh,$(IT_SCRIPTS))
 valgrind: all
 	@BUILD=$(BUILD) VALGRIND=1 tests/run_it.sh $(VALGRIND_IT)
 

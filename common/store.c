@@ -23,6 +23,8 @@ struct store {
     mongoc_client_pool_t *probe;    /* store_ping() only, with short timeouts */
     char *db;
     mongoc_write_concern_t *wc; /* for the processor's writes; NULL: the URI's */
+    mongoc_read_prefs_t *rp;    /* store_pin_reads(): the primary; NULL: the URI's */
+    mongoc_read_concern_t *rc;  /* and its read concern (with rp) */
 };
 
 /* The driver's messages, at our levels. Two are harmless and demoted to debug: the test
@@ -110,13 +112,25 @@ store_client_push(store_t *s, mongoc_client_t *client)
 mongoc_collection_t *
 store_collection(const store_t *s, mongoc_client_t *client, const char *name)
 {
-    return mongoc_client_get_collection(client, s->db, name);
+    mongoc_collection_t *coll = mongoc_client_get_collection(client, s->db, name);
+
+    if (s->rp != NULL) {
+        mongoc_collection_set_read_prefs(coll, s->rp);
+        mongoc_collection_set_read_concern(coll, s->rc);
+    }
+    return coll;
 }
 
 mongoc_database_t *
 store_database(const store_t *s, mongoc_client_t *client)
 {
-    return mongoc_client_get_database(client, s->db);
+    mongoc_database_t *db = mongoc_client_get_database(client, s->db);
+
+    if (s->rp != NULL) {
+        mongoc_database_set_read_prefs(db, s->rp);
+        mongoc_database_set_read_concern(db, s->rc);
+    }
+    return db;
 }
 
 int
@@ -274,6 +288,19 @@ store_set_write_concern(store_t *s, const char *w, struct app_err *err)
 }
 
 void
+store_pin_reads(store_t *s)
+{
+    int majority = s->wc != NULL && mongoc_write_concern_get_wmajority(s->wc);
+
+    if (s->rp == NULL) {
+        s->rp = mongoc_read_prefs_new(MONGOC_READ_PRIMARY);
+        s->rc = mongoc_read_concern_new();
+    }
+    mongoc_read_concern_set_level(s->rc, majority ? MONGOC_READ_CONCERN_LEVEL_MAJORITY
+                                                  : MONGOC_READ_CONCERN_LEVEL_LOCAL);
+}
+
+void
 store_set_stop_flag(store_t *s, const atomic_int *stop)
 {
     s->stop = stop;
@@ -326,6 +353,8 @@ store_free(store_t *s)
         return;
     }
     mongoc_write_concern_destroy(s->wc);
+    mongoc_read_prefs_destroy(s->rp);
+    mongoc_read_concern_destroy(s->rc);
     if (s->probe != NULL) {
         mongoc_client_pool_destroy(s->probe);
     }

@@ -66,6 +66,14 @@ mongoc_database_t *store_database(const store_t *s, mongoc_client_t *client);
  * Returns 0, or -1 with err->msg saying why the value is not accepted. */
 int store_set_write_concern(store_t *s, const char *w, struct app_err *err);
 
+/* From now on, every collection and database this store hands out reads from the primary,
+ * whatever MONGO_URI's readPreference says (a URI shared with reporting may send its reads to
+ * secondaries, which lag), with read concern majority when the write concern set above is
+ * "majority", else local (the primary's own view, which holds this store's acknowledged
+ * writes). For the processor, whose protocol reads back what it wrote: call it after
+ * store_set_write_concern(). */
+void store_pin_reads(store_t *s);
+
 /* Append the write concern set above (if any) to the options of a write. Returns 0, or -1
  * when it cannot be appended. */
 int store_append_write_concern(const store_t *s, bson_t *opts);

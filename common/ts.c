@@ -172,7 +172,7 @@ ts_parse_rfc3339(const char *s, size_t len, int64_t *ms)
 void
 ts_format(int64_t ms, char out[TS_FORMAT_LEN])
 {
-    int64_t days = ms >= 0 ? ms / TS_DAY_MS : -((-ms + TS_DAY_MS - 1) / TS_DAY_MS);
+    int64_t days = ts_floor(ms, TS_DAY_MS) / TS_DAY_MS;
     int64_t rem = ms - days * TS_DAY_MS;
     /* civil_from_days (Hinnant) */
     int64_t z = days + 719468;
@@ -191,6 +191,14 @@ ts_format(int64_t ms, char out[TS_FORMAT_LEN])
              (int)(rem % 1000));
     memcpy(out, buf, TS_FORMAT_LEN - 1);
     out[TS_FORMAT_LEN - 1] = '\0';
+}
+
+int64_t
+ts_floor(int64_t ms, int64_t unit)
+{
+    int64_t r = ms % unit; /* C rounds toward zero: r < 0 for an ms < 0 inside its bucket */
+
+    return r < 0 ? ms - r - unit : ms - r;
 }
 
 int64_t

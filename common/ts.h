@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #define TS_DAY_MS 86400000LL
+#define TS_HOUR_MS 3600000LL
 
 /* The instants every parser accepts: 0001-01-01T00:00:00.000Z to 9999-12-31T23:59:59.999Z
  * (UTC). An instant outside them has no four-digit UTC date, so no date query could
@@ -32,6 +33,13 @@ int ts_parse_date(const char *s, size_t len, int64_t *ms);
  * hold TS_FORMAT_LEN bytes. */
 #define TS_FORMAT_LEN 25
 void ts_format(int64_t ms, char out[TS_FORMAT_LEN]);
+
+/* The start of the bucket of `unit` milliseconds (unit > 0: TS_DAY_MS, TS_HOUR_MS) counted
+ * from the epoch that holds ms: ms rounded down, toward minus infinity, so that an instant
+ * before 1970 is in the bucket that starts before it (ms - ms % unit rounds toward zero:
+ * 1969-12-31T23:30Z would be in 1970's first hour). For ms >= INT64_MIN + unit. Every day or
+ * hour bucket is computed with it. */
+int64_t ts_floor(int64_t ms, int64_t unit);
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (month 1-12). */
 int64_t ts_days_from_civil(int64_t y, int m, int d);

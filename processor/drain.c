@@ -92,24 +92,30 @@ heartbeat_main(void *arg)
     return NULL;
 }
 
-/* Stored, duplicate or dead: count each event of a batch once. */
+const char *const processor_dead_reasons[DEAD_REASONS] = {"invalid_envelope", "rejected_by_mongodb",
+                                                          "rollup_failed", "id_conflict"};
+
+/* What became of a batch's events: stored or duplicate (each event once), and the dead
+ * letters by reason (an event stored and then dead-lettered with its batch is in both). */
 struct tally {
-    size_t stored, dups, dead, dead_invalid;
+    size_t stored, dups, dead[DEAD_REASONS];
 };
 
-/* Add a dead letter for item to the list to push at ack time. Returns -1 when it
- * could not be built (out of memory): the batch must then not be acknowledged. */
+/* Add a dead letter for item to the list to push at ack time, and count it in t. Returns -1
+ * when it could not be built (out of memory): the batch must then not be acknowledged. */
 static int
-add_dead(char **dead, size_t *n_dead, const char *reason, const char *error, int attempts,
-         const redisReply *item)
+add_dead(char **dead, size_t *n_dead, struct tally *t, enum processor_dead reason,
+         const char *error, int attempts, const redisReply *item)
 {
-    char *entry = queue_dead_entry(reason, error, attempts, ts_now_ms(), item->str, item->len);
+    const char *name = processor_dead_reasons[reason];
+    char *entry = queue_dead_entry(name, error, attempts, ts_now_ms(), item->str, item->len);
 
     if (entry == NULL) {
-        LOG_ERROR("out of memory for a dead letter (%s)", reason);
+        LOG_ERROR("out of memory for a dead letter (%s)", name);
         return -1;
     }
     dead[(*n_dead)++] = entry;
+    t->dead[reason]++;
     return 0;
 }
 
@@ -151,18 +157,26 @@ fault_before_hours(const struct rollup_batch *b)
 }
 #endif
 
-/* Count the stored events in the rollups (see rollup.h), retrying transient failures
- * without limit. Returns 0, or 1 when a stop request interrupted the retries. */
+/* Count the stored events in the rollups (see rollup.h). A transient failure (MongoDB
+ * unreachable, slow, or a stop) is retried without limit; any other (out of memory, owners
+ * that keep changing, a document that never settles) could fail for ever while the
+ * heartbeat keeps the batch claimed and nothing behind it moves: after max_attempts of
+ * those, the batch is given up. Returns 0, 1 when a stop request interrupted the retries, or
+ * 2 when it gave up (*why the last failure, *tries the failures that counted). */
 static int
 count_all(struct drain *d, const struct event *events, const enum insert_outcome *outcomes,
-          size_t n)
+          size_t n, struct app_err *why, int *tries)
 {
     struct rollup_tally tally = {0, 0, 0};
-    struct app_err err = {0};
 
-    while (rollup_apply(d->p->store, &d->batch, events, outcomes, n, &tally, &err) != 0) {
-        count(&d->stats->mongo_errors, 1);
-        if (wait_retry(d, "mongodb rollup", &err)) {
+    *tries = 0;
+    while (rollup_apply(d->p->store, &d->batch, events, outcomes, n, &tally, why) != 0) {
+        if (why->code == ERR_TRANSIENT) {
+            count(&d->stats->mongo_errors, 1);
+        } else if (++*tries >= d->p->cfg.max_attempts) {
+            return 2;
+        }
+        if (wait_retry(d, "mongodb rollup", why)) {
             return 1;
         }
     }
@@ -173,10 +187,10 @@ count_all(struct drain *d, const struct event *events, const enum insert_outcome
 }
 
 /* Write events[0..n) until each is stored, a duplicate, or refused max_attempts times
- * (then a dead letter), then count them in the rollups. Transient failures are retried
- * without limit. The caller keeps ownership of events and items; the retries work on
- * copies. Returns 0, or 1 when a stop request interrupted the retries (or memory ran
- * out). */
+ * (then a dead letter), then count them in the rollups (count_all(): when that gives up,
+ * every stored one becomes a dead letter too). Transient failures are retried without
+ * limit. The caller keeps ownership of events and items; the retries work on copies.
+ * Returns 0, or 1 when a stop request interrupted the retries (or memory ran out). */
 static int
 store_all(struct drain *d, const struct event *events, const redisReply *const *items_in, size_t n,
           char **dead, size_t *n_dead, struct tally *t)
@@ -192,7 +206,7 @@ store_all(struct drain *d, const struct event *events, const redisReply *const *
     int *attempts = calloc(sz, sizeof *attempts);
     struct app_err err = {0};
     size_t total = n;
-    int rc = 0;
+    int rc = 0, tries;
 
     if (evs == NULL || items == NULL || outcomes == NULL || final == NULL || orig == NULL ||
         reasons == NULL || attempts == NULL) {
@@ -226,15 +240,20 @@ store_all(struct drain *d, const struct event *events, const redisReply *const *
             } else if (outcomes[i] == INSERT_DUPLICATE) {
                 LOG_DEBUG("event %s was already stored", evs[i].id);
                 t->dups++;
-            } else if (++attempts[i] >= d->p->cfg.max_attempts) {
-                LOG_WARN("dead letter: event %s refused %d times: %s", evs[i].id, attempts[i],
-                         reasons[i]);
-                if (add_dead(dead, n_dead, "rejected_by_mongodb", reasons[i], attempts[i],
-                             items[i]) != 0) {
+            } else if (outcomes[i] == INSERT_CONFLICT) {
+                LOG_WARN("dead letter: %s", reasons[i]);
+                if (add_dead(dead, n_dead, t, DEAD_ID_CONFLICT, reasons[i], 1, items[i]) != 0) {
                     rc = 1;
                     goto done;
                 }
-                t->dead++;
+            } else if (++attempts[i] >= d->p->cfg.max_attempts) {
+                LOG_WARN("dead letter: event %s refused %d times: %s", evs[i].id, attempts[i],
+                         reasons[i]);
+                if (add_dead(dead, n_dead, t, DEAD_REJECTED, reasons[i], attempts[i], items[i]) !=
+                    0) {
+                    rc = 1;
+                    goto done;
+                }
             } else {
                 LOG_WARN("event %s refused (try %d of %ld): %s", evs[i].id, attempts[i],
                          d->p->cfg.max_attempts, reasons[i]);
@@ -259,7 +278,25 @@ store_all(struct drain *d, const struct event *events, const redisReply *const *
 #ifdef FAULT_INJECTION
     fault_before_rollup(d);
 #endif
-    if (count_all(d, events, final, total) != 0) {
+    switch (count_all(d, events, final, total, &err, &tries)) {
+    case 0:
+        break;
+    case 2:
+        /* Given up: its stored events go to the dead letters uncounted (requeued, they
+         * are met again and taken over from this batch), and its run ends. */
+        LOG_ERROR("dead letters: the rollup of batch %s failed %d times: %s", d->batch.id, tries,
+                  err.msg);
+        for (size_t i = 0; i < total; i++) {
+            if ((final[i] == INSERT_NEW || final[i] == INSERT_DUPLICATE) &&
+                add_dead(dead, n_dead, t, DEAD_ROLLUP_FAILED, err.msg, tries, items_in[i]) != 0) {
+                rc = 1;
+                goto done;
+            }
+        }
+        rollup_batch_new_run(&d->batch);
+        LOG_WARN("rollup run %s begins", d->batch.run);
+        break;
+    default:
         rc = 1;
         goto done;
     }
@@ -317,7 +354,7 @@ process_batch(struct drain *d, struct queue_batch *batch)
     const redisReply **items = calloc(batch->n, sizeof *items); /* evs[i] came from items[i] */
     char **dead = calloc(batch->n, sizeof *dead);
     size_t n_ok = 0, n_dead = 0;
-    struct tally t = {0, 0, 0, 0};
+    struct tally t = {0, 0, {0}};
     struct app_err err = {0};
     int rc = 0;
 
@@ -341,13 +378,11 @@ process_batch(struct drain *d, struct queue_batch *batch)
             goto done;
         }
         LOG_WARN("dead letter: invalid envelope: %s", err.msg);
-        if (add_dead(dead, &n_dead, "invalid_envelope", err.msg, 1, item) != 0) {
+        if (add_dead(dead, &n_dead, &t, DEAD_INVALID_ENVELOPE, err.msg, 1, item) != 0) {
             rc = 1;
             hand_back(d);
             goto done;
         }
-        t.dead++;
-        t.dead_invalid++;
     }
     if (store_all(d, evs, items, n_ok, dead, &n_dead, &t) != 0) {
         rc = 1;
@@ -355,7 +390,7 @@ process_batch(struct drain *d, struct queue_batch *batch)
         goto done;
     }
     /* Only now, with MongoDB's acknowledgement in hand, does the batch leave Redis. */
-    while (queue_ack(d->q, d->redis, dead, n_dead, &err) != 0) {
+    while (queue_ack(d->q, d->redis, dead, n_dead, &err) < 0) {
         if (wait_retry(d, "redis ack", &err)) {
             LOG_WARN("stopping with %zu stored events unacknowledged in %s; the recovery pass "
                      "returns them and they are not stored twice",
@@ -367,12 +402,13 @@ process_batch(struct drain *d, struct queue_batch *batch)
     backoff_reset(&d->bo);
     count(&d->stats->stored, t.stored);
     count(&d->stats->duplicates, t.dups);
-    count(&d->stats->dead_invalid, t.dead_invalid);
-    count(&d->stats->dead_rejected, t.dead - t.dead_invalid);
+    for (int r = 0; r < DEAD_REASONS; r++) {
+        count(&d->stats->dead[r], t.dead[r]);
+    }
     count(&d->stats->batches, 1);
     metrics_observe(&d->stats->batch_size, (double)batch->n);
     LOG_DEBUG("batch of %zu: %zu stored, %zu already stored, %zu dead", batch->n, t.stored, t.dups,
-              t.dead);
+              n_dead);
 done:
     for (size_t i = 0; evs != NULL && i < n_ok; i++) {
         event_cleanup(&evs[i]);
@@ -421,8 +457,9 @@ drain_prepare(struct processor *p, struct app_err *err)
     atomic_init(&s->stored, 0);
     atomic_init(&s->duplicates, 0);
     atomic_init(&s->client_duplicates, 0);
-    atomic_init(&s->dead_invalid, 0);
-    atomic_init(&s->dead_rejected, 0);
+    for (int r = 0; r < DEAD_REASONS; r++) {
+        atomic_init(&s->dead[r], 0);
+    }
     atomic_init(&s->retries, 0);
     atomic_init(&s->mongo_errors, 0);
     atomic_init(&s->batches, 0);
@@ -467,6 +504,7 @@ drain_run(struct svc_program *prog)
         d.batch.fault_hours = fault_before_hours;
         d.batch.fault_hours_seq = c->fault_kill_before_hours;
     }
+    d.batch.fault_fail_seq = c->fault_fail_rollup;
 #endif
     LOG_INFO("consumer %s draining %s (rollup run %s)", queue_name(d.q, QUEUE_CONSUMER),
              queue_name(d.q, QUEUE_PENDING), d.batch.run);
@@ -505,7 +543,10 @@ drain_run(struct svc_program *prog)
          * still be in the processing list: the next batch is what that list holds, so
          * that the next acknowledgement cannot delete events never stored. */
         if (n > 0 && process_batch(&d, &batch) != 0) {
+            /* Its events may be stored with this batch as their owner, uncounted: a later
+             * batch of this run must not apply before it (rollup_batch_new_run()). */
             resume = 1;
+            rollup_batch_new_run(&d.batch);
         }
         queue_batch_clear(&batch);
     }

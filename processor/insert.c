@@ -225,6 +225,154 @@ insert_one(mongoc_collection_t *coll, const bson_t *doc, const bson_t *opts,
     return rc;
 }
 
+/* Whether a and b hold the same value under key, or neither has one. */
+static int
+same_field(const bson_t *a, const bson_t *b, const char *key)
+{
+    bson_iter_t ia, ib;
+    int in_a = bson_iter_init_find(&ia, a, key), in_b = bson_iter_init_find(&ib, b, key), same;
+    bson_t va = BSON_INITIALIZER, vb = BSON_INITIALIZER;
+
+    if (!in_a || !in_b) {
+        return in_a == in_b;
+    }
+    /* The value's bytes, with its type: a copy of each under one key. */
+    same = bson_append_iter(&va, "v", 1, &ia) && bson_append_iter(&vb, "v", 1, &ib) &&
+           bson_equal(&va, &vb);
+    bson_destroy(&va);
+    bson_destroy(&vb);
+    return same;
+}
+
+enum insert_outcome
+insert_compare_stored(const struct event *ev, const bson_t *doc, const bson_t *stored,
+                      char reason[INSERT_REASON_LEN])
+{
+    static const char *const content[] = {
+        EVDOC_EVENT_TYPE, EVDOC_PATH,        EVDOC_USER_ID,         EVDOC_TIMESTAMP,
+        EVDOC_PROPERTIES, EVDOC_RECEIVED_AT, EVDOC_CLIENT_TIMESTAMP};
+    bson_iter_t it;
+    const char *delivery = ev->id; /* a document without one was stored by its _id's envelope */
+    size_t n = sizeof content / sizeof content[0];
+
+    if (!same_field(doc, stored, EVDOC_SITE_ID)) {
+        snprintf(reason, INSERT_REASON_LEN, "event %.80s is stored for another site_id", ev->id);
+        return INSERT_CONFLICT;
+    }
+    if (bson_iter_init_find(&it, stored, EVDOC_DELIVERY) && BSON_ITER_HOLDS_UTF8(&it)) {
+        delivery = bson_iter_utf8(&it, NULL);
+    }
+    if (strcmp(delivery, event_delivery(ev)) != 0) {
+        return INSERT_DUPLICATE; /* a client's second send of one event_id */
+    }
+    if (!bson_iter_init_find(&it, stored, EVDOC_RECEIVED_AT)) {
+        n -= 2; /* stored before received_at and client_timestamp existed */
+    }
+    for (size_t k = 0; k < n; k++) {
+        if (!same_field(doc, stored, content[k])) {
+            snprintf(reason, INSERT_REASON_LEN, "event %.80s is stored with another %s", ev->id,
+                     content[k]);
+            return INSERT_CONFLICT;
+        }
+    }
+    return INSERT_DUPLICATE;
+}
+
+/* {_id: {$in: [...]}} of the events of evs[from..n) found already stored, *m of them (at
+ * most max); *to is where the next one begins. NULL when out of memory. */
+static bson_t *
+duplicates_filter(const struct event *evs, const enum insert_outcome *outcomes, size_t from,
+                  size_t n, size_t max, size_t *to, size_t *m)
+{
+    bson_t *f = bson_new(), in, list;
+    int ok;
+
+    ok = bson_append_document_begin(f, EVDOC_ID, -1, &in) &&
+         bson_append_array_begin(&in, "$in", -1, &list);
+    for (*m = 0, *to = from; ok && *to < n && *m < max; ++*to) {
+        if (outcomes[*to] == INSERT_DUPLICATE) {
+            char key[16];
+            const char *k;
+            bson_uint32_to_string((uint32_t)(*m)++, &k, key, sizeof key);
+            ok = BSON_APPEND_UTF8(&list, k, evs[*to].id);
+        }
+    }
+    if (!ok || !bson_append_array_end(&in, &list) || !bson_append_document_end(f, &in)) {
+        bson_destroy(f);
+        return NULL;
+    }
+    return f;
+}
+
+/* Read the stored documents of the events found already stored (INSERT_DUPLICATE) and
+ * decide, against docs[i], whether each is that event (insert_compare_stored()), in queries of at
+ * most store_chunk() ids. Returns 0, or -1 with err (ERR_TRANSIENT: a document could not be
+ * read, which a retry of the batch settles). */
+static int
+check_duplicates(store_t *s, mongoc_collection_t *coll, const struct event *evs, const bson_t *docs,
+                 size_t n, enum insert_outcome *outcomes, char (*reasons)[INSERT_REASON_LEN],
+                 struct app_err *err)
+{
+    unsigned char *read = calloc(n ? n : 1, 1); /* read[i]: outcomes[i] decided by a read */
+    bson_t *f = NULL;
+    int rc = -1;
+
+    if (read == NULL) {
+        err_set(err, ERR_INTERNAL, "out of memory");
+        goto done;
+    }
+    for (size_t from = 0, to, m; from < n; from = to) {
+        mongoc_cursor_t *cur;
+        const bson_t *stored;
+        bson_error_t berr;
+
+        if ((f = duplicates_filter(evs, outcomes, from, n, store_chunk(s), &to, &m)) == NULL) {
+            err_set(err, ERR_INTERNAL, "out of memory");
+            goto done;
+        }
+        if (m == 0) {
+            break; /* none left */
+        }
+        if (store_stopping(s, err) != 0) {
+            goto done;
+        }
+        cur = mongoc_collection_find_with_opts(coll, f, NULL, NULL);
+        while (mongoc_cursor_next(cur, &stored)) {
+            bson_iter_t it;
+            if (!bson_iter_init_find(&it, stored, EVDOC_ID) || !BSON_ITER_HOLDS_UTF8(&it)) {
+                continue;
+            }
+            for (size_t i = from; i < to; i++) {
+                if (outcomes[i] == INSERT_DUPLICATE && !read[i] &&
+                    strcmp(evs[i].id, bson_iter_utf8(&it, NULL)) == 0) {
+                    read[i] = 1;
+                    outcomes[i] = insert_compare_stored(&evs[i], &docs[i], stored, reasons[i]);
+                }
+            }
+        }
+        if (mongoc_cursor_error(cur, &berr)) {
+            err_set(err, ERR_TRANSIENT, "mongodb read of stored events: %s", berr.message);
+            mongoc_cursor_destroy(cur);
+            goto done;
+        }
+        mongoc_cursor_destroy(cur);
+        for (size_t i = from; i < to; i++) {
+            if (outcomes[i] == INSERT_DUPLICATE && !read[i]) {
+                err_set(err, ERR_TRANSIENT, "event %s: a duplicate key, but no document",
+                        evs[i].id);
+                goto done;
+            }
+        }
+        bson_destroy(f);
+        f = NULL;
+    }
+    rc = 0;
+done:
+    bson_destroy(f);
+    free(read);
+    return rc;
+}
+
 int
 insert_events(store_t *s, const struct event *evs, size_t n, int64_t now_ms, const char *batch,
               enum insert_outcome *outcomes, char (*reasons)[INSERT_REASON_LEN],
@@ -288,6 +436,9 @@ insert_events(store_t *s, const struct event *evs, size_t n, int64_t now_ms, con
                 goto done;
             }
         }
+    }
+    if (check_duplicates(s, coll, evs, docs, n, outcomes, reasons, err) != 0) {
+        goto done;
     }
     rc = 0;
 done:

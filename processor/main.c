@@ -29,7 +29,13 @@ start(struct svc_program *prog, struct app_err *err)
     /* Every command of a batch checks for SIGTERM: a stop waits for one in flight. */
     store_set_stop_flag(p->store, &svc_stop_requested);
     /* Cannot fail: cfg checked the value. */
-    return store_set_write_concern(p->store, p->cfg.write_concern, err);
+    if (store_set_write_concern(p->store, p->cfg.write_concern, err) != 0) {
+        return -1;
+    }
+    /* The protocol's read-backs go to the primary whatever MONGO_URI says (reporting may
+     * share the URI and read from secondaries, which lag). */
+    store_pin_reads(p->store);
+    return 0;
 }
 
 static void
@@ -85,6 +91,7 @@ main(int argc, char **argv)
         {"FAULT_KILL_IN_ROLLUP", "0", CFG_INT, &c->fault_kill_in_rollup, 0, LONG_MAX, 0, NULL},
         {"FAULT_KILL_BEFORE_HOURS", "0", CFG_INT, &c->fault_kill_before_hours, 0, LONG_MAX, 0,
          NULL},
+        {"FAULT_FAIL_ROLLUP", "0", CFG_INT, &c->fault_fail_rollup, 0, LONG_MAX, 0, NULL},
 #endif
         SVC_LOG_VARS(&p.svc.cfg),
     };

@@ -30,22 +30,33 @@ struct processor_cfg {
     long fault_stop_before_rollup; /* SIGSTOP itself before batch N's rollup */
     long fault_kill_in_rollup;     /* SIGKILL itself half-way through it */
     long fault_kill_before_hours;  /* SIGKILL itself between its site-days and site-hours */
+    long fault_fail_rollup;        /* every rollup of batch N fails (an internal error) */
 #endif
 };
 
+/* Why an envelope went to the dead-letter list: the entry's "reason", and the label of
+ * analytics_events_dead_lettered_total (processor_dead_reasons[]). */
+enum processor_dead {
+    DEAD_INVALID_ENVELOPE, /* it does not decode */
+    DEAD_REJECTED,         /* MongoDB refused its document MAX_ATTEMPTS times */
+    DEAD_ROLLUP_FAILED,    /* stored, but its batch's rollup failed MAX_ATTEMPTS times */
+    DEAD_ID_CONFLICT,      /* its id is another event's (INSERT_CONFLICT) */
+    DEAD_REASONS
+};
+extern const char *const processor_dead_reasons[DEAD_REASONS];
+
 /* Counters for /metrics, updated by the drain loop. */
 struct processor_stats {
-    atomic_ullong stored;            /* documents inserted */
-    atomic_ullong duplicates;        /* events found already stored (redeliveries) */
-    atomic_ullong client_duplicates; /* of those, stored from another envelope (rollup.h) */
-    atomic_ullong dead_invalid;      /* dead letters: envelopes that do not decode */
-    atomic_ullong dead_rejected;     /* dead letters: documents refused MAX_ATTEMPTS times */
-    atomic_ullong retries;           /* waits before trying again after a failure */
-    atomic_ullong mongo_errors;      /* failed MongoDB writes (transient) */
-    atomic_ullong batches;           /* batches acknowledged */
-    atomic_ullong recovered;         /* events returned to the queue by recovery passes */
-    atomic_ullong taken_over;        /* rollup counts taken over from batches that never will */
-    atomic_ullong users_taken_over;  /* rollup user documents taken over likewise */
+    atomic_ullong stored;             /* documents inserted */
+    atomic_ullong duplicates;         /* events found already stored (redeliveries) */
+    atomic_ullong client_duplicates;  /* of those, stored from another envelope (rollup.h) */
+    atomic_ullong dead[DEAD_REASONS]; /* dead letters, by reason */
+    atomic_ullong retries;            /* waits before trying again after a failure */
+    atomic_ullong mongo_errors;       /* failed MongoDB writes (transient) */
+    atomic_ullong batches;            /* batches acknowledged */
+    atomic_ullong recovered;          /* events returned to the queue by recovery passes */
+    atomic_ullong taken_over;         /* rollup counts taken over from batches that never will */
+    atomic_ullong users_taken_over;   /* rollup user documents taken over likewise */
     struct metrics_histogram batch_size;
     struct rconn_stats redis;
 };

@@ -157,10 +157,16 @@ queue_claim(const queue_t *q, rconn_t *c, size_t max, long block_ms, struct queu
         if (len < 0) {
             return err_set(err, ERR_INTERNAL, "out of memory");
         }
-        for (size_t i = 1; i < max; i++) {
-            redisAppendFormattedCommand(ctx, cmd, (size_t)len);
+        for (size_t i = 1; i < max && !lost; i++) {
+            lost = redisAppendFormattedCommand(ctx, cmd, (size_t)len) != REDIS_OK;
         }
         redisFreeCommand(cmd);
+        if (lost) {
+            /* Out of memory: the context is unusable, and only the BLMOVE's envelope, which
+             * is in out, has moved. */
+            rconn_drop(c);
+            return err_set(err, ERR_INTERNAL, "out of memory");
+        }
     }
     for (size_t i = 1; i < max; i++) {
         void *reply = NULL;
@@ -234,30 +240,51 @@ queue_list(const queue_t *q, rconn_t *c, struct queue_batch *out, struct app_err
 int
 queue_ack(const queue_t *q, rconn_t *c, char **dead, size_t n_dead, struct app_err *err)
 {
-    redisContext *ctx;
-    int rc = 0;
+    /* Only while the processing list exists: a retry after a lost reply (the script ran, its
+     * answer never came) finds it gone and pushes nothing twice, and so does an ack of a
+     * list that a recovery pass returned to the queue meanwhile (its envelopes are processed
+     * again, and their dead letters pushed then). */
+    static const char script[] = "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
+                                 "for i = 1, #ARGV do redis.call('LPUSH', KEYS[2], ARGV[i]) end\n"
+                                 "redis.call('DEL', KEYS[1])\n"
+                                 "return 1\n";
+    size_t argc = 5 + n_dead;
+    const char **argv = malloc(argc * sizeof *argv);
+    size_t *lens = malloc(argc * sizeof *lens);
+    redisReply *r = NULL;
+    int rc = -1;
 
-    if (need_consumer(q, err) != 0 || (ctx = rconn_context(c, err)) == NULL) {
-        return -1;
+    if (need_consumer(q, err) != 0) {
+        goto done;
     }
-    redisAppendCommand(ctx, "MULTI");
+    if (argv == NULL || lens == NULL) {
+        err_set(err, ERR_INTERNAL, "out of memory");
+        goto done;
+    }
+    argv[0] = "EVAL";
+    argv[1] = script;
+    argv[2] = "2";
+    argv[3] = q->names[QUEUE_PROCESSING];
+    argv[4] = q->names[QUEUE_DEAD];
     for (size_t i = 0; i < n_dead; i++) {
-        redisAppendCommand(ctx, "LPUSH %s %s", q->names[QUEUE_DEAD], dead[i]);
+        argv[5 + i] = dead[i];
     }
-    redisAppendCommand(ctx, "DEL %s", q->names[QUEUE_PROCESSING]);
-    redisAppendCommand(ctx, "EXEC");
-    for (size_t i = 0; i < n_dead + 3; i++) {
-        void *reply = NULL;
-        if (redisGetReply(ctx, &reply) != REDIS_OK) {
-            rconn_drop(c);
-            return err_set(err, ERR_TRANSIENT, "redis ack: connection lost");
-        }
-        redisReply *r = reply;
-        if (r->type == REDIS_REPLY_ERROR || (i == n_dead + 2 && r->type != REDIS_REPLY_ARRAY)) {
-            rc = err_set(err, ERR_TRANSIENT, "redis ack: %s", r->str ? r->str : "EXEC aborted");
-        }
-        freeReplyObject(r);
+    for (size_t i = 0; i < argc; i++) {
+        lens[i] = strlen(argv[i]);
     }
+    r = rconn_command_argv(c, err, (int)argc, argv, lens);
+    if (r == NULL) {
+        goto done;
+    }
+    if (r->type == REDIS_REPLY_INTEGER) {
+        rc = r->integer != 0;
+    } else {
+        err_set(err, ERR_TRANSIENT, "redis ack: %s", r->str ? r->str : "unexpected reply");
+    }
+done:
+    freeReplyObject(r);
+    free(argv);
+    free(lens);
     return rc;
 }
 
@@ -463,8 +490,9 @@ queue_depths(const queue_t *q, rconn_t *c, struct queue_depths *out, struct app_
     }
     for (size_t i = 0; i < 3; i++) {
         *dest[i] = 0;
-        if (keys[i] != NULL) {
-            redisAppendCommand(ctx, "LLEN %s", keys[i]);
+        if (keys[i] != NULL && redisAppendCommand(ctx, "LLEN %s", keys[i]) != REDIS_OK) {
+            rconn_drop(c); /* out of memory: the context is unusable */
+            return err_set(err, ERR_INTERNAL, "out of memory");
         }
     }
     for (size_t i = 0; i < 3; i++) {

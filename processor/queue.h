@@ -65,8 +65,13 @@ int queue_claim(const queue_t *q, rconn_t *c, size_t max, long block_ms, struct 
  * Returns the number read or -1. */
 int queue_list(const queue_t *q, rconn_t *c, struct queue_batch *out, struct app_err *err);
 
-/* Acknowledge: in one MULTI/EXEC, LPUSH the n dead-letter entries (may be 0) onto the
- * dead-letter list and delete the processing list. Returns 0 or -1 with err. */
+/* Acknowledge: in one atomic script, LPUSH the n dead-letter entries (may be 0) onto the
+ * dead-letter list and delete the processing list, only while the processing list exists.
+ * So it may be retried after any failure, a lost reply included (the script ran, the answer
+ * never came): the retry pushes nothing twice. Returns 1 when it acknowledged the list now,
+ * 0 when there was none (acknowledged by an earlier try, or returned to the queue by a
+ * recovery pass, whose processing of the envelopes pushes their dead letters again), or -1
+ * with err. */
 int queue_ack(const queue_t *q, rconn_t *c, char **dead, size_t n_dead, struct app_err *err);
 
 /* Hand everything in the processing list back to the consuming end of the queue, in

@@ -21,20 +21,27 @@ struct ctx {
 };
 
 void
-rollup_batch_init(struct rollup_batch *b)
+rollup_batch_new_run(struct rollup_batch *b)
 {
     char rnd[EVENT_ID_LEN + 1];
 
     /* The random part of a UUIDv7: 16 hex digits (62 random bits). */
     event_new_id(ts_now_ms(), rnd);
     snprintf(b->run, sizeof b->run, "%.4s%.12s", rnd + 19, rnd + 24);
-    b->seq = 0;
     b->id[0] = '\0';
+}
+
+void
+rollup_batch_init(struct rollup_batch *b)
+{
+    rollup_batch_new_run(b);
+    b->seq = 0;
 #ifdef FAULT_INJECTION
     b->fault = NULL;
     b->fault_seq = 0;
     b->fault_hours = NULL;
     b->fault_hours_seq = 0;
+    b->fault_fail_seq = 0;
 #endif
 }
 
@@ -125,7 +132,7 @@ append_on_insert(bson_t *update, const struct rollup_plan *p, const struct plan_
         BSON_APPEND_UTF8(&set, "site_id", d->ev->site_id);
         bson_append_utf8(&set, "date", -1, day, 10);
         if (rollup_plan_is_hour(d)) {
-            BSON_APPEND_DATE_TIME(&set, "hour", d->ev->ts_ms - d->ev->ts_ms % (TS_DAY_MS / 24));
+            BSON_APPEND_DATE_TIME(&set, "hour", ts_floor(d->ev->ts_ms, TS_HOUR_MS));
             /* Its set u holds every user counted since its creation (a site-hour created
              * before the sets were kept has no u_all: reporting counts its users from the
              * raw events). */
@@ -160,8 +167,10 @@ upsert_opts(const store_t *s)
     return opts;
 }
 
-/* Run one update. Returns 1 when it matched or upserted, 0 when an upsert found the
- * document there but not matching (a duplicate key), -1 on any other failure. */
+/* Run one update. Returns 1 when it matched or upserted, 0 when an upsert answered a
+ * duplicate key, -1 on any other failure. A duplicate key means that the document was
+ * there and did not match, or that another processor created it at that moment and this
+ * update changed nothing: which of the two, only the document tells (doc_state()). */
 static int
 update_doc(struct ctx *c, mongoc_collection_t *coll, const bson_t *filter, const bson_t *update,
            int upsert)
@@ -201,53 +210,89 @@ coll_of(const struct ctx *c, const struct plan_doc *d)
     return rollup_plan_is_hour(d) ? c->hours : c->rollups;
 }
 
-/* Whether batch `victim` has been voided on document d (1) or has applied there (0):
- * voids it first when it has not applied. -1 on failure. */
+/* What document `id` of coll says of batch run:seq (`batch`, its id), read from the document
+ * itself (rollup_plan_doc_state()): its runs.<run> and whether its voided list holds the
+ * batch. Returns the state, or -1 with c->err. */
 static int
-resolve(struct ctx *c, const struct plan_doc *d, const char *victim)
+doc_state(struct ctx *c, mongoc_collection_t *coll, const char *id, const char *run, int64_t seq,
+          const char *batch)
 {
+    char key[ROLLUP_RUN_LEN + 8];
+    bson_t *filter, *opts;
+    mongoc_cursor_t *cur;
+    const bson_t *doc;
+    bson_error_t berr;
+    int64_t runs_seq = 0;
+    int voided = 0, rc;
+
+    if (store_stopping(c->s, c->err) != 0) {
+        return -1;
+    }
+    snprintf(key, sizeof key, "runs.%s", run);
+    filter = BCON_NEW("_id", BCON_UTF8(id));
+    opts = BCON_NEW("projection", "{", key, BCON_INT32(1), "voided", BCON_INT32(1), "}", "limit",
+                    BCON_INT64(1));
+    cur = mongoc_collection_find_with_opts(coll, filter, opts, NULL);
+    if (mongoc_cursor_next(cur, &doc)) {
+        bson_iter_t it, arr;
+        if (bson_iter_init(&it, doc) && bson_iter_find_descendant(&it, key, &arr) &&
+            BSON_ITER_HOLDS_NUMBER(&arr)) {
+            runs_seq = bson_iter_as_int64(&arr);
+        }
+        if (bson_iter_init_find(&it, doc, "voided") && BSON_ITER_HOLDS_ARRAY(&it) &&
+            bson_iter_recurse(&it, &arr)) {
+            while (!voided && bson_iter_next(&arr)) {
+                voided =
+                    BSON_ITER_HOLDS_UTF8(&arr) && strcmp(bson_iter_utf8(&arr, NULL), batch) == 0;
+            }
+        }
+    }
+    if (mongoc_cursor_error(cur, &berr)) {
+        rc = err_set(c->err, ERR_TRANSIENT, "mongodb rollup read: %s", berr.message);
+    } else {
+        rc = (int)rollup_plan_doc_state(runs_seq, voided, seq);
+    }
+    mongoc_cursor_destroy(cur);
+    bson_destroy(opts);
+    bson_destroy(filter);
+    return rc;
+}
+
+/* Answer question q (see rollup_plan_answer()): void its owner on its document unless the
+ * owner has applied there, running the void again for as long as the document says neither
+ * (a duplicate key from an upsert that lost the race to create the document). Returns 0 with
+ * q->voided set, or -1 with c->err. */
+static int
+resolve(struct ctx *c, struct plan_question *q)
+{
+    const struct plan_doc *d = &c->plan->docs[q->doc];
     mongoc_collection_t *coll = coll_of(c, d);
     char run[ROLLUP_RUN_LEN + 1];
     int64_t seq;
     bson_t *filter, *update;
-    bson_iter_t it, arr;
-    int rc;
+    int rc = 1; /* not settled yet */
 
-    if (rollup_batch_parse(victim, run, &seq) != 0) {
-        return 1; /* no batch of ours: nobody applies it */
+    if (rollup_batch_parse(q->owner, run, &seq) != 0) {
+        q->voided = 1; /* no batch of ours: nobody applies it */
+        return 0;
     }
     filter = not_applied_filter(d->id, run, seq);
-    update = BCON_NEW("$addToSet", "{", "voided", BCON_UTF8(victim), "}");
+    update = BCON_NEW("$addToSet", "{", "voided", BCON_UTF8(q->owner), "}");
     append_on_insert(update, c->plan, d);
-    rc = update_doc(c, coll, filter, update, 1);
+    for (int tries = 0; rc == 1 && tries < ROLLUP_UPDATE_TRIES; tries++) {
+        int matched = update_doc(c, coll, filter, update, 1), st = ROLLUP_DOC_OPEN;
+        if (matched < 0 || (!matched && (st = doc_state(c, coll, d->id, run, seq, q->owner)) < 0)) {
+            rc = -1;
+        } else if (rollup_plan_answer(q, matched, (enum rollup_doc_state)st)) {
+            rc = 0;
+        }
+    }
+    if (rc == 1) {
+        rc = err_set(c->err, ERR_INVALID, "rollup document %s: batch %s neither applied nor voided",
+                     d->id, q->owner);
+    }
     bson_destroy(filter);
     bson_destroy(update);
-    if (rc != 0) {
-        return rc; /* voided now (or before), or a failure */
-    }
-    /* runs.<run> >= seq: it applied here, unless it had been voided before that. */
-    if (store_stopping(c->s, c->err) != 0) {
-        return -1;
-    }
-    filter = BCON_NEW("_id", BCON_UTF8(d->id));
-    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, filter, NULL, NULL);
-    const bson_t *doc;
-    bson_error_t berr;
-    rc = 0;
-    if (mongoc_cursor_next(cur, &doc)) {
-        if (bson_iter_init_find(&it, doc, "voided") && BSON_ITER_HOLDS_ARRAY(&it) &&
-            bson_iter_recurse(&it, &arr)) {
-            while (bson_iter_next(&arr)) {
-                if (BSON_ITER_HOLDS_UTF8(&arr) && strcmp(bson_iter_utf8(&arr, NULL), victim) == 0) {
-                    rc = 1;
-                }
-            }
-        }
-    } else if (mongoc_cursor_error(cur, &berr)) {
-        rc = err_set(c->err, ERR_TRANSIENT, "mongodb rollup read: %s", berr.message);
-    }
-    mongoc_cursor_destroy(cur);
-    bson_destroy(filter);
     return rc;
 }
 
@@ -288,12 +333,41 @@ next_chunk(struct ctx *c, size_t from, size_t n)
     return m < n - from ? m : n - from;
 }
 
-/* Run the upserts filters[i] / updates[i] (at most store_chunk()) as one unordered bulk write. When
- * it reports a write error (a duplicate key: an upsert whose condition failed on an existing
- * document), run each by itself: servers differ in what they keep of a bulk with
- * errors (see ../shared/MONGO.md), and each update here is safe to repeat. capped[i] (NULL:
- * capped NULL: none) is the update of a site-hour whose set u is full: run when updates[i] found
- * the document there but not matching (capped_update()). Returns 0, or -1 with c->err. */
+/* Run this batch's conditional upsert filter / update by itself until its document says it
+ * is settled: the batch has applied there (now or before) or is voided there. A duplicate
+ * key says nothing by itself (rollup_plan_doc_state()): when the document says neither, the
+ * upsert lost the race to create it, and runs again on a document that now exists. A second
+ * such miss of a site-hour's update is its full set u (the filter's last condition): then
+ * `capped` (NULL: none) counts the views (capped_update()). Returns 0, or -1 with c->err. */
+static int
+settle(struct ctx *c, mongoc_collection_t *coll, const bson_t *filter, const bson_t *update,
+       const bson_t *capped)
+{
+    bson_iter_t it;
+    const char *id = bson_iter_init_find(&it, filter, "_id") && BSON_ITER_HOLDS_UTF8(&it)
+                         ? bson_iter_utf8(&it, NULL)
+                         : "";
+
+    for (int misses = 0; misses < ROLLUP_UPDATE_TRIES; misses++) {
+        int rc = capped != NULL && misses >= 2 ? capped_update(c, coll, filter, capped)
+                                               : update_doc(c, coll, filter, update, 1);
+        if (rc != 0) {
+            return rc < 0 ? -1 : 0;
+        }
+        if ((rc = doc_state(c, coll, id, c->b->run, c->b->seq, c->b->id)) != ROLLUP_DOC_OPEN) {
+            return rc < 0 ? -1 : 0;
+        }
+    }
+    return err_set(c->err, ERR_INVALID, "rollup document %s: batch %s neither applied nor voided",
+                   id, c->b->id);
+}
+
+/* Run the upserts filters[i] / updates[i] (at most store_chunk()) as one unordered bulk write.
+ * When it reports a write error (a duplicate key: an upsert whose condition failed on an
+ * existing document, or that lost the race to create it), settle() each by itself: servers
+ * differ in what they keep of a bulk with errors (MongoDB the updates without one, the test
+ * server none), and each update here is safe to repeat. capped[i] (capped NULL: none) is the
+ * update of a site-hour whose set u is full (see settle()). Returns 0, or -1 with c->err. */
 static int
 upsert_chunk(struct ctx *c, mongoc_collection_t *coll, bson_t **filters, bson_t **updates,
              bson_t **capped, size_t n)
@@ -322,11 +396,7 @@ upsert_chunk(struct ctx *c, mongoc_collection_t *coll, bson_t **filters, bson_t 
     } else if (berr.code == STORE_DUPLICATE_KEY || store_first_write_error(&reply, NULL, 0) != 0) {
         rc = 0;
         for (size_t i = 0; i < n && rc == 0; i++) {
-            rc = update_doc(c, coll, filters[i], updates[i], 1);
-            if (rc == 0 && capped != NULL && capped[i] != NULL) {
-                rc = capped_update(c, coll, filters[i], capped[i]);
-            }
-            rc = rc < 0 ? -1 : 0;
+            rc = settle(c, coll, filters[i], updates[i], capped != NULL ? capped[i] : NULL);
         }
     } else {
         store_chunk_outcome(c->s, n, &berr);
@@ -548,6 +618,16 @@ claim_users(struct ctx *c)
     if (m > 0 &&
         (upsert_all(c, c->users, filters, updates, NULL, m) != 0 || read_user_owners(c) != 0)) {
         goto done;
+    }
+    /* Each now has an owner, as its document says; one that reads as none is counted by
+     * nobody: fail, and the batch is retried. */
+    for (size_t i = 0; i < n; i++) {
+        const struct plan_doc *u = &p->docs[p->user_docs[i]];
+        if (u->owner[0] == '\0') {
+            err_set(c->err, ERR_INVALID, "rollup user document %s: no owner after its upsert",
+                    u->id);
+            goto done;
+        }
     }
     n_q = rollup_plan_user_questions(p);
     if (n_q > 0 && read_voided(c, n_q) != 0) {
@@ -814,15 +894,14 @@ take_over(struct ctx *c)
     for (int round = 0; rollup_plan_pending(p) > 0; round++) {
         size_t n_q, n_cas;
         if (round == ROLLUP_TAKEOVER_TRIES) {
-            return err_set(c->err, ERR_TRANSIENT, "redelivered events: their owners keep changing");
+            /* Not MongoDB being away: retried a few times, then given up (drain.c). */
+            return err_set(c->err, ERR_INVALID, "redelivered events: their owners keep changing");
         }
         n_q = rollup_plan_questions(p);
         for (size_t i = 0; i < n_q; i++) {
-            int r = resolve(c, &p->docs[p->q[i].doc], p->q[i].owner);
-            if (r < 0) {
+            if (resolve(c, &p->q[i]) != 0) {
                 return -1;
             }
-            p->q[i].voided = r;
         }
         n_cas = rollup_plan_takeovers(p);
         for (size_t i = 0; i < n_cas; i++) {
@@ -868,6 +947,10 @@ rollup_apply(store_t *s, const struct rollup_batch *b, const struct event *evs,
 #ifdef FAULT_INJECTION
     if (b->fault != NULL && b->seq == b->fault_seq) {
         b->fault(b);
+    }
+    if (b->fault_fail_seq != 0 && b->seq == b->fault_fail_seq) {
+        err_set(err, ERR_INTERNAL, "failpoint: the rollup of batch %s fails", b->id);
+        goto done;
     }
 #endif
     rollup_plan_counts(&plan);

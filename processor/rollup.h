@@ -10,7 +10,8 @@
  *
  * Exactly once, with any number of processors, crashes and redeliveries:
  *  - Each processor run has a random run id; its batches are numbered 1, 2, ... and
- *    applied one after another. A batch id is "<run>:<seq>".
+ *    applied one after another. A batch id is "<run>:<seq>". A batch that will never
+ *    apply (given up, or handed back) ends its run (rollup_batch_new_run()).
  *  - A batch inserts its events with own = {kind: batch id} (rollup_append_own()):
  *    the batch that first stored an event is the one to count it, in each figure.
  *  - It applies its counts to each document with one conditional update: only if
@@ -39,6 +40,10 @@
  *    b voided on the site-day takes the user document over (compare-and-set of b): its
  *    owner will never count it there. Owners are only voided through their redelivered
  *    events, never because of a user, so a live batch keeps its users.
+ *  - Whether a batch has applied or is voided on a document is read from the document
+ *    (runs.<run>, voided: rollup_plan_doc_state()), never inferred from an update's duplicate
+ *    key: an upsert whose filter is not a plain equality gets one when another processor
+ *    creates the document at that moment, having changed nothing; it is then run again.
  * Updates are single-document and conditional, so this needs no transactions. The
  * decisions are rollup_plan.h's pure functions; rollup_apply() runs them on MongoDB.
  */
@@ -110,11 +115,21 @@ struct rollup_batch {
      * counts are applied on the site-days and paths, before the site-hours. */
     void (*fault_hours)(const struct rollup_batch *b);
     int64_t fault_hours_seq;
+    /* And (0: none) every rollup_apply() of batch number fault_fail_seq fails, with an
+     * internal error, once its user documents are claimed. */
+    int64_t fault_fail_seq;
 #endif
 };
 
 /* Start a run: a random run id, before its first batch; no failpoint. */
 void rollup_batch_init(struct rollup_batch *b);
+
+/* End the run after a batch that will never apply (given up, or handed back to the queue
+ * after it stored events) and go on with a new random run id; batch numbers go on from the
+ * last one, failpoints are kept. A run's batches must apply in order: once a later batch of
+ * the run had applied on a document, runs.<run> there would say that the abandoned one had
+ * too, and its events, met again, would be counted by nobody. */
+void rollup_batch_new_run(struct rollup_batch *b);
 
 /* The id of the run's next batch. */
 void rollup_batch_next(struct rollup_batch *b);
@@ -130,9 +145,13 @@ struct rollup_tally {
 
 /* Count the events of batch b in the rollup documents: those with outcome
  * INSERT_NEW (stored by this batch, with own = b) and those INSERT_DUPLICATE whose
- * owner has not and will not count them (see above); INSERT_REJECTED ones are not
- * stored and not counted. Idempotent: call it again with the same arguments after a
- * failure. Returns 0, or -1 with err (ERR_TRANSIENT: retry later). Adds to *tally. */
+ * owner has not and will not count them (see above); INSERT_REJECTED and
+ * INSERT_CONFLICT ones are not stored and not counted. Idempotent: call it again with the same
+ * arguments after a failure. Returns 0, or -1 with err: ERR_TRANSIENT when MongoDB is away
+ * or slow, or a stop was requested (retry later, for as long as it lasts); ERR_INTERNAL (out
+ * of memory) or ERR_INVALID (owners that keep changing, a document that never settles) when
+ * retrying may never help (the processor gives up after MAX_ATTEMPTS). Adds to
+ * *tally. */
 int rollup_apply(store_t *s, const struct rollup_batch *b, const struct event *evs,
                  const enum insert_outcome *outcomes, size_t n, struct rollup_tally *tally,
                  struct app_err *err);

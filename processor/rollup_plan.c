@@ -143,9 +143,7 @@ struct scope_memo {
 static int
 same_scopes(const struct event *a, const struct event *b)
 {
-    const int64_t hour = TS_DAY_MS / 24;
-
-    return a->ts_ms >= 0 && b->ts_ms >= 0 && a->ts_ms / hour == b->ts_ms / hour &&
+    return ts_floor(a->ts_ms, TS_HOUR_MS) == ts_floor(b->ts_ms, TS_HOUR_MS) &&
            strcmp(a->site_id, b->site_id) == 0 && strcmp(a->event_type, b->event_type) == 0;
 }
 
@@ -254,8 +252,8 @@ rollup_plan_init(struct rollup_plan *p, const char *batch, const struct event *e
         for (int k = 0; k < ROLLUP_KINDS; k++) {
             p->doc_of[i][k] = p->user_of[i][k] = -1;
         }
-        if (outcomes[i] == INSERT_REJECTED) {
-            continue; /* not stored, not counted */
+        if (outcomes[i] != INSERT_NEW && outcomes[i] != INSERT_DUPLICATE) {
+            continue; /* not stored (or not this event's document): not counted */
         }
         /* A second copy of an envelope in the same batch: the first copy is the one this
          * batch may count. Copies from two envelopes (a client that sent one event_id
@@ -342,6 +340,22 @@ rollup_plan_client_duplicates(struct rollup_plan *p)
     }
     p->n_pairs = keep;
     return p->client_dups;
+}
+
+enum rollup_doc_state
+rollup_plan_doc_state(int64_t runs_seq, int voided, int64_t seq)
+{
+    return voided ? ROLLUP_DOC_VOIDED : runs_seq >= seq ? ROLLUP_DOC_APPLIED : ROLLUP_DOC_OPEN;
+}
+
+int
+rollup_plan_answer(struct plan_question *q, int matched, enum rollup_doc_state st)
+{
+    if (!matched && st == ROLLUP_DOC_OPEN) {
+        return 0; /* the update lost the race to create the document: nothing is known yet */
+    }
+    q->voided = matched || st == ROLLUP_DOC_VOIDED;
+    return 1;
 }
 
 size_t

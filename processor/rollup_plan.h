@@ -11,7 +11,8 @@
  *                               (a client's second send of one event_id) leave the plan
  *   while rollup_plan_pending() (at most ROLLUP_TAKEOVER_TRIES rounds):
  *     rollup_plan_questions()   which (document, owner) to resolve: void the owner there
- *                               unless it has applied there; the answers into q[]  [store]
+ *                               unless it has applied there; each answer into q[] by
+ *                               rollup_plan_answer(), voiding again while it says so [store]
  *     rollup_plan_takeovers()   compare-and-sets of own.<kind> from a voided owner  [store]
  *     read the owners again into own[]; rollup_plan_round_end()                  [store]
  *   rollup_plan_users()         the user documents of what this batch counts: read every
@@ -37,6 +38,18 @@
 /* How many rounds an event's owner may change under our feet before the batch gives up
  * (and is retried later): each change is another processor taking it over. */
 #define ROLLUP_TAKEOVER_TRIES 8
+
+/* How many times one conditional update of a document is run while the document itself
+ * says that it has neither applied nor been voided (rollup_plan_doc_state()), before the batch
+ * gives up (and is retried later): a second run after a lost race finds the document there. */
+#define ROLLUP_UPDATE_TRIES 8
+
+/* What a rollup document says of one batch. */
+enum rollup_doc_state {
+    ROLLUP_DOC_OPEN = 0,    /* neither, or no such document */
+    ROLLUP_DOC_APPLIED = 1, /* the batch has applied its counts there */
+    ROLLUP_DOC_VOIDED = 2,  /* the batch is in its voided list: it never applies there */
+};
 
 /* The collection of a document (PLAN_EVENT: the batch's event ids, to find a second copy). */
 enum plan_ns { PLAN_SCOPE = 0, PLAN_PATH = 1, PLAN_USER = 2, PLAN_EVENT = 3, PLAN_REF = 4 };
@@ -133,8 +146,8 @@ int rollup_plan_is_hour(const struct plan_doc *d);
 
 /* Plan batch `batch` (its id, kept by pointer) of events evs[0..n) with their outcomes:
  * INSERT_NEW ones are this batch's to count, INSERT_DUPLICATE ones are pending,
- * INSERT_REJECTED ones are not stored and not counted. Of two copies of one envelope in
- * the batch (same id and delivery), only the first is planned; copies of one id with
+ * INSERT_REJECTED and INSERT_CONFLICT ones are not stored and not counted. Of two copies of one
+ * envelope in the batch (same id and delivery), only the first is planned; copies of one id with
  * different deliveries are each planned, and rollup_plan_client_duplicates() keeps only
  * the one whose delivery stored the document. Returns 0, or -1 out of memory (then
  * rollup_plan_free() it). */
@@ -151,6 +164,23 @@ void rollup_plan_free(struct rollup_plan *p);
  * events on those documents. Returns the number of client duplicates (also in
  * client_dups). */
 size_t rollup_plan_client_duplicates(struct rollup_plan *p);
+
+/* What a rollup document says of batch run:seq, read from the document alone: runs_seq is
+ * its runs.<run> (0 when missing, or no document), voided whether the batch is in its voided
+ * list. Voided comes first: a voided batch never applies, yet a later batch of its run may
+ * have set runs.<run> past seq. Then applied when runs_seq >= seq; else open. An update that
+ * answered a duplicate key says nothing by itself: an upsert whose filter is not a plain
+ * equality answers one when another processor created the document at that moment, having
+ * changed nothing, and MongoDB retries that race by itself only for equality filters. */
+enum rollup_doc_state rollup_plan_doc_state(int64_t runs_seq, int voided, int64_t seq);
+
+/* Answer question q from one try of its void (the executor's update that voids q->owner on
+ * document q->doc unless the owner has applied there): matched, when the update matched or
+ * created the document (the owner is voided there now, or was before); else it answered a
+ * duplicate key, and st is what the document says of the owner, read after it. Returns 1
+ * with q->voided set when that settles the question, or 0 when the void is to be run again
+ * (ROLLUP_DOC_OPEN: the update lost a race to create the document). */
+int rollup_plan_answer(struct plan_question *q, int matched, enum rollup_doc_state st);
 
 /* The number of (redelivered event, figure) pairs still undecided. */
 size_t rollup_plan_pending(const struct rollup_plan *p);

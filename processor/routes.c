@@ -71,10 +71,12 @@ handle_metrics(struct mg_connection *conn, void *arg)
             &s->client_duplicates);
     metrics_family(&b, "analytics_events_dead_lettered_total", "counter",
                    "Events moved to the dead-letter list, by reason.");
-    metrics_sample(&b, "analytics_events_dead_lettered_total", "reason=\"invalid_envelope\"",
-                   (double)atomic_load(&s->dead_invalid));
-    metrics_sample(&b, "analytics_events_dead_lettered_total", "reason=\"rejected_by_mongodb\"",
-                   (double)atomic_load(&s->dead_rejected));
+    for (int r = 0; r < DEAD_REASONS; r++) {
+        char label[64];
+        snprintf(label, sizeof label, "reason=\"%s\"", processor_dead_reasons[r]);
+        metrics_sample(&b, "analytics_events_dead_lettered_total", label,
+                       (double)atomic_load(&s->dead[r]));
+    }
     counter(&b, "analytics_retries_total",
             "Waits with backoff before trying a failed MongoDB or Redis operation again.",
             &s->retries);

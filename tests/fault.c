@@ -109,6 +109,10 @@ report(void)
     fwrite(line, 1, (size_t)len, stderr);
 }
 
+/* The races and lost replies of the protocol tests, defined at the end of the file. */
+static void *race_reply(redisContext *c, void *reply);
+static int race_bulk(bson_t *reply, bson_error_t *error);
+
 /* --- allocations ---------------------------------------------------------------------- */
 
 void *__real_malloc(size_t n);
@@ -185,7 +189,7 @@ __wrap_redisCommandArgv(redisContext *c, int argc, const char **argv, const size
         break_context(c);
         return NULL;
     }
-    return __real_redisCommandArgv(c, argc, argv, argvlen);
+    return race_reply(c, __real_redisCommandArgv(c, argc, argv, argvlen));
 }
 
 void *
@@ -201,7 +205,7 @@ __wrap_redisCommand(redisContext *c, const char *format, ...)
     va_start(ap, format);
     r = redisvCommand(c, format, ap);
     va_end(ap);
-    return r;
+    return race_reply(c, r);
 }
 
 int
@@ -211,7 +215,13 @@ __wrap_redisGetReply(redisContext *c, void **reply)
         break_context(c);
         return REDIS_ERR;
     }
-    return __real_redisGetReply(c, reply);
+    if (__real_redisGetReply(c, reply) != REDIS_OK) {
+        return REDIS_ERR;
+    }
+    if (*reply != NULL && (*reply = race_reply(c, *reply)) == NULL) {
+        return REDIS_ERR;
+    }
+    return REDIS_OK;
 }
 
 /* --- MongoDB -------------------------------------------------------------------------- */
@@ -270,14 +280,6 @@ WRAP_BOOL(mongoc_collection_insert_one,
           (mongoc_collection_t * c, const bson_t *doc, const bson_t *opts, bson_t *reply,
            bson_error_t *error),
           (c, doc, opts, reply, error), reply, error)
-WRAP_BOOL(mongoc_collection_update_one,
-          (mongoc_collection_t * c, const bson_t *selector, const bson_t *update,
-           const bson_t *opts, bson_t *reply, bson_error_t *error),
-          (c, selector, update, opts, reply, error), reply, error)
-WRAP_BOOL(mongoc_collection_update_many,
-          (mongoc_collection_t * c, const bson_t *selector, const bson_t *update,
-           const bson_t *opts, bson_t *reply, bson_error_t *error),
-          (c, selector, update, opts, reply, error), reply, error)
 WRAP_BOOL(mongoc_client_command_simple,
           (mongoc_client_t * c, const char *db, const bson_t *command,
            const mongoc_read_prefs_t *read_prefs, bson_t *reply, bson_error_t *error),
@@ -297,6 +299,9 @@ __wrap_mongoc_bulk_operation_execute(mongoc_bulk_operation_t *bulk, bson_t *repl
 {
     if (hit(KIND_MONGO)) {
         socket_error(reply, error);
+        return 0;
+    }
+    if (race_bulk(reply, error)) {
         return 0;
     }
     return __real_mongoc_bulk_operation_execute(bulk, reply, error);
@@ -486,4 +491,172 @@ lib_install(void)
     };
 
     bson_mem_set_vtable(&vtable);
+}
+
+/* --- races and lost replies (the processor's protocol tests) -------------------------------
+ * Apart from FAULT_INJECT: these do not fail a call, they answer as a real server does that
+ * lost a race to another client, or as a network that lost an answer.
+ *
+ *   FAULT_DUPKEY=void:N   the N-th update that voids a batch on a rollup document (an update
+ *                         with $addToSet: {voided}) answers a duplicate key without running:
+ *                         what MongoDB answers an upsert whose filter is not a plain equality
+ *                         when another client created the document at that moment
+ *   FAULT_DUPKEY=bulk:N   the N-th bulk write answers a duplicate key without running, and so
+ *                         does the next single update of the same thread (the bulk's updates
+ *                         rerun one by one, the first meeting the same race)
+ *   FAULT_LOSE_REPLY=N    the N-th Redis reply is read and then lost with the connection:
+ *                         Redis ran the command, and the caller never learns that it did
+ *   FAULT_CAS_LOST=1      every multi-document update (the rollups' compare-and-sets of
+ *                         an owner) succeeds without changing anything, as when another
+ *                         processor takes every event over first, again and again
+ */
+
+static atomic_int race_configured;
+static int dupkey_void; /* FAULT_DUPKEY names void updates (1) or bulk writes (0) */
+static long dupkey_nth; /* 0: no FAULT_DUPKEY */
+static long lose_nth;   /* 0: no FAULT_LOSE_REPLY */
+static int cas_lost;    /* FAULT_CAS_LOST */
+static atomic_long dupkey_seen, replies_seen;
+static _Thread_local int dupkey_next_update; /* the rerun of a bulk answered a duplicate key */
+
+/* Read FAULT_DUPKEY and FAULT_LOSE_REPLY once. */
+static void
+race_configure(void)
+{
+    const char *v = getenv("FAULT_DUPKEY");
+    int expected = 0;
+
+    if (atomic_load(&race_configured)) {
+        return;
+    }
+    if (v != NULL && (strncmp(v, "void:", 5) == 0 || strncmp(v, "bulk:", 5) == 0)) {
+        dupkey_void = v[0] == 'v';
+        dupkey_nth = strtol(v + 5, NULL, 10);
+    }
+    v = getenv("FAULT_LOSE_REPLY");
+    lose_nth = v != NULL ? strtol(v, NULL, 10) : 0;
+    v = getenv("FAULT_CAS_LOST");
+    cas_lost = v != NULL && strcmp(v, "1") == 0;
+    atomic_compare_exchange_strong(&race_configured, &expected, 1);
+}
+
+/* What an update or a bulk write that lost the race to create its document answers. */
+static void
+duplicate_key(bson_t *reply, bson_error_t *error, int bulk)
+{
+    static const char msg[] = "E11000 duplicate key error (fault injection: a lost upsert race)";
+
+    if (reply != NULL) {
+        bson_init(reply);
+        if (bulk) {
+            BCON_APPEND(reply, "writeErrors", "[", "{", "index", BCON_INT32(0), "code",
+                        BCON_INT32(11000), "errmsg", BCON_UTF8(msg), "}", "]");
+        }
+    }
+    if (error != NULL) {
+        bson_set_error(error, MONGOC_ERROR_SERVER, 11000, "%s", msg);
+    }
+    fprintf(stderr, "FAULT: %s answers a duplicate key\n", bulk ? "a bulk write" : "an update");
+}
+
+static int
+race_bulk(bson_t *reply, bson_error_t *error)
+{
+    race_configure();
+    if (dupkey_nth == 0 || dupkey_void || atomic_fetch_add(&dupkey_seen, 1) + 1 != dupkey_nth) {
+        return 0;
+    }
+    dupkey_next_update = 1;
+    duplicate_key(reply, error, 1);
+    return 1;
+}
+
+/* Whether update voids a batch: {$addToSet: {voided: ...}}. */
+static int
+voids(const bson_t *update)
+{
+    bson_iter_t it, child;
+
+    return bson_iter_init_find(&it, update, "$addToSet") && BSON_ITER_HOLDS_DOCUMENT(&it) &&
+           bson_iter_recurse(&it, &child) && bson_iter_find(&child, "voided");
+}
+
+/* The single update's race: a duplicate key where FAULT_DUPKEY says. Returns 1 with the
+ * answer in *answer when it answers in the server's place, else 0. */
+static int
+race_update_one(const bson_t *update, bson_t *reply, bson_error_t *error, bool *answer)
+{
+    if (dupkey_next_update || (dupkey_nth > 0 && dupkey_void && voids(update) &&
+                               atomic_fetch_add(&dupkey_seen, 1) + 1 == dupkey_nth)) {
+        dupkey_next_update = 0;
+        duplicate_key(reply, error, 0);
+        *answer = false;
+        return 1;
+    }
+    return 0;
+}
+
+/* The multi-document update's: with FAULT_CAS_LOST, it succeeds and changes nothing. */
+static int
+race_update_many(const bson_t *update, bson_t *reply, bson_error_t *error, bool *answer)
+{
+    (void)update;
+    (void)error;
+    if (!cas_lost) {
+        return 0;
+    }
+    if (reply != NULL) {
+        bson_init(reply);
+        BCON_APPEND(reply, "matchedCount", BCON_INT32(0), "modifiedCount", BCON_INT32(0));
+    }
+    *answer = true;
+    return 1;
+}
+
+/* An update's wrapper: FAULT_INJECT's lost connection, then the race of FAULT_DUPKEY or
+ * FAULT_CAS_LOST. */
+#define WRAP_UPDATE(name, race)                                                                    \
+    bool __real_##name(mongoc_collection_t *c, const bson_t *selector, const bson_t *update,       \
+                       const bson_t *opts, bson_t *reply, bson_error_t *error);                    \
+    bool __wrap_##name(mongoc_collection_t *c, const bson_t *selector, const bson_t *update,       \
+                       const bson_t *opts, bson_t *reply, bson_error_t *error);                    \
+    bool __wrap_##name(mongoc_collection_t *c, const bson_t *selector, const bson_t *update,       \
+                       const bson_t *opts, bson_t *reply, bson_error_t *error)                     \
+    {                                                                                              \
+        bool answer;                                                                               \
+        if (hit(KIND_MONGO)) {                                                                     \
+            socket_error(reply, error);                                                            \
+            return false;                                                                          \
+        }                                                                                          \
+        race_configure();                                                                          \
+        if (race(update, reply, error, &answer)) {                                                 \
+            return answer;                                                                         \
+        }                                                                                          \
+        return __real_##name(c, selector, update, opts, reply, error);                             \
+    }
+WRAP_UPDATE(mongoc_collection_update_one, race_update_one)
+WRAP_UPDATE(mongoc_collection_update_many, race_update_many)
+
+/* The reply of a Redis call, or NULL when it is the one to lose (freed, the context broken). */
+static void *
+race_reply(redisContext *c, void *reply)
+{
+    race_configure();
+    if (reply == NULL || atomic_fetch_add(&replies_seen, 1) + 1 != lose_nth) {
+        return reply;
+    }
+    freeReplyObject(reply);
+    break_context(c);
+    fprintf(stderr, "FAULT: losing Redis reply %ld\n", lose_nth);
+    return NULL;
+}
+
+/* At exit, how many Redis replies the process read, so that a test can tell which
+ * FAULT_LOSE_REPLY reach past its last one. */
+__attribute__((destructor)) static void
+race_report(void)
+{
+    if (getenv("FAULT_LOSE_REPLY") != NULL) {
+        fprintf(stderr, "FAULT: replies: %ld\n", atomic_load(&replies_seen));
+    }
 }

@@ -3,7 +3,8 @@
 # hashes each site-hour document keeps (u), not from the raw events: the set holds each user
 # of the hour once (a client's second send of an event adds nothing), and a site-hour whose
 # set was found full (u_capped) answers its users flagged as a lower bound; one created before
-# the sets were kept (no u_all) answers them from its raw events.
+# the sets were kept (no u_all) answers them from its raw events. A site-hour before 1970
+# starts at its own hour.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -84,6 +85,15 @@ expect_json "a site-hour from before the sets: its users from its raw events" "$
 http GET "$R/stats/timeseries?site_id=hu&date=2025-11-15&interval=hour"
 expect_eq "no flag where the set was not full" \
     "$(jq '[.points[] | select(has("unique_users_capped"))] | length' <<<"$HTTP_BODY")" 0
+
+# A site-hour before 1970: its hour field is the start of that hour (1969-12-31T23:00Z),
+# not the start of 1970 (which ts - ts % hour, rounding toward zero, gave).
+post e7 1969-12-31T23:30:00Z u1
+# shellcheck disable=SC2317 # called through wait_until
+hour_doc() { q rollup_hours find '{"_id":"1969-12-31T23|*|2:hu"}' | jq -e -c .hour; }
+check "the site-hour of 1969-12-31T23:30Z is counted" wait_until $((10 * T_SLOW)) hour_doc
+# shellcheck disable=SC2016 # $date is extended JSON, not an expansion
+expect_eq "its hour field is 1969-12-31T23:00Z" "$(hour_doc)" '{"$date":{"$numberLong":"-3600000"}}'
 
 for s in processor ingest reporting; do expect_clean_stop $s; done
 t_summary

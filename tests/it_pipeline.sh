@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # it_pipeline.sh - ingest -> Redis -> processor -> MongoDB -> reporting, end to end with real
 # servers: the SPEC example, UTC day boundaries, ties, event_type, empty results, the stored
-# document, redelivery, dead letters, every /stats error, /health of both, SIGTERM.
+# document, redelivery, conflicting envelopes, dead letters, every /stats error, /health of
+# both, SIGTERM.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -165,22 +166,48 @@ expect_http "POST /stats" 405 '{"status":"error","message":"Method POST not allo
 http GET "$R/nothing"
 expect_http "reporting unknown path" 404 '{"status":"error","message":"Not found: /nothing"}'
 
-# --- exactly once: a redelivered envelope, a poison envelope -------------------------------
+# --- exactly once: a redelivered envelope, a poison envelope, conflicting envelopes -------
+# The envelope of the stored event $id again, rebuilt from its document (a redelivery), and
+# two that reuse its id: under another site, and on its site with another path. A stored
+# event met again counts as a redelivery only when site and content match; the others are
+# dead letters (id_conflict), and touch neither that event's rollups nor its own map.
 before=$(count)
-env=$(jq -c . <<<"{\"v\":1,\"id\":\"$id\",\"site_id\":\"doc-site\",\"event_type\":\"click\",\"ts\":1,\"received\":2}")
+stored=$("$BUILD/tests/mongoq" "$(mongo_uri $DB)" events find "{\"_id\":\"$id\"}")
+own_before=$(jq -c .own <<<"$stored")
+# shellcheck disable=SC2016 # $date is extended JSON, not an expansion
+MS='def ms: .["$date"] | capture("^(?<s>[^.Z]+)(\\.(?<f>[0-9]+))?Z$")
+    | ((.s + "Z") | fromdateiso8601) * 1000 + ((.f // "0") + "00" | .[0:3] | tonumber);'
+env=$(jq -c "$MS"' {v: 1, id: ._id, site_id, event_type, ts: (.timestamp | ms),
+    received: (.received_at | ms), path, user_id}' <<<"$stored")
 redis_cli lpush events "$env" >/dev/null
 redis_cli lpush events 'not json at all' >/dev/null
 redis_cli lpush events '{"v":1,"id":"bad","site_id":"s","event_type":"e","ts":1,"received":1}' >/dev/null
+redis_cli lpush events "$(jq -c '.site_id = "forged-site"' <<<"$env")" >/dev/null
+redis_cli lpush events "$(jq -c '.path = "/forged"' <<<"$env")" >/dev/null
 post after-poison page_view 2025-11-15T10:00:00Z /ok u1
-poison_done() { [ "$(redis_cli llen events:dead)" = 2 ] && [ "$(count '{"site_id":"after-poison"}')" = 1 ]; }
+poison_done() { [ "$(redis_cli llen events:dead)" = 4 ] && [ "$(count '{"site_id":"after-poison"}')" = 1 ]; }
 wait_until $((30 * T_SLOW)) poison_done
 expect_eq "redelivered event: stored once, no error" "$(count "{\"_id\":\"$id\"}")" 1
 expect_eq "event behind the poison is stored" "$(count '{"site_id":"after-poison"}')" 1
-expect_eq "two dead letters" "$(redis_cli llen events:dead)" 2
-dead=$(redis_cli lrange events:dead 0 -1 | jq -sc 'map({reason, attempts, payload, has_error: (.error | length > 0), has_time: (.failed_at > 0)}) | sort_by(.payload)')
+expect_eq "four dead letters" "$(redis_cli llen events:dead)" 4
+dead=$(redis_cli lrange events:dead 0 -1 | jq -sc 'map(select(.reason == "invalid_envelope") | {reason, attempts, payload, has_error: (.error | length > 0), has_time: (.failed_at > 0)}) | sort_by(.payload)')
 expect_json "dead letters carry reason, error, attempts and the payload" "$dead" \
     '[{"reason":"invalid_envelope","attempts":1,"payload":"not json at all","has_error":true,"has_time":true},
       {"reason":"invalid_envelope","attempts":1,"payload":"{\"v\":1,\"id\":\"bad\",\"site_id\":\"s\",\"event_type\":\"e\",\"ts\":1,\"received\":1}","has_error":true,"has_time":true}]'
+dead=$(redis_cli lrange events:dead 0 -1 | jq -sc 'map(select(.reason == "id_conflict") | {attempts, error, site: (.payload | fromjson | .site_id)}) | sort_by(.site)')
+expect_json "the envelopes reusing a stored id: dead letters id_conflict, saying why" "$dead" \
+    "[{\"attempts\":1,\"error\":\"event $id is stored with another path\",\"site\":\"doc-site\"},
+      {\"attempts\":1,\"error\":\"event $id is stored for another site_id\",\"site\":\"forged-site\"}]"
+expect_eq "analytics_events_dead_lettered_total{reason=\"id_conflict\"}" \
+    "$(metric "$P" 'analytics_events_dead_lettered_total{reason="id_conflict"}')" 2
+expect_eq "the stored event's own map is untouched" \
+    "$("$BUILD/tests/mongoq" "$(mongo_uri $DB)" events find "{\"_id\":\"$id\"}" | jq -c .own)" "$own_before"
+for q in "site_id=forged-site&date=2025-11-15" "site_id=doc-site&date=2025-11-15"; do
+    http GET "$R/stats?$q"
+    a=$HTTP_BODY
+    http GET "$R/stats/aggregated?$q"
+    expect_json "/stats?$q: nothing counted for the conflicting envelopes" "$a" "$HTTP_BODY"
+done
 expect_eq "nothing left in processing lists" "$(redis_cli --scan --pattern 'events:processing:*' | wc -l)" 0
 expect_eq "documents: one per accepted event" "$(count)" "$((before + 1))"
 

@@ -17,7 +17,9 @@ DB=rollup
 TYPES="page_view click signup"
 # Ranges over both days: a user of both days counts once (from the per-day user documents).
 RANGES=(2025-11-15..2025-11-16 2025-11-14..2025-11-17)
-PROC_ENV=(REDIS_PORT="$REDIS_PORT" MONGO_URI="$(mongo_uri $DB)" BATCH_SIZE=40
+# The processors' URI asks for reads from secondaries (as one shared with reporting might):
+# their protocol reads go to the primary whatever it says (store_pin_reads()).
+PROC_ENV=(REDIS_PORT="$REDIS_PORT" MONGO_URI="$(mongo_uri $DB)?readPreference=secondaryPreferred" BATCH_SIZE=40
     HEARTBEAT_TTL_MS=1000 RETRY_BASE_MS=50 RETRY_MAX_MS=1000)
 start_service ingest REDIS_PORT="$REDIS_PORT"
 VARIANT=-fault start_service processor1 "${PROC_ENV[@]}" FAULT_KILL_IN_ROLLUP=3

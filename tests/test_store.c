@@ -197,6 +197,58 @@ test_write_concern(void **state)
     bson_destroy(opts);
 }
 
+/* The read preference and read concern of what `s` hands out for reads: a collection's and a
+ * database's must agree. */
+static void
+check_reads(store_t *s, mongoc_read_mode_t mode, const char *level)
+{
+    mongoc_client_t *client = store_client_pop(s);
+    mongoc_collection_t *coll = store_collection(s, client, "events");
+    mongoc_database_t *db = store_database(s, client);
+    const mongoc_read_concern_t *rc = mongoc_collection_get_read_concern(coll);
+
+    assert_int_equal(mongoc_read_prefs_get_mode(mongoc_collection_get_read_prefs(coll)), mode);
+    assert_int_equal(mongoc_read_prefs_get_mode(mongoc_database_get_read_prefs(db)), mode);
+    if (level == NULL) {
+        assert_null(mongoc_read_concern_get_level(rc));
+    } else {
+        assert_string_equal(mongoc_read_concern_get_level(rc), level);
+        assert_string_equal(mongoc_read_concern_get_level(mongoc_database_get_read_concern(db)),
+                            level);
+    }
+    mongoc_database_destroy(db);
+    mongoc_collection_destroy(coll);
+    store_client_push(s, client);
+}
+
+/* A MONGO_URI shared with reporting may send reads to secondaries (readPreference), and ask
+ * for a weaker read concern: reporting follows it, while the processor's reads, once pinned
+ * (store_pin_reads()), go to the primary with read concern majority when it writes with
+ * majority, else local. */
+static void
+test_pinned_reads(void **state)
+{
+    static const char uri[] = "mongodb://127.0.0.1:9/unit?readPreference=secondaryPreferred"
+                              "&readConcernLevel=available";
+    struct app_err err = {0};
+    store_t *s = store_new(uri, "test", 1000, &err);
+
+    (void)state;
+    assert_non_null(s);
+    check_reads(s, MONGOC_READ_SECONDARY_PREFERRED, "available"); /* reporting's */
+    assert_int_equal(store_set_write_concern(s, "majority", &err), 0);
+    store_pin_reads(s);
+    check_reads(s, MONGOC_READ_PRIMARY, "majority");
+    store_free(s);
+
+    s = store_new(uri, "test", 1000, &err);
+    assert_non_null(s);
+    assert_int_equal(store_set_write_concern(s, "1", &err), 0);
+    store_pin_reads(s);
+    check_reads(s, MONGOC_READ_PRIMARY, "local"); /* sees its own w:1 writes */
+    store_free(s);
+}
+
 static void
 test_first_write_error(void **state)
 {
@@ -230,6 +282,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_check_uri, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_concern, setup, teardown),
         cmocka_unit_test_setup_teardown(test_first_write_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pinned_reads, setup, teardown),
     };
 
     return cmocka_run_group_tests_name("store: command sizes, stop flag, URI, write errors", tests,

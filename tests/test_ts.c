@@ -483,6 +483,51 @@ test_format_round_trips(void **state)
     }
 }
 
+/* Buckets start at the instant at or before ms, on either side of 1970. */
+static void
+test_floor(void **state)
+{
+    static const struct {
+        int64_t ms, unit, want;
+    } cases[] = {
+        {0, TS_HOUR_MS, 0},
+        {1, TS_HOUR_MS, 0},
+        {TS_HOUR_MS - 1, TS_HOUR_MS, 0},
+        {TS_HOUR_MS, TS_HOUR_MS, TS_HOUR_MS},
+        {-1, TS_HOUR_MS, -TS_HOUR_MS},              /* 1969-12-31T23:59:59.999Z: 23:00 */
+        {-TS_HOUR_MS / 2, TS_HOUR_MS, -TS_HOUR_MS}, /* 23:30 */
+        {-TS_HOUR_MS, TS_HOUR_MS, -TS_HOUR_MS},
+        {-TS_HOUR_MS - 1, TS_HOUR_MS, -2 * TS_HOUR_MS},
+        {EXAMPLE_MS + 123, TS_HOUR_MS, EXAMPLE_MS},
+        {-1, TS_DAY_MS, -TS_DAY_MS},
+        {-TS_DAY_MS, TS_DAY_MS, -TS_DAY_MS},
+        {-TS_DAY_MS - 1, TS_DAY_MS, -2 * TS_DAY_MS},
+        {TS_DAY_MS - 1, TS_DAY_MS, 0},
+        {-301231504000LL, TS_DAY_MS, -301276800000LL}, /* 1960-06-15T12:34:56Z: its day */
+        {TS_MIN_MS, TS_DAY_MS, TS_MIN_MS},
+        {TS_MIN_MS + 1, TS_HOUR_MS, TS_MIN_MS},
+        {TS_MAX_MS, TS_DAY_MS, TS_MAX_MS + 1 - TS_DAY_MS},
+        {TS_MAX_MS, TS_HOUR_MS, TS_MAX_MS + 1 - TS_HOUR_MS},
+        {INT64_MAX, TS_HOUR_MS, INT64_MAX - INT64_MAX % TS_HOUR_MS},
+        {INT64_MIN + TS_HOUR_MS, TS_HOUR_MS,
+         INT64_MIN + TS_HOUR_MS - (INT64_MIN % TS_HOUR_MS + TS_HOUR_MS)},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int64_t got = ts_floor(cases[i].ms, cases[i].unit);
+        if (got != cases[i].want) {
+            fail_msg("ts_floor(%lld, %lld) = %lld, want %lld", (long long)cases[i].ms,
+                     (long long)cases[i].unit, (long long)got, (long long)cases[i].want);
+        }
+    }
+    /* Every instant of three days around 1970 is at most a bucket past its start. */
+    for (int64_t t = -3 * TS_DAY_MS; t < 3 * TS_DAY_MS; t += 37 * 60000 + 1) {
+        int64_t h = ts_floor(t, TS_HOUR_MS);
+        assert_true(h <= t && t - h < TS_HOUR_MS && h % TS_HOUR_MS == 0);
+    }
+}
+
 static void
 test_days_from_civil_known_values(void **state)
 {
@@ -529,6 +574,7 @@ main(void)
         cmocka_unit_test(test_format_known_values),
         cmocka_unit_test(test_format_round_trips),
         cmocka_unit_test(test_days_from_civil_known_values),
+        cmocka_unit_test(test_floor),
     };
 
     return cmocka_run_group_tests_name("ts: RFC 3339 timestamps and calendar dates", tests, NULL,

@@ -24,7 +24,9 @@
 #    placeholder REPLACE_ME);
 # 6. checks the --deploy check itself: it must refuse overlays/production as
 #    shipped (each REPLACE_ME) and accept it with the placeholders filled in;
-# 7. prints a summary ending in "k8s: N passed, M failed" and exits 1 if
+# 7. checks the Prometheus alerting rules (alerts/) with promtool, and runs
+#    their unit tests;
+# 8. prints a summary ending in "k8s: N passed, M failed" and exits 1 if
 #    anything failed.
 #
 # --deploy OVERLAY lints the tree as in step 2, renders that one kustomization
@@ -291,6 +293,26 @@ if [ -z "$deploy_dir" ]; then
     else
         fail "--deploy refuses overlays/production with the placeholders filled in"
         printf '%s\n' "$render_err" "$filled_out" | grep -v '^  ok' | head -n 10 | sed 's/^/        /'
+    fi
+fi
+
+if [ -z "$deploy_dir" ]; then
+    step "prometheus rules (alerts/)"
+    # promtool: Debian's prometheus package (deploy/setup.sh puts it in .deps/bin for the tests).
+    promtool=$root/.deps/bin/promtool
+    [ -x "$promtool" ] || promtool=$(command -v promtool || true)
+    if [ -z "$promtool" ]; then
+        fail "promtool is missing (deploy/setup.sh installs it)"
+    else
+        for what in "check rules rules.yaml" "test rules rules.test.yaml"; do
+            # shellcheck disable=SC2086 # the words of a promtool command
+            if err=$(cd "$here/alerts" && "$promtool" $what 2>&1); then
+                pass "promtool $what"
+            else
+                fail "promtool $what"
+                printf '%s\n' "$err" | tail -n 20 | sed 's/^/        /'
+            fi
+        done
     fi
 fi
 
