@@ -44,11 +44,15 @@ TEST_INC    := -Iingest -Iprocessor -Ireporting
 COMMON_SRC  := $(wildcard common/*.c)
 COMMON_OBJ  := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
 SERVICES    := ingest processor reporting
-UNIT_SRC    := $(wildcard tests/test_*.c)
-UNIT_BIN    := $(UNIT_SRC:tests/%.c=$(BUILD)/tests/%)
+# tests/ by kind: unit/ (cmocka), it/ (integration scripts and their harness), fuzz/,
+# bench/, browser/, and tools/ (helpers the tests and benchmarks run). Every binary is built
+# as $(BUILD)/tests/<name>, whichever folder its source is in.
+UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # it_images.sh builds and runs the container images: once, in `make images-test`.
-IT_SCRIPTS  := $(filter-out tests/it_images.sh,$(sort $(wildcard tests/it_*.sh)))
-FORMAT_SRC   = $(wildcard common/*.[ch] ingest/*.[ch] processor/*.[ch] reporting/*.[ch] tests/*.[ch])
+IT_SCRIPTS  := $(filter-out tests/it/it_images.sh,$(sort $(wildcard tests/it/it_*.sh)))
+FORMAT_SRC   = $(wildcard common/*.[ch] ingest/*.[ch] processor/*.[ch] reporting/*.[ch] \
+                          tests/*/*.[ch])
 
 # Sources a program's build generates, in $(BUILD)/gen/: the files it serves, embedded (see
 # the embedding rules below).
@@ -64,11 +68,11 @@ prog_obj = $(patsubst %.c,$(BUILD)/$(2)/%.o,$(wildcard $(1)/*.c) $($(1)_COMMON:%
         format-check clean bench bench-cost
 .DELETE_ON_ERROR:
 
+# The helpers the tests and benchmarks run (tests/tools/), and the benchmark's own programs
+# (tests/bench/): the do-nothing baseline server, the raw writes, a peer's aggregation.
 TOOLS       := $(BUILD)/tests/freeport $(BUILD)/tests/mongoq $(BUILD)/tests/loadgen \
-               $(BUILD)/tests/rawinsert $(BUILD)/tests/aggpeer
-# Built against libcommon.a: the benchmark's do-nothing baseline server, and memfill (the
-# data of the memory checks, ids as common/rollup_doc.h makes them).
-BENCH_TOOLS := $(BUILD)/tests/nothing $(BUILD)/tests/memfill
+               $(BUILD)/tests/memfill
+BENCH_TOOLS := $(BUILD)/tests/nothing $(BUILD)/tests/rawinsert $(BUILD)/tests/aggpeer
 
 # Preloaded by it_starvation.sh (LD_PRELOAD): built without sanitizers, which a preloaded
 # library may not carry.
@@ -76,7 +80,7 @@ PRELOADS    := $(BUILD)/tests/eintr_retry.so
 
 all: $(SERVICES:%=$(BUILD)/%) $(SERVICES:%=$(BUILD)/%-fault) $(TOOLS) $(BENCH_TOOLS) $(PRELOADS)
 
-$(BUILD)/tests/%.so: tests/%.c
+$(BUILD)/tests/%.so: tests/tools/%.c
 	@mkdir -p $(@D)
 	$(CC) -std=c11 $(WARN) $(CFLAGS) -shared -fPIC $< -o $@ -ldl
 
@@ -180,11 +184,17 @@ $(BUILD)/lib$(1).a: $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out $(1)/main.c,$(w
 endef
 $(foreach s,$(SERVICES),$(eval $(call service_rule,$(s))))
 
+# A test binary: its objects, then the libraries among its prerequisites.
+define link_test
+@mkdir -p $(@D)
+$(CC) $(SAN) $(LDFLAGS) $(filter %.o,$^) $(filter %.a,$^) -o $@ $(PKG_LIBS)
+endef
+
 # The fault-injection variants, for tests only: <program>-fault, every object built with
-# -DFAULT_INJECTION (the failpoints) and linked with tests/fault.c, whose wrappers make
+# -DFAULT_INJECTION (the failpoints) and linked with tests/it/fault.c, whose wrappers make
 # the N-th allocation (ours, jansson's or libbson's), Redis or MongoDB call fail
 # (FAULT_INJECT). The programs above carry neither. Each is linked with every library, as
-# tests/fault.c wraps them all.
+# tests/it/fault.c wraps them all.
 FAULT_WRAP := malloc calloc realloc strdup redisConnectWithTimeout redisCommand \
               redisCommandArgv redisGetReply mongoc_collection_insert_many \
               mongoc_collection_insert_one mongoc_collection_update_one \
@@ -199,37 +209,38 @@ $(BUILD)/obj-fault/%.o: %.c
 	$(CC) $(ALL_CFLAGS) $(TEST_INC) -DFAULT_INJECTION -MMD -MP -c $< -o $@
 
 define fault_rule
-$(BUILD)/$(1)-fault: $(call prog_obj,$(1),obj-fault) $(BUILD)/obj-fault/tests/fault.o
+$(BUILD)/$(1)-fault: $(call prog_obj,$(1),obj-fault) $(BUILD)/obj-fault/tests/it/fault.o
 	$$(CC) $$(SAN) $$(LDFLAGS) $$(FAULT_LDFLAGS) $$^ -o $$@ $$(PKG_LIBS)
 endef
 $(foreach s,$(SERVICES),$(eval $(call fault_rule,$(s))))
 
-$(TOOLS): $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o
-	@mkdir -p $(@D)
-	$(CC) $(SAN) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
+# Built against libcommon.a: the do-nothing server (the programs' HTTP stack), and memfill
+# (the data of the memory checks, ids as common/rollup_doc.h makes them).
+$(BUILD)/tests/nothing $(BUILD)/tests/memfill: $(BUILD)/libcommon.a
 
-$(BENCH_TOOLS): $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BUILD)/libcommon.a
-	@mkdir -p $(@D)
-	$(CC) $(SAN) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
+$(TOOLS): $(BUILD)/tests/%: $(BUILD)/obj/tests/tools/%.o
+	$(link_test)
+
+$(BENCH_TOOLS): $(BUILD)/tests/%: $(BUILD)/obj/tests/bench/%.o
+	$(link_test)
 
 # The fuzz target also runs reporting's parsers (libreporting.a, before what it uses).
-$(BUILD)/tests/fuzz_event: $(BUILD)/obj/tests/fuzz_event.o $(BUILD)/libreporting.a \
+$(BUILD)/tests/fuzz_event: $(BUILD)/obj/tests/fuzz/fuzz_event.o $(BUILD)/libreporting.a \
                            $(BUILD)/libcommon.a
-	@mkdir -p $(@D)
-	$(CC) $(SAN) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
+	$(link_test)
 
 # test_<module>_WRAP: the library calls a unit test fakes at link time (-Wl,--wrap).
 test_rconn_WRAP := redisConnectWithTimeout redisSetTimeout
-$(BUILD)/tests/test_%: $(BUILD)/obj/tests/test_%.o $(SERVICES:%=$(BUILD)/lib%.a) \
+$(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(SERVICES:%=$(BUILD)/lib%.a) \
                        $(BUILD)/libcommon.a
 	@mkdir -p $(@D)
 	$(CC) $(SAN) $(LDFLAGS) $(foreach f,$(test_$*_WRAP),-Wl,--wrap=$(f)) $^ -o $@ -lcmocka \
 	    $(PKG_LIBS)
 
-# Unit tests that make allocations fail (tests/failalloc.c): linked with its wrappers.
+# Unit tests that make allocations fail (tests/unit/failalloc.c): linked with its wrappers.
 FAILALLOC_TESTS := test_event test_envelope test_batch
 FAILALLOC_WRAP  := $(foreach f,malloc calloc realloc strdup free,-Wl,--wrap=$(f))
-$(FAILALLOC_TESTS:%=$(BUILD)/tests/%): $(BUILD)/obj/tests/failalloc.o
+$(FAILALLOC_TESTS:%=$(BUILD)/tests/%): $(BUILD)/obj/tests/unit/failalloc.o
 $(FAILALLOC_TESTS:%=$(BUILD)/tests/%): LDFLAGS += $(FAILALLOC_WRAP)
 
 unit: $(UNIT_BIN)
@@ -238,7 +249,7 @@ unit: $(UNIT_BIN)
 # IT_SKIP: scripts to leave out of this run (make check uses it, below).
 IT_SKIP ?=
 it: all
-	@BUILD=$(BUILD) tests/run_it.sh $(filter-out $(IT_SKIP),$(IT_SCRIPTS))
+	@BUILD=$(BUILD) tests/it/run_it.sh $(filter-out $(IT_SKIP),$(IT_SCRIPTS))
 
 test: unit it
 
@@ -254,9 +265,9 @@ asan:
 # hide (its reads run under both in it_ranges.sh and it_explorer.sh). `make test` and
 # `make asan` run everything.
 check-test:
-	$(MAKE) test IT_SKIP=tests/it_fault_inject.sh
+	$(MAKE) test IT_SKIP=tests/it/it_fault_inject.sh
 check-asan:
-	$(MAKE) asan IT_SKIP="tests/it_starvation.sh tests/it_memory.sh"
+	$(MAKE) asan IT_SKIP="tests/it/it_starvation.sh tests/it/it_memory.sh"
 
 # Every integration script but eight, which run in `make test` and `make asan`: the poison
 # test, whose 17 MB document takes minutes under valgrind (its dead-letter paths run under
@@ -269,15 +280,16 @@ check-asan:
 # Chromium's (the services' routes they use run under valgrind in it_cors.sh, it_tracker.sh
 # and it_explorer.sh, and the browser tests themselves under ASan and LeakSanitizer); and
 # the memory test, whose bounds are reporting's resident memory (see check-asan above).
-VALGRIND_IT := $(filter-out tests/it_fault_poison.sh tests/it_starvation.sh \
-                 tests/it_fault_inject.sh tests/it_fault_race.sh tests/it_fault_dead.sh \
-                 tests/it_browser.sh tests/it_dashboard.sh tests/it_memory.sh,$(IT_SCRIPTS))
+VALGRIND_IT := $(filter-out $(addprefix tests/it/,it_fault_poison.sh it_starvation.sh \
+                 it_fault_inject.sh it_fault_race.sh it_fault_dead.sh it_browser.sh \
+                 it_dashboard.sh it_memory.sh),$(IT_SCRIPTS))
 valgrind: all
-	@BUILD=$(BUILD) VALGRIND=1 tests/run_it.sh $(VALGRIND_IT)
+	@BUILD=$(BUILD) VALGRIND=1 tests/it/run_it.sh $(VALGRIND_IT)
 
 # libFuzzer (clang) over the event validator, envelope codec, timestamp and query parsers,
 # reporting's GET /events parameters and cursor and its READ_TOKENS parser,
-# under ASan and UBSan, for FUZZ_SECONDS, starting from the seed corpus in tests/corpus.
+# under ASan and UBSan, for FUZZ_SECONDS, starting from the seed corpus in
+# tests/fuzz/corpus/.
 # Built by the rules above, with clang and the fuzzer's sanitizers, in build-fuzz/.
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD   := build-fuzz
@@ -287,14 +299,15 @@ fuzz:
 	    $(FUZZ_BUILD)/tests/fuzz_event
 	@mkdir -p $(FUZZ_BUILD)/corpus
 	$(FUZZ_BUILD)/tests/fuzz_event -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=2048 \
-	    -artifact_prefix=$(FUZZ_BUILD)/ -print_final_stats=1 $(FUZZ_BUILD)/corpus tests/corpus
+	    -artifact_prefix=$(FUZZ_BUILD)/ -print_final_stats=1 $(FUZZ_BUILD)/corpus \
+	    tests/fuzz/corpus
 
 # Container images (podman, from a debootstrap base): build them; build and run them.
 images:
 	deploy/images.sh
 
 images-test: all
-	@BUILD=$(BUILD) tests/run_it.sh tests/it_images.sh
+	@BUILD=$(BUILD) tests/it/run_it.sh tests/it/it_images.sh
 
 # The Kubernetes manifests, offline: yamllint, kustomize render, schemas, required fields.
 k8s-check:
@@ -320,7 +333,7 @@ run: setup
 # Benchmarks against servers started on free ports; overwrites BENCHMARKS.md.
 bench: setup
 	$(MAKE) all
-	@BUILD=$(BUILD) tests/bench.sh
+	@BUILD=$(BUILD) tests/bench/bench.sh
 
 # The instruction counts alone (tests/bench/callgrind.sh, under a minute): prints them and
 # rewrites their rows (C.*) in BENCHMARKS.md, next to the previous run's.
@@ -333,7 +346,7 @@ format:
 
 format-check:
 	clang-format --dry-run -Werror $(FORMAT_SRC)
-	printf '%s\n' tests/*.sh tests/bench/*.sh deploy/*.sh deploy/kubernetes/*.sh .ci/run | \
+	printf '%s\n' tests/*/*.sh deploy/*.sh deploy/kubernetes/*.sh .ci/run | \
 	    xargs -P 2 -n 8 shellcheck -x
 
 clean:

@@ -5,7 +5,7 @@
 /* Route jansson's allocations through malloc() and free() from this module, counting on each
  * thread the allocations that fail. Call it once from main() before any thread starts
  * (svc_main() does); until then nothing is counted. In the -fault builds of the tests the
- * malloc() called here is tests/fault.c's, so FAULT_INJECT=alloc:N reaches jansson's
+ * malloc() called here is tests/it/fault.c's, so FAULT_INJECT=alloc:N reaches jansson's
  * allocations too. */
 void jsonmem_install(void);
 

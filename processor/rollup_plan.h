@@ -1,7 +1,7 @@
 /* rollup_plan.h - the decisions of the rollup protocol (rollup.h) as pure functions: given
  * a batch and what the store reported, which documents to void, which events and user
  * documents to take over, and what to count where. rollup.c runs a plan against MongoDB;
- * tests/test_rollup_plan.c runs it against tables of what a store could report.
+ * tests/unit/test_rollup_plan.c runs it against tables of what a store could report.
  *
  *   rollup_plan_init()          the documents of the batch's events; the ones it stored
  *                               are counted at once, the redelivered ones are pending

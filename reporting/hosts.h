@@ -1,7 +1,7 @@
 /* hosts.h - views per referrer host within a bounded memory: what /stats/breakdown/aggregated
  * by=referrer adds up from the raw events (the server groups them by referrer URL, reporting
  * by host). At most HOSTS_MAX hosts (about 3 MiB); past them the read is refused. Pure;
- * table-tested in tests/test_hosts.c. */
+ * table-tested in tests/unit/test_hosts.c. */
 #ifndef REPORTING_HOSTS_H
 #define REPORTING_HOSTS_H
 

@@ -1,7 +1,7 @@
 /* range.h - the pure decisions behind reporting's figures over a range of days: the days a
  * query's parameters ask for, the buckets of a time series, the `limit` of a breakdown,
  * which user documents a site-day counts, and a distinct count. No I/O; table-tested in
- * tests/test_range.c. */
+ * tests/unit/test_range.c. */
 #ifndef REPORTING_RANGE_H
 #define REPORTING_RANGE_H
 

@@ -10,7 +10,7 @@
 #       benchmark's event (part 1's) on one keep-alive connection (curl)
 #   C.1p the same with events that have properties (build/tests/loadgen --connections 1)
 #   C.2 ingest, POST /events: instructions per event, over 20 requests of 500 events
-#       (the events of tests/bench.sh's `fill`)
+#       (the events of tests/bench/bench.sh's `fill`)
 #   C.3 processor: instructions per event while it drains 2,000 queued events (4 batches
 #       of BATCH_SIZE=500) into MongoDB: its own process only (the database is another
 #       process); the queue is filled before the profile starts and handed to the idle
@@ -26,10 +26,10 @@
 #                                              details in BENCH_OUT in place (make bench-cost)
 #   tests/bench/callgrind.sh --out DIR         run, print, and write DIR/rows (tab-separated:
 #                                              id, measurement, result, command) and
-#                                              DIR/details.md for tests/bench.sh
+#                                              DIR/details.md for tests/bench/bench.sh
 # About 30-40 s of callgrind time. Environment: BUILD (build), BENCH_OUT (BENCHMARKS.md).
-# shellcheck source=tests/lib.sh
-. "$(dirname "$0")/../lib.sh"
+# shellcheck source=tests/it/lib.sh
+. "$(dirname "$0")/../it/lib.sh"
 
 cd "$T_ROOT" || exit 1
 BENCH_OUT=${BENCH_OUT:-$T_ROOT/BENCHMARKS.md}
@@ -181,7 +181,7 @@ cost_row C.1 "ingest, \`POST /event\` of the benchmark's event: instructions per
     "$T_TMP/ingest.cg.1"
 stop_pid "$INGEST_CG" 60
 
-# C.1p: events with properties (tests/loadgen's), which take the jansson path.
+# C.1p: events with properties (loadgen's: tests/tools/loadgen.c), which take the jansson path.
 cg_start ingest-props ingest REDIS_PORT="$REDIS_PORT" QUEUE_KEY=cost
 INGEST_CG=$CG_PID
 "$BUILD/tests/loadgen" --port "$CG_PORT" --connections 1 --max 200 --seconds 120 \

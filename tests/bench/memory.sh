@@ -1,7 +1,7 @@
 # shellcheck shell=bash
-# memory.sh - part 10 of tests/bench.sh (sourced by it; uses its helpers and servers):
+# memory.sh - part 10 of tests/bench/bench.sh (sourced by it; uses its helpers and servers):
 # reporting's peak RSS while it reads a 366-day range of MEM_N distinct paths and users,
-# every figure in turn (the reads of tests/it_memory.sh, on more data): each read's growth
+# every figure in turn (the reads of tests/it/it_memory.sh, on more data): each read's growth
 # of VmHWM (reset through /proc/PID/clear_refs before each), and the peak over them all.
 #
 # The data (build/tests/memfill: MEM_N events over 366 days, each with its own path and

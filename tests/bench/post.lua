@@ -6,7 +6,7 @@
 --
 -- Event i: site_id "bench-site", event_type "click" when i % 4 == 3 else "page_view",
 -- path "/p<i % 50>", user_id "u<i % 200>", timestamp 2025-11-15T10:00:00Z + (i % 3600) s
--- (the distribution of tests/bench.sh and tests/rawinsert.c). Each thread formats its
+-- (the distribution of tests/bench/bench.sh and tests/bench/rawinsert.c). Each thread formats its
 -- bodies once at start (200 single events, or 8 arrays) and cycles through them, so the
 -- script costs wrk next to nothing. The report at the end is report.lua's.
 

@@ -1,4 +1,4 @@
--- report.lua - wrk's end-of-run report for the benchmark (tests/bench.sh), and on its own
+-- report.lua - wrk's end-of-run report for the benchmark (tests/bench/bench.sh), and on its own
 -- a script that GETs the URL given (/stats or /stats/aggregated with its query):
 --
 --   wrk -t1 -c1 -d5s --latency -s tests/bench/report.lua \

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# same_run.sh - parts 7-9 of tests/bench.sh (sourced by it; uses its helpers and servers):
+# same_run.sh - parts 7-9 of tests/bench/bench.sh (sourced by it; uses its helpers and servers):
 #
 #   7. the processor's drain rate against raw writes of the same events (build/tests/rawinsert)
 #      at two batch sizes, BATCH_SIZE 100 and 500, each pair run back to back, twice

@@ -1,0 +1,429 @@
+# shellcheck shell=bash
+# lib.sh - integration-test harness: real redis-server and MongoDB-compatible server on
+# free ports in a temporary folder, the built services, HTTP helpers and assertions.
+#
+# Source it from a tests/it/it_*.sh script (or a benchmark). Environment:
+#   BUILD     build folder with ingest, processor, reporting (default: build)
+#   VALGRIND  when 1, every service runs under valgrind; a leak or error fails its stop
+#             (VALGRIND_ARGS: more valgrind options, e.g. --track-origins=yes)
+# Every server started here is stopped by PID when the script exits.
+
+set -uo pipefail
+
+T_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${BUILD:-build}
+case "$BUILD" in /*) ;; *) BUILD="$T_ROOT/$BUILD" ;; esac
+JONGODB_BIN=${JONGODB_BIN:-"$T_ROOT/.deps/jongodb/node_modules/@jongodb/memory-server-bin-linux-x64-gnu/bin/jongodb"}
+# libmongoc (loaded by the processor and reporting) keeps counters in /dev/shm/mongoc-<pid>; a
+# process killed with SIGKILL leaves its file, and a later process given the same pid
+# then prints a warning before main() (breaking "one line" checks). Tests turn it off.
+export MONGOC_DISABLE_SHM=1
+T_NAME=$(basename "$0" .sh)
+T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/$T_NAME.XXXXXX")
+T_PASSED=0
+T_FAILED=0
+T_PIDS=()
+# Services are slower to start and stop under valgrind.
+if [ "${VALGRIND:-0}" = 1 ]; then T_SLOW=10; else T_SLOW=1; fi
+
+# ours PID: the process lives and is a child of this script. A PID of ours that has
+# ended may be reused by another script's process (run_it.sh runs scripts side by side),
+# so nothing is signalled without this check.
+ours() {
+    local stat
+    read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
+    stat=${stat##*) }
+    # shellcheck disable=SC2086 # split the fields after the command name
+    set -- $stat
+    [ "$2" = "$$" ] && [ "$1" != Z ]
+}
+
+t_cleanup() {
+    local pid
+    for pid in "${T_PIDS[@]}"; do
+        ours "$pid" || continue
+        kill -CONT "$pid" 2>/dev/null
+        kill -TERM "$pid" 2>/dev/null
+    done
+    for pid in "${T_PIDS[@]}"; do
+        for _ in $(seq 50); do ours "$pid" || break; sleep 0.1; done
+        ours "$pid" && kill -KILL "$pid" 2>/dev/null
+    done
+    if [ "$T_FAILED" -gt 0 ]; then
+        echo "# $T_NAME: logs of the failed run:"
+        for f in "$T_TMP"/*.log; do
+            [ -f "$f" ] || continue
+            echo "# --- $f (last 40 lines)"
+            tail -n 40 "$f" | sed 's/^/#   /'
+        done
+    fi
+    rm -rf "$T_TMP"
+}
+trap t_cleanup EXIT
+
+# group N: 1234567 -> 1,234,567 (the benchmark's figures)
+group() {
+    local n=$1 out=""
+    while [ ${#n} -gt 3 ]; do
+        out=",${n: -3}$out"
+        n=${n:0:${#n}-3}
+    done
+    echo "$n$out"
+}
+
+# --- assertions -------------------------------------------------------------------------
+
+pass() {
+    T_PASSED=$((T_PASSED + 1))
+    echo "ok - $1"
+}
+
+fail() {
+    T_FAILED=$((T_FAILED + 1))
+    echo "not ok - $1"
+    shift
+    local line
+    for line in "$@"; do echo "#   $line"; done
+}
+
+# check DESCRIPTION COMMAND...: pass when COMMAND succeeds, else fail.
+check() {
+    local what=$1
+    shift
+    if "$@"; then pass "$what"; else fail "$what"; fi
+}
+
+# expect_eq DESCRIPTION ACTUAL EXPECTED
+expect_eq() {
+    if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "expected: $3" "actual:   $2"; fi
+}
+
+# expect_match DESCRIPTION ACTUAL EXTENDED-REGEX
+expect_match() {
+    if [[ "$2" =~ $3 ]]; then pass "$1"; else fail "$1" "expected to match: $3" "actual: $2"; fi
+}
+
+# expect_json DESCRIPTION ACTUAL-JSON EXPECTED-JSON: equal as JSON values (key order ignored).
+expect_json() {
+    local a e
+    a=$(jq -cS . <<<"$2" 2>/dev/null) || a="(not JSON) $2"
+    e=$(jq -cS . <<<"$3")
+    if [ "$a" = "$e" ]; then pass "$1"; else fail "$1" "expected: $e" "actual:   $a"; fi
+}
+
+# expect_http DESCRIPTION STATUS JSON: the last http call answered exactly this.
+expect_http() {
+    expect_eq "$1: status" "$HTTP_STATUS" "$2"
+    expect_json "$1: body" "$HTTP_BODY" "$3"
+}
+
+# expect_config_error PROGRAM VAR=value [NAME=value...]: $BUILD/PROGRAM, with VAR=value
+# (and the other variables), exits 2 at once with one line naming VAR:
+# "... ERROR configuration: VAR: why". A program that starts instead is stopped after 10 s
+# (exit 124), on free ports.
+expect_config_error() {
+    local prog=$1 bad=$2 out rc
+    shift 2
+    out=$(env PORT=0 PROBE_PORT=0 "$@" "$bad" timeout 10 "$BUILD/$prog" 2>&1)
+    rc=$?
+    expect_eq "$prog $bad: exit 2" "$rc" 2
+    expect_match "$prog $bad: one line naming ${bad%%=*}" "$out" "^[^
+]* ERROR configuration: ${bad%%=*}: [^
+]*$"
+}
+
+# wait_until SECONDS COMMAND...: poll COMMAND until it succeeds; 1 if it never did.
+wait_until() {
+    local deadline=$((SECONDS + $1))
+    shift
+    while ! "$@" >/dev/null 2>&1; do
+        [ "$SECONDS" -lt "$deadline" ] || return 1
+        sleep 0.05
+    done
+}
+
+t_summary() {
+    echo "# $T_NAME: $T_PASSED passed, $T_FAILED failed"
+    echo "$T_PASSED $T_FAILED" >"${T_RESULT_FILE:-/dev/null}"
+    [ "$T_FAILED" -eq 0 ]
+}
+
+# --- HTTP -------------------------------------------------------------------------------
+
+# http METHOD URL [BODY]: sets HTTP_STATUS and HTTP_BODY (and HTTP_HEADERS).
+http() {
+    local out
+    local args=(-s -S -o "$T_TMP/http.body" -D "$T_TMP/http.headers" -w '%{http_code}'
+        --max-time 30 -X "$1" "$2")
+    if [ $# -ge 3 ]; then
+        # Through a file: one argument of a command may not exceed 128 KiB.
+        printf '%s' "$3" >"$T_TMP/http.request"
+        args+=(-H 'Content-Type: application/json' --data-binary "@$T_TMP/http.request")
+    fi
+    out=$(curl "${args[@]}" 2>"$T_TMP/http.err") || out="000"
+    HTTP_STATUS=$out
+    HTTP_BODY=$(cat "$T_TMP/http.body" 2>/dev/null)
+    # shellcheck disable=SC2034 # read by the test scripts
+    HTTP_HEADERS=$(cat "$T_TMP/http.headers" 2>/dev/null)
+}
+
+# need_browser: playwright-core (in .deps/, put on NODE_PATH) and Debian's Chromium, for
+# tests/browser/; when either is missing the script fails and ends here.
+need_browser() {
+    export NODE_PATH="$T_ROOT/.deps/playwright/node_modules"
+    if ! [ -f "$NODE_PATH/playwright-core/package.json" ] || ! [ -x /usr/bin/chromium ]; then
+        fail "playwright-core in .deps/ and /usr/bin/chromium (run deploy/setup.sh)"
+        t_summary
+        exit 1
+    fi
+}
+
+# --- servers ----------------------------------------------------------------------------
+
+free_port() {
+    "$BUILD/tests/freeport"
+}
+
+# start_redis: sets REDIS_PORT and REDIS_PID. Retries on a port race. REDIS_PORT_WANTED
+# restarts it on a given port, REDIS_EXTRA_ARGS adds server options.
+start_redis() {
+    local name=REDIS port pid dir
+    dir="$T_TMP/${name,,}"
+    mkdir -p "$dir"
+    for _ in 1 2 3 4 5; do
+        port=${REDIS_PORT_WANTED:-$(free_port)}
+        # shellcheck disable=SC2086 # REDIS_EXTRA_ARGS is a list of options
+        redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir" \
+            --daemonize no ${REDIS_EXTRA_ARGS:-} >>"$T_TMP/${name,,}.log" 2>&1 &
+        pid=$!
+        if wait_until 10 redis-cli -p "$port" ping; then
+            T_PIDS+=("$pid")
+            REDIS_PORT=$port
+            printf -v "${name}_PID" '%s' "$pid"
+            return 0
+        fi
+        ours "$pid" && kill -KILL "$pid" 2>/dev/null
+    done
+    echo "could not start redis-server" >&2
+    return 1
+}
+
+# start_mongo: starts the MongoDB-compatible server on a free port; sets MONGO_HOSTPORT, MONGO_PID.
+# MONGO_PORT_WANTED restarts it on a given port.
+start_mongo() {
+    local log="$T_TMP/mongo.log" pid
+    [ -x "$JONGODB_BIN" ] || { echo "no $JONGODB_BIN: run deploy/setup.sh" >&2; return 1; }
+    : >"$log"
+    "$JONGODB_BIN" --host=127.0.0.1 --port="${MONGO_PORT_WANTED:-0}" >"$log" 2>&1 &
+    pid=$!
+    if ! wait_until 20 grep -q '^JONGODB_URI=' "$log"; then
+        echo "could not start the MongoDB-compatible server" >&2
+        ours "$pid" && kill -KILL "$pid" 2>/dev/null
+        return 1
+    fi
+    T_PIDS+=("$pid")
+    # shellcheck disable=SC2034 # read by the test scripts
+    MONGO_PID=$pid
+    MONGO_HOSTPORT=$(sed -n 's|^JONGODB_URI=mongodb://\([^/]*\)/.*|\1|p' "$log")
+}
+
+# mongo_uri DB: a URI for database DB on the test server.
+mongo_uri() {
+    echo "mongodb://$MONGO_HOSTPORT/$1"
+}
+
+# start_service NAME [VAR=value ...]: runs $BUILD/NAME with PORT=0 and PROBE_PORT=0 on
+# 127.0.0.1 and the given environment; waits for its "listening on" line. Sets NAME_PORT,
+# NAME_PROBE_PORT (ingest and reporting: the probe listener) and NAME_PID (upper-case
+# NAME), logs to $T_TMP/NAME.log (appending across restarts). A digit suffix names
+# another instance of the same program: processor2 runs $BUILD/processor. With
+# VARIANT=-fault it runs the fault-injection variant ($BUILD/processor-fault, see fault.c).
+start_service() {
+    local name=$1 up log pid port lines
+    shift
+    up=${name^^}
+    log="$T_TMP/$name.log"
+    touch "$log"
+    lines=$(wc -l <"$log")
+    local cmd=("$BUILD/${name%%[0-9]*}${VARIANT:-}")
+    # shellcheck disable=SC2054 # valgrind options that contain commas
+    if [ "${VALGRIND:-0}" = 1 ]; then
+        local extra
+        read -r -a extra <<<"${VALGRIND_ARGS:-}"
+        cmd=(valgrind --quiet --error-exitcode=99 --leak-check=full
+            --show-leak-kinds=definite,indirect,possible
+            --errors-for-leak-kinds=definite,indirect,possible
+            --suppressions="$T_ROOT/tests/it/valgrind.supp" "${extra[@]}" "${cmd[@]}")
+    fi
+    env PORT=0 PROBE_PORT=0 BIND_ADDRESS=127.0.0.1 "$@" "${cmd[@]}" >>"$log" 2>&1 &
+    pid=$!
+    # shellcheck disable=SC2317 # called through wait_until
+    listening() { tail -n +"$((lines + 1))" "$log" | grep -Eq 'INFO listening on |"message":"listening on '; }
+    # shellcheck disable=SC2317 # called through wait_until
+    up_or_gone() { listening || ! ours "$pid"; }
+    if ! wait_until $((10 * T_SLOW)) up_or_gone || ! listening; then
+        echo "$name did not start; its log:" >&2
+        tail -n +"$((lines + 1))" "$log" >&2
+        ours "$pid" && kill -KILL "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+        return 1
+    fi
+    port=$(tail -n +"$((lines + 1))" "$log" | grep -E 'INFO listening on |"message":"listening on ' |
+        sed -n 's/.*listening on [^:]*:\([0-9]*\).*/\1/p' | tail -n 1)
+    T_PIDS+=("$pid")
+    printf -v "${up}_PORT" '%s' "$port"
+    port=$(tail -n +"$((lines + 1))" "$log" | grep -E 'INFO probes on |"message":"probes on ' |
+        sed -n 's/.*probes on [^:]*:\([0-9]*\).*/\1/p' | tail -n 1)
+    printf -v "${up}_PROBE_PORT" '%s' "$port"
+    printf -v "${up}_PID" '%s' "$pid"
+}
+
+# stop_pid PID [TIMEOUT]: SIGTERM a process started by this script, wait for it; sets
+# STOP_RC to its exit status, or "timeout". (Not in $(...): only this shell can wait.)
+stop_pid() {
+    local pid=$1 limit=${2:-$((10 * T_SLOW))}
+    ours "$pid" && kill -TERM "$pid" 2>/dev/null
+    local deadline=$((SECONDS + limit))
+    while ours "$pid"; do
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            STOP_RC=timeout
+            return
+        fi
+        sleep 0.05
+    done
+    wait "$pid" 2>/dev/null
+    STOP_RC=$?
+}
+
+# expect_clean_stop NAME: SIGTERM the service and expect exit status 0 (under valgrind:
+# no leak and no error, else 99).
+expect_clean_stop() {
+    local up=${1^^} pid
+    pid=${up}_PID
+    stop_pid "${!pid}"
+    expect_eq "$1 exits 0 on SIGTERM" "$STOP_RC" 0
+}
+
+# redis_cli ARGS...: redis-cli against the test Redis.
+redis_cli() {
+    redis-cli -p "$REDIS_PORT" "$@"
+}
+
+# --- exactly-once checks for the fault tests ---------------------------------------------
+
+# metric URL NAME{LABELS}: the value of one sample of URL/metrics (0 when absent).
+metric() {
+    curl -s "$1/metrics" | awk -v k="$2" '$1 == k { v = $2 } END { print v == "" ? 0 : v }'
+}
+
+# consumer_of NAME: the consumer id of the running processor NAME (processor, processor2,
+# ...), from the analytics_processor_info sample of its /metrics (empty when it does not
+# answer). A label value is escaped as a JSON string is (\\, \", \n), so jq unescapes it.
+consumer_of() {
+    local port=${1^^}_PORT
+    curl -s "http://127.0.0.1:${!port}/metrics" |
+        grep -oE '^analytics_processor_info\{consumer="([^"\\]|\\.)*"' | sed 's/^[^"]*//' | jq -r .
+}
+
+# queue_settled QUEUE_KEY: nothing pending and no processing list holds anything.
+
+queue_settled() {
+    local k
+    [ "$(redis_cli llen "$1")" = 0 ] || return 1
+    for k in $(redis_cli --scan --pattern "$1:processing:*"); do
+        [ "$(redis_cli llen "$k")" = 0 ] || return 1
+    done
+}
+
+# verify_exactly_once DB SITE LOADGEN-FILE...: every event that got a 202 (a line
+# "<id> <seq>") is stored exactly once; no event (seq) is stored twice; nothing is stored
+# that the client never sent or that was refused, except, at most, the events ingest
+# counted in analytics_events_ambiguous_total (Redis got the push but its answer never came
+# back, so the client got a 503). Prints the exact counts. Call it while the ingest that took
+# the events runs: its counter is read from its /metrics (0 if it cannot be, which only makes
+# the check stricter).
+verify_exactly_once() {
+    local db=$1 site=$2 dir="$T_TMP/verify"
+    shift 2
+    mkdir -p "$dir"
+    cat "$@" | grep -v '^? ' | sort >"$dir/accepted"
+    cat "$@" | sed -n 's/^? //p' | sort >"$dir/unanswered"
+    "$BUILD/tests/mongoq" "$(mongo_uri "$db")" events find "{\"site_id\":\"$site\"}" |
+        jq -r '"\(._id) \(.properties.seq)"' | sort >"$dir/stored"
+    local accepted stored dups lost wrong extra phantom
+    accepted=$(wc -l <"$dir/accepted")
+    stored=$(wc -l <"$dir/stored")
+    dups=$(cut -d' ' -f2 "$dir/stored" | sort | uniq -d | wc -l)
+    lost=$(comm -23 <(cut -d' ' -f1 "$dir/accepted") <(cut -d' ' -f1 "$dir/stored" | sort) | wc -l)
+    # The stored document of each accepted id carries the seq the client sent with it.
+    wrong=$(join "$dir/accepted" "$dir/stored" | awk '$2 != $3' | wc -l)
+    # Stored but never answered 202: only requests whose answer was lost may be there.
+    extra=$(comm -13 <(cut -d' ' -f1 "$dir/accepted") <(cut -d' ' -f1 "$dir/stored" | sort) | wc -l)
+    phantom=$(comm -13 <(cut -d' ' -f2 "$dir/accepted" "$dir/unanswered" | sort) \
+        <(cut -d' ' -f2 "$dir/stored" | sort) | wc -l)
+    local ambiguous
+    ambiguous=$(metric "http://127.0.0.1:$INGEST_PORT" analytics_events_ambiguous_total)
+    echo "# exactly-once: accepted=$accepted stored=$stored duplicates=$dups lost=$lost" \
+        "stored_without_202=$extra (client saw no answer: $(wc -l <"$dir/unanswered")," \
+        "ingest saw no answer from Redis: $ambiguous)"
+    check "load: some events accepted ($accepted)" [ "$accepted" -gt 0 ]
+    expect_eq "exactly once: lost" "$lost" 0
+    expect_eq "exactly once: duplicates" "$dups" 0
+    expect_eq "exactly once: stored documents match what was sent" "$wrong" 0
+    if [ "$phantom" -le "$ambiguous" ]; then
+        pass "exactly once: nothing stored that was refused ($phantom, all with no answer from Redis)"
+    else
+        fail "exactly once: nothing stored that was refused" "$phantom stored, $ambiguous ambiguous"
+    fi
+}
+
+# verify_rollup DB SITE DATE...: /stats (from the processors' rollups) answers exactly as
+# /stats/aggregated (from the raw events) for SITE on each DATE, for all events and for
+# each type in ROLLUP_TYPES (default: page_view click). A DATE of the form FROM..TO asks
+# for that range (from=FROM&to=TO), and then /stats/timeseries too, by hour and by day,
+# against /stats/timeseries/aggregated. /stats/breakdown by each of event_type, path and
+# referrer against /stats/breakdown/aggregated, for every DATE. Starts a reporting service on DB unless one runs.
+# The figures must not all be zero.
+verify_rollup() {
+    local db=$1 site=$2 date span type q by
+    V_SAME=0 V_DIFFER=0 V_VIEWS=0
+    shift 2
+    [ -n "${REPORTING_PORT:-}" ] || start_service reporting MONGO_URI="$(mongo_uri "$db")"
+    for date in "$@"; do
+        case $date in
+        *..*) span="from=${date%..*}&to=${date#*..}" ;;
+        *) span="date=$date" ;;
+        esac
+        for type in "" ${ROLLUP_TYPES:-page_view click}; do
+            q="site_id=$site&$span${type:+&event_type=$type}"
+            same_answer stats "$q"
+            if [ -z "$type" ]; then
+                for by in event_type path referrer; do
+                    same_answer stats/breakdown "$q&by=$by&limit=100"
+                done
+            fi
+            [ "$span" = "date=$date" ] && continue
+            same_answer stats/timeseries "$q&interval=hour"
+            same_answer stats/timeseries "$q&interval=day"
+        done
+    done
+    echo "# rollups: $V_SAME queries answered alike, $V_DIFFER differ ($V_VIEWS views in all)"
+    expect_eq "rollups: the rollups' answers equal the raw events'" "$V_DIFFER" 0
+    check "rollups: the queries counted something" [ "$V_VIEWS" -gt 0 ]
+}
+
+# same_answer EP QUERY: /EP and /EP/aggregated answer alike (a 200 with a site_id); counts
+# in V_SAME, V_DIFFER, and the views of /stats in V_VIEWS.
+same_answer() {
+    local a b
+    a=$(curl -s "http://127.0.0.1:$REPORTING_PORT/$1?$2")
+    b=$(curl -s "http://127.0.0.1:$REPORTING_PORT/$1/aggregated?$2")
+    if [ "$a" = "$b" ] && jq -e .site_id >/dev/null 2>&1 <<<"$a"; then
+        V_SAME=$((V_SAME + 1))
+        if [ "$1" = stats ]; then V_VIEWS=$((V_VIEWS + $(jq .total_views <<<"$a"))); fi
+    else
+        V_DIFFER=$((V_DIFFER + 1))
+        echo "# /$1?$2: $a"
+        echo "#   /$1/aggregated: $b"
+    fi
+}

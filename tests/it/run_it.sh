@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# run_it.sh - run integration scripts (tests/it/it_*.sh) and sum their results.
+# Usage: BUILD=build [VALGRIND=1] [IT_JOBS=3] tests/it/run_it.sh tests/it/it_a.sh \
+#            tests/it/it_b.sh ...
+#
+# Each script starts its own servers on free ports in a folder of its own, so IT_JOBS of
+# them (default 3) run at once; a script whose first lines hold "# it: alone" (its bounds
+# are about time: seconds to stop, a second to answer) runs after the others, by itself.
+# Each script's output is printed whole when it ends, with its duration.
+set -uo pipefail
+jobs_max=${IT_JOBS:-3}
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+all_start=$SECONDS
+
+# run_one N SCRIPT: run it, its output, results and duration under $out/N.
+run_one() {
+    local start=$SECONDS rc
+    T_RESULT_FILE="$out/$1.results" bash "$2" >"$out/$1.log" 2>&1
+    rc=$?
+    echo "$rc $((SECONDS - start))" >"$out/$1.done"
+}
+
+# report N SCRIPT: print its output and add up its results.
+passed=0
+failed=0
+report() {
+    local rc took p f
+    read -r rc took <"$out/$1.done"
+    echo "== $2${VALGRIND:+ (valgrind)}"
+    cat "$out/$1.log"
+    echo "== $2 took $took s"
+    read -r p f <"$out/$1.results" 2>/dev/null || { p=0; f=1; echo "not ok - $2 ended early (exit $rc)"; }
+    if [ "$rc" -ne 0 ] && [ "${f:-0}" -eq 0 ]; then
+        f=1
+        echo "not ok - $2 exited $rc"
+    fi
+    passed=$((passed + p))
+    failed=$((failed + f))
+}
+
+scripts=("$@")
+together=()
+alone=()
+for i in "${!scripts[@]}"; do
+    if head -n 20 "${scripts[$i]}" | grep -q '^# it: alone'; then alone+=("$i"); else together+=("$i"); fi
+done
+reported=()
+# Print, in the given order, every script that has ended and whose elders have been printed.
+flush() {
+    local i
+    for i in "${!scripts[@]}"; do
+        [ -n "${reported[$i]:-}" ] && continue
+        [ -f "$out/$i.done" ] || return 0
+        report "$i" "${scripts[$i]}"
+        reported[i]=1
+    done
+}
+for i in "${together[@]}"; do
+    while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do
+        wait -n
+        flush
+    done
+    run_one "$i" "${scripts[$i]}" &
+done
+wait
+flush
+for i in "${alone[@]}"; do
+    run_one "$i" "${scripts[$i]}"
+    flush
+done
+flush
+echo "integration: $passed passed, $failed failed, in $((SECONDS - all_start)) s"
+[ "$failed" -eq 0 ]
