@@ -12,7 +12,7 @@
 #                   what CI runs
 #   make run        set-up, build, and start everything locally (Ctrl-C stops it)
 #   make bench      set-up, build, and the benchmark suite (a few minutes; not part of
-#                   check): prints a table, writes BENCHMARKS.md
+#                   check): prints a table, writes docs/benchmarks.md
 #   make bench-cost set-up, build, and only the benchmark's instruction counts (callgrind)
 
 # Each program is built from its own folder and the common/ modules it names below, and
@@ -317,13 +317,13 @@ run: setup
 	$(MAKE) all
 	deploy/run-local.sh
 
-# Benchmarks against servers started on free ports; overwrites BENCHMARKS.md.
+# Benchmarks against servers started on free ports; overwrites docs/benchmarks.md.
 bench: setup
 	$(MAKE) all
 	@BUILD=$(BUILD) tests/bench.sh
 
 # The instruction counts alone (tests/bench/callgrind.sh, under a minute): prints them and
-# rewrites their rows (C.*) in BENCHMARKS.md, next to the previous run's.
+# rewrites their rows (C.*) in docs/benchmarks.md, next to the previous run's.
 bench-cost: setup
 	$(MAKE) all
 	@BUILD=$(BUILD) tests/bench/callgrind.sh --update
