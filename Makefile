@@ -6,10 +6,11 @@
 #   make valgrind   the integration tests with every service under valgrind
 #   make fuzz       libFuzzer on the parsers for FUZZ_SECONDS (60), ASan + UBSan
 #   make format-check  clang-format and shellcheck
+#   make docs-check    every relative link and named repository path exists (docs/development.md)
 #   make images     container images of the three programs (podman); images-test runs them
 #   make k8s-check  validate deploy/kubernetes offline (schemas, required fields)
-#   make check      set-up, format-check, k8s-check, test, images-test, asan, valgrind, fuzz:
-#                   what CI runs
+#   make check      set-up, format-check, docs-check, k8s-check, test, images-test, asan,
+#                   valgrind, fuzz: what CI runs
 #   make run        set-up, build, and start everything locally (Ctrl-C stops it)
 #   make bench      set-up, build, and the benchmark suite (a few minutes; not part of
 #                   check): prints a table, writes docs/benchmarks.md
@@ -61,7 +62,7 @@ prog_obj = $(patsubst %.c,$(BUILD)/$(2)/%.o,$(wildcard $(1)/*.c) $($(1)_COMMON:%
            $($(1)_GEN:%=$(BUILD)/$(2)/gen/%.o)
 
 .PHONY: all test unit it asan check-test check-asan valgrind fuzz k8s-check images images-test check setup run format \
-        format-check clean bench bench-cost
+        format-check docs-check clean bench bench-cost
 .DELETE_ON_ERROR:
 
 TOOLS       := $(BUILD)/tests/freeport $(BUILD)/tests/mongoq $(BUILD)/tests/loadgen \
@@ -306,7 +307,7 @@ setup:
 # Each step's time and the whole, printed as it goes (the budget here is 15 minutes).
 check:
 	@start=$$(date +%s); \
-	for step in setup format-check k8s-check check-test images-test check-asan valgrind fuzz; do \
+	for step in setup format-check docs-check k8s-check check-test images-test check-asan valgrind fuzz; do \
 	    t=$$(date +%s); \
 	    $(MAKE) $$step || { echo "make check: $$step FAILED after $$(( $$(date +%s) - start )) s"; exit 1; }; \
 	    echo "make check: $$step took $$(( $$(date +%s) - t )) s"; \
@@ -335,6 +336,10 @@ format-check:
 	clang-format --dry-run -Werror $(FORMAT_SRC)
 	printf '%s\n' tests/*.sh tests/bench/*.sh deploy/*.sh deploy/kubernetes/*.sh .ci/run | \
 	    xargs -P 2 -n 8 shellcheck -x
+
+# The documentation's links and the repository paths named in it and in code comments.
+docs-check:
+	python3 tests/tools/linkcheck.py
 
 clean:
 	rm -rf build build-asan build-fuzz
