@@ -66,10 +66,10 @@ rate_limit(struct mg_connection *conn, struct ingest *in, size_t n)
 {
     const struct mg_request_info *ri = mg_get_request_info(conn);
     const char *xff[MG_MAX_HEADERS];
-    char client[ABUSE_CLIENT_MAX], retry[40];
+    char client[CLIENT_KEY_MAX], retry[40];
     long after = 0;
     size_t n_xff = 0;
-    enum abuse_verdict v;
+    enum ratelimit_verdict v;
 
     if (in->rate == NULL) {
         return 0;
@@ -80,13 +80,13 @@ rate_limit(struct mg_connection *conn, struct ingest *in, size_t n)
             xff[n_xff++] = ri->http_headers[i].value;
         }
     }
-    abuse_client(ri->remote_addr, xff, n_xff, in->cfg.trust_proxy, client, sizeof client);
-    v = abuse_rate_take(in->rate, client, abuse_now_ms(), (long)n, &after);
-    if (v == ABUSE_OK) {
+    client_make_key(ri->remote_addr, xff, n_xff, in->cfg.trust_proxy, client, sizeof client);
+    v = ratelimit_take(in->rate, client, ratelimit_now_ms(), (long)n, &after);
+    if (v == RATELIMIT_OK) {
         return 0;
     }
     atomic_fetch_add(&in->stats.rate_limited, n);
-    if (v == ABUSE_NEVER) {
+    if (v == RATELIMIT_NEVER) {
         return http_send_error(conn, 429,
                                "Batch of %zu events exceeds the rate limit's burst of %ld events; "
                                "send at most %ld per request",
@@ -270,7 +270,7 @@ handle_post_event(struct mg_connection *conn, void *arg)
     if ((status = take_idempotency_key(conn, in, &o.evs[0])) != 0) {
         goto done;
     }
-    if (!abuse_site_accepted(in->sites, o.evs[0].site_id)) {
+    if (!sites_accepts(in->sites, o.evs[0].site_id)) {
         atomic_fetch_add(&in->stats.unknown_site, 1);
         unknown_site(o.evs[0].site_id, msg, sizeof msg);
         status = http_send_error(conn, 403, "%s", msg);
@@ -319,7 +319,7 @@ refuse_unknown_sites(struct mg_connection *conn, struct ingest *in, const struct
     int lost = 0; /* an entry that could not be added: the list would not be whole */
 
     for (size_t i = 0; i < o->n; i++) {
-        if (abuse_site_accepted(in->sites, o->evs[i].site_id)) {
+        if (sites_accepts(in->sites, o->evs[i].site_id)) {
             continue;
         }
         unknown_site(o->evs[i].site_id, msg, sizeof msg);
