@@ -88,10 +88,4 @@ void http_stop(http_server_t *srv);
  * "other" for unknown paths). */
 void http_metrics_render(const struct mg_connection *conn, struct metrics_buf *b);
 
-/* Find parameter `name` in a query string (`a=1&b=x%20y`, no leading '?'),
- * percent-decoded ('+' is a space). The first occurrence wins. Returns the
- * decoded length written to out (NUL-terminated); -1 when absent; -2 when
- * the value does not fit in outsz or has a bad or %00 escape. */
-int http_query_param(const char *qs, const char *name, char *out, size_t outsz);
-
 #endif
