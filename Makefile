@@ -19,7 +19,8 @@
 # Each program is built from its own folder and the common/ modules it names below, and
 # linked with only the libraries it uses: ingest has no MongoDB driver, reporting no Redis
 # client. Every common/ module is in at least two of these lists.
-COMMON_BASE          := err text ts log cfg metrics civet_internals framing http svc jsonmem
+COMMON_BASE          := err text ts log cfg metrics civet_internals framing http_reply http_body http \
+                        svc jsonmem
 ingest_COMMON        := $(COMMON_BASE) rconn event envelope
 processor_COMMON     := $(COMMON_BASE) rconn event envelope store rollup_doc
 reporting_COMMON     := $(COMMON_BASE) store rollup_doc
@@ -90,7 +91,7 @@ $(BUILD)/obj/tests/%.o: tests/%.c
 	$(CC) $(ALL_CFLAGS) $(TEST_INC) -MMD -MP -c $< -o $@
 
 # Embedded files. $(BUILD)/gen/NAME.c holds the bytes of file EMBED_NAME as a C array (od
-# and sed: nothing but coreutils) in `const struct http_asset NAME` (common/http.h), with its
+# and sed: nothing but coreutils) in `const struct http_asset NAME` (common/http_reply.h), with its
 # Content-Type (by the file's extension: .js, .css, .html, .ico) and a strong ETag, the first 16
 # hex digits of the bytes' sha256; the program serves it with http_send_asset(), choosing
 # its Cache-Control. Each program's header declares its assets (ingest/tracker.h,
