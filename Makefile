@@ -6,19 +6,21 @@
 #   make valgrind   the integration tests with every service under valgrind
 #   make fuzz       libFuzzer on the parsers for FUZZ_SECONDS (60), ASan + UBSan
 #   make format-check  clang-format and shellcheck
+#   make docs-check    every relative link and named repository path exists (docs/development.md)
 #   make images     container images of the three programs (podman); images-test runs them
 #   make k8s-check  validate deploy/kubernetes offline (schemas, required fields)
-#   make check      set-up, format-check, k8s-check, test, images-test, asan, valgrind, fuzz:
-#                   what CI runs
+#   make check      set-up, format-check, docs-check, k8s-check, test, images-test, asan,
+#                   valgrind, fuzz: what CI runs
 #   make run        set-up, build, and start everything locally (Ctrl-C stops it)
 #   make bench      set-up, build, and the benchmark suite (a few minutes; not part of
-#                   check): prints a table, writes BENCHMARKS.md
+#                   check): prints a table, writes docs/benchmarks.md
 #   make bench-cost set-up, build, and only the benchmark's instruction counts (callgrind)
 
 # Each program is built from its own folder and the common/ modules it names below, and
 # linked with only the libraries it uses: ingest has no MongoDB driver, reporting no Redis
 # client. Every common/ module is in at least two of these lists.
-COMMON_BASE          := err text ts log cfg metrics civet_internals framing http svc jsonmem
+COMMON_BASE          := err text ts log cfg metrics civet_internals framing http_reply http_body http \
+                        svc jsonmem
 ingest_COMMON        := $(COMMON_BASE) rconn event envelope
 processor_COMMON     := $(COMMON_BASE) rconn event envelope store rollup_doc
 reporting_COMMON     := $(COMMON_BASE) store rollup_doc
@@ -65,7 +67,7 @@ prog_obj = $(patsubst %.c,$(BUILD)/$(2)/%.o,$(wildcard $(1)/*.c) $($(1)_COMMON:%
            $($(1)_GEN:%=$(BUILD)/$(2)/gen/%.o)
 
 .PHONY: all test unit it asan check-test check-asan valgrind fuzz k8s-check images images-test check setup run format \
-        format-check clean bench bench-cost
+        format-check docs-check clean bench bench-cost
 .DELETE_ON_ERROR:
 
 # The helpers the tests and benchmarks run (tests/tools/), and the benchmark's own programs
@@ -93,7 +95,7 @@ $(BUILD)/obj/tests/%.o: tests/%.c
 	$(CC) $(ALL_CFLAGS) $(TEST_INC) -MMD -MP -c $< -o $@
 
 # Embedded files. $(BUILD)/gen/NAME.c holds the bytes of file EMBED_NAME as a C array (od
-# and sed: nothing but coreutils) in `const struct http_asset NAME` (common/http.h), with its
+# and sed: nothing but coreutils) in `const struct http_asset NAME` (common/http_reply.h), with its
 # Content-Type (by the file's extension: .js, .css, .html, .ico) and a strong ETag, the first 16
 # hex digits of the bytes' sha256; the program serves it with http_send_asset(), choosing
 # its Cache-Control. Each program's header declares its assets (ingest/tracker.h,
@@ -319,7 +321,7 @@ setup:
 # Each step's time and the whole, printed as it goes (the budget here is 15 minutes).
 check:
 	@start=$$(date +%s); \
-	for step in setup format-check k8s-check check-test images-test check-asan valgrind fuzz; do \
+	for step in setup format-check docs-check k8s-check check-test images-test check-asan valgrind fuzz; do \
 	    t=$$(date +%s); \
 	    $(MAKE) $$step || { echo "make check: $$step FAILED after $$(( $$(date +%s) - start )) s"; exit 1; }; \
 	    echo "make check: $$step took $$(( $$(date +%s) - t )) s"; \
@@ -330,13 +332,13 @@ run: setup
 	$(MAKE) all
 	deploy/run-local.sh
 
-# Benchmarks against servers started on free ports; overwrites BENCHMARKS.md.
+# Benchmarks against servers started on free ports; overwrites docs/benchmarks.md.
 bench: setup
 	$(MAKE) all
 	@BUILD=$(BUILD) tests/bench/bench.sh
 
 # The instruction counts alone (tests/bench/callgrind.sh, under a minute): prints them and
-# rewrites their rows (C.*) in BENCHMARKS.md, next to the previous run's.
+# rewrites their rows (C.*) in docs/benchmarks.md, next to the previous run's.
 bench-cost: setup
 	$(MAKE) all
 	@BUILD=$(BUILD) tests/bench/callgrind.sh --update
@@ -348,6 +350,10 @@ format-check:
 	clang-format --dry-run -Werror $(FORMAT_SRC)
 	printf '%s\n' tests/*/*.sh deploy/*.sh deploy/kubernetes/*.sh .ci/run | \
 	    xargs -P 2 -n 8 shellcheck -x
+
+# The documentation's links and the repository paths named in it and in code comments.
+docs-check:
+	python3 tests/tools/linkcheck.py
 
 clean:
 	rm -rf build build-asan build-fuzz

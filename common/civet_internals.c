@@ -1,4 +1,4 @@
-/* civet_internals.c - all that http.c takes from inside civetweb, checked against one release. */
+/* civet_internals.c - all that http takes from inside civetweb, checked against one release. */
 #include "civet_internals.h"
 
 #include <netinet/in.h>

@@ -1,4 +1,4 @@
-/* civet_internals.h - all that http.c takes from inside civetweb, checked against one release. */
+/* civet_internals.h - all that http takes from inside civetweb, checked against one release. */
 #ifndef COMMON_CIVET_INTERNALS_H
 #define COMMON_CIVET_INTERNALS_H
 

@@ -16,7 +16,7 @@ jongodb="$root/.deps/jongodb/node_modules/@jongodb/memory-server-bin-linux-x64-g
 export REDIS_PORT=${REDIS_PORT:-6379}
 MONGO_PORT=${MONGO_PORT:-27017}
 export LOG_LEVEL=${LOG_LEVEL:-info}
-# No libmongoc counters in /dev/shm (see README, Configuration).
+# No libmongoc counters in /dev/shm (see docs/configuration.md).
 export MONGOC_DISABLE_SHM=1
 INGESTS=${INGESTS:-1}
 PROCESSORS=${PROCESSORS:-1}
@@ -77,7 +77,7 @@ if [ -z "${REDIS_HOST:-}" ]; then
         echo "[run] port $REDIS_PORT is in use: set REDIS_PORT to a free one" >&2
         exit 1
     fi
-    # AOF on, fsync every second: the documented trade-off (see README, Operations).
+    # AOF on, fsync every second: the documented trade-off (see docs/operations.md).
     start redis redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$run/redis" \
         --appendonly yes --appendfsync everysec --save ''
     wait_port redis "$REDIS_PORT"

@@ -3,7 +3,7 @@
 #
 # Debian packages (compiler, libraries, esbuild for the tracker, redis-server, test tools,
 # chromium for the browser tests) via apt-get; the MongoDB-wire-compatible test server (see
-# ../shared/MONGO.md), playwright-core (drives chromium) and uPlot (the dashboard's chart,
+# docs/development.md), playwright-core (drives chromium) and uPlot (the dashboard's chart,
 # built into reporting) from npm's registry, into .deps/ at the top of the repository, each
 # pinned and checked against a sha256. Safe to run again: it installs only what is missing. Needs root (or sudo) the first time only.
 set -euo pipefail

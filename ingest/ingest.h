@@ -5,13 +5,15 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
-#include "abuse.h"
+#include "client.h"
 #include "cors.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
 #include "pusher.h"
+#include "ratelimit.h"
 #include "rconn.h"
+#include "sites.h"
 #include "svc.h"
 
 /* POST /events: at most this many events, and this many bytes of body. */
@@ -24,10 +26,10 @@ struct ingest_cfg {
     const char *queue_key;
     long max_body_bytes;
     const char *cors_origins; /* CORS_ORIGINS, checked by cors_check_origins() */
-    const char *site_ids;     /* SITE_IDS, checked by abuse_check_sites() */
+    const char *site_ids;     /* SITE_IDS, checked by sites_check_ids() */
     long rate_limit;          /* RATE_LIMIT: events per second per client, 0: no limit */
     long rate_burst;          /* RATE_BURST: the bucket's size, 0: rate_limit */
-    long trust_proxy;         /* TRUST_PROXY: the proxies in front (abuse_client()) */
+    long trust_proxy;         /* TRUST_PROXY: the proxies in front (client_make_key()) */
 };
 
 /* Counters for /metrics. */
@@ -54,8 +56,8 @@ struct ingest {
     rconn_pool_t *redis; /* the probes */
     pusher_t *pusher;    /* the events */
     cors_policy_t *cors;
-    abuse_sites_t *sites;
-    abuse_rate_t *rate; /* NULL without RATE_LIMIT */
+    sites_t *sites;
+    ratelimit_t *rate; /* NULL without RATE_LIMIT */
     struct ingest_stats stats;
 };
 

@@ -18,13 +18,13 @@ start(struct svc_program *prog, struct app_err *err)
     }
     in->pusher = pusher_new(&in->cfg.redis, in->cfg.queue_key, &in->stats.push_sizes, err);
     if (in->pusher == NULL || (in->cors = cors_policy_new(in->cfg.cors_origins, err)) == NULL ||
-        (in->sites = abuse_sites_new(in->cfg.site_ids, err)) == NULL) {
+        (in->sites = sites_new(in->cfg.site_ids, err)) == NULL) {
         return -1;
     }
     if (in->cfg.rate_limit > 0) {
         long burst = in->cfg.rate_burst > 0 ? in->cfg.rate_burst : in->cfg.rate_limit;
         in->cfg.rate_burst = burst;
-        if ((in->rate = abuse_rate_new(in->cfg.rate_limit, burst, err)) == NULL) {
+        if ((in->rate = ratelimit_new(in->cfg.rate_limit, burst, err)) == NULL) {
             return -1;
         }
     }
@@ -36,8 +36,8 @@ finish(struct svc_program *prog)
 {
     struct ingest *in = (struct ingest *)prog;
 
-    abuse_rate_free(in->rate);
-    abuse_sites_free(in->sites);
+    ratelimit_free(in->rate);
+    sites_free(in->sites);
     cors_policy_free(in->cors);
     pusher_free(in->pusher);
     rconn_pool_free(in->redis);
@@ -54,10 +54,10 @@ main(void)
         {"QUEUE_KEY", "events", CFG_NONEMPTY, &c->queue_key, 0, 0, 0, NULL},
         {"MAX_BODY_BYTES", "65536", CFG_INT, &c->max_body_bytes, 1, 1024 * 1024, 0, NULL},
         {"CORS_ORIGINS", "*", CFG_CHECKED, &c->cors_origins, 0, 0, 0, cors_check_origins},
-        {"SITE_IDS", "", CFG_CHECKED, &c->site_ids, 0, 0, 0, abuse_check_sites},
+        {"SITE_IDS", "", CFG_CHECKED, &c->site_ids, 0, 0, 0, sites_check_ids},
         {"RATE_LIMIT", "0", CFG_INT, &c->rate_limit, 0, 1000000, 0, NULL},
         {"RATE_BURST", "0", CFG_INT, &c->rate_burst, 0, 1000000, 0, NULL},
-        {"TRUST_PROXY", "0", CFG_INT, &c->trust_proxy, 0, ABUSE_TRUST_PROXY_MAX, 0, NULL},
+        {"TRUST_PROXY", "0", CFG_INT, &c->trust_proxy, 0, CLIENT_TRUST_PROXY_MAX, 0, NULL},
         SVC_HTTP_VARS(&in.svc.cfg, "256", "3900"),
         SVC_LOG_VARS(&in.svc.cfg),
     };

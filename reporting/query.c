@@ -709,7 +709,7 @@ series_from_events(store_t *s, mongoc_client_t *client, const char *site_id,
 
 /* The number of entries of array field `key` of doc (0 when missing). A site-hour's users are
  * its set u's size: counted here from the array, since the test server cannot compute $size
- * (../shared/MONGO.md): that reads 8 bytes a user per site-hour document, a real MongoDB could
+ * (docs/development.md): that reads 8 bytes a user per site-hour document, a real MongoDB could
  * project {$size: "$u"} instead. */
 static int64_t
 set_size(const bson_t *doc, const char *key)

@@ -465,7 +465,7 @@ function assertTarget(t, objs) {
 // start; SITE_IDS=REPLACE_ME accepts no real site), so an overlay applied
 // unfilled fails closed.
 const PLACEHOLDER = 'REPLACE_ME';
-const TRACKER_BATCH = 20; // the browser tracker's largest batch (README, The browser tracker)
+const TRACKER_BATCH = 20; // the browser tracker's largest batch (docs/tracker.md)
 
 function assertGuarded(t, objs, deploy) {
   const placeholders = [];

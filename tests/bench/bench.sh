@@ -2,7 +2,7 @@
 # bench.sh - the benchmark suite (`make bench`): one run against servers it starts itself on
 # free ports of 127.0.0.1 (redis-server and the MongoDB-compatible test server through
 # lib.sh, the services with PORT=0), printing one markdown table in which every figure
-# comes with the command that produced it, and writing BENCHMARKS.md (overwritten).
+# comes with the command that produced it, and writing docs/benchmarks.md (overwritten).
 #
 #   1. ingest POST /event at 1 and 50 connections (wrk), next to build/tests/nothing, a
 #      do-nothing server on the same HTTP stack
@@ -27,8 +27,8 @@
 #   BENCH_DRAIN_N [5000]  events the processor drains in part 3
 #   BENCH_SMALL_N [1500], BENCH_LARGE_N [15000]  the two data sizes of part 4
 #   BENCH_DISTINCT_N [10000]  the distinct paths and users of part 10 (tests/bench/memory.sh)
-#   BENCH_OUT [BENCHMARKS.md at the top of the repository]
-# The test server scans a whole collection on every write (../shared/MONGO.md), so its
+#   BENCH_OUT [docs/benchmarks.md]
+# The test server scans a whole collection on every write (docs/development.md), so its
 # write cost grows with the collection. 15,000 events load in well under a minute; from
 # about 22,000 one insert of 500 events outlasts the processor's 5 s socket timeout there,
 # and the processor retries it for ever, so part 4 stays well below that.
@@ -41,7 +41,7 @@
 
 cd "$T_ROOT" || exit 1
 BENCH_START=$SECONDS
-BENCH_OUT=${BENCH_OUT:-$T_ROOT/BENCHMARKS.md}
+BENCH_OUT=${BENCH_OUT:-$T_ROOT/docs/benchmarks.md}
 DRAIN_N=${BENCH_DRAIN_N:-5000}
 SMALL_N=${BENCH_SMALL_N:-1500}
 LARGE_N=${BENCH_LARGE_N:-15000}
@@ -492,8 +492,8 @@ targets() {
     printf '%s\n' "${TARGETS[@]}"
 }
 commit=$(git -C "$T_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-# (BENCHMARKS.md itself, the output of an earlier run, does not count.)
-git -C "$T_ROOT" diff --quiet HEAD -- . ':!BENCHMARKS.md' 2>/dev/null ||
+# (docs/benchmarks.md itself, the output of an earlier run, does not count.)
+git -C "$T_ROOT" diff --quiet HEAD -- . ':!docs/benchmarks.md' 2>/dev/null ||
     commit+=" with uncommitted changes"
 mem_kb=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)
 cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
@@ -510,7 +510,7 @@ cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
     echo "- kernel: $(uname -sr)"
     echo "- date: $(date -u +%Y-%m-%dT%H:%M:%SZ); commit $commit"
     echo "- tools: $(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2), $(redis-server --version | cut -d' ' -f1-3)," \
-        "MongoDB-compatible test server jongodb 0.1.6 (../shared/MONGO.md)"
+        "MongoDB-compatible test server jongodb 0.1.6 (docs/development.md)"
     echo "- run time: $ELAPSED s; everything on 127.0.0.1, load generator and servers on the same $(nproc) CPUs"
     echo
     echo "Servers of this run (ports picked free, by tests/it/lib.sh):"
@@ -551,7 +551,7 @@ cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
     echo "## Notes"
     echo
     echo "**The database figures (parts 3 and 4) are those of the test server, not of MongoDB.**"
-    echo "The MongoDB-compatible test server (jongodb 0.1.6, ../shared/MONGO.md) checks uniqueness"
+    echo "The MongoDB-compatible test server (jongodb 0.1.6, docs/development.md) checks uniqueness"
     echo "with a linear scan of the collection on every insert or update and answers every query"
     echo "by a scan (indexes are accepted but unused). Its write cost therefore grows with the"
     echo "collection: loading $(group "$LARGE_N") events took ${LOAD_S[$LARGE_N]} s where $(group "$SMALL_N") took ${LOAD_S[$SMALL_N]} s."

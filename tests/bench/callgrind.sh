@@ -27,12 +27,12 @@
 #   tests/bench/callgrind.sh --out DIR         run, print, and write DIR/rows (tab-separated:
 #                                              id, measurement, result, command) and
 #                                              DIR/details.md for tests/bench/bench.sh
-# About 30-40 s of callgrind time. Environment: BUILD (build), BENCH_OUT (BENCHMARKS.md).
+# About 30-40 s of callgrind time. Environment: BUILD (build), BENCH_OUT (docs/benchmarks.md).
 # shellcheck source=tests/it/lib.sh
 . "$(dirname "$0")/../it/lib.sh"
 
 cd "$T_ROOT" || exit 1
-BENCH_OUT=${BENCH_OUT:-$T_ROOT/BENCHMARKS.md}
+BENCH_OUT=${BENCH_OUT:-$T_ROOT/docs/benchmarks.md}
 REL_BUILD=${BUILD#"$T_ROOT"/}
 MODE=${1:-}
 OUT_DIR=${2:-}
@@ -278,7 +278,7 @@ printf '%s\t%s\t%s\t%s\n' C.4 "processor: MongoDB commands and documents written
 say "C.4 per batch: $result"
 
 commit=$(git -C "$T_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-git -C "$T_ROOT" diff --quiet HEAD -- . ':!BENCHMARKS.md' 2>/dev/null || commit+=" with uncommitted changes"
+git -C "$T_ROOT" diff --quiet HEAD -- . ':!docs/benchmarks.md' 2>/dev/null || commit+=" with uncommitted changes"
 {
     echo "<!-- cost details: tests/bench/callgrind.sh -->"
     echo "Rows C.1-C.4 were measured at commit $commit on $(date -u +%Y-%m-%dT%H:%M:%SZ) by"

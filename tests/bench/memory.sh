@@ -6,7 +6,7 @@
 #
 # The data (build/tests/memfill: MEM_N events over 366 days, each with its own path and
 # user of 64 bytes, and their rollup documents) is written raw. The test server checks
-# uniqueness by a scan of the collection on every insert (BENCHMARKS.md, Notes), so loading
+# uniqueness by a scan of the collection on every insert (docs/benchmarks.md, Notes), so loading
 # grows with the square of MEM_N: 3,660 take about 6 s, 10,000 about 40 s on a quiet
 # machine (two minutes on a busy one), 100,000 several hours. Hence the default of 10,000;
 # BENCH_DISTINCT_N=100000 runs the size for whoever has the hours.

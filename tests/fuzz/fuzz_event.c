@@ -13,7 +13,7 @@
 #include "envelope.h"
 #include "event.h"
 #include "explorer.h"
-#include "http.h"
+#include "params.h"
 #include "ts.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -274,7 +274,7 @@ run_one(void *arg)
     if (qs != NULL) {
         memcpy(qs, data, size);
         qs[size] = '\0';
-        int n = http_query_param(qs, "site_id", out, sizeof out);
+        int n = params_find(qs, "site_id", out, sizeof out);
         if (n >= 0 && ((size_t)n >= sizeof out || out[n] != '\0')) {
             abort();
         }

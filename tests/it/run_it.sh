@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run_it.sh - run integration scripts (tests/it/it_*.sh) and sum their results.
-# Usage: BUILD=build [VALGRIND=1] [IT_JOBS=3] tests/it/run_it.sh tests/it/it_a.sh \
-#            tests/it/it_b.sh ...
+# Usage: BUILD=build [VALGRIND=1] [IT_JOBS=3] tests/it/run_it.sh tests/it/it_ingest.sh \
+#            tests/it/it_cors.sh ...
 #
 # Each script starts its own servers on free ports in a folder of its own, so IT_JOBS of
 # them (default 3) run at once; a script whose first lines hold "# it: alone" (its bounds

@@ -17,7 +17,7 @@
  * site-days, and every /aggregated figure are the reads these documents serve.
  *
  * Raw writes rather than the processor's: the test server scans a whole collection on
- * every write (BENCHMARKS.md, Notes), and the processor's upserts of distinct documents
+ * every write (docs/benchmarks.md, Notes), and the processor's upserts of distinct documents
  * cost it seconds each past 10,000 documents, while insert_many of fresh ones loads
  * 5,000 in about a second. */
 #include <mongoc/mongoc.h>

@@ -1189,7 +1189,7 @@ test_scan_batch(void **state)
 #define ANSWER_MAX 8192
 static size_t fast_answers; /* answers the scanner gave (so the table is not vacuous) */
 
-/* Append to out the envelope of ev as ingest queues it (seal() in ingest/routes.c), with a
+/* Append to out the envelope of ev as ingest queues it (seal() in ingest/accept.c), with a
  * fixed delivery id, receive time and request id, so that two paths' envelopes compare as
  * text. */
 static void

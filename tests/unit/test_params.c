@@ -1,4 +1,4 @@
-/* test_http.c - unit tests for common/http.c (query-string parsing, If-None-Match). */
+/* test_params.c - unit tests for reporting/params.c: query-string parameters. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "http.h"
+#include "params.h"
 
 /* Look name up in qs, first filling out with '#' so that a missing NUL or a
  * stray write shows up in the assertions that follow. */
@@ -15,7 +15,7 @@ static int
 param(const char *qs, const char *name, char *out, size_t outsz)
 {
     memset(out, '#', outsz);
-    return http_query_param(qs, name, out, outsz);
+    return params_find(qs, name, out, outsz);
 }
 
 static void
@@ -194,14 +194,14 @@ test_value_does_not_fit(void **state)
 
     (void)state;
     memset(out, '#', sizeof out);
-    assert_int_equal(http_query_param("q=12345678", "q", out, 8), -2);
+    assert_int_equal(params_find("q=12345678", "q", out, 8), -2);
     /* Nothing is written past outsz. */
     for (size_t i = 8; i < sizeof out; i++) {
         assert_int_equal(out[i], '#');
     }
-    assert_int_equal(http_query_param("q=%41%42%43%44%45%46%47%48", "q", out, 8), -2);
+    assert_int_equal(params_find("q=%41%42%43%44%45%46%47%48", "q", out, 8), -2);
     memset(out, '#', sizeof out);
-    assert_int_equal(http_query_param("q=a", "q", out, 1), -2);
+    assert_int_equal(params_find("q=a", "q", out, 1), -2);
     assert_int_equal(out[1], '#');
 }
 
@@ -212,50 +212,12 @@ test_zero_size_buffer(void **state)
     char out[2] = {'#', '#'};
 
     (void)state;
-    assert_int_equal(http_query_param("q=a", "q", out, 0), -2);
+    assert_int_equal(params_find("q=a", "q", out, 0), -2);
     assert_int_equal(out[0], '#');
-    assert_int_equal(http_query_param("q=", "q", out, 0), -2);
+    assert_int_equal(params_find("q=", "q", out, 0), -2);
     assert_int_equal(out[0], '#');
-    assert_int_equal(http_query_param("q", "q", out, 0), -2);
+    assert_int_equal(params_find("q", "q", out, 0), -2);
     assert_int_equal(out[0], '#');
-}
-
-/* If-None-Match against the strong tag "abc": a table of header values. */
-static void
-test_etag_match(void **state)
-{
-    static const struct {
-        const char *header;
-        int match;
-    } cases[] = {
-        {"\"abc\"", 1},
-        {"*", 1},
-        {"W/\"abc\"", 1},        /* If-None-Match compares weakly */
-        {"\"x\", \"abc\"", 1},   /* any tag of the list */
-        {"\"x\",\"abc\"", 1},    /* no space after the comma */
-        {" \t\"abc\" ", 1},      /* optional white space around */
-        {"\"a,b\", \"abc\"", 1}, /* a comma inside a tag is not a separator */
-        {"\"x\", *", 1},
-        {"", 0},
-        {"\"ab\"", 0},
-        {"\"abcd\"", 0},
-        {"abc", 0},     /* not quoted: not an entity tag */
-        {"\"abc", 0},   /* unterminated */
-        {"\"ABC\"", 0}, /* tags are case-sensitive */
-        {"W/abc", 0},
-        {"\"x\", abc, \"abc\"", 0}, /* malformed from the second item on */
-        {",,,", 0},
-    };
-
-    (void)state;
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        if (http_etag_match(cases[i].header, "\"abc\"") != cases[i].match) {
-            fail_msg("If-None-Match: %s: expected %d", cases[i].header, cases[i].match);
-        }
-    }
-    assert_int_equal(http_etag_match(NULL, "\"abc\""), 0);
-    assert_int_equal(http_etag_match("*", NULL), 0);
-    assert_int_equal(http_etag_match("\"abc\"", "abc"), 0); /* an unquoted tag matches nothing */
 }
 
 int
@@ -275,8 +237,7 @@ main(void)
         cmocka_unit_test(test_value_fits_exactly),
         cmocka_unit_test(test_value_does_not_fit),
         cmocka_unit_test(test_zero_size_buffer),
-        cmocka_unit_test(test_etag_match),
     };
 
-    return cmocka_run_group_tests_name("http: query-string parameters", tests, NULL, NULL);
+    return cmocka_run_group_tests_name("params: query-string parameters", tests, NULL, NULL);
 }
