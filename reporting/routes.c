@@ -1,5 +1,6 @@
-/* stats.c - reporting's HTTP handlers: GET /stats, /stats/timeseries, /stats/breakdown
- * (each also from the raw events: /aggregated), /metrics. */
+/* routes.c - reporting's route table and HTTP answers: GET /stats, /stats/timeseries and
+ * /stats/breakdown (each also from the raw events: /aggregated), /metrics, and the
+ * MAX_DB_REQUESTS slots every read of MongoDB takes. */
 #include <errno.h>
 #include <string.h>
 
