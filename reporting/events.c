@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dbread.h"
 #include "event_doc.h"
 #include "explorer.h"
 #include "jsontext.h"
@@ -22,78 +23,85 @@ struct page {
     char last_id[EVENT_DOC_ID_MAX + 1];
 };
 
+/* The read of a page: what q asks for, into pg. */
+struct page_read {
+    const struct events_query *q;
+    struct page *pg;
+};
+
+/* For each event: rendered as text (explorer_render()) and kept while the page has room for
+ * it (explorer_page_fits()) and q's limit is not reached; else the page is full (more). */
+static int
+page_doc(const bson_t *doc, void *arg, struct app_err *err)
+{
+    const struct page_read *pr = arg;
+    struct page *pg = pr->pg;
+    bson_iter_t it;
+    size_t len;
+    char *ev;
+
+    if (pg->n == pr->q->limit) {
+        pg->more = 1;
+        return DBREAD_STOP;
+    }
+    if ((ev = explorer_render(doc, pr->q->properties, &len)) == NULL) {
+        return err_set(err, ERR_INTERNAL,
+                       "cannot render an event (no string _id or no date timestamp, or out of "
+                       "memory)");
+    }
+    if (!explorer_page_fits(pg->n, pg->text.len - HEAD_LEN, len)) {
+        free(ev);
+        pg->more = 1; /* the next page starts with this event */
+        return DBREAD_STOP;
+    }
+    if ((pg->n > 0 && jsontext_append(&pg->text, ",", 1) != 0) ||
+        jsontext_append(&pg->text, ev, len) != 0) {
+        free(ev);
+        return err_set(err, ERR_INTERNAL, "out of memory");
+    }
+    free(ev);
+    pg->n++;
+    bson_iter_init_find(&it, doc, EVDOC_TIMESTAMP);
+    pg->last_ms = bson_iter_date_time(&it);
+    bson_iter_init_find(&it, doc, EVDOC_ID);
+    snprintf(pg->last_id, sizeof pg->last_id, "%s", bson_iter_utf8(&it, NULL));
+    return DBREAD_NEXT;
+}
+
+/* The next batch: as many events as fit in the room left in the page (explorer_batch()). */
+static uint32_t
+page_batch(void *arg, size_t largest)
+{
+    const struct page_read *pr = arg;
+
+    return explorer_batch(pr->q, pr->pg->n, pr->pg->text.len - HEAD_LEN, largest);
+}
+
 /* Read the page q asks for into pg, with one aggregation (explorer_pipeline()) whose
- * batches are sized to the room left in the page (explorer_batch()), each event rendered
- * as text (explorer_render()) and kept only while the page stays within
- * EXPLORER_PAGE_BYTES (explorer_page_fits()): reporting holds the page, one event and one
- * batch. Returns 0, or -1 with err filled: ERR_TRANSIENT when MongoDB failed, ERR_INTERNAL
- * when out of memory or a stored event has no string _id or no date timestamp. */
+ * batches are sized to the room left in the page (page_batch()), each event taken by
+ * page_doc(): reporting holds the page, one event and one batch. Returns 0, or -1 with err
+ * filled: ERR_TRANSIENT when MongoDB failed, ERR_INTERNAL when out of memory or a stored
+ * event has no string _id or no date timestamp. */
 static int
 read_page(store_t *s, const struct events_query *q, struct page *pg, struct app_err *err)
 {
-    mongoc_client_t *client = store_client_pop(s);
-    mongoc_collection_t *coll = store_collection(s, client, STORE_EVENTS_COLLECTION);
+    struct page_read pr = {.q = q, .pg = pg};
     bson_t *pipeline = explorer_pipeline(q);
     bson_t *opts = BCON_NEW("batchSize", BCON_INT64(explorer_batch(q, 0, 0, 0)));
-    mongoc_cursor_t *cur =
-        mongoc_collection_aggregate(coll, MONGOC_QUERY_NONE, pipeline, opts, NULL);
-    const bson_t *doc;
-    bson_error_t berr;
-    size_t largest = 0;
-    int rc = -1;
+    const struct dbread rd = {.kind = DBREAD_AGGREGATE,
+                              .collection = STORE_EVENTS_COLLECTION,
+                              .query = pipeline,
+                              .opts = opts,
+                              .what = "mongodb find events",
+                              .each = page_doc,
+                              .arg = &pr,
+                              .batch = page_batch};
+    int rc = jsontext_append(&pg->text, head, HEAD_LEN) != 0
+                 ? err_set(err, ERR_INTERNAL, "out of memory")
+                 : dbread_run(s, &rd, err);
 
-    if (jsontext_append(&pg->text, head, HEAD_LEN) != 0) {
-        err_set(err, ERR_INTERNAL, "out of memory");
-        goto done;
-    }
-    while (mongoc_cursor_next(cur, &doc)) {
-        bson_iter_t it;
-        size_t len;
-        char *ev;
-        if (pg->n == q->limit) {
-            pg->more = 1;
-            break;
-        }
-        if ((ev = explorer_render(doc, q->properties, &len)) == NULL) {
-            err_set(err, ERR_INTERNAL,
-                    "cannot render an event (no string _id or no date timestamp, or out of "
-                    "memory)");
-            goto done;
-        }
-        if (!explorer_page_fits(pg->n, pg->text.len - HEAD_LEN, len)) {
-            free(ev);
-            pg->more = 1; /* the next page starts with this event */
-            break;
-        }
-        if ((pg->n > 0 && jsontext_append(&pg->text, ",", 1) != 0) ||
-            jsontext_append(&pg->text, ev, len) != 0) {
-            free(ev);
-            err_set(err, ERR_INTERNAL, "out of memory");
-            goto done;
-        }
-        free(ev);
-        pg->n++;
-        bson_iter_init_find(&it, doc, EVDOC_TIMESTAMP);
-        pg->last_ms = bson_iter_date_time(&it);
-        bson_iter_init_find(&it, doc, EVDOC_ID);
-        snprintf(pg->last_id, sizeof pg->last_id, "%s", bson_iter_utf8(&it, NULL));
-        if (doc->len > largest) {
-            largest = doc->len;
-        }
-        mongoc_cursor_set_batch_size(cur,
-                                     explorer_batch(q, pg->n, pg->text.len - HEAD_LEN, largest));
-    }
-    if (mongoc_cursor_error(cur, &berr)) {
-        err_set(err, ERR_TRANSIENT, "mongodb find events: %s", berr.message);
-        goto done;
-    }
-    rc = 0;
-done:
-    mongoc_cursor_destroy(cur);
     bson_destroy(opts);
     bson_destroy(pipeline);
-    mongoc_collection_destroy(coll);
-    store_client_push(s, client);
     return rc;
 }
 

@@ -1,5 +1,5 @@
-/* main.c - reporting: serves /stats, /stats/aggregated (stats.c), /events (events.c) and the
- * probes from MongoDB, to the holders of its read tokens (access.c). */
+/* main.c - reporting: serves the figures of its sites and their raw events from MongoDB, and
+ * the dashboard, to the holders of its read tokens (access.c); its routes are in routes.c. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

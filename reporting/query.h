@@ -1,5 +1,8 @@
-/* query.h - reporting's reads of MongoDB: the figures of /stats, from the rollup documents
- * (common/rollup_doc.h) or from the raw events. */
+/* query.h - what reporting's reads of MongoDB answer: the figures of /stats, /stats/timeseries
+ * and /stats/breakdown, and the signatures routes.c calls the reads through; and the pieces
+ * the reads of the rollup documents (common/rollup_doc.h) share. The reads themselves, one
+ * file a family, each through dbread.h: query_stats.h, query_series.h and query_breakdown.h
+ * from the rollups, query_aggregated.h from the raw events. */
 #ifndef REPORTING_QUERY_H
 #define REPORTING_QUERY_H
 
@@ -7,7 +10,6 @@
 #include <stdint.h>
 
 #include "err.h"
-#include "event.h"
 #include "range.h"
 #include "rollup_doc.h"
 #include "store.h"
@@ -15,6 +17,11 @@
 /* The largest `limit` of a breakdown, and its default. */
 #define BREAKDOWN_MAX 100
 #define BREAKDOWN_DEFAULT 10
+
+/* The documents a read of user documents asks for in one batch: each at most about 800 bytes
+ * (a site-day id, a user_id of at most 256 bytes and a batch id), so a batch holds at most
+ * about 200 KB. The read of the raw events' referrer URLs asks for as many. */
+#define QUERY_USERS_BATCH 256
 
 /* Top values with their views (and users where kept), most viewed first, ties by value:
  * the answer of /stats/breakdown, and the top paths of /stats. */
@@ -30,6 +37,18 @@ struct breakdown {
 /* Free the values of b and zero it. */
 void breakdown_clear(struct breakdown *b);
 
+/* Add a row (none past BREAKDOWN_MAX). Returns 0, or -1 out of memory. */
+int breakdown_add(struct breakdown *b, const char *value, int64_t views, int64_t users);
+
+/* A read's callback (dbread_each_fn) that adds each document {<key>: value, views, users}
+ * (views and users 0 when missing) to a breakdown; arg is a struct breakdown_rows. A
+ * document without a string value is skipped. Returns DBREAD_NEXT, or -1 out of memory. */
+struct breakdown_rows {
+    struct breakdown *out;
+    const char *key;
+};
+int breakdown_add_doc(const bson_t *doc, void *arg, struct app_err *err);
+
 /* The figures of /stats for one site and a range of UTC days. */
 struct stats {
     int64_t total_views;
@@ -40,24 +59,16 @@ struct stats {
 /* Free the paths of st and zero it. */
 void stats_clear(struct stats *st);
 
+/* Add the entry {<path_key>: path, views: n} of a top-paths answer to st. Returns 0 (also
+ * for an entry without a path, or beyond ROLLUP_TOP_PATHS: skipped), or -1 out of memory. */
+int stats_add_path(struct stats *st, const bson_t *entry, const char *path_key);
+
 /* A query: the stats of site_id over the UTC days of r, narrowed to event_type unless it
  * is NULL; site_id and event_type are matched as plain strings. unique_users counts a
  * user once over the whole range. Returns 0 and fills out (release it with stats_clear()),
  * or -1 with err filled (out is then empty). Thread-safe. */
 typedef int (*query_stats_fn)(store_t *s, const char *site_id, const struct day_range *r,
                               const char *event_type, struct stats *out, struct app_err *err);
-
-/* From the rollup documents: the site-day documents of the range (one read by _id), the
- * top path documents (one day: the top 10 of the index {scope, views, path}; a range: a
- * $group over the range's path documents) and, over more than one day, the range's user
- * documents, whatever the number of events: exact, each user counted once. */
-int query_stats_rollups(store_t *s, const char *site_id, const struct day_range *r,
-                        const char *event_type, struct stats *out, struct app_err *err);
-
-/* From the raw events, with one aggregation over the {site_id, timestamp} range: the same
- * answer as query_stats_rollups(). */
-int query_stats_events(store_t *s, const char *site_id, const struct day_range *r,
-                       const char *event_type, struct stats *out, struct app_err *err);
 
 /* The points of /stats/timeseries: views[i] and users[i] of bucket i of n, each a UTC
  * hour or day from the range's start. */
@@ -71,6 +82,11 @@ struct series {
 /* Free a series' arrays and zero it. */
 void series_clear(struct series *ts);
 
+/* Allocate the zeroed buckets of step_ms over r into out. Returns 0, or -1 with err (out is
+ * then empty). */
+int series_init(struct series *out, const struct day_range *r, int64_t step_ms,
+                struct app_err *err);
+
 /* A query: the series of site_id over r in buckets of step_ms (an hour or a day; r at most
  * RANGE_MAX_HOUR_DAYS days for an hour), narrowed to event_type unless it is NULL. Every
  * bucket is present. Returns 0 and fills out (series_clear()), or -1 with err. */
@@ -78,37 +94,32 @@ typedef int (*query_series_fn)(store_t *s, const char *site_id, const struct day
                                int64_t step_ms, const char *event_type, struct series *out,
                                struct app_err *err);
 
-/* From the site-day documents (views and users), or the site-hour documents (views, and
- * users as the size of their set u, with u_capped: one read by _id of at most 744
- * documents, whatever the number of events; only a site-hour created before the sets,
- * without u_all, has its users from the raw events of the range). */
-int query_series_rollups(store_t *s, const char *site_id, const struct day_range *r,
-                         int64_t step_ms, const char *event_type, struct series *out,
-                         struct app_err *err);
-
-/* From the raw events of the range (through {site_id, timestamp}): their timestamps,
- * bucketed here, and each bucket's users counted on the server. The yardstick of
- * query_series_rollups(), its cost growing with the events, its memory with the buckets. */
-int query_series_events(store_t *s, const char *site_id, const struct day_range *r, int64_t step_ms,
-                        const char *event_type, struct series *out, struct app_err *err);
-
 /* A query: the top `limit` values of `by` (enum range_by) of site_id over r. Returns 0
  * and fills out (breakdown_clear()), or -1 with err. */
 typedef int (*query_breakdown_fn)(store_t *s, const char *site_id, const struct day_range *r,
                                   int by, int limit, struct breakdown *out, struct app_err *err);
 
-/* From the rollups: by event_type, the site-day-type documents of the range (index
- * {site_id, date}), their users exact over the range as /stats's; by path or referrer, the
- * path or referrer documents as /stats's top paths (views only). */
-int query_breakdown_rollups(store_t *s, const char *site_id, const struct day_range *r, int by,
-                            int limit, struct breakdown *out, struct app_err *err);
+/* --- the rollup documents of a range ----------------------------------------------------- */
 
-/* From the raw events of the range (through {site_id, timestamp}), grouped on the server:
- * by event_type or path, the top values (and each listed type's users); by referrer, the
- * page views grouped by their referrer URL there and by host here, at most 10,000 hosts
- * (more: -1 with ERR_INVALID and the 400's message). The yardstick of
- * query_breakdown_rollups(), its cost growing with the events. */
-int query_breakdown_events(store_t *s, const char *site_id, const struct day_range *r, int by,
-                           int limit, struct breakdown *out, struct app_err *err);
+/* Free ids[0..n) and ids (NULL: nothing). */
+void query_free_ids(char **ids, int64_t n);
+
+/* The site-day ids of the days of r (of event_type unless NULL), in order (query_free_ids()),
+ * or NULL out of memory. */
+char **query_scope_ids(const char *site_id, const struct day_range *r, const char *event_type);
+
+/* Append {key: {$in: [ids[0..n)]}} to doc. */
+void query_append_in(bson_t *doc, const char *key, char *const *ids, int64_t n);
+
+/* The day in r of a rollup document's id (its leading date), or -1. */
+int64_t query_day_of_id(const char *id, const struct day_range *r);
+
+/* The aggregation of the top `limit` values of `field` (path or referrer) of the range's
+ * child documents (path or referrer documents: {scope, <field>, views}) whose scopes are
+ * ids[0..r->days), with the name of their value's field in its answers in *key: one day,
+ * the top of the index {scope: 1, views: -1, <field>: 1}; more, each value's views summed
+ * over the days. Free with bson_destroy(). */
+bson_t *query_top_pipeline(char **ids, const struct day_range *r, const char *field, int limit,
+                           const char **key);
 
 #endif

@@ -28,7 +28,7 @@ struct reporting {
     struct svc_program svc; /* first: the routes' ctx is a struct reporting */
     struct reporting_cfg cfg;
     store_t *store;
-    atomic_ullong mongo_errors; /* failed /stats queries */
+    atomic_ullong mongo_errors; /* failed reads of MongoDB (answered 503) */
     atomic_ullong db_busy;      /* requests answered 503 because MAX_DB_REQUESTS were waiting */
     /* One slot per request that may wait on MongoDB at once: beyond them a request is
      * answered 503 at once rather than hold an HTTP worker while the database is slow. */
@@ -39,13 +39,14 @@ struct reporting {
 
 _Static_assert(offsetof(struct reporting, svc) == 0, "struct svc_program must come first");
 
-/* The route table: GET /stats, /stats/aggregated, /stats/timeseries,
- * /stats/timeseries/aggregated, /events (the client listener), /health,
- * /readyz, /livez and /metrics (both listeners, and public: SVC_OPEN_ROUTE). */
+/* The route table (routes.c, which lists every route): on the client listener the figures
+ * (/stats, /stats/timeseries, /stats/breakdown and each one's /aggregated), /events and the
+ * dashboard's files (public); on both listeners the probes and /metrics (public:
+ * SVC_OPEN_ROUTE). */
 extern const struct http_route reporting_routes[];
 extern const size_t reporting_n_routes;
 
-/* The dependency /health and /readyz check: MongoDB answers ping. */
+/* The dependency /health and /readyz check: MongoDB answers ping (routes.c). */
 int reporting_deps(void *ctx, struct app_err *err);
 
 /* GET /events (events.c). */

@@ -82,7 +82,7 @@ const watchStatus = (page) => page.addInitScript(() => {
   }).observe(document, {childList: true, subtree: true, characterData: true});
 });
 
-// Answer the page's API calls as a reporting shedding load does (stats.c's 503), while
+// Answer the page's API calls as a reporting shedding load does (routes.c's 503), while
 // refuse() says so; the others go to reporting.
 const BUSY = {status: 503, headers: {'Content-Type': 'application/json', 'Retry-After': '2'},
               body: '{"status":"error","message":"Too many requests waiting for the database, please retry"}'};

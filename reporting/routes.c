@@ -1,12 +1,16 @@
-/* stats.c - reporting's HTTP handlers: GET /stats, /stats/timeseries, /stats/breakdown
- * (each also from the raw events: /aggregated), /metrics. */
+/* routes.c - reporting's route table and HTTP answers: GET /stats, /stats/timeseries and
+ * /stats/breakdown (each also from the raw events: /aggregated), /metrics, and the
+ * MAX_DB_REQUESTS slots every read of MongoDB takes. */
 #include <errno.h>
 #include <string.h>
 
 #include "dashboard.h"
 #include "event.h"
 #include "params.h"
-#include "query.h"
+#include "query_aggregated.h"
+#include "query_breakdown.h"
+#include "query_series.h"
+#include "query_stats.h"
 #include "range.h"
 #include "reporting.h"
 #include "svc.h"
@@ -311,7 +315,7 @@ handle_stats(struct mg_connection *conn, void *arg)
 static int
 handle_stats_aggregated(struct mg_connection *conn, void *arg)
 {
-    return answer_stats(conn, arg, query_stats_events);
+    return answer_stats(conn, arg, query_aggregated_stats);
 }
 
 /* From the site-day or site-hour rollups. */
@@ -325,7 +329,7 @@ handle_series(struct mg_connection *conn, void *arg)
 static int
 handle_series_aggregated(struct mg_connection *conn, void *arg)
 {
-    return answer_series(conn, arg, query_series_events);
+    return answer_series(conn, arg, query_aggregated_series);
 }
 
 /* From the type, path and referrer rollups. */
@@ -339,7 +343,7 @@ handle_breakdown(struct mg_connection *conn, void *arg)
 static int
 handle_breakdown_aggregated(struct mg_connection *conn, void *arg)
 {
-    return answer_breakdown(conn, arg, query_breakdown_events);
+    return answer_breakdown(conn, arg, query_aggregated_breakdown);
 }
 
 int
