@@ -142,7 +142,7 @@ write_opts(const mongoc_write_concern_t *wc)
     return opts;
 }
 
-/* FNV-1a 64 of s, as an int64 (processor/rollup_plan.h hashes a site-hour's users so). */
+/* FNV-1a 64 of s, as an int64: rollup_user_hash() (common/rollup_doc.h), a site-hour's set. */
 static int64_t
 fnv1a(const char *s)
 {
