@@ -365,6 +365,44 @@ store_free(store_t *s)
     free(s);
 }
 
+void
+store_in_begin(struct store_in *x, bson_t *doc, const char *key)
+{
+    x->doc = doc;
+    x->n = 0;
+    x->open = 0;
+    if (bson_append_document_begin(doc, key, -1, &x->in)) {
+        x->open = bson_append_array_begin(&x->in, "$in", -1, &x->list);
+        if (!x->open) {
+            bson_append_document_end(doc, &x->in);
+        }
+    }
+    x->ok = x->open;
+}
+
+void
+store_in_add(struct store_in *x, const char *id)
+{
+    char buf[16];
+    const char *key;
+
+    if (x->ok) {
+        bson_uint32_to_string(x->n++, &key, buf, sizeof buf);
+        x->ok = BSON_APPEND_UTF8(&x->list, key, id);
+    }
+}
+
+int
+store_in_end(struct store_in *x)
+{
+    if (x->open) {
+        x->ok = bson_append_array_end(&x->in, &x->list) && x->ok;
+        x->ok = bson_append_document_end(x->doc, &x->in) && x->ok;
+        x->open = 0;
+    }
+    return x->ok ? 0 : -1;
+}
+
 int
 store_ping(store_t *s, struct app_err *err)
 {

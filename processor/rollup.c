@@ -435,52 +435,30 @@ free_ops(bson_t **filters, bson_t **updates, size_t n)
     }
 }
 
-/* A filter {_id: {$in: [...]}} being built: in_begin(), in_add() for each id, in_end(). */
-struct in_filter {
-    bson_t *f;
-    bson_t in, list;
-    size_t n;
-};
-
-static void
-in_begin(struct in_filter *x)
-{
-    x->f = bson_new();
-    x->n = 0;
-    bson_append_document_begin(x->f, "_id", -1, &x->in);
-    bson_append_array_begin(&x->in, "$in", -1, &x->list);
-}
-
-static void
-in_add(struct in_filter *x, const char *id)
-{
-    char buf[16];
-    const char *key;
-
-    bson_uint32_to_string((uint32_t)x->n++, &key, buf, sizeof buf);
-    BSON_APPEND_UTF8(&x->list, key, id);
-}
-
-/* The filter, to free with bson_destroy(). */
+/* The filter x has built (store_in_end()), or NULL with c->err when it could not grow. */
 static bson_t *
-in_end(struct in_filter *x)
+in_done(struct ctx *c, struct store_in *x)
 {
-    bson_append_array_end(&x->in, &x->list);
-    bson_append_document_end(x->f, &x->in);
-    return x->f;
-}
-
-/* {_id: {$in: [the plan's user documents]}}. */
-static bson_t *
-users_filter(const struct rollup_plan *p)
-{
-    struct in_filter x;
-
-    in_begin(&x);
-    for (size_t i = 0; i < p->n_users; i++) {
-        in_add(&x, p->docs[p->user_docs[i]].id);
+    if (store_in_end(x) != 0) {
+        err_set(c->err, ERR_INTERNAL, "a filter of %" PRIu32 " ids is too large", x->n);
+        bson_destroy(x->doc);
+        return NULL;
     }
-    return in_end(&x);
+    return x->doc;
+}
+
+/* {_id: {$in: [the plan's user documents]}}, or NULL with c->err when it cannot be built. */
+static bson_t *
+users_filter(struct ctx *c)
+{
+    const struct rollup_plan *p = c->plan;
+    struct store_in x;
+
+    store_in_begin(&x, bson_new(), "_id");
+    for (size_t i = 0; i < p->n_users; i++) {
+        store_in_add(&x, p->docs[p->user_docs[i]].id);
+    }
+    return in_done(c, &x);
 }
 
 /* Read the owner (b) of each of the plan's user documents into the plan. */
@@ -496,7 +474,9 @@ read_user_owners(struct ctx *c)
     if (store_stopping(c->s, c->err) != 0) {
         return -1;
     }
-    in = users_filter(c->plan);
+    if ((in = users_filter(c)) == NULL) {
+        return -1;
+    }
     cur = mongoc_collection_find_with_opts(c->users, in, NULL, NULL);
     while (mongoc_cursor_next(cur, &doc)) {
         bson_iter_t it;
@@ -528,7 +508,7 @@ static int
 read_voided(struct ctx *c, size_t n_q)
 {
     struct rollup_plan *p = c->plan;
-    struct in_filter x;
+    struct store_in x;
     bson_t *f, *opts;
     mongoc_cursor_t *cur;
     const bson_t *doc;
@@ -538,7 +518,7 @@ read_voided(struct ctx *c, size_t n_q)
     if (store_stopping(c->s, c->err) != 0) {
         return -1;
     }
-    in_begin(&x);
+    store_in_begin(&x, bson_new(), "_id");
     for (size_t i = 0; i < n_q; i++) {
         size_t j = 0;
         p->q[i].voided = 0;
@@ -546,10 +526,12 @@ read_voided(struct ctx *c, size_t n_q)
             j++;
         }
         if (j == i) { /* each site-day once */
-            in_add(&x, p->docs[p->q[i].doc].id);
+            store_in_add(&x, p->docs[p->q[i].doc].id);
         }
     }
-    f = in_end(&x);
+    if ((f = in_done(c, &x)) == NULL) {
+        return -1;
+    }
     opts = BCON_NEW("projection", "{", "voided", BCON_INT32(1), "}");
     cur = mongoc_collection_find_with_opts(c->rollups, f, opts, NULL);
     while (mongoc_cursor_next(cur, &doc)) {
@@ -771,7 +753,7 @@ read_owners(struct ctx *c)
     char(*dlv)[EVENT_DOC_ID_MAX + 2] = c->plan->dlv;
 
     for (size_t from = 0, m; from < n; from += m) {
-        struct in_filter x;
+        struct store_in x;
         bson_t *f;
         mongoc_cursor_t *cur;
         const bson_t *doc;
@@ -781,11 +763,13 @@ read_owners(struct ctx *c)
         if ((m = next_chunk(c, from, n)) == 0) {
             return -1;
         }
-        in_begin(&x);
+        store_in_begin(&x, bson_new(), "_id");
         for (size_t i = from; i < from + m; i++) {
-            in_add(&x, evs[dups[i]].id);
+            store_in_add(&x, evs[dups[i]].id);
         }
-        f = in_end(&x);
+        if ((f = in_done(c, &x)) == NULL) {
+            return -1;
+        }
         cur = mongoc_collection_find_with_opts(c->events, f, NULL, NULL);
         while (mongoc_cursor_next(cur, &doc)) {
             bson_iter_t it, o;
@@ -838,7 +822,7 @@ cas_many(struct ctx *c, mongoc_collection_t *coll, const char *const *ids, size_
          const char *field, const char *from)
 {
     for (size_t at = 0, m; at < n; at += m) {
-        struct in_filter x;
+        struct store_in x;
         bson_t *f, *update, *opts;
         bson_error_t berr;
         int rc = 0;
@@ -846,11 +830,13 @@ cas_many(struct ctx *c, mongoc_collection_t *coll, const char *const *ids, size_
         if ((m = next_chunk(c, at, n)) == 0) {
             return -1;
         }
-        in_begin(&x);
+        store_in_begin(&x, bson_new(), "_id");
         for (size_t i = at; i < at + m; i++) {
-            in_add(&x, ids[i]);
+            store_in_add(&x, ids[i]);
         }
-        f = in_end(&x);
+        if ((f = in_done(c, &x)) == NULL) {
+            return -1;
+        }
         if (from[0] != '\0') {
             BSON_APPEND_UTF8(f, field, from);
         } else {
