@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "event_doc.h"
-#include "rollup.h"
 #include "rollup_doc.h"
+#include "rollup_own.h"
 
 /* Our own code for a document the driver refused to send. */
 #define INSERT_CLIENT_REFUSED (-2)

@@ -33,7 +33,7 @@
 
 #include "event.h"
 #include "insert.h"
-#include "rollup.h"
+#include "rollup_own.h"
 
 /* How many rounds an event's owner may change under our feet before the batch gives up
  * (and is retried later): each change is another processor taking it over. */
