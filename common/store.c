@@ -1,6 +1,7 @@
 /* store.c - MongoDB for the processor and reporting: the driver, a client pool, health. */
 #include "store.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -393,14 +394,17 @@ store_in_add(struct store_in *x, const char *id)
 }
 
 int
-store_in_end(struct store_in *x)
+store_in_end(struct store_in *x, struct app_err *err)
 {
     if (x->open) {
         x->ok = bson_append_array_end(&x->in, &x->list) && x->ok;
         x->ok = bson_append_document_end(x->doc, &x->in) && x->ok;
         x->open = 0;
     }
-    return x->ok ? 0 : -1;
+    if (!x->ok) {
+        return err_set(err, ERR_INTERNAL, "a filter of %" PRIu32 " ids is too large", x->n);
+    }
+    return 0;
 }
 
 int

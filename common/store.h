@@ -129,9 +129,10 @@ struct store_in {
 void store_in_begin(struct store_in *x, bson_t *doc, const char *key);
 void store_in_add(struct store_in *x, const char *id);
 
-/* Close the filter. Returns 0, or -1 when doc could not grow (past BSON's size limit: libbson
- * aborts when memory runs out): the filter is then cut short, not to be sent. */
-int store_in_end(struct store_in *x);
+/* Close the filter. Returns 0, or -1 with err (ERR_INTERNAL) when doc could not grow (past
+ * BSON's size limit: libbson aborts when memory runs out): the filter is then cut short, not
+ * to be sent. */
+int store_in_end(struct store_in *x, struct app_err *err);
 
 /* Run `ping` on a separate pool whose timeouts are 2 s whatever the URI says,
  * so a health check answers within that even when the server is frozen.

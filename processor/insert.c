@@ -294,7 +294,7 @@ duplicates_filter(const struct event *evs, const enum insert_outcome *outcomes, 
             ++*m;
         }
     }
-    if (store_in_end(&x) != 0) {
+    if (store_in_end(&x, NULL) != 0) {
         bson_destroy(f);
         return NULL;
     }

@@ -350,8 +350,7 @@ free_ops(bson_t **filters, bson_t **updates, size_t n)
 static bson_t *
 in_done(struct ctx *c, struct store_in *x)
 {
-    if (store_in_end(x) != 0) {
-        err_set(c->err, ERR_INTERNAL, "a filter of %" PRIu32 " ids is too large", x->n);
+    if (store_in_end(x, c->err) != 0) {
         bson_destroy(x->doc);
         return NULL;
     }

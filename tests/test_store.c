@@ -292,17 +292,18 @@ test_in_filter(void **state)
     size_t buflen = sizeof fixed;
     bson_writer_t *writer;
     struct store_in x;
+    struct app_err err = {0};
 
     (void)state;
     store_in_begin(&x, got, "scope");
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
         store_in_add(&x, ids[i]);
     }
-    assert_int_equal(store_in_end(&x), 0);
+    assert_int_equal(store_in_end(&x, NULL), 0);
     check_same(got, want);
     bson_reinit(got);
     store_in_begin(&x, got, "_id");
-    assert_int_equal(store_in_end(&x), 0);
+    assert_int_equal(store_in_end(&x, NULL), 0);
     check_same(got, none);
     /* A document that cannot grow (here: a writer's fixed buffer of 64 bytes) fails it. */
     writer = bson_writer_new(&buf, &buflen, 0, NULL, NULL);
@@ -311,7 +312,9 @@ test_in_filter(void **state)
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
         store_in_add(&x, "0123456789");
     }
-    assert_int_equal(store_in_end(&x), -1);
+    assert_int_equal(store_in_end(&x, &err), -1);
+    assert_int_equal(err.code, ERR_INTERNAL);
+    assert_string_equal(err.msg, "a filter of 3 ids is too large");
     bson_writer_end(writer);
     bson_writer_destroy(writer);
     bson_destroy(got);
