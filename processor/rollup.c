@@ -1,11 +1,11 @@
 /* rollup.c - exact per-site, per-day figures kept up to date by the processors. */
 #include "rollup.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "chunked.h"
 #include "log.h"
 #include "rollup_doc.h"
 #include "rollup_plan.h"
@@ -21,9 +21,6 @@ struct ctx {
 };
 
 /* --- writes --------------------------------------------------------------------------- */
-
-static int cas_many(struct ctx *c, mongoc_collection_t *coll, const char *const *ids, size_t n,
-                    const char *field, const char *from);
 
 /* The fields a rollup document gets when an update creates it. */
 static void
@@ -231,19 +228,6 @@ capped_update(struct ctx *c, mongoc_collection_t *coll, const bson_t *filter, co
     return rc;
 }
 
-/* How many of the n items from `from` on the next command takes (store_chunk() at most),
- * or 0 with c->err "stopping" once a stop is requested. */
-static size_t
-next_chunk(struct ctx *c, size_t from, size_t n)
-{
-    size_t m = store_chunk(c->s);
-
-    if (store_stopping(c->s, c->err) != 0) {
-        return 0;
-    }
-    return m < n - from ? m : n - from;
-}
-
 /* Run this batch's conditional upsert filter / update by itself until its document says it
  * is settled: the batch has applied there (now or before) or is voided there. A duplicate
  * key says nothing by itself (rollup_plan_doc_state()): when the document says neither, the
@@ -273,68 +257,44 @@ settle(struct ctx *c, mongoc_collection_t *coll, const bson_t *filter, const bso
                    id, c->b->id);
 }
 
-/* Run the upserts filters[i] / updates[i] (at most store_chunk()) as one unordered bulk write.
- * When it reports a write error (a duplicate key: an upsert whose condition failed on an
- * existing document, or that lost the race to create it), settle() each by itself: servers
- * differ in what they keep of a bulk with errors (MongoDB the updates without one, the test
- * server none), and each update here is safe to repeat. capped[i] (capped NULL: none) is the
- * update of a site-hour whose set u is full (see settle()). Returns 0, or -1 with c->err. */
-static int
-upsert_chunk(struct ctx *c, mongoc_collection_t *coll, bson_t **filters, bson_t **updates,
-             bson_t **capped, size_t n)
-{
-    bson_t *opts = BCON_NEW("ordered", BCON_BOOL(false));
-    /* The updates are built here, operators only: the driver's check of each (a tenth of
-     * the processor's instructions) is skipped. */
-    bson_t *one = BCON_NEW("upsert", BCON_BOOL(true), "validate", BCON_BOOL(false));
-    mongoc_bulk_operation_t *bulk;
-    bson_t reply;
-    bson_error_t berr;
-    int rc = -1;
+/* The upserts of one upsert_all(). */
+struct upserts {
+    struct ctx *c;
+    mongoc_collection_t *coll;
+    bson_t **filters, **updates, **capped;
+};
 
-    store_append_write_concern(c->s, opts);
-    bulk = mongoc_collection_create_bulk_operation_with_opts(coll, opts);
-    for (size_t i = 0; i < n; i++) {
-        if (!mongoc_bulk_operation_update_one_with_opts(bulk, filters[i], updates[i], one, &berr)) {
-            err_set(c->err, ERR_INTERNAL, "rollup update: %s", berr.message);
-            bson_init(&reply);
-            goto done;
-        }
-    }
-    if (mongoc_bulk_operation_execute(bulk, &reply, &berr) != 0) {
-        store_chunk_outcome(c->s, n, NULL);
-        rc = 0;
-    } else if (berr.code == STORE_DUPLICATE_KEY || store_first_write_error(&reply, NULL, 0) != 0) {
-        rc = 0;
-        for (size_t i = 0; i < n && rc == 0; i++) {
-            rc = settle(c, coll, filters[i], updates[i], capped != NULL ? capped[i] : NULL);
-        }
-    } else {
-        store_chunk_outcome(c->s, n, &berr);
-        err_set(c->err, ERR_TRANSIENT, "mongodb rollup bulk write: %s", berr.message);
-    }
-done:
-    bson_destroy(&reply);
-    mongoc_bulk_operation_destroy(bulk);
-    bson_destroy(opts);
-    bson_destroy(one);
-    return rc;
+/* The settle() of upsert i (chunked_settle_fn). */
+static int
+settle_one(void *arg, size_t i)
+{
+    struct upserts *u = arg;
+
+    return settle(u->c, u->coll, u->filters[i], u->updates[i],
+                  u->capped != NULL ? u->capped[i] : NULL);
 }
 
-/* Run the upserts filters[i] / updates[i] in bulk writes of store_chunk() at most (capped[i]:
- * see upsert_chunk()). Returns 0, or -1 with c->err. */
+/* Run this batch's upserts filters[i] / updates[i] in bulk writes (chunked_upsert()), each
+ * settle()d by itself when its bulk write reports a write error; capped[i] (capped NULL: none)
+ * is the update of a site-hour whose set u is full (see settle()). Returns 0, or -1 with
+ * c->err. */
 static int
 upsert_all(struct ctx *c, mongoc_collection_t *coll, bson_t **filters, bson_t **updates,
            bson_t **capped, size_t n)
 {
-    for (size_t from = 0, m; from < n; from += m) {
-        if ((m = next_chunk(c, from, n)) == 0 ||
-            upsert_chunk(c, coll, filters + from, updates + from,
-                         capped != NULL ? capped + from : NULL, m) != 0) {
-            return -1;
-        }
-    }
-    return 0;
+    struct upserts u = {c, coll, filters, updates, capped};
+
+    return chunked_upsert(c->s, coll, filters, updates, n, settle_one, &u, "rollup", c->err);
+}
+
+/* updateMany {_id: {$in: ids}, field: from ("" = missing)} -> {$set: {field: this batch}}, in
+ * commands of store_chunk() ids at most: a compare-and-set on each document (which ones
+ * succeeded, a read tells). */
+static int
+cas_many(struct ctx *c, mongoc_collection_t *coll, const char *const *ids, size_t n,
+         const char *field, const char *from)
+{
+    return chunked_cas(c->s, coll, ids, n, field, from, c->b->id, "rollup takeover", c->err);
 }
 
 static void
@@ -651,124 +611,57 @@ done:
     return rc;
 }
 
+/* The id of the plan's redelivered event i (chunked_id_fn). */
+static const char *
+dup_id(const void *arg, size_t i)
+{
+    const struct rollup_plan *p = arg;
+
+    return p->evs[p->dups[i]].id;
+}
+
+/* Record the `own` ids and the delivery of stored event document doc in the plan's own[] and
+ * dlv[], for each of its redelivered events [from, from + m) with that id (chunked_doc_fn). */
+static void
+dup_owners(void *arg, const bson_t *doc, size_t from, size_t m)
+{
+    struct rollup_plan *p = arg;
+    bson_iter_t it, o;
+    const char *id, *d = "";
+
+    if (!bson_iter_init_find(&it, doc, "_id") || !BSON_ITER_HOLDS_UTF8(&it)) {
+        return;
+    }
+    id = bson_iter_utf8(&it, NULL);
+    if (bson_iter_init_find(&it, doc, "delivery") && BSON_ITER_HOLDS_UTF8(&it)) {
+        d = bson_iter_utf8(&it, NULL);
+    }
+    /* Every copy of the id: a client's two sends of one event_id may share a batch. */
+    for (size_t j = from; j < from + m; j++) {
+        if (strcmp(p->evs[p->dups[j]].id, id) != 0) {
+            continue;
+        }
+        snprintf(p->dlv[j], sizeof p->dlv[j], "%s", d);
+        if (!bson_iter_init_find(&it, doc, "own") || !BSON_ITER_HOLDS_DOCUMENT(&it)) {
+            continue;
+        }
+        for (int k = 0; k < ROLLUP_KINDS; k++) {
+            if (bson_iter_recurse(&it, &o) && bson_iter_find(&o, rollup_kind_names[k]) &&
+                BSON_ITER_HOLDS_UTF8(&o)) {
+                snprintf(p->own[j * ROLLUP_KINDS + (size_t)k], ROLLUP_BATCH_ID_MAX, "%s",
+                         bson_iter_utf8(&o, NULL));
+            }
+        }
+    }
+}
+
 /* The `own` ids and the delivery of the plan's redelivered events, read with one query per
  * store_chunk() of them, into its own[] and dlv[] ("" when missing). */
 static int
 read_owners(struct ctx *c)
 {
-    const struct event *evs = c->plan->evs;
-    const size_t *dups = c->plan->dups;
-    size_t n = c->plan->n_dups;
-    char(*own)[ROLLUP_BATCH_ID_MAX] = c->plan->own;
-    char(*dlv)[EVENT_DOC_ID_MAX + 2] = c->plan->dlv;
-
-    for (size_t from = 0, m; from < n; from += m) {
-        struct store_in x;
-        bson_t *f;
-        mongoc_cursor_t *cur;
-        const bson_t *doc;
-        bson_error_t berr;
-        int rc = 0;
-
-        if ((m = next_chunk(c, from, n)) == 0) {
-            return -1;
-        }
-        store_in_begin(&x, bson_new(), "_id");
-        for (size_t i = from; i < from + m; i++) {
-            store_in_add(&x, evs[dups[i]].id);
-        }
-        if ((f = in_done(c, &x)) == NULL) {
-            return -1;
-        }
-        cur = mongoc_collection_find_with_opts(c->events, f, NULL, NULL);
-        while (mongoc_cursor_next(cur, &doc)) {
-            bson_iter_t it, o;
-            const char *id, *d = "";
-            if (!bson_iter_init_find(&it, doc, "_id") || !BSON_ITER_HOLDS_UTF8(&it)) {
-                continue;
-            }
-            id = bson_iter_utf8(&it, NULL);
-            if (bson_iter_init_find(&it, doc, "delivery") && BSON_ITER_HOLDS_UTF8(&it)) {
-                d = bson_iter_utf8(&it, NULL);
-            }
-            /* Every copy of the id: a client's two sends of one event_id may share a batch. */
-            for (size_t j = from; j < from + m; j++) {
-                if (strcmp(evs[dups[j]].id, id) != 0) {
-                    continue;
-                }
-                snprintf(dlv[j], sizeof dlv[j], "%s", d);
-                if (!bson_iter_init_find(&it, doc, "own") || !BSON_ITER_HOLDS_DOCUMENT(&it)) {
-                    continue;
-                }
-                for (int k = 0; k < ROLLUP_KINDS; k++) {
-                    if (bson_iter_recurse(&it, &o) && bson_iter_find(&o, rollup_kind_names[k]) &&
-                        BSON_ITER_HOLDS_UTF8(&o)) {
-                        snprintf(own[j * ROLLUP_KINDS + (size_t)k], ROLLUP_BATCH_ID_MAX, "%s",
-                                 bson_iter_utf8(&o, NULL));
-                    }
-                }
-            }
-        }
-        if (mongoc_cursor_error(cur, &berr)) {
-            store_chunk_outcome(c->s, m, &berr);
-            rc = err_set(c->err, ERR_TRANSIENT, "mongodb rollup owners: %s", berr.message);
-        } else {
-            store_chunk_outcome(c->s, m, NULL);
-        }
-        mongoc_cursor_destroy(cur);
-        bson_destroy(f);
-        if (rc != 0) {
-            return rc;
-        }
-    }
-    return 0;
-}
-
-/* updateMany {_id: {$in: ids}, field: from ("" = missing)} -> {$set: {field: ours}}, in
- * commands of store_chunk() ids at most: a compare-and-set on each document (which ones
- * succeeded, a read tells). */
-static int
-cas_many(struct ctx *c, mongoc_collection_t *coll, const char *const *ids, size_t n,
-         const char *field, const char *from)
-{
-    for (size_t at = 0, m; at < n; at += m) {
-        struct store_in x;
-        bson_t *f, *update, *opts;
-        bson_error_t berr;
-        int rc = 0;
-
-        if ((m = next_chunk(c, at, n)) == 0) {
-            return -1;
-        }
-        store_in_begin(&x, bson_new(), "_id");
-        for (size_t i = at; i < at + m; i++) {
-            store_in_add(&x, ids[i]);
-        }
-        if ((f = in_done(c, &x)) == NULL) {
-            return -1;
-        }
-        if (from[0] != '\0') {
-            BSON_APPEND_UTF8(f, field, from);
-        } else {
-            BCON_APPEND(f, field, "{", "$exists", BCON_BOOL(false), "}");
-        }
-        update = BCON_NEW("$set", "{", field, BCON_UTF8(c->b->id), "}");
-        opts = bson_new();
-        store_append_write_concern(c->s, opts);
-        if (!mongoc_collection_update_many(coll, f, update, opts, NULL, &berr)) {
-            store_chunk_outcome(c->s, m, &berr);
-            rc = err_set(c->err, ERR_TRANSIENT, "mongodb rollup takeover: %s", berr.message);
-        } else {
-            store_chunk_outcome(c->s, m, NULL);
-        }
-        bson_destroy(f);
-        bson_destroy(update);
-        bson_destroy(opts);
-        if (rc != 0) {
-            return rc;
-        }
-    }
-    return 0;
+    return chunked_find(c->s, c->events, c->plan->n_dups, dup_id, dup_owners, c->plan,
+                        "rollup owners", c->err);
 }
 
 /* Decide, for every (event, figure) pair of the redelivered events, whether this batch
