@@ -1,4 +1,4 @@
-/* rollup.c - exact per-site, per-day figures kept up to date by the processors. */
+/* rollup.c - rollup_apply(): a batch's plan run on MongoDB: takeovers, user documents, counts. */
 #include "rollup.h"
 
 #include <stdio.h>
@@ -6,10 +6,9 @@
 #include <string.h>
 
 #include "chunked.h"
-#include "log.h"
 #include "rollup_doc.h"
 #include "rollup_plan.h"
-#include "ts.h"
+#include "rollup_write.h"
 
 /* Everything one rollup_apply() works with. */
 struct ctx {
@@ -19,94 +18,6 @@ struct ctx {
     struct app_err *err;
     struct rollup_plan *plan;
 };
-
-/* --- writes --------------------------------------------------------------------------- */
-
-/* The fields a rollup document gets when an update creates it. */
-static void
-append_on_insert(bson_t *update, const struct rollup_plan *p, const struct plan_doc *d)
-{
-    bson_t set;
-    char day[TS_FORMAT_LEN];
-
-    bson_append_document_begin(update, "$setOnInsert", -1, &set);
-    if (d->ns == PLAN_PATH || d->ns == PLAN_REF) {
-        const char *scope = p->docs[d->scope].id;
-        BSON_APPEND_UTF8(&set, "scope", scope);
-        /* The leaf of the id "<scope>|<leaf>": the path, or the referrer's host. */
-        BSON_APPEND_UTF8(&set, d->ns == PLAN_PATH ? "path" : "referrer", d->id + strlen(scope) + 1);
-    } else {
-        ts_format(d->ev->ts_ms, day);
-        BSON_APPEND_UTF8(&set, "site_id", d->ev->site_id);
-        bson_append_utf8(&set, "date", -1, day, 10);
-        if (rollup_plan_is_hour(d)) {
-            BSON_APPEND_DATE_TIME(&set, "hour", ts_floor(d->ev->ts_ms, TS_HOUR_MS));
-            /* Its set u holds every user counted since its creation (a site-hour created
-             * before the sets were kept has no u_all: reporting counts its users from the
-             * raw events). */
-            BSON_APPEND_BOOL(&set, "u_all", true);
-        }
-        if (d->kind == ROLLUP_KIND_TYPE || d->kind == ROLLUP_KIND_HOUR_TYPE) {
-            BSON_APPEND_UTF8(&set, "event_type", d->ev->event_type);
-        } else {
-            BSON_APPEND_NULL(&set, "event_type");
-        }
-    }
-    bson_append_document_end(update, &set);
-}
-
-/* {_id: id, "runs.<run>": {$not: {$gte: seq}}}: batch run:seq has not been applied to
- * the document (nor any later batch of that run). */
-static bson_t *
-not_applied_filter(const char *id, const char *run, int64_t seq)
-{
-    char key[ROLLUP_RUN_LEN + 8];
-
-    snprintf(key, sizeof key, "runs.%s", run);
-    return BCON_NEW("_id", BCON_UTF8(id), key, "{", "$not", "{", "$gte", BCON_INT64(seq), "}", "}");
-}
-
-/* Options of an upsert with the store's write concern. */
-static bson_t *
-upsert_opts(const store_t *s)
-{
-    bson_t *opts = BCON_NEW("upsert", BCON_BOOL(true));
-    store_append_write_concern(s, opts);
-    return opts;
-}
-
-/* Run one update. Returns 1 when it matched or upserted, 0 when an upsert answered a
- * duplicate key, -1 on any other failure. A duplicate key means that the document was
- * there and did not match, or that another processor created it at that moment and this
- * update changed nothing: which of the two, only the document tells (doc_state()). */
-static int
-update_doc(struct ctx *c, mongoc_collection_t *coll, const bson_t *filter, const bson_t *update,
-           int upsert)
-{
-    bson_t *opts;
-    bson_t reply;
-    bson_error_t berr;
-    int rc;
-
-    if (store_stopping(c->s, c->err) != 0) {
-        return -1;
-    }
-    opts = upsert ? upsert_opts(c->s) : NULL;
-    if (mongoc_collection_update_one(coll, filter, update, opts, &reply, &berr)) {
-        bson_iter_t it;
-        rc = upsert ||
-             (bson_iter_init_find(&it, &reply, "modifiedCount") && bson_iter_as_int64(&it) > 0);
-    } else if (berr.code == STORE_DUPLICATE_KEY ||
-               store_first_write_error(&reply, NULL, 0) == STORE_DUPLICATE_KEY) {
-        rc = 0;
-    } else {
-        err_set(c->err, ERR_TRANSIENT, "mongodb rollup update: %s", berr.message);
-        rc = -1;
-    }
-    bson_destroy(&reply);
-    bson_destroy(opts);
-    return rc;
-}
 
 /* The collection of a site-day, site-hour, path or referrer document. */
 static mongoc_collection_t *
@@ -118,145 +29,6 @@ coll_of(const struct ctx *c, const struct plan_doc *d)
     return rollup_plan_is_hour(d) ? c->hours : c->rollups;
 }
 
-/* What document `id` of coll says of batch run:seq (`batch`, its id), read from the document
- * itself (rollup_plan_doc_state()): its runs.<run> and whether its voided list holds the
- * batch. Returns the state, or -1 with c->err. */
-static int
-doc_state(struct ctx *c, mongoc_collection_t *coll, const char *id, const char *run, int64_t seq,
-          const char *batch)
-{
-    char key[ROLLUP_RUN_LEN + 8];
-    bson_t *filter, *opts;
-    mongoc_cursor_t *cur;
-    const bson_t *doc;
-    bson_error_t berr;
-    int64_t runs_seq = 0;
-    int voided = 0, rc;
-
-    if (store_stopping(c->s, c->err) != 0) {
-        return -1;
-    }
-    snprintf(key, sizeof key, "runs.%s", run);
-    filter = BCON_NEW("_id", BCON_UTF8(id));
-    opts = BCON_NEW("projection", "{", key, BCON_INT32(1), "voided", BCON_INT32(1), "}", "limit",
-                    BCON_INT64(1));
-    cur = mongoc_collection_find_with_opts(coll, filter, opts, NULL);
-    if (mongoc_cursor_next(cur, &doc)) {
-        bson_iter_t it, arr;
-        if (bson_iter_init(&it, doc) && bson_iter_find_descendant(&it, key, &arr) &&
-            BSON_ITER_HOLDS_NUMBER(&arr)) {
-            runs_seq = bson_iter_as_int64(&arr);
-        }
-        if (bson_iter_init_find(&it, doc, "voided") && BSON_ITER_HOLDS_ARRAY(&it) &&
-            bson_iter_recurse(&it, &arr)) {
-            while (!voided && bson_iter_next(&arr)) {
-                voided =
-                    BSON_ITER_HOLDS_UTF8(&arr) && strcmp(bson_iter_utf8(&arr, NULL), batch) == 0;
-            }
-        }
-    }
-    if (mongoc_cursor_error(cur, &berr)) {
-        rc = err_set(c->err, ERR_TRANSIENT, "mongodb rollup read: %s", berr.message);
-    } else {
-        rc = (int)rollup_plan_doc_state(runs_seq, voided, seq);
-    }
-    mongoc_cursor_destroy(cur);
-    bson_destroy(opts);
-    bson_destroy(filter);
-    return rc;
-}
-
-/* Answer question q (see rollup_plan_answer()): void its owner on its document unless the
- * owner has applied there, running the void again for as long as the document says neither
- * (a duplicate key from an upsert that lost the race to create the document). Returns 0 with
- * q->voided set, or -1 with c->err. */
-static int
-resolve(struct ctx *c, struct plan_question *q)
-{
-    const struct plan_doc *d = &c->plan->docs[q->doc];
-    mongoc_collection_t *coll = coll_of(c, d);
-    char run[ROLLUP_RUN_LEN + 1];
-    int64_t seq;
-    bson_t *filter, *update;
-    int rc = 1; /* not settled yet */
-
-    if (rollup_batch_parse(q->owner, run, &seq) != 0) {
-        q->voided = 1; /* no batch of ours: nobody applies it */
-        return 0;
-    }
-    filter = not_applied_filter(d->id, run, seq);
-    update = BCON_NEW("$addToSet", "{", "voided", BCON_UTF8(q->owner), "}");
-    append_on_insert(update, c->plan, d);
-    for (int tries = 0; rc == 1 && tries < ROLLUP_UPDATE_TRIES; tries++) {
-        int matched = update_doc(c, coll, filter, update, 1), st = ROLLUP_DOC_OPEN;
-        if (matched < 0 || (!matched && (st = doc_state(c, coll, d->id, run, seq, q->owner)) < 0)) {
-            rc = -1;
-        } else if (rollup_plan_answer(q, matched, (enum rollup_doc_state)st)) {
-            rc = 0;
-        }
-    }
-    if (rc == 1) {
-        rc = err_set(c->err, ERR_INVALID, "rollup document %s: batch %s neither applied nor voided",
-                     d->id, q->owner);
-    }
-    bson_destroy(filter);
-    bson_destroy(update);
-    return rc;
-}
-
-/* The fallback of a site-hour's update when it did not match: filter without its last
- * condition (that the set u has fewer than ROLLUP_HOUR_USERS_MAX entries), with update
- * `capped` (the views, no users, and u_capped: true). When the set is full, that counts
- * the views and flags the hour's users as a lower bound; when the batch had applied or was
- * voided there, it matches nothing either. Returns 1, 0 or -1 as update_doc(). */
-static int
-capped_update(struct ctx *c, mongoc_collection_t *coll, const bson_t *filter, const bson_t *capped)
-{
-    bson_t uncapped = BSON_INITIALIZER;
-    bson_iter_t it;
-    int rc;
-
-    if (bson_iter_init(&it, filter)) {
-        while (bson_iter_next(&it)) {
-            if (strcmp(bson_iter_key(&it), ROLLUP_HOUR_USERS_CAP_KEY) != 0) {
-                bson_append_iter(&uncapped, NULL, 0, &it);
-            }
-        }
-    }
-    rc = update_doc(c, coll, &uncapped, capped, 1);
-    bson_destroy(&uncapped);
-    return rc;
-}
-
-/* Run this batch's conditional upsert filter / update by itself until its document says it
- * is settled: the batch has applied there (now or before) or is voided there. A duplicate
- * key says nothing by itself (rollup_plan_doc_state()): when the document says neither, the
- * upsert lost the race to create it, and runs again on a document that now exists. A second
- * such miss of a site-hour's update is its full set u (the filter's last condition): then
- * `capped` (NULL: none) counts the views (capped_update()). Returns 0, or -1 with c->err. */
-static int
-settle(struct ctx *c, mongoc_collection_t *coll, const bson_t *filter, const bson_t *update,
-       const bson_t *capped)
-{
-    bson_iter_t it;
-    const char *id = bson_iter_init_find(&it, filter, "_id") && BSON_ITER_HOLDS_UTF8(&it)
-                         ? bson_iter_utf8(&it, NULL)
-                         : "";
-
-    for (int misses = 0; misses < ROLLUP_UPDATE_TRIES; misses++) {
-        int rc = capped != NULL && misses >= 2 ? capped_update(c, coll, filter, capped)
-                                               : update_doc(c, coll, filter, update, 1);
-        if (rc != 0) {
-            return rc < 0 ? -1 : 0;
-        }
-        if ((rc = doc_state(c, coll, id, c->b->run, c->b->seq, c->b->id)) != ROLLUP_DOC_OPEN) {
-            return rc < 0 ? -1 : 0;
-        }
-    }
-    return err_set(c->err, ERR_INVALID, "rollup document %s: batch %s neither applied nor voided",
-                   id, c->b->id);
-}
-
 /* The upserts of one upsert_all(). */
 struct upserts {
     struct ctx *c;
@@ -264,20 +36,20 @@ struct upserts {
     bson_t **filters, **updates, **capped;
 };
 
-/* The settle() of upsert i (chunked_settle_fn). */
+/* rollup_write_settle() of upsert i (chunked_settle_fn). */
 static int
 settle_one(void *arg, size_t i)
 {
     struct upserts *u = arg;
 
-    return settle(u->c, u->coll, u->filters[i], u->updates[i],
-                  u->capped != NULL ? u->capped[i] : NULL);
+    return rollup_write_settle(u->c->s, u->coll, u->c->b, u->filters[i], u->updates[i],
+                               u->capped != NULL ? u->capped[i] : NULL, u->c->err);
 }
 
 /* Run this batch's upserts filters[i] / updates[i] in bulk writes (chunked_upsert()), each
- * settle()d by itself when its bulk write reports a write error; capped[i] (capped NULL: none)
- * is the update of a site-hour whose set u is full (see settle()). Returns 0, or -1 with
- * c->err. */
+ * settled by itself when its bulk write reports a write error; capped[i] (capped NULL: none)
+ * is the update of a site-hour whose set u is full (see rollup_write_settle()). Returns 0, or
+ * -1 with c->err. */
 static int
 upsert_all(struct ctx *c, mongoc_collection_t *coll, bson_t **filters, bson_t **updates,
            bson_t **capped, size_t n)
@@ -561,7 +333,7 @@ apply_counts(struct ctx *c)
         g = d->ns == PLAN_PATH  ? PATHS
             : d->ns == PLAN_REF ? REFS
                                 : (rollup_plan_is_hour(d) ? HOURS : DAYS);
-        filter = not_applied_filter(d->id, c->b->run, c->b->seq);
+        filter = rollup_write_not_applied(d->id, c->b->run, c->b->seq);
         BCON_APPEND(filter, "voided", "{", "$ne", BCON_UTF8(c->b->id), "}");
         update = bson_new();
         bson_append_document_begin(update, "$inc", -1, &inc);
@@ -576,13 +348,13 @@ apply_counts(struct ctx *c)
             capped = bson_copy(update);
             BCON_APPEND(capped, "$set", "{", key, BCON_INT64(c->b->seq), "u_capped",
                         BCON_BOOL(true), "}");
-            append_on_insert(capped, p, d);
+            rollup_write_on_insert(capped, p, d);
             BCON_APPEND(filter, ROLLUP_HOUR_USERS_CAP_KEY, "{", "$exists", BCON_BOOL(false), "}");
             append_user_hashes(update, p, d);
             caps[m[g]] = capped;
         }
         BCON_APPEND(update, "$set", "{", key, BCON_INT64(c->b->seq), "}");
-        append_on_insert(update, p, d);
+        rollup_write_on_insert(update, p, d);
         f[g][m[g]] = filter;
         u[g][m[g]++] = update;
     }
@@ -688,7 +460,8 @@ take_over(struct ctx *c)
         }
         n_q = rollup_plan_questions(p);
         for (size_t i = 0; i < n_q; i++) {
-            if (resolve(c, &p->q[i]) != 0) {
+            struct plan_question *q = &p->q[i];
+            if (rollup_write_void(c->s, coll_of(c, &p->docs[q->doc]), p, q, c->err) != 0) {
                 return -1;
             }
         }

@@ -60,7 +60,7 @@ make_event(long i, uint64_t run, struct ev *e)
     e->ts_ms = DAY_START_MS + 10 * 3600 * 1000LL + (i % 3600) * 1000LL;
 }
 
-/* The site-day id (type NULL) or site-day-type id, as rollup.c makes them. */
+/* The site-day id (type NULL) or site-day-type id, as common/rollup_doc.c makes them. */
 static void
 scope_id(const char *type, char *out, size_t n)
 {
