@@ -1,4 +1,4 @@
-/* rollup_doc.c - the ids of the rollup documents. */
+/* rollup_doc.c - the ids of the rollup documents, and the user hash their site-hour sets keep. */
 #include "rollup_doc.h"
 
 #include <ctype.h>
@@ -51,6 +51,17 @@ rollup_child_id(const char *parent, const char *leaf)
         snprintf(id, n, "%s%c%s", parent, ROLLUP_CHILD_SEP, leaf);
     }
     return id;
+}
+
+int64_t
+rollup_user_hash(const char *user)
+{
+    uint64_t h = 14695981039346656037ULL; /* FNV-1a 64 */
+
+    for (const unsigned char *c = (const unsigned char *)user; *c != '\0'; c++) {
+        h = (h ^ *c) * 1099511628211ULL;
+    }
+    return (int64_t)h;
 }
 
 int

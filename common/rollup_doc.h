@@ -15,10 +15,10 @@
  *                  views, runs, voided}: page views by referrer (rollup_referrer_host())
  * views and users are the figures of /stats and /stats/timeseries; runs, voided and b are
  * the protocol's. A site-hour document is a site-day document of one hour without users:
- * the same protocol, in its own collection; its users are the set u of the hashes (FNV-1a 64 of
- * the user_id's bytes, processor/rollup_plan.h) of the users of the events counted there, added
- * by the update that adds their views ($addToSet: idempotent, no stamps of its own). The hour's
- * unique users are u's size: exact up to a hash collision (about n^2 / 2^65 for n users).
+ * the same protocol, in its own collection; its users are the set u of the hashes
+ * (rollup_user_hash()) of the users of the events counted there, added by the update that adds
+ * their views ($addToSet: idempotent, no stamps of its own). The hour's unique users are u's
+ * size: exact up to a hash collision (about n^2 / 2^65 for n users).
  */
 #ifndef COMMON_ROLLUP_DOC_H
 #define COMMON_ROLLUP_DOC_H
@@ -57,6 +57,13 @@ int rollup_referrer_host(const char *referrer, char out[ROLLUP_REFERRER_MAX + 1]
 /* Split batch id `id` into its run and sequence number. Returns 0, or -1 when it is not a
  * batch id. */
 int rollup_batch_parse(const char *id, char run[ROLLUP_RUN_LEN + 1], int64_t *seq);
+
+/* The hash a site-hour's set u keeps of user id `user`: FNV-1a 64 of its bytes (offset basis
+ * 14695981039346656037, prime 1099511628211), as a signed 64-bit integer (BSON's int64). A
+ * stored format: the sets in rollup_hours hold these values, so another hash would count each
+ * returning user of an hour twice. tests/unit/test_rollup_doc.c fixes its values. It is no
+ * hash-table hash: a table hashes as it likes (processor/rollup_plan.c has its own). */
+int64_t rollup_user_hash(const char *user);
 
 /* How many paths /stats lists, most viewed first. */
 #define ROLLUP_TOP_PATHS 10

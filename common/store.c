@@ -1,6 +1,7 @@
 /* store.c - MongoDB for the processor and reporting: the driver, a client pool, health. */
 #include "store.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -363,6 +364,47 @@ store_free(store_t *s)
     }
     free(s->db);
     free(s);
+}
+
+void
+store_in_begin(struct store_in *x, bson_t *doc, const char *key)
+{
+    x->doc = doc;
+    x->n = 0;
+    x->open = 0;
+    if (bson_append_document_begin(doc, key, -1, &x->in)) {
+        x->open = bson_append_array_begin(&x->in, "$in", -1, &x->list);
+        if (!x->open) {
+            bson_append_document_end(doc, &x->in);
+        }
+    }
+    x->ok = x->open;
+}
+
+void
+store_in_add(struct store_in *x, const char *id)
+{
+    char buf[16];
+    const char *key;
+
+    if (x->ok) {
+        bson_uint32_to_string(x->n++, &key, buf, sizeof buf);
+        x->ok = BSON_APPEND_UTF8(&x->list, key, id);
+    }
+}
+
+int
+store_in_end(struct store_in *x, struct app_err *err)
+{
+    if (x->open) {
+        x->ok = bson_append_array_end(&x->in, &x->list) && x->ok;
+        x->ok = bson_append_document_end(x->doc, &x->in) && x->ok;
+        x->open = 0;
+    }
+    if (!x->ok) {
+        return err_set(err, ERR_INTERNAL, "a filter of %" PRIu32 " ids is too large", x->n);
+    }
+    return 0;
 }
 
 int

@@ -1,8 +1,8 @@
 /* store.h - MongoDB for the programs that use it (processor, reporting): the driver's
  * set-up and log, a client pool with server monitoring, a health check, the write
- * concern, the stop flag and the size of write commands. The documents themselves are
- * each program's: the processor writes events and rollups (processor/insert.h,
- * processor/rollup.h), reporting reads them (reporting/query.h). */
+ * concern, the stop flag, the size of write commands and the $in filter of a set of ids.
+ * The documents themselves are each program's: the processor writes events and rollups
+ * (processor/insert.h, processor/rollup.h), reporting reads them (reporting/query.h). */
 #ifndef COMMON_STORE_H
 #define COMMON_STORE_H
 
@@ -115,6 +115,24 @@ int store_chunk_outcome(store_t *s, size_t m, const bson_error_t *berr);
 /* The code of the first entry of reply.writeErrors (-1 when it has none), or 0 when
  * there is no writeErrors entry; its errmsg into msg when msg is not NULL. */
 int32_t store_first_write_error(const bson_t *reply, char *msg, size_t msglen);
+
+/* A filter {key: {$in: [id, ...]}} appended to document doc (the sets of documents both
+ * programs read by id): store_in_begin(), store_in_add() for each id, store_in_end(). The
+ * array's keys are "0", "1", ..., as BSON wants. Allocates nothing but doc's growth. */
+struct store_in {
+    bson_t *doc;
+    bson_t in, list;
+    uint32_t n;
+    int open; /* in and list are open */
+    int ok;   /* every append so far succeeded */
+};
+void store_in_begin(struct store_in *x, bson_t *doc, const char *key);
+void store_in_add(struct store_in *x, const char *id);
+
+/* Close the filter. Returns 0, or -1 with err (ERR_INTERNAL) when doc could not grow (past
+ * BSON's size limit: libbson aborts when memory runs out): the filter is then cut short, not
+ * to be sent. */
+int store_in_end(struct store_in *x, struct app_err *err);
 
 /* Run `ping` on a separate pool whose timeouts are 2 s whatever the URI says,
  * so a health check answers within that even when the server is frozen.

@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "event_doc.h"
-#include "rollup.h"
 #include "rollup_doc.h"
+#include "rollup_own.h"
 
 /* Our own code for a document the driver refused to send. */
 #define INSERT_CLIENT_REFUSED (-2)
@@ -284,20 +284,17 @@ static bson_t *
 duplicates_filter(const struct event *evs, const enum insert_outcome *outcomes, size_t from,
                   size_t n, size_t max, size_t *to, size_t *m)
 {
-    bson_t *f = bson_new(), in, list;
-    int ok;
+    bson_t *f = bson_new();
+    struct store_in x;
 
-    ok = bson_append_document_begin(f, EVDOC_ID, -1, &in) &&
-         bson_append_array_begin(&in, "$in", -1, &list);
-    for (*m = 0, *to = from; ok && *to < n && *m < max; ++*to) {
+    store_in_begin(&x, f, EVDOC_ID);
+    for (*m = 0, *to = from; *to < n && *m < max; ++*to) {
         if (outcomes[*to] == INSERT_DUPLICATE) {
-            char key[16];
-            const char *k;
-            bson_uint32_to_string((uint32_t)(*m)++, &k, key, sizeof key);
-            ok = BSON_APPEND_UTF8(&list, k, evs[*to].id);
+            store_in_add(&x, evs[*to].id);
+            ++*m;
         }
     }
-    if (!ok || !bson_append_array_end(&in, &list) || !bson_append_document_end(f, &in)) {
+    if (store_in_end(&x, NULL) != 0) {
         bson_destroy(f);
         return NULL;
     }

@@ -1,15 +1,14 @@
-/* rollup.c - exact per-site, per-day figures kept up to date by the processors. */
+/* rollup.c - rollup_apply(): a batch's plan run on MongoDB: takeovers, user documents, counts. */
 #include "rollup.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
+#include "chunked.h"
 #include "rollup_doc.h"
 #include "rollup_plan.h"
-#include "ts.h"
+#include "rollup_write.h"
 
 /* Everything one rollup_apply() works with. */
 struct ctx {
@@ -19,186 +18,6 @@ struct ctx {
     struct app_err *err;
     struct rollup_plan *plan;
 };
-
-void
-rollup_batch_new_run(struct rollup_batch *b)
-{
-    char rnd[EVENT_ID_LEN + 1];
-
-    /* The random part of a UUIDv7: 16 hex digits (62 random bits). */
-    event_new_id(ts_now_ms(), rnd);
-    snprintf(b->run, sizeof b->run, "%.4s%.12s", rnd + 19, rnd + 24);
-    b->id[0] = '\0';
-}
-
-void
-rollup_batch_init(struct rollup_batch *b)
-{
-    rollup_batch_new_run(b);
-    b->seq = 0;
-#ifdef FAULT_INJECTION
-    b->fault = NULL;
-    b->fault_seq = 0;
-    b->fault_hours = NULL;
-    b->fault_hours_seq = 0;
-    b->fault_fail_seq = 0;
-#endif
-}
-
-const char *const rollup_kind_names[ROLLUP_KINDS] = {"a", "t", "pa", "pt", "h", "ht", "r"};
-
-int
-rollup_event_referrer(const struct event *ev, char out[ROLLUP_REFERRER_MAX + 1])
-{
-    json_t *ref = ev->properties != NULL ? json_object_get(ev->properties, "referrer") : NULL;
-
-    if (ev->event_type == NULL || strcmp(ev->event_type, "page_view") != 0 ||
-        !json_is_string(ref)) {
-        return -1;
-    }
-    return rollup_referrer_host(json_string_value(ref), out);
-}
-
-void
-rollup_own_init(struct rollup_own *o, const char *batch)
-{
-    o->batch = batch;
-    o->built = 0;
-}
-
-void
-rollup_own_cleanup(struct rollup_own *o)
-{
-    for (int s = 0; s < 4; s++) {
-        if (o->built & (1u << s)) {
-            bson_destroy(&o->shape[s]);
-        }
-    }
-    o->built = 0;
-}
-
-int
-rollup_append_own(bson_t *doc, const struct event *ev, struct rollup_own *o)
-{
-    char host[ROLLUP_REFERRER_MAX + 1];
-    int has_ref = rollup_event_referrer(ev, host) > 0;
-    int has_path = ev->path != NULL && ev->path[0] != '\0';
-    int s = has_ref * 2 + has_path;
-    bson_t *own = &o->shape[s];
-
-    if (!(o->built & (1u << s))) {
-        bson_init(own);
-        o->built |= 1u << s;
-        for (int k = 0; k < ROLLUP_KINDS; k++) {
-            int path_kind = k == ROLLUP_KIND_PATH_ALL || k == ROLLUP_KIND_PATH_TYPE;
-            if ((k == ROLLUP_KIND_REFERRER && has_ref) ||
-                (k != ROLLUP_KIND_REFERRER && (!path_kind || has_path))) {
-                if (!bson_append_utf8(own, rollup_kind_names[k], -1, o->batch, -1)) {
-                    return -1;
-                }
-            }
-        }
-    }
-    return bson_append_document(doc, "own", 3, own) ? 0 : -1;
-}
-
-void
-rollup_batch_next(struct rollup_batch *b)
-{
-    b->seq++;
-    snprintf(b->id, sizeof b->id, "%s:%" PRId64, b->run, b->seq);
-}
-
-/* --- writes --------------------------------------------------------------------------- */
-
-static int cas_many(struct ctx *c, mongoc_collection_t *coll, const char *const *ids, size_t n,
-                    const char *field, const char *from);
-
-/* The fields a rollup document gets when an update creates it. */
-static void
-append_on_insert(bson_t *update, const struct rollup_plan *p, const struct plan_doc *d)
-{
-    bson_t set;
-    char day[TS_FORMAT_LEN];
-
-    bson_append_document_begin(update, "$setOnInsert", -1, &set);
-    if (d->ns == PLAN_PATH || d->ns == PLAN_REF) {
-        const char *scope = p->docs[d->scope].id;
-        BSON_APPEND_UTF8(&set, "scope", scope);
-        /* The leaf of the id "<scope>|<leaf>": the path, or the referrer's host. */
-        BSON_APPEND_UTF8(&set, d->ns == PLAN_PATH ? "path" : "referrer", d->id + strlen(scope) + 1);
-    } else {
-        ts_format(d->ev->ts_ms, day);
-        BSON_APPEND_UTF8(&set, "site_id", d->ev->site_id);
-        bson_append_utf8(&set, "date", -1, day, 10);
-        if (rollup_plan_is_hour(d)) {
-            BSON_APPEND_DATE_TIME(&set, "hour", ts_floor(d->ev->ts_ms, TS_HOUR_MS));
-            /* Its set u holds every user counted since its creation (a site-hour created
-             * before the sets were kept has no u_all: reporting counts its users from the
-             * raw events). */
-            BSON_APPEND_BOOL(&set, "u_all", true);
-        }
-        if (d->kind == ROLLUP_KIND_TYPE || d->kind == ROLLUP_KIND_HOUR_TYPE) {
-            BSON_APPEND_UTF8(&set, "event_type", d->ev->event_type);
-        } else {
-            BSON_APPEND_NULL(&set, "event_type");
-        }
-    }
-    bson_append_document_end(update, &set);
-}
-
-/* {_id: id, "runs.<run>": {$not: {$gte: seq}}}: batch run:seq has not been applied to
- * the document (nor any later batch of that run). */
-static bson_t *
-not_applied_filter(const char *id, const char *run, int64_t seq)
-{
-    char key[ROLLUP_RUN_LEN + 8];
-
-    snprintf(key, sizeof key, "runs.%s", run);
-    return BCON_NEW("_id", BCON_UTF8(id), key, "{", "$not", "{", "$gte", BCON_INT64(seq), "}", "}");
-}
-
-/* Options of an upsert with the store's write concern. */
-static bson_t *
-upsert_opts(const store_t *s)
-{
-    bson_t *opts = BCON_NEW("upsert", BCON_BOOL(true));
-    store_append_write_concern(s, opts);
-    return opts;
-}
-
-/* Run one update. Returns 1 when it matched or upserted, 0 when an upsert answered a
- * duplicate key, -1 on any other failure. A duplicate key means that the document was
- * there and did not match, or that another processor created it at that moment and this
- * update changed nothing: which of the two, only the document tells (doc_state()). */
-static int
-update_doc(struct ctx *c, mongoc_collection_t *coll, const bson_t *filter, const bson_t *update,
-           int upsert)
-{
-    bson_t *opts;
-    bson_t reply;
-    bson_error_t berr;
-    int rc;
-
-    if (store_stopping(c->s, c->err) != 0) {
-        return -1;
-    }
-    opts = upsert ? upsert_opts(c->s) : NULL;
-    if (mongoc_collection_update_one(coll, filter, update, opts, &reply, &berr)) {
-        bson_iter_t it;
-        rc = upsert ||
-             (bson_iter_init_find(&it, &reply, "modifiedCount") && bson_iter_as_int64(&it) > 0);
-    } else if (berr.code == STORE_DUPLICATE_KEY ||
-               store_first_write_error(&reply, NULL, 0) == STORE_DUPLICATE_KEY) {
-        rc = 0;
-    } else {
-        err_set(c->err, ERR_TRANSIENT, "mongodb rollup update: %s", berr.message);
-        rc = -1;
-    }
-    bson_destroy(&reply);
-    bson_destroy(opts);
-    return rc;
-}
 
 /* The collection of a site-day, site-hour, path or referrer document. */
 static mongoc_collection_t *
@@ -210,220 +29,44 @@ coll_of(const struct ctx *c, const struct plan_doc *d)
     return rollup_plan_is_hour(d) ? c->hours : c->rollups;
 }
 
-/* What document `id` of coll says of batch run:seq (`batch`, its id), read from the document
- * itself (rollup_plan_doc_state()): its runs.<run> and whether its voided list holds the
- * batch. Returns the state, or -1 with c->err. */
+/* The upserts of one upsert_all(). */
+struct upserts {
+    struct ctx *c;
+    mongoc_collection_t *coll;
+    bson_t **filters, **updates, **capped;
+};
+
+/* rollup_write_settle() of upsert i (chunked_settle_fn). */
 static int
-doc_state(struct ctx *c, mongoc_collection_t *coll, const char *id, const char *run, int64_t seq,
-          const char *batch)
+settle_one(void *arg, size_t i)
 {
-    char key[ROLLUP_RUN_LEN + 8];
-    bson_t *filter, *opts;
-    mongoc_cursor_t *cur;
-    const bson_t *doc;
-    bson_error_t berr;
-    int64_t runs_seq = 0;
-    int voided = 0, rc;
+    struct upserts *u = arg;
 
-    if (store_stopping(c->s, c->err) != 0) {
-        return -1;
-    }
-    snprintf(key, sizeof key, "runs.%s", run);
-    filter = BCON_NEW("_id", BCON_UTF8(id));
-    opts = BCON_NEW("projection", "{", key, BCON_INT32(1), "voided", BCON_INT32(1), "}", "limit",
-                    BCON_INT64(1));
-    cur = mongoc_collection_find_with_opts(coll, filter, opts, NULL);
-    if (mongoc_cursor_next(cur, &doc)) {
-        bson_iter_t it, arr;
-        if (bson_iter_init(&it, doc) && bson_iter_find_descendant(&it, key, &arr) &&
-            BSON_ITER_HOLDS_NUMBER(&arr)) {
-            runs_seq = bson_iter_as_int64(&arr);
-        }
-        if (bson_iter_init_find(&it, doc, "voided") && BSON_ITER_HOLDS_ARRAY(&it) &&
-            bson_iter_recurse(&it, &arr)) {
-            while (!voided && bson_iter_next(&arr)) {
-                voided =
-                    BSON_ITER_HOLDS_UTF8(&arr) && strcmp(bson_iter_utf8(&arr, NULL), batch) == 0;
-            }
-        }
-    }
-    if (mongoc_cursor_error(cur, &berr)) {
-        rc = err_set(c->err, ERR_TRANSIENT, "mongodb rollup read: %s", berr.message);
-    } else {
-        rc = (int)rollup_plan_doc_state(runs_seq, voided, seq);
-    }
-    mongoc_cursor_destroy(cur);
-    bson_destroy(opts);
-    bson_destroy(filter);
-    return rc;
+    return rollup_write_settle(u->c->s, u->coll, u->c->b, u->filters[i], u->updates[i],
+                               u->capped != NULL ? u->capped[i] : NULL, u->c->err);
 }
 
-/* Answer question q (see rollup_plan_answer()): void its owner on its document unless the
- * owner has applied there, running the void again for as long as the document says neither
- * (a duplicate key from an upsert that lost the race to create the document). Returns 0 with
- * q->voided set, or -1 with c->err. */
-static int
-resolve(struct ctx *c, struct plan_question *q)
-{
-    const struct plan_doc *d = &c->plan->docs[q->doc];
-    mongoc_collection_t *coll = coll_of(c, d);
-    char run[ROLLUP_RUN_LEN + 1];
-    int64_t seq;
-    bson_t *filter, *update;
-    int rc = 1; /* not settled yet */
-
-    if (rollup_batch_parse(q->owner, run, &seq) != 0) {
-        q->voided = 1; /* no batch of ours: nobody applies it */
-        return 0;
-    }
-    filter = not_applied_filter(d->id, run, seq);
-    update = BCON_NEW("$addToSet", "{", "voided", BCON_UTF8(q->owner), "}");
-    append_on_insert(update, c->plan, d);
-    for (int tries = 0; rc == 1 && tries < ROLLUP_UPDATE_TRIES; tries++) {
-        int matched = update_doc(c, coll, filter, update, 1), st = ROLLUP_DOC_OPEN;
-        if (matched < 0 || (!matched && (st = doc_state(c, coll, d->id, run, seq, q->owner)) < 0)) {
-            rc = -1;
-        } else if (rollup_plan_answer(q, matched, (enum rollup_doc_state)st)) {
-            rc = 0;
-        }
-    }
-    if (rc == 1) {
-        rc = err_set(c->err, ERR_INVALID, "rollup document %s: batch %s neither applied nor voided",
-                     d->id, q->owner);
-    }
-    bson_destroy(filter);
-    bson_destroy(update);
-    return rc;
-}
-
-/* The fallback of a site-hour's update when it did not match: filter without its last
- * condition (that the set u has fewer than ROLLUP_HOUR_USERS_MAX entries), with update
- * `capped` (the views, no users, and u_capped: true). When the set is full, that counts
- * the views and flags the hour's users as a lower bound; when the batch had applied or was
- * voided there, it matches nothing either. Returns 1, 0 or -1 as update_doc(). */
-static int
-capped_update(struct ctx *c, mongoc_collection_t *coll, const bson_t *filter, const bson_t *capped)
-{
-    bson_t uncapped = BSON_INITIALIZER;
-    bson_iter_t it;
-    int rc;
-
-    if (bson_iter_init(&it, filter)) {
-        while (bson_iter_next(&it)) {
-            if (strcmp(bson_iter_key(&it), ROLLUP_HOUR_USERS_CAP_KEY) != 0) {
-                bson_append_iter(&uncapped, NULL, 0, &it);
-            }
-        }
-    }
-    rc = update_doc(c, coll, &uncapped, capped, 1);
-    bson_destroy(&uncapped);
-    return rc;
-}
-
-/* How many of the n items from `from` on the next command takes (store_chunk() at most),
- * or 0 with c->err "stopping" once a stop is requested. */
-static size_t
-next_chunk(struct ctx *c, size_t from, size_t n)
-{
-    size_t m = store_chunk(c->s);
-
-    if (store_stopping(c->s, c->err) != 0) {
-        return 0;
-    }
-    return m < n - from ? m : n - from;
-}
-
-/* Run this batch's conditional upsert filter / update by itself until its document says it
- * is settled: the batch has applied there (now or before) or is voided there. A duplicate
- * key says nothing by itself (rollup_plan_doc_state()): when the document says neither, the
- * upsert lost the race to create it, and runs again on a document that now exists. A second
- * such miss of a site-hour's update is its full set u (the filter's last condition): then
- * `capped` (NULL: none) counts the views (capped_update()). Returns 0, or -1 with c->err. */
-static int
-settle(struct ctx *c, mongoc_collection_t *coll, const bson_t *filter, const bson_t *update,
-       const bson_t *capped)
-{
-    bson_iter_t it;
-    const char *id = bson_iter_init_find(&it, filter, "_id") && BSON_ITER_HOLDS_UTF8(&it)
-                         ? bson_iter_utf8(&it, NULL)
-                         : "";
-
-    for (int misses = 0; misses < ROLLUP_UPDATE_TRIES; misses++) {
-        int rc = capped != NULL && misses >= 2 ? capped_update(c, coll, filter, capped)
-                                               : update_doc(c, coll, filter, update, 1);
-        if (rc != 0) {
-            return rc < 0 ? -1 : 0;
-        }
-        if ((rc = doc_state(c, coll, id, c->b->run, c->b->seq, c->b->id)) != ROLLUP_DOC_OPEN) {
-            return rc < 0 ? -1 : 0;
-        }
-    }
-    return err_set(c->err, ERR_INVALID, "rollup document %s: batch %s neither applied nor voided",
-                   id, c->b->id);
-}
-
-/* Run the upserts filters[i] / updates[i] (at most store_chunk()) as one unordered bulk write.
- * When it reports a write error (a duplicate key: an upsert whose condition failed on an
- * existing document, or that lost the race to create it), settle() each by itself: servers
- * differ in what they keep of a bulk with errors (MongoDB the updates without one, the test
- * server none), and each update here is safe to repeat. capped[i] (capped NULL: none) is the
- * update of a site-hour whose set u is full (see settle()). Returns 0, or -1 with c->err. */
-static int
-upsert_chunk(struct ctx *c, mongoc_collection_t *coll, bson_t **filters, bson_t **updates,
-             bson_t **capped, size_t n)
-{
-    bson_t *opts = BCON_NEW("ordered", BCON_BOOL(false));
-    /* The updates are built here, operators only: the driver's check of each (a tenth of
-     * the processor's instructions) is skipped. */
-    bson_t *one = BCON_NEW("upsert", BCON_BOOL(true), "validate", BCON_BOOL(false));
-    mongoc_bulk_operation_t *bulk;
-    bson_t reply;
-    bson_error_t berr;
-    int rc = -1;
-
-    store_append_write_concern(c->s, opts);
-    bulk = mongoc_collection_create_bulk_operation_with_opts(coll, opts);
-    for (size_t i = 0; i < n; i++) {
-        if (!mongoc_bulk_operation_update_one_with_opts(bulk, filters[i], updates[i], one, &berr)) {
-            err_set(c->err, ERR_INTERNAL, "rollup update: %s", berr.message);
-            bson_init(&reply);
-            goto done;
-        }
-    }
-    if (mongoc_bulk_operation_execute(bulk, &reply, &berr) != 0) {
-        store_chunk_outcome(c->s, n, NULL);
-        rc = 0;
-    } else if (berr.code == STORE_DUPLICATE_KEY || store_first_write_error(&reply, NULL, 0) != 0) {
-        rc = 0;
-        for (size_t i = 0; i < n && rc == 0; i++) {
-            rc = settle(c, coll, filters[i], updates[i], capped != NULL ? capped[i] : NULL);
-        }
-    } else {
-        store_chunk_outcome(c->s, n, &berr);
-        err_set(c->err, ERR_TRANSIENT, "mongodb rollup bulk write: %s", berr.message);
-    }
-done:
-    bson_destroy(&reply);
-    mongoc_bulk_operation_destroy(bulk);
-    bson_destroy(opts);
-    bson_destroy(one);
-    return rc;
-}
-
-/* Run the upserts filters[i] / updates[i] in bulk writes of store_chunk() at most (capped[i]:
- * see upsert_chunk()). Returns 0, or -1 with c->err. */
+/* Run this batch's upserts filters[i] / updates[i] in bulk writes (chunked_upsert()), each
+ * settled by itself when its bulk write reports a write error; capped[i] (capped NULL: none)
+ * is the update of a site-hour whose set u is full (see rollup_write_settle()). Returns 0, or
+ * -1 with c->err. */
 static int
 upsert_all(struct ctx *c, mongoc_collection_t *coll, bson_t **filters, bson_t **updates,
            bson_t **capped, size_t n)
 {
-    for (size_t from = 0, m; from < n; from += m) {
-        if ((m = next_chunk(c, from, n)) == 0 ||
-            upsert_chunk(c, coll, filters + from, updates + from,
-                         capped != NULL ? capped + from : NULL, m) != 0) {
-            return -1;
-        }
-    }
-    return 0;
+    struct upserts u = {c, coll, filters, updates, capped};
+
+    return chunked_upsert(c->s, coll, filters, updates, n, settle_one, &u, "rollup", c->err);
+}
+
+/* updateMany {_id: {$in: ids}, field: from ("" = missing)} -> {$set: {field: this batch}}, in
+ * commands of store_chunk() ids at most: a compare-and-set on each document (which ones
+ * succeeded, a read tells). */
+static int
+cas_many(struct ctx *c, mongoc_collection_t *coll, const char *const *ids, size_t n,
+         const char *field, const char *from)
+{
+    return chunked_cas(c->s, coll, ids, n, field, from, c->b->id, "rollup takeover", c->err);
 }
 
 static void
@@ -435,52 +78,29 @@ free_ops(bson_t **filters, bson_t **updates, size_t n)
     }
 }
 
-/* A filter {_id: {$in: [...]}} being built: in_begin(), in_add() for each id, in_end(). */
-struct in_filter {
-    bson_t *f;
-    bson_t in, list;
-    size_t n;
-};
-
-static void
-in_begin(struct in_filter *x)
-{
-    x->f = bson_new();
-    x->n = 0;
-    bson_append_document_begin(x->f, "_id", -1, &x->in);
-    bson_append_array_begin(&x->in, "$in", -1, &x->list);
-}
-
-static void
-in_add(struct in_filter *x, const char *id)
-{
-    char buf[16];
-    const char *key;
-
-    bson_uint32_to_string((uint32_t)x->n++, &key, buf, sizeof buf);
-    BSON_APPEND_UTF8(&x->list, key, id);
-}
-
-/* The filter, to free with bson_destroy(). */
+/* The filter x has built (store_in_end()), or NULL with c->err when it could not grow. */
 static bson_t *
-in_end(struct in_filter *x)
+in_done(struct ctx *c, struct store_in *x)
 {
-    bson_append_array_end(&x->in, &x->list);
-    bson_append_document_end(x->f, &x->in);
-    return x->f;
-}
-
-/* {_id: {$in: [the plan's user documents]}}. */
-static bson_t *
-users_filter(const struct rollup_plan *p)
-{
-    struct in_filter x;
-
-    in_begin(&x);
-    for (size_t i = 0; i < p->n_users; i++) {
-        in_add(&x, p->docs[p->user_docs[i]].id);
+    if (store_in_end(x, c->err) != 0) {
+        bson_destroy(x->doc);
+        return NULL;
     }
-    return in_end(&x);
+    return x->doc;
+}
+
+/* {_id: {$in: [the plan's user documents]}}, or NULL with c->err when it cannot be built. */
+static bson_t *
+users_filter(struct ctx *c)
+{
+    const struct rollup_plan *p = c->plan;
+    struct store_in x;
+
+    store_in_begin(&x, bson_new(), "_id");
+    for (size_t i = 0; i < p->n_users; i++) {
+        store_in_add(&x, p->docs[p->user_docs[i]].id);
+    }
+    return in_done(c, &x);
 }
 
 /* Read the owner (b) of each of the plan's user documents into the plan. */
@@ -496,7 +116,9 @@ read_user_owners(struct ctx *c)
     if (store_stopping(c->s, c->err) != 0) {
         return -1;
     }
-    in = users_filter(c->plan);
+    if ((in = users_filter(c)) == NULL) {
+        return -1;
+    }
     cur = mongoc_collection_find_with_opts(c->users, in, NULL, NULL);
     while (mongoc_cursor_next(cur, &doc)) {
         bson_iter_t it;
@@ -528,7 +150,7 @@ static int
 read_voided(struct ctx *c, size_t n_q)
 {
     struct rollup_plan *p = c->plan;
-    struct in_filter x;
+    struct store_in x;
     bson_t *f, *opts;
     mongoc_cursor_t *cur;
     const bson_t *doc;
@@ -538,7 +160,7 @@ read_voided(struct ctx *c, size_t n_q)
     if (store_stopping(c->s, c->err) != 0) {
         return -1;
     }
-    in_begin(&x);
+    store_in_begin(&x, bson_new(), "_id");
     for (size_t i = 0; i < n_q; i++) {
         size_t j = 0;
         p->q[i].voided = 0;
@@ -546,10 +168,12 @@ read_voided(struct ctx *c, size_t n_q)
             j++;
         }
         if (j == i) { /* each site-day once */
-            in_add(&x, p->docs[p->q[i].doc].id);
+            store_in_add(&x, p->docs[p->q[i].doc].id);
         }
     }
-    f = in_end(&x);
+    if ((f = in_done(c, &x)) == NULL) {
+        return -1;
+    }
     opts = BCON_NEW("projection", "{", "voided", BCON_INT32(1), "}");
     cur = mongoc_collection_find_with_opts(c->rollups, f, opts, NULL);
     while (mongoc_cursor_next(cur, &doc)) {
@@ -709,7 +333,7 @@ apply_counts(struct ctx *c)
         g = d->ns == PLAN_PATH  ? PATHS
             : d->ns == PLAN_REF ? REFS
                                 : (rollup_plan_is_hour(d) ? HOURS : DAYS);
-        filter = not_applied_filter(d->id, c->b->run, c->b->seq);
+        filter = rollup_write_not_applied(d->id, c->b->run, c->b->seq);
         BCON_APPEND(filter, "voided", "{", "$ne", BCON_UTF8(c->b->id), "}");
         update = bson_new();
         bson_append_document_begin(update, "$inc", -1, &inc);
@@ -724,13 +348,13 @@ apply_counts(struct ctx *c)
             capped = bson_copy(update);
             BCON_APPEND(capped, "$set", "{", key, BCON_INT64(c->b->seq), "u_capped",
                         BCON_BOOL(true), "}");
-            append_on_insert(capped, p, d);
+            rollup_write_on_insert(capped, p, d);
             BCON_APPEND(filter, ROLLUP_HOUR_USERS_CAP_KEY, "{", "$exists", BCON_BOOL(false), "}");
             append_user_hashes(update, p, d);
             caps[m[g]] = capped;
         }
         BCON_APPEND(update, "$set", "{", key, BCON_INT64(c->b->seq), "}");
-        append_on_insert(update, p, d);
+        rollup_write_on_insert(update, p, d);
         f[g][m[g]] = filter;
         u[g][m[g]++] = update;
     }
@@ -759,120 +383,57 @@ done:
     return rc;
 }
 
+/* The id of the plan's redelivered event i (chunked_id_fn). */
+static const char *
+dup_id(const void *arg, size_t i)
+{
+    const struct rollup_plan *p = arg;
+
+    return p->evs[p->dups[i]].id;
+}
+
+/* Record the `own` ids and the delivery of stored event document doc in the plan's own[] and
+ * dlv[], for each of its redelivered events [from, from + m) with that id (chunked_doc_fn). */
+static void
+dup_owners(void *arg, const bson_t *doc, size_t from, size_t m)
+{
+    struct rollup_plan *p = arg;
+    bson_iter_t it, o;
+    const char *id, *d = "";
+
+    if (!bson_iter_init_find(&it, doc, "_id") || !BSON_ITER_HOLDS_UTF8(&it)) {
+        return;
+    }
+    id = bson_iter_utf8(&it, NULL);
+    if (bson_iter_init_find(&it, doc, "delivery") && BSON_ITER_HOLDS_UTF8(&it)) {
+        d = bson_iter_utf8(&it, NULL);
+    }
+    /* Every copy of the id: a client's two sends of one event_id may share a batch. */
+    for (size_t j = from; j < from + m; j++) {
+        if (strcmp(p->evs[p->dups[j]].id, id) != 0) {
+            continue;
+        }
+        snprintf(p->dlv[j], sizeof p->dlv[j], "%s", d);
+        if (!bson_iter_init_find(&it, doc, "own") || !BSON_ITER_HOLDS_DOCUMENT(&it)) {
+            continue;
+        }
+        for (int k = 0; k < ROLLUP_KINDS; k++) {
+            if (bson_iter_recurse(&it, &o) && bson_iter_find(&o, rollup_kind_names[k]) &&
+                BSON_ITER_HOLDS_UTF8(&o)) {
+                snprintf(p->own[j * ROLLUP_KINDS + (size_t)k], ROLLUP_BATCH_ID_MAX, "%s",
+                         bson_iter_utf8(&o, NULL));
+            }
+        }
+    }
+}
+
 /* The `own` ids and the delivery of the plan's redelivered events, read with one query per
  * store_chunk() of them, into its own[] and dlv[] ("" when missing). */
 static int
 read_owners(struct ctx *c)
 {
-    const struct event *evs = c->plan->evs;
-    const size_t *dups = c->plan->dups;
-    size_t n = c->plan->n_dups;
-    char(*own)[ROLLUP_BATCH_ID_MAX] = c->plan->own;
-    char(*dlv)[EVENT_DOC_ID_MAX + 2] = c->plan->dlv;
-
-    for (size_t from = 0, m; from < n; from += m) {
-        struct in_filter x;
-        bson_t *f;
-        mongoc_cursor_t *cur;
-        const bson_t *doc;
-        bson_error_t berr;
-        int rc = 0;
-
-        if ((m = next_chunk(c, from, n)) == 0) {
-            return -1;
-        }
-        in_begin(&x);
-        for (size_t i = from; i < from + m; i++) {
-            in_add(&x, evs[dups[i]].id);
-        }
-        f = in_end(&x);
-        cur = mongoc_collection_find_with_opts(c->events, f, NULL, NULL);
-        while (mongoc_cursor_next(cur, &doc)) {
-            bson_iter_t it, o;
-            const char *id, *d = "";
-            if (!bson_iter_init_find(&it, doc, "_id") || !BSON_ITER_HOLDS_UTF8(&it)) {
-                continue;
-            }
-            id = bson_iter_utf8(&it, NULL);
-            if (bson_iter_init_find(&it, doc, "delivery") && BSON_ITER_HOLDS_UTF8(&it)) {
-                d = bson_iter_utf8(&it, NULL);
-            }
-            /* Every copy of the id: a client's two sends of one event_id may share a batch. */
-            for (size_t j = from; j < from + m; j++) {
-                if (strcmp(evs[dups[j]].id, id) != 0) {
-                    continue;
-                }
-                snprintf(dlv[j], sizeof dlv[j], "%s", d);
-                if (!bson_iter_init_find(&it, doc, "own") || !BSON_ITER_HOLDS_DOCUMENT(&it)) {
-                    continue;
-                }
-                for (int k = 0; k < ROLLUP_KINDS; k++) {
-                    if (bson_iter_recurse(&it, &o) && bson_iter_find(&o, rollup_kind_names[k]) &&
-                        BSON_ITER_HOLDS_UTF8(&o)) {
-                        snprintf(own[j * ROLLUP_KINDS + (size_t)k], ROLLUP_BATCH_ID_MAX, "%s",
-                                 bson_iter_utf8(&o, NULL));
-                    }
-                }
-            }
-        }
-        if (mongoc_cursor_error(cur, &berr)) {
-            store_chunk_outcome(c->s, m, &berr);
-            rc = err_set(c->err, ERR_TRANSIENT, "mongodb rollup owners: %s", berr.message);
-        } else {
-            store_chunk_outcome(c->s, m, NULL);
-        }
-        mongoc_cursor_destroy(cur);
-        bson_destroy(f);
-        if (rc != 0) {
-            return rc;
-        }
-    }
-    return 0;
-}
-
-/* updateMany {_id: {$in: ids}, field: from ("" = missing)} -> {$set: {field: ours}}, in
- * commands of store_chunk() ids at most: a compare-and-set on each document (which ones
- * succeeded, a read tells). */
-static int
-cas_many(struct ctx *c, mongoc_collection_t *coll, const char *const *ids, size_t n,
-         const char *field, const char *from)
-{
-    for (size_t at = 0, m; at < n; at += m) {
-        struct in_filter x;
-        bson_t *f, *update, *opts;
-        bson_error_t berr;
-        int rc = 0;
-
-        if ((m = next_chunk(c, at, n)) == 0) {
-            return -1;
-        }
-        in_begin(&x);
-        for (size_t i = at; i < at + m; i++) {
-            in_add(&x, ids[i]);
-        }
-        f = in_end(&x);
-        if (from[0] != '\0') {
-            BSON_APPEND_UTF8(f, field, from);
-        } else {
-            BCON_APPEND(f, field, "{", "$exists", BCON_BOOL(false), "}");
-        }
-        update = BCON_NEW("$set", "{", field, BCON_UTF8(c->b->id), "}");
-        opts = bson_new();
-        store_append_write_concern(c->s, opts);
-        if (!mongoc_collection_update_many(coll, f, update, opts, NULL, &berr)) {
-            store_chunk_outcome(c->s, m, &berr);
-            rc = err_set(c->err, ERR_TRANSIENT, "mongodb rollup takeover: %s", berr.message);
-        } else {
-            store_chunk_outcome(c->s, m, NULL);
-        }
-        bson_destroy(f);
-        bson_destroy(update);
-        bson_destroy(opts);
-        if (rc != 0) {
-            return rc;
-        }
-    }
-    return 0;
+    return chunked_find(c->s, c->events, c->plan->n_dups, dup_id, dup_owners, c->plan,
+                        "rollup owners", c->err);
 }
 
 /* Decide, for every (event, figure) pair of the redelivered events, whether this batch
@@ -899,7 +460,8 @@ take_over(struct ctx *c)
         }
         n_q = rollup_plan_questions(p);
         for (size_t i = 0; i < n_q; i++) {
-            if (resolve(c, &p->q[i]) != 0) {
+            struct plan_question *q = &p->q[i];
+            if (rollup_write_void(c->s, coll_of(c, &p->docs[q->doc]), p, q, c->err) != 0) {
                 return -1;
             }
         }

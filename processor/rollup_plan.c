@@ -19,6 +19,8 @@ enum {
 
 /* --- the documents ----------------------------------------------------------------------- */
 
+/* The index's hash of document `s` of namespace ns. Not stored anywhere: free to change (the
+ * user hash a site-hour keeps is rollup_user_hash(), a stored format). */
 static uint64_t
 hash(int ns, const char *s)
 {
@@ -67,12 +69,6 @@ doc_ref(struct rollup_plan *p, char *id, int ns, const struct event *ev, int kin
     p->docs[p->n_docs] = (struct plan_doc){id, ns, ev, kind, scope, 0, 0, 0, 0, 0, 0, ""};
     p->slots[slot] = (long)p->n_docs;
     return (long)p->n_docs++;
-}
-
-int64_t
-rollup_plan_user_hash(const char *user)
-{
-    return (int64_t)hash(0, user); /* FNV-1a 64: its offset basis xor 0 */
 }
 
 static int
@@ -640,7 +636,7 @@ hour_users(struct rollup_plan *p)
             const char *user = hour_user(p, i, k);
             if (user != NULL) {
                 struct plan_doc *d = &p->docs[p->doc_of[i][k]];
-                p->uhash[d->u_at + d->u_n++] = rollup_plan_user_hash(user);
+                p->uhash[d->u_at + d->u_n++] = rollup_user_hash(user);
             }
         }
     }

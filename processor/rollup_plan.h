@@ -33,7 +33,7 @@
 
 #include "event.h"
 #include "insert.h"
-#include "rollup.h"
+#include "rollup_own.h"
 
 /* How many rounds an event's owner may change under our feet before the batch gives up
  * (and is retried later): each change is another processor taking it over. */
@@ -137,10 +137,6 @@ struct rollup_plan {
     int64_t *uhash;
 };
 
-/* The hash a site-hour document's set u keeps of user id `user`: FNV-1a 64 of its bytes,
- * as a signed 64-bit integer (BSON's int64). */
-int64_t rollup_plan_user_hash(const char *user);
-
 /* Whether d is a site-hour document (in rollup_hours; else a site-day or path document). */
 int rollup_plan_is_hour(const struct plan_doc *d);
 
@@ -217,10 +213,10 @@ size_t rollup_plan_user_takeovers(struct rollup_plan *p);
 
 /* What to add: docs[d].views for each site-day, site-hour and path document, docs[d].users
  * (the listed user documents that are this batch's) for each site-day, and for each
- * site-hour the distinct hashes (rollup_plan_user_hash()) of the non-empty user ids of the
- * events this batch counts there (uhash[u_at..u_at + u_n), ascending): added to its set u
- * by the same update that adds its views, so a user is in the set exactly when one of its
- * events is counted there. Also updates users_taken_over. */
+ * site-hour the distinct hashes (rollup_user_hash(), common/rollup_doc.h) of the non-empty
+ * user ids of the events this batch counts there (uhash[u_at..u_at + u_n), ascending): added
+ * to its set u by the same update that adds its views, so a user is in the set exactly when
+ * one of its events is counted there. Also updates users_taken_over. */
 void rollup_plan_counts(struct rollup_plan *p);
 
 #endif

@@ -60,7 +60,7 @@ make_event(long i, uint64_t run, struct ev *e)
     e->ts_ms = DAY_START_MS + 10 * 3600 * 1000LL + (i % 3600) * 1000LL;
 }
 
-/* The site-day id (type NULL) or site-day-type id, as rollup.c makes them. */
+/* The site-day id (type NULL) or site-day-type id, as common/rollup_doc.c makes them. */
 static void
 scope_id(const char *type, char *out, size_t n)
 {
@@ -142,7 +142,7 @@ write_opts(const mongoc_write_concern_t *wc)
     return opts;
 }
 
-/* FNV-1a 64 of s, as an int64 (processor/rollup_plan.h hashes a site-hour's users so). */
+/* FNV-1a 64 of s, as an int64: rollup_user_hash() (common/rollup_doc.h), a site-hour's set. */
 static int64_t
 fnv1a(const char *s)
 {

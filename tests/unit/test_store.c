@@ -1,6 +1,6 @@
 /* test_store.c - unit tests for common/store.c that need no server: the adaptive size of
- * write commands (store_chunk()), the stop flag, the URI check, the write concern and the
- * reading of write errors. */
+ * write commands (store_chunk()), the stop flag, the URI check, the write concern, the
+ * reading of write errors and the $in filter. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -269,6 +269,59 @@ test_first_write_error(void **state)
     bson_destroy(nocode);
 }
 
+/* The same document, to the byte, as BCON builds (BSON arrays' keys "0", "1", ...): the ids of
+ * the documents read, and so what is stored, do not depend on which program built the filter. */
+static void
+check_same(const bson_t *got, const bson_t *want)
+{
+    assert_int_equal(got->len, want->len);
+    assert_memory_equal(bson_get_data(got), bson_get_data(want), want->len);
+}
+
+static void
+test_in_filter(void **state)
+{
+    static const char *const ids[] = {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"};
+    bson_t *want = BCON_NEW("site_id", BCON_UTF8("s"), "scope", "{", "$in", "[", BCON_UTF8("a"),
+                            BCON_UTF8("b"), BCON_UTF8("c"), BCON_UTF8("d"), BCON_UTF8("e"),
+                            BCON_UTF8("f"), BCON_UTF8("g"), BCON_UTF8("h"), BCON_UTF8("i"),
+                            BCON_UTF8("j"), BCON_UTF8("k"), BCON_UTF8("l"), "]", "}");
+    bson_t *none = BCON_NEW("_id", "{", "$in", "[", "]", "}");
+    bson_t *got = BCON_NEW("site_id", BCON_UTF8("s")), *small;
+    uint8_t fixed[64], *buf = fixed;
+    size_t buflen = sizeof fixed;
+    bson_writer_t *writer;
+    struct store_in x;
+    struct app_err err = {0};
+
+    (void)state;
+    store_in_begin(&x, got, "scope");
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        store_in_add(&x, ids[i]);
+    }
+    assert_int_equal(store_in_end(&x, NULL), 0);
+    check_same(got, want);
+    bson_reinit(got);
+    store_in_begin(&x, got, "_id");
+    assert_int_equal(store_in_end(&x, NULL), 0);
+    check_same(got, none);
+    /* A document that cannot grow (here: a writer's fixed buffer of 64 bytes) fails it. */
+    writer = bson_writer_new(&buf, &buflen, 0, NULL, NULL);
+    bson_writer_begin(writer, &small);
+    store_in_begin(&x, small, "_id");
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        store_in_add(&x, "0123456789");
+    }
+    assert_int_equal(store_in_end(&x, &err), -1);
+    assert_int_equal(err.code, ERR_INTERNAL);
+    assert_string_equal(err.msg, "a filter of 3 ids is too large");
+    bson_writer_end(writer);
+    bson_writer_destroy(writer);
+    bson_destroy(got);
+    bson_destroy(none);
+    bson_destroy(want);
+}
+
 int
 main(void)
 {
@@ -283,8 +336,9 @@ main(void)
         cmocka_unit_test_setup_teardown(test_write_concern, setup, teardown),
         cmocka_unit_test_setup_teardown(test_first_write_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pinned_reads, setup, teardown),
+        cmocka_unit_test(test_in_filter),
     };
 
-    return cmocka_run_group_tests_name("store: command sizes, stop flag, URI, write errors", tests,
-                                       NULL, NULL);
+    return cmocka_run_group_tests_name("store: command sizes, stop flag, URI, write errors, $in",
+                                       tests, NULL, NULL);
 }

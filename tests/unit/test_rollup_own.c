@@ -1,0 +1,148 @@
+/* test_rollup_own.c - unit tests for processor/rollup_own.c: the `own` stamp an event's document
+ * carries (a stored format) and the batch ids; the rollup writes run against real servers in
+ * it_rollup.sh and the fault tests. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "rollup_own.h"
+
+static int
+is_hex(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strchr("0123456789abcdef", s[i]) == NULL || s[i] == '\0') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* A run id is 16 lower-case hex digits, and no batch id before the first batch. */
+static void
+test_init_makes_a_run_id(void **state)
+{
+    struct rollup_batch b;
+
+    (void)state;
+    rollup_batch_init(&b);
+    assert_int_equal(strlen(b.run), ROLLUP_RUN_LEN);
+    assert_true(is_hex(b.run, ROLLUP_RUN_LEN));
+    assert_int_equal(b.seq, 0);
+    assert_string_equal(b.id, "");
+}
+
+/* Batches of one run are numbered 1, 2, ... and their ids are "<run>:<seq>". */
+static void
+test_next_numbers_batches(void **state)
+{
+    struct rollup_batch b;
+    char want[ROLLUP_BATCH_ID_MAX];
+
+    (void)state;
+    rollup_batch_init(&b);
+    for (int64_t i = 1; i <= 1000; i++) {
+        rollup_batch_next(&b);
+        assert_int_equal(b.seq, i);
+        snprintf(want, sizeof want, "%s:%lld", b.run, (long long)i);
+        assert_string_equal(b.id, want);
+    }
+}
+
+/* Two runs (two processes, or one restarted) never share a run id: 62 random bits. */
+static void
+test_runs_differ(void **state)
+{
+    struct rollup_batch a, b;
+
+    (void)state;
+    for (int i = 0; i < 100; i++) {
+        rollup_batch_init(&a);
+        rollup_batch_init(&b);
+        assert_string_not_equal(a.run, b.run);
+    }
+}
+
+/* The keys of doc's sub-document `own`, in order, separated by spaces, into out; each value
+ * must be the batch id B. */
+static void
+own_keys(const bson_t *doc, char *out, size_t n)
+{
+    bson_iter_t it, own;
+    size_t at = 0;
+
+    out[0] = '\0';
+    assert_true(bson_iter_init_find(&it, doc, "own") && bson_iter_recurse(&it, &own));
+    while (bson_iter_next(&own)) {
+        assert_true(BSON_ITER_HOLDS_UTF8(&own));
+        assert_string_equal(bson_iter_utf8(&own, NULL), "B");
+        at += (size_t)snprintf(out + at, n - at, "%s%s", at > 0 ? " " : "", bson_iter_key(&own));
+    }
+}
+
+/* The own stamp of an event of each shape, as stored: a field per kind it counts in, in the
+ * order of the kinds, each the batch id; and the referrer a page view counts under. Each
+ * shape's stamp is built once: the second round takes the stamps built by the first. */
+static void
+test_own_stamps(void **state)
+{
+    static const struct {
+        const char *type, *path, *referrer;
+        const char *want_own, *want_ref;
+    } rows[] = {
+        {"click", NULL, NULL, "a t h ht", NULL},
+        {"click", "", "https://x.example/", "a t h ht", NULL},
+        {"page_view", "/a", NULL, "a t pa pt h ht", NULL},
+        {"page_view", NULL, "https://News.Example.com:8443/a?b", "a t h ht r", "news.example.com"},
+        {"page_view", "/a", "http://ref.example", "a t pa pt h ht r", "ref.example"},
+        {"page_view", "/a", "ftp://ref.example", "a t pa pt h ht", NULL},
+    };
+    struct rollup_own own;
+
+    (void)state;
+    rollup_own_init(&own, "B");
+    for (int round = 0; round < 2; round++) {
+        for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+            struct event ev;
+            char host[ROLLUP_REFERRER_MAX + 1], keys[64];
+            bson_t doc = BSON_INITIALIZER;
+
+            event_init(&ev);
+            ev.event_type = rows[i].type;
+            ev.path = rows[i].path;
+            ev.properties =
+                rows[i].referrer != NULL ? json_pack("{s:s}", "referrer", rows[i].referrer) : NULL;
+            if (rows[i].want_ref != NULL) {
+                assert_int_equal(rollup_event_referrer(&ev, host), (int)strlen(rows[i].want_ref));
+                assert_string_equal(host, rows[i].want_ref);
+            } else {
+                assert_int_equal(rollup_event_referrer(&ev, host), -1);
+            }
+            assert_int_equal(rollup_append_own(&doc, &ev, &own), 0);
+            own_keys(&doc, keys, sizeof keys);
+            assert_string_equal(keys, rows[i].want_own);
+            bson_destroy(&doc);
+            json_decref(ev.properties);
+        }
+    }
+    rollup_own_cleanup(&own);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_init_makes_a_run_id),
+        cmocka_unit_test(test_next_numbers_batches),
+        cmocka_unit_test(test_runs_differ),
+        cmocka_unit_test(test_own_stamps),
+    };
+
+    return cmocka_run_group_tests_name("rollup_own: own stamps and batch ids", tests, NULL, NULL);
+}
