@@ -50,6 +50,11 @@ SERVICES    := ingest processor reporting
 # bench/, browser/, and tools/ (helpers the tests and benchmarks run). Every binary is built
 # as $(BUILD)/tests/<name>, whichever folder its source is in.
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+# Every source of tests/ lives in a folder of its kind (docs/development.md): a file left at
+# the top would be neither built nor checked, so it stops the build.
+ifneq ($(wildcard tests/*.c tests/*.h tests/*.sh),)
+  $(error $(wildcard tests/*.c tests/*.h tests/*.sh): tests/ holds folders by kind only (unit/, it/, fuzz/, bench/, browser/, tools/))
+endif
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # it_images.sh builds and runs the container images: once, in `make images-test`.
 IT_SCRIPTS  := $(filter-out tests/it/it_images.sh,$(sort $(wildcard tests/it/it_*.sh)))
