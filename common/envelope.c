@@ -43,18 +43,19 @@ put(struct out *o, const char *s, size_t n)
     o->len += n;
 }
 
-/* Append ,"key":"value" (prefix is the literal ,"key":" of length plen) with value
- * escaped as JSON requires; the text is valid UTF-8 (jansson or event_scan() checked
- * it), so only '"', '\\' and control characters need escaping. */
+/* Append ,"key":"value" (prefix is the literal ,"key":" of length plen), the value being
+ * the bytes from v to end (or to a NUL before end), escaped as JSON requires; the text is
+ * valid UTF-8 (jansson or event_scan() checked it), so only '"', '\\' and control
+ * characters need escaping. */
 static void
-put_string_n(struct out *o, const char *prefix, size_t plen, const char *v)
+put_string_n(struct out *o, const char *prefix, size_t plen, const char *v, const char *end)
 {
     static const char hex[] = "0123456789abcdef";
     const char *run = v;
 
     put(o, prefix, plen);
     for (;; v++) {
-        unsigned char c = (unsigned char)*v;
+        unsigned char c = v < end ? (unsigned char)*v : '\0';
         if (c >= 0x20 && c != '"' && c != '\\') {
             continue;
         }
@@ -74,7 +75,10 @@ put_string_n(struct out *o, const char *prefix, size_t plen, const char *v)
     put(o, "\"", 1);
 }
 
-#define PUT_STRING(o, key, v) put_string_n(o, ",\"" key "\":\"", sizeof(",\"" key "\":\"") - 1, v)
+/* Append ,"key":"v", v's first n bytes (PUT_STRING_N) or all of it. */
+#define PUT_STRING_N(o, key, v, n)                                                                 \
+    put_string_n(o, ",\"" key "\":\"", sizeof(",\"" key "\":\"") - 1, v, (v) + (n))
+#define PUT_STRING(o, key, v) PUT_STRING_N(o, key, v, strlen(v))
 
 /* Append v in decimal (snprintf is a measurable share of the encoding's cost). */
 static void
@@ -148,7 +152,7 @@ envelope_encode(const struct event *ev, size_t *len)
         PUT_INT(&o, "cts", ev->client_ts_ms);
     }
     if (ev->path != NULL) {
-        PUT_STRING(&o, "path", ev->path);
+        PUT_STRING_N(&o, "path", ev->path, event_path_len(ev->path));
     }
     if (ev->user_id != NULL) {
         PUT_STRING(&o, "user_id", ev->user_id);

@@ -479,6 +479,12 @@ plain_object(const char *p, const char *end, struct plain *pl)
     }
 }
 
+size_t
+event_path_len(const char *path)
+{
+    return strcspn(path, "?#");
+}
+
 int
 event_plain_strings_valid(const char *const s[EVENT_N_STRINGS], const size_t len[EVENT_N_STRINGS])
 {

@@ -43,6 +43,11 @@ enum event_string { EVENT_SITE_ID, EVENT_EVENT_TYPE, EVENT_PATH, EVENT_USER_ID, 
  * read by event_take_fields() and by both fast paths (event_scan(), envelope_decode()). */
 int event_string_fits(enum event_string m, size_t len);
 
+/* The bytes of a path that are stored: those before its first '?' or '#'. A path is the
+ * page's URL path; its query string and fragment (tokens, e-mail addresses, search terms)
+ * are never stored, whoever sends them (the tracker sends location.pathname only). */
+size_t event_path_len(const char *path);
+
 /* For a fast path that found the string members s[m] (len[m] bytes; NULL when absent) as
  * strings that jansson would read as those same bytes: true when event_take_fields() accepts
  * them, that is when site_id and event_type are present and every one present fits. */

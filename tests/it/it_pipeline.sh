@@ -73,6 +73,20 @@ expect_json "document: properties kept as sent; absent path/user_id are null" \
     "$(jq -c '{path, user_id, properties}' <<<"$doc")" \
     '{"path":null,"user_id":null,"properties":{"a":{"b":[1,"two",false]},"c":1.5}}'
 
+# --- a path's query and fragment are never stored ----------------------------------------
+# One plain event (ingest's fast path) and one with properties (the jansson path).
+post query-site page_view 2025-11-15T10:00:00Z '/reset?token=secret-q1#secret-f1' u1
+http POST "$I/event" '{"site_id":"query-site","event_type":"page_view","timestamp":"2025-11-15T10:01:00Z","path":"/caf\u00e9#secret-f2?secret-q2","properties":{"k":1}}'
+if [ "$HTTP_STATUS" = 202 ]; then SENT=$((SENT + 1)); else fail "post with a fragment: $HTTP_STATUS $HTTP_BODY"; fi
+drained "paths with a query"
+stored=$("$BUILD/tests/mongoq" "$(mongo_uri $DB)" events find '{"site_id":"query-site"}')
+expect_eq "a path is stored without its query or fragment" \
+    "$(jq -r '.path' <<<"$stored" | sort | tr '\n' ' ')" "/café /reset "
+expect_eq "no stored event holds a query's or a fragment's secret" "$(grep -c secret <<<"$stored")" 0
+http GET "$R/stats?site_id=query-site&date=2025-11-15"
+expect_eq "/stats lists the paths without their queries" "$(jq -c '[.top_paths[].path]' <<<"$HTTP_BODY")" \
+    '["/café","/reset"]'
+
 # --- UTC day boundaries with offsets ------------------------------------------------------
 post tz-site page_view 2025-11-15T23:30:00-01:00 /late a     # 2025-11-16T00:30Z: next day
 post tz-site page_view 2025-11-16T01:00:00+02:00 /early b    # 2025-11-15T23:00Z: this day

@@ -130,7 +130,7 @@ test_round_trip_all_fields(void **state)
     assert_string_equal(out.id, in.id);
     assert_string_equal(out.site_id, "site-abc-123");
     assert_string_equal(out.event_type, "page_view");
-    assert_string_equal(out.path, "/pricing?plan=pro");
+    assert_string_equal(out.path, "/pricing"); /* the query is never stored */
     assert_string_equal(out.user_id, "user-7");
     assert_int_equal(out.ts_ms, EXAMPLE_MS + 42);
     assert_int_equal(out.received_ms, EXAMPLE_MS + 123);
@@ -139,6 +139,51 @@ test_round_trip_all_fields(void **state)
     free(text);
     event_cleanup(&in);
     event_cleanup(&out);
+}
+
+/* The path an envelope carries is the URL's path alone: the query and the fragment are
+ * dropped, whichever comes first (event_path_len()). */
+static void
+test_path_without_query_or_fragment(void **state)
+{
+    static const struct {
+        const char *sent, *kept;
+    } cases[] = {
+        {"/pricing", "/pricing"},     {"/pricing?plan=pro", "/pricing"},
+        {"/a#section", "/a"},         {"/a#frag?not-a-query", "/a"},
+        {"/a?q=1#frag", "/a"},        {"?token=secret", ""},
+        {"#access_token=secret", ""}, {"/caf\u00e9?x=1", "/caf\u00e9"},
+        {"/a\\b?c", "/a\\b"},         {"", ""},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char body[256], want[64];
+        struct event in;
+        size_t len = 0;
+        char *text;
+        json_t *env, *kept;
+
+        snprintf(body, sizeof body,
+                 "{\"site_id\":\"s\",\"event_type\":\"e\",\"timestamp\":"
+                 "\"2025-11-15T10:00:00Z\",\"path\":\"%s\"}",
+                 cases[i].sent);
+        snprintf(want, sizeof want, "\"%s\"", cases[i].kept);
+        request_event(json_loads(body, 0, NULL), &in);
+        text = envelope_encode(&in, &len);
+        assert_non_null(text);
+        env = json_loads(text, 0, NULL);
+        kept = json_loads(want, JSON_DECODE_ANY, NULL);
+        assert_non_null(env);
+        assert_non_null(kept);
+        if (!json_equal(json_object_get(env, "path"), kept)) {
+            fail_msg("path \"%s\" sent: the envelope says %s, not %s", cases[i].sent, text, want);
+        }
+        json_decref(kept);
+        json_decref(env);
+        free(text);
+        event_cleanup(&in);
+    }
 }
 
 static void
@@ -1017,6 +1062,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_all_fields),
+        cmocka_unit_test(test_path_without_query_or_fragment),
         cmocka_unit_test(test_round_trip_escapes),
         cmocka_unit_test(test_round_trip_optional_fields_absent),
         cmocka_unit_test(test_round_trip_empty_optional_strings),
