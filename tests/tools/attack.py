@@ -6,7 +6,10 @@
       it or is silent for 3 s. Prints one line per response, "STATUS MESSAGE" (MESSAGE:
       the JSON reply's "message", or its "status"), an interim 100 as "100 continue",
       then "closed" or "open". A "<pause:S>" in REQUEST is not sent: the connection
-      stays idle there for S seconds (reading what the server answers meanwhile).
+      stays idle there for S seconds (reading what the server answers meanwhile). With
+      ATTACK_TIMED=1 in the environment, a last line "took S": the seconds from the first
+      byte sent to the server's close (or to the end of the wait), measured here, so that
+      the interpreter's start-up is not counted.
 
   attack.py flood PATTERN N SECONDS PORT PROBE_URL NORMAL_URL [NORMAL_BODY]
       Keep N connections of PATTERN open against 127.0.0.1:PORT for SECONDS, opening a
@@ -22,6 +25,7 @@
       stayed open (one still open counts with its age then).
 """
 import json
+import os
 import re
 import socket
 import sys
@@ -61,6 +65,7 @@ def raw(port):
     parts = re.split(rb"<pause:([0-9.]+)>", sys.stdin.buffer.read())
     s = socket.create_connection(("127.0.0.1", port))
     data, state = b"", "open"
+    start = time.monotonic()
     s.sendall(parts[0])
     for i in range(1, len(parts), 2):
         until = time.time() + float(parts[i])
@@ -83,9 +88,12 @@ def raw(port):
         pass
     except ConnectionResetError:
         state = "closed"
+    took = time.monotonic() - start
     for status, msg in parse_responses(data):
         print(status, msg)
     print(state)
+    if os.environ.get("ATTACK_TIMED") == "1":
+        print("took %.2f" % took)
 
 
 class Stats:
