@@ -80,7 +80,7 @@ redis_cli del q >/dev/null
 # state, one per line, must be EXPECTED.
 raw() {
     local got
-    got=$(python3 "$T_ROOT/tests/tools/attack.py" raw "$INGEST_PORT" <"$T_TMP/req" | tr '\n' '|')
+    got=$("$T_PYTHON" "$T_ROOT/tests/tools/attack.py" raw "$INGEST_PORT" <"$T_TMP/req" | tr '\n' '|')
     expect_eq "$1" "$got" "$2"
 }
 CRLF=$'\r\n'
@@ -212,7 +212,7 @@ expect_eq "the 100-continue event was queued" "$(redis_cli llen q)" 1
 # of slack, timed by attack.py from its first byte sent (not counting Python's start-up).
 raw_timed() {
     local out took
-    out=$(ATTACK_TIMED=1 python3 "$T_ROOT/tests/tools/attack.py" raw "$INGEST_PORT" <"$T_TMP/req")
+    out=$(ATTACK_TIMED=1 "$T_PYTHON" "$T_ROOT/tests/tools/attack.py" raw "$INGEST_PORT" <"$T_TMP/req")
     took=$(sed -n 's/^took //p' <<<"$out")
     expect_eq "$1" "$(grep -v '^took ' <<<"$out" | tr '\n' '|')" "$2"
     check "$1: closed within the 2 s timeout (${took:-?} s)" \

@@ -31,7 +31,7 @@ EV='{"site_id":"starve","event_type":"page_view","timestamp":"2025-11-15T10:00:0
 flood() {
     local name=$1 out
     shift
-    out=$(python3 "$T_ROOT/tests/tools/attack.py" flood "$1" "$2" 6 "${@:3}")
+    out=$("$T_PYTHON" "$T_ROOT/tests/tools/attack.py" flood "$1" "$2" 6 "${@:3}")
     echo "# $name, $2 x $1: $out"
     local -A r
     local kv

@@ -18,6 +18,11 @@ JONGODB_BIN=${JONGODB_BIN:-"$T_ROOT/.deps/jongodb/node_modules/@jongodb/memory-s
 # process killed with SIGKILL leaves its file, and a later process given the same pid
 # then prints a warning before main() (breaking "one line" checks). Tests turn it off.
 export MONGOC_DISABLE_SHM=1
+# The Python of the hostile clients (tests/tools/attack.py): Debian's, which deploy/setup.sh
+# installs, when there is one; a version manager's shim in front of `python3` (pyenv's) takes
+# half a second to start, once per request those scripts send.
+# shellcheck disable=SC2034 # read by the test scripts
+if [ -x /usr/bin/python3 ]; then T_PYTHON=/usr/bin/python3; else T_PYTHON=python3; fi
 T_NAME=$(basename "$0" .sh)
 T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/$T_NAME.XXXXXX")
 T_PASSED=0
