@@ -16,6 +16,7 @@
 #include "civet_internals.h"
 #include "framing.h"
 #include "log.h"
+#include "ts.h"
 
 #define HTTP_MAX_STATUS 600
 
@@ -49,14 +50,6 @@ request_timeout(const struct mg_connection *conn)
     const http_server_t *srv = mg_get_request_info(conn)->user_data;
     return mg_get_context(conn) == srv->probe_mg ? HTTP_PROBE_TIMEOUT_MS
                                                  : srv->opts.request_timeout_ms;
-}
-
-static double
-now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static struct path_stats *
@@ -182,7 +175,7 @@ dispatch(struct mg_connection *conn)
 {
     const struct mg_request_info *ri = mg_get_request_info(conn);
     const http_server_t *srv = ri->user_data;
-    double start = now_seconds();
+    int64_t start = ts_mono_ns();
     const char *bad;
     int status = 0;
 
@@ -204,7 +197,7 @@ dispatch(struct mg_connection *conn)
         http_body_finish(conn);
     }
     http_reply_end();
-    count(stats_for(srv, ri->local_uri), status, now_seconds() - start);
+    count(stats_for(srv, ri->local_uri), status, (double)(ts_mono_ns() - start) / 1e9);
     return status;
 }
 

@@ -14,6 +14,7 @@
 #include "framing.h"
 #include "http_reply.h"
 #include "log.h"
+#include "ts.h"
 
 /* How often the watchdog looks for body reads past their deadline. */
 #define HTTP_WATCHDOG_MS 100
@@ -54,14 +55,6 @@ static _Thread_local int self_fd = -1;
 static _Thread_local http_watchdog_t *self_watchdog; /* the current request's */
 static _Thread_local struct reader self_reader;
 static _Thread_local const http_watchdog_t *self_registered;
-
-static int64_t
-mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* This thread's reader, registered with w on first use; NULL when w's table is full
  * (then reads are bounded by civetweb's per-read timeout only). */
@@ -134,7 +127,7 @@ watchdog_main(void *arg)
             until.tv_nsec -= 1000000000L;
         }
         pthread_cond_timedwait(&w->wake, &w->lock, &until);
-        int64_t now = mono_ms();
+        int64_t now = ts_mono_ms();
         size_t n = atomic_load(&w->n_readers);
         for (size_t i = 0; i < n && !w->stop; i++) {
             struct reader *r = w->readers[i];
@@ -210,7 +203,7 @@ http_body_connection(const struct mg_connection *conn)
 {
     static atomic_int warned;
 
-    wait_start_ms = mono_ms();
+    wait_start_ms = ts_mono_ms();
     wait_reused = 0;
     self_fd = civet_internals_socket(conn);
     if (self_fd < 0 && !atomic_exchange(&warned, 1)) {
@@ -222,14 +215,14 @@ http_body_connection(const struct mg_connection *conn)
 void
 http_body_request_end(void)
 {
-    wait_start_ms = mono_ms();
+    wait_start_ms = ts_mono_ms();
     wait_reused = 1;
 }
 
 int
 http_body_headers_late(long first_ms, long next_ms)
 {
-    return mono_ms() >= wait_start_ms + (wait_reused ? next_ms : first_ms);
+    return ts_mono_ms() >= wait_start_ms + (wait_reused ? next_ms : first_ms);
 }
 
 void
@@ -237,7 +230,7 @@ http_body_begin(http_watchdog_t *w, long timeout_ms)
 {
     self_watchdog = w;
     body_timeout_ms = timeout_ms;
-    body_deadline_ms = mono_ms() + timeout_ms;
+    body_deadline_ms = ts_mono_ms() + timeout_ms;
 }
 
 /* Bytes of an oversized body read and thrown away before answering 413: a server that
@@ -264,7 +257,7 @@ read_until(struct mg_connection *conn, struct reader *rd, int64_t deadline, char
         if (ri->content_length >= 0 && n >= (size_t)ri->content_length) {
             return (long)n; /* all of it: no read that could block */
         }
-        if (mono_ms() >= deadline) {
+        if (ts_mono_ms() >= deadline) {
             *why = 408;
             return -1;
         }
@@ -276,14 +269,14 @@ read_until(struct mg_connection *conn, struct reader *rd, int64_t deadline, char
         if (r == 0) {
             /* The end of the body, or civetweb's own read timeout, which returns 0 too
              * and only ever ends past the deadline. */
-            if (mono_ms() >= deadline) {
+            if (ts_mono_ms() >= deadline) {
                 *why = 408;
                 return -1;
             }
             return (long)n;
         }
         if (r < 0) {
-            *why = mono_ms() >= deadline ? 408 : 400;
+            *why = ts_mono_ms() >= deadline ? 408 : 400;
             return -1;
         }
         n += (size_t)r;

@@ -47,4 +47,10 @@ int64_t ts_days_from_civil(int64_t y, int m, int d);
 /* Current wall-clock time in UTC milliseconds. */
 int64_t ts_now_ms(void);
 
+/* The monotonic clock (CLOCK_MONOTONIC: not set back by NTP or an operator, counted from
+ * an arbitrary start), in nanoseconds and in milliseconds: every deadline, timeout,
+ * interval and latency of the programs is measured on it. */
+int64_t ts_mono_ns(void);
+int64_t ts_mono_ms(void);
+
 #endif

@@ -82,7 +82,7 @@ rate_limit(struct mg_connection *conn, struct ingest *in, size_t n)
         }
     }
     client_make_key(ri->remote_addr, xff, n_xff, in->cfg.trust_proxy, client, sizeof client);
-    v = ratelimit_take(in->rate, client, ratelimit_now_ms(), (long)n, &after);
+    v = ratelimit_take(in->rate, client, ts_mono_ms(), (long)n, &after);
     if (v == RATELIMIT_OK) {
         return 0;
     }

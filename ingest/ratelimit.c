@@ -8,6 +8,8 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "hash.h"
+
 /* --- the token bucket ------------------------------------------------------------------ */
 
 void
@@ -96,12 +98,7 @@ ratelimit_free(ratelimit_t *r)
 static uint64_t
 hash(uint64_t seed, const char *s)
 {
-    uint64_t h = 14695981039346656037ULL ^ seed;
-
-    for (; *s != '\0'; s++) {
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    }
-    return h;
+    return hash_fnv1a(HASH_FNV1A_BASIS ^ seed, s, strlen(s));
 }
 
 enum ratelimit_verdict
@@ -144,12 +141,4 @@ ratelimit_take(ratelimit_t *r, const char *client, int64_t now_ms, long n, long 
                            r->rate, r->burst, n, retry_after_s);
     pthread_mutex_unlock(&st->lock);
     return v;
-}
-
-int64_t
-ratelimit_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

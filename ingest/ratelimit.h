@@ -84,7 +84,4 @@ void ratelimit_free(ratelimit_t *r);
 enum ratelimit_verdict ratelimit_take(ratelimit_t *r, const char *client, int64_t now_ms, long n,
                                       long *retry_after_s);
 
-/* The monotonic clock in milliseconds, for now_ms. */
-int64_t ratelimit_now_ms(void);
-
 #endif

@@ -1,19 +1,19 @@
 /* backoff.c - capped exponential backoff with full jitter, and interruptible sleeps. */
 #include "backoff.h"
 
+#include <stdint.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "ts.h"
 
 void
 backoff_init(struct backoff *b, long base_ms, long cap_ms)
 {
-    struct timespec now;
-
-    clock_gettime(CLOCK_MONOTONIC, &now);
     b->base_ms = base_ms > 0 ? base_ms : 1;
     b->cap_ms = cap_ms >= b->base_ms ? cap_ms : b->base_ms;
     b->attempt = 0;
-    b->rng = ((uint64_t)now.tv_nsec << 20) ^ (uint64_t)getpid() ^ (uint64_t)(uintptr_t)b;
+    b->rng = ((uint64_t)ts_mono_ns() << 20) ^ (uint64_t)getpid() ^ (uint64_t)(uintptr_t)b;
     if (b->rng == 0) {
         b->rng = 0x9e3779b97f4a7c15ULL;
     }

@@ -313,14 +313,6 @@ done:
     return rc;
 }
 
-static int64_t
-mono_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
-
 /* Tries to hand a batch back go on for at most this long (plus one Redis timeout). */
 #define DRAIN_HAND_BACK_MS 2000
 
@@ -331,7 +323,7 @@ hand_back(struct drain *d)
     struct app_err err = {0};
     long n;
 
-    int64_t until = mono_ms() + DRAIN_HAND_BACK_MS; /* this runs while stopping */
+    int64_t until = ts_mono_ms() + DRAIN_HAND_BACK_MS; /* this runs while stopping */
 
     do {
         n = queue_requeue(d->q, d->redis, &err);
@@ -341,7 +333,7 @@ hand_back(struct drain *d)
         }
         LOG_WARN("handing back %s: %s", queue_name(d->q, QUEUE_PROCESSING), err.msg);
         backoff_sleep(200, NULL);
-    } while (mono_ms() < until);
+    } while (ts_mono_ms() < until);
     LOG_WARN("%s left for the recovery pass", queue_name(d->q, QUEUE_PROCESSING));
 }
 
@@ -514,16 +506,16 @@ drain_run(struct svc_program *prog)
         goto done;
     }
     hb_started = 1;
-    next_recovery = mono_ms() + c->heartbeat_ttl_ms / 2;
+    next_recovery = ts_mono_ms() + c->heartbeat_ttl_ms / 2;
     while (!atomic_load(&svc_stop_requested)) {
         int n;
-        if (mono_ms() >= next_recovery) {
+        if (ts_mono_ms() >= next_recovery) {
             long moved = queue_recover(d.q, d.redis, 0, &err);
             if (moved > 0) {
                 LOG_INFO("recovery: returned %ld events of stopped processors to the queue", moved);
                 count(&d.stats->recovered, (unsigned long long)moved);
             }
-            next_recovery = mono_ms() + c->heartbeat_ttl_ms / 2;
+            next_recovery = ts_mono_ms() + c->heartbeat_ttl_ms / 2;
         }
         if (resume) {
             /* A claim failed midway: what it moved may be in our list unseen. */
