@@ -221,9 +221,10 @@ $(BUILD)/$(1)-fault: $(call prog_obj,$(1),obj-fault) $(BUILD)/obj-fault/tests/it
 endef
 $(foreach s,$(SERVICES),$(eval $(call fault_rule,$(s))))
 
-# Built against libcommon.a: the do-nothing server (the programs' HTTP stack), and memfill
-# (the data of the memory checks, ids as common/rollup_doc.h makes them).
-$(BUILD)/tests/nothing $(BUILD)/tests/memfill: $(BUILD)/libcommon.a
+# Built against libcommon.a: the do-nothing server (the programs' HTTP stack), memfill (the
+# data of the memory checks, ids as common/rollup_doc.h makes them) and rawinsert (the user
+# hashes of a site-hour, rollup_user_hash()).
+$(BUILD)/tests/nothing $(BUILD)/tests/memfill $(BUILD)/tests/rawinsert: $(BUILD)/libcommon.a
 
 $(TOOLS): $(BUILD)/tests/%: $(BUILD)/obj/tests/tools/%.o
 	$(link_test)

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hash.h"
 #include "ts.h"
 
 /* The id of site's bucket of `prefix` characters of ts_ms's timestamp: 10 a day, 13 an hour. */
@@ -56,12 +57,7 @@ rollup_child_id(const char *parent, const char *leaf)
 int64_t
 rollup_user_hash(const char *user)
 {
-    uint64_t h = 14695981039346656037ULL; /* FNV-1a 64 */
-
-    for (const unsigned char *c = (const unsigned char *)user; *c != '\0'; c++) {
-        h = (h ^ *c) * 1099511628211ULL;
-    }
-    return (int64_t)h;
+    return (int64_t)hash_fnv1a(HASH_FNV1A_BASIS, user, strlen(user));
 }
 
 int

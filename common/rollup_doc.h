@@ -62,7 +62,7 @@ int rollup_batch_parse(const char *id, char run[ROLLUP_RUN_LEN + 1], int64_t *se
  * 14695981039346656037, prime 1099511628211), as a signed 64-bit integer (BSON's int64). A
  * stored format: the sets in rollup_hours hold these values, so another hash would count each
  * returning user of an hour twice. tests/unit/test_rollup_doc.c fixes its values. It is no
- * hash-table hash: a table hashes as it likes (processor/rollup_plan.c has its own). */
+ * hash-table hash: a table seeds hash_fnv1a() (common/hash.h) as it likes. */
 int64_t rollup_user_hash(const char *user);
 
 /* How many paths /stats lists, most viewed first. */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "rollup_doc.h"
 #include "ts.h"
 
@@ -24,11 +25,7 @@ enum {
 static uint64_t
 hash(int ns, const char *s)
 {
-    uint64_t h = 14695981039346656037ULL ^ (uint64_t)ns; /* FNV-1a 64 (offset basis xor ns) */
-    for (; *s != '\0'; s++) {
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    }
-    return h;
+    return hash_fnv1a(HASH_FNV1A_BASIS ^ (uint64_t)ns, s, strlen(s));
 }
 
 /* The slot of document `id` of namespace ns: where it is, or the free slot where it would go. */

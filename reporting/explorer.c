@@ -6,6 +6,7 @@
 
 #include "cfg.h"
 #include "event_doc.h"
+#include "hash.h"
 #include "jsontext.h"
 #include "params.h"
 #include "range.h"
@@ -108,33 +109,22 @@ explorer_parse(const char *qs, struct events_query *q, char *msg, size_t msglen)
 
 /* --- the cursor ------------------------------------------------------------------------ */
 
-static uint64_t
-fnv1a(uint64_t h, const void *data, size_t len)
-{
-    const unsigned char *p = data;
-
-    for (size_t i = 0; i < len; i++) {
-        h = (h ^ p[i]) * 1099511628211ULL;
-    }
-    return h;
-}
-
 uint64_t
 explorer_filters_hash(const struct events_query *q)
 {
     const char *fields[] = {q->site_id, q->event_type, q->user_id, q->path};
-    uint64_t h = 14695981039346656037ULL;
+    uint64_t h = HASH_FNV1A_BASIS;
     unsigned char b[16];
 
     /* Each string with its NUL, so that the fields cannot run into each other. */
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
-        h = fnv1a(h, fields[i], strlen(fields[i]) + 1);
+        h = hash_fnv1a(h, fields[i], strlen(fields[i]) + 1);
     }
     for (int i = 0; i < 8; i++) {
         b[i] = (unsigned char)((uint64_t)q->from_ms >> (56 - 8 * i));
         b[8 + i] = (unsigned char)((uint64_t)q->to_ms >> (56 - 8 * i));
     }
-    return fnv1a(h, b, sizeof b);
+    return hash_fnv1a(h, b, sizeof b);
 }
 
 static const char B64URL[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "rollup_doc.h"
 #include "ts.h"
 
@@ -194,12 +195,7 @@ range_batch(size_t room, size_t largest, uint32_t most)
 uint64_t
 range_user_hash(const char *s, size_t len)
 {
-    uint64_t h = 14695981039346656037ULL;
-
-    for (size_t i = 0; i < len; i++) {
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-    }
-    return h;
+    return hash_fnv1a(HASH_FNV1A_BASIS, s, len);
 }
 
 int64_t

@@ -28,6 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rollup_doc.h"
+
 #define SITE "bench-site"
 #define DATE "2025-11-15"
 #define DAY_START_MS 1763164800000LL /* 2025-11-15T00:00:00Z */
@@ -140,18 +142,6 @@ write_opts(const mongoc_write_concern_t *wc)
     bson_t *opts = BCON_NEW("ordered", BCON_BOOL(false));
     mongoc_write_concern_append((mongoc_write_concern_t *)wc, opts);
     return opts;
-}
-
-/* FNV-1a 64 of s, as an int64: rollup_user_hash() (common/rollup_doc.h), a site-hour's set. */
-static int64_t
-fnv1a(const char *s)
-{
-    uint64_t h = 14695981039346656037ULL;
-
-    for (; *s != '\0'; s++) {
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    }
-    return (int64_t)h;
 }
 
 /* Run the upserts filters[i] / updates[i] as one unordered bulk. Fills *reply. */
@@ -333,7 +323,7 @@ write_batch(struct ctx *c, long first, size_t n, long seq)
             for (size_t u = 0; u < users.n; u++) {
                 if (users.scope[u] == (int)k) {
                     bson_uint32_to_string((uint32_t)x++, &key, idx, sizeof idx);
-                    BSON_APPEND_INT64(&hashes, key, fnv1a(strrchr(users.ids[u], '|') + 1));
+                    BSON_APPEND_INT64(&hashes, key, rollup_user_hash(strrchr(users.ids[u], '|') + 1));
                 }
             }
             bson_append_array_end(&each, &hashes);
