@@ -323,7 +323,8 @@ write_batch(struct ctx *c, long first, size_t n, long seq)
             for (size_t u = 0; u < users.n; u++) {
                 if (users.scope[u] == (int)k) {
                     bson_uint32_to_string((uint32_t)x++, &key, idx, sizeof idx);
-                    BSON_APPEND_INT64(&hashes, key, rollup_user_hash(strrchr(users.ids[u], '|') + 1));
+                    BSON_APPEND_INT64(&hashes, key,
+                                      rollup_user_hash(strrchr(users.ids[u], '|') + 1));
                 }
             }
             bson_append_array_end(&each, &hashes);
