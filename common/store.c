@@ -408,6 +408,18 @@ store_in_end(struct store_in *x, struct app_err *err)
 }
 
 int
+store_append_in(bson_t *doc, const char *key, char *const *ids, size_t n, struct app_err *err)
+{
+    struct store_in x;
+
+    store_in_begin(&x, doc, key);
+    for (size_t i = 0; i < n; i++) {
+        store_in_add(&x, ids[i]);
+    }
+    return store_in_end(&x, err);
+}
+
+int
 store_ping(store_t *s, struct app_err *err)
 {
     mongoc_client_t *client = mongoc_client_pool_pop(s->probe);

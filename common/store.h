@@ -134,6 +134,10 @@ void store_in_add(struct store_in *x, const char *id);
  * to be sent. */
 int store_in_end(struct store_in *x, struct app_err *err);
 
+/* The same filter over the n ids of a list: {key: {$in: [ids[0..n)]}} appended to doc.
+ * Returns 0, or -1 with err as store_in_end(). */
+int store_append_in(bson_t *doc, const char *key, char *const *ids, size_t n, struct app_err *err);
+
 /* Run `ping` on a separate pool whose timeouts are 2 s whatever the URI says,
  * so a health check answers within that even when the server is frozen.
  * Returns 0 when the server answers, -1 (err filled) otherwise. Thread-safe. */

@@ -112,22 +112,6 @@ query_scope_ids(const char *site_id, const struct day_range *r, const char *even
     return ids;
 }
 
-void
-query_append_in(bson_t *doc, const char *key, char *const *ids, int64_t n)
-{
-    bson_t in, list;
-    char k[24];
-
-    bson_append_document_begin(doc, key, -1, &in);
-    bson_append_array_begin(&in, "$in", -1, &list);
-    for (int64_t i = 0; i < n; i++) {
-        snprintf(k, sizeof k, "%lld", (long long)i);
-        BSON_APPEND_UTF8(&list, k, ids[i]);
-    }
-    bson_append_array_end(&in, &list);
-    bson_append_document_end(doc, &in);
-}
-
 int64_t
 query_day_of_id(const char *id, const struct day_range *r)
 {
@@ -141,7 +125,7 @@ query_day_of_id(const char *id, const struct day_range *r)
 
 bson_t *
 query_top_pipeline(char **ids, const struct day_range *r, const char *field, int limit,
-                   const char **key)
+                   const char **key, struct app_err *err)
 {
     bson_t *p = bson_new();
     bson_t stages, stage, match;
@@ -154,8 +138,12 @@ query_top_pipeline(char **ids, const struct day_range *r, const char *field, int
     bson_append_document_begin(&stage, "$match", -1, &match);
     if (r->days == 1) {
         BSON_APPEND_UTF8(&match, "scope", ids[0]);
-    } else {
-        query_append_in(&match, "scope", ids, r->days);
+    } else if (store_append_in(&match, "scope", ids, (size_t)r->days, err) != 0) {
+        bson_append_document_end(&stage, &match);
+        bson_append_document_end(&stages, &stage);
+        bson_append_array_end(p, &stages);
+        bson_destroy(p);
+        return NULL;
     }
     BCON_APPEND(&match, "views", "{", "$gt", BCON_INT32(0), "}");
     bson_append_document_end(&stage, &match);

@@ -108,9 +108,6 @@ void query_free_ids(char **ids, int64_t n);
  * or NULL out of memory. */
 char **query_scope_ids(const char *site_id, const struct day_range *r, const char *event_type);
 
-/* Append {key: {$in: [ids[0..n)]}} to doc. */
-void query_append_in(bson_t *doc, const char *key, char *const *ids, int64_t n);
-
 /* The day in r of a rollup document's id (its leading date), or -1. */
 int64_t query_day_of_id(const char *id, const struct day_range *r);
 
@@ -118,8 +115,9 @@ int64_t query_day_of_id(const char *id, const struct day_range *r);
  * child documents (path or referrer documents: {scope, <field>, views}) whose scopes are
  * ids[0..r->days), with the name of their value's field in its answers in *key: one day,
  * the top of the index {scope: 1, views: -1, <field>: 1}; more, each value's views summed
- * over the days. Free with bson_destroy(). */
+ * over the days. Free with bson_destroy(). NULL (err set) when the filter could not be
+ * built. */
 bson_t *query_top_pipeline(char **ids, const struct day_range *r, const char *field, int limit,
-                           const char **key);
+                           const char **key, struct app_err *err);
 
 #endif

@@ -71,7 +71,10 @@ query_breakdown_rollups(store_t *s, const char *site_id, const struct day_range 
     if (by == RANGE_BY_EVENT_TYPE) {
         pipeline = types_pipeline(site_id, r, limit);
     } else if ((ids = query_scope_ids(site_id, r, NULL)) != NULL) {
-        pipeline = query_top_pipeline(ids, r, range_by_names[by], limit, &rows.key);
+        if ((pipeline = query_top_pipeline(ids, r, range_by_names[by], limit, &rows.key, err)) ==
+            NULL) {
+            goto done;
+        }
     } else {
         err_set(err, ERR_INTERNAL, "out of memory");
         goto done;

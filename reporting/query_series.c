@@ -111,7 +111,9 @@ query_series_rollups(store_t *s, const char *site_id, const struct day_range *r,
         goto done;
     }
     q.query = filter = bson_new();
-    query_append_in(filter, "_id", bk.ids, n);
+    if (store_append_in(filter, "_id", bk.ids, (size_t)n, err) != 0) {
+        goto done;
+    }
     q.opts = opts = BCON_NEW("batchSize", BCON_INT32(SERIES_BATCH_FIRST));
     if (dbread_run(s, &q, err) != 0) {
         goto done;

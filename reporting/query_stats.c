@@ -54,8 +54,9 @@ read_scopes(store_t *s, struct scopes *sc, struct app_err *err)
                              .arg = sc};
     int rc;
 
-    query_append_in(filter, "_id", sc->ids, sc->r->days);
-    rc = dbread_run(s, &q, err);
+    rc = store_append_in(filter, "_id", sc->ids, (size_t)sc->r->days, err) != 0
+             ? -1
+             : dbread_run(s, &q, err);
     bson_destroy(filter);
     return rc;
 }
@@ -277,7 +278,10 @@ query_stats_rollups(store_t *s, const char *site_id, const struct day_range *r,
     if (query_stats_scopes(s, ids, r, out, err) != 0) {
         goto done;
     }
-    q.query = pipeline = query_top_pipeline(ids, r, "path", ROLLUP_TOP_PATHS, &top.key);
+    if ((q.query = pipeline =
+             query_top_pipeline(ids, r, "path", ROLLUP_TOP_PATHS, &top.key, err)) == NULL) {
+        goto done;
+    }
     rc = dbread_run(s, &q, err);
 done:
     if (rc != 0) {
