@@ -101,10 +101,10 @@ parse_one(const struct cfg_var *v, const char *value, struct app_err *err)
         return 0;
     case CFG_URI:
     case CFG_CHECKED: {
-        char why[256] = "";
-        if (v->check != NULL && v->check(value, why, sizeof why) != 0) {
+        struct app_err why = {0};
+        if (v->check != NULL && v->check(value, &why) != 0) {
             return err_set(err, ERR_INVALID, "%s: %s%s", v->name,
-                           v->kind == CFG_URI ? "not a valid URI: " : "", why);
+                           v->kind == CFG_URI ? "not a valid URI: " : "", why.msg);
         }
         *(const char **)v->dest = value;
         return 0;

@@ -33,9 +33,11 @@ struct cfg_var {
     void *dest;
     long min, max; /* CFG_INT bounds */
     int secret;    /* mask the value in cfg_log() */
-    /* CFG_URI, CFG_CHECKED: 0 when the value is acceptable, else -1 with why (one line)
-     * filled. It is the code that will use the value that knows (e.g. store_check_uri()). */
-    int (*check)(const char *value, char *why, size_t whylen);
+    /* CFG_URI, CFG_CHECKED: 0 when the value is acceptable, else -1 with err's message (one
+     * line) saying why. It is the code that will use the value that knows: the check builds
+     * what the program would build from the value and frees it (e.g. store_check_uri(),
+     * sites_check_ids()); cfg names the variable. */
+    int (*check)(const char *value, struct app_err *err);
 };
 
 /* Read every variable of the table from the environment (unset or empty ->

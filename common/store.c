@@ -81,7 +81,7 @@ store_driver_cleanup(void)
 }
 
 int
-store_check_uri(const char *value, char *why, size_t whylen)
+store_check_uri(const char *value, struct app_err *err)
 {
     bson_error_t berr;
     mongoc_uri_t *uri;
@@ -91,8 +91,7 @@ store_check_uri(const char *value, char *why, size_t whylen)
     uri = mongoc_uri_new_with_error(value, &berr);
     mongoc_log_set_handler(driver_log, NULL);
     if (uri == NULL) {
-        snprintf(why, whylen, "%s", berr.message);
-        return -1;
+        return err_set(err, ERR_INVALID, "%s", berr.message);
     }
     mongoc_uri_destroy(uri);
     return 0;

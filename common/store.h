@@ -29,9 +29,9 @@ void store_driver_init(void);
 /* mongoc_cleanup(): call last, after store_free(). */
 void store_driver_cleanup(void);
 
-/* Whether the driver accepts `value` as a MongoDB URI: 0, or -1 with why (one line) filled.
- * The check function of the MONGO_URI row of a configuration table (struct cfg_var). */
-int store_check_uri(const char *value, char *why, size_t whylen);
+/* Whether the driver accepts `value` as a MongoDB URI: 0, or -1 with err (one line) saying
+ * why. The check function of the MONGO_URI row of a configuration table (struct cfg_var). */
+int store_check_uri(const char *value, struct app_err *err);
 
 /* The MONGO_URI row, writing into the const char **dest. */
 #define STORE_URI_VAR(dest)                                                                        \

@@ -204,17 +204,12 @@ cors_policy_free(cors_policy_t *p)
 }
 
 int
-cors_check_origins(const char *value, char *why, size_t whylen)
+cors_check_origins(const char *value, struct app_err *err)
 {
-    struct app_err err = {0};
-    cors_policy_t *p = cors_policy_new(value, &err);
+    cors_policy_t *p = cors_policy_new(value, err);
 
-    if (p == NULL) {
-        snprintf(why, whylen, "%s", err.msg);
-        return -1;
-    }
     cors_policy_free(p);
-    return 0;
+    return p != NULL ? 0 : -1;
 }
 
 /* out = "Vary: Origin\r\n" (snprintf's truncation; not snprintf: once per request). */

@@ -33,8 +33,8 @@ cors_policy_t *cors_policy_new(const char *spec, struct app_err *err);
 void cors_policy_free(cors_policy_t *p);
 
 /* CORS_ORIGINS's check (a CFG_CHECKED row): 0 when cors_policy_new() takes value,
- * else -1 with its message in why. */
-int cors_check_origins(const char *value, char *why, size_t whylen);
+ * else -1 with its error in err. */
+int cors_check_origins(const char *value, struct app_err *err);
 
 /* Write the normal form of the origin s[0..len) to out (outsz bytes): scheme and host in
  * lower case, a port without leading zeros, and the scheme's default port (http 80,

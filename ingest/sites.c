@@ -81,17 +81,12 @@ sites_free(sites_t *s)
 }
 
 int
-sites_check_ids(const char *value, char *why, size_t whylen)
+sites_check_ids(const char *value, struct app_err *err)
 {
-    struct app_err err = {0};
-    sites_t *s = sites_new(value, &err);
+    sites_t *s = sites_new(value, err);
 
-    if (s == NULL) {
-        snprintf(why, whylen, "%s", err.msg);
-        return -1;
-    }
     sites_free(s);
-    return 0;
+    return s != NULL ? 0 : -1;
 }
 
 int

@@ -21,8 +21,8 @@ sites_t *sites_new(const char *spec, struct app_err *err);
 void sites_free(sites_t *s);
 
 /* SITE_IDS's check (a CFG_CHECKED row): 0 when sites_new() takes value, else -1 with its
- * message in why. */
-int sites_check_ids(const char *value, char *why, size_t whylen);
+ * error in err. */
+int sites_check_ids(const char *value, struct app_err *err);
 
 /* True when site_id is accepted: the set is NULL or empty, or lists it exactly. */
 int sites_accepts(const sites_t *s, const char *site_id);

@@ -193,18 +193,22 @@ auth_parse(const char *spec, struct auth *out, char *why, size_t whylen)
 }
 
 int
-auth_check_spec(const char *spec, char *why, size_t whylen)
+auth_check_list(const char *list, struct app_err *err)
 {
     struct auth a;
 
-    if (spec[0] == '\0') {
-        return 0;
-    }
-    if (auth_parse(spec, &a, why, whylen) != 0) {
+    if (auth_parse(list, &a, err->msg, sizeof err->msg) != 0) {
+        err->code = ERR_INVALID;
         return -1;
     }
     auth_free(&a);
     return 0;
+}
+
+int
+auth_check_spec(const char *spec, struct app_err *err)
+{
+    return spec[0] == '\0' ? 0 : auth_check_list(spec, err);
 }
 
 int

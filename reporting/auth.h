@@ -41,8 +41,11 @@ int auth_parse(const char *spec, struct auth *out, char *why, size_t whylen);
 /* Free the tokens of a and zero it. */
 void auth_free(struct auth *a);
 
+/* Whether auth_parse() accepts list: 0, or -1 with its reason in err. */
+int auth_check_list(const char *list, struct app_err *err);
+
 /* cfg's check of READ_TOKENS: empty (not set), or a list auth_parse() accepts. */
-int auth_check_spec(const char *spec, char *why, size_t whylen);
+int auth_check_spec(const char *spec, struct app_err *err);
 
 /* Read READ_TOKENS_FILE's file (at most AUTH_FILE_MAX bytes) into *out (malloc'd,
  * NUL-terminated; the caller frees). Returns 0, or -1 with why filled, naming path. */

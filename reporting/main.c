@@ -10,10 +10,9 @@
 /* cfg's check of READ_TOKENS_FILE: READ_TOKENS is not set too, and the file holds a token
  * list auth_parse() accepts. */
 static int
-check_tokens_file(const char *path, char *why, size_t whylen)
+check_tokens_file(const char *path, struct app_err *err)
 {
     const char *inline_list = getenv("READ_TOKENS");
-    struct auth a;
     char *text;
     int rc;
 
@@ -21,17 +20,14 @@ check_tokens_file(const char *path, char *why, size_t whylen)
         return 0;
     }
     if (inline_list != NULL && inline_list[0] != '\0') {
-        snprintf(why, whylen, "set together with READ_TOKENS; set only one of them");
+        return err_set(err, ERR_INVALID, "set together with READ_TOKENS; set only one of them");
+    }
+    if (auth_read_file(path, &text, err->msg, sizeof err->msg) != 0) {
+        err->code = ERR_INVALID;
         return -1;
     }
-    if (auth_read_file(path, &text, why, whylen) != 0) {
-        return -1;
-    }
-    rc = auth_parse(text, &a, why, whylen);
+    rc = auth_check_list(text, err);
     free(text);
-    if (rc == 0) {
-        auth_free(&a);
-    }
     return rc;
 }
 

@@ -103,9 +103,11 @@ test_parse_refuses(void **state)
         auth_free(&a);
     }
     /* READ_TOKENS' check: empty is "not set". */
-    assert_int_equal(auth_check_spec("", why, sizeof why), 0);
-    assert_int_equal(auth_check_spec("a,b", why, sizeof why), 0);
-    assert_int_equal(auth_check_spec("a,a", why, sizeof why), -1);
+    struct app_err e = {0, ""};
+    assert_int_equal(auth_check_spec("", &e), 0);
+    assert_int_equal(auth_check_spec("a,b", &e), 0);
+    assert_int_equal(auth_check_spec("a,a", &e), -1);
+    assert_string_equal(e.msg, "item 2: the same token as item 1");
 }
 
 static void

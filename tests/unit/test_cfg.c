@@ -36,11 +36,10 @@ static struct {
 /* A CFG_URI row's check: accepts "scheme://rest" for the scheme "mongodb". (What the
  * driver accepts is store_check_uri()'s, tested in test_store.c.) */
 static int
-check_mongodb(const char *value, char *why, size_t whylen)
+check_mongodb(const char *value, struct app_err *err)
 {
     if (strncmp(value, "mongodb://", 10) != 0 || value[10] == '\0') {
-        snprintf(why, whylen, "Invalid URI Schema, expecting 'mongodb://'");
-        return -1;
+        return err_set(err, ERR_INVALID, "Invalid URI Schema, expecting 'mongodb://'");
     }
     return 0;
 }

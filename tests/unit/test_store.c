@@ -152,22 +152,22 @@ test_check_uri(void **state)
         "mongodb://user:secret@db1:27017,db2:27018/analytics?replicaSet=rs0",
     };
     static const char *const bad[] = {"not-a-uri", "http://h:1/db", "mongodb://", ""};
-    char why[256];
+    struct app_err e;
 
     (void)state;
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
-        why[0] = '\0';
-        if (store_check_uri(good[i], why, sizeof why) != 0) {
-            fail_msg("%s refused: %s", good[i], why);
+        e.msg[0] = '\0';
+        if (store_check_uri(good[i], &e) != 0) {
+            fail_msg("%s refused: %s", good[i], e.msg);
         }
     }
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        why[0] = '\0';
-        if (store_check_uri(bad[i], why, sizeof why) == 0) {
+        e.msg[0] = '\0';
+        if (store_check_uri(bad[i], &e) == 0) {
             fail_msg("\"%s\" accepted", bad[i]);
         }
-        assert_true(why[0] != '\0');
-        assert_null(strchr(why, '\n'));
+        assert_true(e.msg[0] != '\0');
+        assert_null(strchr(e.msg, '\n'));
     }
 }
 
