@@ -118,11 +118,26 @@ metrics_label_escape(const char *value, char *out, size_t outlen)
 }
 
 void
-metrics_single(struct metrics_buf *b, const char *name, const char *type, const char *help,
-               double value)
+metrics_table(struct metrics_buf *b, const struct metrics_row *rows, size_t n)
 {
-    metrics_family(b, name, type, help);
-    metrics_sample(b, name, NULL, value);
+    char labels[128];
+
+    for (size_t i = 0; i < n; i++) {
+        const struct metrics_row *r = &rows[i];
+
+        if (i == 0 || strcmp(r->name, rows[i - 1].name) != 0) {
+            metrics_family(b, r->name, r->type, r->help);
+        }
+        labels[0] = '\0';
+        if (r->label_name != NULL) {
+            snprintf(labels, sizeof labels, "%s=\"%s\"", r->label_name, r->label_value);
+        }
+        if (r->hist != NULL) {
+            metrics_histogram_render(b, r->name, labels, r->hist);
+        } else {
+            metrics_sample(b, r->name, labels, r->value);
+        }
+    }
 }
 
 void

@@ -35,10 +35,6 @@ void metrics_sample(struct metrics_buf *b, const char *name, const char *labels,
  * (out is then the empty string). */
 int metrics_label_escape(const char *value, char *out, size_t outlen);
 
-/* One whole family with a single unlabelled sample: type is "counter" or "gauge". */
-void metrics_single(struct metrics_buf *b, const char *name, const char *type, const char *help,
-                    double value);
-
 /* A histogram with fixed upper bounds (ascending, +Inf implied). Observations are
  * counted per bucket (non-cumulative; rendering accumulates) with their sum in
  * millionths of the unit, so a sum in seconds keeps microseconds. */
@@ -61,5 +57,23 @@ void metrics_observe(struct metrics_histogram *h, double value);
 /* Append the _bucket, _sum and _count lines of h (the family lines are the caller's). */
 void metrics_histogram_render(struct metrics_buf *b, const char *name, const char *labels,
                               const struct metrics_histogram *h);
+
+/* One sample of a /metrics page, a row of the table a program writes with metrics_table().
+ * The first row of a family writes its # HELP and # TYPE lines; the rows right after it with
+ * the same name add samples to it (their type and help are not read). A "histogram" row
+ * writes hist's lines, a "counter" or "gauge" row the value. label_name="label_value" is the
+ * sample's one label when label_name is not NULL (a value that needs no escaping). */
+struct metrics_row {
+    const char *name;
+    const char *type; /* "counter", "gauge" or "histogram" */
+    const char *help;
+    const char *label_name, *label_value;
+    double value;
+    const struct metrics_histogram *hist;
+};
+
+/* Write rows[0..n) in order. */
+void metrics_table(struct metrics_buf *b, const struct metrics_row *rows, size_t n);
+#define METRICS_TABLE(b, rows) metrics_table((b), (rows), sizeof(rows) / sizeof((rows)[0]))
 
 #endif

@@ -191,23 +191,27 @@ watch_pool(store_t *s)
 void
 store_render_metrics(const store_t *s, struct metrics_buf *b)
 {
-    metrics_single(b, "analytics_mongodb_connections_total", "counter",
-                   "MongoDB servers found reachable after being unknown: the first connection "
-                   "and every reconnect.",
-                   (double)atomic_load(&s->counters.servers_connected));
-    metrics_single(b, "analytics_mongodb_disconnects_total", "counter",
-                   "MongoDB servers lost (network error or failed heartbeat).",
-                   (double)atomic_load(&s->counters.servers_lost));
-    metrics_single(b, "analytics_mongodb_heartbeat_failures_total", "counter",
-                   "Failed MongoDB server heartbeats.",
-                   (double)atomic_load(&s->counters.heartbeats_failed));
-    metrics_single(b, "analytics_mongodb_timeouts_total", "counter",
-                   "MongoDB commands of a batch that got no answer within socketTimeoutMS.",
-                   (double)atomic_load(&s->chunk_timeouts));
-    metrics_single(b, "analytics_mongodb_write_chunk", "gauge",
-                   "The most documents one MongoDB command of a batch carries now: halved after "
-                   "each timeout, doubled back after 8 commands that did not.",
-                   (double)atomic_load(&s->chunk));
+    const struct metrics_row rows[] = {
+        {"analytics_mongodb_connections_total", "counter",
+         "MongoDB servers found reachable after being unknown: the first connection "
+         "and every reconnect.",
+         NULL, NULL, (double)atomic_load(&s->counters.servers_connected), NULL},
+        {"analytics_mongodb_disconnects_total", "counter",
+         "MongoDB servers lost (network error or failed heartbeat).", NULL, NULL,
+         (double)atomic_load(&s->counters.servers_lost), NULL},
+        {"analytics_mongodb_heartbeat_failures_total", "counter",
+         "Failed MongoDB server heartbeats.", NULL, NULL,
+         (double)atomic_load(&s->counters.heartbeats_failed), NULL},
+        {"analytics_mongodb_timeouts_total", "counter",
+         "MongoDB commands of a batch that got no answer within socketTimeoutMS.", NULL, NULL,
+         (double)atomic_load(&s->chunk_timeouts), NULL},
+        {"analytics_mongodb_write_chunk", "gauge",
+         "The most documents one MongoDB command of a batch carries now: halved after "
+         "each timeout, doubled back after 8 commands that did not.",
+         NULL, NULL, (double)atomic_load(&s->chunk), NULL},
+    };
+
+    METRICS_TABLE(b, rows);
 }
 
 store_t *

@@ -58,44 +58,46 @@ handle_metrics(struct mg_connection *conn, void *arg)
 {
     struct ingest *in = arg;
     struct ingest_stats *s = &in->stats;
+    const char *rejected = "Events not queued, by reason: invalid (400), too_large (413), "
+                           "queue_unavailable (503), forbidden_origin (403), unknown_site (403), "
+                           "rate_limited (429).";
+    const struct metrics_row rows[] = {
+        {"analytics_events_accepted_total", "counter", "Events that passed validation.", NULL, NULL,
+         (double)atomic_load(&s->valid), NULL},
+        {"analytics_events_enqueued_total", "counter",
+         "Events pushed onto the Redis queue and answered 202.", NULL, NULL,
+         (double)atomic_load(&s->enqueued), NULL},
+        {"analytics_events_rejected_total", "counter", rejected, "reason", "invalid",
+         (double)atomic_load(&s->invalid), NULL},
+        {"analytics_events_rejected_total", "counter", rejected, "reason", "too_large",
+         (double)atomic_load(&s->too_large), NULL},
+        {"analytics_events_rejected_total", "counter", rejected, "reason", "queue_unavailable",
+         (double)atomic_load(&s->unavailable), NULL},
+        {"analytics_events_rejected_total", "counter", rejected, "reason", "forbidden_origin",
+         (double)atomic_load(&s->forbidden_origin), NULL},
+        {"analytics_events_rejected_total", "counter", rejected, "reason", "unknown_site",
+         (double)atomic_load(&s->unknown_site), NULL},
+        {"analytics_events_rejected_total", "counter", rejected, "reason", "rate_limited",
+         (double)atomic_load(&s->rate_limited), NULL},
+        {"analytics_events_ambiguous_total", "counter",
+         "Events whose push Redis did not answer: they may or may not be queued "
+         "(answered 503, counted as queue_unavailable too).",
+         NULL, NULL, (double)atomic_load(&s->ambiguous), NULL},
+        {"analytics_redis_connections_total", "counter",
+         "Redis connections opened (reconnects included).", NULL, NULL,
+         (double)atomic_load(&s->redis.connects), NULL},
+        {"analytics_redis_errors_total", "counter", "Failed Redis connects and commands.", NULL,
+         NULL, (double)atomic_load(&s->redis.errors), NULL},
+        {"analytics_redis_push_batch_size", "histogram",
+         "Events per LPUSH: concurrent requests share one (group commit).", NULL, NULL, 0,
+         &s->push_sizes},
+    };
     struct metrics_buf b;
     int status;
 
     metrics_buf_init(&b);
     http_metrics_render(conn, &b);
-    metrics_single(&b, "analytics_events_accepted_total", "counter",
-                   "Events that passed validation.", (double)atomic_load(&s->valid));
-    metrics_single(&b, "analytics_events_enqueued_total", "counter",
-                   "Events pushed onto the Redis queue and answered 202.",
-                   (double)atomic_load(&s->enqueued));
-    metrics_family(&b, "analytics_events_rejected_total", "counter",
-                   "Events not queued, by reason: invalid (400), too_large (413), "
-                   "queue_unavailable (503), forbidden_origin (403), unknown_site (403), "
-                   "rate_limited (429).");
-    metrics_sample(&b, "analytics_events_rejected_total", "reason=\"invalid\"",
-                   (double)atomic_load(&s->invalid));
-    metrics_sample(&b, "analytics_events_rejected_total", "reason=\"too_large\"",
-                   (double)atomic_load(&s->too_large));
-    metrics_sample(&b, "analytics_events_rejected_total", "reason=\"queue_unavailable\"",
-                   (double)atomic_load(&s->unavailable));
-    metrics_sample(&b, "analytics_events_rejected_total", "reason=\"forbidden_origin\"",
-                   (double)atomic_load(&s->forbidden_origin));
-    metrics_sample(&b, "analytics_events_rejected_total", "reason=\"unknown_site\"",
-                   (double)atomic_load(&s->unknown_site));
-    metrics_sample(&b, "analytics_events_rejected_total", "reason=\"rate_limited\"",
-                   (double)atomic_load(&s->rate_limited));
-    metrics_single(&b, "analytics_events_ambiguous_total", "counter",
-                   "Events whose push Redis did not answer: they may or may not be queued "
-                   "(answered 503, counted as queue_unavailable too).",
-                   (double)atomic_load(&s->ambiguous));
-    metrics_single(&b, "analytics_redis_connections_total", "counter",
-                   "Redis connections opened (reconnects included).",
-                   (double)atomic_load(&s->redis.connects));
-    metrics_single(&b, "analytics_redis_errors_total", "counter",
-                   "Failed Redis connects and commands.", (double)atomic_load(&s->redis.errors));
-    metrics_family(&b, "analytics_redis_push_batch_size", "histogram",
-                   "Events per LPUSH: concurrent requests share one (group commit).");
-    metrics_histogram_render(&b, "analytics_redis_push_batch_size", NULL, &s->push_sizes);
+    METRICS_TABLE(&b, rows);
     status = http_send_metrics(conn, &b);
     metrics_buf_free(&b);
     return status;

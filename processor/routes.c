@@ -14,12 +14,6 @@ processor_deps(void *ctx, struct app_err *err)
     return rconn_pool_ping(p->redis, err) == 0 ? store_ping(p->store, err) : -1;
 }
 
-static void
-counter(struct metrics_buf *b, const char *name, const char *help, atomic_ullong *v)
-{
-    metrics_single(b, name, "counter", help, (double)atomic_load(v));
-}
-
 /* analytics_processor_info: which consumer this process is, for scrapers and tests to
  * find its processing list without reading its logs. */
 static void
@@ -53,62 +47,75 @@ handle_metrics(struct mg_connection *conn, void *arg)
     rconn_t *redis = rconn_pool_pop(p->redis);
     struct queue_depths depths;
     struct app_err err = {0};
+    const char *dead = "Events moved to the dead-letter list, by reason.";
+    _Static_assert(DEAD_REASONS == 4, "a row of analytics_events_dead_lettered_total per reason");
+    const struct metrics_row events[] = {
+        {"analytics_events_stored_total", "counter", "Event documents inserted into MongoDB.", NULL,
+         NULL, (double)atomic_load(&s->stored), NULL},
+        {"analytics_events_duplicate_total", "counter",
+         "Events found already stored (not stored again): redeliveries and client "
+         "duplicates.",
+         NULL, NULL, (double)atomic_load(&s->duplicates), NULL},
+        {"analytics_events_client_duplicate_total", "counter",
+         "Of those, events stored from another envelope with the same event_id (a client "
+         "that sent one event twice): counted in the rollups by that one only.",
+         NULL, NULL, (double)atomic_load(&s->client_duplicates), NULL},
+        {"analytics_events_dead_lettered_total", "counter", dead, "reason",
+         processor_dead_reasons[0], (double)atomic_load(&s->dead[0]), NULL},
+        {"analytics_events_dead_lettered_total", "counter", dead, "reason",
+         processor_dead_reasons[1], (double)atomic_load(&s->dead[1]), NULL},
+        {"analytics_events_dead_lettered_total", "counter", dead, "reason",
+         processor_dead_reasons[2], (double)atomic_load(&s->dead[2]), NULL},
+        {"analytics_events_dead_lettered_total", "counter", dead, "reason",
+         processor_dead_reasons[3], (double)atomic_load(&s->dead[3]), NULL},
+        {"analytics_retries_total", "counter",
+         "Waits with backoff before trying a failed MongoDB or Redis operation again.", NULL, NULL,
+         (double)atomic_load(&s->retries), NULL},
+        {"analytics_mongodb_errors_total", "counter", "Failed MongoDB writes (retried).", NULL,
+         NULL, (double)atomic_load(&s->mongo_errors), NULL},
+    };
+    const struct metrics_row batches[] = {
+        {"analytics_batches_total", "counter", "Batches stored and acknowledged.", NULL, NULL,
+         (double)atomic_load(&s->batches), NULL},
+        {"analytics_batch_size", "histogram", "Events per claimed batch.", NULL, NULL, 0,
+         &s->batch_size},
+        {"analytics_events_recovered_total", "counter",
+         "Events of stopped processors returned to the queue by this one's recovery passes.", NULL,
+         NULL, (double)atomic_load(&s->recovered), NULL},
+        {"analytics_rollup_takeovers_total", "counter",
+         "Counts of redelivered events taken over from a batch that crashed or was "
+         "recovered before adding them to the rollups.",
+         NULL, NULL, (double)atomic_load(&s->taken_over), NULL},
+        {"analytics_rollup_user_takeovers_total", "counter",
+         "Distinct users of a site-day counted for a batch that crashed or was recovered "
+         "after claiming them and before adding them to the rollups.",
+         NULL, NULL, (double)atomic_load(&s->users_taken_over), NULL},
+        {"analytics_redis_connections_total", "counter",
+         "Redis connections opened (reconnects included).", NULL, NULL,
+         (double)atomic_load(&s->redis.connects), NULL},
+        {"analytics_redis_errors_total", "counter", "Failed Redis connects and commands.", NULL,
+         NULL, (double)atomic_load(&s->redis.errors), NULL},
+    };
     struct metrics_buf b;
     int status;
 
     metrics_buf_init(&b);
     http_metrics_render(conn, &b);
     info(&b, p);
-    counter(&b, "analytics_events_stored_total", "Event documents inserted into MongoDB.",
-            &s->stored);
-    counter(&b, "analytics_events_duplicate_total",
-            "Events found already stored (not stored again): redeliveries and client "
-            "duplicates.",
-            &s->duplicates);
-    counter(&b, "analytics_events_client_duplicate_total",
-            "Of those, events stored from another envelope with the same event_id (a client "
-            "that sent one event twice): counted in the rollups by that one only.",
-            &s->client_duplicates);
-    metrics_family(&b, "analytics_events_dead_lettered_total", "counter",
-                   "Events moved to the dead-letter list, by reason.");
-    for (int r = 0; r < DEAD_REASONS; r++) {
-        char label[64];
-        snprintf(label, sizeof label, "reason=\"%s\"", processor_dead_reasons[r]);
-        metrics_sample(&b, "analytics_events_dead_lettered_total", label,
-                       (double)atomic_load(&s->dead[r]));
-    }
-    counter(&b, "analytics_retries_total",
-            "Waits with backoff before trying a failed MongoDB or Redis operation again.",
-            &s->retries);
-    counter(&b, "analytics_mongodb_errors_total", "Failed MongoDB writes (retried).",
-            &s->mongo_errors);
+    METRICS_TABLE(&b, events);
     store_render_metrics(p->store, &b);
-    counter(&b, "analytics_batches_total", "Batches stored and acknowledged.", &s->batches);
-    metrics_family(&b, "analytics_batch_size", "histogram", "Events per claimed batch.");
-    metrics_histogram_render(&b, "analytics_batch_size", NULL, &s->batch_size);
-    counter(&b, "analytics_events_recovered_total",
-            "Events of stopped processors returned to the queue by this one's recovery passes.",
-            &s->recovered);
-    counter(&b, "analytics_rollup_takeovers_total",
-            "Counts of redelivered events taken over from a batch that crashed or was "
-            "recovered before adding them to the rollups.",
-            &s->taken_over);
-    counter(&b, "analytics_rollup_user_takeovers_total",
-            "Distinct users of a site-day counted for a batch that crashed or was recovered "
-            "after claiming them and before adding them to the rollups.",
-            &s->users_taken_over);
-    counter(&b, "analytics_redis_connections_total",
-            "Redis connections opened (reconnects included).", &s->redis.connects);
-    counter(&b, "analytics_redis_errors_total", "Failed Redis connects and commands.",
-            &s->redis.errors);
+    METRICS_TABLE(&b, batches);
     if (redis != NULL && queue_depths(p->queue, redis, &depths, &err) == 0) {
-        metrics_single(&b, "analytics_queue_depth", "gauge", "Events waiting in the queue.",
-                       (double)depths.pending);
-        metrics_single(&b, "analytics_processing_depth", "gauge",
-                       "Events claimed by this processor and not yet acknowledged.",
-                       (double)depths.processing);
-        metrics_single(&b, "analytics_dead_letters", "gauge", "Entries in the dead-letter list.",
-                       (double)depths.dead);
+        const struct metrics_row queue[] = {
+            {"analytics_queue_depth", "gauge", "Events waiting in the queue.", NULL, NULL,
+             (double)depths.pending, NULL},
+            {"analytics_processing_depth", "gauge",
+             "Events claimed by this processor and not yet acknowledged.", NULL, NULL,
+             (double)depths.processing, NULL},
+            {"analytics_dead_letters", "gauge", "Entries in the dead-letter list.", NULL, NULL,
+             (double)depths.dead, NULL},
+        };
+        METRICS_TABLE(&b, queue);
     }
     if (redis != NULL) {
         rconn_pool_push(p->redis, redis);

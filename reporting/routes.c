@@ -357,17 +357,20 @@ static int
 handle_metrics(struct mg_connection *conn, void *arg)
 {
     struct reporting *r = arg;
+    const struct metrics_row rows[] = {
+        {"analytics_mongodb_errors_total", "counter", "Failed MongoDB queries (answered 503).",
+         NULL, NULL, (double)atomic_load(&r->mongo_errors), NULL},
+        {"analytics_db_busy_total", "counter",
+         "Requests answered 503 at once because MAX_DB_REQUESTS were already waiting "
+         "on MongoDB.",
+         NULL, NULL, (double)atomic_load(&r->db_busy), NULL},
+    };
     struct metrics_buf b;
     int status;
 
     metrics_buf_init(&b);
     http_metrics_render(conn, &b);
-    metrics_single(&b, "analytics_mongodb_errors_total", "counter",
-                   "Failed MongoDB queries (answered 503).", (double)atomic_load(&r->mongo_errors));
-    metrics_single(&b, "analytics_db_busy_total", "counter",
-                   "Requests answered 503 at once because MAX_DB_REQUESTS were already waiting "
-                   "on MongoDB.",
-                   (double)atomic_load(&r->db_busy));
+    METRICS_TABLE(&b, rows);
     store_render_metrics(r->store, &b);
     status = http_send_metrics(conn, &b);
     metrics_buf_free(&b);

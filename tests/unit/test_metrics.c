@@ -51,14 +51,31 @@ test_buffer_grows(void **state)
 }
 
 static void
-test_single(void **state)
+test_table(void **state)
 {
+    struct metrics_histogram h;
+    static const double bounds[] = {1};
     struct metrics_buf b;
 
     (void)state;
+    metrics_histogram_init(&h, bounds, 1);
+    metrics_observe(&h, 0.5);
+    const struct metrics_row rows[] = {
+        {"depth", "gauge", "Queue depth.", NULL, NULL, 7, NULL},
+        {"x_total", "counter", "Things, by reason.", "reason", "a", 1, NULL},
+        {"x_total", "gauge", "(not read)", "reason", "b", 2, NULL},
+        {"size", "histogram", "Sizes.", NULL, NULL, 0, &h},
+        {"depth", "gauge", "Again.", NULL, NULL, 8, NULL},
+    };
     metrics_buf_init(&b);
-    metrics_single(&b, "depth", "gauge", "Queue depth.", 7);
-    assert_string_equal(b.data, "# HELP depth Queue depth.\n# TYPE depth gauge\ndepth 7\n");
+    METRICS_TABLE(&b, rows);
+    assert_string_equal(b.data, "# HELP depth Queue depth.\n# TYPE depth gauge\ndepth 7\n"
+                                "# HELP x_total Things, by reason.\n# TYPE x_total counter\n"
+                                "x_total{reason=\"a\"} 1\nx_total{reason=\"b\"} 2\n"
+                                "# HELP size Sizes.\n# TYPE size histogram\n"
+                                "size_bucket{le=\"1\"} 1\nsize_bucket{le=\"+Inf\"} 1\n"
+                                "size_sum 0.500000\nsize_count 1\n"
+                                "# HELP depth Again.\n# TYPE depth gauge\ndepth 8\n");
     metrics_buf_free(&b);
 }
 
@@ -145,7 +162,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_family_and_samples),
         cmocka_unit_test(test_buffer_grows),
-        cmocka_unit_test(test_single),
+        cmocka_unit_test(test_table),
         cmocka_unit_test(test_label_escape),
         cmocka_unit_test(test_label_escape_too_long),
         cmocka_unit_test(test_histogram_buckets_are_cumulative),
