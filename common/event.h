@@ -8,7 +8,7 @@
 
 #include "err.h"
 
-/* Field limits from SPEC.md, in bytes. */
+/* Field limits of the contract (docs/api.md), in bytes. */
 #define EVENT_SITE_ID_MAX 256
 #define EVENT_TYPE_MAX 64
 #define EVENT_PATH_MAX 2048

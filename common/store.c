@@ -30,7 +30,7 @@ struct store {
 
 /* The driver's messages, at our levels. Two are harmless and demoted to debug: the test
  * server lacks endSessions, which the driver warns about when a client is destroyed (see
- * MONGO.md), and with MONGOC_DISABLE_SHM the driver notes at mongoc_init() that its
+ * docs/development.md), and with MONGOC_DISABLE_SHM the driver notes at mongoc_init() that its
  * counters are kept in memory rather than in /dev/shm. */
 static void
 driver_log(mongoc_log_level_t mlevel, const char *domain, const char *message, void *data)

@@ -10,7 +10,7 @@
 #include "http.h"
 #include "log.h"
 
-/* Exit status for a bad configuration value (SPEC.md). */
+/* Exit status for a bad configuration value (the contract, docs/api.md). */
 #define SVC_EXIT_CONFIG 2
 
 /* Set by SIGTERM or SIGINT (a lock-free atomic, so a signal handler may set it and any
@@ -100,7 +100,7 @@ struct svc_program {
  * or its work failed. */
 int svc_main(struct svc_program *prog);
 
-/* The probe routes every program serves, on both listeners: /health (SPEC: 200 when
+/* The probe routes every program serves, on both listeners: /health (the contract: 200 when
  * the dependencies answer, else 503), /readyz (as /health, and 503 "stopping" once a
  * stop was requested) and /livez (200 while the process serves). Each answers
  * {"status":"ok"|"error"|"stopping","service":name}. */

@@ -108,7 +108,7 @@ int explorer_page_fits(long n, size_t used, size_t len);
  * least 1. */
 uint32_t explorer_batch(const struct events_query *q, long n, size_t used, size_t largest);
 
-/* The JSON text of a stored event (see the README), compact: id, site_id, event_type,
+/* The JSON text of a stored event (docs/api.md), compact: id, site_id, event_type,
  * path, user_id (null when not sent), timestamp and received_at
  * (YYYY-MM-DDTHH:MM:SS.mmmZ), client_timestamp when present, and properties when present
  * and with_properties, written from the BSON without a tree (jsontext_bson()). Returns

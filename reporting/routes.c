@@ -111,8 +111,8 @@ db_done(struct mg_connection *conn, struct reporting *r, int rc, const struct ap
     return rc == 0 ? 0 : reporting_db_failed(conn, r, "stats", err);
 }
 
-/* {"site_id", "date" or "from" and "to"}: the head of every figure's answer, in the SPEC's
- * order. NULL out of memory. */
+/* {"site_id", "date" or "from" and "to"}: the head of every figure's answer, in the contract's
+ * (docs/api.md) order. NULL out of memory. */
 static json_t *
 reply_head(const struct req *q)
 {
@@ -217,7 +217,7 @@ answer_series(struct mg_connection *conn, struct reporting *r, query_series_fn q
         range_bucket_time(&q.days, step, i, t);
         pt = json_pack("{s:s,s:I,s:I}", "t", t, "views", (json_int_t)ts.views[i], "unique_users",
                        (json_int_t)ts.users[i]);
-        /* A lower bound: the hour's set of users was full (README). */
+        /* A lower bound: the hour's set of users was full (docs/api.md). */
         if (pt != NULL && ts.capped[i] &&
             json_object_set_new(pt, "unique_users_capped", json_true()) != 0) {
             json_decref(pt);

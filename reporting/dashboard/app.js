@@ -45,7 +45,7 @@
   }
 
   // The words shown for a failed request; for a 503, with "trying again in N s" when the
-  // page will (waitMs), else "retry". Reporting says 503 for two things (README): too many
+  // page will (waitMs), else "retry". Reporting says 503 for two things (docs/api.md): too many
   // requests already waiting on its database (busy: load shed, the database may be fine),
   // or the database unreachable.
   function messageFor(status, body, waitMs = 0) {

@@ -59,7 +59,7 @@ add_path(struct answer *a, const char *path, int64_t views)
     return 0;
 }
 
-/* Views descending, then path ascending (SPEC.md). */
+/* Views descending, then path ascending (the contract, docs/api.md). */
 static int
 by_views(const void *x, const void *y)
 {

@@ -540,7 +540,7 @@ cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
     echo "and so were the 30-day \`/stats\` and the 7-day hourly \`/stats/timeseries\` and their"
     echo "\`/aggregated\`. All events fall on $DATE, so a range reads 29 absent site-days around it;"
     echo "the hourly series' \`unique_users\` are the sizes of the sets of user hashes the site-hour"
-    echo "documents keep (README), so its cost grows with the users of an hour, not with the events."
+    echo "documents keep (docs/api.md), so its cost grows with the users of an hour, not with the events."
     echo
     echo "## Targets"
     echo

@@ -57,5 +57,5 @@ bench_memory() {
     row "10.2" "reporting RSS reading every figure of that range, one after another: idle / peak" \
         "$(mb "$idle") / **$(mb "$peak")**; the largest growth of one read: $(calc "$max_grew / 1024" "%.1f") MB ($max_what)" \
         "VmRSS after start; VmHWM after each read, reset before it (\`echo 5 >/proc/PID/clear_refs\`): /stats, /stats/aggregated, /stats/breakdown by path and /aggregated by path, event_type and referrer, /stats/timeseries and /aggregated by day, over \`$q\`; /events?limit=1000"
-    EXTRA_TARGETS+=("| reporting's peak RSS over a 366-day range of $(group "$MEM_N") distinct paths and users ≤ idle + 8 MB, each read growing it by ≤ 4 MB (README) | $(mb "$idle") → $(mb "$peak"); largest read +$(calc "$max_grew / 1024" "%.1f") MB | $(verdict "$peak <= $idle + 8192 && $max_grew <= 4096") |")
+    EXTRA_TARGETS+=("| reporting's peak RSS over a 366-day range of $(group "$MEM_N") distinct paths and users ≤ idle + 8 MB, each read growing it by ≤ 4 MB (docs/design.md) | $(mb "$idle") → $(mb "$peak"); largest read +$(calc "$max_grew / 1024" "%.1f") MB | $(verdict "$peak <= $idle + 8192 && $max_grew <= 4096") |")
 }

@@ -59,7 +59,7 @@ stored_count() { "$BUILD/tests/mongoq" "$(mongo_uri $DB)" events count "{\"site_
 all_stored() { [ "$(stored_count)" = "$N" ]; }
 check "all $N events stored" wait_until $((30 * T_SLOW)) all_stored
 
-# The stored documents, as /events shows them (README): the internal fields dropped, the
+# The stored documents, as /events shows them (docs/api.md): the internal fields dropped, the
 # dates as milliseconds; the answers' dates are turned into milliseconds the same way.
 # shellcheck disable=SC2016 # jq program
 JQ_MS='def ms: capture("^(?<s>[^.Z]+)(\\.(?<f>[0-9]+))?Z$")
@@ -95,7 +95,7 @@ got=$GOT
 expect_eq "all events: 200" "$HTTP_STATUS" 200
 expect_json "all events: exactly what is stored, newest first" "$got" "$(cat "$T_TMP/stored.json")"
 expect_eq "all events: no next page" "$(jq -c .next_cursor <<<"$HTTP_BODY")" null
-expect_json "an event as JSON (README)" "$(jq -c '[.events[] | select(.id == "'"$SITE"':e-noon")][0]' <<<"$HTTP_BODY")" \
+expect_json "an event as JSON (docs/api.md)" "$(jq -c '[.events[] | select(.id == "'"$SITE"':e-noon")][0]' <<<"$HTTP_BODY")" \
     '{"id":"'"$SITE"':e-noon","site_id":"'"$SITE"'","event_type":"edge","path":null,"user_id":null,
       "timestamp":"2025-11-15T12:00:00.000Z","received_at":'"$(jq '[.events[] | select(.id == "'"$SITE"':e-noon")][0].received_at' <<<"$HTTP_BODY")"'}'
 check "received_at as YYYY-MM-DDTHH:MM:SS.mmmZ" \
@@ -242,7 +242,7 @@ check "concurrent paging: newest first across the pages" in_order "$T_TMP/pages"
 check "concurrent paging: some late events listed" [ "$(wc -l <"$T_TMP/pages")" -gt "$N" ]
 
 # --- the page's byte cap: 6 events of 400 KB ------------------------------------------------
-# A page ends before the event that would take its events past 1 MiB of JSON (README): two
+# A page ends before the event that would take its events past 1 MiB of JSON (docs/api.md): two
 # a page here; the next_cursor continues with the event left out. Without properties, all six.
 BLOB=$(head -c 400000 /dev/zero | tr '\0' x)
 for i in 1 2 3 4 5 6; do
@@ -319,7 +319,7 @@ if plan=$("$BUILD/tests/mongoq" "$(mongo_uri $DB)" events command "$explain" 2>/
     check "explain: the index, no collection scan" \
         jq -e '(tostring | contains("site_id_1_timestamp_-1__id_-1")) and (tostring | contains("COLLSCAN") | not)' <<<"$plan"
 else
-    echo "# explain: this server has no explain command (MONGO.md); listIndexes checked instead"
+    echo "# explain: this server has no explain command (docs/development.md); listIndexes checked instead"
 fi
 
 expect_clean_stop reporting

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# it_ingest.sh - ingest against a real redis-server: every status and message of SPEC.md,
+# it_ingest.sh - ingest against a real redis-server: every status and message of docs/api.md,
 # the envelope it queues, /health following Redis, configuration errors, SIGTERM.
 # shellcheck source=tests/it/lib.sh
 . "$(dirname "$0")/lib.sh"

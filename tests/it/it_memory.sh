@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# it_memory.sh - reporting's memory per read is bounded by the README's figures, not by
-# the data it reads: its peak RSS (VmHWM, reset through /proc/PID/clear_refs after a
+# it_memory.sh - reporting's memory per read is bounded by the figures of docs/design.md
+# (Memory per request), not by the data it reads: its peak RSS (VmHWM, reset through /proc/PID/clear_refs after a
 # warm-up) while it answers, one after another, every figure over a 366-day range of 3,660
 # events, each with its own long path and user (/stats, /stats/aggregated, the breakdowns
 # and the daily series, from the rollups and from the raw events), and then 8 concurrent

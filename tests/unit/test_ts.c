@@ -10,7 +10,7 @@
 
 #include "ts.h"
 
-/* 2025-11-15T10:00:00Z, the SPEC's example instant. */
+/* 2025-11-15T10:00:00Z, the contract's example instant (docs/api.md). */
 #define EXAMPLE_MS 1763200800000LL
 
 /* Parse s from a heap copy of exactly strlen(s) bytes with no NUL after it, so
