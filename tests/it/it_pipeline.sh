@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # it_pipeline.sh - ingest -> Redis -> processor -> MongoDB -> reporting, end to end with real
-# servers: the SPEC example, UTC day boundaries, ties, event_type, empty results, the stored
+# servers: the contract example (docs/api.md), UTC day boundaries, ties, event_type, empty results, the stored
 # document, redelivery, conflicting envelopes, dead letters, every /stats error, /health of
 # both, SIGTERM.
 # shellcheck source=tests/it/lib.sh
@@ -31,20 +31,20 @@ drained() {
         fail "$1: all $SENT events stored" "stored $(count), queued $(redis_cli llen events)"; fi
 }
 
-# --- the SPEC example, with the README's curl commands' data ----------------------------
+# --- the contract example, with the README's curl commands' data ----------------------------
 post site-abc-123 page_view 2025-11-15T10:00:00Z /pricing user-xyz-789
 post site-abc-123 page_view 2025-11-15T10:05:00Z /pricing user-abc-111
 post site-abc-123 page_view 2025-11-15T11:00:00Z / user-xyz-789
 post site-abc-123 page_view 2025-11-15T12:30:00Z /blog/post-1 user-def-222
-drained "SPEC example"
+drained "contract example"
 SPEC_ANSWER='{"site_id":"site-abc-123","date":"2025-11-15","total_views":4,"unique_users":3,
   "top_paths":[{"path":"/pricing","views":2},{"path":"/","views":1},{"path":"/blog/post-1","views":1}]}'
 http GET "$R/stats?site_id=site-abc-123&date=2025-11-15"
-expect_http "SPEC example /stats" 200 "$SPEC_ANSWER"
-expect_eq "SPEC example: keys in SPEC order" "$(jq -c keys_unsorted <<<"$HTTP_BODY")" \
+expect_http "contract example /stats" 200 "$SPEC_ANSWER"
+expect_eq "contract example: keys in the contract order" "$(jq -c keys_unsorted <<<"$HTTP_BODY")" \
     '["site_id","date","total_views","unique_users","top_paths"]'
 http GET "$R/stats/aggregated?site_id=site-abc-123&date=2025-11-15"
-expect_http "SPEC example /stats/aggregated" 200 "$SPEC_ANSWER"
+expect_http "contract example /stats/aggregated" 200 "$SPEC_ANSWER"
 
 # --- the stored document ----------------------------------------------------------------
 post doc-site click 2025-11-15T10:00:00.250+05:30 /x u1

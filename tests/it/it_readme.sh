@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # it_readme.sh - the README's "Try it" commands, run as written (ports aside) against the
-# three services, give exactly the answer the README and the SPEC show.
+# three services, give exactly the answer the README and the contract (docs/api.md) show.
 # shellcheck source=tests/it/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -23,7 +23,7 @@ for c in "${cmds[@]:0:4}"; do
 done
 # shellcheck disable=SC2016 # literal backquotes of the README
 expected=$(sed -n '/^Each `POST` answers/,/^```$/p' "$T_ROOT/README.md" | sed -n '/^{/p')
-expect_json "the README's answer is the SPEC's" "$expected" \
+expect_json "the README's answer is the contract's" "$expected" \
     '{"site_id":"site-abc-123","date":"2025-11-15","total_views":4,"unique_users":3,
       "top_paths":[{"path":"/pricing","views":2},{"path":"/","views":1},{"path":"/blog/post-1","views":1}]}'
 stored() { [ "$("$BUILD/tests/mongoq" "$(mongo_uri readme)" events count '{}')" = 4 ]; }
