@@ -22,8 +22,10 @@ chunked_run(store_t *s, size_t n, chunked_cmd_fn cmd, void *arg, const char *wha
         if ((rc = cmd(arg, from, m, &berr, err)) < 0) {
             return -1;
         }
-        store_chunk_outcome(s, m, rc != 0 ? &berr : NULL);
-        if (rc != 0) {
+        if (rc != 2) {
+            store_chunk_outcome(s, m, rc == 1 ? &berr : NULL);
+        }
+        if (rc == 1) {
             return err_set(err, ERR_TRANSIENT, "mongodb %s: %s", what, berr.message);
         }
     }
@@ -271,9 +273,9 @@ upsert_chunk(void *arg, size_t from, size_t n, bson_error_t *berr, struct app_er
         rc = 0;
     } else if (berr->code == STORE_DUPLICATE_KEY || store_first_write_error(&reply, NULL, 0) != 0) {
         /* Answered, with write errors: each of its upserts by itself. */
-        rc = 0;
-        for (size_t i = from; i < from + n && rc == 0; i++) {
-            rc = u->settle(u->arg, i);
+        rc = 2;
+        for (size_t i = from; i < from + n && rc == 2; i++) {
+            rc = u->settle(u->arg, i) == 0 ? 2 : -1;
         }
     } else {
         rc = 1;

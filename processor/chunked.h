@@ -14,16 +14,19 @@
 #include "store.h"
 
 /* One command of a chunked_run(), on items [from, from + m) of the caller's: returns 0 when
- * the server answered (whatever the caller then did about the answer succeeded), 1 when the
- * command failed with berr (no answer, or a transient error), or -1 with err (the command
- * could not be built, or what the caller did about the answer failed). */
+ * the server answered, 2 when it answered with write errors (whatever the caller then did
+ * about them succeeded), 1 when the command failed with berr (no answer, or a transient
+ * error), or -1 with err (the command could not be built, or what the caller did about the
+ * answer failed). */
 typedef int (*chunked_cmd_fn)(void *arg, size_t from, size_t m, bson_error_t *berr,
                               struct app_err *err);
 
 /* Run cmd over items [0, n) in commands of store_chunk() items at most (read before each
  * command, so one that timed out makes the next smaller), telling the store how each ended:
- * 0 as an answer, 1 with its berr. Returns 0, or -1 with err: ERR_TRANSIENT "stopping", or
- * "mongodb <what>: <reason>" when a command failed; or cmd's. */
+ * 0 as an answer, 1 with its berr; 2 not at all (the retry of a batch finds the documents it
+ * wrote before: were those answers steps towards a larger chunk, each retry would grow the
+ * chunk back over the same documents and time out again, for ever). Returns 0, or -1 with err:
+ * ERR_TRANSIENT "stopping", or "mongodb <what>: <reason>" when a command failed; or cmd's. */
 int chunked_run(store_t *s, size_t n, chunked_cmd_fn cmd, void *arg, const char *what,
                 struct app_err *err);
 

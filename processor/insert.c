@@ -363,10 +363,8 @@ insert_chunk(void *arg, size_t from, size_t m, bson_error_t *berr, struct app_er
     int rc = 0;
 
     if (!mongoc_collection_insert_many(w->coll, w->ptrs + from, m, w->opts, &reply, berr)) {
-        if (write_error_code(&reply, berr, NULL, 0) == 0) {
-            rc = 1;
-        }
-        for (size_t i = from; i < from + m && rc == 0; i++) {
+        rc = write_error_code(&reply, berr, NULL, 0) == 0 ? 1 : 2;
+        for (size_t i = from; i < from + m && rc == 2; i++) {
             if (store_stopping(w->s, err) != 0 ||
                 insert_one(w->s, w->coll, &w->docs[i], w->one_opts, &w->outcomes[i], w->reasons[i],
                            err) != 0) {
