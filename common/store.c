@@ -203,8 +203,9 @@ store_render_metrics(const store_t *s, struct metrics_buf *b)
          "Failed MongoDB server heartbeats.", NULL, NULL,
          (double)atomic_load(&s->counters.heartbeats_failed), NULL},
         {"analytics_mongodb_timeouts_total", "counter",
-         "MongoDB commands of a batch that got no answer within socketTimeoutMS.", NULL, NULL,
-         (double)atomic_load(&s->chunk_timeouts), NULL},
+         "MongoDB commands of a batch (of many documents or of one) that got no answer "
+         "within socketTimeoutMS.",
+         NULL, NULL, (double)atomic_load(&s->chunk_timeouts), NULL},
         {"analytics_mongodb_write_chunk", "gauge",
          "The most documents one MongoDB command of a batch carries now: halved after "
          "each timeout, doubled back after 8 commands that did not.",
@@ -333,7 +334,9 @@ store_chunk_outcome(store_t *s, size_t m, const bson_error_t *berr)
                     berr->code == MONGOC_ERROR_STREAM_SOCKET && strstr(berr->message, "timeout");
     size_t n = atomic_load(&s->chunk);
 
-    if (timed_out) {
+    if (timed_out && m == 0) {
+        atomic_fetch_add(&s->chunk_timeouts, 1);
+    } else if (timed_out) {
         size_t half = m > 1 ? m / 2 : 1;
         atomic_fetch_add(&s->chunk_timeouts, 1);
         atomic_store(&s->chunk_streak, 0);
@@ -342,7 +345,7 @@ store_chunk_outcome(store_t *s, size_t m, const bson_error_t *berr)
             LOG_WARN("mongodb: a command of %zu documents timed out; at most %zu at a time now", m,
                      half);
         }
-    } else if (berr == NULL && n < STORE_CHUNK_MAX &&
+    } else if (berr == NULL && m > 0 && n < STORE_CHUNK_MAX &&
                atomic_fetch_add(&s->chunk_streak, 1) + 1 >= STORE_CHUNK_GROW) {
         atomic_store(&s->chunk_streak, 0);
         atomic_store(&s->chunk, n * 2 < STORE_CHUNK_MAX ? n * 2 : STORE_CHUNK_MAX);

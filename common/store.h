@@ -108,8 +108,10 @@ int store_stopping(const store_t *s, struct app_err *err);
 size_t store_chunk(const store_t *s);
 
 /* Record how a command of m documents (store_chunk() or fewer) ended, see store_chunk():
- * on a socket timeout in berr (NULL: it succeeded) the chunk becomes m / 2 at most.
- * Returns whether it timed out. */
+ * on a socket timeout in berr (NULL: it succeeded) the timeout is counted and the chunk
+ * becomes m / 2 at most. m 0: a command on one document, outside any chunk (an update or read
+ * that settles one document), whose timeout is counted alone: the chunk stays, and its
+ * success is no step towards doubling it back. Returns whether it timed out. */
 int store_chunk_outcome(store_t *s, size_t m, const bson_error_t *berr);
 
 /* The code of the first entry of reply.writeErrors (-1 when it has none), or 0 when

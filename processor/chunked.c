@@ -1,32 +1,118 @@
-/* chunked.c - MongoDB reads, compare-and-sets and upserts over many documents, in chunks. */
+/* chunked.c - MongoDB inserts, reads, compare-and-sets and upserts over many documents, in
+ * chunks, through one loop. */
 #include "chunked.h"
 
-/* How many of the n items from `from` on the next command takes (store_chunk() at most),
- * or 0 with err "stopping" once a stop is requested. */
-static size_t
-next_chunk(store_t *s, size_t from, size_t n, struct app_err *err)
-{
-    size_t m = store_chunk(s);
+#include <stdlib.h>
+#include <string.h>
 
-    if (store_stopping(s, err) != 0) {
-        return 0;
+int
+chunked_run(store_t *s, size_t n, chunked_cmd_fn cmd, void *arg, const char *what,
+            struct app_err *err)
+{
+    for (size_t from = 0, m; from < n; from += m) {
+        bson_error_t berr;
+        int rc;
+
+        m = store_chunk(s);
+        m = m < n - from ? m : n - from;
+        if (store_stopping(s, err) != 0) {
+            return -1;
+        }
+        memset(&berr, 0, sizeof berr);
+        if ((rc = cmd(arg, from, m, &berr, err)) < 0) {
+            return -1;
+        }
+        if (rc != 2) {
+            store_chunk_outcome(s, m, rc == 1 ? &berr : NULL);
+        }
+        if (rc == 1) {
+            return err_set(err, ERR_TRANSIENT, "mongodb %s: %s", what, berr.message);
+        }
     }
-    return m < n - from ? m : n - from;
+    return 0;
 }
 
-/* Tell the store how a command on m documents ended: failed (berr) or not (see
- * store_chunk_outcome()). Returns 0, or -1 with err "mongodb <what>: <reason>" when it failed. */
-static int
-outcome(store_t *s, size_t m, int failed, const bson_error_t *berr, const char *what,
-        struct app_err *err)
+int
+chunked_keys_new(struct chunked_keys *ks, size_t cap)
 {
-    store_chunk_outcome(s, m, failed ? berr : NULL);
-    return failed ? err_set(err, ERR_TRANSIENT, "mongodb %s: %s", what, berr->message) : 0;
+    ks->k = calloc(cap ? cap : 1, sizeof *ks->k);
+    ks->first = calloc(cap ? cap : 1, sizeof *ks->first);
+    ks->n = ks->d = 0;
+    ks->cap = cap;
+    return ks->k != NULL && ks->first != NULL ? 0 : -1;
 }
+
+void
+chunked_keys_free(struct chunked_keys *ks)
+{
+    free(ks->k);
+    free(ks->first);
+    ks->k = NULL;
+    ks->first = NULL;
+    ks->n = ks->d = ks->cap = 0;
+}
+
+void
+chunked_keys_add(struct chunked_keys *ks, const char *id, size_t at)
+{
+    if (ks->n < ks->cap) {
+        ks->k[ks->n].id = id;
+        ks->k[ks->n++].at = at;
+    }
+}
+
+static int
+cmp_key(const void *a, const void *b)
+{
+    const struct chunked_key *x = a, *y = b;
+    int c = strcmp(x->id, y->id);
+
+    return c != 0 ? c : (x->at > y->at) - (x->at < y->at);
+}
+
+void
+chunked_keys_sort(struct chunked_keys *ks)
+{
+    if (ks->n > 1) {
+        qsort(ks->k, ks->n, sizeof *ks->k, cmp_key);
+    }
+    ks->d = 0;
+    for (size_t i = 0; i < ks->n; i++) {
+        if (i == 0 || strcmp(ks->k[i - 1].id, ks->k[i].id) != 0) {
+            ks->first[ks->d++] = i;
+        }
+    }
+}
+
+int
+chunked_keys_find(const struct chunked_keys *ks, size_t from, size_t m, const char *id, size_t *lo,
+                  size_t *hi)
+{
+    size_t a = from, b = from + m < ks->d ? from + m : ks->d;
+
+    while (a < b) {
+        size_t mid = a + (b - a) / 2;
+        int c = strcmp(ks->k[ks->first[mid]].id, id);
+        if (c == 0) {
+            *lo = ks->first[mid];
+            *hi = mid + 1 < ks->d ? ks->first[mid + 1] : ks->n;
+            return 1;
+        }
+        if (c < 0) {
+            a = mid + 1;
+        } else {
+            b = mid;
+        }
+    }
+    return 0;
+}
+
+/* The i-th id of a $in. */
+typedef const char *(*id_fn)(const void *arg, size_t i);
 
 /* {_id: {$in: [id(arg, from), ..., id(arg, from + m - 1)]}}, or NULL with err. */
 static bson_t *
-in_filter(chunked_id_fn id, const void *arg, size_t from, size_t m, struct app_err *err)
+in_filter(id_fn id, const void *arg, size_t from, size_t m, struct app_err *err)
 {
     bson_t *f = bson_new();
     struct store_in x;
@@ -42,42 +128,103 @@ in_filter(chunked_id_fn id, const void *arg, size_t from, size_t m, struct app_e
     return f;
 }
 
-/* ids[i] of an array of ids (chunked_id_fn). */
+/* The r-th distinct id of a set of keys (id_fn). */
+static const char *
+key_id(const void *arg, size_t r)
+{
+    const struct chunked_keys *ks = arg;
+
+    return ks->k[ks->first[r]].id;
+}
+
+/* ids[i] of an array of ids (id_fn). */
 static const char *
 array_id(const void *arg, size_t i)
 {
     return ((const char *const *)arg)[i];
 }
 
-int
-chunked_find(store_t *s, mongoc_collection_t *coll, size_t n, chunked_id_fn id, chunked_doc_fn each,
-             void *arg, const char *what, struct app_err *err)
-{
-    for (size_t from = 0, m; from < n; from += m) {
-        bson_t *f;
-        mongoc_cursor_t *cur;
-        const bson_t *doc;
-        bson_error_t berr;
-        int rc;
+/* One chunked_find(). */
+struct find {
+    mongoc_collection_t *coll;
+    const bson_t *opts;
+    const struct chunked_keys *ks;
+    chunked_hit_fn hit;
+    void *arg;
+};
 
-        if ((m = next_chunk(s, from, n, err)) == 0) {
-            return -1;
-        }
-        if ((f = in_filter(id, arg, from, m, err)) == NULL) {
-            return -1;
-        }
-        cur = mongoc_collection_find_with_opts(coll, f, NULL, NULL);
-        while (mongoc_cursor_next(cur, &doc)) {
-            each(arg, doc, from, m);
-        }
-        rc = outcome(s, m, mongoc_cursor_error(cur, &berr), &berr, what, err);
-        mongoc_cursor_destroy(cur);
-        bson_destroy(f);
-        if (rc != 0) {
-            return rc;
+/* The find of distinct ids [from, from + m) (chunked_cmd_fn). */
+static int
+find_chunk(void *arg, size_t from, size_t m, bson_error_t *berr, struct app_err *err)
+{
+    struct find *q = arg;
+    bson_t *f = in_filter(key_id, q->ks, from, m, err);
+    mongoc_cursor_t *cur;
+    const bson_t *doc;
+    int failed;
+
+    if (f == NULL) {
+        return -1;
+    }
+    cur = mongoc_collection_find_with_opts(q->coll, f, q->opts, NULL);
+    while (mongoc_cursor_next(cur, &doc)) {
+        bson_iter_t it;
+        size_t lo, hi;
+        if (bson_iter_init_find(&it, doc, "_id") && BSON_ITER_HOLDS_UTF8(&it) &&
+            chunked_keys_find(q->ks, from, m, bson_iter_utf8(&it, NULL), &lo, &hi)) {
+            for (size_t j = lo; j < hi; j++) {
+                q->hit(q->arg, doc, q->ks->k[j].at);
+            }
         }
     }
-    return 0;
+    failed = mongoc_cursor_error(cur, berr);
+    mongoc_cursor_destroy(cur);
+    bson_destroy(f);
+    return failed ? 1 : 0;
+}
+
+int
+chunked_find(store_t *s, mongoc_collection_t *coll, const bson_t *opts,
+             const struct chunked_keys *ks, chunked_hit_fn hit, void *arg, const char *what,
+             struct app_err *err)
+{
+    struct find q = {coll, opts, ks, hit, arg};
+
+    return chunked_run(s, ks->d, find_chunk, &q, what, err);
+}
+
+/* One chunked_cas(). */
+struct cas {
+    store_t *s;
+    mongoc_collection_t *coll;
+    const char *const *ids;
+    const char *field, *from, *to;
+};
+
+/* The compare-and-set of ids [at, at + m) (chunked_cmd_fn). */
+static int
+cas_chunk(void *arg, size_t at, size_t m, bson_error_t *berr, struct app_err *err)
+{
+    struct cas *c = arg;
+    bson_t *f = in_filter(array_id, c->ids, at, m, err), *update, *opts;
+    int failed;
+
+    if (f == NULL) {
+        return -1;
+    }
+    if (c->from[0] != '\0') {
+        BSON_APPEND_UTF8(f, c->field, c->from);
+    } else {
+        BCON_APPEND(f, c->field, "{", "$exists", BCON_BOOL(false), "}");
+    }
+    update = BCON_NEW("$set", "{", c->field, BCON_UTF8(c->to), "}");
+    opts = bson_new();
+    store_append_write_concern(c->s, opts);
+    failed = !mongoc_collection_update_many(c->coll, f, update, opts, NULL, berr);
+    bson_destroy(f);
+    bson_destroy(update);
+    bson_destroy(opts);
+    return failed;
 }
 
 int
@@ -85,69 +232,53 @@ chunked_cas(store_t *s, mongoc_collection_t *coll, const char *const *ids, size_
             const char *field, const char *from, const char *to, const char *what,
             struct app_err *err)
 {
-    for (size_t at = 0, m; at < n; at += m) {
-        bson_t *f, *update, *opts;
-        bson_error_t berr;
-        int rc;
+    struct cas c = {s, coll, ids, field, from, to};
 
-        if ((m = next_chunk(s, at, n, err)) == 0) {
-            return -1;
-        }
-        if ((f = in_filter(array_id, ids, at, m, err)) == NULL) {
-            return -1;
-        }
-        if (from[0] != '\0') {
-            BSON_APPEND_UTF8(f, field, from);
-        } else {
-            BCON_APPEND(f, field, "{", "$exists", BCON_BOOL(false), "}");
-        }
-        update = BCON_NEW("$set", "{", field, BCON_UTF8(to), "}");
-        opts = bson_new();
-        store_append_write_concern(s, opts);
-        rc = outcome(s, m, !mongoc_collection_update_many(coll, f, update, opts, NULL, &berr),
-                     &berr, what, err);
-        bson_destroy(f);
-        bson_destroy(update);
-        bson_destroy(opts);
-        if (rc != 0) {
-            return rc;
-        }
-    }
-    return 0;
+    return chunked_run(s, n, cas_chunk, &c, what, err);
 }
 
-/* The upserts [from, from + n) of a chunked_upsert() as one unordered bulk write. */
+/* One chunked_upsert(). */
+struct upsert {
+    store_t *s;
+    mongoc_collection_t *coll;
+    bson_t **filters, **updates;
+    chunked_settle_fn settle;
+    void *arg;
+    const char *what;
+};
+
+/* The upserts [from, from + n) as one unordered bulk write (chunked_cmd_fn). */
 static int
-upsert_chunk(store_t *s, mongoc_collection_t *coll, bson_t **filters, bson_t **updates, size_t from,
-             size_t n, chunked_settle_fn settle, void *arg, const char *what, struct app_err *err)
+upsert_chunk(void *arg, size_t from, size_t n, bson_error_t *berr, struct app_err *err)
 {
+    struct upsert *u = arg;
     bson_t *opts = BCON_NEW("ordered", BCON_BOOL(false));
     bson_t *one = BCON_NEW("upsert", BCON_BOOL(true), "validate", BCON_BOOL(false));
     mongoc_bulk_operation_t *bulk;
     bson_t reply;
-    bson_error_t berr;
     int rc = -1;
 
-    store_append_write_concern(s, opts);
-    bulk = mongoc_collection_create_bulk_operation_with_opts(coll, opts);
+    store_append_write_concern(u->s, opts);
+    bulk = mongoc_collection_create_bulk_operation_with_opts(u->coll, opts);
     for (size_t i = from; i < from + n; i++) {
-        if (!mongoc_bulk_operation_update_one_with_opts(bulk, filters[i], updates[i], one, &berr)) {
-            err_set(err, ERR_INTERNAL, "%s update: %s", what, berr.message);
+        if (!mongoc_bulk_operation_update_one_with_opts(bulk, u->filters[i], u->updates[i], one,
+                                                        berr)) {
+            err_set(err, ERR_INTERNAL, "%s: the driver refuses an update: %s", u->what,
+                    berr->message);
             bson_init(&reply);
             goto done;
         }
     }
-    if (mongoc_bulk_operation_execute(bulk, &reply, &berr) != 0) {
-        store_chunk_outcome(s, n, NULL);
+    if (mongoc_bulk_operation_execute(bulk, &reply, berr) != 0) {
         rc = 0;
-    } else if (berr.code == STORE_DUPLICATE_KEY || store_first_write_error(&reply, NULL, 0) != 0) {
-        rc = 0;
-        for (size_t i = from; i < from + n && rc == 0; i++) {
-            rc = settle(arg, i);
+    } else if (berr->code == STORE_DUPLICATE_KEY || store_first_write_error(&reply, NULL, 0) != 0) {
+        /* Answered, with write errors: each of its upserts by itself. */
+        rc = 2;
+        for (size_t i = from; i < from + n && rc == 2; i++) {
+            rc = u->settle(u->arg, i) == 0 ? 2 : -1;
         }
     } else {
-        store_chunk_outcome(s, n, &berr);
-        err_set(err, ERR_TRANSIENT, "mongodb %s bulk write: %s", what, berr.message);
+        rc = 1;
     }
 done:
     bson_destroy(&reply);
@@ -161,11 +292,7 @@ int
 chunked_upsert(store_t *s, mongoc_collection_t *coll, bson_t **filters, bson_t **updates, size_t n,
                chunked_settle_fn settle, void *arg, const char *what, struct app_err *err)
 {
-    for (size_t from = 0, m; from < n; from += m) {
-        if ((m = next_chunk(s, from, n, err)) == 0 ||
-            upsert_chunk(s, coll, filters, updates, from, m, settle, arg, what, err) != 0) {
-            return -1;
-        }
-    }
-    return 0;
+    struct upsert u = {s, coll, filters, updates, settle, arg, what};
+
+    return chunked_run(s, n, upsert_chunk, &u, what, err);
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chunked.h"
 #include "event_doc.h"
 #include "rollup_doc.h"
 #include "rollup_own.h"
@@ -193,9 +194,10 @@ write_error_code(const bson_t *reply, const bson_error_t *berr, char *msg, size_
     return 0;
 }
 
-/* Write one document. Returns 0 with *outcome set, or -1 (transient). */
+/* Write one document. Returns 0 with *outcome set, or -1 (transient; a timeout is counted,
+ * see store_chunk_outcome()). */
 static int
-insert_one(mongoc_collection_t *coll, const bson_t *doc, const bson_t *opts,
+insert_one(store_t *s, mongoc_collection_t *coll, const bson_t *doc, const bson_t *opts,
            enum insert_outcome *outcome, char reason[INSERT_REASON_LEN], struct app_err *err)
 {
     bson_t reply;
@@ -218,6 +220,7 @@ insert_one(mongoc_collection_t *coll, const bson_t *doc, const bson_t *opts,
                 snprintf(reason, INSERT_REASON_LEN, "mongodb write error %d: %.90s", code, msg);
             }
         } else {
+            store_chunk_outcome(s, 0, &berr);
             rc = err_set(err, ERR_TRANSIENT, "mongodb insert: %s", berr.message);
         }
     }
@@ -278,95 +281,98 @@ insert_compare_stored(const struct event *ev, const bson_t *doc, const bson_t *s
     return INSERT_DUPLICATE;
 }
 
-/* {_id: {$in: [...]}} of the events of evs[from..n) found already stored, *m of them (at
- * most max); *to is where the next one begins. NULL when out of memory. */
-static bson_t *
-duplicates_filter(const struct event *evs, const enum insert_outcome *outcomes, size_t from,
-                  size_t n, size_t max, size_t *to, size_t *m)
-{
-    bson_t *f = bson_new();
-    struct store_in x;
+/* What check_duplicates() works with. */
+struct dups {
+    const struct event *evs;
+    const bson_t *docs;
+    enum insert_outcome *outcomes;
+    char (*reasons)[INSERT_REASON_LEN];
+    unsigned char *read; /* read[i]: outcomes[i] decided by a read */
+};
 
-    store_in_begin(&x, f, EVDOC_ID);
-    for (*m = 0, *to = from; *to < n && *m < max; ++*to) {
-        if (outcomes[*to] == INSERT_DUPLICATE) {
-            store_in_add(&x, evs[*to].id);
-            ++*m;
-        }
+/* Decide event i, found already stored, against its stored document (chunked_hit_fn). */
+static void
+compare_stored(void *arg, const bson_t *stored, size_t i)
+{
+    struct dups *d = arg;
+
+    if (!d->read[i]) {
+        d->read[i] = 1;
+        d->outcomes[i] = insert_compare_stored(&d->evs[i], &d->docs[i], stored, d->reasons[i]);
     }
-    if (store_in_end(&x, NULL) != 0) {
-        bson_destroy(f);
-        return NULL;
-    }
-    return f;
 }
 
 /* Read the stored documents of the events found already stored (INSERT_DUPLICATE) and
  * decide, against docs[i], whether each is that event (insert_compare_stored()), in queries of at
- * most store_chunk() ids. Returns 0, or -1 with err (ERR_TRANSIENT: a document could not be
- * read, which a retry of the batch settles). */
+ * most store_chunk() ids (chunked_find()). Returns 0, or -1 with err (ERR_TRANSIENT: a document
+ * could not be read, which a retry of the batch settles). */
 static int
 check_duplicates(store_t *s, mongoc_collection_t *coll, const struct event *evs, const bson_t *docs,
                  size_t n, enum insert_outcome *outcomes, char (*reasons)[INSERT_REASON_LEN],
                  struct app_err *err)
 {
-    unsigned char *read = calloc(n ? n : 1, 1); /* read[i]: outcomes[i] decided by a read */
-    bson_t *f = NULL;
+    struct dups d = {evs, docs, outcomes, reasons, calloc(n ? n : 1, 1)};
+    struct chunked_keys keys;
     int rc = -1;
 
-    if (read == NULL) {
+    if (chunked_keys_new(&keys, n) != 0 || d.read == NULL) {
         err_set(err, ERR_INTERNAL, "out of memory");
         goto done;
     }
-    for (size_t from = 0, to, m; from < n; from = to) {
-        mongoc_cursor_t *cur;
-        const bson_t *stored;
-        bson_error_t berr;
-
-        if ((f = duplicates_filter(evs, outcomes, from, n, store_chunk(s), &to, &m)) == NULL) {
-            err_set(err, ERR_INTERNAL, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        if (outcomes[i] == INSERT_DUPLICATE) {
+            chunked_keys_add(&keys, evs[i].id, i);
+        }
+    }
+    chunked_keys_sort(&keys);
+    if (chunked_find(s, coll, NULL, &keys, compare_stored, &d, "read of stored events", err) != 0) {
+        goto done;
+    }
+    for (size_t x = 0; x < keys.n; x++) {
+        if (!d.read[keys.k[x].at]) {
+            err_set(err, ERR_TRANSIENT, "event %s: a duplicate key, but no document", keys.k[x].id);
             goto done;
         }
-        if (m == 0) {
-            break; /* none left */
-        }
-        if (store_stopping(s, err) != 0) {
-            goto done;
-        }
-        cur = mongoc_collection_find_with_opts(coll, f, NULL, NULL);
-        while (mongoc_cursor_next(cur, &stored)) {
-            bson_iter_t it;
-            if (!bson_iter_init_find(&it, stored, EVDOC_ID) || !BSON_ITER_HOLDS_UTF8(&it)) {
-                continue;
-            }
-            for (size_t i = from; i < to; i++) {
-                if (outcomes[i] == INSERT_DUPLICATE && !read[i] &&
-                    strcmp(evs[i].id, bson_iter_utf8(&it, NULL)) == 0) {
-                    read[i] = 1;
-                    outcomes[i] = insert_compare_stored(&evs[i], &docs[i], stored, reasons[i]);
-                }
-            }
-        }
-        if (mongoc_cursor_error(cur, &berr)) {
-            err_set(err, ERR_TRANSIENT, "mongodb read of stored events: %s", berr.message);
-            mongoc_cursor_destroy(cur);
-            goto done;
-        }
-        mongoc_cursor_destroy(cur);
-        for (size_t i = from; i < to; i++) {
-            if (outcomes[i] == INSERT_DUPLICATE && !read[i]) {
-                err_set(err, ERR_TRANSIENT, "event %s: a duplicate key, but no document",
-                        evs[i].id);
-                goto done;
-            }
-        }
-        bson_destroy(f);
-        f = NULL;
     }
     rc = 0;
 done:
-    bson_destroy(f);
-    free(read);
+    chunked_keys_free(&keys);
+    free(d.read);
+    return rc;
+}
+
+/* What the inserts of insert_events() work with. */
+struct inserts {
+    store_t *s;
+    mongoc_collection_t *coll;
+    bson_t *docs;
+    const bson_t **ptrs;
+    const bson_t *opts, *one_opts;
+    enum insert_outcome *outcomes;
+    char (*reasons)[INSERT_REASON_LEN];
+};
+
+/* The insert_many of documents [from, from + m) (chunked_cmd_fn). When it reports write
+ * errors (duplicates, most likely), its documents are written again one at a time, since
+ * which of them were inserted differs between servers. */
+static int
+insert_chunk(void *arg, size_t from, size_t m, bson_error_t *berr, struct app_err *err)
+{
+    struct inserts *w = arg;
+    bson_t reply;
+    int rc = 0;
+
+    if (!mongoc_collection_insert_many(w->coll, w->ptrs + from, m, w->opts, &reply, berr)) {
+        rc = write_error_code(&reply, berr, NULL, 0) == 0 ? 1 : 2;
+        for (size_t i = from; i < from + m && rc == 2; i++) {
+            if (store_stopping(w->s, err) != 0 ||
+                insert_one(w->s, w->coll, &w->docs[i], w->one_opts, &w->outcomes[i], w->reasons[i],
+                           err) != 0) {
+                rc = -1;
+            }
+        }
+    }
+    bson_destroy(&reply);
     return rc;
 }
 
@@ -383,8 +389,7 @@ insert_events(store_t *s, const struct event *evs, size_t n, int64_t now_ms, con
      * (MongoDB 5.0+ stores dotted and $-prefixed nested names). */
     bson_t *opts = BCON_NEW("ordered", BCON_BOOL(false), "validate", BCON_BOOL(false));
     bson_t *one_opts = BCON_NEW("validate", BCON_BOOL(false));
-    bson_t reply = BSON_INITIALIZER;
-    bson_error_t berr;
+    struct inserts w = {s, coll, docs, ptrs, opts, one_opts, outcomes, reasons};
     size_t built = 0;
     struct rollup_own own;
     int rc = -1;
@@ -408,38 +413,14 @@ insert_events(store_t *s, const struct event *evs, size_t n, int64_t now_ms, con
         ptrs[built] = &docs[built];
         outcomes[built] = INSERT_NEW;
     }
-    /* Chunk by chunk. A chunk whose insert_many reports write errors (duplicates, most
-     * likely) is written again one document at a time, since which of its documents were
-     * inserted differs between servers. */
-    for (size_t from = 0, m; from < n; from += m) {
-        m = store_chunk(s);
-        m = m < n - from ? m : n - from;
-        if (store_stopping(s, err) != 0) {
-            goto done;
-        }
-        bson_destroy(&reply);
-        if (mongoc_collection_insert_many(coll, ptrs + from, m, opts, &reply, &berr)) {
-            store_chunk_outcome(s, m, NULL);
-            continue;
-        }
-        if (write_error_code(&reply, &berr, NULL, 0) == 0) {
-            store_chunk_outcome(s, m, &berr);
-            err_set(err, ERR_TRANSIENT, "mongodb insert_many: %s", berr.message);
-            goto done;
-        }
-        for (size_t i = from; i < from + m; i++) {
-            if (store_stopping(s, err) != 0 ||
-                insert_one(coll, &docs[i], one_opts, &outcomes[i], reasons[i], err) != 0) {
-                goto done;
-            }
-        }
+    if (chunked_run(s, n, insert_chunk, &w, "insert_many", err) != 0) {
+        goto done;
     }
     if (check_duplicates(s, coll, evs, docs, n, outcomes, reasons, err) != 0) {
         goto done;
     }
     rc = 0;
 done:
-    bson_destroy(&reply);
     for (size_t i = 0; i < built; i++) {
         bson_destroy(&docs[i]);
     }

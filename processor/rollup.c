@@ -56,7 +56,8 @@ upsert_all(struct ctx *c, mongoc_collection_t *coll, bson_t **filters, bson_t **
 {
     struct upserts u = {c, coll, filters, updates, capped};
 
-    return chunked_upsert(c->s, coll, filters, updates, n, settle_one, &u, "rollup", c->err);
+    return chunked_upsert(c->s, coll, filters, updates, n, settle_one, &u, "rollup bulk write",
+                          c->err);
 }
 
 /* updateMany {_id: {$in: ids}, field: from ("" = missing)} -> {$set: {field: this batch}}, in
@@ -78,128 +79,76 @@ free_ops(bson_t **filters, bson_t **updates, size_t n)
     }
 }
 
-/* The filter x has built (store_in_end()), or NULL with c->err when it could not grow. */
-static bson_t *
-in_done(struct ctx *c, struct store_in *x)
+/* Record the b of user document doc in the plan (chunked_hit_fn). */
+static void
+user_owner(void *arg, const bson_t *doc, size_t at)
 {
-    if (store_in_end(x, c->err) != 0) {
-        bson_destroy(x->doc);
-        return NULL;
+    bson_iter_t it;
+    const char *id, *b = "";
+
+    (void)at;
+    if (!bson_iter_init_find(&it, doc, "_id") || !BSON_ITER_HOLDS_UTF8(&it)) {
+        return;
     }
-    return x->doc;
+    id = bson_iter_utf8(&it, NULL);
+    if (bson_iter_init_find(&it, doc, "b") && BSON_ITER_HOLDS_UTF8(&it)) {
+        b = bson_iter_utf8(&it, NULL);
+    }
+    /* Allocates nothing: an owner skipped for want of memory would leave its user
+     * uncounted. Not one of this batch's user documents: skipped. */
+    rollup_plan_user_owner(arg, id, b);
 }
 
-/* {_id: {$in: [the plan's user documents]}}, or NULL with c->err when it cannot be built. */
-static bson_t *
-users_filter(struct ctx *c)
-{
-    const struct rollup_plan *p = c->plan;
-    struct store_in x;
-
-    store_in_begin(&x, bson_new(), "_id");
-    for (size_t i = 0; i < p->n_users; i++) {
-        store_in_add(&x, p->docs[p->user_docs[i]].id);
-    }
-    return in_done(c, &x);
-}
-
-/* Read the owner (b) of each of the plan's user documents into the plan. */
+/* Read the owner (b) of each of the plan's user documents (their ids in keys) into the plan,
+ * with one query per store_chunk() of them. */
 static int
-read_user_owners(struct ctx *c)
+read_user_owners(struct ctx *c, const struct chunked_keys *keys)
 {
-    bson_t *in;
-    mongoc_cursor_t *cur;
-    const bson_t *doc;
-    bson_error_t berr;
-    int rc = 0;
+    return chunked_find(c->s, c->users, NULL, keys, user_owner, c->plan, "rollup users", c->err);
+}
 
-    if (store_stopping(c->s, c->err) != 0) {
-        return -1;
+/* Answer question `at` of the plan from site-day doc (its voided list): whether its owner is
+ * in it (chunked_hit_fn). */
+static void
+voided_in(void *arg, const bson_t *doc, size_t at)
+{
+    struct plan_question *q = &((struct rollup_plan *)arg)->q[at];
+    bson_iter_t v, arr;
+
+    if (!bson_iter_init_find(&v, doc, "voided") || !BSON_ITER_HOLDS_ARRAY(&v) ||
+        !bson_iter_recurse(&v, &arr)) {
+        return;
     }
-    if ((in = users_filter(c)) == NULL) {
-        return -1;
+    while (!q->voided && bson_iter_next(&arr)) {
+        q->voided = BSON_ITER_HOLDS_UTF8(&arr) && strcmp(bson_iter_utf8(&arr, NULL), q->owner) == 0;
     }
-    cur = mongoc_collection_find_with_opts(c->users, in, NULL, NULL);
-    while (mongoc_cursor_next(cur, &doc)) {
-        bson_iter_t it;
-        const char *id, *b = "";
-        if (!bson_iter_init_find(&it, doc, "_id") || !BSON_ITER_HOLDS_UTF8(&it)) {
-            continue;
-        }
-        id = bson_iter_utf8(&it, NULL);
-        if (bson_iter_init_find(&it, doc, "b") && BSON_ITER_HOLDS_UTF8(&it)) {
-            b = bson_iter_utf8(&it, NULL);
-        }
-        /* Allocates nothing: an owner skipped for want of memory would leave its user
-         * uncounted. Not one of this batch's user documents: skipped. */
-        rollup_plan_user_owner(c->plan, id, b);
-    }
-    if (mongoc_cursor_error(cur, &berr)) {
-        rc = err_set(c->err, ERR_TRANSIENT, "mongodb rollup users: %s", berr.message);
-    }
-    mongoc_cursor_destroy(cur);
-    bson_destroy(in);
-    return rc;
 }
 
 /* Answer the plan's n_q user questions (is owner q[i].owner in the voided list of site-day
- * q[i].doc?) with one read of those site-days' voided lists, not one count per question.
- * User documents belong to site-days only, all in the rollups collection. Returns 0, or -1
- * with c->err. */
+ * q[i].doc?) with one read of those site-days' voided lists, each site-day once (the
+ * questions sorted by its id), not one count per question. User documents belong to
+ * site-days only, all in the rollups collection. Returns 0, or -1 with c->err. */
 static int
 read_voided(struct ctx *c, size_t n_q)
 {
     struct rollup_plan *p = c->plan;
-    struct store_in x;
-    bson_t *f, *opts;
-    mongoc_cursor_t *cur;
-    const bson_t *doc;
-    bson_error_t berr;
-    int rc = 0;
+    struct chunked_keys keys;
+    bson_t *opts = BCON_NEW("projection", "{", "voided", BCON_INT32(1), "}");
+    int rc = -1;
 
-    if (store_stopping(c->s, c->err) != 0) {
-        return -1;
+    if (chunked_keys_new(&keys, n_q) != 0) {
+        err_set(c->err, ERR_INTERNAL, "out of memory");
+        goto done;
     }
-    store_in_begin(&x, bson_new(), "_id");
     for (size_t i = 0; i < n_q; i++) {
-        size_t j = 0;
         p->q[i].voided = 0;
-        while (j < i && p->q[j].doc != p->q[i].doc) {
-            j++;
-        }
-        if (j == i) { /* each site-day once */
-            store_in_add(&x, p->docs[p->q[i].doc].id);
-        }
+        chunked_keys_add(&keys, p->docs[p->q[i].doc].id, i);
     }
-    if ((f = in_done(c, &x)) == NULL) {
-        return -1;
-    }
-    opts = BCON_NEW("projection", "{", "voided", BCON_INT32(1), "}");
-    cur = mongoc_collection_find_with_opts(c->rollups, f, opts, NULL);
-    while (mongoc_cursor_next(cur, &doc)) {
-        bson_iter_t it, v, arr;
-        const char *id;
-        if (!bson_iter_init_find(&it, doc, "_id") || !BSON_ITER_HOLDS_UTF8(&it) ||
-            !bson_iter_init_find(&v, doc, "voided") || !BSON_ITER_HOLDS_ARRAY(&v)) {
-            continue;
-        }
-        id = bson_iter_utf8(&it, NULL);
-        for (size_t i = 0; i < n_q; i++) {
-            if (strcmp(p->docs[p->q[i].doc].id, id) != 0 || !bson_iter_recurse(&v, &arr)) {
-                continue;
-            }
-            while (!p->q[i].voided && bson_iter_next(&arr)) {
-                p->q[i].voided = BSON_ITER_HOLDS_UTF8(&arr) &&
-                                 strcmp(bson_iter_utf8(&arr, NULL), p->q[i].owner) == 0;
-            }
-        }
-    }
-    if (mongoc_cursor_error(cur, &berr)) {
-        rc = err_set(c->err, ERR_TRANSIENT, "mongodb rollup voided: %s", berr.message);
-    }
-    mongoc_cursor_destroy(cur);
+    chunked_keys_sort(&keys);
+    rc = chunked_find(c->s, c->rollups, opts, &keys, voided_in, p, "rollup voided", c->err);
+done:
+    chunked_keys_free(&keys);
     bson_destroy(opts);
-    bson_destroy(f);
     return rc;
 }
 
@@ -216,9 +165,10 @@ claim_users(struct ctx *c)
     size_t n = rollup_plan_users(p), n_q, n_cas, m = 0;
     bson_t **filters = calloc(n ? n : 1, sizeof *filters);
     bson_t **updates = calloc(n ? n : 1, sizeof *updates);
+    struct chunked_keys keys; /* the user documents' ids */
     int rc = -1;
 
-    if (filters == NULL || updates == NULL) {
+    if (chunked_keys_new(&keys, n) != 0 || filters == NULL || updates == NULL) {
         err_set(c->err, ERR_INTERNAL, "out of memory");
         goto done;
     }
@@ -226,10 +176,14 @@ claim_users(struct ctx *c)
         rc = 0;
         goto done;
     }
+    for (size_t i = 0; i < n; i++) {
+        chunked_keys_add(&keys, p->docs[p->user_docs[i]].id, i);
+    }
+    chunked_keys_sort(&keys);
     /* Read the owners first: most users of a batch have a document already (an earlier
      * batch's), and only the missing ones are written, then read back (another processor
      * may have created one meanwhile). */
-    if (read_user_owners(c) != 0) {
+    if (read_user_owners(c, &keys) != 0) {
         goto done;
     }
     for (size_t i = 0; i < n; i++) {
@@ -239,8 +193,8 @@ claim_users(struct ctx *c)
             updates[m++] = BCON_NEW("$setOnInsert", "{", "b", BCON_UTF8(c->b->id), "}");
         }
     }
-    if (m > 0 &&
-        (upsert_all(c, c->users, filters, updates, NULL, m) != 0 || read_user_owners(c) != 0)) {
+    if (m > 0 && (upsert_all(c, c->users, filters, updates, NULL, m) != 0 ||
+                  read_user_owners(c, &keys) != 0)) {
         goto done;
     }
     /* Each now has an owner, as its document says; one that reads as none is counted by
@@ -263,7 +217,7 @@ claim_users(struct ctx *c)
             goto done;
         }
     }
-    if (n_cas > 0 && read_user_owners(c) != 0) {
+    if (n_cas > 0 && read_user_owners(c, &keys) != 0) {
         goto done;
     }
     rc = 0;
@@ -273,6 +227,7 @@ done:
     }
     free(filters);
     free(updates);
+    chunked_keys_free(&keys);
     return rc;
 }
 
@@ -383,72 +338,46 @@ done:
     return rc;
 }
 
-/* The id of the plan's redelivered event i (chunked_id_fn). */
-static const char *
-dup_id(const void *arg, size_t i)
-{
-    const struct rollup_plan *p = arg;
-
-    return p->evs[p->dups[i]].id;
-}
-
 /* Record the `own` ids and the delivery of stored event document doc in the plan's own[] and
- * dlv[], for each of its redelivered events [from, from + m) with that id (chunked_doc_fn). */
+ * dlv[], for its redelivered event j (chunked_hit_fn: every copy of the id, as a client's two
+ * sends of one event_id may share a batch). */
 static void
-dup_owners(void *arg, const bson_t *doc, size_t from, size_t m)
+dup_owner(void *arg, const bson_t *doc, size_t j)
 {
     struct rollup_plan *p = arg;
     bson_iter_t it, o;
-    const char *id, *d = "";
 
-    if (!bson_iter_init_find(&it, doc, "_id") || !BSON_ITER_HOLDS_UTF8(&it)) {
+    p->dlv[j][0] = '\0';
+    if (bson_iter_init_find(&it, doc, "delivery") && BSON_ITER_HOLDS_UTF8(&it)) {
+        snprintf(p->dlv[j], sizeof p->dlv[j], "%s", bson_iter_utf8(&it, NULL));
+    }
+    if (!bson_iter_init_find(&it, doc, "own") || !BSON_ITER_HOLDS_DOCUMENT(&it)) {
         return;
     }
-    id = bson_iter_utf8(&it, NULL);
-    if (bson_iter_init_find(&it, doc, "delivery") && BSON_ITER_HOLDS_UTF8(&it)) {
-        d = bson_iter_utf8(&it, NULL);
-    }
-    /* Every copy of the id: a client's two sends of one event_id may share a batch. */
-    for (size_t j = from; j < from + m; j++) {
-        if (strcmp(p->evs[p->dups[j]].id, id) != 0) {
-            continue;
-        }
-        snprintf(p->dlv[j], sizeof p->dlv[j], "%s", d);
-        if (!bson_iter_init_find(&it, doc, "own") || !BSON_ITER_HOLDS_DOCUMENT(&it)) {
-            continue;
-        }
-        for (int k = 0; k < ROLLUP_KINDS; k++) {
-            if (bson_iter_recurse(&it, &o) && bson_iter_find(&o, rollup_kind_names[k]) &&
-                BSON_ITER_HOLDS_UTF8(&o)) {
-                snprintf(p->own[j * ROLLUP_KINDS + (size_t)k], ROLLUP_BATCH_ID_MAX, "%s",
-                         bson_iter_utf8(&o, NULL));
-            }
+    for (int k = 0; k < ROLLUP_KINDS; k++) {
+        if (bson_iter_recurse(&it, &o) && bson_iter_find(&o, rollup_kind_names[k]) &&
+            BSON_ITER_HOLDS_UTF8(&o)) {
+            snprintf(p->own[j * ROLLUP_KINDS + (size_t)k], ROLLUP_BATCH_ID_MAX, "%s",
+                     bson_iter_utf8(&o, NULL));
         }
     }
 }
 
-/* The `own` ids and the delivery of the plan's redelivered events, read with one query per
- * store_chunk() of them, into its own[] and dlv[] ("" when missing). */
+/* The `own` ids and the delivery of the plan's redelivered events (their ids in keys), read
+ * with one query per store_chunk() of them, into its own[] and dlv[] ("" when missing). */
 static int
-read_owners(struct ctx *c)
+read_owners(struct ctx *c, const struct chunked_keys *keys)
 {
-    return chunked_find(c->s, c->events, c->plan->n_dups, dup_id, dup_owners, c->plan,
-                        "rollup owners", c->err);
+    return chunked_find(c->s, c->events, NULL, keys, dup_owner, c->plan, "rollup owners", c->err);
 }
 
-/* Decide, for every (event, figure) pair of the redelivered events, whether this batch
- * counts it (see rollup.h), a set at a time so that a whole redelivered batch costs a few
- * round trips: resolve each (owner, document) once, take the events over with one
- * compare-and-set per (figure, owner) and read back which are ours. */
+/* The rounds of take_over(), with the ids of the redelivered events in keys. */
 static int
-take_over(struct ctx *c)
+take_over_rounds(struct ctx *c, const struct chunked_keys *keys)
 {
     struct rollup_plan *p = c->plan;
 
-    if (p->n_dups == 0) {
-        return 0;
-    }
-    if (read_owners(c) != 0) {
+    if (read_owners(c, keys) != 0) {
         return -1;
     }
     rollup_plan_client_duplicates(p); /* no question, no void, no takeover for those */
@@ -473,12 +402,39 @@ take_over(struct ctx *c)
                 return -1;
             }
         }
-        if (read_owners(c) != 0) {
+        if (read_owners(c, keys) != 0) {
             return -1;
         }
         rollup_plan_round_end(p);
     }
     return 0;
+}
+
+/* Decide, for every (event, figure) pair of the redelivered events, whether this batch
+ * counts it (see rollup.h), a set at a time so that a whole redelivered batch costs a few
+ * round trips: resolve each (owner, document) once, take the events over with one
+ * compare-and-set per (figure, owner) and read back which are ours. */
+static int
+take_over(struct ctx *c)
+{
+    struct rollup_plan *p = c->plan;
+    struct chunked_keys keys;
+    int rc;
+
+    if (p->n_dups == 0) {
+        return 0;
+    }
+    if (chunked_keys_new(&keys, p->n_dups) != 0) {
+        chunked_keys_free(&keys);
+        return err_set(c->err, ERR_INTERNAL, "out of memory");
+    }
+    for (size_t j = 0; j < p->n_dups; j++) {
+        chunked_keys_add(&keys, p->evs[p->dups[j]].id, j);
+    }
+    chunked_keys_sort(&keys);
+    rc = take_over_rounds(c, &keys);
+    chunked_keys_free(&keys);
+    return rc;
 }
 
 int

@@ -47,22 +47,15 @@ rollup_write_not_applied(const char *id, const char *run, int64_t seq)
     return BCON_NEW("_id", BCON_UTF8(id), key, "{", "$not", "{", "$gte", BCON_INT64(seq), "}", "}");
 }
 
-/* Options of an upsert with the store's write concern. */
-static bson_t *
-upsert_opts(const store_t *s)
-{
-    bson_t *opts = BCON_NEW("upsert", BCON_BOOL(true));
-    store_append_write_concern(s, opts);
-    return opts;
-}
-
-/* Run one update. Returns 1 when it matched or upserted, 0 when an upsert answered a
- * duplicate key, -1 on any other failure. A duplicate key means that the document was
- * there and did not match, or that another processor created it at that moment and this
- * update changed nothing: which of the two, only the document tells (doc_state()). */
+/* Run one upsert, with the store's write concern. Returns 1 when it matched or created the
+ * document (an upsert that succeeds did one of the two), 0 when it answered a duplicate key,
+ * -1 on any other failure (a timeout is counted, see store_chunk_outcome()). A duplicate key
+ * means that the document was there and did not match, or that another processor created it
+ * at that moment and this update changed nothing: which of the two, only the document tells
+ * (doc_state()). */
 static int
 update_doc(store_t *s, mongoc_collection_t *coll, const bson_t *filter, const bson_t *update,
-           int upsert, struct app_err *err)
+           struct app_err *err)
 {
     bson_t *opts;
     bson_t reply;
@@ -72,17 +65,16 @@ update_doc(store_t *s, mongoc_collection_t *coll, const bson_t *filter, const bs
     if (store_stopping(s, err) != 0) {
         return -1;
     }
-    opts = upsert ? upsert_opts(s) : NULL;
+    opts = BCON_NEW("upsert", BCON_BOOL(true));
+    store_append_write_concern(s, opts);
     if (mongoc_collection_update_one(coll, filter, update, opts, &reply, &berr)) {
-        bson_iter_t it;
-        rc = upsert ||
-             (bson_iter_init_find(&it, &reply, "modifiedCount") && bson_iter_as_int64(&it) > 0);
+        rc = 1;
     } else if (berr.code == STORE_DUPLICATE_KEY ||
                store_first_write_error(&reply, NULL, 0) == STORE_DUPLICATE_KEY) {
         rc = 0;
     } else {
-        err_set(err, ERR_TRANSIENT, "mongodb rollup update: %s", berr.message);
-        rc = -1;
+        store_chunk_outcome(s, 0, &berr);
+        rc = err_set(err, ERR_TRANSIENT, "mongodb rollup update: %s", berr.message);
     }
     bson_destroy(&reply);
     bson_destroy(opts);
@@ -127,6 +119,7 @@ doc_state(store_t *s, mongoc_collection_t *coll, const char *id, const char *run
         }
     }
     if (mongoc_cursor_error(cur, &berr)) {
+        store_chunk_outcome(s, 0, &berr);
         rc = err_set(err, ERR_TRANSIENT, "mongodb rollup read: %s", berr.message);
     } else {
         rc = (int)rollup_plan_doc_state(runs_seq, voided, seq);
@@ -155,7 +148,7 @@ rollup_write_void(store_t *s, mongoc_collection_t *coll, const struct rollup_pla
     update = BCON_NEW("$addToSet", "{", "voided", BCON_UTF8(q->owner), "}");
     rollup_write_on_insert(update, p, d);
     for (int tries = 0; rc == 1 && tries < ROLLUP_UPDATE_TRIES; tries++) {
-        int matched = update_doc(s, coll, filter, update, 1, err), st = ROLLUP_DOC_OPEN;
+        int matched = update_doc(s, coll, filter, update, err), st = ROLLUP_DOC_OPEN;
         if (matched < 0 ||
             (!matched && (st = doc_state(s, coll, d->id, run, seq, q->owner, err)) < 0)) {
             rc = -1;
@@ -192,7 +185,7 @@ capped_update(store_t *s, mongoc_collection_t *coll, const bson_t *filter, const
             }
         }
     }
-    rc = update_doc(s, coll, &uncapped, capped, 1, err);
+    rc = update_doc(s, coll, &uncapped, capped, err);
     bson_destroy(&uncapped);
     return rc;
 }
@@ -209,7 +202,7 @@ rollup_write_settle(store_t *s, mongoc_collection_t *coll, const struct rollup_b
 
     for (int misses = 0; misses < ROLLUP_UPDATE_TRIES; misses++) {
         int rc = capped != NULL && misses >= 2 ? capped_update(s, coll, filter, capped, err)
-                                               : update_doc(s, coll, filter, update, 1, err);
+                                               : update_doc(s, coll, filter, update, err);
         if (rc != 0) {
             return rc < 0 ? -1 : 0;
         }

@@ -40,10 +40,19 @@ if wait_until 30 reconnected; then pass "processor counted the MongoDB reconnect
     fail "processor counted the MongoDB reconnect" "$(curl -s "$P/metrics" | grep mongodb_)"; fi
 check "processor counted the MongoDB server lost" \
     [ "$(metric "$P" analytics_mongodb_disconnects_total)" -ge 1 ]
-# A write that got no answer from the frozen server was seen as a timeout (which halves the
-# documents per command; see it_fault_inject.sh for a server that stays too slow).
+# A command that got no answer from the frozen server was seen as a timeout (a batch's
+# command also halves the documents per command; see it_fault_inject.sh for a server that
+# stays too slow). At least one must time out: under the load each processor claims a batch
+# every fraction of a second and sends its commands (inserts, reads, updates) back to back,
+# and until its server monitoring marks the server Unknown (a failed heartbeat, after
+# connectTimeoutMS 2 s at the earliest) every command goes to the frozen server, which
+# answers none: the one in flight at the freeze, or the next, waits socketTimeoutMS (5 s, the
+# processor's default) and fails with a socket timeout well within the 12 s freeze, before
+# the thaw could answer it. The processors count the timeout of any of their MongoDB
+# commands (store_chunk_outcome() on every command, processor/chunked.c), whichever was in
+# flight.
 timeouts=$(($(metric "$P" analytics_mongodb_timeouts_total) + $(metric "$P2" analytics_mongodb_timeouts_total)))
-check "the processors counted the writes that timed out ($timeouts)" [ "$timeouts" -ge 1 ]
+check "the processors counted the commands that timed out ($timeouts)" [ "$timeouts" -ge 1 ]
 wait "$LOAD_PID"
 echo "# load: $(cat "$T_TMP/load.summary")"
 

@@ -5,12 +5,15 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include <mongoc/mongoc.h>
 
+#include "metrics.h"
 #include "store.h"
 
 /* A store on a port nothing listens on: it connects lazily, so nothing is sent here. */
@@ -123,6 +126,55 @@ test_successes_grow_it_back(void **state)
         store_chunk_outcome(s, store_chunk(s), NULL);
     }
     assert_int_equal(store_chunk(s), STORE_CHUNK_MAX);
+}
+
+/* The value of metric `name` in the store's metrics, or -1 when it has none. */
+static double
+metric_of(const store_t *s, const char *name)
+{
+    struct metrics_buf b;
+    char key[96];
+    const char *at;
+    double v = -1;
+
+    metrics_buf_init(&b);
+    store_render_metrics(s, &b);
+    snprintf(key, sizeof key, "\n%s ", name);
+    if (b.data != NULL && (at = strstr(b.data, key)) != NULL) {
+        v = strtod(at + strlen(key), NULL);
+    }
+    metrics_buf_free(&b);
+    return v;
+}
+
+/* A command on one document (m 0) that timed out is counted, but leaves the chunk as it
+ * is, and its successes do not grow the chunk back: only commands of a batch size it. */
+static void
+test_single_document_commands_count_timeouts_only(void **state)
+{
+    store_t *s = *state;
+    bson_error_t timeout = error_of(MONGOC_ERROR_STREAM, MONGOC_ERROR_STREAM_SOCKET,
+                                    "Failed to read 4 bytes: socket error or timeout");
+    bson_error_t reset = error_of(MONGOC_ERROR_STREAM, MONGOC_ERROR_STREAM_SOCKET,
+                                  "Failed to send: connection reset");
+
+    assert_true(metric_of(s, "analytics_mongodb_timeouts_total") == 0);
+    assert_true(store_chunk_outcome(s, 0, &timeout));
+    assert_int_equal(store_chunk(s), STORE_CHUNK_MAX);
+    assert_true(metric_of(s, "analytics_mongodb_timeouts_total") == 1);
+    assert_false(store_chunk_outcome(s, 0, &reset));
+    assert_true(metric_of(s, "analytics_mongodb_timeouts_total") == 1);
+    store_chunk_outcome(s, 40, &timeout);
+    assert_int_equal(store_chunk(s), 20);
+    assert_true(metric_of(s, "analytics_mongodb_timeouts_total") == 2);
+    for (int i = 0; i < 4 * STORE_CHUNK_GROW; i++) {
+        store_chunk_outcome(s, 0, NULL);
+    }
+    assert_int_equal(store_chunk(s), 20);
+    for (int i = 0; i < STORE_CHUNK_GROW; i++) {
+        store_chunk_outcome(s, 20, NULL);
+    }
+    assert_int_equal(store_chunk(s), 40);
 }
 
 static void
@@ -331,6 +383,8 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_other_errors_change_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_successes_grow_it_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_single_document_commands_count_timeouts_only, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_stop_flag, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_uri, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_concern, setup, teardown),
