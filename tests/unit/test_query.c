@@ -160,7 +160,7 @@ test_append_in(void **state)
     bson_t *doc = bson_new();
 
     (void)state;
-    query_append_in(doc, "_id", ids, 2);
+    assert_int_equal(store_append_in(doc, "_id", ids, 2, NULL), 0);
     assert_json(doc, "{ \"_id\" : { \"$in\" : [ \"x\", \"y\" ] } }");
     bson_destroy(doc);
 }
@@ -172,7 +172,7 @@ test_top_pipeline_one_day(void **state)
     char a[] = "2025-01-05|s";
     char *ids[] = {a};
     const char *key = NULL;
-    bson_t *p = query_top_pipeline(ids, &r, "path", 10, &key);
+    bson_t *p = query_top_pipeline(ids, &r, "path", 10, &key, NULL);
 
     (void)state;
     assert_string_equal(key, "path"); /* the documents themselves */
@@ -189,7 +189,7 @@ test_top_pipeline_range(void **state)
     char a[] = "2025-01-05|s", b[] = "2025-01-06|s";
     char *ids[] = {a, b};
     const char *key = NULL;
-    bson_t *p = query_top_pipeline(ids, &r, "referrer", 5, &key);
+    bson_t *p = query_top_pipeline(ids, &r, "referrer", 5, &key, NULL);
 
     (void)state;
     assert_string_equal(key, "_id"); /* the groups */
