@@ -78,7 +78,7 @@ prog_obj = $(patsubst %.c,$(BUILD)/$(2)/%.o,$(wildcard $(1)/*.c) $($(1)_COMMON:%
 # The helpers the tests and benchmarks run (tests/tools/), and the benchmark's own programs
 # (tests/bench/): the do-nothing baseline server, the raw writes, a peer's aggregation.
 TOOLS       := $(BUILD)/tests/freeport $(BUILD)/tests/mongoq $(BUILD)/tests/loadgen \
-               $(BUILD)/tests/memfill
+               $(BUILD)/tests/memfill $(BUILD)/tests/tabs
 BENCH_TOOLS := $(BUILD)/tests/nothing $(BUILD)/tests/rawinsert $(BUILD)/tests/aggpeer
 
 # Preloaded by it_starvation.sh (LD_PRELOAD): built without sanitizers, which a preloaded
