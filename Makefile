@@ -19,8 +19,8 @@
 # Each program is built from its own folder and the common/ modules it names below, and
 # linked with only the libraries it uses: ingest has no MongoDB driver, reporting no Redis
 # client. Every common/ module is in at least two of these lists.
-COMMON_BASE          := err text ts log cfg metrics civet_internals framing http_reply http_body http \
-                        svc jsonmem
+COMMON_BASE          := err text ts log cfg metrics civet_internals framing http_reply http_body http_pool \
+                        http svc jsonmem
 ingest_COMMON        := $(COMMON_BASE) rconn event envelope
 processor_COMMON     := $(COMMON_BASE) rconn event envelope store rollup_doc
 reporting_COMMON     := $(COMMON_BASE) store rollup_doc

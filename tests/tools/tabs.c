@@ -39,13 +39,13 @@ enum state { DOWN, CONNECTING, SENDING, WAITING, IDLE };
 struct client {
     int fd;
     enum state st;
-    int reused;     /* the connection has carried an answer */
-    int pending;    /* a tick came while a request was in flight */
-    int path_i;     /* --get: the path being asked */
-    int retries;    /* of the request in flight */
-    double due_ms;  /* when the request in flight was due */
-    size_t sent;    /* bytes of the request sent */
-    char *in;       /* the answer so far */
+    int reused;    /* the connection has carried an answer */
+    int pending;   /* a tick came while a request was in flight */
+    int path_i;    /* --get: the path being asked */
+    int retries;   /* of the request in flight */
+    double due_ms; /* when the request in flight was due */
+    size_t sent;   /* bytes of the request sent */
+    char *in;      /* the answer so far */
     size_t in_len, in_cap;
 };
 
