@@ -8,8 +8,12 @@
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "ts.h"
+
+/* How often the pool's thread looks for a shortfall no worker saw. */
+#define HTTP_POOL_TICK_MS 50
 
 enum slot_state {
     SLOT_FREE,    /* no connection */
@@ -37,7 +41,13 @@ struct http_pool {
     atomic_int open;    /* connections held by a worker */
     atomic_int cutting; /* of them, closed early and not yet given up */
     atomic_ullong closed, exhausted;
+    pthread_t ticker;
+    int ticking, stop; /* stop: under tick_lock */
+    pthread_mutex_t tick_lock;
+    pthread_cond_t tick;
 };
+
+static void *ticker_main(void *arg);
 
 /* Per worker thread: its slot, and its pool's. */
 static _Thread_local struct slot *self;
@@ -69,6 +79,14 @@ http_pool_new(int threads, struct app_err *err)
     atomic_init(&p->cutting, 0);
     atomic_init(&p->closed, 0);
     atomic_init(&p->exhausted, 0);
+    pthread_mutex_init(&p->tick_lock, NULL);
+    pthread_cond_init(&p->tick, NULL);
+    if (pthread_create(&p->ticker, NULL, ticker_main, p) != 0) {
+        err_set(err, ERR_INTERNAL, "cannot start the HTTP pool's thread");
+        http_pool_free(p);
+        return NULL;
+    }
+    p->ticking = 1;
     return p;
 }
 
@@ -78,6 +96,15 @@ http_pool_free(http_pool_t *p)
     if (p == NULL) {
         return;
     }
+    if (p->ticking) {
+        pthread_mutex_lock(&p->tick_lock);
+        p->stop = 1;
+        pthread_cond_signal(&p->tick);
+        pthread_mutex_unlock(&p->tick_lock);
+        pthread_join(p->ticker, NULL);
+    }
+    pthread_cond_destroy(&p->tick);
+    pthread_mutex_destroy(&p->tick_lock);
     for (int i = 0; i < p->threads; i++) {
         pthread_mutex_destroy(&p->slots[i].lock);
     }
@@ -148,38 +175,75 @@ free_workers(http_pool_t *p)
     return p->threads - (atomic_load(&p->open) - atomic_load(&p->cutting));
 }
 
-/* Bring the free workers back to the reserve, closing the longest-idle connections first;
- * one thread at a time does so (the others go on: it works for them too). fresh: this call
- * follows a connection taken, which counts as exhausted when none is free nor freed. */
+/* Bring the free workers back to the reserve, closing the longest-idle connections first.
+ * fresh: this call follows a connection taken, which counts as exhausted when none is free
+ * nor freed. A connection may be chosen once it is old enough: a keep-alive one after
+ * HTTP_POOL_IDLE_MIN_MS, one waiting for its first request after HTTP_POOL_FIRST_MIN_MS;
+ * with no worker free, any keep-alive one, and one waiting for its first request after
+ * HTTP_POOL_URGENT_FIRST_MS (its request, sent as it connected, may be on its way: a browser
+ * does not send it again on a new connection). */
 static void
 rebalance(http_pool_t *p, int fresh)
 {
-    if (free_workers(p) >= p->reserve || pthread_mutex_trylock(&p->reap_lock) != 0) {
+    if (free_workers(p) >= p->reserve) {
         return;
     }
-    while (free_workers(p) < p->reserve) {
+    /* (Waiting for the lock, not skipping it: a reaper that has just finished would
+     * otherwise leave the shortfall this thread saw to the next event, which may be the
+     * keep-alive timeout.) */
+    pthread_mutex_lock(&p->reap_lock);
+    for (int tries = 0; tries < 8 && free_workers(p) < p->reserve; tries++) {
         long long now = ts_mono_ms(), best_since = 0;
         struct slot *best = NULL;
-        int n = atomic_load(&p->n_slots);
+        int n = atomic_load(&p->n_slots), urgent = free_workers(p) <= 0;
         for (int i = 0; i < n; i++) {
             struct slot *s = &p->slots[i];
-            long long since = atomic_load(&s->since_ms);
-            long long min =
-                atomic_load(&s->reused) ? HTTP_POOL_IDLE_MIN_MS : HTTP_POOL_FIRST_MIN_MS;
+            long long since = atomic_load(&s->since_ms), min;
+            if (atomic_load(&s->reused)) {
+                min = urgent ? 0 : HTTP_POOL_IDLE_MIN_MS;
+            } else {
+                min = urgent ? HTTP_POOL_URGENT_FIRST_MS : HTTP_POOL_FIRST_MIN_MS;
+            }
             if (atomic_load(&s->state) == SLOT_IDLE && now - since >= min &&
                 (best == NULL || since < best_since)) {
                 best = s;
                 best_since = since;
             }
         }
-        if (best == NULL || !cut(p, best, best_since)) {
-            break; /* (a slot that changed meanwhile: the next call looks again) */
+        if (best == NULL) {
+            break;
         }
+        cut(p, best, best_since); /* (when it changed meanwhile, the next try looks again) */
     }
     if (fresh && free_workers(p) <= 0) {
         atomic_fetch_add_explicit(&p->exhausted, 1, memory_order_relaxed);
     }
     pthread_mutex_unlock(&p->reap_lock);
+}
+
+/* The pool's own thread: every HTTP_POOL_TICK_MS, the shortfall that no worker's event
+ * would see (idle connections that have aged past their bound since the last event). */
+static void *
+ticker_main(void *arg)
+{
+    http_pool_t *p = arg;
+
+    pthread_mutex_lock(&p->tick_lock);
+    while (!p->stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += HTTP_POOL_TICK_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&p->tick, &p->tick_lock, &until);
+        if (!p->stop) {
+            rebalance(p, 0);
+        }
+    }
+    pthread_mutex_unlock(&p->tick_lock);
+    return NULL;
 }
 
 void

@@ -10,9 +10,10 @@
  * connection included, so a few hundred open browser tabs would hold every worker and
  * leave new connections waiting in the accept queue for seconds. The pool keeps a reserve
  * of free workers instead: whenever fewer than HTTP_POOL_RESERVE(threads) are free, the
- * worker that sees it closes the longest-idle connections first until the reserve is back
- * (a keep-alive connection idle at least HTTP_POOL_IDLE_MIN_MS, or a connection still waiting
- * for its first request HTTP_POOL_FIRST_MIN_MS), and counts each one. A closed idle
+ * worker that sees it closes the longest-idle connections first until the reserve is back,
+ * and counts each one (the bounds on a connection's idle time: rebalance() in http_pool.c).
+ * It looks whenever a worker takes a connection or answers a request, and every 50 ms on a
+ * thread of its own (a connection idle for long enough since). A closed idle
  * connection costs a browser one reconnection; a wait in the queue cost it seconds. While
  * the pool has room, idle connections live out their keep-alive timeout as before.
  *
@@ -28,6 +29,7 @@
 #define HTTP_POOL_RESERVE(threads) ((threads) / 8 < 1 ? 1 : (threads) / 8 > 64 ? 64 : (threads) / 8)
 #define HTTP_POOL_IDLE_MIN_MS 20
 #define HTTP_POOL_FIRST_MIN_MS 1000
+#define HTTP_POOL_URGENT_FIRST_MS 100
 
 typedef struct http_pool http_pool_t;
 
@@ -40,8 +42,9 @@ struct http_pool_stats {
     uint64_t exhausted; /* connections taken that left no worker free nor any to free */
 };
 
-/* A pool for a listener of threads workers. Returns NULL with err filled when out of
- * memory. Free it with http_pool_free() once its workers are stopped. */
+/* A pool for a listener of threads workers, and its thread. Returns NULL with err filled
+ * when out of memory or when its thread cannot start. Free it with http_pool_free() (which
+ * stops its thread) once its workers are stopped; NULL is a no-op. */
 http_pool_t *http_pool_new(int threads, struct app_err *err);
 void http_pool_free(http_pool_t *p);
 
