@@ -19,8 +19,8 @@
 # Each program is built from its own folder and the common/ modules it names below, and
 # linked with only the libraries it uses: ingest has no MongoDB driver, reporting no Redis
 # client. Every common/ module is in at least two of these lists.
-COMMON_BASE          := err text ts log cfg metrics civet_internals framing http_reply http_body http \
-                        svc jsonmem
+COMMON_BASE          := err text ts log cfg metrics civet_internals framing http_reply http_body http_pool \
+                        http svc jsonmem
 ingest_COMMON        := $(COMMON_BASE) rconn event envelope
 processor_COMMON     := $(COMMON_BASE) rconn event envelope store rollup_doc
 reporting_COMMON     := $(COMMON_BASE) store rollup_doc
@@ -78,7 +78,7 @@ prog_obj = $(patsubst %.c,$(BUILD)/$(2)/%.o,$(wildcard $(1)/*.c) $($(1)_COMMON:%
 # The helpers the tests and benchmarks run (tests/tools/), and the benchmark's own programs
 # (tests/bench/): the do-nothing baseline server, the raw writes, a peer's aggregation.
 TOOLS       := $(BUILD)/tests/freeport $(BUILD)/tests/mongoq $(BUILD)/tests/loadgen \
-               $(BUILD)/tests/memfill
+               $(BUILD)/tests/memfill $(BUILD)/tests/tabs
 BENCH_TOOLS := $(BUILD)/tests/nothing $(BUILD)/tests/rawinsert $(BUILD)/tests/aggpeer
 
 # Preloaded by it_starvation.sh (LD_PRELOAD): built without sanitizers, which a preloaded

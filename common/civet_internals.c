@@ -69,7 +69,7 @@ port_of(const struct sockaddr_storage *sa)
 }
 
 int
-civet_internals_socket(const struct mg_connection *conn)
+civet_internals_socket(const struct mg_connection *conn, int *peer_port)
 {
     /* (mg_get_request_info() answers NULL before a request is read: the struct's own.) */
     const char *base = conn_base(conn);
@@ -87,6 +87,7 @@ civet_internals_socket(const struct mg_connection *conn)
         port_of(&peer) != ri->remote_port || port_of(&local) != ri->server_port) {
         return -1;
     }
+    *peer_port = ri->remote_port;
     return fd;
 }
 

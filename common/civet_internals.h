@@ -17,9 +17,10 @@
 int civet_internals_check(struct app_err *err);
 
 /* The socket of the connection conn serves, or -1 when civetweb's connection struct is
- * not as checked (the socket's peer and local ports must be the request's). Call it from
- * the connection's worker thread; the descriptor is valid until the connection closes. */
-int civet_internals_socket(const struct mg_connection *conn);
+ * not as checked (the socket's peer and local ports must be the request's); sets
+ * *peer_port to its peer's port. Call it from the connection's worker thread; the
+ * descriptor is valid until the connection closes. */
+int civet_internals_socket(const struct mg_connection *conn, int *peer_port);
 
 /* Why civetweb may not have kept every line of the header block of the request on conn,
  * or NULL when it kept them all: a line it stopped at (obsolete line folding, a line that

@@ -15,6 +15,7 @@
 
 #include "civet_internals.h"
 #include "framing.h"
+#include "http_pool.h"
 #include "log.h"
 #include "ts.h"
 
@@ -36,7 +37,8 @@ struct http_server {
     int port, probe_port;
     struct path_stats *paths; /* one per distinct route path, then "other" */
     size_t n_paths;
-    http_watchdog_t *watchdog; /* ends the body reads of both listeners past their deadline */
+    http_watchdog_t *watchdog;      /* ends the body reads of both listeners past their deadline */
+    http_pool_t *pool, *probe_pool; /* each listener's workers (http_pool.h) */
 };
 
 /* Per worker thread (each connection is served by one thread from accept to close):
@@ -61,6 +63,52 @@ stats_for(const http_server_t *srv, const char *path)
         }
     }
     return &srv->paths[srv->n_paths - 1];
+}
+
+/* The worker pools' samples: analytics_http_workers{listener}, analytics_http_connections
+ * {listener,state}, analytics_http_idle_closed_total{listener} and
+ * analytics_http_pool_exhausted_total{listener}. */
+static void
+pools_render(const http_server_t *srv, struct metrics_buf *b)
+{
+    struct http_pool_stats st[2];
+    const char *names[2] = {"public", "probe"};
+    int n = srv->probe_pool != NULL ? 2 : 1;
+    char labels[96];
+
+    http_pool_stats(srv->pool, &st[0]);
+    if (n == 2) {
+        http_pool_stats(srv->probe_pool, &st[1]);
+    }
+    metrics_family(b, "analytics_http_workers", "gauge",
+                   "Worker threads of a listener: each open connection holds one.");
+    for (int i = 0; i < n; i++) {
+        snprintf(labels, sizeof labels, "listener=\"%s\"", names[i]);
+        metrics_sample(b, "analytics_http_workers", labels, st[i].threads);
+    }
+    metrics_family(b, "analytics_http_connections", "gauge",
+                   "Open connections of a listener, each holding a worker: serving a request "
+                   "or idle (waiting for the next).");
+    for (int i = 0; i < n; i++) {
+        snprintf(labels, sizeof labels, "listener=\"%s\",state=\"request\"", names[i]);
+        metrics_sample(b, "analytics_http_connections", labels, st[i].in_request);
+        snprintf(labels, sizeof labels, "listener=\"%s\",state=\"idle\"", names[i]);
+        metrics_sample(b, "analytics_http_connections", labels, st[i].idle);
+    }
+    metrics_family(b, "analytics_http_idle_closed_total", "counter",
+                   "Idle connections closed before their keep-alive timeout to keep workers "
+                   "free.");
+    for (int i = 0; i < n; i++) {
+        snprintf(labels, sizeof labels, "listener=\"%s\"", names[i]);
+        metrics_sample(b, "analytics_http_idle_closed_total", labels, (double)st[i].closed);
+    }
+    metrics_family(b, "analytics_http_pool_exhausted_total", "counter",
+                   "Connections that took a listener's last free worker with none idle to free: "
+                   "the next ones wait in the accept queue.");
+    for (int i = 0; i < n; i++) {
+        snprintf(labels, sizeof labels, "listener=\"%s\"", names[i]);
+        metrics_sample(b, "analytics_http_pool_exhausted_total", labels, (double)st[i].exhausted);
+    }
 }
 
 void
@@ -88,6 +136,7 @@ http_metrics_render(const struct mg_connection *conn, struct metrics_buf *b)
         metrics_histogram_render(b, "analytics_http_request_duration_seconds", labels,
                                  &srv->paths[i].latency);
     }
+    pools_render(srv, b);
 }
 
 /* Why the request's framing cannot be trusted, or NULL: a header block civetweb did not
@@ -181,6 +230,7 @@ dispatch(struct mg_connection *conn)
 
     http_reply_begin(0);
     answered = 1;
+    http_pool_request();
     http_body_begin(srv->watchdog, request_timeout(conn));
     bad = request_framing_error(conn);
     /* (Framed well, a Transfer-Encoding is "chunked".) */
@@ -235,23 +285,27 @@ on_connection_close(const struct mg_connection *cconn)
     struct mg_connection *conn = (struct mg_connection *)(uintptr_t)cconn;
     const http_server_t *srv;
 
-    if (answered || !civet_internals_request_dropped(conn)) {
-        return;
+    if (!answered && civet_internals_request_dropped(conn)) {
+        srv = mg_get_request_info(conn)->user_data;
+        answered = 1;
+        http_reply_begin(1);
+        http_send_error(conn, 400, "Request target must be a path, such as /event");
+        count(&srv->paths[srv->n_paths - 1], 400, -1);
     }
-    srv = mg_get_request_info(conn)->user_data;
-    answered = 1;
-    http_reply_begin(1);
-    http_send_error(conn, 400, "Request target must be a path, such as /event");
-    count(&srv->paths[srv->n_paths - 1], 400, -1);
+    http_pool_connection_end();
 }
 
 /* The start of the wait for a request: a new connection, or the end of the last one. */
 static int
 on_init_connection(const struct mg_connection *conn, void **conn_data)
 {
+    const http_server_t *srv = mg_get_user_data(mg_get_context(conn));
+    int peer_port, fd = http_body_connection(conn, &peer_port);
+
     (void)conn_data;
-    http_body_connection(conn);
     answered = 0;
+    http_pool_connection(mg_get_context(conn) == srv->probe_mg ? srv->probe_pool : srv->pool, fd,
+                         peer_port);
     return 0;
 }
 
@@ -262,6 +316,7 @@ on_end_request(const struct mg_connection *conn, int status)
     (void)status;
     http_body_request_end();
     answered = 0;
+    http_pool_request_end();
 }
 
 /* Start one civetweb listener on srv; returns its context and sets *port. */
@@ -356,6 +411,12 @@ http_start(const struct http_opts *opts, const struct http_route *routes, size_t
     }
     srv->watchdog = http_watchdog_new((size_t)opts->threads + HTTP_PROBE_THREADS, err);
     if (srv->watchdog == NULL) {
+        http_stop(srv);
+        return NULL;
+    }
+    srv->pool = http_pool_new(opts->threads, err);
+    srv->probe_pool = opts->probe_port >= 0 ? http_pool_new(HTTP_PROBE_THREADS, err) : NULL;
+    if (srv->pool == NULL || (opts->probe_port >= 0 && srv->probe_pool == NULL)) {
         http_stop(srv);
         return NULL;
     }
@@ -458,6 +519,8 @@ http_stop(http_server_t *srv)
         pthread_join(poker, NULL);
     }
     http_watchdog_free(srv->watchdog);
+    http_pool_free(srv->probe_pool);
+    http_pool_free(srv->pool);
     free(srv->paths);
     free(srv);
 }

@@ -198,18 +198,21 @@ http_watchdog_free(http_watchdog_t *w)
     free(w);
 }
 
-void
-http_body_connection(const struct mg_connection *conn)
+int
+http_body_connection(const struct mg_connection *conn, int *peer_port)
 {
     static atomic_int warned;
 
     wait_start_ms = ts_mono_ms();
     wait_reused = 0;
-    self_fd = civet_internals_socket(conn);
+    *peer_port = -1;
+    self_fd = civet_internals_socket(conn, peer_port);
     if (self_fd < 0 && !atomic_exchange(&warned, 1)) {
         LOG_ERROR("http: civetweb's connection is not as checked (civet_internals.c): bodies "
-                  "are bounded by civetweb's per-read timeout only");
+                  "are bounded by civetweb's per-read timeout only, and idle connections "
+                  "are not closed early when the workers run low");
     }
+    return self_fd;
 }
 
 void

@@ -42,8 +42,9 @@ void http_watchdog_stop(http_watchdog_t *w);
 void http_watchdog_free(http_watchdog_t *w);
 
 /* A new connection is served by this thread: the wait for its first request's headers
- * begins, and its socket is looked up for the watchdog. */
-void http_body_connection(const struct mg_connection *conn);
+ * begins, and its socket is looked up for the watchdog. Returns the socket (-1 when it
+ * cannot be found) and sets *peer_port to its peer's port. */
+int http_body_connection(const struct mg_connection *conn, int *peer_port);
 
 /* The request on this thread is done: the wait for the next one's headers begins (on a
  * kept-alive connection). */

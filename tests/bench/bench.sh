@@ -18,6 +18,9 @@
 #      against a peer's plain aggregation, and freshness (202 to counted in /stats)
 #   10. (tests/bench/memory.sh) reporting's peak RSS reading every figure over a 366-day
 #      range of BENCH_DISTINCT_N distinct paths and users
+#   11. (tests/bench/tabs.sh) 1,000-5,000 browser tabs against one ingest, 500 dashboards
+#      against one reporting, and POST /event at 50 connections against the ingest of the
+#      commit before the worker pool; BENCH_PART=11 runs this part alone and prints its rows
 #   C. instructions per request and per event (callgrind) of ingest and the processor, next
 #      to the previous run's, and MongoDB commands per batch: tests/bench/callgrind.sh, which
 #      `make bench-cost` runs alone
@@ -38,6 +41,8 @@
 . "$(dirname "$0")/same_run.sh"
 # shellcheck source=tests/bench/memory.sh
 . "$(dirname "$0")/memory.sh"
+# shellcheck source=tests/bench/tabs.sh
+. "$(dirname "$0")/tabs.sh"
 
 cd "$T_ROOT" || exit 1
 BENCH_START=$SECONDS
@@ -65,7 +70,7 @@ for tool in wrk jq curl redis-server redis-cli awk; do
     command -v "$tool" >/dev/null || die "$tool is not installed (run make setup)"
 done
 for bin in ingest processor reporting tests/nothing tests/rawinsert tests/mongoq tests/freeport \
-    tests/aggpeer tests/loadgen tests/memfill; do
+    tests/aggpeer tests/loadgen tests/memfill tests/tabs; do
     [ -x "$BUILD/$bin" ] || die "$BUILD/$bin is missing (run make all)"
 done
 for n in "$DRAIN_N" "$SMALL_N" "$LARGE_N"; do
@@ -214,6 +219,11 @@ NOTHING_PORT=$(sed -n 's/.*listening on [^:]*:\([0-9]*\).*/\1/p' "$T_TMP/nothing
 [ -n "$NOTHING_PORT" ] || die "build/tests/nothing printed no port"
 NOTHING_CMD="PORT=0 HTTP_THREADS=64 $REL_BUILD/tests/nothing"
 say "redis :$REDIS_PORT, mongo $MONGO_HOSTPORT, ingest :$INGEST_PORT, nothing :$NOTHING_PORT"
+if [ "${BENCH_PART:-}" = 11 ]; then
+    bench_tabs
+    printf '%s\n' "${ROWS[@]}" "${EXTRA_TARGETS[@]}"
+    exit 0
+fi
 
 # --- 1. POST /event: ingest and the do-nothing server, 1 and 50 connections ----------------
 
@@ -442,6 +452,10 @@ bench_freshness
 # --- 10. reporting's memory over a 366-day range of distinct paths and users ---------------
 
 bench_memory
+
+# --- 11. browser tabs and dashboards against one instance (tests/bench/tabs.sh) -----------
+
+bench_tabs
 
 # --- C. instruction counts (tests/bench/callgrind.sh) --------------------------------------
 

@@ -1,0 +1,104 @@
+# shellcheck shell=bash
+# tabs.sh - part 11 of tests/bench/bench.sh (sourced by it; uses its helpers and servers):
+# open browser tabs and dashboards against one instance, with its defaults (issue 21).
+#
+#   11.1-3  1,000, 2,000 and 5,000 browser-like clients against one ingest
+#           (build/tests/tabs: keep-alive, one batch of one event to POST /events every 2 s,
+#           reconnecting when ingest closed the idle connection): answered share, p50, p99
+#   11.4    500 dashboard-like clients against one reporting (every 5 s: today's /stats and
+#           /events?limit=20, one after the other on the tab's connection)
+#   11.5-7  POST /event at 50 keep-alive connections (wrk), this ingest against the ingest of
+#           BENCH_BASE built in a temporary folder, twice each, alternating; the better of
+#           each counts. BENCH_BASE [the commit before the worker pool's, common/http_pool.c]
+#
+# Environment: BENCH_TABS_SECONDS [12] the length of each run of 11.1-4.
+TABS_SECONDS=${BENCH_TABS_SECONDS:-12}
+
+# tabs_row ID WHAT ARGS...: run build/tests/tabs ARGS and add its row.
+tabs_row() {
+    local id=$1 what=$2 out kv cmd
+    shift 2
+    cmd=$(cmd_str "$REL_BUILD/tests/tabs" "$@")
+    say "\$ $cmd"
+    out=$(timeout 120 "$BUILD/tests/tabs" "$@") || die "tabs failed: $cmd"
+    say "  $out"
+    local -A r
+    for kv in $out; do r[${kv%%=*}]=${kv#*=}; done
+    TABS_SHARE=$(calc "100 * ${r[ok]} / ${r[requests]}" "%.2f")
+    TABS_P99=${r[p99_ms]}
+    row "$id" "$what" "**$TABS_SHARE %** of $(group "${r[requests]}") answered 2xx ($(group "${r[failed]}") without an answer); p50 ${r[p50_ms]} ms, **p99 ${r[p99_ms]} ms** (max ${r[max_ms]}); $(group "${r[closed_idle]}") idle connections closed by the server, $(group "${r[retried]}") requests resent" \
+        "\`$cmd\`"
+}
+
+# base_ingest: builds BENCH_BASE's ingest into $T_TMP/base; sets BASE_REV and BASE_INGEST.
+base_ingest() {
+    local first
+    first=$(git -C "$T_ROOT" log --diff-filter=A --format=%H -- common/http_pool.c | tail -n 1)
+    BASE_REV=$(git -C "$T_ROOT" rev-parse --short "${BENCH_BASE:-$first^}") ||
+        die "no commit to compare with (BENCH_BASE)"
+    mkdir -p "$T_TMP/base"
+    git -C "$T_ROOT" archive "$BASE_REV" | tar -x -C "$T_TMP/base" || die "git archive $BASE_REV failed"
+    ln -s "$T_ROOT/.deps" "$T_TMP/base/.deps"
+    say "building ingest at $BASE_REV in $T_TMP/base"
+    make -C "$T_TMP/base" -j2 BUILD=build build/ingest >"$T_TMP/base.log" 2>&1 ||
+        die "ingest at $BASE_REV did not build (see $T_TMP/base.log)"
+    BASE_INGEST=$T_TMP/base/build/ingest
+}
+
+bench_tabs() {
+    local n port rps_now=0 rps_base=0 id=0
+    start_service ingest7 REDIS_PORT="$REDIS_PORT" QUEUE_KEY="$QUEUE" || die "ingest did not start"
+    for n in 1000 2000 5000; do
+        redis_cli del "$QUEUE" >/dev/null
+        id=$((id + 1))
+        tabs_row "11.$id" \
+            "$(group "$n") browser tabs, one ingest (defaults), a batch every 2 s each" \
+            --port "$INGEST7_PORT" --clients "$n" --seconds "$TABS_SECONDS" --site tabs-site
+        [ "$n" != 5000 ] || TABS_5000_P99=$TABS_P99 TABS_5000_SHARE=$TABS_SHARE
+    done
+    redis_cli del "$QUEUE" >/dev/null
+    stop_pid "$INGEST7_PID"
+    # (On part 4's larger data set.)
+    start_service reporting7 MONGO_URI="$(mongo_uri "bench_stats_$LARGE_N")" || die "reporting did not start"
+    tabs_row 11.4 "500 dashboards, one reporting (defaults), two reads every 5 s each" \
+        --port "$REPORTING7_PORT" --clients 500 --seconds "$TABS_SECONDS" --period-ms 5000 \
+        --get "/stats?site_id=$SITE&date=$DATE /events?site_id=$SITE&limit=20"
+    DASH_SHARE=$TABS_SHARE DASH_P99=$TABS_P99
+    stop_pid "$REPORTING7_PID"
+
+    base_ingest
+    PORT=0 PROBE_PORT=0 BIND_ADDRESS=127.0.0.1 REDIS_PORT="$REDIS_PORT" QUEUE_KEY="$QUEUE" \
+        "$BASE_INGEST" >"$T_TMP/ingest-base.log" 2>&1 &
+    T_PIDS+=("$!")
+    local base_pid=$!
+    wait_until 10 grep -q 'listening on ' "$T_TMP/ingest-base.log" || die "the base ingest did not start"
+    local base_port
+    base_port=$(sed -n 's/.*listening on [^:]*:\([0-9]*\).*/\1/p' "$T_TMP/ingest-base.log" | head -n 1)
+    start_service ingest8 REDIS_PORT="$REDIS_PORT" QUEUE_KEY="$QUEUE" || die "ingest did not start"
+    warm_up tests/bench/post.lua "http://127.0.0.1:$base_port/event"
+    warm_up tests/bench/post.lua "http://127.0.0.1:$INGEST8_PORT/event"
+    for _ in 1 2; do
+        for port in "$base_port" "$INGEST8_PORT"; do
+            redis_cli del "$QUEUE" >/dev/null
+            bench_wrk -t2 -c50 -d6s --latency -s tests/bench/post.lua "http://127.0.0.1:$port/event"
+            if [ "$port" = "$base_port" ]; then
+                [ "$W_RPS" -le "$rps_base" ] || { rps_base=$W_RPS BASE_RES=$(wrk_result); }
+            else
+                [ "$W_RPS" -le "$rps_now" ] || { rps_now=$W_RPS NOW_RES=$(wrk_result); }
+            fi
+        done
+    done
+    redis_cli del "$QUEUE" >/dev/null
+    stop_pid "$base_pid"
+    stop_pid "$INGEST8_PID"
+    row 11.5 "ingest at $BASE_REV (before the worker pool), \`POST /event\`, 50 connections, better of 2" \
+        "$BASE_RES" "\`wrk -t2 -c50 -d6s --latency -s tests/bench/post.lua\` against it"
+    row 11.6 "this ingest, the same, alternating with 11.5" "$NOW_RES" "the same"
+    TABS_TPUT=$(calc "100 * ($rps_now - $rps_base) / $rps_base" "%+.1f")
+    row 11.7 "**this / $BASE_REV req/s at 50 connections**" "**$TABS_TPUT %**" "11.6 / 11.5"
+    EXTRA_TARGETS+=(
+        "| 5,000 browser tabs against one ingest: every request answered, p99 ≤ 50 ms | $TABS_5000_SHARE %, p99 $TABS_5000_P99 ms | $(verdict "$TABS_5000_SHARE >= 100 && $TABS_5000_P99 <= 50") |"
+        "| 500 dashboards against one reporting: every request answered | $DASH_SHARE %, p99 $DASH_P99 ms | $(verdict "$DASH_SHARE >= 100") |"
+        "| \`POST /event\` at 50 connections within 5 % of $BASE_REV's (same run) | $TABS_TPUT % | $(verdict "$TABS_TPUT >= -5") |"
+    )
+}
