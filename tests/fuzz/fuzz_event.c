@@ -55,7 +55,8 @@ decoders_agree(const char *buf, size_t len)
     }
 }
 
-/* A request body that validates must survive envelope encode -> decode unchanged. */
+/* A request body that validates must survive envelope encode -> decode unchanged, but for
+ * its path's query string and fragment, which the envelope drops (event_path_len()). */
 static void
 request_round_trip(const char *buf, size_t len)
 {
@@ -82,7 +83,8 @@ request_round_trip(const char *buf, size_t len)
         strcmp(back.site_id, ev.site_id) != 0 || strcmp(back.event_type, ev.event_type) != 0 ||
         back.ts_ms != ev.ts_ms || back.received_ms != ev.received_ms || back.request_id == NULL ||
         strcmp(back.request_id, ev.request_id) != 0 || (ev.path == NULL) != (back.path == NULL) ||
-        (ev.path && strcmp(ev.path, back.path) != 0) ||
+        (ev.path && (strlen(back.path) != event_path_len(ev.path) ||
+                     strncmp(ev.path, back.path, strlen(back.path)) != 0)) ||
         (ev.user_id == NULL) != (back.user_id == NULL) ||
         (ev.user_id && strcmp(ev.user_id, back.user_id) != 0) ||
         (ev.properties == NULL) != (back.properties == NULL) ||
