@@ -18,7 +18,8 @@
 
 # Each program is built from its own folder and the common/ modules it names below, and
 # linked with only the libraries it uses: ingest has no MongoDB driver, reporting no Redis
-# client. Every common/ module is in at least two of these lists.
+# client. Every common/ module is in at least two of these lists, but for rcluster (Redis
+# Cluster), which only the tests and tools use until the programs are wired to it.
 COMMON_BASE          := err text ts log cfg metrics civet_internals framing http_reply http_body http_pool \
                         http svc jsonmem
 ingest_COMMON        := $(COMMON_BASE) rconn event envelope
@@ -78,7 +79,7 @@ prog_obj = $(patsubst %.c,$(BUILD)/$(2)/%.o,$(wildcard $(1)/*.c) $($(1)_COMMON:%
 # The helpers the tests and benchmarks run (tests/tools/), and the benchmark's own programs
 # (tests/bench/): the do-nothing baseline server, the raw writes, a peer's aggregation.
 TOOLS       := $(BUILD)/tests/freeport $(BUILD)/tests/mongoq $(BUILD)/tests/loadgen \
-               $(BUILD)/tests/memfill $(BUILD)/tests/tabs
+               $(BUILD)/tests/memfill $(BUILD)/tests/tabs $(BUILD)/tests/rcluster_cli
 BENCH_TOOLS := $(BUILD)/tests/nothing $(BUILD)/tests/rawinsert $(BUILD)/tests/aggpeer
 
 # Preloaded by it_starvation.sh (LD_PRELOAD): built without sanitizers, which a preloaded
@@ -223,8 +224,10 @@ $(foreach s,$(SERVICES),$(eval $(call fault_rule,$(s))))
 
 # Built against libcommon.a: the do-nothing server (the programs' HTTP stack), memfill (the
 # data of the memory checks, ids as common/rollup_doc.h makes them) and rawinsert (the user
-# hashes of a site-hour, rollup_user_hash()).
-$(BUILD)/tests/nothing $(BUILD)/tests/memfill $(BUILD)/tests/rawinsert: $(BUILD)/libcommon.a
+# hashes of a site-hour, rollup_user_hash()); rcluster_cli (common/rcluster.h's handle, driven
+# by tests/it/it_rcluster.sh).
+$(BUILD)/tests/nothing $(BUILD)/tests/memfill $(BUILD)/tests/rawinsert \
+    $(BUILD)/tests/rcluster_cli: $(BUILD)/libcommon.a
 
 $(TOOLS): $(BUILD)/tests/%: $(BUILD)/obj/tests/tools/%.o
 	$(link_test)

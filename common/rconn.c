@@ -241,8 +241,8 @@ rconn_pool_free(rconn_pool_t *p)
 /* An idle connection has nothing to read: readable means the server closed it
  * (restart, idle timeout) or sent something unasked. Drop it before use, so the
  * next command goes to a fresh connection instead of failing. */
-static void
-drop_if_stale(rconn_t *c)
+void
+rconn_drop_if_stale(rconn_t *c)
 {
     struct pollfd pfd;
 
@@ -271,7 +271,7 @@ rconn_pool_pop(rconn_pool_t *p)
     if (c == NULL) {
         return rconn_new(&p->opts);
     }
-    drop_if_stale(c);
+    rconn_drop_if_stale(c);
     return c;
 }
 

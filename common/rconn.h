@@ -72,6 +72,10 @@ redisContext *rconn_context(rconn_t *c, struct app_err *err);
 /* Close the underlying connection after an error; the next use reconnects. */
 void rconn_drop(rconn_t *c);
 
+/* An idle connection the server has closed (or that holds anything unasked) is dropped,
+ * so the next command goes out on a fresh one instead of failing after it was sent. */
+void rconn_drop_if_stale(rconn_t *c);
+
 /* PING: returns 0 when the server answers PONG within the timeout, else -1. */
 int rconn_ping(rconn_t *c, struct app_err *err);
 

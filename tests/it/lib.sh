@@ -213,6 +213,88 @@ start_redis() {
     return 1
 }
 
+# start_redis_cluster: a Redis Cluster of six redis-server nodes (three masters with a
+# replica each), each in its own folder under $T_TMP, formed with `redis-cli --cluster
+# create`; returns once every node says cluster_state:ok. Sets RCLUSTER_PORTS and
+# RCLUSTER_PIDS (arrays, node by node) and RCLUSTER_SEEDS (all six as host:port,... : what
+# REDIS_CLUSTER reads). Every port is below 55536, as a node's cluster bus listens on its
+# port + 10000. RCLUSTER_NODE_TIMEOUT_MS (default 1500) is cluster-node-timeout: how soon a
+# master that stopped answering is failed over (any replica may take over: the validity
+# factor is 0). No persistence, as start_redis.
+start_redis_cluster() {
+    local i port pid dir addrs=()
+    RCLUSTER_PORTS=()
+    RCLUSTER_PIDS=()
+    for i in 0 1 2 3 4 5; do
+        dir="$T_TMP/rcluster$i"
+        mkdir -p "$dir"
+        for _ in 1 2 3 4 5; do
+            port=$(cluster_port) || return 1
+            redis-server --port "$port" --bind 127.0.0.1 --cluster-enabled yes \
+                --cluster-config-file nodes.conf \
+                --cluster-node-timeout "${RCLUSTER_NODE_TIMEOUT_MS:-1500}" \
+                --cluster-replica-validity-factor 0 --save '' --appendonly no --dir "$dir" \
+                --daemonize no >>"$T_TMP/rcluster$i.log" 2>&1 &
+            pid=$!
+            # (A node that cannot have its port or bus port exits at once.)
+            wait_until 10 node_up_or_gone "$pid" "$port"
+            ours "$pid" && redis-cli -p "$port" ping >/dev/null 2>&1 && break
+            ours "$pid" && kill -KILL "$pid" 2>/dev/null
+            wait "$pid" 2>/dev/null
+            pid=
+        done
+        [ -n "$pid" ] || { echo "could not start cluster node $i" >&2; return 1; }
+        T_PIDS+=("$pid")
+        RCLUSTER_PORTS+=("$port")
+        RCLUSTER_PIDS+=("$pid")
+        addrs+=("127.0.0.1:$port")
+    done
+    if ! redis-cli --cluster create "${addrs[@]}" --cluster-replicas 1 --cluster-yes \
+        >"$T_TMP/rcluster-create.log" 2>&1; then
+        echo "redis-cli --cluster create failed:" >&2
+        cat "$T_TMP/rcluster-create.log" >&2
+        return 1
+    fi
+    for port in "${RCLUSTER_PORTS[@]}"; do
+        wait_until 30 cluster_ok "$port" || { echo "node $port: cluster not ok" >&2; return 1; }
+    done
+    # shellcheck disable=SC2034 # read by the test scripts
+    RCLUSTER_SEEDS=$(IFS=,; echo "${addrs[*]}")
+}
+
+# cluster_port: a free port below 55536 that no node of this cluster has yet.
+cluster_port() {
+    local port
+    for _ in $(seq 200); do
+        port=$(free_port) || return 1
+        if [ "$port" -lt 55536 ] && ! [[ " ${RCLUSTER_PORTS[*]} " == *" $port "* ]]; then
+            echo "$port"
+            return 0
+        fi
+    done
+    echo "no free port below 55536" >&2
+    return 1
+}
+
+# node_up_or_gone PID PORT: the node answers PING, or its process has ended.
+node_up_or_gone() {
+    ! ours "$1" || redis-cli -p "$2" ping >/dev/null 2>&1
+}
+
+# cluster_ok PORT: the node at PORT says cluster_state:ok.
+cluster_ok() {
+    redis-cli -p "$1" cluster info 2>/dev/null | grep -q '^cluster_state:ok'
+}
+
+# cluster_masters: the ports of the cluster's nodes that answer and are masters.
+cluster_masters() {
+    local port
+    for port in "${RCLUSTER_PORTS[@]}"; do
+        [ "$(redis-cli -p "$port" role 2>/dev/null | head -n 1)" = master ] && echo "$port"
+    done
+    return 0
+}
+
 # start_mongo: starts the MongoDB-compatible server on a free port; sets MONGO_HOSTPORT, MONGO_PID.
 # MONGO_PORT_WANTED restarts it on a given port.
 start_mongo() {
