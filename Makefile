@@ -217,7 +217,8 @@ $(BUILD)/obj-fault/%.o: %.c
 	$(CC) $(ALL_CFLAGS) $(TEST_INC) -DFAULT_INJECTION -MMD -MP -c $< -o $@
 
 define fault_rule
-$(BUILD)/$(1)-fault: $(call prog_obj,$(1),obj-fault) $(BUILD)/obj-fault/tests/it/fault.o
+$(BUILD)/$(1)-fault: $(call prog_obj,$(1),obj-fault) $(BUILD)/obj-fault/tests/it/fault.o \
+                    $(BUILD)/obj-fault/tests/it/cmdlog.o
 	$$(CC) $$(SAN) $$(LDFLAGS) $$(FAULT_LDFLAGS) $$^ -o $$@ $$(PKG_LIBS)
 endef
 $(foreach s,$(SERVICES),$(eval $(call fault_rule,$(s))))

@@ -183,6 +183,9 @@ watch_pool(store_t *s)
 
     mongoc_apm_set_server_changed_cb(cbs, on_server_changed);
     mongoc_apm_set_server_heartbeat_failed_cb(cbs, on_heartbeat_failed);
+#ifdef FAULT_INJECTION
+    store_cmdlog_callbacks(cbs);
+#endif
     ok = mongoc_client_pool_set_apm_callbacks(s->pool, cbs, &s->counters);
     mongoc_apm_callbacks_destroy(cbs);
     return ok ? 0 : -1;

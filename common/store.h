@@ -145,4 +145,10 @@ int store_append_in(bson_t *doc, const char *key, char *const *ids, size_t n, st
  * Returns 0 when the server answers, -1 (err filled) otherwise. Thread-safe. */
 int store_ping(store_t *s, struct app_err *err);
 
+#ifdef FAULT_INJECTION
+/* The test variants' command log (tests/it/cmdlog.c): with MONGO_COMMAND_LOG set, add to cbs a
+ * command-started callback that records each command of the main pool. */
+void store_cmdlog_callbacks(mongoc_apm_callbacks_t *cbs);
+#endif
+
 #endif

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "event_doc.h"
+
 int
 chunked_run(store_t *s, size_t n, chunked_cmd_fn cmd, void *arg, const char *what,
             struct app_err *err)
@@ -107,12 +109,35 @@ chunked_keys_find(const struct chunked_keys *ks, size_t from, size_t m, const ch
     return 0;
 }
 
+bson_t *
+chunked_sites_in(const struct event *evs, const size_t *at, size_t n, struct app_err *err)
+{
+    bson_t *f = bson_new();
+    struct store_in x;
+    const char *last = NULL;
+
+    store_in_begin(&x, f, EVDOC_SITE_ID);
+    for (size_t j = 0; j < n; j++) {
+        const char *site = evs[at != NULL ? at[j] : j].site_id;
+        if (last == NULL || strcmp(site, last) != 0) {
+            store_in_add(&x, site);
+        }
+        last = site;
+    }
+    if (store_in_end(&x, err) != 0) {
+        bson_destroy(f);
+        return NULL;
+    }
+    return f;
+}
+
 /* The i-th id of a $in. */
 typedef const char *(*id_fn)(const void *arg, size_t i);
 
-/* {_id: {$in: [id(arg, from), ..., id(arg, from + m - 1)]}}, or NULL with err. */
+/* {_id: {$in: [id(arg, from), ..., id(arg, from + m - 1)]}} and the conditions of also (NULL:
+ * none), or NULL with err. */
 static bson_t *
-in_filter(id_fn id, const void *arg, size_t from, size_t m, struct app_err *err)
+in_filter(id_fn id, const void *arg, size_t from, size_t m, const bson_t *also, struct app_err *err)
 {
     bson_t *f = bson_new();
     struct store_in x;
@@ -121,7 +146,8 @@ in_filter(id_fn id, const void *arg, size_t from, size_t m, struct app_err *err)
     for (size_t i = from; i < from + m; i++) {
         store_in_add(&x, id(arg, i));
     }
-    if (store_in_end(&x, err) != 0) {
+    if (store_in_end(&x, err) != 0 || (also != NULL && !bson_concat(f, also))) {
+        err_set(err, ERR_INTERNAL, "a filter of %zu ids is too large", m);
         bson_destroy(f);
         return NULL;
     }
@@ -147,7 +173,7 @@ array_id(const void *arg, size_t i)
 /* One chunked_find(). */
 struct find {
     mongoc_collection_t *coll;
-    const bson_t *opts;
+    const bson_t *also, *opts;
     const struct chunked_keys *ks;
     chunked_hit_fn hit;
     void *arg;
@@ -158,7 +184,7 @@ static int
 find_chunk(void *arg, size_t from, size_t m, bson_error_t *berr, struct app_err *err)
 {
     struct find *q = arg;
-    bson_t *f = in_filter(key_id, q->ks, from, m, err);
+    bson_t *f = in_filter(key_id, q->ks, from, m, q->also, err);
     mongoc_cursor_t *cur;
     const bson_t *doc;
     int failed;
@@ -184,11 +210,11 @@ find_chunk(void *arg, size_t from, size_t m, bson_error_t *berr, struct app_err 
 }
 
 int
-chunked_find(store_t *s, mongoc_collection_t *coll, const bson_t *opts,
+chunked_find(store_t *s, mongoc_collection_t *coll, const bson_t *also, const bson_t *opts,
              const struct chunked_keys *ks, chunked_hit_fn hit, void *arg, const char *what,
              struct app_err *err)
 {
-    struct find q = {coll, opts, ks, hit, arg};
+    struct find q = {coll, also, opts, ks, hit, arg};
 
     return chunked_run(s, ks->d, find_chunk, &q, what, err);
 }
@@ -197,6 +223,7 @@ chunked_find(store_t *s, mongoc_collection_t *coll, const bson_t *opts,
 struct cas {
     store_t *s;
     mongoc_collection_t *coll;
+    const bson_t *also;
     const char *const *ids;
     const char *field, *from, *to;
 };
@@ -206,7 +233,7 @@ static int
 cas_chunk(void *arg, size_t at, size_t m, bson_error_t *berr, struct app_err *err)
 {
     struct cas *c = arg;
-    bson_t *f = in_filter(array_id, c->ids, at, m, err), *update, *opts;
+    bson_t *f = in_filter(array_id, c->ids, at, m, c->also, err), *update, *opts;
     int failed;
 
     if (f == NULL) {
@@ -228,11 +255,11 @@ cas_chunk(void *arg, size_t at, size_t m, bson_error_t *berr, struct app_err *er
 }
 
 int
-chunked_cas(store_t *s, mongoc_collection_t *coll, const char *const *ids, size_t n,
-            const char *field, const char *from, const char *to, const char *what,
+chunked_cas(store_t *s, mongoc_collection_t *coll, const bson_t *also, const char *const *ids,
+            size_t n, const char *field, const char *from, const char *to, const char *what,
             struct app_err *err)
 {
-    struct cas c = {s, coll, ids, field, from, to};
+    struct cas c = {s, coll, also, ids, field, from, to};
 
     return chunked_run(s, n, cas_chunk, &c, what, err);
 }

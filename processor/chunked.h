@@ -11,7 +11,14 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "event.h"
 #include "store.h"
+
+/* {site_id: {$in: [...]}}: the sites of events evs[at[j]], j < n (at NULL: evs[j]), a site
+ * next to itself once: the also of a chunked_find() or chunked_cas() on the events, whose shard
+ * key is {site_id: 1, _id: 1} (docs/scaling.md; an _id is of one site, so this adds nothing to
+ * what the _ids select). NULL with err (ERR_INTERNAL) when it cannot be built. */
+bson_t *chunked_sites_in(const struct event *evs, const size_t *at, size_t n, struct app_err *err);
 
 /* One command of a chunked_run(), on items [from, from + m) of the caller's: returns 0 when
  * the server answered, 2 when it answered with write errors (whatever the caller then did
@@ -64,20 +71,22 @@ int chunked_keys_find(const struct chunked_keys *ks, size_t from, size_t m, cons
 typedef void (*chunked_hit_fn)(void *arg, const bson_t *doc, size_t at);
 
 /* Read the documents of coll whose _id is one of the sorted ids of ks, with one find
- * {_id: {$in: [...]}} (options opts, NULL: none) per store_chunk() distinct ids (chunked_run()),
+ * {_id: {$in: [...]}, <also's conditions>} (also and options opts, NULL: none) per
+ * store_chunk() distinct ids (chunked_run()); also carries the rest of coll's shard key
+ * (docs/scaling.md), the same for every chunk,
  * calling hit(arg, doc, at) for each key of each document found. Returns 0, or -1 with err
  * as chunked_run(); ERR_INTERNAL when a filter cannot be built. */
-int chunked_find(store_t *s, mongoc_collection_t *coll, const bson_t *opts,
+int chunked_find(store_t *s, mongoc_collection_t *coll, const bson_t *also, const bson_t *opts,
                  const struct chunked_keys *ks, chunked_hit_fn hit, void *arg, const char *what,
                  struct app_err *err);
 
 /* A compare-and-set on each of the documents ids[0..n) of coll: set `field` to `to` where it
- * is `from` ("": where it is missing), with one updateMany {_id: {$in: [...]}, field: from}
- * -> {$set: {field: to}} per store_chunk() ids, with the store's write concern. Which
- * documents it changed, a read tells. Returns 0, or -1 with err as chunked_run();
- * ERR_INTERNAL when a filter cannot be built. */
-int chunked_cas(store_t *s, mongoc_collection_t *coll, const char *const *ids, size_t n,
-                const char *field, const char *from, const char *to, const char *what,
+ * is `from` ("": where it is missing), with one updateMany {_id: {$in: [...]}, field: from,
+ * <also's conditions, as chunked_find()>} -> {$set: {field: to}} per store_chunk() ids, with the
+ * store's write concern. Which documents it changed, a read tells. Returns 0, or -1 with err as
+ * chunked_run(); ERR_INTERNAL when a filter cannot be built. */
+int chunked_cas(store_t *s, mongoc_collection_t *coll, const bson_t *also, const char *const *ids,
+                size_t n, const char *field, const char *from, const char *to, const char *what,
                 struct app_err *err);
 
 /* Run upsert i of a chunked_upsert() by itself until it is settled. Returns 0, or -1 with

@@ -15,6 +15,7 @@ struct ctx {
     store_t *s;
     const struct rollup_batch *b;
     mongoc_collection_t *events, *rollups, *paths, *users, *hours, *refs;
+    bson_t *sites; /* take_over(): the sites of the redelivered events (chunked_sites_in()) */
     struct app_err *err;
     struct rollup_plan *plan;
 };
@@ -67,7 +68,8 @@ static int
 cas_many(struct ctx *c, mongoc_collection_t *coll, const char *const *ids, size_t n,
          const char *field, const char *from)
 {
-    return chunked_cas(c->s, coll, ids, n, field, from, c->b->id, "rollup takeover", c->err);
+    return chunked_cas(c->s, coll, c->sites, ids, n, field, from, c->b->id, "rollup takeover",
+                       c->err);
 }
 
 static void
@@ -104,7 +106,8 @@ user_owner(void *arg, const bson_t *doc, size_t at)
 static int
 read_user_owners(struct ctx *c, const struct chunked_keys *keys)
 {
-    return chunked_find(c->s, c->users, NULL, keys, user_owner, c->plan, "rollup users", c->err);
+    return chunked_find(c->s, c->users, NULL, NULL, keys, user_owner, c->plan, "rollup users",
+                        c->err);
 }
 
 /* Answer question `at` of the plan from site-day doc (its voided list): whether its owner is
@@ -145,7 +148,7 @@ read_voided(struct ctx *c, size_t n_q)
         chunked_keys_add(&keys, p->docs[p->q[i].doc].id, i);
     }
     chunked_keys_sort(&keys);
-    rc = chunked_find(c->s, c->rollups, opts, &keys, voided_in, p, "rollup voided", c->err);
+    rc = chunked_find(c->s, c->rollups, NULL, opts, &keys, voided_in, p, "rollup voided", c->err);
 done:
     chunked_keys_free(&keys);
     bson_destroy(opts);
@@ -368,7 +371,8 @@ dup_owner(void *arg, const bson_t *doc, size_t j)
 static int
 read_owners(struct ctx *c, const struct chunked_keys *keys)
 {
-    return chunked_find(c->s, c->events, NULL, keys, dup_owner, c->plan, "rollup owners", c->err);
+    return chunked_find(c->s, c->events, c->sites, NULL, keys, dup_owner, c->plan, "rollup owners",
+                        c->err);
 }
 
 /* The rounds of take_over(), with the ids of the redelivered events in keys. */
@@ -432,7 +436,10 @@ take_over(struct ctx *c)
         chunked_keys_add(&keys, p->evs[p->dups[j]].id, j);
     }
     chunked_keys_sort(&keys);
-    rc = take_over_rounds(c, &keys);
+    c->sites = chunked_sites_in(p->evs, p->dups, p->n_dups, c->err);
+    rc = c->sites != NULL ? take_over_rounds(c, &keys) : -1;
+    bson_destroy(c->sites);
+    c->sites = NULL;
     chunked_keys_free(&keys);
     return rc;
 }
@@ -444,7 +451,7 @@ rollup_apply(store_t *s, const struct rollup_batch *b, const struct event *evs,
 {
     mongoc_client_t *client = store_client_pop(s);
     struct rollup_plan plan;
-    struct ctx c = {s, b, NULL, NULL, NULL, NULL, NULL, NULL, err, &plan};
+    struct ctx c = {s, b, NULL, NULL, NULL, NULL, NULL, NULL, NULL, err, &plan};
     int rc = -1;
 
     c.events = store_collection(s, client, STORE_EVENTS_COLLECTION);
