@@ -34,7 +34,7 @@ redis_cli slowlog reset >/dev/null
 stored() { "$BUILD/tests/mongoq" "$(mongo_uri $DB)" events count '{"site_id":"rk"}'; }
 stored_is() { [ "$(stored)" = "$1" ]; }
 start_service processor "${PROC_ENV[@]}"
-check "the dead processor's two events are stored" wait_until 20 stored_is 2
+check "the dead processor's two events are stored" wait_until $((20 * T_SLOW)) stored_is 2
 # slowlog: the entries of Redis's SLOWLOG, one line ("<microseconds> us: <command>") each.
 slowlog() { redis_cli --json slowlog get 10 | jq -r '.[] | "\(.[2]) us: \(.[3] | join(" ") | .[0:80])"'; }
 expect_eq "a processor start: no Redis command of 10 ms or more (SLOWLOG)" "$(slowlog)" ""
@@ -44,7 +44,7 @@ expect_eq "the unregistered list is not found by a start" \
 
 out=$(env REDIS_PORT="$REDIS_PORT" "$BUILD/processor" --recover-orphans 2>&1)
 expect_match "--recover-orphans adopts the one list" "$out" "adopted 1 processing list"
-check "the orphan's event is stored by the next recovery pass" wait_until 20 stored_is 3
+check "the orphan's event is stored by the next recovery pass" wait_until $((20 * T_SLOW)) stored_is 3
 expect_eq "--recover-orphans: no Redis command of 10 ms or more" "$(slowlog)" ""
 expect_eq "every claimed event is stored once" "$(stored)" 3
 expect_clean_stop processor
