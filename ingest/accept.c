@@ -222,8 +222,10 @@ enqueue(struct mg_connection *conn, struct ingest *in, struct outgoing *o, const
         if (err.code == ERR_UNKNOWN) {
             /* Answered 503 all the same: the client may retry, which can store the
              * events twice; never answered 202 without Redis's acknowledgement. */
-            LOG_WARN("%zu event(s) may or may not be queued (no answer from Redis), first %s: %s",
-                     o->n, o->evs[0].id, err.msg);
+            LOG_WARN("%zu event(s) may or may not be queued (%s), first %s: %s", o->n,
+                     strncmp(err.msg, "redis WAIT", 10) == 0 ? "not confirmed on the replicas"
+                                                             : "no answer from Redis",
+                     o->evs[0].id, err.msg);
             atomic_fetch_add(&in->stats.ambiguous, o->n);
         } else {
             LOG_WARN("%zu event(s) not queued, first %s: %s", o->n, o->evs[0].id, err.msg);

@@ -30,6 +30,8 @@ struct ingest_cfg {
     long rate_limit;          /* RATE_LIMIT: events per second per client, 0: no limit */
     long rate_burst;          /* RATE_BURST: the bucket's size, 0: rate_limit */
     long trust_proxy;         /* TRUST_PROXY: the proxies in front (client_make_key()) */
+    long wait_replicas;       /* REDIS_WAIT_REPLICAS: WAIT for them after each LPUSH, 0: no */
+    long wait_timeout_ms;     /* REDIS_WAIT_TIMEOUT_MS: the WAIT's timeout */
 };
 
 /* Counters for /metrics. */
@@ -39,7 +41,9 @@ struct ingest_stats {
     atomic_ullong invalid;          /* events answered 400 (each event of a refused batch) */
     atomic_ullong too_large;        /* requests answered 413 */
     atomic_ullong unavailable;      /* events answered 503: Redis failed */
-    atomic_ullong ambiguous;        /* of those, events Redis may have queued (no answer came) */
+    atomic_ullong ambiguous;        /* of those, events Redis may have queued (no answer came,
+                                       or the WAIT for replicas failed) */
+    atomic_ullong wait_failures;    /* group commits whose WAIT for replicas failed */
     atomic_ullong forbidden_origin; /* requests answered 403: Origin not in CORS_ORIGINS */
     atomic_ullong unknown_site;     /* events answered 403: site not in SITE_IDS */
     atomic_ullong rate_limited;     /* events answered 429 */

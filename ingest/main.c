@@ -17,6 +17,10 @@ start(struct svc_program *prog, struct app_err *err)
         return err_set(err, ERR_INTERNAL, "out of memory");
     }
     in->pusher = pusher_new(&in->cfg.redis, in->cfg.queue_key, &in->stats.push_sizes, err);
+    if (in->pusher != NULL) {
+        pusher_set_wait(in->pusher, in->cfg.wait_replicas, in->cfg.wait_timeout_ms,
+                        &in->stats.wait_failures);
+    }
     if (in->pusher == NULL || (in->cors = cors_policy_new(in->cfg.cors_origins, err)) == NULL ||
         (in->sites = sites_new(in->cfg.site_ids, err)) == NULL) {
         return -1;
@@ -51,6 +55,8 @@ main(void)
     const struct cfg_var vars[] = {
         SVC_LISTEN_VARS(&in.svc.cfg, "3000"),
         RCONN_VARS(&c->redis, "1000"),
+        {"REDIS_WAIT_REPLICAS", "0", CFG_INT, &c->wait_replicas, 0, 64, 0, NULL},
+        {"REDIS_WAIT_TIMEOUT_MS", "1000", CFG_INT, &c->wait_timeout_ms, 1, 60000, 0, NULL},
         {"QUEUE_KEY", "events", CFG_NONEMPTY, &c->queue_key, 0, 0, 0, NULL},
         {"MAX_BODY_BYTES", "65536", CFG_INT, &c->max_body_bytes, 1, 1024 * 1024, 0, NULL},
         {"CORS_ORIGINS", "*", CFG_CHECKED, &c->cors_origins, 0, 0, 0, cors_check_origins},

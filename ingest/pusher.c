@@ -25,6 +25,8 @@ struct pusher {
     rconn_t *conn;              /* used by the leader only */
     char *key;
     struct metrics_histogram *batch_sizes;
+    long wait_replicas, wait_timeout_ms; /* pusher_set_wait() */
+    atomic_ullong *wait_failures;
     /* The leader's argument vectors, grown as needed. */
     const char **argv;
     size_t *argvlen;
@@ -77,6 +79,39 @@ reserve(pusher_t *p, size_t argc)
     return 0;
 }
 
+int
+pusher_wait_outcome(const redisReply *r, long replicas, long timeout_ms, struct app_err *err)
+{
+    if (r != NULL && r->type == REDIS_REPLY_INTEGER && r->integer >= replicas) {
+        return 0;
+    }
+    if (r == NULL) {
+        struct app_err why = *err; /* not formatted into itself */
+        err_set(err, ERR_UNKNOWN, "redis WAIT: %s", why.msg);
+    } else if (r->type == REDIS_REPLY_INTEGER) {
+        err_set(err, ERR_UNKNOWN, "redis WAIT: %lld of %ld replicas acknowledged within %ld ms",
+                r->integer, replicas, timeout_ms);
+    } else {
+        err_set(err, ERR_UNKNOWN, "redis WAIT: %s", r->str != NULL ? r->str : "unexpected reply");
+    }
+    return -1;
+}
+
+/* WAIT for the pusher's replicas after an acknowledged LPUSH: 0, or -1 with err (counted). */
+static int
+wait_replicas(pusher_t *p, struct app_err *err)
+{
+    redisReply *r = rconn_command_blocking(p->conn, p->wait_timeout_ms, err, "WAIT %ld %ld",
+                                           p->wait_replicas, p->wait_timeout_ms);
+    int rc = pusher_wait_outcome(r, p->wait_replicas, p->wait_timeout_ms, err);
+
+    freeReplyObject(r);
+    if (rc != 0 && p->wait_failures != NULL) {
+        atomic_fetch_add(p->wait_failures, 1);
+    }
+    return rc;
+}
+
 /* Send one LPUSH for the waiters of batch, then wake each with the outcome; self (the
  * leader, in the batch) is given its outcome without a wake-up. */
 static void
@@ -113,6 +148,9 @@ flush(pusher_t *p, struct waiter *batch, size_t n, struct waiter *self)
         rc = 0;
     }
     freeReplyObject(r);
+    if (rc == 0 && p->wait_replicas > 0) {
+        rc = wait_replicas(p, &err);
+    }
 done:
     while (batch != NULL) {
         struct waiter *next = batch->next; /* the waiter's memory is gone once woken */
@@ -150,6 +188,14 @@ fail:
     pthread_mutex_destroy(&p->lock);
     free(p);
     return NULL;
+}
+
+void
+pusher_set_wait(pusher_t *p, long replicas, long timeout_ms, atomic_ullong *failures)
+{
+    p->wait_replicas = replicas;
+    p->wait_timeout_ms = timeout_ms;
+    p->wait_failures = failures;
 }
 
 void

@@ -80,9 +80,14 @@ handle_metrics(struct mg_connection *conn, void *arg)
         {"analytics_events_rejected_total", "counter", rejected, "reason", "rate_limited",
          (double)atomic_load(&s->rate_limited), NULL},
         {"analytics_events_ambiguous_total", "counter",
-         "Events whose push Redis did not answer: they may or may not be queued "
-         "(answered 503, counted as queue_unavailable too).",
+         "Events whose push Redis did not answer, or did not confirm on REDIS_WAIT_REPLICAS "
+         "replicas: they may or may not be queued (answered 503, counted as queue_unavailable "
+         "too).",
          NULL, NULL, (double)atomic_load(&s->ambiguous), NULL},
+        {"analytics_redis_wait_failures_total", "counter",
+         "Group commits (LPUSHes) whose WAIT did not confirm REDIS_WAIT_REPLICAS replicas "
+         "within REDIS_WAIT_TIMEOUT_MS: their events were answered 503.",
+         NULL, NULL, (double)atomic_load(&s->wait_failures), NULL},
         {"analytics_redis_connections_total", "counter",
          "Redis connections opened (reconnects included).", NULL, NULL,
          (double)atomic_load(&s->redis.connects), NULL},

@@ -1,4 +1,5 @@
-/* dead.c - the operator command for dead letters: processor --dead list|requeue|purge. */
+/* dead.c - the operator commands: processor --dead list|requeue|purge, and
+ * processor --recover-orphans. */
 #include <stdio.h>
 #include <string.h>
 
@@ -66,4 +67,26 @@ done:
     rconn_free(redis);
     queue_free(q);
     return rc;
+}
+
+int
+orphans_command(const struct processor_cfg *c)
+{
+    rconn_t *redis = rconn_new(&c->redis);
+    queue_t *q = queue_new(c->queue_key, NULL);
+    struct app_err err = {0};
+    long lists = 0, n = -1;
+
+    if (redis == NULL || q == NULL) {
+        fputs("processor: out of memory\n", stderr);
+    } else if ((n = queue_adopt_orphans(q, redis, &lists, &err)) < 0) {
+        fprintf(stderr, "processor: %s\n", err.msg);
+    } else {
+        printf("adopted %ld processing list%s of unregistered consumers (of %ld found); the next "
+               "recovery pass returns those whose processor is gone\n",
+               n, n == 1 ? "" : "s", lists);
+    }
+    rconn_free(redis);
+    queue_free(q);
+    return n < 0 ? 1 : 0;
 }

@@ -414,8 +414,8 @@ done:
     return rc;
 }
 
-/* Create the indexes, register this consumer and run the first recovery pass
- * (with a keyspace scan), retrying each until it works or a stop is requested. */
+/* Create the indexes, register this consumer and run the first recovery pass (through
+ * the registry), retrying each until it works or a stop is requested. */
 static void
 start_up(struct drain *d)
 {
@@ -430,7 +430,7 @@ start_up(struct drain *d)
            queue_heartbeat(d->q, d->redis, c->heartbeat_ttl_ms, &err) != 0) {
         wait_retry(d, "redis register", &err);
     }
-    while (!atomic_load(&svc_stop_requested) && (n = queue_recover(d->q, d->redis, 1, &err)) < 0) {
+    while (!atomic_load(&svc_stop_requested) && (n = queue_recover(d->q, d->redis, &err)) < 0) {
         wait_retry(d, "redis recovery", &err);
     }
     if (!atomic_load(&svc_stop_requested) && n > 0) {
@@ -510,7 +510,7 @@ drain_run(struct svc_program *prog)
     while (!atomic_load(&svc_stop_requested)) {
         int n;
         if (ts_mono_ms() >= next_recovery) {
-            long moved = queue_recover(d.q, d.redis, 0, &err);
+            long moved = queue_recover(d.q, d.redis, &err);
             if (moved > 0) {
                 LOG_INFO("recovery: returned %ld events of stopped processors to the queue", moved);
                 count(&d.stats->recovered, (unsigned long long)moved);

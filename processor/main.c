@@ -48,7 +48,8 @@ finish(struct svc_program *prog)
     queue_free(p->queue);
 }
 
-/* `processor --dead ...`: the same configuration, no service, no config log. */
+/* `processor --dead ...`, `processor --recover-orphans`: the same configuration, no service, no
+ * config log. */
 static int
 operator_command(struct processor *p, int argc, char **argv)
 {
@@ -62,7 +63,10 @@ operator_command(struct processor *p, int argc, char **argv)
     if (strcmp(argv[1], "--dead") == 0) {
         return dead_command(&p->cfg, argc - 2, argv + 2);
     }
-    fprintf(stderr, "usage: processor [--dead list [N] | requeue | purge]\n");
+    if (strcmp(argv[1], "--recover-orphans") == 0 && argc == 2) {
+        return orphans_command(&p->cfg);
+    }
+    fprintf(stderr, "usage: processor [--dead list [N] | requeue | purge | --recover-orphans]\n");
     return SVC_EXIT_CONFIG;
 }
 

@@ -104,4 +104,9 @@ int drain_run(struct svc_program *prog);
  * usage error. */
 int dead_command(const struct processor_cfg *c, int argc, char **argv);
 
+/* `processor --recover-orphans`: queue_adopt_orphans(), once, after an upgrade from a
+ * version that claimed outside a script. Returns the exit status: 0, or 1 on a Redis
+ * failure. */
+int orphans_command(const struct processor_cfg *c);
+
 #endif

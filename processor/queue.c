@@ -1,4 +1,5 @@
-/* queue.c - the Redis list queue: reliable claim, ack, hand-back, recovery, dead letters. */
+/* queue.c - the Redis list queue: reliable claim, ack, hand-back, dead letters (recovery:
+ * recovery.c). */
 #include "queue.h"
 
 #include <jansson.h>
@@ -8,9 +9,9 @@
 
 #include "text.h"
 
-/* The key names, built once; with no consumer the per-consumer ones are NULL. The names
- * of the enum queue_key_kind come first (see queue.h), then the two only scripts use. */
-enum { QUEUE_HEARTBEAT = QUEUE_CONSUMER + 1, QUEUE_CONSUMERS, QUEUE_N_NAMES };
+/* The key names of the enum queue_key_kind (see queue.h), built once; with no consumer the
+ * per-consumer ones are NULL. */
+enum { QUEUE_N_NAMES = QUEUE_CONSUMERS + 1 };
 
 struct queue {
     char *names[QUEUE_N_NAMES];
@@ -27,6 +28,12 @@ make_key(const char *name, const char *kind, const char *consumer)
         snprintf(k, len, consumer ? "%s:%s:%s" : "%s:%s", name, kind, consumer);
     }
     return k;
+}
+
+char *
+queue_consumer_key(const queue_t *q, const char *kind, const char *consumer)
+{
+    return make_key(q->names[QUEUE_PENDING], kind, consumer);
 }
 
 queue_t *
@@ -113,101 +120,19 @@ batch_add(struct queue_batch *b, redisReply *r)
     return 0;
 }
 
-int
-queue_claim(const queue_t *q, rconn_t *c, size_t max, long block_ms, struct queue_batch *out,
-            struct app_err *err)
-{
-    const char *key = q->names[QUEUE_PENDING], *processing = q->names[QUEUE_PROCESSING];
-    redisContext *ctx;
-    char secs[32];
-    redisReply *r;
-    int claimed = 0, lost = 0;
-
-    if (need_consumer(q, err) != 0) {
-        return -1;
-    }
-    snprintf(secs, sizeof secs, "%ld.%03ld", block_ms / 1000, block_ms % 1000);
-    r = rconn_command_blocking(c, block_ms, err, "BLMOVE %s %s RIGHT LEFT %s", key, processing,
-                               secs);
-    if (r == NULL) {
-        return -1;
-    }
-    if (r->type == REDIS_REPLY_NIL) {
-        freeReplyObject(r);
-        return 0;
-    }
-    if (r->type != REDIS_REPLY_STRING) {
-        err_set(err, ERR_TRANSIENT, "redis BLMOVE: %s", r->str ? r->str : "unexpected reply");
-        freeReplyObject(r);
-        return -1;
-    }
-    if (batch_add(out, r) != 0) {
-        freeReplyObject(r);
-        return err_set(err, ERR_INTERNAL, "out of memory");
-    }
-    claimed = 1;
-    ctx = rconn_context(c, err);
-    if (ctx == NULL) {
-        return -1;
-    }
-    if (max > 1) {
-        /* Formatted once: formatting it max - 1 times was a tenth of the processor's CPU. */
-        char *cmd = NULL;
-        int len = redisFormatCommand(&cmd, "LMOVE %s %s RIGHT LEFT", key, processing);
-        if (len < 0) {
-            return err_set(err, ERR_INTERNAL, "out of memory");
-        }
-        for (size_t i = 1; i < max && !lost; i++) {
-            lost = redisAppendFormattedCommand(ctx, cmd, (size_t)len) != REDIS_OK;
-        }
-        redisFreeCommand(cmd);
-        if (lost) {
-            /* Out of memory: the context is unusable, and only the BLMOVE's envelope, which
-             * is in out, has moved. */
-            rconn_drop(c);
-            return err_set(err, ERR_INTERNAL, "out of memory");
-        }
-    }
-    for (size_t i = 1; i < max; i++) {
-        void *reply = NULL;
-        if (redisGetReply(ctx, &reply) != REDIS_OK) {
-            rconn_drop(c);
-            return err_set(err, ERR_TRANSIENT, "redis LMOVE: connection lost");
-        }
-        r = reply;
-        if (r->type != REDIS_REPLY_STRING) {
-            freeReplyObject(r); /* nil: the queue ran empty */
-        } else if (batch_add(out, r) == 0) {
-            claimed++;
-        } else {
-            /* Moved into the processing list but not into the batch: the claim must not
-             * be processed (its ack would delete this one unseen). Read the rest of the
-             * replies, then fail: the caller resumes from the processing list. */
-            freeReplyObject(r);
-            lost = 1;
-        }
-    }
-    if (lost) {
-        return err_set(err, ERR_INTERNAL, "out of memory while claiming");
-    }
-    return claimed;
-}
-
-/* LRANGE key 0 stop, moving its elements into out: right to left when reversed (a list
- * whose newest element is at the left, read oldest first), else as listed. Returns the
- * number moved, or -1 with err. */
+/* Move the strings of the array reply r (of command what) into out: right to left when reversed (a
+ * list whose newest element is at the left, read oldest first), else as listed. Frees r. Returns
+ * the number moved, or -1 with err (out of memory: the rest are not in out; a claim's must then not
+ * be processed, since its ack would delete them unseen, and the caller resumes from the processing
+ * list). */
 static int
-take_range(rconn_t *c, const char *key, long long stop, int reversed, struct queue_batch *out,
+take_reply(redisReply *r, const char *what, int reversed, struct queue_batch *out,
            struct app_err *err)
 {
-    redisReply *r = rconn_command(c, err, "LRANGE %s 0 %lld", key, stop);
     int n = 0;
 
-    if (r == NULL) {
-        return -1;
-    }
     if (r->type != REDIS_REPLY_ARRAY) {
-        err_set(err, ERR_TRANSIENT, "redis LRANGE: %s", r->str ? r->str : "unexpected reply");
+        err_set(err, ERR_TRANSIENT, "redis %s: %s", what, r->str ? r->str : "unexpected reply");
         freeReplyObject(r);
         return -1;
     }
@@ -225,6 +150,88 @@ take_range(rconn_t *c, const char *key, long long stop, int reversed, struct que
     }
     freeReplyObject(r);
     return n;
+}
+
+/* One claim script: up to max envelopes from the right of the queue to the left of the
+ * processing list, registering the consumer in the same atomic step as its first move,
+ * so that a processing list never exists without its registry entry. */
+static int
+claim_now(const queue_t *q, rconn_t *c, size_t max, struct queue_batch *out, struct app_err *err)
+{
+    static const char script[] =
+        "local out = {}\n"
+        "for i = 1, tonumber(ARGV[2]) do\n"
+        "  local v = redis.call('LMOVE', KEYS[1], KEYS[2], 'RIGHT', 'LEFT')\n"
+        "  if not v then break end\n"
+        "  out[i] = v\n"
+        "end\n"
+        "if #out > 0 then redis.call('SADD', KEYS[3], ARGV[1]) end\n"
+        "return out\n";
+    char n[32];
+    const char *argv[] = {"EVAL",
+                          script,
+                          "3",
+                          q->names[QUEUE_PENDING],
+                          q->names[QUEUE_PROCESSING],
+                          q->names[QUEUE_CONSUMERS],
+                          q->names[QUEUE_CONSUMER],
+                          n};
+    size_t lens[8];
+    redisReply *r;
+
+    snprintf(n, sizeof n, "%zu", max);
+    for (size_t i = 0; i < 8; i++) {
+        lens[i] = strlen(argv[i]);
+    }
+    r = rconn_command_argv(c, err, 8, argv, lens);
+    return r == NULL ? -1 : take_reply(r, "claim", 0, out, err);
+}
+
+int
+queue_claim(const queue_t *q, rconn_t *c, size_t max, long block_ms, struct queue_batch *out,
+            struct app_err *err)
+{
+    const char *key = q->names[QUEUE_PENDING];
+    char secs[32];
+    redisReply *r;
+    int n;
+
+    if (need_consumer(q, err) != 0) {
+        return -1;
+    }
+    n = claim_now(q, c, max, out, err);
+    if (n != 0) {
+        return n;
+    }
+    /* Empty: wait for an envelope without taking it (BLMOVE of the list onto itself, right
+     * to right, leaves it as it was), then claim as above. A blocking command cannot run
+     * in a script, and a BLMOVE into the processing list would create it unregistered. */
+    snprintf(secs, sizeof secs, "%ld.%03ld", block_ms / 1000, block_ms % 1000);
+    r = rconn_command_blocking(c, block_ms, err, "BLMOVE %s %s RIGHT RIGHT %s", key, key, secs);
+    if (r == NULL) {
+        return -1;
+    }
+    if (r->type == REDIS_REPLY_NIL) {
+        freeReplyObject(r);
+        return 0;
+    }
+    if (r->type != REDIS_REPLY_STRING) {
+        err_set(err, ERR_TRANSIENT, "redis BLMOVE: %s", r->str ? r->str : "unexpected reply");
+        freeReplyObject(r);
+        return -1;
+    }
+    freeReplyObject(r);
+    return claim_now(q, c, max, out, err); /* 0 when another processor was first */
+}
+
+/* LRANGE key 0 stop, moving its elements into out as take_reply() does. */
+static int
+take_range(rconn_t *c, const char *key, long long stop, int reversed, struct queue_batch *out,
+           struct app_err *err)
+{
+    redisReply *r = rconn_command(c, err, "LRANGE %s 0 %lld", key, stop);
+
+    return r == NULL ? -1 : take_reply(r, "LRANGE", reversed, out, err);
 }
 
 int
@@ -327,15 +334,11 @@ queue_dead_entry(const char *reason, const char *error, int attempts, long long 
     return out;
 }
 
-/* EVAL script with keys k1, k2 and up to two arguments (NULL: fewer); the script
- * returns an integer. */
+/* A command (an EVAL) whose answer is an integer: returns it, or -1 with err. */
 static long
-eval_int(rconn_t *c, struct app_err *err, const char *script, const char *k1, const char *k2,
-         const char *a1, const char *a2)
+eval_argv(rconn_t *c, struct app_err *err, int argc, const char **argv)
 {
-    const char *argv[] = {"EVAL", script, "2", k1, k2, a1, a2};
-    size_t lens[7];
-    int argc = a1 == NULL ? 5 : a2 == NULL ? 6 : 7;
+    size_t lens[8];
     redisReply *r;
     long n = -1;
 
@@ -353,6 +356,17 @@ eval_int(rconn_t *c, struct app_err *err, const char *script, const char *k1, co
     }
     freeReplyObject(r);
     return n;
+}
+
+/* EVAL script with keys k1, k2 and up to two arguments (NULL: fewer); the script
+ * returns an integer. */
+static long
+eval_int(rconn_t *c, struct app_err *err, const char *script, const char *k1, const char *k2,
+         const char *a1, const char *a2)
+{
+    const char *argv[] = {"EVAL", script, "2", k1, k2, a1, a2};
+
+    return eval_argv(c, err, a1 == NULL ? 5 : a2 == NULL ? 6 : 7, argv);
 }
 
 long
@@ -391,49 +405,19 @@ int
 queue_unregister(const queue_t *q, rconn_t *c, struct app_err *err)
 {
     static const char script[] = "redis.call('DEL', KEYS[1])\n"
-                                 "if redis.call('LLEN', ARGV[2]) == 0 then\n"
+                                 "if redis.call('LLEN', KEYS[3]) == 0 then\n"
                                  "  return redis.call('SREM', KEYS[2], ARGV[1])\n"
                                  "end\n"
                                  "return 0\n";
     const char *const *k = (const char *const *)q->names;
+    const char *argv[] = {
+        "EVAL",           script, "3", k[QUEUE_HEARTBEAT], k[QUEUE_CONSUMERS], k[QUEUE_PROCESSING],
+        k[QUEUE_CONSUMER]};
 
     if (need_consumer(q, err) != 0) {
         return -1;
     }
-    return eval_int(c, err, script, k[QUEUE_HEARTBEAT], k[QUEUE_CONSUMERS], k[QUEUE_CONSUMER],
-                    k[QUEUE_PROCESSING]) < 0
-               ? -1
-               : 0;
-}
-
-long
-queue_recover(const queue_t *q, rconn_t *c, int scan, struct app_err *err)
-{
-    static const char script[] =
-        "local moved = 0\n"
-        "local function reclaim(id)\n"
-        "  if redis.call('EXISTS', ARGV[1] .. ':heartbeat:' .. id) == 0 then\n"
-        "    local plist = ARGV[1] .. ':processing:' .. id\n"
-        "    while redis.call('LMOVE', plist, KEYS[2], 'LEFT', 'RIGHT') do\n"
-        "      moved = moved + 1\n"
-        "    end\n"
-        "    redis.call('SREM', KEYS[1], id)\n"
-        "  end\n"
-        "end\n"
-        "for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do reclaim(id) end\n"
-        "if ARGV[2] == 'scan' then\n"
-        "  local prefix = ARGV[1] .. ':processing:'\n"
-        "  local pattern = prefix:gsub('[%*%?%[%]\\\\]', '\\\\%0') .. '*'\n"
-        "  local cursor = '0'\n"
-        "  repeat\n"
-        "    local res = redis.call('SCAN', cursor, 'MATCH', pattern, 'COUNT', 1000)\n"
-        "    cursor = res[1]\n"
-        "    for _, k in ipairs(res[2]) do reclaim(string.sub(k, #prefix + 1)) end\n"
-        "  until cursor == '0'\n"
-        "end\n"
-        "return moved\n";
-    return eval_int(c, err, script, q->names[QUEUE_CONSUMERS], q->names[QUEUE_PENDING],
-                    q->names[QUEUE_PENDING], scan ? "scan" : "set");
+    return eval_argv(c, err, 7, argv) < 0 ? -1 : 0;
 }
 
 int

@@ -8,9 +8,11 @@
  *   events:heartbeat:<consumer>   exists while that processor lives (SET with a TTL)
  *   events:consumers              the set of consumer ids that may own a processing list
  *   events:dead                   dead letters (JSON, see queue_dead_entry())
- * A recovery pass returns the processing list of every consumer whose heartbeat has
- * expired to the queue. The scripts touch keys derived from QUEUE_KEY, so all of them
- * must live on one Redis node (standalone or Sentinel, not spread over a Redis Cluster).
+ * A recovery pass returns the processing list of every registered consumer whose
+ * heartbeat has expired to the queue. Every key a script touches is passed in its KEYS,
+ * and every name is QUEUE_KEY followed by a suffix: a QUEUE_KEY that is a hash tag
+ * ("{events}") puts them all in one Redis Cluster slot, and so will one hash tag per
+ * queue shard ("{events:3}") once there are shards.
  */
 #ifndef PROCESSOR_QUEUE_H
 #define PROCESSOR_QUEUE_H
@@ -38,8 +40,14 @@ enum queue_key_kind {
     QUEUE_PROCESSING, /* <QUEUE_KEY>:processing:<consumer>; NULL without a consumer */
     QUEUE_DEAD,       /* <QUEUE_KEY>:dead */
     QUEUE_CONSUMER,   /* the consumer id itself (not a key); NULL without one */
+    QUEUE_HEARTBEAT,  /* <QUEUE_KEY>:heartbeat:<consumer>; NULL without a consumer */
+    QUEUE_CONSUMERS,  /* <QUEUE_KEY>:consumers: the registry */
 };
 const char *queue_name(const queue_t *q, enum queue_key_kind which);
+
+/* "<QUEUE_KEY>:<kind>:<consumer>" (kind "processing" or "heartbeat") of any consumer,
+ * malloc'd (free() it), or NULL when out of memory. */
+char *queue_consumer_key(const queue_t *q, const char *kind, const char *consumer);
 
 /* The envelopes claimed by one queue_claim(), oldest first. */
 struct queue_batch {
@@ -52,9 +60,10 @@ void queue_batch_init(struct queue_batch *b);
 /* Free the items and empty the batch. */
 void queue_batch_clear(struct queue_batch *b);
 
-/* Move up to max envelopes atomically, one by one, from the queue to this consumer's
- * processing list: BLMOVE waiting at most block_ms for the first, then LMOVE for the
- * rest in one pipeline. Returns the number claimed (0 when the wait ended empty) with
+/* Move up to max envelopes atomically from the queue to this consumer's processing list
+ * and register the consumer, in one script (its keys in KEYS); when the queue is empty,
+ * wait at most block_ms for an envelope (BLMOVE of the queue onto itself, which takes
+ * nothing) and try once more. Returns the number claimed (0 when the wait ended empty) with
  * the envelopes appended to out, or -1 with err. After -1, the processing list may
  * hold envelopes that are not in out (a lost connection, or no memory to keep one):
  * read it with queue_list() before claiming more, and never acknowledge out. */
@@ -79,7 +88,7 @@ int queue_ack(const queue_t *q, rconn_t *c, char **dead, size_t n_dead, struct a
 long queue_requeue(const queue_t *q, rconn_t *c, struct app_err *err);
 
 /* Mark this consumer alive for ttl_ms and register it: SET heartbeat PX ttl, SADD
- * consumers. Returns 0 or -1. */
+ * consumers (a claim registers too). Returns 0 or -1. */
 int queue_heartbeat(const queue_t *q, rconn_t *c, long ttl_ms, struct app_err *err);
 
 /* At a clean stop: delete this consumer's heartbeat, and unregister it when its
@@ -87,14 +96,35 @@ int queue_heartbeat(const queue_t *q, rconn_t *c, long ttl_ms, struct app_err *e
  * pass. Returns 0 or -1. */
 int queue_unregister(const queue_t *q, rconn_t *c, struct app_err *err);
 
-/* The recovery pass, one atomic script: for each registered consumer whose heartbeat
- * has expired, move its processing list back to the consuming end of the queue (in
- * order) and unregister it. With scan set it also SCANs for processing lists of
- * consumers that are not registered (a processor frozen past its TTL, recovered, then
- * killed before it registered again): use it at start, as it walks the keyspace.
- * Safe to run from every processor at once. Returns the number of envelopes returned
- * to the queue, or -1. */
-long queue_recover(const queue_t *q, rconn_t *c, int scan, struct app_err *err);
+/* The recovery pass (recovery.c): SMEMBERS of the registry, then, for each registered
+ * consumer, one atomic script whose KEYS are that consumer's heartbeat and processing
+ * list, the queue and the registry (all of them in one pipeline): when its heartbeat has
+ * expired, it moves the processing list back to the consuming end of the queue (in order)
+ * and unregisters the consumer. Its cost grows with the number of consumers, never with
+ * the keys in Redis; no script walks the keyspace. A processing list is only created by
+ * queue_claim()'s script, which registers the consumer in the same atomic step, and only
+ * unregistered with its list empty, so every processing list is found this way (but one
+ * left by a version that claimed outside a script: see queue_adopt_orphans()). Safe to
+ * run from every processor at once. Returns the number of envelopes returned to the
+ * queue, or -1. */
+long queue_recover(const queue_t *q, rconn_t *c, struct app_err *err);
+
+/* Keys per SCAN step of queue_adopt_orphans(): each step costs Redis well under a
+ * millisecond, whatever the keyspace holds. */
+#define QUEUE_ADOPT_STEP 100
+
+/* The operator's one-off after an upgrade from a version that claimed outside a script
+ * (processor --recover-orphans): walk the keyspace in SCAN steps of QUEUE_ADOPT_STEP keys,
+ * from this client, never inside a script, and register the consumer of every processing
+ * list that has no registry entry, so that the next recovery pass of any processor returns
+ * the list if that consumer's heartbeat is gone. Sets *lists to the processing lists seen;
+ * returns the number of consumers registered, or -1. Standalone or Sentinel only (a
+ * cluster's SCAN is per node). */
+long queue_adopt_orphans(const queue_t *q, rconn_t *c, long *lists, struct app_err *err);
+
+/* s with the characters Redis's glob patterns treat specially (* ? [ ] \) escaped with a
+ * backslash, malloc'd, or NULL when out of memory. */
+char *queue_glob_escape(const char *s);
 
 /* The lengths of the queue, this consumer's processing list (0 without a consumer)
  * and the dead-letter list, in one round trip. Returns 0 or -1. */

@@ -396,6 +396,36 @@ redis_cli() {
     redis-cli -p "$REDIS_PORT" "$@"
 }
 
+# start_redis_replica: a second redis-server on a free port, a replica of the test Redis
+# (start_redis first); returns once its link to the master is up. Sets REPLICA_PORT and
+# REPLICA_PID.
+start_redis_replica() {
+    local port pid dir="$T_TMP/replica"
+    mkdir -p "$dir"
+    for _ in 1 2 3 4 5; do
+        port=$(free_port)
+        redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir" \
+            --daemonize no --replicaof 127.0.0.1 "$REDIS_PORT" >>"$T_TMP/replica.log" 2>&1 &
+        pid=$!
+        if wait_until 10 redis-cli -p "$port" ping; then
+            T_PIDS+=("$pid")
+            REPLICA_PORT=$port
+            # shellcheck disable=SC2034 # read by the test scripts
+            REPLICA_PID=$pid
+            wait_until 10 replica_linked
+            return
+        fi
+        ours "$pid" && kill -KILL "$pid" 2>/dev/null
+    done
+    echo "could not start the redis-server replica" >&2
+    return 1
+}
+
+# replica_linked: the replica's link to its master is up.
+replica_linked() {
+    redis-cli -p "$REPLICA_PORT" info replication | grep -q '^master_link_status:up'
+}
+
 # --- exactly-once checks for the fault tests ---------------------------------------------
 
 # metric URL NAME{LABELS}: the value of one sample of URL/metrics (0 when absent).

@@ -29,7 +29,49 @@ test_keys_of_a_consumer(void **state)
     assert_string_equal(queue_name(q, QUEUE_CONSUMER), "host:1234:abcd");
     assert_string_equal(queue_name(q, QUEUE_PROCESSING), "events:processing:host:1234:abcd");
     assert_string_equal(queue_name(q, QUEUE_DEAD), "events:dead");
+    assert_string_equal(queue_name(q, QUEUE_HEARTBEAT), "events:heartbeat:host:1234:abcd");
+    assert_string_equal(queue_name(q, QUEUE_CONSUMERS), "events:consumers");
     queue_free(q);
+}
+
+/* Every name is QUEUE_KEY and a suffix: a hash-tag QUEUE_KEY puts them in one cluster
+ * slot, and another consumer's keys (recovery's) are built the same way. */
+static void
+test_keys_with_hash_tag(void **state)
+{
+    queue_t *q = queue_new("{events}", "h:1:a");
+    char *other;
+
+    (void)state;
+    assert_non_null(q);
+    assert_string_equal(queue_name(q, QUEUE_PROCESSING), "{events}:processing:h:1:a");
+    assert_string_equal(queue_name(q, QUEUE_CONSUMERS), "{events}:consumers");
+    other = queue_consumer_key(q, "heartbeat", "h:2:b");
+    assert_string_equal(other, "{events}:heartbeat:h:2:b");
+    free(other);
+    other = queue_consumer_key(q, "processing", "");
+    assert_string_equal(other, "{events}:processing:");
+    free(other);
+    queue_free(q);
+}
+
+/* The SCAN pattern of --recover-orphans matches QUEUE_KEY literally. */
+static void
+test_glob_escape(void **state)
+{
+    static const char *const cases[][2] = {
+        {"events:processing:", "events:processing:"},
+        {"", ""},
+        {"a*b?c[d]e\\f", "a\\*b\\?c\\[d\\]e\\\\f"},
+        {"{events}", "{events}"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *e = queue_glob_escape(cases[i][0]);
+        assert_string_equal(e, cases[i][1]);
+        free(e);
+    }
 }
 
 /* An operator's handle has no consumer keys, and the consumer operations refuse to run
@@ -46,6 +88,8 @@ test_keys_without_consumer(void **state)
     assert_string_equal(queue_name(q, QUEUE_PENDING), "tenant-a:events");
     assert_null(queue_name(q, QUEUE_CONSUMER));
     assert_null(queue_name(q, QUEUE_PROCESSING));
+    assert_null(queue_name(q, QUEUE_HEARTBEAT));
+    assert_string_equal(queue_name(q, QUEUE_CONSUMERS), "tenant-a:events:consumers");
     assert_string_equal(queue_name(q, QUEUE_DEAD), "tenant-a:events:dead");
     queue_batch_init(&b);
     assert_int_equal(queue_claim(q, NULL, 10, 10, &b, &err), -1);
@@ -345,6 +389,8 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_keys_of_a_consumer),
+        cmocka_unit_test(test_keys_with_hash_tag),
+        cmocka_unit_test(test_glob_escape),
         cmocka_unit_test(test_keys_without_consumer),
         cmocka_unit_test(test_keys_long),
         cmocka_unit_test(test_dead_entry_round_trip),
