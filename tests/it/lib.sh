@@ -258,8 +258,24 @@ start_redis_cluster() {
     for port in "${RCLUSTER_PORTS[@]}"; do
         wait_until 30 cluster_ok "$port" || { echo "node $port: cluster not ok" >&2; return 1; }
     done
+    # cluster_state:ok comes before the replicas have synced: a WAIT or a failover right
+    # after would find a master without a replica.
+    for port in "${RCLUSTER_PORTS[@]}"; do
+        wait_until 30 replicated "$port" || { echo "node $port: no replica in sync" >&2; return 1; }
+    done
     # shellcheck disable=SC2034 # read by the test scripts
     RCLUSTER_SEEDS=$(IFS=,; echo "${addrs[*]}")
+}
+
+# replicated PORT: the node is a replica whose link to its master is up, or a master with
+# a replica in sync (state=online).
+replicated() {
+    local info
+    info=$(redis-cli -p "$1" info replication 2>/dev/null | tr -d '\r')
+    case "$info" in
+    *role:slave*) [[ "$info" == *master_link_status:up* ]] ;;
+    *) [[ "$info" == *slave0:*state=online* ]] ;;
+    esac
 }
 
 # cluster_port: a free port below 55536 that no node of this cluster has yet.
