@@ -22,8 +22,8 @@
 # Cluster), which only the tests and tools use until the programs are wired to it.
 COMMON_BASE          := err text ts log cfg metrics civet_internals framing http_reply http_body http_pool \
                         http svc jsonmem
-ingest_COMMON        := $(COMMON_BASE) rconn event envelope
-processor_COMMON     := $(COMMON_BASE) rconn event envelope store rollup_doc
+ingest_COMMON        := $(COMMON_BASE) rconn event envelope qshard
+processor_COMMON     := $(COMMON_BASE) rconn event envelope store rollup_doc qshard
 reporting_COMMON     := $(COMMON_BASE) store rollup_doc
 ingest_PKGS          := hiredis jansson
 processor_PKGS       := hiredis libmongoc-1.0 jansson
