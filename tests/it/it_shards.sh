@@ -48,12 +48,15 @@ redis_cli lpush "{events:7}" '{"stray":1}' >/dev/null
 # --- three processors under load, one killed --------------------------------------------
 PROC_ENV=(REDIS_PORT="$REDIS_PORT" MONGO_URI="$(mongo_uri $DB)" BATCH_SIZE=20
     "HEARTBEAT_TTL_MS=$TTL" RETRY_BASE_MS=20 RETRY_MAX_MS=500)
-for i in 1 2 3; do start_service "processor$i" "${PROC_ENV[@]}"; done
+# processor1 kills itself (SIGKILL, tests/it/fault.c) holding its 25th batch, claimed and
+# stored but not acknowledged: mid-load, with a processing list for the others to take over.
+VARIANT=-fault start_service processor1 "${PROC_ENV[@]}" FAULT_KILL_BEFORE_ROLLUP=25
+for i in 2 3; do start_service "processor$i" "${PROC_ENV[@]}"; done
 check "start-up warns of the stranded shard" grep -q \
     'queue shards that QUEUE_SHARDS=4 does not drain hold 1 events and 0 registered consumers (first: {events:7})' \
     "$T_TMP/processor1.log"
 redis_cli del "{events:7}" >/dev/null
-metrics=$(curl -s "http://127.0.0.1:$PROCESSOR1_PORT/metrics")
+metrics=$(curl -s "http://127.0.0.1:$PROCESSOR2_PORT/metrics")
 expect_match "/metrics: queue depth by shard" "$metrics" 'analytics_queue_depth\{shard="3"\} [0-9]+'
 expect_match "/metrics: dead letters by shard" "$metrics" 'analytics_dead_letters\{shard="0"\} 0'
 VICTIM=$(consumer_of processor1)
@@ -65,11 +68,20 @@ stored_by() { # stored_by I: the events processorI stored
     local port="PROCESSOR$1_PORT"
     metric "http://127.0.0.1:${!port}" analytics_events_stored_total
 }
-busy() { [ "$(stored_by 1)" -gt 100 ] && [ "$(q_llen ":processing:$VICTIM")" -gt 0 ]; }
-wait_until 6 busy # aim at a claimed, unacknowledged batch (or give up waiting)
-kill -KILL "$PROCESSOR1_PID"
+recovered_by() { # recovered_by I: the events processorI's recovery passes returned
+    local port="PROCESSOR$1_PORT"
+    metric "http://127.0.0.1:${!port}" analytics_events_recovered_total
+}
+registered=0
+for s in "${SHARDS[@]}"; do registered=$((registered + $(redis_cli sismember "$s:consumers" "$VICTIM"))); done
+expect_eq "processor1 registered in every shard" "$registered" 4
+gone() { ! ours "$PROCESSOR1_PID"; }
+if wait_until $((10 * T_SLOW)) gone; then pass "processor1 killed itself mid-batch"; else
+    fail "processor1 killed itself mid-batch"; fi
 killed_at=$SECONDS
 wait "$PROCESSOR1_PID" 2>/dev/null
+held=$(q_llen ":processing:$VICTIM")
+echo "# processor1 killed; its processing lists hold $held events (before recovery)"
 # given_up: nothing of the killed consumer is left in any shard: no processing list, no
 # registry entry (the recovery pass of each shard returned its list and unregistered it).
 given_up() {
@@ -93,6 +105,8 @@ if wait_until 60 queue_settled events; then pass "every shard drained"; else
 verify_exactly_once $DB shard-site "$T_TMP/load.txt"
 verify_rollup $DB shard-site 2025-11-15
 for i in 2 3; do check "processor$i did work" [ "$(stored_by "$i")" -gt 0 ]; done
+check "the killed batch was returned by a recovery pass" \
+    [ $(($(recovered_by 2) + $(recovered_by 3))) -gt 0 ]
 
 # --- one visitor's stored events, in send order -----------------------------------------
 stored=$("$BUILD/tests/mongoq" "$(mongo_uri $DB)" events find '{"site_id":"order-site"}')
