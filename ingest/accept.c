@@ -13,6 +13,7 @@
 #include "ingest.h"
 #include "pusher.h"
 #include "reply.h"
+#include "shards.h"
 #include "text.h"
 #include "ts.h"
 
@@ -210,23 +211,26 @@ take_idempotency_key(struct mg_connection *conn, struct ingest *in, struct event
     return 0;
 }
 
-/* Queue the sealed events with one atomic push, then answer: 202 with reply, a JSON
- * text, or 503. */
+/* Queue the sealed events with one atomic push per queue shard (shards.h), then answer:
+ * 202 with reply, a JSON text, or 503. */
 static int
 enqueue(struct mg_connection *conn, struct ingest *in, struct outgoing *o, const char *reply)
 {
     struct app_err err = {0};
+    size_t maybe = 0;
 
     log_set_request_id(o->rid);
-    if (pusher_push(in->pusher, (const char *const *)o->envelopes, o->lens, o->n, &err) != 0) {
+    if (shards_push(in->pushers, (unsigned)in->cfg.queue_shards, o->evs, o->envelopes, o->lens,
+                    o->n, &maybe, &err) != 0) {
         if (err.code == ERR_UNKNOWN) {
             /* Answered 503 all the same: the client may retry, which can store the
              * events twice; never answered 202 without Redis's acknowledgement. */
-            LOG_WARN("%zu event(s) may or may not be queued (%s), first %s: %s", o->n,
+            LOG_WARN("%zu of %zu event(s) may or may not be queued (%s), first %s: %s", maybe, o->n,
                      strncmp(err.msg, "redis WAIT", 10) == 0 ? "not confirmed on the replicas"
+                     : maybe < o->n                          ? "queued on some shards only"
                                                              : "no answer from Redis",
                      o->evs[0].id, err.msg);
-            atomic_fetch_add(&in->stats.ambiguous, o->n);
+            atomic_fetch_add(&in->stats.ambiguous, maybe);
         } else {
             LOG_WARN("%zu event(s) not queued, first %s: %s", o->n, o->evs[0].id, err.msg);
         }

@@ -24,6 +24,7 @@
 struct ingest_cfg {
     struct rconn_opts redis;
     const char *queue_key;
+    long queue_shards; /* QUEUE_SHARDS: shards.h */
     long max_body_bytes;
     const char *cors_origins; /* CORS_ORIGINS, checked by cors_check_origins() */
     const char *site_ids;     /* SITE_IDS, checked by sites_check_ids() */
@@ -52,13 +53,14 @@ struct ingest_stats {
 };
 
 /* The threads: main() (svc_main) waits for the stop; the HTTP workers (HTTP_THREADS, and
- * HTTP_PROBE_THREADS on PROBE_PORT) run the routes; whichever worker leads the pusher's
- * group commit sends the LPUSH for the others (pusher.h). No thread of ingest's own. */
+ * HTTP_PROBE_THREADS on PROBE_PORT) run the routes; whichever worker leads a pusher's
+ * group commit (one pusher per queue shard) sends the LPUSH for the others (pusher.h). No thread of
+ * ingest's own. */
 struct ingest {
     struct svc_program svc; /* first: the routes' ctx is a struct ingest */
     struct ingest_cfg cfg;
     rconn_pool_t *redis; /* the probes */
-    pusher_t *pusher;    /* the events */
+    pusher_t **pushers;  /* the events: one per queue shard (cfg.queue_shards, shards.h) */
     cors_policy_t *cors;
     sites_t *sites;
     ratelimit_t *rate; /* NULL without RATE_LIMIT */

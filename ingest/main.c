@@ -2,7 +2,38 @@
 #include <stdlib.h>
 
 #include "ingest.h"
+#include "qshard.h"
 #include "svc.h"
+
+/* One pusher per queue shard, onto that shard's pending list. Returns 0 or -1 with err. */
+static int
+make_pushers(struct ingest *in, struct app_err *err)
+{
+    unsigned k = (unsigned)in->cfg.queue_shards;
+    const char *why = qshard_check(in->cfg.queue_key, in->cfg.queue_shards);
+
+    if (why != NULL) {
+        return err_set(err, ERR_INVALID, "configuration: %s", why);
+    }
+    in->pushers = calloc(k, sizeof *in->pushers);
+    if (in->pushers == NULL) {
+        return err_set(err, ERR_INTERNAL, "out of memory");
+    }
+    for (unsigned i = 0; i < k; i++) {
+        char *name = qshard_name(in->cfg.queue_key, k, i);
+        if (name == NULL) {
+            return err_set(err, ERR_INTERNAL, "out of memory");
+        }
+        in->pushers[i] = pusher_new(&in->cfg.redis, name, &in->stats.push_sizes, err);
+        free(name); /* pusher_new() copies it */
+        if (in->pushers[i] == NULL) {
+            return -1;
+        }
+        pusher_set_wait(in->pushers[i], in->cfg.wait_replicas, in->cfg.wait_timeout_ms,
+                        &in->stats.wait_failures);
+    }
+    return 0;
+}
 
 static int
 start(struct svc_program *prog, struct app_err *err)
@@ -16,12 +47,8 @@ start(struct svc_program *prog, struct app_err *err)
     if (in->redis == NULL) {
         return err_set(err, ERR_INTERNAL, "out of memory");
     }
-    in->pusher = pusher_new(&in->cfg.redis, in->cfg.queue_key, &in->stats.push_sizes, err);
-    if (in->pusher != NULL) {
-        pusher_set_wait(in->pusher, in->cfg.wait_replicas, in->cfg.wait_timeout_ms,
-                        &in->stats.wait_failures);
-    }
-    if (in->pusher == NULL || (in->cors = cors_policy_new(in->cfg.cors_origins, err)) == NULL ||
+    if (make_pushers(in, err) != 0 ||
+        (in->cors = cors_policy_new(in->cfg.cors_origins, err)) == NULL ||
         (in->sites = sites_new(in->cfg.site_ids, err)) == NULL) {
         return -1;
     }
@@ -43,7 +70,10 @@ finish(struct svc_program *prog)
     ratelimit_free(in->rate);
     sites_free(in->sites);
     cors_policy_free(in->cors);
-    pusher_free(in->pusher);
+    for (long i = 0; in->pushers != NULL && i < in->cfg.queue_shards; i++) {
+        pusher_free(in->pushers[i]);
+    }
+    free(in->pushers);
     rconn_pool_free(in->redis);
 }
 
@@ -58,6 +88,7 @@ main(void)
         {"REDIS_WAIT_REPLICAS", "0", CFG_INT, &c->wait_replicas, 0, 64, 0, NULL},
         {"REDIS_WAIT_TIMEOUT_MS", "1000", CFG_INT, &c->wait_timeout_ms, 1, 60000, 0, NULL},
         {"QUEUE_KEY", "events", CFG_NONEMPTY, &c->queue_key, 0, 0, 0, NULL},
+        {"QUEUE_SHARDS", "1", CFG_INT, &c->queue_shards, 1, QSHARD_MAX, 0, NULL},
         {"MAX_BODY_BYTES", "65536", CFG_INT, &c->max_body_bytes, 1, 1024 * 1024, 0, NULL},
         {"CORS_ORIGINS", "*", CFG_CHECKED, &c->cors_origins, 0, 0, 0, cors_check_origins},
         {"SITE_IDS", "", CFG_CHECKED, &c->site_ids, 0, 0, 0, sites_check_ids},

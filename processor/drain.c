@@ -13,6 +13,7 @@
 #include "event.h"
 #include "insert.h"
 #include "processor.h"
+#include "qshard.h"
 #include "queue.h"
 #include "rollup.h"
 #include "svc.h"
@@ -21,7 +22,8 @@
 struct drain {
     struct processor *p;
     struct processor_stats *stats;
-    const queue_t *q; /* p->queue */
+    const struct queue_set *qs; /* &p->queues */
+    const queue_t *q;           /* the shard of the batch in hand (of the last claim) */
     rconn_t *redis;
     struct backoff bo;
     struct rollup_batch batch; /* the id of the batch in hand */
@@ -77,7 +79,7 @@ heartbeat_main(void *arg)
     int failing = 0;
 
     while (!atomic_load(&hb->stop)) {
-        if (queue_heartbeat(hb->d->q, hb->redis, c->heartbeat_ttl_ms, &err) != 0) {
+        if (queue_set_heartbeat(hb->d->qs, hb->redis, c->heartbeat_ttl_ms, &err) != 0) {
             if (!failing) {
                 LOG_WARN("heartbeat: %s", err.msg);
             }
@@ -414,8 +416,9 @@ done:
     return rc;
 }
 
-/* Create the indexes, register this consumer and run the first recovery pass (through
- * the registry), retrying each until it works or a stop is requested. */
+/* Create the indexes, register this consumer in every shard and run the first recovery
+ * pass of each (through its registry), retrying each until it works or a stop is
+ * requested; then warn of shards another QUEUE_SHARDS left. */
 static void
 start_up(struct drain *d)
 {
@@ -427,15 +430,19 @@ start_up(struct drain *d)
         wait_retry(d, "mongodb indexes", &err);
     }
     while (!atomic_load(&svc_stop_requested) &&
-           queue_heartbeat(d->q, d->redis, c->heartbeat_ttl_ms, &err) != 0) {
+           queue_set_heartbeat(d->qs, d->redis, c->heartbeat_ttl_ms, &err) != 0) {
         wait_retry(d, "redis register", &err);
     }
-    while (!atomic_load(&svc_stop_requested) && (n = queue_recover(d->q, d->redis, &err)) < 0) {
+    while (!atomic_load(&svc_stop_requested) &&
+           (n = queue_set_recover(d->qs, d->redis, &err)) < 0) {
         wait_retry(d, "redis recovery", &err);
     }
     if (!atomic_load(&svc_stop_requested) && n > 0) {
         LOG_INFO("recovery: returned %ld events of stopped processors to the queue", n);
         count(&d->stats->recovered, (unsigned long long)n);
+    }
+    if (!atomic_load(&svc_stop_requested)) {
+        queue_set_warn_strays(c->queue_key, d->qs->n, d->redis);
     }
     backoff_reset(&d->bo);
 }
@@ -461,8 +468,14 @@ drain_prepare(struct processor *p, struct app_err *err)
     metrics_histogram_init(&s->batch_size, metrics_size_bounds, metrics_size_n);
     rconn_stats_init(&s->redis);
     make_consumer_id(consumer, sizeof consumer);
-    p->queue = queue_new(p->cfg.queue_key, consumer);
-    return p->queue != NULL ? 0 : err_set(err, ERR_INTERNAL, "out of memory");
+    const char *why = qshard_check(p->cfg.queue_key, p->cfg.queue_shards);
+    if (why != NULL) {
+        return err_set(err, ERR_INVALID, "configuration: %s", why);
+    }
+    return queue_set_init(&p->queues, p->cfg.queue_key, (unsigned)p->cfg.queue_shards, consumer) ==
+                   0
+               ? 0
+               : err_set(err, ERR_INTERNAL, "out of memory");
 }
 
 int
@@ -470,11 +483,12 @@ drain_run(struct svc_program *prog)
 {
     struct processor *p = (struct processor *)prog;
     const struct processor_cfg *c = &p->cfg;
-    struct drain d = {.p = p, .stats = &p->stats, .q = p->queue};
+    struct drain d = {.p = p, .stats = &p->stats, .qs = &p->queues, .q = p->queues.q[0]};
     struct heartbeat hb = {.d = &d};
     struct queue_batch batch;
     struct app_err err = {0};
     int resume = 0, hb_started = 0, rc = -1;
+    unsigned next_shard = 0, shard = 0;
     int64_t next_recovery;
 
     atomic_init(&hb.stop, 0);
@@ -498,8 +512,9 @@ drain_run(struct svc_program *prog)
     }
     d.batch.fault_fail_seq = c->fault_fail_rollup;
 #endif
-    LOG_INFO("consumer %s draining %s (rollup run %s)", queue_name(d.q, QUEUE_CONSUMER),
-             queue_name(d.q, QUEUE_PENDING), d.batch.run);
+    LOG_INFO("consumer %s draining %s in %u shard%s (rollup run %s)",
+             queue_name(d.q, QUEUE_CONSUMER), c->queue_key, d.qs->n, d.qs->n == 1 ? "" : "s",
+             d.batch.run);
     start_up(&d);
     if (pthread_create(&hb.thread, NULL, heartbeat_main, &hb) != 0) {
         LOG_ERROR("cannot start the heartbeat thread");
@@ -510,7 +525,7 @@ drain_run(struct svc_program *prog)
     while (!atomic_load(&svc_stop_requested)) {
         int n;
         if (ts_mono_ms() >= next_recovery) {
-            long moved = queue_recover(d.q, d.redis, &err);
+            long moved = queue_set_recover(d.qs, d.redis, &err);
             if (moved > 0) {
                 LOG_INFO("recovery: returned %ld events of stopped processors to the queue", moved);
                 count(&d.stats->recovered, (unsigned long long)moved);
@@ -518,10 +533,12 @@ drain_run(struct svc_program *prog)
             next_recovery = ts_mono_ms() + c->heartbeat_ttl_ms / 2;
         }
         if (resume) {
-            /* A claim failed midway: what it moved may be in our list unseen. */
+            /* A claim failed midway: what it moved may be in our list of that shard unseen. */
             n = queue_list(d.q, d.redis, &batch, &err);
         } else {
-            n = queue_claim(d.q, d.redis, (size_t)c->batch_size, c->block_ms, &batch, &err);
+            n = queue_set_claim(d.qs, d.redis, &next_shard, (size_t)c->batch_size, c->block_ms,
+                                &batch, &shard, &err);
+            d.q = d.qs->q[shard];
         }
         if (n < 0) {
             queue_batch_clear(&batch);
@@ -547,7 +564,7 @@ done:
     if (hb_started) {
         atomic_store(&hb.stop, 1);
         pthread_join(hb.thread, NULL);
-        if (queue_unregister(d.q, d.redis, &err) != 0) {
+        if (queue_set_unregister(d.qs, d.redis, &err) != 0) {
             LOG_WARN("unregister: %s", err.msg);
         }
     }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "processor.h"
+#include "qshard.h"
 #include "svc.h"
 
 static int
@@ -45,7 +46,7 @@ finish(struct svc_program *prog)
 
     store_free(p->store);
     rconn_pool_free(p->redis);
-    queue_free(p->queue);
+    queue_set_free(&p->queues);
 }
 
 /* `processor --dead ...`, `processor --recover-orphans`: the same configuration, no service, no
@@ -81,6 +82,7 @@ main(int argc, char **argv)
         STORE_URI_VAR(&c->mongo_uri),
         {"MONGO_WRITE_CONCERN", "majority", CFG_WRITE_CONCERN, &c->write_concern, 0, 0, 0, NULL},
         {"QUEUE_KEY", "events", CFG_NONEMPTY, &c->queue_key, 0, 0, 0, NULL},
+        {"QUEUE_SHARDS", "1", CFG_INT, &c->queue_shards, 1, QSHARD_MAX, 0, NULL},
         {"BATCH_SIZE", "100", CFG_INT, &c->batch_size, 1, 10000, 0, NULL},
         {"BATCH_WAIT_MS", "1000", CFG_INT, &c->block_ms, 10, 1000, 0, NULL},
         {"RETRY_BASE_MS", "100", CFG_INT, &c->retry_base_ms, 1, 60000, 0, NULL},

@@ -8,6 +8,7 @@
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "qset.h"
 #include "queue.h"
 #include "rconn.h"
 #include "store.h"
@@ -19,6 +20,7 @@ struct processor_cfg {
     const char *mongo_uri;
     const char *write_concern;
     const char *queue_key;
+    long queue_shards; /* QUEUE_SHARDS: qset.h */
     long batch_size;
     long block_ms;
     long retry_base_ms;
@@ -65,19 +67,19 @@ struct processor_stats {
  *   - main() runs svc_main, whose work is drain_run(): the drain loop claims, stores and
  *     acknowledges batches on its own Redis connection (drain.c);
  *   - the heartbeat thread, started by drain_run(), refreshes this consumer's heartbeat
- *     every HEARTBEAT_TTL_MS / 3 on a second connection, so a batch waiting on MongoDB
- *     does not look like a dead processor;
+ *     in every shard every HEARTBEAT_TTL_MS / 3 on a second connection, so a batch waiting on
+ * MongoDB does not look like a dead processor;
  *   - HTTP_PROBE_THREADS HTTP workers serve the probes and /metrics (the processor's
  *     listener serves probes only, see svc_probe_only_cfg());
  *   - the MongoDB driver's pools each run a monitor thread per server (common/store.h).
  * Across them: svc_stop_requested (an atomic, set by the signal handler), the stats
- * (atomics), the queue handle (immutable) and the pools (thread-safe). */
+ * (atomics), the queue handles (immutable) and the pools (thread-safe). */
 struct processor {
     struct svc_program svc; /* first: the routes' ctx is a struct processor */
     struct processor_cfg cfg;
     store_t *store;
-    rconn_pool_t *redis; /* for /health and /metrics; the drain loop has its own */
-    queue_t *queue;      /* the keys of QUEUE_KEY for this process's consumer id */
+    rconn_pool_t *redis;     /* for /health and /metrics; the drain loop has its own */
+    struct queue_set queues; /* each shard's keys for this process's consumer id */
     struct processor_stats stats;
 };
 
@@ -90,8 +92,8 @@ extern const size_t processor_n_routes;
 /* The dependencies /health and /readyz check: Redis, then MongoDB. */
 int processor_deps(void *ctx, struct app_err *err);
 
-/* Set up the stats, and the queue handle with a new consumer id. Returns 0, or -1
- * with err when out of memory. */
+/* Set up the stats, and the queue handles with a new consumer id. Returns 0, or -1
+ * with err when out of memory or QUEUE_KEY cannot be sharded. */
 int drain_prepare(struct processor *p, struct app_err *err);
 
 /* Claim batches from the queue and store them until svc_stop_requested is

@@ -200,7 +200,7 @@ queue_claim(const queue_t *q, rconn_t *c, size_t max, long block_ms, struct queu
         return -1;
     }
     n = claim_now(q, c, max, out, err);
-    if (n != 0) {
+    if (n != 0 || block_ms <= 0) {
         return n;
     }
     /* Empty: wait for an envelope without taking it (BLMOVE of the list onto itself, right

@@ -11,8 +11,9 @@
  * A recovery pass returns the processing list of every registered consumer whose
  * heartbeat has expired to the queue. Every key a script touches is passed in its KEYS,
  * and every name is QUEUE_KEY followed by a suffix: a QUEUE_KEY that is a hash tag
- * ("{events}") puts them all in one Redis Cluster slot, and so will one hash tag per
- * queue shard ("{events:3}") once there are shards.
+ * ("{events}") puts them all in one Redis Cluster slot. With QUEUE_SHARDS > 1 each shard
+ * is a queue of its own whose name is the shard's hash tag ("{events:3}", common/qshard.h),
+ * so "events" above reads "{events:3}" for shard 3 (processor/qset.h).
  */
 #ifndef PROCESSOR_QUEUE_H
 #define PROCESSOR_QUEUE_H
@@ -63,10 +64,10 @@ void queue_batch_clear(struct queue_batch *b);
 /* Move up to max envelopes atomically from the queue to this consumer's processing list
  * and register the consumer, in one script (its keys in KEYS); when the queue is empty,
  * wait at most block_ms for an envelope (BLMOVE of the queue onto itself, which takes
- * nothing) and try once more. Returns the number claimed (0 when the wait ended empty) with
- * the envelopes appended to out, or -1 with err. After -1, the processing list may
- * hold envelopes that are not in out (a lost connection, or no memory to keep one):
- * read it with queue_list() before claiming more, and never acknowledge out. */
+ * nothing) and try once more; block_ms <= 0: no wait. Returns the number claimed (0 when the wait
+ * ended empty) with the envelopes appended to out, or -1 with err. After -1, the processing list
+ * may hold envelopes that are not in out (a lost connection, or no memory to keep one): read it
+ * with queue_list() before claiming more, and never acknowledge out. */
 int queue_claim(const queue_t *q, rconn_t *c, size_t max, long block_ms, struct queue_batch *out,
                 struct app_err *err);
 

@@ -19,8 +19,8 @@ processor_deps(void *ctx, struct app_err *err)
 static void
 info(struct metrics_buf *b, const struct processor *p)
 {
-    const char *consumer = queue_name(p->queue, QUEUE_CONSUMER);
-    const char *queue = queue_name(p->queue, QUEUE_PENDING);
+    const char *consumer = queue_name(p->queues.q[0], QUEUE_CONSUMER);
+    const char *queue = p->cfg.queue_key;
     /* Twice a value's length holds it escaped, so the escapes cannot fail. */
     size_t nc = 2 * strlen(consumer) + 1, nq = 2 * strlen(queue) + 1, n = nc + nq + 32;
     char *c = malloc(nc), *q = malloc(nq), *labels = malloc(n);
@@ -28,15 +28,55 @@ info(struct metrics_buf *b, const struct processor *p)
     if (c != NULL && q != NULL && labels != NULL) {
         metrics_label_escape(consumer, c, nc);
         metrics_label_escape(queue, q, nq);
-        snprintf(labels, n, "consumer=\"%s\",queue=\"%s\"", c, q);
+        snprintf(labels, n, "consumer=\"%s\",queue=\"%s\",shards=\"%u\"", c, q, p->queues.n);
         metrics_family(b, "analytics_processor_info", "gauge",
                        "This processor's consumer id (host:pid:tag; its processing list is "
-                       "<queue>:processing:<consumer>) and queue; always 1.");
+                       "<queue>:processing:<consumer> with one shard, "
+                       "{<queue>:<i>}:processing:<consumer> in shard i of several), queue and "
+                       "QUEUE_SHARDS; always 1.");
         metrics_sample(b, "analytics_processor_info", labels, 1);
     }
     free(c);
     free(q);
     free(labels);
+}
+
+/* The queue's gauges, read at scrape time: analytics_queue_depth and analytics_dead_letters
+ * by shard (a lagging shard alerts on its own), analytics_processing_depth over all shards.
+ * Nothing when Redis fails or memory runs out. */
+static void
+queue_metrics(struct metrics_buf *b, const struct queue_set *qs, rconn_t *redis)
+{
+    struct queue_depths *d = calloc(qs->n, sizeof *d);
+    long long processing = 0;
+    struct app_err err = {0};
+    char label[32];
+
+    for (unsigned i = 0; d != NULL && i < qs->n; i++) {
+        if (queue_depths(qs->q[i], redis, &d[i], &err) != 0) {
+            free(d);
+            return;
+        }
+        processing += d[i].processing;
+    }
+    if (d == NULL) {
+        return;
+    }
+    metrics_family(b, "analytics_queue_depth", "gauge", "Events waiting in the queue, by shard.");
+    for (unsigned i = 0; i < qs->n; i++) {
+        snprintf(label, sizeof label, "shard=\"%u\"", i);
+        metrics_sample(b, "analytics_queue_depth", label, (double)d[i].pending);
+    }
+    metrics_family(b, "analytics_processing_depth", "gauge",
+                   "Events claimed by this processor and not yet acknowledged (all shards).");
+    metrics_sample(b, "analytics_processing_depth", NULL, (double)processing);
+    metrics_family(b, "analytics_dead_letters", "gauge",
+                   "Entries in the dead-letter list, by shard.");
+    for (unsigned i = 0; i < qs->n; i++) {
+        snprintf(label, sizeof label, "shard=\"%u\"", i);
+        metrics_sample(b, "analytics_dead_letters", label, (double)d[i].dead);
+    }
+    free(d);
 }
 
 static int
@@ -45,8 +85,6 @@ handle_metrics(struct mg_connection *conn, void *arg)
     struct processor *p = arg;
     struct processor_stats *s = &p->stats;
     rconn_t *redis = rconn_pool_pop(p->redis);
-    struct queue_depths depths;
-    struct app_err err = {0};
     const char *dead = "Events moved to the dead-letter list, by reason.";
     _Static_assert(DEAD_REASONS == 4, "a row of analytics_events_dead_lettered_total per reason");
     const struct metrics_row events[] = {
@@ -105,17 +143,8 @@ handle_metrics(struct mg_connection *conn, void *arg)
     METRICS_TABLE(&b, events);
     store_render_metrics(p->store, &b);
     METRICS_TABLE(&b, batches);
-    if (redis != NULL && queue_depths(p->queue, redis, &depths, &err) == 0) {
-        const struct metrics_row queue[] = {
-            {"analytics_queue_depth", "gauge", "Events waiting in the queue.", NULL, NULL,
-             (double)depths.pending, NULL},
-            {"analytics_processing_depth", "gauge",
-             "Events claimed by this processor and not yet acknowledged.", NULL, NULL,
-             (double)depths.processing, NULL},
-            {"analytics_dead_letters", "gauge", "Entries in the dead-letter list.", NULL, NULL,
-             (double)depths.dead, NULL},
-        };
-        METRICS_TABLE(&b, queue);
+    if (redis != NULL) {
+        queue_metrics(&b, &p->queues, redis);
     }
     if (redis != NULL) {
         rconn_pool_push(p->redis, redis);

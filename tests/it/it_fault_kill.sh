@@ -24,7 +24,7 @@ for i in 1 2 3; do start_processor "$i"; done
 LOAD_PID=$!
 
 # mid_batch I: processor I holds a claimed batch right now.
-mid_batch() { [ "$(redis_cli llen "events:processing:${CONSUMER[$1]}")" -gt 0 ]; }
+mid_batch() { [ "$(q_llen ":processing:${CONSUMER[$1]}")" -gt 0 ]; }
 # recovered_by I: the events processorI's recovery passes returned to the queue.
 recovered_by() {
     local port="PROCESSOR$1_PORT"
@@ -49,7 +49,7 @@ echo "# load: $(cat "$T_TMP/load.summary")"
 expect_eq "six processors killed with SIGKILL" "$kills" 6
 
 if wait_until 60 queue_settled events; then pass "queue and processing lists drained"; else
-    fail "queue and processing lists drained" "pending $(redis_cli llen events)"; fi
+    fail "queue and processing lists drained" "pending $(q_llen "")"; fi
 # And the live runs' counts. (A pass between a scrape and its kill, or one the kill cut
 # short, is not counted: the sum can only fall short of the passes' true total.)
 for i in 1 2 3; do recovered=$((recovered + $(recovered_by "$i"))); done
@@ -57,8 +57,8 @@ echo "# recovery passes returned $recovered events of killed processors to the q
 check "kills hit claimed batches, which recovery returned" [ "$recovered" -gt 0 ]
 verify_exactly_once $DB kill-site "$T_TMP/load.txt"
 verify_rollup $DB kill-site 2025-11-15 2025-11-15..2025-11-15
-expect_eq "no dead letters" "$(redis_cli llen events:dead)" 0
+expect_eq "no dead letters" "$(q_llen :dead)" 0
 for i in 1 2 3; do expect_clean_stop "processor$i"; done
-expect_eq "stopped processors unregistered" "$(redis_cli scard events:consumers)" 0
+expect_eq "stopped processors unregistered" "$(q_scard :consumers)" 0
 expect_clean_stop ingest
 t_summary

@@ -58,11 +58,11 @@ expect_eq "ingest: no push left without an answer from Redis (counter present, 0
 
 expect_match "processor: analytics_processor_info names this process (host:pid:tag) and queue" \
     "$(curl -s "$P/metrics" | grep '^analytics_processor_info{')" \
-    "^analytics_processor_info\\{consumer=\"[^\"]+:$PROCESSOR_PID:[0-9a-f]{8}\",queue=\"events\"\\} 1$"
+    "^analytics_processor_info\\{consumer=\"[^\"]+:$PROCESSOR_PID:[0-9a-f]{8}\",queue=\"events\",shards=\"1\"\\} 1$"
 expect_eq "processor: that consumer id is the one registered in Redis" \
     "$(redis_cli sismember events:consumers "$(consumer_of processor)")" 1
 expect_eq "processor: no duplicates" "$(metric "$P" analytics_events_duplicate_total)" 0
-expect_eq "processor: queue depth 0" "$(metric "$P" analytics_queue_depth)" 0
+expect_eq "processor: queue depth 0" "$(metric "$P" 'analytics_queue_depth{shard="0"}')" 0
 expect_eq "processor: processing depth 0" "$(metric "$P" analytics_processing_depth)" 0
 b=$(metric "$P" analytics_batches_total)
 check "processor: batches counted ($b)" [ "$b" -ge 1 ]
@@ -70,7 +70,7 @@ expect_eq "processor: batch sizes sum to the events" "$(metric "$P" analytics_ba
 redis_cli lpush events garbage >/dev/null
 dead1() { [ "$(metric "$P" 'analytics_events_dead_lettered_total{reason="invalid_envelope"}')" = 1 ]; }
 if wait_until 30 dead1; then pass "processor: dead letter counted"; else fail "processor: dead letter counted"; fi
-expect_eq "processor: dead-letter gauge" "$(metric "$P" analytics_dead_letters)" 1
+expect_eq "processor: dead-letter gauge" "$(metric "$P" 'analytics_dead_letters{shard="0"}')" 1
 # A consumer that died holding one event (registered, no heartbeat): the processor's
 # periodic recovery pass (every HEARTBEAT_TTL_MS / 2) returns it, counts it and stores it.
 redis_cli sadd events:consumers ghost:1:x >/dev/null

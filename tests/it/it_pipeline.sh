@@ -25,10 +25,10 @@ post() { # post SITE TYPE TIMESTAMP [PATH] [USER]
     if [ "$HTTP_STATUS" = 202 ]; then SENT=$((SENT + 1)); else fail "post $body: $HTTP_STATUS $HTTP_BODY"; fi
 }
 count() { "$BUILD/tests/mongoq" "$(mongo_uri $DB)" events count "${1:-{\}}"; }
-stored_all() { [ "$(count)" = "$SENT" ] && [ "$(redis_cli llen events)" = 0 ]; }
+stored_all() { [ "$(count)" = "$SENT" ] && [ "$(q_llen "")" = 0 ]; }
 drained() {
     if wait_until $((30 * T_SLOW)) stored_all; then pass "$1: all $SENT events stored"; else
-        fail "$1: all $SENT events stored" "stored $(count), queued $(redis_cli llen events)"; fi
+        fail "$1: all $SENT events stored" "stored $(count), queued $(q_llen "")"; fi
 }
 
 # --- the contract example, with the README's curl commands' data ----------------------------
@@ -193,22 +193,22 @@ MS='def ms: .["$date"] | capture("^(?<s>[^.Z]+)(\\.(?<f>[0-9]+))?Z$")
     | ((.s + "Z") | fromdateiso8601) * 1000 + ((.f // "0") + "00" | .[0:3] | tonumber);'
 env=$(jq -c "$MS"' {v: 1, id: ._id, site_id, event_type, ts: (.timestamp | ms),
     received: (.received_at | ms), path, user_id}' <<<"$stored")
-redis_cli lpush events "$env" >/dev/null
-redis_cli lpush events 'not json at all' >/dev/null
-redis_cli lpush events '{"v":1,"id":"bad","site_id":"s","event_type":"e","ts":1,"received":1}' >/dev/null
-redis_cli lpush events "$(jq -c '.site_id = "forged-site"' <<<"$env")" >/dev/null
-redis_cli lpush events "$(jq -c '.path = "/forged"' <<<"$env")" >/dev/null
+redis_cli lpush "$(q_first)" "$env" >/dev/null
+redis_cli lpush "$(q_first)" 'not json at all' >/dev/null
+redis_cli lpush "$(q_first)" '{"v":1,"id":"bad","site_id":"s","event_type":"e","ts":1,"received":1}' >/dev/null
+redis_cli lpush "$(q_first)" "$(jq -c '.site_id = "forged-site"' <<<"$env")" >/dev/null
+redis_cli lpush "$(q_first)" "$(jq -c '.path = "/forged"' <<<"$env")" >/dev/null
 post after-poison page_view 2025-11-15T10:00:00Z /ok u1
-poison_done() { [ "$(redis_cli llen events:dead)" = 4 ] && [ "$(count '{"site_id":"after-poison"}')" = 1 ]; }
+poison_done() { [ "$(q_llen :dead)" = 4 ] && [ "$(count '{"site_id":"after-poison"}')" = 1 ]; }
 wait_until $((30 * T_SLOW)) poison_done
 expect_eq "redelivered event: stored once, no error" "$(count "{\"_id\":\"$id\"}")" 1
 expect_eq "event behind the poison is stored" "$(count '{"site_id":"after-poison"}')" 1
-expect_eq "four dead letters" "$(redis_cli llen events:dead)" 4
-dead=$(redis_cli lrange events:dead 0 -1 | jq -sc 'map(select(.reason == "invalid_envelope") | {reason, attempts, payload, has_error: (.error | length > 0), has_time: (.failed_at > 0)}) | sort_by(.payload)')
+expect_eq "four dead letters" "$(q_llen :dead)" 4
+dead=$(q_lrange :dead | jq -sc 'map(select(.reason == "invalid_envelope") | {reason, attempts, payload, has_error: (.error | length > 0), has_time: (.failed_at > 0)}) | sort_by(.payload)')
 expect_json "dead letters carry reason, error, attempts and the payload" "$dead" \
     '[{"reason":"invalid_envelope","attempts":1,"payload":"not json at all","has_error":true,"has_time":true},
       {"reason":"invalid_envelope","attempts":1,"payload":"{\"v\":1,\"id\":\"bad\",\"site_id\":\"s\",\"event_type\":\"e\",\"ts\":1,\"received\":1}","has_error":true,"has_time":true}]'
-dead=$(redis_cli lrange events:dead 0 -1 | jq -sc 'map(select(.reason == "id_conflict") | {attempts, error, site: (.payload | fromjson | .site_id)}) | sort_by(.site)')
+dead=$(q_lrange :dead | jq -sc 'map(select(.reason == "id_conflict") | {attempts, error, site: (.payload | fromjson | .site_id)}) | sort_by(.site)')
 expect_json "the envelopes reusing a stored id: dead letters id_conflict, saying why" "$dead" \
     "[{\"attempts\":1,\"error\":\"event $id is stored with another path\",\"site\":\"doc-site\"},
       {\"attempts\":1,\"error\":\"event $id is stored for another site_id\",\"site\":\"forged-site\"}]"
@@ -222,7 +222,7 @@ for q in "site_id=forged-site&date=2025-11-15" "site_id=doc-site&date=2025-11-15
     http GET "$R/stats/aggregated?$q"
     expect_json "/stats?$q: nothing counted for the conflicting envelopes" "$a" "$HTTP_BODY"
 done
-expect_eq "nothing left in processing lists" "$(redis_cli --scan --pattern 'events:processing:*' | wc -l)" 0
+expect_eq "nothing left in processing lists" "$(for q in $(q_names); do redis_cli --scan --pattern "$q:processing:*"; done | wc -l)" 0
 expect_eq "documents: one per accepted event" "$(count)" "$((before + 1))"
 
 # --- the processor checks every envelope field as ingest does ----------------------------
@@ -241,13 +241,13 @@ range_envs=(
     "$(range_env 5 '"ts":1763200800000,"received":1763200800000,"cts":253402300800000')"
     "$(range_env 6 '"ts":1763200800000,"received":1763200800000,"rid":"a b"')"
 )
-dead_before=$(redis_cli llen events:dead)
-for e in "${range_envs[@]}"; do redis_cli lpush events "$e" >/dev/null; done
+dead_before=$(q_llen :dead)
+for e in "${range_envs[@]}"; do redis_cli lpush "$(q_first)" "$e" >/dev/null; done
 post range-site page_view 2025-11-15T10:00:00Z /ok u1
-range_done() { [ "$(redis_cli llen events:dead)" = $((dead_before + 6)) ] &&
+range_done() { [ "$(q_llen :dead)" = $((dead_before + 6)) ] &&
     [ "$(count '{"site_id":"range-site"}')" = 1 ]; }
 wait_until $((30 * T_SLOW)) range_done
-dead=$(redis_cli lrange events:dead 0 5 | jq -sc 'map({reason, error, id: (.payload | fromjson | .id)}) | sort_by(.id) | map(del(.id))')
+dead=$(redis_cli lrange "$(q_first):dead" 0 5 | jq -sc 'map({reason, error, id: (.payload | fromjson | .id)}) | sort_by(.id) | map(del(.id))')
 range_msg() { echo "{\"reason\":\"invalid_envelope\",\"error\":\"envelope field '$1' is outside years 0001-9999\"}"; }
 expect_json "out-of-range times and a bad rid: dead letters with the reason" "$dead" \
     "[$(range_msg ts),$(range_msg ts),$(range_msg ts),$(range_msg received),$(range_msg cts),

@@ -50,7 +50,7 @@ check "processor5 died between the site-days and the site-hours of batch 2" \
 check "processor2 froze before counting batch 2" wait_until $((30 * T_SLOW)) frozen
 # processor3 recovers both lists once their heartbeats lapse, and stores what is left.
 if wait_until $((60 * T_SLOW)) queue_settled events; then pass "queue drained"; else
-    fail "queue drained" "pending $(redis_cli llen events)"; fi
+    fail "queue drained" "pending $(q_llen "")"; fi
 verify_exactly_once $DB roll-site "$T_TMP/load.txt"
 ROLLUP_TYPES=$TYPES verify_rollup $DB roll-site 2025-11-15 2025-11-16 "${RANGES[@]}"
 

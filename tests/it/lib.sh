@@ -6,6 +6,9 @@
 #   BUILD     build folder with ingest, processor, reporting (default: build)
 #   VALGRIND  when 1, every service runs under valgrind; a leak or error fails its stop
 #             (VALGRIND_ARGS: more valgrind options, e.g. --track-origins=yes)
+#   T_QUEUE_SHARDS  when set, every ingest and processor starts with QUEUE_SHARDS set to it
+#             (a script's own QUEUE_SHARDS=... wins); q_names and the helpers after it
+#             read the queue's keys of every shard (make check-shards)
 # Every server started here is stopped by PID when the script exits.
 
 set -uo pipefail
@@ -358,7 +361,9 @@ start_service() {
             --errors-for-leak-kinds=definite,indirect,possible
             --suppressions="$T_ROOT/tests/it/valgrind.supp" "${extra[@]}" "${cmd[@]}")
     fi
-    env PORT=0 PROBE_PORT=0 BIND_ADDRESS=127.0.0.1 "$@" "${cmd[@]}" >>"$log" 2>&1 &
+    local shards=()
+    case $name in ingest* | processor*) [ -n "${T_QUEUE_SHARDS:-}" ] && shards=("QUEUE_SHARDS=$T_QUEUE_SHARDS") ;; esac
+    env PORT=0 PROBE_PORT=0 BIND_ADDRESS=127.0.0.1 "${shards[@]}" "$@" "${cmd[@]}" >>"$log" 2>&1 &
     pid=$!
     # shellcheck disable=SC2317 # called through wait_until
     listening() { tail -n +"$((lines + 1))" "$log" | grep -Eq 'INFO listening on |"message":"listening on '; }
@@ -458,13 +463,50 @@ consumer_of() {
         grep -oE '^analytics_processor_info\{consumer="([^"\\]|\\.)*"' | sed 's/^[^"]*//' | jq -r .
 }
 
-# queue_settled QUEUE_KEY: nothing pending and no processing list holds anything.
+# q_names [QUEUE_KEY]: the name of each shard of the queue (default events), one a line,
+# for QUEUE_SHARDS=${T_QUEUE_SHARDS:-1}: QUEUE_KEY itself for one, else {QUEUE_KEY:i}
+# (common/qshard.h). Every key of a shard is its name and a suffix (processor/queue.h).
+q_names() {
+    local key=${1:-events} n=${T_QUEUE_SHARDS:-1} i
+    if [ "$n" -le 1 ]; then echo "$key"; return; fi
+    for ((i = 0; i < n; i++)); do echo "{$key:$i}"; done
+}
 
-queue_settled() {
+# q_first: the first shard's name of events (where a test pushes envelopes by hand).
+q_first() {
+    q_names events | head -n 1
+}
+
+# q_llen SUFFIX [QUEUE_KEY]: LLEN of <shard>SUFFIX added up over the shards (SUFFIX "":
+# pending; ":dead"; ":processing:<consumer>").
+q_llen() {
+    local k sum=0
+    for k in $(q_names "${2:-events}"); do sum=$((sum + $(redis_cli llen "$k$1"))); done
+    echo "$sum"
+}
+
+# q_scard SUFFIX [QUEUE_KEY]: SCARD of <shard>SUFFIX added up over the shards.
+q_scard() {
+    local k sum=0
+    for k in $(q_names "${2:-events}"); do sum=$((sum + $(redis_cli scard "$k$1"))); done
+    echo "$sum"
+}
+
+# q_lrange SUFFIX [QUEUE_KEY]: every element of <shard>SUFFIX of every shard, shard by shard.
+q_lrange() {
     local k
-    [ "$(redis_cli llen "$1")" = 0 ] || return 1
-    for k in $(redis_cli --scan --pattern "$1:processing:*"); do
-        [ "$(redis_cli llen "$k")" = 0 ] || return 1
+    for k in $(q_names "${2:-events}"); do redis_cli lrange "$k$1" 0 -1; done
+}
+
+# queue_settled QUEUE_KEY: nothing pending and no processing list holds anything, in any
+# shard.
+queue_settled() {
+    local k q
+    for q in $(q_names "$1"); do
+        [ "$(redis_cli llen "$q")" = 0 ] || return 1
+        for k in $(redis_cli --scan --pattern "$q:processing:*"); do
+            [ "$(redis_cli llen "$k")" = 0 ] || return 1
+        done
     done
 }
 
