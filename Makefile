@@ -262,16 +262,19 @@ $(FAILALLOC_TESTS:%=$(BUILD)/tests/%): LDFLAGS += $(FAILALLOC_WRAP)
 unit: $(UNIT_BIN)
 	@failed=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t || failed=1; done; exit $$failed
 
-# IT_SKIP: scripts to leave out of this run (make check uses it, below).
+# IT_SKIP: scripts to leave out of this run; IT_MORE: more runs, after the others on the
+# command line and alongside them in time (run_it.sh: VAR=value applies to the scripts
+# after it). make check uses both, below.
 IT_SKIP ?=
+IT_MORE ?=
 it: all
-	@BUILD=$(BUILD) tests/it/run_it.sh $(filter-out $(IT_SKIP),$(IT_SCRIPTS))
+	@BUILD=$(BUILD) tests/it/run_it.sh $(filter-out $(IT_SKIP),$(IT_SCRIPTS)) $(IT_MORE)
 
 test: unit it
 
 # The pipeline, rollup, scaling and fault scripts with four queue shards (T_QUEUE_SHARDS: every
-# ingest and processor they start gets QUEUE_SHARDS=4; tests/it/lib.sh). Not in `make check`'s
-# steps (yet): about a minute more.
+# ingest and processor they start gets QUEUE_SHARDS=4; tests/it/lib.sh): alone here, and in
+# make check's check-test alongside the other scripts.
 SHARDS_IT := $(addprefix tests/it/,it_pipeline.sh it_rollup.sh it_scaling.sh it_fault_kill.sh)
 check-shards: all
 	@BUILD=$(BUILD) T_QUEUE_SHARDS=4 tests/it/run_it.sh $(SHARDS_IT)
@@ -285,10 +288,11 @@ asan:
 # the starvation test without ASan only, as its bounds are wall-clock (it_hostile.sh runs
 # the same timeouts under ASan and valgrind); the memory test without ASan or valgrind, as
 # its bounds are reporting's own resident memory, which their shadow memory and quarantine
-# hide (its reads run under both in it_ranges.sh and it_explorer.sh). `make test` and
-# `make asan` run everything.
+# hide (its reads run under both in it_ranges.sh and it_explorer.sh); and the queue-shards
+# subset (SHARDS_IT with four shards) in check-test, next to the rest. `make test` and
+# `make asan` run everything once.
 check-test:
-	$(MAKE) test IT_SKIP=tests/it/it_fault_inject.sh
+	$(MAKE) test IT_SKIP=tests/it/it_fault_inject.sh IT_MORE="T_QUEUE_SHARDS=4 $(SHARDS_IT)"
 check-asan:
 	$(MAKE) asan IT_SKIP="tests/it/it_starvation.sh tests/it/it_memory.sh"
 

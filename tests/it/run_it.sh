@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # run_it.sh - run integration scripts (tests/it/it_*.sh) and sum their results.
 # Usage: BUILD=build [VALGRIND=1] [IT_JOBS=3] tests/it/run_it.sh tests/it/it_ingest.sh \
-#            tests/it/it_cors.sh ...
+#            tests/it/it_cors.sh ... [VAR=value ... tests/it/it_pipeline.sh ...]
 #
+# A VAR=value argument applies to the scripts after it (e.g. T_QUEUE_SHARDS=4: the same
+# scripts again with four queue shards, run alongside the others); their names are printed
+# with it.
 # Each script starts its own servers on free ports in a folder of its own, so IT_JOBS of
 # them (default 3) run at once; a script whose first lines hold "# it: alone" (its bounds
 # are about time: seconds to stop, a second to answer) runs after the others, by itself.
@@ -13,10 +16,12 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 all_start=$SECONDS
 
-# run_one N SCRIPT: run it, its output, results and duration under $out/N.
+# run_one N SCRIPT: run it (with the assignments given before it), its output, results and
+# duration under $out/N.
 run_one() {
     local start=$SECONDS rc
-    T_RESULT_FILE="$out/$1.results" bash "$2" >"$out/$1.log" 2>&1
+    # shellcheck disable=SC2086 # the assignments are words without blanks
+    env ${envs[$1]} T_RESULT_FILE="$out/$1.results" bash "$2" >"$out/$1.log" 2>&1
     rc=$?
     echo "$rc $((SECONDS - start))" >"$out/$1.done"
 }
@@ -27,19 +32,30 @@ failed=0
 report() {
     local rc took p f
     read -r rc took <"$out/$1.done"
-    echo "== $2${VALGRIND:+ (valgrind)}"
+    local name="$2${envs[$1]:+ (${envs[$1]})}"
+    echo "== $name${VALGRIND:+ (valgrind)}"
     cat "$out/$1.log"
-    echo "== $2 took $took s"
-    read -r p f <"$out/$1.results" 2>/dev/null || { p=0; f=1; echo "not ok - $2 ended early (exit $rc)"; }
+    echo "== $name took $took s"
+    read -r p f <"$out/$1.results" 2>/dev/null || { p=0; f=1; echo "not ok - $name ended early (exit $rc)"; }
     if [ "$rc" -ne 0 ] && [ "${f:-0}" -eq 0 ]; then
         f=1
-        echo "not ok - $2 exited $rc"
+        echo "not ok - $name exited $rc"
     fi
     passed=$((passed + p))
     failed=$((failed + f))
 }
 
-scripts=("$@")
+scripts=()
+envs=()
+assign=""
+for a in "$@"; do
+    if [[ "$a" == *=* && "$a" != */* ]]; then
+        assign="${assign:+$assign }$a"
+    else
+        scripts+=("$a")
+        envs+=("$assign")
+    fi
+done
 together=()
 alone=()
 for i in "${!scripts[@]}"; do
