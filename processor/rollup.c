@@ -291,7 +291,7 @@ apply_counts(struct ctx *c)
         g = d->ns == PLAN_PATH  ? PATHS
             : d->ns == PLAN_REF ? REFS
                                 : (rollup_plan_is_hour(d) ? HOURS : DAYS);
-        filter = rollup_write_not_applied(d->id, c->b->run, c->b->seq);
+        filter = rollup_write_not_applied(p, d, c->b->run, c->b->seq);
         BCON_APPEND(filter, "voided", "{", "$ne", BCON_UTF8(c->b->id), "}");
         update = bson_new();
         bson_append_document_begin(update, "$inc", -1, &inc);

@@ -21,23 +21,23 @@ READ = {
     "rollups": ["_id"],  # {_id: "hashed"}
     "rollup_hours": ["_id"],  # {_id: "hashed"}
     "rollup_users": ["_id"],  # {_id: 1}
-    "rollup_paths": ["_id"],  # {_id: "hashed"}
-    "rollup_referrers": ["_id"],  # {_id: "hashed"}
+    "rollup_paths": ["scope"],  # {scope: 1, _id: 1}: a site-day's paths are one range of it
+    "rollup_referrers": ["scope"],  # {scope: 1, _id: 1}
 }
 WRITE = {
     "events": ["site_id", "_id"],
     "rollups": ["_id"],
     "rollup_hours": ["_id"],
     "rollup_users": ["_id"],
-    "rollup_paths": ["_id"],
-    "rollup_referrers": ["_id"],
+    "rollup_paths": ["scope", "_id"],
+    "rollup_referrers": ["scope", "_id"],
 }
-RANGED = {"events": {"site_id", "_id"}, "rollup_users": {"_id"}}
+RANGED = {"events": {"site_id", "_id"}, "rollup_users": {"_id"}, "rollup_paths": {"scope", "_id"},
+          "rollup_referrers": {"scope", "_id"}}
 # The reads docs/scaling.md lists as not targeted yet (sent to every shard), each by the
 # collection, command and the field that scopes it to one site: any other read without its
 # key is an offender.
-KNOWN = {("rollups", "aggregate"): "site_id", ("rollup_paths", "aggregate"): "scope",
-         ("rollup_referrers", "aggregate"): "scope"}
+KNOWN = {("rollups", "aggregate"): "site_id"}
 UNTARGETED = {"createIndexes", "listIndexes", "getMore", "killCursors", "endSessions", "ping",
               "hello", "isMaster", "buildInfo"}
 READS = {"find": "filter", "count": "query", "distinct": "query"}
