@@ -20,7 +20,10 @@ rollup_write_on_insert(bson_t *update, const struct rollup_plan *p, const struct
                          d->id + strlen(p->docs[d->scope].id) + 1);
     } else {
         ts_format(d->ev->ts_ms, day);
-        BSON_APPEND_UTF8(&set, "site_id", d->ev->site_id);
+        if (rollup_plan_is_hour(d)) {
+            /* A site-day's site_id is its filter's (rollup_write_not_applied()). */
+            BSON_APPEND_UTF8(&set, "site_id", d->ev->site_id);
+        }
         bson_append_utf8(&set, "date", -1, day, 10);
         if (rollup_plan_is_hour(d)) {
             BSON_APPEND_DATE_TIME(&set, "hour", ts_floor(d->ev->ts_ms, TS_HOUR_MS));
@@ -39,8 +42,8 @@ rollup_write_on_insert(bson_t *update, const struct rollup_plan *p, const struct
 }
 
 /* The fields of a rollup document's shard key besides _id (docs/scaling.md), those a filter
- * may carry: a path's or referrer's scope. */
-static const char *const key_fields[] = {"scope"};
+ * may carry: a path's or referrer's scope, a site-day's site_id. */
+static const char *const key_fields[] = {"scope", "site_id"};
 
 bson_t *
 rollup_write_not_applied(const struct rollup_plan *p, const struct plan_doc *d, const char *run,
@@ -51,6 +54,8 @@ rollup_write_not_applied(const struct rollup_plan *p, const struct plan_doc *d, 
 
     if (d->ns == PLAN_PATH || d->ns == PLAN_REF) {
         BSON_APPEND_UTF8(f, key_fields[0], p->docs[d->scope].id);
+    } else if (d->ns == PLAN_SCOPE && !rollup_plan_is_hour(d)) {
+        BSON_APPEND_UTF8(f, key_fields[1], d->ev->site_id);
     }
     snprintf(key, sizeof key, "runs.%s", run);
     BCON_APPEND(f, key, "{", "$not", "{", "$gte", BCON_INT64(seq), "}", "}");

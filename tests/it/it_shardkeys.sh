@@ -64,6 +64,7 @@ has_key() { # has_key COLLECTION FIELD: the collection has documents, each with 
 for coll in rollup_paths rollup_referrers; do
     check "every document of $coll has its scope" has_key $coll scope
 done
+check "every document of rollups has its site_id" has_key rollups site_id
 
 routes=0
 get() { # get PATH?QUERY: a reporting route, answered 200
