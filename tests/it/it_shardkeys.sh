@@ -104,10 +104,5 @@ expect_clean_stop reporting
 echo "# $(wc -l <"$LOG") commands recorded"
 # SHARDKEYS_KEEP=<file>: keep the log there, to read it after the run.
 [ -z "${SHARDKEYS_KEEP:-}" ] || cp "$LOG" "$SHARDKEYS_KEEP"
-if out=$("$T_PYTHON" "$T_ROOT/tests/tools/shardkeys.py" "$LOG" 2>&1); then
-    pass "every command carries its collection's shard key"
-else
-    fail "every command carries its collection's shard key" "$out"
-fi
-echo "$out" | sed 's/^/# /' | tail -n 30
+check_shardkeys "$LOG"
 t_summary
