@@ -129,28 +129,37 @@ voided_in(void *arg, const bson_t *doc, size_t at)
 
 /* Answer the plan's n_q user questions (is owner q[i].owner in the voided list of site-day
  * q[i].doc?) with one read of those site-days' voided lists, each site-day once (the
- * questions sorted by its id), not one count per question. User documents belong to
- * site-days only, all in the rollups collection. Returns 0, or -1 with c->err. */
+ * questions sorted by its id), not one count per question, by their ids and sites (the
+ * rollups' shard key {site_id, _id}). User documents belong to site-days only, all in the
+ * rollups collection. Returns 0, or -1 with c->err. */
 static int
 read_voided(struct ctx *c, size_t n_q)
 {
     struct rollup_plan *p = c->plan;
     struct chunked_keys keys;
-    bson_t *opts = BCON_NEW("projection", "{", "voided", BCON_INT32(1), "}");
+    bson_t *opts = BCON_NEW("projection", "{", "voided", BCON_INT32(1), "}"), *sites = NULL;
+    size_t *at = calloc(n_q, sizeof *at); /* the event of each question's site-day */
     int rc = -1;
 
-    if (chunked_keys_new(&keys, n_q) != 0) {
+    if (chunked_keys_new(&keys, n_q) != 0 || at == NULL) {
         err_set(c->err, ERR_INTERNAL, "out of memory");
         goto done;
     }
     for (size_t i = 0; i < n_q; i++) {
+        const struct plan_doc *d = &p->docs[p->q[i].doc];
         p->q[i].voided = 0;
-        chunked_keys_add(&keys, p->docs[p->q[i].doc].id, i);
+        chunked_keys_add(&keys, d->id, i);
+        at[i] = (size_t)(d->ev - p->evs);
     }
     chunked_keys_sort(&keys);
-    rc = chunked_find(c->s, c->rollups, NULL, opts, &keys, voided_in, p, "rollup voided", c->err);
+    if ((sites = chunked_sites_in(p->evs, at, n_q, c->err)) != NULL) {
+        rc = chunked_find(c->s, c->rollups, sites, opts, &keys, voided_in, p, "rollup voided",
+                          c->err);
+    }
 done:
     chunked_keys_free(&keys);
+    free(at);
+    bson_destroy(sites);
     bson_destroy(opts);
     return rc;
 }
@@ -291,7 +300,7 @@ apply_counts(struct ctx *c)
         g = d->ns == PLAN_PATH  ? PATHS
             : d->ns == PLAN_REF ? REFS
                                 : (rollup_plan_is_hour(d) ? HOURS : DAYS);
-        filter = rollup_write_not_applied(d->id, c->b->run, c->b->seq);
+        filter = rollup_write_not_applied(p, d, c->b->run, c->b->seq);
         BCON_APPEND(filter, "voided", "{", "$ne", BCON_UTF8(c->b->id), "}");
         update = bson_new();
         bson_append_document_begin(update, "$inc", -1, &inc);

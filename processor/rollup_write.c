@@ -14,13 +14,16 @@ rollup_write_on_insert(bson_t *update, const struct rollup_plan *p, const struct
 
     bson_append_document_begin(update, "$setOnInsert", -1, &set);
     if (d->ns == PLAN_PATH || d->ns == PLAN_REF) {
-        const char *scope = p->docs[d->scope].id;
-        BSON_APPEND_UTF8(&set, "scope", scope);
-        /* The leaf of the id "<scope>|<leaf>": the path, or the referrer's host. */
-        BSON_APPEND_UTF8(&set, d->ns == PLAN_PATH ? "path" : "referrer", d->id + strlen(scope) + 1);
+        /* Its scope comes from the filter's equality (rollup_write_not_applied()). The leaf
+         * of the id "<scope>|<leaf>": the path, or the referrer's host. */
+        BSON_APPEND_UTF8(&set, d->ns == PLAN_PATH ? "path" : "referrer",
+                         d->id + strlen(p->docs[d->scope].id) + 1);
     } else {
         ts_format(d->ev->ts_ms, day);
-        BSON_APPEND_UTF8(&set, "site_id", d->ev->site_id);
+        if (rollup_plan_is_hour(d)) {
+            /* A site-day's site_id is its filter's (rollup_write_not_applied()). */
+            BSON_APPEND_UTF8(&set, "site_id", d->ev->site_id);
+        }
         bson_append_utf8(&set, "date", -1, day, 10);
         if (rollup_plan_is_hour(d)) {
             BSON_APPEND_DATE_TIME(&set, "hour", ts_floor(d->ev->ts_ms, TS_HOUR_MS));
@@ -38,13 +41,48 @@ rollup_write_on_insert(bson_t *update, const struct rollup_plan *p, const struct
     bson_append_document_end(update, &set);
 }
 
+/* The fields of a rollup document's shard key besides _id (docs/scaling.md), those a filter
+ * may carry: a path's or referrer's scope, a site-day's site_id. */
+static const char *const key_fields[] = {"scope", "site_id"};
+
 bson_t *
-rollup_write_not_applied(const char *id, const char *run, int64_t seq)
+rollup_write_not_applied(const struct rollup_plan *p, const struct plan_doc *d, const char *run,
+                         int64_t seq)
 {
     char key[ROLLUP_RUN_LEN + 8];
+    bson_t *f = BCON_NEW("_id", BCON_UTF8(d->id));
 
+    if (d->ns == PLAN_PATH || d->ns == PLAN_REF) {
+        BSON_APPEND_UTF8(f, key_fields[0], p->docs[d->scope].id);
+    } else if (d->ns == PLAN_SCOPE && !rollup_plan_is_hour(d)) {
+        BSON_APPEND_UTF8(f, key_fields[1], d->ev->site_id);
+    }
     snprintf(key, sizeof key, "runs.%s", run);
-    return BCON_NEW("_id", BCON_UTF8(id), key, "{", "$not", "{", "$gte", BCON_INT64(seq), "}", "}");
+    BCON_APPEND(f, key, "{", "$not", "{", "$gte", BCON_INT64(seq), "}", "}");
+    return f;
+}
+
+/* The conditions of filter on _id and on the other fields of the shard key: its document's
+ * key, by which doc_state() reads it. */
+static void
+key_of(const bson_t *filter, bson_t *key)
+{
+    bson_iter_t it;
+
+    bson_init(key);
+    if (!bson_iter_init(&it, filter)) {
+        return;
+    }
+    while (bson_iter_next(&it)) {
+        const char *k = bson_iter_key(&it);
+        int keep = strcmp(k, "_id") == 0;
+        for (size_t i = 0; !keep && i < sizeof key_fields / sizeof *key_fields; i++) {
+            keep = strcmp(k, key_fields[i]) == 0;
+        }
+        if (keep) {
+            bson_append_iter(key, NULL, 0, &it);
+        }
+    }
 }
 
 /* Run one upsert, with the store's write concern. Returns 1 when it matched or created the
@@ -81,15 +119,16 @@ update_doc(store_t *s, mongoc_collection_t *coll, const bson_t *filter, const bs
     return rc;
 }
 
-/* What document `id` of coll says of batch run:seq (`batch`, its id), read from the document
- * itself (rollup_plan_doc_state()): its runs.<run> and whether its voided list holds the
- * batch. Returns the state, or -1 with err. */
+/* What the document of coll that write filter `filter` is on says of batch run:seq (`batch`,
+ * its id), read from the document itself (rollup_plan_doc_state()) by its shard key (key_of()):
+ * its runs.<run> and whether its voided list holds the batch. Returns the state, or -1 with
+ * err. */
 static int
-doc_state(store_t *s, mongoc_collection_t *coll, const char *id, const char *run, int64_t seq,
+doc_state(store_t *s, mongoc_collection_t *coll, const bson_t *write, const char *run, int64_t seq,
           const char *batch, struct app_err *err)
 {
     char key[ROLLUP_RUN_LEN + 8];
-    bson_t *filter, *opts;
+    bson_t filter, *opts;
     mongoc_cursor_t *cur;
     const bson_t *doc;
     bson_error_t berr;
@@ -100,10 +139,10 @@ doc_state(store_t *s, mongoc_collection_t *coll, const char *id, const char *run
         return -1;
     }
     snprintf(key, sizeof key, "runs.%s", run);
-    filter = BCON_NEW("_id", BCON_UTF8(id));
+    key_of(write, &filter);
     opts = BCON_NEW("projection", "{", key, BCON_INT32(1), "voided", BCON_INT32(1), "}", "limit",
                     BCON_INT64(1));
-    cur = mongoc_collection_find_with_opts(coll, filter, opts, NULL);
+    cur = mongoc_collection_find_with_opts(coll, &filter, opts, NULL);
     if (mongoc_cursor_next(cur, &doc)) {
         bson_iter_t it, arr;
         if (bson_iter_init(&it, doc) && bson_iter_find_descendant(&it, key, &arr) &&
@@ -126,7 +165,7 @@ doc_state(store_t *s, mongoc_collection_t *coll, const char *id, const char *run
     }
     mongoc_cursor_destroy(cur);
     bson_destroy(opts);
-    bson_destroy(filter);
+    bson_destroy(&filter);
     return rc;
 }
 
@@ -144,13 +183,13 @@ rollup_write_void(store_t *s, mongoc_collection_t *coll, const struct rollup_pla
         q->voided = 1; /* no batch of ours: nobody applies it */
         return 0;
     }
-    filter = rollup_write_not_applied(d->id, run, seq);
+    filter = rollup_write_not_applied(p, d, run, seq);
     update = BCON_NEW("$addToSet", "{", "voided", BCON_UTF8(q->owner), "}");
     rollup_write_on_insert(update, p, d);
     for (int tries = 0; rc == 1 && tries < ROLLUP_UPDATE_TRIES; tries++) {
         int matched = update_doc(s, coll, filter, update, err), st = ROLLUP_DOC_OPEN;
         if (matched < 0 ||
-            (!matched && (st = doc_state(s, coll, d->id, run, seq, q->owner, err)) < 0)) {
+            (!matched && (st = doc_state(s, coll, filter, run, seq, q->owner, err)) < 0)) {
             rc = -1;
         } else if (rollup_plan_answer(q, matched, (enum rollup_doc_state)st)) {
             rc = 0;
@@ -206,7 +245,7 @@ rollup_write_settle(store_t *s, mongoc_collection_t *coll, const struct rollup_b
         if (rc != 0) {
             return rc < 0 ? -1 : 0;
         }
-        if ((rc = doc_state(s, coll, id, b->run, b->seq, b->id, err)) != ROLLUP_DOC_OPEN) {
+        if ((rc = doc_state(s, coll, filter, b->run, b->seq, b->id, err)) != ROLLUP_DOC_OPEN) {
             return rc < 0 ? -1 : 0;
         }
     }

@@ -15,14 +15,19 @@
 #include "store.h"
 
 /* Append {$setOnInsert: {...}} to update: the fields document d of plan p gets when an update
- * creates it. A site-day or site-hour: site_id, date, event_type (null for all types), and for
- * a site-hour its hour and u_all: true; a path or referrer document: its scope (site-day id)
- * and its path or referrer host. */
+ * creates it, besides those of its filter's equalities (rollup_write_not_applied()). A site-day
+ * or site-hour: date, event_type (null for all types), and for a site-hour its site_id, hour
+ * and u_all: true (a site-day's site_id is the filter's); a path or referrer document: its
+ * path or referrer host (its scope, the site-day id, is the filter's). */
 void rollup_write_on_insert(bson_t *update, const struct rollup_plan *p, const struct plan_doc *d);
 
-/* The filter {_id: id, "runs.<run>": {$not: {$gte: seq}}}: batch run:seq has not been applied
- * to the document (nor any later batch of that run). Free with bson_destroy(). */
-bson_t *rollup_write_not_applied(const char *id, const char *run, int64_t seq);
+/* The filter {_id: <d's id>, <the rest of its shard key>, "runs.<run>": {$not: {$gte: seq}}}:
+ * batch run:seq has not been applied to document d of plan p (nor any later batch of that run).
+ * The rest of the shard key (docs/scaling.md): a path's or referrer's scope, a site-day's
+ * site_id, an equality that an upsert creating the document copies into it. Free with
+ * bson_destroy(). */
+bson_t *rollup_write_not_applied(const struct rollup_plan *p, const struct plan_doc *d,
+                                 const char *run, int64_t seq);
 
 /* Answer question q of plan p (see rollup_plan_answer()): void its owner on its document (in
  * coll) unless the owner has applied there, running the void again for as long as the document

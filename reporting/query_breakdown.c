@@ -40,7 +40,7 @@ types_users(store_t *s, const char *site_id, const struct day_range *r, struct b
             return err_set(err, ERR_INTERNAL, "out of memory");
         }
         memset(&st, 0, sizeof st);
-        rc = query_stats_scopes(s, ids, r, &st, err);
+        rc = query_stats_scopes(s, site_id, ids, r, &st, err);
         query_free_ids(ids, r->days);
         if (rc != 0) {
             return -1;

@@ -110,7 +110,8 @@ query_series_rollups(store_t *s, const char *site_id, const struct day_range *r,
     if (series_init(out, r, step_ms, err) != 0) {
         goto done;
     }
-    q.query = filter = bson_new();
+    /* site_id: the shard key of the site-days is {site_id, _id} (docs/scaling.md). */
+    q.query = filter = BCON_NEW("site_id", BCON_UTF8(site_id));
     if (store_append_in(filter, "_id", bk.ids, (size_t)n, err) != 0) {
         goto done;
     }

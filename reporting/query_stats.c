@@ -14,6 +14,7 @@
 /* The site-day documents of a range: their ids in order, and the copy of each found (for
  * range_users()). */
 struct scopes {
+    const char *site_id;
     char **ids;
     const struct day_range *r;
     bson_t **docs;
@@ -41,11 +42,12 @@ scope_doc(const bson_t *doc, void *arg, struct app_err *err)
     return DBREAD_NEXT;
 }
 
-/* Read the site-day documents sc->ids[0..r->days) by _id (scope_doc()). */
+/* Read the site-day documents sc->ids[0..r->days) by site_id and _id, the rollups' shard key
+ * (scope_doc()). */
 static int
 read_scopes(store_t *s, struct scopes *sc, struct app_err *err)
 {
-    bson_t *filter = bson_new();
+    bson_t *filter = BCON_NEW("site_id", BCON_UTF8(sc->site_id));
     const struct dbread q = {.kind = DBREAD_FIND,
                              .collection = ROLLUP_COLLECTION,
                              .query = filter,
@@ -220,10 +222,10 @@ range_users(store_t *s, const struct scopes *sc, int64_t *out, struct app_err *e
 }
 
 int
-query_stats_scopes(store_t *s, char **ids, const struct day_range *r, struct stats *out,
-                   struct app_err *err)
+query_stats_scopes(store_t *s, const char *site_id, char **ids, const struct day_range *r,
+                   struct stats *out, struct app_err *err)
 {
-    struct scopes sc = {.ids = ids, .r = r, .out = out};
+    struct scopes sc = {.site_id = site_id, .ids = ids, .r = r, .out = out};
     int rc;
 
     if ((sc.docs = calloc((size_t)r->days, sizeof *sc.docs)) == NULL) {
@@ -275,7 +277,7 @@ query_stats_rollups(store_t *s, const char *site_id, const struct day_range *r,
         err_set(err, ERR_INTERNAL, "out of memory");
         goto done;
     }
-    if (query_stats_scopes(s, ids, r, out, err) != 0) {
+    if (query_stats_scopes(s, site_id, ids, r, out, err) != 0) {
         goto done;
     }
     if ((q.query = pipeline =

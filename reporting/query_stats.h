@@ -12,11 +12,11 @@
 int query_stats_rollups(store_t *s, const char *site_id, const struct day_range *r,
                         const char *event_type, struct stats *out, struct app_err *err);
 
-/* The views of a site over r (added to out->total_views) and its distinct users
- * (out->unique_users), from the site-day documents ids[0..r->days) (query_scope_ids()) and,
+/* The views of site site_id over r (added to out->total_views) and its distinct users
+ * (out->unique_users), from its site-day documents ids[0..r->days) (query_scope_ids()) and,
  * over more than a day, their user documents (each user counted once, in passes of at most
  * RANGE_USERS_PASS hashes). Returns 0, or -1 with err. */
-int query_stats_scopes(store_t *s, char **ids, const struct day_range *r, struct stats *out,
-                       struct app_err *err);
+int query_stats_scopes(store_t *s, const char *site_id, char **ids, const struct day_range *r,
+                       struct stats *out, struct app_err *err);
 
 #endif

@@ -7,7 +7,10 @@
 # exactly as /stats/aggregated (raw events), for each day and over ranges of days, and
 # /stats/timeseries by hour and by day as /stats/timeseries/aggregated, before
 # and after the frozen one wakes up and tries to count its batch late. The three run the
-# fault-injection variant, which alone has the failpoints.
+# fault-injection variant, which alone has the failpoints; the third too (no failpoint set),
+# so that all four record their commands (MONGO_COMMAND_LOG): the takeovers' compare-and-sets
+# and voids carry their collections' shard keys (tests/tools/shardkeys.py), as it_shardkeys.sh
+# checks of the commands without crashes.
 # shellcheck source=tests/it/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -19,12 +22,13 @@ TYPES="page_view click signup"
 RANGES=(2025-11-15..2025-11-16 2025-11-14..2025-11-17)
 # The processors' URI asks for reads from secondaries (as one shared with reporting might):
 # their protocol reads go to the primary whatever it says (store_pin_reads()).
+LOG="$T_TMP/commands.jsonl"
 PROC_ENV=(REDIS_PORT="$REDIS_PORT" MONGO_URI="$(mongo_uri $DB)?readPreference=secondaryPreferred" BATCH_SIZE=40
-    HEARTBEAT_TTL_MS=1000 RETRY_BASE_MS=50 RETRY_MAX_MS=1000)
+    HEARTBEAT_TTL_MS=1000 RETRY_BASE_MS=50 RETRY_MAX_MS=1000 MONGO_COMMAND_LOG="$LOG")
 start_service ingest REDIS_PORT="$REDIS_PORT"
 VARIANT=-fault start_service processor1 "${PROC_ENV[@]}" FAULT_KILL_IN_ROLLUP=3
 VARIANT=-fault start_service processor2 "${PROC_ENV[@]}" FAULT_STOP_BEFORE_ROLLUP=2
-start_service processor3 "${PROC_ENV[@]}"
+VARIANT=-fault start_service processor3 "${PROC_ENV[@]}"
 VARIANT=-fault start_service processor4 "${PROC_ENV[@]}" FAULT_KILL_BEFORE_ROLLUP=3
 VARIANT=-fault start_service processor5 "${PROC_ENV[@]}" FAULT_KILL_BEFORE_HOURS=2
 start_service reporting MONGO_URI="$(mongo_uri $DB)"
@@ -98,4 +102,11 @@ if wait_until 30 queue_settled events; then pass "queue settled again"; else
     fail "queue settled again"; fi
 ROLLUP_TYPES=$TYPES verify_rollup $DB roll-site 2025-11-15 2025-11-16 "${RANGES[@]}"
 for s in processor2 processor3 ingest reporting; do expect_clean_stop $s; done
+
+# The takeovers are in the log: compare-and-sets of events' owners (own.<figure>), voids.
+takeovers=$(jq -s '[.[] | select(.cmd == "update") | .command.updates[]
+    | select((.q | keys | any(startswith("own."))) or .u["$addToSet"].voided != null)]
+    | length' "$LOG")
+check "the fault processors' takeovers are recorded ($takeovers)" [ "$takeovers" -gt 0 ]
+check_shardkeys "$LOG"
 t_summary

@@ -333,6 +333,19 @@ start_mongo() {
     MONGO_HOSTPORT=$(sed -n 's|^JONGODB_URI=mongodb://\([^/]*\)/.*|\1|p' "$log")
 }
 
+# check_shardkeys LOG: every command of command log LOG (MONGO_COMMAND_LOG, tests/it/cmdlog.c)
+# carries its collection's shard key (tests/tools/shardkeys.py, docs/scaling.md); prints the
+# checker's summary.
+check_shardkeys() {
+    local out
+    if out=$("$T_PYTHON" "$T_ROOT/tests/tools/shardkeys.py" "$1" 2>&1); then
+        pass "every command carries its collection's shard key"
+    else
+        fail "every command carries its collection's shard key" "$out"
+    fi
+    echo "$out" | sed 's/^/# /' | tail -n 30
+}
+
 # mongo_uri DB: a URI for database DB on the test server.
 mongo_uri() {
     echo "mongodb://$MONGO_HOSTPORT/$1"

@@ -1,7 +1,7 @@
 /* test_chunked.c - unit tests for processor/chunked.c that need no server: the sorted set of
- * ids a chunked_find() asks for (each distinct id once) and the matching of a document read
- * to its keys; the commands themselves run against servers in it_rollup.sh and the fault
- * tests. */
+ * ids a chunked_find() asks for (each distinct id once), the matching of a document read to
+ * its keys, and the sites a read of events adds (chunked_sites_in()); the commands themselves
+ * run against servers in it_rollup.sh and the fault tests. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -126,6 +126,42 @@ test_find_every_id_in_any_chunking(void **state)
     chunked_keys_free(&ks);
 }
 
+/* The {site_id: {$in: [...]}} of events evs[at[j]] (at NULL: evs[j]): every site there, in
+ * their order, a site next to itself once. */
+static void
+test_sites_in(void **state)
+{
+    static const struct event evs[] = {
+        {.site_id = "s1"}, {.site_id = "s1"},  {.site_id = "s2"},
+        {.site_id = "s1"}, {.site_id = "a|b"}, {.site_id = "s\"q"},
+    };
+    static const size_t at_some[] = {2, 2, 0, 1, 5}, at_one[] = {4};
+    static const struct {
+        const size_t *at;
+        size_t n;
+        const char *json;
+    } cases[] = {
+        {NULL, 0, "{ \"site_id\" : { \"$in\" : [  ] } }"}, /* libbson's spacing */
+        {NULL, 2, "{ \"site_id\" : { \"$in\" : [ \"s1\" ] } }"},
+        /* Not sorted: a site away from its neighbour is listed again (a $in repeats it). */
+        {NULL, 4, "{ \"site_id\" : { \"$in\" : [ \"s1\", \"s2\", \"s1\" ] } }"},
+        {at_some, 5, "{ \"site_id\" : { \"$in\" : [ \"s2\", \"s1\", \"s\\\"q\" ] } }"},
+        {at_one, 1, "{ \"site_id\" : { \"$in\" : [ \"a|b\" ] } }"},
+    };
+
+    (void)state;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        struct app_err err = {0};
+        bson_t *f = chunked_sites_in(evs, cases[c].at, cases[c].n, &err);
+        char *json;
+        assert_non_null(f);
+        json = bson_as_relaxed_extended_json(f, NULL);
+        assert_string_equal(json, cases[c].json);
+        bson_free(json);
+        bson_destroy(f);
+    }
+}
+
 int
 main(void)
 {
@@ -133,6 +169,7 @@ main(void)
         cmocka_unit_test(test_sort_lists_each_id_once),
         cmocka_unit_test(test_find_matches_within_the_chunk),
         cmocka_unit_test(test_find_every_id_in_any_chunking),
+        cmocka_unit_test(test_sites_in),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
