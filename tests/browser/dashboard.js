@@ -54,7 +54,8 @@ function calls(page) {
     const c = byRequest.get(r);
     if (!c) return;
     c.end = now();
-    const res = await r.response();
+    // A call that ends as its case closes the page has no response to read any more.
+    const res = await r.response().catch(() => null);
     c.status = res ? res.status() : 0;
   };
   page.on('requestfinished', end);
