@@ -18,12 +18,12 @@
 
 # Each program is built from its own folder and the common/ modules it names below, and
 # linked with only the libraries it uses: ingest has no MongoDB driver, reporting no Redis
-# client. Every common/ module is in at least two of these lists, but for rcluster (Redis
-# Cluster), which only the tests and tools use until the programs are wired to it.
+# client. Every common/ module is in at least two of these lists.
 COMMON_BASE          := err text ts log cfg metrics civet_internals framing http_reply http_body http_pool \
                         http svc jsonmem
-ingest_COMMON        := $(COMMON_BASE) rconn event envelope qshard
-processor_COMMON     := $(COMMON_BASE) rconn event envelope store rollup_doc qshard
+ingest_COMMON        := $(COMMON_BASE) rconn rcluster rcluster_map event envelope qshard
+processor_COMMON     := $(COMMON_BASE) rconn rcluster rcluster_map event envelope store rollup_doc \
+                        qshard
 reporting_COMMON     := $(COMMON_BASE) store rollup_doc
 ingest_PKGS          := hiredis jansson
 processor_PKGS       := hiredis libmongoc-1.0 jansson

@@ -46,3 +46,16 @@ qshard_check(const char *queue_key, long k)
     }
     return NULL;
 }
+
+const char *
+qshard_check_cluster(const char *queue_key, long k)
+{
+    const char *open = strchr(queue_key, '{');
+    const char *close = open != NULL ? strchr(open + 1, '}') : NULL;
+
+    if (k == 1 && (close == NULL || close == open + 1)) {
+        return "on a Redis Cluster (REDIS_CLUSTER) QUEUE_SHARDS=1 needs a QUEUE_KEY with a hash "
+               "tag, e.g. {events}, so that the queue's keys share one slot";
+    }
+    return NULL;
+}

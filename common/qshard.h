@@ -30,4 +30,9 @@ char *qshard_name(const char *queue_key, unsigned k, unsigned i);
  * none in a predictable one). */
 const char *qshard_check(const char *queue_key, long k);
 
+/* The same on a Redis Cluster, after qshard_check(): NULL when the keys of each shard share
+ * one slot, else why not (one shard, QUEUE_SHARDS=1, keeps QUEUE_KEY's names, so QUEUE_KEY
+ * needs a hash tag of its own: a non-empty {...}). */
+const char *qshard_check_cluster(const char *queue_key, long k);
+
 #endif

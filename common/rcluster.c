@@ -27,6 +27,7 @@ struct rcluster {
     unsigned long refreshes;
     struct node_conn **conns;
     size_t n_conns;
+    rconn_t *last; /* the connection the last reply came on (rcluster_last_conn()) */
 };
 
 rcluster_t *
@@ -110,7 +111,11 @@ conn_for(rcluster_t *c, const struct rcluster_addr *addr)
         return NULL;
     }
     nc->addr = *addr;
-    o = (struct rconn_opts){nc->addr.host, nc->addr.port, c->password, c->timeout_ms, c->stats};
+    o = (struct rconn_opts){.host = nc->addr.host,
+                            .port = nc->addr.port,
+                            .password = c->password,
+                            .timeout_ms = c->timeout_ms,
+                            .stats = c->stats};
     nc->rc = rconn_new(&o);
     if (nc->rc == NULL) {
         free(nc);
@@ -134,6 +139,9 @@ prune(rcluster_t *c)
         if (master) {
             c->conns[kept++] = c->conns[i];
         } else {
+            if (c->conns[i]->rc == c->last) {
+                c->last = NULL;
+            }
             conn_free(c->conns[i]);
         }
     }
@@ -200,11 +208,18 @@ rcluster_refresh(rcluster_t *c, struct app_err *err)
                    "redis cluster: no node gave a slot map (last: %s)", last.msg);
 }
 
+static struct timeval
+ms_to_tv(long ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    return tv;
+}
+
 /* Send the formatted command to addr (ASKING first when asking). Returns the reply, or NULL
  * with *sent saying whether the command may have gone out (and err filled). */
 static redisReply *
 send_to(rcluster_t *c, const struct rcluster_addr *addr, int asking, const char *cmd, size_t len,
-        int *sent, struct app_err *err)
+        long block_ms, int *sent, struct app_err *err)
 {
     rconn_t *rc = conn_for(c, addr);
     redisContext *ctx;
@@ -218,6 +233,12 @@ send_to(rcluster_t *c, const struct rcluster_addr *addr, int asking, const char 
     rconn_drop_if_stale(rc);
     ctx = rconn_context(rc, err);
     if (ctx == NULL) {
+        return NULL;
+    }
+    if (block_ms > 0 && redisSetTimeout(ctx, ms_to_tv(block_ms + c->timeout_ms)) != REDIS_OK) {
+        /* With the short timeout the read would give up while the server still blocks. */
+        rconn_drop(rc);
+        err_set(err, ERR_TRANSIENT, "%s:%d: cannot set timeout", addr->host, addr->port);
         return NULL;
     }
     if ((asking && redisAppendCommand(ctx, "ASKING") != REDIS_OK) ||
@@ -236,6 +257,10 @@ send_to(rcluster_t *c, const struct rcluster_addr *addr, int asking, const char 
         }
     }
     if (redisGetReply(ctx, &reply) == REDIS_OK) {
+        c->last = rc;
+        if (block_ms > 0 && redisSetTimeout(ctx, ms_to_tv(c->timeout_ms)) != REDIS_OK) {
+            rconn_drop(rc); /* it would keep the long timeout: the next command reconnects */
+        }
         return reply;
     }
 lost:
@@ -270,7 +295,7 @@ target(const rcluster_t *c, int slot, struct rcluster_addr *out)
 
 /* The redirect loop (the decisions are rcluster_decide()'s). */
 static redisReply *
-run(rcluster_t *c, struct app_err *err, int slot, const char *cmd, size_t len)
+run(rcluster_t *c, struct app_err *err, int slot, long block_ms, const char *cmd, size_t len)
 {
     struct rcluster_redirect to;
     struct rcluster_addr at;
@@ -292,7 +317,7 @@ run(rcluster_t *c, struct app_err *err, int slot, const char *cmd, size_t len)
             }
         }
         if (have) {
-            reply = send_to(c, &at, asking, cmd, len, &sent, &last);
+            reply = send_to(c, &at, asking, cmd, len, block_ms, &sent, &last);
         }
         if (reply == NULL && (sent || last.code == ERR_INTERNAL)) {
             c->stale = sent; /* a failover, maybe: the next command reloads the map */
@@ -341,43 +366,125 @@ rcluster_command_argv(rcluster_t *c, struct app_err *err, size_t nkeys, const ch
                       const size_t *keylens, int argc, const char **argv, const size_t *argvlen)
 {
     int slot = rcluster_keys_slot(nkeys, keys, keylens);
-    char *cmd = NULL;
-    int len;
-    redisReply *r;
 
     if (slot == -1) {
         err_set(err, ERR_INVALID, "CROSSSLOT: the %zu keys of %.*s are in different slots", nkeys,
                 (int)(argvlen[0] > 32 ? 32 : argvlen[0]), argv[0]);
         return NULL;
     }
-    len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
-    if (len < 0) {
-        err_set(err, ERR_INTERNAL, "out of memory");
-        return NULL;
-    }
-    r = run(c, err, slot < 0 ? -1 : slot, cmd, (size_t)len);
-    redisFreeCommand(cmd);
-    return r;
+    return rcluster_command_at(c, err, slot < 0 ? -1 : slot, 0, argc, argv, argvlen);
 }
 
 redisReply *
 rcluster_command(rcluster_t *c, struct app_err *err, const char *key, const char *fmt, ...)
 {
     va_list ap;
-    char *cmd = NULL;
-    int len;
     redisReply *r;
 
     va_start(ap, fmt);
-    len = redisvFormatCommand(&cmd, fmt, ap);
+    r = rcluster_vcommand_at(c, err, key != NULL ? (int)rcluster_key_slot(key, strlen(key)) : -1, 0,
+                             fmt, ap);
     va_end(ap);
+    return r;
+}
+
+redisReply *
+rcluster_command_at(rcluster_t *c, struct app_err *err, int slot, long block_ms, int argc,
+                    const char **argv, const size_t *argvlen)
+{
+    char *cmd = NULL;
+    int len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
+    redisReply *r;
+
+    if (len < 0) {
+        err_set(err, ERR_INTERNAL, "out of memory");
+        return NULL;
+    }
+    r = run(c, err, slot, block_ms, cmd, (size_t)len);
+    redisFreeCommand(cmd);
+    return r;
+}
+
+redisReply *
+rcluster_vcommand_at(rcluster_t *c, struct app_err *err, int slot, long block_ms, const char *fmt,
+                     va_list ap)
+{
+    char *cmd = NULL;
+    int len = redisvFormatCommand(&cmd, fmt, ap);
+    redisReply *r;
+
     if (len < 0) {
         err_set(err, ERR_INTERNAL, "out of memory or a bad format");
         return NULL;
     }
-    r = run(c, err, key != NULL ? (int)rcluster_key_slot(key, strlen(key)) : -1, cmd, (size_t)len);
+    r = run(c, err, slot, block_ms, cmd, (size_t)len);
     redisFreeCommand(cmd);
     return r;
+}
+
+rconn_t *
+rcluster_conn_at(rcluster_t *c, int slot, struct app_err *err)
+{
+    struct rcluster_addr at;
+    rconn_t *rc;
+
+    if ((!c->have_map || c->stale) && rcluster_refresh(c, err) != 0 && !c->have_map) {
+        return NULL;
+    }
+    if (!target(c, slot, &at)) {
+        err_set(err, ERR_TRANSIENT, "slot %d is served by no master", slot);
+        return NULL;
+    }
+    rc = conn_for(c, &at);
+    if (rc == NULL) {
+        err_set(err, ERR_INTERNAL, "out of memory");
+        return NULL;
+    }
+    rconn_drop_if_stale(rc);
+    return rc;
+}
+
+void
+rcluster_drop_at(rcluster_t *c, int slot)
+{
+    struct rcluster_addr at;
+
+    if (target(c, slot, &at)) {
+        for (size_t i = 0; i < c->n_conns; i++) {
+            if (same_addr(&c->conns[i]->addr, &at)) {
+                rconn_drop(c->conns[i]->rc);
+            }
+        }
+    }
+    c->stale = 1;
+}
+
+rconn_t *
+rcluster_last_conn(rcluster_t *c)
+{
+    return c->last;
+}
+
+int
+rcluster_ping(rcluster_t *c, struct app_err *err)
+{
+    if (rcluster_refresh(c, err) != 0) {
+        return -1;
+    }
+    for (size_t i = 0; i < c->map->n_nodes; i++) {
+        const struct rcluster_addr *a = &c->map->nodes[i];
+        rconn_t *rc = conn_for(c, a);
+        struct app_err why = {0};
+        if (rc == NULL) {
+            return err_set(err, ERR_INTERNAL, "out of memory");
+        }
+        rconn_drop_if_stale(rc);
+        if (rconn_ping(rc, &why) != 0) {
+            return err_set(err, ERR_TRANSIENT, "redis cluster master %s:%d: %s", a->host, a->port,
+                           why.msg);
+        }
+    }
+    return 0;
 }
 
 const struct rcluster_addr *

@@ -12,6 +12,7 @@
 #define COMMON_RCLUSTER_H
 
 #include <hiredis/hiredis.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -149,6 +150,36 @@ redisReply *rcluster_command_argv(rcluster_t *c, struct app_err *err, size_t nke
 /* The same for a command with one key (NULL: any master), in redisCommand's format. */
 redisReply *rcluster_command(rcluster_t *c, struct app_err *err, const char *key, const char *fmt,
                              ...);
+
+/* --- for rconn_t's cluster mode (common/rconn.h): commands routed by a slot given ---------- */
+
+/* rcluster_command_argv() sent to the master of `slot` (-1: any master), whatever keys the
+ * command names (the server's MOVED corrects a wrong slot). block_ms > 0: a command that may
+ * block on the server that long (BLMOVE); the read timeout is raised by block_ms for it
+ * only, as rconn_command_blocking() does. */
+redisReply *rcluster_command_at(rcluster_t *c, struct app_err *err, int slot, long block_ms,
+                                int argc, const char **argv, const size_t *argvlen);
+
+/* The same in redisCommand's format. */
+redisReply *rcluster_vcommand_at(rcluster_t *c, struct app_err *err, int slot, long block_ms,
+                                 const char *fmt, va_list ap);
+
+/* For pipelining: the connection to the master of `slot` (the map loaded or reloaded first
+ * when needed), or NULL with err. Owned by the handle, valid until its next command; after
+ * a failed read on it call rcluster_drop_at() (not rconn_drop()). */
+rconn_t *rcluster_conn_at(rcluster_t *c, int slot, struct app_err *err);
+
+/* Close the connection to the master of `slot` and reload the map before the next command. */
+void rcluster_drop_at(rcluster_t *c, int slot);
+
+/* The connection the last reply came on (NULL when none, or when it was closed since): a
+ * command that must follow another on the same connection (WAIT after LPUSH) is sent on it.
+ * Owned by the handle, valid until its next command. */
+rconn_t *rcluster_last_conn(rcluster_t *c);
+
+/* Reload the map and PING every master of it: 0 when all answer, else -1 with err naming
+ * the first that did not. */
+int rcluster_ping(rcluster_t *c, struct app_err *err);
 
 /* The master a slot is sent to now (map loaded, else NULL): for tests and logs. */
 const struct rcluster_addr *rcluster_node_of(const rcluster_t *c, unsigned slot);

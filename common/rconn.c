@@ -8,10 +8,13 @@
 #include <string.h>
 
 #include "log.h"
+#include "rcluster.h"
 
 struct rconn {
     struct rconn_opts opts;
     redisContext *ctx;
+    rcluster_t *cl;     /* on a cluster (opts.cluster): the handle; ctx is then unused */
+    int slot;           /* on a cluster: where commands go (rconn_route()), -1 any master */
     struct rconn *next; /* free-list link inside a pool */
 };
 
@@ -34,19 +37,61 @@ count(atomic_ullong *counter)
     atomic_fetch_add_explicit(counter, 1, memory_order_relaxed);
 }
 
+int
+rconn_check_cluster(const char *value, struct app_err *err)
+{
+    struct rcluster_addr seeds[RCLUSTER_MAX_SEEDS];
+    size_t n;
+
+    return value[0] == '\0' ? 0 : rcluster_parse_seeds(value, seeds, RCLUSTER_MAX_SEEDS, &n, err);
+}
+
 rconn_t *
 rconn_new(const struct rconn_opts *opts)
 {
     rconn_t *c = calloc(1, sizeof *c);
-    if (c != NULL) {
-        c->opts = *opts;
+    if (c == NULL) {
+        return NULL;
+    }
+    c->opts = *opts;
+    c->slot = -1;
+    if (opts->cluster != NULL && opts->cluster[0] != '\0') {
+        struct rcluster_opts co = {opts->cluster, opts->password, opts->timeout_ms, 0, opts->stats};
+        struct app_err err = {0};
+        c->cl = rcluster_new(&co, &err); /* the seeds were checked by cfg: out of memory */
+        if (c->cl == NULL) {
+            free(c);
+            return NULL;
+        }
     }
     return c;
+}
+
+int
+rconn_is_cluster(const rconn_t *c)
+{
+    return c->cl != NULL;
+}
+
+void
+rconn_route(rconn_t *c, const char *key)
+{
+    c->slot = key != NULL ? (int)rcluster_key_slot(key, strlen(key)) : -1;
+}
+
+rconn_t *
+rconn_last(rconn_t *c)
+{
+    return c->cl != NULL ? rcluster_last_conn(c->cl) : c;
 }
 
 void
 rconn_drop(rconn_t *c)
 {
+    if (c->cl != NULL) {
+        rcluster_drop_at(c->cl, c->slot);
+        return;
+    }
     if (c->ctx != NULL && c->ctx->err != 0 && c->opts.stats != NULL) {
         count(&c->opts.stats->errors); /* a pipelined read failed */
     }
@@ -63,6 +108,7 @@ rconn_free(rconn_t *c)
         return;
     }
     rconn_drop(c);
+    rcluster_free(c->cl);
     free(c);
 }
 
@@ -72,6 +118,10 @@ rconn_context(rconn_t *c, struct app_err *err)
     struct timeval tv = {c->opts.timeout_ms / 1000, (c->opts.timeout_ms % 1000) * 1000};
     redisContext *ctx;
 
+    if (c->cl != NULL) {
+        rconn_t *node = rcluster_conn_at(c->cl, c->slot, err);
+        return node != NULL ? rconn_context(node, err) : NULL;
+    }
     if (c->ctx != NULL) {
         return c->ctx;
     }
@@ -134,6 +184,12 @@ rconn_command(rconn_t *c, struct app_err *err, const char *fmt, ...)
     va_list ap;
     void *reply;
 
+    if (c->cl != NULL) {
+        va_start(ap, fmt);
+        reply = rcluster_vcommand_at(c->cl, err, c->slot, 0, fmt, ap);
+        va_end(ap);
+        return reply;
+    }
     if (rconn_context(c, err) == NULL) {
         return NULL;
     }
@@ -156,6 +212,12 @@ rconn_command_blocking(rconn_t *c, long block_ms, struct app_err *err, const cha
     va_list ap;
     void *reply;
 
+    if (c->cl != NULL) {
+        va_start(ap, fmt);
+        reply = rcluster_vcommand_at(c->cl, err, c->slot, block_ms, fmt, ap);
+        va_end(ap);
+        return reply;
+    }
     if (rconn_context(c, err) == NULL) {
         return NULL;
     }
@@ -184,6 +246,9 @@ redisReply *
 rconn_command_argv(rconn_t *c, struct app_err *err, int argc, const char **argv,
                    const size_t *argvlen)
 {
+    if (c->cl != NULL) {
+        return rcluster_command_at(c->cl, err, c->slot, 0, argc, argv, argvlen);
+    }
     if (rconn_context(c, err) == NULL) {
         return NULL;
     }
@@ -193,9 +258,13 @@ rconn_command_argv(rconn_t *c, struct app_err *err, int argc, const char **argv,
 int
 rconn_ping(rconn_t *c, struct app_err *err)
 {
-    redisReply *r = rconn_command(c, err, "PING");
+    redisReply *r;
     int rc = -1;
 
+    if (c->cl != NULL) {
+        return rcluster_ping(c->cl, err);
+    }
+    r = rconn_command(c, err, "PING");
     if (r == NULL) {
         return -1;
     }
@@ -246,7 +315,7 @@ rconn_drop_if_stale(rconn_t *c)
 {
     struct pollfd pfd;
 
-    if (c->ctx == NULL) {
+    if (c->ctx == NULL) { /* (on a cluster too: the handle checks before each send) */
         return;
     }
     pfd.fd = c->ctx->fd;

@@ -24,24 +24,49 @@ struct rconn_opts {
     const char *password;      /* empty or NULL: no AUTH */
     long timeout_ms;           /* connect timeout and per-command read/write timeout */
     struct rconn_stats *stats; /* optional */
+    const char *cluster;       /* REDIS_CLUSTER: seed nodes; non-empty makes every rconn_t a
+                                * cluster handle (host and port are then not used) */
 };
 
-/* Rows for REDIS_HOST, REDIS_PORT, REDIS_PASSWORD and REDIS_TIMEOUT_MS writing into the
- * struct rconn_opts *o, with the program's default timeout; the strings then point
- * into the environment (see cfg_load()). */
+/* Rows for REDIS_CLUSTER, REDIS_HOST, REDIS_PORT, REDIS_PASSWORD and REDIS_TIMEOUT_MS
+ * writing into the struct rconn_opts *o, with the program's default timeout; the strings
+ * then point into the environment (see cfg_load()). REDIS_CLUSTER, when set, wins over
+ * REDIS_HOST and REDIS_PORT. */
 #define RCONN_VARS(o, timeout_def)                                                                 \
-    {"REDIS_HOST", "127.0.0.1", CFG_NONEMPTY, &(o)->host, 0, 0, 0, NULL},                          \
+    {"REDIS_CLUSTER", "", CFG_CHECKED, &(o)->cluster, 0, 0, 0, rconn_check_cluster},               \
+        {"REDIS_HOST", "127.0.0.1", CFG_NONEMPTY, &(o)->host, 0, 0, 0, NULL},                      \
         {"REDIS_PORT", "6379", CFG_PORT, &(o)->port, 0, 0, 0, NULL},                               \
         {"REDIS_PASSWORD", "", CFG_STRING, &(o)->password, 0, 0, 1, NULL},                         \
     {                                                                                              \
         "REDIS_TIMEOUT_MS", timeout_def, CFG_INT, &(o)->timeout_ms, 1, 60000, 0, NULL              \
     }
 
+/* REDIS_CLUSTER's check: empty, or a seed list rcluster_parse_seeds() accepts. */
+int rconn_check_cluster(const char *value, struct app_err *err);
+
 /* Zero a stats block before use. */
 void rconn_stats_init(struct rconn_stats *s);
 
-/* A connection that connects lazily on first use. Returns NULL when out of memory. */
+/* A connection that connects lazily on first use. Returns NULL when out of memory.
+ *
+ * With opts->cluster set it is a Redis Cluster handle (common/rcluster.h) behind the same
+ * functions: each command goes to the master of the slot set with rconn_route() (MOVED and
+ * ASK followed), rconn_context() is the connection to that master, rconn_ping() pings
+ * every master of the slot map. */
 rconn_t *rconn_new(const struct rconn_opts *opts);
+
+/* Whether c is a cluster handle. */
+int rconn_is_cluster(const rconn_t *c);
+
+/* Route the next commands of c by the slot of key (NULL: any master), until the next call.
+ * Every key of one queue shard carries the shard's hash tag, so the caller names any of
+ * them. A no-op on a standalone server. */
+void rconn_route(rconn_t *c, const char *key);
+
+/* The connection the last reply came on, for a command that must follow it on the same
+ * connection (WAIT after a write): c itself on a standalone server, the master's connection
+ * on a cluster (NULL when there is none). Valid until the next command on c. */
+rconn_t *rconn_last(rconn_t *c);
 
 /* Close and free. NULL is a no-op. */
 void rconn_free(rconn_t *c);

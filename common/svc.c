@@ -106,6 +106,9 @@ svc_main(struct svc_program *prog)
     install_signals();
     if (prog->start != NULL && prog->start(prog, &err) != 0) {
         LOG_ERROR("start: %s", err.msg);
+        if (err.code == ERR_INVALID) {
+            status = SVC_EXIT_CONFIG; /* a value cfg could not judge alone (qshard_check()) */
+        }
         goto done;
     }
     if ((http = listen_as(prog)) == NULL) {

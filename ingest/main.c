@@ -12,6 +12,9 @@ make_pushers(struct ingest *in, struct app_err *err)
     unsigned k = (unsigned)in->cfg.queue_shards;
     const char *why = qshard_check(in->cfg.queue_key, in->cfg.queue_shards);
 
+    if (why == NULL && in->cfg.redis.cluster[0] != '\0') {
+        why = qshard_check_cluster(in->cfg.queue_key, in->cfg.queue_shards);
+    }
     if (why != NULL) {
         return err_set(err, ERR_INVALID, "configuration: %s", why);
     }

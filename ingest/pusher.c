@@ -101,9 +101,19 @@ pusher_wait_outcome(const redisReply *r, long replicas, long timeout_ms, struct 
 static int
 wait_replicas(pusher_t *p, struct app_err *err)
 {
-    redisReply *r = rconn_command_blocking(p->conn, p->wait_timeout_ms, err, "WAIT %ld %ld",
-                                           p->wait_replicas, p->wait_timeout_ms);
-    int rc = pusher_wait_outcome(r, p->wait_replicas, p->wait_timeout_ms, err);
+    /* On the connection the LPUSH was answered on (on a cluster: to the shard's master),
+     * as WAIT waits for that connection's writes. */
+    rconn_t *same = rconn_last(p->conn);
+    redisReply *r = NULL;
+    int rc;
+
+    if (same != NULL) {
+        r = rconn_command_blocking(same, p->wait_timeout_ms, err, "WAIT %ld %ld", p->wait_replicas,
+                                   p->wait_timeout_ms);
+    } else {
+        err_set(err, ERR_UNKNOWN, "the connection of the push is gone");
+    }
+    rc = pusher_wait_outcome(r, p->wait_replicas, p->wait_timeout_ms, err);
 
     freeReplyObject(r);
     if (rc != 0 && p->wait_failures != NULL) {
@@ -181,6 +191,7 @@ pusher_new(const struct rconn_opts *opts, const char *key, struct metrics_histog
         err_set(err, ERR_INTERNAL, "out of memory");
         goto fail;
     }
+    rconn_route(p->conn, p->key); /* on a cluster: the master of the shard's slot */
     return p;
 fail:
     rconn_free(p->conn);

@@ -469,6 +469,9 @@ drain_prepare(struct processor *p, struct app_err *err)
     rconn_stats_init(&s->redis);
     make_consumer_id(consumer, sizeof consumer);
     const char *why = qshard_check(p->cfg.queue_key, p->cfg.queue_shards);
+    if (why == NULL && p->cfg.redis.cluster[0] != '\0') {
+        why = qshard_check_cluster(p->cfg.queue_key, p->cfg.queue_shards);
+    }
     if (why != NULL) {
         return err_set(err, ERR_INVALID, "configuration: %s", why);
     }

@@ -115,16 +115,60 @@ stray_name(const char *queue_key, unsigned k, unsigned i)
     return qshard_name(queue_key, QSHARD_MAX, i); /* any k > 1 names them so */
 }
 
+/* On a cluster the shards' keys are in different slots, so no pipeline: LLEN and SCARD of
+ * each, in turn, routed by its name. Same contract as queue_set_strays(). */
+static int
+strays_one_by_one(const char *queue_key, unsigned k, unsigned n, rconn_t *c, long long *pending,
+                  long long *consumers, char **first, struct app_err *err)
+{
+    for (unsigned i = 0; i < 2 * n; i++) {
+        char *name = stray_name(queue_key, k, i / 2);
+        redisReply *r = NULL;
+        if (name == NULL) {
+            free(*first);
+            *first = NULL;
+            return err_set(err, ERR_INTERNAL, "out of memory");
+        }
+        rconn_route(c, name);
+        r = i % 2 == 0 ? rconn_command(c, err, "LLEN %s", name)
+                       : rconn_command(c, err, "SCARD %s:consumers", name);
+        if (r == NULL || r->type != REDIS_REPLY_INTEGER) {
+            if (r != NULL) {
+                err_set(err, ERR_TRANSIENT, "redis LLEN: %s", r->str ? r->str : "unexpected reply");
+            }
+            freeReplyObject(r);
+            free(name);
+            free(*first);
+            *first = NULL;
+            return -1;
+        }
+        if (r->integer > 0) {
+            *(i % 2 == 0 ? pending : consumers) += r->integer;
+            if (*first == NULL) {
+                *first = name;
+                name = NULL;
+            }
+        }
+        freeReplyObject(r);
+        free(name);
+    }
+    return 0;
+}
+
 int
 queue_set_strays(const char *queue_key, unsigned k, rconn_t *c, long long *pending,
                  long long *consumers, char **first, struct app_err *err)
 {
     unsigned n = k > 1 ? QSHARD_MAX - k + 1 : QSHARD_MAX;
-    redisContext *ctx = rconn_context(c, err);
+    redisContext *ctx;
     int rc = 0;
 
     *pending = *consumers = 0;
     *first = NULL;
+    if (rconn_is_cluster(c)) {
+        return strays_one_by_one(queue_key, k, n, c, pending, consumers, first, err);
+    }
+    ctx = rconn_context(c, err);
     if (ctx == NULL) {
         return -1;
     }

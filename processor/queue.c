@@ -183,6 +183,7 @@ claim_now(const queue_t *q, rconn_t *c, size_t max, struct queue_batch *out, str
     for (size_t i = 0; i < 8; i++) {
         lens[i] = strlen(argv[i]);
     }
+    rconn_route(c, argv[3]); /* on a cluster: the master of the shard's slot */
     r = rconn_command_argv(c, err, 8, argv, lens);
     return r == NULL ? -1 : take_reply(r, "claim", 0, out, err);
 }
@@ -207,6 +208,7 @@ queue_claim(const queue_t *q, rconn_t *c, size_t max, long block_ms, struct queu
      * to right, leaves it as it was), then claim as above. A blocking command cannot run
      * in a script, and a BLMOVE into the processing list would create it unregistered. */
     snprintf(secs, sizeof secs, "%ld.%03ld", block_ms / 1000, block_ms % 1000);
+    rconn_route(c, key);
     r = rconn_command_blocking(c, block_ms, err, "BLMOVE %s %s RIGHT RIGHT %s", key, key, secs);
     if (r == NULL) {
         return -1;
@@ -229,7 +231,10 @@ static int
 take_range(rconn_t *c, const char *key, long long stop, int reversed, struct queue_batch *out,
            struct app_err *err)
 {
-    redisReply *r = rconn_command(c, err, "LRANGE %s 0 %lld", key, stop);
+    redisReply *r;
+
+    rconn_route(c, key);
+    r = rconn_command(c, err, "LRANGE %s 0 %lld", key, stop);
 
     return r == NULL ? -1 : take_reply(r, "LRANGE", reversed, out, err);
 }
@@ -279,6 +284,7 @@ queue_ack(const queue_t *q, rconn_t *c, char **dead, size_t n_dead, struct app_e
     for (size_t i = 0; i < argc; i++) {
         lens[i] = strlen(argv[i]);
     }
+    rconn_route(c, argv[3]);
     r = rconn_command_argv(c, err, (int)argc, argv, lens);
     if (r == NULL) {
         goto done;
@@ -345,6 +351,7 @@ eval_argv(rconn_t *c, struct app_err *err, int argc, const char **argv)
     for (int i = 0; i < argc; i++) {
         lens[i] = strlen(argv[i]);
     }
+    rconn_route(c, argv[3]); /* every script's first key: they all share the shard's slot */
     r = rconn_command_argv(c, err, argc, argv, lens);
     if (r == NULL) {
         return -1;
@@ -466,9 +473,11 @@ queue_depths(const queue_t *q, rconn_t *c, struct queue_depths *out, struct app_
     const char *keys[] = {q->names[QUEUE_PENDING], q->names[QUEUE_PROCESSING],
                           q->names[QUEUE_DEAD]};
     long long *dest[] = {&out->pending, &out->processing, &out->dead};
-    redisContext *ctx = rconn_context(c, err);
+    redisContext *ctx;
     int rc = 0;
 
+    rconn_route(c, keys[0]);
+    ctx = rconn_context(c, err);
     if (ctx == NULL) {
         return -1;
     }

@@ -54,10 +54,12 @@ done:
 static long
 reclaim_all(const queue_t *q, rconn_t *c, redisReply **members, size_t n, struct app_err *err)
 {
-    redisContext *ctx = rconn_context(c, err);
+    redisContext *ctx;
     long moved = 0;
     int rc = 0;
 
+    rconn_route(c, queue_name(q, QUEUE_CONSUMERS));
+    ctx = rconn_context(c, err);
     if (ctx == NULL) {
         return -1;
     }
@@ -89,9 +91,11 @@ reclaim_all(const queue_t *q, rconn_t *c, redisReply **members, size_t n, struct
 long
 queue_recover(const queue_t *q, rconn_t *c, struct app_err *err)
 {
-    redisReply *members = rconn_command(c, err, "SMEMBERS %s", queue_name(q, QUEUE_CONSUMERS));
+    redisReply *members;
     long moved = 0;
 
+    rconn_route(c, queue_name(q, QUEUE_CONSUMERS));
+    members = rconn_command(c, err, "SMEMBERS %s", queue_name(q, QUEUE_CONSUMERS));
     if (members == NULL) {
         return -1;
     }
@@ -141,6 +145,7 @@ adopt(const queue_t *q, rconn_t *c, const char *list, const char *consumer, stru
     for (size_t i = 0; i < 6; i++) {
         lens[i] = strlen(argv[i]);
     }
+    rconn_route(c, list);
     r = rconn_command_argv(c, err, 6, argv, lens);
     if (r == NULL) {
         return -1;
@@ -160,10 +165,13 @@ static long
 adopt_step(const queue_t *q, rconn_t *c, const char *pattern, size_t prefix_len, char *cursor,
            size_t cursor_size, long *scanned, struct app_err *err)
 {
-    redisReply *r = rconn_command(c, err, "SCAN %s MATCH %s COUNT %d TYPE list", cursor, pattern,
-                                  QUEUE_ADOPT_STEP);
+    redisReply *r;
     long adopted = 0;
 
+    /* On a cluster, the master of the shard's slot: it holds every key of the shard. */
+    rconn_route(c, queue_name(q, QUEUE_CONSUMERS));
+    r = rconn_command(c, err, "SCAN %s MATCH %s COUNT %d TYPE list", cursor, pattern,
+                      QUEUE_ADOPT_STEP);
     if (r == NULL) {
         return -1;
     }

@@ -97,6 +97,13 @@ test_names(void **state)
     assert_null(qshard_check("{events}", 1));
     assert_non_null(qshard_check("{events}", 2));
     assert_non_null(qshard_check("ev}nts", 2));
+    /* On a cluster one shard keeps QUEUE_KEY's names: it needs a hash tag of its own. */
+    assert_null(qshard_check_cluster("{events}", 1));
+    assert_null(qshard_check_cluster("app:{events}:q", 1));
+    assert_null(qshard_check_cluster("events", 4)); /* {events:i} */
+    assert_non_null(qshard_check_cluster("events", 1));
+    assert_non_null(qshard_check_cluster("{}events", 1)); /* empty: the whole key is hashed */
+    assert_non_null(qshard_check_cluster("ev}{ents", 1));
 }
 
 /* Every key of shard i carries the shard's hash tag; one shard keeps today's names. */

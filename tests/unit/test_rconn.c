@@ -58,7 +58,7 @@ __wrap_redisSetTimeout(redisContext *c, const struct timeval tv)
     return __real_redisSetTimeout(c, tv);
 }
 
-static const struct rconn_opts opts = {"127.0.0.1", 6379, NULL, 500, NULL};
+static const struct rconn_opts opts = {"127.0.0.1", 6379, NULL, 500, NULL, NULL};
 
 static int
 setup(void **state)
