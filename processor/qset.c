@@ -2,6 +2,7 @@
  * and the check for shards another QUEUE_SHARDS left behind (qset.h). */
 #include "qset.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -155,16 +156,65 @@ strays_one_by_one(const char *queue_key, unsigned k, unsigned n, rconn_t *c, lon
     return 0;
 }
 
+/* Raise the record of the most shards used (<queue_key>:shards) to k, in one script on its
+ * one key. Returns the most recorded before, 1 when there was no record (a version before
+ * shards, or none ever ran), QSHARD_MAX when the record is not a number from 1 to
+ * QSHARD_MAX; or -1 with err. */
+static long
+raise_record(const char *queue_key, unsigned k, rconn_t *c, struct app_err *err)
+{
+    static const char script[] =
+        "local v = redis.call('GET', KEYS[1])\n"
+        "local n = tonumber(v)\n"
+        "if v == false then n = 1\n"
+        "elseif n == nil or n < 1 or n > tonumber(ARGV[2]) or n % 1 ~= 0 then n = "
+        "tonumber(ARGV[2]) end\n"
+        "if tonumber(ARGV[1]) > n then redis.call('SET', KEYS[1], ARGV[1]) end\n"
+        "return n\n";
+    size_t len = strlen(queue_key) + sizeof ":shards";
+    char *key = malloc(len);
+    redisReply *r;
+    long most;
+
+    if (key == NULL) {
+        return err_set(err, ERR_INTERNAL, "out of memory");
+    }
+    snprintf(key, len, "%s:shards", queue_key);
+    rconn_route(c, key);
+    r = rconn_command(c, err, "EVAL %s 1 %s %u %d", script, key, k, QSHARD_MAX);
+    free(key);
+    if (r == NULL || r->type != REDIS_REPLY_INTEGER) {
+        if (r != NULL) {
+            err_set(err, ERR_TRANSIENT, "redis EVAL: %s", r->str ? r->str : "unexpected reply");
+        }
+        freeReplyObject(r);
+        return -1;
+    }
+    most = (long)r->integer;
+    freeReplyObject(r);
+    return most;
+}
+
 int
 queue_set_strays(const char *queue_key, unsigned k, rconn_t *c, long long *pending,
                  long long *consumers, char **first, struct app_err *err)
 {
-    unsigned n = k > 1 ? QSHARD_MAX - k + 1 : QSHARD_MAX;
+    long most = raise_record(queue_key, k, c, err);
+    unsigned n;
     redisContext *ctx;
     int rc = 0;
 
     *pending = *consumers = 0;
     *first = NULL;
+    if (most < 0) {
+        return -1;
+    }
+    /* The names stray_name() gives: QUEUE_KEY itself and shards k to most - 1 when k > 1;
+     * shards 0 to most - 1 when k is 1 and more were used. */
+    n = k > 1 ? 1 + (most > (long)k ? (unsigned)most - k : 0) : most > 1 ? (unsigned)most : 0;
+    if (n == 0) {
+        return 0;
+    }
     if (rconn_is_cluster(c)) {
         return strays_one_by_one(queue_key, k, n, c, pending, consumers, first, err);
     }
