@@ -3,6 +3,7 @@
 # playwright-core (deploy/setup.sh puts both in place), opens pages served from another
 # origin (tests/browser/server.js) that load /tracker.js from ingest with the one-line
 # snippet; each case (tests/browser/cases.js) then checks exactly what MongoDB stored.
+# it: long (run_it.sh: it starts before the others)
 # shellcheck source=tests/it/lib.sh
 . "$(dirname "$0")/lib.sh"
 

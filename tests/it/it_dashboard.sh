@@ -10,6 +10,7 @@
 # READ_TOKENS makes the page ask for a token, and a 375 px wide screen has no sideways
 # scroll; no case may log a console error (the icon's 404 was one). Screenshots of each
 # state go to $BUILD/screenshots/.
+# it: long (run_it.sh: it starts before the others)
 # shellcheck source=tests/it/lib.sh
 . "$(dirname "$0")/lib.sh"
 

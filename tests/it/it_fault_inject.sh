@@ -17,6 +17,7 @@
 # process may have died of a signal but libbson's abort. Last, a server that times out any
 # write of more than 8 documents: the processor halves its commands until they pass.
 # Production binaries must carry none of this.
+# it: long (run_it.sh: it starts before the others)
 # shellcheck source=tests/it/lib.sh
 . "$(dirname "$0")/lib.sh"
 

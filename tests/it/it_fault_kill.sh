@@ -2,6 +2,7 @@
 # it_fault_kill.sh - fault test 1: three processors drain a sustained load while one at a
 # time is killed with SIGKILL at random moments and restarted; at the end every event that
 # got a 202 is in MongoDB exactly once.
+# it: long (run_it.sh: it starts before the others)
 # shellcheck source=tests/it/lib.sh
 . "$(dirname "$0")/lib.sh"
 

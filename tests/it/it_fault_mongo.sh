@@ -2,6 +2,7 @@
 # it_fault_mongo.sh - fault test 2: the MongoDB server is frozen (SIGSTOP) for 12 seconds
 # under a sustained load and then thawed; processors wait and retry, and at the end every
 # event that got a 202 is stored exactly once. /health reports the outage promptly.
+# it: long (run_it.sh: it starts before the others)
 # shellcheck source=tests/it/lib.sh
 . "$(dirname "$0")/lib.sh"
 

@@ -4,6 +4,7 @@
 # body; what civetweb itself refuses; Expect: 100-continue; bodies and headers that never
 # finish arriving. Each answer is checked exactly, nothing hidden is queued, and the
 # process that answered the first request answers the last.
+# it: long (run_it.sh: it starts before the others)
 # shellcheck source=tests/it/lib.sh
 . "$(dirname "$0")/lib.sh"
 

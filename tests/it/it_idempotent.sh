@@ -6,6 +6,7 @@
 # the event is live and has not counted it yet (frozen at the failpoint before its rollup);
 # voiding that batch would lose its other events' counts. Last, POST /events with sent_at
 # from a clock a day ahead stores today's timestamps.
+# it: long (run_it.sh: it starts before the others)
 # shellcheck source=tests/it/lib.sh
 . "$(dirname "$0")/lib.sh"
 

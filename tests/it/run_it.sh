@@ -8,7 +8,8 @@
 # with it.
 # Each script starts its own servers on free ports in a folder of its own, so IT_JOBS of
 # them (default 3) run at once; a script whose first lines hold "# it: alone" (its bounds
-# are about time: seconds to stop, a second to answer) runs after the others, by itself.
+# are about time: seconds to stop, a second to answer) runs after the others, by itself,
+# and one whose first lines hold "# it: long" (half a minute and more) starts before them.
 # Each script's output is printed whole when it ends, with its duration.
 set -uo pipefail
 jobs_max=${IT_JOBS:-3}
@@ -58,9 +59,19 @@ for a in "$@"; do
 done
 together=()
 alone=()
+long=()
 for i in "${!scripts[@]}"; do
-    if head -n 20 "${scripts[$i]}" | grep -q '^# it: alone'; then alone+=("$i"); else together+=("$i"); fi
+    if head -n 20 "${scripts[$i]}" | grep -q '^# it: alone'; then
+        alone+=("$i")
+    elif head -n 20 "${scripts[$i]}" | grep -q '^# it: long'; then
+        long+=("$i")
+    else
+        together+=("$i")
+    fi
 done
+# The long ones start first, so that the short ones fill the time beside them instead of one
+# long script running on its own at the end.
+together=("${long[@]}" "${together[@]}")
 reported=()
 # Print, in the given order, every script that has ended and whose elders have been printed.
 flush() {
