@@ -5,7 +5,7 @@
 // DIR holds node_modules with kubernetes-models and @kubernetes-models/keda.
 // Each rendered.json is a JSON array of the objects `kubectl kustomize`
 // printed for the target NAME (base, dev, production, production-hpa,
-// shutdown-delay). For every object:
+// production-cluster, shutdown-delay). For every object:
 //
 //   1. schema: the kubernetes-models class for its apiVersion/kind validates
 //      it (`new Deployment(obj).validate()`); an apiVersion/kind without a
@@ -208,7 +208,13 @@ const EXPECT = {
   production: { processorScaler: 'keda', secret: 'absent', stores: false, namespace: 'analytics', guarded: true },
   'production-hpa': { processorScaler: 'hpa', secret: 'absent', stores: false, namespace: 'analytics', guarded: true },
   'shutdown-delay': { processorScaler: 'none', secret: 'absent', stores: false, namespace: null, shutdown: 'env' },
+  'production-cluster': {
+    processorScaler: 'keda', secret: 'absent', stores: false, namespace: 'analytics', guarded: true, cluster: true,
+  },
 };
+
+// The settings ingest and the processor must agree on (each reads its own environment).
+const SHARED = ['QUEUE_KEY', 'QUEUE_SHARDS', 'REDIS_CLUSTER', 'REDIS_HOST', 'REDIS_PORT'];
 
 function assertTarget(t, objs) {
   const exp = EXPECT[t] ?? { processorScaler: 'any', secret: 'any', stores: false, namespace: null };
@@ -351,6 +357,41 @@ function assertTarget(t, objs) {
     }
   }
 
+  // The queue: ingest and the processor see the same one, and the programs' own start-up
+  // checks would accept it (common/qshard.c qshard_check(), qshard_check_cluster()).
+  const ingC = (find(objs, 'Deployment', 'ingest')?.spec?.template?.spec?.containers ?? []).find((x) => x.name === 'ingest');
+  const procC = (find(objs, 'Deployment', 'processor')?.spec?.template?.spec?.containers ?? [])
+    .find((x) => x.name === 'processor');
+  if (ingC && procC) {
+    for (const k of SHARED) {
+      const a = envValue(objs, ingC, k);
+      const b = envValue(objs, procC, k);
+      check(JSON.stringify(a) === JSON.stringify(b), `${t}: ingest and processor see the same ${k}`,
+        `${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
+    }
+  }
+  const queueKey = String(config?.data?.QUEUE_KEY ?? 'events');
+  const shardsRaw = config?.data?.QUEUE_SHARDS ?? '1';
+  const shards = /^[1-9][0-9]*$/.test(shardsRaw) ? Number(shardsRaw) : NaN;
+  const redisCluster = config?.data?.REDIS_CLUSTER ?? '';
+  check(shards >= 1 && shards <= 256, `${t}: QUEUE_SHARDS is 1-256`, `is ${JSON.stringify(shardsRaw)}`);
+  check(!(shards > 1 && /[{}]/.test(queueKey)), `${t}: QUEUE_KEY has no '{' or '}' with QUEUE_SHARDS > 1`,
+    `QUEUE_KEY ${queueKey}, QUEUE_SHARDS ${shardsRaw}`);
+  if (redisCluster !== '') {
+    const open = queueKey.indexOf('{');
+    const close = open < 0 ? -1 : queueKey.indexOf('}', open + 1);
+    check(shards > 1 || close > open + 1,
+      `${t}: on a Redis Cluster QUEUE_SHARDS > 1, or a QUEUE_KEY with a hash tag`,
+      `QUEUE_KEY ${queueKey}, QUEUE_SHARDS ${shardsRaw}`);
+  }
+  if (exp.cluster) {
+    check(redisCluster !== '', `${t}: REDIS_CLUSTER is set (the seed nodes)`);
+    check(shards > 1, `${t}: QUEUE_SHARDS > 1 (the queue spread over the masters)`, `is ${shardsRaw}`);
+    const wr = config?.data?.REDIS_WAIT_REPLICAS;
+    check(/^[1-9][0-9]*$/.test(wr ?? '') && Number(wr) <= 64,
+      `${t}: REDIS_WAIT_REPLICAS >= 1 (a failover loses no event answered 202)`, `is ${JSON.stringify(wr)}`);
+  }
+
   // processor autoscaling: exactly what the target promises
   const pHpa = hpas.filter((h) => h.spec?.scaleTargetRef?.name === 'processor');
   const pSo = scaled.filter((s) => s.spec?.scaleTargetRef?.name === 'processor');
@@ -360,31 +401,57 @@ function assertTarget(t, objs) {
       `${t}: processor autoscaler is ${want}`, `HPAs ${pHpa.length}, ScaledObjects ${pSo.length}`);
   }
   for (const so of pSo) {
-    const trig = (so.spec?.triggers ?? []).find((x) => x.type === 'redis');
-    const md = trig?.metadata ?? {};
+    const triggers = so.spec?.triggers ?? [];
+    const redisTrig = triggers.filter((x) => x.type === 'redis');
+    const promTrig = triggers.filter((x) => x.type === 'prometheus');
+    check(redisTrig.length + promTrig.length > 0,
+      `${t}: ScaledObject has a queue trigger (redis list, or prometheus on analytics_queue_depth)`,
+      triggers.map((x) => x.type).join(', '));
     const d = find(objs, 'Deployment', 'processor');
     const c = (d?.spec?.template?.spec?.containers ?? []).find((x) => x.name === so.spec?.scaleTargetRef?.envSourceContainerName);
-    check(trig !== undefined, `${t}: ScaledObject has a trigger of type redis`);
-    // Trigger metadata is a free map in the CRD schema: catch misspellings
-    // against the parameters of KEDA's redis (lists) scaler.
-    const REDIS_KEYS = ['address', 'addressFromEnv', 'host', 'hostFromEnv', 'port', 'portFromEnv',
-      'usernameFromEnv', 'passwordFromEnv', 'listName', 'listLength', 'activationListLength',
-      'enableTLS', 'unsafeSsl', 'databaseIndex'];
-    const strange = Object.keys(md).filter((k) => !REDIS_KEYS.includes(k));
-    check(strange.length === 0, `${t}: ScaledObject redis trigger has only known metadata keys`, strange.join(', '));
-    check(typeof md.listLength === 'string' && /^[1-9][0-9]*$/.test(md.listLength),
-      `${t}: ScaledObject listLength is a string of digits`, `${typeof md.listLength} ${JSON.stringify(md.listLength)}`);
-    check(md.listName === 'events' && md.listName === config?.data?.QUEUE_KEY,
-      `${t}: ScaledObject listName "events" equals QUEUE_KEY`, `${md.listName} vs ${config?.data?.QUEUE_KEY}`);
     check(c !== undefined, `${t}: ScaledObject envSourceContainerName names the processor container`);
-    const fromEnv = ['addressFromEnv', 'hostFromEnv', 'portFromEnv', 'passwordFromEnv'].filter((k) => md[k]);
-    check(md.address === undefined && md.host === undefined && fromEnv.includes('passwordFromEnv')
-      && (fromEnv.includes('addressFromEnv') || (fromEnv.includes('hostFromEnv') && fromEnv.includes('portFromEnv'))),
-    `${t}: ScaledObject reads the Redis address and password from env`, fromEnv.join(', '));
-    if (c) {
-      for (const k of fromEnv) {
-        check(envValue(objs, c, md[k]) !== undefined, `${t}: ScaledObject ${k} ${md[k]} is set in the processor`);
+    for (const trig of redisTrig) {
+      const md = trig.metadata ?? {};
+      // Trigger metadata is a free map in the CRD schema: catch misspellings
+      // against the parameters of KEDA's redis (lists) scaler.
+      const REDIS_KEYS = ['address', 'addressFromEnv', 'host', 'hostFromEnv', 'port', 'portFromEnv',
+        'usernameFromEnv', 'passwordFromEnv', 'listName', 'listLength', 'activationListLength',
+        'enableTLS', 'unsafeSsl', 'databaseIndex'];
+      const strange = Object.keys(md).filter((k) => !REDIS_KEYS.includes(k));
+      check(strange.length === 0, `${t}: ScaledObject redis trigger has only known metadata keys`, strange.join(', '));
+      check(typeof md.listLength === 'string' && /^[1-9][0-9]*$/.test(md.listLength),
+        `${t}: ScaledObject listLength is a string of digits`, `${typeof md.listLength} ${JSON.stringify(md.listLength)}`);
+      check(md.listName === 'events' && md.listName === config?.data?.QUEUE_KEY,
+        `${t}: ScaledObject listName "events" equals QUEUE_KEY`, `${md.listName} vs ${config?.data?.QUEUE_KEY}`);
+      // The list trigger reads QUEUE_KEY on one server: with shards nothing is pushed
+      // there, and on a cluster it is not the server.
+      check(shards === 1 && redisCluster === '', `${t}: ScaledObject redis list trigger only with one shard on one server`,
+        `QUEUE_SHARDS ${shardsRaw}, REDIS_CLUSTER ${JSON.stringify(redisCluster)}`);
+      const fromEnv = ['addressFromEnv', 'hostFromEnv', 'portFromEnv', 'passwordFromEnv'].filter((k) => md[k]);
+      check(md.address === undefined && md.host === undefined && fromEnv.includes('passwordFromEnv')
+        && (fromEnv.includes('addressFromEnv') || (fromEnv.includes('hostFromEnv') && fromEnv.includes('portFromEnv'))),
+      `${t}: ScaledObject reads the Redis address and password from env`, fromEnv.join(', '));
+      if (c) {
+        for (const k of fromEnv) {
+          check(envValue(objs, c, md[k]) !== undefined, `${t}: ScaledObject ${k} ${md[k]} is set in the processor`);
+        }
       }
+    }
+    for (const trig of promTrig) {
+      const md = trig.metadata ?? {};
+      // KEDA's prometheus scaler's parameters.
+      const PROM_KEYS = ['serverAddress', 'query', 'threshold', 'activationThreshold', 'namespace',
+        'customHeaders', 'ignoreNullValues', 'queryParameters', 'unsafeSsl', 'timeout'];
+      const strange = Object.keys(md).filter((k) => !PROM_KEYS.includes(k));
+      check(strange.length === 0, `${t}: ScaledObject prometheus trigger has only known metadata keys`, strange.join(', '));
+      check(typeof md.serverAddress === 'string' && md.serverAddress !== '', `${t}: ScaledObject prometheus serverAddress`);
+      check(typeof md.threshold === 'string' && /^[1-9][0-9]*$/.test(md.threshold),
+        `${t}: ScaledObject threshold is a string of digits`, `${typeof md.threshold} ${JSON.stringify(md.threshold)}`);
+      // Every processor reports every shard: one value per shard (max by shard) first, or
+      // the sum would grow with the replicas it sets.
+      check(/max by \(shard\) \(analytics_queue_depth\b/.test(md.query ?? ''),
+        `${t}: ScaledObject query takes analytics_queue_depth max by (shard)`, JSON.stringify(md.query));
+      check(md.ignoreNullValues === 'false', `${t}: ScaledObject ignoreNullValues "false" (no series: the fallback)`);
     }
     check(so.spec.minReplicaCount >= 1 && so.spec.maxReplicaCount >= so.spec.minReplicaCount,
       `${t}: ScaledObject 1 <= minReplicaCount <= maxReplicaCount`);
@@ -519,6 +586,14 @@ function assertGuarded(t, objs, deploy) {
   for (const cm of byKind(objs, 'ConfigMap')) {
     for (const [k, v] of Object.entries(cm.data ?? {})) {
       if (placeholder(v) && !placeholders.includes(k)) placeholders.push(k);
+    }
+  }
+  for (const so of byKind(objs, 'ScaledObject')) {
+    for (const trig of so.spec?.triggers ?? []) {
+      for (const [k, v] of Object.entries(trig.metadata ?? {})) {
+        const name = `ScaledObject/${so.metadata?.name} ${trig.type} ${k}`;
+        if (placeholder(v) && !placeholders.includes(name)) placeholders.push(name);
+      }
     }
   }
   if (deploy) {

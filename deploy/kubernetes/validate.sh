@@ -21,9 +21,13 @@
 #    and, on the production overlays, that they are safe by default
 #    (reporting's READ_TOKENS_FILE from a Secret; ingest's SITE_IDS,
 #    CORS_ORIGINS, RATE_LIMIT, TRUST_PROXY set, to a value or to the
-#    placeholder REPLACE_ME);
-# 6. checks the --deploy check itself: it must refuse overlays/production as
-#    shipped (each REPLACE_ME) and accept it with the placeholders filled in;
+#    placeholder REPLACE_ME); on every target, that ingest and the processor
+#    see the same queue (QUEUE_KEY, QUEUE_SHARDS, REDIS_CLUSTER, ...) and
+#    that the KEDA trigger reads it (a redis list with one shard, Prometheus's
+#    analytics_queue_depth max by shard with several);
+# 6. checks the --deploy check itself: it must refuse overlays/production and
+#    overlays/production-cluster as shipped (each REPLACE_ME) and accept them
+#    with the placeholders filled in;
 # 7. checks the Prometheus alerting rules (alerts/) with promtool, and runs
 #    their unit tests;
 # 8. prints a summary ending in "k8s: N passed, M failed" and exits 1 if
@@ -223,9 +227,10 @@ else
         [dev]=$here/overlays/dev
         [production]=$here/overlays/production
         [production-hpa]=$here/overlays/production-hpa
+        [production-cluster]=$here/overlays/production-cluster
         [shutdown-delay]=$out/shutdown-delay
     )
-    targets=(base dev production production-hpa shutdown-delay)
+    targets=(base dev production production-hpa production-cluster shutdown-delay)
     # every overlay in the tree must be among the targets
     for d in "$here"/overlays/*/; do
         name=$(basename "$d")
@@ -292,6 +297,37 @@ if [ -z "$deploy_dir" ]; then
         pass "--deploy accepts overlays/production with the placeholders filled in"
     else
         fail "--deploy refuses overlays/production with the placeholders filled in"
+        printf '%s\n' "$render_err" "$filled_out" | grep -v '^  ok' | head -n 10 | sed 's/^/        /'
+    fi
+
+    # overlays/production-cluster adds two: the seed nodes and KEDA's Prometheus.
+    if [ -f "$out/production-cluster.json" ]; then
+        deploy_out=$(node "$here/validate-schemas.mjs" --deps "$deps" --deploy production-cluster \
+            "production-cluster=$out/production-cluster.json" 2>&1) && deploy_rc=0 || deploy_rc=$?
+        for v in SITE_IDS REDIS_CLUSTER 'ScaledObject/processor prometheus serverAddress'; do
+            if [ "$deploy_rc" -ne 0 ] &&
+                grep -qF "FAIL  production-cluster: $v is filled in: still REPLACE_ME" <<<"$deploy_out"; then
+                pass "--deploy refuses overlays/production-cluster with $v=REPLACE_ME"
+            else
+                fail "--deploy accepts overlays/production-cluster with $v=REPLACE_ME"
+            fi
+        done
+    fi
+    kustomization filled-cluster 'namespace: analytics' 'resources:' '  - REL/overlays/production-cluster' \
+        'configMapGenerator:' '  - name: analytics-config' '    behavior: merge' '    literals:' \
+        '      - SITE_IDS=shop-example' '      - CORS_ORIGINS=https://shop.example' \
+        '      - RATE_LIMIT=10' '      - TRUST_PROXY=1' \
+        '      - REDIS_CLUSTER=redis-0.redis:6379,redis-1.redis:6379,redis-2.redis:6379' \
+        'patches:' '  - target:' '      kind: ScaledObject' '      name: processor' '    patch: |-' \
+        '      - op: replace' '        path: /spec/triggers/0/metadata/serverAddress' \
+        '        value: http://prometheus-server.monitoring.svc:80'
+    render_err='' filled_out=''
+    if render filled-cluster "$out/filled-cluster" &&
+        filled_out=$(node "$here/validate-schemas.mjs" --deps "$deps" --deploy filled-cluster \
+            "filled-cluster=$out/filled-cluster.json" 2>&1); then
+        pass "--deploy accepts overlays/production-cluster with the placeholders filled in"
+    else
+        fail "--deploy refuses overlays/production-cluster with the placeholders filled in"
         printf '%s\n' "$render_err" "$filled_out" | grep -v '^  ok' | head -n 10 | sed 's/^/        /'
     fi
 fi
