@@ -105,31 +105,61 @@ queue_set_unregister(const struct queue_set *s, rconn_t *c, struct app_err *err)
     return rc;
 }
 
-/* The name of the i-th shard name this configuration does not use (see qset.h), i from 0;
- * malloc'd, or NULL when out of memory. */
-static char *
-stray_name(const char *queue_key, unsigned k, unsigned i)
+/* The names another QUEUE_SHARDS would use (see qset.h): for each k' recorded other than
+ * k, in increasing order, queue_key itself when k' is 1, else the k' names of k' shards. */
+struct strays {
+    char **name;
+    unsigned n;
+};
+
+static void
+strays_free(struct strays *st)
 {
-    if (k > 1) {
-        return i == 0 ? strdup(queue_key) : qshard_name(queue_key, QSHARD_MAX, k + i - 1);
+    for (unsigned i = 0; i < st->n; i++) {
+        free(st->name[i]);
     }
-    return qshard_name(queue_key, QSHARD_MAX, i); /* any k > 1 names them so */
+    free(st->name);
+    st->name = NULL;
+    st->n = 0;
+}
+
+/* Adds the names of the layouts in used[] (used[k'] set for each k' recorded) but k. */
+static int
+strays_of(const char *queue_key, unsigned k, const unsigned char *used, struct strays *st,
+          struct app_err *err)
+{
+    unsigned total = 0;
+
+    for (unsigned j = 1; j <= QSHARD_MAX; j++) {
+        total += used[j] && j != k ? j : 0;
+    }
+    st->n = 0;
+    st->name = total > 0 ? calloc(total, sizeof *st->name) : NULL;
+    if (total > 0 && st->name == NULL) {
+        return err_set(err, ERR_INTERNAL, "out of memory");
+    }
+    for (unsigned j = 1; j <= QSHARD_MAX; j++) {
+        for (unsigned i = 0; used[j] && j != k && i < j; i++) {
+            st->name[st->n] = qshard_name(queue_key, j, i);
+            if (st->name[st->n] == NULL) {
+                strays_free(st);
+                return err_set(err, ERR_INTERNAL, "out of memory");
+            }
+            st->n++;
+        }
+    }
+    return 0;
 }
 
 /* On a cluster the shards' keys are in different slots, so no pipeline: LLEN and SCARD of
  * each, in turn, routed by its name. Same contract as queue_set_strays(). */
 static int
-strays_one_by_one(const char *queue_key, unsigned k, unsigned n, rconn_t *c, long long *pending,
-                  long long *consumers, char **first, struct app_err *err)
+strays_one_by_one(const struct strays *st, rconn_t *c, long long *pending, long long *consumers,
+                  char **first, struct app_err *err)
 {
-    for (unsigned i = 0; i < 2 * n; i++) {
-        char *name = stray_name(queue_key, k, i / 2);
-        redisReply *r = NULL;
-        if (name == NULL) {
-            free(*first);
-            *first = NULL;
-            return err_set(err, ERR_INTERNAL, "out of memory");
-        }
+    for (unsigned i = 0; i < 2 * st->n; i++) {
+        const char *name = st->name[i / 2];
+        redisReply *r;
         rconn_route(c, name);
         r = i % 2 == 0 ? rconn_command(c, err, "LLEN %s", name)
                        : rconn_command(c, err, "SCARD %s:consumers", name);
@@ -138,7 +168,6 @@ strays_one_by_one(const char *queue_key, unsigned k, unsigned n, rconn_t *c, lon
                 err_set(err, ERR_TRANSIENT, "redis LLEN: %s", r->str ? r->str : "unexpected reply");
             }
             freeReplyObject(r);
-            free(name);
             free(*first);
             *first = NULL;
             return -1;
@@ -146,98 +175,106 @@ strays_one_by_one(const char *queue_key, unsigned k, unsigned n, rconn_t *c, lon
         if (r->integer > 0) {
             *(i % 2 == 0 ? pending : consumers) += r->integer;
             if (*first == NULL) {
-                *first = name;
-                name = NULL;
+                *first = strdup(name); /* NULL if out of memory: no name */
             }
         }
         freeReplyObject(r);
-        free(name);
     }
     return 0;
 }
 
-/* Raise the record of the most shards used (<queue_key>:shards) to k, in one script on its
- * one key. Returns the most recorded before, 1 when there was no record (a version before
- * shards, or none ever ran), QSHARD_MAX when the record is not a number from 1 to
- * QSHARD_MAX; or -1 with err. */
-static long
-raise_record(const char *queue_key, unsigned k, rconn_t *c, struct app_err *err)
+/* Add k to the record of the shard counts used (the set <queue_key>:shards), in one script
+ * on its one key, and set used[k'] for each k' from 1 to QSHARD_MAX it held before (members
+ * that are not such a number are ignored). No record, or one that is not a set (the most
+ * shards used, which a build before this one kept), counts as 1 (a version before shards
+ * used QUEUE_KEY itself): the record then becomes {1, k}. Returns 0, or -1 with err. */
+static int
+add_record(const char *queue_key, unsigned k, rconn_t *c, unsigned char *used, struct app_err *err)
 {
     static const char script[] =
-        "local v = redis.call('GET', KEYS[1])\n"
-        "local n = tonumber(v)\n"
-        "if v == false then n = 1\n"
-        "elseif n == nil or n < 1 or n > tonumber(ARGV[2]) or n % 1 ~= 0 then n = "
-        "tonumber(ARGV[2]) end\n"
-        "if tonumber(ARGV[1]) > n then redis.call('SET', KEYS[1], ARGV[1]) end\n"
-        "return n\n";
+        "local t = redis.call('TYPE', KEYS[1])['ok']\n"
+        "if t ~= 'set' and t ~= 'none' then redis.call('DEL', KEYS[1]); t = 'none' end\n"
+        "if t == 'none' then redis.call('SADD', KEYS[1], '1', ARGV[1]); return {'1'} end\n"
+        "local had = redis.call('SMEMBERS', KEYS[1])\n"
+        "redis.call('SADD', KEYS[1], ARGV[1])\n"
+        "return had\n";
     size_t len = strlen(queue_key) + sizeof ":shards";
     char *key = malloc(len);
     redisReply *r;
-    long most;
 
     if (key == NULL) {
         return err_set(err, ERR_INTERNAL, "out of memory");
     }
     snprintf(key, len, "%s:shards", queue_key);
     rconn_route(c, key);
-    r = rconn_command(c, err, "EVAL %s 1 %s %u %d", script, key, k, QSHARD_MAX);
+    r = rconn_command(c, err, "EVAL %s 1 %s %u", script, key, k);
     free(key);
-    if (r == NULL || r->type != REDIS_REPLY_INTEGER) {
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
         if (r != NULL) {
             err_set(err, ERR_TRANSIENT, "redis EVAL: %s", r->str ? r->str : "unexpected reply");
         }
         freeReplyObject(r);
         return -1;
     }
-    most = (long)r->integer;
+    for (size_t i = 0; i < r->elements; i++) {
+        const redisReply *e = r->element[i];
+        char *end = NULL;
+        unsigned long v;
+        if (e->type != REDIS_REPLY_STRING || e->len == 0 || e->len > 3 || e->str[0] == '0') {
+            continue;
+        }
+        v = strtoul(e->str, &end, 10);
+        if (end == e->str + e->len && v >= 1 && v <= QSHARD_MAX) {
+            used[v] = 1;
+        }
+    }
     freeReplyObject(r);
-    return most;
+    return 0;
 }
 
 int
 queue_set_strays(const char *queue_key, unsigned k, rconn_t *c, long long *pending,
                  long long *consumers, char **first, struct app_err *err)
 {
-    long most = raise_record(queue_key, k, c, err);
-    unsigned n;
+    unsigned char used[QSHARD_MAX + 1] = {0};
+    struct strays st = {NULL, 0};
     redisContext *ctx;
     int rc = 0;
 
     *pending = *consumers = 0;
     *first = NULL;
-    if (most < 0) {
+    if (add_record(queue_key, k, c, used, err) != 0 ||
+        strays_of(queue_key, k, used, &st, err) != 0) {
         return -1;
     }
-    /* The names stray_name() gives: QUEUE_KEY itself and shards k to most - 1 when k > 1;
-     * shards 0 to most - 1 when k is 1 and more were used. */
-    n = k > 1 ? 1 + (most > (long)k ? (unsigned)most - k : 0) : most > 1 ? (unsigned)most : 0;
-    if (n == 0) {
+    if (st.n == 0) {
         return 0;
     }
     if (rconn_is_cluster(c)) {
-        return strays_one_by_one(queue_key, k, n, c, pending, consumers, first, err);
+        rc = strays_one_by_one(&st, c, pending, consumers, first, err);
+        strays_free(&st);
+        return rc;
     }
     ctx = rconn_context(c, err);
     if (ctx == NULL) {
+        strays_free(&st);
         return -1;
     }
-    for (unsigned i = 0; i < n; i++) {
-        char *name = stray_name(queue_key, k, i);
-        int ok = name != NULL && redisAppendCommand(ctx, "LLEN %s", name) == REDIS_OK &&
-                 redisAppendCommand(ctx, "SCARD %s:consumers", name) == REDIS_OK;
-        free(name);
-        if (!ok) {
+    for (unsigned i = 0; i < st.n; i++) {
+        if (redisAppendCommand(ctx, "LLEN %s", st.name[i]) != REDIS_OK ||
+            redisAppendCommand(ctx, "SCARD %s:consumers", st.name[i]) != REDIS_OK) {
             rconn_drop(c); /* out of memory: the context is unusable */
+            strays_free(&st);
             return err_set(err, ERR_INTERNAL, "out of memory");
         }
     }
-    for (unsigned i = 0; i < 2 * n; i++) {
+    for (unsigned i = 0; i < 2 * st.n; i++) {
         void *reply = NULL;
         if (redisGetReply(ctx, &reply) != REDIS_OK) {
             rconn_drop(c);
             free(*first);
             *first = NULL;
+            strays_free(&st);
             return err_set(err, ERR_TRANSIENT, "redis LLEN: connection lost");
         }
         redisReply *r = reply;
@@ -247,11 +284,12 @@ queue_set_strays(const char *queue_key, unsigned k, rconn_t *c, long long *pendi
         } else if (r->integer > 0) {
             *(i % 2 == 0 ? pending : consumers) += r->integer;
             if (*first == NULL) {
-                *first = stray_name(queue_key, k, i / 2); /* NULL if out of memory: no name */
+                *first = strdup(st.name[i / 2]); /* NULL if out of memory: no name */
             }
         }
         freeReplyObject(r);
     }
+    strays_free(&st);
     return rc;
 }
 

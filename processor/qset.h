@@ -53,13 +53,14 @@ long queue_set_recover(const struct queue_set *s, rconn_t *c, struct app_err *er
 /* queue_unregister() on every shard. Returns 0 or -1 (after trying them all). */
 int queue_set_unregister(const struct queue_set *s, rconn_t *c, struct app_err *err);
 
-/* What another QUEUE_SHARDS left behind. The key "<queue_key>:shards" records the most
- * shards any processor has used (raised to k here, never lowered); the shard names this
- * configuration does not use below that record (queue_key itself when k > 1, and
- * "{<queue_key>:<i>}" for i from k, or from 0 when k is 1, up to the record) are read with
- * LLEN and SCARD in one pipeline (never a keyspace walk; nothing at all with k = 1 where
- * no more were ever used). Returns 0 with *pending, *consumers and *first (the first such
- * name holding anything, malloc'd, or NULL when none does), or -1 with err. */
+/* What another QUEUE_SHARDS left behind. The set "<queue_key>:shards" records every
+ * QUEUE_SHARDS a processor has started with (k added here, nothing ever removed; no record
+ * counts as 1, a version before shards). The shard names of each recorded count other than
+ * k (queue_key itself for 1, qshard_name() of its shards for more: names depend on the
+ * count) are read with LLEN and SCARD in one pipeline (never a keyspace walk; nothing at
+ * all with k = 1 where no other count was ever used). Returns 0 with *pending, *consumers
+ * and *first (the first such name holding anything, malloc'd, or NULL when none does), or
+ * -1 with err. */
 int queue_set_strays(const char *queue_key, unsigned k, rconn_t *c, long long *pending,
                      long long *consumers, char **first, struct app_err *err);
 

@@ -12,8 +12,8 @@
  * heartbeat has expired to the queue. Every key a script touches is passed in its KEYS,
  * and every name is QUEUE_KEY followed by a suffix: a QUEUE_KEY that is a hash tag
  * ("{events}") puts them all in one Redis Cluster slot. With QUEUE_SHARDS > 1 each shard
- * is a queue of its own whose name is the shard's hash tag ("{events:3}", common/qshard.h),
- * so "events" above reads "{events:3}" for shard 3 (processor/qset.h).
+ * is a queue of its own whose name is the shard's hash tag ("{events:3/4~0}" for shard 3 of
+ * 4, common/qshard.h), so "events" above reads "{events:3/4~0}" there (processor/qset.h).
  */
 #ifndef PROCESSOR_QUEUE_H
 #define PROCESSOR_QUEUE_H

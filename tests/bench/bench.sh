@@ -21,6 +21,11 @@
 #   11. (tests/bench/tabs.sh) 1,000-5,000 browser tabs against one ingest, 500 dashboards
 #      against one reporting, and POST /event at 50 connections against the ingest of the
 #      commit before the worker pool; BENCH_PART=11 runs this part alone and prints its rows
+#   12. (tests/bench/shards.sh) queue shards: events per second through ingest and two
+#      processors and Redis commands per event with QUEUE_SHARDS = 1, 2, 4, 8 on one Redis
+#      and 6, 8 on a Redis Cluster of 3 masters (each master's share of the commands), and
+#      POST /event with QUEUE_SHARDS=1 against the ingest before shards; BENCH_PART=12 runs
+#      this part alone and prints its rows
 #   C. instructions per request and per event (callgrind) of ingest and the processor, next
 #      to the previous run's, and MongoDB commands per batch: tests/bench/callgrind.sh, which
 #      `make bench-cost` runs alone
@@ -43,6 +48,8 @@
 . "$(dirname "$0")/memory.sh"
 # shellcheck source=tests/bench/tabs.sh
 . "$(dirname "$0")/tabs.sh"
+# shellcheck source=tests/bench/shards.sh
+. "$(dirname "$0")/shards.sh"
 
 cd "$T_ROOT" || exit 1
 BENCH_START=$SECONDS
@@ -221,6 +228,11 @@ NOTHING_CMD="PORT=0 HTTP_THREADS=64 $REL_BUILD/tests/nothing"
 say "redis :$REDIS_PORT, mongo $MONGO_HOSTPORT, ingest :$INGEST_PORT, nothing :$NOTHING_PORT"
 if [ "${BENCH_PART:-}" = 11 ]; then
     bench_tabs
+    printf '%s\n' "${ROWS[@]}" "${EXTRA_TARGETS[@]}"
+    exit 0
+fi
+if [ "${BENCH_PART:-}" = 12 ]; then
+    bench_shards
     printf '%s\n' "${ROWS[@]}" "${EXTRA_TARGETS[@]}"
     exit 0
 fi
@@ -456,6 +468,10 @@ bench_memory
 # --- 11. browser tabs and dashboards against one instance (tests/bench/tabs.sh) -----------
 
 bench_tabs
+
+# --- 12. queue shards on one Redis and on a Redis Cluster (tests/bench/shards.sh) -----------
+
+bench_shards
 
 # --- C. instruction counts (tests/bench/callgrind.sh) --------------------------------------
 

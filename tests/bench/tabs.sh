@@ -30,19 +30,25 @@ tabs_row() {
         "\`$cmd\`"
 }
 
-# base_ingest: builds BENCH_BASE's ingest into $T_TMP/base; sets BASE_REV and BASE_INGEST.
+# base_ingest [FILE [REV]]: builds the ingest of REV (default: BENCH_BASE, else the commit
+# before the first that added FILE, default common/http_pool.c) into $T_TMP/base-<rev>; sets
+# BASE_REV and BASE_INGEST. Part 12 (tests/bench/shards.sh) uses it too.
 base_ingest() {
-    local first
-    first=$(git -C "$T_ROOT" log --diff-filter=A --format=%H -- common/http_pool.c | tail -n 1)
-    BASE_REV=$(git -C "$T_ROOT" rev-parse --short "${BENCH_BASE:-$first^}") ||
+    local first file=${1:-common/http_pool.c} rev=${2:-}
+    first=$(git -C "$T_ROOT" log --diff-filter=A --format=%H -- "$file" | tail -n 1)
+    [ -n "$rev" ] || rev=${BENCH_BASE:-$first^}
+    BASE_REV=$(git -C "$T_ROOT" rev-parse --short "$rev") ||
         die "no commit to compare with (BENCH_BASE)"
-    mkdir -p "$T_TMP/base"
-    git -C "$T_ROOT" archive "$BASE_REV" | tar -x -C "$T_TMP/base" || die "git archive $BASE_REV failed"
-    ln -s "$T_ROOT/.deps" "$T_TMP/base/.deps"
-    say "building ingest at $BASE_REV in $T_TMP/base"
-    make -C "$T_TMP/base" -j2 BUILD=build build/ingest >"$T_TMP/base.log" 2>&1 ||
-        die "ingest at $BASE_REV did not build (see $T_TMP/base.log)"
-    BASE_INGEST=$T_TMP/base/build/ingest
+    local dir=$T_TMP/base-$BASE_REV
+    if [ ! -x "$dir/build/ingest" ]; then
+        mkdir -p "$dir"
+        git -C "$T_ROOT" archive "$BASE_REV" | tar -x -C "$dir" || die "git archive $BASE_REV failed"
+        ln -s "$T_ROOT/.deps" "$dir/.deps"
+        say "building ingest at $BASE_REV in $dir"
+        make -C "$dir" -j2 BUILD=build build/ingest >"$dir.log" 2>&1 ||
+            die "ingest at $BASE_REV did not build (see $dir.log)"
+    fi
+    BASE_INGEST=$dir/build/ingest
 }
 
 bench_tabs() {
@@ -66,7 +72,7 @@ bench_tabs() {
     DASH_SHARE=$TABS_SHARE DASH_P99=$TABS_P99
     stop_pid "$REPORTING7_PID"
 
-    base_ingest
+    base_ingest common/http_pool.c
     PORT=0 PROBE_PORT=0 BIND_ADDRESS=127.0.0.1 REDIS_PORT="$REDIS_PORT" QUEUE_KEY="$QUEUE" \
         "$BASE_INGEST" >"$T_TMP/ingest-base.log" 2>&1 &
     T_PIDS+=("$!")

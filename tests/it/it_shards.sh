@@ -15,7 +15,8 @@ DB=shards
 start_service ingest REDIS_PORT="$REDIS_PORT"
 I="http://127.0.0.1:$INGEST_PORT"
 mapfile -t SHARDS < <(q_names)
-expect_eq "four shards, each its own hash tag" "${SHARDS[*]}" "{events:0} {events:1} {events:2} {events:3}"
+expect_eq "four shards, each its own hash tag" "${SHARDS[*]}" \
+    "{events:0/4~1} {events:1/4~13} {events:2/4~10} {events:3/4~0}"
 
 # --- before any processor: where ingest put the events ----------------------------------
 # One visitor, twenty events one after another; then one batch of 40 other visitors.
@@ -42,10 +43,12 @@ empty=0
 for s in "${SHARDS[@]}"; do [ "$(redis_cli llen "$s")" -gt 0 ] || empty=$((empty + 1)); done
 expect_eq "41 visitors: every shard holds events" "$empty" 0
 expect_eq "every event queued once" "$(q_llen "")" 60
-# A shard this QUEUE_SHARDS does not drain (processors with QUEUE_SHARDS=8 left it, and
-# recorded that they used 8): reported.
-redis_cli lpush "{events:7}" '{"stray":1}' >/dev/null
-redis_cli set events:shards 8 >/dev/null
+# A shard this QUEUE_SHARDS does not drain (processors with QUEUE_SHARDS=8 left it, after
+# processors with one shard, and recorded both counts): reported.
+STRAY=$("$BUILD/tests/qnames" events 8 | sed -n '8s/ .*//p')
+expect_eq "shard 7 of 8" "$STRAY" "{events:7/8~20}"
+redis_cli lpush "$STRAY" '{"stray":1}' >/dev/null
+redis_cli sadd events:shards 1 8 >/dev/null
 
 # --- three processors under load, one killed --------------------------------------------
 PROC_ENV=(REDIS_PORT="$REDIS_PORT" MONGO_URI="$(mongo_uri $DB)" BATCH_SIZE=20
@@ -55,9 +58,10 @@ PROC_ENV=(REDIS_PORT="$REDIS_PORT" MONGO_URI="$(mongo_uri $DB)" BATCH_SIZE=20
 VARIANT=-fault start_service processor1 "${PROC_ENV[@]}" FAULT_KILL_BEFORE_ROLLUP=25
 for i in 2 3; do start_service "processor$i" "${PROC_ENV[@]}"; done
 check "start-up warns of the stranded shard" grep -q \
-    'queue shards that QUEUE_SHARDS=4 does not drain hold 1 events and 0 registered consumers (first: {events:7})' \
+    "queue shards that QUEUE_SHARDS=4 does not drain hold 1 events and 0 registered consumers (first: $STRAY)" \
     "$T_TMP/processor1.log"
-redis_cli del "{events:7}" >/dev/null
+expect_eq "the record: every QUEUE_SHARDS used" "$(redis_cli smembers events:shards | sort -n | tr '\n' ' ')" "1 4 8 "
+redis_cli del "$STRAY" >/dev/null
 metrics=$(curl -s "http://127.0.0.1:$PROCESSOR2_PORT/metrics")
 expect_match "/metrics: queue depth by shard" "$metrics" 'analytics_queue_depth\{shard="3"\} [0-9]+'
 expect_match "/metrics: dead letters by shard" "$metrics" 'analytics_dead_letters\{shard="0"\} 0'

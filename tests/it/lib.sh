@@ -477,12 +477,13 @@ consumer_of() {
 }
 
 # q_names [QUEUE_KEY]: the name of each shard of the queue (default events), one a line,
-# for QUEUE_SHARDS=${T_QUEUE_SHARDS:-1}: QUEUE_KEY itself for one, else {QUEUE_KEY:i}
-# (common/qshard.h). Every key of a shard is its name and a suffix (processor/queue.h).
+# for QUEUE_SHARDS=${T_QUEUE_SHARDS:-1}: QUEUE_KEY itself for one, else
+# {QUEUE_KEY:i/K~n} (common/qshard.h, printed by tests/tools/qnames.c). Every key of a shard
+# is its name and a suffix (processor/queue.h).
 q_names() {
-    local key=${1:-events} n=${T_QUEUE_SHARDS:-1} i
+    local key=${1:-events} n=${T_QUEUE_SHARDS:-1}
     if [ "$n" -le 1 ]; then echo "$key"; return; fi
-    for ((i = 0; i < n; i++)); do echo "{$key:$i}"; done
+    "$BUILD/tests/qnames" "$key" "$n" | cut -d' ' -f1
 }
 
 # q_first: the first shard's name of events (where a test pushes envelopes by hand).

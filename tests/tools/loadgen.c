@@ -1,7 +1,7 @@
 /* loadgen.c - sustained POST /event load for the fault tests, recording every 202.
  *
  *   loadgen --port P [--host 127.0.0.1] [--connections 4] [--seconds 10] [--max N]
- *           [--rate R] [--tag T] [--site S] [--random SEED] --out FILE
+ *           [--rate R] [--tag T] [--site S] [--random SEED | --users U] --out FILE
  *
  * Each connection is a thread with one keep-alive HTTP/1.1 socket. Every event is
  * unique: properties.seq = "<tag>-<thread>-<n>". For each 202 a line "<id> <seq>" goes
@@ -12,7 +12,10 @@
  * second over all connections.
  *
  * Without --random the events cycle through fixed patterns (2025-11-15, 7 paths, 50
- * users, page_view and click). With --random SEED they are drawn from a PRNG seeded with
+ * users, page_view and click); --users U gives each connection U users of its own instead
+ * ("u<connection>-<n % U>": with U at least the events per connection, every event has a
+ * visitor of its own, so they spread over the queue shards as evenly as visitors can). With
+ * --random SEED they are drawn from a PRNG seeded with
  * SEED and the thread number: event_type page_view, click or signup; path one of 20, or
  * absent, or empty; user_id one of 100, or absent, or empty; timestamp any second of
  * 2025-11-15 or 2025-11-16 (UTC), written with a +02:00 or Z zone; properties.referrer one
@@ -47,7 +50,8 @@ static const char *host = "127.0.0.1";
 static int port = 0, connections = 4;
 static double seconds = 10, rate = 0;
 static long max_events = -1;
-static long seed = -1; /* --random: < 0 means fixed patterns */
+static long seed = -1;          /* --random: < 0 means fixed patterns */
+static long users_per_conn = 0; /* --users: > 0 means U users per connection (fixed patterns) */
 static const char *tag = "t", *site = "load-site";
 static long fresh = 0; /* --fresh: probes to run (0: load instead) */
 static int stats_port; /* --stats-port: reporting */
@@ -205,7 +209,14 @@ random_body(char *body, size_t size, long t, long n, const char *seq, unsigned i
     char path[32] = "", user[32] = "";
     long secs, p, u;
 
-    (void)t;
+    if (seed < 0 && users_per_conn > 0) {
+        return snprintf(body, size,
+                        "{\"site_id\":\"%s\",\"event_type\":\"%s\",\"path\":\"/p%ld\","
+                        "\"user_id\":\"u%ld-%ld\",\"timestamp\":\"2025-11-15T%02ld:%02ld:00Z\","
+                        "\"properties\":{\"seq\":\"%s\"}}",
+                        site, n % 5 ? "page_view" : "click", n % 7, t, n % users_per_conn, n % 24,
+                        n % 60, seq);
+    }
     if (seed < 0) {
         return snprintf(body, size,
                         "{\"site_id\":\"%s\",\"event_type\":\"%s\",\"path\":\"/p%ld\","
@@ -424,6 +435,8 @@ main(int argc, char **argv)
             tag = v;
         } else if (strcmp(k, "--site") == 0) {
             site = v;
+        } else if (strcmp(k, "--users") == 0) {
+            users_per_conn = atol(v);
         } else if (strcmp(k, "--random") == 0) {
             seed = atol(v);
         } else if (strcmp(k, "--out") == 0) {
@@ -440,7 +453,7 @@ main(int argc, char **argv)
     if (port <= 0 || out_path == NULL || connections < 1 || connections > 256 || fresh < 0 ||
         (fresh > 0 && stats_port <= 0)) {
         fprintf(stderr, "usage: loadgen --port P --out FILE [--connections C] [--seconds S] "
-                        "[--max N] [--rate R] [--tag T] [--site S] [--random SEED]\n"
+                        "[--max N] [--rate R] [--tag T] [--site S] [--random SEED | --users U]\n"
                         "       loadgen --port P --out FILE --fresh N --stats-port R [--site S] "
                         "[--tag T] [--seconds S]\n");
         return 2;
