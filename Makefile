@@ -287,7 +287,7 @@ asan:
 # fault-injection sweep (every allocation, Redis and MongoDB call of a run failing in turn)
 # under ASan only, which checks the same stored-once counts and every error path's memory;
 # the starvation test without ASan only, as its bounds are wall-clock (it_hostile.sh runs
-# the same timeouts under ASan and valgrind); the memory test without ASan or valgrind, as
+# the same timeouts under ASan); the memory test without ASan or valgrind, as
 # its bounds are reporting's own resident memory, which their shadow memory and quarantine
 # hide (its reads run under both in it_ranges.sh and it_explorer.sh); and the queue-shards
 # subset (SHARDS_IT with four shards) in check-test, next to the rest. `make test` and
@@ -297,23 +297,26 @@ check-test:
 check-asan:
 	$(MAKE) asan IT_SKIP="tests/it/it_starvation.sh tests/it/it_memory.sh"
 
-# Every integration script but nine, which run in `make test` and `make asan`: the poison
-# test, whose 17 MB document takes minutes under valgrind (its dead-letter paths run under
-# valgrind in it_pipeline.sh); the starvation test, whose 1 s bounds are not valgrind's
-# speed (it_hostile.sh runs the same timeouts and deadlines under valgrind); the
-# fault-injection sweep, a hundred and more runs of the pipeline (ASan checks its error
-# paths for memory errors), and the processor's race and lost-reply sweeps (it_fault_race.sh,
-# it_fault_dead.sh: twenty-odd processor runs each, ten minutes under valgrind; ASan and
-# LeakSanitizer check them); and the two browser tests, whose time under valgrind is mostly
-# Chromium's (the services' routes they use run under valgrind in it_cors.sh, it_tracker.sh
-# and it_explorer.sh, and the browser tests themselves under ASan and LeakSanitizer); and
-# the memory test, whose bounds are reporting's resident memory (see check-asan above); and
-# the frozen-processor test, which runs alone (its bounds are seconds) and so adds its whole
-# minute under valgrind to the step: the recovery and takeover it checks run under valgrind
-# in it_fault_kill.sh, and it_fault_stop.sh itself under ASan and LeakSanitizer.
+# valgrind runs every integration script that walks some path of the programs once, and
+# leaves out those whose point is the same paths again under time, load, races, faults or a
+# browser: each of those runs in `make test` and under ASan, UBSan and LeakSanitizer in
+# `make asan`, which find the same memory errors and leaks at a tenth of valgrind's cost.
+# Left out: the poison test, whose 17 MB document takes minutes under valgrind (its dead-letter
+# paths run under valgrind in it_pipeline.sh); the starvation and hostile-client tests, whose
+# bounds are seconds (it_keepalive.sh runs the idle and keep-alive closes under valgrind);
+# the fault-injection sweep, a hundred and more runs of the pipeline; the race, lost-reply,
+# frozen-processor, SIGTERM, rollup-crash, duplicate-race and scaling scripts, each many
+# processor runs of the paths it_pipeline.sh, it_fault_kill.sh (recovery, takeover) and
+# it_signals.sh (signals, draining) run under valgrind; the shard-key log, a test build's
+# command recorder over the same reads and writes; the two browser tests, whose time is
+# mostly Chromium's (their routes run under valgrind in it_cors.sh, it_tracker.sh and
+# it_explorer.sh); and the memory test, whose bounds are reporting's resident memory, which
+# valgrind's own memory hides.
 VALGRIND_IT := $(filter-out $(addprefix tests/it/,it_fault_poison.sh it_starvation.sh \
-                 it_fault_inject.sh it_fault_race.sh it_fault_dead.sh it_browser.sh \
-                 it_dashboard.sh it_memory.sh it_fault_stop.sh),$(IT_SCRIPTS))
+                 it_hostile.sh it_fault_inject.sh it_fault_race.sh it_fault_dead.sh \
+                 it_fault_stop.sh it_fault_sigterm.sh it_rollup.sh it_idempotent.sh \
+                 it_scaling.sh it_shardkeys.sh it_browser.sh it_dashboard.sh \
+                 it_memory.sh),$(IT_SCRIPTS))
 valgrind: all
 	@BUILD=$(BUILD) VALGRIND=1 tests/it/run_it.sh $(VALGRIND_IT)
 
