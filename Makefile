@@ -21,9 +21,9 @@
 # client. Every common/ module is in at least two of these lists.
 COMMON_BASE          := err text ts log cfg metrics civet_internals framing http_reply http_body http_pool \
                         http svc jsonmem
-ingest_COMMON        := $(COMMON_BASE) rconn rcluster rcluster_map event envelope qshard
+ingest_COMMON        := $(COMMON_BASE) rconn rcluster rcluster_map event envelope qshard qrecord
 processor_COMMON     := $(COMMON_BASE) rconn rcluster rcluster_map event envelope store rollup_doc \
-                        qshard
+                        qshard qrecord
 reporting_COMMON     := $(COMMON_BASE) store rollup_doc
 ingest_PKGS          := hiredis jansson
 processor_PKGS       := hiredis libmongoc-1.0 jansson

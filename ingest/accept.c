@@ -12,6 +12,7 @@
 #include "event.h"
 #include "ingest.h"
 #include "pusher.h"
+#include "qrecord.h"
 #include "reply.h"
 #include "shards.h"
 #include "text.h"
@@ -211,6 +212,44 @@ take_idempotency_key(struct mg_connection *conn, struct ingest *in, struct event
     return 0;
 }
 
+/* Add QUEUE_SHARDS to the record of queue layouts (common/qrecord.h) before the first push,
+ * so that a processor with another value counts what this ingest queues in its
+ * analytics_queue_stray_events. Tried before a push at most once a second until it succeeds
+ * once (a Redis that does not answer delays one request a second, not each); a failure is the
+ * push's to report. */
+static void
+record_layout(struct ingest *in)
+{
+    unsigned char used[QSHARD_MAX + 1];
+    struct app_err err = {0};
+    rconn_t *c;
+    char others[64] = "";
+    size_t len = 0;
+
+    long long now = ts_mono_ms(), next = atomic_load(&in->record_next_ms);
+
+    if (atomic_load(&in->recorded) || now < next ||
+        !atomic_compare_exchange_strong(&in->record_next_ms, &next, now + 1000) ||
+        (c = rconn_pool_pop(in->redis)) == NULL) {
+        return;
+    }
+    if (qrecord_add(in->cfg.queue_key, (unsigned)in->cfg.queue_shards, c, used, &err) == 0 &&
+        !atomic_exchange(&in->recorded, 1)) {
+        for (unsigned k = 1; k <= QSHARD_MAX && len + 8 < sizeof others; k++) {
+            if (used[k] && k != (unsigned)in->cfg.queue_shards) {
+                len += (size_t)snprintf(others + len, sizeof others - len, "%s%u",
+                                        len > 0 ? ", " : "", k);
+            }
+        }
+        if (len > 0) {
+            LOG_INFO("QUEUE_SHARDS=%ld; other values recorded in %s:shards: %s (processors "
+                     "drain only their own: see analytics_queue_stray_events)",
+                     in->cfg.queue_shards, in->cfg.queue_key, others);
+        }
+    }
+    rconn_pool_push(in->redis, c);
+}
+
 /* Queue the sealed events with one atomic push per queue shard (shards.h), then answer:
  * 202 with reply, a JSON text, or 503. */
 static int
@@ -220,6 +259,7 @@ enqueue(struct mg_connection *conn, struct ingest *in, struct outgoing *o, const
     size_t maybe = 0;
 
     log_set_request_id(o->rid);
+    record_layout(in);
     if (shards_push(in->pushers, (unsigned)in->cfg.queue_shards, o->evs, o->envelopes, o->lens,
                     o->n, &maybe, &err) != 0) {
         if (err.code == ERR_UNKNOWN) {

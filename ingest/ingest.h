@@ -63,7 +63,9 @@ struct ingest {
     pusher_t **pushers;  /* the events: one per queue shard (cfg.queue_shards, shards.h) */
     cors_policy_t *cors;
     sites_t *sites;
-    ratelimit_t *rate; /* NULL without RATE_LIMIT */
+    ratelimit_t *rate;           /* NULL without RATE_LIMIT */
+    atomic_int recorded;         /* QUEUE_SHARDS is in the record of layouts (common/qrecord.h) */
+    atomic_llong record_next_ms; /* ts_mono_ms() before which not to try again */
     struct ingest_stats stats;
 };
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "qrecord.h"
 #include "qshard.h"
 
 int
@@ -183,68 +184,16 @@ strays_one_by_one(const struct strays *st, rconn_t *c, long long *pending, long 
     return 0;
 }
 
-/* Add k to the record of the shard counts used (the set <queue_key>:shards), in one script
- * on its one key, and set used[k'] for each k' from 1 to QSHARD_MAX it held before (members
- * that are not such a number are ignored). No record, or one that is not a set (the most
- * shards used, which a build before this one kept), counts as 1 (a version before shards
- * used QUEUE_KEY itself): the record then becomes {1, k}. Returns 0, or -1 with err. */
+/* What the layouts in used[] other than k hold (queue_set_strays()'s contract). */
 static int
-add_record(const char *queue_key, unsigned k, rconn_t *c, unsigned char *used, struct app_err *err)
+strays_read(const char *queue_key, unsigned k, const unsigned char *used, rconn_t *c,
+            long long *pending, long long *consumers, char **first, struct app_err *err)
 {
-    static const char script[] =
-        "local t = redis.call('TYPE', KEYS[1])['ok']\n"
-        "if t ~= 'set' and t ~= 'none' then redis.call('DEL', KEYS[1]); t = 'none' end\n"
-        "if t == 'none' then redis.call('SADD', KEYS[1], '1', ARGV[1]); return {'1'} end\n"
-        "local had = redis.call('SMEMBERS', KEYS[1])\n"
-        "redis.call('SADD', KEYS[1], ARGV[1])\n"
-        "return had\n";
-    size_t len = strlen(queue_key) + sizeof ":shards";
-    char *key = malloc(len);
-    redisReply *r;
-
-    if (key == NULL) {
-        return err_set(err, ERR_INTERNAL, "out of memory");
-    }
-    snprintf(key, len, "%s:shards", queue_key);
-    rconn_route(c, key);
-    r = rconn_command(c, err, "EVAL %s 1 %s %u", script, key, k);
-    free(key);
-    if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
-        if (r != NULL) {
-            err_set(err, ERR_TRANSIENT, "redis EVAL: %s", r->str ? r->str : "unexpected reply");
-        }
-        freeReplyObject(r);
-        return -1;
-    }
-    for (size_t i = 0; i < r->elements; i++) {
-        const redisReply *e = r->element[i];
-        char *end = NULL;
-        unsigned long v;
-        if (e->type != REDIS_REPLY_STRING || e->len == 0 || e->len > 3 || e->str[0] == '0') {
-            continue;
-        }
-        v = strtoul(e->str, &end, 10);
-        if (end == e->str + e->len && v >= 1 && v <= QSHARD_MAX) {
-            used[v] = 1;
-        }
-    }
-    freeReplyObject(r);
-    return 0;
-}
-
-int
-queue_set_strays(const char *queue_key, unsigned k, rconn_t *c, long long *pending,
-                 long long *consumers, char **first, struct app_err *err)
-{
-    unsigned char used[QSHARD_MAX + 1] = {0};
     struct strays st = {NULL, 0};
     redisContext *ctx;
     int rc = 0;
 
-    *pending = *consumers = 0;
-    *first = NULL;
-    if (add_record(queue_key, k, c, used, err) != 0 ||
-        strays_of(queue_key, k, used, &st, err) != 0) {
+    if (strays_of(queue_key, k, used, &st, err) != 0) {
         return -1;
     }
     if (st.n == 0) {
@@ -290,6 +239,38 @@ queue_set_strays(const char *queue_key, unsigned k, rconn_t *c, long long *pendi
         freeReplyObject(r);
     }
     strays_free(&st);
+    return rc;
+}
+
+int
+queue_set_strays(const char *queue_key, unsigned k, rconn_t *c, long long *pending,
+                 long long *consumers, char **first, struct app_err *err)
+{
+    unsigned char used[QSHARD_MAX + 1];
+
+    *pending = *consumers = 0;
+    *first = NULL;
+    if (qrecord_add(queue_key, k, c, used, err) != 0) {
+        return -1;
+    }
+    return strays_read(queue_key, k, used, c, pending, consumers, first, err);
+}
+
+int
+queue_set_stray_events(const char *queue_key, unsigned k, rconn_t *c, long long *pending,
+                       struct app_err *err)
+{
+    unsigned char used[QSHARD_MAX + 1];
+    long long consumers = 0;
+    char *first = NULL;
+    int rc;
+
+    *pending = 0;
+    if (qrecord_read(queue_key, c, used, err) != 0) {
+        return -1;
+    }
+    rc = strays_read(queue_key, k, used, c, pending, &consumers, &first, err);
+    free(first);
     return rc;
 }
 

@@ -54,15 +54,20 @@ long queue_set_recover(const struct queue_set *s, rconn_t *c, struct app_err *er
 int queue_set_unregister(const struct queue_set *s, rconn_t *c, struct app_err *err);
 
 /* What another QUEUE_SHARDS left behind. The set "<queue_key>:shards" records every
- * QUEUE_SHARDS a processor has started with (k added here, nothing ever removed; no record
- * counts as 1, a version before shards). The shard names of each recorded count other than
- * k (queue_key itself for 1, qshard_name() of its shards for more: names depend on the
- * count) are read with LLEN and SCARD in one pipeline (never a keyspace walk; nothing at
- * all with k = 1 where no other count was ever used). Returns 0 with *pending, *consumers
- * and *first (the first such name holding anything, malloc'd, or NULL when none does), or
- * -1 with err. */
+ * QUEUE_SHARDS an ingest or a processor has started with (common/qrecord.h; k added here, nothing
+ * ever removed; no record counts as 1, a version before shards). The shard names of each recorded
+ * count other than k (queue_key itself for 1, qshard_name() of its shards for more: names depend on
+ * the count) are read with LLEN and SCARD in one pipeline (never a keyspace walk; nothing at all
+ * with k = 1 where no other count was ever used). Returns 0 with *pending, *consumers and *first
+ * (the first such name holding anything, malloc'd, or NULL when none does), or -1 with err. */
 int queue_set_strays(const char *queue_key, unsigned k, rconn_t *c, long long *pending,
                      long long *consumers, char **first, struct app_err *err);
+
+/* The same at scrape time (analytics_queue_stray_events), adding nothing to the record: the
+ * events waiting in the shards of every recorded value but k (an ingest records its value
+ * too, so one started with another QUEUE_SHARDS shows here). Returns 0 or -1 with err. */
+int queue_set_stray_events(const char *queue_key, unsigned k, rconn_t *c, long long *pending,
+                           struct app_err *err);
 
 /* At start-up: queue_set_strays(), and a warning in the log when they hold anything
  * (docs/operations.md#changing-queue_shards). */

@@ -45,10 +45,11 @@ info(struct metrics_buf *b, const struct processor *p)
  * by shard (a lagging shard alerts on its own), analytics_processing_depth over all shards.
  * Nothing when Redis fails or memory runs out. */
 static void
-queue_metrics(struct metrics_buf *b, const struct queue_set *qs, rconn_t *redis)
+queue_metrics(struct metrics_buf *b, const struct queue_set *qs, const char *queue_key,
+              rconn_t *redis)
 {
     struct queue_depths *d = calloc(qs->n, sizeof *d);
-    long long processing = 0;
+    long long processing = 0, stray = 0;
     struct app_err err = {0};
     char label[32];
 
@@ -77,6 +78,12 @@ queue_metrics(struct metrics_buf *b, const struct queue_set *qs, rconn_t *redis)
         metrics_sample(b, "analytics_dead_letters", label, (double)d[i].dead);
     }
     free(d);
+    if (queue_set_stray_events(queue_key, qs->n, redis, &stray, &err) == 0) {
+        metrics_family(b, "analytics_queue_stray_events", "gauge",
+                       "Events waiting in the shards of a QUEUE_SHARDS other than this "
+                       "processor's, which it does not drain.");
+        metrics_sample(b, "analytics_queue_stray_events", NULL, (double)stray);
+    }
 }
 
 static int
@@ -144,7 +151,7 @@ handle_metrics(struct mg_connection *conn, void *arg)
     store_render_metrics(p->store, &b);
     METRICS_TABLE(&b, batches);
     if (redis != NULL) {
-        queue_metrics(&b, &p->queues, redis);
+        queue_metrics(&b, &p->queues, p->cfg.queue_key, redis);
     }
     if (redis != NULL) {
         rconn_pool_push(p->redis, redis);

@@ -3,7 +3,8 @@
 # shard in order, three processors drain every shard under load, one of them killed with
 # SIGKILL mid-load and its processing lists taken over within the heartbeat timeout; every
 # event answered 202 stored exactly once and the rollups exact; a shard beyond QUEUE_SHARDS
-# that holds events is reported at start-up.
+# that holds events is reported at start-up and counted in analytics_queue_stray_events, and so
+# are the events of an ingest started with another QUEUE_SHARDS.
 # shellcheck source=tests/it/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -61,8 +62,12 @@ check "start-up warns of the stranded shard" grep -q \
     "queue shards that QUEUE_SHARDS=4 does not drain hold 1 events and 0 registered consumers (first: $STRAY)" \
     "$T_TMP/processor1.log"
 expect_eq "the record: every QUEUE_SHARDS used" "$(redis_cli smembers events:shards | sort -n | tr '\n' ' ')" "1 4 8 "
+expect_eq "/metrics: the stranded shard's event counted as stray" \
+    "$(metric "http://127.0.0.1:$PROCESSOR2_PORT" analytics_queue_stray_events)" 1
 redis_cli del "$STRAY" >/dev/null
 metrics=$(curl -s "http://127.0.0.1:$PROCESSOR2_PORT/metrics")
+expect_eq "/metrics: no stray events once it is gone" \
+    "$(metric "http://127.0.0.1:$PROCESSOR2_PORT" analytics_queue_stray_events)" 0
 expect_match "/metrics: queue depth by shard" "$metrics" 'analytics_queue_depth\{shard="3"\} [0-9]+'
 expect_match "/metrics: dead letters by shard" "$metrics" 'analytics_dead_letters\{shard="0"\} 0'
 VICTIM=$(consumer_of processor1)
@@ -120,6 +125,17 @@ expect_eq "order-site: every event stored once" "$(jq -s 'map(._id) | unique | l
 order=$(jq -sr 'map(select(.user_id == "order-u")) | sort_by(.received_at, (.properties.seq | ltrimstr("o-") | tonumber)) | map(.properties.seq) | join(" ")' <<<"$stored")
 expect_eq "one visitor's stored events: received in send order" "$order" "$(seq -f 'o-%g' 1 20 | paste -sd' ')"
 expect_eq "no dead letters" "$(q_llen :dead)" 0
+
+# --- an ingest started with another QUEUE_SHARDS: recorded, its events shown as stray -----
+start_service ingest2 REDIS_PORT="$REDIS_PORT" QUEUE_SHARDS=2
+http POST "http://127.0.0.1:$INGEST2_PORT/event" '{"site_id":"two","event_type":"page_view","timestamp":"2025-11-15T10:00:00Z"}'
+expect_eq "ingest2 (QUEUE_SHARDS=2): 202" "$HTTP_STATUS" 202
+expect_eq "ingest2 recorded its QUEUE_SHARDS" "$(redis_cli smembers events:shards | sort -n | tr '\n' ' ')" "1 2 4 8 "
+expect_eq "processor2 counts its event as stray" \
+    "$(metric "http://127.0.0.1:$PROCESSOR2_PORT" analytics_queue_stray_events)" 1
+check "ingest2 logged the other values recorded" \
+    grep -q 'QUEUE_SHARDS=2; other values recorded in events:shards: 1, 4, 8' "$T_TMP/ingest2.log"
+expect_clean_stop ingest2
 for s in processor2 processor3; do expect_clean_stop $s; done
 expect_eq "stopped processors unregistered from every shard" "$(q_scard :consumers)" 0
 expect_clean_stop ingest
