@@ -65,50 +65,56 @@ stats_for(const http_server_t *srv, const char *path)
     return &srv->paths[srv->n_paths - 1];
 }
 
-/* The worker pools' samples: analytics_http_workers{listener}, analytics_http_connections
- * {listener,state}, analytics_http_idle_closed_total{listener} and
- * analytics_http_pool_exhausted_total{listener}. */
+/* One sample of a worker pool's: listener and, for analytics_http_connections, state. */
+static struct metrics_row
+pool_row(const char *name, const char *type, const char *help, const char *listener, double value,
+         const char *state)
+{
+    return (struct metrics_row){
+        name, type, help, "listener", listener, value, NULL, state != NULL ? "state" : NULL, state};
+}
+
+/* The worker pools' samples, family by family, a row per listener (and state):
+ * analytics_http_workers{listener}, analytics_http_connections{listener,state},
+ * analytics_http_idle_closed_total{listener} and analytics_http_pool_exhausted_total{listener}. */
 static void
 pools_render(const http_server_t *srv, struct metrics_buf *b)
 {
+    static const char *const listener[2] = {"public", "probe"};
+    static const char workers[] = "Worker threads of a listener: each open connection holds one.";
+    static const char conns[] = "Open connections of a listener, each holding a worker: serving "
+                                "a request or idle (waiting for the next).";
+    static const char closed[] = "Idle connections closed before their keep-alive timeout to "
+                                 "keep workers free.";
+    static const char exhausted[] = "Connections that took a listener's last free worker with "
+                                    "none idle to free: the next ones wait in the accept queue.";
     struct http_pool_stats st[2];
-    const char *names[2] = {"public", "probe"};
-    int n = srv->probe_pool != NULL ? 2 : 1;
-    char labels[96];
+    struct metrics_row rows[10];
+    size_t n = srv->probe_pool != NULL ? 2 : 1, r = 0, i;
 
     http_pool_stats(srv->pool, &st[0]);
     if (n == 2) {
         http_pool_stats(srv->probe_pool, &st[1]);
     }
-    metrics_family(b, "analytics_http_workers", "gauge",
-                   "Worker threads of a listener: each open connection holds one.");
-    for (int i = 0; i < n; i++) {
-        snprintf(labels, sizeof labels, "listener=\"%s\"", names[i]);
-        metrics_sample(b, "analytics_http_workers", labels, st[i].threads);
+    for (i = 0; i < n; i++) {
+        rows[r++] =
+            pool_row("analytics_http_workers", "gauge", workers, listener[i], st[i].threads, NULL);
     }
-    metrics_family(b, "analytics_http_connections", "gauge",
-                   "Open connections of a listener, each holding a worker: serving a request "
-                   "or idle (waiting for the next).");
-    for (int i = 0; i < n; i++) {
-        snprintf(labels, sizeof labels, "listener=\"%s\",state=\"request\"", names[i]);
-        metrics_sample(b, "analytics_http_connections", labels, st[i].in_request);
-        snprintf(labels, sizeof labels, "listener=\"%s\",state=\"idle\"", names[i]);
-        metrics_sample(b, "analytics_http_connections", labels, st[i].idle);
+    for (i = 0; i < n; i++) {
+        rows[r++] = pool_row("analytics_http_connections", "gauge", conns, listener[i],
+                             st[i].in_request, "request");
+        rows[r++] =
+            pool_row("analytics_http_connections", "gauge", conns, listener[i], st[i].idle, "idle");
     }
-    metrics_family(b, "analytics_http_idle_closed_total", "counter",
-                   "Idle connections closed before their keep-alive timeout to keep workers "
-                   "free.");
-    for (int i = 0; i < n; i++) {
-        snprintf(labels, sizeof labels, "listener=\"%s\"", names[i]);
-        metrics_sample(b, "analytics_http_idle_closed_total", labels, (double)st[i].closed);
+    for (i = 0; i < n; i++) {
+        rows[r++] = pool_row("analytics_http_idle_closed_total", "counter", closed, listener[i],
+                             (double)st[i].closed, NULL);
     }
-    metrics_family(b, "analytics_http_pool_exhausted_total", "counter",
-                   "Connections that took a listener's last free worker with none idle to free: "
-                   "the next ones wait in the accept queue.");
-    for (int i = 0; i < n; i++) {
-        snprintf(labels, sizeof labels, "listener=\"%s\"", names[i]);
-        metrics_sample(b, "analytics_http_pool_exhausted_total", labels, (double)st[i].exhausted);
+    for (i = 0; i < n; i++) {
+        rows[r++] = pool_row("analytics_http_pool_exhausted_total", "counter", exhausted,
+                             listener[i], (double)st[i].exhausted, NULL);
     }
+    metrics_table(b, rows, r);
 }
 
 void

@@ -129,7 +129,10 @@ metrics_table(struct metrics_buf *b, const struct metrics_row *rows, size_t n)
             metrics_family(b, r->name, r->type, r->help);
         }
         labels[0] = '\0';
-        if (r->label_name != NULL) {
+        if (r->label_name != NULL && r->label2_name != NULL) {
+            snprintf(labels, sizeof labels, "%s=\"%s\",%s=\"%s\"", r->label_name, r->label_value,
+                     r->label2_name, r->label2_value);
+        } else if (r->label_name != NULL) {
             snprintf(labels, sizeof labels, "%s=\"%s\"", r->label_name, r->label_value);
         }
         if (r->hist != NULL) {

@@ -70,6 +70,7 @@ struct metrics_row {
     const char *label_name, *label_value;
     double value;
     const struct metrics_histogram *hist;
+    const char *label2_name, *label2_value; /* a second label, after the first, or NULL */
 };
 
 /* Write rows[0..n) in order. */

@@ -198,21 +198,21 @@ store_render_metrics(const store_t *s, struct metrics_buf *b)
         {"analytics_mongodb_connections_total", "counter",
          "MongoDB servers found reachable after being unknown: the first connection "
          "and every reconnect.",
-         NULL, NULL, (double)atomic_load(&s->counters.servers_connected), NULL},
+         NULL, NULL, (double)atomic_load(&s->counters.servers_connected), NULL, NULL, NULL},
         {"analytics_mongodb_disconnects_total", "counter",
          "MongoDB servers lost (network error or failed heartbeat).", NULL, NULL,
-         (double)atomic_load(&s->counters.servers_lost), NULL},
+         (double)atomic_load(&s->counters.servers_lost), NULL, NULL, NULL},
         {"analytics_mongodb_heartbeat_failures_total", "counter",
          "Failed MongoDB server heartbeats.", NULL, NULL,
-         (double)atomic_load(&s->counters.heartbeats_failed), NULL},
+         (double)atomic_load(&s->counters.heartbeats_failed), NULL, NULL, NULL},
         {"analytics_mongodb_timeouts_total", "counter",
          "MongoDB commands of a batch (of many documents or of one) that got no answer "
          "within socketTimeoutMS.",
-         NULL, NULL, (double)atomic_load(&s->chunk_timeouts), NULL},
+         NULL, NULL, (double)atomic_load(&s->chunk_timeouts), NULL, NULL, NULL},
         {"analytics_mongodb_write_chunk", "gauge",
          "The most documents one MongoDB command of a batch carries now: halved after "
          "each timeout, doubled back after 8 commands that did not.",
-         NULL, NULL, (double)atomic_load(&s->chunk), NULL},
+         NULL, NULL, (double)atomic_load(&s->chunk), NULL, NULL, NULL},
     };
 
     METRICS_TABLE(b, rows);

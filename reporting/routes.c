@@ -359,11 +359,11 @@ handle_metrics(struct mg_connection *conn, void *arg)
     struct reporting *r = arg;
     const struct metrics_row rows[] = {
         {"analytics_mongodb_errors_total", "counter", "Failed MongoDB queries (answered 503).",
-         NULL, NULL, (double)atomic_load(&r->mongo_errors), NULL},
+         NULL, NULL, (double)atomic_load(&r->mongo_errors), NULL, NULL, NULL},
         {"analytics_db_busy_total", "counter",
          "Requests answered 503 at once because MAX_DB_REQUESTS were already waiting "
          "on MongoDB.",
-         NULL, NULL, (double)atomic_load(&r->db_busy), NULL},
+         NULL, NULL, (double)atomic_load(&r->db_busy), NULL, NULL, NULL},
     };
     struct metrics_buf b;
     int status;

@@ -61,11 +61,12 @@ test_table(void **state)
     metrics_histogram_init(&h, bounds, 1);
     metrics_observe(&h, 0.5);
     const struct metrics_row rows[] = {
-        {"depth", "gauge", "Queue depth.", NULL, NULL, 7, NULL},
-        {"x_total", "counter", "Things, by reason.", "reason", "a", 1, NULL},
-        {"x_total", "gauge", "(not read)", "reason", "b", 2, NULL},
-        {"size", "histogram", "Sizes.", NULL, NULL, 0, &h},
-        {"depth", "gauge", "Again.", NULL, NULL, 8, NULL},
+        {"depth", "gauge", "Queue depth.", NULL, NULL, 7, NULL, NULL, NULL},
+        {"x_total", "counter", "Things, by reason.", "reason", "a", 1, NULL, NULL, NULL},
+        {"x_total", "gauge", "(not read)", "reason", "b", 2, NULL, NULL, NULL},
+        {"size", "histogram", "Sizes.", NULL, NULL, 0, &h, NULL, NULL},
+        {"depth", "gauge", "Again.", NULL, NULL, 8, NULL, NULL, NULL},
+        {"conns", "gauge", "Two labels.", "listener", "public", 3, NULL, "state", "idle"},
     };
     metrics_buf_init(&b);
     METRICS_TABLE(&b, rows);
@@ -75,7 +76,9 @@ test_table(void **state)
                                 "# HELP size Sizes.\n# TYPE size histogram\n"
                                 "size_bucket{le=\"1\"} 1\nsize_bucket{le=\"+Inf\"} 1\n"
                                 "size_sum 0.500000\nsize_count 1\n"
-                                "# HELP depth Again.\n# TYPE depth gauge\ndepth 8\n");
+                                "# HELP depth Again.\n# TYPE depth gauge\ndepth 8\n"
+                                "# HELP conns Two labels.\n# TYPE conns gauge\n"
+                                "conns{listener=\"public\",state=\"idle\"} 3\n");
     metrics_buf_free(&b);
 }
 
