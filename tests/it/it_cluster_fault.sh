@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # it_cluster_fault.sh - fault test on a Redis Cluster (three masters, three replicas,
 # start_redis_cluster): ingest (REDIS_CLUSTER, QUEUE_SHARDS=6) and three processors under a
-# steady load from clients that resend a 503 with the same event_id; the link to the
-# replica of the master serving the most shards is cut, the master killed with SIGKILL and
-# its replica promoted, a processor killed mid-batch and started again, the killed master
-# started again (it rejoins as a replica); the load runs across all of it. With
-# REDIS_WAIT_REPLICAS=1 every event answered 202 is stored exactly once and the rollups are
-# exact; one visitor's events go to one shard in send order and are stored in that order.
-# The same again with REDIS_WAIT_REPLICAS=0 (the killed master left down) only prints how
-# many 202s were lost: what WAIT is for.
+# steady load from clients that resend a 503 with the same event_id. The link to the
+# replica of the master serving the most shards is cut and the processors paused (SIGSTOP)
+# a moment, then the master is killed with SIGKILL and its replica promoted, a processor
+# killed mid-batch and started again, the killed master started again (it rejoins as a
+# replica); the load runs across all of it. With REDIS_WAIT_REPLICAS=1 every event answered
+# 202 is stored exactly once and the rollups are exact; one visitor's events go to one
+# shard in send order and are stored in that order. The same again with
+# REDIS_WAIT_REPLICAS=0 (the killed master left down) only prints how many 202s were lost:
+# what WAIT is for.
 # it: long (run_it.sh: it starts before the others)
 # shellcheck source=tests/it/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -144,14 +145,17 @@ run() {
     done
     # Its replica's link cut first, as when a replica lags: CLIENT KILL TYPE replica, and a
     # masterauth the master refuses, so that the replica cannot connect again (it would
-    # within 0.1 s). The master goes on acknowledging pushes its replica never gets; the kill
-    # comes after 30 more 202s.
+    # within 0.1 s). The master goes on acknowledging pushes its replica never gets, and the
+    # processors, stopped (SIGSTOP), leave them in the queue, as when they are behind; the
+    # kill comes after 30 more 202s.
+    for i in 1 2 3; do pid_var="PROCESSOR${i}_PID" && ours "${!pid_var}" && kill -STOP "${!pid_var}"; done
     redis-cli -p "$replica" config set masterauth cut-off >/dev/null
     redis-cli -p "$victim" client kill type replica >/dev/null
     MARK=$(accepted_so_far "$load")
     wait_until 5 flowing "$load" 30
     ours "$victim_pid" && kill -KILL "$victim_pid"
     redis-cli -p "$replica" config set masterauth "" >/dev/null
+    for i in 1 2 3; do pid_var="PROCESSOR${i}_PID" && ours "${!pid_var}" && kill -CONT "${!pid_var}"; done
     wait "$victim_pid" 2>/dev/null
     start=$SECONDS
     check "WAIT=$wait: master $victim (${held[$victim]% }) killed; its replica $replica promoted" \
