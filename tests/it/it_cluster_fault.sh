@@ -90,6 +90,14 @@ start_processor() {
     start_service "processor$1" REDIS_CLUSTER="$RCLUSTER_SEEDS" MONGO_URI="$(mongo_uri "$2")" \
         BATCH_SIZE=20 HEARTBEAT_TTL_MS=1500 RETRY_BASE_MS=20 RETRY_MAX_MS=500
 }
+# processors_signal SIG: SIG to the three processors.
+processors_signal() {
+    local i pid_var
+    for i in 1 2 3; do
+        pid_var="PROCESSOR${i}_PID"
+        ours "${!pid_var}" && kill "-$1" "${!pid_var}"
+    done
+}
 # mid_batch I: processorI holds a claimed batch right now.
 mid_batch() { [ "$(q_llen ":processing:$(consumer_of "processor$1")")" -gt 0 ]; }
 
@@ -137,7 +145,7 @@ run() {
     for o in "${!held[@]}"; do
         if [ -z "$victim" ] || [ ${#held[$o]} -gt ${#held[$victim]} ]; then victim=$o; fi
     done
-    echo "# WAIT=$wait: shards by master: $(for o in "${!held[@]}"; do echo -n "$o: ${held[$o]}; "; done)"
+    echo "# WAIT=$wait: shards by master:" "$(for o in "${!held[@]}"; do echo -n "$o: ${held[$o]}; "; done)"
     replica=$(redis-cli -p "$victim" role | sed -n 4p)
     for i in "${!RCLUSTER_PORTS[@]}"; do
         [ "${RCLUSTER_PORTS[$i]}" = "$victim" ] && victim_pid=${RCLUSTER_PIDS[$i]}
@@ -148,14 +156,14 @@ run() {
     # within 0.1 s). The master goes on acknowledging pushes its replica never gets, and the
     # processors, stopped (SIGSTOP), leave them in the queue, as when they are behind; the
     # kill comes after 30 more 202s.
-    for i in 1 2 3; do pid_var="PROCESSOR${i}_PID" && ours "${!pid_var}" && kill -STOP "${!pid_var}"; done
+    processors_signal STOP
     redis-cli -p "$replica" config set masterauth cut-off >/dev/null
     redis-cli -p "$victim" client kill type replica >/dev/null
     MARK=$(accepted_so_far "$load")
     wait_until 5 flowing "$load" 30
     ours "$victim_pid" && kill -KILL "$victim_pid"
     redis-cli -p "$replica" config set masterauth "" >/dev/null
-    for i in 1 2 3; do pid_var="PROCESSOR${i}_PID" && ours "${!pid_var}" && kill -CONT "${!pid_var}"; done
+    processors_signal CONT
     wait "$victim_pid" 2>/dev/null
     start=$SECONDS
     check "WAIT=$wait: master $victim (${held[$victim]% }) killed; its replica $replica promoted" \
