@@ -159,16 +159,20 @@ run() {
     # masterauth the master refuses, so that the replica cannot connect again (it would
     # within 0.1 s). The master goes on acknowledging pushes its replica never gets, and the
     # processors, stopped (SIGSTOP), leave them in the queue, as when they are behind; the
-    # kill comes after 30 more 202s.
+    # kill comes after 30 more 202s, or within about a second (with WAIT=1 the master's
+    # shards answer 503 meanwhile), shorter than the processors' heartbeat TTL.
+    local paused=${EPOCHREALTIME/./}
     processors_signal STOP
     redis-cli -p "$replica" config set masterauth cut-off >/dev/null
     redis-cli -p "$victim" client kill type replica >/dev/null
     MARK=$(accepted_so_far "$load")
-    wait_until 5 flowing "$load" 30
+    wait_until 1 flowing "$load" 30
     # (bash's "Killed" notice of the node silenced)
     { ours "$victim_pid" && kill -KILL "$victim_pid" && wait "$victim_pid"; } 2>/dev/null
     redis-cli -p "$replica" config set masterauth "" >/dev/null
     processors_signal CONT
+    echo "# WAIT=$wait: link cut and processors paused $(((${EPOCHREALTIME/./} - paused) / 1000))" \
+        "ms, $(($(accepted_so_far "$load") - MARK)) events answered 202 meanwhile"
     start=$SECONDS
     check "WAIT=$wait: master $victim (${held[$victim]% }) killed; its replica $replica promoted" \
         wait_until 30 is_master "$replica"
