@@ -233,12 +233,8 @@ start_redis_cluster() {
         mkdir -p "$dir"
         for _ in 1 2 3 4 5; do
             port=$(cluster_port) || return 1
-            redis-server --port "$port" --bind 127.0.0.1 --cluster-enabled yes \
-                --cluster-config-file nodes.conf \
-                --cluster-node-timeout "${RCLUSTER_NODE_TIMEOUT_MS:-1500}" \
-                --cluster-replica-validity-factor 0 --save '' --appendonly no --dir "$dir" \
-                --daemonize no >>"$T_TMP/rcluster$i.log" 2>&1 &
-            pid=$!
+            cluster_node "$i" "$port"
+            pid=$NODE_PID
             # (A node that cannot have its port or bus port exits at once.)
             wait_until 10 node_up_or_gone "$pid" "$port"
             ours "$pid" && redis-cli -p "$port" ping >/dev/null 2>&1 && break
@@ -268,6 +264,34 @@ start_redis_cluster() {
     done
     # shellcheck disable=SC2034 # read by the test scripts
     RCLUSTER_SEEDS=$(IFS=,; echo "${addrs[*]}")
+}
+
+# cluster_node I PORT: runs node I of start_redis_cluster (in the background, its folder
+# $T_TMP/rcluster$I, its nodes.conf there); sets NODE_PID.
+cluster_node() {
+    redis-server --port "$2" --bind 127.0.0.1 --cluster-enabled yes \
+        --cluster-config-file nodes.conf \
+        --cluster-node-timeout "${RCLUSTER_NODE_TIMEOUT_MS:-1500}" \
+        --cluster-replica-validity-factor 0 --save '' --appendonly no --dir "$T_TMP/rcluster$1" \
+        --daemonize no >>"$T_TMP/rcluster$1.log" 2>&1 &
+    NODE_PID=$!
+}
+
+# restart_cluster_node PORT: starts again, on its port and with its nodes.conf, the node of
+# start_redis_cluster at PORT (which has ended: killed); returns once it answers PING (it
+# rejoins the cluster as its nodes.conf and the other nodes say: a master that was failed
+# over comes back as a replica of its successor). Updates RCLUSTER_PIDS.
+restart_cluster_node() {
+    local i
+    for i in "${!RCLUSTER_PORTS[@]}"; do
+        [ "${RCLUSTER_PORTS[$i]}" = "$1" ] || continue
+        cluster_node "$i" "$1"
+        T_PIDS+=("$NODE_PID")
+        RCLUSTER_PIDS[i]=$NODE_PID
+        wait_until 10 redis-cli -p "$1" ping
+        return
+    done
+    return 1
 }
 
 # replicated PORT: the node is a replica whose link to its master is up, or a master with

@@ -11,6 +11,13 @@
  * --seconds, after --max events in all, or on SIGTERM/SIGINT. --rate caps events per
  * second over all connections.
  *
+ * With --retries R each event carries "event_id":"<seq>" and is sent again, the same bytes,
+ * 100 ms later, when it was answered 503 or its answer never came (or ingest could not be
+ * reached), up to R more times, as a client that wants it stored once would. An event whose
+ * last try was not a 202 is written as "? <seq>" when any try may have queued it (a 503, or
+ * no answer; counted as unknown), else not at all (rejected); the summary line then ends
+ * with " retries=N", the tries beyond each event's first.
+ *
  * Without --random the events cycle through fixed patterns (2025-11-15, 7 paths, 50
  * users, page_view and click); --users U gives each connection U users of its own instead
  * ("u<connection>-<n % U>": with U at least the events per connection, every event has a
@@ -53,11 +60,12 @@ static long max_events = -1;
 static long seed = -1;          /* --random: < 0 means fixed patterns */
 static long users_per_conn = 0; /* --users: > 0 means U users per connection (fixed patterns) */
 static const char *tag = "t", *site = "load-site";
-static long fresh = 0; /* --fresh: probes to run (0: load instead) */
-static int stats_port; /* --stats-port: reporting */
+static long fresh = 0;   /* --fresh: probes to run (0: load instead) */
+static int retries = -1; /* --retries: < 0 means no event_id and no retry */
+static int stats_port;   /* --stats-port: reporting */
 static FILE *out;
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
-static atomic_long issued, sent, accepted, rejected, unknown;
+static atomic_long issued, sent, accepted, rejected, unknown, retried;
 static volatile sig_atomic_t stop;
 static struct timespec started;
 
@@ -175,6 +183,7 @@ record(const char *id, const char *seq)
 {
     pthread_mutex_lock(&out_lock);
     fprintf(out, "%s %s\n", id, seq);
+    fflush(out); /* a test may count the lines while the load runs */
     pthread_mutex_unlock(&out_lock);
 }
 
@@ -206,23 +215,27 @@ random_body(char *body, size_t size, long t, long n, const char *seq, unsigned i
                                        ",\"referrer\":\"https://ref0.example/b\"",
                                        ",\"referrer\":\"not a url\"",
                                        ""};
-    char path[32] = "", user[32] = "";
+    char path[32] = "", user[32] = "", eid[160] = "";
     long secs, p, u;
 
+    if (retries >= 0) {
+        snprintf(eid, sizeof eid, ",\"event_id\":\"%s\"", seq);
+    }
     if (seed < 0 && users_per_conn > 0) {
         return snprintf(body, size,
                         "{\"site_id\":\"%s\",\"event_type\":\"%s\",\"path\":\"/p%ld\","
-                        "\"user_id\":\"u%ld-%ld\",\"timestamp\":\"2025-11-15T%02ld:%02ld:00Z\","
+                        "\"user_id\":\"u%ld-%ld\",\"timestamp\":\"2025-11-15T%02ld:%02ld:00Z\"%s,"
                         "\"properties\":{\"seq\":\"%s\"}}",
                         site, n % 5 ? "page_view" : "click", n % 7, t, n % users_per_conn, n % 24,
-                        n % 60, seq);
+                        n % 60, eid, seq);
     }
     if (seed < 0) {
         return snprintf(body, size,
                         "{\"site_id\":\"%s\",\"event_type\":\"%s\",\"path\":\"/p%ld\","
-                        "\"user_id\":\"u%ld\",\"timestamp\":\"2025-11-15T%02ld:%02ld:00Z\","
+                        "\"user_id\":\"u%ld\",\"timestamp\":\"2025-11-15T%02ld:%02ld:00Z\"%s,"
                         "\"properties\":{\"seq\":\"%s\"}}",
-                        site, n % 5 ? "page_view" : "click", n % 7, n % 50, n % 24, n % 60, seq);
+                        site, n % 5 ? "page_view" : "click", n % 7, n % 50, n % 24, n % 60, eid,
+                        seq);
     }
     p = rand_r(rnd) % 24;  /* 0-19 a path, 20-21 none, 22-23 empty */
     u = rand_r(rnd) % 110; /* 0-99 a user, 100-104 none, 105-109 empty */
@@ -242,16 +255,34 @@ random_body(char *body, size_t size, long t, long n, const char *seq, unsigned i
     /* The referrer from the time, not another draw: the other fields stay as they were. */
     const char *type = types[rand_r(rnd) % 3], *ref = refs[secs / 7 % 6];
     return snprintf(body, size,
-                    "{\"site_id\":\"%s\",\"event_type\":\"%s\"%s%s,"
+                    "{\"site_id\":\"%s\",\"event_type\":\"%s\"%s%s%s,"
                     "\"timestamp\":\"2025-11-%02ldT%02ld:%02ld:%02ld%s\","
                     "\"properties\":{\"seq\":\"%s\"%s}}",
-                    site, type, path, user, 15 + local / 86400, local % 86400 / 3600,
+                    site, type, path, user, eid, 15 + local / 86400, local % 86400 / 3600,
                     local % 3600 / 60, local % 60, offset ? "+02:00" : "Z", seq, ref);
+}
+
+/* One try of request req on *fd (connecting first when it is -1): the status, with the
+ * body in resp; -1 when the answer never came (the socket is closed, *fd -1); -2 when
+ * ingest could not be reached (nothing sent). */
+static int
+try_once(int *fd, const char *req, size_t len, char *resp, size_t respsz)
+{
+    if (*fd < 0 && (*fd = connect_to()) < 0) {
+        return -2;
+    }
+    int status = send_all(*fd, req, len) != 0 ? -1 : read_response(*fd, resp, respsz);
+    if (status < 0) {
+        close(*fd);
+        *fd = -1;
+    }
+    return status;
 }
 
 static void *
 worker(void *arg)
 {
+    const struct timespec pause = {0, 20 * 1000000L}, backoff = {0, 100 * 1000000L};
     long t = (long)(intptr_t)arg;
     char req[2048], body[512], resp[512], seq[128];
     unsigned int rnd = (unsigned int)(seed * 1000003 + t);
@@ -269,35 +300,18 @@ worker(void *arg)
                             "POST /event HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
                             "Content-Length: %d\r\n\r\n%s",
                             host, blen, body);
-        if (fd < 0) {
-            fd = connect_to();
-            if (fd < 0) {
-                /* Not sent at all: the server is down. Try again shortly. */
-                const struct timespec pause = {0, 20 * 1000000L};
-                nanosleep(&pause, NULL);
-                atomic_fetch_add(&rejected, 1);
-                atomic_fetch_add(&sent, 1);
-                continue;
-            }
+        int status = try_once(&fd, req, (size_t)rlen, resp, sizeof resp);
+        /* maybe: a try may have queued the event (its answer was lost, or a 503). */
+        int maybe = status == -1 || status == 503;
+        for (int r = 0; r < retries && !stop && (status < 0 || status == 503); r++) {
+            nanosleep(&backoff, NULL);
+            atomic_fetch_add(&retried, 1);
+            status = try_once(&fd, req, (size_t)rlen, resp, sizeof resp);
+            maybe = maybe || status == -1 || status == 503;
         }
         atomic_fetch_add(&sent, 1);
-        if (send_all(fd, req, (size_t)rlen) != 0) {
-            close(fd);
-            fd = -1;
-            atomic_fetch_add(&unknown, 1);
-            record("?", seq);
-            continue;
-        }
-        int status = read_response(fd, resp, sizeof resp);
-        if (status < 0) {
-            close(fd);
-            fd = -1;
-            atomic_fetch_add(&unknown, 1);
-            record("?", seq);
-            continue;
-        }
-        char *id = strstr(resp, "\"id\":\"");
-        if (status == 202 && id != NULL) {
+        char *id = status == 202 ? strstr(resp, "\"id\":\"") : NULL;
+        if (id != NULL) {
             id += 6;
             char *end = strchr(id, '"');
             if (end != NULL) {
@@ -305,7 +319,14 @@ worker(void *arg)
             }
             record(id, seq);
             atomic_fetch_add(&accepted, 1);
+        } else if (status == -1 || (retries >= 0 && maybe)) {
+            atomic_fetch_add(&unknown, 1);
+            record("?", seq);
         } else {
+            if (status == -2) {
+                /* Not sent at all: the server is down. Try again shortly. */
+                nanosleep(&pause, NULL);
+            }
             atomic_fetch_add(&rejected, 1);
         }
     }
@@ -443,6 +464,8 @@ main(int argc, char **argv)
             out_path = v;
         } else if (strcmp(k, "--fresh") == 0) {
             fresh = atol(v);
+        } else if (strcmp(k, "--retries") == 0) {
+            retries = atoi(v);
         } else if (strcmp(k, "--stats-port") == 0) {
             stats_port = atoi(v);
         } else {
@@ -453,7 +476,8 @@ main(int argc, char **argv)
     if (port <= 0 || out_path == NULL || connections < 1 || connections > 256 || fresh < 0 ||
         (fresh > 0 && stats_port <= 0)) {
         fprintf(stderr, "usage: loadgen --port P --out FILE [--connections C] [--seconds S] "
-                        "[--max N] [--rate R] [--tag T] [--site S] [--random SEED | --users U]\n"
+                        "[--max N] [--rate R] [--tag T] [--site S] [--random SEED | --users U] "
+                        "[--retries R]\n"
                         "       loadgen --port P --out FILE --fresh N --stats-port R [--site S] "
                         "[--tag T] [--seconds S]\n");
         return 2;
@@ -480,7 +504,11 @@ main(int argc, char **argv)
         pthread_join(threads[t], NULL);
     }
     fclose(out);
-    printf("sent=%ld accepted=%ld rejected=%ld unknown=%ld\n", atomic_load(&sent),
+    printf("sent=%ld accepted=%ld rejected=%ld unknown=%ld", atomic_load(&sent),
            atomic_load(&accepted), atomic_load(&rejected), atomic_load(&unknown));
+    if (retries >= 0) {
+        printf(" retries=%ld", atomic_load(&retried));
+    }
+    printf("\n");
     return 0;
 }
