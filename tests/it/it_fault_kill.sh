@@ -49,7 +49,7 @@ wait "$LOAD_PID"
 echo "# load: $(cat "$T_TMP/load.summary")"
 expect_eq "six processors killed with SIGKILL" "$kills" 6
 
-if wait_until 60 queue_settled events; then pass "queue and processing lists drained"; else
+if wait_until 180 queue_settled events; then pass "queue and processing lists drained"; else
     fail "queue and processing lists drained" "pending $(q_llen "")"; fi
 # And the live runs' counts. (A pass between a scrape and its kill, or one the kill cut
 # short, is not counted: the sum can only fall short of the passes' true total.)
