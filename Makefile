@@ -25,11 +25,11 @@ ingest_COMMON        := $(COMMON_BASE) rconn rcluster rcluster_map event envelop
 processor_COMMON     := $(COMMON_BASE) rconn rcluster rcluster_map event envelope store rollup_doc \
                         qshard
 reporting_COMMON     := $(COMMON_BASE) store rollup_doc
-ingest_PKGS          := hiredis jansson
+ingest_PKGS          := hiredis jansson libcrypto
 processor_PKGS       := hiredis libmongoc-1.0 jansson
 reporting_PKGS       := libmongoc-1.0 jansson
 
-PKGS        := hiredis libmongoc-1.0 jansson
+PKGS        := hiredis libmongoc-1.0 jansson libcrypto
 PKG_CFLAGS   = $(shell pkg-config --cflags $(PKGS) 2>/dev/null | sed 's/-I/-isystem /g')
 pkg_libs     = $(shell pkg-config --libs $(1) 2>/dev/null) -lcivetweb -lpthread
 PKG_LIBS     = $(call pkg_libs,$(PKGS))
@@ -222,6 +222,9 @@ $(BUILD)/$(1)-fault: $(call prog_obj,$(1),obj-fault) $(BUILD)/obj-fault/tests/it
 	$$(CC) $$(SAN) $$(LDFLAGS) $$(FAULT_LDFLAGS) $$^ -o $$@ $$(PKG_LIBS)
 endef
 $(foreach s,$(SERVICES),$(eval $(call fault_rule,$(s))))
+# ingest-fault's clock of the salt's day, which FAULT_SALT_DAYS moves (tests/it/fault_clock.c).
+$(BUILD)/ingest-fault: $(BUILD)/obj-fault/tests/it/fault_clock.o
+$(BUILD)/ingest-fault: FAULT_LDFLAGS += -Wl,--wrap=salt_clock_ms
 
 # Built against libcommon.a: the do-nothing server (the programs' HTTP stack), memfill (the
 # data of the memory checks, ids as common/rollup_doc.h makes them) and rawinsert (the user
