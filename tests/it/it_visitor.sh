@@ -130,4 +130,6 @@ for s in "$ADDR" 203.0.113.99 "$UA" "$UA2" marker-7f3a9c marker-0b6e21; do
 done
 check "the logs were searched ($(cat "$T_TMP"/*.log | wc -l) lines)" grep -q "queued" "$T_TMP/ingest.log"
 
+for s in ingest ingest2 ingest3 ingest4 processor reporting; do expect_clean_stop $s; done
+
 t_summary
