@@ -246,6 +246,7 @@ $(BUILD)/tests/fuzz_event: $(BUILD)/obj/tests/fuzz/fuzz_event.o $(BUILD)/librepo
 
 # test_<module>_WRAP: the library calls a unit test fakes at link time (-Wl,--wrap).
 test_rconn_WRAP := redisConnectWithTimeout redisSetTimeout
+test_salt_WRAP := rconn_command
 test_dbread_WRAP := store_client_pop store_client_push store_collection \
                     mongoc_collection_find_with_opts mongoc_collection_aggregate \
                     mongoc_cursor_next mongoc_cursor_error mongoc_cursor_set_batch_size \
