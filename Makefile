@@ -25,11 +25,11 @@ ingest_COMMON        := $(COMMON_BASE) rconn rcluster rcluster_map event envelop
 processor_COMMON     := $(COMMON_BASE) rconn rcluster rcluster_map event envelope store rollup_doc \
                         qshard qrecord
 reporting_COMMON     := $(COMMON_BASE) store rollup_doc
-ingest_PKGS          := hiredis jansson
+ingest_PKGS          := hiredis jansson libcrypto
 processor_PKGS       := hiredis libmongoc-1.0 jansson
 reporting_PKGS       := libmongoc-1.0 jansson
 
-PKGS        := hiredis libmongoc-1.0 jansson
+PKGS        := hiredis libmongoc-1.0 jansson libcrypto
 PKG_CFLAGS   = $(shell pkg-config --cflags $(PKGS) 2>/dev/null | sed 's/-I/-isystem /g')
 pkg_libs     = $(shell pkg-config --libs $(1) 2>/dev/null) -lcivetweb -lpthread
 PKG_LIBS     = $(call pkg_libs,$(PKGS))
@@ -223,6 +223,9 @@ $(BUILD)/$(1)-fault: $(call prog_obj,$(1),obj-fault) $(BUILD)/obj-fault/tests/it
 	$$(CC) $$(SAN) $$(LDFLAGS) $$(FAULT_LDFLAGS) $$^ -o $$@ $$(PKG_LIBS)
 endef
 $(foreach s,$(SERVICES),$(eval $(call fault_rule,$(s))))
+# ingest-fault's clock of the salt's day, which FAULT_SALT_DAYS moves (tests/it/fault_clock.c).
+$(BUILD)/ingest-fault: $(BUILD)/obj-fault/tests/it/fault_clock.o
+$(BUILD)/ingest-fault: FAULT_LDFLAGS += -Wl,--wrap=salt_clock_ms
 
 # Built against libcommon.a: the do-nothing server (the programs' HTTP stack), memfill (the
 # data of the memory checks, ids as common/rollup_doc.h makes them) and rawinsert (the user
@@ -244,6 +247,7 @@ $(BUILD)/tests/fuzz_event: $(BUILD)/obj/tests/fuzz/fuzz_event.o $(BUILD)/librepo
 
 # test_<module>_WRAP: the library calls a unit test fakes at link time (-Wl,--wrap).
 test_rconn_WRAP := redisConnectWithTimeout redisSetTimeout
+test_salt_WRAP := rconn_command
 test_dbread_WRAP := store_client_pop store_client_push store_collection \
                     mongoc_collection_find_with_opts mongoc_collection_aggregate \
                     mongoc_cursor_next mongoc_cursor_error mongoc_cursor_set_batch_size \

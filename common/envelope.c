@@ -157,6 +157,9 @@ envelope_encode(const struct event *ev, size_t *len)
     if (ev->user_id != NULL) {
         PUT_STRING(&o, "user_id", ev->user_id);
     }
+    if (event_visitor_name(ev->visitor) != NULL) {
+        PUT_STRING(&o, "vsrc", event_visitor_name(ev->visitor));
+    }
     if (ev->properties != NULL) {
         put(&o, ",\"properties\":", 14);
         if (json_dump_callback(ev->properties, put_json, &o, JSON_COMPACT) != 0) {
@@ -401,8 +404,8 @@ static int
 decode_fast(const char *buf, size_t len, struct event *ev)
 {
     struct scan s = {buf, buf + len};
-    const char *id, *dlv = NULL, *f[F_N] = {NULL, NULL, NULL, NULL, NULL};
-    size_t id_n, dlv_n = 0, n[F_N] = {0, 0, 0, 0, 0}, at = 0, off[F_N];
+    const char *id, *dlv = NULL, *vsrc, *f[F_N] = {NULL, NULL, NULL, NULL, NULL};
+    size_t id_n, dlv_n = 0, vsrc_n, n[F_N] = {0, 0, 0, 0, 0}, at = 0, off[F_N];
     struct event e;
     json_t *props = NULL, *src;
     char text[4096];
@@ -429,6 +432,11 @@ decode_fast(const char *buf, size_t len, struct event *ev)
         return FAST_NOT_MINE;
     }
     if (SCAN_LIT(&s, ",\"user_id\":") && !scan_str(&s, &f[F_USER], &n[F_USER])) {
+        return FAST_NOT_MINE;
+    }
+    if (SCAN_LIT(&s, ",\"vsrc\":") &&
+        (!scan_str(&s, &vsrc, &vsrc_n) ||
+         (e.visitor = event_visitor_parse(vsrc, vsrc_n)) == EVENT_VISITOR_UNKNOWN)) {
         return FAST_NOT_MINE;
     }
     if (SCAN_LIT(&s, ",\"properties\":") && (props = scan_properties(&s)) == NULL) {
@@ -495,7 +503,7 @@ int
 envelope_decode_json(const char *buf, size_t len, struct event *ev, struct app_err *err)
 {
     json_error_t jerr;
-    json_t *o = NULL, *v, *id, *dlv, *rid;
+    json_t *o = NULL, *v, *id, *dlv, *rid, *vsrc;
     unsigned long failures = jsonmem_failures();
     int rc = -1;
 
@@ -551,6 +559,15 @@ envelope_decode_json(const char *buf, size_t len, struct event *ev, struct app_e
                         !event_request_id_valid(json_string_value(rid), json_string_length(rid)))) {
         event_init(ev);
         err_set(err, ERR_INVALID, "envelope field 'rid' is not a valid request id");
+        goto done;
+    }
+    vsrc = json_object_get(o, "vsrc");
+    if (vsrc != NULL &&
+        (!json_is_string(vsrc) ||
+         (ev->visitor = event_visitor_parse(json_string_value(vsrc), json_string_length(vsrc))) ==
+             EVENT_VISITOR_UNKNOWN)) {
+        event_init(ev);
+        err_set(err, ERR_INVALID, "envelope field 'vsrc' is not client, device or hash");
         goto done;
     }
     snprintf(ev->id, sizeof ev->id, "%s", json_string_value(id));

@@ -20,7 +20,11 @@
  *    "cts":1763287200000,         optional: the client's own timestamp, present only
  *                                 when ts was corrected (POST /events with sent_at)
  *    "path":"/pricing",           optional, as sent
- *    "user_id":"u1",              optional, as sent
+ *    "user_id":"u1",              optional, as sent, or derived by ingest (visitor.h)
+ *    "vsrc":"client",             optional: how the visitor was known (enum event_visitor):
+ *                                 "client" (user_id sent by the client), "device" (the
+ *                                 tracker's stored id), "hash" (derived by ingest); absent
+ *                                 without a user_id and in envelopes written before it
  *    "properties":{...},          optional JSON object, as sent
  *    "rid":"a1b2..."}             optional request id (ingest's X-Request-Id or the event id:
  *                                 1-64 of [A-Za-z0-9._:-]), logged by the processor so one
@@ -80,7 +84,8 @@ char *envelope_encode(const struct event *ev, size_t *len);
  * of its site_id; then "envelope field 'rid' is not a valid request id" (rid is optional;
  * when present it is 1-64 characters of [A-Za-z0-9._:-], event_request_id_valid()). Or -1
  * with ERR_INTERNAL when an allocation failed (jansson's included, jsonmem.h): the
- * envelope may be fine, and the caller tries again later. */
+ * envelope may be fine, and the caller tries again later. The last reason checked is
+ * "envelope field 'vsrc' is not client, device or hash". */
 int envelope_decode(const char *buf, size_t len, struct event *ev, struct app_err *err);
 
 /* envelope_decode() by jansson alone. envelope_decode() first tries a scan of the exact form

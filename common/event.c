@@ -229,7 +229,7 @@ event_from_request(json_t *obj, struct event *ev, struct app_err *err)
     if (!json_is_object(obj)) {
         return err_set(err, ERR_INVALID, "Request body must be a JSON object");
     }
-    json_t *cid;
+    json_t *cid, *src;
 
     if (event_take_fields(obj, "timestamp", take_timestamp, ev, err) != 0) {
         return -1;
@@ -241,8 +241,39 @@ event_from_request(json_t *obj, struct event *ev, struct app_err *err)
         return err_set(err, ERR_INVALID, "%s", EVENT_CLIENT_ID_MSG);
     }
     ev->client_id = cid != NULL ? json_string_value(cid) : NULL;
+    src = member(obj, EVENT_USER_ID_SOURCE);
+    if (src != NULL && (!json_is_string(src) || strcmp(json_string_value(src), "device") != 0)) {
+        event_init(ev);
+        return err_set(err, ERR_INVALID, "%s", EVENT_USER_ID_SOURCE_MSG);
+    }
+    if (ev->user_id != NULL && ev->user_id[0] != '\0') {
+        ev->visitor = src != NULL ? EVENT_VISITOR_DEVICE : EVENT_VISITOR_CLIENT;
+    }
     ev->src = json_incref(obj);
     return 0;
+}
+
+static const char *const visitor_names[] = {
+    [EVENT_VISITOR_CLIENT] = "client",
+    [EVENT_VISITOR_DEVICE] = "device",
+    [EVENT_VISITOR_HASH] = "hash",
+};
+
+const char *
+event_visitor_name(enum event_visitor v)
+{
+    return v > EVENT_VISITOR_UNKNOWN && v <= EVENT_VISITOR_HASH ? visitor_names[v] : NULL;
+}
+
+enum event_visitor
+event_visitor_parse(const char *s, size_t n)
+{
+    for (int v = EVENT_VISITOR_CLIENT; v <= EVENT_VISITOR_HASH; v++) {
+        if (strlen(visitor_names[v]) == n && memcmp(visitor_names[v], s, n) == 0) {
+            return (enum event_visitor)v;
+        }
+    }
+    return EVENT_VISITOR_UNKNOWN;
 }
 
 /* True when s[0..len) is 1 to max characters of [A-Za-z0-9] and those of punct. */
@@ -512,6 +543,9 @@ plain_valid(const struct plain *pl, struct event *ev)
     ev->path = pl->v[EVENT_PATH];
     ev->user_id = pl->v[EVENT_USER_ID];
     ev->client_id = pl->v[P_CID];
+    if (ev->user_id != NULL && pl->len[EVENT_USER_ID] > 0) {
+        ev->visitor = EVENT_VISITOR_CLIENT;
+    }
     return 1;
 }
 

@@ -54,6 +54,30 @@ size_t event_path_len(const char *path);
 int event_plain_strings_valid(const char *const s[EVENT_N_STRINGS],
                               const size_t len[EVENT_N_STRINGS]);
 
+/* How an event's visitor (its user_id) was known: the stored document's visitor_source
+ * (common/event_doc.h) and the envelope's "vsrc". EVENT_VISITOR_UNKNOWN: no user_id, or an
+ * event queued before visitor sources existed. */
+enum event_visitor {
+    EVENT_VISITOR_UNKNOWN = 0,
+    EVENT_VISITOR_CLIENT, /* "client": user_id sent by the client (identify(), data-user-id) */
+    EVENT_VISITOR_DEVICE, /* "device": the tracker's id stored on the device (data-storage) */
+    EVENT_VISITOR_HASH,   /* "hash": derived by ingest, a keyed hash of the day (visitor.h) */
+};
+
+/* A derived visitor id: 32 lowercase hex characters (128 bits of HMAC-SHA-256). */
+#define EVENT_VISITOR_ID_LEN 32
+
+/* The name of v ("client", "device", "hash"), or NULL for EVENT_VISITOR_UNKNOWN. */
+const char *event_visitor_name(enum event_visitor v);
+
+/* The visitor source named s[0..n), or EVENT_VISITOR_UNKNOWN when it names none. */
+enum event_visitor event_visitor_parse(const char *s, size_t n);
+
+/* The member of a client's event that says its user_id is the device's stored id, and
+ * the reason given for any value of it but "device" (event_from_request()). */
+#define EVENT_USER_ID_SOURCE "user_id_source"
+#define EVENT_USER_ID_SOURCE_MSG "Field 'user_id_source' must be \"device\" (or absent)"
+
 /* A validated event. The string fields point into `src`, which the event
  * holds a reference to; they live until event_cleanup(). path, user_id and
  * properties are NULL when the client did not send them. */
@@ -68,13 +92,16 @@ struct event {
     const char *event_type;
     const char *path;
     const char *user_id;
-    json_t *properties;     /* borrowed from src: a JSON object or NULL */
-    const char *request_id; /* for following the event in logs, or NULL; not owned */
-    int64_t ts_ms;          /* event time, UTC milliseconds */
-    int64_t received_ms;    /* when ingest accepted it, UTC milliseconds */
-    int64_t client_ts_ms;   /* the client's own timestamp, when ts_ms is corrected for skew */
-    int has_client_ts;      /* client_ts_ms is set: ts_ms was corrected (event_correct_ts()) */
-    json_t *src;            /* owned reference */
+    json_t *properties;         /* borrowed from src: a JSON object or NULL */
+    const char *request_id;     /* for following the event in logs, or NULL; not owned */
+    int64_t ts_ms;              /* event time, UTC milliseconds */
+    int64_t received_ms;        /* when ingest accepted it, UTC milliseconds */
+    int64_t client_ts_ms;       /* the client's own timestamp, when ts_ms is corrected for skew */
+    int has_client_ts;          /* client_ts_ms is set: ts_ms was corrected (event_correct_ts()) */
+    enum event_visitor visitor; /* how user_id was known; UNKNOWN without one */
+    /* The derived user_id (ingest: visitor_derive()), which user_id then points to. */
+    char visitor_id[EVENT_VISITOR_ID_LEN + 1];
+    json_t *src; /* owned reference */
 };
 
 /* Zero an event so event_cleanup() is safe on it. */
@@ -130,7 +157,10 @@ int event_take_time(json_t *obj, const char *name, int64_t *ms, struct app_err *
  * id, delivery, received_ms and request_id are left for the caller. On failure returns
  * -1 with err->code ERR_INVALID and err->msg the client-facing reason: "Request body
  * must be a JSON object", then those of event_take_fields() with time_name "timestamp",
- * whose reasons are event_take_time()'s, then EVENT_CLIENT_ID_MSG for event_id. */
+ * whose reasons are event_take_time()'s, then EVENT_CLIENT_ID_MSG for event_id, then
+ * EVENT_USER_ID_SOURCE_MSG for user_id_source. ev->visitor is EVENT_VISITOR_CLIENT when
+ * user_id is not empty, EVENT_VISITOR_DEVICE when it is and user_id_source is "device",
+ * else UNKNOWN (ingest then derives one: visitor.h). */
 int event_from_request(json_t *obj, struct event *ev, struct app_err *err);
 
 /* The fast path of event_parse_body() + event_from_request(), for plain events. Its
@@ -142,7 +172,9 @@ int event_from_request(json_t *obj, struct event *ev, struct app_err *err);
  * written over its closing quote) and no src: buf must outlive ev. Anything else (another
  * member, properties included, another type, a repeated member) returns 0, buf untouched,
  * and the caller takes the jansson path, which gives the same answer for any input this
- * accepts and the precise reason for the rest. */
+ * accepts and the precise reason for the rest. (user_id_source is not among the members:
+ * a body that sends it takes the jansson path.) ev->visitor is set as event_from_request()
+ * sets it. */
 int event_scan(char *buf, size_t len, struct event *ev);
 
 /* The same for a POST /events body that is a JSON array of 1 to max such events: returns

@@ -14,6 +14,10 @@
 #define EVDOC_CLIENT_TIMESTAMP "client_timestamp" /* date: the client's clock, when sent */
 #define EVDOC_DELIVERY "delivery"                 /* string: the envelope that stored it */
 #define EVDOC_PROPERTIES "properties"             /* document, when sent */
+/* string: how the visitor (user_id) was known: "client" (sent by the client), "device"
+ * (the tracker's id stored on the device), "hash" (derived by ingest from a daily salt).
+ * Absent without a user_id, and in documents stored before it existed. */
+#define EVDOC_VISITOR_SOURCE "visitor_source"
 
 /* The index of reporting's GET /events, which the processor creates:
  * {site_id: 1, timestamp: -1, _id: -1}. */

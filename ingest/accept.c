@@ -17,6 +17,7 @@
 #include "shards.h"
 #include "text.h"
 #include "ts.h"
+#include "visitor.h"
 
 /* The request id: the client's X-Request-Id when it is 1-LOG_REQUEST_ID_MAX characters
  * of [A-Za-z0-9._:-], else the event id. */
@@ -62,28 +63,37 @@ parse_json(struct mg_connection *conn, struct ingest *in, const char *buf, size_
     return 0;
 }
 
-/* Take n events from the client's allowance (RATE_LIMIT). Returns 0 when they are within
- * it, else the status of the 429 sent. */
-static int
-rate_limit(struct mg_connection *conn, struct ingest *in, size_t n)
+/* The key of the client the request counts against (client_make_key(), TRUST_PROXY): what
+ * the rate limiter keys by, and what a derived visitor id hashes. */
+static void
+client_key(const struct mg_connection *conn, const struct ingest *in, char out[CLIENT_KEY_MAX])
 {
     const struct mg_request_info *ri = mg_get_request_info(conn);
     const char *xff[MG_MAX_HEADERS];
-    char client[CLIENT_KEY_MAX], retry[40];
-    long after = 0;
     size_t n_xff = 0;
-    enum ratelimit_verdict v;
 
-    if (in->rate == NULL) {
-        return 0;
-    }
     /* Every X-Forwarded-For header, in order: a proxy may add its own after the client's. */
     for (int i = 0; i < ri->num_headers && n_xff < sizeof xff / sizeof xff[0]; i++) {
         if (strcasecmp(ri->http_headers[i].name, "X-Forwarded-For") == 0) {
             xff[n_xff++] = ri->http_headers[i].value;
         }
     }
-    client_make_key(ri->remote_addr, xff, n_xff, in->cfg.trust_proxy, client, sizeof client);
+    client_make_key(ri->remote_addr, xff, n_xff, in->cfg.trust_proxy, out, CLIENT_KEY_MAX);
+}
+
+/* Take n events from the client's allowance (RATE_LIMIT). Returns 0 when they are within
+ * it, else the status of the 429 sent. */
+static int
+rate_limit(struct mg_connection *conn, struct ingest *in, size_t n)
+{
+    char client[CLIENT_KEY_MAX], retry[40];
+    long after = 0;
+    enum ratelimit_verdict v;
+
+    if (in->rate == NULL) {
+        return 0;
+    }
+    client_key(conn, in, client);
     v = ratelimit_take(in->rate, client, ts_mono_ms(), (long)n, &after);
     if (v == RATELIMIT_OK) {
         return 0;
@@ -184,6 +194,45 @@ seal(struct mg_connection *conn, struct outgoing *o, int64_t now)
         }
     }
     return 0;
+}
+
+/* Give each event sent without a user_id (absent or empty) its derived visitor id
+ * (visitor.h) under today's salt (salt.h), visitor source "hash". The client's address and
+ * User-Agent go into the hash only: never into a log line or the envelope. Returns 0, or
+ * the status of the error sent: 503 when the salt could not be had from Redis (as for a
+ * failed push), 500 when out of memory. */
+static int
+derive_visitors(struct mg_connection *conn, struct ingest *in, struct outgoing *o)
+{
+    unsigned char salt[SALT_LEN];
+    char client[CLIENT_KEY_MAX];
+    struct app_err err = {0};
+    int have_salt = 0, status = 0;
+
+    for (size_t i = 0; i < o->n && status == 0; i++) {
+        struct event *ev = &o->evs[i];
+        if (ev->user_id != NULL && ev->user_id[0] != '\0') {
+            continue;
+        }
+        if (!have_salt) {
+            if (salt_today(in->salt, salt_clock_ms(), salt, &err) != 0) {
+                LOG_WARN("%zu event(s) not queued: no visitor salt: %s", o->n, err.msg);
+                atomic_fetch_add(&in->stats.unavailable, o->n);
+                return http_send_error(conn, 503, "Queue unavailable, please retry");
+            }
+            client_key(conn, in, client);
+            have_salt = 1;
+        }
+        if (visitor_derive(salt, sizeof salt, ev->site_id, client,
+                           mg_get_header(conn, "User-Agent"), ev->visitor_id) != 0) {
+            status = http_send_error(conn, 500, "Internal error");
+            break;
+        }
+        ev->user_id = ev->visitor_id;
+        ev->visitor = EVENT_VISITOR_HASH;
+    }
+    explicit_bzero(salt, sizeof salt);
+    return status;
 }
 
 /* The Idempotency-Key header of POST /event, which stands for the body's event_id: into
@@ -324,6 +373,9 @@ accept_post_event(struct mg_connection *conn, void *arg)
         goto done;
     }
     atomic_fetch_add(&in->stats.valid, 1);
+    if ((status = derive_visitors(conn, in, &o)) != 0) {
+        goto done;
+    }
     if (seal(conn, &o, ts_now_ms()) != 0) {
         status = http_send_error(conn, 500, "Internal error");
         goto done;
@@ -493,6 +545,9 @@ valid:
         goto done;
     }
     atomic_fetch_add(&in->stats.valid, n);
+    if ((status = derive_visitors(conn, in, &o)) != 0) {
+        goto done;
+    }
     if (seal(conn, &o, now) != 0) {
         status = http_send_error(conn, 500, "Internal error");
         goto done;

@@ -13,6 +13,7 @@
 #include "pusher.h"
 #include "ratelimit.h"
 #include "rconn.h"
+#include "salt.h"
 #include "sites.h"
 #include "svc.h"
 
@@ -41,7 +42,7 @@ struct ingest_stats {
     atomic_ullong enqueued;         /* events in Redis, answered 202 */
     atomic_ullong invalid;          /* events answered 400 (each event of a refused batch) */
     atomic_ullong too_large;        /* requests answered 413 */
-    atomic_ullong unavailable;      /* events answered 503: Redis failed */
+    atomic_ullong unavailable;      /* events answered 503: Redis failed (push or salt) */
     atomic_ullong ambiguous;        /* of those, events Redis may have queued (no answer came,
                                        or the WAIT for replicas failed) */
     atomic_ullong wait_failures;    /* group commits whose WAIT for replicas failed */
@@ -66,6 +67,7 @@ struct ingest {
     ratelimit_t *rate;           /* NULL without RATE_LIMIT */
     atomic_int recorded;         /* QUEUE_SHARDS is in the record of layouts (common/qrecord.h) */
     atomic_llong record_next_ms; /* ts_mono_ms() before which not to try again */
+    salt_t *salt;                /* the daily salt of derived visitor ids (salt.h, visitor.h) */
     struct ingest_stats stats;
 };
 

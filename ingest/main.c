@@ -52,7 +52,8 @@ start(struct svc_program *prog, struct app_err *err)
     }
     if (make_pushers(in, err) != 0 ||
         (in->cors = cors_policy_new(in->cfg.cors_origins, err)) == NULL ||
-        (in->sites = sites_new(in->cfg.site_ids, err)) == NULL) {
+        (in->sites = sites_new(in->cfg.site_ids, err)) == NULL ||
+        (in->salt = salt_new(&in->cfg.redis, in->cfg.queue_key, err)) == NULL) {
         return -1;
     }
     if (in->cfg.rate_limit > 0) {
@@ -71,6 +72,7 @@ finish(struct svc_program *prog)
     struct ingest *in = (struct ingest *)prog;
 
     ratelimit_free(in->rate);
+    salt_free(in->salt);
     sites_free(in->sites);
     cors_policy_free(in->cors);
     for (long i = 0; in->pushers != NULL && i < in->cfg.queue_shards; i++) {

@@ -3,13 +3,13 @@
 // ingest it was loaded from. Served by ingest at /tracker.js (README: The tracker).
 // Plain JavaScript (ES2017), no dependencies; the Makefile minifies it with esbuild.
 ((w, d, n) => {
-  var s = d.currentScript, L = location, ls, uid, q = [], busy, timer, delay = 0;
+  var s = d.currentScript, L = location, uid, q = [], busy, timer, delay = 0;
   // URLs leave as scheme, host and path only: a query or fragment can hold anything (a
   // token, an e-mail address). document.referrer has no user info or fragment (HTML).
   var depth = 0, told, last, ref = d.referrer.replace(/[?#].*/, ''), moved = 0, st;
   if (!s || w.analytics) return;
   var A = (k) => s.getAttribute('data-' + k);
-  var site = A('site-id'), url = new URL('/events', s.src).href;
+  var site = A('site-id'), url = new URL('/events', s.src); // fetch and sendBeacon take a URL
   var cap = (',' + A('capture') + ',').replace(/\s/g, '');
   var off = !site || (A('respect-dnt') != null && (n.doNotTrack == '1' || n.globalPrivacyControl));
   // A batch's body goes as text/plain (a CORS-safelisted type: no preflight), by fetch or beacon.
@@ -18,21 +18,18 @@
   var share = (a, b) => Math.round(a / b * 1e3) / 1e3;
   // 128 random bits as [a-z0-9], at most 28 characters: event ids, the anonymous user id.
   var rnd = () => crypto.getRandomValues(new Uint32Array(4)).reduce((r, x) => r + x.toString(36), '');
-  var id = (v) => {
+  // Nothing is stored on the device unless data-storage="local": then a random anonymous id
+  // is made once, kept in localStorage and sent as the device's (user_id_source). An id the
+  // site gives (data-user-id, identify()) is the page's only, never stored. Without either,
+  // ingest derives a visitor of the day (docs/privacy.md).
+  var dev, id = (v) => {
     v = String(v);
-    if (v && bytes(v) <= 256) {
-      uid = v;
-      try {
-        ls.setItem(KEY, v);
-      } catch (e) {}
-    }
+    if (v && bytes(v) < 257) uid = v, dev = void 0;
   };
   try {
-    ls = w.localStorage;
-    uid = ls.getItem(KEY);
+    if (A('storage') == 'local') localStorage.setItem(KEY, dev = uid = localStorage.getItem(KEY) || rnd());
   } catch (e) {}
   if (A('user-id')) id(A('user-id'));
-  else if (!uid) id(rnd());
   // Each event is kept as its JSON text with its event_id: a retry sends the same ids.
   var track = (t, p, path) => {
     t = String(t);
@@ -40,7 +37,8 @@
     try {
       q.push(JSON.stringify({
         site_id: site, event_type: t, timestamp: now(),
-        path: path || L.pathname, user_id: uid, event_id: rnd(), properties: Object.assign({}, p)
+        path: path || L.pathname, user_id: uid, user_id_source: dev && 'device',
+        event_id: rnd(), properties: Object.assign({}, p)
       }));
     } catch (e) {}
     if (q.length > 1000) q.shift();
@@ -126,7 +124,7 @@
   on(w, 'popstate', nav);
   on(w, 'pagehide', leave);
   on(d, 'visibilitychange', () => {
-    if (d.visibilityState == 'hidden') leave();
+    if (d.hidden) leave();
   });
   on(w, 'scroll', () => {
     st = st || setTimeout(() => {
@@ -152,7 +150,7 @@
       text: x.replace(/\s+/g, ' ').trim().slice(0, 64) || void 0
     });
   });
-  if (cap.indexOf(',mousemove,') >= 0)
+  if (cap.includes(',mousemove,'))
     on(d, 'mousemove', (e) => {
       var t = Date.now();
       if (t - moved >= 1000) {
@@ -161,7 +159,7 @@
       }
     });
   // Form use: blur of a text field, change of a checkbox, radio or select; never the value.
-  if (cap.indexOf(',form,') >= 0)
+  if (cap.includes(',form,'))
     ['blur', 'change'].forEach((k) => {
       on(d, k, (e) => {
         var t = e.target, y = t.type || '';

@@ -138,6 +138,9 @@ event_to_bson(const struct event *ev, int64_t now_ms, struct rollup_own *own, bs
     BSON_APPEND_UTF8(doc, EVDOC_EVENT_TYPE, ev->event_type);
     append_opt_utf8(doc, EVDOC_PATH, ev->path);
     append_opt_utf8(doc, EVDOC_USER_ID, ev->user_id);
+    if (event_visitor_name(ev->visitor) != NULL) {
+        BSON_APPEND_UTF8(doc, EVDOC_VISITOR_SOURCE, event_visitor_name(ev->visitor));
+    }
     BSON_APPEND_DATE_TIME(doc, EVDOC_TIMESTAMP, ev->ts_ms);
     BSON_APPEND_DATE_TIME(doc, EVDOC_CREATED_AT, now_ms);
     BSON_APPEND_DATE_TIME(doc, EVDOC_RECEIVED_AT, ev->received_ms);

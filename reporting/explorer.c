@@ -401,6 +401,9 @@ explorer_render(const bson_t *doc, int with_properties, size_t *len)
     bad |= render_string(ev, "event_type", doc, EVDOC_EVENT_TYPE);
     bad |= render_string(ev, "path", doc, EVDOC_PATH);
     bad |= render_string(ev, "user_id", doc, EVDOC_USER_ID);
+    if (bson_iter_init_find(&it, doc, EVDOC_VISITOR_SOURCE)) { /* absent in older documents */
+        bad |= render_string(ev, "visitor_source", doc, EVDOC_VISITOR_SOURCE);
+    }
     bad |= render_date(ev, "timestamp", doc, EVDOC_TIMESTAMP, &ms);
     bad |= render_date(ev, "received_at", doc, EVDOC_RECEIVED_AT, &ms);
     bad |= render_date(ev, "client_timestamp", doc, EVDOC_CLIENT_TIMESTAMP, &ms);

@@ -121,6 +121,17 @@ reply_head(const struct req *q)
                : json_pack("{s:s,s:s,s:s}", "site_id", q->site_id, "from", q->from, "to", q->to);
 }
 
+/* Over more than one day, an answer's unique_users counts a visitor known by ingest's daily
+ * hash (visitor_source "hash", ingest/visitor.h) once per day it came: such a visitor has a
+ * new id each day, so for them the figure is a sum of days. The answer says so with
+ * "hashed_visitors":"per_day" (docs/api.md). Returns 0, or -1 when out of memory. */
+static int
+note_hashed(json_t *reply, const struct req *q)
+{
+    return q->days.days > 1 ? json_object_set_new(reply, "hashed_visitors", json_string("per_day"))
+                            : 0;
+}
+
 /* Add "event_type" to a reply when the request narrowed to one, then send it (a NULL
  * reply: out of memory, which the send reports). */
 static int
@@ -167,7 +178,8 @@ answer_stats(struct mg_connection *conn, struct reporting *r, query_stats_fn que
      * is then dropped, and the send below fails and says so. */
     dropped = reply == NULL ||
               json_object_set_new(reply, "total_views", json_integer(st.total_views)) != 0 ||
-              json_object_set_new(reply, "unique_users", json_integer(st.unique_users)) != 0;
+              json_object_set_new(reply, "unique_users", json_integer(st.unique_users)) != 0 ||
+              note_hashed(reply, &q) != 0;
     if (dropped) {
         json_decref(paths);
     } else {
@@ -254,7 +266,7 @@ answer_breakdown(struct mg_connection *conn, struct reporting *r, query_breakdow
     struct breakdown bd;
     struct app_err err = {0};
     const char *bad;
-    int by, limit, status;
+    int by, limit, status, users;
     json_t *reply, *values;
 
     if ((status = read_req(conn, qs, &q, MISSING_BREAKDOWN)) != 0) {
@@ -290,6 +302,7 @@ answer_breakdown(struct mg_connection *conn, struct reporting *r, query_breakdow
             values = NULL;
         }
     }
+    users = bd.has_users;
     breakdown_clear(&bd);
     reply = reply_head(&q);
     if (reply == NULL || values == NULL ||
@@ -297,7 +310,8 @@ answer_breakdown(struct mg_connection *conn, struct reporting *r, query_breakdow
         json_decref(values);
         json_decref(reply);
         reply = NULL;
-    } else if (json_object_set_new(reply, "values", values) != 0) {
+    } else if (json_object_set_new(reply, "values", values) != 0 ||
+               (users && note_hashed(reply, &q) != 0)) {
         json_decref(reply);
         reply = NULL;
     }

@@ -202,6 +202,8 @@
   function showTotals(st) {
     $('views').textContent = fmt(st.total_views);
     $('users').textContent = fmt(st.unique_users);
+    // Over several days, visitors known by ingest's daily hash count once a day (docs/api.md).
+    $('users-note').hidden = st.hashed_visitors !== 'per_day';
     setMsg('cards-msg', st.total_views === 0 ? 'No events for this site in this range' : '');
   }
 
@@ -445,6 +447,7 @@
     else {
       $('views').textContent = '–';
       $('users').textContent = '–';
+      $('users-note').hidden = true;
       failed(stats.reason, 'cards-msg');
     }
     // A section that failed shows nothing of an earlier query: only its words.

@@ -60,6 +60,33 @@ function countBatches(ctx) {
 }
 
 const cases = {
+  // Cookieless by default: three visitors (contexts, each with its own User-Agent), no
+  // data-storage: nothing of ours in localStorage, sessionStorage or cookies of the page's
+  // origin. Then data-storage="local": the id made once is kept in a new context that
+  // starts with the first one's storage.
+  async cookieless(browser) {
+    for (const k of [1, 2, 3]) {
+      const ctx = await browser.newContext({userAgent: `CookielessTest/${k}.0 (visitor-${k})`});
+      const page = await open(ctx, pageUrl('cookieless', 'site-cookieless', env('INGEST')));
+      await page.evaluate(() => analytics.track('visit'));
+      const kept = await page.evaluate(() => ({local: localStorage.length,
+        session: sessionStorage.length, cookie: document.cookie}));
+      kept.cookies = (await ctx.cookies()).length;
+      info(`kept_${k}`, JSON.stringify(kept));
+      await page.close({runBeforeUnload: true});
+    }
+    const url = pageUrl('stored', 'site-stored', env('INGEST'), '&storage=local');
+    const ctx = await browser.newContext({userAgent: 'CookielessTest/local-1'});
+    const page = await open(ctx, url);
+    info('stored_1', await page.evaluate(() => localStorage.getItem('analytics_uid')));
+    const state = await ctx.storageState();
+    await page.close({runBeforeUnload: true});
+    const ctx2 = await browser.newContext({userAgent: 'CookielessTest/local-2', storageState: state});
+    const page2 = await open(ctx2, url);
+    info('stored_2', await page2.evaluate(() => localStorage.getItem('analytics_uid')));
+    await page2.close({runBeforeUnload: true});
+  },
+
   // Everything the tracker collects by default, and data-capture="form".
   async collect(browser) {
     const ctx = await browser.newContext({viewport: {width: 1000, height: 800}});
@@ -74,7 +101,7 @@ const cases = {
     await page.evaluate(() => analytics.track('signup_completed', {plan: 'pro', seats: 3}));
     await page.evaluate(() => scrollTo(0, document.documentElement.scrollHeight));
     await page.evaluate(() => history.pushState({}, '', '/page/pricing'));
-    info('user_id', await page.evaluate(() => localStorage.getItem('analytics_uid')));
+    info('kept', await page.evaluate(() => localStorage.length + sessionStorage.length));
     info('url', url);
     await page.close({runBeforeUnload: true});
   },

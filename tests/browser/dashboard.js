@@ -122,6 +122,8 @@ const shown = (page) => page.evaluate(() => {
   return {
     from: hash.get('from'), to: hash.get('to'),
     views: num('views'), users: num('users'),
+    users_note: document.getElementById('users-note').hidden ? ''
+      : document.getElementById('users-note').textContent.replace(/\s+/g, ' ').trim(),
     canvas: document.querySelectorAll('#chart canvas').length,
     chart_points: Number(document.getElementById('chart').dataset.points),
     series: rows('#series').map(([t, v, u]) => [t, Number(v.replace(/,/g, '')),

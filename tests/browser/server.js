@@ -1,7 +1,7 @@
 // server.js - the other origin of the browser tests (it_browser.sh): test pages that load
 // the tracker from ingest, or a proxy in front of ingest that fails on purpose.
 //
-//   node server.js pages          GET /page/<anything>?site=&tracker=<origin>[&capture=]
+//   node server.js pages          GET /page/<anything>?site=&tracker=<origin>[&capture=][&storage=]
 //                                 [&dnt=1][&tall=1][&private=1]: a page with the one-line
 //                                 snippet (private: with a list box, a multiple select and
 //                                 an editable element, each inside or beside [data-analytics],
@@ -28,6 +28,7 @@ function page(req, res) {
   }
   const capture = q('capture') ? ` data-capture="${q('capture')}"` : '';
   const dnt = q('dnt') ? ' data-respect-dnt' : '';
+  const storage = q('storage') ? ` data-storage="${q('storage')}"` : '';
   // What a visitor chooses or types here must never leave the page (README: never collected).
   const secrets = q('private') ? `<label>Card <select id="card" size="3">
   <option>secret-card-visa-4242</option><option id="secret-option-id">secret-card-amex-0005</option>
@@ -49,7 +50,7 @@ function page(req, res) {
 <input id="agree" type="checkbox">
 <div id="note" contenteditable>private note</div>
 ${secrets}<div style="height:${q('tall') ? 4000 : 0}px"></div>
-<script defer src="${q('tracker')}/tracker.js" data-site-id="${q('site')}"${capture}${dnt}></script>
+<script defer src="${q('tracker')}/tracker.js" data-site-id="${q('site')}"${capture}${dnt}${storage}></script>
 </body></html>
 `);
 }

@@ -45,7 +45,7 @@ decoders_agree(const char *buf, size_t len)
                     !same_str(a.request_id, b.request_id) || !same_str(a.client_id, b.client_id) ||
                     a.ts_ms != b.ts_ms || a.received_ms != b.received_ms ||
                     a.has_client_ts != b.has_client_ts || a.client_ts_ms != b.client_ts_ms ||
-                    (a.properties == NULL) != (b.properties == NULL) ||
+                    a.visitor != b.visitor || (a.properties == NULL) != (b.properties == NULL) ||
                     (a.properties != NULL && !json_equal(a.properties, b.properties)))) {
         abort();
     }
@@ -86,7 +86,7 @@ request_round_trip(const char *buf, size_t len)
         (ev.path && (strlen(back.path) != event_path_len(ev.path) ||
                      strncmp(ev.path, back.path, strlen(back.path)) != 0)) ||
         (ev.user_id == NULL) != (back.user_id == NULL) ||
-        (ev.user_id && strcmp(ev.user_id, back.user_id) != 0) ||
+        (ev.user_id && strcmp(ev.user_id, back.user_id) != 0) || ev.visitor != back.visitor ||
         (ev.properties == NULL) != (back.properties == NULL) ||
         (ev.properties && !json_equal(ev.properties, back.properties))) {
         abort(); /* the envelope lost or changed something */

@@ -45,9 +45,13 @@ http POST "$U/events" "$plain"
 expect_eq "plain events: 202" "$HTTP_STATUS" 202
 expect_eq "plain events: the reply's exact bytes" "$HTTP_BODY" \
     '{"status":"accepted","ids":["s2:k-1","s2:k_2"]}'
-queued=$(for _ in 1 2; do redis_cli rpop q | jq -c '[.id, .site_id, .event_type, .ts, .path, .user_id]'; done | jq -sc .)
+# The second has no user_id: ingest derives its visitor (32 hex characters, "hash").
+queued=$(for _ in 1 2; do
+    redis_cli rpop q | jq -c '[.id, .site_id, .event_type, .ts, .path,
+        (.user_id | if . != null and test("^[0-9a-f]{32}$") then "<derived>" else . end), .vsrc]'
+done | jq -sc .)
 expect_eq "plain events: their envelopes" "$queued" \
-    '[["s2:k-1","s2","click",1763197200000,"/a","u1"],["s2:k_2","s2","page_view",1763200800500,null,null]]'
+    '[["s2:k-1","s2","click",1763197200000,"/a","u1","client"],["s2:k_2","s2","page_view",1763200800500,null,"<derived>","hash"]]'
 http POST "$U/events" '[{"site_id":"s2","event_type":"click","timestamp":"2025-11-15T10:00:00Z"}]'
 expect_match "a plain event without event_id: a UUIDv7 in the reply" "$HTTP_BODY" \
     '^\{"status":"accepted","ids":\["[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"\]\}$'

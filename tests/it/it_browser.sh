@@ -116,10 +116,10 @@ if run_case collect; then
         ["scroll", "/page/home", {"depth": 100}]
         ["page_view", "/page/pricing", {"referrer": "'"${url%%\?*}"'"}]
         ["scroll", "/page/pricing", {"depth": 100}]'
-    uid=$(case_info user_id)
-    expect_match "the anonymous user id kept in localStorage" "$uid" '^[a-z0-9]{4,28}$'
-    expect_eq "site-abc-123: every event carries it" \
-        "$(q find '{"site_id":"site-abc-123"}' | jq -r .user_id | sort -u)" "$uid"
+    expect_eq "nothing kept in localStorage or sessionStorage" "$(case_info kept)" 0
+    expect_match "site-abc-123: every event carries one visitor, derived by ingest" \
+        "$(q find '{"site_id":"site-abc-123"}' | jq -r '.user_id + " " + .visitor_source' |
+            sort -u)" '^[0-9a-f]{32} hash$'
     expect_eq "what was typed, or is editable, is stored nowhere" \
         "$(q find '{}' | grep -c -e secret-typed-value -e 'private note')" 0
     expect_ids site-abc-123
@@ -273,6 +273,31 @@ if run_case refused; then
         wait_until 30 refused
     end_case
     expect_eq "site-cors: nothing stored" "$(count site-cors)" 0
+fi
+
+# -- cookieless by default: three visitors, nothing kept on their devices ---------------
+if run_case cookieless; then
+    check "site-cookieless: the events arrive" wait_until 30 stored_at_least site-cookieless 6
+    check "site-stored: the events arrive" wait_until 30 stored_at_least site-stored 2
+    end_case
+    for k in 1 2 3; do
+        expect_eq "visitor $k: nothing of ours in localStorage, sessionStorage or cookies" \
+            "$(case_info "kept_$k")" '{"local":0,"session":0,"cookie":"","cookies":0}'
+    done
+    expect_eq "site-cookieless: three visitors, each derived by ingest" \
+        "$(q find '{"site_id":"site-cookieless"}' | jq -r '.user_id + " " + .visitor_source' |
+            sort -u | grep -cE '^[0-9a-f]{32} hash$')" 3
+    day=$(date -u +%F)
+    http GET "http://127.0.0.1:$REPORTING_PORT/stats?site_id=site-cookieless&date=$day"
+    expect_eq "/stats counts three visitors" "$(jq .unique_users <<<"$HTTP_BODY")" 3
+    stored=$(case_info stored_1)
+    expect_match "data-storage=local: an anonymous id kept in localStorage" "$stored" \
+        '^[a-z0-9]{4,28}$'
+    expect_eq "data-storage=local: a new context with that storage keeps it" \
+        "$(case_info stored_2)" "$stored"
+    expect_eq "site-stored: every event carries it, as the device's" \
+        "$(q find '{"site_id":"site-stored"}' | jq -r '.user_id + " " + .visitor_source' |
+            sort -u)" "$stored device"
 fi
 
 # -- a visitor's clock a day ahead: the stored times are the real ones --------------------

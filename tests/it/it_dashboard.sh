@@ -148,6 +148,14 @@ expect_range() {
         "$days $(date -u +%F)"
     expect_eq "$name: the cards are /stats's figures" "$(shown "$name" '[.views, .users]')" \
         "$(api "/stats?$span" | jq -c '[.total_views, .unique_users]')"
+    # Over several days the API says that visitors known by ingest's daily hash count once a
+    # day ("hashed_visitors":"per_day"), and the card says it in words.
+    local note=""
+    [ "$days" -gt 1 ] && note="Visitors without an id are counted once a day: over several days, a sum of days"
+    expect_eq "$name: the users card's words on visitors counted per day" \
+        "$(shown "$name" -r .users_note)" "$note"
+    expect_eq "$name: /stats's hashed_visitors" "$(api "/stats?$span" | jq -r '.hashed_visitors // ""')" \
+        "$([ "$days" -gt 1 ] && echo per_day)"
     if [ "$days" -le 2 ]; then interval=hour want_points=$((days * 24)); else interval=day want_points=$days; fi
     points=$(api "/stats/timeseries?$span&interval=$interval")
     expect_eq "$name: the chart has one point per $interval ($want_points)" \

@@ -95,9 +95,13 @@ got=$GOT
 expect_eq "all events: 200" "$HTTP_STATUS" 200
 expect_json "all events: exactly what is stored, newest first" "$got" "$(cat "$T_TMP/stored.json")"
 expect_eq "all events: no next page" "$(jq -c .next_cursor <<<"$HTTP_BODY")" null
-expect_json "an event as JSON (docs/api.md)" "$(jq -c '[.events[] | select(.id == "'"$SITE"':e-noon")][0]' <<<"$HTTP_BODY")" \
-    '{"id":"'"$SITE"':e-noon","site_id":"'"$SITE"'","event_type":"edge","path":null,"user_id":null,
-      "timestamp":"2025-11-15T12:00:00.000Z","received_at":'"$(jq '[.events[] | select(.id == "'"$SITE"':e-noon")][0].received_at' <<<"$HTTP_BODY")"'}'
+noon=$(jq -c '[.events[] | select(.id == "'"$SITE"':e-noon")][0]' <<<"$HTTP_BODY")
+# Sent without a user_id: its visitor derived by ingest (32 hex characters, "hash").
+expect_match "an event's derived user_id" "$(jq -r .user_id <<<"$noon")" '^[0-9a-f]{32}$'
+expect_json "an event as JSON (docs/api.md)" "$noon" \
+    '{"id":"'"$SITE"':e-noon","site_id":"'"$SITE"'","event_type":"edge","path":null,
+      "user_id":'"$(jq .user_id <<<"$noon")"',"visitor_source":"hash",
+      "timestamp":"2025-11-15T12:00:00.000Z","received_at":'"$(jq .received_at <<<"$noon")"'}'
 check "received_at as YYYY-MM-DDTHH:MM:SS.mmmZ" \
     jq -e '[.events[].received_at | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z$")] | all' <<<"$HTTP_BODY"
 

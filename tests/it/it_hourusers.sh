@@ -24,7 +24,8 @@ post() { # post EVENT_ID TIMESTAMP USER
     http POST "$I/event" "$body}"
     expect_eq "post $1" "$HTTP_STATUS" 202
 }
-# In 10:00: u1 twice, u2, u3, and an event without a user; u1 once in 11:00. e1 is sent
+# In 10:00: u1 twice, u2, u3, and an event without a user_id (whose visitor ingest derives:
+# a fourth user); u1 once in 11:00. e1 is sent
 # again by the client with another user_id (a client's duplicate: not counted, so its u9 is
 # in no set).
 post e1 2025-11-15T10:00:00Z u1
@@ -44,16 +45,16 @@ check "the processor counted the six events and met the client's duplicate" \
 hour_set() { # hour_set ID: the number of entries of the site-hour's u, and its u_all
     q rollup_hours find "{\"_id\":\"$1\"}" | jq -s -c '.[0] | [(.u | length), .u_all]'
 }
-expect_eq "the site-hour 10:00 keeps three users" "$(hour_set '2025-11-15T10|*|2:hu')" '[3,true]'
-expect_eq "the site-hour 10:00 of page_view keeps three users" \
-    "$(hour_set '2025-11-15T10|9:page_view|2:hu')" '[3,true]'
+expect_eq "the site-hour 10:00 keeps four users" "$(hour_set '2025-11-15T10|*|2:hu')" '[4,true]'
+expect_eq "the site-hour 10:00 of page_view keeps four users" \
+    "$(hour_set '2025-11-15T10|9:page_view|2:hu')" '[4,true]'
 expect_eq "the site-hour 11:00 keeps one user" "$(hour_set '2025-11-15T11|*|2:hu')" '[1,true]'
 
 pts() { jq -c '[.points[] | select(.views > 0 or .unique_users > 0)]' <<<"$HTTP_BODY"; }
 for ep in stats/timeseries stats/timeseries/aggregated; do
     http GET "$R/$ep?site_id=hu&date=2025-11-15&interval=hour"
     expect_json "/$ep by hour" "$(pts)" \
-        '[{"t":"2025-11-15T10:00:00Z","views":5,"unique_users":3},
+        '[{"t":"2025-11-15T10:00:00Z","views":5,"unique_users":4},
           {"t":"2025-11-15T11:00:00Z","views":1,"unique_users":1}]'
 done
 
@@ -77,7 +78,7 @@ for e in "o1 u7" "o2 u8" "o3 u7"; do
 done
 http GET "$R/stats/timeseries?site_id=hu&from=2025-11-15&to=2025-11-17&interval=hour"
 expect_json "a site-hour from before the sets: its users from its raw events" "$(pts)" \
-    '[{"t":"2025-11-15T10:00:00Z","views":5,"unique_users":3},
+    '[{"t":"2025-11-15T10:00:00Z","views":5,"unique_users":4},
       {"t":"2025-11-15T11:00:00Z","views":1,"unique_users":1},
       {"t":"2025-11-16T09:00:00Z","views":7,"unique_users":2,"unique_users_capped":true},
       {"t":"2025-11-17T08:00:00Z","views":3,"unique_users":2}]'

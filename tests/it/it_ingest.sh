@@ -21,16 +21,17 @@ expect_eq "one envelope queued" "$(redis_cli llen q1)" 1
 env=$(redis_cli rpop q1)
 expect_json "envelope: versioned, validated fields, UTC ms, request id, received time" \
     "$(jq -c 'del(.received)' <<<"$env")" \
-    "{\"v\":1,\"id\":\"$id\",\"site_id\":\"site-abc-123\",\"event_type\":\"page_view\",\"ts\":1763181000000,\"path\":\"/pricing\",\"user_id\":\"user-xyz-789\",\"properties\":{\"ref\":\"x\",\"n\":[1,2.5,true,null]},\"rid\":\"$id\"}"
+    "{\"v\":1,\"id\":\"$id\",\"site_id\":\"site-abc-123\",\"event_type\":\"page_view\",\"ts\":1763181000000,\"path\":\"/pricing\",\"user_id\":\"user-xyz-789\",\"vsrc\":\"client\",\"properties\":{\"ref\":\"x\",\"n\":[1,2.5,true,null]},\"rid\":\"$id\"}"
 expect_match "envelope: received is milliseconds" "$(jq -r .received <<<"$env")" '^[0-9]{13}$'
 
 http POST "$U/event" '{"site_id":"s","event_type":"click","timestamp":"2024-02-29T23:59:59.999Z"}'
 expect_eq "minimal event (no path, user_id, properties): 202" "$HTTP_STATUS" 202
 id2=$(jq -r .id <<<"$HTTP_BODY")
 check "ids differ" [ "$id" != "$id2" ]
-expect_json "minimal envelope carries no optional fields" \
-    "$(redis_cli rpop q1 | jq -c '{keys: (keys), ts}')" \
-    '{"keys":["event_type","id","received","rid","site_id","ts","v"],"ts":1709251199999}'
+# Without a user_id, ingest derives the visitor (cookieless: a keyed hash of the day).
+expect_json "minimal envelope carries no optional fields but the derived visitor" \
+    "$(redis_cli rpop q1 | jq -c '{keys: (keys), ts, vsrc, u: (.user_id | test("^[0-9a-f]{32}$"))}')" \
+    '{"keys":["event_type","id","received","rid","site_id","ts","user_id","v","vsrc"],"ts":1709251199999,"vsrc":"hash","u":true}'
 
 # --- beacon bodies: the Content-Type is not looked at ---------------------------------
 # navigator.sendBeacon sends a string as text/plain;charset=UTF-8 (a CORS "simple"

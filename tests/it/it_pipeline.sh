@@ -56,7 +56,7 @@ drained "documents"
 doc=$("$BUILD/tests/mongoq" "$(mongo_uri $DB)" events find "{\"_id\":\"$id\"}")
 expect_json "document: _id is the event id, timestamp a UTC Date" \
     "$(jq -c 'del(.createdAt, .own, .received_at, .delivery)' <<<"$doc")" \
-    "{\"_id\":\"$id\",\"site_id\":\"doc-site\",\"event_type\":\"click\",\"path\":\"/x\",\"user_id\":\"u1\",\"timestamp\":{\"\$date\":\"2025-11-15T04:30:00.250Z\"}}"
+    "{\"_id\":\"$id\",\"site_id\":\"doc-site\",\"event_type\":\"click\",\"path\":\"/x\",\"user_id\":\"u1\",\"visitor_source\":\"client\",\"timestamp\":{\"\$date\":\"2025-11-15T04:30:00.250Z\"}}"
 # shellcheck disable=SC2016 # a literal $ in the JSON
 expect_match "document: createdAt is a Date" "$(jq -c .createdAt <<<"$doc")" '^\{"\$date":"[0-9-]+T'
 # shellcheck disable=SC2016 # a literal $ in the JSON
@@ -69,9 +69,9 @@ expect_match "document: one batch counts it in the six rollup figures (a click: 
 expect_eq "document: a click has no referrer figure" "$(jq -c '.own | has("r")' <<<"$doc")" false
 doc=$("$BUILD/tests/mongoq" "$(mongo_uri $DB)" events find "{\"_id\":\"$id2\"}")
 expect_eq "document without a path: no path figures" "$(jq -c '.own | keys' <<<"$doc")" '["a","h","ht","t"]'
-expect_json "document: properties kept as sent; absent path/user_id are null" \
-    "$(jq -c '{path, user_id, properties}' <<<"$doc")" \
-    '{"path":null,"user_id":null,"properties":{"a":{"b":[1,"two",false]},"c":1.5}}'
+expect_json "document: properties kept as sent; absent path is null, absent user_id derived" \
+    "$(jq -c '{path, u: (.user_id | test("^[0-9a-f]{32}$")), visitor_source, properties}' <<<"$doc")" \
+    '{"path":null,"u":true,"visitor_source":"hash","properties":{"a":{"b":[1,"two",false]},"c":1.5}}'
 
 # --- a path's query and fragment are never stored ----------------------------------------
 # One plain event (ingest's fast path) and one with properties (the jansson path).
@@ -106,6 +106,8 @@ expect_http "UTC day 2025-11-14" 200 '{"site_id":"tz-site","date":"2025-11-14","
   "top_paths":[{"path":"/prev","views":1}]}'
 
 # --- ties, the top-10 cut, events without path or user, event_type ----------------------
+# The events without a user_id are one visitor derived by ingest (one client, one
+# User-Agent, one day), counted as one user.
 # 12 paths: /p01 x3, /p02 x3, /p03..p12 x1; ties broken by path ascending; only 10 listed.
 for n in 01 02; do for _ in 1 2 3; do post tie-site page_view 2025-11-20T12:00:00Z "/p$n" "u$n"; done; done
 for n in 12 11 10 09 08 07 06 05 04 03; do post tie-site page_view 2025-11-20T12:00:00Z "/p$n" ""; done
@@ -117,14 +119,14 @@ SENT=$((SENT + 1))
 drained "ties"
 http GET "$R/stats?site_id=tie-site&date=2025-11-20"
 expect_http "ties by path ascending, top 10 only, pathless and userless counted" 200 \
-    '{"site_id":"tie-site","date":"2025-11-20","total_views":20,"unique_users":4,"top_paths":[
+    '{"site_id":"tie-site","date":"2025-11-20","total_views":20,"unique_users":5,"top_paths":[
      {"path":"/p01","views":3},{"path":"/p02","views":3},{"path":"/p12","views":3},
      {"path":"/p03","views":1},{"path":"/p04","views":1},{"path":"/p05","views":1},
      {"path":"/p06","views":1},{"path":"/p07","views":1},{"path":"/p08","views":1},
      {"path":"/p09","views":1}]}'
 http GET "$R/stats?site_id=tie-site&date=2025-11-20&event_type=click"
 expect_http "event_type=click narrows all three figures" 200 \
-    '{"site_id":"tie-site","date":"2025-11-20","event_type":"click","total_views":3,"unique_users":2,
+    '{"site_id":"tie-site","date":"2025-11-20","event_type":"click","total_views":3,"unique_users":3,
       "top_paths":[{"path":"/p12","views":2}]}'
 http GET "$R/stats?site_id=tie-site&date=2025-11-20&event_type=page_view"
 expect_eq "event_type=page_view total" "$(jq .total_views <<<"$HTTP_BODY")" 17

@@ -82,7 +82,8 @@ assert_same_event(const struct event *a, const struct event *b, const char *text
         !same_str(a->path, b->path) || !same_str(a->user_id, b->user_id) ||
         !same_str(a->request_id, b->request_id) || a->ts_ms != b->ts_ms ||
         a->received_ms != b->received_ms || a->has_client_ts != b->has_client_ts ||
-        a->client_ts_ms != b->client_ts_ms || (a->properties == NULL) != (b->properties == NULL) ||
+        a->client_ts_ms != b->client_ts_ms || a->visitor != b->visitor ||
+        (a->properties == NULL) != (b->properties == NULL) ||
         (a->properties != NULL && !json_equal(a->properties, b->properties))) {
         fail_msg("%s: the events differ", text);
     }
@@ -318,7 +319,8 @@ test_encode_known_text(void **state)
         "{\"v\":1,\"id\":\"" VALID_ID
         "\",\"site_id\":\"site-abc-123\",\"event_type\":\"page_view\","
         "\"ts\":1763200800000,\"received\":1763200800123,\"path\":\"/pricing\",\"user_id\":\"u1\","
-        "\"properties\":{\"a\":[1,2.5,\"x\\u0001\\\"\"],\"b\":{\"c\":null,\"d\":true},\"e\":{}},"
+        "\"vsrc\":\"client\",\"properties\":{\"a\":[1,2.5,\"x\\u0001\\\"\"],\"b\":{\"c\":null,"
+        "\"d\":true},\"e\":{}},"
         "\"rid\":\"r1\"}";
     struct event in;
     size_t len = 0;
@@ -825,6 +827,14 @@ test_fast_scan_agrees_with_jansson(void **state)
         ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"user_id\":\"u\",\"path\":\"/p\"}",
         ",\"event_type\":\"e\",\"ts\":1}",
         ",\"event_type\":\"e\",\"ts\":1,\"received\":2",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"user_id\":\"u\",\"vsrc\":\"client\"}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"user_id\":\"u\",\"vsrc\":\"device\"}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"user_id\":\"u\",\"vsrc\":\"hash\","
+        "\"rid\":\"r\"}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"user_id\":\"u\",\"vsrc\":\"other\"}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"vsrc\":\"hash\"}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"vsrc\":null}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"vsrc\":\"\"}",
     };
     char text[6000];
     (void)state;
@@ -957,6 +967,38 @@ test_decode_member_type_table(void **state)
 
 /* The envelope's times are instants within years 0001-9999, as every time ingest writes;
  * its request id is what ingest makes one of (1-64 of [A-Za-z0-9._:-]). */
+#define VSRC_MSG "envelope field 'vsrc' is not client, device or hash"
+
+/* Each visitor source goes through the envelope and back, by both decoders. */
+static void
+test_round_trip_visitor_source(void **state)
+{
+    static const enum event_visitor all[] = {EVENT_VISITOR_UNKNOWN, EVENT_VISITOR_CLIENT,
+                                             EVENT_VISITOR_DEVICE, EVENT_VISITOR_HASH};
+    json_t *body = json_loads("{\"site_id\":\"s\",\"event_type\":\"e\",\"timestamp\":"
+                              "\"2025-11-15T10:00:00Z\",\"user_id\":\"u\"}",
+                              0, NULL);
+    struct app_err err = {0, ""};
+    struct event ev, back;
+    char *text;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        request_event(json_incref(body), &ev);
+        ev.visitor = all[i];
+        text = envelope_encode(&ev, NULL);
+        assert_non_null(text);
+        assert_true((strstr(text, "\"vsrc\"") != NULL) == (all[i] != EVENT_VISITOR_UNKNOWN));
+        assert_int_equal(envelope_decode(text, strlen(text), &back, &err), 0);
+        assert_int_equal(back.visitor, all[i]);
+        assert_int_equal(assert_decoders_agree(text), 0);
+        event_cleanup(&back);
+        event_cleanup(&ev);
+        free(text);
+    }
+    json_decref(body);
+}
+
 static void
 test_decode_rejects_out_of_range(void **state)
 {
@@ -985,6 +1027,14 @@ test_decode_rejects_out_of_range(void **state)
          NULL},
         {"1", "2", ",\"rid\":\"01234567890123456789012345678901234567890123456789012345678901234\"",
          RID_MSG},
+        /* How the visitor was known: one of three names, else a dead letter. */
+        {"1", "2", ",\"user_id\":\"u\",\"vsrc\":\"client\"", NULL},
+        {"1", "2", ",\"user_id\":\"u\",\"vsrc\":\"device\"", NULL},
+        {"1", "2", ",\"user_id\":\"u\",\"vsrc\":\"hash\"", NULL},
+        {"1", "2", ",\"user_id\":\"u\",\"vsrc\":\"Hash\"", VSRC_MSG},
+        {"1", "2", ",\"user_id\":\"u\",\"vsrc\":\"\"", VSRC_MSG},
+        {"1", "2", ",\"user_id\":\"u\",\"vsrc\":1", VSRC_MSG},
+        {"1", "2", ",\"user_id\":\"u\",\"vsrc\":null", VSRC_MSG},
     };
     char text[512];
 
@@ -1085,6 +1135,7 @@ main(void)
         cmocka_unit_test(test_fast_scan_agrees_with_jansson),
         cmocka_unit_test(test_decode_member_type_table),
         cmocka_unit_test(test_decode_rejects_out_of_range),
+        cmocka_unit_test(test_round_trip_visitor_source),
         cmocka_unit_test(test_decode_out_of_memory),
     };
 

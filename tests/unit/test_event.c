@@ -500,6 +500,66 @@ test_request_user_id_length(void **state)
     json_decref(body);
 }
 
+static void scan_agrees(const char *text);
+
+/* How the visitor was known: user_id sent (client), with user_id_source "device" (the
+ * tracker's stored id), or none (left to ingest, which derives one); user_id_source takes
+ * "device" only. */
+static void
+test_request_user_id_source(void **state)
+{
+    static const struct {
+        const char *extra; /* members after the minimal event's */
+        int visitor;       /* enum event_visitor, or -1: refused */
+    } cases[] = {
+        {"", EVENT_VISITOR_UNKNOWN},
+        {",\"user_id\":\"u\"", EVENT_VISITOR_CLIENT},
+        {",\"user_id\":\"\"", EVENT_VISITOR_UNKNOWN},
+        {",\"user_id\":null", EVENT_VISITOR_UNKNOWN},
+        {",\"user_id\":\"u\",\"user_id_source\":\"device\"", EVENT_VISITOR_DEVICE},
+        {",\"user_id\":\"u\",\"user_id_source\":null", EVENT_VISITOR_CLIENT},
+        {",\"user_id_source\":\"device\"", EVENT_VISITOR_UNKNOWN}, /* no id: derived */
+        {",\"user_id\":\"u\",\"user_id_source\":\"client\"", -1},
+        {",\"user_id\":\"u\",\"user_id_source\":\"hash\"", -1},
+        {",\"user_id\":\"u\",\"user_id_source\":\"Device\"", -1},
+        {",\"user_id\":\"u\",\"user_id_source\":1", -1},
+        {",\"user_id_source\":\"\"", -1},
+    };
+    char text[256];
+    struct event ev;
+    struct app_err err = {0};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(text, sizeof text,
+                 "{\"site_id\":\"s\",\"event_type\":\"e\",\"timestamp\":"
+                 "\"2025-11-15T10:00:00Z\"%s}",
+                 cases[i].extra);
+        json_t *body = load(text);
+        int rc = event_from_request(body, &ev, &err);
+        if (cases[i].visitor < 0) {
+            assert_int_equal(rc, -1);
+            assert_string_equal(err.msg, EVENT_USER_ID_SOURCE_MSG);
+            assert_string_equal(err.msg, "Field 'user_id_source' must be \"device\" (or absent)");
+        } else {
+            assert_int_equal(rc, 0);
+            if ((int)ev.visitor != cases[i].visitor) {
+                fail_msg("case %zu: visitor %d, expected %d", i, ev.visitor, cases[i].visitor);
+            }
+            event_cleanup(&ev);
+        }
+        json_decref(body);
+        scan_agrees(text);
+    }
+    assert_string_equal(event_visitor_name(EVENT_VISITOR_CLIENT), "client");
+    assert_string_equal(event_visitor_name(EVENT_VISITOR_DEVICE), "device");
+    assert_string_equal(event_visitor_name(EVENT_VISITOR_HASH), "hash");
+    assert_null(event_visitor_name(EVENT_VISITOR_UNKNOWN));
+    assert_int_equal(event_visitor_parse("hash", 4), EVENT_VISITOR_HASH);
+    assert_int_equal(event_visitor_parse("hash", 3), EVENT_VISITOR_UNKNOWN);
+    assert_int_equal(event_visitor_parse("", 0), EVENT_VISITOR_UNKNOWN);
+}
+
 static void
 test_request_bad_timestamp(void **state)
 {
@@ -1052,6 +1112,7 @@ scan_agrees(const char *text)
         assert_true(s.user_id == NULL || strcmp(s.user_id, j.user_id) == 0);
         assert_true((s.client_id == NULL) == (j.client_id == NULL));
         assert_true(s.client_id == NULL || strcmp(s.client_id, j.client_id) == 0);
+        assert_int_equal(s.visitor, j.visitor);
         assert_null(j.properties);
         assert_null(s.src);
     } else {
@@ -1287,11 +1348,12 @@ answer_batch(const char *text, int fast, char *out)
 }
 
 /* Every member the jansson path reads, and one it ignores; a valid value of each. */
-static const char *const members[] = {"site_id", "event_type", "timestamp", "path",
-                                      "user_id", "properties", "event_id",  "other"};
+static const char *const members[] = {"site_id",  "event_type", "timestamp",
+                                      "path",     "user_id",    "properties",
+                                      "event_id", "other",      "user_id_source"};
 static const char *const valid_values[] = {"\"s1\"",  "\"page_view\"", "\"2025-11-15T10:00:00Z\"",
                                            "\"/p\"",  "\"u1\"",        "{\"k\":\"v\"}",
-                                           "\"e-1\"", "\"y\""};
+                                           "\"e-1\"", "\"y\"",         "\"device\""};
 #define N_REQUIRED 3 /* the first three members */
 /* Every JSON type, strings of several kinds among them. */
 static const char *const any_values[] = {"\"x\"",
@@ -1443,6 +1505,7 @@ main(void)
         cmocka_unit_test(test_request_event_type_length),
         cmocka_unit_test(test_request_path_length),
         cmocka_unit_test(test_request_user_id_length),
+        cmocka_unit_test(test_request_user_id_source),
         cmocka_unit_test(test_request_bad_timestamp),
         cmocka_unit_test(test_request_non_object_body),
         cmocka_unit_test(test_request_unknown_fields_ignored),
