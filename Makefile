@@ -293,13 +293,16 @@ asan:
 # the starvation test without ASan only, as its bounds are wall-clock (it_hostile.sh runs
 # the same timeouts under ASan); the memory test without ASan or valgrind, as
 # its bounds are reporting's own resident memory, which their shadow memory and quarantine
-# hide (its reads run under both in it_ranges.sh and it_explorer.sh); and the queue-shards
-# subset (SHARDS_IT with four shards) in check-test, next to the rest. `make test` and
-# `make asan` run everything once.
+# hide (its reads run under both in it_ranges.sh and it_explorer.sh); the two browser tests
+# without ASan only, as their time is mostly Chromium's and the services' routes they call
+# run under ASan in it_cors.sh, it_tracker.sh, it_ranges.sh and it_explorer.sh; and the
+# queue-shards subset (SHARDS_IT with four shards) in check-test, next to the rest.
+# `make test` and `make asan` run everything once.
 check-test:
 	$(MAKE) test IT_SKIP=tests/it/it_fault_inject.sh IT_MORE="T_QUEUE_SHARDS=4 $(SHARDS_IT)"
 check-asan:
-	$(MAKE) asan IT_SKIP="tests/it/it_starvation.sh tests/it/it_memory.sh"
+	$(MAKE) asan IT_SKIP="tests/it/it_starvation.sh tests/it/it_memory.sh tests/it/it_browser.sh \
+	    tests/it/it_dashboard.sh"
 
 # valgrind runs every integration script that walks some path of the programs once, and
 # leaves out those whose point is the same paths again under time, load, races, faults or a
