@@ -348,19 +348,28 @@ event_correct_ts(int64_t ts_ms, int64_t sent_ms, int64_t received_ms, int64_t *o
     return 0;
 }
 
-/* Fill buf from getrandom(), retrying on EINTR; falls back to nothing worse
- * than an abort, since ids without randomness could collide silently. */
-static void
-fill_random(unsigned char *buf, size_t n)
+int
+event_random(unsigned char *buf, size_t n)
 {
     size_t got = 0;
+
     while (got < n) {
         ssize_t r = getrandom(buf + got, n - got, 0);
         if (r > 0) {
             got += (size_t)r;
         } else if (r < 0 && errno != EINTR) {
-            abort(); /* no kernel randomness: refuse to mint ids that may collide */
+            return -1;
         }
+    }
+    return 0;
+}
+
+/* event_random(), or an abort: ids without randomness could collide silently. */
+static void
+fill_random(unsigned char *buf, size_t n)
+{
+    if (event_random(buf, n) != 0) {
+        abort(); /* no kernel randomness: refuse to mint ids that may collide */
     }
 }
 

@@ -216,6 +216,11 @@ int event_correct_ts(int64_t ts_ms, int64_t sent_ms, int64_t received_ms, int64_
 /* Write a new event id (EVENT_ID_LEN chars and a NUL) for time now_ms. Thread-safe. */
 void event_new_id(int64_t now_ms, char out[EVENT_ID_LEN + 1]);
 
+/* Fill buf[0..n) with the kernel's random bytes (getrandom(), retried on EINTR and after a
+ * short read), as event_new_id() and ingest's daily salt (ingest/salt.h) take them.
+ * Returns 0, or -1 with errno set. */
+int event_random(unsigned char *buf, size_t n);
+
 /* True when s is an id of the form event_new_id() writes. */
 int event_id_valid(const char *s);
 

@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
+#include "event.h"
 #include "ts.h"
 
 /* How long a failed fetch answers for the requests after it. */
@@ -101,23 +101,6 @@ salt_free(salt_t *s)
     free(s);
 }
 
-/* Fill buf with random bytes. Returns 0, or -1 (errno set). */
-static int
-random_bytes(unsigned char *buf, size_t n)
-{
-    size_t got = 0;
-
-    while (got < n) {
-        ssize_t r = getrandom(buf + got, n - got, 0);
-        if (r > 0) {
-            got += (size_t)r;
-        } else if (r < 0 && errno != EINTR) {
-            return -1;
-        }
-    }
-    return 0;
-}
-
 /* The salt of the day that holds now_ms, created when it does not exist (create) or only
  * read (!create): 1 with out filled, 0 when it does not exist (!create), or -1 with err. */
 static int
@@ -133,7 +116,7 @@ fetch(salt_t *s, int64_t now_ms, int create, unsigned char out[SALT_LEN], struct
         return err_set(err, ERR_INVALID, "salt key too long");
     }
     if (create) {
-        if (random_bytes(mine, sizeof mine) != 0) {
+        if (event_random(mine, sizeof mine) != 0) {
             return err_set(err, ERR_INTERNAL, "getrandom: %s", strerror(errno));
         }
         for (size_t i = 0; i < SALT_LEN; i++) {
