@@ -93,7 +93,7 @@ shards_run() {
 }
 
 bench_shards() {
-    local k id=0 m port base_pid base_port rps_now=0 rps_base=0 masters
+    local k id=0 m masters
     for k in 1 2 4 8; do
         id=$((id + 1))
         shards_run "12.$id" "one Redis" "$k" "$REDIS_PORT" REDIS_PORT="$REDIS_PORT"
@@ -113,34 +113,11 @@ bench_shards() {
 
     # 12.7-9: QUEUE_SHARDS=1 against the last ingest without shards.
     base_ingest common/qshard.c "${BENCH_SHARDS_BASE:-}"
-    PORT=0 PROBE_PORT=0 BIND_ADDRESS=127.0.0.1 REDIS_PORT="$REDIS_PORT" QUEUE_KEY="$QUEUE" \
-        "$BASE_INGEST" >"$T_TMP/ingest-shards-base.log" 2>&1 &
-    base_pid=$!
-    T_PIDS+=("$base_pid")
-    wait_until 10 grep -q 'listening on ' "$T_TMP/ingest-shards-base.log" || die "the base ingest did not start"
-    base_port=$(sed -n 's/.*listening on [^:]*:\([0-9]*\).*/\1/p' "$T_TMP/ingest-shards-base.log" | head -n 1)
-    start_service ingest13 REDIS_PORT="$REDIS_PORT" QUEUE_KEY="$QUEUE" QUEUE_SHARDS=1 ||
-        die "ingest did not start"
-    warm_up tests/bench/post.lua "http://127.0.0.1:$base_port/event"
-    warm_up tests/bench/post.lua "http://127.0.0.1:$INGEST13_PORT/event"
-    for _ in 1 2; do
-        for port in "$base_port" "$INGEST13_PORT"; do
-            redis_cli del "$QUEUE" >/dev/null
-            bench_wrk -t2 -c50 -d5s --latency -s tests/bench/post.lua "http://127.0.0.1:$port/event"
-            if [ "$port" = "$base_port" ]; then
-                [ "$W_RPS" -le "$rps_base" ] || { rps_base=$W_RPS SH_BASE_RES=$(wrk_result); }
-            else
-                [ "$W_RPS" -le "$rps_now" ] || { rps_now=$W_RPS SH_NOW_RES=$(wrk_result); }
-            fi
-        done
-    done
-    redis_cli del "$QUEUE" >/dev/null
-    stop_pid "$base_pid"
-    stop_pid "$INGEST13_PID"
+    ingest_vs_base ingest13 5 QUEUE_SHARDS=1
     row 12.7 "ingest at $BASE_REV (before queue shards), \`POST /event\`, 50 connections, better of 2" \
-        "$SH_BASE_RES" "\`wrk -t2 -c50 -d5s --latency -s tests/bench/post.lua\` against it"
-    row 12.8 "this ingest, QUEUE_SHARDS=1, the same, alternating with 12.7" "$SH_NOW_RES" "the same"
-    SHARDS_TPUT=$(calc "100 * ($rps_now - $rps_base) / $rps_base" "%+.1f")
+        "$BASE_RES" "\`wrk -t2 -c50 -d5s --latency -s tests/bench/post.lua\` against it"
+    row 12.8 "this ingest, QUEUE_SHARDS=1, the same, alternating with 12.7" "$NOW_RES" "the same"
+    SHARDS_TPUT=$VS_TPUT
     row 12.9 "**this (QUEUE_SHARDS=1) / $BASE_REV req/s at 50 connections**" "**$SHARDS_TPUT %**" "12.8 / 12.7"
     m=$(awk -v s="$SHARDS_SHARES6" 'BEGIN { n = split(s, a, " "); ok = n == 3
         for (i = 1; i <= n; i++) if (a[i] < 30 || a[i] > 36.67) ok = 0; print ok }')

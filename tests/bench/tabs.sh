@@ -51,8 +51,49 @@ base_ingest() {
     BASE_INGEST=$dir/build/ingest
 }
 
+# ingest_vs_base NAME SECONDS [VAR=value ...]: POST /event at 50 connections for SECONDS,
+# against $BASE_INGEST (base_ingest) and this ingest (started as service NAME with the
+# assignments), in turn, twice each, both on QUEUE_KEY of the same Redis, emptied before
+# each run. Sets BASE_RES and NOW_RES (wrk_result of each one's better run) and VS_TPUT
+# (this one's req/s against the base's, in percent). Parts 11 and 12 use it.
+ingest_vs_base() {
+    local name=$1 secs=$2 log="$T_TMP/$1-base.log" base_pid base_port now_port now_pid port
+    local rps_base=0 rps_now=0
+    shift 2
+    PORT=0 PROBE_PORT=0 BIND_ADDRESS=127.0.0.1 REDIS_PORT="$REDIS_PORT" QUEUE_KEY="$QUEUE" \
+        "$BASE_INGEST" >"$log" 2>&1 &
+    base_pid=$!
+    T_PIDS+=("$base_pid")
+    wait_until 10 grep -q 'listening on ' "$log" || die "the base ingest did not start"
+    base_port=$(sed -n 's/.*listening on [^:]*:\([0-9]*\).*/\1/p' "$log" | head -n 1)
+    start_service "$name" REDIS_PORT="$REDIS_PORT" QUEUE_KEY="$QUEUE" "$@" ||
+        die "ingest did not start"
+    now_port=${name^^}_PORT
+    now_port=${!now_port}
+    now_pid=${name^^}_PID
+    now_pid=${!now_pid}
+    warm_up tests/bench/post.lua "http://127.0.0.1:$base_port/event"
+    warm_up tests/bench/post.lua "http://127.0.0.1:$now_port/event"
+    for _ in 1 2; do
+        for port in "$base_port" "$now_port"; do
+            redis_cli del "$QUEUE" >/dev/null
+            bench_wrk -t2 -c50 -d"${secs}s" --latency -s tests/bench/post.lua \
+                "http://127.0.0.1:$port/event"
+            if [ "$port" = "$base_port" ]; then
+                [ "$W_RPS" -le "$rps_base" ] || { rps_base=$W_RPS BASE_RES=$(wrk_result); }
+            else
+                [ "$W_RPS" -le "$rps_now" ] || { rps_now=$W_RPS NOW_RES=$(wrk_result); }
+            fi
+        done
+    done
+    redis_cli del "$QUEUE" >/dev/null
+    stop_pid "$base_pid"
+    stop_pid "$now_pid"
+    VS_TPUT=$(calc "100 * ($rps_now - $rps_base) / $rps_base" "%+.1f")
+}
+
 bench_tabs() {
-    local n port rps_now=0 rps_base=0 id=0
+    local n id=0
     start_service ingest7 REDIS_PORT="$REDIS_PORT" QUEUE_KEY="$QUEUE" || die "ingest did not start"
     for n in 1000 2000 5000; do
         redis_cli del "$QUEUE" >/dev/null
@@ -73,34 +114,11 @@ bench_tabs() {
     stop_pid "$REPORTING7_PID"
 
     base_ingest common/http_pool.c
-    PORT=0 PROBE_PORT=0 BIND_ADDRESS=127.0.0.1 REDIS_PORT="$REDIS_PORT" QUEUE_KEY="$QUEUE" \
-        "$BASE_INGEST" >"$T_TMP/ingest-base.log" 2>&1 &
-    T_PIDS+=("$!")
-    local base_pid=$!
-    wait_until 10 grep -q 'listening on ' "$T_TMP/ingest-base.log" || die "the base ingest did not start"
-    local base_port
-    base_port=$(sed -n 's/.*listening on [^:]*:\([0-9]*\).*/\1/p' "$T_TMP/ingest-base.log" | head -n 1)
-    start_service ingest8 REDIS_PORT="$REDIS_PORT" QUEUE_KEY="$QUEUE" || die "ingest did not start"
-    warm_up tests/bench/post.lua "http://127.0.0.1:$base_port/event"
-    warm_up tests/bench/post.lua "http://127.0.0.1:$INGEST8_PORT/event"
-    for _ in 1 2; do
-        for port in "$base_port" "$INGEST8_PORT"; do
-            redis_cli del "$QUEUE" >/dev/null
-            bench_wrk -t2 -c50 -d6s --latency -s tests/bench/post.lua "http://127.0.0.1:$port/event"
-            if [ "$port" = "$base_port" ]; then
-                [ "$W_RPS" -le "$rps_base" ] || { rps_base=$W_RPS BASE_RES=$(wrk_result); }
-            else
-                [ "$W_RPS" -le "$rps_now" ] || { rps_now=$W_RPS NOW_RES=$(wrk_result); }
-            fi
-        done
-    done
-    redis_cli del "$QUEUE" >/dev/null
-    stop_pid "$base_pid"
-    stop_pid "$INGEST8_PID"
+    ingest_vs_base ingest8 6
     row 11.5 "ingest at $BASE_REV (before the worker pool), \`POST /event\`, 50 connections, better of 2" \
         "$BASE_RES" "\`wrk -t2 -c50 -d6s --latency -s tests/bench/post.lua\` against it"
     row 11.6 "this ingest, the same, alternating with 11.5" "$NOW_RES" "the same"
-    TABS_TPUT=$(calc "100 * ($rps_now - $rps_base) / $rps_base" "%+.1f")
+    TABS_TPUT=$VS_TPUT
     row 11.7 "**this / $BASE_REV req/s at 50 connections**" "**$TABS_TPUT %**" "11.6 / 11.5"
     EXTRA_TARGETS+=(
         "| 5,000 browser tabs against one ingest: every request answered, p99 ≤ 50 ms | $TABS_5000_SHARE %, p99 $TABS_5000_P99 ms | $(verdict "$TABS_5000_SHARE >= 100 && $TABS_5000_P99 <= 50") |"
