@@ -30,6 +30,9 @@
 #define ROLLUP_USERS_COLLECTION "rollup_users"
 #define ROLLUP_HOURS_COLLECTION "rollup_hours"
 #define ROLLUP_REFERRERS_COLLECTION "rollup_referrers"
+#define ROLLUP_VISITS_COLLECTION "rollup_visits"
+#define ROLLUP_ENTRY_PAGES_COLLECTION "rollup_entry_pages"
+#define ROLLUP_EXIT_PAGES_COLLECTION "rollup_exit_pages"
 
 /* A site-hour's set u grows only while it has fewer than ROLLUP_HOUR_USERS_MAX entries (a
  * document is limited to 16 MB, about 900,000 int64s in an array): a batch finding it full

@@ -431,6 +431,13 @@ query_aggregated_breakdown(store_t *s, const char *site_id, const struct day_ran
     int rc;
 
     memset(out, 0, sizeof *out);
+    if (by == RANGE_BY_ENTRY_PAGE || by == RANGE_BY_EXIT_PAGE) {
+        bson_destroy(match);
+        /* A visit's pages need its events in order: only the processors' rollups have them. */
+        return err_set(err, ERR_INVALID,
+                       "Parameter 'by' must be event_type, path or referrer on "
+                       "/stats/breakdown/aggregated");
+    }
     out->has_users = by == RANGE_BY_EVENT_TYPE;
     rc = by == RANGE_BY_REFERRER
              ? referrers_from_events(s, match, limit, out, err)

@@ -6,6 +6,7 @@
 
 #include "dbread.h"
 #include "query_stats.h"
+#include "query_visits.h"
 #include "ts.h"
 
 /* The pipeline of the event types of site_id's days in r: their views (and, one day, its
@@ -66,6 +67,9 @@ query_breakdown_rollups(store_t *s, const char *site_id, const struct day_range 
     bson_t *pipeline = NULL;
     int rc = -1;
 
+    if (by == RANGE_BY_ENTRY_PAGE || by == RANGE_BY_EXIT_PAGE) {
+        return query_visit_pages(s, site_id, r, by == RANGE_BY_EXIT_PAGE, limit, out, err);
+    }
     memset(out, 0, sizeof *out);
     out->has_users = by == RANGE_BY_EVENT_TYPE;
     if (by == RANGE_BY_EVENT_TYPE) {

@@ -112,12 +112,13 @@ range_bucket_time(const struct day_range *r, int64_t step_ms, int64_t i, char ou
     snprintf(out, RANGE_T_LEN, "%.19sZ", t);
 }
 
-const char *const range_by_names[3] = {"event_type", "path", "referrer"};
+const char *const range_by_names[RANGE_BY_N] = {"event_type", "path", "referrer", "entry_page",
+                                                "exit_page"};
 
 const char *
 range_by(const char *s, int len, int *by)
 {
-    for (int i = 0; len > 0 && i < 3; i++) {
+    for (int i = 0; len > 0 && i < RANGE_BY_N; i++) {
         if ((size_t)len == strlen(range_by_names[i]) && memcmp(s, range_by_names[i], len) == 0) {
             *by = i;
             return NULL;

@@ -24,11 +24,18 @@
 #define RANGE_ERR_HOURS "With interval=hour the range may span at most 31 days"
 #define RANGE_ERR_INTERVAL "Parameter 'interval' must be hour or day"
 #define RANGE_ERR_LIMIT "Parameter 'limit' must be an integer from 1 to 100"
-#define RANGE_ERR_BY "Parameter 'by' must be event_type, path or referrer"
+#define RANGE_ERR_BY "Parameter 'by' must be event_type, path, referrer, entry_page or exit_page"
 
 /* What a breakdown groups by. */
-enum range_by { RANGE_BY_EVENT_TYPE = 0, RANGE_BY_PATH = 1, RANGE_BY_REFERRER = 2 };
-extern const char *const range_by_names[3];
+enum range_by {
+    RANGE_BY_EVENT_TYPE = 0,
+    RANGE_BY_PATH = 1,
+    RANGE_BY_REFERRER = 2,
+    RANGE_BY_ENTRY_PAGE = 3, /* the visits' first page views (query_visits.h) */
+    RANGE_BY_EXIT_PAGE = 4,  /* their last */
+    RANGE_BY_N = 5
+};
+extern const char *const range_by_names[RANGE_BY_N];
 
 /* UTC days from_ms (a midnight) to from_ms + (days - 1) days, inclusive; days >= 1. */
 struct day_range {

@@ -52,6 +52,10 @@ int reporting_deps(void *ctx, struct app_err *err);
 /* GET /events (events.c). */
 int reporting_handle_events(struct mg_connection *conn, void *arg);
 
+/* GET /stats/summary and GET /stats/realtime (visits.c). */
+int reporting_handle_summary(struct mg_connection *conn, void *arg);
+int reporting_handle_realtime(struct mg_connection *conn, void *arg);
+
 /* Take one of the MAX_DB_REQUESTS slots for a request that is about to wait on MongoDB.
  * Returns 0, or sends 503 "Too many requests waiting for the database, please retry" and
  * returns 503. Give the slot back with reporting_db_leave(). */

@@ -11,8 +11,10 @@
 #include "query_breakdown.h"
 #include "query_series.h"
 #include "query_stats.h"
+#include "query_visits.h"
 #include "range.h"
 #include "reporting.h"
+#include "request.h"
 #include "svc.h"
 #include "text.h"
 #include "ts.h"
@@ -51,100 +53,6 @@ reporting_db_failed(struct mg_connection *conn, struct reporting *r, const char 
     return http_send_error(conn, 503, "Database unavailable, please retry");
 }
 
-/* The parameters every figure shares: the site, the days (date, or from and to), the type. */
-struct req {
-    char site_id[EVENT_SITE_ID_MAX + 1], date[16], from[16], to[16];
-    char event_type[EVENT_TYPE_MAX + 1];
-    int date_len, from_len, to_len, type_len;
-    struct day_range days;
-};
-
-/* Read them from the query string into q. Returns 0, or the HTTP status of the 400 sent
- * (`missing`: the message when site_id or every day parameter is absent). */
-static int
-read_req(struct mg_connection *conn, const char *qs, struct req *q, const char *missing)
-{
-    int site_len = reporting_param(qs, "site_id", q->site_id, EVENT_SITE_ID_MAX);
-    const char *bad;
-
-    q->date_len = reporting_param(qs, "date", q->date, 10);
-    q->from_len = reporting_param(qs, "from", q->from, 10);
-    q->to_len = reporting_param(qs, "to", q->to, 10);
-    q->type_len = reporting_param(qs, "event_type", q->event_type, EVENT_TYPE_MAX);
-    if (site_len == 0 || (q->date_len == 0 && q->from_len == 0 && q->to_len == 0)) {
-        return http_send_error(conn, 400, "%s", missing);
-    }
-    if (site_len < 0) {
-        return http_send_error(conn, 400, "Parameter 'site_id' must be 1-%d bytes of UTF-8",
-                               EVENT_SITE_ID_MAX);
-    }
-    bad = range_parse(q->date, q->date_len, q->from, q->from_len, q->to, q->to_len, &q->days);
-    if (bad != NULL) {
-        return http_send_error(conn, 400, "%s", bad);
-    }
-    if (q->type_len < 0) {
-        return http_send_error(conn, 400, "Parameter 'event_type' must be 1-%d bytes of UTF-8",
-                               EVENT_TYPE_MAX);
-    }
-    return 0;
-}
-
-/* May this request read site_id, and is there a MAX_DB_REQUESTS slot for it? Returns 0
- * with the slot taken, or the status of the 403 or 503 sent. */
-static int
-db_slot(struct mg_connection *conn, struct reporting *r, const char *site_id)
-{
-    int rc = reporting_may_read(conn, r, site_id);
-    return rc != 0 ? rc : reporting_db_enter(conn, r);
-}
-
-/* Release the slot; on a failed query (rc != 0), send the 400 of a read refused for its
- * size (ERR_INVALID, with its message), or log it and send the 503. Returns 0 when the
- * query succeeded, else the status sent. */
-static int
-db_done(struct mg_connection *conn, struct reporting *r, int rc, const struct app_err *err)
-{
-    reporting_db_leave(r);
-    if (rc != 0 && err->code == ERR_INVALID) {
-        return http_send_error(conn, 400, "%s", err->msg);
-    }
-    return rc == 0 ? 0 : reporting_db_failed(conn, r, "stats", err);
-}
-
-/* {"site_id", "date" or "from" and "to"}: the head of every figure's answer, in the contract's
- * (docs/api.md) order. NULL out of memory. */
-static json_t *
-reply_head(const struct req *q)
-{
-    return q->date_len > 0
-               ? json_pack("{s:s,s:s}", "site_id", q->site_id, "date", q->date)
-               : json_pack("{s:s,s:s,s:s}", "site_id", q->site_id, "from", q->from, "to", q->to);
-}
-
-/* Over more than one day, an answer's unique_users counts a visitor known by ingest's daily
- * hash (visitor_source "hash", ingest/visitor.h) once per day it came: such a visitor has a
- * new id each day, so for them the figure is a sum of days. The answer says so with
- * "hashed_visitors":"per_day" (docs/api.md). Returns 0, or -1 when out of memory. */
-static int
-note_hashed(json_t *reply, const struct req *q)
-{
-    return q->days.days > 1 ? json_object_set_new(reply, "hashed_visitors", json_string("per_day"))
-                            : 0;
-}
-
-/* Add "event_type" to a reply when the request narrowed to one, then send it (a NULL
- * reply: out of memory, which the send reports). */
-static int
-send_reply(struct mg_connection *conn, const struct req *q, json_t *reply)
-{
-    if (reply != NULL && q->type_len > 0 &&
-        json_object_set_new(reply, "event_type", json_string(q->event_type)) != 0) {
-        json_decref(reply);
-        reply = NULL; /* out of memory: the send says so */
-    }
-    return http_send_json(conn, 200, reply);
-}
-
 /* GET /stats and GET /stats/aggregated: the same parameters, errors and answer. */
 static int
 answer_stats(struct mg_connection *conn, struct reporting *r, query_stats_fn query)
@@ -155,13 +63,13 @@ answer_stats(struct mg_connection *conn, struct reporting *r, query_stats_fn que
     json_t *reply, *paths;
     int status, dropped;
 
-    if ((status = read_req(conn, mg_get_request_info(conn)->query_string, &q, MISSING_PARAMS)) !=
+    if ((status = req_read(conn, mg_get_request_info(conn)->query_string, &q, MISSING_PARAMS)) !=
             0 ||
-        (status = db_slot(conn, r, q.site_id)) != 0) {
+        (status = req_db_slot(conn, r, q.site_id)) != 0) {
         return status;
     }
     status = query(r->store, q.site_id, &q.days, q.type_len > 0 ? q.event_type : NULL, &st, &err);
-    if ((status = db_done(conn, r, status, &err)) != 0) {
+    if ((status = req_db_done(conn, r, status, &err)) != 0) {
         return status;
     }
     paths = json_array();
@@ -173,13 +81,13 @@ answer_stats(struct mg_connection *conn, struct reporting *r, query_stats_fn que
             paths = NULL; /* out of memory: the reply below fails, and says so */
         }
     }
-    reply = reply_head(&q);
+    reply = req_reply_head(&q);
     /* json_object_set_new() takes its value, also when it fails (out of memory): the reply
      * is then dropped, and the send below fails and says so. */
     dropped = reply == NULL ||
               json_object_set_new(reply, "total_views", json_integer(st.total_views)) != 0 ||
               json_object_set_new(reply, "unique_users", json_integer(st.unique_users)) != 0 ||
-              note_hashed(reply, &q) != 0;
+              req_note_hashed(reply, &q) != 0;
     if (dropped) {
         json_decref(paths);
     } else {
@@ -190,36 +98,72 @@ answer_stats(struct mg_connection *conn, struct reporting *r, query_stats_fn que
         reply = NULL;
     }
     stats_clear(&st);
-    return send_reply(conn, &q, reply);
+    return req_send(conn, &q, reply);
 }
 
-/* GET /stats/timeseries and /stats/timeseries/aggregated: the points of every bucket. */
+/* Point i of a series with metric= (figure f, enum summary_figure): {"t", "<figure>": value},
+ * from the views and users of ts and the visits of v. NULL out of memory. */
+static json_t *
+metric_point(const char *t, int f, const struct series *ts, const struct visit_series *v, int64_t i)
+{
+    struct summary b = {.visitors = ts->users[i],
+                        .events = ts->views[i],
+                        .pageviews = v->pageviews[i],
+                        .visits = v->visits[i],
+                        .bounces = v->bounces[i],
+                        .duration_ms = v->duration_ms[i]};
+    double x = summary_figure(&b, f);
+
+    return json_pack("{s:s,s:o}", "t", t, summary_figure_names[f],
+                     f < SUMMARY_COUNTS ? json_integer((json_int_t)x) : json_real(x));
+}
+
+/* GET /stats/timeseries and /stats/timeseries/aggregated: the points of every bucket; on the
+ * first, with metric=, one figure of the first row a point (query_visits.h). */
 static int
 answer_series(struct mg_connection *conn, struct reporting *r, query_series_fn query)
 {
     const char *qs = mg_get_request_info(conn)->query_string;
-    char interval[8];
-    int interval_len = reporting_param(qs, "interval", interval, 4);
+    char interval[8], metric_s[24];
+    int interval_len = reporting_param(qs, "interval", interval, 4),
+        metric_len = reporting_param(qs, "metric", metric_s, 16),
+        metric = summary_figure_of(metric_s, metric_len);
     struct req q;
     struct series ts;
+    struct visit_series vs = {0};
     struct app_err err = {0};
     const char *bad;
     int64_t step;
     json_t *reply, *points;
     int status;
 
-    if ((status = read_req(conn, qs, &q, MISSING_SERIES)) != 0) {
+    if ((status = req_read(conn, qs, &q, MISSING_SERIES)) != 0) {
         return status;
     }
     if ((bad = range_interval(interval, interval_len, &q.days, &step)) != NULL) {
         return http_send_error(conn, 400, "%s", bad);
     }
-    if ((status = db_slot(conn, r, q.site_id)) != 0) {
+    if (metric_len != 0 && (metric < 0 || query != query_series_rollups)) {
+        return http_send_error(conn, 400,
+                               query != query_series_rollups
+                                   ? "Parameter 'metric' does not apply to "
+                                     "/stats/timeseries/aggregated"
+                                   : "Parameter 'metric' must be visitors, visits, pageviews, "
+                                     "events, views_per_visit, bounce_rate or visit_duration");
+    }
+    if (metric_len != 0 && q.type_len != 0) {
+        return http_send_error(conn, 400, "Parameter 'event_type' does not apply with 'metric'");
+    }
+    if ((status = req_db_slot(conn, r, q.site_id)) != 0) {
         return status;
     }
     status =
         query(r->store, q.site_id, &q.days, step, q.type_len > 0 ? q.event_type : NULL, &ts, &err);
-    if ((status = db_done(conn, r, status, &err)) != 0) {
+    if (status == 0 && metric_len > 0 &&
+        (status = query_visit_series(r->store, q.site_id, &q.days, step, &vs, &err)) != 0) {
+        series_clear(&ts);
+    }
+    if ((status = req_db_done(conn, r, status, &err)) != 0) {
         return status;
     }
     points = json_array();
@@ -227,10 +171,11 @@ answer_series(struct mg_connection *conn, struct reporting *r, query_series_fn q
         char t[RANGE_T_LEN];
         json_t *pt;
         range_bucket_time(&q.days, step, i, t);
-        pt = json_pack("{s:s,s:I,s:I}", "t", t, "views", (json_int_t)ts.views[i], "unique_users",
-                       (json_int_t)ts.users[i]);
+        pt = metric_len > 0 ? metric_point(t, metric, &ts, &vs, i)
+                            : json_pack("{s:s,s:I,s:I}", "t", t, "views", (json_int_t)ts.views[i],
+                                        "unique_users", (json_int_t)ts.users[i]);
         /* A lower bound: the hour's set of users was full (docs/api.md). */
-        if (pt != NULL && ts.capped[i] &&
+        if (pt != NULL && ts.capped[i] && (metric_len == 0 || metric == SUMMARY_VISITORS) &&
             json_object_set_new(pt, "unique_users_capped", json_true()) != 0) {
             json_decref(pt);
             pt = NULL;
@@ -241,9 +186,12 @@ answer_series(struct mg_connection *conn, struct reporting *r, query_series_fn q
         }
     }
     series_clear(&ts);
-    reply = reply_head(&q);
+    visit_series_clear(&vs);
+    reply = req_reply_head(&q);
     if (reply == NULL || points == NULL ||
-        json_object_set_new(reply, "interval", json_string(interval)) != 0) {
+        json_object_set_new(reply, "interval", json_string(interval)) != 0 ||
+        (metric_len > 0 &&
+         json_object_set_new(reply, "metric", json_string(summary_figure_names[metric])) != 0)) {
         json_decref(points);
         json_decref(reply);
         reply = NULL;
@@ -251,7 +199,7 @@ answer_series(struct mg_connection *conn, struct reporting *r, query_series_fn q
         json_decref(reply);
         reply = NULL;
     }
-    return send_reply(conn, &q, reply);
+    return req_send(conn, &q, reply);
 }
 
 /* GET /stats/breakdown and /stats/breakdown/aggregated: the top values of `by`. */
@@ -269,7 +217,7 @@ answer_breakdown(struct mg_connection *conn, struct reporting *r, query_breakdow
     int by, limit, status, users;
     json_t *reply, *values;
 
-    if ((status = read_req(conn, qs, &q, MISSING_BREAKDOWN)) != 0) {
+    if ((status = req_read(conn, qs, &q, MISSING_BREAKDOWN)) != 0) {
         return status;
     }
     if (q.type_len != 0) {
@@ -281,17 +229,24 @@ answer_breakdown(struct mg_connection *conn, struct reporting *r, query_breakdow
         (bad = range_limit(limit_s, limit_len, BREAKDOWN_DEFAULT, BREAKDOWN_MAX, &limit)) != NULL) {
         return http_send_error(conn, 400, "%s", bad);
     }
-    if ((status = db_slot(conn, r, q.site_id)) != 0) {
+    if ((status = req_db_slot(conn, r, q.site_id)) != 0) {
         return status;
     }
     status = query(r->store, q.site_id, &q.days, by, limit, &bd, &err);
-    if ((status = db_done(conn, r, status, &err)) != 0) {
+    if ((status = req_db_done(conn, r, status, &err)) != 0) {
         return status;
     }
     values = json_array();
     for (size_t i = 0; values != NULL && i < bd.n; i++) {
-        json_t *row = json_pack("{s:s,s:I}", "value", bd.rows[i].value, "views",
-                                (json_int_t)bd.rows[i].views);
+        /* Entry and exit pages: visits and bounces (query_visits.h), the bounce rate as
+         * /stats/summary gives it. */
+        struct summary pages = {.visits = bd.rows[i].views, .bounces = bd.rows[i].users};
+        json_t *row =
+            by == RANGE_BY_ENTRY_PAGE || by == RANGE_BY_EXIT_PAGE
+                ? json_pack("{s:s,s:I,s:f}", "value", bd.rows[i].value, "visits",
+                            (json_int_t)pages.visits, "bounce_rate", summary_bounce_rate(&pages))
+                : json_pack("{s:s,s:I}", "value", bd.rows[i].value, "views",
+                            (json_int_t)bd.rows[i].views);
         if (row != NULL && bd.has_users &&
             json_object_set_new(row, "unique_users", json_integer(bd.rows[i].users)) != 0) {
             json_decref(row);
@@ -304,18 +259,18 @@ answer_breakdown(struct mg_connection *conn, struct reporting *r, query_breakdow
     }
     users = bd.has_users;
     breakdown_clear(&bd);
-    reply = reply_head(&q);
+    reply = req_reply_head(&q);
     if (reply == NULL || values == NULL ||
         json_object_set_new(reply, "by", json_string(range_by_names[by])) != 0) {
         json_decref(values);
         json_decref(reply);
         reply = NULL;
     } else if (json_object_set_new(reply, "values", values) != 0 ||
-               (users && note_hashed(reply, &q) != 0)) {
+               (users && req_note_hashed(reply, &q) != 0)) {
         json_decref(reply);
         reply = NULL;
     }
-    return send_reply(conn, &q, reply);
+    return req_send(conn, &q, reply);
 }
 
 /* From the rollups the processors keep: a few documents, however many events. */
@@ -399,6 +354,8 @@ const struct http_route reporting_routes[] = {
     {"GET", "/stats/timeseries/aggregated", handle_series_aggregated, 0},
     {"GET", "/stats/breakdown", handle_breakdown, 0},
     {"GET", "/stats/breakdown/aggregated", handle_breakdown_aggregated, 0},
+    {"GET", "/stats/summary", reporting_handle_summary, 0},
+    {"GET", "/stats/realtime", reporting_handle_realtime, 0},
     DASHBOARD_ROUTES,
     SVC_PROBE_ROUTES,
     {"GET", "/metrics", handle_metrics, SVC_OPEN_ROUTE},

@@ -225,7 +225,7 @@ for q in "?site_id=rs&by=path" "?date=2025-11-15&by=path"; do
     http GET "$R/stats/breakdown$q"
     expect_http "/stats/breakdown$q" 400 "$BD_MISSING"
 done
-MSG[by]="Parameter 'by' must be event_type, path or referrer"
+MSG[by]="Parameter 'by' must be event_type, path, referrer, entry_page or exit_page"
 MSG[limit]="Parameter 'limit' must be an integer from 1 to 100"
 MSG[type]="Parameter 'event_type' does not apply to /stats/breakdown; use by=event_type"
 expect_errors stats/breakdown <<'CASES'

@@ -377,6 +377,8 @@ test_by(void **state)
         {"event_type", RANGE_BY_EVENT_TYPE},
         {"path", RANGE_BY_PATH},
         {"referrer", RANGE_BY_REFERRER},
+        {"entry_page", RANGE_BY_ENTRY_PAGE},
+        {"exit_page", RANGE_BY_EXIT_PAGE},
         {"Path", -1},
         {"paths", -1},
         {"pat", -1},

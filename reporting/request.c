@@ -1,0 +1,76 @@
+/* request.c - the parameters, access check, database slot and answer every figure's route
+ * shares (request.h). */
+#include "request.h"
+
+#include "params.h"
+
+int
+req_read(struct mg_connection *conn, const char *qs, struct req *q, const char *missing)
+{
+    int site_len = reporting_param(qs, "site_id", q->site_id, EVENT_SITE_ID_MAX);
+    const char *bad;
+
+    q->date_len = reporting_param(qs, "date", q->date, 10);
+    q->from_len = reporting_param(qs, "from", q->from, 10);
+    q->to_len = reporting_param(qs, "to", q->to, 10);
+    q->type_len = reporting_param(qs, "event_type", q->event_type, EVENT_TYPE_MAX);
+    if (site_len == 0 || (q->date_len == 0 && q->from_len == 0 && q->to_len == 0)) {
+        return http_send_error(conn, 400, "%s", missing);
+    }
+    if (site_len < 0) {
+        return http_send_error(conn, 400, "Parameter 'site_id' must be 1-%d bytes of UTF-8",
+                               EVENT_SITE_ID_MAX);
+    }
+    bad = range_parse(q->date, q->date_len, q->from, q->from_len, q->to, q->to_len, &q->days);
+    if (bad != NULL) {
+        return http_send_error(conn, 400, "%s", bad);
+    }
+    if (q->type_len < 0) {
+        return http_send_error(conn, 400, "Parameter 'event_type' must be 1-%d bytes of UTF-8",
+                               EVENT_TYPE_MAX);
+    }
+    return 0;
+}
+
+int
+req_db_slot(struct mg_connection *conn, struct reporting *r, const char *site_id)
+{
+    int rc = reporting_may_read(conn, r, site_id);
+    return rc != 0 ? rc : reporting_db_enter(conn, r);
+}
+
+int
+req_db_done(struct mg_connection *conn, struct reporting *r, int rc, const struct app_err *err)
+{
+    reporting_db_leave(r);
+    if (rc != 0 && err->code == ERR_INVALID) {
+        return http_send_error(conn, 400, "%s", err->msg);
+    }
+    return rc == 0 ? 0 : reporting_db_failed(conn, r, "stats", err);
+}
+
+json_t *
+req_reply_head(const struct req *q)
+{
+    return q->date_len > 0
+               ? json_pack("{s:s,s:s}", "site_id", q->site_id, "date", q->date)
+               : json_pack("{s:s,s:s,s:s}", "site_id", q->site_id, "from", q->from, "to", q->to);
+}
+
+int
+req_note_hashed(json_t *reply, const struct req *q)
+{
+    return q->days.days > 1 ? json_object_set_new(reply, "hashed_visitors", json_string("per_day"))
+                            : 0;
+}
+
+int
+req_send(struct mg_connection *conn, const struct req *q, json_t *reply)
+{
+    if (reply != NULL && q->type_len > 0 &&
+        json_object_set_new(reply, "event_type", json_string(q->event_type)) != 0) {
+        json_decref(reply);
+        reply = NULL; /* out of memory: the send says so */
+    }
+    return http_send_json(conn, 200, reply);
+}

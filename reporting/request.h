@@ -1,0 +1,48 @@
+/* request.h - what every figure's route shares: its parameters (the site, the days, the
+ * type), the check that the client may read the site and the MAX_DB_REQUESTS slot of its
+ * read, and the head and sending of its answer (docs/api.md). */
+#ifndef REPORTING_REQUEST_H
+#define REPORTING_REQUEST_H
+
+#include <jansson.h>
+
+#include "err.h"
+#include "event.h"
+#include "http.h"
+#include "range.h"
+#include "reporting.h"
+
+/* The parameters every figure shares: the site, the days (date, or from and to), the type. */
+struct req {
+    char site_id[EVENT_SITE_ID_MAX + 1], date[16], from[16], to[16];
+    char event_type[EVENT_TYPE_MAX + 1];
+    int date_len, from_len, to_len, type_len;
+    struct day_range days;
+};
+
+/* Read them from the query string into q. Returns 0, or the HTTP status of the 400 sent
+ * (`missing`: the message when site_id or every day parameter is absent). */
+int req_read(struct mg_connection *conn, const char *qs, struct req *q, const char *missing);
+
+/* May this request read site_id, and is there a MAX_DB_REQUESTS slot for it? Returns 0
+ * with the slot taken, or the status of the 403 or 503 sent. */
+int req_db_slot(struct mg_connection *conn, struct reporting *r, const char *site_id);
+
+/* Release the slot; on a failed query (rc != 0), send the 400 of a read refused for its
+ * size (ERR_INVALID, with its message), or log it and send the 503. Returns 0 when the
+ * query succeeded, else the status sent. */
+int req_db_done(struct mg_connection *conn, struct reporting *r, int rc, const struct app_err *err);
+
+/* {"site_id", "date" or "from" and "to"}: the head of every figure's answer, in the
+ * contract's (docs/api.md) order. NULL out of memory. */
+json_t *req_reply_head(const struct req *q);
+
+/* Over more than one day, "hashed_visitors":"per_day" (a visitor known by ingest's daily
+ * hash counts once a day). Returns 0, or -1 when out of memory. */
+int req_note_hashed(json_t *reply, const struct req *q);
+
+/* Add "event_type" to a reply when the request narrowed to one, then send it (a NULL
+ * reply: out of memory, which the send reports). */
+int req_send(struct mg_connection *conn, const struct req *q, json_t *reply);
+
+#endif

@@ -1,0 +1,150 @@
+/* visits.c - the first row's routes: GET /stats/summary (a range's visitors, visits, page
+ * views, events, views per visit, bounce rate and visit duration, with the period before it
+ * on compare=previous) and GET /stats/realtime (the visitors of the last five minutes and
+ * the pages they are on). docs/api.md has their answers and errors. */
+#include <math.h>
+#include <string.h>
+
+#include "params.h"
+#include "query_visits.h"
+#include "request.h"
+#include "ts.h"
+
+#define MISSING_SUMMARY "Missing required parameters: site_id, date or from and to (YYYY-MM-DD)"
+
+/* The window of GET /stats/realtime, and the most pages it lists. */
+#define REALTIME_WINDOW_MS (5 * 60 * 1000)
+#define REALTIME_PAGES 10
+
+/* The figures of s into obj; and, with before (not NULL), the change of each into change.
+ * Returns 0, or -1 out of memory. */
+static int
+put_figures(json_t *obj, const struct summary *s, json_t *change, const struct summary *before)
+{
+    for (int f = 0; f < SUMMARY_FIGURES; f++) {
+        double v = summary_figure(s, f);
+        json_t *j = f < SUMMARY_COUNTS ? json_integer((json_int_t)v) : json_real(v);
+        if (json_object_set_new(obj, summary_figure_names[f], j) != 0) {
+            return -1;
+        }
+        if (before != NULL) {
+            double c = summary_change(v, summary_figure(before, f));
+            if (json_object_set_new(change, summary_figure_names[f],
+                                    isnan(c) ? json_null() : json_real(c)) != 0) {
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* {"from","to"} of the days of r. NULL out of memory. */
+static json_t *
+days_of(const struct day_range *r)
+{
+    char from[TS_FORMAT_LEN], to[TS_FORMAT_LEN];
+
+    ts_format(r->from_ms, from);
+    ts_format(r->from_ms + (r->days - 1) * TS_DAY_MS, to);
+    return json_pack("{s:s#,s:s#}", "from", from, 10, "to", to, 10);
+}
+
+int
+reporting_handle_summary(struct mg_connection *conn, void *arg)
+{
+    struct reporting *r = arg;
+    const char *qs = mg_get_request_info(conn)->query_string;
+    char compare[16];
+    int compare_len = reporting_param(qs, "compare", compare, 8);
+    struct req q;
+    struct summary now, before;
+    struct day_range prev;
+    struct app_err err = {0};
+    json_t *reply = NULL, *past = NULL, *change = NULL;
+    int status;
+
+    if ((status = req_read(conn, qs, &q, MISSING_SUMMARY)) != 0) {
+        return status;
+    }
+    if (q.type_len != 0) {
+        return http_send_error(conn, 400,
+                               "Parameter 'event_type' does not apply to /stats/summary");
+    }
+    if (compare_len != 0 && (compare_len < 0 || strcmp(compare, "previous") != 0)) {
+        return http_send_error(conn, 400, "Parameter 'compare' must be previous");
+    }
+    prev = (struct day_range){q.days.from_ms - q.days.days * TS_DAY_MS, q.days.days};
+    if ((status = req_db_slot(conn, r, q.site_id)) != 0) {
+        return status;
+    }
+    status =
+        query_summary(r->store, q.site_id, &q.days, &now, &err) != 0 ||
+                (compare_len > 0 && query_summary(r->store, q.site_id, &prev, &before, &err) != 0)
+            ? -1
+            : 0;
+    if ((status = req_db_done(conn, r, status, &err)) != 0) {
+        return status;
+    }
+    if (compare_len > 0) {
+        past = days_of(&prev);
+        change = json_object();
+    }
+    reply = req_reply_head(&q);
+    if (reply == NULL || req_note_hashed(reply, &q) != 0 ||
+        put_figures(reply, &now, change, compare_len > 0 ? &before : NULL) != 0 ||
+        (compare_len > 0 &&
+         (past == NULL || change == NULL || put_figures(past, &before, NULL, NULL) != 0 ||
+          json_object_set(reply, "previous", past) != 0 ||
+          json_object_set(reply, "change", change) != 0))) {
+        json_decref(reply);
+        reply = NULL; /* out of memory: the send says so */
+    }
+    json_decref(past);
+    json_decref(change);
+    return req_send(conn, &q, reply);
+}
+
+int
+reporting_handle_realtime(struct mg_connection *conn, void *arg)
+{
+    struct reporting *r = arg;
+    const char *qs = mg_get_request_info(conn)->query_string;
+    char site_id[EVENT_SITE_ID_MAX + 1];
+    int site_len = reporting_param(qs, "site_id", site_id, EVENT_SITE_ID_MAX);
+    struct breakdown pages;
+    struct app_err err = {0};
+    int64_t n;
+    json_t *reply, *list;
+    int status;
+
+    if (site_len == 0) {
+        return http_send_error(conn, 400, "Missing required parameters: site_id");
+    }
+    if (site_len < 0) {
+        return http_send_error(conn, 400, "Parameter 'site_id' must be 1-%d bytes of UTF-8",
+                               EVENT_SITE_ID_MAX);
+    }
+    if ((status = req_db_slot(conn, r, site_id)) != 0) {
+        return status;
+    }
+    status = query_realtime(r->store, site_id, ts_now_ms(), REALTIME_WINDOW_MS, REALTIME_PAGES, &n,
+                            &pages, &err);
+    if ((status = req_db_done(conn, r, status, &err)) != 0) {
+        return status;
+    }
+    list = json_array();
+    for (size_t i = 0; list != NULL && i < pages.n; i++) {
+        if (json_array_append_new(list, json_pack("{s:s,s:I}", "path", pages.rows[i].value,
+                                                  "visitors", (json_int_t)pages.rows[i].views)) !=
+            0) {
+            json_decref(list);
+            list = NULL;
+        }
+    }
+    breakdown_clear(&pages);
+    reply = list == NULL
+                ? NULL
+                : json_pack("{s:s,s:i,s:I,s:o}", "site_id", site_id, "window_seconds",
+                            REALTIME_WINDOW_MS / 1000, "visitors", (json_int_t)n, "pages", list);
+    return http_send_json(conn, 200, reply);
+}
