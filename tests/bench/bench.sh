@@ -11,7 +11,8 @@
 #      build/tests/rawinsert (the same writes, raw, into the same server)
 #   4. reporting /stats and /stats/aggregated latency at two data sizes, 10x apart; /stats
 #      over 30 days and /stats/timeseries by hour over 7 days, each next to its /aggregated;
-#      /events, the first page and a page 100 cursors deep
+#      /stats/summary over 30 days (alone and with compare=previous); /events, the first
+#      page and a page 100 cursors deep
 #   5. resident memory of each service, idle and at its peak
 #   6. the tracker's size
 #   7-9. (tests/bench/same_run.sh) the drain ratio at two batch sizes, /stats/aggregated
@@ -401,14 +402,18 @@ for n in "$SMALL_N" "$LARGE_N"; do
             die "/$ep_q differs from its /aggregated ($n events): $a; aggregated $b"
         fi
     done
-    for ep_q in "stats?$RANGE_Q" "stats/aggregated?$RANGE_Q" "stats/timeseries?$SERIES_Q" \
+    for ep_q in "stats?$RANGE_Q" "stats/aggregated?$RANGE_Q" "stats/summary?$RANGE_Q" \
+        "stats/summary?$RANGE_Q&compare=previous" "stats/timeseries?$SERIES_Q" \
         "stats/timeseries/aggregated?$SERIES_Q"; do
         warm_up tests/bench/report.lua "$base/$ep_q"
         bench_wrk -t1 -c1 -d5s --latency -s tests/bench/report.lua "$base/$ep_q"
-        RANGE_P50["${ep_q%%\?*} $n"]=$W_P50
+        key=${ep_q%%\?*}
+        [[ $ep_q != *compare=* ]] || key="$key previous"
+        RANGE_P50["$key $n"]=$W_P50
         n_row=$((n_row + 1))
         span="over 30 days"
         [[ $ep_q != stats/time* ]] || span="by hour over 7 days"
+        [[ $ep_q != *compare=* ]] || span="over 30 days with compare=previous"
         row "4.$n_row" "\`/${ep_q%%\?*}\` $span, $(group "$n") events" "$(wrk_result)" "\`$W_CMD\`"
     done
     # GET /events: the first page (100 events), and the page 100 cursors deep (pages of 10,
@@ -488,6 +493,7 @@ done <"$COST_DIR/rows"
 S1=${STATS_P50[$SMALL_N]} S2=${STATS_P50[$LARGE_N]} A1=${AGG_P50[$SMALL_N]} A2=${AGG_P50[$LARGE_N]}
 STATS_GROWTH=$(calc "$S2 / ($S1 > 0 ? $S1 : 1)" "%.2f")
 R1=${RANGE_P50["stats $SMALL_N"]} R2=${RANGE_P50["stats $LARGE_N"]}
+Y1=${RANGE_P50["stats/summary $SMALL_N"]} Y2=${RANGE_P50["stats/summary $LARGE_N"]}
 T1=${RANGE_P50["stats/timeseries $SMALL_N"]} T2=${RANGE_P50["stats/timeseries $LARGE_N"]}
 R_GROWTH=$(calc "$R2 / ($R1 > 0 ? $R1 : 1)" "%.2f")
 T_GROWTH=$(calc "$T2 / ($T1 > 0 ? $T1 : 1)" "%.2f")
@@ -499,6 +505,7 @@ TARGETS=(
     "| \`POST /events\` ≥ 300,000 events/s | $(group "$BATCH_EPS") events/s | $(verdict "$BATCH_EPS >= 300000") |"
     "| \`/stats\` p50 ≤ 10 ms at both sizes, flat (≤ 2× from $(group "$SMALL_N") to $(group "$LARGE_N") events) while \`/stats/aggregated\` grows | /stats $(fmt_us "$S1") → $(fmt_us "$S2") (×$STATS_GROWTH); /stats/aggregated $(fmt_us "$A1") → $(fmt_us "$A2") (×$AGG_GROWTH) | $(verdict "$S1 <= 10000 && $S2 <= 10000 && $STATS_GROWTH <= 2") |"
     "| \`/stats\` over 30 days p50 ≤ 20 ms at both sizes, flat (≤ 2×) | $(fmt_us "$R1") → $(fmt_us "$R2") (×$R_GROWTH) | $(verdict "$R1 <= 20000 && $R2 <= 20000 && $R_GROWTH <= 2") |"
+    "| \`/stats/summary\` over 30 days p50 ≤ 20 ms at both sizes (rollups only) | $(fmt_us "$Y1") → $(fmt_us "$Y2") | $(verdict "$Y1 <= 20000 && $Y2 <= 20000") |"
     "| \`/stats/timeseries\` by hour over 7 days p50 ≤ 20 ms at both sizes, flat (≤ 2×) | $(fmt_us "$T1") → $(fmt_us "$T2") (×$T_GROWTH) | $(verdict "$T1 <= 20000 && $T2 <= 20000 && $T_GROWTH <= 2") |"
     "| \`/events\` first page and 100 cursors deep p50 ≤ 20 ms at both sizes | first $(fmt_us "${EVENTS_P50["first $SMALL_N"]}") → $(fmt_us "${EVENTS_P50["first $LARGE_N"]}"); deep $(fmt_us "${EVENTS_P50["deep $SMALL_N"]}") → $(fmt_us "${EVENTS_P50["deep $LARGE_N"]}") | $(verdict "${EVENTS_P50["first $SMALL_N"]} <= 20000 && ${EVENTS_P50["first $LARGE_N"]} <= 20000 && ${EVENTS_P50["deep $SMALL_N"]} <= 20000 && ${EVENTS_P50["deep $LARGE_N"]} <= 20000") |"
     "| ingest < 64 MB RSS under load | $(mb "$INGEST_HWM") | $(verdict "$INGEST_HWM < 65536") |"
