@@ -9,8 +9,9 @@
 #   make docs-check    every relative link and named repository path exists (docs/development.md)
 #   make images     container images of the three programs (podman); images-test runs them
 #   make k8s-check  validate deploy/kubernetes offline (schemas, required fields)
-#   make check      set-up, format-check, docs-check, k8s-check, test, images-test, asan,
-#                   valgrind, fuzz: what CI runs
+#   make check      set-up, format-check, docs-check, k8s-check, check-test (unit tests of
+#                   both builds, each integration script once), images-test, valgrind,
+#                   fuzz: what CI runs
 #   make run        set-up, build, and start everything locally (Ctrl-C stops it)
 #   make bench      set-up, build, and the benchmark suite (a few minutes; not part of
 #                   check): prints a table, writes docs/benchmarks.md
@@ -72,7 +73,7 @@ reporting_GEN        := dashboard_html dashboard_css dashboard_js uplot_js uplot
 prog_obj = $(patsubst %.c,$(BUILD)/$(2)/%.o,$(wildcard $(1)/*.c) $($(1)_COMMON:%=common/%.c)) \
            $($(1)_GEN:%=$(BUILD)/$(2)/gen/%.o)
 
-.PHONY: all test unit it check-shards asan check-test check-asan valgrind fuzz k8s-check images images-test check setup run format \
+.PHONY: all test unit it check-shards asan check-test valgrind fuzz k8s-check images images-test check setup run format \
         format-check docs-check clean bench bench-cost
 .DELETE_ON_ERROR:
 
@@ -279,30 +280,34 @@ test: unit it
 
 # The pipeline, rollup, scaling and fault scripts with four queue shards (T_QUEUE_SHARDS: every
 # ingest and processor they start gets QUEUE_SHARDS=4; tests/it/lib.sh): alone here, and in
-# make check's check-test alongside the other scripts.
+# make check's check-test (under ASan) alongside the other scripts.
 SHARDS_IT := $(addprefix tests/it/,it_pipeline.sh it_rollup.sh it_scaling.sh it_fault_kill.sh)
 check-shards: all
 	@BUILD=$(BUILD) T_QUEUE_SHARDS=4 tests/it/run_it.sh $(SHARDS_IT)
 
 asan:
-	$(MAKE) BUILD=build-asan SANITIZE=address,undefined CFLAGS='-O1 -g' test
+	$(MAKE) $(ASAN_FLAGS) test
 
-# make check runs each integration script where it finds what the others cannot: the
-# fault-injection sweep (every allocation, Redis and MongoDB call of a run failing in turn)
-# under ASan only, which checks the same stored-once counts and every error path's memory;
-# the starvation test without ASan only, as its bounds are wall-clock (it_hostile.sh runs
-# the same timeouts under ASan); the memory test without ASan or valgrind, as
-# its bounds are reporting's own resident memory, which their shadow memory and quarantine
-# hide (its reads run under both in it_ranges.sh and it_explorer.sh); the two browser tests
-# without ASan only, as their time is mostly Chromium's and the services' routes they call
-# run under ASan in it_cors.sh, it_tracker.sh, it_ranges.sh and it_explorer.sh; and the
-# queue-shards subset (SHARDS_IT with four shards) in check-test, next to the rest.
-# `make test` and `make asan` run everything once.
-check-test:
-	$(MAKE) test IT_SKIP=tests/it/it_fault_inject.sh IT_MORE="T_QUEUE_SHARDS=4 $(SHARDS_IT)"
-check-asan:
-	$(MAKE) asan IT_SKIP="tests/it/it_starvation.sh tests/it/it_memory.sh tests/it/it_browser.sh \
-	    tests/it/it_dashboard.sh"
+# make check runs each integration script once, where it finds what the others cannot, all in
+# one pool (run_it.sh: three at a time, so no step waits for the slowest script of another):
+# under ASan and UBSan (build-asan/: the same stored-once counts and figures, plus every
+# error path's memory and leaks, the fault-injection sweep's above all), every script but
+# the four whose bounds ASan's shadow memory and speed would distort, which run on the
+# release build: the starvation test (wall-clock bounds; it_hostile.sh runs the same
+# timeouts under ASan), the memory test (reporting's own resident memory; its reads run
+# under ASan in it_ranges.sh and it_explorer.sh) and the two browser tests (mostly
+# Chromium's time; the routes they call run under ASan in it_cors.sh, it_tracker.sh,
+# it_ranges.sh and it_explorer.sh); and the queue-shards subset (SHARDS_IT, four shards)
+# under ASan too. The release build runs most scripts under valgrind (below) and in the
+# container images (images-test). `make test` and `make asan` run everything, each build.
+ASAN_BUILD := build-asan
+ASAN_FLAGS := BUILD=$(ASAN_BUILD) SANITIZE=address,undefined CFLAGS='-O1 -g'
+PLAIN_IT   := $(addprefix tests/it/,it_starvation.sh it_memory.sh it_browser.sh it_dashboard.sh)
+check-test: all
+	$(MAKE) unit
+	$(MAKE) $(ASAN_FLAGS) all unit
+	@BUILD=$(BUILD) tests/it/run_it.sh $(PLAIN_IT) BUILD=$(ASAN_BUILD) \
+	    $(filter-out $(PLAIN_IT),$(IT_SCRIPTS)) T_QUEUE_SHARDS=4 $(SHARDS_IT)
 
 # valgrind runs every integration script that walks some path of the programs once, and
 # leaves out those whose point is the same paths again under time, load, races, faults or a
@@ -362,7 +367,7 @@ setup:
 # Each step's time and the whole, printed as it goes (the budget here is 15 minutes).
 check:
 	@start=$$(date +%s); \
-	for step in setup format-check docs-check k8s-check check-test images-test check-asan valgrind fuzz; do \
+	for step in setup format-check docs-check k8s-check check-test images-test valgrind fuzz; do \
 	    t=$$(date +%s); \
 	    $(MAKE) $$step || { echo "make check: $$step FAILED after $$(( $$(date +%s) - start )) s"; exit 1; }; \
 	    echo "make check: $$step took $$(( $$(date +%s) - t )) s"; \

@@ -16,8 +16,12 @@
 # once is no reason to give an event up), /stats must equal /stats/aggregated, and no
 # process may have died of a signal but libbson's abort. Last, a server that times out any
 # write of more than 8 documents: the processor halves its commands until they pass.
+# The runs after the clean one go FAULT_JOBS (3) at a time, each on its own queue, database,
+# services and log folder; their lines are printed in order.
 # Production binaries must carry none of this.
 # it: long (run_it.sh: it starts before the others)
+# (run_bg's subshells change T_TMP and FAILED_RUNS for themselves alone, on purpose.)
+# shellcheck disable=SC2030,SC2031
 # shellcheck source=tests/it/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -31,17 +35,16 @@ start_mongo
 RUNS=0
 FAILED_RUNS=()
 
-# one_run NAME [FAULT]: the pipeline on its own queue and database, with FAULT_INJECT=FAULT
-# in ingest and the processor. Sets CALLS_INGEST and CALLS_PROC ("alloc N redis N mongo N").
+# one_run NAME [FAULT]: the pipeline on its own queue and database (run number RUNS), with
+# FAULT_INJECT=FAULT in ingest and the processor. Sets CALLS_INGEST and CALLS_PROC ("alloc N
+# redis N mongo N").
 one_run() {
     local name=$1 fault=${2:-} q db rc ok=1 why=()
-    RUNS=$((RUNS + 1))
     q="q$RUNS"
     db="inject$RUNS"
     local env=(REDIS_PORT="$REDIS_PORT" QUEUE_KEY="$q")
     local penv=("${env[@]}" MONGO_URI="$(mongo_uri "$db")" BATCH_SIZE=10 BATCH_WAIT_MS=50
         RETRY_BASE_MS=10 RETRY_MAX_MS=200 HEARTBEAT_TTL_MS=1000 MAX_ATTEMPTS=3)
-    : >"$T_TMP/ingest-$RUNS.log"
     VARIANT=-fault start_service ingest "${env[@]}" ${fault:+FAULT_INJECT=$fault} || {
         # A fault at start-up: ingest refused to start, which is what it should do.
         start_service ingest "${env[@]}"
@@ -98,23 +101,66 @@ one_run() {
     # The counts: /stats from the rollups equals /stats/aggregated from the events.
     start_service reporting MONGO_URI="$(mongo_uri "$db")"
     local a b
-    a=$(curl -s "http://127.0.0.1:$REPORTING_PORT/stats?site_id=inject&date=2025-11-15")
-    b=$(curl -s "http://127.0.0.1:$REPORTING_PORT/stats/aggregated?site_id=inject&date=2025-11-15")
+    # (A 503 says "please retry", and curl does: a read that timed out on a loaded machine is
+    # not a wrong count.)
+    a=$(curl -s --retry 5 --retry-delay 1 "http://127.0.0.1:$REPORTING_PORT/stats?site_id=inject&date=2025-11-15")
+    b=$(curl -s --retry 5 --retry-delay 1 "http://127.0.0.1:$REPORTING_PORT/stats/aggregated?site_id=inject&date=2025-11-15")
     [ "$a" = "$b" ] || { ok=0; why+=("/stats $a vs /stats/aggregated $b"); }
     stop_pid "$REPORTING_PID"
     unset REPORTING_PORT
     echo "# $name: accepted $(wc -l <"$accepted"), stored $stored, dead $dead${why[*]:+; ${why[*]}}"
     if [ "$ok" = 0 ]; then
         FAILED_RUNS+=("$name: ${why[*]}")
-        cp "$T_TMP/ingest.log" "$T_TMP/ingest-$RUNS.log"
-        cp "$T_TMP/processor.log" "$T_TMP/processor-$RUNS.log"
+        for s in ingest processor reporting; do
+            echo "# --- $name: $s's log (last 40 lines)"
+            tail -n 40 "$T_TMP/$s.log" | sed 's/^/#   /'
+        done
     fi
     : >"$T_TMP/ingest.log"
     : >"$T_TMP/processor.log"
+    : >"$T_TMP/reporting.log"
+}
+
+# run_bg NAME FAULT: one_run as run number RUNS+1 in a subshell with its own folder (so its
+# services' logs and ports are its own; T_PARENT: lib.sh's `ours` knows them as its
+# children), once fewer than FAULT_JOBS are running; its output and failure go to files
+# that runs_report reads.
+FAULT_JOBS=${FAULT_JOBS:-3}
+WORKERS=()
+run_bg() {
+    RUNS=$((RUNS + 1))
+    # Each finished run leaves out.N.done; wait -n returns as any child ends (the servers
+    # started above do not, until the end).
+    while [ "$(find "$T_TMP" -maxdepth 1 -name 'out.*.done' | wc -l)" -le $((${#WORKERS[@]} - FAULT_JOBS)) ]; do
+        wait -n
+    done
+    (
+        T_PARENT=$BASHPID
+        T_TMP="$T_TMP/run$RUNS"
+        T_PIDS=()
+        FAILED_RUNS=()
+        mkdir -p "$T_TMP"
+        one_run "$1" "$2" >"$T_TMP/../out.$RUNS" 2>&1
+        printf '%s\n' "${FAILED_RUNS[@]}" | grep . >"$T_TMP/../failed.$RUNS"
+        : >"$T_TMP/../out.$RUNS.done"
+    ) &
+    WORKERS+=($!)
+}
+# runs_report: wait for every run started by run_bg, print their output in order, and add
+# their failures to FAILED_RUNS.
+runs_report() {
+    local i f
+    wait "${WORKERS[@]}"
+    for ((i = 2; i <= RUNS; i++)); do
+        cat "$T_TMP/out.$i"
+        [ -f "$T_TMP/out.$i.done" ] || FAILED_RUNS+=("run $i ended early")
+        while IFS= read -r f; do FAILED_RUNS+=("$f"); done <"$T_TMP/failed.$i"
+    done
 }
 
 # FAULT_ONLY=SPEC runs that one injection only (to look into a failure).
 if [ -n "${FAULT_ONLY:-}" ]; then
+    RUNS=1
     one_run "$FAULT_ONLY" "$FAULT_ONLY"
     expect_eq "$FAULT_ONLY: each 202 stored once or dead-lettered, counts exact, no crash" \
         "${#FAILED_RUNS[@]}" 0
@@ -123,6 +169,7 @@ if [ -n "${FAULT_ONLY:-}" ]; then
 fi
 
 # A clean run counts the calls; then one run per injection site.
+RUNS=1
 one_run "no fault" none
 echo "# calls in a clean run: ingest ${CALLS_INGEST//$'\n'/ }; processor ${CALLS_PROC//$'\n'/ }"
 count_of() { awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }' <<<"$2"; }
@@ -141,16 +188,17 @@ for kind in redis mongo alloc json bson; do
     f=$(first "$kind")
     ns=$( (seq 1 "$f"; awk -v m="$max" -v f="$f" -v k="$(spread "$kind")" 'BEGIN { for (i = 1; i <= k; i++) print int(f + i * (m - f) / k) }') |
         awk -v m="$max" '$1 >= 1 && $1 <= m' | sort -nu)
-    for n in $ns; do one_run "$kind:$n" "$kind:$n"; done
+    for n in $ns; do run_bg "$kind:$n" "$kind:$n"; done
     # An allocation that fails a batch, and then its hand-back: the next 9 Redis calls fail
     # (the five tries a hand-back used to make), while the next claim succeeds; every 6th
     # allocation of the processor's batches. (Before the hand-back was bounded by time and
     # a failed batch re-read, alloc:154+redis:9 lost a whole batch here.)
     if [ "$kind" = alloc ]; then
-        for n in $(seq 100 6 250); do one_run "alloc:$n+redis:9" "alloc:$n+redis:9"; done
+        for n in $(seq 100 6 250); do run_bg "alloc:$n+redis:9" "alloc:$n+redis:9"; done
     fi
 done
-echo "# $RUNS runs"
+runs_report
+echo "# $RUNS runs, $FAULT_JOBS at a time"
 expect_eq "every injected fault: each 202 stored once or dead-lettered, counts exact, no crash" \
     "${#FAILED_RUNS[@]}" 0
 for f in "${FAILED_RUNS[@]}"; do echo "#   $f"; done

@@ -34,8 +34,9 @@ T_PIDS=()
 # Services are slower to start and stop under valgrind.
 if [ "${VALGRIND:-0}" = 1 ]; then T_SLOW=10; else T_SLOW=1; fi
 
-# ours PID: the process lives and is a child of this script. A PID of ours that has
-# ended may be reused by another script's process (run_it.sh runs scripts side by side),
+# ours PID: the process lives and is a child of this script (or of the subshell that set
+# T_PARENT=$BASHPID and started it: it_fault_inject.sh's parallel runs). A PID of ours that
+# has ended may be reused by another script's process (run_it.sh runs scripts side by side),
 # so nothing is signalled without this check.
 ours() {
     local stat
@@ -43,7 +44,7 @@ ours() {
     stat=${stat##*) }
     # shellcheck disable=SC2086 # split the fields after the command name
     set -- $stat
-    [ "$2" = "$$" ] && [ "$1" != Z ]
+    [ "$2" = "${T_PARENT:-$$}" ] && [ "$1" != Z ]
 }
 
 t_cleanup() {

@@ -24,19 +24,24 @@ run_one() {
     # shellcheck disable=SC2086 # the assignments are words without blanks
     env ${envs[$1]} T_RESULT_FILE="$out/$1.results" bash "$2" >"$out/$1.log" 2>&1
     rc=$?
-    echo "$rc $((SECONDS - start))" >"$out/$1.done"
+    # The CPU time of the script and of every process it waited for (its servers), user +
+    # system, from this subshell's children's times.
+    # (times in this shell: in $(...) it would count the subshell's children, none).
+    times >"$out/$1.times"
+    echo "$rc $((SECONDS - start)) $(awk 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/)
+        printf "%d", u[1] * 60 + u[2] + s[1] * 60 + s[2] }' "$out/$1.times")" >"$out/$1.done"
 }
 
 # report N SCRIPT: print its output and add up its results.
 passed=0
 failed=0
 report() {
-    local rc took p f
-    read -r rc took <"$out/$1.done"
+    local rc took cpu p f
+    read -r rc took cpu <"$out/$1.done"
     local name="$2${envs[$1]:+ (${envs[$1]})}"
     echo "== $name${VALGRIND:+ (valgrind)}"
     cat "$out/$1.log"
-    echo "== $name took $took s"
+    echo "== $name took $took s (cpu $cpu s)"
     read -r p f <"$out/$1.results" 2>/dev/null || { p=0; f=1; echo "not ok - $name ended early (exit $rc)"; }
     if [ "$rc" -ne 0 ] && [ "${f:-0}" -eq 0 ]; then
         f=1
