@@ -17,8 +17,11 @@ start_mongo
 DB=visit_rollup
 SITE=visit-site
 URI=$(mongo_uri $DB)
+# The fault variant records its commands (MONGO_COMMAND_LOG): the visit figures' writes,
+# voids and takeovers carry their collections' shard keys (tests/tools/shardkeys.py).
+LOG="$T_TMP/commands.jsonl"
 PROC_ENV=(REDIS_PORT="$REDIS_PORT" MONGO_URI="$URI" BATCH_SIZE=15 HEARTBEAT_TTL_MS=1000
-    RETRY_BASE_MS=50 RETRY_MAX_MS=1000)
+    RETRY_BASE_MS=50 RETRY_MAX_MS=1000 MONGO_COMMAND_LOG="$LOG")
 
 events=$("$T_PYTHON" "$T_ROOT/tests/tools/visits.py" gen "$SITE" 23 "$(q_first)" "$T_TMP")
 echo "# $events events with visit members"
@@ -40,7 +43,7 @@ if wait_until $((10 * T_SLOW)) holds_batch; then
 else
     fail "processor3 killed with SIGKILL holding a batch" "it never held one"
 fi
-start_service processor4 "${PROC_ENV[@]}"
+VARIANT=-fault start_service processor4 "${PROC_ENV[@]}"
 redis_cli --pipe <"$T_TMP/part2.resp" >/dev/null
 
 # shellcheck disable=SC2317 # called through wait_until
@@ -92,4 +95,7 @@ for c in rollup_entry_pages rollup_exit_pages; do
         '[{"_id":1},{"scope":1,"visits":-1,"path":1},{"site_id":1,"date":1}]'
 done
 expect_clean_stop processor4
+visit_writes=$(jq -s '[.[] | select(.cmd == "update" and (.command.update | test("^rollup_(visits|entry_pages|exit_pages)$")))] | length' "$LOG")
+check "the visit figures' writes are recorded ($visit_writes)" [ "$visit_writes" -gt 0 ]
+check_shardkeys "$LOG"
 t_summary
