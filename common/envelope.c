@@ -121,6 +121,34 @@ put_json(const char *buf, size_t n, void *data)
     return o->failed ? -1 : 0;
 }
 
+/* Append ,"visit":{...}: its members in the order the fast path of the decoder reads them
+ * (decode_visit_fast()), e, x and xo only when set, xob only with xo. */
+static void
+put_visit(struct out *o, const struct event_visit *v)
+{
+    put(o, ",\"visit\":{", 10);
+    put_string_n(o, "\"id\":\"", 6, v->id, v->id + strlen(v->id));
+    PUT_INT(o, "s", v->seq);
+    PUT_INT(o, "start", v->start_ms);
+    PUT_INT(o, "n", v->n);
+    PUT_INT(o, "b", v->b);
+    PUT_INT(o, "d", v->d);
+    if (v->e != NULL) {
+        PUT_STRING(o, "e", v->e);
+    }
+    PUT_INT(o, "en", v->en);
+    if (v->x != NULL) {
+        PUT_STRING(o, "x", v->x);
+    }
+    PUT_INT(o, "xn", v->xn);
+    PUT_INT(o, "xb", v->xb);
+    if (v->xo != NULL) {
+        PUT_STRING(o, "xo", v->xo);
+        PUT_INT(o, "xob", v->xob);
+    }
+    put(o, "}", 1);
+}
+
 /* Written by hand rather than with json_pack() + json_dumps(): this runs once per
  * accepted event, and building a jansson object only to serialise it cost ingest a
  * measurable share of its throughput. Properties, the client's own JSON, are dumped
@@ -135,6 +163,10 @@ envelope_encode(const struct event *ev, size_t *len)
     o.cap = 160 + strlen(ev->id) + strlen(ev->delivery) + len_or_0(ev->site_id) +
             len_or_0(ev->event_type) + len_or_0(ev->path) + len_or_0(ev->user_id) +
             len_or_0(ev->request_id);
+    if (ev->has_visit) {
+        o.cap += 160 + len_or_0(ev->visit.id) + len_or_0(ev->visit.e) + len_or_0(ev->visit.x) +
+                 len_or_0(ev->visit.xo);
+    }
     if ((o.buf = malloc(o.cap)) == NULL) {
         return NULL;
     }
@@ -159,6 +191,9 @@ envelope_encode(const struct event *ev, size_t *len)
     }
     if (event_visitor_name(ev->visitor) != NULL) {
         PUT_STRING(&o, "vsrc", event_visitor_name(ev->visitor));
+    }
+    if (ev->has_visit) {
+        put_visit(&o, &ev->visit);
     }
     if (ev->properties != NULL) {
         put(&o, ",\"properties\":", 14);
@@ -226,6 +261,149 @@ take_times(json_t *o, struct event *ev, struct app_err *err)
     ev->has_client_ts = cts != NULL;
     ev->client_ts_ms = cts != NULL ? json_integer_value(cts) : 0;
     return check_times(ev, err);
+}
+
+/* --- the visit member ------------------------------------------------------------------- */
+
+/* The members of "visit", in the order envelope_encode() writes them. */
+enum { V_ID, V_S, V_START, V_N, V_B, V_D, V_E, V_EN, V_X, V_XN, V_XB, V_XO, V_XOB, V_MEMBERS };
+
+/* Each member's rule, and the reason its value breaks it. */
+enum visit_rule { R_ID, R_SEQ, R_TIME, R_01, R_SIGN, R_DUR, R_PATH };
+static const struct {
+    const char *name;
+    enum visit_rule rule;
+} visit_members[V_MEMBERS] = {
+    [V_ID] = {"id", R_ID},   [V_S] = {"s", R_SEQ},    [V_START] = {"start", R_TIME},
+    [V_N] = {"n", R_01},     [V_B] = {"b", R_SIGN},   [V_D] = {"d", R_DUR},
+    [V_E] = {"e", R_PATH},   [V_EN] = {"en", R_01},   [V_X] = {"x", R_PATH},
+    [V_XN] = {"xn", R_01},   [V_XB] = {"xb", R_SIGN}, [V_XO] = {"xo", R_PATH},
+    [V_XOB] = {"xob", R_01},
+};
+static const char *const visit_reasons[] = {
+    [R_ID] = "is not a valid event id",
+    [R_SEQ] = "is not an integer of at least 1",
+    [R_TIME] = "is not an integer time within years 0001-9999",
+    [R_01] = "is not 0 or 1",
+    [R_SIGN] = "is not -1, 0 or 1",
+    [R_DUR] = "is not an integer of at least 0",
+    [R_PATH] = "is not a string of at most 2048 bytes",
+};
+
+/* What a decoder found in "visit": each member present or not, a string (its bytes, as
+ * jansson reads them) or an integer, or neither. */
+struct visit_raw {
+    unsigned char present[V_MEMBERS], is_str[V_MEMBERS], is_int[V_MEMBERS];
+    const char *s[V_MEMBERS];
+    size_t len[V_MEMBERS];
+    int64_t i[V_MEMBERS];
+};
+
+/* Whether member m of r keeps its rule. */
+static int
+visit_member_ok(const struct visit_raw *r, int m, const char *site_id)
+{
+    int64_t v = r->i[m];
+
+    switch (visit_members[m].rule) {
+    case R_ID:
+        return r->is_str[m] && r->len[m] <= EVENT_DOC_ID_MAX && strlen(r->s[m]) == r->len[m] &&
+               event_doc_id_valid(r->s[m], site_id);
+    case R_PATH:
+        return r->is_str[m] && event_string_fits(EVENT_PATH, r->len[m]);
+    case R_SEQ:
+        return r->is_int[m] && v >= 1;
+    case R_TIME:
+        return r->is_int[m] && event_time_valid(v);
+    case R_01:
+        return r->is_int[m] && (v == 0 || v == 1);
+    case R_SIGN:
+        return r->is_int[m] && v >= -1 && v <= 1;
+    case R_DUR:
+        return r->is_int[m] && v >= 0;
+    }
+    return 0;
+}
+
+/* The rules of "visit" (the contract: docs/design.md, Visits), for both decoders: every member
+ * required but e, x and xo, and xob required with xo only (ignored without it); each keeps
+ * its rule; then e is there when en is 1, x when xn is 1 or xb is not 0, and xo only when the
+ * exit moved (x there, xn 1). Fills ev->visit (its strings are r's) and sets has_visit; or
+ * -1 with err, ev untouched. */
+static int
+visit_check(const struct visit_raw *r, struct event *ev, struct app_err *err)
+{
+    struct event_visit v;
+
+    for (int m = 0; m < V_MEMBERS; m++) {
+        int optional = m == V_E || m == V_X || m == V_XO || (m == V_XOB && !r->present[V_XO]);
+        if (!r->present[m] || (m == V_XOB && !r->present[V_XO])) {
+            if (!optional) {
+                return err_set(err, ERR_INVALID, "envelope field 'visit.%s' is missing",
+                               visit_members[m].name);
+            }
+            continue;
+        }
+        if (!visit_member_ok(r, m, ev->site_id)) {
+            return err_set(err, ERR_INVALID, "envelope field 'visit.%s' %s", visit_members[m].name,
+                           visit_reasons[visit_members[m].rule]);
+        }
+    }
+    if (r->i[V_EN] == 1 && !r->present[V_E]) {
+        return err_set(err, ERR_INVALID, "envelope field 'visit.e' is missing with en 1");
+    }
+    if ((r->i[V_XN] == 1 || r->i[V_XB] != 0) && !r->present[V_X]) {
+        return err_set(err, ERR_INVALID,
+                       "envelope field 'visit.x' is missing with xn 1 or xb not 0");
+    }
+    if (r->present[V_XO] && (!r->present[V_X] || r->i[V_XN] != 1)) {
+        return err_set(err, ERR_INVALID,
+                       "envelope field 'visit.xo' is present without a move of x");
+    }
+    v.id = r->s[V_ID];
+    v.seq = r->i[V_S];
+    v.start_ms = r->i[V_START];
+    v.n = (int)r->i[V_N];
+    v.b = (int)r->i[V_B];
+    v.d = r->i[V_D];
+    v.e = r->present[V_E] ? r->s[V_E] : NULL;
+    v.en = (int)r->i[V_EN];
+    v.x = r->present[V_X] ? r->s[V_X] : NULL;
+    v.xn = (int)r->i[V_XN];
+    v.xb = (int)r->i[V_XB];
+    v.xo = r->present[V_XO] ? r->s[V_XO] : NULL;
+    v.xob = r->present[V_XO] ? (int)r->i[V_XOB] : 0;
+    ev->visit = v;
+    ev->has_visit = 1;
+    return 0;
+}
+
+/* The jansson path's "visit" (any JSON value; NULL when absent) checked into ev. */
+static int
+take_visit(json_t *visit, struct event *ev, struct app_err *err)
+{
+    struct visit_raw r;
+
+    if (visit == NULL) {
+        return 0;
+    }
+    if (!json_is_object(visit)) {
+        return err_set(err, ERR_INVALID, "envelope field 'visit' is not an object");
+    }
+    memset(&r, 0, sizeof r);
+    for (int m = 0; m < V_MEMBERS; m++) {
+        json_t *v = json_object_get(visit, visit_members[m].name);
+        r.present[m] = v != NULL;
+        if (json_is_string(v)) {
+            r.is_str[m] = 1;
+            r.s[m] = json_string_value(v);
+            r.len[m] = json_string_length(v);
+        } else if (json_is_integer(v)) {
+            r.is_int[m] = 1;
+            r.i[m] = json_integer_value(v);
+        }
+    }
+    return visit_check(&r, ev, err);
 }
 
 /* --- the fast path of envelope_decode() --------------------------------------------------- */
@@ -353,8 +531,68 @@ enum {
     F_PATH = EVENT_PATH,
     F_USER = EVENT_USER_ID,
     F_RID = EVENT_N_STRINGS,
+    F_VID, /* the visit's strings: id, e, x, xo */
+    F_VE,
+    F_VX,
+    F_VXO,
     F_N
 };
+
+/* The visit's string members, by field. */
+static const int visit_strings[][2] = {{F_VID, V_ID}, {F_VE, V_E}, {F_VX, V_X}, {F_VXO, V_XO}};
+
+/* An integer member of "visit": ,"<name>":<int> (lit is that prefix). */
+static int
+scan_visit_int(struct scan *s, const char *lit, size_t n, struct visit_raw *r, int m)
+{
+    if (!scan_lit(s, lit, n) || !scan_int(s, &r->i[m])) {
+        return 0;
+    }
+    r->present[m] = r->is_int[m] = 1;
+    return 1;
+}
+
+/* An optional string member of "visit": where it is in f[] / n[] (field fi), when present. */
+static int
+scan_visit_str(struct scan *s, const char *lit, size_t n, struct visit_raw *r, int m,
+               const char **f, size_t *len)
+{
+    if (!scan_lit(s, lit, n)) {
+        return 1; /* absent */
+    }
+    if (!scan_str(s, f, len)) {
+        return 0;
+    }
+    r->present[m] = r->is_str[m] = 1;
+    return 1;
+}
+
+#define VI(s, lit, r, m) scan_visit_int((s), (lit), sizeof(lit) - 1, (r), (m))
+#define VS(s, lit, r, m, fi) scan_visit_str((s), (lit), sizeof(lit) - 1, (r), (m), &f[fi], &n[fi])
+
+/* The "visit" object of exactly the form envelope_encode() writes (put_visit()), its strings'
+ * places in f[] / n[]; 1 when it is of that form (its rules are checked later, by
+ * visit_check()), else 0. */
+static int
+scan_visit(struct scan *s, struct visit_raw *r, const char **f, size_t *n)
+{
+    memset(r, 0, sizeof *r);
+    if (!SCAN_LIT(s, "{\"id\":") || !scan_str(s, &f[F_VID], &n[F_VID])) {
+        return 0;
+    }
+    r->present[V_ID] = r->is_str[V_ID] = 1;
+    if (!VI(s, ",\"s\":", r, V_S) || !VI(s, ",\"start\":", r, V_START) ||
+        !VI(s, ",\"n\":", r, V_N) || !VI(s, ",\"b\":", r, V_B) || !VI(s, ",\"d\":", r, V_D) ||
+        !VS(s, ",\"e\":", r, V_E, F_VE) || !VI(s, ",\"en\":", r, V_EN) ||
+        !VS(s, ",\"x\":", r, V_X, F_VX) || !VI(s, ",\"xn\":", r, V_XN) ||
+        !VI(s, ",\"xb\":", r, V_XB) || !VS(s, ",\"xo\":", r, V_XO, F_VXO)) {
+        return 0;
+    }
+    if (r->present[V_XO] && !VI(s, ",\"xob\":", r, V_XOB)) {
+        return 0;
+    }
+    return SCAN_LIT(s, "}");
+}
 
 /* What decode_fast() returns besides 0: the text is not of its form (the jansson path
  * decides), or an allocation failed. */
@@ -404,13 +642,15 @@ static int
 decode_fast(const char *buf, size_t len, struct event *ev)
 {
     struct scan s = {buf, buf + len};
-    const char *id, *dlv = NULL, *vsrc, *f[F_N] = {NULL, NULL, NULL, NULL, NULL};
-    size_t id_n, dlv_n = 0, vsrc_n, n[F_N] = {0, 0, 0, 0, 0}, at = 0, off[F_N];
+    const char *id, *dlv = NULL, *vsrc, *f[F_N] = {NULL};
+    size_t id_n, dlv_n = 0, vsrc_n, n[F_N] = {0}, at = 0, off[F_N], need = F_N;
     struct event e;
+    struct visit_raw vr;
     json_t *props = NULL, *src;
-    char text[4096];
+    char local[4096], *text = local;
     const char *t;
     unsigned long failures = jsonmem_failures();
+    int has_visit = 0, rc;
 
     event_init(&e);
     if (!SCAN_LIT(&s, "{\"v\":1,\"id\":") || !scan_str(&s, &id, &id_n) || id_n > EVENT_DOC_ID_MAX) {
@@ -439,6 +679,9 @@ decode_fast(const char *buf, size_t len, struct event *ev)
          (e.visitor = event_visitor_parse(vsrc, vsrc_n)) == EVENT_VISITOR_UNKNOWN)) {
         return FAST_NOT_MINE;
     }
+    if (SCAN_LIT(&s, ",\"visit\":") && !(has_visit = scan_visit(&s, &vr, f, n))) {
+        return FAST_NOT_MINE;
+    }
     if (SCAN_LIT(&s, ",\"properties\":") && (props = scan_properties(&s)) == NULL) {
         return jsonmem_failures() != failures ? FAST_NO_MEMORY : FAST_NOT_MINE;
     }
@@ -449,7 +692,16 @@ decode_fast(const char *buf, size_t len, struct event *ev)
         json_decref(props);
         return FAST_NOT_MINE;
     }
-    for (int i = 0; i < F_N; i++) { /* checked above: at most 2,693 bytes with the NULs */
+    for (int i = 0; i < F_N; i++) {
+        need += n[i];
+    }
+    /* Without a visit at most 2,693 bytes with the NULs (checked above); a visit's paths may
+     * take more. */
+    if (need > sizeof local && (text = malloc(need)) == NULL) {
+        json_decref(props);
+        return FAST_NO_MEMORY;
+    }
+    for (int i = 0; i < F_N; i++) {
         off[i] = at;
         if (f[i] != NULL) {
             memcpy(text + at, f[i], n[i]);
@@ -463,16 +715,32 @@ decode_fast(const char *buf, size_t len, struct event *ev)
         memcpy(e.delivery, dlv, dlv_n);
         e.delivery[dlv_n] = '\0';
     }
+    e.site_id = text + off[F_SITE]; /* for visit_check(); set again below */
+    if (has_visit) {
+        for (size_t k = 0; k < sizeof visit_strings / sizeof visit_strings[0]; k++) {
+            vr.s[visit_strings[k][1]] = text + off[visit_strings[k][0]];
+            vr.len[visit_strings[k][1]] = n[visit_strings[k][0]];
+        }
+    }
     if (!event_doc_id_valid(e.id, text + off[F_SITE]) ||
-        (dlv != NULL && !event_id_valid(e.delivery))) {
+        (dlv != NULL && !event_id_valid(e.delivery)) ||
+        (has_visit && visit_check(&vr, &e, NULL) != 0)) {
         json_decref(props);
-        return FAST_NOT_MINE;
+        rc = FAST_NOT_MINE;
+        goto done;
     }
     if ((src = fast_src(text, at, props)) == NULL || jsonmem_failures() != failures) {
         json_decref(src);
-        return FAST_NO_MEMORY;
+        rc = FAST_NO_MEMORY;
+        goto done;
     }
     t = json_string_value(json_is_array(src) ? json_array_get(src, 0) : src);
+    if (has_visit) {
+        e.visit.id = t + off[F_VID];
+        e.visit.e = e.visit.e != NULL ? t + off[F_VE] : NULL;
+        e.visit.x = e.visit.x != NULL ? t + off[F_VX] : NULL;
+        e.visit.xo = e.visit.xo != NULL ? t + off[F_VXO] : NULL;
+    }
     e.site_id = t + off[F_SITE];
     e.event_type = t + off[F_TYPE];
     e.path = f[F_PATH] != NULL ? t + off[F_PATH] : NULL;
@@ -481,7 +749,12 @@ decode_fast(const char *buf, size_t len, struct event *ev)
     e.properties = json_is_array(src) ? json_array_get(src, 1) : NULL; /* borrowed from src */
     e.src = src;
     *ev = e;
-    return 0;
+    rc = 0;
+done:
+    if (text != local) {
+        free(text);
+    }
+    return rc;
 }
 
 int
@@ -568,6 +841,10 @@ envelope_decode_json(const char *buf, size_t len, struct event *ev, struct app_e
              EVENT_VISITOR_UNKNOWN)) {
         event_init(ev);
         err_set(err, ERR_INVALID, "envelope field 'vsrc' is not client, device or hash");
+        goto done;
+    }
+    if (take_visit(json_object_get(o, "visit"), ev, err) != 0) {
+        event_init(ev);
         goto done;
     }
     snprintf(ev->id, sizeof ev->id, "%s", json_string_value(id));

@@ -25,6 +25,11 @@
  *                                 "client" (user_id sent by the client), "device" (the
  *                                 tracker's stored id), "hash" (derived by ingest); absent
  *                                 without a user_id and in envelopes written before it
+ *    "visit":{"id":..,"s":..,...}, optional: the event's visit and its changes to the visit's
+ *                                 figures, set by ingest (docs/design.md, Visits; struct
+ *                                 event_visit): members id, s, start, n, b, d, e?, en, x?, xn,
+ *                                 xb, xo?, xob (with xo), written in that order; absent in
+ *                                 envelopes written before visits existed
  *    "properties":{...},          optional JSON object, as sent
  *    "rid":"a1b2..."}             optional request id (ingest's X-Request-Id or the event id:
  *                                 1-64 of [A-Za-z0-9._:-]), logged by the processor so one
@@ -85,7 +90,17 @@ char *envelope_encode(const struct event *ev, size_t *len);
  * when present it is 1-64 characters of [A-Za-z0-9._:-], event_request_id_valid()). Or -1
  * with ERR_INTERNAL when an allocation failed (jansson's included, jsonmem.h): the
  * envelope may be fine, and the caller tries again later. The last reason checked is
- * "envelope field 'vsrc' is not client, device or hash". */
+ * "envelope field 'vsrc' is not client, device or hash", then those of the optional visit
+ * member: "envelope field 'visit' is not an object"; then member by member, in the order id,
+ * s, start, n, b, d, e, en, x, xn, xb, xo, xob, "envelope field 'visit.<m>' is missing" (any
+ * but e, x and xo; xob only with xo, and ignored without it) or "envelope field 'visit.<m>'
+ * <rule>" with <rule> "is not a valid event id" (id: an event id of the envelope's site_id),
+ * "is not an integer of at least 1" (s), "is not an integer time within years 0001-9999"
+ * (start), "is not 0 or 1" (n, en, xn, xob), "is not -1, 0 or 1" (b, xb), "is not an
+ * integer of at least 0" (d), "is not a string of at most 2048 bytes" (e, x, xo); then
+ * "envelope field 'visit.e' is missing with en 1", "envelope field 'visit.x' is missing with
+ * xn 1 or xb not 0", "envelope field 'visit.xo' is present without a move of x" (xo needs x
+ * and xn 1). Unknown members of visit are ignored. */
 int envelope_decode(const char *buf, size_t len, struct event *ev, struct app_err *err);
 
 /* envelope_decode() by jansson alone. envelope_decode() first tries a scan of the exact form

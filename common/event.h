@@ -78,6 +78,25 @@ enum event_visitor event_visitor_parse(const char *s, size_t n);
 #define EVENT_USER_ID_SOURCE "user_id_source"
 #define EVENT_USER_ID_SOURCE_MSG "Field 'user_id_source' must be \"device\" (or absent)"
 
+/* An event's visit (the envelope member "visit", written by ingest: docs/design.md, Visits):
+ * which visit it belongs to and the changes it makes to its visit's figures, which summed over
+ * the visit's events give the visit's figures. The strings point into the event's src. */
+struct event_visit {
+    const char *id;   /* the visit id: the envelope id of its first event */
+    int64_t seq;      /* 1-based, in arrival order */
+    int64_t start_ms; /* ts of its first event: every visit figure's day and hour */
+    int n;            /* 1 when this event starts the visit */
+    int b;            /* the bounce change: -1, 0, 1 */
+    int64_t d;        /* the duration change, ms, >= 0 */
+    const char *e;    /* the entry path, or NULL */
+    int en;           /* 1: +1 visit on entry e */
+    const char *x;    /* the exit path after this event, or NULL */
+    int xn;           /* 1: the exit moved to x */
+    int xb;           /* the bounce change on exit x: -1, 0, 1 */
+    const char *xo;   /* the exit path before, when the exit moved from one path to another */
+    int xob;          /* with xo: the bounce before, 0 or 1 (0 without xo) */
+};
+
 /* A validated event. The string fields point into `src`, which the event
  * holds a reference to; they live until event_cleanup(). path, user_id and
  * properties are NULL when the client did not send them. */
@@ -101,7 +120,9 @@ struct event {
     enum event_visitor visitor; /* how user_id was known; UNKNOWN without one */
     /* The derived user_id (ingest: visitor_derive()), which user_id then points to. */
     char visitor_id[EVENT_VISITOR_ID_LEN + 1];
-    json_t *src; /* owned reference */
+    int has_visit;            /* visit is set (an envelope with a "visit" member) */
+    struct event_visit visit; /* zero without one */
+    json_t *src;              /* owned reference */
 };
 
 /* Zero an event so event_cleanup() is safe on it. */

@@ -18,6 +18,11 @@
  * (the tracker's id stored on the device), "hash" (derived by ingest from a daily salt).
  * Absent without a user_id, and in documents stored before it existed. */
 #define EVDOC_VISITOR_SOURCE "visitor_source"
+/* The event's visit (an envelope with a "visit" member; absent otherwise, and in documents
+ * stored before visits existed): string, the visit id (the _id of its first event), and
+ * int64, the event's 1-based sequence number in it. */
+#define EVDOC_VISIT_ID "visit_id"
+#define EVDOC_VISIT_SEQ "visit_seq"
 
 /* The index of reporting's GET /events, which the processor creates:
  * {site_id: 1, timestamp: -1, _id: -1}. */

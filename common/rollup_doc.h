@@ -13,6 +13,15 @@
  *   rollup_users  {_id: site-day id + "|" + user_id, b: <batch id>}
  *   rollup_referrers {_id: site-day id (all types) + "|" + host, scope, referrer: host,
  *                  views, runs, voided}: page views by referrer (rollup_referrer_host())
+ *   rollup_visits {_id: site-day id (all types) of the visits' start, site_id, date, visits,
+ *                  bounces, duration_ms, runs, voided}, and the same with _id the site-hour
+ *                  id and hour: <Date, the hour's start>: the visits started that day or hour
+ *   rollup_entry_pages {_id: visit site-day id + "|" + path, scope: visit site-day id,
+ *                  site_id, date, path, visits, bounces, runs, voided}: the visits by entry page
+ *   rollup_exit_pages  {the same shape}: the visits by exit page
+ * visits, bounces and duration_ms are sums of the events' changes to their visits' figures
+ * (processor/rollup_own.h); once every event of a visit is counted they are the visits'
+ * figures (duration_ms the sum of their durations, so the mean is duration_ms / visits).
  * views and users are the figures of /stats and /stats/timeseries; runs, voided and b are
  * the protocol's. A site-hour document is a site-day document of one hour without users:
  * the same protocol, in its own collection; its users are the set u of the hashes

@@ -62,6 +62,21 @@ insert_ensure_indexes(store_t *s, struct app_err *err)
         rc = create_index(db, ROLLUP_COLLECTION, "site_id_1_date_1",
                           BCON_NEW("site_id", BCON_INT32(1), "date", BCON_INT32(1)), err);
     }
+    if (rc == 0) { /* a site's visits over a range of days (and their hours, by date too) */
+        rc = create_index(db, ROLLUP_VISITS_COLLECTION, "site_id_1_date_1",
+                          BCON_NEW("site_id", BCON_INT32(1), "date", BCON_INT32(1)), err);
+    }
+    /* A day's top entry and exit pages, as its top paths; and a site's over a range of days. */
+    for (int i = 0; i < 2 && rc == 0; i++) {
+        const char *coll = i == 0 ? ROLLUP_ENTRY_PAGES_COLLECTION : ROLLUP_EXIT_PAGES_COLLECTION;
+        rc = create_index(
+            db, coll, "scope_1_visits_-1_path_1",
+            BCON_NEW("scope", BCON_INT32(1), "visits", BCON_INT32(-1), "path", BCON_INT32(1)), err);
+        if (rc == 0) {
+            rc = create_index(db, coll, "site_id_1_date_1",
+                              BCON_NEW("site_id", BCON_INT32(1), "date", BCON_INT32(1)), err);
+        }
+    }
     mongoc_database_destroy(db);
     store_client_push(s, client);
     return rc;
@@ -140,6 +155,10 @@ event_to_bson(const struct event *ev, int64_t now_ms, struct rollup_own *own, bs
     append_opt_utf8(doc, EVDOC_USER_ID, ev->user_id);
     if (event_visitor_name(ev->visitor) != NULL) {
         BSON_APPEND_UTF8(doc, EVDOC_VISITOR_SOURCE, event_visitor_name(ev->visitor));
+    }
+    if (ev->has_visit) {
+        BSON_APPEND_UTF8(doc, EVDOC_VISIT_ID, ev->visit.id);
+        BSON_APPEND_INT64(doc, EVDOC_VISIT_SEQ, ev->visit.seq);
     }
     BSON_APPEND_DATE_TIME(doc, EVDOC_TIMESTAMP, ev->ts_ms);
     BSON_APPEND_DATE_TIME(doc, EVDOC_CREATED_AT, now_ms);
@@ -254,9 +273,11 @@ enum insert_outcome
 insert_compare_stored(const struct event *ev, const bson_t *doc, const bson_t *stored,
                       char reason[INSERT_REASON_LEN])
 {
+    /* The last two are compared only when the stored document has received_at. */
     static const char *const content[] = {
-        EVDOC_EVENT_TYPE, EVDOC_PATH,        EVDOC_USER_ID,         EVDOC_TIMESTAMP,
-        EVDOC_PROPERTIES, EVDOC_RECEIVED_AT, EVDOC_CLIENT_TIMESTAMP};
+        EVDOC_EVENT_TYPE, EVDOC_PATH,        EVDOC_USER_ID,
+        EVDOC_TIMESTAMP,  EVDOC_PROPERTIES,  EVDOC_VISIT_ID,
+        EVDOC_VISIT_SEQ,  EVDOC_RECEIVED_AT, EVDOC_CLIENT_TIMESTAMP};
     bson_iter_t it;
     const char *delivery = ev->id; /* a document without one was stored by its _id's envelope */
     size_t n = sizeof content / sizeof content[0];

@@ -23,7 +23,9 @@ enum insert_outcome {
 
 /* Create the indexes the reads need, idempotently: events {site_id:1, timestamp:1}
  * (reporting's /stats/aggregated) and rollup_paths {scope:1, views:-1, path:1} (its top
- * paths). */
+ * paths); rollup_visits {site_id:1, date:1} (a site's visit days and hours over a range of
+ * dates); rollup_entry_pages and rollup_exit_pages {scope:1, visits:-1, path:1} (a day's
+ * top pages) and {site_id:1, date:1} (a site's over a range of dates). */
 int insert_ensure_indexes(store_t *s, struct app_err *err);
 
 /* What the document `stored` under ev's _id is to ev, whose document insert_events() built
@@ -34,6 +36,7 @@ enum insert_outcome insert_compare_stored(const struct event *ev, const bson_t *
                                           const bson_t *stored, char reason[INSERT_REASON_LEN]);
 
 /* Write the events as documents {_id: id, site_id, event_type, path, user_id,
+ * visitor_source?, visit_id?, visit_seq? (int64; both only for an event with a visit),
  * timestamp: Date, createdAt: Date(now_ms), received_at: Date, client_timestamp?: Date,
  * delivery, properties?, own} (absent path and user_id are null; client_timestamp only for
  * an event whose timestamp ingest corrected for clock skew; delivery: event_delivery();
@@ -44,10 +47,10 @@ enum insert_outcome insert_compare_stored(const struct event *ev, const bson_t *
  * duplicate-key error means that a document with this _id is stored. That document is then
  * read, and it is this event (INSERT_DUPLICATE) only when its site_id is the event's and,
  * stored from the same envelope (the same delivery: a redelivery), its content is too
- * (event_type, path, user_id, timestamp, properties; received_at and client_timestamp when
- * it has received_at, which documents stored before either existed lack); from another
- * envelope of the same site it is the client's second send of one event_id, and the first
- * send wins (INSERT_DUPLICATE too). Anything else is INSERT_CONFLICT, the field that differs
+ * (event_type, path, user_id, timestamp, properties, visit_id, visit_seq; received_at and
+ * client_timestamp when it has received_at, which documents stored before either existed lack);
+ * from another envelope of the same site it is the client's second send of one event_id, and the
+ * first send wins (INSERT_DUPLICATE too). Anything else is INSERT_CONFLICT, the field that differs
  * in reasons[i]: an envelope that reuses another event's id is not that event, and must not
  * count in the rollups as its redelivery. Returns 0 when every event has an outcome in
  * outcomes[i] (and, for INSERT_REJECTED and INSERT_CONFLICT, a reason in reasons[i]); -1

@@ -15,15 +15,19 @@ struct ctx {
     store_t *s;
     const struct rollup_batch *b;
     mongoc_collection_t *events, *rollups, *paths, *users, *hours, *refs;
+    mongoc_collection_t *visits, *entries, *exits;
     bson_t *sites; /* take_over(): the sites of the redelivered events (chunked_sites_in()) */
     struct app_err *err;
     struct rollup_plan *plan;
 };
 
-/* The collection of a site-day, site-hour, path or referrer document. */
+/* The collection of a site-day, site-hour, path, referrer or visit document. */
 static mongoc_collection_t *
 coll_of(const struct ctx *c, const struct plan_doc *d)
 {
+    if (d->ns == PLAN_VISIT || d->ns == PLAN_ENTRY || d->ns == PLAN_EXIT) {
+        return d->ns == PLAN_VISIT ? c->visits : d->ns == PLAN_ENTRY ? c->entries : c->exits;
+    }
     if (d->ns == PLAN_PATH || d->ns == PLAN_REF) {
         return d->ns == PLAN_PATH ? c->paths : c->refs;
     }
@@ -263,17 +267,19 @@ append_user_hashes(bson_t *update, const struct rollup_plan *p, const struct pla
     bson_append_document_end(update, &add);
 }
 
-/* Apply this batch's counts: one conditional upsert per site-day, site-hour, path and
- * referrer document with something to add, one bulk write per collection: the paths, the
- * referrers, the site-days, then the site-hours (a crash between two leaves the rest to a takeover,
- * figure by figure). */
+/* Apply this batch's counts: one conditional upsert per site-day, site-hour, path, referrer
+ * and visit document with something to add (a visit document: with an event counted there),
+ * one bulk write per collection: the paths, the referrers, the site-days, the site-hours, then
+ * the visit site-days and site-hours, the entry pages and the exit pages (a crash between two
+ * leaves the rest to a takeover, figure by figure). */
 static int
 apply_counts(struct ctx *c)
 {
-    enum { PATHS, REFS, DAYS, HOURS, GROUPS };
+    enum { PATHS, REFS, DAYS, HOURS, VISITS, ENTRIES, EXITS, GROUPS };
     const struct rollup_plan *p = c->plan;
-    size_t n = p->n_docs, m[GROUPS] = {0, 0, 0, 0};
-    mongoc_collection_t *colls[GROUPS] = {c->paths, c->refs, c->rollups, c->hours};
+    size_t n = p->n_docs, m[GROUPS] = {0};
+    mongoc_collection_t *colls[GROUPS] = {c->paths,  c->refs,    c->rollups, c->hours,
+                                          c->visits, c->entries, c->exits};
     bson_t **f[GROUPS], **u[GROUPS], **caps;
     char key[ROLLUP_RUN_LEN + 8];
     int rc = -1, ok = 1;
@@ -294,17 +300,30 @@ apply_counts(struct ctx *c)
         const struct plan_doc *d = &p->docs[i];
         bson_t *filter, *update, *capped, inc;
         int g;
-        if (d->ns == PLAN_USER || d->ns == PLAN_EVENT || (d->views == 0 && d->users == 0)) {
+        if (d->ns == PLAN_USER || d->ns == PLAN_EVENT ||
+            (d->views == 0 && d->users == 0 && d->hits == 0)) {
             continue; /* not a figure, or nothing to add */
         }
-        g = d->ns == PLAN_PATH  ? PATHS
-            : d->ns == PLAN_REF ? REFS
-                                : (rollup_plan_is_hour(d) ? HOURS : DAYS);
+        g = d->ns == PLAN_PATH       ? PATHS
+            : d->ns == PLAN_REF      ? REFS
+            : d->ns == PLAN_VISIT    ? VISITS
+            : d->ns == PLAN_ENTRY    ? ENTRIES
+            : d->ns == PLAN_EXIT     ? EXITS
+            : rollup_plan_is_hour(d) ? HOURS
+                                     : DAYS;
         filter = rollup_write_not_applied(p, d, c->b->run, c->b->seq);
         BCON_APPEND(filter, "voided", "{", "$ne", BCON_UTF8(c->b->id), "}");
         update = bson_new();
         bson_append_document_begin(update, "$inc", -1, &inc);
-        BSON_APPEND_INT64(&inc, "views", d->views);
+        if (g >= VISITS) {
+            BSON_APPEND_INT64(&inc, "visits", d->visits);
+            BSON_APPEND_INT64(&inc, "bounces", d->bounces);
+            if (g == VISITS) {
+                BSON_APPEND_INT64(&inc, "duration_ms", d->duration_ms);
+            }
+        } else {
+            BSON_APPEND_INT64(&inc, "views", d->views);
+        }
         if (g == DAYS) {
             BSON_APPEND_INT64(&inc, "users", d->users);
         }
@@ -460,7 +479,7 @@ rollup_apply(store_t *s, const struct rollup_batch *b, const struct event *evs,
 {
     mongoc_client_t *client = store_client_pop(s);
     struct rollup_plan plan;
-    struct ctx c = {s, b, NULL, NULL, NULL, NULL, NULL, NULL, NULL, err, &plan};
+    struct ctx c = {s, b, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, err, &plan};
     int rc = -1;
 
     c.events = store_collection(s, client, STORE_EVENTS_COLLECTION);
@@ -469,6 +488,9 @@ rollup_apply(store_t *s, const struct rollup_batch *b, const struct event *evs,
     c.users = store_collection(s, client, ROLLUP_USERS_COLLECTION);
     c.hours = store_collection(s, client, ROLLUP_HOURS_COLLECTION);
     c.refs = store_collection(s, client, ROLLUP_REFERRERS_COLLECTION);
+    c.visits = store_collection(s, client, ROLLUP_VISITS_COLLECTION);
+    c.entries = store_collection(s, client, ROLLUP_ENTRY_PAGES_COLLECTION);
+    c.exits = store_collection(s, client, ROLLUP_EXIT_PAGES_COLLECTION);
     if (rollup_plan_init(&plan, b->id, evs, outcomes, n) != 0) {
         err_set(err, ERR_INTERNAL, "out of memory");
         goto done;
@@ -501,6 +523,9 @@ done:
     mongoc_collection_destroy(c.users);
     mongoc_collection_destroy(c.hours);
     mongoc_collection_destroy(c.refs);
+    mongoc_collection_destroy(c.visits);
+    mongoc_collection_destroy(c.entries);
+    mongoc_collection_destroy(c.exits);
     store_client_push(s, client);
     rollup_plan_free(&plan);
     return rc;

@@ -2,9 +2,11 @@
  * /stats reads a few small documents instead of scanning the day's events. The documents
  * are described in common/rollup_doc.h.
  *
- * An event counts in up to seven figures ("kinds", below): its site-day, its site-day and
+ * An event counts in up to twelve figures ("kinds", below): its site-day, its site-day and
  * type, (with a non-empty path) the path document of each of the two, its site-hour and
- * site-hour and type, and (a page view with a referrer) its site-day's referrer document. Each
+ * site-hour and type, (a page view with a referrer) its site-day's referrer document, and
+ * (with a visit) its changes to its visit's figures in the visit site-day and site-hour of
+ * the visit's start, its entry page and its exit pages (rollup_own.h). Each
  * figure is decided by itself: a batch that crashed between applying on the site-days and on the
  * site-hours is voided, and its events taken over, on the site-hours only.
  *

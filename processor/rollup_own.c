@@ -7,7 +7,70 @@
 
 #include "ts.h"
 
-const char *const rollup_kind_names[ROLLUP_KINDS] = {"a", "t", "pa", "pt", "h", "ht", "r"};
+const char *const rollup_kind_names[ROLLUP_KINDS] = {"a", "t", "pa", "pt", "h",  "ht",
+                                                     "r", "v", "vh", "ve", "vx", "vo"};
+
+/* The bits of rollup_event_visit_kinds(): the start's site-day and site-hour share one. */
+enum { VB_START = 1u, VB_ENTRY = 2u, VB_EXIT = 4u, VB_EXIT_OLD = 8u };
+
+unsigned
+rollup_event_visit_kinds(const struct event *ev)
+{
+    const struct event_visit *v = &ev->visit;
+
+    if (!ev->has_visit) {
+        return 0;
+    }
+    return (v->n != 0 || v->b != 0 || v->d != 0 ? VB_START : 0u) | (v->e != NULL ? VB_ENTRY : 0u) |
+           (v->x != NULL ? VB_EXIT : 0u) | (v->xo != NULL ? VB_EXIT_OLD : 0u);
+}
+
+/* Whether the visit kinds `bits` (rollup_event_visit_kinds()) hold kind k. */
+static int
+has_visit_kind(unsigned bits, int k)
+{
+    switch (k) {
+    case ROLLUP_KIND_VISIT:
+    case ROLLUP_KIND_VISIT_HOUR:
+        return (bits & VB_START) != 0;
+    case ROLLUP_KIND_ENTRY:
+        return (bits & VB_ENTRY) != 0;
+    case ROLLUP_KIND_EXIT:
+        return (bits & VB_EXIT) != 0;
+    case ROLLUP_KIND_EXIT_OLD:
+        return (bits & VB_EXIT_OLD) != 0;
+    }
+    return 0;
+}
+
+void
+rollup_visit_contribution(const struct event *ev, int k, int64_t *visits, int64_t *bounces,
+                          int64_t *duration_ms)
+{
+    const struct event_visit *v = &ev->visit;
+
+    *visits = *bounces = *duration_ms = 0;
+    switch (k) {
+    case ROLLUP_KIND_VISIT:
+    case ROLLUP_KIND_VISIT_HOUR:
+        *visits = v->n;
+        *bounces = v->b;
+        *duration_ms = v->d;
+        break;
+    case ROLLUP_KIND_ENTRY:
+        *visits = v->en;
+        *bounces = v->b;
+        break;
+    case ROLLUP_KIND_EXIT:
+        *visits = v->xn;
+        *bounces = v->xb;
+        break;
+    case ROLLUP_KIND_EXIT_OLD:
+        *visits = -1;
+        *bounces = -v->xob;
+        break;
+    }
+}
 
 int
 rollup_event_referrer(const struct event *ev, char out[ROLLUP_REFERRER_MAX + 1])
@@ -31,8 +94,8 @@ rollup_own_init(struct rollup_own *o, const char *batch)
 void
 rollup_own_cleanup(struct rollup_own *o)
 {
-    for (int s = 0; s < 4; s++) {
-        if (o->built & (1u << s)) {
+    for (int s = 0; s < ROLLUP_OWN_SHAPES; s++) {
+        if (o->built & ((uint64_t)1 << s)) {
             bson_destroy(&o->shape[s]);
         }
     }
@@ -45,16 +108,18 @@ rollup_append_own(bson_t *doc, const struct event *ev, struct rollup_own *o)
     char host[ROLLUP_REFERRER_MAX + 1];
     int has_ref = rollup_event_referrer(ev, host) > 0;
     int has_path = ev->path != NULL && ev->path[0] != '\0';
-    int s = has_ref * 2 + has_path;
+    unsigned visit = rollup_event_visit_kinds(ev);
+    int s = (int)visit * 4 + has_ref * 2 + has_path;
     bson_t *own = &o->shape[s];
 
-    if (!(o->built & (1u << s))) {
+    if (!(o->built & ((uint64_t)1 << s))) {
         bson_init(own);
-        o->built |= 1u << s;
+        o->built |= (uint64_t)1 << s;
         for (int k = 0; k < ROLLUP_KINDS; k++) {
             int path_kind = k == ROLLUP_KIND_PATH_ALL || k == ROLLUP_KIND_PATH_TYPE;
-            if ((k == ROLLUP_KIND_REFERRER && has_ref) ||
-                (k != ROLLUP_KIND_REFERRER && (!path_kind || has_path))) {
+            if (ROLLUP_KIND_IS_VISIT(k)     ? has_visit_kind(visit, k)
+                : k == ROLLUP_KIND_REFERRER ? has_ref
+                                            : !path_kind || has_path) {
                 if (!bson_append_utf8(own, rollup_kind_names[k], -1, o->batch, -1)) {
                     return -1;
                 }

@@ -63,7 +63,8 @@ doc_ref(struct rollup_plan *p, char *id, int ns, const struct event *ev, int kin
         free(id);
         return -1; /* cannot happen: rollup_plan_init() sized it */
     }
-    p->docs[p->n_docs] = (struct plan_doc){id, ns, ev, kind, scope, 0, 0, 0, 0, 0, 0, ""};
+    p->docs[p->n_docs] =
+        (struct plan_doc){id, ns, ev, kind, scope, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ""};
     p->slots[slot] = (long)p->n_docs;
     return (long)p->n_docs++;
 }
@@ -77,8 +78,9 @@ nonempty(const char *s)
 int
 rollup_plan_is_hour(const struct plan_doc *d)
 {
-    return d->ns == PLAN_SCOPE &&
-           (d->kind == ROLLUP_KIND_HOUR_ALL || d->kind == ROLLUP_KIND_HOUR_TYPE);
+    return (d->ns == PLAN_SCOPE &&
+            (d->kind == ROLLUP_KIND_HOUR_ALL || d->kind == ROLLUP_KIND_HOUR_TYPE)) ||
+           (d->ns == PLAN_VISIT && d->kind == ROLLUP_KIND_VISIT_HOUR);
 }
 
 /* doc_ref() of the id "<a><sep><b>", built in buf (of size n) unless it does not fit:
@@ -130,7 +132,68 @@ struct scope_memo {
         long doc[4];            /* by the order of scopes[] in event_docs() */
     } e[SCOPE_MEMO_N];
     size_t next; /* the entry to replace next */
+    /* The visit site-day and site-hour of the last event with a visit (NULL: none yet): most
+     * events of a batch with a visit start in the same few hours. */
+    const struct event *vev;
+    long vdoc[2];
 };
+
+/* Whether the visits of a and b start in the same site-hour (hence the same site-day). */
+static int
+same_visit_scopes(const struct event *a, const struct event *b)
+{
+    return ts_floor(a->visit.start_ms, TS_HOUR_MS) == ts_floor(b->visit.start_ms, TS_HOUR_MS) &&
+           strcmp(a->site_id, b->site_id) == 0;
+}
+
+/* The visit documents of event i (with a visit): doc_of[i][k] of each visit kind it counts in
+ * (rollup_event_visit_kinds()). The start's site-day is planned even when only its pages
+ * count, as their parent. Returns 0, or -1 out of memory. */
+static int
+visit_docs(struct rollup_plan *p, size_t i, struct scope_memo *memo)
+{
+    const struct event *ev = &p->evs[i];
+    const struct event_visit *v = &ev->visit;
+    unsigned kinds = rollup_event_visit_kinds(ev);
+    long vd, vh;
+
+    if (kinds == 0) {
+        return 0;
+    }
+    if (memo->vev != NULL && same_visit_scopes(memo->vev, ev)) {
+        vd = memo->vdoc[0];
+        vh = memo->vdoc[1];
+    } else {
+        vd = doc_ref(p, rollup_scope_id(ev->site_id, v->start_ms, NULL), PLAN_VISIT, ev,
+                     ROLLUP_KIND_VISIT, -1);
+        vh = vd < 0 ? -1
+                    : doc_ref(p, rollup_hour_id(ev->site_id, v->start_ms, NULL), PLAN_VISIT, ev,
+                              ROLLUP_KIND_VISIT_HOUR, -1);
+        if (vd < 0 || vh < 0) {
+            return -1;
+        }
+        memo->vev = ev;
+        memo->vdoc[0] = vd;
+        memo->vdoc[1] = vh;
+    }
+    if (v->n != 0 || v->b != 0 || v->d != 0) {
+        p->doc_of[i][ROLLUP_KIND_VISIT] = vd;
+        p->doc_of[i][ROLLUP_KIND_VISIT_HOUR] = vh;
+    }
+    if (v->e != NULL && (p->doc_of[i][ROLLUP_KIND_ENTRY] =
+                             child_ref(p, vd, v->e, PLAN_ENTRY, ev, ROLLUP_KIND_ENTRY)) < 0) {
+        return -1;
+    }
+    if (v->x != NULL && (p->doc_of[i][ROLLUP_KIND_EXIT] =
+                             child_ref(p, vd, v->x, PLAN_EXIT, ev, ROLLUP_KIND_EXIT)) < 0) {
+        return -1;
+    }
+    if (v->xo != NULL && (p->doc_of[i][ROLLUP_KIND_EXIT_OLD] =
+                              child_ref(p, vd, v->xo, PLAN_EXIT, ev, ROLLUP_KIND_EXIT_OLD)) < 0) {
+        return -1;
+    }
+    return 0;
+}
 
 /* Whether a and b fall in the same site-hour and type (hence the same site-day). */
 static int
@@ -193,7 +256,7 @@ event_docs(struct rollup_plan *p, size_t i, struct scope_memo *memo)
         }
     }
     memo->e[m].ev = ev;
-    return 0;
+    return visit_docs(p, i, memo);
 }
 
 /* The index of the document of event i's envelope, "<delivery> <id>" (a delivery has no
@@ -218,8 +281,9 @@ rollup_plan_init(struct rollup_plan *p, const char *batch, const struct event *e
     p->batch = batch;
     p->evs = evs;
     p->n = n;
-    /* Per event: its id, two site-days, two paths, two site-hours, a referrer, two users. */
-    p->cap_docs = sz * 10;
+    /* Per event: its id, two site-days, two paths, two site-hours, a referrer, two users, and
+     * with a visit its site-day and site-hour, an entry page and two exit pages. */
+    p->cap_docs = sz * 15;
     p->n_slots = p->cap_docs * 2;
     p->docs = malloc(p->cap_docs * sizeof *p->docs); /* doc_ref() sets each one it adds */
     p->slots = malloc(p->n_slots * sizeof *p->slots);
@@ -658,6 +722,8 @@ rollup_plan_counts(struct rollup_plan *p)
         p->docs[d].views = 0;
         p->docs[d].users = 0;
         p->docs[d].u_n = 0;
+        p->docs[d].visits = p->docs[d].bounces = p->docs[d].duration_ms = 0;
+        p->docs[d].hits = 0;
     }
     hour_users(p);
     for (size_t i = 0; i < p->n_users; i++) {
@@ -668,9 +734,20 @@ rollup_plan_counts(struct rollup_plan *p)
     }
     for (size_t i = 0; i < p->n; i++) {
         for (int k = 0; k < ROLLUP_KINDS; k++) {
-            if (p->counted[i][k]) {
-                p->docs[p->doc_of[i][k]].views++;
+            struct plan_doc *d = p->counted[i][k] ? &p->docs[p->doc_of[i][k]] : NULL;
+            int64_t visits, bounces, duration_ms;
+            if (d == NULL) {
+                continue;
             }
+            if (!ROLLUP_KIND_IS_VISIT(k)) {
+                d->views++;
+                continue;
+            }
+            rollup_visit_contribution(&p->evs[i], k, &visits, &bounces, &duration_ms);
+            d->visits += visits;
+            d->bounces += bounces;
+            d->duration_ms += duration_ms;
+            d->hits++;
         }
     }
 }

@@ -51,22 +51,40 @@ enum rollup_doc_state {
     ROLLUP_DOC_VOIDED = 2,  /* the batch is in its voided list: it never applies there */
 };
 
-/* The collection of a document (PLAN_EVENT: the batch's event ids, to find a second copy). */
-enum plan_ns { PLAN_SCOPE = 0, PLAN_PATH = 1, PLAN_USER = 2, PLAN_EVENT = 3, PLAN_REF = 4 };
+/* The collection of a document (PLAN_EVENT: the batch's event ids, to find a second copy).
+ * PLAN_VISIT: a visit site-day or site-hour (rollup_visits); PLAN_ENTRY, PLAN_EXIT: an entry
+ * or exit page (rollup_entry_pages, rollup_exit_pages), whose scope is its site-day in
+ * rollup_visits. */
+enum plan_ns {
+    PLAN_SCOPE = 0,
+    PLAN_PATH = 1,
+    PLAN_USER = 2,
+    PLAN_EVENT = 3,
+    PLAN_REF = 4,
+    PLAN_VISIT = 5,
+    PLAN_ENTRY = 6,
+    PLAN_EXIT = 7
+};
 
 /* One document the batch touches. */
 struct plan_doc {
     char *id;               /* owned */
     int ns;                 /* enum plan_ns (the same id may be in two collections) */
     const struct event *ev; /* site-day and path documents: one of their events, whose
-                             * fields the document gets when an update creates it */
+                             * fields the document gets when an update creates it (a visit
+                             * document: the day and hour of its visit's start) */
     int kind;               /* enum rollup_kind of its figure; user documents: of their scope */
     long scope;             /* path, referrer and user documents: the index of their site-day */
     int64_t views, users;   /* what this batch adds (rollup_plan_counts()) */
-    size_t u_at, u_n;       /* site-hour documents: the user hashes to add to its set u,
-                             * uhash[u_at..u_at + u_n), distinct (rollup_plan_counts()) */
-    int listed;             /* user documents: in users[] */
-    int mine;               /* user documents: b is this batch, as last read */
+    /* Visit documents: what this batch adds (rollup_plan_counts(); may be negative on an exit
+     * page), and how many (event, figure) pairs it counts there: the update is written when
+     * there is one, even if the sums are 0. */
+    int64_t visits, bounces, duration_ms;
+    size_t hits;
+    size_t u_at, u_n;                /* site-hour documents: the user hashes to add to its set u,
+                                      * uhash[u_at..u_at + u_n), distinct (rollup_plan_counts()) */
+    int listed;                      /* user documents: in users[] */
+    int mine;                        /* user documents: b is this batch, as last read */
     char owner[ROLLUP_BATCH_ID_MAX]; /* user documents: b as last read ("" unread) */
 };
 
@@ -137,7 +155,8 @@ struct rollup_plan {
     int64_t *uhash;
 };
 
-/* Whether d is a site-hour document (in rollup_hours; else a site-day or path document). */
+/* Whether d is a site-hour document (in rollup_hours, or a visit site-hour in rollup_visits;
+ * else a site-day or page document). */
 int rollup_plan_is_hour(const struct plan_doc *d);
 
 /* Plan batch `batch` (its id, kept by pointer) of events evs[0..n) with their outcomes:
@@ -211,7 +230,9 @@ size_t rollup_plan_user_questions(struct rollup_plan *p);
  * documents of voided owners, in cas[0..n_cas). Returns n_cas. */
 size_t rollup_plan_user_takeovers(struct rollup_plan *p);
 
-/* What to add: docs[d].views for each site-day, site-hour and path document, docs[d].users
+/* What to add: docs[d].views for each site-day, site-hour and path document (the visit
+ * documents: visits, bounces and duration_ms, the sums of rollup_visit_contribution() of the
+ * events counted there, and hits), docs[d].users
  * (the listed user documents that are this batch's) for each site-day, and for each
  * site-hour the distinct hashes (rollup_user_hash(), common/rollup_doc.h) of the non-empty
  * user ids of the events this batch counts there (uhash[u_at..u_at + u_n), ascending): added

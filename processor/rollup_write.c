@@ -13,7 +13,19 @@ rollup_write_on_insert(bson_t *update, const struct rollup_plan *p, const struct
     char day[TS_FORMAT_LEN];
 
     bson_append_document_begin(update, "$setOnInsert", -1, &set);
-    if (d->ns == PLAN_PATH || d->ns == PLAN_REF) {
+    if (d->ns == PLAN_VISIT || d->ns == PLAN_ENTRY || d->ns == PLAN_EXIT) {
+        /* Bucketed by the visit's start. A visit site-day's or site-hour's site_id, and a
+         * page's scope, are the filter's (rollup_write_not_applied()). */
+        ts_format(d->ev->visit.start_ms, day);
+        if (d->ns != PLAN_VISIT) {
+            BSON_APPEND_UTF8(&set, "site_id", d->ev->site_id);
+            BSON_APPEND_UTF8(&set, "path", d->id + strlen(p->docs[d->scope].id) + 1);
+        }
+        bson_append_utf8(&set, "date", -1, day, 10);
+        if (rollup_plan_is_hour(d)) {
+            BSON_APPEND_DATE_TIME(&set, "hour", ts_floor(d->ev->visit.start_ms, TS_HOUR_MS));
+        }
+    } else if (d->ns == PLAN_PATH || d->ns == PLAN_REF) {
         /* Its scope comes from the filter's equality (rollup_write_not_applied()). The leaf
          * of the id "<scope>|<leaf>": the path, or the referrer's host. */
         BSON_APPEND_UTF8(&set, d->ns == PLAN_PATH ? "path" : "referrer",
@@ -52,9 +64,9 @@ rollup_write_not_applied(const struct rollup_plan *p, const struct plan_doc *d, 
     char key[ROLLUP_RUN_LEN + 8];
     bson_t *f = BCON_NEW("_id", BCON_UTF8(d->id));
 
-    if (d->ns == PLAN_PATH || d->ns == PLAN_REF) {
+    if (d->ns == PLAN_PATH || d->ns == PLAN_REF || d->ns == PLAN_ENTRY || d->ns == PLAN_EXIT) {
         BSON_APPEND_UTF8(f, key_fields[0], p->docs[d->scope].id);
-    } else if (d->ns == PLAN_SCOPE && !rollup_plan_is_hour(d)) {
+    } else if (d->ns == PLAN_VISIT || (d->ns == PLAN_SCOPE && !rollup_plan_is_hour(d))) {
         BSON_APPEND_UTF8(f, key_fields[1], d->ev->site_id);
     }
     snprintf(key, sizeof key, "runs.%s", run);

@@ -27,6 +27,43 @@ same_str(const char *a, const char *b)
     return (a == NULL) == (b == NULL) && (a == NULL || strcmp(a, b) == 0);
 }
 
+/* Whether a and b have the same visit member, or neither has one. */
+static int
+same_visit(const struct event *a, const struct event *b)
+{
+    const struct event_visit *x = &a->visit, *y = &b->visit;
+
+    if (a->has_visit != b->has_visit) {
+        return 0;
+    }
+    return !a->has_visit ||
+           (same_str(x->id, y->id) && x->seq == y->seq && x->start_ms == y->start_ms &&
+            x->n == y->n && x->b == y->b && x->d == y->d && same_str(x->e, y->e) &&
+            x->en == y->en && same_str(x->x, y->x) && x->xn == y->xn && x->xb == y->xb &&
+            same_str(x->xo, y->xo) && x->xob == y->xob);
+}
+
+/* A decoded envelope survives envelope_encode() -> envelope_decode() unchanged, its visit
+ * member included. */
+static void
+envelope_round_trip(const struct event *ev)
+{
+    struct event back;
+    struct app_err err = {0};
+    size_t len;
+    char *text = envelope_encode(ev, &len);
+
+    if (text == NULL) {
+        abort();
+    }
+    if (envelope_decode(text, len, &back, &err) != 0 || !same_visit(ev, &back) ||
+        strcmp(back.id, ev->id) != 0 || back.ts_ms != ev->ts_ms) {
+        abort();
+    }
+    event_cleanup(&back);
+    free(text);
+}
+
 /* envelope_decode() (its fast scan, or jansson) and envelope_decode_json() (jansson alone)
  * must agree on every text: the same outcome, the same event or the same reason. */
 static void
@@ -46,8 +83,12 @@ decoders_agree(const char *buf, size_t len)
                     a.ts_ms != b.ts_ms || a.received_ms != b.received_ms ||
                     a.has_client_ts != b.has_client_ts || a.client_ts_ms != b.client_ts_ms ||
                     a.visitor != b.visitor || (a.properties == NULL) != (b.properties == NULL) ||
-                    (a.properties != NULL && !json_equal(a.properties, b.properties)))) {
+                    (a.properties != NULL && !json_equal(a.properties, b.properties)) ||
+                    !same_visit(&a, &b))) {
         abort();
+    }
+    if (ra == 0 && a.has_visit) {
+        envelope_round_trip(&a);
     }
     if (ra == 0) {
         event_cleanup(&a);

@@ -73,6 +73,22 @@ same_str(const char *a, const char *b)
     return (a == NULL) == (b == NULL) && (a == NULL || strcmp(a, b) == 0);
 }
 
+/* Whether a and b have the same visit member, or neither has one. */
+static int
+same_visit(const struct event *a, const struct event *b)
+{
+    const struct event_visit *x = &a->visit, *y = &b->visit;
+
+    if (a->has_visit != b->has_visit) {
+        return 0;
+    }
+    return !a->has_visit ||
+           (same_str(x->id, y->id) && x->seq == y->seq && x->start_ms == y->start_ms &&
+            x->n == y->n && x->b == y->b && x->d == y->d && same_str(x->e, y->e) &&
+            x->en == y->en && same_str(x->x, y->x) && x->xn == y->xn && x->xb == y->xb &&
+            same_str(x->xo, y->xo) && x->xob == y->xob);
+}
+
 /* Fail unless a and b are the same event, field by field. */
 static void
 assert_same_event(const struct event *a, const struct event *b, const char *text)
@@ -84,7 +100,7 @@ assert_same_event(const struct event *a, const struct event *b, const char *text
         a->received_ms != b->received_ms || a->has_client_ts != b->has_client_ts ||
         a->client_ts_ms != b->client_ts_ms || a->visitor != b->visitor ||
         (a->properties == NULL) != (b->properties == NULL) ||
-        (a->properties != NULL && !json_equal(a->properties, b->properties))) {
+        (a->properties != NULL && !json_equal(a->properties, b->properties)) || !same_visit(a, b)) {
         fail_msg("%s: the events differ", text);
     }
 }
@@ -1107,11 +1123,219 @@ test_decode_out_of_memory(void **state)
     }
 }
 
+/* --- the visit member ---------------------------------------------------------------------- */
+
+#define VISIT_HEAD                                                                                 \
+    "{\"v\":1,\"id\":\"" VALID_ID "\",\"site_id\":\"s\",\"event_type\":\"page_view\",\"ts\":1,"    \
+    "\"received\":2,\"path\":\"/b\",\"visit\":"
+/* A visit's second page view, of another path: every member, in envelope_encode()'s order. */
+#define VISIT_FULL                                                                                 \
+    "{\"id\":\"" VALID_ID "\",\"s\":2,\"start\":1763200800000,\"n\":0,\"b\":-1,\"d\":5000,"        \
+    "\"e\":\"/a\",\"en\":0,\"x\":\"/b\",\"xn\":1,\"xb\":0,\"xo\":\"/a\",\"xob\":1}"
+
+/* Decode VISIT_HEAD + visit + tail; both decoders agree. */
+static int
+decode_visit(const char *visit, const char *tail, struct event *ev, struct app_err *err)
+{
+    char text[8192];
+
+    snprintf(text, sizeof text, "%s%s%s", VISIT_HEAD, visit, tail);
+    assert_decoders_agree(text);
+    return envelope_decode(text, strlen(text), ev, err);
+}
+
+/* Good visit members: decoded member by member, by either decoder (another order, unknown
+ * members inside visit, the optional ones absent), and envelope_encode() writes them back so
+ * that they decode to the same event. */
+static void
+test_visit_decodes_and_round_trips(void **state)
+{
+    static const char *const good[] = {
+        VISIT_FULL,
+        /* jansson's path: another order, an unknown member, spaces */
+        "{\"xob\":1,\"xo\":\"/a\",\"xb\":0,\"xn\":1,\"x\":\"/b\",\"en\":0,\"e\":\"/a\",\"d\":5000,"
+        "\"b\":-1,\"n\":0,\"start\":1763200800000,\"s\":2,\"id\":\"" VALID_ID "\",\"new\":[1] }",
+        /* the first event of a visit: a page view starting it */
+        "{\"id\":\"" VALID_ID
+        "\",\"s\":1,\"start\":1,\"n\":1,\"b\":1,\"d\":0,\"e\":\"/b\",\"en\":1,"
+        "\"x\":\"/b\",\"xn\":1,\"xb\":1}",
+        /* a click: no page, no bounce change; an id of a client event of site s */
+        "{\"id\":\"s:k-1\",\"s\":3,\"start\":1,\"n\":0,\"b\":0,\"d\":7,\"en\":0,\"xn\":0,\"xb\":0}",
+        /* xob without xo: ignored */
+        "{\"id\":\"s:k-1\",\"s\":3,\"start\":1,\"n\":0,\"b\":0,\"d\":7,\"en\":0,\"xn\":0,\"xb\":0,"
+        "\"xob\":5}",
+        /* a path escaped, and one of UTF-8 (jansson's path) */
+        "{\"id\":\"s:k-1\",\"s\":1,\"start\":1,\"n\":1,\"b\":1,\"d\":0,\"e\":\"/a\\\"b\",\"en\":1,"
+        "\"x\":\"/caf\xc3\xa9\",\"xn\":1,\"xb\":1}",
+    };
+    (void)state;
+
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        struct event ev, back;
+        struct app_err err = {0, ""};
+        char *text;
+        size_t len;
+
+        if (decode_visit(good[i], "}", &ev, &err) != 0) {
+            fail_msg("visit %s refused: %s", good[i], err.msg);
+        }
+        assert_true(ev.has_visit);
+        if (i < 2) {
+            assert_string_equal(ev.visit.id, VALID_ID);
+            assert_true(ev.visit.seq == 2 && ev.visit.start_ms == 1763200800000LL);
+            assert_true(ev.visit.n == 0 && ev.visit.b == -1 && ev.visit.d == 5000);
+            assert_string_equal(ev.visit.e, "/a");
+            assert_string_equal(ev.visit.x, "/b");
+            assert_string_equal(ev.visit.xo, "/a");
+            assert_true(ev.visit.en == 0 && ev.visit.xn == 1 && ev.visit.xb == 0);
+            assert_int_equal(ev.visit.xob, 1);
+        }
+        if (i == 3 || i == 4) {
+            assert_null(ev.visit.e);
+            assert_null(ev.visit.x);
+            assert_null(ev.visit.xo);
+            assert_int_equal(ev.visit.xob, 0);
+        }
+        text = envelope_encode(&ev, &len);
+        assert_non_null(text);
+        if (i == 0) {
+            assert_non_null(strstr(text, ",\"visit\":" VISIT_FULL "}"));
+        }
+        assert_decoders_agree(text);
+        assert_int_equal(envelope_decode(text, len, &back, &err), 0);
+        assert_same_event(&ev, &back, text);
+        free(text);
+        event_cleanup(&back);
+        event_cleanup(&ev);
+    }
+}
+
+/* Paths at their limit: the fast path's strings then take more than its buffer on the stack. */
+static void
+test_visit_long_paths(void **state)
+{
+    char visit[7000], path[EVENT_PATH_MAX + 1];
+    struct event ev, back;
+    struct app_err err = {0, ""};
+    char *text;
+    size_t len;
+
+    (void)state;
+    memset(path, 'p', EVENT_PATH_MAX);
+    path[0] = '/';
+    path[EVENT_PATH_MAX] = '\0';
+    snprintf(visit, sizeof visit,
+             "{\"id\":\"" VALID_ID "\",\"s\":2,\"start\":1,\"n\":0,\"b\":0,\"d\":0,\"e\":\"%s\","
+             "\"en\":0,\"x\":\"%s\",\"xn\":1,\"xb\":0,\"xo\":\"%s\",\"xob\":0}",
+             path, path, path);
+    assert_int_equal(decode_visit(visit, "}", &ev, &err), 0);
+    assert_int_equal(strlen(ev.visit.xo), EVENT_PATH_MAX);
+    text = envelope_encode(&ev, &len);
+    assert_non_null(text);
+    assert_int_equal(envelope_decode(text, len, &back, &err), 0);
+    assert_same_event(&ev, &back, "long paths");
+    free(text);
+    event_cleanup(&back);
+    event_cleanup(&ev);
+    /* One byte more: refused. */
+    path[EVENT_PATH_MAX - 1] = '\0';
+    snprintf(visit, sizeof visit,
+             "{\"id\":\"" VALID_ID "\",\"s\":2,\"start\":1,\"n\":0,\"b\":0,\"d\":0,\"e\":\"%spp\","
+             "\"en\":0,\"xn\":0,\"xb\":0}",
+             path);
+    assert_int_equal(decode_visit(visit, "}", &ev, &err), -1);
+    assert_string_equal(err.msg, "envelope field 'visit.e' is not a string of at most 2048 bytes");
+}
+
+/* Each bad value of each member, and each missing required member: refused (a dead letter)
+ * with the reason, by both decoders. */
+static void
+test_visit_rejects(void **state)
+{
+#define VB(m) "envelope field 'visit." m "' "
+#define V_BASE "\"id\":\"" VALID_ID "\",\"s\":2,\"start\":1,\"n\":0,\"b\":0,\"d\":0,\"en\":0,"
+    static const struct {
+        const char *visit, *msg;
+    } bad[] = {
+        {"[]", "envelope field 'visit' is not an object"},
+        {"null", "envelope field 'visit' is not an object"},
+        {"\"v\"", "envelope field 'visit' is not an object"},
+        {"{}", VB("id") "is missing"},
+        {"{\"id\":5}", VB("id") "is not a valid event id"},
+        {"{\"id\":\"x\"}", VB("id") "is not a valid event id"},
+        {"{\"id\":\"t:k-1\"}", VB("id") "is not a valid event id"}, /* another site's */
+        {"{\"id\":\"s:k 1\"}", VB("id") "is not a valid event id"},
+        {"{\"id\":\"" VALID_ID "\"}", VB("s") "is missing"},
+        {"{\"id\":\"" VALID_ID "\",\"s\":0}", VB("s") "is not an integer of at least 1"},
+        {"{\"id\":\"" VALID_ID "\",\"s\":\"1\"}", VB("s") "is not an integer of at least 1"},
+        {"{\"id\":\"" VALID_ID "\",\"s\":1.0}", VB("s") "is not an integer of at least 1"},
+        {"{\"id\":\"" VALID_ID "\",\"s\":1}", VB("start") "is missing"},
+        {"{\"id\":\"" VALID_ID "\",\"s\":1,\"start\":253402300800000}",
+         VB("start") "is not an integer time within years 0001-9999"},
+        {"{\"id\":\"" VALID_ID "\",\"s\":1,\"start\":true}",
+         VB("start") "is not an integer time within years 0001-9999"},
+        {"{\"id\":\"" VALID_ID "\",\"s\":1,\"start\":1}", VB("n") "is missing"},
+        {"{\"id\":\"" VALID_ID "\",\"s\":1,\"start\":1,\"n\":2}", VB("n") "is not 0 or 1"},
+        {"{\"id\":\"" VALID_ID "\",\"s\":1,\"start\":1,\"n\":-1}", VB("n") "is not 0 or 1"},
+        {"{\"id\":\"" VALID_ID "\",\"s\":1,\"start\":1,\"n\":true}", VB("n") "is not 0 or 1"},
+        {"{\"id\":\"" VALID_ID "\",\"s\":1,\"start\":1,\"n\":1}", VB("b") "is missing"},
+        {"{\"id\":\"" VALID_ID "\",\"s\":1,\"start\":1,\"n\":1,\"b\":2}",
+         VB("b") "is not -1, 0 or 1"},
+        {"{\"id\":\"" VALID_ID "\",\"s\":1,\"start\":1,\"n\":1,\"b\":-2}",
+         VB("b") "is not -1, 0 or 1"},
+        {"{\"id\":\"" VALID_ID "\",\"s\":1,\"start\":1,\"n\":1,\"b\":0}", VB("d") "is missing"},
+        {"{\"id\":\"" VALID_ID "\",\"s\":1,\"start\":1,\"n\":1,\"b\":0,\"d\":-1}",
+         VB("d") "is not an integer of at least 0"},
+        {"{\"id\":\"" VALID_ID "\",\"s\":1,\"start\":1,\"n\":1,\"b\":0,\"d\":0.5}",
+         VB("d") "is not an integer of at least 0"},
+        {"{\"id\":\"" VALID_ID "\",\"s\":1,\"start\":1,\"n\":1,\"b\":0,\"d\":0,\"e\":1}",
+         VB("e") "is not a string of at most 2048 bytes"},
+        {"{\"id\":\"" VALID_ID "\",\"s\":1,\"start\":1,\"n\":1,\"b\":0,\"d\":0,\"e\":null}",
+         VB("e") "is not a string of at most 2048 bytes"},
+        {"{\"id\":\"" VALID_ID "\",\"s\":1,\"start\":1,\"n\":1,\"b\":0,\"d\":0}",
+         VB("en") "is missing"},
+        {"{" V_BASE "\"en\":3}", VB("en") "is not 0 or 1"},
+        {"{" V_BASE "\"x\":[]}", VB("x") "is not a string of at most 2048 bytes"},
+        {"{" V_BASE "\"x\":\"/a\"}", VB("xn") "is missing"},
+        {"{" V_BASE "\"xn\":-1,\"xb\":0}", VB("xn") "is not 0 or 1"},
+        {"{" V_BASE "\"xn\":0}", VB("xb") "is missing"},
+        {"{" V_BASE "\"xn\":0,\"xb\":5}", VB("xb") "is not -1, 0 or 1"},
+        {"{" V_BASE "\"x\":\"/b\",\"xn\":1,\"xb\":0,\"xo\":{}}",
+         VB("xo") "is not a string of at most 2048 bytes"},
+        {"{" V_BASE "\"x\":\"/b\",\"xn\":1,\"xb\":0,\"xo\":\"/a\"}", VB("xob") "is missing"},
+        {"{" V_BASE "\"x\":\"/b\",\"xn\":1,\"xb\":0,\"xo\":\"/a\",\"xob\":-1}",
+         VB("xob") "is not 0 or 1"},
+        /* consistent with each other */
+        {"{\"id\":\"" VALID_ID "\",\"s\":1,\"start\":1,\"n\":1,\"b\":0,\"d\":0,\"en\":1,\"xn\":0,"
+         "\"xb\":0}",
+         VB("e") "is missing with en 1"},
+        {"{" V_BASE "\"xn\":1,\"xb\":0}", VB("x") "is missing with xn 1 or xb not 0"},
+        {"{" V_BASE "\"xn\":0,\"xb\":-1}", VB("x") "is missing with xn 1 or xb not 0"},
+        {"{" V_BASE "\"xn\":0,\"xb\":0,\"xo\":\"/a\",\"xob\":0}",
+         VB("xo") "is present without a move of x"},
+        {"{" V_BASE "\"x\":\"/b\",\"xn\":0,\"xb\":1,\"xo\":\"/a\",\"xob\":0}",
+         VB("xo") "is present without a move of x"},
+    };
+    (void)state;
+
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[4096];
+        snprintf(text, sizeof text, "%s%s}", VISIT_HEAD, bad[i].visit);
+        assert_decoders_agree(text);
+        assert_decode_rejects(text, bad[i].msg);
+    }
+#undef VB
+#undef V_BASE
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_all_fields),
+        cmocka_unit_test(test_visit_decodes_and_round_trips),
+        cmocka_unit_test(test_visit_long_paths),
+        cmocka_unit_test(test_visit_rejects),
         cmocka_unit_test(test_path_without_query_or_fragment),
         cmocka_unit_test(test_round_trip_escapes),
         cmocka_unit_test(test_round_trip_optional_fields_absent),

@@ -22,6 +22,7 @@
     "\"createdAt\":{\"$date\":{\"$numberLong\":\"1763200900000\"}}" more props ",\"own\":{\"a\":"  \
     "\"r:1\"}}"
 #define RECEIVED ",\"received_at\":{\"$date\":{\"$numberLong\":\"1763200800100\"}}"
+#define VISIT(seq) ",\"visit_id\":\"" ID "\",\"visit_seq\":{\"$numberLong\":\"" seq "\"}"
 #define PROPS ",\"properties\":{\"a\":{\"$numberLong\":\"1\"},\"b\":[true,\"x\"]}"
 
 static const struct {
@@ -74,6 +75,15 @@ static const struct {
      "\"user_id\":\"u1\",\"timestamp\":{\"$date\":{\"$numberLong\":\"2\"}}" RECEIVED
      ",\"delivery\":\"d1\"}",
      INSERT_CONFLICT, "timestamp"},
+    {"a redelivery of an event with a visit: itself", ID, "",
+     DOC(ID, "s", "\"/a\"", "", RECEIVED VISIT("2")),
+     DOC(ID, "s", "\"/a\"", "", RECEIVED VISIT("2")), INSERT_DUPLICATE, NULL},
+    {"the same delivery with another visit_seq", ID, "",
+     DOC(ID, "s", "\"/a\"", "", RECEIVED VISIT("2")),
+     DOC(ID, "s", "\"/a\"", "", RECEIVED VISIT("3")), INSERT_CONFLICT, "visit_seq"},
+    {"the same delivery with a visit, stored without one", ID, "",
+     DOC(ID, "s", "\"/a\"", "", RECEIVED VISIT("2")), DOC(ID, "s", "\"/a\"", "", RECEIVED),
+     INSERT_CONFLICT, "visit_id"},
     {"another delivery under another site: never a client's duplicate", ID, "d2",
      DOC(ID, "s", "\"/a\"", "", RECEIVED),
      DOC(ID, "t", "\"/a\"", "", RECEIVED ",\"delivery\":\"d1\""), INSERT_CONFLICT, "site_id"},

@@ -134,14 +134,68 @@ test_own_stamps(void **state)
     rollup_own_cleanup(&own);
 }
 
+/* The visit kinds of an event's own stamp (after the others): v and vh when any of n, b, d is
+ * not 0, ve with e, vx with x, vo with xo; and what each kind adds (vo subtracts). */
+static void
+test_own_visit_stamps(void **state)
+{
+    static const struct {
+        struct event_visit v;
+        const char *want_own;
+    } rows[] = {
+        {{"id", 1, 0, 1, 1, 0, "/a", 1, "/a", 1, 1, NULL, 0}, "a t pa pt h ht v vh ve vx"},
+        {{"id", 2, 0, 0, -1, 5, "/a", 0, "/b", 1, 0, "/a", 1}, "a t pa pt h ht v vh ve vx vo"},
+        {{"id", 3, 0, 0, 0, 7, NULL, 0, NULL, 0, 0, NULL, 0}, "a t pa pt h ht v vh"},
+        {{"id", 4, 0, 0, 0, 0, NULL, 0, NULL, 0, 0, NULL, 0}, "a t pa pt h ht"},
+        {{"id", 5, 0, 0, 0, 0, NULL, 0, "/c", 0, 1, NULL, 0}, "a t pa pt h ht vx"},
+    };
+    struct rollup_own own;
+    int64_t visits, bounces, duration;
+
+    (void)state;
+    rollup_own_init(&own, "B");
+    for (int round = 0; round < 2; round++) {
+        for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+            struct event ev;
+            char keys[64];
+            bson_t doc = BSON_INITIALIZER;
+
+            event_init(&ev);
+            ev.event_type = "page_view";
+            ev.path = "/a";
+            ev.has_visit = 1;
+            ev.visit = rows[i].v;
+            assert_int_equal(rollup_append_own(&doc, &ev, &own), 0);
+            own_keys(&doc, keys, sizeof keys);
+            assert_string_equal(keys, rows[i].want_own);
+            bson_destroy(&doc);
+        }
+    }
+    rollup_own_cleanup(&own);
+
+    struct event ev;
+    event_init(&ev);
+    ev.has_visit = 1;
+    ev.visit = rows[1].v;
+    rollup_visit_contribution(&ev, ROLLUP_KIND_VISIT, &visits, &bounces, &duration);
+    assert_true(visits == 0 && bounces == -1 && duration == 5);
+    rollup_visit_contribution(&ev, ROLLUP_KIND_ENTRY, &visits, &bounces, &duration);
+    assert_true(visits == 0 && bounces == -1 && duration == 0);
+    rollup_visit_contribution(&ev, ROLLUP_KIND_EXIT, &visits, &bounces, &duration);
+    assert_true(visits == 1 && bounces == 0 && duration == 0);
+    rollup_visit_contribution(&ev, ROLLUP_KIND_EXIT_OLD, &visits, &bounces, &duration);
+    assert_true(visits == -1 && bounces == -1 && duration == 0);
+    ev.has_visit = 0;
+    assert_int_equal(rollup_event_visit_kinds(&ev), 0);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_init_makes_a_run_id),
-        cmocka_unit_test(test_next_numbers_batches),
-        cmocka_unit_test(test_runs_differ),
-        cmocka_unit_test(test_own_stamps),
+        cmocka_unit_test(test_init_makes_a_run_id), cmocka_unit_test(test_next_numbers_batches),
+        cmocka_unit_test(test_runs_differ),         cmocka_unit_test(test_own_stamps),
+        cmocka_unit_test(test_own_visit_stamps),
     };
 
     return cmocka_run_group_tests_name("rollup_own: own stamps and batch ids", tests, NULL, NULL);

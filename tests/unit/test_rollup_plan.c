@@ -31,6 +31,22 @@ struct row_event {
     const char *referrer; /* properties.referrer (NULL: no properties) */
 };
 
+/* One visit: a page view of /a (starts it: a bounce, entry and exit /a), a page view of /b
+ * 5 s later (no bounce any more, the exit moves from /a to /b), a click 1 s later. */
+#define VISIT_ID "0190163d-8694-7abc-8def-0123456789ab"
+static const struct event_visit VISIT_1 = {VISIT_ID, 1,    T_DAY, 1, 1,    0, "/a",
+                                           1,        "/a", 1,     1, NULL, 0};
+static const struct event_visit VISIT_2 = {VISIT_ID, 2,    T_DAY, 0, -1,   5000, "/a",
+                                           0,        "/b", 1,     0, "/a", 1};
+static const struct event_visit VISIT_3 = {VISIT_ID, 3,    T_DAY, 0, 0,    1000, NULL,
+                                           0,        NULL, 0,     0, NULL, 0};
+/* An event that changes nothing (a scroll at the same ms); and, against the contract, an exit
+ * that "moves" from /a to /a with a bounce before and none after. */
+static const struct event_visit VISIT_NONE = {VISIT_ID, 4,    T_DAY, 0, 0,    0, NULL,
+                                              0,        NULL, 0,     0, NULL, 0};
+static const struct event_visit VISIT_SAME_EXIT = {VISIT_ID, 5,    T_DAY, 0, 0,    0, NULL,
+                                                   0,        "/a", 1,     0, "/a", 1};
+
 /* What the store holds when the batch runs. */
 struct row_store {
     const char *applied[3];  /* batches that have applied on every document they touch */
@@ -64,6 +80,15 @@ struct row {
     struct row_event evs[MAX_EVS];
     struct row_store store;
     struct row_want want;
+};
+
+/* A row whose events have visits (visit[i] of evs[i]; NULL: none), and the visit figures it
+ * must add: visits, bounces, duration_ms to the visit site-day and site-hour of T_DAY; visits
+ * and bounces to the entry page "/a" and to the exit pages "/a" and "/b". */
+struct visit_row {
+    struct row row;
+    const struct event_visit *visit[MAX_EVS];
+    int64_t visit_day[3], visit_hour[3], entry_a[2], exit_a[2], exit_b[2];
 };
 
 static const struct row rows[] = {
@@ -244,6 +269,100 @@ static const struct row rows[] = {
      {1, 0, 1, 0, 0, 0, 0, 0, -1, -1, 0, "u1"}},
 };
 
+/* Visit rows: the contributions of one visit's page views /a and /b and a click (VISIT_1..3),
+ * which sum to 1 visit, 0 bounces, 6 s, entry /a, exit /b. */
+static const struct visit_row visit_rows[] = {
+    {{"visits: a fresh batch counts each event's contributions once, vo subtracting",
+      {{"e1", "page_view", "/a", "u1", INSERT_NEW, NULL, NULL, NULL, NULL},
+       {"e2", "page_view", "/b", "u1", INSERT_NEW, NULL, NULL, NULL, NULL},
+       {"e3", "click", "/b", "u1", INSERT_NEW, NULL, NULL, NULL, NULL}},
+      {{NULL}, NULL, NULL, {NULL}, NULL, 0},
+      {3, 1, 1, 0, 0, 0, 0, 0, -1, -1, 0, NULL}},
+     {&VISIT_1, &VISIT_2, &VISIT_3, NULL},
+     {1, 0, 6000},
+     {1, 0, 6000},
+     {1, 0},
+     {0, 0},
+     {1, 0}},
+    {{"visits: redelivered, its batch crashed before counting: voided and taken over on every "
+      "visit figure too (e1: 6 + v vh ve vx, e2: 6 + v vh ve vx vo; 8 + 5 documents)",
+      {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL, NULL},
+       {"e2", "page_view", "/b", "u1", INSERT_DUPLICATE, V, NULL, NULL, NULL}},
+      {{NULL}, NULL, V, {V}, NULL, 0},
+      {2, 1, 1, 21, 2, 13, 1, 0, -1, -1, 0, NULL}},
+     {&VISIT_1, &VISIT_2, NULL, NULL},
+     {1, 0, 5000},
+     {1, 0, 5000},
+     {1, 0},
+     {0, 0},
+     {1, 0}},
+    {{"visits: redelivered, its batch applied: counted there, not here",
+      {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL, NULL},
+       {"e2", "page_view", "/b", "u1", INSERT_DUPLICATE, V, NULL, NULL, NULL}},
+      {{V}, NULL, V, {NULL}, NULL, 0},
+      {0, 0, 0, 0, 0, 13, 1, 0, -1, -1, 0, NULL}},
+     {&VISIT_1, &VISIT_2, NULL, NULL},
+     {0, 0, 0},
+     {0, 0, 0},
+     {0, 0},
+     {0, 0},
+     {0, 0}},
+    {{"visits: a takeover lost to another processor that crashed too: taken from it",
+      {{"e2", "page_view", "/b", NULL, INSERT_DUPLICATE, V, NULL, NULL, NULL}},
+      {{NULL}, W, NULL, {NULL}, NULL, 0},
+      {1, 0, 0, 11, 0, 11, 2, 0, -1, -1, 0, NULL}},
+     {&VISIT_2, NULL, NULL, NULL},
+     {0, -1, 5000},
+     {0, -1, 5000},
+     {0, -1},
+     {-1, -1},
+     {1, 0}},
+    {{"visits: a client's duplicate meeting a live batch is not counted (nor voided for)",
+      {{"s:e2", "page_view", "/b", "u1", INSERT_DUPLICATE, W, "d2", "d1", NULL},
+       {"e1", "page_view", "/a", "u1", INSERT_NEW, NULL, NULL, NULL, NULL}},
+      {{NULL}, NULL, NULL, {NULL}, NULL, 0},
+      {1, 1, 1, 0, 0, 0, 0, 1, -1, -1, 0, NULL}},
+     {&VISIT_2, &VISIT_1, NULL, NULL},
+     {1, 1, 0},
+     {1, 1, 0},
+     {1, 1},
+     {1, 1},
+     {0, 0}},
+    {{"visits: a client's duplicate meeting a crashed batch: not taken over by the duplicate",
+      {{"s:e2", "page_view", "/b", "u1", INSERT_DUPLICATE, V, "d2", "d1", NULL}},
+      {{NULL}, NULL, V, {V}, NULL, 0},
+      {0, 0, 0, 0, 0, 0, 0, 1, -1, -1, 0, NULL}},
+     {&VISIT_2, NULL, NULL, NULL},
+     {0, 0, 0},
+     {0, 0, 0},
+     {0, 0},
+     {0, 0},
+     {0, 0}},
+    {{"visits: its batch crashed between the site-days and the site-hours: taken over on the "
+      "site-hours and every visit figure (applied after them)",
+      {{"e2", "page_view", "/b", "u1", INSERT_DUPLICATE, V, NULL, NULL, NULL}},
+      {{NULL}, NULL, V, {NULL}, V, 0},
+      {0, 0, 0, 7, 0, 11, 1, 0, 1, 0, 0, NULL}},
+     {&VISIT_2, NULL, NULL, NULL},
+     {0, -1, 5000},
+     {0, -1, 5000},
+     {0, -1},
+     {-1, -1},
+     {1, 0}},
+    {{"visits: an event that changes nothing counts in no visit figure; x == xo (never sent) "
+      "counts both on one document",
+      {{"e1", "scroll", "/a", NULL, INSERT_NEW, NULL, NULL, NULL, NULL},
+       {"e2", "page_view", "/a", NULL, INSERT_NEW, NULL, NULL, NULL, NULL}},
+      {{NULL}, NULL, NULL, {NULL}, NULL, 0},
+      {2, 0, 2, 0, 0, 0, 0, 0, -1, -1, 0, NULL}},
+     {&VISIT_NONE, &VISIT_SAME_EXIT, NULL, NULL},
+     {0, 0, 0},
+     {0, 0, 0},
+     {0, 0},
+     {0, -1},
+     {0, 0}},
+};
+
 /* Check that the hashes the plan adds to site-hour hd's set are those of the users in
  * `want` (separated by spaces), in ascending order, each once. */
 static void
@@ -371,9 +490,51 @@ doc_named(const struct rollup_plan *p, const char *id, int ns)
     return -1;
 }
 
-/* Run the plan as rollup.c does, the row's store answering. */
+/* Check what document id of namespace ns gets (visits, bounces and, when want_d is not NULL,
+ * duration_ms) against want; a document not planned gets nothing. */
 static void
-run_row(const struct row *r)
+check_visit_doc(const struct rollup_plan *p, char *id, int ns, const int64_t *want,
+                const char *what, const char *name)
+{
+    long d = doc_named(p, id, ns);
+    int64_t got[3] = {0, 0, 0};
+
+    if (d >= 0) {
+        got[0] = p->docs[d].visits;
+        got[1] = p->docs[d].bounces;
+        got[2] = p->docs[d].duration_ms;
+        assert_true(p->docs[d].views == 0);
+    }
+    if (got[0] != want[0] || got[1] != want[1] || (ns == PLAN_VISIT && got[2] != want[2])) {
+        fail_msg("%s: %s visits %lld bounces %lld duration %lld, want %lld %lld %lld", name, what,
+                 (long long)got[0], (long long)got[1], (long long)got[2], (long long)want[0],
+                 (long long)want[1], ns == PLAN_VISIT ? (long long)want[2] : 0LL);
+    }
+    free(id);
+}
+
+/* The row's visit figures: the visit site-day and site-hour of T_DAY, the entry page /a, the
+ * exit pages /a and /b. */
+static void
+check_visits(const struct rollup_plan *p, const struct visit_row *r)
+{
+    char *day = rollup_scope_id("site", T_DAY, NULL);
+    const char *name = r->row.name;
+
+    check_visit_doc(p, rollup_scope_id("site", T_DAY, NULL), PLAN_VISIT, r->visit_day,
+                    "visit site-day", name);
+    check_visit_doc(p, rollup_hour_id("site", T_DAY, NULL), PLAN_VISIT, r->visit_hour,
+                    "visit site-hour", name);
+    check_visit_doc(p, rollup_child_id(day, "/a"), PLAN_ENTRY, r->entry_a, "entry /a", name);
+    check_visit_doc(p, rollup_child_id(day, "/a"), PLAN_EXIT, r->exit_a, "exit /a", name);
+    check_visit_doc(p, rollup_child_id(day, "/b"), PLAN_EXIT, r->exit_b, "exit /b", name);
+    free(day);
+}
+
+/* Run the plan as rollup.c does, the row's store answering; with vr (NULL: none) its events
+ * have vr's visits, and its visit figures are checked. */
+static void
+run_row(const struct row *r, const struct visit_row *vr)
 {
     struct event evs[MAX_EVS];
     enum insert_outcome outcomes[MAX_EVS];
@@ -394,6 +555,10 @@ run_row(const struct row *r)
         evs[n].user_id = e->user;
         evs[n].ts_ms = T_DAY;
         evs[n].properties = e->referrer ? json_pack("{s:s}", "referrer", e->referrer) : NULL;
+        if (vr != NULL && vr->visit[n] != NULL) {
+            evs[n].has_visit = 1;
+            evs[n].visit = *vr->visit[n];
+        }
         outcomes[n] = e->outcome;
     }
     assert_int_equal(rollup_plan_init(&p, ME, evs, outcomes, n), 0);
@@ -419,9 +584,13 @@ run_row(const struct row *r)
              * applied (a duplicate key; the document says applied), else the owner voided
              * (matched), unless the row makes the first try lose the race to create the
              * document (a duplicate key; the document says neither). */
-            int hour = rollup_plan_is_hour(&p.docs[p.q[i].doc]);
+            /* days_only: applied on the site-days, paths and referrers; not on the site-hours
+             * nor on the visit documents, which rollup.c writes after the site-hours. */
+            const struct plan_doc *qd = &p.docs[p.q[i].doc];
+            int day = !rollup_plan_is_hour(qd) &&
+                      (qd->ns == PLAN_SCOPE || qd->ns == PLAN_PATH || qd->ns == PLAN_REF);
             int applied = listed(r->store.applied, 3, p.q[i].owner) ||
-                          (!hour && listed(&r->store.days_only, 1, p.q[i].owner));
+                          (day && listed(&r->store.days_only, 1, p.q[i].owner));
             int tries = 0, settled = 0;
             while (!settled) {
                 int matched = !applied && !(r->store.void_race && tries == 0);
@@ -505,6 +674,9 @@ run_row(const struct row *r)
                  (long long)r->want.ref_views);
     }
     free(ref);
+    if (vr != NULL) {
+        check_visits(&p, vr);
+    }
     for (size_t i = 0; i < n; i++) {
         json_decref(evs[i].properties);
     }
@@ -530,7 +702,17 @@ test_rows(void **state)
 {
     (void)state;
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-        run_row(&rows[i]);
+        run_row(&rows[i], NULL);
+    }
+}
+
+/* The visit figures: counted exactly once under the same protocol (visit_rows[]). */
+static void
+test_visit_rows(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof visit_rows / sizeof visit_rows[0]; i++) {
+        run_row(&visit_rows[i].row, &visit_rows[i]);
     }
 }
 
@@ -580,6 +762,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rows),
+        cmocka_unit_test(test_visit_rows),
         cmocka_unit_test(test_figures_of_an_event),
         cmocka_unit_test(test_doc_state),
         cmocka_unit_test(test_answer),
