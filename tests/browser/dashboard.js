@@ -340,6 +340,40 @@ const cases = {
     await shot(page, 'realtime');
   },
 
+  // Visit figures that are not 0 (until the processors count visits, reporting's are): the
+  // answers of /stats/summary and /stats/breakdown by entry and exit page, rewritten on
+  // their way with visits, ratios, changes and pages, are shown as the page writes them.
+  // Prints the answers the page got, for it_dashboard.sh to compare.
+  async visitfigures(browser) {
+    const page = await newPage(browser);
+    const got = {};
+    const pages = [{value: '/', visits: 1234, bounce_rate: 50},
+                   {value: '/pricing', visits: 3, bounce_rate: 33.333333333333336}];
+    await page.route((url) => ['/stats/summary', '/stats/breakdown'].includes(url.pathname),
+                     async (route) => {
+                       const u = new URL(route.request().url());
+                       const res = await route.fetch();
+                       const body = await res.json();
+                       const by = u.searchParams.get('by');
+                       if (u.pathname === '/stats/summary') {
+                         Object.assign(body, {visits: 12, views_per_visit: 1.6666666666666667,
+                                              bounce_rate: 41.66666666666667,
+                                              visit_duration: 3725.25});
+                         Object.assign(body.change, {visits: 50, views_per_visit: -10.5,
+                                                     bounce_rate: 20, visit_duration: 0.4});
+                         got.summary = body;
+                       } else if (by === 'entry_page' || by === 'exit_page') {
+                         body.values = by === 'entry_page' ? pages : pages.slice(1);
+                         got[by] = body;
+                       }
+                       await route.fulfill({response: res, json: body});
+                     });
+    await open(page, env('REPORTING'), env('SITE'), 'today');
+    info('visitfigures', await shown(page));
+    info('answers', got);
+    await shot(page, 'visitfigures');
+  },
+
   // A site without events: the empty state, in words.
   async empty(browser) {
     const page = await newPage(browser);

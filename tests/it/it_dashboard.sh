@@ -7,7 +7,9 @@
 # page writes them; one chart point per hour up to 2 days and per day beyond; the top paths,
 # event types, entry and exit pages in order) asking one call at a time and only what it
 # shows; a click (or Enter or Space) on each figure draws that figure's
-# /stats/timeseries?metric= points, saying which; the current visitors are
+# /stats/timeseries?metric= points, saying which; visit figures that are not 0 (answers
+# rewritten on their way, until the processors count visits) are written as the page should
+# (1.67, 42 %, 1h 02m 05s, the bounce rate's rise in red); the current visitors are
 # /stats/realtime's and grow without a reload when a new visitor comes; an empty site and a
 # missing database are said in words, a busy reporting (503 with Retry-After) is said and
 # asked again until the figures show, the live feed shows a new event within 6 s and stops
@@ -285,6 +287,19 @@ if run_case figures; then
         "Visitors without an id are counted once a day: over several days, a sum of days"
     expect_match "7 days: the visitors' button is described by those words" \
         "$(shown week_names -r '.visitors[0]')" '^Unique visitors '
+fi
+
+if run_case visitfigures; then
+    expect_eq "visit figures that are not 0: the first row writes the answer's (1.67, 42 %, 1h 02m 05s)" \
+        "$(shown_first_row visitfigures)" "$(shown answers -c ".summary | $FIRST_ROW_JQ first_row")"
+    expect_eq "and the bounce rate's rise in red, the others' in green" \
+        "$(shown visitfigures -c '[.figures | (.views_per_visit, .bounce_rate, .visit_duration) | [.arrow, .pct, .tone]]')" \
+        '[["↓","11 %","bad"],["↑","20 %","bad"],["","0 %","none"]]'
+    for by in entry exit; do
+        expect_eq "the $by pages: the answer's, in order, with visits and bounce rate" \
+            "$(shown visitfigures ".$by") $(shown visitfigures -r ".${by}_msg")" \
+            "$(shown answers -c ".${by}_page | $pages_jq") "
+    done
 fi
 
 if run_case latest; then
