@@ -1,16 +1,19 @@
-// app.js - the dashboard: reads reporting's JSON API only (/stats, /stats/timeseries,
-// /stats/breakdown, /events) for the site and range picked, and draws it with uPlot.
+// app.js - the dashboard: reads reporting's JSON API only (/stats/summary, /stats,
+// /stats/timeseries, /stats/breakdown, /stats/realtime, /events) for the site and range
+// picked, and draws it with uPlot.
 //
 // Ranges are whole UTC days, as the API counts them: today, the last 7 or 30 days (today
-// included) or custom from/to (inclusive). The chart is hourly for ranges of up to 2 days,
-// daily beyond. The live feed asks for the site's latest events every 5 s until paused.
-// When reporting answers 401 (READ_TOKENS), the page asks for a token and keeps it in
-// sessionStorage: for this tab only, until it is closed.
+// included) or custom from/to (inclusive). The first row is /stats/summary's figures against
+// the period before; a click on one draws it on the chart (/stats/timeseries?metric=), hourly
+// for ranges of up to 2 days, daily beyond. The live feed and the current visitors are asked
+// for every 5 s until paused. When reporting answers 401 (READ_TOKENS), the page asks for a
+// token and keeps it in sessionStorage: for this tab only, until it is closed.
 //
 // The page asks one thing at a time (it holds at most one of reporting's MAX_DB_REQUESTS
-// database slots) and only what it shows: three calls for the figures (/stats's top_paths
-// are the top paths table), then the feed's, without the events' properties. When
-// reporting sheds load (503 with Retry-After) the page says it is busy and asks again.
+// database slots: every fetch waits for the one before it) and only what it shows: six calls
+// for the figures (/stats's top_paths are the top paths table), then the feed's, without the
+// events' properties, and the current visitors'. When reporting sheds load (503 with
+// Retry-After) the page says it is busy and asks again.
 'use strict';
 (function () {
   const FEED_MS = 5000;
@@ -24,13 +27,39 @@
 
   const $ = (id) => document.getElementById(id);
   const fmt = (n) => Number(n).toLocaleString('en-US');
+  const two = (n) => String(n).padStart(2, '0');
+
+  // The figures of the first row, as /stats/summary and /stats/timeseries's metric= name
+  // them: their words, how a value is written, and whether a rise is good news.
+  const FIGURES = {
+    visitors: {label: 'Unique visitors', format: fmt, higherIsGood: true},
+    visits: {label: 'Visits', format: fmt, higherIsGood: true},
+    pageviews: {label: 'Pageviews', format: fmt, higherIsGood: true},
+    views_per_visit: {label: 'Views per visit', format: (v) => String(Math.round(v * 100) / 100),
+                      higherIsGood: true},
+    bounce_rate: {label: 'Bounce rate', format: (v) => Math.round(v) + ' %', higherIsGood: false},
+    visit_duration: {label: 'Visit duration', format: duration, higherIsGood: true},
+    events: {label: 'All events', format: fmt, higherIsGood: true},
+  };
+  const DEFAULT_METRIC = 'visitors';
+
+  // Seconds as "42s", "1m 05s" or "1h 02m 05s".
+  function duration(v) {
+    const s = Math.round(v);
+    if (s < 60) return s + 's';
+    if (s < 3600) return Math.floor(s / 60) + 'm ' + two(s % 60) + 's';
+    return Math.floor(s / 3600) + 'h ' + two(Math.floor(s / 60) % 60) + 'm ' + two(s % 60) + 's';
+  }
 
   let token = sessionStorage.getItem(TOKEN_KEY) || '';
-  let current = null; // {site, from, to, days, interval}: what is shown
+  let current = null; // {site, range, from, to, days, interval, events}: what is shown
   let generation = 0; // each new query; answers to older ones are dropped
   let feedTimer = null;
   let feedPaused = false;
   let chart = null;
+  let metric = DEFAULT_METRIC; // the figure on the chart
+  let chartGen = 0; // each chart asked for; answers to older ones are dropped
+  let lane = Promise.resolve(); // the fetch in flight: the next one starts when it ends
 
   // A failed request: its status (0: no answer; -1: dropped for a newer query), the words
   // to show, the answer's body and, for a 503 with Retry-After, the wait asked for (ms;
@@ -74,6 +103,14 @@
 
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+  // Run fn (a fetch and the reading of its answer) once the one before it has ended, so that
+  // the page holds at most one of reporting's database slots, whichever part asks.
+  function oneAtATime(fn) {
+    const run = lane.then(fn);
+    lane = run.catch(() => {});
+    return run;
+  }
+
   // GET path?params from reporting; resolves to the JSON body of a 2xx, or rejects with an
   // ApiError. A 503 with Retry-After is asked again after retryDelay(), up to `retries`
   // times, calling onWait(words) before each wait, while the query is still the page's.
@@ -81,18 +118,19 @@
     const gen = generation;
     for (let attempt = 0; ; attempt++) {
       const headers = token ? {Authorization: 'Bearer ' + token} : {};
-      let res;
-      try {
-        res = await fetch(path + '?' + new URLSearchParams(params), {headers, cache: 'no-store'});
-      } catch (e) {
-        throw new ApiError(0, messageFor(0, null));
-      }
-      let body = null;
-      try {
-        body = await res.json();
-      } catch (e) {
-        body = null;
-      }
+      const {res, body} = await oneAtATime(async () => {
+        let r;
+        try {
+          r = await fetch(path + '?' + new URLSearchParams(params), {headers, cache: 'no-store'});
+        } catch (e) {
+          throw new ApiError(0, messageFor(0, null));
+        }
+        try {
+          return {res: r, body: await r.json()};
+        } catch (e) {
+          return {res: r, body: null};
+        }
+      });
       if (res.ok && body && typeof body === 'object') return body;
       if (res.ok) throw new ApiError(502, 'Reporting sent an unreadable answer');
       const after = res.status === 503 ? res.headers.get('Retry-After') : null;
@@ -163,6 +201,7 @@
 
   function askToken(why) {
     stopFeed();
+    $('realtime').hidden = true;
     $('token-why').textContent = why;
     $('token-form').hidden = false;
     $('data').hidden = true;
@@ -184,6 +223,8 @@
     else setStatus(err.message, true, retry);
   }
 
+  // The rows of a table: each cell its words, or [words, the number they say], kept in the
+  // cell's data-value (for people's tools and tests alike).
   function fillRows(tbodySelector, rows) {
     const tbody = document.querySelector(tbodySelector + ' tbody');
     tbody.replaceChildren(
@@ -191,7 +232,12 @@
         const tr = document.createElement('tr');
         for (const c of cells) {
           const td = document.createElement('td');
-          td.textContent = c;
+          if (Array.isArray(c)) {
+            td.textContent = c[0];
+            td.dataset.value = String(c[1]);
+          } else {
+            td.textContent = c;
+          }
           tr.append(td);
         }
         return tr;
@@ -199,12 +245,66 @@
   }
 
   // -- the sections ----------------------------------------------------------------------
-  function showTotals(st) {
-    $('views').textContent = fmt(st.total_views);
-    $('users').textContent = fmt(st.unique_users);
+  // The change of a figure against the period before (percent, or null when that period's
+  // figure was 0) on its button: an arrow and the percent, "good" or "bad" as the figure
+  // goes; "—" without one.
+  function showChange(el, name, change) {
+    const arrow = document.createElement('span');
+    arrow.className = 'arrow';
+    arrow.setAttribute('aria-hidden', 'true');
+    const said = document.createElement('span');
+    said.className = 'vh';
+    const pct = document.createElement('span');
+    pct.className = 'pct';
+    let tone = 'none';
+    if (typeof change !== 'number') {
+      pct.textContent = '—';
+      said.textContent = 'no figure before to compare with ';
+      el.title = 'The period before had none: no change to show';
+    } else {
+      const r = Math.round(Math.abs(change));
+      pct.textContent = fmt(r) + ' %';
+      if (r !== 0) {
+        const up = change > 0;
+        arrow.textContent = up ? '↑' : '↓';
+        said.textContent = up ? 'up ' : 'down ';
+        tone = up === FIGURES[name].higherIsGood ? 'good' : 'bad';
+      }
+      el.title = 'Against the period before';
+    }
+    el.className = 'change ' + tone;
+    el.dataset.change = typeof change === 'number' ? String(change) : '';
+    el.replaceChildren(arrow, said, pct);
+  }
+
+  // The first row: /stats/summary's figures with their change (or "–" for each, sum null).
+  function showSummary(sum) {
+    for (const name of Object.keys(FIGURES)) {
+      const b = $('fig-' + name);
+      const v = sum ? sum[name] : null;
+      const figure = b.querySelector('.figure');
+      figure.textContent = typeof v === 'number' ? FIGURES[name].format(v) : '–';
+      figure.dataset.value = typeof v === 'number' ? String(v) : '';
+      const change = b.querySelector('.change');
+      if (sum && sum.change) showChange(change, name, sum.change[name]);
+      else change.replaceChildren();
+    }
     // Over several days, visitors known by ingest's daily hash count once a day (docs/api.md).
-    $('users-note').hidden = st.hashed_visitors !== 'per_day';
-    setMsg('cards-msg', st.total_views === 0 ? 'No events for this site in this range' : '');
+    const perDay = Boolean(sum) && sum.hashed_visitors === 'per_day';
+    $('users-note').hidden = !perDay;
+    if (perDay) $('fig-visitors').setAttribute('aria-describedby', 'users-note');
+    else $('fig-visitors').removeAttribute('aria-describedby');
+    setMsg('cards-msg', sum && sum.events === 0 ? 'No events for this site in this range' : '');
+  }
+
+  // The figure on the chart: its button pressed, the others not, its name in the title.
+  function pickMetric(name) {
+    metric = name;
+    for (const b of document.querySelectorAll('.fig')) {
+      b.setAttribute('aria-pressed', String(b.dataset.metric === name));
+    }
+    $('chart-title').textContent = FIGURES[name].label;
+    $('series-metric').textContent = FIGURES[name].label;
   }
 
   // The x axis in UTC: ticks on whole hours (hourly) or days (daily), labelled "HH:00", with
@@ -212,7 +312,6 @@
   function timeAxis(interval) {
     const H = 3600;
     const D = 24 * H;
-    const two = (n) => String(n).padStart(2, '0');
     const label = (ts) => {
       const d = new Date(ts * 1000);
       const day = two(d.getUTCMonth() + 1) + '-' + two(d.getUTCDate());
@@ -227,9 +326,11 @@
     };
   }
 
-  function drawChart(points, interval) {
+  // The chart of one figure (name) over the points of a /stats/timeseries?metric= answer.
+  function drawChart(points, interval, name) {
+    const f = FIGURES[name];
     const xs = points.map((p) => Date.parse(p.t) / 1000);
-    const data = [xs, points.map((p) => p.views), points.map((p) => p.unique_users)];
+    const data = [xs, points.map((p) => p[name])];
     const box = $('chart');
     const width = Math.max(200, box.clientWidth);
     const opts = {
@@ -240,27 +341,62 @@
       scales: {x: {time: true}, y: {range: (u, min, max) => [0, Math.max(1, max)]}},
       series: [
         {label: interval === 'hour' ? 'Hour (UTC)' : 'Day (UTC)'},
-        {label: 'Views', stroke: '#2456d3', fill: 'rgba(36,86,211,0.08)', width: 2,
-         value: (u, v) => (v == null ? '–' : fmt(v))},
-        {label: 'Users', stroke: '#e07a10', width: 2,
-         value: (u, v) => (v == null ? '–' : fmt(v))},
+        {label: f.label, stroke: '#2456d3', fill: 'rgba(36,86,211,0.08)', width: 2,
+         value: (u, v) => (v == null ? '–' : f.format(v))},
       ],
-      axes: [timeAxis(interval), {size: 50}],
+      axes: [timeAxis(interval), {size: 60, values: (u, splits) => splits.map(f.format)}],
     };
     if (chart) chart.destroy();
     box.replaceChildren();
     chart = new uPlot(opts, data, box);
     box.dataset.points = String(points.length);
+    box.dataset.metric = name;
   }
 
-  function showSeries(ts, interval) {
+  // A /stats/timeseries?metric= answer for figure `name` on the chart and in its table;
+  // `events` is the range's count of events (null: not known), for the words of an empty one.
+  function showSeries(ts, interval, name, events) {
     const points = Array.isArray(ts.points) ? ts.points : [];
+    const f = FIGURES[name];
     $('interval').textContent = interval === 'hour' ? 'by hour (UTC)' : 'by day (UTC)';
-    drawChart(points, interval);
+    drawChart(points, interval, name);
     const label = (t) => (interval === 'hour' ? t.slice(0, 16).replace('T', ' ') : t.slice(0, 10));
-    fillRows('#series', points.map((p) => [label(p.t), fmt(p.views), fmt(p.unique_users)]));
-    const none = points.every((p) => !p.views);
-    setMsg('chart-msg', none ? 'No events for this site in this range' : '');
+    fillRows('#series', points.map((p) => [label(p.t), [f.format(p[name]), p[name]]]));
+    let words = '';
+    if (events === 0) words = 'No events for this site in this range';
+    else if (points.every((p) => !p[name])) words = f.label + ': 0 throughout this range';
+    setMsg('chart-msg', words);
+  }
+
+  // Ask for figure `name` over the query shown and draw it (a click on a figure).
+  async function loadChart(name) {
+    const q = current;
+    if (!q) return;
+    const gen = generation;
+    const mine = ++chartGen;
+    pickMetric(name);
+    saveAddress(q);
+    $('chart').setAttribute('aria-busy', 'true');
+    try {
+      const ts = await api('/stats/timeseries', seriesParams(q, name));
+      if (gen !== generation || mine !== chartGen) return;
+      showSeries(ts, q.interval, name, q.events);
+    } catch (err) {
+      if (gen !== generation || mine !== chartGen) return;
+      showSeries({points: []}, q.interval, name, q.events);
+      failed(err, 'chart-msg');
+    } finally {
+      if (mine === chartGen) $('chart').removeAttribute('aria-busy');
+    }
+  }
+
+  const seriesParams = (q, name) => ({site_id: q.site, from: q.from, to: q.to, interval: q.interval,
+                                      metric: name});
+
+  // The query in the address, so that a view can be bookmarked.
+  function saveAddress(q) {
+    history.replaceState(null, '', '#' + new URLSearchParams({site: q.site, range: q.range,
+                                                             from: q.from, to: q.to, metric}));
   }
 
   // The rows of a /stats/breakdown answer ({"values":[{"value","views"[,"unique_users"]}]},
@@ -278,6 +414,15 @@
     setMsg(msgId, rows.length === 0 ? empty : '');
   }
 
+  // A by=entry_page or by=exit_page answer ({"values":[{"value","visits","bounce_rate"}]}):
+  // page, visits, bounce rate.
+  function showPages(body, table, msgId) {
+    const list = Array.isArray(body.values) ? body.values : [];
+    fillRows(table, list.map((v) => [String(v.value), [fmt(v.visits), v.visits],
+                                     [FIGURES.bounce_rate.format(v.bounce_rate), v.bounce_rate]]));
+    setMsg(msgId, list.length === 0 ? 'No visits counted in this range' : '');
+  }
+
   // -- the live feed ------------------------------------------------------------------
   function stopFeed() {
     clearTimeout(feedTimer);
@@ -286,7 +431,7 @@
 
   function scheduleFeed(ms = FEED_MS) {
     stopFeed();
-    if (!feedPaused && current) feedTimer = setTimeout(loadFeed, ms);
+    if (!feedPaused && current) feedTimer = setTimeout(loadLive, ms);
   }
 
   function showFeed(events) {
@@ -336,11 +481,28 @@
     $('cards-msg').append(b);
   }
 
-  async function loadFeed() {
+  // The current visitors (a /stats/realtime answer), near the header; err: why not.
+  function showRealtime(body, err) {
+    const n = body && typeof body.visitors === 'number' ? body.visitors : null;
+    $('realtime-n').textContent = n === null ? '–' : fmt(n);
+    $('realtime-n').dataset.value = n === null ? '' : String(n);
+    $('realtime-words').textContent = n === 1 ? 'current visitor' : 'current visitors';
+    $('realtime').title = err ? err.message
+      : 'Visitors with an event in the last ' + Math.round((body.window_seconds || 300) / 60) +
+        ' minutes; updated ' + new Date().toISOString().slice(11, 19) + ' UTC';
+    $('realtime').classList.toggle('error', Boolean(err));
+    $('realtime').hidden = false;
+  }
+
+  // One poll of the live parts, in turn: the feed, then the current visitors. Then the next,
+  // FEED_MS later (or after a busy answer's Retry-After, if longer), unless paused or another
+  // query started.
+  async function loadLive() {
     const q = current;
     const gen = generation;
     if (!q) return;
     let next = FEED_MS;
+    let part = 'feed';
     try {
       // Only what the feed shows: no properties (reporting's properties=false; an older
       // reporting ignores the parameter). A busy answer waits for the next poll, or longer.
@@ -351,6 +513,11 @@
       showFeed(events);
       offerLatest(events);
       $('feed-status').textContent = 'Updated ' + new Date().toISOString().slice(11, 19) + ' UTC';
+      if (feedPaused) return;
+      part = 'realtime';
+      const now = await api('/stats/realtime', {site_id: q.site}, {retries: 0});
+      if (gen !== generation) return;
+      showRealtime(now, null);
     } catch (err) {
       if (gen !== generation) return;
       if (err.status === 401) {
@@ -358,7 +525,8 @@
         return;
       }
       next = Math.max(next, err.waitMs);
-      if (err.waitMs) setMsg('feed-msg', messageFor(503, err.body, next), true);
+      if (part === 'realtime') showRealtime(null, err);
+      else if (err.waitMs) setMsg('feed-msg', messageFor(503, err.body, next), true);
       else failed(err, 'feed-msg');
     }
     scheduleFeed(next);
@@ -369,11 +537,12 @@
     const b = $('pause');
     b.setAttribute('aria-pressed', String(feedPaused));
     b.textContent = feedPaused ? 'Resume' : 'Pause';
+    $('realtime').classList.toggle('paused', feedPaused);
     if (feedPaused) {
       stopFeed();
       $('feed-status').textContent = 'Paused';
     } else {
-      loadFeed();
+      loadLive();
     }
   }
 
@@ -383,6 +552,7 @@
     const range = pickedRange();
     stopFeed();
     generation++;
+    $('realtime').hidden = true;
     if (!site) {
       setStatus('Enter a site to see its data.', false);
       setState('error');
@@ -394,19 +564,23 @@
       return;
     }
     const interval = range.days <= HOURLY_MAX_DAYS ? 'hour' : 'day';
-    const q = {site, from: range.from, to: range.to, days: range.days, interval};
+    const q = {site, range: $('range').value, from: range.from, to: range.to, days: range.days,
+               interval, events: null};
     const gen = generation;
     current = q;
-    history.replaceState(null, '', '#' + new URLSearchParams({site, range: $('range').value,
-                                                             from: range.from, to: range.to}));
+    saveAddress(q);
     setStatus('Loading…', false);
     setState('loading');
     const span = {site_id: site, from: q.from, to: q.to};
     const onWait = (words) => setStatus(words, true);
+    const chartOf = metric;
     const calls = [
+      ['/stats/summary', Object.assign({compare: 'previous'}, span)],
+      ['/stats/timeseries', seriesParams(q, chartOf)],
       ['/stats', span],
-      ['/stats/timeseries', Object.assign({interval}, span)],
       ['/stats/breakdown', Object.assign({by: 'event_type', limit: TOP_LIMIT}, span)],
+      ['/stats/breakdown', Object.assign({by: 'entry_page', limit: TOP_LIMIT}, span)],
+      ['/stats/breakdown', Object.assign({by: 'exit_page', limit: TOP_LIMIT}, span)],
     ];
     // One call at a time. A failure that is the page's, not a section's (no token, a site
     // the token may not read, reporting busy or without its database, no answer), ends the
@@ -440,21 +614,24 @@
     $('data').hidden = false;
     $('range-label').textContent = q.from === q.to ? site + ', ' + q.from + ' (UTC)'
       : site + ', ' + q.from + ' to ' + q.to + ' (UTC)';
-    // Every section shows its own answer, or the words for its failure.
-    const [stats, ts, types] = results;
-    q.empty = stats.status === 'fulfilled' && stats.value.total_views === 0;
-    if (stats.status === 'fulfilled') showTotals(stats.value);
+    // Every section shows its own answer, or the words for its failure. A section that
+    // failed shows nothing of an earlier query: only its words.
+    const [summary, ts, stats, types, entry, exit] = results;
+    if (summary.status === 'fulfilled') q.events = summary.value.events;
+    else if (stats.status === 'fulfilled') q.events = stats.value.total_views;
+    q.empty = q.events === 0;
+    if (summary.status === 'fulfilled') showSummary(summary.value);
     else {
-      $('views').textContent = '–';
-      $('users').textContent = '–';
-      $('users-note').hidden = true;
-      failed(stats.reason, 'cards-msg');
+      showSummary(null);
+      failed(summary.reason, 'cards-msg');
     }
-    // A section that failed shows nothing of an earlier query: only its words.
-    if (ts.status === 'fulfilled') showSeries(ts.value, interval);
-    else {
-      showSeries({points: []}, interval);
-      failed(ts.reason, 'chart-msg');
+    // A click on a figure while this query was asked for draws the chart itself.
+    if (chartOf === metric) {
+      if (ts.status === 'fulfilled') showSeries(ts.value, interval, chartOf, q.events);
+      else {
+        showSeries({points: []}, interval, chartOf, q.events);
+        failed(ts.reason, 'chart-msg');
+      }
     }
     if (stats.status === 'fulfilled') {
       const top = Array.isArray(stats.value.top_paths) ? stats.value.top_paths : [];
@@ -470,10 +647,17 @@
       fillRows('#types', []);
       failed(types.reason, 'types-msg');
     }
+    for (const [r, table] of [[entry, 'entry'], [exit, 'exit']]) {
+      if (r.status === 'fulfilled') showPages(r.value, '#' + table, table + '-msg');
+      else {
+        fillRows('#' + table, []);
+        failed(r.reason, table + '-msg');
+      }
+    }
     if (errors.length) setStatus('Some figures could not be shown: see below.', true);
     else setStatus('', false);
     setState(errors.length ? 'error' : 'ready');
-    if (!feedPaused) loadFeed();
+    if (!feedPaused) loadLive();
   }
 
   // -- wiring --------------------------------------------------------------------------
@@ -483,6 +667,7 @@
     if (saved.get('range')) $('range').value = saved.get('range');
     if (saved.get('from')) $('from').value = saved.get('from');
     if (saved.get('to')) $('to').value = saved.get('to');
+    if (FIGURES[saved.get('metric')]) pickMetric(saved.get('metric'));
     if (!$('range').value) $('range').value = 'today';
     $('custom').hidden = $('range').value !== 'custom';
     $('range').addEventListener('change', () => {
@@ -502,6 +687,9 @@
       load();
     });
     $('pause').addEventListener('click', togglePause);
+    for (const b of document.querySelectorAll('.fig')) {
+      b.addEventListener('click', () => loadChart(b.dataset.metric));
+    }
     let resizeTimer = null;
     window.addEventListener('resize', () => {
       clearTimeout(resizeTimer);

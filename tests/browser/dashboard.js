@@ -112,41 +112,108 @@ async function open(page, origin, site, range, state = 'ready') {
   await answered(page, 0, state);
 }
 
-// What the page shows: the cards, the chart's points (the canvas and the table under it),
-// the tables, and the range it asked for.
-const shown = (page) => page.evaluate(() => {
+// The figures of the first row, in /stats/summary's names (the six, then the smaller one).
+const FIGURES = ['visitors', 'visits', 'pageviews', 'views_per_visit', 'bounce_rate',
+                 'visit_duration', 'events'];
+
+// What the page shows: the first row (each figure's words and the number it holds, its
+// change's arrow, percent, colour and number, whether it is pressed), the chart's points
+// (the canvas and the table under it: [time, words, number]) and which figure it draws, the
+// tables (entry and exit pages: [page, visits, bounce rate's words, its number]), the
+// current visitors, and the range it asked for. views and users are the events' and the
+// visitors' figures, as the cards before the first row showed them.
+const shown = (page) => page.evaluate((names) => {
+  const $ = (id) => document.getElementById(id);
+  const text = (e) => (e ? e.textContent.replace(/\s+/g, ' ').trim() : null);
   const rows = (sel) => [...document.querySelectorAll(`${sel} tbody tr`)]
-    .map((tr) => [...tr.cells].map((td) => td.textContent));
-  const num = (id) => Number(document.getElementById(id).textContent.replace(/,/g, ''));
+    .map((tr) => [...tr.cells].map((td) => [td.textContent, td.dataset.value]));
+  const int = (s) => Number(s.replace(/,/g, ''));
   const hash = new URLSearchParams(location.hash.slice(1));
+  const figures = {};
+  for (const n of names) {
+    const b = $('fig-' + n);
+    const c = b.querySelector('.change');
+    figures[n] = {
+      text: text(b.querySelector('.figure')),
+      value: b.querySelector('.figure').dataset.value === ''
+        ? null : Number(b.querySelector('.figure').dataset.value),
+      arrow: text(c.querySelector('.arrow')), pct: text(c.querySelector('.pct')),
+      tone: ['good', 'bad', 'none'].find((k) => c.classList.contains(k)) || null,
+      change: c.dataset.change ? Number(c.dataset.change) : null,
+      pressed: b.getAttribute('aria-pressed') === 'true',
+    };
+  }
+  const legend = document.querySelectorAll('#chart .u-legend .u-series');
   return {
     from: hash.get('from'), to: hash.get('to'),
-    views: num('views'), users: num('users'),
-    users_note: document.getElementById('users-note').hidden ? ''
-      : document.getElementById('users-note').textContent.replace(/\s+/g, ' ').trim(),
+    views: figures.events.value, users: figures.visitors.value, figures,
+    users_note: $('users-note').hidden ? '' : text($('users-note')),
     canvas: document.querySelectorAll('#chart canvas').length,
-    chart_points: Number(document.getElementById('chart').dataset.points),
-    series: rows('#series').map(([t, v, u]) => [t, Number(v.replace(/,/g, '')),
-                                                Number(u.replace(/,/g, ''))]),
-    paths: rows('#paths').map(([p, v]) => [p, Number(v.replace(/,/g, ''))]),
-    types: rows('#types').map(([p, v, u]) => [p, Number(v.replace(/,/g, '')),
-                                              Number(u.replace(/,/g, ''))]),
-    interval: document.getElementById('interval').textContent,
+    chart_points: Number($('chart').dataset.points),
+    chart_metric: $('chart').dataset.metric || null,
+    chart_title: text($('chart-title')),
+    chart_legend: legend.length > 1 ? text(legend[1].querySelector('.u-label')) : null,
+    chart_msg: $('chart-msg').hidden ? '' : text($('chart-msg')),
+    series: rows('#series').map(([[t], [words, v]]) => [t, words, Number(v)]),
+    paths: rows('#paths').map(([[p], [v]]) => [p, int(v)]),
+    types: rows('#types').map(([[p], [v], [u]]) => [p, int(v), int(u)]),
+    entry: rows('#entry').map(([[p], [, v], [b, bv]]) => [p, Number(v), b, Number(bv)]),
+    exit: rows('#exit').map(([[p], [, v], [b, bv]]) => [p, Number(v), b, Number(bv)]),
+    entry_msg: $('entry-msg').hidden ? '' : text($('entry-msg')),
+    exit_msg: $('exit-msg').hidden ? '' : text($('exit-msg')),
+    realtime: $('realtime').hidden ? null : Number($('realtime-n').dataset.value),
+    interval: $('interval').textContent,
   };
-});
+}, FIGURES);
 
 // The UTC day `back` days before today.
 const day = (back) => new Date(Date.now() - back * 86400000).toISOString().slice(0, 10);
 
-// Post one event for the site to ingest; resolves once ingest answered 202.
-async function post(path) {
+// Post one event (a page view, or type) of site (SITE) by user to ingest, timed now;
+// resolves once ingest answered 202.
+async function post(path, {user = 'live-user', site = env('SITE'), type = 'page_view'} = {}) {
   const res = await fetch(`${env('INGEST')}/event`, {
     method: 'POST',
     headers: {'Content-Type': 'application/json'},
-    body: JSON.stringify({site_id: env('SITE'), event_type: 'page_view', path,
-                          user_id: 'live-user', timestamp: new Date().toISOString()}),
+    body: JSON.stringify({site_id: site, event_type: type, path, user_id: user,
+                          timestamp: new Date().toISOString()}),
   });
   if (res.status !== 202) throw new Error(`ingest answered ${res.status}`);
+}
+
+// The API's answer (reporting's JSON) to GET path.
+async function apiGet(path) {
+  const res = await fetch(env('REPORTING') + path);
+  if (res.status !== 200) throw new Error(`GET ${path}: ${res.status}`);
+  return res.json();
+}
+
+// The current visitors the page shows (null: none shown).
+const realtimeShown = (page) => page.evaluate(() => (document.getElementById('realtime').hidden
+  ? null : Number(document.getElementById('realtime-n').dataset.value)));
+
+// Poll, every 250 ms for at most ms, until ok(await probe()); resolves to the last value
+// probed (the caller says whether ok was reached).
+async function pollUntil(probe, ok, ms) {
+  const deadline = Date.now() + ms;
+  let v = await probe();
+  while (!ok(v) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    v = await probe();
+  }
+  return v;
+}
+
+// The accessible name and pressed state of each figure's button, as Chromium's
+// accessibility tree has them (Playwright's aria snapshot): {metric: [name, pressed]}.
+async function figureNames(page) {
+  const names = {};
+  for (const n of FIGURES) {
+    const snap = await page.locator('#fig-' + n).ariaSnapshot();
+    const m = /^- button "(.*)"( \[pressed\])?/.exec(snap);
+    names[n] = m ? [m[1], Boolean(m[2])] : [snap, null];
+  }
+  return names;
 }
 
 const feedHas = (path) => `#feed li .path >> text="${path}"`;
@@ -158,8 +225,10 @@ const cases = {
     const asked = calls(page);
     await open(page, env('REPORTING'), env('SITE'), 'today');
     info('today', await shown(page));
-    // What the first load asked for, the feed's first poll included, and how many at once.
+    // What the first load asked for, the live parts' first poll included, and how many at
+    // once.
     await page.waitForSelector('#feed li');
+    await page.waitForSelector('#realtime:not([hidden])');
     info('first_calls', asked.map((c) => c.path + c.query));
     info('first_at_once', mostAtOnce(asked));
     // The icon browsers ask for on their own: served, and an image.
@@ -197,12 +266,121 @@ const cases = {
     info('backwards', await page.textContent('#status-text'));
   },
 
+  // The first row: a click on each figure (and Enter or Space on one, as a keyboard
+  // does) draws it on the chart, its button pressed; the figures' accessible names.
+  async figures(browser) {
+    const page = await newPage(browser);
+    await open(page, env('REPORTING'), env('SITE'), 'today');
+    info('first', await shown(page));
+    info('names', await figureNames(page));
+    const asked = calls(page);
+    // The default (visitors) last: the chart is drawn again from another figure.
+    const order = FIGURES.slice(1).concat(FIGURES[0]);
+    for (const [i, name] of order.entries()) {
+      const before = asked.filter((c) => c.path === '/stats/timeseries').length;
+      if (i === 1) {
+        await page.focus('#fig-' + name);
+        await page.keyboard.press('Enter');
+      } else if (i === 2) {
+        await page.focus('#fig-' + name);
+        await page.keyboard.press('Space');
+      } else {
+        await page.click('#fig-' + name);
+      }
+      await page.waitForSelector(`#chart[data-metric="${name}"]:not([aria-busy])`);
+      const after = asked.filter((c) => c.path === '/stats/timeseries');
+      info('chart_' + name, Object.assign(await shown(page), {
+        asked: after.slice(before).map((c) => c.query),
+        pressed: await page.evaluate(() => [...document.querySelectorAll('.fig[aria-pressed="true"]')]
+          .map((b) => b.dataset.metric)),
+        metric_in_address: new URLSearchParams(
+          (await page.evaluate(() => location.hash)).slice(1)).get('metric'),
+      }));
+      if (name === 'bounce_rate') await shot(page, 'figure-bounce');
+    }
+    info('at_once', mostAtOnce(asked));
+    // Over several days: the visitors' words; the chart keeps the figure picked.
+    await page.click('#fig-pageviews');
+    await page.waitForSelector('#chart[data-metric="pageviews"]:not([aria-busy])');
+    const n = await loads(page);
+    await page.selectOption('#range', '7');
+    await answered(page, n);
+    info('week', await shown(page));
+    info('week_names', await figureNames(page));
+  },
+
+  // The current visitors of a site of its own (SITE-now, without events: the window of the
+  // last 5 minutes holds only this case's): /stats/realtime's, then more without a reload as
+  // two visitors come, page views and a click (the page asks every 5 s).
+  async realtime(browser) {
+    const site = env('SITE') + '-now';
+    const page = await newPage(browser);
+    await open(page, env('REPORTING'), site, 'today');
+    await page.waitForSelector('#realtime:not([hidden])');
+    // The page and the API read together until they agree (the page asks every 5 s).
+    const pair = async () => [await realtimeShown(page),
+                              (await apiGet(`/stats/realtime?site_id=${site}`)).visitors];
+    const agree = ([p, a]) => p === a;
+    info('realtime_first', await pollUntil(pair, agree, 15000));
+    // The same page throughout: a reload would lose this mark, and count one more load.
+    await page.evaluate(() => {
+      window.keptMark = true;
+    });
+    const before = await realtimeShown(page);
+    await post('/', {user: 'now-user-1', site});
+    const posted = Date.now();
+    const grown = await pollUntil(() => realtimeShown(page), (v) => v > before, 20000);
+    info('realtime_grew', [before, grown, Date.now() - posted]);
+    info('realtime_words', (await page.textContent('#realtime')).replace(/\s+/g, ' ').trim());
+    await post('/pricing', {user: 'now-user-2', site});
+    await post('/pricing', {user: 'now-user-1', site, type: 'click'});
+    info('realtime_after', await pollUntil(pair, ([p, a]) => p === a && p > grown, 20000));
+    info('realtime_same_page', [await page.evaluate(() => window.keptMark === true),
+                                await loads(page)]);
+    await shot(page, 'realtime');
+  },
+
+  // Visit figures that are not 0 (until the processors count visits, reporting's are): the
+  // answers of /stats/summary and /stats/breakdown by entry and exit page, rewritten on
+  // their way with visits, ratios, changes and pages, are shown as the page writes them.
+  // Prints the answers the page got, for it_dashboard.sh to compare.
+  async visitfigures(browser) {
+    const page = await newPage(browser);
+    const got = {};
+    const pages = [{value: '/', visits: 1234, bounce_rate: 50},
+                   {value: '/pricing', visits: 3, bounce_rate: 33.333333333333336}];
+    await page.route((url) => ['/stats/summary', '/stats/breakdown'].includes(url.pathname),
+                     async (route) => {
+                       const u = new URL(route.request().url());
+                       const res = await route.fetch();
+                       const body = await res.json();
+                       const by = u.searchParams.get('by');
+                       if (u.pathname === '/stats/summary') {
+                         Object.assign(body, {visits: 12, views_per_visit: 1.6666666666666667,
+                                              bounce_rate: 41.66666666666667,
+                                              visit_duration: 3725.25});
+                         Object.assign(body.change, {visits: 50, views_per_visit: -10.5,
+                                                     bounce_rate: 20, visit_duration: 0.4});
+                         got.summary = body;
+                       } else if (by === 'entry_page' || by === 'exit_page') {
+                         body.values = by === 'entry_page' ? pages : pages.slice(1);
+                         got[by] = body;
+                       }
+                       await route.fulfill({response: res, json: body});
+                     });
+    await open(page, env('REPORTING'), env('SITE'), 'today');
+    info('visitfigures', await shown(page));
+    info('answers', got);
+    await shot(page, 'visitfigures');
+  },
+
   // A site without events: the empty state, in words.
   async empty(browser) {
     const page = await newPage(browser);
     await open(page, env('REPORTING'), env('EMPTY_SITE'), '7');
     info('cards_msg', await page.textContent('#cards-msg'));
     info('paths_msg', await page.textContent('#paths-msg'));
+    await page.waitForSelector('#realtime:not([hidden])');
     info('empty', await shown(page));
     await page.waitForSelector('#feed-msg:not([hidden])');
     info('feed_msg', await page.textContent('#feed-msg'));
@@ -228,7 +406,8 @@ const cases = {
   },
 
   // The live feed: an event posted now is shown within 6 s, newest first; paused, the feed
-  // asks nothing and shows nothing new; resumed, it does again.
+  // and the current visitors ask nothing and the feed shows nothing new; resumed, it does
+  // again.
   async live(browser) {
     const page = await newPage(browser);
     await open(page, env('REPORTING'), env('SITE'), 'today');
@@ -245,7 +424,7 @@ const cases = {
     info('pause_label', await page.textContent('#pause'));
     let asked = 0;
     page.on('request', (r) => {
-      if (new URL(r.url()).pathname === '/events') asked++;
+      if (['/events', '/stats/realtime'].includes(new URL(r.url()).pathname)) asked++;
     });
     const pausedPath = `/paused/${Date.now()}`;
     await post(pausedPath);
@@ -345,13 +524,16 @@ const cases = {
     info('after_retry', await shown(page));
   },
 
-  // At phone width (375 px), nothing scrolls sideways.
+  // At phone width (375 px), nothing scrolls sideways and no figure is cut off.
   async phone(browser) {
     const page = await newPage(browser, {width: 375, height: 740});
     await open(page, env('REPORTING'), env('SITE'), '30');
     await page.waitForSelector('#feed li');
     info('widths', await page.evaluate(() => [document.documentElement.scrollWidth,
                                                document.documentElement.clientWidth]));
+    // Nothing of the first row cut off: each figure's button is as wide as its words.
+    info('clipped', await page.evaluate(() => [...document.querySelectorAll('.fig')]
+      .filter((b) => b.scrollWidth > b.clientWidth).map((b) => b.id)));
     info('phone', await shown(page));
     await shot(page, 'phone');
   },

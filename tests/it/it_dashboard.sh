@@ -3,13 +3,19 @@
 # and 304, the page's Content-Security-Policy), then, in headless Chromium driven by
 # playwright-core (tests/browser/dashboard.js), the page over example events of several
 # days, types, paths and users: each range of the picker shows the API's own figures (the
-# cards, one chart point per hour up to 2 days and per day beyond, the top paths in order)
-# asking one call at a time and only what it shows, an empty site and a missing database
-# are said in words, a busy reporting (503 with Retry-After) is said and asked again until
-# the figures show, the live feed shows a new event within 6 s and stops when paused,
-# READ_TOKENS makes the page ask for a token, and a 375 px wide screen has no sideways
-# scroll; no case may log a console error (the icon's 404 was one). Screenshots of each
-# state go to $BUILD/screenshots/.
+# first row and its changes as /stats/summary?compare=previous has them, written as the
+# page writes them; one chart point per hour up to 2 days and per day beyond; the top paths,
+# event types, entry and exit pages in order) asking one call at a time and only what it
+# shows; a click (or Enter or Space) on each figure draws that figure's
+# /stats/timeseries?metric= points, saying which; visit figures that are not 0 (answers
+# rewritten on their way, until the processors count visits) are written as the page should
+# (1.67, 42 %, 1h 02m 05s, the bounce rate's rise in red); the current visitors are
+# /stats/realtime's and grow without a reload when a new visitor comes; an empty site and a
+# missing database are said in words, a busy reporting (503 with Retry-After) is said and
+# asked again until the figures show, the live feed shows a new event within 6 s and stops
+# when paused, READ_TOKENS makes the page ask for a token, and a 375 px wide screen has no
+# sideways scroll; no case may log a console error (the icon's 404 was one) or be refused
+# by the page's Content-Security-Policy. Screenshots of each state go to $BUILD/screenshots/.
 # it: long (run_it.sh: it starts before the others)
 # shellcheck source=tests/it/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -102,6 +108,7 @@ check "the processor has counted them" wait_until 30 queue_settled events
 # -- the browser cases -----------------------------------------------------------------
 # run_case NAME: run dashboard.js NAME to its end; 1 (and a failure) when it did not finish.
 run_case() {
+    local start=$SECONDS
     CASE_LOG="$T_TMP/case-$1.log"
     if ! REPORTING="$R" AUTH="$AUTH" DEAD="$DEAD" INGEST="$I" SITE="$SITE" \
         EMPTY_SITE="$EMPTY_SITE" TOKEN="$TOKEN" SHOTS="$SHOTS" \
@@ -110,6 +117,7 @@ run_case() {
         fail "browser case $1 ran" "$(tail -n 20 "$CASE_LOG")"
         return 1
     fi
+    echo "# browser case $1: $((SECONDS - start)) s"
     expect_eq "case $1: no exception on the page" "$(grep '^pageerror ' "$CASE_LOG")" ""
     expect_eq "case $1: nothing refused by the page's Content-Security-Policy" \
         "$(grep '^csp ' "$CASE_LOG")" ""
@@ -127,6 +135,38 @@ shown() {
 api() {
     curl -s "$R$1" | jq -c .
 }
+# FIRST_ROW_JQ: jq definitions of how the page writes the first row's figures (app.js's
+# FIGURES): fmt(name) writes a value of figure name, said(name) a change {arrow, pct, tone},
+# label(name) its words, and first_row (on a /stats/summary?compare=previous answer) each
+# figure as the page shows it.
+# shellcheck disable=SC2016 # jq's variables
+FIRST_ROW_JQ='
+def names: ["visitors","visits","pageviews","views_per_visit","bounce_rate","visit_duration","events"];
+def figlabel($n): {visitors:"Unique visitors",visits:"Visits",pageviews:"Pageviews",
+    views_per_visit:"Views per visit",bounce_rate:"Bounce rate",visit_duration:"Visit duration",
+    events:"All events"}[$n];
+def commas: if . >= 1000 then ((. / 1000 | floor) | commas) + "," + ((. % 1000) | tostring | ("00" + .)[-3:])
+    else tostring end;
+def two: tostring | ("0" + .)[-2:];
+def dur: round as $s | if $s < 60 then "\($s)s" elif $s < 3600 then "\($s / 60 | floor)m \($s % 60 | two)s"
+    else "\($s / 3600 | floor)h \($s / 60 | floor % 60 | two)m \($s % 60 | two)s" end;
+def fmt($n): if $n == "views_per_visit" then (. * 100 | round) / 100 | tostring
+    elif $n == "bounce_rate" then "\(round) %" elif $n == "visit_duration" then dur else commas end;
+def said($n): if . == null then {arrow: "", pct: "—", tone: "none"}
+    else (fabs | round) as $r | {arrow: (if $r == 0 then "" elif . > 0 then "↑" else "↓" end),
+        pct: "\($r | commas) %",
+        tone: (if $r == 0 then "none" elif (. > 0) == ($n != "bounce_rate") then "good" else "bad" end)} end;
+def first_row: . as $s | [names[] as $n | [$n, ($s[$n] | fmt($n)), $s[$n],
+    ($s.change[$n] | said($n) | .arrow, .pct, .tone), $s.change[$n]]];
+'
+# shown_first_row KEY: the first row the last case showed as KEY, as first_row writes it.
+shown_first_row() {
+    # shellcheck disable=SC2016 # jq's variable
+    shown "$1" '[.figures | to_entries[] | .value as $f |
+        [.key, $f.text, $f.value, $f.arrow, $f.pct, $f.tone, $f.change]]'
+}
+# pages_jq: a /stats/breakdown?by=entry_page|exit_page answer as the page's table shows it.
+pages_jq="$FIRST_ROW_JQ"'[.values[] | [.value, .visits, (.bounce_rate | fmt("bounce_rate")), .bounce_rate]]'
 # api_figures KEY: /stats's [total_views, unique_users] for the range the last case showed
 # as KEY.
 api_figures() {
@@ -146,8 +186,22 @@ expect_range() {
     expect_eq "$name: $days days, to today" \
         "$((($(date -u -d "$to" +%s) - $(date -u -d "$from" +%s)) / 86400 + 1)) $to" \
         "$days $(date -u +%F)"
-    expect_eq "$name: the cards are /stats's figures" "$(shown "$name" '[.views, .users]')" \
+    expect_eq "$name: events and visitors are /stats's figures" "$(shown "$name" '[.views, .users]')" \
         "$(api "/stats?$span" | jq -c '[.total_views, .unique_users]')"
+    expect_eq "$name: the first row, its changes and their colours are /stats/summary's" \
+        "$(shown_first_row "$name")" \
+        "$(api "/stats/summary?$span&compare=previous" | jq -c "$FIRST_ROW_JQ first_row")"
+    expect_eq "$name: the chart draws unique visitors, its button pressed" \
+        "$(shown "$name" '[.chart_metric, .chart_title, .chart_legend, [.figures | to_entries[] | select(.value.pressed) | .key]]')" \
+        '["visitors","Unique visitors","Unique visitors",["visitors"]]'
+    for by in entry exit; do
+        local want
+        want=$(api "/stats/breakdown?$span&by=${by}_page&limit=10")
+        expect_eq "$name: the $by pages, in order, with visits and bounce rate, are /stats/breakdown's" \
+            "$(shown "$name" ".$by")" "$(jq -c "$pages_jq" <<<"$want")"
+        expect_eq "$name: the $by pages' words when there are none" "$(shown "$name" -r ".${by}_msg")" \
+            "$(jq -r 'if .values == [] then "No visits counted in this range" else "" end' <<<"$want")"
+    done
     # Over several days the API says that visitors known by ingest's daily hash count once a
     # day ("hashed_visitors":"per_day"), and the card says it in words.
     local note=""
@@ -157,11 +211,12 @@ expect_range() {
     expect_eq "$name: /stats's hashed_visitors" "$(api "/stats?$span" | jq -r '.hashed_visitors // ""')" \
         "$([ "$days" -gt 1 ] && echo per_day)"
     if [ "$days" -le 2 ]; then interval=hour want_points=$((days * 24)); else interval=day want_points=$days; fi
-    points=$(api "/stats/timeseries?$span&interval=$interval")
+    points=$(api "/stats/timeseries?$span&interval=$interval&metric=visitors")
     expect_eq "$name: the chart has one point per $interval ($want_points)" \
         "$(shown "$name" '[.chart_points, (.series | length), .canvas]')" "[$want_points,$want_points,1]"
-    expect_eq "$name: the chart's points are /stats/timeseries's" \
-        "$(shown "$name" '[.series[] | .[1:]]')" "$(jq -c '[.points[] | [.views, .unique_users]]' <<<"$points")"
+    expect_eq "$name: the chart's points are /stats/timeseries?metric=visitors's" \
+        "$(shown "$name" '[.series[] | .[1:]]')" \
+        "$(jq -c "$FIRST_ROW_JQ"'[.points[] | [(.visitors | fmt("visitors")), .visitors]]' <<<"$points")"
     expect_eq "$name: the top paths, in order, are /stats/breakdown's" "$(shown "$name" .paths)" \
         "$(api "/stats/breakdown?$span&by=path&limit=10" | jq -c '[.values[] | [.value, .views]]')"
     expect_eq "$name: the event types, in order, with their users, are /stats/breakdown's" \
@@ -176,17 +231,75 @@ if run_case ranges; then
     expect_range custom2 2
     expect_range custom3 3
     expect_eq "last 30 days: all 240 example events" "$(shown last30 .views)" 240
+    # The first row's figures are not all zeros: two and more users, page views and clicks.
+    expect_eq "today and the last 7 days: visitors, pageviews and events counted" \
+        "$(shown today '[.figures.visitors.value, .figures.pageviews.value, .figures.events.value] | all(. > 0)'
+           shown last7 '[.figures.visitors.value, .figures.pageviews.value, .figures.events.value] | all(. > 0)')" \
+        "$(printf 'true\ntrue')"
+    expect_eq "today: a change against yesterday's events; the last 30 days: none before them (—)" \
+        "$(shown today '.figures.events.change != null'; shown last30 -r '.figures.events.pct')" \
+        "$(printf 'true\n—')"
     expect_eq "last 30 days: the top paths" "$(shown last30 '[.paths[][0]]')" \
         '["/","/pricing","/docs","/blog/launch"]'
     expect_eq "a custom range that ends before it starts" "$(shown backwards -r .)" \
         "The range must not start after it ends."
-    expect_eq "a load asks for the figures (/stats's top paths are the table's), then the feed" \
+    expect_eq "a load asks for the figures (/stats's top paths are the table's), then the live parts" \
         "$(shown first_calls '[.[] | split("?")[0]]')" \
-        '["/stats","/stats/timeseries","/stats/breakdown","/events"]'
+        '["/stats/summary","/stats/timeseries","/stats","/stats/breakdown","/stats/breakdown","/stats/breakdown","/events","/stats/realtime"]'
+    expect_eq "the first row against the period before; the chart's figure; the three breakdowns" \
+        "$(shown first_calls '[.[0,1,3,4,5] | split("?")[1] | split("&") | map(select(test("^(compare|metric|by|interval)=")))]')" \
+        '[["compare=previous"],["interval=hour","metric=visitors"],["by=event_type"],["by=entry_page"],["by=exit_page"]]'
     expect_eq "the feed asks for what it shows: 20 events, without their properties" \
-        "$(shown first_calls -r '.[3] | split("?")[1]')" "site_id=$SITE&limit=20&properties=false"
+        "$(shown first_calls -r '.[6] | split("?")[1]')" "site_id=$SITE&limit=20&properties=false"
+    expect_eq "the current visitors: the site's" "$(shown first_calls -r '.[7] | split("?")[1]')" \
+        "site_id=$SITE"
     expect_eq "one call at a time" "$(shown first_at_once)" 1
     expect_eq "the icon: a 16 x 16 image" "$(shown icon)" "[16,16]"
+fi
+
+if run_case figures; then
+    span="site_id=$SITE&from=$(shown first -r .from)&to=$(shown first -r .to)"
+    # shellcheck disable=SC2016 # jq's variables
+    for m in visits pageviews views_per_visit bounce_rate visit_duration events visitors; do
+        label=$(jq -nr "$FIRST_ROW_JQ figlabel(\"$m\")")
+        points=$(api "/stats/timeseries?$span&interval=hour&metric=$m")
+        expect_eq "a click on $label: asks for its series, once" "$(shown "chart_$m" -r '.asked | length, (.[0] | test("[?&]metric='"$m"'(&|$)"))')" \
+            "$(printf '1\ntrue')"
+        expect_eq "a click on $label: the chart and its table are /stats/timeseries?metric=$m's points" \
+            "$(shown "chart_$m" '[.chart_points, .canvas, [.series[] | .[1:]]]')" \
+            "$(jq -c "$FIRST_ROW_JQ"'[(.points | length), 1, [.points[] | [(.["'"$m"'"] | fmt("'"$m"'")), .["'"$m"'"]]]]' <<<"$points")"
+        expect_eq "a click on $label: the chart's title and legend say so, its button alone pressed, kept in the address" \
+            "$(shown "chart_$m" -c '[.chart_metric, .chart_title, .chart_legend, .pressed, .metric_in_address]')" \
+            "[\"$m\",\"$label\",\"$label\",[\"$m\"],\"$m\"]"
+    done
+    expect_eq "the chart's figures: one call at a time" "$(shown at_once)" 1
+    expect_eq "each figure is a button named by its words and figure, the chart's one pressed" \
+        "$(shown names -c '[to_entries[] | [.key, .value[1]]]')" \
+        '[["visitors",true],["visits",false],["pageviews",false],["views_per_visit",false],["bounce_rate",false],["visit_duration",false],["events",false]]'
+    # shellcheck disable=SC2016 # jq's variables
+    expect_eq "the buttons' accessible names begin with their words and the figure shown" \
+        "$(jq -c --argjson names "$(shown names)" --argjson f "$(shown first .figures)" \
+            "$FIRST_ROW_JQ"' [names[] as $n | $names[$n][0] | startswith(figlabel($n) + " " + $f[$n].text)] | all' <<<null)" true
+    expect_eq "the figure picked stays on the chart for another range" \
+        "$(shown week '[.chart_metric, .chart_title, .figures.pageviews.pressed, .chart_points]')" \
+        '["pageviews","Pageviews",true,7]'
+    expect_eq "7 days: the visitors' words say they are a sum of days" "$(shown week -r .users_note)" \
+        "Visitors without an id are counted once a day: over several days, a sum of days"
+    expect_match "7 days: the visitors' button is described by those words" \
+        "$(shown week_names -r '.visitors[0]')" '^Unique visitors '
+fi
+
+if run_case visitfigures; then
+    expect_eq "visit figures that are not 0: the first row writes the answer's (1.67, 42 %, 1h 02m 05s)" \
+        "$(shown_first_row visitfigures)" "$(shown answers -c ".summary | $FIRST_ROW_JQ first_row")"
+    expect_eq "and the bounce rate's rise in red, the others' in green" \
+        "$(shown visitfigures -c '[.figures | (.views_per_visit, .bounce_rate, .visit_duration) | [.arrow, .pct, .tone]]')" \
+        '[["↓","11 %","bad"],["↑","20 %","bad"],["","0 %","none"]]'
+    for by in entry exit; do
+        expect_eq "the $by pages: the answer's, in order, with visits and bounce rate" \
+            "$(shown visitfigures ".$by") $(shown visitfigures -r ".${by}_msg")" \
+            "$(shown answers -c ".${by}_page | $pages_jq") "
+    done
 fi
 
 if run_case latest; then
@@ -207,6 +320,15 @@ if run_case empty; then
         "No events for this site in this range"
     expect_eq "a site without events: no paths" "$(shown paths_msg -r .)" "No paths in this range"
     expect_eq "a site without events: zero on the cards" "$(shown empty '[.views, .users]')" "[0,0]"
+    expect_eq "a site without events: the first row is /stats/summary's (zeros, no change: —)" \
+        "$(shown_first_row empty)" \
+        "$(api "/stats/summary?site_id=$EMPTY_SITE&from=$(shown empty -r .from)&to=$(shown empty -r .to)&compare=previous" |
+            jq -c "$FIRST_ROW_JQ first_row")"
+    expect_eq "a site without events: every change is —" "$(shown empty '[.figures[] | .pct] | unique')" '["—"]'
+    expect_eq "a site without events: no entry or exit pages, in words" \
+        "$(shown empty '[.entry_msg, .exit_msg, .entry, .exit]')" \
+        '["No visits counted in this range","No visits counted in this range",[],[]]'
+    expect_eq "a site without events: no current visitors" "$(shown empty .realtime)" 0
     expect_eq "a site without events: the feed says so" "$(shown feed_msg -r .)" \
         "No events for this site yet"
 fi
@@ -244,9 +366,9 @@ if run_case busy; then
         <<<"$said")" 0
     expect_eq "busy: then the figures, without a click" "$(shown busy '[.views, .users]')" \
         "$(api_figures busy)"
-    expect_eq "busy: /stats asked 4 times (3 refused), then the other calls" \
+    expect_eq "busy: /stats/summary asked 4 times (3 refused), then the other calls" \
         "$(shown calls -c '[.[] | [.path, .status]]')" \
-        '[["/stats",503],["/stats",503],["/stats",503],["/stats",200],["/stats/timeseries",200],["/stats/breakdown",200],["/events",200]]'
+        '[["/stats/summary",503],["/stats/summary",503],["/stats/summary",503],["/stats/summary",200],["/stats/timeseries",200],["/stats",200],["/stats/breakdown",200],["/stats/breakdown",200],["/stats/breakdown",200],["/events",200],["/stats/realtime",200]]'
     # shellcheck disable=SC2016 # jq's variable
     gaps=$(shown calls -c '[range(1; 4) as $i | .[$i].start - .[$i - 1].start]')
     check "busy: each retry after Retry-After (2 s) or the backoff if longer (2, 4 s): $gaps ms" \
@@ -266,6 +388,22 @@ if run_case phone; then
     expect_eq "375 px wide: no sideways scroll (scrollWidth <= clientWidth)" \
         "$(shown widths '.[0] <= .[1]')" true
     expect_eq "375 px wide: the data of the last 30 days" "$(shown phone .views)" 240
+    expect_eq "375 px wide: no figure of the first row cut off" "$(shown clipped)" "[]"
+fi
+
+if run_case realtime; then
+    expect_eq "the current visitors of a site without events: /stats/realtime's" \
+        "$(shown realtime_first '.[0] == .[1] and (.[0] | type) == "number"')" true
+    expect_eq "a new visitor: one more, without a reload" \
+        "$(shown realtime_grew '.[1] == .[0] + 1') $(shown realtime_same_page)" "true [true,1]"
+    ms=$(shown realtime_grew '.[2]')
+    check "a new visitor: counted within 11 s, the page's 5 s poll and the pipeline's time ($ms ms)" \
+        [ "${ms:-99999}" -le 11000 ]
+    expect_eq "said in words" "$(shown realtime_words -r .)" \
+        "$(shown realtime_grew -r '"\(.[1]) current visitor" + (if .[1] == 1 then "" else "s" end)')"
+    expect_eq "a second visitor: still /stats/realtime's, one more" \
+        "$(shown realtime_after '.[0] == .[1]') $(shown realtime_after '.[0]')" \
+        "true $(($(shown realtime_grew '.[1]') + 1))"
 fi
 
 if run_case live; then
@@ -273,7 +411,7 @@ if run_case live; then
     check "live feed: a new event is shown within 6 s ($ms ms)" [ "${ms:-99999}" -le 6000 ]
     expect_match "live feed: newest first" "$(shown live_first -r .)" '^/live/'
     expect_eq "pause: the button says Resume" "$(shown pause_label -r .)" Resume
-    expect_eq "paused: no request for 7 s" "$(shown paused_requests)" 0
+    expect_eq "paused: no request for 7 s (the feed's or the current visitors')" "$(shown paused_requests)" 0
     expect_eq "paused: the new event is not shown" "$(shown paused_shown)" 0
     ms=$(shown resumed_ms)
     check "resumed: the new event is shown at once ($ms ms)" [ "${ms:-99999}" -le 6000 ]
