@@ -27,6 +27,7 @@ struct pusher {
     long wait_replicas, wait_timeout_ms; /* pusher_set_wait() */
     atomic_ullong *wait_failures;
     long visit_timeout_s; /* pusher_new() */
+    char sha[41];         /* the push script's SHA1, "" when libcrypto could not make it */
     /* The leader's items and script call, grown as needed. */
     struct visits_item *items;
     size_t items_cap;
@@ -135,7 +136,8 @@ flush(pusher_t *p, struct waiter *batch, size_t n, struct waiter *self)
         memcpy(p->items + at, w->items, w->n * sizeof *p->items);
         at += w->n;
     }
-    if (visits_cmd_build(&p->cmd, p->key, p->visit_timeout_s, p->items, n) != 0) {
+    if (visits_cmd_build(&p->cmd, p->key, p->sha[0] != '\0' ? p->sha : NULL, p->visit_timeout_s,
+                         p->items, n) != 0) {
         err_set(&err, ERR_TRANSIENT, "out of memory");
         goto done;
     }
@@ -143,6 +145,13 @@ flush(pusher_t *p, struct waiter *batch, size_t n, struct waiter *self)
         metrics_observe(p->batch_sizes, (double)n);
     }
     r = rconn_command_argv(p->conn, &err, p->cmd.argc, p->cmd.argv, p->cmd.argvlen);
+    if (r != NULL && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
+        /* Redis does not have the script (flushed, restarted, a new master): EVALSHA ran
+         * nothing, so the same call goes again with the script's text, which loads it. */
+        freeReplyObject(r);
+        visits_cmd_with_text(&p->cmd);
+        r = rconn_command_argv(p->conn, &err, p->cmd.argc, p->cmd.argv, p->cmd.argvlen);
+    }
     if (r == NULL) {
         goto done; /* err filled: ERR_TRANSIENT or ERR_UNKNOWN */
     }
@@ -180,6 +189,9 @@ pusher_new(const struct rconn_opts *opts, const char *key, long visit_timeout_s,
     pthread_mutex_init(&p->lock, NULL);
     p->batch_sizes = batch_sizes;
     p->visit_timeout_s = visit_timeout_s;
+    if (visits_script_sha1(p->sha) != 0) {
+        p->sha[0] = '\0'; /* EVAL every time: slower, as correct */
+    }
     p->conn = rconn_new(opts);
     p->key = strdup(key);
     if (p->conn == NULL || p->key == NULL) {

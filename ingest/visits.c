@@ -1,6 +1,7 @@
 /* visits.c - each event's visit, assigned by the script that pushes it (visits.h). */
 #include "visits.h"
 
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,24 @@ static const char script[] =
 #define PER_ITEM 8
 #define HEAD_ARGS 2
 
+int
+visits_script_sha1(char out[41])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+
+    if (EVP_Digest(script, sizeof script - 1, md, &n, EVP_sha1(), NULL) != 1 || n != 20) {
+        return -1;
+    }
+    for (unsigned int i = 0; i < n; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
+    out[40] = '\0';
+    return 0;
+}
+
 char
 visits_class(const char *event_type)
 {
@@ -153,7 +172,7 @@ arg_num(struct visits_cmd *c, size_t *at, long long v)
 }
 
 int
-visits_cmd_build(struct visits_cmd *c, const char *shard_key, long timeout_s,
+visits_cmd_build(struct visits_cmd *c, const char *shard_key, const char *sha, long timeout_s,
                  const struct visits_item *items, size_t n)
 {
     size_t keys = 1, room = 3 * 24, at = 0, argc;
@@ -191,8 +210,13 @@ visits_cmd_build(struct visits_cmd *c, const char *shard_key, long timeout_s,
         c->text_cap = room;
     }
     c->argc = 0;
-    arg(c, "EVAL", 4);
-    arg(c, script, sizeof script - 1);
+    if (sha != NULL) {
+        arg(c, "EVALSHA", 7);
+        arg(c, sha, strlen(sha));
+    } else {
+        arg(c, "EVAL", 4);
+        arg(c, script, sizeof script - 1);
+    }
     arg_num(c, &at, (long long)keys);
     arg(c, shard_key, strlen(shard_key));
     for (size_t i = 0; i < n; i++) {
@@ -236,6 +260,15 @@ visits_cmd_build(struct visits_cmd *c, const char *shard_key, long timeout_s,
         arg(c, ev->client_id != NULL ? ev->id : "", ev->client_id != NULL ? strlen(ev->id) : 0);
     }
     return 0;
+}
+
+void
+visits_cmd_with_text(struct visits_cmd *c)
+{
+    c->argv[0] = "EVAL";
+    c->argvlen[0] = 4;
+    c->argv[1] = script;
+    c->argvlen[1] = sizeof script - 1;
 }
 
 void

@@ -59,6 +59,10 @@ char visits_class(const char *event_type);
 size_t visits_state_key(const char *shard_key, const char *site, const char *user, char *out,
                         size_t outsz);
 
+/* The SHA1 of the push script, in 40 lowercase hex characters and a NUL, into out: what
+ * EVALSHA names it by. Returns 0, or -1 when libcrypto failed. */
+int visits_script_sha1(char out[41]);
+
 /* One script call: its argument vector (argc entries) and the text it points into. */
 struct visits_cmd {
     const char **argv;
@@ -71,14 +75,19 @@ struct visits_cmd {
 
 /* Build, into cmd (zeroed the first time, reused after), the script call that pushes the n
  * items onto the list shard_key, their visits timing out after timeout_s seconds:
- *   EVAL <script> <numkeys> <shard_key> <state keys...> <timeout ms> <ttl ms> <8 per item>
+ *   EVALSHA <sha> <numkeys> <shard_key> <state keys...> <timeout ms> <ttl ms> <8 per item>
+ * with sha (visits_script_sha1(), not copied), or EVAL <script> ... when sha is NULL
  * KEYS: the list, then for each item with a visit its state key and, for a hashed visitor
  * with prev_user, yesterday's. Per item: the number of its keys (0, 1 or 2), the envelope,
  * the event's _id, ts, received, visits_class(), the path (its stored bytes, "" when none)
  * and the _id again when the client sent an event_id (else ""). The pointers are valid until
  * the next build or visits_cmd_cleanup(). Returns 0, or -1 when out of memory. */
-int visits_cmd_build(struct visits_cmd *cmd, const char *shard_key, long timeout_s,
+int visits_cmd_build(struct visits_cmd *cmd, const char *shard_key, const char *sha, long timeout_s,
                      const struct visits_item *items, size_t n);
+
+/* Turn a built EVALSHA call into the same call with EVAL and the script's text: after Redis
+ * answered NOSCRIPT (its script cache was flushed, or it restarted), which ran nothing. */
+void visits_cmd_with_text(struct visits_cmd *cmd);
 
 /* Free what cmd holds; cmd may then be built again. */
 void visits_cmd_cleanup(struct visits_cmd *cmd);

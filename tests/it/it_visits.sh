@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # it_visits.sh - visits (issue 23, point 2, ingest's side): ingest gives each event its visit
-# in the push script, and the envelopes on the queue carry it ("visit":{...}, docs/design.md).
+# in the push script (EVALSHA, its text again after NOSCRIPT), and the envelopes on the queue
+# carry it ("visit":{...}, docs/design.md).
 # Read from the queue's lists with redis-cli (no processor): visit ids and sequence numbers; a
 # gap just under VISIT_TIMEOUT_S continues a visit and one just over starts another (real
 # waits, measured on the clock, against the envelopes' own received times); the contributions
@@ -95,6 +96,24 @@ done)"
 expect_eq "the state: a hash under the shard's key" "$(redis_cli type "$KEY")" hash
 TTL=$(redis_cli pttl "$KEY")
 check "its TTL: the timeout and 300 s ($TTL ms)" [ "$TTL" -gt 355000 ] && [ "$TTL" -le 360000 ]
+
+echo "# --- the script goes by its SHA1 (EVALSHA); after SCRIPT FLUSH, once more with its text"
+calls() { # calls COMMAND: how many times Redis ran it (INFO commandstats)
+    local n
+    n=$(redis_cli info commandstats | sed -n "s/^cmdstat_$1:calls=\([0-9]*\),.*/\1/p")
+    echo "${n:-0}"
+}
+SHA0=$(calls evalsha)
+EVAL0=$(calls eval)
+post "$INGEST2_PORT" "[$(e click 14)]"
+expect_eq "EVALSHA: seq 5" "$(member "${IDS[0]}" s)" 5
+expect_eq "one EVALSHA, no EVAL" "$(($(calls evalsha) - SHA0)) $(($(calls eval) - EVAL0))" "1 0"
+redis_cli script flush >/dev/null
+post "$INGEST2_PORT" "[$(e click 15)]"
+expect_eq "after SCRIPT FLUSH: 202, seq 6" "$HTTP_STATUS $(member "${IDS[0]}" s)" "202 6"
+expect_eq "NOSCRIPT, then one EVAL" "$(($(calls evalsha) - SHA0)) $(($(calls eval) - EVAL0))" "2 1"
+post "$INGEST2_PORT" "[$(e click 16)]"
+expect_eq "then EVALSHA again" "$(($(calls evalsha) - SHA0)) $(($(calls eval) - EVAL0)) $(member "${IDS[0]}" s)" "3 1 7"
 
 echo "# --- a gap just under VISIT_TIMEOUT_S=2 continues the visit, just over starts another"
 U="u-gap"

@@ -102,7 +102,7 @@ test_cmd(void **state)
 
     (void)state;
     for (int round = 0; round < 2; round++) { /* built again into the same cmd */
-        assert_int_equal(visits_cmd_build(&cmd, "q", 2, items, 4), 0);
+        assert_int_equal(visits_cmd_build(&cmd, "q", NULL, 2, items, 4), 0);
         assert_int_equal(cmd.argc, 3 + 5 + 2 + 8 * 4);
         assert_arg(&cmd, 0, "EVAL");
         assert_non_null(strstr(cmd.argv[1], "LPUSH"));
@@ -129,13 +129,42 @@ test_cmd(void **state)
     }
     /* An empty user_id has no visit either. */
     evs[0].user_id = "";
-    assert_int_equal(visits_cmd_build(&cmd, "q", 1800, items, 1), 0);
+    assert_int_equal(visits_cmd_build(&cmd, "q", NULL, 1800, items, 1), 0);
     assert_arg(&cmd, 2, "1");
     assert_arg(&cmd, 4, "1800000");
     assert_arg(&cmd, 5, "2100000");
     assert_arg(&cmd, 6, "0");
     visits_cmd_cleanup(&cmd);
     assert_null(cmd.argv);
+}
+
+/* EVALSHA names the script by its SHA1; after NOSCRIPT the same call goes with its text. */
+static void
+test_cmd_sha(void **state)
+{
+    struct event ev = event_of("id0", "click", NULL, "u1", EVENT_VISITOR_CLIENT, NULL);
+    struct visits_item item = {"{}", 2, &ev, NULL};
+    struct visits_cmd a = {0}, b = {0};
+    char sha[41];
+
+    (void)state;
+    assert_int_equal(visits_script_sha1(sha), 0);
+    assert_int_equal(strspn(sha, "0123456789abcdef"), 40);
+    assert_int_equal(visits_cmd_build(&a, "q", sha, 60, &item, 1), 0);
+    assert_int_equal(visits_cmd_build(&b, "q", NULL, 60, &item, 1), 0);
+    assert_arg(&a, 0, "EVALSHA");
+    assert_arg(&a, 1, sha);
+    assert_int_equal(a.argc, b.argc);
+    for (int i = 2; i < a.argc; i++) {
+        assert_memory_equal(a.argv[i], b.argv[i], a.argvlen[i]);
+        assert_int_equal(a.argvlen[i], b.argvlen[i]);
+    }
+    visits_cmd_with_text(&a);
+    assert_arg(&a, 0, "EVAL");
+    assert_int_equal(a.argvlen[1], b.argvlen[1]);
+    assert_memory_equal(a.argv[1], b.argv[1], b.argvlen[1]);
+    visits_cmd_cleanup(&a);
+    visits_cmd_cleanup(&b);
 }
 
 int
@@ -145,6 +174,7 @@ main(void)
         cmocka_unit_test(test_class),
         cmocka_unit_test(test_state_key),
         cmocka_unit_test(test_cmd),
+        cmocka_unit_test(test_cmd_sha),
     };
     return cmocka_run_group_tests_name("visits: the push script's inputs", tests, NULL, NULL);
 }
