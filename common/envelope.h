@@ -31,9 +31,16 @@
  *                                 xb, xo?, xob (with xo), written in that order; absent in
  *                                 envelopes written before visits existed
  *    "properties":{...},          optional JSON object, as sent
- *    "rid":"a1b2..."}             optional request id (ingest's X-Request-Id or the event id:
+ *    "rid":"a1b2...",             optional request id (ingest's X-Request-Id or the event id:
  *                                 1-64 of [A-Za-z0-9._:-]), logged by the processor so one
  *                                 event can be followed
+ *    "visit":{"id":"...","s":2,   optional: the event's visit, spliced in last by ingest's push
+ *      "start":1763200800000,     script (ingest/visits.h, docs/design.md "Visits"): the visit
+ *      "n":0,"b":-1,"d":5000,     id (its first event's id), this event's seq (>= 1), the
+ *      "e":"/a","en":0,           visit's start (its first ts), and this event's change to
+ *      "x":"/b","xn":1,"xb":0,    the visit's figures: n, en, xn in {0,1}; b, xb in {-1,0,1};
+ *      "xo":"/a","xob":1}}        d >= 0 ms; e, x, xo paths, optional (xob only with xo).
+ *                                 Absent before visits existed and without a user_id
  *
  * A later version may add fields; a version-1 decoder ignores fields it does
  * not know, so adding optional fields does not need a new version number.

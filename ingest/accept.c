@@ -129,10 +129,12 @@ struct outgoing {
     struct event *evs;
     char **envelopes; /* owned */
     size_t *lens;
+    struct shards_extra *extra; /* each event's shard and yesterday's visitor id */
     char rid[LOG_REQUEST_ID_MAX + 1];
     struct event one;
     char *one_envelope;
     size_t one_len;
+    struct shards_extra one_extra;
 };
 
 static void
@@ -146,6 +148,7 @@ outgoing_free(struct outgoing *o)
         free(o->evs);
         free(o->envelopes);
         free(o->lens);
+        free(o->extra);
     }
 }
 
@@ -159,14 +162,17 @@ outgoing_alloc(struct outgoing *o, size_t n, struct event *evs)
         o->evs = &o->one;
         o->envelopes = &o->one_envelope;
         o->lens = &o->one_len;
+        o->extra = &o->one_extra;
         event_init(&o->one);
         o->one_envelope = NULL;
+        o->one_extra = (struct shards_extra){0};
         return 0;
     }
     o->evs = evs != NULL ? evs : calloc(n, sizeof *o->evs);
     o->envelopes = calloc(n, sizeof *o->envelopes);
     o->lens = calloc(n, sizeof *o->lens);
-    return o->evs && o->envelopes && o->lens ? 0 : -1;
+    o->extra = calloc(n, sizeof *o->extra);
+    return o->evs && o->envelopes && o->lens && o->extra ? 0 : -1;
 }
 
 /* Give each validated event, received at now (UTC ms), its ids and envelope: a new
@@ -197,17 +203,19 @@ seal(struct mg_connection *conn, struct outgoing *o, int64_t now)
 }
 
 /* Give each event sent without a user_id (absent or empty) its derived visitor id
- * (visitor.h) under today's salt (salt.h), visitor source "hash". The client's address and
- * User-Agent go into the hash only: never into a log line or the envelope. Returns 0, or
- * the status of the error sent: 503 when the salt could not be had from Redis (as for a
- * failed push), 500 when out of memory. */
+ * (visitor.h) under today's salt (salt.h), visitor source "hash", its id under yesterday's
+ * salt when there is one (for a visit crossing midnight, visits.h) and its shard by client
+ * (shards_of_client()). The client's address and User-Agent go into the hashes only: never
+ * into a log line or the envelope. Returns 0, or the status of the error sent: 503 when the
+ * salt could not be had from Redis (as for a failed push), 500 when out of memory. */
 static int
 derive_visitors(struct mg_connection *conn, struct ingest *in, struct outgoing *o)
 {
-    unsigned char salt[SALT_LEN];
+    unsigned char salt[SALT_LEN], prev[SALT_LEN];
     char client[CLIENT_KEY_MAX];
+    const char *ua = mg_get_header(conn, "User-Agent");
     struct app_err err = {0};
-    int have_salt = 0, status = 0;
+    int have_salt = 0, have_prev = 0, status = 0;
 
     for (size_t i = 0; i < o->n && status == 0; i++) {
         struct event *ev = &o->evs[i];
@@ -220,18 +228,23 @@ derive_visitors(struct mg_connection *conn, struct ingest *in, struct outgoing *
                 atomic_fetch_add(&in->stats.unavailable, o->n);
                 return http_send_error(conn, 503, "Queue unavailable, please retry");
             }
+            have_prev = salt_yesterday(in->salt, prev);
             client_key(conn, in, client);
             have_salt = 1;
         }
-        if (visitor_derive(salt, sizeof salt, ev->site_id, client,
-                           mg_get_header(conn, "User-Agent"), ev->visitor_id) != 0) {
+        if (visitor_derive(salt, sizeof salt, ev->site_id, client, ua, ev->visitor_id) != 0 ||
+            (have_prev &&
+             visitor_derive(prev, sizeof prev, ev->site_id, client, ua, o->extra[i].prev_user))) {
             status = http_send_error(conn, 500, "Internal error");
             break;
         }
+        o->extra[i].shard =
+            shards_of_client(ev->site_id, client, ua, (unsigned)in->cfg.queue_shards);
         ev->user_id = ev->visitor_id;
         ev->visitor = EVENT_VISITOR_HASH;
     }
     explicit_bzero(salt, sizeof salt);
+    explicit_bzero(prev, sizeof prev);
     return status;
 }
 
@@ -309,8 +322,13 @@ enqueue(struct mg_connection *conn, struct ingest *in, struct outgoing *o, const
 
     log_set_request_id(o->rid);
     record_layout(in);
-    if (shards_push(in->pushers, (unsigned)in->cfg.queue_shards, o->evs, o->envelopes, o->lens,
-                    o->n, &maybe, &err) != 0) {
+    for (size_t i = 0; i < o->n; i++) {
+        if (o->evs[i].visitor != EVENT_VISITOR_HASH) {
+            o->extra[i].shard = shards_of_event(&o->evs[i], (unsigned)in->cfg.queue_shards);
+        }
+    }
+    if (shards_push(in->pushers, (unsigned)in->cfg.queue_shards, o->evs, o->extra, o->envelopes,
+                    o->lens, o->n, &maybe, &err) != 0) {
         if (err.code == ERR_UNKNOWN) {
             /* Answered 503 all the same: the client may retry, which can store the
              * events twice; never answered 202 without Redis's acknowledgement. */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "qshard.h"
 
 unsigned
@@ -14,47 +15,78 @@ shards_of_event(const struct event *ev, unsigned k)
     return qshard_pick(ev->site_id, strlen(ev->site_id), visitor, strlen(visitor), k);
 }
 
+unsigned
+shards_of_client(const char *site, const char *client, const char *user_agent, unsigned k)
+{
+    const char *ua = user_agent != NULL ? user_agent : "";
+    uint64_t h = hash_fnv1a(HASH_FNV1A_BASIS, site, strlen(site));
+
+    if (k <= 1) {
+        return 0;
+    }
+    h = hash_fnv1a(h, "", 1);
+    h = hash_fnv1a(h, client, strlen(client));
+    h = hash_fnv1a(h, "", 1);
+    h = hash_fnv1a(h, ua, strlen(ua));
+    return (unsigned)(h % k);
+}
+
+/* The item of event i: its envelope, its event and yesterday's id. */
+static struct visits_item
+item_of(const struct event *evs, const struct shards_extra *extra, char *const *envelopes,
+        const size_t *lens, size_t i)
+{
+    return (struct visits_item){.envelope = envelopes[i],
+                                .len = lens[i],
+                                .ev = &evs[i],
+                                .prev_user = extra != NULL ? extra[i].prev_user : NULL};
+}
+
 int
-shards_push(pusher_t *const *pushers, unsigned k, const struct event *evs, char *const *envelopes,
-            const size_t *lens, size_t n, size_t *maybe, struct app_err *err)
+shards_push(pusher_t *const *pushers, unsigned k, const struct event *evs,
+            const struct shards_extra *extra, char *const *envelopes, const size_t *lens, size_t n,
+            size_t *maybe, struct app_err *err)
 {
     unsigned *shard = NULL;
-    const char **group = NULL;
-    size_t *group_lens = NULL, done = 0;
+    struct visits_item one, *group = &one;
+    size_t done = 0;
     int rc = 0;
 
     *maybe = 0;
-    if (k <= 1) {
-        rc = pusher_push(pushers[0], (const char *const *)envelopes, lens, n, err);
-        *maybe = rc != 0 && err->code == ERR_UNKNOWN ? n : 0;
-        return rc;
+    if (n > 1 && (group = malloc(n * sizeof *group)) == NULL) {
+        return err_set(err, ERR_TRANSIENT, "out of memory");
     }
-    shard = malloc(n * sizeof *shard);
-    group = malloc(n * sizeof *group);
-    group_lens = malloc(n * sizeof *group_lens);
-    if (shard == NULL || group == NULL || group_lens == NULL) {
+    if (k <= 1) {
+        for (size_t i = 0; i < n; i++) {
+            group[i] = item_of(evs, extra, envelopes, lens, i);
+        }
+        rc = pusher_push(pushers[0], group, n, err);
+        *maybe = rc != 0 && err->code == ERR_UNKNOWN ? n : 0;
+        goto out;
+    }
+    if ((shard = malloc(n * sizeof *shard)) == NULL) {
         rc = err_set(err, ERR_TRANSIENT, "out of memory");
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
-        shard[i] = shards_of_event(&evs[i], k);
+        shard[i] =
+            extra != NULL && extra[i].shard < k ? extra[i].shard : shards_of_event(&evs[i], k);
     }
     /* Shard by shard, in the order the request names them; each group in request order. */
     for (size_t first = 0; first < n && done < n; first++) {
         unsigned s = shard[first];
         size_t m = 0;
-        if (s == k) {
+        if (s >= k) {
             continue; /* pushed with an earlier group */
         }
         for (size_t i = first; i < n; i++) {
             if (shard[i] == s) {
-                group[m] = envelopes[i];
-                group_lens[m++] = lens[i];
+                group[m++] = item_of(evs, extra, envelopes, lens, i);
                 shard[i] = k;
             }
         }
         done += m;
-        if (pusher_push(pushers[s], group, group_lens, m, err) != 0) {
+        if (pusher_push(pushers[s], group, m, err) != 0) {
             /* Stop at the first failure: the shards after it are not tried. */
             *maybe += err->code == ERR_UNKNOWN ? m : 0;
             rc = -1;
@@ -62,14 +94,15 @@ shards_push(pusher_t *const *pushers, unsigned k, const struct event *evs, char 
         }
         *maybe += m;
     }
-out:
     if (rc == 0) {
         *maybe = 0;
     } else if (*maybe > 0) {
         err->code = ERR_UNKNOWN;
     }
+out:
     free(shard);
-    free(group);
-    free(group_lens);
+    if (group != &one) {
+        free(group);
+    }
     return rc;
 }

@@ -11,18 +11,32 @@
 
 /* The shard of ev among k: qshard_pick() of its site and its visitor, the user_id when it
  * is not empty, else the event's _id (so a client's retry of one event_id goes to the
- * same shard). */
+ * same shard). Pure. */
 unsigned shards_of_event(const struct event *ev, unsigned k);
 
-/* Push the n envelopes (envelopes[i] is evs[i]'s) onto their shards' pushers (pushers[0..k)),
- * one pusher_push() per shard concerned, each with that shard's envelopes in request order:
- * atomic per shard (so a request is all or none only with k = 1), stopping at the first
- * failure. Returns 0 when every shard acknowledged; else -1 with err of that failure, and
- * *maybe set to the events that may nevertheless be queued (those of the shards that
- * acknowledged before it, and its own when no answer came): err->code is then ERR_UNKNOWN
- * when *maybe > 0. */
+/* The shard among k of a hashed visitor (visitor source "hash") of site whose client key is
+ * client (client_make_key()) and User-Agent user_agent (NULL: none): FNV-1a 64 of the site,
+ * a NUL, the client key, a NUL and the User-Agent, modulo k. It does not depend on the day's
+ * salt, so the client's ids of yesterday and today land on one shard (visits.h moves the
+ * visit from the one to the other there). Computed for each request, never stored. Pure. */
+unsigned shards_of_client(const char *site, const char *client, const char *user_agent, unsigned k);
+
+/* What an event needs beside its struct event on its way to the queue. */
+struct shards_extra {
+    unsigned shard; /* its shard: shards_of_event() or, hashed, shards_of_client() */
+    /* A hashed visitor's id under yesterday's salt (visits.h), "" when none. */
+    char prev_user[EVENT_VISITOR_ID_LEN + 1];
+};
+
+/* Push the n envelopes (envelopes[i] is evs[i]'s, extra[i] its shard and yesterday's id)
+ * onto their shards' pushers (pushers[0..k)), one pusher_push() per shard concerned, each
+ * with that shard's envelopes in request order: atomic per shard (so a request is all or
+ * none only with k = 1), stopping at the first failure. Returns 0 when every shard
+ * acknowledged; else -1 with err of that failure, and *maybe set to the events that may
+ * nevertheless be queued (those of the shards that acknowledged before it, and its own when
+ * no answer came): err->code is then ERR_UNKNOWN when *maybe > 0. */
 int shards_push(pusher_t *const *pushers, unsigned k, const struct event *evs,
-                char *const *envelopes, const size_t *lens, size_t n, size_t *maybe,
-                struct app_err *err);
+                const struct shards_extra *extra, char *const *envelopes, const size_t *lens,
+                size_t n, size_t *maybe, struct app_err *err);
 
 #endif

@@ -19,9 +19,9 @@ expect_match "202 is JSON" "$HTTP_HEADERS" 'Content-Type: application/json'
 
 expect_eq "one envelope queued" "$(redis_cli llen q1)" 1
 env=$(redis_cli rpop q1)
-expect_json "envelope: versioned, validated fields, UTC ms, request id, received time" \
+expect_json "envelope: versioned, validated fields, UTC ms, request id, received time, visit" \
     "$(jq -c 'del(.received)' <<<"$env")" \
-    "{\"v\":1,\"id\":\"$id\",\"site_id\":\"site-abc-123\",\"event_type\":\"page_view\",\"ts\":1763181000000,\"path\":\"/pricing\",\"user_id\":\"user-xyz-789\",\"vsrc\":\"client\",\"properties\":{\"ref\":\"x\",\"n\":[1,2.5,true,null]},\"rid\":\"$id\"}"
+    "{\"v\":1,\"id\":\"$id\",\"site_id\":\"site-abc-123\",\"event_type\":\"page_view\",\"ts\":1763181000000,\"path\":\"/pricing\",\"user_id\":\"user-xyz-789\",\"vsrc\":\"client\",\"properties\":{\"ref\":\"x\",\"n\":[1,2.5,true,null]},\"rid\":\"$id\",\"visit\":{\"id\":\"$id\",\"s\":1,\"start\":1763181000000,\"n\":1,\"b\":1,\"d\":0,\"e\":\"/pricing\",\"en\":1,\"x\":\"/pricing\",\"xn\":1,\"xb\":1}}"
 expect_match "envelope: received is milliseconds" "$(jq -r .received <<<"$env")" '^[0-9]{13}$'
 
 http POST "$U/event" '{"site_id":"s","event_type":"click","timestamp":"2024-02-29T23:59:59.999Z"}'
@@ -29,9 +29,9 @@ expect_eq "minimal event (no path, user_id, properties): 202" "$HTTP_STATUS" 202
 id2=$(jq -r .id <<<"$HTTP_BODY")
 check "ids differ" [ "$id" != "$id2" ]
 # Without a user_id, ingest derives the visitor (cookieless: a keyed hash of the day).
-expect_json "minimal envelope carries no optional fields but the derived visitor" \
+expect_json "minimal envelope carries no optional fields but the derived visitor and its visit" \
     "$(redis_cli rpop q1 | jq -c '{keys: (keys), ts, vsrc, u: (.user_id | test("^[0-9a-f]{32}$"))}')" \
-    '{"keys":["event_type","id","received","rid","site_id","ts","user_id","v","vsrc"],"ts":1709251199999,"vsrc":"hash","u":true}'
+    '{"keys":["event_type","id","received","rid","site_id","ts","user_id","v","visit","vsrc"],"ts":1709251199999,"vsrc":"hash","u":true}'
 
 # --- beacon bodies: the Content-Type is not looked at ---------------------------------
 # navigator.sendBeacon sends a string as text/plain;charset=UTF-8 (a CORS "simple"
@@ -217,7 +217,8 @@ for m in "${!members[@]}"; do
 done
 # answers PATH ESCAPE: post every body (in one curl) to PATH, [BODY] for /events, with the
 # first key escaped when ESCAPE is 1; prints each status and reply, then the queued
-# envelopes, with every UUID written ID and no receive time.
+# envelopes, with every UUID written ID and no receive time nor visit (the bodies are one
+# visitor's events: the second run's go on with its visit).
 answers() {
     local cfg="$T_TMP/diff.curl" i b
     : >"$cfg"
@@ -235,7 +236,7 @@ answers() {
     for i in "${!bodies[@]}"; do
         echo "$(sed -n "$((i + 1))p" "$T_TMP/diff.codes") $(cat "$T_TMP/diff.out$i")"
     done
-    redis_cli lrange q1 0 -1 | jq -c 'del(.received)'
+    redis_cli lrange q1 0 -1 | jq -c 'del(.received, .visit)'
     redis_cli del q1 >/dev/null
 }
 uuid='[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}'
