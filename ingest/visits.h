@@ -5,11 +5,13 @@
  * shard, "<shard key>:visit:<bytes of site_id>:<site_id>:<user_id>" (visits_state_key()):
  * it starts with the shard's own key, so it shares the shard's hash tag and slot on a
  * cluster, and the length before the site id keeps any two (site, visitor) apart. Its fields:
- * id (the visit id), start, s (the last seq), mr (the latest arrival), mn and mx (the least
- * and greatest ts), pv (page views, capped at 2), it (interacted), en and ex (entry and exit
- * paths, "" for none), and "e:<_id>" for each event sent with a client event_id: the visit
+ * "st", the visit as one MessagePack array: id (the visit id), start, s (the last seq), mr
+ * (the latest arrival), mn and mx (the least and greatest ts), pv (page views, capped at 2),
+ * it (interacted), en and ex (entry and exit paths, "" for none) and pe (the arrival at which
+ * its TTL was last set); and "e:<_id>" for each event sent with a client event_id: the visit
  * member that event was given, which a duplicate gets again. A new visit replaces the hash.
- * The hash lives VISIT_TIMEOUT_S + VISITS_MARGIN_S after its last event.
+ * The hash lives at least VISIT_TIMEOUT_S + VISITS_MARGIN_S / 2 after its last event (the
+ * TTL, VISIT_TIMEOUT_S + VISITS_MARGIN_S, is set again once half the margin has passed).
  *
  * For each envelope, in order, the script (visits_cmd_build()) decides new visit or not as
  * docs/design.md ("Visits") says, computes the event's contributions, splices

@@ -62,13 +62,13 @@ now_ms() { date +%s%3N; }
 # wait_past MS: until the clock reads at least MS.
 wait_past() { while [ "$(now_ms)" -lt "$1" ]; do sleep 0.02; done; }
 # figures USER [QUEUE_KEY K]: the user's visit figures, summed from its events' contributions
-# as the processor's rollups will (contract: v, ve, vx, vo), exit pages left at 0 dropped.
+# as the processor's rollups will (contract: v, ve with eb, vx, vo), exit pages left at 0 dropped.
 figures() {
     envs "${2:-events}" "${3:-$K1}" | jq -s -S -c --arg u "$1" '
         map(select(.user_id == $u) | .visit) |
         {visits: (map(.n) | add), bounces: (map(.b) | add), duration: (map(.d) | add),
          entry: (reduce (.[] | select(.e)) as $m ({};
-             .[$m.e].visits += $m.en | .[$m.e].bounces += $m.b)),
+             .[$m.e].visits += $m.en | .[$m.e].bounces += $m.eb)),
          exit: (reduce .[] as $m ({};
              (if $m.x then .[$m.x].visits += $m.xn | .[$m.x].bounces += $m.xb else . end) |
              (if $m.xo then .[$m.xo].visits -= 1 | .[$m.xo].bounces -= $m.xob else . end)) |
@@ -154,7 +154,7 @@ U="s-bounce"
 shape s-bounce '{"visits":1,"bounces":1,"duration":0,"entry":{"/a":{"visits":1,"bounces":1}},
     "exit":{"/a":{"visits":1,"bounces":1}}}' "$(e page_view 0 /a)"
 expect_eq "s-bounce: its member" "$(visit "${IDS[0]}")" \
-    "{\"id\":\"${IDS[0]}\",\"s\":1,\"start\":$((BASE * 1000)),\"n\":1,\"b\":1,\"d\":0,\"e\":\"/a\",\"en\":1,\"x\":\"/a\",\"xn\":1,\"xb\":1}"
+    "{\"id\":\"${IDS[0]}\",\"s\":1,\"start\":$((BASE * 1000)),\"n\":1,\"b\":1,\"d\":0,\"e\":\"/a\",\"en\":1,\"eb\":1,\"x\":\"/a\",\"xn\":1,\"xb\":1}"
 U="s-clicks"
 shape s-clicks '{"visits":1,"bounces":0,"duration":3000,"entry":{},"exit":{}}' \
     "$(e click 0)" "$(e click 3)"
@@ -167,12 +167,12 @@ U="s-other"
 shape s-other '{"visits":1,"bounces":0,"duration":10000,"entry":{"/a":{"visits":1,"bounces":0}},
     "exit":{"/b":{"visits":1,"bounces":0}}}' "$(e page_view 0 /a)" "$(e page_view 10 /b)"
 expect_eq "s-other: the exit moves from /a to /b" "$(visit "${IDS[1]}")" \
-    "{\"id\":\"${IDS[0]}\",\"s\":2,\"start\":$((BASE * 1000)),\"n\":0,\"b\":-1,\"d\":10000,\"e\":\"/a\",\"en\":0,\"x\":\"/b\",\"xn\":1,\"xb\":0,\"xo\":\"/a\",\"xob\":1}"
+    "{\"id\":\"${IDS[0]}\",\"s\":2,\"start\":$((BASE * 1000)),\"n\":0,\"b\":-1,\"d\":10000,\"e\":\"/a\",\"en\":0,\"eb\":-1,\"x\":\"/b\",\"xn\":1,\"xb\":0,\"xo\":\"/a\",\"xob\":1}"
 U="s-same"
 shape s-same '{"visits":1,"bounces":0,"duration":2000,"entry":{"/a":{"visits":1,"bounces":0}},
     "exit":{"/a":{"visits":1,"bounces":0}}}' "$(e page_view 0 /a)" "$(e page_view 2 '/a?x=1')"
 expect_eq "s-same: the exit stays" "$(visit "${IDS[1]}")" \
-    "{\"id\":\"${IDS[0]}\",\"s\":2,\"start\":$((BASE * 1000)),\"n\":0,\"b\":-1,\"d\":2000,\"e\":\"/a\",\"en\":0,\"x\":\"/a\",\"xn\":0,\"xb\":-1}"
+    "{\"id\":\"${IDS[0]}\",\"s\":2,\"start\":$((BASE * 1000)),\"n\":0,\"b\":-1,\"d\":2000,\"e\":\"/a\",\"en\":0,\"eb\":-1,\"x\":\"/a\",\"xn\":0,\"xb\":-1}"
 U="s-click"
 shape s-click '{"visits":1,"bounces":0,"duration":5000,"entry":{"/a":{"visits":1,"bounces":0}},
     "exit":{"/a":{"visits":1,"bounces":0}}}' "$(e page_view 5 /a)" "$(e click 0)"
@@ -180,6 +180,18 @@ U="s-three"
 shape s-three '{"visits":1,"bounces":0,"duration":20000,"entry":{"/a":{"visits":1,"bounces":0}},
     "exit":{"/a":{"visits":1,"bounces":0}}}' "$(e page_view 0 /a)" "$(e page_view 10 /b)" \
     "$(e page_view 20 /a)" "$(e scroll 15)"
+# A first page view without a path: the bounce it started ends at the entry page's event, which
+# must not take a bounce away from that page (eb), nor give one to an exit that is not there.
+U="s-nopath"
+shape s-nopath '{"visits":1,"bounces":0,"duration":4000,"entry":{"/b":{"visits":1,"bounces":0}},
+    "exit":{"/b":{"visits":1,"bounces":0}}}' "$(e page_view 0)" "$(e page_view 4 /b)"
+expect_eq "s-nopath: the entry page's bounce change is its bounce after (eb 0)" \
+    "$(visit "${IDS[1]}" | jq -c '[.b, .en, .eb, .xn, .xb]')" "[-1,1,0,1,0]"
+U="s-nopath-click"
+shape s-nopath-click '{"visits":1,"bounces":0,"duration":1000,"entry":{},"exit":{}}' \
+    "$(e page_view 0)" "$(e click 1)"
+expect_eq "s-nopath-click: no exit, so no exit bounce change (xb 0, no x)" \
+    "$(visit "${IDS[1]}" | jq -c '[.b, .x, .xb]')" "[-1,null,0]"
 U="s-esc"
 shape s-esc '{"visits":1,"bounces":1,"duration":0,"entry":{"/q\"\\\u0001":{"visits":1,"bounces":1}},
     "exit":{"/q\"\\\u0001":{"visits":1,"bounces":1}}}' "$(e page_view 0 '/q\"\\\u0001')"
@@ -206,7 +218,7 @@ dups() {
     expect_eq "$3: d1 three envelopes, one member" "$(visit vs:d1 "$3" "$4" | sort | uniq -c | awk '{print $1}')" 3
     expect_eq "$3: d2 two envelopes, one member" "$(visit vs:d2 "$3" "$4" | sort | uniq -c | awk '{print $1}')" 2
     expect_eq "$3: d1's member is the first copy's" "$(visit vs:d1 "$3" "$4" | head -n 1)" \
-        "{\"id\":\"vs:d1\",\"s\":1,\"start\":$((BASE * 1000)),\"n\":1,\"b\":1,\"d\":0,\"e\":\"/a\",\"en\":1,\"x\":\"/a\",\"xn\":1,\"xb\":1}"
+        "{\"id\":\"vs:d1\",\"s\":1,\"start\":$((BASE * 1000)),\"n\":1,\"b\":1,\"d\":0,\"e\":\"/a\",\"en\":1,\"eb\":1,\"x\":\"/a\",\"xn\":1,\"xb\":1}"
     post "$2" "[$(e click 2)]"
     expect_eq "$3: the next event: seq 3 (the copies moved nothing)" \
         "$(member "${IDS[0]}" s "$3" "$4") $(member "${IDS[0]}" id "$3" "$4")" "3 vs:d1"
