@@ -27,6 +27,9 @@
 #      and 6, 8 on a Redis Cluster of 3 masters (each master's share of the commands), and
 #      POST /event with QUEUE_SHARDS=1 against the ingest before shards; BENCH_PART=12 runs
 #      this part alone and prints its rows
+#   13. (tests/bench/visits.sh) visits: POST /event at 50 connections and the processor's CPU
+#      per event against the programs before visits, in the same run; BENCH_PART=13 runs
+#      this part alone and prints its rows
 #   C. instructions per request and per event (callgrind) of ingest and the processor, next
 #      to the previous run's, and MongoDB commands per batch: tests/bench/callgrind.sh, which
 #      `make bench-cost` runs alone
@@ -51,6 +54,8 @@
 . "$(dirname "$0")/tabs.sh"
 # shellcheck source=tests/bench/shards.sh
 . "$(dirname "$0")/shards.sh"
+# shellcheck source=tests/bench/visits.sh
+. "$(dirname "$0")/visits.sh"
 
 cd "$T_ROOT" || exit 1
 BENCH_START=$SECONDS
@@ -234,6 +239,11 @@ if [ "${BENCH_PART:-}" = 11 ]; then
 fi
 if [ "${BENCH_PART:-}" = 12 ]; then
     bench_shards
+    printf '%s\n' "${ROWS[@]}" "${EXTRA_TARGETS[@]}"
+    exit 0
+fi
+if [ "${BENCH_PART:-}" = 13 ]; then
+    bench_visits
     printf '%s\n' "${ROWS[@]}" "${EXTRA_TARGETS[@]}"
     exit 0
 fi
@@ -477,6 +487,10 @@ bench_tabs
 # --- 12. queue shards on one Redis and on a Redis Cluster (tests/bench/shards.sh) -----------
 
 bench_shards
+
+# --- 13. what visits cost, against the programs before them (tests/bench/visits.sh) ------
+
+bench_visits
 
 # --- C. instruction counts (tests/bench/callgrind.sh) --------------------------------------
 

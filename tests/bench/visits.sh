@@ -1,0 +1,78 @@
+# shellcheck shell=bash
+# visits.sh - part 13 of tests/bench/bench.sh (sourced by it; uses its helpers and servers,
+# and tabs.sh's base_ingest): what visits cost (issue 23), each against the programs of
+# BENCH_VISITS_BASE (default: the commit before ingest/visits.c's first, the last one without
+# visits), built in a temporary folder, in the same run.
+#
+#   13.1-3  POST /event at 50 connections (wrk), this ingest (its push script assigns each
+#           event its visit) against the base's (a plain LPUSH), alternating, twice each;
+#           the better of each counts
+#   13.4-6  processor CPU per event (the time on a CPU from /proc/<pid>/schedstat, in ns)
+#           draining BENCH_VISITS_N events queued through this ingest (with their visit
+#           members, which the base's decoder ignores), BATCH_SIZE=500, first the base's
+#           processor, then this one, each into a database of its own and each on new visits
+#           (the visits' state in Redis deleted before each fill)
+#
+# Environment: BENCH_VISITS_N [3000]; BENCH_VISITS_BASE [see above].
+VISITS_N=${BENCH_VISITS_N:-3000}
+
+# cpu_ns PID: the time PID has spent on a CPU, in ns (finer than /proc/<pid>/stat's ticks).
+cpu_ns() {
+    local t
+    read -r t _ <"/proc/$1/schedstat" || return 1
+    echo "$t"
+}
+
+# drain_cpu BINARY DB: fill the queue with VISITS_N events of new visits through ingest,
+# drain them with BINARY (a processor) into DB; sets DRAIN_CPU_US (CPU per event, µs) and
+# VISIT_DOCS.
+drain_cpu() {
+    local bin=$1 uri pid log="$T_TMP/visits-$2.log" c0 c1
+    uri=$(mongo_uri "$2")
+    redis_cli del "$QUEUE" >/dev/null
+    redis_cli --scan --pattern "$QUEUE:visit:*" | xargs -r redis-cli -p "$REDIS_PORT" del >/dev/null
+    fill "$VISITS_N"
+    PORT=0 PROBE_PORT=0 BIND_ADDRESS=127.0.0.1 REDIS_PORT="$REDIS_PORT" QUEUE_KEY="$QUEUE" \
+        BATCH_SIZE=500 MONGO_URI="$uri" "$bin" >"$log" 2>&1 &
+    pid=$!
+    T_PIDS+=("$pid")
+    wait_until 10 grep -q 'listening on ' "$log" || die "$bin did not start"
+    c0=$(cpu_ns "$pid")
+    wait_until 240 drained "$uri" "$VISITS_N" || die "$bin did not drain $VISITS_N events"
+    c1=$(cpu_ns "$pid")
+    stop_pid "$pid"
+    DRAIN_CPU_US=$(calc "($c1 - $c0) / 1000 / $VISITS_N" "%.1f")
+    VISIT_DOCS=$("$BUILD/tests/mongoq" "$uri" rollup_visits count '{}')
+}
+
+bench_visits() {
+    local first rev dir base_cpu
+    first=$(git -C "$T_ROOT" log --diff-filter=A --format=%H -- ingest/visits.c | tail -n 1)
+    rev=${BENCH_VISITS_BASE:-$first^}
+    base_ingest ingest/visits.c "$rev"
+    dir=$(dirname "$(dirname "$BASE_INGEST")")
+    make -C "$dir" -j2 BUILD=build build/processor >>"$dir.log" 2>&1 ||
+        die "the processor at $BASE_REV did not build (see $dir.log)"
+
+    ingest_vs_base ingest13 5
+    row 13.1 "ingest at $BASE_REV (before visits), \`POST /event\`, 50 connections, better of 2" \
+        "$BASE_RES" "\`wrk -t2 -c50 -d5s --latency -s tests/bench/post.lua\` against it"
+    row 13.2 "this ingest (each event's visit assigned in its push script), the same, alternating with 13.1" \
+        "$NOW_RES" "the same"
+    VISITS_TPUT=$VS_TPUT
+    row 13.3 "**this / $BASE_REV req/s at 50 connections**" "**$VISITS_TPUT %**" "13.2 / 13.1"
+
+    drain_cpu "$dir/build/processor" bench_visits_base
+    base_cpu=$DRAIN_CPU_US
+    row 13.4 "processor at $BASE_REV, CPU per event, $(group "$VISITS_N") events, BATCH_SIZE=500" \
+        "$base_cpu µs/event" "time on a CPU from \`/proc/<pid>/schedstat\` over the drain"
+    drain_cpu "$BUILD/processor" bench_visits_now
+    VISITS_CPU_RATIO=$(calc "$DRAIN_CPU_US / $base_cpu" "%.2f")
+    row 13.5 "this processor (five more figures: visits by day and hour, entry and exit pages), the same" \
+        "$DRAIN_CPU_US µs/event; $VISIT_DOCS \`rollup_visits\` documents" "the same"
+    row 13.6 "**this / $BASE_REV processor CPU per event**" "**×$VISITS_CPU_RATIO**" "13.5 / 13.4"
+    EXTRA_TARGETS+=(
+        "| \`POST /event\` with visits within 10 % of $BASE_REV's (same run) | $VISITS_TPUT % | $(verdict "$VISITS_TPUT >= -10") |"
+        "| processor CPU per event with visits ≤ 1.5× $BASE_REV's (same run) | ×$VISITS_CPU_RATIO | $(verdict "$VISITS_CPU_RATIO <= 1.5") |"
+    )
+}
