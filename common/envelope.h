@@ -25,26 +25,23 @@
  *                                 "client" (user_id sent by the client), "device" (the
  *                                 tracker's stored id), "hash" (derived by ingest); absent
  *                                 without a user_id and in envelopes written before it
- *    "visit":{"id":..,"s":..,...}, optional: the event's visit and its changes to the visit's
- *                                 figures, set by ingest (docs/design.md, Visits; struct
- *                                 event_visit): members id, s, start, n, b, d, e?, en, eb
- *                                 (with e), x?, xn, xb, xo?, xob (with xo), written in that
- *                                 order; absent in envelopes written before visits existed
+ *    "visit":{...},               optional: the event's visit (below); envelope_encode()
+ *                                 writes it here, ingest's push script splices it in last
  *    "properties":{...},          optional JSON object, as sent
  *    "rid":"a1b2...",             optional request id (ingest's X-Request-Id or the event id:
  *                                 1-64 of [A-Za-z0-9._:-]), logged by the processor so one
  *                                 event can be followed
- *    "visit":{"id":"...","s":2,   optional: the event's visit, spliced in last by ingest's push
- *      "start":1763200800000,     script (ingest/visits.h, docs/design.md "Visits"): the visit
- *      "n":0,"b":-1,"d":5000,     id (its first event's id), this event's seq (>= 1), the
- *      "e":"/a","en":0,"eb":-1,   visit's start (its first ts), and this event's change to
- *      "x":"/b","xn":1,"xb":0,    the visit's figures: n, en, xn in {0,1}; b, eb, xb in
- *      "xo":"/a","xob":1}}        {-1,0,1}; d >= 0 ms; e, x, xo paths, optional (eb exactly
- *                                 with e, xob only with xo). eb is the bounce change on the
- *                                 entry page: bounce(after) when en is 1, else b (a visit
- *                                 whose first page view has no path bounces before it has
- *                                 an entry). Absent before visits existed and without a
- *                                 user_id
+ *    "visit":{"id":"...","s":2,   optional: the event's visit, set by ingest's push script
+ *      "start":1763200800000,     (ingest/visits.h, docs/design.md "Visits"; struct
+ *      "n":0,"b":-1,"d":5000,     event_visit): the visit id (its first event's id), this
+ *      "e":"/a","en":0,"eb":-1,   event's seq (>= 1), the visit's start (its first ts), and
+ *      "x":"/b","xn":1,"xb":0,    this event's change to the visit's figures: n, en, xn in
+ *      "xo":"/a","xob":1}}        {0,1}; b, eb, xb in {-1,0,1}; d >= 0 ms; e, x, xo paths,
+ *                                 optional (eb exactly with e, xob only with xo), members in
+ *                                 this order. eb is the bounce change on the entry page:
+ *                                 bounce(after) when en is 1, else b (a visit whose first
+ *                                 page view has no path bounces before it has an entry).
+ *                                 Absent before visits existed and without a user_id
  *
  * A later version may add fields; a version-1 decoder ignores fields it does
  * not know, so adding optional fields does not need a new version number.
