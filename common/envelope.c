@@ -122,7 +122,7 @@ put_json(const char *buf, size_t n, void *data)
 }
 
 /* Append ,"visit":{...}: its members in the order the fast path of the decoder reads them
- * (decode_visit_fast()), e, x and xo only when set, xob only with xo. */
+ * (scan_visit()), e, x and xo only when set, eb only with e, xob only with xo. */
 static void
 put_visit(struct out *o, const struct event_visit *v)
 {
@@ -137,6 +137,9 @@ put_visit(struct out *o, const struct event_visit *v)
         PUT_STRING(o, "e", v->e);
     }
     PUT_INT(o, "en", v->en);
+    if (v->e != NULL) {
+        PUT_INT(o, "eb", v->eb);
+    }
     if (v->x != NULL) {
         PUT_STRING(o, "x", v->x);
     }
@@ -266,7 +269,23 @@ take_times(json_t *o, struct event *ev, struct app_err *err)
 /* --- the visit member ------------------------------------------------------------------- */
 
 /* The members of "visit", in the order envelope_encode() writes them. */
-enum { V_ID, V_S, V_START, V_N, V_B, V_D, V_E, V_EN, V_X, V_XN, V_XB, V_XO, V_XOB, V_MEMBERS };
+enum {
+    V_ID,
+    V_S,
+    V_START,
+    V_N,
+    V_B,
+    V_D,
+    V_E,
+    V_EN,
+    V_EB,
+    V_X,
+    V_XN,
+    V_XB,
+    V_XO,
+    V_XOB,
+    V_MEMBERS
+};
 
 /* Each member's rule, and the reason its value breaks it. */
 enum visit_rule { R_ID, R_SEQ, R_TIME, R_01, R_SIGN, R_DUR, R_PATH };
@@ -276,9 +295,9 @@ static const struct {
 } visit_members[V_MEMBERS] = {
     [V_ID] = {"id", R_ID},   [V_S] = {"s", R_SEQ},    [V_START] = {"start", R_TIME},
     [V_N] = {"n", R_01},     [V_B] = {"b", R_SIGN},   [V_D] = {"d", R_DUR},
-    [V_E] = {"e", R_PATH},   [V_EN] = {"en", R_01},   [V_X] = {"x", R_PATH},
-    [V_XN] = {"xn", R_01},   [V_XB] = {"xb", R_SIGN}, [V_XO] = {"xo", R_PATH},
-    [V_XOB] = {"xob", R_01},
+    [V_E] = {"e", R_PATH},   [V_EN] = {"en", R_01},   [V_EB] = {"eb", R_SIGN},
+    [V_X] = {"x", R_PATH},   [V_XN] = {"xn", R_01},   [V_XB] = {"xb", R_SIGN},
+    [V_XO] = {"xo", R_PATH}, [V_XOB] = {"xob", R_01},
 };
 static const char *const visit_reasons[] = {
     [R_ID] = "is not a valid event id",
@@ -326,17 +345,19 @@ visit_member_ok(const struct visit_raw *r, int m, const char *site_id)
 }
 
 /* The rules of "visit" (the contract: docs/design.md, Visits), for both decoders: every member
- * required but e, x and xo, and xob required with xo only (ignored without it); each keeps
- * its rule; then e is there when en is 1, x when xn is 1 or xb is not 0, and xo only when the
- * exit moved (x there, xn 1). Fills ev->visit (its strings are r's) and sets has_visit; or
- * -1 with err, ev untouched. */
+ * required but e, eb, x and xo, and xob required with xo only (ignored without it); each
+ * present one keeps its rule; then e is there when en is 1, eb exactly when e is (an eb without
+ * e is refused, not ignored as xob is: it would be a bounce change with no page to add it on),
+ * x when xn is 1 or xb is not 0, and xo only when the exit moved (x there, xn 1). Fills
+ * ev->visit (its strings are r's) and sets has_visit; or -1 with err, ev untouched. */
 static int
 visit_check(const struct visit_raw *r, struct event *ev, struct app_err *err)
 {
     struct event_visit v;
 
     for (int m = 0; m < V_MEMBERS; m++) {
-        int optional = m == V_E || m == V_X || m == V_XO || (m == V_XOB && !r->present[V_XO]);
+        int optional =
+            m == V_E || m == V_EB || m == V_X || m == V_XO || (m == V_XOB && !r->present[V_XO]);
         if (!r->present[m] || (m == V_XOB && !r->present[V_XO])) {
             if (!optional) {
                 return err_set(err, ERR_INVALID, "envelope field 'visit.%s' is missing",
@@ -351,6 +372,12 @@ visit_check(const struct visit_raw *r, struct event *ev, struct app_err *err)
     }
     if (r->i[V_EN] == 1 && !r->present[V_E]) {
         return err_set(err, ERR_INVALID, "envelope field 'visit.e' is missing with en 1");
+    }
+    if (r->present[V_E] && !r->present[V_EB]) {
+        return err_set(err, ERR_INVALID, "envelope field 'visit.eb' is missing with e");
+    }
+    if (r->present[V_EB] && !r->present[V_E]) {
+        return err_set(err, ERR_INVALID, "envelope field 'visit.eb' is present without e");
     }
     if ((r->i[V_XN] == 1 || r->i[V_XB] != 0) && !r->present[V_X]) {
         return err_set(err, ERR_INVALID,
@@ -368,6 +395,7 @@ visit_check(const struct visit_raw *r, struct event *ev, struct app_err *err)
     v.d = r->i[V_D];
     v.e = r->present[V_E] ? r->s[V_E] : NULL;
     v.en = (int)r->i[V_EN];
+    v.eb = r->present[V_E] ? (int)r->i[V_EB] : 0;
     v.x = r->present[V_X] ? r->s[V_X] : NULL;
     v.xn = (int)r->i[V_XN];
     v.xb = (int)r->i[V_XB];
@@ -584,8 +612,9 @@ scan_visit(struct scan *s, struct visit_raw *r, const char **f, size_t *n)
     if (!VI(s, ",\"s\":", r, V_S) || !VI(s, ",\"start\":", r, V_START) ||
         !VI(s, ",\"n\":", r, V_N) || !VI(s, ",\"b\":", r, V_B) || !VI(s, ",\"d\":", r, V_D) ||
         !VS(s, ",\"e\":", r, V_E, F_VE) || !VI(s, ",\"en\":", r, V_EN) ||
-        !VS(s, ",\"x\":", r, V_X, F_VX) || !VI(s, ",\"xn\":", r, V_XN) ||
-        !VI(s, ",\"xb\":", r, V_XB) || !VS(s, ",\"xo\":", r, V_XO, F_VXO)) {
+        (r->present[V_E] && !VI(s, ",\"eb\":", r, V_EB)) || !VS(s, ",\"x\":", r, V_X, F_VX) ||
+        !VI(s, ",\"xn\":", r, V_XN) || !VI(s, ",\"xb\":", r, V_XB) ||
+        !VS(s, ",\"xo\":", r, V_XO, F_VXO)) {
         return 0;
     }
     if (r->present[V_XO] && !VI(s, ",\"xob\":", r, V_XOB)) {

@@ -25,21 +25,22 @@
  *                                 "client" (user_id sent by the client), "device" (the
  *                                 tracker's stored id), "hash" (derived by ingest); absent
  *                                 without a user_id and in envelopes written before it
- *    "visit":{"id":..,"s":..,...}, optional: the event's visit and its changes to the visit's
- *                                 figures, set by ingest (docs/design.md, Visits; struct
- *                                 event_visit): members id, s, start, n, b, d, e?, en, x?, xn,
- *                                 xb, xo?, xob (with xo), written in that order; absent in
- *                                 envelopes written before visits existed
+ *    "visit":{...},               optional: the event's visit (below); envelope_encode()
+ *                                 writes it here, ingest's push script splices it in last
  *    "properties":{...},          optional JSON object, as sent
  *    "rid":"a1b2...",             optional request id (ingest's X-Request-Id or the event id:
  *                                 1-64 of [A-Za-z0-9._:-]), logged by the processor so one
  *                                 event can be followed
- *    "visit":{"id":"...","s":2,   optional: the event's visit, spliced in last by ingest's push
- *      "start":1763200800000,     script (ingest/visits.h, docs/design.md "Visits"): the visit
- *      "n":0,"b":-1,"d":5000,     id (its first event's id), this event's seq (>= 1), the
- *      "e":"/a","en":0,           visit's start (its first ts), and this event's change to
- *      "x":"/b","xn":1,"xb":0,    the visit's figures: n, en, xn in {0,1}; b, xb in {-1,0,1};
- *      "xo":"/a","xob":1}}        d >= 0 ms; e, x, xo paths, optional (xob only with xo).
+ *    "visit":{"id":"...","s":2,   optional: the event's visit, set by ingest's push script
+ *      "start":1763200800000,     (ingest/visits.h, docs/design.md "Visits"; struct
+ *      "n":0,"b":-1,"d":5000,     event_visit): the visit id (its first event's id), this
+ *      "e":"/a","en":0,"eb":-1,   event's seq (>= 1), the visit's start (its first ts), and
+ *      "x":"/b","xn":1,"xb":0,    this event's change to the visit's figures: n, en, xn in
+ *      "xo":"/a","xob":1}}        {0,1}; b, eb, xb in {-1,0,1}; d >= 0 ms; e, x, xo paths,
+ *                                 optional (eb exactly with e, xob only with xo), members in
+ *                                 this order. eb is the bounce change on the entry page:
+ *                                 bounce(after) when en is 1, else b (a visit whose first
+ *                                 page view has no path bounces before it has an entry).
  *                                 Absent before visits existed and without a user_id
  *
  * A later version may add fields; a version-1 decoder ignores fields it does
@@ -99,15 +100,17 @@ char *envelope_encode(const struct event *ev, size_t *len);
  * envelope may be fine, and the caller tries again later. The last reason checked is
  * "envelope field 'vsrc' is not client, device or hash", then those of the optional visit
  * member: "envelope field 'visit' is not an object"; then member by member, in the order id,
- * s, start, n, b, d, e, en, x, xn, xb, xo, xob, "envelope field 'visit.<m>' is missing" (any
- * but e, x and xo; xob only with xo, and ignored without it) or "envelope field 'visit.<m>'
- * <rule>" with <rule> "is not a valid event id" (id: an event id of the envelope's site_id),
- * "is not an integer of at least 1" (s), "is not an integer time within years 0001-9999"
- * (start), "is not 0 or 1" (n, en, xn, xob), "is not -1, 0 or 1" (b, xb), "is not an
- * integer of at least 0" (d), "is not a string of at most 2048 bytes" (e, x, xo); then
- * "envelope field 'visit.e' is missing with en 1", "envelope field 'visit.x' is missing with
- * xn 1 or xb not 0", "envelope field 'visit.xo' is present without a move of x" (xo needs x
- * and xn 1). Unknown members of visit are ignored. */
+ * s, start, n, b, d, e, en, eb, x, xn, xb, xo, xob, "envelope field 'visit.<m>' is missing"
+ * (any but e, eb, x and xo; xob only with xo, and ignored without it) or "envelope field
+ * 'visit.<m>' <rule>" with <rule> "is not a valid event id" (id: an event id of the
+ * envelope's site_id), "is not an integer of at least 1" (s), "is not an integer time within
+ * years 0001-9999" (start), "is not 0 or 1" (n, en, xn, xob), "is not -1, 0 or 1" (b, eb,
+ * xb; eb when present, with e or not), "is not an integer of at least 0" (d), "is not a
+ * string of at most 2048 bytes" (e, x, xo); then "envelope field 'visit.e' is missing with
+ * en 1", "envelope field 'visit.eb' is missing with e", "envelope field 'visit.eb' is present
+ * without e", "envelope field 'visit.x' is missing with xn 1 or xb not 0", "envelope field
+ * 'visit.xo' is present without a move of x" (xo needs x and xn 1). Unknown members of visit
+ * are ignored. */
 int envelope_decode(const char *buf, size_t len, struct event *ev, struct app_err *err);
 
 /* envelope_decode() by jansson alone. envelope_decode() first tries a scan of the exact form

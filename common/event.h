@@ -90,6 +90,7 @@ struct event_visit {
     int64_t d;        /* the duration change, ms, >= 0 */
     const char *e;    /* the entry path, or NULL */
     int en;           /* 1: +1 visit on entry e */
+    int eb;           /* with e: the bounce change on entry e, -1, 0, 1 (0 without e) */
     const char *x;    /* the exit path after this event, or NULL */
     int xn;           /* 1: the exit moved to x */
     int xb;           /* the bounce change on exit x: -1, 0, 1 */

@@ -59,7 +59,7 @@ rollup_visit_contribution(const struct event *ev, int k, int64_t *visits, int64_
         break;
     case ROLLUP_KIND_ENTRY:
         *visits = v->en;
-        *bounces = v->b;
+        *bounces = v->eb;
         break;
     case ROLLUP_KIND_EXIT:
         *visits = v->xn;

@@ -21,7 +21,7 @@
  * visit's start (not of the event's ts): the site-day of the start in rollup_visits
  * (ROLLUP_KIND_VISIT: visits += n, bounces += b, duration_ms += d) and its site-hour there
  * (ROLLUP_KIND_VISIT_HOUR, the same), when any of n, b, d is not 0; the entry page e
- * (ROLLUP_KIND_ENTRY, in rollup_entry_pages: visits += en, bounces += b) when e is set;
+ * (ROLLUP_KIND_ENTRY, in rollup_entry_pages: visits += en, bounces += eb) when e is set;
  * the exit page x (ROLLUP_KIND_EXIT, in rollup_exit_pages: visits += xn, bounces += xb)
  * when x is set; and the exit page it moved from, xo (ROLLUP_KIND_EXIT_OLD, also in
  * rollup_exit_pages: visits -= 1, bounces -= xob) when xo is set. Page documents are

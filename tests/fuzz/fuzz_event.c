@@ -39,8 +39,8 @@ same_visit(const struct event *a, const struct event *b)
     return !a->has_visit ||
            (same_str(x->id, y->id) && x->seq == y->seq && x->start_ms == y->start_ms &&
             x->n == y->n && x->b == y->b && x->d == y->d && same_str(x->e, y->e) &&
-            x->en == y->en && same_str(x->x, y->x) && x->xn == y->xn && x->xb == y->xb &&
-            same_str(x->xo, y->xo) && x->xob == y->xob);
+            x->en == y->en && x->eb == y->eb && same_str(x->x, y->x) && x->xn == y->xn &&
+            x->xb == y->xb && same_str(x->xo, y->xo) && x->xob == y->xob);
 }
 
 /* A decoded envelope survives envelope_encode() -> envelope_decode() unchanged, its visit

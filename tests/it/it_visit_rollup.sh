@@ -2,7 +2,8 @@
 # it_visit_rollup.sh - the visit rollups (rollup_visits, rollup_entry_pages, rollup_exit_pages)
 # stay exact through crashes: envelopes with visit members (written here by
 # tests/tools/visits.py as ingest's script would: ingest does not emit them yet), visits of 40
-# visitors over two days (some crossing midnight, a few client duplicates), are pushed straight
+# visitors over two days (some crossing midnight, some with a page view without a path before
+# their entry page, a few client duplicates), are pushed straight
 # onto the queue in two halves; of four processors one kills itself between counting a batch
 # on the site-days and on the site-hours (so before its visit figures, written after them),
 # one half-way through counting one, one is killed with SIGKILL while it holds a batch, and
@@ -23,8 +24,12 @@ LOG="$T_TMP/commands.jsonl"
 PROC_ENV=(REDIS_PORT="$REDIS_PORT" MONGO_URI="$URI" BATCH_SIZE=15 HEARTBEAT_TTL_MS=1000
     RETRY_BASE_MS=50 RETRY_MAX_MS=1000 MONGO_COMMAND_LOG="$LOG")
 
-events=$("$T_PYTHON" "$T_ROOT/tests/tools/visits.py" gen "$SITE" 23 "$(q_first)" "$T_TMP")
+read -r events late_entries < <("$T_PYTHON" "$T_ROOT/tests/tools/visits.py" gen "$SITE" 23 \
+    "$(q_first)" "$T_TMP")
 echo "# $events events with visit members"
+# The entry page adds eb, not b: a visit that bounced on a page view without a path before its
+# entry ends the bounce there, which must not subtract one from the entry page.
+check "some visits bounce before their entry page ($late_entries)" [ "${late_entries:-0}" -gt 0 ]
 
 VARIANT=-fault start_service processor1 "${PROC_ENV[@]}" FAULT_KILL_BEFORE_HOURS=2
 VARIANT=-fault start_service processor2 "${PROC_ENV[@]}" FAULT_KILL_IN_ROLLUP=3

@@ -85,8 +85,8 @@ same_visit(const struct event *a, const struct event *b)
     return !a->has_visit ||
            (same_str(x->id, y->id) && x->seq == y->seq && x->start_ms == y->start_ms &&
             x->n == y->n && x->b == y->b && x->d == y->d && same_str(x->e, y->e) &&
-            x->en == y->en && same_str(x->x, y->x) && x->xn == y->xn && x->xb == y->xb &&
-            same_str(x->xo, y->xo) && x->xob == y->xob);
+            x->en == y->en && x->eb == y->eb && same_str(x->x, y->x) && x->xn == y->xn &&
+            x->xb == y->xb && same_str(x->xo, y->xo) && x->xob == y->xob);
 }
 
 /* Fail unless a and b are the same event, field by field. */
@@ -1131,7 +1131,7 @@ test_decode_out_of_memory(void **state)
 /* A visit's second page view, of another path: every member, in envelope_encode()'s order. */
 #define VISIT_FULL                                                                                 \
     "{\"id\":\"" VALID_ID "\",\"s\":2,\"start\":1763200800000,\"n\":0,\"b\":-1,\"d\":5000,"        \
-    "\"e\":\"/a\",\"en\":0,\"x\":\"/b\",\"xn\":1,\"xb\":0,\"xo\":\"/a\",\"xob\":1}"
+    "\"e\":\"/a\",\"en\":0,\"eb\":-1,\"x\":\"/b\",\"xn\":1,\"xb\":0,\"xo\":\"/a\",\"xob\":1}"
 
 /* Decode VISIT_HEAD + visit + tail; both decoders agree. */
 static int
@@ -1144,6 +1144,26 @@ decode_visit(const char *visit, const char *tail, struct event *ev, struct app_e
     return envelope_decode(text, strlen(text), ev, err);
 }
 
+/* Whether envelope_decode() takes text by its fast scan: it then makes a few allocations (one
+ * jansson string), where jansson alone makes one or more for each member. */
+static int
+takes_fast_path(const char *text, size_t len)
+{
+    struct event ev;
+    struct app_err err = {0, ""};
+    long fast, json;
+
+    failalloc_arm(0);
+    assert_int_equal(envelope_decode(text, len, &ev, &err), 0);
+    fast = failalloc_count();
+    event_cleanup(&ev);
+    failalloc_arm(0);
+    assert_int_equal(envelope_decode_json(text, len, &ev, &err), 0);
+    json = failalloc_count();
+    event_cleanup(&ev);
+    return fast * 4 < json;
+}
+
 /* Good visit members: decoded member by member, by either decoder (another order, unknown
  * members inside visit, the optional ones absent), and envelope_encode() writes them back so
  * that they decode to the same event. */
@@ -1153,12 +1173,13 @@ test_visit_decodes_and_round_trips(void **state)
     static const char *const good[] = {
         VISIT_FULL,
         /* jansson's path: another order, an unknown member, spaces */
-        "{\"xob\":1,\"xo\":\"/a\",\"xb\":0,\"xn\":1,\"x\":\"/b\",\"en\":0,\"e\":\"/a\",\"d\":5000,"
+        "{\"xob\":1,\"xo\":\"/a\",\"xb\":0,\"xn\":1,\"x\":\"/b\",\"eb\":-1,\"en\":0,\"e\":\"/a\","
+        "\"d\":5000,"
         "\"b\":-1,\"n\":0,\"start\":1763200800000,\"s\":2,\"id\":\"" VALID_ID "\",\"new\":[1] }",
         /* the first event of a visit: a page view starting it */
         "{\"id\":\"" VALID_ID
         "\",\"s\":1,\"start\":1,\"n\":1,\"b\":1,\"d\":0,\"e\":\"/b\",\"en\":1,"
-        "\"x\":\"/b\",\"xn\":1,\"xb\":1}",
+        "\"eb\":1,\"x\":\"/b\",\"xn\":1,\"xb\":1}",
         /* a click: no page, no bounce change; an id of a client event of site s */
         "{\"id\":\"s:k-1\",\"s\":3,\"start\":1,\"n\":0,\"b\":0,\"d\":7,\"en\":0,\"xn\":0,\"xb\":0}",
         /* xob without xo: ignored */
@@ -1166,7 +1187,11 @@ test_visit_decodes_and_round_trips(void **state)
         "\"xob\":5}",
         /* a path escaped, and one of UTF-8 (jansson's path) */
         "{\"id\":\"s:k-1\",\"s\":1,\"start\":1,\"n\":1,\"b\":1,\"d\":0,\"e\":\"/a\\\"b\",\"en\":1,"
-        "\"x\":\"/caf\xc3\xa9\",\"xn\":1,\"xb\":1}",
+        "\"eb\":1,\"x\":\"/caf\xc3\xa9\",\"xn\":1,\"xb\":1}",
+        /* the visit's first page view had no path (a bounce, no entry): this second one, with
+         * a path, is its entry and ends the bounce, which the entry page never had (eb 0) */
+        "{\"id\":\"" VALID_ID "\",\"s\":2,\"start\":1,\"n\":0,\"b\":-1,\"d\":9,\"e\":\"/b\","
+        "\"en\":1,\"eb\":0,\"x\":\"/b\",\"xn\":1,\"xb\":0}",
     };
     (void)state;
 
@@ -1188,9 +1213,18 @@ test_visit_decodes_and_round_trips(void **state)
             assert_string_equal(ev.visit.x, "/b");
             assert_string_equal(ev.visit.xo, "/a");
             assert_true(ev.visit.en == 0 && ev.visit.xn == 1 && ev.visit.xb == 0);
+            assert_int_equal(ev.visit.eb, -1);
             assert_int_equal(ev.visit.xob, 1);
         }
+        if (i == 2) {
+            assert_true(ev.visit.en == 1 && ev.visit.eb == 1);
+        }
+        if (i == 6) {
+            assert_true(ev.visit.b == -1 && ev.visit.en == 1 && ev.visit.eb == 0);
+            assert_string_equal(ev.visit.e, "/b");
+        }
         if (i == 3 || i == 4) {
+            assert_int_equal(ev.visit.eb, 0);
             assert_null(ev.visit.e);
             assert_null(ev.visit.x);
             assert_null(ev.visit.xo);
@@ -1202,6 +1236,9 @@ test_visit_decodes_and_round_trips(void **state)
             assert_non_null(strstr(text, ",\"visit\":" VISIT_FULL "}"));
         }
         assert_decoders_agree(text);
+        if (i != 5) { /* an escape and UTF-8 stay jansson's */
+            assert_true(takes_fast_path(text, len));
+        }
         assert_int_equal(envelope_decode(text, len, &back, &err), 0);
         assert_same_event(&ev, &back, text);
         free(text);
@@ -1226,7 +1263,7 @@ test_visit_long_paths(void **state)
     path[EVENT_PATH_MAX] = '\0';
     snprintf(visit, sizeof visit,
              "{\"id\":\"" VALID_ID "\",\"s\":2,\"start\":1,\"n\":0,\"b\":0,\"d\":0,\"e\":\"%s\","
-             "\"en\":0,\"x\":\"%s\",\"xn\":1,\"xb\":0,\"xo\":\"%s\",\"xob\":0}",
+             "\"en\":0,\"eb\":0,\"x\":\"%s\",\"xn\":1,\"xb\":0,\"xo\":\"%s\",\"xob\":0}",
              path, path, path);
     assert_int_equal(decode_visit(visit, "}", &ev, &err), 0);
     assert_int_equal(strlen(ev.visit.xo), EVENT_PATH_MAX);
@@ -1241,7 +1278,7 @@ test_visit_long_paths(void **state)
     path[EVENT_PATH_MAX - 1] = '\0';
     snprintf(visit, sizeof visit,
              "{\"id\":\"" VALID_ID "\",\"s\":2,\"start\":1,\"n\":0,\"b\":0,\"d\":0,\"e\":\"%spp\","
-             "\"en\":0,\"xn\":0,\"xb\":0}",
+             "\"en\":0,\"eb\":0,\"xn\":0,\"xb\":0}",
              path);
     assert_int_equal(decode_visit(visit, "}", &ev, &err), -1);
     assert_string_equal(err.msg, "envelope field 'visit.e' is not a string of at most 2048 bytes");
@@ -1254,6 +1291,9 @@ test_visit_rejects(void **state)
 {
 #define VB(m) "envelope field 'visit." m "' "
 #define V_BASE "\"id\":\"" VALID_ID "\",\"s\":2,\"start\":1,\"n\":0,\"b\":0,\"d\":0,\"en\":0,"
+/* V_BASE with an entry e (its eb follows) */
+#define V_BASE_E                                                                                   \
+    "\"id\":\"" VALID_ID "\",\"s\":2,\"start\":1,\"n\":0,\"b\":-1,\"d\":0,\"e\":\"/a\",\"en\":0,"
     static const struct {
         const char *visit, *msg;
     } bad[] = {
@@ -1295,6 +1335,16 @@ test_visit_rejects(void **state)
         {"{\"id\":\"" VALID_ID "\",\"s\":1,\"start\":1,\"n\":1,\"b\":0,\"d\":0}",
          VB("en") "is missing"},
         {"{" V_BASE "\"en\":3}", VB("en") "is not 0 or 1"},
+        /* eb, with e: each bad value (and without e a bad value is still a bad value) */
+        {"{" V_BASE_E "\"eb\":2,\"xn\":0,\"xb\":0}", VB("eb") "is not -1, 0 or 1"},
+        {"{" V_BASE_E "\"eb\":-2,\"xn\":0,\"xb\":0}", VB("eb") "is not -1, 0 or 1"},
+        {"{" V_BASE_E "\"eb\":\"1\",\"xn\":0,\"xb\":0}", VB("eb") "is not -1, 0 or 1"},
+        {"{" V_BASE_E "\"eb\":null,\"xn\":0,\"xb\":0}", VB("eb") "is not -1, 0 or 1"},
+        {"{" V_BASE_E "\"eb\":0.5,\"xn\":0,\"xb\":0}", VB("eb") "is not -1, 0 or 1"},
+        {"{" V_BASE_E "\"eb\":true,\"xn\":0,\"xb\":0}", VB("eb") "is not -1, 0 or 1"},
+        {"{" V_BASE_E "\"eb\":9223372036854775807,\"xn\":0,\"xb\":0}",
+         VB("eb") "is not -1, 0 or 1"},
+        {"{" V_BASE "\"eb\":2,\"xn\":0,\"xb\":0}", VB("eb") "is not -1, 0 or 1"},
         {"{" V_BASE "\"x\":[]}", VB("x") "is not a string of at most 2048 bytes"},
         {"{" V_BASE "\"x\":\"/a\"}", VB("xn") "is missing"},
         {"{" V_BASE "\"xn\":-1,\"xb\":0}", VB("xn") "is not 0 or 1"},
@@ -1315,6 +1365,20 @@ test_visit_rejects(void **state)
          VB("xo") "is present without a move of x"},
         {"{" V_BASE "\"x\":\"/b\",\"xn\":0,\"xb\":1,\"xo\":\"/a\",\"xob\":0}",
          VB("xo") "is present without a move of x"},
+        /* eb exactly with e: e without eb (entry set, and a bounce change on it), eb without e
+         * (of any value, 0 included) */
+        {"{" V_BASE_E "\"xn\":0,\"xb\":0}", VB("eb") "is missing with e"},
+        {"{\"id\":\"" VALID_ID "\",\"s\":1,\"start\":1,\"n\":1,\"b\":1,\"d\":0,\"e\":\"/a\","
+         "\"en\":1,\"x\":\"/a\",\"xn\":1,\"xb\":1}",
+         VB("eb") "is missing with e"},
+        {"{" V_BASE "\"eb\":0,\"xn\":0,\"xb\":0}", VB("eb") "is present without e"},
+        {"{" V_BASE "\"eb\":-1,\"x\":\"/a\",\"xn\":0,\"xb\":-1}", VB("eb") "is present without e"},
+        /* en 1 without e is told first, eb or not */
+        {"{\"id\":\"" VALID_ID "\",\"s\":1,\"start\":1,\"n\":1,\"b\":0,\"d\":0,\"en\":1,\"eb\":1,"
+         "\"xn\":0,\"xb\":0}",
+         VB("e") "is missing with en 1"},
+        /* eb present and e with it, but x missing for xb: still told */
+        {"{" V_BASE_E "\"eb\":-1,\"xn\":0,\"xb\":-1}", VB("x") "is missing with xn 1 or xb not 0"},
     };
     (void)state;
 
@@ -1326,6 +1390,7 @@ test_visit_rejects(void **state)
     }
 #undef VB
 #undef V_BASE
+#undef V_BASE_E
 }
 
 int

@@ -143,11 +143,13 @@ test_own_visit_stamps(void **state)
         struct event_visit v;
         const char *want_own;
     } rows[] = {
-        {{"id", 1, 0, 1, 1, 0, "/a", 1, "/a", 1, 1, NULL, 0}, "a t pa pt h ht v vh ve vx"},
-        {{"id", 2, 0, 0, -1, 5, "/a", 0, "/b", 1, 0, "/a", 1}, "a t pa pt h ht v vh ve vx vo"},
-        {{"id", 3, 0, 0, 0, 7, NULL, 0, NULL, 0, 0, NULL, 0}, "a t pa pt h ht v vh"},
-        {{"id", 4, 0, 0, 0, 0, NULL, 0, NULL, 0, 0, NULL, 0}, "a t pa pt h ht"},
-        {{"id", 5, 0, 0, 0, 0, NULL, 0, "/c", 0, 1, NULL, 0}, "a t pa pt h ht vx"},
+        {{"id", 1, 0, 1, 1, 0, "/a", 1, 1, "/a", 1, 1, NULL, 0}, "a t pa pt h ht v vh ve vx"},
+        {{"id", 2, 0, 0, -1, 5, "/a", 0, -1, "/b", 1, 0, "/a", 1}, "a t pa pt h ht v vh ve vx vo"},
+        {{"id", 3, 0, 0, 0, 7, NULL, 0, 0, NULL, 0, 0, NULL, 0}, "a t pa pt h ht v vh"},
+        {{"id", 4, 0, 0, 0, 0, NULL, 0, 0, NULL, 0, 0, NULL, 0}, "a t pa pt h ht"},
+        {{"id", 5, 0, 0, 0, 0, NULL, 0, 0, "/c", 0, 1, NULL, 0}, "a t pa pt h ht vx"},
+        /* the entry set after a page view without a path: b -1, eb 0 */
+        {{"id", 2, 0, 0, -1, 5, "/c", 1, 0, "/c", 1, 0, NULL, 0}, "a t pa pt h ht v vh ve vx"},
     };
     struct rollup_own own;
     int64_t visits, bounces, duration;
@@ -185,6 +187,12 @@ test_own_visit_stamps(void **state)
     assert_true(visits == 1 && bounces == 0 && duration == 0);
     rollup_visit_contribution(&ev, ROLLUP_KIND_EXIT_OLD, &visits, &bounces, &duration);
     assert_true(visits == -1 && bounces == -1 && duration == 0);
+    /* The entry adds eb, not b. */
+    ev.visit = rows[5].v;
+    rollup_visit_contribution(&ev, ROLLUP_KIND_VISIT, &visits, &bounces, &duration);
+    assert_true(visits == 0 && bounces == -1 && duration == 5);
+    rollup_visit_contribution(&ev, ROLLUP_KIND_ENTRY, &visits, &bounces, &duration);
+    assert_true(visits == 1 && bounces == 0 && duration == 0);
     ev.has_visit = 0;
     assert_int_equal(rollup_event_visit_kinds(&ev), 0);
 }

@@ -34,18 +34,50 @@ struct row_event {
 /* One visit: a page view of /a (starts it: a bounce, entry and exit /a), a page view of /b
  * 5 s later (no bounce any more, the exit moves from /a to /b), a click 1 s later. */
 #define VISIT_ID "0190163d-8694-7abc-8def-0123456789ab"
-static const struct event_visit VISIT_1 = {VISIT_ID, 1,    T_DAY, 1, 1,    0, "/a",
-                                           1,        "/a", 1,     1, NULL, 0};
-static const struct event_visit VISIT_2 = {VISIT_ID, 2,    T_DAY, 0, -1,   5000, "/a",
-                                           0,        "/b", 1,     0, "/a", 1};
-static const struct event_visit VISIT_3 = {VISIT_ID, 3,    T_DAY, 0, 0,    1000, NULL,
-                                           0,        NULL, 0,     0, NULL, 0};
+static const struct event_visit VISIT_1 = {.id = VISIT_ID,
+                                           .seq = 1,
+                                           .start_ms = T_DAY,
+                                           .n = 1,
+                                           .b = 1,
+                                           .e = "/a",
+                                           .en = 1,
+                                           .eb = 1,
+                                           .x = "/a",
+                                           .xn = 1,
+                                           .xb = 1};
+static const struct event_visit VISIT_2 = {.id = VISIT_ID,
+                                           .seq = 2,
+                                           .start_ms = T_DAY,
+                                           .b = -1,
+                                           .d = 5000,
+                                           .e = "/a",
+                                           .eb = -1,
+                                           .x = "/b",
+                                           .xn = 1,
+                                           .xo = "/a",
+                                           .xob = 1};
+static const struct event_visit VISIT_3 = {.id = VISIT_ID, .seq = 3, .start_ms = T_DAY, .d = 1000};
 /* An event that changes nothing (a scroll at the same ms); and, against the contract, an exit
  * that "moves" from /a to /a with a bounce before and none after. */
-static const struct event_visit VISIT_NONE = {VISIT_ID, 4,    T_DAY, 0, 0,    0, NULL,
-                                              0,        NULL, 0,     0, NULL, 0};
-static const struct event_visit VISIT_SAME_EXIT = {VISIT_ID, 5,    T_DAY, 0, 0,    0, NULL,
-                                                   0,        "/a", 1,     0, "/a", 1};
+static const struct event_visit VISIT_NONE = {.id = VISIT_ID, .seq = 4, .start_ms = T_DAY};
+static const struct event_visit VISIT_SAME_EXIT = {
+    .id = VISIT_ID, .seq = 5, .start_ms = T_DAY, .x = "/a", .xn = 1, .xo = "/a", .xob = 1};
+/* Another visit: a page view without a path starts it (a bounce, but no entry nor exit yet),
+ * then a page view of /a 5 s later is its entry and exit and ends the bounce (b -1): the entry
+ * page gets eb 0 (its bounce after), not b, so it ends with 0 bounces, as the visit. */
+static const struct event_visit VISIT_NOPATH_1 = {
+    .id = VISIT_ID, .seq = 1, .start_ms = T_DAY, .n = 1, .b = 1};
+static const struct event_visit VISIT_NOPATH_2 = {.id = VISIT_ID,
+                                                  .seq = 2,
+                                                  .start_ms = T_DAY,
+                                                  .b = -1,
+                                                  .d = 5000,
+                                                  .e = "/a",
+                                                  .en = 1,
+                                                  .eb = 0,
+                                                  .x = "/a",
+                                                  .xn = 1,
+                                                  .xb = 0};
 
 /* What the store holds when the batch runs. */
 struct row_store {
@@ -360,6 +392,18 @@ static const struct visit_row visit_rows[] = {
      {0, 0, 0},
      {0, 0},
      {0, -1},
+     {0, 0}},
+    {{"visits: the first page view has no path: the entry page (set by the second) ends with 0 "
+      "bounces and 1 visit, as the visit (adding b there would leave it at -1)",
+      {{"e1", "page_view", NULL, "u1", INSERT_NEW, NULL, NULL, NULL, NULL},
+       {"e2", "page_view", "/a", "u1", INSERT_NEW, NULL, NULL, NULL, NULL}},
+      {{NULL}, NULL, NULL, {NULL}, NULL, 0},
+      {2, 1, 1, 0, 0, 0, 0, 0, -1, -1, 0, NULL}},
+     {&VISIT_NOPATH_1, &VISIT_NOPATH_2, NULL, NULL},
+     {1, 0, 5000},
+     {1, 0, 5000},
+     {1, 0},
+     {1, 0},
      {0, 0}},
 };
 
