@@ -1144,6 +1144,44 @@ decode_visit(const char *visit, const char *tail, struct event *ev, struct app_e
     return envelope_decode(text, strlen(text), ev, err);
 }
 
+/* The envelope of ev (which has a visit), with a request id so that the visit is not its last
+ * member, and with its visit member moved last, where ingest's push script splices it: the
+ * text encoded without the visit, and the member (what the two texts do not share) before its
+ * final '}'. Sets *len; free it. */
+static char *
+visit_last(struct event *ev, size_t *len_out)
+{
+    size_t blen, at = 0, vlen, len;
+    const char *rid = ev->request_id;
+    char *text, *base, *out;
+
+    ev->request_id = "req-1";
+    text = envelope_encode(ev, &len);
+    ev->has_visit = 0;
+    base = envelope_encode(ev, &blen);
+    ev->has_visit = 1;
+    ev->request_id = rid;
+    assert_non_null(text);
+    assert_non_null(base);
+    while (at < blen && base[at] == text[at]) {
+        at++;
+    }
+    while (at > 0 && text[at] != ',') { /* the shared prefix ends inside ,"visit" */
+        at--;
+    }
+    vlen = len - blen;
+    out = malloc(len + 1);
+    assert_non_null(out);
+    memcpy(out, base, blen - 1);
+    memcpy(out + blen - 1, text + at, vlen);
+    memcpy(out + blen - 1 + vlen, "}", 2);
+    assert_string_not_equal(out, text);
+    free(base);
+    free(text);
+    *len_out = len;
+    return out;
+}
+
 /* Whether envelope_decode() takes text by its fast scan: it then makes a few allocations (one
  * jansson string), where jansson alone makes one or more for each member. */
 static int
@@ -1238,6 +1276,20 @@ test_visit_decodes_and_round_trips(void **state)
         assert_decoders_agree(text);
         if (i != 5) { /* an escape and UTF-8 stay jansson's */
             assert_true(takes_fast_path(text, len));
+        }
+        {
+            /* Where ingest's push script puts it: last. */
+            size_t last_len;
+            char *last = visit_last(&ev, &last_len);
+            assert_decoders_agree(last);
+            if (i != 5) {
+                assert_true(takes_fast_path(last, last_len));
+            }
+            assert_int_equal(envelope_decode(last, last_len, &back, &err), 0);
+            assert_string_equal(back.visit.id, ev.visit.id);
+            assert_int_equal(back.visit.eb, ev.visit.eb);
+            event_cleanup(&back);
+            free(last);
         }
         assert_int_equal(envelope_decode(text, len, &back, &err), 0);
         assert_same_event(&ev, &back, text);
