@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# it_figures.sh - the first row's figures are exact (issue 23): visits of known shape
+# (tests/tools/visitgen.py: bounces, clicks only, gaps of 0.75 and 1.3 timeouts, client times
+# across UTC midnight, one event_id sent to both ingests, a batch, hashed visitors) through two
+# ingests with VISIT_TIMEOUT_S=2 and three processors, two of which kill themselves with
+# SIGKILL mid-batch (the fault build's failpoints) and are started again; then every figure of GET /stats/summary (each day,
+# the range, the previous periods and the changes), /stats/timeseries?metric= (each figure,
+# by day and by hour) and /stats/breakdown by=entry_page and exit_page is compared with its
+# recomputation from the stored raw events in Python (tests/it/visits_check.py), which checks
+# first that the stored visits are the runs of arrivals with no gap over the timeout.
+# shellcheck source=tests/it/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+start_redis
+start_mongo
+DB=figures
+SITE=fig-site
+TIMEOUT_S=2
+ING=(REDIS_PORT="$REDIS_PORT" VISIT_TIMEOUT_S="$TIMEOUT_S" TRUST_PROXY=1 RATE_LIMIT=0)
+PROC=(REDIS_PORT="$REDIS_PORT" MONGO_URI="$(mongo_uri $DB)" BATCH_SIZE=4 BATCH_WAIT_MS=20
+    HEARTBEAT_TTL_MS=1000 RETRY_BASE_MS=10 RETRY_MAX_MS=200)
+start_service ingest "${ING[@]}"
+start_service ingest2 "${ING[@]}"
+start_service processor "${PROC[@]}"
+# Two processors kill themselves with SIGKILL mid-batch (the fault build's failpoints): one
+# half-way through counting its 3rd batch, one between storing its 4th and counting it.
+VARIANT=-fault start_service processor2 "${PROC[@]}" FAULT_KILL_IN_ROLLUP=3
+VARIANT=-fault start_service processor3 "${PROC[@]}" FAULT_KILL_BEFORE_ROLLUP=4
+start_service reporting MONGO_URI="$(mongo_uri $DB)"
+
+"$T_PYTHON" "$T_ROOT/tests/tools/visitgen.py" "$TIMEOUT_S" "$SITE" \
+    "http://127.0.0.1:$INGEST_PORT" "http://127.0.0.1:$INGEST2_PORT" >"$T_TMP/sent" &
+GEN=$!
+# shellcheck disable=SC2317 # called through wait_until
+gone() { ! ours "$1"; }
+# Each started again once it is gone (as Kubernetes would), without the failpoint.
+for p in processor2 processor3; do
+    pid_var=${p^^}_PID
+    if wait_until 60 gone "${!pid_var}"; then
+        wait "${!pid_var}"
+        expect_eq "$p was killed with SIGKILL mid-batch" "$?" 137
+    else
+        fail "$p was killed with SIGKILL mid-batch" "it is still running"
+    fi
+    start_service "$p" "${PROC[@]}"
+done
+wait "$GEN"
+expect_eq "every request of the generator answered 202" \
+    "$(grep -vc '^202 ' "$T_TMP/sent")" 0
+wait_until 60 queue_settled events || fail "the queue drained" "$(redis_cli llen events)"
+
+"$BUILD/tests/mongoq" "$(mongo_uri $DB)" events find "{\"site_id\":\"$SITE\"}" >"$T_TMP/events.jsonl"
+# Each duplicate event_id stored once; nothing stored twice.
+expect_eq "one event_id sent to both ingests is stored once" \
+    "$(jq -r 'select(._id | test("dup-1$")) | ._id' "$T_TMP/events.jsonl" | sort | uniq -c |
+        awk '$1 != 1' | wc -l)" 0
+if "$T_PYTHON" "$T_ROOT/tests/it/visits_check.py" "$T_TMP/events.jsonl" "$TIMEOUT_S" \
+    "http://127.0.0.1:$REPORTING_PORT" "$SITE" 2025-11-14 2025-11-16 >"$T_TMP/check.txt"; then
+    pass "every figure equals its recomputation from the raw events ($(sed -n 's/^# compared //p' "$T_TMP/check.txt"))"
+else
+    grep -v '^ok' "$T_TMP/check.txt"
+    fail "every figure equals its recomputation from the raw events" "see above"
+fi
+grep '^#' "$T_TMP/check.txt"
+for s in processor processor2 processor3 ingest ingest2 reporting; do expect_clean_stop $s; done
+t_summary
