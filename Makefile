@@ -323,14 +323,17 @@ check-test: all
 # command recorder over the same reads and writes; the two browser tests, whose time is
 # mostly Chromium's (their routes run under valgrind in it_cors.sh, it_tracker.sh and
 # it_explorer.sh); the cluster failover test, whose steady load processors slowed by valgrind
-# cannot keep up with (the cluster paths run under valgrind in it_cluster_pipeline.sh); and
+# cannot keep up with (the cluster paths run under valgrind in it_cluster_pipeline.sh); the
+# visit figures' crash and exactness tests (it_visit_rollup.sh, it_figures.sh: processors
+# killed mid-batch, the paths it_pipeline.sh's events walk under valgrind, visits included,
+# and it_visits.sh's script calls); and
 # the memory test, whose bounds are reporting's resident memory, which valgrind's own memory
 # hides.
 VALGRIND_IT := $(filter-out $(addprefix tests/it/,it_fault_poison.sh it_starvation.sh \
                  it_hostile.sh it_fault_inject.sh it_fault_race.sh it_fault_dead.sh \
                  it_fault_stop.sh it_fault_sigterm.sh it_rollup.sh it_idempotent.sh \
                  it_scaling.sh it_shardkeys.sh it_browser.sh it_dashboard.sh \
-                 it_cluster_fault.sh it_memory.sh),$(IT_SCRIPTS))
+                 it_cluster_fault.sh it_memory.sh it_visit_rollup.sh it_figures.sh),$(IT_SCRIPTS))
 valgrind: all
 	@BUILD=$(BUILD) VALGRIND=1 tests/it/run_it.sh $(VALGRIND_IT)
 
