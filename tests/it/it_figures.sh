@@ -7,7 +7,8 @@
 # the range, the previous periods and the changes), /stats/timeseries?metric= (each figure,
 # by day and by hour) and /stats/breakdown by=entry_page and exit_page is compared with its
 # recomputation from the stored raw events in Python (tests/it/visits_check.py), which checks
-# first that the stored visits are the runs of arrivals with no gap over the timeout.
+# first that the stored visits are the runs of arrivals with no gap over the timeout; and
+# GET /stats/realtime against the last five minutes of the stored events.
 # shellcheck source=tests/it/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -62,5 +63,39 @@ else
     fail "every figure equals its recomputation from the raw events" "see above"
 fi
 grep '^#' "$T_TMP/check.txt"
+
+# --- GET /stats/realtime: the visitors of the last five minutes and the pages they are on,
+# against the same window over the stored events (a visitor's latest page view by time).
+NOW_SITE=fig-now
+now_event() {
+    printf '{"site_id":"%s","event_type":"%s","user_id":"%s","path":"%s","timestamp":"%s"}' \
+        "$NOW_SITE" "$1" "$2" "$3" "$(date -u -d "@$(($(date +%s) - $4))" +%FT%TZ)"
+}
+curl -s -o /dev/null -H 'Content-Type: application/json' "http://127.0.0.1:$INGEST_PORT/events" \
+    --data-binary "[$(now_event page_view n1 /a 30),$(now_event page_view n1 /b 20),$(now_event page_view n2 /b 10),$(now_event click n3 /c 5),$(now_event page_view n4 /a 600)]"
+wait_until 60 queue_settled events || fail "the queue drained" "$(redis_cli llen events)"
+"$BUILD/tests/mongoq" "$(mongo_uri $DB)" events find "{\"site_id\":\"$NOW_SITE\"}" >"$T_TMP/now.jsonl"
+got=$(curl -s "http://127.0.0.1:$REPORTING_PORT/stats/realtime?site_id=$NOW_SITE" |
+    jq -c '[.visitors, .pages]')
+want=$("$T_PYTHON" - "$T_TMP/now.jsonl" <<'PY'
+import datetime, json, sys
+now = datetime.datetime.now(datetime.timezone.utc)
+evs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+t = lambda e: datetime.datetime.fromisoformat(e["timestamp"]["$date"].replace("Z", "+00:00"))
+win = [e for e in evs if (now - t(e)).total_seconds() <= 300]
+last = {}
+for e in sorted((e for e in win if e["event_type"] == "page_view"), key=t):
+    last[e["user_id"]] = e["path"]
+pages = {}
+for p in last.values():
+    pages[p] = pages.get(p, 0) + 1
+rows = [{"path": p, "visitors": n} for p, n in sorted(pages.items(), key=lambda r: (-r[1], r[0]))]
+print(json.dumps([len(set(e["user_id"] for e in win)), rows], separators=(",", ":")))
+PY
+)
+expect_eq "realtime: the visitors of the last 5 minutes and their pages, as recomputed" "$got" "$want"
+expect_eq "realtime: three visitors, one of them on a click only, one outside the window" \
+    "$(jq -c '.[0]' <<<"$got")" 3
+
 for s in processor processor2 processor3 ingest ingest2 reporting; do expect_clean_stop $s; done
 t_summary
