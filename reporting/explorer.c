@@ -407,6 +407,13 @@ explorer_render(const bson_t *doc, int with_properties, size_t *len)
     bad |= render_date(ev, "timestamp", doc, EVDOC_TIMESTAMP, &ms);
     bad |= render_date(ev, "received_at", doc, EVDOC_RECEIVED_AT, &ms);
     bad |= render_date(ev, "client_timestamp", doc, EVDOC_CLIENT_TIMESTAMP, &ms);
+    /* Its visit (absent in documents stored before visits, and without a user_id). */
+    if (bson_iter_init_find(&it, doc, EVDOC_VISIT_ID)) {
+        bad |= render_string(ev, "visit_id", doc, EVDOC_VISIT_ID);
+    }
+    if (bson_iter_init_find(&it, doc, EVDOC_VISIT_SEQ) && BSON_ITER_HOLDS_INT(&it)) {
+        bad |= json_object_set_new(ev, "visit_seq", json_integer(bson_iter_as_int64(&it))) != 0;
+    }
     /* The small fields through jansson; the properties written after them, closing the
      * object again: "{...}" becomes "{...,"properties":{...}}". */
     bad |= (head = json_dumps(ev, JSON_COMPACT)) == NULL ||

@@ -56,7 +56,7 @@ drained "documents"
 doc=$("$BUILD/tests/mongoq" "$(mongo_uri $DB)" events find "{\"_id\":\"$id\"}")
 expect_json "document: _id is the event id, timestamp a UTC Date" \
     "$(jq -c 'del(.createdAt, .own, .received_at, .delivery)' <<<"$doc")" \
-    "{\"_id\":\"$id\",\"site_id\":\"doc-site\",\"event_type\":\"click\",\"path\":\"/x\",\"user_id\":\"u1\",\"visitor_source\":\"client\",\"timestamp\":{\"\$date\":\"2025-11-15T04:30:00.250Z\"}}"
+    "{\"_id\":\"$id\",\"site_id\":\"doc-site\",\"event_type\":\"click\",\"path\":\"/x\",\"user_id\":\"u1\",\"visitor_source\":\"client\",\"timestamp\":{\"\$date\":\"2025-11-15T04:30:00.250Z\"},\"visit_id\":\"$id\",\"visit_seq\":1}"
 # shellcheck disable=SC2016 # a literal $ in the JSON
 expect_match "document: createdAt is a Date" "$(jq -c .createdAt <<<"$doc")" '^\{"\$date":"[0-9-]+T'
 # shellcheck disable=SC2016 # a literal $ in the JSON
@@ -68,7 +68,9 @@ expect_match "document: one batch counts it in the six rollup figures (a click: 
     "$(jq -r '.own | [.a, .t, .pa, .pt, .h, .ht] | unique | join(" ")' <<<"$doc")" '^[0-9a-f]{16}:[0-9]+$'
 expect_eq "document: a click has no referrer figure" "$(jq -c '.own | has("r")' <<<"$doc")" false
 doc=$("$BUILD/tests/mongoq" "$(mongo_uri $DB)" events find "{\"_id\":\"$id2\"}")
-expect_eq "document without a path: no path figures" "$(jq -c '.own | keys' <<<"$doc")" '["a","h","ht","t"]'
+# (It starts its visitor's visit: the visit figures of its site-day and site-hour, v and vh.)
+expect_eq "document without a path: no path figures" "$(jq -c '.own | keys' <<<"$doc")" \
+    '["a","h","ht","t","v","vh"]'
 expect_json "document: properties kept as sent; absent path is null, absent user_id derived" \
     "$(jq -c '{path, u: (.user_id | test("^[0-9a-f]{32}$")), visitor_source, properties}' <<<"$doc")" \
     '{"path":null,"u":true,"visitor_source":"hash","properties":{"a":{"b":[1,"two",false]},"c":1.5}}'
@@ -193,8 +195,11 @@ own_before=$(jq -c .own <<<"$stored")
 # shellcheck disable=SC2016 # $date is extended JSON, not an expansion
 MS='def ms: .["$date"] | capture("^(?<s>[^.Z]+)(\\.(?<f>[0-9]+))?Z$")
     | ((.s + "Z") | fromdateiso8601) * 1000 + ((.f // "0") + "00" | .[0:3] | tonumber);'
+# (Its visit as a redelivery carries it: the stored visit_id and visit_seq, which the
+# processor compares, and changes of 0.)
 env=$(jq -c "$MS"' {v: 1, id: ._id, site_id, event_type, ts: (.timestamp | ms),
-    received: (.received_at | ms), path, user_id}' <<<"$stored")
+    received: (.received_at | ms), path, user_id, visit: {id: .visit_id, s: .visit_seq,
+    start: (.timestamp | ms), n: 0, b: 0, d: 0, en: 0, xn: 0, xb: 0}}' <<<"$stored")
 redis_cli lpush "$(q_first)" "$env" >/dev/null
 redis_cli lpush "$(q_first)" 'not json at all' >/dev/null
 redis_cli lpush "$(q_first)" '{"v":1,"id":"bad","site_id":"s","event_type":"e","ts":1,"received":1}' >/dev/null

@@ -465,6 +465,19 @@ test_render(void **state)
                   "\"user_id\":null,\"timestamp\":{\"$date\":{\"$numberLong\":\"-1\"}}}",
                   "{\"id\":\"e2\",\"site_id\":\"s1\",\"event_type\":\"click\",\"path\":null,"
                   "\"user_id\":null,\"timestamp\":\"1969-12-31T23:59:59.999Z\"}");
+    /* Its visit: visit_id and visit_seq when stored (int64 or int32). */
+    expect_render("{\"_id\":\"e4\",\"site_id\":\"s1\",\"event_type\":\"click\",\"path\":null,"
+                  "\"user_id\":\"u1\",\"timestamp\":{\"$date\":{\"$numberLong\":\"0\"}},"
+                  "\"visit_id\":\"e3\",\"visit_seq\":{\"$numberLong\":\"2\"}}",
+                  "{\"id\":\"e4\",\"site_id\":\"s1\",\"event_type\":\"click\",\"path\":null,"
+                  "\"user_id\":\"u1\",\"timestamp\":\"1970-01-01T00:00:00.000Z\","
+                  "\"visit_id\":\"e3\",\"visit_seq\":2}");
+    expect_render("{\"_id\":\"e5\",\"site_id\":\"s1\",\"event_type\":\"click\",\"path\":null,"
+                  "\"user_id\":\"u1\",\"timestamp\":{\"$date\":{\"$numberLong\":\"0\"}},"
+                  "\"visit_id\":\"e5\",\"visit_seq\":1}",
+                  "{\"id\":\"e5\",\"site_id\":\"s1\",\"event_type\":\"click\",\"path\":null,"
+                  "\"user_id\":\"u1\",\"timestamp\":\"1970-01-01T00:00:00.000Z\","
+                  "\"visit_id\":\"e5\",\"visit_seq\":1}");
     /* Not an event: no string _id, no date timestamp. */
     expect_render("{\"_id\":1,\"timestamp\":{\"$date\":{\"$numberLong\":\"0\"}}}", NULL);
     expect_render("{\"_id\":\"e3\",\"timestamp\":\"2025-11-15T10:00:00Z\"}", NULL);
