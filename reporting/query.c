@@ -99,17 +99,27 @@ query_free_ids(char **ids, int64_t n)
 }
 
 char **
-query_scope_ids(const char *site_id, const struct day_range *r, const char *event_type)
+query_bucket_ids(const char *site_id, const struct day_range *r, int64_t step_ms,
+                 const char *event_type)
 {
-    char **ids = calloc((size_t)r->days, sizeof *ids);
+    int64_t n = range_buckets(r, step_ms);
+    char **ids = calloc((size_t)n, sizeof *ids);
 
-    for (int64_t i = 0; ids != NULL && i < r->days; i++) {
-        if ((ids[i] = rollup_scope_id(site_id, r->from_ms + i * TS_DAY_MS, event_type)) == NULL) {
+    for (int64_t i = 0; ids != NULL && i < n; i++) {
+        int64_t t = r->from_ms + i * step_ms;
+        if ((ids[i] = step_ms == TS_DAY_MS ? rollup_scope_id(site_id, t, event_type)
+                                           : rollup_hour_id(site_id, t, event_type)) == NULL) {
             query_free_ids(ids, i);
             return NULL;
         }
     }
     return ids;
+}
+
+char **
+query_scope_ids(const char *site_id, const struct day_range *r, const char *event_type)
+{
+    return query_bucket_ids(site_id, r, TS_DAY_MS, event_type);
 }
 
 int64_t

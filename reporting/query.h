@@ -108,6 +108,11 @@ void query_free_ids(char **ids, int64_t n);
  * or NULL out of memory. */
 char **query_scope_ids(const char *site_id, const struct day_range *r, const char *event_type);
 
+/* The site-day or site-hour ids (step_ms a day or an hour; of event_type unless NULL) of each
+ * bucket of r (range_buckets() of them), in order (query_free_ids()), or NULL out of memory. */
+char **query_bucket_ids(const char *site_id, const struct day_range *r, int64_t step_ms,
+                        const char *event_type);
+
 /* The day in r of a rollup document's id (its leading date), or -1. */
 int64_t query_day_of_id(const char *id, const struct day_range *r);
 

@@ -94,16 +94,7 @@ query_series_rollups(store_t *s, const char *site_id, const struct day_range *r,
     int rc = -1;
 
     memset(out, 0, sizeof *out);
-    bk.ids = calloc((size_t)n, sizeof *bk.ids);
-    for (int64_t i = 0; bk.ids != NULL && i < n; i++) {
-        int64_t t = r->from_ms + i * step_ms;
-        if ((bk.ids[i] = hour ? rollup_hour_id(site_id, t, event_type)
-                              : rollup_scope_id(site_id, t, event_type)) == NULL) {
-            query_free_ids(bk.ids, i);
-            bk.ids = NULL;
-        }
-    }
-    if (bk.ids == NULL) {
+    if ((bk.ids = query_bucket_ids(site_id, r, step_ms, event_type)) == NULL) {
         err_set(err, ERR_INTERNAL, "out of memory");
         goto done;
     }

@@ -50,25 +50,6 @@ sum_doc(const bson_t *doc, void *arg, struct app_err *err)
     return DBREAD_NEXT;
 }
 
-/* The site-day or site-hour ids (of event_type unless NULL) of every bucket of r, or NULL out
- * of memory (query_free_ids()). */
-static char **
-bucket_ids(const char *site_id, const struct day_range *r, int64_t step_ms, int64_t n,
-           const char *event_type)
-{
-    char **ids = calloc((size_t)n, sizeof *ids);
-
-    for (int64_t i = 0; ids != NULL && i < n; i++) {
-        int64_t t = r->from_ms + i * step_ms;
-        if ((ids[i] = step_ms == TS_DAY_MS ? rollup_scope_id(site_id, t, event_type)
-                                           : rollup_hour_id(site_id, t, event_type)) == NULL) {
-            query_free_ids(ids, i);
-            return NULL;
-        }
-    }
-    return ids;
-}
-
 /* Read the bucket documents of sm->ids (n of them) of site_id in collection, with one find by
  * site_id (the rollups' shard key leads with it) and _id. */
 static int
@@ -106,8 +87,8 @@ query_visit_series(store_t *s, const char *site_id, const struct day_range *r, i
     out->visits = calloc((size_t)n, sizeof *out->visits);
     out->bounces = calloc((size_t)n, sizeof *out->bounces);
     out->duration_ms = calloc((size_t)n, sizeof *out->duration_ms);
-    type_ids = bucket_ids(site_id, r, step_ms, n, "page_view");
-    all_ids = bucket_ids(site_id, r, step_ms, n, NULL);
+    type_ids = query_bucket_ids(site_id, r, step_ms, "page_view");
+    all_ids = query_bucket_ids(site_id, r, step_ms, NULL);
     if (out->pageviews == NULL || out->visits == NULL || out->bounces == NULL ||
         out->duration_ms == NULL || type_ids == NULL || all_ids == NULL) {
         err_set(err, ERR_INTERNAL, "out of memory");
