@@ -102,16 +102,17 @@ answer_stats(struct mg_connection *conn, struct reporting *r, query_stats_fn que
 }
 
 /* Point i of a series with metric= (figure f, enum summary_figure): {"t", "<figure>": value},
- * from the views and users of ts and the visits of v. NULL out of memory. */
+ * from the views and users of ts and the visits of v (NULL: not read, for visitors and
+ * events). NULL out of memory. */
 static json_t *
 metric_point(const char *t, int f, const struct series *ts, const struct visit_series *v, int64_t i)
 {
     struct summary b = {.visitors = ts->users[i],
                         .events = ts->views[i],
-                        .pageviews = v->pageviews[i],
-                        .visits = v->visits[i],
-                        .bounces = v->bounces[i],
-                        .duration_ms = v->duration_ms[i]};
+                        .pageviews = v != NULL ? v->pageviews[i] : 0,
+                        .visits = v != NULL ? v->visits[i] : 0,
+                        .bounces = v != NULL ? v->bounces[i] : 0,
+                        .duration_ms = v != NULL ? v->duration_ms[i] : 0};
     double x = summary_figure(&b, f);
 
     return json_pack("{s:s,s:o}", "t", t, summary_figure_names[f],
@@ -159,7 +160,9 @@ answer_series(struct mg_connection *conn, struct reporting *r, query_series_fn q
     }
     status =
         query(r->store, q.site_id, &q.days, step, q.type_len > 0 ? q.event_type : NULL, &ts, &err);
-    if (status == 0 && metric_len > 0 &&
+    /* Visitors and events are the series' own users and views; the others need the visits. */
+    int visits = metric_len > 0 && metric != SUMMARY_VISITORS && metric != SUMMARY_EVENTS;
+    if (status == 0 && visits &&
         (status = query_visit_series(r->store, q.site_id, &q.days, step, &vs, &err)) != 0) {
         series_clear(&ts);
     }
@@ -171,7 +174,7 @@ answer_series(struct mg_connection *conn, struct reporting *r, query_series_fn q
         char t[RANGE_T_LEN];
         json_t *pt;
         range_bucket_time(&q.days, step, i, t);
-        pt = metric_len > 0 ? metric_point(t, metric, &ts, &vs, i)
+        pt = metric_len > 0 ? metric_point(t, metric, &ts, visits ? &vs : NULL, i)
                             : json_pack("{s:s,s:I,s:I}", "t", t, "views", (json_int_t)ts.views[i],
                                         "unique_users", (json_int_t)ts.users[i]);
         /* A lower bound: the hour's set of users was full (docs/api.md). */
