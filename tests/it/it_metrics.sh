@@ -73,9 +73,11 @@ if wait_until 30 dead1; then pass "processor: dead letter counted"; else fail "p
 expect_eq "processor: dead-letter gauge" "$(metric "$P" 'analytics_dead_letters{shard="0"}')" 1
 # A consumer that died holding one event (registered, no heartbeat): the processor's
 # periodic recovery pass (every HEARTBEAT_TTL_MS / 2) returns it, counts it and stores it.
-redis_cli sadd events:consumers ghost:1:x >/dev/null
+# Its list first, then its registration: a pass between the two would otherwise unregister
+# the ghost before its list existed, and nothing would ever return the event.
 redis_cli rpush events:processing:ghost:1:x \
     '{"v":1,"id":"01a2107d-783e-7c3a-a236-cf84b3a876e4","site_id":"m","event_type":"page_view","ts":1763200800000,"received":1763200800000}' >/dev/null
+redis_cli sadd events:consumers ghost:1:x >/dev/null
 recovered1() { [ "$(metric "$P" analytics_events_recovered_total)" = 1 ]; }
 if wait_until 30 recovered1; then pass "processor: a periodic recovery pass is counted"; else
     fail "processor: a periodic recovery pass is counted" "$(metric "$P" analytics_events_recovered_total)"; fi
