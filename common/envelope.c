@@ -43,34 +43,57 @@ put(struct out *o, const char *s, size_t n)
     o->len += n;
 }
 
-/* Append ,"key":"value" (prefix is the literal ,"key":" of length plen), the value being
- * the bytes from v to end (or to a NUL before end), escaped as JSON requires; the text is
- * valid UTF-8 (jansson or event_scan() checked it), so only '"', '\\' and control
- * characters need escaping. */
-static void
-put_string_n(struct out *o, const char *prefix, size_t plen, const char *v, const char *end)
+size_t
+envelope_escape(const char *s, size_t n, char *out)
 {
     static const char hex[] = "0123456789abcdef";
-    const char *run = v;
+    const char *run = s, *end = s + n;
+    char *o = out;
 
-    put(o, prefix, plen);
-    for (;; v++) {
-        unsigned char c = v < end ? (unsigned char)*v : '\0';
+    for (; s < end; s++) {
+        unsigned char c = (unsigned char)*s;
         if (c >= 0x20 && c != '"' && c != '\\') {
             continue;
         }
-        put(o, run, (size_t)(v - run));
-        if (c == '\0') {
-            break;
-        }
-        run = v + 1;
+        memcpy(o, run, (size_t)(s - run));
+        o += s - run;
+        run = s + 1;
+        *o++ = '\\';
         if (c == '"' || c == '\\') {
-            char e[2] = {'\\', (char)c};
-            put(o, e, 2);
+            *o++ = (char)c;
         } else {
-            char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-            put(o, e, 6);
+            *o++ = 'u';
+            *o++ = '0';
+            *o++ = '0';
+            *o++ = hex[c >> 4];
+            *o++ = hex[c & 15];
         }
+    }
+    memcpy(o, run, (size_t)(end - run));
+    return (size_t)(o - out) + (size_t)(end - run);
+}
+
+/* Append ,"key":"value" (prefix is the literal ,"key":" of length plen), the value being
+ * the bytes from v to end (or to a NUL before end) as envelope_escape() writes them, in
+ * slices, so the buffer grows by at most ESCAPE_SLICE escaped bytes beyond the text. */
+#define ESCAPE_SLICE 256
+static void
+put_string_n(struct out *o, const char *prefix, size_t plen, const char *v, const char *end)
+{
+    size_t n = strnlen(v, (size_t)(end - v));
+
+    put(o, prefix, plen);
+    while (n > 0 && !o->failed) {
+        size_t k = n < ESCAPE_SLICE ? n : ESCAPE_SLICE;
+        if (o->len + ENVELOPE_ESCAPED_MAX(k) + 1 > o->cap) {
+            grow(o, ENVELOPE_ESCAPED_MAX(k));
+            if (o->failed) {
+                return;
+            }
+        }
+        o->len += envelope_escape(v, k, o->buf + o->len);
+        v += k;
+        n -= k;
     }
     put(o, "\"", 1);
 }

@@ -81,6 +81,14 @@
  * or NULL when out of memory. */
 char *envelope_encode(const struct event *ev, size_t *len);
 
+/* The first n bytes of s (valid UTF-8) as the text of a JSON string in an envelope, without
+ * its quotes, into out, which has room for ENVELOPE_ESCAPED_MAX(n) bytes: '"' and '\\' get a
+ * backslash, control characters are written \u00XX, every other byte is copied. Returns the
+ * length written (no NUL). The one escaper of strings in envelopes (envelope_encode() and
+ * ingest's visit members, visits.c). Pure. */
+#define ENVELOPE_ESCAPED_MAX(n) (6 * (n))
+size_t envelope_escape(const char *s, size_t n, char *out);
+
 /* Parse and validate an envelope, every field by the rule ingest applies to it (an
  * envelope is accepted only as ingest could have written it). On success returns 0 and
  * fills ev, id, received_ms and request_id included (release with event_cleanup()). On

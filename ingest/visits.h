@@ -5,13 +5,13 @@
  * shard, "<shard key>:visit:<bytes of site_id>:<site_id>:<user_id>" (visits_state_key()):
  * it starts with the shard's own key, so it shares the shard's hash tag and slot on a
  * cluster, and the length before the site id keeps any two (site, visitor) apart. Its fields:
- * "st", the visit as one MessagePack array: id (the visit id), start, s (the last seq), mr
- * (the latest arrival), mn and mx (the least and greatest ts), pv (page views, capped at 2),
- * it (interacted), en and ex (entry and exit paths, "" for none) and pe (the arrival at which
- * its TTL was last set); and "e:<_id>" for each event sent with a client event_id: the visit
- * member that event was given, which a duplicate gets again. A new visit replaces the hash.
- * The hash lives at least VISIT_TIMEOUT_S + VISITS_MARGIN_S / 2 after its last event (the
- * TTL, VISIT_TIMEOUT_S + VISITS_MARGIN_S, is set again once half the margin has passed).
+ * "st", the visit in a fixed binary form (visits.c): its last seq, latest arrival, least and
+ * greatest ts, page views (capped at 2), whether it interacted, the arrival at which its TTL
+ * was last set, its id, start, and entry and exit paths ("" for none); and "e:<_id>" for each
+ * event sent with a client event_id: the visit member that event was given, which a duplicate
+ * gets again. A new visit replaces the hash. The hash lives at least VISIT_TIMEOUT_S +
+ * VISITS_MARGIN_S / 2 after its last event (the TTL, VISIT_TIMEOUT_S + VISITS_MARGIN_S, is set
+ * again once half the margin has passed).
  *
  * For each envelope, in order, the script (visits_cmd_build()) decides new visit or not as
  * docs/design.md ("Visits") says, computes the event's contributions, splices
@@ -77,12 +77,14 @@ struct visits_cmd {
 
 /* Build, into cmd (zeroed the first time, reused after), the script call that pushes the n
  * items onto the list shard_key, their visits timing out after timeout_s seconds:
- *   EVALSHA <sha> <numkeys> <shard_key> <state keys...> <timeout ms> <ttl ms> <8 per item>
+ *   EVALSHA <sha> <numkeys> <shard_key> <state keys...> <timeout ms> <ttl ms> <4 per item>
  * with sha (visits_script_sha1(), not copied), or EVAL <script> ... when sha is NULL
  * KEYS: the list, then for each item with a visit its state key and, for a hashed visitor
- * with prev_user, yesterday's. Per item: the number of its keys (0, 1 or 2), the envelope,
- * the event's _id, ts, received, visits_class(), the path (its stored bytes, "" when none)
- * and the _id again when the client sent an event_id (else ""). The pointers are valid until
+ * with prev_user, yesterday's. Per item: its head ("0" when it gets no visit, else 19 bytes:
+ * its number of keys '1' or '2', visits_class(), 'c' when the client sent an event_id or '-',
+ * then ts and received as little-endian doubles), the envelope (without its final '}' when it
+ * gets a visit), and the event's _id and its path (its stored bytes; "" unless a page view),
+ * both escaped by envelope_escape() ("" when it gets no visit). The pointers are valid until
  * the next build or visits_cmd_cleanup(). Returns 0, or -1 when out of memory. */
 int visits_cmd_build(struct visits_cmd *cmd, const char *shard_key, const char *sha, long timeout_s,
                      const struct visits_item *items, size_t n);

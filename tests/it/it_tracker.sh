@@ -40,7 +40,7 @@ expect_eq "GET: Content-Type" "$(header Content-Type)" "application/javascript; 
 expect_eq "GET: Cache-Control" "$(header Cache-Control)" "public, max-age=3600"
 size=$(wc -c <"$T_TMP/b")
 echo "# tracker.js as served: $size bytes"
-check "the script is at most 3 KB as served ($size bytes)" [ "$size" -gt 0 ] && [ "$size" -le 3072 ]
+expect_eq "the script is at most 3 KB as served ($size bytes)" "$((${size:-0} > 0 && ${size:-0} <= 3072))" 1
 expect_eq "GET: Content-Length is the body's" "$(header Content-Length)" "$size"
 expect_eq "the body is the build's minified ingest/tracker.js" \
     "$(sha256sum <"$T_TMP/b")" "$(sha256sum <"$BUILD/gen/tracker.min.js")"

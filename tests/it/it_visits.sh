@@ -77,6 +77,7 @@ figures() {
 
 echo "# --- a visit: its id is its first event's, seq in arrival order, start its first ts"
 U="u-one"
+V_T0=$(now_ms)
 post "$INGEST2_PORT" "[$(e page_view 10 /a),$(e click 12),$(e page_view 11 /b)]"
 expect_eq "202" "$HTTP_STATUS" 202
 V0="${IDS[0]}"
@@ -95,7 +96,10 @@ KEY="events:visit:2:vs:u-one"
 done)"
 expect_eq "the state: a hash under the shard's key" "$(redis_cli type "$KEY")" hash
 TTL=$(redis_cli pttl "$KEY")
-check "its TTL: the timeout and 300 s ($TTL ms)" [ "$TTL" -gt 355000 ] && [ "$TTL" -le 360000 ]
+# Set with the visit's first event, after T0: at most what has passed since has run off.
+SINCE=$(($(now_ms) - V_T0))
+expect_eq "its TTL: the timeout and 300 s, less the $SINCE ms since the visit began ($TTL ms)" \
+    "$((${TTL:-0} >= 360000 - SINCE && ${TTL:-0} <= 360000))" 1
 
 echo "# --- the script goes by its SHA1 (EVALSHA); after SCRIPT FLUSH, once more with its text"
 calls() { # calls COMMAND: how many times Redis ran it (INFO commandstats)
@@ -116,15 +120,20 @@ post "$INGEST2_PORT" "[$(e click 16)]"
 expect_eq "then EVALSHA again" "$(($(calls evalsha) - SHA0)) $(($(calls eval) - EVAL0)) $(member "${IDS[0]}" s)" "3 1 7"
 
 echo "# --- a gap just under VISIT_TIMEOUT_S=2 continues the visit, just over starts another"
-U="u-gap"
-post "$INGEST_PORT" "[$(e page_view 0 /a)]"
-G0="${IDS[0]}"
-T0=$(received "$G0" gap "$K1")
-wait_past $((T0 + 1500))
-post "$INGEST_PORT" "[$(e click 1)]"
-G1="${IDS[0]}"
-T1=$(received "$G1" gap "$K1")
-check "the gap is under 2 s ($((T1 - T0)) ms)" [ $((T1 - T0)) -ge 1500 ] && [ $((T1 - T0)) -le 2000 ]
+# On a loaded machine the second request may arrive over 2 s after the first: then another
+# visitor tries again (at most 5 times), so that the case under the timeout is the one tested.
+for try in 1 2 3 4 5; do
+    U="u-gap-$try"
+    post "$INGEST_PORT" "[$(e page_view 0 /a)]"
+    G0="${IDS[0]}"
+    T0=$(received "$G0" gap "$K1")
+    wait_past $((T0 + 1500))
+    post "$INGEST_PORT" "[$(e click 1)]"
+    G1="${IDS[0]}"
+    T1=$(received "$G1" gap "$K1")
+    [ $((T1 - T0)) -gt 2000 ] || break
+done
+expect_eq "the gap is under 2 s ($((T1 - T0)) ms, try $try)" "$((T1 - T0 >= 1500 && T1 - T0 <= 2000))" 1
 expect_eq "1.5 s: the same visit, seq 2" "$(member "$G1" id gap "$K1") $(member "$G1" s gap "$K1") $(member "$G1" n gap "$K1")" "$G0 2 0"
 wait_past $((T1 + 2500))
 post "$INGEST_PORT" "[$(e click 2),$(e page_view 3 /c)]"
@@ -260,7 +269,7 @@ for c in 1 2 3 4 5 6; do
     M1="${IDS[0]}"
     A=$(envs ev4 4 | jq -r --arg id "$M0" 'select(.id == $id) | .user_id')
     B=$(envs ev4 4 | jq -r --arg id "$M1" 'select(.id == $id) | .user_id')
-    check "client $c: a new user_id after midnight" [ -n "$A" ] && [ -n "$B" ] && [ "$A" != "$B" ]
+    check "client $c: a new user_id after midnight" [ -n "$A" -a -n "$B" -a "$A" != "$B" ]
     expect_eq "client $c: the same visit goes on (id, seq, n, b)" \
         "$(visit "$M1" ev4 4 | jq -r '"\(.id) \(.s) \(.n) \(.b)"')" "$M0 2 0 -1"
     for q in $(T_QUEUE_SHARDS=4 q_names ev4); do

@@ -1445,10 +1445,44 @@ test_visit_rejects(void **state)
 #undef V_BASE_E
 }
 
+/* envelope_escape(): the one escaper of envelope strings, by table; the worst case fills
+ * ENVELOPE_ESCAPED_MAX exactly. */
+static void
+test_escape(void **state)
+{
+    static const struct {
+        const char *in;
+        size_t n;
+        const char *out;
+    } cases[] = {
+        {"", 0, ""},
+        {"/plain/path", 11, "/plain/path"},
+        {"a\"b", 3, "a\\\"b"},
+        {"a\\b", 3, "a\\\\b"},
+        {"\x01\x1f\x20\x7f", 4, "\\u0001\\u001f \x7f"},
+        {"nul\0in", 6, "nul\\u0000in"},
+        {"\xc3\xa9t\xc3\xa9\n", 6, "\xc3\xa9t\xc3\xa9\\u000a"},
+        {"end\"", 4, "end\\\""},
+        {"\"start", 6, "\\\"start"},
+    };
+    char out[64], worst[ENVELOPE_ESCAPED_MAX(8)];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t len = envelope_escape(cases[i].in, cases[i].n, out);
+        if (len != strlen(cases[i].out) || memcmp(out, cases[i].out, len) != 0) {
+            fail_msg("case %zu: \"%.*s\", not \"%s\"", i, (int)len, out, cases[i].out);
+        }
+    }
+    assert_int_equal(envelope_escape("\x01\x02\x03\x04\x05\x06\x07\x08", 8, worst), sizeof worst);
+    assert_memory_equal(worst + 42, "\\u0008", 6);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_escape),
         cmocka_unit_test(test_round_trip_all_fields),
         cmocka_unit_test(test_visit_decodes_and_round_trips),
         cmocka_unit_test(test_visit_long_paths),

@@ -103,7 +103,7 @@ test_cmd(void **state)
     (void)state;
     for (int round = 0; round < 2; round++) { /* built again into the same cmd */
         assert_int_equal(visits_cmd_build(&cmd, "q", NULL, 2, items, 4), 0);
-        assert_int_equal(cmd.argc, 3 + 5 + 2 + 8 * 4);
+        assert_int_equal(cmd.argc, 3 + 5 + 2 + 4 * 4);
         assert_arg(&cmd, 0, "EVAL");
         assert_non_null(strstr(cmd.argv[1], "LPUSH"));
         assert_arg(&cmd, 2, "5");
@@ -115,18 +115,37 @@ test_cmd(void **state)
         assert_arg(&cmd, 8, "2000");
         assert_arg(&cmd, 9, "302000"); /* the timeout and VISITS_MARGIN_S */
         a = 10;
-        const char *want[4][8] = {
-            {"1", "{\"v\":1}", "id0", "1765000000000", "253402300799999", "p", "/a", ""},
-            {"0", "{}", "", "", "", "", "", ""},
-            {"2", "{\"x\":1}", "s:e7", "1765000000000", "253402300799999", "s", "", "s:e7"},
-            {"1", "{\"y\":2}", "id3", "1765000000000", "253402300799999", "i", "", ""},
+        /* Heads: keys, class, client id, then ts 1765000000000 and received 253402300799999
+         * as little-endian doubles (struct.unpack('<c1c1c1dd')). */
+#define TIMES                                                                                      \
+    "\x00\x00\x20\x2b\x23\xaf\x79\x42"                                                             \
+    "\xe0\x7f\xfb\x43\xfa\xce\xec\x42"
+        const struct {
+            const char *bytes;
+            size_t len;
+        } want[4][4] = {
+            {{"1p-" TIMES, 19}, {"{\"v\":1", 6}, {"id0", 3}, {"/a", 2}},
+            {{"0", 1}, {"{}", 2}, {"", 0}, {"", 0}},
+            {{"2sc" TIMES, 19}, {"{\"x\":1", 6}, {"s:e7", 4}, {"", 0}},
+            {{"1i-" TIMES, 19}, {"{\"y\":2", 6}, {"id3", 3}, {"", 0}},
         };
+#undef TIMES
         for (int i = 0; i < 4; i++) {
-            for (int j = 0; j < 8; j++) {
-                assert_arg(&cmd, a++, want[i][j]);
+            for (int j = 0; j < 4; j++, a++) {
+                if (cmd.argvlen[a] != want[i][j].len ||
+                    memcmp(cmd.argv[a], want[i][j].bytes, want[i][j].len) != 0) {
+                    fail_msg("item %d, argument %d: %zu bytes, not the %zu wanted", i, j,
+                             cmd.argvlen[a], want[i][j].len);
+                }
             }
         }
     }
+    /* The id and a page view's path go escaped as the envelope escapes them. */
+    evs[0].path = "/q\"\\\x01";
+    strcpy(evs[0].id, "s\"x:e1");
+    assert_int_equal(visits_cmd_build(&cmd, "q", NULL, 2, items, 1), 0);
+    assert_arg(&cmd, 9, "s\\\"x:e1");
+    assert_arg(&cmd, 10, "/q\\\"\\\\\\u0001");
     /* An empty user_id has no visit either. */
     evs[0].user_id = "";
     assert_int_equal(visits_cmd_build(&cmd, "q", NULL, 1800, items, 1), 0);
@@ -134,6 +153,7 @@ test_cmd(void **state)
     assert_arg(&cmd, 4, "1800000");
     assert_arg(&cmd, 5, "2100000");
     assert_arg(&cmd, 6, "0");
+    assert_arg(&cmd, 7, "{\"v\":1}"); /* whole: it gets no visit */
     visits_cmd_cleanup(&cmd);
     assert_null(cmd.argv);
 }
