@@ -137,15 +137,16 @@ cpu_ticks() {
 
 mb() { calc "$1 / 1024" "%.1f MB"; }
 
-# bench_wrk ARGS...: run wrk ARGS (a script printing a "BENCH ..." line); sets W_CMD, W_REQ,
-# W_RPS, W_P50, W_P99 (µs), W_SOCKERR. Dies on any non-2xx answer or when wrk fails.
+# bench_wrk ARGS...: run wrk ARGS (a script printing a "BENCH ..." line), on CPU $WRK_CPU
+# alone when set; sets W_CMD, W_REQ, W_RPS, W_P50, W_P99 (µs), W_SOCKERR. Dies on any
+# non-2xx answer or when wrk fails.
 bench_wrk() {
     local out line kv dur=0 non2xx=0
     W_N=$((W_N + 1))
     out="$T_TMP/wrk.$W_N.out"
-    W_CMD=$(cmd_str wrk "$@")
+    W_CMD=$(cmd_str ${WRK_CPU:+taskset -c "$WRK_CPU"} wrk "$@")
     say "\$ $W_CMD"
-    timeout 120 wrk "$@" >"$out" 2>&1
+    timeout 120 ${WRK_CPU:+taskset -c "$WRK_CPU"} wrk "$@" >"$out" 2>&1
     sed 's/^/#   /' "$out"
     line=$(grep '^BENCH ' "$out") || die "wrk printed no result: $W_CMD"
     W_REQ=0 W_P50=0 W_P99=0 W_SOCKERR=0

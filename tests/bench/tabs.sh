@@ -51,44 +51,77 @@ base_ingest() {
     BASE_INGEST=$dir/build/ingest
 }
 
+# start_base_ingest LOG: start $BASE_INGEST (base_ingest) on a free port, on QUEUE_KEY of the
+# benchmark's Redis, its output in LOG; sets BASE_PID and BASE_PORT.
+start_base_ingest() {
+    PORT=0 PROBE_PORT=0 BIND_ADDRESS=127.0.0.1 REDIS_PORT="$REDIS_PORT" QUEUE_KEY="$QUEUE" \
+        "$BASE_INGEST" >"$1" 2>&1 &
+    BASE_PID=$!
+    T_PIDS+=("$BASE_PID")
+    wait_until 10 grep -q 'listening on ' "$1" || die "the base ingest did not start"
+    BASE_PORT=$(sed -n 's/.*listening on [^:]*:\([0-9]*\).*/\1/p' "$1" | head -n 1)
+}
+
+# cpu_ns PID: the time PID's threads have spent on a CPU, in ns (their
+# /proc/<pid>/task/*/schedstat, finer than /proc/<pid>/stat's ticks).
+cpu_ns() {
+    local f t sum=0
+    for f in /proc/"$1"/task/*/schedstat; do
+        read -r t _ 2>/dev/null <"$f" && sum=$((sum + t))
+    done
+    echo "$sum"
+}
+
 # ingest_vs_base NAME SECONDS [VAR=value ...]: POST /event at 50 connections for SECONDS,
 # against $BASE_INGEST (base_ingest) and this ingest (started as service NAME with the
 # assignments), in turn, twice each, both on QUEUE_KEY of the same Redis, emptied before
-# each run. Sets BASE_RES and NOW_RES (wrk_result of each one's better run) and VS_TPUT
-# (this one's req/s against the base's, in percent). Parts 11 and 12 use it.
+# each run. Sets BASE_RES and NOW_RES (wrk_result of each one's better run, with the CPU time
+# Redis and that ingest spent per request during it) and VS_TPUT (this one's req/s against
+# the base's, in percent). With VS_PIN=1, Redis runs on CPU 1 alone and both ingests and wrk
+# on CPU 0 (Redis given a CPU of its own, as where it runs on its own machine), and Redis
+# goes back to every CPU after. Parts 11, 12 and 13 use it.
 ingest_vs_base() {
     local name=$1 secs=$2 log="$T_TMP/$1-base.log" base_pid base_port now_port now_pid port
-    local rps_base=0 rps_now=0
+    local rps_base=0 rps_now=0 pid r0 i0 split
     shift 2
-    PORT=0 PROBE_PORT=0 BIND_ADDRESS=127.0.0.1 REDIS_PORT="$REDIS_PORT" QUEUE_KEY="$QUEUE" \
-        "$BASE_INGEST" >"$log" 2>&1 &
-    base_pid=$!
-    T_PIDS+=("$base_pid")
-    wait_until 10 grep -q 'listening on ' "$log" || die "the base ingest did not start"
-    base_port=$(sed -n 's/.*listening on [^:]*:\([0-9]*\).*/\1/p' "$log" | head -n 1)
+    start_base_ingest "$log"
+    base_pid=$BASE_PID base_port=$BASE_PORT
     start_service "$name" REDIS_PORT="$REDIS_PORT" QUEUE_KEY="$QUEUE" "$@" ||
         die "ingest did not start"
     now_port=${name^^}_PORT
     now_port=${!now_port}
     now_pid=${name^^}_PID
     now_pid=${!now_pid}
+    if [ "${VS_PIN:-0}" = 1 ]; then
+        taskset -a -p -c 1 "$REDIS_PID" >/dev/null &&
+            taskset -a -p -c 0 "$base_pid" >/dev/null &&
+            taskset -a -p -c 0 "$now_pid" >/dev/null || die "taskset failed"
+        local WRK_CPU=0
+    fi
     warm_up tests/bench/post.lua "http://127.0.0.1:$base_port/event"
     warm_up tests/bench/post.lua "http://127.0.0.1:$now_port/event"
     for _ in 1 2; do
         for port in "$base_port" "$now_port"; do
             redis_cli del "$QUEUE" >/dev/null
+            pid=$base_pid
+            [ "$port" = "$base_port" ] || pid=$now_pid
+            r0=$(cpu_ns "$REDIS_PID") i0=$(cpu_ns "$pid")
             bench_wrk -t2 -c50 -d"${secs}s" --latency -s tests/bench/post.lua \
                 "http://127.0.0.1:$port/event"
+            split=$(calc "($(cpu_ns "$REDIS_PID") - $r0) / 1000 / $W_REQ" "%.1f")
+            split="$(wrk_result); CPU per request: Redis $split µs, ingest $(calc \
+                "($(cpu_ns "$pid") - $i0) / 1000 / $W_REQ" "%.1f") µs"
             if [ "$port" = "$base_port" ]; then
-                [ "$W_RPS" -le "$rps_base" ] || { rps_base=$W_RPS BASE_RES=$(wrk_result); }
+                [ "$W_RPS" -le "$rps_base" ] || { rps_base=$W_RPS BASE_RES=$split; }
             else
-                [ "$W_RPS" -le "$rps_now" ] || { rps_now=$W_RPS NOW_RES=$(wrk_result); }
+                [ "$W_RPS" -le "$rps_now" ] || { rps_now=$W_RPS NOW_RES=$split; }
             fi
         done
     done
     redis_cli del "$QUEUE" >/dev/null
     stop_pid "$base_pid"
     stop_pid "$now_pid"
+    [ "${VS_PIN:-0}" = 0 ] || taskset -a -p -c "0-$(($(nproc) - 1))" "$REDIS_PID" >/dev/null
     VS_TPUT=$(calc "100 * ($rps_now - $rps_base) / $rps_base" "%+.1f")
 }
 

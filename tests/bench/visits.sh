@@ -6,32 +6,29 @@
 #
 #   13.1-3  POST /event at 50 connections (wrk), this ingest (its push script assigns each
 #           event its visit) against the base's (a plain LPUSH), alternating, twice each;
-#           the better of each counts
-#   13.4-6  processor CPU per event (the time on a CPU from /proc/<pid>/schedstat, in ns)
-#           draining BENCH_VISITS_N events queued through this ingest (with their visit
-#           members, which the base's decoder ignores), BATCH_SIZE=500, first the base's
-#           processor, then this one, each into a database of its own and each on new visits
-#           (the visits' state in Redis deleted before each fill)
+#           the better of each counts; with the CPU time Redis and ingest spent per request
+#   13.4-6  the same with Redis on a CPU of its own (CPU 1; ingest and wrk on CPU 0), as
+#           where Redis runs apart from ingest: what the script's work in Redis costs ingest
+#           when it does not take ingest's CPU (only on a machine of 2 CPUs or more)
+#   13.7-9  processor CPU per event (the time its threads spent on a CPU, tabs.sh's cpu_ns)
+#           draining BENCH_VISITS_N events, BATCH_SIZE=500: the base's processor what the
+#           base's ingest queued (no visit members), then this one what this ingest queued
+#           (on new visits: the visits' state in Redis deleted before), each into a database
+#           of its own; and the documents of the visit figures that drain wrote
 #
 # Environment: BENCH_VISITS_N [3000]; BENCH_VISITS_BASE [see above].
 VISITS_N=${BENCH_VISITS_N:-3000}
 
-# cpu_ns PID: the time PID has spent on a CPU, in ns (finer than /proc/<pid>/stat's ticks).
-cpu_ns() {
-    local t
-    read -r t _ <"/proc/$1/schedstat" || return 1
-    echo "$t"
-}
-
-# drain_cpu BINARY DB: fill the queue with VISITS_N events of new visits through ingest,
-# drain them with BINARY (a processor) into DB; sets DRAIN_CPU_US (CPU per event, µs) and
-# VISIT_DOCS.
+# drain_cpu BINARY DB INGEST_PORT: fill the queue with VISITS_N events of new visits through
+# the ingest on INGEST_PORT, drain them with BINARY (a processor) into DB; sets DRAIN_CPU_US
+# (CPU per event, µs) and VISIT_DOCS (the documents of rollup_visits, rollup_entry_pages and
+# rollup_exit_pages).
 drain_cpu() {
-    local bin=$1 uri pid log="$T_TMP/visits-$2.log" c0 c1
+    local bin=$1 uri pid log="$T_TMP/visits-$2.log" c0 c1 c
     uri=$(mongo_uri "$2")
     redis_cli del "$QUEUE" >/dev/null
     redis_cli --scan --pattern "$QUEUE:visit:*" | xargs -r redis-cli -p "$REDIS_PORT" del >/dev/null
-    fill "$VISITS_N"
+    INGEST_PORT=$3 fill "$VISITS_N"
     PORT=0 PROBE_PORT=0 BIND_ADDRESS=127.0.0.1 REDIS_PORT="$REDIS_PORT" QUEUE_KEY="$QUEUE" \
         BATCH_SIZE=500 MONGO_URI="$uri" "$bin" >"$log" 2>&1 &
     pid=$!
@@ -42,7 +39,10 @@ drain_cpu() {
     c1=$(cpu_ns "$pid")
     stop_pid "$pid"
     DRAIN_CPU_US=$(calc "($c1 - $c0) / 1000 / $VISITS_N" "%.1f")
-    VISIT_DOCS=$("$BUILD/tests/mongoq" "$uri" rollup_visits count '{}')
+    VISIT_DOCS=0
+    for c in rollup_visits rollup_entry_pages rollup_exit_pages; do
+        VISIT_DOCS=$((VISIT_DOCS + $("$BUILD/tests/mongoq" "$uri" "$c" count '{}')))
+    done
 }
 
 bench_visits() {
@@ -61,18 +61,32 @@ bench_visits() {
         "$NOW_RES" "the same"
     VISITS_TPUT=$VS_TPUT
     row 13.3 "**this / $BASE_REV req/s at 50 connections**" "**$VISITS_TPUT %**" "13.2 / 13.1"
+    VISITS_PIN_TPUT=
+    if [ "$(nproc)" -ge 2 ]; then
+        VS_PIN=1 ingest_vs_base ingest13p 5
+        row 13.4 "ingest at $BASE_REV, the same with Redis alone on CPU 1 (ingest and wrk on CPU 0)" \
+            "$BASE_RES" "\`taskset -a -p -c 1 <redis-server>\`, \`taskset -a -p -c 0 <ingest>\`, \`taskset -c 0 wrk ...\`"
+        row 13.5 "this ingest, the same, alternating with 13.4" "$NOW_RES" "the same"
+        VISITS_PIN_TPUT=$VS_TPUT
+        row 13.6 "**this / $BASE_REV req/s, Redis on a CPU of its own**" "**$VISITS_PIN_TPUT %**" "13.5 / 13.4"
+    fi
 
-    drain_cpu "$dir/build/processor" bench_visits_base
+    start_base_ingest "$T_TMP/visits-base-ingest.log"
+    drain_cpu "$dir/build/processor" bench_visits_base "$BASE_PORT"
+    stop_pid "$BASE_PID"
     base_cpu=$DRAIN_CPU_US
-    row 13.4 "processor at $BASE_REV, CPU per event, $(group "$VISITS_N") events, BATCH_SIZE=500" \
-        "$base_cpu µs/event" "time on a CPU from \`/proc/<pid>/schedstat\` over the drain"
-    drain_cpu "$BUILD/processor" bench_visits_now
+    row 13.7 "processor at $BASE_REV, CPU per event, $(group "$VISITS_N") events, BATCH_SIZE=500" \
+        "$base_cpu µs/event" "time its threads spent on a CPU (\`/proc/<pid>/task/*/schedstat\`) over the drain"
+    drain_cpu "$BUILD/processor" bench_visits_now "$INGEST_PORT"
     VISITS_CPU_RATIO=$(calc "$DRAIN_CPU_US / $base_cpu" "%.2f")
-    row 13.5 "this processor (five more figures: visits by day and hour, entry and exit pages), the same" \
-        "$DRAIN_CPU_US µs/event; $VISIT_DOCS \`rollup_visits\` documents" "the same"
-    row 13.6 "**this / $BASE_REV processor CPU per event**" "**×$VISITS_CPU_RATIO**" "13.5 / 13.4"
+    row 13.8 "this processor (five more figures: visits by day and hour, entry and exit pages), the same" \
+        "$DRAIN_CPU_US µs/event; $VISIT_DOCS documents of the visit figures (\`rollup_visits\`, \`rollup_entry_pages\`, \`rollup_exit_pages\`)" "the same"
+    row 13.9 "**this / $BASE_REV processor CPU per event**" "**×$VISITS_CPU_RATIO**" "13.8 / 13.7"
+    [ -z "$VISITS_PIN_TPUT" ] || EXTRA_TARGETS+=(
+        "| \`POST /event\` with visits within 10 % of $BASE_REV's (same run, Redis on a CPU of its own) | $VISITS_PIN_TPUT % | $(verdict "$VISITS_PIN_TPUT >= -10") |"
+    )
     EXTRA_TARGETS+=(
-        "| \`POST /event\` with visits within 10 % of $BASE_REV's (same run) | $VISITS_TPUT % | $(verdict "$VISITS_TPUT >= -10") |"
+        "| \`POST /event\` with visits within 10 % of $BASE_REV's (same run, all on the same CPUs) | $VISITS_TPUT % | $(verdict "$VISITS_TPUT >= -10") |"
         "| processor CPU per event with visits ≤ 1.5× $BASE_REV's (same run) | ×$VISITS_CPU_RATIO | $(verdict "$VISITS_CPU_RATIO <= 1.5") |"
     )
 }
