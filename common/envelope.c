@@ -43,57 +43,71 @@ put(struct out *o, const char *s, size_t n)
     o->len += n;
 }
 
+/* Whether byte c is written as it is in a JSON string of an envelope (the text is valid UTF-8,
+ * which jansson or event_scan() checked, so only '"', '\\' and control characters are not);
+ * and, when it is not, its escape into e: its length (2 for '"' and '\\', 6 for a control
+ * character, \u00XX), else 0. */
+static inline int
+plain_byte(unsigned char c)
+{
+    return c >= 0x20 && c != '"' && c != '\\';
+}
+
+static inline size_t
+escape_byte(unsigned char c, char e[6])
+{
+    static const char hex[] = "0123456789abcdef";
+
+    if (plain_byte(c)) {
+        return 0;
+    }
+    e[0] = '\\';
+    if (c == '"' || c == '\\') {
+        e[1] = (char)c;
+        return 2;
+    }
+    memcpy(e + 1, "u00", 3);
+    e[4] = hex[c >> 4];
+    e[5] = hex[c & 15];
+    return 6;
+}
+
 size_t
 envelope_escape(const char *s, size_t n, char *out)
 {
-    static const char hex[] = "0123456789abcdef";
-    const char *run = s, *end = s + n;
     char *o = out;
 
-    for (; s < end; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c >= 0x20 && c != '"' && c != '\\') {
-            continue;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = escape_byte((unsigned char)s[i], o);
+        if (k == 0) {
+            *o++ = s[i];
         }
-        memcpy(o, run, (size_t)(s - run));
-        o += s - run;
-        run = s + 1;
-        *o++ = '\\';
-        if (c == '"' || c == '\\') {
-            *o++ = (char)c;
-        } else {
-            *o++ = 'u';
-            *o++ = '0';
-            *o++ = '0';
-            *o++ = hex[c >> 4];
-            *o++ = hex[c & 15];
-        }
+        o += k;
     }
-    memcpy(o, run, (size_t)(end - run));
-    return (size_t)(o - out) + (size_t)(end - run);
+    return (size_t)(o - out);
 }
 
 /* Append ,"key":"value" (prefix is the literal ,"key":" of length plen), the value being
- * the bytes from v to end (or to a NUL before end) as envelope_escape() writes them, in
- * slices, so the buffer grows by at most ESCAPE_SLICE escaped bytes beyond the text. */
-#define ESCAPE_SLICE 256
+ * the bytes from v to end (or to a NUL before end) escaped by escape_byte(): runs of plain
+ * bytes copied at once. */
 static void
 put_string_n(struct out *o, const char *prefix, size_t plen, const char *v, const char *end)
 {
-    size_t n = strnlen(v, (size_t)(end - v));
+    const char *run = v;
 
     put(o, prefix, plen);
-    while (n > 0 && !o->failed) {
-        size_t k = n < ESCAPE_SLICE ? n : ESCAPE_SLICE;
-        if (o->len + ENVELOPE_ESCAPED_MAX(k) + 1 > o->cap) {
-            grow(o, ENVELOPE_ESCAPED_MAX(k));
-            if (o->failed) {
-                return;
-            }
+    for (;; v++) {
+        unsigned char c = v < end ? (unsigned char)*v : '\0';
+        char e[6];
+        if (plain_byte(c)) {
+            continue;
         }
-        o->len += envelope_escape(v, k, o->buf + o->len);
-        v += k;
-        n -= k;
+        put(o, run, (size_t)(v - run));
+        if (c == '\0') {
+            break;
+        }
+        put(o, e, escape_byte(c, e));
+        run = v + 1;
     }
     put(o, "\"", 1);
 }

@@ -5,7 +5,7 @@
 # `valgrind --tool=callgrind --instr-atstart=no`; instrumentation is switched on
 # (`callgrind_control -i on PID`) only once it has started and taken unmeasured warm-up
 # work, and the profile is dumped (`callgrind_control -d PID`) when the measured work is
-# done, so start-up is not counted. Rows (ids C.1-C.4):
+# done, so start-up is not counted. Rows (ids C.1-C.5):
 #   C.1 ingest, POST /event: instructions per request, over 2,000 requests of the
 #       benchmark's event (part 1's) on one keep-alive connection (curl)
 #   C.1p the same with events that have properties (build/tests/loadgen --connections 1)
@@ -17,6 +17,9 @@
 #       processor with one RENAME
 #   C.4 processor: MongoDB commands sent and documents written per batch of 500, with the
 #       rollup protocol's share, from callgrind's call counts of the driver's entry points
+#   C.5 Redis: instructions per event of ingest's push (the script that assigns each event its
+#       visit, ingest/visits.c) over C.2's requests, in a redis-server of its own under
+#       callgrind (its network and command handling included)
 # and, for C.1-C.3, the top five functions by inclusive cost (callgrind_annotate
 # --inclusive=yes; thread entry points and the driver loop that hold ~100 % left out).
 # Each figure is shown next to the one of the previous run, read from BENCH_OUT before it
@@ -277,11 +280,43 @@ printf '%s\t%s\t%s\t%s\n' C.4 "processor: MongoDB commands and documents written
     "$result" "calls in C.3's profile: \`mongoc_cluster_run_command_monitored\` (every command), \`insert_many\`/\`insert_one\`, \`find_with_opts\`/\`count_documents\`, \`_mongoc_write_command_insert_append\`/\`_update_append\` (statements)" >>"$ROWS_FILE"
 say "C.4 per batch: $result"
 
+# --- C.5: Redis, ingest's push script --------------------------------------------------------
+
+# C.2's requests again, into a redis-server of its own under callgrind (stripped: no top five).
+RCG_PORT=$("$BUILD/tests/freeport") || die "no free port"
+valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$T_TMP/redis.cg" \
+    redis-server --port "$RCG_PORT" --bind 127.0.0.1 --save '' --appendonly no >"$T_TMP/redis-cg.log" 2>&1 &
+RCG_PID=$!
+T_PIDS+=("$RCG_PID")
+# shellcheck disable=SC2317 # called through wait_until
+rcg_up() { redis-cli -p "$RCG_PORT" ping 2>/dev/null | grep -q PONG; }
+wait_until 60 rcg_up || die "redis-server did not start under callgrind"
+start_service ingest9 REDIS_PORT="$RCG_PORT" QUEUE_KEY=cost || die "ingest did not start"
+INGEST_URL="http://127.0.0.1:$INGEST9_PORT"
+urls=()
+for ((i = 0; i < BATCHES; i++)); do urls+=(-o /dev/null "$INGEST_URL/events"); done
+curl -sf --max-time 60 -H 'Content-Type: application/json' --data-binary "@$T_TMP/batch.json" \
+    -o /dev/null "$INGEST_URL/events" -o /dev/null "$INGEST_URL/events" ||
+    die "POST /events (warm-up) failed"
+cg_on "$RCG_PID"
+codes=$(curl -s -w '%{http_code}\n' --max-time 300 -H 'Content-Type: application/json' \
+    --data-binary "@$T_TMP/batch.json" "${urls[@]}")
+cg_dump "$RCG_PID"
+[ "$(grep -c '^202$' <<<"$codes")" = "$BATCHES" ] || die "POST /events answered: $(tr '\n' ' ' <<<"$codes")"
+stop_pid "$INGEST9_PID" 60
+total=$(cg_total "$T_TMP/redis.cg.1")
+prev=$(previous C.5)
+per=$((total / (BATCHES * 500)))
+result="**$(group "$per") instructions/event** ($(vs_previous "$per" "$prev")); $(group "$total") in all"
+printf '%s\t%s\t%s\t%s\n' C.5 "Redis: ingest's push of C.2's events, each given its visit by the push script: instructions per event (callgrind)" \
+    "$result" "\`valgrind --tool=callgrind --instr-atstart=no redis-server ...\`, ingest on it, C.2's $BATCHES requests after 2 unmeasured" >>"$ROWS_FILE"
+say "C.5 Redis: $result"
+
 commit=$(git -C "$T_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 git -C "$T_ROOT" diff --quiet HEAD -- . ':!docs/benchmarks.md' 2>/dev/null || commit+=" with uncommitted changes"
 {
     echo "<!-- cost details: tests/bench/callgrind.sh -->"
-    echo "Rows C.1-C.4 were measured at commit $commit on $(date -u +%Y-%m-%dT%H:%M:%SZ) by"
+    echo "Rows C.1-C.5 were measured at commit $commit on $(date -u +%Y-%m-%dT%H:%M:%SZ) by"
     echo "tests/bench/callgrind.sh (\`make bench-cost\` rewrites only them). Where the instructions"
     echo "of C.1-C.3 go: the top five functions by inclusive cost (\`callgrind_annotate"
     echo "--inclusive=yes\`; thread entry points left out):"
@@ -296,7 +331,7 @@ if [ "$MODE" = --update ]; then
     [ -f "$BENCH_OUT" ] || die "$BENCH_OUT does not exist: run make bench first"
     # Replace the C.* rows and the details block where they are; a file without them
     # gets the rows at the end of the results table and the details just after it.
-    has_rows=$(grep -c '^| C\.[0-9]* |' "$BENCH_OUT")
+    has_rows=$(grep -c '^| C\.[0-9]*[a-z]* |' "$BENCH_OUT")
     has_details=$(grep -c '^<!-- cost details' "$BENCH_OUT")
     awk -v rows="$ROWS_FILE" -v details="$DETAILS_FILE" -v has_rows="$has_rows" \
         -v has_details="$has_details" '
@@ -309,7 +344,7 @@ if [ "$MODE" = --update ]; then
         function put_details(  l) { while ((getline l < details) > 0) print l; close(details) }
         /^<!-- cost details/ { skip = 1; put_details(); next }
         skip { if (/^<!-- \/cost details/) skip = 0; next }
-        /^\| C\.[0-9]+ \|/ { if (!done_rows) put_rows(); next }
+        /^\| C\.[0-9]+[a-z]* \|/ { if (!done_rows) put_rows(); next }
         /^## Results/ { in_results = 1 }
         in_results && /^\|/ { in_table = 1 }
         in_table && !/^\|/ {
