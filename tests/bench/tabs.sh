@@ -93,9 +93,11 @@ ingest_vs_base() {
     now_pid=${name^^}_PID
     now_pid=${!now_pid}
     if [ "${VS_PIN:-0}" = 1 ]; then
-        taskset -a -p -c 1 "$REDIS_PID" >/dev/null &&
-            taskset -a -p -c 0 "$base_pid" >/dev/null &&
-            taskset -a -p -c 0 "$now_pid" >/dev/null || die "taskset failed"
+        for pid in "$REDIS_PID:1" "$base_pid:0" "$now_pid:0"; do
+            taskset -a -p -c "${pid#*:}" "${pid%:*}" >/dev/null || die "taskset failed"
+        done
+        # bench_wrk's wrk on CPU 0 too (dynamic scope: it sees this local).
+        # shellcheck disable=SC2034
         local WRK_CPU=0
     fi
     warm_up tests/bench/post.lua "http://127.0.0.1:$base_port/event"
