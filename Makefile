@@ -26,11 +26,11 @@ ingest_COMMON        := $(COMMON_BASE) rconn rcluster rcluster_map event envelop
 processor_COMMON     := $(COMMON_BASE) rconn rcluster rcluster_map event envelope store rollup_doc \
                         qshard qrecord
 reporting_COMMON     := $(COMMON_BASE) store rollup_doc
-ingest_PKGS          := hiredis jansson libcrypto
+ingest_PKGS          := hiredis jansson libcrypto libmaxminddb
 processor_PKGS       := hiredis libmongoc-1.0 jansson
 reporting_PKGS       := libmongoc-1.0 jansson
 
-PKGS        := hiredis libmongoc-1.0 jansson libcrypto
+PKGS        := hiredis libmongoc-1.0 jansson libcrypto libmaxminddb
 PKG_CFLAGS   = $(shell pkg-config --cflags $(PKGS) 2>/dev/null | sed 's/-I/-isystem /g')
 pkg_libs     = $(shell pkg-config --libs $(1) 2>/dev/null) -lcivetweb -lpthread
 PKG_LIBS     = $(call pkg_libs,$(PKGS))
@@ -40,9 +40,12 @@ BUILD       ?= build
 ifdef SANITIZE
   SAN := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
+# ingest's default GEOIP_DB (ingest/geo.h): the country database deploy/setup.sh installs
+# into .deps/; the container image builds with its own path (deploy/Containerfile).
+GEOIP_DB_DEFAULT ?= $(CURDIR)/.deps/geoip/node_modules/@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb
 # A program's sources find their own headers beside them; tests see every program's.
 ALL_CFLAGS   = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) $(SAN) $(CFLAGS) \
-               $(PKG_CFLAGS) -Icommon
+               $(PKG_CFLAGS) -Icommon -DGEOIP_DB_DEFAULT='"$(GEOIP_DB_DEFAULT)"'
 TEST_INC    := -Iingest -Iprocessor -Ireporting
 
 COMMON_SRC  := $(wildcard common/*.c)

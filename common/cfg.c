@@ -100,7 +100,8 @@ parse_one(const struct cfg_var *v, const char *value, struct app_err *err)
         *(long *)v->dest = num;
         return 0;
     case CFG_URI:
-    case CFG_CHECKED: {
+    case CFG_CHECKED:
+    case CFG_CHECKED_OFF: {
         struct app_err why = {0};
         if (v->check != NULL && v->check(value, &why) != 0) {
             return err_set(err, ERR_INVALID, "%s: %s%s", v->name,
@@ -154,7 +155,7 @@ cfg_load(const struct cfg_var *vars, size_t n, struct app_err *err)
 {
     for (size_t i = 0; i < n; i++) {
         const char *value = getenv(vars[i].name);
-        if (value == NULL || *value == '\0') {
+        if (value == NULL || (*value == '\0' && vars[i].kind != CFG_CHECKED_OFF)) {
             value = vars[i].def;
         }
         if (value == NULL) {

@@ -19,6 +19,9 @@ enum cfg_kind {
     CFG_WRITE_CONCERN, /* "majority" or a number of nodes 1-50; dest: const char ** */
     CFG_CHECKED,       /* a string (may be empty) that the row's check accepts, e.g. a list
                         * the program parses again when it starts; dest: const char ** */
+    CFG_CHECKED_OFF,   /* CFG_CHECKED, but set and empty is kept as "" (given to the check),
+                        * not replaced by the default: empty means "off", unset the default
+                        * (GEOIP_DB); dest: const char ** */
     CFG_BIND_ADDRESS,  /* an IPv4 address to listen on, in dotted form (four numbers 0-255,
                         * no leading zeros); an IPv6 address is refused with a message of its
                         * own, as Debian's civetweb 1.15 is built without IPv6;
@@ -41,11 +44,10 @@ struct cfg_var {
 };
 
 /* Read every variable of the table from the environment (unset or empty ->
- * default) and store the parsed values. String values point into the
- * environment or at the default, so nothing needs freeing, as long as the
- * environment is not changed afterwards.
- * Returns 0, or -1 with err->msg one line naming the first bad variable,
- * e.g. `PORT: "abc" is not a port number (1-65535)`. */
+ * default, but for CFG_CHECKED_OFF's empty) and store the parsed values. String values point into
+ * the environment or at the default, so nothing needs freeing, as long as the environment is not
+ * changed afterwards. Returns 0, or -1 with err->msg one line naming the first bad variable, e.g.
+ * `PORT: "abc" is not a port number (1-65535)`. */
 int cfg_load(const struct cfg_var *vars, size_t n, struct app_err *err);
 
 /* Log the configuration in effect at INFO, secrets masked. */

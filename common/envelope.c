@@ -232,6 +232,9 @@ envelope_encode(const struct event *ev, size_t *len)
     if (event_visitor_name(ev->visitor) != NULL) {
         PUT_STRING(&o, "vsrc", event_visitor_name(ev->visitor));
     }
+    if (ev->country[0] != '\0') {
+        PUT_STRING(&o, "cc", ev->country);
+    }
     if (ev->has_visit) {
         put_visit(&o, &ev->visit);
     }
@@ -254,6 +257,19 @@ envelope_encode(const struct event *ev, size_t *len)
         *len = o.len;
     }
     return o.buf;
+}
+
+/* The rule of "cc" for both decoders: an ISO 3166-1 alpha-2 code, two letters A-Z. Copies
+ * it into out (EVENT_COUNTRY_LEN + 1 bytes) and returns 1 when s[0..n) is one, else 0. */
+static int
+take_country(const char *s, size_t n, char *out)
+{
+    if (n != EVENT_COUNTRY_LEN || s[0] < 'A' || s[0] > 'Z' || s[1] < 'A' || s[1] > 'Z') {
+        return 0;
+    }
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return 1;
 }
 
 /* The rule of the envelope's times on what a decoder read, for both decoders: ts, received
@@ -708,8 +724,8 @@ static int
 decode_fast(const char *buf, size_t len, struct event *ev)
 {
     struct scan s = {buf, buf + len};
-    const char *id, *dlv = NULL, *vsrc, *f[F_N] = {NULL};
-    size_t id_n, dlv_n = 0, vsrc_n, n[F_N] = {0}, at = 0, off[F_N], need = F_N;
+    const char *id, *dlv = NULL, *vsrc, *cc, *f[F_N] = {NULL};
+    size_t id_n, dlv_n = 0, vsrc_n, cc_n, n[F_N] = {0}, at = 0, off[F_N], need = F_N;
     struct event e;
     struct visit_raw vr;
     json_t *props = NULL, *src;
@@ -743,6 +759,10 @@ decode_fast(const char *buf, size_t len, struct event *ev)
     if (SCAN_LIT(&s, ",\"vsrc\":") &&
         (!scan_str(&s, &vsrc, &vsrc_n) ||
          (e.visitor = event_visitor_parse(vsrc, vsrc_n)) == EVENT_VISITOR_UNKNOWN)) {
+        return FAST_NOT_MINE;
+    }
+    if (SCAN_LIT(&s, ",\"cc\":") &&
+        (!scan_str(&s, &cc, &cc_n) || !take_country(cc, cc_n, e.country))) {
         return FAST_NOT_MINE;
     }
     if (SCAN_LIT(&s, ",\"visit\":") && !(has_visit = scan_visit(&s, &vr, f, n))) {
@@ -845,7 +865,7 @@ int
 envelope_decode_json(const char *buf, size_t len, struct event *ev, struct app_err *err)
 {
     json_error_t jerr;
-    json_t *o = NULL, *v, *id, *dlv, *rid, *vsrc;
+    json_t *o = NULL, *v, *id, *dlv, *rid, *vsrc, *cc;
     unsigned long failures = jsonmem_failures();
     int rc = -1;
 
@@ -910,6 +930,13 @@ envelope_decode_json(const char *buf, size_t len, struct event *ev, struct app_e
              EVENT_VISITOR_UNKNOWN)) {
         event_init(ev);
         err_set(err, ERR_INVALID, "envelope field 'vsrc' is not client, device or hash");
+        goto done;
+    }
+    cc = json_object_get(o, "cc");
+    if (cc != NULL && (!json_is_string(cc) ||
+                       !take_country(json_string_value(cc), json_string_length(cc), ev->country))) {
+        event_init(ev);
+        err_set(err, ERR_INVALID, "envelope field 'cc' is not a country code (two letters A-Z)");
         goto done;
     }
     if (take_visit(json_object_get(o, "visit"), ev, err) != 0) {

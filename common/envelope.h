@@ -25,6 +25,9 @@
  *                                 "client" (user_id sent by the client), "device" (the
  *                                 tracker's stored id), "hash" (derived by ingest); absent
  *                                 without a user_id and in envelopes written before it
+ *    "cc":"DE",                   optional: the client's country, ISO 3166-1 alpha-2, two
+ *                                 letters A-Z (ingest/geo.h, GEOIP_DB); absent when unknown
+ *                                 and in envelopes written before it
  *    "visit":{...},               optional: the event's visit (below); envelope_encode()
  *                                 writes it here, ingest's push script splices it in last
  *    "properties":{...},          optional JSON object, as sent
@@ -106,7 +109,8 @@ size_t envelope_escape(const char *s, size_t n, char *out);
  * when present it is 1-64 characters of [A-Za-z0-9._:-], event_request_id_valid()). Or -1
  * with ERR_INTERNAL when an allocation failed (jansson's included, jsonmem.h): the
  * envelope may be fine, and the caller tries again later. The last reason checked is
- * "envelope field 'vsrc' is not client, device or hash", then those of the optional visit
+ * "envelope field 'vsrc' is not client, device or hash", then "envelope field 'cc' is not a
+ * country code (two letters A-Z)", then those of the optional visit
  * member: "envelope field 'visit' is not an object"; then member by member, in the order id,
  * s, start, n, b, d, e, en, eb, x, xn, xb, xo, xob, "envelope field 'visit.<m>' is missing"
  * (any but e, eb, x and xo; xob only with xo, and ignored without it) or "envelope field

@@ -64,6 +64,9 @@ enum event_visitor {
     EVENT_VISITOR_HASH,   /* "hash": derived by ingest, a keyed hash of the day (visitor.h) */
 };
 
+/* A country code: ISO 3166-1 alpha-2, two uppercase letters (the envelope's "cc"). */
+#define EVENT_COUNTRY_LEN 2
+
 /* A derived visitor id: 32 lowercase hex characters (128 bits of HMAC-SHA-256). */
 #define EVENT_VISITOR_ID_LEN 32
 
@@ -119,6 +122,9 @@ struct event {
     int64_t client_ts_ms;       /* the client's own timestamp, when ts_ms is corrected for skew */
     int has_client_ts;          /* client_ts_ms is set: ts_ms was corrected (event_correct_ts()) */
     enum event_visitor visitor; /* how user_id was known; UNKNOWN without one */
+    /* The client's country (ingest/geo.h): an ISO 3166-1 alpha-2 code, two letters A-Z, or ""
+     * when unknown (no GEOIP_DB, a private address, not in the database). */
+    char country[EVENT_COUNTRY_LEN + 1];
     /* The derived user_id (ingest: visitor_derive()), which user_id then points to. */
     char visitor_id[EVENT_VISITOR_ID_LEN + 1];
     int has_visit;            /* visit is set (an envelope with a "visit" member) */

@@ -18,6 +18,9 @@
  * (the tracker's id stored on the device), "hash" (derived by ingest from a daily salt).
  * Absent without a user_id, and in documents stored before it existed. */
 #define EVDOC_VISITOR_SOURCE "visitor_source"
+/* string: the client's country, ISO 3166-1 alpha-2 (ingest's GEOIP_DB). Absent when unknown
+ * (no database, a private address, not in the database) and in documents stored before it. */
+#define EVDOC_COUNTRY "country"
 /* The event's visit (an envelope with a "visit" member; absent otherwise, and in documents
  * stored before visits existed): string, the visit id (the _id of its first event), and
  * int64, the event's 1-based sequence number in it. */

@@ -3,8 +3,8 @@
 #
 # Debian packages (compiler, libraries, esbuild for the tracker, redis-server, test tools,
 # chromium for the browser tests) via apt-get; the MongoDB-wire-compatible test server (see
-# docs/development.md), playwright-core (drives chromium) and uPlot (the dashboard's chart,
-# built into reporting) from npm's registry, into .deps/ at the top of the repository, each
+# docs/development.md), playwright-core (drives chromium), uPlot (the dashboard's chart,
+# built into reporting) and ingest's country database (GEOIP_DB) from npm's registry, into .deps/ at the top of the repository, each
 # pinned and checked against a sha256. Safe to run again: it installs only what is missing. Needs root (or sudo) the first time only.
 set -euo pipefail
 
@@ -15,6 +15,7 @@ packages=(
     libcivetweb-dev libhiredis-dev libmongoc-dev libbson-dev libjansson-dev libcmocka-dev libssl-dev
     redis-server curl jq valgrind nodejs npm ca-certificates
     yamllint shellcheck python3 python3-yaml unzip podman debootstrap wrk chromium esbuild
+    libmaxminddb-dev mmdb-bin
 )
 
 JONGODB_PKG="@jongodb/memory-server-bin-linux-x64-gnu"
@@ -69,10 +70,13 @@ fi
 # npm_tarball DIR NAME VERSION SHA256: the registry's tarball of NAME@VERSION, checked
 # against its sha256 before it is unpacked into .deps/DIR/node_modules/NAME; done again
 # only when the stamp (the sha256 it was installed with) or the unpacked package.json is
-# missing or different. For packages without dependencies.
+# missing or different. For packages without dependencies. A scoped name (@scope/name)
+# names its tarball and stamp scope-name, as npm pack does.
 npm_tarball() {
-    local dir="$root/.deps/$1" name=$2 version=$3 sha=$4 tarball
-    local stamp="$dir/$name-$version.sha256"
+    local dir="$root/.deps/$1" name=$2 version=$3 sha=$4 tarball flat
+    flat=${name#@}
+    flat=${flat//\//-}
+    local stamp="$dir/$flat-$version.sha256"
     if [ -f "$dir/node_modules/$name/package.json" ] &&
         [ "$(cat "$stamp" 2>/dev/null)" = "$sha" ]; then
         return 0
@@ -81,7 +85,7 @@ npm_tarball() {
     rm -rf "$dir"
     mkdir -p "$dir/node_modules/$name"
     (cd "$dir" && npm pack --silent --loglevel=error "$name@$version" >/dev/null)
-    tarball="$dir/$name-$version.tgz"
+    tarball="$dir/$flat-$version.tgz"
     if ! echo "$sha  $tarball" | sha256sum --check --status; then
         echo "setup: $tarball does not match its expected sha256" >&2
         exit 1
@@ -95,6 +99,11 @@ npm_tarball playwright playwright-core 1.65.1 6f5a60be62a4fddfbe7d10c448d8fbd545
 # uPlot, the dashboard's chart, embedded into reporting at build time: the Makefile checks
 # the two files it takes (UPLOT_* there) against their own sha256s.
 npm_tarball uplot uplot 1.6.32 4b8a8191e425658e3ea8c8c1314b0fc679c861ee3a1af2b20c7b16ba50b5133d
+# The country database of ingest's GEOIP_DB (ingest/geo.h): sapics' ip-location-db,
+# geo-whois-asn-country.mmdb (IPv4 and IPv6), the package CC0-1.0, its data from the RIRs'
+# under CC BY 4.0 by the NRO (credited in docs/privacy.md). The Makefile's GEOIP_DB_DEFAULT.
+npm_tarball geoip @ip-location-db/geo-whois-asn-country-mmdb 2.3.2026061719 \
+    91757a1b06cdcd1955f292e4c4cfc54e091204f998e159a3187f7a2ef3724be0
 # promtool (checks the /metrics format in tests), unpacked from Debian's prometheus package
 # without installing the server.
 promtool="$root/.deps/bin/promtool"

@@ -248,6 +248,25 @@ derive_visitors(struct mg_connection *conn, struct ingest *in, struct outgoing *
     return status;
 }
 
+/* Give the events of a request their client's country (geo.h, GEOIP_DB): one lookup of the
+ * client key, whose address goes no further than the lookup. */
+static void
+locate(const struct mg_connection *conn, const struct ingest *in, struct outgoing *o)
+{
+    char client[CLIENT_KEY_MAX], cc[EVENT_COUNTRY_LEN + 1];
+
+    if (in->geo == NULL) {
+        return;
+    }
+    client_key(conn, in, client);
+    if (!geo_country(in->geo, client, cc)) {
+        return;
+    }
+    for (size_t i = 0; i < o->n; i++) {
+        memcpy(o->evs[i].country, cc, sizeof cc);
+    }
+}
+
 /* The Idempotency-Key header of POST /event, which stands for the body's event_id: into
  * ev->client_id when the body has none. Returns 0, or the status of the 400 sent. */
 static int
@@ -394,6 +413,7 @@ accept_post_event(struct mg_connection *conn, void *arg)
     if ((status = derive_visitors(conn, in, &o)) != 0) {
         goto done;
     }
+    locate(conn, in, &o);
     if (seal(conn, &o, ts_now_ms()) != 0) {
         status = http_send_error(conn, 500, "Internal error");
         goto done;
@@ -566,6 +586,7 @@ valid:
     if ((status = derive_visitors(conn, in, &o)) != 0) {
         goto done;
     }
+    locate(conn, in, &o);
     if (seal(conn, &o, now) != 0) {
         status = http_send_error(conn, 500, "Internal error");
         goto done;

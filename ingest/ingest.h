@@ -7,6 +7,7 @@
 
 #include "client.h"
 #include "cors.h"
+#include "geo.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -35,6 +36,7 @@ struct ingest_cfg {
     long wait_replicas;       /* REDIS_WAIT_REPLICAS: WAIT for them after each LPUSH, 0: no */
     long wait_timeout_ms;     /* REDIS_WAIT_TIMEOUT_MS: the WAIT's timeout */
     long visit_timeout_s;     /* VISIT_TIMEOUT_S: a visit ends after this gap (visits.h) */
+    const char *geoip_db;     /* GEOIP_DB: the country database (geo.h), "": none */
 };
 
 /* Counters for /metrics. */
@@ -69,6 +71,7 @@ struct ingest {
     atomic_int recorded;         /* QUEUE_SHARDS is in the record of layouts (common/qrecord.h) */
     atomic_llong record_next_ms; /* ts_mono_ms() before which not to try again */
     salt_t *salt;                /* the daily salt of derived visitor ids (salt.h, visitor.h) */
+    geo_t *geo;                  /* the clients' countries (geo.h); NULL with GEOIP_DB empty */
     struct ingest_stats stats;
 };
 

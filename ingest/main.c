@@ -58,6 +58,9 @@ start(struct svc_program *prog, struct app_err *err)
         (in->salt = salt_new(&in->cfg.redis, in->cfg.queue_key, err)) == NULL) {
         return -1;
     }
+    if (in->cfg.geoip_db[0] != '\0' && (in->geo = geo_open(in->cfg.geoip_db, err)) == NULL) {
+        return -1; /* checked by cfg (geo_check_db()): the file went away since */
+    }
     if (in->cfg.rate_limit > 0) {
         long burst = in->cfg.rate_burst > 0 ? in->cfg.rate_burst : in->cfg.rate_limit;
         in->cfg.rate_burst = burst;
@@ -73,6 +76,7 @@ finish(struct svc_program *prog)
 {
     struct ingest *in = (struct ingest *)prog;
 
+    geo_free(in->geo);
     ratelimit_free(in->rate);
     salt_free(in->salt);
     sites_free(in->sites);
@@ -103,6 +107,7 @@ main(void)
         {"RATE_BURST", "0", CFG_INT, &c->rate_burst, 0, 1000000, 0, NULL},
         {"TRUST_PROXY", "0", CFG_INT, &c->trust_proxy, 0, CLIENT_TRUST_PROXY_MAX, 0, NULL},
         VISITS_TIMEOUT_VAR(&c->visit_timeout_s),
+        {"GEOIP_DB", GEOIP_DB_DEFAULT, CFG_CHECKED_OFF, &c->geoip_db, 0, 0, 0, geo_check_db},
         SVC_HTTP_VARS(&in.svc.cfg, "256", "3900"),
         SVC_LOG_VARS(&in.svc.cfg),
     };

@@ -156,6 +156,9 @@ event_to_bson(const struct event *ev, int64_t now_ms, struct rollup_own *own, bs
     if (event_visitor_name(ev->visitor) != NULL) {
         BSON_APPEND_UTF8(doc, EVDOC_VISITOR_SOURCE, event_visitor_name(ev->visitor));
     }
+    if (ev->country[0] != '\0') {
+        BSON_APPEND_UTF8(doc, EVDOC_COUNTRY, ev->country);
+    }
     if (ev->has_visit) {
         BSON_APPEND_UTF8(doc, EVDOC_VISIT_ID, ev->visit.id);
         BSON_APPEND_INT64(doc, EVDOC_VISIT_SEQ, ev->visit.seq);

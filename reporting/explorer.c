@@ -404,6 +404,9 @@ explorer_render(const bson_t *doc, int with_properties, size_t *len)
     if (bson_iter_init_find(&it, doc, EVDOC_VISITOR_SOURCE)) { /* absent in older documents */
         bad |= render_string(ev, "visitor_source", doc, EVDOC_VISITOR_SOURCE);
     }
+    if (bson_iter_init_find(&it, doc, EVDOC_COUNTRY)) { /* absent when unknown */
+        bad |= render_string(ev, "country", doc, EVDOC_COUNTRY);
+    }
     bad |= render_date(ev, "timestamp", doc, EVDOC_TIMESTAMP, &ms);
     bad |= render_date(ev, "received_at", doc, EVDOC_RECEIVED_AT, &ms);
     bad |= render_date(ev, "client_timestamp", doc, EVDOC_CLIENT_TIMESTAMP, &ms);

@@ -82,7 +82,8 @@ decoders_agree(const char *buf, size_t len)
                     !same_str(a.request_id, b.request_id) || !same_str(a.client_id, b.client_id) ||
                     a.ts_ms != b.ts_ms || a.received_ms != b.received_ms ||
                     a.has_client_ts != b.has_client_ts || a.client_ts_ms != b.client_ts_ms ||
-                    a.visitor != b.visitor || (a.properties == NULL) != (b.properties == NULL) ||
+                    a.visitor != b.visitor || strcmp(a.country, b.country) != 0 ||
+                    (a.properties == NULL) != (b.properties == NULL) ||
                     (a.properties != NULL && !json_equal(a.properties, b.properties)) ||
                     !same_visit(&a, &b))) {
         abort();

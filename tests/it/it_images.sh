@@ -49,9 +49,9 @@ links() {
 
 for name in ingest processor reporting; do
     case $name in
-    ingest) want="libhiredis" none="libmongoc libbson" ;;
-    processor) want="libhiredis libmongoc libbson" none="" ;;
-    reporting) want="libmongoc libbson" none="libhiredis" ;;
+    ingest) want="libhiredis libmaxminddb" none="libmongoc libbson" ;;
+    processor) want="libhiredis libmongoc libbson" none="libmaxminddb" ;;
+    reporting) want="libmongoc libbson" none="libhiredis libmaxminddb" ;;
     esac
     for lib in $want; do
         if links "$BUILD/$name" "$lib"; then pass "$name links $lib"; else fail "$name links $lib" "$(ldd "$BUILD/$name")"; fi
@@ -72,6 +72,10 @@ for name in ingest processor reporting; do
     for lib in $none; do
         if has_lib "$IMG_DIR" "$lib"; then fail "$name image carries no $lib" "$(compgen -G "$IMG_DIR/usr/lib/x86_64-linux-gnu/$lib*")"; else pass "$name image carries no $lib"; fi
     done
+    if [ "$name" = ingest ]; then
+        check "ingest image carries its country database (GEOIP_DB's default)" \
+            test -s "$IMG_DIR/usr/share/analytics/geo-whois-asn-country.mmdb"
+    fi
     healthy() { [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$IMG_PORT/health")" = 200 ]; }
     wait_until 20 healthy
     http GET "http://127.0.0.1:$IMG_PORT/health"

@@ -450,6 +450,18 @@ expect_clean_stop() {
     expect_eq "$1 exits 0 on SIGTERM" "$STOP_RC" 0
 }
 
+# dump_collections DB FILE: every document of every collection the programs write in database
+# DB into FILE, one per line (each collection named by a *_COLLECTION constant in common/: the
+# test server has no listCollections). For searching them for what must never be stored.
+dump_collections() {
+    grep -ho '_COLLECTION "[a-z_]*"' "$T_ROOT"/common/*.h | cut -d'"' -f2 | sort -u | while read -r c; do
+        "$BUILD/tests/mongoq" "$(mongo_uri "$1")" "$c" find '{}'
+    done >"$2"
+}
+
+# absent TEXT FILE...: no FILE holds TEXT (as is, not a pattern).
+absent() { ! grep -qF -- "$@"; }
+
 # redis_cli ARGS...: redis-cli against the test Redis.
 redis_cli() {
     redis-cli -p "$REDIS_PORT" "$@"

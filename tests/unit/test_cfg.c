@@ -349,6 +349,34 @@ test_checked(void **state)
     assert_names(&err, "QUEUE_KEY");
 }
 
+/* CFG_CHECKED_OFF: set and empty is kept and given to the check (which here refuses it),
+ * where CFG_CHECKED takes the default; unset takes the default as ever. */
+static void
+test_checked_off(void **state)
+{
+    struct app_err err;
+
+    (void)state;
+    setenv("QUEUE_KEY", "", 1);
+    out.queue_key = NULL;
+    assert_int_equal(load_one("QUEUE_KEY", "mongodb://d", CFG_CHECKED, &out.queue_key, 0, 0, &err),
+                     0);
+    assert_string_equal(out.queue_key, "mongodb://d");
+    out.queue_key = NULL;
+    assert_int_equal(
+        load_one("QUEUE_KEY", "mongodb://d", CFG_CHECKED_OFF, &out.queue_key, 0, 0, &err), -1);
+    assert_names(&err, "QUEUE_KEY");
+    assert_null(out.queue_key);
+    setenv("QUEUE_KEY", "mongodb://x", 1);
+    assert_int_equal(
+        load_one("QUEUE_KEY", "mongodb://d", CFG_CHECKED_OFF, &out.queue_key, 0, 0, &err), 0);
+    assert_string_equal(out.queue_key, "mongodb://x");
+    unsetenv("QUEUE_KEY");
+    assert_int_equal(
+        load_one("QUEUE_KEY", "mongodb://d", CFG_CHECKED_OFF, &out.queue_key, 0, 0, &err), 0);
+    assert_string_equal(out.queue_key, "mongodb://d");
+}
+
 static void
 test_log_level(void **state)
 {
@@ -704,6 +732,7 @@ main(void)
         cmocka_unit_test_setup(test_uri, clear_env),
         cmocka_unit_test_setup(test_checked, clear_env),
         cmocka_unit_test_setup(test_log_level, clear_env),
+        cmocka_unit_test_setup(test_checked_off, clear_env),
         cmocka_unit_test_setup(test_nonempty, clear_env),
         cmocka_unit_test_setup(test_required_without_default, clear_env),
         cmocka_unit_test_setup(test_first_bad_variable_is_named, clear_env),

@@ -99,7 +99,7 @@ assert_same_event(const struct event *a, const struct event *b, const char *text
         !same_str(a->request_id, b->request_id) || a->ts_ms != b->ts_ms ||
         a->received_ms != b->received_ms || a->has_client_ts != b->has_client_ts ||
         a->client_ts_ms != b->client_ts_ms || a->visitor != b->visitor ||
-        (a->properties == NULL) != (b->properties == NULL) ||
+        strcmp(a->country, b->country) != 0 || (a->properties == NULL) != (b->properties == NULL) ||
         (a->properties != NULL && !json_equal(a->properties, b->properties)) || !same_visit(a, b)) {
         fail_msg("%s: the events differ", text);
     }
@@ -851,6 +851,15 @@ test_fast_scan_agrees_with_jansson(void **state)
         ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"vsrc\":\"hash\"}",
         ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"vsrc\":null}",
         ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"vsrc\":\"\"}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"cc\":\"DE\"}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"user_id\":\"u\",\"vsrc\":\"hash\","
+        "\"cc\":\"JP\",\"properties\":{},\"rid\":\"r\"}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"cc\":\"de\"}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"cc\":\"DEU\"}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"cc\":\"\"}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"cc\":null}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"cc\":\"\\u0044E\"}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"rid\":\"r\",\"cc\":\"FR\"}",
     };
     char text[6000];
     (void)state;
@@ -984,6 +993,39 @@ test_decode_member_type_table(void **state)
 /* The envelope's times are instants within years 0001-9999, as every time ingest writes;
  * its request id is what ingest makes one of (1-64 of [A-Za-z0-9._:-]). */
 #define VSRC_MSG "envelope field 'vsrc' is not client, device or hash"
+#define CC_MSG "envelope field 'cc' is not a country code (two letters A-Z)"
+
+/* The client's country goes through the envelope and back, by both decoders, right after
+ * vsrc; an event without one has no "cc". */
+static void
+test_round_trip_country(void **state)
+{
+    static const char *const all[] = {"", "DE", "JP", "ZZ"};
+    json_t *body = json_loads("{\"site_id\":\"s\",\"event_type\":\"e\",\"timestamp\":"
+                              "\"2025-11-15T10:00:00Z\",\"user_id\":\"u\"}",
+                              0, NULL);
+    struct app_err err = {0, ""};
+    struct event ev, back;
+    char *text, want[64];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        request_event(json_incref(body), &ev);
+        snprintf(ev.country, sizeof ev.country, "%s", all[i]);
+        text = envelope_encode(&ev, NULL);
+        assert_non_null(text);
+        snprintf(want, sizeof want, "\"vsrc\":\"client\",\"cc\":\"%s\"", all[i]);
+        assert_true((strstr(text, want) != NULL) == (all[i][0] != '\0'));
+        assert_true((strstr(text, "\"cc\"") != NULL) == (all[i][0] != '\0'));
+        assert_int_equal(envelope_decode(text, strlen(text), &back, &err), 0);
+        assert_string_equal(back.country, all[i]);
+        assert_int_equal(assert_decoders_agree(text), 0);
+        event_cleanup(&back);
+        event_cleanup(&ev);
+        free(text);
+    }
+    json_decref(body);
+}
 
 /* Each visitor source goes through the envelope and back, by both decoders. */
 static void
@@ -1051,6 +1093,19 @@ test_decode_rejects_out_of_range(void **state)
         {"1", "2", ",\"user_id\":\"u\",\"vsrc\":\"\"", VSRC_MSG},
         {"1", "2", ",\"user_id\":\"u\",\"vsrc\":1", VSRC_MSG},
         {"1", "2", ",\"user_id\":\"u\",\"vsrc\":null", VSRC_MSG},
+        /* The client's country: two letters A-Z, else a dead letter; vsrc's reason first. */
+        {"1", "2", ",\"cc\":\"DE\"", NULL},
+        {"1", "2", ",\"user_id\":\"u\",\"vsrc\":\"hash\",\"cc\":\"US\"", NULL},
+        {"1", "2", ",\"cc\":\"de\"", CC_MSG},
+        {"1", "2", ",\"cc\":\"D\"", CC_MSG},
+        {"1", "2", ",\"cc\":\"DEU\"", CC_MSG},
+        {"1", "2", ",\"cc\":\"D1\"", CC_MSG},
+        {"1", "2", ",\"cc\":\"\"", CC_MSG},
+        {"1", "2", ",\"cc\":\"\\u00c4E\"", CC_MSG},
+        {"1", "2", ",\"cc\":49", CC_MSG},
+        {"1", "2", ",\"cc\":null", CC_MSG},
+        {"1", "2", ",\"cc\":[\"DE\"]", CC_MSG},
+        {"1", "2", ",\"user_id\":\"u\",\"vsrc\":\"x\",\"cc\":\"de\"", VSRC_MSG},
     };
     char text[512];
 
@@ -1511,6 +1566,7 @@ main(void)
         cmocka_unit_test(test_decode_member_type_table),
         cmocka_unit_test(test_decode_rejects_out_of_range),
         cmocka_unit_test(test_round_trip_visitor_source),
+        cmocka_unit_test(test_round_trip_country),
         cmocka_unit_test(test_decode_out_of_memory),
     };
 

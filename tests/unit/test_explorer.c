@@ -478,6 +478,13 @@ test_render(void **state)
                   "{\"id\":\"e5\",\"site_id\":\"s1\",\"event_type\":\"click\",\"path\":null,"
                   "\"user_id\":\"u1\",\"timestamp\":\"1970-01-01T00:00:00.000Z\","
                   "\"visit_id\":\"e5\",\"visit_seq\":1}");
+    /* How the visitor was known and the client's country, when stored. */
+    expect_render("{\"_id\":\"e6\",\"site_id\":\"s1\",\"event_type\":\"click\",\"path\":null,"
+                  "\"user_id\":\"u1\",\"visitor_source\":\"hash\",\"country\":\"DE\","
+                  "\"timestamp\":{\"$date\":{\"$numberLong\":\"0\"}}}",
+                  "{\"id\":\"e6\",\"site_id\":\"s1\",\"event_type\":\"click\",\"path\":null,"
+                  "\"user_id\":\"u1\",\"visitor_source\":\"hash\",\"country\":\"DE\","
+                  "\"timestamp\":\"1970-01-01T00:00:00.000Z\"}");
     /* Not an event: no string _id, no date timestamp. */
     expect_render("{\"_id\":1,\"timestamp\":{\"$date\":{\"$numberLong\":\"0\"}}}", NULL);
     expect_render("{\"_id\":\"e3\",\"timestamp\":\"2025-11-15T10:00:00Z\"}", NULL);
