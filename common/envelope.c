@@ -189,6 +189,29 @@ put_visit(struct out *o, const struct event_visit *v)
     put(o, "}", 1);
 }
 
+/* The envelope's names of the attribution's members (enum event_attr, "att"). */
+static const char *const att_keys[EVENT_N_ATTRS] = {"s", "m", "ch", "us", "um", "uc", "ut", "ux"};
+
+/* Append ,"att":{...} when ev has any attribution: its present members in att_keys[]'s order,
+ * the order the fast path of the decoder reads them (scan_att()). */
+static void
+put_att(struct out *o, const struct event *ev)
+{
+    int any = 0;
+
+    for (int k = 0; k < EVENT_N_ATTRS; k++) {
+        if (ev->attr[k] != NULL) {
+            put(o, any ? ",\"" : ",\"att\":{\"", any ? 2 : 9);
+            put(o, att_keys[k], strlen(att_keys[k]));
+            put_string_n(o, "\":\"", 3, ev->attr[k], ev->attr[k] + strlen(ev->attr[k]));
+            any = 1;
+        }
+    }
+    if (any) {
+        put(o, "}", 1);
+    }
+}
+
 /* Written by hand rather than with json_pack() + json_dumps(): this runs once per
  * accepted event, and building a jansson object only to serialise it cost ingest a
  * measurable share of its throughput. Properties, the client's own JSON, are dumped
@@ -235,6 +258,7 @@ envelope_encode(const struct event *ev, size_t *len)
     if (ev->country[0] != '\0') {
         PUT_STRING(&o, "cc", ev->country);
     }
+    put_att(&o, ev);
     if (ev->has_visit) {
         put_visit(&o, &ev->visit);
     }
@@ -270,6 +294,29 @@ take_country(const char *s, size_t n, char *out)
     memcpy(out, s, n);
     out[n] = '\0';
     return 1;
+}
+
+/* The rule of each member of "att" for both decoders: 1-EVENT_ATTR_MAX bytes. */
+#define ATT_FITS(n) ((n) >= 1 && (n) <= EVENT_ATTR_MAX)
+
+/* The jansson decoder's "att": each known member, when present, into ev->attr (pointing into
+ * att); others are ignored. Returns 0, or -1 with err set. */
+static int
+take_att(json_t *att, struct event *ev, struct app_err *err)
+{
+    if (att != NULL && !json_is_object(att)) {
+        return err_set(err, ERR_INVALID, "envelope field 'att' is not an object");
+    }
+    for (int k = 0; att != NULL && k < EVENT_N_ATTRS; k++) {
+        json_t *v = json_object_get(att, att_keys[k]);
+        if (v != NULL && (!json_is_string(v) || !ATT_FITS(json_string_length(v)))) {
+            return err_set(err, ERR_INVALID,
+                           "envelope field 'att.%s' is not a string of 1-%d bytes", att_keys[k],
+                           EVENT_ATTR_MAX);
+        }
+        ev->attr[k] = json_string_value(v);
+    }
+    return 0;
 }
 
 /* The rule of the envelope's times on what a decoder read, for both decoders: ts, received
@@ -616,7 +663,8 @@ enum {
     F_VE,
     F_VX,
     F_VXO,
-    F_N
+    F_ATT, /* the attribution's, enum event_attr's order */
+    F_N = F_ATT + EVENT_N_ATTRS
 };
 
 /* The visit's string members, by field. */
@@ -674,6 +722,27 @@ scan_visit(struct scan *s, struct visit_raw *r, const char **f, size_t *n)
         return 0;
     }
     return SCAN_LIT(s, "}");
+}
+
+/* The "att" object as envelope_encode() writes it (put_att()), its strings' places in f[] /
+ * n[]; 1 when it is of that form and each fits, else 0. */
+static int
+scan_att(struct scan *s, const char **f, size_t *n)
+{
+    const char *sep = "{\"";
+
+    for (int k = 0; k < EVENT_N_ATTRS; k++) {
+        size_t kn = strlen(att_keys[k]);
+        if ((size_t)(s->end - s->p) > kn + 4 && memcmp(s->p, sep, 2) == 0 &&
+            memcmp(s->p + 2, att_keys[k], kn) == 0 && memcmp(s->p + 2 + kn, "\":", 2) == 0) {
+            s->p += kn + 4;
+            if (!scan_str(s, &f[F_ATT + k], &n[F_ATT + k]) || !ATT_FITS(n[F_ATT + k])) {
+                return 0;
+            }
+            sep = ",\"";
+        }
+    }
+    return sep[0] == ',' && SCAN_LIT(s, "}");
 }
 
 /* What decode_fast() returns besides 0: the text is not of its form (the jansson path
@@ -765,6 +834,9 @@ decode_fast(const char *buf, size_t len, struct event *ev)
         (!scan_str(&s, &cc, &cc_n) || !take_country(cc, cc_n, e.country))) {
         return FAST_NOT_MINE;
     }
+    if (SCAN_LIT(&s, ",\"att\":") && !scan_att(&s, f, n)) {
+        return FAST_NOT_MINE;
+    }
     if (SCAN_LIT(&s, ",\"visit\":") && !(has_visit = scan_visit(&s, &vr, f, n))) {
         return FAST_NOT_MINE;
     }
@@ -835,6 +907,9 @@ decode_fast(const char *buf, size_t len, struct event *ev)
     e.path = f[F_PATH] != NULL ? t + off[F_PATH] : NULL;
     e.user_id = f[F_USER] != NULL ? t + off[F_USER] : NULL;
     e.request_id = f[F_RID] != NULL ? t + off[F_RID] : NULL;
+    for (int k = 0; k < EVENT_N_ATTRS; k++) {
+        e.attr[k] = f[F_ATT + k] != NULL ? t + off[F_ATT + k] : NULL;
+    }
     e.properties = json_is_array(src) ? json_array_get(src, 1) : NULL; /* borrowed from src */
     e.src = src;
     *ev = e;
@@ -939,7 +1014,8 @@ envelope_decode_json(const char *buf, size_t len, struct event *ev, struct app_e
         err_set(err, ERR_INVALID, "envelope field 'cc' is not a country code (two letters A-Z)");
         goto done;
     }
-    if (take_visit(json_object_get(o, "visit"), ev, err) != 0) {
+    if (take_att(json_object_get(o, "att"), ev, err) != 0 ||
+        take_visit(json_object_get(o, "visit"), ev, err) != 0) {
         event_init(ev);
         goto done;
     }

@@ -67,6 +67,24 @@ enum event_visitor {
 /* A country code: ISO 3166-1 alpha-2, two uppercase letters (the envelope's "cc"). */
 #define EVENT_COUNTRY_LEN 2
 
+/* A page view's attribution (ingest/sources.h): its source, medium and channel, and its
+ * campaign's utm_* parameters; the envelope's "att" member and the stored document's fields
+ * of the names EVDOC_ATTR_NAMES lists (common/event_doc.h). Each at most EVENT_ATTR_MAX bytes of
+ * UTF-8. */
+enum event_attr {
+    EVENT_ATTR_SOURCE,
+    EVENT_ATTR_MEDIUM,
+    EVENT_ATTR_CHANNEL,
+    EVENT_ATTR_UTM_SOURCE,
+    EVENT_ATTR_UTM_MEDIUM,
+    EVENT_ATTR_UTM_CAMPAIGN,
+    EVENT_ATTR_UTM_TERM,
+    EVENT_ATTR_UTM_CONTENT,
+    EVENT_N_ATTRS
+};
+#define EVENT_ATTR_MAX 256
+/* The longest referrer host kept: a DNS name. */
+#define EVENT_HOST_MAX 253
 /* A derived visitor id: 32 lowercase hex characters (128 bits of HMAC-SHA-256). */
 #define EVENT_VISITOR_ID_LEN 32
 
@@ -125,6 +143,10 @@ struct event {
     /* The client's country (ingest/geo.h): an ISO 3166-1 alpha-2 code, two letters A-Z, or ""
      * when unknown (no GEOIP_DB, a private address, not in the database). */
     char country[EVENT_COUNTRY_LEN + 1];
+    /* The attribution (enum event_attr), each NULL when absent; into src, or static, or into
+     * source_host (ingest: sources_attribute()). */
+    const char *attr[EVENT_N_ATTRS];
+    char source_host[EVENT_HOST_MAX + 1]; /* a source that is its referrer's host */
     /* The derived user_id (ingest: visitor_derive()), which user_id then points to. */
     char visitor_id[EVENT_VISITOR_ID_LEN + 1];
     int has_visit;            /* visit is set (an envelope with a "visit" member) */

@@ -21,6 +21,17 @@
 /* string: the client's country, ISO 3166-1 alpha-2 (ingest's GEOIP_DB). Absent when unknown
  * (no database, a private address, not in the database) and in documents stored before it. */
 #define EVDOC_COUNTRY "country"
+/* strings: a page view's attribution (ingest/sources.h, docs/api.md), in the order of enum
+ * event_attr (common/event.h): its source (the referrer's host or its name in the referrer
+ * list, or "Direct / None"), that source's medium, its channel, and its campaign's utm_source,
+ * utm_medium, utm_campaign, utm_term and utm_content. Each absent when unknown (events of other
+ * types, no campaign) and in documents stored before them. An initializer: a file that uses
+ * it writes `static const char *const names[EVENT_N_ATTRS] = EVDOC_ATTR_NAMES;`. */
+#define EVDOC_ATTR_NAMES                                                                           \
+    {                                                                                              \
+        "source", "medium", "channel", "utm_source", "utm_medium", "utm_campaign", "utm_term",     \
+            "utm_content"                                                                          \
+    }
 /* The event's visit (an envelope with a "visit" member; absent otherwise, and in documents
  * stored before visits existed): string, the visit id (the _id of its first event), and
  * int64, the event's 1-based sequence number in it. */

@@ -15,6 +15,7 @@
 #include "qrecord.h"
 #include "reply.h"
 #include "shards.h"
+#include "sources.h"
 #include "text.h"
 #include "ts.h"
 #include "visitor.h"
@@ -267,6 +268,29 @@ locate(const struct mg_connection *conn, const struct ingest *in, struct outgoin
     }
 }
 
+/* Strip the referrers of a request's events (sources_strip_referrer()) and give its page views
+ * their source, channel and campaign (sources_attribute()). The page's own host is the
+ * request's Origin header's, which browsers send with every POST (an API client may send one
+ * too); without one, only an empty referrer is "Direct / None". Returns 0, or the status of
+ * the 500 sent when out of memory. */
+static int
+attribute(struct mg_connection *conn, struct outgoing *o)
+{
+    const char *origin = mg_get_header(conn, "Origin");
+    char site[EVENT_HOST_MAX + 1] = "";
+
+    if (origin != NULL) {
+        sources_host(origin, site);
+    }
+    for (size_t i = 0; i < o->n; i++) {
+        if (sources_strip_referrer(&o->evs[i]) != 0) {
+            return http_send_error(conn, 500, "Internal error");
+        }
+        sources_attribute(&o->evs[i], site);
+    }
+    return 0;
+}
+
 /* The Idempotency-Key header of POST /event, which stands for the body's event_id: into
  * ev->client_id when the body has none. Returns 0, or the status of the 400 sent. */
 static int
@@ -395,7 +419,8 @@ accept_post_event(struct mg_connection *conn, void *arg)
         (status = rate_limit(conn, in, 1)) != 0) {
         goto done;
     }
-    if (!scanned && event_from_request(body, &o.evs[0], &err) != 0) {
+    if (!scanned &&
+        (event_from_request(body, &o.evs[0], &err) != 0 || sources_check(&o.evs[0], &err) != 0)) {
         atomic_fetch_add(&in->stats.invalid, 1);
         status = http_send_error(conn, 400, "%s", err.msg);
         goto done;
@@ -414,6 +439,9 @@ accept_post_event(struct mg_connection *conn, void *arg)
         goto done;
     }
     locate(conn, in, &o);
+    if ((status = attribute(conn, &o)) != 0) {
+        goto done;
+    }
     if (seal(conn, &o, ts_now_ms()) != 0) {
         status = http_send_error(conn, 500, "Internal error");
         goto done;
@@ -587,6 +615,9 @@ valid:
         goto done;
     }
     locate(conn, in, &o);
+    if ((status = attribute(conn, &o)) != 0) {
+        goto done;
+    }
     if (seal(conn, &o, now) != 0) {
         status = http_send_error(conn, 500, "Internal error");
         goto done;

@@ -1,6 +1,8 @@
 /* batch.c - the events of a POST /events body, validated together: all or nothing. */
 #include "batch.h"
 
+#include "sources.h"
+
 /* Correct ev's timestamp for the client's clock skew (event_correct_ts()), keeping the
  * client's own. Returns 0, or -1 with err set when the result is out of range. */
 static int
@@ -32,7 +34,7 @@ batch_validate(json_t *events, int has_sent, int64_t sent_ms, int64_t now, struc
     json_array_foreach(events, i, item)
     {
         struct app_err err = {0};
-        if (event_from_request(item, &evs[i], &err) != 0 ||
+        if (event_from_request(item, &evs[i], &err) != 0 || sources_check(&evs[i], &err) != 0 ||
             (has_sent && correct_skew(&evs[i], sent_ms, now, &err) != 0)) {
             /* Counted apart from the list, which may have no room for it. */
             invalid++;

@@ -159,6 +159,12 @@ event_to_bson(const struct event *ev, int64_t now_ms, struct rollup_own *own, bs
     if (ev->country[0] != '\0') {
         BSON_APPEND_UTF8(doc, EVDOC_COUNTRY, ev->country);
     }
+    for (int k = 0; k < EVENT_N_ATTRS; k++) {
+        static const char *const names[EVENT_N_ATTRS] = EVDOC_ATTR_NAMES;
+        if (ev->attr[k] != NULL) {
+            BSON_APPEND_UTF8(doc, names[k], ev->attr[k]);
+        }
+    }
     if (ev->has_visit) {
         BSON_APPEND_UTF8(doc, EVDOC_VISIT_ID, ev->visit.id);
         BSON_APPEND_INT64(doc, EVDOC_VISIT_SEQ, ev->visit.seq);

@@ -381,6 +381,9 @@ render_properties(struct jsontext *t, const bson_t *doc)
                : -1;
 }
 
+/* The attribution's fields, rendered under their stored names. */
+static const char *const attr_names[] = EVDOC_ATTR_NAMES;
+
 char *
 explorer_render(const bson_t *doc, int with_properties, size_t *len)
 {
@@ -406,6 +409,11 @@ explorer_render(const bson_t *doc, int with_properties, size_t *len)
     }
     if (bson_iter_init_find(&it, doc, EVDOC_COUNTRY)) { /* absent when unknown */
         bad |= render_string(ev, "country", doc, EVDOC_COUNTRY);
+    }
+    for (size_t k = 0; k < sizeof attr_names / sizeof attr_names[0]; k++) {
+        if (bson_iter_init_find(&it, doc, attr_names[k])) { /* page views only */
+            bad |= render_string(ev, attr_names[k], doc, attr_names[k]);
+        }
     }
     bad |= render_date(ev, "timestamp", doc, EVDOC_TIMESTAMP, &ms);
     bad |= render_date(ev, "received_at", doc, EVDOC_RECEIVED_AT, &ms);

@@ -89,6 +89,18 @@ same_visit(const struct event *a, const struct event *b)
             x->xb == y->xb && same_str(x->xo, y->xo) && x->xob == y->xob);
 }
 
+/* The attributions of a and b are the same strings. */
+static int
+same_attrs(const struct event *a, const struct event *b)
+{
+    for (int k = 0; k < EVENT_N_ATTRS; k++) {
+        if (!same_str(a->attr[k], b->attr[k])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* Fail unless a and b are the same event, field by field. */
 static void
 assert_same_event(const struct event *a, const struct event *b, const char *text)
@@ -99,7 +111,8 @@ assert_same_event(const struct event *a, const struct event *b, const char *text
         !same_str(a->request_id, b->request_id) || a->ts_ms != b->ts_ms ||
         a->received_ms != b->received_ms || a->has_client_ts != b->has_client_ts ||
         a->client_ts_ms != b->client_ts_ms || a->visitor != b->visitor ||
-        strcmp(a->country, b->country) != 0 || (a->properties == NULL) != (b->properties == NULL) ||
+        strcmp(a->country, b->country) != 0 || !same_attrs(a, b) ||
+        (a->properties == NULL) != (b->properties == NULL) ||
         (a->properties != NULL && !json_equal(a->properties, b->properties)) || !same_visit(a, b)) {
         fail_msg("%s: the events differ", text);
     }
@@ -860,6 +873,17 @@ test_fast_scan_agrees_with_jansson(void **state)
         ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"cc\":null}",
         ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"cc\":\"\\u0044E\"}",
         ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"rid\":\"r\",\"cc\":\"FR\"}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"cc\":\"FR\",\"att\":{\"s\":\"Google\"}}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"att\":{\"s\":\"a\",\"m\":\"b\",\"ch\":"
+        "\"c\","
+        "\"us\":\"d\",\"um\":\"e\",\"uc\":\"f\",\"ut\":\"g\",\"ux\":\"h\"},\"properties\":{}}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"att\":{\"ch\":\"c\",\"s\":\"a\"}}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"att\":{}}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"att\":{\"s\":\"\"}}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"att\":{\"s\":\"\\u00e9\"}}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"att\":{\"s\":1}}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"att\":{\"zz\":\"x\"}}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"att\":null}",
     };
     char text[6000];
     (void)state;
@@ -994,6 +1018,42 @@ test_decode_member_type_table(void **state)
  * its request id is what ingest makes one of (1-64 of [A-Za-z0-9._:-]). */
 #define VSRC_MSG "envelope field 'vsrc' is not client, device or hash"
 #define CC_MSG "envelope field 'cc' is not a country code (two letters A-Z)"
+#define ATT_MSG(k) "envelope field 'att." k "' is not a string of 1-256 bytes"
+
+/* A page view's attribution goes through the envelope and back, by both decoders, after cc:
+ * only its present members; an event without any has no "att". */
+static void
+test_round_trip_attribution(void **state)
+{
+    json_t *body = json_loads("{\"site_id\":\"s\",\"event_type\":\"page_view\",\"timestamp\":"
+                              "\"2025-11-15T10:00:00Z\"}",
+                              0, NULL);
+    struct app_err err = {0, ""};
+    struct event ev, back;
+    char *text, big[EVENT_ATTR_MAX + 1];
+
+    (void)state;
+    memset(big, 'x', EVENT_ATTR_MAX);
+    big[EVENT_ATTR_MAX] = '\0';
+    for (int k = -1; k < EVENT_N_ATTRS; k++) {
+        request_event(json_incref(body), &ev);
+        snprintf(ev.country, sizeof ev.country, "DE");
+        if (k >= 0) {
+            ev.attr[k] = k % 2 ? "Direct / None" : "caf\xc3\xa9 \"q\"";
+            ev.attr[(k + 3) % EVENT_N_ATTRS] = big;
+        }
+        text = envelope_encode(&ev, NULL);
+        assert_non_null(text);
+        assert_true((strstr(text, "\"cc\":\"DE\",\"att\":{\"") != NULL) == (k >= 0));
+        assert_int_equal(envelope_decode(text, strlen(text), &back, &err), 0);
+        assert_same_event(&ev, &back, text);
+        assert_int_equal(assert_decoders_agree(text), 0);
+        event_cleanup(&back);
+        event_cleanup(&ev);
+        free(text);
+    }
+    json_decref(body);
+}
 
 /* The client's country goes through the envelope and back, by both decoders, right after
  * vsrc; an event without one has no "cc". */
@@ -1106,6 +1166,16 @@ test_decode_rejects_out_of_range(void **state)
         {"1", "2", ",\"cc\":null", CC_MSG},
         {"1", "2", ",\"cc\":[\"DE\"]", CC_MSG},
         {"1", "2", ",\"user_id\":\"u\",\"vsrc\":\"x\",\"cc\":\"de\"", VSRC_MSG},
+        /* The attribution: an object of strings of 1-256 bytes; cc's reason first. */
+        {"1", "2", ",\"att\":{\"s\":\"Google\",\"ch\":\"Organic Search\"}", NULL},
+        {"1", "2", ",\"att\":{}", NULL},
+        {"1", "2", ",\"att\":{\"other\":1}", NULL},
+        {"1", "2", ",\"att\":[]", "envelope field 'att' is not an object"},
+        {"1", "2", ",\"att\":null", "envelope field 'att' is not an object"},
+        {"1", "2", ",\"att\":{\"s\":\"\"}", ATT_MSG("s")},
+        {"1", "2", ",\"att\":{\"s\":\"a\",\"ux\":1}", ATT_MSG("ux")},
+        {"1", "2", ",\"att\":{\"um\":null}", ATT_MSG("um")},
+        {"1", "2", ",\"cc\":\"de\",\"att\":{\"s\":\"\"}", CC_MSG},
     };
     char text[512];
 
@@ -1567,6 +1637,7 @@ main(void)
         cmocka_unit_test(test_decode_rejects_out_of_range),
         cmocka_unit_test(test_round_trip_visitor_source),
         cmocka_unit_test(test_round_trip_country),
+        cmocka_unit_test(test_round_trip_attribution),
         cmocka_unit_test(test_decode_out_of_memory),
     };
 
