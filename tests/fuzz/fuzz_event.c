@@ -64,6 +64,18 @@ envelope_round_trip(const struct event *ev)
     free(text);
 }
 
+/* The attributions of a and b are the same strings. */
+static int
+same_attrs(const struct event *a, const struct event *b)
+{
+    for (int k = 0; k < EVENT_N_ATTRS; k++) {
+        if (!same_str(a->attr[k], b->attr[k])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* envelope_decode() (its fast scan, or jansson) and envelope_decode_json() (jansson alone)
  * must agree on every text: the same outcome, the same event or the same reason. */
 static void
@@ -83,7 +95,7 @@ decoders_agree(const char *buf, size_t len)
                     a.ts_ms != b.ts_ms || a.received_ms != b.received_ms ||
                     a.has_client_ts != b.has_client_ts || a.client_ts_ms != b.client_ts_ms ||
                     a.visitor != b.visitor || strcmp(a.country, b.country) != 0 ||
-                    (a.properties == NULL) != (b.properties == NULL) ||
+                    !same_attrs(&a, &b) || (a.properties == NULL) != (b.properties == NULL) ||
                     (a.properties != NULL && !json_equal(a.properties, b.properties)) ||
                     !same_visit(&a, &b))) {
         abort();

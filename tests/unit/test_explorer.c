@@ -485,6 +485,15 @@ test_render(void **state)
                   "{\"id\":\"e6\",\"site_id\":\"s1\",\"event_type\":\"click\",\"path\":null,"
                   "\"user_id\":\"u1\",\"visitor_source\":\"hash\",\"country\":\"DE\","
                   "\"timestamp\":\"1970-01-01T00:00:00.000Z\"}");
+    /* A page view's attribution, when stored, after the country. */
+    expect_render("{\"_id\":\"e7\",\"site_id\":\"s1\",\"event_type\":\"page_view\",\"path\":\"/\","
+                  "\"country\":\"DE\",\"utm_campaign\":\"spring\",\"source\":\"Google\","
+                  "\"medium\":\"search\",\"channel\":\"Paid\",\"utm_source\":\"g\","
+                  "\"utm_medium\":\"cpc\",\"timestamp\":{\"$date\":{\"$numberLong\":\"0\"}}}",
+                  "{\"id\":\"e7\",\"site_id\":\"s1\",\"event_type\":\"page_view\",\"path\":\"/\","
+                  "\"user_id\":null,\"country\":\"DE\",\"source\":\"Google\",\"medium\":\"search\","
+                  "\"channel\":\"Paid\",\"utm_source\":\"g\",\"utm_medium\":\"cpc\","
+                  "\"utm_campaign\":\"spring\",\"timestamp\":\"1970-01-01T00:00:00.000Z\"}");
     /* Not an event: no string _id, no date timestamp. */
     expect_render("{\"_id\":1,\"timestamp\":{\"$date\":{\"$numberLong\":\"0\"}}}", NULL);
     expect_render("{\"_id\":\"e3\",\"timestamp\":\"2025-11-15T10:00:00Z\"}", NULL);
