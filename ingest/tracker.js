@@ -3,14 +3,14 @@
 // ingest it was loaded from. Served by ingest at /tracker.js (README: The tracker).
 // Plain JavaScript (ES2017), no dependencies; the Makefile minifies it with esbuild.
 ((w, d, n) => {
-  var s = d.currentScript, L = location, uid, q = [], busy, timer, delay = 0;
+  var s = d.currentScript, L = location, uid, q = [], busy, timer, delay = 0, no; // no: undefined
   // URLs leave as scheme, host and path only: a query or fragment can hold anything (a
   // token, an e-mail address). document.referrer has no user info or fragment (HTML).
   var depth = 0, told, last, ref = d.referrer.replace(/[?#].*/, ''), moved = 0, st;
   if (!s || w.analytics) return;
   var A = (k) => s.getAttribute('data-' + k);
   var site = A('site-id'), url = new URL('/events', s.src); // fetch and sendBeacon take a URL
-  var cap = (',' + A('capture') + ',').replace(/\s/g, '');
+  var cap = A('capture'); // a list: "form, mousemove" (null: no match)
   var off = !site || (A('respect-dnt') != null && (n.doNotTrack == '1' || n.globalPrivacyControl));
   // A batch's body goes as text/plain (a CORS-safelisted type: no preflight), by fetch or beacon.
   var blob = (v) => new Blob([v], {type: 'text/plain'}), now = () => new Date().toISOString();
@@ -24,12 +24,12 @@
   // ingest derives a visitor of the day (docs/privacy.md).
   var dev, id = (v) => {
     v = String(v);
-    if (v && bytes(v) < 257) uid = v, dev = void 0;
+    if (v && bytes(v) < 257) uid = v, dev = no;
   };
   try {
     if (A('storage') == 'local') localStorage.setItem(KEY, dev = uid = localStorage.getItem(KEY) || rnd());
   } catch (e) {}
-  if (A('user-id')) id(A('user-id'));
+  id(A('user-id') || ''); // none: no id
   // Each event is kept as its JSON text with its event_id: a retry sends the same ids.
   var track = (t, p, path) => {
     t = String(t);
@@ -83,9 +83,14 @@
     if (!told && depth) track('scroll', {depth: depth}, last);
     told = 1;
   };
-  var view = () => {
+  // A page view: its referrer, and its URL's campaign (utm_*: those five only, 85 characters
+  // each at most, 255 bytes of UTF-8), the query's only members to leave the page.
+  var view = (p) => {
     last = L.pathname;
-    track('page_view', {referrer: ref});
+    p = {referrer: ref};
+    for (var [k, v] of new URLSearchParams(L.search))
+      if (/^utm_(source|medium|campaign|term|content)$/.test(k)) p[k] = v.slice(0, 85);
+    track('page_view', p);
   };
   // A single-page app's navigation: a page view when the path changes, referred by the
   // previous page view's URL (pushState keeps the origin).
@@ -115,10 +120,10 @@
   if (off) return;
   ['pushState', 'replaceState'].forEach((k) => {
     var o = history[k];
-    history[k] = function () {
-      var r = o.apply(this, arguments);
+    history[k] = function (...a) {
+      a = o.apply(this, a);
       nav();
-      return r;
+      return a;
     };
   });
   on(w, 'popstate', nav);
@@ -137,20 +142,19 @@
   // no label for a click on a form control or in editable content, nor from an element
   // holding one (or a script or style). textContent, cut before the squeeze: no layout.
   on(d, 'click', (e) => {
-    var t = e.target, f, g, x;
+    var t = e.target, f, x;
     if (!t.closest) return; // not an element: a click dispatched on the document itself
     f = t.closest(FIELD);
     x = f || t.isContentEditable;
     t = (f || t).closest('a,button,[data-analytics]') || f || t;
-    g = t.tagName;
-    x = x ? '' : t.getAttribute('aria-label') ||
+    x = x ? '' : t.ariaLabel ||
       (t.querySelector(FIELD + ',[contenteditable],script,style') ? '' : t.textContent.slice(0, 999));
     track('click', {
-      tag: g.toLowerCase(), id: t.id || void 0, analytics: t.getAttribute('data-analytics') || void 0,
-      text: x.replace(/\s+/g, ' ').trim().slice(0, 64) || void 0
+      tag: t.localName, id: t.id || no, analytics: t.dataset.analytics,
+      text: x.replace(/\s+/g, ' ').trim().slice(0, 64) || no
     });
   });
-  if (cap.includes(',mousemove,'))
+  if (/\bmousemove\b/.test(cap))
     on(d, 'mousemove', (e) => {
       var t = Date.now();
       if (t - moved >= 1000) {
@@ -159,13 +163,13 @@
       }
     });
   // Form use: blur of a text field, change of a checkbox, radio or select; never the value.
-  if (cap.includes(',form,'))
+  if (/\bform\b/.test(cap))
     ['blur', 'change'].forEach((k) => {
       on(d, k, (e) => {
         var t = e.target, y = t.type || '';
         if (t.matches && t.matches(FIELD) && !/^(submit|button|reset|image|hidden)$/.test(y) &&
             (k == 'change') == /^(checkbox|radio|select)/.test(y))
-          track('form', {action: k, name: t.name || t.id || void 0, type: y});
+          track('form', {action: k, name: t.name || t.id || no, type: y});
       }, 1);
     });
   view();

@@ -87,10 +87,12 @@ const cases = {
     await page2.close({runBeforeUnload: true});
   },
 
-  // Everything the tracker collects by default, and data-capture="form".
+  // Everything the tracker collects by default (a campaign's utm_* in the landing URL), and
+  // data-capture="form".
   async collect(browser) {
     const ctx = await browser.newContext({viewport: {width: 1000, height: 800}});
-    const url = pageUrl('home', 'site-abc-123', env('INGEST'), '&capture=form&tall=1');
+    const url = pageUrl('home', 'site-abc-123', env('INGEST'),
+      '&capture=form&tall=1&utm_source=news&utm_medium=email&utm_campaign=spring&utm_id=7');
     const page = await open(ctx, url);
     await page.click('#signup span');
     await page.evaluate(() => document.dispatchEvent(new MouseEvent('click'))); // not counted

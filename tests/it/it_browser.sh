@@ -105,7 +105,8 @@ if run_case collect; then
     url=$(case_info url)
     expect_eq "site-abc-123: stored once each" "$(count site-abc-123)" 10
     expect_events site-abc-123 '
-        ["page_view", "/page/home", {"referrer": ""}]
+        ["page_view", "/page/home", {"referrer": "", "utm_source": "news", "utm_medium": "email",
+                                     "utm_campaign": "spring"}]
         ["click", "/page/home", {"tag": "button", "id": "signup", "analytics": "signup",
                                  "text": "Sign up now"}]
         ["click", "/page/home", {"tag": "input", "id": "agree"}]
@@ -117,6 +118,11 @@ if run_case collect; then
         ["page_view", "/page/pricing", {"referrer": "'"${url%%\?*}"'"}]
         ["scroll", "/page/pricing", {"depth": 100}]'
     expect_eq "nothing kept in localStorage or sessionStorage" "$(case_info kept)" 0
+    expect_eq "site-abc-123: the page views' source, channel and campaign" \
+        "$(q find '{"site_id":"site-abc-123","event_type":"page_view"}' |
+            jq -r '[.path, .source, .channel, .utm_source // "-", .utm_campaign // "-"] | join("|")' | sort)" \
+        "/page/home|Direct / None|Email|news|spring
+/page/pricing|Direct / None|Direct|-|-"
     expect_match "site-abc-123: every event carries one visitor, derived by ingest" \
         "$(q find '{"site_id":"site-abc-123"}' | jq -r '.user_id + " " + .visitor_source' |
             sort -u)" '^[0-9a-f]{32} hash$'
@@ -256,6 +262,9 @@ if run_case private; then
         ["scroll", "/page/private", {"depth": 100}]
         ["page_view", "/page/private-next", {"referrer": "'"$origin"'/page/private"}]
         ["scroll", "/page/private-next", {"depth": 100}]'
+    expect_eq "site-private: a page view referred by its own site is Direct / None (Origin)" \
+        "$(q find '{"site_id":"site-private","event_type":"page_view"}' | jq -r .source | sort -u)" \
+        "Direct / None"
     every_document >"$T_TMP/everything"
     check "the collections searched hold the site's events" grep -q '"_id" : "site-private:' "$T_TMP/everything"
     check "and the rollups" grep -q '"views" : ' "$T_TMP/everything"
