@@ -19,9 +19,10 @@ expect_match "202 is JSON" "$HTTP_HEADERS" 'Content-Type: application/json'
 
 expect_eq "one envelope queued" "$(redis_cli llen q1)" 1
 env=$(redis_cli rpop q1)
-expect_json "envelope: versioned, validated fields, UTC ms, request id, received time, visit" \
+# A page view carries its attribution ("att"): no referrer, so Direct / None.
+expect_json "envelope: versioned, validated fields, UTC ms, request id, received time, visit, attribution" \
     "$(jq -c 'del(.received)' <<<"$env")" \
-    "{\"v\":1,\"id\":\"$id\",\"site_id\":\"site-abc-123\",\"event_type\":\"page_view\",\"ts\":1763181000000,\"path\":\"/pricing\",\"user_id\":\"user-xyz-789\",\"vsrc\":\"client\",\"properties\":{\"ref\":\"x\",\"n\":[1,2.5,true,null]},\"rid\":\"$id\",\"visit\":{\"id\":\"$id\",\"s\":1,\"start\":1763181000000,\"n\":1,\"b\":1,\"d\":0,\"e\":\"/pricing\",\"en\":1,\"eb\":1,\"x\":\"/pricing\",\"xn\":1,\"xb\":1}}"
+    "{\"v\":1,\"id\":\"$id\",\"site_id\":\"site-abc-123\",\"event_type\":\"page_view\",\"ts\":1763181000000,\"path\":\"/pricing\",\"user_id\":\"user-xyz-789\",\"vsrc\":\"client\",\"att\":{\"s\":\"Direct / None\",\"m\":\"none\",\"ch\":\"Direct\"},\"properties\":{\"ref\":\"x\",\"n\":[1,2.5,true,null]},\"rid\":\"$id\",\"visit\":{\"id\":\"$id\",\"s\":1,\"start\":1763181000000,\"n\":1,\"b\":1,\"d\":0,\"e\":\"/pricing\",\"en\":1,\"eb\":1,\"x\":\"/pricing\",\"xn\":1,\"xb\":1}}"
 expect_match "envelope: received is milliseconds" "$(jq -r .received <<<"$env")" '^[0-9]{13}$'
 
 http POST "$U/event" '{"site_id":"s","event_type":"click","timestamp":"2024-02-29T23:59:59.999Z"}'
