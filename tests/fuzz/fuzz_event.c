@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../unit/same_event.h"
 #include "auth.h"
 #include "envelope.h"
 #include "event.h"
@@ -19,29 +20,6 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define WORKER_STACK_BYTES 102400
-
-/* Two optional strings are the same (both NULL, or equal). */
-static int
-same_str(const char *a, const char *b)
-{
-    return (a == NULL) == (b == NULL) && (a == NULL || strcmp(a, b) == 0);
-}
-
-/* Whether a and b have the same visit member, or neither has one. */
-static int
-same_visit(const struct event *a, const struct event *b)
-{
-    const struct event_visit *x = &a->visit, *y = &b->visit;
-
-    if (a->has_visit != b->has_visit) {
-        return 0;
-    }
-    return !a->has_visit ||
-           (same_str(x->id, y->id) && x->seq == y->seq && x->start_ms == y->start_ms &&
-            x->n == y->n && x->b == y->b && x->d == y->d && same_str(x->e, y->e) &&
-            x->en == y->en && x->eb == y->eb && same_str(x->x, y->x) && x->xn == y->xn &&
-            x->xb == y->xb && same_str(x->xo, y->xo) && x->xob == y->xob);
-}
 
 /* A decoded envelope survives envelope_encode() -> envelope_decode() unchanged, its visit
  * member included. */
@@ -62,18 +40,6 @@ envelope_round_trip(const struct event *ev)
     }
     event_cleanup(&back);
     free(text);
-}
-
-/* The attributions of a and b are the same strings. */
-static int
-same_attrs(const struct event *a, const struct event *b)
-{
-    for (int k = 0; k < EVENT_N_ATTRS; k++) {
-        if (!same_str(a->attr[k], b->attr[k])) {
-            return 0;
-        }
-    }
-    return 1;
 }
 
 /* envelope_decode() (its fast scan, or jansson) and envelope_decode_json() (jansson alone)

@@ -15,6 +15,7 @@
 #include "event.h"
 #include "failalloc.h"
 #include "jsonmem.h"
+#include "same_event.h"
 #include "ts.h"
 
 /* 2025-11-15T10:00:00Z. */
@@ -64,41 +65,6 @@ assert_decode_rejects(const char *text, const char *msg)
     assert_null(ev.src);
     assert_null(ev.site_id);
     assert_string_equal(ev.id, "");
-}
-
-/* Two optional strings are the same (both NULL, or equal). */
-static int
-same_str(const char *a, const char *b)
-{
-    return (a == NULL) == (b == NULL) && (a == NULL || strcmp(a, b) == 0);
-}
-
-/* Whether a and b have the same visit member, or neither has one. */
-static int
-same_visit(const struct event *a, const struct event *b)
-{
-    const struct event_visit *x = &a->visit, *y = &b->visit;
-
-    if (a->has_visit != b->has_visit) {
-        return 0;
-    }
-    return !a->has_visit ||
-           (same_str(x->id, y->id) && x->seq == y->seq && x->start_ms == y->start_ms &&
-            x->n == y->n && x->b == y->b && x->d == y->d && same_str(x->e, y->e) &&
-            x->en == y->en && x->eb == y->eb && same_str(x->x, y->x) && x->xn == y->xn &&
-            x->xb == y->xb && same_str(x->xo, y->xo) && x->xob == y->xob);
-}
-
-/* The attributions of a and b are the same strings. */
-static int
-same_attrs(const struct event *a, const struct event *b)
-{
-    for (int k = 0; k < EVENT_N_ATTRS; k++) {
-        if (!same_str(a->attr[k], b->attr[k])) {
-            return 0;
-        }
-    }
-    return 1;
 }
 
 /* Fail unless a and b are the same event, field by field. */
