@@ -158,6 +158,22 @@ say "cost: servers on free ports of 127.0.0.1 (logs in $T_TMP)"
 start_redis || die "redis-server did not start"
 start_mongo || die "the MongoDB-compatible server did not start"
 
+# post_batches PID: C.2's requests, POST /events of batch.json to $INGEST_URL, 2 unmeasured
+# then BATCHES counted by the callgrind of PID (ingest's own, or Redis's for C.5); dies
+# unless each answered 202.
+post_batches() {
+    local urls=() codes i # one -o per URL: the answers go nowhere, their statuses are counted
+    for ((i = 0; i < BATCHES; i++)); do urls+=(-o /dev/null "$INGEST_URL/events"); done
+    curl -sf --max-time 60 -H 'Content-Type: application/json' --data-binary "@$T_TMP/batch.json" \
+        -o /dev/null "$INGEST_URL/events" -o /dev/null "$INGEST_URL/events" ||
+        die "POST /events (warm-up) failed"
+    cg_on "$1"
+    codes=$(curl -s -w '%{http_code}\n' --max-time 300 -H 'Content-Type: application/json' \
+        --data-binary "@$T_TMP/batch.json" "${urls[@]}")
+    cg_dump "$1"
+    [ "$(grep -c '^202$' <<<"$codes")" = "$BATCHES" ] || die "POST /events answered: $(tr '\n' ' ' <<<"$codes")"
+}
+
 # --- C.1, C.2: ingest ---------------------------------------------------------------------
 
 # C.1: the benchmark's own event (part 1's body, tests/bench/post.lua), plain strings only.
@@ -212,16 +228,7 @@ stop_pid "$INGEST_CG" 60
 cg_start ingest-batch ingest REDIS_PORT="$REDIS_PORT" QUEUE_KEY=cost
 INGEST_CG=$CG_PID
 INGEST_URL="http://127.0.0.1:$CG_PORT"
-urls=() # one -o per URL: the answers go nowhere, their statuses are counted
-for ((i = 0; i < BATCHES; i++)); do urls+=(-o /dev/null "$INGEST_URL/events"); done
-curl -sf --max-time 60 -H 'Content-Type: application/json' --data-binary "@$T_TMP/batch.json" \
-    -o /dev/null "$INGEST_URL/events" -o /dev/null "$INGEST_URL/events" ||
-    die "POST /events (warm-up) failed"
-cg_on "$INGEST_CG"
-codes=$(curl -s -w '%{http_code}\n' --max-time 300 -H 'Content-Type: application/json' \
-    --data-binary "@$T_TMP/batch.json" "${urls[@]}")
-cg_dump "$INGEST_CG"
-[ "$(grep -c '^202$' <<<"$codes")" = "$BATCHES" ] || die "POST /events answered: $(tr '\n' ' ' <<<"$codes")"
+post_batches "$INGEST_CG"
 total=$(cg_total "$T_TMP/ingest-batch.cg.1")
 cost_row C.2 "ingest, \`POST /events\` of 500 events: instructions per event (callgrind)" \
     $((total / (BATCHES * 500))) "$total" event \
@@ -293,16 +300,7 @@ rcg_up() { redis-cli -p "$RCG_PORT" ping 2>/dev/null | grep -q PONG; }
 wait_until 60 rcg_up || die "redis-server did not start under callgrind"
 start_service ingest9 REDIS_PORT="$RCG_PORT" QUEUE_KEY=cost || die "ingest did not start"
 INGEST_URL="http://127.0.0.1:$INGEST9_PORT"
-urls=()
-for ((i = 0; i < BATCHES; i++)); do urls+=(-o /dev/null "$INGEST_URL/events"); done
-curl -sf --max-time 60 -H 'Content-Type: application/json' --data-binary "@$T_TMP/batch.json" \
-    -o /dev/null "$INGEST_URL/events" -o /dev/null "$INGEST_URL/events" ||
-    die "POST /events (warm-up) failed"
-cg_on "$RCG_PID"
-codes=$(curl -s -w '%{http_code}\n' --max-time 300 -H 'Content-Type: application/json' \
-    --data-binary "@$T_TMP/batch.json" "${urls[@]}")
-cg_dump "$RCG_PID"
-[ "$(grep -c '^202$' <<<"$codes")" = "$BATCHES" ] || die "POST /events answered: $(tr '\n' ' ' <<<"$codes")"
+post_batches "$RCG_PID"
 stop_pid "$INGEST9_PID" 60
 total=$(cg_total "$T_TMP/redis.cg.1")
 prev=$(previous C.5)
