@@ -1,0 +1,46 @@
+/* visit_step.h - one event's step through its visitor's visit, in C: the rules ingest's push
+ * script applies in Lua today (ingest/visits.c, docs/design.md "Visits"), as a pure function,
+ * for a sequencer that assigns visits outside Redis (not used by the programs yet).
+ *
+ * Given the visitor's state (or none) and the next event in arrival order, visit_step()
+ * decides new visit or not, updates the state and writes the event's visit member: its
+ * contributions to its visit's figures, which summed over the visit's events give the
+ * visit's final figures in any order. */
+#ifndef PROCESSOR_VISIT_STEP_H
+#define PROCESSOR_VISIT_STEP_H
+
+#include <stdint.h>
+
+#include "event.h"
+
+/* One visitor's visit so far. */
+struct visit_state {
+    int live;               /* 0: no visit yet (the rest unused) */
+    int64_t seq;            /* the last event's seq */
+    int64_t last_received;  /* the latest arrival, ms */
+    int64_t min_ts, max_ts; /* the least and greatest event time, ms */
+    int64_t start_ms;       /* the first event's ts */
+    int page_views;         /* capped at 2: all a bounce needs */
+    int interacted;         /* an event other than page_view, scroll, mousemove */
+    char id[EVENT_DOC_ID_MAX + 1];
+    char entry[EVENT_PATH_MAX + 1]; /* the first page view's path, "" for none */
+    char exit[EVENT_PATH_MAX + 1];  /* the last page view's path, "" for none */
+};
+
+/* The event as the step needs it. */
+struct visit_input {
+    const char *id;      /* its _id: the visit's id when it starts one */
+    int64_t ts_ms;       /* its time */
+    int64_t received_ms; /* its arrival at ingest */
+    char class;          /* visits_class(): 'p' page view, 's' scroll or mousemove, 'i' else */
+    const char *path;    /* a page view's path (without query or fragment), or NULL / "" */
+};
+
+/* Take event in into state st (a new visit when st has none or when in arrived more than
+ * timeout_ms after st's latest arrival) and write its member into *m, whose strings point
+ * into st (valid until its next step) but xo, which points into old_exit (a buffer of
+ * EVENT_PATH_MAX + 1 bytes the caller keeps as long as *m). Pure. */
+void visit_step(struct visit_state *st, const struct visit_input *in, int64_t timeout_ms,
+                struct event_visit *m, char old_exit[EVENT_PATH_MAX + 1]);
+
+#endif

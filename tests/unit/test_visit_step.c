@@ -1,0 +1,133 @@
+/* test_visit_step.c - processor/visit_step.c by table: sequences of one visitor's events in
+ * arrival order, each with the visit member it must get (the rules of docs/design.md,
+ * "Visits", which ingest's push script applies in Lua today). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "visit_step.h"
+
+#define T0 1765000000000LL
+#define TIMEOUT 1800000LL
+
+/* One event and the member it must get, written as the envelope writes it (absent members
+ * left out): "id s start n b d [e en eb | en] [x] xn xb [xo xob]". */
+struct step {
+    const char *id;
+    int64_t ts, rcv; /* ms after T0 */
+    char class;
+    const char *path;
+    const char *want;
+};
+
+/* The member as text, in the envelope's order and form. */
+static void
+member_text(const struct event_visit *m, char *out, size_t n)
+{
+    int k = snprintf(out, n, "%s %lld %lld n%d b%d d%lld", m->id, (long long)m->seq,
+                     (long long)(m->start_ms - T0), m->n, m->b, (long long)m->d);
+    if (m->e != NULL) {
+        k += snprintf(out + k, n - (size_t)k, " e%s en%d eb%d", m->e, m->en, m->eb);
+    } else {
+        k += snprintf(out + k, n - (size_t)k, " en%d", m->en);
+    }
+    if (m->x != NULL) {
+        k += snprintf(out + k, n - (size_t)k, " x%s", m->x);
+    }
+    k += snprintf(out + k, n - (size_t)k, " xn%d xb%d", m->xn, m->xb);
+    if (m->xo != NULL) {
+        snprintf(out + k, n - (size_t)k, " xo%s xob%d", m->xo, m->xob);
+    }
+}
+
+static void
+run(const char *name, const struct step *steps, size_t n)
+{
+    struct visit_state st;
+    char old_exit[EVENT_PATH_MAX + 1], got[512];
+
+    memset(&st, 0, sizeof st);
+    for (size_t i = 0; i < n; i++) {
+        const struct step *s = &steps[i];
+        struct visit_input in = {s->id, T0 + s->ts, T0 + s->rcv, s->class, s->path};
+        struct event_visit m;
+        visit_step(&st, &in, TIMEOUT, &m, old_exit);
+        member_text(&m, got, sizeof got);
+        if (strcmp(got, s->want) != 0) {
+            fail_msg("%s, event %zu: \"%s\", not \"%s\"", name, i + 1, got, s->want);
+        }
+    }
+}
+
+#define RUN(name, ...)                                                                             \
+    do {                                                                                           \
+        static const struct step steps_[] = {__VA_ARGS__};                                         \
+        run(name, steps_, sizeof steps_ / sizeof steps_[0]);                                       \
+    } while (0)
+
+static void
+test_shapes(void **state)
+{
+    (void)state;
+    RUN("a bounce", {"a1", 0, 0, 'p', "/a", "a1 1 0 n1 b1 d0 e/a en1 eb1 x/a xn1 xb1"});
+    RUN("a bounce ended by a click",
+        {"a1", 0, 0, 'p', "/a", "a1 1 0 n1 b1 d0 e/a en1 eb1 x/a xn1 xb1"},
+        {"a2", 2000, 2000, 'i', NULL, "a1 2 0 n0 b-1 d2000 e/a en0 eb-1 x/a xn0 xb-1"});
+    RUN("two pages: the exit moves",
+        {"a1", 0, 0, 'p', "/a", "a1 1 0 n1 b1 d0 e/a en1 eb1 x/a xn1 xb1"},
+        {"a2", 5000, 5000, 'p', "/b", "a1 2 0 n0 b-1 d5000 e/a en0 eb-1 x/b xn1 xb0 xo/a xob1"},
+        {"a3", 6000, 6000, 'p', "/a", "a1 3 0 n0 b0 d1000 en0 x/a xn1 xb0 xo/b xob0"},
+        {"a4", 7000, 7000, 's', NULL, "a1 4 0 n0 b0 d1000 en0 xn0 xb0"});
+    RUN("the same page again: no move",
+        {"a1", 0, 0, 'p', "/a", "a1 1 0 n1 b1 d0 e/a en1 eb1 x/a xn1 xb1"},
+        {"a2", 1000, 1000, 'p', "/a", "a1 2 0 n0 b-1 d1000 e/a en0 eb-1 x/a xn0 xb-1"});
+    RUN("scrolls and moves only: no page, no bounce",
+        {"a1", 0, 0, 's', NULL, "a1 1 0 n1 b0 d0 en0 xn0 xb0"},
+        {"a2", 3000, 3000, 's', NULL, "a1 2 0 n0 b0 d3000 en0 xn0 xb0"});
+    RUN("clicks only: no bounce", {"a1", 0, 0, 'i', NULL, "a1 1 0 n1 b0 d0 en0 xn0 xb0"},
+        {"a2", 0, 10, 'p', "/a", "a1 2 0 n0 b0 d0 e/a en1 eb0 x/a xn1 xb0"});
+    RUN("a first page view without a path: a bounce without entry or exit, then one with",
+        {"a1", 0, 0, 'p', NULL, "a1 1 0 n1 b1 d0 en0 xn0 xb0"},
+        {"a2", 1000, 1000, 'p', "/b", "a1 2 0 n0 b-1 d1000 e/b en1 eb0 x/b xn1 xb0"});
+}
+
+/* New visit or not: by arrival, a gap over the timeout starts one (the timeout itself does
+ * not); event times only stretch the duration, in any order. */
+static void
+test_gaps_and_times(void **state)
+{
+    (void)state;
+    RUN("a gap of exactly the timeout continues",
+        {"a1", 0, 0, 'p', "/a", "a1 1 0 n1 b1 d0 e/a en1 eb1 x/a xn1 xb1"},
+        {"a2", 5, TIMEOUT, 'i', NULL, "a1 2 0 n0 b-1 d5 e/a en0 eb-1 x/a xn0 xb-1"});
+    RUN("a gap over the timeout starts a visit with the event's id and time",
+        {"a1", 0, 0, 'p', "/a", "a1 1 0 n1 b1 d0 e/a en1 eb1 x/a xn1 xb1"},
+        {"b1", 7, TIMEOUT + 1, 'p', "/b", "b1 1 7 n1 b1 d0 e/b en1 eb1 x/b xn1 xb1"},
+        {"b2", 3, TIMEOUT + 2, 'i', NULL, "b1 2 7 n0 b-1 d4 e/b en0 eb-1 x/b xn0 xb-1"});
+    RUN("times out of order: the span grows both ways",
+        {"a1", 10000, 0, 's', NULL, "a1 1 10000 n1 b0 d0 en0 xn0 xb0"},
+        {"a2", 4000, 1, 's', NULL, "a1 2 10000 n0 b0 d6000 en0 xn0 xb0"},
+        {"a3", 12000, 2, 's', NULL, "a1 3 10000 n0 b0 d2000 en0 xn0 xb0"},
+        {"a4", 5000, 3, 's', NULL, "a1 4 10000 n0 b0 d0 en0 xn0 xb0"});
+    /* Two ingests' clocks: an arrival before the latest neither ends nor moves the visit. */
+    RUN("an earlier arrival does not move the latest",
+        {"a1", 0, 1000, 's', NULL, "a1 1 0 n1 b0 d0 en0 xn0 xb0"},
+        {"a2", 0, 500, 's', NULL, "a1 2 0 n0 b0 d0 en0 xn0 xb0"},
+        {"a3", 0, 1000 + TIMEOUT, 's', NULL, "a1 3 0 n0 b0 d0 en0 xn0 xb0"});
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_shapes),
+        cmocka_unit_test(test_gaps_and_times),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
