@@ -84,7 +84,7 @@ prog_obj = $(patsubst %.c,$(BUILD)/$(2)/%.o,$(wildcard $(1)/*.c) $($(1)_COMMON:%
 # (tests/bench/): the do-nothing baseline server, the raw writes, a peer's aggregation.
 TOOLS       := $(BUILD)/tests/freeport $(BUILD)/tests/mongoq $(BUILD)/tests/loadgen \
                $(BUILD)/tests/memfill $(BUILD)/tests/tabs $(BUILD)/tests/rcluster_cli \
-               $(BUILD)/tests/qnames
+               $(BUILD)/tests/qnames $(BUILD)/tests/assigner
 BENCH_TOOLS := $(BUILD)/tests/nothing $(BUILD)/tests/rawinsert $(BUILD)/tests/aggpeer
 
 # Preloaded by it_starvation.sh (LD_PRELOAD): built without sanitizers, which a preloaded
@@ -265,9 +265,11 @@ $(BUILD)/ingest-fault: FAULT_LDFLAGS += -Wl,--wrap=salt_clock_ms
 # Built against libcommon.a: the do-nothing server (the programs' HTTP stack), memfill (the
 # data of the memory checks, ids as common/rollup_doc.h makes them) and rawinsert (the user
 # hashes of a site-hour, rollup_user_hash()); rcluster_cli (common/rcluster.h's handle, driven
-# by tests/it/it_rcluster.sh); qnames (the queue shards' names, common/qshard.h).
+# by tests/it/it_rcluster.sh); qnames (the queue shards' names, common/qshard.h). assigner:
+# the processor's visit assignment alone (libprocessor.a, processor/assign.h).
 $(BUILD)/tests/nothing $(BUILD)/tests/memfill $(BUILD)/tests/rawinsert \
     $(BUILD)/tests/rcluster_cli $(BUILD)/tests/qnames: $(BUILD)/libcommon.a
+$(BUILD)/tests/assigner: $(BUILD)/libprocessor.a $(BUILD)/libcommon.a
 
 $(TOOLS): $(BUILD)/tests/%: $(BUILD)/obj/tests/tools/%.o
 	$(link_test)

@@ -158,12 +158,12 @@ put_json(const char *buf, size_t n, void *data)
     return o->failed ? -1 : 0;
 }
 
-/* Append ,"visit":{...}: its members in the order the fast path of the decoder reads them
- * (scan_visit()), e, x and xo only when set, eb only with e, xob only with xo. */
+/* Append the object {...} of visit v: its members in the order the fast path of the decoder
+ * reads them (scan_visit()), e, x and xo only when set, eb only with e, xob only with xo. */
 static void
-put_visit(struct out *o, const struct event_visit *v)
+put_visit_object(struct out *o, const struct event_visit *v)
 {
-    put(o, ",\"visit\":{", 10);
+    put(o, "{", 1);
     put_string_n(o, "\"id\":\"", 6, v->id, v->id + strlen(v->id));
     PUT_INT(o, "s", v->seq);
     PUT_INT(o, "start", v->start_ms);
@@ -187,6 +187,57 @@ put_visit(struct out *o, const struct event_visit *v)
         PUT_INT(o, "xob", v->xob);
     }
     put(o, "}", 1);
+}
+
+/* Append ,"visit":{...}. */
+static void
+put_visit(struct out *o, const struct event_visit *v)
+{
+    put(o, ",\"visit\":", 9);
+    put_visit_object(o, v);
+}
+
+char *
+envelope_visit_encode(const struct event_visit *v, size_t *len)
+{
+    struct out o = {0};
+
+    o.cap = 160 + strlen(v->id) + len_or_0(v->e) + len_or_0(v->x) + len_or_0(v->xo);
+    if ((o.buf = malloc(o.cap)) == NULL) {
+        return NULL;
+    }
+    put_visit_object(&o, v);
+    if (o.failed) {
+        free(o.buf);
+        return NULL;
+    }
+    o.buf[o.len] = '\0';
+    *len = o.len;
+    return o.buf;
+}
+
+char *
+envelope_with_visit(const char *env, size_t len, const char *member, size_t member_len,
+                    size_t *out_len)
+{
+    static const char key[] = ",\"visit\":";
+    size_t n;
+    char *out;
+
+    if (len < 2 || env[len - 1] != '}') {
+        return NULL;
+    }
+    n = len - 1 + sizeof key - 1 + member_len + 1;
+    if ((out = malloc(n + 1)) == NULL) {
+        return NULL;
+    }
+    memcpy(out, env, len - 1);
+    memcpy(out + len - 1, key, sizeof key - 1);
+    memcpy(out + len - 1 + sizeof key - 1, member, member_len);
+    out[n - 1] = '}';
+    out[n] = '\0';
+    *out_len = n;
+    return out;
 }
 
 /* The envelope's names of the attribution's members (enum event_attr, "att"). */

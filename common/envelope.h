@@ -92,6 +92,18 @@ char *envelope_encode(const struct event *ev, size_t *len);
 #define ENVELOPE_ESCAPED_MAX(n) (6 * (n))
 size_t envelope_escape(const char *s, size_t n, char *out);
 
+/* The JSON object of visit member v ({"id":...,"s":...}), exactly as envelope_encode() writes
+ * it after "visit":, malloc'd and NUL-terminated with its length in *len; NULL when out of
+ * memory. */
+char *envelope_visit_encode(const struct event_visit *v, size_t *len);
+
+/* The envelope env[0..len) (a JSON object ending in '}') with ,"visit":<member> added as its
+ * last member, malloc'd and NUL-terminated with its length in *out_len; NULL when env does not
+ * end in '}' or out of memory. The processor's visit assignment (processor/assign.h) writes
+ * each event's member this way. */
+char *envelope_with_visit(const char *env, size_t len, const char *member, size_t member_len,
+                          size_t *out_len);
+
 /* Parse and validate an envelope, every field by the rule ingest applies to it (an
  * envelope is accepted only as ingest could have written it). On success returns 0 and
  * fills ev, id, received_ms and request_id included (release with event_cleanup()). On

@@ -52,7 +52,7 @@ int
 dead_command(const struct processor_cfg *c, int argc, char **argv)
 {
     rconn_t *redis = NULL;
-    struct queue_set qs = {0, NULL};
+    struct queue_set qs = {0};
     struct app_err err = {0};
     long max = 100;
     int rc = 1;
@@ -87,7 +87,7 @@ int
 orphans_command(const struct processor_cfg *c)
 {
     rconn_t *redis = rconn_new(&c->redis);
-    struct queue_set qs = {0, NULL};
+    struct queue_set qs = {0};
     struct app_err err = {0};
     long lists = 0, n = 0;
 

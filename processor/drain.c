@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "assign.h"
 #include "backoff.h"
 #include "envelope.h"
 #include "event.h"
@@ -475,10 +476,12 @@ drain_prepare(struct processor *p, struct app_err *err)
     if (why != NULL) {
         return err_set(err, ERR_INVALID, "configuration: %s", why);
     }
-    return queue_set_init(&p->queues, p->cfg.queue_key, (unsigned)p->cfg.queue_shards, consumer) ==
-                   0
-               ? 0
-               : err_set(err, ERR_INTERNAL, "out of memory");
+    if (queue_set_init(&p->queues, p->cfg.queue_key, (unsigned)p->cfg.queue_shards, consumer) !=
+        0) {
+        return err_set(err, ERR_INTERNAL, "out of memory");
+    }
+    p->queues.visit_timeout_s = p->cfg.visit_timeout_s;
+    return 0;
 }
 
 int
@@ -514,6 +517,7 @@ drain_run(struct svc_program *prog)
         d.batch.fault_hours_seq = c->fault_kill_before_hours;
     }
     d.batch.fault_fail_seq = c->fault_fail_rollup;
+    assign_fault_kill_at = c->fault_kill_in_assign;
 #endif
     LOG_INFO("consumer %s draining %s in %u shard%s (rollup run %s)",
              queue_name(d.q, QUEUE_CONSUMER), c->queue_key, d.qs->n, d.qs->n == 1 ? "" : "s",

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "assign.h"
 #include "processor.h"
 #include "qshard.h"
 #include "svc.h"
@@ -89,6 +90,7 @@ main(int argc, char **argv)
         {"RETRY_MAX_MS", "30000", CFG_INT, &c->retry_max_ms, 1, 600000, 0, NULL},
         {"MAX_ATTEMPTS", "5", CFG_INT, &c->max_attempts, 1, 1000, 0, NULL},
         {"HEARTBEAT_TTL_MS", "15000", CFG_INT, &c->heartbeat_ttl_ms, 1000, 3600000, 0, NULL},
+        ASSIGN_TIMEOUT_VAR(&c->visit_timeout_s),
 #ifdef FAULT_INJECTION /* the failpoints of the tests' processor-fault */
         {"FAULT_KILL_BEFORE_ROLLUP", "0", CFG_INT, &c->fault_kill_before_rollup, 0, LONG_MAX, 0,
          NULL},
@@ -98,6 +100,7 @@ main(int argc, char **argv)
         {"FAULT_KILL_BEFORE_HOURS", "0", CFG_INT, &c->fault_kill_before_hours, 0, LONG_MAX, 0,
          NULL},
         {"FAULT_FAIL_ROLLUP", "0", CFG_INT, &c->fault_fail_rollup, 0, LONG_MAX, 0, NULL},
+        {"FAULT_KILL_IN_ASSIGN", "0", CFG_INT, &c->fault_kill_in_assign, 0, LONG_MAX, 0, NULL},
 #endif
         SVC_LOG_VARS(&p.svc.cfg),
     };

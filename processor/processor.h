@@ -27,12 +27,14 @@ struct processor_cfg {
     long retry_max_ms;
     long max_attempts;
     long heartbeat_ttl_ms;
+    long visit_timeout_s; /* VISIT_TIMEOUT_S: a visit ends after this gap (assign.h) */
 #ifdef FAULT_INJECTION
     long fault_kill_before_rollup; /* SIGKILL itself before batch N's rollup */
     long fault_stop_before_rollup; /* SIGSTOP itself before batch N's rollup */
     long fault_kill_in_rollup;     /* SIGKILL itself half-way through it */
     long fault_kill_before_hours;  /* SIGKILL itself between its site-days and site-hours */
     long fault_fail_rollup;        /* every rollup of batch N fails (an internal error) */
+    long fault_kill_in_assign;     /* SIGKILL itself between claim N and its commit (assign.h) */
 #endif
 };
 

@@ -54,7 +54,8 @@ queue_set_claim(const struct queue_set *s, rconn_t *c, unsigned *next, size_t ma
      * when all were empty. The next claim starts after the shard that gave this one. */
     for (unsigned t = 0; t < s->n; t++) {
         *shard = (from + t) % s->n;
-        n = queue_claim(s->q[*shard], c, max, t + 1 == s->n ? wait : 0, out, err);
+        n = queue_claim(s->q[*shard], c, max, t + 1 == s->n ? wait : 0, s->visit_timeout_s, out,
+                        err);
         if (n != 0) {
             break;
         }

@@ -25,8 +25,9 @@
 #define QSET_POLL_MS 100
 
 struct queue_set {
-    unsigned n;  /* QUEUE_SHARDS */
-    queue_t **q; /* q[i]: shard i's keys for this consumer (or none: an operator's) */
+    unsigned n;           /* QUEUE_SHARDS */
+    queue_t **q;          /* q[i]: shard i's keys for this consumer (or none: an operator's) */
+    long visit_timeout_s; /* VISIT_TIMEOUT_S, for queue_claim() (0 until the drain sets it) */
 };
 
 /* The handles of the k shards of queue_key for consumer (NULL: operator commands, which

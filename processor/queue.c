@@ -6,12 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "assign.h"
 #include "text.h"
 
 /* The key names of the enum queue_key_kind (see queue.h), built once; with no consumer the
  * per-consumer ones are NULL. */
-enum { QUEUE_N_NAMES = QUEUE_CONSUMERS + 1 };
+enum { QUEUE_N_NAMES = QUEUE_LEASE + 1 };
 
 struct queue {
     char *names[QUEUE_N_NAMES];
@@ -49,6 +51,8 @@ queue_new(const char *queue_key, const char *consumer)
     k[QUEUE_PENDING] = strdup(queue_key);
     k[QUEUE_DEAD] = make_key(queue_key, "dead", NULL);
     k[QUEUE_CONSUMERS] = make_key(queue_key, "consumers", NULL);
+    k[QUEUE_ASSIGNING] = make_key(queue_key, "assigning", NULL);
+    k[QUEUE_LEASE] = make_key(queue_key, "assign", NULL);
     if (consumer != NULL) {
         k[QUEUE_CONSUMER] = strdup(consumer);
         k[QUEUE_PROCESSING] = make_key(queue_key, "processing", consumer);
@@ -152,45 +156,45 @@ take_reply(redisReply *r, const char *what, int reversed, struct queue_batch *ou
     return n;
 }
 
-/* One claim script: up to max envelopes from the right of the queue to the left of the
- * processing list, registering the consumer in the same atomic step as its first move,
- * so that a processing list never exists without its registry entry. */
-static int
-claim_now(const queue_t *q, rconn_t *c, size_t max, struct queue_batch *out, struct app_err *err)
+int
+queue_batch_take(redisReply *r, const char *what, struct queue_batch *out, struct app_err *err)
 {
-    static const char script[] =
-        "local out = {}\n"
-        "for i = 1, tonumber(ARGV[2]) do\n"
-        "  local v = redis.call('LMOVE', KEYS[1], KEYS[2], 'RIGHT', 'LEFT')\n"
-        "  if not v then break end\n"
-        "  out[i] = v\n"
-        "end\n"
-        "if #out > 0 then redis.call('SADD', KEYS[3], ARGV[1]) end\n"
-        "return out\n";
-    char n[32];
-    const char *argv[] = {"EVAL",
-                          script,
-                          "3",
-                          q->names[QUEUE_PENDING],
-                          q->names[QUEUE_PROCESSING],
-                          q->names[QUEUE_CONSUMERS],
-                          q->names[QUEUE_CONSUMER],
-                          n};
-    size_t lens[8];
-    redisReply *r;
+    return take_reply(r, what, 0, out, err);
+}
 
-    snprintf(n, sizeof n, "%zu", max);
-    for (size_t i = 0; i < 8; i++) {
-        lens[i] = strlen(argv[i]);
+/* One claim with its visits assigned (assign.h): ASSIGN_BUSY, the number claimed, or -1. */
+static int
+claim_now(const queue_t *q, rconn_t *c, size_t max, long timeout_s, struct queue_batch *out,
+          struct app_err *err)
+{
+    const struct assign_keys k = {.shard = q->names[QUEUE_PENDING],
+                                  .assigning = q->names[QUEUE_ASSIGNING],
+                                  .lease = q->names[QUEUE_LEASE],
+                                  .processing = q->names[QUEUE_PROCESSING],
+                                  .consumers = q->names[QUEUE_CONSUMERS],
+                                  .consumer = q->names[QUEUE_CONSUMER]};
+    struct queue_batch b;
+    int n;
+
+    queue_batch_init(&b);
+    n = assign_claim(c, &k, max, &b, err);
+    if (n > 0 && assign_batch(c, &k, timeout_s, &b, err) != 0) {
+        n = -1;
     }
-    rconn_route(c, argv[3]); /* on a cluster: the master of the shard's slot */
-    r = rconn_command_argv(c, err, 8, argv, lens);
-    return r == NULL ? -1 : take_reply(r, "claim", 0, out, err);
+    for (size_t i = 0; n > 0 && i < b.n; i++) {
+        if (batch_add(out, b.items[i]) != 0) {
+            n = err_set(err, ERR_INTERNAL, "out of memory");
+            break;
+        }
+        b.items[i] = NULL;
+    }
+    queue_batch_clear(&b);
+    return n;
 }
 
 int
-queue_claim(const queue_t *q, rconn_t *c, size_t max, long block_ms, struct queue_batch *out,
-            struct app_err *err)
+queue_claim(const queue_t *q, rconn_t *c, size_t max, long block_ms, long timeout_s,
+            struct queue_batch *out, struct app_err *err)
 {
     const char *key = q->names[QUEUE_PENDING];
     char secs[32];
@@ -200,7 +204,17 @@ queue_claim(const queue_t *q, rconn_t *c, size_t max, long block_ms, struct queu
     if (need_consumer(q, err) != 0) {
         return -1;
     }
-    n = claim_now(q, c, max, out, err);
+    n = claim_now(q, c, max, timeout_s, out, err);
+    if (n == ASSIGN_BUSY) {
+        /* Another processor assigns this queue's next batch: it takes a few milliseconds. */
+        if (block_ms <= 0) {
+            return 0;
+        }
+        long ms = block_ms < QUEUE_BUSY_WAIT_MS ? block_ms : QUEUE_BUSY_WAIT_MS;
+        nanosleep(&(struct timespec){.tv_sec = 0, .tv_nsec = ms * 1000000L}, NULL);
+        n = claim_now(q, c, max, timeout_s, out, err);
+        return n == ASSIGN_BUSY ? 0 : n;
+    }
     if (n != 0 || block_ms <= 0) {
         return n;
     }
@@ -223,7 +237,8 @@ queue_claim(const queue_t *q, rconn_t *c, size_t max, long block_ms, struct queu
         return -1;
     }
     freeReplyObject(r);
-    return claim_now(q, c, max, out, err); /* 0 when another processor was first */
+    n = claim_now(q, c, max, timeout_s, out, err); /* 0 when another processor was first */
+    return n == ASSIGN_BUSY ? 0 : n;
 }
 
 /* LRANGE key 0 stop, moving its elements into out as take_reply() does. */

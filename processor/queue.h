@@ -43,6 +43,8 @@ enum queue_key_kind {
     QUEUE_CONSUMER,   /* the consumer id itself (not a key); NULL without one */
     QUEUE_HEARTBEAT,  /* <QUEUE_KEY>:heartbeat:<consumer>; NULL without a consumer */
     QUEUE_CONSUMERS,  /* <QUEUE_KEY>:consumers: the registry */
+    QUEUE_ASSIGNING,  /* <QUEUE_KEY>:assigning: a claim being assigned its visits (assign.h) */
+    QUEUE_LEASE,      /* <QUEUE_KEY>:assign: who assigns the queue's visits now (assign.h) */
 };
 const char *queue_name(const queue_t *q, enum queue_key_kind which);
 
@@ -61,15 +63,23 @@ void queue_batch_init(struct queue_batch *b);
 /* Free the items and empty the batch. */
 void queue_batch_clear(struct queue_batch *b);
 
-/* Move up to max envelopes atomically from the queue to this consumer's processing list
- * and register the consumer, in one script (its keys in KEYS); when the queue is empty,
- * wait at most block_ms for an envelope (BLMOVE of the queue onto itself, which takes
- * nothing) and try once more; block_ms <= 0: no wait. Returns the number claimed (0 when the wait
- * ended empty) with the envelopes appended to out, or -1 with err. After -1, the processing list
- * may hold envelopes that are not in out (a lost connection, or no memory to keep one): read it
- * with queue_list() before claiming more, and never acknowledge out. */
-int queue_claim(const queue_t *q, rconn_t *c, size_t max, long block_ms, struct queue_batch *out,
-                struct app_err *err);
+/* Claim up to max envelopes, oldest first, with their visits assigned (assign.h, visits timing
+ * out after timeout_s): under the queue's assignment lease, from the assigning list or the
+ * queue, committed into this consumer's processing list with the consumer registered, in one
+ * script. When the queue is empty, wait at most block_ms for an envelope (BLMOVE of the queue
+ * onto itself, which takes nothing) and try once more; when another consumer holds the lease,
+ * wait QUEUE_BUSY_WAIT_MS (at most block_ms) and try once more; block_ms <= 0: no wait.
+ * Returns the number claimed (0 when the wait ended empty or busy) with the envelopes appended
+ * to out, or -1 with err. After -1, the processing list may hold envelopes that are not in out
+ * (a lost connection, or no memory to keep one): read it with queue_list() before claiming
+ * more, and never acknowledge out. */
+#define QUEUE_BUSY_WAIT_MS 2
+int queue_claim(const queue_t *q, rconn_t *c, size_t max, long block_ms, long timeout_s,
+                struct queue_batch *out, struct app_err *err);
+
+/* Move the string elements of the array reply r (of command what) into out in its order, and
+ * free r. Returns the number moved, or -1 with err (not an array, or out of memory). */
+int queue_batch_take(redisReply *r, const char *what, struct queue_batch *out, struct app_err *err);
 
 /* Read this consumer's processing list, oldest first (to resume after a failed claim).
  * Returns the number read or -1. */

@@ -1,6 +1,7 @@
 /* visit_step.c - one event's step through its visitor's visit (visit_step.h). */
 #include "visit_step.h"
 
+#include <stdint.h>
 #include <string.h>
 
 /* Copy src into dst, of size bytes (a longer src cut there: ids and paths are validated to
@@ -51,7 +52,7 @@ visit_step(struct visit_state *st, const struct visit_input *in, int64_t timeout
     pv = st->page_views;
     it = st->interacted;
     b0 = bounce(pv, it);
-    if (in->class == 'p') {
+    if (in->class == VISIT_PAGE_VIEW) {
         pv += pv < 2;
         if (in->path != NULL && in->path[0] != '\0') {
             if (st->entry[0] == '\0') {
@@ -64,7 +65,7 @@ visit_step(struct visit_state *st, const struct visit_input *in, int64_t timeout
                 moved = 1;
             }
         }
-    } else if (in->class == 'i') {
+    } else if (in->class == VISIT_INTERACTION) {
         it = 1;
     }
     st->page_views = pv;
@@ -91,4 +92,134 @@ visit_step(struct visit_state *st, const struct visit_input *in, int64_t timeout
         m->xo = old_exit;
         m->xob = b0;
     }
+}
+
+char
+visit_class(const char *event_type)
+{
+    if (strcmp(event_type, "page_view") == 0) {
+        return VISIT_PAGE_VIEW;
+    }
+    if (strcmp(event_type, "scroll") == 0 || strcmp(event_type, "mousemove") == 0) {
+        return VISIT_PASSIVE;
+    }
+    return VISIT_INTERACTION;
+}
+
+static char *
+put_i64(char *p, int64_t v)
+{
+    uint64_t u = (uint64_t)v;
+
+    for (int i = 0; i < 8; i++) {
+        p[i] = (char)(u >> (8 * i));
+    }
+    return p + 8;
+}
+
+static char *
+put_text(char *p, const char *s)
+{
+    size_t n = strlen(s);
+
+    p[0] = (char)(n & 0xff);
+    p[1] = (char)(n >> 8);
+    memcpy(p + 2, s, n);
+    return p + 2 + n;
+}
+
+size_t
+visit_state_pack(const struct visit_state *st, char *out)
+{
+    char *p = out;
+
+    *p++ = 'V';
+    *p++ = '1';
+    p = put_i64(p, st->seq);
+    p = put_i64(p, st->last_received);
+    p = put_i64(p, st->min_ts);
+    p = put_i64(p, st->max_ts);
+    p = put_i64(p, st->start_ms);
+    *p++ = (char)st->page_views;
+    *p++ = (char)st->interacted;
+    p = put_text(p, st->id);
+    p = put_text(p, st->entry);
+    p = put_text(p, st->exit);
+    return (size_t)(p - out);
+}
+
+/* A reader of packed bytes: fails (p = NULL) at the first read past the end. */
+struct reader {
+    const unsigned char *p, *end;
+};
+
+static int64_t
+get_i64(struct reader *r)
+{
+    uint64_t u = 0;
+
+    if (r->p == NULL || r->end - r->p < 8) {
+        r->p = NULL;
+        return 0;
+    }
+    for (int i = 0; i < 8; i++) {
+        u |= (uint64_t)r->p[i] << (8 * i);
+    }
+    r->p += 8;
+    return (int64_t)u;
+}
+
+static int
+get_byte(struct reader *r)
+{
+    if (r->p == NULL || r->p == r->end) {
+        r->p = NULL;
+        return 0;
+    }
+    return *r->p++;
+}
+
+/* A text of at most size - 1 bytes, without NUL, into dst. */
+static void
+get_text(struct reader *r, char *dst, size_t size)
+{
+    size_t n = (size_t)get_byte(r);
+
+    n |= (size_t)get_byte(r) << 8;
+    if (r->p == NULL || n >= size || (size_t)(r->end - r->p) < n || memchr(r->p, 0, n) != NULL) {
+        r->p = NULL;
+        return;
+    }
+    memcpy(dst, r->p, n);
+    dst[n] = '\0';
+    r->p += n;
+}
+
+int
+visit_state_unpack(const char *buf, size_t len, struct visit_state *st)
+{
+    struct reader r = {(const unsigned char *)buf, (const unsigned char *)buf + len};
+
+    memset(st, 0, sizeof *st);
+    if (len < 2 || buf[0] != 'V' || buf[1] != '1') {
+        return -1;
+    }
+    r.p += 2;
+    st->seq = get_i64(&r);
+    st->last_received = get_i64(&r);
+    st->min_ts = get_i64(&r);
+    st->max_ts = get_i64(&r);
+    st->start_ms = get_i64(&r);
+    st->page_views = get_byte(&r);
+    st->interacted = get_byte(&r);
+    get_text(&r, st->id, sizeof st->id);
+    get_text(&r, st->entry, sizeof st->entry);
+    get_text(&r, st->exit, sizeof st->exit);
+    if (r.p == NULL || r.p != r.end || st->seq < 1 || st->page_views > 2 || st->interacted > 1 ||
+        st->id[0] == '\0' || st->min_ts > st->max_ts) {
+        memset(st, 0, sizeof *st);
+        return -1;
+    }
+    st->live = 1;
+    return 0;
 }

@@ -1,6 +1,6 @@
-/* visit_step.h - one event's step through its visitor's visit, in C: the rules ingest's push
- * script applies in Lua today (ingest/visits.c, docs/design.md "Visits"), as a pure function,
- * for a sequencer that assigns visits outside Redis (not used by the programs yet).
+/* visit_step.h - one event's step through its visitor's visit: the rules of docs/design.md
+ * "Visits" as pure functions, which the processor's assignment (assign.h) applies to each
+ * claimed event in arrival order, with the state kept between batches in Redis.
  *
  * Given the visitor's state (or none) and the next event in arrival order, visit_step()
  * decides new visit or not, updates the state and writes the event's visit member: its
@@ -32,7 +32,7 @@ struct visit_input {
     const char *id;      /* its _id: the visit's id when it starts one */
     int64_t ts_ms;       /* its time */
     int64_t received_ms; /* its arrival at ingest */
-    char class;          /* visits_class(): 'p' page view, 's' scroll or mousemove, 'i' else */
+    char class;          /* visit_class() */
     const char *path;    /* a page view's path (without query or fragment), or NULL / "" */
 };
 
@@ -42,5 +42,25 @@ struct visit_input {
  * EVENT_PATH_MAX + 1 bytes the caller keeps as long as *m). Pure. */
 void visit_step(struct visit_state *st, const struct visit_input *in, int64_t timeout_ms,
                 struct event_visit *m, char old_exit[EVENT_PATH_MAX + 1]);
+
+/* visit_class(): what an event of event_type is to its visit. */
+#define VISIT_PAGE_VIEW 'p'   /* page_view */
+#define VISIT_PASSIVE 's'     /* scroll, mousemove: neither a page view nor an interaction */
+#define VISIT_INTERACTION 'i' /* anything else */
+char visit_class(const char *event_type);
+
+/* The bytes of a packed state: at most this many (visit_state_pack()). */
+#define VISIT_STATE_PACKED_MAX (2 + 5 * 8 + 2 + 3 * 2 + EVENT_DOC_ID_MAX + 2 * EVENT_PATH_MAX)
+
+/* st (live) as bytes into out, which has room for VISIT_STATE_PACKED_MAX: "V1", seq,
+ * last_received, min_ts, max_ts and start_ms as 64-bit little-endian integers, page_views and
+ * interacted as a byte each, then id, entry and exit each as a 16-bit little-endian length and
+ * its bytes. Returns the length. Pure. */
+size_t visit_state_pack(const struct visit_state *st, char *out);
+
+/* The state packed in buf[0..len) into *st (live), or -1 when buf is not such a state (st is
+ * then not live): a state written by another version is a state the next event cannot
+ * continue. Pure. */
+int visit_state_unpack(const char *buf, size_t len, struct visit_state *st);
 
 #endif

@@ -2,8 +2,9 @@
 # it_figures.sh - the first row's figures are exact (issue 23): visits of known shape
 # (tests/tools/visitgen.py: bounces, clicks only, gaps of 0.75 and 1.3 timeouts, client times
 # across UTC midnight, one event_id sent to both ingests, a batch, hashed visitors) through two
-# ingests with VISIT_TIMEOUT_S=2 and three processors, two of which kill themselves with
-# SIGKILL mid-batch (the fault build's failpoints) and are started again; then every figure of GET /stats/summary (each day,
+# ingests and four processors with VISIT_TIMEOUT_S=2, three of which kill themselves with
+# SIGKILL mid-batch or between assigning a claim's visits and committing them (the fault
+# build's failpoints) and are started again; then every figure of GET /stats/summary (each day,
 # the range, the previous periods and the changes), /stats/timeseries?metric= (each figure,
 # by day and by hour) and /stats/breakdown by=entry_page and exit_page is compared with its
 # recomputation from the stored raw events in Python (tests/it/visits_check.py), which checks
@@ -17,8 +18,8 @@ start_mongo
 DB=figures
 SITE=fig-site
 TIMEOUT_S=2
-ING=(REDIS_PORT="$REDIS_PORT" VISIT_TIMEOUT_S="$TIMEOUT_S" TRUST_PROXY=1 RATE_LIMIT=0)
-PROC=(REDIS_PORT="$REDIS_PORT" MONGO_URI="$(mongo_uri $DB)" BATCH_SIZE=4 BATCH_WAIT_MS=20
+ING=(REDIS_PORT="$REDIS_PORT" TRUST_PROXY=1 RATE_LIMIT=0)
+PROC=(REDIS_PORT="$REDIS_PORT" VISIT_TIMEOUT_S="$TIMEOUT_S" MONGO_URI="$(mongo_uri $DB)" BATCH_SIZE=4 BATCH_WAIT_MS=20
     HEARTBEAT_TTL_MS=1000 RETRY_BASE_MS=10 RETRY_MAX_MS=200)
 start_service ingest "${ING[@]}"
 start_service ingest2 "${ING[@]}"
@@ -27,6 +28,9 @@ start_service processor "${PROC[@]}"
 # half-way through counting its 3rd batch, one between storing its 4th and counting it.
 VARIANT=-fault start_service processor2 "${PROC[@]}" FAULT_KILL_IN_ROLLUP=3
 VARIANT=-fault start_service processor3 "${PROC[@]}" FAULT_KILL_BEFORE_ROLLUP=4
+# And one between assigning the visits of its 3rd claim and committing them (assign.h): the
+# next claim of another processor takes that batch first.
+VARIANT=-fault start_service processor4 "${PROC[@]}" FAULT_KILL_IN_ASSIGN=3
 start_service reporting MONGO_URI="$(mongo_uri $DB)"
 
 "$T_PYTHON" "$T_ROOT/tests/tools/visitgen.py" "$TIMEOUT_S" "$SITE" \
@@ -35,7 +39,7 @@ GEN=$!
 # shellcheck disable=SC2317 # called through wait_until
 gone() { ! ours "$1"; }
 # Each started again once it is gone (as Kubernetes would), without the failpoint.
-for p in processor2 processor3; do
+for p in processor2 processor3 processor4; do
     pid_var=${p^^}_PID
     if wait_until 60 gone "${!pid_var}"; then
         wait "${!pid_var}"

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# it_visits.sh - visits (issue 23, point 2, ingest's side): ingest gives each event its visit
-# in the push script (EVALSHA, its text again after NOSCRIPT), and the envelopes on the queue
-# carry it ("visit":{...}, docs/design.md).
-# Read from the queue's lists with redis-cli (no processor): visit ids and sequence numbers; a
-# gap just under VISIT_TIMEOUT_S continues a visit and one just over starts another (real
-# waits, measured on the clock, against the envelopes' own received times); the contributions
-# of a few visit shapes add up to the visit's figures (bounce, duration, entry and exit
-# pages); two ingests continue one visit; a client's duplicate, through one ingest or two,
-# gets the identical member and moves nothing; the same with QUEUE_SHARDS=4, where each
-# visitor's state lives on its shard; and across midnight (ingest-fault's FAULT_SALT_DAYS) a
-# hashed visitor's visit goes on under its new user_id, on the same shard.
+# it_visits.sh - visits (issue 23, point 2, the assignment): the processor gives each event its
+# visit when it claims it (processor/assign.h), and the envelopes it commits to its processing
+# list carry it ("visit":{...}, docs/design.md). Ingest pushes plain envelopes.
+# Read with redis-cli after tests/tools/assigner, the processor's claim alone (no MongoDB),
+# has claimed everything pending: visit ids and sequence numbers; a gap just under
+# VISIT_TIMEOUT_S continues a visit and one just over starts another (real waits, measured on
+# the clock, against the envelopes' own received times); the contributions of a few visit
+# shapes add up to the visit's figures (bounce, duration, entry and exit pages); two ingests
+# continue one visit; a client's duplicate, through one ingest or two, gets the identical
+# member and moves nothing; the lease: a claim while another consumer assigns takes nothing,
+# and a batch an assigner left between claim and commit is the next one taken, in order; the
+# same with QUEUE_SHARDS=4, where each visitor's state lives on its shard; and across midnight
+# (ingest-fault's FAULT_SALT_DAYS) a hashed visitor's visit goes on under its new user_id, on
+# the same shard.
 # shellcheck source=tests/it/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -17,14 +20,14 @@ start_redis
 K1=${T_QUEUE_SHARDS:-1}
 common=(REDIS_PORT="$REDIS_PORT" TRUST_PROXY=1 HTTP_THREADS=16 LOG_LEVEL=debug)
 
-echo "# --- VISIT_TIMEOUT_S: an integer from 1, else exit 2 with one line"
+echo "# --- VISIT_TIMEOUT_S (the processor's): an integer from 1, else exit 2 with one line"
 for bad in 0 -1 1.5 30m abc 31622401; do
-    expect_config_error ingest VISIT_TIMEOUT_S=$bad REDIS_PORT="$REDIS_PORT"
+    expect_config_error processor VISIT_TIMEOUT_S=$bad REDIS_PORT="$REDIS_PORT"
 done
 
-start_service ingest "${common[@]}" VISIT_TIMEOUT_S=2 QUEUE_KEY=gap
-start_service ingest2 "${common[@]}" VISIT_TIMEOUT_S=60
-start_service ingest3 "${common[@]}" VISIT_TIMEOUT_S=60
+start_service ingest "${common[@]}" QUEUE_KEY=gap
+start_service ingest2 "${common[@]}"
+start_service ingest3 "${common[@]}"
 BASE=$(($(date +%s) - 3600))
 
 # e TYPE SECONDS [PATH] [MORE]: one event of site vs at BASE + SECONDS, of user $U.
@@ -40,10 +43,22 @@ post() {
         "http://127.0.0.1:$1/events") || HTTP_STATUS=000
     mapfile -t IDS < <(jq -r '.ids[]?' "$T_TMP/post.body")
 }
-# envs QUEUE_KEY K: every envelope of the queue's K shards, each shard in arrival order.
+# assign QUEUE_KEY K: the processor's claim of everything pending on the K shards (timeout 2 s
+# on the queue "gap", 60 s elsewhere), into the processing lists of the consumer it-assigner.
+assign() {
+    local t=60
+    [ "$1" = gap ] && t=2
+    "$BUILD/tests/assigner" "$REDIS_PORT" "$1" "$2" "$t" >/dev/null ||
+        fail "assigner $1 $2 failed"
+}
+# envs QUEUE_KEY K: every envelope of the queue's K shards once assigned, each shard in
+# arrival order.
 envs() {
     local k
-    for k in $(T_QUEUE_SHARDS=$2 q_names "$1"); do redis_cli lrange "$k" 0 -1 | tac; done
+    assign "$1" "$2"
+    for k in $(T_QUEUE_SHARDS=$2 q_names "$1"); do
+        redis_cli lrange "$k:processing:it-assigner" 0 -1 | tac
+    done
 }
 # visit ID [QUEUE_KEY K]: the visit member of each envelope of event ID, one a line.
 visit() {
@@ -96,28 +111,32 @@ KEY="events:visit:2:vs:u-one"
 done)"
 expect_eq "the state: a hash under the shard's key" "$(redis_cli type "$KEY")" hash
 TTL=$(redis_cli pttl "$KEY")
-# Set with the visit's first event, after T0: at most what has passed since has run off.
+# Set by the claim that assigned the visit's first event, after T0: at most what has passed
+# since has run off.
 SINCE=$(($(now_ms) - V_T0))
 expect_eq "its TTL: the timeout and 300 s, less the $SINCE ms since the visit began ($TTL ms)" \
     "$((${TTL:-0} >= 360000 - SINCE && ${TTL:-0} <= 360000))" 1
 
-echo "# --- the script goes by its SHA1 (EVALSHA); after SCRIPT FLUSH, once more with its text"
-calls() { # calls COMMAND: how many times Redis ran it (INFO commandstats)
-    local n
-    n=$(redis_cli info commandstats | sed -n "s/^cmdstat_$1:calls=\([0-9]*\),.*/\1/p")
-    echo "${n:-0}"
-}
-SHA0=$(calls evalsha)
-EVAL0=$(calls eval)
+echo "# --- the lease: one assigner per queue at a time; a batch left uncommitted goes first"
+Q1=$(T_QUEUE_SHARDS=$K1 q_names events | head -n 1)
+expect_eq "no lease or assigning list left after a claim" \
+    "$(redis_cli exists "$Q1:assign" "$Q1:assigning")" 0
 post "$INGEST2_PORT" "[$(e click 14)]"
-expect_eq "EVALSHA: seq 5" "$(member "${IDS[0]}" s)" 5
-expect_eq "one EVALSHA, no EVAL" "$(($(calls evalsha) - SHA0)) $(($(calls eval) - EVAL0))" "1 0"
-redis_cli script flush >/dev/null
+L1="${IDS[0]}"
+for q in $(T_QUEUE_SHARDS=$K1 q_names events); do redis_cli set "$q:assign" other-consumer >/dev/null; done
+expect_eq "another consumer holds the lease: nothing claimed" \
+    "$("$BUILD/tests/assigner" "$REDIS_PORT" events "$K1" 60)" 0
+# As if that consumer had claimed the pending event and stopped before its commit.
+for q in $(T_QUEUE_SHARDS=$K1 q_names events); do
+    redis_cli lmove "$q" "$q:assigning" RIGHT LEFT >/dev/null
+    redis_cli del "$q:assign" >/dev/null
+done
 post "$INGEST2_PORT" "[$(e click 15)]"
-expect_eq "after SCRIPT FLUSH: 202, seq 6" "$HTTP_STATUS $(member "${IDS[0]}" s)" "202 6"
-expect_eq "NOSCRIPT, then one EVAL" "$(($(calls evalsha) - SHA0)) $(($(calls eval) - EVAL0))" "2 1"
-post "$INGEST2_PORT" "[$(e click 16)]"
-expect_eq "then EVALSHA again" "$(($(calls evalsha) - SHA0)) $(($(calls eval) - EVAL0)) $(member "${IDS[0]}" s)" "3 1 7"
+L2="${IDS[0]}"
+expect_eq "its lease gone: the batch it left, then the next" \
+    "$(member "$L1" s) $(member "$L2" s)" "5 6"
+expect_eq "in arrival order in the processing list" \
+    "$(envs events "$K1" | jq -r --arg a "$L1" --arg b "$L2" 'select(.id == $a or .id == $b) | .visit.s' | tr -d '\n')" 56
 
 echo "# --- a gap just under VISIT_TIMEOUT_S=2 continues the visit, just over starts another"
 # On a loaded machine the second request may arrive over 2 s after the first: then another
@@ -236,8 +255,8 @@ echo "# --- a client's duplicate gets the identical member, through one ingest o
 dups "$INGEST2_PORT" "$INGEST3_PORT" events "$K1"
 
 echo "# --- QUEUE_SHARDS=4: each visitor's state and envelopes on its shard"
-start_service ingest4 "${common[@]}" VISIT_TIMEOUT_S=60 QUEUE_SHARDS=4 QUEUE_KEY=ev4
-start_service ingest5 "${common[@]}" VISIT_TIMEOUT_S=60 QUEUE_SHARDS=4 QUEUE_KEY=ev4
+start_service ingest4 "${common[@]}" QUEUE_SHARDS=4 QUEUE_KEY=ev4
+start_service ingest5 "${common[@]}" QUEUE_SHARDS=4 QUEUE_KEY=ev4
 used=""
 for i in 0 1 2 3 4 5 6 7; do
     U=k$i
@@ -246,7 +265,7 @@ for i in 0 1 2 3 4 5 6 7; do
     post "$INGEST5_PORT" "[$(e click 1)]"
     expect_eq "k$i: two ingests, one visit" "$(member "${IDS[0]}" id ev4 4) $(member "${IDS[0]}" s ev4 4)" "$F 2"
     for q in $(T_QUEUE_SHARDS=4 q_names ev4); do
-        n=$(redis_cli lrange "$q" 0 -1 | jq -r --arg u "k$i" 'select(.user_id == $u) | .id' | wc -l)
+        n=$(redis_cli lrange "$q:processing:it-assigner" 0 -1 | jq -r --arg u "k$i" 'select(.user_id == $u) | .id' | wc -l)
         [ "$n" = 0 ] && continue
         expect_eq "k$i: both envelopes on one shard" "$n" 2
         expect_eq "k$i: its state on that shard" "$(redis_cli type "$q:visit:2:vs:k$i")" hash
@@ -257,9 +276,8 @@ check "the visitors spread over several shards" [ "$(tr ' ' '\n' <<<"$used" | so
 dups "$INGEST4_PORT" "$INGEST5_PORT" ev4 4
 
 echo "# --- midnight: a hashed visitor's visit goes on under its new user_id, on its shard"
-VARIANT=-fault start_service ingest6 "${common[@]}" VISIT_TIMEOUT_S=60 QUEUE_SHARDS=4 QUEUE_KEY=ev4
-VARIANT=-fault start_service ingest7 "${common[@]}" VISIT_TIMEOUT_S=60 QUEUE_SHARDS=4 \
-    QUEUE_KEY=ev4 FAULT_SALT_DAYS=1
+VARIANT=-fault start_service ingest6 "${common[@]}" QUEUE_SHARDS=4 QUEUE_KEY=ev4
+VARIANT=-fault start_service ingest7 "${common[@]}" QUEUE_SHARDS=4 QUEUE_KEY=ev4 FAULT_SALT_DAYS=1
 hashed() { printf '{"site_id":"vs","event_type":"%s","timestamp":"%s"%s}' "$1" \
     "$(date -u -d "@$((BASE + $2))" +%FT%TZ)" "${3:+,\"path\":\"$3\"}"; }
 for c in 1 2 3 4 5 6; do
@@ -273,7 +291,7 @@ for c in 1 2 3 4 5 6; do
     expect_eq "client $c: the same visit goes on (id, seq, n, b)" \
         "$(visit "$M1" ev4 4 | jq -r '"\(.id) \(.s) \(.n) \(.b)"')" "$M0 2 0 -1"
     for q in $(T_QUEUE_SHARDS=4 q_names ev4); do
-        n=$(redis_cli lrange "$q" 0 -1 | jq -r --arg a "$M0" --arg b "$M1" 'select(.id == $a or .id == $b) | .id' | wc -l)
+        n=$(redis_cli lrange "$q:processing:it-assigner" 0 -1 | jq -r --arg a "$M0" --arg b "$M1" 'select(.id == $a or .id == $b) | .id' | wc -l)
         [ "$n" = 0 ] || expect_eq "client $c: both days on one shard" "$n" 2
         [ "$n" = 0 ] || expect_eq "client $c: the state moved to the new id" \
             "$(redis_cli exists "$q:visit:2:vs:$A") $(redis_cli type "$q:visit:2:vs:$B")" "0 hash"

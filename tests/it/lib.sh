@@ -555,6 +555,7 @@ queue_settled() {
     local k q
     for q in $(q_names "$1"); do
         [ "$(redis_cli llen "$q")" = 0 ] || return 1
+        [ "$(redis_cli llen "$q:assigning")" = 0 ] || return 1
         for k in $(redis_cli --scan --pattern "$q:processing:*"); do
             [ "$(redis_cli llen "$k")" = 0 ] || return 1
         done

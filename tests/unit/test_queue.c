@@ -92,7 +92,7 @@ test_keys_without_consumer(void **state)
     assert_string_equal(queue_name(q, QUEUE_CONSUMERS), "tenant-a:events:consumers");
     assert_string_equal(queue_name(q, QUEUE_DEAD), "tenant-a:events:dead");
     queue_batch_init(&b);
-    assert_int_equal(queue_claim(q, NULL, 10, 10, &b, &err), -1);
+    assert_int_equal(queue_claim(q, NULL, 10, 10, 1800, &b, &err), -1);
     assert_int_equal(err.code, ERR_INTERNAL);
     assert_int_equal(queue_list(q, NULL, &b, &err), -1);
     assert_int_equal(queue_ack(q, NULL, NULL, 0, &err), -1);

@@ -1,6 +1,7 @@
 /* test_visit_step.c - processor/visit_step.c by table: sequences of one visitor's events in
  * arrival order, each with the visit member it must get (the rules of docs/design.md,
- * "Visits", which ingest's push script applies in Lua today). */
+ * "Visits", which the processor's assignment applies to each claimed event); the state's
+ * packed form (visit_state_pack(), what Redis keeps between batches) and visit_class(). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -121,12 +122,88 @@ test_gaps_and_times(void **state)
         {"a3", 0, 1000 + TIMEOUT, 's', NULL, "a1 3 0 n0 b0 d0 en0 xn0 xb0"});
 }
 
+/* A state packs and unpacks to itself, and anything else unpacks to no state. */
+static void
+test_state_pack(void **unused)
+{
+    static char buf[VISIT_STATE_PACKED_MAX], big[VISIT_STATE_PACKED_MAX + 8];
+    struct visit_state st, back;
+    size_t n;
+
+    memset(&st, 0, sizeof st); /* padding included: the states are compared as bytes */
+    st.live = 1;
+    st.seq = 3;
+    st.last_received = T0 + 5;
+    st.min_ts = -62135596800000LL;
+    st.max_ts = 253402300799999LL;
+    st.start_ms = T0;
+    st.page_views = 2;
+    st.interacted = 1;
+    (void)unused;
+    strcpy(st.id, "site:a\"b");
+    strcpy(st.entry, "/\u00e9t\u00e9?");
+    memset(st.exit, 'x', EVENT_PATH_MAX);
+    st.exit[EVENT_PATH_MAX] = '\0';
+    n = visit_state_pack(&st, buf);
+    assert_true(n <= VISIT_STATE_PACKED_MAX);
+    assert_int_equal(visit_state_unpack(buf, n, &back), 0);
+    assert_memory_equal(&back, &st, sizeof st);
+
+    /* Each cut, a byte more, and a few changed bytes: no state. */
+    for (size_t k = 0; k < n; k += k < 64 ? 1 : 97) {
+        assert_int_equal(visit_state_unpack(buf, k, &back), -1);
+        assert_false(back.live);
+    }
+    memcpy(big, buf, n);
+    big[n] = 0;
+    assert_int_equal(visit_state_unpack(big, n + 1, &back), -1);
+    const struct {
+        size_t at;
+        char byte;
+        const char *why;
+    } bad[] = {
+        {0, 'W', "another format"},
+        {1, '2', "another version"},
+        {2, 0, "seq 0"},
+        {2 + 5 * 8, 3, "page views 3"},
+        {2 + 5 * 8 + 1, 2, "interacted 2"},
+        {2 + 5 * 8 + 2, 0, "id length cut to 0"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        memcpy(big, buf, n);
+        big[bad[i].at] = bad[i].byte;
+        if (visit_state_unpack(big, n, &back) != -1) {
+            fail_msg("%s: unpacked", bad[i].why);
+        }
+    }
+    /* A NUL inside a text. */
+    memcpy(big, buf, n);
+    big[2 + 5 * 8 + 2 + 2 + 1] = '\0';
+    assert_int_equal(visit_state_unpack(big, n, &back), -1);
+    /* The state ingest's Lua script kept (struct.pack) is no state: its visit starts anew. */
+    assert_int_equal(visit_state_unpack("\0\0\0\0\0\0\xf0?", 8, &back), -1);
+}
+
+static void
+test_class(void **unused)
+{
+    (void)unused;
+    assert_int_equal(visit_class("page_view"), VISIT_PAGE_VIEW);
+    assert_int_equal(visit_class("scroll"), VISIT_PASSIVE);
+    assert_int_equal(visit_class("mousemove"), VISIT_PASSIVE);
+    assert_int_equal(visit_class("click"), VISIT_INTERACTION);
+    assert_int_equal(visit_class("page_views"), VISIT_INTERACTION);
+    assert_int_equal(visit_class(""), VISIT_INTERACTION);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shapes),
         cmocka_unit_test(test_gaps_and_times),
+        cmocka_unit_test(test_state_pack),
+        cmocka_unit_test(test_class),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

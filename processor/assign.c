@@ -1,0 +1,704 @@
+/* assign.c - each claimed event's visit, assigned by the processor (assign.h). */
+#include "assign.h"
+
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "envelope.h"
+#include "log.h"
+#include "visit_step.h"
+
+/* Whether the lease is free or ours (then held for ARGV[2] ms more), and the batch, oldest
+ * first: the assigning list (oldest at its left) when a stopped assigner left one, else up to
+ * ARGV[3] envelopes from the right of the shard (RPOP gives them oldest first), appended to
+ * the assigning list. nil: busy. Only ingest LPUSHes (it_redis_wait.sh counts one WAIT per
+ * LPUSH): the processor's pushes are RPUSHes. */
+static const char claim_script[] =
+    "local l = redis.call('GET', KEYS[3])\n"
+    "if l and l ~= ARGV[1] then return false end\n"
+    "redis.call('SET', KEYS[3], ARGV[1], 'PX', ARGV[2])\n"
+    "local held = redis.call('LRANGE', KEYS[2], 0, -1)\n"
+    "if #held > 0 then return held end\n"
+    "local out = redis.call('RPOP', KEYS[1], ARGV[3])\n"
+    "if not out then redis.call('DEL', KEYS[3]); return {} end\n"
+    "for i = 1, #out, 1000 do\n"
+    "  redis.call('RPUSH', KEYS[2], unpack(out, i, math.min(i + 999, #out)))\n"
+    "end\n"
+    "return out\n";
+
+int
+assign_claim(rconn_t *c, const struct assign_keys *k, size_t max, struct queue_batch *out,
+             struct app_err *err)
+{
+    char lease[24], n[24];
+    const char *argv[] = {"EVAL",   claim_script, "3",   k->shard, k->assigning,
+                          k->lease, k->consumer,  lease, n};
+    size_t lens[9];
+    redisReply *r;
+
+    snprintf(lease, sizeof lease, "%d", ASSIGN_LEASE_MS);
+    snprintf(n, sizeof n, "%zu", max);
+    for (size_t i = 0; i < 9; i++) {
+        lens[i] = strlen(argv[i]);
+    }
+    rconn_route(c, k->shard);
+    r = rconn_command_argv(c, err, 9, argv, lens);
+    if (r == NULL) {
+        return -1;
+    }
+    if (r->type == REDIS_REPLY_NIL) {
+        freeReplyObject(r);
+        return ASSIGN_BUSY;
+    }
+    return queue_batch_take(r, "claim", out, err);
+}
+
+/* The states of the keys: for each, HGET "s" then HMGET of its ARGV[a] fields (in chunks that
+ * unpack() takes), as one array per key. */
+static const char read_script[] =
+    "local out, a = {}, 1\n"
+    "for i = 1, #KEYS do\n"
+    "  local f = tonumber(ARGV[a])\n"
+    "  local r = {redis.call('HGET', KEYS[i], 's')}\n"
+    "  for j = a + 1, a + f, 1000 do\n"
+    "    local v = redis.call('HMGET', KEYS[i], unpack(ARGV, j, math.min(j + 999, a + f)))\n"
+    "    for _, x in ipairs(v) do r[#r + 1] = x end\n"
+    "  end\n"
+    "  out[i] = r\n"
+    "  a = a + 1 + f\n"
+    "end\n"
+    "return out\n";
+
+/* Nothing unless the lease is still ARGV[1]'s; then, atomically: the assigning list emptied,
+ * the ARGV[4] envelopes (newest first) appended to the processing list (which so holds the
+ * newest at its left, as queue_list() reads it) and the consumer registered, each state written
+ * (per visitor: its mode, "-" plain, "r" continued from yesterday's key, "n" a new visit replacing
+ * a state; "1" when a yesterday's key follows today's in KEYS; then the state, the number of e:
+ * fields and the fields), each state's TTL set to ARGV[3] ms, the lease released. Returns the
+ * number pushed, or -1: lease lost. */
+static const char commit_script[] =
+    "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end\n"
+    "local n = tonumber(ARGV[4])\n"
+    "redis.call('DEL', KEYS[2])\n"
+    "for i = 5, 4 + n, 1000 do\n"
+    "  redis.call('RPUSH', KEYS[3], unpack(ARGV, i, math.min(i + 999, 4 + n)))\n"
+    "end\n"
+    "if n > 0 then redis.call('SADD', KEYS[4], ARGV[2]) end\n"
+    "local a, k = 5 + n, 5\n"
+    "while a <= #ARGV do\n"
+    "  local mode, key, y = ARGV[a], KEYS[k], nil\n"
+    "  if string.sub(mode, 2, 2) == '1' then y = KEYS[k + 1]; k = k + 2 else k = k + 1 end\n"
+    "  local m = string.sub(mode, 1, 1)\n"
+    "  if m == 'r' and redis.call('EXISTS', y) == 1 then redis.call('RENAME', y, key)\n"
+    "  elseif m == 'n' then redis.call('DEL', key); if y then redis.call('DEL', y) end end\n"
+    "  redis.call('HSET', key, 's', ARGV[a + 1])\n"
+    "  local f = tonumber(ARGV[a + 2])\n"
+    "  for j = a + 3, a + 2 + 2 * f, 1000 do\n"
+    "    redis.call('HSET', key, unpack(ARGV, j, math.min(j + 999, a + 2 + 2 * f)))\n"
+    "  end\n"
+    "  redis.call('PEXPIRE', key, ARGV[3])\n"
+    "  a = a + 3 + 2 * f\n"
+    "end\n"
+    "redis.call('DEL', KEYS[1])\n"
+    "return n\n";
+
+/* Where a visitor's state came from. */
+enum origin { FROM_NONE, FROM_TODAY, FROM_YESTERDAY };
+
+/* One visitor of the batch. */
+struct visitor {
+    char *key, *yesterday; /* malloc'd; yesterday NULL when no event named one */
+    struct visit_state st;
+    enum origin origin;
+    int reset;   /* a new visit started in this batch */
+    int stepped; /* the state changed */
+    size_t n_ids;
+    size_t *ids;    /* the batch's events sent with a client event_id: indexes into the batch */
+    char **members; /* members[j]: the stored member of ids[j] (read), or NULL */
+    size_t n_new;   /* new e: fields, from the events new_ev[0..n_new) */
+    size_t *new_ev; /* indexes into the batch of the events whose member is stored anew */
+};
+
+/* One event of the batch. */
+struct item {
+    struct event ev;
+    int decoded;
+    struct visitor *v; /* NULL: passed on as it is */
+    char *member;      /* its visit member (malloc'd), once assigned */
+    size_t member_len;
+};
+
+struct work {
+    struct item *items;
+    size_t n;
+    struct visitor **table; /* open addressing by key, 2^k slots */
+    size_t slots, n_visitors;
+    struct visitor **order; /* the visitors in first-seen order */
+};
+
+static uint64_t
+fnv(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+
+    for (; *s != '\0'; s++) {
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    }
+    return h;
+}
+
+static char *
+state_key(const char *shard, const char *site, const char *user)
+{
+    size_t len = strlen(shard) + strlen(site) + strlen(user) + 32;
+    char *k = malloc(len);
+
+    if (k != NULL) {
+        snprintf(k, len, "%s:visit:%zu:%s:%s", shard, strlen(site), site, user);
+    }
+    return k;
+}
+
+/* The visitor of key (taken: freed here when the visitor exists), created when new. */
+static struct visitor *
+visitor_of(struct work *w, char *key)
+{
+    size_t i = (size_t)fnv(key) & (w->slots - 1);
+    struct visitor *v;
+
+    for (; w->table[i] != NULL; i = (i + 1) & (w->slots - 1)) {
+        if (strcmp(w->table[i]->key, key) == 0) {
+            free(key);
+            return w->table[i];
+        }
+    }
+    if ((v = calloc(1, sizeof *v)) == NULL) {
+        free(key);
+        return NULL;
+    }
+    v->key = key;
+    w->table[i] = v;
+    w->order[w->n_visitors++] = v;
+    return v;
+}
+
+static void
+work_free(struct work *w)
+{
+    for (size_t i = 0; i < w->n; i++) {
+        event_cleanup(&w->items[i].ev);
+        free(w->items[i].member);
+    }
+    for (size_t i = 0; i < w->n_visitors; i++) {
+        struct visitor *v = w->order[i];
+        for (size_t j = 0; j < v->n_ids; j++) {
+            free(v->members != NULL ? v->members[j] : NULL);
+        }
+        free(v->members);
+        free(v->ids);
+        free(v->new_ev);
+        free(v->key);
+        free(v->yesterday);
+        free(v);
+    }
+    free(w->items);
+    free(w->table);
+    free(w->order);
+}
+
+/* Whether an event was sent with a client event_id: its _id is "<site_id>:<event_id>". */
+static int
+client_sent(const struct event *ev)
+{
+    return strchr(ev->id, ':') != NULL;
+}
+
+/* Decode the batch and group its events by visitor. Returns 0, or -1 when out of memory. */
+static int
+group(struct work *w, const struct queue_batch *b, const char *shard)
+{
+    w->n = b->n;
+    for (w->slots = 16; w->slots < 2 * b->n; w->slots *= 2) {
+    }
+    w->items = calloc(b->n, sizeof *w->items);
+    w->table = calloc(w->slots, sizeof *w->table);
+    w->order = calloc(b->n, sizeof *w->order);
+    if (w->items == NULL || w->table == NULL || w->order == NULL) {
+        return -1;
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        struct item *it = &w->items[i];
+        struct app_err err = {0};
+        event_init(&it->ev);
+        if (envelope_decode(b->items[i]->str, b->items[i]->len, &it->ev, &err) != 0) {
+            if (err.code == ERR_INTERNAL) {
+                return -1;
+            }
+            continue; /* the drain makes it a dead letter */
+        }
+        it->decoded = 1;
+        if (it->ev.has_visit || it->ev.user_id == NULL || it->ev.user_id[0] == '\0') {
+            continue;
+        }
+        char *key = state_key(shard, it->ev.site_id, it->ev.user_id);
+        if (key == NULL || (it->v = visitor_of(w, key)) == NULL) {
+            return -1;
+        }
+        struct visitor *v = it->v;
+        if (v->yesterday == NULL && it->ev.prev_visitor[0] != '\0' &&
+            (v->yesterday = state_key(shard, it->ev.site_id, it->ev.prev_visitor)) == NULL) {
+            return -1;
+        }
+        if (client_sent(&it->ev)) {
+            size_t *ids = realloc(v->ids, (v->n_ids + 1) * sizeof *ids);
+            if (ids == NULL) {
+                return -1;
+            }
+            v->ids = ids;
+            v->ids[v->n_ids++] = i;
+        }
+    }
+    return 0;
+}
+
+/* Append one argument: its text and length. */
+struct args {
+    const char **argv;
+    size_t *lens;
+    size_t n, cap;
+    char **owned; /* texts made for these arguments */
+    size_t n_owned;
+};
+
+static int
+arg(struct args *a, const char *s, size_t len)
+{
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? 2 * a->cap : 64;
+        const char **argv = realloc(a->argv, cap * sizeof *argv);
+        size_t *lens = argv != NULL ? realloc(a->lens, cap * sizeof *lens) : NULL;
+        if (argv != NULL) {
+            a->argv = argv;
+        }
+        if (lens == NULL) {
+            return -1;
+        }
+        a->lens = lens;
+        a->cap = cap;
+    }
+    a->argv[a->n] = s;
+    a->lens[a->n++] = len;
+    return 0;
+}
+
+/* Take s (malloc'd, NULL: out of memory) as an argument the args own. */
+static int
+arg_owned(struct args *a, char *s, size_t len)
+{
+    char **owned = s != NULL ? realloc(a->owned, (a->n_owned + 1) * sizeof *owned) : NULL;
+
+    if (owned == NULL) {
+        free(s);
+        return -1;
+    }
+    a->owned = owned;
+    a->owned[a->n_owned++] = s;
+    return arg(a, s, len);
+}
+
+static int
+arg_num(struct args *a, long long v)
+{
+    char *s = malloc(24);
+
+    if (s == NULL) {
+        return -1;
+    }
+    return arg_owned(a, s, (size_t)snprintf(s, 24, "%lld", v));
+}
+
+static void
+args_free(struct args *a)
+{
+    for (size_t i = 0; i < a->n_owned; i++) {
+        free(a->owned[i]);
+    }
+    free(a->owned);
+    free(a->argv);
+    free(a->lens);
+}
+
+/* The e: field name of an event's member. */
+static char *
+field_of(const struct event *ev, size_t *len)
+{
+    size_t n = strlen(ev->id) + 3;
+    char *f = malloc(n);
+
+    if (f != NULL) {
+        snprintf(f, n, "e:%s", ev->id);
+        *len = n - 1;
+    }
+    return f;
+}
+
+/* Read the states of the batch's visitors: today's key of each, and yesterday's after it when
+ * one was named, each with the e: fields of the visitor's client-sent events. */
+static int
+read_states(rconn_t *c, const char *shard, struct work *w, struct app_err *err)
+{
+    struct args a = {0}, fields = {0};
+    size_t nkeys = 0;
+    redisReply *r = NULL;
+    int rc = -1;
+
+    if (w->n_visitors == 0) {
+        return 0;
+    }
+    if (arg(&a, "EVAL", 4) != 0 || arg(&a, read_script, sizeof read_script - 1) != 0 ||
+        arg(&a, "", 0) != 0) {
+        goto oom;
+    }
+    for (size_t i = 0; i < w->n_visitors; i++) {
+        struct visitor *v = w->order[i];
+        if (arg(&a, v->key, strlen(v->key)) != 0 ||
+            (v->yesterday != NULL && arg(&a, v->yesterday, strlen(v->yesterday)) != 0)) {
+            goto oom;
+        }
+        nkeys += v->yesterday != NULL ? 2 : 1;
+    }
+    for (size_t i = 0; i < w->n_visitors; i++) {
+        struct visitor *v = w->order[i];
+        for (int y = 0; y < (v->yesterday != NULL ? 2 : 1); y++) {
+            if (arg_num(&fields, (long long)v->n_ids) != 0) {
+                goto oom;
+            }
+            for (size_t j = 0; j < v->n_ids; j++) {
+                size_t len = 0;
+                char *f = field_of(&w->items[v->ids[j]].ev, &len);
+                if (arg_owned(&fields, f, len) != 0) {
+                    goto oom;
+                }
+            }
+        }
+    }
+    for (size_t i = 0; i < fields.n; i++) {
+        if (arg(&a, fields.argv[i], fields.lens[i]) != 0) {
+            goto oom;
+        }
+    }
+    {
+        char nk[24];
+        snprintf(nk, sizeof nk, "%zu", nkeys);
+        a.argv[2] = nk;
+        a.lens[2] = strlen(nk);
+        rconn_route(c, shard);
+        r = rconn_command_argv(c, err, (int)a.n, a.argv, a.lens);
+    }
+    if (r == NULL) {
+        goto done;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != nkeys) {
+        err_set(err, ERR_TRANSIENT, "redis visit states: %s",
+                r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+        goto done;
+    }
+    for (size_t i = 0, at = 0; i < w->n_visitors; i++) {
+        struct visitor *v = w->order[i];
+        for (int y = 0; y < (v->yesterday != NULL ? 2 : 1); y++, at++) {
+            const redisReply *e = r->element[at];
+            if (e->type != REDIS_REPLY_ARRAY || e->elements != 1 + v->n_ids) {
+                err_set(err, ERR_TRANSIENT, "redis visit states: unexpected reply");
+                goto done;
+            }
+            if (v->origin != FROM_NONE || e->element[0]->type != REDIS_REPLY_STRING ||
+                visit_state_unpack(e->element[0]->str, e->element[0]->len, &v->st) != 0) {
+                continue; /* a state of another version is no state */
+            }
+            v->origin = y == 0 ? FROM_TODAY : FROM_YESTERDAY;
+            if (v->n_ids > 0 && (v->members = calloc(v->n_ids, sizeof *v->members)) == NULL) {
+                goto oom;
+            }
+            for (size_t j = 0; j < v->n_ids; j++) {
+                const redisReply *m = e->element[1 + j];
+                if (m->type == REDIS_REPLY_STRING && (v->members[j] = strdup(m->str)) == NULL) {
+                    goto oom;
+                }
+            }
+        }
+    }
+    rc = 0;
+    goto done;
+oom:
+    err_set(err, ERR_INTERNAL, "out of memory");
+done:
+    freeReplyObject(r);
+    args_free(&a);
+    args_free(&fields);
+    return rc;
+}
+
+/* The member an earlier event of the batch with the same _id got, or the one stored for it
+ * (while the visit it was read with goes on), or NULL. */
+static const char *
+member_before(const struct work *w, const struct visitor *v, size_t i, size_t *len)
+{
+    const char *id = w->items[i].ev.id;
+
+    for (size_t j = 0; j < v->n_new; j++) {
+        const struct item *o = &w->items[v->new_ev[j]];
+        if (strcmp(o->ev.id, id) == 0) {
+            *len = o->member_len;
+            return o->member;
+        }
+    }
+    for (size_t j = 0; !v->reset && v->members != NULL && j < v->n_ids; j++) {
+        if (v->members[j] != NULL && strcmp(w->items[v->ids[j]].ev.id, id) == 0) {
+            *len = strlen(v->members[j]);
+            return v->members[j];
+        }
+    }
+    return NULL;
+}
+
+/* Each event's step, in arrival order (the batch's). Returns 0, or -1 when out of memory. */
+static int
+step_all(struct work *w, long timeout_s)
+{
+    char path[EVENT_PATH_MAX + 1], old_exit[EVENT_PATH_MAX + 1];
+
+    for (size_t i = 0; i < w->n; i++) {
+        struct item *it = &w->items[i];
+        struct visitor *v = it->v;
+        struct event_visit m;
+        const char *before;
+        size_t len = 0;
+        if (v == NULL) {
+            continue;
+        }
+        if (client_sent(&it->ev) && (before = member_before(w, v, i, &len)) != NULL) {
+            if ((it->member = strdup(before)) == NULL) {
+                return -1;
+            }
+            it->member_len = len;
+            continue;
+        }
+        struct visit_input in = {.id = it->ev.id,
+                                 .ts_ms = it->ev.ts_ms,
+                                 .received_ms = it->ev.received_ms,
+                                 .class = visit_class(it->ev.event_type),
+                                 .path = NULL};
+        if (in.class == VISIT_PAGE_VIEW && it->ev.path != NULL) {
+            size_t n = event_path_len(it->ev.path);
+            n = n > EVENT_PATH_MAX ? EVENT_PATH_MAX : n;
+            memcpy(path, it->ev.path, n);
+            path[n] = '\0';
+            in.path = path;
+        }
+        visit_step(&v->st, &in, (int64_t)timeout_s * 1000, &m, old_exit);
+        v->stepped = 1;
+        if (m.n) {
+            v->reset = 1;
+            v->n_new = 0; /* the fields of the visit before are deleted with it */
+        }
+        if ((it->member = envelope_visit_encode(&m, &it->member_len)) == NULL) {
+            return -1;
+        }
+        if (client_sent(&it->ev)) {
+            size_t *ev = realloc(v->new_ev, (v->n_new + 1) * sizeof *ev);
+            if (ev == NULL) {
+                return -1;
+            }
+            v->new_ev = ev;
+            v->new_ev[v->n_new++] = i;
+        }
+    }
+    return 0;
+}
+
+/* The commit's mode of visitor v (commit_script). */
+static const char *
+mode_of(const struct visitor *v)
+{
+    if (v->reset && v->origin != FROM_NONE) {
+        return v->yesterday != NULL ? "n1" : "n0";
+    }
+    return v->origin == FROM_YESTERDAY ? "r1" : "-0";
+}
+
+/* Commit the envelopes env[i] (lens[i]) and the stepped visitors' states. */
+static int
+commit(rconn_t *c, const struct assign_keys *k, const struct work *w, const char *const *env,
+       const size_t *lens, long timeout_s, struct app_err *err)
+{
+    struct args a = {0};
+    size_t nkeys = 4;
+    char nk[24];
+    redisReply *r = NULL;
+    int rc = -1;
+
+    if (arg(&a, "EVAL", 4) != 0 || arg(&a, commit_script, sizeof commit_script - 1) != 0 ||
+        arg(&a, "", 0) != 0 || arg(&a, k->lease, strlen(k->lease)) != 0 ||
+        arg(&a, k->assigning, strlen(k->assigning)) != 0 ||
+        arg(&a, k->processing, strlen(k->processing)) != 0 ||
+        arg(&a, k->consumers, strlen(k->consumers)) != 0) {
+        goto oom;
+    }
+    for (size_t i = 0; i < w->n_visitors; i++) {
+        const struct visitor *v = w->order[i];
+        if (!v->stepped) {
+            continue;
+        }
+        if (arg(&a, v->key, strlen(v->key)) != 0) {
+            goto oom;
+        }
+        nkeys++;
+        if (mode_of(v)[1] == '1') {
+            if (arg(&a, v->yesterday, strlen(v->yesterday)) != 0) {
+                goto oom;
+            }
+            nkeys++;
+        }
+    }
+    if (arg(&a, k->consumer, strlen(k->consumer)) != 0 ||
+        arg(&a, k->consumer, strlen(k->consumer)) != 0 ||
+        arg_num(&a, ((long long)timeout_s + ASSIGN_MARGIN_S) * 1000) != 0 ||
+        arg_num(&a, (long long)w->n) != 0) {
+        goto oom;
+    }
+    for (size_t i = w->n; i-- > 0;) {
+        if (arg(&a, env[i], lens[i]) != 0) {
+            goto oom;
+        }
+    }
+    for (size_t i = 0; i < w->n_visitors; i++) {
+        const struct visitor *v = w->order[i];
+        char *st;
+        if (!v->stepped) {
+            continue;
+        }
+        if (arg(&a, mode_of(v), 2) != 0 || (st = malloc(VISIT_STATE_PACKED_MAX)) == NULL ||
+            arg_owned(&a, st, visit_state_pack(&v->st, st)) != 0 ||
+            arg_num(&a, (long long)v->n_new) != 0) {
+            goto oom;
+        }
+        for (size_t j = 0; j < v->n_new; j++) {
+            const struct item *it = &w->items[v->new_ev[j]];
+            size_t len = 0;
+            char *f = field_of(&it->ev, &len);
+            if (arg_owned(&a, f, len) != 0 || arg(&a, it->member, it->member_len) != 0) {
+                goto oom;
+            }
+        }
+    }
+    snprintf(nk, sizeof nk, "%zu", nkeys);
+    a.argv[2] = nk;
+    a.lens[2] = strlen(nk);
+    rconn_route(c, k->shard);
+    if ((r = rconn_command_argv(c, err, (int)a.n, a.argv, a.lens)) == NULL) {
+        goto done;
+    }
+    if (r->type != REDIS_REPLY_INTEGER) {
+        err_set(err, ERR_TRANSIENT, "redis visit commit: %s",
+                r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+    } else if (r->integer < 0) {
+        err_set(err, ERR_TRANSIENT, "visit assignment of %s: lease lost, nothing committed",
+                k->shard);
+    } else {
+        rc = 0;
+    }
+    goto done;
+oom:
+    err_set(err, ERR_INTERNAL, "out of memory");
+done:
+    freeReplyObject(r);
+    args_free(&a);
+    return rc;
+}
+
+#ifdef FAULT_INJECTION
+long assign_fault_kill_at;
+static long assign_fault_calls;
+#endif
+
+int
+assign_batch(rconn_t *c, const struct assign_keys *k, long timeout_s, struct queue_batch *b,
+             struct app_err *err)
+{
+    struct work w = {0};
+    char **env = calloc(b->n + 1, sizeof *env);
+    size_t *lens = calloc(b->n + 1, sizeof *lens);
+    int rc = -1;
+
+    if (env == NULL || lens == NULL || group(&w, b, k->shard) != 0) {
+        err_set(err, ERR_INTERNAL, "out of memory");
+        goto done;
+    }
+    if (read_states(c, k->shard, &w, err) != 0) {
+        goto done;
+    }
+    if (step_all(&w, timeout_s) != 0) {
+        err_set(err, ERR_INTERNAL, "out of memory");
+        goto done;
+    }
+#ifdef FAULT_INJECTION
+    if (w.n_visitors > 0 && ++assign_fault_calls == assign_fault_kill_at) {
+        LOG_WARN("failpoint: killing this processor between its claim and its commit");
+        raise(SIGKILL);
+    }
+#endif
+    for (size_t i = 0; i < b->n; i++) {
+        const struct item *it = &w.items[i];
+        if (it->member == NULL) {
+            continue;
+        }
+        env[i] = envelope_with_visit(b->items[i]->str, b->items[i]->len, it->member, it->member_len,
+                                     &lens[i]);
+        if (env[i] == NULL) {
+            err_set(err, ERR_INTERNAL, "out of memory");
+            goto done;
+        }
+    }
+    {
+        /* What is pushed: each new envelope, or the one claimed. */
+        const char **text = calloc(b->n + 1, sizeof *text);
+        size_t *len = calloc(b->n + 1, sizeof *len);
+        if (text == NULL || len == NULL) {
+            free(text);
+            free(len);
+            err_set(err, ERR_INTERNAL, "out of memory");
+            goto done;
+        }
+        for (size_t i = 0; i < b->n; i++) {
+            text[i] = env[i] != NULL ? env[i] : b->items[i]->str;
+            len[i] = env[i] != NULL ? lens[i] : b->items[i]->len;
+        }
+        rc = commit(c, k, &w, text, len, timeout_s, err);
+        free(text);
+        free(len);
+    }
+    if (rc != 0) {
+        goto done;
+    }
+    /* The batch now holds what was committed. hiredis allocates a reply's string with
+     * malloc() and frees it with free(), so the string is swapped in place. */
+    for (size_t i = 0; i < b->n; i++) {
+        if (env[i] != NULL) {
+            free(b->items[i]->str);
+            b->items[i]->str = env[i];
+            b->items[i]->len = lens[i];
+            env[i] = NULL;
+        }
+    }
+done:
+    for (size_t i = 0; env != NULL && i < b->n; i++) {
+        free(env[i]);
+    }
+    free(env);
+    free(lens);
+    work_free(&w);
+    return rc;
+}
