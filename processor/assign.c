@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "assign_plan.h"
 #include "envelope.h"
 #include "log.h"
 #include "visit_step.h"
@@ -105,165 +106,6 @@ static const char commit_script[] =
     "redis.call('DEL', KEYS[1])\n"
     "return n\n";
 
-/* Where a visitor's state came from. */
-enum origin { FROM_NONE, FROM_TODAY, FROM_YESTERDAY };
-
-/* One visitor of the batch. */
-struct visitor {
-    char *key, *yesterday; /* malloc'd; yesterday NULL when no event named one */
-    struct visit_state st;
-    enum origin origin;
-    int reset;   /* a new visit started in this batch */
-    int stepped; /* the state changed */
-    size_t n_ids;
-    size_t *ids;    /* the batch's events sent with a client event_id: indexes into the batch */
-    char **members; /* members[j]: the stored member of ids[j] (read), or NULL */
-    size_t n_new;   /* new e: fields, from the events new_ev[0..n_new) */
-    size_t *new_ev; /* indexes into the batch of the events whose member is stored anew */
-};
-
-/* One event of the batch. */
-struct item {
-    struct event ev;
-    int decoded;
-    struct visitor *v; /* NULL: passed on as it is */
-    char *member;      /* its visit member (malloc'd), once assigned */
-    size_t member_len;
-};
-
-struct work {
-    struct item *items;
-    size_t n;
-    struct visitor **table; /* open addressing by key, 2^k slots */
-    size_t slots, n_visitors;
-    struct visitor **order; /* the visitors in first-seen order */
-};
-
-static uint64_t
-fnv(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-
-    for (; *s != '\0'; s++) {
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    }
-    return h;
-}
-
-static char *
-state_key(const char *shard, const char *site, const char *user)
-{
-    size_t len = strlen(shard) + strlen(site) + strlen(user) + 32;
-    char *k = malloc(len);
-
-    if (k != NULL) {
-        snprintf(k, len, "%s:visit:%zu:%s:%s", shard, strlen(site), site, user);
-    }
-    return k;
-}
-
-/* The visitor of key (taken: freed here when the visitor exists), created when new. */
-static struct visitor *
-visitor_of(struct work *w, char *key)
-{
-    size_t i = (size_t)fnv(key) & (w->slots - 1);
-    struct visitor *v;
-
-    for (; w->table[i] != NULL; i = (i + 1) & (w->slots - 1)) {
-        if (strcmp(w->table[i]->key, key) == 0) {
-            free(key);
-            return w->table[i];
-        }
-    }
-    if ((v = calloc(1, sizeof *v)) == NULL) {
-        free(key);
-        return NULL;
-    }
-    v->key = key;
-    w->table[i] = v;
-    w->order[w->n_visitors++] = v;
-    return v;
-}
-
-static void
-work_free(struct work *w)
-{
-    for (size_t i = 0; i < w->n; i++) {
-        event_cleanup(&w->items[i].ev);
-        free(w->items[i].member);
-    }
-    for (size_t i = 0; i < w->n_visitors; i++) {
-        struct visitor *v = w->order[i];
-        for (size_t j = 0; j < v->n_ids; j++) {
-            free(v->members != NULL ? v->members[j] : NULL);
-        }
-        free(v->members);
-        free(v->ids);
-        free(v->new_ev);
-        free(v->key);
-        free(v->yesterday);
-        free(v);
-    }
-    free(w->items);
-    free(w->table);
-    free(w->order);
-}
-
-/* Whether an event was sent with a client event_id: its _id is "<site_id>:<event_id>". */
-static int
-client_sent(const struct event *ev)
-{
-    return strchr(ev->id, ':') != NULL;
-}
-
-/* Decode the batch and group its events by visitor. Returns 0, or -1 when out of memory. */
-static int
-group(struct work *w, const struct queue_batch *b, const char *shard)
-{
-    w->n = b->n;
-    for (w->slots = 16; w->slots < 2 * b->n; w->slots *= 2) {
-    }
-    w->items = calloc(b->n, sizeof *w->items);
-    w->table = calloc(w->slots, sizeof *w->table);
-    w->order = calloc(b->n, sizeof *w->order);
-    if (w->items == NULL || w->table == NULL || w->order == NULL) {
-        return -1;
-    }
-    for (size_t i = 0; i < b->n; i++) {
-        struct item *it = &w->items[i];
-        struct app_err err = {0};
-        event_init(&it->ev);
-        if (envelope_decode(b->items[i]->str, b->items[i]->len, &it->ev, &err) != 0) {
-            if (err.code == ERR_INTERNAL) {
-                return -1;
-            }
-            continue; /* the drain makes it a dead letter */
-        }
-        it->decoded = 1;
-        if (it->ev.has_visit || it->ev.user_id == NULL || it->ev.user_id[0] == '\0') {
-            continue;
-        }
-        char *key = state_key(shard, it->ev.site_id, it->ev.user_id);
-        if (key == NULL || (it->v = visitor_of(w, key)) == NULL) {
-            return -1;
-        }
-        struct visitor *v = it->v;
-        if (v->yesterday == NULL && it->ev.prev_visitor[0] != '\0' &&
-            (v->yesterday = state_key(shard, it->ev.site_id, it->ev.prev_visitor)) == NULL) {
-            return -1;
-        }
-        if (client_sent(&it->ev)) {
-            size_t *ids = realloc(v->ids, (v->n_ids + 1) * sizeof *ids);
-            if (ids == NULL) {
-                return -1;
-            }
-            v->ids = ids;
-            v->ids[v->n_ids++] = i;
-        }
-    }
-    return 0;
-}
-
 /* Append one argument: its text and length. */
 struct args {
     const char **argv;
@@ -331,24 +173,10 @@ args_free(struct args *a)
     free(a->lens);
 }
 
-/* The e: field name of an event's member. */
-static char *
-field_of(const struct event *ev, size_t *len)
-{
-    size_t n = strlen(ev->id) + 3;
-    char *f = malloc(n);
-
-    if (f != NULL) {
-        snprintf(f, n, "e:%s", ev->id);
-        *len = n - 1;
-    }
-    return f;
-}
-
 /* Read the states of the batch's visitors: today's key of each, and yesterday's after it when
  * one was named, each with the e: fields of the visitor's client-sent events. */
 static int
-read_states(rconn_t *c, const char *shard, struct work *w, struct app_err *err)
+read_states(rconn_t *c, const char *shard, struct assign_plan *w, struct app_err *err)
 {
     struct args a = {0}, fields = {0};
     size_t nkeys = 0;
@@ -363,7 +191,7 @@ read_states(rconn_t *c, const char *shard, struct work *w, struct app_err *err)
         goto oom;
     }
     for (size_t i = 0; i < w->n_visitors; i++) {
-        struct visitor *v = w->order[i];
+        struct assign_visitor *v = w->order[i];
         if (arg(&a, v->key, strlen(v->key)) != 0 ||
             (v->yesterday != NULL && arg(&a, v->yesterday, strlen(v->yesterday)) != 0)) {
             goto oom;
@@ -371,14 +199,14 @@ read_states(rconn_t *c, const char *shard, struct work *w, struct app_err *err)
         nkeys += v->yesterday != NULL ? 2 : 1;
     }
     for (size_t i = 0; i < w->n_visitors; i++) {
-        struct visitor *v = w->order[i];
+        struct assign_visitor *v = w->order[i];
         for (int y = 0; y < (v->yesterday != NULL ? 2 : 1); y++) {
             if (arg_num(&fields, (long long)v->n_ids) != 0) {
                 goto oom;
             }
             for (size_t j = 0; j < v->n_ids; j++) {
                 size_t len = 0;
-                char *f = field_of(&w->items[v->ids[j]].ev, &len);
+                char *f = assign_plan_field(&w->items[v->ids[j]].ev, &len);
                 if (arg_owned(&fields, f, len) != 0) {
                     goto oom;
                 }
@@ -407,18 +235,18 @@ read_states(rconn_t *c, const char *shard, struct work *w, struct app_err *err)
         goto done;
     }
     for (size_t i = 0, at = 0; i < w->n_visitors; i++) {
-        struct visitor *v = w->order[i];
+        struct assign_visitor *v = w->order[i];
         for (int y = 0; y < (v->yesterday != NULL ? 2 : 1); y++, at++) {
             const redisReply *e = r->element[at];
             if (e->type != REDIS_REPLY_ARRAY || e->elements != 1 + v->n_ids) {
                 err_set(err, ERR_TRANSIENT, "redis visit states: unexpected reply");
                 goto done;
             }
-            if (v->origin != FROM_NONE || e->element[0]->type != REDIS_REPLY_STRING ||
+            if (v->origin != ASSIGN_FROM_NONE || e->element[0]->type != REDIS_REPLY_STRING ||
                 visit_state_unpack(e->element[0]->str, e->element[0]->len, &v->st) != 0) {
                 continue; /* a state of another version is no state */
             }
-            v->origin = y == 0 ? FROM_TODAY : FROM_YESTERDAY;
+            v->origin = y == 0 ? ASSIGN_FROM_TODAY : ASSIGN_FROM_YESTERDAY;
             if (v->n_ids > 0 && (v->members = calloc(v->n_ids, sizeof *v->members)) == NULL) {
                 goto oom;
             }
@@ -441,97 +269,9 @@ done:
     return rc;
 }
 
-/* The member an earlier event of the batch with the same _id got, or the one stored for it
- * (while the visit it was read with goes on), or NULL. */
-static const char *
-member_before(const struct work *w, const struct visitor *v, size_t i, size_t *len)
-{
-    const char *id = w->items[i].ev.id;
-
-    for (size_t j = 0; j < v->n_new; j++) {
-        const struct item *o = &w->items[v->new_ev[j]];
-        if (strcmp(o->ev.id, id) == 0) {
-            *len = o->member_len;
-            return o->member;
-        }
-    }
-    for (size_t j = 0; !v->reset && v->members != NULL && j < v->n_ids; j++) {
-        if (v->members[j] != NULL && strcmp(w->items[v->ids[j]].ev.id, id) == 0) {
-            *len = strlen(v->members[j]);
-            return v->members[j];
-        }
-    }
-    return NULL;
-}
-
-/* Each event's step, in arrival order (the batch's). Returns 0, or -1 when out of memory. */
-static int
-step_all(struct work *w, long timeout_s)
-{
-    char path[EVENT_PATH_MAX + 1], old_exit[EVENT_PATH_MAX + 1];
-
-    for (size_t i = 0; i < w->n; i++) {
-        struct item *it = &w->items[i];
-        struct visitor *v = it->v;
-        struct event_visit m;
-        const char *before;
-        size_t len = 0;
-        if (v == NULL) {
-            continue;
-        }
-        if (client_sent(&it->ev) && (before = member_before(w, v, i, &len)) != NULL) {
-            if ((it->member = strdup(before)) == NULL) {
-                return -1;
-            }
-            it->member_len = len;
-            continue;
-        }
-        struct visit_input in = {.id = it->ev.id,
-                                 .ts_ms = it->ev.ts_ms,
-                                 .received_ms = it->ev.received_ms,
-                                 .class = visit_class(it->ev.event_type),
-                                 .path = NULL};
-        if (in.class == VISIT_PAGE_VIEW && it->ev.path != NULL) {
-            size_t n = event_path_len(it->ev.path);
-            n = n > EVENT_PATH_MAX ? EVENT_PATH_MAX : n;
-            memcpy(path, it->ev.path, n);
-            path[n] = '\0';
-            in.path = path;
-        }
-        visit_step(&v->st, &in, (int64_t)timeout_s * 1000, &m, old_exit);
-        v->stepped = 1;
-        if (m.n) {
-            v->reset = 1;
-            v->n_new = 0; /* the fields of the visit before are deleted with it */
-        }
-        if ((it->member = envelope_visit_encode(&m, &it->member_len)) == NULL) {
-            return -1;
-        }
-        if (client_sent(&it->ev)) {
-            size_t *ev = realloc(v->new_ev, (v->n_new + 1) * sizeof *ev);
-            if (ev == NULL) {
-                return -1;
-            }
-            v->new_ev = ev;
-            v->new_ev[v->n_new++] = i;
-        }
-    }
-    return 0;
-}
-
-/* The commit's mode of visitor v (commit_script). */
-static const char *
-mode_of(const struct visitor *v)
-{
-    if (v->reset && v->origin != FROM_NONE) {
-        return v->yesterday != NULL ? "n1" : "n0";
-    }
-    return v->origin == FROM_YESTERDAY ? "r1" : "-0";
-}
-
 /* Commit the envelopes env[i] (lens[i]) and the stepped visitors' states. */
 static int
-commit(rconn_t *c, const struct assign_keys *k, const struct work *w, const char *const *env,
+commit(rconn_t *c, const struct assign_keys *k, const struct assign_plan *w, const char *const *env,
        const size_t *lens, long timeout_s, struct app_err *err)
 {
     struct args a = {0};
@@ -548,7 +288,7 @@ commit(rconn_t *c, const struct assign_keys *k, const struct work *w, const char
         goto oom;
     }
     for (size_t i = 0; i < w->n_visitors; i++) {
-        const struct visitor *v = w->order[i];
+        const struct assign_visitor *v = w->order[i];
         if (!v->stepped) {
             continue;
         }
@@ -556,7 +296,7 @@ commit(rconn_t *c, const struct assign_keys *k, const struct work *w, const char
             goto oom;
         }
         nkeys++;
-        if (mode_of(v)[1] == '1') {
+        if (assign_plan_mode(v)[1] == '1') {
             if (arg(&a, v->yesterday, strlen(v->yesterday)) != 0) {
                 goto oom;
             }
@@ -575,20 +315,20 @@ commit(rconn_t *c, const struct assign_keys *k, const struct work *w, const char
         }
     }
     for (size_t i = 0; i < w->n_visitors; i++) {
-        const struct visitor *v = w->order[i];
+        const struct assign_visitor *v = w->order[i];
         char *st;
         if (!v->stepped) {
             continue;
         }
-        if (arg(&a, mode_of(v), 2) != 0 || (st = malloc(VISIT_STATE_PACKED_MAX)) == NULL ||
+        if (arg(&a, assign_plan_mode(v), 2) != 0 || (st = malloc(VISIT_STATE_PACKED_MAX)) == NULL ||
             arg_owned(&a, st, visit_state_pack(&v->st, st)) != 0 ||
             arg_num(&a, (long long)v->n_new) != 0) {
             goto oom;
         }
         for (size_t j = 0; j < v->n_new; j++) {
-            const struct item *it = &w->items[v->new_ev[j]];
+            const struct assign_item *it = &w->items[v->new_ev[j]];
             size_t len = 0;
-            char *f = field_of(&it->ev, &len);
+            char *f = assign_plan_field(&it->ev, &len);
             if (arg_owned(&a, f, len) != 0 || arg(&a, it->member, it->member_len) != 0) {
                 goto oom;
             }
@@ -628,19 +368,19 @@ int
 assign_batch(rconn_t *c, const struct assign_keys *k, long timeout_s, struct queue_batch *b,
              struct app_err *err)
 {
-    struct work w = {0};
+    struct assign_plan w = {0};
     char **env = calloc(b->n + 1, sizeof *env);
     size_t *lens = calloc(b->n + 1, sizeof *lens);
     int rc = -1;
 
-    if (env == NULL || lens == NULL || group(&w, b, k->shard) != 0) {
+    if (env == NULL || lens == NULL || assign_plan_group(&w, b, k->shard) != 0) {
         err_set(err, ERR_INTERNAL, "out of memory");
         goto done;
     }
     if (read_states(c, k->shard, &w, err) != 0) {
         goto done;
     }
-    if (step_all(&w, timeout_s) != 0) {
+    if (assign_plan_step(&w, timeout_s) != 0) {
         err_set(err, ERR_INTERNAL, "out of memory");
         goto done;
     }
@@ -651,7 +391,7 @@ assign_batch(rconn_t *c, const struct assign_keys *k, long timeout_s, struct que
     }
 #endif
     for (size_t i = 0; i < b->n; i++) {
-        const struct item *it = &w.items[i];
+        const struct assign_item *it = &w.items[i];
         if (it->member == NULL) {
             continue;
         }
@@ -699,6 +439,6 @@ done:
     }
     free(env);
     free(lens);
-    work_free(&w);
+    assign_plan_free(&w);
     return rc;
 }
