@@ -25,6 +25,13 @@
  *                                 "client" (user_id sent by the client), "device" (the
  *                                 tracker's stored id), "hash" (derived by ingest); absent
  *                                 without a user_id and in envelopes written before it
+ *    "vy":"3f2a...",              optional: a hashed visitor's id under yesterday's salt
+ *                                 (32 characters of [0-9a-f], ingest/visitor.h; struct event
+ *                                 prev_visitor), so that the processor can continue a visit
+ *                                 across UTC midnight (assign.c in processor/); absent when
+ *                                 there is no yesterday's salt, for other visitor sources and
+ *                                 in envelopes written before it. Never stored in MongoDB,
+ *                                 never shown by the API
  *    "cc":"DE",                   optional: the client's country, ISO 3166-1 alpha-2, two
  *                                 letters A-Z (ingest/geo.h, GEOIP_DB); absent when unknown
  *                                 and in envelopes written before it
@@ -109,7 +116,9 @@ size_t envelope_escape(const char *s, size_t n, char *out);
  * when present it is 1-64 characters of [A-Za-z0-9._:-], event_request_id_valid()). Or -1
  * with ERR_INTERNAL when an allocation failed (jansson's included, jsonmem.h): the
  * envelope may be fine, and the caller tries again later. The last reason checked is
- * "envelope field 'vsrc' is not client, device or hash", then "envelope field 'cc' is not a
+ * "envelope field 'vsrc' is not client, device or hash", then "envelope field 'vy' is not a
+ * visitor id" (vy is optional; when present it is exactly 32 characters of [0-9a-f], copied
+ * into ev->prev_visitor), then "envelope field 'cc' is not a
  * country code (two letters A-Z)", then those of the optional visit
  * member: "envelope field 'visit' is not an object"; then member by member, in the order id,
  * s, start, n, b, d, e, en, eb, x, xn, xb, xo, xob, "envelope field 'visit.<m>' is missing"
