@@ -869,8 +869,9 @@ decode_fast(const char *buf, size_t len, struct event *ev)
     if (SCAN_LIT(&s, ",\"properties\":") && (props = scan_properties(&s)) == NULL) {
         return jsonmem_failures() != failures ? FAST_NO_MEMORY : FAST_NOT_MINE;
     }
-    /* The visit where envelope_encode() writes it (above), or last, where ingest's push script
-     * splices it (ingest/visits.c): both are this form. */
+    /* The visit where envelope_encode() writes it (above), or last, where ingest's former push
+     * script spliced it (envelopes queued before the processor assigned visits): both are this
+     * form. */
     if ((SCAN_LIT(&s, ",\"rid\":") &&
          (!scan_str(&s, &f[F_RID], &n[F_RID]) || !event_request_id_valid(f[F_RID], n[F_RID]))) ||
         (!has_visit && SCAN_LIT(&s, ",\"visit\":") && !(has_visit = scan_visit(&s, &vr, f, n))) ||

@@ -36,13 +36,14 @@
  *                                 letters A-Z (ingest/geo.h, GEOIP_DB); absent when unknown
  *                                 and in envelopes written before it
  *    "visit":{...},               optional: the event's visit (below); envelope_encode()
- *                                 writes it here, ingest's push script splices it in last
+ *                                 writes it here; envelopes queued by ingest's former push
+ *                                 script have it last
  *    "properties":{...},          optional JSON object, as sent
  *    "rid":"a1b2...",             optional request id (ingest's X-Request-Id or the event id:
  *                                 1-64 of [A-Za-z0-9._:-]), logged by the processor so one
  *                                 event can be followed
- *    "visit":{"id":"...","s":2,   optional: the event's visit, set by ingest's push script
- *      "start":1763200800000,     (ingest/visits.h, docs/design.md "Visits"; struct
+ *    "visit":{"id":"...","s":2,   optional: the event's visit, assigned by the processor
+ *      "start":1763200800000,     (assign.c in processor/, docs/design.md "Visits"; struct
  *      "n":0,"b":-1,"d":5000,     event_visit): the visit id (its first event's id), this
  *      "e":"/a","en":0,"eb":-1,   event's seq (>= 1), the visit's start (its first ts), and
  *      "x":"/b","xn":1,"xb":0,    this event's change to the visit's figures: n, en, xn in
@@ -94,8 +95,7 @@ char *envelope_encode(const struct event *ev, size_t *len);
 /* The first n bytes of s (valid UTF-8) as the text of a JSON string in an envelope, without
  * its quotes, into out, which has room for ENVELOPE_ESCAPED_MAX(n) bytes: '"' and '\\' get a
  * backslash, control characters are written \u00XX, every other byte is copied. Returns the
- * length written (no NUL). The one escaper of strings in envelopes (envelope_encode() and
- * ingest's visit members, visits.c). Pure. */
+ * length written (no NUL). The one escaper of strings in envelopes (envelope_encode()). Pure. */
 #define ENVELOPE_ESCAPED_MAX(n) (6 * (n))
 size_t envelope_escape(const char *s, size_t n, char *out);
 
