@@ -276,7 +276,7 @@ envelope_encode(const struct event *ev, size_t *len)
      * properties may grow it). */
     o.cap = 160 + strlen(ev->id) + strlen(ev->delivery) + len_or_0(ev->site_id) +
             len_or_0(ev->event_type) + len_or_0(ev->path) + len_or_0(ev->user_id) +
-            len_or_0(ev->request_id);
+            len_or_0(ev->request_id) + strlen(ev->prev_visitor);
     if (ev->has_visit) {
         o.cap += 160 + len_or_0(ev->visit.id) + len_or_0(ev->visit.e) + len_or_0(ev->visit.x) +
                  len_or_0(ev->visit.xo);
@@ -306,6 +306,9 @@ envelope_encode(const struct event *ev, size_t *len)
     if (event_visitor_name(ev->visitor) != NULL) {
         PUT_STRING(&o, "vsrc", event_visitor_name(ev->visitor));
     }
+    if (ev->prev_visitor[0] != '\0') {
+        PUT_STRING(&o, "vy", ev->prev_visitor);
+    }
     if (ev->country[0] != '\0') {
         PUT_STRING(&o, "cc", ev->country);
     }
@@ -332,6 +335,25 @@ envelope_encode(const struct event *ev, size_t *len)
         *len = o.len;
     }
     return o.buf;
+}
+
+/* The rule of "vy" for both decoders: a derived visitor id, EVENT_VISITOR_ID_LEN characters of
+ * [0-9a-f]. Copies it into out (EVENT_VISITOR_ID_LEN + 1 bytes) and returns 1 when s[0..n) is
+ * one, else 0. */
+static int
+take_visitor_id(const char *s, size_t n, char *out)
+{
+    if (n != EVENT_VISITOR_ID_LEN) {
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) {
+            return 0;
+        }
+    }
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return 1;
 }
 
 /* The rule of "cc" for both decoders: an ISO 3166-1 alpha-2 code, two letters A-Z. Copies
@@ -844,8 +866,8 @@ static int
 decode_fast(const char *buf, size_t len, struct event *ev)
 {
     struct scan s = {buf, buf + len};
-    const char *id, *dlv = NULL, *vsrc, *cc, *f[F_N] = {NULL};
-    size_t id_n, dlv_n = 0, vsrc_n, cc_n, n[F_N] = {0}, at = 0, off[F_N], need = F_N;
+    const char *id, *dlv = NULL, *vsrc, *vy, *cc, *f[F_N] = {NULL};
+    size_t id_n, dlv_n = 0, vsrc_n, vy_n, cc_n, n[F_N] = {0}, at = 0, off[F_N], need = F_N;
     struct event e;
     struct visit_raw vr;
     json_t *props = NULL, *src;
@@ -881,6 +903,10 @@ decode_fast(const char *buf, size_t len, struct event *ev)
          (e.visitor = event_visitor_parse(vsrc, vsrc_n)) == EVENT_VISITOR_UNKNOWN)) {
         return FAST_NOT_MINE;
     }
+    if (SCAN_LIT(&s, ",\"vy\":") &&
+        (!scan_str(&s, &vy, &vy_n) || !take_visitor_id(vy, vy_n, e.prev_visitor))) {
+        return FAST_NOT_MINE;
+    }
     if (SCAN_LIT(&s, ",\"cc\":") &&
         (!scan_str(&s, &cc, &cc_n) || !take_country(cc, cc_n, e.country))) {
         return FAST_NOT_MINE;
@@ -894,8 +920,9 @@ decode_fast(const char *buf, size_t len, struct event *ev)
     if (SCAN_LIT(&s, ",\"properties\":") && (props = scan_properties(&s)) == NULL) {
         return jsonmem_failures() != failures ? FAST_NO_MEMORY : FAST_NOT_MINE;
     }
-    /* The visit where envelope_encode() writes it (above), or last, where ingest's push script
-     * splices it (ingest/visits.c): both are this form. */
+    /* The visit where envelope_encode() writes it (above), or last, where ingest's former push
+     * script spliced it (envelopes queued before the processor assigned visits): both are this
+     * form. */
     if ((SCAN_LIT(&s, ",\"rid\":") &&
          (!scan_str(&s, &f[F_RID], &n[F_RID]) || !event_request_id_valid(f[F_RID], n[F_RID]))) ||
         (!has_visit && SCAN_LIT(&s, ",\"visit\":") && !(has_visit = scan_visit(&s, &vr, f, n))) ||
@@ -991,7 +1018,7 @@ int
 envelope_decode_json(const char *buf, size_t len, struct event *ev, struct app_err *err)
 {
     json_error_t jerr;
-    json_t *o = NULL, *v, *id, *dlv, *rid, *vsrc, *cc;
+    json_t *o = NULL, *v, *id, *dlv, *rid, *vsrc, *vy, *cc;
     unsigned long failures = jsonmem_failures();
     int rc = -1;
 
@@ -1056,6 +1083,14 @@ envelope_decode_json(const char *buf, size_t len, struct event *ev, struct app_e
              EVENT_VISITOR_UNKNOWN)) {
         event_init(ev);
         err_set(err, ERR_INVALID, "envelope field 'vsrc' is not client, device or hash");
+        goto done;
+    }
+    vy = json_object_get(o, "vy");
+    if (vy != NULL &&
+        (!json_is_string(vy) ||
+         !take_visitor_id(json_string_value(vy), json_string_length(vy), ev->prev_visitor))) {
+        event_init(ev);
+        err_set(err, ERR_INVALID, "envelope field 'vy' is not a visitor id");
         goto done;
     }
     cc = json_object_get(o, "cc");

@@ -25,17 +25,25 @@
  *                                 "client" (user_id sent by the client), "device" (the
  *                                 tracker's stored id), "hash" (derived by ingest); absent
  *                                 without a user_id and in envelopes written before it
+ *    "vy":"3f2a...",              optional: a hashed visitor's id under yesterday's salt
+ *                                 (32 characters of [0-9a-f], ingest/visitor.h; struct event
+ *                                 prev_visitor), so that the processor can continue a visit
+ *                                 across UTC midnight (assign.c in processor/); absent when
+ *                                 there is no yesterday's salt, for other visitor sources and
+ *                                 in envelopes written before it. Never stored in MongoDB,
+ *                                 never shown by the API
  *    "cc":"DE",                   optional: the client's country, ISO 3166-1 alpha-2, two
  *                                 letters A-Z (ingest/geo.h, GEOIP_DB); absent when unknown
  *                                 and in envelopes written before it
  *    "visit":{...},               optional: the event's visit (below); envelope_encode()
- *                                 writes it here, ingest's push script splices it in last
+ *                                 writes it here; envelopes queued by ingest's former push
+ *                                 script have it last
  *    "properties":{...},          optional JSON object, as sent
  *    "rid":"a1b2...",             optional request id (ingest's X-Request-Id or the event id:
  *                                 1-64 of [A-Za-z0-9._:-]), logged by the processor so one
  *                                 event can be followed
- *    "visit":{"id":"...","s":2,   optional: the event's visit, set by ingest's push script
- *      "start":1763200800000,     (ingest/visits.h, docs/design.md "Visits"; struct
+ *    "visit":{"id":"...","s":2,   optional: the event's visit, assigned by the processor
+ *      "start":1763200800000,     (assign.c in processor/, docs/design.md "Visits"; struct
  *      "n":0,"b":-1,"d":5000,     event_visit): the visit id (its first event's id), this
  *      "e":"/a","en":0,"eb":-1,   event's seq (>= 1), the visit's start (its first ts), and
  *      "x":"/b","xn":1,"xb":0,    this event's change to the visit's figures: n, en, xn in
@@ -87,8 +95,7 @@ char *envelope_encode(const struct event *ev, size_t *len);
 /* The first n bytes of s (valid UTF-8) as the text of a JSON string in an envelope, without
  * its quotes, into out, which has room for ENVELOPE_ESCAPED_MAX(n) bytes: '"' and '\\' get a
  * backslash, control characters are written \u00XX, every other byte is copied. Returns the
- * length written (no NUL). The one escaper of strings in envelopes (envelope_encode() and
- * ingest's visit members, visits.c). Pure. */
+ * length written (no NUL). The one escaper of strings in envelopes (envelope_encode()). Pure. */
 #define ENVELOPE_ESCAPED_MAX(n) (6 * (n))
 size_t envelope_escape(const char *s, size_t n, char *out);
 
@@ -121,7 +128,9 @@ char *envelope_with_visit(const char *env, size_t len, const char *member, size_
  * when present it is 1-64 characters of [A-Za-z0-9._:-], event_request_id_valid()). Or -1
  * with ERR_INTERNAL when an allocation failed (jansson's included, jsonmem.h): the
  * envelope may be fine, and the caller tries again later. The last reason checked is
- * "envelope field 'vsrc' is not client, device or hash", then "envelope field 'cc' is not a
+ * "envelope field 'vsrc' is not client, device or hash", then "envelope field 'vy' is not a
+ * visitor id" (vy is optional; when present it is exactly 32 characters of [0-9a-f], copied
+ * into ev->prev_visitor), then "envelope field 'cc' is not a
  * country code (two letters A-Z)", then those of the optional visit
  * member: "envelope field 'visit' is not an object"; then member by member, in the order id,
  * s, start, n, b, d, e, en, eb, x, xn, xb, xo, xob, "envelope field 'visit.<m>' is missing"

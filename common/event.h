@@ -149,8 +149,8 @@ struct event {
     char source_host[EVENT_HOST_MAX + 1]; /* a source that is its referrer's host */
     /* The derived user_id (ingest: visitor_derive()), which user_id then points to. */
     char visitor_id[EVENT_VISITOR_ID_LEN + 1];
-    char prev_visitor[EVENT_VISITOR_ID_LEN + 1]; /* a hashed visitor's id under yesterday's salt, ""
-                                                    when none (envelope "vy") */
+    /* a hashed visitor's id under yesterday's salt, "" when none (envelope "vy") */
+    char prev_visitor[EVENT_VISITOR_ID_LEN + 1];
     int has_visit;            /* visit is set (an envelope with a "visit" member) */
     struct event_visit visit; /* zero without one */
     json_t *src;              /* owned reference */

@@ -130,7 +130,7 @@ struct outgoing {
     struct event *evs;
     char **envelopes; /* owned */
     size_t *lens;
-    struct shards_extra *extra; /* each event's shard and yesterday's visitor id */
+    struct shards_extra *extra; /* each event's shard */
     char rid[LOG_REQUEST_ID_MAX + 1];
     struct event one;
     char *one_envelope;
@@ -205,9 +205,10 @@ seal(struct mg_connection *conn, struct outgoing *o, int64_t now)
 
 /* Give each event sent without a user_id (absent or empty) its derived visitor id
  * (visitor.h) under today's salt (salt.h), visitor source "hash", its id under yesterday's
- * salt when there is one (for a visit crossing midnight, visits.h) and its shard by client
- * (shards_of_client()). The client's address and User-Agent go into the hashes only: never
- * into a log line or the envelope. Returns 0, or the status of the error sent: 503 when the
+ * salt when there is one (ev->prev_visitor, the envelope's "vy": for a visit crossing
+ * midnight, which the processor continues) and its shard by client (shards_of_client()). The
+ * client's address and User-Agent go into the hashes only: never into a log line or the
+ * envelope. Returns 0, or the status of the error sent: 503 when the
  * salt could not be had from Redis (as for a failed push), 500 when out of memory. */
 static int
 derive_visitors(struct mg_connection *conn, struct ingest *in, struct outgoing *o)
@@ -235,7 +236,7 @@ derive_visitors(struct mg_connection *conn, struct ingest *in, struct outgoing *
         }
         if (visitor_derive(salt, sizeof salt, ev->site_id, client, ua, ev->visitor_id) != 0 ||
             (have_prev &&
-             visitor_derive(prev, sizeof prev, ev->site_id, client, ua, o->extra[i].prev_user))) {
+             visitor_derive(prev, sizeof prev, ev->site_id, client, ua, ev->prev_visitor))) {
             status = http_send_error(conn, 500, "Internal error");
             break;
         }

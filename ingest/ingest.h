@@ -35,7 +35,6 @@ struct ingest_cfg {
     long trust_proxy;         /* TRUST_PROXY: the proxies in front (client_make_key()) */
     long wait_replicas;       /* REDIS_WAIT_REPLICAS: WAIT for them after each LPUSH, 0: no */
     long wait_timeout_ms;     /* REDIS_WAIT_TIMEOUT_MS: the WAIT's timeout */
-    long visit_timeout_s;     /* VISIT_TIMEOUT_S: a visit ends after this gap (visits.h) */
     const char *geoip_db;     /* GEOIP_DB: the country database (geo.h), "": none */
 };
 

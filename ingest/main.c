@@ -4,7 +4,6 @@
 #include "ingest.h"
 #include "qshard.h"
 #include "svc.h"
-#include "visits.h"
 
 /* One pusher per queue shard, onto that shard's pending list. Returns 0 or -1 with err. */
 static int
@@ -28,8 +27,7 @@ make_pushers(struct ingest *in, struct app_err *err)
         if (name == NULL) {
             return err_set(err, ERR_INTERNAL, "out of memory");
         }
-        in->pushers[i] =
-            pusher_new(&in->cfg.redis, name, in->cfg.visit_timeout_s, &in->stats.push_sizes, err);
+        in->pushers[i] = pusher_new(&in->cfg.redis, name, &in->stats.push_sizes, err);
         free(name); /* pusher_new() copies it */
         if (in->pushers[i] == NULL) {
             return -1;
@@ -106,7 +104,6 @@ main(void)
         {"RATE_LIMIT", "0", CFG_INT, &c->rate_limit, 0, 1000000, 0, NULL},
         {"RATE_BURST", "0", CFG_INT, &c->rate_burst, 0, 1000000, 0, NULL},
         {"TRUST_PROXY", "0", CFG_INT, &c->trust_proxy, 0, CLIENT_TRUST_PROXY_MAX, 0, NULL},
-        VISITS_TIMEOUT_VAR(&c->visit_timeout_s),
         {"GEOIP_DB", GEOIP_DB_DEFAULT, CFG_CHECKED_OFF, &c->geoip_db, 0, 0, 0, geo_check_db},
         SVC_HTTP_VARS(&in.svc.cfg, "256", "3900"),
         SVC_LOG_VARS(&in.svc.cfg),

@@ -1,4 +1,4 @@
-/* pusher.c - group commit onto a Redis list: concurrent callers share one push script. */
+/* pusher.c - group commit onto a Redis list: concurrent callers share one LPUSH. */
 #include "pusher.h"
 
 #include <pthread.h>
@@ -8,7 +8,8 @@
 
 /* One caller of pusher_push(), on its own stack until it is woken. */
 struct waiter {
-    const struct visits_item *items;
+    const char *const *payloads;
+    const size_t *lens;
     size_t n, bytes;
     sem_t done;
     int lead; /* woken to send the next batch rather than with an outcome */
@@ -26,12 +27,10 @@ struct pusher {
     struct metrics_histogram *batch_sizes;
     long wait_replicas, wait_timeout_ms; /* pusher_set_wait() */
     atomic_ullong *wait_failures;
-    long visit_timeout_s; /* pusher_new() */
-    char sha[41];         /* the push script's SHA1, "" when libcrypto could not make it */
-    /* The leader's items and script call, grown as needed. */
-    struct visits_item *items;
-    size_t items_cap;
-    struct visits_cmd cmd;
+    /* The leader's argument vectors, grown as needed. */
+    const char **argv;
+    size_t *argvlen;
+    size_t argcap;
 };
 
 /* Take queued waiters, oldest first, while they fit in one command (always at least
@@ -58,19 +57,25 @@ take_batch(pusher_t *p, size_t *n)
 }
 
 static int
-reserve(pusher_t *p, size_t n)
+reserve(pusher_t *p, size_t argc)
 {
-    struct visits_item *items;
+    const char **argv;
+    size_t *lens;
 
-    if (n <= p->items_cap) {
+    if (argc <= p->argcap) {
         return 0;
     }
-    items = realloc(p->items, n * sizeof *items);
-    if (items == NULL) {
+    argv = realloc(p->argv, argc * sizeof *argv);
+    if (argv == NULL) {
         return -1;
     }
-    p->items = items;
-    p->items_cap = n;
+    p->argv = argv;
+    lens = realloc(p->argvlen, argc * sizeof *lens);
+    if (lens == NULL) {
+        return -1;
+    }
+    p->argvlen = lens;
+    p->argcap = argc;
     return 0;
 }
 
@@ -117,46 +122,38 @@ wait_replicas(pusher_t *p, struct app_err *err)
     return rc;
 }
 
-/* Send the push script for the waiters of batch (one call: visits and LPUSH, visits.h), then
- * wake each with the outcome; self (the leader, in the batch) is given its outcome without a
- * wake-up. */
+/* Send one LPUSH for the waiters of batch, then wake each with the outcome; self (the
+ * leader, in the batch) is given its outcome without a wake-up. */
 static void
 flush(pusher_t *p, struct waiter *batch, size_t n, struct waiter *self)
 {
     struct app_err err = {0};
-    size_t at = 0;
+    size_t argc = 2;
     redisReply *r = NULL;
     int rc = -1;
 
-    if (reserve(p, n) != 0) {
+    if (reserve(p, n + 2) != 0) {
         err_set(&err, ERR_TRANSIENT, "out of memory");
         goto done;
     }
+    p->argv[0] = "LPUSH";
+    p->argvlen[0] = 5;
+    p->argv[1] = p->key;
+    p->argvlen[1] = strlen(p->key);
     for (struct waiter *w = batch; w != NULL; w = w->next) {
-        memcpy(p->items + at, w->items, w->n * sizeof *p->items);
-        at += w->n;
-    }
-    if (visits_cmd_build(&p->cmd, p->key, p->sha[0] != '\0' ? p->sha : NULL, p->visit_timeout_s,
-                         p->items, n) != 0) {
-        err_set(&err, ERR_TRANSIENT, "out of memory");
-        goto done;
+        memcpy(p->argv + argc, w->payloads, w->n * sizeof *p->argv);
+        memcpy(p->argvlen + argc, w->lens, w->n * sizeof *p->argvlen);
+        argc += w->n;
     }
     if (p->batch_sizes != NULL) {
         metrics_observe(p->batch_sizes, (double)n);
     }
-    r = rconn_command_argv(p->conn, &err, p->cmd.argc, p->cmd.argv, p->cmd.argvlen);
-    if (r != NULL && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
-        /* Redis does not have the script (flushed, restarted, a new master): EVALSHA ran
-         * nothing, so the same call goes again with the script's text, which loads it. */
-        freeReplyObject(r);
-        visits_cmd_with_text(&p->cmd);
-        r = rconn_command_argv(p->conn, &err, p->cmd.argc, p->cmd.argv, p->cmd.argvlen);
-    }
+    r = rconn_command_argv(p->conn, &err, (int)argc, p->argv, p->argvlen);
     if (r == NULL) {
         goto done; /* err filled: ERR_TRANSIENT or ERR_UNKNOWN */
     }
     if (r->type == REDIS_REPLY_ERROR) {
-        err_set(&err, ERR_TRANSIENT, "redis push script: %s", r->str);
+        err_set(&err, ERR_TRANSIENT, "redis LPUSH: %s", r->str);
     } else {
         rc = 0;
     }
@@ -177,8 +174,8 @@ done:
 }
 
 pusher_t *
-pusher_new(const struct rconn_opts *opts, const char *key, long visit_timeout_s,
-           struct metrics_histogram *batch_sizes, struct app_err *err)
+pusher_new(const struct rconn_opts *opts, const char *key, struct metrics_histogram *batch_sizes,
+           struct app_err *err)
 {
     pusher_t *p = calloc(1, sizeof *p);
 
@@ -188,10 +185,6 @@ pusher_new(const struct rconn_opts *opts, const char *key, long visit_timeout_s,
     }
     pthread_mutex_init(&p->lock, NULL);
     p->batch_sizes = batch_sizes;
-    p->visit_timeout_s = visit_timeout_s;
-    if (visits_script_sha1(p->sha) != 0) {
-        p->sha[0] = '\0'; /* EVAL every time: slower, as correct */
-    }
     p->conn = rconn_new(opts);
     p->key = strdup(key);
     if (p->conn == NULL || p->key == NULL) {
@@ -223,22 +216,23 @@ pusher_free(pusher_t *p)
         return;
     }
     rconn_free(p->conn);
-    visits_cmd_cleanup(&p->cmd);
-    free(p->items);
+    free(p->argv);
+    free(p->argvlen);
     free(p->key);
     pthread_mutex_destroy(&p->lock);
     free(p);
 }
 
 int
-pusher_push(pusher_t *p, const struct visits_item *items, size_t n, struct app_err *err)
+pusher_push(pusher_t *p, const char *const *payloads, const size_t *lens, size_t n,
+            struct app_err *err)
 {
-    struct waiter w = {.items = items, .n = n};
+    struct waiter w = {.payloads = payloads, .lens = lens, .n = n};
     struct waiter *batch, *next;
     size_t values;
 
     for (size_t i = 0; i < n; i++) {
-        w.bytes += items[i].len;
+        w.bytes += lens[i];
     }
     sem_init(&w.done, 0, 0);
     pthread_mutex_lock(&p->lock);

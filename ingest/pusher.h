@@ -1,9 +1,8 @@
-/* pusher.h - group commit onto a Redis list: concurrent callers share one push script.
+/* pusher.h - group commit onto a Redis list: concurrent callers share one LPUSH.
  *
  * Callers queue their payloads. When no command is in flight, the caller becomes the
- * leader: it takes everything queued (its own payloads first), sends it as one call of the
- * push script (visits.h: each event's visit, then a single multi-value LPUSH, atomically)
- * on the pusher's one connection, and gives every other caller in
+ * leader: it takes everything queued (its own payloads first), sends it as a single
+ * multi-value LPUSH on the pusher's one connection, and gives every other caller in
  * the batch that command's outcome. The others sleep on a semaphore each, meanwhile;
  * when the leader is done, it hands the lead to the oldest caller that queued during
  * its command. So a lone caller sends its own command with no thread hand-off, and
@@ -11,9 +10,7 @@
  * condition variable would wake every waiter for each batch (the herd costs more than
  * the batching saves); a semaphore per waiter wakes exactly the callers concerned.
  *
- * The script and its LPUSH of several values are atomic, so one caller's payloads are
- * queued all or none (a script that fails half-way may have updated visit states, never the
- * list),
+ * LPUSH of several values is atomic, so one caller's payloads are queued all or none,
  * in order (the first payload is the first a consumer taking from the right receives),
  * and no caller is told "queued" before Redis has acknowledged the command carrying
  * its payloads. With pusher_set_wait(), each LPUSH is followed by one WAIT (per command,
@@ -28,7 +25,6 @@
 #include "err.h"
 #include "metrics.h"
 #include "rconn.h"
-#include "visits.h"
 
 /* At most this many payloads, and about this many bytes, go in one LPUSH; a single
  * caller's payloads are never split, whatever their size. */
@@ -38,10 +34,10 @@
 typedef struct pusher pusher_t;
 
 /* A pusher onto `key` (copied) over a connection made with opts (whose strings must
- * outlive the pusher); it connects on first use. Visits time out after visit_timeout_s
- * seconds (VISIT_TIMEOUT_S). batch_sizes, when not NULL, observes the number of payloads of
- * each push sent. Returns NULL with err filled when out of memory. */
-pusher_t *pusher_new(const struct rconn_opts *opts, const char *key, long visit_timeout_s,
+ * outlive the pusher); it connects on first use. batch_sizes, when not NULL, observes
+ * the number of payloads of each LPUSH sent. Returns NULL with err filled when out of
+ * memory. */
+pusher_t *pusher_new(const struct rconn_opts *opts, const char *key,
                      struct metrics_histogram *batch_sizes, struct app_err *err);
 
 /* Close the connection and free everything. Call once no pusher_push() is running.
@@ -60,12 +56,12 @@ void pusher_set_wait(pusher_t *p, long replicas, long timeout_ms, atomic_ullong 
  * filled, its code ERR_UNKNOWN. */
 int pusher_wait_outcome(const redisReply *r, long replicas, long timeout_ms, struct app_err *err);
 
-/* Queue the n items (n >= 1; they and what they point to must stay valid until the call
- * returns) and wait for the push that carries them, each envelope with its visit member. Returns 0
- * once Redis has acknowledged it; -1 with err->code ERR_TRANSIENT when Redis was unreachable or
- * refused the command (nothing queued), or ERR_UNKNOWN when it was sent but no answer came (it may
- * be queued) or, with pusher_set_wait(), its WAIT failed (queued on the master only). Thread-safe.
- */
-int pusher_push(pusher_t *p, const struct visits_item *items, size_t n, struct app_err *err);
+/* Queue the n payloads (n >= 1; the pointers must stay valid until the call returns)
+ * and wait for the LPUSH that carries them. Returns 0 once Redis has acknowledged it;
+ * -1 with err->code ERR_TRANSIENT when Redis was unreachable or refused the command
+ * (nothing queued), or ERR_UNKNOWN when it was sent but no answer came (it may be
+ * queued) or, with pusher_set_wait(), its WAIT failed (queued on the master only). Thread-safe. */
+int pusher_push(pusher_t *p, const char *const *payloads, const size_t *lens, size_t n,
+                struct app_err *err);
 
 #endif

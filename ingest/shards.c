@@ -31,40 +31,26 @@ shards_of_client(const char *site, const char *client, const char *user_agent, u
     return (unsigned)(h % k);
 }
 
-/* The item of event i: its envelope, its event and yesterday's id. */
-static struct visits_item
-item_of(const struct event *evs, const struct shards_extra *extra, char *const *envelopes,
-        const size_t *lens, size_t i)
-{
-    return (struct visits_item){.envelope = envelopes[i],
-                                .len = lens[i],
-                                .ev = &evs[i],
-                                .prev_user = extra != NULL ? extra[i].prev_user : NULL};
-}
-
 int
 shards_push(pusher_t *const *pushers, unsigned k, const struct event *evs,
             const struct shards_extra *extra, char *const *envelopes, const size_t *lens, size_t n,
             size_t *maybe, struct app_err *err)
 {
     unsigned *shard = NULL;
-    struct visits_item one, *group = &one;
-    size_t done = 0;
+    const char **group = NULL;
+    size_t *group_lens = NULL, done = 0;
     int rc = 0;
 
     *maybe = 0;
-    if (n > 1 && (group = malloc(n * sizeof *group)) == NULL) {
-        return err_set(err, ERR_TRANSIENT, "out of memory");
-    }
     if (k <= 1) {
-        for (size_t i = 0; i < n; i++) {
-            group[i] = item_of(evs, extra, envelopes, lens, i);
-        }
-        rc = pusher_push(pushers[0], group, n, err);
+        rc = pusher_push(pushers[0], (const char *const *)envelopes, lens, n, err);
         *maybe = rc != 0 && err->code == ERR_UNKNOWN ? n : 0;
-        goto out;
+        return rc;
     }
-    if ((shard = malloc(n * sizeof *shard)) == NULL) {
+    shard = malloc(n * sizeof *shard);
+    group = malloc(n * sizeof *group);
+    group_lens = malloc(n * sizeof *group_lens);
+    if (shard == NULL || group == NULL || group_lens == NULL) {
         rc = err_set(err, ERR_TRANSIENT, "out of memory");
         goto out;
     }
@@ -81,12 +67,13 @@ shards_push(pusher_t *const *pushers, unsigned k, const struct event *evs,
         }
         for (size_t i = first; i < n; i++) {
             if (shard[i] == s) {
-                group[m++] = item_of(evs, extra, envelopes, lens, i);
+                group[m] = envelopes[i];
+                group_lens[m++] = lens[i];
                 shard[i] = k;
             }
         }
         done += m;
-        if (pusher_push(pushers[s], group, m, err) != 0) {
+        if (pusher_push(pushers[s], group, group_lens, m, err) != 0) {
             /* Stop at the first failure: the shards after it are not tried. */
             *maybe += err->code == ERR_UNKNOWN ? m : 0;
             rc = -1;
@@ -94,15 +81,14 @@ shards_push(pusher_t *const *pushers, unsigned k, const struct event *evs,
         }
         *maybe += m;
     }
+out:
     if (rc == 0) {
         *maybe = 0;
     } else if (*maybe > 0) {
         err->code = ERR_UNKNOWN;
     }
-out:
     free(shard);
-    if (group != &one) {
-        free(group);
-    }
+    free(group);
+    free(group_lens);
     return rc;
 }

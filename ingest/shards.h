@@ -17,18 +17,17 @@ unsigned shards_of_event(const struct event *ev, unsigned k);
 /* The shard among k of a hashed visitor (visitor source "hash") of site whose client key is
  * client (client_make_key()) and User-Agent user_agent (NULL: none): FNV-1a 64 of the site,
  * a NUL, the client key, a NUL and the User-Agent, modulo k. It does not depend on the day's
- * salt, so the client's ids of yesterday and today land on one shard (visits.h moves the
- * visit from the one to the other there). Computed for each request, never stored. Pure. */
+ * salt, so the client's ids of yesterday and today land on one shard (where the processor
+ * continues a visit across UTC midnight, assign.c in processor/, by the envelope's "vy"). Computed
+ * for each request, never stored. Pure. */
 unsigned shards_of_client(const char *site, const char *client, const char *user_agent, unsigned k);
 
 /* What an event needs beside its struct event on its way to the queue. */
 struct shards_extra {
     unsigned shard; /* its shard: shards_of_event() or, hashed, shards_of_client() */
-    /* A hashed visitor's id under yesterday's salt (visits.h), "" when none. */
-    char prev_user[EVENT_VISITOR_ID_LEN + 1];
 };
 
-/* Push the n envelopes (envelopes[i] is evs[i]'s, extra[i] its shard and yesterday's id)
+/* Push the n envelopes (envelopes[i] is evs[i]'s, extra[i] its shard, NULL: shards_of_event())
  * onto their shards' pushers (pushers[0..k)), one pusher_push() per shard concerned, each
  * with that shard's envelopes in request order: atomic per shard (so a request is all or
  * none only with k = 1), stopping at the first failure. Returns 0 when every shard

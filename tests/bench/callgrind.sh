@@ -17,8 +17,8 @@
 #       processor with one RENAME
 #   C.4 processor: MongoDB commands sent and documents written per batch of 500, with the
 #       rollup protocol's share, from callgrind's call counts of the driver's entry points
-#   C.5 Redis: instructions per event of ingest's push (the script that assigns each event its
-#       visit, ingest/visits.c) over C.2's requests, in a redis-server of its own under
+#   C.5 Redis: instructions per event of ingest's push (one multi-value LPUSH per group
+#       commit, ingest/pusher.c) over C.2's requests, in a redis-server of its own under
 #       callgrind (its network and command handling included)
 # and, for C.1-C.3, the top five functions by inclusive cost (callgrind_annotate
 # --inclusive=yes; thread entry points and the driver loop that hold ~100 % left out).
@@ -287,7 +287,7 @@ printf '%s\t%s\t%s\t%s\n' C.4 "processor: MongoDB commands and documents written
     "$result" "calls in C.3's profile: \`mongoc_cluster_run_command_monitored\` (every command), \`insert_many\`/\`insert_one\`, \`find_with_opts\`/\`count_documents\`, \`_mongoc_write_command_insert_append\`/\`_update_append\` (statements)" >>"$ROWS_FILE"
 say "C.4 per batch: $result"
 
-# --- C.5: Redis, ingest's push script --------------------------------------------------------
+# --- C.5: Redis, ingest's LPUSH --------------------------------------------------------------
 
 # C.2's requests again, into a redis-server of its own under callgrind (stripped: no top five).
 RCG_PORT=$("$BUILD/tests/freeport") || die "no free port"
@@ -306,7 +306,7 @@ total=$(cg_total "$T_TMP/redis.cg.1")
 prev=$(previous C.5)
 per=$((total / (BATCHES * 500)))
 result="**$(group "$per") instructions/event** ($(vs_previous "$per" "$prev")); $(group "$total") in all"
-printf '%s\t%s\t%s\t%s\n' C.5 "Redis: ingest's push of C.2's events, each given its visit by the push script: instructions per event (callgrind)" \
+printf '%s\t%s\t%s\t%s\n' C.5 "Redis: ingest's push of C.2's events (LPUSH): instructions per event (callgrind)" \
     "$result" "\`valgrind --tool=callgrind --instr-atstart=no redis-server ...\`, ingest on it, C.2's $BATCHES requests after 2 unmeasured" >>"$ROWS_FILE"
 say "C.5 Redis: $result"
 

@@ -1,8 +1,8 @@
 # shellcheck shell=bash
 # visits.sh - part 13 of tests/bench/bench.sh (sourced by it; uses its helpers and servers,
 # and tabs.sh's base_ingest): what visits cost (issue 23), each against the programs of
-# BENCH_VISITS_BASE (default: the commit before ingest/visits.c's first, the last one without
-# visits), built in a temporary folder, in the same run.
+# BENCH_VISITS_BASE (default: the commit before the first of ingest's former visits.c, the last
+# one without visits), built in a temporary folder, in the same run.
 #
 #   13.1-3  POST /event at 50 connections (wrk), this ingest (its push script assigns each
 #           event its visit) against the base's (a plain LPUSH), alternating, twice each;

@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define WORKER_STACK_BYTES 102400
 
 /* A decoded envelope survives envelope_encode() -> envelope_decode() unchanged, its visit
- * member included. */
+ * member and yesterday's visitor id included. */
 static void
 envelope_round_trip(const struct event *ev)
 {
@@ -35,7 +35,7 @@ envelope_round_trip(const struct event *ev)
         abort();
     }
     if (envelope_decode(text, len, &back, &err) != 0 || !same_visit(ev, &back) ||
-        strcmp(back.id, ev->id) != 0 || back.ts_ms != ev->ts_ms) {
+        !same_prev_visitor(ev, &back) || strcmp(back.id, ev->id) != 0 || back.ts_ms != ev->ts_ms) {
         abort();
     }
     event_cleanup(&back);
@@ -61,12 +61,13 @@ decoders_agree(const char *buf, size_t len)
                     a.ts_ms != b.ts_ms || a.received_ms != b.received_ms ||
                     a.has_client_ts != b.has_client_ts || a.client_ts_ms != b.client_ts_ms ||
                     a.visitor != b.visitor || strcmp(a.country, b.country) != 0 ||
-                    !same_attrs(&a, &b) || (a.properties == NULL) != (b.properties == NULL) ||
+                    !same_prev_visitor(&a, &b) || !same_attrs(&a, &b) ||
+                    (a.properties == NULL) != (b.properties == NULL) ||
                     (a.properties != NULL && !json_equal(a.properties, b.properties)) ||
                     !same_visit(&a, &b))) {
         abort();
     }
-    if (ra == 0 && a.has_visit) {
+    if (ra == 0 && (a.has_visit || a.prev_visitor[0] != '\0')) {
         envelope_round_trip(&a);
     }
     if (ra == 0) {

@@ -4,7 +4,8 @@
 # sees it, TRUST_PROXY included) and the User-Agent. Two ingests derive the same id for the
 # same client on the same day (they share the salt through Redis, created once); another
 # User-Agent or address gives another; a new day (ingest-fault's FAULT_SALT_DAYS,
-# tests/it/fault_clock.c) gives a new salt and a new id; the salt key lives at most 48 hours.
+# tests/it/fault_clock.c) gives a new salt and a new id, and the envelope of a hashed visitor
+# then carries its id under yesterday's salt ("vy"); the salt key lives at most 48 hours.
 # Each stored event says how its visitor was known (visitor_source). No stored document, no
 # Redis value and no log line of the run holds the client's address or User-Agent. Without
 # Redis, an event that needs a salt is answered 503.
@@ -102,6 +103,23 @@ expect_eq "tomorrow's TTL is at most 48 hours ($TTL s)" "$((${TTL:-0} > 172000 &
 post "$INGEST_PORT" "$ADDR" "$UA" ""
 expect_eq "today's ingest keeps today's visitor" "$(doc "$ID" user_id)" "$VA"
 
+group "yesterday's id of a hashed visitor travels in its envelope (vy)"
+# A queue no processor drains (QUEUE_KEY=vyq, salts of its own): the envelopes as queued.
+VARIANT=-fault start_service ingest5 "${common[@]}" QUEUE_KEY=vyq
+post "$INGEST5_PORT" "$ADDR" "$UA" ""
+expect_eq "vyq, today: 202" "$HTTP_STATUS" 202
+E_TODAY=$(redis_cli RPOP vyq)
+expect_eq "no salt of yesterday: no vy" "$(jq -r '.vy // "none"' <<<"$E_TODAY")" none
+VARIANT=-fault start_service ingest6 "${common[@]}" QUEUE_KEY=vyq FAULT_SALT_DAYS=1
+post "$INGEST6_PORT" "$ADDR" "$UA" ""
+expect_eq "vyq, tomorrow: 202" "$HTTP_STATUS" 202
+E_NEXT=$(redis_cli RPOP vyq)
+expect_eq "tomorrow: vy is today's id of the client" "$(jq -r .vy <<<"$E_NEXT")" \
+    "$(jq -r .user_id <<<"$E_TODAY")"
+check "tomorrow: another user_id" [ "$(jq -r .user_id <<<"$E_NEXT")" != "$(jq -r .user_id <<<"$E_TODAY")" ]
+post "$INGEST6_PORT" "$ADDR" "$UA" ',"user_id":"client-9"'
+expect_eq "a client's user_id: no vy" "$(redis_cli RPOP vyq | jq -r '.vy // "none"')" none
+
 group "/stats counts the hashed visitors as users"
 # Today: VA, V_UA, V_ADDR, client-7, dev-1 and tomorrow's V_NEXT (its event is of today).
 wait_until $((10 * T_SLOW)) test "$(curl -s "$R/stats?site_id=vs&date=$TODAY" | jq .total_views)" = 9
@@ -126,6 +144,6 @@ for s in "$ADDR" 203.0.113.99 "$UA" "$UA2" marker-7f3a9c marker-0b6e21; do
 done
 check "the logs were searched ($(cat "$T_TMP"/*.log | wc -l) lines)" grep -q "queued" "$T_TMP/ingest.log"
 
-for s in ingest ingest2 ingest3 ingest4 processor reporting; do expect_clean_stop $s; done
+for s in ingest ingest2 ingest3 ingest4 ingest5 ingest6 processor reporting; do expect_clean_stop $s; done
 
 t_summary

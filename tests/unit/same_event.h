@@ -31,6 +31,13 @@ same_visit(const struct event *a, const struct event *b)
             x->xb == y->xb && same_str(x->xo, y->xo) && x->xob == y->xob);
 }
 
+/* a and b have the same yesterday's visitor id ("vy"), or neither has one. */
+static inline int
+same_prev_visitor(const struct event *a, const struct event *b)
+{
+    return strcmp(a->prev_visitor, b->prev_visitor) == 0;
+}
+
 /* The attributions of a and b are the same strings. */
 static inline int
 same_attrs(const struct event *a, const struct event *b)

@@ -14,7 +14,6 @@
 #include "cfg.h"
 #include "log.h"
 #include "svc.h"
-#include "visits.h"
 
 #define DEFAULT_URI "mongodb://127.0.0.1:27017/analytics"
 
@@ -573,51 +572,6 @@ test_bind_address(void **state)
     assert_string_equal(c.bind_address, "0.0.0.0");
 }
 
-/* Ingest's VISIT_TIMEOUT_S row (ingest/visits.h): 1800 by default, any integer from 1 to a
- * year; anything else names the variable. */
-static void
-test_visit_timeout(void **state)
-{
-    static const struct {
-        const char *text; /* NULL: unset */
-        int ok;
-        long value;
-    } cases[] = {
-        {NULL, 1, 1800}, {"", 1, 1800},       {"1", 1, 1},
-        {"2", 1, 2},     {"86400", 1, 86400}, {"31622400", 1, 31622400},
-        {"0", 0, 0},     {"-1", 0, 0},        {"31622401", 0, 0},
-        {"1.5", 0, 0},   {"30m", 0, 0},       {" 60", 0, 0},
-        {"abc", 0, 0},
-    };
-    long timeout;
-    struct app_err err;
-
-    (void)state;
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        const struct cfg_var vars[] = {VISITS_TIMEOUT_VAR(&timeout)};
-        int rc;
-        if (cases[i].text != NULL) {
-            setenv("VISIT_TIMEOUT_S", cases[i].text, 1);
-        } else {
-            unsetenv("VISIT_TIMEOUT_S");
-        }
-        timeout = -7;
-        err = (struct app_err){0};
-        rc = cfg_load(vars, 1, &err);
-        if (cases[i].ok) {
-            if (rc != 0) {
-                fail_msg("VISIT_TIMEOUT_S=\"%s\" rejected: %s", cases[i].text, err.msg);
-            }
-            assert_int_equal(timeout, cases[i].value);
-        } else {
-            if (rc != -1) {
-                fail_msg("VISIT_TIMEOUT_S=\"%s\" accepted as %ld", cases[i].text, timeout);
-            }
-            assert_names(&err, "VISIT_TIMEOUT_S");
-        }
-    }
-}
-
 static void
 test_err_may_be_null(void **state)
 {
@@ -737,7 +691,6 @@ main(void)
         cmocka_unit_test_setup(test_required_without_default, clear_env),
         cmocka_unit_test_setup(test_first_bad_variable_is_named, clear_env),
         cmocka_unit_test_setup(test_bind_address, clear_env),
-        cmocka_unit_test_setup(test_visit_timeout, clear_env),
         cmocka_unit_test_setup(test_err_may_be_null, clear_env),
         cmocka_unit_test_setup(test_parse_long_accepts, clear_env),
         cmocka_unit_test_setup(test_parse_long_rejects, clear_env),

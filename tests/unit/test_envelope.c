@@ -22,6 +22,8 @@
 #define EXAMPLE_MS 1763200800000LL
 
 #define VALID_ID "0190163d-8694-7abc-8def-0123456789ab"
+/* A derived visitor id, as "vy" carries one. */
+#define PREV_ID "0123456789abcdef0123456789abcdef"
 
 /* Validate a request body into ev and give it an id and a receive time, as
  * ingest does. Drops the caller's reference to body. */
@@ -77,7 +79,7 @@ assert_same_event(const struct event *a, const struct event *b, const char *text
         !same_str(a->request_id, b->request_id) || a->ts_ms != b->ts_ms ||
         a->received_ms != b->received_ms || a->has_client_ts != b->has_client_ts ||
         a->client_ts_ms != b->client_ts_ms || a->visitor != b->visitor ||
-        strcmp(a->country, b->country) != 0 || !same_attrs(a, b) ||
+        strcmp(a->country, b->country) != 0 || !same_prev_visitor(a, b) || !same_attrs(a, b) ||
         (a->properties == NULL) != (b->properties == NULL) ||
         (a->properties != NULL && !json_equal(a->properties, b->properties)) || !same_visit(a, b)) {
         fail_msg("%s: the events differ", text);
@@ -889,22 +891,14 @@ test_fast_scan_agrees_with_jansson(void **state)
 
 /* The envelope's members in the order envelope_encode() writes them (so that the fast
  * scan reads the base whole), each with a valid value, then one it does not know. */
-static const char *const env_members[] = {"v",          "id",       "dlv",  "site_id", "event_type",
-                                          "ts",         "received", "cts",  "path",    "user_id",
-                                          "properties", "rid",      "other"};
-static const char *const env_valid[] = {"1",
-                                        "\"s:k-1\"",
-                                        "\"" VALID_ID "\"",
-                                        "\"s\"",
-                                        "\"e\"",
-                                        "1763200800000",
-                                        "1763200800123",
-                                        "1763200799000",
-                                        "\"/p\"",
-                                        "\"u\"",
-                                        "{\"a\":[1,{\"b\":null}]}",
-                                        "\"r-1\"",
-                                        "\"x\""};
+static const char *const env_members[] = {"v",  "id",         "dlv", "site_id", "event_type",
+                                          "ts", "received",   "cts", "path",    "user_id",
+                                          "vy", "properties", "rid", "other"};
+static const char *const env_valid[] = {
+    "1",       "\"s:k-1\"",     "\"" VALID_ID "\"", "\"s\"",
+    "\"e\"",   "1763200800000", "1763200800123",    "1763200799000",
+    "\"/p\"",  "\"u\"",         "\"" PREV_ID "\"",  "{\"a\":[1,{\"b\":null}]}",
+    "\"r-1\"", "\"x\""};
 #define ENV_N (sizeof env_members / sizeof env_members[0])
 
 /* Every JSON type, with the strings and integers at the edges of the envelope's rules. */
@@ -915,6 +909,8 @@ static const char *const env_any[] = {"\"x\"",
                                       "\"s:k-1\"",
                                       "\"caf\\u00e9\"",
                                       "\"a b\"",
+                                      "\"" PREV_ID "\"",
+                                      "\"0123456789ABCDEF0123456789abcdef\"",
                                       "1",
                                       "0",
                                       "-1",
@@ -983,6 +979,7 @@ test_decode_member_type_table(void **state)
 /* The envelope's times are instants within years 0001-9999, as every time ingest writes;
  * its request id is what ingest makes one of (1-64 of [A-Za-z0-9._:-]). */
 #define VSRC_MSG "envelope field 'vsrc' is not client, device or hash"
+#define VY_MSG "envelope field 'vy' is not a visitor id"
 #define CC_MSG "envelope field 'cc' is not a country code (two letters A-Z)"
 #define ATT_MSG(k) "envelope field 'att." k "' is not a string of 1-256 bytes"
 
@@ -1045,6 +1042,48 @@ test_round_trip_country(void **state)
         assert_true((strstr(text, "\"cc\"") != NULL) == (all[i][0] != '\0'));
         assert_int_equal(envelope_decode(text, strlen(text), &back, &err), 0);
         assert_string_equal(back.country, all[i]);
+        assert_int_equal(assert_decoders_agree(text), 0);
+        event_cleanup(&back);
+        event_cleanup(&ev);
+        free(text);
+    }
+    json_decref(body);
+}
+
+/* A hashed visitor's id under yesterday's salt goes through the envelope and back, by both
+ * decoders, right after vsrc and before cc; an event without one has no "vy". */
+static void
+test_round_trip_prev_visitor(void **state)
+{
+    static const char *const all[] = {"", PREV_ID, "ffffffffffffffffffffffffffffffff"};
+    json_t *body = json_loads("{\"site_id\":\"s\",\"event_type\":\"e\",\"timestamp\":"
+                              "\"2025-11-15T10:00:00Z\"}",
+                              0, NULL);
+    struct app_err err = {0, ""};
+    struct event ev, back;
+    char *text, want[128];
+
+    (void)state;
+    for (size_t i = 0; i < 2 * sizeof all / sizeof all[0]; i++) {
+        const char *vy = all[i / 2];
+        request_event(json_incref(body), &ev);
+        memcpy(ev.visitor_id, "00000000000000000000000000000001", EVENT_VISITOR_ID_LEN + 1);
+        ev.user_id = ev.visitor_id;
+        ev.visitor = EVENT_VISITOR_HASH;
+        snprintf(ev.prev_visitor, sizeof ev.prev_visitor, "%s", vy);
+        snprintf(ev.country, sizeof ev.country, "%s", i % 2 ? "DE" : "");
+        text = envelope_encode(&ev, NULL);
+        assert_non_null(text);
+        snprintf(want, sizeof want, "\"vsrc\":\"hash\",\"vy\":\"%s\"%s", vy,
+                 i % 2 ? ",\"cc\":\"DE\"" : "");
+        assert_true((strstr(text, want) != NULL) == (vy[0] != '\0'));
+        assert_true((strstr(text, "\"vy\"") != NULL) == (vy[0] != '\0'));
+        assert_int_equal(envelope_decode(text, strlen(text), &back, &err), 0);
+        assert_string_equal(back.prev_visitor, vy);
+        assert_same_event(&ev, &back, text);
+        event_cleanup(&back);
+        assert_int_equal(envelope_decode_json(text, strlen(text), &back, &err), 0);
+        assert_string_equal(back.prev_visitor, vy);
         assert_int_equal(assert_decoders_agree(text), 0);
         event_cleanup(&back);
         event_cleanup(&ev);
@@ -1119,6 +1158,25 @@ test_decode_rejects_out_of_range(void **state)
         {"1", "2", ",\"user_id\":\"u\",\"vsrc\":\"\"", VSRC_MSG},
         {"1", "2", ",\"user_id\":\"u\",\"vsrc\":1", VSRC_MSG},
         {"1", "2", ",\"user_id\":\"u\",\"vsrc\":null", VSRC_MSG},
+        /* Yesterday's id of a hashed visitor: 32 of [0-9a-f], else a dead letter; vsrc's reason
+         * first, then vy's, then cc's. */
+        {"1", "2", ",\"user_id\":\"u\",\"vsrc\":\"hash\",\"vy\":\"" PREV_ID "\"", NULL},
+        {"1", "2", ",\"user_id\":\"u\",\"vsrc\":\"hash\",\"vy\":\"" PREV_ID "\",\"cc\":\"DE\"",
+         NULL},
+        {"1", "2", ",\"vy\":\"" PREV_ID "\"", NULL},
+        {"1", "2", ",\"vy\":\"0123456789abcdef0123456789abcde\"", VY_MSG},   /* 31 */
+        {"1", "2", ",\"vy\":\"0123456789abcdef0123456789abcdef0\"", VY_MSG}, /* 33 */
+        {"1", "2", ",\"vy\":\"0123456789ABCDEF0123456789abcdef\"", VY_MSG},
+        {"1", "2", ",\"vy\":\"0123456789abcdef0123456789abcdeg\"", VY_MSG},
+        {"1", "2", ",\"vy\":\"0123456789abcdef0123456789abcde \"", VY_MSG},
+        {"1", "2", ",\"vy\":\"0123456789abcdef0123456789abcd\\u00e9\"", VY_MSG},
+        {"1", "2", ",\"vy\":\"\"", VY_MSG},
+        {"1", "2", ",\"vy\":12345678", VY_MSG},
+        {"1", "2", ",\"vy\":null", VY_MSG},
+        {"1", "2", ",\"vy\":[\"" PREV_ID "\"]", VY_MSG},
+        {"1", "2", ",\"vy\":{}", VY_MSG},
+        {"1", "2", ",\"user_id\":\"u\",\"vsrc\":\"x\",\"vy\":\"X\"", VSRC_MSG},
+        {"1", "2", ",\"user_id\":\"u\",\"vsrc\":\"hash\",\"vy\":\"X\",\"cc\":\"de\"", VY_MSG},
         /* The client's country: two letters A-Z, else a dead letter; vsrc's reason first. */
         {"1", "2", ",\"cc\":\"DE\"", NULL},
         {"1", "2", ",\"user_id\":\"u\",\"vsrc\":\"hash\",\"cc\":\"US\"", NULL},
@@ -1602,6 +1660,7 @@ main(void)
         cmocka_unit_test(test_decode_member_type_table),
         cmocka_unit_test(test_decode_rejects_out_of_range),
         cmocka_unit_test(test_round_trip_visitor_source),
+        cmocka_unit_test(test_round_trip_prev_visitor),
         cmocka_unit_test(test_round_trip_country),
         cmocka_unit_test(test_round_trip_attribution),
         cmocka_unit_test(test_decode_out_of_memory),
