@@ -28,7 +28,7 @@
  *    "vy":"3f2a...",              optional: a hashed visitor's id under yesterday's salt
  *                                 (32 characters of [0-9a-f], ingest/visitor.h; struct event
  *                                 prev_visitor), so that the processor can continue a visit
- *                                 across UTC midnight (assign.c in processor/); absent when
+ *                                 across UTC midnight (processor/assign.c); absent when
  *                                 there is no yesterday's salt, for other visitor sources and
  *                                 in envelopes written before it. Never stored in MongoDB,
  *                                 never shown by the API
@@ -43,7 +43,7 @@
  *                                 1-64 of [A-Za-z0-9._:-]), logged by the processor so one
  *                                 event can be followed
  *    "visit":{"id":"...","s":2,   optional: the event's visit, assigned by the processor
- *      "start":1763200800000,     (assign.c in processor/, docs/design.md "Visits"; struct
+ *      "start":1763200800000,     (processor/assign.c, docs/design.md "Visits"; struct
  *      "n":0,"b":-1,"d":5000,     event_visit): the visit id (its first event's id), this
  *      "e":"/a","en":0,"eb":-1,   event's seq (>= 1), the visit's start (its first ts), and
  *      "x":"/b","xn":1,"xb":0,    this event's change to the visit's figures: n, en, xn in

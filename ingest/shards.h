@@ -18,7 +18,7 @@ unsigned shards_of_event(const struct event *ev, unsigned k);
  * client (client_make_key()) and User-Agent user_agent (NULL: none): FNV-1a 64 of the site,
  * a NUL, the client key, a NUL and the User-Agent, modulo k. It does not depend on the day's
  * salt, so the client's ids of yesterday and today land on one shard (where the processor
- * continues a visit across UTC midnight, assign.c in processor/, by the envelope's "vy"). Computed
+ * continues a visit across UTC midnight, processor/assign.c, by the envelope's "vy"). Computed
  * for each request, never stored. Pure. */
 unsigned shards_of_client(const char *site, const char *client, const char *user_agent, unsigned k);
 

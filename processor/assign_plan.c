@@ -32,6 +32,19 @@ state_key(const char *shard, const char *site, const char *user)
 }
 
 /* The visitor of key (taken: freed here when the visitor exists), created when new. */
+/* The visitor of key in the batch, or NULL. */
+static struct assign_visitor *
+find_visitor(const struct assign_plan *w, const char *key)
+{
+    for (size_t i = (size_t)fnv(key) & (w->slots - 1); w->table[i] != NULL;
+         i = (i + 1) & (w->slots - 1)) {
+        if (strcmp(w->table[i]->key, key) == 0) {
+            return w->table[i];
+        }
+    }
+    return NULL;
+}
+
 static struct assign_visitor *
 visitor_of(struct assign_plan *w, char *key)
 {
@@ -184,6 +197,15 @@ assign_plan_step(struct assign_plan *w, long timeout_s)
         size_t len = 0;
         if (v == NULL) {
             continue;
+        }
+        /* A hashed visitor's first event under today's id in this batch, when yesterday's id
+         * has events earlier in the batch: the visit goes on from those (their state is newer
+         * than any Redis has; the commit writes it under yesterday's key first, then renames). */
+        struct assign_visitor *y;
+        if (!v->stepped && v->origin != ASSIGN_FROM_TODAY && v->yesterday != NULL &&
+            (y = find_visitor(w, v->yesterday)) != NULL && y->stepped) {
+            v->st = y->st;
+            v->origin = ASSIGN_FROM_YESTERDAY;
         }
         if (client_sent(&it->ev) && (before = member_before(w, v, i, &len)) != NULL) {
             if ((it->member = strdup(before)) == NULL) {

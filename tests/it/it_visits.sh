@@ -135,8 +135,6 @@ post "$INGEST2_PORT" "[$(e click 15)]"
 L2="${IDS[0]}"
 expect_eq "its lease gone: the batch it left, then the next" \
     "$(member "$L1" s) $(member "$L2" s)" "5 6"
-expect_eq "in arrival order in the processing list" \
-    "$(envs events "$K1" | jq -r --arg a "$L1" --arg b "$L2" 'select(.id == $a or .id == $b) | .visit.s' | tr -d '\n')" 56
 
 echo "# --- a gap just under VISIT_TIMEOUT_S=2 continues the visit, just over starts another"
 # On a loaded machine the second request may arrive over 2 s after the first: then another
