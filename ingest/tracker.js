@@ -6,7 +6,8 @@
   var s = d.currentScript, L = location, uid, q = [], busy, timer, delay = 0;
   // URLs leave as scheme, host and path only: a query or fragment can hold anything (a
   // token, an e-mail address). document.referrer has no user info or fragment (HTML).
-  var depth = 0, told, last, ref = d.referrer.replace(/[?#].*/, ''), moved = 0, st;
+  // no: never set, so undefined, which JSON.stringify leaves out (shorter than void 0).
+  var depth = 0, told, last, ref = d.referrer.replace(/[?#].*/, ''), moved = 0, st, no;
   if (!s || w.analytics) return;
   var A = (k) => s.getAttribute('data-' + k);
   var site = A('site-id'), url = new URL('/events', s.src); // fetch and sendBeacon take a URL
@@ -24,12 +25,12 @@
   // ingest derives a visitor of the day (docs/privacy.md).
   var dev, id = (v) => {
     v = String(v);
-    if (v && bytes(v) < 257) uid = v, dev = void 0;
+    if (v && bytes(v) < 257) uid = v, dev = no;
   };
   try {
     if (A('storage') == 'local') localStorage.setItem(KEY, dev = uid = localStorage.getItem(KEY) || rnd());
   } catch (e) {}
-  if (A('user-id')) id(A('user-id'));
+  id(A('user-id') || ''); // id('') keeps none
   // Each event is kept as its JSON text with its event_id: a retry sends the same ids.
   var track = (t, p, path) => {
     t = String(t);
@@ -38,7 +39,8 @@
       q.push(JSON.stringify({
         site_id: site, event_type: t, timestamp: now(),
         path: path || L.pathname, user_id: uid, user_id_source: dev && 'device',
-        event_id: rnd(), properties: Object.assign({}, p)
+        // screen_width: the screen in CSS pixels, its device class at ingest (docs/api.md).
+        event_id: rnd(), properties: Object.assign({}, p), screen_width: screen.width
       }));
     } catch (e) {}
     if (q.length > 1000) q.shift();
@@ -146,8 +148,8 @@
     x = x ? '' : t.getAttribute('aria-label') ||
       (t.querySelector(FIELD + ',[contenteditable],script,style') ? '' : t.textContent.slice(0, 999));
     track('click', {
-      tag: g.toLowerCase(), id: t.id || void 0, analytics: t.getAttribute('data-analytics') || void 0,
-      text: x.replace(/\s+/g, ' ').trim().slice(0, 64) || void 0
+      tag: g.toLowerCase(), id: t.id || no, analytics: t.getAttribute('data-analytics') || no,
+      text: x.replace(/\s+/g, ' ').trim().slice(0, 64) || no
     });
   });
   if (cap.includes(',mousemove,'))
@@ -165,7 +167,7 @@
         var t = e.target, y = t.type || '';
         if (t.matches && t.matches(FIELD) && !/^(submit|button|reset|image|hidden)$/.test(y) &&
             (k == 'change') == /^(checkbox|radio|select)/.test(y))
-          track('form', {action: k, name: t.name || t.id || void 0, type: y});
+          track('form', {action: k, name: t.name || t.id || no, type: y});
       }, 1);
     });
   view();

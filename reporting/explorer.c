@@ -381,6 +381,10 @@ render_properties(struct jsontext *t, const bson_t *doc)
                : -1;
 }
 
+/* The device's members of a document (ingest/ua.h), shown under the same names. */
+static const char *const device_docs[] = {EVDOC_BROWSER, EVDOC_BROWSER_VERSION, EVDOC_OS,
+                                          EVDOC_OS_VERSION, EVDOC_DEVICE};
+
 char *
 explorer_render(const bson_t *doc, int with_properties, size_t *len)
 {
@@ -406,6 +410,11 @@ explorer_render(const bson_t *doc, int with_properties, size_t *len)
     }
     if (bson_iter_init_find(&it, doc, EVDOC_COUNTRY)) { /* absent when unknown */
         bad |= render_string(ev, "country", doc, EVDOC_COUNTRY);
+    }
+    for (size_t i = 0; i < sizeof device_docs / sizeof device_docs[0]; i++) { /* when known */
+        if (bson_iter_init_find(&it, doc, device_docs[i])) {
+            bad |= render_string(ev, device_docs[i], doc, device_docs[i]);
+        }
     }
     bad |= render_date(ev, "timestamp", doc, EVDOC_TIMESTAMP, &ms);
     bad |= render_date(ev, "received_at", doc, EVDOC_RECEIVED_AT, &ms);
