@@ -99,7 +99,8 @@ assert_same_event(const struct event *a, const struct event *b, const char *text
         !same_str(a->request_id, b->request_id) || a->ts_ms != b->ts_ms ||
         a->received_ms != b->received_ms || a->has_client_ts != b->has_client_ts ||
         a->client_ts_ms != b->client_ts_ms || a->visitor != b->visitor ||
-        strcmp(a->country, b->country) != 0 || (a->properties == NULL) != (b->properties == NULL) ||
+        strcmp(a->country, b->country) != 0 || memcmp(&a->device, &b->device, sizeof a->device) ||
+        (a->properties == NULL) != (b->properties == NULL) ||
         (a->properties != NULL && !json_equal(a->properties, b->properties)) || !same_visit(a, b)) {
         fail_msg("%s: the events differ", text);
     }
@@ -860,6 +861,15 @@ test_fast_scan_agrees_with_jansson(void **state)
         ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"cc\":null}",
         ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"cc\":\"\\u0044E\"}",
         ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"rid\":\"r\",\"cc\":\"FR\"}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"cc\":\"FR\",\"br\":\"Chrome\",\"brv\":"
+        "\"1\","
+        "\"os\":\"iOS\",\"osv\":\"17\",\"dev\":\"mobile\",\"properties\":{}}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"os\":\"Mac OS X\",\"dev\":\"desktop\"}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"dev\":\"phone\"}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"br\":\"\"}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"br\":\"a\\\"b\"}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"brv\":\"12345678901234567\"}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"dev\":\"tablet\",\"br\":\"Edge\"}",
     };
     char text[6000];
     (void)state;
@@ -994,6 +1004,46 @@ test_decode_member_type_table(void **state)
  * its request id is what ingest makes one of (1-64 of [A-Za-z0-9._:-]). */
 #define VSRC_MSG "envelope field 'vsrc' is not client, device or hash"
 #define CC_MSG "envelope field 'cc' is not a country code (two letters A-Z)"
+#define BR_MSG "envelope field 'br' is not 1-48 printable ASCII characters but '\"' and '\\'"
+#define BRV_MSG "envelope field 'brv' is not 1-16 printable ASCII characters but '\"' and '\\'"
+#define DEV_MSG "envelope field 'dev' is not mobile, tablet or desktop"
+
+/* The client's device goes through the envelope and back, by both decoders, right after cc,
+ * member by member; an unknown member is not written. */
+static void
+test_round_trip_device(void **state)
+{
+    static const struct event_device all[] = {
+        {"", "", "", "", ""},
+        {"Chrome Mobile", "119", "Android", "14", "mobile"},
+        {"Firefox", "", "Windows", "10", "desktop"},
+        {"", "", "", "", "tablet"},
+        {"Other", "", "Other", "", ""},
+    };
+    struct app_err err = {0, ""};
+    struct event ev, back;
+    char *text;
+
+    (void)state;
+    request_event(json_loads("{\"site_id\":\"s\",\"event_type\":\"e\",\"timestamp\":"
+                             "\"2025-11-15T10:00:00Z\"}",
+                             0, NULL),
+                  &ev);
+    snprintf(ev.country, sizeof ev.country, "DE");
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        ev.device = all[i];
+        text = envelope_encode(&ev, NULL);
+        assert_non_null(text);
+        assert_true((strstr(text, "\"br\"") != NULL) == (all[i].browser[0] != '\0'));
+        assert_true((strstr(text, "\"dev\"") != NULL) == (all[i].device[0] != '\0'));
+        assert_int_equal(envelope_decode(text, strlen(text), &back, &err), 0);
+        assert_memory_equal(&back.device, &all[i], sizeof all[i]);
+        assert_int_equal(assert_decoders_agree(text), 0);
+        event_cleanup(&back);
+        free(text);
+    }
+    event_cleanup(&ev);
+}
 
 /* The client's country goes through the envelope and back, by both decoders, right after
  * vsrc; an event without one has no "cc". */
@@ -1106,6 +1156,21 @@ test_decode_rejects_out_of_range(void **state)
         {"1", "2", ",\"cc\":null", CC_MSG},
         {"1", "2", ",\"cc\":[\"DE\"]", CC_MSG},
         {"1", "2", ",\"user_id\":\"u\",\"vsrc\":\"x\",\"cc\":\"de\"", VSRC_MSG},
+        /* The device: names 1-48, versions 1-16 printable ASCII but '"' and '\\', the class
+         * one of three; cc's reason first, then member by member. */
+        {"1", "2", ",\"br\":\"Chrome\",\"brv\":\"120\",\"dev\":\"desktop\"", NULL},
+        {"1", "2", ",\"br\":\"123456789012345678901234567890123456789012345678\"", NULL},
+        {"1", "2", ",\"br\":\"1234567890123456789012345678901234567890123456789\"", BR_MSG},
+        {"1", "2", ",\"br\":\"\"", BR_MSG},
+        {"1", "2", ",\"br\":\"a\\\"b\"", BR_MSG},
+        {"1", "2", ",\"br\":\"\\u00e9\"", BR_MSG},
+        {"1", "2", ",\"br\":7", BR_MSG},
+        {"1", "2", ",\"br\":null", BR_MSG},
+        {"1", "2", ",\"brv\":\"12345678901234567\"", BRV_MSG},
+        {"1", "2", ",\"dev\":\"phone\"", DEV_MSG},
+        {"1", "2", ",\"dev\":\"\"", DEV_MSG},
+        {"1", "2", ",\"cc\":\"de\",\"dev\":\"phone\"", CC_MSG},
+        {"1", "2", ",\"br\":\"\",\"dev\":\"phone\"", BR_MSG},
     };
     char text[512];
 
@@ -1567,6 +1632,7 @@ main(void)
         cmocka_unit_test(test_decode_rejects_out_of_range),
         cmocka_unit_test(test_round_trip_visitor_source),
         cmocka_unit_test(test_round_trip_country),
+        cmocka_unit_test(test_round_trip_device),
         cmocka_unit_test(test_decode_out_of_memory),
     };
 

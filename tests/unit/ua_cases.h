@@ -1,5 +1,5 @@
-/* ua_cases.h - uap-core's own test cases (tests/test_ua.yaml, tests/test_os.yaml), as the
- * Makefile generates them into $(BUILD)/gen/uap_cases.c (ingest/uap_gen.py) for test_ua.c. */
+/* ua_cases.h - uap-core's own test cases (test_ua.yaml, test_os.yaml in /usr/share/uap-core),
+ * as the Makefile generates them into $(BUILD)/gen/uap_cases.c (ingest/uap_gen.py). */
 #ifndef TESTS_UA_CASES_H
 #define TESTS_UA_CASES_H
 
