@@ -773,10 +773,11 @@ decode_fast(const char *buf, size_t len, struct event *ev)
         (!scan_str(&s, &cc, &cc_n) || !take_country(cc, cc_n, e.country))) {
         return FAST_NOT_MINE;
     }
-    for (int m = 0; m < DEVICE_N; m++) {
-        const char *scan = device_members[m].scan;
+    for (int m = 0; m < DEVICE_N; m++) { /* each optional, in device_members' order */
+        const char *scan = device_members[m].scan, *v;
+        size_t v_n;
         if (scan_lit(&s, scan, strlen(scan)) &&
-            (!scan_str(&s, &t, &cc_n) || !device_take(&e.device, m, t, cc_n))) {
+            (!scan_str(&s, &v, &v_n) || !device_take(&e.device, m, v, v_n))) {
             return FAST_NOT_MINE;
         }
     }
