@@ -28,6 +28,13 @@
  *    "cc":"DE",                   optional: the client's country, ISO 3166-1 alpha-2, two
  *                                 letters A-Z (ingest/geo.h, GEOIP_DB); absent when unknown
  *                                 and in envelopes written before it
+ *    "br":"Chrome","brv":"120",   optional, each: the client's browser and its major version,
+ *    "os":"Android","osv":"14",   its operating system and major version, and its device
+ *    "dev":"mobile",              class "mobile", "tablet" or "desktop" (ingest/ua.h, from
+ *                                 the User-Agent and screen_width); names and versions 1-48
+ *                                 and 1-16 printable ASCII characters but '"' and '\\' (common/
+ *                                 device.h); each absent when unknown and in envelopes
+ *                                 written before them
  *    "visit":{...},               optional: the event's visit (below); envelope_encode()
  *                                 writes it here, ingest's push script splices it in last
  *    "properties":{...},          optional JSON object, as sent
@@ -110,7 +117,8 @@ size_t envelope_escape(const char *s, size_t n, char *out);
  * with ERR_INTERNAL when an allocation failed (jansson's included, jsonmem.h): the
  * envelope may be fine, and the caller tries again later. The last reason checked is
  * "envelope field 'vsrc' is not client, device or hash", then "envelope field 'cc' is not a
- * country code (two letters A-Z)", then those of the optional visit
+ * country code (two letters A-Z)", then "envelope field '<br, brv, os, osv or dev>' is not
+ * <its rule>" (common/device.h), then those of the optional visit
  * member: "envelope field 'visit' is not an object"; then member by member, in the order id,
  * s, start, n, b, d, e, en, eb, x, xn, xb, xo, xob, "envelope field 'visit.<m>' is missing"
  * (any but e, eb, x and xo; xob only with xo, and ignored without it) or "envelope field

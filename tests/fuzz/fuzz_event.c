@@ -61,7 +61,8 @@ decoders_agree(const char *buf, size_t len)
                     a.ts_ms != b.ts_ms || a.received_ms != b.received_ms ||
                     a.has_client_ts != b.has_client_ts || a.client_ts_ms != b.client_ts_ms ||
                     a.visitor != b.visitor || strcmp(a.country, b.country) != 0 ||
-                    !same_attrs(&a, &b) || (a.properties == NULL) != (b.properties == NULL) ||
+                    !same_attrs(&a, &b) || memcmp(&a.device, &b.device, sizeof a.device) != 0 ||
+                    (a.properties == NULL) != (b.properties == NULL) ||
                     (a.properties != NULL && !json_equal(a.properties, b.properties)) ||
                     !same_visit(&a, &b))) {
         abort();

@@ -19,10 +19,10 @@ expect_match "202 is JSON" "$HTTP_HEADERS" 'Content-Type: application/json'
 
 expect_eq "one envelope queued" "$(redis_cli llen q1)" 1
 env=$(redis_cli rpop q1)
-# A page view carries its attribution ("att"): no referrer, so Direct / None.
-expect_json "envelope: versioned, validated fields, UTC ms, request id, received time, visit, attribution" \
+# A page view carries its attribution ("att"): no referrer, so Direct / None; and curl's device.
+expect_json "envelope: versioned, validated fields, UTC ms, request id, received time, visit, attribution, curl's device" \
     "$(jq -c 'del(.received)' <<<"$env")" \
-    "{\"v\":1,\"id\":\"$id\",\"site_id\":\"site-abc-123\",\"event_type\":\"page_view\",\"ts\":1763181000000,\"path\":\"/pricing\",\"user_id\":\"user-xyz-789\",\"vsrc\":\"client\",\"att\":{\"s\":\"Direct / None\",\"m\":\"none\",\"ch\":\"Direct\"},\"properties\":{\"ref\":\"x\",\"n\":[1,2.5,true,null]},\"rid\":\"$id\",\"visit\":{\"id\":\"$id\",\"s\":1,\"start\":1763181000000,\"n\":1,\"b\":1,\"d\":0,\"e\":\"/pricing\",\"en\":1,\"eb\":1,\"x\":\"/pricing\",\"xn\":1,\"xb\":1}}"
+    "{\"v\":1,\"id\":\"$id\",\"site_id\":\"site-abc-123\",\"event_type\":\"page_view\",\"ts\":1763181000000,\"path\":\"/pricing\",\"user_id\":\"user-xyz-789\",\"vsrc\":\"client\",\"att\":{\"s\":\"Direct / None\",\"m\":\"none\",\"ch\":\"Direct\"},\"br\":\"curl\",\"brv\":\"$CURL_MAJOR\",\"os\":\"Other\",\"properties\":{\"ref\":\"x\",\"n\":[1,2.5,true,null]},\"rid\":\"$id\",\"visit\":{\"id\":\"$id\",\"s\":1,\"start\":1763181000000,\"n\":1,\"b\":1,\"d\":0,\"e\":\"/pricing\",\"en\":1,\"eb\":1,\"x\":\"/pricing\",\"xn\":1,\"xb\":1}}"
 expect_match "envelope: received is milliseconds" "$(jq -r .received <<<"$env")" '^[0-9]{13}$'
 
 http POST "$U/event" '{"site_id":"s","event_type":"click","timestamp":"2024-02-29T23:59:59.999Z"}'
@@ -30,9 +30,9 @@ expect_eq "minimal event (no path, user_id, properties): 202" "$HTTP_STATUS" 202
 id2=$(jq -r .id <<<"$HTTP_BODY")
 check "ids differ" [ "$id" != "$id2" ]
 # Without a user_id, ingest derives the visitor (cookieless: a keyed hash of the day).
-expect_json "minimal envelope carries no optional fields but the derived visitor and its visit" \
+expect_json "minimal envelope carries no optional fields but the derived visitor, its visit and curl's device" \
     "$(redis_cli rpop q1 | jq -c '{keys: (keys), ts, vsrc, u: (.user_id | test("^[0-9a-f]{32}$"))}')" \
-    '{"keys":["event_type","id","received","rid","site_id","ts","user_id","v","visit","vsrc"],"ts":1709251199999,"vsrc":"hash","u":true}'
+    '{"keys":["br","brv","event_type","id","os","received","rid","site_id","ts","user_id","v","visit","vsrc"],"ts":1709251199999,"vsrc":"hash","u":true}'
 
 # --- beacon bodies: the Content-Type is not looked at ---------------------------------
 # navigator.sendBeacon sends a string as text/plain;charset=UTF-8 (a CORS "simple"
