@@ -28,6 +28,11 @@
  *    "cc":"DE",                   optional: the client's country, ISO 3166-1 alpha-2, two
  *                                 letters A-Z (ingest/geo.h, GEOIP_DB); absent when unknown
  *                                 and in envelopes written before it
+ *    "att":{"s":"Google",         optional: a page view's attribution (ingest/sources.h):
+ *      "m":"search","ch":"Paid",  source, medium, channel, and its campaign's utm_source,
+ *      "us":"g","um":"cpc",       utm_medium, utm_campaign, utm_term, utm_content (enum
+ *      "uc":"spring","ut":"x",    event_attr's order), each optional, 1-256 bytes; absent
+ *      "ux":"y"}                  for other event types and in envelopes written before it
  *    "br":"Chrome","brv":"120",   optional, each: the client's browser and its major version,
  *    "os":"Android","osv":"14",   its operating system and major version, and its device
  *    "dev":"mobile",              class "mobile", "tablet" or "desktop" (ingest/ua.h, from
@@ -117,9 +122,10 @@ size_t envelope_escape(const char *s, size_t n, char *out);
  * with ERR_INTERNAL when an allocation failed (jansson's included, jsonmem.h): the
  * envelope may be fine, and the caller tries again later. The last reason checked is
  * "envelope field 'vsrc' is not client, device or hash", then "envelope field 'cc' is not a
- * country code (two letters A-Z)", then "envelope field '<br, brv, os, osv or dev>' is not
- * <its rule>" (common/device.h), then those of the optional visit
- * member: "envelope field 'visit' is not an object"; then member by member, in the order id,
+ * country code (two letters A-Z)", then "envelope field 'att' is not an object" or "envelope
+ * field 'att.<m>' is not a string of 1-256 bytes", then "envelope field '<br, brv, os, osv or
+ * dev>' is not <its rule>" (common/device.h), then those of the optional visit member:
+ * "envelope field 'visit' is not an object"; then member by member, in the order id,
  * s, start, n, b, d, e, en, eb, x, xn, xb, xo, xob, "envelope field 'visit.<m>' is missing"
  * (any but e, eb, x and xo; xob only with xo, and ignored without it) or "envelope field
  * 'visit.<m>' <rule>" with <rule> "is not a valid event id" (id: an event id of the
