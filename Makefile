@@ -22,15 +22,15 @@
 # client. Every common/ module is in at least two of these lists.
 COMMON_BASE          := err text ts log cfg metrics civet_internals framing http_reply http_body http_pool \
                         http svc jsonmem
-ingest_COMMON        := $(COMMON_BASE) rconn rcluster rcluster_map event envelope qshard qrecord
-processor_COMMON     := $(COMMON_BASE) rconn rcluster rcluster_map event envelope store rollup_doc \
+ingest_COMMON        := $(COMMON_BASE) rconn rcluster rcluster_map event device envelope qshard qrecord
+processor_COMMON     := $(COMMON_BASE) rconn rcluster rcluster_map event device envelope store rollup_doc \
                         qshard qrecord
 reporting_COMMON     := $(COMMON_BASE) store rollup_doc
-ingest_PKGS          := hiredis jansson libcrypto libmaxminddb
+ingest_PKGS          := hiredis jansson libcrypto libmaxminddb libpcre2-8
 processor_PKGS       := hiredis libmongoc-1.0 jansson
 reporting_PKGS       := libmongoc-1.0 jansson
 
-PKGS        := hiredis libmongoc-1.0 jansson libcrypto libmaxminddb
+PKGS        := hiredis libmongoc-1.0 jansson libcrypto libmaxminddb libpcre2-8
 PKG_CFLAGS   = $(shell pkg-config --cflags $(PKGS) 2>/dev/null | sed 's/-I/-isystem /g')
 pkg_libs     = $(shell pkg-config --libs $(1) 2>/dev/null) -lcivetweb -lpthread
 PKG_LIBS     = $(call pkg_libs,$(PKGS))
@@ -67,8 +67,10 @@ FORMAT_SRC   = $(wildcard common/*.[ch] ingest/*.[ch] processor/*.[ch] reporting
                           tests/*/*.[ch])
 
 # Sources a program's build generates, in $(BUILD)/gen/: the files it serves, embedded (see
-# the embedding rules below).
-ingest_GEN           := tracker_js referers
+# the embedding rules below), ingest's referrer list (referers, below) and its User-Agent rules
+# (uap_rules, below).
+ingest_EMBED         := tracker_js
+ingest_GEN           := $(ingest_EMBED) referers uap_rules
 reporting_GEN        := dashboard_html dashboard_css dashboard_js uplot_js uplot_css favicon_ico
 
 # The sources of program $(1) (variant objects under $(2)): its folder, its common list and
@@ -140,7 +142,28 @@ $(BUILD)/gen/$(1).c: $(EMBED_$(1)) Makefile
 	  echo '};'; \
 	} >$$@
 endef
-$(foreach a,$(filter-out referers,$(ingest_GEN)) $(reporting_GEN),$(eval $(call embed_rule,$(a))))
+$(foreach a,$(ingest_EMBED) $(reporting_GEN),$(eval $(call embed_rule,$(a))))
+
+# ingest's User-Agent rules (ingest/ua.h): Debian's uap-core regexes.yaml (deploy/setup.sh),
+# taken only when its sha256 is the one below, as C tables (ingest/uap_gen.py, python3-yaml);
+# and, for tests/unit/test_ua.c, uap-core's own test cases of browsers and systems.
+UAP_DIR          ?= /usr/share/uap-core
+UAP_VERSION      := 0.16.0 (Debian 1:0.16.0-1)
+UAP_SHA256       := d20759b10da60dc1fe2f68c334122ee930279fff75ad0a59e305a8eff2821034
+$(BUILD)/gen/uap_rules.c: ingest/uap_gen.py Makefile $(wildcard $(UAP_DIR)/regexes.yaml)
+	@mkdir -p $(@D)
+	@f=$(UAP_DIR)/regexes.yaml; [ -f "$$f" ] || { \
+	    echo "uap-core $(UAP_VERSION) is needed to build ingest: $$f is missing" \
+	         "(deploy/setup.sh)" >&2; exit 1; }; \
+	echo "$(UAP_SHA256)  $$f" | sha256sum --check --status || { \
+	    echo "$$f is not uap-core $(UAP_VERSION)'s: its sha256 is not $(UAP_SHA256)" \
+	         "(deploy/setup.sh)" >&2; exit 1; }; \
+	python3 ingest/uap_gen.py rules "$$f" $@
+$(BUILD)/gen/uap_cases.c: ingest/uap_gen.py Makefile $(BUILD)/gen/uap_rules.c
+	@mkdir -p $(@D)
+	python3 ingest/uap_gen.py tests $(UAP_DIR)/tests/test_ua.yaml $(UAP_DIR)/tests/test_os.yaml $@
+$(BUILD)/obj/gen/uap_%.o $(BUILD)/obj-fault/gen/uap_%.o: ALL_CFLAGS += -Iingest -Itests/unit
+$(BUILD)/tests/test_ua: $(BUILD)/obj/gen/uap_cases.o
 
 # The browser tracker: ingest/tracker.js, minified by esbuild (Debian's package, version
 # ESBUILD_VERSION: another version may write other bytes) for ES2017.

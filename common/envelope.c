@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "device.h"
 #include "jsonmem.h"
 
 /* A growing output string; failed is set once an allocation fails. Not kept
@@ -313,6 +314,13 @@ envelope_encode(const struct event *ev, size_t *len)
         PUT_STRING(&o, "cc", ev->country);
     }
     put_att(&o, ev);
+    for (int m = 0; m < DEVICE_N; m++) { /* "br", "brv", "os", "osv", "dev" (device.h) */
+        const char *k = device_members[m].scan, *v = device_get(&ev->device, m);
+        if (v[0] != '\0') {
+            put(&o, k, strlen(k));
+            put_string_n(&o, "\"", 1, v, v + strlen(v));
+        }
+    }
     if (ev->has_visit) {
         put_visit(&o, &ev->visit);
     }
@@ -914,6 +922,14 @@ decode_fast(const char *buf, size_t len, struct event *ev)
     if (SCAN_LIT(&s, ",\"att\":") && !scan_att(&s, f, n)) {
         return FAST_NOT_MINE;
     }
+    for (int m = 0; m < DEVICE_N; m++) { /* each optional, in device_members' order */
+        const char *scan = device_members[m].scan, *v;
+        size_t v_n;
+        if (scan_lit(&s, scan, strlen(scan)) &&
+            (!scan_str(&s, &v, &v_n) || !device_take(&e.device, m, v, v_n))) {
+            return FAST_NOT_MINE;
+        }
+    }
     if (SCAN_LIT(&s, ",\"visit\":") && !(has_visit = scan_visit(&s, &vr, f, n))) {
         return FAST_NOT_MINE;
     }
@@ -1100,8 +1116,20 @@ envelope_decode_json(const char *buf, size_t len, struct event *ev, struct app_e
         err_set(err, ERR_INVALID, "envelope field 'cc' is not a country code (two letters A-Z)");
         goto done;
     }
-    if (take_att(json_object_get(o, "att"), ev, err) != 0 ||
-        take_visit(json_object_get(o, "visit"), ev, err) != 0) {
+    if (take_att(json_object_get(o, "att"), ev, err) != 0) {
+        event_init(ev);
+        goto done;
+    }
+    for (int m = 0; m < DEVICE_N; m++) {
+        json_t *d = json_object_get(o, device_members[m].key);
+        if (d != NULL && (!json_is_string(d) || !device_take(&ev->device, m, json_string_value(d),
+                                                             json_string_length(d)))) {
+            event_init(ev);
+            err_set(err, ERR_INVALID, "%s", device_members[m].reason);
+            goto done;
+        }
+    }
+    if (take_visit(json_object_get(o, "visit"), ev, err) != 0) {
         event_init(ev);
         goto done;
     }

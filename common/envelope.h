@@ -35,6 +35,18 @@
  *    "cc":"DE",                   optional: the client's country, ISO 3166-1 alpha-2, two
  *                                 letters A-Z (ingest/geo.h, GEOIP_DB); absent when unknown
  *                                 and in envelopes written before it
+ *    "att":{"s":"Google",         optional: a page view's attribution (ingest/sources.h):
+ *      "m":"search","ch":"Paid",  source, medium, channel, and its campaign's utm_source,
+ *      "us":"g","um":"cpc",       utm_medium, utm_campaign, utm_term, utm_content (enum
+ *      "uc":"spring","ut":"x",    event_attr's order), each optional, 1-256 bytes; absent
+ *      "ux":"y"}                  for other event types and in envelopes written before it
+ *    "br":"Chrome","brv":"120",   optional, each: the client's browser and its major version,
+ *    "os":"Android","osv":"14",   its operating system and major version, and its device
+ *    "dev":"mobile",              class "mobile", "tablet" or "desktop" (ingest/ua.h, from
+ *                                 the User-Agent and screen_width); names and versions 1-48
+ *                                 and 1-16 printable ASCII characters but '"' and '\\' (common/
+ *                                 device.h); each absent when unknown and in envelopes
+ *                                 written before them
  *    "visit":{...},               optional: the event's visit (below); envelope_encode()
  *                                 writes it here; envelopes queued by ingest's former push
  *                                 script have it last
@@ -131,8 +143,10 @@ char *envelope_with_visit(const char *env, size_t len, const char *member, size_
  * "envelope field 'vsrc' is not client, device or hash", then "envelope field 'vy' is not a
  * visitor id" (vy is optional; when present it is exactly 32 characters of [0-9a-f], copied
  * into ev->prev_visitor), then "envelope field 'cc' is not a
- * country code (two letters A-Z)", then those of the optional visit
- * member: "envelope field 'visit' is not an object"; then member by member, in the order id,
+ * country code (two letters A-Z)", then "envelope field 'att' is not an object" or "envelope
+ * field 'att.<m>' is not a string of 1-256 bytes", then "envelope field '<br, brv, os, osv or
+ * dev>' is not <its rule>" (common/device.h), then those of the optional visit member:
+ * "envelope field 'visit' is not an object"; then member by member, in the order id,
  * s, start, n, b, d, e, en, eb, x, xn, xb, xo, xob, "envelope field 'visit.<m>' is missing"
  * (any but e, eb, x and xo; xob only with xo, and ignored without it) or "envelope field
  * 'visit.<m>' <rule>" with <rule> "is not a valid event id" (id: an event id of the

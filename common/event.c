@@ -15,6 +15,7 @@ void
 event_init(struct event *ev)
 {
     memset(ev, 0, sizeof *ev);
+    ev->screen_width = -1;
 }
 
 void
@@ -229,7 +230,7 @@ event_from_request(json_t *obj, struct event *ev, struct app_err *err)
     if (!json_is_object(obj)) {
         return err_set(err, ERR_INVALID, "Request body must be a JSON object");
     }
-    json_t *cid, *src;
+    json_t *cid, *src, *width;
 
     if (event_take_fields(obj, "timestamp", take_timestamp, ev, err) != 0) {
         return -1;
@@ -246,6 +247,13 @@ event_from_request(json_t *obj, struct event *ev, struct app_err *err)
         event_init(ev);
         return err_set(err, ERR_INVALID, "%s", EVENT_USER_ID_SOURCE_MSG);
     }
+    width = member(obj, EVENT_SCREEN_WIDTH);
+    if (width != NULL && (!json_is_integer(width) || json_integer_value(width) < 0 ||
+                          json_integer_value(width) > EVENT_SCREEN_WIDTH_MAX)) {
+        event_init(ev);
+        return err_set(err, ERR_INVALID, "%s", EVENT_SCREEN_WIDTH_MSG);
+    }
+    ev->screen_width = width != NULL ? (long)json_integer_value(width) : -1;
     if (ev->user_id != NULL && ev->user_id[0] != '\0') {
         ev->visitor = src != NULL ? EVENT_VISITOR_DEVICE : EVENT_VISITOR_CLIENT;
     }

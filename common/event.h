@@ -88,6 +88,26 @@ enum event_attr {
 /* A derived visitor id: 32 lowercase hex characters (128 bits of HMAC-SHA-256). */
 #define EVENT_VISITOR_ID_LEN 32
 
+/* An event's device (ingest/ua.h; the envelope's "br", "brv", "os", "osv", "dev"): each
+ * member "" when unknown, else 1 to its maximum of printable ASCII without '"' or '\\'.
+ * browser and os are uap-core's families ("Chrome", "Mobile Safari", "Windows", "iOS"),
+ * the versions their major version ("120", "10"), device "mobile", "tablet" or "desktop". */
+#define EVENT_DEVICE_NAME_MAX 48
+#define EVENT_DEVICE_VERSION_MAX 16
+struct event_device {
+    char browser[EVENT_DEVICE_NAME_MAX + 1];
+    char browser_version[EVENT_DEVICE_VERSION_MAX + 1];
+    char os[EVENT_DEVICE_NAME_MAX + 1];
+    char os_version[EVENT_DEVICE_VERSION_MAX + 1];
+    char device[sizeof "desktop"];
+};
+
+/* The event member of a page's screen width in CSS pixels (the tracker's screen.width), an
+ * integer 0-EVENT_SCREEN_WIDTH_MAX, and the reason given for anything else. */
+#define EVENT_SCREEN_WIDTH "screen_width"
+#define EVENT_SCREEN_WIDTH_MAX 100000
+#define EVENT_SCREEN_WIDTH_MSG "Field 'screen_width' must be an integer 0-100000 (or absent)"
+
 /* The name of v ("client", "device", "hash"), or NULL for EVENT_VISITOR_UNKNOWN. */
 const char *event_visitor_name(enum event_visitor v);
 
@@ -147,6 +167,8 @@ struct event {
      * source_host (ingest: sources_attribute()). */
     const char *attr[EVENT_N_ATTRS];
     char source_host[EVENT_HOST_MAX + 1]; /* a source that is its referrer's host */
+    struct event_device device;           /* from the User-Agent and screen_width (ingest/ua.h) */
+    long screen_width; /* the client's screen_width, -1 when absent; not stored */
     /* The derived user_id (ingest: visitor_derive()), which user_id then points to. */
     char visitor_id[EVENT_VISITOR_ID_LEN + 1];
     /* a hashed visitor's id under yesterday's salt, "" when none (envelope "vy") */

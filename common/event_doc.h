@@ -32,6 +32,15 @@
         "source", "medium", "channel", "utm_source", "utm_medium", "utm_campaign", "utm_term",     \
             "utm_content"                                                                          \
     }
+/* strings: the client's browser and operating system (uap-core's families, e.g. "Chrome",
+ * "iOS") and their major versions, and the device class, "mobile", "tablet" or "desktop"
+ * (ingest/ua.h: from the User-Agent, which is not stored, and the screen width). Each absent
+ * when unknown and in documents stored before them. */
+#define EVDOC_BROWSER "browser"
+#define EVDOC_BROWSER_VERSION "browser_version"
+#define EVDOC_OS "os"
+#define EVDOC_OS_VERSION "os_version"
+#define EVDOC_DEVICE "device"
 /* The event's visit (an envelope with a "visit" member; absent otherwise, and in documents
  * stored before visits existed): string, the visit id (the _id of its first event), and
  * int64, the event's 1-based sequence number in it. */

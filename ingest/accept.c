@@ -292,6 +292,23 @@ attribute(struct mg_connection *conn, struct outgoing *o)
     return 0;
 }
 
+/* Give the events of a request their device (ua.h): the User-Agent parsed once (cached), its
+ * class by each event's screen_width when it has one. The User-Agent goes no further. */
+static void
+describe(const struct mg_connection *conn, const struct ingest *in, struct outgoing *o)
+{
+    const char *agent = mg_get_header(conn, "User-Agent");
+    struct event_device dev;
+
+    ua_parse(in->ua, agent != NULL ? agent : "", agent != NULL ? strlen(agent) : 0, &dev);
+    for (size_t i = 0; i < o->n; i++) {
+        o->evs[i].device = dev;
+        if (o->evs[i].screen_width >= 0) {
+            strcpy(o->evs[i].device.device, ua_device_of_width(o->evs[i].screen_width));
+        }
+    }
+}
+
 /* The Idempotency-Key header of POST /event, which stands for the body's event_id: into
  * ev->client_id when the body has none. Returns 0, or the status of the 400 sent. */
 static int
@@ -443,6 +460,7 @@ accept_post_event(struct mg_connection *conn, void *arg)
     if ((status = attribute(conn, &o)) != 0) {
         goto done;
     }
+    describe(conn, in, &o);
     if (seal(conn, &o, ts_now_ms()) != 0) {
         status = http_send_error(conn, 500, "Internal error");
         goto done;
@@ -619,6 +637,7 @@ valid:
     if ((status = attribute(conn, &o)) != 0) {
         goto done;
     }
+    describe(conn, in, &o);
     if (seal(conn, &o, now) != 0) {
         status = http_send_error(conn, 500, "Internal error");
         goto done;

@@ -17,6 +17,7 @@
 #include "salt.h"
 #include "sites.h"
 #include "svc.h"
+#include "ua.h"
 
 /* POST /events: at most this many events, and this many bytes of body. */
 #define INGEST_BATCH_MAX_EVENTS 500
@@ -71,6 +72,7 @@ struct ingest {
     atomic_llong record_next_ms; /* ts_mono_ms() before which not to try again */
     salt_t *salt;                /* the daily salt of derived visitor ids (salt.h, visitor.h) */
     geo_t *geo;                  /* the clients' countries (geo.h); NULL with GEOIP_DB empty */
+    ua_t *ua;                    /* the clients' browsers, systems and devices (ua.h) */
     struct ingest_stats stats;
 };
 

@@ -59,6 +59,9 @@ start(struct svc_program *prog, struct app_err *err)
     if (in->cfg.geoip_db[0] != '\0' && (in->geo = geo_open(in->cfg.geoip_db, err)) == NULL) {
         return -1; /* checked by cfg (geo_check_db()): the file went away since */
     }
+    if ((in->ua = ua_new(err)) == NULL) {
+        return -1;
+    }
     if (in->cfg.rate_limit > 0) {
         long burst = in->cfg.rate_burst > 0 ? in->cfg.rate_burst : in->cfg.rate_limit;
         in->cfg.rate_burst = burst;
@@ -74,6 +77,7 @@ finish(struct svc_program *prog)
 {
     struct ingest *in = (struct ingest *)prog;
 
+    ua_free(in->ua);
     geo_free(in->geo);
     ratelimit_free(in->rate);
     salt_free(in->salt);

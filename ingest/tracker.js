@@ -38,7 +38,8 @@
       q.push(JSON.stringify({
         site_id: site, event_type: t, timestamp: now(),
         path: path || L.pathname, user_id: uid, user_id_source: dev && 'device',
-        event_id: rnd(), properties: Object.assign({}, p)
+        // screen_width: the screen in CSS pixels, its device class at ingest (docs/api.md).
+        event_id: rnd(), properties: Object.assign({}, p), screen_width: screen.width
       }));
     } catch (e) {}
     if (q.length > 1000) q.shift();
@@ -74,10 +75,8 @@
       });
   };
   // The deepest point of the page seen so far, in percent of its height.
-  var measure = () => {
-    var h = d.documentElement.scrollHeight;
-    depth = Math.max(depth, Math.min(100, Math.round((scrollY + innerHeight) / h * 100)) || 0);
-  };
+  var measure = () => depth = Math.max(depth,
+    Math.min(100, Math.round((scrollY + innerHeight) / d.documentElement.scrollHeight * 100)) || 0);
   var tellDepth = () => {
     measure();
     if (!told && depth) track('scroll', {depth: depth}, last);
@@ -102,20 +101,12 @@
       view();
     }
   };
-  // The page is hidden or left: what is queued goes by beacon (text/plain, no preflight).
+  // The page is hidden or left: what is queued goes by beacon (text/plain, no preflight), 20
+  // at a time, each batch dropped from the queue once the browser has taken it.
   var leave = () => {
-    tellDepth();
-    while (q.length) {
-      var b = q.splice(0, 20);
-      if (!n.sendBeacon(url, blob(body(b)))) {
-        q = b.concat(q);
-        break;
-      }
-    }
+    for (tellDepth(); q.length && n.sendBeacon(url, blob(body(q.slice(0, 20))));) q.splice(0, 20);
   };
-  var on = (o, t, f, c) => {
-    o.addEventListener(t, f, {passive: true, capture: c});
-  };
+  var on = (o, t, f, c) => o.addEventListener(t, f, {passive: true, capture: c});
   w.analytics = {track: track, identify: id};
   if (off) return;
   ['pushState', 'replaceState'].forEach((k) => {
@@ -128,15 +119,11 @@
   });
   on(w, 'popstate', nav);
   on(w, 'pagehide', leave);
-  on(d, 'visibilitychange', () => {
-    if (d.hidden) leave();
-  });
-  on(w, 'scroll', () => {
-    st = st || setTimeout(() => {
-      st = 0;
-      measure();
-    }, 250);
-  });
+  on(d, 'visibilitychange', () => d.hidden && leave());
+  on(w, 'scroll', () => st = st || setTimeout(() => {
+    st = 0;
+    measure();
+  }, 250));
   // A click: the element (or its nearest link, button or data-analytics ancestor; an option
   // stands for its select), and a short label of its text. Never what was typed or chosen:
   // no label for a click on a form control or in editable content, nor from an element

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "chunked.h"
+#include "device.h"
 #include "event_doc.h"
 #include "rollup_doc.h"
 #include "rollup_own.h"
@@ -163,6 +164,11 @@ event_to_bson(const struct event *ev, int64_t now_ms, struct rollup_own *own, bs
         static const char *const names[EVENT_N_ATTRS] = EVDOC_ATTR_NAMES;
         if (ev->attr[k] != NULL) {
             BSON_APPEND_UTF8(doc, names[k], ev->attr[k]);
+        }
+    }
+    for (int m = 0; m < DEVICE_N; m++) { /* browser, browser_version, os, os_version, device */
+        if (device_get(&ev->device, m)[0] != '\0') {
+            BSON_APPEND_UTF8(doc, device_members[m].doc, device_get(&ev->device, m));
         }
     }
     if (ev->has_visit) {

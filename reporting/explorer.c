@@ -383,6 +383,9 @@ render_properties(struct jsontext *t, const bson_t *doc)
 
 /* The attribution's fields, rendered under their stored names. */
 static const char *const attr_names[] = EVDOC_ATTR_NAMES;
+/* The device's members of a document (ingest/ua.h), shown under the same names. */
+static const char *const device_docs[] = {EVDOC_BROWSER, EVDOC_BROWSER_VERSION, EVDOC_OS,
+                                          EVDOC_OS_VERSION, EVDOC_DEVICE};
 
 char *
 explorer_render(const bson_t *doc, int with_properties, size_t *len)
@@ -413,6 +416,11 @@ explorer_render(const bson_t *doc, int with_properties, size_t *len)
     for (size_t k = 0; k < sizeof attr_names / sizeof attr_names[0]; k++) {
         if (bson_iter_init_find(&it, doc, attr_names[k])) { /* page views only */
             bad |= render_string(ev, attr_names[k], doc, attr_names[k]);
+        }
+    }
+    for (size_t i = 0; i < sizeof device_docs / sizeof device_docs[0]; i++) { /* when known */
+        if (bson_iter_init_find(&it, doc, device_docs[i])) {
+            bad |= render_string(ev, device_docs[i], doc, device_docs[i]);
         }
     }
     bad |= render_date(ev, "timestamp", doc, EVDOC_TIMESTAMP, &ms);

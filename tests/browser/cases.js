@@ -87,10 +87,11 @@ const cases = {
     await page2.close({runBeforeUnload: true});
   },
 
-  // Everything the tracker collects by default (a campaign's utm_* in the landing URL), and
-  // data-capture="form".
+  // Everything the tracker collects by default (a campaign's utm_* in the landing URL, the
+  // screen's width: 800 CSS pixels, a tablet's, in a wider window), and data-capture="form".
   async collect(browser) {
-    const ctx = await browser.newContext({viewport: {width: 1000, height: 800}});
+    const ctx = await browser.newContext({viewport: {width: 1000, height: 800},
+      screen: {width: 800, height: 1280}});
     const url = pageUrl('home', 'site-abc-123', env('INGEST'),
       '&capture=form&tall=1&utm_source=news&utm_medium=email&utm_campaign=spring&utm_id=7');
     const page = await open(ctx, url);

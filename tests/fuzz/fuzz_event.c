@@ -62,6 +62,7 @@ decoders_agree(const char *buf, size_t len)
                     a.has_client_ts != b.has_client_ts || a.client_ts_ms != b.client_ts_ms ||
                     a.visitor != b.visitor || strcmp(a.country, b.country) != 0 ||
                     !same_prev_visitor(&a, &b) || !same_attrs(&a, &b) ||
+                    memcmp(&a.device, &b.device, sizeof a.device) != 0 ||
                     (a.properties == NULL) != (b.properties == NULL) ||
                     (a.properties != NULL && !json_equal(a.properties, b.properties)) ||
                     !same_visit(&a, &b))) {

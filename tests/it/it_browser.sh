@@ -123,6 +123,11 @@ if run_case collect; then
             jq -r '[.path, .source, .channel, .utm_source // "-", .utm_campaign // "-"] | join("|")' | sort)" \
         "/page/home|Direct / None|Email|news|spring
 /page/pricing|Direct / None|Direct|-|-"
+    # The device: Chromium's browser and OS from its User-Agent, the class from the screen's
+    # width (800: a tablet's), not the window's (1000) nor the User-Agent's (Linux: desktop).
+    expect_match "site-abc-123: every event carries the browser's device, its class by screen_width" \
+        "$(q find '{"site_id":"site-abc-123"}' | jq -r '[.browser, .os, .device] | join("|")' |
+            sort -u)" '^(Headless)?Chrome\|Linux\|tablet$'
     expect_match "site-abc-123: every event carries one visitor, derived by ingest" \
         "$(q find '{"site_id":"site-abc-123"}' | jq -r '.user_id + " " + .visitor_source' |
             sort -u)" '^[0-9a-f]{32} hash$'

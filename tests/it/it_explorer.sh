@@ -101,6 +101,7 @@ expect_match "an event's derived user_id" "$(jq -r .user_id <<<"$noon")" '^[0-9a
 expect_json "an event as JSON (docs/api.md)" "$noon" \
     '{"id":"'"$SITE"':e-noon","site_id":"'"$SITE"'","event_type":"edge","path":null,
       "user_id":'"$(jq .user_id <<<"$noon")"',"visitor_source":"hash",
+      "browser":"curl","browser_version":"'"$CURL_MAJOR"'","os":"Other",
       "timestamp":"2025-11-15T12:00:00.000Z","received_at":'"$(jq .received_at <<<"$noon")"',
       "visit_id":'"$(jq .visit_id <<<"$noon")"',"visit_seq":'"$(jq .visit_seq <<<"$noon")"'}'
 check "received_at as YYYY-MM-DDTHH:MM:SS.mmmZ" \

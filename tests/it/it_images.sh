@@ -49,7 +49,7 @@ links() {
 
 for name in ingest processor reporting; do
     case $name in
-    ingest) want="libhiredis libmaxminddb" none="libmongoc libbson" ;;
+    ingest) want="libhiredis libmaxminddb libpcre2-8" none="libmongoc libbson" ;;
     processor) want="libhiredis libmongoc libbson" none="libmaxminddb" ;;
     reporting) want="libmongoc libbson" none="libhiredis libmaxminddb" ;;
     esac

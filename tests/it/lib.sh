@@ -159,6 +159,11 @@ t_summary() {
 
 # --- HTTP -------------------------------------------------------------------------------
 
+# The major version of curl, whose own User-Agent (curl/7.88.1) ingest stores as the browser
+# "curl" of that version on the system "Other" (ingest/ua.h; tests/it/it_devices.sh).
+# shellcheck disable=SC2034 # read by the test scripts
+CURL_MAJOR=$(curl --version | awk 'NR == 1 { split($2, v, "."); print v[1] }')
+
 # http METHOD URL [BODY]: sets HTTP_STATUS and HTTP_BODY (and HTTP_HEADERS).
 http() {
     local out

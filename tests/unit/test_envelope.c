@@ -80,6 +80,7 @@ assert_same_event(const struct event *a, const struct event *b, const char *text
         a->received_ms != b->received_ms || a->has_client_ts != b->has_client_ts ||
         a->client_ts_ms != b->client_ts_ms || a->visitor != b->visitor ||
         strcmp(a->country, b->country) != 0 || !same_prev_visitor(a, b) || !same_attrs(a, b) ||
+        memcmp(&a->device, &b->device, sizeof a->device) ||
         (a->properties == NULL) != (b->properties == NULL) ||
         (a->properties != NULL && !json_equal(a->properties, b->properties)) || !same_visit(a, b)) {
         fail_msg("%s: the events differ", text);
@@ -852,6 +853,19 @@ test_fast_scan_agrees_with_jansson(void **state)
         ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"att\":{\"s\":1}}",
         ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"att\":{\"zz\":\"x\"}}",
         ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"att\":null}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"cc\":\"FR\",\"br\":\"Chrome\",\"brv\":"
+        "\"1\","
+        "\"os\":\"iOS\",\"osv\":\"17\",\"dev\":\"mobile\",\"properties\":{}}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"os\":\"Mac OS X\",\"dev\":\"desktop\"}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"dev\":\"phone\"}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"br\":\"\"}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"br\":\"a\\\"b\"}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"brv\":\"12345678901234567\"}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"dev\":\"tablet\",\"br\":\"Edge\"}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"cc\":\"FR\",\"att\":{\"s\":\"Google\"},"
+        "\"br\":\"Chrome\",\"dev\":\"mobile\"}",
+        ",\"event_type\":\"e\",\"ts\":1,\"received\":2,\"br\":\"Chrome\","
+        "\"att\":{\"s\":\"Google\"}}",
     };
     char text[6000];
     (void)state;
@@ -1016,6 +1030,47 @@ test_round_trip_attribution(void **state)
         free(text);
     }
     json_decref(body);
+}
+
+#define BR_MSG "envelope field 'br' is not 1-48 printable ASCII characters but '\"' and '\\'"
+#define BRV_MSG "envelope field 'brv' is not 1-16 printable ASCII characters but '\"' and '\\'"
+#define DEV_MSG "envelope field 'dev' is not mobile, tablet or desktop"
+
+/* The client's device goes through the envelope and back, by both decoders, after cc and att,
+ * member by member; an unknown member is not written. */
+static void
+test_round_trip_device(void **state)
+{
+    static const struct event_device all[] = {
+        {"", "", "", "", ""},
+        {"Chrome Mobile", "119", "Android", "14", "mobile"},
+        {"Firefox", "", "Windows", "10", "desktop"},
+        {"", "", "", "", "tablet"},
+        {"Other", "", "Other", "", ""},
+    };
+    struct app_err err = {0, ""};
+    struct event ev, back;
+    char *text;
+
+    (void)state;
+    request_event(json_loads("{\"site_id\":\"s\",\"event_type\":\"e\",\"timestamp\":"
+                             "\"2025-11-15T10:00:00Z\"}",
+                             0, NULL),
+                  &ev);
+    snprintf(ev.country, sizeof ev.country, "DE");
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        ev.device = all[i];
+        text = envelope_encode(&ev, NULL);
+        assert_non_null(text);
+        assert_true((strstr(text, "\"br\"") != NULL) == (all[i].browser[0] != '\0'));
+        assert_true((strstr(text, "\"dev\"") != NULL) == (all[i].device[0] != '\0'));
+        assert_int_equal(envelope_decode(text, strlen(text), &back, &err), 0);
+        assert_memory_equal(&back.device, &all[i], sizeof all[i]);
+        assert_int_equal(assert_decoders_agree(text), 0);
+        event_cleanup(&back);
+        free(text);
+    }
+    event_cleanup(&ev);
 }
 
 /* The client's country goes through the envelope and back, by both decoders, right after
@@ -1200,6 +1255,23 @@ test_decode_rejects_out_of_range(void **state)
         {"1", "2", ",\"att\":{\"s\":\"a\",\"ux\":1}", ATT_MSG("ux")},
         {"1", "2", ",\"att\":{\"um\":null}", ATT_MSG("um")},
         {"1", "2", ",\"cc\":\"de\",\"att\":{\"s\":\"\"}", CC_MSG},
+        /* The device: names 1-48, versions 1-16 printable ASCII but '"' and '\\', the class
+         * one of three; cc's and att's reasons first, then member by member. */
+        {"1", "2", ",\"br\":\"Chrome\",\"brv\":\"120\",\"dev\":\"desktop\"", NULL},
+        {"1", "2", ",\"br\":\"123456789012345678901234567890123456789012345678\"", NULL},
+        {"1", "2", ",\"br\":\"1234567890123456789012345678901234567890123456789\"", BR_MSG},
+        {"1", "2", ",\"br\":\"\"", BR_MSG},
+        {"1", "2", ",\"br\":\"a\\\"b\"", BR_MSG},
+        {"1", "2", ",\"br\":\"\\u00e9\"", BR_MSG},
+        {"1", "2", ",\"br\":7", BR_MSG},
+        {"1", "2", ",\"br\":null", BR_MSG},
+        {"1", "2", ",\"brv\":\"12345678901234567\"", BRV_MSG},
+        {"1", "2", ",\"dev\":\"phone\"", DEV_MSG},
+        {"1", "2", ",\"dev\":\"\"", DEV_MSG},
+        {"1", "2", ",\"cc\":\"de\",\"dev\":\"phone\"", CC_MSG},
+        {"1", "2", ",\"br\":\"\",\"dev\":\"phone\"", BR_MSG},
+        {"1", "2", ",\"att\":{\"s\":\"Google\"},\"br\":\"Chrome\",\"dev\":\"mobile\"", NULL},
+        {"1", "2", ",\"att\":{\"s\":\"\"},\"dev\":\"phone\"", ATT_MSG("s")},
     };
     char text[512];
 
@@ -1663,6 +1735,7 @@ main(void)
         cmocka_unit_test(test_round_trip_prev_visitor),
         cmocka_unit_test(test_round_trip_country),
         cmocka_unit_test(test_round_trip_attribution),
+        cmocka_unit_test(test_round_trip_device),
         cmocka_unit_test(test_decode_out_of_memory),
     };
 

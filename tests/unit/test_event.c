@@ -500,6 +500,40 @@ test_request_user_id_length(void **state)
     json_decref(body);
 }
 
+/* The screen width: an integer 0-100000, absent (or null) -1; anything else refused. (The
+ * fast scanner takes string members only: a screen_width always goes to jansson.) */
+static void
+test_request_screen_width(void **state)
+{
+    static const struct {
+        const char *value; /* screen_width's JSON */
+        long width;        /* ev.screen_width, or -2: refused */
+    } cases[] = {
+        {"null", -1}, {"0", 0},      {"390", 390},    {"100000", 100000}, {"100001", -2},
+        {"-1", -2},   {"390.5", -2}, {"\"390\"", -2}, {"true", -2},       {"[390]", -2},
+    };
+    struct event ev;
+    struct app_err err = {0};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_t *body = json_pack("{s:s,s:s,s:s,s:o}", "site_id", "s", "event_type", "e",
+                                 "timestamp", "2025-11-15T10:00:00Z", EVENT_SCREEN_WIDTH,
+                                 json_loads(cases[i].value, JSON_DECODE_ANY, NULL));
+
+        assert_non_null(body);
+        if (cases[i].width == -2) {
+            assert_int_equal(event_from_request(body, &ev, &err), -1);
+            assert_string_equal(err.msg, EVENT_SCREEN_WIDTH_MSG);
+        } else {
+            assert_int_equal(event_from_request(body, &ev, &err), 0);
+            assert_int_equal(ev.screen_width, cases[i].width);
+            event_cleanup(&ev);
+        }
+        json_decref(body);
+    }
+}
+
 static void scan_agrees(const char *text);
 
 /* How the visitor was known: user_id sent (client), with user_id_source "device" (the
@@ -1506,6 +1540,7 @@ main(void)
         cmocka_unit_test(test_request_path_length),
         cmocka_unit_test(test_request_user_id_length),
         cmocka_unit_test(test_request_user_id_source),
+        cmocka_unit_test(test_request_screen_width),
         cmocka_unit_test(test_request_bad_timestamp),
         cmocka_unit_test(test_request_non_object_body),
         cmocka_unit_test(test_request_unknown_fields_ignored),

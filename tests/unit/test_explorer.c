@@ -494,6 +494,15 @@ test_render(void **state)
                   "\"user_id\":null,\"country\":\"DE\",\"source\":\"Google\",\"medium\":\"search\","
                   "\"channel\":\"Paid\",\"utm_source\":\"g\",\"utm_medium\":\"cpc\","
                   "\"utm_campaign\":\"spring\",\"timestamp\":\"1970-01-01T00:00:00.000Z\"}");
+    /* The client's device, member by member when stored, after the country. */
+    expect_render("{\"_id\":\"e8\",\"site_id\":\"s1\",\"event_type\":\"click\",\"path\":null,"
+                  "\"user_id\":\"u1\",\"device\":\"mobile\",\"os\":\"iOS\",\"country\":\"DE\","
+                  "\"browser\":\"Mobile Safari\",\"browser_version\":\"17\","
+                  "\"timestamp\":{\"$date\":{\"$numberLong\":\"0\"}}}",
+                  "{\"id\":\"e8\",\"site_id\":\"s1\",\"event_type\":\"click\",\"path\":null,"
+                  "\"user_id\":\"u1\",\"country\":\"DE\",\"browser\":\"Mobile Safari\","
+                  "\"browser_version\":\"17\",\"os\":\"iOS\",\"device\":\"mobile\","
+                  "\"timestamp\":\"1970-01-01T00:00:00.000Z\"}");
     /* Not an event: no string _id, no date timestamp. */
     expect_render("{\"_id\":1,\"timestamp\":{\"$date\":{\"$numberLong\":\"0\"}}}", NULL);
     expect_render("{\"_id\":\"e3\",\"timestamp\":\"2025-11-15T10:00:00Z\"}", NULL);
