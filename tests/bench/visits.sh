@@ -4,17 +4,18 @@
 # BENCH_VISITS_BASE (default: the commit before the first of ingest's former visits.c, the last
 # one without visits), built in a temporary folder, in the same run.
 #
-#   13.1-3  POST /event at 50 connections (wrk), this ingest (its push script assigns each
-#           event its visit) against the base's (a plain LPUSH), alternating, twice each;
-#           the better of each counts; with the CPU time Redis and ingest spent per request
+#   13.1-3  POST /event at 50 connections (wrk), this ingest (a plain LPUSH again, with the
+#           visitor's hash, its country, attribution and device) against the base's,
+#           alternating, twice each; the better of each counts; with the CPU time Redis and
+#           ingest spent per request
 #   13.4-6  the same with Redis on a CPU of its own (CPU 1; ingest and wrk on CPU 0), as
-#           where Redis runs apart from ingest: what the script's work in Redis costs ingest
-#           when it does not take ingest's CPU (only on a machine of 2 CPUs or more)
+#           where Redis runs apart from ingest (only on a machine of 2 CPUs or more)
 #   13.7-9  processor CPU per event (the time its threads spent on a CPU, tabs.sh's cpu_ns)
 #           draining BENCH_VISITS_N events, BATCH_SIZE=500: the base's processor what the
-#           base's ingest queued (no visit members), then this one what this ingest queued
-#           (on new visits: the visits' state in Redis deleted before), each into a database
-#           of its own; and the documents of the visit figures that drain wrote
+#           base's ingest queued, then this one what this ingest queued, assigning each
+#           event its visit as it claims it (processor/assign.h; on new visits: the visits'
+#           state in Redis deleted before), each into a database of its own; and the
+#           documents of the visit figures that drain wrote
 #
 # Environment: BENCH_VISITS_N [3000]; BENCH_VISITS_BASE [see above].
 VISITS_N=${BENCH_VISITS_N:-3000}
@@ -57,7 +58,7 @@ bench_visits() {
     ingest_vs_base ingest13 5
     row 13.1 "ingest at $BASE_REV (before visits), \`POST /event\`, 50 connections, better of 2" \
         "$BASE_RES" "\`wrk -t2 -c50 -d5s --latency -s tests/bench/post.lua\` against it"
-    row 13.2 "this ingest (each event's visit assigned in its push script), the same, alternating with 13.1" \
+    row 13.2 "this ingest (visits assigned by the processor), the same, alternating with 13.1" \
         "$NOW_RES" "the same"
     VISITS_TPUT=$VS_TPUT
     row 13.3 "**this / $BASE_REV req/s at 50 connections**" "**$VISITS_TPUT %**" "13.2 / 13.1"
@@ -79,7 +80,7 @@ bench_visits() {
         "$base_cpu µs/event" "time its threads spent on a CPU (\`/proc/<pid>/task/*/schedstat\`) over the drain"
     drain_cpu "$BUILD/processor" bench_visits_now "$INGEST_PORT"
     VISITS_CPU_RATIO=$(calc "$DRAIN_CPU_US / $base_cpu" "%.2f")
-    row 13.8 "this processor (five more figures: visits by day and hour, entry and exit pages), the same" \
+    row 13.8 "this processor (each event's visit assigned as it claims it; five more figures: visits by day and hour, entry and exit pages), the same" \
         "$DRAIN_CPU_US µs/event; $VISIT_DOCS documents of the visit figures (\`rollup_visits\`, \`rollup_entry_pages\`, \`rollup_exit_pages\`)" "the same"
     row 13.9 "**this / $BASE_REV processor CPU per event**" "**×$VISITS_CPU_RATIO**" "13.8 / 13.7"
     [ -z "$VISITS_PIN_TPUT" ] || EXTRA_TARGETS+=(
