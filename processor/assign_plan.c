@@ -99,6 +99,20 @@ client_sent(const struct event *ev)
 }
 
 /* Decode the batch and group its events by visitor. Returns 0, or -1 when out of memory. */
+/* Append i to the array *a of *n indexes. Returns 0, or -1 when out of memory. */
+static int
+append_index(size_t **a, size_t *n, size_t i)
+{
+    size_t *grown = realloc(*a, (*n + 1) * sizeof *grown);
+
+    if (grown == NULL) {
+        return -1;
+    }
+    *a = grown;
+    (*a)[(*n)++] = i;
+    return 0;
+}
+
 int
 assign_plan_group(struct assign_plan *w, const struct queue_batch *b, const char *shard)
 {
@@ -134,13 +148,8 @@ assign_plan_group(struct assign_plan *w, const struct queue_batch *b, const char
             (v->yesterday = state_key(shard, it->ev.site_id, it->ev.prev_visitor)) == NULL) {
             return -1;
         }
-        if (client_sent(&it->ev)) {
-            size_t *ids = realloc(v->ids, (v->n_ids + 1) * sizeof *ids);
-            if (ids == NULL) {
-                return -1;
-            }
-            v->ids = ids;
-            v->ids[v->n_ids++] = i;
+        if (client_sent(&it->ev) && append_index(&v->ids, &v->n_ids, i) != 0) {
+            return -1;
         }
     }
     return 0;
@@ -235,13 +244,8 @@ assign_plan_step(struct assign_plan *w, long timeout_s)
         if ((it->member = envelope_visit_encode(&m, &it->member_len)) == NULL) {
             return -1;
         }
-        if (client_sent(&it->ev)) {
-            size_t *ev = realloc(v->new_ev, (v->n_new + 1) * sizeof *ev);
-            if (ev == NULL) {
-                return -1;
-            }
-            v->new_ev = ev;
-            v->new_ev[v->n_new++] = i;
+        if (client_sent(&it->ev) && append_index(&v->new_ev, &v->n_new, i) != 0) {
+            return -1;
         }
     }
     return 0;
