@@ -45,7 +45,7 @@ doc() {
     q events find "{\"_id\":\"$1\"}" | jq -r ".$2"
 }
 
-group "two ingests derive the same visitor for the same client on the same day"
+echo "# --- two ingests derive the same visitor for the same client on the same day"
 post "$INGEST_PORT" "$ADDR" "$UA" ""
 expect_eq "ingest: 202" "$HTTP_STATUS" 202
 A=$ID
@@ -62,7 +62,7 @@ expect_eq "the other ingest: the same visitor" "$(doc "$B" user_id)" "$VA"
 expect_eq "a batch: the same visitor" "$(doc "$C" user_id)" "$VA"
 expect_eq "the other ingest: visitor_source" "$(doc "$B" visitor_source)" hash
 
-group "another User-Agent or address, another visitor; a client's id is kept"
+echo "# --- another User-Agent or address, another visitor; a client's id is kept"
 post "$INGEST_PORT" "$ADDR" "$UA2" ""
 V_UA=$(doc "$ID" user_id)
 check "another User-Agent: another visitor" [ "$V_UA" != "$VA" ]
@@ -79,7 +79,7 @@ post "$INGEST_PORT" "$ADDR" "$UA" ',"user_id":"x","user_id_source":"hash"'
 expect_http "user_id_source other than device" 400 \
     '{"status":"error","message":"Field '"'"'user_id_source'"'"' must be \"device\" (or absent)"}'
 
-group "the salt: one key per UTC day, created once, gone 48 hours later"
+echo "# --- the salt: one key per UTC day, created once, gone 48 hours later"
 expect_eq "one salt key (today's)" "$(redis_cli --scan --pattern 'events:salt:*' | sort | tr '\n' ' ')" \
     "events:salt:$TODAY "
 expect_match "its value: 32 random bytes in hex" "$(redis_cli GET "events:salt:$TODAY")" '^[0-9a-f]{64}$'
@@ -87,7 +87,7 @@ TTL=$(redis_cli TTL "events:salt:$TODAY")
 expect_eq "its TTL is set and at most 48 hours ($TTL s)" "$((${TTL:-0} > 172000 && ${TTL:-0} <= 172800))" 1
 SALT1=$(redis_cli GET "events:salt:$TODAY")
 
-group "a new day gives a new salt and a new visitor"
+echo "# --- a new day gives a new salt and a new visitor"
 TOMORROW=$(date -u -d tomorrow +%F)
 VARIANT=-fault start_service ingest3 "${common[@]}" FAULT_SALT_DAYS=1
 post "$INGEST3_PORT" "$ADDR" "$UA" ""
@@ -103,7 +103,7 @@ expect_eq "tomorrow's TTL is at most 48 hours ($TTL s)" "$((${TTL:-0} > 172000 &
 post "$INGEST_PORT" "$ADDR" "$UA" ""
 expect_eq "today's ingest keeps today's visitor" "$(doc "$ID" user_id)" "$VA"
 
-group "yesterday's id of a hashed visitor travels in its envelope (vy)"
+echo "# --- yesterday's id of a hashed visitor travels in its envelope (vy)"
 # A queue no processor drains (QUEUE_KEY=vyq, salts of its own): the envelopes as queued.
 VARIANT=-fault start_service ingest5 "${common[@]}" QUEUE_KEY=vyq
 post "$INGEST5_PORT" "$ADDR" "$UA" ""
@@ -120,19 +120,19 @@ check "tomorrow: another user_id" [ "$(jq -r .user_id <<<"$E_NEXT")" != "$(jq -r
 post "$INGEST6_PORT" "$ADDR" "$UA" ',"user_id":"client-9"'
 expect_eq "a client's user_id: no vy" "$(redis_cli RPOP vyq | jq -r '.vy // "none"')" none
 
-group "/stats counts the hashed visitors as users"
+echo "# --- /stats counts the hashed visitors as users"
 # Today: VA, V_UA, V_ADDR, client-7, dev-1 and tomorrow's V_NEXT (its event is of today).
 wait_until $((10 * T_SLOW)) test "$(curl -s "$R/stats?site_id=vs&date=$TODAY" | jq .total_views)" = 9
 expect_eq "unique_users" "$(curl -s "$R/stats?site_id=vs&date=$TODAY" | jq .unique_users)" 6
 
-group "Redis gone: an event that needs a new salt is answered 503"
+echo "# --- Redis gone: an event that needs a new salt is answered 503"
 VARIANT=-fault start_service ingest4 "${common[@]}" FAULT_SALT_DAYS=2
 stop_pid "$REDIS_PID"
 post "$INGEST4_PORT" "$ADDR" "$UA" ""
 expect_eq "no salt: 503" "$HTTP_STATUS" 503
 check "the reason is logged" grep -q "no visitor salt" "$T_TMP/ingest4.log"
 
-group "no stored document and no log line holds the address or the User-Agent"
+echo "# --- no stored document and no log line holds the address or the User-Agent"
 # Every collection the programs write, and every log of the run (the services', Redis's and
 # the MongoDB server's).
 dump_collections $DB "$T_TMP/dump"
