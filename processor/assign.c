@@ -73,9 +73,11 @@ static const char read_script[] =
     "end\n"
     "return out\n";
 
-/* Nothing unless the lease is still ARGV[1]'s; then, atomically: the assigning list emptied,
- * the ARGV[4] envelopes (newest first) appended to the processing list (which so holds the
- * newest at its left, as queue_list() reads it) and the consumer registered, each state written
+/* Nothing unless the lease is still ARGV[1]'s (and the assigning list holds the ARGV[4]
+ * envelopes claimed); then, atomically: the assigning list emptied, the ARGV[4] envelopes
+ * (newest first; "" for one unchanged, taken from the assigning list, so that what gets no
+ * visit is not sent back) appended to the processing list (which so holds the newest at its
+ * left, as queue_list() reads it) and the consumer registered, each state written
  * (per visitor: its mode, "-" plain, "r" continued from yesterday's key, "n" a new visit replacing
  * a state; "1" when a yesterday's key follows today's in KEYS; then the state, the number of e:
  * fields and the fields), each state's TTL set to ARGV[3] ms, the lease released. Returns the
@@ -83,9 +85,17 @@ static const char read_script[] =
 static const char commit_script[] =
     "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end\n"
     "local n = tonumber(ARGV[4])\n"
+    "local held = redis.call('LRANGE', KEYS[2], 0, -1)\n"
+    "if #held ~= n then return -1 end\n"
     "redis.call('DEL', KEYS[2])\n"
-    "for i = 5, 4 + n, 1000 do\n"
-    "  redis.call('RPUSH', KEYS[3], unpack(ARGV, i, math.min(i + 999, 4 + n)))\n"
+    "local out = {}\n"
+    "for i = 1, n do\n"
+    "  local e = ARGV[4 + i]\n"
+    "  if e == '' then e = held[n + 1 - i] end\n"
+    "  out[i] = e\n"
+    "end\n"
+    "for i = 1, n, 1000 do\n"
+    "  redis.call('RPUSH', KEYS[3], unpack(out, i, math.min(i + 999, n)))\n"
     "end\n"
     "if n > 0 then redis.call('SADD', KEYS[4], ARGV[2]) end\n"
     "local a, k = 5 + n, 5\n"
@@ -269,7 +279,8 @@ done:
     return rc;
 }
 
-/* Commit the envelopes env[i] (lens[i]) and the stepped visitors' states. */
+/* Commit the envelopes env[i] (lens[i]; NULL: the one claimed, unchanged) and the stepped
+ * visitors' states. */
 static int
 commit(rconn_t *c, const struct assign_keys *k, const struct assign_plan *w, const char *const *env,
        const size_t *lens, long timeout_s, struct app_err *err)
@@ -310,7 +321,7 @@ commit(rconn_t *c, const struct assign_keys *k, const struct assign_plan *w, con
         goto oom;
     }
     for (size_t i = w->n; i-- > 0;) {
-        if (arg(&a, env[i], lens[i]) != 0) {
+        if (arg(&a, env[i] != NULL ? env[i] : "", env[i] != NULL ? lens[i] : 0) != 0) {
             goto oom;
         }
     }
@@ -402,24 +413,7 @@ assign_batch(rconn_t *c, const struct assign_keys *k, long timeout_s, struct que
             goto done;
         }
     }
-    {
-        /* What is pushed: each new envelope, or the one claimed. */
-        const char **text = calloc(b->n + 1, sizeof *text);
-        size_t *len = calloc(b->n + 1, sizeof *len);
-        if (text == NULL || len == NULL) {
-            free(text);
-            free(len);
-            err_set(err, ERR_INTERNAL, "out of memory");
-            goto done;
-        }
-        for (size_t i = 0; i < b->n; i++) {
-            text[i] = env[i] != NULL ? env[i] : b->items[i]->str;
-            len[i] = env[i] != NULL ? lens[i] : b->items[i]->len;
-        }
-        rc = commit(c, k, &w, text, len, timeout_s, err);
-        free(text);
-        free(len);
-    }
+    rc = commit(c, k, &w, (const char *const *)env, lens, timeout_s, err);
     if (rc != 0) {
         goto done;
     }

@@ -129,6 +129,9 @@ assign_plan_group(struct assign_plan *w, const struct queue_batch *b, const char
         struct assign_item *it = &w->items[i];
         struct app_err err = {0};
         event_init(&it->ev);
+        if (b->items[i]->len > ASSIGN_ENVELOPE_MAX) {
+            continue; /* not ingest's: passed on as it is, for the drain to judge */
+        }
         if (envelope_decode(b->items[i]->str, b->items[i]->len, &it->ev, &err) != 0) {
             if (err.code == ERR_INTERNAL) {
                 return -1;

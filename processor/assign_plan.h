@@ -44,6 +44,11 @@ struct assign_plan {
     struct assign_visitor **order; /* the visitors in first-seen order */
 };
 
+/* An envelope longer than this cannot be one ingest wrote (its body is at most MAX_BODY_BYTES,
+ * 1 MiB, and what it adds is a few KB): it is passed on undecoded, so that no such text (a
+ * hand-pushed 17 MB one in it_fault_poison.sh) holds the shard's lease while it is parsed. */
+#define ASSIGN_ENVELOPE_MAX (1024 * 1024 + 64 * 1024)
+
 /* Decode the batch b into w (zeroed before) and group its events by visitor, whose state keys
  * are under shard. Returns 0, or -1 when out of memory. Free w with assign_plan_free(). */
 int assign_plan_group(struct assign_plan *w, const struct queue_batch *b, const char *shard);
