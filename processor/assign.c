@@ -57,19 +57,24 @@ assign_claim(rconn_t *c, const struct assign_keys *k, size_t max, struct queue_b
     return queue_batch_take(r, "claim", out, err);
 }
 
-/* The states of the keys: for each, HGET "s" then HMGET of its ARGV[a] fields (in chunks that
- * unpack() takes), as one array per key. */
+/* The states of the keys: for each, HGET "s" then HMGET of its ARGV[a + 1] fields (in chunks
+ * that unpack() takes), as one array per key. ARGV[a] is "t" for a visitor's key of today and
+ * "y" for its key of yesterday, which follows it: read only when today's has no state (an
+ * empty array then), as most hashed visitors' today's key has one. */
 static const char read_script[] =
-    "local out, a = {}, 1\n"
+    "local out, a, had = {}, 1, false\n"
     "for i = 1, #KEYS do\n"
-    "  local f = tonumber(ARGV[a])\n"
-    "  local r = {redis.call('HGET', KEYS[i], 's')}\n"
-    "  for j = a + 1, a + f, 1000 do\n"
-    "    local v = redis.call('HMGET', KEYS[i], unpack(ARGV, j, math.min(j + 999, a + f)))\n"
-    "    for _, x in ipairs(v) do r[#r + 1] = x end\n"
+    "  local kind, f, r = ARGV[a], tonumber(ARGV[a + 1]), {}\n"
+    "  if kind == 't' or not had then\n"
+    "    r = {redis.call('HGET', KEYS[i], 's')}\n"
+    "    for j = a + 2, a + 1 + f, 1000 do\n"
+    "      local v = redis.call('HMGET', KEYS[i], unpack(ARGV, j, math.min(j + 999, a + 1 + f)))\n"
+    "      for _, x in ipairs(v) do r[#r + 1] = x end\n"
+    "    end\n"
     "  end\n"
+    "  if kind == 't' then had = r[1] ~= false end\n"
     "  out[i] = r\n"
-    "  a = a + 1 + f\n"
+    "  a = a + 2 + f\n"
     "end\n"
     "return out\n";
 
@@ -208,24 +213,29 @@ read_states(rconn_t *c, const char *shard, struct assign_plan *w, struct app_err
         }
         nkeys += v->yesterday != NULL ? 2 : 1;
     }
+    /* Each visitor's e: fields, made once: today's key and yesterday's name the same ones. */
     for (size_t i = 0; i < w->n_visitors; i++) {
         struct assign_visitor *v = w->order[i];
-        for (int y = 0; y < (v->yesterday != NULL ? 2 : 1); y++) {
-            if (arg_num(&fields, (long long)v->n_ids) != 0) {
+        size_t first = fields.n;
+        if (arg_num(&fields, (long long)v->n_ids) != 0) {
+            goto oom;
+        }
+        for (size_t j = 0; j < v->n_ids; j++) {
+            size_t len = 0;
+            char *f = assign_plan_field(&w->items[v->ids[j]].ev, &len);
+            if (arg_owned(&fields, f, len) != 0) {
                 goto oom;
             }
-            for (size_t j = 0; j < v->n_ids; j++) {
-                size_t len = 0;
-                char *f = assign_plan_field(&w->items[v->ids[j]].ev, &len);
-                if (arg_owned(&fields, f, len) != 0) {
+        }
+        for (int y = 0; y < (v->yesterday != NULL ? 2 : 1); y++) {
+            if (arg(&a, y == 0 ? "t" : "y", 1) != 0) {
+                goto oom;
+            }
+            for (size_t k = first; k < fields.n; k++) {
+                if (arg(&a, fields.argv[k], fields.lens[k]) != 0) {
                     goto oom;
                 }
             }
-        }
-    }
-    for (size_t i = 0; i < fields.n; i++) {
-        if (arg(&a, fields.argv[i], fields.lens[i]) != 0) {
-            goto oom;
         }
     }
     {
@@ -248,11 +258,16 @@ read_states(rconn_t *c, const char *shard, struct assign_plan *w, struct app_err
         struct assign_visitor *v = w->order[i];
         for (int y = 0; y < (v->yesterday != NULL ? 2 : 1); y++, at++) {
             const redisReply *e = r->element[at];
-            if (e->type != REDIS_REPLY_ARRAY || e->elements != 1 + v->n_ids) {
+            if (v->origin != ASSIGN_FROM_NONE) {
+                continue; /* today's state: yesterday's was not read */
+            }
+            /* 1 + n_ids: the state and the fields; none: yesterday's, not read */
+            if (e->type != REDIS_REPLY_ARRAY ||
+                (e->elements != 1 + v->n_ids && !(y == 1 && e->elements == 0))) {
                 err_set(err, ERR_TRANSIENT, "redis visit states: unexpected reply");
                 goto done;
             }
-            if (v->origin != ASSIGN_FROM_NONE || e->element[0]->type != REDIS_REPLY_STRING ||
+            if (e->elements == 0 || e->element[0]->type != REDIS_REPLY_STRING ||
                 visit_state_unpack(e->element[0]->str, e->element[0]->len, &v->st) != 0) {
                 continue; /* a state of another version is no state */
             }
