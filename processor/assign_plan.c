@@ -31,31 +31,36 @@ state_key(const char *shard, const char *site, const char *user)
     return k;
 }
 
-/* The visitor of key (taken: freed here when the visitor exists), created when new. */
+/* The slot of key in the visitors' table: the one holding its visitor, or the empty one where
+ * it goes. */
+static size_t
+slot_of(const struct assign_plan *w, const char *key)
+{
+    size_t i = (size_t)fnv(key) & (w->slots - 1);
+
+    while (w->table[i] != NULL && strcmp(w->table[i]->key, key) != 0) {
+        i = (i + 1) & (w->slots - 1);
+    }
+    return i;
+}
+
 /* The visitor of key in the batch, or NULL. */
 static struct assign_visitor *
 find_visitor(const struct assign_plan *w, const char *key)
 {
-    for (size_t i = (size_t)fnv(key) & (w->slots - 1); w->table[i] != NULL;
-         i = (i + 1) & (w->slots - 1)) {
-        if (strcmp(w->table[i]->key, key) == 0) {
-            return w->table[i];
-        }
-    }
-    return NULL;
+    return w->table[slot_of(w, key)];
 }
 
+/* The visitor of key (taken: freed here when the visitor exists), created when new. */
 static struct assign_visitor *
 visitor_of(struct assign_plan *w, char *key)
 {
-    size_t i = (size_t)fnv(key) & (w->slots - 1);
+    size_t i = slot_of(w, key);
     struct assign_visitor *v;
 
-    for (; w->table[i] != NULL; i = (i + 1) & (w->slots - 1)) {
-        if (strcmp(w->table[i]->key, key) == 0) {
-            free(key);
-            return w->table[i];
-        }
+    if (w->table[i] != NULL) {
+        free(key);
+        return w->table[i];
     }
     if ((v = calloc(1, sizeof *v)) == NULL) {
         free(key);
