@@ -1,23 +1,12 @@
 /* assign_plan.c - the visit assignment's own decisions (assign_plan.h). */
 #include "assign_plan.h"
 
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "envelope.h"
-
-static uint64_t
-fnv(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-
-    for (; *s != '\0'; s++) {
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    }
-    return h;
-}
+#include "hash.h"
 
 static char *
 state_key(const char *shard, const char *site, const char *user)
@@ -36,7 +25,7 @@ state_key(const char *shard, const char *site, const char *user)
 static size_t
 slot_of(const struct assign_plan *w, const char *key)
 {
-    size_t i = (size_t)fnv(key) & (w->slots - 1);
+    size_t i = (size_t)hash_fnv1a(HASH_FNV1A_BASIS, key, strlen(key)) & (w->slots - 1);
 
     while (w->table[i] != NULL && strcmp(w->table[i]->key, key) != 0) {
         i = (i + 1) & (w->slots - 1);
