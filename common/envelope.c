@@ -198,12 +198,19 @@ put_visit(struct out *o, const struct event_visit *v)
     put_visit_object(o, v);
 }
 
+/* Room for visit v's object, escapes aside: its fixed part and its strings. */
+static size_t
+visit_room(const struct event_visit *v)
+{
+    return 160 + len_or_0(v->id) + len_or_0(v->e) + len_or_0(v->x) + len_or_0(v->xo);
+}
+
 char *
 envelope_visit_encode(const struct event_visit *v, size_t *len)
 {
     struct out o = {0};
 
-    o.cap = 160 + strlen(v->id) + len_or_0(v->e) + len_or_0(v->x) + len_or_0(v->xo);
+    o.cap = visit_room(v);
     if ((o.buf = malloc(o.cap)) == NULL) {
         return NULL;
     }
@@ -279,8 +286,7 @@ envelope_encode(const struct event *ev, size_t *len)
             len_or_0(ev->event_type) + len_or_0(ev->path) + len_or_0(ev->user_id) +
             len_or_0(ev->request_id) + strlen(ev->prev_visitor);
     if (ev->has_visit) {
-        o.cap += 160 + len_or_0(ev->visit.id) + len_or_0(ev->visit.e) + len_or_0(ev->visit.x) +
-                 len_or_0(ev->visit.xo);
+        o.cap += visit_room(&ev->visit);
     }
     if ((o.buf = malloc(o.cap)) == NULL) {
         return NULL;
