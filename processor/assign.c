@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "assign_plan.h"
 #include "envelope.h"
@@ -15,19 +16,21 @@
 /* Whether the lease is free or ours (then held for ARGV[2] ms more), and the batch, oldest
  * first: the assigning list (oldest at its left) when a stopped assigner left one, else up to
  * ARGV[3] envelopes from the right of the shard (RPOP gives them oldest first), appended to
- * the assigning list. nil: busy. Only ingest LPUSHes (it_redis_wait.sh counts one WAIT per
- * LPUSH): the processor's pushes are RPUSHes. */
+ * the assigning list; a batch taken names ARGV[1] its assigner. nil: busy. Only ingest
+ * LPUSHes (it_redis_wait.sh counts one WAIT per LPUSH): the processor's pushes are RPUSHes. */
 static const char claim_script[] =
     "local l = redis.call('GET', KEYS[3])\n"
     "if l and l ~= ARGV[1] then return false end\n"
     "redis.call('SET', KEYS[3], ARGV[1], 'PX', ARGV[2])\n"
-    "local held = redis.call('LRANGE', KEYS[2], 0, -1)\n"
-    "if #held > 0 then return held end\n"
-    "local out = redis.call('RPOP', KEYS[1], ARGV[3])\n"
-    "if not out then redis.call('DEL', KEYS[3]); return {} end\n"
-    "for i = 1, #out, 1000 do\n"
-    "  redis.call('RPUSH', KEYS[2], unpack(out, i, math.min(i + 999, #out)))\n"
+    "local out = redis.call('LRANGE', KEYS[2], 0, -1)\n"
+    "if #out == 0 then\n"
+    "  out = redis.call('RPOP', KEYS[1], ARGV[3])\n"
+    "  if not out then redis.call('DEL', KEYS[3]); return {} end\n"
+    "  for i = 1, #out, 1000 do\n"
+    "    redis.call('RPUSH', KEYS[2], unpack(out, i, math.min(i + 999, #out)))\n"
+    "  end\n"
     "end\n"
+    "redis.call('SET', KEYS[4], ARGV[1])\n"
     "return out\n";
 
 int
@@ -35,18 +38,18 @@ assign_claim(rconn_t *c, const struct assign_keys *k, size_t max, struct queue_b
              struct app_err *err)
 {
     char lease[24], n[24];
-    const char *argv[] = {"EVAL",   claim_script, "3",   k->shard, k->assigning,
-                          k->lease, k->consumer,  lease, n};
-    size_t lens[9];
+    const char *argv[] = {"EVAL",   claim_script, "4",         k->shard, k->assigning,
+                          k->lease, k->assigner,  k->consumer, lease,    n};
+    size_t lens[10];
     redisReply *r;
 
     snprintf(lease, sizeof lease, "%d", ASSIGN_LEASE_MS);
     snprintf(n, sizeof n, "%zu", max);
-    for (size_t i = 0; i < 9; i++) {
+    for (size_t i = 0; i < 10; i++) {
         lens[i] = strlen(argv[i]);
     }
     rconn_route(c, k->shard);
-    r = rconn_command_argv(c, err, 9, argv, lens);
+    r = rconn_command_argv(c, err, 10, argv, lens);
     if (r == NULL) {
         return -1;
     }
@@ -57,13 +60,16 @@ assign_claim(rconn_t *c, const struct assign_keys *k, size_t max, struct queue_b
     return queue_batch_take(r, "claim", out, err);
 }
 
-/* The states of the keys: for each, HGET "s" then HMGET of its ARGV[a + 1] fields (in chunks
- * that unpack() takes), as one array per key. ARGV[a] is "t" for a visitor's key of today and
- * "y" for its key of yesterday, which follows it: read only when today's has no state (an
- * empty array then), as most hashed visitors' today's key has one. */
+/* Unless ARGV[1] is no longer the assigner (KEYS[2]): nil. Else the lease (KEYS[1]) renewed
+ * for ARGV[2] ms, and the states of the other keys: for each, HGET "s" then HMGET of its
+ * ARGV[a + 1] fields (in chunks that unpack() takes), as one array per key. ARGV[a] is "t" for
+ * a visitor's key of today and "y" for its key of yesterday, which follows it: read only when
+ * today's has no state (an empty array then), as most hashed visitors' today's key has one. */
 static const char read_script[] =
-    "local out, a, had = {}, 1, false\n"
-    "for i = 1, #KEYS do\n"
+    "if redis.call('GET', KEYS[2]) ~= ARGV[1] then return false end\n"
+    "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])\n"
+    "local out, a, had = {}, 3, false\n"
+    "for i = 3, #KEYS do\n"
     "  local kind, f, r = ARGV[a], tonumber(ARGV[a + 1]), {}\n"
     "  if kind == 't' or not had then\n"
     "    r = {redis.call('HGET', KEYS[i], 's')}\n"
@@ -73,20 +79,20 @@ static const char read_script[] =
     "    end\n"
     "  end\n"
     "  if kind == 't' then had = r[1] ~= false end\n"
-    "  out[i] = r\n"
+    "  out[i - 2] = r\n"
     "  a = a + 2 + f\n"
     "end\n"
     "return out\n";
 
-/* Nothing unless the lease is still ARGV[1]'s (and the assigning list holds the ARGV[4]
- * envelopes claimed); then, atomically: the assigning list emptied, the ARGV[4] envelopes
- * (newest first; "" for one unchanged, taken from the assigning list, so that what gets no
- * visit is not sent back) appended to the processing list (which so holds the newest at its
- * left, as queue_list() reads it) and the consumer registered, each state written
- * (per visitor: its mode, "-" plain, "r" continued from yesterday's key, "n" a new visit replacing
- * a state; "1" when a yesterday's key follows today's in KEYS; then the state, the number of e:
- * fields and the fields), each state's TTL set to ARGV[3] ms, the lease released. Returns the
- * number pushed, or -1: lease lost. */
+/* Nothing unless ARGV[1] is still the assigner (KEYS[1]) and the assigning list holds the
+ * ARGV[4] envelopes claimed; then, atomically: the assigning list emptied, the ARGV[4]
+ * envelopes (newest first; "" for one unchanged, taken from the assigning list, so that what
+ * gets no visit is not sent back) appended to the processing list (which so holds the newest
+ * at its left, as queue_list() reads it) and the consumer registered, each state written (per
+ * visitor: its mode, "-" plain, "r" continued from yesterday's key, "n" a new visit replacing
+ * a state; "1" when a yesterday's key follows today's in KEYS; then the state, the number of
+ * e: fields and the fields), each state's TTL set to ARGV[3] ms, the assigner and the lease
+ * (KEYS[5]) deleted. Returns the number pushed, or -1: the batch was taken over. */
 static const char commit_script[] =
     "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end\n"
     "local n = tonumber(ARGV[4])\n"
@@ -103,7 +109,7 @@ static const char commit_script[] =
     "  redis.call('RPUSH', KEYS[3], unpack(out, i, math.min(i + 999, n)))\n"
     "end\n"
     "if n > 0 then redis.call('SADD', KEYS[4], ARGV[2]) end\n"
-    "local a, k = 5 + n, 5\n"
+    "local a, k = 5 + n, 6\n"
     "while a <= #ARGV do\n"
     "  local mode, key, y = ARGV[a], KEYS[k], nil\n"
     "  if string.sub(mode, 2, 2) == '1' then y = KEYS[k + 1]; k = k + 2 else k = k + 1 end\n"
@@ -118,7 +124,7 @@ static const char commit_script[] =
     "  redis.call('PEXPIRE', key, ARGV[3])\n"
     "  a = a + 3 + 2 * f\n"
     "end\n"
-    "redis.call('DEL', KEYS[1])\n"
+    "redis.call('DEL', KEYS[1], KEYS[5])\n"
     "return n\n";
 
 /* Append one argument: its text and length. */
@@ -191,18 +197,21 @@ args_free(struct args *a)
 /* Read the states of the batch's visitors: today's key of each, and yesterday's after it when
  * one was named, each with the e: fields of the visitor's client-sent events. */
 static int
-read_states(rconn_t *c, const char *shard, struct assign_plan *w, struct app_err *err)
+read_states(rconn_t *c, const struct assign_keys *k, struct assign_plan *w, struct app_err *err)
 {
     struct args a = {0}, fields = {0};
-    size_t nkeys = 0;
+    size_t nkeys = 2;
+    char lease[24];
     redisReply *r = NULL;
     int rc = -1;
 
     if (w->n_visitors == 0) {
         return 0;
     }
+    snprintf(lease, sizeof lease, "%d", ASSIGN_LEASE_MS);
     if (arg(&a, "EVAL", 4) != 0 || arg(&a, read_script, sizeof read_script - 1) != 0 ||
-        arg(&a, "", 0) != 0) {
+        arg(&a, "", 0) != 0 || arg(&a, k->lease, strlen(k->lease)) != 0 ||
+        arg(&a, k->assigner, strlen(k->assigner)) != 0) {
         goto oom;
     }
     for (size_t i = 0; i < w->n_visitors; i++) {
@@ -212,6 +221,9 @@ read_states(rconn_t *c, const char *shard, struct assign_plan *w, struct app_err
             goto oom;
         }
         nkeys += v->yesterday != NULL ? 2 : 1;
+    }
+    if (arg(&a, k->consumer, strlen(k->consumer)) != 0 || arg(&a, lease, strlen(lease)) != 0) {
+        goto oom;
     }
     /* Each visitor's e: fields, made once: today's key and yesterday's name the same ones. */
     for (size_t i = 0; i < w->n_visitors; i++) {
@@ -231,8 +243,8 @@ read_states(rconn_t *c, const char *shard, struct assign_plan *w, struct app_err
             if (arg(&a, y == 0 ? "t" : "y", 1) != 0) {
                 goto oom;
             }
-            for (size_t k = first; k < fields.n; k++) {
-                if (arg(&a, fields.argv[k], fields.lens[k]) != 0) {
+            for (size_t f = first; f < fields.n; f++) {
+                if (arg(&a, fields.argv[f], fields.lens[f]) != 0) {
                     goto oom;
                 }
             }
@@ -243,13 +255,18 @@ read_states(rconn_t *c, const char *shard, struct assign_plan *w, struct app_err
         snprintf(nk, sizeof nk, "%zu", nkeys);
         a.argv[2] = nk;
         a.lens[2] = strlen(nk);
-        rconn_route(c, shard);
+        rconn_route(c, k->shard);
         r = rconn_command_argv(c, err, (int)a.n, a.argv, a.lens);
     }
     if (r == NULL) {
         goto done;
     }
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != nkeys) {
+    if (r->type == REDIS_REPLY_NIL) {
+        err_set(err, ERR_TRANSIENT, "visit assignment of %s: taken over, nothing committed",
+                k->shard);
+        goto done;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != nkeys - 2) {
         err_set(err, ERR_TRANSIENT, "redis visit states: %s",
                 r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
         goto done;
@@ -301,16 +318,17 @@ commit(rconn_t *c, const struct assign_keys *k, const struct assign_plan *w, con
        const size_t *lens, long timeout_s, struct app_err *err)
 {
     struct args a = {0};
-    size_t nkeys = 4;
+    size_t nkeys = 5;
     char nk[24];
     redisReply *r = NULL;
     int rc = -1;
 
     if (arg(&a, "EVAL", 4) != 0 || arg(&a, commit_script, sizeof commit_script - 1) != 0 ||
-        arg(&a, "", 0) != 0 || arg(&a, k->lease, strlen(k->lease)) != 0 ||
+        arg(&a, "", 0) != 0 || arg(&a, k->assigner, strlen(k->assigner)) != 0 ||
         arg(&a, k->assigning, strlen(k->assigning)) != 0 ||
         arg(&a, k->processing, strlen(k->processing)) != 0 ||
-        arg(&a, k->consumers, strlen(k->consumers)) != 0) {
+        arg(&a, k->consumers, strlen(k->consumers)) != 0 ||
+        arg(&a, k->lease, strlen(k->lease)) != 0) {
         goto oom;
     }
     for (size_t i = 0; i < w->n_visitors; i++) {
@@ -371,7 +389,7 @@ commit(rconn_t *c, const struct assign_keys *k, const struct assign_plan *w, con
         err_set(err, ERR_TRANSIENT, "redis visit commit: %s",
                 r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
     } else if (r->integer < 0) {
-        err_set(err, ERR_TRANSIENT, "visit assignment of %s: lease lost, nothing committed",
+        err_set(err, ERR_TRANSIENT, "visit assignment of %s: taken over, nothing committed",
                 k->shard);
     } else {
         rc = 0;
@@ -386,7 +404,7 @@ done:
 }
 
 #ifdef FAULT_INJECTION
-long assign_fault_kill_at;
+long assign_fault_kill_at, assign_fault_stall_at;
 static long assign_fault_calls;
 #endif
 
@@ -403,7 +421,7 @@ assign_batch(rconn_t *c, const struct assign_keys *k, long timeout_s, struct que
         err_set(err, ERR_INTERNAL, "out of memory");
         goto done;
     }
-    if (read_states(c, k->shard, &w, err) != 0) {
+    if (read_states(c, k, &w, err) != 0) {
         goto done;
     }
     if (assign_plan_step(&w, timeout_s) != 0) {
@@ -414,6 +432,11 @@ assign_batch(rconn_t *c, const struct assign_keys *k, long timeout_s, struct que
     if (w.n_visitors > 0 && ++assign_fault_calls == assign_fault_kill_at) {
         LOG_WARN("failpoint: killing this processor between its claim and its commit");
         raise(SIGKILL);
+    }
+    if (w.n_visitors > 0 && assign_fault_calls == assign_fault_stall_at) {
+        long ms = ASSIGN_LEASE_MS + 1000;
+        LOG_WARN("failpoint: stalling %ld ms between this claim and its commit", ms);
+        nanosleep(&(struct timespec){.tv_sec = ms / 1000, .tv_nsec = ms % 1000 * 1000000L}, NULL);
     }
 #endif
     for (size_t i = 0; i < b->n; i++) {

@@ -518,6 +518,7 @@ drain_run(struct svc_program *prog)
     }
     d.batch.fault_fail_seq = c->fault_fail_rollup;
     assign_fault_kill_at = c->fault_kill_in_assign;
+    assign_fault_stall_at = c->fault_stall_in_assign;
 #endif
     LOG_INFO("consumer %s draining %s in %u shard%s (rollup run %s)",
              queue_name(d.q, QUEUE_CONSUMER), c->queue_key, d.qs->n, d.qs->n == 1 ? "" : "s",

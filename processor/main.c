@@ -101,6 +101,7 @@ main(int argc, char **argv)
          NULL},
         {"FAULT_FAIL_ROLLUP", "0", CFG_INT, &c->fault_fail_rollup, 0, LONG_MAX, 0, NULL},
         {"FAULT_KILL_IN_ASSIGN", "0", CFG_INT, &c->fault_kill_in_assign, 0, LONG_MAX, 0, NULL},
+        {"FAULT_STALL_IN_ASSIGN", "0", CFG_INT, &c->fault_stall_in_assign, 0, LONG_MAX, 0, NULL},
 #endif
         SVC_LOG_VARS(&p.svc.cfg),
     };

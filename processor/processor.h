@@ -35,6 +35,7 @@ struct processor_cfg {
     long fault_kill_before_hours;  /* SIGKILL itself between its site-days and site-hours */
     long fault_fail_rollup;        /* every rollup of batch N fails (an internal error) */
     long fault_kill_in_assign;     /* SIGKILL itself between claim N and its commit (assign.h) */
+    long fault_stall_in_assign;    /* sleep past the lease between claim N and its commit */
 #endif
 };
 

@@ -13,7 +13,7 @@
 
 /* The key names of the enum queue_key_kind (see queue.h), built once; with no consumer the
  * per-consumer ones are NULL. */
-enum { QUEUE_N_NAMES = QUEUE_LEASE + 1 };
+enum { QUEUE_N_NAMES = QUEUE_ASSIGNER + 1 };
 
 struct queue {
     char *names[QUEUE_N_NAMES];
@@ -53,6 +53,7 @@ queue_new(const char *queue_key, const char *consumer)
     k[QUEUE_CONSUMERS] = make_key(queue_key, "consumers", NULL);
     k[QUEUE_ASSIGNING] = make_key(queue_key, "assigning", NULL);
     k[QUEUE_LEASE] = make_key(queue_key, "assign", NULL);
+    k[QUEUE_ASSIGNER] = make_key(queue_key, "assigner", NULL);
     if (consumer != NULL) {
         k[QUEUE_CONSUMER] = strdup(consumer);
         k[QUEUE_PROCESSING] = make_key(queue_key, "processing", consumer);
@@ -170,6 +171,7 @@ claim_now(const queue_t *q, rconn_t *c, size_t max, long timeout_s, struct queue
     const struct assign_keys k = {.shard = q->names[QUEUE_PENDING],
                                   .assigning = q->names[QUEUE_ASSIGNING],
                                   .lease = q->names[QUEUE_LEASE],
+                                  .assigner = q->names[QUEUE_ASSIGNER],
                                   .processing = q->names[QUEUE_PROCESSING],
                                   .consumers = q->names[QUEUE_CONSUMERS],
                                   .consumer = q->names[QUEUE_CONSUMER]};

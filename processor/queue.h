@@ -45,6 +45,7 @@ enum queue_key_kind {
     QUEUE_CONSUMERS,  /* <QUEUE_KEY>:consumers: the registry */
     QUEUE_ASSIGNING,  /* <QUEUE_KEY>:assigning: a claim being assigned its visits (assign.h) */
     QUEUE_LEASE,      /* <QUEUE_KEY>:assign: who assigns the queue's visits now (assign.h) */
+    QUEUE_ASSIGNER,   /* <QUEUE_KEY>:assigner: whose claim the assigning list holds (assign.h) */
 };
 const char *queue_name(const queue_t *q, enum queue_key_kind which);
 

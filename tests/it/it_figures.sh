@@ -2,9 +2,10 @@
 # it_figures.sh - the first row's figures are exact (issue 23): visits of known shape
 # (tests/tools/visitgen.py: bounces, clicks only, gaps of 0.75 and 1.3 timeouts, client times
 # across UTC midnight, one event_id sent to both ingests, a batch, hashed visitors) through two
-# ingests and four processors with VISIT_TIMEOUT_S=2, three of which kill themselves with
+# ingests and five processors with VISIT_TIMEOUT_S=2, three of which kill themselves with
 # SIGKILL mid-batch or between assigning a claim's visits and committing them (the fault
-# build's failpoints) and are started again; then every figure of GET /stats/summary (each day,
+# build's failpoints) and are started again, and a fifth stalls past its assignment lease
+# (alone first, then among the others); then every figure of GET /stats/summary (each day,
 # the range, the previous periods and the changes), /stats/timeseries?metric= (each figure,
 # by day and by hour) and /stats/breakdown by=entry_page and exit_page is compared with its
 # recomputation from the stored raw events in Python (tests/it/visits_check.py), which checks
@@ -23,6 +24,20 @@ PROC=(REDIS_PORT="$REDIS_PORT" VISIT_TIMEOUT_S="$TIMEOUT_S" MONGO_URI="$(mongo_u
     HEARTBEAT_TTL_MS=1000 RETRY_BASE_MS=10 RETRY_MAX_MS=200)
 start_service ingest "${ING[@]}"
 start_service ingest2 "${ING[@]}"
+
+# An assigner slower than its lease whose batch nobody took over still commits it (assign.h:
+# the assigner fences the commit, not the lease): a processor alone, stalled 6 s between its
+# first claim and its commit.
+VARIANT=-fault start_service processor5 "${PROC[@]}" FAULT_STALL_IN_ASSIGN=1
+expect_eq "an event for it: 202" "$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+    "http://127.0.0.1:$INGEST_PORT/event" --data-binary "{\"site_id\":\"fig-stall\",\"event_type\":\"page_view\",\"user_id\":\"u-stall\",\"path\":\"/\",\"timestamp\":\"$(date -u +%FT%TZ)\"}")" 202
+stored_stall() { [ "$("$BUILD/tests/mongoq" "$(mongo_uri $DB)" events count '{"site_id":"fig-stall"}')" = 1 ]; }
+wait_until 60 stored_stall || fail "the stalled processor's event is stored"
+check "it stalled past its lease" grep -q "failpoint: stalling" "$T_TMP/processor5.log"
+expect_eq "and committed, its event with its visit" "$("$BUILD/tests/mongoq" "$(mongo_uri $DB)" \
+    events find '{"site_id":"fig-stall"}' | jq -r '.visit_seq') $(grep -c 'taken over' "$T_TMP/processor5.log")" "1 0"
+expect_clean_stop processor5
+
 start_service processor "${PROC[@]}"
 # Two processors kill themselves with SIGKILL mid-batch (the fault build's failpoints): one
 # half-way through counting its 3rd batch, one between storing its 4th and counting it.
@@ -31,6 +46,9 @@ VARIANT=-fault start_service processor3 "${PROC[@]}" FAULT_KILL_BEFORE_ROLLUP=4
 # And one between assigning the visits of its 3rd claim and committing them (assign.h): the
 # next claim of another processor takes that batch first.
 VARIANT=-fault start_service processor4 "${PROC[@]}" FAULT_KILL_IN_ASSIGN=3
+# And one stalls past its lease between its 2nd claim and its commit, while the others run: one
+# of them takes the batch over, and the late commit writes nothing.
+VARIANT=-fault start_service processor5 "${PROC[@]}" FAULT_STALL_IN_ASSIGN=2
 start_service reporting MONGO_URI="$(mongo_uri $DB)"
 
 "$T_PYTHON" "$T_ROOT/tests/tools/visitgen.py" "$TIMEOUT_S" "$SITE" \
@@ -67,6 +85,8 @@ else
     fail "every figure equals its recomputation from the raw events" "see above"
 fi
 grep '^#' "$T_TMP/check.txt"
+check "the stalled processor's batch was taken over, its late commit refused" \
+    grep -q "taken over, nothing committed" "$T_TMP/processor5.log"
 
 # --- GET /stats/realtime: the visitors of the last five minutes and the pages they are on,
 # against the same window over the stored events (a visitor's latest page view by time).
@@ -101,5 +121,5 @@ expect_eq "realtime: the visitors of the last 5 minutes and their pages, as reco
 expect_eq "realtime: three visitors, one of them on a click only, one outside the window" \
     "$(jq -c '.[0]' <<<"$got")" 3
 
-for s in processor processor2 processor3 ingest ingest2 reporting; do expect_clean_stop $s; done
+for s in processor processor2 processor3 processor4 processor5 ingest ingest2 reporting; do expect_clean_stop $s; done
 t_summary

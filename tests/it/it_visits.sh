@@ -119,8 +119,8 @@ expect_eq "its TTL: the timeout and 300 s, less the $SINCE ms since the visit be
 
 echo "# --- the lease: one assigner per queue at a time; a batch left uncommitted goes first"
 Q1=$(T_QUEUE_SHARDS=$K1 q_names events | head -n 1)
-expect_eq "no lease or assigning list left after a claim" \
-    "$(redis_cli exists "$Q1:assign" "$Q1:assigning")" 0
+expect_eq "no lease, assigning list or assigner left after a claim" \
+    "$(redis_cli exists "$Q1:assign" "$Q1:assigning" "$Q1:assigner")" 0
 post "$INGEST2_PORT" "[$(e click 14)]"
 L1="${IDS[0]}"
 for q in $(T_QUEUE_SHARDS=$K1 q_names events); do redis_cli set "$q:assign" other-consumer >/dev/null; done
