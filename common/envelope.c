@@ -248,6 +248,64 @@ envelope_with_visit(const char *env, size_t len, const char *member, size_t memb
     return out;
 }
 
+int
+envelope_event_with_visit(struct event *ev, const struct event_visit *v)
+{
+    const char *strs[4] = {v->id, v->e, v->x, v->xo};
+    size_t len[4], at = 0;
+    char local[4 * (EVENT_PATH_MAX + 1)], *text;
+    json_t *held, *src;
+    const char *t;
+
+    for (int i = 0; i < 4; i++) {
+        len[i] = strs[i] != NULL ? strlen(strs[i]) : 0;
+        at += len[i] + 1;
+    }
+    text = at <= sizeof local ? local : malloc(at);
+    if (text == NULL) {
+        return -1;
+    }
+    at = 0;
+    for (int i = 0; i < 4; i++) {
+        memcpy(text + at, strs[i] != NULL ? strs[i] : "", len[i]);
+        at += len[i];
+        text[at++] = '\0';
+    }
+    held = json_stringn_nocheck(text, at);
+    if (text != local) {
+        free(text);
+    }
+    if (held == NULL || (src = json_array()) == NULL) {
+        json_decref(held);
+        return -1;
+    }
+    if (json_array_append(src, ev->src) != 0) {
+        json_decref(held);
+        json_decref(src);
+        return -1;
+    }
+    if (json_array_append_new(src, held) != 0) { /* which releases held */
+        json_decref(src);
+        return -1;
+    }
+    json_decref(ev->src); /* src holds it now */
+    ev->src = src;
+    t = json_string_value(held);
+    ev->visit = *v;
+    ev->visit.id = t;
+    t += len[0] + 1;
+    ev->visit.e = v->e != NULL ? t : NULL;
+    t += len[1] + 1;
+    ev->visit.x = v->x != NULL ? t : NULL;
+    t += len[2] + 1;
+    ev->visit.xo = v->xo != NULL ? t : NULL;
+    /* What the envelope leaves out (put_visit_object()) decodes as 0. */
+    ev->visit.eb = v->e != NULL ? v->eb : 0;
+    ev->visit.xob = v->xo != NULL ? v->xob : 0;
+    ev->has_visit = 1;
+    return 0;
+}
+
 /* The envelope's names of the attribution's members (enum event_attr, "att"). */
 static const char *const att_keys[EVENT_N_ATTRS] = {"s", "m", "ch", "us", "um", "uc", "ut", "ux"};
 

@@ -123,6 +123,13 @@ char *envelope_visit_encode(const struct event_visit *v, size_t *len);
 char *envelope_with_visit(const char *env, size_t len, const char *member, size_t member_len,
                           size_t *out_len);
 
+/* Give ev, decoded from an envelope without a visit, the visit v (as from visit_step()), its
+ * strings copied into memory ev owns (held by ev->src): the event envelope_decode() makes of
+ * envelope_with_visit() of that envelope and envelope_visit_encode(v), without parsing it
+ * again (the processor's claim hands its decoded events to the drain this way). Returns 0, or
+ * -1 when out of memory (ev unchanged). */
+int envelope_event_with_visit(struct event *ev, const struct event_visit *v);
+
 /* Parse and validate an envelope, every field by the rule ingest applies to it (an
  * envelope is accepted only as ingest could have written it). On success returns 0 and
  * fills ev, id, received_ms and request_id included (release with event_cleanup()). On

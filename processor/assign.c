@@ -234,7 +234,7 @@ read_states(rconn_t *c, const struct assign_keys *k, struct assign_plan *w, stru
         }
         for (size_t j = 0; j < v->n_ids; j++) {
             size_t len = 0;
-            char *f = assign_plan_field(&w->items[v->ids[j]].ev, &len);
+            char *f = assign_plan_field(w->items[v->ids[j]].ev, &len);
             if (arg_owned(&fields, f, len) != 0) {
                 goto oom;
             }
@@ -372,7 +372,7 @@ commit(rconn_t *c, const struct assign_keys *k, const struct assign_plan *w, con
         for (size_t j = 0; j < v->n_new; j++) {
             const struct assign_item *it = &w->items[v->new_ev[j]];
             size_t len = 0;
-            char *f = assign_plan_field(&it->ev, &len);
+            char *f = assign_plan_field(it->ev, &len);
             if (arg_owned(&a, f, len) != 0 || arg(&a, it->member, it->member_len) != 0) {
                 goto oom;
             }
@@ -465,6 +465,8 @@ assign_batch(rconn_t *c, const struct assign_keys *k, long timeout_s, struct que
             env[i] = NULL;
         }
     }
+    free(b->ev);
+    b->ev = assign_plan_take_events(&w); /* decoded once: the drain takes them as they are */
 done:
     for (size_t i = 0; env != NULL && i < b->n; i++) {
         free(env[i]);

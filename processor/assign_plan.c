@@ -1,6 +1,7 @@
 /* assign_plan.c - the visit assignment's own decisions (assign_plan.h). */
 #include "assign_plan.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,12 +12,30 @@
 static char *
 state_key(const char *shard, const char *site, const char *user)
 {
-    size_t len = strlen(shard) + strlen(site) + strlen(user) + 32;
-    char *k = malloc(len);
+    /* "<shard>:visit:<bytes of site>:<site>:<user>", without snprintf(): one per event */
+    size_t ls = strlen(shard), lsite = strlen(site), lu = strlen(user), nd = 0;
+    char digits[24], *k = malloc(ls + lsite + lu + sizeof digits + 10), *p;
 
-    if (k != NULL) {
-        snprintf(k, len, "%s:visit:%zu:%s:%s", shard, strlen(site), site, user);
+    if (k == NULL) {
+        return NULL;
     }
+    for (size_t v = lsite; nd == 0 || v > 0; v /= 10) {
+        digits[nd++] = (char)('0' + v % 10);
+    }
+    p = k;
+    memcpy(p, shard, ls);
+    p += ls;
+    memcpy(p, ":visit:", 7);
+    p += 7;
+    while (nd > 0) {
+        *p++ = digits[--nd];
+    }
+    *p++ = ':';
+    memcpy(p, site, lsite);
+    p += lsite;
+    *p++ = ':';
+    memcpy(p, user, lu);
+    p[lu] = '\0';
     return k;
 }
 
@@ -51,10 +70,13 @@ visitor_of(struct assign_plan *w, char *key)
         free(key);
         return w->table[i];
     }
-    if ((v = calloc(1, sizeof *v)) == NULL) {
+    /* Not calloc(): the state's path buffers are most of it, and unused until it is live. */
+    if ((v = malloc(sizeof *v)) == NULL) {
         free(key);
         return NULL;
     }
+    memset(v, 0, offsetof(struct assign_visitor, st));
+    v->st.live = 0;
     v->key = key;
     w->table[i] = v;
     w->order[w->n_visitors++] = v;
@@ -64,8 +86,11 @@ visitor_of(struct assign_plan *w, char *key)
 void
 assign_plan_free(struct assign_plan *w)
 {
-    for (size_t i = 0; i < w->n; i++) {
-        event_cleanup(&w->items[i].ev);
+    for (size_t i = 0; w->evs != NULL && i < w->n_evs; i++) {
+        event_cleanup(&w->evs[i]);
+    }
+    free(w->evs);
+    for (size_t i = 0; w->items != NULL && i < w->n; i++) {
         free(w->items[i].member);
     }
     for (size_t i = 0; i < w->n_visitors; i++) {
@@ -114,38 +139,41 @@ assign_plan_group(struct assign_plan *w, const struct queue_batch *b, const char
     for (w->slots = 16; w->slots < 2 * b->n; w->slots *= 2) {
     }
     w->items = calloc(b->n, sizeof *w->items);
+    w->evs = malloc(b->n * sizeof *w->evs); /* each initialised below, before w->n_evs counts it */
     w->table = calloc(w->slots, sizeof *w->table);
     w->order = calloc(b->n, sizeof *w->order);
-    if (w->items == NULL || w->table == NULL || w->order == NULL) {
+    if (w->items == NULL || w->evs == NULL || w->table == NULL || w->order == NULL) {
         return -1;
     }
     for (size_t i = 0; i < b->n; i++) {
         struct assign_item *it = &w->items[i];
         struct app_err err = {0};
-        event_init(&it->ev);
+        it->ev = &w->evs[i];
+        w->n_evs = i + 1;
         if (b->items[i]->len > ASSIGN_ENVELOPE_MAX) {
+            event_init(it->ev);
             continue; /* not ingest's: passed on as it is, for the drain to judge */
         }
-        if (envelope_decode(b->items[i]->str, b->items[i]->len, &it->ev, &err) != 0) {
+        if (envelope_decode(b->items[i]->str, b->items[i]->len, it->ev, &err) != 0) {
             if (err.code == ERR_INTERNAL) {
                 return -1;
             }
             continue; /* the drain makes it a dead letter */
         }
         it->decoded = 1;
-        if (it->ev.has_visit || it->ev.user_id == NULL || it->ev.user_id[0] == '\0') {
+        if (it->ev->has_visit || it->ev->user_id == NULL || it->ev->user_id[0] == '\0') {
             continue;
         }
-        char *key = state_key(shard, it->ev.site_id, it->ev.user_id);
+        char *key = state_key(shard, it->ev->site_id, it->ev->user_id);
         if (key == NULL || (it->v = visitor_of(w, key)) == NULL) {
             return -1;
         }
         struct assign_visitor *v = it->v;
-        if (v->yesterday == NULL && it->ev.prev_visitor[0] != '\0' &&
-            (v->yesterday = state_key(shard, it->ev.site_id, it->ev.prev_visitor)) == NULL) {
+        if (v->yesterday == NULL && it->ev->prev_visitor[0] != '\0' &&
+            (v->yesterday = state_key(shard, it->ev->site_id, it->ev->prev_visitor)) == NULL) {
             return -1;
         }
-        if (client_sent(&it->ev) && append_index(&v->ids, &v->n_ids, i) != 0) {
+        if (client_sent(it->ev) && append_index(&v->ids, &v->n_ids, i) != 0) {
             return -1;
         }
     }
@@ -171,17 +199,17 @@ assign_plan_field(const struct event *ev, size_t *len)
 static const char *
 member_before(const struct assign_plan *w, const struct assign_visitor *v, size_t i, size_t *len)
 {
-    const char *id = w->items[i].ev.id;
+    const char *id = w->items[i].ev->id;
 
     for (size_t j = 0; j < v->n_new; j++) {
         const struct assign_item *o = &w->items[v->new_ev[j]];
-        if (strcmp(o->ev.id, id) == 0) {
+        if (strcmp(o->ev->id, id) == 0) {
             *len = o->member_len;
             return o->member;
         }
     }
     for (size_t j = 0; !v->reset && v->members != NULL && j < v->n_ids; j++) {
-        if (v->members[j] != NULL && strcmp(w->items[v->ids[j]].ev.id, id) == 0) {
+        if (v->members[j] != NULL && strcmp(w->items[v->ids[j]].ev->id, id) == 0) {
             *len = strlen(v->members[j]);
             return v->members[j];
         }
@@ -213,22 +241,22 @@ assign_plan_step(struct assign_plan *w, long timeout_s)
             v->st = y->st;
             v->origin = ASSIGN_FROM_YESTERDAY;
         }
-        if (client_sent(&it->ev) && (before = member_before(w, v, i, &len)) != NULL) {
+        if (client_sent(it->ev) && (before = member_before(w, v, i, &len)) != NULL) {
             if ((it->member = strdup(before)) == NULL) {
                 return -1;
             }
             it->member_len = len;
             continue;
         }
-        struct visit_input in = {.id = it->ev.id,
-                                 .ts_ms = it->ev.ts_ms,
-                                 .received_ms = it->ev.received_ms,
-                                 .class = visit_class(it->ev.event_type),
+        struct visit_input in = {.id = it->ev->id,
+                                 .ts_ms = it->ev->ts_ms,
+                                 .received_ms = it->ev->received_ms,
+                                 .class = visit_class(it->ev->event_type),
                                  .path = NULL};
-        if (in.class == VISIT_PAGE_VIEW && it->ev.path != NULL) {
-            size_t n = event_path_len(it->ev.path);
+        if (in.class == VISIT_PAGE_VIEW && it->ev->path != NULL) {
+            size_t n = event_path_len(it->ev->path);
             n = n > EVENT_PATH_MAX ? EVENT_PATH_MAX : n;
-            memcpy(path, it->ev.path, n);
+            memcpy(path, it->ev->path, n);
             path[n] = '\0';
             in.path = path;
         }
@@ -238,14 +266,32 @@ assign_plan_step(struct assign_plan *w, long timeout_s)
             v->reset = 1;
             v->n_new = 0; /* the fields of the visit before are deleted with it */
         }
-        if ((it->member = envelope_visit_encode(&m, &it->member_len)) == NULL) {
+        if ((it->member = envelope_visit_encode(&m, &it->member_len)) == NULL ||
+            envelope_event_with_visit(it->ev, &m) != 0) {
             return -1;
         }
-        if (client_sent(&it->ev) && append_index(&v->new_ev, &v->n_new, i) != 0) {
+        it->stepped = 1;
+        if (client_sent(it->ev) && append_index(&v->new_ev, &v->n_new, i) != 0) {
             return -1;
         }
     }
     return 0;
+}
+
+struct event *
+assign_plan_take_events(struct assign_plan *w)
+{
+    struct event *evs = w->evs;
+
+    for (size_t i = 0; i < w->n; i++) {
+        const struct assign_item *it = &w->items[i];
+        if (it->v != NULL && !it->stepped) {
+            event_cleanup(it->ev); /* a copy's stored member: the drain decodes the envelope */
+        }
+    }
+    w->evs = NULL;
+    w->n_evs = 0;
+    return evs;
 }
 
 /* The commit's mode of visitor v (commit_script). */

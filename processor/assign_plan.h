@@ -16,7 +16,6 @@ enum assign_origin { ASSIGN_FROM_NONE, ASSIGN_FROM_TODAY, ASSIGN_FROM_YESTERDAY 
 /* One visitor of the batch. */
 struct assign_visitor {
     char *key, *yesterday; /* malloc'd; yesterday NULL when no event named one */
-    struct visit_state st;
     enum assign_origin origin;
     int reset;   /* a new visit started in this batch */
     int stepped; /* the state changed */
@@ -25,12 +24,14 @@ struct assign_visitor {
     char **members; /* members[j]: the stored member of ids[j] (read), or NULL */
     size_t n_new;   /* new e: fields, from the events new_ev[0..n_new) */
     size_t *new_ev; /* indexes into the batch of the events whose member is stored anew */
+    struct visit_state st; /* last: its buffers are not zeroed (st.live 0: unused) */
 };
 
 /* One event of the batch. */
 struct assign_item {
-    struct event ev;
+    struct event *ev; /* evs[i] */
     int decoded;
+    int stepped;              /* ev got its visit from its own step (not a copy's member) */
     struct assign_visitor *v; /* NULL: passed on as it is */
     char *member;             /* its visit member (malloc'd), once assigned */
     size_t member_len;
@@ -38,7 +39,10 @@ struct assign_item {
 
 struct assign_plan {
     struct assign_item *items;
-    size_t n;
+    /* The batch's events decoded (an event not decoded: src NULL), each that was stepped with
+     * its visit (envelope_event_with_visit()): assign_plan_take_events() hands them on. */
+    struct event *evs;
+    size_t n, n_evs;               /* n_evs: those of evs initialised */
     struct assign_visitor **table; /* open addressing by key, 2^k slots */
     size_t slots, n_visitors;
     struct assign_visitor **order; /* the visitors in first-seen order */
@@ -65,6 +69,12 @@ const char *assign_plan_mode(const struct assign_visitor *v);
 /* "e:<_id>", the state's field of the member of ev (sent with a client event_id), malloc'd
  * with its length in *len; NULL when out of memory. */
 char *assign_plan_field(const struct event *ev, size_t *len);
+
+/* The batch's events as the drain would decode the envelopes committed: each one decoded and
+ * passed on as it was, or stepped (with its visit); the others (not decoded, or a client's
+ * duplicate given a stored member) with src NULL. Once the commit succeeded; moves them out of
+ * w (n of them: release each with event_cleanup() and the array with free()). */
+struct event *assign_plan_take_events(struct assign_plan *w);
 
 void assign_plan_free(struct assign_plan *w);
 

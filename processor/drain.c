@@ -345,7 +345,7 @@ hand_back(struct drain *d)
 static int
 process_batch(struct drain *d, struct queue_batch *batch)
 {
-    struct event *evs = calloc(batch->n, sizeof *evs);
+    struct event *evs = malloc(batch->n * sizeof *evs);         /* [0, n_ok) set below */
     const redisReply **items = calloc(batch->n, sizeof *items); /* evs[i] came from items[i] */
     char **dead = calloc(batch->n, sizeof *dead);
     size_t n_ok = 0, n_dead = 0;
@@ -362,6 +362,12 @@ process_batch(struct drain *d, struct queue_batch *batch)
     }
     for (size_t i = 0; i < batch->n; i++) {
         redisReply *item = batch->items[i];
+        if (batch->ev != NULL && batch->ev[i].src != NULL) { /* decoded by the claim */
+            evs[n_ok] = batch->ev[i];
+            batch->ev[i].src = NULL; /* evs[n_ok] holds the reference now */
+            items[n_ok++] = item;
+            continue;
+        }
         if (envelope_decode(item->str, item->len, &evs[n_ok], &err) == 0) {
             items[n_ok++] = item;
             continue;

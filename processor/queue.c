@@ -101,6 +101,7 @@ queue_batch_init(struct queue_batch *b)
 {
     b->n = 0;
     b->items = NULL;
+    b->ev = NULL;
 }
 
 void
@@ -108,8 +109,12 @@ queue_batch_clear(struct queue_batch *b)
 {
     for (size_t i = 0; i < b->n; i++) {
         freeReplyObject(b->items[i]);
+        if (b->ev != NULL) {
+            event_cleanup(&b->ev[i]);
+        }
     }
     free(b->items);
+    free(b->ev);
     queue_batch_init(b);
 }
 
@@ -182,6 +187,11 @@ claim_now(const queue_t *q, rconn_t *c, size_t max, long timeout_s, struct queue
     n = assign_claim(c, &k, max, &b, err);
     if (n > 0 && assign_batch(c, &k, timeout_s, &b, err) != 0) {
         n = -1;
+    }
+    if (n > 0 && out->n == 0) { /* the whole batch, its decoded events with it */
+        queue_batch_clear(out);
+        *out = b;
+        return n;
     }
     for (size_t i = 0; n > 0 && i < b.n; i++) {
         if (batch_add(out, b.items[i]) != 0) {

@@ -21,6 +21,7 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "event.h"
 #include "rconn.h"
 
 typedef struct queue queue_t;
@@ -57,6 +58,9 @@ char *queue_consumer_key(const queue_t *q, const char *kind, const char *consume
 struct queue_batch {
     size_t n;
     redisReply **items; /* owned: string replies; items[i]->str, items[i]->len */
+    /* NULL, or (a claim's, assign.h) ev[i] is items[i] decoded as envelope_decode() would, or
+     * has src NULL when it was not; owned */
+    struct event *ev;
 };
 
 void queue_batch_init(struct queue_batch *b);

@@ -1423,45 +1423,46 @@ takes_fast_path(const char *text, size_t len)
     return fast * 4 < json;
 }
 
+/* Good visit members (test_visit_decodes_and_round_trips()). */
+static const char *const good_visits[] = {
+    VISIT_FULL,
+    /* jansson's path: another order, an unknown member, spaces */
+    "{\"xob\":1,\"xo\":\"/a\",\"xb\":0,\"xn\":1,\"x\":\"/b\",\"eb\":-1,\"en\":0,\"e\":\"/a\","
+    "\"d\":5000,"
+    "\"b\":-1,\"n\":0,\"start\":1763200800000,\"s\":2,\"id\":\"" VALID_ID "\",\"new\":[1] }",
+    /* the first event of a visit: a page view starting it */
+    "{\"id\":\"" VALID_ID "\",\"s\":1,\"start\":1,\"n\":1,\"b\":1,\"d\":0,\"e\":\"/b\",\"en\":1,"
+    "\"eb\":1,\"x\":\"/b\",\"xn\":1,\"xb\":1}",
+    /* a click: no page, no bounce change; an id of a client event of site s */
+    "{\"id\":\"s:k-1\",\"s\":3,\"start\":1,\"n\":0,\"b\":0,\"d\":7,\"en\":0,\"xn\":0,\"xb\":0}",
+    /* xob without xo: ignored */
+    "{\"id\":\"s:k-1\",\"s\":3,\"start\":1,\"n\":0,\"b\":0,\"d\":7,\"en\":0,\"xn\":0,\"xb\":0,"
+    "\"xob\":5}",
+    /* a path escaped, and one of UTF-8 (jansson's path) */
+    "{\"id\":\"s:k-1\",\"s\":1,\"start\":1,\"n\":1,\"b\":1,\"d\":0,\"e\":\"/a\\\"b\",\"en\":1,"
+    "\"eb\":1,\"x\":\"/caf\xc3\xa9\",\"xn\":1,\"xb\":1}",
+    /* the visit's first page view had no path (a bounce, no entry): this second one, with
+     * a path, is its entry and ends the bounce, which the entry page never had (eb 0) */
+    "{\"id\":\"" VALID_ID "\",\"s\":2,\"start\":1,\"n\":0,\"b\":-1,\"d\":9,\"e\":\"/b\","
+    "\"en\":1,\"eb\":0,\"x\":\"/b\",\"xn\":1,\"xb\":0}",
+};
+
 /* Good visit members: decoded member by member, by either decoder (another order, unknown
  * members inside visit, the optional ones absent), and envelope_encode() writes them back so
  * that they decode to the same event. */
 static void
 test_visit_decodes_and_round_trips(void **state)
 {
-    static const char *const good[] = {
-        VISIT_FULL,
-        /* jansson's path: another order, an unknown member, spaces */
-        "{\"xob\":1,\"xo\":\"/a\",\"xb\":0,\"xn\":1,\"x\":\"/b\",\"eb\":-1,\"en\":0,\"e\":\"/a\","
-        "\"d\":5000,"
-        "\"b\":-1,\"n\":0,\"start\":1763200800000,\"s\":2,\"id\":\"" VALID_ID "\",\"new\":[1] }",
-        /* the first event of a visit: a page view starting it */
-        "{\"id\":\"" VALID_ID
-        "\",\"s\":1,\"start\":1,\"n\":1,\"b\":1,\"d\":0,\"e\":\"/b\",\"en\":1,"
-        "\"eb\":1,\"x\":\"/b\",\"xn\":1,\"xb\":1}",
-        /* a click: no page, no bounce change; an id of a client event of site s */
-        "{\"id\":\"s:k-1\",\"s\":3,\"start\":1,\"n\":0,\"b\":0,\"d\":7,\"en\":0,\"xn\":0,\"xb\":0}",
-        /* xob without xo: ignored */
-        "{\"id\":\"s:k-1\",\"s\":3,\"start\":1,\"n\":0,\"b\":0,\"d\":7,\"en\":0,\"xn\":0,\"xb\":0,"
-        "\"xob\":5}",
-        /* a path escaped, and one of UTF-8 (jansson's path) */
-        "{\"id\":\"s:k-1\",\"s\":1,\"start\":1,\"n\":1,\"b\":1,\"d\":0,\"e\":\"/a\\\"b\",\"en\":1,"
-        "\"eb\":1,\"x\":\"/caf\xc3\xa9\",\"xn\":1,\"xb\":1}",
-        /* the visit's first page view had no path (a bounce, no entry): this second one, with
-         * a path, is its entry and ends the bounce, which the entry page never had (eb 0) */
-        "{\"id\":\"" VALID_ID "\",\"s\":2,\"start\":1,\"n\":0,\"b\":-1,\"d\":9,\"e\":\"/b\","
-        "\"en\":1,\"eb\":0,\"x\":\"/b\",\"xn\":1,\"xb\":0}",
-    };
     (void)state;
 
-    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+    for (size_t i = 0; i < sizeof good_visits / sizeof good_visits[0]; i++) {
         struct event ev, back;
         struct app_err err = {0, ""};
         char *text;
         size_t len;
 
-        if (decode_visit(good[i], "}", &ev, &err) != 0) {
-            fail_msg("visit %s refused: %s", good[i], err.msg);
+        if (decode_visit(good_visits[i], "}", &ev, &err) != 0) {
+            fail_msg("visit %s refused: %s", good_visits[i], err.msg);
         }
         assert_true(ev.has_visit);
         if (i < 2) {
@@ -1517,6 +1518,82 @@ test_visit_decodes_and_round_trips(void **state)
         free(text);
         event_cleanup(&back);
         event_cleanup(&ev);
+    }
+}
+
+/* envelope_event_with_visit() gives an event decoded without a visit exactly what decoding the
+ * envelope with that visit spliced in (envelope_with_visit(), envelope_visit_encode()) gives,
+ * for each good visit, on envelopes of either decoder's path; an eb without e and an xob
+ * without xo, which the envelope leaves out, are 0 either way; and out of memory leaves the
+ * event as it was. */
+static void
+test_event_with_visit_equals_splice(void **state)
+{
+    static const char *const bases[] = {
+        "{\"v\":1,\"id\":\"" VALID_ID "\",\"site_id\":\"s\",\"event_type\":\"page_view\",\"ts\":1,"
+        "\"received\":2,\"path\":\"/b\"}",
+        "{\"v\":1,\"id\":\"" VALID_ID "\",\"site_id\":\"s\",\"event_type\":\"click\",\"ts\":1,"
+        "\"received\":2,\"user_id\":\"u\",\"properties\":{\"k\":[1,\"v\"]},\"rid\":\"r-1\"}",
+        /* jansson's path: an escape */
+        "{\"v\":1,\"id\":\"" VALID_ID "\",\"site_id\":\"s\",\"event_type\":\"e\\u0041\",\"ts\":1,"
+        "\"received\":2}",
+    };
+    (void)state;
+
+    for (size_t i = 0; i < sizeof good_visits / sizeof good_visits[0] + 1; i++) {
+        struct event with;
+        struct event_visit v;
+        struct app_err err = {0, ""};
+
+        if (i < sizeof good_visits / sizeof good_visits[0]) {
+            assert_int_equal(decode_visit(good_visits[i], "}", &with, &err), 0);
+            v = with.visit;
+        } else { /* eb without e, xob without xo */
+            event_init(&with);
+            v = (struct event_visit){.id = "s:k-1",
+                                     .seq = 4,
+                                     .start_ms = 1,
+                                     .b = 0,
+                                     .d = 3,
+                                     .eb = 1,
+                                     .x = "/x",
+                                     .xn = 1,
+                                     .xob = 1};
+        }
+        for (size_t b = 0; b < sizeof bases / sizeof bases[0]; b++) {
+            struct event want, got;
+            size_t mlen, len;
+            char *member = envelope_visit_encode(&v, &mlen);
+            char *text;
+
+            assert_non_null(member);
+            text = envelope_with_visit(bases[b], strlen(bases[b]), member, mlen, &len);
+            assert_non_null(text);
+            assert_int_equal(strlen(text), len);
+            assert_int_equal(envelope_decode(text, len, &want, &err), 0);
+            assert_int_equal(envelope_decode(bases[b], strlen(bases[b]), &got, &err), 0);
+            assert_false(got.has_visit);
+            for (long n = 1;; n++) { /* each allocation failing in turn, then none */
+                failalloc_arm(n);
+                int rc = envelope_event_with_visit(&got, &v);
+                long made = failalloc_count();
+                failalloc_arm(0);
+                if (rc == 0) {
+                    assert_true(made < n);
+                    break;
+                }
+                assert_false(got.has_visit);
+                assert_non_null(got.src);
+            }
+            assert_same_event(&want, &got, text);
+            assert_int_equal(got.visit.eb, v.e != NULL ? v.eb : 0);
+            assert_int_equal(got.visit.xob, v.xo != NULL ? v.xob : 0);
+            event_cleanup(&want);
+            event_cleanup(&got);
+            free(text);
+            free(member);
+        }
+        event_cleanup(&with);
     }
 }
 
@@ -1737,6 +1814,7 @@ main(void)
         cmocka_unit_test(test_round_trip_attribution),
         cmocka_unit_test(test_round_trip_device),
         cmocka_unit_test(test_decode_out_of_memory),
+        cmocka_unit_test(test_event_with_visit_equals_splice),
     };
 
     jsonmem_install(); /* jansson's allocations through failalloc's counters */
