@@ -497,9 +497,11 @@ queue_dead_purge(const queue_t *q, rconn_t *c, struct app_err *err)
 int
 queue_depths(const queue_t *q, rconn_t *c, struct queue_depths *out, struct app_err *err)
 {
-    const char *keys[] = {q->names[QUEUE_PENDING], q->names[QUEUE_PROCESSING],
-                          q->names[QUEUE_DEAD]};
-    long long *dest[] = {&out->pending, &out->processing, &out->dead};
+    const char *keys[] = {q->names[QUEUE_PENDING], q->names[QUEUE_PROCESSING], q->names[QUEUE_DEAD],
+                          q->names[QUEUE_ASSIGNING]};
+    long long assigning = 0;
+    long long *dest[] = {&out->pending, &out->processing, &out->dead, &assigning};
+    enum { N_KEYS = sizeof keys / sizeof keys[0] };
     redisContext *ctx;
     int rc = 0;
 
@@ -508,14 +510,14 @@ queue_depths(const queue_t *q, rconn_t *c, struct queue_depths *out, struct app_
     if (ctx == NULL) {
         return -1;
     }
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t i = 0; i < N_KEYS; i++) {
         *dest[i] = 0;
         if (keys[i] != NULL && redisAppendCommand(ctx, "LLEN %s", keys[i]) != REDIS_OK) {
             rconn_drop(c); /* out of memory: the context is unusable */
             return err_set(err, ERR_INTERNAL, "out of memory");
         }
     }
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t i = 0; i < N_KEYS; i++) {
         void *reply = NULL;
         if (keys[i] == NULL) {
             continue;
@@ -533,5 +535,6 @@ queue_depths(const queue_t *q, rconn_t *c, struct queue_depths *out, struct app_
         }
         freeReplyObject(r);
     }
+    out->pending += assigning; /* a claim's batch being assigned is still waiting */
     return rc;
 }

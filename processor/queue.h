@@ -142,8 +142,9 @@ long queue_adopt_orphans(const queue_t *q, rconn_t *c, long *lists, struct app_e
  * backslash, malloc'd, or NULL when out of memory. */
 char *queue_glob_escape(const char *s);
 
-/* The lengths of the queue, this consumer's processing list (0 without a consumer)
- * and the dead-letter list, in one round trip. Returns 0 or -1. */
+/* The lengths of the queue (with its assigning list: a claim's batch being assigned its
+ * visits, assign.h), this consumer's processing list (0 without a consumer) and the
+ * dead-letter list, in one round trip. Returns 0 or -1. */
 struct queue_depths {
     long long pending, processing, dead;
 };

@@ -64,9 +64,21 @@ expect_eq "processor: that consumer id is the one registered in Redis" \
 expect_eq "processor: no duplicates" "$(metric "$P" analytics_events_duplicate_total)" 0
 expect_eq "processor: queue depth 0" "$(metric "$P" 'analytics_queue_depth{shard="0"}')" 0
 expect_eq "processor: processing depth 0" "$(metric "$P" analytics_processing_depth)" 0
+# A batch another consumer claimed and has not committed (it holds the assignment lease) is
+# still waiting: it counts in the depth with the queue behind it; once the lease is gone, the
+# processor takes that batch first and stores it.
+env_n() { printf '{"v":1,"id":"01a2107d-783e-7c3a-a236-cf84b3a8770%s","site_id":"m","event_type":"page_view","ts":1763200800000,"received":1763200800000}' "$1"; }
+redis_cli set events:assign other-consumer PX 60000 >/dev/null
+redis_cli rpush events:assigning "$(env_n 1)" "$(env_n 2)" >/dev/null
+redis_cli lpush events "$(env_n 3)" >/dev/null
+expect_eq "processor: queue depth counts a batch being assigned" "$(metric "$P" 'analytics_queue_depth{shard="0"}')" 3
+redis_cli del events:assign >/dev/null
+stored8() { [ "$(metric "$P" analytics_events_stored_total)" = 8 ]; }
+check "processor: that batch and the queue stored once the lease is gone" wait_until 30 stored8
+expect_eq "processor: queue depth back to 0" "$(metric "$P" 'analytics_queue_depth{shard="0"}')" 0
 b=$(metric "$P" analytics_batches_total)
 check "processor: batches counted ($b)" [ "$b" -ge 1 ]
-expect_eq "processor: batch sizes sum to the events" "$(metric "$P" analytics_batch_size_sum)" 5.000000
+expect_eq "processor: batch sizes sum to the events" "$(metric "$P" analytics_batch_size_sum)" 8.000000
 redis_cli lpush events garbage >/dev/null
 dead1() { [ "$(metric "$P" 'analytics_events_dead_lettered_total{reason="invalid_envelope"}')" = 1 ]; }
 if wait_until 30 dead1; then pass "processor: dead letter counted"; else fail "processor: dead letter counted"; fi
@@ -81,11 +93,11 @@ redis_cli sadd events:consumers ghost:1:x >/dev/null
 recovered1() { [ "$(metric "$P" analytics_events_recovered_total)" = 1 ]; }
 if wait_until 30 recovered1; then pass "processor: a periodic recovery pass is counted"; else
     fail "processor: a periodic recovery pass is counted" "$(metric "$P" analytics_events_recovered_total)"; fi
-stored6() { [ "$(metric "$P" analytics_events_stored_total)" = 6 ]; }
-check "processor: the recovered event is stored" wait_until 30 stored6
+stored9() { [ "$(metric "$P" analytics_events_stored_total)" = 9 ]; }
+check "processor: the recovered event is stored" wait_until 30 stored9
 
 http GET "$R/stats?site_id=m&date=2025-11-15"
-expect_eq "reporting: stats answered" "$(jq .total_views <<<"$HTTP_BODY")" 6
+expect_eq "reporting: stats answered" "$(jq .total_views <<<"$HTTP_BODY")" 9
 http GET "$R/stats?site_id=m"
 expect_eq "reporting: /stats 200 counted" "$(metric "$R" 'analytics_http_requests_total{route="/stats",status="200"}')" 1
 expect_eq "reporting: /stats 400 counted" "$(metric "$R" 'analytics_http_requests_total{route="/stats",status="400"}')" 1
