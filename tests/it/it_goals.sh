@@ -5,8 +5,8 @@
 # sent through ingest and stored by two processors; every answer (all goals over each day and
 # both, one goal, goal=signup&by=prop.plan, a limit, a range without events) is compared with
 # its recomputation from the stored raw events in Python, the site's visitors also with
-# /stats/summary's; then each 400 naming its parameter, the read tokens' 401 and 403, and a
-# clean stop of every program.
+# /stats/summary's; then each 400 naming its parameter, the cap of 1000 values (events put
+# straight into MongoDB), the read tokens' 401 and 403, and a clean stop of every program.
 # shellcheck source=tests/it/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -194,6 +194,28 @@ for limit in 0 101 x -1 1.5; do
 done
 http GET "$R/stats/goals?site_id=$SITE&date=$D1&limit=100"
 expect_eq "limit=100: 200" "$HTTP_STATUS" 200
+
+echo "# --- at most 1000 goals or values of a property"
+# many FIRST LAST: insert the events "many" of site goal-many with v=FIRST..LAST straight into
+# events, with one command a call (through ingest and the processors, 1000 events take the test
+# server a minute); the site has no rollups, so no visitors.
+many() {
+    local docs
+    docs=$(seq "$1" "$2" | jq -cs --arg d "${D1}T12:00:00Z" 'map({_id: "many-\(.)", site_id: "goal-many",
+        event_type: "many", timestamp: {"$date": $d}, user_id: "m\(.)", properties: {v: "v\(.)"}})')
+    "$BUILD/tests/mongoq" "$(mongo_uri $DB)" events command "{\"insert\":\"events\",\"documents\":$docs}" \
+        >/dev/null || fail "insert the events $1-$2 of goal-many"
+}
+many 1 500 # one argument of a command may not exceed 128 KiB
+many 501 1000
+http GET "$R/stats/goals?site_id=goal-many&date=$D1&goal=many&by=prop.v&limit=3"
+expect_json "1000 values: the first 3" "$HTTP_BODY" "{\"site_id\":\"goal-many\",\"date\":\"$D1\",\"goal\":\"many\",\"by\":\"prop.v\",\"visitors\":0,\"values\":[{\"value\":\"v1\",\"visitors\":1,\"events\":1,\"conversion_rate\":0},{\"value\":\"v10\",\"visitors\":1,\"events\":1,\"conversion_rate\":0},{\"value\":\"v100\",\"visitors\":1,\"events\":1,\"conversion_rate\":0}]}"
+many 1001 1001
+bad "site_id=goal-many&date=$D1&goal=many&by=prop.v" \
+    "The range has more than 1000 goals or values of the property, too many to count: ask a shorter range"
+http GET "$R/stats/goals?site_id=goal-many&date=$D1"
+expect_eq "1001 values of one goal: the goals still answer" "$(jq -c '.goals' <<<"$HTTP_BODY")" \
+    '[{"goal":"many","visitors":1001,"events":1001,"conversion_rate":0}]'
 
 echo "# --- read tokens"
 start_service reporting2 MONGO_URI="$(mongo_uri $DB)" READ_TOKENS="all-key, site-key:$SITE, other-key:other"
