@@ -20,6 +20,10 @@ struct req {
     struct day_range days;
 };
 
+/* The 400 of a route whose parameters are the site and the days alone (/stats/summary,
+ * /stats/goals) when site_id or every day parameter is absent. */
+#define REQ_MISSING_DAYS "Missing required parameters: site_id, date or from and to (YYYY-MM-DD)"
+
 /* Read them from the query string into q. Returns 0, or the HTTP status of the 400 sent
  * (`missing`: the message when site_id or every day parameter is absent). */
 int req_read(struct mg_connection *conn, const char *qs, struct req *q, const char *missing);

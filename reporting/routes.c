@@ -359,6 +359,7 @@ const struct http_route reporting_routes[] = {
     {"GET", "/stats/breakdown/aggregated", handle_breakdown_aggregated, 0},
     {"GET", "/stats/summary", reporting_handle_summary, 0},
     {"GET", "/stats/realtime", reporting_handle_realtime, 0},
+    {"GET", "/stats/goals", reporting_handle_goals, 0},
     DASHBOARD_ROUTES,
     SVC_PROBE_ROUTES,
     {"GET", "/metrics", handle_metrics, SVC_OPEN_ROUTE},

@@ -10,8 +10,6 @@
 #include "request.h"
 #include "ts.h"
 
-#define MISSING_SUMMARY "Missing required parameters: site_id, date or from and to (YYYY-MM-DD)"
-
 /* The window of GET /stats/realtime, and the most pages it lists. */
 #define REALTIME_WINDOW_MS (5 * 60 * 1000)
 #define REALTIME_PAGES 10
@@ -63,7 +61,7 @@ reporting_handle_summary(struct mg_connection *conn, void *arg)
     json_t *reply = NULL, *past = NULL, *change = NULL;
     int status;
 
-    if ((status = req_read(conn, qs, &q, MISSING_SUMMARY)) != 0) {
+    if ((status = req_read(conn, qs, &q, REQ_MISSING_DAYS)) != 0) {
         return status;
     }
     if (q.type_len != 0) {
