@@ -159,8 +159,43 @@ put_json(const char *buf, size_t n, void *data)
     return o->failed ? -1 : 0;
 }
 
+/* The envelope's names of the attribution's members (enum event_attr, "att" and "visit.va"). */
+static const char *const att_keys[EVENT_N_ATTRS] = {"s", "m", "ch", "us", "um", "uc", "ut", "ux"};
+
+/* Append ,"va":{...}, the visit's attribution, device and country: the members of a, each only
+ * when set, in the order the fast path of the decoder reads them (scan_va()): the attribution's
+ * (att_keys[]), the device's (device_members[]), "cc". */
+static void
+put_va(struct out *o, const struct event_visit_attr *a)
+{
+    const char *sep = "\"";
+
+    put(o, ",\"va\":{", 7);
+    for (int k = 0; k < EVENT_N_ATTRS + DEVICE_N + 1; k++) {
+        const char *key, *v;
+        if (k < EVENT_N_ATTRS) {
+            key = att_keys[k];
+            v = a->attr[k] != NULL ? a->attr[k] : "";
+        } else if (k < EVENT_N_ATTRS + DEVICE_N) {
+            key = device_members[k - EVENT_N_ATTRS].key;
+            v = device_get(&a->device, k - EVENT_N_ATTRS);
+        } else {
+            key = "cc";
+            v = a->country;
+        }
+        if (v[0] != '\0') {
+            put(o, sep, strlen(sep));
+            put(o, key, strlen(key));
+            put_string_n(o, "\":\"", 3, v, v + strlen(v));
+            sep = ",\"";
+        }
+    }
+    put(o, "}", 1);
+}
+
 /* Append the object {...} of visit v: its members in the order the fast path of the decoder
- * reads them (scan_visit()), e, x and xo only when set, eb only with e, xob only with xo. */
+ * reads them (scan_visit()), e, x and xo only when set, eb only with e, xob only with xo, va
+ * only when has_va. */
 static void
 put_visit_object(struct out *o, const struct event_visit *v)
 {
@@ -187,6 +222,9 @@ put_visit_object(struct out *o, const struct event_visit *v)
         PUT_STRING(o, "xo", v->xo);
         PUT_INT(o, "xob", v->xob);
     }
+    if (v->has_va) {
+        put_va(o, &v->va);
+    }
     put(o, "}", 1);
 }
 
@@ -202,7 +240,15 @@ put_visit(struct out *o, const struct event_visit *v)
 static size_t
 visit_room(const struct event_visit *v)
 {
-    return 160 + len_or_0(v->id) + len_or_0(v->e) + len_or_0(v->x) + len_or_0(v->xo);
+    size_t n = 160 + len_or_0(v->id) + len_or_0(v->e) + len_or_0(v->x) + len_or_0(v->xo);
+
+    if (v->has_va) {
+        n += 120 + sizeof v->va.device + sizeof v->va.country;
+        for (int k = 0; k < EVENT_N_ATTRS; k++) {
+            n += len_or_0(v->va.attr[k]);
+        }
+    }
+    return n;
 }
 
 char *
@@ -251,13 +297,17 @@ envelope_with_visit(const char *env, size_t len, const char *member, size_t memb
 int
 envelope_event_with_visit(struct event *ev, const struct event_visit *v)
 {
-    const char *strs[4] = {v->id, v->e, v->x, v->xo};
-    size_t len[4], at = 0;
+    enum { N_STRS = 4 + EVENT_N_ATTRS };
+    const char *strs[N_STRS] = {v->id, v->e, v->x, v->xo};
+    size_t len[N_STRS], at = 0;
     char local[4 * (EVENT_PATH_MAX + 1)], *text;
     json_t *held, *src;
     const char *t;
 
-    for (int i = 0; i < 4; i++) {
+    for (int k = 0; k < EVENT_N_ATTRS; k++) {
+        strs[4 + k] = v->has_va ? v->va.attr[k] : NULL;
+    }
+    for (int i = 0; i < N_STRS; i++) {
         len[i] = strs[i] != NULL ? strlen(strs[i]) : 0;
         at += len[i] + 1;
     }
@@ -266,7 +316,7 @@ envelope_event_with_visit(struct event *ev, const struct event_visit *v)
         return -1;
     }
     at = 0;
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < N_STRS; i++) {
         memcpy(text + at, strs[i] != NULL ? strs[i] : "", len[i]);
         at += len[i];
         text[at++] = '\0';
@@ -299,15 +349,19 @@ envelope_event_with_visit(struct event *ev, const struct event_visit *v)
     ev->visit.x = v->x != NULL ? t : NULL;
     t += len[2] + 1;
     ev->visit.xo = v->xo != NULL ? t : NULL;
-    /* What the envelope leaves out (put_visit_object()) decodes as 0. */
+    for (int k = 0; k < EVENT_N_ATTRS; k++) {
+        t += len[3 + k] + 1;
+        ev->visit.va.attr[k] = strs[4 + k] != NULL ? t : NULL;
+    }
+    /* What the envelope leaves out (put_visit_object()) decodes as 0, or "". */
     ev->visit.eb = v->e != NULL ? v->eb : 0;
     ev->visit.xob = v->xo != NULL ? v->xob : 0;
+    if (!v->has_va) {
+        memset(&ev->visit.va, 0, sizeof ev->visit.va);
+    }
     ev->has_visit = 1;
     return 0;
 }
-
-/* The envelope's names of the attribution's members (enum event_attr, "att"). */
-static const char *const att_keys[EVENT_N_ATTRS] = {"s", "m", "ch", "us", "um", "uc", "ut", "ux"};
 
 /* Append ,"att":{...} when ev has any attribution: its present members in att_keys[]'s order,
  * the order the fast path of the decoder reads them (scan_att()). */
@@ -561,6 +615,8 @@ struct visit_raw {
     const char *s[V_MEMBERS];
     size_t len[V_MEMBERS];
     int64_t i[V_MEMBERS];
+    int has_va;                 /* "va" read (by the fast path: checked, strings aside) */
+    struct event_visit_attr va; /* its device and country; its strings are set later */
 };
 
 /* Whether member m of r keeps its rule. */
@@ -646,8 +702,54 @@ visit_check(const struct visit_raw *r, struct event *ev, struct app_err *err)
     v.xb = (int)r->i[V_XB];
     v.xo = r->present[V_XO] ? r->s[V_XO] : NULL;
     v.xob = r->present[V_XO] ? (int)r->i[V_XOB] : 0;
+    v.has_va = r->has_va;
+    v.va = r->va;
     ev->visit = v;
     ev->has_visit = 1;
+    return 0;
+}
+
+/* The jansson path's "visit.va" (any JSON value; NULL when absent) checked into v: the rules of
+ * the envelope's own "att" members, device members and "cc" (unknown members ignored). Returns
+ * 0, or -1 with err set. */
+static int
+take_va(json_t *va, struct event_visit *v, struct app_err *err)
+{
+    static const char device_reason[] = "envelope field '";
+    json_t *cc;
+
+    if (va == NULL) {
+        return 0;
+    }
+    if (!json_is_object(va)) {
+        return err_set(err, ERR_INVALID, "envelope field 'visit.va' is not an object");
+    }
+    for (int k = 0; k < EVENT_N_ATTRS; k++) {
+        json_t *a = json_object_get(va, att_keys[k]);
+        if (a != NULL && (!json_is_string(a) || !ATT_FITS(json_string_length(a)))) {
+            return err_set(err, ERR_INVALID,
+                           "envelope field 'visit.va.%s' is not a string of 1-%d bytes",
+                           att_keys[k], EVENT_ATTR_MAX);
+        }
+        v->va.attr[k] = json_string_value(a);
+    }
+    for (int m = 0; m < DEVICE_N; m++) {
+        json_t *d = json_object_get(va, device_members[m].key);
+        if (d != NULL && (!json_is_string(d) || !device_take(&v->va.device, m, json_string_value(d),
+                                                             json_string_length(d)))) {
+            /* "envelope field 'visit.va.br' is not ...": the envelope's own reason, renamed */
+            return err_set(err, ERR_INVALID, "envelope field 'visit.va.%s",
+                           device_members[m].reason + sizeof device_reason - 1);
+        }
+    }
+    cc = json_object_get(va, "cc");
+    if (cc != NULL &&
+        (!json_is_string(cc) ||
+         !take_country(json_string_value(cc), json_string_length(cc), v->va.country))) {
+        return err_set(err, ERR_INVALID,
+                       "envelope field 'visit.va.cc' is not a country code (two letters A-Z)");
+    }
+    v->has_va = 1;
     return 0;
 }
 
@@ -676,7 +778,10 @@ take_visit(json_t *visit, struct event *ev, struct app_err *err)
             r.i[m] = json_integer_value(v);
         }
     }
-    return visit_check(&r, ev, err);
+    if (visit_check(&r, ev, err) != 0) {
+        return -1;
+    }
+    return take_va(json_object_get(visit, "va"), &ev->visit, err);
 }
 
 /* --- the fast path of envelope_decode() --------------------------------------------------- */
@@ -808,8 +913,9 @@ enum {
     F_VE,
     F_VX,
     F_VXO,
-    F_ATT, /* the attribution's, enum event_attr's order */
-    F_N = F_ATT + EVENT_N_ATTRS
+    F_ATT,                        /* the attribution's, enum event_attr's order */
+    F_VA = F_ATT + EVENT_N_ATTRS, /* the visit's attribution's (visit.va), the same order */
+    F_N = F_VA + EVENT_N_ATTRS
 };
 
 /* The visit's string members, by field. */
@@ -844,6 +950,55 @@ scan_visit_str(struct scan *s, const char *lit, size_t n, struct visit_raw *r, i
 #define VI(s, lit, r, m) scan_visit_int((s), (lit), sizeof(lit) - 1, (r), (m))
 #define VS(s, lit, r, m, fi) scan_visit_str((s), (lit), sizeof(lit) - 1, (r), (m), &f[fi], &n[fi])
 
+/* The key "key": of an object's member next in s: the first one's right after its '{' (*first
+ * set, then cleared), any other's after a comma. 0 when it is not next. */
+static int
+scan_key(struct scan *s, int *first, const char *key)
+{
+    size_t kn = strlen(key), at = *first ? 0 : 1;
+
+    if ((size_t)(s->end - s->p) < at + kn + 3 || (at == 1 && s->p[0] != ',') || s->p[at] != '"' ||
+        memcmp(s->p + at + 1, key, kn) != 0 || memcmp(s->p + at + 1 + kn, "\":", 2) != 0) {
+        return 0;
+    }
+    s->p += at + kn + 3;
+    *first = 0;
+    return 1;
+}
+
+/* The "va" object as envelope_encode() writes it (put_va()), its attribution's strings' places
+ * in f[] / n[] (F_VA), its device and country into r->va; 1 when it is of that form and each
+ * member keeps its rule, else 0. */
+static int
+scan_va(struct scan *s, struct visit_raw *r, const char **f, size_t *n)
+{
+    const char *v;
+    size_t vn;
+    int first = 1;
+
+    if (!SCAN_LIT(s, "{")) {
+        return 0;
+    }
+    for (int k = 0; k < EVENT_N_ATTRS; k++) {
+        if (scan_key(s, &first, att_keys[k]) &&
+            (!scan_str(s, &f[F_VA + k], &n[F_VA + k]) || !ATT_FITS(n[F_VA + k]))) {
+            return 0;
+        }
+    }
+    for (int m = 0; m < DEVICE_N; m++) {
+        if (scan_key(s, &first, device_members[m].key) &&
+            (!scan_str(s, &v, &vn) || !device_take(&r->va.device, m, v, vn))) {
+            return 0;
+        }
+    }
+    if (scan_key(s, &first, "cc") &&
+        (!scan_str(s, &v, &vn) || !take_country(v, vn, r->va.country))) {
+        return 0;
+    }
+    r->has_va = 1;
+    return SCAN_LIT(s, "}");
+}
+
 /* The "visit" object of exactly the form envelope_encode() writes (put_visit()), its strings'
  * places in f[] / n[]; 1 when it is of that form (its rules are checked later, by
  * visit_check()), else 0. */
@@ -864,6 +1019,9 @@ scan_visit(struct scan *s, struct visit_raw *r, const char **f, size_t *n)
         return 0;
     }
     if (r->present[V_XO] && !VI(s, ",\"xob\":", r, V_XOB)) {
+        return 0;
+    }
+    if (SCAN_LIT(s, ",\"va\":") && !scan_va(s, r, f, n)) {
         return 0;
     }
     return SCAN_LIT(s, "}");
@@ -1059,6 +1217,9 @@ decode_fast(const char *buf, size_t len, struct event *ev)
         e.visit.e = e.visit.e != NULL ? t + off[F_VE] : NULL;
         e.visit.x = e.visit.x != NULL ? t + off[F_VX] : NULL;
         e.visit.xo = e.visit.xo != NULL ? t + off[F_VXO] : NULL;
+        for (int k = 0; k < EVENT_N_ATTRS; k++) {
+            e.visit.va.attr[k] = f[F_VA + k] != NULL ? t + off[F_VA + k] : NULL;
+        }
     }
     e.site_id = t + off[F_SITE];
     e.event_type = t + off[F_TYPE];

@@ -59,12 +59,17 @@
  *      "n":0,"b":-1,"d":5000,     event_visit): the visit id (its first event's id), this
  *      "e":"/a","en":0,"eb":-1,   event's seq (>= 1), the visit's start (its first ts), and
  *      "x":"/b","xn":1,"xb":0,    this event's change to the visit's figures: n, en, xn in
- *      "xo":"/a","xob":1}}        {0,1}; b, eb, xb in {-1,0,1}; d >= 0 ms; e, x, xo paths,
- *                                 optional (eb exactly with e, xob only with xo), members in
- *                                 this order. eb is the bounce change on the entry page:
- *                                 bounce(after) when en is 1, else b (a visit whose first
+ *      "xo":"/a","xob":1,         {0,1}; b, eb, xb in {-1,0,1}; d >= 0 ms; e, x, xo paths,
+ *      "va":{"s":"Google",        optional (eb exactly with e, xob only with xo), members in
+ *        "br":"Chrome",           this order. eb is the bounce change on the entry page:
+ *        "cc":"DE"}}}             bounce(after) when en is 1, else b (a visit whose first
  *                                 page view has no path bounces before it has an entry).
- *                                 Absent before visits existed and without a user_id
+ *                                 va, optional: the visit's attribution, device and country
+ *                                 (its first event's; struct event_visit_attr), on each event
+ *                                 but the first: the members of "att", then "br" ... "dev",
+ *                                 then "cc", each optional, by their top-level rules ({} when
+ *                                 the first event had none; absent: the event's own are its
+ *                                 visit's). Absent before visits existed and without a user_id
  *
  * A later version may add fields; a version-1 decoder ignores fields it does
  * not know, so adding optional fields does not need a new version number.
@@ -111,9 +116,9 @@ char *envelope_encode(const struct event *ev, size_t *len);
 #define ENVELOPE_ESCAPED_MAX(n) (6 * (n))
 size_t envelope_escape(const char *s, size_t n, char *out);
 
-/* The JSON object of visit member v ({"id":...,"s":...}), exactly as envelope_encode() writes
- * it after "visit":, malloc'd and NUL-terminated with its length in *len; NULL when out of
- * memory. */
+/* The JSON object of visit member v ({"id":...,"s":...}, with "va" when v->has_va: its attr
+ * NULL or non-empty), exactly as envelope_encode() writes it after "visit":, malloc'd and
+ * NUL-terminated with its length in *len; NULL when out of memory. */
 char *envelope_visit_encode(const struct event_visit *v, size_t *len);
 
 /* The envelope env[0..len) (a JSON object ending in '}') with ,"visit":<member> added as its
@@ -163,8 +168,11 @@ int envelope_event_with_visit(struct event *ev, const struct event_visit *v);
  * string of at most 2048 bytes" (e, x, xo); then "envelope field 'visit.e' is missing with
  * en 1", "envelope field 'visit.eb' is missing with e", "envelope field 'visit.eb' is present
  * without e", "envelope field 'visit.x' is missing with xn 1 or xb not 0", "envelope field
- * 'visit.xo' is present without a move of x" (xo needs x and xn 1). Unknown members of visit
- * are ignored. */
+ * 'visit.xo' is present without a move of x" (xo needs x and xn 1); then those of the optional
+ * "visit.va": "envelope field 'visit.va' is not an object", "envelope field 'visit.va.<m>' is
+ * not a string of 1-256 bytes" (an "att" member), "envelope field 'visit.va.<br, brv, os, osv
+ * or dev>' is not <its rule>", "envelope field 'visit.va.cc' is not a country code (two
+ * letters A-Z)". Unknown members of visit and of va are ignored. */
 int envelope_decode(const char *buf, size_t len, struct event *ev, struct app_err *err);
 
 /* envelope_decode() by jansson alone. envelope_decode() first tries a scan of the exact form

@@ -119,6 +119,15 @@ enum event_visitor event_visitor_parse(const char *s, size_t n);
 #define EVENT_USER_ID_SOURCE "user_id_source"
 #define EVENT_USER_ID_SOURCE_MSG "Field 'user_id_source' must be \"device\" (or absent)"
 
+/* A visit's attribution, device and country: those of its first event, which every later event
+ * of the visit carries (the envelope's visit.va, docs/design.md "Visits") and is stored with, so
+ * that a breakdown by source, campaign, device or country counts each visit by how it began. */
+struct event_visit_attr {
+    const char *attr[EVENT_N_ATTRS];     /* enum event_attr; each NULL when absent */
+    struct event_device device;          /* members "" when unknown */
+    char country[EVENT_COUNTRY_LEN + 1]; /* "" when unknown */
+};
+
 /* An event's visit (the envelope member "visit", written by ingest: docs/design.md, Visits):
  * which visit it belongs to and the changes it makes to its visit's figures, which summed over
  * the visit's events give the visit's figures. The strings point into the event's src. */
@@ -137,6 +146,11 @@ struct event_visit {
     int xb;           /* the bounce change on exit x: -1, 0, 1 */
     const char *xo;   /* the exit path before, when the exit moved from one path to another */
     int xob;          /* with xo: the bounce before, 0 or 1 (0 without xo) */
+    /* 1 when va holds the visit's attribution, device and country (an event that does not start
+     * its visit); 0 when they are the event's own (its first event, and envelopes written before
+     * va existed). va's strings point into the event's src too; all zero without it. */
+    int has_va;
+    struct event_visit_attr va;
 };
 
 /* A validated event. The string fields point into `src`, which the event

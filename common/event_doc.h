@@ -42,10 +42,15 @@
 #define EVDOC_OS_VERSION "os_version"
 #define EVDOC_DEVICE "device"
 /* The event's visit (an envelope with a "visit" member; absent otherwise, and in documents
- * stored before visits existed): string, the visit id (the _id of its first event), and
- * int64, the event's 1-based sequence number in it. */
+ * stored before visits existed): string, the visit id (the _id of its first event), int64,
+ * the event's 1-based sequence number in it, and date, the visit's start (its first event's
+ * timestamp; absent in documents stored before it existed), by which reporting selects visits
+ * (index {site_id: 1, visit_start: 1}). An event with a visit stores its visit's attribution,
+ * device and country (its first event's: the envelope's visit.va) under the fields above, not
+ * its own. */
 #define EVDOC_VISIT_ID "visit_id"
 #define EVDOC_VISIT_SEQ "visit_seq"
+#define EVDOC_VISIT_START "visit_start"
 
 /* The index of reporting's GET /events, which the processor creates:
  * {site_id: 1, timestamp: -1, _id: -1}. */

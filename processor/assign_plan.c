@@ -252,7 +252,8 @@ assign_plan_step(struct assign_plan *w, long timeout_s)
                                  .ts_ms = it->ev->ts_ms,
                                  .received_ms = it->ev->received_ms,
                                  .class = visit_class(it->ev->event_type),
-                                 .path = NULL};
+                                 .path = NULL,
+                                 .own = it->ev};
         if (in.class == VISIT_PAGE_VIEW && it->ev->path != NULL) {
             size_t n = event_path_len(it->ev->path);
             n = n > EVENT_PATH_MAX ? EVENT_PATH_MAX : n;

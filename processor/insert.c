@@ -41,6 +41,12 @@ insert_ensure_indexes(store_t *s, struct app_err *err)
         create_index(db, STORE_EVENTS_COLLECTION, "site_id_1_timestamp_1",
                      BCON_NEW(EVDOC_SITE_ID, BCON_INT32(1), EVDOC_TIMESTAMP, BCON_INT32(1)), err);
 
+    /* The visits of a site that started in a range of time (reporting's breakdowns). */
+    if (rc == 0) {
+        rc = create_index(db, STORE_EVENTS_COLLECTION, "site_id_1_visit_start_1",
+                          BCON_NEW(EVDOC_SITE_ID, BCON_INT32(1), EVDOC_VISIT_START, BCON_INT32(1)),
+                          err);
+    }
     /* GET /events on reporting: a site's events, newest first, by (timestamp, _id). */
     if (rc == 0) {
         rc = create_index(db, STORE_EVENTS_COLLECTION, EVENTS_INDEX_NAME,
@@ -157,23 +163,30 @@ event_to_bson(const struct event *ev, int64_t now_ms, struct rollup_own *own, bs
     if (event_visitor_name(ev->visitor) != NULL) {
         BSON_APPEND_UTF8(doc, EVDOC_VISITOR_SOURCE, event_visitor_name(ev->visitor));
     }
-    if (ev->country[0] != '\0') {
-        BSON_APPEND_UTF8(doc, EVDOC_COUNTRY, ev->country);
+    /* The visit's attribution, device and country (its first event's, visit.va) when the event
+     * has them, else its own: a breakdown counts each visit by how it began. */
+    const struct event_visit_attr *va = ev->has_visit && ev->visit.has_va ? &ev->visit.va : NULL;
+    const char *country = va != NULL ? va->country : ev->country;
+    const struct event_device *device = va != NULL ? &va->device : &ev->device;
+    if (country[0] != '\0') {
+        BSON_APPEND_UTF8(doc, EVDOC_COUNTRY, country);
     }
     for (int k = 0; k < EVENT_N_ATTRS; k++) {
         static const char *const names[EVENT_N_ATTRS] = EVDOC_ATTR_NAMES;
-        if (ev->attr[k] != NULL) {
-            BSON_APPEND_UTF8(doc, names[k], ev->attr[k]);
+        const char *a = va != NULL ? va->attr[k] : ev->attr[k];
+        if (a != NULL) {
+            BSON_APPEND_UTF8(doc, names[k], a);
         }
     }
     for (int m = 0; m < DEVICE_N; m++) { /* browser, browser_version, os, os_version, device */
-        if (device_get(&ev->device, m)[0] != '\0') {
-            BSON_APPEND_UTF8(doc, device_members[m].doc, device_get(&ev->device, m));
+        if (device_get(device, m)[0] != '\0') {
+            BSON_APPEND_UTF8(doc, device_members[m].doc, device_get(device, m));
         }
     }
     if (ev->has_visit) {
         BSON_APPEND_UTF8(doc, EVDOC_VISIT_ID, ev->visit.id);
         BSON_APPEND_INT64(doc, EVDOC_VISIT_SEQ, ev->visit.seq);
+        BSON_APPEND_DATE_TIME(doc, EVDOC_VISIT_START, ev->visit.start_ms);
     }
     BSON_APPEND_DATE_TIME(doc, EVDOC_TIMESTAMP, ev->ts_ms);
     BSON_APPEND_DATE_TIME(doc, EVDOC_CREATED_AT, now_ms);

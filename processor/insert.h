@@ -22,7 +22,8 @@ enum insert_outcome {
 };
 
 /* Create the indexes the reads need, idempotently: events {site_id:1, timestamp:1}
- * (reporting's /stats/aggregated) and rollup_paths {scope:1, views:-1, path:1} (its top
+ * (reporting's /stats/aggregated), events {site_id:1, visit_start:1} (a site's visits by
+ * start, for reporting's breakdowns) and rollup_paths {scope:1, views:-1, path:1} (its top
  * paths); rollup_visits {site_id:1, date:1} (a site's visit days and hours over a range of
  * dates); rollup_entry_pages and rollup_exit_pages {scope:1, visits:-1, path:1} (a day's
  * top pages) and {site_id:1, date:1} (a site's over a range of dates). */
@@ -36,7 +37,9 @@ enum insert_outcome insert_compare_stored(const struct event *ev, const bson_t *
                                           const bson_t *stored, char reason[INSERT_REASON_LEN]);
 
 /* Write the events as documents {_id: id, site_id, event_type, path, user_id,
- * visitor_source?, visit_id?, visit_seq? (int64; both only for an event with a visit),
+ * visitor_source?, country?, source? ... utm_content?, browser? ... device? (the visit's,
+ * visit.va, for an event with one: its first event's; else the event's own), visit_id?,
+ * visit_seq? (int64), visit_start? (Date; the three only for an event with a visit),
  * timestamp: Date, createdAt: Date(now_ms), received_at: Date, client_timestamp?: Date,
  * delivery, properties?, own} (absent path and user_id are null; client_timestamp only for
  * an event whose timestamp ingest corrected for clock skew; delivery: event_delivery();

@@ -15,6 +15,34 @@ set_text(char *dst, size_t size, const char *src)
     dst[n] = '\0';
 }
 
+/* Keep ev's attribution, device and country in st (none without ev). */
+static void
+keep_attr(struct visit_state *st, const struct event *ev)
+{
+    if (ev == NULL) {
+        return;
+    }
+    for (int k = 0; k < EVENT_N_ATTRS; k++) {
+        if (ev->attr[k] != NULL) {
+            set_text(st->attr[k], sizeof st->attr[k], ev->attr[k]);
+        }
+    }
+    st->device = ev->device;
+    memcpy(st->country, ev->country, sizeof st->country);
+}
+
+/* The visit's attribution, device and country of st into m's va (its strings into st). */
+static void
+give_attr(const struct visit_state *st, struct event_visit *m)
+{
+    m->has_va = 1;
+    for (int k = 0; k < EVENT_N_ATTRS; k++) {
+        m->va.attr[k] = st->attr[k][0] != '\0' ? st->attr[k] : NULL;
+    }
+    m->va.device = st->device;
+    memcpy(m->va.country, st->country, sizeof m->va.country);
+}
+
 /* Whether a visit with these figures is a bounce: exactly one page view, no interaction. */
 static int
 bounce(int page_views, int interacted)
@@ -37,9 +65,13 @@ visit_step(struct visit_state *st, const struct visit_input *in, int64_t timeout
         st->last_received = in->received_ms;
         st->min_ts = st->max_ts = st->start_ms = in->ts_ms;
         set_text(st->id, sizeof st->id, in->id);
+        keep_attr(st, in->own);
         m->n = 1;
-    } else if (in->received_ms > st->last_received) {
-        st->last_received = in->received_ms;
+    } else {
+        if (in->received_ms > st->last_received) {
+            st->last_received = in->received_ms;
+        }
+        give_attr(st, m);
     }
     d0 = st->max_ts - st->min_ts;
     st->seq++;
@@ -134,7 +166,7 @@ visit_state_pack(const struct visit_state *st, char *out)
     char *p = out;
 
     *p++ = 'V';
-    *p++ = '1';
+    *p++ = '2';
     p = put_i64(p, st->seq);
     p = put_i64(p, st->last_received);
     p = put_i64(p, st->min_ts);
@@ -145,6 +177,15 @@ visit_state_pack(const struct visit_state *st, char *out)
     p = put_text(p, st->id);
     p = put_text(p, st->entry);
     p = put_text(p, st->exit);
+    for (int k = 0; k < EVENT_N_ATTRS; k++) {
+        p = put_text(p, st->attr[k]);
+    }
+    p = put_text(p, st->device.browser);
+    p = put_text(p, st->device.browser_version);
+    p = put_text(p, st->device.os);
+    p = put_text(p, st->device.os_version);
+    p = put_text(p, st->device.device);
+    p = put_text(p, st->country);
     return (size_t)(p - out);
 }
 
@@ -201,7 +242,7 @@ visit_state_unpack(const char *buf, size_t len, struct visit_state *st)
     struct reader r = {(const unsigned char *)buf, (const unsigned char *)buf + len};
 
     memset(st, 0, sizeof *st);
-    if (len < 2 || buf[0] != 'V' || buf[1] != '1') {
+    if (len < 2 || buf[0] != 'V' || buf[1] != '2') {
         return -1;
     }
     r.p += 2;
@@ -215,8 +256,17 @@ visit_state_unpack(const char *buf, size_t len, struct visit_state *st)
     get_text(&r, st->id, sizeof st->id);
     get_text(&r, st->entry, sizeof st->entry);
     get_text(&r, st->exit, sizeof st->exit);
+    for (int k = 0; k < EVENT_N_ATTRS; k++) {
+        get_text(&r, st->attr[k], sizeof st->attr[k]);
+    }
+    get_text(&r, st->device.browser, sizeof st->device.browser);
+    get_text(&r, st->device.browser_version, sizeof st->device.browser_version);
+    get_text(&r, st->device.os, sizeof st->device.os);
+    get_text(&r, st->device.os_version, sizeof st->device.os_version);
+    get_text(&r, st->device.device, sizeof st->device.device);
+    get_text(&r, st->country, sizeof st->country);
     if (r.p == NULL || r.p != r.end || st->seq < 1 || st->page_views > 2 || st->interacted > 1 ||
-        st->id[0] == '\0' || st->min_ts > st->max_ts) {
+        st->id[0] == '\0' || st->min_ts > st->max_ts || strlen(st->country) == 1) {
         memset(st, 0, sizeof *st);
         return -1;
     }

@@ -25,11 +25,16 @@ FIREFOX='Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:120.0) Gecko/20100101 Fire
 EDGE='Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/119.0.0.0 Safari/537.36 Edg/119.0.2151.72'
 MARKED='Mozilla/5.0 (X11; Linux x86_64; marker-51c2e) Gecko/20100101 Firefox/115.0'
 
+VISITOR=0
 # post UA WIDTH [PATH]: one event of site devices (or a batch of two at /events) with
 # User-Agent UA ("" for none) and screen_width WIDTH ("" for none; as is, so "1.5" or "\"9\""
-# too); sets HTTP_STATUS and IDS (the events' ids).
+# too); sets HTTP_STATUS and IDS (the events' ids). Each post is a visitor of its own, so that
+# its event starts a visit and is stored with its own device (a visit's later events are stored
+# with their visit's, its first event's).
 post() {
-    local ev="{\"site_id\":\"devices\",\"event_type\":\"page_view\",\"timestamp\":\"$NOW\"" body
+    local ev body
+    VISITOR=$((VISITOR + 1))
+    ev="{\"site_id\":\"devices\",\"event_type\":\"page_view\",\"user_id\":\"v$VISITOR\",\"timestamp\":\"$NOW\""
     [ -n "$2" ] && ev="$ev,\"screen_width\":$2"
     ev="$ev}"
     body=$ev

@@ -23,10 +23,15 @@ start_service reporting MONGO_URI="$(mongo_uri $DB)" LOG_LEVEL=debug
 q() { "$BUILD/tests/mongoq" "$(mongo_uri $DB)" "$@"; }
 NOW=$(date -u +%FT%TZ)
 
+VISITOR=0
 # post PORT XFF [PATH]: one event of site geo (or a batch of two at /events), X-Forwarded-For
-# XFF ("" for none); sets HTTP_STATUS and IDS (the events' ids).
+# XFF ("" for none); sets HTTP_STATUS and IDS (the events' ids). Each post is a visitor of its
+# own, so that its event starts a visit and is stored with its own country (a visit's later
+# events are stored with their visit's, its first event's).
 post() {
-    local ev="{\"site_id\":\"geo\",\"event_type\":\"page_view\",\"timestamp\":\"$NOW\"}" body
+    local ev body
+    VISITOR=$((VISITOR + 1))
+    ev="{\"site_id\":\"geo\",\"event_type\":\"page_view\",\"user_id\":\"v$VISITOR\",\"timestamp\":\"$NOW\"}"
     local xff=()
     body=$ev
     [ "${3:-/event}" = /events ] && body="[$ev,$ev]"

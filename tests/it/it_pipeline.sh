@@ -54,9 +54,9 @@ SENT=$((SENT + 1))
 id2=$(jq -r .id <<<"$HTTP_BODY")
 drained "documents"
 doc=$("$BUILD/tests/mongoq" "$(mongo_uri $DB)" events find "{\"_id\":\"$id\"}")
-expect_json "document: _id is the event id, timestamp a UTC Date, curl's device" \
+expect_json "document: _id is the event id, timestamp a UTC Date, curl's device, its visit starting at it" \
     "$(jq -c 'del(.createdAt, .own, .received_at, .delivery)' <<<"$doc")" \
-    "{\"_id\":\"$id\",\"site_id\":\"doc-site\",\"event_type\":\"click\",\"path\":\"/x\",\"user_id\":\"u1\",\"visitor_source\":\"client\",\"browser\":\"curl\",\"browser_version\":\"$CURL_MAJOR\",\"os\":\"Other\",\"timestamp\":{\"\$date\":\"2025-11-15T04:30:00.250Z\"},\"visit_id\":\"$id\",\"visit_seq\":1}"
+    "{\"_id\":\"$id\",\"site_id\":\"doc-site\",\"event_type\":\"click\",\"path\":\"/x\",\"user_id\":\"u1\",\"visitor_source\":\"client\",\"browser\":\"curl\",\"browser_version\":\"$CURL_MAJOR\",\"os\":\"Other\",\"timestamp\":{\"\$date\":\"2025-11-15T04:30:00.250Z\"},\"visit_id\":\"$id\",\"visit_seq\":1,\"visit_start\":{\"\$date\":\"2025-11-15T04:30:00.250Z\"}}"
 # shellcheck disable=SC2016 # a literal $ in the JSON
 expect_match "document: createdAt is a Date" "$(jq -c .createdAt <<<"$doc")" '^\{"\$date":"[0-9-]+T'
 # shellcheck disable=SC2016 # a literal $ in the JSON

@@ -20,11 +20,15 @@ start_service reporting MONGO_URI="$(mongo_uri $DB)" LOG_LEVEL=debug
 q() { "$BUILD/tests/mongoq" "$(mongo_uri $DB)" "$@"; }
 NOW=$(date -u +%FT%TZ)
 
+VISITOR=0
 # post PROPS [TYPE] [ORIGIN] [PATH]: one event of site src with properties PROPS (a JSON
 # object), of type TYPE (page_view), Origin header ORIGIN (none when empty), to PATH
-# (/event; /events sends a batch of two); sets HTTP_STATUS, BODY and IDS.
+# (/event; /events sends a batch of two); sets HTTP_STATUS, BODY and IDS. Each post is a
+# visitor of its own, so that its event starts a visit and is stored with its own attribution
+# (a visit's later events are stored with their visit's, its first event's).
 post() {
-    local ev="{\"site_id\":\"src\",\"event_type\":\"${2:-page_view}\",\"timestamp\":\"$NOW\",\"path\":\"/landing?$TOKEN=1#$TOKEN\",\"properties\":$1}"
+    VISITOR=$((VISITOR + 1))
+    local ev="{\"site_id\":\"src\",\"event_type\":\"${2:-page_view}\",\"user_id\":\"v$VISITOR\",\"timestamp\":\"$NOW\",\"path\":\"/landing?$TOKEN=1#$TOKEN\",\"properties\":$1}"
     local body=$ev hdr=()
     [ "${4:-/event}" = /events ] && body="[$ev,$ev]"
     [ -n "${3:-}" ] && hdr=(-H "Origin: $3")

@@ -76,6 +76,9 @@ received() {
 now_ms() { date +%s%3N; }
 # wait_past MS: until the clock reads at least MS.
 wait_past() { while [ "$(now_ms)" -lt "$1" ]; do sleep 0.02; done; }
+# VA: jq's va of an envelope, the member its visit's later events carry: its own attribution,
+# device and country, in the order the envelope writes them.
+VA='(.att // {}) + ({br, brv, os, osv, dev, cc} | with_entries(select(.value != null)))'
 # figures USER [QUEUE_KEY K]: the user's visit figures, summed from its events' contributions
 # as the processor's rollups will (contract: v, ve with eb, vx, vo), exit pages left at 0 dropped.
 figures() {
@@ -175,6 +178,11 @@ shape() {
     )]"
     expect_eq "$u: 202" "$HTTP_STATUS" 202
     expect_eq "$u: figures" "$(figures "$u")" "$(jq -S -c . <<<"$want")"
+    expect_eq "$u: its first event has no va, each later one its va" \
+        "$(envs events "$K1" | jq -s -c --arg u "$u" "map(select(.user_id == \$u)) |
+            (map(select(.visit.n == 1))[0] | $VA) as \$w |
+            map(if .visit.n == 1 then .visit | has(\"va\") | not else .visit.va == \$w end) |
+            [length > 0, all]")" "[true,true]"
 }
 U="s-bounce"
 shape s-bounce '{"visits":1,"bounces":1,"duration":0,"entry":{"/a":{"visits":1,"bounces":1}},
@@ -184,7 +192,7 @@ expect_eq "s-bounce: its member" "$(visit "${IDS[0]}")" \
 U="s-clicks"
 shape s-clicks '{"visits":1,"bounces":0,"duration":3000,"entry":{},"exit":{}}' \
     "$(e click 0)" "$(e click 3)"
-expect_eq "s-clicks: no page, no entry or exit" "$(visit "${IDS[1]}")" \
+expect_eq "s-clicks: no page, no entry or exit" "$(visit "${IDS[1]}" | jq -c 'del(.va)')" \
     "{\"id\":\"${IDS[0]}\",\"s\":2,\"start\":$((BASE * 1000)),\"n\":0,\"b\":0,\"d\":3000,\"en\":0,\"xn\":0,\"xb\":0}"
 U="s-scroll"
 shape s-scroll '{"visits":1,"bounces":1,"duration":4000,"entry":{"/a":{"visits":1,"bounces":1}},
@@ -192,12 +200,12 @@ shape s-scroll '{"visits":1,"bounces":1,"duration":4000,"entry":{"/a":{"visits":
 U="s-other"
 shape s-other '{"visits":1,"bounces":0,"duration":10000,"entry":{"/a":{"visits":1,"bounces":0}},
     "exit":{"/b":{"visits":1,"bounces":0}}}' "$(e page_view 0 /a)" "$(e page_view 10 /b)"
-expect_eq "s-other: the exit moves from /a to /b" "$(visit "${IDS[1]}")" \
+expect_eq "s-other: the exit moves from /a to /b" "$(visit "${IDS[1]}" | jq -c 'del(.va)')" \
     "{\"id\":\"${IDS[0]}\",\"s\":2,\"start\":$((BASE * 1000)),\"n\":0,\"b\":-1,\"d\":10000,\"e\":\"/a\",\"en\":0,\"eb\":-1,\"x\":\"/b\",\"xn\":1,\"xb\":0,\"xo\":\"/a\",\"xob\":1}"
 U="s-same"
 shape s-same '{"visits":1,"bounces":0,"duration":2000,"entry":{"/a":{"visits":1,"bounces":0}},
     "exit":{"/a":{"visits":1,"bounces":0}}}' "$(e page_view 0 /a)" "$(e page_view 2 '/a?x=1')"
-expect_eq "s-same: the exit stays" "$(visit "${IDS[1]}")" \
+expect_eq "s-same: the exit stays" "$(visit "${IDS[1]}" | jq -c 'del(.va)')" \
     "{\"id\":\"${IDS[0]}\",\"s\":2,\"start\":$((BASE * 1000)),\"n\":0,\"b\":-1,\"d\":2000,\"e\":\"/a\",\"en\":0,\"eb\":-1,\"x\":\"/a\",\"xn\":0,\"xb\":-1}"
 U="s-click"
 shape s-click '{"visits":1,"bounces":0,"duration":5000,"entry":{"/a":{"visits":1,"bounces":0}},
@@ -221,6 +229,28 @@ expect_eq "s-nopath-click: no exit, so no exit bounce change (xb 0, no x)" \
 U="s-esc"
 shape s-esc '{"visits":1,"bounces":1,"duration":0,"entry":{"/q\"\\\u0001":{"visits":1,"bounces":1}},
     "exit":{"/q\"\\\u0001":{"visits":1,"bounces":1}}}' "$(e page_view 0 '/q\"\\\u0001')"
+
+echo "# --- the visit's attribution and device: its first event's, on every later event (va)"
+U="u-attr"
+post "$INGEST2_PORT" "[$(e page_view 0 /a ',"properties":{"referrer":"https://news.example.org/story","utm_source":"letter","utm_medium":"email","utm_campaign":"spring"}')]" \
+    198.51.100.7 "Mozilla/5.0 (Android 14; Mobile; rv:120.0) Gecko/120.0 Firefox/120.0"
+A0="${IDS[0]}"
+expect_eq "the first event: no va (its own values are its visit's)" "$(visit "$A0" | jq -c 'has("va")')" false
+FIRST=$(envs events "$K1" | jq -c --arg id "$A0" 'select(.id == $id)' | head -n 1)
+WANT=$(jq -c "$VA" <<<"$FIRST")
+expect_eq "the first event's own: its referrer's host, its campaign, its device" \
+    "$(jq -c '[.s, .us, .um, .uc, .dev, .os, .osv]' <<<"$WANT")" '["news.example.org","letter","email","spring","mobile","Android","14"]'
+# The next events in a later batch: the state passed through Redis.
+post "$INGEST3_PORT" "[$(e page_view 5 /b ',"properties":{"referrer":"https://other.example.net/x"}'),$(e click 6)]" \
+    198.51.100.7 "VisitsTest/2.0"
+A1="${IDS[0]}"
+A2="${IDS[1]}"
+OWN=$(envs events "$K1" | jq -c --arg id "$A1" 'select(.id == $id)' | head -n 1)
+expect_eq "the later page view's own values are another referrer's, another device's" \
+    "$(jq -c "$VA | [.s, .us, .dev]" <<<"$OWN")" '["other.example.net",null,null]'
+for id in "$A1" "$A2"; do
+    expect_eq "event $id (seq $(member "$id" s)): va is the first event's" "$(visit "$id" | jq -c .va)" "$WANT"
+done
 
 echo "# --- two ingests continue one visit"
 U="u-two"

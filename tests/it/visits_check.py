@@ -8,7 +8,9 @@ EVENTS.jsonl: the site's stored events as relaxed extended JSON, one a line (tes
 find). The definitions are docs/api.md's (GET /stats/summary), written here again from the
 events' own fields: type, path, user_id, timestamp, received_at, visit_id, visit_seq; nothing
 of what ingest or the processors computed but the visit each event was given, and that is
-checked first against the arrival times.
+checked first against the arrival times. Then each event's visit-level fields (source ...
+utm_content, browser ... device, country) and visit_start are checked against its visit's
+first event's (visit_seq 1): its fields, and its timestamp.
 
 Prints "ok - ..." or "not ok - ..." per comparison and "# compared N answers"; exit 1 when any
 differs.
@@ -21,6 +23,10 @@ import urllib.request
 INTERACTIONS_NOT = {"page_view", "scroll", "mousemove"}
 FIGURES = ["visitors", "visits", "pageviews", "events", "views_per_visit", "bounce_rate",
            "visit_duration"]
+# The fields an event stores of its visit (its first event's): attribution, device, country.
+VISIT_FIELDS = ["source", "medium", "channel", "utm_source", "utm_medium", "utm_campaign",
+                "utm_term", "utm_content", "browser", "browser_version", "os", "os_version",
+                "device", "country"]
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 FAILED = []
 COMPARED = [0]
@@ -64,7 +70,9 @@ def load(path, site):
             evs.append(dict(type=d["event_type"], path=d.get("path"), user=d.get("user_id"),
                             ts=ms_of(d["timestamp"]), received=ms_of(d["received_at"]),
                             visit=d.get("visit_id"), seq=d.get("visit_seq"),
-                            source=d.get("visitor_source")))
+                            source=d.get("visitor_source"),
+                            visit_start=ms_of(d["visit_start"]) if "visit_start" in d else None,
+                            attr={f: d.get(f) for f in VISIT_FIELDS}))
     return evs
 
 
@@ -98,6 +106,22 @@ def check_visits(evs, timeout_ms):
     check("the visits are the runs of arrivals with no gap over the timeout",
           len(got ^ want), 0)
     return by_visit
+
+
+def check_visit_fields(by_visit):
+    """Every event of a visit stores its visit's attribution, device and country (those of the
+    event with visit_seq 1) and its start (that event's timestamp); and some visits of several
+    events began with a campaign, so that something was compared."""
+    firsts = {v: next((e for e in es if e["seq"] == 1), None) for v, es in by_visit.items()}
+    differ = [(e["visit"], e["seq"]) for v, es in by_visit.items() for e in es
+              if firsts[v] is None or e["attr"] != firsts[v]["attr"]]
+    check("every event stores its visit's source, campaign, device and country", differ, [])
+    starts = [(e["visit"], e["seq"]) for v, es in by_visit.items() for e in es
+              if firsts[v] is None or e["visit_start"] != firsts[v]["ts"]]
+    check("every event stores its visit's start, its first event's timestamp", starts, [])
+    later = sum(1 for v, es in by_visit.items() if len(es) > 1 and firsts[v] is not None
+                and firsts[v]["attr"]["utm_campaign"] and firsts[v]["attr"]["browser"])
+    check("visits of several events that began with a campaign and a browser", later > 0, True)
 
 
 def visit_figures(by_visit):
@@ -148,6 +172,7 @@ def main():
     evs = load(path, site)
     print("# %d stored events of %s" % (len(evs), site))
     by_visit = check_visits(evs, int(float(timeout_s) * 1000))
+    check_visit_fields(by_visit)
     visits = visit_figures(by_visit)
     all_days = list(days(frm, to))
     ranges = [(d, d) for d in all_days] + [(frm, to)]

@@ -10,7 +10,11 @@ page view then a click (not a bounce), a page view without a path (alone, before
 path, before a click), gaps of 0.75 and 1.3
 timeouts between arrivals, client timestamps that cross UTC midnight within one visit, one
 event_id sent twice (once to each ingest), a POST /events batch, and visitors without a
-user_id (ingest's daily hash, told apart by X-Forwarded-For and User-Agent). Visitors run in
+user_id (ingest's daily hash, told apart by X-Forwarded-For and User-Agent). Each visitor's
+first request has a referrer and, for every other visitor, a campaign (utm_*), its later ones
+another referrer, and a visitor with a user_id sends its first request with a phone's
+User-Agent and the later ones with another: the stored events of a visit carry its first
+event's source, campaign and device (visits_check.py). Visitors run in
 parallel threads and their requests alternate between the ingests. Prints one line per
 request: "<status> <visitor>". The figures are then recomputed from the stored events
 (visits_check.py), never from this list.
@@ -107,21 +111,41 @@ class Sender:
             self.lines.append("%d %s" % (status, who))
 
 
+PHONE = "Mozilla/5.0 (Android 14; Mobile; rv:120.0) Gecko/120.0 Firefox/120.0"
+
+
+def attribution(k, first):
+    """The properties of visitor k's request: its first with a referrer and (every other
+    visitor) a campaign, its later ones with another referrer."""
+    if not first:
+        return {"referrer": "https://later.example.net/page"}
+    props = {"referrer": "https://ref%d.example.org/from" % (k % 3)}
+    if k % 2:
+        props.update(utm_source="src%d" % k, utm_medium="cpc", utm_campaign="camp%d" % (k % 4))
+    return props
+
+
 def run_visitor(sender, site, k, name, steps, hashed):
     who = "v%d-%s" % (k, name)
     headers = {"User-Agent": "visitgen/%d" % k}
     if hashed:
         headers["X-Forwarded-For"] = "198.51.100.%d" % (k % 250 + 1)
-    for step in steps:
+    for i, step in enumerate(steps):
         time.sleep(step[0])
+        # A hashed visitor is its address and User-Agent: only one with a user_id changes it.
+        if not hashed:
+            headers["User-Agent"] = PHONE if i == 0 else "visitgen/%d" % k
         if step[1] == "batch":
-            evs = [dict(site_id=site, event_type=t, path=p, timestamp=s) for t, p, s in step[2]]
+            evs = [dict(site_id=site, event_type=t, path=p, timestamp=s,
+                        properties=attribution(k, i == 0 and j == 0))
+                   for j, (t, p, s) in enumerate(step[2])]
             for e in evs:
                 if not hashed:
                     e["user_id"] = who
             sender.post("/events", evs, headers, who)
             continue
-        ev = dict(site_id=site, event_type=step[1], timestamp=step[3])
+        ev = dict(site_id=site, event_type=step[1], timestamp=step[3],
+                  properties=attribution(k, i == 0))
         if step[2] is not None:
             ev["path"] = step[2]
         if len(step) > 4 and step[4]:

@@ -15,6 +15,21 @@ same_str(const char *a, const char *b)
     return (a == NULL) == (b == NULL) && (a == NULL || strcmp(a, b) == 0);
 }
 
+/* Whether visits x and y have the same va (the visit's attribution, device and country), or
+ * neither has one (and then both are all zero). */
+static inline int
+same_visit_attr(const struct event_visit *x, const struct event_visit *y)
+{
+    for (int k = 0; k < EVENT_N_ATTRS; k++) {
+        if (!same_str(x->va.attr[k], y->va.attr[k])) {
+            return 0;
+        }
+    }
+    return x->has_va == y->has_va &&
+           memcmp(&x->va.device, &y->va.device, sizeof x->va.device) == 0 &&
+           strcmp(x->va.country, y->va.country) == 0;
+}
+
 /* Whether a and b have the same visit member, or neither has one. */
 static inline int
 same_visit(const struct event *a, const struct event *b)
@@ -28,7 +43,7 @@ same_visit(const struct event *a, const struct event *b)
            (same_str(x->id, y->id) && x->seq == y->seq && x->start_ms == y->start_ms &&
             x->n == y->n && x->b == y->b && x->d == y->d && same_str(x->e, y->e) &&
             x->en == y->en && x->eb == y->eb && same_str(x->x, y->x) && x->xn == y->xn &&
-            x->xb == y->xb && same_str(x->xo, y->xo) && x->xob == y->xob);
+            x->xb == y->xb && same_str(x->xo, y->xo) && x->xob == y->xob && same_visit_attr(x, y));
 }
 
 /* a and b have the same yesterday's visitor id ("vy"), or neither has one. */

@@ -1423,6 +1423,28 @@ takes_fast_path(const char *text, size_t len)
     return fast * 4 < json;
 }
 
+/* A string of 256 bytes: an attribution member at its longest. */
+#define V16 "vvvvvvvvvvvvvvvv"
+#define V256 V16 V16 V16 V16 V16 V16 V16 V16 V16 V16 V16 V16 V16 V16 V16 V16
+
+/* A visit's attribution, device and country, every member, in envelope_encode()'s order. */
+#define VA_FULL                                                                                    \
+    "{\"s\":\"Google\",\"m\":\"search\",\"ch\":\"Paid Search\",\"us\":\"g\",\"um\":\"cpc\","       \
+    "\"uc\":\"spring\",\"ut\":\"shoes\",\"ux\":\"ad-1\",\"br\":\"Chrome\",\"brv\":\"120\","        \
+    "\"os\":\"Android\",\"osv\":\"14\",\"dev\":\"mobile\",\"cc\":\"DE\"}"
+
+/* text, envelope_encode() of ev, decodes to ev again. */
+static void
+assert_decodes_back(const struct event *ev, const char *text, size_t len)
+{
+    struct event back;
+    struct app_err err = {0, ""};
+
+    assert_int_equal(envelope_decode(text, len, &back, &err), 0);
+    assert_same_event(ev, &back, text);
+    event_cleanup(&back);
+}
+
 /* Good visit members (test_visit_decodes_and_round_trips()). */
 static const char *const good_visits[] = {
     VISIT_FULL,
@@ -1445,6 +1467,24 @@ static const char *const good_visits[] = {
      * a path, is its entry and ends the bounce, which the entry page never had (eb 0) */
     "{\"id\":\"" VALID_ID "\",\"s\":2,\"start\":1,\"n\":0,\"b\":-1,\"d\":9,\"e\":\"/b\","
     "\"en\":1,\"eb\":0,\"x\":\"/b\",\"xn\":1,\"xb\":0}",
+    /* 7: a later event with its visit's attribution, device and country (va), every member */
+    "{\"id\":\"" VALID_ID "\",\"s\":2,\"start\":1,\"n\":0,\"b\":0,\"d\":9,\"en\":0,\"xn\":0,"
+    "\"xb\":0,\"va\":" VA_FULL "}",
+    /* 8: a visit whose first event had none of them: an empty va */
+    "{\"id\":\"" VALID_ID "\",\"s\":3,\"start\":1,\"n\":0,\"b\":0,\"d\":9,\"en\":0,\"xn\":0,"
+    "\"xb\":0,\"va\":{}}",
+    /* 9: jansson's path: va first, its members in another order, an unknown one, UTF-8 */
+    "{\"va\":{\"cc\":\"FR\",\"dev\":\"tablet\",\"x\":[1],\"ch\":\"Referral\",\"s\":\"caf\xc3\xa9."
+    "fr\"},"
+    "\"id\":\"" VALID_ID "\",\"s\":3,\"start\":1,\"n\":0,\"b\":0,\"d\":9,\"en\":0,\"xn\":0,"
+    "\"xb\":0}",
+    /* 10: only some members, after xo */
+    "{\"id\":\"" VALID_ID "\",\"s\":2,\"start\":1,\"n\":0,\"b\":-1,\"d\":5,\"e\":\"/a\","
+    "\"en\":0,\"eb\":-1,\"x\":\"/b\",\"xn\":1,\"xb\":0,\"xo\":\"/a\",\"xob\":1,"
+    "\"va\":{\"uc\":\"spring\",\"os\":\"iOS\",\"cc\":\"DE\"}}",
+    /* 11: va's strings at their limit, 256 bytes */
+    "{\"id\":\"" VALID_ID "\",\"s\":2,\"start\":1,\"n\":0,\"b\":0,\"d\":0,\"en\":0,\"xn\":0,"
+    "\"xb\":0,\"va\":{\"s\":\"" V256 "\",\"um\":\"" V256 "\",\"ux\":\"" V256 "\"}}",
 };
 
 /* Good visit members: decoded member by member, by either decoder (another order, unknown
@@ -1483,6 +1523,34 @@ test_visit_decodes_and_round_trips(void **state)
             assert_true(ev.visit.b == -1 && ev.visit.en == 1 && ev.visit.eb == 0);
             assert_string_equal(ev.visit.e, "/b");
         }
+        assert_int_equal(ev.visit.has_va, i >= 7);
+        if (i == 11) {
+            assert_int_equal(strlen(ev.visit.va.attr[EVENT_ATTR_UTM_CONTENT]), EVENT_ATTR_MAX);
+        }
+        if (i == 7) {
+            static const char *const want[EVENT_N_ATTRS] = {
+                "Google", "search", "Paid Search", "g", "cpc", "spring", "shoes", "ad-1"};
+            for (int k = 0; k < EVENT_N_ATTRS; k++) {
+                assert_string_equal(ev.visit.va.attr[k], want[k]);
+            }
+            assert_string_equal(ev.visit.va.device.browser, "Chrome");
+            assert_string_equal(ev.visit.va.device.browser_version, "120");
+            assert_string_equal(ev.visit.va.device.os, "Android");
+            assert_string_equal(ev.visit.va.device.os_version, "14");
+            assert_string_equal(ev.visit.va.device.device, "mobile");
+            assert_string_equal(ev.visit.va.country, "DE");
+            assert_null(ev.attr[EVENT_ATTR_SOURCE]); /* the event's own are not the visit's */
+            assert_string_equal(ev.country, "");
+        }
+        if (i == 8 || i == 9) {
+            assert_null(ev.visit.va.attr[EVENT_ATTR_MEDIUM]);
+            assert_string_equal(ev.visit.va.device.browser, "");
+            assert_string_equal(ev.visit.va.country, i == 8 ? "" : "FR");
+        }
+        if (i == 9) {
+            assert_string_equal(ev.visit.va.attr[EVENT_ATTR_SOURCE], "caf\xc3\xa9.fr");
+            assert_string_equal(ev.visit.va.device.device, "tablet");
+        }
         if (i == 3 || i == 4) {
             assert_int_equal(ev.visit.eb, 0);
             assert_null(ev.visit.e);
@@ -1496,7 +1564,7 @@ test_visit_decodes_and_round_trips(void **state)
             assert_non_null(strstr(text, ",\"visit\":" VISIT_FULL "}"));
         }
         assert_decoders_agree(text);
-        if (i != 5) { /* an escape and UTF-8 stay jansson's */
+        if (i != 5 && i != 9) { /* an escape and UTF-8 stay jansson's */
             assert_true(takes_fast_path(text, len));
         }
         {
@@ -1504,7 +1572,7 @@ test_visit_decodes_and_round_trips(void **state)
             size_t last_len;
             char *last = visit_last(&ev, &last_len);
             assert_decoders_agree(last);
-            if (i != 5) {
+            if (i != 5 && i != 9) {
                 assert_true(takes_fast_path(last, last_len));
             }
             assert_int_equal(envelope_decode(last, last_len, &back, &err), 0);
@@ -1513,10 +1581,8 @@ test_visit_decodes_and_round_trips(void **state)
             event_cleanup(&back);
             free(last);
         }
-        assert_int_equal(envelope_decode(text, len, &back, &err), 0);
-        assert_same_event(&ev, &back, text);
+        assert_decodes_back(&ev, text, len);
         free(text);
-        event_cleanup(&back);
         event_cleanup(&ev);
     }
 }
@@ -1540,7 +1606,7 @@ test_event_with_visit_equals_splice(void **state)
     };
     (void)state;
 
-    for (size_t i = 0; i < sizeof good_visits / sizeof good_visits[0] + 1; i++) {
+    for (size_t i = 0; i < sizeof good_visits / sizeof good_visits[0] + 2; i++) {
         struct event with;
         struct event_visit v;
         struct app_err err = {0, ""};
@@ -1548,6 +1614,17 @@ test_event_with_visit_equals_splice(void **state)
         if (i < sizeof good_visits / sizeof good_visits[0]) {
             assert_int_equal(decode_visit(good_visits[i], "}", &with, &err), 0);
             v = with.visit;
+        } else if (i > sizeof good_visits / sizeof good_visits[0]) {
+            /* va as visit_step() gives it: some members, one long, the device's in part */
+            static char longest[EVENT_ATTR_MAX + 1];
+            memset(longest, 'u', EVENT_ATTR_MAX);
+            event_init(&with);
+            v = (struct event_visit){.id = "s:k-1", .seq = 2, .start_ms = 1, .has_va = 1};
+            v.va.attr[EVENT_ATTR_SOURCE] = "example.org";
+            v.va.attr[EVENT_ATTR_UTM_CONTENT] = longest;
+            strcpy(v.va.device.os, "Windows");
+            strcpy(v.va.device.device, "desktop");
+            strcpy(v.va.country, "SE");
         } else { /* eb without e, xob without xo */
             event_init(&with);
             v = (struct event_visit){.id = "s:k-1",
@@ -1597,15 +1674,37 @@ test_event_with_visit_equals_splice(void **state)
     }
 }
 
+/* The good visit member visit (of envelope_encode()'s form) in VISIT_HEAD decodes, encodes back
+ * to that very text, and decodes again to the same event (by the fast path when fast). */
+static void
+assert_visit_round_trips(const char *visit, const char *name, int fast)
+{
+    struct event ev;
+    struct app_err err = {0, ""};
+    char *text;
+    size_t len;
+
+    assert_int_equal(decode_visit(visit, "}", &ev, &err), 0);
+    text = envelope_encode(&ev, &len);
+    assert_non_null(text);
+    if (strstr(text, visit) == NULL) {
+        fail_msg("%s: not encoded back as it was", name);
+    }
+    if (fast) {
+        assert_true(takes_fast_path(text, len));
+    }
+    assert_decodes_back(&ev, text, len);
+    free(text);
+    event_cleanup(&ev);
+}
+
 /* Paths at their limit: the fast path's strings then take more than its buffer on the stack. */
 static void
 test_visit_long_paths(void **state)
 {
     char visit[7000], path[EVENT_PATH_MAX + 1];
-    struct event ev, back;
+    struct event ev;
     struct app_err err = {0, ""};
-    char *text;
-    size_t len;
 
     (void)state;
     memset(path, 'p', EVENT_PATH_MAX);
@@ -1615,15 +1714,7 @@ test_visit_long_paths(void **state)
              "{\"id\":\"" VALID_ID "\",\"s\":2,\"start\":1,\"n\":0,\"b\":0,\"d\":0,\"e\":\"%s\","
              "\"en\":0,\"eb\":0,\"x\":\"%s\",\"xn\":1,\"xb\":0,\"xo\":\"%s\",\"xob\":0}",
              path, path, path);
-    assert_int_equal(decode_visit(visit, "}", &ev, &err), 0);
-    assert_int_equal(strlen(ev.visit.xo), EVENT_PATH_MAX);
-    text = envelope_encode(&ev, &len);
-    assert_non_null(text);
-    assert_int_equal(envelope_decode(text, len, &back, &err), 0);
-    assert_same_event(&ev, &back, "long paths");
-    free(text);
-    event_cleanup(&back);
-    event_cleanup(&ev);
+    assert_visit_round_trips(visit, "long paths", 0);
     /* One byte more: refused. */
     path[EVENT_PATH_MAX - 1] = '\0';
     snprintf(visit, sizeof visit,
@@ -1729,6 +1820,29 @@ test_visit_rejects(void **state)
          VB("e") "is missing with en 1"},
         /* eb present and e with it, but x missing for xb: still told */
         {"{" V_BASE_E "\"eb\":-1,\"xn\":0,\"xb\":-1}", VB("x") "is missing with xn 1 or xb not 0"},
+        /* va: an object of the rules of the envelope's own att, device members and cc */
+        {"{" V_BASE "\"xn\":0,\"xb\":0,\"va\":[]}", VB("va") "is not an object"},
+        {"{" V_BASE "\"xn\":0,\"xb\":0,\"va\":null}", VB("va") "is not an object"},
+        {"{" V_BASE "\"xn\":0,\"xb\":0,\"va\":{\"s\":\"\"}}",
+         VB("va.s") "is not a string of 1-256 bytes"},
+        {"{" V_BASE "\"xn\":0,\"xb\":0,\"va\":{\"ux\":5}}",
+         VB("va.ux") "is not a string of 1-256 bytes"},
+        {"{" V_BASE "\"xn\":0,\"xb\":0,\"va\":{\"us\":\"" V256 "v\"}}",
+         VB("va.us") "is not a string of 1-256 bytes"},
+        {"{" V_BASE "\"xn\":0,\"xb\":0,\"va\":{\"s\":\"g\",\"ch\":\"x\",\"br\":\"\"}}",
+         VB("va.br") "is not 1-48 printable ASCII characters but '\"' and '\\'"},
+        {"{" V_BASE "\"xn\":0,\"xb\":0,\"va\":{\"brv\":\"12345678901234567\"}}",
+         VB("va.brv") "is not 1-16 printable ASCII characters but '\"' and '\\'"},
+        {"{" V_BASE "\"xn\":0,\"xb\":0,\"va\":{\"os\":\"a\\\"b\"}}",
+         VB("va.os") "is not 1-48 printable ASCII characters but '\"' and '\\'"},
+        {"{" V_BASE "\"xn\":0,\"xb\":0,\"va\":{\"dev\":\"phone\"}}",
+         VB("va.dev") "is not mobile, tablet or desktop"},
+        {"{" V_BASE "\"xn\":0,\"xb\":0,\"va\":{\"cc\":\"de\"}}",
+         VB("va.cc") "is not a country code (two letters A-Z)"},
+        {"{" V_BASE "\"xn\":0,\"xb\":0,\"va\":{\"s\":\"g\",\"cc\":\"DEU\"}}",
+         VB("va.cc") "is not a country code (two letters A-Z)"},
+        /* the visit's own rules are told first */
+        {"{" V_BASE "\"xn\":0,\"va\":{\"cc\":\"de\"}}", VB("xb") "is missing"},
     };
     (void)state;
 

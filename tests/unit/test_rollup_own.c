@@ -134,6 +134,13 @@ test_own_stamps(void **state)
     rollup_own_cleanup(&own);
 }
 
+/* A visit member without va (has_va 0): va is not part of the stamps. */
+#define NO_VA                                                                                      \
+    0,                                                                                             \
+    {                                                                                              \
+        {NULL}, {"", "", "", "", ""}, ""                                                           \
+    }
+
 /* The visit kinds of an event's own stamp (after the others): v and vh when any of n, b, d is
  * not 0, ve with e, vx with x, vo with xo; and what each kind adds (vo subtracts). */
 static void
@@ -143,13 +150,16 @@ test_own_visit_stamps(void **state)
         struct event_visit v;
         const char *want_own;
     } rows[] = {
-        {{"id", 1, 0, 1, 1, 0, "/a", 1, 1, "/a", 1, 1, NULL, 0}, "a t pa pt h ht v vh ve vx"},
-        {{"id", 2, 0, 0, -1, 5, "/a", 0, -1, "/b", 1, 0, "/a", 1}, "a t pa pt h ht v vh ve vx vo"},
-        {{"id", 3, 0, 0, 0, 7, NULL, 0, 0, NULL, 0, 0, NULL, 0}, "a t pa pt h ht v vh"},
-        {{"id", 4, 0, 0, 0, 0, NULL, 0, 0, NULL, 0, 0, NULL, 0}, "a t pa pt h ht"},
-        {{"id", 5, 0, 0, 0, 0, NULL, 0, 0, "/c", 0, 1, NULL, 0}, "a t pa pt h ht vx"},
+        {{"id", 1, 0, 1, 1, 0, "/a", 1, 1, "/a", 1, 1, NULL, 0, NO_VA},
+         "a t pa pt h ht v vh ve vx"},
+        {{"id", 2, 0, 0, -1, 5, "/a", 0, -1, "/b", 1, 0, "/a", 1, NO_VA},
+         "a t pa pt h ht v vh ve vx vo"},
+        {{"id", 3, 0, 0, 0, 7, NULL, 0, 0, NULL, 0, 0, NULL, 0, NO_VA}, "a t pa pt h ht v vh"},
+        {{"id", 4, 0, 0, 0, 0, NULL, 0, 0, NULL, 0, 0, NULL, 0, NO_VA}, "a t pa pt h ht"},
+        {{"id", 5, 0, 0, 0, 0, NULL, 0, 0, "/c", 0, 1, NULL, 0, NO_VA}, "a t pa pt h ht vx"},
         /* the entry set after a page view without a path: b -1, eb 0 */
-        {{"id", 2, 0, 0, -1, 5, "/c", 1, 0, "/c", 1, 0, NULL, 0}, "a t pa pt h ht v vh ve vx"},
+        {{"id", 2, 0, 0, -1, 5, "/c", 1, 0, "/c", 1, 0, NULL, 0, NO_VA},
+         "a t pa pt h ht v vh ve vx"},
     };
     struct rollup_own own;
     int64_t visits, bounces, duration;

@@ -55,7 +55,7 @@ run(const char *name, const struct step *steps, size_t n)
     memset(&st, 0, sizeof st);
     for (size_t i = 0; i < n; i++) {
         const struct step *s = &steps[i];
-        struct visit_input in = {s->id, T0 + s->ts, T0 + s->rcv, s->class, s->path};
+        struct visit_input in = {s->id, T0 + s->ts, T0 + s->rcv, s->class, s->path, NULL};
         struct event_visit m;
         visit_step(&st, &in, TIMEOUT, &m, old_exit);
         member_text(&m, got, sizeof got);
@@ -144,6 +144,14 @@ test_state_pack(void **unused)
     strcpy(st.entry, "/\u00e9t\u00e9?");
     memset(st.exit, 'x', EVENT_PATH_MAX);
     st.exit[EVENT_PATH_MAX] = '\0';
+    /* The visit's attribution, device and country: some at their longest, some empty. */
+    memset(st.attr[EVENT_ATTR_SOURCE], 's', EVENT_ATTR_MAX);
+    strcpy(st.attr[EVENT_ATTR_CHANNEL], "Paid Search");
+    memset(st.attr[EVENT_ATTR_UTM_CONTENT], 'c', EVENT_ATTR_MAX);
+    memset(st.device.browser, 'b', EVENT_DEVICE_NAME_MAX);
+    memset(st.device.os_version, '9', EVENT_DEVICE_VERSION_MAX);
+    strcpy(st.device.device, "desktop");
+    strcpy(st.country, "DE");
     n = visit_state_pack(&st, buf);
     assert_true(n <= VISIT_STATE_PACKED_MAX);
     assert_int_equal(visit_state_unpack(buf, n, &back), 0);
@@ -163,7 +171,8 @@ test_state_pack(void **unused)
         const char *why;
     } bad[] = {
         {0, 'W', "another format"},
-        {1, '2', "another version"},
+        {1, '1', "the version before the visit kept its attribution"},
+        {1, '3', "another version"},
         {2, 0, "seq 0"},
         {2 + 5 * 8, 3, "page views 3"},
         {2 + 5 * 8 + 1, 2, "interacted 2"},
@@ -180,8 +189,82 @@ test_state_pack(void **unused)
     memcpy(big, buf, n);
     big[2 + 5 * 8 + 2 + 2 + 1] = '\0';
     assert_int_equal(visit_state_unpack(big, n, &back), -1);
+    /* A country of one letter (its length cut to 1, and the text with it). */
+    memcpy(big, buf, n);
+    assert_int_equal(big[n - 4], 2);
+    big[n - 4] = 1;
+    assert_int_equal(visit_state_unpack(big, n - 1, &back), -1);
+    /* No country at all: a state. */
+    big[n - 4] = 0;
+    assert_int_equal(visit_state_unpack(big, n - 2, &back), 0);
+    assert_string_equal(back.country, "");
+    assert_string_equal(back.device.device, "desktop");
     /* The state ingest's Lua script kept (struct.pack) is no state: its visit starts anew. */
     assert_int_equal(visit_state_unpack("\0\0\0\0\0\0\xf0?", 8, &back), -1);
+}
+
+/* A visit keeps its first event's attribution, device and country: each later event gets them
+ * as va (through a packed state too), whatever its own; a new visit keeps its own first event's,
+ * even when that one has none. */
+static void
+test_attribution(void **unused)
+{
+    struct event first, other, none;
+    struct visit_state st, back;
+    struct event_visit m;
+    char old_exit[EVENT_PATH_MAX + 1], packed[VISIT_STATE_PACKED_MAX];
+    struct visit_input in = {"a1", T0, T0, 'p', "/a", &first};
+
+    (void)unused;
+    memset(&st, 0, sizeof st);
+    event_init(&first);
+    event_init(&other);
+    event_init(&none);
+    first.attr[EVENT_ATTR_SOURCE] = "news.example";
+    first.attr[EVENT_ATTR_MEDIUM] = "referral";
+    first.attr[EVENT_ATTR_UTM_CAMPAIGN] = "spring";
+    strcpy(first.device.browser, "Firefox");
+    strcpy(first.device.browser_version, "120");
+    strcpy(first.device.device, "mobile");
+    strcpy(first.country, "DE");
+    other.attr[EVENT_ATTR_SOURCE] = "Direct / None";
+    other.attr[EVENT_ATTR_UTM_TERM] = "t";
+    strcpy(other.device.browser, "Chrome");
+    strcpy(other.country, "FR");
+
+    visit_step(&st, &in, TIMEOUT, &m, old_exit);
+    assert_true(m.n == 1 && !m.has_va);
+    for (int i = 0; i < 3; i++) { /* its own values, the state packed between, no event */
+        in = (struct visit_input){"a2", T0 + 1 + i, T0 + 1 + i, 'p', "/b", i == 2 ? NULL : &other};
+        if (i == 1) {
+            assert_int_equal(visit_state_unpack(packed, visit_state_pack(&st, packed), &back), 0);
+            st = back;
+        }
+        visit_step(&st, &in, TIMEOUT, &m, old_exit);
+        assert_true(m.n == 0 && m.has_va);
+        assert_string_equal(m.va.attr[EVENT_ATTR_SOURCE], "news.example");
+        assert_string_equal(m.va.attr[EVENT_ATTR_MEDIUM], "referral");
+        assert_null(m.va.attr[EVENT_ATTR_CHANNEL]);
+        assert_string_equal(m.va.attr[EVENT_ATTR_UTM_CAMPAIGN], "spring");
+        assert_null(m.va.attr[EVENT_ATTR_UTM_TERM]);
+        assert_string_equal(m.va.device.browser, "Firefox");
+        assert_string_equal(m.va.device.browser_version, "120");
+        assert_string_equal(m.va.device.os, "");
+        assert_string_equal(m.va.device.device, "mobile");
+        assert_string_equal(m.va.country, "DE");
+    }
+    /* After the timeout: a new visit, whose first event has none of them. */
+    in = (struct visit_input){"b1", T0 + TIMEOUT + 9, T0 + TIMEOUT + 9, 'i', NULL, &none};
+    visit_step(&st, &in, TIMEOUT, &m, old_exit);
+    assert_true(m.n == 1 && !m.has_va);
+    in = (struct visit_input){"b2", T0 + TIMEOUT + 10, T0 + TIMEOUT + 10, 'p', "/c", &other};
+    visit_step(&st, &in, TIMEOUT, &m, old_exit);
+    assert_true(m.n == 0 && m.has_va);
+    for (int k = 0; k < EVENT_N_ATTRS; k++) {
+        assert_null(m.va.attr[k]);
+    }
+    assert_string_equal(m.va.device.browser, "");
+    assert_string_equal(m.va.country, "");
 }
 
 static void
@@ -200,9 +283,8 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_shapes),
-        cmocka_unit_test(test_gaps_and_times),
-        cmocka_unit_test(test_state_pack),
+        cmocka_unit_test(test_shapes),     cmocka_unit_test(test_gaps_and_times),
+        cmocka_unit_test(test_state_pack), cmocka_unit_test(test_attribution),
         cmocka_unit_test(test_class),
     };
 
