@@ -5,7 +5,7 @@
 # `valgrind --tool=callgrind --instr-atstart=no`; instrumentation is switched on
 # (`callgrind_control -i on PID`) only once it has started and taken unmeasured warm-up
 # work, and the profile is dumped (`callgrind_control -d PID`) when the measured work is
-# done, so start-up is not counted. Rows (ids C.1-C.5):
+# done, so start-up is not counted. Rows (ids C.1-C.6):
 #   C.1 ingest, POST /event: instructions per request, over 2,000 requests of the
 #       benchmark's event (part 1's) on one keep-alive connection (curl)
 #   C.1p the same with events that have properties (build/tests/loadgen --connections 1)
@@ -20,6 +20,8 @@
 #   C.5 Redis: instructions per event of ingest's push (one multi-value LPUSH per group
 #       commit, ingest/pusher.c) over C.2's requests, in a redis-server of its own under
 #       callgrind (its network and command handling included)
+#   C.6 Redis: instructions per event of a processor's claims of C.5's events (the visit
+#       assignment's three scripts, acknowledgements, heartbeats) in that redis-server
 # and, for C.1-C.3, the top five functions by inclusive cost (callgrind_annotate
 # --inclusive=yes; thread entry points and the driver loop that hold ~100 % left out).
 # Each figure is shown next to the one of the previous run, read from BENCH_OUT before it
@@ -310,11 +312,43 @@ printf '%s\t%s\t%s\t%s\n' C.5 "Redis: ingest's push of C.2's events (LPUSH): ins
     "$result" "\`valgrind --tool=callgrind --instr-atstart=no redis-server ...\`, ingest on it, C.2's $BATCHES requests after 2 unmeasured" >>"$ROWS_FILE"
 say "C.5 Redis: $result"
 
+# --- C.6: Redis, the processor's claims ------------------------------------------------------
+
+# C.5's last DRAIN_N queued events, drained from that Redis (still under callgrind, counting again) by a
+# processor of its own (not under callgrind): the claim, visit state and commit scripts
+# (200 visitors per 500 events), the acknowledgements and heartbeats, per event.
+redis-cli -p "$RCG_PORT" ltrim cost 0 $((DRAIN_N - 1)) >/dev/null
+N6=$(redis-cli -p "$RCG_PORT" llen cost)
+URI6=$(mongo_uri cost6)
+start_service processor9 REDIS_PORT="$RCG_PORT" QUEUE_KEY=events BATCH_SIZE=500 MONGO_URI="$URI6" ||
+    die "the processor did not start"
+# shellcheck disable=SC2317 # called through wait_until
+registered9() { [ "$(redis-cli -p "$RCG_PORT" scard events:consumers)" = 1 ]; }
+wait_until 60 registered9 || die "the processor did not register"
+# shellcheck disable=SC2317 # called through wait_until
+drained9() {
+    [ "$(redis-cli -p "$RCG_PORT" llen events)" = 0 ] &&
+        [ "$("$BUILD/tests/mongoq" "$URI6" events count '{}')" = "$N6" ] &&
+        ! redis-cli -p "$RCG_PORT" --scan --pattern 'events:processing:*' | grep -q .
+}
+cg_on "$RCG_PID"
+redis-cli -p "$RCG_PORT" rename cost events >/dev/null
+wait_until 600 drained9 || die "the processor did not drain $N6 events"
+cg_dump "$RCG_PID"
+stop_pid "$PROCESSOR9_PID" 60
+total=$(cg_total "$T_TMP/redis.cg.2")
+prev=$(previous C.6)
+per=$((total / N6))
+result="**$(group "$per") instructions/event** ($(vs_previous "$per" "$prev")); $(group "$total") in all"
+printf '%s\t%s\t%s\t%s\n' C.6 "Redis: the processor's claims of C.5's $(group "$N6") events (claim, visit states, commit, acknowledgement; BATCH_SIZE=500, 200 visitors per 500 events): instructions per event (callgrind)" \
+    "$result" "C.5's \`redis-server\` under callgrind, counting again from the \`RENAME\` of its queue to a processor's until drained" >>"$ROWS_FILE"
+say "C.6 Redis: $result"
+
 commit=$(git -C "$T_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 git -C "$T_ROOT" diff --quiet HEAD -- . ':!docs/benchmarks.md' 2>/dev/null || commit+=" with uncommitted changes"
 {
     echo "<!-- cost details: tests/bench/callgrind.sh -->"
-    echo "Rows C.1-C.5 were measured at commit $commit on $(date -u +%Y-%m-%dT%H:%M:%SZ) by"
+    echo "Rows C.1-C.6 were measured at commit $commit on $(date -u +%Y-%m-%dT%H:%M:%SZ) by"
     echo "tests/bench/callgrind.sh (\`make bench-cost\` rewrites only them). Where the instructions"
     echo "of C.1-C.3 go: the top five functions by inclusive cost (\`callgrind_annotate"
     echo "--inclusive=yes\`; thread entry points left out):"
