@@ -1,6 +1,7 @@
 /* main.c - processor: drains the Redis queue into MongoDB; probes and metrics on PORT (routes.c).
  */
 #include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -77,6 +78,12 @@ main(int argc, char **argv)
 {
     struct processor p = {0};
     struct processor_cfg *c = &p.cfg;
+    /* Each batch allocates and frees a few MB (its events, its visitors' states): keep that
+     * memory in the heap instead of handing it back to the kernel after every batch (glibc
+     * trims and unmaps past 128 KB) and faulting it in again, which cost more CPU than the
+     * work on it (tests/bench/NOTES.md). */
+    mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
     const struct cfg_var vars[] = {
         SVC_LISTEN_VARS(&p.svc.cfg, "5000"),
         RCONN_VARS(&c->redis, "2000"),
