@@ -429,11 +429,13 @@ assign_batch(rconn_t *c, const struct assign_keys *k, long timeout_s, struct que
         goto done;
     }
 #ifdef FAULT_INJECTION
-    if (w.n_visitors > 0 && ++assign_fault_calls == assign_fault_kill_at) {
+    /* Both failpoints count the same calls: the claims with a visitor. */
+    long call = w.n_visitors > 0 ? ++assign_fault_calls : 0;
+    if (call != 0 && call == assign_fault_kill_at) {
         LOG_WARN("failpoint: killing this processor between its claim and its commit");
         raise(SIGKILL);
     }
-    if (w.n_visitors > 0 && assign_fault_calls == assign_fault_stall_at) {
+    if (call != 0 && call == assign_fault_stall_at) {
         long ms = ASSIGN_LEASE_MS + 1000;
         LOG_WARN("failpoint: stalling %ld ms between this claim and its commit", ms);
         nanosleep(&(struct timespec){.tv_sec = ms / 1000, .tv_nsec = ms % 1000 * 1000000L}, NULL);
