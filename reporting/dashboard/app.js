@@ -10,10 +10,18 @@
 // token and keeps it in sessionStorage: for this tab only, until it is closed.
 //
 // The page asks one thing at a time (it holds at most one of reporting's MAX_DB_REQUESTS
-// database slots: every fetch waits for the one before it) and only what it shows: six calls
-// for the figures (/stats's top_paths are the top paths table), then the feed's, without the
-// events' properties, and the current visitors'. When reporting sheds load (503 with
-// Retry-After) the page says it is busy and asks again.
+// database slots: every fetch waits for the one before it) and only what it shows: nine calls
+// for the figures (/stats's top_paths are the top paths table; the sources, devices and
+// countries panels ask for their tab picked only), then the feed's, without the events'
+// properties, and the current visitors'. When reporting sheds load (503 with Retry-After) the
+// page says it is busy and asks again.
+//
+// A click on a row of a table (a source, a device, a page...) adds the filter
+// <dimension>:is:<value> to every figure's call (/stats/summary, /stats/timeseries and
+// /stats/breakdown; the top paths then come from /stats/breakdown?by=path, as /stats takes no
+// filter); the filters show as chips, each removable, and are kept in the address
+// (#...&filter=device:is:mobile, repeated), where the back button finds the ones before. The
+// live feed and the current visitors are the whole site's.
 'use strict';
 (function () {
   const FEED_MS = 5000;
@@ -42,6 +50,25 @@
     events: {label: 'All events', format: fmt, higherIsGood: true},
   };
   const DEFAULT_METRIC = 'visitors';
+  const MAX_FILTERS = 10; // reporting's limit
+
+  // The words of the dimensions a filter names, and of its operators.
+  const DIMENSIONS = {
+    source: 'Source', channel: 'Channel', utm_source: 'UTM source', utm_medium: 'UTM medium',
+    utm_campaign: 'Campaign', utm_term: 'UTM term', utm_content: 'UTM content',
+    device: 'Device', browser: 'Browser', os: 'OS', country: 'Country',
+    entry_page: 'Entry page', exit_page: 'Exit page', path: 'Page', event_type: 'Event type',
+    referrer: 'Referrer',
+  };
+  const OPERATORS = {is: 'is', is_not: 'is not', contains: 'contains'};
+
+  // The breakdown panels: each a table of /stats/breakdown?by=<its tab>, the first tab shown
+  // until another is picked.
+  const PANELS = {
+    sources: ['source', 'channel', 'utm_campaign', 'utm_source', 'utm_medium'],
+    devices: ['device', 'browser', 'os'],
+    countries: ['country'],
+  };
 
   // Seconds as "42s", "1m 05s" or "1h 02m 05s".
   function duration(v) {
@@ -60,6 +87,13 @@
   let metric = DEFAULT_METRIC; // the figure on the chart
   let chartGen = 0; // each chart asked for; answers to older ones are dropped
   let lane = Promise.resolve(); // the fetch in flight: the next one starts when it ends
+  let filters = []; // [{dimension, operator, value}]: the filters picked, in order
+  const tabs = {}; // panel -> the dimension of its tab shown
+  const panelGen = {}; // panel -> each tab asked for; answers to older ones are dropped
+  for (const p of Object.keys(PANELS)) {
+    tabs[p] = PANELS[p][0];
+    panelGen[p] = 0;
+  }
 
   // A failed request: its status (0: no answer; -1: dropped for a newer query), the words
   // to show, the answer's body and, for a 503 with Retry-After, the wait asked for (ms;
@@ -224,15 +258,28 @@
   }
 
   // The rows of a table: each cell its words, or [words, the number they say], kept in the
-  // cell's data-value (for people's tools and tests alike).
-  function fillRows(tbodySelector, rows) {
+  // cell's data-value (for people's tools and tests alike). With a dimension, each row's
+  // first cell is a button that filters on it (is its value; the words may differ, as a
+  // country's flag), and a click anywhere on the row does the same.
+  function fillRows(tbodySelector, rows, dimension, label = String) {
     const tbody = document.querySelector(tbodySelector + ' tbody');
     tbody.replaceChildren(
       ...rows.map((cells) => {
         const tr = document.createElement('tr');
-        for (const c of cells) {
+        for (const [i, c] of cells.entries()) {
           const td = document.createElement('td');
-          if (Array.isArray(c)) {
+          if (i === 0 && dimension) {
+            const b = document.createElement('button');
+            b.type = 'button';
+            b.className = 'rowf';
+            b.dataset.value = c;
+            b.textContent = label(c);
+            b.title = 'Filter: ' + filterWords({dimension, operator: 'is', value: c});
+            td.append(b);
+            tr.className = 'filterable';
+            tr.dataset.dimension = dimension;
+            tr.dataset.value = c;
+          } else if (Array.isArray(c)) {
             td.textContent = c[0];
             td.dataset.value = String(c[1]);
           } else {
@@ -242,6 +289,20 @@
         }
         return tr;
       }));
+  }
+
+  // The words of a country code: its English name and the code, "Germany (DE)" (the code
+  // alone where the browser has no names). Not its flag: a flag is two regional indicator
+  // letters, which many systems draw as letters or boxes.
+  const regionNames = typeof Intl === 'object' && Intl.DisplayNames
+    ? new Intl.DisplayNames(['en'], {type: 'region'}) : null;
+  function countryLabel(code) {
+    if (!/^[A-Z]{2}$/.test(code) || !regionNames) return code;
+    let name = '';
+    try {
+      name = regionNames.of(code);
+    } catch (e) {}
+    return name && name !== code ? name + ' (' + code + ')' : code;
   }
 
   // -- the sections ----------------------------------------------------------------------
@@ -390,37 +451,172 @@
     }
   }
 
-  const seriesParams = (q, name) => ({site_id: q.site, from: q.from, to: q.to, interval: q.interval,
-                                      metric: name});
+  const seriesParams = (q, name) => withFilters(q, {site_id: q.site, from: q.from, to: q.to,
+                                                     interval: q.interval, metric: name});
+
+  // -- filters -----------------------------------------------------------------------------
+  const filterText = (f) => f.dimension + ':' + f.operator + ':' + f.value;
+
+  // A filter as the API and the address write it (<dimension>:<operator>:<value>, the value
+  // after the second ':' whatever it holds), or null.
+  function parseFilter(text) {
+    const m = /^([^:]+):([^:]+):([\s\S]*)$/.exec(text);
+    return m ? {dimension: m[1], operator: m[2], value: m[3]} : null;
+  }
+
+  // params (an object) with query q's filters, as [name, value] pairs for URLSearchParams.
+  const withFilters = (q, params) => Object.entries(params)
+    .concat(q.filters.map((f) => ['filter', filterText(f)]));
+
+  // The words of a filter: "Device is mobile".
+  const filterWords = (f) => (DIMENSIONS[f.dimension] ||
+    (f.dimension.startsWith('prop.') ? 'Property ' + f.dimension.slice(5) : f.dimension)) +
+    ' ' + (OPERATORS[f.operator] || f.operator) + ' ' + f.value;
+
+  // The chips of the filters shown, each with its × to remove it.
+  function showFilters() {
+    const box = $('filters');
+    box.replaceChildren(...filters.map((f, i) => {
+      const chip = document.createElement('span');
+      chip.className = 'chip';
+      chip.dataset.filter = filterText(f);
+      const words = document.createElement('span');
+      words.textContent = filterWords(f);
+      const x = document.createElement('button');
+      x.type = 'button';
+      x.className = 'remove';
+      x.textContent = '×';
+      x.title = 'Remove this filter';
+      x.setAttribute('aria-label', 'Remove the filter ' + filterWords(f));
+      x.addEventListener('click', () => setFilters(filters.filter((g, j) => j !== i)));
+      chip.append(words, x);
+      return chip;
+    }));
+    box.hidden = filters.length === 0;
+    $('feed-unfiltered').hidden = filters.length === 0;
+  }
+
+  // Show the figures with these filters instead, as a new entry of the tab's history (the
+  // back button goes to the filters before).
+  function setFilters(list) {
+    filters = list.slice(0, MAX_FILTERS);
+    if (current) {
+      history.pushState(null, '', addressOf(Object.assign({}, current, {filters})));
+    }
+    load();
+  }
+
+  // A click on a row: filter on dimension is value, instead of another "is" filter on the
+  // same dimension (both could not hold), after the others.
+  function addFilter(dimension, value) {
+    const others = filters.filter((f) => !(f.dimension === dimension && f.operator === 'is'));
+    setFilters(others.concat({dimension, operator: 'is', value}));
+  }
+
+  // The address of query q: the site, range, the chart's figure, the panels' tabs and the
+  // filters (repeated).
+  function addressOf(q) {
+    const a = new URLSearchParams({site: q.site, range: q.range, from: q.from, to: q.to, metric});
+    for (const p of Object.keys(PANELS)) {
+      if (tabs[p] !== PANELS[p][0]) a.append(p, tabs[p]);
+    }
+    for (const f of q.filters) a.append('filter', filterText(f));
+    return '#' + a;
+  }
 
   // The query in the address, so that a view can be bookmarked.
   function saveAddress(q) {
-    history.replaceState(null, '', '#' + new URLSearchParams({site: q.site, range: q.range,
-                                                             from: q.from, to: q.to, metric}));
+    history.replaceState(null, '', addressOf(q));
+  }
+
+  // What the address says: the site, range, figure, tabs and filters.
+  function readAddress() {
+    const saved = new URLSearchParams(location.hash.slice(1));
+    if (saved.get('site')) $('site').value = saved.get('site');
+    if (saved.get('range')) $('range').value = saved.get('range');
+    if (saved.get('from')) $('from').value = saved.get('from');
+    if (saved.get('to')) $('to').value = saved.get('to');
+    if (FIGURES[saved.get('metric')]) pickMetric(saved.get('metric'));
+    for (const p of Object.keys(PANELS)) {
+      pickTab(p, PANELS[p].includes(saved.get(p)) ? saved.get(p) : PANELS[p][0]);
+    }
+    filters = saved.getAll('filter').map(parseFilter).filter((f) => f).slice(0, MAX_FILTERS);
   }
 
   // The rows of a /stats/breakdown answer ({"values":[{"value","views"[,"unique_users"]}]},
   // most viewed first): [value, views] or, where users are kept (by=event_type), [value,
   // views, users].
+  // (Filtered, the rows have the visitors instead of unique_users.)
   function breakdownRows(body, withUsers) {
     const list = Array.isArray(body.values) ? body.values : [];
-    return list.map((v) => (withUsers ? [String(v.value), fmt(v.views), fmt(v.unique_users)]
+    const users = (v) => fmt(typeof v.unique_users === 'number' ? v.unique_users : v.visitors);
+    return list.map((v) => (withUsers ? [String(v.value), fmt(v.views), users(v)]
                                       : [String(v.value), fmt(v.views)]));
   }
 
-  function showBreakdown(body, withUsers, table, msgId, empty) {
+  function showBreakdown(body, withUsers, table, msgId, empty, dimension) {
     const rows = breakdownRows(body, withUsers);
-    fillRows(table, rows);
+    fillRows(table, rows, dimension);
     setMsg(msgId, rows.length === 0 ? empty : '');
   }
 
+  const bounce = (v) => (typeof v === 'number' ? [FIGURES.bounce_rate.format(v), v] : ['–', '']);
+
   // A by=entry_page or by=exit_page answer ({"values":[{"value","visits","bounce_rate"}]}):
   // page, visits, bounce rate.
-  function showPages(body, table, msgId) {
+  function showPages(body, table, msgId, dimension) {
     const list = Array.isArray(body.values) ? body.values : [];
     fillRows(table, list.map((v) => [String(v.value), [fmt(v.visits), v.visits],
-                                     [FIGURES.bounce_rate.format(v.bounce_rate), v.bounce_rate]]));
+                                     bounce(v.bounce_rate)]), dimension);
     setMsg(msgId, list.length === 0 ? 'No visits counted in this range' : '');
+  }
+
+  // A panel's /stats/breakdown answer ({"values":[{"value","visitors","visits","pageviews",
+  // "bounce_rate"}]}, most visitors first): value, visitors, visits, pageviews, bounce rate.
+  function showPanel(panel, body) {
+    const list = Array.isArray(body.values) ? body.values : [];
+    const n = (v) => (typeof v === 'number' ? [fmt(v), v] : ['–', '']);
+    const by = tabs[panel];
+    fillRows('#' + panel, list.map((v) => [String(v.value), n(v.visitors), n(v.visits),
+                                           n(v.pageviews), bounce(v.bounce_rate)]),
+             by, by === 'country' ? countryLabel : String);
+    $(panel).dataset.by = by;
+    setMsg(panel + '-msg', list.length === 0 ? 'No visits counted in this range' : '');
+  }
+
+  // The tab of a panel shown: its button selected, its words the table's first heading.
+  function pickTab(panel, by) {
+    tabs[panel] = by;
+    for (const b of document.querySelectorAll(`[data-panel="${panel}"] [role="tab"]`)) {
+      const on = b.dataset.by === by;
+      b.setAttribute('aria-selected', String(on));
+      if (on) $(panel + '-by').textContent = b.textContent;
+    }
+  }
+
+  const panelParams = (q, panel) => withFilters(q, {site_id: q.site, from: q.from, to: q.to,
+                                                    by: tabs[panel], limit: TOP_LIMIT});
+
+  // Ask for a panel's tab by over the query shown, and show it (a click on a tab).
+  async function loadPanel(panel, by) {
+    const q = current;
+    pickTab(panel, by);
+    if (!q) return;
+    const gen = generation;
+    const mine = ++panelGen[panel];
+    saveAddress(q);
+    $(panel).setAttribute('aria-busy', 'true');
+    try {
+      const body = await api('/stats/breakdown', panelParams(q, panel));
+      if (gen !== generation || mine !== panelGen[panel]) return;
+      showPanel(panel, body);
+    } catch (err) {
+      if (gen !== generation || mine !== panelGen[panel]) return;
+      fillRows('#' + panel, []);
+      failed(err, panel + '-msg');
+    } finally {
+      if (mine === panelGen[panel]) $(panel).removeAttribute('aria-busy');
+    }
   }
 
   // -- the live feed ------------------------------------------------------------------
@@ -565,7 +761,7 @@
     }
     const interval = range.days <= HOURLY_MAX_DAYS ? 'hour' : 'day';
     const q = {site, range: $('range').value, from: range.from, to: range.to, days: range.days,
-               interval, events: null};
+               interval, events: null, filters: filters.slice()};
     const gen = generation;
     current = q;
     saveAddress(q);
@@ -574,14 +770,18 @@
     const span = {site_id: site, from: q.from, to: q.to};
     const onWait = (words) => setStatus(words, true);
     const chartOf = metric;
+    const filtered = q.filters.length > 0;
+    const by = (name) => withFilters(q, Object.assign({by: name, limit: TOP_LIMIT}, span));
+    showFilters();
+    for (const p of Object.keys(PANELS)) panelGen[p]++;
     const calls = [
-      ['/stats/summary', Object.assign({compare: 'previous'}, span)],
+      ['/stats/summary', withFilters(q, Object.assign({compare: 'previous'}, span))],
       ['/stats/timeseries', seriesParams(q, chartOf)],
-      ['/stats', span],
-      ['/stats/breakdown', Object.assign({by: 'event_type', limit: TOP_LIMIT}, span)],
-      ['/stats/breakdown', Object.assign({by: 'entry_page', limit: TOP_LIMIT}, span)],
-      ['/stats/breakdown', Object.assign({by: 'exit_page', limit: TOP_LIMIT}, span)],
-    ];
+      filtered ? ['/stats/breakdown', by('path')] : ['/stats', span],
+      ['/stats/breakdown', by('event_type')],
+      ['/stats/breakdown', by('entry_page')],
+      ['/stats/breakdown', by('exit_page')],
+    ].concat(Object.keys(PANELS).map((p) => ['/stats/breakdown', panelParams(q, p)]));
     // One call at a time. A failure that is the page's, not a section's (no token, a site
     // the token may not read, reporting busy or without its database, no answer), ends the
     // query: the calls after it would fail alike.
@@ -616,9 +816,9 @@
       : site + ', ' + q.from + ' to ' + q.to + ' (UTC)';
     // Every section shows its own answer, or the words for its failure. A section that
     // failed shows nothing of an earlier query: only its words.
-    const [summary, ts, stats, types, entry, exit] = results;
+    const [summary, ts, stats, types, entry, exit, ...panels] = results;
     if (summary.status === 'fulfilled') q.events = summary.value.events;
-    else if (stats.status === 'fulfilled') q.events = stats.value.total_views;
+    else if (stats.status === 'fulfilled' && !filtered) q.events = stats.value.total_views;
     q.empty = q.events === 0;
     if (summary.status === 'fulfilled') showSummary(summary.value);
     else {
@@ -634,24 +834,35 @@
       }
     }
     if (stats.status === 'fulfilled') {
-      const top = Array.isArray(stats.value.top_paths) ? stats.value.top_paths : [];
-      showBreakdown({values: top.map((p) => ({value: p.path, views: p.views}))}, false, '#paths',
-                    'paths-msg', 'No paths in this range');
+      // Filtered: /stats/breakdown?by=path's values; else /stats's top_paths.
+      const top = filtered ? stats.value.values
+        : (stats.value.top_paths || []).map((p) => ({value: p.path, views: p.views}));
+      showBreakdown({values: Array.isArray(top) ? top : []}, false, '#paths', 'paths-msg',
+                    'No paths in this range', 'path');
     } else {
       fillRows('#paths', []);
       failed(stats.reason, 'paths-msg');
     }
     if (types.status === 'fulfilled') {
-      showBreakdown(types.value, true, '#types', 'types-msg', 'No events in this range');
+      showBreakdown(types.value, true, '#types', 'types-msg', 'No events in this range',
+                    'event_type');
     } else {
       fillRows('#types', []);
       failed(types.reason, 'types-msg');
     }
     for (const [r, table] of [[entry, 'entry'], [exit, 'exit']]) {
-      if (r.status === 'fulfilled') showPages(r.value, '#' + table, table + '-msg');
+      if (r.status === 'fulfilled') showPages(r.value, '#' + table, table + '-msg', table + '_page');
       else {
         fillRows('#' + table, []);
         failed(r.reason, table + '-msg');
+      }
+    }
+    for (const [i, p] of Object.keys(PANELS).entries()) {
+      $(p).removeAttribute('aria-busy');
+      if (panels[i].status === 'fulfilled') showPanel(p, panels[i].value);
+      else {
+        fillRows('#' + p, []);
+        failed(panels[i].reason, p + '-msg');
       }
     }
     if (errors.length) setStatus('Some figures could not be shown: see below.', true);
@@ -662,12 +873,7 @@
 
   // -- wiring --------------------------------------------------------------------------
   function init() {
-    const saved = new URLSearchParams(location.hash.slice(1));
-    if (saved.get('site')) $('site').value = saved.get('site');
-    if (saved.get('range')) $('range').value = saved.get('range');
-    if (saved.get('from')) $('from').value = saved.get('from');
-    if (saved.get('to')) $('to').value = saved.get('to');
-    if (FIGURES[saved.get('metric')]) pickMetric(saved.get('metric'));
+    readAddress();
     if (!$('range').value) $('range').value = 'today';
     $('custom').hidden = $('range').value !== 'custom';
     $('range').addEventListener('change', () => {
@@ -687,6 +893,25 @@
       load();
     });
     $('pause').addEventListener('click', togglePause);
+    // A click on a row of a table (its button, or anywhere on the row) filters on its value.
+    for (const t of document.querySelectorAll('table[data-filters] tbody')) {
+      t.addEventListener('click', (ev) => {
+        const tr = ev.target.closest('tr.filterable');
+        if (tr) addFilter(tr.dataset.dimension, tr.dataset.value);
+      });
+    }
+    for (const b of document.querySelectorAll('[data-panel] [role="tab"]')) {
+      const panel = b.closest('[data-panel]').dataset.panel;
+      b.addEventListener('click', () => {
+        if (tabs[panel] !== b.dataset.by) loadPanel(panel, b.dataset.by);
+      });
+    }
+    // The back and forward buttons: the view of that address (its filters, mostly).
+    window.addEventListener('popstate', () => {
+      readAddress();
+      $('custom').hidden = $('range').value !== 'custom';
+      if ($('site').value) load();
+    });
     for (const b of document.querySelectorAll('.fig')) {
       b.addEventListener('click', () => loadChart(b.dataset.metric));
     }

@@ -13,19 +13,6 @@ q() { "$BUILD/tests/mongoq" "$(mongo_uri $DB)" events "$@"; }
 count() { q count "{\"site_id\":\"$1\"}"; }
 stored_at_least() { [ "$(count "$1")" -ge "$2" ]; }
 
-# start_node NAME ARGS...: node tests/browser/server.js ARGS in the background; sets
-# NAME_PORT (upper case) from its "listening on" line.
-start_node() {
-    local name=$1 log="$T_TMP/$1.log" pid port
-    shift
-    node "$T_ROOT/tests/browser/server.js" "$@" >"$log" 2>&1 &
-    pid=$!
-    T_PIDS+=("$pid")
-    wait_until 10 grep -q '^listening on ' "$log" || { echo "$name did not start" >&2; return 1; }
-    port=$(sed -n 's/^listening on [^:]*:\([0-9]*\)$/\1/p' "$log")
-    printf -v "${name^^}_PORT" '%s' "$port"
-}
-
 start_redis
 start_mongo
 start_node pages pages

@@ -192,6 +192,47 @@ need_browser() {
     fi
 }
 
+# start_node NAME ARGS...: node tests/browser/server.js ARGS in the background (with the
+# caller's environment: FORWARDED_FOR=... start_node ...); sets NAME_PORT (upper case) from
+# its "listening on" line.
+start_node() {
+    local name=$1 log="$T_TMP/$1.log" pid port
+    shift
+    node "$T_ROOT/tests/browser/server.js" "$@" >"$log" 2>&1 &
+    pid=$!
+    T_PIDS+=("$pid")
+    wait_until 10 grep -q '^listening on ' "$log" || { echo "$name did not start" >&2; return 1; }
+    port=$(sed -n 's/^listening on [^:]*:\([0-9]*\)$/\1/p' "$log")
+    printf -v "${name^^}_PORT" '%s' "$port"
+}
+
+# browser_case SCRIPT NAME: node tests/browser/SCRIPT NAME (with the caller's environment) to
+# its end, its output in CASE_LOG; 1 (and a failure) when it did not print "done" within
+# 120 s. Then no page error, console error or Content-Security-Policy refusal may have been
+# printed.
+browser_case() {
+    local start=$SECONDS
+    CASE_LOG="$T_TMP/case-$2.log"
+    if ! timeout 120 node "$T_ROOT/tests/browser/$1" "$2" >"$CASE_LOG" 2>&1 ||
+        ! grep -qx "done" "$CASE_LOG"; then
+        fail "browser case $2 ran" "$(tail -n 20 "$CASE_LOG")"
+        return 1
+    fi
+    echo "# browser case $2: $((SECONDS - start)) s"
+    expect_eq "case $2: no exception on the page" "$(grep '^pageerror ' "$CASE_LOG")" ""
+    expect_eq "case $2: nothing refused by the page's Content-Security-Policy" \
+        "$(grep '^csp ' "$CASE_LOG")" ""
+    expect_eq "case $2: no error in the browser's console" "$(grep '^console ' "$CASE_LOG")" ""
+}
+# shown KEY [JQ-ARGS...]: the value the last browser case printed for KEY ("info KEY JSON"),
+# through jq with JQ-ARGS (default: the value as it is).
+shown() {
+    local key=$1
+    shift
+    [ $# -gt 0 ] || set -- .
+    sed -n "s/^info $key //p" "$CASE_LOG" | jq -c "$@"
+}
+
 # --- servers ----------------------------------------------------------------------------
 
 free_port() {
