@@ -351,10 +351,10 @@ asan:
 # one pool (run_it.sh: three at a time, so no step waits for the slowest script of another):
 # under ASan and UBSan (build-asan/: the same stored-once counts and figures, plus every
 # error path's memory and leaks, the fault-injection sweep's above all), every script but
-# the four whose bounds ASan's shadow memory and speed would distort, which run on the
+# the five whose bounds ASan's shadow memory and speed would distort, which run on the
 # release build: the starvation test (wall-clock bounds; it_hostile.sh runs the same
 # timeouts under ASan), the memory test (reporting's own resident memory; its reads run
-# under ASan in it_ranges.sh and it_explorer.sh) and the two browser tests (mostly
+# under ASan in it_ranges.sh and it_explorer.sh) and the three browser tests (mostly
 # Chromium's time; the routes they call run under ASan in it_cors.sh, it_tracker.sh,
 # it_ranges.sh and it_explorer.sh); and the queue-shards subset (SHARDS_IT, four shards) on
 # the release build too (the same scripts run under ASan with one shard, and the shard code
@@ -364,7 +364,8 @@ asan:
 # everything, each build.
 ASAN_BUILD := build-asan
 ASAN_FLAGS := BUILD=$(ASAN_BUILD) SANITIZE=address,undefined CFLAGS='-O1 -g'
-PLAIN_IT   := $(addprefix tests/it/,it_starvation.sh it_memory.sh it_browser.sh it_dashboard.sh)
+PLAIN_IT   := $(addprefix tests/it/,it_starvation.sh it_memory.sh it_browser.sh it_dashboard.sh \
+                it_dashboard_filters.sh)
 check-test: all
 	$(MAKE) unit
 	$(MAKE) $(ASAN_FLAGS) all unit
@@ -394,7 +395,7 @@ check-test: all
 VALGRIND_IT := $(filter-out $(addprefix tests/it/,it_fault_poison.sh it_starvation.sh \
                  it_hostile.sh it_fault_inject.sh it_fault_race.sh it_fault_dead.sh \
                  it_fault_stop.sh it_fault_sigterm.sh it_rollup.sh it_idempotent.sh \
-                 it_scaling.sh it_shardkeys.sh it_browser.sh it_dashboard.sh \
+                 it_scaling.sh it_shardkeys.sh it_browser.sh it_dashboard.sh it_dashboard_filters.sh \
                  it_cluster_fault.sh it_memory.sh it_visit_rollup.sh it_figures.sh),$(IT_SCRIPTS))
 valgrind: all
 	@BUILD=$(BUILD) VALGRIND=1 tests/it/run_it.sh $(VALGRIND_IT)

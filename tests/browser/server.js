@@ -9,7 +9,10 @@
 //   node server.js proxy TARGET N [STATUS[,STATUS...] [RETRY_AFTER]]
 //                                 forwards everything to TARGET (an origin), but answers the
 //                                 first N POST /events itself: 503, or the STATUSes in turn,
-//                                 with a Retry-After of RETRY_AFTER seconds when given
+//                                 with a Retry-After of RETRY_AFTER seconds when given; with
+//                                 FORWARDED_FOR in the environment, adds X-Forwarded-For:
+//                                 $FORWARDED_FOR to each request (a visitor's address, for
+//                                 ingest with TRUST_PROXY=1)
 //
 // Listens on a free port of 127.0.0.1 and prints "listening on 127.0.0.1:<port>"; the
 // proxy prints "POST /events <status> <event_id,...>" for each batch it sees.
@@ -84,6 +87,7 @@ function proxy(req, res) {
     }
     const t = new URL(target);
     const headers = Object.assign({}, req.headers, {host: t.host, connection: 'close'});
+    if (process.env.FORWARDED_FOR) headers['x-forwarded-for'] = process.env.FORWARDED_FOR;
     // A connection of its own per request (agent: false): a kept-alive one that sat idle as
     // long as ingest's KEEP_ALIVE_TIMEOUT_MS can be closed by ingest as it is reused (the
     // race README's proxy advice is about), and the test would see that as a 502.

@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# it_dashboard_filters.sh - the dashboard's sources, devices and countries panels and its
+# filters (issue 24), in headless Chromium driven by playwright-core (tests/browser/filters.js):
+# four browser contexts with real User-Agents and screens (an iPhone, an Android tablet,
+# Firefox on Windows, Safari on macOS) load test pages with the tracker, landing with UTM
+# campaigns, from a page of another origin, or from Google (a referrer), two of them from
+# addresses the country database places (X-Forwarded-For through TRUST_PROXY=1); then the
+# dashboard's panels show, tab by tab, /stats/breakdown's rows (the devices, browsers, OS,
+# sources, channels and campaigns expected), a click on a row (mobile) adds a chip and a
+# filter to the address, and every panel's figures become the API's for that filter; a
+# second filter from another panel, a reload and the back button keep the address's filters,
+# and the chip's × brings back the figures without them. No page error, console error or
+# Content-Security-Policy refusal. Screenshots go to $BUILD/screenshots/.
+# it: long (run_it.sh: it starts before the others)
+# shellcheck source=tests/it/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+need_browser
+DB=dashfilters
+SITE="site-filters"
+SHOTS="$BUILD/screenshots"
+mkdir -p "$SHOTS"
+q() { "$BUILD/tests/mongoq" "$(mongo_uri $DB)" events "$@"; }
+
+start_redis
+start_mongo
+start_node pages pages
+start_node other pages
+PAGES="http://127.0.0.1:$PAGES_PORT"
+start_service ingest REDIS_PORT="$REDIS_PORT" CORS_ORIGINS="$PAGES" TRUST_PROXY=1
+I="http://127.0.0.1:$INGEST_PORT"
+# Two visitors' addresses, which the pinned country database places (as in it_geo.sh): each
+# a proxy in front of ingest that adds it as X-Forwarded-For.
+FORWARDED_FOR=193.99.144.80 start_node de proxy "$I" 0
+FORWARDED_FOR=202.12.27.33 start_node jp proxy "$I" 0
+start_service processor REDIS_PORT="$REDIS_PORT" MONGO_URI="$(mongo_uri $DB)" BATCH_WAIT_MS=100
+start_service reporting MONGO_URI="$(mongo_uri $DB)"
+R="http://127.0.0.1:$REPORTING_PORT"
+
+# run_case NAME: filters.js NAME to its end (lib.sh's browser_case).
+run_case() {
+    PAGES="$PAGES" OTHER="http://localhost:$OTHER_PORT" INGEST="$I" REPORTING="$R" \
+        INGEST_DE="http://127.0.0.1:$DE_PORT" INGEST_JP="http://127.0.0.1:$JP_PORT" \
+        SITE="$SITE" SHOTS="$SHOTS" browser_case filters.js "$1"
+}
+# api PATH: reporting's answer to GET PATH, compact.
+api() {
+    curl -s "$R$1" | jq -c .
+}
+# rows PATH: a /stats/breakdown answer as the panels' tables hold it.
+ROWS_JQ='[.values[] | [.value, .visitors, .visits, .pageviews, .bounce_rate]]'
+rows() {
+    api "$1" | jq -c "$ROWS_JQ"
+}
+# values PATH: the values of a /stats/breakdown answer, sorted.
+values() {
+    api "$1" | jq -c '[.values[].value] | sort'
+}
+enc() { jq -rn --arg v "$1" '$v | @uri'; }
+
+if ! run_case visits; then
+    t_summary
+    exit 1
+fi
+expect_eq "the tablet's page: referred by the page of the other origin" \
+    "$(shown referrer_tablet -r .)" "http://localhost:$OTHER_PORT/"
+expect_eq "Firefox's page: referred by Google" "$(shown referrer_firefox -r .)" \
+    "https://www.google.com/"
+# Six page views, and a scroll depth each as the page is left (or the next one viewed).
+settled() { [ "$(q count "{\"site_id\":\"$SITE\",\"event_type\":\"page_view\"}")" -ge 6 ] &&
+    [ "$(q count "{\"site_id\":\"$SITE\",\"event_type\":\"scroll\"}")" -ge 6 ] &&
+    queue_settled events; }
+check "the four visitors' events are stored" wait_until 30 settled
+
+DAY=$(date -u +%F)
+SPAN="site_id=$SITE&from=$DAY&to=$DAY"
+# The figures expected of the four visitors (their stored visits: each visit's first page
+# view's attribution and device).
+expect_eq "devices: a phone, a tablet, two desktops" "$(values "/stats/breakdown?$SPAN&by=device")" \
+    '["desktop","mobile","tablet"]'
+expect_eq "browsers" "$(values "/stats/breakdown?$SPAN&by=browser")" \
+    '["Chrome","Firefox","Mobile Safari","Safari"]'
+expect_eq "operating systems" "$(values "/stats/breakdown?$SPAN&by=os")" \
+    '["Android","Mac OS X","Windows","iOS"]'
+expect_eq "channels" "$(values "/stats/breakdown?$SPAN&by=channel")" \
+    '["Email","Organic Search","Paid","Referral"]'
+expect_eq "campaigns" "$(values "/stats/breakdown?$SPAN&by=utm_campaign")" \
+    '["(none)","brand","spring"]'
+expect_eq "countries" "$(values "/stats/breakdown?$SPAN&by=country")" '["(none)","DE","JP"]'
+
+if run_case dashboard; then
+    # Unfiltered: each tab of each panel is /stats/breakdown's rows, in order.
+    for by in source channel utm_campaign utm_source utm_medium device browser os; do
+        expect_eq "the $by tab: /stats/breakdown?by=$by's rows, in order" \
+            "$(shown tabs ".$by")" "$(rows "/stats/breakdown?$SPAN&by=$by&limit=10")"
+    done
+    expect_eq "the countries panel: /stats/breakdown?by=country's rows" \
+        "$(shown start .tables.countries)" "$(rows "/stats/breakdown?$SPAN&by=country&limit=10")"
+    expect_eq "the countries: each named, with its code" \
+        "$(shown start -r '.country_words | sort | join(",")')" "(none),Germany (DE),Japan (JP)"
+    expect_eq "the first row: /stats/summary's visitors and pageviews" \
+        "$(shown start '[.figures.visitors, .figures.pageviews]')" \
+        "$(api "/stats/summary?$SPAN" | jq -c '[.visitors, .pageviews]')"
+    expect_eq "no filter: no chip, none in the address" "$(shown start '[.chips, .address]')" '[[],[]]'
+    expect_match "the country data's credit (CC BY 4.0, the NRO)" "$(shown start -r .credit)" \
+        'country data is provided by the NRO .*Creative Commons Attribution 4.0 International License'
+
+    # A click on the mobile row: the chip, the address, and every panel the API's for it.
+    F="filter=$(enc device:is:mobile)"
+    expect_eq "mobile: a chip, and the filter in the address" "$(shown mobile '[.chips, .address]')" \
+        '[[["device:is:mobile","Device is mobile"]],["device:is:mobile"]]'
+    expect_eq "mobile: the first row is /stats/summary's for device is mobile" \
+        "$(shown mobile -c '.figures | [.visitors, .visits, .pageviews, .bounce_rate, .events]')" \
+        "$(api "/stats/summary?$SPAN&$F" | jq -c '[.visitors, .visits, .pageviews, .bounce_rate, .events]')"
+    expect_eq "mobile: one visitor (the phone), not the four" \
+        "$(shown mobile .figures.visitors) $(shown start .figures.visitors)" "1 4"
+    for by in source channel utm_campaign utm_source utm_medium device browser os; do
+        expect_eq "mobile: the $by tab is /stats/breakdown?by=$by's for device is mobile" \
+            "$(shown mobile_tabs ".$by")" "$(rows "/stats/breakdown?$SPAN&by=$by&limit=10&$F")"
+    done
+    expect_eq "mobile: the countries are the API's for device is mobile" \
+        "$(shown mobile .tables.countries)" "$(rows "/stats/breakdown?$SPAN&by=country&limit=10&$F")"
+    expect_eq "mobile: the top paths are /stats/breakdown?by=path's for device is mobile" \
+        "$(shown mobile .tables.paths)" \
+        "$(api "/stats/breakdown?$SPAN&by=path&limit=10&$F" | jq -c '[.values[] | [.value, .views]]')"
+    expect_eq "mobile: the entry pages are the API's for device is mobile" \
+        "$(shown mobile '[.tables.entry[] | .[0:2]]')" \
+        "$(api "/stats/breakdown?$SPAN&by=entry_page&limit=10&$F" | jq -c '[.values[] | [.value, .visits]]')"
+    expect_eq "mobile: the phone's campaign only" "$(shown mobile_tabs -c '[.utm_campaign[][0]]')" \
+        '["spring"]'
+
+    # A second filter from the sources panel: both chips, both in every call.
+    two=$(shown two -r '.address[1]')
+    expect_match "a second filter: from the sources panel's first row" "$two" '^source:is:'
+    F2="$F&filter=$(enc "$two")"
+    expect_eq "two filters: two chips, in the address" "$(shown two '[(.chips | length), (.address | length)]')" \
+        '[2,2]'
+    expect_eq "two filters: the first row is /stats/summary's for both" \
+        "$(shown two -c '.figures | [.visitors, .pageviews]')" \
+        "$(api "/stats/summary?$SPAN&$F2" | jq -c '[.visitors, .pageviews]')"
+    expect_eq "a reload: the same filters and figures" "$(shown reloaded '[.address, .figures]')" \
+        "$(shown two '[.address, .figures]')"
+    expect_eq "the back button: the filter before (mobile only) and its figures" \
+        "$(shown back '[.address, .figures, .tables.devices]')" \
+        "$(shown mobile '[.address, .figures, .tables.devices]')"
+    expect_eq "the chip's ×: no filter, and the figures without it" \
+        "$(shown removed '[.chips, .address, .figures, .tables.devices, .tables.sources]')" \
+        "$(shown start '[.chips, .address, .figures, .tables.devices, .tables.sources]')"
+fi
+
+expect_clean_stop reporting
+expect_clean_stop processor
+expect_clean_stop ingest
+t_summary
