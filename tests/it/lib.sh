@@ -206,10 +206,10 @@ start_node() {
     printf -v "${name^^}_PORT" '%s' "$port"
 }
 
-# browser_case SCRIPT NAME: node tests/browser/SCRIPT NAME (with the caller's environment) to
-# its end, its output in CASE_LOG; 1 (and a failure) when it did not print "done" within
-# 120 s. Then no page error, console error or Content-Security-Policy refusal may have been
-# printed.
+# browser_case SCRIPT NAME: node SCRIPT (a file of tests/browser/) NAME, with the caller's
+# environment, to its end, its output in CASE_LOG; 1 (and a failure) when it did not print
+# "done" within 120 s. Then no page error, console error or Content-Security-Policy refusal
+# may have been printed.
 browser_case() {
     local start=$SECONDS
     CASE_LOG="$T_TMP/case-$2.log"
