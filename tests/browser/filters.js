@@ -194,6 +194,15 @@ const cases = {
     await page.click('#filters .chip .remove');
     await answered(page, n);
     info('removed', await shown(page));
+
+    // At phone width, filtered: the panels and the chip fit (no sideways scroll).
+    n = await loads(page);
+    await page.setViewportSize({width: 375, height: 740});
+    await page.click('#devices tbody tr:first-child button');
+    await answered(page, n);
+    info('phone_widths', await page.evaluate(() => [document.documentElement.scrollWidth,
+                                                     document.documentElement.clientWidth]));
+    await page.screenshot({path: `${env('SHOTS')}/dashboard-filtered-phone.png`, fullPage: true});
   },
 };
 

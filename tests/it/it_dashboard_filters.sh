@@ -146,6 +146,7 @@ if run_case dashboard; then
     expect_eq "the chip's ×: no filter, and the figures without it" \
         "$(shown removed '[.chips, .address, .figures, .tables.devices, .tables.sources]')" \
         "$(shown start '[.chips, .address, .figures, .tables.devices, .tables.sources]')"
+    expect_eq "375 px wide, filtered: no sideways scroll" "$(shown phone_widths '.[0] <= .[1]')" true
 fi
 
 expect_clean_stop reporting
