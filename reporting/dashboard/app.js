@@ -259,8 +259,8 @@
 
   // The rows of a table: each cell its words, or [words, the number they say], kept in the
   // cell's data-value (for people's tools and tests alike). With a dimension, each row's
-  // first cell is a button that filters on it (is its value; the words may differ, as a
-  // country's flag), and a click anywhere on the row does the same.
+  // first cell is a button that filters on it (is its value; the words may differ: a
+  // country's name), and a click anywhere on the row does the same.
   function fillRows(tbodySelector, rows, dimension, label = String) {
     const tbody = document.querySelector(tbodySelector + ' tbody');
     tbody.replaceChildren(
@@ -573,10 +573,9 @@
 
   // A panel's /stats/breakdown answer ({"values":[{"value","visitors","visits","pageviews",
   // "bounce_rate"}]}, most visitors first): value, visitors, visits, pageviews, bounce rate.
-  function showPanel(panel, body) {
+  function showPanel(panel, body, by) {
     const list = Array.isArray(body.values) ? body.values : [];
     const n = (v) => (typeof v === 'number' ? [fmt(v), v] : ['–', '']);
-    const by = tabs[panel];
     fillRows('#' + panel, list.map((v) => [String(v.value), n(v.visitors), n(v.visits),
                                            n(v.pageviews), bounce(v.bounce_rate)]),
              by, by === 'country' ? countryLabel : String);
@@ -597,7 +596,8 @@
   const panelParams = (q, panel) => withFilters(q, {site_id: q.site, from: q.from, to: q.to,
                                                     by: tabs[panel], limit: TOP_LIMIT});
 
-  // Ask for a panel's tab by over the query shown, and show it (a click on a tab).
+  // Ask for a panel's tab by over the query shown, and show it (a click on a tab; one while
+  // the query's calls are asked for is asked after them, and shown instead).
   async function loadPanel(panel, by) {
     const q = current;
     pickTab(panel, by);
@@ -609,7 +609,7 @@
     try {
       const body = await api('/stats/breakdown', panelParams(q, panel));
       if (gen !== generation || mine !== panelGen[panel]) return;
-      showPanel(panel, body);
+      showPanel(panel, body, by);
     } catch (err) {
       if (gen !== generation || mine !== panelGen[panel]) return;
       fillRows('#' + panel, []);
@@ -771,6 +771,7 @@
     const onWait = (words) => setStatus(words, true);
     const chartOf = metric;
     const filtered = q.filters.length > 0;
+    const panelBy = Object.keys(PANELS).map((p) => tabs[p]); // the tabs asked for
     const by = (name) => withFilters(q, Object.assign({by: name, limit: TOP_LIMIT}, span));
     showFilters();
     for (const p of Object.keys(PANELS)) panelGen[p]++;
@@ -858,8 +859,9 @@
       }
     }
     for (const [i, p] of Object.keys(PANELS).entries()) {
+      if (tabs[p] !== panelBy[i]) continue; // another tab picked meanwhile: loadPanel shows it
       $(p).removeAttribute('aria-busy');
-      if (panels[i].status === 'fulfilled') showPanel(p, panels[i].value);
+      if (panels[i].status === 'fulfilled') showPanel(p, panels[i].value, panelBy[i]);
       else {
         fillRows('#' + p, []);
         failed(panels[i].reason, p + '-msg');
