@@ -319,7 +319,7 @@ $(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(SERVICES:%=$(BUILD)/li
 	    $(PKG_LIBS)
 
 # Unit tests that make allocations fail (tests/unit/failalloc.c): linked with its wrappers.
-FAILALLOC_TESTS := test_event test_envelope test_batch
+FAILALLOC_TESTS := test_event test_envelope test_batch test_scan
 FAILALLOC_WRAP  := $(foreach f,malloc calloc realloc strdup free,-Wl,--wrap=$(f))
 $(FAILALLOC_TESTS:%=$(BUILD)/tests/%): $(BUILD)/obj/tests/unit/failalloc.o
 $(FAILALLOC_TESTS:%=$(BUILD)/tests/%): LDFLAGS += $(FAILALLOC_WRAP)

@@ -6,6 +6,7 @@
 #include "dbread.h"
 #include "goals_plan.h"
 #include "params.h"
+#include "query_scan.h"
 #include "query_stats.h"
 #include "request.h"
 
@@ -64,6 +65,58 @@ query_goals(store_t *s, const char *site_id, const struct day_range *r, const ch
     return rc;
 }
 
+/* query_goals() with q's filters, from the raw events (scan.h): the goals are the rows of a
+ * breakdown by event type (without the tracker's types), or by the property with the goal
+ * as one more filter; the site's visitors those of the filtered summary. */
+static int
+query_goals_scan(store_t *s, const struct req *q, const char *goal, const char *key,
+                 struct goal_rows *rows, int64_t *visitors, struct app_err *err)
+{
+    struct filters fs = q->filters;
+    struct filter_dimension by = {.dim = key[0] != '\0' ? FILTER_PROP : FILTER_EVENT_TYPE};
+    struct scan sc;
+    struct summary site;
+    int rc;
+
+    memset(rows, 0, sizeof *rows);
+    memcpy(by.key, key, strlen(key) + 1);
+    if (goal != NULL) { /* room for it: FILTER_SLOTS */
+        struct filter *f = &fs.f[fs.n++];
+        memset(f, 0, sizeof *f);
+        f->d.dim = FILTER_EVENT_TYPE;
+        f->op = FILTER_IS;
+        memcpy(f->value, goal, strlen(goal) + 1);
+    }
+    if ((rc = query_scan_summary(s, q->site_id, &q->days, &q->filters, &site, err)) != 0) {
+        return rc;
+    }
+    *visitors = site.visitors;
+    if (scan_init(&sc, &fs, &q->days, SCAN_VALUES, 0, &by) != 0) {
+        return err_set(err, ERR_INTERNAL, "out of memory");
+    }
+    if ((rc = query_scan(s, q->site_id, &sc, err)) == 0 &&
+        (rows->rows = malloc((sc.n_rows + 1) * sizeof *rows->rows)) == NULL) {
+        rc = err_set(err, ERR_INTERNAL, "out of memory");
+    }
+    for (size_t i = 0; rc == 0 && i < sc.n_rows; i++) {
+        const struct scan_row *r = &sc.rows[i];
+        if (key[0] == '\0' && goals_builtin(r->value)) {
+            continue;
+        }
+        if (rows->n == GOALS_VALUES_MAX) {
+            rc = err_set(err, ERR_INVALID, GOALS_ERR_TOO_MANY);
+            break;
+        }
+        rows->rows[rows->n++] = (struct goal_row){r->value, r->s.visitors, r->s.events};
+        sc.rows[i].value = NULL; /* now the row's */
+    }
+    scan_cleanup(&sc);
+    if (rc != 0) {
+        goal_rows_clear(rows);
+    }
+    return rc;
+}
+
 /* The rows as the answer's list: {"goal" or "value": name, "visitors", "events",
  * "conversion_rate"}. NULL out of memory. */
 static json_t *
@@ -115,8 +168,10 @@ reporting_handle_goals(struct mg_connection *conn, void *arg)
     if ((status = req_db_slot(conn, r, q.site_id)) != 0) {
         return status;
     }
-    status = query_goals(r->store, q.site_id, &q.days, goal_len > 0 ? goal : NULL, key, &rows,
-                         &visitors, &err);
+    status = q.filters.n > 0 ? query_goals_scan(r->store, &q, goal_len > 0 ? goal : NULL, key,
+                                                &rows, &visitors, &err)
+                             : query_goals(r->store, q.site_id, &q.days, goal_len > 0 ? goal : NULL,
+                                           key, &rows, &visitors, &err);
     if ((status = req_db_done(conn, r, status, &err)) != 0) {
         return status;
     }

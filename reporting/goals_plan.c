@@ -5,14 +5,12 @@
 #include <string.h>
 
 #include "event_doc.h"
+#include "filter.h"
 #include "ts.h"
 
 /* The tracker's own types: every other type is a goal. */
 static const char *const builtin[] = {"page_view", "click", "scroll", "mousemove", "form"};
 #define N_BUILTIN (sizeof builtin / sizeof builtin[0])
-
-#define PROP_PREFIX "prop."
-#define PROP_PREFIX_LEN 5
 
 int
 goals_builtin(const char *t)
@@ -25,28 +23,12 @@ goals_builtin(const char *t)
     return 0;
 }
 
-/* Whether s[0..len) is 1-GOALS_KEY_MAX characters of A-Z, a-z, 0-9, '_' and '-': never a '$'
- * or '.', so properties.<key> is one field of properties, never an operator or a path. */
-static int
-key_ok(const char *s, size_t len)
-{
-    if (len == 0 || len > GOALS_KEY_MAX) {
-        return 0;
-    }
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-')) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 const char *
 goals_params(const char *goal, int goal_len, const char *by, int by_len,
              char key[GOALS_KEY_MAX + 1])
 {
+    struct filter_dimension d;
+
     key[0] = '\0';
     if (goal_len < 0) {
         return GOALS_ERR_GOAL;
@@ -57,14 +39,15 @@ goals_params(const char *goal, int goal_len, const char *by, int by_len,
     if (by_len == 0) {
         return NULL;
     }
-    if (by_len < PROP_PREFIX_LEN || memcmp(by, PROP_PREFIX, PROP_PREFIX_LEN) != 0 ||
-        !key_ok(by + PROP_PREFIX_LEN, (size_t)by_len - PROP_PREFIX_LEN)) {
+    /* A property key as the filters take it (filter.h): never a '$' or '.', so
+     * properties.<key> is one field of properties, never an operator or a path. */
+    if (by_len < 0 || filter_dimension_parse(by, (size_t)by_len, &d) != 0 || d.dim != FILTER_PROP) {
         return GOALS_ERR_BY;
     }
     if (goal_len == 0) {
         return GOALS_ERR_BY_GOAL;
     }
-    memcpy(key, by + PROP_PREFIX_LEN, (size_t)by_len - PROP_PREFIX_LEN + 1);
+    memcpy(key, d.key, strlen(d.key) + 1);
     return NULL;
 }
 

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "filter.h"
 #include "range.h"
 
 /* The row of the events a goal breakdown finds without the property, or with one that is not
@@ -20,7 +21,7 @@
 #define GOALS_VALUES_MAX 1000
 
 /* The longest property key by= names (after "prop."). */
-#define GOALS_KEY_MAX 64
+#define GOALS_KEY_MAX FILTER_KEY_MAX
 
 #define GOALS_ERR_GOAL "Parameter 'goal' must be 1-64 bytes of UTF-8"
 #define GOALS_ERR_BUILTIN                                                                          \

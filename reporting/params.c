@@ -9,6 +9,12 @@
 int
 params_find(const char *qs, const char *name, char *out, size_t outsz)
 {
+    return params_find_nth(qs, name, 0, out, outsz);
+}
+
+int
+params_find_nth(const char *qs, const char *name, int nth, char *out, size_t outsz)
+{
     size_t nlen = strlen(name);
     const char *p = qs;
 
@@ -16,7 +22,7 @@ params_find(const char *qs, const char *name, char *out, size_t outsz)
         const char *end = strchr(p, '&');
         const char *stop = end ? end : p + strlen(p);
         if ((size_t)(stop - p) >= nlen && strncmp(p, name, nlen) == 0 &&
-            (p + nlen == stop || p[nlen] == '=')) {
+            (p + nlen == stop || p[nlen] == '=') && nth-- == 0) {
             const char *v = p + nlen + (p + nlen < stop ? 1 : 0);
             size_t o = 0;
             while (v < stop) {

@@ -10,6 +10,9 @@
  * the value does not fit in outsz or has a bad or %00 escape. */
 int params_find(const char *qs, const char *name, char *out, size_t outsz);
 
+/* The same for its occurrence nth (0: the first) of a repeated parameter. */
+int params_find_nth(const char *qs, const char *name, int nth, char *out, size_t outsz);
+
 /* Read query parameter `name` of the query string qs (may be NULL) into out, which holds
  * max + 1 bytes. Returns its decoded length, 0 when absent or empty, -1 when it is longer
  * than max bytes, badly escaped or not UTF-8. */

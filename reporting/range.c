@@ -136,7 +136,7 @@ range_limit(const char *s, int len, int def, int max, int *limit)
         *limit = def;
         return NULL;
     }
-    if (len < 0 || len > 3) {
+    if (len < 0 || len > 4) {
         return RANGE_ERR_LIMIT;
     }
     for (int i = 0; i < len; i++) {

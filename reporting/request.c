@@ -2,7 +2,36 @@
  * shares (request.h). */
 #include "request.h"
 
+#include <string.h>
+
 #include "params.h"
+#include "text.h"
+
+/* The `filter` parameters of qs into fs. Returns 0, or the status of the 400 sent. */
+static int
+read_filters(struct mg_connection *conn, const char *qs, struct filters *fs)
+{
+    char s[FILTER_KEY_MAX + FILTER_VALUE_MAX + 32], msg[160];
+    int n;
+
+    fs->n = 0;
+    for (int i = 0; qs != NULL && (n = params_find_nth(qs, "filter", i, s, sizeof s)) != -1; i++) {
+        if (n == -2 || !text_is_utf8(s, (size_t)n)) {
+            return http_send_error(conn, 400,
+                                   "Parameter 'filter' must be UTF-8 of at most %d bytes, "
+                                   "percent-encoded",
+                                   (int)sizeof s - 1);
+        }
+        if (fs->n == FILTER_MAX) {
+            return http_send_error(conn, 400, "At most %d filters may be given", FILTER_MAX);
+        }
+        if (filter_parse(s, &fs->f[fs->n], msg, sizeof msg) != 0) {
+            return http_send_error(conn, 400, "%s", msg);
+        }
+        fs->n++;
+    }
+    return 0;
+}
 
 int
 req_read(struct mg_connection *conn, const char *qs, struct req *q, const char *missing)
@@ -29,7 +58,7 @@ req_read(struct mg_connection *conn, const char *qs, struct req *q, const char *
         return http_send_error(conn, 400, "Parameter 'event_type' must be 1-%d bytes of UTF-8",
                                EVENT_TYPE_MAX);
     }
-    return 0;
+    return read_filters(conn, qs, &q->filters);
 }
 
 int
@@ -64,11 +93,33 @@ req_note_hashed(json_t *reply, const struct req *q)
                             : 0;
 }
 
+/* The request's filters as the answer echoes them. NULL out of memory. */
+static json_t *
+filters_json(const struct filters *fs)
+{
+    json_t *list = json_array();
+
+    for (int i = 0; list != NULL && i < fs->n; i++) {
+        char dim[FILTER_KEY_MAX + 8];
+        filter_dimension_name(&fs->f[i].d, dim, sizeof dim);
+        if (json_array_append_new(list, json_pack("{s:s,s:s,s:s}", "dimension", dim, "operator",
+                                                  filter_op_names[fs->f[i].op], "value",
+                                                  fs->f[i].value)) != 0) {
+            json_decref(list);
+            list = NULL;
+        }
+    }
+    return list;
+}
+
 int
 req_send(struct mg_connection *conn, const struct req *q, json_t *reply)
 {
-    if (reply != NULL && q->type_len > 0 &&
-        json_object_set_new(reply, "event_type", json_string(q->event_type)) != 0) {
+    if (reply != NULL &&
+        ((q->type_len > 0 &&
+          json_object_set_new(reply, "event_type", json_string(q->event_type)) != 0) ||
+         (q->filters.n > 0 &&
+          json_object_set_new(reply, "filters", filters_json(&q->filters)) != 0))) {
         json_decref(reply);
         reply = NULL; /* out of memory: the send says so */
     }

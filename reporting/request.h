@@ -8,6 +8,7 @@
 
 #include "err.h"
 #include "event.h"
+#include "filter.h"
 #include "http.h"
 #include "range.h"
 #include "reporting.h"
@@ -18,14 +19,19 @@ struct req {
     char event_type[EVENT_TYPE_MAX + 1];
     int date_len, from_len, to_len, type_len;
     struct day_range days;
+    struct filters filters; /* the `filter` parameters (filter.h), in their order */
 };
+
+/* The 400 of a route that takes no filters. */
+#define REQ_NO_FILTERS "Parameter 'filter' does not apply to %s"
 
 /* The 400 of a route whose parameters are the site and the days alone (/stats/summary,
  * /stats/goals) when site_id or every day parameter is absent. */
 #define REQ_MISSING_DAYS "Missing required parameters: site_id, date or from and to (YYYY-MM-DD)"
 
-/* Read them from the query string into q. Returns 0, or the HTTP status of the 400 sent
- * (`missing`: the message when site_id or every day parameter is absent). */
+/* Read them from the query string into q, the filters included (at most FILTER_MAX, each
+ * percent-decoded UTF-8 parsed by filter_parse()). Returns 0, or the HTTP status of the 400
+ * sent (`missing`: the message when site_id or every day parameter is absent). */
 int req_read(struct mg_connection *conn, const char *qs, struct req *q, const char *missing);
 
 /* May this request read site_id, and is there a MAX_DB_REQUESTS slot for it? Returns 0
@@ -45,8 +51,9 @@ json_t *req_reply_head(const struct req *q);
  * hash counts once a day). Returns 0, or -1 when out of memory. */
 int req_note_hashed(json_t *reply, const struct req *q);
 
-/* Add "event_type" to a reply when the request narrowed to one, then send it (a NULL
- * reply: out of memory, which the send reports). */
+/* Add "event_type" to a reply when the request narrowed to one, and "filters" ([{"dimension",
+ * "operator", "value"}]) when it gave any, then send it (a NULL reply: out of memory, which
+ * the send reports). */
 int req_send(struct mg_connection *conn, const struct req *q, json_t *reply);
 
 #endif

@@ -4,11 +4,13 @@
 #include <errno.h>
 #include <string.h>
 
+#include "breakdown_scan.h"
 #include "dashboard.h"
 #include "event.h"
 #include "params.h"
 #include "query_aggregated.h"
 #include "query_breakdown.h"
+#include "query_scan.h"
 #include "query_series.h"
 #include "query_stats.h"
 #include "query_visits.h"
@@ -23,6 +25,23 @@
 #define MISSING_SERIES "Missing required parameters: site_id, from, to (YYYY-MM-DD), interval"
 #define MISSING_BREAKDOWN                                                                          \
     "Missing required parameters: site_id, date or from and to (YYYY-MM-DD), by"
+
+/* Whether a request's filters may be answered (a route from the rollups, answered by the
+ * scan instead; `what` names the raw events' variant, which takes none): 0, or the status of
+ * the 400 sent. */
+static int
+filters_apply(struct mg_connection *conn, const struct req *q, int rollups, const char *what)
+{
+    if (!rollups) {
+        return http_send_error(conn, 400, REQ_NO_FILTERS, what);
+    }
+    if (q->type_len != 0) {
+        return http_send_error(conn, 400,
+                               "Parameter 'event_type' does not apply with 'filter'; use "
+                               "filter=event_type:is:<type>");
+    }
+    return 0;
+}
 
 int
 reporting_db_enter(struct mg_connection *conn, struct reporting *r)
@@ -64,8 +83,14 @@ answer_stats(struct mg_connection *conn, struct reporting *r, query_stats_fn que
     int status, dropped;
 
     if ((status = req_read(conn, mg_get_request_info(conn)->query_string, &q, MISSING_PARAMS)) !=
-            0 ||
-        (status = req_db_slot(conn, r, q.site_id)) != 0) {
+        0) {
+        return status;
+    }
+    if (q.filters.n > 0) {
+        return http_send_error(conn, 400, REQ_NO_FILTERS "; use /stats/summary or /stats/breakdown",
+                               query == query_stats_rollups ? "/stats" : "/stats/aggregated");
+    }
+    if ((status = req_db_slot(conn, r, q.site_id)) != 0) {
         return status;
     }
     status = query(r->store, q.site_id, &q.days, q.type_len > 0 ? q.event_type : NULL, &st, &err);
@@ -155,16 +180,24 @@ answer_series(struct mg_connection *conn, struct reporting *r, query_series_fn q
     if (metric_len != 0 && q.type_len != 0) {
         return http_send_error(conn, 400, "Parameter 'event_type' does not apply with 'metric'");
     }
+    if (q.filters.n > 0 && (status = filters_apply(conn, &q, query == query_series_rollups,
+                                                   "/stats/timeseries/aggregated")) != 0) {
+        return status;
+    }
     if ((status = req_db_slot(conn, r, q.site_id)) != 0) {
         return status;
     }
-    status =
-        query(r->store, q.site_id, &q.days, step, q.type_len > 0 ? q.event_type : NULL, &ts, &err);
     /* Visitors and events are the series' own users and views; the others need the visits. */
     int visits = metric_len > 0 && metric != SUMMARY_VISITORS && metric != SUMMARY_EVENTS;
-    if (status == 0 && visits &&
-        (status = query_visit_series(r->store, q.site_id, &q.days, step, &vs, &err)) != 0) {
-        series_clear(&ts);
+    if (q.filters.n > 0) {
+        status = query_scan_series(r->store, q.site_id, &q.days, step, &q.filters, &ts, &vs, &err);
+    } else {
+        status = query(r->store, q.site_id, &q.days, step, q.type_len > 0 ? q.event_type : NULL,
+                       &ts, &err);
+        if (status == 0 && visits &&
+            (status = query_visit_series(r->store, q.site_id, &q.days, step, &vs, &err)) != 0) {
+            series_clear(&ts);
+        }
     }
     if ((status = req_db_done(conn, r, status, &err)) != 0) {
         return status;
@@ -210,9 +243,9 @@ static int
 answer_breakdown(struct mg_connection *conn, struct reporting *r, query_breakdown_fn query)
 {
     const char *qs = mg_get_request_info(conn)->query_string;
-    char by_s[16], limit_s[8];
-    int by_len = reporting_param(qs, "by", by_s, 10),
-        limit_len = reporting_param(qs, "limit", limit_s, 4);
+    char by_s[FILTER_KEY_MAX + 8], limit_s[8];
+    int by_len = reporting_param(qs, "by", by_s, FILTER_KEY_MAX + 6),
+        limit_len = reporting_param(qs, "limit", limit_s, 5);
     struct req q;
     struct breakdown bd;
     struct app_err err = {0};
@@ -227,6 +260,26 @@ answer_breakdown(struct mg_connection *conn, struct reporting *r, query_breakdow
         return http_send_error(conn, 400,
                                "Parameter 'event_type' does not apply to "
                                "/stats/breakdown; use by=event_type");
+    }
+    if (query == query_breakdown_rollups) {
+        struct filter_dimension dim;
+        /* The rollups keep five dimensions and their top 100; the others, and every filter,
+         * are counted from the raw events (breakdown_scan.h). */
+        if (by_len <= 0 || filter_dimension_parse(by_s, (size_t)by_len, &dim) != 0) {
+            return http_send_error(conn, 400, "%s", BREAKDOWN_ERR_BY);
+        }
+        if (range_limit(limit_s, limit_len, BREAKDOWN_DEFAULT, BREAKDOWN_SCAN_MAX, &limit) !=
+            NULL) {
+            return http_send_error(conn, 400, "Parameter 'limit' must be an integer from 1 to %d",
+                                   BREAKDOWN_SCAN_MAX);
+        }
+        if (q.filters.n > 0 || limit > BREAKDOWN_MAX || range_by(by_s, by_len, &by) != NULL) {
+            return breakdown_scan_answer(conn, r, &q, &dim, limit);
+        }
+    }
+    if (q.filters.n > 0 &&
+        (status = filters_apply(conn, &q, 0, "/stats/breakdown/aggregated")) != 0) {
+        return status;
     }
     if ((bad = range_by(by_s, by_len, &by)) != NULL ||
         (bad = range_limit(limit_s, limit_len, BREAKDOWN_DEFAULT, BREAKDOWN_MAX, &limit)) != NULL) {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "params.h"
+#include "query_scan.h"
 #include "query_visits.h"
 #include "request.h"
 #include "ts.h"
@@ -47,6 +48,15 @@ days_of(const struct day_range *r)
     return json_pack("{s:s#,s:s#}", "from", from, 10, "to", to, 10);
 }
 
+/* The summary of q's site over days, with q's filters. */
+static int
+summary_of(store_t *s, const struct req *q, const struct day_range *days, struct summary *out,
+           struct app_err *err)
+{
+    return q->filters.n > 0 ? query_scan_summary(s, q->site_id, days, &q->filters, out, err)
+                            : query_summary(s, q->site_id, days, out, err);
+}
+
 int
 reporting_handle_summary(struct mg_connection *conn, void *arg)
 {
@@ -75,11 +85,11 @@ reporting_handle_summary(struct mg_connection *conn, void *arg)
     if ((status = req_db_slot(conn, r, q.site_id)) != 0) {
         return status;
     }
-    status =
-        query_summary(r->store, q.site_id, &q.days, &now, &err) != 0 ||
-                (compare_len > 0 && query_summary(r->store, q.site_id, &prev, &before, &err) != 0)
-            ? -1
-            : 0;
+    /* Filtered: from the raw events (query_scan.h); else from the rollups. */
+    status = summary_of(r->store, &q, &q.days, &now, &err) != 0 ||
+                     (compare_len > 0 && summary_of(r->store, &q, &prev, &before, &err) != 0)
+                 ? -1
+                 : 0;
     if ((status = req_db_done(conn, r, status, &err)) != 0) {
         return status;
     }

@@ -9,7 +9,10 @@
 # the range, the previous periods and the changes), /stats/timeseries?metric= (each figure,
 # by day and by hour) and /stats/breakdown by=entry_page and exit_page is compared with its
 # recomputation from the stored raw events in Python (tests/it/visits_check.py), which checks
-# first that the stored visits are the runs of arrivals with no gap over the timeout; and
+# first that the stored visits are the runs of arrivals with no gap over the timeout; every
+# breakdown (by each dimension: source ... country, pages, types, referrers, a property) and
+# a table of filters on the summary, breakdowns and time series likewise
+# (tests/it/breakdowns_check.py), and a bad filter's 400s; and
 # GET /stats/realtime against the last five minutes of the stored events.
 # shellcheck source=tests/it/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -85,6 +88,29 @@ else
     fail "every figure equals its recomputation from the raw events" "see above"
 fi
 grep '^#' "$T_TMP/check.txt"
+# Every breakdown, and the filters on the summary, breakdowns and time series (issue 24).
+if "$T_PYTHON" "$T_ROOT/tests/it/breakdowns_check.py" "$T_TMP/events.jsonl" \
+    "http://127.0.0.1:$REPORTING_PORT" "$SITE" 2025-11-14 2025-11-16 >"$T_TMP/check2.txt"; then
+    pass "every breakdown and filtered figure equals its recomputation ($(sed -n 's/^# compared //p' "$T_TMP/check2.txt"))"
+else
+    grep -v '^ok' "$T_TMP/check2.txt"
+    fail "every breakdown and filtered figure equals its recomputation" "see above"
+fi
+# A bad filter or dimension: a 400 naming it.
+R="http://127.0.0.1:$REPORTING_PORT"
+for c in "stats/summary?site_id=$SITE&date=2025-11-15&filter=path|Parameter 'filter' must be <dimension>:<is|is_not|contains>:<value>, not 'path'" \
+    "stats/summary?site_id=$SITE&date=2025-11-15&filter=path:is:|Parameter 'filter' must be <dimension>:<is|is_not|contains>:<value>, not 'path:is:'" \
+    "stats/breakdown?site_id=$SITE&date=2025-11-15&by=source&filter=colour:is:red|Unknown filter dimension 'colour': see docs/api.md (Filters) for the list" \
+    "stats/breakdown?site_id=$SITE&date=2025-11-15&by=source&filter=path:like:/x|Unknown filter operator 'like': use is, is_not or contains" \
+    "stats/breakdown?site_id=$SITE&date=2025-11-15&by=prop.a%20b|Parameter 'by' must be event_type, path, referrer, entry_page, exit_page, source, channel, utm_source, utm_medium, utm_campaign, utm_term, utm_content, device, browser, os, country or prop.<key>" \
+    "stats/breakdown?site_id=$SITE&date=2025-11-15&by=source&limit=1001|Parameter 'limit' must be an integer from 1 to 1000" \
+    "stats/timeseries?site_id=$SITE&from=2025-11-15&to=2025-11-15&interval=day&event_type=x&filter=path:is:/|Parameter 'event_type' does not apply with 'filter'; use filter=event_type:is:<type>" \
+    "stats/timeseries/aggregated?site_id=$SITE&from=2025-11-15&to=2025-11-15&interval=day&filter=path:is:/|Parameter 'filter' does not apply to /stats/timeseries/aggregated" \
+    "stats?site_id=$SITE&date=2025-11-15&filter=path:is:/|Parameter 'filter' does not apply to /stats; use /stats/summary or /stats/breakdown" \
+    "stats/summary?site_id=$SITE&date=2025-11-15$(printf '&filter=path:is:/%d' 1 2 3 4 5 6 7 8 9 10 11)|At most 10 filters may be given"; do
+    http GET "$R/${c%%|*}"
+    expect_eq "400 for ${c%%|*}" "$HTTP_STATUS $(jq -r .message <<<"$HTTP_BODY")" "400 ${c#*|}"
+done
 check "the stalled processor's batch was taken over, its late commit refused" \
     grep -q "taken over, nothing committed" "$T_TMP/processor5.log"
 

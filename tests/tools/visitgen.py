@@ -12,9 +12,12 @@ timeouts between arrivals, client timestamps that cross UTC midnight within one 
 event_id sent twice (once to each ingest), a POST /events batch, and visitors without a
 user_id (ingest's daily hash, told apart by X-Forwarded-For and User-Agent). Each visitor's
 first request has a referrer and, for every other visitor, a campaign (utm_*), its later ones
-another referrer, and a visitor with a user_id sends its first request with a phone's
-User-Agent and the later ones with another: the stored events of a visit carry its first
-event's source, campaign and device (visits_check.py). Visitors run in
+another referrer, and some a property `plan` (on later requests, for some, the other value);
+its first request has one of four real
+User-Agents (phone, iPhone, iPad, desktop) and an address the country database places (or
+none), and a visitor with a user_id sends its later ones with another User-Agent: the stored
+events of a visit carry its first event's source, campaign, device and country
+(visits_check.py). Visitors run in
 parallel threads and their requests alternate between the ingests. Prints one line per
 request: "<status> <visitor>". The figures are then recomputed from the stored events
 (visits_check.py), never from this list.
@@ -111,30 +114,49 @@ class Sender:
             self.lines.append("%d %s" % (status, who))
 
 
-PHONE = "Mozilla/5.0 (Android 14; Mobile; rv:120.0) Gecko/120.0 Firefox/120.0"
+# Real User-Agents of a phone, an iPhone, an iPad and a desktop (uap-core names their
+# browsers and systems), and addresses the country database places, and none (loopback:
+# no country): visitor k's first request has the k-th of each.
+AGENTS = [
+    "Mozilla/5.0 (Android 14; Mobile; rv:120.0) Gecko/120.0 Firefox/120.0",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
+    "Gecko) Version/17.1 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (iPad; CPU OS 16_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/16.6 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/120.0.0.0 Safari/537.36",
+]
+ADDRESSES = ["8.8.8.8", "81.2.69.142", "2.16.0.1", "133.11.0.1", None]
 
 
 def attribution(k, first):
     """The properties of visitor k's request: its first with a referrer and (every other
     visitor) a campaign, its later ones with another referrer."""
     if not first:
-        return {"referrer": "https://later.example.net/page"}
+        props = {"referrer": "https://later.example.net/page"}
+        if k % 3 == 1:  # a property of the event, not the visit: another value later
+            props["plan"] = ["free", "pro"][(k + 1) % 2]
+        return props
     props = {"referrer": "https://ref%d.example.org/from" % (k % 3)}
     if k % 2:
         props.update(utm_source="src%d" % k, utm_medium="cpc", utm_campaign="camp%d" % (k % 4))
+    if k % 3:
+        props["plan"] = ["free", "pro"][k % 2]
     return props
 
 
 def run_visitor(sender, site, k, name, steps, hashed):
     who = "v%d-%s" % (k, name)
-    headers = {"User-Agent": "visitgen/%d" % k}
-    if hashed:
-        headers["X-Forwarded-For"] = "198.51.100.%d" % (k % 250 + 1)
+    agent = AGENTS[k % len(AGENTS)]
+    # A hashed visitor is its address and User-Agent, told apart by its number in the latter.
+    headers = {"User-Agent": "%s visitgen/%d" % (agent, k) if hashed else agent}
+    if ADDRESSES[k % len(ADDRESSES)]:
+        headers["X-Forwarded-For"] = ADDRESSES[k % len(ADDRESSES)]
     for i, step in enumerate(steps):
         time.sleep(step[0])
-        # A hashed visitor is its address and User-Agent: only one with a user_id changes it.
+        # Only a visitor with a user_id changes its User-Agent: its visit keeps the first one's.
         if not hashed:
-            headers["User-Agent"] = PHONE if i == 0 else "visitgen/%d" % k
+            headers["User-Agent"] = agent if i == 0 else "visitgen/%d" % k
         if step[1] == "batch":
             evs = [dict(site_id=site, event_type=t, path=p, timestamp=s,
                         properties=attribution(k, i == 0 and j == 0))

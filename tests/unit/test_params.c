@@ -37,6 +37,36 @@ test_present(void **state)
     assert_string_equal(out, "a=b");
 }
 
+/* A repeated parameter's occurrences, in order; past the last, absent. */
+static void
+test_nth(void **state)
+{
+    static const struct {
+        const char *qs;
+        int nth, want;
+        const char *value;
+    } rows[] = {
+        {"filter=a&x=1&filter=b%3Ac&filter=", 0, 1, "a"},
+        {"filter=a&x=1&filter=b%3Ac&filter=", 1, 3, "b:c"},
+        {"filter=a&x=1&filter=b%3Ac&filter=", 2, 0, ""},
+        {"filter=a&x=1&filter=b%3Ac&filter=", 3, -1, NULL},
+        {"filters=a&filter=b", 0, 1, "b"},
+        {"filter=%zz&filter=b", 0, -2, NULL},
+        {"filter=%zz&filter=b", 1, 1, "b"},
+    };
+    char out[64];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        memset(out, '#', sizeof out);
+        assert_int_equal(params_find_nth(rows[i].qs, "filter", rows[i].nth, out, sizeof out),
+                         rows[i].want);
+        if (rows[i].value != NULL) {
+            assert_string_equal(out, rows[i].value);
+        }
+    }
+}
+
 static void
 test_absent(void **state)
 {
@@ -230,6 +260,7 @@ main(void)
         cmocka_unit_test(test_name_prefix_of_another),
         cmocka_unit_test(test_empty_value),
         cmocka_unit_test(test_name_without_equals),
+        cmocka_unit_test(test_nth),
         cmocka_unit_test(test_percent_decoding),
         cmocka_unit_test(test_bad_escapes),
         cmocka_unit_test(test_nul_escape_rejected),

@@ -1,0 +1,412 @@
+/* query_scan.c - a site's raw events of a range, visit by visit, into a scan (scan.h). */
+#include "query_scan.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "dbread.h"
+#include "event_doc.h"
+#include "hash.h"
+#include "rollup_doc.h"
+
+/* One event of the visit being read: its document (a copy: the scan's strings point into it)
+ * and its referrer's host, when a dimension needs it. */
+struct held {
+    bson_t *doc;
+    char *host; /* owned, or NULL */
+};
+
+/* The read's state: the scan, the visit being gathered, and what each value slot reads. */
+struct reader {
+    struct scan *s;
+    int slot_dim[FILTER_SLOTS + 1];         /* the dimension of each slot (-1: unused) */
+    const char *slot_key[FILTER_SLOTS + 1]; /* its property key (FILTER_PROP) */
+    int hosts;                            /* some slot reads the referrer's host */
+    struct held *held;
+    struct scan_event *ev;
+    size_t n, cap;
+    int64_t start_ms; /* the held visit's start */
+    int too_many;
+};
+
+/* The instant of a Date field of doc, or -1. */
+static int64_t
+date_ms(const bson_t *doc, const char *key)
+{
+    bson_iter_t it;
+
+    return bson_iter_init_find(&it, doc, key) && BSON_ITER_HOLDS_DATE_TIME(&it)
+               ? bson_iter_date_time(&it)
+               : -1;
+}
+
+/* The string at properties.<key> of doc, or NULL. */
+static const char *
+prop_of(const bson_t *doc, const char *key)
+{
+    bson_iter_t it, child;
+
+    if (!bson_iter_init_find(&it, doc, EVDOC_PROPERTIES) || !BSON_ITER_HOLDS_DOCUMENT(&it) ||
+        !bson_iter_recurse(&it, &child) || !bson_iter_find(&child, key) ||
+        !BSON_ITER_HOLDS_UTF8(&child)) {
+        return NULL;
+    }
+    return bson_iter_utf8(&child, NULL);
+}
+
+/* Let the held events go. */
+static void
+drop(struct reader *rd)
+{
+    for (size_t i = 0; i < rd->n; i++) {
+        bson_destroy(rd->held[i].doc);
+        free(rd->held[i].host);
+    }
+    rd->n = 0;
+}
+
+/* Count the held visit and let its events go. */
+static int
+flush(struct reader *rd, struct app_err *err)
+{
+    int rc = rd->n > 0 ? scan_visit(rd->s, rd->ev, rd->n, rd->start_ms) : 0;
+
+    drop(rd);
+    if (rc > 0) {
+        return err_set(err, ERR_INVALID, "%s", SCAN_TOO_MANY);
+    }
+    return rc < 0 ? err_set(err, ERR_INTERNAL, "out of memory") : 0;
+}
+
+/* Hold one more event of the visit: its copy and its values. Returns 0, or -1 (err). */
+static int
+hold(struct reader *rd, const bson_t *doc, struct app_err *err)
+{
+    struct held *h;
+    struct scan_event *e;
+    const char *type;
+
+    if (rd->n == rd->cap) {
+        size_t cap = rd->cap != 0 ? 2 * rd->cap : 16;
+        struct held *held = realloc(rd->held, cap * sizeof *held);
+        struct scan_event *ev = held != NULL ? realloc(rd->ev, cap * sizeof *ev) : NULL;
+        if (held != NULL) {
+            rd->held = held;
+        }
+        if (ev == NULL) {
+            return err_set(err, ERR_INTERNAL, "out of memory");
+        }
+        rd->ev = ev;
+        rd->cap = cap;
+    }
+    h = &rd->held[rd->n];
+    e = &rd->ev[rd->n];
+    h->host = NULL;
+    if ((h->doc = bson_copy(doc)) == NULL) {
+        return err_set(err, ERR_INTERNAL, "out of memory");
+    }
+    rd->n++;
+    memset(e, 0, sizeof *e);
+    type = dbread_utf8(h->doc, EVDOC_EVENT_TYPE);
+    e->ts = date_ms(h->doc, EVDOC_TIMESTAMP);
+    e->page_view = type != NULL && strcmp(type, "page_view") == 0;
+    e->interacts = type != NULL && !e->page_view && strcmp(type, "scroll") != 0 &&
+                   strcmp(type, "mousemove") != 0;
+    e->path = dbread_utf8(h->doc, EVDOC_PATH);
+    const char *user = dbread_utf8(h->doc, EVDOC_USER_ID);
+    if (user != NULL && user[0] != '\0') {
+        e->user = hash_fnv1a(HASH_FNV1A_BASIS, user, strlen(user));
+        e->user += e->user == 0; /* 0 means none */
+    }
+    if (rd->hosts && e->page_view) {
+        const char *ref = prop_of(h->doc, "referrer");
+        char host[ROLLUP_REFERRER_MAX + 1];
+        if (ref != NULL && rollup_referrer_host(ref, host) >= 0 &&
+            (h->host = strdup(host)) == NULL) {
+            return err_set(err, ERR_INTERNAL, "out of memory");
+        }
+    }
+    for (int i = 0; i <= FILTER_SLOTS; i++) {
+        int d = rd->slot_dim[i];
+        e->val[i] = d < 0 || d == FILTER_ENTRY_PAGE || d == FILTER_EXIT_PAGE ? NULL
+                    : d == FILTER_REFERRER                                   ? h->host
+                    : d == FILTER_PROP ? prop_of(h->doc, rd->slot_key[i])
+                                       : dbread_utf8(h->doc, filter_dim_field(d));
+    }
+    return 0;
+}
+
+/* Each event, in visit order: held with its visit's others, or counted alone without one. */
+static int
+each_event(const bson_t *doc, void *arg, struct app_err *err)
+{
+    struct reader *rd = arg;
+    const char *visit = dbread_utf8(doc, EVDOC_VISIT_ID);
+    int64_t start = visit != NULL ? date_ms(doc, EVDOC_VISIT_START) : -1;
+
+    if (rd->n > 0) {
+        const char *held = dbread_utf8(rd->held[0].doc, EVDOC_VISIT_ID);
+        if (start < 0 || held == NULL || strcmp(held, visit) != 0) {
+            if (flush(rd, err) != 0) {
+                return -1;
+            }
+        }
+    }
+    if (rd->n >= QUERY_SCAN_VISIT_EVENTS_MAX) {
+        return err_set(err, ERR_INVALID, "%s", SCAN_TOO_MANY);
+    }
+    rd->start_ms = start;
+    if (hold(rd, doc, err) != 0) {
+        return -1;
+    }
+    /* An event without a visit (or stored before visit_start) counts alone. */
+    return start < 0 && flush(rd, err) != 0 ? -1 : DBREAD_NEXT;
+}
+
+/* Whether the scan's filters or rows need the entry or exit page. */
+static int
+needs_pages(const struct scan *s)
+{
+    int d = s->mode == SCAN_VALUES ? s->by.dim : -1;
+
+    for (int i = 0; i < s->fs->n; i++) {
+        if (s->fs->f[i].d.dim == FILTER_ENTRY_PAGE || s->fs->f[i].d.dim == FILTER_EXIT_PAGE) {
+            return 1;
+        }
+    }
+    return d == FILTER_ENTRY_PAGE || d == FILTER_EXIT_PAGE;
+}
+
+/* {$gte: from, $lt: end} as Dates under key in b. */
+static void
+append_span(bson_t *b, const char *key, int64_t from, int64_t end)
+{
+    bson_t span;
+
+    bson_append_document_begin(b, key, -1, &span);
+    BSON_APPEND_DATE_TIME(&span, "$gte", from);
+    BSON_APPEND_DATE_TIME(&span, "$lt", end);
+    bson_append_document_end(b, &span);
+}
+
+/* The ids of the visits outside the range with events in it (an aggregation's documents
+ * {_id: visit id}) into the array `ids` (arg: a struct outside). */
+struct outside {
+    bson_t *ids;
+    uint32_t n;
+};
+
+static int
+outside_id(const bson_t *doc, void *arg, struct app_err *err)
+{
+    struct outside *o = arg;
+    const char *id = dbread_utf8(doc, "_id");
+    char key[16];
+    const char *k;
+
+    if (id == NULL) {
+        return DBREAD_NEXT;
+    }
+    if (o->n >= QUERY_SCAN_OUTSIDE_MAX) {
+        return err_set(err, ERR_INVALID, "%s", SCAN_TOO_MANY);
+    }
+    bson_uint32_to_string(o->n++, &k, key, sizeof key);
+    return BSON_APPEND_UTF8(o->ids, k, id) ? DBREAD_NEXT
+                                           : err_set(err, ERR_INTERNAL, "out of memory");
+}
+
+/* Read into o the visits with events in [from, end) that began before from or at or after
+ * end (a visit's first event's time is its start, and a later event may carry an earlier
+ * client time). */
+static int
+read_outside(store_t *st, const char *site_id, int64_t from, int64_t end, struct outside *o,
+             struct app_err *err)
+{
+    bson_t *p = bson_new(), stages, stage, match, or, alt;
+    struct dbread q = {.kind = DBREAD_AGGREGATE,
+                       .collection = STORE_EVENTS_COLLECTION,
+                       .what = "mongodb scan: visits outside the range",
+                       .each = outside_id,
+                       .arg = o};
+    int rc;
+
+    bson_append_array_begin(p, "pipeline", -1, &stages);
+    bson_append_document_begin(&stages, "0", -1, &stage);
+    bson_append_document_begin(&stage, "$match", -1, &match);
+    BSON_APPEND_UTF8(&match, EVDOC_SITE_ID, site_id);
+    append_span(&match, EVDOC_TIMESTAMP, from, end);
+    bson_append_array_begin(&match, "$or", -1, & or);
+    bson_append_document_begin(& or, "0", -1, &alt);
+    BCON_APPEND(&alt, EVDOC_VISIT_START, "{", "$lt", BCON_DATE_TIME(from), "}");
+    bson_append_document_end(& or, &alt);
+    bson_append_document_begin(& or, "1", -1, &alt);
+    BCON_APPEND(&alt, EVDOC_VISIT_START, "{", "$gte", BCON_DATE_TIME(end), "}");
+    bson_append_document_end(& or, &alt);
+    bson_append_array_end(&match, & or);
+    bson_append_document_end(&stage, &match);
+    bson_append_document_end(&stages, &stage);
+    BCON_APPEND(&stages, "1", "{", "$group", "{", "_id", BCON_UTF8("$" EVDOC_VISIT_ID), "}", "}");
+    bson_append_array_end(p, &stages);
+    q.query = p;
+    rc = dbread_run(st, &q, err);
+    bson_destroy(p);
+    return rc;
+}
+
+/* The aggregation: the site's events in [from, end), of the visits that began then, and of
+ * the visits `outside` (may be NULL); a visit-level `is` filter on a stored field narrowed on
+ * the server (every event of a visit stores its visit's values); sorted by visit. */
+static bson_t *
+scan_pipeline(const char *site_id, const struct scan *s, const bson_t *outside)
+{
+    bson_t *p = bson_new(), stages, stage, match, or, alt, sort;
+
+    bson_append_array_begin(p, "pipeline", -1, &stages);
+    bson_append_document_begin(&stages, "0", -1, &stage);
+    bson_append_document_begin(&stage, "$match", -1, &match);
+    BSON_APPEND_UTF8(&match, EVDOC_SITE_ID, site_id);
+    for (int i = 0; i < s->fs->n; i++) {
+        const struct filter *f = &s->fs->f[i];
+        const char *field = filter_dim_field(f->d.dim);
+        int dup = 0;
+        for (int j = 0; j < i; j++) {
+            dup |=
+                s->fs->f[j].d.dim == f->d.dim && s->fs->f[j].op == FILTER_IS && !s->fs->f[j].none;
+        }
+        if (filter_dim_kind(f->d.dim) == FILTER_KIND_VISIT && field != NULL && f->op == FILTER_IS &&
+            !f->none && !dup) {
+            BSON_APPEND_UTF8(&match, field, f->value);
+        }
+    }
+    bson_append_array_begin(&match, "$or", -1, & or);
+    bson_append_document_begin(& or, "0", -1, &alt);
+    append_span(&alt, EVDOC_TIMESTAMP, s->from_ms, s->end_ms);
+    bson_append_document_end(& or, &alt);
+    bson_append_document_begin(& or, "1", -1, &alt);
+    append_span(&alt, EVDOC_VISIT_START, s->from_ms, s->end_ms);
+    bson_append_document_end(& or, &alt);
+    if (outside != NULL && !bson_empty(outside)) {
+        bson_append_document_begin(& or, "2", -1, &alt);
+        BCON_APPEND(&alt, EVDOC_VISIT_ID, "{", "$in", BCON_ARRAY(outside), "}");
+        bson_append_document_end(& or, &alt);
+    }
+    bson_append_array_end(&match, & or);
+    bson_append_document_end(&stage, &match);
+    bson_append_document_end(&stages, &stage);
+    bson_append_document_begin(&stages, "1", -1, &stage);
+    bson_append_document_begin(&stage, "$sort", -1, &sort);
+    BSON_APPEND_INT32(&sort, EVDOC_VISIT_START, 1);
+    BSON_APPEND_INT32(&sort, EVDOC_VISIT_ID, 1);
+    BSON_APPEND_INT32(&sort, EVDOC_VISIT_SEQ, 1);
+    bson_append_document_end(&stage, &sort);
+    bson_append_document_end(&stages, &stage);
+    bson_append_array_end(p, &stages);
+    return p;
+}
+
+int
+query_scan(store_t *st, const char *site_id, struct scan *s, struct app_err *err)
+{
+    struct reader rd = {.s = s};
+    struct outside o = {.ids = NULL};
+    struct dbread q = {.kind = DBREAD_AGGREGATE,
+                       .collection = STORE_EVENTS_COLLECTION,
+                       .what = "mongodb scan",
+                       .each = each_event,
+                       .arg = &rd};
+    bson_t *pipeline = NULL;
+    int rc = -1;
+
+    for (int i = 0; i <= FILTER_SLOTS; i++) {
+        const struct filter_dimension *d = i < s->fs->n                             ? &s->fs->f[i].d
+                                           : i == SCAN_BY && s->mode == SCAN_VALUES ? &s->by
+                                                                                    : NULL;
+        rd.slot_dim[i] = d != NULL ? d->dim : -1;
+        rd.slot_key[i] = d != NULL ? d->key : NULL;
+        rd.hosts |= d != NULL && d->dim == FILTER_REFERRER;
+    }
+    if (needs_pages(s)) {
+        if ((o.ids = bson_new()) == NULL) {
+            err_set(err, ERR_INTERNAL, "out of memory");
+            goto done;
+        }
+        if (read_outside(st, site_id, s->from_ms, s->end_ms, &o, err) != 0) {
+            goto done;
+        }
+    }
+    pipeline = scan_pipeline(site_id, s, o.ids);
+    q.query = pipeline;
+    if (dbread_run(st, &q, err) != 0 || flush(&rd, err) != 0) {
+        goto done;
+    }
+    rc = 0;
+done:
+    drop(&rd);
+    free(rd.held);
+    free(rd.ev);
+    bson_destroy(o.ids);
+    bson_destroy(pipeline);
+    return rc;
+}
+
+int
+query_scan_summary(store_t *st, const char *site_id, const struct day_range *r,
+                   const struct filters *fs, struct summary *out, struct app_err *err)
+{
+    struct scan s;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (scan_init(&s, fs, r, SCAN_ONE, 0, NULL) != 0) {
+        return err_set(err, ERR_INTERNAL, "out of memory");
+    }
+    if ((rc = query_scan(st, site_id, &s, err)) == 0) {
+        *out = s.rows[0].s;
+    }
+    scan_cleanup(&s);
+    return rc;
+}
+
+int
+query_scan_series(store_t *st, const char *site_id, const struct day_range *r, int64_t step_ms,
+                  const struct filters *fs, struct series *ts, struct visit_series *vs,
+                  struct app_err *err)
+{
+    struct scan s;
+    int rc = -1;
+
+    memset(vs, 0, sizeof *vs);
+    if (series_init(ts, r, step_ms, err) != 0) {
+        return -1;
+    }
+    vs->n = ts->n;
+    vs->pageviews = calloc((size_t)vs->n, sizeof *vs->pageviews);
+    vs->visits = calloc((size_t)vs->n, sizeof *vs->visits);
+    vs->bounces = calloc((size_t)vs->n, sizeof *vs->bounces);
+    vs->duration_ms = calloc((size_t)vs->n, sizeof *vs->duration_ms);
+    if (scan_init(&s, fs, r, SCAN_BUCKETS, step_ms, NULL) != 0 || vs->pageviews == NULL ||
+        vs->visits == NULL || vs->bounces == NULL || vs->duration_ms == NULL) {
+        err_set(err, ERR_INTERNAL, "out of memory");
+        goto done;
+    }
+    if (query_scan(st, site_id, &s, err) != 0) {
+        goto done;
+    }
+    for (int64_t i = 0; i < ts->n && (size_t)i < s.n_rows; i++) {
+        const struct summary *b = &s.rows[i].s;
+        ts->views[i] = b->events;
+        ts->users[i] = b->visitors;
+        vs->pageviews[i] = b->pageviews;
+        vs->visits[i] = b->visits;
+        vs->bounces[i] = b->bounces;
+        vs->duration_ms[i] = b->duration_ms;
+    }
+    rc = 0;
+done:
+    scan_cleanup(&s);
+    if (rc != 0) {
+        series_clear(ts);
+        visit_series_clear(vs);
+    }
+    return rc;
+}

@@ -1,0 +1,36 @@
+/* query_scan.h - the read behind scan.h: a site's raw events of a range, visit by visit, into
+ * a scan (filtered summaries, series and breakdowns, and the breakdowns by a visit's values). */
+#ifndef REPORTING_QUERY_SCAN_H
+#define REPORTING_QUERY_SCAN_H
+
+#include "err.h"
+#include "scan.h"
+#include "store.h"
+
+/* The most events one visit may have in a scan, and the most visits that began outside the
+ * range a scan with entry or exit pages reads whole: past them, ERR_INVALID SCAN_TOO_MANY. */
+#define QUERY_SCAN_VISIT_EVENTS_MAX 100000
+#define QUERY_SCAN_OUTSIDE_MAX 10000
+
+/* Count site_id's events of the scan's range into s (scan_init()ed): one aggregation over the
+ * events of the range and of the visits that began in it, sorted by visit (index {site_id: 1,
+ * visit_start: 1} and {site_id: 1, timestamp: 1}), each visit handed to scan_visit() when
+ * its last event is read; with entry or exit pages among the dimensions, first the ids of
+ * the visits with events in the range that began outside it, whose events are read too.
+ * Returns 0, or -1 with err (ERR_INVALID with SCAN_TOO_MANY past a bound). Thread-safe. */
+int query_scan(store_t *st, const char *site_id, struct scan *s, struct app_err *err);
+
+/* /stats/summary's figures of site_id over r with filters fs (query_scan() of one row).
+ * Returns 0 and fills out, or -1 with err. */
+int query_scan_summary(store_t *st, const char *site_id, const struct day_range *r,
+                       const struct filters *fs, struct summary *out, struct app_err *err);
+
+/* /stats/timeseries's with filters fs, in buckets of step_ms: each bucket's events and
+ * visitors into ts (views, users; never capped) and its page views and visits into vs, as
+ * the rollups' reads fill them. Returns 0 (series_clear(), visit_series_clear()), or -1 with
+ * err (both empty). */
+int query_scan_series(store_t *st, const char *site_id, const struct day_range *r, int64_t step_ms,
+                      const struct filters *fs, struct series *ts, struct visit_series *vs,
+                      struct app_err *err);
+
+#endif
