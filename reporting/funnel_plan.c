@@ -164,7 +164,7 @@ funnel_pipeline(const char *site_id, const struct day_range *r, const struct fun
 bson_t *
 funnel_opts(void)
 {
-    return BCON_NEW("allowDiskUse", BCON_BOOL(true));
+    return BCON_NEW("allowDiskUse", BCON_BOOL(true), "batchSize", BCON_INT32(FUNNEL_BATCH));
 }
 
 void

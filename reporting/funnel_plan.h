@@ -24,6 +24,9 @@
  * (a 400), so that reporting's table of visitors stays small (16 bytes a visitor at most). */
 #define FUNNEL_VISITORS_MAX 100000
 
+/* The events a batch of the aggregation's cursor holds. */
+#define FUNNEL_BATCH 512
+
 #define FUNNEL_ERR_MISSING                                                                         \
     "Missing required parameter: steps (2 to 8 steps, each path:<path> or event:<event_type>, "    \
     "comma-separated)"
@@ -63,8 +66,10 @@ int funnel_step_match(const struct funnel_step *s, const char *event_type, const
  * Filters on other fields go into its first $match. Free with bson_destroy(). */
 bson_t *funnel_pipeline(const char *site_id, const struct day_range *r, const struct funnel *f);
 
-/* The aggregation's options: {allowDiskUse: true}, since MongoDB sorts the range's matching
- * events in memory (no index leads with visit_id). Free with bson_destroy(). */
+/* The aggregation's options: {allowDiskUse: true, batchSize: FUNNEL_BATCH}: MongoDB sorts the
+ * range's matching events in memory (no index leads with visit_id), and reporting holds one
+ * batch of at most FUNNEL_BATCH projected events (each under 3 KB) at a time. Free with
+ * bson_destroy(). */
 bson_t *funnel_opts(void);
 
 /* The walk over the aggregation's events, one visit after the other: the step each visit

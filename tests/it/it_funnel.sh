@@ -85,14 +85,14 @@ expect_eq "two visits each for d and e, one for the others" \
     "$(jq -r '"\(.user_id) \(.visit_id)"' "$T_TMP/stored" | sort -u | cut -d' ' -f1 | uniq -c |
         awk '{printf "%s%s ", $2, $1}')" "a1 b1 c1 d2 e2 f1 g1 h1 j1 k1 "
 
-# expected QUERY: the answer to /stats/funnel?QUERY, recomputed from the stored events.
+# expected QUERY...: the answers to /stats/funnel?QUERY, one a line, recomputed from the stored
+# events (one run of Python for all).
 expected() {
-    "$T_PYTHON" - "$T_TMP/stored" "$1" <<'EOF'
+    "$T_PYTHON" - "$T_TMP/stored" "$@" <<'EOF'
 import json, sys, urllib.parse
 from collections import defaultdict
 from datetime import date, datetime, timezone
 
-q = dict(urllib.parse.parse_qsl(sys.argv[2]))
 events = [json.loads(line) for line in open(sys.argv[1])]
 
 
@@ -103,15 +103,6 @@ def day(t):
     return datetime.fromisoformat(t.replace("Z", "+00:00")).astimezone(timezone.utc).date()
 
 
-first = date.fromisoformat(q.get("date") or q["from"])
-last = date.fromisoformat(q.get("date") or q["to"])
-steps = [s.split(":", 1) for s in q["steps"].split(",")]
-visits = defaultdict(list)
-for e in events:
-    if e["site_id"] == q["site_id"] and "visit_start" in e and first <= day(e["visit_start"]) <= last:
-        visits[e["visit_id"]].append(e)
-
-
 def matches(step, e):
     kind, value = step
     if kind == "event":
@@ -119,30 +110,44 @@ def matches(step, e):
     return e["event_type"] == "page_view" and e.get("path") == value
 
 
-best = {}  # user -> the furthest step of their visits
-for evs in visits.values():
-    k, user = 0, None
-    for e in sorted(evs, key=lambda e: e["visit_seq"]):
-        if k < len(steps) and matches(steps[k], e):
-            if k == 0:
-                user = e.get("user_id")
-            k += 1
-    if k and user:
-        best[user] = max(best.get(user, 0), k)
-counts = [sum(1 for b in best.values() if b > i) for i in range(len(steps))]
-out = {"site_id": q["site_id"]}
-if "date" in q:
-    out["date"] = q["date"]
-else:
-    out["from"], out["to"] = q["from"], q["to"]
-if first != last:
-    out["hashed_visitors"] = "per_day"
-out["steps"] = [
-    {"step": ":".join(steps[i]), "visitors": n, "dropoff": counts[i - 1] - n if i else 0,
-     "conversion_rate": 100.0 * n / counts[0] if counts[0] else 0}
-    for i, n in enumerate(counts)
-]
-print(json.dumps(out))
+def answer(q):
+    first = date.fromisoformat(q.get("date") or q["from"])
+    last = date.fromisoformat(q.get("date") or q["to"])
+    steps = [s.split(":", 1) for s in q["steps"].split(",")]
+    visits = defaultdict(list)
+    for e in events:
+        if e["site_id"] == q["site_id"] and "visit_start" in e and \
+                first <= day(e["visit_start"]) <= last:
+            visits[e["visit_id"]].append(e)
+
+    best = {}  # user -> the furthest step of their visits
+    for evs in visits.values():
+        k, user = 0, None
+        for e in sorted(evs, key=lambda e: e["visit_seq"]):
+            if k < len(steps) and matches(steps[k], e):
+                if k == 0:
+                    user = e.get("user_id")
+                k += 1
+        if k and user:
+            best[user] = max(best.get(user, 0), k)
+    counts = [sum(1 for b in best.values() if b > i) for i in range(len(steps))]
+    out = {"site_id": q["site_id"]}
+    if "date" in q:
+        out["date"] = q["date"]
+    else:
+        out["from"], out["to"] = q["from"], q["to"]
+    if first != last:
+        out["hashed_visitors"] = "per_day"
+    out["steps"] = [
+        {"step": ":".join(steps[i]), "visitors": n, "dropoff": counts[i - 1] - n if i else 0,
+         "conversion_rate": 100.0 * n / counts[0] if counts[0] else 0}
+        for i, n in enumerate(counts)
+    ]
+    return out
+
+
+for arg in sys.argv[2:]:
+    print(json.dumps(answer(dict(urllib.parse.parse_qsl(arg)))))
 EOF
 }
 
@@ -155,14 +160,18 @@ figures() {
 S3="path:/,path:/pricing,event:signup"
 S8="path:/,path:/pricing,path:/docs,event:signup,path:/pay,event:purchase,path:/done,event:invite"
 echo "# --- the answers, against the stored events"
+QUERIES=()
 for steps in "$S3" "$S8" "path:/,path:/pricing" "event:signup,event:purchase" \
     "path:/pricing,path:/" "path:/,path:/,event:signup" "event:nothing,path:/"; do
-    for range in "date=$D1" "date=$D2" "from=$D1&to=$D2" "date=$D0" "from=$D0&to=$D2"; do
-        http GET "$R/stats/funnel?site_id=$SITE&steps=$steps&$range"
-        expect_eq "$steps $range: 200" "$HTTP_STATUS" 200
-        expect_json "$steps $range: the figures of the stored events" "$HTTP_BODY" \
-            "$(expected "site_id=$SITE&steps=$steps&$range")"
+    for range in "date=$D1" "date=$D2" "from=$D1&to=$D2"; do
+        QUERIES+=("site_id=$SITE&steps=$steps&$range")
     done
+done
+mapfile -t EXPECTED < <(expected "${QUERIES[@]}")
+for i in "${!QUERIES[@]}"; do
+    http GET "$R/stats/funnel?${QUERIES[$i]}"
+    expect_eq "${QUERIES[$i]}: 200" "$HTTP_STATUS" 200
+    expect_json "${QUERIES[$i]}: the figures of the stored events" "$HTTP_BODY" "${EXPECTED[$i]}"
 done
 
 echo "# --- figures worked out by hand"

@@ -187,7 +187,7 @@ test_pipeline(void **state)
     {
         bson_t *o = funnel_opts();
         char *j = bson_as_relaxed_extended_json(o, NULL);
-        assert_string_equal(j, "{ \"allowDiskUse\" : true }");
+        assert_string_equal(j, "{ \"allowDiskUse\" : true, \"batchSize\" : 512 }");
         bson_free(j);
         bson_destroy(o);
     }
