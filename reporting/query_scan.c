@@ -21,7 +21,7 @@ struct reader {
     struct scan *s;
     int slot_dim[FILTER_SLOTS + 1];         /* the dimension of each slot (-1: unused) */
     const char *slot_key[FILTER_SLOTS + 1]; /* its property key (FILTER_PROP) */
-    int hosts;                            /* some slot reads the referrer's host */
+    int hosts;                              /* some slot reads the referrer's host */
     struct held *held;
     struct scan_event *ev;
     size_t n, cap;

@@ -59,6 +59,9 @@ int reporting_handle_realtime(struct mg_connection *conn, void *arg);
 /* GET /stats/goals (goals.c). */
 int reporting_handle_goals(struct mg_connection *conn, void *arg);
 
+/* GET /stats/funnel (funnel.c). */
+int reporting_handle_funnel(struct mg_connection *conn, void *arg);
+
 /* Take one of the MAX_DB_REQUESTS slots for a request that is about to wait on MongoDB.
  * Returns 0, or sends 503 "Too many requests waiting for the database, please retry" and
  * returns 503. Give the slot back with reporting_db_leave(). */

@@ -413,6 +413,7 @@ const struct http_route reporting_routes[] = {
     {"GET", "/stats/summary", reporting_handle_summary, 0},
     {"GET", "/stats/realtime", reporting_handle_realtime, 0},
     {"GET", "/stats/goals", reporting_handle_goals, 0},
+    {"GET", "/stats/funnel", reporting_handle_funnel, 0},
     DASHBOARD_ROUTES,
     SVC_PROBE_ROUTES,
     {"GET", "/metrics", handle_metrics, SVC_OPEN_ROUTE},
