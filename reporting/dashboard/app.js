@@ -589,6 +589,7 @@
     for (const b of document.querySelectorAll(`[data-panel="${panel}"] [role="tab"]`)) {
       const on = b.dataset.by === by;
       b.setAttribute('aria-selected', String(on));
+      b.tabIndex = on ? 0 : -1; // Tab reaches the one picked; the arrow keys the others
       if (on) $(panel + '-by').textContent = b.textContent;
     }
   }
@@ -906,6 +907,17 @@
       const panel = b.closest('[data-panel]').dataset.panel;
       b.addEventListener('click', () => {
         if (tabs[panel] !== b.dataset.by) loadPanel(panel, b.dataset.by);
+      });
+      // Left and right arrows (Home, End) pick the tab before or after, as ARIA's tabs do.
+      b.addEventListener('keydown', (ev) => {
+        const list = PANELS[panel];
+        const i = list.indexOf(tabs[panel]);
+        const to = {ArrowLeft: i - 1, ArrowRight: i + 1, Home: 0, End: list.length - 1}[ev.key];
+        if (to === undefined) return;
+        ev.preventDefault();
+        const by = list[(to + list.length) % list.length];
+        loadPanel(panel, by);
+        b.parentNode.querySelector(`[data-by="${by}"]`).focus();
       });
     }
     // The back and forward buttons: the view of that address (its filters, mostly).

@@ -164,6 +164,14 @@ const cases = {
     info('start', await shown(page));
     await page.screenshot({path: `${env('SHOTS')}/dashboard-panels.png`, fullPage: true});
     await everyTab(page, 'tabs');
+    // The keyboard: Tab reaches the tab picked, the right arrow picks the next one.
+    await page.focus('[data-panel="devices"] [aria-selected="true"]');
+    await page.keyboard.press('ArrowRight');
+    await page.waitForSelector('#devices[data-by="browser"]:not([aria-busy])');
+    info('keyboard', await page.evaluate(() => [document.activeElement.dataset.by,
+      [...document.querySelectorAll('[data-panel="devices"] [role="tab"]')].map((b) => b.tabIndex)]));
+    await page.keyboard.press('ArrowLeft');
+    await page.waitForSelector('#devices[data-by="device"]:not([aria-busy])');
 
     // A click on the row of mobile devices: a chip, the address, every panel filtered.
     let n = await loads(page);

@@ -94,6 +94,8 @@ if run_case dashboard; then
         expect_eq "the $by tab: /stats/breakdown?by=$by's rows, in order" \
             "$(shown tabs ".$by")" "$(rows "/stats/breakdown?$SPAN&by=$by&limit=10")"
     done
+    expect_eq "the keyboard: the right arrow picks the next tab and focuses it, the one picked alone in the Tab order" \
+        "$(shown keyboard)" '["browser",[-1,0,-1]]'
     expect_eq "the countries panel: /stats/breakdown?by=country's rows" \
         "$(shown start .tables.countries)" "$(rows "/stats/breakdown?$SPAN&by=country&limit=10")"
     expect_eq "the countries: each named, with its code" \
