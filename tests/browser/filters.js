@@ -203,6 +203,12 @@ const cases = {
     await answered(page, n);
     info('removed', await shown(page));
 
+    // The row (none) of the countries (the visitor from loopback): filter country is (none).
+    n = await loads(page);
+    await page.click('#countries tbody tr[data-value="(none)"]');
+    await answered(page, n);
+    info('none', await shown(page));
+
     // At phone width, filtered: the panels and the chip fit (no sideways scroll).
     n = await loads(page);
     await page.setViewportSize({width: 375, height: 740});

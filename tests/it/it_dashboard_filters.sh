@@ -148,6 +148,15 @@ if run_case dashboard; then
     expect_eq "the chip's ×: no filter, and the figures without it" \
         "$(shown removed '[.chips, .address, .figures, .tables.devices, .tables.sources]')" \
         "$(shown start '[.chips, .address, .figures, .tables.devices, .tables.sources]')"
+    F="filter=$(enc 'country:is:(none)')"
+    expect_eq "the row (none): the filter country is (none)" "$(shown none '[.chips, .address]')" \
+        '[[["country:is:(none)","Country is (none)"]],["country:is:(none)"]]'
+    expect_eq "the row (none): the first row and the devices are the API's for it (Safari's visit)" \
+        "$(shown none '[.figures.visitors, .figures.pageviews, .tables.devices]')" \
+        "$(jq -nc --argjson s "$(api "/stats/summary?$SPAN&$F")" \
+            --argjson d "$(rows "/stats/breakdown?$SPAN&by=device&limit=10&$F")" '[$s.visitors, $s.pageviews, $d]')"
+    expect_eq "the row (none): one visitor, on a desktop" "$(shown none '[.figures.visitors, .tables.devices[][0]]')" \
+        '[1,"desktop"]'
     expect_eq "375 px wide, filtered: no sideways scroll" "$(shown phone_widths '.[0] <= .[1]')" true
 fi
 
