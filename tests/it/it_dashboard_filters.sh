@@ -6,11 +6,12 @@
 # campaigns, from a page of another origin, or from Google (a referrer), two of them from
 # addresses the country database places (X-Forwarded-For through TRUST_PROXY=1); then the
 # dashboard's panels show, tab by tab, /stats/breakdown's rows (the devices, browsers, OS,
-# sources, channels and campaigns expected), a click on a row (mobile) adds a chip and a
-# filter to the address, and every panel's figures become the API's for that filter; a
-# second filter from another panel, a reload and the back button keep the address's filters,
-# and the chip's × brings back the figures without them. No page error, console error or
-# Content-Security-Policy refusal. Screenshots go to $BUILD/screenshots/.
+# sources, channels and campaigns expected; the tabs by keyboard too), a click on a row
+# (mobile) adds a chip and a filter to the address, and every panel's figures become the
+# API's for that filter; a second filter from another panel, a reload and the back button
+# keep the address's filters, the chip's × brings back the figures without them, and the
+# row (none) filters on (none); at 375 px nothing scrolls sideways. No page error, console
+# error or Content-Security-Policy refusal. Screenshots go to $BUILD/screenshots/.
 # it: long (run_it.sh: it starts before the others)
 # shellcheck source=tests/it/lib.sh
 . "$(dirname "$0")/lib.sh"
