@@ -57,6 +57,11 @@ explorer_parse(const char *qs, struct events_query *q, char *msg, size_t msglen)
         snprintf(msg, msglen, "Parameter 'site_id' must be 1-%d bytes of UTF-8", EVENT_SITE_ID_MAX);
         return -1;
     }
+    if (qs != NULL && params_has(qs, "filter")) {
+        /* Not (yet) the figures' filters (docs/api.md, Filters): refused, never ignored. */
+        snprintf(msg, msglen, "Parameter 'filter' does not apply to /events");
+        return -1;
+    }
     if (filter_param(qs, "event_type", q->event_type, EVENT_TYPE_MAX, msg, msglen) != 0 ||
         filter_param(qs, "user_id", q->user_id, EVENT_USER_ID_MAX, msg, msglen) != 0 ||
         filter_param(qs, "path", q->path, EVENT_PATH_MAX, msg, msglen) != 0) {

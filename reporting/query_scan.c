@@ -113,7 +113,10 @@ hold(struct reader *rd, const bson_t *doc, struct app_err *err)
     e->interacts = type != NULL && !e->page_view && strcmp(type, "scroll") != 0 &&
                    strcmp(type, "mousemove") != 0;
     e->path = dbread_utf8(h->doc, EVDOC_PATH);
-    const char *user = dbread_utf8(h->doc, EVDOC_USER_ID);
+    e->type = type;
+    e->visit_id = dbread_utf8(h->doc, EVDOC_VISIT_ID);
+    e->user_id = dbread_utf8(h->doc, EVDOC_USER_ID);
+    const char *user = e->user_id;
     if (user != NULL && user[0] != '\0') {
         e->user = hash_fnv1a(HASH_FNV1A_BASIS, user, strlen(user));
         e->user += e->user == 0; /* 0 means none */
