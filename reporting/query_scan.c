@@ -1,6 +1,7 @@
 /* query_scan.c - a site's raw events of a range, visit by visit, into a scan (scan.h). */
 #include "query_scan.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -256,6 +257,51 @@ read_outside(store_t *st, const char *site_id, int64_t from, int64_t end, struct
     return rc;
 }
 
+/* Append {$project: {...: 1}} of the fields the scan reads as stage `key` of stages: a visit's
+ * and an event's own, and each dimension's of the filters and `by` (once each), so that the
+ * server sorts and sends no more. */
+static void
+append_project(bson_t *stages, const char *key, const struct scan *s)
+{
+    static const char *const own[] = {EVDOC_TIMESTAMP,   EVDOC_VISIT_ID, EVDOC_VISIT_SEQ,
+                                      EVDOC_VISIT_START, EVDOC_USER_ID,  EVDOC_EVENT_TYPE,
+                                      EVDOC_PATH};
+    char fields[FILTER_SLOTS + 1][32];
+    int n = 0;
+    bson_t stage, project;
+
+    bson_append_document_begin(stages, key, -1, &stage);
+    bson_append_document_begin(&stage, "$project", -1, &project);
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
+        BSON_APPEND_INT32(&project, own[i], 1);
+    }
+    for (int i = 0; i <= s->fs->n; i++) {
+        const struct filter_dimension *d = i < s->fs->n             ? &s->fs->f[i].d
+                                           : s->mode == SCAN_VALUES ? &s->by
+                                                                    : NULL;
+        const char *field = d != NULL ? filter_dim_field(d->dim) : NULL;
+        int seen = 0;
+        /* A property or the referrer: all of properties. MongoDB would take
+         * "properties.<key>", but the test server drops a dotted path from a $project. */
+        if (d != NULL && (d->dim == FILTER_PROP || d->dim == FILTER_REFERRER)) {
+            snprintf(fields[n], sizeof fields[n], "%s", EVDOC_PROPERTIES);
+        } else if (field != NULL && d->dim != FILTER_PATH && d->dim != FILTER_EVENT_TYPE) {
+            snprintf(fields[n], sizeof fields[n], "%s", field);
+        } else {
+            continue;
+        }
+        for (int j = 0; j < n; j++) {
+            seen |= strcmp(fields[j], fields[n]) == 0;
+        }
+        if (!seen) {
+            BSON_APPEND_INT32(&project, fields[n], 1);
+            n++;
+        }
+    }
+    bson_append_document_end(&stage, &project);
+    bson_append_document_end(stages, &stage);
+}
+
 /* The aggregation: the site's events in [from, end), of the visits that began then, and of
  * the visits `outside` (may be NULL); a visit-level `is` filter on a stored field narrowed on
  * the server (every event of a visit stores its visit's values); sorted by visit. */
@@ -296,7 +342,8 @@ scan_pipeline(const char *site_id, const struct scan *s, const bson_t *outside)
     bson_append_array_end(&match, & or);
     bson_append_document_end(&stage, &match);
     bson_append_document_end(&stages, &stage);
-    bson_append_document_begin(&stages, "1", -1, &stage);
+    append_project(&stages, "1", s);
+    bson_append_document_begin(&stages, "2", -1, &stage);
     bson_append_document_begin(&stage, "$sort", -1, &sort);
     BSON_APPEND_INT32(&sort, EVDOC_VISIT_START, 1);
     BSON_APPEND_INT32(&sort, EVDOC_VISIT_ID, 1);
