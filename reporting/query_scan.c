@@ -55,6 +55,48 @@ prop_of(const bson_t *doc, const char *key)
     return bson_iter_utf8(&child, NULL);
 }
 
+/* The referrer host of page view doc into host (rollup_referrer_host()), or NULL. */
+static const char *
+referrer_host(const bson_t *doc, char host[ROLLUP_REFERRER_MAX + 1])
+{
+    const char *ref = prop_of(doc, "referrer");
+
+    return ref != NULL && rollup_referrer_host(ref, host) >= 0 ? host : NULL;
+}
+
+/* The value of dimension d (property key `key`) of event doc, as stored (NULL: absent; the
+ * entry and exit pages, which are a visit's, are absent here); the referrer's host is written
+ * into host (NULL: not asked for, absent). */
+static const char *
+doc_value(const bson_t *doc, int d, const char *key, char host[ROLLUP_REFERRER_MAX + 1])
+{
+    const char *type;
+
+    if (FILTER_OF_PAGES(d)) {
+        return NULL;
+    }
+    if (d == FILTER_REFERRER) {
+        type = dbread_utf8(doc, EVDOC_EVENT_TYPE);
+        return host != NULL && type != NULL && strcmp(type, "page_view") == 0
+                   ? referrer_host(doc, host)
+                   : NULL;
+    }
+    return d == FILTER_PROP ? prop_of(doc, key) : dbread_utf8(doc, filter_dim_field(d));
+}
+
+int
+query_scan_doc_passes(const struct filters *fs, const bson_t *doc)
+{
+    char host[ROLLUP_REFERRER_MAX + 1];
+
+    for (int i = 0; i < fs->n; i++) {
+        if (!filter_pass(&fs->f[i], doc_value(doc, fs->f[i].d.dim, fs->f[i].d.key, host))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* Let the held events go. */
 static void
 drop(struct reader *rd)
@@ -123,19 +165,15 @@ hold(struct reader *rd, const bson_t *doc, struct app_err *err)
         e->user += e->user == 0; /* 0 means none */
     }
     if (rd->hosts && e->page_view) {
-        const char *ref = prop_of(h->doc, "referrer");
         char host[ROLLUP_REFERRER_MAX + 1];
-        if (ref != NULL && rollup_referrer_host(ref, host) >= 0 &&
-            (h->host = strdup(host)) == NULL) {
+        if (referrer_host(h->doc, host) != NULL && (h->host = strdup(host)) == NULL) {
             return err_set(err, ERR_INTERNAL, "out of memory");
         }
     }
     for (int i = 0; i <= FILTER_SLOTS; i++) {
         int d = rd->slot_dim[i];
-        e->val[i] = d < 0 || d == FILTER_ENTRY_PAGE || d == FILTER_EXIT_PAGE ? NULL
-                    : d == FILTER_REFERRER                                   ? h->host
-                    : d == FILTER_PROP ? prop_of(h->doc, rd->slot_key[i])
-                                       : dbread_utf8(h->doc, filter_dim_field(d));
+        e->val[i] = d < 0 || d == FILTER_REFERRER ? (d < 0 ? NULL : h->host)
+                                                  : doc_value(h->doc, d, rd->slot_key[i], NULL);
     }
     return 0;
 }

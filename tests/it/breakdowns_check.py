@@ -14,7 +14,8 @@ those of the kept visits that started in the range. Checked: GET /stats/breakdow
 dimension over each day and the range (limit=1000, so that the five dimensions the rollups
 keep are counted from the raw events too), and for each filter case of CASES its
 /stats/summary over each day and the range, a breakdown, /stats/goals (all goals, and signup
-by its property plan), /stats/funnel, and /stats/timeseries by day and by hour. Prints "ok - ..." / "not ok - ..." and "# compared N answers"; exit 1 when any differs.
+by its property plan), /stats/funnel, and /stats/timeseries by day and by hour; and
+GET /events with each filter case that holds no entry or exit page, page by page. Prints "ok - ..." / "not ok - ..." and "# compared N answers"; exit 1 when any differs.
 """
 import json
 import re
@@ -69,7 +70,7 @@ def load(path, site):
             if not d or d.get("site_id") != site:
                 continue
             props = d.get("properties") or {}
-            e = dict(type=d["event_type"], path=d.get("path"), user=d.get("user_id"),
+            e = dict(id=d["_id"], type=d["event_type"], path=d.get("path"), user=d.get("user_id"),
                      ts=vc.ms_of(d["timestamp"]), visit=d.get("visit_id"), seq=d.get("visit_seq"),
                      start=vc.ms_of(d["visit_start"]))
             e["val"] = {k: d.get(k) for k in VISIT_STORED}
@@ -299,6 +300,21 @@ def main():
                 want = {t: figures(rows(visits, case, lambda ms, t=t: key(ms) == t,
                                         lambda v, e: 0).get(0))[metric] for t in pts}
                 vc.check("timeseries by %s %s with %s" % (interval, metric, case), pts, want)
+    # GET /events with filters: every page (of 7) followed, against the stored events that
+    # pass them by their own values (a visit's, which each stores, and the event's).
+    evs = [e for v in visits for e in v["events"]]
+    for case in [c for c in CASES if not any(f[0] in ("entry_page", "exit_page") for f in c)]:
+        got, cursor = [], None
+        while True:
+            page = get(base, "/events", [("site_id", site), ("limit", 7)] + fparams(case)
+                       + ([("cursor", cursor)] if cursor else []))
+            got += [x["id"] for x in page["events"]]
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
+        want = sorted((e for e in evs if all(passes(f, e["val"][f[0]]) for f in case)),
+                      key=lambda e: (e["ts"], e["id"].encode()), reverse=True)
+        vc.check("/events with %s" % case, got, [e["id"] for e in want])
     vc.check("some filtered answers count visitors, some fewer than all", some[1] > 4, True)
     vc.check("some filtered funnels reach their second step", some[2] > 2, True)
     print("# compared %d answers" % vc.COMPARED[0])
