@@ -7,6 +7,7 @@
 #include "event_doc.h"
 #include "explorer.h"
 #include "jsontext.h"
+#include "query_scan.h"
 #include "reporting.h"
 
 /* The reply's head: the page's text starts with it, so that the reply is sent without a
@@ -40,6 +41,9 @@ page_doc(const bson_t *doc, void *arg, struct app_err *err)
     size_t len;
     char *ev;
 
+    if (pr->q->filters.n > 0 && !query_scan_doc_passes(&pr->q->filters, doc)) {
+        return DBREAD_NEXT;
+    }
     if (pg->n == pr->q->limit) {
         pg->more = 1;
         return DBREAD_STOP;

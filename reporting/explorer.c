@@ -57,6 +57,17 @@ explorer_parse(const char *qs, struct events_query *q, char *msg, size_t msglen)
         snprintf(msg, msglen, "Parameter 'site_id' must be 1-%d bytes of UTF-8", EVENT_SITE_ID_MAX);
         return -1;
     }
+    if (filters_read(qs, &q->filters, msg, msglen) != 0) {
+        return -1;
+    }
+    for (int i = 0; i < q->filters.n; i++) {
+        /* A page of events does not hold their visits whole. */
+        if (FILTER_OF_PAGES(q->filters.f[i].d.dim)) {
+            snprintf(msg, msglen, "Filter dimension '%s' does not apply to /events",
+                     filter_dim_names[q->filters.f[i].d.dim]);
+            return -1;
+        }
+    }
     if (filter_param(qs, "event_type", q->event_type, EVENT_TYPE_MAX, msg, msglen) != 0 ||
         filter_param(qs, "user_id", q->user_id, EVENT_USER_ID_MAX, msg, msglen) != 0 ||
         filter_param(qs, "path", q->path, EVENT_PATH_MAX, msg, msglen) != 0) {
@@ -119,6 +130,13 @@ explorer_filters_hash(const struct events_query *q)
     /* Each string with its NUL, so that the fields cannot run into each other. */
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         h = hash_fnv1a(h, fields[i], strlen(fields[i]) + 1);
+    }
+    for (int i = 0; i < q->filters.n; i++) {
+        const struct filter *f = &q->filters.f[i];
+        unsigned char dim_op[2] = {(unsigned char)f->d.dim, (unsigned char)f->op};
+        h = hash_fnv1a(h, dim_op, sizeof dim_op);
+        h = hash_fnv1a(h, f->d.key, strlen(f->d.key) + 1);
+        h = hash_fnv1a(h, f->value, strlen(f->value) + 1);
     }
     for (int i = 0; i < 8; i++) {
         b[i] = (unsigned char)((uint64_t)q->from_ms >> (56 - 8 * i));
@@ -292,16 +310,28 @@ explorer_pipeline(const struct events_query *q)
 {
     bson_t *filter = explorer_filter(q), *p;
     bson_t project = BSON_INITIALIZER;
+    int props = 0; /* a filter reads the properties (a property, the referrer) */
+
+    for (int i = 0; i < q->filters.n; i++) {
+        props |= q->filters.f[i].d.dim == FILTER_PROP || q->filters.f[i].d.dim == FILTER_REFERRER;
+    }
 
     BSON_APPEND_INT32(&project, EVDOC_CREATED_AT, 0);
     BSON_APPEND_INT32(&project, EVDOC_DELIVERY, 0);
     BSON_APPEND_INT32(&project, "own", 0);
-    if (!q->properties) {
+    if (!q->properties && !props) {
         BSON_APPEND_INT32(&project, EVDOC_PROPERTIES, 0);
     }
-    p = BCON_NEW("pipeline", "[", "{", "$match", BCON_DOCUMENT(filter), "}", "{", "$sort", "{",
-                 EVDOC_TIMESTAMP, BCON_INT32(-1), EVDOC_ID, BCON_INT32(-1), "}", "}", "{", "$limit",
-                 BCON_INT64(q->limit + 1), "}", "{", "$project", BCON_DOCUMENT(&project), "}", "]");
+    /* With filters the page reads on until limit + 1 events passed them (events.c): no
+     * $limit. */
+    p = q->filters.n > 0
+            ? BCON_NEW("pipeline", "[", "{", "$match", BCON_DOCUMENT(filter), "}", "{", "$sort",
+                       "{", EVDOC_TIMESTAMP, BCON_INT32(-1), EVDOC_ID, BCON_INT32(-1), "}", "}",
+                       "{", "$project", BCON_DOCUMENT(&project), "}", "]")
+            : BCON_NEW("pipeline", "[", "{", "$match", BCON_DOCUMENT(filter), "}", "{", "$sort",
+                       "{", EVDOC_TIMESTAMP, BCON_INT32(-1), EVDOC_ID, BCON_INT32(-1), "}", "}",
+                       "{", "$limit", BCON_INT64(q->limit + 1), "}", "{", "$project",
+                       BCON_DOCUMENT(&project), "}", "]");
     bson_destroy(&project);
     bson_destroy(filter);
     return p;
@@ -318,7 +348,8 @@ uint32_t
 explorer_batch(const struct events_query *q, long n, size_t used, size_t largest)
 {
     uint32_t most = q->properties ? EXPLORER_BATCH_PROPS : EXPLORER_BATCH_BARE;
-    long need = q->limit + 1 - n;
+    /* With filters, an event read may not be kept: the batch is not cut to what is needed. */
+    long need = q->filters.n > 0 ? (long)most : q->limit + 1 - n;
 
     if (need < 1) {
         need = 1;

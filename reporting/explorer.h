@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "event.h"
+#include "filter.h"
 
 #define EXPLORER_LIMIT_DEFAULT 100
 #define EXPLORER_LIMIT_MAX 1000
@@ -56,6 +57,7 @@ struct events_query {
     int has_after;  /* a cursor: list what sorts after (after_ms, after_id) */
     int64_t after_ms;
     char after_id[EVENT_DOC_ID_MAX + 1];
+    struct filters filters; /* `filter` parameters (filter.h), checked on each event read */
 };
 
 /* Parse the query string qs (may be NULL) of GET /events into q. `from` and `to` are RFC

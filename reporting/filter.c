@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "event_doc.h"
+#include "params.h"
+#include "text.h"
 
 const char *const filter_dim_names[FILTER_N_DIMS] = {
     "source",      "channel", "utm_source", "utm_medium", "utm_campaign", "utm_term",
@@ -109,6 +111,32 @@ filter_parse(const char *s, struct filter *out, char *msg, size_t msgsz)
     }
     memcpy(out->value, c2 + 1, value_len + 1);
     out->none = out->op != FILTER_CONTAINS && strcmp(out->value, FILTER_NONE) == 0;
+    return 0;
+}
+
+int
+filters_read(const char *qs, struct filters *fs, char *msg, size_t msgsz)
+{
+    char s[FILTER_KEY_MAX + FILTER_VALUE_MAX + 32];
+    int n;
+
+    fs->n = 0;
+    for (int i = 0; qs != NULL && (n = params_find_nth(qs, "filter", i, s, sizeof s)) != -1; i++) {
+        if (n == -2 || !text_is_utf8(s, (size_t)n)) {
+            snprintf(msg, msgsz,
+                     "Parameter 'filter' must be UTF-8 of at most %d bytes, percent-encoded",
+                     (int)sizeof s - 1);
+            return -1;
+        }
+        if (fs->n == FILTER_MAX) {
+            snprintf(msg, msgsz, "At most %d filters may be given", FILTER_MAX);
+            return -1;
+        }
+        if (filter_parse(s, &fs->f[fs->n], msg, msgsz) != 0) {
+            return -1;
+        }
+        fs->n++;
+    }
     return 0;
 }
 

@@ -74,6 +74,9 @@ struct filters {
     struct filter f[FILTER_SLOTS];
 };
 
+/* Whether a dimension needs a visit's events together (its entry or exit page). */
+#define FILTER_OF_PAGES(d) ((d) == FILTER_ENTRY_PAGE || (d) == FILTER_EXIT_PAGE)
+
 /* Read a dimension's name s ("source", "prop.plan", ...) into *out. Returns 0, or -1 when it
  * names none (a key of prop. must be 1-64 of [A-Za-z0-9_-]). */
 int filter_dimension_parse(const char *s, size_t len, struct filter_dimension *out);
@@ -82,6 +85,10 @@ int filter_dimension_parse(const char *s, size_t len, struct filter_dimension *o
  * everything after the second ':'). Returns 0, or -1 with the 400's message written into msg
  * (msgsz bytes), naming the bad part. */
 int filter_parse(const char *s, struct filter *out, char *msg, size_t msgsz);
+
+/* Read every `filter` parameter of the query string qs (may be NULL; percent-decoded, UTF-8)
+ * into fs, in order, at most FILTER_MAX. Returns 0, or -1 with the 400's message in msg. */
+int filters_read(const char *qs, struct filters *fs, char *msg, size_t msgsz);
 
 /* Whether value (NULL: absent; an empty string counts as absent) passes f. */
 int filter_pass(const struct filter *f, const char *value);

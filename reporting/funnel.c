@@ -7,6 +7,7 @@
 #include "event_doc.h"
 #include "funnel_plan.h"
 #include "params.h"
+#include "query_scan.h"
 #include "request.h"
 
 #define FUNNEL_ERR_TOO_MANY                                                                        \
@@ -27,11 +28,24 @@ funnel_doc(const bson_t *doc, void *arg, struct app_err *err)
     return rc < 0 ? err_set(err, ERR_INTERNAL, "out of memory") : DBREAD_NEXT;
 }
 
-/* Each step of f's visitors over r on site_id into visitors[0..f->n). Returns 0, or -1 with
- * err (ERR_INVALID past FUNNEL_VISITORS_MAX). */
+/* A kept visit of a filtered funnel (scan.h's visit_fn) into the walk (arg). */
+static int
+walk_visit(void *arg, const struct scan_event *ev, size_t n)
+{
+    int rc = 0;
+
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        rc = funnel_walk_event(arg, ev[i].visit_id, ev[i].user_id, ev[i].type, ev[i].path);
+    }
+    return rc;
+}
+
+/* Each step of f's visitors over r on site_id (with the filters fs: the visits they keep)
+ * into visitors[0..f->n). Returns 0, or -1 with err (ERR_INVALID past FUNNEL_VISITORS_MAX,
+ * or past the scan's bounds). */
 static int
 query_funnel(store_t *s, const char *site_id, const struct day_range *r, const struct funnel *f,
-             int64_t visitors[FUNNEL_STEPS_MAX], struct app_err *err)
+             const struct filters *fs, int64_t visitors[FUNNEL_STEPS_MAX], struct app_err *err)
 {
     bson_t *pipeline = funnel_pipeline(site_id, r, f), *opts = funnel_opts();
     struct funnel_walk w;
@@ -45,7 +59,20 @@ query_funnel(store_t *s, const char *site_id, const struct day_range *r, const s
     int rc;
 
     funnel_walk_init(&w, f);
-    rc = dbread_run(s, &q, err);
+    if (fs->n > 0) {
+        /* Filtered: the kept visits of the raw events (scan.h), each walked whole. */
+        struct scan sc;
+        if (scan_init(&sc, fs, r, SCAN_ONE, 0, NULL) != 0) {
+            rc = err_set(err, ERR_INTERNAL, "out of memory");
+        } else {
+            sc.visit_fn = walk_visit;
+            sc.visit_arg = &w;
+            rc = query_scan(s, site_id, &sc, err);
+        }
+        scan_cleanup(&sc);
+    } else {
+        rc = dbread_run(s, &q, err);
+    }
     if (rc == 0 && (rc = funnel_walk_end(&w)) != 0) {
         rc = rc > 0 ? err_set(err, ERR_INVALID, FUNNEL_ERR_TOO_MANY)
                     : err_set(err, ERR_INTERNAL, "out of memory");
@@ -108,7 +135,7 @@ reporting_handle_funnel(struct mg_connection *conn, void *arg)
     if ((status = req_db_slot(conn, r, q.site_id)) != 0) {
         return status;
     }
-    status = query_funnel(r->store, q.site_id, &q.days, &f, visitors, &err);
+    status = query_funnel(r->store, q.site_id, &q.days, &f, &q.filters, visitors, &err);
     if ((status = req_db_done(conn, r, status, &err)) != 0) {
         return status;
     }

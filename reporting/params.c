@@ -13,6 +13,15 @@ params_find(const char *qs, const char *name, char *out, size_t outsz)
 }
 
 int
+params_has(const char *qs, const char *name)
+{
+    char none[1];
+
+    /* With no room, a present parameter never fits: -2; absent is -1. */
+    return params_find(qs, name, none, 0) != -1;
+}
+
+int
 params_find_nth(const char *qs, const char *name, int nth, char *out, size_t outsz)
 {
     size_t nlen = strlen(name);

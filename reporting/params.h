@@ -10,7 +10,10 @@
  * the value does not fit in outsz or has a bad or %00 escape. */
 int params_find(const char *qs, const char *name, char *out, size_t outsz);
 
-/* The same for its occurrence nth (0: the first) of a repeated parameter. */
+/* Whether qs has parameter `name` at all (any value, even a bad one). */
+int params_has(const char *qs, const char *name);
+
+/* The same as params_find() for its occurrence nth (0: the first) of a repeated parameter. */
 int params_find_nth(const char *qs, const char *name, int nth, char *out, size_t outsz);
 
 /* Read query parameter `name` of the query string qs (may be NULL) into out, which holds

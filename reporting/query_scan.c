@@ -1,6 +1,7 @@
 /* query_scan.c - a site's raw events of a range, visit by visit, into a scan (scan.h). */
 #include "query_scan.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,6 +53,48 @@ prop_of(const bson_t *doc, const char *key)
         return NULL;
     }
     return bson_iter_utf8(&child, NULL);
+}
+
+/* The referrer host of page view doc into host (rollup_referrer_host()), or NULL. */
+static const char *
+referrer_host(const bson_t *doc, char host[ROLLUP_REFERRER_MAX + 1])
+{
+    const char *ref = prop_of(doc, "referrer");
+
+    return ref != NULL && rollup_referrer_host(ref, host) >= 0 ? host : NULL;
+}
+
+/* The value of dimension d (property key `key`) of event doc, as stored (NULL: absent; the
+ * entry and exit pages, which are a visit's, are absent here); the referrer's host is written
+ * into host (NULL: not asked for, absent). */
+static const char *
+doc_value(const bson_t *doc, int d, const char *key, char host[ROLLUP_REFERRER_MAX + 1])
+{
+    const char *type;
+
+    if (FILTER_OF_PAGES(d)) {
+        return NULL;
+    }
+    if (d == FILTER_REFERRER) {
+        type = dbread_utf8(doc, EVDOC_EVENT_TYPE);
+        return host != NULL && type != NULL && strcmp(type, "page_view") == 0
+                   ? referrer_host(doc, host)
+                   : NULL;
+    }
+    return d == FILTER_PROP ? prop_of(doc, key) : dbread_utf8(doc, filter_dim_field(d));
+}
+
+int
+query_scan_doc_passes(const struct filters *fs, const bson_t *doc)
+{
+    char host[ROLLUP_REFERRER_MAX + 1];
+
+    for (int i = 0; i < fs->n; i++) {
+        if (!filter_pass(&fs->f[i], doc_value(doc, fs->f[i].d.dim, fs->f[i].d.key, host))) {
+            return 0;
+        }
+    }
+    return 1;
 }
 
 /* Let the held events go. */
@@ -113,25 +156,24 @@ hold(struct reader *rd, const bson_t *doc, struct app_err *err)
     e->interacts = type != NULL && !e->page_view && strcmp(type, "scroll") != 0 &&
                    strcmp(type, "mousemove") != 0;
     e->path = dbread_utf8(h->doc, EVDOC_PATH);
-    const char *user = dbread_utf8(h->doc, EVDOC_USER_ID);
+    e->type = type;
+    e->visit_id = dbread_utf8(h->doc, EVDOC_VISIT_ID);
+    e->user_id = dbread_utf8(h->doc, EVDOC_USER_ID);
+    const char *user = e->user_id;
     if (user != NULL && user[0] != '\0') {
         e->user = hash_fnv1a(HASH_FNV1A_BASIS, user, strlen(user));
         e->user += e->user == 0; /* 0 means none */
     }
     if (rd->hosts && e->page_view) {
-        const char *ref = prop_of(h->doc, "referrer");
         char host[ROLLUP_REFERRER_MAX + 1];
-        if (ref != NULL && rollup_referrer_host(ref, host) >= 0 &&
-            (h->host = strdup(host)) == NULL) {
+        if (referrer_host(h->doc, host) != NULL && (h->host = strdup(host)) == NULL) {
             return err_set(err, ERR_INTERNAL, "out of memory");
         }
     }
     for (int i = 0; i <= FILTER_SLOTS; i++) {
         int d = rd->slot_dim[i];
-        e->val[i] = d < 0 || d == FILTER_ENTRY_PAGE || d == FILTER_EXIT_PAGE ? NULL
-                    : d == FILTER_REFERRER                                   ? h->host
-                    : d == FILTER_PROP ? prop_of(h->doc, rd->slot_key[i])
-                                       : dbread_utf8(h->doc, filter_dim_field(d));
+        e->val[i] = d < 0 || d == FILTER_REFERRER ? (d < 0 ? NULL : h->host)
+                                                  : doc_value(h->doc, d, rd->slot_key[i], NULL);
     }
     return 0;
 }
@@ -253,6 +295,51 @@ read_outside(store_t *st, const char *site_id, int64_t from, int64_t end, struct
     return rc;
 }
 
+/* Append {$project: {...: 1}} of the fields the scan reads as stage `key` of stages: a visit's
+ * and an event's own, and each dimension's of the filters and `by` (once each), so that the
+ * server sorts and sends no more. */
+static void
+append_project(bson_t *stages, const char *key, const struct scan *s)
+{
+    static const char *const own[] = {EVDOC_TIMESTAMP,   EVDOC_VISIT_ID, EVDOC_VISIT_SEQ,
+                                      EVDOC_VISIT_START, EVDOC_USER_ID,  EVDOC_EVENT_TYPE,
+                                      EVDOC_PATH};
+    char fields[FILTER_SLOTS + 1][32];
+    int n = 0;
+    bson_t stage, project;
+
+    bson_append_document_begin(stages, key, -1, &stage);
+    bson_append_document_begin(&stage, "$project", -1, &project);
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
+        BSON_APPEND_INT32(&project, own[i], 1);
+    }
+    for (int i = 0; i <= s->fs->n; i++) {
+        const struct filter_dimension *d = i < s->fs->n             ? &s->fs->f[i].d
+                                           : s->mode == SCAN_VALUES ? &s->by
+                                                                    : NULL;
+        const char *field = d != NULL ? filter_dim_field(d->dim) : NULL;
+        int seen = 0;
+        /* A property or the referrer: all of properties. MongoDB would take
+         * "properties.<key>", but the test server drops a dotted path from a $project. */
+        if (d != NULL && (d->dim == FILTER_PROP || d->dim == FILTER_REFERRER)) {
+            snprintf(fields[n], sizeof fields[n], "%s", EVDOC_PROPERTIES);
+        } else if (field != NULL && d->dim != FILTER_PATH && d->dim != FILTER_EVENT_TYPE) {
+            snprintf(fields[n], sizeof fields[n], "%s", field);
+        } else {
+            continue;
+        }
+        for (int j = 0; j < n; j++) {
+            seen |= strcmp(fields[j], fields[n]) == 0;
+        }
+        if (!seen) {
+            BSON_APPEND_INT32(&project, fields[n], 1);
+            n++;
+        }
+    }
+    bson_append_document_end(&stage, &project);
+    bson_append_document_end(stages, &stage);
+}
+
 /* The aggregation: the site's events in [from, end), of the visits that began then, and of
  * the visits `outside` (may be NULL); a visit-level `is` filter on a stored field narrowed on
  * the server (every event of a visit stores its visit's values); sorted by visit. */
@@ -293,7 +380,8 @@ scan_pipeline(const char *site_id, const struct scan *s, const bson_t *outside)
     bson_append_array_end(&match, & or);
     bson_append_document_end(&stage, &match);
     bson_append_document_end(&stages, &stage);
-    bson_append_document_begin(&stages, "1", -1, &stage);
+    append_project(&stages, "1", s);
+    bson_append_document_begin(&stages, "2", -1, &stage);
     bson_append_document_begin(&stage, "$sort", -1, &sort);
     BSON_APPEND_INT32(&sort, EVDOC_VISIT_START, 1);
     BSON_APPEND_INT32(&sort, EVDOC_VISIT_ID, 1);

@@ -20,6 +20,11 @@
  * Returns 0, or -1 with err (ERR_INVALID with SCAN_TOO_MANY past a bound). Thread-safe. */
 int query_scan(store_t *st, const char *site_id, struct scan *s, struct app_err *err);
 
+/* Whether one stored event passes the filters fs by its own values: a visit's (its first
+ * event's, which it stores) and its own; never a visit's entry or exit page (absent here), so
+ * that a caller refuses those dimensions first (GET /events). */
+int query_scan_doc_passes(const struct filters *fs, const bson_t *doc);
+
 /* /stats/summary's figures of site_id over r with filters fs (query_scan() of one row).
  * Returns 0 and fills out, or -1 with err. */
 int query_scan_summary(store_t *st, const char *site_id, const struct day_range *r,

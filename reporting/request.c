@@ -2,35 +2,15 @@
  * shares (request.h). */
 #include "request.h"
 
-#include <string.h>
-
 #include "params.h"
-#include "text.h"
 
 /* The `filter` parameters of qs into fs. Returns 0, or the status of the 400 sent. */
 static int
 read_filters(struct mg_connection *conn, const char *qs, struct filters *fs)
 {
-    char s[FILTER_KEY_MAX + FILTER_VALUE_MAX + 32], msg[160];
-    int n;
+    char msg[160];
 
-    fs->n = 0;
-    for (int i = 0; qs != NULL && (n = params_find_nth(qs, "filter", i, s, sizeof s)) != -1; i++) {
-        if (n == -2 || !text_is_utf8(s, (size_t)n)) {
-            return http_send_error(conn, 400,
-                                   "Parameter 'filter' must be UTF-8 of at most %d bytes, "
-                                   "percent-encoded",
-                                   (int)sizeof s - 1);
-        }
-        if (fs->n == FILTER_MAX) {
-            return http_send_error(conn, 400, "At most %d filters may be given", FILTER_MAX);
-        }
-        if (filter_parse(s, &fs->f[fs->n], msg, sizeof msg) != 0) {
-            return http_send_error(conn, 400, "%s", msg);
-        }
-        fs->n++;
-    }
-    return 0;
+    return filters_read(qs, fs, msg, sizeof msg) != 0 ? http_send_error(conn, 400, "%s", msg) : 0;
 }
 
 int

@@ -277,7 +277,7 @@ scan_visit(struct scan *s, const struct scan_event *ev, size_t n, int64_t start_
         s->rows[vrow].s.bounces += pvs == 1 && !interacts;
         s->rows[vrow].s.duration_ms += hi - lo;
     }
-    return 0;
+    return any && counts_visit && s->visit_fn != NULL ? s->visit_fn(s->visit_arg, ev, n) : 0;
 }
 
 /* The key a dimension ranks by (scan_rank()). */

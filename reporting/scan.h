@@ -37,6 +37,7 @@ struct scan_event {
     int page_view; /* event_type is page_view */
     int interacts; /* an interaction: another type than page_view, scroll and mousemove */
     const char *path;
+    const char *visit_id, *user_id, *type; /* as stored (for a visit_fn; may be NULL) */
     /* The value of filter i's dimension for i < the filters' n, and of `by` at SCAN_BY (each
      * read from the event; unused for entry and exit pages, which the scan computes). */
     const char *val[FILTER_SLOTS + 1];
@@ -74,6 +75,11 @@ struct scan {
     struct scan_pair *pairs;
     size_t n_pairs, pairs_cap;
     int64_t stamp;
+    /* Optional: called with each kept visit that started in the range (its events, in
+     * order), after it is counted; a non-zero answer is scan_visit()'s (GET /stats/funnel
+     * walks its steps so). */
+    int (*visit_fn)(void *arg, const struct scan_event *ev, size_t n);
+    void *visit_arg;
 };
 
 /* Start a scan of r (its days) with filters fs (kept by the caller), by mode: SCAN_BUCKETS

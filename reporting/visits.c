@@ -128,6 +128,9 @@ reporting_handle_realtime(struct mg_connection *conn, void *arg)
     if (site_len == 0) {
         return http_send_error(conn, 400, "Missing required parameters: site_id");
     }
+    if (qs != NULL && params_has(qs, "filter")) {
+        return http_send_error(conn, 400, REQ_NO_FILTERS, "/stats/realtime");
+    }
     if (site_len < 0) {
         return http_send_error(conn, 400, "Parameter 'site_id' must be 1-%d bytes of UTF-8",
                                EVENT_SITE_ID_MAX);

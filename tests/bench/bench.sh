@@ -11,7 +11,8 @@
 #      build/tests/rawinsert (the same writes, raw, into the same server)
 #   4. reporting /stats and /stats/aggregated latency at two data sizes, 10x apart; /stats
 #      over 30 days and /stats/timeseries by hour over 7 days, each next to its /aggregated;
-#      /stats/summary over 30 days (alone and with compare=previous); /events, the first
+#      /stats/summary over 30 days (alone, with compare=previous, and filtered), a breakdown
+#      by source over 30 days (both from the raw events: reporting/scan.h); /events, the first
 #      page and a page 100 cursors deep
 #   5. resident memory of each service, idle and at its peak
 #   6. the tracker's size
@@ -415,16 +416,20 @@ for n in "$SMALL_N" "$LARGE_N"; do
     done
     for ep_q in "stats?$RANGE_Q" "stats/aggregated?$RANGE_Q" "stats/summary?$RANGE_Q" \
         "stats/summary?$RANGE_Q&compare=previous" "stats/timeseries?$SERIES_Q" \
-        "stats/timeseries/aggregated?$SERIES_Q"; do
+        "stats/timeseries/aggregated?$SERIES_Q" "stats/breakdown?$RANGE_Q&by=source" \
+        "stats/summary?$RANGE_Q&filter=path:is:%2Fp1"; do
         warm_up tests/bench/report.lua "$base/$ep_q"
         bench_wrk -t1 -c1 -d5s --latency -s tests/bench/report.lua "$base/$ep_q"
         key=${ep_q%%\?*}
         [[ $ep_q != *compare=* ]] || key="$key previous"
+        [[ $ep_q != *filter=* ]] || key="$key filtered"
         RANGE_P50["$key $n"]=$W_P50
         n_row=$((n_row + 1))
         span="over 30 days"
         [[ $ep_q != stats/time* ]] || span="by hour over 7 days"
         [[ $ep_q != *compare=* ]] || span="over 30 days with compare=previous"
+        [[ $ep_q != *by=source* ]] || span="by=source over 30 days (raw events, scan.h)"
+        [[ $ep_q != *filter=* ]] || span="over 30 days with filter=path:is:/p1 (raw events, scan.h)"
         row "4.$n_row" "\`/${ep_q%%\?*}\` $span, $(group "$n") events" "$(wrk_result)" "\`$W_CMD\`"
     done
     # GET /events: the first page (100 events), and the page 100 cursors deep (pages of 10,
@@ -509,6 +514,8 @@ S1=${STATS_P50[$SMALL_N]} S2=${STATS_P50[$LARGE_N]} A1=${AGG_P50[$SMALL_N]} A2=$
 STATS_GROWTH=$(calc "$S2 / ($S1 > 0 ? $S1 : 1)" "%.2f")
 R1=${RANGE_P50["stats $SMALL_N"]} R2=${RANGE_P50["stats $LARGE_N"]}
 Y1=${RANGE_P50["stats/summary $SMALL_N"]} Y2=${RANGE_P50["stats/summary $LARGE_N"]}
+B1=${RANGE_P50["stats/breakdown $SMALL_N"]} B2=${RANGE_P50["stats/breakdown $LARGE_N"]}
+F1=${RANGE_P50["stats/summary filtered $SMALL_N"]} F2=${RANGE_P50["stats/summary filtered $LARGE_N"]}
 T1=${RANGE_P50["stats/timeseries $SMALL_N"]} T2=${RANGE_P50["stats/timeseries $LARGE_N"]}
 R_GROWTH=$(calc "$R2 / ($R1 > 0 ? $R1 : 1)" "%.2f")
 T_GROWTH=$(calc "$T2 / ($T1 > 0 ? $T1 : 1)" "%.2f")
@@ -521,6 +528,7 @@ TARGETS=(
     "| \`/stats\` p50 ≤ 10 ms at both sizes, flat (≤ 2× from $(group "$SMALL_N") to $(group "$LARGE_N") events) while \`/stats/aggregated\` grows | /stats $(fmt_us "$S1") → $(fmt_us "$S2") (×$STATS_GROWTH); /stats/aggregated $(fmt_us "$A1") → $(fmt_us "$A2") (×$AGG_GROWTH) | $(verdict "$S1 <= 10000 && $S2 <= 10000 && $STATS_GROWTH <= 2") |"
     "| \`/stats\` over 30 days p50 ≤ 20 ms at both sizes, flat (≤ 2×) | $(fmt_us "$R1") → $(fmt_us "$R2") (×$R_GROWTH) | $(verdict "$R1 <= 20000 && $R2 <= 20000 && $R_GROWTH <= 2") |"
     "| \`/stats/summary\` over 30 days p50 ≤ 20 ms at both sizes (rollups only) | $(fmt_us "$Y1") → $(fmt_us "$Y2") | $(verdict "$Y1 <= 20000 && $Y2 <= 20000") |"
+    "| breakdown (\`by=source\`) and filtered \`/stats/summary\` over 30 days p50 ≤ 30 ms at both sizes | breakdown $(fmt_us "$B1") → $(fmt_us "$B2"); filtered summary $(fmt_us "$F1") → $(fmt_us "$F2") | $(verdict "$B1 <= 30000 && $B2 <= 30000 && $F1 <= 30000 && $F2 <= 30000") |"
     "| \`/stats/timeseries\` by hour over 7 days p50 ≤ 20 ms at both sizes, flat (≤ 2×) | $(fmt_us "$T1") → $(fmt_us "$T2") (×$T_GROWTH) | $(verdict "$T1 <= 20000 && $T2 <= 20000 && $T_GROWTH <= 2") |"
     "| \`/events\` first page and 100 cursors deep p50 ≤ 20 ms at both sizes | first $(fmt_us "${EVENTS_P50["first $SMALL_N"]}") → $(fmt_us "${EVENTS_P50["first $LARGE_N"]}"); deep $(fmt_us "${EVENTS_P50["deep $SMALL_N"]}") → $(fmt_us "${EVENTS_P50["deep $LARGE_N"]}") | $(verdict "${EVENTS_P50["first $SMALL_N"]} <= 20000 && ${EVENTS_P50["first $LARGE_N"]} <= 20000 && ${EVENTS_P50["deep $SMALL_N"]} <= 20000 && ${EVENTS_P50["deep $LARGE_N"]} <= 20000") |"
     "| ingest < 64 MB RSS under load | $(mb "$INGEST_HWM") | $(verdict "$INGEST_HWM < 65536") |"

@@ -14,7 +14,8 @@ those of the kept visits that started in the range. Checked: GET /stats/breakdow
 dimension over each day and the range (limit=1000, so that the five dimensions the rollups
 keep are counted from the raw events too), and for each filter case of CASES its
 /stats/summary over each day and the range, a breakdown, /stats/goals (all goals, and signup
-by its property plan), and /stats/timeseries by day and by hour. Prints "ok - ..." / "not ok - ..." and "# compared N answers"; exit 1 when any differs.
+by its property plan), /stats/funnel, and /stats/timeseries by day and by hour; and
+GET /events with each filter case that holds no entry or exit page, page by page. Prints "ok - ..." / "not ok - ..." and "# compared N answers"; exit 1 when any differs.
 """
 import json
 import re
@@ -69,7 +70,7 @@ def load(path, site):
             if not d or d.get("site_id") != site:
                 continue
             props = d.get("properties") or {}
-            e = dict(type=d["event_type"], path=d.get("path"), user=d.get("user_id"),
+            e = dict(id=d["_id"], type=d["event_type"], path=d.get("path"), user=d.get("user_id"),
                      ts=vc.ms_of(d["timestamp"]), visit=d.get("visit_id"), seq=d.get("visit_seq"),
                      start=vc.ms_of(d["visit_start"]))
             e["val"] = {k: d.get(k) for k in VISIT_STORED}
@@ -205,6 +206,38 @@ def goals(visits, filters, in_range, goal=None, key=None):
     return site, [r[3] for r in sorted(out, key=lambda t: t[:3])][:10]
 
 
+FUNNELS = ["path:/,path:/pricing", "path:/blog,event:signup", "path:/a,path:/b,path:/c"]
+
+
+def funnel(visits, filters, in_range, steps):
+    """/stats/funnel's visitors per step with filters: the kept visits that started in the
+    range, each walked whole (greedy subsequence of the steps), credited to the user_id of
+    the event matching step 1; a visitor's furthest step over its visits."""
+    steps = [s.split(":", 1) for s in steps.split(",")]
+    best = {}
+    for v in visits:
+        first = v["events"][0]
+        if not in_range(v["start"]) or not all(
+                passes(f, value(v, first, f[0])) for f in filters
+                if f[0] not in EVENT_LEVEL and not f[0].startswith("prop.")):
+            continue
+        if not any(all(passes(f, value(v, e, f[0])) for f in filters
+                       if f[0] in EVENT_LEVEL or f[0].startswith("prop.")) for e in v["events"]):
+            continue
+        k, user = 0, None
+        for e in v["events"]:
+            kind, want = steps[k]
+            if (kind == "path" and e["type"] == "page_view" and e["path"] == want) or \
+                    (kind == "event" and e["type"] == want):
+                user = e["user"] if k == 0 else user
+                k += 1
+                if k == len(steps):
+                    break
+        if k and user:
+            best[user] = max(best.get(user, 0), k)
+    return [sum(1 for b in best.values() if b > i) for i in range(len(steps))]
+
+
 def get(base, path, params):
     url = base + path + "?" + urllib.parse.urlencode(params, doseq=True)
     with urllib.request.urlopen(url, timeout=30) as r:
@@ -219,7 +252,8 @@ def main():
     path, base, site, frm, to = sys.argv[1:6]
     visits = visits_of(load(path, site))
     ranges = [(d, d) for d in vc.days(frm, to)] + [(frm, to)]
-    some = [0, 0]  # filtered answers with visitors, and with fewer than the site's
+    some = [0, 0, 0]  # filtered answers with visitors, with fewer than the site's; funnels
+    # whose second step has visitors
     for a, b in ranges:
         in_range = lambda ms, a=a, b=b: a <= vc.day_of(ms) <= b
         span = [("site_id", site), ("from", a), ("to", b)]
@@ -248,6 +282,13 @@ def main():
                       + fparams(case))
             vc.check("goal signup by plan %s..%s with %s" % (a, b, case),
                      (got["visitors"], got["values"]), want)
+        for i, case in enumerate(CASES[::2]):
+            steps = FUNNELS[i % len(FUNNELS)]
+            got = get(base, "/stats/funnel", span + [("steps", steps)] + fparams(case))
+            want = funnel(visits, case, in_range, steps)
+            vc.check("funnel %s %s..%s with %s" % (steps, a, b, case),
+                     [x["visitors"] for x in got["steps"]], want)
+            some[2] += want[1] > 0
     for interval, key in (("day", vc.day_of), ("hour", vc.hour_of)):
         for case in CASES[::3]:
             for metric in ("visitors", "visits", "pageviews", "bounce_rate", "visit_duration"):
@@ -259,7 +300,23 @@ def main():
                 want = {t: figures(rows(visits, case, lambda ms, t=t: key(ms) == t,
                                         lambda v, e: 0).get(0))[metric] for t in pts}
                 vc.check("timeseries by %s %s with %s" % (interval, metric, case), pts, want)
+    # GET /events with filters: every page (of 7) followed, against the stored events that
+    # pass them by their own values (a visit's, which each stores, and the event's).
+    evs = [e for v in visits for e in v["events"]]
+    for case in [c for c in CASES if not any(f[0] in ("entry_page", "exit_page") for f in c)]:
+        got, cursor = [], None
+        while True:
+            page = get(base, "/events", [("site_id", site), ("limit", 7)] + fparams(case)
+                       + ([("cursor", cursor)] if cursor else []))
+            got += [x["id"] for x in page["events"]]
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
+        want = sorted((e for e in evs if all(passes(f, e["val"][f[0]]) for f in case)),
+                      key=lambda e: (e["ts"], e["id"].encode()), reverse=True)
+        vc.check("/events with %s" % case, got, [e["id"] for e in want])
     vc.check("some filtered answers count visitors, some fewer than all", some[1] > 4, True)
+    vc.check("some filtered funnels reach their second step", some[2] > 2, True)
     print("# compared %d answers" % vc.COMPARED[0])
     sys.exit(1 if vc.FAILED else 0)
 

@@ -107,6 +107,9 @@ for c in "stats/summary?site_id=$SITE&date=2025-11-15&filter=path|Parameter 'fil
     "stats/timeseries?site_id=$SITE&from=2025-11-15&to=2025-11-15&interval=day&event_type=x&filter=path:is:/|Parameter 'event_type' does not apply with 'filter'; use filter=event_type:is:<type>" \
     "stats/timeseries/aggregated?site_id=$SITE&from=2025-11-15&to=2025-11-15&interval=day&filter=path:is:/|Parameter 'filter' does not apply to /stats/timeseries/aggregated" \
     "stats?site_id=$SITE&date=2025-11-15&filter=path:is:/|Parameter 'filter' does not apply to /stats; use /stats/summary or /stats/breakdown" \
+    "events?site_id=$SITE&filter=entry_page:is:/|Filter dimension 'entry_page' does not apply to /events" \
+    "stats/realtime?site_id=$SITE&filter=path:is:/|Parameter 'filter' does not apply to /stats/realtime" \
+    "stats/funnel?site_id=$SITE&date=2025-11-15&steps=path:/,path:/a&filter=path:is|Parameter 'filter' must be <dimension>:<is|is_not|contains>:<value>, not 'path:is'" \
     "stats/summary?site_id=$SITE&date=2025-11-15$(printf '&filter=path:is:/%d' 1 2 3 4 5 6 7 8 9 10 11)|At most 10 filters may be given"; do
     http GET "$R/${c%%|*}"
     expect_eq "400 for ${c%%|*}" "$HTTP_STATUS $(jq -r .message <<<"$HTTP_BODY")" "400 ${c#*|}"

@@ -124,6 +124,14 @@ test_parse_refuses(void **state)
         {"site_id=s1&event_type=click&cursor=" CUR_S1_T10_EV1, EXPLORER_OTHER_CURSOR},
         {"site_id=s2&cursor=" CUR_S1_T10_EV1, EXPLORER_OTHER_CURSOR},
         {"site_id=s1&from=2025-11-15&cursor=" CUR_S1_T10_EV1, EXPLORER_OTHER_CURSOR},
+        {"site_id=s1&filter=path:is:/&cursor=" CUR_S1_T10_EV1, EXPLORER_OTHER_CURSOR},
+        /* Filters: filter.h's 400s, and a visit's pages, which a page of events lacks. */
+        {"site_id=s1&filter=path",
+         "Parameter 'filter' must be <dimension>:<is|is_not|contains>:<value>, not 'path'"},
+        {"site_id=s1&filter=entry_page:is:/",
+         "Filter dimension 'entry_page' does not apply to /events"},
+        {"site_id=s1&filter=source:is:x&filter=exit_page:is:/",
+         "Filter dimension 'exit_page' does not apply to /events"},
     };
     struct events_query q;
     char msg[256];
@@ -247,9 +255,18 @@ static void
 test_filters_hash(void **state)
 {
     static const char *others[] = {
-        "site_id=s2",        "site_id=s1&event_type=e",    "site_id=s1&user_id=e",
-        "site_id=s1&path=e", "site_id=s1&from=2025-11-15", "site_id=s1&to=2025-11-15",
-        "site_id=s1e",       "site_id=s&event_type=1e",
+        "site_id=s2",
+        "site_id=s1&event_type=e",
+        "site_id=s1&user_id=e",
+        "site_id=s1&path=e",
+        "site_id=s1&from=2025-11-15",
+        "site_id=s1&to=2025-11-15",
+        "site_id=s1e",
+        "site_id=s&event_type=1e",
+        "site_id=s1&filter=path:is:/",
+        "site_id=s1&filter=path:is_not:/",
+        "site_id=s1&filter=prop.a:is:b",
+        "site_id=s1&filter=source:is:/",
     };
     struct events_query base, q;
     char msg[256];

@@ -68,6 +68,18 @@ test_nth(void **state)
 }
 
 static void
+test_has(void **state)
+{
+    (void)state;
+    assert_true(params_has("a=1&filter=x", "filter"));
+    assert_true(params_has("filter=", "filter"));
+    assert_true(params_has("filter", "filter"));
+    assert_true(params_has("filter=%zz", "filter"));
+    assert_false(params_has("filters=1&xfilter=2", "filter"));
+    assert_false(params_has("", "filter"));
+}
+
+static void
 test_absent(void **state)
 {
     char out[64];
@@ -261,6 +273,7 @@ main(void)
         cmocka_unit_test(test_empty_value),
         cmocka_unit_test(test_name_without_equals),
         cmocka_unit_test(test_nth),
+        cmocka_unit_test(test_has),
         cmocka_unit_test(test_percent_decoding),
         cmocka_unit_test(test_bad_escapes),
         cmocka_unit_test(test_nul_escape_rejected),
