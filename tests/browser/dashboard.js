@@ -500,6 +500,9 @@ const cases = {
     info('seen', await page.evaluate(() => window.statusSeen));
     info('busy', await shown(page));
     await page.waitForSelector('#feed li');
+    // The current visitors' call too has its answer (it follows the feed's).
+    await page.waitForSelector('#realtime:not([hidden])');
+    await pollUntil(async () => asked[asked.length - 1].status, (st) => st !== null, 5000);
     info('calls', asked);
     info('at_once', mostAtOnce(asked));
     await shot(page, 'busy');
