@@ -21,7 +21,8 @@
 // /stats/breakdown; the top paths then come from /stats/breakdown?by=path, as /stats takes no
 // filter); the filters show as chips, each removable, and are kept in the address
 // (#...&filter=device:is:mobile, repeated), where the back button finds the ones before. The
-// live feed and the current visitors are the whole site's.
+// live feed shows the events they keep (unless one is on an entry or exit page, which
+// GET /events cannot apply); the current visitors are the whole site's.
 'use strict';
 (function () {
   const FEED_MS = 5000;
@@ -493,8 +494,18 @@
       return chip;
     }));
     box.hidden = filters.length === 0;
-    $('feed-unfiltered').hidden = filters.length === 0;
+    // The feed's words on the filters: it shows the events they keep, unless one is on a
+    // visit's entry or exit page (feedFilters()); the current visitors are the whole site's.
+    const note = $('feed-filtered');
+    note.hidden = filters.length === 0;
+    note.textContent = feedFilters(filters) ? '; filtered (the current visitors: the whole site\'s)'
+      : ': the whole site\'s (the feed cannot filter on entry or exit pages)';
   }
+
+  // The filters the feed applies: all of them, or null when one is on a visit's entry or exit
+  // page, which GET /events cannot apply to a page of events (it answers 400).
+  const feedFilters = (list) => (list.some((f) => ['entry_page', 'exit_page'].includes(f.dimension))
+    ? null : list);
 
   // Show the figures with these filters instead, as a new entry of the tab's history (the
   // back button goes to the filters before).
@@ -631,7 +642,7 @@
     if (!feedPaused && current) feedTimer = setTimeout(loadLive, ms);
   }
 
-  function showFeed(events) {
+  function showFeed(events, filtered) {
     $('feed').replaceChildren(
       ...events.map((e) => {
         const li = document.createElement('li');
@@ -652,7 +663,8 @@
         li.append(time, type, path, user);
         return li;
       }));
-    setMsg('feed-msg', events.length === 0 ? 'No events for this site yet' : '');
+    setMsg('feed-msg', events.length === 0
+      ? (filtered ? 'No events of these filters yet' : 'No events for this site yet') : '');
   }
 
   // A range without events of a site that has some (the feed's newest): the page offers the
@@ -703,11 +715,16 @@
     try {
       // Only what the feed shows: no properties (reporting's properties=false; an older
       // reporting ignores the parameter). A busy answer waits for the next poll, or longer.
-      const body = await api('/events', {site_id: q.site, limit: FEED_LIMIT, properties: 'false'},
+      // The events the filters keep (feedFilters()).
+      const kept = feedFilters(q.filters) || [];
+      const body = await api('/events', withFilters({filters: kept}, {site_id: q.site,
+                                                                    limit: FEED_LIMIT,
+                                                                    properties: 'false'}),
                              {retries: 0});
       if (gen !== generation) return;
       const events = Array.isArray(body.events) ? body.events : [];
-      showFeed(events);
+      showFeed(events, kept.length > 0);
+      $('feed').dataset.filters = kept.map(filterText).join(' ');
       offerLatest(events);
       $('feed-status').textContent = 'Updated ' + new Date().toISOString().slice(11, 19) + ' UTC';
       if (feedPaused) return;

@@ -86,6 +86,9 @@ const shown = (page) => page.evaluate(() => {
     country_words: [...document.querySelectorAll('#countries tbody tr td:first-child')]
       .map((td) => td.textContent),
     credit: document.querySelector('footer.credit').textContent.replace(/\s+/g, ' ').trim(),
+    feed: [...document.querySelectorAll('#feed li')].map((li) => li.dataset.id),
+    feed_filters: $('feed').dataset.filters,
+    feed_words: $('feed-filtered').hidden ? '' : $('feed-filtered').textContent,
   };
 });
 
@@ -161,6 +164,7 @@ const cases = {
     });
     await page.goto(`${env('REPORTING')}/#site=${encodeURIComponent(env('SITE'))}&range=today`);
     await answered(page, 0);
+    await page.waitForSelector('#feed[data-filters=""] li');
     info('start', await shown(page));
     await page.screenshot({path: `${env('SHOTS')}/dashboard-panels.png`, fullPage: true});
     await everyTab(page, 'tabs');
@@ -177,6 +181,7 @@ const cases = {
     let n = await loads(page);
     await page.click('#devices tbody tr[data-value="mobile"] td:nth-child(2)');
     await answered(page, n);
+    await page.waitForSelector('#feed[data-filters="device:is:mobile"]');
     info('mobile', await shown(page));
     await page.screenshot({path: `${env('SHOTS')}/dashboard-filtered.png`, fullPage: true});
     await everyTab(page, 'mobile_tabs');
@@ -201,6 +206,7 @@ const cases = {
     n = await loads(page);
     await page.click('#filters .chip .remove');
     await answered(page, n);
+    await page.waitForSelector('#feed[data-filters=""]');
     info('removed', await shown(page));
 
     // The row (none) of the countries (the visitor from loopback): filter country is (none).
@@ -208,6 +214,13 @@ const cases = {
     await page.click('#countries tbody tr[data-value="(none)"]');
     await answered(page, n);
     info('none', await shown(page));
+
+    // An entry page's row: GET /events cannot filter on it, so the feed is the whole site's.
+    n = await loads(page);
+    await page.click('#entry tbody tr:first-child button');
+    await answered(page, n);
+    await page.waitForSelector('#feed[data-filters=""]');
+    info('entry', await shown(page));
 
     // At phone width, filtered: the panels and the chip fit (no sideways scroll).
     n = await loads(page);
