@@ -87,7 +87,8 @@ prog_obj = $(patsubst %.c,$(BUILD)/$(2)/%.o,$(wildcard $(1)/*.c) $($(1)_COMMON:%
 TOOLS       := $(BUILD)/tests/freeport $(BUILD)/tests/mongoq $(BUILD)/tests/loadgen \
                $(BUILD)/tests/memfill $(BUILD)/tests/tabs $(BUILD)/tests/rcluster_cli \
                $(BUILD)/tests/qnames $(BUILD)/tests/assigner
-BENCH_TOOLS := $(BUILD)/tests/nothing $(BUILD)/tests/rawinsert $(BUILD)/tests/aggpeer
+BENCH_TOOLS := $(BUILD)/tests/nothing $(BUILD)/tests/rawinsert $(BUILD)/tests/aggpeer \
+               $(BUILD)/tests/uacost
 
 # Preloaded by it_starvation.sh (LD_PRELOAD): built without sanitizers, which a preloaded
 # library may not carry.
@@ -293,6 +294,8 @@ $(BUILD)/ingest-fault: FAULT_LDFLAGS += -Wl,--wrap=salt_clock_ms
 $(BUILD)/tests/nothing $(BUILD)/tests/memfill $(BUILD)/tests/rawinsert \
     $(BUILD)/tests/rcluster_cli $(BUILD)/tests/qnames: $(BUILD)/libcommon.a
 $(BUILD)/tests/assigner: $(BUILD)/libprocessor.a $(BUILD)/libcommon.a
+# uacost: ingest's User-Agent parser and country lookup alone (libingest.a).
+$(BUILD)/tests/uacost: $(BUILD)/libingest.a $(BUILD)/libcommon.a
 
 $(TOOLS): $(BUILD)/tests/%: $(BUILD)/obj/tests/tools/%.o
 	$(link_test)

@@ -1,13 +1,13 @@
 /* query_visits.h - the figures of a site's first row from the rollups (docs/api.md, GET
  * /stats/summary): page views and the visits that started in each hour or day of a range
- * (visits, bounces, their summed duration), the summary of a range, its entry and exit pages;
- * and the visitors of the last minutes from the raw events (GET /stats/realtime).
+ * (visits, bounces, their summed duration), the summary of a range, its entry and exit pages.
  *
  * A visit counts in the bucket of its start (the time of its first event); page views count
  * in the bucket of their own time. The processors keep visits, bounces and duration_ms per
  * site-day and site-hour of the visit's start in ROLLUP_VISITS_COLLECTION (ids as the
  * site-days' and site-hours' of all types), and per page in ROLLUP_ENTRY_PAGES_COLLECTION and
- * ROLLUP_EXIT_PAGES_COLLECTION (children of the site-day: {scope, path, visits, bounces}). */
+ * ROLLUP_EXIT_PAGES_COLLECTION (children of the site-day: {scope, path, visits, bounces}).
+ * The visitors of the last minutes (GET /stats/realtime) are query_realtime.h's. */
 #ifndef REPORTING_QUERY_VISITS_H
 #define REPORTING_QUERY_VISITS_H
 
@@ -81,12 +81,5 @@ double summary_change(double now, double before);
  * out (breakdown_clear()), or -1 with err. */
 int query_visit_pages(store_t *s, const char *site_id, const struct day_range *r, int exit,
                       int limit, struct breakdown *out, struct app_err *err);
-
-/* GET /stats/realtime: the visitors with an event whose time is at most window_ms before now_ms
- * (distinct user_ids), and the pages they are on (the path of each one's latest page view in
- * the window), most visitors first, at most limit; rows' views are visitors. Two aggregations
- * over the window's events (index {site_id, timestamp}). Returns 0, or -1 with err. */
-int query_realtime(store_t *s, const char *site_id, int64_t now_ms, int64_t window_ms, int limit,
-                   int64_t *visitors, struct breakdown *pages, struct app_err *err);
 
 #endif

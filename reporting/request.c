@@ -73,9 +73,8 @@ req_note_hashed(json_t *reply, const struct req *q)
                             : 0;
 }
 
-/* The request's filters as the answer echoes them. NULL out of memory. */
-static json_t *
-filters_json(const struct filters *fs)
+json_t *
+req_filters_json(const struct filters *fs)
 {
     json_t *list = json_array();
 
@@ -99,7 +98,7 @@ req_send(struct mg_connection *conn, const struct req *q, json_t *reply)
         ((q->type_len > 0 &&
           json_object_set_new(reply, "event_type", json_string(q->event_type)) != 0) ||
          (q->filters.n > 0 &&
-          json_object_set_new(reply, "filters", filters_json(&q->filters)) != 0))) {
+          json_object_set_new(reply, "filters", req_filters_json(&q->filters)) != 0))) {
         json_decref(reply);
         reply = NULL; /* out of memory: the send says so */
     }

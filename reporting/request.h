@@ -51,6 +51,10 @@ json_t *req_reply_head(const struct req *q);
  * hash counts once a day). Returns 0, or -1 when out of memory. */
 int req_note_hashed(json_t *reply, const struct req *q);
 
+/* Filters as an answer echoes them: [{"dimension", "operator", "value"}], in order. NULL out
+ * of memory. */
+json_t *req_filters_json(const struct filters *fs);
+
 /* Add "event_type" to a reply when the request narrowed to one, and "filters" ([{"dimension",
  * "operator", "value"}]) when it gave any, then send it (a NULL reply: out of memory, which
  * the send reports). */

@@ -44,9 +44,10 @@ struct scan_event {
 };
 
 /* The most rows of values and (row, visitor) pairs one scan holds: past them the read is
- * refused (SCAN_TOO_MANY). Their memory: about 150 bytes a row, 32 a pair. */
+ * refused (SCAN_TOO_MANY). Their memory: about 150 bytes a row (its value aside), 16 a pair in
+ * a table at most half full (a power of two: 32 MiB at most). */
 #define SCAN_ROWS_MAX 100000
-#define SCAN_PAIRS_MAX 2000000
+#define SCAN_PAIRS_MAX 1000000
 #define SCAN_TOO_MANY                                                                              \
     "The range has too many distinct values or visitors to count with filters or this "            \
     "breakdown: ask a shorter range"

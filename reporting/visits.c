@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "params.h"
+#include "query_realtime.h"
 #include "query_scan.h"
 #include "query_visits.h"
 #include "request.h"
@@ -117,8 +118,9 @@ reporting_handle_realtime(struct mg_connection *conn, void *arg)
 {
     struct reporting *r = arg;
     const char *qs = mg_get_request_info(conn)->query_string;
-    char site_id[EVENT_SITE_ID_MAX + 1];
+    char site_id[EVENT_SITE_ID_MAX + 1], msg[160];
     int site_len = reporting_param(qs, "site_id", site_id, EVENT_SITE_ID_MAX);
+    struct filters fs;
     struct breakdown pages;
     struct app_err err = {0};
     int64_t n;
@@ -128,8 +130,16 @@ reporting_handle_realtime(struct mg_connection *conn, void *arg)
     if (site_len == 0) {
         return http_send_error(conn, 400, "Missing required parameters: site_id");
     }
-    if (qs != NULL && params_has(qs, "filter")) {
-        return http_send_error(conn, 400, REQ_NO_FILTERS, "/stats/realtime");
+    if (filters_read(qs, &fs, msg, sizeof msg) != 0) {
+        return http_send_error(conn, 400, "%s", msg);
+    }
+    for (int i = 0; i < fs.n; i++) {
+        /* The window's events do not hold their visits whole. */
+        if (FILTER_OF_PAGES(fs.f[i].d.dim)) {
+            return http_send_error(conn, 400,
+                                   "Filter dimension '%s' does not apply to /stats/realtime",
+                                   filter_dim_names[fs.f[i].d.dim]);
+        }
     }
     if (site_len < 0) {
         return http_send_error(conn, 400, "Parameter 'site_id' must be 1-%d bytes of UTF-8",
@@ -138,8 +148,8 @@ reporting_handle_realtime(struct mg_connection *conn, void *arg)
     if ((status = req_db_slot(conn, r, site_id)) != 0) {
         return status;
     }
-    status = query_realtime(r->store, site_id, ts_now_ms(), REALTIME_WINDOW_MS, REALTIME_PAGES, &n,
-                            &pages, &err);
+    status = query_realtime(r->store, site_id, &fs, ts_now_ms(), REALTIME_WINDOW_MS, REALTIME_PAGES,
+                            &n, &pages, &err);
     if ((status = req_db_done(conn, r, status, &err)) != 0) {
         return status;
     }
@@ -157,5 +167,10 @@ reporting_handle_realtime(struct mg_connection *conn, void *arg)
                 ? NULL
                 : json_pack("{s:s,s:i,s:I,s:o}", "site_id", site_id, "window_seconds",
                             REALTIME_WINDOW_MS / 1000, "visitors", (json_int_t)n, "pages", list);
+    if (reply != NULL && fs.n > 0 &&
+        json_object_set_new(reply, "filters", req_filters_json(&fs)) != 0) {
+        json_decref(reply);
+        reply = NULL; /* out of memory: the send says so */
+    }
     return http_send_json(conn, 200, reply);
 }

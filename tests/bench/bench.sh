@@ -31,6 +31,8 @@
 #   13. (tests/bench/visits.sh) visits: POST /event at 50 connections and the processor's CPU
 #      per event against the programs before visits, in the same run; BENCH_PART=13 runs
 #      this part alone and prints its rows
+#   14. (tests/bench/uacost.c) ingest's User-Agent parse on a warm and a cold cache and its
+#      country lookup, per event
 #   C. instructions per request and per event (callgrind) of ingest and the processor, next
 #      to the previous run's, and MongoDB commands per batch: tests/bench/callgrind.sh, which
 #      `make bench-cost` runs alone
@@ -497,6 +499,23 @@ bench_shards
 # --- 13. what visits cost, against the programs before them (tests/bench/visits.sh) ------
 
 bench_visits
+
+# --- 14. ingest's device and country work per event (tests/bench/uacost.c) ---------------
+
+# The database deploy/setup.sh installs (the Makefile's GEOIP_DB_DEFAULT).
+GEO_FILE="$T_ROOT/.deps/geoip/node_modules/@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb"
+UA_CMD="$REL_BUILD/tests/uacost $GEO_FILE 1000000"
+ua_out=$("$BUILD/tests/uacost" "$GEO_FILE" 1000000) || die "uacost failed: $ua_out"
+say "  $ua_out"
+UA_WARM=$(sed -n 's/.*ua_warm_ns=\([0-9]*\).*/\1/p' <<<"$ua_out")
+UA_COLD=$(sed -n 's/.*ua_cold_ns=\([0-9]*\).*/\1/p' <<<"$ua_out")
+GEO_NS=$(sed -n 's/.*geo_ns=\([0-9]*\).*/\1/p' <<<"$ua_out")
+row "14.1" "User-Agent parse, warm cache (8 real User-Agents over and over), per event" "$(group "$UA_WARM") ns" "\`$UA_CMD\`"
+row "14.2" "User-Agent parse, cold (every User-Agent new: uap-core's regexes), per event" "$(group "$UA_COLD") ns" "the same run"
+row "14.3" "country lookup (geo_country(), 8 public addresses), per event" "$(group "$GEO_NS") ns" "the same run"
+EXTRA_TARGETS+=(
+    "| User-Agent parse (warm cache) + country lookup ≤ 2 µs per event | $(group "$UA_WARM") + $(group "$GEO_NS") ns | $(verdict "$UA_WARM + $GEO_NS <= 2000") |"
+)
 
 # --- C. instruction counts (tests/bench/callgrind.sh) --------------------------------------
 

@@ -108,7 +108,7 @@ for c in "stats/summary?site_id=$SITE&date=2025-11-15&filter=path|Parameter 'fil
     "stats/timeseries/aggregated?site_id=$SITE&from=2025-11-15&to=2025-11-15&interval=day&filter=path:is:/|Parameter 'filter' does not apply to /stats/timeseries/aggregated" \
     "stats?site_id=$SITE&date=2025-11-15&filter=path:is:/|Parameter 'filter' does not apply to /stats; use /stats/summary or /stats/breakdown" \
     "events?site_id=$SITE&filter=entry_page:is:/|Filter dimension 'entry_page' does not apply to /events" \
-    "stats/realtime?site_id=$SITE&filter=path:is:/|Parameter 'filter' does not apply to /stats/realtime" \
+    "stats/realtime?site_id=$SITE&filter=exit_page:is:/|Filter dimension 'exit_page' does not apply to /stats/realtime" \
     "stats/funnel?site_id=$SITE&date=2025-11-15&steps=path:/,path:/a&filter=path:is|Parameter 'filter' must be <dimension>:<is|is_not|contains>:<value>, not 'path:is'" \
     "stats/summary?site_id=$SITE&date=2025-11-15$(printf '&filter=path:is:/%d' 1 2 3 4 5 6 7 8 9 10 11)|At most 10 filters may be given"; do
     http GET "$R/${c%%|*}"
@@ -128,14 +128,21 @@ curl -s -o /dev/null -H 'Content-Type: application/json' "http://127.0.0.1:$INGE
     --data-binary "[$(now_event page_view n1 /a 30),$(now_event page_view n1 /b 20),$(now_event page_view n2 /b 10),$(now_event click n3 /c 5),$(now_event page_view n4 /a 600)]"
 wait_until 60 queue_settled events || fail "the queue drained" "$(redis_cli llen events)"
 "$BUILD/tests/mongoq" "$(mongo_uri $DB)" events find "{\"site_id\":\"$NOW_SITE\"}" >"$T_TMP/now.jsonl"
-got=$(curl -s "http://127.0.0.1:$REPORTING_PORT/stats/realtime?site_id=$NOW_SITE" |
-    jq -c '[.visitors, .pages]')
-want=$("$T_PYTHON" - "$T_TMP/now.jsonl" <<'PY'
+# realtime [FILTER]: reporting's answer, then the recomputation, with a path filter
+# (is/is_not) or none: the kept events of the window, each visitor's latest kept page view.
+realtime() {
+    curl -s "http://127.0.0.1:$REPORTING_PORT/stats/realtime?site_id=$NOW_SITE${1:+&filter=$1}" |
+        jq -c '[.visitors, .pages]'
+    "$T_PYTHON" - "$T_TMP/now.jsonl" "${1:-}" <<'PY'
 import datetime, json, sys
 now = datetime.datetime.now(datetime.timezone.utc)
 evs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 t = lambda e: datetime.datetime.fromisoformat(e["timestamp"]["$date"].replace("Z", "+00:00"))
-win = [e for e in evs if (now - t(e)).total_seconds() <= 300]
+keep = lambda e: True
+if sys.argv[2]:
+    _, op, v = sys.argv[2].split(":", 2)
+    keep = (lambda e: e.get("path") == v) if op == "is" else (lambda e: e.get("path") != v)
+win = [e for e in evs if (now - t(e)).total_seconds() <= 300 and keep(e)]
 last = {}
 for e in sorted((e for e in win if e["event_type"] == "page_view"), key=t):
     last[e["user_id"]] = e["path"]
@@ -145,8 +152,16 @@ for p in last.values():
 rows = [{"path": p, "visitors": n} for p, n in sorted(pages.items(), key=lambda r: (-r[1], r[0]))]
 print(json.dumps([len(set(e["user_id"] for e in win)), rows], separators=(",", ":")))
 PY
-)
+}
+out=$(realtime)
+got=$(head -1 <<<"$out") want=$(tail -1 <<<"$out")
 expect_eq "realtime: the visitors of the last 5 minutes and their pages, as recomputed" "$got" "$want"
+for f in path:is:/b path:is_not:/b; do
+    out=$(realtime "$f")
+    expect_eq "realtime with filter=$f, as recomputed" "$(head -1 <<<"$out")" "$(tail -1 <<<"$out")"
+done
+expect_eq "realtime with filter=path:is:/b: two visitors on /b" "$(realtime path:is:/b | head -1)" \
+    '[2,[{"path":"/b","visitors":2}]]'
 expect_eq "realtime: three visitors, one of them on a click only, one outside the window" \
     "$(jq -c '.[0]' <<<"$got")" 3
 
