@@ -21,8 +21,8 @@
 // /stats/breakdown; the top paths then come from /stats/breakdown?by=path, as /stats takes no
 // filter); the filters show as chips, each removable, and are kept in the address
 // (#...&filter=device:is:mobile, repeated), where the back button finds the ones before. The
-// live feed shows the events they keep (unless one is on an entry or exit page, which
-// GET /events cannot apply); the current visitors are the whole site's.
+// live feed and the current visitors are of the events they keep too (unless one is on an
+// entry or exit page, which GET /events and /stats/realtime cannot apply).
 'use strict';
 (function () {
   const FEED_MS = 5000;
@@ -494,16 +494,17 @@
       return chip;
     }));
     box.hidden = filters.length === 0;
-    // The feed's words on the filters: it shows the events they keep, unless one is on a
-    // visit's entry or exit page (feedFilters()); the current visitors are the whole site's.
+    // The feed's words on the filters: it and the current visitors show the events they
+    // keep, unless one is on a visit's entry or exit page (feedFilters()).
     const note = $('feed-filtered');
     note.hidden = filters.length === 0;
-    note.textContent = feedFilters(filters) ? '; filtered (the current visitors: the whole site\'s)'
-      : ': the whole site\'s (the feed cannot filter on entry or exit pages)';
+    note.textContent = feedFilters(filters) ? ', filtered'
+      : ': the whole site\'s (they cannot be filtered on entry or exit pages)';
   }
 
-  // The filters the feed applies: all of them, or null when one is on a visit's entry or exit
-  // page, which GET /events cannot apply to a page of events (it answers 400).
+  // The filters the feed and the current visitors apply: all of them, or null when one is on a
+  // visit's entry or exit page, which GET /events and /stats/realtime cannot apply to a page
+  // or a window of events (they answer 400).
   const feedFilters = (list) => (list.some((f) => ['entry_page', 'exit_page'].includes(f.dimension))
     ? null : list);
 
@@ -729,9 +730,11 @@
       $('feed-status').textContent = 'Updated ' + new Date().toISOString().slice(11, 19) + ' UTC';
       if (feedPaused) return;
       part = 'realtime';
-      const now = await api('/stats/realtime', {site_id: q.site}, {retries: 0});
+      const now = await api('/stats/realtime', withFilters({filters: kept}, {site_id: q.site}),
+                            {retries: 0});
       if (gen !== generation) return;
       showRealtime(now, null);
+      $('realtime').dataset.filters = kept.map(filterText).join(' ');
     } catch (err) {
       if (gen !== generation) return;
       if (err.status === 401) {

@@ -89,6 +89,7 @@ const shown = (page) => page.evaluate(() => {
     feed: [...document.querySelectorAll('#feed li')].map((li) => li.dataset.id),
     feed_filters: $('feed').dataset.filters,
     feed_words: $('feed-filtered').hidden ? '' : $('feed-filtered').textContent,
+    realtime: [Number($('realtime-n').dataset.value), $('realtime').dataset.filters],
   };
 });
 
@@ -165,6 +166,7 @@ const cases = {
     await page.goto(`${env('REPORTING')}/#site=${encodeURIComponent(env('SITE'))}&range=today`);
     await answered(page, 0);
     await page.waitForSelector('#feed[data-filters=""] li');
+    await page.waitForSelector('#realtime[data-filters=""]');
     info('start', await shown(page));
     await page.screenshot({path: `${env('SHOTS')}/dashboard-panels.png`, fullPage: true});
     await everyTab(page, 'tabs');
@@ -181,7 +183,7 @@ const cases = {
     let n = await loads(page);
     await page.click('#devices tbody tr[data-value="mobile"] td:nth-child(2)');
     await answered(page, n);
-    await page.waitForSelector('#feed[data-filters="device:is:mobile"]');
+    await page.waitForSelector('#realtime[data-filters="device:is:mobile"]');
     info('mobile', await shown(page));
     await page.screenshot({path: `${env('SHOTS')}/dashboard-filtered.png`, fullPage: true});
     await everyTab(page, 'mobile_tabs');
@@ -206,7 +208,7 @@ const cases = {
     n = await loads(page);
     await page.click('#filters .chip .remove');
     await answered(page, n);
-    await page.waitForSelector('#feed[data-filters=""]');
+    await page.waitForSelector('#realtime[data-filters=""]');
     info('removed', await shown(page));
 
     // The row (none) of the countries (the visitor from loopback): filter country is (none).
@@ -219,7 +221,7 @@ const cases = {
     n = await loads(page);
     await page.click('#entry tbody tr:first-child button');
     await answered(page, n);
-    await page.waitForSelector('#feed[data-filters=""]');
+    await page.waitForSelector('#realtime[data-filters=""]');
     info('entry', await shown(page));
 
     // At phone width, filtered: the panels and the chip fit (no sideways scroll).

@@ -7,12 +7,12 @@
 # addresses the country database places (X-Forwarded-For through TRUST_PROXY=1); then the
 # dashboard's panels show, tab by tab, /stats/breakdown's rows (the devices, browsers, OS,
 # sources, channels and campaigns expected; the tabs by keyboard too), a click on a row
-# (mobile) adds a chip and a filter to the address, and every panel's figures (and the live
-# feed's events) become the API's for that filter; a second filter from another panel, a
-# reload and the back button keep the address's filters, the chip's × brings back the
-# figures without them, and the row (none) filters on (none); an entry page's filter leaves
-# the feed the whole site's (GET /events cannot apply it), said so; at 375 px nothing
-# scrolls sideways. No page error, console error or Content-Security-Policy refusal.
+# (mobile) adds a chip and a filter to the address, and every panel's figures (the live
+# feed's events and the current visitors too) become the API's for that filter; a second
+# filter from another panel, a reload and the back button keep the address's filters, the
+# chip's × brings back the figures without them, and the row (none) filters on (none); an
+# entry page's filter leaves the feed and the current visitors the whole site's (GET /events
+# and /stats/realtime cannot apply it), said so; at 375 px nothing scrolls sideways. No page error, console error or Content-Security-Policy refusal.
 # Screenshots go to $BUILD/screenshots/.
 # it: long (run_it.sh: it starts before the others)
 # shellcheck source=tests/it/lib.sh
@@ -135,7 +135,11 @@ if run_case dashboard; then
     expect_eq "mobile: the live feed is /events's for device is mobile, and says it is filtered" \
         "$(shown mobile '[.feed, .feed_words]')" \
         "$(api "/events?site_id=$SITE&limit=20&properties=false&$F" |
-            jq -c '[[.events[].id], "; filtered (the current visitors: the whole site'"'"'s)"]')"
+            jq -c '[[.events[].id], ", filtered"]')"
+    expect_eq "mobile: the current visitors are /stats/realtime's for device is mobile (one)" \
+        "$(shown mobile .realtime)" \
+        "$(api "/stats/realtime?site_id=$SITE&$F" | jq -c '[.visitors, "device:is:mobile"]')"
+    expect_eq "no filter: the current visitors are the site's four" "$(shown start .realtime)" '[4,""]'
     expect_eq "mobile: the feed holds the phone's 5 events, not the site's 14" \
         "$(shown mobile '.feed | length') $(shown start '.feed | length')" "5 14"
     expect_eq "mobile: the phone's campaign only" "$(shown mobile_tabs -c '[.utm_campaign[][0]]')" \
@@ -167,9 +171,9 @@ if run_case dashboard; then
             --argjson d "$(rows "/stats/breakdown?$SPAN&by=device&limit=10&$F")" '[$s.visitors, $s.pageviews, $d]')"
     expect_eq "the row (none): one visitor, on a desktop" "$(shown none '[.figures.visitors, .tables.devices[][0]]')" \
         '[1,"desktop"]'
-    expect_eq "an entry page's row too: two chips; the feed the whole site's (GET /events cannot filter on it), said so" \
-        "$(shown entry '[(.chips | length), (.feed | length), .feed_words]')" \
-        "[2,14,\": the whole site's (the feed cannot filter on entry or exit pages)\"]"
+    expect_eq "an entry page's row too: two chips; the feed and the current visitors the whole site's (GET /events and /stats/realtime cannot filter on it), said so" \
+        "$(shown entry '[(.chips | length), (.feed | length), .feed_words, .realtime]')" \
+        "[2,14,\": the whole site's (they cannot be filtered on entry or exit pages)\",[4,\"\"]]"
     expect_eq "375 px wide, filtered: no sideways scroll" "$(shown phone_widths '.[0] <= .[1]')" true
 fi
 
