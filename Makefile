@@ -392,7 +392,8 @@ check-test: all
 # cannot keep up with (the cluster paths run under valgrind in it_cluster_pipeline.sh); the
 # visit figures' crash and exactness tests (it_visit_rollup.sh, it_figures.sh: processors
 # killed mid-batch, the paths it_pipeline.sh's events walk under valgrind, visits included,
-# and it_visits.sh's script calls); and
+# and it_visits.sh's script calls; the filters' and breakdowns' scan of the raw events runs
+# under valgrind in it_goals.sh, against the other reads); and
 # the memory test, whose bounds are reporting's resident memory, which valgrind's own memory
 # hides.
 VALGRIND_IT := $(filter-out $(addprefix tests/it/,it_fault_poison.sh it_starvation.sh \
