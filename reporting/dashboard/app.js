@@ -10,9 +10,10 @@
 // token and keeps it in sessionStorage: for this tab only, until it is closed.
 //
 // The page asks one thing at a time (it holds at most one of reporting's MAX_DB_REQUESTS
-// database slots: every fetch waits for the one before it) and only what it shows: nine calls
+// database slots: every fetch waits for the one before it) and only what it shows: ten calls
 // for the figures (/stats's top_paths are the top paths table; the sources, devices and
-// countries panels ask for their tab picked only), then the feed's, without the events'
+// countries panels ask for their tab picked only; the goals), an eleventh for the funnel when
+// it has steps, then the feed's, without the events'
 // properties, and the current visitors'. When reporting sheds load (503 with Retry-After) the
 // page says it is busy and asks again.
 //
