@@ -989,6 +989,7 @@
     if (goals.status === 'fulfilled') showGoals(goals.value);
     else {
       fillRows('#goals', []);
+      $('funnel-known').textContent = '';
       failed(goals.reason, 'goals-msg');
     }
     // Steps typed while this query was asked for show their own funnel (loadFunnel).
