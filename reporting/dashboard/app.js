@@ -10,9 +10,10 @@
 // token and keeps it in sessionStorage: for this tab only, until it is closed.
 //
 // The page asks one thing at a time (it holds at most one of reporting's MAX_DB_REQUESTS
-// database slots: every fetch waits for the one before it) and only what it shows: nine calls
+// database slots: every fetch waits for the one before it) and only what it shows: ten calls
 // for the figures (/stats's top_paths are the top paths table; the sources, devices and
-// countries panels ask for their tab picked only), then the feed's, without the events'
+// countries panels ask for their tab picked only; the goals), an eleventh for the funnel when
+// it has steps, then the feed's, without the events'
 // properties, and the current visitors'. When reporting sheds load (503 with Retry-After) the
 // page says it is busy and asks again.
 //
@@ -23,6 +24,10 @@
 // (#...&filter=device:is:mobile, repeated), where the back button finds the ones before. The
 // live feed and the current visitors are of the events they keep too (unless one is on an
 // entry or exit page, which GET /events and /stats/realtime cannot apply).
+//
+// The goals panel is /stats/goals's custom events (a click on one filters on its event type);
+// the funnel panel is /stats/funnel's answer for the steps typed (kept in the address as
+// &funnel=path:/,event:signup), asked for with the figures when there are steps.
 'use strict';
 (function () {
   const FEED_MS = 5000;
@@ -89,6 +94,8 @@
   let chartGen = 0; // each chart asked for; answers to older ones are dropped
   let lane = Promise.resolve(); // the fetch in flight: the next one starts when it ends
   let filters = []; // [{dimension, operator, value}]: the filters picked, in order
+  let funnelSteps = ''; // the funnel's steps (/stats/funnel's steps=), '' for none
+  let funnelGen = 0; // each funnel asked for; answers to older ones are dropped
   const tabs = {}; // panel -> the dimension of its tab shown
   const panelGen = {}; // panel -> each tab asked for; answers to older ones are dropped
   for (const p of Object.keys(PANELS)) {
@@ -533,6 +540,7 @@
       if (tabs[p] !== PANELS[p][0]) a.append(p, tabs[p]);
     }
     for (const f of q.filters) a.append('filter', filterText(f));
+    if (funnelSteps) a.append('funnel', funnelSteps);
     return '#' + a;
   }
 
@@ -553,6 +561,8 @@
       pickTab(p, PANELS[p].includes(saved.get(p)) ? saved.get(p) : PANELS[p][0]);
     }
     filters = saved.getAll('filter').map(parseFilter).filter((f) => f).slice(0, MAX_FILTERS);
+    funnelSteps = saved.get('funnel') || '';
+    $('funnel-steps').value = funnelSteps;
   }
 
   // The rows of a /stats/breakdown answer ({"values":[{"value","views"[,"unique_users"]}]},
@@ -629,6 +639,89 @@
       failed(err, panel + '-msg');
     } finally {
       if (mine === panelGen[panel]) $(panel).removeAttribute('aria-busy');
+    }
+  }
+
+  // -- goals and the funnel ----------------------------------------------------------
+  const rate = (v) => (typeof v === 'number' ? [Math.round(v * 10) / 10 + ' %', v] : ['–', '']);
+  const count = (v) => (typeof v === 'number' ? [fmt(v), v] : ['–', '']);
+
+  const goalsParams = (q) => withFilters(q, {site_id: q.site, from: q.from, to: q.to,
+                                             limit: TOP_LIMIT});
+
+  // A /stats/goals answer ({"goals":[{"goal","visitors","events","conversion_rate"}]}, most
+  // converted visitors first): goal, visitors, events, conversion rate; a click on a goal
+  // filters on its event type. The goals are also the funnel's hint.
+  function showGoals(body) {
+    const list = Array.isArray(body.goals) ? body.goals : [];
+    fillRows('#goals', list.map((g) => [String(g.goal), count(g.visitors), count(g.events),
+                                        rate(g.conversion_rate)]), 'event_type');
+    setMsg('goals-msg', list.length === 0
+      ? 'No custom events in this range (event types other than page_view, click, scroll, ' +
+        'mousemove and form)' : '');
+    $('funnel-known').textContent = list.length === 0 ? ''
+      : '; this range\'s goals: ' + list.map((g) => 'event:' + g.goal).join(', ');
+  }
+
+  // The steps as typed, each trimmed: "path:/, event:signup" is "path:/,event:signup".
+  const cleanSteps = (text) => text.split(',').map((t) => t.trim()).join(',').replace(/^,$/, '');
+
+  const funnelParams = (q) => withFilters(q, {site_id: q.site, from: q.from, to: q.to,
+                                              steps: q.funnel});
+
+  // A /stats/funnel answer ({"steps":[{"step","visitors","dropoff","conversion_rate"}]}, in
+  // the order asked) for steps: each step with a bar of its share of step 1, its visitors,
+  // that share and the drop-off from the step before. Null: no funnel (no steps).
+  function showFunnel(body, steps) {
+    const list = body && Array.isArray(body.steps) ? body.steps : [];
+    $('funnel').querySelector('tbody').replaceChildren(...list.map((s, i) => {
+      const tr = document.createElement('tr');
+      const name = document.createElement('td');
+      const bar = document.createElement('div');
+      bar.className = 'bar';
+      bar.style.width = Math.max(0, Math.min(100, Number(s.conversion_rate) || 0)) + '%';
+      name.append(String(s.step), bar);
+      tr.append(name);
+      for (const [words, v] of [count(s.visitors), rate(s.conversion_rate),
+                                i === 0 ? ['–', s.dropoff] : count(s.dropoff)]) {
+        const td = document.createElement('td');
+        td.textContent = words;
+        td.dataset.value = String(v);
+        tr.append(td);
+      }
+      return tr;
+    }));
+    $('funnel').dataset.steps = steps;
+    setMsg('funnel-msg', !body ? 'Type the steps and show the funnel.'
+      : list.length && !list[0].visitors ? 'No visit reached the first step in this range' : '');
+  }
+
+  // Ask for the funnel of the steps typed over the query shown (the form's button), and keep
+  // them in the address. The API's refusal (a bad step: its 400) is said in the panel.
+  async function loadFunnel() {
+    funnelSteps = cleanSteps($('funnel-steps').value);
+    $('funnel-steps').value = funnelSteps;
+    const q = current;
+    if (!q) return;
+    q.funnel = funnelSteps;
+    saveAddress(q);
+    const gen = generation;
+    const mine = ++funnelGen;
+    if (!funnelSteps) {
+      showFunnel(null, '');
+      return;
+    }
+    $('funnel').setAttribute('aria-busy', 'true');
+    try {
+      const body = await api('/stats/funnel', funnelParams(q));
+      if (gen !== generation || mine !== funnelGen) return;
+      showFunnel(body, q.funnel);
+    } catch (err) {
+      if (gen !== generation || mine !== funnelGen) return;
+      showFunnel({steps: []}, q.funnel);
+      failed(err, 'funnel-msg');
+    } finally {
+      if (mine === funnelGen) $('funnel').removeAttribute('aria-busy');
     }
   }
 
@@ -782,7 +875,7 @@
     }
     const interval = range.days <= HOURLY_MAX_DAYS ? 'hour' : 'day';
     const q = {site, range: $('range').value, from: range.from, to: range.to, days: range.days,
-               interval, events: null, filters: filters.slice()};
+               interval, events: null, filters: filters.slice(), funnel: funnelSteps};
     const gen = generation;
     current = q;
     saveAddress(q);
@@ -796,6 +889,7 @@
     const by = (name) => withFilters(q, Object.assign({by: name, limit: TOP_LIMIT}, span));
     showFilters();
     for (const p of Object.keys(PANELS)) panelGen[p]++;
+    const funnelOf = ++funnelGen;
     const calls = [
       ['/stats/summary', withFilters(q, Object.assign({compare: 'previous'}, span))],
       ['/stats/timeseries', seriesParams(q, chartOf)],
@@ -803,7 +897,9 @@
       ['/stats/breakdown', by('event_type')],
       ['/stats/breakdown', by('entry_page')],
       ['/stats/breakdown', by('exit_page')],
-    ].concat(Object.keys(PANELS).map((p) => ['/stats/breakdown', panelParams(q, p)]));
+    ].concat(Object.keys(PANELS).map((p) => ['/stats/breakdown', panelParams(q, p)]),
+             [['/stats/goals', goalsParams(q)]],
+             q.funnel ? [['/stats/funnel', funnelParams(q)]] : []);
     // One call at a time. A failure that is the page's, not a section's (no token, a site
     // the token may not read, reporting busy or without its database, no answer), ends the
     // query: the calls after it would fail alike.
@@ -838,7 +934,9 @@
       : site + ', ' + q.from + ' to ' + q.to + ' (UTC)';
     // Every section shows its own answer, or the words for its failure. A section that
     // failed shows nothing of an earlier query: only its words.
-    const [summary, ts, stats, types, entry, exit, ...panels] = results;
+    const [summary, ts, stats, types, entry, exit, ...rest] = results;
+    const panels = rest.slice(0, panelBy.length);
+    const [goals, funnel] = rest.slice(panelBy.length);
     if (summary.status === 'fulfilled') q.events = summary.value.events;
     else if (stats.status === 'fulfilled' && !filtered) q.events = stats.value.total_views;
     q.empty = q.events === 0;
@@ -888,6 +986,21 @@
         failed(panels[i].reason, p + '-msg');
       }
     }
+    if (goals.status === 'fulfilled') showGoals(goals.value);
+    else {
+      fillRows('#goals', []);
+      $('funnel-known').textContent = '';
+      failed(goals.reason, 'goals-msg');
+    }
+    // Steps typed while this query was asked for show their own funnel (loadFunnel).
+    if (funnelOf === funnelGen) {
+      if (!funnel) showFunnel(null, '');
+      else if (funnel.status === 'fulfilled') showFunnel(funnel.value, q.funnel);
+      else {
+        showFunnel({steps: []}, q.funnel);
+        failed(funnel.reason, 'funnel-msg');
+      }
+    }
     if (errors.length) setStatus('Some figures could not be shown: see below.', true);
     else setStatus('', false);
     setState(errors.length ? 'error' : 'ready');
@@ -916,6 +1029,10 @@
       load();
     });
     $('pause').addEventListener('click', togglePause);
+    $('funnel-form').addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      loadFunnel();
+    });
     // A click on a row of a table (its button, or anywhere on the row) filters on its value.
     for (const t of document.querySelectorAll('table[data-filters] tbody')) {
       t.addEventListener('click', (ev) => {

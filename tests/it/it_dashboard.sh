@@ -225,13 +225,13 @@ if run_case ranges; then
         "The range must not start after it ends."
     expect_eq "a load asks for the figures (/stats's top paths are the table's), then the live parts" \
         "$(shown first_calls '[.[] | split("?")[0]]')" \
-        '["/stats/summary","/stats/timeseries","/stats","/stats/breakdown","/stats/breakdown","/stats/breakdown","/stats/breakdown","/stats/breakdown","/stats/breakdown","/events","/stats/realtime"]'
+        '["/stats/summary","/stats/timeseries","/stats","/stats/breakdown","/stats/breakdown","/stats/breakdown","/stats/breakdown","/stats/breakdown","/stats/breakdown","/stats/goals","/events","/stats/realtime"]'
     expect_eq "the first row against the period before; the chart's figure; the six breakdowns (the panels' first tabs)" \
         "$(shown first_calls '[.[0,1,3,4,5,6,7,8] | split("?")[1] | split("&") | map(select(test("^(compare|metric|by|interval|filter)=")))]')" \
         '[["compare=previous"],["interval=hour","metric=visitors"],["by=event_type"],["by=entry_page"],["by=exit_page"],["by=source"],["by=device"],["by=country"]]'
     expect_eq "the feed asks for what it shows: 20 events, without their properties" \
-        "$(shown first_calls -r '.[9] | split("?")[1]')" "site_id=$SITE&limit=20&properties=false"
-    expect_eq "the current visitors: the site's" "$(shown first_calls -r '.[10] | split("?")[1]')" \
+        "$(shown first_calls -r '.[10] | split("?")[1]')" "site_id=$SITE&limit=20&properties=false"
+    expect_eq "the current visitors: the site's" "$(shown first_calls -r '.[11] | split("?")[1]')" \
         "site_id=$SITE"
     expect_eq "one call at a time" "$(shown first_at_once)" 1
     expect_eq "the icon: a 16 x 16 image" "$(shown icon)" "[16,16]"
@@ -348,7 +348,7 @@ if run_case busy; then
         "$(api_figures busy)"
     expect_eq "busy: /stats/summary asked 4 times (3 refused), then the other calls" \
         "$(shown calls -c '[.[] | [.path, .status]]')" \
-        '[["/stats/summary",503],["/stats/summary",503],["/stats/summary",503],["/stats/summary",200],["/stats/timeseries",200],["/stats",200],["/stats/breakdown",200],["/stats/breakdown",200],["/stats/breakdown",200],["/stats/breakdown",200],["/stats/breakdown",200],["/stats/breakdown",200],["/events",200],["/stats/realtime",200]]'
+        '[["/stats/summary",503],["/stats/summary",503],["/stats/summary",503],["/stats/summary",200],["/stats/timeseries",200],["/stats",200],["/stats/breakdown",200],["/stats/breakdown",200],["/stats/breakdown",200],["/stats/breakdown",200],["/stats/breakdown",200],["/stats/breakdown",200],["/stats/goals",200],["/events",200],["/stats/realtime",200]]'
     # shellcheck disable=SC2016 # jq's variable
     gaps=$(shown calls -c '[range(1; 4) as $i | .[$i].start - .[$i - 1].start]')
     check "busy: each retry after Retry-After (2 s) or the backoff if longer (2, 4 s): $gaps ms" \

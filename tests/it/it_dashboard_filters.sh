@@ -12,7 +12,10 @@
 # filter from another panel, a reload and the back button keep the address's filters, the
 # chip's × brings back the figures without them, and the row (none) filters on (none); an
 # entry page's filter leaves the feed and the current visitors the whole site's (GET /events
-# and /stats/realtime cannot apply it), said so; at 375 px nothing scrolls sideways. No page error, console error or Content-Security-Policy refusal.
+# and /stats/realtime cannot apply it), said so; at 375 px nothing scrolls sideways. Two
+# visitors sign up (a custom event): the goals panel is /stats/goals's rows, a click on the
+# goal adds its chip; the funnel typed is /stats/funnel's for the same steps and filters,
+# survives a reload (the address), and a bad step shows the API's 400 in the panel. No page error, console error or Content-Security-Policy refusal.
 # Screenshots go to $BUILD/screenshots/.
 # it: long (run_it.sh: it starts before the others)
 # shellcheck source=tests/it/lib.sh
@@ -69,9 +72,10 @@ expect_eq "the tablet's page: referred by the page of the other origin" \
     "$(shown referrer_tablet -r .)" "http://localhost:$OTHER_PORT/"
 expect_eq "Firefox's page: referred by Google" "$(shown referrer_firefox -r .)" \
     "https://www.google.com/"
-# Six page views, and a scroll depth each as the page is left (or the next one viewed).
+# Six page views, a goal (signup) of the two visitors who go on, and a scroll depth each as the page is left (or the next one viewed).
 settled() { [ "$(q count "{\"site_id\":\"$SITE\",\"event_type\":\"page_view\"}")" -ge 6 ] &&
     [ "$(q count "{\"site_id\":\"$SITE\",\"event_type\":\"scroll\"}")" -ge 6 ] &&
+    [ "$(q count "{\"site_id\":\"$SITE\",\"event_type\":\"signup\"}")" -ge 2 ] &&
     queue_settled events; }
 check "the four visitors' events are stored" wait_until 30 settled
 
@@ -110,6 +114,31 @@ if run_case dashboard; then
     expect_match "the country data's credit (CC BY 4.0, the NRO)" "$(shown start -r .credit)" \
         'country data is provided by the NRO .*Creative Commons Attribution 4.0 International License'
 
+    # The goals panel: /stats/goals's rows; the funnel: /stats/funnel's for the steps typed.
+    GOALS_JQ='[.goals[] | [.goal, .visitors, .events, .conversion_rate]]'
+    FUNNEL_JQ='[.steps[] | [.step, .visitors, .conversion_rate, .dropoff]]'
+    STEPS="steps=$(enc path:/page/home,event:signup)"
+    expect_eq "the goals panel: /stats/goals's rows (goal, visitors, events, conversion rate)" \
+        "$(shown start .tables.goals)" "$(api "/stats/goals?$SPAN&limit=10" | jq -c "$GOALS_JQ")"
+    expect_eq "the goals: signup, by the phone and Firefox" "$(shown start '[.tables.goals[] | .[0:3]]')" \
+        '[["signup",2,2]]'
+    expect_eq "no funnel before steps are typed: none asked for, none in the address" \
+        "$(shown start '[.tables.funnel, .funnel_address]')" '[[],null]'
+    expect_eq "the funnel: /stats/funnel's steps (visitors, of step 1, drop-off)" \
+        "$(shown funnel .tables.funnel)" "$(api "/stats/funnel?$SPAN&$STEPS" | jq -c "$FUNNEL_JQ")"
+    expect_eq "the funnel: three visitors on /page/home, one of them signed up; in the address" \
+        "$(shown funnel '[[.tables.funnel[][1]], .funnel_address, .funnel_msg]')" \
+        '[[3,1],"path:/page/home,event:signup",""]'
+    FG="filter=$(enc event_type:is:signup)"
+    expect_eq "a click on a goal: the filter event_type is signup, a chip" \
+        "$(shown goal '[.chips, .address]')" '[[["event_type:is:signup","Event type is signup"]],["event_type:is:signup"]]'
+    expect_eq "a goal's filter: the first row, the goals and the funnel are the API's for it" \
+        "$(shown goal '[.figures.visitors, .figures.events, .tables.goals, .tables.funnel]')" \
+        "$(jq -nc --argjson s "$(api "/stats/summary?$SPAN&$FG")" \
+            --argjson g "$(api "/stats/goals?$SPAN&limit=10&$FG" | jq -c "$GOALS_JQ")" \
+            --argjson f "$(api "/stats/funnel?$SPAN&$STEPS&$FG" | jq -c "$FUNNEL_JQ")" \
+            '[$s.visitors, $s.events, $g, $f]')"
+
     # A click on the mobile row: the chip, the address, and every panel the API's for it.
     F="filter=$(enc device:is:mobile)"
     expect_eq "mobile: a chip, and the filter in the address" "$(shown mobile '[.chips, .address]')" \
@@ -140,8 +169,12 @@ if run_case dashboard; then
         "$(shown mobile .realtime)" \
         "$(api "/stats/realtime?site_id=$SITE&$F" | jq -c '[.visitors, "device:is:mobile"]')"
     expect_eq "no filter: the current visitors are the site's four" "$(shown start .realtime)" '[4,""]'
-    expect_eq "mobile: the feed holds the phone's 5 events, not the site's 14" \
-        "$(shown mobile '.feed | length') $(shown start '.feed | length')" "5 14"
+    expect_eq "mobile: the feed holds the phone's 6 events, not the site's 16" \
+        "$(shown mobile '.feed | length') $(shown start '.feed | length')" "6 16"
+    expect_eq "mobile: the goals and the funnel are the API's for device is mobile" \
+        "$(shown mobile '[.tables.goals, .tables.funnel]')" \
+        "$(jq -nc --argjson g "$(api "/stats/goals?$SPAN&limit=10&$F" | jq -c "$GOALS_JQ")" \
+            --argjson f "$(api "/stats/funnel?$SPAN&$STEPS&$F" | jq -c "$FUNNEL_JQ")" '[$g, $f]')"
     expect_eq "mobile: the phone's campaign only" "$(shown mobile_tabs -c '[.utm_campaign[][0]]')" \
         '["spring"]'
 
@@ -154,8 +187,11 @@ if run_case dashboard; then
     expect_eq "two filters: the first row is /stats/summary's for both" \
         "$(shown two -c '.figures | [.visitors, .pageviews]')" \
         "$(api "/stats/summary?$SPAN&$F2" | jq -c '[.visitors, .pageviews]')"
-    expect_eq "a reload: the same filters and figures" "$(shown reloaded '[.address, .figures]')" \
-        "$(shown two '[.address, .figures]')"
+    expect_eq "a reload: the same filters and figures, and the funnel's steps" \
+        "$(shown reloaded '[.address, .figures, .funnel_address, .tables.funnel]')" \
+        "$(shown two '[.address, .figures, .funnel_address, .tables.funnel]')"
+    expect_eq "a reload: the funnel's steps in their field and asked for again" \
+        "$(shown reloaded '[.funnel_steps, (.tables.funnel | length)]')" '["path:/page/home,event:signup",2]'
     expect_eq "the back button: the filter before (mobile only) and its figures" \
         "$(shown back '[.address, .figures, .tables.devices]')" \
         "$(shown mobile '[.address, .figures, .tables.devices]')"
@@ -173,8 +209,12 @@ if run_case dashboard; then
         '[1,"desktop"]'
     expect_eq "an entry page's row too: two chips; the feed and the current visitors the whole site's (GET /events and /stats/realtime cannot filter on it), said so" \
         "$(shown entry '[(.chips | length), (.feed | length), .feed_words, .realtime]')" \
-        "[2,14,\": the whole site's (they cannot be filtered on entry or exit pages)\",[4,\"\"]]"
+        "[2,16,\": the whole site's (they cannot be filtered on entry or exit pages)\",[4,\"\"]]"
     expect_eq "375 px wide, filtered: no sideways scroll" "$(shown phone_widths '.[0] <= .[1]')" true
+    expect_eq "a bad step: the API's 400 message in the funnel panel, no rows, no alert" \
+        "$(shown bad_step '[.funnel_msg, .tables.funnel, .funnel_address]'; shown funnel_400; grep -c '^dialog ' "$CASE_LOG")" \
+        "$(jq -nc --arg m "$(api "/stats/funnel?$SPAN&steps=$(enc path:/page/home,page:/nope)" | jq -r .message)" \
+            '[$m, [], "path:/page/home,page:/nope"]'; printf 'true\n0')"
 fi
 
 expect_clean_stop reporting
