@@ -225,19 +225,30 @@ for q in "?site_id=rs&by=path" "?date=2025-11-15&by=path"; do
     http GET "$R/stats/breakdown$q"
     expect_http "/stats/breakdown$q" 400 "$BD_MISSING"
 done
-MSG[by]="Parameter 'by' must be event_type, path, referrer, entry_page or exit_page"
-MSG[limit]="Parameter 'limit' must be an integer from 1 to 100"
+# by and limit: /stats/breakdown takes every dimension and a limit up to 1,000 (counted from
+# the raw events past the rollups' 100), its /aggregated variant the rollups' own and 100.
+BY_MAIN="Parameter 'by' must be event_type, path, referrer, entry_page, exit_page, source, channel, utm_source, utm_medium, utm_campaign, utm_term, utm_content, device, browser, os, country or prop.<key>"
+BY_AGG="Parameter 'by' must be event_type, path, referrer, entry_page or exit_page"
+for q in "" "&by=" "&by=user_id" "&by=paths" "&by=prop." "&by=prop.a.b"; do
+    http GET "$R/stats/breakdown?site_id=rs&date=2025-11-15$q"
+    expect_http "/stats/breakdown?date=2025-11-15$q" 400 "$(err "$BY_MAIN")"
+    http GET "$R/stats/breakdown/aggregated?site_id=rs&date=2025-11-15$q"
+    expect_http "/stats/breakdown/aggregated?date=2025-11-15$q" 400 "$(err "$BY_AGG")"
+done
+for limit in 0 -1 ten 10000 1001; do
+    http GET "$R/stats/breakdown?site_id=rs&date=2025-11-15&by=path&limit=$limit"
+    expect_http "/stats/breakdown?by=path&limit=$limit" 400 \
+        "$(err "Parameter 'limit' must be an integer from 1 to 1000")"
+done
+for limit in 0 101 -1 ten 10000; do
+    http GET "$R/stats/breakdown/aggregated?site_id=rs&date=2025-11-15&by=path&limit=$limit"
+    expect_http "/stats/breakdown/aggregated?by=path&limit=$limit" 400 \
+        "$(err "Parameter 'limit' must be an integer from 1 to 100")"
+done
+http GET "$R/stats/breakdown?site_id=rs&date=2025-11-15&by=path&limit=101"
+expect_eq "/stats/breakdown?by=path&limit=101: 200, from the raw events" "$HTTP_STATUS" 200
 MSG[type]="Parameter 'event_type' does not apply to /stats/breakdown; use by=event_type"
 expect_errors stats/breakdown <<'CASES'
-by date=2025-11-15
-by date=2025-11-15&by=
-by date=2025-11-15&by=user_id
-by date=2025-11-15&by=paths
-limit date=2025-11-15&by=path&limit=0
-limit date=2025-11-15&by=path&limit=101
-limit date=2025-11-15&by=path&limit=-1
-limit date=2025-11-15&by=path&limit=ten
-limit date=2025-11-15&by=path&limit=10000
 type date=2025-11-15&by=path&event_type=click
 both date=2025-11-15&from=2025-11-14&to=2025-11-16&by=path
 long from=2024-11-19&to=2025-11-20&by=path
