@@ -6,6 +6,7 @@
 #include "dbread.h"
 #include "event_doc.h"
 #include "funnel_plan.h"
+#include "goals_plan.h"
 #include "params.h"
 #include "query_scan.h"
 #include "request.h"
@@ -100,7 +101,7 @@ steps_json(const struct funnel *f, const int64_t visitors[FUNNEL_STEPS_MAX])
                                                   funnel_step_name(&f->steps[i], name, sizeof name),
                                                   "visitors", (json_int_t)visitors[i], "dropoff",
                                                   (json_int_t)drop, "conversion_rate",
-                                                  funnel_rate(visitors[i], visitors[0]))) != 0) {
+                                                  goals_rate(visitors[i], visitors[0]))) != 0) {
             json_decref(list);
             list = NULL;
         }

@@ -320,9 +320,3 @@ funnel_walk_cleanup(struct funnel_walk *w)
     free(w->best);
     memset(w, 0, sizeof *w);
 }
-
-double
-funnel_rate(int64_t visitors, int64_t first)
-{
-    return first > 0 ? 100.0 * (double)visitors / (double)first : 0;
-}

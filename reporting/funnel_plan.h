@@ -106,8 +106,4 @@ void funnel_walk_counts(const struct funnel_walk *w, int64_t visitors[FUNNEL_STE
 /* Free the walk's memory. */
 void funnel_walk_cleanup(struct funnel_walk *w);
 
-/* The conversion rate of a step's visitors among the first step's, in percent (100 x
- * visitors / first, unrounded), 0 when the first step has none. */
-double funnel_rate(int64_t visitors, int64_t first);
-
 #endif

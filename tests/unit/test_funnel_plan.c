@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "funnel_plan.h"
+#include "goals_plan.h"
 
 #define NOV15 1763164800000LL /* 2025-11-15T00:00:00Z */
 
@@ -324,7 +325,7 @@ test_rate(void **state)
     };
     (void)state;
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-        assert_true(funnel_rate(rows[i].visitors, rows[i].first) == rows[i].want);
+        assert_true(goals_rate(rows[i].visitors, rows[i].first) == rows[i].want);
     }
 }
 
