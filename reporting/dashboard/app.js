@@ -26,7 +26,8 @@
 // entry or exit page, which GET /events and /stats/realtime cannot apply).
 //
 // The goals panel is /stats/goals's custom events (a click on one filters on its event type);
-// the funnel panel is /stats/funnel's answer for the steps typed (kept in the address as
+// the funnel panel is /stats/funnel's answer for the steps picked, each a page or an event
+// with this range's top pages and goals offered (kept in the address as
 // &funnel=path:/,event:signup), asked for with the figures when there are steps.
 'use strict';
 (function () {
@@ -57,6 +58,8 @@
   };
   const DEFAULT_METRIC = 'visitors';
   const MAX_FILTERS = 10; // reporting's limit
+  const FUNNEL_MIN = 2; // /stats/funnel's steps: 2 to 8
+  const FUNNEL_MAX = 8;
 
   // The words of the dimensions a filter names, and of its operators.
   const DIMENSIONS = {
@@ -562,7 +565,7 @@
     }
     filters = saved.getAll('filter').map(parseFilter).filter((f) => f).slice(0, MAX_FILTERS);
     funnelSteps = saved.get('funnel') || '';
-    $('funnel-steps').value = funnelSteps;
+    setStepRows(funnelSteps);
   }
 
   // The rows of a /stats/breakdown answer ({"values":[{"value","views"[,"unique_users"]}]},
@@ -659,12 +662,78 @@
     setMsg('goals-msg', list.length === 0
       ? 'No custom events in this range (event types other than page_view, click, scroll, ' +
         'mousemove and form)' : '');
-    $('funnel-known').textContent = list.length === 0 ? ''
-      : '; this range\'s goals: ' + list.map((g) => 'event:' + g.goal).join(', ');
+    offer('funnel-goals', list.map((g) => String(g.goal)));
   }
 
-  // The steps as typed, each trimmed: "path:/, event:signup" is "path:/,event:signup".
-  const cleanSteps = (text) => text.split(',').map((t) => t.trim()).join(',').replace(/^,$/, '');
+  // The suggestions of datalist id: values, in order.
+  function offer(id, values) {
+    $(id).replaceChildren(...values.map((v) => new Option(v)));
+  }
+
+  // One step's row of the funnel form: page or event, its value (suggested from the range's
+  // top pages or goals), and its × to remove it.
+  function stepRow(kind, value) {
+    const li = document.createElement('li');
+    const what = document.createElement('select');
+    what.append(new Option('Page', 'path'), new Option('Event', 'event'));
+    what.value = kind === 'event' ? 'event' : 'path';
+    const input = document.createElement('input');
+    input.value = value;
+    input.spellcheck = false;
+    input.autocomplete = 'off';
+    const suggest = () => {
+      input.setAttribute('list', what.value === 'event' ? 'funnel-goals' : 'funnel-pages');
+      input.placeholder = what.value === 'event' ? 'signup' : '/pricing';
+    };
+    what.addEventListener('change', suggest);
+    suggest();
+    const x = document.createElement('button');
+    x.type = 'button';
+    x.className = 'remove';
+    x.textContent = '×';
+    x.addEventListener('click', () => {
+      li.remove();
+      numberSteps();
+    });
+    li.append(what, input, x);
+    return li;
+  }
+
+  // Each row's words for screen readers, and whether another step may be added (at most 8;
+  // the last two rows keep no ×, a funnel needs two).
+  function numberSteps() {
+    const rows = [...$('funnel-steps').children];
+    rows.forEach((li, i) => {
+      const [what, input, x] = li.children;
+      what.setAttribute('aria-label', `Step ${i + 1}: page or event`);
+      input.setAttribute('aria-label', `Step ${i + 1}: ${what.value === 'event'
+        ? 'event type' : 'path'}`);
+      x.setAttribute('aria-label', `Remove step ${i + 1}`);
+      x.hidden = rows.length <= FUNNEL_MIN;
+    });
+    $('funnel-add').disabled = rows.length >= FUNNEL_MAX;
+  }
+
+  // The rows of steps ("path:/,event:signup"; a step of neither kind is a page's value), at
+  // least two.
+  function setStepRows(steps) {
+    const rows = (steps ? steps.split(',') : []).slice(0, FUNNEL_MAX).map((t) => {
+      const m = /^(path|event):(.*)$/s.exec(t);
+      return m ? stepRow(m[1], m[2]) : stepRow('path', t);
+    });
+    while (rows.length < FUNNEL_MIN) rows.push(stepRow(rows.length ? 'event' : 'path', ''));
+    $('funnel-steps').replaceChildren(...rows);
+    numberSteps();
+  }
+
+  // The steps of the rows filled in ("path:/,event:signup"), each value trimmed.
+  function stepsPicked() {
+    return [...$('funnel-steps').children].map((li) => {
+      const [what, input] = li.children;
+      const v = input.value.trim();
+      return v ? what.value + ':' + v : '';
+    }).filter((t) => t).join(',');
+  }
 
   const funnelParams = (q) => withFilters(q, {site_id: q.site, from: q.from, to: q.to,
                                               steps: q.funnel});
@@ -692,17 +761,24 @@
       return tr;
     }));
     $('funnel').dataset.steps = steps;
-    setMsg('funnel-msg', !body ? 'Type the steps and show the funnel.'
+    setMsg('funnel-msg', !body ? 'Pick the steps and show the funnel.'
       : list.length && !list[0].visitors ? 'No visit reached the first step in this range' : '');
   }
 
-  // Ask for the funnel of the steps typed over the query shown (the form's button), and keep
-  // them in the address. The API's refusal (a bad step: its 400) is said in the panel.
+  // Ask for the funnel of the steps picked over the query shown (the form's button), and keep
+  // them in the address. One step is not a funnel: said in the panel, nothing asked for. The
+  // API's refusal (a bad step: its 400) is said in the panel too.
   async function loadFunnel() {
-    funnelSteps = cleanSteps($('funnel-steps').value);
-    $('funnel-steps').value = funnelSteps;
+    const picked = stepsPicked();
     const q = current;
     if (!q) return;
+    if (picked && !picked.includes(',')) {
+      ++funnelGen;
+      showFunnel({steps: []}, funnelSteps);
+      setMsg('funnel-msg', `A funnel needs ${FUNNEL_MIN} to ${FUNNEL_MAX} steps: pick one more`);
+      return;
+    }
+    funnelSteps = picked;
     q.funnel = funnelSteps;
     saveAddress(q);
     const gen = generation;
@@ -959,8 +1035,10 @@
         : (stats.value.top_paths || []).map((p) => ({value: p.path, views: p.views}));
       showBreakdown({values: Array.isArray(top) ? top : []}, false, '#paths', 'paths-msg',
                     'No paths in this range', 'path');
+      offer('funnel-pages', (Array.isArray(top) ? top : []).map((p) => String(p.value)));
     } else {
       fillRows('#paths', []);
+      offer('funnel-pages', []);
       failed(stats.reason, 'paths-msg');
     }
     if (types.status === 'fulfilled') {
@@ -989,7 +1067,7 @@
     if (goals.status === 'fulfilled') showGoals(goals.value);
     else {
       fillRows('#goals', []);
-      $('funnel-known').textContent = '';
+      offer('funnel-goals', []);
       failed(goals.reason, 'goals-msg');
     }
     // Steps typed while this query was asked for show their own funnel (loadFunnel).
@@ -1029,6 +1107,11 @@
       load();
     });
     $('pause').addEventListener('click', togglePause);
+    $('funnel-add').addEventListener('click', () => {
+      $('funnel-steps').append(stepRow('path', ''));
+      numberSteps();
+      $('funnel-steps').lastElementChild.querySelector('input').focus();
+    });
     $('funnel-form').addEventListener('submit', (ev) => {
       ev.preventDefault();
       loadFunnel();

@@ -9,9 +9,9 @@
 //                               screen and viewport, land on SITE's pages, with a campaign
 //                               or a referrer
 //   node filters.js dashboard   with REPORTING, SITE and SHOTS (a folder): each panel's tabs,
-//                               then the funnel's steps typed, a click on a goal, a click
-//                               on a row, a reload, the back button, the filter's chip
-//                               removed, and a bad funnel step
+//                               then the funnel's steps picked (one step alone first), a
+//                               click on a goal, a click on a row, a reload, the back
+//                               button, the filter's chip removed, and a bad funnel step
 'use strict';
 const {env, main} = require('./run');
 
@@ -96,8 +96,29 @@ const shown = (page) => page.evaluate(() => {
     funnel_steps: $('funnel').dataset.steps,
     funnel_msg: $('funnel-msg').hidden ? '' : $('funnel-msg').textContent,
     funnel_address: new URLSearchParams(location.hash.slice(1)).get('funnel'),
+    funnel_rows: [...document.querySelectorAll('#funnel-steps li')].map((li) =>
+      [li.querySelector('select').value, li.querySelector('input').value,
+       !li.querySelector('.remove').hidden]),
+    offered: {pages: [...$('funnel-pages').options].map((o) => o.value),
+              goals: [...$('funnel-goals').options].map((o) => o.value)},
   };
 });
+
+// Pick the funnel's steps ([[kind, value]...]): rows added or removed to their number, each
+// kind chosen and value typed.
+async function pickSteps(page, steps) {
+  while (await page.locator('#funnel-steps li').count() < steps.length) {
+    await page.click('#funnel-add');
+  }
+  while (await page.locator('#funnel-steps li').count() > Math.max(steps.length, 2)) {
+    await page.click('#funnel-steps li:last-child .remove');
+  }
+  for (const [i, [kind, value]] of steps.entries()) {
+    const li = `#funnel-steps li:nth-child(${i + 1})`;
+    await page.selectOption(`${li} select`, kind);
+    await page.fill(`${li} input`, value);
+  }
+}
 
 const loads = (page) => page.evaluate(() => Number(document.body.dataset.loads || 0));
 
@@ -198,11 +219,19 @@ const cases = {
     await page.keyboard.press('ArrowLeft');
     await page.waitForSelector('#devices[data-by="device"]:not([aria-busy])');
 
-    // The funnel: steps typed (spaces around the commas are dropped), then shown.
-    await page.fill('#funnel-steps', 'path:/page/home, event:signup');
-    await page.click('#funnel-form button');
+    // The funnel: one step alone is refused in the panel (nothing asked for), then two steps
+    // picked (a third added and removed; the values trimmed) are shown.
+    info('funnel_empty', await shown(page));
+    await pickSteps(page, [['path', '/page/home'], ['event', '']]);
+    await page.click('#funnel-form button[type="submit"]');
+    info('funnel_one', await shown(page));
+    await pickSteps(page, [['path', '/page/home'], ['event', ' signup '], ['path', '/page/docs']]);
+    info('funnel_three_rows', (await shown(page)).funnel_rows);
+    await pickSteps(page, [['path', '/page/home'], ['event', ' signup ']]);
+    await page.click('#funnel-form button[type="submit"]');
     await page.waitForSelector('#funnel[data-steps="path:/page/home,event:signup"]:not([aria-busy])');
     info('funnel', await shown(page));
+    await page.locator('#funnel-panel').screenshot({path: `${env('SHOTS')}/dashboard-funnel.png`});
 
     // A click on a goal's row: the filter event_type is signup, then its chip's × again.
     await clickLoad(page, '#goals tbody tr[data-value="signup"] td:nth-child(3)');
@@ -268,9 +297,10 @@ const cases = {
       console.log(`dialog ${d.message()}`);
       d.dismiss();
     });
-    await page.fill('#funnel-steps', 'path:/page/home,page:/nope');
-    await page.click('#funnel-form button');
-    await page.waitForSelector('#funnel[data-steps="path:/page/home,page:/nope"]:not([aria-busy])');
+    const long = '/' + 'x'.repeat(300);
+    await pickSteps(page, [['path', '/page/home'], ['path', long]]);
+    await page.click('#funnel-form button[type="submit"]');
+    await page.waitForSelector(`#funnel[data-steps="path:/page/home,path:${long}"]:not([aria-busy])`);
     info('bad_step', await shown(page));
   },
 };

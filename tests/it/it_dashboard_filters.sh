@@ -114,7 +114,8 @@ if run_case dashboard; then
     expect_match "the country data's credit (CC BY 4.0, the NRO)" "$(shown start -r .credit)" \
         'country data is provided by the NRO .*Creative Commons Attribution 4.0 International License'
 
-    # The goals panel: /stats/goals's rows; the funnel: /stats/funnel's for the steps typed.
+    # The goals panel: /stats/goals's rows; the funnel: /stats/funnel's for the steps picked,
+    # with the range's top pages and goals offered.
     GOALS_JQ='[.goals[] | [.goal, .visitors, .events, .conversion_rate]]'
     FUNNEL_JQ='[.steps[] | [.step, .visitors, .conversion_rate, .dropoff]]'
     STEPS="steps=$(enc path:/page/home,event:signup)"
@@ -122,8 +123,19 @@ if run_case dashboard; then
         "$(shown start .tables.goals)" "$(api "/stats/goals?$SPAN&limit=10" | jq -c "$GOALS_JQ")"
     expect_eq "the goals: signup, by the phone and Firefox" "$(shown start '[.tables.goals[] | .[0:3]]')" \
         '[["signup",2,2]]'
-    expect_eq "no funnel before steps are typed: none asked for, none in the address" \
-        "$(shown start '[.tables.funnel, .funnel_address]')" '[[],null]'
+    expect_eq "no funnel before steps are picked: none asked for, none in the address; two empty rows" \
+        "$(shown start '[.tables.funnel, .funnel_address, .funnel_rows]')" \
+        '[[],null,[["path","",false],["event","",false]]]'
+    expect_eq "the steps offered: the top pages table's paths and the goals panel's goals" \
+        "$(shown funnel_empty -c '.offered')" \
+        "$(shown funnel_empty -c '{pages: [.tables.paths[][0]], goals: [.tables.goals[][0]]}')"
+    expect_eq "the pages offered: the three pages visited" "$(shown funnel_empty -c '.offered.pages | sort')" \
+        '["/page/docs","/page/home","/page/pricing"]'
+    expect_eq "one step alone: said in the panel, nothing asked for, not in the address" \
+        "$(shown funnel_one '[.funnel_msg, .tables.funnel, .funnel_address]')" \
+        '["A funnel needs 2 to 8 steps: pick one more",[],null]'
+    expect_eq "a third step added: three rows, each removable" "$(shown funnel_three_rows -c .)" \
+        '[["path","/page/home",true],["event"," signup ",true],["path","/page/docs",true]]'
     expect_eq "the funnel: /stats/funnel's steps (visitors, of step 1, drop-off)" \
         "$(shown funnel .tables.funnel)" "$(api "/stats/funnel?$SPAN&$STEPS" | jq -c "$FUNNEL_JQ")"
     expect_eq "the funnel: three visitors on /page/home, one of them signed up; in the address" \
@@ -190,8 +202,9 @@ if run_case dashboard; then
     expect_eq "a reload: the same filters and figures, and the funnel's steps" \
         "$(shown reloaded '[.address, .figures, .funnel_address, .tables.funnel]')" \
         "$(shown two '[.address, .figures, .funnel_address, .tables.funnel]')"
-    expect_eq "a reload: the funnel's steps in their field and asked for again" \
-        "$(shown reloaded '[.funnel_steps, (.tables.funnel | length)]')" '["path:/page/home,event:signup",2]'
+    expect_eq "a reload: the funnel's steps in their rows and asked for again" \
+        "$(shown reloaded '[.funnel_steps, (.tables.funnel | length), .funnel_rows]')" \
+        '["path:/page/home,event:signup",2,[["path","/page/home",false],["event","signup",false]]]'
     expect_eq "the back button: the filter before (mobile only) and its figures" \
         "$(shown back '[.address, .figures, .tables.devices]')" \
         "$(shown mobile '[.address, .figures, .tables.devices]')"
@@ -211,10 +224,11 @@ if run_case dashboard; then
         "$(shown entry '[(.chips | length), (.feed | length), .feed_words, .realtime]')" \
         "[2,16,\": the whole site's (they cannot be filtered on entry or exit pages)\",[4,\"\"]]"
     expect_eq "375 px wide, filtered: no sideways scroll" "$(shown phone_widths '.[0] <= .[1]')" true
-    expect_eq "a bad step: the API's 400 message in the funnel panel, no rows, no alert" \
+    LONG="/$(printf 'x%.0s' $(seq 300))"
+    expect_eq "a step longer than the API takes: its 400 message in the funnel panel, no rows, no alert" \
         "$(shown bad_step '[.funnel_msg, .tables.funnel, .funnel_address]'; shown funnel_400; grep -c '^dialog ' "$CASE_LOG")" \
-        "$(jq -nc --arg m "$(api "/stats/funnel?$SPAN&steps=$(enc path:/page/home,page:/nope)" | jq -r .message)" \
-            '[$m, [], "path:/page/home,page:/nope"]'; printf 'true\n0')"
+        "$(jq -nc --arg m "$(api "/stats/funnel?$SPAN&steps=$(enc "path:/page/home,path:$LONG")" | jq -r .message)" \
+            --arg s "path:/page/home,path:$LONG" '[$m, [], $s]'; printf 'true\n0')"
 fi
 
 expect_clean_stop reporting
