@@ -20,7 +20,8 @@
 // A click on a row of a table (a source, a device, a page...) adds the filter
 // <dimension>:is:<value> to every figure's call (/stats/summary, /stats/timeseries and
 // /stats/breakdown; the top paths then come from /stats/breakdown?by=path, as /stats takes no
-// filter); the filters show as chips, each removable, and are kept in the address
+// filter); the filters show as chips, each removable, its "is" turned into "is not" and back
+// by a click on it, and are kept in the address
 // (#...&filter=device:is:mobile, repeated), where the back button finds the ones before. The
 // live feed and the current visitors are of the events they keep too (unless one is on an
 // entry or exit page, which GET /events and /stats/realtime cannot apply).
@@ -479,12 +480,18 @@
   const withFilters = (q, params) => Object.entries(params)
     .concat(q.filters.map((f) => ['filter', filterText(f)]));
 
-  // The words of a filter: "Device is mobile".
-  const filterWords = (f) => (DIMENSIONS[f.dimension] ||
-    (f.dimension.startsWith('prop.') ? 'Property ' + f.dimension.slice(5) : f.dimension)) +
-    ' ' + (OPERATORS[f.operator] || f.operator) + ' ' + f.value;
+  // The words of a filter's dimension ("Device") and the whole filter ("Device is mobile").
+  const dimensionWords = (f) => DIMENSIONS[f.dimension] ||
+    (f.dimension.startsWith('prop.') ? 'Property ' + f.dimension.slice(5) : f.dimension);
+  const filterWords = (f) => dimensionWords(f) + ' ' + (OPERATORS[f.operator] || f.operator) +
+    ' ' + f.value;
 
-  // The chips of the filters shown, each with its × to remove it.
+  // The operator a click on a chip's operator turns it into: "is" and "is not" into each
+  // other; "contains" has no opposite in the API and stays.
+  const TOGGLED = {is: 'is_not', is_not: 'is'};
+
+  // The chips of the filters shown: each one's words, its operator a button that turns it
+  // into its opposite ("Device is mobile" into "Device is not mobile"), and its × to remove it.
   function showFilters() {
     const box = $('filters');
     box.replaceChildren(...filters.map((f, i) => {
@@ -492,7 +499,20 @@
       chip.className = 'chip';
       chip.dataset.filter = filterText(f);
       const words = document.createElement('span');
-      words.textContent = filterWords(f);
+      const op = document.createElement('button');
+      op.type = 'button';
+      op.className = 'op';
+      op.textContent = OPERATORS[f.operator] || f.operator;
+      if (TOGGLED[f.operator]) {
+        const other = Object.assign({}, f, {operator: TOGGLED[f.operator]});
+        op.title = 'Change to "' + filterWords(other) + '"';
+        op.setAttribute('aria-label', 'Change the filter ' + filterWords(f) + ' to ' +
+                        filterWords(other));
+        op.addEventListener('click', () => setFilters(filters.map((g, j) => (j === i ? other : g))));
+      } else {
+        op.disabled = true;
+      }
+      words.append(dimensionWords(f) + ' ', op, ' ' + f.value);
       const x = document.createElement('button');
       x.type = 'button';
       x.className = 'remove';

@@ -11,7 +11,8 @@
 //   node filters.js dashboard   with REPORTING, SITE and SHOTS (a folder): each panel's tabs,
 //                               then the funnel's steps picked (one step alone first), a
 //                               click on a goal, a click on a row, a reload, the back
-//                               button, the filter's chip removed, and a bad funnel step
+//                               button, the chip's operator turned to "is not" and back,
+//                               the filter's chip removed, and a bad funnel step
 'use strict';
 const {env, main} = require('./run');
 
@@ -262,6 +263,14 @@ const cases = {
     await page.goBack();
     await answered(page, n);
     info('back', await shown(page));
+
+    // The chip's operator: "is" turns into "is not" (every figure the API's for it), and back.
+    await clickLoad(page, '#filters .chip .op');
+    await page.waitForSelector('#realtime[data-filters="device:is_not:mobile"]');
+    info('not_mobile', await shown(page));
+    await clickLoad(page, '#filters .chip .op');
+    await page.waitForSelector('#realtime[data-filters="device:is:mobile"]');
+    info('mobile_again', await shown(page));
 
     // The chip's ×: the figures without the filter again.
     n = await loads(page);

@@ -208,6 +208,19 @@ if run_case dashboard; then
     expect_eq "the back button: the filter before (mobile only) and its figures" \
         "$(shown back '[.address, .figures, .tables.devices]')" \
         "$(shown mobile '[.address, .figures, .tables.devices]')"
+    FN="filter=$(enc device:is_not:mobile)"
+    expect_eq "the chip's operator: device is not mobile, in the chip and the address" \
+        "$(shown not_mobile '[.chips, .address]')" \
+        '[[["device:is_not:mobile","Device is not mobile"]],["device:is_not:mobile"]]'
+    expect_eq "is not mobile: the first row and the devices are the API's for it" \
+        "$(shown not_mobile '[.figures.visitors, .figures.pageviews, .tables.devices]')" \
+        "$(jq -nc --argjson s "$(api "/stats/summary?$SPAN&$FN")" \
+            --argjson d "$(rows "/stats/breakdown?$SPAN&by=device&limit=10&$FN")" '[$s.visitors, $s.pageviews, $d]')"
+    expect_eq "is not mobile: three visitors (all but the phone), no mobile row" \
+        "$(shown not_mobile '[.figures.visitors, ([.tables.devices[][0]] | index("mobile"))]')" '[3,null]'
+    expect_eq "the operator again: device is mobile, as the click on the row gave" \
+        "$(shown mobile_again '[.chips, .address, .figures, .tables.devices]')" \
+        "$(shown mobile '[.chips, .address, .figures, .tables.devices]')"
     expect_eq "the chip's ×: no filter, and the figures (and the feed) without it" \
         "$(shown removed '[.chips, .address, .figures, .tables.devices, .tables.sources, .feed, .feed_words]')" \
         "$(shown start '[.chips, .address, .figures, .tables.devices, .tables.sources, .feed, .feed_words]')"
