@@ -310,6 +310,7 @@ append_project(bson_t *stages, const char *key, const struct scan *s)
 
     bson_append_document_begin(stages, key, -1, &stage);
     bson_append_document_begin(&stage, "$project", -1, &project);
+    BSON_APPEND_INT32(&project, EVDOC_ID, 0); /* a tenth of each document, unread */
     for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
         BSON_APPEND_INT32(&project, own[i], 1);
     }
