@@ -22,8 +22,9 @@
 # client. Every common/ module is in at least two of these lists.
 COMMON_BASE          := err text ts log cfg metrics civet_internals framing http_reply http_body http_pool \
                         http svc jsonmem
-ingest_COMMON        := $(COMMON_BASE) rconn rcluster rcluster_map event device envelope qshard qrecord
-processor_COMMON     := $(COMMON_BASE) rconn rcluster rcluster_map event device envelope store rollup_doc \
+ENVELOPE             := envelope envelope_visit envelope_fast
+ingest_COMMON        := $(COMMON_BASE) rconn rcluster rcluster_map event device $(ENVELOPE) qshard qrecord
+processor_COMMON     := $(COMMON_BASE) rconn rcluster rcluster_map event device $(ENVELOPE) store rollup_doc \
                         qshard qrecord
 reporting_COMMON     := $(COMMON_BASE) store rollup_doc
 ingest_PKGS          := hiredis jansson libcrypto libmaxminddb libpcre2-8
