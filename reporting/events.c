@@ -111,13 +111,13 @@ read_page(store_t *s, const struct events_query *q, struct page *pg, struct app_
     return rc;
 }
 
-/* {"events":[<page>],"next_cursor":...,"raw_events_from":...}: the tail appended to the
- * page's text, sent (raw_from: req_raw_from()). */
+/* {"events":[<page>],"next_cursor":...[,"raw_events_from":"<day>"]}: the tail appended to
+ * the page's text, sent (raw_from: req_raw_from(), "" left out). */
 static int
 send_page(struct mg_connection *conn, const struct events_query *q, struct page *pg,
           const char *raw_from)
 {
-    char tail[EXPLORER_CURSOR_MAX + 80], cursor[EXPLORER_CURSOR_MAX + 3], from[16];
+    char tail[EXPLORER_CURSOR_MAX + 80], cursor[EXPLORER_CURSOR_MAX + 3], from[40] = "";
 
     snprintf(cursor, sizeof cursor, "null");
     if (pg->more) {
@@ -125,8 +125,10 @@ send_page(struct mg_connection *conn, const struct events_query *q, struct page 
         explorer_cursor_encode(q, pg->last_ms, pg->last_id, cursor + 1);
         snprintf(cursor + strlen(cursor), 2, "\"");
     }
-    snprintf(from, sizeof from, raw_from[0] != '\0' ? "\"%s\"" : "null", raw_from);
-    snprintf(tail, sizeof tail, "],\"next_cursor\":%s,\"raw_events_from\":%s}", cursor, from);
+    if (raw_from[0] != '\0') {
+        snprintf(from, sizeof from, ",\"raw_events_from\":\"%s\"", raw_from);
+    }
+    snprintf(tail, sizeof tail, "],\"next_cursor\":%s%s}", cursor, from);
     if (jsontext_append(&pg->text, tail, strlen(tail)) != 0) {
         return http_send_error(conn, 500, "Internal error");
     }

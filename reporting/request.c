@@ -66,12 +66,6 @@ req_raw_from(const struct retention *ret, const char *site_id, int64_t now_ms, c
     }
 }
 
-json_t *
-req_raw_from_json(const char *raw_from)
-{
-    return raw_from[0] != '\0' ? json_string(raw_from) : json_null();
-}
-
 int
 req_db_done(struct mg_connection *conn, struct reporting *r, int rc, const struct app_err *err)
 {
@@ -123,7 +117,8 @@ req_send(struct mg_connection *conn, const struct req *q, json_t *reply)
           json_object_set_new(reply, "event_type", json_string(q->event_type)) != 0) ||
          (q->filters.n > 0 &&
           json_object_set_new(reply, "filters", req_filters_json(&q->filters)) != 0) ||
-         json_object_set_new(reply, "raw_events_from", req_raw_from_json(q->raw_from)) != 0)) {
+         (q->raw_from[0] != '\0' &&
+          json_object_set_new(reply, "raw_events_from", json_string(q->raw_from)) != 0))) {
         json_decref(reply);
         reply = NULL; /* out of memory: the send says so */
     }

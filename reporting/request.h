@@ -41,13 +41,10 @@ int req_read(struct mg_connection *conn, const char *qs, struct req *q, const ch
 int req_db_slot(struct mg_connection *conn, struct reporting *r, struct req *q);
 
 /* The first UTC day (YYYY-MM-DD) of site_id's raw events under the retention settings at
- * now_ms (retention_site_cutoff_ms()), or "" when they are kept for ever: every answer's
- * raw_events_from (docs/api.md#retention-raw_events_from). Days before it may hold none, or
- * some, of their events. */
+ * now_ms (retention_site_cutoff_ms()), or "" when they are kept for ever: the answers'
+ * raw_events_from, left out when "" (docs/api.md#retention-raw_events_from). Days before it
+ * may hold none, or some, of their events. */
 void req_raw_from(const struct retention *ret, const char *site_id, int64_t now_ms, char out[16]);
-
-/* raw_events_from as an answer carries it: a JSON string, or null for "". */
-json_t *req_raw_from_json(const char *raw_from);
 
 /* Release the slot; on a failed query (rc != 0), send the 400 of a read refused for its
  * size (ERR_INVALID, with its message), or log it and send the 503. Returns 0 when the
@@ -67,7 +64,8 @@ int req_note_hashed(json_t *reply, const struct req *q);
 json_t *req_filters_json(const struct filters *fs);
 
 /* Add "event_type" to a reply when the request narrowed to one, "filters" ([{"dimension",
- * "operator", "value"}]) when it gave any, and "raw_events_from", then send it (a NULL reply: out
+ * "operator", "value"}]) when it gave any, and "raw_events_from" when the site's raw events
+ * are not kept for ever, then send it (a NULL reply: out
  * of memory, which the send reports). */
 int req_send(struct mg_connection *conn, const struct req *q, json_t *reply);
 

@@ -82,12 +82,12 @@ expect_eq "analytics_retention_deleted_total{collection=\"rollup_users\"}" \
 check "the sweep logs its counts" grep -q 'retention sweep: deleted 9 events, 18 rollup user documents, 0 rollup documents' "$T_TMP/processor.log"
 expect_eq "the rollups keep every figure" "$(stats_all)" "$before"
 
-# raw_events_from: the first day of raw events, null when kept for ever.
+# raw_events_from: the first day of raw events, absent when kept for ever.
 A5=$(day 5) B30=$(day 30)
 http GET "$R/events?site_id=ret-a"
 expect_eq "/events: ret-a's raw events from $A5" "$(jq -c '[.raw_events_from, (.events | length)]' <<<"$HTTP_BODY")" "[\"$A5\",6]"
 http GET "$R/events?site_id=ret-keep&limit=5"
-expect_eq "/events: ret-keep's kept for ever" "$(jq -c '[.raw_events_from, (.events | length), (.next_cursor | type)]' <<<"$HTTP_BODY")" '[null,5,"string"]'
+expect_eq "/events: ret-keep's kept for ever (no raw_events_from)" "$(jq -c '[has("raw_events_from"), (.events | length), (.next_cursor | type)]' <<<"$HTTP_BODY")" '[false,5,"string"]'
 http GET "$R/stats/aggregated?site_id=ret-a&date=$D10"
 expect_eq "/stats/aggregated before the first raw day: no events, and says so" \
     "$(jq -c '[.total_views, .raw_events_from]' <<<"$HTTP_BODY")" "[0,\"$A5\"]"
@@ -98,7 +98,9 @@ http GET "$R/stats?site_id=ret-b&from=$D40&to=$D0"
 expect_eq "/stats over the same range: the rollups, whole" \
     "$(jq -c '[.total_views, .unique_users, .raw_events_from]' <<<"$HTTP_BODY")" "[12,3,\"$B30\"]"
 http GET "$R/stats/summary?site_id=ret-keep&date=$D40"
-expect_eq "/stats/summary: raw_events_from null" "$(jq -c .raw_events_from <<<"$HTTP_BODY")" null
+expect_eq "/stats/summary: kept for ever, no raw_events_from" "$(jq -c 'has("raw_events_from")' <<<"$HTTP_BODY")" false
+http GET "$R/stats/breakdown?site_id=ret-a&date=$D10&by=country"
+expect_eq "/stats/breakdown from the raw events says it" "$(jq -c .raw_events_from <<<"$HTTP_BODY")" "\"$A5\""
 
 # An old event sent again (its document swept) and a new one of an expired day: dead
 # letters, stored and counted nowhere.
