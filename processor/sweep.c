@@ -405,16 +405,16 @@ sweep_tick(struct sweep *sw, store_t *s, int64_t budget_ms)
         }
     }
     client = store_client_pop(s);
-    while (sw->stage != STAGE_IDLE && more >= 0 && ts_mono_ms() - start <= budget_ms) {
+    /* A stop leaves the pass where it is: the process ends, and the next one starts anew. */
+    while (sw->stage != STAGE_IDLE && more >= 0 && ts_mono_ms() - start <= budget_ms &&
+           store_stopping(s, &err) == 0) {
         const char *name = sw->stage <= STAGE_EVENTS_SITE ? STORE_EVENTS_COLLECTION
                            : sw->stage == STAGE_USERS     ? ROLLUP_USERS_COLLECTION
                                                           : rollup_colls[sw->at];
         mongoc_collection_t *coll = store_collection(s, client, name);
         size_t n = 0;
 
-        if (store_stopping(s, &err) != 0) {
-            more = -1;
-        } else if (sw->stage == STAGE_EVENTS_OTHERS) {
+        if (sw->stage == STAGE_EVENTS_OTHERS) {
             more = step_events(sw, s, coll, NULL, retention_cutoff_ms(sw->now_ms, sw->ret->days),
                                ids, &n, &err);
         } else if (sw->stage == STAGE_EVENTS_SITE) {

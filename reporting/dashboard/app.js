@@ -369,7 +369,8 @@
     const rawFrom = sum && typeof sum.raw_events_from === 'string' ? sum.raw_events_from : '';
     $('retention-note').hidden = !(rawFrom && current && current.from < rawFrom);
     $('retention-note').textContent = 'Raw events are kept from ' + rawFrom + ' on: figures ' +
-      'that read them (filters, goals, funnels, most breakdowns) leave out the days before.';
+      'that read them (filters, goals, funnels, most breakdowns, visitors over several days) ' +
+      'leave out the days before.';
   }
 
   // The figure on the chart: its button pressed, the others not, its name in the title.

@@ -192,7 +192,7 @@ expect_range() {
         "$(shown "$name" -r .users_note)" "$note"
     # A range that starts before the first day of raw events (SITE_RETENTION: 10 days) says so.
     note=""
-    [ "$days" -gt 11 ] && note="Raw events are kept from $(date -u -d '10 days ago' +%F) on: figures that read them (filters, goals, funnels, most breakdowns) leave out the days before."
+    [ "$days" -gt 11 ] && note="Raw events are kept from $(date -u -d '10 days ago' +%F) on: figures that read them (filters, goals, funnels, most breakdowns, visitors over several days) leave out the days before."
     expect_eq "$name: the notice of the first day of raw events" "$(shown "$name" -r .retention_note)" "$note"
     expect_eq "$name: /stats's hashed_visitors" "$(api "/stats?$span" | jq -r '.hashed_visitors // ""')" \
         "$([ "$days" -gt 1 ] && echo per_day)"

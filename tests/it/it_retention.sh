@@ -31,9 +31,19 @@ events=$(for s in $SITES; do for d in $DAYS; do for i in 1 2 3; do
 done; done; done | jq -sc .)
 http POST "$I/events" "$events"
 expect_eq "36 events accepted" "$HTTP_STATUS" 202
+# And 600 more on ret-b's oldest day, of 600 users, so that the sweep deletes events and walks
+# user documents in several steps (SWEEP_BATCH: 500).
+for part in 0 1; do
+    http POST "$I/events" "$(jq -nc --arg d "$D40" --argjson p $part '[range($p * 300; $p * 300 + 300) |
+        {site_id: "ret-b", event_type: "page_view", path: "/bulk", user_id: "x\(.)",
+         timestamp: "\($d)T01:00:00Z"}]')"
+    expect_eq "300 more events accepted" "$HTTP_STATUS" 202
+done
 counted() {
     for s in $SITES; do for d in $DAYS; do
-        [ "$(curl -s "$R/stats?site_id=$s&date=$d" | jq .total_views)" = 3 ] || return 1
+        local want=3
+        [ "$s $d" = "ret-b $D40" ] && want=603
+        [ "$(curl -s "$R/stats?site_id=$s&date=$d" | jq .total_views)" = $want ] || return 1
     done; done
 }
 check "every site-day stored and counted" wait_until 60 counted
@@ -76,10 +86,10 @@ if wait_until 30 swept; then pass "the sweep deleted exactly the events and user
     fail "the sweep deleted exactly the events and user documents of the days before each site's first" \
         "$(diff <(echo "$want") <(stored))"; fi
 expect_eq "analytics_retention_deleted_total{collection=\"events\"}" \
-    "$(metric "$P" 'analytics_retention_deleted_total{collection="events"}')" 9
+    "$(metric "$P" 'analytics_retention_deleted_total{collection="events"}')" 609
 expect_eq "analytics_retention_deleted_total{collection=\"rollup_users\"}" \
-    "$(metric "$P" 'analytics_retention_deleted_total{collection="rollup_users"}')" 18
-check "the sweep logs its counts" grep -q 'retention sweep: deleted 9 events, 18 rollup user documents, 0 rollup documents' "$T_TMP/processor.log"
+    "$(metric "$P" 'analytics_retention_deleted_total{collection="rollup_users"}')" 1218
+check "the sweep logs its counts" grep -q 'retention sweep: deleted 609 events, 1218 rollup user documents, 0 rollup documents' "$T_TMP/processor.log"
 expect_eq "the rollups keep every figure" "$(stats_all)" "$before"
 
 # raw_events_from: the first day of raw events, absent when kept for ever.
@@ -95,8 +105,13 @@ http GET "$R/stats/aggregated?site_id=ret-b&from=$D40&to=$D0"
 expect_eq "/stats/aggregated over a range: the events kept" \
     "$(jq -c '[.total_views, .unique_users, .raw_events_from]' <<<"$HTTP_BODY")" "[9,3,\"$B30\"]"
 http GET "$R/stats?site_id=ret-b&from=$D40&to=$D0"
-expect_eq "/stats over the same range: the rollups, whole" \
-    "$(jq -c '[.total_views, .unique_users, .raw_events_from]' <<<"$HTTP_BODY")" "[12,3,\"$B30\"]"
+# Its views are the rollups', whole; its users over several days are counted from the user
+# documents, which went with the raw events: those of the kept days only.
+expect_eq "/stats over the same range: the rollups' views, the kept days' users" \
+    "$(jq -c '[.total_views, .unique_users, .raw_events_from]' <<<"$HTTP_BODY")" "[612,3,\"$B30\"]"
+http GET "$R/stats?site_id=ret-b&date=$D40"
+expect_eq "/stats of one expired day: its views and users, whole" \
+    "$(jq -c '[.total_views, .unique_users]' <<<"$HTTP_BODY")" "[603,603]"
 http GET "$R/stats/summary?site_id=ret-keep&date=$D40"
 expect_eq "/stats/summary: kept for ever, no raw_events_from" "$(jq -c 'has("raw_events_from")' <<<"$HTTP_BODY")" false
 http GET "$R/stats/breakdown?site_id=ret-a&date=$D10&by=country"
