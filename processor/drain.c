@@ -95,8 +95,8 @@ heartbeat_main(void *arg)
     return NULL;
 }
 
-const char *const processor_dead_reasons[DEAD_REASONS] = {"invalid_envelope", "rejected_by_mongodb",
-                                                          "rollup_failed", "id_conflict"};
+const char *const processor_dead_reasons[DEAD_REASONS] = {
+    "invalid_envelope", "rejected_by_mongodb", "rollup_failed", "id_conflict", "expired"};
 
 /* What became of a batch's events: stored or duplicate (each event once), and the dead
  * letters by reason (an event stored and then dead-lettered with its batch is in both). */
@@ -365,25 +365,33 @@ process_batch(struct drain *d, struct queue_batch *batch)
         if (batch->ev != NULL && batch->ev[i].src != NULL) { /* decoded by the claim */
             evs[n_ok] = batch->ev[i];
             batch->ev[i].src = NULL; /* evs[n_ok] holds the reference now */
-            items[n_ok++] = item;
+        } else if (envelope_decode(item->str, item->len, &evs[n_ok], &err) != 0) {
+            if (err.code != ERR_INVALID) { /* out of memory: the envelope may be fine */
+                LOG_ERROR("decoding an envelope: %s; the batch is tried again", err.msg);
+                rc = 1;
+                hand_back(d);
+                goto done;
+            }
+            LOG_WARN("dead letter: invalid envelope: %s", err.msg);
+            if (add_dead(dead, &n_dead, &t, DEAD_INVALID_ENVELOPE, err.msg, 1, item) != 0) {
+                rc = 1;
+                hand_back(d);
+                goto done;
+            }
             continue;
         }
-        if (envelope_decode(item->str, item->len, &evs[n_ok], &err) == 0) {
-            items[n_ok++] = item;
+        /* Not stored: the sweep may have deleted its document, and storing it again would
+         * count it again. */
+        if (sweep_expired(&d->p->cfg.ret, &evs[n_ok], ts_now_ms(), err.msg, sizeof err.msg)) {
+            event_cleanup(&evs[n_ok]);
+            if (add_dead(dead, &n_dead, &t, DEAD_EXPIRED, err.msg, 1, item) != 0) {
+                rc = 1;
+                hand_back(d);
+                goto done;
+            }
             continue;
         }
-        if (err.code != ERR_INVALID) { /* out of memory: the envelope may be fine */
-            LOG_ERROR("decoding an envelope: %s; the batch is tried again", err.msg);
-            rc = 1;
-            hand_back(d);
-            goto done;
-        }
-        LOG_WARN("dead letter: invalid envelope: %s", err.msg);
-        if (add_dead(dead, &n_dead, &t, DEAD_INVALID_ENVELOPE, err.msg, 1, item) != 0) {
-            rc = 1;
-            hand_back(d);
-            goto done;
-        }
+        items[n_ok++] = item;
     }
     if (store_all(d, evs, items, n_ok, dead, &n_dead, &t) != 0) {
         rc = 1;
@@ -472,6 +480,9 @@ drain_prepare(struct processor *p, struct app_err *err)
     atomic_init(&s->recovered, 0);
     atomic_init(&s->taken_over, 0);
     atomic_init(&s->users_taken_over, 0);
+    for (int c = 0; c < SWEEP_COLLS; c++) {
+        atomic_init(&s->retention_deleted[c], 0);
+    }
     metrics_histogram_init(&s->batch_size, metrics_size_bounds, metrics_size_n);
     rconn_stats_init(&s->redis);
     make_consumer_id(consumer, sizeof consumer);
@@ -498,6 +509,7 @@ drain_run(struct svc_program *prog)
     struct drain d = {.p = p, .stats = &p->stats, .qs = &p->queues, .q = p->queues.q[0]};
     struct heartbeat hb = {.d = &d};
     struct queue_batch batch;
+    struct sweep sw;
     struct app_err err = {0};
     int resume = 0, hb_started = 0, rc = -1;
     unsigned next_shard = 0, shard = 0;
@@ -505,6 +517,7 @@ drain_run(struct svc_program *prog)
 
     atomic_init(&hb.stop, 0);
     queue_batch_init(&batch);
+    sweep_init(&sw, &c->ret, c->sweep_s, p->stats.retention_deleted);
     d.redis = rconn_new(&c->redis);
     hb.redis = rconn_new(&c->redis);
     if (d.redis == NULL || hb.redis == NULL) {
@@ -546,6 +559,7 @@ drain_run(struct svc_program *prog)
             }
             next_recovery = ts_mono_ms() + c->heartbeat_ttl_ms / 2;
         }
+        sweep_tick(&sw, p->store, SWEEP_BUDGET_MS);
         if (resume) {
             /* A claim failed midway: what it moved may be in our list of that shard unseen. */
             n = queue_list(d.q, d.redis, &batch, &err);
@@ -583,6 +597,7 @@ done:
         }
     }
     queue_batch_clear(&batch);
+    sweep_cleanup(&sw);
     rconn_free(hb.redis);
     rconn_free(d.redis);
     return rc;

@@ -38,7 +38,8 @@ start(struct svc_program *prog, struct app_err *err)
     /* The protocol's read-backs go to the primary whatever MONGO_URI says (reporting may
      * share the URI and read from secondaries, which lag). */
     store_pin_reads(p->store);
-    return 0;
+    /* Cannot fail but out of memory: cfg checked the value. */
+    return retention_parse_sites(p->cfg.site_retention, &p->cfg.ret, err);
 }
 
 static void
@@ -49,6 +50,7 @@ finish(struct svc_program *prog)
     store_free(p->store);
     rconn_pool_free(p->redis);
     queue_set_free(&p->queues);
+    retention_cleanup(&p->cfg.ret);
 }
 
 /* `processor --dead ...`, `processor --recover-orphans`: the same configuration, no service, no
@@ -98,6 +100,8 @@ main(int argc, char **argv)
         {"MAX_ATTEMPTS", "5", CFG_INT, &c->max_attempts, 1, 1000, 0, NULL},
         {"HEARTBEAT_TTL_MS", "15000", CFG_INT, &c->heartbeat_ttl_ms, 1000, 3600000, 0, NULL},
         ASSIGN_TIMEOUT_VAR(&c->visit_timeout_s),
+        RETENTION_VARS(&c->ret, &c->site_retention),
+        SWEEP_VAR(&c->sweep_s),
 #ifdef FAULT_INJECTION /* the failpoints of the tests' processor-fault */
         {"FAULT_KILL_BEFORE_ROLLUP", "0", CFG_INT, &c->fault_kill_before_rollup, 0, LONG_MAX, 0,
          NULL},

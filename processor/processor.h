@@ -11,8 +11,10 @@
 #include "qset.h"
 #include "queue.h"
 #include "rconn.h"
+#include "retention.h"
 #include "store.h"
 #include "svc.h"
+#include "sweep.h"
 
 /* The processor's own settings; its listener's and logger's are in its struct svc_program. */
 struct processor_cfg {
@@ -27,7 +29,10 @@ struct processor_cfg {
     long retry_max_ms;
     long max_attempts;
     long heartbeat_ttl_ms;
-    long visit_timeout_s; /* VISIT_TIMEOUT_S: a visit ends after this gap (assign.h) */
+    long visit_timeout_s;       /* VISIT_TIMEOUT_S: a visit ends after this gap (assign.h) */
+    struct retention ret;       /* RETENTION_DAYS, ROLLUP_RETENTION_DAYS; sites: start() */
+    const char *site_retention; /* SITE_RETENTION as given, parsed into ret by start() */
+    long sweep_s;               /* RETENTION_SWEEP_S (sweep.h) */
 #ifdef FAULT_INJECTION
     long fault_kill_before_rollup; /* SIGKILL itself before batch N's rollup */
     long fault_stop_before_rollup; /* SIGSTOP itself before batch N's rollup */
@@ -46,6 +51,7 @@ enum processor_dead {
     DEAD_REJECTED,         /* MongoDB refused its document MAX_ATTEMPTS times */
     DEAD_ROLLUP_FAILED,    /* stored, but its batch's rollup failed MAX_ATTEMPTS times */
     DEAD_ID_CONFLICT,      /* its id is another event's (INSERT_CONFLICT) */
+    DEAD_EXPIRED,          /* older than its site's retention (sweep_store_cutoff_ms()) */
     DEAD_REASONS
 };
 extern const char *const processor_dead_reasons[DEAD_REASONS];
@@ -62,6 +68,7 @@ struct processor_stats {
     atomic_ullong recovered;          /* events returned to the queue by recovery passes */
     atomic_ullong taken_over;         /* rollup counts taken over from batches that never will */
     atomic_ullong users_taken_over;   /* rollup user documents taken over likewise */
+    atomic_ullong retention_deleted[SWEEP_COLLS]; /* deleted by the sweep, by collection */
     struct metrics_histogram batch_size;
     struct rconn_stats redis;
 };

@@ -93,7 +93,10 @@ handle_metrics(struct mg_connection *conn, void *arg)
     struct processor_stats *s = &p->stats;
     rconn_t *redis = rconn_pool_pop(p->redis);
     const char *dead = "Events moved to the dead-letter list, by reason.";
-    _Static_assert(DEAD_REASONS == 4, "a row of analytics_events_dead_lettered_total per reason");
+    const char *retention = "Documents deleted by the retention sweep: raw events, rollup user "
+                            "documents, other rollup documents.";
+    _Static_assert(SWEEP_COLLS == 3, "a row of analytics_retention_deleted_total per collection");
+    _Static_assert(DEAD_REASONS == 5, "a row of analytics_events_dead_lettered_total per reason");
     const struct metrics_row events[] = {
         {"analytics_events_stored_total", "counter", "Event documents inserted into MongoDB.", NULL,
          NULL, (double)atomic_load(&s->stored), NULL, NULL, NULL},
@@ -113,6 +116,8 @@ handle_metrics(struct mg_connection *conn, void *arg)
          processor_dead_reasons[2], (double)atomic_load(&s->dead[2]), NULL, NULL, NULL},
         {"analytics_events_dead_lettered_total", "counter", dead, "reason",
          processor_dead_reasons[3], (double)atomic_load(&s->dead[3]), NULL, NULL, NULL},
+        {"analytics_events_dead_lettered_total", "counter", dead, "reason",
+         processor_dead_reasons[4], (double)atomic_load(&s->dead[4]), NULL, NULL, NULL},
         {"analytics_retries_total", "counter",
          "Waits with backoff before trying a failed MongoDB or Redis operation again.", NULL, NULL,
          (double)atomic_load(&s->retries), NULL, NULL, NULL},
@@ -135,6 +140,15 @@ handle_metrics(struct mg_connection *conn, void *arg)
          "Distinct users of a site-day counted for a batch that crashed or was recovered "
          "after claiming them and before adding them to the rollups.",
          NULL, NULL, (double)atomic_load(&s->users_taken_over), NULL, NULL, NULL},
+        {"analytics_retention_deleted_total", "counter", retention, "collection",
+         sweep_coll_names[SWEEP_EVENTS], (double)atomic_load(&s->retention_deleted[SWEEP_EVENTS]),
+         NULL, NULL, NULL},
+        {"analytics_retention_deleted_total", "counter", retention, "collection",
+         sweep_coll_names[SWEEP_USERS], (double)atomic_load(&s->retention_deleted[SWEEP_USERS]),
+         NULL, NULL, NULL},
+        {"analytics_retention_deleted_total", "counter", retention, "collection",
+         sweep_coll_names[SWEEP_ROLLUPS], (double)atomic_load(&s->retention_deleted[SWEEP_ROLLUPS]),
+         NULL, NULL, NULL},
         {"analytics_redis_connections_total", "counter",
          "Redis connections opened (reconnects included).", NULL, NULL,
          (double)atomic_load(&s->redis.connects), NULL, NULL, NULL},

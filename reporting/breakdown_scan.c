@@ -27,7 +27,7 @@ row_json(const struct scan_row *row, int d)
 }
 
 int
-breakdown_scan_answer(struct mg_connection *conn, struct reporting *r, const struct req *q,
+breakdown_scan_answer(struct mg_connection *conn, struct reporting *r, struct req *q,
                       const struct filter_dimension *by, int limit)
 {
     struct scan s;
@@ -36,7 +36,7 @@ breakdown_scan_answer(struct mg_connection *conn, struct reporting *r, const str
     json_t *reply, *values;
     int status;
 
-    if ((status = req_db_slot(conn, r, q->site_id)) != 0) {
+    if ((status = req_db_slot(conn, r, q)) != 0) {
         return status;
     }
     status = scan_init(&s, &q->filters, &q->days, SCAN_VALUES, 0, by) != 0

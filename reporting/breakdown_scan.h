@@ -19,7 +19,7 @@
  * visitors, visits, pageviews and bounce_rate (and, by path, event_type and referrer, its
  * events as "views"; by event_type its visitors as "unique_users"), in scan_rank()'s order.
  * Returns the status sent. */
-int breakdown_scan_answer(struct mg_connection *conn, struct reporting *r, const struct req *q,
+int breakdown_scan_answer(struct mg_connection *conn, struct reporting *r, struct req *q,
                           const struct filter_dimension *by, int limit);
 
 #endif

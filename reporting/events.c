@@ -9,6 +9,8 @@
 #include "jsontext.h"
 #include "query_scan.h"
 #include "reporting.h"
+#include "request.h"
+#include "ts.h"
 
 /* The reply's head: the page's text starts with it, so that the reply is sent without a
  * copy of the page next to it. */
@@ -109,18 +111,24 @@ read_page(store_t *s, const struct events_query *q, struct page *pg, struct app_
     return rc;
 }
 
-/* {"events":[<page>],"next_cursor":...}: the tail appended to the page's text, sent. */
+/* {"events":[<page>],"next_cursor":...[,"raw_events_from":"<day>"]}: the tail appended to
+ * the page's text, sent (raw_from: req_raw_from(), "" left out). */
 static int
-send_page(struct mg_connection *conn, const struct events_query *q, struct page *pg)
+send_page(struct mg_connection *conn, const struct events_query *q, struct page *pg,
+          const char *raw_from)
 {
-    char tail[EXPLORER_CURSOR_MAX + 32], cursor[EXPLORER_CURSOR_MAX + 1];
+    char tail[EXPLORER_CURSOR_MAX + 80], cursor[EXPLORER_CURSOR_MAX + 3], from[40] = "";
 
+    snprintf(cursor, sizeof cursor, "null");
     if (pg->more) {
-        explorer_cursor_encode(q, pg->last_ms, pg->last_id, cursor);
-        snprintf(tail, sizeof tail, "],\"next_cursor\":\"%s\"}", cursor);
-    } else {
-        snprintf(tail, sizeof tail, "],\"next_cursor\":null}");
+        cursor[0] = '"';
+        explorer_cursor_encode(q, pg->last_ms, pg->last_id, cursor + 1);
+        snprintf(cursor + strlen(cursor), 2, "\"");
     }
+    if (raw_from[0] != '\0') {
+        snprintf(from, sizeof from, ",\"raw_events_from\":\"%s\"", raw_from);
+    }
+    snprintf(tail, sizeof tail, "],\"next_cursor\":%s%s}", cursor, from);
     if (jsontext_append(&pg->text, tail, strlen(tail)) != 0) {
         return http_send_error(conn, 500, "Internal error");
     }
@@ -134,7 +142,7 @@ reporting_handle_events(struct mg_connection *conn, void *arg)
     struct events_query *q = malloc(sizeof *q); /* 3 KiB: off the worker's stack */
     struct page pg;
     struct app_err err = {0};
-    char msg[256];
+    char msg[256], raw_from[16];
     int rc;
 
     memset(&pg, 0, sizeof pg);
@@ -152,7 +160,8 @@ reporting_handle_events(struct mg_connection *conn, void *arg)
     }
     rc = read_page(r->store, q, &pg, &err);
     reporting_db_leave(r);
-    rc = rc != 0 ? reporting_db_failed(conn, r, "events", &err) : send_page(conn, q, &pg);
+    req_raw_from(&r->cfg.ret, q->site_id, ts_now_ms(), raw_from);
+    rc = rc != 0 ? reporting_db_failed(conn, r, "events", &err) : send_page(conn, q, &pg, raw_from);
     jsontext_free(&pg.text);
     free(q);
     return rc;

@@ -133,7 +133,7 @@ reporting_handle_funnel(struct mg_connection *conn, void *arg)
     if (funnel_parse(steps, steps_len, &f, bad, sizeof bad) != 0) {
         return http_send_error(conn, 400, "%s", bad);
     }
-    if ((status = req_db_slot(conn, r, q.site_id)) != 0) {
+    if ((status = req_db_slot(conn, r, &q)) != 0) {
         return status;
     }
     status = query_funnel(r->store, q.site_id, &q.days, &f, &q.filters, visitors, &err);

@@ -165,7 +165,7 @@ reporting_handle_goals(struct mg_connection *conn, void *arg)
         (bad = range_limit(limit_s, limit_len, BREAKDOWN_DEFAULT, BREAKDOWN_MAX, &limit)) != NULL) {
         return http_send_error(conn, 400, "%s", bad);
     }
-    if ((status = req_db_slot(conn, r, q.site_id)) != 0) {
+    if ((status = req_db_slot(conn, r, &q)) != 0) {
         return status;
     }
     status = q.filters.n > 0 ? query_goals_scan(r->store, &q, goal_len > 0 ? goal : NULL, key,

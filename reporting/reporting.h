@@ -9,6 +9,7 @@
 #include "auth.h"
 #include "http.h"
 #include "log.h"
+#include "retention.h"
 #include "store.h"
 #include "svc.h"
 
@@ -18,6 +19,8 @@ struct reporting_cfg {
     long max_db_requests;
     const char *read_tokens;      /* READ_TOKENS: "" when open */
     const char *read_tokens_file; /* READ_TOKENS_FILE: "" when not set */
+    struct retention ret;         /* RETENTION_DAYS, ...; its sites parsed by start() */
+    const char *site_retention;   /* SITE_RETENTION as given */
 };
 
 /* The threads: main() (svc_main) waits for the stop; the HTTP workers (HTTP_THREADS, and

@@ -2,7 +2,10 @@
  * shares (request.h). */
 #include "request.h"
 
+#include <stdio.h>
+
 #include "params.h"
+#include "ts.h"
 
 /* The `filter` parameters of qs into fs. Returns 0, or the status of the 400 sent. */
 static int
@@ -42,10 +45,25 @@ req_read(struct mg_connection *conn, const char *qs, struct req *q, const char *
 }
 
 int
-req_db_slot(struct mg_connection *conn, struct reporting *r, const char *site_id)
+req_db_slot(struct mg_connection *conn, struct reporting *r, struct req *q)
 {
-    int rc = reporting_may_read(conn, r, site_id);
+    int rc = reporting_may_read(conn, r, q->site_id);
+
+    req_raw_from(&r->cfg.ret, q->site_id, ts_now_ms(), q->raw_from);
     return rc != 0 ? rc : reporting_db_enter(conn, r);
+}
+
+void
+req_raw_from(const struct retention *ret, const char *site_id, int64_t now_ms, char out[16])
+{
+    int64_t cutoff = retention_site_cutoff_ms(ret, site_id, now_ms);
+    char day[TS_FORMAT_LEN];
+
+    out[0] = '\0';
+    if (cutoff != INT64_MIN) {
+        ts_format(cutoff, day);
+        snprintf(out, 16, "%.10s", day);
+    }
 }
 
 int
@@ -98,7 +116,9 @@ req_send(struct mg_connection *conn, const struct req *q, json_t *reply)
         ((q->type_len > 0 &&
           json_object_set_new(reply, "event_type", json_string(q->event_type)) != 0) ||
          (q->filters.n > 0 &&
-          json_object_set_new(reply, "filters", req_filters_json(&q->filters)) != 0))) {
+          json_object_set_new(reply, "filters", req_filters_json(&q->filters)) != 0) ||
+         (q->raw_from[0] != '\0' &&
+          json_object_set_new(reply, "raw_events_from", json_string(q->raw_from)) != 0))) {
         json_decref(reply);
         reply = NULL; /* out of memory: the send says so */
     }

@@ -20,6 +20,7 @@ struct req {
     int date_len, from_len, to_len, type_len;
     struct day_range days;
     struct filters filters; /* the `filter` parameters (filter.h), in their order */
+    char raw_from[16];      /* the site's first day of raw events (req_db_slot()), "": all */
 };
 
 /* The 400 of a route that takes no filters. */
@@ -34,9 +35,16 @@ struct req {
  * sent (`missing`: the message when site_id or every day parameter is absent). */
 int req_read(struct mg_connection *conn, const char *qs, struct req *q, const char *missing);
 
-/* May this request read site_id, and is there a MAX_DB_REQUESTS slot for it? Returns 0
- * with the slot taken, or the status of the 403 or 503 sent. */
-int req_db_slot(struct mg_connection *conn, struct reporting *r, const char *site_id);
+/* May this request read q's site, and is there a MAX_DB_REQUESTS slot for it? Returns 0
+ * with the slot taken and q->raw_from set (req_raw_from()), or the status of the 403 or 503
+ * sent. */
+int req_db_slot(struct mg_connection *conn, struct reporting *r, struct req *q);
+
+/* The first UTC day (YYYY-MM-DD) of site_id's raw events under the retention settings at
+ * now_ms (retention_site_cutoff_ms()), or "" when they are kept for ever: the answers'
+ * raw_events_from, left out when "" (docs/api.md#retention-raw_events_from). Days before it
+ * may hold none, or some, of their events. */
+void req_raw_from(const struct retention *ret, const char *site_id, int64_t now_ms, char out[16]);
 
 /* Release the slot; on a failed query (rc != 0), send the 400 of a read refused for its
  * size (ERR_INVALID, with its message), or log it and send the 503. Returns 0 when the
@@ -55,9 +63,10 @@ int req_note_hashed(json_t *reply, const struct req *q);
  * of memory. */
 json_t *req_filters_json(const struct filters *fs);
 
-/* Add "event_type" to a reply when the request narrowed to one, and "filters" ([{"dimension",
- * "operator", "value"}]) when it gave any, then send it (a NULL reply: out of memory, which
- * the send reports). */
+/* Add "event_type" to a reply when the request narrowed to one, "filters" ([{"dimension",
+ * "operator", "value"}]) when it gave any, and "raw_events_from" when the site's raw events
+ * are not kept for ever, then send it (a NULL reply: out
+ * of memory, which the send reports). */
 int req_send(struct mg_connection *conn, const struct req *q, json_t *reply);
 
 #endif

@@ -90,7 +90,7 @@ answer_stats(struct mg_connection *conn, struct reporting *r, query_stats_fn que
         return http_send_error(conn, 400, REQ_NO_FILTERS "; use /stats/summary or /stats/breakdown",
                                query == query_stats_rollups ? "/stats" : "/stats/aggregated");
     }
-    if ((status = req_db_slot(conn, r, q.site_id)) != 0) {
+    if ((status = req_db_slot(conn, r, &q)) != 0) {
         return status;
     }
     status = query(r->store, q.site_id, &q.days, q.type_len > 0 ? q.event_type : NULL, &st, &err);
@@ -184,7 +184,7 @@ answer_series(struct mg_connection *conn, struct reporting *r, query_series_fn q
                                                    "/stats/timeseries/aggregated")) != 0) {
         return status;
     }
-    if ((status = req_db_slot(conn, r, q.site_id)) != 0) {
+    if ((status = req_db_slot(conn, r, &q)) != 0) {
         return status;
     }
     /* Visitors and events are the series' own users and views; the others need the visits. */
@@ -285,7 +285,7 @@ answer_breakdown(struct mg_connection *conn, struct reporting *r, query_breakdow
         (bad = range_limit(limit_s, limit_len, BREAKDOWN_DEFAULT, BREAKDOWN_MAX, &limit)) != NULL) {
         return http_send_error(conn, 400, "%s", bad);
     }
-    if ((status = req_db_slot(conn, r, q.site_id)) != 0) {
+    if ((status = req_db_slot(conn, r, &q)) != 0) {
         return status;
     }
     status = query(r->store, q.site_id, &q.days, by, limit, &bd, &err);

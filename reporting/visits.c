@@ -83,7 +83,7 @@ reporting_handle_summary(struct mg_connection *conn, void *arg)
         return http_send_error(conn, 400, "Parameter 'compare' must be previous");
     }
     prev = (struct day_range){q.days.from_ms - q.days.days * TS_DAY_MS, q.days.days};
-    if ((status = req_db_slot(conn, r, q.site_id)) != 0) {
+    if ((status = req_db_slot(conn, r, &q)) != 0) {
         return status;
     }
     /* Filtered: from the raw events (query_scan.h); else from the rollups. */
@@ -145,7 +145,8 @@ reporting_handle_realtime(struct mg_connection *conn, void *arg)
         return http_send_error(conn, 400, "Parameter 'site_id' must be 1-%d bytes of UTF-8",
                                EVENT_SITE_ID_MAX);
     }
-    if ((status = req_db_slot(conn, r, site_id)) != 0) {
+    if ((status = reporting_may_read(conn, r, site_id)) != 0 ||
+        (status = reporting_db_enter(conn, r)) != 0) {
         return status;
     }
     status = query_realtime(r->store, site_id, &fs, ts_now_ms(), REALTIME_WINDOW_MS, REALTIME_PAGES,

@@ -368,6 +368,13 @@
     if (perDay) $('fig-visitors').setAttribute('aria-describedby', 'users-note');
     else $('fig-visitors').removeAttribute('aria-describedby');
     setMsg('cards-msg', sum && sum.events === 0 ? 'No events for this site in this range' : '');
+    // The site's raw events start at raw_events_from (docs/api.md): a range that starts before
+    // it is whole in the rollups' figures only.
+    const rawFrom = sum && typeof sum.raw_events_from === 'string' ? sum.raw_events_from : '';
+    $('retention-note').hidden = !(rawFrom && current && current.from < rawFrom);
+    $('retention-note').textContent = 'Raw events are kept from ' + rawFrom + ' on: figures ' +
+      'that read them (filters, goals, funnels, most breakdowns, visitors over several days) ' +
+      'leave out the days before.';
   }
 
   // The figure on the chart: its button pressed, the others not, its name in the title.

@@ -148,6 +148,7 @@ const shown = (page) => page.evaluate((names) => {
     from: hash.get('from'), to: hash.get('to'),
     views: figures.events.value, users: figures.visitors.value, figures,
     users_note: $('users-note').hidden ? '' : text($('users-note')),
+    retention_note: $('retention-note').hidden ? '' : text($('retention-note')),
     canvas: document.querySelectorAll('#chart canvas').length,
     chart_points: Number($('chart').dataset.points),
     chart_metric: $('chart').dataset.metric || null,

@@ -36,7 +36,9 @@ start_service ingest REDIS_PORT="$REDIS_PORT"
 # A batch is written at most 100 ms after its first event: the live feed's 6 s are the page's
 # 5 s refresh and the pipeline's time.
 start_service processor REDIS_PORT="$REDIS_PORT" MONGO_URI="$(mongo_uri $DB)" BATCH_WAIT_MS=100
-start_service reporting MONGO_URI="$(mongo_uri $DB)"
+# The site's raw events are said to be kept 10 days (reporting only: no processor deletes
+# them): a range that starts before shows a notice.
+start_service reporting MONGO_URI="$(mongo_uri $DB)" SITE_RETENTION="$SITE:10"
 start_service reporting2 MONGO_URI="$(mongo_uri $DB)" READ_TOKENS="$TOKEN:$SITE"
 start_service reporting3 \
     MONGO_URI="mongodb://127.0.0.1:$(free_port)/$DB?serverSelectionTimeoutMS=300&connectTimeoutMS=300"
@@ -188,6 +190,10 @@ expect_range() {
     [ "$days" -gt 1 ] && note="Visitors without an id are counted once a day: over several days, a sum of days"
     expect_eq "$name: the users card's words on visitors counted per day" \
         "$(shown "$name" -r .users_note)" "$note"
+    # A range that starts before the first day of raw events (SITE_RETENTION: 10 days) says so.
+    note=""
+    [ "$days" -gt 11 ] && note="Raw events are kept from $(date -u -d '10 days ago' +%F) on: figures that read them (filters, goals, funnels, most breakdowns, visitors over several days) leave out the days before."
+    expect_eq "$name: the notice of the first day of raw events" "$(shown "$name" -r .retention_note)" "$note"
     expect_eq "$name: /stats's hashed_visitors" "$(api "/stats?$span" | jq -r '.hashed_visitors // ""')" \
         "$([ "$days" -gt 1 ] && echo per_day)"
     if [ "$days" -le 2 ]; then interval=hour want_points=$((days * 24)); else interval=day want_points=$days; fi
