@@ -10,23 +10,20 @@
 
 #include "cfg.h"
 #include "err.h"
+#include "sitelist.h"
 
 /* The most days a setting may name (100 years); 0 means "keep". */
 #define RETENTION_DAYS_MAX 36500L
+#define RETENTION_DAYS_MAX_TEXT "36500"
 /* The most sites SITE_RETENTION may list. */
 #define RETENTION_SITES_MAX 1000
 
-struct retention_site {
-    char *site; /* malloc'd */
-    long days;  /* 0: kept */
-};
-
 /* The settings in effect. Plain data: retention_cleanup() frees the sites. */
 struct retention {
-    long days;        /* RETENTION_DAYS: every site not in sites */
-    long rollup_days; /* ROLLUP_RETENTION_DAYS */
-    struct retention_site *sites;
-    size_t n;
+    long days;             /* RETENTION_DAYS: every site not in sites */
+    long rollup_days;      /* ROLLUP_RETENTION_DAYS */
+    struct sitelist sites; /* SITE_RETENTION (sitelist.h) */
+    long *site_days;       /* [sites.n]: each site's days, 0: kept */
 };
 
 /* The rows of a service's cfg table: RETENTION_DAYS, SITE_RETENTION (checked by

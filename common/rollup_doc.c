@@ -10,7 +10,8 @@
 #include "hash.h"
 #include "ts.h"
 
-/* The id of site's bucket of `prefix` characters of ts_ms's timestamp: 10 a day, 13 an hour. */
+/* The id of site's bucket of `prefix` characters of ts_ms's timestamp: 10 a day, 13 an hour,
+ * 16 an hour starting at a minute other than :00. */
 static char *
 bucket_id(const char *site, int64_t ts_ms, const char *type, int prefix)
 {
@@ -37,9 +38,11 @@ rollup_scope_id(const char *site, int64_t ts_ms, const char *type)
 }
 
 char *
-rollup_hour_id(const char *site, int64_t ts_ms, const char *type)
+rollup_hour_id(const char *site, int64_t hour_ms, const char *type)
 {
-    return bucket_id(site, ts_ms, type, 13);
+    /* "YYYY-MM-DDTHH", or "YYYY-MM-DDTHH:MM" for an hour of a zone a half or three quarters of
+     * an hour off UTC. */
+    return bucket_id(site, hour_ms, type, ts_floor(hour_ms, 60000) % TS_HOUR_MS != 0 ? 16 : 13);
 }
 
 char *

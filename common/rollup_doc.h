@@ -2,13 +2,14 @@
  * spells out the exactly-once protocol), read by reporting (reporting/query.h).
  *
  * Ids are self-delimiting: "<date>|*|<n>:<site>" for a site-day, with "<n>:<event type>"
- * in place of "*" for one event type; "<date>T<HH>|..." the same for a site-hour; lengths
- * in bytes. Collections:
- *   rollups       {_id: site-day id, site_id, date, event_type|null, views, users,
- *                  runs: {<run>: <seq>}, voided: [<batch id>...]}
- *   rollup_hours  {_id: site-hour id, site_id, date, hour: <Date, the hour's start>,
- *                  event_type|null, views, u: [<int64 user hash>...], u_capped: true|missing,
- *                  u_all: true (created with the sets; missing: from before them), runs, voided}
+ * in place of "*" for one event type; "<date>T<HH>|..." the same for a site-hour
+ * ("<date>T<HH>:<MM>|..." for a zone's hour that starts at another minute); lengths in bytes.
+ * A site with a time zone has its days in its local dates: `date` and the site-day ids are
+ * local; a site-hour's `hour` is the instant it starts and its id that instant's UTC time.
+ * Collections: rollups       {_id: site-day id, site_id, date, event_type|null, views, users, runs:
+ * {<run>: <seq>}, voided: [<batch id>...]} rollup_hours  {_id: site-hour id, site_id, date, hour:
+ * <Date, the hour's start>, event_type|null, views, u: [<int64 user hash>...], u_capped:
+ * true|missing, u_all: true (created with the sets; missing: from before them), runs, voided}
  *   rollup_paths  {_id: site-day id + "|" + path, scope: site-day id, path, views, runs, voided}
  *   rollup_users  {_id: site-day id + "|" + user_id, b: <batch id>}
  *   rollup_referrers {_id: site-day id (all types) + "|" + host, scope, referrer: host,
@@ -80,13 +81,17 @@ int64_t rollup_user_hash(const char *user);
 /* How many paths /stats lists, most viewed first. */
 #define ROLLUP_TOP_PATHS 10
 
-/* The site-day id of site's UTC day containing ts_ms, of one event type unless type is
- * NULL. malloc'd; NULL when out of memory. */
+/* The site-day id of the day whose date is ts_ms's UTC date, of one event type unless type is
+ * NULL. A site with a time zone (SITE_TIMEZONES, sitetz.h) counts its own calendar days: its
+ * documents are those of its local dates (ts_ms = the local day * TS_DAY_MS). malloc'd; NULL
+ * when out of memory. */
 char *rollup_scope_id(const char *site, int64_t ts_ms, const char *type);
 
-/* The site-hour id of site's UTC hour containing ts_ms, of one event type unless type is
- * NULL. malloc'd; NULL when out of memory. */
-char *rollup_hour_id(const char *site, int64_t ts_ms, const char *type);
+/* The site-hour id of the hour starting at hour_ms (tz_hour_start() of the site's zone; UTC
+ * hours without one), of one event type unless type is NULL: "YYYY-MM-DDTHH" of that instant
+ * in UTC, with ":MM" when it is not a whole UTC hour (Asia/Kolkata's hours start at :30 UTC).
+ * malloc'd; NULL when out of memory. */
+char *rollup_hour_id(const char *site, int64_t hour_ms, const char *type);
 
 /* The id of a path, referrer or user document: parent, ROLLUP_CHILD_SEP, leaf. malloc'd;
  * NULL when out of memory. (The processor's planner builds the same ids on its stack.) */

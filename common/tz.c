@@ -446,7 +446,7 @@ tz_free(struct tz *z)
 const char *
 tz_name(const struct tz *z)
 {
-    return z->name;
+    return z != NULL ? z->name : "UTC";
 }
 
 /* The offset at instant t, in seconds. */
@@ -475,7 +475,7 @@ offset_s(const struct tz *z, int64_t t)
 int64_t
 tz_offset_ms(const struct tz *z, int64_t utc_ms)
 {
-    return (int64_t)offset_s(z, ts_floor(utc_ms, 1000) / 1000) * 1000;
+    return z == NULL ? 0 : (int64_t)offset_s(z, ts_floor(utc_ms, 1000) / 1000) * 1000;
 }
 
 int64_t
@@ -487,11 +487,14 @@ tz_day_of(const struct tz *z, int64_t utc_ms)
 int64_t
 tz_day_start(const struct tz *z, int64_t day)
 {
-    /* Every offset is within 26 hours of UTC: the day starts within a day and a quarter of
-     * its UTC midnight. The first instant whose local day is not before it, by bisection
-     * (local days only go back where the clocks go back over midnight, after the start). */
+    /* Every offset is within 26 hours of UTC: the day starts within a day and a quarter of its
+     * UTC midnight. The first instant whose local day is not before it, by bisection (local
+     * days only go back where the clocks go back over midnight, after the start). */
     int64_t lo = day * TS_DAY_MS - 27 * TS_HOUR_MS, hi = day * TS_DAY_MS + 27 * TS_HOUR_MS;
 
+    if (z == NULL) {
+        return day * TS_DAY_MS;
+    }
     while (hi - lo > 1) { /* day_of(lo) < day <= day_of(hi) */
         int64_t mid = lo + (hi - lo) / 2;
         if (tz_day_of(z, mid) >= day) {

@@ -2,8 +2,9 @@
  * TZif file (RFC 8536) under TZDIR or /usr/share/zoneinfo, and the offset from UTC it gives
  * any instant, so that days and hours can be counted where a site's owner lives. Once
  * loaded a zone is read-only memory: every function but tz_load() is pure and may run on
- * any thread. glibc offers zones only through the process's TZ variable, one at a time and
- * not thread-safe, hence this reader. */
+ * any thread. A NULL zone is UTC, whose days are 24 hours from 00:00Z: a site without a zone. glibc
+ * offers zones only through the process's TZ variable, one at a time and not thread-safe, hence
+ * this reader. */
 #ifndef COMMON_TZ_H
 #define COMMON_TZ_H
 
@@ -39,7 +40,7 @@ int tz_parse(const char *name, const unsigned char *data, size_t len, struct tz 
 /* Free z (NULL is fine). */
 void tz_free(struct tz *z);
 
-/* The zone's name, as loaded. */
+/* The zone's name, as loaded ("UTC" for NULL). */
 const char *tz_name(const struct tz *z);
 
 /* The offset of local time from UTC at instant utc_ms, in milliseconds (+5:30 is

@@ -173,7 +173,8 @@ count_all(struct drain *d, const struct event *events, const enum insert_outcome
     struct rollup_tally tally = {0, 0, 0};
 
     *tries = 0;
-    while (rollup_apply(d->p->store, &d->batch, events, outcomes, n, &tally, why) != 0) {
+    while (rollup_apply(d->p->store, &d->batch, events, outcomes, n, &d->p->cfg.tzs, &tally, why) !=
+           0) {
         if (why->code == ERR_TRANSIENT) {
             count(&d->stats->mongo_errors, 1);
         } else if (++*tries >= d->p->cfg.max_attempts) {

@@ -38,8 +38,11 @@ start(struct svc_program *prog, struct app_err *err)
     /* The protocol's read-backs go to the primary whatever MONGO_URI says (reporting may
      * share the URI and read from secondaries, which lag). */
     store_pin_reads(p->store);
-    /* Cannot fail but out of memory: cfg checked the value. */
-    return retention_parse_sites(p->cfg.site_retention, &p->cfg.ret, err);
+    /* Cannot fail but out of memory (or a zone file gone since): cfg checked the values. */
+    return retention_parse_sites(p->cfg.site_retention, &p->cfg.ret, err) != 0 ||
+                   sitetz_parse(p->cfg.site_timezones, &p->cfg.tzs, err) != 0
+               ? -1
+               : 0;
 }
 
 static void
@@ -51,6 +54,7 @@ finish(struct svc_program *prog)
     rconn_pool_free(p->redis);
     queue_set_free(&p->queues);
     retention_cleanup(&p->cfg.ret);
+    sitetz_free(&p->cfg.tzs);
 }
 
 /* `processor --dead ...`, `processor --recover-orphans`: the same configuration, no service, no
@@ -102,6 +106,7 @@ main(int argc, char **argv)
         ASSIGN_TIMEOUT_VAR(&c->visit_timeout_s),
         RETENTION_VARS(&c->ret, &c->site_retention),
         SWEEP_VAR(&c->sweep_s),
+        SITETZ_VAR(&c->site_timezones),
 #ifdef FAULT_INJECTION /* the failpoints of the tests' processor-fault */
         {"FAULT_KILL_BEFORE_ROLLUP", "0", CFG_INT, &c->fault_kill_before_rollup, 0, LONG_MAX, 0,
          NULL},

@@ -12,6 +12,7 @@
 #include "queue.h"
 #include "rconn.h"
 #include "retention.h"
+#include "sitetz.h"
 #include "store.h"
 #include "svc.h"
 #include "sweep.h"
@@ -33,6 +34,8 @@ struct processor_cfg {
     struct retention ret;       /* RETENTION_DAYS, ROLLUP_RETENTION_DAYS; sites: start() */
     const char *site_retention; /* SITE_RETENTION as given, parsed into ret by start() */
     long sweep_s;               /* RETENTION_SWEEP_S (sweep.h) */
+    const char *site_timezones; /* SITE_TIMEZONES as given, parsed into tzs by start() */
+    struct sitetz tzs;          /* each site's time zone: its rollups' days and hours */
 #ifdef FAULT_INJECTION
     long fault_kill_before_rollup; /* SIGKILL itself before batch N's rollup */
     long fault_stop_before_rollup; /* SIGSTOP itself before batch N's rollup */

@@ -474,8 +474,8 @@ take_over(struct ctx *c)
 
 int
 rollup_apply(store_t *s, const struct rollup_batch *b, const struct event *evs,
-             const enum insert_outcome *outcomes, size_t n, struct rollup_tally *tally,
-             struct app_err *err)
+             const enum insert_outcome *outcomes, size_t n, const struct sitetz *tzs,
+             struct rollup_tally *tally, struct app_err *err)
 {
     mongoc_client_t *client = store_client_pop(s);
     struct rollup_plan plan;
@@ -491,7 +491,7 @@ rollup_apply(store_t *s, const struct rollup_batch *b, const struct event *evs,
     c.visits = store_collection(s, client, ROLLUP_VISITS_COLLECTION);
     c.entries = store_collection(s, client, ROLLUP_ENTRY_PAGES_COLLECTION);
     c.exits = store_collection(s, client, ROLLUP_EXIT_PAGES_COLLECTION);
-    if (rollup_plan_init(&plan, b->id, evs, outcomes, n) != 0) {
+    if (rollup_plan_init(&plan, b->id, evs, outcomes, n, tzs) != 0) {
         err_set(err, ERR_INTERNAL, "out of memory");
         goto done;
     }

@@ -60,6 +60,7 @@
 #include "event.h"
 #include "insert.h"
 #include "rollup_own.h"
+#include "sitetz.h"
 #include "store.h"
 
 /* What a rollup_apply() did beyond counting its own events. */
@@ -79,9 +80,9 @@ struct rollup_tally {
  * or slow, or a stop was requested (retry later, for as long as it lasts); ERR_INTERNAL (out
  * of memory) or ERR_INVALID (owners that keep changing, a document that never settles) when
  * retrying may never help (the processor gives up after MAX_ATTEMPTS). Adds to
- * *tally. */
+ * *tally. Each site's days and hours are those of its time zone in tzs (NULL: UTC). */
 int rollup_apply(store_t *s, const struct rollup_batch *b, const struct event *evs,
-                 const enum insert_outcome *outcomes, size_t n, struct rollup_tally *tally,
-                 struct app_err *err);
+                 const enum insert_outcome *outcomes, size_t n, const struct sitetz *tzs,
+                 struct rollup_tally *tally, struct app_err *err);
 
 #endif

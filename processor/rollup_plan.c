@@ -64,7 +64,7 @@ doc_ref(struct rollup_plan *p, char *id, int ns, const struct event *ev, int kin
         return -1; /* cannot happen: rollup_plan_init() sized it */
     }
     p->docs[p->n_docs] =
-        (struct plan_doc){id, ns, ev, kind, scope, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ""};
+        (struct plan_doc){id, ns, ev, kind, scope, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, "", 0, 0};
     p->slots[slot] = (long)p->n_docs;
     return (long)p->n_docs++;
 }
@@ -129,21 +129,40 @@ child_ref(struct rollup_plan *p, long parent, const char *leaf, int ns, const st
 struct scope_memo {
     struct {
         const struct event *ev; /* NULL: free */
+        int64_t hour_ms;        /* its site-hour's first instant */
         long doc[4];            /* by the order of scopes[] in event_docs() */
     } e[SCOPE_MEMO_N];
     size_t next; /* the entry to replace next */
     /* The visit site-day and site-hour of the last event with a visit (NULL: none yet): most
      * events of a batch with a visit start in the same few hours. */
     const struct event *vev;
+    int64_t vhour_ms;
     long vdoc[2];
 };
 
-/* Whether the visits of a and b start in the same site-hour (hence the same site-day). */
-static int
-same_visit_scopes(const struct event *a, const struct event *b)
+/* The time zone of ev's site (NULL: UTC). */
+static const struct tz *
+zone_of(const struct rollup_plan *p, const struct event *ev)
 {
-    return ts_floor(a->visit.start_ms, TS_HOUR_MS) == ts_floor(b->visit.start_ms, TS_HOUR_MS) &&
-           strcmp(a->site_id, b->site_id) == 0;
+    return p->tzs != NULL ? sitetz_find(p->tzs, ev->site_id) : NULL;
+}
+
+/* The site-day document id of `day` (the site's calendar, days since 1970-01-01), or of the
+ * site-hour starting at hour_ms when hour; doc_ref()'d, with its bucket noted on it. */
+static long
+scope_ref(struct rollup_plan *p, const struct event *ev, int hour, int64_t day, int64_t hour_ms,
+          const char *type, int ns, int kind)
+{
+    long d = doc_ref(p,
+                     hour ? rollup_hour_id(ev->site_id, hour_ms, type)
+                          : rollup_scope_id(ev->site_id, day * TS_DAY_MS, type),
+                     ns, ev, kind, -1);
+
+    if (d >= 0) {
+        p->docs[d].day = day;
+        p->docs[d].hour_ms = hour_ms;
+    }
+    return d;
 }
 
 /* The visit documents of event i (with a visit): doc_of[i][k] of each visit kind it counts in
@@ -160,19 +179,23 @@ visit_docs(struct rollup_plan *p, size_t i, struct scope_memo *memo)
     if (kinds == 0) {
         return 0;
     }
-    if (memo->vev != NULL && same_visit_scopes(memo->vev, ev)) {
-        vd = memo->vdoc[0];
+    const struct tz *z = zone_of(p, ev);
+    int64_t vhour_ms = tz_hour_start(z, v->start_ms);
+
+    if (memo->vev != NULL && memo->vhour_ms == vhour_ms &&
+        strcmp(memo->vev->site_id, ev->site_id) == 0) {
+        vd = memo->vdoc[0]; /* the same site-hour of the start, hence the same site-day */
         vh = memo->vdoc[1];
     } else {
-        vd = doc_ref(p, rollup_scope_id(ev->site_id, v->start_ms, NULL), PLAN_VISIT, ev,
-                     ROLLUP_KIND_VISIT, -1);
+        int64_t vday = tz_day_of(z, v->start_ms);
+        vd = scope_ref(p, ev, 0, vday, vhour_ms, NULL, PLAN_VISIT, ROLLUP_KIND_VISIT);
         vh = vd < 0 ? -1
-                    : doc_ref(p, rollup_hour_id(ev->site_id, v->start_ms, NULL), PLAN_VISIT, ev,
-                              ROLLUP_KIND_VISIT_HOUR, -1);
+                    : scope_ref(p, ev, 1, vday, vhour_ms, NULL, PLAN_VISIT, ROLLUP_KIND_VISIT_HOUR);
         if (vd < 0 || vh < 0) {
             return -1;
         }
         memo->vev = ev;
+        memo->vhour_ms = vhour_ms;
         memo->vdoc[0] = vd;
         memo->vdoc[1] = vh;
     }
@@ -195,12 +218,13 @@ visit_docs(struct rollup_plan *p, size_t i, struct scope_memo *memo)
     return 0;
 }
 
-/* Whether a and b fall in the same site-hour and type (hence the same site-day). */
+/* Whether a (of site-hour a_hour_ms) and b (of b_hour_ms) fall in the same site-hour and
+ * type (hence the same site-day). */
 static int
-same_scopes(const struct event *a, const struct event *b)
+same_scopes(const struct event *a, int64_t a_hour_ms, const struct event *b, int64_t b_hour_ms)
 {
-    return ts_floor(a->ts_ms, TS_HOUR_MS) == ts_floor(b->ts_ms, TS_HOUR_MS) &&
-           strcmp(a->site_id, b->site_id) == 0 && strcmp(a->event_type, b->event_type) == 0;
+    return a_hour_ms == b_hour_ms && strcmp(a->site_id, b->site_id) == 0 &&
+           strcmp(a->event_type, b->event_type) == 0;
 }
 
 /* The documents of event i: doc_of[i][k] for each kind it counts in (its referrer's in
@@ -213,11 +237,14 @@ event_docs(struct rollup_plan *p, size_t i, struct scope_memo *memo)
     static const int scopes[] = {ROLLUP_KIND_ALL, ROLLUP_KIND_TYPE, ROLLUP_KIND_HOUR_ALL,
                                  ROLLUP_KIND_HOUR_TYPE};
     const struct event *ev = &p->evs[i];
+    const struct tz *z = zone_of(p, ev);
+    int64_t hour_ms = tz_hour_start(z, ev->ts_ms), day = 0;
     char ref[ROLLUP_REFERRER_MAX + 1];
     int ref_len;
     size_t m = 0;
 
-    while (m < SCOPE_MEMO_N && memo->e[m].ev != NULL && !same_scopes(memo->e[m].ev, ev)) {
+    while (m < SCOPE_MEMO_N && memo->e[m].ev != NULL &&
+           !same_scopes(memo->e[m].ev, memo->e[m].hour_ms, ev, hour_ms)) {
         m++;
     }
     int reuse = m < SCOPE_MEMO_N && memo->e[m].ev != NULL;
@@ -225,17 +252,16 @@ event_docs(struct rollup_plan *p, size_t i, struct scope_memo *memo)
         m = memo->next;
         memo->next = (memo->next + 1) % SCOPE_MEMO_N;
         memo->e[m].ev = NULL; /* until its four are known */
+        memo->e[m].hour_ms = hour_ms;
+        day = tz_day_of(z, ev->ts_ms);
     }
 
     for (size_t s = 0; s < sizeof scopes / sizeof scopes[0]; s++) {
         int k = scopes[s], hour = k >= ROLLUP_KIND_HOUR_ALL;
         const char *type =
             k == ROLLUP_KIND_TYPE || k == ROLLUP_KIND_HOUR_TYPE ? ev->event_type : NULL;
-        long sd = reuse ? memo->e[m].doc[s]
-                        : doc_ref(p,
-                                  hour ? rollup_hour_id(ev->site_id, ev->ts_ms, type)
-                                       : rollup_scope_id(ev->site_id, ev->ts_ms, type),
-                                  PLAN_SCOPE, ev, k, -1);
+        long sd =
+            reuse ? memo->e[m].doc[s] : scope_ref(p, ev, hour, day, hour_ms, type, PLAN_SCOPE, k);
         if (sd < 0) {
             return -1;
         }
@@ -271,7 +297,7 @@ envelope_ref(struct rollup_plan *p, const struct event *ev)
 
 int
 rollup_plan_init(struct rollup_plan *p, const char *batch, const struct event *evs,
-                 const enum insert_outcome *outcomes, size_t n)
+                 const enum insert_outcome *outcomes, size_t n, const struct sitetz *tzs)
 {
     size_t sz = n ? n : 1, n_before;
     struct scope_memo memo;
@@ -279,6 +305,7 @@ rollup_plan_init(struct rollup_plan *p, const char *batch, const struct event *e
     memset(p, 0, sizeof *p);
     memset(&memo, 0, sizeof memo);
     p->batch = batch;
+    p->tzs = tzs;
     p->evs = evs;
     p->n = n;
     /* Per event: its id, two site-days, two paths, two site-hours, a referrer, two users, and

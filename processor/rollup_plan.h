@@ -34,6 +34,7 @@
 #include "event.h"
 #include "insert.h"
 #include "rollup_own.h"
+#include "sitetz.h"
 
 /* How many rounds an event's owner may change under our feet before the batch gives up
  * (and is retried later): each change is another processor taking it over. */
@@ -86,6 +87,9 @@ struct plan_doc {
     int listed;                      /* user documents: in users[] */
     int mine;                        /* user documents: b is this batch, as last read */
     char owner[ROLLUP_BATCH_ID_MAX]; /* user documents: b as last read ("" unread) */
+    /* Site-day, site-hour and visit documents: their bucket in the site's time zone (UTC
+     * without one): the day (days since 1970-01-01) and a site-hour's first instant. */
+    int64_t day, hour_ms;
 };
 
 /* A question for the store. Events: has batch `owner` applied on document doc? (If not, the
@@ -116,7 +120,8 @@ struct plan_pair {
 };
 
 struct rollup_plan {
-    const char *batch; /* this batch's id */
+    const char *batch;        /* this batch's id */
+    const struct sitetz *tzs; /* the sites' time zones (SITE_TIMEZONES; NULL: all UTC) */
     const struct event *evs;
     size_t n;
     /* The documents: an array, and an open-addressing index over it. */
@@ -167,7 +172,7 @@ int rollup_plan_is_hour(const struct plan_doc *d);
  * the one whose delivery stored the document. Returns 0, or -1 out of memory (then
  * rollup_plan_free() it). */
 int rollup_plan_init(struct rollup_plan *p, const char *batch, const struct event *evs,
-                     const enum insert_outcome *outcomes, size_t n);
+                     const enum insert_outcome *outcomes, size_t n, const struct sitetz *tzs);
 void rollup_plan_free(struct rollup_plan *p);
 
 /* With the stored deliveries in dlv[] (read with the first owners): a redelivered event

@@ -16,14 +16,14 @@ rollup_write_on_insert(bson_t *update, const struct rollup_plan *p, const struct
     if (d->ns == PLAN_VISIT || d->ns == PLAN_ENTRY || d->ns == PLAN_EXIT) {
         /* Bucketed by the visit's start. A visit site-day's or site-hour's site_id, and a
          * page's scope, are the filter's (rollup_write_not_applied()). */
-        ts_format(d->ev->visit.start_ms, day);
+        ts_format((d->ns == PLAN_VISIT ? d : &p->docs[d->scope])->day * TS_DAY_MS, day);
         if (d->ns != PLAN_VISIT) {
             BSON_APPEND_UTF8(&set, "site_id", d->ev->site_id);
             BSON_APPEND_UTF8(&set, "path", d->id + strlen(p->docs[d->scope].id) + 1);
         }
         bson_append_utf8(&set, "date", -1, day, 10);
         if (rollup_plan_is_hour(d)) {
-            BSON_APPEND_DATE_TIME(&set, "hour", ts_floor(d->ev->visit.start_ms, TS_HOUR_MS));
+            BSON_APPEND_DATE_TIME(&set, "hour", d->hour_ms);
         }
     } else if (d->ns == PLAN_PATH || d->ns == PLAN_REF) {
         /* Its scope comes from the filter's equality (rollup_write_not_applied()). The leaf
@@ -31,14 +31,14 @@ rollup_write_on_insert(bson_t *update, const struct rollup_plan *p, const struct
         BSON_APPEND_UTF8(&set, d->ns == PLAN_PATH ? "path" : "referrer",
                          d->id + strlen(p->docs[d->scope].id) + 1);
     } else {
-        ts_format(d->ev->ts_ms, day);
+        ts_format(d->day * TS_DAY_MS, day); /* the site's own calendar day */
         if (rollup_plan_is_hour(d)) {
             /* A site-day's site_id is its filter's (rollup_write_not_applied()). */
             BSON_APPEND_UTF8(&set, "site_id", d->ev->site_id);
         }
         bson_append_utf8(&set, "date", -1, day, 10);
         if (rollup_plan_is_hour(d)) {
-            BSON_APPEND_DATE_TIME(&set, "hour", ts_floor(d->ev->ts_ms, TS_HOUR_MS));
+            BSON_APPEND_DATE_TIME(&set, "hour", d->hour_ms);
             /* Its set u holds every user counted since its creation (a site-hour created
              * before the sets were kept has no u_all: reporting counts its users from the
              * raw events). */

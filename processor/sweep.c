@@ -80,8 +80,8 @@ sweep_parse_id(const char *id, int64_t *day_ms, const char **site, size_t *site_
     if (end - id < 10 || ts_parse_date(id, 10, day_ms) != 0) {
         return -1;
     }
-    if (*p == 'T') { /* a site-hour: "<date>T<HH>|" */
-        p += 3;
+    if (*p == 'T') { /* a site-hour: "<date>T<HH>|", or "<date>T<HH>:<MM>|" (rollup_hour_id()) */
+        p += end - p > 3 && p[3] == ':' ? 6 : 3;
     }
     if (p >= end || *p++ != '|') {
         return -1;
@@ -120,8 +120,8 @@ has_work(const struct retention *r)
 {
     int any = r->days > 0 || r->rollup_days > 0;
 
-    for (size_t i = 0; !any && i < r->n; i++) {
-        any = r->sites[i].days > 0;
+    for (size_t i = 0; !any && i < r->sites.n; i++) {
+        any = r->site_days[i] > 0;
     }
     return any;
 }
@@ -133,8 +133,8 @@ users_bound_ms(const struct sweep *sw)
     const struct retention *r = sw->ret;
     int64_t bound = retention_cutoff_ms(sw->now_ms, r->days);
 
-    for (size_t i = 0; i < r->n; i++) {
-        int64_t c = retention_cutoff_ms(sw->now_ms, r->sites[i].days);
+    for (size_t i = 0; i < r->sites.n; i++) {
+        int64_t c = retention_cutoff_ms(sw->now_ms, r->site_days[i]);
         bound = c > bound ? c : bound;
     }
     int64_t rollups = retention_cutoff_ms(sw->now_ms, r->rollup_days);
@@ -258,14 +258,14 @@ step_events(struct sweep *sw, const store_t *s, mongoc_collection_t *coll, const
 
     if (site != NULL) {
         BSON_APPEND_UTF8(&filter, EVDOC_SITE_ID, site);
-    } else if (sw->ret->n > 0) {
+    } else if (sw->ret->sites.n > 0) {
         char key[16];
         bson_append_document_begin(&filter, EVDOC_SITE_ID, -1, &sites);
         bson_append_array_begin(&sites, "$nin", -1, &lt);
-        for (size_t i = 0; i < sw->ret->n; i++) {
+        for (size_t i = 0; i < sw->ret->sites.n; i++) {
             const char *k;
             bson_uint32_to_string((uint32_t)i, &k, key, sizeof key);
-            bson_append_utf8(&lt, k, -1, sw->ret->sites[i].site, -1);
+            bson_append_utf8(&lt, k, -1, sw->ret->sites.items[i].site, -1);
         }
         bson_append_array_end(&sites, &lt);
         bson_append_document_end(&filter, &sites);
@@ -341,7 +341,7 @@ advance(struct sweep *sw)
         if (sw->stage == STAGE_EVENTS_OTHERS) {
             sw->stage = STAGE_EVENTS_SITE;
             sw->at = 0;
-        } else if (sw->stage == STAGE_EVENTS_SITE && sw->at + 1 < r->n) {
+        } else if (sw->stage == STAGE_EVENTS_SITE && sw->at + 1 < r->sites.n) {
             sw->at++;
         } else if (sw->stage == STAGE_EVENTS_SITE) {
             sw->stage = STAGE_USERS;
@@ -354,7 +354,7 @@ advance(struct sweep *sw)
             sw->stage = STAGE_IDLE;
             return;
         }
-        if ((sw->stage == STAGE_EVENTS_SITE && sw->at < r->n && r->sites[sw->at].days > 0) ||
+        if ((sw->stage == STAGE_EVENTS_SITE && sw->at < r->sites.n && r->site_days[sw->at] > 0) ||
             (sw->stage == STAGE_USERS && users_bound_ms(sw) != INT64_MIN) ||
             (sw->stage == STAGE_ROLLUPS && r->rollup_days > 0)) {
             return;
@@ -418,9 +418,9 @@ sweep_tick(struct sweep *sw, store_t *s, int64_t budget_ms)
             more = step_events(sw, s, coll, NULL, retention_cutoff_ms(sw->now_ms, sw->ret->days),
                                ids, &n, &err);
         } else if (sw->stage == STAGE_EVENTS_SITE) {
-            const struct retention_site *site = &sw->ret->sites[sw->at];
-            more = step_events(sw, s, coll, site->site, retention_cutoff_ms(sw->now_ms, site->days),
-                               ids, &n, &err);
+            more = step_events(sw, s, coll, sw->ret->sites.items[sw->at].site,
+                               retention_cutoff_ms(sw->now_ms, sw->ret->site_days[sw->at]), ids, &n,
+                               &err);
         } else if (sw->stage == STAGE_USERS) {
             more = step_users(sw, s, coll, ids, &n, &err);
         } else {

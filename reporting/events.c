@@ -149,7 +149,8 @@ reporting_handle_events(struct mg_connection *conn, void *arg)
     if (q == NULL) {
         return http_send_error(conn, 500, "Internal error");
     }
-    if (explorer_parse(mg_get_request_info(conn)->query_string, q, msg, sizeof msg) != 0) {
+    if (explorer_parse(mg_get_request_info(conn)->query_string, &r->cfg.tzs, q, msg, sizeof msg) !=
+        0) {
         free(q);
         return http_send_error(conn, 400, "%s", msg);
     }

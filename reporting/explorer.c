@@ -13,18 +13,17 @@
 #include "text.h"
 #include "ts.h"
 
-/* Parse `from` or `to` (name) of length len into *ms: an instant as it is, a date as its
- * midnight, or for `to` the next one (the end of that day). */
+/* Parse `from` or `to` (name) of length len into *ms: an instant as it is, a date as the
+ * first instant of that day in zone z (NULL: UTC), or for `to` of the next one (the end of
+ * that day). */
 static int
-parse_bound(const char *v, int len, int is_to, int64_t *ms)
+parse_bound(const char *v, int len, int is_to, const struct tz *z, int64_t *ms)
 {
     if (len == 10) {
         if (ts_parse_date(v, 10, ms) != 0) {
             return -1;
         }
-        if (is_to) {
-            *ms += TS_DAY_MS;
-        }
+        *ms = tz_day_start(z, *ms / TS_DAY_MS + (is_to ? 1 : 0));
         return 0;
     }
     return len > 0 && ts_parse_rfc3339(v, (size_t)len, ms) == 0 ? 0 : -1;
@@ -42,7 +41,8 @@ filter_param(const char *qs, const char *name, char *out, size_t max, char *msg,
 }
 
 int
-explorer_parse(const char *qs, struct events_query *q, char *msg, size_t msglen)
+explorer_parse(const char *qs, const struct sitetz *tzs, struct events_query *q, char *msg,
+               size_t msglen)
 {
     char from[64], to[64], limit[16], props[8], cursor[EXPLORER_CURSOR_MAX + 1];
     int site_len, from_len, to_len, limit_len, props_len, cursor_len, rc;
@@ -77,13 +77,16 @@ explorer_parse(const char *qs, struct events_query *q, char *msg, size_t msglen)
     q->to_ms = TS_MAX_MS + 1;
     from_len = reporting_param(qs, "from", from, sizeof from - 1);
     to_len = reporting_param(qs, "to", to, sizeof to - 1);
-    if (from_len != 0 && parse_bound(from, from_len, 0, &q->from_ms) != 0) {
+    if (from_len != 0 &&
+        parse_bound(from, from_len, 0, tzs != NULL ? sitetz_find(tzs, q->site_id) : NULL,
+                    &q->from_ms) != 0) {
         snprintf(msg, msglen,
                  "Parameter 'from' must be an RFC 3339 instant (e.g. 2025-11-15T10:00:00Z) or "
                  "a date YYYY-MM-DD");
         return -1;
     }
-    if (to_len != 0 && parse_bound(to, to_len, 1, &q->to_ms) != 0) {
+    if (to_len != 0 && parse_bound(to, to_len, 1, tzs != NULL ? sitetz_find(tzs, q->site_id) : NULL,
+                                   &q->to_ms) != 0) {
         snprintf(msg, msglen,
                  "Parameter 'to' must be an RFC 3339 instant (e.g. 2025-11-15T10:00:00Z) or a "
                  "date YYYY-MM-DD");

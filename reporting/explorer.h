@@ -16,6 +16,7 @@
 
 #include "event.h"
 #include "filter.h"
+#include "sitetz.h"
 
 #define EXPLORER_LIMIT_DEFAULT 100
 #define EXPLORER_LIMIT_MAX 1000
@@ -62,13 +63,15 @@ struct events_query {
 
 /* Parse the query string qs (may be NULL) of GET /events into q. `from` and `to` are RFC
  * 3339 instants (ts_parse_rfc3339()) or dates YYYY-MM-DD: from is inclusive, an instant
- * `to` exclusive and a date `to` the end of that day; the range they make must not be
+ * `to` exclusive and a date `to` the end of that day, a date's day the site's in tzs (its
+ * SITE_TIMEZONES zone; UTC without one, or with tzs NULL); the range they make must not be
  * empty (EXPLORER_FROM_AFTER_TO otherwise). `properties` is true or false (absent or
  * empty: true). Returns 0, or -1 with msg filled with the 400 message:
  * EXPLORER_MISSING_SITE, "Parameter 'X' must be ..." for a bad value,
  * EXPLORER_FROM_AFTER_TO, EXPLORER_BAD_LIMIT, EXPLORER_BAD_PROPERTIES, EXPLORER_BAD_CURSOR
  * or EXPLORER_OTHER_CURSOR. */
-int explorer_parse(const char *qs, struct events_query *q, char *msg, size_t msglen);
+int explorer_parse(const char *qs, const struct sitetz *tzs, struct events_query *q, char *msg,
+                   size_t msglen);
 
 /* A hash (FNV-1a, 64 bits) of q's filters: site, range and the three fields. A cursor
  * carries it, so that it is refused with other filters (the limit and properties may

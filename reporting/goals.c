@@ -154,7 +154,7 @@ reporting_handle_goals(struct mg_connection *conn, void *arg)
     json_t *reply, *list;
     int limit, status;
 
-    if ((status = req_read(conn, qs, &q, REQ_MISSING_DAYS)) != 0) {
+    if ((status = req_read(conn, qs, &r->cfg.tzs, &q, REQ_MISSING_DAYS)) != 0) {
         return status;
     }
     if (q.type_len != 0) {

@@ -70,7 +70,8 @@ start(struct svc_program *prog, struct app_err *err)
     struct reporting *r = (struct reporting *)prog;
 
     if (load_tokens(r, err) != 0 ||
-        retention_parse_sites(r->cfg.site_retention, &r->cfg.ret, err) != 0) {
+        retention_parse_sites(r->cfg.site_retention, &r->cfg.ret, err) != 0 ||
+        sitetz_parse(r->cfg.site_timezones, &r->cfg.tzs, err) != 0) {
         return -1;
     }
     /* It fails only for a count past SEM_VALUE_MAX (MAX_DB_REQUESTS is at most 4096). */
@@ -90,6 +91,7 @@ finish(struct svc_program *prog)
     store_free(r->store);
     auth_free(&r->auth);
     retention_cleanup(&r->cfg.ret);
+    sitetz_free(&r->cfg.tzs);
     if (r->slots_made) {
         sem_destroy(&r->db_slots);
     }
@@ -105,6 +107,7 @@ main(void)
         STORE_URI_VAR(&c->mongo_uri),
         {"MAX_DB_REQUESTS", "32", CFG_INT, &c->max_db_requests, 1, 4096, 0, NULL},
         RETENTION_VARS(&c->ret, &c->site_retention),
+        SITETZ_VAR(&c->site_timezones),
         {"READ_TOKENS", "", CFG_CHECKED, &c->read_tokens, 0, 0, 1, auth_check_spec},
         {"READ_TOKENS_FILE", "", CFG_CHECKED, &c->read_tokens_file, 0, 0, 0, check_tokens_file},
         SVC_HTTP_VARS(&r.svc.cfg, "128", "4900"),

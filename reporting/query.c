@@ -106,9 +106,10 @@ query_bucket_ids(const char *site_id, const struct day_range *r, int64_t step_ms
     char **ids = calloc((size_t)n, sizeof *ids);
 
     for (int64_t i = 0; ids != NULL && i < n; i++) {
-        int64_t t = r->from_ms + i * step_ms;
-        if ((ids[i] = step_ms == TS_DAY_MS ? rollup_scope_id(site_id, t, event_type)
-                                           : rollup_hour_id(site_id, t, event_type)) == NULL) {
+        if ((ids[i] = step_ms == TS_DAY_MS
+                          ? rollup_scope_id(site_id, range_date_ms(r, i), event_type)
+                          : rollup_hour_id(site_id, range_bucket_start(r, step_ms, i),
+                                           event_type)) == NULL) {
             query_free_ids(ids, i);
             return NULL;
         }
@@ -125,12 +126,13 @@ query_scope_ids(const char *site_id, const struct day_range *r, const char *even
 int64_t
 query_day_of_id(const char *id, const struct day_range *r)
 {
-    int64_t ms;
+    int64_t ms, day;
 
     if (strlen(id) < 10 || ts_parse_date(id, 10, &ms) != 0) {
         return -1;
     }
-    return range_bucket_of(r, TS_DAY_MS, ms);
+    day = ms / TS_DAY_MS - r->first_day; /* the site's date */
+    return day >= 0 && day < r->days ? day : -1;
 }
 
 bson_t *

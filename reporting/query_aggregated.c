@@ -38,7 +38,7 @@ static bson_t *
 stats_pipeline(const char *site_id, const struct day_range *r, const char *event_type)
 {
     bson_t *p = bson_new();
-    bson_t *match = events_match(site_id, r->from_ms, r->from_ms + r->days * TS_DAY_MS, event_type);
+    bson_t *match = events_match(site_id, r->from_ms, r->end_ms, event_type);
     bson_t stages, stage, facet, arr, st;
 
     bson_append_array_begin(p, "pipeline", -1, &stages);
@@ -210,9 +210,10 @@ query_aggregated_bucket_users(store_t *s, const char *site_id, const struct day_
     int rc = 0;
 
     for (int64_t b = 0; rc == 0 && b < out->n; b++) {
-        int64_t from = r->from_ms + b * step_ms;
         if (out->users[b] < 0) {
-            rc = events_users(s, site_id, from, from + step_ms, event_type, &out->users[b], err);
+            rc = events_users(s, site_id, range_bucket_start(r, step_ms, b),
+                              range_bucket_start(r, step_ms, b + 1), event_type, &out->users[b],
+                              err);
         }
     }
     return rc;
@@ -280,7 +281,7 @@ static int
 series_from_events(store_t *s, const char *site_id, const struct day_range *r, int64_t step_ms,
                    const char *event_type, struct series *out, struct app_err *err)
 {
-    bson_t *match = events_match(site_id, r->from_ms, r->from_ms + r->days * TS_DAY_MS, event_type);
+    bson_t *match = events_match(site_id, r->from_ms, r->end_ms, event_type);
     bson_t *pipeline =
         BCON_NEW("pipeline", "[", "{", "$match", BCON_DOCUMENT(match), "}", "{", "$sort", "{",
                  "timestamp", BCON_INT32(1), "}", "}", "{", "$project", "{", "_id", BCON_INT32(0),
@@ -426,7 +427,7 @@ int
 query_aggregated_breakdown(store_t *s, const char *site_id, const struct day_range *r, int by,
                            int limit, struct breakdown *out, struct app_err *err)
 {
-    int64_t to_ms = r->from_ms + r->days * TS_DAY_MS;
+    int64_t to_ms = r->end_ms;
     bson_t *match = events_match(site_id, r->from_ms, to_ms, NULL);
     int rc;
 

@@ -16,8 +16,8 @@ types_pipeline(const char *site_id, const struct day_range *r, int limit)
 {
     char from[TS_FORMAT_LEN], to[TS_FORMAT_LEN];
 
-    ts_format(r->from_ms, from);
-    ts_format(r->from_ms + (r->days - 1) * TS_DAY_MS, to);
+    ts_format(range_date_ms(r, 0), from);
+    ts_format(range_date_ms(r, r->days - 1), to);
     from[10] = to[10] = '\0';
     return BCON_NEW("pipeline", "[", "{", "$match", "{", "site_id", BCON_UTF8(site_id), "date", "{",
                     "$gte", BCON_UTF8(from), "$lte", BCON_UTF8(to), "}", "event_type", "{", "$ne",

@@ -16,9 +16,22 @@ date_of(const char *s, int len, int64_t *ms)
     return len > 0 && ts_parse_date(s, (size_t)len, ms) == 0 ? 0 : -1;
 }
 
+struct day_range
+range_make(const struct tz *z, int64_t first_day, int64_t days)
+{
+    return (struct day_range){tz_day_start(z, first_day), days, tz_day_start(z, first_day + days),
+                              first_day, z};
+}
+
+int64_t
+range_date_ms(const struct day_range *r, int64_t i)
+{
+    return (r->first_day + i) * TS_DAY_MS;
+}
+
 const char *
 range_parse(const char *date, int date_len, const char *from, int from_len, const char *to,
-            int to_len, struct day_range *r)
+            int to_len, const struct tz *z, struct day_range *r)
 {
     int64_t a, b;
 
@@ -29,7 +42,7 @@ range_parse(const char *date, int date_len, const char *from, int from_len, cons
         if (date_of(date, date_len, &a) != 0) {
             return RANGE_ERR_DATE;
         }
-        *r = (struct day_range){a, 1};
+        *r = range_make(z, a / TS_DAY_MS, 1);
         return NULL;
     }
     if (from_len == 0 || to_len == 0) {
@@ -47,7 +60,7 @@ range_parse(const char *date, int date_len, const char *from, int from_len, cons
     if ((b - a) / TS_DAY_MS + 1 > RANGE_MAX_DAYS) {
         return RANGE_ERR_LONG;
     }
-    *r = (struct day_range){a, (b - a) / TS_DAY_MS + 1};
+    *r = range_make(z, a / TS_DAY_MS, (b - a) / TS_DAY_MS + 1);
     return NULL;
 }
 
@@ -71,45 +84,74 @@ range_interval(const char *interval, int len, const struct day_range *r, int64_t
 int64_t
 range_buckets(const struct day_range *r, int64_t step_ms)
 {
-    return r->days * (TS_DAY_MS / step_ms);
+    return step_ms == TS_DAY_MS ? r->days : (r->end_ms - r->from_ms) / step_ms;
+}
+
+int64_t
+range_bucket_start(const struct day_range *r, int64_t step_ms, int64_t i)
+{
+    return step_ms == TS_DAY_MS ? tz_day_start(r->z, r->first_day + i) : r->from_ms + i * step_ms;
 }
 
 int64_t
 range_bucket_of(const struct day_range *r, int64_t step_ms, int64_t ts_ms)
 {
-    if (ts_ms < r->from_ms || ts_ms >= r->from_ms + r->days * TS_DAY_MS) {
+    if (ts_ms < r->from_ms || ts_ms >= r->end_ms) {
         return -1;
     }
-    return (ts_ms - r->from_ms) / step_ms;
+    return step_ms == TS_DAY_MS ? tz_day_of(r->z, ts_ms) - r->first_day
+                                : (ts_ms - r->from_ms) / step_ms;
 }
 
 int64_t
 range_bucket_of_id(const struct day_range *r, int64_t step_ms, const char *id)
 {
-    size_t len = strnlen(id, 14);
-    int64_t ms;
-    int h;
+    size_t len = strnlen(id, 17);
+    int64_t ms, day;
+    int h, m = 0;
+    const char *end;
 
     if (len < 11 || ts_parse_date(id, 10, &ms) != 0) {
         return -1;
     }
     if (step_ms == TS_DAY_MS) {
-        return id[10] == '|' ? range_bucket_of(r, step_ms, ms) : -1;
+        day = ms / TS_DAY_MS;
+        return id[10] == '|' && day >= r->first_day && day < r->first_day + r->days
+                   ? day - r->first_day
+                   : -1;
     }
     if (len < 14 || id[10] != 'T' || id[11] < '0' || id[11] > '2' || id[12] < '0' || id[12] > '9' ||
-        id[13] != '|' || (h = (id[11] - '0') * 10 + (id[12] - '0')) > 23) {
+        (h = (id[11] - '0') * 10 + (id[12] - '0')) > 23) {
         return -1;
     }
-    return range_bucket_of(r, step_ms, ms + h * step_ms);
+    end = id + 13;
+    if (*end == ':') { /* an hour starting at another minute: "THH:MM|" */
+        if (len < 17 || end[1] < '0' || end[1] > '5' || end[2] < '0' || end[2] > '9') {
+            return -1;
+        }
+        m = (end[1] - '0') * 10 + (end[2] - '0');
+        end += 3;
+    }
+    if (*end != '|') {
+        return -1;
+    }
+    return range_bucket_of(r, step_ms, ms + h * TS_HOUR_MS + m * 60000);
 }
 
 void
 range_bucket_time(const struct day_range *r, int64_t step_ms, int64_t i, char out[RANGE_T_LEN])
 {
+    int64_t at = range_bucket_start(r, step_ms, i), off = tz_offset_ms(r->z, at);
     char t[TS_FORMAT_LEN];
 
-    ts_format(r->from_ms + i * step_ms, t);
-    snprintf(out, RANGE_T_LEN, "%.19sZ", t);
+    ts_format(at + off, t);
+    if (r->z == NULL) {
+        snprintf(out, RANGE_T_LEN, "%.19sZ", t);
+    } else {
+        int64_t a = off < 0 ? -off : off;
+        snprintf(out, RANGE_T_LEN, "%.19s%c%02d:%02d", t, off < 0 ? '-' : '+',
+                 (int)(a / TS_HOUR_MS), (int)(a % TS_HOUR_MS / 60000));
+    }
 }
 
 const char *const range_by_names[RANGE_BY_N] = {"event_type", "path", "referrer", "entry_page",

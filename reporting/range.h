@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tz.h"
+
 /* The longest range a query may ask for, in days: any interval, and interval=hour. */
 #define RANGE_MAX_DAYS 366
 #define RANGE_MAX_HOUR_DAYS 31
@@ -37,18 +39,30 @@ enum range_by {
 };
 extern const char *const range_by_names[RANGE_BY_N];
 
-/* UTC days from_ms (a midnight) to from_ms + (days - 1) days, inclusive; days >= 1. */
+/* Calendar days of a site, first_day to first_day + days - 1 inclusive (days >= 1), in its
+ * time zone (z; NULL: UTC, whose days are 24 hours from 00:00Z): the instants [from_ms,
+ * end_ms). A day of a zone is 23 or 25 hours where its clocks change. */
 struct day_range {
-    int64_t from_ms;
+    int64_t from_ms; /* the first day's first instant */
     int64_t days;
+    int64_t end_ms;     /* the first instant after the last day */
+    int64_t first_day;  /* days since 1970-01-01 */
+    const struct tz *z; /* borrowed */
 };
 
+/* The range of `days` days from first_day in zone z. */
+struct day_range range_make(const struct tz *z, int64_t first_day, int64_t days);
+
+/* The date of day i of r (0 the first) as the UTC midnight of that date: what ts_format()
+ * writes as r's i-th date, and what rollup_scope_id() takes for the site-day of it. */
+int64_t range_date_ms(const struct day_range *r, int64_t i);
+
 /* The days asked for by `date` (one day) or by `from` and `to` (inclusive), each given
- * with its length as read from the query: 0 when absent or empty, -1 when unreadable.
- * The caller has checked that at least one of the three is present. Returns NULL and
- * fills *r, or the RANGE_ERR_* message of a 400. */
+ * with its length as read from the query: 0 when absent or empty, -1 when unreadable, in the
+ * site's zone z (NULL: UTC). The caller has checked that at least one of the three is
+ * present. Returns NULL and fills *r, or the RANGE_ERR_* message of a 400. */
 const char *range_parse(const char *date, int date_len, const char *from, int from_len,
-                        const char *to, int to_len, struct day_range *r);
+                        const char *to, int to_len, const struct tz *z, struct day_range *r);
 
 /* The bucket length of `interval` ("hour" or "day", length len as above) over r: sets
  * *step_ms. Returns NULL, or RANGE_ERR_INTERVAL (unknown or missing) or RANGE_ERR_HOURS
@@ -56,17 +70,21 @@ const char *range_parse(const char *date, int date_len, const char *from, int fr
 const char *range_interval(const char *interval, int len, const struct day_range *r,
                            int64_t *step_ms);
 
-/* The number of buckets of step_ms (an hour or a day) in r, and the index of the bucket
- * holding instant ts_ms (-1 outside r). */
+/* The number of buckets of step_ms (an hour or a day) in r (a day of 23 hours has 23
+ * hours), the first instant of bucket i (i up to the number: the end), and the index of the
+ * bucket holding instant ts_ms (-1 outside r). */
 int64_t range_buckets(const struct day_range *r, int64_t step_ms);
+int64_t range_bucket_start(const struct day_range *r, int64_t step_ms, int64_t i);
 int64_t range_bucket_of(const struct day_range *r, int64_t step_ms, int64_t ts_ms);
 
-/* The bucket of a site-day id ("YYYY-MM-DD|...", step a day) or site-hour id
- * ("YYYY-MM-DDTHH|...", step an hour) in r: its index, or -1 (another form, or outside). */
+/* The bucket of a site-day id ("YYYY-MM-DD|...": the site's date, step a day) or site-hour
+ * id ("YYYY-MM-DDTHH|..." or "YYYY-MM-DDTHH:MM|...": the hour's first instant in UTC, step an
+ * hour; rollup_doc.h) in r: its index, or -1 (another form, or outside). */
 int64_t range_bucket_of_id(const struct day_range *r, int64_t step_ms, const char *id);
 
-/* Write bucket i's start as "YYYY-MM-DDTHH:MM:SSZ" (21 bytes with the NUL) into out. */
-#define RANGE_T_LEN 21
+/* Write bucket i's start into out: "YYYY-MM-DDTHH:MM:SSZ" in UTC (a site without a zone), or
+ * the site's local time with its offset, "YYYY-MM-DDTHH:MM:SS+05:30" (26 bytes with the NUL). */
+#define RANGE_T_LEN 26
 void range_bucket_time(const struct day_range *r, int64_t step_ms, int64_t i,
                        char out[RANGE_T_LEN]);
 

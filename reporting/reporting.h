@@ -10,6 +10,7 @@
 #include "http.h"
 #include "log.h"
 #include "retention.h"
+#include "sitetz.h"
 #include "store.h"
 #include "svc.h"
 
@@ -21,6 +22,8 @@ struct reporting_cfg {
     const char *read_tokens_file; /* READ_TOKENS_FILE: "" when not set */
     struct retention ret;         /* RETENTION_DAYS, ...; its sites parsed by start() */
     const char *site_retention;   /* SITE_RETENTION as given */
+    const char *site_timezones;   /* SITE_TIMEZONES as given */
+    struct sitetz tzs;            /* each site's time zone: its days and hours (start()) */
 };
 
 /* The threads: main() (svc_main) waits for the stop; the HTTP workers (HTTP_THREADS, and

@@ -17,7 +17,8 @@ read_filters(struct mg_connection *conn, const char *qs, struct filters *fs)
 }
 
 int
-req_read(struct mg_connection *conn, const char *qs, struct req *q, const char *missing)
+req_read(struct mg_connection *conn, const char *qs, const struct sitetz *tzs, struct req *q,
+         const char *missing)
 {
     int site_len = reporting_param(qs, "site_id", q->site_id, EVENT_SITE_ID_MAX);
     const char *bad;
@@ -33,7 +34,8 @@ req_read(struct mg_connection *conn, const char *qs, struct req *q, const char *
         return http_send_error(conn, 400, "Parameter 'site_id' must be 1-%d bytes of UTF-8",
                                EVENT_SITE_ID_MAX);
     }
-    bad = range_parse(q->date, q->date_len, q->from, q->from_len, q->to, q->to_len, &q->days);
+    bad = range_parse(q->date, q->date_len, q->from, q->from_len, q->to, q->to_len,
+                      sitetz_find(tzs, q->site_id), &q->days);
     if (bad != NULL) {
         return http_send_error(conn, 400, "%s", bad);
     }
@@ -79,9 +81,18 @@ req_db_done(struct mg_connection *conn, struct reporting *r, int rc, const struc
 json_t *
 req_reply_head(const struct req *q)
 {
-    return q->date_len > 0
-               ? json_pack("{s:s,s:s}", "site_id", q->site_id, "date", q->date)
-               : json_pack("{s:s,s:s,s:s}", "site_id", q->site_id, "from", q->from, "to", q->to);
+    json_t *head = q->date_len > 0 ? json_pack("{s:s,s:s}", "site_id", q->site_id, "date", q->date)
+                                   : json_pack("{s:s,s:s,s:s}", "site_id", q->site_id, "from",
+                                               q->from, "to", q->to);
+
+    /* A site with a time zone says so: its days are that zone's (a site in UTC answers as it
+     * always has). */
+    if (head != NULL && q->days.z != NULL &&
+        json_object_set_new(head, "timezone", json_string(tz_name(q->days.z))) != 0) {
+        json_decref(head);
+        return NULL;
+    }
+    return head;
 }
 
 int

@@ -30,10 +30,12 @@ struct req {
  * /stats/goals) when site_id or every day parameter is absent. */
 #define REQ_MISSING_DAYS "Missing required parameters: site_id, date or from and to (YYYY-MM-DD)"
 
-/* Read them from the query string into q, the filters included (at most FILTER_MAX, each
+/* Read them from the query string into q, the days in the site's time zone of tzs (UTC
+ * without one), the filters included (at most FILTER_MAX, each
  * percent-decoded UTF-8 parsed by filter_parse()). Returns 0, or the HTTP status of the 400
  * sent (`missing`: the message when site_id or every day parameter is absent). */
-int req_read(struct mg_connection *conn, const char *qs, struct req *q, const char *missing);
+int req_read(struct mg_connection *conn, const char *qs, const struct sitetz *tzs, struct req *q,
+             const char *missing);
 
 /* May this request read q's site, and is there a MAX_DB_REQUESTS slot for it? Returns 0
  * with the slot taken and q->raw_from set (req_raw_from()), or the status of the 403 or 503

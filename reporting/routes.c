@@ -82,8 +82,8 @@ answer_stats(struct mg_connection *conn, struct reporting *r, query_stats_fn que
     json_t *reply, *paths;
     int status, dropped;
 
-    if ((status = req_read(conn, mg_get_request_info(conn)->query_string, &q, MISSING_PARAMS)) !=
-        0) {
+    if ((status = req_read(conn, mg_get_request_info(conn)->query_string, &r->cfg.tzs, &q,
+                           MISSING_PARAMS)) != 0) {
         return status;
     }
     if (q.filters.n > 0) {
@@ -163,7 +163,7 @@ answer_series(struct mg_connection *conn, struct reporting *r, query_series_fn q
     json_t *reply, *points;
     int status;
 
-    if ((status = req_read(conn, qs, &q, MISSING_SERIES)) != 0) {
+    if ((status = req_read(conn, qs, &r->cfg.tzs, &q, MISSING_SERIES)) != 0) {
         return status;
     }
     if ((bad = range_interval(interval, interval_len, &q.days, &step)) != NULL) {
@@ -253,7 +253,7 @@ answer_breakdown(struct mg_connection *conn, struct reporting *r, query_breakdow
     int by, limit, status, users;
     json_t *reply, *values;
 
-    if ((status = req_read(conn, qs, &q, MISSING_BREAKDOWN)) != 0) {
+    if ((status = req_read(conn, qs, &r->cfg.tzs, &q, MISSING_BREAKDOWN)) != 0) {
         return status;
     }
     if (q.type_len != 0) {

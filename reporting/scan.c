@@ -25,7 +25,8 @@ scan_init(struct scan *s, const struct filters *fs, const struct day_range *r, e
     s->fs = fs;
     s->mode = mode;
     s->from_ms = r->from_ms;
-    s->end_ms = r->from_ms + r->days * (int64_t)(24 * 3600 * 1000);
+    s->range = *r;
+    s->end_ms = r->end_ms;
     s->step_ms = step_ms;
     if (by != NULL) {
         s->by = *by;
@@ -168,7 +169,7 @@ time_row(const struct scan *s, int64_t ms)
     if (ms < s->from_ms || ms >= s->end_ms) {
         return -3;
     }
-    return s->mode == SCAN_ONE ? 0 : (long)((ms - s->from_ms) / s->step_ms);
+    return s->mode == SCAN_ONE ? 0 : (long)range_bucket_of(&s->range, s->step_ms, ms);
 }
 
 /* Whether event e passes the event-level filters. */

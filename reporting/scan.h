@@ -68,6 +68,7 @@ struct scan {
     enum scan_mode mode;
     struct filter_dimension by; /* SCAN_VALUES */
     int64_t from_ms, end_ms;    /* the range: [from_ms, end_ms) */
+    struct day_range range;     /* its days (SCAN_BUCKETS: range_bucket_of()) */
     int64_t step_ms;            /* SCAN_BUCKETS */
     struct scan_row *rows;
     size_t n_rows, cap_rows;

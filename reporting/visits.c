@@ -44,8 +44,8 @@ days_of(const struct day_range *r)
 {
     char from[TS_FORMAT_LEN], to[TS_FORMAT_LEN];
 
-    ts_format(r->from_ms, from);
-    ts_format(r->from_ms + (r->days - 1) * TS_DAY_MS, to);
+    ts_format(range_date_ms(r, 0), from);
+    ts_format(range_date_ms(r, r->days - 1), to);
     return json_pack("{s:s#,s:s#}", "from", from, 10, "to", to, 10);
 }
 
@@ -72,7 +72,7 @@ reporting_handle_summary(struct mg_connection *conn, void *arg)
     json_t *reply = NULL, *past = NULL, *change = NULL;
     int status;
 
-    if ((status = req_read(conn, qs, &q, REQ_MISSING_DAYS)) != 0) {
+    if ((status = req_read(conn, qs, &r->cfg.tzs, &q, REQ_MISSING_DAYS)) != 0) {
         return status;
     }
     if (q.type_len != 0) {
@@ -82,7 +82,7 @@ reporting_handle_summary(struct mg_connection *conn, void *arg)
     if (compare_len != 0 && (compare_len < 0 || strcmp(compare, "previous") != 0)) {
         return http_send_error(conn, 400, "Parameter 'compare' must be previous");
     }
-    prev = (struct day_range){q.days.from_ms - q.days.days * TS_DAY_MS, q.days.days};
+    prev = range_make(q.days.z, q.days.first_day - q.days.days, q.days.days);
     if ((status = req_db_slot(conn, r, &q)) != 0) {
         return status;
     }
@@ -125,6 +125,7 @@ reporting_handle_realtime(struct mg_connection *conn, void *arg)
     struct app_err err = {0};
     int64_t n;
     json_t *reply, *list;
+    const struct tz *zone;
     int status;
 
     if (site_len == 0) {
@@ -172,6 +173,12 @@ reporting_handle_realtime(struct mg_connection *conn, void *arg)
         json_object_set_new(reply, "filters", req_filters_json(&fs)) != 0) {
         json_decref(reply);
         reply = NULL; /* out of memory: the send says so */
+    }
+    /* The site's zone, if it has one: the dashboard counts its days there. */
+    if (reply != NULL && (zone = sitetz_find(&r->cfg.tzs, site_id)) != NULL &&
+        json_object_set_new(reply, "timezone", json_string(tz_name(zone))) != 0) {
+        json_decref(reply);
+        reply = NULL;
     }
     return http_send_json(conn, 200, reply);
 }

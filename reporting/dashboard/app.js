@@ -2,8 +2,11 @@
 // /stats/timeseries, /stats/breakdown, /stats/realtime, /events) for the site and range
 // picked, and draws it with uPlot.
 //
-// Ranges are whole UTC days, as the API counts them: today, the last 7 or 30 days (today
-// included) or custom from/to (inclusive). The first row is /stats/summary's figures against
+// Ranges are whole days of the site's time zone, as the API counts them (UTC unless
+// SITE_TIMEZONES gives the site one, which /stats/realtime's answer names: a site first
+// shown in UTC is shown again in its zone once that answer has said it, and the zone is kept
+// for the tab): today, the last 7 or 30 days (today included) or custom from/to
+// (inclusive). Times on the chart, in the feed and in the words are that zone's too. The first row is /stats/summary's figures against
 // the period before; a click on one draws it on the chart (/stats/timeseries?metric=), hourly
 // for ranges of up to 2 days, daily beyond. The live feed and the current visitors are asked
 // for every 5 s until paused. When reporting answers 401 (READ_TOKENS), the page asks for a
@@ -38,6 +41,7 @@
   const HOURLY_MAX_DAYS = 2;
   const DAY_MS = 86400000;
   const TOKEN_KEY = 'reporting-read-token';
+  const ZONE_KEY = 'reporting-zone:'; // + site: its time zone, as /stats/realtime said it
   const BUSY_RETRIES = 3; // a call answered 503 with Retry-After is asked again this often
   const RETRY_MAX_MS = 30000; // the longest wait asked for is cut to this
 
@@ -190,14 +194,31 @@
     }
   }
 
-  // -- dates (UTC days as YYYY-MM-DD) ---------------------------------------------------
+  // -- dates (days as YYYY-MM-DD; arithmetic on them as UTC midnights) ------------------
   const dayOf = (ms) => new Date(ms).toISOString().slice(0, 10);
+  let zone = 'UTC'; // the current site's time zone (an IANA name)
+  const zones = {}; // site -> its zone, once /stats/realtime has said it
+  const formats = {}; // zone -> its Intl.DateTimeFormat
+  // The parts of instant ms in the current zone: {year, month, day, hour, minute, second}.
+  const partsIn = (ms) => {
+    formats[zone] = formats[zone] || new Intl.DateTimeFormat('en-CA', {
+      timeZone: zone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit',
+      hour: '2-digit', minute: '2-digit', second: '2-digit'});
+    return Object.fromEntries(formats[zone].formatToParts(new Date(ms))
+      .filter((p) => p.type !== 'literal').map((p) => [p.type, p.value]));
+  };
+  // Instant ms as "YYYY-MM-DD HH:MM:SS" in the current zone, and its date alone.
+  const timeIn = (ms) => {
+    const p = partsIn(ms);
+    return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second}`;
+  };
+  const dateIn = (ms) => timeIn(ms).slice(0, 10);
   const msOf = (day) => Date.parse(day + 'T00:00:00Z');
   const isDay = (s) => /^\d{4}-\d{2}-\d{2}$/.test(s) && !isNaN(msOf(s)) && dayOf(msOf(s)) === s;
 
   // The range the picker says: {from, to, days} or {error}.
   function pickedRange() {
-    const today = dayOf(Date.now());
+    const today = dateIn(Date.now());
     const r = $('range').value;
     let from = today;
     let to = today;
@@ -387,16 +408,16 @@
     $('series-metric').textContent = FIGURES[name].label;
   }
 
-  // The x axis in UTC: ticks on whole hours (hourly) or days (daily), labelled "HH:00", with
-  // the date under midnight, or "MM-DD".
+  // The x axis in the site's zone: ticks on whole hours (hourly) or days (daily), labelled
+  // "HH:00", with the date under midnight, or "MM-DD".
   function timeAxis(interval) {
     const H = 3600;
     const D = 24 * H;
     const label = (ts) => {
-      const d = new Date(ts * 1000);
-      const day = two(d.getUTCMonth() + 1) + '-' + two(d.getUTCDate());
+      const p = partsIn(ts * 1000);
+      const day = p.month + '-' + p.day;
       if (interval !== 'hour') return day;
-      return two(d.getUTCHours()) + ':00' + (d.getUTCHours() === 0 ? '\n' + day : '');
+      return p.hour + ':' + p.minute + (p.hour === '00' ? '\n' + day : '');
     };
     return {
       incrs: interval === 'hour' ? [H, 2 * H, 3 * H, 4 * H, 6 * H, 12 * H, D]
@@ -416,11 +437,11 @@
     const opts = {
       width,
       height: 220,
-      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
+      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), zone === 'UTC' ? 'Etc/UTC' : zone),
       legend: {show: true},
       scales: {x: {time: true}, y: {range: (u, min, max) => [0, Math.max(1, max)]}},
       series: [
-        {label: interval === 'hour' ? 'Hour (UTC)' : 'Day (UTC)'},
+        {label: (interval === 'hour' ? 'Hour' : 'Day') + ' (' + zone + ')'},
         {label: f.label, stroke: '#2456d3', fill: 'rgba(36,86,211,0.08)', width: 2,
          value: (u, v) => (v == null ? '–' : f.format(v))},
       ],
@@ -438,9 +459,12 @@
   function showSeries(ts, interval, name, events) {
     const points = Array.isArray(ts.points) ? ts.points : [];
     const f = FIGURES[name];
-    $('interval').textContent = interval === 'hour' ? 'by hour (UTC)' : 'by day (UTC)';
+    $('interval').textContent = (interval === 'hour' ? 'by hour' : 'by day') + ' (' + zone + ')';
+    $('series-time').textContent = 'Time (' + zone + ')';
     drawChart(points, interval, name);
-    const label = (t) => (interval === 'hour' ? t.slice(0, 16).replace('T', ' ') : t.slice(0, 10));
+    // An hour's local time, with its offset in a zone (the hour repeated in autumn is two).
+    const label = (t) => (interval !== 'hour' ? t.slice(0, 10)
+      : t.slice(0, 16).replace('T', ' ') + (zone === 'UTC' ? '' : ' ' + t.slice(19)));
     fillRows('#series', points.map((p) => [label(p.t), [f.format(p[name]), p[name]]]));
     let words = '';
     if (events === 0) words = 'No events for this site in this range';
@@ -847,7 +871,7 @@
         const time = document.createElement('time');
         const ts = typeof e.timestamp === 'string' ? e.timestamp : '';
         time.dateTime = ts;
-        time.textContent = ts.replace('T', ' ').replace(/\.\d+/, '').replace('Z', ' UTC');
+        time.textContent = ts && !isNaN(Date.parse(ts)) ? timeIn(Date.parse(ts)) + ' ' + zone : ts;
         const type = document.createElement('span');
         type.className = 'type';
         type.textContent = e.event_type;
@@ -895,7 +919,7 @@
     $('realtime-words').textContent = n === 1 ? 'current visitor' : 'current visitors';
     $('realtime').title = err ? err.message
       : 'Visitors with an event in the last ' + Math.round((body.window_seconds || 300) / 60) +
-        ' minutes; updated ' + new Date().toISOString().slice(11, 19) + ' UTC';
+        ' minutes; updated ' + timeIn(Date.now()).slice(11) + ' ' + zone;
     $('realtime').classList.toggle('error', Boolean(err));
     $('realtime').hidden = false;
   }
@@ -923,12 +947,24 @@
       showFeed(events, kept.length > 0);
       $('feed').dataset.filters = kept.map(filterText).join(' ');
       offerLatest(events);
-      $('feed-status').textContent = 'Updated ' + new Date().toISOString().slice(11, 19) + ' UTC';
+      $('feed-status').textContent = 'Updated ' + timeIn(Date.now()).slice(11) + ' ' + zone;
       if (feedPaused) return;
       part = 'realtime';
       const now = await api('/stats/realtime', withFilters({filters: kept}, {site_id: q.site}),
                             {retries: 0});
       if (gen !== generation) return;
+      // The site's time zone ("timezone"; none: UTC). Learnt here, the first time a site's
+      // figures were asked in UTC: they are asked again in its zone (kept for the tab).
+      const tz = typeof now.timezone === 'string' ? now.timezone : 'UTC';
+      if (zones[q.site] !== tz) {
+        zones[q.site] = tz;
+        if (tz === 'UTC') sessionStorage.removeItem(ZONE_KEY + q.site);
+        else sessionStorage.setItem(ZONE_KEY + q.site, tz);
+        if (tz !== zone) {
+          load();
+          return;
+        }
+      }
       showRealtime(now, null);
       $('realtime').dataset.filters = kept.map(filterText).join(' ');
     } catch (err) {
@@ -962,7 +998,6 @@
   // -- one query -----------------------------------------------------------------------
   async function load() {
     const site = $('site').value.trim();
-    const range = pickedRange();
     stopFeed();
     generation++;
     $('realtime').hidden = true;
@@ -971,6 +1006,9 @@
       setState('error');
       return;
     }
+    // The site's time zone, as /stats/realtime last said it in this tab (UTC until it has).
+    zone = zones[site] || sessionStorage.getItem(ZONE_KEY + site) || 'UTC';
+    const range = pickedRange();
     if (range.error) {
       setStatus(range.error, true);
       setState('error');
@@ -1033,8 +1071,8 @@
     const errors = results.filter((r) => r.status === 'rejected').map((r) => r.reason);
     $('token-form').hidden = true;
     $('data').hidden = false;
-    $('range-label').textContent = q.from === q.to ? site + ', ' + q.from + ' (UTC)'
-      : site + ', ' + q.from + ' to ' + q.to + ' (UTC)';
+    $('range-label').textContent = q.from === q.to ? site + ', ' + q.from + ' (' + zone + ')'
+      : site + ', ' + q.from + ' to ' + q.to + ' (' + zone + ')';
     // Every section shows its own answer, or the words for its failure. A section that
     // failed shows nothing of an earlier query: only its words.
     const [summary, ts, stats, types, entry, exit, ...rest] = results;

@@ -388,6 +388,30 @@ const cases = {
     await shot(page, 'empty');
   },
 
+  // A site with a time zone (SITE_TIMEZONES: Pacific/Chatham): shown first in UTC, then, once
+  // /stats/realtime has named its zone, again in its own days and hours; after a reload, in
+  // its zone at once (the tab keeps it).
+  async zone(browser) {
+    const page = await newPage(browser);
+    const seen = () => page.evaluate(() => ({
+      label: document.getElementById('range-label').textContent,
+      interval: document.getElementById('interval').textContent,
+      time_head: document.getElementById('series-time').textContent,
+      from: new URLSearchParams(location.hash.slice(1)).get('from'),
+      points: Number(document.getElementById('chart').dataset.points),
+      first_hour: (document.querySelector('#series tbody tr td') || {}).textContent,
+      loads: Number(document.body.dataset.loads || 0),
+    }));
+    await open(page, env('REPORTING'), env('ZONE_SITE'), 'today');
+    info('zone_first', await seen());
+    await answered(page, 1);
+    info('zone', await seen());
+    await page.reload();
+    await answered(page, 0);
+    await page.waitForSelector('#realtime:not([hidden])');
+    info('zone_reload', await seen());
+  },
+
   // A range without the site's events: the page offers the day of its latest event, and
   // shows that day when asked.
   async latest(browser) {

@@ -38,7 +38,10 @@ start_service ingest REDIS_PORT="$REDIS_PORT"
 start_service processor REDIS_PORT="$REDIS_PORT" MONGO_URI="$(mongo_uri $DB)" BATCH_WAIT_MS=100
 # The site's raw events are said to be kept 10 days (reporting only: no processor deletes
 # them): a range that starts before shows a notice.
-start_service reporting MONGO_URI="$(mongo_uri $DB)" SITE_RETENTION="$SITE:10"
+# ZONE_SITE's days are Pacific/Chatham's (+13:45 in December).
+ZONE_SITE="site-dash-zone"
+start_service reporting MONGO_URI="$(mongo_uri $DB)" SITE_RETENTION="$SITE:10" \
+    SITE_TIMEZONES="$ZONE_SITE:Pacific/Chatham"
 start_service reporting2 MONGO_URI="$(mongo_uri $DB)" READ_TOKENS="$TOKEN:$SITE"
 start_service reporting3 \
     MONGO_URI="mongodb://127.0.0.1:$(free_port)/$DB?serverSelectionTimeoutMS=300&connectTimeoutMS=300"
@@ -111,7 +114,7 @@ check "the processor has counted them" wait_until 30 queue_settled events
 # run_case NAME: run dashboard.js NAME to its end (lib.sh's browser_case).
 run_case() {
     REPORTING="$R" AUTH="$AUTH" DEAD="$DEAD" INGEST="$I" SITE="$SITE" EMPTY_SITE="$EMPTY_SITE" \
-        TOKEN="$TOKEN" SHOTS="$SHOTS" browser_case dashboard.js "$1"
+        ZONE_SITE="$ZONE_SITE" TOKEN="$TOKEN" SHOTS="$SHOTS" browser_case dashboard.js "$1"
 }
 # api PATH: the API's answer (reporting's JSON) to GET PATH, compact.
 api() {
@@ -317,6 +320,22 @@ if run_case empty; then
     expect_eq "a site without events: no current visitors" "$(shown empty .realtime)" 0
     expect_eq "a site without events: the feed says so" "$(shown feed_msg -r .)" \
         "No events for this site yet"
+fi
+
+if run_case zone; then
+    ZDAY=$("$T_PYTHON" -c 'import datetime, zoneinfo; print(datetime.datetime.now(zoneinfo.ZoneInfo("Pacific/Chatham")).date())')
+    ZTS=$(api "/stats/timeseries?site_id=$ZONE_SITE&date=$ZDAY&interval=hour")
+    expect_eq "a site's time zone: its first load in UTC, said so" \
+        "$(shown zone_first '[.label, .time_head]')" "[\"$ZONE_SITE, $(date -u +%F) (UTC)\",\"Time (UTC)\"]"
+    expect_eq "then its zone's today, hours and words, once /stats/realtime has named it" \
+        "$(shown zone '[.label, .interval, .time_head, .from, .points, .first_hour, .loads]')" \
+        "$(jq -c --arg s "$ZONE_SITE" --arg d "$ZDAY" \
+            '["\($s), \($d) (Pacific/Chatham)", "by hour (Pacific/Chatham)", "Time (Pacific/Chatham)",
+              $d, (.points | length), (.points[0].t | .[0:16] | sub("T"; " ")) + " " + (.points[0].t | .[19:]), 2]' <<<"$ZTS")"
+    expect_eq "the API's hours for that day: 24, from local midnight (+13:45)" \
+        "$(jq -c '[(.points | length), .points[0].t[10:], .timezone]' <<<"$ZTS")" '[24,"T00:00:00+13:45","Pacific/Chatham"]'
+    expect_eq "after a reload: in its zone at once, one load" "$(shown zone_reload '[.label, .loads]')" \
+        "[\"$ZONE_SITE, $ZDAY (Pacific/Chatham)\",1]"
 fi
 
 if run_case token; then

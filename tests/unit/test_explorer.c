@@ -63,7 +63,7 @@ test_parse_accepts(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         msg[0] = '\0';
-        assert_int_equal(explorer_parse(rows[i].qs, &q, msg, sizeof msg), 0);
+        assert_int_equal(explorer_parse(rows[i].qs, NULL, &q, msg, sizeof msg), 0);
         assert_string_equal(q.site_id, "s1");
         assert_int_equal(q.from_ms, rows[i].from);
         assert_int_equal(q.to_ms, rows[i].to);
@@ -139,7 +139,7 @@ test_parse_refuses(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         msg[0] = '\0';
-        if (explorer_parse(rows[i].qs, &q, msg, sizeof msg) != -1) {
+        if (explorer_parse(rows[i].qs, NULL, &q, msg, sizeof msg) != -1) {
             fail_msg("accepted %s", rows[i].qs);
         }
         assert_string_equal(msg, rows[i].msg);
@@ -154,14 +154,14 @@ test_parse_cursor(void **state)
 
     (void)state;
     assert_int_equal(
-        explorer_parse("site_id=s1&limit=7&cursor=" CUR_S1_T10_EV1, &q, msg, sizeof msg), 0);
+        explorer_parse("site_id=s1&limit=7&cursor=" CUR_S1_T10_EV1, NULL, &q, msg, sizeof msg), 0);
     assert_int_equal(q.has_after, 1);
     assert_int_equal(q.after_ms, T10);
     assert_string_equal(q.after_id, "ev-1");
     assert_int_equal(q.limit, 7); /* the limit may change from page to page */
     assert_int_equal(explorer_parse("site_id=s1&event_type=click&from=2025-11-15&to=2025-11-15&"
                                     "cursor=" CUR_S1_CLICK_DAY,
-                                    &q, msg, sizeof msg),
+                                    NULL, &q, msg, sizeof msg),
                      0);
     assert_int_equal(q.after_ms, T10);
     assert_string_equal(q.after_id, "s1:abc");
@@ -174,11 +174,11 @@ test_cursor_encode_matches_reference(void **state)
     char out[EXPLORER_CURSOR_MAX + 1], msg[256];
 
     (void)state;
-    assert_int_equal(explorer_parse("site_id=s1", &q, msg, sizeof msg), 0);
+    assert_int_equal(explorer_parse("site_id=s1", NULL, &q, msg, sizeof msg), 0);
     explorer_cursor_encode(&q, T10, "ev-1", out);
     assert_string_equal(out, CUR_S1_T10_EV1);
-    assert_int_equal(explorer_parse("site_id=s1&event_type=click&from=2025-11-15&to=2025-11-15", &q,
-                                    msg, sizeof msg),
+    assert_int_equal(explorer_parse("site_id=s1&event_type=click&from=2025-11-15&to=2025-11-15",
+                                    NULL, &q, msg, sizeof msg),
                      0);
     explorer_cursor_encode(&q, T10, "s1:abc", out);
     assert_string_equal(out, CUR_S1_CLICK_DAY);
@@ -198,7 +198,7 @@ test_cursor_round_trip(void **state)
     (void)state;
     memset(long_id, 'x', EVENT_DOC_ID_MAX);
     long_id[EVENT_DOC_ID_MAX] = '\0';
-    assert_int_equal(explorer_parse("site_id=s1&user_id=u&path=/p", &q, msg, sizeof msg), 0);
+    assert_int_equal(explorer_parse("site_id=s1&user_id=u&path=/p", NULL, &q, msg, sizeof msg), 0);
     for (size_t t = 0; t < sizeof times / sizeof times[0]; t++) {
         for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
             explorer_cursor_encode(&q, times[t], ids[i], out);
@@ -235,7 +235,7 @@ test_cursor_refuses_malformed(void **state)
     char msg[256];
 
     (void)state;
-    assert_int_equal(explorer_parse("site_id=s1", &q, msg, sizeof msg), 0);
+    assert_int_equal(explorer_parse("site_id=s1", NULL, &q, msg, sizeof msg), 0);
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         assert_int_equal(explorer_cursor_decode(rows[i], strlen(rows[i]), &q), -1);
         assert_int_equal(q.has_after, 0);
@@ -272,11 +272,11 @@ test_filters_hash(void **state)
     char msg[256];
 
     (void)state;
-    assert_int_equal(explorer_parse("site_id=s1&event_type=", &base, msg, sizeof msg), 0);
-    assert_int_equal(explorer_parse("site_id=s1&limit=3", &q, msg, sizeof msg), 0);
+    assert_int_equal(explorer_parse("site_id=s1&event_type=", NULL, &base, msg, sizeof msg), 0);
+    assert_int_equal(explorer_parse("site_id=s1&limit=3", NULL, &q, msg, sizeof msg), 0);
     assert_true(explorer_filters_hash(&base) == explorer_filters_hash(&q));
     for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
-        assert_int_equal(explorer_parse(others[i], &q, msg, sizeof msg), 0);
+        assert_int_equal(explorer_parse(others[i], NULL, &q, msg, sizeof msg), 0);
         assert_true(explorer_filters_hash(&base) != explorer_filters_hash(&q));
     }
 }
@@ -290,7 +290,7 @@ expect_filter(const char *qs, const char *json)
     bson_t *f;
     char *s;
 
-    assert_int_equal(explorer_parse(qs, &q, msg, sizeof msg), 0);
+    assert_int_equal(explorer_parse(qs, NULL, &q, msg, sizeof msg), 0);
     f = explorer_filter(&q);
     s = bson_as_canonical_extended_json(f, NULL);
     assert_string_equal(s, json);
@@ -349,7 +349,7 @@ test_pipeline(void **state)
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         bson_t *p;
         char *s;
-        assert_int_equal(explorer_parse(rows[i].qs, &q, msg, sizeof msg), 0);
+        assert_int_equal(explorer_parse(rows[i].qs, NULL, &q, msg, sizeof msg), 0);
         p = explorer_pipeline(&q);
         s = bson_as_relaxed_extended_json(p, NULL);
         assert_string_equal(s, rows[i].want);
@@ -410,7 +410,7 @@ test_batch(void **state)
 
     (void)state;
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-        assert_int_equal(explorer_parse(rows[i].qs, &q, msg, sizeof msg), 0);
+        assert_int_equal(explorer_parse(rows[i].qs, NULL, &q, msg, sizeof msg), 0);
         assert_int_equal(explorer_batch(&q, rows[i].n, rows[i].used, rows[i].largest),
                          rows[i].want);
     }

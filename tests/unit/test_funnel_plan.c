@@ -14,6 +14,7 @@
 
 #include "funnel_plan.h"
 #include "goals_plan.h"
+#include "ts.h"
 
 #define NOV15 1763164800000LL /* 2025-11-15T00:00:00Z */
 
@@ -139,7 +140,7 @@ test_match(void **state)
 static char *
 pipeline_json(const char *steps)
 {
-    struct day_range r = {NOV15, 2};
+    struct day_range r = range_make(NULL, NOV15 / TS_DAY_MS, 2);
     struct funnel f;
     bson_t *p;
     char *j, *o;

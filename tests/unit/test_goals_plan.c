@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "goals_plan.h"
+#include "ts.h"
 
 #define NOV15 1763164800000LL /* 2025-11-15T00:00:00Z */
 
@@ -91,7 +92,7 @@ test_params(void **state)
 static char *
 pipeline_json(const char *goal, const char *key)
 {
-    struct day_range r = {NOV15, 2};
+    struct day_range r = range_make(NULL, NOV15 / TS_DAY_MS, 2);
     bson_t *p = goals_pipeline("site-1", &r, goal, key);
     char *j = bson_as_relaxed_extended_json(p, NULL), *o = j;
 

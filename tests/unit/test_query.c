@@ -103,7 +103,7 @@ test_stats_add_path(void **state)
 static void
 test_series_init_zeroes_every_bucket(void **state)
 {
-    const struct day_range r = {DAY_2025_01_05, 2};
+    const struct day_range r = range_make(NULL, DAY_2025_01_05 / TS_DAY_MS, 2);
     struct series ts;
     struct app_err err = {0};
 
@@ -123,7 +123,7 @@ test_series_init_zeroes_every_bucket(void **state)
 static void
 test_scope_ids_are_the_days(void **state)
 {
-    const struct day_range r = {DAY_2025_01_05, 3};
+    const struct day_range r = range_make(NULL, DAY_2025_01_05 / TS_DAY_MS, 3);
     char **ids = query_scope_ids("site", &r, "click");
 
     (void)state;
@@ -141,7 +141,7 @@ test_scope_ids_are_the_days(void **state)
 static void
 test_day_of_id(void **state)
 {
-    const struct day_range r = {DAY_2025_01_05, 2};
+    const struct day_range r = range_make(NULL, DAY_2025_01_05 / TS_DAY_MS, 2);
 
     (void)state;
     assert_int_equal(query_day_of_id("2025-01-05|s", &r), 0);
@@ -168,7 +168,7 @@ test_append_in(void **state)
 static void
 test_top_pipeline_one_day(void **state)
 {
-    const struct day_range r = {DAY_2025_01_05, 1};
+    const struct day_range r = range_make(NULL, DAY_2025_01_05 / TS_DAY_MS, 1);
     char a[] = "2025-01-05|s";
     char *ids[] = {a};
     const char *key = NULL;
@@ -185,7 +185,7 @@ test_top_pipeline_one_day(void **state)
 static void
 test_top_pipeline_range(void **state)
 {
-    const struct day_range r = {DAY_2025_01_05, 2};
+    const struct day_range r = range_make(NULL, DAY_2025_01_05 / TS_DAY_MS, 2);
     char a[] = "2025-01-05|s", b[] = "2025-01-06|s";
     char *ids[] = {a, b};
     const char *key = NULL;

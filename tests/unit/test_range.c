@@ -61,9 +61,9 @@ test_parse(void **state)
     };
     (void)state;
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-        struct day_range r = {-1, -1};
+        struct day_range r = {-1, -1, -1, -1, NULL};
         const char *e = range_parse(rows[i].date, len_of(rows[i].date), rows[i].from,
-                                    len_of(rows[i].from), rows[i].to, len_of(rows[i].to), &r);
+                                    len_of(rows[i].from), rows[i].to, len_of(rows[i].to), NULL, &r);
         if (rows[i].err != NULL) {
             assert_non_null(e);
             assert_string_equal(e, rows[i].err);
@@ -102,7 +102,7 @@ test_interval_and_buckets(void **state)
     };
     (void)state;
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-        struct day_range r = {NOV15, rows[i].days};
+        struct day_range r = range_make(NULL, NOV15 / TS_DAY_MS, rows[i].days);
         int64_t step = 0;
         const char *e = range_interval(rows[i].interval, len_of(rows[i].interval), &r, &step);
         if (rows[i].err != NULL) {
@@ -133,11 +133,57 @@ test_bucket_of(void **state)
         {TS_DAY_MS, INT64_MIN, -1},
         {TS_DAY_MS, INT64_MAX, -1},
     };
-    struct day_range r = {NOV15, 2};
+    struct day_range r = range_make(NULL, NOV15 / TS_DAY_MS, 2);
     (void)state;
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         assert_int_equal(range_bucket_of(&r, rows[i].step, rows[i].ts), rows[i].want);
     }
+}
+
+/* A site's days in its zone: Berlin's 2026-10-25 of 25 hours (02:00 twice), 2026-03-29 of 23;
+ * Kolkata's hours starting at :30 UTC; the buckets' labels in local time with the offset. */
+static void
+test_zones(void **state)
+{
+    struct tz *berlin, *kolkata;
+    char why[256], t[RANGE_T_LEN];
+    struct day_range r;
+    int64_t oct25 = ts_days_from_civil(2026, 10, 25), mar29 = ts_days_from_civil(2026, 3, 29);
+    int64_t jun1 = ts_days_from_civil(2026, 6, 1);
+
+    (void)state;
+    assert_int_equal(tz_load("Europe/Berlin", &berlin, why, sizeof why), 0);
+    assert_int_equal(tz_load("Asia/Kolkata", &kolkata, why, sizeof why), 0);
+    assert_null(range_parse("2026-10-25", 10, NULL, 0, NULL, 0, berlin, &r));
+    assert_int_equal(r.first_day, oct25);
+    assert_int_equal(r.from_ms, oct25 * TS_DAY_MS - 2 * HOUR);
+    assert_int_equal(r.end_ms, (oct25 + 1) * TS_DAY_MS - HOUR);
+    assert_int_equal(range_buckets(&r, HOUR), 25);
+    assert_int_equal(range_buckets(&r, TS_DAY_MS), 1);
+    range_bucket_time(&r, HOUR, 2, t);
+    assert_string_equal(t, "2026-10-25T02:00:00+02:00");
+    range_bucket_time(&r, HOUR, 3, t);
+    assert_string_equal(t, "2026-10-25T02:00:00+01:00");
+    range_bucket_time(&r, TS_DAY_MS, 0, t);
+    assert_string_equal(t, "2026-10-25T00:00:00+02:00");
+    assert_int_equal(range_bucket_of_id(&r, HOUR, "2026-10-25T01|*|1:s"), 3);
+    assert_int_equal(range_bucket_of_id(&r, TS_DAY_MS, "2026-10-25|*|1:s"), 0);
+    assert_int_equal(range_bucket_of_id(&r, TS_DAY_MS, "2026-10-24|*|1:s"), -1);
+    r = range_make(berlin, mar29, 2);
+    assert_int_equal(range_buckets(&r, HOUR), 23 + 24);
+    assert_int_equal(range_bucket_of(&r, TS_DAY_MS, (mar29 + 1) * TS_DAY_MS - 2 * HOUR - 1), 0);
+    assert_int_equal(range_bucket_of(&r, TS_DAY_MS, (mar29 + 1) * TS_DAY_MS - 2 * HOUR), 1);
+    assert_int_equal(range_date_ms(&r, 1), (mar29 + 1) * TS_DAY_MS);
+    r = range_make(kolkata, jun1, 1);
+    assert_int_equal(r.from_ms, jun1 * TS_DAY_MS - 5 * HOUR - 30 * 60000);
+    assert_int_equal(range_bucket_of_id(&r, HOUR, "2026-05-31T18:30|*|1:s"), 0);
+    assert_int_equal(range_bucket_of_id(&r, HOUR, "2026-06-01T10:30|*|1:s"), 16);
+    assert_int_equal(range_bucket_of_id(&r, HOUR, "2026-06-01T18:30|*|1:s"), -1);
+    assert_int_equal(range_bucket_of_id(&r, HOUR, "2026-06-01T10:3|*|1:s"), -1);
+    range_bucket_time(&r, HOUR, 16, t);
+    assert_string_equal(t, "2026-06-01T16:00:00+05:30");
+    tz_free(berlin);
+    tz_free(kolkata);
 }
 
 static void
@@ -335,7 +381,7 @@ test_bucket_of_id(void **state)
         {HOUR, "2025-11-15T1x|*|1:s", -1},
         {HOUR, "", -1},
     };
-    struct day_range r = {NOV15, 2};
+    struct day_range r = range_make(NULL, NOV15 / TS_DAY_MS, 2);
     (void)state;
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         if (range_bucket_of_id(&r, rows[i].step, rows[i].id) != rows[i].want) {
@@ -358,7 +404,7 @@ test_bucket_time(void **state)
         {HOUR, 24 * 17, "2025-12-02T00:00:00Z"},
         {TS_DAY_MS, 47, "2026-01-01T00:00:00Z"},
     };
-    struct day_range r = {NOV15, 366};
+    struct day_range r = range_make(NULL, NOV15 / TS_DAY_MS, 366);
     (void)state;
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         char t[RANGE_T_LEN];
@@ -406,12 +452,19 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse),        cmocka_unit_test(test_interval_and_buckets),
-        cmocka_unit_test(test_bucket_of),    cmocka_unit_test(test_limit),
-        cmocka_unit_test(test_user_counted), cmocka_unit_test(test_unique),
-        cmocka_unit_test(test_bucket_of_id), cmocka_unit_test(test_bucket_time),
-        cmocka_unit_test(test_by),           cmocka_unit_test(test_user_hash_and_passes),
-        cmocka_unit_test(test_hold),         cmocka_unit_test(test_batch),
+        cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_interval_and_buckets),
+        cmocka_unit_test(test_bucket_of),
+        cmocka_unit_test(test_zones),
+        cmocka_unit_test(test_limit),
+        cmocka_unit_test(test_user_counted),
+        cmocka_unit_test(test_unique),
+        cmocka_unit_test(test_bucket_of_id),
+        cmocka_unit_test(test_bucket_time),
+        cmocka_unit_test(test_by),
+        cmocka_unit_test(test_user_hash_and_passes),
+        cmocka_unit_test(test_hold),
+        cmocka_unit_test(test_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

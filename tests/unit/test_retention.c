@@ -27,22 +27,22 @@ test_parse_good(void **state)
     } rows[] = {
         {"", 0, NULL, 0, NULL, 0},
         {"shop:30", 1, "shop", 30, NULL, 0},
-        {" shop:30 , blog:0", 2, "shop", 30, "blog", 0},
-        {"a:b:7,x:36500", 2, "a:b", 7, "x", 36500}, /* the last ':' separates */
+        {" shop:30 , blog:0", 2, "blog", 0, "shop", 30}, /* sorted by site */
+        {"a:b:7,x:36500", 2, "a:b", 7, "x", 36500},      /* the last ':' separates */
     };
     (void)state;
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         struct retention r = {0};
         struct app_err err = {0};
         assert_int_equal(retention_parse_sites(rows[i].text, &r, &err), 0);
-        assert_int_equal(r.n, rows[i].n);
+        assert_int_equal(r.sites.n, rows[i].n);
         if (rows[i].n > 0) {
-            assert_string_equal(r.sites[0].site, rows[i].site0);
-            assert_int_equal(r.sites[0].days, rows[i].days0);
+            assert_string_equal(r.sites.items[0].site, rows[i].site0);
+            assert_int_equal(r.site_days[0], rows[i].days0);
         }
         if (rows[i].n > 1) {
-            assert_string_equal(r.sites[1].site, rows[i].site1);
-            assert_int_equal(r.sites[1].days, rows[i].days1);
+            assert_string_equal(r.sites.items[1].site, rows[i].site1);
+            assert_int_equal(r.site_days[1], rows[i].days1);
         }
         retention_cleanup(&r);
     }
@@ -71,7 +71,8 @@ test_parse_bad(void **state)
         struct app_err err = {0};
         assert_int_equal(retention_parse_sites(rows[i].text, &r, &err), -1);
         assert_string_equal(err.msg, rows[i].msg);
-        assert_null(r.sites);
+        assert_null(r.sites.items);
+        assert_null(r.site_days);
         assert_int_equal(retention_check_sites(rows[i].text, &err), -1);
     }
 }
@@ -79,9 +80,12 @@ test_parse_bad(void **state)
 static void
 test_cutoff(void **state)
 {
-    struct retention_site sites[] = {{"shop", 2}, {"blog", 0}};
-    const struct retention r = {.days = 30, .rollup_days = 0, .sites = sites, .n = 2};
-    const struct retention keep = {.days = 0, .rollup_days = 0, .sites = sites, .n = 2};
+    /* SITE_RETENTION=shop:2,blog:0, as parsed: sorted by site. */
+    struct sitelist_item items[] = {{"blog", "0"}, {"shop", "2"}};
+    long days[] = {0, 2};
+    const struct sitelist sites = {items, 2};
+    const struct retention r = {.days = 30, .rollup_days = 0, .sites = sites, .site_days = days};
+    const struct retention keep = {.days = 0, .rollup_days = 0, .sites = sites, .site_days = days};
     const int64_t day = ts_days_from_civil(2026, 12, 7) * TS_DAY_MS;
     static const struct {
         int64_t now;

@@ -41,6 +41,30 @@ test_scope_ids(void **state)
     }
 }
 
+/* Site-hour ids: the hour's first instant in UTC, its minutes when it starts at another minute
+ * than :00 (a zone half or three quarters of an hour off UTC). */
+static void
+test_hour_ids(void **state)
+{
+    static const struct {
+        int64_t hour_ms;
+        const char *type, *want;
+    } rows[] = {
+        {DAY_START + 10 * 3600000LL, NULL, "2025-11-15T10|*|1:s"},
+        {DAY_START + 10 * 3600000LL, "click", "2025-11-15T10|5:click|1:s"},
+        {T_1030, NULL, "2025-11-15T10:30|*|1:s"},
+        {DAY_START - 15 * 60000LL, NULL, "2025-11-14T23:45|*|1:s"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char *id = rollup_hour_id("s", rows[i].hour_ms, rows[i].type);
+        assert_non_null(id);
+        assert_string_equal(id, rows[i].want);
+        free(id);
+    }
+}
+
 /* Ids that would collide without the lengths: a site "x|1:y" of all types against the site
  * "y" of type "x"... every pair here must differ. */
 static void
@@ -154,8 +178,11 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_scope_ids), cmocka_unit_test(test_scope_ids_never_collide),
-        cmocka_unit_test(test_child_ids), cmocka_unit_test(test_referrer_hosts),
+        cmocka_unit_test(test_scope_ids),
+        cmocka_unit_test(test_hour_ids),
+        cmocka_unit_test(test_scope_ids_never_collide),
+        cmocka_unit_test(test_child_ids),
+        cmocka_unit_test(test_referrer_hosts),
         cmocka_unit_test(test_user_hash),
     };
 

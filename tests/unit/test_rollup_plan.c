@@ -13,6 +13,7 @@
 
 #include "rollup_doc.h"
 #include "rollup_plan.h"
+#include "ts.h"
 
 #define ME "bbbbbbbbbbbbbbbb:7" /* the batch planned */
 #define V "vvvvvvvvvvvvvvvv:3"  /* an earlier batch */
@@ -567,8 +568,8 @@ check_visits(const struct rollup_plan *p, const struct visit_row *r)
 
     check_visit_doc(p, rollup_scope_id("site", T_DAY, NULL), PLAN_VISIT, r->visit_day,
                     "visit site-day", name);
-    check_visit_doc(p, rollup_hour_id("site", T_DAY, NULL), PLAN_VISIT, r->visit_hour,
-                    "visit site-hour", name);
+    check_visit_doc(p, rollup_hour_id("site", ts_floor(T_DAY, TS_HOUR_MS), NULL), PLAN_VISIT,
+                    r->visit_hour, "visit site-hour", name);
     check_visit_doc(p, rollup_child_id(day, "/a"), PLAN_ENTRY, r->entry_a, "entry /a", name);
     check_visit_doc(p, rollup_child_id(day, "/a"), PLAN_EXIT, r->exit_a, "exit /a", name);
     check_visit_doc(p, rollup_child_id(day, "/b"), PLAN_EXIT, r->exit_b, "exit /b", name);
@@ -605,7 +606,7 @@ run_row(const struct row *r, const struct visit_row *vr)
         }
         outcomes[n] = e->outcome;
     }
-    assert_int_equal(rollup_plan_init(&p, ME, evs, outcomes, n), 0);
+    assert_int_equal(rollup_plan_init(&p, ME, evs, outcomes, n, NULL), 0);
     for (size_t j = 0; j < p.n_dups; j++) {
         for (int k = 0; k < ROLLUP_KINDS; k++) {
             snprintf(stored[j][k], ROLLUP_BATCH_ID_MAX, "%s", r->evs[p.dups[j]].owner);
@@ -695,7 +696,7 @@ run_row(const struct row *r, const struct visit_row *vr)
     long sd = doc_named(&p, scope, PLAN_SCOPE), pd = doc_named(&p, path, PLAN_PATH);
     int64_t views = sd >= 0 ? p.docs[sd].views : 0, users = sd >= 0 ? p.docs[sd].users : 0;
     int64_t path_views = pd >= 0 ? p.docs[pd].views : 0;
-    char *hour = rollup_hour_id("site", T_DAY, NULL);
+    char *hour = rollup_hour_id("site", ts_floor(T_DAY, TS_HOUR_MS), NULL);
     long hd = doc_named(&p, hour, PLAN_SCOPE);
     int64_t hour_views = hd >= 0 ? p.docs[hd].views : 0,
             hour_users = hd >= 0 ? p.docs[hd].users : 0;
@@ -782,7 +783,7 @@ test_figures_of_an_event(void **state)
     evs[0].user_id = "";
     evs[1].user_id = NULL;
     evs[0].ts_ms = evs[1].ts_ms = T_DAY;
-    assert_int_equal(rollup_plan_init(&p, ME, evs, outcomes, 2), 0);
+    assert_int_equal(rollup_plan_init(&p, ME, evs, outcomes, 2, NULL), 0);
     assert_int_equal(rollup_plan_users(&p), 0);
     rollup_plan_counts(&p);
     for (size_t d = 0; d < p.n_docs; d++) {
@@ -801,15 +802,65 @@ test_figures_of_an_event(void **state)
     rollup_plan_free(&p);
 }
 
+/* A site with a time zone counts its local days and hours: Kolkata's event at 20:10Z is of
+ * 2026-06-02 there (01:40 local), in the site-hour from 19:30Z; a visit started at 18:20Z is of
+ * 2026-06-01 (23:50 local), its hour from 17:30Z; a site without one keeps UTC. */
+static void
+test_zones(void **state)
+{
+    struct event evs[2];
+    enum insert_outcome outcomes[2] = {INSERT_NEW, INSERT_NEW};
+    struct sitetz tzs;
+    struct app_err err;
+    struct rollup_plan p;
+    static const struct {
+        int ev, kind;
+        const char *id, *date;
+        int64_t hour_ms;
+    } docs[] = {
+        {0, ROLLUP_KIND_ALL, "2026-06-02|*|2:in", "2026-06-02", 0},
+        {0, ROLLUP_KIND_HOUR_ALL, "2026-06-01T19:30|*|2:in", "2026-06-02", 1780342200000LL},
+        {0, ROLLUP_KIND_VISIT, "2026-06-01|*|2:in", "2026-06-01", 0},
+        {0, ROLLUP_KIND_VISIT_HOUR, "2026-06-01T17:30|*|2:in", "2026-06-01", 1780335000000LL},
+        {1, ROLLUP_KIND_ALL, "2026-06-01|*|2:ut", "2026-06-01", 0},
+        {1, ROLLUP_KIND_HOUR_ALL, "2026-06-01T20|*|2:ut", "2026-06-01", 1780344000000LL},
+    };
+
+    (void)state;
+    assert_int_equal(sitetz_parse("in:Asia/Kolkata", &tzs, &err), 0);
+    memset(evs, 0, sizeof evs);
+    for (int i = 0; i < 2; i++) {
+        snprintf(evs[i].id, sizeof evs[i].id, "e%d", i);
+        evs[i].site_id = i == 0 ? "in" : "ut";
+        evs[i].event_type = "page_view";
+        evs[i].path = "/";
+        evs[i].ts_ms = 1780344600000LL; /* 2026-06-01T20:10:00Z */
+    }
+    evs[0].has_visit = 1;
+    evs[0].visit = (struct event_visit){.id = "e0", .seq = 2, .start_ms = 1780338000000LL, .d = 1};
+    assert_int_equal(rollup_plan_init(&p, ME, evs, outcomes, 2, &tzs), 0);
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+        long d = p.doc_of[docs[i].ev][docs[i].kind];
+        char day[TS_FORMAT_LEN];
+        assert_true(d >= 0);
+        assert_string_equal(p.docs[d].id, docs[i].id);
+        ts_format(p.docs[d].day * TS_DAY_MS, day);
+        assert_memory_equal(day, docs[i].date, 10);
+        if (rollup_plan_is_hour(&p.docs[d])) {
+            assert_int_equal(p.docs[d].hour_ms, docs[i].hour_ms);
+        }
+    }
+    rollup_plan_free(&p);
+    sitetz_free(&tzs);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rows),
-        cmocka_unit_test(test_visit_rows),
-        cmocka_unit_test(test_figures_of_an_event),
-        cmocka_unit_test(test_doc_state),
-        cmocka_unit_test(test_answer),
+        cmocka_unit_test(test_zones),      cmocka_unit_test(test_rows),
+        cmocka_unit_test(test_visit_rows), cmocka_unit_test(test_figures_of_an_event),
+        cmocka_unit_test(test_doc_state),  cmocka_unit_test(test_answer),
     };
 
     return cmocka_run_group_tests_name("rollup_plan: the protocol's decisions", tests, NULL, NULL);

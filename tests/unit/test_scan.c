@@ -12,6 +12,7 @@
 
 #include "failalloc.h"
 #include "scan.h"
+#include "ts.h"
 
 #define DAY 86400000LL
 #define NOV15 1763164800000LL /* 2025-11-15T00:00:00Z */
@@ -104,8 +105,7 @@ static const struct visit VISITS[] = {
 static void
 setup_range(struct day_range *r)
 {
-    r->from_ms = NOV15;
-    r->days = 1;
+    *r = range_make(NULL, NOV15 / TS_DAY_MS, 1);
 }
 
 static void

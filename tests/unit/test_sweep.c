@@ -19,8 +19,11 @@
 static void
 test_expired(void **state)
 {
-    struct retention_site sites[] = {{"shop", 2}, {"blog", 0}};
-    struct retention r = {.days = 30, .rollup_days = 0, .sites = sites, .n = 2};
+    /* SITE_RETENTION=shop:2,blog:0, as parsed: sorted by site. */
+    struct sitelist_item items[] = {{"blog", "0"}, {"shop", "2"}};
+    long days[] = {0, 2};
+    const struct sitelist sites = {items, 2};
+    struct retention r = {.days = 30, .rollup_days = 0, .sites = sites, .site_days = days};
     static const struct {
         const char *site;
         int64_t ts;
@@ -80,15 +83,19 @@ test_parse_id(void **state)
     (void)state;
     assert_int_equal(DAY0, ts_days_from_civil(2026, 12, 7) * TS_DAY_MS);
     for (size_t i = 0; i < sizeof sites / sizeof sites[0]; i++) {
-        char *ids[4] = {rollup_scope_id(sites[i], NOW, NULL),
-                        rollup_scope_id(sites[i], NOW, "page_view"),
-                        rollup_hour_id(sites[i], NOW, "a|b"), NULL};
+        /* A site-hour of a zone half an hour off UTC: "<date>T<HH>:30|...". */
+        char *ids[5] = {
+            rollup_scope_id(sites[i], NOW, NULL), rollup_scope_id(sites[i], NOW, "page_view"),
+            rollup_hour_id(sites[i], ts_floor(NOW, TS_HOUR_MS), "a|b"),
+            rollup_hour_id(sites[i], ts_floor(NOW, TS_HOUR_MS) + 30 * 60000, NULL), NULL};
         assert_non_null(ids[0]);
         assert_non_null(ids[1]);
         assert_non_null(ids[2]);
-        ids[3] = rollup_child_id(ids[1], "u|1");
         assert_non_null(ids[3]);
-        for (int k = 0; k < 4; k++) {
+        assert_memory_equal(ids[3], "2026-12-07T15:30|*|", 19);
+        ids[4] = rollup_child_id(ids[1], "u|1");
+        assert_non_null(ids[4]);
+        for (int k = 0; k < 5; k++) {
             assert_int_equal(sweep_parse_id(ids[k], &day, &site, &len), 0);
             assert_int_equal(day, DAY0);
             assert_int_equal(len, strlen(sites[i]));
