@@ -28,9 +28,9 @@ processor_COMMON     := $(COMMON_BASE) rconn rcluster rcluster_map event device 
 reporting_COMMON     := $(COMMON_BASE) store rollup_doc
 ingest_PKGS          := hiredis jansson libcrypto libmaxminddb libpcre2-8
 processor_PKGS       := hiredis libmongoc-1.0 jansson
-reporting_PKGS       := libmongoc-1.0 jansson
+reporting_PKGS       := libmongoc-1.0 jansson zlib
 
-PKGS        := hiredis libmongoc-1.0 jansson libcrypto libmaxminddb libpcre2-8
+PKGS        := hiredis libmongoc-1.0 jansson libcrypto libmaxminddb libpcre2-8 zlib
 PKG_CFLAGS   = $(shell pkg-config --cflags $(PKGS) 2>/dev/null | sed 's/-I/-isystem /g')
 pkg_libs     = $(shell pkg-config --libs $(1) 2>/dev/null) -lcivetweb -lpthread
 PKG_LIBS     = $(call pkg_libs,$(PKGS))

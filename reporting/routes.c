@@ -414,6 +414,7 @@ const struct http_route reporting_routes[] = {
     {"GET", "/stats/realtime", reporting_handle_realtime, 0},
     {"GET", "/stats/goals", reporting_handle_goals, 0},
     {"GET", "/stats/funnel", reporting_handle_funnel, 0},
+    {"GET", "/export", reporting_handle_export, HTTP_ROUTE_ADMIN},
     DASHBOARD_ROUTES,
     SVC_PROBE_ROUTES,
     {"GET", "/metrics", handle_metrics, SVC_OPEN_ROUTE},
