@@ -83,8 +83,8 @@ flush(struct stream *s, int finish)
         s->z.next_out = s->zout;
         s->z.avail_out = sizeof s->zout;
         zrc = deflate(&s->z, finish ? Z_FINISH : Z_NO_FLUSH);
-        if (send_chunk(s, s->zout, sizeof s->zout - s->z.avail_out) != 0) {
-            return -1;
+        if (zrc == Z_STREAM_ERROR || send_chunk(s, s->zout, sizeof s->zout - s->z.avail_out) != 0) {
+            return -1; /* Z_STREAM_ERROR: a broken state, never with ours */
         }
     } while (s->z.avail_out == 0 || (finish && zrc != Z_STREAM_END));
     s->text.len = 0;

@@ -30,7 +30,8 @@ int export_ndjson(struct jsontext *t, const bson_t *doc);
 /* Append the CSV's header row (the column names, CRLF). Returns 0, or -1 out of memory. */
 int export_csv_header(struct jsontext *t);
 
-/* Append doc as one CSV record (CRLF-terminated). Returns 0, or -1 as export_ndjson(). */
+/* Append doc as one CSV record (CRLF-terminated). Returns 0, or -1 when doc has no string
+ * _id, a value other than a string does not render (jsontext_value()), or out of memory. */
 int export_csv_record(struct jsontext *t, const bson_t *doc);
 
 /* Append s[0..n) as one CSV field (RFC 4180): as it is, or, when it holds a ',', a '"', a
