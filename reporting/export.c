@@ -64,10 +64,11 @@ send_chunk(struct stream *s, const void *data, size_t n)
     return 0;
 }
 
-/* Send what text holds (through gzip when on), and with finish the end of the gzip stream.
- * Returns 0, or -1 when the client is gone. */
+/* Send what text holds, through gzip when on with zlib's flush mode: Z_NO_FLUSH (gzip sends
+ * when it has enough), Z_SYNC_FLUSH (everything so far, the stream left open) or Z_FINISH
+ * (everything and the end of the gzip stream). Returns 0, or -1 when the client is gone. */
 static int
-flush(struct stream *s, int finish)
+flush(struct stream *s, int mode)
 {
     int zrc;
 
@@ -82,11 +83,11 @@ flush(struct stream *s, int finish)
     do {
         s->z.next_out = s->zout;
         s->z.avail_out = sizeof s->zout;
-        zrc = deflate(&s->z, finish ? Z_FINISH : Z_NO_FLUSH);
+        zrc = deflate(&s->z, mode);
         if (zrc == Z_STREAM_ERROR || send_chunk(s, s->zout, sizeof s->zout - s->z.avail_out) != 0) {
             return -1; /* Z_STREAM_ERROR: a broken state, never with ours */
         }
-    } while (s->z.avail_out == 0 || (finish && zrc != Z_STREAM_END));
+    } while (s->z.avail_out == 0 || (mode == Z_FINISH && zrc != Z_STREAM_END));
     s->text.len = 0;
     return 0;
 }
@@ -107,7 +108,7 @@ export_doc(const bson_t *doc, void *arg, struct app_err *err)
                        "memory)");
     }
     s->events++;
-    if (s->text.len >= EXPORT_FLUSH_BYTES && flush(s, 0) != 0) {
+    if (s->text.len >= EXPORT_FLUSH_BYTES && flush(s, Z_NO_FLUSH) != 0) {
         return err_set(err, ERR_INTERNAL, "the client is gone");
     }
     return DBREAD_NEXT;
@@ -164,7 +165,7 @@ stream(struct mg_connection *conn, struct reporting *r, const struct export_quer
         rc = 0;
     } else if (rc == 0) {
         /* The last of the text, the end of the gzip stream and the empty last chunk. */
-        if (flush(s, 1) == 0 && mg_send_chunk(conn, "", 0) < 0) {
+        if (flush(s, Z_FINISH) == 0 && mg_send_chunk(conn, "", 0) < 0) {
             s->gone = 1;
         }
     } else if (!s->head_sent) {
@@ -175,7 +176,9 @@ stream(struct mg_connection *conn, struct reporting *r, const struct export_quer
         }
     } else if (!s->gone) {
         /* The reply is under way: it ends without its last chunk, which tells the client
-         * that it is cut short; the cursor of its last line resumes it. */
+         * that it is cut short, after the whole lines rendered so far (gzip'd: flushed, the
+         * stream left unfinished); the cursor of its last line resumes it. */
+        flush(s, Z_SYNC_FLUSH);
         LOG_WARN("export: %s after %ld events; the reply is cut short", err.msg, s->events);
         if (err.code == ERR_TRANSIENT) {
             atomic_fetch_add(&r->mongo_errors, 1);

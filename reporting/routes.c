@@ -389,6 +389,9 @@ handle_metrics(struct mg_connection *conn, void *arg)
          "Requests answered 503 at once because MAX_DB_REQUESTS were already waiting "
          "on MongoDB.",
          NULL, NULL, (double)atomic_load(&r->db_busy), NULL, NULL, NULL},
+        {"analytics_exports_running", "gauge",
+         "Exports (GET /export) being streamed now, at most EXPORT_MAX_STREAMS.", NULL, NULL,
+         (double)atomic_load(&r->exports), NULL, NULL, NULL},
     };
     struct metrics_buf b;
     int status;

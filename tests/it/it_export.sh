@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # it_export.sh - GET /export and the admin tokens on reporting: without ADMIN_TOKENS the route
 # is not there (404); ADMIN_TOKENS_FILE's tokens, 401 (no token, an unknown one, a read token)
-# and 403 (a token of other sites); every 400; 10,000 events of one day written straight into
+# and 403 (a token of other sites); every 400; 6,000 events of one day written straight into
 # MongoDB (tests/it/export_check.py gen: every field the processor writes on some, three to a
 # timestamp, properties that need quoting) exported as NDJSON and as CSV, oldest and newest
 # first, each compared with a recomputation from the stored documents; gzip that decompresses
 # to the same bytes; resuming from the cursor of a line (within a run of events that share a
-# timestamp) gives exactly the rest; reporting's resident memory flat during a slow export of
-# 12 MB; EXPORT_MAX_STREAMS (503) while the API answers; a client that stops reading (send
-# timeout) and one that leaves mid-stream free their export; HEAD; a clean stop.
+# timestamp) gives exactly the rest; a MongoDB frozen before the first event (503) and
+# mid-stream (the reply cut short, resumed whole from its last line's cursor); reporting's
+# resident memory flat during a slow export of 15 MB; EXPORT_MAX_STREAMS (503) while the API
+# answers; a client that stops reading (send timeout) and one that leaves mid-stream free
+# their export; HEAD; a clean stop.
 # shellcheck source=tests/it/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -57,8 +59,9 @@ expect_eq "$N events of $SITE stored on $DAY" "$(wc -l <"$T_TMP/stored.jsonl")" 
 printf ' adm ,\nadm2:other|third\n' >"$T_TMP/admin.txt"
 # Under ASan (build-asan/) freed memory waits in a quarantine, 256 MB by default, before it is
 # reused, which would show as growth in the RSS check below: 16 MB fills before that check.
-start_service reporting MONGO_URI="$URI" READ_TOKENS=rt ADMIN_TOKENS_FILE="$T_TMP/admin.txt" \
-    EXPORT_MAX_STREAMS=1 REQUEST_TIMEOUT_MS=4000 ASAN_OPTIONS=quarantine_size_mb=16
+# socketTimeoutMS: a frozen MongoDB fails a read in 3 s rather than 10 (the MongoDB section).
+start_service reporting MONGO_URI="$URI?socketTimeoutMS=3000" READ_TOKENS=rt \
+    ADMIN_TOKENS_FILE="$T_TMP/admin.txt" EXPORT_MAX_STREAMS=1 REQUEST_TIMEOUT_MS=4000 ASAN_OPTIONS=quarantine_size_mb=16
 R="http://127.0.0.1:$REPORTING_PORT"
 check "reporting counts its admin tokens" \
     grep -q ' INFO admin tokens: 2; the admin routes (/export) need one' "$T_TMP/reporting.log"
@@ -171,10 +174,40 @@ cursor=$("${CHECK[@]}" cursor "$T_TMP/desc.ndjson" 4001)
 export_to "$T_TMP/rest.csv" "$Q&format=csv&order=desc&cursor=$(uri "$cursor")" >/dev/null
 recomputed "csv,desc,$T_TMP/rest.csv,$cursor"
 
+# --- MongoDB fails ----------------------------------------------------------------------------
+# Before the first event: 503. Once events were sent: the reply ends without its last chunk
+# (curl: exit 18), its whole lines are a prefix of the export, and the cursor of the last one
+# resumes it: the two parts make the whole export.
+kill -STOP "$MONGO_PID"
+as adm GET "$R/export?$Q"
+expect_http "MongoDB frozen before the first event: 503" 503 \
+    '{"status":"error","message":"Database unavailable, please retry"}'
+kill -CONT "$MONGO_PID"
+curl -s -o "$T_TMP/cut.ndjson" --limit-rate 4M -H 'Authorization: Bearer adm' "$R/export?$Q" &
+CUT=$!
+cut_started() { [ -s "$T_TMP/cut.ndjson" ]; }
+check "an export starts" wait_until 10 cut_started
+kill -STOP "$MONGO_PID"
+wait $CUT
+expect_eq "MongoDB frozen mid-stream: the reply is cut short (curl exit 18)" $? 18
+kill -CONT "$MONGO_PID"
+check "reporting logs the cut" grep -q ' WARN export: mongodb export events: .* the reply is cut short' \
+    "$T_TMP/reporting.log"
+# The whole lines (wc -l counts newlines: a cut last line has none), and the rest from the
+# cursor of the last one.
+got=$(wc -l <"$T_TMP/cut.ndjson")
+head -n "$got" "$T_TMP/cut.ndjson" >"$T_TMP/cut_whole.ndjson"
+echo "# cut after $got whole lines of $N"
+check "the cut reply holds some events, not all" [ "$got" -gt 0 ] && [ "$got" -lt $N ]
+cursor=$("${CHECK[@]}" cursor "$T_TMP/cut_whole.ndjson" "$got")
+export_to "$T_TMP/cut_rest.ndjson" "$Q&cursor=$(uri "$cursor")" >/dev/null
+check "the whole lines and the rest from their cursor: the whole export" \
+    cmp -s <(cat "$T_TMP/cut_whole.ndjson" "$T_TMP/cut_rest.ndjson") "$T_TMP/asc.ndjson"
+
 # --- memory, the bound on streams, clients that stop -----------------------------------------
 rss() { awk '$1 == "VmRSS:" { print $2 }' "/proc/$REPORTING_PID/status"; }
 size=$(wc -c <"$T_TMP/asc.ndjson")
-# A slow client: 12 MB at 2 MB/s, reporting's RSS sampled every 0.1 s once the first bytes came.
+# A slow client: 15 MB at 2 MB/s, reporting's RSS sampled every 0.1 s once the first bytes came.
 curl -s -o "$T_TMP/slow.ndjson" --limit-rate 2M -H 'Authorization: Bearer adm' "$R/export?$Q" &
 SLOW=$!
 started() { [ -s "$T_TMP/slow.ndjson" ]; }
@@ -185,6 +218,8 @@ expect_http "a second export while EXPORT_MAX_STREAMS=1 run: 503" 503 \
 expect_match "the 503 says when to retry" "$HTTP_HEADERS" $'Retry-After: 10\r'
 as rt GET "$R/stats?$Q"
 expect_eq "the API answers during an export" "$HTTP_STATUS" 200
+expect_eq "/metrics: one export running" \
+    "$(metric "http://127.0.0.1:$REPORTING_PROBE_PORT" analytics_exports_running)" 1
 samples=()
 while ours $SLOW; do
     samples+=("$(rss)")
@@ -224,6 +259,8 @@ expect_eq "HEAD: the head alone" "$(curl -s --head -o /dev/null -o /dev/null -w 
     -H 'Authorization: Bearer adm' "$R/export?$Q" "$R/export?$Q")" "200 200 "
 expect_match "HEAD: the headers of GET" "$HTTP_HEADERS" 'Content-Disposition: attachment; filename="events-2025-11-15-2025-11-15.ndjson"' 
 check "/health after it all" curl -sf -o /dev/null "$R/health"
+expect_eq "/metrics: no export running" \
+    "$(metric "http://127.0.0.1:$REPORTING_PROBE_PORT" analytics_exports_running)" 0
 
 expect_clean_stop reporting
 t_summary
