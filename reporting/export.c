@@ -122,7 +122,47 @@ export_batch(void *arg, size_t largest)
     return range_batch(EXPORT_BATCH_BYTES, largest, EXPORT_BATCH_MAX);
 }
 
-/* Stream the export q asks for on conn. Returns the status of the reply. */
+/* End the reply after the read of the events returned rc (err filled when it failed):
+ * after a whole read the last text, the end of the gzip stream and the empty last chunk;
+ * after a failure before anything was sent, its 503 (MongoDB) or 500; after one once the
+ * reply was under way, the lines rendered so far and no last chunk (closing the connection
+ * tells the client that the reply is cut short: the cursor of its last line resumes it).
+ * Returns the reply's status. */
+static int
+finish(struct stream *s, struct reporting *r, int rc, const struct app_err *err)
+{
+    int status = 200;
+
+    if (rc == 0) {
+        if (flush(s, Z_FINISH) == 0 && mg_send_chunk(s->conn, "", 0) < 0) {
+            s->gone = 1;
+        }
+    } else if (!s->head_sent) {
+        if (err->code == ERR_TRANSIENT) {
+            status = reporting_db_failed(s->conn, r, "export", err);
+        } else {
+            LOG_ERROR("export: %s", err->msg);
+            status = http_send_error(s->conn, 500, "Internal error");
+        }
+    } else if (!s->gone) {
+        flush(s, Z_SYNC_FLUSH); /* gzip'd: the lines so far, the stream left unfinished */
+        LOG_WARN("export: %s after %ld events; the reply is cut short", err->msg, s->events);
+        if (err->code == ERR_TRANSIENT) {
+            atomic_fetch_add(&r->mongo_errors, 1);
+        }
+    }
+    if (s->gone) {
+        LOG_INFO("export: the client stopped reading after %ld events", s->events);
+    }
+    if (s->gone || rc != 0) {
+        http_reply_close_after(s->conn);
+    }
+    return status;
+}
+
+/* Stream the export q asks for on conn (for HEAD, the head alone): one aggregation
+ * (export_pipeline()) whose events export_doc() renders and sends as it reads them. Returns
+ * the status of the reply. */
 static int
 stream(struct mg_connection *conn, struct reporting *r, const struct export_query *q)
 {
@@ -137,6 +177,11 @@ stream(struct mg_connection *conn, struct reporting *r, const struct export_quer
     s->conn = conn;
     s->q = q;
     s->gzip = export_accepts_gzip(mg_get_header(conn, "Accept-Encoding"));
+    if (strcmp(mg_get_request_info(conn)->request_method, "HEAD") == 0) {
+        send_head(s);
+        free(s);
+        return status;
+    }
     /* windowBits 15 + 16: a gzip stream (RFC 1952) rather than zlib's. */
     if (s->gzip && deflateInit2(&s->z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
                                 Z_DEFAULT_STRATEGY) != Z_OK) {
@@ -153,43 +198,10 @@ stream(struct mg_connection *conn, struct reporting *r, const struct export_quer
                               .each = export_doc,
                               .arg = s,
                               .batch = export_batch};
-    if (strcmp(mg_get_request_info(conn)->request_method, "HEAD") == 0) {
-        send_head(s); /* the head alone */
-        rc = 1;
-    } else {
-        rc = q->format == EXPORT_CSV && export_csv_header(&s->text) != 0
-                 ? err_set(&err, ERR_INTERNAL, "out of memory")
-                 : dbread_run(r->store, &rd, &err);
-    }
-    if (rc == 1) {
-        rc = 0;
-    } else if (rc == 0) {
-        /* The last of the text, the end of the gzip stream and the empty last chunk. */
-        if (flush(s, Z_FINISH) == 0 && mg_send_chunk(conn, "", 0) < 0) {
-            s->gone = 1;
-        }
-    } else if (!s->head_sent) {
-        status = err.code == ERR_TRANSIENT ? reporting_db_failed(conn, r, "export", &err)
-                                           : http_send_error(conn, 500, "Internal error");
-        if (err.code != ERR_TRANSIENT) {
-            LOG_ERROR("export: %s", err.msg);
-        }
-    } else if (!s->gone) {
-        /* The reply is under way: it ends without its last chunk, which tells the client
-         * that it is cut short, after the whole lines rendered so far (gzip'd: flushed, the
-         * stream left unfinished); the cursor of its last line resumes it. */
-        flush(s, Z_SYNC_FLUSH);
-        LOG_WARN("export: %s after %ld events; the reply is cut short", err.msg, s->events);
-        if (err.code == ERR_TRANSIENT) {
-            atomic_fetch_add(&r->mongo_errors, 1);
-        }
-    }
-    if (s->gone) {
-        LOG_INFO("export: the client stopped reading after %ld events", s->events);
-    }
-    if (s->gone || rc != 0) {
-        http_reply_close_after(conn);
-    }
+    rc = q->format == EXPORT_CSV && export_csv_header(&s->text) != 0
+             ? err_set(&err, ERR_INTERNAL, "out of memory")
+             : dbread_run(r->store, &rd, &err);
+    status = finish(s, r, rc, &err);
     if (s->gzip) {
         deflateEnd(&s->z);
     }
