@@ -18,10 +18,12 @@
 typedef int (*http_handler_fn)(struct mg_connection *conn, void *ctx);
 
 /* A route's flags. HTTP_ROUTE_PROBE: served on the probe listener too (see http_opts).
- * HTTP_ROUTE_PUBLIC: open to every client; http.c does not look at it, a program's
- * filter does (http_route_flags()), e.g. to serve it without credentials. */
+ * HTTP_ROUTE_PUBLIC: open to every client; HTTP_ROUTE_ADMIN: for the holders of admin
+ * tokens only. http.c does not look at these two, a program's filter does
+ * (http_route_flags()), e.g. to serve a route without credentials or with other ones. */
 #define HTTP_ROUTE_PROBE 1
 #define HTTP_ROUTE_PUBLIC 2
+#define HTTP_ROUTE_ADMIN 4
 
 /* One row of a route table: exact path and method. A path with routes for
  * other methods only answers 405 (with Allow); an unknown path answers 404. */

@@ -123,7 +123,8 @@ head_num(struct head *h, unsigned long long v)
 
 /* Write the status line and headers of a reply into dst (cap bytes); returns the length
  * they need (snprintf's rule: dst holds them whole, NUL-terminated, only when that is
- * below cap). A reply without a body (204, 304) has no Content-Type or Content-Length.
+ * below cap). A reply without a body (204, 304) has no Content-Type or Content-Length; one
+ * of length HTTP_CHUNKED has Transfer-Encoding: chunked instead of the length.
  * cache is the Cache-Control value (NULL: no-store). Built with memcpy rather than
  * snprintf: every reply takes this path. */
 static size_t
@@ -142,9 +143,13 @@ format_head(char *dst, size_t cap, struct mg_connection *conn, const char *date,
     if (content_type != NULL) {
         head_str(&h, "Content-Type: ");
         head_str(&h, content_type);
-        head_str(&h, "\r\nContent-Length: ");
-        head_num(&h, len);
-        head_str(&h, "\r\n");
+        if (len == HTTP_CHUNKED) {
+            head_str(&h, "\r\nTransfer-Encoding: chunked\r\n");
+        } else {
+            head_str(&h, "\r\nContent-Length: ");
+            head_num(&h, len);
+            head_str(&h, "\r\n");
+        }
         if (strcmp(content_type, "application/json") == 0) {
             /* JSON replies quote client strings: never let a browser sniff them as HTML. */
             head_str(&h, "X-Content-Type-Options: nosniff\r\n");
@@ -192,7 +197,8 @@ send_reply_cached(struct mg_connection *conn, int status, const char *content_ty
     const char *date = http_date();
     size_t head_len, total;
     const char *method = mg_get_request_info(conn)->request_method;
-    int head_only = content_type == NULL || (method != NULL && strcmp(method, "HEAD") == 0);
+    int head_only = content_type == NULL || len == HTTP_CHUNKED ||
+                    (method != NULL && strcmp(method, "HEAD") == 0);
 
     head_len =
         format_head(stack, sizeof stack, conn, date, status, content_type, len, extra, cache);
@@ -225,6 +231,13 @@ send_reply(struct mg_connection *conn, int status, const char *content_type, con
            size_t len, const char *extra)
 {
     return send_reply_cached(conn, status, content_type, body, len, extra, NULL);
+}
+
+int
+http_send_chunked_head(struct mg_connection *conn, int status, const char *content_type,
+                       const char *headers)
+{
+    return send_reply(conn, status, content_type, NULL, HTTP_CHUNKED, headers);
 }
 
 int

@@ -24,6 +24,16 @@
  * exceed HTTP_REPLY_HEADERS_MAX bytes. */
 int http_add_reply_headers(struct mg_connection *conn, const char *lines);
 
+/* The length of a reply whose body follows in chunks (format_head()). */
+#define HTTP_CHUNKED ((size_t)-1)
+
+/* Send the head of a reply whose body the caller then sends with mg_send_chunk() (ending
+ * with an empty chunk): Transfer-Encoding: chunked instead of a Content-Length, and the
+ * other headers of every reply, with more header lines (each ending in CRLF) or NULL. A
+ * reply to HEAD is this head alone: the caller sends no chunk then. Returns status. */
+int http_send_chunked_head(struct mg_connection *conn, int status, const char *content_type,
+                           const char *headers);
+
 /* Send a reply without a body (for 204 and 304, which may have none), with more header
  * lines (each ending in CRLF) or NULL. Returns status. */
 int http_send_empty(struct mg_connection *conn, int status, const char *headers);

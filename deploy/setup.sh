@@ -14,6 +14,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 packages=(
     gcc make pkg-config clang-format clang libclang-rt-14-dev
     libcivetweb-dev libhiredis-dev libmongoc-dev libbson-dev libjansson-dev libcmocka-dev libssl-dev
+    zlib1g-dev
     redis-server curl jq valgrind nodejs npm ca-certificates
     yamllint shellcheck python3 python3-yaml unzip podman debootstrap wrk chromium esbuild
     libmaxminddb-dev mmdb-bin libpcre2-dev uap-core

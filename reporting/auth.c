@@ -1,4 +1,5 @@
-/* auth.c - the bearer tokens of READ_TOKENS and the sites they cover. */
+/* auth.c - token lists (READ_TOKENS, ADMIN_TOKENS, from the environment or a file) and the
+ * sites their tokens cover. */
 #include "auth.h"
 
 #include <errno.h>
@@ -245,6 +246,54 @@ auth_read_file(const char *path, char **out, char *why, size_t whylen)
     buf[n] = '\0';
     *out = buf;
     return 0;
+}
+
+int
+auth_check_file(const char *path, const char *inline_var, struct app_err *err)
+{
+    const char *inline_list = getenv(inline_var);
+    char *text;
+    int rc;
+
+    if (path[0] == '\0') {
+        return 0;
+    }
+    if (inline_list != NULL && inline_list[0] != '\0') {
+        return err_set(err, ERR_INVALID, "set together with %s; set only one of them", inline_var);
+    }
+    if (auth_read_file(path, &text, err->msg, sizeof err->msg) != 0) {
+        err->code = ERR_INVALID;
+        return -1;
+    }
+    rc = auth_check_list(text, err);
+    free(text);
+    return rc;
+}
+
+int
+auth_load(const char *spec, const char *inline_var, const char *path, const char *file_var,
+          struct auth *out, struct app_err *err)
+{
+    char why[200];
+    char *text = NULL;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (path[0] != '\0') {
+        if (auth_read_file(path, &text, why, sizeof why) != 0) {
+            return err_set(err, ERR_INVALID, "%s: %s", file_var, why);
+        }
+        spec = text;
+    }
+    if (spec[0] == '\0') {
+        free(text);
+        return 0;
+    }
+    rc = auth_parse(spec, out, why, sizeof why);
+    free(text);
+    return rc != 0
+               ? err_set(err, ERR_INVALID, "%s: %s", path[0] != '\0' ? file_var : inline_var, why)
+               : 0;
 }
 
 const struct auth_token *

@@ -1,5 +1,6 @@
-/* auth.h - who may read: the bearer tokens of READ_TOKENS / READ_TOKENS_FILE and the
- * sites each one covers. Pure functions, but for auth_read_file(). */
+/* auth.h - who may read and who may administer: the bearer tokens of a token list
+ * (READ_TOKENS / READ_TOKENS_FILE, ADMIN_TOKENS / ADMIN_TOKENS_FILE) and the sites each one
+ * covers. Pure functions, but for auth_read_file(), auth_check_file() and auth_load(). */
 #ifndef REPORTING_AUTH_H
 #define REPORTING_AUTH_H
 
@@ -47,9 +48,21 @@ int auth_check_list(const char *list, struct app_err *err);
 /* cfg's check of READ_TOKENS: empty (not set), or a list auth_parse() accepts. */
 int auth_check_spec(const char *spec, struct app_err *err);
 
-/* Read READ_TOKENS_FILE's file (at most AUTH_FILE_MAX bytes) into *out (malloc'd,
- * NUL-terminated; the caller frees). Returns 0, or -1 with why filled, naming path. */
+/* Read a token file (READ_TOKENS_FILE, ADMIN_TOKENS_FILE) (at most AUTH_FILE_MAX bytes) into *out
+ * (malloc'd, NUL-terminated; the caller frees). Returns 0, or -1 with why filled, naming path. */
 int auth_read_file(const char *path, char **out, char *why, size_t whylen);
+
+/* cfg's check of a token file variable (e.g. READ_TOKENS_FILE): empty (not set), or, with
+ * the inline list variable inline_var (e.g. "READ_TOKENS") not set too, a readable file
+ * holding a list auth_parse() accepts. Returns 0, or -1 with err filled. */
+int auth_check_file(const char *path, const char *inline_var, struct app_err *err);
+
+/* Load one token list into *out (empty when neither is set): the file at path when it is
+ * not "" (the variable file_var), else the inline list spec (the variable inline_var). Both
+ * were checked by cfg_load(), so a failure here is a file changed since, or out of memory.
+ * Returns 0, or -1 with err filled, naming the variable. Release *out with auth_free(). */
+int auth_load(const char *spec, const char *inline_var, const char *path, const char *file_var,
+              struct auth *out, struct app_err *err);
 
 /* The token of a equal to presented[0..len), or NULL. Constant time: every token is
  * compared, each over all of presented's bytes without stopping at a difference, so the

@@ -66,8 +66,6 @@ append_other(struct jsontext *t, const bson_iter_t *it)
     return rc;
 }
 
-static int append_value(struct jsontext *t, const bson_iter_t *it);
-
 /* The members of a document (keys too) or the elements of an array, from child (an
  * iterator before the first). */
 static int
@@ -82,7 +80,7 @@ append_members(struct jsontext *t, bson_iter_t *child, int is_array)
         if ((!first && jsontext_append(t, ",", 1) != 0) ||
             (!is_array && (append_json(t, json_string(bson_iter_key(child))) != 0 ||
                            jsontext_append(t, ":", 1) != 0)) ||
-            append_value(t, child) != 0) {
+            jsontext_value(t, child) != 0) {
             return -1;
         }
         first = 0;
@@ -90,8 +88,8 @@ append_members(struct jsontext *t, bson_iter_t *child, int is_array)
     return jsontext_append(t, is_array ? "]" : "}", 1);
 }
 
-static int
-append_value(struct jsontext *t, const bson_iter_t *it)
+int
+jsontext_value(struct jsontext *t, const bson_iter_t *it)
 {
     bson_iter_t child;
     char num[32];
@@ -128,4 +126,10 @@ jsontext_bson(struct jsontext *t, const bson_t *doc)
     bson_iter_t it;
 
     return bson_iter_init(&it, doc) ? append_members(t, &it, 0) : -1;
+}
+
+int
+jsontext_string(struct jsontext *t, const char *s, size_t n)
+{
+    return append_json(t, json_stringn(s, n));
 }

@@ -28,4 +28,11 @@ void jsontext_free(struct jsontext *t);
  * part of the text: the caller drops it). */
 int jsontext_bson(struct jsontext *t, const bson_t *doc);
 
+/* Append the value at it as jsontext_bson() writes a member's value. Returns 0, or -1 (as
+ * jsontext_bson()). */
+int jsontext_value(struct jsontext *t, const bson_iter_t *it);
+
+/* Append s[0..n) as a JSON string. Returns 0, or -1 when out of memory or s is not UTF-8. */
+int jsontext_string(struct jsontext *t, const char *s, size_t n);
+
 #endif

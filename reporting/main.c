@@ -1,66 +1,51 @@
 /* main.c - reporting: serves the figures of its sites and their raw events from MongoDB, and
- * the dashboard, to the holders of its read tokens (access.c); its routes are in routes.c. */
+ * the dashboard, to the holders of its read tokens, and its raw events in bulk to the holders of
+ * its admin tokens (access.c); its routes are in routes.c. */
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "reporting.h"
 #include "svc.h"
 
-/* cfg's check of READ_TOKENS_FILE: READ_TOKENS is not set too, and the file holds a token
- * list auth_parse() accepts. */
+/* cfg's checks of READ_TOKENS_FILE and ADMIN_TOKENS_FILE (auth_check_file()). */
 static int
-check_tokens_file(const char *path, struct app_err *err)
+check_read_file(const char *path, struct app_err *err)
 {
-    const char *inline_list = getenv("READ_TOKENS");
-    char *text;
-    int rc;
-
-    if (path[0] == '\0') {
-        return 0;
-    }
-    if (inline_list != NULL && inline_list[0] != '\0') {
-        return err_set(err, ERR_INVALID, "set together with READ_TOKENS; set only one of them");
-    }
-    if (auth_read_file(path, &text, err->msg, sizeof err->msg) != 0) {
-        err->code = ERR_INVALID;
-        return -1;
-    }
-    rc = auth_check_list(text, err);
-    free(text);
-    return rc;
+    return auth_check_file(path, "READ_TOKENS", err);
 }
 
-/* The read tokens, from READ_TOKENS or READ_TOKENS_FILE (both checked by cfg_load()). */
+static int
+check_admin_file(const char *path, struct app_err *err)
+{
+    return auth_check_file(path, "ADMIN_TOKENS", err);
+}
+
+/* The read tokens and the admin tokens (each list checked by cfg_load()). */
 static int
 load_tokens(struct reporting *r, struct app_err *err)
 {
-    char why[200];
-    char *text = NULL;
-    const char *spec = r->cfg.read_tokens;
-    int rc;
+    const struct reporting_cfg *c = &r->cfg;
 
-    if (r->cfg.read_tokens_file[0] != '\0') {
-        if (auth_read_file(r->cfg.read_tokens_file, &text, why, sizeof why) != 0) {
-            return err_set(err, ERR_INVALID, "READ_TOKENS_FILE: %s", why);
-        }
-        spec = text;
+    if (auth_load(c->read_tokens, "READ_TOKENS", c->read_tokens_file, "READ_TOKENS_FILE", &r->auth,
+                  err) != 0 ||
+        auth_load(c->admin_tokens, "ADMIN_TOKENS", c->admin_tokens_file, "ADMIN_TOKENS_FILE",
+                  &r->admin, err) != 0) {
+        return -1;
     }
-    if (spec[0] == '\0') {
+    if (r->auth.n == 0) {
         LOG_WARN("READ_TOKENS and READ_TOKENS_FILE are not set: every client may read every "
                  "site");
-        return 0;
+    } else {
+        LOG_INFO("read tokens: %zu; every route but the probes, /metrics, the dashboard's "
+                 "files and the admin routes needs one",
+                 r->auth.n);
     }
-    rc = auth_parse(spec, &r->auth, why, sizeof why);
-    free(text);
-    if (rc != 0) {
-        return err_set(err, ERR_INVALID, "%s: %s",
-                       r->cfg.read_tokens_file[0] != '\0' ? "READ_TOKENS_FILE" : "READ_TOKENS",
-                       why);
+    if (r->admin.n == 0) {
+        LOG_INFO("ADMIN_TOKENS and ADMIN_TOKENS_FILE are not set: the admin routes (/export) "
+                 "answer 404");
+    } else {
+        LOG_INFO("admin tokens: %zu; the admin routes (/export) need one", r->admin.n);
     }
-    LOG_INFO("read tokens: %zu; every route but the probes, /metrics and the dashboard's files "
-             "needs one",
-             r->auth.n);
     return 0;
 }
 
@@ -89,6 +74,7 @@ finish(struct svc_program *prog)
     struct reporting *r = (struct reporting *)prog;
 
     store_free(r->store);
+    auth_free(&r->admin);
     auth_free(&r->auth);
     retention_cleanup(&r->cfg.ret);
     sitetz_free(&r->cfg.tzs);
@@ -109,7 +95,10 @@ main(void)
         RETENTION_VARS(&c->ret, &c->site_retention),
         SITETZ_VAR(&c->site_timezones),
         {"READ_TOKENS", "", CFG_CHECKED, &c->read_tokens, 0, 0, 1, auth_check_spec},
-        {"READ_TOKENS_FILE", "", CFG_CHECKED, &c->read_tokens_file, 0, 0, 0, check_tokens_file},
+        {"READ_TOKENS_FILE", "", CFG_CHECKED, &c->read_tokens_file, 0, 0, 0, check_read_file},
+        {"ADMIN_TOKENS", "", CFG_CHECKED, &c->admin_tokens, 0, 0, 1, auth_check_spec},
+        {"ADMIN_TOKENS_FILE", "", CFG_CHECKED, &c->admin_tokens_file, 0, 0, 0, check_admin_file},
+        {"EXPORT_MAX_STREAMS", "2", CFG_INT, &c->export_max_streams, 1, 64, 0, NULL},
         SVC_HTTP_VARS(&r.svc.cfg, "128", "4900"),
         SVC_LOG_VARS(&r.svc.cfg),
     };

@@ -18,12 +18,15 @@
 struct reporting_cfg {
     const char *mongo_uri;
     long max_db_requests;
-    const char *read_tokens;      /* READ_TOKENS: "" when open */
-    const char *read_tokens_file; /* READ_TOKENS_FILE: "" when not set */
-    struct retention ret;         /* RETENTION_DAYS, ...; its sites parsed by start() */
-    const char *site_retention;   /* SITE_RETENTION as given */
-    const char *site_timezones;   /* SITE_TIMEZONES as given */
-    struct sitetz tzs;            /* each site's time zone: its days and hours (start()) */
+    const char *read_tokens;       /* READ_TOKENS: "" when open */
+    const char *read_tokens_file;  /* READ_TOKENS_FILE: "" when not set */
+    const char *admin_tokens;      /* ADMIN_TOKENS: "" when the admin routes are off */
+    const char *admin_tokens_file; /* ADMIN_TOKENS_FILE: "" when not set */
+    long export_max_streams;       /* EXPORT_MAX_STREAMS: exports running at once */
+    struct retention ret;          /* RETENTION_DAYS, ...; its sites parsed by start() */
+    const char *site_retention;    /* SITE_RETENTION as given */
+    const char *site_timezones;    /* SITE_TIMEZONES as given */
+    struct sitetz tzs;             /* each site's time zone: its days and hours (start()) */
 };
 
 /* The threads: main() (svc_main) waits for the stop; the HTTP workers (HTTP_THREADS, and
@@ -39,8 +42,10 @@ struct reporting {
     /* One slot per request that may wait on MongoDB at once: beyond them a request is
      * answered 503 at once rather than hold an HTTP worker while the database is slow. */
     sem_t db_slots;
-    int slots_made;   /* db_slots was initialised (by start) */
-    struct auth auth; /* the read tokens; none (n == 0): every client may read */
+    int slots_made;     /* db_slots was initialised (by start) */
+    struct auth auth;   /* the read tokens; none (n == 0): every client may read */
+    struct auth admin;  /* the admin tokens; none (n == 0): the admin routes answer 404 */
+    atomic_int exports; /* exports streaming now (at most EXPORT_MAX_STREAMS) */
 };
 
 _Static_assert(offsetof(struct reporting, svc) == 0, "struct svc_program must come first");
@@ -80,13 +85,22 @@ int reporting_db_failed(struct mg_connection *conn, struct reporting *r, const c
                         const struct app_err *err);
 
 /* The filter of the client listener (access.c): with read tokens, every route but the
- * public ones (HTTP_ROUTE_PUBLIC) needs `Authorization: Bearer <token>` with a known
- * token, else 401 with `WWW-Authenticate: Bearer`. */
+ * public ones (HTTP_ROUTE_PUBLIC) and the admin ones needs `Authorization: Bearer <token>`
+ * with a known read token, else 401 with `WWW-Authenticate: Bearer`. An admin route
+ * (HTTP_ROUTE_ADMIN) answers 404 without admin tokens, as if it did not exist, and else
+ * needs a known admin token (401 as above); a read token is not one. */
 int reporting_filter(struct mg_connection *conn, void *ctx);
 
 /* Whether the request's token (which reporting_filter() let through) may read site_id.
  * Returns 0, or sends 403 and returns 403. Every handler that reads a site calls it once
  * it has its site_id. */
 int reporting_may_read(struct mg_connection *conn, struct reporting *r, const char *site_id);
+
+/* The same for an admin route: whether the request's admin token covers site_id. Returns 0,
+ * or sends 403 and returns 403. */
+int reporting_may_admin(struct mg_connection *conn, struct reporting *r, const char *site_id);
+
+/* GET /export (export.c). */
+int reporting_handle_export(struct mg_connection *conn, void *arg);
 
 #endif

@@ -389,6 +389,9 @@ handle_metrics(struct mg_connection *conn, void *arg)
          "Requests answered 503 at once because MAX_DB_REQUESTS were already waiting "
          "on MongoDB.",
          NULL, NULL, (double)atomic_load(&r->db_busy), NULL, NULL, NULL},
+        {"analytics_exports_running", "gauge",
+         "Exports (GET /export) being streamed now, at most EXPORT_MAX_STREAMS.", NULL, NULL,
+         (double)atomic_load(&r->exports), NULL, NULL, NULL},
     };
     struct metrics_buf b;
     int status;
@@ -414,6 +417,7 @@ const struct http_route reporting_routes[] = {
     {"GET", "/stats/realtime", reporting_handle_realtime, 0},
     {"GET", "/stats/goals", reporting_handle_goals, 0},
     {"GET", "/stats/funnel", reporting_handle_funnel, 0},
+    {"GET", "/export", reporting_handle_export, HTTP_ROUTE_ADMIN},
     DASHBOARD_ROUTES,
     SVC_PROBE_ROUTES,
     {"GET", "/metrics", handle_metrics, SVC_OPEN_ROUTE},

@@ -14,6 +14,7 @@
 #include "envelope.h"
 #include "event.h"
 #include "explorer.h"
+#include "export_plan.h"
 #include "params.h"
 #include "ts.h"
 
@@ -205,10 +206,39 @@ scan_agrees(const char *buf, size_t len)
     free(copy);
 }
 
+/* GET /export's parsers (see reporting_properties()). */
+static void
+export_properties(const char *qs, size_t len)
+{
+    struct export_query xq;
+    char msg[256], id[EVENT_DOC_ID_MAX + 1], again_id[EVENT_DOC_ID_MAX + 1];
+    char text[EXPORT_CURSOR_MAX + 1], ts[TS_FORMAT_LEN];
+    int64_t ms, again_ms;
+
+    if (export_parse(qs, NULL, &xq, msg, sizeof msg) == 0) {
+        bson_t *p = export_pipeline(&xq);
+        if (xq.days.days < 1 || xq.days.days > RANGE_MAX_DAYS || p == NULL) {
+            abort();
+        }
+        bson_destroy(p);
+    }
+    (void)export_accepts_gzip(qs);
+    if (export_cursor_parse(qs, len, &ms, id) == 0) {
+        ts_format(ms, ts);
+        snprintf(text, sizeof text, "%s,%s", ts, id);
+        if (export_cursor_parse(text, strlen(text), &again_ms, again_id) != 0 || again_ms != ms ||
+            strcmp(again_id, id) != 0) {
+            abort();
+        }
+    }
+}
+
 /* GET /events: an accepted query has a non-empty range and a limit in 1-1000, builds its
  * filter, and a cursor made for it decodes with it to what was encoded; any cursor the
- * decoder accepts is the encoder's exact output. READ_TOKENS: an accepted list has tokens
- * that each match themselves. qs is NUL-terminated. */
+ * decoder accepts is the encoder's exact output. GET /export: an accepted query has 1-366
+ * days and builds its pipeline; an accepted cursor reads back the same from its canonical
+ * form. READ_TOKENS: an accepted list has tokens that each match themselves. qs is
+ * NUL-terminated. */
 static void
 reporting_properties(const char *qs, size_t len)
 {
@@ -241,6 +271,7 @@ reporting_properties(const char *qs, size_t len)
             }
         }
     }
+    export_properties(qs, len);
     if (auth_parse(qs, &a, msg, sizeof msg) == 0) {
         for (size_t i = 0; i < a.n; i++) {
             if (auth_match(&a, a.tokens[i].token, a.tokens[i].len) != &a.tokens[i]) {

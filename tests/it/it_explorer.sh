@@ -337,7 +337,7 @@ R="http://127.0.0.1:$REPORTING_PORT"
 check "with READ_TOKENS no warning that it is open" \
     [ "$(grep -c 'are not set: every client may read' "$T_TMP/reporting.log")" = 1 ]
 check "with READ_TOKENS: the number of tokens logged" \
-    grep -q "INFO read tokens: 2; every route but the probes, /metrics and the dashboard's files needs one" \
+    grep -q "INFO read tokens: 2; every route but the probes, /metrics, the dashboard's files and the admin routes needs one" \
         "$T_TMP/reporting.log"
 check "READ_TOKENS is masked in the logged configuration" \
     [ "$(grep -c 'all-sites-key' "$T_TMP/reporting.log")" = 0 ]

@@ -3,12 +3,65 @@
  *   mongoq URI COLLECTION count FILTER   prints the number of matching documents
  *   mongoq URI COLLECTION find FILTER    prints each match as relaxed extended JSON, by _id
  *   mongoq URI COLLECTION insert DOC     inserts one document (extended JSON)
+ *   mongoq URI COLLECTION load '{}'      inserts the documents (extended JSON) read from
+ *                                        standard input, in batches of LOAD_BATCH
  *   mongoq URI COLLECTION command CMD    runs database command CMD (COLLECTION unused), e.g.
  *                                        '{"listIndexes":"events"}', and prints the reply
  * FILTER and DOC are extended JSON, e.g. '{"site_id":"s1"}'. Exit status 1 on any error. */
 #include <mongoc/mongoc.h>
 #include <stdio.h>
 #include <string.h>
+
+#define LOAD_BATCH 1000
+
+/* Insert the n documents of batch, and free them. Returns 0, or 1 on an error. */
+static int
+insert_batch(mongoc_collection_t *coll, bson_t **batch, size_t n)
+{
+    bson_error_t err;
+    int rc = 0;
+
+    if (n > 0 &&
+        !mongoc_collection_insert_many(coll, (const bson_t **)batch, n, NULL, NULL, &err)) {
+        fprintf(stderr, "mongoq: load: %s\n", err.message);
+        rc = 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        bson_destroy(batch[i]);
+    }
+    return rc;
+}
+
+/* The load verb: every document on standard input, a batch at a time. */
+static int
+load(mongoc_collection_t *coll)
+{
+    static bson_t *batch[LOAD_BATCH];
+    bson_json_reader_t *rd = bson_json_reader_new_from_fd(0, false);
+    bson_error_t err;
+    size_t n = 0;
+    int rc = 0, got;
+
+    while (rc == 0) {
+        batch[n] = bson_new();
+        got = bson_json_reader_read(rd, batch[n], &err);
+        if (got != 1) {
+            bson_destroy(batch[n]);
+            if (got < 0) {
+                fprintf(stderr, "mongoq: load: %s\n", err.message);
+                rc = 1;
+            }
+            break;
+        }
+        if (++n == LOAD_BATCH) {
+            rc = insert_batch(coll, batch, n);
+            n = 0;
+        }
+    }
+    rc |= insert_batch(coll, batch, n);
+    bson_json_reader_destroy(rd);
+    return rc;
+}
 
 static int
 run(mongoc_collection_t *coll, const char *verb, const bson_t *arg)
@@ -48,6 +101,9 @@ run(mongoc_collection_t *coll, const char *verb, const bson_t *arg)
             return 1;
         }
         return 0;
+    }
+    if (strcmp(verb, "load") == 0) {
+        return load(coll);
     }
     if (strcmp(verb, "command") == 0) {
         bson_t reply;
@@ -89,7 +145,7 @@ main(int argc, char **argv)
     int rc = 1;
 
     if (argc != 5) {
-        fprintf(stderr, "usage: mongoq URI COLLECTION count|find|insert|command JSON\n");
+        fprintf(stderr, "usage: mongoq URI COLLECTION count|find|insert|load|command JSON\n");
         return 1;
     }
     mongoc_init();

@@ -1,5 +1,6 @@
-/* test_auth.c - unit tests for reporting/auth.c: READ_TOKENS lists, bearer headers, token
- * matching and the sites a token covers. */
+/* test_auth.c - unit tests for reporting/auth.c: token lists (READ_TOKENS, ADMIN_TOKENS) from
+ * the environment or a file, bearer headers, token matching and the sites a token covers. */
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -207,6 +208,92 @@ test_read_file(void **state)
     assert_non_null(strstr(why, path));
 }
 
+/* One loader for both lists: the file wins over an inline list, errors name the variable
+ * the list came from, and cfg's file check refuses a file set with its inline variable. */
+static void
+test_load(void **state)
+{
+    static const struct {
+        const char *inline_spec; /* the inline list */
+        const char *file;        /* the file's text; NULL: no file variable */
+        int rc;
+        size_t n;        /* tokens loaded */
+        const char *msg; /* err's message when refused */
+    } rows[] = {
+        {"", NULL, 0, 0, NULL},
+        {"a,b:s1", NULL, 0, 2, NULL},
+        {"", "a,\nb,\nc:s|t\n", 0, 3, NULL},
+        {"a b", NULL, -1, 0,
+         "ADMIN_TOKENS: item 1: a token must be 1-256 characters of A-Z a-z "
+         "0-9 - . _ ~ + / (then any '=')"},
+        {"", "a,a", -1, 0, "ADMIN_TOKENS_FILE: item 2: the same token as item 1"},
+        {"", "\n", -1, 0,
+         "ADMIN_TOKENS_FILE: no token: list TOKEN or TOKEN:SITE|SITE items, separated by ','"},
+    };
+    char path[] = "/tmp/test_auth.XXXXXX";
+    int fd = mkstemp(path);
+    (void)state;
+
+    assert_true(fd >= 0);
+    close(fd);
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        struct auth a;
+        struct app_err err = {0};
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fputs(rows[i].file != NULL ? rows[i].file : "", f);
+        fclose(f);
+        int rc = auth_load(rows[i].inline_spec, "ADMIN_TOKENS", rows[i].file != NULL ? path : "",
+                           "ADMIN_TOKENS_FILE", &a, &err);
+        if (rc != rows[i].rc) {
+            fail_msg("row %zu: %d %s", i, rc, err.msg);
+        }
+        assert_int_equal(a.n, rows[i].n);
+        if (rc != 0) {
+            assert_string_equal(err.msg, rows[i].msg);
+        }
+        auth_free(&a);
+    }
+    {
+        struct auth a;
+        struct app_err err = {0};
+        unlink(path);
+        assert_int_equal(auth_load("", "READ_TOKENS", path, "READ_TOKENS_FILE", &a, &err), -1);
+        assert_non_null(strstr(err.msg, "READ_TOKENS_FILE: cannot read "));
+        assert_int_equal(a.n, 0);
+    }
+}
+
+static void
+test_check_file(void **state)
+{
+    char path[] = "/tmp/test_auth.XXXXXX";
+    struct app_err err = {0};
+    int fd = mkstemp(path);
+    (void)state;
+
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "tok\n", 4), 4);
+    close(fd);
+    unsetenv("TEST_AUTH_INLINE");
+    assert_int_equal(auth_check_file("", "TEST_AUTH_INLINE", &err), 0);
+    assert_int_equal(auth_check_file(path, "TEST_AUTH_INLINE", &err), 0);
+    setenv("TEST_AUTH_INLINE", "", 1); /* empty is unset */
+    assert_int_equal(auth_check_file(path, "TEST_AUTH_INLINE", &err), 0);
+    setenv("TEST_AUTH_INLINE", "x", 1);
+    assert_int_equal(auth_check_file(path, "TEST_AUTH_INLINE", &err), -1);
+    assert_string_equal(err.msg, "set together with TEST_AUTH_INLINE; set only one of them");
+    unsetenv("TEST_AUTH_INLINE");
+    fd = open(path, O_WRONLY | O_TRUNC);
+    assert_int_equal(write(fd, "a b", 3), 3);
+    close(fd);
+    assert_int_equal(auth_check_file(path, "TEST_AUTH_INLINE", &err), -1);
+    assert_int_equal(err.code, ERR_INVALID);
+    unlink(path);
+    assert_int_equal(auth_check_file(path, "TEST_AUTH_INLINE", &err), -1);
+    assert_non_null(strstr(err.msg, "cannot read "));
+}
+
 int
 main(void)
 {
@@ -214,7 +301,8 @@ main(void)
         cmocka_unit_test(test_parse_accepts), cmocka_unit_test(test_parse_refuses),
         cmocka_unit_test(test_match),         cmocka_unit_test(test_bearer),
         cmocka_unit_test(test_covers),        cmocka_unit_test(test_read_file),
+        cmocka_unit_test(test_load),          cmocka_unit_test(test_check_file),
     };
 
-    return cmocka_run_group_tests_name("auth: read tokens", tests, NULL, NULL);
+    return cmocka_run_group_tests_name("auth: token lists", tests, NULL, NULL);
 }
