@@ -23,7 +23,8 @@
 COMMON_BASE          := err text ts log cfg metrics civet_internals framing http_reply http_body http_pool \
                         http svc jsonmem
 ENVELOPE             := envelope envelope_visit envelope_fast
-ingest_COMMON        := $(COMMON_BASE) rconn rcluster rcluster_map event device $(ENVELOPE) qshard qrecord
+ingest_COMMON        := $(COMMON_BASE) rconn rcluster rcluster_map event device $(ENVELOPE) qshard qrecord \
+                        sitelist tz sitetz
 processor_COMMON     := $(COMMON_BASE) rconn rcluster rcluster_map event device $(ENVELOPE) store rollup_doc \
                         qshard qrecord retention sitelist tz sitetz
 reporting_COMMON     := $(COMMON_BASE) store rollup_doc retention sitelist tz sitetz

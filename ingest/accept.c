@@ -204,9 +204,10 @@ seal(struct mg_connection *conn, struct outgoing *o, int64_t now)
 }
 
 /* Give each event sent without a user_id (absent or empty) its derived visitor id
- * (visitor.h) under today's salt (salt.h), visitor source "hash", its id under yesterday's
- * salt when there is one (ev->prev_visitor, the envelope's "vy": for a visit crossing
- * midnight, which the processor continues) and its shard by client (shards_of_client()). The
+ * (visitor.h) under the salt of its site's day (salt.h: the UTC day, or the site's local day
+ * under SITE_TIMEZONES), visitor source "hash", its id under the day before's salt when there
+ * is one (ev->prev_visitor, the envelope's "vy": for a visit crossing midnight, which the
+ * processor continues) and its shard by client (shards_of_client()). The
  * client's address and User-Agent go into the hashes only: never into a log line or the
  * envelope. Returns 0, or the status of the error sent: 503 when the
  * salt could not be had from Redis (as for a failed push), 500 when out of memory. */
@@ -217,22 +218,28 @@ derive_visitors(struct mg_connection *conn, struct ingest *in, struct outgoing *
     char client[CLIENT_KEY_MAX];
     const char *ua = mg_get_header(conn, "User-Agent");
     struct app_err err = {0};
-    int have_salt = 0, have_prev = 0, status = 0;
+    int64_t now = salt_clock_ms(), salt_day = INT64_MIN;
+    int have_prev = 0, status = 0;
 
     for (size_t i = 0; i < o->n && status == 0; i++) {
         struct event *ev = &o->evs[i];
+        int64_t day;
         if (ev->user_id != NULL && ev->user_id[0] != '\0') {
             continue;
         }
-        if (!have_salt) {
-            if (salt_today(in->salt, salt_clock_ms(), salt, &err) != 0) {
+        day = tz_day_of(sitetz_find(&in->cfg.tzs, ev->site_id), now);
+        if (day != salt_day) {
+            if (salt_of_day(in->salt, day, salt, prev, &have_prev, &err) != 0) {
                 LOG_WARN("%zu event(s) not queued: no visitor salt: %s", o->n, err.msg);
                 atomic_fetch_add(&in->stats.unavailable, o->n);
+                explicit_bzero(salt, sizeof salt);
+                explicit_bzero(prev, sizeof prev);
                 return http_send_error(conn, 503, "Queue unavailable, please retry");
             }
-            have_prev = salt_yesterday(in->salt, prev);
-            client_key(conn, in, client);
-            have_salt = 1;
+            if (salt_day == INT64_MIN) {
+                client_key(conn, in, client);
+            }
+            salt_day = day;
         }
         if (visitor_derive(salt, sizeof salt, ev->site_id, client, ua, ev->visitor_id) != 0 ||
             (have_prev &&

@@ -16,6 +16,7 @@
 #include "rconn.h"
 #include "salt.h"
 #include "sites.h"
+#include "sitetz.h"
 #include "svc.h"
 #include "ua.h"
 
@@ -29,14 +30,16 @@ struct ingest_cfg {
     const char *queue_key;
     long queue_shards; /* QUEUE_SHARDS: shards.h */
     long max_body_bytes;
-    const char *cors_origins; /* CORS_ORIGINS, checked by cors_check_origins() */
-    const char *site_ids;     /* SITE_IDS, checked by sites_check_ids() */
-    long rate_limit;          /* RATE_LIMIT: events per second per client, 0: no limit */
-    long rate_burst;          /* RATE_BURST: the bucket's size, 0: rate_limit */
-    long trust_proxy;         /* TRUST_PROXY: the proxies in front (client_make_key()) */
-    long wait_replicas;       /* REDIS_WAIT_REPLICAS: WAIT for them after each LPUSH, 0: no */
-    long wait_timeout_ms;     /* REDIS_WAIT_TIMEOUT_MS: the WAIT's timeout */
-    const char *geoip_db;     /* GEOIP_DB: the country database (geo.h), "": none */
+    const char *cors_origins;   /* CORS_ORIGINS, checked by cors_check_origins() */
+    const char *site_ids;       /* SITE_IDS, checked by sites_check_ids() */
+    long rate_limit;            /* RATE_LIMIT: events per second per client, 0: no limit */
+    long rate_burst;            /* RATE_BURST: the bucket's size, 0: rate_limit */
+    long trust_proxy;           /* TRUST_PROXY: the proxies in front (client_make_key()) */
+    long wait_replicas;         /* REDIS_WAIT_REPLICAS: WAIT for them after each LPUSH, 0: no */
+    long wait_timeout_ms;       /* REDIS_WAIT_TIMEOUT_MS: the WAIT's timeout */
+    const char *geoip_db;       /* GEOIP_DB: the country database (geo.h), "": none */
+    const char *site_timezones; /* SITE_TIMEZONES as given, parsed into tzs at start */
+    struct sitetz tzs;          /* each site's zone: the day of its visitors' salt (salt.h) */
 };
 
 /* Counters for /metrics. */

@@ -53,7 +53,8 @@ start(struct svc_program *prog, struct app_err *err)
     if (make_pushers(in, err) != 0 ||
         (in->cors = cors_policy_new(in->cfg.cors_origins, err)) == NULL ||
         (in->sites = sites_new(in->cfg.site_ids, err)) == NULL ||
-        (in->salt = salt_new(&in->cfg.redis, in->cfg.queue_key, err)) == NULL) {
+        (in->salt = salt_new(&in->cfg.redis, in->cfg.queue_key, err)) == NULL ||
+        sitetz_parse(in->cfg.site_timezones, &in->cfg.tzs, err) != 0) {
         return -1;
     }
     if (in->cfg.geoip_db[0] != '\0' && (in->geo = geo_open(in->cfg.geoip_db, err)) == NULL) {
@@ -81,6 +82,7 @@ finish(struct svc_program *prog)
     geo_free(in->geo);
     ratelimit_free(in->rate);
     salt_free(in->salt);
+    sitetz_free(&in->cfg.tzs);
     sites_free(in->sites);
     cors_policy_free(in->cors);
     for (long i = 0; in->pushers != NULL && i < in->cfg.queue_shards; i++) {
@@ -109,6 +111,7 @@ main(void)
         {"RATE_BURST", "0", CFG_INT, &c->rate_burst, 0, 1000000, 0, NULL},
         {"TRUST_PROXY", "0", CFG_INT, &c->trust_proxy, 0, CLIENT_TRUST_PROXY_MAX, 0, NULL},
         {"GEOIP_DB", GEOIP_DB_DEFAULT, CFG_CHECKED_OFF, &c->geoip_db, 0, 0, 0, geo_check_db},
+        SITETZ_VAR(&c->site_timezones),
         SVC_HTTP_VARS(&in.svc.cfg, "256", "3900"),
         SVC_LOG_VARS(&in.svc.cfg),
     };

@@ -14,14 +14,21 @@
 /* How long a failed fetch answers for the requests after it. */
 #define SALT_RETRY_MS 250
 
+/* How many days' salts are kept in memory: the sites' local days of the moment (a site's
+ * day may be the UTC day before or after) and a spare. */
+#define SALT_DAYS 4
+
 struct salt {
     pthread_mutex_t lock;
     rconn_t *conn; /* used with the lock held */
     char *queue_key;
-    int64_t day; /* the UTC day (days since the epoch) of today, -1: none yet */
-    unsigned char today[SALT_LEN];
-    unsigned char yesterday[SALT_LEN];
-    int has_yesterday;
+    struct {
+        int64_t day; /* days since the epoch; -1: none */
+        unsigned char salt[SALT_LEN];
+        unsigned char prev[SALT_LEN]; /* the day before's, when has_prev */
+        int has_prev;
+    } days[SALT_DAYS];
+    size_t next;       /* the slot to replace next */
     int64_t failed_at; /* ts_mono_ms() of the last failed fetch, 0: none */
     struct app_err failure;
 };
@@ -78,7 +85,9 @@ salt_new(const struct rconn_opts *opts, const char *queue_key, struct app_err *e
         return NULL;
     }
     pthread_mutex_init(&s->lock, NULL);
-    s->day = -1;
+    for (size_t i = 0; i < SALT_DAYS; i++) {
+        s->days[i].day = -1;
+    }
     s->conn = rconn_new(opts);
     s->queue_key = strdup(queue_key);
     if (s->conn == NULL || s->queue_key == NULL) {
@@ -98,6 +107,7 @@ salt_free(salt_t *s)
     rconn_free(s->conn);
     free(s->queue_key);
     pthread_mutex_destroy(&s->lock);
+    explicit_bzero(s->days, sizeof s->days);
     free(s);
 }
 
@@ -152,15 +162,21 @@ fetch(salt_t *s, int64_t now_ms, int create, unsigned char out[SALT_LEN], struct
 }
 
 int
-salt_today(salt_t *s, int64_t now_ms, unsigned char out[SALT_LEN], struct app_err *err)
+salt_of_day(salt_t *s, int64_t day, unsigned char out[SALT_LEN], unsigned char prev[SALT_LEN],
+            int *has_prev, struct app_err *err)
 {
-    int64_t day = ts_floor(now_ms, TS_DAY_MS) / TS_DAY_MS, mono;
-    unsigned char fresh[SALT_LEN] = {0}, prev[SALT_LEN] = {0};
-    int rc = 0, has_prev = 0;
+    unsigned char fresh[SALT_LEN] = {0}, before[SALT_LEN] = {0};
+    int64_t mono = 0;
+    int rc = 0, had = 0;
+    size_t i;
 
     pthread_mutex_lock(&s->lock);
-    if (s->day == day) {
-        memcpy(out, s->today, SALT_LEN);
+    for (i = 0; i < SALT_DAYS && s->days[i].day != day; i++) {
+    }
+    if (i < SALT_DAYS) {
+        memcpy(out, s->days[i].salt, SALT_LEN);
+        memcpy(prev, s->days[i].prev, SALT_LEN);
+        *has_prev = s->days[i].has_prev;
         goto done;
     }
     mono = ts_mono_ms();
@@ -169,21 +185,27 @@ salt_today(salt_t *s, int64_t now_ms, unsigned char out[SALT_LEN], struct app_er
         rc = -1;
         goto done;
     }
-    if (fetch(s, now_ms, 1, fresh, err) < 0) {
+    if (fetch(s, day * TS_DAY_MS, 1, fresh, err) < 0) {
         goto failed;
     }
-    if (s->day == day - 1) {
-        memcpy(prev, s->today, SALT_LEN); /* yesterday's, cached */
-        has_prev = 1;
-    } else if ((has_prev = fetch(s, now_ms - TS_DAY_MS, 0, prev, err)) < 0) {
+    for (i = 0; i < SALT_DAYS && s->days[i].day != day - 1; i++) {
+    }
+    if (i < SALT_DAYS) {
+        memcpy(before, s->days[i].salt, SALT_LEN); /* the day before's, cached */
+        had = 1;
+    } else if ((had = fetch(s, (day - 1) * TS_DAY_MS, 0, before, err)) < 0) {
         goto failed;
     }
-    s->day = day;
-    memcpy(s->today, fresh, SALT_LEN);
-    memcpy(s->yesterday, prev, SALT_LEN);
-    s->has_yesterday = has_prev;
+    i = s->next;
+    s->next = (s->next + 1) % SALT_DAYS;
+    s->days[i].day = day;
+    memcpy(s->days[i].salt, fresh, SALT_LEN);
+    memcpy(s->days[i].prev, before, SALT_LEN);
+    s->days[i].has_prev = had;
     s->failed_at = 0;
     memcpy(out, fresh, SALT_LEN);
+    memcpy(prev, before, SALT_LEN);
+    *has_prev = had;
     goto done;
 failed:
     rc = -1;
@@ -192,20 +214,6 @@ failed:
 done:
     pthread_mutex_unlock(&s->lock);
     explicit_bzero(fresh, sizeof fresh);
-    explicit_bzero(prev, sizeof prev);
+    explicit_bzero(before, sizeof before);
     return rc;
-}
-
-int
-salt_yesterday(salt_t *s, unsigned char out[SALT_LEN])
-{
-    int has;
-
-    pthread_mutex_lock(&s->lock);
-    has = s->has_yesterday;
-    if (has) {
-        memcpy(out, s->yesterday, SALT_LEN);
-    }
-    pthread_mutex_unlock(&s->lock);
-    return has;
 }

@@ -6,7 +6,7 @@
  * The id is the first 16 bytes of HMAC-SHA-256(key = the salt, message = site_id, one NUL
  * byte, the client key, one NUL byte, the User-Agent header or nothing), written as 32
  * lowercase hex characters, with OpenSSL's libcrypto (Debian's libssl3). Without the salt,
- * which lives 48 hours in Redis and nowhere else, the id cannot be traced back to an
+ * which lives 75 hours in Redis and nowhere else, the id cannot be traced back to an
  * address or a User-Agent, nor linked to the same visitor's id of another day; the address
  * and the User-Agent themselves are never stored or logged. */
 #ifndef INGEST_VISITOR_H

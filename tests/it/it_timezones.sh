@@ -7,7 +7,8 @@
 # zoneinfo from the stored raw events, every local day's /stats, /stats/aggregated,
 # /stats/summary, hourly /stats/timeseries (23, 24 or 25 local hours, labelled with their
 # offsets) and GET /events, and a daily series and summary over the days. The site without a
-# zone answers in UTC days, without "timezone". Then an unknown zone or a bad list stops
+# zone answers in UTC days, without "timezone". The visitor id ingest derives changes at the
+# site's local midnight, its visit going on. Then an unknown zone or a bad list stops ingest,
 # the processor and reporting (exit 2).
 # shellcheck source=tests/it/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -108,12 +109,40 @@ expect_eq "the rollups of Kolkata's hours of 2026-06-02: 24, from 18:30 UTC the 
         jq -rs '[.[]._id | .[0:16]] | unique | [.[0], .[-1], length] | join(" ")')" \
     "2026-06-01T18:30 2026-06-02T17:30 24"
 
+# The visitor ingest derives for events without a user_id: its id changes at the site's
+# local midnight (Kolkata's 2026-06-02 begins at 2026-06-01T18:30Z), not at UTC's, and the
+# visit goes on across it ("vy"); a UTC site's stays the same then. Two ingests whose salt
+# clock stands before and after that midnight (ingest-fault: FAULT_SALT_AT_MS).
+AT() { "$T_PYTHON" -c "import datetime as d; print(int(d.datetime.fromisoformat('$1+00:00').timestamp() * 1000))"; }
+VARIANT=-fault start_service ingest2 REDIS_PORT="$REDIS_PORT" RATE_LIMIT=0 TRUST_PROXY=1 \
+    SITE_TIMEZONES="$TZS" FAULT_SALT_AT_MS="$(AT 2026-06-01T18:20:00)"
+VARIANT=-fault start_service ingest3 REDIS_PORT="$REDIS_PORT" RATE_LIMIT=0 TRUST_PROXY=1 \
+    SITE_TIMEZONES="$TZS" FAULT_SALT_AT_MS="$(AT 2026-06-01T18:40:00)"
+# hashed PORT SITE: the stored user_id and visit_id of one event of a visitor without a user_id.
+hashed() {
+    local id
+    id=$(curl -s -H 'Content-Type: application/json' -H 'X-Forwarded-For: 198.51.100.77' \
+        -H 'User-Agent: TzTest/1.0' --data-binary \
+        "{\"site_id\":\"$2\",\"event_type\":\"page_view\",\"path\":\"/\",\"timestamp\":\"2026-06-01T18:25:00Z\"}" \
+        "http://127.0.0.1:$1/event" | jq -r .id)
+    wait_until 30 test "$("$BUILD/tests/mongoq" "$(mongo_uri $DB)" events count "{\"_id\":\"$id\"}")" = 1
+    "$BUILD/tests/mongoq" "$(mongo_uri $DB)" events find "{\"_id\":\"$id\"}" | jq -c '[.user_id, .visit_id]'
+}
+K1=$(hashed "$INGEST2_PORT" tz-kolkata)
+K2=$(hashed "$INGEST3_PORT" tz-kolkata)
+U1=$(hashed "$INGEST2_PORT" tz-utc)
+U2=$(hashed "$INGEST3_PORT" tz-utc)
+expect_eq "Kolkata, across its midnight: another visitor id, the same visit" \
+    "$(jq -nc --argjson a "$K1" --argjson b "$K2" '[$a[0] != $b[0], $a[1] == $b[1], ($a[0] | test("^[0-9a-f]{32}$"))]')" \
+    '[true,true,true]'
+expect_eq "the UTC site then: the same visitor id" "$(jq -c '.[0]' <<<"$U1")" "$(jq -c '.[0]' <<<"$U2")"
+
 expect_clean_stop processor
 expect_clean_stop processor2
 expect_clean_stop reporting
 
 # An unknown zone, a name that is no zone's, a site twice: a configuration error naming the item.
-for prog in processor reporting; do
+for prog in ingest processor reporting; do
     expect_config_error "$prog" "SITE_TIMEZONES=shop:Mars/Olympus_Mons" \
         REDIS_PORT="$REDIS_PORT" MONGO_URI="$(mongo_uri $DB)"
     expect_config_error "$prog" "SITE_TIMEZONES=shop:../etc/passwd" \

@@ -5,7 +5,7 @@
 # same client on the same day (they share the salt through Redis, created once); another
 # User-Agent or address gives another; a new day (ingest-fault's FAULT_SALT_DAYS,
 # tests/it/fault_clock.c) gives a new salt and a new id, and the envelope of a hashed visitor
-# then carries its id under yesterday's salt ("vy"); the salt key lives at most 48 hours.
+# then carries its id under yesterday's salt ("vy"); the salt key lives at most 75 hours.
 # Each stored event says how its visitor was known (visitor_source). No stored document, no
 # Redis value and no log line of the run holds the client's address or User-Agent. Without
 # Redis, an event that needs a salt is answered 503.
@@ -79,12 +79,12 @@ post "$INGEST_PORT" "$ADDR" "$UA" ',"user_id":"x","user_id_source":"hash"'
 expect_http "user_id_source other than device" 400 \
     '{"status":"error","message":"Field '"'"'user_id_source'"'"' must be \"device\" (or absent)"}'
 
-echo "# --- the salt: one key per UTC day, created once, gone 48 hours later"
+echo "# --- the salt: one key per UTC day, created once, gone 75 hours later"
 expect_eq "one salt key (today's)" "$(redis_cli --scan --pattern 'events:salt:*' | sort | tr '\n' ' ')" \
     "events:salt:$TODAY "
 expect_match "its value: 32 random bytes in hex" "$(redis_cli GET "events:salt:$TODAY")" '^[0-9a-f]{64}$'
 TTL=$(redis_cli TTL "events:salt:$TODAY")
-expect_eq "its TTL is set and at most 48 hours ($TTL s)" "$((${TTL:-0} > 172000 && ${TTL:-0} <= 172800))" 1
+expect_eq "its TTL is set and at most 75 hours ($TTL s)" "$((${TTL:-0} > 269000 && ${TTL:-0} <= 270000))" 1
 SALT1=$(redis_cli GET "events:salt:$TODAY")
 
 echo "# --- a new day gives a new salt and a new visitor"
@@ -99,7 +99,7 @@ expect_match "tomorrow's salt key" "$SALT2" '^[0-9a-f]{64}$'
 check "tomorrow's salt is not today's" [ "$SALT2" != "$SALT1" ]
 expect_eq "today's salt is left as it was" "$(redis_cli GET "events:salt:$TODAY")" "$SALT1"
 TTL=$(redis_cli TTL "events:salt:$TOMORROW")
-expect_eq "tomorrow's TTL is at most 48 hours ($TTL s)" "$((${TTL:-0} > 172000 && ${TTL:-0} <= 172800))" 1
+expect_eq "tomorrow's TTL is at most 75 hours ($TTL s)" "$((${TTL:-0} > 269000 && ${TTL:-0} <= 270000))" 1
 post "$INGEST_PORT" "$ADDR" "$UA" ""
 expect_eq "today's ingest keeps today's visitor" "$(doc "$ID" user_id)" "$VA"
 

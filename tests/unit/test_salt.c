@@ -87,7 +87,8 @@ test_salt_cache(void **state)
 {
     struct rconn_opts opts = {.host = "127.0.0.1", .port = 1, .timeout_ms = 100, .cluster = ""};
     struct app_err err = {0};
-    unsigned char s1[SALT_LEN], s2[SALT_LEN], want[SALT_LEN];
+    unsigned char s1[SALT_LEN], s2[SALT_LEN], want[SALT_LEN], p[SALT_LEN];
+    int has = -1;
     salt_t *s = salt_new(&opts, "events", &err);
     char value[2 * SALT_LEN + 1];
 
@@ -98,31 +99,44 @@ test_salt_cache(void **state)
      * read beside it (none). */
     expect_reply(REDIS_REPLY_NIL, NULL);
     expect_reply(REDIS_REPLY_NIL, NULL);
-    assert_int_equal(salt_today(s, DAY1 + 1000, s1, &err), 0);
+    assert_int_equal(salt_of_day(s, DAY1 / TS_DAY_MS, s1, p, &has, &err), 0);
     assert_int_equal(n_sent, 2);
     assert_int_equal(strncmp(sent[0], "SET events:salt:2025-11-15 ", 27), 0);
-    assert_string_equal(sent[0] + 27 + 64, " NX EX 172800 GET");
+    assert_string_equal(sent[0] + 27 + 64, " NX EX 270000 GET");
     memcpy(value, sent[0] + 27, 64);
     value[64] = '\0';
     assert_int_equal(salt_parse(value, 64, want), 0);
     assert_memory_equal(s1, want, SALT_LEN); /* the value it sent is the salt it uses */
     assert_string_equal(sent[1], "GET events:salt:2025-11-14");
-    assert_int_equal(salt_yesterday(s, s2), 0);
+    assert_int_equal(has, 0);
     /* The rest of the day: from memory, no command. */
-    assert_int_equal(salt_today(s, DAY1 + TS_DAY_MS - 1, s2, &err), 0);
+    assert_int_equal(salt_of_day(s, DAY1 / TS_DAY_MS, s2, p, &has, &err), 0);
     assert_memory_equal(s1, s2, SALT_LEN);
     assert_int_equal(n_sent, 2);
     /* The next day: another ingest made it first, its value wins; yesterday's is the one in
      * memory (no GET). */
     reset();
     expect_reply(REDIS_REPLY_STRING, HEX_A);
-    assert_int_equal(salt_today(s, DAY1 + TS_DAY_MS, s2, &err), 0);
+    assert_int_equal(salt_of_day(s, DAY1 / TS_DAY_MS + 1, s2, p, &has, &err), 0);
     assert_int_equal(n_sent, 1);
     assert_int_equal(strncmp(sent[0], "SET events:salt:2025-11-16 ", 27), 0);
     assert_int_equal(salt_parse(HEX_A, 64, want), 0);
     assert_memory_equal(s2, want, SALT_LEN);
-    assert_int_equal(salt_yesterday(s, s2), 1);
+    assert_int_equal(has, 1);
+    assert_memory_equal(p, s1, SALT_LEN);
+    /* The day before the first (a site whose zone is behind UTC): fetched, its own day
+     * before read beside it; then the first day again, from memory: several days are kept. */
+    reset();
+    expect_reply(REDIS_REPLY_STRING, HEX_B);
+    expect_reply(REDIS_REPLY_NIL, NULL);
+    assert_int_equal(salt_of_day(s, DAY1 / TS_DAY_MS - 1, s2, p, &has, &err), 0);
+    assert_int_equal(n_sent, 2);
+    assert_int_equal(strncmp(sent[0], "SET events:salt:2025-11-14 ", 27), 0);
+    assert_string_equal(sent[1], "GET events:salt:2025-11-13");
+    assert_int_equal(has, 0);
+    assert_int_equal(salt_of_day(s, DAY1 / TS_DAY_MS, s2, p, &has, &err), 0);
     assert_memory_equal(s2, s1, SALT_LEN);
+    assert_int_equal(n_sent, 2);
     salt_free(s);
 }
 
@@ -131,7 +145,8 @@ test_salt_failures(void **state)
 {
     struct rconn_opts opts = {.host = "127.0.0.1", .port = 1, .timeout_ms = 100, .cluster = ""};
     struct app_err err = {0};
-    unsigned char out[SALT_LEN], want[SALT_LEN];
+    unsigned char out[SALT_LEN], want[SALT_LEN], p[SALT_LEN];
+    int has = -1;
     salt_t *s = salt_new(&opts, "{q}", &err);
 
     (void)state;
@@ -139,36 +154,36 @@ test_salt_failures(void **state)
     reset();
     /* Redis fails: -1, and the requests of the next 250 ms fail at once with its reason. */
     expect_reply(-1, NULL);
-    assert_int_equal(salt_today(s, DAY1, out, &err), -1);
+    assert_int_equal(salt_of_day(s, DAY1 / TS_DAY_MS, out, p, &has, &err), -1);
     assert_int_equal(err.code, ERR_TRANSIENT);
     memset(&err, 0, sizeof err);
-    assert_int_equal(salt_today(s, DAY1, out, &err), -1);
+    assert_int_equal(salt_of_day(s, DAY1 / TS_DAY_MS, out, p, &has, &err), -1);
     assert_string_equal(err.msg, "redis: Connection refused");
     assert_int_equal(n_sent, 1);
     /* An error reply, and a value that is not a salt: refused, never used. */
     reset();
     past_retry();
     expect_reply(REDIS_REPLY_STRING, "not a salt");
-    assert_int_equal(salt_today(s, DAY1, out, &err), -1);
+    assert_int_equal(salt_of_day(s, DAY1 / TS_DAY_MS, out, p, &has, &err), -1);
     assert_int_equal(err.code, ERR_INVALID);
-    assert_string_equal(sent[0] + 24 + 64, " NX EX 172800 GET");
+    assert_string_equal(sent[0] + 24 + 64, " NX EX 270000 GET");
     assert_int_equal(strncmp(sent[0], "SET {q}:salt:2025-11-15 ", 24), 0);
     reset();
     past_retry();
     expect_reply(REDIS_REPLY_ERROR, "ERR syntax error");
-    assert_int_equal(salt_today(s, DAY1, out, &err), -1);
+    assert_int_equal(salt_of_day(s, DAY1 / TS_DAY_MS, out, p, &has, &err), -1);
     assert_int_equal(err.code, ERR_TRANSIENT);
     /* Then Redis answers: the day's salt, and yesterday's. */
     reset();
     past_retry();
     expect_reply(REDIS_REPLY_STRING, HEX_B);
     expect_reply(REDIS_REPLY_STRING, HEX_A);
-    assert_int_equal(salt_today(s, DAY1, out, &err), 0);
+    assert_int_equal(salt_of_day(s, DAY1 / TS_DAY_MS, out, p, &has, &err), 0);
     assert_int_equal(salt_parse(HEX_B, 64, want), 0);
     assert_memory_equal(out, want, SALT_LEN);
-    assert_int_equal(salt_yesterday(s, out), 1);
+    assert_int_equal(has, 1);
     assert_int_equal(salt_parse(HEX_A, 64, want), 0);
-    assert_memory_equal(out, want, SALT_LEN);
+    assert_memory_equal(p, want, SALT_LEN);
     salt_free(s);
 }
 
