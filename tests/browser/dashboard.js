@@ -402,10 +402,23 @@ const cases = {
       first_hour: (document.querySelector('#series tbody tr td') || {}).textContent,
       loads: Number(document.body.dataset.loads || 0),
     }));
-    await open(page, env('REPORTING'), env('ZONE_SITE'), 'today');
-    info('zone_first', await seen());
+    // Every words the range label shows, in order, from the page's first load on.
+    await page.addInitScript(() => {
+      window.rangeLabels = [];
+      document.addEventListener('DOMContentLoaded', () => {
+        const el = document.getElementById('range-label');
+        new MutationObserver(() => {
+          if (window.rangeLabels[window.rangeLabels.length - 1] !== el.textContent) {
+            window.rangeLabels.push(el.textContent);
+          }
+        }).observe(el, {childList: true, characterData: true, subtree: true});
+      });
+    });
+    // (Not open(): the first load's answer starts the second, in the site's zone, at once.)
+    await page.goto(`${env('REPORTING')}/#site=${encodeURIComponent(env('ZONE_SITE'))}&range=today`);
     await answered(page, 1);
     info('zone', await seen());
+    info('zone_labels', await page.evaluate(() => window.rangeLabels));
     await page.reload();
     await answered(page, 0);
     await page.waitForSelector('#realtime:not([hidden])');

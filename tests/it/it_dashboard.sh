@@ -325,8 +325,9 @@ fi
 if run_case zone; then
     ZDAY=$("$T_PYTHON" -c 'import datetime, zoneinfo; print(datetime.datetime.now(zoneinfo.ZoneInfo("Pacific/Chatham")).date())')
     ZTS=$(api "/stats/timeseries?site_id=$ZONE_SITE&date=$ZDAY&interval=hour")
-    expect_eq "a site's time zone: its first load in UTC, said so" \
-        "$(shown zone_first '[.label, .time_head]')" "[\"$ZONE_SITE, $(date -u +%F) (UTC)\",\"Time (UTC)\"]"
+    expect_eq "a site's time zone: its first load in UTC, said so, then in its zone" \
+        "$(shown zone_labels -c .)" \
+        "[\"$ZONE_SITE, $(date -u +%F) (UTC)\",\"$ZONE_SITE, $ZDAY (Pacific/Chatham)\"]"
     expect_eq "then its zone's today, hours and words, once /stats/realtime has named it" \
         "$(shown zone '[.label, .interval, .time_head, .from, .points, .first_hour, .loads]')" \
         "$(jq -c --arg s "$ZONE_SITE" --arg d "$ZDAY" \
