@@ -249,7 +249,7 @@ reporting_properties(const char *qs, size_t len)
     if (q == NULL || back == NULL) {
         abort();
     }
-    if (explorer_parse(qs, q, msg, sizeof msg) == 0) {
+    if (explorer_parse(qs, NULL, q, msg, sizeof msg) == 0) {
         bson_t *f = explorer_filter(q), *o = explorer_pipeline(q);
         if (q->from_ms >= q->to_ms || q->limit < 1 || q->limit > EXPLORER_LIMIT_MAX ||
             (q->properties != 0 && q->properties != 1)) {
