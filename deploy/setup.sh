@@ -18,7 +18,7 @@ packages=(
     redis-server curl jq valgrind nodejs npm ca-certificates
     yamllint shellcheck python3 python3-yaml unzip podman debootstrap wrk chromium esbuild
     libmaxminddb-dev mmdb-bin libpcre2-dev uap-core
-    ruby-referer-parser
+    ruby-referer-parser tzdata
 )
 
 JONGODB_PKG="@jongodb/memory-server-bin-linux-x64-gnu"
