@@ -25,8 +25,8 @@ typedef int (*http_handler_fn)(struct mg_connection *conn, void *ctx);
 #define HTTP_ROUTE_PUBLIC 2
 #define HTTP_ROUTE_ADMIN 4
 
-/* One row of a route table: exact path and method. A path with routes for
- * other methods only answers 405 (with Allow); an unknown path answers 404. */
+/* One row of a route table: exact path (or, ending in '*', a prefix) and method. A path with routes
+ * for other methods only answers 405 (with Allow); an unknown path answers 404. */
 struct http_route {
     const char *method;
     const char *path;

@@ -41,10 +41,11 @@ load_tokens(struct reporting *r, struct app_err *err)
                  r->auth.n);
     }
     if (r->admin.n == 0) {
-        LOG_INFO("ADMIN_TOKENS and ADMIN_TOKENS_FILE are not set: the admin routes (/export) "
-                 "answer 404");
+        LOG_INFO("ADMIN_TOKENS and ADMIN_TOKENS_FILE are not set: the admin routes (/export, "
+                 "/sites, /jobs) answer 404");
     } else {
-        LOG_INFO("admin tokens: %zu; the admin routes (/export) need one", r->admin.n);
+        LOG_INFO("admin tokens: %zu; the admin routes (/export, /sites, /jobs) need one",
+                 r->admin.n);
     }
     return 0;
 }
@@ -65,7 +66,7 @@ start(struct svc_program *prog, struct app_err *err)
     }
     r->slots_made = 1;
     r->store = store_new(r->cfg.mongo_uri, "reporting", 10000, err);
-    return r->store == NULL ? -1 : 0;
+    return r->store == NULL ? -1 : erase_start(r, err);
 }
 
 static void
@@ -73,6 +74,7 @@ finish(struct svc_program *prog)
 {
     struct reporting *r = (struct reporting *)prog;
 
+    erase_join(r); /* svc_stop_requested is set: it ends its batch */
     store_free(r->store);
     auth_free(&r->admin);
     auth_free(&r->auth);
@@ -99,6 +101,7 @@ main(void)
         {"ADMIN_TOKENS", "", CFG_CHECKED, &c->admin_tokens, 0, 0, 1, auth_check_spec},
         {"ADMIN_TOKENS_FILE", "", CFG_CHECKED, &c->admin_tokens_file, 0, 0, 0, check_admin_file},
         {"EXPORT_MAX_STREAMS", "2", CFG_INT, &c->export_max_streams, 1, 64, 0, NULL},
+        ERASE_VARS(&r.runner),
         SVC_HTTP_VARS(&r.svc.cfg, "128", "4900"),
         SVC_LOG_VARS(&r.svc.cfg),
     };
