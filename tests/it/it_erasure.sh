@@ -57,7 +57,6 @@ counted() { [ "$(curl -s "$R/stats/aggregated?site_id=$SITE&date=$DAY" | jq .tot
 check "the processor counted the $N events of $SITE and 12 of other" wait_until $((20 * T_SLOW)) counted
 
 # --- the statuses ----------------------------------------------------------------------------
-A=(-H "Authorization: Bearer adm")
 adm() { # adm METHOD PATH [TOKEN]: sets HTTP_STATUS and HTTP_BODY
     HTTP_STATUS=$(curl -s -o "$T_TMP/adm.body" -w '%{http_code}' -X "$1" \
         -H "Authorization: Bearer ${3:-adm}" "$R$2")
@@ -89,7 +88,10 @@ for ep in stats stats/summary; do
     curl -s "$R/$ep?site_id=$SITE&date=$DAY" >"$T_TMP/$(tr / _ <<<"$ep").before"
 done
 # job_done ID: the job is done (its reply then in HTTP_BODY).
-job_done() { adm GET "/jobs/$1" && [ "$(jq -r .state <<<"$HTTP_BODY")" = done ]; }
+job_done() {
+    adm GET "/jobs/$1"
+    [ "$(jq -r .state <<<"$HTTP_BODY")" = "done" ]
+}
 adm DELETE "/sites/$SITE/visitors/victim%2F7"
 expect_eq "DELETE a visitor: 202" "$HTTP_STATUS" 202
 JOB=$(jq -r .job_id <<<"$HTTP_BODY")
@@ -147,6 +149,7 @@ wait "$REPORTING_PID" 2>/dev/null
 LEFT=$(q events find "{\"user_id\":\"$KILLME\"}" | wc -l)
 check "killed mid-way: some of its events are left ($LEFT)" [ "$LEFT" -gt 0 ] && [ "$LEFT" -lt 300 ]
 start_service reporting2 "${ADMIN[@]}"
+# shellcheck disable=SC2153 # set by start_service reporting2
 R="http://127.0.0.1:$REPORTING2_PORT"
 check "another reporting resumes it once its lease runs out" wait_until $((20 * T_SLOW)) job_done "$JOB3"
 job_done "$JOB3"
