@@ -240,9 +240,11 @@ each_set(struct job *j, const bson_t *doc, bson_t *ids, long *done, struct app_e
                 break;
             }
             /* The set changed since it was read: read it again. */
-            bson_t *by_id = BCON_NEW("_id", BCON_UTF8(dbread_utf8(cur, "_id")));
-            mongoc_cursor_t *c = mongoc_collection_find_with_opts(coll, by_id, NULL, NULL);
+            bson_t by_id = BSON_INITIALIZER;
+            bson_append_value(&by_id, "_id", -1, bson_iter_value(&id));
+            mongoc_cursor_t *c = mongoc_collection_find_with_opts(coll, &by_id, NULL, NULL);
             const bson_t *again;
+            bson_destroy(&by_id); /* before cur, whose _id it copied */
             bson_destroy(cur);
             cur = mongoc_cursor_next(c, &again) ? bson_copy(again) : NULL;
             if (cur == NULL && mongoc_cursor_error(c, &berr)) {
@@ -250,7 +252,6 @@ each_set(struct job *j, const bson_t *doc, bson_t *ids, long *done, struct app_e
                              berr.message);
             }
             mongoc_cursor_destroy(c);
-            bson_destroy(by_id);
         }
         bson_destroy(&filter);
         bson_destroy(&update);
