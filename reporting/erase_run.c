@@ -220,6 +220,18 @@ each_set(struct job *j, const bson_t *doc, bson_t *ids, long *done, struct app_e
         left = erase_set_without(&u, h, &arr);
         bson_append_array_end(&set, &arr);
         bson_append_document_end(&update, &set);
+#ifdef FAULT_INJECTION
+        /* The test variant's race (FAULT_JOBS_CAS_RACE): a processor's $addToSet of the user
+         * hash 1 between the read and the swap, which must then fail and be retried. */
+        if (tries == 0 && left > 0 && getenv("FAULT_JOBS_CAS_RACE") != NULL) {
+            bson_t *add = BCON_NEW("$addToSet", "{", "u", BCON_INT64(1), "}");
+            bson_t by_id = BSON_INITIALIZER;
+            bson_append_value(&by_id, "_id", -1, bson_iter_value(&id));
+            mongoc_collection_update_one(coll, &by_id, add, NULL, NULL, NULL);
+            bson_destroy(&by_id);
+            bson_destroy(add);
+        }
+#endif
         if (left < 0) {
             rc = err_set(err, ERR_INTERNAL, "out of memory");
         } else if (left == 0) {
@@ -240,6 +252,8 @@ each_set(struct job *j, const bson_t *doc, bson_t *ids, long *done, struct app_e
                 break;
             }
             /* The set changed since it was read: read it again. */
+            LOG_INFO("erasure job %s: site-hour %s changed under the swap; read again", j->id,
+                     dbread_utf8(cur, "_id") != NULL ? dbread_utf8(cur, "_id") : "?");
             bson_t by_id = BSON_INITIALIZER;
             bson_append_value(&by_id, "_id", -1, bson_iter_value(&id));
             mongoc_cursor_t *c = mongoc_collection_find_with_opts(coll, &by_id, NULL, NULL);
