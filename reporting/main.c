@@ -1,6 +1,7 @@
 /* main.c - reporting: serves the figures of its sites and their raw events from MongoDB, and
  * the dashboard, to the holders of its read tokens, and its raw events in bulk to the holders of
- * its admin tokens (access.c); its routes are in routes.c. */
+ * its admin tokens (access.c), who may also erase a visitor or a site (erase.h); its routes are
+ * in routes.c. */
 #include <errno.h>
 #include <string.h>
 

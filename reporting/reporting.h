@@ -32,8 +32,8 @@ struct reporting_cfg {
 
 /* The threads: main() (svc_main) waits for the stop; the HTTP workers (HTTP_THREADS, and
  * HTTP_PROBE_THREADS on PROBE_PORT) run the routes, at most MAX_DB_REQUESTS of them
- * waiting on MongoDB at once; the driver's pools each run a monitor thread per server
- * (common/store.h). */
+ * waiting on MongoDB at once; the erasure runner (erase.h) does the erasure jobs; the
+ * driver's pools each run a monitor thread per server (common/store.h). */
 struct reporting {
     struct svc_program svc; /* first: the routes' ctx is a struct reporting */
     struct reporting_cfg cfg;
