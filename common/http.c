@@ -349,21 +349,21 @@ listen_on(http_server_t *srv, int port, int threads, long timeout_ms, long keep_
     snprintf(nthreads, sizeof nthreads, "%d", threads);
     snprintf(timeout, sizeof timeout, "%ld", timeout_ms);
     snprintf(keep, sizeof keep, "%ld", keep_alive_ms);
-    const char *options[] = {"listening_ports", listen, "num_threads", nthreads,
-                             "enable_keep_alive", keep_alive_ms > 0 ? "yes" : "no",
-                             /* civetweb bounds the headers of a request as a whole by this
-                              * (the first on a connection) or keep_alive_timeout_ms (the
-                              * next ones, idle time included); http_read_body() bounds
-                              * the body from the same start. */
-                             "request_timeout_ms", timeout, "keep_alive_timeout_ms",
-                             keep_alive_ms > 0 ? keep : "0",
-                             /* Accepted connections wait here for a worker, and in the
-                              * kernel's backlog behind it. */
-                             "connection_queue", "256", "listen_backlog", "1024",
-                             /* Each reply is one write; without TCP_NODELAY Nagle would
-                              * hold it back behind an unacknowledged 100 Continue or
-                              * previous reply. */
-                             "tcp_nodelay", "1", NULL};
+    const char *options[] = {
+        "listening_ports", listen, "num_threads", nthreads, "enable_keep_alive",
+        keep_alive_ms > 0 ? "yes" : "no",
+        /* civetweb bounds the headers of a request as a whole by this
+         * (the first on a connection) or keep_alive_timeout_ms (the
+         * next ones, idle time included); http_read_body() bounds
+         * the body from the same start. */
+        "request_timeout_ms", timeout, "keep_alive_timeout_ms", keep_alive_ms > 0 ? keep : "0",
+        /* Accepted connections wait here for a worker, and in the
+         * kernel's backlog behind it. */
+        "connection_queue", "256", "listen_backlog", "1024",
+        /* Each reply is one write; without TCP_NODELAY Nagle would
+         * hold it back behind an unacknowledged 100 Continue or
+         * previous reply. */
+        "tcp_nodelay", "1", "decode_url", srv->opts.raw_paths ? "no" : "yes", NULL};
     memset(&cb, 0, sizeof cb);
     cb.begin_request = dispatch;
     cb.end_request = on_end_request;

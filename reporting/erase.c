@@ -32,8 +32,8 @@ erase_random_hex(char *out, size_t n)
     return 0;
 }
 
-/* The request's path as civetweb decodes it, without its clean-up of "." and ".." segments
- * (a user id may hold "/../"). */
+/* The request's path as sent (the listener does not decode it: http_opts.raw_paths), without
+ * civetweb's clean-up of "." and ".." segments. */
 static const char *
 request_path(struct mg_connection *conn)
 {

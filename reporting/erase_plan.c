@@ -9,46 +9,70 @@
 
 const char *const erase_kind_names[2] = {"visitor", "site"};
 
-/* Copy [s, end) into out (max bytes at most, plus the NUL). Returns its length, or -1:
- * empty, too long or not UTF-8. */
+#define ERASE_PATH_MSG "The path must be /sites/{site_id} or /sites/{site_id}/visitors/{user_id}"
+
+static int
+hex(char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+/* Percent-decode the segment [s, end) into out (max bytes at most, plus the NUL). Returns its
+ * length, or -1: empty, too long, a bad escape, %00, or not UTF-8. */
 static int
 segment(const char *s, const char *end, char *out, size_t max)
 {
-    size_t n = (size_t)(end - s);
+    size_t n = 0;
 
-    if (n == 0 || n > max || !text_is_utf8(s, n)) {
-        return -1;
+    while (s < end) {
+        int c = (unsigned char)*s++;
+        if (c == '%') {
+            int hi = end - s >= 2 ? hex(s[0]) : -1, lo = end - s >= 2 ? hex(s[1]) : -1;
+            if (hi < 0 || lo < 0 || (c = hi * 16 + lo) == 0) {
+                return -1;
+            }
+            s += 2;
+        }
+        if (n >= max) {
+            return -1;
+        }
+        out[n++] = (char)c;
     }
-    memcpy(out, s, n);
     out[n] = '\0';
-    return (int)n;
+    return n > 0 && text_is_utf8(out, n) ? (int)n : -1;
 }
 
 const char *
 erase_parse_path(const char *path, struct erase_target *t)
 {
     static const char sites[] = "/sites/", visitors[] = "/visitors/";
-    const char *s, *v, *end;
+    const char *s, *slash, *end;
 
     memset(t, 0, sizeof *t);
     if (strncmp(path, sites, sizeof sites - 1) != 0) {
-        return "The path must be /sites/{site_id} or /sites/{site_id}/visitors/{user_id}";
+        return ERASE_PATH_MSG;
     }
     s = path + sizeof sites - 1;
     end = s + strlen(s);
-    /* civetweb hands the path over decoded: a user id's %2F is a '/' here, so the visitor is
-     * everything after the first "/visitors/". */
-    v = strstr(s, visitors);
-    if (segment(s, v != NULL ? v : end, t->site, EVENT_SITE_ID_MAX) < 0) {
-        return "The site_id in the path must be 1-256 bytes of UTF-8";
+    slash = strchr(s, '/');
+    if (segment(s, slash != NULL ? slash : end, t->site, EVENT_SITE_ID_MAX) < 0) {
+        return "The site_id in the path must be 1-256 bytes of UTF-8, percent-encoded ('/' as "
+               "%2F)";
     }
     t->kind = ERASE_SITE;
-    if (v == NULL) {
+    if (slash == NULL) {
         return NULL;
     }
-    v += sizeof visitors - 1;
-    if (segment(v, end, t->visitor, EVENT_USER_ID_MAX) < 0) {
-        return "The user_id in the path must be 1-256 bytes of UTF-8";
+    if (strncmp(slash, visitors, sizeof visitors - 1) != 0) {
+        return ERASE_PATH_MSG;
+    }
+    s = slash + sizeof visitors - 1;
+    if (strchr(s, '/') != NULL || segment(s, end, t->visitor, EVENT_USER_ID_MAX) < 0) {
+        return "The user_id in the path must be 1-256 bytes of UTF-8, percent-encoded ('/' as "
+               "%2F)";
     }
     t->kind = ERASE_VISITOR;
     return NULL;

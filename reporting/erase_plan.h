@@ -20,18 +20,18 @@
 enum erase_kind { ERASE_VISITOR, ERASE_SITE };
 extern const char *const erase_kind_names[2]; /* "visitor", "site" */
 
-/* What DELETE /sites/{site} or /sites/{site}/visitors/{id} names: each 1-256 bytes of
- * UTF-8. */
+/* What DELETE /sites/{site} or /sites/{site}/visitors/{id} names: each segment
+ * percent-decoded, 1-256 bytes of UTF-8. */
 struct erase_target {
     enum erase_kind kind;
     char site[EVENT_SITE_ID_MAX + 1];
     char visitor[EVENT_USER_ID_MAX + 1]; /* "" for a site */
 };
 
-/* Parse path (percent-decoded, as civetweb hands it over: the escapes of the request are
- * gone), "/sites/<site>" or "/sites/<site>/visitors/<id>", into *t: the site is what comes
- * before the first "/visitors/", the visitor all after it ('/' included). Returns NULL, or
- * the message of a 400 naming the bad part. */
+/* Parse path as sent (reporting's listener does not decode paths: http_opts.raw_paths),
+ * "/sites/<site>" or "/sites/<site>/visitors/<id>", each segment percent-decoded (a '/' in an
+ * id is sent as %2F; %00 is refused), into *t. Returns NULL, or the message of a 400 naming the
+ * bad part. */
 const char *erase_parse_path(const char *path, struct erase_target *t);
 
 /* Parse "/jobs/<id>" into id. Returns NULL, or the message of a 400. */

@@ -116,6 +116,8 @@ main(void)
         .n_routes = reporting_n_routes,
         .deps = reporting_deps,
         .filter = reporting_filter,
+        /* The erasure routes name ids in their paths: erase_plan.c decodes them itself. */
+        .raw_paths = 1,
         .start = start,
         .finish = finish,
     };

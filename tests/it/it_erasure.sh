@@ -72,10 +72,13 @@ expect_http "a token of other sites: 403" 403 \
 adm GET /jobs/0123456789abcdef0123456789abcdef
 expect_http "an unknown job: 404" 404 \
     '{"status":"error","message":"Unknown job: 0123456789abcdef0123456789abcdef"}'
-SITE_MSG="The site_id in the path must be 1-256 bytes of UTF-8"
-USER_MSG="The user_id in the path must be 1-256 bytes of UTF-8"
-for bad in "/sites/|$SITE_MSG" "/sites/%ff|$SITE_MSG" "/sites/$SITE/visitors/|$USER_MSG" \
-    "/sites/$SITE/visitors/%c3|$USER_MSG" "/sites/$(printf 'x%.0s' {1..257})|$SITE_MSG"; do
+SITE_MSG="The site_id in the path must be 1-256 bytes of UTF-8, percent-encoded ('/' as %2F)"
+USER_MSG="The user_id in the path must be 1-256 bytes of UTF-8, percent-encoded ('/' as %2F)"
+PATH_MSG="The path must be /sites/{site_id} or /sites/{site_id}/visitors/{user_id}"
+for bad in "/sites/|$SITE_MSG" "/sites/%ff|$SITE_MSG" "/sites/$SITE%00x|$SITE_MSG" \
+    "/sites/%ZZ|$SITE_MSG" "/sites/$SITE/visitors/|$USER_MSG" "/sites/$SITE/visitors/a/b|$USER_MSG" \
+    "/sites/$SITE/visitors/u1%00|$USER_MSG" "/sites/$SITE/other/x|$PATH_MSG" \
+    "/sites/$(printf 'x%.0s' {1..257})|$SITE_MSG"; do
     adm DELETE "${bad%%|*}"
     expect_http "DELETE ${bad%%|*}: 400" 400 "{\"status\":\"error\",\"message\":$(jq -n --arg m "${bad#*|}" '$m')}"
 done

@@ -12,8 +12,10 @@
 #include "erase_plan.h"
 #include "rollup_doc.h"
 
-#define SITE_MSG "The site_id in the path must be 1-256 bytes of UTF-8"
-#define USER_MSG "The user_id in the path must be 1-256 bytes of UTF-8"
+#define SITE_MSG                                                                                   \
+    "The site_id in the path must be 1-256 bytes of UTF-8, percent-encoded ('/' as %2F)"
+#define USER_MSG                                                                                   \
+    "The user_id in the path must be 1-256 bytes of UTF-8, percent-encoded ('/' as %2F)"
 #define PATH_MSG "The path must be /sites/{site_id} or /sites/{site_id}/visitors/{user_id}"
 
 static void
@@ -27,17 +29,24 @@ test_parse_path(void **state)
     } rows[] = {
         {"/sites/shop", NULL, ERASE_SITE, "shop", ""},
         {"/sites/shop/visitors/u1", NULL, ERASE_VISITOR, "shop", "u1"},
-        /* decoded by civetweb: a user id's '/' (sent as %2F) and "/visitors/" in it */
-        {"/sites/shop/visitors/a/b", NULL, ERASE_VISITOR, "shop", "a/b"},
-        {"/sites/shop/visitors/x/visitors/y", NULL, ERASE_VISITOR, "shop", "x/visitors/y"},
-        {"/sites/a/b", NULL, ERASE_SITE, "a/b", ""}, /* a site id with a '/' */
-        {"/sites/caf\xc3\xa9/visitors/\xc3\xa9t\xc3\xa9", NULL, ERASE_VISITOR, "caf\xc3\xa9",
-         "\xc3\xa9t\xc3\xa9"},
+        {"/sites/shop/visitors/a%2Fb", NULL, ERASE_VISITOR, "shop", "a/b"},
+        {"/sites/a%2fb/visitors/%2F..%2F", NULL, ERASE_VISITOR, "a/b", "/../"},
+        {"/sites/a%2Fvisitors%2Fb", NULL, ERASE_SITE, "a/visitors/b", ""},
+        {"/sites/caf%C3%A9/visitors/%c3%a9t\xc3\xa9+x", NULL, ERASE_VISITOR, "caf\xc3\xa9",
+         "\xc3\xa9t\xc3\xa9+x"}, /* '+' is itself in a path */
         {"/sites/", SITE_MSG, ERASE_SITE, "", ""},
         {"/sites//visitors/u", SITE_MSG, ERASE_SITE, "", ""},
+        {"/sites/a%00b", SITE_MSG, ERASE_SITE, "", ""},
+        {"/sites/a%0", SITE_MSG, ERASE_SITE, "", ""},
+        {"/sites/a%zz", SITE_MSG, ERASE_SITE, "", ""},
+        {"/sites/%ff", SITE_MSG, ERASE_SITE, "", ""},
         {"/sites/\xff", SITE_MSG, ERASE_SITE, "", ""},
         {"/sites/shop/visitors/", USER_MSG, ERASE_SITE, "", ""},
-        {"/sites/shop/visitors/\xc3", USER_MSG, ERASE_SITE, "", ""},
+        {"/sites/shop/visitors/a/b", USER_MSG, ERASE_SITE, "", ""},
+        {"/sites/shop/visitors/u%00", USER_MSG, ERASE_SITE, "", ""},
+        {"/sites/shop/visitors/%c3", USER_MSG, ERASE_SITE, "", ""},
+        {"/sites/shop/", PATH_MSG, ERASE_SITE, "", ""},
+        {"/sites/shop/users/u1", PATH_MSG, ERASE_SITE, "", ""},
         {"/site/shop", PATH_MSG, ERASE_SITE, "", ""},
         {"/sitesshop", PATH_MSG, ERASE_SITE, "", ""},
     };
@@ -74,6 +83,10 @@ test_parse_lengths(void **state)
     assert_int_equal(strlen(t.visitor), 256);
     snprintf(path, sizeof path, "/sites/s/visitors/%0257d", 0);
     assert_string_equal(erase_parse_path(path, &t), USER_MSG);
+    /* 256 bytes once decoded: "%41" is one */
+    snprintf(path, sizeof path, "/sites/%%41%0255d", 0);
+    assert_null(erase_parse_path(path, &t));
+    assert_int_equal(strlen(t.site), 256);
 }
 
 static void
