@@ -7,8 +7,10 @@
 # users equal to a recomputation from the raw events without the visitor, the other site's
 # documents of the same id kept, and an audit record without the id; the same DELETE again is
 # a new job that finds nothing; two DELETEs of a running job answer the same job; a job whose
-# reporting is killed (kill -9) mid-way is resumed by another reporting once its lease runs out;
-# a site's erasure removes every document of the site and nothing of the other; a clean stop.
+# reporting is killed (kill -9) mid-way is resumed by another reporting once its lease runs out,
+# every swap of a site-hour's set raced by an $addToSet and retried; a site's erasure, stopped
+# mid-way by SIGTERM (the lease given back) and finished by another reporting at once, removes
+# every document of the site and nothing of the other.
 # shellcheck source=tests/it/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -153,7 +155,7 @@ LEFT=$(q events find "{\"user_id\":\"$KILLME\"}" | wc -l)
 check "killed mid-way: some of its events are left ($LEFT)" [ "$LEFT" -gt 0 ] && [ "$LEFT" -lt 300 ]
 # This one races each swap of a site-hour's set with an $addToSet of the hash 1, as a
 # processor's batch would (FAULT_JOBS_CAS_RACE): the swap must fail, read again and retry.
-VARIANT=-fault start_service reporting2 "${ADMIN[@]}" FAULT_JOBS_CAS_RACE=1
+VARIANT=-fault start_service reporting2 "${ADMIN[@]}" FAULT_JOBS_CAS_RACE=1 FAULT_JOBS_PAUSE_MS=10
 # shellcheck disable=SC2153 # set by start_service reporting2
 R="http://127.0.0.1:$REPORTING2_PORT"
 check "another reporting resumes it once its lease runs out" wait_until $((20 * T_SLOW)) job_done "$JOB3"
@@ -176,6 +178,16 @@ dump_collections $DB "$T_TMP/site.before"
 adm DELETE "/sites/$SITE"
 JOB4=$(jq -r .job_id <<<"$HTTP_BODY")
 expect_eq "DELETE a site: 202" "$HTTP_STATUS" 202
+# SIGTERM mid-way: the runner ends its batch and gives the lease back, and the next reporting
+# takes the job over at once (not JOBS_LEASE_MS later: its lease is 60 s here).
+site_started() { adm GET "/jobs/$JOB4" && jq -e '.state == "running" and .deleted.events >= 4' <<<"$HTTP_BODY"; }
+check "its job runs" wait_until $((20 * T_SLOW)) site_started
+expect_clean_stop reporting2
+expect_json "stopped, the job is left running with its lease given back" \
+    "$(q jobs find "{\"_id\":\"$JOB4\"}" | jq -c '{state, lease_until}')" '{"state":"running","lease_until":0}'
+start_service reporting3 ADMIN_TOKENS=adm MONGO_URI="$URI" JOBS_POLL_MS=50 JOBS_LEASE_MS=60000
+# shellcheck disable=SC2153 # set by start_service reporting3
+R="http://127.0.0.1:$REPORTING3_PORT"
 check "its job is done" wait_until $((30 * T_SLOW)) job_done "$JOB4"
 dump_collections $DB "$T_TMP/site.after"
 expect_eq "no document of the site is left" "$(grep -c -e "$SITE" "$T_TMP/site.after")" 0
@@ -186,5 +198,5 @@ expect_eq "four audit records, none with a visitor's id" \
     "$(q audit find '{}' | grep -v -c -e victim -e "$KILLME" -e '"u[0-9]"')" 4
 expect_eq "no finished job keeps its target" "$(q jobs find '{}' | jq -s 'map(select(has("target"))) | length')" 0
 
-expect_clean_stop reporting2
+expect_clean_stop reporting3
 t_summary
