@@ -54,11 +54,21 @@ request_timeout(const struct mg_connection *conn)
                                                  : srv->opts.request_timeout_ms;
 }
 
+/* Whether a route's path is uri: the same, or for a path ending in '*' (a prefix route) one
+ * that starts with what comes before the '*'. */
+static int
+path_is(const char *path, const char *uri)
+{
+    size_t n = strlen(path);
+
+    return n > 0 && path[n - 1] == '*' ? strncmp(path, uri, n - 1) == 0 : strcmp(path, uri) == 0;
+}
+
 static struct path_stats *
 stats_for(const http_server_t *srv, const char *path)
 {
     for (size_t i = 0; i + 1 < srv->n_paths; i++) {
-        if (strcmp(srv->paths[i].path, path) == 0) {
+        if (path_is(srv->paths[i].path, path)) {
             return &srv->paths[i];
         }
     }
@@ -171,7 +181,7 @@ http_route_flags(const struct mg_connection *conn)
 
     for (size_t i = 0; i < srv->n_routes; i++) {
         const struct http_route *r = &srv->routes[i];
-        if (strcmp(r->path, ri->local_uri) == 0 && serves(r, ri->request_method)) {
+        if (path_is(r->path, ri->local_uri) && serves(r, ri->request_method)) {
             return r->flags;
         }
     }
@@ -191,7 +201,7 @@ route(struct mg_connection *conn)
 
     for (size_t i = 0; i < srv->n_routes; i++) {
         const struct http_route *r = &srv->routes[i];
-        if (strcmp(r->path, ri->local_uri) != 0 || (on_probe && !(r->flags & HTTP_ROUTE_PROBE))) {
+        if (!path_is(r->path, ri->local_uri) || (on_probe && !(r->flags & HTTP_ROUTE_PROBE))) {
             continue;
         }
         if (serves(r, ri->request_method)) {
@@ -339,21 +349,21 @@ listen_on(http_server_t *srv, int port, int threads, long timeout_ms, long keep_
     snprintf(nthreads, sizeof nthreads, "%d", threads);
     snprintf(timeout, sizeof timeout, "%ld", timeout_ms);
     snprintf(keep, sizeof keep, "%ld", keep_alive_ms);
-    const char *options[] = {"listening_ports", listen, "num_threads", nthreads,
-                             "enable_keep_alive", keep_alive_ms > 0 ? "yes" : "no",
-                             /* civetweb bounds the headers of a request as a whole by this
-                              * (the first on a connection) or keep_alive_timeout_ms (the
-                              * next ones, idle time included); http_read_body() bounds
-                              * the body from the same start. */
-                             "request_timeout_ms", timeout, "keep_alive_timeout_ms",
-                             keep_alive_ms > 0 ? keep : "0",
-                             /* Accepted connections wait here for a worker, and in the
-                              * kernel's backlog behind it. */
-                             "connection_queue", "256", "listen_backlog", "1024",
-                             /* Each reply is one write; without TCP_NODELAY Nagle would
-                              * hold it back behind an unacknowledged 100 Continue or
-                              * previous reply. */
-                             "tcp_nodelay", "1", NULL};
+    const char *options[] = {
+        "listening_ports", listen, "num_threads", nthreads, "enable_keep_alive",
+        keep_alive_ms > 0 ? "yes" : "no",
+        /* civetweb bounds the headers of a request as a whole by this
+         * (the first on a connection) or keep_alive_timeout_ms (the
+         * next ones, idle time included); http_read_body() bounds
+         * the body from the same start. */
+        "request_timeout_ms", timeout, "keep_alive_timeout_ms", keep_alive_ms > 0 ? keep : "0",
+        /* Accepted connections wait here for a worker, and in the
+         * kernel's backlog behind it. */
+        "connection_queue", "256", "listen_backlog", "1024",
+        /* Each reply is one write; without TCP_NODELAY Nagle would
+         * hold it back behind an unacknowledged 100 Continue or
+         * previous reply. */
+        "tcp_nodelay", "1", "decode_url", srv->opts.raw_paths ? "no" : "yes", NULL};
     memset(&cb, 0, sizeof cb);
     cb.begin_request = dispatch;
     cb.end_request = on_end_request;

@@ -25,8 +25,8 @@ typedef int (*http_handler_fn)(struct mg_connection *conn, void *ctx);
 #define HTTP_ROUTE_PUBLIC 2
 #define HTTP_ROUTE_ADMIN 4
 
-/* One row of a route table: exact path and method. A path with routes for
- * other methods only answers 405 (with Allow); an unknown path answers 404. */
+/* One row of a route table: exact path (or, ending in '*', a prefix) and method. A path with routes
+ * for other methods only answers 405 (with Allow); an unknown path answers 404. */
 struct http_route {
     const char *method;
     const char *path;
@@ -65,6 +65,9 @@ struct http_opts {
     long keep_alive_ms;      /* idle keep-alive limit; 0: one request per connection */
     int probe_port;          /* the probe listener's port, 0: any free port, -1: none */
     http_filter_fn filter;   /* NULL: every request is routed */
+    int raw_paths;           /* 1: the path is routed and handed over as sent (civetweb's
+                              * decode_url off: a %2F stays "%2F", a %00 cannot cut it
+                              * short), for routes that name ids in their paths */
 };
 
 #define HTTP_PROBE_THREADS 32

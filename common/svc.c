@@ -72,7 +72,7 @@ listen_as(struct svc_program *prog)
     const struct svc_cfg *c = &prog->cfg;
     struct http_opts opts = {c->bind_address,       c->port,          (int)c->threads,
                              c->request_timeout_ms, c->keep_alive_ms, c->probe_port,
-                             prog->filter};
+                             prog->filter,          prog->raw_paths};
     struct app_err err = {0};
     http_server_t *http = http_start(&opts, prog->routes, prog->n_routes, prog, &err);
 

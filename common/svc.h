@@ -90,6 +90,7 @@ struct svc_program {
     size_t n_routes;
     svc_deps_fn deps;      /* what /health and /readyz check; ctx is the program's state */
     http_filter_fn filter; /* sees each request of the main listener first; may be NULL */
+    int raw_paths;         /* http_opts.raw_paths */
     int (*start)(struct svc_program *prog, struct app_err *err); /* 0, or -1 with err */
     int (*work)(struct svc_program *prog);    /* 0 at a clean stop, else -1; may be NULL */
     void (*finish)(struct svc_program *prog); /* may be NULL */

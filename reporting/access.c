@@ -67,8 +67,9 @@ reporting_may_read(struct mg_connection *conn, struct reporting *r, const char *
 }
 
 int
-reporting_may_admin(struct mg_connection *conn, struct reporting *r, const char *site_id)
+reporting_may_admin(struct mg_connection *conn, struct reporting *r, const char *site_id,
+                    const char *what)
 {
     /* reporting_filter() answered 404 without admin tokens: the route never runs then. */
-    return may(conn, &r->admin, site_id, "export");
+    return may(conn, &r->admin, site_id, what);
 }

@@ -228,7 +228,7 @@ reporting_handle_export(struct mg_connection *conn, void *arg)
         free(q);
         return http_send_error(conn, 400, "%s", msg);
     }
-    if ((rc = reporting_may_admin(conn, r, q->site_id)) != 0) {
+    if ((rc = reporting_may_admin(conn, r, q->site_id, "export")) != 0) {
         free(q);
         return rc;
     }

@@ -1,6 +1,7 @@
 /* main.c - reporting: serves the figures of its sites and their raw events from MongoDB, and
  * the dashboard, to the holders of its read tokens, and its raw events in bulk to the holders of
- * its admin tokens (access.c); its routes are in routes.c. */
+ * its admin tokens (access.c), who may also erase a visitor or a site (erase.h); its routes are
+ * in routes.c. */
 #include <errno.h>
 #include <string.h>
 
@@ -41,10 +42,11 @@ load_tokens(struct reporting *r, struct app_err *err)
                  r->auth.n);
     }
     if (r->admin.n == 0) {
-        LOG_INFO("ADMIN_TOKENS and ADMIN_TOKENS_FILE are not set: the admin routes (/export) "
-                 "answer 404");
+        LOG_INFO("ADMIN_TOKENS and ADMIN_TOKENS_FILE are not set: the admin routes (/export, "
+                 "/sites, /jobs) answer 404");
     } else {
-        LOG_INFO("admin tokens: %zu; the admin routes (/export) need one", r->admin.n);
+        LOG_INFO("admin tokens: %zu; the admin routes (/export, /sites, /jobs) need one",
+                 r->admin.n);
     }
     return 0;
 }
@@ -65,7 +67,7 @@ start(struct svc_program *prog, struct app_err *err)
     }
     r->slots_made = 1;
     r->store = store_new(r->cfg.mongo_uri, "reporting", 10000, err);
-    return r->store == NULL ? -1 : 0;
+    return r->store == NULL ? -1 : erase_start(r, err);
 }
 
 static void
@@ -73,6 +75,7 @@ finish(struct svc_program *prog)
 {
     struct reporting *r = (struct reporting *)prog;
 
+    erase_join(r); /* svc_stop_requested is set: it ends its batch */
     store_free(r->store);
     auth_free(&r->admin);
     auth_free(&r->auth);
@@ -99,6 +102,7 @@ main(void)
         {"ADMIN_TOKENS", "", CFG_CHECKED, &c->admin_tokens, 0, 0, 1, auth_check_spec},
         {"ADMIN_TOKENS_FILE", "", CFG_CHECKED, &c->admin_tokens_file, 0, 0, 0, check_admin_file},
         {"EXPORT_MAX_STREAMS", "2", CFG_INT, &c->export_max_streams, 1, 64, 0, NULL},
+        ERASE_VARS(&r.runner),
         SVC_HTTP_VARS(&r.svc.cfg, "128", "4900"),
         SVC_LOG_VARS(&r.svc.cfg),
     };
@@ -112,6 +116,8 @@ main(void)
         .n_routes = reporting_n_routes,
         .deps = reporting_deps,
         .filter = reporting_filter,
+        /* The erasure routes name ids in their paths: erase_plan.c decodes them itself. */
+        .raw_paths = 1,
         .start = start,
         .finish = finish,
     };

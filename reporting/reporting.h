@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "auth.h"
+#include "erase.h"
 #include "http.h"
 #include "log.h"
 #include "retention.h"
@@ -31,8 +32,8 @@ struct reporting_cfg {
 
 /* The threads: main() (svc_main) waits for the stop; the HTTP workers (HTTP_THREADS, and
  * HTTP_PROBE_THREADS on PROBE_PORT) run the routes, at most MAX_DB_REQUESTS of them
- * waiting on MongoDB at once; the driver's pools each run a monitor thread per server
- * (common/store.h). */
+ * waiting on MongoDB at once; the erasure runner (erase.h) does the erasure jobs; the
+ * driver's pools each run a monitor thread per server (common/store.h). */
 struct reporting {
     struct svc_program svc; /* first: the routes' ctx is a struct reporting */
     struct reporting_cfg cfg;
@@ -42,10 +43,11 @@ struct reporting {
     /* One slot per request that may wait on MongoDB at once: beyond them a request is
      * answered 503 at once rather than hold an HTTP worker while the database is slow. */
     sem_t db_slots;
-    int slots_made;     /* db_slots was initialised (by start) */
-    struct auth auth;   /* the read tokens; none (n == 0): every client may read */
-    struct auth admin;  /* the admin tokens; none (n == 0): the admin routes answer 404 */
-    atomic_int exports; /* exports streaming now (at most EXPORT_MAX_STREAMS) */
+    int slots_made;             /* db_slots was initialised (by start) */
+    struct auth auth;           /* the read tokens; none (n == 0): every client may read */
+    struct auth admin;          /* the admin tokens; none (n == 0): the admin routes answer 404 */
+    atomic_int exports;         /* exports streaming now (at most EXPORT_MAX_STREAMS) */
+    struct erase_runner runner; /* the erasure jobs' runner (erase.h) */
 };
 
 _Static_assert(offsetof(struct reporting, svc) == 0, "struct svc_program must come first");
@@ -97,8 +99,9 @@ int reporting_filter(struct mg_connection *conn, void *ctx);
 int reporting_may_read(struct mg_connection *conn, struct reporting *r, const char *site_id);
 
 /* The same for an admin route: whether the request's admin token covers site_id. Returns 0,
- * or sends 403 and returns 403. */
-int reporting_may_admin(struct mg_connection *conn, struct reporting *r, const char *site_id);
+ * or sends 403 "This token may not <what> site_id '<site>'" and returns 403. */
+int reporting_may_admin(struct mg_connection *conn, struct reporting *r, const char *site_id,
+                        const char *what);
 
 /* GET /export (export.c). */
 int reporting_handle_export(struct mg_connection *conn, void *arg);

@@ -418,6 +418,8 @@ const struct http_route reporting_routes[] = {
     {"GET", "/stats/goals", reporting_handle_goals, 0},
     {"GET", "/stats/funnel", reporting_handle_funnel, 0},
     {"GET", "/export", reporting_handle_export, HTTP_ROUTE_ADMIN},
+    {"DELETE", "/sites/*", erase_handle_delete, HTTP_ROUTE_ADMIN},
+    {"GET", "/jobs/*", erase_handle_job, HTTP_ROUTE_ADMIN},
     DASHBOARD_ROUTES,
     SVC_PROBE_ROUTES,
     {"GET", "/metrics", handle_metrics, SVC_OPEN_ROUTE},

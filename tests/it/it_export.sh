@@ -27,7 +27,7 @@ CHECK=("$T_PYTHON" "$T_ROOT/tests/it/export_check.py")
 start_service reporting MONGO_URI="$URI" READ_TOKENS=rt
 R="http://127.0.0.1:$REPORTING_PORT"
 check "without ADMIN_TOKENS reporting says the admin routes answer 404" \
-    grep -q ' INFO ADMIN_TOKENS and ADMIN_TOKENS_FILE are not set: the admin routes (/export) answer 404' \
+    grep -q ' INFO ADMIN_TOKENS and ADMIN_TOKENS_FILE are not set: the admin routes (/export, /sites, /jobs) answer 404' \
     "$T_TMP/reporting.log"
 http GET "$R/export?site_id=$SITE&date=$DAY"
 expect_http "without ADMIN_TOKENS: 404 as an unknown path" 404 \
@@ -64,7 +64,7 @@ start_service reporting MONGO_URI="$URI?socketTimeoutMS=3000" READ_TOKENS=rt \
     ADMIN_TOKENS_FILE="$T_TMP/admin.txt" EXPORT_MAX_STREAMS=1 REQUEST_TIMEOUT_MS=4000 ASAN_OPTIONS=quarantine_size_mb=16
 R="http://127.0.0.1:$REPORTING_PORT"
 check "reporting counts its admin tokens" \
-    grep -q ' INFO admin tokens: 2; the admin routes (/export) need one' "$T_TMP/reporting.log"
+    grep -q ' INFO admin tokens: 2; the admin routes (/export, /sites, /jobs) need one' "$T_TMP/reporting.log"
 Q="site_id=$SITE&date=$DAY"
 
 # --- who may export -----------------------------------------------------------------------
