@@ -97,7 +97,6 @@ import_line(const char *line, size_t len, struct event *ev, struct app_err *err)
     ev->screen_width = -1;
     id = member(ev->src, "id");
     if (id == NULL || !json_is_string(id) || json_string_length(id) > EVENT_DOC_ID_MAX ||
-        strlen(json_string_value(id)) != json_string_length(id) ||
         !event_doc_id_valid(json_string_value(id), ev->site_id)) {
         err_set(err, ERR_INVALID,
                 "Field 'id' must be the event's _id: a UUIDv7 or '<site_id>:<event_id>' of its "
