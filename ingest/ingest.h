@@ -92,7 +92,8 @@ int ingest_deps(void *ctx, struct app_err *err);
 /* The filter every request of the main listener passes first (CORS): it attaches
  * "Vary: Origin" to every reply, and "Access-Control-Allow-Origin" for an allowed
  * Origin; a request whose Origin CORS_ORIGINS does not allow is answered 403
- * "Origin not allowed" and goes no further. */
+ * "Origin not allowed" and goes no further. An admin route (POST /import) skips CORS and
+ * needs an admin token instead (auth_check_admin(): 404 without admin tokens, 401). */
 int ingest_filter(struct mg_connection *conn, void *ctx);
 
 #endif
