@@ -122,7 +122,8 @@ take_line(struct import *im, const char *line, size_t len, struct app_err *err)
     if (rc != 0) {
         return err->code == ERR_INTERNAL ? -1 : line_error(im, no, err->msg, err);
     }
-    if (!sites_accepts(im->in->sites, ev->site_id) || !auth_covers(im->token, ev->site_id)) {
+    if (!sites_accepts(im->in->sites, ev->site_id) || im->token == NULL ||
+        !auth_covers(im->token, ev->site_id)) {
         snprintf(msg, sizeof msg, "%s site_id '%.64s'",
                  sites_accepts(im->in->sites, ev->site_id) ? "This token may not import"
                                                            : "Unknown",
