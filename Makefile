@@ -23,11 +23,11 @@
 COMMON_BASE          := err text ts log cfg metrics civet_internals framing http_reply http_body http_pool \
                         http svc jsonmem
 ENVELOPE             := envelope envelope_visit envelope_fast
-ingest_COMMON        := $(COMMON_BASE) rconn rcluster rcluster_map event device $(ENVELOPE) qshard qrecord \
-                        sitelist tz sitetz
+ingest_COMMON        := $(COMMON_BASE) auth auth_http rconn rcluster rcluster_map event device $(ENVELOPE) \
+                        qshard qrecord sitelist tz sitetz
 processor_COMMON     := $(COMMON_BASE) rconn rcluster rcluster_map event device $(ENVELOPE) store rollup_doc \
                         qshard qrecord retention sitelist tz sitetz
-reporting_COMMON     := $(COMMON_BASE) store rollup_doc retention sitelist tz sitetz
+reporting_COMMON     := $(COMMON_BASE) auth auth_http store rollup_doc retention sitelist tz sitetz
 ingest_PKGS          := hiredis jansson libcrypto libmaxminddb libpcre2-8
 processor_PKGS       := hiredis libmongoc-1.0 jansson
 reporting_PKGS       := libmongoc-1.0 jansson zlib

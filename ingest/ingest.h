@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
+#include "auth.h"
 #include "client.h"
 #include "cors.h"
 #include "geo.h"
@@ -30,16 +31,18 @@ struct ingest_cfg {
     const char *queue_key;
     long queue_shards; /* QUEUE_SHARDS: shards.h */
     long max_body_bytes;
-    const char *cors_origins;   /* CORS_ORIGINS, checked by cors_check_origins() */
-    const char *site_ids;       /* SITE_IDS, checked by sites_check_ids() */
-    long rate_limit;            /* RATE_LIMIT: events per second per client, 0: no limit */
-    long rate_burst;            /* RATE_BURST: the bucket's size, 0: rate_limit */
-    long trust_proxy;           /* TRUST_PROXY: the proxies in front (client_make_key()) */
-    long wait_replicas;         /* REDIS_WAIT_REPLICAS: WAIT for them after each LPUSH, 0: no */
-    long wait_timeout_ms;       /* REDIS_WAIT_TIMEOUT_MS: the WAIT's timeout */
-    const char *geoip_db;       /* GEOIP_DB: the country database (geo.h), "": none */
-    const char *site_timezones; /* SITE_TIMEZONES as given, parsed into tzs at start */
-    struct sitetz tzs;          /* each site's zone: the day of its visitors' salt (salt.h) */
+    const char *cors_origins;      /* CORS_ORIGINS, checked by cors_check_origins() */
+    const char *site_ids;          /* SITE_IDS, checked by sites_check_ids() */
+    long rate_limit;               /* RATE_LIMIT: events per second per client, 0: no limit */
+    long rate_burst;               /* RATE_BURST: the bucket's size, 0: rate_limit */
+    long trust_proxy;              /* TRUST_PROXY: the proxies in front (client_make_key()) */
+    long wait_replicas;            /* REDIS_WAIT_REPLICAS: WAIT for them after each LPUSH, 0: no */
+    long wait_timeout_ms;          /* REDIS_WAIT_TIMEOUT_MS: the WAIT's timeout */
+    const char *geoip_db;          /* GEOIP_DB: the country database (geo.h), "": none */
+    const char *admin_tokens;      /* ADMIN_TOKENS (common/auth.h), "": none */
+    const char *admin_tokens_file; /* ADMIN_TOKENS_FILE, "": none */
+    const char *site_timezones;    /* SITE_TIMEZONES as given, parsed into tzs at start */
+    struct sitetz tzs;             /* each site's zone: the day of its visitors' salt (salt.h) */
 };
 
 /* Counters for /metrics. */
@@ -76,12 +79,13 @@ struct ingest {
     salt_t *salt;                /* the daily salt of derived visitor ids (salt.h, visitor.h) */
     geo_t *geo;                  /* the clients' countries (geo.h); NULL with GEOIP_DB empty */
     ua_t *ua;                    /* the clients' browsers, systems and devices (ua.h) */
+    struct auth admin;           /* the admin tokens: POST /import (empty: the route is 404) */
     struct ingest_stats stats;
 };
 
 _Static_assert(offsetof(struct ingest, svc) == 0, "struct svc_program must come first");
 
-/* The route table: POST /event, POST /events, the probes and /metrics. */
+/* The route table: POST /event, POST /events, POST /import, the probes and /metrics. */
 extern const struct http_route ingest_routes[];
 extern const size_t ingest_n_routes;
 
@@ -91,7 +95,8 @@ int ingest_deps(void *ctx, struct app_err *err);
 /* The filter every request of the main listener passes first (CORS): it attaches
  * "Vary: Origin" to every reply, and "Access-Control-Allow-Origin" for an allowed
  * Origin; a request whose Origin CORS_ORIGINS does not allow is answered 403
- * "Origin not allowed" and goes no further. */
+ * "Origin not allowed" and goes no further. An admin route (POST /import) skips CORS and
+ * needs an admin token instead (auth_check_admin(): 404 without admin tokens, 401). */
 int ingest_filter(struct mg_connection *conn, void *ctx);
 
 #endif

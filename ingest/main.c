@@ -1,6 +1,8 @@
-/* main.c - ingest: accepts POST /event, validates it and queues it in Redis. */
+/* main.c - ingest: accepts POST /event, validates it and queues it in Redis; and an export's
+ * events again, POST /import (import.c), for the holders of its admin tokens. */
 #include <stdlib.h>
 
+#include "auth.h"
 #include "ingest.h"
 #include "qshard.h"
 #include "svc.h"
@@ -38,11 +40,38 @@ make_pushers(struct ingest *in, struct app_err *err)
     return 0;
 }
 
+/* cfg's check of ADMIN_TOKENS_FILE (auth_check_file()). */
+static int
+check_admin_file(const char *path, struct app_err *err)
+{
+    return auth_check_file(path, "ADMIN_TOKENS", err);
+}
+
+/* The admin tokens of POST /import (checked by cfg_load()). */
+static int
+load_admin(struct ingest *in, struct app_err *err)
+{
+    if (auth_load(in->cfg.admin_tokens, "ADMIN_TOKENS", in->cfg.admin_tokens_file,
+                  "ADMIN_TOKENS_FILE", &in->admin, err) != 0) {
+        return -1;
+    }
+    if (in->admin.n == 0) {
+        LOG_INFO("ADMIN_TOKENS and ADMIN_TOKENS_FILE are not set: the admin routes (/import) "
+                 "answer 404");
+    } else {
+        LOG_INFO("admin tokens: %zu; the admin routes (/import) need one", in->admin.n);
+    }
+    return 0;
+}
+
 static int
 start(struct svc_program *prog, struct app_err *err)
 {
     struct ingest *in = (struct ingest *)prog;
 
+    if (load_admin(in, err) != 0) {
+        return -1;
+    }
     rconn_stats_init(&in->stats.redis);
     in->cfg.redis.stats = &in->stats.redis;
     metrics_histogram_init(&in->stats.push_sizes, metrics_size_bounds, metrics_size_n);
@@ -78,6 +107,7 @@ finish(struct svc_program *prog)
 {
     struct ingest *in = (struct ingest *)prog;
 
+    auth_free(&in->admin);
     ua_free(in->ua);
     geo_free(in->geo);
     ratelimit_free(in->rate);
@@ -112,6 +142,8 @@ main(void)
         {"TRUST_PROXY", "0", CFG_INT, &c->trust_proxy, 0, CLIENT_TRUST_PROXY_MAX, 0, NULL},
         {"GEOIP_DB", GEOIP_DB_DEFAULT, CFG_CHECKED_OFF, &c->geoip_db, 0, 0, 0, geo_check_db},
         SITETZ_VAR(&c->site_timezones),
+        {"ADMIN_TOKENS", "", CFG_CHECKED, &c->admin_tokens, 0, 0, 1, auth_check_spec},
+        {"ADMIN_TOKENS_FILE", "", CFG_CHECKED, &c->admin_tokens_file, 0, 0, 0, check_admin_file},
         SVC_HTTP_VARS(&in.svc.cfg, "256", "3900"),
         SVC_LOG_VARS(&in.svc.cfg),
     };

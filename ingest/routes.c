@@ -1,6 +1,8 @@
 /* routes.c - ingest's route table, and its small handlers: /tracker.js, the CORS filter
  * and preflights, the probes' dependency and /metrics (the events: accept.c). */
 #include "accept.h"
+#include "auth_http.h"
+#include "import.h"
 #include "ingest.h"
 #include "svc.h"
 #include "tracker.h"
@@ -30,6 +32,9 @@ ingest_filter(struct mg_connection *conn, void *ctx)
     struct ingest *in = ctx;
     char headers[CORS_HEADERS_MAX];
 
+    if (http_route_flags(conn) & HTTP_ROUTE_ADMIN) {
+        return auth_check_admin(conn, &in->admin); /* not for browsers: no CORS */
+    }
     if (cors_check(in->cors, mg_get_header(conn, "Origin"), headers, sizeof headers) ==
         CORS_FORBIDDEN) {
         atomic_fetch_add(&in->stats.forbidden_origin, 1);
@@ -111,6 +116,7 @@ handle_metrics(struct mg_connection *conn, void *arg)
 const struct http_route ingest_routes[] = {
     {"POST", "/event", accept_post_event, 0},
     {"POST", "/events", accept_post_events, 0},
+    {"POST", "/import", import_post, HTTP_ROUTE_ADMIN},
     {"OPTIONS", "/event", handle_preflight, 0},
     {"OPTIONS", "/events", handle_preflight, 0},
     {"GET", "/tracker.js", handle_tracker, 0},

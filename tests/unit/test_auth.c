@@ -1,4 +1,4 @@
-/* test_auth.c - unit tests for reporting/auth.c: token lists (READ_TOKENS, ADMIN_TOKENS) from
+/* test_auth.c - unit tests for common/auth.c: token lists (READ_TOKENS, ADMIN_TOKENS) from
  * the environment or a file, bearer headers, token matching and the sites a token covers. */
 #include <fcntl.h>
 #include <setjmp.h>

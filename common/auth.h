@@ -1,8 +1,8 @@
 /* auth.h - who may read and who may administer: the bearer tokens of a token list
  * (READ_TOKENS / READ_TOKENS_FILE, ADMIN_TOKENS / ADMIN_TOKENS_FILE) and the sites each one
  * covers. Pure functions, but for auth_read_file(), auth_check_file() and auth_load(). */
-#ifndef REPORTING_AUTH_H
-#define REPORTING_AUTH_H
+#ifndef COMMON_AUTH_H
+#define COMMON_AUTH_H
 
 #include <stddef.h>
 
