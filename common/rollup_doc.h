@@ -33,6 +33,7 @@
 #ifndef COMMON_ROLLUP_DOC_H
 #define COMMON_ROLLUP_DOC_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define ROLLUP_COLLECTION "rollups"
@@ -92,6 +93,14 @@ char *rollup_scope_id(const char *site, int64_t ts_ms, const char *type);
  * in UTC, with ":MM" when it is not a whole UTC hour (Asia/Kolkata's hours start at :30 UTC).
  * malloc'd; NULL when out of memory. */
 char *rollup_hour_id(const char *site, int64_t hour_ms, const char *type);
+
+/* Split a rollup document's id (a site-day's or site-hour's, or a child's: "<date>[T<HH>[:<MM>]]
+ * |<*|n:type>|<n>:<site>[|<leaf>]"): *day_ms the midnight of its date, the site
+ * [*site, *site + *site_len) inside id, and *rest what follows the site ("" for a site-day or
+ * site-hour, "|<leaf>" for a child). Returns 0, or -1 when id is not of that form. Its one
+ * reader: the processor's retention sweep and reporting's erasure use it. */
+int rollup_id_parse(const char *id, int64_t *day_ms, const char **site, size_t *site_len,
+                    const char **rest);
 
 /* The id of a path, referrer or user document: parent, ROLLUP_CHILD_SEP, leaf. malloc'd;
  * NULL when out of memory. (The processor's planner builds the same ids on its stack.) */

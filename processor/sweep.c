@@ -52,49 +52,12 @@ sweep_expired(const struct retention *ret, const struct event *ev, int64_t now_m
     return 1;
 }
 
-/* Read "<n>:" then n bytes at *p (before end); sets [*s, *s + *len) and moves *p past. */
-static int
-counted(const char **p, const char *end, const char **s, size_t *len)
-{
-    size_t n = 0;
-    const char *q = *p;
-
-    for (; q < end && *q >= '0' && *q <= '9' && n < 100000; q++) {
-        n = n * 10 + (size_t)(*q - '0');
-    }
-    if (q == *p || q >= end || *q != ':' || (size_t)(end - q - 1) < n) {
-        return -1;
-    }
-    *s = q + 1;
-    *len = n;
-    *p = q + 1 + n;
-    return 0;
-}
-
 int
 sweep_parse_id(const char *id, int64_t *day_ms, const char **site, size_t *site_len)
 {
-    const char *end = id + strlen(id), *p = id + 10, *type;
-    size_t type_len;
+    const char *rest;
 
-    if (end - id < 10 || ts_parse_date(id, 10, day_ms) != 0) {
-        return -1;
-    }
-    if (*p == 'T') { /* a site-hour: "<date>T<HH>|", or "<date>T<HH>:<MM>|" (rollup_hour_id()) */
-        p += end - p > 3 && p[3] == ':' ? 6 : 3;
-    }
-    if (p >= end || *p++ != '|') {
-        return -1;
-    }
-    if (p < end && *p == '*') {
-        p++;
-    } else if (counted(&p, end, &type, &type_len) != 0) {
-        return -1;
-    }
-    if (p >= end || *p++ != '|') {
-        return -1;
-    }
-    return counted(&p, end, site, site_len) == 0 && (p == end || *p == '|') ? 0 : -1;
+    return rollup_id_parse(id, day_ms, site, site_len, &rest);
 }
 
 void

@@ -121,51 +121,17 @@ erase_steps(enum erase_kind kind, size_t *n)
     return site_steps;
 }
 
-/* Read "<n>:" and n bytes at *p; sets *s, *len and moves *p past them. 0, or -1. */
-static int
-counted(const char **p, const char **s, size_t *len)
-{
-    size_t n = 0;
-    const char *q = *p;
-
-    for (; *q >= '0' && *q <= '9' && n < 100000; q++) {
-        n = n * 10 + (size_t)(*q - '0');
-    }
-    if (q == *p || *q != ':' || strnlen(q + 1, n) < n) {
-        return -1;
-    }
-    *s = q + 1;
-    *len = n;
-    *p = q + 1 + n;
-    return 0;
-}
-
 int
 erase_id_matches(const char *id, const char *site, const char *visitor)
 {
-    const char *p = id, *type, *s;
-    size_t type_len, len;
+    const char *s, *rest;
+    size_t len;
+    int64_t day;
 
-    if (strnlen(id, 10) < 10) {
-        return 0;
-    }
-    p += 10;
-    if (*p == 'T') { /* a site-hour: "<date>T<HH>" or "<date>T<HH>:<MM>" */
-        p = strchr(p, '|');
-    }
-    if (p == NULL || *p++ != '|') {
-        return 0;
-    }
-    if (*p == '*') {
-        p++;
-    } else if (counted(&p, &type, &type_len) != 0) {
-        return 0;
-    }
-    if (*p++ != '|' || counted(&p, &s, &len) != 0 || *p != '|') {
-        return 0;
-    }
-    return len == strlen(site) && memcmp(s, site, len) == 0 &&
-           (visitor == NULL || strcmp(p + 1, visitor) == 0);
+    /* A child of one of the site's days or hours: "...|<n>:<site>|<leaf>", its leaf the rest. */
+    return rollup_id_parse(id, &day, &s, &len, &rest) == 0 && *rest == ROLLUP_CHILD_SEP &&
+           len == strlen(site) && memcmp(s, site, len) == 0 &&
+           (visitor == NULL || strcmp(rest + 1, visitor) == 0);
 }
 
 int
