@@ -31,6 +31,32 @@ bucket_id(const char *site, int64_t ts_ms, const char *type, int prefix)
     return id;
 }
 
+const char *const rollup_dim_fields[ROLLUP_DIMS] = {
+    "source",      "channel", "utm_source", "utm_medium", "utm_campaign", "utm_term",
+    "utm_content", "device",  "browser",    "os",         "country"};
+
+int
+rollup_dims_key(const char *const vals[ROLLUP_DIMS], char out[ROLLUP_DIMS_KEY_MAX])
+{
+    size_t at = 0;
+
+    for (int i = 0; i < ROLLUP_DIMS; i++) {
+        size_t len = vals[i] != NULL ? strlen(vals[i]) : 0;
+        if (len == 0) {
+            out[at++] = '-';
+            continue;
+        }
+        if (len > ROLLUP_DIM_VALUE_MAX) {
+            return -1;
+        }
+        at += (size_t)snprintf(out + at, ROLLUP_DIMS_KEY_MAX - at, "%zu:", len);
+        memcpy(out + at, vals[i], len);
+        at += len;
+    }
+    out[at] = '\0';
+    return (int)at;
+}
+
 char *
 rollup_scope_id(const char *site, int64_t ts_ms, const char *type)
 {

@@ -20,6 +20,18 @@
  *   rollup_entry_pages {_id: visit site-day id + "|" + path, scope: visit site-day id,
  *                  site_id, date, path, visits, bounces, runs, voided}: the visits by entry page
  *   rollup_exit_pages  {the same shape}: the visits by exit page
+ *   rollup_dims   {_id: site-day id (all types) + "|" + rollup_dims_key(), site_id, date,
+ *                  <each of the visit's dimensions that is present>, views,
+ *                  pageviews, u, u_capped, runs, voided}: the events of that day whose visit
+ *                  has that combination of dimensions (rollup_dim_fields[]), their page views
+ *                  and the set u of their users' hashes (as a site-hour's)
+ *   rollup_dim_visits {_id: visit site-day id + "|" + rollup_dims_key(), site_id, date,
+ *                  <the dimensions>, visits, bounces, duration_ms, runs, voided}: the visits
+ *                  started that day with that combination
+ * A site-day of all types in rollups, and a visit site-day in rollup_visits, created by a
+ * processor that keeps rollup_dims and rollup_dim_visits has dims: true (ROLLUP_DIMS_FLAG): its
+ * day's events (visits) are all in them. A day without it (from before them) is read from the
+ * raw events.
  * visits, bounces and duration_ms are sums of the events' changes to their visits' figures
  * (processor/rollup_own.h); once every event of a visit is counted they are the visits'
  * figures (duration_ms the sum of their durations, so the mean is duration_ms / visits).
@@ -44,6 +56,26 @@
 #define ROLLUP_VISITS_COLLECTION "rollup_visits"
 #define ROLLUP_ENTRY_PAGES_COLLECTION "rollup_entry_pages"
 #define ROLLUP_EXIT_PAGES_COLLECTION "rollup_exit_pages"
+#define ROLLUP_DIMS_COLLECTION "rollup_dims"
+#define ROLLUP_DIM_VISITS_COLLECTION "rollup_dim_visits"
+#define ROLLUP_DIMS_FLAG "dims"
+
+/* The dimensions of a visit that rollup_dims and rollup_dim_visits keep, by their stored field
+ * names (common/event_doc.h: every event of a visit carries its visit's), in the order of
+ * reporting's enum filter_dim: source, channel, utm_source, utm_medium, utm_campaign, utm_term,
+ * utm_content, device, browser, os, country. */
+#define ROLLUP_DIMS 11
+extern const char *const rollup_dim_fields[ROLLUP_DIMS];
+
+/* The longest rollup_dims_key(): each value at most ROLLUP_DIM_VALUE_MAX bytes. */
+#define ROLLUP_DIM_VALUE_MAX 256
+#define ROLLUP_DIMS_KEY_MAX (ROLLUP_DIMS * (ROLLUP_DIM_VALUE_MAX + 5) + 1)
+
+/* The leaf of a rollup_dims or rollup_dim_visits id for the values vals[] (NULL or "":
+ * absent): for each dimension in order "-" when absent, else "<n>:<value>" (n its length in
+ * bytes), so that no two combinations share a key. Writes it into out and returns its length,
+ * or -1 when a value is longer than ROLLUP_DIM_VALUE_MAX. */
+int rollup_dims_key(const char *const vals[ROLLUP_DIMS], char out[ROLLUP_DIMS_KEY_MAX]);
 
 /* A site-hour's set u grows only while it has fewer than ROLLUP_HOUR_USERS_MAX entries (a
  * document is limited to 16 MB, about 900,000 int64s in an array): a batch finding it full

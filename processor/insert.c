@@ -74,6 +74,12 @@ insert_ensure_indexes(store_t *s, struct app_err *err)
                           BCON_NEW("site_id", BCON_INT32(1), "date", BCON_INT32(1)), err);
     }
     /* A day's top entry and exit pages, as its top paths; and a site's over a range of days. */
+    /* A site's visit dimensions over a range of days (reporting's breakdowns and filters). */
+    for (int i = 0; i < 2 && rc == 0; i++) {
+        rc = create_index(db, i == 0 ? ROLLUP_DIMS_COLLECTION : ROLLUP_DIM_VISITS_COLLECTION,
+                          "site_id_1_date_1",
+                          BCON_NEW("site_id", BCON_INT32(1), "date", BCON_INT32(1)), err);
+    }
     for (int i = 0; i < 2 && rc == 0; i++) {
         const char *coll = i == 0 ? ROLLUP_ENTRY_PAGES_COLLECTION : ROLLUP_EXIT_PAGES_COLLECTION;
         rc = create_index(
@@ -328,6 +334,18 @@ insert_compare_stored(const struct event *ev, const bson_t *doc, const bson_t *s
             snprintf(reason, INSERT_REASON_LEN, "event %.80s is stored with another %s", ev->id,
                      content[k]);
             return INSERT_CONFLICT;
+        }
+    }
+    /* Its visit's dimensions name its rollup_dims documents: compared when the stored document
+     * counts there (own.d), which documents stored before those rollups lack. */
+    bson_iter_t own_d;
+    if (bson_iter_init(&it, stored) && bson_iter_find_descendant(&it, "own.d", &own_d)) {
+        for (int k = 0; k < ROLLUP_DIMS; k++) {
+            if (!same_field(doc, stored, rollup_dim_fields[k])) {
+                snprintf(reason, INSERT_REASON_LEN, "event %.80s is stored with another %s", ev->id,
+                         rollup_dim_fields[k]);
+                return INSERT_CONFLICT;
+            }
         }
     }
     return INSERT_DUPLICATE;

@@ -26,7 +26,8 @@ enum insert_outcome {
  * start, for reporting's breakdowns) and rollup_paths {scope:1, views:-1, path:1} (its top
  * paths); rollup_visits {site_id:1, date:1} (a site's visit days and hours over a range of
  * dates); rollup_entry_pages and rollup_exit_pages {scope:1, visits:-1, path:1} (a day's
- * top pages) and {site_id:1, date:1} (a site's over a range of dates). */
+ * top pages) and {site_id:1, date:1} (a site's over a range of dates); rollup_dims and
+ * rollup_dim_visits {site_id:1, date:1} (a site's visit dimensions over a range of dates). */
 int insert_ensure_indexes(store_t *s, struct app_err *err);
 
 /* What the document `stored` under ev's _id is to ev, whose document insert_events() built
@@ -51,7 +52,8 @@ enum insert_outcome insert_compare_stored(const struct event *ev, const bson_t *
  * read, and it is this event (INSERT_DUPLICATE) only when its site_id is the event's and,
  * stored from the same envelope (the same delivery: a redelivery), its content is too
  * (event_type, path, user_id, timestamp, properties, visit_id, visit_seq; received_at and
- * client_timestamp when it has received_at, which documents stored before either existed lack);
+ * client_timestamp when it has received_at, which documents stored before either existed lack;
+ * the visit's dimensions, rollup_dim_fields[], when it counts in rollup_dims, own.d);
  * from another envelope of the same site it is the client's second send of one event_id, and the
  * first send wins (INSERT_DUPLICATE too). Anything else is INSERT_CONFLICT, the field that differs
  * in reasons[i]: an envelope that reuses another event's id is not that event, and must not

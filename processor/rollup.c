@@ -15,16 +15,19 @@ struct ctx {
     store_t *s;
     const struct rollup_batch *b;
     mongoc_collection_t *events, *rollups, *paths, *users, *hours, *refs;
-    mongoc_collection_t *visits, *entries, *exits;
+    mongoc_collection_t *visits, *entries, *exits, *dims, *dim_visits;
     bson_t *sites; /* take_over(): the sites of the redelivered events (chunked_sites_in()) */
     struct app_err *err;
     struct rollup_plan *plan;
 };
 
-/* The collection of a site-day, site-hour, path, referrer or visit document. */
+/* The collection of a site-day, site-hour, path, referrer, visit or dimensions document. */
 static mongoc_collection_t *
 coll_of(const struct ctx *c, const struct plan_doc *d)
 {
+    if (d->ns == PLAN_DIMS || d->ns == PLAN_VDIMS) {
+        return d->ns == PLAN_DIMS ? c->dims : c->dim_visits;
+    }
     if (d->ns == PLAN_VISIT || d->ns == PLAN_ENTRY || d->ns == PLAN_EXIT) {
         return d->ns == PLAN_VISIT ? c->visits : d->ns == PLAN_ENTRY ? c->entries : c->exits;
     }
@@ -267,30 +270,32 @@ append_user_hashes(bson_t *update, const struct rollup_plan *p, const struct pla
     bson_append_document_end(update, &add);
 }
 
-/* Apply this batch's counts: one conditional upsert per site-day, site-hour, path, referrer
- * and visit document with something to add (a visit document: with an event counted there),
- * one bulk write per collection: the paths, the referrers, the site-days, the site-hours, then
- * the visit site-days and site-hours, the entry pages and the exit pages (a crash between two
- * leaves the rest to a takeover, figure by figure). */
+/* Apply this batch's counts: one conditional upsert per site-day, site-hour, path, referrer,
+ * visit and dimensions document with something to add (a visit document: with an event counted
+ * there), one bulk write per collection: the paths, the referrers, the site-days, the
+ * site-hours, the dimensions, then the visit site-days and site-hours, the visits' dimensions,
+ * the entry pages and the exit pages (a crash between two leaves the rest to a takeover, figure
+ * by figure). */
 static int
 apply_counts(struct ctx *c)
 {
-    enum { PATHS, REFS, DAYS, HOURS, VISITS, ENTRIES, EXITS, GROUPS };
+    enum { PATHS, REFS, DAYS, HOURS, DIMS, VISITS, VDIMS, ENTRIES, EXITS, GROUPS };
     const struct rollup_plan *p = c->plan;
     size_t n = p->n_docs, m[GROUPS] = {0};
-    mongoc_collection_t *colls[GROUPS] = {c->paths,  c->refs,    c->rollups, c->hours,
-                                          c->visits, c->entries, c->exits};
-    bson_t **f[GROUPS], **u[GROUPS], **caps;
+    mongoc_collection_t *colls[GROUPS] = {c->paths,  c->refs,       c->rollups, c->hours, c->dims,
+                                          c->visits, c->dim_visits, c->entries, c->exits};
+    /* f, u: each group's filters and updates; caps: those of a site-hour or dimensions
+     * document whose set u is full (rollup_write_settle()). */
+    bson_t **f[GROUPS], **u[GROUPS], **caps[GROUPS];
     char key[ROLLUP_RUN_LEN + 8];
     int rc = -1, ok = 1;
 
     for (int g = 0; g < GROUPS; g++) {
         f[g] = calloc(n ? n : 1, sizeof *f[g]);
         u[g] = calloc(n ? n : 1, sizeof *u[g]);
-        ok = ok && f[g] != NULL && u[g] != NULL;
+        caps[g] = calloc(n ? n : 1, sizeof *caps[g]);
+        ok = ok && f[g] != NULL && u[g] != NULL && caps[g] != NULL;
     }
-    caps = calloc(n ? n : 1, sizeof *caps);
-    ok = ok && caps != NULL;
     if (!ok) {
         err_set(c->err, ERR_INTERNAL, "out of memory");
         goto done;
@@ -309,6 +314,8 @@ apply_counts(struct ctx *c)
             : d->ns == PLAN_VISIT    ? VISITS
             : d->ns == PLAN_ENTRY    ? ENTRIES
             : d->ns == PLAN_EXIT     ? EXITS
+            : d->ns == PLAN_DIMS     ? DIMS
+            : d->ns == PLAN_VDIMS    ? VDIMS
             : rollup_plan_is_hour(d) ? HOURS
                                      : DAYS;
         filter = rollup_write_not_applied(p, d, c->b->run, c->b->seq);
@@ -318,7 +325,7 @@ apply_counts(struct ctx *c)
         if (g >= VISITS) {
             BSON_APPEND_INT64(&inc, "visits", d->visits);
             BSON_APPEND_INT64(&inc, "bounces", d->bounces);
-            if (g == VISITS) {
+            if (g == VISITS || g == VDIMS) {
                 BSON_APPEND_INT64(&inc, "duration_ms", d->duration_ms);
             }
         } else {
@@ -326,9 +333,11 @@ apply_counts(struct ctx *c)
         }
         if (g == DAYS) {
             BSON_APPEND_INT64(&inc, "users", d->users);
+        } else if (g == DIMS) {
+            BSON_APPEND_INT64(&inc, "pageviews", d->pageviews);
         }
         bson_append_document_end(update, &inc);
-        if (g == HOURS && d->u_n > 0) {
+        if ((g == HOURS || g == DIMS) && d->u_n > 0) {
             /* The set u grows only while it has fewer than ROLLUP_HOUR_USERS_MAX entries
              * (the filter's last condition); past that, capped counts the views alone. */
             capped = bson_copy(update);
@@ -337,7 +346,7 @@ apply_counts(struct ctx *c)
             rollup_write_on_insert(capped, p, d);
             BCON_APPEND(filter, ROLLUP_HOUR_USERS_CAP_KEY, "{", "$exists", BCON_BOOL(false), "}");
             append_user_hashes(update, p, d);
-            caps[m[g]] = capped;
+            caps[g][m[g]] = capped;
         }
         BCON_APPEND(update, "$set", "{", key, BCON_INT64(c->b->seq), "}");
         rollup_write_on_insert(update, p, d);
@@ -346,7 +355,7 @@ apply_counts(struct ctx *c)
     }
     rc = 0;
     for (int g = 0; g < GROUPS && rc == 0; g++) {
-        rc = upsert_all(c, colls[g], f[g], u[g], g == HOURS ? caps : NULL, m[g]);
+        rc = upsert_all(c, colls[g], f[g], u[g], g == HOURS || g == DIMS ? caps[g] : NULL, m[g]);
 #ifdef FAULT_INJECTION
         if (rc == 0 && g == DAYS && c->b->fault_hours != NULL &&
             c->b->seq == c->b->fault_hours_seq) {
@@ -359,13 +368,13 @@ done:
         if (f[g] != NULL && u[g] != NULL) {
             free_ops(f[g], u[g], m[g]);
         }
+        for (size_t i = 0; caps[g] != NULL && i < m[g]; i++) {
+            bson_destroy(caps[g][i]);
+        }
         free(f[g]);
         free(u[g]);
+        free(caps[g]);
     }
-    for (size_t i = 0; caps != NULL && i < n; i++) {
-        bson_destroy(caps[i]);
-    }
-    free(caps);
     return rc;
 }
 
@@ -479,7 +488,8 @@ rollup_apply(store_t *s, const struct rollup_batch *b, const struct event *evs,
 {
     mongoc_client_t *client = store_client_pop(s);
     struct rollup_plan plan;
-    struct ctx c = {s, b, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, err, &plan};
+    struct ctx c = {s,    b,    NULL, NULL, NULL, NULL, NULL, NULL,
+                    NULL, NULL, NULL, NULL, NULL, NULL, err,  &plan};
     int rc = -1;
 
     c.events = store_collection(s, client, STORE_EVENTS_COLLECTION);
@@ -491,6 +501,8 @@ rollup_apply(store_t *s, const struct rollup_batch *b, const struct event *evs,
     c.visits = store_collection(s, client, ROLLUP_VISITS_COLLECTION);
     c.entries = store_collection(s, client, ROLLUP_ENTRY_PAGES_COLLECTION);
     c.exits = store_collection(s, client, ROLLUP_EXIT_PAGES_COLLECTION);
+    c.dims = store_collection(s, client, ROLLUP_DIMS_COLLECTION);
+    c.dim_visits = store_collection(s, client, ROLLUP_DIM_VISITS_COLLECTION);
     if (rollup_plan_init(&plan, b->id, evs, outcomes, n, tzs) != 0) {
         err_set(err, ERR_INTERNAL, "out of memory");
         goto done;
@@ -526,6 +538,8 @@ done:
     mongoc_collection_destroy(c.visits);
     mongoc_collection_destroy(c.entries);
     mongoc_collection_destroy(c.exits);
+    mongoc_collection_destroy(c.dims);
+    mongoc_collection_destroy(c.dim_visits);
     store_client_push(s, client);
     rollup_plan_free(&plan);
     return rc;

@@ -7,8 +7,8 @@
 
 #include "ts.h"
 
-const char *const rollup_kind_names[ROLLUP_KINDS] = {"a", "t", "pa", "pt", "h",  "ht",
-                                                     "r", "v", "vh", "ve", "vx", "vo"};
+const char *const rollup_kind_names[ROLLUP_KINDS] = {"a", "t", "pa", "pt", "h",  "ht", "r",
+                                                     "d", "v", "vh", "vd", "ve", "vx", "vo"};
 
 /* The bits of rollup_event_visit_kinds(): the start's site-day and site-hour share one. */
 enum { VB_START = 1u, VB_ENTRY = 2u, VB_EXIT = 4u, VB_EXIT_OLD = 8u };
@@ -32,6 +32,7 @@ has_visit_kind(unsigned bits, int k)
     switch (k) {
     case ROLLUP_KIND_VISIT:
     case ROLLUP_KIND_VISIT_HOUR:
+    case ROLLUP_KIND_VISIT_DIMS:
         return (bits & VB_START) != 0;
     case ROLLUP_KIND_ENTRY:
         return (bits & VB_ENTRY) != 0;
@@ -53,6 +54,7 @@ rollup_visit_contribution(const struct event *ev, int k, int64_t *visits, int64_
     switch (k) {
     case ROLLUP_KIND_VISIT:
     case ROLLUP_KIND_VISIT_HOUR:
+    case ROLLUP_KIND_VISIT_DIMS:
         *visits = v->n;
         *bounces = v->b;
         *duration_ms = v->d;
@@ -70,6 +72,26 @@ rollup_visit_contribution(const struct event *ev, int k, int64_t *visits, int64_
         *bounces = -v->xob;
         break;
     }
+}
+
+void
+rollup_event_dims(const struct event *ev, const char *vals[ROLLUP_DIMS])
+{
+    /* As the processor stores them (insert.c): the visit's when the envelope carries them. */
+    const struct event_visit_attr *va = ev->has_visit && ev->visit.has_va ? &ev->visit.va : NULL;
+    const char *const *attr = va != NULL ? va->attr : ev->attr;
+    const struct event_device *dev = va != NULL ? &va->device : &ev->device;
+    static const int attrs[] = {
+        EVENT_ATTR_SOURCE,       EVENT_ATTR_CHANNEL,  EVENT_ATTR_UTM_SOURCE, EVENT_ATTR_UTM_MEDIUM,
+        EVENT_ATTR_UTM_CAMPAIGN, EVENT_ATTR_UTM_TERM, EVENT_ATTR_UTM_CONTENT};
+
+    for (int i = 0; i < 7; i++) {
+        vals[i] = attr[attrs[i]];
+    }
+    vals[7] = dev->device;
+    vals[8] = dev->browser;
+    vals[9] = dev->os;
+    vals[10] = va != NULL ? va->country : ev->country;
 }
 
 int

@@ -27,7 +27,10 @@
  * rollup_exit_pages: visits -= 1, bounces -= xob) when xo is set. Page documents are
  * children of the start's site-day (rollup_child_id()). Each is a figure of its own under
  * the protocol (rollup.h), exactly as the others; x and xo name two documents (the
- * contract never sends xo == x; if it did, both figures would count on one document). */
+ * contract never sends xo == x; if it did, both figures would count on one document).
+ * Every event also counts in ROLLUP_KIND_DIMS: the document of its site-day and its visit's
+ * dimensions (rollup_event_dims()) in rollup_dims: views += 1, pageviews += 1 for a page view,
+ * and its user's hash in the set u (as a site-hour's). */
 enum rollup_kind {
     ROLLUP_KIND_ALL = 0,
     ROLLUP_KIND_TYPE = 1,
@@ -36,15 +39,18 @@ enum rollup_kind {
     ROLLUP_KIND_HOUR_ALL = 4,
     ROLLUP_KIND_HOUR_TYPE = 5,
     ROLLUP_KIND_REFERRER = 6,   /* a page view with a referrer: its site-day's referrer doc */
-    ROLLUP_KIND_VISIT = 7,      /* the site-day of the visit's start, in rollup_visits */
-    ROLLUP_KIND_VISIT_HOUR = 8, /* the site-hour of the visit's start, in rollup_visits */
-    ROLLUP_KIND_ENTRY = 9,      /* the entry page e, in rollup_entry_pages */
-    ROLLUP_KIND_EXIT = 10,      /* the exit page x, in rollup_exit_pages */
-    ROLLUP_KIND_EXIT_OLD = 11,  /* the exit page xo it moved from (subtracted), there too */
-    ROLLUP_KINDS = 12
+    ROLLUP_KIND_DIMS = 7,       /* its site-day's document of its visit's dimensions, rollup_dims */
+    ROLLUP_KIND_VISIT = 8,      /* the site-day of the visit's start, in rollup_visits */
+    ROLLUP_KIND_VISIT_HOUR = 9, /* the site-hour of the visit's start, in rollup_visits */
+    ROLLUP_KIND_VISIT_DIMS = 10, /* the start's site-day and dimensions, in rollup_dim_visits */
+    ROLLUP_KIND_ENTRY = 11,      /* the entry page e, in rollup_entry_pages */
+    ROLLUP_KIND_EXIT = 12,       /* the exit page x, in rollup_exit_pages */
+    ROLLUP_KIND_EXIT_OLD = 13,   /* the exit page xo it moved from (subtracted), there too */
+    ROLLUP_KINDS = 14
 };
-/* Their names in an event document's `own` field: "a", "t", "pa", "pt", "h", "ht", "r", "v",
- * "vh", "ve", "vx", "vo". */
+/* Their names in an event document's `own` field: "a", "t", "pa", "pt", "h", "ht", "r", "d",
+ * "v", "vh", "vd", "ve", "vx", "vo". An event stored before "d" and "vd" existed has neither:
+ * its redelivery takes them over as owner-less figures, as with "h" and "ht". */
 extern const char *const rollup_kind_names[ROLLUP_KINDS];
 
 /* Whether kind k is one of the visit figures (ROLLUP_KIND_VISIT and after). */
@@ -58,6 +64,11 @@ unsigned rollup_event_visit_kinds(const struct event *ev);
  * bounces and duration_ms changes (duration only in the site-day and site-hour). */
 void rollup_visit_contribution(const struct event *ev, int k, int64_t *visits, int64_t *bounces,
                                int64_t *duration_ms);
+
+/* The values of the visit dimensions (rollup_dim_fields[], common/rollup_doc.h) that ev's
+ * document stores: its visit's (the envelope's visit.va) when it has them, else its own; each
+ * NULL or "" when absent. Pointers into ev. */
+void rollup_event_dims(const struct event *ev, const char *vals[ROLLUP_DIMS]);
 
 /* The referrer event ev counts under (rollup_referrer_host() of properties.referrer of a
  * page_view) into out: its length, or -1 when it counts under none. */

@@ -64,7 +64,7 @@ doc_ref(struct rollup_plan *p, char *id, int ns, const struct event *ev, int kin
         return -1; /* cannot happen: rollup_plan_init() sized it */
     }
     p->docs[p->n_docs] =
-        (struct plan_doc){id, ns, ev, kind, scope, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, "", 0, 0};
+        (struct plan_doc){id, ns, ev, kind, scope, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, "", 0, 0};
     p->slots[slot] = (long)p->n_docs;
     return (long)p->n_docs++;
 }
@@ -120,6 +120,21 @@ child_ref(struct rollup_plan *p, long parent, const char *leaf, int ns, const st
 
     return pair_ref(p, buf, sizeof buf, p->docs[parent].id, ROLLUP_CHILD_SEP, leaf, ns, ev, kind,
                     parent);
+}
+
+/* The document of event ev's visit dimensions (rollup_event_dims()) under site-day `parent`:
+ * of namespace ns (PLAN_DIMS under its site-day, PLAN_VDIMS under its visit's). */
+static long
+dims_ref(struct rollup_plan *p, long parent, int ns, const struct event *ev, int kind)
+{
+    const char *vals[ROLLUP_DIMS];
+    char key[ROLLUP_DIMS_KEY_MAX];
+
+    rollup_event_dims(ev, vals);
+    if (rollup_dims_key(vals, key) < 0) {
+        return -1; /* cannot happen: ingest keeps each value to EVENT_ATTR_MAX bytes */
+    }
+    return child_ref(p, parent, key, ns, ev, kind);
 }
 
 /* The site-day and site-hour documents of the last few (site, type, hour) planned: the next
@@ -202,6 +217,10 @@ visit_docs(struct rollup_plan *p, size_t i, struct scope_memo *memo)
     if (v->n != 0 || v->b != 0 || v->d != 0) {
         p->doc_of[i][ROLLUP_KIND_VISIT] = vd;
         p->doc_of[i][ROLLUP_KIND_VISIT_HOUR] = vh;
+        if ((p->doc_of[i][ROLLUP_KIND_VISIT_DIMS] =
+                 dims_ref(p, vd, PLAN_VDIMS, ev, ROLLUP_KIND_VISIT_DIMS)) < 0) {
+            return -1;
+        }
     }
     if (v->e != NULL && (p->doc_of[i][ROLLUP_KIND_ENTRY] =
                              child_ref(p, vd, v->e, PLAN_ENTRY, ev, ROLLUP_KIND_ENTRY)) < 0) {
@@ -271,6 +290,10 @@ event_docs(struct rollup_plan *p, size_t i, struct scope_memo *memo)
             (p->doc_of[i][k + 2] = child_ref(p, sd, ev->path, PLAN_PATH, ev, k + 2)) < 0) {
             return -1;
         }
+        if (k == ROLLUP_KIND_ALL && (p->doc_of[i][ROLLUP_KIND_DIMS] =
+                                         dims_ref(p, sd, PLAN_DIMS, ev, ROLLUP_KIND_DIMS)) < 0) {
+            return -1;
+        }
         if (k == ROLLUP_KIND_ALL && (ref_len = rollup_event_referrer(ev, ref)) > 0 &&
             (p->doc_of[i][ROLLUP_KIND_REFERRER] =
                  child_ref(p, sd, ref, PLAN_REF, ev, ROLLUP_KIND_REFERRER)) < 0) {
@@ -308,9 +331,10 @@ rollup_plan_init(struct rollup_plan *p, const char *batch, const struct event *e
     p->tzs = tzs;
     p->evs = evs;
     p->n = n;
-    /* Per event: its id, two site-days, two paths, two site-hours, a referrer, two users, and
-     * with a visit its site-day and site-hour, an entry page and two exit pages. */
-    p->cap_docs = sz * 15;
+    /* Per event: its id, two site-days, two paths, two site-hours, a referrer, its dimensions,
+     * two users, and with a visit its site-day, site-hour and dimensions, an entry page and
+     * two exit pages. */
+    p->cap_docs = sz * 17;
     p->n_slots = p->cap_docs * 2;
     p->docs = malloc(p->cap_docs * sizeof *p->docs); /* doc_ref() sets each one it adds */
     p->slots = malloc(p->n_slots * sizeof *p->slots);
@@ -323,7 +347,8 @@ rollup_plan_init(struct rollup_plan *p, const char *batch, const struct event *e
     p->q = calloc(sz * ROLLUP_KINDS, sizeof *p->q);
     p->cas = calloc(sz * ROLLUP_KINDS, sizeof *p->cas);
     p->cas_ids = calloc(sz * ROLLUP_KINDS, sizeof *p->cas_ids);
-    p->uhash = calloc(sz * 2, sizeof *p->uhash); /* a user in each of two site-hours */
+    /* A user in each of two site-hours and its dimensions document. */
+    p->uhash = calloc(sz * 3, sizeof *p->uhash);
     if (p->docs == NULL || p->slots == NULL || p->doc_of == NULL || p->user_of == NULL ||
         p->counted == NULL || p->dups == NULL || p->pairs == NULL || p->user_docs == NULL ||
         p->q == NULL || p->cas == NULL || p->cas_ids == NULL || p->uhash == NULL) {
@@ -687,15 +712,15 @@ cmp_int64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* The user of event i in figure k, when it is a site-hour's and counted here: its user id,
- * else NULL. */
+/* The user of event i in figure k, when it is a site-hour's or a dimensions document's (the
+ * figures with a set u) and counted here: its user id, else NULL. */
 static const char *
 hour_user(const struct rollup_plan *p, size_t i, int k)
 {
     const char *user = p->evs[i].user_id;
 
-    return (k == ROLLUP_KIND_HOUR_ALL || k == ROLLUP_KIND_HOUR_TYPE) && p->counted[i][k] &&
-                   nonempty(user)
+    return (k == ROLLUP_KIND_HOUR_ALL || k == ROLLUP_KIND_HOUR_TYPE || k == ROLLUP_KIND_DIMS) &&
+                   p->counted[i][k] && nonempty(user)
                ? user
                : NULL;
 }
@@ -747,6 +772,7 @@ rollup_plan_counts(struct rollup_plan *p)
     p->users_taken_over += users_mine(p) - p->users_mine_before;
     for (size_t d = 0; d < p->n_docs; d++) {
         p->docs[d].views = 0;
+        p->docs[d].pageviews = 0;
         p->docs[d].users = 0;
         p->docs[d].u_n = 0;
         p->docs[d].visits = p->docs[d].bounces = p->docs[d].duration_ms = 0;
@@ -768,6 +794,8 @@ rollup_plan_counts(struct rollup_plan *p)
             }
             if (!ROLLUP_KIND_IS_VISIT(k)) {
                 d->views++;
+                d->pageviews +=
+                    k == ROLLUP_KIND_DIMS && strcmp(p->evs[i].event_type, "page_view") == 0;
                 continue;
             }
             rollup_visit_contribution(&p->evs[i], k, &visits, &bounces, &duration_ms);

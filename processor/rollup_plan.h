@@ -64,7 +64,9 @@ enum plan_ns {
     PLAN_REF = 4,
     PLAN_VISIT = 5,
     PLAN_ENTRY = 6,
-    PLAN_EXIT = 7
+    PLAN_EXIT = 7,
+    PLAN_DIMS = 8, /* a site-day's dimensions (rollup_dims), a child of the site-day */
+    PLAN_VDIMS = 9 /* a visit site-day's dimensions (rollup_dim_visits), a child of it */
 };
 
 /* One document the batch touches. */
@@ -77,12 +79,14 @@ struct plan_doc {
     int kind;               /* enum rollup_kind of its figure; user documents: of their scope */
     long scope;             /* path, referrer and user documents: the index of their site-day */
     int64_t views, users;   /* what this batch adds (rollup_plan_counts()) */
+    int64_t pageviews;      /* a dimensions document: the page views of its views */
     /* Visit documents: what this batch adds (rollup_plan_counts(); may be negative on an exit
      * page), and how many (event, figure) pairs it counts there: the update is written when
      * there is one, even if the sums are 0. */
     int64_t visits, bounces, duration_ms;
     size_t hits;
-    size_t u_at, u_n;                /* site-hour documents: the user hashes to add to its set u,
+    size_t u_at, u_n;                /* site-hour and dimensions documents: the user hashes to
+                                      * add to its set u,
                                       * uhash[u_at..u_at + u_n), distinct (rollup_plan_counts()) */
     int listed;                      /* user documents: in users[] */
     int mine;                        /* user documents: b is this batch, as last read */

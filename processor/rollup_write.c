@@ -6,6 +6,24 @@
 
 #include "ts.h"
 
+/* A dimensions document's fields: its date (its scope's: the event's site-day, or the visit's
+ * start) and each of its visit's dimensions that is present (its site_id is the filter's). */
+static void
+dims_on_insert(bson_t *set, const struct rollup_plan *p, const struct plan_doc *d)
+{
+    const char *vals[ROLLUP_DIMS];
+    char day[TS_FORMAT_LEN];
+
+    ts_format(p->docs[d->scope].day * TS_DAY_MS, day);
+    bson_append_utf8(set, "date", -1, day, 10);
+    rollup_event_dims(d->ev, vals);
+    for (int i = 0; i < ROLLUP_DIMS; i++) {
+        if (vals[i] != NULL && vals[i][0] != '\0') {
+            BSON_APPEND_UTF8(set, rollup_dim_fields[i], vals[i]);
+        }
+    }
+}
+
 void
 rollup_write_on_insert(bson_t *update, const struct rollup_plan *p, const struct plan_doc *d)
 {
@@ -13,7 +31,9 @@ rollup_write_on_insert(bson_t *update, const struct rollup_plan *p, const struct
     char day[TS_FORMAT_LEN];
 
     bson_append_document_begin(update, "$setOnInsert", -1, &set);
-    if (d->ns == PLAN_VISIT || d->ns == PLAN_ENTRY || d->ns == PLAN_EXIT) {
+    if (d->ns == PLAN_DIMS || d->ns == PLAN_VDIMS) {
+        dims_on_insert(&set, p, d);
+    } else if (d->ns == PLAN_VISIT || d->ns == PLAN_ENTRY || d->ns == PLAN_EXIT) {
         /* Bucketed by the visit's start. A visit site-day's or site-hour's site_id, and a
          * page's scope, are the filter's (rollup_write_not_applied()). */
         ts_format((d->ns == PLAN_VISIT ? d : &p->docs[d->scope])->day * TS_DAY_MS, day);
@@ -24,6 +44,9 @@ rollup_write_on_insert(bson_t *update, const struct rollup_plan *p, const struct
         bson_append_utf8(&set, "date", -1, day, 10);
         if (rollup_plan_is_hour(d)) {
             BSON_APPEND_DATE_TIME(&set, "hour", d->hour_ms);
+        } else if (d->ns == PLAN_VISIT) {
+            /* Its visits are all in rollup_dim_visits too (common/rollup_doc.h). */
+            BSON_APPEND_BOOL(&set, ROLLUP_DIMS_FLAG, true);
         }
     } else if (d->ns == PLAN_PATH || d->ns == PLAN_REF) {
         /* Its scope comes from the filter's equality (rollup_write_not_applied()). The leaf
@@ -48,6 +71,10 @@ rollup_write_on_insert(bson_t *update, const struct rollup_plan *p, const struct
             BSON_APPEND_UTF8(&set, "event_type", d->ev->event_type);
         } else {
             BSON_APPEND_NULL(&set, "event_type");
+            if (d->kind == ROLLUP_KIND_ALL) {
+                /* Its events are all in rollup_dims too (common/rollup_doc.h). */
+                BSON_APPEND_BOOL(&set, ROLLUP_DIMS_FLAG, true);
+            }
         }
     }
     bson_append_document_end(update, &set);
@@ -66,7 +93,8 @@ rollup_write_not_applied(const struct rollup_plan *p, const struct plan_doc *d, 
 
     if (d->ns == PLAN_PATH || d->ns == PLAN_REF || d->ns == PLAN_ENTRY || d->ns == PLAN_EXIT) {
         BSON_APPEND_UTF8(f, key_fields[0], p->docs[d->scope].id);
-    } else if (d->ns == PLAN_VISIT || (d->ns == PLAN_SCOPE && !rollup_plan_is_hour(d))) {
+    } else if (d->ns == PLAN_VISIT || d->ns == PLAN_DIMS || d->ns == PLAN_VDIMS ||
+               (d->ns == PLAN_SCOPE && !rollup_plan_is_hour(d))) {
         BSON_APPEND_UTF8(f, key_fields[1], d->ev->site_id);
     }
     snprintf(key, sizeof key, "runs.%s", run);

@@ -21,14 +21,14 @@
  * path or referrer host (its scope, the site-day id, is the filter's). A visit site-day or
  * site-hour: date, and hour for a site-hour, of its visits' start (site_id is the filter's);
  * an entry or exit page: site_id, path and date (its scope, the visit site-day id, is the
- * filter's). */
+ * filter's); a dimensions document: date and its visit's dimensions (site_id is the filter's). */
 void rollup_write_on_insert(bson_t *update, const struct rollup_plan *p, const struct plan_doc *d);
 
 /* The filter {_id: <d's id>, <the rest of its shard key>, "runs.<run>": {$not: {$gte: seq}}}:
  * batch run:seq has not been applied to document d of plan p (nor any later batch of that run).
  * The rest of the shard key (docs/scaling.md): a path's, referrer's, entry or exit page's
- * scope, a site-day's or visit site-day's or site-hour's site_id, an equality that an upsert
- * creating the document copies into it. Free with bson_destroy(). */
+ * scope, a site-day's, visit site-day's or dimensions document's site_id, an equality that an
+ * upsert creating the document copies into it. Free with bson_destroy(). */
 bson_t *rollup_write_not_applied(const struct rollup_plan *p, const struct plan_doc *d,
                                  const char *run, int64_t seq);
 

@@ -21,6 +21,8 @@ static const char *const rollup_colls[] = {
     ROLLUP_VISITS_COLLECTION,
     ROLLUP_ENTRY_PAGES_COLLECTION,
     ROLLUP_EXIT_PAGES_COLLECTION,
+    ROLLUP_DIMS_COLLECTION,
+    ROLLUP_DIM_VISITS_COLLECTION,
 };
 #define N_ROLLUP_COLLS (sizeof rollup_colls / sizeof rollup_colls[0])
 

@@ -96,6 +96,8 @@ static const struct erase_step visitor_steps[] = {
     {"events", ERASE_BY_FILTER},
     {ROLLUP_USERS_COLLECTION, ERASE_BY_ID},
     {ROLLUP_HOURS_COLLECTION, ERASE_HASH_SET},
+    /* (Steps are numbered in the jobs: a new one goes last.) */
+    {ROLLUP_DIMS_COLLECTION, ERASE_HASH_SET},
 };
 
 static const struct erase_step site_steps[] = {
@@ -108,6 +110,8 @@ static const struct erase_step site_steps[] = {
     {ROLLUP_PATHS_COLLECTION, ERASE_BY_ID},
     {ROLLUP_REFERRERS_COLLECTION, ERASE_BY_ID},
     {ROLLUP_USERS_COLLECTION, ERASE_BY_ID},
+    {ROLLUP_DIMS_COLLECTION, ERASE_BY_FILTER},
+    {ROLLUP_DIM_VISITS_COLLECTION, ERASE_BY_FILTER},
 };
 
 const struct erase_step *

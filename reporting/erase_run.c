@@ -199,7 +199,9 @@ static int
 each_set(struct job *j, const bson_t *doc, bson_t *ids, long *done, struct app_err *err)
 {
     int64_t h = rollup_user_hash(j->visitor);
-    mongoc_collection_t *coll = coll_of(j, ROLLUP_HOURS_COLLECTION);
+    size_t n_steps;
+    /* The step's collection: the site-hours' or the visit dimensions' sets. */
+    mongoc_collection_t *coll = coll_of(j, erase_steps(j->kind, &n_steps)[j->step].collection);
     bson_t *cur = bson_copy(doc);
     int rc = 0;
 

@@ -8,6 +8,7 @@
 #include "dbread.h"
 #include "event_doc.h"
 #include "hash.h"
+#include "query_dims.h"
 #include "rollup_doc.h"
 
 /* One event of the visit being read: its document (a copy: the scan's strings point into it)
@@ -393,6 +394,8 @@ scan_pipeline(const char *site_id, const struct scan *s, const bson_t *outside)
     return p;
 }
 
+atomic_ullong query_scan_from_rollups, query_scan_from_raw;
+
 int
 query_scan(store_t *st, const char *site_id, struct scan *s, struct app_err *err)
 {
@@ -406,6 +409,15 @@ query_scan(store_t *st, const char *site_id, struct scan *s, struct app_err *err
     bson_t *pipeline = NULL;
     int rc = -1;
 
+    /* A visit's dimensions only: from their rollups, when they hold the range. */
+    if (scan_by_dims(s) && (rc = query_dims(st, site_id, s, err)) != 0) {
+        if (rc > 0) {
+            atomic_fetch_add(&query_scan_from_rollups, 1);
+        }
+        return rc < 0 ? -1 : 0;
+    }
+    atomic_fetch_add(&query_scan_from_raw, 1);
+    rc = -1;
     for (int i = 0; i <= FILTER_SLOTS; i++) {
         const struct filter_dimension *d = i < s->fs->n                             ? &s->fs->f[i].d
                                            : i == SCAN_BY && s->mode == SCAN_VALUES ? &s->by

@@ -3,6 +3,8 @@
 #ifndef REPORTING_QUERY_SCAN_H
 #define REPORTING_QUERY_SCAN_H
 
+#include <stdatomic.h>
+
 #include "err.h"
 #include "scan.h"
 #include "store.h"
@@ -12,6 +14,10 @@
 #define QUERY_SCAN_VISIT_EVENTS_MAX 100000
 #define QUERY_SCAN_OUTSIDE_MAX 10000
 
+/* The scans answered from the dimension rollups (query_dims.h), and from the raw events, since
+ * start: analytics_scan_reads_total{from="rollups"|"raw"} on /metrics. */
+extern atomic_ullong query_scan_from_rollups, query_scan_from_raw;
+
 /* Count site_id's events of the scan's range into s (scan_init()ed): one aggregation over the
  * events of the range and of the visits that began in it, sorted by visit (index {site_id: 1,
  * visit_start: 1} and {site_id: 1, timestamp: 1}), each visit handed to scan_visit() when
@@ -19,6 +25,8 @@
  * the visits with events in the range that began outside it, whose events are read too.
  * Returns 0, or -1 with err (ERR_INVALID with SCAN_TOO_MANY past a bound). Thread-safe. */
 int query_scan(store_t *st, const char *site_id, struct scan *s, struct app_err *err);
+/* (With a visit's source, channel, campaign, device, browser, OS or country only, scan_by_dims(),
+ * it reads the rollups of those dimensions instead when they hold the range: query_dims().) */
 
 /* Whether one stored event passes the filters fs by its own values: a visit's (its first
  * event's, which it stores) and its own; never a visit's entry or exit page (absent here), so

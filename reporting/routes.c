@@ -382,6 +382,9 @@ static int
 handle_metrics(struct mg_connection *conn, void *arg)
 {
     struct reporting *r = arg;
+    static const char scans[] =
+        "Reads of filtered figures and of breakdowns by a visit's dimensions, by what answered "
+        "them: the rollups of the visits' dimensions, or the raw events.";
     const struct metrics_row rows[] = {
         {"analytics_mongodb_errors_total", "counter", "Failed MongoDB queries (answered 503).",
          NULL, NULL, (double)atomic_load(&r->mongo_errors), NULL, NULL, NULL},
@@ -389,6 +392,10 @@ handle_metrics(struct mg_connection *conn, void *arg)
          "Requests answered 503 at once because MAX_DB_REQUESTS were already waiting "
          "on MongoDB.",
          NULL, NULL, (double)atomic_load(&r->db_busy), NULL, NULL, NULL},
+        {"analytics_scan_reads_total", "counter", scans, "from", "rollups",
+         (double)atomic_load(&query_scan_from_rollups), NULL, NULL, NULL},
+        {"analytics_scan_reads_total", "counter", scans, "from", "raw",
+         (double)atomic_load(&query_scan_from_raw), NULL, NULL, NULL},
         {"analytics_exports_running", "gauge",
          "Exports (GET /export) being streamed now, at most EXPORT_MAX_STREAMS.", NULL, NULL,
          (double)atomic_load(&r->exports), NULL, NULL, NULL},

@@ -281,6 +281,57 @@ scan_visit(struct scan *s, const struct scan_event *ev, size_t n, int64_t start_
     return any && counts_visit && s->visit_fn != NULL ? s->visit_fn(s->visit_arg, ev, n) : 0;
 }
 
+/* Whether dimension d is one that rollup_dims keeps. */
+static int
+dims_dim(int d)
+{
+    return d >= FILTER_SOURCE && d <= FILTER_COUNTRY;
+}
+
+int
+scan_by_dims(const struct scan *s)
+{
+    if (s->visit_fn != NULL || s->mode == SCAN_BUCKETS ||
+        (s->mode == SCAN_VALUES && !dims_dim(s->by.dim))) {
+        return 0;
+    }
+    for (int i = 0; i < s->fs->n; i++) {
+        if (!dims_dim(s->fs->f[i].d.dim)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int
+scan_add_dims(struct scan *s, const struct scan_dims *d)
+{
+    long row = 0;
+    struct summary *x;
+    int rc;
+
+    for (int i = 0; i < s->fs->n; i++) {
+        if (!filter_pass(&s->fs->f[i], d->vals[s->fs->f[i].d.dim])) {
+            return 0;
+        }
+    }
+    if (s->mode == SCAN_VALUES && (row = by_row(s, d->vals[s->by.dim])) < 0) {
+        return row_failed(row);
+    }
+    x = &s->rows[row].s;
+    x->events += d->add.events;
+    x->pageviews += d->add.pageviews;
+    x->visits += d->add.visits;
+    x->bounces += d->add.bounces;
+    x->duration_ms += d->add.duration_ms;
+    for (size_t i = 0; i < d->n_users; i++) {
+        if ((rc = add_user(s, (size_t)row, (uint64_t)d->users[i])) != 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
 /* The key a dimension ranks by (scan_rank()). */
 static int64_t
 rank_key(int d, const struct summary *x)

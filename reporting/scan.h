@@ -98,6 +98,28 @@ void scan_cleanup(struct scan *s);
  * SCAN_ROWS_MAX or SCAN_PAIRS_MAX (SCAN_TOO_MANY). */
 int scan_visit(struct scan *s, const struct scan_event *ev, size_t n, int64_t start_ms);
 
+/* The figures of one rollup_dims or rollup_dim_visits document (common/rollup_doc.h): a
+ * combination of the visit dimensions vals[] (rollup_dim_fields[]' order, which is enum
+ * filter_dim's first ROLLUP_DIMS; NULL or "" absent), its events, page views, visits, bounces
+ * and durations, and the hashes (rollup_user_hash(), the scan's too) of its users. */
+struct scan_dims {
+    const char *vals[FILTER_COUNTRY + 1];
+    struct summary add; /* visitors unused: the hashes say */
+    const int64_t *users;
+    size_t n_users;
+};
+
+/* Whether the scan's figures can be summed from such documents (scan_add_dims()) instead of
+ * walking the raw events: SCAN_ONE or SCAN_VALUES, every filter and `by` a dimension they keep
+ * (source to country), and no visit_fn. */
+int scan_by_dims(const struct scan *s);
+
+/* Count one such document into its row, when it passes the filters (all visit-level, so that
+ * a whole combination passes or not): 0, -1 out of memory, 1 past SCAN_ROWS_MAX or
+ * SCAN_PAIRS_MAX. Summed over a range's documents, the rows are scan_visit()'s over the
+ * range's visits: each event, visit and user of a combination shares its row and filters. */
+int scan_add_dims(struct scan *s, const struct scan_dims *d);
+
 /* Whether dimension d lists events without a value under FILTER_NONE (every one but path,
  * referrer and the entry and exit pages, which list pages and hosts only). */
 int scan_lists_none(int d);

@@ -104,8 +104,10 @@ expect_json "its job, queued" "$(jq -c '{kind, site_id, state, deleted}' <<<"$HT
     "{\"kind\":\"visitor\",\"site_id\":\"$SITE\",\"state\":\"queued\",\"deleted\":{}}"
 check "the job is done" wait_until $((20 * T_SLOW)) job_done "$JOB"
 job_done "$JOB"
+# (rollup_dims: the victim's events are of one day and one combination of a visit's
+# dimensions, API events without a referrer or a User-Agent.)
 expect_json "GET /jobs/{id}: what it deleted" "$(jq -c '{kind, site_id, state, deleted}' <<<"$HTTP_BODY")" \
-    "{\"kind\":\"visitor\",\"site_id\":\"$SITE\",\"state\":\"done\",\"deleted\":{\"events\":20,\"rollup_users\":2,\"rollup_hours\":12}}"
+    "{\"kind\":\"visitor\",\"site_id\":\"$SITE\",\"state\":\"done\",\"deleted\":{\"events\":20,\"rollup_users\":2,\"rollup_hours\":12,\"rollup_dims\":1}}"
 check "it has its dates" jq -e '.created_at <= .started_at and .started_at <= .finished_at' <<<"$HTTP_BODY"
 adm GET "/jobs/$JOB" adm2
 expect_eq "GET /jobs/{id} with a token of other sites: 403" "$HTTP_STATUS" 403
@@ -140,7 +142,7 @@ check "the same DELETE again is a new job" [ "$JOB2" != "$JOB" ]
 check "which is done" wait_until $((20 * T_SLOW)) job_done "$JOB2"
 job_done "$JOB2"
 expect_json "and finds nothing" "$(jq -c .deleted <<<"$HTTP_BODY")" \
-    '{"events":0,"rollup_users":0,"rollup_hours":0}'
+    '{"events":0,"rollup_users":0,"rollup_hours":0,"rollup_dims":0}'
 
 # --- interrupted by kill -9, resumed by another reporting ------------------------------------
 adm DELETE "/sites/$SITE/visitors/$KILLME"

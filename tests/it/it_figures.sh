@@ -96,8 +96,20 @@ else
     grep -v '^ok' "$T_TMP/check2.txt"
     fail "every breakdown and filtered figure equals its recomputation" "see above"
 fi
-# A bad filter or dimension: a 400 naming it.
+# Which read answered: a visit's dimensions from their rollups (rollup_dims, rollup_dim_visits;
+# their figures are among those just compared), a path filter from the raw events.
 R="http://127.0.0.1:$REPORTING_PORT"
+expect_match "breakdowns and filters on a visit's dimensions were read from their rollups" \
+    "$(metric "$R" 'analytics_scan_reads_total{from="rollups"}')" '^[1-9][0-9]*$'
+for c in "by=country&filter=device:is_not:mobile|rollups" "filter=path:is:/a|raw"; do
+    before=$(metric "$R" "analytics_scan_reads_total{from=\"${c#*|}\"}")
+    q=${c%%|*}
+    case $q in by=*) route=breakdown ;; *) route=summary ;; esac
+    http GET "$R/stats/$route?site_id=$SITE&from=2025-11-14&to=2025-11-16&$q"
+    expect_eq "/stats/$route?$q: 200, read from the ${c#*|}" \
+        "$HTTP_STATUS $(($(metric "$R" "analytics_scan_reads_total{from=\"${c#*|}\"}") - before))" "200 1"
+done
+# A bad filter or dimension: a 400 naming it.
 for c in "stats/summary?site_id=$SITE&date=2025-11-15&filter=path|Parameter 'filter' must be <dimension>:<is|is_not|contains>:<value>, not 'path'" \
     "stats/summary?site_id=$SITE&date=2025-11-15&filter=path:is:|Parameter 'filter' must be <dimension>:<is|is_not|contains>:<value>, not 'path:is:'" \
     "stats/breakdown?site_id=$SITE&date=2025-11-15&by=source&filter=colour:is:red|Unknown filter dimension 'colour': see docs/api.md (Filters) for the list" \

@@ -64,13 +64,14 @@ expect_match "document: received_at (ingest's receive time) is a Date" \
     "$(jq -c .received_at <<<"$doc")" '^\{"\$date":"[0-9-]+T'
 expect_eq "document: without event_id its delivery is its _id; no client_timestamp" \
     "$(jq -c '[.delivery == ._id, has("client_timestamp")]' <<<"$doc")" '[true,false]'
-expect_match "document: one batch counts it in the six rollup figures (a click: no referrer)" \
-    "$(jq -r '.own | [.a, .t, .pa, .pt, .h, .ht] | unique | join(" ")' <<<"$doc")" '^[0-9a-f]{16}:[0-9]+$'
+expect_match "document: one batch counts it in the seven rollup figures (a click: no referrer)" \
+    "$(jq -r '.own | [.a, .t, .pa, .pt, .h, .ht, .d] | unique | join(" ")' <<<"$doc")" '^[0-9a-f]{16}:[0-9]+$'
 expect_eq "document: a click has no referrer figure" "$(jq -c '.own | has("r")' <<<"$doc")" false
 doc=$("$BUILD/tests/mongoq" "$(mongo_uri $DB)" events find "{\"_id\":\"$id2\"}")
-# (It starts its visitor's visit: the visit figures of its site-day and site-hour, v and vh.)
+# (It starts its visitor's visit: the visit figures of its site-day, site-hour and dimensions,
+# v, vh and vd; d: its site-day's dimensions.)
 expect_eq "document without a path: no path figures" "$(jq -c '.own | keys' <<<"$doc")" \
-    '["a","h","ht","t","v","vh"]'
+    '["a","d","h","ht","t","v","vd","vh"]'
 expect_json "document: properties kept as sent; absent path is null, absent user_id derived" \
     "$(jq -c '{path, u: (.user_id | test("^[0-9a-f]{32}$")), visitor_source, properties}' <<<"$doc")" \
     '{"path":null,"u":true,"visitor_source":"hash","properties":{"a":{"b":[1,"two",false]},"c":1.5}}'
@@ -198,10 +199,14 @@ own_before=$(jq -c .own <<<"$stored")
 MS='def ms: .["$date"] | capture("^(?<s>[^.Z]+)(\\.(?<f>[0-9]+))?Z$")
     | ((.s + "Z") | fromdateiso8601) * 1000 + ((.f // "0") + "00" | .[0:3] | tonumber);'
 # (Its visit as a redelivery carries it: the stored visit_id and visit_seq, which the
-# processor compares, and changes of 0.)
+# processor compares, changes of 0, and the visit's attribution, device and country (va).)
 env=$(jq -c "$MS"' {v: 1, id: ._id, site_id, event_type, ts: (.timestamp | ms),
     received: (.received_at | ms), path, user_id, visit: {id: .visit_id, s: .visit_seq,
-    start: (.timestamp | ms), n: 0, b: 0, d: 0, en: 0, xn: 0, xb: 0}}' <<<"$stored")
+    start: (.timestamp | ms), n: 0, b: 0, d: 0, en: 0, xn: 0, xb: 0,
+    va: ({s: .source, m: .medium, ch: .channel, us: .utm_source, um: .utm_medium,
+          uc: .utm_campaign, ut: .utm_term, ux: .utm_content, br: .browser,
+          brv: .browser_version, os: .os, osv: .os_version, dev: .device, cc: .country}
+         | with_entries(select(.value != null)))}}' <<<"$stored")
 redis_cli lpush "$(q_first)" "$env" >/dev/null
 redis_cli lpush "$(q_first)" 'not json at all' >/dev/null
 redis_cli lpush "$(q_first)" '{"v":1,"id":"bad","site_id":"s","event_type":"e","ts":1,"received":1}' >/dev/null

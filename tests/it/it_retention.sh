@@ -135,7 +135,8 @@ expect_clean_stop processor
 start_service processor REDIS_PORT="$REDIS_PORT" MONGO_URI="$(mongo_uri $DB)" "${RET[@]}" \
     RETENTION_SWEEP_S=1 ROLLUP_RETENTION_DAYS=20
 rollup_docs() { # rollup documents (every collection but rollup_users) of day $1
-    for c in rollups rollup_paths rollup_hours rollup_visits rollup_entry_pages rollup_exit_pages; do
+    for c in rollups rollup_paths rollup_hours rollup_visits rollup_entry_pages rollup_exit_pages \
+        rollup_dims rollup_dim_visits; do
         q "$c" find '{}' | jq -r '._id'
     done | grep -c "^$1"
 }

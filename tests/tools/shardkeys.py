@@ -27,6 +27,8 @@ READ = {
     "rollup_visits": ["site_id"],  # {site_id: 1, _id: 1}: a site's visit days and hours
     "rollup_entry_pages": ["scope"],  # {scope: 1, _id: 1}: a visit site-day's entry pages
     "rollup_exit_pages": ["scope"],  # {scope: 1, _id: 1}
+    "rollup_dims": ["site_id"],  # {site_id: 1, _id: 1}: a site's dimensions over days
+    "rollup_dim_visits": ["site_id"],  # {site_id: 1, _id: 1}
 }
 WRITE = {
     "events": ["site_id", "_id"],
@@ -38,11 +40,14 @@ WRITE = {
     "rollup_visits": ["site_id", "_id"],
     "rollup_entry_pages": ["scope", "_id"],
     "rollup_exit_pages": ["scope", "_id"],
+    "rollup_dims": ["site_id", "_id"],
+    "rollup_dim_visits": ["site_id", "_id"],
 }
 RANGED = {"events": {"site_id", "_id"}, "rollups": {"site_id", "_id"}, "rollup_users": {"_id"},
           "rollup_paths": {"scope", "_id"}, "rollup_referrers": {"scope", "_id"},
           "rollup_visits": {"site_id", "_id"}, "rollup_entry_pages": {"scope", "_id"},
-          "rollup_exit_pages": {"scope", "_id"}}
+          "rollup_exit_pages": {"scope", "_id"}, "rollup_dims": {"site_id", "_id"},
+          "rollup_dim_visits": {"site_id", "_id"}}
 # The reads docs/scaling.md would list as not targeted yet (sent to every shard), each by the
 # collection, command and the field that scopes it to one site (none now): any other read
 # without its key is an offender.

@@ -124,16 +124,18 @@ test_steps(void **state)
 
     (void)state;
     /* A visitor: the events, then every stored trace of the id; the counts stay. */
-    assert_int_equal(n, 3);
+    assert_int_equal(n, 4);
     assert_string_equal(v[0].collection, "events");
     assert_int_equal(v[0].how, ERASE_BY_FILTER);
     assert_string_equal(v[1].collection, ROLLUP_USERS_COLLECTION);
     assert_int_equal(v[1].how, ERASE_BY_ID);
     assert_string_equal(v[2].collection, ROLLUP_HOURS_COLLECTION);
     assert_int_equal(v[2].how, ERASE_HASH_SET);
+    assert_string_equal(v[3].collection, ROLLUP_DIMS_COLLECTION);
+    assert_int_equal(v[3].how, ERASE_HASH_SET);
     /* A site: every collection the programs write (common/rollup_doc.h), each once. */
     v = erase_steps(ERASE_SITE, &n);
-    assert_int_equal(n, 9);
+    assert_int_equal(n, 11);
     for (size_t i = 0; i < n; i++) {
         assert_int_not_equal(v[i].how, ERASE_HASH_SET);
         for (size_t k = 0; k < i; k++) {

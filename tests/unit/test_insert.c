@@ -23,6 +23,13 @@
     "\"r:1\"}}"
 #define RECEIVED ",\"received_at\":{\"$date\":{\"$numberLong\":\"1763200800100\"}}"
 #define VISIT(seq) ",\"visit_id\":\"" ID "\",\"visit_seq\":{\"$numberLong\":\"" seq "\"}"
+/* A stored document that counts in rollup_dims (own.d) with these dimensions (extended JSON
+ * members after user_id). */
+#define DIMS_DOC(dims)                                                                             \
+    "{\"_id\":\"" ID "\",\"site_id\":\"s\",\"event_type\":\"page_view\",\"path\":\"/a\","          \
+    "\"user_id\":\"u1\"" dims                                                                      \
+    ",\"timestamp\":{\"$date\":{\"$numberLong\":\"1763200800000\"}}" RECEIVED                      \
+    ",\"own\":{\"a\":\"r:1\",\"d\":\"r:1\"}}"
 #define PROPS ",\"properties\":{\"a\":{\"$numberLong\":\"1\"},\"b\":[true,\"x\"]}"
 
 static const struct {
@@ -59,6 +66,18 @@ static const struct {
      DOC(ID, "s", "\"/a\"", "",
          RECEIVED ",\"client_timestamp\":{\"$date\":{\"$numberLong\":\"5\"}}"),
      DOC(ID, "s", "\"/a\"", "", RECEIVED), INSERT_CONFLICT, "client_timestamp"},
+    {"counted in rollup_dims (own.d): the same dimensions", ID, "",
+     DOC(ID, "s", "\"/a\"", "", ",\"source\":\"Google\",\"device\":\"mobile\"" RECEIVED),
+     DIMS_DOC(",\"source\":\"Google\",\"device\":\"mobile\""), INSERT_DUPLICATE, NULL},
+    {"counted in rollup_dims (own.d): another source names another document", ID, "",
+     DOC(ID, "s", "\"/a\"", "", ",\"source\":\"Bing\",\"device\":\"mobile\"" RECEIVED),
+     DIMS_DOC(",\"source\":\"Google\",\"device\":\"mobile\""), INSERT_CONFLICT, "source"},
+    {"counted in rollup_dims (own.d): a country the stored one lacks", ID, "",
+     DOC(ID, "s", "\"/a\"", "", ",\"country\":\"DE\"" RECEIVED), DIMS_DOC(""), INSERT_CONFLICT,
+     "country"},
+    {"stored before rollup_dims (no own.d): its dimensions are not compared", ID, "",
+     DOC(ID, "s", "\"/a\"", "", ",\"source\":\"Bing\"" RECEIVED),
+     DOC(ID, "s", "\"/a\"", "", ",\"source\":\"Google\"" RECEIVED), INSERT_DUPLICATE, NULL},
     {"stored before received_at existed: the rest decides", ID, "",
      DOC(ID, "s", "\"/a\"", "", RECEIVED), DOC(ID, "s", "\"/a\"", "", ""), INSERT_DUPLICATE, NULL},
     {"stored before received_at existed, with another user", ID, "",

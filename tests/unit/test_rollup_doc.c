@@ -174,15 +174,57 @@ test_user_hash(void **state)
     }
 }
 
+/* A dimensions key: "-" for an absent value, "<n>:<value>" for a present one, so that values
+ * holding the key's own characters never make two combinations one; a value too long: -1. */
+static void
+test_dims_keys(void **state)
+{
+    static const struct {
+        const char *vals[ROLLUP_DIMS];
+        const char *want;
+    } rows[] = {
+        {{NULL}, "-----------"},
+        {{"Google", "Organic Search", NULL, NULL, NULL, NULL, NULL, "mobile", "Chrome", "Android",
+          "DE"},
+         "6:Google14:Organic Search-----6:mobile6:Chrome7:Android2:DE"},
+        {{"", "", "", "", "", "", "", "", "", "", ""}, "-----------"},
+        /* a value that looks like the next one's start */
+        {{"1:-", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}, "3:1:-----------"},
+        {{"-", "-", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}, "1:-1:----------"},
+        {{"a|b", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "é"}, "3:a|b---------2:é"},
+    };
+    char key[ROLLUP_DIMS_KEY_MAX], other[ROLLUP_DIMS_KEY_MAX], long_value[ROLLUP_DIM_VALUE_MAX + 2];
+    const char *vals[ROLLUP_DIMS] = {NULL};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        assert_int_equal(rollup_dims_key(rows[i].vals, key), (int)strlen(rows[i].want));
+        assert_string_equal(key, rows[i].want);
+    }
+    /* The longest values fit; one byte more does not. */
+    memset(long_value, 'x', ROLLUP_DIM_VALUE_MAX);
+    long_value[ROLLUP_DIM_VALUE_MAX] = '\0';
+    for (int i = 0; i < ROLLUP_DIMS; i++) {
+        vals[i] = long_value;
+    }
+    assert_int_equal(rollup_dims_key(vals, key), ROLLUP_DIMS * (ROLLUP_DIM_VALUE_MAX + 4));
+    long_value[ROLLUP_DIM_VALUE_MAX] = 'x';
+    long_value[ROLLUP_DIM_VALUE_MAX + 1] = '\0';
+    assert_int_equal(rollup_dims_key(vals, key), -1);
+    /* A value moved to the next dimension is another key. */
+    const char *a[ROLLUP_DIMS] = {"x", NULL}, *b[ROLLUP_DIMS] = {NULL, "x"};
+    rollup_dims_key(a, key);
+    rollup_dims_key(b, other);
+    assert_string_not_equal(key, other);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_scope_ids),
-        cmocka_unit_test(test_hour_ids),
-        cmocka_unit_test(test_scope_ids_never_collide),
-        cmocka_unit_test(test_child_ids),
-        cmocka_unit_test(test_referrer_hosts),
+        cmocka_unit_test(test_dims_keys), cmocka_unit_test(test_scope_ids),
+        cmocka_unit_test(test_hour_ids),  cmocka_unit_test(test_scope_ids_never_collide),
+        cmocka_unit_test(test_child_ids), cmocka_unit_test(test_referrer_hosts),
         cmocka_unit_test(test_user_hash),
     };
 

@@ -96,12 +96,13 @@ test_own_stamps(void **state)
         const char *type, *path, *referrer;
         const char *want_own, *want_ref;
     } rows[] = {
-        {"click", NULL, NULL, "a t h ht", NULL},
-        {"click", "", "https://x.example/", "a t h ht", NULL},
-        {"page_view", "/a", NULL, "a t pa pt h ht", NULL},
-        {"page_view", NULL, "https://News.Example.com:8443/a?b", "a t h ht r", "news.example.com"},
-        {"page_view", "/a", "http://ref.example", "a t pa pt h ht r", "ref.example"},
-        {"page_view", "/a", "ftp://ref.example", "a t pa pt h ht", NULL},
+        {"click", NULL, NULL, "a t h ht d", NULL},
+        {"click", "", "https://x.example/", "a t h ht d", NULL},
+        {"page_view", "/a", NULL, "a t pa pt h ht d", NULL},
+        {"page_view", NULL, "https://News.Example.com:8443/a?b", "a t h ht r d",
+         "news.example.com"},
+        {"page_view", "/a", "http://ref.example", "a t pa pt h ht r d", "ref.example"},
+        {"page_view", "/a", "ftp://ref.example", "a t pa pt h ht d", NULL},
     };
     struct rollup_own own;
 
@@ -141,7 +142,7 @@ test_own_stamps(void **state)
         {NULL}, {"", "", "", "", ""}, ""                                                           \
     }
 
-/* The visit kinds of an event's own stamp (after the others): v and vh when any of n, b, d is
+/* The visit kinds of an event's own stamp (after the others): v, vh and vd when any of n, b, d is
  * not 0, ve with e, vx with x, vo with xo; and what each kind adds (vo subtracts). */
 static void
 test_own_visit_stamps(void **state)
@@ -151,15 +152,15 @@ test_own_visit_stamps(void **state)
         const char *want_own;
     } rows[] = {
         {{"id", 1, 0, 1, 1, 0, "/a", 1, 1, "/a", 1, 1, NULL, 0, NO_VA},
-         "a t pa pt h ht v vh ve vx"},
+         "a t pa pt h ht d v vh vd ve vx"},
         {{"id", 2, 0, 0, -1, 5, "/a", 0, -1, "/b", 1, 0, "/a", 1, NO_VA},
-         "a t pa pt h ht v vh ve vx vo"},
-        {{"id", 3, 0, 0, 0, 7, NULL, 0, 0, NULL, 0, 0, NULL, 0, NO_VA}, "a t pa pt h ht v vh"},
-        {{"id", 4, 0, 0, 0, 0, NULL, 0, 0, NULL, 0, 0, NULL, 0, NO_VA}, "a t pa pt h ht"},
-        {{"id", 5, 0, 0, 0, 0, NULL, 0, 0, "/c", 0, 1, NULL, 0, NO_VA}, "a t pa pt h ht vx"},
+         "a t pa pt h ht d v vh vd ve vx vo"},
+        {{"id", 3, 0, 0, 0, 7, NULL, 0, 0, NULL, 0, 0, NULL, 0, NO_VA}, "a t pa pt h ht d v vh vd"},
+        {{"id", 4, 0, 0, 0, 0, NULL, 0, 0, NULL, 0, 0, NULL, 0, NO_VA}, "a t pa pt h ht d"},
+        {{"id", 5, 0, 0, 0, 0, NULL, 0, 0, "/c", 0, 1, NULL, 0, NO_VA}, "a t pa pt h ht d vx"},
         /* the entry set after a page view without a path: b -1, eb 0 */
         {{"id", 2, 0, 0, -1, 5, "/c", 1, 0, "/c", 1, 0, NULL, 0, NO_VA},
-         "a t pa pt h ht v vh ve vx"},
+         "a t pa pt h ht d v vh vd ve vx"},
     };
     struct rollup_own own;
     int64_t visits, bounces, duration;
@@ -203,8 +204,52 @@ test_own_visit_stamps(void **state)
     assert_true(visits == 0 && bounces == -1 && duration == 5);
     rollup_visit_contribution(&ev, ROLLUP_KIND_ENTRY, &visits, &bounces, &duration);
     assert_true(visits == 1 && bounces == 0 && duration == 0);
+    rollup_visit_contribution(&ev, ROLLUP_KIND_VISIT_DIMS, &visits, &bounces, &duration);
+    assert_true(visits == 0 && bounces == -1 && duration == 5);
     ev.has_visit = 0;
     assert_int_equal(rollup_event_visit_kinds(&ev), 0);
+}
+
+/* An event's dimensions are its visit's (va) when the envelope carries them, else its own: as
+ * the processor stores them. */
+static void
+test_event_dims(void **state)
+{
+    struct event ev;
+    const char *vals[ROLLUP_DIMS];
+
+    (void)state;
+    event_init(&ev);
+    ev.attr[EVENT_ATTR_SOURCE] = "Google";
+    ev.attr[EVENT_ATTR_MEDIUM] = "search"; /* not a dimension */
+    ev.attr[EVENT_ATTR_UTM_CONTENT] = "c";
+    snprintf(ev.device.device, sizeof ev.device.device, "mobile");
+    snprintf(ev.device.browser, sizeof ev.device.browser, "Safari");
+    snprintf(ev.device.browser_version, sizeof ev.device.browser_version, "17");
+    snprintf(ev.country, sizeof ev.country, "FR");
+    rollup_event_dims(&ev, vals);
+    assert_string_equal(vals[0], "Google");
+    assert_null(vals[1]);
+    assert_string_equal(vals[6], "c");
+    assert_string_equal(vals[7], "mobile");
+    assert_string_equal(vals[8], "Safari");
+    assert_string_equal(vals[9], "");
+    assert_string_equal(vals[10], "FR");
+    /* A visit without va: still its own. */
+    ev.has_visit = 1;
+    rollup_event_dims(&ev, vals);
+    assert_string_equal(vals[0], "Google");
+    /* With va: the visit's, every one (absent ones absent). */
+    ev.visit.has_va = 1;
+    ev.visit.va.attr[EVENT_ATTR_CHANNEL] = "Direct";
+    snprintf(ev.visit.va.device.os, sizeof ev.visit.va.device.os, "iOS");
+    rollup_event_dims(&ev, vals);
+    assert_null(vals[0]);
+    assert_string_equal(vals[1], "Direct");
+    assert_null(vals[6]);
+    assert_string_equal(vals[7], "");
+    assert_string_equal(vals[9], "iOS");
+    assert_string_equal(vals[10], "");
 }
 
 int
@@ -213,7 +258,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_init_makes_a_run_id), cmocka_unit_test(test_next_numbers_batches),
         cmocka_unit_test(test_runs_differ),         cmocka_unit_test(test_own_stamps),
-        cmocka_unit_test(test_own_visit_stamps),
+        cmocka_unit_test(test_own_visit_stamps),    cmocka_unit_test(test_event_dims),
     };
 
     return cmocka_run_group_tests_name("rollup_own: own stamps and batch ids", tests, NULL, NULL);

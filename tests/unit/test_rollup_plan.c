@@ -150,43 +150,43 @@ static const struct row rows[] = {
     {"redelivered, its first batch applied: counted there, not here",
      {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL, NULL}},
      {{V}, NULL, V, {NULL}, NULL, 0},
-     {0, 0, 0, 0, 0, 6, 1, 0, -1, -1, 0, NULL}},
+     {0, 0, 0, 0, 0, 7, 1, 0, -1, -1, 0, NULL}},
     {"redelivered, its first batch crashed before counting: voided, taken over",
      {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL, NULL}},
      {{NULL}, NULL, V, {V}, NULL, 0},
-     {1, 1, 1, 6, 2, 6, 1, 0, -1, -1, 0, NULL}},
+     {1, 1, 1, 7, 2, 7, 1, 0, -1, -1, 0, NULL}},
     {"redelivered, its first batch crashed, each void lost the race to create its document: "
      "voided again (the document says neither applied nor voided), taken over",
      {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL, NULL}},
      {{NULL}, NULL, V, {V}, NULL, 1},
-     {1, 1, 1, 6, 2, 6, 1, 0, -1, -1, 0, NULL}},
+     {1, 1, 1, 7, 2, 7, 1, 0, -1, -1, 0, NULL}},
     {"redelivered, its first batch applied, each void answered a duplicate key: applied (the "
      "document says so), counted there, not here",
      {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL, NULL}},
      {{V}, NULL, V, {NULL}, NULL, 1},
-     {0, 0, 0, 0, 0, 6, 1, 0, -1, -1, 0, NULL}},
+     {0, 0, 0, 0, 0, 7, 1, 0, -1, -1, 0, NULL}},
     {"redelivered while its first batch is live (frozen, not applied): voided, taken over",
      {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL, NULL},
       {"e2", "page_view", "/a", "u2", INSERT_NEW, NULL, NULL, NULL, NULL}},
      {{NULL}, NULL, V, {V}, NULL, 0},
-     {2, 2, 2, 6, 4, 6, 1, 0, -1, -1, 0, NULL}},
+     {2, 2, 2, 7, 4, 7, 1, 0, -1, -1, 0, NULL}},
     {"two owners: one applied, one voided",
      {{"e1", "page_view", "/a", NULL, INSERT_DUPLICATE, V, NULL, NULL, NULL},
       {"e2", "page_view", "/a", NULL, INSERT_DUPLICATE, W, NULL, NULL, NULL}},
      {{V}, NULL, NULL, {NULL}, NULL, 0},
-     {1, 0, 1, 6, 0, 12, 1, 0, -1, -1, 0, NULL}},
+     {1, 0, 1, 7, 0, 14, 1, 0, -1, -1, 0, NULL}},
     {"stored without an owner: taken over without a question",
      {{"e1", "page_view", "/a", NULL, INSERT_DUPLICATE, "", NULL, NULL, NULL}},
      {{NULL}, NULL, NULL, {NULL}, NULL, 0},
-     {1, 0, 1, 6, 0, 0, 1, 0, -1, -1, 0, NULL}},
+     {1, 0, 1, 7, 0, 0, 1, 0, -1, -1, 0, NULL}},
     {"a takeover lost to another processor, whose batch then applied",
      {{"e1", "page_view", "/a", NULL, INSERT_DUPLICATE, V, NULL, NULL, NULL}},
      {{W}, W, NULL, {NULL}, NULL, 0},
-     {0, 0, 0, 0, 0, 6, 2, 0, -1, -1, 0, NULL}},
+     {0, 0, 0, 0, 0, 7, 2, 0, -1, -1, 0, NULL}},
     {"a takeover lost to another processor that crashed too: taken from it",
      {{"e1", "page_view", "/a", NULL, INSERT_DUPLICATE, V, NULL, NULL, NULL}},
      {{NULL}, W, NULL, {NULL}, NULL, 0},
-     {1, 0, 1, 6, 0, 6, 2, 0, -1, -1, 0, NULL}},
+     {1, 0, 1, 7, 0, 7, 2, 0, -1, -1, 0, NULL}},
     {"a user document whose owner was voided: taken over, the user counted here",
      {{"e1", "page_view", "/a", "u1", INSERT_NEW, NULL, NULL, NULL, NULL}},
      {{NULL}, NULL, V, {V}, NULL, 0},
@@ -217,17 +217,17 @@ static const struct row rows[] = {
     {"the crashed batch's own redelivery (same delivery): voided, taken over",
      {{"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, "d1", "d1", NULL}},
      {{NULL}, NULL, V, {V}, NULL, 0},
-     {1, 1, 1, 6, 2, 6, 1, 0, -1, -1, 0, NULL}},
+     {1, 1, 1, 7, 2, 7, 1, 0, -1, -1, 0, NULL}},
     {"a client's duplicate, then the genuine redelivery, in one batch: taken over once",
      {{"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, "d2", "d1", NULL},
       {"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, "d1", "d1", NULL}},
      {{NULL}, NULL, V, {V}, NULL, 0},
-     {1, 1, 1, 6, 2, 6, 1, 1, -1, -1, 0, NULL}},
+     {1, 1, 1, 7, 2, 7, 1, 1, -1, -1, 0, NULL}},
     {"the genuine redelivery, then a client's duplicate, in one batch: taken over once",
      {{"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, "d1", "d1", NULL},
       {"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, "d2", "d1", NULL}},
      {{NULL}, NULL, V, {V}, NULL, 0},
-     {1, 1, 1, 6, 2, 6, 1, 1, -1, -1, 0, NULL}},
+     {1, 1, 1, 7, 2, 7, 1, 1, -1, -1, 0, NULL}},
     {"stored and then sent again by the client in one batch: counted once, by the first",
      {{"s:e1", "page_view", "/a", "u1", INSERT_NEW, NULL, "d1", NULL, NULL},
       {"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, ME, "d2", "d1", NULL}},
@@ -238,7 +238,7 @@ static const struct row rows[] = {
      {{"0190163d-8694-7abc-8def-0123456789ab", "page_view", "/a", NULL, INSERT_DUPLICATE, V, NULL,
        NULL, NULL}},
      {{NULL}, NULL, NULL, {NULL}, NULL, 0},
-     {1, 0, 1, 6, 0, 6, 1, 0, -1, -1, 0, NULL}},
+     {1, 0, 1, 7, 0, 7, 1, 0, -1, -1, 0, NULL}},
     {"a document without a delivery met by a new envelope with that _id: a client duplicate",
      {{"0190163d-8694-7abc-8def-0123456789ab", "page_view", "/a", NULL, INSERT_DUPLICATE, V, "d2",
        NULL, NULL}},
@@ -254,22 +254,22 @@ static const struct row rows[] = {
     {"a redelivered page view with a referrer, its batch crashed: taken over there too",
      {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL, "https://news.example.com"}},
      {{NULL}, NULL, V, {V}, NULL, 0},
-     {1, 1, 1, 7, 2, 7, 1, 0, -1, -1, 1, NULL}},
+     {1, 1, 1, 8, 2, 8, 1, 0, -1, -1, 1, NULL}},
     {"a redelivered page view with a referrer, its batch applied: counted there, not here",
      {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL, "https://news.example.com"}},
      {{V}, NULL, V, {NULL}, NULL, 0},
-     {0, 0, 0, 0, 0, 7, 1, 0, -1, -1, 0, NULL}},
+     {0, 0, 0, 0, 0, 8, 1, 0, -1, -1, 0, NULL}},
     {"redelivered, its batch crashed between the site-days and the site-hours: taken over "
      "on the site-hours only (views: they have no users)",
      {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL, NULL}},
      {{NULL}, NULL, V, {NULL}, V, 0},
-     {0, 0, 0, 2, 0, 6, 1, 0, 1, 0, 0, NULL}},
+     {0, 0, 0, 3, 0, 7, 1, 0, 1, 0, 0, NULL}},
     {"a batch crashed between the site-days and the site-hours, an event of its user: its "
      "user documents stay its own (not voided on the site-days)",
      {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL, NULL},
       {"e2", "click", "/b", "u1", INSERT_NEW, NULL, NULL, NULL, NULL}},
      {{NULL}, NULL, V, {NULL}, V, 0},
-     {1, 0, 0, 2, 0, 6, 1, 0, 2, 0, 0, NULL}},
+     {1, 0, 0, 3, 0, 7, 1, 0, 2, 0, 0, NULL}},
     /* The site-hour's set u: the users of the events counted there, each once. */
     {"hour set: the users of a fresh batch's events in the hour, each once; none without a user",
      {{"e1", "page_view", "/a", "u1", INSERT_NEW, NULL, NULL, NULL, NULL},
@@ -282,11 +282,11 @@ static const struct row rows[] = {
      {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL, NULL},
       {"e2", "page_view", "/a", "u2", INSERT_NEW, NULL, NULL, NULL, NULL}},
      {{NULL}, NULL, V, {V}, NULL, 0},
-     {2, 2, 2, 6, 4, 6, 1, 0, -1, -1, 0, "u1 u2"}},
+     {2, 2, 2, 7, 4, 7, 1, 0, -1, -1, 0, "u1 u2"}},
     {"hour set: an event whose batch applied adds nothing (its batch added its user)",
      {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL, NULL}},
      {{V}, NULL, V, {NULL}, NULL, 0},
-     {0, 0, 0, 0, 0, 6, 1, 0, -1, -1, 0, ""}},
+     {0, 0, 0, 0, 0, 7, 1, 0, -1, -1, 0, ""}},
     {"hour set: a client's duplicate adds nothing",
      {{"s:e1", "page_view", "/a", "u1", INSERT_DUPLICATE, W, "d2", "d1", NULL},
       {"e2", "page_view", "/a", "u2", INSERT_NEW, NULL, NULL, NULL, NULL}},
@@ -295,7 +295,7 @@ static const struct row rows[] = {
     {"hour set: taken over on the site-hours only, the user added there (not on the day)",
      {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL, NULL}},
      {{NULL}, NULL, V, {NULL}, V, 0},
-     {0, 0, 0, 2, 0, 6, 1, 0, 1, 0, 0, "u1"}},
+     {0, 0, 0, 3, 0, 7, 1, 0, 1, 0, 0, "u1"}},
     {"hour set: a user whose day document a live batch keeps is still in the hour's set",
      {{"e1", "page_view", "/a", "u1", INSERT_NEW, NULL, NULL, NULL, NULL}},
      {{NULL}, NULL, W, {V}, NULL, 0},
@@ -318,11 +318,11 @@ static const struct visit_row visit_rows[] = {
      {0, 0},
      {1, 0}},
     {{"visits: redelivered, its batch crashed before counting: voided and taken over on every "
-      "visit figure too (e1: 6 + v vh ve vx, e2: 6 + v vh ve vx vo; 8 + 5 documents)",
+      "visit figure too (e1: 7 + v vh vd ve vx, e2: 7 + v vh vd ve vx vo; 9 + 6 documents)",
       {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL, NULL},
        {"e2", "page_view", "/b", "u1", INSERT_DUPLICATE, V, NULL, NULL, NULL}},
       {{NULL}, NULL, V, {V}, NULL, 0},
-      {2, 1, 1, 21, 2, 13, 1, 0, -1, -1, 0, NULL}},
+      {2, 1, 1, 25, 2, 15, 1, 0, -1, -1, 0, NULL}},
      {&VISIT_1, &VISIT_2, NULL, NULL},
      {1, 0, 5000},
      {1, 0, 5000},
@@ -333,7 +333,7 @@ static const struct visit_row visit_rows[] = {
       {{"e1", "page_view", "/a", "u1", INSERT_DUPLICATE, V, NULL, NULL, NULL},
        {"e2", "page_view", "/b", "u1", INSERT_DUPLICATE, V, NULL, NULL, NULL}},
       {{V}, NULL, V, {NULL}, NULL, 0},
-      {0, 0, 0, 0, 0, 13, 1, 0, -1, -1, 0, NULL}},
+      {0, 0, 0, 0, 0, 15, 1, 0, -1, -1, 0, NULL}},
      {&VISIT_1, &VISIT_2, NULL, NULL},
      {0, 0, 0},
      {0, 0, 0},
@@ -343,7 +343,7 @@ static const struct visit_row visit_rows[] = {
     {{"visits: a takeover lost to another processor that crashed too: taken from it",
       {{"e2", "page_view", "/b", NULL, INSERT_DUPLICATE, V, NULL, NULL, NULL}},
       {{NULL}, W, NULL, {NULL}, NULL, 0},
-      {1, 0, 0, 11, 0, 11, 2, 0, -1, -1, 0, NULL}},
+      {1, 0, 0, 13, 0, 13, 2, 0, -1, -1, 0, NULL}},
      {&VISIT_2, NULL, NULL, NULL},
      {0, -1, 5000},
      {0, -1, 5000},
@@ -375,7 +375,7 @@ static const struct visit_row visit_rows[] = {
       "site-hours and every visit figure (applied after them)",
       {{"e2", "page_view", "/b", "u1", INSERT_DUPLICATE, V, NULL, NULL, NULL}},
       {{NULL}, NULL, V, {NULL}, V, 0},
-      {0, 0, 0, 7, 0, 11, 1, 0, 1, 0, 0, NULL}},
+      {0, 0, 0, 9, 0, 13, 1, 0, 1, 0, 0, NULL}},
      {&VISIT_2, NULL, NULL, NULL},
      {0, -1, 5000},
      {0, -1, 5000},
@@ -550,13 +550,17 @@ check_visit_doc(const struct rollup_plan *p, char *id, int ns, const int64_t *wa
         got[2] = p->docs[d].duration_ms;
         assert_true(p->docs[d].views == 0);
     }
-    if (got[0] != want[0] || got[1] != want[1] || (ns == PLAN_VISIT && got[2] != want[2])) {
+    int with_duration = ns == PLAN_VISIT || ns == PLAN_VDIMS;
+    if (got[0] != want[0] || got[1] != want[1] || (with_duration && got[2] != want[2])) {
         fail_msg("%s: %s visits %lld bounces %lld duration %lld, want %lld %lld %lld", name, what,
                  (long long)got[0], (long long)got[1], (long long)got[2], (long long)want[0],
-                 (long long)want[1], ns == PLAN_VISIT ? (long long)want[2] : 0LL);
+                 (long long)want[1], with_duration ? (long long)want[2] : 0LL);
     }
     free(id);
 }
+
+/* The dimensions key of events without any (rollup_dims_key()). */
+#define NO_DIMS "-----------"
 
 /* The row's visit figures: the visit site-day and site-hour of T_DAY, the entry page /a, the
  * exit pages /a and /b. */
@@ -570,6 +574,9 @@ check_visits(const struct rollup_plan *p, const struct visit_row *r)
                     "visit site-day", name);
     check_visit_doc(p, rollup_hour_id("site", ts_floor(T_DAY, TS_HOUR_MS), NULL), PLAN_VISIT,
                     r->visit_hour, "visit site-hour", name);
+    /* The visit's dimensions (none: every one absent) count as its start's site-day. */
+    check_visit_doc(p, rollup_child_id(day, NO_DIMS), PLAN_VDIMS, r->visit_day, "visit dimensions",
+                    name);
     check_visit_doc(p, rollup_child_id(day, "/a"), PLAN_ENTRY, r->entry_a, "entry /a", name);
     check_visit_doc(p, rollup_child_id(day, "/a"), PLAN_EXIT, r->exit_a, "exit /a", name);
     check_visit_doc(p, rollup_child_id(day, "/b"), PLAN_EXIT, r->exit_b, "exit /b", name);
@@ -710,6 +717,19 @@ run_row(const struct row *r, const struct visit_row *vr)
     if (r->want.hour_set != NULL) {
         check_hour_set(&p, hd, r->want.hour_set, r->name);
     }
+    /* The site-day's dimensions document (the rows' events have none) counts as the site-hour:
+     * written after it, so taken over where the site-hour is, with the same set of users. */
+    char *dims = rollup_child_id(scope, NO_DIMS);
+    long dd = doc_named(&p, dims, PLAN_DIMS);
+    int64_t dims_views = dd >= 0 ? p.docs[dd].views : 0;
+    if (dims_views != want_hv) {
+        fail_msg("%s: dimensions views %lld, want %lld", r->name, (long long)dims_views,
+                 (long long)want_hv);
+    }
+    if (r->want.hour_set != NULL) {
+        check_hour_set(&p, dd, r->want.hour_set, r->name);
+    }
+    free(dims);
     free(hour);
     char *ref = rollup_child_id(scope, "news.example.com");
     long rd = doc_named(&p, ref, PLAN_REF);
