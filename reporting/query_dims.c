@@ -78,6 +78,12 @@ dims_doc(const bson_t *doc, void *arg, struct app_err *err)
         rd->incomplete = 1; /* its users are a lower bound: the raw events count them */
         return DBREAD_STOP;
     }
+    const char *date = dbread_utf8(doc, "date");
+    int64_t date_ms;
+    if (date == NULL || ts_parse_date(date, strlen(date), &date_ms) != 0) {
+        return DBREAD_NEXT; /* not a document of ours */
+    }
+    d.day = date_ms / TS_DAY_MS - range_date_ms(&rd->s->range, 0) / TS_DAY_MS;
     for (int i = 0; i < ROLLUP_DIMS; i++) {
         d.vals[i] = dbread_utf8(doc, rollup_dim_fields[i]);
     }

@@ -1,8 +1,8 @@
 /* query_dims.h - a scan's figures (scan.h) from the rollups of the visits' dimensions,
- * rollup_dims and rollup_dim_visits (common/rollup_doc.h), when they hold them: a summary
- * filtered, or a breakdown by and filtered, on a visit's source, channel, campaign, device,
- * browser, OS or country only (scan_by_dims()). A few documents a day per combination of
- * those dimensions instead of every raw event of the range (docs/design.md). */
+ * rollup_dims and rollup_dim_visits (common/rollup_doc.h), when they hold them: a summary or
+ * a time series by day filtered, or a breakdown by and filtered, on a visit's source, channel,
+ * campaign, device, browser, OS or country only (scan_by_dims()). A few documents a day per
+ * combination of those dimensions instead of every raw event of the range (docs/design.md). */
 #ifndef REPORTING_QUERY_DIMS_H
 #define REPORTING_QUERY_DIMS_H
 

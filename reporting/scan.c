@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "hash.h"
+#include "ts.h"
 
 /* Seeds of the two tables' hashes (hash.h: a table seeds, the function stays). */
 #define SEED_VALUES 0x5ca1ab1eULL
@@ -291,7 +292,7 @@ dims_dim(int d)
 int
 scan_by_dims(const struct scan *s)
 {
-    if (s->visit_fn != NULL || s->mode == SCAN_BUCKETS ||
+    if (s->visit_fn != NULL || (s->mode == SCAN_BUCKETS && s->step_ms != TS_DAY_MS) ||
         (s->mode == SCAN_VALUES && !dims_dim(s->by.dim))) {
         return 0;
     }
@@ -317,6 +318,12 @@ scan_add_dims(struct scan *s, const struct scan_dims *d)
     }
     if (s->mode == SCAN_VALUES && (row = by_row(s, d->vals[s->by.dim])) < 0) {
         return row_failed(row);
+    }
+    if (s->mode == SCAN_BUCKETS) {
+        if (d->day < 0 || (size_t)d->day >= s->n_rows) {
+            return 0; /* not a day of the range */
+        }
+        row = (long)d->day;
     }
     x = &s->rows[row].s;
     x->events += d->add.events;

@@ -104,20 +104,22 @@ int scan_visit(struct scan *s, const struct scan_event *ev, size_t n, int64_t st
  * and durations, and the hashes (rollup_user_hash(), the scan's too) of its users. */
 struct scan_dims {
     const char *vals[FILTER_COUNTRY + 1];
+    int64_t day;        /* its date's day in the range, 0 the first (SCAN_BUCKETS by day) */
     struct summary add; /* visitors unused: the hashes say */
     const int64_t *users;
     size_t n_users;
 };
 
 /* Whether the scan's figures can be summed from such documents (scan_add_dims()) instead of
- * walking the raw events: SCAN_ONE or SCAN_VALUES, every filter and `by` a dimension they keep
- * (source to country), and no visit_fn. */
+ * walking the raw events: SCAN_ONE, SCAN_VALUES, or SCAN_BUCKETS of a day (a document is one
+ * day's), every filter and `by` a dimension they keep (source to country), and no visit_fn. */
 int scan_by_dims(const struct scan *s);
 
 /* Count one such document into its row, when it passes the filters (all visit-level, so that
- * a whole combination passes or not): 0, -1 out of memory, 1 past SCAN_ROWS_MAX or
- * SCAN_PAIRS_MAX. Summed over a range's documents, the rows are scan_visit()'s over the
- * range's visits: each event, visit and user of a combination shares its row and filters. */
+ * a whole combination passes or not; SCAN_BUCKETS: the row of its day): 0, -1 out of memory, 1
+ * past SCAN_ROWS_MAX or SCAN_PAIRS_MAX. Summed over a range's documents, the rows are
+ * scan_visit()'s over the range's visits: each event, visit and user of a combination shares its
+ * row and filters. */
 int scan_add_dims(struct scan *s, const struct scan_dims *d);
 
 /* Whether dimension d lists events without a value under FILTER_NONE (every one but path,

@@ -11,9 +11,10 @@
 #      build/tests/rawinsert (the same writes, raw, into the same server)
 #   4. reporting /stats and /stats/aggregated latency at two data sizes, 10x apart; /stats
 #      over 30 days and /stats/timeseries by hour over 7 days, each next to its /aggregated;
-#      /stats/summary over 30 days (alone, with compare=previous, and filtered), a breakdown
-#      by source over 30 days (both from the raw events: reporting/scan.h); /events, the first
-#      page and a page 100 cursors deep
+#      /stats/summary over 30 days (alone, with compare=previous, filtered by source from the
+#      rollups of the visits' dimensions, and filtered by a path from the raw events:
+#      reporting/scan.h), a breakdown by source over 30 days (from those rollups); /events,
+#      the first page and a page 100 cursors deep
 #   5. resident memory of each service, idle and at its peak
 #   6. the tracker's size
 #   7-9. (tests/bench/same_run.sh) the drain ratio at two batch sizes, /stats/aggregated
@@ -182,24 +183,29 @@ wrk_result() {
     echo "$s"
 }
 
-# events_json FIRST N: a JSON array of events FIRST..FIRST+N-1 with the benchmark's
-# distribution (the same as tests/bench/*.lua and tests/bench/rawinsert.c).
+# events_json FIRST N [SOURCES]: a JSON array of events FIRST..FIRST+N-1 with the benchmark's
+# distribution (the same as tests/bench/*.lua and tests/bench/rawinsert.c); with SOURCES 1,
+# each page view also has a referrer, one of 20 hosts by its user (so each visit one of 20
+# sources: part 4's data, which its breakdowns by source and filters on it read).
 events_json() {
-    jq -nc --argjson first "$1" --argjson n "$2" --arg site "$SITE" '
+    jq -nc --argjson first "$1" --argjson n "$2" --arg site "$SITE" --argjson src "${3:-0}" '
         def two: tostring | if length < 2 then "0" + . else . end;
         [range($first; $first + $n) | (. % 3600) as $s |
          {site_id: $site, event_type: (if . % 4 == 3 then "click" else "page_view" end),
           path: "/p\(. % 50)", user_id: "u\(. % 200)",
-          timestamp: "\($DATE)T10:\($s / 60 | floor | two):\($s % 60 | two)Z"}]' \
+          timestamp: "\($DATE)T10:\($s / 60 | floor | two):\($s % 60 | two)Z"}
+         + (if $src == 1 and . % 4 != 3
+            then {properties: {referrer: "https://r\(. % 200 % 20).example/"}} else {} end)]' \
         --arg DATE "$DATE"
 }
 
-# fill N: POST events 0..N-1 to ingest's /events, 500 per request; dies unless each is 202.
+# fill N [SOURCES]: POST events 0..N-1 (events_json) to ingest's /events, 500 per request;
+# dies unless each is 202.
 fill() {
     local i m code
     for ((i = 0; i < $1; i += 500)); do
         m=$(($1 - i < 500 ? $1 - i : 500))
-        events_json "$i" "$m" >"$T_TMP/fill.json" || die "jq could not make the events"
+        events_json "$i" "$m" "${2:-0}" >"$T_TMP/fill.json" || die "jq could not make the events"
         code=$(curl -s -o "$T_TMP/fill.out" -w '%{http_code}' --max-time 30 \
             -H 'Content-Type: application/json' --data-binary "@$T_TMP/fill.json" \
             "http://127.0.0.1:$INGEST_PORT/events")
@@ -359,7 +365,7 @@ for n in "$SMALL_N" "$LARGE_N"; do
         PROC_IDLE_PID=$pid
     fi
     say "loading $n events into $uri through ingest and a processor"
-    fill "$n"
+    fill "$n" 1
     wait_until 240 drained "$uri" "$n" ||
         die "$n events were not stored within 240 s (stored: $(stored "$uri"), queued: $(redis_cli llen "$QUEUE"))"
     LOAD_S[$n]=$(calc "$EPOCHREALTIME - $t0" "%.1f")
@@ -419,19 +425,22 @@ for n in "$SMALL_N" "$LARGE_N"; do
     for ep_q in "stats?$RANGE_Q" "stats/aggregated?$RANGE_Q" "stats/summary?$RANGE_Q" \
         "stats/summary?$RANGE_Q&compare=previous" "stats/timeseries?$SERIES_Q" \
         "stats/timeseries/aggregated?$SERIES_Q" "stats/breakdown?$RANGE_Q&by=source" \
+        "stats/summary?$RANGE_Q&filter=source:is:r3.example" \
         "stats/summary?$RANGE_Q&filter=path:is:%2Fp1"; do
         warm_up tests/bench/report.lua "$base/$ep_q"
         bench_wrk -t1 -c1 -d5s --latency -s tests/bench/report.lua "$base/$ep_q"
         key=${ep_q%%\?*}
         [[ $ep_q != *compare=* ]] || key="$key previous"
-        [[ $ep_q != *filter=* ]] || key="$key filtered"
+        [[ $ep_q != *filter=source* ]] || key="$key filtered"
+        [[ $ep_q != *filter=path* ]] || key="$key path"
         RANGE_P50["$key $n"]=$W_P50
         n_row=$((n_row + 1))
         span="over 30 days"
         [[ $ep_q != stats/time* ]] || span="by hour over 7 days"
         [[ $ep_q != *compare=* ]] || span="over 30 days with compare=previous"
-        [[ $ep_q != *by=source* ]] || span="by=source over 30 days (raw events, scan.h)"
-        [[ $ep_q != *filter=* ]] || span="over 30 days with filter=path:is:/p1 (raw events, scan.h)"
+        [[ $ep_q != *by=source* ]] || span="by=source over 30 days (rollups of the visits' dimensions)"
+        [[ $ep_q != *filter=source* ]] || span="over 30 days with filter=source:is:r3.example (rollups of the visits' dimensions)"
+        [[ $ep_q != *filter=path* ]] || span="over 30 days with filter=path:is:/p1 (raw events, scan.h)"
         row "4.$n_row" "\`/${ep_q%%\?*}\` $span, $(group "$n") events" "$(wrk_result)" "\`$W_CMD\`"
     done
     # GET /events: the first page (100 events), and the page 100 cursors deep (pages of 10,
@@ -535,6 +544,7 @@ R1=${RANGE_P50["stats $SMALL_N"]} R2=${RANGE_P50["stats $LARGE_N"]}
 Y1=${RANGE_P50["stats/summary $SMALL_N"]} Y2=${RANGE_P50["stats/summary $LARGE_N"]}
 B1=${RANGE_P50["stats/breakdown $SMALL_N"]} B2=${RANGE_P50["stats/breakdown $LARGE_N"]}
 F1=${RANGE_P50["stats/summary filtered $SMALL_N"]} F2=${RANGE_P50["stats/summary filtered $LARGE_N"]}
+P1=${RANGE_P50["stats/summary path $SMALL_N"]} P2=${RANGE_P50["stats/summary path $LARGE_N"]}
 T1=${RANGE_P50["stats/timeseries $SMALL_N"]} T2=${RANGE_P50["stats/timeseries $LARGE_N"]}
 R_GROWTH=$(calc "$R2 / ($R1 > 0 ? $R1 : 1)" "%.2f")
 T_GROWTH=$(calc "$T2 / ($T1 > 0 ? $T1 : 1)" "%.2f")
@@ -547,7 +557,8 @@ TARGETS=(
     "| \`/stats\` p50 ≤ 10 ms at both sizes, flat (≤ 2× from $(group "$SMALL_N") to $(group "$LARGE_N") events) while \`/stats/aggregated\` grows | /stats $(fmt_us "$S1") → $(fmt_us "$S2") (×$STATS_GROWTH); /stats/aggregated $(fmt_us "$A1") → $(fmt_us "$A2") (×$AGG_GROWTH) | $(verdict "$S1 <= 10000 && $S2 <= 10000 && $STATS_GROWTH <= 2") |"
     "| \`/stats\` over 30 days p50 ≤ 20 ms at both sizes, flat (≤ 2×) | $(fmt_us "$R1") → $(fmt_us "$R2") (×$R_GROWTH) | $(verdict "$R1 <= 20000 && $R2 <= 20000 && $R_GROWTH <= 2") |"
     "| \`/stats/summary\` over 30 days p50 ≤ 20 ms at both sizes (rollups only) | $(fmt_us "$Y1") → $(fmt_us "$Y2") | $(verdict "$Y1 <= 20000 && $Y2 <= 20000") |"
-    "| breakdown (\`by=source\`) and filtered \`/stats/summary\` over 30 days p50 ≤ 30 ms at both sizes | breakdown $(fmt_us "$B1") → $(fmt_us "$B2"); filtered summary $(fmt_us "$F1") → $(fmt_us "$F2") | $(verdict "$B1 <= 30000 && $B2 <= 30000 && $F1 <= 30000 && $F2 <= 30000") |"
+    "| breakdown (\`by=source\`) and filtered \`/stats/summary\` (\`filter=source:is:...\`) over 30 days p50 ≤ 30 ms at both sizes | breakdown $(fmt_us "$B1") → $(fmt_us "$B2"); filtered summary $(fmt_us "$F1") → $(fmt_us "$F2") | $(verdict "$B1 <= 30000 && $B2 <= 30000 && $F1 <= 30000 && $F2 <= 30000") |"
+    "| \`/stats/summary\` filtered by a page (\`filter=path:is:/p1\`, raw events) over 30 days p50 ≤ 30 ms at both sizes | $(fmt_us "$P1") → $(fmt_us "$P2") | $(verdict "$P1 <= 30000 && $P2 <= 30000") |"
     "| \`/stats/timeseries\` by hour over 7 days p50 ≤ 20 ms at both sizes, flat (≤ 2×) | $(fmt_us "$T1") → $(fmt_us "$T2") (×$T_GROWTH) | $(verdict "$T1 <= 20000 && $T2 <= 20000 && $T_GROWTH <= 2") |"
     "| \`/events\` first page and 100 cursors deep p50 ≤ 20 ms at both sizes | first $(fmt_us "${EVENTS_P50["first $SMALL_N"]}") → $(fmt_us "${EVENTS_P50["first $LARGE_N"]}"); deep $(fmt_us "${EVENTS_P50["deep $SMALL_N"]}") → $(fmt_us "${EVENTS_P50["deep $LARGE_N"]}") | $(verdict "${EVENTS_P50["first $SMALL_N"]} <= 20000 && ${EVENTS_P50["first $LARGE_N"]} <= 20000 && ${EVENTS_P50["deep $SMALL_N"]} <= 20000 && ${EVENTS_P50["deep $LARGE_N"]} <= 20000") |"
     "| ingest < 64 MB RSS under load | $(mb "$INGEST_HWM") | $(verdict "$INGEST_HWM < 65536") |"
@@ -600,7 +611,8 @@ cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
     echo "looking at the body); processors as \`$PROC_CMD\` (one database each);"
     echo "reporting as \`$REP_CMD\` (one instance per data size). Every event:"
     echo "site \`$SITE\`, day $DATE, event_type \`click\` for one in four else \`page_view\`,"
-    echo "50 paths, 200 users (tests/bench/*.lua, \`fill\` in tests/bench/bench.sh, tests/bench/rawinsert.c)."
+    echo "50 paths, 200 users (tests/bench/*.lua, \`fill\` in tests/bench/bench.sh, tests/bench/rawinsert.c);"
+    echo "part 4's page views also have a referrer, one of 20 hosts by user (20 sources)."
     echo
     echo "## Results"
     echo

@@ -278,6 +278,173 @@ test_values(void **state)
     scan_cleanup(&s);
 }
 
+/* The rollups of a visit's dimensions (rollup_dims, rollup_dim_visits) of VISITS over the
+ * `days` days of r, as the processors keep them: per (day, source, device) the events in the
+ * range, their page views and users; per (start day, source, device) the visits begun in the
+ * range, bounces and durations. Added to s by scan_add_dims(). */
+#define DIMS_MAX 32
+static int
+add_dims(struct scan *s, const struct day_range *r)
+{
+    struct {
+        int64_t day;
+        const char *source, *device;
+        int visit;
+        struct summary x;
+        int64_t users[8];
+        size_t n_users;
+    } docs[DIMS_MAX];
+    size_t n = 0;
+
+    for (size_t i = 0; i < sizeof VISITS / sizeof VISITS[0]; i++) {
+        const struct visit *v = &VISITS[i];
+        const struct ev *first = &v->ev[0]; /* every event stores its visit's dimensions */
+        int64_t lo = first->min, hi = first->min, pvs = 0, interacts = 0;
+        for (int k = 0; k < v->n; k++) {
+            lo = v->ev[k].min < lo ? v->ev[k].min : lo;
+            hi = v->ev[k].min > hi ? v->ev[k].min : hi;
+            pvs += strcmp(v->ev[k].type, "pv") == 0;
+            interacts |= strcmp(v->ev[k].type, "click") == 0;
+        }
+        for (int k = -1; k < v->n; k++) { /* -1: the visit's document */
+            int64_t min = k < 0 ? v->start : v->ev[k].min, ms = NOV15 + min * MIN, j;
+            if ((k < 0 && v->start == NOVISIT) || ms < r->from_ms || ms >= r->end_ms) {
+                continue;
+            }
+            int64_t day = (ms - r->from_ms) / DAY;
+            for (j = 0; j < (int64_t)n; j++) {
+                if (docs[j].day == day && docs[j].visit == (k < 0) &&
+                    (docs[j].source == first->v0 ||
+                     (docs[j].source && first->v0 && !strcmp(docs[j].source, first->v0))) &&
+                    (docs[j].device == first->by ||
+                     (docs[j].device && first->by && !strcmp(docs[j].device, first->by)))) {
+                    break;
+                }
+            }
+            if (j == (int64_t)n) {
+                assert_true(n < DIMS_MAX);
+                memset(&docs[n], 0, sizeof docs[n]);
+                docs[n].day = day;
+                docs[n].source = first->v0;
+                docs[n].device = first->by;
+                docs[n++].visit = k < 0;
+            }
+            if (k < 0) {
+                docs[j].x.visits++;
+                docs[j].x.bounces += pvs == 1 && !interacts;
+                docs[j].x.duration_ms += (hi - lo) * MIN;
+                continue;
+            }
+            docs[j].x.events++;
+            docs[j].x.pageviews += strcmp(v->ev[k].type, "pv") == 0;
+            if (v->ev[k].user != 0) { /* the set u: distinct */
+                size_t u = 0;
+                while (u < docs[j].n_users && docs[j].users[u] != (int64_t)v->ev[k].user) {
+                    u++;
+                }
+                if (u == docs[j].n_users) {
+                    docs[j].users[docs[j].n_users++] = (int64_t)v->ev[k].user;
+                }
+            }
+        }
+    }
+    for (size_t j = 0; j < n; j++) {
+        struct scan_dims d = {.day = docs[j].day, .add = docs[j].x};
+        d.vals[FILTER_SOURCE] = docs[j].source;
+        d.vals[FILTER_DEVICE] = docs[j].device;
+        d.users = docs[j].users;
+        d.n_users = docs[j].n_users;
+        int rc = scan_add_dims(s, &d);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* Summed from the rollups of a visit's dimensions, the rows are those of the visits' events:
+ * one row, values and days, with and without filters on those dimensions. */
+static void
+test_dims(void **state)
+{
+    static const struct {
+        enum scan_mode mode;
+        int by_device, days;
+        const char *filter; /* on slot 0: the source; NULL: none */
+    } rows[] = {
+        {SCAN_ONE, 0, 1, "source:is:Google"},
+        {SCAN_ONE, 0, 1, "source:is:(none)"},
+        {SCAN_VALUES, 1, 1, NULL},
+        {SCAN_VALUES, 1, 1, "source:is_not:Bing"},
+        {SCAN_VALUES, 1, 2, "source:contains:oo"},
+        {SCAN_BUCKETS, 0, 2, NULL},
+        {SCAN_BUCKETS, 0, 2, "source:is:Google"},
+    };
+    struct filter_dimension device = {.dim = FILTER_DEVICE};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        struct filters fs = {0};
+        struct day_range r = range_make(NULL, NOV15 / TS_DAY_MS, rows[i].days);
+        const struct filter_dimension *by = rows[i].by_device ? &device : NULL;
+        int64_t step = rows[i].mode == SCAN_BUCKETS ? DAY : 0;
+        struct scan raw, dims;
+        char msg[128];
+
+        if (rows[i].filter != NULL) {
+            assert_int_equal(filter_parse(rows[i].filter, &fs.f[0], msg, sizeof msg), 0);
+            fs.n = 1;
+        }
+        assert_int_equal(scan_init(&raw, &fs, &r, rows[i].mode, step, by), 0);
+        assert_int_equal(scan_init(&dims, &fs, &r, rows[i].mode, step, by), 0);
+        assert_true(scan_by_dims(&dims));
+        assert_int_equal(count(&raw, VISITS, sizeof VISITS / sizeof VISITS[0]), 0);
+        assert_int_equal(add_dims(&dims, &r), 0);
+        if (rows[i].mode == SCAN_VALUES) {
+            scan_rank(&raw, 10);
+            scan_rank(&dims, 10);
+        }
+        assert_int_equal(dims.n_rows, raw.n_rows);
+        for (size_t k = 0; k < raw.n_rows; k++) {
+            const struct summary *a = &raw.rows[k].s, *b = &dims.rows[k].s;
+            if (raw.rows[k].value != NULL) {
+                assert_string_equal(dims.rows[k].value, raw.rows[k].value);
+            }
+            if (memcmp(a, b, sizeof *a) != 0) {
+                fail_msg(
+                    "row %zu, row %zu: visitors %lld/%lld visits %lld/%lld pageviews %lld/%lld "
+                    "events %lld/%lld bounces %lld/%lld duration %lld/%lld",
+                    i, k, (long long)b->visitors, (long long)a->visitors, (long long)b->visits,
+                    (long long)a->visits, (long long)b->pageviews, (long long)a->pageviews,
+                    (long long)b->events, (long long)a->events, (long long)b->bounces,
+                    (long long)a->bounces, (long long)b->duration_ms, (long long)a->duration_ms);
+            }
+        }
+        scan_cleanup(&raw);
+        scan_cleanup(&dims);
+    }
+    /* Not from them: a property, a path, an hour, entry pages. */
+    struct filters fs = {0};
+    struct day_range r = range_make(NULL, NOV15 / TS_DAY_MS, 1);
+    struct filter_dimension prop = {.dim = FILTER_PROP}, entry = {.dim = FILTER_ENTRY_PAGE};
+    struct scan s;
+    char msg[128];
+    assert_int_equal(scan_init(&s, &fs, &r, SCAN_VALUES, 0, &prop), 0);
+    assert_false(scan_by_dims(&s));
+    scan_cleanup(&s);
+    assert_int_equal(scan_init(&s, &fs, &r, SCAN_VALUES, 0, &entry), 0);
+    assert_false(scan_by_dims(&s));
+    scan_cleanup(&s);
+    assert_int_equal(scan_init(&s, &fs, &r, SCAN_BUCKETS, 3600000, NULL), 0);
+    assert_false(scan_by_dims(&s));
+    scan_cleanup(&s);
+    assert_int_equal(filter_parse("path:is:/", &fs.f[0], msg, sizeof msg), 0);
+    fs.n = 1;
+    assert_int_equal(scan_init(&s, &fs, &r, SCAN_ONE, 0, NULL), 0);
+    assert_false(scan_by_dims(&s));
+    scan_cleanup(&s);
+}
+
 /* Path ranks by events, not visitors; pages without a path are not listed. */
 static void
 test_rank_path(void **state)
@@ -347,7 +514,7 @@ main(void)
         cmocka_unit_test(test_one_row),       cmocka_unit_test(test_filters),
         cmocka_unit_test(test_pages),         cmocka_unit_test(test_buckets),
         cmocka_unit_test(test_values),        cmocka_unit_test(test_rank_path),
-        cmocka_unit_test(test_out_of_memory),
+        cmocka_unit_test(test_out_of_memory), cmocka_unit_test(test_dims),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
