@@ -355,8 +355,11 @@ for n in "$SMALL_N" "$LARGE_N"; do
     n_proc=$((n_proc + 1))
     redis_cli del "$QUEUE" >/dev/null
     t0=$EPOCHREALTIME
+    # The loading processor waits up to 60 s for a write (socketTimeoutMS; 5 s by default): the
+    # test server's inserts slow down with the collection (a scan each), and one that times out
+    # runs on there, so that the retries pile up behind it on a slow machine.
     start_service "processor$n_proc" REDIS_PORT="$REDIS_PORT" QUEUE_KEY="$QUEUE" BATCH_SIZE=500 \
-        MONGO_URI="$uri" || die "processor did not start"
+        MONGO_URI="$uri?socketTimeoutMS=60000" || die "processor did not start"
     pid_var=PROCESSOR${n_proc}_PID
     pid=${!pid_var}
     if [ -z "${PROC_IDLE:-}" ]; then

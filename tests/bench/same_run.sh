@@ -151,8 +151,10 @@ bench_freshness() {
         if [ "$n" = "$SMALL_N" ]; then port=$REPORTING_PORT; else port=$REPORTING2_PORT; fi
         uri=$(mongo_uri "bench_stats_$n")
         redis_cli del "$QUEUE" >/dev/null
+        # socketTimeoutMS 60 s, as part 4's loading processor: on a slow machine the test
+        # server's insert into 15,000 events can outlast 5 s, and a timed-out one runs on there.
         start_service processor8 REDIS_PORT="$REDIS_PORT" QUEUE_KEY="$QUEUE" BATCH_SIZE=500 \
-            MONGO_URI="$uri" || die "processor did not start"
+            MONGO_URI="$uri?socketTimeoutMS=60000" || die "processor did not start"
         pid=$PROCESSOR8_PID
         say "part 9: freshness on $uri ($n events), $FRESH_RATE events/s of other load"
         "$BUILD/tests/loadgen" --port "$INGEST_PORT" --site fresh-load --rate "$FRESH_RATE" \
