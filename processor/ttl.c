@@ -124,6 +124,15 @@ apply(mongoc_database_t *db, const struct ttl_plan *plan, const struct ttl_have 
                              BCON_UTF8(ix->name), "expireAfterSeconds", BCON_INT64(ix->expire_s),
                              "}"),
                     "collMod (expireAfterSeconds)", ix->name, 0);
+            /* Without collMod (MongoDB's readWrite role lacks it) an index of a shorter age
+             * would delete events the processors store: drop it and make it anew instead
+             * (in between no index deletes anything). */
+            if (f != 0 && (f = run(db,
+                                   BCON_NEW("dropIndexes", BCON_UTF8(STORE_EVENTS_COLLECTION),
+                                            "index", BCON_UTF8(ix->name)),
+                                   "dropIndexes (to make it anew)", ix->name, 1)) == 0) {
+                f = create(db, ix);
+            }
         }
         failed -= f;
         *in_place += f == 0;
@@ -156,7 +165,7 @@ ttl_reconcile(store_t *s, const struct retention *r, enum ttl_mode mode, struct 
     if (use && ttl_plan_build(r, &plan, &err) != 0) {
         LOG_WARN("retention TTL: %s: the sweep deletes the raw events", err.msg);
         use = 0;
-        why = "no TTL plan";
+        why = "no plan";
     }
     if (use && mode == TTL_AUTO) {
         int probe = probe_ttl_monitor(db, &err);
@@ -167,7 +176,7 @@ ttl_reconcile(store_t *s, const struct retention *r, enum ttl_mode mode, struct 
             goto done;
         }
         use = probe;
-        why = "no TTL monitor on the server (no serverStatus)";
+        why = "RETENTION_TTL=auto and the server has no serverStatus, as the test server";
     }
     if (!use) {
         plan.n = 0;
@@ -189,7 +198,7 @@ ttl_reconcile(store_t *s, const struct retention *r, enum ttl_mode mode, struct 
         LOG_WARN("retention TTL: %d step%s failed (above): the sweep deletes the raw events",
                  failed, failed == 1 ? "" : "s");
     } else {
-        LOG_INFO("retention TTL: none (%s): the sweep deletes the raw events", why);
+        LOG_INFO("retention TTL: no TTL index (%s); the sweep deletes the raw events", why);
     }
 done:
     atomic_store(&st->events_by_ttl, use && failed == 0 && plan.n > 0);

@@ -71,7 +71,7 @@ struct ttl_plan {
 
 /* expireAfterSeconds for `days`: (days + 1) * 86400 + 3600.
  *
- * It keeps "deleted implies refused" (docs/design.md#retention-exactly-once): the TTL
+ * It keeps "deleted implies refused" (docs/design.md#retention, "Exactly once"): the TTL
  * monitor deletes an event of timestamp t only when the server's clock S is at least
  * t + (days + 1) d + 1 h. A processor whose clock P is less than an hour off S has
  * P > S - 1 h >= t + (days + 1) d, and refuses every event before its cutoff
