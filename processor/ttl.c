@@ -167,7 +167,7 @@ ttl_reconcile(store_t *s, const struct retention *r, enum ttl_mode mode, struct 
         use = 0;
         why = "no plan";
     }
-    if (use && mode == TTL_AUTO) {
+    if (use && mode == TTL_AUTO && plan.n > 0) { /* none wanted: the same either way */
         int probe = probe_ttl_monitor(db, &err);
         if (probe < 0) {
             LOG_WARN("retention TTL: %s: indexes left as they are; the sweep deletes the raw "
