@@ -208,9 +208,22 @@ ttl_have() {
 log_from=$(wc -l <"$T_TMP/processor.log")
 since() { tail -n +"$((log_from + 1))" "$T_TMP/processor.log"; }
 reconciled() { since | grep -q 'retention TTL: '; }
-start_service processor REDIS_PORT="$REDIS_PORT" MONGO_URI="$(mongo_uri $DB)" "${RET[@]}" RETENTION_TTL=on
+# An event and a user document of ret-b 70 days ago, past every retention here, written
+# straight into MongoDB: the sweep deletes the user document; the event is the TTL indexes'
+# while they are in place, the sweep's again when they are not.
+D70=$(day 70)
+q events insert "{\"_id\":\"ttl-old\",\"site_id\":\"ret-b\",\"timestamp\":{\"\$date\":\"${D70}T02:00:00Z\"}}" >/dev/null
+user_id=$(q rollup_users find '{}' | jq -r ._id | grep "^$D2|.*|5:ret-b|" | head -n 1 | sed "s/^$D2/$D70/; s/|[^|]*\$/|ttl-old/")
+q rollup_users insert "{\"_id\":\"$user_id\",\"b\":\"x\"}" >/dev/null
+old_user_gone() { [ "$(q rollup_users count "{\"_id\":\"$user_id\"}")" = 0 ]; }
+old_event_gone() { [ "$(q events count '{"_id":"ttl-old"}')" = 0 ]; }
+old_event_gone_not() { ! old_event_gone; }
+start_service processor REDIS_PORT="$REDIS_PORT" MONGO_URI="$(mongo_uri $DB)" "${RET[@]}" RETENTION_TTL=on \
+    RETENTION_SWEEP_S=1
 P="http://127.0.0.1:$PROCESSOR_PORT"
 check "RETENTION_TTL=on: the processor reconciles the TTL indexes" wait_until 20 reconciled
+check "its sweep deletes the old user document ($user_id)" wait_until 20 old_user_gone
+check "and leaves the old event to the TTL indexes (a pass does the events before the users)" old_event_gone_not
 want=$(ttl_want 30 ret-a:5 ret-keep:0)
 expect_eq "listIndexes: 4 TTL indexes, their partial filters and ages as recomputed" "$(ttl_have)" "$(jq -cS . <<<"$want" | sort)"
 expect_eq "analytics_retention_ttl_indexes" "$(metric "$P" analytics_retention_ttl_indexes)" 4
@@ -222,7 +235,7 @@ expect_clean_stop processor
 # says "no such command" to the others, which the log names; the sweep deletes the raw events.
 log_from=$(wc -l <"$T_TMP/processor.log")
 start_service processor REDIS_PORT="$REDIS_PORT" MONGO_URI="$(mongo_uri $DB)" RETENTION_DAYS=60 \
-    SITE_RETENTION=ret-a:5 RETENTION_TTL=on
+    SITE_RETENTION=ret-a:5 RETENTION_TTL=on RETENTION_SWEEP_S=1
 P="http://127.0.0.1:$PROCESSOR_PORT"
 check "changed settings: the processor reconciles again" wait_until 20 reconciled
 new=$(ttl_want 60 ret-a:5)
@@ -239,6 +252,7 @@ check "and says that the sweep deletes the raw events" grep -q 'retention TTL: 3
 expect_eq "the new index is made: listIndexes has it" "$(ttl_have | jq -r .name | grep -c "^$added$")" 1
 expect_eq "analytics_retention_ttl_indexes: the one kept and the one added" "$(metric "$P" analytics_retention_ttl_indexes)" 2
 expect_eq "analytics_retention_events_by_ttl: the sweep" "$(metric "$P" analytics_retention_events_by_ttl)" 0
+check "and the sweep deletes the old event" wait_until 20 old_event_gone
 
 # Bad settings: exit 2, one line naming the variable.
 expect_config_error processor SITE_RETENTION=shop
