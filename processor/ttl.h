@@ -17,9 +17,10 @@ struct ttl_stats {
 };
 
 /* Reconcile, once: with RETENTION_TTL off, or auto on a server without a TTL monitor (the
- * test server: no serverStatus), or settings no plan can say, the wanted set is empty (every
- * retention_ttl_* index is dropped); else the plan's. listIndexes, then createIndexes of the
- * missing, collMod of a changed age, dropIndexes of the unwanted: each idempotent, so any
+ * test server: no serverStatus, asked only when the plan has indexes), or settings no plan can
+ * say, the wanted set is empty (every retention_ttl_* index is dropped); else the plan's.
+ * listIndexes, then createIndexes of the missing, collMod of a changed age (refused: drop and
+ * create it instead), dropIndexes of the unwanted: each idempotent, so any
  * number of processors may do it at once (an index already there or already gone is no
  * error). A failure logs a WARN naming the index and the command, and leaves the raw events to
  * the sweep; it never stops the processor. Logs one INFO line of the outcome. Sets *st. */
