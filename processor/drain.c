@@ -445,6 +445,9 @@ start_up(struct drain *d)
     while (!atomic_load(&svc_stop_requested) && insert_ensure_indexes(d->p->store, &err) != 0) {
         wait_retry(d, "mongodb indexes", &err);
     }
+    if (!atomic_load(&svc_stop_requested)) {
+        ttl_reconcile(d->p->store, &c->ret, ttl_mode_parse(c->retention_ttl), &d->stats->ttl);
+    }
     while (!atomic_load(&svc_stop_requested) &&
            queue_set_heartbeat(d->qs, d->redis, c->heartbeat_ttl_ms, &err) != 0) {
         wait_retry(d, "redis register", &err);
@@ -484,6 +487,8 @@ drain_prepare(struct processor *p, struct app_err *err)
     for (int c = 0; c < SWEEP_COLLS; c++) {
         atomic_init(&s->retention_deleted[c], 0);
     }
+    atomic_init(&s->ttl.events_by_ttl, 0);
+    atomic_init(&s->ttl.indexes, 0);
     metrics_histogram_init(&s->batch_size, metrics_size_bounds, metrics_size_n);
     rconn_stats_init(&s->redis);
     make_consumer_id(consumer, sizeof consumer);
@@ -544,6 +549,7 @@ drain_run(struct svc_program *prog)
              queue_name(d.q, QUEUE_CONSUMER), c->queue_key, d.qs->n, d.qs->n == 1 ? "" : "s",
              d.batch.run);
     start_up(&d);
+    sw.events_by_ttl = atomic_load(&p->stats.ttl.events_by_ttl);
     if (pthread_create(&hb.thread, NULL, heartbeat_main, &hb) != 0) {
         LOG_ERROR("cannot start the heartbeat thread");
         goto done;

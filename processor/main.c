@@ -106,6 +106,7 @@ main(int argc, char **argv)
         ASSIGN_TIMEOUT_VAR(&c->visit_timeout_s),
         RETENTION_VARS(&c->ret, &c->site_retention),
         SWEEP_VAR(&c->sweep_s),
+        TTL_VAR(&c->retention_ttl),
         SITETZ_VAR(&c->site_timezones),
 #ifdef FAULT_INJECTION /* the failpoints of the tests' processor-fault */
         {"FAULT_KILL_BEFORE_ROLLUP", "0", CFG_INT, &c->fault_kill_before_rollup, 0, LONG_MAX, 0,

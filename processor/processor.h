@@ -16,6 +16,7 @@
 #include "store.h"
 #include "svc.h"
 #include "sweep.h"
+#include "ttl.h"
 
 /* The processor's own settings; its listener's and logger's are in its struct svc_program. */
 struct processor_cfg {
@@ -34,6 +35,7 @@ struct processor_cfg {
     struct retention ret;       /* RETENTION_DAYS, ROLLUP_RETENTION_DAYS; sites: start() */
     const char *site_retention; /* SITE_RETENTION as given, parsed into ret by start() */
     long sweep_s;               /* RETENTION_SWEEP_S (sweep.h) */
+    const char *retention_ttl;  /* RETENTION_TTL: auto|on|off (ttl_plan.h) */
     const char *site_timezones; /* SITE_TIMEZONES as given, parsed into tzs by start() */
     struct sitetz tzs;          /* each site's time zone: its rollups' days and hours */
 #ifdef FAULT_INJECTION
@@ -72,6 +74,7 @@ struct processor_stats {
     atomic_ullong taken_over;         /* rollup counts taken over from batches that never will */
     atomic_ullong users_taken_over;   /* rollup user documents taken over likewise */
     atomic_ullong retention_deleted[SWEEP_COLLS]; /* deleted by the sweep, by collection */
+    struct ttl_stats ttl;                         /* the TTL indexes at start (ttl.h) */
     struct metrics_histogram batch_size;
     struct rconn_stats redis;
 };

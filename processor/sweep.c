@@ -319,7 +319,8 @@ advance(struct sweep *sw)
             sw->stage = STAGE_IDLE;
             return;
         }
-        if ((sw->stage == STAGE_EVENTS_SITE && sw->at < r->sites.n && r->site_days[sw->at] > 0) ||
+        if ((sw->stage == STAGE_EVENTS_SITE && !sw->events_by_ttl && sw->at < r->sites.n &&
+             r->site_days[sw->at] > 0) ||
             (sw->stage == STAGE_USERS && users_bound_ms(sw) != INT64_MIN) ||
             (sw->stage == STAGE_ROLLUPS && r->rollup_days > 0)) {
             return;
@@ -365,7 +366,7 @@ sweep_tick(struct sweep *sw, store_t *s, int64_t budget_ms)
         }
         sw->now_ms = ts_now_ms() - SWEEP_MARGIN_MS;
         sw->stage = STAGE_EVENTS_OTHERS;
-        if (sw->ret->days <= 0) {
+        if (sw->ret->days <= 0 || sw->events_by_ttl) {
             advance(sw);
         }
     }

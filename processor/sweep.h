@@ -39,6 +39,7 @@ extern const char *const sweep_coll_names[SWEEP_COLLS];
 /* A sweep in progress, or waiting for its next pass. */
 struct sweep {
     const struct retention *ret; /* borrowed */
+    int events_by_ttl;           /* 1: TTL indexes delete the raw events: no events stages */
     int64_t every_ms;
     int64_t next_mono_ms; /* when the next pass starts */
     int stage;            /* 0: no pass running */

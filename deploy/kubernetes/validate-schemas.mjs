@@ -227,6 +227,7 @@ function assertTarget(t, objs) {
   if (config) {
     check(config.data?.LOG_FORMAT === 'json', `${t}: LOG_FORMAT=json`, `is ${config.data?.LOG_FORMAT}`);
     check(config.data?.MONGO_WRITE_CONCERN === 'majority', `${t}: MONGO_WRITE_CONCERN=majority`);
+    check(config.data?.RETENTION_TTL === 'on', `${t}: RETENTION_TTL=on (MongoDB's TTL indexes)`, `is ${config.data?.RETENTION_TTL}`);
     const bw = Number(config.data?.BATCH_WAIT_MS ?? 1000);
     check(bw >= 10 && bw <= 1000, `${t}: BATCH_WAIT_MS within 10-1000`, `is ${config.data?.BATCH_WAIT_MS}`);
   }

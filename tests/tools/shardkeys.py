@@ -53,7 +53,7 @@ RANGED = {"events": {"site_id", "_id"}, "rollups": {"site_id", "_id"}, "rollup_u
 # without its key is an offender.
 KNOWN = {}
 UNTARGETED = {"createIndexes", "listIndexes", "getMore", "killCursors", "endSessions", "ping",
-              "hello", "isMaster", "buildInfo"}
+              "hello", "isMaster", "buildInfo", "serverStatus", "collMod", "dropIndexes"}
 # The collections docs/scaling.md leaves unsharded (on the primary shard): every command on
 # them goes to that one shard.
 UNSHARDED = {"jobs", "audit"}
