@@ -118,7 +118,7 @@ static bson_t *
 funnel_match(const char *site_id, const struct day_range *r, const struct funnel *f)
 {
     bson_t *m = BCON_NEW(EVDOC_SITE_ID, BCON_UTF8(site_id), EVDOC_VISIT_START, "{", "$gte",
-                         BCON_DATE_TIME(r->from_ms), "$lt", BCON_DATE_TIME(r->end_ms), "}");
+                         BCON_DATE_TIME(range_raw_from(r)), "$lt", BCON_DATE_TIME(r->end_ms), "}");
     bson_t alts, alt, in, arr;
 
     bson_append_array_begin(m, "$or", -1, &alts);

@@ -70,7 +70,7 @@ static bson_t *
 goals_match(const char *site_id, const struct day_range *r, const char *goal)
 {
     bson_t *m = BCON_NEW(EVDOC_SITE_ID, BCON_UTF8(site_id), EVDOC_TIMESTAMP, "{", "$gte",
-                         BCON_DATE_TIME(r->from_ms), "$lt", BCON_DATE_TIME(r->end_ms), "}");
+                         BCON_DATE_TIME(range_raw_from(r)), "$lt", BCON_DATE_TIME(r->end_ms), "}");
     bson_t nin, arr;
 
     if (goal != NULL) {

@@ -38,7 +38,7 @@ static bson_t *
 stats_pipeline(const char *site_id, const struct day_range *r, const char *event_type)
 {
     bson_t *p = bson_new();
-    bson_t *match = events_match(site_id, r->from_ms, r->end_ms, event_type);
+    bson_t *match = events_match(site_id, range_raw_from(r), r->end_ms, event_type);
     bson_t stages, stage, facet, arr, st;
 
     bson_append_array_begin(p, "pipeline", -1, &stages);
@@ -281,7 +281,7 @@ static int
 series_from_events(store_t *s, const char *site_id, const struct day_range *r, int64_t step_ms,
                    const char *event_type, struct series *out, struct app_err *err)
 {
-    bson_t *match = events_match(site_id, r->from_ms, r->end_ms, event_type);
+    bson_t *match = events_match(site_id, range_raw_from(r), r->end_ms, event_type);
     bson_t *pipeline =
         BCON_NEW("pipeline", "[", "{", "$match", BCON_DOCUMENT(match), "}", "{", "$sort", "{",
                  "timestamp", BCON_INT32(1), "}", "}", "{", "$project", "{", "_id", BCON_INT32(0),
@@ -428,7 +428,7 @@ query_aggregated_breakdown(store_t *s, const char *site_id, const struct day_ran
                            int limit, struct breakdown *out, struct app_err *err)
 {
     int64_t to_ms = r->end_ms;
-    bson_t *match = events_match(site_id, r->from_ms, to_ms, NULL);
+    bson_t *match = events_match(site_id, range_raw_from(r), to_ms, NULL);
     int rc;
 
     memset(out, 0, sizeof *out);
@@ -445,8 +445,8 @@ query_aggregated_breakdown(store_t *s, const char *site_id, const struct day_ran
              : values_from_events(s, match, range_by_names[by], limit, out, err);
     /* Each listed type's users, counted on the server as /stats/aggregated counts them. */
     for (size_t i = 0; rc == 0 && by == RANGE_BY_EVENT_TYPE && i < out->n; i++) {
-        rc = events_users(s, site_id, r->from_ms, to_ms, out->rows[i].value, &out->rows[i].users,
-                          err);
+        rc = events_users(s, site_id, range_raw_from(r), to_ms, out->rows[i].value,
+                          &out->rows[i].users, err);
     }
     if (rc != 0) {
         breakdown_clear(out);

@@ -369,10 +369,10 @@ scan_pipeline(const char *site_id, const struct scan *s, const bson_t *outside)
     }
     bson_append_array_begin(&match, "$or", -1, & or);
     bson_append_document_begin(& or, "0", -1, &alt);
-    append_span(&alt, EVDOC_TIMESTAMP, s->from_ms, s->end_ms);
+    append_span(&alt, EVDOC_TIMESTAMP, range_raw_from(&s->range), s->end_ms);
     bson_append_document_end(& or, &alt);
     bson_append_document_begin(& or, "1", -1, &alt);
-    append_span(&alt, EVDOC_VISIT_START, s->from_ms, s->end_ms);
+    append_span(&alt, EVDOC_VISIT_START, range_raw_from(&s->range), s->end_ms);
     bson_append_document_end(& or, &alt);
     if (outside != NULL && !bson_empty(outside)) {
         bson_append_document_begin(& or, "2", -1, &alt);
@@ -431,7 +431,7 @@ query_scan(store_t *st, const char *site_id, struct scan *s, struct app_err *err
             err_set(err, ERR_INTERNAL, "out of memory");
             goto done;
         }
-        if (read_outside(st, site_id, s->from_ms, s->end_ms, &o, err) != 0) {
+        if (read_outside(st, site_id, range_raw_from(&s->range), s->end_ms, &o, err) != 0) {
             goto done;
         }
     }

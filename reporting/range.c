@@ -19,8 +19,18 @@ date_of(const char *s, int len, int64_t *ms)
 struct day_range
 range_make(const struct tz *z, int64_t first_day, int64_t days)
 {
-    return (struct day_range){tz_day_start(z, first_day), days, tz_day_start(z, first_day + days),
-                              first_day, z};
+    return (struct day_range){tz_day_start(z, first_day),
+                              days,
+                              tz_day_start(z, first_day + days),
+                              first_day,
+                              z,
+                              INT64_MIN};
+}
+
+int64_t
+range_raw_from(const struct day_range *r)
+{
+    return r->raw_from_ms > r->from_ms ? r->raw_from_ms : r->from_ms;
 }
 
 int64_t

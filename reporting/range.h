@@ -48,10 +48,18 @@ struct day_range {
     int64_t end_ms;     /* the first instant after the last day */
     int64_t first_day;  /* days since 1970-01-01 */
     const struct tz *z; /* borrowed */
+    /* The first instant of the site's raw events that retention keeps (its cutoff,
+     * retention.h), INT64_MIN for all: reads of the raw events start there (range_raw_from()),
+     * so that a day before it counts nothing, not what is left of it until it is deleted. */
+    int64_t raw_from_ms;
 };
 
-/* The range of `days` days from first_day in zone z. */
+/* The range of `days` days from first_day in zone z (every raw event kept: raw_from_ms
+ * INT64_MIN). */
 struct day_range range_make(const struct tz *z, int64_t first_day, int64_t days);
+
+/* Where reads of r's raw events start: from_ms, or raw_from_ms when later. */
+int64_t range_raw_from(const struct day_range *r);
 
 /* The date of day i of r (0 the first) as the UTC midnight of that date: what ts_format()
  * writes as r's i-th date, and what rollup_scope_id() takes for the site-day of it. */

@@ -51,7 +51,11 @@ req_db_slot(struct mg_connection *conn, struct reporting *r, struct req *q)
 {
     int rc = reporting_may_read(conn, r, q->site_id);
 
-    req_raw_from(&r->cfg.ret, q->site_id, ts_now_ms(), q->raw_from);
+    int64_t now_ms = ts_now_ms();
+
+    req_raw_from(&r->cfg.ret, q->site_id, now_ms, q->raw_from);
+    /* Raw reads of the range start at the first day kept (range_raw_from()). */
+    q->days.raw_from_ms = retention_site_cutoff_ms(&r->cfg.ret, q->site_id, now_ms);
     return rc != 0 ? rc : reporting_db_enter(conn, r);
 }
 

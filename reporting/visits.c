@@ -86,6 +86,7 @@ reporting_handle_summary(struct mg_connection *conn, void *arg)
     if ((status = req_db_slot(conn, r, &q)) != 0) {
         return status;
     }
+    prev.raw_from_ms = q.days.raw_from_ms;
     /* Filtered: from the raw events (query_scan.h); else from the rollups. */
     status = summary_of(r->store, &q, &q.days, &now, &err) != 0 ||
                      (compare_len > 0 && summary_of(r->store, &q, &prev, &before, &err) != 0)

@@ -225,6 +225,13 @@ P="http://127.0.0.1:$PROCESSOR_PORT"
 check "RETENTION_TTL=on: the processor reconciles the TTL indexes" wait_until 20 reconciled
 check "its sweep deletes the old user document ($user_id)" wait_until 20 old_user_gone
 check "and leaves the old event to the TTL indexes (a pass does the events before the users)" old_event_gone_not
+# Reads of the raw events start at raw_events_from: the old event, stored still, counts nowhere.
+http GET "$R/stats/aggregated?site_id=ret-b&date=$D70"
+expect_eq "/stats/aggregated of its day counts nothing of it, and says from when raw events exist" \
+    "$(jq -c '[.total_views, .raw_events_from]' <<<"$HTTP_BODY")" "[0,\"$(day 30)\"]"
+http GET "$R/stats/summary?site_id=ret-b&date=$D70&filter=event_type:is_not:x"
+expect_eq "a filtered summary of its day (the raw events) counts nothing of it either" \
+    "$(jq -c '[.events, .raw_events_from]' <<<"$HTTP_BODY")" "[0,\"$(day 30)\"]"
 want=$(ttl_want 30 ret-a:5 ret-keep:0)
 expect_eq "listIndexes: 4 TTL indexes, their partial filters and ages as recomputed" "$(ttl_have)" "$(jq -cS . <<<"$want" | sort)"
 expect_eq "analytics_retention_ttl_indexes" "$(metric "$P" analytics_retention_ttl_indexes)" 4

@@ -61,7 +61,7 @@ test_parse(void **state)
     };
     (void)state;
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-        struct day_range r = {-1, -1, -1, -1, NULL};
+        struct day_range r = {-1, -1, -1, -1, NULL, -1};
         const char *e = range_parse(rows[i].date, len_of(rows[i].date), rows[i].from,
                                     len_of(rows[i].from), rows[i].to, len_of(rows[i].to), NULL, &r);
         if (rows[i].err != NULL) {
@@ -448,11 +448,29 @@ test_by(void **state)
     }
 }
 
+/* Raw reads start at the range's start, or at the retention's first instant when later. */
+static void
+test_raw_from(void **state)
+{
+    struct day_range r = range_make(NULL, 20000, 3); /* 2024-10-04 to 2024-10-06 */
+
+    (void)state;
+    assert_true(r.raw_from_ms == INT64_MIN);
+    assert_true(range_raw_from(&r) == r.from_ms);
+    r.raw_from_ms = r.from_ms - TS_DAY_MS; /* all kept */
+    assert_true(range_raw_from(&r) == r.from_ms);
+    r.raw_from_ms = r.from_ms + TS_DAY_MS; /* the first day gone */
+    assert_true(range_raw_from(&r) == r.from_ms + TS_DAY_MS);
+    r.raw_from_ms = r.end_ms + TS_DAY_MS; /* every day gone: an empty span */
+    assert_true(range_raw_from(&r) >= r.end_ms);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_raw_from),
         cmocka_unit_test(test_interval_and_buckets),
         cmocka_unit_test(test_bucket_of),
         cmocka_unit_test(test_zones),
