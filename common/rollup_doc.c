@@ -99,22 +99,58 @@ counted(const char **p, const char *end, const char **s, size_t *len)
     return 0;
 }
 
+/* The number of two digits at s, at most max; -1 when they are not. */
+static int
+two_digits(const char *s, int max)
+{
+    int v;
+
+    if (s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9') {
+        return -1;
+    }
+    v = (s[0] - '0') * 10 + (s[1] - '0');
+    return v <= max ? v : -1;
+}
+
+int
+rollup_id_bucket(const char *id, int64_t *start_ms, int *hour)
+{
+    size_t len = strnlen(id, 17);
+    int h, m = 0, n = 10;
+
+    if (len < 11 || ts_parse_date(id, 10, start_ms) != 0) {
+        return -1;
+    }
+    *hour = id[10] == 'T';
+    if (*hour) { /* "THH|", or "THH:MM|" (rollup_hour_id()) */
+        if (len < 14 || (h = two_digits(id + 11, 23)) < 0) {
+            return -1;
+        }
+        n = 13;
+        if (id[13] == ':') {
+            if (len < 17 || (m = two_digits(id + 14, 59)) < 0) {
+                return -1;
+            }
+            n = 16;
+        }
+        *start_ms += h * TS_HOUR_MS + m * 60000;
+    }
+    return id[n] == '|' ? n : -1;
+}
+
 int
 rollup_id_parse(const char *id, int64_t *day_ms, const char **site, size_t *site_len,
                 const char **rest)
 {
-    const char *end = id + strlen(id), *p = id + 10, *type;
+    const char *end = id + strlen(id), *p, *type;
     size_t type_len;
+    int hour, n = rollup_id_bucket(id, day_ms, &hour);
 
-    if (end - id < 10 || ts_parse_date(id, 10, day_ms) != 0) {
+    if (n < 0) {
         return -1;
     }
-    if (*p == 'T') { /* a site-hour: "<date>T<HH>|", or "<date>T<HH>:<MM>|" (rollup_hour_id()) */
-        p += end - p > 3 && p[3] == ':' ? 6 : 3;
-    }
-    if (p >= end || *p++ != '|') {
-        return -1;
-    }
+    *day_ms = ts_floor(*day_ms, TS_DAY_MS); /* a site-hour's date */
+    p = id + n + 1;
     if (p < end && *p == '*') {
         p++;
     } else if (counted(&p, end, &type, &type_len) != 0) {

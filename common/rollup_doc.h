@@ -126,6 +126,11 @@ char *rollup_scope_id(const char *site, int64_t ts_ms, const char *type);
  * malloc'd; NULL when out of memory. */
 char *rollup_hour_id(const char *site, int64_t hour_ms, const char *type);
 
+/* The bucket a rollup document's id starts with: "<date>|" a site-day (*start_ms its midnight,
+ * *hour 0), "<date>T<HH>|" or "<date>T<HH>:<MM>|" a site-hour (*start_ms that instant in UTC,
+ * *hour 1). Returns the length before that '|', or -1 when id does not start so. */
+int rollup_id_bucket(const char *id, int64_t *start_ms, int *hour);
+
 /* Split a rollup document's id (a site-day's or site-hour's, or a child's: "<date>[T<HH>[:<MM>]]
  * |<*|n:type>|<n>:<site>[|<leaf>]"): *day_ms the midnight of its date, the site
  * [*site, *site + *site_len) inside id, and *rest what follows the site ("" for a site-day or

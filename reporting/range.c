@@ -116,36 +116,18 @@ range_bucket_of(const struct day_range *r, int64_t step_ms, int64_t ts_ms)
 int64_t
 range_bucket_of_id(const struct day_range *r, int64_t step_ms, const char *id)
 {
-    size_t len = strnlen(id, 17);
     int64_t ms, day;
-    int h, m = 0;
-    const char *end;
+    int hour;
 
-    if (len < 11 || ts_parse_date(id, 10, &ms) != 0) {
+    /* The id's format is rollup_doc.h's: one reader, rollup_id_bucket(). */
+    if (rollup_id_bucket(id, &ms, &hour) < 0 || hour != (step_ms != TS_DAY_MS)) {
         return -1;
     }
-    if (step_ms == TS_DAY_MS) {
+    if (!hour) {
         day = ms / TS_DAY_MS;
-        return id[10] == '|' && day >= r->first_day && day < r->first_day + r->days
-                   ? day - r->first_day
-                   : -1;
+        return day >= r->first_day && day < r->first_day + r->days ? day - r->first_day : -1;
     }
-    if (len < 14 || id[10] != 'T' || id[11] < '0' || id[11] > '2' || id[12] < '0' || id[12] > '9' ||
-        (h = (id[11] - '0') * 10 + (id[12] - '0')) > 23) {
-        return -1;
-    }
-    end = id + 13;
-    if (*end == ':') { /* an hour starting at another minute: "THH:MM|" */
-        if (len < 17 || end[1] < '0' || end[1] > '5' || end[2] < '0' || end[2] > '9') {
-            return -1;
-        }
-        m = (end[1] - '0') * 10 + (end[2] - '0');
-        end += 3;
-    }
-    if (*end != '|') {
-        return -1;
-    }
-    return range_bucket_of(r, step_ms, ms + h * TS_HOUR_MS + m * 60000);
+    return range_bucket_of(r, step_ms, ms);
 }
 
 void

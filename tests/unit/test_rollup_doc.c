@@ -218,13 +218,50 @@ test_dims_keys(void **state)
     assert_string_not_equal(key, other);
 }
 
+/* The bucket at the start of an id: a day's midnight, an hour's (or half hour's) instant. */
+static void
+test_id_buckets(void **state)
+{
+    static const struct {
+        const char *id;
+        int want_n, want_hour;
+        int64_t want_ms;
+    } rows[] = {
+        {"2025-11-15|*|1:s", 10, 0, T_1030 - 10 * 3600000LL - 30 * 60000LL},
+        {"2025-11-15T10|*|1:s", 13, 1, T_1030 - 30 * 60000LL},
+        {"2025-11-15T10:30|4:view|1:s|/a", 16, 1, T_1030},
+        {"2025-11-15T24|*|1:s", -1, 0, 0},
+        {"2025-11-15T10:60|*|1:s", -1, 0, 0},
+        {"2025-11-15T1|*|1:s", -1, 0, 0},
+        {"2025-11-15T10:3|*|1:s", -1, 0, 0},
+        {"2025-11-15X", -1, 0, 0},
+        {"2025-11-31|*|1:s", -1, 0, 0},
+        {"2025-11-15", -1, 0, 0},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        int64_t ms = 0;
+        int hour = -1, n = rollup_id_bucket(rows[i].id, &ms, &hour);
+        assert_int_equal(n, rows[i].want_n);
+        if (n >= 0) {
+            assert_int_equal(hour, rows[i].want_hour);
+            assert_true(ms == rows[i].want_ms);
+        }
+    }
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dims_keys), cmocka_unit_test(test_scope_ids),
-        cmocka_unit_test(test_hour_ids),  cmocka_unit_test(test_scope_ids_never_collide),
-        cmocka_unit_test(test_child_ids), cmocka_unit_test(test_referrer_hosts),
+        cmocka_unit_test(test_id_buckets),
+        cmocka_unit_test(test_dims_keys),
+        cmocka_unit_test(test_scope_ids),
+        cmocka_unit_test(test_hour_ids),
+        cmocka_unit_test(test_scope_ids_never_collide),
+        cmocka_unit_test(test_child_ids),
+        cmocka_unit_test(test_referrer_hosts),
         cmocka_unit_test(test_user_hash),
     };
 
