@@ -505,6 +505,51 @@ dump_collections() {
     done >"$2"
 }
 
+# events_wait DB FILTER N FILE: wait (10 s; 100 s under valgrind) until at least N events of
+# database DB match FILTER (a JSON query), then write those events into FILE, one JSON document
+# a line, for event_of. For a script that posts all its events first and waits once: waiting
+# for each event before posting the next is a round through the processor per event, seconds
+# under valgrind.
+events_wait() {
+    wait_until $((10 * T_SLOW)) events_at_least "$1" "$2" "$3" || true
+    "$BUILD/tests/mongoq" "$(mongo_uri "$1")" events find "$2" | jq -c . >"$4"
+}
+
+# events_at_least DB FILTER N: at least N events of DB match FILTER.
+events_at_least() {
+    [ "$("$BUILD/tests/mongoq" "$(mongo_uri "$1")" events count "$2")" -ge "$3" ]
+}
+
+# event_of FILE ID JQ: JQ (raw output) applied to the event of FILE (from events_wait) whose
+# _id is ID; nothing when there is none.
+event_of() {
+    jq -r --arg id "$2" "select(._id == \$id) | $3" "$1"
+}
+
+# expect_stored NAME ID JQ WANT: a check kept for check_stored: JQ (raw output) applied to the
+# stored event ID is WANT.
+STORED_NAMES=()
+STORED_IDS=()
+STORED_JQS=()
+STORED_WANTS=()
+expect_stored() {
+    STORED_NAMES+=("$1")
+    STORED_IDS+=("$2")
+    STORED_JQS+=("$3")
+    STORED_WANTS+=("$4")
+}
+
+# check_stored FILE: run every check expect_stored kept, in order, against the events of FILE
+# (events_wait); forget them.
+check_stored() {
+    local i
+    for i in "${!STORED_IDS[@]}"; do
+        expect_eq "${STORED_NAMES[$i]}" "$(event_of "$1" "${STORED_IDS[$i]}" "${STORED_JQS[$i]}")" \
+            "${STORED_WANTS[$i]}"
+    done
+    STORED_NAMES=() STORED_IDS=() STORED_JQS=() STORED_WANTS=()
+}
+
 # absent TEXT FILE...: no FILE holds TEXT (as is, not a pattern).
 absent() { ! grep -qF -- "$@"; }
 
