@@ -506,18 +506,20 @@ dump_collections() {
 }
 
 # events_wait DB FILTER N FILE: wait (10 s; 100 s under valgrind) until at least N events of
-# database DB match FILTER (a JSON query), then write those events into FILE, one JSON document
-# a line, for event_of. For a script that posts all its events first and waits once: waiting
-# for each event before posting the next is a round through the processor per event, seconds
-# under valgrind.
+# database DB match FILTER (a JSON query) and the queue (events) is settled, every batch
+# acknowledged, so with its rollups and visits written (what a search of every collection
+# must see); then write those events into FILE, one JSON document a line, for event_of. For
+# a script that posts all its events first and waits once: waiting for each event before
+# posting the next is a round through the processor per event, seconds under valgrind.
 events_wait() {
-    wait_until $((10 * T_SLOW)) events_at_least "$1" "$2" "$3" || true
+    wait_until $((10 * T_SLOW)) events_done "$1" "$2" "$3" || true
     "$BUILD/tests/mongoq" "$(mongo_uri "$1")" events find "$2" | jq -c . >"$4"
 }
 
-# events_at_least DB FILTER N: at least N events of DB match FILTER.
-events_at_least() {
-    [ "$("$BUILD/tests/mongoq" "$(mongo_uri "$1")" events count "$2")" -ge "$3" ]
+# events_done DB FILTER N: at least N events of DB match FILTER, and the queue is settled.
+events_done() {
+    [ "$("$BUILD/tests/mongoq" "$(mongo_uri "$1")" events count "$2")" -ge "$3" ] &&
+        queue_settled events
 }
 
 # event_of FILE ID JQ: JQ (raw output) applied to the event of FILE (from events_wait) whose
