@@ -95,11 +95,9 @@ expect_eq "screen_width 100000: 202" "$HTTP_STATUS" 202
 
 echo "# each event stored with its device, which GET /events shows"
 # Those of expect_device and the three accepted widths above (0, null, 100000).
-events_wait $DB '{"site_id":"devices"}' $((${#STORED_IDS[@]} + 3)) "$T_TMP/events"
-check_stored "$T_TMP/events"
-R="http://127.0.0.1:$REPORTING_PORT"
+check_stored $DB '{"site_id":"devices"}' $((${#STORED_IDS[@]} + 3))
 expect_eq "GET /events: the iPhone's device" \
-    "$(curl -s "$R/events?site_id=devices&limit=100" | jq -r ".events[] | select(.id == \"$ID_IPHONE\") | [.browser, .browser_version, .os, .os_version, .device] | join(\"|\")")" \
+    "$(listed devices "$ID_IPHONE" '[.browser, .browser_version, .os, .os_version, .device] | join("|")')" \
     "Mobile Safari|17|iOS|17|mobile"
 
 echo "# no stored document and no log line holds a User-Agent"

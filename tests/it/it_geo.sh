@@ -79,13 +79,9 @@ expect_eq "GEOIP_DB=: 202" "$HTTP_STATUS" 202
 expect_country "GEOIP_DB=: no country" "$IDS" null
 
 echo "# each event stored with its country, which GET /events shows"
-events_wait $DB '{"site_id":"geo"}' ${#STORED_IDS[@]} "$T_TMP/events"
-check_stored "$T_TMP/events"
-R="http://127.0.0.1:$REPORTING_PORT"
-expect_eq "GET /events shows the country" \
-    "$(curl -s "$R/events?site_id=geo&limit=100" | jq -r ".events[] | select(.id == \"$ID_DE\") | .country")" DE
-expect_eq "GET /events: no country member without one" \
-    "$(curl -s "$R/events?site_id=geo&limit=100" | jq -r ".events[] | select(.id == \"$ID_NONE\") | has(\"country\")")" false
+check_stored $DB '{"site_id":"geo"}' ${#STORED_IDS[@]}
+expect_eq "GET /events shows the country" "$(listed geo "$ID_DE" .country)" DE
+expect_eq "GET /events: no country member without one" "$(listed geo "$ID_NONE" 'has("country")')" false
 
 echo "# GEOIP_DB naming a missing or foreign file stops ingest at start"
 expect_config_error ingest GEOIP_DB="$T_TMP/missing.mmdb" REDIS_PORT="$REDIS_PORT"

@@ -528,8 +528,8 @@ event_of() {
     jq -r --arg id "$2" "select(._id == \$id) | $3" "$1"
 }
 
-# expect_stored NAME ID JQ WANT: a check kept for check_stored: JQ (raw output) applied to the
-# stored event ID is WANT.
+# expect_stored NAME ID JQ WANT: a check kept for check_stored, so that a script posts all its
+# events before it waits for them once: JQ (raw output) applied to the stored event ID is WANT.
 STORED_NAMES=()
 STORED_IDS=()
 STORED_JQS=()
@@ -541,15 +541,24 @@ expect_stored() {
     STORED_WANTS+=("$4")
 }
 
-# check_stored FILE: run every check expect_stored kept, in order, against the events of FILE
-# (events_wait); forget them.
+# check_stored DB FILTER N: wait for the events (events_wait, at least N of DB matching FILTER,
+# into $T_TMP/events), then run every check expect_stored kept, in order, against them; forget
+# the checks.
 check_stored() {
     local i
+    events_wait "$1" "$2" "$3" "$T_TMP/events"
     for i in "${!STORED_IDS[@]}"; do
-        expect_eq "${STORED_NAMES[$i]}" "$(event_of "$1" "${STORED_IDS[$i]}" "${STORED_JQS[$i]}")" \
-            "${STORED_WANTS[$i]}"
+        expect_eq "${STORED_NAMES[$i]}" \
+            "$(event_of "$T_TMP/events" "${STORED_IDS[$i]}" "${STORED_JQS[$i]}")" "${STORED_WANTS[$i]}"
     done
     STORED_NAMES=() STORED_IDS=() STORED_JQS=() STORED_WANTS=()
+}
+
+# listed SITE ID JQ: JQ (raw output) applied to event ID as GET /events of SITE (its first 100)
+# on the running reporting shows it; nothing when it is not there.
+listed() {
+    curl -s "http://127.0.0.1:$REPORTING_PORT/events?site_id=$1&limit=100" |
+        jq -r --arg id "$2" ".events[] | select(.id == \$id) | $3"
 }
 
 # absent TEXT FILE...: no FILE holds TEXT (as is, not a pattern).
