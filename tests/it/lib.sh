@@ -141,7 +141,10 @@ expect_config_error() {
 ]*$"
 }
 
-# wait_until SECONDS COMMAND...: poll COMMAND until it succeeds; 1 if it never did.
+# wait_until SECONDS COMMAND...: poll COMMAND until it succeeds; 1 if it never did. COMMAND
+# runs anew each time, but its arguments were expanded once, before the call: in
+# `wait_until 10 test "$(q events count ...)" = 1` the count is read once, and when it was not
+# 1 yet the call waits the whole 10 s for nothing. Poll a function that reads it instead.
 wait_until() {
     local deadline=$((SECONDS + $1))
     shift
