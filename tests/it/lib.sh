@@ -512,8 +512,8 @@ dump_collections() {
 # database DB match FILTER (a JSON query) and the queue (events) is settled, every batch
 # acknowledged, so with its rollups and visits written (what a search of every collection
 # must see); then write those events into FILE, one JSON document a line, for event_of. For
-# a script that posts all its events first and waits once: waiting for each event before
-# posting the next is a round through the processor per event, seconds under valgrind.
+# a script that posts all its events first and waits once, rather than once per event (a batch
+# of one each).
 events_wait() {
     wait_until $((10 * T_SLOW)) events_done "$1" "$2" "$3" || true
     "$BUILD/tests/mongoq" "$(mongo_uri "$1")" events find "$2" | jq -c . >"$4"
