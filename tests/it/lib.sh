@@ -145,11 +145,16 @@ expect_config_error() {
 # runs anew each time, but its arguments were expanded once, before the call: in
 # `wait_until 10 test "$(q events count ...)" = 1` the count is read once, and when it was not
 # 1 yet the call waits the whole 10 s for nothing. Poll a function that reads it instead.
+# A wait that runs out says so on stderr (in the script's log), whether or not its caller
+# checks: one that always does is a sleep of its whole deadline.
 wait_until() {
-    local deadline=$((SECONDS + $1))
+    local limit=$1 deadline=$((SECONDS + $1))
     shift
     while ! "$@" >/dev/null 2>&1; do
-        [ "$SECONDS" -lt "$deadline" ] || return 1
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            echo "# wait_until: not so after $limit s: $*" >&2
+            return 1
+        fi
         sleep 0.05
     done
 }
