@@ -15,7 +15,6 @@ DB=devices
 start_service ingest REDIS_PORT="$REDIS_PORT" LOG_LEVEL=debug
 start_service processor REDIS_PORT="$REDIS_PORT" MONGO_URI="$(mongo_uri $DB)" LOG_LEVEL=debug
 start_service reporting MONGO_URI="$(mongo_uri $DB)" LOG_LEVEL=debug
-q() { "$BUILD/tests/mongoq" "$(mongo_uri $DB)" "$@"; }
 NOW=$(date -u +%FT%TZ)
 IPHONE='Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1'
 IPAD='Mozilla/5.0 (iPad; CPU OS 16_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/16.6 Mobile/15E148 Safari/604.1'
@@ -44,21 +43,20 @@ post() {
         "http://127.0.0.1:$INGEST_PORT${3:-/event}") || HTTP_STATUS=000
     IDS=$(jq -r '.id // (.ids | join(" ")) // empty' "$T_TMP/post.body" 2>/dev/null)
 }
-# device ID: the stored event's browser, browser_version, os, os_version and device, joined
-# by "|" ("null" for each it has not), once stored.
-device() {
-    wait_until $((10 * T_SLOW)) test "$(q events count "{\"_id\":\"$1\"}")" = 1 || true
-    q events find "{\"_id\":\"$1\"}" |
-        jq -r '[.browser, .browser_version, .os, .os_version, .device] | map(tostring) | join("|")'
-}
-# expect_device UA WIDTH WANT [PATH]: post, and every event of it is stored with WANT.
+# expect_device UA WIDTH WANT [PATH]: post, and every event of it is stored with WANT: its
+# browser, browser_version, os, os_version and device, joined by "|" ("null" for each it has
+# not), checked once every event is stored (expect_stored: all are posted first, then waited
+# for once).
 expect_device() {
     post "$1" "$2" "${4:-}"
     expect_eq "${1:0:40}... width '${2}': 202" "$HTTP_STATUS" 202
-    for id in $IDS; do expect_eq "${1:0:40}... width '${2}': $3" "$(device "$id")" "$3"; done
+    for id in $IDS; do
+        expect_stored "${1:0:40}... width '${2}': $3" "$id" \
+            '[.browser, .browser_version, .os, .os_version, .device] | map(tostring) | join("|")' "$3"
+    done
 }
 
-group "real User-Agents with their screen widths"
+echo "# real User-Agents with their screen widths"
 expect_device "$IPHONE" 390 "Mobile Safari|17|iOS|17|mobile"
 ID_IPHONE=$IDS
 expect_device "$ANDROID" 412 "Chrome Mobile|119|Android|14|mobile"
@@ -71,7 +69,7 @@ expect_device "$EDGE" 991 "Edge|119|Windows|10|tablet"
 expect_device "$IPHONE" 992 "Mobile Safari|17|iOS|17|desktop"
 expect_device "$ANDROID" 412 "Chrome Mobile|119|Android|14|mobile" /events
 
-group "without a screen width: the class the User-Agent suggests"
+echo "# without a screen width: the class the User-Agent suggests"
 expect_device "$IPHONE" "" "Mobile Safari|17|iOS|17|mobile"
 expect_device "$IPAD" "" "Mobile Safari|16|iOS|16|tablet"
 expect_device "$ANDROID" "" "Chrome Mobile|119|Android|14|mobile"
@@ -82,13 +80,7 @@ expect_device "" "" "null|null|null|null|null"
 expect_device "" 1280 "null|null|null|null|desktop"
 expect_device "$MARKED" "" "Firefox|115|Linux|null|desktop"
 
-group "GET /events shows them"
-R="http://127.0.0.1:$REPORTING_PORT"
-expect_eq "GET /events: the iPhone's device" \
-    "$(curl -s "$R/events?site_id=devices&limit=100" | jq -r ".events[] | select(.id == \"$ID_IPHONE\") | [.browser, .browser_version, .os, .os_version, .device] | join(\"|\")")" \
-    "Mobile Safari|17|iOS|17|mobile"
-
-group "a bad screen_width: 400"
+echo "# a bad screen_width: 400"
 for w in -1 100001 1.5 '"390"' true '{}'; do
     post "$IPHONE" "$w"
     expect_eq "screen_width $w: 400" "$HTTP_STATUS" 400
@@ -101,8 +93,14 @@ expect_eq "screen_width null (as every member: absent): 202" "$HTTP_STATUS" 202
 post "$IPHONE" 100000
 expect_eq "screen_width 100000: 202" "$HTTP_STATUS" 202
 
-group "no stored document and no log line holds a User-Agent"
-wait_until $((10 * T_SLOW)) test "$(q events count '{"site_id":"devices"}')" = 24 || true
+echo "# each event stored with its device, which GET /events shows"
+# Those of expect_device and the three accepted widths above (0, null, 100000).
+check_stored $DB '{"site_id":"devices"}' $((${#STORED_IDS[@]} + 3))
+expect_eq "GET /events: the iPhone's device" \
+    "$(listed devices "$ID_IPHONE" '[.browser, .browser_version, .os, .os_version, .device] | join("|")')" \
+    "Mobile Safari|17|iOS|17|mobile"
+
+echo "# no stored document and no log line holds a User-Agent"
 dump_collections $DB "$T_TMP/dump"
 check "the collections were dumped ($(wc -l <"$T_TMP/dump") documents)" \
     grep -q '"browser" : "Mobile Safari"' "$T_TMP/dump"

@@ -20,7 +20,6 @@ start_service ingest REDIS_PORT="$REDIS_PORT" TRUST_PROXY=1 LOG_LEVEL=debug
 start_service ingest2 REDIS_PORT="$REDIS_PORT" TRUST_PROXY=1 LOG_LEVEL=debug GEOIP_DB=
 start_service processor REDIS_PORT="$REDIS_PORT" MONGO_URI="$(mongo_uri $DB)" LOG_LEVEL=debug
 start_service reporting MONGO_URI="$(mongo_uri $DB)" LOG_LEVEL=debug
-q() { "$BUILD/tests/mongoq" "$(mongo_uri $DB)" "$@"; }
 NOW=$(date -u +%FT%TZ)
 
 VISITOR=0
@@ -41,48 +40,48 @@ post() {
         "http://127.0.0.1:$1${3:-/event}") || HTTP_STATUS=000
     IDS=$(jq -r '.id // (.ids | join(" "))' "$T_TMP/post.body")
 }
-# country ID: the stored event's country ("null" when it has none), once stored.
-country() {
-    wait_until $((10 * T_SLOW)) test "$(q events count "{\"_id\":\"$1\"}")" = 1 || true
-    q events find "{\"_id\":\"$1\"}" | jq -r '.country'
+# expect_country NAME ID WANT: event ID is stored with country WANT ("null" for none), checked
+# once every event is stored (expect_stored: all are posted first, then waited for once).
+expect_country() {
+    expect_stored "$1" "$2" .country "$3"
 }
 
-echo "# a public address: its country, stored and shown by GET /events"
+echo "# a public address: its country"
 post "$INGEST_PORT" "$DE"
 expect_eq "DE: 202" "$HTTP_STATUS" 202
-expect_eq "$DE: country DE" "$(country "$IDS")" DE
+expect_country "$DE: country DE" "$IDS" DE
 ID_DE=$IDS
 post "$INGEST_PORT" "10.9.8.7, $JP"
-expect_eq "the address the trusted proxy saw (rightmost): JP" "$(country "$IDS")" JP
+expect_country "the address the trusted proxy saw (rightmost): JP" "$IDS" JP
 post "$INGEST_PORT" "$JP" /events
 expect_eq "a batch: 202" "$HTTP_STATUS" 202
-for id in $IDS; do expect_eq "a batch's event $id: JP" "$(country "$id")" JP; done
+for id in $IDS; do expect_country "a batch's event $id: JP" "$id" JP; done
 post "$INGEST_PORT" "[$IE6]:443"
-expect_eq "IPv6 (its /64): IE" "$(country "$IDS")" IE
-R="http://127.0.0.1:$REPORTING_PORT"
-expect_eq "GET /events shows the country" \
-    "$(curl -s "$R/events?site_id=geo&limit=100" | jq -r ".events[] | select(.id == \"$ID_DE\") | .country")" DE
+expect_country "IPv6 (its /64): IE" "$IDS" IE
 
 echo "# private, loopback and unplaced addresses: no country"
 for a in 192.168.1.20 10.1.2.3 100.64.0.9 169.254.3.4 fd00:1:2:3::4 fe80::1 192.0.2.1; do
     post "$INGEST_PORT" "$a"
     expect_eq "$a: 202" "$HTTP_STATUS" 202
-    expect_eq "$a: no country" "$(country "$IDS")" null
+    expect_country "$a: no country" "$IDS" null
 done
 post "$INGEST_PORT" ""
-expect_eq "127.0.0.1 (no X-Forwarded-For): no country" "$(country "$IDS")" null
+expect_country "127.0.0.1 (no X-Forwarded-For): no country" "$IDS" null
 post "$INGEST_PORT" "$DE, 127.0.0.1"
-expect_eq "X-Forwarded-For 127.0.0.1: no country" "$(country "$IDS")" null
+expect_country "X-Forwarded-For 127.0.0.1: no country" "$IDS" null
 post "$INGEST_PORT" "not-an-address"
-expect_eq "not an address (the connection's, 127.0.0.1): no country" "$(country "$IDS")" null
+expect_country "not an address (the connection's, 127.0.0.1): no country" "$IDS" null
 ID_NONE=$IDS
-expect_eq "GET /events: no country member without one" \
-    "$(curl -s "$R/events?site_id=geo&limit=100" | jq -r ".events[] | select(.id == \"$ID_NONE\") | has(\"country\")")" false
 
 echo "# GEOIP_DB empty: no lookup"
 post "$INGEST2_PORT" "$DE"
 expect_eq "GEOIP_DB=: 202" "$HTTP_STATUS" 202
-expect_eq "GEOIP_DB=: no country" "$(country "$IDS")" null
+expect_country "GEOIP_DB=: no country" "$IDS" null
+
+echo "# each event stored with its country, which GET /events shows"
+check_stored $DB '{"site_id":"geo"}' ${#STORED_IDS[@]}
+expect_eq "GET /events shows the country" "$(listed geo "$ID_DE" .country)" DE
+expect_eq "GET /events: no country member without one" "$(listed geo "$ID_NONE" 'has("country")')" false
 
 echo "# GEOIP_DB naming a missing or foreign file stops ingest at start"
 expect_config_error ingest GEOIP_DB="$T_TMP/missing.mmdb" REDIS_PORT="$REDIS_PORT"

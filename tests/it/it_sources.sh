@@ -17,7 +17,6 @@ TOKEN=tok3n-$RANDOM$RANDOM
 start_service ingest REDIS_PORT="$REDIS_PORT" LOG_LEVEL=debug
 start_service processor REDIS_PORT="$REDIS_PORT" MONGO_URI="$(mongo_uri $DB)" LOG_LEVEL=debug
 start_service reporting MONGO_URI="$(mongo_uri $DB)" LOG_LEVEL=debug
-q() { "$BUILD/tests/mongoq" "$(mongo_uri $DB)" "$@"; }
 NOW=$(date -u +%FT%TZ)
 
 VISITOR=0
@@ -38,18 +37,14 @@ post() {
     BODY=$(cat "$T_TMP/post.body")
     IDS=$(jq -r '.id // (.ids // [] | join(" "))' "$T_TMP/post.body" 2>/dev/null)
 }
-# stored ID JQ: JQ applied to the stored event, once stored.
-stored() {
-    wait_until $((10 * T_SLOW)) test "$(q events count "{\"_id\":\"$1\"}")" = 1 || true
-    q events find "{\"_id\":\"$1\"}" | jq -r "$2"
-}
 # expect_source PROPS ORIGIN SOURCE MEDIUM CHANNEL: a page view of PROPS from ORIGIN is stored
-# with that source, medium and channel.
+# with that source, medium and channel, checked once every event is stored (expect_stored:
+# all are posted first, then waited for once).
 expect_source() {
     post "$1" page_view "$2"
     expect_eq "$1 from '$2': 202" "$HTTP_STATUS" 202
-    expect_eq "$1 from '$2': source, medium, channel" \
-        "$(stored "$IDS" '[.source, .medium, .channel] | join("|")')" "$3|$4|$5"
+    expect_stored "$1 from '$2': source, medium, channel" "$IDS" \
+        '[.source, .medium, .channel] | join("|")' "$3|$4|$5"
 }
 
 echo "# referrers of each kind"
@@ -69,26 +64,21 @@ expect_source '{"referrer":"news.example.net/item"}' "" news.example.net referra
 echo "# campaigns: utm_* with the page view, the channel from utm_medium"
 post '{"referrer":"https://www.google.com/","utm_source":"google","utm_medium":"cpc","utm_campaign":"spring sale","utm_term":"shoes","utm_content":"ad-1"}'
 expect_eq "a campaign: 202" "$HTTP_STATUS" 202
-expect_eq "a campaign: stored" \
-    "$(stored "$IDS" '[.source, .channel, .utm_source, .utm_medium, .utm_campaign, .utm_term, .utm_content] | join("|")')" \
+expect_stored "a campaign: stored" "$IDS" \
+    '[.source, .channel, .utm_source, .utm_medium, .utm_campaign, .utm_term, .utm_content] | join("|")' \
     "Google|Paid|google|cpc|spring sale|shoes|ad-1"
 ID_CAMPAIGN=$IDS
 post '{"utm_source":"newsletter","utm_medium":"email","utm_campaign":"caf\u00e9"}' page_view "" /events
 expect_eq "a batch: 202" "$HTTP_STATUS" 202
 for id in $IDS; do
-    expect_eq "a batch's event: email campaign" \
-        "$(stored "$id" '[.source, .channel, .utm_source, .utm_campaign, has("utm_term")] | join("|")')" \
+    expect_stored "a batch's event: email campaign" "$id" \
+        '[.source, .channel, .utm_source, .utm_campaign, has("utm_term")] | join("|")' \
         "Direct / None|Email|newsletter|café|false"
 done
 post '{"utm_source":"x","referrer":"https://www.google.com/"}' click
 expect_eq "a click: 202" "$HTTP_STATUS" 202
-expect_eq "a click: no attribution" \
-    "$(stored "$IDS" '[has("source"), has("channel"), has("utm_source")] | join("|")')" "false|false|false"
-
-R="http://127.0.0.1:$REPORTING_PORT"
-expect_eq "GET /events shows them" \
-    "$(curl -s "$R/events?site_id=src&limit=100" | jq -r ".events[] | select(.id == \"$ID_CAMPAIGN\") | [.source, .medium, .channel, .utm_source, .utm_medium, .utm_campaign, .utm_term, .utm_content] | join(\"|\")")" \
-    "Google|search|Paid|google|cpc|spring sale|shoes|ad-1"
+expect_stored "a click: no attribution" "$IDS" \
+    '[has("source"), has("channel"), has("utm_source")] | join("|")' "false|false|false"
 
 echo "# campaign members are checked"
 post '{"utm_campaign":5}'
@@ -103,13 +93,21 @@ expect_eq "utm_term of 257 bytes: the reason" "$(jq -r '.errors[0].message' <<<"
 echo "# a referrer's query, fragment and user info are never stored"
 post "{\"referrer\":\"https://user:$TOKEN@www.bing.com/search?q=$TOKEN&x=1#$TOKEN\"}"
 expect_eq "a referrer with a query: 202" "$HTTP_STATUS" 202
-expect_eq "stored as scheme, host and path" \
-    "$(stored "$IDS" '[.properties.referrer, .source, .path] | join("|")')" "https://www.bing.com/search|Bing|/landing"
+expect_stored "stored as scheme, host and path" "$IDS" \
+    '[.properties.referrer, .source, .path] | join("|")' "https://www.bing.com/search|Bing|/landing"
 post "{\"referrer\":\"https://a.example/p#$TOKEN\"}" click "" /events
 expect_eq "a click's referrer with a fragment: 202" "$HTTP_STATUS" 202
 for id in $IDS; do
-    expect_eq "a click's referrer: stripped" "$(stored "$id" .properties.referrer)" "https://a.example/p"
+    expect_stored "a click's referrer: stripped" "$id" .properties.referrer "https://a.example/p"
 done
+
+echo "# each event stored with its attribution, which GET /events shows"
+check_stored $DB '{"site_id":"src"}' ${#STORED_IDS[@]}
+expect_eq "GET /events shows them" \
+    "$(listed src "$ID_CAMPAIGN" '[.source, .medium, .channel, .utm_source, .utm_medium, .utm_campaign, .utm_term, .utm_content] | join("|")')" \
+    "Google|search|Paid|google|cpc|spring sale|shoes|ad-1"
+
+echo "# no document and no log line holds the token"
 dump_collections $DB "$T_TMP/dump"
 check "the collections were dumped ($(wc -l <"$T_TMP/dump") documents)" \
     grep -q '"source" : "Bing"' "$T_TMP/dump"

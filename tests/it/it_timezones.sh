@@ -118,6 +118,8 @@ VARIANT=-fault start_service ingest2 REDIS_PORT="$REDIS_PORT" RATE_LIMIT=0 TRUST
     SITE_TIMEZONES="$TZS" FAULT_SALT_AT_MS="$(AT 2026-06-01T18:20:00)"
 VARIANT=-fault start_service ingest3 REDIS_PORT="$REDIS_PORT" RATE_LIMIT=0 TRUST_PROXY=1 \
     SITE_TIMEZONES="$TZS" FAULT_SALT_AT_MS="$(AT 2026-06-01T18:40:00)"
+# stored_id ID: event ID is stored.
+stored_id() { [ "$("$BUILD/tests/mongoq" "$(mongo_uri $DB)" events count "{\"_id\":\"$1\"}")" = 1 ]; }
 # hashed PORT SITE: the stored user_id and visit_id of one event of a visitor without a user_id.
 hashed() {
     local id
@@ -125,7 +127,7 @@ hashed() {
         -H 'User-Agent: TzTest/1.0' --data-binary \
         "{\"site_id\":\"$2\",\"event_type\":\"page_view\",\"path\":\"/\",\"timestamp\":\"2026-06-01T18:25:00Z\"}" \
         "http://127.0.0.1:$1/event" | jq -r .id)
-    wait_until 30 test "$("$BUILD/tests/mongoq" "$(mongo_uri $DB)" events count "{\"_id\":\"$id\"}")" = 1
+    wait_until 30 stored_id "$id"
     "$BUILD/tests/mongoq" "$(mongo_uri $DB)" events find "{\"_id\":\"$id\"}" | jq -c '[.user_id, .visit_id]'
 }
 K1=$(hashed "$INGEST2_PORT" tz-kolkata)

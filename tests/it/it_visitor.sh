@@ -39,9 +39,11 @@ post() {
     HTTP_BODY=$(cat "$T_TMP/post.body")
     ID=$(jq -r '.id // .ids[0]' <<<"$HTTP_BODY")
 }
+# stored ID: event ID is stored.
+stored() { [ "$(q events count "{\"_id\":\"$1\"}")" = 1 ]; }
 # doc ID FIELD: the stored event's field, once stored.
 doc() {
-    wait_until $((10 * T_SLOW)) test "$(q events count "{\"_id\":\"$1\"}")" = 1 || true
+    wait_until $((10 * T_SLOW)) stored "$1" || true
     q events find "{\"_id\":\"$1\"}" | jq -r ".$2"
 }
 
@@ -122,7 +124,8 @@ expect_eq "a client's user_id: no vy" "$(redis_cli RPOP vyq | jq -r '.vy // "non
 
 echo "# --- /stats counts the hashed visitors as users"
 # Today: VA, V_UA, V_ADDR, client-7, dev-1 and tomorrow's V_NEXT (its event is of today).
-wait_until $((10 * T_SLOW)) test "$(curl -s "$R/stats?site_id=vs&date=$TODAY" | jq .total_views)" = 9
+views_are() { [ "$(curl -s "$R/stats?site_id=vs&date=$TODAY" | jq .total_views)" = "$1" ]; }
+wait_until $((10 * T_SLOW)) views_are 9
 expect_eq "unique_users" "$(curl -s "$R/stats?site_id=vs&date=$TODAY" | jq .unique_users)" 6
 
 echo "# --- Redis gone: an event that needs a new salt is answered 503"

@@ -141,12 +141,20 @@ expect_config_error() {
 ]*$"
 }
 
-# wait_until SECONDS COMMAND...: poll COMMAND until it succeeds; 1 if it never did.
+# wait_until SECONDS COMMAND...: poll COMMAND until it succeeds; 1 if it never did. COMMAND
+# runs anew each time, but its arguments were expanded once, before the call: in
+# `wait_until 10 test "$(q events count ...)" = 1` the count is read once, and when it was not
+# 1 yet the call waits the whole 10 s for nothing. Poll a function that reads it instead.
+# A wait that runs out says so on stderr (in the script's log), whether or not its caller
+# checks: one that always does is a sleep of its whole deadline.
 wait_until() {
-    local deadline=$((SECONDS + $1))
+    local limit=$1 deadline=$((SECONDS + $1))
     shift
     while ! "$@" >/dev/null 2>&1; do
-        [ "$SECONDS" -lt "$deadline" ] || return 1
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            echo "# wait_until: not so after $limit s: $*" >&2
+            return 1
+        fi
         sleep 0.05
     done
 }
@@ -503,6 +511,62 @@ dump_collections() {
     grep -ho '_COLLECTION "[a-z_]*"' "$T_ROOT"/common/*.h | cut -d'"' -f2 | sort -u | while read -r c; do
         "$BUILD/tests/mongoq" "$(mongo_uri "$1")" "$c" find '{}'
     done >"$2"
+}
+
+# events_wait DB FILTER N FILE: wait (10 s; 100 s under valgrind) until at least N events of
+# database DB match FILTER (a JSON query) and the queue (events) is settled, every batch
+# acknowledged, so with its rollups and visits written (what a search of every collection
+# must see); then write those events into FILE, one JSON document a line, for event_of. For
+# a script that posts all its events first and waits once, rather than once per event (a batch
+# of one each).
+events_wait() {
+    wait_until $((10 * T_SLOW)) events_done "$1" "$2" "$3" || true
+    "$BUILD/tests/mongoq" "$(mongo_uri "$1")" events find "$2" | jq -c . >"$4"
+}
+
+# events_done DB FILTER N: at least N events of DB match FILTER, and the queue is settled.
+events_done() {
+    [ "$("$BUILD/tests/mongoq" "$(mongo_uri "$1")" events count "$2")" -ge "$3" ] &&
+        queue_settled events
+}
+
+# event_of FILE ID JQ: JQ (raw output) applied to the event of FILE (from events_wait) whose
+# _id is ID; nothing when there is none.
+event_of() {
+    jq -r --arg id "$2" "select(._id == \$id) | $3" "$1"
+}
+
+# expect_stored NAME ID JQ WANT: a check kept for check_stored, so that a script posts all its
+# events before it waits for them once: JQ (raw output) applied to the stored event ID is WANT.
+STORED_NAMES=()
+STORED_IDS=()
+STORED_JQS=()
+STORED_WANTS=()
+expect_stored() {
+    STORED_NAMES+=("$1")
+    STORED_IDS+=("$2")
+    STORED_JQS+=("$3")
+    STORED_WANTS+=("$4")
+}
+
+# check_stored DB FILTER N: wait for the events (events_wait, at least N of DB matching FILTER,
+# into $T_TMP/events), then run every check expect_stored kept, in order, against them; forget
+# the checks.
+check_stored() {
+    local i
+    events_wait "$1" "$2" "$3" "$T_TMP/events"
+    for i in "${!STORED_IDS[@]}"; do
+        expect_eq "${STORED_NAMES[$i]}" \
+            "$(event_of "$T_TMP/events" "${STORED_IDS[$i]}" "${STORED_JQS[$i]}")" "${STORED_WANTS[$i]}"
+    done
+    STORED_NAMES=() STORED_IDS=() STORED_JQS=() STORED_WANTS=()
+}
+
+# listed SITE ID JQ: JQ (raw output) applied to event ID as GET /events of SITE (its first 100)
+# on the running reporting shows it; nothing when it is not there.
+listed() {
+    curl -s "http://127.0.0.1:$REPORTING_PORT/events?site_id=$1&limit=100" |
+        jq -r --arg id "$2" ".events[] | select(.id == \$id) | $3"
 }
 
 # absent TEXT FILE...: no FILE holds TEXT (as is, not a pattern).
