@@ -201,9 +201,8 @@ export_pipeline(const struct export_query *q)
 void
 export_filename(const struct export_query *q, char out[48])
 {
-    char a[TS_FORMAT_LEN], b[TS_FORMAT_LEN];
+    char a[RANGE_DATE_LEN], b[RANGE_DATE_LEN];
 
-    ts_format(range_date_ms(&q->days, 0), a);
-    ts_format(range_date_ms(&q->days, q->days.days - 1), b);
-    snprintf(out, 48, "events-%.10s-%.10s.%s", a, b, q->format == EXPORT_CSV ? "csv" : "ndjson");
+    range_dates(&q->days, a, b);
+    snprintf(out, 48, "events-%s-%s.%s", a, b, q->format == EXPORT_CSV ? "csv" : "ndjson");
 }

@@ -14,11 +14,9 @@
 static bson_t *
 types_pipeline(const char *site_id, const struct day_range *r, int limit)
 {
-    char from[TS_FORMAT_LEN], to[TS_FORMAT_LEN];
+    char from[RANGE_DATE_LEN], to[RANGE_DATE_LEN];
 
-    ts_format(range_date_ms(r, 0), from);
-    ts_format(range_date_ms(r, r->days - 1), to);
-    from[10] = to[10] = '\0';
+    range_dates(r, from, to);
     return BCON_NEW("pipeline", "[", "{", "$match", "{", "site_id", BCON_UTF8(site_id), "date", "{",
                     "$gte", BCON_UTF8(from), "$lte", BCON_UTF8(to), "}", "event_type", "{", "$ne",
                     BCON_NULL, "}", "views", "{", "$gt", BCON_INT32(0), "}", "}", "}", "{",

@@ -144,14 +144,11 @@ static int
 read_dims(store_t *st, const char *site_id, const char *coll, struct dims_read *rd,
           struct app_err *err)
 {
-    const struct day_range *r = &rd->s->range;
-    char first[TS_FORMAT_LEN], last[TS_FORMAT_LEN];
+    char first[RANGE_DATE_LEN], last[RANGE_DATE_LEN];
     bson_t *filter, *opts;
     int rc;
 
-    ts_format(range_date_ms(r, 0), first);
-    ts_format(range_date_ms(r, r->days - 1), last);
-    first[10] = last[10] = '\0'; /* the dates */
+    range_dates(&rd->s->range, first, last);
     filter = BCON_NEW("site_id", BCON_UTF8(site_id), "date", "{", "$gte", BCON_UTF8(first), "$lte",
                       BCON_UTF8(last), "}");
     opts = BCON_NEW("projection", "{", "_id", BCON_INT32(0), "runs", BCON_INT32(0), "voided",

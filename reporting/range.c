@@ -39,6 +39,17 @@ range_date_ms(const struct day_range *r, int64_t i)
     return (r->first_day + i) * TS_DAY_MS;
 }
 
+void
+range_dates(const struct day_range *r, char first[RANGE_DATE_LEN], char last[RANGE_DATE_LEN])
+{
+    char t[TS_FORMAT_LEN];
+
+    ts_format(range_date_ms(r, 0), t);
+    snprintf(first, RANGE_DATE_LEN, "%.10s", t);
+    ts_format(range_date_ms(r, r->days - 1), t);
+    snprintf(last, RANGE_DATE_LEN, "%.10s", t);
+}
+
 const char *
 range_parse(const char *date, int date_len, const char *from, int from_len, const char *to,
             int to_len, const struct tz *z, struct day_range *r)

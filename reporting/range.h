@@ -65,6 +65,11 @@ int64_t range_raw_from(const struct day_range *r);
  * writes as r's i-th date, and what rollup_scope_id() takes for the site-day of it. */
 int64_t range_date_ms(const struct day_range *r, int64_t i);
 
+/* The first and last dates of r, "YYYY-MM-DD": its days as the site's calendar names them (the
+ * rollups' `date`, an answer's "from" and "to"). */
+#define RANGE_DATE_LEN 11
+void range_dates(const struct day_range *r, char first[RANGE_DATE_LEN], char last[RANGE_DATE_LEN]);
+
 /* The days asked for by `date` (one day) or by `from` and `to` (inclusive), each given
  * with its length as read from the query: 0 when absent or empty, -1 when unreadable, in the
  * site's zone z (NULL: UTC). The caller has checked that at least one of the three is

@@ -42,11 +42,10 @@ put_figures(json_t *obj, const struct summary *s, json_t *change, const struct s
 static json_t *
 days_of(const struct day_range *r)
 {
-    char from[TS_FORMAT_LEN], to[TS_FORMAT_LEN];
+    char from[RANGE_DATE_LEN], to[RANGE_DATE_LEN];
 
-    ts_format(range_date_ms(r, 0), from);
-    ts_format(range_date_ms(r, r->days - 1), to);
-    return json_pack("{s:s#,s:s#}", "from", from, 10, "to", to, 10);
+    range_dates(r, from, to);
+    return json_pack("{s:s,s:s}", "from", from, "to", to);
 }
 
 /* The summary of q's site over days, with q's filters. */

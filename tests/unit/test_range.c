@@ -465,12 +465,30 @@ test_raw_from(void **state)
     assert_true(range_raw_from(&r) >= r.end_ms);
 }
 
+/* A range's first and last dates, as its rollups and answers name them. */
+static void
+test_dates(void **state)
+{
+    char first[RANGE_DATE_LEN], last[RANGE_DATE_LEN];
+    struct day_range r = range_make(NULL, 20000, 3);
+
+    (void)state;
+    range_dates(&r, first, last);
+    assert_string_equal(first, "2024-10-04");
+    assert_string_equal(last, "2024-10-06");
+    r = range_make(NULL, 20000, 1);
+    range_dates(&r, first, last);
+    assert_string_equal(first, "2024-10-04");
+    assert_string_equal(last, "2024-10-04");
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse),
         cmocka_unit_test(test_raw_from),
+        cmocka_unit_test(test_dates),
         cmocka_unit_test(test_interval_and_buckets),
         cmocka_unit_test(test_bucket_of),
         cmocka_unit_test(test_zones),
