@@ -11,6 +11,15 @@
 #include "log.h"
 #include "ts.h"
 
+struct event_attr_view
+event_visit_attrs(const struct event *ev)
+{
+    const struct event_visit_attr *va = ev->has_visit && ev->visit.has_va ? &ev->visit.va : NULL;
+
+    return va != NULL ? (struct event_attr_view){va->attr, &va->device, va->country}
+                      : (struct event_attr_view){ev->attr, &ev->device, ev->country};
+}
+
 void
 event_init(struct event *ev)
 {

@@ -195,6 +195,18 @@ struct event {
 /* Zero an event so event_cleanup() is safe on it. */
 void event_init(struct event *ev);
 
+/* The attribution, device and country that stand for an event's visit. */
+struct event_attr_view {
+    const char *const *attr; /* [EVENT_N_ATTRS], enum event_attr; each NULL when absent */
+    const struct event_device *device;
+    const char *country;
+};
+
+/* Those of ev: its visit's (the envelope's visit.va, its first event's) when it carries them,
+ * else ev's own. What the processor stores with the event, and counts its visit's dimensions
+ * by: one rule for both, so a stored event and its rollups never disagree. */
+struct event_attr_view event_visit_attrs(const struct event *ev);
+
 /* Release the reference to the source JSON and zero the event. */
 void event_cleanup(struct event *ev);
 

@@ -171,22 +171,19 @@ event_to_bson(const struct event *ev, int64_t now_ms, struct rollup_own *own, bs
     }
     /* The visit's attribution, device and country (its first event's, visit.va) when the event
      * has them, else its own: a breakdown counts each visit by how it began. */
-    const struct event_visit_attr *va = ev->has_visit && ev->visit.has_va ? &ev->visit.va : NULL;
-    const char *country = va != NULL ? va->country : ev->country;
-    const struct event_device *device = va != NULL ? &va->device : &ev->device;
-    if (country[0] != '\0') {
-        BSON_APPEND_UTF8(doc, EVDOC_COUNTRY, country);
+    struct event_attr_view v = event_visit_attrs(ev);
+    if (v.country[0] != '\0') {
+        BSON_APPEND_UTF8(doc, EVDOC_COUNTRY, v.country);
     }
     for (int k = 0; k < EVENT_N_ATTRS; k++) {
         static const char *const names[EVENT_N_ATTRS] = EVDOC_ATTR_NAMES;
-        const char *a = va != NULL ? va->attr[k] : ev->attr[k];
-        if (a != NULL) {
-            BSON_APPEND_UTF8(doc, names[k], a);
+        if (v.attr[k] != NULL) {
+            BSON_APPEND_UTF8(doc, names[k], v.attr[k]);
         }
     }
     for (int m = 0; m < DEVICE_N; m++) { /* browser, browser_version, os, os_version, device */
-        if (device_get(device, m)[0] != '\0') {
-            BSON_APPEND_UTF8(doc, device_members[m].doc, device_get(device, m));
+        if (device_get(v.device, m)[0] != '\0') {
+            BSON_APPEND_UTF8(doc, device_members[m].doc, device_get(v.device, m));
         }
     }
     if (ev->has_visit) {

@@ -78,20 +78,18 @@ void
 rollup_event_dims(const struct event *ev, const char *vals[ROLLUP_DIMS])
 {
     /* As the processor stores them (insert.c): the visit's when the envelope carries them. */
-    const struct event_visit_attr *va = ev->has_visit && ev->visit.has_va ? &ev->visit.va : NULL;
-    const char *const *attr = va != NULL ? va->attr : ev->attr;
-    const struct event_device *dev = va != NULL ? &va->device : &ev->device;
+    struct event_attr_view v = event_visit_attrs(ev);
     static const int attrs[] = {
         EVENT_ATTR_SOURCE,       EVENT_ATTR_CHANNEL,  EVENT_ATTR_UTM_SOURCE, EVENT_ATTR_UTM_MEDIUM,
         EVENT_ATTR_UTM_CAMPAIGN, EVENT_ATTR_UTM_TERM, EVENT_ATTR_UTM_CONTENT};
 
     for (int i = 0; i < 7; i++) {
-        vals[i] = attr[attrs[i]];
+        vals[i] = v.attr[attrs[i]];
     }
-    vals[7] = dev->device;
-    vals[8] = dev->browser;
-    vals[9] = dev->os;
-    vals[10] = va != NULL ? va->country : ev->country;
+    vals[7] = v.device->device;
+    vals[8] = v.device->browser;
+    vals[9] = v.device->os;
+    vals[10] = v.country;
 }
 
 int
