@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "event_doc.h"
 #include "hash.h"
 #include "ts.h"
 
@@ -31,9 +32,10 @@ bucket_id(const char *site, int64_t ts_ms, const char *type, int prefix)
     return id;
 }
 
+/* The attribution's names are EVDOC_ATTR_NAMES' (common/event_doc.h), the others its constants. */
 const char *const rollup_dim_fields[ROLLUP_DIMS] = {
-    "source",      "channel", "utm_source", "utm_medium", "utm_campaign", "utm_term",
-    "utm_content", "device",  "browser",    "os",         "country"};
+    "source",      "channel",    "utm_source",  "utm_medium", "utm_campaign", "utm_term",
+    "utm_content", EVDOC_DEVICE, EVDOC_BROWSER, EVDOC_OS,     EVDOC_COUNTRY};
 
 int
 rollup_dims_key(const char *const vals[ROLLUP_DIMS], char out[ROLLUP_DIMS_KEY_MAX])

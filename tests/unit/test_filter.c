@@ -9,6 +9,21 @@
 #include <cmocka.h>
 
 #include "filter.h"
+#include "rollup_doc.h"
+
+/* The dimensions the processors' rollup_dims keep are the first ROLLUP_DIMS of enum filter_dim,
+ * stored under the same fields in the same order: reporting's read of them (query_dims.c)
+ * indexes one by the other. */
+static void
+test_dims_rollup_fields(void **state)
+{
+    (void)state;
+    for (int d = 0; d < ROLLUP_DIMS; d++) {
+        assert_int_equal(filter_dim_kind(d), FILTER_KIND_VISIT);
+        assert_string_equal(filter_dim_field(d), rollup_dim_fields[d]);
+    }
+    assert_int_equal(ROLLUP_DIMS, FILTER_COUNTRY + 1);
+}
 
 static void
 test_dimensions(void **state)
@@ -187,7 +202,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dimensions),   cmocka_unit_test(test_parse),
         cmocka_unit_test(test_value_length), cmocka_unit_test(test_pass),
-        cmocka_unit_test(test_have),
+        cmocka_unit_test(test_have),         cmocka_unit_test(test_dims_rollup_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
