@@ -107,19 +107,17 @@ child_ref(struct rollup_plan *p, long parent, const char *leaf, int ns, const st
                     parent);
 }
 
-/* The document of event ev's visit dimensions (rollup_event_dims()) under site-day `parent`:
- * of namespace ns (PLAN_DIMS under its site-day, PLAN_VDIMS under its visit's). */
-static long
-dims_ref(struct rollup_plan *p, long parent, int ns, const struct event *ev, int kind)
+/* The key of event ev's visit dimensions (rollup_event_dims(), rollup_dims_key()) into key,
+ * the leaf of its documents in both namespaces (PLAN_DIMS under its site-day, PLAN_VDIMS under
+ * its visit's). Returns 0, or -1 (cannot happen: ingest keeps each value to EVENT_ATTR_MAX
+ * bytes). */
+static int
+dims_key(const struct event *ev, char key[ROLLUP_DIMS_KEY_MAX])
 {
     const char *vals[ROLLUP_DIMS];
-    char key[ROLLUP_DIMS_KEY_MAX];
 
     rollup_event_dims(ev, vals);
-    if (rollup_dims_key(vals, key) < 0) {
-        return -1; /* cannot happen: ingest keeps each value to EVENT_ATTR_MAX bytes */
-    }
-    return child_ref(p, parent, key, ns, ev, kind);
+    return rollup_dims_key(vals, key) < 0 ? -1 : 0;
 }
 
 /* The site-day and site-hour documents of the last few (site, type, hour) planned: the next
@@ -166,10 +164,11 @@ scope_ref(struct rollup_plan *p, const struct event *ev, int hour, int64_t day, 
 }
 
 /* The visit documents of event i (with a visit): doc_of[i][k] of each visit kind it counts in
- * (rollup_event_visit_kinds()). The start's site-day is planned even when only its pages
- * count, as their parent. Returns 0, or -1 out of memory. */
+ * (rollup_event_visit_kinds()); dims: its dimensions' key (dims_key()). The start's site-day is
+ * planned even when only its pages count, as their parent. Returns 0, or -1 out of memory. */
 static int
-visit_docs(struct rollup_plan *p, size_t i, struct scope_memo *memo)
+visit_docs(struct rollup_plan *p, size_t i, struct scope_memo *memo,
+           const char dims[ROLLUP_DIMS_KEY_MAX])
 {
     const struct event *ev = &p->evs[i];
     const struct event_visit *v = &ev->visit;
@@ -203,7 +202,7 @@ visit_docs(struct rollup_plan *p, size_t i, struct scope_memo *memo)
         p->doc_of[i][ROLLUP_KIND_VISIT] = vd;
         p->doc_of[i][ROLLUP_KIND_VISIT_HOUR] = vh;
         if ((p->doc_of[i][ROLLUP_KIND_VISIT_DIMS] =
-                 dims_ref(p, vd, PLAN_VDIMS, ev, ROLLUP_KIND_VISIT_DIMS)) < 0) {
+                 child_ref(p, vd, dims, PLAN_VDIMS, ev, ROLLUP_KIND_VISIT_DIMS)) < 0) {
             return -1;
         }
     }
@@ -243,10 +242,13 @@ event_docs(struct rollup_plan *p, size_t i, struct scope_memo *memo)
     const struct event *ev = &p->evs[i];
     const struct tz *z = zone_of(p, ev);
     int64_t hour_ms = tz_hour_start(z, ev->ts_ms), day = 0;
-    char ref[ROLLUP_REFERRER_MAX + 1];
+    char ref[ROLLUP_REFERRER_MAX + 1], dims[ROLLUP_DIMS_KEY_MAX];
     int ref_len;
     size_t m = 0;
 
+    if (dims_key(ev, dims) != 0) {
+        return -1;
+    }
     while (m < SCOPE_MEMO_N && memo->e[m].ev != NULL &&
            !same_scopes(memo->e[m].ev, memo->e[m].hour_ms, ev, hour_ms)) {
         m++;
@@ -275,8 +277,8 @@ event_docs(struct rollup_plan *p, size_t i, struct scope_memo *memo)
             (p->doc_of[i][k + 2] = child_ref(p, sd, ev->path, PLAN_PATH, ev, k + 2)) < 0) {
             return -1;
         }
-        if (k == ROLLUP_KIND_ALL && (p->doc_of[i][ROLLUP_KIND_DIMS] =
-                                         dims_ref(p, sd, PLAN_DIMS, ev, ROLLUP_KIND_DIMS)) < 0) {
+        if (k == ROLLUP_KIND_ALL && (p->doc_of[i][ROLLUP_KIND_DIMS] = child_ref(
+                                         p, sd, dims, PLAN_DIMS, ev, ROLLUP_KIND_DIMS)) < 0) {
             return -1;
         }
         if (k == ROLLUP_KIND_ALL && (ref_len = rollup_event_referrer(ev, ref)) > 0 &&
@@ -290,7 +292,7 @@ event_docs(struct rollup_plan *p, size_t i, struct scope_memo *memo)
         }
     }
     memo->e[m].ev = ev;
-    return visit_docs(p, i, memo);
+    return visit_docs(p, i, memo, dims);
 }
 
 /* The index of the document of event i's envelope, "<delivery> <id>" (a delivery has no
